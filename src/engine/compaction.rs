@@ -1,0 +1,251 @@
+//! Compaction and GC.
+//!
+//! Tables form a list, newest first, and a merge always takes a contiguous run of it,
+//! so the list stays ordered by age (which lets table entries go without sequence
+//! numbers; see docs/design.md). Background compaction is tiered by level: when
+//! `compaction_threshold` neighbouring tables share a level, they merge into one table
+//! of the next level, so each record is rewritten about log_threshold(N) times.
+//! A merge drops overwritten versions, applies range tombstones, drops tombstones
+//! and expired records that hide nothing older, and keeps its inputs until the
+//! manifest names the output. GC rewrites tables holding expired records and deletes
+//! tables whose records have all expired without rewriting them.
+
+use std::ops::Range;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use super::flush::retain;
+use super::{Engine, Inner};
+use crate::config::ReadOptions;
+use crate::entry::{RangeTombstone, RangeTombstones};
+use crate::error::Result;
+use crate::iterator::merge::{MergeIter, Source};
+use crate::range::Bounds;
+use crate::sstable::cursor::TableCursor;
+use crate::sstable::reader::Table;
+use crate::util::now_micros;
+use crate::version::{SuperVersion, Version};
+
+/// A table that can go without a rewrite: every record expired, no tombstones, and
+/// no older table whose data it could be hiding.
+fn wholly_expired(tables: &[Arc<Table>], i: usize, now: i64) -> bool {
+    let t = &tables[i];
+    let p = &t.props;
+    if p.entries == 0 || p.deletes > 0 || !t.range_dels.is_empty() || p.max_expire > now {
+        return false;
+    }
+    let (Some(first), Some(last)) = (t.blocks.first(), t.blocks.last()) else {
+        return false;
+    };
+    !tables[i + 1..].iter().any(|o| {
+        let (Some(of), Some(ol)) = (o.blocks.first(), o.blocks.last()) else {
+            return false;
+        };
+        of.first_key <= last.last_key
+            && ol.last_key >= first.first_key
+            && o.props.min_ts <= p.max_ts
+            && o.props.max_ts >= p.min_ts
+    })
+}
+
+impl Inner {
+    /// Replaces tables `run` of the current version by their merge at `level`;
+    /// returns the expired records dropped.
+    fn rewrite_run(&self, run: Range<usize>, level: u32) -> Result<u64> {
+        let v = self.current().version.clone();
+        let inputs: Vec<Arc<Table>> = v.tables[run.clone()].to_vec();
+        let older = &v.tables[run.end..];
+        let opts = ReadOptions {
+            fill_cache: false,
+            verify_checksums: true,
+        };
+        let bounds = Arc::new(Bounds::all());
+        let mut merge = MergeIter::new(
+            inputs
+                .iter()
+                .map(|t| Source::Table(TableCursor::new(t.clone(), bounds.clone(), opts)))
+                .collect(),
+        );
+        let mut range_dels = RangeTombstones::default();
+        for t in &inputs {
+            range_dels.extend(t.range_dels.iter().map(|(s, e)| RangeTombstone {
+                start: s.clone(),
+                end: e.clone(),
+                seq: t.meta.min_seq,
+            }));
+        }
+        let now = now_micros();
+        let (id, mut b) = self.new_output()?;
+        let mut expired = 0;
+        let mut write = || -> Result<()> {
+            while let Some(e) = merge.next_newest()? {
+                if range_dels.hides(&e.key, e.seq) {
+                    continue;
+                }
+                if let Some(e) = retain(e, now, older, &mut expired) {
+                    b.add(&e)?;
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = write() {
+            b.abandon();
+            return Err(e);
+        }
+        if !older.is_empty() {
+            for t in range_dels.into_vec() {
+                b.add_range_del(t.start, t.end);
+            }
+        }
+        let min_seq = inputs.iter().map(|t| t.meta.min_seq).min().unwrap_or(0);
+        let max_seq = inputs.iter().map(|t| t.meta.max_seq).max().unwrap_or(0);
+        let output = self.finish_output(id, b, level, min_seq, max_seq)?;
+        self.replace_tables(&inputs, output)?;
+        self.stats.compactions.fetch_add(1, Relaxed);
+        self.stats.records_expired.fetch_add(expired, Relaxed);
+        Ok(expired)
+    }
+
+    /// Installs a version where the contiguous run `inputs` is replaced by `output`,
+    /// then lets the inputs' files go.
+    fn replace_tables(&self, inputs: &[Arc<Table>], output: Option<Arc<Table>>) -> Result<()> {
+        self.install_super_version(|cur| {
+            let mut tables = Vec::with_capacity(cur.version.tables.len());
+            let mut placed = false;
+            for t in &cur.version.tables {
+                if inputs.iter().any(|i| Arc::ptr_eq(i, t)) {
+                    if !placed {
+                        tables.extend(output.iter().cloned());
+                        placed = true;
+                    }
+                } else {
+                    tables.push(t.clone());
+                }
+            }
+            SuperVersion {
+                active: cur.active.clone(),
+                frozen: cur.frozen.clone(),
+                version: Arc::new(Version::new(tables)),
+            }
+        })?;
+        for t in inputs {
+            t.mark_obsolete();
+        }
+        Ok(())
+    }
+
+    /// Deletes every table whose records have all expired; returns their records.
+    fn drop_expired_tables(&self) -> Result<u64> {
+        let now = now_micros();
+        let tables = self.current().version.tables.clone();
+        let doomed: Vec<Arc<Table>> = (0..tables.len())
+            .filter(|i| wholly_expired(&tables, *i, now))
+            .map(|i| tables[i].clone())
+            .collect();
+        let purged: u64 = doomed.iter().map(|t| t.props.entries).sum();
+        for t in &doomed {
+            self.replace_tables(std::slice::from_ref(t), None)?;
+        }
+        self.stats.records_expired.fetch_add(purged, Relaxed);
+        Ok(purged)
+    }
+
+    /// The first run of `compaction_threshold` or more neighbouring tables of one level.
+    fn pick(&self, tables: &[Arc<Table>]) -> Option<(Range<usize>, u32)> {
+        let mut i = 0;
+        while i < tables.len() {
+            let level = tables[i].meta.level;
+            let j = i + tables[i..]
+                .iter()
+                .take_while(|t| t.meta.level == level)
+                .count();
+            if j - i >= self.config.compaction_threshold {
+                return Some((i..j, level + 1));
+            }
+            i = j;
+        }
+        None
+    }
+
+    /// One background compaction step; false when nothing needed doing.
+    pub(crate) fn maybe_compact(&self) -> Result<bool> {
+        let _c = self.compaction_lock.lock();
+        if self.drop_expired_tables()? > 0 {
+            return Ok(true);
+        }
+        let tables = self.current().version.tables.clone();
+        match self.pick(&tables) {
+            Some((run, level)) => {
+                self.rewrite_run(run, level)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Merges every table into one (a full compaction).
+    pub(crate) fn compact_all(&self) -> Result<bool> {
+        let _c = self.compaction_lock.lock();
+        self.drop_expired_tables()?;
+        let tables = self.current().version.tables.clone();
+        let now = now_micros();
+        let worth_it = match tables.as_slice() {
+            [] => false,
+            [t] => t.props.deletes > 0 || !t.range_dels.is_empty() || t.props.min_expire <= now,
+            _ => true,
+        };
+        if !worth_it {
+            return Ok(false);
+        }
+        let level = tables.iter().map(|t| t.meta.level).max().unwrap_or(0) + 1;
+        self.rewrite_run(0..tables.len(), level)?;
+        Ok(true)
+    }
+
+    /// Purges expired records from tables; returns how many.
+    pub(crate) fn gc(&self) -> Result<u64> {
+        let _c = self.compaction_lock.lock();
+        let mut purged = self.drop_expired_tables()?;
+        let now = now_micros();
+        let candidates: Vec<Arc<Table>> = self
+            .current()
+            .version
+            .tables
+            .iter()
+            .filter(|t| t.props.min_expire <= now)
+            .cloned()
+            .collect();
+        for t in candidates {
+            let tables = self.current().version.tables.clone();
+            if let Some(i) = tables.iter().position(|x| Arc::ptr_eq(x, &t)) {
+                purged += self.rewrite_run(i..i + 1, t.meta.level)?;
+            }
+        }
+        self.stats.gc_runs.fetch_add(1, Relaxed);
+        self.stats.purged_by_gc.fetch_add(purged, Relaxed);
+        Ok(purged)
+    }
+}
+
+impl Engine {
+    /// Merges every table into one, dropping overwritten versions, tombstones that
+    /// hide nothing and expired records. Returns whether anything was rewritten.
+    /// (Background maintenance compacts by levels instead; see docs/design.md.)
+    pub fn trigger_compaction(&self) -> Result<bool> {
+        self.inner.check_open()?;
+        self.inner.compact_all()
+    }
+
+    /// Physically removes expired records from tables now; returns how many. (Expired
+    /// records are invisible to reads at once either way; memtable ones go at flush.)
+    pub fn trigger_gc(&self) -> Result<u64> {
+        self.inner.check_open()?;
+        self.inner.gc()
+    }
+
+    /// Flushes every memtable to tables.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.flush_all()
+    }
+}

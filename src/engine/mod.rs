@@ -1,0 +1,175 @@
+//! The engine: ties the write-ahead log, memtables, tables, manifest and background
+//! maintenance into the public [`Engine`].
+//!
+//! `Engine` is `Send + Sync`; every method takes `&self` except `shutdown`. The pieces:
+//! `open` (recovery), `write` (group commit), `read` (gets, queries, scans), `flush`,
+//! `compaction` (tiered merges, full compaction and GC), `maintenance` (the background
+//! thread) and `stats`.
+
+mod compaction;
+mod flush;
+mod maintenance;
+mod open;
+mod read;
+pub(crate) mod stats;
+mod write;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+
+pub use maintenance::MaintenanceHandle;
+pub use stats::EngineStats;
+
+use crate::config::{Config, Tuning};
+use crate::error::{Error, Result};
+use crate::lock::DirLock;
+use crate::sstable::builder::TableOptions;
+use crate::sstable::reader::TableContext;
+use crate::util::now_micros;
+use crate::version::{Snapshot, SuperVersion};
+use crate::wal::WalWriter;
+
+use maintenance::Signal;
+use stats::Stats;
+use write::CommitQueue;
+
+/// The log writer and what of it is known durable.
+pub(crate) struct WalState {
+    writer: WalWriter,
+    /// `(segment, size)` last made durable by fdatasync.
+    synced: (u64, u64),
+    last_sync: Instant,
+}
+
+pub(crate) struct Inner {
+    config: Config,
+    dir: PathBuf,
+    _lock: DirLock,
+    table_ctx: Arc<TableContext>,
+    table_opts: TableOptions,
+    sv: RwLock<Arc<SuperVersion>>,
+    /// Writes numbered up to here are visible to new readers.
+    visible_seq: AtomicU64,
+    next_file: AtomicU64,
+    wal: Mutex<WalState>,
+    queue: CommitQueue,
+    /// Serializes changes of the super-version and manifest writes.
+    install: Mutex<()>,
+    flush_lock: Mutex<()>,
+    compaction_lock: Mutex<()>,
+    patch_lock: Mutex<()>,
+    stats: Arc<Stats>,
+    closed: AtomicBool,
+    background_running: AtomicBool,
+    signals: Mutex<Vec<Weak<Signal>>>,
+}
+
+/// An open flowdb database: the time-series LSM engine.
+pub struct Engine {
+    inner: Arc<Inner>,
+    auto_background: Mutex<Option<MaintenanceHandle>>,
+}
+
+impl Inner {
+    pub(crate) fn current(&self) -> Arc<SuperVersion> {
+        self.sv.read().clone()
+    }
+
+    /// A consistent view: the super-version first, then the sequence (see
+    /// docs/design.md, "Snapshots").
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let sv = self.current();
+        let seq = self.visible_seq.load(Ordering::Acquire);
+        Snapshot {
+            sv,
+            seq,
+            now: now_micros(),
+        }
+    }
+
+    pub(crate) fn new_file_number(&self) -> u64 {
+        self.next_file.fetch_add(1, Ordering::SeqCst)
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed(format!(
+                "the engine on {} was shut down",
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Opens (or creates) the database in `config.data_dir`, replaying its log.
+    pub fn open(config: Config) -> Result<Self> {
+        Self::open_with(config, Tuning::default())
+    }
+
+    /// Like [`Engine::open`], with tuning beyond `Config`.
+    pub fn open_with(config: Config, tuning: Tuning) -> Result<Self> {
+        let inner = Arc::new(open::open(config, tuning)?);
+        let engine = Engine {
+            inner,
+            auto_background: Mutex::new(None),
+        };
+        if engine.inner.config.auto_background {
+            *engine.auto_background.lock() = maintenance::spawn(&engine.inner);
+        }
+        Ok(engine)
+    }
+
+    /// Flushes memtables to tables and syncs the log; the engine stays usable.
+    pub fn close(&self) -> Result<()> {
+        self.inner.check_open()?;
+        self.inner.flush_all()?;
+        self.inner.sync_wal()
+    }
+
+    /// `close`, then stops background maintenance and releases the directory lock.
+    pub fn shutdown(self) -> Result<()> {
+        let result = self.close();
+        self.inner.closed.store(true, Ordering::Release);
+        if let Some(h) = self.auto_background.lock().take() {
+            h.stop();
+        }
+        self.inner.stop_all_maintenance();
+        // Background threads hold the engine only while they work; wait for them to
+        // let go so the lock is released when this returns.
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        while Arc::strong_count(&self.inner) > 1 && Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        result
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.inner.dir
+    }
+
+    /// The configuration the engine was opened with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(h) = self.auto_background.get_mut().take() {
+            h.stop();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_all_maintenance();
+    }
+}

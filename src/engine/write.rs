@@ -1,0 +1,344 @@
+//! The write path: validation and TTL, group commit, and making room in memtables.
+//!
+//! Group commit: each writer queues its batch; whoever finds no leader becomes the
+//! leader, takes every queued batch, writes them with one write(2) (and at most one
+//! fdatasync), applies them to the memtable, publishes their sequence numbers, and
+//! hands every writer its own result. Writers that queue meanwhile form the next group.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::{Engine, Inner, WalState};
+use crate::config::SyncMode;
+use crate::error::{Error, Result};
+use crate::memtable::Memtable;
+use crate::record::{expiry_from_ttl, validate_key, validate_value, Record, NEVER_EXPIRES};
+use crate::version::SuperVersion;
+use crate::wal::{frame_record, Op, WriteBatch};
+
+#[derive(Default)]
+struct QueueState {
+    pending: VecDeque<(u64, WriteBatch, bool)>,
+    results: HashMap<u64, Result<()>>,
+    leader_active: bool,
+    next_ticket: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct CommitQueue {
+    state: Mutex<QueueState>,
+    cv: Condvar,
+}
+
+/// Hands leadership back even if the leader's work panics, so writers never hang.
+struct LeaderGuard<'a> {
+    queue: &'a CommitQueue,
+    tickets: Vec<u64>,
+    result: Option<Result<()>>,
+}
+
+impl Drop for LeaderGuard<'_> {
+    fn drop(&mut self) {
+        let result = self
+            .result
+            .take()
+            .unwrap_or_else(|| Err(Error::Internal("the write leader panicked".into())));
+        let mut q = self.queue.state.lock();
+        for t in &self.tickets {
+            q.results
+                .insert(*t, result.as_ref().map(|_| ()).map_err(Error::duplicate));
+        }
+        q.leader_active = false;
+        self.queue.cv.notify_all();
+    }
+}
+
+/// Most batches one group takes, to bound a leader's latency.
+const MAX_GROUP: usize = 512;
+
+impl Inner {
+    /// Validates records and applies TTL precedence (batch TTL, the record's own
+    /// expiry, the default TTL, never). The whole batch is rejected on any bad record.
+    pub(crate) fn prepare<'r>(
+        &self,
+        records: impl IntoIterator<Item = Record>,
+        batch_ttl: Option<u64>,
+    ) -> Result<WriteBatch> {
+        let mut ops = Vec::new();
+        for mut r in records {
+            validate_key(&r.key)?;
+            validate_value(&r.key, &r.value)?;
+            r.expire_at = match (batch_ttl, self.config.default_ttl_secs) {
+                (Some(t), _) => expiry_from_ttl(r.ts, t),
+                (None, _) if r.expire_at != NEVER_EXPIRES => r.expire_at,
+                (None, Some(t)) => expiry_from_ttl(r.ts, t),
+                (None, None) => NEVER_EXPIRES,
+            };
+            ops.push(Op::Put(r));
+        }
+        Ok(WriteBatch { ops })
+    }
+
+    /// Writes one batch through group commit; `force_sync` makes it durable whatever
+    /// the sync mode.
+    pub(crate) fn commit(&self, batch: WriteBatch, force_sync: bool) -> Result<()> {
+        self.check_open()?;
+        if batch.ops.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let mut q = self.queue.state.lock();
+        let ticket = q.next_ticket;
+        q.next_ticket += 1;
+        q.pending.push_back((ticket, batch, force_sync));
+        let result = loop {
+            if let Some(r) = q.results.remove(&ticket) {
+                break r;
+            }
+            if !q.leader_active {
+                q.leader_active = true;
+                let n = q.pending.len().min(MAX_GROUP);
+                let group: Vec<_> = q.pending.drain(..n).collect();
+                drop(q);
+                let mut guard = LeaderGuard {
+                    queue: &self.queue,
+                    tickets: group.iter().map(|g| g.0).collect(),
+                    result: None,
+                };
+                guard.result = Some(self.write_group(group));
+                drop(guard);
+                q = self.queue.state.lock();
+                continue;
+            }
+            self.queue.cv.wait(&mut q);
+        };
+        self.stats
+            .write_latency
+            .record(started.elapsed().as_micros() as u64);
+        result
+    }
+
+    fn write_group(&self, group: Vec<(u64, WriteBatch, bool)>) -> Result<()> {
+        let mut wal = self.wal.lock();
+        self.make_room(&mut wal)?;
+        let mut seq = self.visible_seq.load(Ordering::Acquire);
+        let mut framed = Vec::new();
+        let mut payload = Vec::new();
+        let mut numbered = Vec::with_capacity(group.len());
+        let mut sync = self.config.wal_sync_mode == SyncMode::Always;
+        let (mut records, mut bytes) = (0u64, 0u64);
+        for (_, batch, force_sync) in group {
+            sync |= force_sync;
+            payload.clear();
+            batch.encode(seq + 1, &mut payload);
+            frame_record(&mut framed, &payload);
+            records += batch.len() as u64;
+            bytes += batch.payload_bytes() as u64;
+            numbered.push((seq + 1, batch));
+            seq += numbered.last().map_or(0, |(_, b)| b.len() as u64);
+        }
+        wal.writer.append(&framed)?;
+        if !sync {
+            if let SyncMode::IntervalMs(ms) = self.config.wal_sync_mode {
+                sync = wal.last_sync.elapsed().as_millis() as u64 >= ms;
+            }
+        }
+        if sync {
+            self.sync_locked(&mut wal)?;
+        }
+        let mut entries = Vec::with_capacity(records as usize);
+        let mut range_dels = Vec::new();
+        for (first, batch) in numbered {
+            let (e, r) = batch.into_entries(first);
+            entries.extend(e);
+            range_dels.extend(r);
+        }
+        self.current().active.insert(entries, range_dels);
+        self.visible_seq.store(seq, Ordering::Release);
+        self.stats
+            .records_written
+            .fetch_add(records, Ordering::Relaxed);
+        self.stats.bytes_written.fetch_add(bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn sync_locked(&self, wal: &mut WalState) -> Result<()> {
+        if let Err(e) = wal.writer.sync() {
+            // The OS may have dropped the dirty pages: nothing more may follow them.
+            wal.writer.mark_broken();
+            return Err(e);
+        }
+        wal.synced = (wal.writer.number(), wal.writer.size());
+        wal.last_sync = Instant::now();
+        self.stats.wal_syncs.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Makes everything written so far durable (the `IntervalMs` tick, `close`).
+    pub(crate) fn sync_wal(&self) -> Result<()> {
+        let (handle, position) = {
+            let wal = self.wal.lock();
+            let position = (wal.writer.number(), wal.writer.size());
+            if wal.synced == position {
+                return Ok(());
+            }
+            (wal.writer.sync_handle()?, position)
+        };
+        // fdatasync outside the lock, so writers are not held up by it.
+        handle.sync_data().map_err(|source| Error::Io {
+            context: "syncing the WAL".into(),
+            source,
+        })?;
+        let mut wal = self.wal.lock();
+        if wal.synced.0 < position.0 || (wal.synced.0 == position.0 && wal.synced.1 < position.1) {
+            wal.synced = position;
+        }
+        wal.last_sync = Instant::now();
+        self.stats.wal_syncs.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Before a write: rotate a full or broken log segment, and freeze a full
+    /// memtable, waiting for (or doing) a flush when too many are frozen already.
+    fn make_room(&self, wal: &mut WalState) -> Result<()> {
+        let segment_limit = self.config.wal_segment_size_mb << 20;
+        if wal.writer.is_broken() || wal.writer.size() >= segment_limit {
+            self.rotate(wal)?;
+        }
+        loop {
+            let sv = self.current();
+            if sv.active.approximate_bytes() < self.config.memtable_bytes() {
+                return Ok(());
+            }
+            if sv.frozen.len() >= self.config.max_frozen_memtables {
+                // Flushing fell behind: this writer waits by doing the flush itself
+                // (or waiting for the background thread already doing it).
+                self.stats.write_stalls.fetch_add(1, Ordering::Relaxed);
+                self.flush_oldest()?;
+                continue;
+            }
+            self.freeze(wal)?;
+            self.wake_maintenance();
+            return Ok(());
+        }
+    }
+
+    fn rotate(&self, wal: &mut WalState) -> Result<()> {
+        let n = self.new_file_number();
+        wal.writer.rotate(n, true)?;
+        wal.synced = (n, 0);
+        Ok(())
+    }
+
+    /// Freezes the active memtable; new writes go to a new one and a new segment.
+    pub(crate) fn freeze(&self, wal: &mut WalState) -> Result<()> {
+        self.rotate(wal)?;
+        let fresh = Arc::new(Memtable::new(wal.writer.number()));
+        self.install_super_version(|cur| {
+            let mut frozen = Vec::with_capacity(cur.frozen.len() + 1);
+            frozen.push(cur.active.clone());
+            frozen.extend(cur.frozen.iter().cloned());
+            SuperVersion {
+                active: fresh,
+                frozen,
+                version: cur.version.clone(),
+            }
+        })
+    }
+}
+
+impl Engine {
+    /// Writes a batch atomically (all or nothing, also across a crash). Records keep
+    /// their own `expire_at`; otherwise `Config::default_ttl_secs` applies.
+    pub fn write_batch(&self, batch: &[Record]) -> Result<()> {
+        let b = self.inner.prepare(batch.iter().cloned(), None)?;
+        self.inner.commit(b, false)
+    }
+
+    /// `write_batch`, taking the records by value (no copies).
+    pub fn write_batch_owned(&self, batch: Vec<Record>) -> Result<()> {
+        let b = self.inner.prepare(batch, None)?;
+        self.inner.commit(b, false)
+    }
+
+    /// `write_batch`, durable on stable storage when it returns, whatever the sync mode.
+    pub fn write_batch_sync(&self, batch: Vec<Record>) -> Result<()> {
+        let b = self.inner.prepare(batch, None)?;
+        self.inner.commit(b, true)
+    }
+
+    /// `write_batch` with a batch TTL: `Some(t)` sets `expire_at = ts + t` seconds for
+    /// every record (overriding their own); `None` behaves as `write_batch`.
+    pub fn write_batch_ttl(&self, batch: &[Record], ttl_secs: Option<u64>) -> Result<()> {
+        let b = self.inner.prepare(batch.iter().cloned(), ttl_secs)?;
+        self.inner.commit(b, false)
+    }
+
+    /// Deletes the records `(key, ts)` (absent ones are fine), atomically.
+    pub fn delete_batch(&self, keys_ts: &[(String, i64)]) -> Result<()> {
+        let mut ops = Vec::with_capacity(keys_ts.len());
+        for (k, ts) in keys_ts {
+            validate_key(k.as_bytes())?;
+            ops.push(Op::Delete {
+                key: k.as_bytes().to_vec(),
+                ts: *ts,
+            });
+        }
+        self.inner.commit(WriteBatch { ops }, false)
+    }
+
+    /// Deletes every record with `start <= key < end` (half-open, as RocksDB's
+    /// DeleteRange). `start == end` deletes nothing; `start > end` is an error.
+    pub fn delete_range(&self, start_key: &str, end_key: &str) -> Result<()> {
+        if start_key > end_key {
+            return Err(Error::invalid(format!(
+                "delete_range start {start_key:?} is after end {end_key:?}"
+            )));
+        }
+        if start_key == end_key {
+            return Ok(());
+        }
+        let op = Op::DeleteRange {
+            start: start_key.as_bytes().to_vec(),
+            end: end_key.as_bytes().to_vec(),
+        };
+        self.inner.commit(WriteBatch { ops: vec![op] }, false)
+    }
+
+    /// Replaces the value and/or the TTL (`expire_at = ts + ttl`) of a live record;
+    /// `None` keeps that field. Returns the record as stored. A missing or expired
+    /// record is `NotFound`. Patches are serialized with each other, not with plain
+    /// writes to the same record (last write wins).
+    pub fn patch_record(
+        &self,
+        key: &str,
+        ts: i64,
+        new_value: Option<Vec<u8>>,
+        new_ttl_secs: Option<u64>,
+    ) -> Result<Record> {
+        let _g = self.inner.patch_lock.lock();
+        let Some(mut r) = self.get(key, ts)? else {
+            return Err(Error::NotFound(format!(
+                "no live record at key {key:?}, ts {ts}"
+            )));
+        };
+        if let Some(v) = new_value {
+            validate_value(key.as_bytes(), &v)?;
+            r.value = v;
+        }
+        if let Some(t) = new_ttl_secs {
+            r.expire_at = expiry_from_ttl(ts, t);
+        }
+        self.inner.commit(
+            WriteBatch {
+                ops: vec![Op::Put(r.clone())],
+            },
+            false,
+        )?;
+        Ok(r)
+    }
+}

@@ -1,0 +1,81 @@
+//! The internal form of a stored item, shared by memtables, tables, the WAL and the
+//! merge: a versioned put or point tombstone, and range tombstones.
+//!
+//! Order is `(key bytes, ts)` ascending, then newest version (highest `seq`) first.
+//! A range tombstone `[start, end)` with sequence `s` hides every entry of that key
+//! range whose sequence is lower than `s`. Table entries carry no sequence on disk:
+//! tables are kept in age order, so every entry of a table takes the table's
+//! smallest sequence (see docs/design.md, "Sequence numbers").
+
+use std::cmp::Ordering;
+
+/// What an entry says about its `(key, ts)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Put,
+    Delete,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub key: Vec<u8>,
+    pub ts: i64,
+    pub seq: u64,
+    pub kind: Kind,
+    pub expire_at: i64,
+    pub value: Vec<u8>,
+}
+
+impl Entry {
+    pub(crate) fn is_live(&self, now: i64) -> bool {
+        self.kind == Kind::Put && self.expire_at > now
+    }
+
+    pub(crate) fn into_record(self) -> crate::Record {
+        crate::Record {
+            key: self.key,
+            ts: self.ts,
+            expire_at: self.expire_at,
+            value: self.value,
+        }
+    }
+}
+
+/// `(key, ts)` order, the order of every result.
+pub(crate) fn cmp_key_ts(ak: &[u8], ats: i64, bk: &[u8], bts: i64) -> Ordering {
+    ak.cmp(bk).then(ats.cmp(&bts))
+}
+
+/// Deletes every version of every key in `[start, end)` older than `seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RangeTombstone {
+    pub start: Vec<u8>,
+    pub end: Vec<u8>,
+    pub seq: u64,
+}
+
+impl RangeTombstone {
+    pub(crate) fn covers(&self, key: &[u8], seq: u64) -> bool {
+        seq < self.seq && self.start.as_slice() <= key && key < self.end.as_slice()
+    }
+}
+
+/// A set of range tombstones, asked whether one hides a given entry.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RangeTombstones {
+    list: Vec<RangeTombstone>,
+}
+
+impl RangeTombstones {
+    pub(crate) fn extend(&mut self, ts: impl IntoIterator<Item = RangeTombstone>) {
+        self.list.extend(ts);
+    }
+
+    pub(crate) fn hides(&self, key: &[u8], seq: u64) -> bool {
+        self.list.iter().any(|t| t.covers(key, seq))
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<RangeTombstone> {
+        self.list
+    }
+}

@@ -1,0 +1,201 @@
+//! The one error type of flowdb, with one variant per kind of failure.
+//!
+//! Every variant maps to a stable [`StatusCode`], the number the C ABI returns, so
+//! that C, C++ and Go callers can branch on the same kinds Rust callers match on.
+//! Messages say what was wrong and with which input (field, key, file, offset).
+
+use std::fmt;
+
+/// Result alias used throughout flowdb.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in flowdb.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A caller passed a value outside what the API accepts (names the argument).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The thing asked for does not exist (record, store, index, directory).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The operating system reported an I/O error.
+    #[error("I/O error: {context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Stored bytes failed a check; names the file and the offset.
+    #[error("corruption in {file} at offset {offset}: {detail}")]
+    Corruption {
+        file: String,
+        offset: u64,
+        detail: String,
+    },
+    /// Another handle (in this process or another) holds the data directory.
+    #[error("locked: {0}")]
+    Locked(String),
+    /// The handle was shut down.
+    #[error("closed: {0}")]
+    Closed(String),
+    /// A uniqueness or key-generator constraint would be violated.
+    #[error("constraint violated: {0}")]
+    Constraint(String),
+    /// A write was attempted in a read-only transaction.
+    #[error("read-only: {0}")]
+    ReadOnly(String),
+    /// A transaction was used after commit or abort.
+    #[error("transaction inactive: {0}")]
+    TransactionInactive(String),
+    /// A value is not acceptable as data (an invalid key, a document without a key).
+    #[error("data error: {0}")]
+    Data(String),
+    /// A conflicting transaction did not finish within the wait timeout.
+    #[error("busy: {0}")]
+    Busy(String),
+    /// A bug or an invariant broken inside flowdb.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Stable numeric codes, one per [`Error`] kind; `Ok` is 0. Never renumbered.
+#[repr(i32)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum StatusCode {
+    Ok = 0,
+    InvalidArgument = 1,
+    NotFound = 2,
+    Io = 3,
+    Corruption = 4,
+    Locked = 5,
+    Closed = 6,
+    Constraint = 7,
+    ReadOnly = 8,
+    TransactionInactive = 9,
+    Data = 10,
+    Internal = 11,
+    Busy = 12,
+}
+
+impl StatusCode {
+    /// A short stable name, e.g. `"NOT_FOUND"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StatusCode::Ok => "OK",
+            StatusCode::InvalidArgument => "INVALID_ARGUMENT",
+            StatusCode::NotFound => "NOT_FOUND",
+            StatusCode::Io => "IO",
+            StatusCode::Corruption => "CORRUPTION",
+            StatusCode::Locked => "LOCKED",
+            StatusCode::Closed => "CLOSED",
+            StatusCode::Constraint => "CONSTRAINT",
+            StatusCode::ReadOnly => "READ_ONLY",
+            StatusCode::TransactionInactive => "TRANSACTION_INACTIVE",
+            StatusCode::Data => "DATA",
+            StatusCode::Internal => "INTERNAL",
+            StatusCode::Busy => "BUSY",
+        }
+    }
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Error {
+    /// The stable status code of this error's kind.
+    pub fn code(&self) -> StatusCode {
+        match self {
+            Error::InvalidArgument(_) => StatusCode::InvalidArgument,
+            Error::NotFound(_) => StatusCode::NotFound,
+            Error::Io { .. } => StatusCode::Io,
+            Error::Corruption { .. } => StatusCode::Corruption,
+            Error::Locked(_) => StatusCode::Locked,
+            Error::Closed(_) => StatusCode::Closed,
+            Error::Constraint(_) => StatusCode::Constraint,
+            Error::ReadOnly(_) => StatusCode::ReadOnly,
+            Error::TransactionInactive(_) => StatusCode::TransactionInactive,
+            Error::Data(_) => StatusCode::Data,
+            Error::Busy(_) => StatusCode::Busy,
+            Error::Internal(_) => StatusCode::Internal,
+        }
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        Error::InvalidArgument(msg.into())
+    }
+
+    pub(crate) fn corruption(
+        file: impl fmt::Display,
+        offset: u64,
+        detail: impl Into<String>,
+    ) -> Self {
+        Error::Corruption {
+            file: file.to_string(),
+            offset,
+            detail: detail.into(),
+        }
+    }
+
+    /// A copy of this error for handing one failure to several callers (group commit).
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            Error::Io { context, source } => Error::Io {
+                context: context.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::Corruption {
+                file,
+                offset,
+                detail,
+            } => Error::Corruption {
+                file: file.clone(),
+                offset: *offset,
+                detail: detail.clone(),
+            },
+            Error::InvalidArgument(m) => Error::InvalidArgument(m.clone()),
+            Error::NotFound(m) => Error::NotFound(m.clone()),
+            Error::Locked(m) => Error::Locked(m.clone()),
+            Error::Closed(m) => Error::Closed(m.clone()),
+            Error::Constraint(m) => Error::Constraint(m.clone()),
+            Error::ReadOnly(m) => Error::ReadOnly(m.clone()),
+            Error::TransactionInactive(m) => Error::TransactionInactive(m.clone()),
+            Error::Data(m) => Error::Data(m.clone()),
+            Error::Busy(m) => Error::Busy(m.clone()),
+            Error::Internal(m) => Error::Internal(m.clone()),
+        }
+    }
+}
+
+/// Attaches what was being done to an `std::io::Error`.
+pub(crate) trait IoContext<T> {
+    fn ctx<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T> {
+        self.map_err(|source| Error::Io {
+            context: context().to_string(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable_and_named() {
+        assert_eq!(StatusCode::Ok as i32, 0);
+        assert_eq!(Error::invalid("x").code() as i32, 1);
+        assert_eq!(Error::Busy("x".into()).code() as i32, 12);
+        assert_eq!(StatusCode::Corruption.name(), "CORRUPTION");
+        let e = Error::corruption("a.sst", 17, "bad crc");
+        assert_eq!(e.to_string(), "corruption in a.sst at offset 17: bad crc");
+        assert_eq!(e.duplicate().to_string(), e.to_string());
+    }
+}

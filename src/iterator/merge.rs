@@ -1,0 +1,98 @@
+//! Merges several ordered sources into one stream holding, for each `(key, ts)`, only
+//! its newest version (highest sequence). Tombstones and expired entries are passed
+//! through: readers filter them, compaction decides what to keep.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::entry::{cmp_key_ts, Entry};
+use crate::error::Result;
+use crate::memtable::MemCursor;
+use crate::sstable::cursor::TableCursor;
+
+pub(crate) enum Source {
+    Mem(MemCursor),
+    Table(TableCursor),
+}
+
+impl Source {
+    fn next_entry(&mut self) -> Result<Option<Entry>> {
+        match self {
+            Source::Mem(c) => Ok(c.next_entry()),
+            Source::Table(c) => c.next_entry(),
+        }
+    }
+}
+
+struct Head {
+    entry: Entry,
+    source: usize,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Head {
+    /// Reversed, so the max-heap pops the smallest `(key, ts)`, newest first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        cmp_key_ts(&o.entry.key, o.entry.ts, &self.entry.key, self.entry.ts)
+            .then(self.entry.seq.cmp(&o.entry.seq))
+    }
+}
+
+pub(crate) struct MergeIter {
+    sources: Vec<Source>,
+    heap: BinaryHeap<Head>,
+    started: bool,
+}
+
+impl MergeIter {
+    pub(crate) fn new(sources: Vec<Source>) -> Self {
+        MergeIter {
+            heap: BinaryHeap::with_capacity(sources.len()),
+            sources,
+            started: false,
+        }
+    }
+
+    fn pull(&mut self, source: usize) -> Result<()> {
+        if let Some(entry) = self.sources[source].next_entry()? {
+            self.heap.push(Head { entry, source });
+        }
+        Ok(())
+    }
+
+    /// The next `(key, ts)`'s newest version.
+    pub(crate) fn next_newest(&mut self) -> Result<Option<Entry>> {
+        if self.sources.len() == 1 {
+            return self.sources[0].next_entry();
+        }
+        if !self.started {
+            self.started = true;
+            for s in 0..self.sources.len() {
+                self.pull(s)?;
+            }
+        }
+        let Some(top) = self.heap.pop() else {
+            return Ok(None);
+        };
+        self.pull(top.source)?;
+        while let Some(next) = self.heap.peek() {
+            if next.entry.key != top.entry.key || next.entry.ts != top.entry.ts {
+                break;
+            }
+            let source = next.source;
+            self.heap.pop();
+            self.pull(source)?;
+        }
+        Ok(Some(top.entry))
+    }
+}

@@ -1,0 +1,45 @@
+//! flowdb: an embedded time-series storage engine (an LSM tree) with a JSON document
+//! layer, shipped as a Rust crate and a C library.
+//!
+//! Records are `(key, ts, expire_at, value)`, identified by `(key, ts)`, with `ts` and
+//! `expire_at` in microseconds since the Unix epoch. Start with [`Engine::open`];
+//! the meaning of every call is in docs/semantics.md, the file formats in
+//! docs/format.md and the design in docs/design.md.
+//!
+//! ```no_run
+//! use flowdb::{Config, Engine, Record, ScanRange};
+//! let engine = Engine::open(Config::new("./data")).unwrap();
+//! engine.write_batch(&[Record::new("cpu.host-1", 1_000_000, b"42".to_vec())]).unwrap();
+//! let latest = engine.get_latest("cpu.host-1").unwrap();
+//! for r in engine.scan(ScanRange::prefix("cpu.")).unwrap() {
+//!     println!("{} {}", r.unwrap().key_str(), latest.is_some());
+//! }
+//! engine.shutdown().unwrap();
+//! ```
+
+#![deny(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod cache;
+mod config;
+mod engine;
+mod entry;
+mod error;
+mod iterator;
+mod lock;
+mod manifest;
+mod memtable;
+mod range;
+mod record;
+mod sstable;
+mod util;
+mod version;
+mod wal;
+
+pub use config::{Config, ReadOptions, SyncMode, Tuning};
+pub use engine::{Engine, EngineStats, MaintenanceHandle};
+pub use error::{Error, Result, StatusCode};
+pub use iterator::scan::ScanIterator;
+pub use range::{Query, ScanRange};
+pub use record::{expiry_from_ttl, Record, MAX_KEY_LEN, MAX_VALUE_LEN, NEVER_EXPIRES};
+pub use util::now_micros;

@@ -1,0 +1,242 @@
+//! What a query or scan asks for: [`Query`] and [`ScanRange`] (public), and
+//! [`Bounds`], the one internal form both turn into.
+//!
+//! Conventions (semantics.md): key ranges of queries and scans are inclusive at both
+//! ends (`start <= key <= end`); time ranges are inclusive at both ends
+//! (`start <= ts <= end`); `start > end` is empty; a prefix matches keys beginning with
+//! those bytes, the empty prefix matches everything. (`delete_range` differs: it is
+//! half-open, `start <= key < end`, as RocksDB's DeleteRange.)
+
+/// A lazy-scan range. Build it with the constructors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanRange {
+    pub(crate) bounds: Bounds,
+}
+
+/// A query; `Engine::query` returns every live record it matches, in `(key, ts)` order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    pub(crate) bounds: Bounds,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeyEnd {
+    Unbounded,
+    Included(Vec<u8>),
+    Excluded(Vec<u8>),
+}
+
+/// Key bounds `[start, end]` plus an inclusive time window `[ts_lo, ts_hi]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    pub start: Vec<u8>,
+    pub end: KeyEnd,
+    pub ts_lo: i64,
+    pub ts_hi: i64,
+}
+
+impl Bounds {
+    pub(crate) fn all() -> Self {
+        Bounds {
+            start: Vec::new(),
+            end: KeyEnd::Unbounded,
+            ts_lo: i64::MIN,
+            ts_hi: i64::MAX,
+        }
+    }
+
+    pub(crate) fn prefix(p: &[u8]) -> Self {
+        let end = match prefix_successor(p) {
+            Some(s) => KeyEnd::Excluded(s),
+            None => KeyEnd::Unbounded,
+        };
+        Bounds {
+            start: p.to_vec(),
+            end,
+            ..Bounds::all()
+        }
+    }
+
+    pub(crate) fn key_range(start: &[u8], end: &[u8]) -> Self {
+        Bounds {
+            start: start.to_vec(),
+            end: KeyEnd::Included(end.to_vec()),
+            ..Bounds::all()
+        }
+    }
+
+    pub(crate) fn with_time(mut self, lo: i64, hi: i64) -> Self {
+        self.ts_lo = lo;
+        self.ts_hi = hi;
+        self
+    }
+
+    /// True when no record can match.
+    pub(crate) fn is_empty(&self) -> bool {
+        if self.ts_lo > self.ts_hi {
+            return true;
+        }
+        match &self.end {
+            KeyEnd::Unbounded => false,
+            KeyEnd::Included(e) => self.start.as_slice() > e.as_slice(),
+            KeyEnd::Excluded(e) => self.start.as_slice() >= e.as_slice(),
+        }
+    }
+
+    /// True when `key` is past the end bound.
+    pub(crate) fn key_past_end(&self, key: &[u8]) -> bool {
+        match &self.end {
+            KeyEnd::Unbounded => false,
+            KeyEnd::Included(e) => key > e.as_slice(),
+            KeyEnd::Excluded(e) => key >= e.as_slice(),
+        }
+    }
+
+    pub(crate) fn time_restricted(&self) -> bool {
+        self.ts_lo != i64::MIN || self.ts_hi != i64::MAX
+    }
+}
+
+/// The smallest key greater than every key starting with `p`, or `None` when `p` is
+/// empty or all 0xff (no such key: the range is unbounded above).
+pub(crate) fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
+    let mut s = p.to_vec();
+    while let Some(last) = s.pop() {
+        if last < 0xff {
+            s.push(last + 1);
+            return Some(s);
+        }
+    }
+    None
+}
+
+impl ScanRange {
+    /// Keys beginning with `p` (the empty prefix: every key).
+    pub fn prefix(p: impl AsRef<str>) -> Self {
+        ScanRange {
+            bounds: Bounds::prefix(p.as_ref().as_bytes()),
+        }
+    }
+    /// Every key, `start <= ts <= end`.
+    pub fn time_range(start: i64, end: i64) -> Self {
+        ScanRange {
+            bounds: Bounds::all().with_time(start, end),
+        }
+    }
+    /// Keys beginning with `p`, `ts_start <= ts <= ts_end`.
+    pub fn prefix_time_range(p: impl AsRef<str>, ts_start: i64, ts_end: i64) -> Self {
+        ScanRange {
+            bounds: Bounds::prefix(p.as_ref().as_bytes()).with_time(ts_start, ts_end),
+        }
+    }
+    /// `start <= key <= end` (both inclusive).
+    pub fn key_range(start: impl AsRef<str>, end: impl AsRef<str>) -> Self {
+        ScanRange {
+            bounds: Bounds::key_range(start.as_ref().as_bytes(), end.as_ref().as_bytes()),
+        }
+    }
+    /// `start <= key <= end` and `ts_start <= ts <= ts_end`.
+    pub fn key_time_range(
+        start: impl AsRef<str>,
+        end: impl AsRef<str>,
+        ts_start: i64,
+        ts_end: i64,
+    ) -> Self {
+        ScanRange {
+            bounds: Bounds::key_range(start.as_ref().as_bytes(), end.as_ref().as_bytes())
+                .with_time(ts_start, ts_end),
+        }
+    }
+    /// Everything.
+    pub fn all() -> Self {
+        ScanRange {
+            bounds: Bounds::all(),
+        }
+    }
+    /// Keys beginning with the bytes `p` (for keys that are not UTF-8).
+    pub fn prefix_bytes(p: &[u8]) -> Self {
+        ScanRange {
+            bounds: Bounds::prefix(p),
+        }
+    }
+    /// `start <= key <= end` over byte keys.
+    pub fn key_range_bytes(start: &[u8], end: &[u8]) -> Self {
+        ScanRange {
+            bounds: Bounds::key_range(start, end),
+        }
+    }
+    /// This range restricted to `ts_start <= ts <= ts_end`.
+    pub fn with_time_range(self, ts_start: i64, ts_end: i64) -> Self {
+        ScanRange {
+            bounds: self.bounds.with_time(ts_start, ts_end),
+        }
+    }
+}
+
+impl Query {
+    /// Keys beginning with `key`.
+    pub fn prefix(key: impl Into<String>) -> Self {
+        Query {
+            bounds: Bounds::prefix(key.into().as_bytes()),
+        }
+    }
+    /// `start <= key <= end`.
+    pub fn key_range(start: impl Into<String>, end: impl Into<String>) -> Self {
+        Query {
+            bounds: Bounds::key_range(start.into().as_bytes(), end.into().as_bytes()),
+        }
+    }
+    /// Every key, `start <= ts <= end`.
+    pub fn time_range(start: i64, end: i64) -> Self {
+        Query {
+            bounds: Bounds::all().with_time(start, end),
+        }
+    }
+    /// Keys beginning with `key`, `start <= ts <= end`.
+    pub fn prefix_time_range(key: impl Into<String>, start: i64, end: i64) -> Self {
+        Query {
+            bounds: Bounds::prefix(key.into().as_bytes()).with_time(start, end),
+        }
+    }
+    /// `start_key <= key <= end_key` and `start <= ts <= end`.
+    pub fn key_time_range(
+        start_key: impl Into<String>,
+        end_key: impl Into<String>,
+        start: i64,
+        end: i64,
+    ) -> Self {
+        Query {
+            bounds: Bounds::key_range(start_key.into().as_bytes(), end_key.into().as_bytes())
+                .with_time(start, end),
+        }
+    }
+}
+
+impl From<Query> for ScanRange {
+    fn from(q: Query) -> Self {
+        ScanRange { bounds: q.bounds }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn successor() {
+        assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_successor(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_successor(b"\xff\xff"), None);
+        assert_eq!(prefix_successor(b""), None);
+    }
+
+    #[test]
+    fn emptiness() {
+        assert!(Bounds::all().with_time(5, 4).is_empty());
+        assert!(Bounds::key_range(b"b", b"a").is_empty());
+        assert!(!Bounds::key_range(b"a", b"a").is_empty());
+        let p = Bounds::prefix(b"cpu.");
+        assert!(!p.key_past_end(b"cpu.zzz"));
+        assert!(p.key_past_end(b"cpv"));
+    }
+}

@@ -1,0 +1,185 @@
+//! Writes one table file from entries given in `(key, ts)` order.
+//!
+//! The file is written under its final name and fsynced before `finish` returns; it
+//! becomes part of the database only when the manifest names it, so a crash midway
+//! leaves an orphan that the next open deletes.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use crate::entry::{Entry, Kind};
+use crate::error::{IoContext, Result};
+
+use super::block::BlockBuilder;
+use super::bloom::BloomBuilder;
+use super::format::{frame_block, BlockHandle, Footer, TRAILER};
+use super::props::{encode_index, encode_range_dels, BlockMeta, TableProps};
+
+/// How tables are cut and compressed.
+#[derive(Clone, Debug)]
+pub(crate) struct TableOptions {
+    pub block_size: usize,
+    pub restart_interval: usize,
+    pub bloom_bits_per_key: usize,
+    pub zstd_level: i32,
+}
+
+pub(crate) struct TableBuilder {
+    path: PathBuf,
+    out: BufWriter<File>,
+    offset: u64,
+    opts: TableOptions,
+    zstd: zstd::bulk::Compressor<'static>,
+    block: BlockBuilder,
+    cur: Option<BlockMeta>,
+    metas: Vec<BlockMeta>,
+    bloom: BloomBuilder,
+    last_key: Vec<u8>,
+    props: TableProps,
+    range_dels: Vec<(Vec<u8>, Vec<u8>)>,
+    scratch: Vec<u8>,
+    raw_bytes: u64,
+}
+
+/// A finished table file.
+pub(crate) struct Built {
+    pub size: u64,
+    /// Uncompressed bytes of its data blocks (for the compression ratio).
+    pub raw_bytes: u64,
+}
+
+impl TableBuilder {
+    pub(crate) fn create(path: PathBuf, opts: TableOptions) -> Result<Self> {
+        let file = File::create(&path).ctx(|| format!("creating table {}", path.display()))?;
+        let zstd =
+            zstd::bulk::Compressor::new(opts.zstd_level).ctx(|| "creating a zstd compressor")?;
+        Ok(TableBuilder {
+            path,
+            out: BufWriter::with_capacity(1 << 20, file),
+            offset: 0,
+            block: BlockBuilder::new(opts.restart_interval),
+            bloom: BloomBuilder::new(opts.bloom_bits_per_key),
+            opts,
+            zstd,
+            cur: None,
+            metas: Vec::new(),
+            last_key: Vec::new(),
+            props: TableProps::default(),
+            range_dels: Vec::new(),
+            scratch: Vec::new(),
+            raw_bytes: 0,
+        })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.props.entries == 0 && self.range_dels.is_empty()
+    }
+
+    pub(crate) fn add(&mut self, e: &Entry) -> Result<()> {
+        if self.last_key != e.key || self.props.entries == 0 {
+            self.bloom.add(&e.key);
+            self.last_key.clear();
+            self.last_key.extend_from_slice(&e.key);
+        }
+        let p = &mut self.props;
+        p.entries += 1;
+        p.min_ts = p.min_ts.min(e.ts);
+        p.max_ts = p.max_ts.max(e.ts);
+        if e.kind == Kind::Delete {
+            p.deletes += 1;
+        } else {
+            p.min_expire = p.min_expire.min(e.expire_at);
+            p.max_expire = p.max_expire.max(e.expire_at);
+        }
+        let m = self.cur.get_or_insert_with(|| BlockMeta {
+            first_key: e.key.clone(),
+            first_ts: e.ts,
+            last_key: Vec::new(),
+            last_ts: e.ts,
+            handle: BlockHandle::default(),
+            min_ts: e.ts,
+            max_ts: e.ts,
+            entries: 0,
+        });
+        m.min_ts = m.min_ts.min(e.ts);
+        m.max_ts = m.max_ts.max(e.ts);
+        m.last_ts = e.ts;
+        m.entries += 1;
+        self.block.add(e);
+        if self.block.estimated_size() >= self.opts.block_size {
+            self.finish_block()?;
+        }
+        Ok(())
+    }
+
+    /// Adds a range tombstone `[start, end)`.
+    pub(crate) fn add_range_del(&mut self, start: Vec<u8>, end: Vec<u8>) {
+        self.range_dels.push((start, end));
+    }
+
+    fn write_block(&mut self, raw: &[u8], compress: bool) -> Result<BlockHandle> {
+        self.scratch.clear();
+        frame_block(raw, compress.then_some(&mut self.zstd), &mut self.scratch)?;
+        let handle = BlockHandle {
+            offset: self.offset,
+            len: (self.scratch.len() - TRAILER) as u32,
+        };
+        self.out
+            .write_all(&self.scratch)
+            .ctx(|| format!("writing table {}", self.path.display()))?;
+        self.offset += self.scratch.len() as u64;
+        Ok(handle)
+    }
+
+    fn finish_block(&mut self) -> Result<()> {
+        let Some(mut m) = self.cur.take() else {
+            return Ok(());
+        };
+        m.last_key = self.last_key.clone();
+        let raw = self.block.finish();
+        self.raw_bytes += raw.len() as u64;
+        m.handle = self.write_block(&raw, true)?;
+        self.metas.push(m);
+        Ok(())
+    }
+
+    /// Writes the metadata and footer and fsyncs.
+    pub(crate) fn finish(mut self) -> Result<Built> {
+        if !self.block.is_empty() {
+            self.finish_block()?;
+        }
+        let range_dels = encode_range_dels(&self.range_dels);
+        let bloom = self.bloom.finish();
+        let index = encode_index(&self.metas);
+        let props = self.props.encode();
+        let footer = Footer {
+            range_dels: self.write_block(&range_dels, false)?,
+            bloom: self.write_block(&bloom, false)?,
+            index: self.write_block(&index, true)?,
+            props: self.write_block(&props, false)?,
+        };
+        let path = self.path.clone();
+        self.out
+            .write_all(&footer.encode())
+            .ctx(|| format!("writing footer of {}", path.display()))?;
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .ctx(|| format!("flushing {}", path.display()))?;
+        file.sync_all()
+            .ctx(|| format!("syncing table {}", path.display()))?;
+        Ok(Built {
+            size: self.offset + super::format::FOOTER_LEN as u64,
+            raw_bytes: self.raw_bytes,
+        })
+    }
+
+    /// Gives up on the table and removes its file.
+    pub(crate) fn abandon(self) {
+        let path = self.path.clone();
+        drop(self);
+        let _ = std::fs::remove_file(path);
+    }
+}

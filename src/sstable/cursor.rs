@@ -1,0 +1,123 @@
+//! Cursors over one table: forward within [`Bounds`] (for queries, scans and
+//! compaction), and backward over one key's versions (for `get_latest`).
+
+use std::sync::Arc;
+
+use crate::config::ReadOptions;
+use crate::entry::Entry;
+use crate::error::Result;
+use crate::range::{Bounds, KeyEnd};
+
+use super::block::BlockIter;
+use super::reader::Table;
+
+/// Yields the table's entries within bounds, in order, reading only planned blocks.
+pub(crate) struct TableCursor {
+    table: Arc<Table>,
+    bounds: Arc<Bounds>,
+    opts: ReadOptions,
+    blocks: Vec<u32>,
+    next_block: usize,
+    iter: Option<BlockIter>,
+    started: bool,
+}
+
+impl TableCursor {
+    pub(crate) fn new(table: Arc<Table>, bounds: Arc<Bounds>, opts: ReadOptions) -> Self {
+        let blocks = table.plan(&bounds);
+        TableCursor {
+            table,
+            bounds,
+            opts,
+            blocks,
+            next_block: 0,
+            iter: None,
+            started: false,
+        }
+    }
+
+    pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>> {
+        let b = &*self.bounds;
+        loop {
+            let it = match &mut self.iter {
+                Some(it) => it,
+                None => {
+                    let Some(&n) = self.blocks.get(self.next_block) else {
+                        return Ok(None);
+                    };
+                    self.next_block += 1;
+                    let mut it = BlockIter::new(self.table.read_block(n, &self.opts)?);
+                    if !self.started {
+                        it.seek(&b.start, b.ts_lo)?;
+                        self.started = true;
+                    }
+                    self.iter.insert(it)
+                }
+            };
+            let Some(mut e) = it.next_entry()? else {
+                self.iter = None;
+                continue;
+            };
+            if b.key_past_end(&e.key) {
+                self.blocks.clear();
+                self.iter = None;
+                return Ok(None);
+            }
+            if e.ts < b.ts_lo {
+                it.seek(&e.key, b.ts_lo)?;
+                continue;
+            }
+            if e.ts > b.ts_hi {
+                if matches!(&b.end, KeyEnd::Included(k) if *k == e.key) {
+                    self.blocks.clear();
+                    self.iter = None;
+                    return Ok(None);
+                }
+                let mut next = e.key;
+                next.push(0);
+                it.seek(&next, b.ts_lo)?;
+                continue;
+            }
+            e.seq = self.table.meta.min_seq;
+            return Ok(Some(e));
+        }
+    }
+}
+
+/// Walks one key's entries in a table from the greatest ts down.
+pub(crate) struct KeyWalk {
+    table: Arc<Table>,
+    key: Vec<u8>,
+    opts: ReadOptions,
+    buf: Vec<Entry>,
+    next_block: Option<usize>,
+}
+
+impl KeyWalk {
+    pub(crate) fn new(table: Arc<Table>, key: &[u8], opts: ReadOptions) -> Self {
+        let next_block = table.last_block_of_key(key);
+        KeyWalk {
+            table,
+            key: key.to_vec(),
+            opts,
+            buf: Vec::new(),
+            next_block,
+        }
+    }
+
+    pub(crate) fn next_desc(&mut self) -> Result<Option<Entry>> {
+        loop {
+            if let Some(e) = self.buf.pop() {
+                return Ok(Some(e));
+            }
+            let Some(b) = self.next_block.take() else {
+                return Ok(None);
+            };
+            let (entries, more) = self.table.key_entries_in_block(&self.key, b, &self.opts)?;
+            self.buf = entries;
+            if more {
+                self.next_block = Some(b - 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Framing shared by every block of a table, and the footer.
+//!
+//! ## Format
+//! A block on disk is `payload`, then a 5-byte trailer: `compression: u8` (0 none,
+//! 1 zstd) and `crc32: u32 LE` over payload and compression byte. A zstd payload is
+//! `raw_len: varint` followed by one zstd frame. The crc is checked before anything
+//! is decompressed.
+//!
+//! The footer is the last 64 bytes: four block handles (`offset: u64 LE, len: u32 LE`
+//! each, `len` excluding the trailer) for index, bloom, range tombstones and properties,
+//! `format_version: u32 LE` (1), `magic: u64 LE` (`FLOWDBST`), `crc32: u32 LE` of the
+//! 60 bytes before it.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use crate::error::{Error, IoContext, Result};
+use crate::util::checksum::{crc32, crc32_two};
+use crate::util::coding::{get_u32_at, put_u32, put_u64, put_varint, Decoder};
+
+pub(crate) const TRAILER: usize = 5;
+pub(crate) const FOOTER_LEN: usize = 64;
+pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"FLOWDBST");
+pub(crate) const FORMAT_VERSION: u32 = 1;
+const NONE: u8 = 0;
+const ZSTD: u8 = 1;
+
+/// Where a block is: offset of its payload and payload length (trailer excluded).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BlockHandle {
+    pub offset: u64,
+    pub len: u32,
+}
+
+impl BlockHandle {
+    fn encode(&self, buf: &mut Vec<u8>) {
+        put_u64(buf, self.offset);
+        put_u32(buf, self.len);
+    }
+
+    fn decode(d: &mut Decoder<'_>) -> Option<Self> {
+        Some(BlockHandle {
+            offset: d.u64()?,
+            len: d.u32()?,
+        })
+    }
+}
+
+/// Frames `raw` for disk, compressing it when that saves at least an eighth.
+pub(crate) fn frame_block(
+    raw: &[u8],
+    zstd: Option<&mut zstd::bulk::Compressor<'_>>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let start = out.len();
+    let mut kind = NONE;
+    if let Some(c) = zstd {
+        let compressed = c
+            .compress(raw)
+            .map_err(|e| Error::Internal(format!("zstd compression failed: {e}")))?;
+        if compressed.len() + 10 < raw.len() - raw.len() / 8 {
+            put_varint(out, raw.len() as u64);
+            out.extend_from_slice(&compressed);
+            kind = ZSTD;
+        }
+    }
+    if kind == NONE {
+        out.extend_from_slice(raw);
+    }
+    let crc = crc32_two(&out[start..], &[kind]);
+    out.push(kind);
+    put_u32(out, crc);
+    Ok(())
+}
+
+/// Reads, checks and decompresses the block at `h`; `name` is used in errors.
+pub(crate) fn read_block(file: &File, name: &str, h: BlockHandle, verify: bool) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; h.len as usize + TRAILER];
+    file.read_exact_at(&mut buf, h.offset)
+        .ctx(|| format!("reading block at offset {} of {name}", h.offset))?;
+    let payload_len = h.len as usize;
+    let kind = buf[payload_len];
+    let stored_crc = get_u32_at(&buf, payload_len + 1).unwrap_or(0);
+    if verify && crc32(&buf[..payload_len + 1]) != stored_crc {
+        return Err(Error::corruption(name, h.offset, "block checksum mismatch"));
+    }
+    buf.truncate(payload_len);
+    match kind {
+        NONE => Ok(buf),
+        ZSTD => {
+            let mut d = Decoder::new(&buf);
+            let bad = || Error::corruption(name, h.offset, "block does not decompress");
+            let raw_len = d.varint_usize().filter(|n| *n <= 1 << 30).ok_or_else(bad)?;
+            let frame = &buf[d.pos()..];
+            let out = zstd::bulk::decompress(frame, raw_len).map_err(|_| bad())?;
+            if out.len() != raw_len {
+                return Err(bad());
+            }
+            Ok(out)
+        }
+        k => Err(Error::corruption(
+            name,
+            h.offset,
+            format!("unknown block compression {k}"),
+        )),
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Footer {
+    pub index: BlockHandle,
+    pub bloom: BlockHandle,
+    pub range_dels: BlockHandle,
+    pub props: BlockHandle,
+}
+
+impl Footer {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(FOOTER_LEN);
+        for h in [self.index, self.bloom, self.range_dels, self.props] {
+            h.encode(&mut buf);
+        }
+        put_u32(&mut buf, FORMAT_VERSION);
+        put_u64(&mut buf, MAGIC);
+        let crc = crc32(&buf);
+        put_u32(&mut buf, crc);
+        buf
+    }
+
+    pub(crate) fn read(file: &File, name: &str, file_len: u64) -> Result<Footer> {
+        if file_len < FOOTER_LEN as u64 {
+            return Err(Error::corruption(
+                name,
+                0,
+                format!("file of {file_len} bytes is too short for a table"),
+            ));
+        }
+        let at = file_len - FOOTER_LEN as u64;
+        let mut buf = [0u8; FOOTER_LEN];
+        file.read_exact_at(&mut buf, at)
+            .ctx(|| format!("reading footer of {name}"))?;
+        if get_u32_at(&buf, 60) != Some(crc32(&buf[..60])) {
+            return Err(Error::corruption(name, at, "footer checksum mismatch"));
+        }
+        let mut d = Decoder::new(&buf);
+        let bad = || Error::corruption(name, at, "malformed footer");
+        let mut hs = [BlockHandle::default(); 4];
+        for h in hs.iter_mut() {
+            *h = BlockHandle::decode(&mut d).ok_or_else(bad)?;
+            if h.offset + h.len as u64 + TRAILER as u64 > at {
+                return Err(Error::corruption(
+                    name,
+                    at,
+                    "footer points past the end of the data",
+                ));
+            }
+        }
+        let version = d.u32().ok_or_else(bad)?;
+        if d.u64() != Some(MAGIC) {
+            return Err(Error::corruption(name, at, "bad magic: not a flowdb table"));
+        }
+        if version != FORMAT_VERSION {
+            return Err(Error::corruption(
+                name,
+                at,
+                format!("unsupported table format version {version}"),
+            ));
+        }
+        Ok(Footer {
+            index: hs[0],
+            bloom: hs[1],
+            range_dels: hs[2],
+            props: hs[3],
+        })
+    }
+}

@@ -1,0 +1,172 @@
+//! The metadata blocks of a table: per-block index entries ([`BlockMeta`]), table
+//! properties ([`TableProps`]) and range tombstones.
+//!
+//! ## Format
+//! Index block (zstd): `count: varint`, then per data block `first_key: bytes`,
+//! `first_ts`, `last_key: bytes`, `last_ts`, `offset: varint`, `len: varint`,
+//! `min_ts`, `max_ts` (timestamps as zigzag varints), `entries: varint`.
+//! Properties block: `entries`, `deletes` (varints), `min_ts`, `max_ts`,
+//! `min_expire`, `max_expire` (zigzag varints; expiry over puts only, `i64::MAX` /
+//! `i64::MIN` when there are none). Range-tombstone block: `count: varint`, then
+//! `start: bytes`, `end: bytes` each.
+
+use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
+
+use super::format::BlockHandle;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct BlockMeta {
+    pub first_key: Vec<u8>,
+    pub first_ts: i64,
+    pub last_key: Vec<u8>,
+    pub last_ts: i64,
+    pub handle: BlockHandle,
+    pub min_ts: i64,
+    pub max_ts: i64,
+    pub entries: u32,
+}
+
+impl BlockMeta {
+    pub(crate) fn memory(&self) -> usize {
+        self.first_key.len() + self.last_key.len() + std::mem::size_of::<Self>()
+    }
+
+    pub(crate) fn overlaps_time(&self, lo: i64, hi: i64) -> bool {
+        self.min_ts <= hi && self.max_ts >= lo
+    }
+}
+
+pub(crate) fn encode_index(metas: &[BlockMeta]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    put_varint(&mut buf, metas.len() as u64);
+    for m in metas {
+        put_bytes(&mut buf, &m.first_key);
+        put_varint_i64(&mut buf, m.first_ts);
+        put_bytes(&mut buf, &m.last_key);
+        put_varint_i64(&mut buf, m.last_ts);
+        put_varint(&mut buf, m.handle.offset);
+        put_varint(&mut buf, m.handle.len as u64);
+        put_varint_i64(&mut buf, m.min_ts);
+        put_varint_i64(&mut buf, m.max_ts);
+        put_varint(&mut buf, m.entries as u64);
+    }
+    buf
+}
+
+pub(crate) fn decode_index(data: &[u8]) -> Option<Vec<BlockMeta>> {
+    let mut d = Decoder::new(data);
+    let n = d.varint_usize()?;
+    let mut out = Vec::with_capacity(n.min(data.len()));
+    for _ in 0..n {
+        out.push(BlockMeta {
+            first_key: d.bytes()?.to_vec(),
+            first_ts: d.varint_i64()?,
+            last_key: d.bytes()?.to_vec(),
+            last_ts: d.varint_i64()?,
+            handle: BlockHandle {
+                offset: d.varint()?,
+                len: u32::try_from(d.varint()?).ok()?,
+            },
+            min_ts: d.varint_i64()?,
+            max_ts: d.varint_i64()?,
+            entries: u32::try_from(d.varint()?).ok()?,
+        });
+    }
+    d.is_empty().then_some(out)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TableProps {
+    pub entries: u64,
+    pub deletes: u64,
+    pub min_ts: i64,
+    pub max_ts: i64,
+    pub min_expire: i64,
+    pub max_expire: i64,
+}
+
+impl Default for TableProps {
+    fn default() -> Self {
+        TableProps {
+            entries: 0,
+            deletes: 0,
+            min_ts: i64::MAX,
+            max_ts: i64::MIN,
+            min_expire: i64::MAX,
+            max_expire: i64::MIN,
+        }
+    }
+}
+
+impl TableProps {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        put_varint(&mut buf, self.entries);
+        put_varint(&mut buf, self.deletes);
+        for v in [self.min_ts, self.max_ts, self.min_expire, self.max_expire] {
+            put_varint_i64(&mut buf, v);
+        }
+        buf
+    }
+
+    pub(crate) fn decode(data: &[u8]) -> Option<Self> {
+        let mut d = Decoder::new(data);
+        let p = TableProps {
+            entries: d.varint()?,
+            deletes: d.varint()?,
+            min_ts: d.varint_i64()?,
+            max_ts: d.varint_i64()?,
+            min_expire: d.varint_i64()?,
+            max_expire: d.varint_i64()?,
+        };
+        d.is_empty().then_some(p)
+    }
+}
+
+pub(crate) fn encode_range_dels(dels: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    put_varint(&mut buf, dels.len() as u64);
+    for (s, e) in dels {
+        put_bytes(&mut buf, s);
+        put_bytes(&mut buf, e);
+    }
+    buf
+}
+
+pub(crate) fn decode_range_dels(data: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut d = Decoder::new(data);
+    let n = d.varint_usize()?;
+    let mut out = Vec::with_capacity(n.min(data.len()));
+    for _ in 0..n {
+        out.push((d.bytes()?.to_vec(), d.bytes()?.to_vec()));
+    }
+    d.is_empty().then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let m = BlockMeta {
+            first_key: b"a".to_vec(),
+            first_ts: -1,
+            last_key: b"b".to_vec(),
+            last_ts: 9,
+            handle: BlockHandle { offset: 5, len: 7 },
+            min_ts: -1,
+            max_ts: 9,
+            entries: 3,
+        };
+        assert_eq!(decode_index(&encode_index(&[m.clone()])), Some(vec![m]));
+        let p = TableProps {
+            entries: 4,
+            deletes: 1,
+            ..TableProps::default()
+        };
+        assert_eq!(TableProps::decode(&p.encode()), Some(p));
+        let r = vec![(b"a".to_vec(), b"c".to_vec())];
+        assert_eq!(decode_range_dels(&encode_range_dels(&r)), Some(r));
+    }
+}

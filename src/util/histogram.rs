@@ -1,0 +1,108 @@
+//! A lock-free latency histogram with log-linear buckets (8 sub-buckets per power of
+//! two, so a percentile is within 12.5% of the true value). Backs the p50/p90/p99
+//! fields of `EngineStats` and the summaries of `metrics_text`.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+const SUB_BITS: u32 = 3;
+const SUB: usize = 1 << SUB_BITS;
+const BUCKETS: usize = 64 * SUB;
+
+pub(crate) struct Histogram {
+    counts: Box<[AtomicU64]>,
+    total: AtomicU64,
+    sum: AtomicU64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            total: AtomicU64::new(0),
+            sum: AtomicU64::new(0),
+        }
+    }
+}
+
+fn bucket_of(v: u64) -> usize {
+    if v < SUB as u64 {
+        return v as usize;
+    }
+    let exp = 63 - v.leading_zeros(); // >= SUB_BITS
+    let mantissa = (v >> (exp - SUB_BITS)) as usize & (SUB - 1);
+    ((exp - SUB_BITS + 1) as usize) * SUB + mantissa
+}
+
+/// The upper edge of a bucket: the value reported for a percentile falling in it.
+fn bucket_high(b: usize) -> u64 {
+    if b < SUB {
+        return b as u64;
+    }
+    let exp = (b / SUB) as u32 + SUB_BITS - 1;
+    let mantissa = (b % SUB) as u64;
+    let low = (1u64 << exp) | (mantissa << (exp - SUB_BITS));
+    low.saturating_add((1u64 << (exp - SUB_BITS)) - 1)
+}
+
+impl Histogram {
+    pub(crate) fn record(&self, v: u64) {
+        self.counts[bucket_of(v)].fetch_add(1, Relaxed);
+        self.total.fetch_add(1, Relaxed);
+        self.sum.fetch_add(v, Relaxed);
+    }
+
+    pub(crate) fn count(&self) -> u64 {
+        self.total.load(Relaxed)
+    }
+
+    pub(crate) fn sum(&self) -> u64 {
+        self.sum.load(Relaxed)
+    }
+
+    /// The value at quantile `q` (0..=1); 0 when nothing was recorded.
+    pub(crate) fn percentile(&self, q: f64) -> u64 {
+        let total = self.count();
+        if total == 0 {
+            return 0;
+        }
+        let rank = ((q * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0;
+        for (b, c) in self.counts.iter().enumerate() {
+            seen += c.load(Relaxed);
+            if seen >= rank {
+                return bucket_high(b);
+            }
+        }
+        bucket_high(BUCKETS - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_close() {
+        let h = Histogram::default();
+        for v in 1..=1000u64 {
+            h.record(v);
+        }
+        let p50 = h.percentile(0.5);
+        let p99 = h.percentile(0.99);
+        assert!((500..=570).contains(&p50), "p50 {p50}");
+        assert!((990..=1130).contains(&p99), "p99 {p99}");
+        assert_eq!(h.count(), 1000);
+        assert_eq!(Histogram::default().percentile(0.5), 0);
+    }
+
+    #[test]
+    fn buckets_are_monotonic() {
+        let mut last = 0;
+        for v in [0u64, 1, 7, 8, 9, 15, 16, 100, 1 << 40, u64::MAX] {
+            let b = bucket_of(v);
+            assert!(b >= last && b < BUCKETS);
+            assert!(bucket_high(b) >= v);
+            last = b;
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! What a reader sees: the [`Version`] (the live tables, newest first), the
+//! [`SuperVersion`] (that plus the active and frozen memtables), and a [`Snapshot`]
+//! (a super-version pinned at one sequence number and one clock reading), with the
+//! read algorithms that run over it.
+//!
+//! Sources are ordered newest first: active memtable, frozen memtables, tables. For a
+//! `(key, ts)` the version with the highest sequence wins; it is visible when it is a
+//! put, has not expired, and no range tombstone with a higher sequence covers it.
+
+use std::sync::Arc;
+
+use crate::config::ReadOptions;
+use crate::entry::{Entry, RangeTombstone, RangeTombstones};
+use crate::error::Result;
+use crate::iterator::merge::{MergeIter, Source};
+use crate::memtable::{MemCursor, Memtable};
+use crate::range::Bounds;
+use crate::sstable::cursor::{KeyWalk, TableCursor};
+use crate::sstable::reader::Table;
+
+/// The live tables, newest first; compaction replaces contiguous runs.
+#[derive(Default)]
+pub(crate) struct Version {
+    pub tables: Vec<Arc<Table>>,
+    /// Every table's range tombstones, each with its table's sequence.
+    pub range_dels: Vec<RangeTombstone>,
+}
+
+impl Version {
+    pub(crate) fn new(tables: Vec<Arc<Table>>) -> Self {
+        let range_dels = tables
+            .iter()
+            .flat_map(|t| {
+                t.range_dels.iter().map(|(s, e)| RangeTombstone {
+                    start: s.clone(),
+                    end: e.clone(),
+                    seq: t.meta.min_seq,
+                })
+            })
+            .collect();
+        Version { tables, range_dels }
+    }
+}
+
+pub(crate) struct SuperVersion {
+    pub active: Arc<Memtable>,
+    /// Frozen memtables waiting for flush, newest first.
+    pub frozen: Vec<Arc<Memtable>>,
+    pub version: Arc<Version>,
+}
+
+impl SuperVersion {
+    pub(crate) fn memtables(&self) -> impl Iterator<Item = &Arc<Memtable>> {
+        std::iter::once(&self.active).chain(self.frozen.iter())
+    }
+}
+
+pub(crate) struct Snapshot {
+    pub sv: Arc<SuperVersion>,
+    pub seq: u64,
+    pub now: i64,
+}
+
+impl Snapshot {
+    fn hidden_by_range(&self, key: &[u8], seq: u64) -> bool {
+        self.sv
+            .version
+            .range_dels
+            .iter()
+            .any(|t| t.covers(key, seq))
+            || self
+                .sv
+                .memtables()
+                .any(|m| m.range_hides(key, seq, self.seq))
+    }
+
+    fn visible(&self, e: &Entry) -> bool {
+        e.is_live(self.now) && !self.hidden_by_range(&e.key, e.seq)
+    }
+
+    /// The live record at `(key, ts)`: the first source holding it decides.
+    pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
+        let mut found = None;
+        for m in self.sv.memtables() {
+            if let Some(e) = m.get(key, ts, self.seq) {
+                found = Some(e);
+                break;
+            }
+        }
+        if found.is_none() {
+            for t in &self.sv.version.tables {
+                if let Some(e) = t.get(key, ts, opts)? {
+                    found = Some(e);
+                    break;
+                }
+            }
+        }
+        Ok(found.filter(|e| self.visible(e)))
+    }
+
+    /// The live record of `key` with the greatest ts.
+    pub(crate) fn latest(&self, key: &[u8], opts: &ReadOptions) -> Result<Option<Entry>> {
+        let mut walks: Vec<LatestWalk> = self
+            .sv
+            .memtables()
+            .map(|m| LatestWalk::Mem(m.clone(), None))
+            .chain(
+                self.sv
+                    .version
+                    .tables
+                    .iter()
+                    .filter(|t| t.may_contain_key(key))
+                    .map(|t| LatestWalk::Table(KeyWalk::new(t.clone(), key, *opts))),
+            )
+            .collect();
+        let mut heads: Vec<Option<Entry>> = Vec::with_capacity(walks.len());
+        for w in walks.iter_mut() {
+            heads.push(w.next(key, self.seq)?);
+        }
+        loop {
+            // The greatest ts; among equal ts, the highest sequence.
+            let best = heads
+                .iter()
+                .flatten()
+                .max_by(|a, b| a.ts.cmp(&b.ts).then(a.seq.cmp(&b.seq)))
+                .map(|e| (e.ts, e.seq));
+            let Some((ts, seq)) = best else {
+                return Ok(None);
+            };
+            let mut winner = None;
+            for (i, h) in heads.iter_mut().enumerate() {
+                if h.as_ref().is_some_and(|e| e.ts == ts) {
+                    let e = h.take();
+                    if e.as_ref().is_some_and(|e| e.seq == seq) {
+                        winner = e;
+                    }
+                    *h = walks[i].next(key, self.seq)?;
+                }
+            }
+            if let Some(e) = winner.filter(|e| self.visible(e)) {
+                return Ok(Some(e));
+            }
+        }
+    }
+
+    /// Range tombstones visible in this snapshot (for scans).
+    pub(crate) fn range_tombstones(&self) -> RangeTombstones {
+        let mut rd = RangeTombstones::default();
+        rd.extend(self.sv.version.range_dels.iter().cloned());
+        for m in self.sv.memtables() {
+            if m.has_range_tombstones() {
+                rd.extend(m.range_tombstones(self.seq));
+            }
+        }
+        rd
+    }
+
+    /// A merge over every source, within bounds.
+    pub(crate) fn merge(&self, bounds: &Arc<Bounds>, opts: &ReadOptions) -> MergeIter {
+        let mut sources: Vec<Source> = self
+            .sv
+            .memtables()
+            .filter(|m| !m.is_empty())
+            .map(|m| Source::Mem(MemCursor::new(m.clone(), bounds.clone(), self.seq)))
+            .collect();
+        sources.extend(
+            self.sv
+                .version
+                .tables
+                .iter()
+                .map(|t| Source::Table(TableCursor::new(t.clone(), bounds.clone(), *opts))),
+        );
+        MergeIter::new(sources)
+    }
+}
+
+enum LatestWalk {
+    /// A memtable and the ts the walk has passed (exclusive bound).
+    Mem(Arc<Memtable>, Option<i64>),
+    Table(KeyWalk),
+}
+
+impl LatestWalk {
+    fn next(&mut self, key: &[u8], snap: u64) -> Result<Option<Entry>> {
+        match self {
+            LatestWalk::Mem(m, below) => {
+                if *below == Some(i64::MIN) {
+                    return Ok(None);
+                }
+                let e = m.latest_below(key, *below, snap);
+                *below = Some(e.as_ref().map_or(i64::MIN, |e| e.ts));
+                Ok(e)
+            }
+            LatestWalk::Table(w) => w.next_desc(),
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! A write batch as the log stores it: the operations of one write call, numbered
+//! from the batch's first sequence number.
+//!
+//! ## Format (one log record's payload)
+//! `first_seq: u64 LE`, `count: varint`, then `count` operations, each a tag byte:
+//! `0` put: `key: bytes`, `ts: zigzag varint`, `expire_at: zigzag varint`, `value: bytes`;
+//! `1` delete: `key: bytes`, `ts: zigzag varint`;
+//! `2` range delete: `start: bytes`, `end: bytes` (deletes `start <= key < end`).
+//! `bytes` is a varint length followed by the bytes.
+
+use crate::entry::{Entry, Kind, RangeTombstone};
+use crate::record::Record;
+use crate::util::coding::{put_bytes, put_u64, put_varint, put_varint_i64, Decoder};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Put(Record),
+    Delete { key: Vec<u8>, ts: i64 },
+    DeleteRange { start: Vec<u8>, end: Vec<u8> },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct WriteBatch {
+    pub ops: Vec<Op>,
+}
+
+impl WriteBatch {
+    pub(crate) fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub(crate) fn payload_bytes(&self) -> usize {
+        self.ops
+            .iter()
+            .map(|op| match op {
+                Op::Put(r) => r.key.len() + r.value.len() + 24,
+                Op::Delete { key, .. } => key.len() + 12,
+                Op::DeleteRange { start, end } => start.len() + end.len() + 8,
+            })
+            .sum()
+    }
+
+    pub(crate) fn encode(&self, first_seq: u64, buf: &mut Vec<u8>) {
+        put_u64(buf, first_seq);
+        put_varint(buf, self.ops.len() as u64);
+        for op in &self.ops {
+            match op {
+                Op::Put(r) => {
+                    buf.push(0);
+                    put_bytes(buf, &r.key);
+                    put_varint_i64(buf, r.ts);
+                    put_varint_i64(buf, r.expire_at);
+                    put_bytes(buf, &r.value);
+                }
+                Op::Delete { key, ts } => {
+                    buf.push(1);
+                    put_bytes(buf, key);
+                    put_varint_i64(buf, *ts);
+                }
+                Op::DeleteRange { start, end } => {
+                    buf.push(2);
+                    put_bytes(buf, start);
+                    put_bytes(buf, end);
+                }
+            }
+        }
+    }
+
+    /// `(first_seq, batch)`, or `None` when the payload is malformed.
+    pub(crate) fn decode(payload: &[u8]) -> Option<(u64, WriteBatch)> {
+        let mut d = Decoder::new(payload);
+        let first_seq = d.u64()?;
+        let count = d.varint_usize()?;
+        let mut ops = Vec::with_capacity(count.min(payload.len()));
+        for _ in 0..count {
+            let op = match d.u8()? {
+                0 => {
+                    let key = d.bytes()?.to_vec();
+                    let ts = d.varint_i64()?;
+                    let expire_at = d.varint_i64()?;
+                    let value = d.bytes()?.to_vec();
+                    Op::Put(Record {
+                        key,
+                        ts,
+                        expire_at,
+                        value,
+                    })
+                }
+                1 => Op::Delete {
+                    key: d.bytes()?.to_vec(),
+                    ts: d.varint_i64()?,
+                },
+                2 => Op::DeleteRange {
+                    start: d.bytes()?.to_vec(),
+                    end: d.bytes()?.to_vec(),
+                },
+                _ => return None,
+            };
+            ops.push(op);
+        }
+        d.is_empty().then_some((first_seq, WriteBatch { ops }))
+    }
+
+    /// The memtable form: operation `i` gets sequence `first_seq + i`.
+    pub(crate) fn into_entries(self, first_seq: u64) -> (Vec<Entry>, Vec<RangeTombstone>) {
+        let mut entries = Vec::with_capacity(self.ops.len());
+        let mut ranges = Vec::new();
+        for (i, op) in self.ops.into_iter().enumerate() {
+            let seq = first_seq + i as u64;
+            match op {
+                Op::Put(r) => entries.push(Entry {
+                    key: r.key,
+                    ts: r.ts,
+                    seq,
+                    kind: Kind::Put,
+                    expire_at: r.expire_at,
+                    value: r.value,
+                }),
+                Op::Delete { key, ts } => entries.push(Entry {
+                    key,
+                    ts,
+                    seq,
+                    kind: Kind::Delete,
+                    expire_at: i64::MAX,
+                    value: Vec::new(),
+                }),
+                Op::DeleteRange { start, end } => ranges.push(RangeTombstone { start, end, seq }),
+            }
+        }
+        (entries, ranges)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let b = WriteBatch {
+            ops: vec![
+                Op::Put(Record::new("k", -5, b"v".to_vec()).with_expire_at(99)),
+                Op::Delete {
+                    key: b"d".to_vec(),
+                    ts: i64::MIN,
+                },
+                Op::DeleteRange {
+                    start: b"a".to_vec(),
+                    end: b"b".to_vec(),
+                },
+            ],
+        };
+        let mut buf = Vec::new();
+        b.encode(42, &mut buf);
+        assert_eq!(WriteBatch::decode(&buf), Some((42, b.clone())));
+        assert_eq!(WriteBatch::decode(&buf[..buf.len() - 1]), None);
+        let (es, rs) = b.into_entries(42);
+        assert_eq!(es[1].seq, 43);
+        assert_eq!(rs[0].seq, 44);
+    }
+}

@@ -1,0 +1,116 @@
+//! Appends log records to the current segment and syncs it.
+//!
+//! ## Format (one log record)
+//! `crc32: u32 LE` over the next two fields, `len: u32 LE`, `payload: len bytes`
+//! (a [`WriteBatch`](super::WriteBatch)). Several batches of one commit group are
+//! several records written by one write(2) call.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, Result};
+use crate::util::checksum::crc32_two;
+
+pub(crate) const RECORD_HEADER: usize = 8;
+
+/// Frames `payload` as one log record appended to `out`.
+pub(crate) fn frame_record(out: &mut Vec<u8>, payload: &[u8]) {
+    let len = (payload.len() as u32).to_le_bytes();
+    out.extend_from_slice(&crc32_two(&len, payload).to_le_bytes());
+    out.extend_from_slice(&len);
+    out.extend_from_slice(payload);
+}
+
+pub(crate) struct WalWriter {
+    dir: PathBuf,
+    file: File,
+    number: u64,
+    size: u64,
+    /// A failed append may have left a partial record; the next write starts a new segment.
+    broken: bool,
+}
+
+impl WalWriter {
+    /// Creates segment `number` (and, when `durable`, syncs the directory entry).
+    pub(crate) fn create(dir: &Path, number: u64, durable: bool) -> Result<Self> {
+        let path = super::segment_path(dir, number);
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .ctx(|| format!("creating WAL segment {}", path.display()))?;
+        if durable {
+            sync_dir(dir)?;
+        }
+        Ok(WalWriter {
+            dir: dir.to_path_buf(),
+            file,
+            number,
+            size: 0,
+            broken: false,
+        })
+    }
+
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// After a failed sync: the next write starts a new segment.
+    pub(crate) fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Appends framed records with one write(2); on failure the segment is cut back
+    /// to its last whole record (best effort) and marked broken.
+    pub(crate) fn append(&mut self, framed: &[u8]) -> Result<()> {
+        if let Err(e) = self.file.write_all(framed) {
+            self.broken = true;
+            let _ = self.file.set_len(self.size);
+            return Err(e).ctx(|| format!("appending to WAL segment {}", self.path().display()));
+        }
+        self.size += framed.len() as u64;
+        Ok(())
+    }
+
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .ctx(|| format!("syncing WAL segment {}", self.path().display()))
+    }
+
+    /// A second handle on the segment, for syncing without holding the writer.
+    pub(crate) fn sync_handle(&self) -> Result<File> {
+        self.file
+            .try_clone()
+            .ctx(|| format!("duplicating WAL handle {}", self.path().display()))
+    }
+
+    /// Syncs this segment and continues in a new one numbered `next`.
+    pub(crate) fn rotate(&mut self, next: u64, durable: bool) -> Result<()> {
+        if !self.broken {
+            self.sync()?;
+        }
+        *self = WalWriter::create(&self.dir.clone(), next, durable)?;
+        Ok(())
+    }
+
+    fn path(&self) -> PathBuf {
+        super::segment_path(&self.dir, self.number)
+    }
+}
+
+/// fsyncs a directory so that created, renamed and deleted entries are durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .ctx(|| format!("syncing directory {}", dir.display()))
+}
