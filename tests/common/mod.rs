@@ -1,0 +1,36 @@
+//! Helpers shared by the integration tests: small-engine configs and a seeded RNG
+//! whose seed is printed so any failure can be replayed (`FLOWDB_SEED=n`).
+#![allow(dead_code)]
+
+use flowdb::{Config, SyncMode};
+use std::path::Path;
+
+/// A config that makes flushes, multi-block tables and compactions happen on little data.
+pub fn small_config(dir: &Path) -> Config {
+    Config {
+        data_dir: dir.to_path_buf(),
+        memtable_size_mb: 1,
+        block_size: 256,
+        compaction_threshold: 2,
+        wal_segment_size_mb: 1,
+        auto_background: false,
+        wal_sync_mode: SyncMode::IntervalMs(50),
+        block_cache_capacity_mb: 1,
+        ..Config::default()
+    }
+}
+
+/// A seeded RNG; the seed comes from `FLOWDB_SEED` or the clock and is printed.
+pub fn rng(test: &str) -> fastrand::Rng {
+    let seed = std::env::var("FLOWDB_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| flowdb::now_micros() as u64);
+    println!("{test}: seed {seed} (replay with FLOWDB_SEED={seed})");
+    fastrand::Rng::with_seed(seed)
+}
+
+/// One hour ago, in microseconds: timestamps near "now" so TTLs are meaningful.
+pub fn base_ts() -> i64 {
+    flowdb::now_micros() - 3_600_000_000
+}

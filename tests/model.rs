@@ -1,0 +1,315 @@
+//! Randomized model test: thousands of random writes, overwrites, deletes, range
+//! deletes, TTL writes, queries of every kind and scans, interleaved with flush,
+//! compaction, GC and close/reopen, each result compared with a BTreeMap model.
+//! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use flowdb::{Config, Engine, Query, ReadOptions, Record, ScanRange};
+
+type Model = BTreeMap<(Vec<u8>, i64), (i64, Vec<u8>)>;
+
+struct Harness {
+    dir: tempfile::TempDir,
+    config: Config,
+    engine: Option<Engine>,
+    model: Model,
+    rng: fastrand::Rng,
+    base: i64,
+}
+
+const PREFIXES: [&str; 5] = ["a", "ab", "abc", "b", "cpu."];
+
+impl Harness {
+    fn engine(&self) -> &Engine {
+        self.engine.as_ref().unwrap()
+    }
+
+    fn key(&mut self) -> String {
+        let p = PREFIXES[self.rng.usize(..PREFIXES.len())];
+        format!("{p}{}", self.rng.u8(..12))
+    }
+
+    fn ts(&mut self) -> i64 {
+        self.base + self.rng.i64(0..40) * 1_000_000
+    }
+
+    fn live(&self, now: i64) -> Vec<Record> {
+        self.model
+            .iter()
+            .filter(|(_, (exp, _))| *exp > now)
+            .map(|((k, ts), (exp, v))| Record {
+                key: k.clone(),
+                ts: *ts,
+                expire_at: *exp,
+                value: v.clone(),
+            })
+            .collect()
+    }
+
+    fn step(&mut self, i: usize) {
+        let now = flowdb::now_micros();
+        match self.rng.u32(..100) {
+            0..=34 => {
+                let n = self.rng.usize(1..20);
+                let batch_ttl = match self.rng.u8(..6) {
+                    0 => Some(1),           // already expired (ts is an hour ago)
+                    1 => Some(30 * 86_400), // live
+                    _ => None,
+                };
+                let mut batch = Vec::new();
+                for _ in 0..n {
+                    let k = self.key();
+                    let ts = self.ts();
+                    let mut r =
+                        Record::new(k, ts, format!("v{i}-{}", self.rng.u32(..)).into_bytes());
+                    if self.rng.u8(..8) == 0 {
+                        r.expire_at = if self.rng.bool() {
+                            now - 1_000_000
+                        } else {
+                            now + 86_400_000_000
+                        };
+                    }
+                    batch.push(r);
+                }
+                self.engine().write_batch_ttl(&batch, batch_ttl).unwrap();
+                for r in batch {
+                    let exp = match batch_ttl {
+                        Some(t) => flowdb::expiry_from_ttl(r.ts, t),
+                        None => r.expire_at,
+                    };
+                    self.model.insert((r.key.clone(), r.ts), (exp, r.value));
+                }
+            }
+            35..=42 => {
+                let dels: Vec<(String, i64)> = (0..self.rng.usize(1..5))
+                    .map(|_| (self.key(), self.ts()))
+                    .collect();
+                self.engine().delete_batch(&dels).unwrap();
+                for (k, ts) in dels {
+                    self.model.remove(&(k.into_bytes(), ts));
+                }
+            }
+            43..=45 => {
+                let (mut s, mut e) = (self.key(), self.key());
+                if s > e {
+                    std::mem::swap(&mut s, &mut e);
+                }
+                self.engine().delete_range(&s, &e).unwrap();
+                self.model.retain(|(k, _), _| {
+                    !(k.as_slice() >= s.as_bytes() && k.as_slice() < e.as_bytes())
+                });
+            }
+            46..=47 => {
+                let k = self.key();
+                let ts = self.ts();
+                let live = self
+                    .model
+                    .get(&(k.clone().into_bytes(), ts))
+                    .filter(|(exp, _)| *exp > now)
+                    .cloned();
+                let r = self
+                    .engine()
+                    .patch_record(&k, ts, Some(b"patched".to_vec()), None);
+                match live {
+                    Some((exp, _)) => {
+                        let r = r.unwrap();
+                        assert_eq!((r.expire_at, r.value.as_slice()), (exp, &b"patched"[..]));
+                        self.model
+                            .insert((k.into_bytes(), ts), (exp, b"patched".to_vec()));
+                    }
+                    None => assert!(matches!(r, Err(flowdb::Error::NotFound(_))), "{r:?}"),
+                }
+            }
+            48..=62 => self.check_point_reads(now),
+            63..=80 => self.check_queries(now),
+            81..=85 => self.engine().flush().unwrap(),
+            86..=88 => {
+                self.engine().trigger_compaction().unwrap();
+            }
+            89..=90 => {
+                self.engine().trigger_gc().unwrap();
+            }
+            91..=93 => {
+                self.engine.take().unwrap().shutdown().unwrap();
+                self.engine = Some(Engine::open(self.config.clone()).unwrap());
+            }
+            94..=96 => {
+                drop(self.engine.take());
+                self.engine = Some(Engine::open(self.config.clone()).unwrap());
+            }
+            _ => self.check_snapshot_isolation(),
+        }
+    }
+
+    fn check_point_reads(&mut self, now: i64) {
+        for _ in 0..5 {
+            let k = self.key();
+            let ts = self.ts();
+            let want = self
+                .model
+                .get(&(k.clone().into_bytes(), ts))
+                .filter(|(exp, _)| *exp > now)
+                .map(|(_, v)| v.clone());
+            let got = self.engine().get(&k, ts).unwrap().map(|r| r.value);
+            assert_eq!(got, want, "get({k}, {ts})");
+            let want_latest = self
+                .model
+                .range((k.clone().into_bytes(), i64::MIN)..=(k.clone().into_bytes(), i64::MAX))
+                .rev()
+                .find(|(_, (exp, _))| *exp > now)
+                .map(|((_, ts), (_, v))| (*ts, v.clone()));
+            let got_latest = self
+                .engine()
+                .get_latest(&k)
+                .unwrap()
+                .map(|r| (r.ts, r.value));
+            assert_eq!(got_latest, want_latest, "get_latest({k})");
+        }
+    }
+
+    fn check_queries(&mut self, now: i64) {
+        let live = self.live(now);
+        let p = PREFIXES[self.rng.usize(..PREFIXES.len())].to_string();
+        let (mut k1, mut k2) = (self.key(), self.key());
+        if self.rng.u8(..4) != 0 && k1 > k2 {
+            std::mem::swap(&mut k1, &mut k2);
+        }
+        let (mut t1, mut t2) = (self.ts(), self.ts());
+        if self.rng.u8(..4) != 0 && t1 > t2 {
+            std::mem::swap(&mut t1, &mut t2);
+        }
+        let opts = ReadOptions {
+            fill_cache: self.rng.bool(),
+            verify_checksums: self.rng.bool(),
+        };
+        let e = self.engine();
+        let filter =
+            |f: &dyn Fn(&Record) -> bool| live.iter().filter(|r| f(r)).cloned().collect::<Vec<_>>();
+        let in_keys =
+            |r: &Record| r.key.as_slice() >= k1.as_bytes() && r.key.as_slice() <= k2.as_bytes();
+        let in_time = |r: &Record| t1 <= r.ts && r.ts <= t2;
+        let has_prefix = |r: &Record| r.key.starts_with(p.as_bytes());
+        assert_eq!(
+            e.query_by_prefix(&p).unwrap(),
+            filter(&has_prefix),
+            "prefix {p}"
+        );
+        assert_eq!(
+            e.query_by_key_range(&k1, &k2).unwrap(),
+            filter(&in_keys),
+            "keys {k1}..={k2}"
+        );
+        assert_eq!(
+            e.query_time_range(t1, t2).unwrap(),
+            filter(&in_time),
+            "time {t1}..={t2}"
+        );
+        assert_eq!(
+            e.query_prefix_time_range(&p, t1, t2).unwrap(),
+            filter(&|r| has_prefix(r) && in_time(r)),
+            "prefix {p} time {t1}..={t2}"
+        );
+        assert_eq!(
+            e.query_key_time_range(&k1, &k2, t1, t2).unwrap(),
+            filter(&|r| in_keys(r) && in_time(r)),
+            "keys {k1}..={k2} time {t1}..={t2}"
+        );
+        assert_eq!(
+            e.query(Query::key_range(k1.clone(), k2.clone())).unwrap(),
+            filter(&in_keys)
+        );
+        let scanned: Vec<Record> = e
+            .scan_opt(ScanRange::all(), &opts)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(scanned, live, "full scan");
+        let scanned: Vec<Record> = e
+            .scan(ScanRange::key_time_range(&k1, &k2, t1, t2))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(scanned, filter(&|r| in_keys(r) && in_time(r)));
+        let scanned: Vec<Record> = e.scan_prefix(&p).unwrap().map(|r| r.unwrap()).collect();
+        assert_eq!(scanned, filter(&has_prefix));
+    }
+
+    /// A scan keeps the view of its creation across writes, flushes and compactions.
+    fn check_snapshot_isolation(&mut self) {
+        let now = flowdb::now_micros();
+        let want = self.live(now);
+        let mut it = self.engine().scan(ScanRange::all()).unwrap();
+        let first = it.next().map(|r| r.unwrap());
+        let k = self.key();
+        let ts = self.ts();
+        self.engine()
+            .write_batch(&[Record::new(k.clone(), ts, b"later".to_vec())])
+            .unwrap();
+        self.engine().delete_range("a", "c").unwrap();
+        self.engine().flush().unwrap();
+        self.engine().trigger_compaction().unwrap();
+        let mut got: Vec<Record> = first.into_iter().collect();
+        got.extend(it.map(|r| r.unwrap()));
+        assert_eq!(got, want, "scan across writes, flush and compaction");
+        self.model
+            .insert((k.into_bytes(), ts), (i64::MAX, b"later".to_vec()));
+        self.model
+            .retain(|(key, _), _| !(key.as_slice() >= &b"a"[..] && key.as_slice() < &b"c"[..]));
+    }
+}
+
+fn run(test: &str, steps: usize, background: bool) {
+    let rng = common::rng(test);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::small_config(dir.path());
+    config.auto_background = background;
+    let engine = Engine::open(config.clone()).unwrap();
+    let mut h = Harness {
+        dir,
+        config,
+        engine: Some(engine),
+        model: Model::new(),
+        rng,
+        base: common::base_ts(),
+    };
+    for i in 0..steps {
+        h.step(i);
+    }
+    let now = flowdb::now_micros();
+    h.engine().flush().unwrap();
+    h.engine().trigger_compaction().unwrap();
+    let all: Vec<Record> = h
+        .engine()
+        .scan(ScanRange::all())
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(all, h.live(now));
+    h.engine.take().unwrap().shutdown().unwrap();
+    drop(h.dir);
+}
+
+#[test]
+fn random_operations_match_the_model() {
+    run("random_operations_match_the_model", 3000, false);
+}
+
+#[test]
+fn random_operations_match_the_model_with_background_maintenance() {
+    run(
+        "random_operations_match_the_model_with_background_maintenance",
+        1500,
+        true,
+    );
+}
+
+#[test]
+#[ignore = "long soak; run with --ignored"]
+fn random_operations_long() {
+    for _ in 0..10 {
+        run("random_operations_long", 20_000, false);
+    }
+}
