@@ -1,0 +1,201 @@
+//! The engine benchmark (docs/benchmarks.md): 1,000 series x 1,000 points written in
+//! time order in batches of 100 under `SyncMode::IntervalMs(1000)`, then point reads,
+//! absent reads, latest reads, series scans and windows, an all-series time window, a
+//! full scan, disk bytes per record, reopen time and peak RSS. Prints ops/s per
+//! workload.
+//!
+//! `cargo run --release --example flowdb-bench -- [--series N] [--points N] [--dir D]`
+
+use std::time::{Duration, Instant};
+
+use flowdb::{Config, Engine, Record, ScanRange, SyncMode};
+
+struct Args {
+    series: usize,
+    points: usize,
+    dir: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        series: 1000,
+        points: 1000,
+        dir: None,
+    };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        let v = argv.get(i + 1).cloned().unwrap_or_default();
+        match argv[i].as_str() {
+            "--series" => a.series = v.parse().expect("--series N"),
+            "--points" => a.points = v.parse().expect("--points N"),
+            "--dir" => a.dir = Some(v),
+            other => panic!("unknown argument {other}"),
+        }
+        i += 2;
+    }
+    a
+}
+
+const T0: i64 = 1_700_000_000_000_000;
+const STEP: i64 = 1_000_000;
+
+fn key(s: usize) -> String {
+    format!("cpu.host-{s:05}.usage")
+}
+
+/// 128 bytes: 32 that vary (a reading as text, as a metrics agent writes it) and a
+/// constant 96-byte tail (tags).
+fn value(s: usize, p: usize, rng: &mut u64) -> Vec<u8> {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    let reading = (*rng % 10_000_000) as f64 / 1000.0;
+    let mut v = format!("v={reading:.3};s={s};p={p};").into_bytes();
+    v.resize(32, b' ');
+    v.extend_from_slice(&[b't'; 96]);
+    v
+}
+
+fn rss_peak_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .unwrap_or(0)
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir).unwrap().flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()
+}
+
+fn report(name: &str, ops: usize, took: Duration, unit: &str) {
+    let rate = ops as f64 / took.as_secs_f64();
+    println!("{name:<34} {rate:>14.0} {unit}/s   ({ops} in {:.3}s)", took.as_secs_f64());
+}
+
+struct Lcg(u64);
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+fn main() -> flowdb::Result<()> {
+    let a = args();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = a.dir.clone().map(std::path::PathBuf::from).unwrap_or_else(|| tmp.path().to_path_buf());
+    let config = Config {
+        data_dir: dir.clone(),
+        wal_sync_mode: SyncMode::IntervalMs(1000),
+        ..Config::default()
+    };
+    let total = a.series * a.points;
+    println!("flowdb-bench: {} series x {} points = {} records, 128-byte values", a.series, a.points, total);
+
+    let engine = Engine::open(config.clone())?;
+    let mut rng = 0x9E3779B97F4A7C15u64;
+    let started = Instant::now();
+    let mut batch = Vec::with_capacity(100);
+    for p in 0..a.points {
+        for s in 0..a.series {
+            batch.push(Record::new(key(s), T0 + p as i64 * STEP, value(s, p, &mut rng)));
+            if batch.len() == 100 {
+                engine.write_batch_owned(std::mem::replace(&mut batch, Vec::with_capacity(100)))?;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        engine.write_batch_owned(batch)?;
+    }
+    report("ingest (batches of 100)", total, started.elapsed(), "records");
+    let t = Instant::now();
+    engine.flush()?;
+    println!("{:<34} {:>14.3} s", "flush after ingest", t.elapsed().as_secs_f64());
+
+    let mut r = Lcg(42);
+    let n = 200_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        let (s, p) = (r.below(a.series), r.below(a.points));
+        let rec = engine.get(&key(s), T0 + p as i64 * STEP)?;
+        assert!(rec.is_some());
+    }
+    report("get(key, ts)", n, t.elapsed(), "ops");
+
+    let n = 500_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        let s = a.series + r.below(a.series);
+        assert!(engine.get(&key(s), T0)?.is_none());
+    }
+    report("get of absent keys", n, t.elapsed(), "ops");
+
+    let n = 200_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        let latest = engine.get_latest(&key(r.below(a.series)))?;
+        assert_eq!(latest.map(|x| x.ts), Some(T0 + (a.points as i64 - 1) * STEP));
+    }
+    report("get_latest", n, t.elapsed(), "ops");
+
+    let n = 2_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        let k = key(r.below(a.series));
+        assert_eq!(engine.scan(ScanRange::key_range(&k, &k))?.count(), a.points);
+    }
+    report("series full scan", n, t.elapsed(), "scans");
+
+    let n = 100_000;
+    let window = 10.min(a.points);
+    let t = Instant::now();
+    for _ in 0..n {
+        let k = key(r.below(a.series));
+        let p = r.below(a.points - window + 1) as i64;
+        let lo = T0 + p * STEP;
+        let got = engine.scan(ScanRange::key_time_range(&k, &k, lo, lo + (window as i64 - 1) * STEP))?.count();
+        assert_eq!(got, window);
+    }
+    report("series 10-point window", n, t.elapsed(), "queries");
+
+    let n = 100;
+    let t = Instant::now();
+    for _ in 0..n {
+        let p = r.below(a.points - window + 1) as i64;
+        let lo = T0 + p * STEP;
+        let got = engine.query_time_range(lo, lo + (window as i64 - 1) * STEP)?.len();
+        assert_eq!(got, window * a.series);
+    }
+    report("all-series 10-second window", n, t.elapsed(), "queries");
+
+    let t = Instant::now();
+    let mut count = 0;
+    for rec in engine.scan(ScanRange::all())? {
+        rec?;
+        count += 1;
+    }
+    assert_eq!(count, total);
+    report("full scan", count, t.elapsed(), "records");
+
+    let s = engine.stats();
+    println!(
+        "{:<34} {:>14.1} bytes ({} tables, compression {:.2}x)",
+        "disk per record (after flush)",
+        s.sstable_bytes as f64 / total as f64,
+        s.sstable_count,
+        s.compression_ratio
+    );
+    engine.trigger_compaction()?;
+    engine.shutdown()?;
+    println!("{:<34} {:>14.1} bytes", "disk per record (compacted dir)", dir_bytes(&dir) as f64 / total as f64);
+
+    let t = Instant::now();
+    let engine = Engine::open(config)?;
+    let reopen = t.elapsed();
+    println!("{:<34} {:>14.2} ms", "reopen", reopen.as_secs_f64() * 1e3);
+    assert!(engine.get_latest(&key(0))?.is_some());
+    engine.shutdown()?;
+    println!("{:<34} {:>14.1} MiB", "peak RSS", rss_peak_kb() as f64 / 1024.0);
+    Ok(())
+}
