@@ -121,24 +121,20 @@ impl Snapshot {
             // The greatest ts; among equal ts, the highest sequence.
             let best = heads
                 .iter()
-                .flatten()
-                .max_by(|a, b| a.ts.cmp(&b.ts).then(a.seq.cmp(&b.seq)))
-                .map(|e| (e.ts, e.seq));
-            let Some((ts, seq)) = best else {
+                .enumerate()
+                .filter_map(|(i, h)| h.as_ref().map(|e| (e.ts, e.seq, i)))
+                .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+            let Some((ts, _, winner)) = best else {
                 return Ok(None);
             };
-            let mut winner = None;
+            if heads[winner].as_ref().is_some_and(|e| self.visible(e)) {
+                return Ok(heads[winner].take());
+            }
+            // Not visible: every source's version of this ts is settled; step past it.
             for (i, h) in heads.iter_mut().enumerate() {
                 if h.as_ref().is_some_and(|e| e.ts == ts) {
-                    let e = h.take();
-                    if e.as_ref().is_some_and(|e| e.seq == seq) {
-                        winner = e;
-                    }
                     *h = walks[i].next(key, self.seq)?;
                 }
-            }
-            if let Some(e) = winner.filter(|e| self.visible(e)) {
-                return Ok(Some(e));
             }
         }
     }

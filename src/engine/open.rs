@@ -69,7 +69,9 @@ pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
     prepare_dir(&config)?;
     let dir = config.data_dir.clone();
     let lock = DirLock::acquire(&dir)?;
-    let state = ManifestState::load(&dir)?.unwrap_or(ManifestState {
+    let stored = ManifestState::load(&dir)?;
+    let fresh = stored.is_none();
+    let state = stored.unwrap_or(ManifestState {
         next_file: 1,
         ..ManifestState::default()
     });
@@ -131,14 +133,18 @@ pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
     } else {
         mem
     };
-    let log_number = active.first_segment;
-    ManifestState {
-        next_file,
-        log_number,
-        last_seq,
-        tables: state.tables.clone(),
+    // A new database gets its manifest now. An existing one needs no rewrite: file
+    // numbers are recovered from the directory, and the segments it names are still
+    // the ones to replay (the new, empty segment is past them).
+    if fresh {
+        ManifestState {
+            next_file,
+            log_number: active.first_segment,
+            last_seq,
+            tables: Vec::new(),
+        }
+        .store(&dir)?;
     }
-    .store(&dir)?;
 
     let table_opts = TableOptions {
         block_size: config.block_size,

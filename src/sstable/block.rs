@@ -141,15 +141,26 @@ impl Block {
     }
 }
 
-/// A position in a block, yielding owned entries forward.
+/// What `decode` learned of the entry it passed, besides key and ts (kept in the
+/// iterator): enough to build the entry without decoding again.
+#[derive(Clone, Copy)]
+struct Raw {
+    kind: Kind,
+    expire_at: i64,
+    value_at: usize,
+    value_len: usize,
+}
+
+/// A position in a block, yielding owned entries forward. Decoding allocates
+/// nothing; an `Entry` is built only for what is returned.
 pub(crate) struct BlockIter {
     block: Arc<Block>,
     next_off: usize,
     next_restart: usize,
     key: Vec<u8>,
     ts: i64,
-    /// An entry decoded by `seek` and not yet returned.
-    pending: Option<Entry>,
+    /// The entry decoded by `seek` and not yet returned.
+    pending: Option<Raw>,
 }
 
 impl BlockIter {
@@ -172,8 +183,8 @@ impl BlockIter {
         self.pending = None;
     }
 
-    /// Decodes the entry at `next_off`, if any.
-    fn decode(&mut self) -> Result<Option<Entry>> {
+    /// Decodes the entry at `next_off` into `key`/`ts`, if there is one.
+    fn decode(&mut self) -> Result<Option<Raw>> {
         let b = &*self.block;
         if self.next_off >= b.restarts_at {
             return Ok(None);
@@ -203,62 +214,97 @@ impl BlockIter {
             Some(2) => (Kind::Delete, i64::MAX),
             _ => return Err(b.corrupt("kind")),
         };
-        let value = if kind == Kind::Put {
-            d.bytes().ok_or_else(|| b.corrupt("value"))?.to_vec()
+        let (value_at, value_len) = if kind == Kind::Put {
+            let len = d.varint_usize().ok_or_else(|| b.corrupt("value length"))?;
+            let at = d.pos();
+            d.take(len).ok_or_else(|| b.corrupt("value"))?;
+            (at, len)
         } else {
-            Vec::new()
+            (0, 0)
         };
         self.next_off = d.pos();
-        Ok(Some(Entry {
-            key: self.key.clone(),
-            ts: self.ts,
-            seq: 0,
+        Ok(Some(Raw {
             kind,
             expire_at,
-            value,
+            value_at,
+            value_len,
         }))
     }
 
-    pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>> {
-        if let Some(e) = self.pending.take() {
-            return Ok(Some(e));
+    fn build(&self, raw: Raw) -> Entry {
+        Entry {
+            key: self.key.clone(),
+            ts: self.ts,
+            seq: 0,
+            kind: raw.kind,
+            expire_at: raw.expire_at,
+            value: self.block.data[raw.value_at..raw.value_at + raw.value_len].to_vec(),
         }
-        self.decode()
     }
 
-    /// The full key and ts at restart `r`.
-    fn restart_key(&mut self, r: usize) -> Result<(Vec<u8>, i64)> {
+    pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>> {
+        let raw = match self.pending.take() {
+            Some(raw) => raw,
+            None => match self.decode()? {
+                Some(raw) => raw,
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(self.build(raw)))
+    }
+
+    /// The full key and ts at restart `r` (left in `key`/`ts`).
+    fn restart_key(&mut self, r: usize) -> Result<()> {
         self.at_restart(r);
-        let e = self
-            .decode()?
+        self.decode()?
             .ok_or_else(|| self.block.corrupt("empty restart"))?;
-        Ok((e.key, e.ts))
+        Ok(())
     }
 
-    /// Positions so that the next entry is the first `>= (key, ts)`.
-    pub(crate) fn seek(&mut self, key: &[u8], ts: i64) -> Result<()> {
-        // The last restart whose first entry is < target.
+    /// The last restart whose first entry is `< (key, ts)` (or 0).
+    fn restart_before(&mut self, key: &[u8], ts: i64) -> Result<usize> {
         let (mut lo, mut hi) = (0usize, self.block.num_restarts);
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
-            let (k, t) = self.restart_key(mid)?;
-            if cmp_key_ts(&k, t, key, ts) == Ordering::Less {
+            self.restart_key(mid)?;
+            if cmp_key_ts(&self.key, self.ts, key, ts) == Ordering::Less {
                 lo = mid;
             } else {
                 hi = mid;
             }
         }
-        self.at_restart(lo);
-        while let Some(e) = self.decode()? {
-            if cmp_key_ts(&e.key, e.ts, key, ts) != Ordering::Less {
-                self.pending = Some(e);
+        Ok(lo)
+    }
+
+    /// Positions so that the next entry is the first `>= (key, ts)`.
+    pub(crate) fn seek(&mut self, key: &[u8], ts: i64) -> Result<()> {
+        let r = self.restart_before(key, ts)?;
+        self.at_restart(r);
+        while let Some(raw) = self.decode()? {
+            if cmp_key_ts(&self.key, self.ts, key, ts) != Ordering::Less {
+                self.pending = Some(raw);
                 return Ok(());
             }
         }
         Ok(())
     }
 
-    /// Every entry of the block (for reverse walks over one key).
+    /// The entry of `key` with the greatest ts in this block, if any.
+    pub(crate) fn last_of_key(&mut self, key: &[u8]) -> Result<Option<Entry>> {
+        let r = self.restart_before(key, i64::MAX)?;
+        self.at_restart(r);
+        let mut last = None;
+        while let Some(raw) = self.decode()? {
+            match self.key.as_slice().cmp(key) {
+                Ordering::Less => {}
+                Ordering::Equal => last = Some(self.build(raw)),
+                Ordering::Greater => break,
+            }
+        }
+        Ok(last)
+    }
+
+    /// Every entry of `key` in the block, ascending (for reverse walks over one key).
     pub(crate) fn collect_key(&mut self, key: &[u8]) -> Result<Vec<Entry>> {
         self.seek(key, i64::MIN)?;
         let mut out = Vec::new();
@@ -324,8 +370,14 @@ mod tests {
         let mut it = BlockIter::new(block.clone());
         it.seek(b"c", 0).unwrap();
         assert!(it.next_entry().unwrap().is_none());
-        let mut it = BlockIter::new(block);
+        let mut it = BlockIter::new(block.clone());
         assert_eq!(it.collect_key(b"ab").unwrap().len(), 5);
+        for k in ["a", "ab", "abc", "b"] {
+            let mut it = BlockIter::new(block.clone());
+            let last = it.last_of_key(k.as_bytes()).unwrap().unwrap();
+            assert_eq!((last.key.as_slice(), last.ts), (k.as_bytes(), i64::MAX));
+        }
+        assert!(BlockIter::new(block).last_of_key(b"aa").unwrap().is_none());
     }
 
     #[test]

@@ -84,13 +84,17 @@ impl TableCursor {
     }
 }
 
-/// Walks one key's entries in a table from the greatest ts down.
+/// Walks one key's entries in a table from the greatest ts down. The first step reads
+/// only the key's last entry (usually all `get_latest` needs); later steps decode the
+/// key's entries block by block.
 pub(crate) struct KeyWalk {
     table: Arc<Table>,
     key: Vec<u8>,
     opts: ReadOptions,
     buf: Vec<Entry>,
     next_block: Option<usize>,
+    /// The ts of the entry returned by the fast first step, if it was taken.
+    first_ts: Option<i64>,
 }
 
 impl KeyWalk {
@@ -102,10 +106,19 @@ impl KeyWalk {
             opts,
             buf: Vec::new(),
             next_block,
+            first_ts: None,
         }
     }
 
     pub(crate) fn next_desc(&mut self) -> Result<Option<Entry>> {
+        if self.first_ts.is_none() && self.buf.is_empty() {
+            if let Some(b) = self.next_block {
+                if let Some(e) = self.table.last_of_key_in_block(&self.key, b, &self.opts)? {
+                    self.first_ts = Some(e.ts);
+                    return Ok(Some(e));
+                }
+            }
+        }
         loop {
             if let Some(e) = self.buf.pop() {
                 return Ok(Some(e));
@@ -113,7 +126,11 @@ impl KeyWalk {
             let Some(b) = self.next_block.take() else {
                 return Ok(None);
             };
-            let (entries, more) = self.table.key_entries_in_block(&self.key, b, &self.opts)?;
+            let (mut entries, more) = self.table.key_entries_in_block(&self.key, b, &self.opts)?;
+            if let Some(ts) = self.first_ts.take() {
+                // Already returned by the fast step.
+                entries.retain(|e| e.ts < ts);
+            }
             self.buf = entries;
             if more {
                 self.next_block = Some(b - 1);

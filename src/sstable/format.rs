@@ -92,7 +92,7 @@ pub(crate) fn read_block(file: &File, name: &str, h: BlockHandle, verify: bool) 
             let bad = || Error::corruption(name, h.offset, "block does not decompress");
             let raw_len = d.varint_usize().filter(|n| *n <= 1 << 30).ok_or_else(bad)?;
             let frame = &buf[d.pos()..];
-            let out = zstd::bulk::decompress(frame, raw_len).map_err(|_| bad())?;
+            let out = decompress(frame, raw_len).map_err(|_| bad())?;
             if out.len() != raw_len {
                 return Err(bad());
             }
@@ -104,6 +104,26 @@ pub(crate) fn read_block(file: &File, name: &str, h: BlockHandle, verify: bool) 
             format!("unknown block compression {k}"),
         )),
     }
+}
+
+thread_local! {
+    /// One zstd decompression context per thread: creating one per block costs more
+    /// than decompressing the block.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn decompress(frame: &[u8], raw_len: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(d) => d.decompress(frame, raw_len),
+            None => zstd::bulk::decompress(frame, raw_len),
+        }
+    })
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

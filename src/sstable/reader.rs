@@ -265,6 +265,20 @@ impl Table {
         Ok((es, b > 0 && m.first_key.as_slice() == key))
     }
 
+    /// The entry of `key` with the greatest ts in block `b`, with the table's sequence.
+    pub(crate) fn last_of_key_in_block(
+        &self,
+        key: &[u8],
+        b: usize,
+        opts: &ReadOptions,
+    ) -> Result<Option<Entry>> {
+        let mut it = BlockIter::new(self.read_block(b as u32, opts)?);
+        Ok(it.last_of_key(key)?.map(|mut e| {
+            e.seq = self.meta.min_seq;
+            e
+        }))
+    }
+
     /// The last block that can hold `key`, if any: where a reverse walk starts.
     pub(crate) fn last_block_of_key(&self, key: &[u8]) -> Option<usize> {
         if !self.bloom.may_contain(key) {
