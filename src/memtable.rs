@@ -120,10 +120,12 @@ impl Memtable {
         }
         let mut added = 0;
         let n = entries.len();
+        let (mut lo, mut hi) = (u64::MAX, 0);
         let mut map = self.map.write();
         for e in entries {
             added += e.key.len() + e.value.len() + ENTRY_OVERHEAD;
-            self.note_seq(e.seq);
+            lo = lo.min(e.seq);
+            hi = hi.max(e.seq);
             map.insert(
                 MemKey {
                     key: e.key,
@@ -138,6 +140,8 @@ impl Memtable {
             );
         }
         drop(map);
+        self.note_seq(lo);
+        self.note_seq(hi);
         self.bytes.fetch_add(added, Relaxed);
         self.entries.fetch_add(n, Relaxed);
     }

@@ -63,7 +63,7 @@ const MAX_GROUP: usize = 512;
 impl Inner {
     /// Validates records and applies TTL precedence (batch TTL, the record's own
     /// expiry, the default TTL, never). The whole batch is rejected on any bad record.
-    pub(crate) fn prepare<'r>(
+    pub(crate) fn prepare(
         &self,
         records: impl IntoIterator<Item = Record>,
         batch_ttl: Option<u64>,

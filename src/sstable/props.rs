@@ -159,7 +159,10 @@ mod tests {
             max_ts: 9,
             entries: 3,
         };
-        assert_eq!(decode_index(&encode_index(&[m.clone()])), Some(vec![m]));
+        assert_eq!(
+            decode_index(&encode_index(std::slice::from_ref(&m))),
+            Some(vec![m])
+        );
         let p = TableProps {
             entries: 4,
             deletes: 1,
