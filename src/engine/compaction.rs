@@ -14,7 +14,6 @@ use std::ops::Range;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use super::flush::retain;
 use super::{Engine, Inner};
 use crate::config::ReadOptions;
 use crate::entry::{RangeTombstone, RangeTombstones};
@@ -74,32 +73,16 @@ impl Inner {
                 seq: t.meta.min_seq,
             }));
         }
-        let now = now_micros();
-        let (id, mut b) = self.new_output()?;
-        let mut expired = 0;
-        let mut write = || -> Result<()> {
-            while let Some(e) = merge.next_newest()? {
-                if range_dels.hides(&e.key, e.seq) {
-                    continue;
-                }
-                if let Some(e) = retain(e, now, older, &mut expired) {
-                    b.add(&e)?;
-                }
-            }
-            Ok(())
-        };
-        if let Err(e) = write() {
-            b.abandon();
-            return Err(e);
-        }
-        if !older.is_empty() {
-            for t in range_dels.into_vec() {
-                b.add_range_del(t.start, t.end);
-            }
-        }
         let min_seq = inputs.iter().map(|t| t.meta.min_seq).min().unwrap_or(0);
         let max_seq = inputs.iter().map(|t| t.meta.max_seq).max().unwrap_or(0);
-        let output = self.finish_output(id, b, level, min_seq, max_seq)?;
+        let (output, expired) = self.write_output(
+            || merge.next_newest(),
+            range_dels,
+            older,
+            level,
+            min_seq,
+            max_seq,
+        )?;
         self.replace_tables(&inputs, output)?;
         self.stats.compactions.fetch_add(1, Relaxed);
         self.stats.records_expired.fetch_add(expired, Relaxed);

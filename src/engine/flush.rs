@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::Inner;
-use crate::entry::{Entry, Kind};
+use crate::entry::{Entry, Kind, RangeTombstones};
 use crate::error::{IoContext, Result};
 use crate::manifest::ManifestState;
 use crate::sstable::builder::TableBuilder;
@@ -78,6 +78,45 @@ impl Inner {
         Ok(Some(Arc::new(Table::open(&self.table_ctx, meta)?)))
     }
 
+    /// Writes one output table from newest versions in order: what `range_dels` hides
+    /// is skipped, the rest goes through [`retain`], and the range tombstones are kept
+    /// while older tables remain. Returns the table (`None` when nothing was left) and
+    /// the expired records dropped.
+    pub(crate) fn write_output(
+        &self,
+        mut next: impl FnMut() -> Result<Option<Entry>>,
+        range_dels: RangeTombstones,
+        older: &[Arc<Table>],
+        level: u32,
+        min_seq: u64,
+        max_seq: u64,
+    ) -> Result<(Option<Arc<Table>>, u64)> {
+        let now = now_micros();
+        let (id, mut b) = self.new_output()?;
+        let mut expired = 0;
+        let mut write = || -> Result<()> {
+            while let Some(e) = next()? {
+                if range_dels.hides(&e.key, e.seq) {
+                    continue;
+                }
+                if let Some(e) = retain(e, now, older, &mut expired) {
+                    b.add(&e)?;
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = write() {
+            b.abandon();
+            return Err(e);
+        }
+        if !older.is_empty() {
+            for t in range_dels.into_vec() {
+                b.add_range_del(t.start, t.end);
+            }
+        }
+        Ok((self.finish_output(id, b, level, min_seq, max_seq)?, expired))
+    }
+
     /// Replaces the super-version; writes the manifest first when the tables or the
     /// needed log segments change, so what readers see is always what a restart finds.
     pub(crate) fn install_super_version(
@@ -109,32 +148,18 @@ impl Inner {
         };
         let started = Instant::now();
         let older = &sv.version.tables;
-        let now = now_micros();
-        let range_dels = mem.range_tombstones(u64::MAX);
-        let (id, mut b) = self.new_output()?;
-        let mut expired = 0;
-        let mut write = || -> Result<()> {
-            for e in mem.newest_versions() {
-                if range_dels.iter().any(|t| t.covers(&e.key, e.seq)) {
-                    continue;
-                }
-                if let Some(e) = retain(e, now, older, &mut expired) {
-                    b.add(&e)?;
-                }
-            }
-            Ok(())
-        };
-        if let Err(e) = write() {
-            b.abandon();
-            return Err(e);
-        }
-        if !older.is_empty() {
-            for t in &range_dels {
-                b.add_range_del(t.start.clone(), t.end.clone());
-            }
-        }
+        let mut range_dels = RangeTombstones::default();
+        range_dels.extend(mem.range_tombstones(u64::MAX));
+        let mut entries = mem.newest_versions().into_iter();
         let (min_seq, max_seq) = mem.seq_range();
-        let table = self.finish_output(id, b, 0, min_seq, max_seq)?;
+        let (table, expired) = self.write_output(
+            || Ok(entries.next()),
+            range_dels,
+            older,
+            0,
+            min_seq,
+            max_seq,
+        )?;
         self.install_super_version(|cur| SuperVersion {
             active: cur.active.clone(),
             frozen: cur
