@@ -1,53 +1,28 @@
 //! The in-memory sorted buffer that takes writes before they reach a table.
 //!
+//! Shaped for time series: a map from key to that key's versions, each a map ordered by
+//! `(ts, newest sequence first)`. A write finds its series with a few key comparisons
+//! and appends in time order with integer comparisons; the key is stored once per
+//! series, not once per point.
+//!
 //! Versions are kept by sequence number, so a reader with snapshot sequence `s` sees
 //! exactly the writes numbered `<= s`, however many arrive while it reads. Writes come
 //! only from the group-commit leader (one at a time); readers take the read lock briefly
 //! per chunk and never hold it between calls, so a slow scan does not block writers.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 
 use parking_lot::RwLock;
 
 use crate::entry::{Entry, Kind, RangeTombstone};
 use crate::range::Bounds;
 
-/// Map key: `(key, ts)` ascending, then newest `seq` first.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct MemKey {
-    key: Vec<u8>,
-    ts: i64,
-    seq: u64,
-}
-
-impl Ord for MemKey {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.key
-            .cmp(&o.key)
-            .then(self.ts.cmp(&o.ts))
-            .then(o.seq.cmp(&self.seq))
-    }
-}
-
-impl PartialOrd for MemKey {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-impl MemKey {
-    /// The first map key of group `(key, ts)`.
-    fn group_start(key: &[u8], ts: i64) -> Self {
-        MemKey {
-            key: key.to_vec(),
-            ts,
-            seq: u64::MAX,
-        }
-    }
-}
+/// One key's versions: `(ts, Reverse(seq))` ascending, so newest first within a ts.
+type Versions = BTreeMap<(i64, Reverse<u64>), MemValue>;
 
 #[derive(Clone, Debug)]
 struct MemValue {
@@ -56,10 +31,10 @@ struct MemValue {
     value: Vec<u8>,
 }
 
-const ENTRY_OVERHEAD: usize = 64;
+const ENTRY_OVERHEAD: usize = 48;
 
 pub(crate) struct Memtable {
-    map: RwLock<BTreeMap<MemKey, MemValue>>,
+    map: RwLock<BTreeMap<Vec<u8>, Versions>>,
     range_dels: RwLock<Vec<RangeTombstone>>,
     bytes: AtomicUsize,
     entries: AtomicUsize,
@@ -67,6 +42,17 @@ pub(crate) struct Memtable {
     max_seq: AtomicU64,
     /// The first WAL segment that may hold this memtable's writes.
     pub first_segment: u64,
+}
+
+fn to_entry(key: &[u8], ts: i64, seq: u64, v: &MemValue) -> Entry {
+    Entry {
+        key: key.to_vec(),
+        ts,
+        seq,
+        kind: v.kind,
+        expire_at: v.expire_at,
+        value: v.value.clone(),
+    }
 }
 
 impl Memtable {
@@ -126,18 +112,19 @@ impl Memtable {
             added += e.key.len() + e.value.len() + ENTRY_OVERHEAD;
             lo = lo.min(e.seq);
             hi = hi.max(e.seq);
-            map.insert(
-                MemKey {
-                    key: e.key,
-                    ts: e.ts,
-                    seq: e.seq,
-                },
-                MemValue {
-                    kind: e.kind,
-                    expire_at: e.expire_at,
-                    value: e.value,
-                },
-            );
+            let v = MemValue {
+                kind: e.kind,
+                expire_at: e.expire_at,
+                value: e.value,
+            };
+            match map.get_mut(e.key.as_slice()) {
+                Some(versions) => {
+                    versions.insert((e.ts, Reverse(e.seq)), v);
+                }
+                None => {
+                    map.insert(e.key, BTreeMap::from([((e.ts, Reverse(e.seq)), v)]));
+                }
+            }
         }
         drop(map);
         self.note_seq(lo);
@@ -148,48 +135,31 @@ impl Memtable {
 
     /// The newest version of `(key, ts)` visible at `snap`.
     pub(crate) fn get(&self, key: &[u8], ts: i64, snap: u64) -> Option<Entry> {
-        let from = MemKey {
-            key: key.to_vec(),
-            ts,
-            seq: snap,
-        };
         let map = self.map.read();
-        let (k, v) = map.range(from..).next()?;
-        (k.key == key && k.ts == ts).then(|| to_entry(k, v))
+        let ((t, Reverse(seq)), v) = map.get(key)?.range((ts, Reverse(snap))..).next()?;
+        (*t == ts).then(|| to_entry(key, ts, *seq, v))
     }
 
     /// The newest visible version of `key` with `ts < below` (any ts when `None`),
     /// greatest ts first: one step of a reverse walk over one key.
     pub(crate) fn latest_below(&self, key: &[u8], below: Option<i64>, snap: u64) -> Option<Entry> {
-        let lo = MemKey::group_start(key, i64::MIN);
         let map = self.map.read();
+        let versions = map.get(key)?;
         let range = match below {
-            Some(b) => map.range((
-                Bound::Included(lo),
-                Bound::Excluded(MemKey::group_start(key, b)),
-            )),
-            None => map.range((
-                Bound::Included(lo),
-                Bound::Included(MemKey {
-                    key: key.to_vec(),
-                    ts: i64::MAX,
-                    seq: 0,
-                }),
-            )),
+            Some(b) => versions.range(..(b, Reverse(u64::MAX))),
+            None => versions.range(..),
         };
         // Walking backwards, each ts group shows its oldest version first.
-        let mut best: Option<(&MemKey, &MemValue)> = None;
-        for (k, v) in range.rev() {
-            if let Some((bk, _)) = best {
-                if bk.ts != k.ts {
-                    break;
-                }
+        let mut best: Option<(i64, u64, &MemValue)> = None;
+        for ((ts, Reverse(seq)), v) in range.rev() {
+            if best.is_some_and(|(bts, _, _)| bts != *ts) {
+                break;
             }
-            if k.seq <= snap {
-                best = Some((k, v));
+            if *seq <= snap {
+                best = Some((*ts, *seq, v));
             }
         }
-        best.map(|(k, v)| to_entry(k, v))
+        best.map(|(ts, seq, v)| to_entry(key, ts, seq, v))
     }
 
     /// Range tombstones visible at `snap`.
@@ -217,27 +187,17 @@ impl Memtable {
     /// Every `(key, ts)`'s newest version, in order (for flushing a frozen memtable).
     pub(crate) fn newest_versions(&self) -> Vec<Entry> {
         let map = self.map.read();
-        let mut out: Vec<Entry> = Vec::with_capacity(map.len());
-        for (k, v) in map.iter() {
-            if let Some(last) = out.last() {
-                if last.key == k.key && last.ts == k.ts {
-                    continue;
+        let mut out: Vec<Entry> = Vec::with_capacity(self.len());
+        for (key, versions) in map.iter() {
+            let mut last_ts = None;
+            for ((ts, Reverse(seq)), v) in versions {
+                if last_ts != Some(*ts) {
+                    last_ts = Some(*ts);
+                    out.push(to_entry(key, *ts, *seq, v));
                 }
             }
-            out.push(to_entry(k, v));
         }
         out
-    }
-}
-
-fn to_entry(k: &MemKey, v: &MemValue) -> Entry {
-    Entry {
-        key: k.key.clone(),
-        ts: k.ts,
-        seq: k.seq,
-        kind: v.kind,
-        expire_at: v.expire_at,
-        value: v.value.clone(),
     }
 }
 
@@ -246,20 +206,17 @@ const CHUNK: usize = 128;
 /// A lazy cursor over one memtable, within bounds, at one snapshot: yields each
 /// `(key, ts)`'s newest visible version in order, refilling a small buffer per lock.
 pub(crate) struct MemCursor {
-    mem: std::sync::Arc<Memtable>,
-    bounds: std::sync::Arc<Bounds>,
+    mem: Arc<Memtable>,
+    bounds: Arc<Bounds>,
     snap: u64,
-    resume: Option<MemKey>,
+    /// Where the next refill starts: the group `(key, ts)`, inclusive.
+    resume: Option<(Vec<u8>, i64)>,
     buf: VecDeque<Entry>,
 }
 
 impl MemCursor {
-    pub(crate) fn new(
-        mem: std::sync::Arc<Memtable>,
-        bounds: std::sync::Arc<Bounds>,
-        snap: u64,
-    ) -> Self {
-        let resume = Some(MemKey::group_start(&bounds.start, bounds.ts_lo));
+    pub(crate) fn new(mem: Arc<Memtable>, bounds: Arc<Bounds>, snap: u64) -> Self {
+        let resume = Some((bounds.start.clone(), bounds.ts_lo));
         MemCursor {
             mem,
             bounds,
@@ -277,41 +234,36 @@ impl MemCursor {
     }
 
     fn refill(&mut self) {
-        let Some(mut from) = self.resume.take() else {
+        let Some((start_key, start_ts)) = self.resume.take() else {
             return;
         };
         let map = self.mem.map.read();
         let b = &*self.bounds;
-        'seek: loop {
-            let mut last: Option<(&[u8], i64)> = None;
-            for (k, v) in map.range(from.clone()..) {
-                if last == Some((k.key.as_slice(), k.ts)) {
-                    continue; // an older version of a group already decided
+        let keys = map.range::<[u8], _>((Bound::Included(start_key.as_slice()), Bound::Unbounded));
+        for (key, versions) in keys {
+            if b.key_past_end(key) {
+                return;
+            }
+            let lo = if *key == start_key {
+                start_ts.max(b.ts_lo)
+            } else {
+                b.ts_lo
+            };
+            let mut last_ts = None;
+            for ((ts, Reverse(seq)), v) in versions.range((lo, Reverse(u64::MAX))..) {
+                if *ts > b.ts_hi {
+                    break;
                 }
-                if b.key_past_end(&k.key) {
-                    return;
-                }
-                if k.ts < b.ts_lo {
-                    from = MemKey::group_start(&k.key, b.ts_lo);
-                    continue 'seek;
-                }
-                if k.ts > b.ts_hi {
-                    let mut next = k.key.clone();
-                    next.push(0);
-                    from = MemKey::group_start(&next, b.ts_lo);
-                    continue 'seek;
-                }
-                if k.seq > self.snap {
-                    continue; // too new for this snapshot; an older version may follow
+                if last_ts == Some(*ts) || *seq > self.snap {
+                    continue; // decided already, or too new for this snapshot
                 }
                 if self.buf.len() >= CHUNK {
-                    self.resume = Some(MemKey::group_start(&k.key, k.ts));
+                    self.resume = Some((key.clone(), *ts));
                     return;
                 }
-                last = Some((k.key.as_slice(), k.ts));
-                self.buf.push_back(to_entry(k, v));
+                last_ts = Some(*ts);
+                self.buf.push_back(to_entry(key, *ts, *seq, v));
             }
-            return;
         }
     }
 }
@@ -319,7 +271,6 @@ impl MemCursor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn put(key: &str, ts: i64, seq: u64, v: &str) -> Entry {
         Entry {

@@ -64,7 +64,18 @@ impl<'a> Decoder<'a> {
         self.pos >= self.buf.len()
     }
 
+    #[inline]
     pub(crate) fn varint(&mut self) -> Option<u64> {
+        // Most varints in blocks are one byte (lengths, shared prefixes, ts deltas).
+        let first = *self.buf.get(self.pos)?;
+        if first < 0x80 {
+            self.pos += 1;
+            return Some(first as u64);
+        }
+        self.varint_slow()
+    }
+
+    fn varint_slow(&mut self) -> Option<u64> {
         let mut v: u64 = 0;
         let mut shift = 0u32;
         loop {
