@@ -26,6 +26,7 @@ mod engine;
 mod entry;
 mod error;
 mod iterator;
+pub mod jsondb;
 mod lock;
 mod manifest;
 mod memtable;

@@ -129,6 +129,27 @@ impl Engine {
         self.scan(ScanRange::prefix_time_range(prefix, ts_start, ts_end))
     }
 
+    /// A snapshot of the whole engine (JsonDB transactions read through one).
+    pub(crate) fn snapshot(&self) -> crate::version::Snapshot {
+        self.inner.snapshot()
+    }
+
+    /// A lazy scan over `snap`.
+    pub(crate) fn scan_snapshot(
+        &self,
+        snap: &crate::version::Snapshot,
+        bounds: crate::range::Bounds,
+    ) -> ScanIterator {
+        let bounds = Arc::new(bounds);
+        let merge = snap.merge(&bounds, &ReadOptions::default());
+        ScanIterator::new(
+            merge,
+            snap.range_tombstones(),
+            snap.now,
+            self.inner.stats.clone(),
+        )
+    }
+
     fn gauges(&self) -> Gauges {
         let sv = self.inner.current();
         let tables = &sv.version.tables;

@@ -1,0 +1,326 @@
+//! IndexedDB keys (§key-construct) and their order-preserving byte encoding, so that
+//! every primary-key, index and range lookup is a byte-range scan of the engine.
+//!
+//! Valid keys: JSON numbers, strings, and arrays of valid keys. `null`, booleans and
+//! objects are not keys (a `Data` error). Order: number < string < array; numbers
+//! numerically (`-0 == 0`); strings by UTF-16 code unit; arrays element-wise, a prefix
+//! before the longer array. Date and binary keys have tags reserved between them.
+//!
+//! ## Format
+//! A key is a tag byte and a body: number `0x10` + the f64 as 8 bytes big-endian
+//! (sign bit flipped for positives, all bits inverted for negatives); string `0x30` +
+//! each UTF-16 code unit `u` as `u+1` (one byte, `u < 0x7f`), `0x80|(v>>8), v&0xff`
+//! with `v = u-0x7f` (two bytes, `u < 0x407f`) or `0xc0, u>>8, u&0xff` (three bytes),
+//! then `0x00`; array `0x50` + its elements + `0x00`. Tags `0x20` (date) and `0x40`
+//! (binary) are reserved. Byte order equals key order; every key is self-delimiting.
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+const TAG_NUMBER: u8 = 0x10;
+const TAG_STRING: u8 = 0x30;
+const TAG_ARRAY: u8 = 0x50;
+const END: u8 = 0x00;
+
+/// Checks that `v` is a valid key; the error says what is wrong and where.
+pub(crate) fn validate(v: &Value) -> Result<()> {
+    match v {
+        Value::Number(n) if n.as_f64().is_some() => Ok(()),
+        Value::String(_) => Ok(()),
+        Value::Array(items) => items.iter().try_for_each(validate),
+        other => Err(Error::Data(format!(
+            "{} is not a valid key (keys are numbers, strings and arrays of keys)",
+            describe(other)
+        ))),
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Object(_) => "an object".into(),
+        Value::Array(_) => "an array containing a non-key".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Appends the encoding of a valid key; `Data` error for an invalid one.
+pub(crate) fn encode_into(v: &Value, out: &mut Vec<u8>) -> Result<()> {
+    match v {
+        Value::Number(n) => {
+            let f = n
+                .as_f64()
+                .ok_or_else(|| Error::Data(format!("{n} is not a valid key")))?;
+            out.push(TAG_NUMBER);
+            out.extend_from_slice(&encode_f64(f));
+        }
+        Value::String(s) => {
+            out.push(TAG_STRING);
+            for u in s.encode_utf16() {
+                encode_unit(u, out);
+            }
+            out.push(END);
+        }
+        Value::Array(items) => {
+            out.push(TAG_ARRAY);
+            for item in items {
+                encode_into(item, out)?;
+            }
+            out.push(END);
+        }
+        other => {
+            return Err(Error::Data(format!(
+                "{} is not a valid key (keys are numbers, strings and arrays of keys)",
+                describe(other)
+            )))
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn encode(v: &Value) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(16);
+    encode_into(v, &mut out)?;
+    Ok(out)
+}
+
+fn encode_f64(f: f64) -> [u8; 8] {
+    let f = if f == 0.0 { 0.0 } else { f }; // -0 == 0
+    let bits = f.to_bits();
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
+    ordered.to_be_bytes()
+}
+
+fn decode_f64(b: [u8; 8]) -> f64 {
+    let ordered = u64::from_be_bytes(b);
+    let bits = if ordered >> 63 == 1 {
+        ordered & !(1 << 63)
+    } else {
+        !ordered
+    };
+    f64::from_bits(bits)
+}
+
+fn encode_unit(u: u16, out: &mut Vec<u8>) {
+    if u < 0x7f {
+        out.push(u as u8 + 1);
+    } else if u < 0x7f + 0x4000 {
+        let v = u - 0x7f;
+        out.push(0x80 | (v >> 8) as u8);
+        out.push(v as u8);
+    } else {
+        out.push(0xc0);
+        out.push((u >> 8) as u8);
+        out.push(u as u8);
+    }
+}
+
+/// Decodes one key from the front of `b`; returns it and the bytes it took.
+pub(crate) fn decode(b: &[u8]) -> Option<(Value, usize)> {
+    let tag = *b.first()?;
+    match tag {
+        TAG_NUMBER => {
+            let bytes: [u8; 8] = b.get(1..9)?.try_into().ok()?;
+            let f = decode_f64(bytes);
+            Some((number_value(f)?, 9))
+        }
+        TAG_STRING => {
+            let mut units = Vec::new();
+            let mut i = 1;
+            loop {
+                let c = *b.get(i)?;
+                match c {
+                    END => break,
+                    0x01..=0x7f => {
+                        units.push((c - 1) as u16);
+                        i += 1;
+                    }
+                    0x80..=0xbf => {
+                        let lo = *b.get(i + 1)?;
+                        units.push((((c & 0x3f) as u16) << 8 | lo as u16) + 0x7f);
+                        i += 2;
+                    }
+                    0xc0 => {
+                        units.push(u16::from_be_bytes([*b.get(i + 1)?, *b.get(i + 2)?]));
+                        i += 3;
+                    }
+                    _ => return None,
+                }
+            }
+            Some((Value::String(String::from_utf16(&units).ok()?), i + 1))
+        }
+        TAG_ARRAY => {
+            let mut items = Vec::new();
+            let mut i = 1;
+            while *b.get(i)? != END {
+                let (v, n) = decode(&b[i..])?;
+                items.push(v);
+                i += n;
+            }
+            Some((Value::Array(items), i + 1))
+        }
+        _ => None,
+    }
+}
+
+/// A JSON number for `f`: an integer when it is one (so keys read back as written).
+fn number_value(f: f64) -> Option<Value> {
+    if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
+        Some(Value::from(f as i64))
+    } else {
+        serde_json::Number::from_f64(f).map(Value::Number)
+    }
+}
+
+/// Compares two valid keys in key order.
+#[cfg(test)]
+pub(crate) fn compare(a: &Value, b: &Value) -> Result<std::cmp::Ordering> {
+    Ok(encode(a)?.cmp(&encode(b)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sorted(keys: Vec<Value>) -> Vec<Value> {
+        let mut enc: Vec<Vec<u8>> = keys.iter().map(|k| encode(k).unwrap()).collect();
+        enc.sort();
+        enc.iter().map(|e| decode(e).unwrap().0).collect()
+    }
+
+    #[test]
+    fn scenario_1_valid_and_invalid_keys() {
+        for k in [
+            json!(0),
+            json!(1.5),
+            json!(""),
+            json!("\u{0}"),
+            json!("NaN"),
+            json!([]),
+            json!(["undefined"]),
+        ] {
+            validate(&k).unwrap();
+        }
+        for k in [
+            json!(true),
+            json!(false),
+            json!(null),
+            json!({}),
+            json!([{}]),
+            json!([null]),
+        ] {
+            assert!(matches!(validate(&k), Err(Error::Data(_))), "{k}");
+            assert!(encode(&k).is_err());
+        }
+    }
+
+    #[test]
+    fn scenarios_2_3_4_key_order() {
+        assert_eq!(
+            sorted(vec![
+                json!(1e308),
+                json!("yo"),
+                json!(0),
+                json!(""),
+                json!(100)
+            ]),
+            vec![json!(0), json!(100), json!(1e308), json!(""), json!("yo")]
+        );
+        assert_eq!(
+            sorted(vec![
+                json!("a"),
+                json!("ba"),
+                json!(""),
+                json!("b"),
+                json!("ab")
+            ]),
+            vec![json!(""), json!("a"), json!("ab"), json!("b"), json!("ba")]
+        );
+        assert_eq!(
+            sorted(vec![
+                json!([[0]]),
+                json!([0]),
+                json!([]),
+                json!([0, 0]),
+                json!([0, [0]])
+            ]),
+            vec![
+                json!([]),
+                json!([0]),
+                json!([0, 0]),
+                json!([0, [0]]),
+                json!([[0]])
+            ]
+        );
+    }
+
+    #[test]
+    fn strings_order_by_utf16_code_units() {
+        // U+1D11E is a surrogate pair (0xD834 ...), which sorts before U+FFFD.
+        assert_eq!(
+            compare(&json!("\u{1D11E}"), &json!("\u{FFFD}")).unwrap(),
+            std::cmp::Ordering::Less
+        );
+        let samples = [
+            "",
+            "\u{0}",
+            "a",
+            "\u{7e}",
+            "\u{7f}",
+            "é",
+            "\u{407e}",
+            "\u{407f}",
+            "\u{FFFF}",
+            "\u{10000}",
+            "ab\u{0}c",
+        ];
+        for a in samples {
+            for b in samples {
+                let ua: Vec<u16> = a.encode_utf16().collect();
+                let ub: Vec<u16> = b.encode_utf16().collect();
+                assert_eq!(
+                    compare(&json!(a), &json!(b)).unwrap(),
+                    ua.cmp(&ub),
+                    "{a:?} vs {b:?}"
+                );
+            }
+            assert_eq!(decode(&encode(&json!(a)).unwrap()).unwrap().0, json!(a));
+        }
+    }
+
+    #[test]
+    fn numbers_order_numerically() {
+        let nums = [
+            f64::MIN,
+            -1e300,
+            -2.5,
+            -1.0,
+            -0.0,
+            0.0,
+            1e-300,
+            0.5,
+            1.0,
+            2.0,
+            1e308,
+            f64::MAX,
+        ];
+        for w in nums.windows(2) {
+            assert!(
+                compare(&json!(w[0]), &json!(w[1])).unwrap().is_le(),
+                "{} {}",
+                w[0],
+                w[1]
+            );
+        }
+        assert_eq!(encode(&json!(-0.0)).unwrap(), encode(&json!(0)).unwrap());
+        assert_eq!(decode(&encode(&json!(42)).unwrap()).unwrap().0, json!(42));
+        assert_eq!(decode(&encode(&json!(1.5)).unwrap()).unwrap().0, json!(1.5));
+    }
+}

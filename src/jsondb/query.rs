@@ -1,0 +1,373 @@
+//! The query builder: `where_eq`, `where_range` (closed at both ends), `where_in`,
+//! `order_by`, `offset`, `limit`. It uses an index when one serves the query and
+//! otherwise scans and filters; both ways give identical results (tests run every
+//! query both ways via [`QueryBuilder::scan_only`]).
+//!
+//! Results are in primary-key order unless `order_by(field)` orders them by that
+//! field's key order (ties by primary key; `Desc` is the exact reverse). Documents
+//! without a valid key at the `order_by` field are left out, as an index would leave
+//! them out. Plans, in order of preference:
+//! - `order_by(g)` with equality filters on `f1..fk` and an index on `[f1..fk, g]`:
+//!   a prefix scan of that compound index, already in `g` order;
+//! - `order_by(g)` with an index on `g`: a scan of that index;
+//! - no `order_by`, an equality (or `in`) filter with an index: its entries are in
+//!   primary-key order within a key;
+//! - no `order_by`, a range filter with an index matching fewer than 1,000 entries:
+//!   those entries' documents, sorted by primary key;
+//! - otherwise a primary-key scan, stopping once `offset + limit` documents matched.
+//!
+//! `offset`/`limit` apply after ordering and stop the scan early in ascending plans.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::layout::index_prefix;
+use super::range::KeyRange;
+use super::schema::{IndexEntry, StoreEntry};
+use super::txn::Request;
+use super::{key, keypath, JsonDB, TransactionMode};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SortDir {
+    #[default]
+    Asc,
+    Desc,
+}
+
+enum Filter {
+    Eq(String, Vec<u8>),
+    Range(String, Vec<u8>, Vec<u8>),
+    In(String, Vec<Vec<u8>>),
+}
+
+impl Filter {
+    fn field(&self) -> &str {
+        match self {
+            Filter::Eq(f, _) | Filter::Range(f, _, _) | Filter::In(f, _) => f,
+        }
+    }
+
+    fn matches(&self, doc: &Value) -> bool {
+        let Some(k) = keypath::evaluate(doc, self.field()).and_then(|v| key::encode(&v).ok())
+        else {
+            return false;
+        };
+        match self {
+            Filter::Eq(_, e) => k == *e,
+            Filter::Range(_, lo, hi) => *lo <= k && k <= *hi,
+            Filter::In(_, set) => set.contains(&k),
+        }
+    }
+}
+
+/// A query over one store; build it with `JsonDB::query`, run it with `collect`.
+pub struct QueryBuilder<'a> {
+    db: &'a JsonDB,
+    store: &'a str,
+    filters: Vec<Filter>,
+    order: Option<(String, SortDir)>,
+    limit: Option<usize>,
+    offset: usize,
+    use_indexes: bool,
+    error: Option<Error>,
+}
+
+/// Below this many index entries, a range filter is served from the index.
+const RANGE_INDEX_MAX: usize = 1000;
+
+impl<'a> QueryBuilder<'a> {
+    pub fn new(db: &'a JsonDB, store: &'a str) -> Self {
+        QueryBuilder {
+            db,
+            store,
+            filters: Vec::new(),
+            order: None,
+            limit: None,
+            offset: 0,
+            use_indexes: true,
+            error: None,
+        }
+    }
+
+    fn encode(&mut self, v: &Value) -> Vec<u8> {
+        match key::encode(v) {
+            Ok(k) => k,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Documents whose `field` equals `value` (a valid key).
+    pub fn where_eq(mut self, field: &str, value: Value) -> Self {
+        let k = self.encode(&value);
+        self.filters.push(Filter::Eq(field.to_string(), k));
+        self
+    }
+
+    /// Documents with `start <= field <= end` in key order.
+    pub fn where_range(mut self, field: &str, start: Value, end: Value) -> Self {
+        let (lo, hi) = (self.encode(&start), self.encode(&end));
+        if self.error.is_none() && lo > hi {
+            self.error = Some(Error::Data(format!(
+                "where_range on {field:?}: {start} is above {end}"
+            )));
+        }
+        self.filters.push(Filter::Range(field.to_string(), lo, hi));
+        self
+    }
+
+    /// Documents whose `field` equals one of `values`; each document once.
+    pub fn where_in(mut self, field: &str, values: Vec<Value>) -> Self {
+        let mut ks: Vec<Vec<u8>> = values.iter().map(|v| self.encode(v)).collect();
+        ks.sort();
+        ks.dedup();
+        self.filters.push(Filter::In(field.to_string(), ks));
+        self
+    }
+
+    pub fn order_by(mut self, field: &str, dir: SortDir) -> Self {
+        self.order = Some((field.to_string(), dir));
+        self
+    }
+
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    pub fn offset(mut self, n: usize) -> Self {
+        self.offset = n;
+        self
+    }
+
+    /// Ignores indexes (scan and filter): for checking plans against each other.
+    pub fn scan_only(mut self) -> Self {
+        self.use_indexes = false;
+        self
+    }
+
+    /// Runs the query in a read-only transaction.
+    pub fn collect(mut self) -> Result<Vec<Value>> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let store = self.store;
+        let mut tx = self.db.transaction(&[store], TransactionMode::ReadOnly)?;
+        tx.run(false, &[store], |r| self.execute(r))
+    }
+
+    /// `collect`, deserializing each document.
+    pub fn collect_doc<T: DeserializeOwned>(self) -> Result<Vec<T>> {
+        self.collect()?
+            .into_iter()
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| {
+                    Error::Data(format!("document does not fit the requested type: {e}"))
+                })
+            })
+            .collect()
+    }
+
+    fn wanted(&self) -> usize {
+        self.limit
+            .map_or(usize::MAX, |l| self.offset.saturating_add(l))
+    }
+
+    fn single_index<'s>(&self, s: &'s StoreEntry, field: &str) -> Option<&'s IndexEntry> {
+        if !self.use_indexes {
+            return None;
+        }
+        s.indexes.iter().find(|i| {
+            !i.def.multi_entry && i.def.key_paths.len() == 1 && i.def.key_paths[0] == field
+        })
+    }
+
+    fn execute(&self, r: &mut Request<'_>) -> Result<Vec<Value>> {
+        let s = r.catalog.store(self.store)?.clone();
+        let mut docs = match &self.order {
+            Some((g, dir)) => self.ordered(r, &s, g, *dir)?,
+            None => self.by_primary_key(r, &s)?,
+        };
+        let docs: Vec<Value> = docs
+            .drain(..)
+            .skip(self.offset)
+            .take(self.limit.unwrap_or(usize::MAX))
+            .collect();
+        Ok(docs)
+    }
+
+    fn all_match(&self, doc: &Value) -> bool {
+        self.filters.iter().all(|f| f.matches(doc))
+    }
+
+    /// Documents of index entries within raw byte bounds, filtered, in entry order.
+    fn from_index(
+        &self,
+        r: &Request<'_>,
+        s: &StoreEntry,
+        idx: &IndexEntry,
+        start: &[u8],
+        end: &[u8],
+        want: usize,
+    ) -> Result<Vec<Value>> {
+        let prefix = index_prefix(s.id, idx.id);
+        let mut pks = Vec::new();
+        r.range(
+            &[&prefix[..], start].concat(),
+            &[&prefix[..], end].concat(),
+            &mut |k, _| {
+                let rest = &k[prefix.len()..];
+                let (_, n) = key::decode(rest)
+                    .ok_or_else(|| Error::Internal("malformed index entry".into()))?;
+                pks.push(rest[n..].to_vec());
+                Ok(true)
+            },
+        )?;
+        let mut out = Vec::new();
+        for pk in pks {
+            if out.len() >= want {
+                break;
+            }
+            if let Some(d) = r.doc_by_pk(s, &pk)? {
+                if self.all_match(&d) {
+                    out.push(d);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn ordered(
+        &self,
+        r: &Request<'_>,
+        s: &StoreEntry,
+        g: &str,
+        dir: SortDir,
+    ) -> Result<Vec<Value>> {
+        let want = if dir == SortDir::Asc {
+            self.wanted()
+        } else {
+            usize::MAX
+        };
+        let eqs: Vec<(&str, &[u8])> = self
+            .filters
+            .iter()
+            .filter_map(|f| match f {
+                Filter::Eq(field, k) => Some((field.as_str(), k.as_slice())),
+                _ => None,
+            })
+            .collect();
+        let compound = s.indexes.iter().find(|i| {
+            let p = &i.def.key_paths;
+            self.use_indexes
+                && !i.def.multi_entry
+                && !eqs.is_empty()
+                && p.len() == eqs.len() + 1
+                && p.last().is_some_and(|l| l == g)
+                && p[..eqs.len()]
+                    .iter()
+                    .all(|f| eqs.iter().filter(|(e, _)| *e == f).count() == 1)
+        });
+        let mut docs = if let Some(idx) = compound {
+            // The index key is [v1, .., vk, g]: entries starting [v1, .., vk] are in g order.
+            let mut start = vec![0x50];
+            for p in &idx.def.key_paths[..eqs.len()] {
+                let v = eqs
+                    .iter()
+                    .find(|(e, _)| e == p)
+                    .map(|(_, v)| *v)
+                    .unwrap_or_default();
+                start.extend_from_slice(v);
+            }
+            let mut end = start.clone();
+            end.push(0xff);
+            self.from_index(r, s, idx, &start, &end, want)?
+        } else if let Some(idx) = self.single_index(s, g) {
+            let (start, end) = KeyRange::all().byte_bounds(&[]);
+            self.from_index(r, s, idx, &start, &end, want)?
+        } else {
+            let mut keyed: Vec<(Vec<u8>, Vec<u8>, Value)> = Vec::new();
+            r.store_range(self.store, &KeyRange::all(), &mut |pk, doc| {
+                if let Some(k) = keypath::evaluate(&doc, g).and_then(|v| key::encode(&v).ok()) {
+                    if self.all_match(&doc) {
+                        keyed.push((k, pk.to_vec(), doc));
+                    }
+                }
+                Ok(true)
+            })?;
+            keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+            keyed.into_iter().map(|(_, _, d)| d).collect()
+        };
+        if dir == SortDir::Desc {
+            docs.reverse();
+        }
+        Ok(docs)
+    }
+
+    fn by_primary_key(&self, r: &Request<'_>, s: &StoreEntry) -> Result<Vec<Value>> {
+        let want = self.wanted();
+        for f in &self.filters {
+            let Some(idx) = self.single_index(s, f.field()) else {
+                continue;
+            };
+            let keys: Vec<(Vec<u8>, Vec<u8>)> = match f {
+                Filter::Eq(_, k) => vec![(k.clone(), [&k[..], &[0xff]].concat())],
+                Filter::In(_, ks) => ks
+                    .iter()
+                    .map(|k| (k.clone(), [&k[..], &[0xff]].concat()))
+                    .collect(),
+                Filter::Range(_, lo, hi) => vec![(lo.clone(), [&hi[..], &[0xff]].concat())],
+            };
+            if let Filter::Eq(..) = f {
+                let (start, end) = &keys[0];
+                return self.from_index(r, s, idx, start, end, want);
+            }
+            // Gather primary keys (bounded for ranges), then visit them in order.
+            let prefix = index_prefix(s.id, idx.id);
+            let mut pks: Vec<Vec<u8>> = Vec::new();
+            let mut too_many = false;
+            for (start, end) in &keys {
+                r.range(
+                    &[&prefix[..], start].concat(),
+                    &[&prefix[..], end].concat(),
+                    &mut |k, _| {
+                        let rest = &k[prefix.len()..];
+                        let (_, n) = key::decode(rest)
+                            .ok_or_else(|| Error::Internal("malformed index entry".into()))?;
+                        pks.push(rest[n..].to_vec());
+                        too_many = matches!(f, Filter::Range(..)) && pks.len() >= RANGE_INDEX_MAX;
+                        Ok(!too_many)
+                    },
+                )?;
+            }
+            if too_many {
+                break; // a primary-key scan with early stop reads less
+            }
+            pks.sort();
+            pks.dedup();
+            let mut out = Vec::new();
+            for pk in pks {
+                if out.len() >= want {
+                    break;
+                }
+                if let Some(d) = r.doc_by_pk(s, &pk)? {
+                    if self.all_match(&d) {
+                        out.push(d);
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        let mut out = Vec::new();
+        r.store_range(self.store, &KeyRange::all(), &mut |_, doc| {
+            if self.all_match(&doc) {
+                out.push(doc);
+            }
+            Ok(out.len() < want)
+        })?;
+        Ok(out)
+    }
+}

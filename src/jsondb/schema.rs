@@ -1,0 +1,170 @@
+//! Schema: the public [`StoreDef`]/[`IndexDef`] (the seed's fields, kept exactly), the
+//! creation options [`StoreSchema`]/[`IndexSchema`], and the internal catalog that
+//! gives every store and index a stable numeric id for the engine-key layout. The
+//! catalog is stored as one JSON record and changed atomically with the data it
+//! concerns.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::keypath;
+use crate::error::{Error, Result};
+
+/// A store as it is defined now. `next_auto_id` is the key generator's current number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreDef {
+    pub name: String,
+    pub key_path: String,
+    pub auto_increment: bool,
+    pub indexes: Vec<IndexDef>,
+    pub next_auto_id: u64,
+}
+
+/// An index: its key paths (several make a compound key), `unique`, `multi_entry`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDef {
+    pub name: String,
+    pub key_paths: Vec<String>,
+    pub unique: bool,
+    pub multi_entry: bool,
+}
+
+/// Options for `JsonDB::create_store`: a store with a key generator and indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreSchema {
+    pub name: String,
+    pub key_path: String,
+    pub auto_increment: bool,
+    pub indexes: Vec<IndexSchema>,
+}
+
+impl StoreSchema {
+    pub fn new(name: impl Into<String>, key_path: impl Into<String>) -> Self {
+        StoreSchema {
+            name: name.into(),
+            key_path: key_path.into(),
+            auto_increment: false,
+            indexes: Vec::new(),
+        }
+    }
+
+    /// Gives the store a key generator (IndexedDB's `autoIncrement`).
+    pub fn auto_increment(mut self, on: bool) -> Self {
+        self.auto_increment = on;
+        self
+    }
+
+    pub fn index(mut self, index: IndexSchema) -> Self {
+        self.indexes.push(index);
+        self
+    }
+}
+
+/// Options for `JsonDB::create_index_with`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexSchema {
+    pub name: String,
+    pub key_paths: Vec<String>,
+    pub unique: bool,
+    pub multi_entry: bool,
+}
+
+impl IndexSchema {
+    /// An index over one key path.
+    pub fn new(name: impl Into<String>, key_path: impl Into<String>) -> Self {
+        IndexSchema {
+            name: name.into(),
+            key_paths: vec![key_path.into()],
+            unique: false,
+            multi_entry: false,
+        }
+    }
+
+    /// A compound index: its key is the array of the paths' values.
+    pub fn compound(name: impl Into<String>, key_paths: &[&str]) -> Self {
+        IndexSchema {
+            name: name.into(),
+            key_paths: key_paths.iter().map(|p| p.to_string()).collect(),
+            unique: false,
+            multi_entry: false,
+        }
+    }
+
+    pub fn unique(mut self, on: bool) -> Self {
+        self.unique = on;
+        self
+    }
+
+    /// One entry per distinct element when the value is an array.
+    pub fn multi_entry(mut self, on: bool) -> Self {
+        self.multi_entry = on;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.name.is_empty() {
+            return Err(Error::invalid("index name is empty"));
+        }
+        if self.key_paths.is_empty() {
+            return Err(Error::invalid(format!(
+                "index {:?} has no key path",
+                self.name
+            )));
+        }
+        for p in &self.key_paths {
+            keypath::validate(p)?;
+        }
+        if self.multi_entry && self.key_paths.len() > 1 {
+            return Err(Error::invalid(format!(
+                "index {:?}: multi_entry cannot be combined with several key paths",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct IndexEntry {
+    pub id: u32,
+    pub def: IndexDef,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StoreEntry {
+    pub id: u32,
+    pub name: String,
+    pub key_path: String,
+    pub auto_increment: bool,
+    pub indexes: Vec<IndexEntry>,
+}
+
+impl StoreEntry {
+    pub(crate) fn index(&self, name: &str) -> Result<&IndexEntry> {
+        self.indexes
+            .iter()
+            .find(|i| i.def.name == name)
+            .ok_or_else(|| Error::NotFound(format!("index {name:?} of store {:?}", self.name)))
+    }
+}
+
+/// Every store, by name, with the next free id.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Catalog {
+    pub next_id: u32,
+    pub stores: BTreeMap<String, StoreEntry>,
+}
+
+impl Catalog {
+    pub(crate) fn store(&self, name: &str) -> Result<&StoreEntry> {
+        self.stores
+            .get(name)
+            .ok_or_else(|| Error::NotFound(format!("object store {name:?}")))
+    }
+
+    pub(crate) fn take_id(&mut self) -> u32 {
+        self.next_id += 1;
+        self.next_id
+    }
+}

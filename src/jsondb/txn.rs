@@ -1,0 +1,640 @@
+//! Transactions (§transaction-construct): a fixed scope and mode, an engine snapshot
+//! taken when the scheduler lets the transaction start, and an overlay of its writes
+//! (read-your-writes). Each request runs in a staging layer over the overlay: a failed
+//! request returns its error and leaves nothing behind (the spec's "handled error");
+//! the transaction stays usable. `commit` applies the overlay as one atomic engine
+//! batch; `abort` or dropping discards it. Key generators live in the overlay too, so
+//! failures and aborts restore them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::index::index_keys;
+use super::layout::{doc_key, doc_prefix, generator_key, index_entry, index_prefix, TS};
+use super::range::{Direction, KeyRange};
+use super::schema::{Catalog, IndexEntry, StoreEntry};
+use super::{key, keypath, JsonDB};
+use crate::config::ReadOptions;
+use crate::error::{Error, Result};
+use crate::range::{Bounds, KeyEnd};
+use crate::record::{Record, NEVER_EXPIRES};
+use crate::version::Snapshot;
+use crate::wal::Op;
+
+/// What a transaction may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransactionMode {
+    ReadOnly,
+    ReadWrite,
+}
+
+type Overlay = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// The largest number the key generator hands out (2^53).
+pub(crate) const MAX_GENERATED: u64 = 1 << 53;
+
+/// A JsonDB transaction. Use from one thread at a time; it may move between threads.
+pub struct Transaction<'db> {
+    db: &'db JsonDB,
+    write: bool,
+    scope: Vec<String>,
+    catalog: Arc<Catalog>,
+    snap: Snapshot,
+    overlay: Overlay,
+    /// Range deletes of schema changes (dropping a store or an index), applied first.
+    range_dels: Vec<(Vec<u8>, Vec<u8>)>,
+    ticket: Option<u64>,
+}
+
+/// One request's view (its own writes, the transaction's, the snapshot) and writes.
+pub(crate) struct Request<'t> {
+    db: &'t JsonDB,
+    snap: &'t Snapshot,
+    base: &'t Overlay,
+    pub(crate) catalog: &'t Catalog,
+    delta: Overlay,
+}
+
+impl<'db> Transaction<'db> {
+    pub(crate) fn begin(db: &'db JsonDB, stores: &[&str], mode: TransactionMode) -> Result<Self> {
+        let mut scope: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
+        scope.sort();
+        scope.dedup();
+        let write = mode == TransactionMode::ReadWrite;
+        let ticket = db.scheduler.begin(&scope, write)?;
+        let catalog = db.catalog.read().clone();
+        for s in &scope {
+            if let Err(e) = catalog.store(s) {
+                db.scheduler.end(ticket);
+                return Err(e);
+            }
+        }
+        Ok(Transaction {
+            db,
+            write,
+            scope,
+            catalog,
+            snap: db.engine.snapshot(),
+            overlay: Overlay::new(),
+            range_dels: Vec::new(),
+            ticket: Some(ticket),
+        })
+    }
+
+    /// A transaction on stores that may not exist yet (schema changes).
+    pub(crate) fn begin_schema(db: &'db JsonDB, store: &str) -> Result<Self> {
+        let scope = vec![store.to_string()];
+        let ticket = db.scheduler.begin(&scope, true)?;
+        Ok(Transaction {
+            db,
+            write: true,
+            scope,
+            catalog: db.catalog.read().clone(),
+            snap: db.engine.snapshot(),
+            overlay: Overlay::new(),
+            range_dels: Vec::new(),
+            ticket: Some(ticket),
+        })
+    }
+
+    /// False after commit or abort.
+    pub fn is_active(&self) -> bool {
+        self.ticket.is_some()
+    }
+
+    /// Runs one request: checks, stages, and keeps the staged writes only on success.
+    pub(crate) fn run<T>(
+        &mut self,
+        write: bool,
+        stores: &[&str],
+        f: impl FnOnce(&mut Request<'_>) -> Result<T>,
+    ) -> Result<T> {
+        if self.ticket.is_none() {
+            return Err(Error::TransactionInactive(
+                "the transaction has already committed or aborted".into(),
+            ));
+        }
+        if write && !self.write {
+            return Err(Error::ReadOnly(format!(
+                "cannot write to {stores:?} in a read-only transaction"
+            )));
+        }
+        for s in stores {
+            if !self.scope.iter().any(|x| x == s) {
+                return Err(Error::NotFound(format!(
+                    "object store {s:?} is not in this transaction's scope {:?}",
+                    self.scope
+                )));
+            }
+        }
+        let mut req = Request {
+            db: self.db,
+            snap: &self.snap,
+            base: &self.overlay,
+            catalog: &self.catalog,
+            delta: Overlay::new(),
+        };
+        let out = f(&mut req)?;
+        let delta = req.delta;
+        self.overlay.extend(delta);
+        Ok(out)
+    }
+
+    pub(crate) fn stage_raw(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.overlay.insert(key, value);
+    }
+
+    pub(crate) fn stage_range_delete(&mut self, start: Vec<u8>, end: Vec<u8>) {
+        self.range_dels.push((start, end));
+    }
+
+    pub(crate) fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Puts a document (replacing one with the same key); returns its key.
+    pub fn put(&mut self, store: &str, doc: Value) -> Result<Value> {
+        self.run(true, &[store], |r| r.put(store, doc, false))
+    }
+
+    /// Puts a document under a newly generated key; returns the key.
+    pub fn put_auto(&mut self, store: &str, doc: Value) -> Result<Value> {
+        self.run(true, &[store], |r| r.put(store, doc, true))
+    }
+
+    pub fn get(&mut self, store: &str, key: &Value) -> Result<Option<Value>> {
+        self.run(false, &[store], |r| r.get_doc(store, key))
+    }
+
+    pub fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
+        self.run(true, &[store], |r| r.delete(store, key))
+    }
+
+    pub fn count(&mut self, store: &str) -> Result<usize> {
+        self.run(false, &[store], |r| {
+            let mut n = 0;
+            r.store_range(store, &KeyRange::all(), &mut |_, _| {
+                n += 1;
+                Ok(true)
+            })?;
+            Ok(n)
+        })
+    }
+
+    /// Every document, in primary-key order.
+    pub fn scan(&mut self, store: &str) -> Result<Vec<Value>> {
+        self.get_range(store, &KeyRange::all(), Direction::Next)
+    }
+
+    /// Documents whose primary key is in `range`, in `dir` order.
+    pub fn get_range(
+        &mut self,
+        store: &str,
+        range: &KeyRange,
+        dir: Direction,
+    ) -> Result<Vec<Value>> {
+        self.run(false, &[store], |r| {
+            let mut docs = Vec::new();
+            r.store_range(store, range, &mut |_, doc| {
+                docs.push(doc);
+                Ok(true)
+            })?;
+            if matches!(dir, Direction::Prev | Direction::PrevUnique) {
+                docs.reverse();
+            }
+            Ok(docs)
+        })
+    }
+
+    /// Documents whose index key equals `value`, in primary-key order.
+    pub fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
+        let range = KeyRange::only(value)?;
+        self.index_query(store, index, &range, Direction::Next)
+    }
+
+    /// Documents with `start <= index key <= end`, in (index key, primary key) order.
+    pub fn range_by_index(
+        &mut self,
+        store: &str,
+        index: &str,
+        start: &Value,
+        end: &Value,
+    ) -> Result<Vec<Value>> {
+        let range = KeyRange::bound(start, end, false, false)?;
+        self.index_query(store, index, &range, Direction::Next)
+    }
+
+    /// Documents whose index key is in `range`, in `dir` order.
+    pub fn index_query(
+        &mut self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        dir: Direction,
+    ) -> Result<Vec<Value>> {
+        self.run(false, &[store], |r| {
+            r.index_query(store, index, range, dir, usize::MAX)
+        })
+    }
+
+    /// How many index entries have a key in `range`.
+    pub fn count_by_index(&mut self, store: &str, index: &str, range: &KeyRange) -> Result<usize> {
+        self.run(false, &[store], |r| {
+            let mut n = 0;
+            r.index_entries(store, index, range, &mut |_, _| {
+                n += 1;
+                Ok(true)
+            })?;
+            Ok(n)
+        })
+    }
+
+    /// Applies every successful request as one atomic engine batch.
+    pub fn commit(mut self) -> Result<()> {
+        self.commit_in_place()
+    }
+
+    /// Discards everything, key generators included.
+    pub fn abort(mut self) {
+        self.abort_in_place();
+    }
+
+    /// `commit` without consuming the handle; later calls are `TransactionInactive`.
+    pub fn commit_in_place(&mut self) -> Result<()> {
+        self.commit_then(|| ())
+    }
+
+    /// Commits, and runs `after` once the batch is applied but before any waiting
+    /// transaction may start (schema changes publish their new catalog there).
+    pub(crate) fn commit_then(&mut self, after: impl FnOnce()) -> Result<()> {
+        if self.ticket.is_none() {
+            return Err(Error::TransactionInactive(
+                "the transaction has already committed or aborted".into(),
+            ));
+        }
+        let mut ops: Vec<Op> = std::mem::take(&mut self.range_dels)
+            .into_iter()
+            .map(|(start, end)| Op::DeleteRange { start, end })
+            .collect();
+        ops.extend(
+            std::mem::take(&mut self.overlay)
+                .into_iter()
+                .map(|(key, v)| match v {
+                    Some(value) => Op::Put(Record {
+                        key,
+                        ts: TS,
+                        expire_at: NEVER_EXPIRES,
+                        value,
+                    }),
+                    None => Op::Delete { key, ts: TS },
+                }),
+        );
+        let result = if ops.is_empty() {
+            Ok(())
+        } else {
+            self.db.engine.commit_ops(ops)
+        };
+        if result.is_ok() {
+            after();
+        }
+        self.finish();
+        result
+    }
+
+    /// `abort` without consuming the handle.
+    pub fn abort_in_place(&mut self) {
+        self.overlay.clear();
+        self.range_dels.clear();
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if let Some(t) = self.ticket.take() {
+            self.db.scheduler.end(t);
+        }
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        self.abort_in_place();
+    }
+}
+
+fn parse_doc(bytes: &[u8]) -> Result<Value> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Internal(format!("stored document is not JSON: {e}")))
+}
+
+impl Request<'_> {
+    fn read(&self, k: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.delta.get(k).or_else(|| self.base.get(k)) {
+            return Ok(v.clone());
+        }
+        Ok(self
+            .snap
+            .get(k, TS, &ReadOptions::default())?
+            .map(|e| e.value))
+    }
+
+    fn write(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
+        self.delta.insert(k, v);
+    }
+
+    /// Visits `(key, value)` in `[start, end)` in order, merged over the overlays, until
+    /// `f` returns false.
+    pub(crate) fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        if start >= end {
+            return Ok(());
+        }
+        let mut overlay: BTreeMap<&[u8], &Option<Vec<u8>>> = BTreeMap::new();
+        for layer in [self.base, &self.delta] {
+            for (k, v) in layer.range::<[u8], _>((
+                std::ops::Bound::Included(start),
+                std::ops::Bound::Excluded(end),
+            )) {
+                overlay.insert(k.as_slice(), v);
+            }
+        }
+        let mut ov = overlay.into_iter();
+        let bounds = Bounds {
+            start: start.to_vec(),
+            end: KeyEnd::Excluded(end.to_vec()),
+            ts_lo: TS,
+            ts_hi: TS,
+        };
+        let mut scan = self.db.engine.scan_snapshot(self.snap, bounds);
+        let mut eng: Option<Record> = scan.next().transpose()?;
+        let mut ovh = ov.next();
+        loop {
+            let take_overlay = match (&eng, &ovh) {
+                (None, None) => return Ok(()),
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(r), Some((k, _))) => *k <= r.key.as_slice(),
+            };
+            if take_overlay {
+                let Some((k, v)) = ovh.take() else {
+                    return Ok(());
+                };
+                if eng.as_ref().is_some_and(|r| r.key.as_slice() == k) {
+                    eng = scan.next().transpose()?;
+                }
+                ovh = ov.next();
+                if let Some(v) = v {
+                    if !f(k, v)? {
+                        return Ok(());
+                    }
+                }
+            } else {
+                let Some(r) = eng.take() else { return Ok(()) };
+                eng = scan.next().transpose()?;
+                if !f(&r.key, &r.value)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn store(&self, name: &str) -> Result<&StoreEntry> {
+        self.catalog.store(name)
+    }
+
+    pub(crate) fn get_doc(&self, store: &str, key: &Value) -> Result<Option<Value>> {
+        let s = self.store(store)?;
+        let pk = key::encode(key)?;
+        self.read(&doc_key(s.id, &pk))?
+            .map(|b| parse_doc(&b))
+            .transpose()
+    }
+
+    fn generator(&self, store: u32) -> Result<u64> {
+        match self.read(&generator_key(store))? {
+            None => Ok(1),
+            Some(b) => b
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| {
+                    Error::Internal(format!(
+                        "key generator record of store {store} is malformed"
+                    ))
+                }),
+        }
+    }
+
+    fn set_generator(&mut self, store: u32, next: u64) {
+        self.write(generator_key(store), Some(next.to_be_bytes().to_vec()));
+    }
+
+    pub(crate) fn put(
+        &mut self,
+        store: &str,
+        mut doc: Value,
+        force_generate: bool,
+    ) -> Result<Value> {
+        let s = self.store(store)?.clone();
+        if force_generate && !s.auto_increment {
+            return Err(Error::Data(format!(
+                "object store {store:?} has no key generator"
+            )));
+        }
+        let given = if force_generate {
+            None
+        } else {
+            keypath::evaluate(&doc, &s.key_path)
+        };
+        let key = match given {
+            Some(k) => {
+                key::validate(&k).map_err(|e| {
+                    Error::Data(format!(
+                        "document key at {:?} in store {store:?}: {e}",
+                        s.key_path
+                    ))
+                })?;
+                if s.auto_increment {
+                    if let Some(n) = k.as_f64() {
+                        let next = if n >= MAX_GENERATED as f64 {
+                            MAX_GENERATED + 1
+                        } else {
+                            n.floor().max(0.0) as u64 + 1
+                        };
+                        if next > self.generator(s.id)? {
+                            self.set_generator(s.id, next);
+                        }
+                    }
+                }
+                k
+            }
+            None => {
+                if !s.auto_increment {
+                    return Err(Error::Data(format!(
+                        "document has no valid key at {:?} and object store {store:?} has no key generator",
+                        s.key_path
+                    )));
+                }
+                let g = self.generator(s.id)?;
+                if g > MAX_GENERATED {
+                    return Err(Error::Constraint(format!(
+                        "the key generator of object store {store:?} is past 2^53"
+                    )));
+                }
+                let k = Value::from(g);
+                keypath::inject(&mut doc, &s.key_path, k.clone())?;
+                self.set_generator(s.id, g + 1);
+                k
+            }
+        };
+        let pk = key::encode(&key)?;
+        let dk = doc_key(s.id, &pk);
+        let old = self.read(&dk)?.map(|b| parse_doc(&b)).transpose()?;
+        for idx in &s.indexes {
+            self.update_index(&s, idx, &pk, old.as_ref(), Some(&doc))?;
+        }
+        let bytes = serde_json::to_vec(&doc)
+            .map_err(|e| Error::Data(format!("document cannot be serialized: {e}")))?;
+        self.write(dk, Some(bytes));
+        Ok(key)
+    }
+
+    /// Moves a document's entries of one index from `old` to `new`, enforcing `unique`.
+    pub(crate) fn update_index(
+        &mut self,
+        s: &StoreEntry,
+        idx: &IndexEntry,
+        pk: &[u8],
+        old: Option<&Value>,
+        new: Option<&Value>,
+    ) -> Result<()> {
+        let old_keys = old.map(|d| index_keys(&idx.def, d)).unwrap_or_default();
+        let new_keys = new.map(|d| index_keys(&idx.def, d)).unwrap_or_default();
+        if idx.def.unique {
+            for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+                let prefix = index_entry(s.id, idx.id, k, &[]);
+                let mut end = prefix.clone();
+                end.push(0xff);
+                let mut clash = false;
+                self.range(&prefix, &end, &mut |entry, _| {
+                    clash = &entry[prefix.len()..] != pk;
+                    Ok(!clash)
+                })?;
+                if clash {
+                    let shown = key::decode(k)
+                        .map(|(v, _)| v.to_string())
+                        .unwrap_or_default();
+                    return Err(Error::Constraint(format!(
+                        "unique index {:?} of object store {:?} already holds key {shown}",
+                        idx.def.name, s.name
+                    )));
+                }
+            }
+        }
+        for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+            self.write(index_entry(s.id, idx.id, k, pk), None);
+        }
+        for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+            self.write(index_entry(s.id, idx.id, k, pk), Some(Vec::new()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
+        let s = self.store(store)?.clone();
+        let pk = key::encode(key)?;
+        let dk = doc_key(s.id, &pk);
+        let Some(old) = self.read(&dk)?.map(|b| parse_doc(&b)).transpose()? else {
+            return Ok(());
+        };
+        for idx in &s.indexes {
+            self.update_index(&s, idx, &pk, Some(&old), None)?;
+        }
+        self.write(dk, None);
+        Ok(())
+    }
+
+    /// Visits `(primary key bytes, document)` whose key is in `range`, ascending.
+    pub(crate) fn store_range(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        f: &mut dyn FnMut(&[u8], Value) -> Result<bool>,
+    ) -> Result<()> {
+        let s = self.store(store)?;
+        let prefix = doc_prefix(s.id);
+        let (start, end) = range.byte_bounds(&prefix);
+        self.range(&start, &end, &mut |k, v| {
+            f(&k[prefix.len()..], parse_doc(v)?)
+        })
+    }
+
+    /// Visits `(index key bytes, primary key bytes)` of entries in `range`, ascending.
+    pub(crate) fn index_entries(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let s = self.store(store)?;
+        let idx = s.index(index)?;
+        let prefix = index_prefix(s.id, idx.id);
+        let (start, end) = range.byte_bounds(&prefix);
+        self.range(&start, &end, &mut |k, _| {
+            let rest = &k[prefix.len()..];
+            let (_, n) =
+                key::decode(rest).ok_or_else(|| Error::Internal("malformed index entry".into()))?;
+            f(&rest[..n], &rest[n..])
+        })
+    }
+
+    /// The document stored under an encoded primary key.
+    pub(crate) fn doc_by_pk(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<Value>> {
+        self.read(&doc_key(s.id, pk))?
+            .map(|b| parse_doc(&b))
+            .transpose()
+    }
+
+    /// Documents of index entries in `range`, in `dir` order, at most `limit`.
+    pub(crate) fn index_query(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        dir: Direction,
+        limit: usize,
+    ) -> Result<Vec<Value>> {
+        let s = self.store(store)?;
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let forward = matches!(dir, Direction::Next | Direction::NextUnique);
+        let unique = matches!(dir, Direction::NextUnique | Direction::PrevUnique);
+        self.index_entries(store, index, range, &mut |ik, pk| {
+            if unique
+                && entries
+                    .last()
+                    .is_some_and(|(last, _)| last.as_slice() == ik)
+            {
+                return Ok(true); // the lowest primary key of each index key is kept
+            }
+            entries.push((ik.to_vec(), pk.to_vec()));
+            Ok(!forward || entries.len() < limit)
+        })?;
+        if !forward {
+            entries.reverse();
+        }
+        entries.truncate(limit);
+        let mut docs = Vec::with_capacity(entries.len());
+        for (_, pk) in entries {
+            if let Some(d) = self.doc_by_pk(s, &pk)? {
+                docs.push(d);
+            }
+        }
+        Ok(docs)
+    }
+}
