@@ -12,8 +12,9 @@
 //! - `order_by(g)` with an index on `g`: a scan of that index;
 //! - no `order_by`, an equality (or `in`) filter with an index: its entries are in
 //!   primary-key order within a key;
-//! - no `order_by`, a range filter with an index matching fewer than 1,000 entries:
-//!   those entries' documents, sorted by primary key;
+//! - no `order_by`, a range filter with an index matching few entries (under 1,000,
+//!   or under 4 x (offset + limit) when a limit is set): those entries' documents,
+//!   sorted by primary key;
 //! - otherwise a primary-key scan, stopping once `offset + limit` documents matched.
 //!
 //! `offset`/`limit` apply after ordering and stop the scan early in ascending plans.
@@ -73,7 +74,8 @@ pub struct QueryBuilder<'a> {
     error: Option<Error>,
 }
 
-/// Below this many index entries, a range filter is served from the index.
+/// Below this many index entries (or 4 x offset+limit, when smaller), a range filter
+/// is served from the index; above it a primary-key scan that stops early reads less.
 const RANGE_INDEX_MAX: usize = 1000;
 
 impl<'a> QueryBuilder<'a> {
@@ -203,7 +205,8 @@ impl<'a> QueryBuilder<'a> {
         self.filters.iter().all(|f| f.matches(doc))
     }
 
-    /// Documents of index entries within raw byte bounds, filtered, in entry order.
+    /// Documents of index entries within raw byte bounds, filtered, in entry order;
+    /// stops once `want` documents matched.
     fn from_index(
         &self,
         r: &Request<'_>,
@@ -214,7 +217,10 @@ impl<'a> QueryBuilder<'a> {
         want: usize,
     ) -> Result<Vec<Value>> {
         let prefix = index_prefix(s.id, idx.id);
-        let mut pks = Vec::new();
+        let mut out = Vec::new();
+        if want == 0 {
+            return Ok(out);
+        }
         r.range(
             &[&prefix[..], start].concat(),
             &[&prefix[..], end].concat(),
@@ -222,21 +228,14 @@ impl<'a> QueryBuilder<'a> {
                 let rest = &k[prefix.len()..];
                 let (_, n) = key::decode(rest)
                     .ok_or_else(|| Error::Internal("malformed index entry".into()))?;
-                pks.push(rest[n..].to_vec());
-                Ok(true)
+                if let Some(d) = r.doc_by_pk(s, &rest[n..])? {
+                    if self.all_match(&d) {
+                        out.push(d);
+                    }
+                }
+                Ok(out.len() < want)
             },
         )?;
-        let mut out = Vec::new();
-        for pk in pks {
-            if out.len() >= want {
-                break;
-            }
-            if let Some(d) = r.doc_by_pk(s, &pk)? {
-                if self.all_match(&d) {
-                    out.push(d);
-                }
-            }
-        }
         Ok(out)
     }
 
@@ -338,7 +337,8 @@ impl<'a> QueryBuilder<'a> {
                         let (_, n) = key::decode(rest)
                             .ok_or_else(|| Error::Internal("malformed index entry".into()))?;
                         pks.push(rest[n..].to_vec());
-                        too_many = matches!(f, Filter::Range(..)) && pks.len() >= RANGE_INDEX_MAX;
+                        too_many = matches!(f, Filter::Range(..))
+                            && pks.len() >= RANGE_INDEX_MAX.min(want.saturating_mul(4).max(64));
                         Ok(!too_many)
                     },
                 )?;

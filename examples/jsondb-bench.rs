@@ -1,0 +1,169 @@
+//! The JsonDB benchmark (docs/benchmarks.md): 100,000 user documents with a unique
+//! index on email, a plain index on age, a compound index on [city, age] and a
+//! multi-entry index on tags; puts in transactions of 100; get by key; unique-index
+//! lookups; an indexed age range with limit 20; city equality ordered by age; and
+//! synced single-document puts compared with the machine's fdatasync rate.
+//!
+//! `cargo run --release --example jsondb-bench -- [--docs N]`
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use flowdb::jsondb::{IndexSchema, JsonDB, SortDir, StoreSchema, TransactionMode};
+use flowdb::{Config, SyncMode};
+use serde_json::{json, Value};
+
+const CITIES: [&str; 8] = [
+    "Oslo", "Lima", "Pune", "Kyiv", "Accra", "Quito", "Hanoi", "Perth",
+];
+
+fn doc(i: u64) -> Value {
+    let tags = [
+        ["a", "b", "c", "d"][(i % 4) as usize],
+        ["x", "y"][(i % 2) as usize],
+    ];
+    json!({
+        "id": i,
+        "email": format!("u{i}@example.com"),
+        "age": 18 + (i * 7919) % 60,
+        "city": CITIES[(i % 8) as usize],
+        "tags": tags,
+    })
+}
+
+fn report(name: &str, ops: usize, took: Duration, unit: &str) {
+    println!(
+        "{name:<40} {:>12.0} {unit}/s   ({ops} in {:.3}s)",
+        ops as f64 / took.as_secs_f64(),
+        took.as_secs_f64()
+    );
+}
+
+fn schema() -> StoreSchema {
+    StoreSchema::new("users", "id")
+        .index(IndexSchema::new("email", "email").unique(true))
+        .index(IndexSchema::new("age", "age"))
+        .index(IndexSchema::compound("city_age", &["city", "age"]))
+        .index(IndexSchema::new("tags", "tags").multi_entry(true))
+}
+
+fn main() -> flowdb::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let n: u64 = args
+        .iter()
+        .position(|a| a == "--docs")
+        .and_then(|i| args.get(i + 1))
+        .map_or(100_000, |v| v.parse().expect("--docs N"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = JsonDB::open(Config {
+        data_dir: dir.path().to_path_buf(),
+        wal_sync_mode: SyncMode::IntervalMs(1000),
+        ..Config::default()
+    })?;
+    db.create_store(&schema())?;
+    println!("jsondb-bench: {n} documents, 4 indexes");
+
+    let t = Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let mut tx = db.transaction(&["users"], TransactionMode::ReadWrite)?;
+        for i in chunk {
+            tx.put("users", doc(*i))?;
+        }
+        tx.commit()?;
+    }
+    report("put, transactions of 100", n as usize, t.elapsed(), "docs");
+    db.engine().flush()?;
+
+    let mut x = 12345u64;
+    let mut next = |m: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % m
+    };
+    let ops = 200_000;
+    let keys: Vec<Value> = (0..ops).map(|_| json!(next(n))).collect();
+    let t = Instant::now();
+    for k in &keys {
+        assert!(db.get("users", k)?.is_some());
+    }
+    report("get by primary key", ops, t.elapsed(), "ops");
+
+    let emails: Vec<Value> = (0..ops)
+        .map(|_| json!(format!("u{}@example.com", next(n))))
+        .collect();
+    let t = Instant::now();
+    for e in &emails {
+        assert_eq!(db.get_by_index("users", "email", e)?.len(), 1);
+    }
+    report("get_by_index on unique email", ops, t.elapsed(), "ops");
+
+    let q = 20_000;
+    let t = Instant::now();
+    for _ in 0..q {
+        let lo = 18 + next(50);
+        let got = db
+            .query("users")
+            .where_range("age", json!(lo), json!(lo + 5))
+            .limit(20)
+            .collect()?;
+        assert_eq!(got.len(), 20);
+    }
+    report("where_range(age) limit 20", q, t.elapsed(), "queries");
+
+    let q = 5_000;
+    let t = Instant::now();
+    for _ in 0..q {
+        let city = CITIES[next(8) as usize];
+        let got = db
+            .query("users")
+            .where_eq("city", json!(city))
+            .order_by("age", SortDir::Asc)
+            .limit(20)
+            .collect()?;
+        assert_eq!(got.len(), 20);
+    }
+    report(
+        "where_eq(city) order_by(age) limit 20",
+        q,
+        t.elapsed(),
+        "queries",
+    );
+    db.shutdown()?;
+
+    // Synced single puts: one log sync each, compared with raw fdatasync.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = JsonDB::open(Config {
+        data_dir: dir.path().to_path_buf(),
+        wal_sync_mode: SyncMode::Always,
+        ..Config::default()
+    })?;
+    db.create_store(&schema())?;
+    let puts = 300;
+    let t = Instant::now();
+    for i in 0..puts {
+        db.put("users", doc(i))?;
+    }
+    let took = t.elapsed();
+    report("single put, SyncMode::Always", puts as usize, took, "docs");
+    let mut f = std::fs::File::create(dir.path().join("fsync-probe")).expect("probe file");
+    let t = Instant::now();
+    for _ in 0..puts {
+        f.write_all(&[0u8; 200]).expect("write");
+        f.sync_data().expect("fdatasync");
+    }
+    let raw = t.elapsed();
+    report(
+        "raw write + fdatasync (same disk)",
+        puts as usize,
+        raw,
+        "syncs",
+    );
+    println!(
+        "{:<40} {:>12.2}",
+        "synced put rate / fdatasync rate",
+        raw.as_secs_f64() / took.as_secs_f64()
+    );
+    db.shutdown()?;
+    Ok(())
+}
