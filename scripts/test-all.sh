@@ -22,5 +22,6 @@ cargo test --all-targets
 
 echo "== benchmark smoke pass (small sizes; results are checked, not timed)"
 cargo run --release --quiet --example flowdb-bench -- --series 50 --points 200
+cargo run --release --quiet --example jsondb-bench -- --docs 2000
 
 echo "== all tests passed"
