@@ -21,8 +21,84 @@ use parking_lot::RwLock;
 use crate::entry::{Entry, Kind, RangeTombstone};
 use crate::range::Bounds;
 
-/// One key's versions: `(ts, Reverse(seq))` ascending, so newest first within a ts.
-type Versions = BTreeMap<(i64, Reverse<u64>), MemValue>;
+/// A version's place among one key's versions: `(ts, Reverse(seq))` ascending, so
+/// newest first within a ts.
+type VKey = (i64, Reverse<u64>);
+
+/// One key's versions. Most keys of a document store hold one version, so that case
+/// is kept inline; a key becomes a map at its second version (a time series).
+#[derive(Debug)]
+enum Versions {
+    One(VKey, MemValue),
+    Many(BTreeMap<VKey, MemValue>),
+}
+
+/// One of two iterator types, as one.
+enum Either<A, B> {
+    A(A),
+    B(B),
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::A(a) => a.next(),
+            Either::B(b) => b.next(),
+        }
+    }
+}
+
+impl<T, A: DoubleEndedIterator<Item = T>, B: DoubleEndedIterator<Item = T>> DoubleEndedIterator
+    for Either<A, B>
+{
+    fn next_back(&mut self) -> Option<T> {
+        match self {
+            Either::A(a) => a.next_back(),
+            Either::B(b) => b.next_back(),
+        }
+    }
+}
+
+impl Versions {
+    fn insert(&mut self, k: VKey, v: MemValue) {
+        match self {
+            Versions::One(k0, v0) if *k0 == k => *v0 = v,
+            Versions::One(..) => {
+                let Versions::One(k0, v0) =
+                    std::mem::replace(self, Versions::Many(BTreeMap::new()))
+                else {
+                    return;
+                };
+                *self = Versions::Many(BTreeMap::from([(k0, v0), (k, v)]));
+            }
+            Versions::Many(m) => {
+                m.insert(k, v);
+            }
+        }
+    }
+
+    /// Versions `>= from`, ascending.
+    fn from(&self, from: VKey) -> impl DoubleEndedIterator<Item = (&VKey, &MemValue)> {
+        match self {
+            Versions::One(k, v) => Either::A((*k >= from).then_some((k, v)).into_iter()),
+            Versions::Many(m) => Either::B(m.range(from..)),
+        }
+    }
+
+    /// Versions `< below` (all when `None`), ascending.
+    fn before(&self, below: Option<VKey>) -> impl DoubleEndedIterator<Item = (&VKey, &MemValue)> {
+        match self {
+            Versions::One(k, v) => {
+                Either::A(below.is_none_or(|b| *k < b).then_some((k, v)).into_iter())
+            }
+            Versions::Many(m) => Either::B(match below {
+                Some(b) => m.range(..b),
+                None => m.range(..),
+            }),
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 struct MemValue {
@@ -118,11 +194,9 @@ impl Memtable {
                 value: e.value,
             };
             match map.get_mut(e.key.as_slice()) {
-                Some(versions) => {
-                    versions.insert((e.ts, Reverse(e.seq)), v);
-                }
+                Some(versions) => versions.insert((e.ts, Reverse(e.seq)), v),
                 None => {
-                    map.insert(e.key, BTreeMap::from([((e.ts, Reverse(e.seq)), v)]));
+                    map.insert(e.key, Versions::One((e.ts, Reverse(e.seq)), v));
                 }
             }
         }
@@ -136,7 +210,7 @@ impl Memtable {
     /// The newest version of `(key, ts)` visible at `snap`.
     pub(crate) fn get(&self, key: &[u8], ts: i64, snap: u64) -> Option<Entry> {
         let map = self.map.read();
-        let ((t, Reverse(seq)), v) = map.get(key)?.range((ts, Reverse(snap))..).next()?;
+        let ((t, Reverse(seq)), v) = map.get(key)?.from((ts, Reverse(snap))).next()?;
         (*t == ts).then(|| to_entry(key, ts, *seq, v))
     }
 
@@ -145,10 +219,7 @@ impl Memtable {
     pub(crate) fn latest_below(&self, key: &[u8], below: Option<i64>, snap: u64) -> Option<Entry> {
         let map = self.map.read();
         let versions = map.get(key)?;
-        let range = match below {
-            Some(b) => versions.range(..(b, Reverse(u64::MAX))),
-            None => versions.range(..),
-        };
+        let range = versions.before(below.map(|b| (b, Reverse(u64::MAX))));
         // Walking backwards, each ts group shows its oldest version first.
         let mut best: Option<(i64, u64, &MemValue)> = None;
         for ((ts, Reverse(seq)), v) in range.rev() {
@@ -190,7 +261,7 @@ impl Memtable {
         let mut out: Vec<Entry> = Vec::with_capacity(self.len());
         for (key, versions) in map.iter() {
             let mut last_ts = None;
-            for ((ts, Reverse(seq)), v) in versions {
+            for ((ts, Reverse(seq)), v) in versions.before(None) {
                 if last_ts != Some(*ts) {
                     last_ts = Some(*ts);
                     out.push(to_entry(key, *ts, *seq, v));
@@ -250,7 +321,7 @@ impl MemCursor {
                 b.ts_lo
             };
             let mut last_ts = None;
-            for ((ts, Reverse(seq)), v) in versions.range((lo, Reverse(u64::MAX))..) {
+            for ((ts, Reverse(seq)), v) in versions.from((lo, Reverse(u64::MAX))) {
                 if *ts > b.ts_hi {
                     break;
                 }
