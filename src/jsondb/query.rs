@@ -12,6 +12,9 @@
 //! - `order_by(g)` with an index on `g`: a scan of that index;
 //! - no `order_by`, an equality (or `in`) filter with an index: its entries are in
 //!   primary-key order within a key;
+//! - no `order_by`, a range filter with an index and a limit: the first
+//!   `offset + limit` entries of each distinct key in the range (each already in
+//!   primary-key order), merged by primary key, when at most 64 keys are in range;
 //! - no `order_by`, a range filter with an index matching few entries (under 1,000,
 //!   or under 4 x (offset + limit) when a limit is set): those entries' documents,
 //!   sorted by primary key;
@@ -77,6 +80,9 @@ pub struct QueryBuilder<'a> {
 /// Below this many index entries (or 4 x offset+limit, when smaller), a range filter
 /// is served from the index; above it a primary-key scan that stops early reads less.
 const RANGE_INDEX_MAX: usize = 1000;
+
+/// Most distinct index keys a limited range query merges by primary key.
+const MERGE_MAX_KEYS: usize = 64;
 
 impl<'a> QueryBuilder<'a> {
     pub fn new(db: &'a JsonDB, store: &'a str) -> Self {
@@ -306,6 +312,90 @@ impl<'a> QueryBuilder<'a> {
         Ok(docs)
     }
 
+    /// A range filter with a limit, in primary-key order: within one index key the
+    /// entries are in primary-key order, so the first `want` entries of each distinct
+    /// key (at most `MERGE_MAX_KEYS` keys), merged by primary key, hold the answer up
+    /// to the smallest last key of any list cut short. `None` when that does not
+    /// suffice (too many keys, or filters rejecting too much): another plan is used.
+    fn merge_range(
+        &self,
+        r: &Request<'_>,
+        s: &StoreEntry,
+        idx: &IndexEntry,
+        lo: &[u8],
+        hi: &[u8],
+        want: usize,
+    ) -> Result<Option<Vec<Value>>> {
+        let prefix = index_prefix(s.id, idx.id);
+        let end = [&prefix[..], hi, &[0xff]].concat();
+        let mut cur = [&prefix[..], lo].concat();
+        let mut pks: Vec<Vec<u8>> = Vec::new();
+        let mut bound: Option<Vec<u8>> = None; // the smallest last pk of a cut list
+        let mut complete = false;
+        for _ in 0..=MERGE_MAX_KEYS {
+            let mut this: Option<Vec<u8>> = None;
+            let mut next: Option<Vec<u8>> = None;
+            let (mut taken, mut cut) = (0usize, false);
+            let mut last_pk = Vec::new();
+            r.range(&cur, &end, &mut |k, _| {
+                let rest = &k[prefix.len()..];
+                let (_, n) = key::decode(rest)
+                    .ok_or_else(|| Error::Internal("malformed index entry".into()))?;
+                match &this {
+                    None => this = Some(rest[..n].to_vec()),
+                    Some(t) if t.as_slice() != &rest[..n] => {
+                        next = Some(rest[..n].to_vec());
+                        return Ok(false);
+                    }
+                    _ => {}
+                }
+                if taken == want {
+                    cut = true;
+                    return Ok(false);
+                }
+                taken += 1;
+                last_pk = rest[n..].to_vec();
+                pks.push(last_pk.clone());
+                Ok(true)
+            })?;
+            let Some(this) = this else {
+                complete = true;
+                break;
+            };
+            if cut && bound.as_ref().is_none_or(|b| last_pk < *b) {
+                bound = Some(last_pk);
+            }
+            cur = match next {
+                Some(nk) => [&prefix[..], &nk].concat(),
+                None if cut => [&prefix[..], &this, &[0xff]].concat(),
+                None => {
+                    complete = true;
+                    break;
+                }
+            };
+        }
+        if !complete {
+            return Ok(None); // more distinct keys than the merge takes
+        }
+        pks.sort();
+        pks.dedup();
+        let mut out = Vec::new();
+        for pk in pks {
+            if out.len() >= want {
+                return Ok(Some(out));
+            }
+            if bound.as_ref().is_some_and(|b| pk > *b) {
+                return Ok(None); // past what the cut lists vouch for
+            }
+            if let Some(d) = r.doc_by_pk(s, &pk)? {
+                if self.all_match(&d) {
+                    out.push(d);
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     fn by_primary_key(&self, r: &Request<'_>, s: &StoreEntry) -> Result<Vec<Value>> {
         let want = self.wanted();
         for f in &self.filters {
@@ -323,6 +413,11 @@ impl<'a> QueryBuilder<'a> {
             if let Filter::Eq(..) = f {
                 let (start, end) = &keys[0];
                 return self.from_index(r, s, idx, start, end, want);
+            }
+            if let (Filter::Range(_, lo, hi), true) = (f, want < usize::MAX) {
+                if let Some(docs) = self.merge_range(r, s, idx, lo, hi, want)? {
+                    return Ok(docs);
+                }
             }
             // Gather primary keys (bounded for ranges), then visit them in order.
             let prefix = index_prefix(s.id, idx.id);
