@@ -11,6 +11,7 @@
 //! per chunk and never hold it between calls, so a slow scan does not block writers.
 
 use std::cmp::Reverse;
+use std::collections::btree_map::Entry as Slot;
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -193,10 +194,11 @@ impl Memtable {
                 expire_at: e.expire_at,
                 value: e.value,
             };
-            match map.get_mut(e.key.as_slice()) {
-                Some(versions) => versions.insert((e.ts, Reverse(e.seq)), v),
-                None => {
-                    map.insert(e.key, Versions::One((e.ts, Reverse(e.seq)), v));
+            // One search per entry (a miss then an insert would search twice).
+            match map.entry(e.key) {
+                Slot::Occupied(o) => o.into_mut().insert((e.ts, Reverse(e.seq)), v),
+                Slot::Vacant(slot) => {
+                    slot.insert(Versions::One((e.ts, Reverse(e.seq)), v));
                 }
             }
         }

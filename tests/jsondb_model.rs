@@ -7,7 +7,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use flowdb::jsondb::{IndexSchema, JsonDB, SortDir, StoreSchema, TransactionMode};
+use flowdb::jsondb::{
+    Direction, IndexSchema, JsonDB, KeyRange, SortDir, StoreSchema, TransactionMode,
+};
 use flowdb::StatusCode;
 use serde_json::{json, Value};
 
@@ -99,6 +101,23 @@ fn check_queries(db: &JsonDB, model: &BTreeMap<i64, Value>, rng: &mut fastrand::
         .cloned()
         .collect();
     assert_eq!(db.get_by_index("p", "tags", &json!(tag)).unwrap(), want);
+    // The unique index: point lookups and an ordered walk.
+    let id = rng.i64(0..40);
+    for email in [json!(format!("u{id}@x")), json!("shared@x")] {
+        let want: Vec<Value> = model
+            .values()
+            .filter(|d| d["email"] == email)
+            .cloned()
+            .collect();
+        assert_eq!(db.get_by_index("p", "email", &email).unwrap(), want);
+    }
+    let mut by_email: Vec<Value> = model.values().cloned().collect();
+    by_email.sort_by(|a, b| a["email"].as_str().cmp(&b["email"].as_str()));
+    assert_eq!(
+        db.index_query("p", "email", &KeyRange::all(), Direction::Next)
+            .unwrap(),
+        by_email
+    );
     assert_eq!(
         db.scan("p").unwrap(),
         model.values().cloned().collect::<Vec<_>>()

@@ -3,9 +3,12 @@
 //! ## Format (engine keys)
 //! `0x00 "catalog"`: the catalog as JSON. `0x00 "gen" store_id`: the store's key
 //! generator, a u64 BE. `0x01 store_id key`: a document (JSON bytes), `key` being the
-//! encoded primary key. `0x02 store_id index_id ikey key`: an index entry (empty
-//! value). Ids are u32 big-endian, so a store's documents, and an index's entries in
-//! (index key, primary key) order, are each one contiguous byte range.
+//! encoded primary key. `0x02 store_id index_id ikey key`: an entry of a non-unique
+//! index (empty value); `0x02 store_id index_id ikey`: an entry of a unique index,
+//! whose value is the encoded primary key (one entry per index key, so the uniqueness
+//! check and unique lookups are point reads). Ids are u32 big-endian, so a store's
+//! documents, and an index's entries in (index key, primary key) order, are each one
+//! contiguous byte range.
 
 pub(crate) const TS: i64 = 0;
 
@@ -38,11 +41,42 @@ pub(crate) fn index_prefix(store: u32, index: u32) -> Vec<u8> {
     k
 }
 
-pub(crate) fn index_entry(store: u32, index: u32, ikey: &[u8], pk: &[u8]) -> Vec<u8> {
+/// An index entry as `(engine key, value)`: a unique index keeps the primary key in
+/// the value, other indexes append it to the key.
+pub(crate) fn index_entry(
+    store: u32,
+    index: u32,
+    unique: bool,
+    ikey: &[u8],
+    pk: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
     let mut k = index_prefix(store, index);
     k.extend_from_slice(ikey);
-    k.extend_from_slice(pk);
-    k
+    if unique {
+        (k, pk.to_vec())
+    } else {
+        k.extend_from_slice(pk);
+        (k, Vec::new())
+    }
+}
+
+/// `(index key, primary key)` of an entry, given its engine key past the index prefix
+/// and its value.
+pub(crate) fn split_entry<'a>(
+    unique: bool,
+    rest: &'a [u8],
+    value: &'a [u8],
+) -> crate::error::Result<(&'a [u8], &'a [u8])> {
+    let malformed = || crate::error::Error::Internal("malformed index entry".into());
+    if unique {
+        return if rest.is_empty() {
+            Err(malformed())
+        } else {
+            Ok((rest, value))
+        };
+    }
+    let (_, n) = super::key::decode(rest).ok_or_else(malformed)?;
+    Ok((&rest[..n], &rest[n..]))
 }
 
 /// Every index entry of a store (for deleting the store).

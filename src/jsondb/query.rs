@@ -25,7 +25,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::layout::index_prefix;
+use super::layout::{index_prefix, split_entry};
 use super::range::KeyRange;
 use super::schema::{IndexEntry, StoreEntry};
 use super::txn::Request;
@@ -230,11 +230,9 @@ impl<'a> QueryBuilder<'a> {
         r.range(
             &[&prefix[..], start].concat(),
             &[&prefix[..], end].concat(),
-            &mut |k, _| {
-                let rest = &k[prefix.len()..];
-                let (_, n) = key::decode(rest)
-                    .ok_or_else(|| Error::Internal("malformed index entry".into()))?;
-                if let Some(d) = r.doc_by_pk(s, &rest[n..])? {
+            &mut |k, v| {
+                let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
+                if let Some(d) = r.doc_by_pk(s, pk)? {
                     if self.all_match(&d) {
                         out.push(d);
                     }
@@ -337,14 +335,12 @@ impl<'a> QueryBuilder<'a> {
             let mut next: Option<Vec<u8>> = None;
             let (mut taken, mut cut) = (0usize, false);
             let mut last_pk = Vec::new();
-            r.range(&cur, &end, &mut |k, _| {
-                let rest = &k[prefix.len()..];
-                let (_, n) = key::decode(rest)
-                    .ok_or_else(|| Error::Internal("malformed index entry".into()))?;
+            r.range(&cur, &end, &mut |k, v| {
+                let (ik, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
                 match &this {
-                    None => this = Some(rest[..n].to_vec()),
-                    Some(t) if t.as_slice() != &rest[..n] => {
-                        next = Some(rest[..n].to_vec());
+                    None => this = Some(ik.to_vec()),
+                    Some(t) if t.as_slice() != ik => {
+                        next = Some(ik.to_vec());
                         return Ok(false);
                     }
                     _ => {}
@@ -354,7 +350,7 @@ impl<'a> QueryBuilder<'a> {
                     return Ok(false);
                 }
                 taken += 1;
-                last_pk = rest[n..].to_vec();
+                last_pk = pk.to_vec();
                 pks.push(last_pk.clone());
                 Ok(true)
             })?;
@@ -427,11 +423,9 @@ impl<'a> QueryBuilder<'a> {
                 r.range(
                     &[&prefix[..], start].concat(),
                     &[&prefix[..], end].concat(),
-                    &mut |k, _| {
-                        let rest = &k[prefix.len()..];
-                        let (_, n) = key::decode(rest)
-                            .ok_or_else(|| Error::Internal("malformed index entry".into()))?;
-                        pks.push(rest[n..].to_vec());
+                    &mut |k, v| {
+                        let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
+                        pks.push(pk.to_vec());
                         too_many = matches!(f, Filter::Range(..))
                             && pks.len() >= RANGE_INDEX_MAX.min(want.saturating_mul(4).max(64));
                         Ok(!too_many)

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::index::index_keys;
-use super::layout::{doc_key, doc_prefix, generator_key, index_entry, index_prefix, TS};
+use super::layout::{
+    doc_key, doc_prefix, generator_key, index_entry, index_prefix, split_entry, TS,
+};
 use super::range::{Direction, KeyRange};
 use super::schema::{Catalog, IndexEntry, StoreEntry};
 use super::{key, keypath, JsonDB};
@@ -515,17 +517,11 @@ impl Request<'_> {
     ) -> Result<()> {
         let old_keys = old.map(|d| index_keys(&idx.def, d)).unwrap_or_default();
         let new_keys = new.map(|d| index_keys(&idx.def, d)).unwrap_or_default();
-        if idx.def.unique {
+        let unique = idx.def.unique;
+        if unique {
             for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
-                let prefix = index_entry(s.id, idx.id, k, &[]);
-                let mut end = prefix.clone();
-                end.push(0xff);
-                let mut clash = false;
-                self.range(&prefix, &end, &mut |entry, _| {
-                    clash = &entry[prefix.len()..] != pk;
-                    Ok(!clash)
-                })?;
-                if clash {
+                let (entry, _) = index_entry(s.id, idx.id, true, k, pk);
+                if self.read(&entry)?.is_some_and(|holder| holder != pk) {
                     let shown = key::decode(k)
                         .map(|(v, _)| v.to_string())
                         .unwrap_or_default();
@@ -537,10 +533,11 @@ impl Request<'_> {
             }
         }
         for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
-            self.write(index_entry(s.id, idx.id, k, pk), None);
+            self.write(index_entry(s.id, idx.id, unique, k, pk).0, None);
         }
         for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
-            self.write(index_entry(s.id, idx.id, k, pk), Some(Vec::new()));
+            let (entry, value) = index_entry(s.id, idx.id, unique, k, pk);
+            self.write(entry, Some(value));
         }
         Ok(())
     }
@@ -586,11 +583,10 @@ impl Request<'_> {
         let idx = s.index(index)?;
         let prefix = index_prefix(s.id, idx.id);
         let (start, end) = range.byte_bounds(&prefix);
-        self.range(&start, &end, &mut |k, _| {
-            let rest = &k[prefix.len()..];
-            let (_, n) =
-                key::decode(rest).ok_or_else(|| Error::Internal("malformed index entry".into()))?;
-            f(&rest[..n], &rest[n..])
+        let unique = idx.def.unique;
+        self.range(&start, &end, &mut |k, v| {
+            let (ik, pk) = split_entry(unique, &k[prefix.len()..], v)?;
+            f(ik, pk)
         })
     }
 
