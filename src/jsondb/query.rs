@@ -194,7 +194,8 @@ impl<'a> QueryBuilder<'a> {
     }
 
     fn execute(&self, r: &mut Request<'_>) -> Result<Vec<Value>> {
-        let s = r.catalog.store(self.store)?.clone();
+        let catalog = r.catalog; // a shared reference: no copy of the schema
+        let s = catalog.store(self.store)?;
         let mut docs = match &self.order {
             Some((g, dir)) => self.ordered(r, &s, g, *dir)?,
             None => self.by_primary_key(r, &s)?,
@@ -311,10 +312,10 @@ impl<'a> QueryBuilder<'a> {
     }
 
     /// A range filter with a limit, in primary-key order: within one index key the
-    /// entries are in primary-key order, so the first `want` entries of each distinct
+    /// entries are in primary-key order, so the first `quota` entries of each distinct
     /// key (at most `MERGE_MAX_KEYS` keys), merged by primary key, hold the answer up
     /// to the smallest last key of any list cut short. `None` when that does not
-    /// suffice (too many keys, or filters rejecting too much): another plan is used.
+    /// suffice (too many keys, a quota too small, or filters rejecting too much).
     fn merge_range(
         &self,
         r: &Request<'_>,
@@ -323,6 +324,7 @@ impl<'a> QueryBuilder<'a> {
         lo: &[u8],
         hi: &[u8],
         want: usize,
+        quota: usize,
     ) -> Result<Option<Vec<Value>>> {
         let prefix = index_prefix(s.id, idx.id);
         let end = [&prefix[..], hi, &[0xff]].concat();
@@ -345,7 +347,7 @@ impl<'a> QueryBuilder<'a> {
                     }
                     _ => {}
                 }
-                if taken == want {
+                if taken == quota {
                     cut = true;
                     return Ok(false);
                 }
@@ -389,7 +391,8 @@ impl<'a> QueryBuilder<'a> {
                 }
             }
         }
-        Ok(Some(out))
+        // Every collected key is used up: complete only if no list was cut short.
+        Ok(bound.is_none().then_some(out))
     }
 
     fn by_primary_key(&self, r: &Request<'_>, s: &StoreEntry) -> Result<Vec<Value>> {
@@ -411,8 +414,15 @@ impl<'a> QueryBuilder<'a> {
                 return self.from_index(r, s, idx, start, end, want);
             }
             if let (Filter::Range(_, lo, hi), true) = (f, want < usize::MAX) {
-                if let Some(docs) = self.merge_range(r, s, idx, lo, hi, want)? {
-                    return Ok(docs);
+                // A small quota per key usually suffices; the full one always does
+                // unless filters reject too much.
+                for quota in [(want / 4).max(4), want] {
+                    if let Some(docs) = self.merge_range(r, s, idx, lo, hi, want, quota)? {
+                        return Ok(docs);
+                    }
+                    if quota >= want {
+                        break;
+                    }
                 }
             }
             // Gather primary keys (bounded for ranges), then visit them in order.

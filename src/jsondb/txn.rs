@@ -442,7 +442,8 @@ impl Request<'_> {
         mut doc: Value,
         force_generate: bool,
     ) -> Result<Value> {
-        let s = self.store(store)?.clone();
+        let catalog = self.catalog;
+        let s = catalog.store(store)?;
         if force_generate && !s.auto_increment {
             return Err(Error::Data(format!(
                 "object store {store:?} has no key generator"
@@ -543,7 +544,8 @@ impl Request<'_> {
     }
 
     pub(crate) fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
-        let s = self.store(store)?.clone();
+        let catalog = self.catalog;
+        let s = catalog.store(store)?;
         let pk = key::encode(key)?;
         let dk = doc_key(s.id, &pk);
         let Some(old) = self.read(&dk)?.map(|b| parse_doc(&b)).transpose()? else {
