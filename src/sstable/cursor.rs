@@ -9,14 +9,14 @@ use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
 use super::block::BlockIter;
-use super::reader::Table;
+use super::reader::{BlockPlan, Table};
 
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
 pub(crate) struct TableCursor {
     table: Arc<Table>,
     bounds: Arc<Bounds>,
     opts: ReadOptions,
-    blocks: Vec<u32>,
+    blocks: BlockPlan,
     next_block: usize,
     iter: Option<BlockIter>,
     started: bool,
@@ -42,7 +42,7 @@ impl TableCursor {
             let it = match &mut self.iter {
                 Some(it) => it,
                 None => {
-                    let Some(&n) = self.blocks.get(self.next_block) else {
+                    let Some(n) = self.blocks.get(self.next_block) else {
                         return Ok(None);
                     };
                     self.next_block += 1;
@@ -59,7 +59,7 @@ impl TableCursor {
                 continue;
             };
             if b.key_past_end(&e.key) {
-                self.blocks.clear();
+                self.blocks = BlockPlan::Span(0..0);
                 self.iter = None;
                 return Ok(None);
             }
@@ -69,7 +69,7 @@ impl TableCursor {
             }
             if e.ts > b.ts_hi {
                 if matches!(&b.end, KeyEnd::Included(k) if *k == e.key) {
-                    self.blocks.clear();
+                    self.blocks = BlockPlan::Span(0..0);
                     self.iter = None;
                     return Ok(None);
                 }

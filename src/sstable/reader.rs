@@ -23,6 +23,22 @@ use super::format::{read_block, Footer};
 use super::props::{decode_index, decode_range_dels, BlockMeta, TableProps};
 use super::time_index::TimeIndex;
 
+/// The blocks a cursor visits, in order: a whole span, or a pruned list.
+pub(crate) enum BlockPlan {
+    Span(std::ops::Range<u32>),
+    List(Vec<u32>),
+}
+
+impl BlockPlan {
+    /// The `i`-th block to visit.
+    pub(crate) fn get(&self, i: usize) -> Option<u32> {
+        match self {
+            BlockPlan::Span(r) => r.clone().nth(i),
+            BlockPlan::List(l) => l.get(i).copied(),
+        }
+    }
+}
+
 /// What the manifest records of a table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TableMeta {
@@ -224,16 +240,18 @@ impl Table {
 
     /// The blocks a scan over `b` must read, ascending: the key span, pruned by time
     /// through the time index (wide spans) or the block min/max ts (narrow ones).
-    pub(crate) fn plan(&self, b: &Bounds) -> Vec<u32> {
+    /// When every ts of the table is inside the window, the span is kept whole.
+    pub(crate) fn plan(&self, b: &Bounds) -> BlockPlan {
         if b.is_empty() || b.ts_lo > self.props.max_ts || b.ts_hi < self.props.min_ts {
-            return Vec::new();
+            return BlockPlan::Span(0..0);
         }
         let span = self.key_span(b);
-        if !b.time_restricted() {
-            return (span.start as u32..span.end as u32).collect();
+        let whole_table_in_window = b.ts_lo <= self.props.min_ts && self.props.max_ts <= b.ts_hi;
+        if !b.time_restricted() || whole_table_in_window {
+            return BlockPlan::Span(span.start as u32..span.end as u32);
         }
         let overlaps = |i: &u32| self.blocks[*i as usize].overlaps_time(b.ts_lo, b.ts_hi);
-        match &self.time_index {
+        BlockPlan::List(match &self.time_index {
             Some(ti) if span.len() > 64 => ti
                 .candidates(b.ts_lo, b.ts_hi)
                 .into_iter()
@@ -242,7 +260,7 @@ impl Table {
             _ => (span.start as u32..span.end as u32)
                 .filter(overlaps)
                 .collect(),
-        }
+        })
     }
 
     /// The entries of `key` in block `b` when it holds any, plus whether earlier
