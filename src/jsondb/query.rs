@@ -12,9 +12,9 @@
 //! - `order_by(g)` with an index on `g`: a scan of that index;
 //! - no `order_by`, an equality (or `in`) filter with an index: its entries are in
 //!   primary-key order within a key;
-//! - no `order_by`, a range filter with an index and a limit: the first
-//!   `offset + limit` entries of each distinct key in the range (each already in
-//!   primary-key order), merged by primary key, when at most 64 keys are in range;
+//! - no `order_by`, a range filter with an index and a limit: a k-way merge by
+//!   primary key of one lazy cursor per distinct key in range (each key's entries are
+//!   already in primary-key order), when at most 64 keys are in range;
 //! - no `order_by`, a range filter with an index matching few entries (under 1,000,
 //!   or under 4 x (offset + limit) when a limit is set): those entries' documents,
 //!   sorted by primary key;
@@ -83,6 +83,9 @@ const RANGE_INDEX_MAX: usize = 1000;
 
 /// Most distinct index keys a limited range query merges by primary key.
 const MERGE_MAX_KEYS: usize = 64;
+
+/// Entries a merge cursor reads per refill.
+const MERGE_CHUNK: usize = 8;
 
 impl<'a> QueryBuilder<'a> {
     pub fn new(db: &'a JsonDB, store: &'a str) -> Self {
@@ -212,6 +215,14 @@ impl<'a> QueryBuilder<'a> {
         self.filters.iter().all(|f| f.matches(doc))
     }
 
+    /// Every filter but `served`, which the index plan guarantees already.
+    fn others_match(&self, doc: &Value, served: Option<usize>) -> bool {
+        self.filters
+            .iter()
+            .enumerate()
+            .all(|(i, f)| Some(i) == served || f.matches(doc))
+    }
+
     /// Documents of index entries within raw byte bounds, filtered, in entry order;
     /// stops once `want` documents matched.
     fn from_index(
@@ -222,6 +233,7 @@ impl<'a> QueryBuilder<'a> {
         start: &[u8],
         end: &[u8],
         want: usize,
+        served: Option<usize>,
     ) -> Result<Vec<Value>> {
         let prefix = index_prefix(s.id, idx.id);
         let mut out = Vec::new();
@@ -234,7 +246,7 @@ impl<'a> QueryBuilder<'a> {
             &mut |k, v| {
                 let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
                 if let Some(d) = r.doc_by_pk(s, pk)? {
-                    if self.all_match(&d) {
+                    if self.others_match(&d, served) {
                         out.push(d);
                     }
                 }
@@ -288,10 +300,10 @@ impl<'a> QueryBuilder<'a> {
             }
             let mut end = start.clone();
             end.push(0xff);
-            self.from_index(r, s, idx, &start, &end, want)?
+            self.from_index(r, s, idx, &start, &end, want, None)?
         } else if let Some(idx) = self.single_index(s, g) {
             let (start, end) = KeyRange::all().byte_bounds(&[]);
-            self.from_index(r, s, idx, &start, &end, want)?
+            self.from_index(r, s, idx, &start, &end, want, None)?
         } else {
             let mut keyed: Vec<(Vec<u8>, Vec<u8>, Value)> = Vec::new();
             r.store_range(self.store, &KeyRange::all(), &mut |pk, doc| {
@@ -311,11 +323,11 @@ impl<'a> QueryBuilder<'a> {
         Ok(docs)
     }
 
-    /// A range filter with a limit, in primary-key order: within one index key the
-    /// entries are in primary-key order, so the first `quota` entries of each distinct
-    /// key (at most `MERGE_MAX_KEYS` keys), merged by primary key, hold the answer up
-    /// to the smallest last key of any list cut short. `None` when that does not
-    /// suffice (too many keys, a quota too small, or filters rejecting too much).
+    /// A range filter with a limit, in primary-key order. Within one index key the
+    /// entries are in primary-key order, so a k-way merge of one cursor per distinct
+    /// key in range (each refilled `MERGE_CHUNK` entries at a time from where it
+    /// stopped) yields the matches in primary-key order, reading about as many entries
+    /// as it returns. `None` when more than `MERGE_MAX_KEYS` keys are in range.
     fn merge_range(
         &self,
         r: &Request<'_>,
@@ -324,21 +336,27 @@ impl<'a> QueryBuilder<'a> {
         lo: &[u8],
         hi: &[u8],
         want: usize,
-        quota: usize,
+        served: usize,
     ) -> Result<Option<Vec<Value>>> {
+        struct Cursor {
+            buf: std::collections::VecDeque<Vec<u8>>,
+            /// Engine keys still to read: `[from, to)`; `None` once exhausted.
+            rest: Option<(Vec<u8>, Vec<u8>)>,
+        }
         let prefix = index_prefix(s.id, idx.id);
-        let end = [&prefix[..], hi, &[0xff]].concat();
-        let mut cur = [&prefix[..], lo].concat();
-        let mut pks: Vec<Vec<u8>> = Vec::new();
-        let mut bound: Option<Vec<u8>> = None; // the smallest last pk of a cut list
-        let mut complete = false;
-        for _ in 0..=MERGE_MAX_KEYS {
-            let mut this: Option<Vec<u8>> = None;
-            let mut next: Option<Vec<u8>> = None;
-            let (mut taken, mut cut) = (0usize, false);
-            let mut last_pk = Vec::new();
-            r.range(&cur, &end, &mut |k, v| {
-                let (ik, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
+        let unique = idx.def.unique;
+        // Reads up to MERGE_CHUNK entries of one index key from `from`; returns them,
+        // where to go on (if anything may be left), and the next index key seen.
+        let read = |from: &[u8],
+                    to: &[u8],
+                    ikey: Option<&[u8]>|
+         -> Result<(Vec<u8>, Cursor, Option<Vec<u8>>)> {
+            let mut this: Option<Vec<u8>> = ikey.map(<[u8]>::to_vec);
+            let mut next = None;
+            let mut buf = std::collections::VecDeque::new();
+            let mut last_key = Vec::new();
+            r.range(from, to, &mut |k, v| {
+                let (ik, pk) = split_entry(unique, &k[prefix.len()..], v)?;
                 match &this {
                     None => this = Some(ik.to_vec()),
                     Some(t) if t.as_slice() != ik => {
@@ -347,57 +365,65 @@ impl<'a> QueryBuilder<'a> {
                     }
                     _ => {}
                 }
-                if taken == quota {
-                    cut = true;
-                    return Ok(false);
-                }
-                taken += 1;
-                last_pk = pk.to_vec();
-                pks.push(last_pk.clone());
-                Ok(true)
+                buf.push_back(pk.to_vec());
+                last_key = k.to_vec();
+                Ok(buf.len() < MERGE_CHUNK)
             })?;
-            let Some(this) = this else {
-                complete = true;
+            let this = this.unwrap_or_default();
+            let full = buf.len() == MERGE_CHUNK && next.is_none();
+            let rest = full.then(|| {
+                let mut from = last_key;
+                from.push(0); // the smallest key after the last one read
+                (from, [&prefix[..], &this, &[0xff]].concat())
+            });
+            Ok((this, Cursor { buf, rest }, next))
+        };
+        let end = [&prefix[..], hi, &[0xff]].concat();
+        let mut cursors: Vec<Cursor> = Vec::new();
+        let mut from = [&prefix[..], lo].concat();
+        loop {
+            let (ik, cursor, next) = read(&from, &end, None)?;
+            if cursor.buf.is_empty() {
+                break;
+            }
+            if cursors.len() == MERGE_MAX_KEYS {
+                return Ok(None);
+            }
+            cursors.push(cursor);
+            from = match next {
+                Some(nk) => [&prefix[..], &nk].concat(),
+                None => [&prefix[..], &ik, &[0xff]].concat(),
+            };
+        }
+        let mut out = Vec::new();
+        while out.len() < want {
+            let Some(i) = (0..cursors.len())
+                .filter(|i| !cursors[*i].buf.is_empty())
+                .min_by(|a, b| cursors[*a].buf[0].cmp(&cursors[*b].buf[0]))
+            else {
                 break;
             };
-            if cut && bound.as_ref().is_none_or(|b| last_pk < *b) {
-                bound = Some(last_pk);
-            }
-            cur = match next {
-                Some(nk) => [&prefix[..], &nk].concat(),
-                None if cut => [&prefix[..], &this, &[0xff]].concat(),
-                None => {
-                    complete = true;
-                    break;
-                }
+            let Some(pk) = cursors[i].buf.pop_front() else {
+                break;
             };
-        }
-        if !complete {
-            return Ok(None); // more distinct keys than the merge takes
-        }
-        pks.sort();
-        pks.dedup();
-        let mut out = Vec::new();
-        for pk in pks {
-            if out.len() >= want {
-                return Ok(Some(out));
-            }
-            if bound.as_ref().is_some_and(|b| pk > *b) {
-                return Ok(None); // past what the cut lists vouch for
+            if cursors[i].buf.is_empty() {
+                if let Some((from, to)) = cursors[i].rest.take() {
+                    let ik = to[prefix.len()..to.len() - 1].to_vec();
+                    cursors[i] = read(&from, &to, Some(&ik))?.1;
+                }
             }
             if let Some(d) = r.doc_by_pk(s, &pk)? {
-                if self.all_match(&d) {
+                if self.others_match(&d, Some(served)) {
                     out.push(d);
                 }
             }
         }
-        // Every collected key is used up: complete only if no list was cut short.
-        Ok(bound.is_none().then_some(out))
+        Ok(Some(out))
     }
 
     fn by_primary_key(&self, r: &Request<'_>, s: &StoreEntry) -> Result<Vec<Value>> {
         let want = self.wanted();
-        for f in &self.filters {
+        for (fi, f) in self.filters.iter().enumerate() {
             let Some(idx) = self.single_index(s, f.field()) else {
                 continue;
             };
@@ -411,18 +437,11 @@ impl<'a> QueryBuilder<'a> {
             };
             if let Filter::Eq(..) = f {
                 let (start, end) = &keys[0];
-                return self.from_index(r, s, idx, start, end, want);
+                return self.from_index(r, s, idx, start, end, want, Some(fi));
             }
             if let (Filter::Range(_, lo, hi), true) = (f, want < usize::MAX) {
-                // A small quota per key usually suffices; the full one always does
-                // unless filters reject too much.
-                for quota in [(want / 4).max(4), want] {
-                    if let Some(docs) = self.merge_range(r, s, idx, lo, hi, want, quota)? {
-                        return Ok(docs);
-                    }
-                    if quota >= want {
-                        break;
-                    }
+                if let Some(docs) = self.merge_range(r, s, idx, lo, hi, want, fi)? {
+                    return Ok(docs);
                 }
             }
             // Gather primary keys (bounded for ranges), then visit them in order.
@@ -453,7 +472,7 @@ impl<'a> QueryBuilder<'a> {
                     break;
                 }
                 if let Some(d) = r.doc_by_pk(s, &pk)? {
-                    if self.all_match(&d) {
+                    if self.others_match(&d, Some(fi)) {
                         out.push(d);
                     }
                 }

@@ -357,7 +357,10 @@ impl Request<'_> {
             return Ok(());
         }
         let mut overlay: BTreeMap<&[u8], &Option<Vec<u8>>> = BTreeMap::new();
-        for layer in [self.base, &self.delta] {
+        for layer in [self.base, &self.delta]
+            .into_iter()
+            .filter(|l| !l.is_empty())
+        {
             for (k, v) in layer.range::<[u8], _>((
                 std::ops::Bound::Included(start),
                 std::ops::Bound::Excluded(end),
