@@ -389,9 +389,12 @@ impl<'a> QueryBuilder<'a> {
             if cursors.len() == MERGE_MAX_KEYS {
                 return Ok(None);
             }
+            let cut = cursor.rest.is_some();
             cursors.push(cursor);
             from = match next {
                 Some(nk) => [&prefix[..], &nk].concat(),
+                // The scan ran off the end of the range: no key follows.
+                None if !cut => break,
                 None => [&prefix[..], &ik, &[0xff]].concat(),
             };
         }
