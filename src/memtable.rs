@@ -113,6 +113,8 @@ const ENTRY_OVERHEAD: usize = 48;
 pub(crate) struct Memtable {
     map: RwLock<BTreeMap<Vec<u8>, Versions>>,
     range_dels: RwLock<Vec<RangeTombstone>>,
+    /// Set once a range tombstone is added: reads skip the lock until then.
+    has_range_dels: std::sync::atomic::AtomicBool,
     bytes: AtomicUsize,
     entries: AtomicUsize,
     min_seq: AtomicU64,
@@ -137,6 +139,7 @@ impl Memtable {
         Memtable {
             map: RwLock::new(BTreeMap::new()),
             range_dels: RwLock::new(Vec::new()),
+            has_range_dels: std::sync::atomic::AtomicBool::new(false),
             bytes: AtomicUsize::new(0),
             entries: AtomicUsize::new(0),
             min_seq: AtomicU64::new(u64::MAX),
@@ -171,6 +174,8 @@ impl Memtable {
     pub(crate) fn insert(&self, entries: Vec<Entry>, range_dels: Vec<RangeTombstone>) {
         if !range_dels.is_empty() {
             let mut rd = self.range_dels.write();
+            self.has_range_dels
+                .store(true, std::sync::atomic::Ordering::Release);
             for t in range_dels {
                 self.note_seq(t.seq);
                 self.bytes
@@ -247,14 +252,17 @@ impl Memtable {
 
     /// True when a range tombstone visible at `snap` hides an entry `(key, seq)`.
     pub(crate) fn range_hides(&self, key: &[u8], seq: u64, snap: u64) -> bool {
-        self.range_dels
-            .read()
-            .iter()
-            .any(|t| t.seq <= snap && t.covers(key, seq))
+        self.has_range_tombstones()
+            && self
+                .range_dels
+                .read()
+                .iter()
+                .any(|t| t.seq <= snap && t.covers(key, seq))
     }
 
     pub(crate) fn has_range_tombstones(&self) -> bool {
-        !self.range_dels.read().is_empty()
+        self.has_range_dels
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Every `(key, ts)`'s newest version, in order (for flushing a frozen memtable).

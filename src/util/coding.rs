@@ -76,23 +76,19 @@ impl<'a> Decoder<'a> {
     }
 
     fn varint_slow(&mut self) -> Option<u64> {
+        let rest = self.buf.get(self.pos..)?;
         let mut v: u64 = 0;
-        let mut shift = 0u32;
-        loop {
-            let b = *self.buf.get(self.pos)?;
-            self.pos += 1;
-            if shift == 63 && b > 1 {
-                return None;
-            }
-            v |= ((b & 0x7f) as u64) << shift;
-            if b < 0x80 {
+        for (i, byte) in rest.iter().take(10).enumerate() {
+            v |= ((byte & 0x7f) as u64) << (7 * i);
+            if *byte < 0x80 {
+                if i == 9 && *byte > 1 {
+                    return None; // more than 64 bits
+                }
+                self.pos += i + 1;
                 return Some(v);
             }
-            shift += 7;
-            if shift > 63 {
-                return None;
-            }
         }
+        None
     }
 
     pub(crate) fn varint_usize(&mut self) -> Option<usize> {
