@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Runs every test of flowdb: the Rust unit and integration tests, a smoke pass of the
-# benchmark, and format/lint checks. (The C, C++ and Go suites join here as they land.)
-# Installs what a fresh machine lacks: promtool (Debian package `prometheus`) for the
-# metrics-format test.
+# Runs every test of flowdb: the Rust unit and integration tests, the C tests through
+# CMake/ctest (shared, static, ASan+UBSan, valgrind), the header-drift check, smoke
+# passes of the benchmarks, and the format check. (C++ and Go join as they land.)
+# Installs what a fresh machine lacks (promtool, valgrind, cmake; cbindgen from crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v promtool >/dev/null 2>&1; then
-  echo "== installing promtool (Debian package prometheus)"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-fi
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+apt_updated=""
+need() { # need COMMAND DEBIAN_PACKAGE: installs the package when the command is missing
+  command -v "$1" >/dev/null 2>&1 && return 0
+  echo "== installing $2 (for $1)"
+  [ -n "$apt_updated" ] || { $SUDO apt-get update -qq >/dev/null; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+}
+need promtool prometheus   # the metrics-format test
+need valgrind valgrind     # the C tests under valgrind
+need cmake cmake
 export FLOWDB_REQUIRE_PROMTOOL=1
 
 echo "== cargo fmt --check"
@@ -19,6 +24,16 @@ cargo fmt --all -- --check
 
 echo "== cargo test (unit + integration)"
 cargo test --all-targets
+
+echo "== include/flowdb.h is what cbindgen generates"
+command -v cbindgen >/dev/null 2>&1 || cargo install cbindgen --locked --version 0.29.4 --quiet
+fresh_header=$(mktemp)
+cbindgen --quiet --config cbindgen.toml --output "$fresh_header" .
+diff -u include/flowdb.h "$fresh_header"
+rm -f "$fresh_header"
+
+echo "== C tests (cmake --workflow --preset default)"
+cmake --workflow --preset default
 
 echo "== benchmark smoke pass (small sizes; results are checked, not timed)"
 cargo run --release --quiet --example flowdb-bench -- --series 50 --points 200

@@ -25,6 +25,7 @@ mod config;
 mod engine;
 mod entry;
 mod error;
+pub mod ffi;
 mod iterator;
 pub mod jsondb;
 mod lock;

@@ -40,12 +40,17 @@ impl Engine {
 
     /// The live record of exactly `key` with the greatest `ts`.
     pub fn get_latest(&self, key: &str) -> Result<Option<Record>> {
+        self.get_latest_bytes(key.as_bytes())
+    }
+
+    /// `get_latest` for keys that are not UTF-8.
+    pub fn get_latest_bytes(&self, key: &[u8]) -> Result<Option<Record>> {
         self.inner.check_open()?;
         let started = Instant::now();
         let r = self
             .inner
             .snapshot()
-            .latest(key.as_bytes(), &ReadOptions::default())?
+            .latest(key, &ReadOptions::default())?
             .map(|e| e.into_record());
         self.inner.stats.add_records_read(r.is_some() as u64);
         self.inner.stats.time_query(started);

@@ -285,11 +285,17 @@ impl Engine {
 
     /// Deletes the records `(key, ts)` (absent ones are fine), atomically.
     pub fn delete_batch(&self, keys_ts: &[(String, i64)]) -> Result<()> {
+        let keys: Vec<(&[u8], i64)> = keys_ts.iter().map(|(k, ts)| (k.as_bytes(), *ts)).collect();
+        self.delete_batch_bytes(&keys)
+    }
+
+    /// `delete_batch` for keys that are not UTF-8.
+    pub fn delete_batch_bytes(&self, keys_ts: &[(&[u8], i64)]) -> Result<()> {
         let mut ops = Vec::with_capacity(keys_ts.len());
         for (k, ts) in keys_ts {
-            validate_key(k.as_bytes())?;
+            validate_key(k)?;
             ops.push(Op::Delete {
-                key: k.as_bytes().to_vec(),
+                key: k.to_vec(),
                 ts: *ts,
             });
         }
@@ -299,17 +305,24 @@ impl Engine {
     /// Deletes every record with `start <= key < end` (half-open, as RocksDB's
     /// DeleteRange). `start == end` deletes nothing; `start > end` is an error.
     pub fn delete_range(&self, start_key: &str, end_key: &str) -> Result<()> {
+        self.delete_range_bytes(start_key.as_bytes(), end_key.as_bytes())
+    }
+
+    /// `delete_range` over byte keys.
+    pub fn delete_range_bytes(&self, start_key: &[u8], end_key: &[u8]) -> Result<()> {
         if start_key > end_key {
             return Err(Error::invalid(format!(
-                "delete_range start {start_key:?} is after end {end_key:?}"
+                "delete_range start {:?} is after end {:?}",
+                String::from_utf8_lossy(start_key),
+                String::from_utf8_lossy(end_key)
             )));
         }
         if start_key == end_key {
             return Ok(());
         }
         let op = Op::DeleteRange {
-            start: start_key.as_bytes().to_vec(),
-            end: end_key.as_bytes().to_vec(),
+            start: start_key.to_vec(),
+            end: end_key.to_vec(),
         };
         self.inner.commit(WriteBatch { ops: vec![op] }, false)
     }
@@ -325,14 +338,26 @@ impl Engine {
         new_value: Option<Vec<u8>>,
         new_ttl_secs: Option<u64>,
     ) -> Result<Record> {
+        self.patch_record_bytes(key.as_bytes(), ts, new_value, new_ttl_secs)
+    }
+
+    /// `patch_record` for keys that are not UTF-8.
+    pub fn patch_record_bytes(
+        &self,
+        key: &[u8],
+        ts: i64,
+        new_value: Option<Vec<u8>>,
+        new_ttl_secs: Option<u64>,
+    ) -> Result<Record> {
         let _g = self.inner.patch_lock.lock();
-        let Some(mut r) = self.get(key, ts)? else {
+        let Some(mut r) = self.get_bytes(key, ts, &crate::config::ReadOptions::default())? else {
             return Err(Error::NotFound(format!(
-                "no live record at key {key:?}, ts {ts}"
+                "no live record at key {:?}, ts {ts}",
+                String::from_utf8_lossy(key)
             )));
         };
         if let Some(v) = new_value {
-            validate_value(key.as_bytes(), &v)?;
+            validate_value(key, &v)?;
             r.value = v;
         }
         if let Some(t) = new_ttl_secs {

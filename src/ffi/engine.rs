@@ -1,0 +1,480 @@
+//! `flowdb_engine_t`: open, close, shutdown and free; writes, deletes, patches;
+//! maintenance; stats and metrics.
+//!
+//! An engine handle may be used from many threads at once. After
+//! `flowdb_engine_shutdown` the handle stays valid but every call on it returns
+//! `FLOWDB_CLOSED`, until `flowdb_engine_free`.
+
+use std::ffi::{c_char, CString};
+
+use parking_lot::RwLock;
+
+use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put};
+use super::options::flowdb_options_t;
+use super::read::{flowdb_records_t, RecordList};
+use crate::engine::{Engine, MaintenanceHandle};
+use crate::error::{Error, Result};
+use crate::record::Record;
+
+/// An open engine. Thread-safe.
+pub struct flowdb_engine_t {
+    engine: RwLock<Option<Engine>>,
+}
+
+/// A record as C passes it in (and as the library lends it out): the key and value
+/// are `(pointer, length)` byte strings; `ts` and `expire_at` are microseconds since
+/// the Unix epoch (`expire_at = INT64_MAX`: never expires).
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct flowdb_record_view_t {
+    pub key: *const u8,
+    pub key_len: usize,
+    pub ts: i64,
+    pub expire_at: i64,
+    pub value: *const u8,
+    pub value_len: usize,
+}
+
+/// A `(key, ts)` pair, for `flowdb_engine_delete_batch`.
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub struct flowdb_key_ts_t {
+    pub key: *const u8,
+    pub key_len: usize,
+    pub ts: i64,
+}
+
+/// Runs `f` on the engine behind a handle: `FLOWDB_INVALID_ARGUMENT` for NULL,
+/// `FLOWDB_CLOSED` after shutdown.
+pub(crate) unsafe fn with_engine<T>(
+    h: *const flowdb_engine_t,
+    f: impl FnOnce(&Engine) -> Result<T>,
+) -> Result<T> {
+    // SAFETY: NULL or a live handle from flowdb_engine_open (documented).
+    let h = unsafe { h.as_ref() }.ok_or_else(|| null("engine"))?;
+    let g = h.engine.read();
+    let e = g
+        .as_ref()
+        .ok_or_else(|| Error::Closed("the engine was shut down".into()))?;
+    f(e)
+}
+
+unsafe fn records(recs: *const flowdb_record_view_t, n: usize) -> Result<Vec<Record>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if recs.is_null() {
+        return Err(null("records"));
+    }
+    // SAFETY: `n` readable records at `recs` (documented).
+    let views = unsafe { std::slice::from_raw_parts(recs, n) };
+    views
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            Ok(Record {
+                key: unsafe { bytes(v.key, v.key_len, &format!("records[{i}].key")) }?.to_vec(),
+                ts: v.ts,
+                expire_at: v.expire_at,
+                value: unsafe { bytes(v.value, v.value_len, &format!("records[{i}].value")) }?
+                    .to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// Opens (or creates) the database described by `opts` into `*out`.
+/// Errors: `FLOWDB_INVALID_ARGUMENT` (a bad option, named in the message),
+/// `FLOWDB_LOCKED` (another open handle), `FLOWDB_CORRUPTION`, `FLOWDB_IO`.
+/// Free the handle with `flowdb_engine_free`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_open(
+    opts: *const flowdb_options_t,
+    out: *mut *mut flowdb_engine_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || {
+        // SAFETY: NULL or a live options object.
+        let o = unsafe { opts.as_ref() }.ok_or_else(|| null("options"))?;
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let engine = Engine::open(o.config.clone())?;
+        let h = Box::into_raw(Box::new(flowdb_engine_t {
+            engine: RwLock::new(Some(engine)),
+        }));
+        unsafe { put(out, h, "out") }
+    })
+}
+
+/// Flushes memtables and syncs the log; the engine stays usable.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_close(
+    engine: *const flowdb_engine_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe { with_engine(engine, |e| e.close()) })
+}
+
+/// Closes, stops background work and releases the directory lock. The handle stays
+/// valid (calls return `FLOWDB_CLOSED`) until `flowdb_engine_free`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_shutdown(
+    engine: *const flowdb_engine_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || {
+        // SAFETY: NULL or a live handle.
+        let h = unsafe { engine.as_ref() }.ok_or_else(|| null("engine"))?;
+        let taken = h.engine.write().take();
+        match taken {
+            Some(e) => e.shutdown(),
+            None => Err(Error::Closed("the engine was already shut down".into())),
+        }
+    })
+}
+
+/// Frees the handle (without shutdown it still loses no acknowledged write). NULL
+/// does nothing. No other call may use the handle during or after this one.
+#[no_mangle]
+pub extern "C" fn flowdb_engine_free(engine: *mut flowdb_engine_t) {
+    if !engine.is_null() {
+        // SAFETY: made by flowdb_engine_open, freed once.
+        no_unwind((), || drop(unsafe { Box::from_raw(engine) }));
+    }
+}
+
+/// Writes `n` records atomically (all or none, also across a crash). Records keep
+/// their own `expire_at`; else the default TTL applies. Nothing is written when any
+/// record is invalid (`FLOWDB_INVALID_ARGUMENT` names it).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_write_batch(
+    engine: *const flowdb_engine_t,
+    recs: *const flowdb_record_view_t,
+    n: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        with_engine(engine, |e| e.write_batch_owned(records(recs, n)?))
+    })
+}
+
+/// Same as `flowdb_engine_write_batch` (in C the library always copies the records;
+/// kept so every Rust write form has a C function).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_write_batch_owned(
+    engine: *const flowdb_engine_t,
+    recs: *const flowdb_record_view_t,
+    n: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    unsafe { flowdb_engine_write_batch(engine, recs, n, err) }
+}
+
+/// `flowdb_engine_write_batch`, durable on stable storage when it returns, whatever
+/// the sync mode.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_write_batch_sync(
+    engine: *const flowdb_engine_t,
+    recs: *const flowdb_record_view_t,
+    n: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        with_engine(engine, |e| e.write_batch_sync(records(recs, n)?))
+    })
+}
+
+/// `flowdb_engine_write_batch` with a batch TTL: when `has_ttl`, every record gets
+/// `expire_at = ts + ttl_secs` seconds (overriding its own).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_write_batch_ttl(
+    engine: *const flowdb_engine_t,
+    recs: *const flowdb_record_view_t,
+    n: usize,
+    has_ttl: bool,
+    ttl_secs: u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        with_engine(engine, |e| {
+            e.write_batch_ttl(&records(recs, n)?, has_ttl.then_some(ttl_secs))
+        })
+    })
+}
+
+/// Deletes the `n` records `(key, ts)` atomically (absent ones are fine).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_delete_batch(
+    engine: *const flowdb_engine_t,
+    keys: *const flowdb_key_ts_t,
+    n: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        if n > 0 && keys.is_null() {
+            return Err(null("keys"));
+        }
+        let ks = if n == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(keys, n)
+        };
+        let mut owned = Vec::with_capacity(n);
+        for (i, k) in ks.iter().enumerate() {
+            owned.push((bytes(k.key, k.key_len, &format!("keys[{i}].key"))?, k.ts));
+        }
+        with_engine(engine, |e| e.delete_batch_bytes(&owned))
+    })
+}
+
+/// Deletes every record with `start <= key < end` (half-open, as RocksDB's
+/// DeleteRange); `start == end` deletes nothing, `start > end` is an error.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_delete_range(
+    engine: *const flowdb_engine_t,
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, e) = (
+            bytes(start, start_len, "start")?,
+            bytes(end, end_len, "end")?,
+        );
+        with_engine(engine, |eng| eng.delete_range_bytes(s, e))
+    })
+}
+
+/// Replaces the value (when `set_value`) and/or sets `expire_at = ts + ttl_secs`
+/// (when `set_ttl`) of a live record, and returns the stored record in `*out` (a list
+/// of one, freed with `flowdb_records_free`). Missing or expired: `FLOWDB_NOT_FOUND`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_patch_record(
+    engine: *const flowdb_engine_t,
+    key: *const u8,
+    key_len: usize,
+    ts: i64,
+    set_value: bool,
+    value: *const u8,
+    value_len: usize,
+    set_ttl: bool,
+    ttl_secs: u64,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let k = bytes(key, key_len, "key")?;
+        let v = if set_value {
+            Some(bytes(value, value_len, "value")?.to_vec())
+        } else {
+            None
+        };
+        let r = with_engine(engine, |e| {
+            e.patch_record_bytes(k, ts, v, set_ttl.then_some(ttl_secs))
+        })?;
+        put(out, RecordList::new(vec![r]), "out")
+    })
+}
+
+/// Flushes every memtable to tables.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_flush(
+    engine: *const flowdb_engine_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe { with_engine(engine, |e| e.flush()) })
+}
+
+/// Merges every table into one; `*compacted` (may be NULL) tells whether anything
+/// was rewritten.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_trigger_compaction(
+    engine: *const flowdb_engine_t,
+    compacted: *mut bool,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let c = with_engine(engine, |e| e.trigger_compaction())?;
+        if !compacted.is_null() {
+            *compacted = c;
+        }
+        Ok(())
+    })
+}
+
+/// Purges expired records now; `*purged` (may be NULL) receives how many.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_trigger_gc(
+    engine: *const flowdb_engine_t,
+    purged: *mut u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let n = with_engine(engine, |e| e.trigger_gc())?;
+        if !purged.is_null() {
+            *purged = n;
+        }
+        Ok(())
+    })
+}
+
+/// A running background maintenance thread.
+pub struct flowdb_maintenance_t {
+    handle: MaintenanceHandle,
+}
+
+/// Starts background maintenance; `*out` receives its handle, or NULL when it
+/// already runs (as it does after open with auto_background). Stop it with
+/// `flowdb_maintenance_stop`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_spawn_background_maintenance(
+    engine: *const flowdb_engine_t,
+    out: *mut *mut flowdb_maintenance_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let h = with_engine(engine, |e| Ok(e.spawn_background_maintenance()))?;
+        let p = h.map_or(std::ptr::null_mut(), |handle| {
+            Box::into_raw(Box::new(flowdb_maintenance_t { handle }))
+        });
+        put(out, p, "out")
+    })
+}
+
+/// Stops the thread, waits for it, and frees the handle. NULL does nothing.
+#[no_mangle]
+pub extern "C" fn flowdb_maintenance_stop(m: *mut flowdb_maintenance_t) {
+    if !m.is_null() {
+        // SAFETY: made by flowdb_engine_spawn_background_maintenance, freed once.
+        no_unwind((), || unsafe { Box::from_raw(m) }.handle.stop());
+    }
+}
+
+/// Counters, gauges and latency percentiles (microseconds). Set `struct_size` to
+/// `sizeof(flowdb_stats_t)` before the call: a caller built against an older, smaller
+/// struct gets only the fields it knows.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default)]
+pub struct flowdb_stats_t {
+    pub struct_size: usize,
+    pub total_records_written: u64,
+    pub total_bytes_written: u64,
+    pub total_records_read: u64,
+    pub total_records_expired: u64,
+    pub total_flushes: u64,
+    pub total_gc_runs: u64,
+    pub total_compaction_runs: u64,
+    pub records_purged_by_gc: u64,
+    pub memtable_records: u64,
+    pub memtable_bytes: u64,
+    pub frozen_memtable_count: u64,
+    pub sstable_count: u64,
+    pub sstable_bytes: u64,
+    pub wal_bytes: u64,
+    pub block_meta_index_entries: u64,
+    pub time_index_buckets: u64,
+    pub block_cache_hit_rate: f64,
+    pub compression_ratio: f64,
+    pub write_latency_p50_us: u64,
+    pub write_latency_p90_us: u64,
+    pub write_latency_p99_us: u64,
+    pub query_latency_p50_us: u64,
+    pub query_latency_p90_us: u64,
+    pub query_latency_p99_us: u64,
+    pub flush_latency_p50_us: u64,
+    pub flush_latency_p90_us: u64,
+    pub flush_latency_p99_us: u64,
+    pub uptime_secs: u64,
+}
+
+/// Fills `*out` (see `flowdb_stats_t` on `struct_size`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_stats(
+    engine: *const flowdb_engine_t,
+    out: *mut flowdb_stats_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let s = with_engine(engine, |e| Ok(e.stats()))?;
+        let full = flowdb_stats_t {
+            struct_size: std::mem::size_of::<flowdb_stats_t>(),
+            total_records_written: s.total_records_written,
+            total_bytes_written: s.total_bytes_written,
+            total_records_read: s.total_records_read,
+            total_records_expired: s.total_records_expired,
+            total_flushes: s.total_flushes,
+            total_gc_runs: s.total_gc_runs,
+            total_compaction_runs: s.total_compaction_runs,
+            records_purged_by_gc: s.records_purged_by_gc,
+            memtable_records: s.memtable_records as u64,
+            memtable_bytes: s.memtable_bytes as u64,
+            frozen_memtable_count: s.frozen_memtable_count as u64,
+            sstable_count: s.sstable_count as u64,
+            sstable_bytes: s.sstable_bytes,
+            wal_bytes: s.wal_bytes,
+            block_meta_index_entries: s.block_meta_index_entries as u64,
+            time_index_buckets: s.time_index_buckets as u64,
+            block_cache_hit_rate: s.block_cache_hit_rate,
+            compression_ratio: s.compression_ratio,
+            write_latency_p50_us: s.write_latency_p50_us,
+            write_latency_p90_us: s.write_latency_p90_us,
+            write_latency_p99_us: s.write_latency_p99_us,
+            query_latency_p50_us: s.query_latency_p50_us,
+            query_latency_p90_us: s.query_latency_p90_us,
+            query_latency_p99_us: s.query_latency_p99_us,
+            flush_latency_p50_us: s.flush_latency_p50_us,
+            flush_latency_p90_us: s.flush_latency_p90_us,
+            flush_latency_p99_us: s.flush_latency_p99_us,
+            uptime_secs: s.uptime_secs,
+        };
+        let room = (*out).struct_size;
+        if room < std::mem::size_of::<usize>() {
+            return Err(Error::invalid(
+                "out->struct_size is not set (use sizeof(flowdb_stats_t))",
+            ));
+        }
+        let n = room.min(std::mem::size_of::<flowdb_stats_t>());
+        std::ptr::copy_nonoverlapping(
+            &full as *const flowdb_stats_t as *const u8,
+            out as *mut u8,
+            n,
+        );
+        (*out).struct_size = n;
+        Ok(())
+    })
+}
+
+/// The metrics in the Prometheus text format, NUL-terminated, in `*out` (free with
+/// `flowdb_string_free`); `*len` (may be NULL) receives its length.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_metrics_text(
+    engine: *const flowdb_engine_t,
+    out: *mut *mut c_char,
+    len: *mut usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let text = with_engine(engine, |e| Ok(e.metrics_text()))?;
+        if !len.is_null() {
+            *len = text.len();
+        }
+        let c =
+            CString::new(text).map_err(|_| Error::Internal("metrics text holds a NUL".into()))?;
+        put(out, c.into_raw(), "out")
+    })
+}

@@ -1,0 +1,190 @@
+//! Status codes, error objects, the panic guard every exported function runs in, and
+//! the argument checks they share.
+
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, Result, StatusCode};
+
+/// The result of every fallible call: `FLOWDB_OK` or the kind of failure.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum flowdb_status_t {
+    FLOWDB_OK = 0,
+    FLOWDB_INVALID_ARGUMENT = 1,
+    FLOWDB_NOT_FOUND = 2,
+    FLOWDB_IO = 3,
+    FLOWDB_CORRUPTION = 4,
+    FLOWDB_LOCKED = 5,
+    FLOWDB_CLOSED = 6,
+    FLOWDB_CONSTRAINT = 7,
+    FLOWDB_READ_ONLY = 8,
+    FLOWDB_TRANSACTION_INACTIVE = 9,
+    FLOWDB_DATA = 10,
+    FLOWDB_INTERNAL = 11,
+    FLOWDB_BUSY = 12,
+}
+
+impl From<StatusCode> for flowdb_status_t {
+    fn from(c: StatusCode) -> Self {
+        use flowdb_status_t::*;
+        match c {
+            StatusCode::Ok => FLOWDB_OK,
+            StatusCode::InvalidArgument => FLOWDB_INVALID_ARGUMENT,
+            StatusCode::NotFound => FLOWDB_NOT_FOUND,
+            StatusCode::Io => FLOWDB_IO,
+            StatusCode::Corruption => FLOWDB_CORRUPTION,
+            StatusCode::Locked => FLOWDB_LOCKED,
+            StatusCode::Closed => FLOWDB_CLOSED,
+            StatusCode::Constraint => FLOWDB_CONSTRAINT,
+            StatusCode::ReadOnly => FLOWDB_READ_ONLY,
+            StatusCode::TransactionInactive => FLOWDB_TRANSACTION_INACTIVE,
+            StatusCode::Data => FLOWDB_DATA,
+            StatusCode::Internal => FLOWDB_INTERNAL,
+            StatusCode::Busy => FLOWDB_BUSY,
+        }
+    }
+}
+
+/// A failure: its status code and a message naming what was wrong.
+pub struct flowdb_error_t {
+    code: flowdb_status_t,
+    message: CString,
+}
+
+/// Runs an exported function's body: catches panics, and on failure stores an error
+/// in `*err` (when `err` is not NULL). Returns the status.
+pub(crate) fn guard(
+    err: *mut *mut flowdb_error_t,
+    body: impl FnOnce() -> Result<()>,
+) -> flowdb_status_t {
+    let result = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Error::Internal(format!("panic inside flowdb: {what}")))
+        }
+    };
+    match result {
+        Ok(()) => flowdb_status_t::FLOWDB_OK,
+        Err(e) => {
+            let code = flowdb_status_t::from(e.code());
+            if !err.is_null() {
+                let message = CString::new(e.to_string().replace('\0', "\\0")).unwrap_or_default();
+                // SAFETY: `err` is non-NULL and points to writable storage (documented).
+                unsafe { *err = Box::into_raw(Box::new(flowdb_error_t { code, message })) };
+            }
+            code
+        }
+    }
+}
+
+/// Runs a function that cannot fail but must not unwind into C.
+pub(crate) fn no_unwind<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+pub(crate) fn null(what: &str) -> Error {
+    Error::invalid(format!("{what} is NULL"))
+}
+
+/// The bytes `(ptr, len)`; NULL is allowed only when `len` is 0.
+pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: the caller passes `len` readable bytes at `ptr` (documented per function).
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A NUL-terminated UTF-8 string.
+pub(crate) unsafe fn cstr<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
+    if ptr.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-NULL and NUL-terminated (documented per function).
+    unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| Error::invalid(format!("{what} is not valid UTF-8")))
+}
+
+/// Writes `value` through an output pointer checked for NULL.
+pub(crate) unsafe fn put<T>(out: *mut T, value: T, what: &str) -> Result<()> {
+    if out.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-NULL, and the caller passes writable storage of type T.
+    unsafe { out.write(value) };
+    Ok(())
+}
+
+/// The status code of an error; `FLOWDB_INVALID_ARGUMENT` for NULL.
+#[no_mangle]
+pub extern "C" fn flowdb_error_code(err: *const flowdb_error_t) -> flowdb_status_t {
+    // SAFETY: NULL or a live error from this library.
+    no_unwind(flowdb_status_t::FLOWDB_INTERNAL, || {
+        unsafe { err.as_ref() }.map_or(flowdb_status_t::FLOWDB_INVALID_ARGUMENT, |e| e.code)
+    })
+}
+
+/// The message of an error, NUL-terminated; valid until `flowdb_error_free`. "" for NULL.
+#[no_mangle]
+pub extern "C" fn flowdb_error_message(err: *const flowdb_error_t) -> *const c_char {
+    // SAFETY: NULL or a live error from this library.
+    no_unwind(c"".as_ptr(), || {
+        unsafe { err.as_ref() }.map_or(c"".as_ptr(), |e| e.message.as_ptr())
+    })
+}
+
+/// Frees an error; NULL does nothing.
+#[no_mangle]
+pub extern "C" fn flowdb_error_free(err: *mut flowdb_error_t) {
+    if !err.is_null() {
+        // SAFETY: made by Box::into_raw in `guard`, freed once (documented).
+        no_unwind((), || drop(unsafe { Box::from_raw(err) }));
+    }
+}
+
+/// A static name for a status code, e.g. "NOT_FOUND"; "UNKNOWN" for other values.
+#[no_mangle]
+pub extern "C" fn flowdb_status_str(code: i32) -> *const c_char {
+    let s: &'static CStr = match code {
+        0 => c"OK",
+        1 => c"INVALID_ARGUMENT",
+        2 => c"NOT_FOUND",
+        3 => c"IO",
+        4 => c"CORRUPTION",
+        5 => c"LOCKED",
+        6 => c"CLOSED",
+        7 => c"CONSTRAINT",
+        8 => c"READ_ONLY",
+        9 => c"TRANSACTION_INACTIVE",
+        10 => c"DATA",
+        11 => c"INTERNAL",
+        12 => c"BUSY",
+        _ => c"UNKNOWN",
+    };
+    s.as_ptr()
+}
+
+/// The library's version, e.g. "0.7.0" (a static string).
+#[no_mangle]
+pub extern "C" fn flowdb_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// Frees a string the library returned (e.g. metrics text); NULL does nothing.
+#[no_mangle]
+pub extern "C" fn flowdb_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: made by CString::into_raw in this library, freed once.
+        no_unwind((), || drop(unsafe { CString::from_raw(s) }));
+    }
+}

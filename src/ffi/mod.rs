@@ -1,0 +1,62 @@
+//! The C ABI (`include/flowdb.h`, generated from this module by cbindgen).
+//!
+//! Conventions (spec/c-abi.md), the same for every function:
+//! 1. A fallible function returns `flowdb_status_t` (`FLOWDB_OK` = 0) and takes a last
+//!    argument `flowdb_error_t **err`: NULL for "code only", otherwise on failure it
+//!    receives an error (code + message) to free with `flowdb_error_free`.
+//! 2. Outputs are written only on success.
+//! 3. Every pointer is checked: NULL where one is required is `FLOWDB_INVALID_ARGUMENT`;
+//!    text that must be UTF-8 and is not is `FLOWDB_INVALID_ARGUMENT`.
+//! 4. No panic crosses the boundary: it becomes `FLOWDB_INTERNAL`.
+//! 5. What `_open`/`_new` returns is released by the matching `_free`, once;
+//!    `_free(NULL)` does nothing. Memory the library returns is freed by the library.
+//!
+//! One file per handle family: `error` (status, errors, guard, argument helpers),
+//! `options`, `engine` (lifecycle, writes, maintenance, stats), `read` (gets, queries,
+//! ranges, record lists, iterators).
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+/// The library version's parts (they match Cargo.toml; a test checks).
+pub const FLOWDB_VERSION_MAJOR: u32 = 0;
+pub const FLOWDB_VERSION_MINOR: u32 = 7;
+pub const FLOWDB_VERSION_PATCH: u32 = 0;
+
+/// Largest key accepted: 64 KiB.
+pub const FLOWDB_MAX_KEY_LEN: usize = 64 * 1024;
+/// Largest value accepted: 64 MiB.
+pub const FLOWDB_MAX_VALUE_LEN: usize = 64 * 1024 * 1024;
+/// The `expire_at` of a record that never expires.
+pub const FLOWDB_NEVER_EXPIRES: i64 = i64::MAX;
+
+pub mod engine;
+pub mod error;
+pub mod options;
+pub mod read;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn constants_match_the_crate() {
+        assert_eq!(
+            super::FLOWDB_VERSION_MAJOR.to_string(),
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+        assert_eq!(
+            super::FLOWDB_VERSION_MINOR.to_string(),
+            env!("CARGO_PKG_VERSION_MINOR")
+        );
+        assert_eq!(
+            super::FLOWDB_VERSION_PATCH.to_string(),
+            env!("CARGO_PKG_VERSION_PATCH")
+        );
+        assert_eq!(super::FLOWDB_MAX_KEY_LEN, crate::MAX_KEY_LEN);
+        assert_eq!(super::FLOWDB_MAX_VALUE_LEN, crate::MAX_VALUE_LEN);
+        assert_eq!(super::FLOWDB_NEVER_EXPIRES, crate::NEVER_EXPIRES);
+        let header = include_str!("../../include/flowdb.h");
+        assert!(header.contains(&format!(
+            "#define FLOWDB_VERSION \"{}\"",
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+}

@@ -1,0 +1,511 @@
+//! Reads: `flowdb_records_t` (an owned list of records lent out as views),
+//! `flowdb_range_t` (what a query or scan covers), gets, queries and `flowdb_iter_t`
+//! (a lazy scan over a snapshot).
+//!
+//! Ranges follow the engine's rules: key and time ranges include both ends, a prefix
+//! matches keys starting with it (the empty prefix: everything).
+
+use super::engine::{flowdb_engine_t, flowdb_record_view_t, with_engine};
+use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put};
+use crate::config::ReadOptions;
+use crate::error::{Error, Result};
+use crate::iterator::scan::ScanIterator;
+use crate::range::ScanRange;
+use crate::record::Record;
+
+/// An owned list of records. Views from `flowdb_records_at` stay valid until
+/// `flowdb_records_free`. Immutable, so it may be read from several threads.
+pub struct flowdb_records_t {
+    records: Vec<Record>,
+}
+
+pub(crate) struct RecordList;
+
+impl RecordList {
+    pub(crate) fn new(records: Vec<Record>) -> *mut flowdb_records_t {
+        Box::into_raw(Box::new(flowdb_records_t { records }))
+    }
+}
+
+fn view(r: &Record) -> flowdb_record_view_t {
+    flowdb_record_view_t {
+        key: r.key.as_ptr(),
+        key_len: r.key.len(),
+        ts: r.ts,
+        expire_at: r.expire_at,
+        value: r.value.as_ptr(),
+        value_len: r.value.len(),
+    }
+}
+
+/// The number of records in a list (0 for NULL).
+#[no_mangle]
+pub extern "C" fn flowdb_records_len(list: *const flowdb_records_t) -> usize {
+    // SAFETY: NULL or a live list.
+    no_unwind(0, || {
+        unsafe { list.as_ref() }.map_or(0, |l| l.records.len())
+    })
+}
+
+/// A view of record `i` in `*out`, borrowed from the list (valid until it is freed).
+/// `FLOWDB_INVALID_ARGUMENT` when `i` is out of range.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_records_at(
+    list: *const flowdb_records_t,
+    i: usize,
+    out: *mut flowdb_record_view_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let l = list.as_ref().ok_or_else(|| null("list"))?;
+        let r = l.records.get(i).ok_or_else(|| {
+            Error::invalid(format!(
+                "index {i} is past the {} records of the list",
+                l.records.len()
+            ))
+        })?;
+        put(out, view(r), "out")
+    })
+}
+
+/// Frees a list; NULL does nothing.
+#[no_mangle]
+pub extern "C" fn flowdb_records_free(list: *mut flowdb_records_t) {
+    if !list.is_null() {
+        // SAFETY: made by this library, freed once.
+        no_unwind((), || drop(unsafe { Box::from_raw(list) }));
+    }
+}
+
+/// What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
+/// their arguments and never return NULL), free with `flowdb_range_free`.
+pub struct flowdb_range_t {
+    range: ScanRange,
+}
+
+fn range(r: ScanRange) -> *mut flowdb_range_t {
+    Box::into_raw(Box::new(flowdb_range_t { range: r }))
+}
+
+/// Everything.
+#[no_mangle]
+pub extern "C" fn flowdb_range_all() -> *mut flowdb_range_t {
+    range(ScanRange::all())
+}
+
+/// Every key, `start <= ts <= end`.
+#[no_mangle]
+pub extern "C" fn flowdb_range_time(start: i64, end: i64) -> *mut flowdb_range_t {
+    range(ScanRange::time_range(start, end))
+}
+
+/// Keys beginning with the `len` bytes at `prefix` (NULL allowed when `len` is 0).
+/// Returns NULL only when `prefix` is NULL with a non-zero `len`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_range_prefix(prefix: *const u8, len: usize) -> *mut flowdb_range_t {
+    no_unwind(std::ptr::null_mut(), || {
+        match unsafe { bytes(prefix, len, "prefix") } {
+            Ok(p) => range(ScanRange::prefix_bytes(p)),
+            Err(_) => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Keys beginning with `prefix`, `start <= ts <= end`. NULL as `flowdb_range_prefix`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_range_prefix_time(
+    prefix: *const u8,
+    len: usize,
+    start: i64,
+    end: i64,
+) -> *mut flowdb_range_t {
+    no_unwind(std::ptr::null_mut(), || {
+        match unsafe { bytes(prefix, len, "prefix") } {
+            Ok(p) => range(ScanRange::prefix_bytes(p).with_time_range(start, end)),
+            Err(_) => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// `start <= key <= end` (both included). NULL when a pointer is NULL with a length.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_range_key(
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+) -> *mut flowdb_range_t {
+    no_unwind(std::ptr::null_mut(), || {
+        match unsafe { (bytes(start, start_len, "start"), bytes(end, end_len, "end")) } {
+            (Ok(s), Ok(e)) => range(ScanRange::key_range_bytes(s, e)),
+            _ => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// `start <= key <= end` and `ts_start <= ts <= ts_end`. NULL as `flowdb_range_key`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_range_key_time(
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+    ts_start: i64,
+    ts_end: i64,
+) -> *mut flowdb_range_t {
+    no_unwind(std::ptr::null_mut(), || {
+        match unsafe { (bytes(start, start_len, "start"), bytes(end, end_len, "end")) } {
+            (Ok(s), Ok(e)) => {
+                range(ScanRange::key_range_bytes(s, e).with_time_range(ts_start, ts_end))
+            }
+            _ => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Frees a range; NULL does nothing.
+#[no_mangle]
+pub extern "C" fn flowdb_range_free(r: *mut flowdb_range_t) {
+    if !r.is_null() {
+        // SAFETY: made by a flowdb_range_* constructor, freed once.
+        no_unwind((), || drop(unsafe { Box::from_raw(r) }));
+    }
+}
+
+unsafe fn the_range<'a>(r: *const flowdb_range_t) -> Result<&'a ScanRange> {
+    // SAFETY: NULL or a live range.
+    unsafe { r.as_ref() }
+        .map(|r| &r.range)
+        .ok_or_else(|| null("range"))
+}
+
+unsafe fn list_out(
+    out: *mut *mut flowdb_records_t,
+    records: impl FnOnce() -> Result<Vec<Record>>,
+) -> Result<()> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let list = RecordList::new(records()?);
+    unsafe { put(out, list, "out") }
+}
+
+/// The live record at exactly `(key, ts)`: `*out` receives a list of 0 or 1 records
+/// (free with `flowdb_records_free`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_get(
+    engine: *const flowdb_engine_t,
+    key: *const u8,
+    key_len: usize,
+    ts: i64,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let k = bytes(key, key_len, "key")?;
+        list_out(out, || {
+            with_engine(engine, |e| {
+                Ok(e.get_bytes(k, ts, &ReadOptions::default())?
+                    .into_iter()
+                    .collect())
+            })
+        })
+    })
+}
+
+/// `flowdb_engine_get` that reports any failure as "not found": returns the list of
+/// 0 or 1 records, or NULL on error.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_get_sync(
+    engine: *const flowdb_engine_t,
+    key: *const u8,
+    key_len: usize,
+    ts: i64,
+) -> *mut flowdb_records_t {
+    let mut out = std::ptr::null_mut();
+    let status =
+        unsafe { flowdb_engine_get(engine, key, key_len, ts, &mut out, std::ptr::null_mut()) };
+    if status == flowdb_status_t::FLOWDB_OK {
+        out
+    } else {
+        std::ptr::null_mut()
+    }
+}
+
+/// The live record of exactly `key` with the greatest ts: a list of 0 or 1 records.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_get_latest(
+    engine: *const flowdb_engine_t,
+    key: *const u8,
+    key_len: usize,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let k = bytes(key, key_len, "key")?;
+        list_out(out, || {
+            with_engine(engine, |e| Ok(e.get_latest_bytes(k)?.into_iter().collect()))
+        })
+    })
+}
+
+fn collect(e: &crate::engine::Engine, r: ScanRange) -> Result<Vec<Record>> {
+    e.scan(r)?.collect()
+}
+
+/// Every live record in `range`, in (key, ts) order, as a list in `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_query(
+    engine: *const flowdb_engine_t,
+    r: *const flowdb_range_t,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let r = the_range(r)?.clone();
+        list_out(out, || with_engine(engine, |e| collect(e, r)))
+    })
+}
+
+/// Records whose key begins with the `len` bytes at `prefix`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_query_by_prefix(
+    engine: *const flowdb_engine_t,
+    prefix: *const u8,
+    len: usize,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let p = bytes(prefix, len, "prefix")?;
+        list_out(out, || {
+            with_engine(engine, |e| collect(e, ScanRange::prefix_bytes(p)))
+        })
+    })
+}
+
+/// Records with `start <= key <= end`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_query_by_key_range(
+    engine: *const flowdb_engine_t,
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, e2) = (
+            bytes(start, start_len, "start")?,
+            bytes(end, end_len, "end")?,
+        );
+        list_out(out, || {
+            with_engine(engine, |e| collect(e, ScanRange::key_range_bytes(s, e2)))
+        })
+    })
+}
+
+/// Records of every key with `start <= ts <= end`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_query_time_range(
+    engine: *const flowdb_engine_t,
+    start: i64,
+    end: i64,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        list_out(out, || {
+            with_engine(engine, |e| collect(e, ScanRange::time_range(start, end)))
+        })
+    })
+}
+
+/// Records whose key begins with `prefix`, with `start <= ts <= end`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_query_prefix_time_range(
+    engine: *const flowdb_engine_t,
+    prefix: *const u8,
+    len: usize,
+    start: i64,
+    end: i64,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let p = bytes(prefix, len, "prefix")?;
+        list_out(out, || {
+            with_engine(engine, |e| {
+                collect(e, ScanRange::prefix_bytes(p).with_time_range(start, end))
+            })
+        })
+    })
+}
+
+/// Records with `start_key <= key <= end_key` and `start <= ts <= end`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_query_key_time_range(
+    engine: *const flowdb_engine_t,
+    start_key: *const u8,
+    start_key_len: usize,
+    end_key: *const u8,
+    end_key_len: usize,
+    start: i64,
+    end: i64,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, e2) = (
+            bytes(start_key, start_key_len, "start_key")?,
+            bytes(end_key, end_key_len, "end_key")?,
+        );
+        list_out(out, || {
+            with_engine(engine, |e| {
+                collect(
+                    e,
+                    ScanRange::key_range_bytes(s, e2).with_time_range(start, end),
+                )
+            })
+        })
+    })
+}
+
+/// A lazy scan over a snapshot taken at its creation. Use from one thread at a time
+/// (it may move between threads); free with `flowdb_iter_free` (also before the
+/// end: that releases the snapshot).
+pub struct flowdb_iter_t {
+    it: ScanIterator,
+    current: Option<Record>,
+}
+
+unsafe fn iter_out(
+    out: *mut *mut flowdb_iter_t,
+    make: impl FnOnce() -> Result<ScanIterator>,
+) -> Result<()> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let it = Box::into_raw(Box::new(flowdb_iter_t {
+        it: make()?,
+        current: None,
+    }));
+    unsafe { put(out, it, "out") }
+}
+
+/// A scan over `range` with default read options, in `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_scan(
+    engine: *const flowdb_engine_t,
+    r: *const flowdb_range_t,
+    out: *mut *mut flowdb_iter_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    unsafe { flowdb_engine_scan_opt(engine, r, true, true, out, err) }
+}
+
+/// A scan with read options: `fill_cache` keeps read blocks cached; `verify_checksums`
+/// checks every block read (a mismatch is `FLOWDB_CORRUPTION` from `flowdb_iter_next`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_scan_opt(
+    engine: *const flowdb_engine_t,
+    r: *const flowdb_range_t,
+    fill_cache: bool,
+    verify_checksums: bool,
+    out: *mut *mut flowdb_iter_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let r = the_range(r)?.clone();
+        let opts = ReadOptions {
+            fill_cache,
+            verify_checksums,
+        };
+        iter_out(out, || with_engine(engine, |e| e.scan_opt(r, &opts)))
+    })
+}
+
+/// A scan of keys beginning with `prefix`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_scan_prefix(
+    engine: *const flowdb_engine_t,
+    prefix: *const u8,
+    len: usize,
+    out: *mut *mut flowdb_iter_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let p = bytes(prefix, len, "prefix")?;
+        iter_out(out, || {
+            with_engine(engine, |e| e.scan(ScanRange::prefix_bytes(p)))
+        })
+    })
+}
+
+/// A scan of keys beginning with `prefix`, with `ts_start <= ts <= ts_end`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_scan_prefix_time_range(
+    engine: *const flowdb_engine_t,
+    prefix: *const u8,
+    len: usize,
+    ts_start: i64,
+    ts_end: i64,
+    out: *mut *mut flowdb_iter_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let p = bytes(prefix, len, "prefix")?;
+        iter_out(out, || {
+            with_engine(engine, |e| {
+                e.scan(ScanRange::prefix_bytes(p).with_time_range(ts_start, ts_end))
+            })
+        })
+    })
+}
+
+/// Moves to the next record: `*has_record` is true while there is one (then read it
+/// with `flowdb_iter_record`), false at the end. An error ends the scan.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_iter_next(
+    it: *mut flowdb_iter_t,
+    has_record: *mut bool,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let i = it.as_mut().ok_or_else(|| null("iterator"))?;
+        if has_record.is_null() {
+            return Err(null("has_record"));
+        }
+        i.current = i.it.next().transpose()?;
+        *has_record = i.current.is_some();
+        Ok(())
+    })
+}
+
+/// The current record as a view, borrowed until the next call on this iterator or
+/// its free. `FLOWDB_INVALID_ARGUMENT` before the first `flowdb_iter_next` or at the end.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_iter_record(
+    it: *const flowdb_iter_t,
+    out: *mut flowdb_record_view_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let i = it.as_ref().ok_or_else(|| null("iterator"))?;
+        let r = i
+            .current
+            .as_ref()
+            .ok_or_else(|| Error::invalid("the iterator has no current record"))?;
+        put(out, view(r), "out")
+    })
+}
+
+/// Frees an iterator (at any point of the scan); NULL does nothing.
+#[no_mangle]
+pub extern "C" fn flowdb_iter_free(it: *mut flowdb_iter_t) {
+    if !it.is_null() {
+        // SAFETY: made by a flowdb_engine_scan* function, freed once.
+        no_unwind((), || drop(unsafe { Box::from_raw(it) }));
+    }
+}
