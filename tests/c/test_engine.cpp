@@ -1,0 +1,92 @@
+// C++ wrapper tests: RAII, exceptions with codes, the non-throwing form, optional
+// lookups, range-for scans (to the end and stopped early), moves.
+#include "flowdb.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+
+static int failures = 0, checks = 0;
+#define CHECK(c)                                                                          \
+    do {                                                                                  \
+        checks++;                                                                         \
+        if (!(c)) { failures++; std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); } \
+    } while (0)
+
+int main() {
+    char base[] = "/tmp/flowdb-cpp-test-XXXXXX";
+    if (!mkdtemp(base)) return 2;
+    std::string dir = std::string(base) + "/db";
+    flowdb::Options opts;
+    opts.data_dir(dir).sync_interval_ms(100).auto_background(false).memtable_size_mb(4);
+    try {
+        opts.sync_interval_ms(0);  // validated at open
+        flowdb::Engine::open(opts);
+        CHECK(false);
+    } catch (const flowdb::Error &e) {
+        CHECK(e.code() == FLOWDB_INVALID_ARGUMENT);
+        CHECK(std::string(e.what()).find("IntervalMs") != std::string::npos);
+    }
+    opts.sync_interval_ms(100);
+    {
+        flowdb::Engine db = flowdb::Engine::open(opts);
+        std::optional<flowdb::Engine> second;
+        flowdb::Status s = flowdb::Engine::try_open(opts, second);
+        CHECK(!s.ok() && s.code == FLOWDB_LOCKED && !second.has_value());
+        db.write_batch({{"cpu.a", 1, FLOWDB_NEVER_EXPIRES, "1"}, {"cpu.a", 2, FLOWDB_NEVER_EXPIRES, "2"}, {"cpu.b", 1, FLOWDB_NEVER_EXPIRES, std::string("\0x", 2)}});
+        db.write_batch_sync({{"mem.a", 5, FLOWDB_NEVER_EXPIRES, "m"}});
+        db.write_batch_ttl({{"old", 1, FLOWDB_NEVER_EXPIRES, "gone"}}, 1);
+        CHECK(!db.try_write_batch({{"", 1, FLOWDB_NEVER_EXPIRES, "bad"}}).ok());
+        auto r = db.get("cpu.b", 1);
+        CHECK(r && r->value.size() == 2 && r->value[0] == '\0');
+        CHECK(!db.get("old", 1));
+        CHECK(db.get_latest("cpu.a")->ts == 2);
+        CHECK(db.query_by_prefix("cpu.").size() == 3);
+        CHECK(db.query(flowdb::Range::keys("cpu.b", "mem.a")).size() == 2);
+        CHECK(db.query_time_range(1, 1).size() == 2);
+        size_t n = 0;
+        for (const flowdb::RecordView &v : db.scan(flowdb::Range::all())) {
+            CHECK(!v.key.empty());
+            n++;
+        }
+        CHECK(n == 4);
+        n = 0;
+        for (const auto &v : db.scan(flowdb::Range::prefix("cpu."), false, true)) {
+            (void)v;
+            if (++n == 1) break;  // stopped early: the scan is freed by its destructor
+        }
+        CHECK(n == 1);
+        db.delete_batch({{"cpu.a", 1}});
+        db.delete_range("mem.", "mem/");
+        CHECK(db.query(flowdb::Range::all()).size() == 2);
+        auto p = db.patch_record("cpu.b", 1, std::string_view("new"), std::nullopt);
+        CHECK(p.value == "new");
+        try {
+            db.patch_record("missing", 1, std::nullopt, 10);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_NOT_FOUND);
+        }
+        db.flush();
+        db.trigger_compaction();
+        db.trigger_gc();
+        CHECK(db.stats().total_records_written >= 6);
+        CHECK(db.metrics_text().find("flowdb_flushes_total") != std::string::npos);
+        flowdb::Engine moved = std::move(db);
+        moved.close();
+        moved.shutdown();
+        try {
+            moved.flush();
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_CLOSED);
+        }
+    }
+    flowdb::Engine again = flowdb::Engine::open(opts);
+    CHECK(again.get("cpu.b", 1)->value == "new");
+    std::string cmd = std::string("rm -rf '") + base + "'";
+    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", base);
+    std::printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures == 0 ? 0 : 1;
+}
