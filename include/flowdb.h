@@ -79,6 +79,24 @@ typedef enum flowdb_status_t {
 } flowdb_status_t;
 
 /*
+ Iteration order (IndexedDB's cursor directions).
+ */
+typedef enum flowdb_direction_t {
+  FLOWDB_NEXT = 0,
+  FLOWDB_PREV = 1,
+  FLOWDB_NEXT_UNIQUE = 2,
+  FLOWDB_PREV_UNIQUE = 3,
+} flowdb_direction_t;
+
+/*
+ Read-only or read-write (IndexedDB's transaction modes).
+ */
+typedef enum flowdb_txn_mode_t {
+  FLOWDB_READ_ONLY_TXN = 0,
+  FLOWDB_READ_WRITE_TXN = 1,
+} flowdb_txn_mode_t;
+
+/*
  How the write-ahead log is made durable (see `flowdb_options_set_sync_mode`).
  */
 typedef enum flowdb_sync_mode_t {
@@ -110,6 +128,17 @@ typedef struct flowdb_error_t flowdb_error_t;
 typedef struct flowdb_iter_t flowdb_iter_t;
 
 /*
+ An open document database. Thread-safe.
+ */
+typedef struct flowdb_jsondb_t flowdb_jsondb_t;
+
+/*
+ A key range (IndexedDB's IDBKeyRange): build with a `flowdb_key_range_*`
+ function, free with `flowdb_key_range_free`.
+ */
+typedef struct flowdb_key_range_t flowdb_key_range_t;
+
+/*
  A running background maintenance thread.
  */
 typedef struct flowdb_maintenance_t flowdb_maintenance_t;
@@ -119,6 +148,11 @@ typedef struct flowdb_maintenance_t flowdb_maintenance_t;
  `flowdb_options_free`.
  */
 typedef struct flowdb_options_t flowdb_options_t;
+
+/*
+ A query over one store, built step by step.
+ */
+typedef struct flowdb_query_t flowdb_query_t;
 
 /*
  What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
@@ -131,6 +165,11 @@ typedef struct flowdb_range_t flowdb_range_t;
  `flowdb_records_free`. Immutable, so it may be read from several threads.
  */
 typedef struct flowdb_records_t flowdb_records_t;
+
+/*
+ A transaction over a fixed set of stores.
+ */
+typedef struct flowdb_txn_t flowdb_txn_t;
 
 /*
  A record as C passes it in (and as the library lends it out): the key and value
@@ -382,6 +421,289 @@ const char *flowdb_version(void);
 void flowdb_string_free(char *s);
 
 /*
+ Opens the engine on `opts` and the document layer on it, into `*out`.
+ */
+enum flowdb_status_t flowdb_jsondb_open(const struct flowdb_options_t *opts,
+                                        struct flowdb_jsondb_t **out,
+                                        struct flowdb_error_t **err);
+
+/*
+ The document layer on an open engine. The engine moves into it: the engine handle
+ answers `FLOWDB_CLOSED` afterwards (free it as usual).
+ */
+enum flowdb_status_t flowdb_jsondb_from_engine(const struct flowdb_engine_t *engine,
+                                               struct flowdb_jsondb_t **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ Flushes and syncs; stays usable.
+ */
+enum flowdb_status_t flowdb_jsondb_close(const struct flowdb_jsondb_t *db,
+                                         struct flowdb_error_t **err);
+
+/*
+ Shuts the database down (flush, stop background work, release the lock); the
+ handle then answers `FLOWDB_CLOSED`. `FLOWDB_BUSY` while transactions are open.
+ */
+enum flowdb_status_t flowdb_jsondb_shutdown(const struct flowdb_jsondb_t *db,
+                                            struct flowdb_error_t **err);
+
+/*
+ Frees the handle (open transactions keep the database alive until they are
+ freed). NULL does nothing.
+ */
+void flowdb_jsondb_free(struct flowdb_jsondb_t *db);
+
+/*
+ Sets how long a transaction waits for overlapping ones before `FLOWDB_BUSY`.
+ */
+enum flowdb_status_t flowdb_jsondb_set_transaction_timeout_ms(const struct flowdb_jsondb_t *db,
+                                                              uint64_t ms,
+                                                              struct flowdb_error_t **err);
+
+/*
+ Creates a store whose documents carry their key at `key_path` (NUL-terminated).
+ */
+enum flowdb_status_t flowdb_jsondb_create_object_store(const struct flowdb_jsondb_t *db,
+                                                       const char *name,
+                                                       const char *key_path,
+                                                       struct flowdb_error_t **err);
+
+/*
+ Creates a store from a JSON description: `{"name": "users", "keyPath": "id",
+ "autoIncrement": true, "indexes": [{"name": "email", "keyPath": "email",
+ "unique": true, "multiEntry": false}]}` (an index's keyPath may be an array: a
+ compound index).
+ */
+enum flowdb_status_t flowdb_jsondb_create_store(const struct flowdb_jsondb_t *db,
+                                                const char *schema_json,
+                                                uintptr_t len,
+                                                struct flowdb_error_t **err);
+
+/*
+ Deletes a store with its documents and indexes.
+ */
+enum flowdb_status_t flowdb_jsondb_delete_object_store(const struct flowdb_jsondb_t *db,
+                                                       const char *name,
+                                                       struct flowdb_error_t **err);
+
+/*
+ Creates an index over `n` key paths (several: a compound key), indexing the
+ documents already stored; a unique index over duplicates is `FLOWDB_CONSTRAINT`.
+ */
+enum flowdb_status_t flowdb_jsondb_create_index(const struct flowdb_jsondb_t *db,
+                                                const char *store,
+                                                const char *name,
+                                                const char *const *key_paths,
+                                                uintptr_t n,
+                                                bool unique,
+                                                struct flowdb_error_t **err);
+
+/*
+ Creates an index over one key path.
+ */
+enum flowdb_status_t flowdb_jsondb_create_index_on(const struct flowdb_jsondb_t *db,
+                                                   const char *store,
+                                                   const char *name,
+                                                   const char *key_path,
+                                                   bool unique,
+                                                   struct flowdb_error_t **err);
+
+/*
+ Creates an index with every option (`multi_entry` needs exactly one key path).
+ */
+enum flowdb_status_t flowdb_jsondb_create_index_with(const struct flowdb_jsondb_t *db,
+                                                     const char *store,
+                                                     const char *name,
+                                                     const char *const *key_paths,
+                                                     uintptr_t n,
+                                                     bool unique,
+                                                     bool multi_entry,
+                                                     struct flowdb_error_t **err);
+
+/*
+ Deletes an index and its entries.
+ */
+enum flowdb_status_t flowdb_jsondb_delete_index(const struct flowdb_jsondb_t *db,
+                                                const char *store,
+                                                const char *name,
+                                                struct flowdb_error_t **err);
+
+/*
+ The store names as a JSON array of strings, in `*out`.
+ */
+enum flowdb_status_t flowdb_jsondb_store_names(const struct flowdb_jsondb_t *db,
+                                               char **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ A store's definition as JSON (`StoreDef`: name, key_path, auto_increment, indexes,
+ next_auto_id) in `*out`, or NULL when there is no such store.
+ */
+enum flowdb_status_t flowdb_jsondb_get_store(const struct flowdb_jsondb_t *db,
+                                             const char *name,
+                                             char **out,
+                                             struct flowdb_error_t **err);
+
+/*
+ Stores a document (JSON object text); its key, as JSON, in `*key_out` (may be NULL).
+ */
+enum flowdb_status_t flowdb_jsondb_put(const struct flowdb_jsondb_t *db,
+                                       const char *store,
+                                       const char *doc,
+                                       uintptr_t len,
+                                       char **key_out,
+                                       struct flowdb_error_t **err);
+
+/*
+ Stores a document under a newly generated key (the store needs a key generator).
+ */
+enum flowdb_status_t flowdb_jsondb_put_auto(const struct flowdb_jsondb_t *db,
+                                            const char *store,
+                                            const char *doc,
+                                            uintptr_t len,
+                                            char **key_out,
+                                            struct flowdb_error_t **err);
+
+/*
+ The document with `key` (JSON) in `*out`, or NULL when there is none.
+ */
+enum flowdb_status_t flowdb_jsondb_get(const struct flowdb_jsondb_t *db,
+                                       const char *store,
+                                       const char *key,
+                                       uintptr_t len,
+                                       char **out,
+                                       struct flowdb_error_t **err);
+
+/*
+ Deletes the document with `key` (absent: nothing happens).
+ */
+enum flowdb_status_t flowdb_jsondb_delete(const struct flowdb_jsondb_t *db,
+                                          const char *store,
+                                          const char *key,
+                                          uintptr_t len,
+                                          struct flowdb_error_t **err);
+
+/*
+ The number of documents in `*out`.
+ */
+enum flowdb_status_t flowdb_jsondb_count(const struct flowdb_jsondb_t *db,
+                                         const char *store,
+                                         uintptr_t *out,
+                                         struct flowdb_error_t **err);
+
+/*
+ Every document, in primary-key order, as a JSON array in `*out`.
+ */
+enum flowdb_status_t flowdb_jsondb_scan(const struct flowdb_jsondb_t *db,
+                                        const char *store,
+                                        char **out,
+                                        struct flowdb_error_t **err);
+
+/*
+ Documents whose index key equals `value` (JSON), as a JSON array in `*out`.
+ */
+enum flowdb_status_t flowdb_jsondb_get_by_index(const struct flowdb_jsondb_t *db,
+                                                const char *store,
+                                                const char *index,
+                                                const char *value,
+                                                uintptr_t len,
+                                                char **out,
+                                                struct flowdb_error_t **err);
+
+/*
+ Documents with `start <= index key <= end` (JSON keys), as a JSON array.
+ */
+enum flowdb_status_t flowdb_jsondb_range_by_index(const struct flowdb_jsondb_t *db,
+                                                  const char *store,
+                                                  const char *index,
+                                                  const char *start,
+                                                  uintptr_t start_len,
+                                                  const char *end,
+                                                  uintptr_t end_len,
+                                                  char **out,
+                                                  struct flowdb_error_t **err);
+
+/*
+ Every key.
+ */
+struct flowdb_key_range_t *flowdb_key_range_all(void);
+
+/*
+ Exactly `key` (JSON). An invalid key is `FLOWDB_DATA`.
+ */
+enum flowdb_status_t flowdb_key_range_only(const char *key,
+                                           uintptr_t len,
+                                           struct flowdb_key_range_t **out,
+                                           struct flowdb_error_t **err);
+
+/*
+ Keys above `key` (`open`: excluding it).
+ */
+enum flowdb_status_t flowdb_key_range_lower_bound(const char *key,
+                                                  uintptr_t len,
+                                                  bool open,
+                                                  struct flowdb_key_range_t **out,
+                                                  struct flowdb_error_t **err);
+
+/*
+ Keys below `key` (`open`: excluding it).
+ */
+enum flowdb_status_t flowdb_key_range_upper_bound(const char *key,
+                                                  uintptr_t len,
+                                                  bool open,
+                                                  struct flowdb_key_range_t **out,
+                                                  struct flowdb_error_t **err);
+
+/*
+ Keys between `lower` and `upper`; `lower > upper` is `FLOWDB_DATA`.
+ */
+enum flowdb_status_t flowdb_key_range_bound(const char *lower,
+                                            uintptr_t lower_len,
+                                            const char *upper,
+                                            uintptr_t upper_len,
+                                            bool lower_open,
+                                            bool upper_open,
+                                            struct flowdb_key_range_t **out,
+                                            struct flowdb_error_t **err);
+
+/*
+ Frees a key range; NULL does nothing.
+ */
+void flowdb_key_range_free(struct flowdb_key_range_t *r);
+
+/*
+ Documents whose primary key is in `range`, in `direction` order (JSON array).
+ */
+enum flowdb_status_t flowdb_jsondb_get_range(const struct flowdb_jsondb_t *db,
+                                             const char *store,
+                                             const struct flowdb_key_range_t *range,
+                                             int32_t dir,
+                                             char **out,
+                                             struct flowdb_error_t **err);
+
+/*
+ Documents whose `index` key is in `range`, in `direction` order (JSON array).
+ */
+enum flowdb_status_t flowdb_jsondb_index_query(const struct flowdb_jsondb_t *db,
+                                               const char *store,
+                                               const char *index,
+                                               const struct flowdb_key_range_t *range,
+                                               int32_t dir,
+                                               char **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ How many entries of `index` have a key in `range`, in `*out`.
+ */
+enum flowdb_status_t flowdb_jsondb_count_by_index(const struct flowdb_jsondb_t *db,
+                                                  const char *store,
+                                                  const char *index,
+                                                  const struct flowdb_key_range_t *range,
+                                                  uintptr_t *out,
+                                                  struct flowdb_error_t **err);
+
+/*
  New options with every default, on data directory "./data". Never NULL.
  */
 struct flowdb_options_t *flowdb_options_new(void);
@@ -504,6 +826,81 @@ enum flowdb_status_t flowdb_options_set_create_if_missing(struct flowdb_options_
 enum flowdb_status_t flowdb_options_set_auto_background(struct flowdb_options_t *opts,
                                                         bool value,
                                                         struct flowdb_error_t **err);
+
+/*
+ A new query over `store` (NUL-terminated UTF-8); NULL when `store` is NULL or not
+ UTF-8.
+ */
+struct flowdb_query_t *flowdb_query_new(const char *store);
+
+/*
+ Keeps documents whose `field` equals `value` (JSON key).
+ */
+enum flowdb_status_t flowdb_query_where_eq(struct flowdb_query_t *q,
+                                           const char *field,
+                                           const char *value,
+                                           uintptr_t len,
+                                           struct flowdb_error_t **err);
+
+/*
+ Keeps documents with `start <= field <= end`.
+ */
+enum flowdb_status_t flowdb_query_where_range(struct flowdb_query_t *q,
+                                              const char *field,
+                                              const char *start,
+                                              uintptr_t start_len,
+                                              const char *end,
+                                              uintptr_t end_len,
+                                              struct flowdb_error_t **err);
+
+/*
+ Keeps documents whose `field` equals one of `values` (a JSON array).
+ */
+enum flowdb_status_t flowdb_query_where_in(struct flowdb_query_t *q,
+                                           const char *field,
+                                           const char *values,
+                                           uintptr_t len,
+                                           struct flowdb_error_t **err);
+
+/*
+ Orders by `field` (ascending unless `descending`).
+ */
+enum flowdb_status_t flowdb_query_order_by(struct flowdb_query_t *q,
+                                           const char *field,
+                                           bool descending,
+                                           struct flowdb_error_t **err);
+
+/*
+ Returns at most `n` documents.
+ */
+enum flowdb_status_t flowdb_query_limit(struct flowdb_query_t *q,
+                                        uintptr_t n,
+                                        struct flowdb_error_t **err);
+
+/*
+ Skips the first `n` documents.
+ */
+enum flowdb_status_t flowdb_query_offset(struct flowdb_query_t *q,
+                                         uintptr_t n,
+                                         struct flowdb_error_t **err);
+
+/*
+ Ignores indexes (scan and filter), to compare plans.
+ */
+enum flowdb_status_t flowdb_query_scan_only(struct flowdb_query_t *q, struct flowdb_error_t **err);
+
+/*
+ Runs the query on `db`; the documents as a JSON array in `*out`.
+ */
+enum flowdb_status_t flowdb_query_collect(const struct flowdb_jsondb_t *db,
+                                          const struct flowdb_query_t *q,
+                                          char **out,
+                                          struct flowdb_error_t **err);
+
+/*
+ Frees a query; NULL does nothing.
+ */
+void flowdb_query_free(struct flowdb_query_t *q);
 
 /*
  The number of records in a list (0 for NULL).
@@ -720,6 +1117,122 @@ enum flowdb_status_t flowdb_iter_record(const struct flowdb_iter_t *it,
  Frees an iterator (at any point of the scan); NULL does nothing.
  */
 void flowdb_iter_free(struct flowdb_iter_t *it);
+
+/*
+ Starts a transaction over `n` stores (NUL-terminated names) in `mode`; waits for
+ overlapping transactions created before it (past the timeout: `FLOWDB_BUSY`).
+ */
+enum flowdb_status_t flowdb_jsondb_transaction(const struct flowdb_jsondb_t *db,
+                                               const char *const *stores,
+                                               uintptr_t n,
+                                               int32_t mode,
+                                               struct flowdb_txn_t **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ Stores a document in the transaction; its key (JSON) in `*key_out` (may be NULL).
+ */
+enum flowdb_status_t flowdb_txn_put(struct flowdb_txn_t *txn,
+                                    const char *store,
+                                    const char *doc,
+                                    uintptr_t len,
+                                    char **key_out,
+                                    struct flowdb_error_t **err);
+
+/*
+ Stores a document under a newly generated key.
+ */
+enum flowdb_status_t flowdb_txn_put_auto(struct flowdb_txn_t *txn,
+                                         const char *store,
+                                         const char *doc,
+                                         uintptr_t len,
+                                         char **key_out,
+                                         struct flowdb_error_t **err);
+
+/*
+ The document with `key` as the transaction sees it (NULL in `*out` when none).
+ */
+enum flowdb_status_t flowdb_txn_get(struct flowdb_txn_t *txn,
+                                    const char *store,
+                                    const char *key,
+                                    uintptr_t len,
+                                    char **out,
+                                    struct flowdb_error_t **err);
+
+/*
+ Deletes the document with `key` in the transaction.
+ */
+enum flowdb_status_t flowdb_txn_delete(struct flowdb_txn_t *txn,
+                                       const char *store,
+                                       const char *key,
+                                       uintptr_t len,
+                                       struct flowdb_error_t **err);
+
+/*
+ The number of documents the transaction sees.
+ */
+enum flowdb_status_t flowdb_txn_count(struct flowdb_txn_t *txn,
+                                      const char *store,
+                                      uintptr_t *out,
+                                      struct flowdb_error_t **err);
+
+/*
+ Every document the transaction sees, as a JSON array.
+ */
+enum flowdb_status_t flowdb_txn_scan(struct flowdb_txn_t *txn,
+                                     const char *store,
+                                     char **out,
+                                     struct flowdb_error_t **err);
+
+/*
+ Documents whose index key equals `value`, as a JSON array.
+ */
+enum flowdb_status_t flowdb_txn_get_by_index(struct flowdb_txn_t *txn,
+                                             const char *store,
+                                             const char *index,
+                                             const char *value,
+                                             uintptr_t len,
+                                             char **out,
+                                             struct flowdb_error_t **err);
+
+/*
+ Documents with `start <= index key <= end`, as a JSON array.
+ */
+enum flowdb_status_t flowdb_txn_range_by_index(struct flowdb_txn_t *txn,
+                                               const char *store,
+                                               const char *index,
+                                               const char *start,
+                                               uintptr_t start_len,
+                                               const char *end,
+                                               uintptr_t end_len,
+                                               char **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ Documents whose index key is in `range`, in `direction` order.
+ */
+enum flowdb_status_t flowdb_txn_index_query(struct flowdb_txn_t *txn,
+                                            const char *store,
+                                            const char *index,
+                                            const struct flowdb_key_range_t *range,
+                                            int32_t dir,
+                                            char **out,
+                                            struct flowdb_error_t **err);
+
+/*
+ Applies every successful request as one atomic batch; the transaction ends.
+ */
+enum flowdb_status_t flowdb_txn_commit(struct flowdb_txn_t *txn, struct flowdb_error_t **err);
+
+/*
+ Discards everything (key generators included); the transaction ends.
+ */
+enum flowdb_status_t flowdb_txn_abort(struct flowdb_txn_t *txn, struct flowdb_error_t **err);
+
+/*
+ Frees a transaction (aborting it when still active). NULL does nothing.
+ */
+void flowdb_txn_free(struct flowdb_txn_t *txn);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -59,6 +59,14 @@ pub(crate) unsafe fn with_engine<T>(
     f(e)
 }
 
+/// Moves the engine out of its handle (which then answers `FLOWDB_CLOSED`).
+pub(crate) unsafe fn take_engine(h: *const flowdb_engine_t) -> Result<Engine> {
+    // SAFETY: NULL or a live handle.
+    let h = unsafe { h.as_ref() }.ok_or_else(|| null("engine"))?;
+    let taken = h.engine.write().take();
+    taken.ok_or_else(|| Error::Closed("the engine was shut down or moved".into()))
+}
+
 unsafe fn records(recs: *const flowdb_record_view_t, n: usize) -> Result<Vec<Record>> {
     if n == 0 {
         return Ok(Vec::new());

@@ -104,6 +104,24 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// The UTF-8 text `(ptr, len)`.
+pub(crate) unsafe fn text<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<&'a str> {
+    let b = unsafe { bytes(ptr as *const u8, len, what)? };
+    std::str::from_utf8(b).map_err(|_| Error::invalid(format!("{what} is not valid UTF-8")))
+}
+
+/// `(ptr, len)` parsed as JSON; malformed JSON is `FLOWDB_INVALID_ARGUMENT`.
+pub(crate) unsafe fn json(ptr: *const c_char, len: usize, what: &str) -> Result<serde_json::Value> {
+    let t = unsafe { text(ptr, len, what)? };
+    serde_json::from_str(t).map_err(|e| Error::invalid(format!("{what} is not valid JSON: {e}")))
+}
+
+/// Hands a string to C (NUL-terminated; freed with `flowdb_string_free`).
+pub(crate) unsafe fn put_string(out: *mut *mut c_char, s: String, what: &str) -> Result<()> {
+    let c = CString::new(s).map_err(|_| Error::Internal(format!("{what} holds a NUL byte")))?;
+    unsafe { put(out, c.into_raw(), what) }
+}
+
 /// A NUL-terminated UTF-8 string.
 pub(crate) unsafe fn cstr<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
     if ptr.is_null() {

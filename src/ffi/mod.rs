@@ -13,7 +13,8 @@
 //!
 //! One file per handle family: `error` (status, errors, guard, argument helpers),
 //! `options`, `engine` (lifecycle, writes, maintenance, stats), `read` (gets, queries,
-//! ranges, record lists, iterators).
+//! ranges, record lists, iterators), `jsondb` (the document database, schema, CRUD,
+//! key ranges, index queries), `txn` (transactions), `query` (the query builder).
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -31,8 +32,11 @@ pub const FLOWDB_NEVER_EXPIRES: i64 = i64::MAX;
 
 pub mod engine;
 pub mod error;
+pub mod jsondb;
 pub mod options;
+pub mod query;
 pub mod read;
+pub mod txn;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,205 @@
+//! `flowdb_query_t`: the JsonDB query builder. Calls are recorded on the handle and
+//! run by `flowdb_query_collect`; a bad argument is reported by the call that took it.
+//! Not thread-safe; free with `flowdb_query_free`.
+
+use std::ffi::c_char;
+
+use serde_json::Value;
+
+use super::error::{
+    cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put_string,
+};
+use super::jsondb::{flowdb_jsondb_t, to_json, with_db};
+use crate::error::{Error, Result};
+use crate::jsondb::SortDir;
+
+enum Step {
+    Eq(String, Value),
+    Range(String, Value, Value),
+    In(String, Vec<Value>),
+    Order(String, SortDir),
+    Limit(usize),
+    Offset(usize),
+    ScanOnly,
+}
+
+/// A query over one store, built step by step.
+pub struct flowdb_query_t {
+    store: String,
+    steps: Vec<Step>,
+}
+
+/// A new query over `store` (NUL-terminated UTF-8); NULL when `store` is NULL or not
+/// UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_query_new(store: *const c_char) -> *mut flowdb_query_t {
+    no_unwind(std::ptr::null_mut(), || {
+        match unsafe { cstr(store, "store") } {
+            Ok(s) => Box::into_raw(Box::new(flowdb_query_t {
+                store: s.to_string(),
+                steps: Vec::new(),
+            })),
+            Err(_) => std::ptr::null_mut(),
+        }
+    })
+}
+
+unsafe fn step(
+    q: *mut flowdb_query_t,
+    err: *mut *mut flowdb_error_t,
+    make: impl FnOnce() -> Result<Step>,
+) -> flowdb_status_t {
+    guard(err, || {
+        // SAFETY: NULL or a live query used by one thread.
+        let q = unsafe { q.as_mut() }.ok_or_else(|| null("query"))?;
+        q.steps.push(make()?);
+        Ok(())
+    })
+}
+
+/// Keeps documents whose `field` equals `value` (JSON key).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_query_where_eq(
+    q: *mut flowdb_query_t,
+    field: *const c_char,
+    value: *const c_char,
+    len: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    unsafe {
+        step(q, err, || {
+            Ok(Step::Eq(
+                cstr(field, "field")?.to_string(),
+                json(value, len, "value")?,
+            ))
+        })
+    }
+}
+
+/// Keeps documents with `start <= field <= end`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_query_where_range(
+    q: *mut flowdb_query_t,
+    field: *const c_char,
+    start: *const c_char,
+    start_len: usize,
+    end: *const c_char,
+    end_len: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    unsafe {
+        step(q, err, || {
+            Ok(Step::Range(
+                cstr(field, "field")?.to_string(),
+                json(start, start_len, "start")?,
+                json(end, end_len, "end")?,
+            ))
+        })
+    }
+}
+
+/// Keeps documents whose `field` equals one of `values` (a JSON array).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_query_where_in(
+    q: *mut flowdb_query_t,
+    field: *const c_char,
+    values: *const c_char,
+    len: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    unsafe {
+        step(q, err, || match json(values, len, "values")? {
+            Value::Array(vs) => Ok(Step::In(cstr(field, "field")?.to_string(), vs)),
+            _ => Err(Error::invalid("values must be a JSON array")),
+        })
+    }
+}
+
+/// Orders by `field` (ascending unless `descending`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_query_order_by(
+    q: *mut flowdb_query_t,
+    field: *const c_char,
+    descending: bool,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    unsafe {
+        step(q, err, || {
+            Ok(Step::Order(
+                cstr(field, "field")?.to_string(),
+                if descending {
+                    SortDir::Desc
+                } else {
+                    SortDir::Asc
+                },
+            ))
+        })
+    }
+}
+
+/// Returns at most `n` documents.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_query_limit(
+    q: *mut flowdb_query_t,
+    n: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    unsafe { step(q, err, || Ok(Step::Limit(n))) }
+}
+
+/// Skips the first `n` documents.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_query_offset(
+    q: *mut flowdb_query_t,
+    n: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    unsafe { step(q, err, || Ok(Step::Offset(n))) }
+}
+
+/// Ignores indexes (scan and filter), to compare plans.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_query_scan_only(
+    q: *mut flowdb_query_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    unsafe { step(q, err, || Ok(Step::ScanOnly)) }
+}
+
+/// Runs the query on `db`; the documents as a JSON array in `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_query_collect(
+    db: *const flowdb_jsondb_t,
+    q: *const flowdb_query_t,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let q = q.as_ref().ok_or_else(|| null("query"))?;
+        let docs = with_db(db, |d| {
+            let mut b = d.query(&q.store);
+            for s in &q.steps {
+                b = match s {
+                    Step::Eq(f, v) => b.where_eq(f, v.clone()),
+                    Step::Range(f, a, z) => b.where_range(f, a.clone(), z.clone()),
+                    Step::In(f, vs) => b.where_in(f, vs.clone()),
+                    Step::Order(f, dir) => b.order_by(f, *dir),
+                    Step::Limit(n) => b.limit(*n),
+                    Step::Offset(n) => b.offset(*n),
+                    Step::ScanOnly => b.scan_only(),
+                };
+            }
+            b.collect()
+        })?;
+        put_string(out, to_json(&docs)?, "out")
+    })
+}
+
+/// Frees a query; NULL does nothing.
+#[no_mangle]
+pub extern "C" fn flowdb_query_free(q: *mut flowdb_query_t) {
+    if !q.is_null() {
+        // SAFETY: made by flowdb_query_new, freed once.
+        no_unwind((), || drop(unsafe { Box::from_raw(q) }));
+    }
+}

@@ -1,0 +1,293 @@
+//! `flowdb_txn_t`: JsonDB transactions. A transaction is used by one thread at a time
+//! (it may move between threads). `flowdb_txn_commit`/`_abort` end it; later calls
+//! are `FLOWDB_TRANSACTION_INACTIVE`; `flowdb_txn_free` aborts one still active.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use super::error::{
+    cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put, put_string,
+};
+use super::jsondb::{
+    direction, doc_result, flowdb_jsondb_t, flowdb_key_range_t, key_range, key_result, to_json,
+    with_db,
+};
+use crate::error::{Error, Result};
+use crate::jsondb::{JsonDB, Transaction, TransactionMode};
+
+/// A transaction over a fixed set of stores.
+pub struct flowdb_txn_t {
+    // Declared before `_db`, so it is dropped first: it borrows the database `_db`
+    // keeps alive (a stable heap address inside the Arc).
+    txn: Transaction<'static>,
+    _db: Arc<JsonDB>,
+}
+
+/// Read-only or read-write (IndexedDB's transaction modes).
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum flowdb_txn_mode_t {
+    FLOWDB_READ_ONLY_TXN = 0,
+    FLOWDB_READ_WRITE_TXN = 1,
+}
+
+/// Starts a transaction over `n` stores (NUL-terminated names) in `mode`; waits for
+/// overlapping transactions created before it (past the timeout: `FLOWDB_BUSY`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_transaction(
+    db: *const flowdb_jsondb_t,
+    stores: *const *const c_char,
+    n: usize,
+    mode: i32,
+    out: *mut *mut flowdb_txn_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        if n > 0 && stores.is_null() {
+            return Err(null("stores"));
+        }
+        let ptrs = if n == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(stores, n)
+        };
+        let names: Vec<&str> = ptrs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| cstr(*p, &format!("stores[{i}]")))
+            .collect::<Result<_>>()?;
+        let mode = match mode {
+            0 => TransactionMode::ReadOnly,
+            1 => TransactionMode::ReadWrite,
+            m => {
+                return Err(Error::invalid(format!(
+                    "mode {m} is not a flowdb_txn_mode_t"
+                )))
+            }
+        };
+        let arc = with_db(db, |d| Ok(d.clone()))?;
+        // SAFETY: the JsonDB lives in the Arc stored beside the transaction, which is
+        // dropped after it; the reference never outlives the handle.
+        let r: &'static JsonDB = &*Arc::as_ptr(&arc);
+        let txn = r.transaction(&names, mode)?;
+        put(
+            out,
+            Box::into_raw(Box::new(flowdb_txn_t { txn, _db: arc })),
+            "out",
+        )
+    })
+}
+
+unsafe fn with_txn<T>(
+    t: *mut flowdb_txn_t,
+    f: impl FnOnce(&mut Transaction<'static>) -> Result<T>,
+) -> Result<T> {
+    // SAFETY: NULL or a live handle used by one thread at a time (documented).
+    let t = unsafe { t.as_mut() }.ok_or_else(|| null("txn"))?;
+    f(&mut t.txn)
+}
+
+/// Stores a document in the transaction; its key (JSON) in `*key_out` (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_put(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    doc: *const c_char,
+    len: usize,
+    key_out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, d) = (cstr(store, "store")?, json(doc, len, "doc")?);
+        let k = with_txn(txn, |t| t.put(s, d))?;
+        key_result(key_out, &k)
+    })
+}
+
+/// Stores a document under a newly generated key.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_put_auto(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    doc: *const c_char,
+    len: usize,
+    key_out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, d) = (cstr(store, "store")?, json(doc, len, "doc")?);
+        let k = with_txn(txn, |t| t.put_auto(s, d))?;
+        key_result(key_out, &k)
+    })
+}
+
+/// The document with `key` as the transaction sees it (NULL in `*out` when none).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    key: *const c_char,
+    len: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, k) = (cstr(store, "store")?, json(key, len, "key")?);
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let d = with_txn(txn, |t| t.get(s, &k))?;
+        doc_result(out, d)
+    })
+}
+
+/// Deletes the document with `key` in the transaction.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_delete(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    key: *const c_char,
+    len: usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, k) = (cstr(store, "store")?, json(key, len, "key")?);
+        with_txn(txn, |t| t.delete(s, &k))
+    })
+}
+
+/// The number of documents the transaction sees.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_count(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    out: *mut usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let s = cstr(store, "store")?;
+        let n = with_txn(txn, |t| t.count(s))?;
+        put(out, n, "out")
+    })
+}
+
+/// Every document the transaction sees, as a JSON array.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_scan(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let s = cstr(store, "store")?;
+        let docs = with_txn(txn, |t| t.scan(s))?;
+        put_string(out, to_json(&docs)?, "out")
+    })
+}
+
+/// Documents whose index key equals `value`, as a JSON array.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get_by_index(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    index: *const c_char,
+    value: *const c_char,
+    len: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, i, v) = (
+            cstr(store, "store")?,
+            cstr(index, "index")?,
+            json(value, len, "value")?,
+        );
+        let docs = with_txn(txn, |t| t.get_by_index(s, i, &v))?;
+        put_string(out, to_json(&docs)?, "out")
+    })
+}
+
+/// Documents with `start <= index key <= end`, as a JSON array.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_range_by_index(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    index: *const c_char,
+    start: *const c_char,
+    start_len: usize,
+    end: *const c_char,
+    end_len: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, i) = (cstr(store, "store")?, cstr(index, "index")?);
+        let (a, b) = (json(start, start_len, "start")?, json(end, end_len, "end")?);
+        let docs = with_txn(txn, |t| t.range_by_index(s, i, &a, &b))?;
+        put_string(out, to_json(&docs)?, "out")
+    })
+}
+
+/// Documents whose index key is in `range`, in `direction` order.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_index_query(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    dir: i32,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let (s, i, r, d) = (
+            cstr(store, "store")?,
+            cstr(index, "index")?,
+            key_range(range)?,
+            direction(dir)?,
+        );
+        let docs = with_txn(txn, |t| t.index_query(s, i, r, d))?;
+        put_string(out, to_json(&docs)?, "out")
+    })
+}
+
+/// Applies every successful request as one atomic batch; the transaction ends.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_commit(
+    txn: *mut flowdb_txn_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe { with_txn(txn, |t| t.commit_in_place()) })
+}
+
+/// Discards everything (key generators included); the transaction ends.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_abort(
+    txn: *mut flowdb_txn_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        with_txn(txn, |t| {
+            if !t.is_active() {
+                return Err(Error::TransactionInactive(
+                    "the transaction has already committed or aborted".into(),
+                ));
+            }
+            t.abort_in_place();
+            Ok(())
+        })
+    })
+}
+
+/// Frees a transaction (aborting it when still active). NULL does nothing.
+#[no_mangle]
+pub extern "C" fn flowdb_txn_free(txn: *mut flowdb_txn_t) {
+    if !txn.is_null() {
+        // SAFETY: made by flowdb_jsondb_transaction, freed once.
+        no_unwind((), || drop(unsafe { Box::from_raw(txn) }));
+    }
+}
