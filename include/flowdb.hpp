@@ -1,6 +1,7 @@
 // flowdb.hpp: a header-only C++17 wrapper over flowdb.h.
 //
-// Move-only RAII classes own the C handles (Options, Engine, Scan, RecordList).
+// Move-only RAII classes own the C handles (Options, Engine, Scan, RecordList, JsonDB,
+// Transaction, Query, KeyRange). JSON documents and keys are JSON text (std::string).
 // Failures throw flowdb::Error, which carries the flowdb_status_t; every throwing
 // call `f(...)` also has a non-throwing form `try_f(...)` returning flowdb::Status.
 // Keys and values are byte strings passed as std::string_view. Lookups return
@@ -364,6 +365,274 @@ private:
     }
     flowdb_engine_t *h_;
 };
+
+namespace detail {
+// Takes ownership of a string the library returned.
+inline std::string take(char *s) {
+    std::string out = s ? std::string(s) : std::string();
+    flowdb_string_free(s);
+    return out;
+}
+inline std::optional<std::string> take_optional(char *s) {
+    if (!s) return std::nullopt;
+    return take(s);
+}
+}  // namespace detail
+
+/// A key range over JSON keys (IDBKeyRange); bounds are JSON text.
+class KeyRange {
+public:
+    static KeyRange all() { return KeyRange(flowdb_key_range_all()); }
+    static KeyRange only(std::string_view key) {
+        return make([&](flowdb_key_range_t **o, flowdb_error_t **e) { return flowdb_key_range_only(key.data(), key.size(), o, e); });
+    }
+    static KeyRange lower_bound(std::string_view key, bool open = false) {
+        return make([&](flowdb_key_range_t **o, flowdb_error_t **e) { return flowdb_key_range_lower_bound(key.data(), key.size(), open, o, e); });
+    }
+    static KeyRange upper_bound(std::string_view key, bool open = false) {
+        return make([&](flowdb_key_range_t **o, flowdb_error_t **e) { return flowdb_key_range_upper_bound(key.data(), key.size(), open, o, e); });
+    }
+    static KeyRange bound(std::string_view lower, std::string_view upper, bool lower_open = false, bool upper_open = false) {
+        return make([&](flowdb_key_range_t **o, flowdb_error_t **e) {
+            return flowdb_key_range_bound(lower.data(), lower.size(), upper.data(), upper.size(), lower_open, upper_open, o, e);
+        });
+    }
+    ~KeyRange() { flowdb_key_range_free(p_); }
+    KeyRange(KeyRange &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    KeyRange &operator=(KeyRange &&o) noexcept { std::swap(p_, o.p_); return *this; }
+    KeyRange(const KeyRange &) = delete;
+    KeyRange &operator=(const KeyRange &) = delete;
+    const flowdb_key_range_t *get() const noexcept { return p_; }
+
+private:
+    explicit KeyRange(flowdb_key_range_t *p) : p_(p) {}
+    template <class F>
+    static KeyRange make(F &&f) {
+        flowdb_key_range_t *p = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(f(&p, &err), err);
+        return KeyRange(p);
+    }
+    flowdb_key_range_t *p_;
+};
+
+/// A JsonDB transaction (one thread at a time). Not committed when destroyed: aborted.
+class Transaction {
+public:
+    explicit Transaction(flowdb_txn_t *t) : t_(t) {}
+    ~Transaction() { flowdb_txn_free(t_); }
+    Transaction(Transaction &&o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+    Transaction &operator=(Transaction &&o) noexcept { std::swap(t_, o.t_); return *this; }
+    Transaction(const Transaction &) = delete;
+    Transaction &operator=(const Transaction &) = delete;
+
+    /// Stores a document; returns its key as JSON.
+    std::string put(const std::string &store, std::string_view doc) {
+        char *key = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_txn_put(t_, store.c_str(), doc.data(), doc.size(), &key, &err), err);
+        return detail::take(key);
+    }
+    std::string put_auto(const std::string &store, std::string_view doc) {
+        char *key = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_txn_put_auto(t_, store.c_str(), doc.data(), doc.size(), &key, &err), err);
+        return detail::take(key);
+    }
+    std::optional<std::string> get(const std::string &store, std::string_view key) {
+        char *out = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_txn_get(t_, store.c_str(), key.data(), key.size(), &out, &err), err);
+        return detail::take_optional(out);
+    }
+    void remove(const std::string &store, std::string_view key) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_txn_delete(t_, store.c_str(), key.data(), key.size(), &err), err);
+    }
+    size_t count(const std::string &store) {
+        size_t n = 0;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_txn_count(t_, store.c_str(), &n, &err), err);
+        return n;
+    }
+    std::string scan(const std::string &store) {
+        char *out = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_txn_scan(t_, store.c_str(), &out, &err), err);
+        return detail::take(out);
+    }
+    std::string get_by_index(const std::string &store, const std::string &index, std::string_view value) {
+        char *out = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_txn_get_by_index(t_, store.c_str(), index.c_str(), value.data(), value.size(), &out, &err), err);
+        return detail::take(out);
+    }
+    void commit() {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_txn_commit(t_, &err), err);
+    }
+    void abort() {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_txn_abort(t_, &err), err);
+    }
+
+private:
+    flowdb_txn_t *t_;
+};
+
+class JsonDB;
+
+/// A query (built fluently, run with collect); results are a JSON array.
+class Query {
+public:
+    explicit Query(const std::string &store) : q_(flowdb_query_new(store.c_str())) {}
+    ~Query() { flowdb_query_free(q_); }
+    Query(Query &&o) noexcept : q_(std::exchange(o.q_, nullptr)) {}
+    Query &operator=(Query &&o) noexcept { std::swap(q_, o.q_); return *this; }
+    Query(const Query &) = delete;
+    Query &operator=(const Query &) = delete;
+
+    Query &where_eq(const std::string &field, std::string_view value) {
+        return step(flowdb_query_where_eq(q_, field.c_str(), value.data(), value.size(), &err_));
+    }
+    Query &where_range(const std::string &field, std::string_view start, std::string_view end) {
+        return step(flowdb_query_where_range(q_, field.c_str(), start.data(), start.size(), end.data(), end.size(), &err_));
+    }
+    Query &where_in(const std::string &field, std::string_view values_array) {
+        return step(flowdb_query_where_in(q_, field.c_str(), values_array.data(), values_array.size(), &err_));
+    }
+    Query &order_by(const std::string &field, bool descending = false) { return step(flowdb_query_order_by(q_, field.c_str(), descending, &err_)); }
+    Query &limit(size_t n) { return step(flowdb_query_limit(q_, n, &err_)); }
+    Query &offset(size_t n) { return step(flowdb_query_offset(q_, n, &err_)); }
+    std::string collect(const JsonDB &db);
+
+private:
+    Query &step(flowdb_status_t s) {
+        detail::check(s, err_);
+        return *this;
+    }
+    flowdb_query_t *q_;
+    flowdb_error_t *err_ = nullptr;
+};
+
+/// The JSON document database. Thread-safe; documents and keys are JSON text.
+class JsonDB {
+public:
+    static JsonDB open(const Options &o) {
+        flowdb_jsondb_t *h = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_open(o.get(), &h, &err), err);
+        return JsonDB(h);
+    }
+    ~JsonDB() { flowdb_jsondb_free(h_); }
+    JsonDB(JsonDB &&o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+    JsonDB &operator=(JsonDB &&o) noexcept { std::swap(h_, o.h_); return *this; }
+    JsonDB(const JsonDB &) = delete;
+    JsonDB &operator=(const JsonDB &) = delete;
+
+    void create_object_store(const std::string &name, const std::string &key_path) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_create_object_store(h_, name.c_str(), key_path.c_str(), &err), err);
+    }
+    /// `{"name", "keyPath", "autoIncrement", "indexes": [{"name", "keyPath", "unique", "multiEntry"}]}`
+    void create_store(std::string_view schema_json) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_create_store(h_, schema_json.data(), schema_json.size(), &err), err);
+    }
+    void create_index(const std::string &store, const std::string &name, const std::vector<std::string> &key_paths, bool unique = false, bool multi_entry = false) {
+        std::vector<const char *> ps;
+        for (const auto &p : key_paths) ps.push_back(p.c_str());
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_create_index_with(h_, store.c_str(), name.c_str(), ps.data(), ps.size(), unique, multi_entry, &err), err);
+    }
+    void delete_index(const std::string &store, const std::string &name) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_delete_index(h_, store.c_str(), name.c_str(), &err), err);
+    }
+    void delete_object_store(const std::string &name) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_delete_object_store(h_, name.c_str(), &err), err);
+    }
+    std::string store_names() const { return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_store_names(h_, o, e); }); }
+    std::optional<std::string> get_store(const std::string &name) const {
+        char *out = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_get_store(h_, name.c_str(), &out, &err), err);
+        return detail::take_optional(out);
+    }
+
+    std::string put(const std::string &store, std::string_view doc) {
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_put(h_, store.c_str(), doc.data(), doc.size(), o, e); });
+    }
+    std::string put_auto(const std::string &store, std::string_view doc) {
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_put_auto(h_, store.c_str(), doc.data(), doc.size(), o, e); });
+    }
+    std::optional<std::string> get(const std::string &store, std::string_view key) const {
+        char *out = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_get(h_, store.c_str(), key.data(), key.size(), &out, &err), err);
+        return detail::take_optional(out);
+    }
+    void remove(const std::string &store, std::string_view key) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_delete(h_, store.c_str(), key.data(), key.size(), &err), err);
+    }
+    size_t count(const std::string &store) const {
+        size_t n = 0;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_count(h_, store.c_str(), &n, &err), err);
+        return n;
+    }
+    std::string scan(const std::string &store) const {
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_scan(h_, store.c_str(), o, e); });
+    }
+    std::string get_by_index(const std::string &store, const std::string &index, std::string_view value) const {
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_get_by_index(h_, store.c_str(), index.c_str(), value.data(), value.size(), o, e); });
+    }
+    std::string range_by_index(const std::string &store, const std::string &index, std::string_view start, std::string_view end) const {
+        return text([&](char **o, flowdb_error_t **e) {
+            return flowdb_jsondb_range_by_index(h_, store.c_str(), index.c_str(), start.data(), start.size(), end.data(), end.size(), o, e);
+        });
+    }
+    std::string index_query(const std::string &store, const std::string &index, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) const {
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_index_query(h_, store.c_str(), index.c_str(), r.get(), dir, o, e); });
+    }
+    Transaction transaction(const std::vector<std::string> &stores, bool read_write) {
+        std::vector<const char *> ss;
+        for (const auto &s : stores) ss.push_back(s.c_str());
+        flowdb_txn_t *t = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_transaction(h_, ss.data(), ss.size(), read_write ? FLOWDB_READ_WRITE_TXN : FLOWDB_READ_ONLY_TXN, &t, &err), err);
+        return Transaction(t);
+    }
+    Query query(const std::string &store) const { return Query(store); }
+    void close() {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_close(h_, &err), err);
+    }
+    void shutdown() {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_shutdown(h_, &err), err);
+    }
+    const flowdb_jsondb_t *get() const noexcept { return h_; }
+
+private:
+    explicit JsonDB(flowdb_jsondb_t *h) : h_(h) {}
+    template <class F>
+    static std::string text(F &&f) {
+        char *out = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(f(&out, &err), err);
+        return detail::take(out);
+    }
+    flowdb_jsondb_t *h_;
+};
+
+inline std::string Query::collect(const JsonDB &db) {
+    char *out = nullptr;
+    detail::check(flowdb_query_collect(db.get(), q_, &out, &err_), err_);
+    return detail::take(out);
+}
 
 }  // namespace flowdb
 
