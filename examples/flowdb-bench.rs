@@ -1,8 +1,8 @@
 //! The engine benchmark (docs/benchmarks.md): 1,000 series x 1,000 points written in
 //! time order in batches of 100 under `SyncMode::IntervalMs(1000)`, then point reads,
 //! absent reads, latest reads, series scans and windows, an all-series time window, a
-//! full scan, disk bytes per record, reopen time and peak RSS. Prints ops/s per
-//! workload.
+//! full scan, disk bytes per record, reopen time and peak RSS; then ingest and `get`
+//! again through the C ABI, with their ratio to the Rust API. Prints ops/s per workload.
 //!
 //! `cargo run --release --example flowdb-bench -- [--series N] [--points N] [--dir D] [--cache-mb N]`
 
@@ -84,12 +84,112 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
         .sum()
 }
 
-fn report(name: &str, ops: usize, took: Duration, unit: &str) {
+fn report(name: &str, ops: usize, took: Duration, unit: &str) -> f64 {
     let rate = ops as f64 / took.as_secs_f64();
     println!(
         "{name:<34} {rate:>14.0} {unit}/s   ({ops} in {:.3}s)",
         took.as_secs_f64()
     );
+    rate
+}
+
+/// The ingest and `get` workloads again, through the C ABI (the exported `flowdb_*`
+/// functions C programs call), so its overhead shows as a ratio in the same run.
+fn c_api_run(a: &Args, cache_mb: usize, rust_ingest: f64, rust_get: f64) {
+    use flowdb::ffi::engine::*;
+    use flowdb::ffi::error::flowdb_status_t::FLOWDB_OK;
+    use flowdb::ffi::options::*;
+    use flowdb::ffi::read::*;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let path = std::ffi::CString::new(tmp.path().to_str().expect("utf-8 path")).expect("path");
+    let null = std::ptr::null_mut();
+    unsafe {
+        let o = flowdb_options_new();
+        assert_eq!(
+            flowdb_options_set_data_dir(o, path.as_ptr(), null),
+            FLOWDB_OK
+        );
+        assert_eq!(flowdb_options_set_sync_mode(o, 1, 1000, null), FLOWDB_OK);
+        assert_eq!(
+            flowdb_options_set_block_cache_capacity_mb(o, cache_mb as u64, null),
+            FLOWDB_OK
+        );
+        let mut e = std::ptr::null_mut();
+        assert_eq!(flowdb_engine_open(o, &mut e, null), FLOWDB_OK);
+        flowdb_options_free(o);
+        let keys: Vec<String> = (0..2 * a.series).map(key).collect();
+        let mut rng = 0x9E3779B97F4A7C15u64;
+        let mut writing = Duration::ZERO;
+        let mut values: Vec<Vec<u8>> = Vec::with_capacity(100);
+        let mut views: Vec<flowdb_record_view_t> = Vec::with_capacity(100);
+        for p in 0..a.points {
+            for s in 0..a.series {
+                values.push(value(s, p, &mut rng));
+                views.push(flowdb_record_view_t {
+                    key: keys[s].as_ptr(),
+                    key_len: keys[s].len(),
+                    ts: T0 + p as i64 * STEP,
+                    expire_at: i64::MAX,
+                    value: std::ptr::null(),
+                    value_len: 0,
+                });
+                if views.len() == 100 || (p + 1 == a.points && s + 1 == a.series) {
+                    for (v, val) in views.iter_mut().zip(&values) {
+                        v.value = val.as_ptr();
+                        v.value_len = val.len();
+                    }
+                    let t = Instant::now();
+                    assert_eq!(
+                        flowdb_engine_write_batch(e, views.as_ptr(), views.len(), null),
+                        FLOWDB_OK
+                    );
+                    writing += t.elapsed();
+                    views.clear();
+                    values.clear();
+                }
+            }
+        }
+        let c_ingest = report(
+            "C API: ingest (batches of 100)",
+            a.series * a.points,
+            writing,
+            "records",
+        );
+        assert_eq!(flowdb_engine_flush(e, null), FLOWDB_OK);
+        assert_eq!(
+            flowdb_engine_trigger_compaction(e, std::ptr::null_mut(), null),
+            FLOWDB_OK
+        );
+        let mut r = Lcg(42);
+        let n = 1_000_000;
+        let t = Instant::now();
+        for _ in 0..n {
+            let (s, p) = (r.below(a.series), r.below(a.points));
+            let mut list = std::ptr::null_mut();
+            assert_eq!(
+                flowdb_engine_get(
+                    e,
+                    keys[s].as_ptr(),
+                    keys[s].len(),
+                    T0 + p as i64 * STEP,
+                    &mut list,
+                    null
+                ),
+                FLOWDB_OK
+            );
+            assert_eq!(flowdb_records_len(list), 1);
+            flowdb_records_free(list);
+        }
+        let c_get = report("C API: get(key, ts)", n, t.elapsed(), "ops");
+        println!(
+            "{:<34} {:>14.2}",
+            "C API / Rust: ingest",
+            c_ingest / rust_ingest
+        );
+        println!("{:<34} {:>14.2}", "C API / Rust: get", c_get / rust_get);
+        assert_eq!(flowdb_engine_shutdown(e, null), FLOWDB_OK);
+        flowdb_engine_free(e);
+    }
 }
 
 struct Lcg(u64);
@@ -142,7 +242,7 @@ fn main() -> flowdb::Result<()> {
             }
         }
     }
-    report("ingest (batches of 100)", total, writing, "records");
+    let rust_ingest = report("ingest (batches of 100)", total, writing, "records");
     let t = Instant::now();
     engine.flush()?;
     println!(
@@ -171,7 +271,7 @@ fn main() -> flowdb::Result<()> {
         let rec = engine.get(&keys[s], T0 + p as i64 * STEP)?;
         assert!(rec.is_some());
     }
-    report("get(key, ts)", n, t.elapsed(), "ops");
+    let rust_get = report("get(key, ts)", n, t.elapsed(), "ops");
     println!(
         "{:<34} {:>14.3}",
         "  block cache hit rate so far",
@@ -272,5 +372,6 @@ fn main() -> flowdb::Result<()> {
         "peak RSS",
         rss_peak_kb() as f64 / 1024.0
     );
+    c_api_run(&a, a.cache_mb, rust_ingest, rust_get);
     Ok(())
 }

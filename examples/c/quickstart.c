@@ -1,6 +1,6 @@
 /* flowdb C quickstart: write a few series, read the latest point, query a 10-second
  * window across all series, scan one series lazily, print stats.
- * Usage: flowdb_quickstart_c [DATA_DIR]   (default ./data-c) */
+ * Usage: flowdb_quickstart_c [DATA_DIR]   (default ./data) */
 #include "flowdb.h"
 
 #include <stdio.h>
@@ -15,7 +15,7 @@ static int check(flowdb_status_t s, flowdb_error_t *err, const char *what) {
 }
 
 int main(int argc, char **argv) {
-    const char *dir = argc > 1 ? argv[1] : "./data-c";
+    const char *dir = argc > 1 ? argv[1] : "./data";
     flowdb_error_t *err = NULL;
     flowdb_options_t *opts = flowdb_options_new();
     flowdb_options_set_data_dir(opts, dir, NULL);

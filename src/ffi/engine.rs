@@ -76,19 +76,32 @@ unsafe fn records(recs: *const flowdb_record_view_t, n: usize) -> Result<Vec<Rec
     }
     // SAFETY: `n` readable records at `recs` (documented).
     let views = unsafe { std::slice::from_raw_parts(recs, n) };
-    views
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            Ok(Record {
-                key: unsafe { bytes(v.key, v.key_len, &format!("records[{i}].key")) }?.to_vec(),
-                ts: v.ts,
-                expire_at: v.expire_at,
-                value: unsafe { bytes(v.value, v.value_len, &format!("records[{i}].value")) }?
-                    .to_vec(),
-            })
-        })
-        .collect()
+    let mut out = Vec::with_capacity(n);
+    for (i, v) in views.iter().enumerate() {
+        // Labels for errors are made only when there is one (this loop is hot).
+        if (v.key.is_null() && v.key_len > 0) || (v.value.is_null() && v.value_len > 0) {
+            let what = if v.key.is_null() && v.key_len > 0 {
+                "key"
+            } else {
+                "value"
+            };
+            return Err(null(&format!("records[{i}].{what}")));
+        }
+        // SAFETY: checked above; the caller passes readable bytes (documented).
+        let (key, value) = unsafe {
+            (
+                bytes(v.key, v.key_len, "")?,
+                bytes(v.value, v.value_len, "")?,
+            )
+        };
+        out.push(Record {
+            key: key.to_vec(),
+            ts: v.ts,
+            expire_at: v.expire_at,
+            value: value.to_vec(),
+        });
+    }
+    Ok(out)
 }
 
 /// Opens (or creates) the database described by `opts` into `*out`.
