@@ -455,6 +455,29 @@ enum flowdb_status_t flowdb_jsondb_shutdown(const struct flowdb_jsondb_t *db,
 void flowdb_jsondb_free(struct flowdb_jsondb_t *db);
 
 /*
+ Flushes the underlying engine's memtables to tables (the C form of
+ `JsonDB::engine().flush()`).
+ */
+enum flowdb_status_t flowdb_jsondb_engine_flush(const struct flowdb_jsondb_t *db,
+                                                struct flowdb_error_t **err);
+
+/*
+ The underlying engine's stats (the C form of `JsonDB::engine().stats()`); set
+ `out->struct_size` as for `flowdb_engine_stats`.
+ */
+enum flowdb_status_t flowdb_jsondb_engine_stats(const struct flowdb_jsondb_t *db,
+                                                struct flowdb_stats_t *out,
+                                                struct flowdb_error_t **err);
+
+/*
+ The underlying engine's metrics in the Prometheus text format, in `*out` (free with
+ `flowdb_string_free`).
+ */
+enum flowdb_status_t flowdb_jsondb_engine_metrics_text(const struct flowdb_jsondb_t *db,
+                                                       char **out,
+                                                       struct flowdb_error_t **err);
+
+/*
  Sets how long a transaction waits for overlapping ones before `FLOWDB_BUSY`.
  */
 enum flowdb_status_t flowdb_jsondb_set_transaction_timeout_ms(const struct flowdb_jsondb_t *db,

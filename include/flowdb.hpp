@@ -2,8 +2,9 @@
 //
 // Move-only RAII classes own the C handles (Options, Engine, Scan, RecordList, JsonDB,
 // Transaction, Query, KeyRange). JSON documents and keys are JSON text (std::string).
-// Failures throw flowdb::Error, which carries the flowdb_status_t; every throwing
-// call `f(...)` also has a non-throwing form `try_f(...)` returning flowdb::Status.
+// Failures throw flowdb::Error, which carries the flowdb_status_t. The non-throwing
+// form: flowdb::attempt([&] { ... }) runs any calls and returns a flowdb::Status
+// (Engine::try_open and Engine::try_write_batch are direct forms of the common ones).
 // Keys and values are byte strings passed as std::string_view. Lookups return
 // std::optional. A Scan is iterated with range-for; the RecordView it yields borrows
 // from the scan and is valid until the next step. Thread safety is the C API's: an
@@ -41,6 +42,26 @@ struct Status {
     bool ok() const noexcept { return code == FLOWDB_OK; }
     explicit operator bool() const noexcept { return ok(); }
 };
+
+/// Runs `f` (any flowdb calls) and reports a flowdb::Error as a Status instead of
+/// throwing it.
+template <class F>
+Status attempt(F &&f) noexcept {
+    try {
+        f();
+        return Status{};
+    } catch (const Error &e) {
+        Status s;
+        s.code = e.code();
+        s.message = e.what();
+        return s;
+    } catch (...) {
+        Status s;
+        s.code = FLOWDB_INTERNAL;
+        s.message = "unexpected exception";
+        return s;
+    }
+}
 
 namespace detail {
 // `err` is taken by reference: in `check(f(&err), err)` the argument order is
@@ -609,6 +630,21 @@ public:
     void close() {
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_jsondb_close(h_, &err), err);
+    }
+    /// The underlying engine's flush, stats and metrics.
+    void engine_flush() {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_engine_flush(h_, &err), err);
+    }
+    flowdb_stats_t engine_stats() const {
+        flowdb_stats_t s{};
+        s.struct_size = sizeof s;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_engine_stats(h_, &s, &err), err);
+        return s;
+    }
+    std::string engine_metrics_text() const {
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_engine_metrics_text(h_, o, e); });
     }
     void shutdown() {
         flowdb_error_t *err = nullptr;

@@ -425,56 +425,67 @@ pub unsafe extern "C" fn flowdb_engine_stats(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        if out.is_null() {
-            return Err(null("out"));
-        }
         let s = with_engine(engine, |e| Ok(e.stats()))?;
-        let full = flowdb_stats_t {
-            struct_size: std::mem::size_of::<flowdb_stats_t>(),
-            total_records_written: s.total_records_written,
-            total_bytes_written: s.total_bytes_written,
-            total_records_read: s.total_records_read,
-            total_records_expired: s.total_records_expired,
-            total_flushes: s.total_flushes,
-            total_gc_runs: s.total_gc_runs,
-            total_compaction_runs: s.total_compaction_runs,
-            records_purged_by_gc: s.records_purged_by_gc,
-            memtable_records: s.memtable_records as u64,
-            memtable_bytes: s.memtable_bytes as u64,
-            frozen_memtable_count: s.frozen_memtable_count as u64,
-            sstable_count: s.sstable_count as u64,
-            sstable_bytes: s.sstable_bytes,
-            wal_bytes: s.wal_bytes,
-            block_meta_index_entries: s.block_meta_index_entries as u64,
-            time_index_buckets: s.time_index_buckets as u64,
-            block_cache_hit_rate: s.block_cache_hit_rate,
-            compression_ratio: s.compression_ratio,
-            write_latency_p50_us: s.write_latency_p50_us,
-            write_latency_p90_us: s.write_latency_p90_us,
-            write_latency_p99_us: s.write_latency_p99_us,
-            query_latency_p50_us: s.query_latency_p50_us,
-            query_latency_p90_us: s.query_latency_p90_us,
-            query_latency_p99_us: s.query_latency_p99_us,
-            flush_latency_p50_us: s.flush_latency_p50_us,
-            flush_latency_p90_us: s.flush_latency_p90_us,
-            flush_latency_p99_us: s.flush_latency_p99_us,
-            uptime_secs: s.uptime_secs,
-        };
-        let room = (*out).struct_size;
-        if room < std::mem::size_of::<usize>() {
-            return Err(Error::invalid(
-                "out->struct_size is not set (use sizeof(flowdb_stats_t))",
-            ));
-        }
-        let n = room.min(std::mem::size_of::<flowdb_stats_t>());
+        write_stats(out, &s)
+    })
+}
+
+/// Writes as much of `s` as the caller's `out->struct_size` holds.
+pub(crate) unsafe fn write_stats(
+    out: *mut flowdb_stats_t,
+    s: &crate::engine::EngineStats,
+) -> Result<()> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let full = flowdb_stats_t {
+        struct_size: std::mem::size_of::<flowdb_stats_t>(),
+        total_records_written: s.total_records_written,
+        total_bytes_written: s.total_bytes_written,
+        total_records_read: s.total_records_read,
+        total_records_expired: s.total_records_expired,
+        total_flushes: s.total_flushes,
+        total_gc_runs: s.total_gc_runs,
+        total_compaction_runs: s.total_compaction_runs,
+        records_purged_by_gc: s.records_purged_by_gc,
+        memtable_records: s.memtable_records as u64,
+        memtable_bytes: s.memtable_bytes as u64,
+        frozen_memtable_count: s.frozen_memtable_count as u64,
+        sstable_count: s.sstable_count as u64,
+        sstable_bytes: s.sstable_bytes,
+        wal_bytes: s.wal_bytes,
+        block_meta_index_entries: s.block_meta_index_entries as u64,
+        time_index_buckets: s.time_index_buckets as u64,
+        block_cache_hit_rate: s.block_cache_hit_rate,
+        compression_ratio: s.compression_ratio,
+        write_latency_p50_us: s.write_latency_p50_us,
+        write_latency_p90_us: s.write_latency_p90_us,
+        write_latency_p99_us: s.write_latency_p99_us,
+        query_latency_p50_us: s.query_latency_p50_us,
+        query_latency_p90_us: s.query_latency_p90_us,
+        query_latency_p99_us: s.query_latency_p99_us,
+        flush_latency_p50_us: s.flush_latency_p50_us,
+        flush_latency_p90_us: s.flush_latency_p90_us,
+        flush_latency_p99_us: s.flush_latency_p99_us,
+        uptime_secs: s.uptime_secs,
+    };
+    // SAFETY: non-NULL; the caller's struct holds at least `struct_size` bytes.
+    let room = unsafe { (*out).struct_size };
+    if room < std::mem::size_of::<usize>() {
+        return Err(Error::invalid(
+            "out->struct_size is not set (use sizeof(flowdb_stats_t))",
+        ));
+    }
+    let n = room.min(std::mem::size_of::<flowdb_stats_t>());
+    unsafe {
         std::ptr::copy_nonoverlapping(
             &full as *const flowdb_stats_t as *const u8,
             out as *mut u8,
             n,
         );
         (*out).struct_size = n;
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// The metrics in the Prometheus text format, NUL-terminated, in `*out` (free with

@@ -124,6 +124,44 @@ pub extern "C" fn flowdb_jsondb_free(db: *mut flowdb_jsondb_t) {
     }
 }
 
+/// Flushes the underlying engine's memtables to tables (the C form of
+/// `JsonDB::engine().flush()`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_engine_flush(
+    db: *const flowdb_jsondb_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe { with_db(db, |d| d.engine().flush()) })
+}
+
+/// The underlying engine's stats (the C form of `JsonDB::engine().stats()`); set
+/// `out->struct_size` as for `flowdb_engine_stats`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_engine_stats(
+    db: *const flowdb_jsondb_t,
+    out: *mut super::engine::flowdb_stats_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let s = with_db(db, |d| Ok(d.engine().stats()))?;
+        super::engine::write_stats(out, &s)
+    })
+}
+
+/// The underlying engine's metrics in the Prometheus text format, in `*out` (free with
+/// `flowdb_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_engine_metrics_text(
+    db: *const flowdb_jsondb_t,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let text = with_db(db, |d| Ok(d.engine().metrics_text()))?;
+        put_string(out, text, "out")
+    })
+}
+
 /// Sets how long a transaction waits for overlapping ones before `FLOWDB_BUSY`.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_set_transaction_timeout_ms(

@@ -204,6 +204,15 @@ int main(void) {
     const char *unknown[1] = {"nope"};
     CHECK(flowdb_jsondb_transaction(db, unknown, 1, FLOWDB_READ_ONLY_TXN, &t2, NULL) == FLOWDB_NOT_FOUND);
 
+    /* The underlying engine. */
+    OK(flowdb_jsondb_engine_flush(db, NULL));
+    flowdb_stats_t st = {.struct_size = sizeof st};
+    OK(flowdb_jsondb_engine_stats(db, &st, NULL));
+    CHECK(st.total_flushes >= 1 && st.sstable_count >= 1);
+    OK(flowdb_jsondb_engine_metrics_text(db, &s, NULL));
+    CHECK(s && strstr(s, "flowdb_sstables") != NULL);
+    flowdb_string_free(s);
+
     /* Store deletion, close, shutdown, closed handle, reopen through an engine. */
     OK(flowdb_jsondb_delete_object_store(db, "plain", NULL));
     OK(flowdb_jsondb_close(db, NULL));

@@ -68,6 +68,11 @@ int main() {
         flowdb::Transaction ro = db.transaction({"users"}, false);
         CHECK(code_of([&] { ro.put("users", R"({"id":9})"); }) == FLOWDB_READ_ONLY);
         CHECK(code_of([&] { db.shutdown(); }) == FLOWDB_BUSY);  // transactions are open
+        flowdb::Status st = flowdb::attempt([&] { db.put("nope", "{}"); });
+        CHECK(!st.ok() && st.code == FLOWDB_NOT_FOUND && st.message.find("nope") != std::string::npos);
+        CHECK(flowdb::attempt([&] { db.engine_flush(); }).ok());
+        CHECK(db.engine_stats().total_flushes >= 1);
+        CHECK(db.engine_metrics_text().find("flowdb_flushes_total") != std::string::npos);
     }
     std::string cmd = std::string("rm -rf '") + base + "'";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", base);
