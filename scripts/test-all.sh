@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of flowdb: the Rust unit and integration tests, the C tests through
-# CMake/ctest (shared, static, ASan+UBSan, valgrind), the header-drift check, smoke
-# passes of the benchmarks, and the format check. (C++ and Go join as they land.)
+# Runs every test of flowdb: the format and header-drift checks; then, through
+# `cmake --workflow --preset default` and ctest, the Rust unit and integration tests
+# and the C/C++ tests (shared, static, ASan+UBSan, valgrind, the installed-package
+# consumer, examples); then smoke passes of the benchmarks. (Go joins as it lands.)
 # Installs what a fresh machine lacks (promtool, valgrind, cmake; cbindgen from crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +23,6 @@ export FLOWDB_REQUIRE_PROMTOOL=1
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo test (unit + integration)"
-cargo test --all-targets
-
 echo "== include/flowdb.h is what cbindgen generates"
 command -v cbindgen >/dev/null 2>&1 || cargo install cbindgen --locked --version 0.29.4 --quiet
 fresh_header=$(mktemp)
@@ -32,7 +30,7 @@ cbindgen --quiet --config cbindgen.toml --output "$fresh_header" .
 diff -u include/flowdb.h "$fresh_header"
 rm -f "$fresh_header"
 
-echo "== C tests (cmake --workflow --preset default)"
+echo "== every test through ctest (cmake --workflow --preset default): Rust, C, C++"
 cmake --workflow --preset default
 
 echo "== benchmark smoke pass (small sizes; results are checked, not timed)"

@@ -206,3 +206,27 @@ pub extern "C" fn flowdb_string_free(s: *mut c_char) {
         no_unwind((), || drop(unsafe { CString::from_raw(s) }));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_internal_and_never_unwinds() {
+        let mut err: *mut flowdb_error_t = std::ptr::null_mut();
+        let status = guard(&mut err, || panic!("boom"));
+        assert_eq!(status, flowdb_status_t::FLOWDB_INTERNAL);
+        assert_eq!(flowdb_error_code(err), flowdb_status_t::FLOWDB_INTERNAL);
+        // SAFETY: a live error from `guard`, NUL-terminated.
+        let msg = unsafe { CStr::from_ptr(flowdb_error_message(err)) }
+            .to_str()
+            .unwrap();
+        assert!(msg.contains("boom"), "{msg}");
+        flowdb_error_free(err);
+        assert_eq!(
+            guard(std::ptr::null_mut(), || Ok(())),
+            flowdb_status_t::FLOWDB_OK
+        );
+        assert_eq!(no_unwind(7, || panic!("x")), 7);
+    }
+}
