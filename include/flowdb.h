@@ -116,7 +116,8 @@ typedef enum flowdb_sync_mode_t {
 typedef struct flowdb_engine_t flowdb_engine_t;
 
 /*
- A failure: its status code and a message naming what was wrong.
+ A failure: its status code and a message naming what was wrong. Owned by the caller
+ that received it (free with `flowdb_error_free`); immutable.
  */
 typedef struct flowdb_error_t flowdb_error_t;
 
@@ -134,12 +135,13 @@ typedef struct flowdb_jsondb_t flowdb_jsondb_t;
 
 /*
  A key range (IndexedDB's IDBKeyRange): build with a `flowdb_key_range_*`
- function, free with `flowdb_key_range_free`.
+ function, free with `flowdb_key_range_free`. Immutable: may be shared by threads.
  */
 typedef struct flowdb_key_range_t flowdb_key_range_t;
 
 /*
- A running background maintenance thread.
+ A running background maintenance thread; stop (and free) it with
+ `flowdb_maintenance_stop`, from any one thread.
  */
 typedef struct flowdb_maintenance_t flowdb_maintenance_t;
 
@@ -150,13 +152,14 @@ typedef struct flowdb_maintenance_t flowdb_maintenance_t;
 typedef struct flowdb_options_t flowdb_options_t;
 
 /*
- A query over one store, built step by step.
+ A query over one store, built step by step. Not thread-safe (one thread at a
+ time); free with `flowdb_query_free`.
  */
 typedef struct flowdb_query_t flowdb_query_t;
 
 /*
  What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
- their arguments and never return NULL), free with `flowdb_range_free`.
+ their arguments), free with `flowdb_range_free`. Immutable: may be shared by threads.
  */
 typedef struct flowdb_range_t flowdb_range_t;
 
@@ -167,7 +170,8 @@ typedef struct flowdb_range_t flowdb_range_t;
 typedef struct flowdb_records_t flowdb_records_t;
 
 /*
- A transaction over a fixed set of stores.
+ A transaction over a fixed set of stores. It may move between threads but must not
+ be used by two at once. It keeps its database alive until `flowdb_txn_free`.
  */
 typedef struct flowdb_txn_t flowdb_txn_t;
 

@@ -345,7 +345,8 @@ pub unsafe extern "C" fn flowdb_engine_trigger_gc(
     })
 }
 
-/// A running background maintenance thread.
+/// A running background maintenance thread; stop (and free) it with
+/// `flowdb_maintenance_stop`, from any one thread.
 pub struct flowdb_maintenance_t {
     handle: MaintenanceHandle,
 }

@@ -538,7 +538,7 @@ pub unsafe extern "C" fn flowdb_jsondb_range_by_index(
 }
 
 /// A key range (IndexedDB's IDBKeyRange): build with a `flowdb_key_range_*`
-/// function, free with `flowdb_key_range_free`.
+/// function, free with `flowdb_key_range_free`. Immutable: may be shared by threads.
 pub struct flowdb_key_range_t {
     pub(crate) range: KeyRange,
 }

@@ -23,7 +23,8 @@ enum Step {
     ScanOnly,
 }
 
-/// A query over one store, built step by step.
+/// A query over one store, built step by step. Not thread-safe (one thread at a
+/// time); free with `flowdb_query_free`.
 pub struct flowdb_query_t {
     store: String,
     steps: Vec<Step>,

@@ -78,7 +78,7 @@ pub extern "C" fn flowdb_records_free(list: *mut flowdb_records_t) {
 }
 
 /// What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
-/// their arguments and never return NULL), free with `flowdb_range_free`.
+/// their arguments), free with `flowdb_range_free`. Immutable: may be shared by threads.
 pub struct flowdb_range_t {
     range: ScanRange,
 }

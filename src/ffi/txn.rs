@@ -15,7 +15,8 @@ use super::jsondb::{
 use crate::error::{Error, Result};
 use crate::jsondb::{JsonDB, Transaction, TransactionMode};
 
-/// A transaction over a fixed set of stores.
+/// A transaction over a fixed set of stores. It may move between threads but must not
+/// be used by two at once. It keeps its database alive until `flowdb_txn_free`.
 pub struct flowdb_txn_t {
     // Declared before `_db`, so it is dropped first: it borrows the database `_db`
     // keeps alive (a stable heap address inside the Arc).
