@@ -167,7 +167,9 @@ impl Default for ReadOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Tuning {
-    /// zstd level for table blocks (default 1; 1..=19).
+    /// zstd level for table blocks (default -1; -7..=-1 or 1..=19). The fast (negative)
+    /// levels store literals without Huffman coding: blocks decompress faster (point
+    /// reads that miss the cache) for somewhat larger files (docs/benchmarks.md).
     pub zstd_level: i32,
     /// Entries between full keys inside a block (default 16).
     pub block_restart_interval: usize,
@@ -176,7 +178,7 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            zstd_level: 1,
+            zstd_level: -1,
             block_restart_interval: 16,
         }
     }
@@ -184,9 +186,9 @@ impl Default for Tuning {
 
 impl Tuning {
     pub(crate) fn validate(&self) -> Result<()> {
-        if !(1..=19).contains(&self.zstd_level) {
+        if !(-7..=19).contains(&self.zstd_level) || self.zstd_level == 0 {
             return Err(Error::invalid(format!(
-                "Tuning::zstd_level = {} is out of range (1 ..= 19)",
+                "Tuning::zstd_level = {} is out of range (-7 ..= -1 or 1 ..= 19)",
                 self.zstd_level
             )));
         }
