@@ -652,6 +652,37 @@ enum flowdb_status_t flowdb_jsondb_range_by_index(const struct flowdb_jsondb_t *
                                                   struct flowdb_error_t **err);
 
 /*
+ Documents whose primary key is in `range`, in `direction` order (JSON array).
+ */
+enum flowdb_status_t flowdb_jsondb_get_range(const struct flowdb_jsondb_t *db,
+                                             const char *store,
+                                             const struct flowdb_key_range_t *range,
+                                             int32_t dir,
+                                             char **out,
+                                             struct flowdb_error_t **err);
+
+/*
+ Documents whose `index` key is in `range`, in `direction` order (JSON array).
+ */
+enum flowdb_status_t flowdb_jsondb_index_query(const struct flowdb_jsondb_t *db,
+                                               const char *store,
+                                               const char *index,
+                                               const struct flowdb_key_range_t *range,
+                                               int32_t dir,
+                                               char **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ How many entries of `index` have a key in `range`, in `*out`.
+ */
+enum flowdb_status_t flowdb_jsondb_count_by_index(const struct flowdb_jsondb_t *db,
+                                                  const char *store,
+                                                  const char *index,
+                                                  const struct flowdb_key_range_t *range,
+                                                  uintptr_t *out,
+                                                  struct flowdb_error_t **err);
+
+/*
  Every key.
  */
 struct flowdb_key_range_t *flowdb_key_range_all(void);
@@ -698,37 +729,6 @@ enum flowdb_status_t flowdb_key_range_bound(const char *lower,
  Frees a key range; NULL does nothing.
  */
 void flowdb_key_range_free(struct flowdb_key_range_t *r);
-
-/*
- Documents whose primary key is in `range`, in `direction` order (JSON array).
- */
-enum flowdb_status_t flowdb_jsondb_get_range(const struct flowdb_jsondb_t *db,
-                                             const char *store,
-                                             const struct flowdb_key_range_t *range,
-                                             int32_t dir,
-                                             char **out,
-                                             struct flowdb_error_t **err);
-
-/*
- Documents whose `index` key is in `range`, in `direction` order (JSON array).
- */
-enum flowdb_status_t flowdb_jsondb_index_query(const struct flowdb_jsondb_t *db,
-                                               const char *store,
-                                               const char *index,
-                                               const struct flowdb_key_range_t *range,
-                                               int32_t dir,
-                                               char **out,
-                                               struct flowdb_error_t **err);
-
-/*
- How many entries of `index` have a key in `range`, in `*out`.
- */
-enum flowdb_status_t flowdb_jsondb_count_by_index(const struct flowdb_jsondb_t *db,
-                                                  const char *store,
-                                                  const char *index,
-                                                  const struct flowdb_key_range_t *range,
-                                                  uintptr_t *out,
-                                                  struct flowdb_error_t **err);
 
 /*
  New options with every default, on data directory "./data". Never NULL.

@@ -11,13 +11,16 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use serde_json::Value;
 
+use super::docs;
 use super::engine::flowdb_engine_t;
 use super::error::{
     cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put, put_string,
 };
 use super::options::flowdb_options_t;
 use crate::error::{Error, Result};
-use crate::jsondb::{Direction, IndexSchema, JsonDB, KeyRange, StoreSchema};
+use crate::jsondb::{IndexSchema, JsonDB, StoreSchema};
+
+pub(crate) use super::key_range::{direction, flowdb_key_range_t, key_range};
 
 /// An open document database. Thread-safe.
 pub struct flowdb_jsondb_t {
@@ -392,9 +395,9 @@ pub unsafe extern "C" fn flowdb_jsondb_put(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, d) = (cstr(store, "store")?, json(doc, len, "doc")?);
-        let k = with_db(db, |x| x.put(s, d))?;
-        key_result(key_out, &k)
+        with_db(db, |x| {
+            docs::put_doc(&mut &**x, false, store, doc, len, key_out)
+        })
     })
 }
 
@@ -409,9 +412,9 @@ pub unsafe extern "C" fn flowdb_jsondb_put_auto(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, d) = (cstr(store, "store")?, json(doc, len, "doc")?);
-        let k = with_db(db, |x| x.put_auto(s, d))?;
-        key_result(key_out, &k)
+        with_db(db, |x| {
+            docs::put_doc(&mut &**x, true, store, doc, len, key_out)
+        })
     })
 }
 
@@ -433,12 +436,7 @@ pub unsafe extern "C" fn flowdb_jsondb_get(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, k) = (cstr(store, "store")?, json(key, len, "key")?);
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        let d = with_db(db, |x| x.get(s, &k))?;
-        doc_result(out, d)
+        with_db(db, |x| docs::get_doc(&mut &**x, store, key, len, out))
     })
 }
 
@@ -459,8 +457,7 @@ pub unsafe extern "C" fn flowdb_jsondb_delete(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, k) = (cstr(store, "store")?, json(key, len, "key")?);
-        with_db(db, |x| x.delete(s, &k))
+        with_db(db, |x| docs::delete_doc(&mut &**x, store, key, len))
     })
 }
 
@@ -473,9 +470,7 @@ pub unsafe extern "C" fn flowdb_jsondb_count(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let s = cstr(store, "store")?;
-        let n = with_db(db, |x| x.count(s))?;
-        put(out, n, "out")
+        with_db(db, |x| docs::count(&mut &**x, store, out))
     })
 }
 
@@ -488,9 +483,7 @@ pub unsafe extern "C" fn flowdb_jsondb_scan(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let s = cstr(store, "store")?;
-        let docs = with_db(db, |x| x.scan(s))?;
-        put_string(out, to_json(&docs)?, "out")
+        with_db(db, |x| docs::scan(&mut &**x, store, out))
     })
 }
 
@@ -506,13 +499,9 @@ pub unsafe extern "C" fn flowdb_jsondb_get_by_index(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, i, v) = (
-            cstr(store, "store")?,
-            cstr(index, "index")?,
-            json(value, len, "value")?,
-        );
-        let docs = with_db(db, |x| x.get_by_index(s, i, &v))?;
-        put_string(out, to_json(&docs)?, "out")
+        with_db(db, |x| {
+            docs::get_by_index(&mut &**x, store, index, value, len, out)
+        })
     })
 }
 
@@ -530,143 +519,10 @@ pub unsafe extern "C" fn flowdb_jsondb_range_by_index(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, i) = (cstr(store, "store")?, cstr(index, "index")?);
-        let (a, b) = (json(start, start_len, "start")?, json(end, end_len, "end")?);
-        let docs = with_db(db, |x| x.range_by_index(s, i, &a, &b))?;
-        put_string(out, to_json(&docs)?, "out")
+        with_db(db, |x| {
+            docs::range_by_index(&mut &**x, store, index, start, start_len, end, end_len, out)
+        })
     })
-}
-
-/// A key range (IndexedDB's IDBKeyRange): build with a `flowdb_key_range_*`
-/// function, free with `flowdb_key_range_free`. Immutable: may be shared by threads.
-pub struct flowdb_key_range_t {
-    pub(crate) range: KeyRange,
-}
-
-/// Iteration order (IndexedDB's cursor directions).
-#[repr(C)]
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum flowdb_direction_t {
-    FLOWDB_NEXT = 0,
-    FLOWDB_PREV = 1,
-    FLOWDB_NEXT_UNIQUE = 2,
-    FLOWDB_PREV_UNIQUE = 3,
-}
-
-pub(crate) fn direction(d: i32) -> Result<Direction> {
-    Ok(match d {
-        0 => Direction::Next,
-        1 => Direction::Prev,
-        2 => Direction::NextUnique,
-        3 => Direction::PrevUnique,
-        other => {
-            return Err(Error::invalid(format!(
-                "direction {other} is not a flowdb_direction_t"
-            )))
-        }
-    })
-}
-
-unsafe fn range_out(out: *mut *mut flowdb_key_range_t, r: Result<KeyRange>) -> Result<()> {
-    unsafe {
-        put(
-            out,
-            Box::into_raw(Box::new(flowdb_key_range_t { range: r? })),
-            "out",
-        )
-    }
-}
-
-/// Every key.
-#[no_mangle]
-pub extern "C" fn flowdb_key_range_all() -> *mut flowdb_key_range_t {
-    Box::into_raw(Box::new(flowdb_key_range_t {
-        range: KeyRange::all(),
-    }))
-}
-
-/// Exactly `key` (JSON). An invalid key is `FLOWDB_DATA`.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_key_range_only(
-    key: *const c_char,
-    len: usize,
-    out: *mut *mut flowdb_key_range_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    guard(err, || unsafe {
-        range_out(out, json(key, len, "key").and_then(|k| KeyRange::only(&k)))
-    })
-}
-
-/// Keys above `key` (`open`: excluding it).
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_key_range_lower_bound(
-    key: *const c_char,
-    len: usize,
-    open: bool,
-    out: *mut *mut flowdb_key_range_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    guard(err, || unsafe {
-        range_out(
-            out,
-            json(key, len, "key").and_then(|k| KeyRange::lower_bound(&k, open)),
-        )
-    })
-}
-
-/// Keys below `key` (`open`: excluding it).
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_key_range_upper_bound(
-    key: *const c_char,
-    len: usize,
-    open: bool,
-    out: *mut *mut flowdb_key_range_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    guard(err, || unsafe {
-        range_out(
-            out,
-            json(key, len, "key").and_then(|k| KeyRange::upper_bound(&k, open)),
-        )
-    })
-}
-
-/// Keys between `lower` and `upper`; `lower > upper` is `FLOWDB_DATA`.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_key_range_bound(
-    lower: *const c_char,
-    lower_len: usize,
-    upper: *const c_char,
-    upper_len: usize,
-    lower_open: bool,
-    upper_open: bool,
-    out: *mut *mut flowdb_key_range_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    guard(err, || unsafe {
-        let (l, u) = (
-            json(lower, lower_len, "lower")?,
-            json(upper, upper_len, "upper")?,
-        );
-        range_out(out, KeyRange::bound(&l, &u, lower_open, upper_open))
-    })
-}
-
-/// Frees a key range; NULL does nothing.
-#[no_mangle]
-pub extern "C" fn flowdb_key_range_free(r: *mut flowdb_key_range_t) {
-    if !r.is_null() {
-        // SAFETY: made by a flowdb_key_range_* function, freed once.
-        no_unwind((), || drop(unsafe { Box::from_raw(r) }));
-    }
-}
-
-pub(crate) unsafe fn key_range<'a>(r: *const flowdb_key_range_t) -> Result<&'a KeyRange> {
-    // SAFETY: NULL or a live range.
-    unsafe { r.as_ref() }
-        .map(|r| &r.range)
-        .ok_or_else(|| null("range"))
 }
 
 /// Documents whose primary key is in `range`, in `direction` order (JSON array).
@@ -698,14 +554,9 @@ pub unsafe extern "C" fn flowdb_jsondb_index_query(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, i, r, d) = (
-            cstr(store, "store")?,
-            cstr(index, "index")?,
-            key_range(range)?,
-            direction(dir)?,
-        );
-        let docs = with_db(db, |x| x.index_query(s, i, r, d))?;
-        put_string(out, to_json(&docs)?, "out")
+        with_db(db, |x| {
+            docs::index_query(&mut &**x, store, index, range, dir, out)
+        })
     })
 }
 

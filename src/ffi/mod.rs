@@ -14,7 +14,8 @@
 //! One file per handle family: `error` (status, errors, guard, argument helpers),
 //! `options`, `engine` (lifecycle, writes, maintenance, stats), `read` (gets, queries,
 //! ranges, record lists, iterators), `jsondb` (the document database, schema, CRUD,
-//! key ranges, index queries), `txn` (transactions), `query` (the query builder).
+//! index queries), `key_range` (key ranges and directions), `docs` (the document
+//! requests database and transaction handles share), `txn` (transactions), `query` (the query builder).
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -30,9 +31,11 @@ pub const FLOWDB_MAX_VALUE_LEN: usize = 64 * 1024 * 1024;
 /// The `expire_at` of a record that never expires.
 pub const FLOWDB_NEVER_EXPIRES: i64 = i64::MAX;
 
+mod docs;
 pub mod engine;
 pub mod error;
 pub mod jsondb;
+pub mod key_range;
 pub mod options;
 pub mod query;
 pub mod read;

@@ -5,13 +5,9 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use super::error::{
-    cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put, put_string,
-};
-use super::jsondb::{
-    direction, doc_result, flowdb_jsondb_t, flowdb_key_range_t, key_range, key_result, to_json,
-    with_db,
-};
+use super::docs;
+use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put};
+use super::jsondb::{flowdb_jsondb_t, flowdb_key_range_t, with_db};
 use crate::error::{Error, Result};
 use crate::jsondb::{JsonDB, Transaction, TransactionMode};
 
@@ -102,9 +98,7 @@ pub unsafe extern "C" fn flowdb_txn_put(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, d) = (cstr(store, "store")?, json(doc, len, "doc")?);
-        let k = with_txn(txn, |t| t.put(s, d))?;
-        key_result(key_out, &k)
+        with_txn(txn, |t| docs::put_doc(t, false, store, doc, len, key_out))
     })
 }
 
@@ -119,9 +113,7 @@ pub unsafe extern "C" fn flowdb_txn_put_auto(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, d) = (cstr(store, "store")?, json(doc, len, "doc")?);
-        let k = with_txn(txn, |t| t.put_auto(s, d))?;
-        key_result(key_out, &k)
+        with_txn(txn, |t| docs::put_doc(t, true, store, doc, len, key_out))
     })
 }
 
@@ -136,12 +128,7 @@ pub unsafe extern "C" fn flowdb_txn_get(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, k) = (cstr(store, "store")?, json(key, len, "key")?);
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        let d = with_txn(txn, |t| t.get(s, &k))?;
-        doc_result(out, d)
+        with_txn(txn, |t| docs::get_doc(t, store, key, len, out))
     })
 }
 
@@ -155,8 +142,7 @@ pub unsafe extern "C" fn flowdb_txn_delete(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, k) = (cstr(store, "store")?, json(key, len, "key")?);
-        with_txn(txn, |t| t.delete(s, &k))
+        with_txn(txn, |t| docs::delete_doc(t, store, key, len))
     })
 }
 
@@ -169,9 +155,7 @@ pub unsafe extern "C" fn flowdb_txn_count(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let s = cstr(store, "store")?;
-        let n = with_txn(txn, |t| t.count(s))?;
-        put(out, n, "out")
+        with_txn(txn, |t| docs::count(t, store, out))
     })
 }
 
@@ -184,9 +168,7 @@ pub unsafe extern "C" fn flowdb_txn_scan(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let s = cstr(store, "store")?;
-        let docs = with_txn(txn, |t| t.scan(s))?;
-        put_string(out, to_json(&docs)?, "out")
+        with_txn(txn, |t| docs::scan(t, store, out))
     })
 }
 
@@ -202,13 +184,9 @@ pub unsafe extern "C" fn flowdb_txn_get_by_index(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, i, v) = (
-            cstr(store, "store")?,
-            cstr(index, "index")?,
-            json(value, len, "value")?,
-        );
-        let docs = with_txn(txn, |t| t.get_by_index(s, i, &v))?;
-        put_string(out, to_json(&docs)?, "out")
+        with_txn(txn, |t| {
+            docs::get_by_index(t, store, index, value, len, out)
+        })
     })
 }
 
@@ -226,10 +204,9 @@ pub unsafe extern "C" fn flowdb_txn_range_by_index(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, i) = (cstr(store, "store")?, cstr(index, "index")?);
-        let (a, b) = (json(start, start_len, "start")?, json(end, end_len, "end")?);
-        let docs = with_txn(txn, |t| t.range_by_index(s, i, &a, &b))?;
-        put_string(out, to_json(&docs)?, "out")
+        with_txn(txn, |t| {
+            docs::range_by_index(t, store, index, start, start_len, end, end_len, out)
+        })
     })
 }
 
@@ -245,14 +222,7 @@ pub unsafe extern "C" fn flowdb_txn_index_query(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     guard(err, || unsafe {
-        let (s, i, r, d) = (
-            cstr(store, "store")?,
-            cstr(index, "index")?,
-            key_range(range)?,
-            direction(dir)?,
-        );
-        let docs = with_txn(txn, |t| t.index_query(s, i, r, d))?;
-        put_string(out, to_json(&docs)?, "out")
+        with_txn(txn, |t| docs::index_query(t, store, index, range, dir, out))
     })
 }
 

@@ -1,0 +1,234 @@
+//! Document requests shared by `flowdb_jsondb_t` (where each is a one-request
+//! transaction) and `flowdb_txn_t`: the argument checks, the request and the result
+//! written out, once for both handle families.
+
+use std::ffi::c_char;
+
+use serde_json::Value;
+
+use super::error::{cstr, json, null, put, put_string};
+use super::jsondb::{direction, doc_result, flowdb_key_range_t, key_range, key_result, to_json};
+use crate::error::Result;
+use crate::jsondb::{Direction, JsonDB, KeyRange, Transaction};
+
+/// What both a database and a transaction answer.
+pub(crate) trait Docs {
+    fn put(&mut self, store: &str, doc: Value, generate: bool) -> Result<Value>;
+    fn get(&mut self, store: &str, key: &Value) -> Result<Option<Value>>;
+    fn delete(&mut self, store: &str, key: &Value) -> Result<()>;
+    fn count(&mut self, store: &str) -> Result<usize>;
+    fn scan(&mut self, store: &str) -> Result<Vec<Value>>;
+    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>>;
+    fn range_by_index(
+        &mut self,
+        store: &str,
+        index: &str,
+        start: &Value,
+        end: &Value,
+    ) -> Result<Vec<Value>>;
+    fn index_query(
+        &mut self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        dir: Direction,
+    ) -> Result<Vec<Value>>;
+}
+
+impl Docs for &JsonDB {
+    fn put(&mut self, store: &str, doc: Value, generate: bool) -> Result<Value> {
+        if generate {
+            JsonDB::put_auto(self, store, doc)
+        } else {
+            JsonDB::put(self, store, doc)
+        }
+    }
+    fn get(&mut self, store: &str, key: &Value) -> Result<Option<Value>> {
+        JsonDB::get(self, store, key)
+    }
+    fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
+        JsonDB::delete(self, store, key)
+    }
+    fn count(&mut self, store: &str) -> Result<usize> {
+        JsonDB::count(self, store)
+    }
+    fn scan(&mut self, store: &str) -> Result<Vec<Value>> {
+        JsonDB::scan(self, store)
+    }
+    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
+        JsonDB::get_by_index(self, store, index, value)
+    }
+    fn range_by_index(
+        &mut self,
+        store: &str,
+        index: &str,
+        start: &Value,
+        end: &Value,
+    ) -> Result<Vec<Value>> {
+        JsonDB::range_by_index(self, store, index, start, end)
+    }
+    fn index_query(
+        &mut self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        dir: Direction,
+    ) -> Result<Vec<Value>> {
+        JsonDB::index_query(self, store, index, range, dir)
+    }
+}
+
+impl Docs for Transaction<'_> {
+    fn put(&mut self, store: &str, doc: Value, generate: bool) -> Result<Value> {
+        if generate {
+            Transaction::put_auto(self, store, doc)
+        } else {
+            Transaction::put(self, store, doc)
+        }
+    }
+    fn get(&mut self, store: &str, key: &Value) -> Result<Option<Value>> {
+        Transaction::get(self, store, key)
+    }
+    fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
+        Transaction::delete(self, store, key)
+    }
+    fn count(&mut self, store: &str) -> Result<usize> {
+        Transaction::count(self, store)
+    }
+    fn scan(&mut self, store: &str) -> Result<Vec<Value>> {
+        Transaction::scan(self, store)
+    }
+    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
+        Transaction::get_by_index(self, store, index, value)
+    }
+    fn range_by_index(
+        &mut self,
+        store: &str,
+        index: &str,
+        start: &Value,
+        end: &Value,
+    ) -> Result<Vec<Value>> {
+        Transaction::range_by_index(self, store, index, start, end)
+    }
+    fn index_query(
+        &mut self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        dir: Direction,
+    ) -> Result<Vec<Value>> {
+        Transaction::index_query(self, store, index, range, dir)
+    }
+}
+
+pub(crate) unsafe fn put_doc(
+    d: &mut impl Docs,
+    generate: bool,
+    store: *const c_char,
+    doc: *const c_char,
+    len: usize,
+    key_out: *mut *mut c_char,
+) -> Result<()> {
+    let (s, v) = unsafe { (cstr(store, "store")?, json(doc, len, "doc")?) };
+    let k = d.put(s, v, generate)?;
+    unsafe { key_result(key_out, &k) }
+}
+
+pub(crate) unsafe fn get_doc(
+    d: &mut impl Docs,
+    store: *const c_char,
+    key: *const c_char,
+    len: usize,
+    out: *mut *mut c_char,
+) -> Result<()> {
+    let (s, k) = unsafe { (cstr(store, "store")?, json(key, len, "key")?) };
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let doc = d.get(s, &k)?;
+    unsafe { doc_result(out, doc) }
+}
+
+pub(crate) unsafe fn delete_doc(
+    d: &mut impl Docs,
+    store: *const c_char,
+    key: *const c_char,
+    len: usize,
+) -> Result<()> {
+    let (s, k) = unsafe { (cstr(store, "store")?, json(key, len, "key")?) };
+    d.delete(s, &k)
+}
+
+pub(crate) unsafe fn count(d: &mut impl Docs, store: *const c_char, out: *mut usize) -> Result<()> {
+    let n = d.count(unsafe { cstr(store, "store")? })?;
+    unsafe { put(out, n, "out") }
+}
+
+unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<Value>) -> Result<()> {
+    unsafe { put_string(out, to_json(&docs)?, "out") }
+}
+
+pub(crate) unsafe fn scan(
+    d: &mut impl Docs,
+    store: *const c_char,
+    out: *mut *mut c_char,
+) -> Result<()> {
+    let docs = d.scan(unsafe { cstr(store, "store")? })?;
+    unsafe { docs_out(out, docs) }
+}
+
+pub(crate) unsafe fn get_by_index(
+    d: &mut impl Docs,
+    store: *const c_char,
+    index: *const c_char,
+    value: *const c_char,
+    len: usize,
+    out: *mut *mut c_char,
+) -> Result<()> {
+    let (s, i, v) = unsafe {
+        (
+            cstr(store, "store")?,
+            cstr(index, "index")?,
+            json(value, len, "value")?,
+        )
+    };
+    let docs = d.get_by_index(s, i, &v)?;
+    unsafe { docs_out(out, docs) }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn range_by_index(
+    d: &mut impl Docs,
+    store: *const c_char,
+    index: *const c_char,
+    start: *const c_char,
+    start_len: usize,
+    end: *const c_char,
+    end_len: usize,
+    out: *mut *mut c_char,
+) -> Result<()> {
+    let (s, i) = unsafe { (cstr(store, "store")?, cstr(index, "index")?) };
+    let (a, b) = unsafe { (json(start, start_len, "start")?, json(end, end_len, "end")?) };
+    let docs = d.range_by_index(s, i, &a, &b)?;
+    unsafe { docs_out(out, docs) }
+}
+
+pub(crate) unsafe fn index_query(
+    d: &mut impl Docs,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    dir: i32,
+    out: *mut *mut c_char,
+) -> Result<()> {
+    let (s, i, r, dir) = unsafe {
+        (
+            cstr(store, "store")?,
+            cstr(index, "index")?,
+            key_range(range)?,
+            direction(dir)?,
+        )
+    };
+    let docs = d.index_query(s, i, r, dir)?;
+    unsafe { docs_out(out, docs) }
+}
