@@ -1,0 +1,3 @@
+module flowdb
+
+go 1.23

@@ -1,0 +1,421 @@
+package flowdb
+
+/*
+#include <stdlib.h>
+#include <flowdb.h>
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// JsonDB is the IndexedDB-compatible JSON document database; safe for concurrent use.
+// Documents and keys are JSON (json.RawMessage); PutValue/GetInto marshal Go values.
+type JsonDB struct {
+	mu      sync.RWMutex
+	h       *C.flowdb_jsondb_t
+	cleanup runtime.Cleanup
+}
+
+type jsondbHandle struct{ h *C.flowdb_jsondb_t }
+
+// OpenJsonDB opens the engine in dir and the document layer on it.
+func OpenJsonDB(dir string, opts *Options) (*JsonDB, error) {
+	o, err := options(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer C.flowdb_options_free(o)
+	var h *C.flowdb_jsondb_t
+	var cerr *C.flowdb_error_t
+	if err := check(C.flowdb_jsondb_open(o, &h, &cerr), cerr); err != nil {
+		return nil, err
+	}
+	liveHandles.Add(1)
+	db := &JsonDB{h: h}
+	db.cleanup = runtime.AddCleanup(db, func(jh jsondbHandle) {
+		C.flowdb_jsondb_free(jh.h)
+		liveHandles.Add(-1)
+	}, jsondbHandle{h})
+	return db, nil
+}
+
+func (db *JsonDB) handle(f func(h *C.flowdb_jsondb_t) error) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.h == nil {
+		return &Error{Code: CodeClosed, Msg: "the database was closed"}
+	}
+	return f(db.h)
+}
+
+// Close shuts the database down. Idempotent. ErrBusy while transactions are open.
+func (db *JsonDB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.h == nil {
+		return nil
+	}
+	var cerr *C.flowdb_error_t
+	if err := check(C.flowdb_jsondb_shutdown(db.h, &cerr), cerr); err != nil {
+		return err
+	}
+	db.cleanup.Stop()
+	C.flowdb_jsondb_free(db.h)
+	liveHandles.Add(-1)
+	db.h = nil
+	return nil
+}
+
+// withStr passes Go strings to C as NUL-terminated copies.
+func withStr(ss []string, f func(ps []*C.char) error) error {
+	ps := make([]*C.char, len(ss))
+	for i, s := range ss {
+		ps[i] = C.CString(s)
+	}
+	defer func() {
+		for _, p := range ps {
+			C.free(unsafe.Pointer(p))
+		}
+	}()
+	return f(ps)
+}
+
+// jsonArg passes JSON to C as (pointer, length) in C memory.
+func jsonArg(j []byte) (*C.char, C.size_t, func()) {
+	if len(j) == 0 {
+		return nil, 0, func() {}
+	}
+	p := C.CBytes(j)
+	return (*C.char)(p), C.size_t(len(j)), func() { C.free(p) }
+}
+
+// takeJSON copies a returned string into Go memory and frees it (nil stays nil).
+func takeJSON(s *C.char) json.RawMessage {
+	if s == nil {
+		return nil
+	}
+	defer C.flowdb_string_free(s)
+	return json.RawMessage(C.GoString(s))
+}
+
+func (db *JsonDB) simple(f func(h *C.flowdb_jsondb_t, cerr **C.flowdb_error_t) uint32) error {
+	return db.handle(func(h *C.flowdb_jsondb_t) error {
+		var cerr *C.flowdb_error_t
+		return check(f(h, &cerr), cerr)
+	})
+}
+
+func (db *JsonDB) text(f func(h *C.flowdb_jsondb_t, out **C.char, cerr **C.flowdb_error_t) uint32) (json.RawMessage, error) {
+	var res json.RawMessage
+	err := db.handle(func(h *C.flowdb_jsondb_t) error {
+		var out *C.char
+		var cerr *C.flowdb_error_t
+		if err := check(f(h, &out, &cerr), cerr); err != nil {
+			return err
+		}
+		res = takeJSON(out)
+		return nil
+	})
+	return res, err
+}
+
+// CreateObjectStore creates a store whose documents carry their key at keyPath.
+func (db *JsonDB) CreateObjectStore(name, keyPath string) error {
+	return withStr([]string{name, keyPath}, func(p []*C.char) error {
+		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_create_object_store(h, p[0], p[1], c)
+		})
+	})
+}
+
+// CreateStore creates a store from a description, e.g. {"name":"users","keyPath":"id",
+// "autoIncrement":true,"indexes":[{"name":"email","keyPath":"email","unique":true}]}.
+func (db *JsonDB) CreateStore(schema json.RawMessage) error {
+	j, n, free := jsonArg(schema)
+	defer free()
+	return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_create_store(h, j, n, c)
+	})
+}
+
+// CreateIndex creates an index over keyPaths (several: compound).
+func (db *JsonDB) CreateIndex(store, name string, keyPaths []string, unique, multiEntry bool) error {
+	return withStr(append([]string{store, name}, keyPaths...), func(p []*C.char) error {
+		paths := (**C.char)(C.malloc(C.size_t(len(keyPaths)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+		defer C.free(unsafe.Pointer(paths))
+		copy(unsafe.Slice(paths, len(keyPaths)+1), p[2:])
+		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_create_index_with(h, p[0], p[1], paths, C.size_t(len(keyPaths)), C.bool(unique), C.bool(multiEntry), c)
+		})
+	})
+}
+
+// DeleteIndex deletes an index and its entries.
+func (db *JsonDB) DeleteIndex(store, name string) error {
+	return withStr([]string{store, name}, func(p []*C.char) error {
+		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_delete_index(h, p[0], p[1], c)
+		})
+	})
+}
+
+// DeleteObjectStore deletes a store with its documents and indexes.
+func (db *JsonDB) DeleteObjectStore(name string) error {
+	return withStr([]string{name}, func(p []*C.char) error {
+		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_delete_object_store(h, p[0], c)
+		})
+	})
+}
+
+// StoreNames lists the stores.
+func (db *JsonDB) StoreNames() ([]string, error) {
+	j, err := db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_store_names(h, o, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	return names, json.Unmarshal(j, &names)
+}
+
+// Put stores a document; returns its key (JSON).
+func (db *JsonDB) Put(store string, doc json.RawMessage) (json.RawMessage, error) {
+	return db.put(store, doc, false)
+}
+
+// PutAuto stores a document under a newly generated key.
+func (db *JsonDB) PutAuto(store string, doc json.RawMessage) (json.RawMessage, error) {
+	return db.put(store, doc, true)
+}
+
+// PutValue marshals v and stores it.
+func (db *JsonDB) PutValue(store string, v any) (json.RawMessage, error) {
+	doc, err := json.Marshal(v)
+	if err != nil {
+		return nil, &Error{Code: CodeData, Msg: err.Error()}
+	}
+	return db.Put(store, doc)
+}
+
+func (db *JsonDB) put(store string, doc json.RawMessage, auto bool) (json.RawMessage, error) {
+	var key json.RawMessage
+	err := withStr([]string{store}, func(p []*C.char) error {
+		j, n, free := jsonArg(doc)
+		defer free()
+		var e error
+		key, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+			if auto {
+				return C.flowdb_jsondb_put_auto(h, p[0], j, n, o, c)
+			}
+			return C.flowdb_jsondb_put(h, p[0], j, n, o, c)
+		})
+		return e
+	})
+	return key, err
+}
+
+// Get returns the document with key (JSON), or nil when there is none.
+func (db *JsonDB) Get(store string, key json.RawMessage) (json.RawMessage, error) {
+	var doc json.RawMessage
+	err := withStr([]string{store}, func(p []*C.char) error {
+		j, n, free := jsonArg(key)
+		defer free()
+		var e error
+		doc, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_get(h, p[0], j, n, o, c)
+		})
+		return e
+	})
+	return doc, err
+}
+
+// GetInto unmarshals the document with key into v; false when there is none.
+func (db *JsonDB) GetInto(store string, key json.RawMessage, v any) (bool, error) {
+	doc, err := db.Get(store, key)
+	if err != nil || doc == nil {
+		return false, err
+	}
+	return true, json.Unmarshal(doc, v)
+}
+
+// Delete deletes the document with key (absent: nothing happens).
+func (db *JsonDB) Delete(store string, key json.RawMessage) error {
+	return withStr([]string{store}, func(p []*C.char) error {
+		j, n, free := jsonArg(key)
+		defer free()
+		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_delete(h, p[0], j, n, c)
+		})
+	})
+}
+
+// Count is the number of documents in store.
+func (db *JsonDB) Count(store string) (int, error) {
+	var n C.size_t
+	err := withStr([]string{store}, func(p []*C.char) error {
+		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 { return C.flowdb_jsondb_count(h, p[0], &n, c) })
+	})
+	return int(n), err
+}
+
+func docs(j json.RawMessage, err error) ([]json.RawMessage, error) {
+	if err != nil {
+		return nil, err
+	}
+	var out []json.RawMessage
+	return out, json.Unmarshal(j, &out)
+}
+
+// Scan returns every document in primary-key order.
+func (db *JsonDB) Scan(store string) ([]json.RawMessage, error) {
+	var j json.RawMessage
+	err := withStr([]string{store}, func(p []*C.char) error {
+		var e error
+		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_scan(h, p[0], o, c)
+		})
+		return e
+	})
+	return docs(j, err)
+}
+
+// GetByIndex returns the documents whose index key equals value (JSON).
+func (db *JsonDB) GetByIndex(store, index string, value json.RawMessage) ([]json.RawMessage, error) {
+	var j json.RawMessage
+	err := withStr([]string{store, index}, func(p []*C.char) error {
+		v, n, free := jsonArg(value)
+		defer free()
+		var e error
+		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_get_by_index(h, p[0], p[1], v, n, o, c)
+		})
+		return e
+	})
+	return docs(j, err)
+}
+
+// RangeByIndex returns the documents with start <= index key <= end.
+func (db *JsonDB) RangeByIndex(store, index string, start, end json.RawMessage) ([]json.RawMessage, error) {
+	var j json.RawMessage
+	err := withStr([]string{store, index}, func(p []*C.char) error {
+		a, an, fa := jsonArg(start)
+		defer fa()
+		b, bn, fb := jsonArg(end)
+		defer fb()
+		var e error
+		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_range_by_index(h, p[0], p[1], a, an, b, bn, o, c)
+		})
+		return e
+	})
+	return docs(j, err)
+}
+
+// Txn is a JsonDB transaction; used by one goroutine at a time.
+type Txn struct {
+	t       *C.flowdb_txn_t
+	cleanup runtime.Cleanup
+}
+
+// Transaction starts a transaction over stores.
+func (db *JsonDB) Transaction(stores []string, readWrite bool) (*Txn, error) {
+	var t *C.flowdb_txn_t
+	err := withStr(stores, func(p []*C.char) error {
+		arr := (**C.char)(C.malloc(C.size_t(len(p)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+		defer C.free(unsafe.Pointer(arr))
+		copy(unsafe.Slice(arr, len(p)+1), p)
+		mode := C.int32_t(0)
+		if readWrite {
+			mode = 1
+		}
+		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_transaction(h, arr, C.size_t(len(p)), mode, &t, c)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	liveHandles.Add(1)
+	tx := &Txn{t: t}
+	tx.cleanup = runtime.AddCleanup(tx, func(t *C.flowdb_txn_t) {
+		C.flowdb_txn_free(t)
+		liveHandles.Add(-1)
+	}, t)
+	return tx, nil
+}
+
+func (tx *Txn) call(f func(c **C.flowdb_error_t) uint32) error {
+	if tx.t == nil {
+		return &Error{Code: CodeTransactionInactive, Msg: "the transaction was closed"}
+	}
+	var cerr *C.flowdb_error_t
+	return check(f(&cerr), cerr)
+}
+
+// Put stores a document in the transaction; returns its key.
+func (tx *Txn) Put(store string, doc json.RawMessage) (json.RawMessage, error) {
+	var key json.RawMessage
+	err := withStr([]string{store}, func(p []*C.char) error {
+		j, n, free := jsonArg(doc)
+		defer free()
+		var out *C.char
+		if err := tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_put(tx.t, p[0], j, n, &out, c) }); err != nil {
+			return err
+		}
+		key = takeJSON(out)
+		return nil
+	})
+	return key, err
+}
+
+// Get returns the document the transaction sees (nil when none).
+func (tx *Txn) Get(store string, key json.RawMessage) (json.RawMessage, error) {
+	var doc json.RawMessage
+	err := withStr([]string{store}, func(p []*C.char) error {
+		j, n, free := jsonArg(key)
+		defer free()
+		var out *C.char
+		if err := tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_get(tx.t, p[0], j, n, &out, c) }); err != nil {
+			return err
+		}
+		doc = takeJSON(out)
+		return nil
+	})
+	return doc, err
+}
+
+// Delete deletes the document with key in the transaction.
+func (tx *Txn) Delete(store string, key json.RawMessage) error {
+	return withStr([]string{store}, func(p []*C.char) error {
+		j, n, free := jsonArg(key)
+		defer free()
+		return tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_delete(tx.t, p[0], j, n, c) })
+	})
+}
+
+// Commit applies the transaction atomically.
+func (tx *Txn) Commit() error {
+	return tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_commit(tx.t, c) })
+}
+
+// Abort discards the transaction.
+func (tx *Txn) Abort() error {
+	return tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_abort(tx.t, c) })
+}
+
+// Close frees the transaction (aborting it if still active). Idempotent.
+func (tx *Txn) Close() {
+	if tx.t != nil {
+		tx.cleanup.Stop()
+		C.flowdb_txn_free(tx.t)
+		tx.t = nil
+		liveHandles.Add(-1)
+	}
+}
