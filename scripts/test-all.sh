@@ -2,7 +2,7 @@
 # Runs every test of flowdb: the format and header-drift checks; then, through
 # `cmake --workflow --preset default` and ctest, the Rust unit and integration tests
 # and the C/C++ tests (shared, static, ASan+UBSan, valgrind, the installed-package
-# consumer, examples); then smoke passes of the benchmarks. (Go joins as it lands.)
+# consumer, examples) and the Go bindings; then smoke passes of the benchmarks.
 # Installs what a fresh machine lacks (promtool, valgrind, cmake; cbindgen from crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,7 @@ need() { # need COMMAND DEBIAN_PACKAGE: installs the package when the command is
 need promtool prometheus   # the metrics-format test
 need valgrind valgrind     # the C tests under valgrind
 need cmake cmake
+need go golang-go          # the Go bindings (the machine image normally has Go)
 export FLOWDB_REQUIRE_PROMTOOL=1
 
 echo "== cargo fmt --check"
@@ -30,7 +31,7 @@ cbindgen --quiet --config cbindgen.toml --output "$fresh_header" .
 diff -u include/flowdb.h "$fresh_header"
 rm -f "$fresh_header"
 
-echo "== every test through ctest (cmake --workflow --preset default): Rust, C, C++"
+echo "== every test through ctest (cmake --workflow --preset default): Rust, C, C++, Go"
 cmake --workflow --preset default
 
 echo "== benchmark smoke pass (small sizes; results are checked, not timed)"

@@ -1,0 +1,7 @@
+module flowdb-examples
+
+go 1.23
+
+require flowdb v0.0.0
+
+replace flowdb => ../../bindings/go
