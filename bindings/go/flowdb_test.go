@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 func open(t *testing.T) *Engine {
@@ -101,6 +102,13 @@ func TestEngineCalls(t *testing.T) {
 	}
 	if n != 2 {
 		t.Fatalf("scan opt %d", n)
+	}
+	must(e.Sync())
+	if r := e.GetSync([]byte("cpu.b"), 1); r == nil {
+		t.Fatal("GetSync")
+	}
+	if r := e.GetSync([]byte("absent"), 1); r != nil {
+		t.Fatal("GetSync of an absent key")
 	}
 	mt, err := e.SpawnBackgroundMaintenance()
 	must(err)
@@ -297,6 +305,15 @@ func TestJsonDB(t *testing.T) {
 	if _, err := db.Query("users").WhereEq("email", json.RawMessage(`{bad`)).Collect(db); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("bad query json: %v", err)
 	}
+	must(db.SetTransactionTimeout(2 * time.Second))
+	if ds, err := db.GetRange("users", IndexRange{Lower: &KeyBound{Key: json.RawMessage(`2`)}}, Prev); err != nil || len(ds) != 1 {
+		t.Fatalf("get range %v %v", ds, err)
+	}
+	must(db.EngineFlush())
+	must(db.Sync())
+	if m, err := db.EngineMetricsText(); err != nil || len(m) == 0 {
+		t.Fatalf("engine metrics: %v", err)
+	}
 	names, _ := db.StoreNames()
 	if len(names) != 2 {
 		t.Fatalf("names %v", names)
@@ -323,6 +340,9 @@ func TestJsonDB(t *testing.T) {
 	}
 	if ds, _ := tx.RangeByIndex("users", "age", json.RawMessage(`0`), json.RawMessage(`100`)); len(ds) != 1 {
 		t.Fatalf("txn range %v", ds)
+	}
+	if ds, err := tx.IndexQuery("users", "email", IndexRange{}, Next); err != nil || len(ds) != 3 {
+		t.Fatalf("txn index query %v %v", ds, err)
 	}
 	if err := db.Close(); !errors.Is(err, ErrBusy) {
 		t.Fatalf("close with an open transaction: %v", err)

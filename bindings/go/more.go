@@ -9,6 +9,7 @@ import "C"
 import (
 	"encoding/json"
 	"iter"
+	"time"
 	"unsafe"
 )
 
@@ -339,4 +340,86 @@ func (tx *Txn) RangeByIndex(store, index string, start, end json.RawMessage) ([]
 		return e
 	})
 	return docs(j, err)
+}
+
+// Sync flushes memtables and syncs the log; the engine stays open (the C API's
+// flowdb_engine_close, Rust's Engine::close).
+func (e *Engine) Sync() error {
+	return e.handle(func(h *C.flowdb_engine_t) error {
+		var cerr *C.flowdb_error_t
+		return check(C.flowdb_engine_close(h, &cerr), cerr)
+	})
+}
+
+// SetTransactionTimeout sets how long a transaction waits for overlapping ones
+// before ErrBusy.
+func (db *JsonDB) SetTransactionTimeout(d time.Duration) error {
+	return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_set_transaction_timeout_ms(h, C.uint64_t(d.Milliseconds()), c)
+	})
+}
+
+// GetRange returns the documents whose primary key is in r, in dir order.
+func (db *JsonDB) GetRange(store string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
+	kr, err := r.c()
+	if err != nil {
+		return nil, err
+	}
+	defer C.flowdb_key_range_free(kr)
+	var j json.RawMessage
+	err = withStr([]string{store}, func(p []*C.char) error {
+		var e error
+		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_get_range(h, p[0], kr, C.int32_t(dir), o, c)
+		})
+		return e
+	})
+	return docs(j, err)
+}
+
+// EngineFlush flushes the underlying engine's memtables to tables.
+func (db *JsonDB) EngineFlush() error {
+	return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 { return C.flowdb_jsondb_engine_flush(h, c) })
+}
+
+// EngineMetricsText is the underlying engine's metrics (Prometheus text format).
+func (db *JsonDB) EngineMetricsText() (string, error) {
+	j, err := db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_engine_metrics_text(h, o, c)
+	})
+	return string(j), err
+}
+
+// IndexQuery returns the documents whose index key is in r, as the transaction
+// sees them, in dir order.
+func (tx *Txn) IndexQuery(store, index string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
+	kr, err := r.c()
+	if err != nil {
+		return nil, err
+	}
+	defer C.flowdb_key_range_free(kr)
+	var j json.RawMessage
+	err = withStr([]string{store, index}, func(p []*C.char) error {
+		var e error
+		j, e = tx.text(func(o **C.char, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_txn_index_query(tx.t, p[0], p[1], kr, C.int32_t(dir), o, c)
+		})
+		return e
+	})
+	return docs(j, err)
+}
+
+// GetSync is Get that reports any failure as "not found" (nil), like Rust's get_sync.
+func (e *Engine) GetSync(key []byte, ts int64) *Record {
+	r, err := e.Get(key, ts)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+// Sync flushes and syncs the underlying engine; the database stays open (Rust's
+// JsonDB::close).
+func (db *JsonDB) Sync() error {
+	return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 { return C.flowdb_jsondb_close(h, c) })
 }
