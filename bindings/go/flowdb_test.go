@@ -104,7 +104,7 @@ func TestEngineCalls(t *testing.T) {
 		t.Fatalf("scan opt %d", n)
 	}
 	must(e.Sync())
-	if r := e.GetSync([]byte("cpu.b"), 1); r == nil {
+	if r := e.GetSync([]byte("cpu.c"), 9); r == nil { // cpu.b@1 expired: its patched TTL ran from ts 1
 		t.Fatal("GetSync")
 	}
 	if r := e.GetSync([]byte("absent"), 1); r != nil {
