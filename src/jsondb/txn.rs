@@ -414,10 +414,7 @@ impl Request<'_> {
 
     pub(crate) fn get_doc(&self, store: &str, key: &Value) -> Result<Option<Value>> {
         let s = self.store(store)?;
-        let pk = key::encode(key)?;
-        self.read(&doc_key(s.id, &pk))?
-            .map(|b| parse_doc(&b))
-            .transpose()
+        self.doc_by_pk(s, &key::encode(key)?)
     }
 
     fn generator(&self, store: u32) -> Result<u64> {
@@ -499,14 +496,13 @@ impl Request<'_> {
             }
         };
         let pk = key::encode(&key)?;
-        let dk = doc_key(s.id, &pk);
-        let old = self.read(&dk)?.map(|b| parse_doc(&b)).transpose()?;
+        let old = self.doc_by_pk(s, &pk)?;
         for idx in &s.indexes {
             self.update_index(&s, idx, &pk, old.as_ref(), Some(&doc))?;
         }
         let bytes = serde_json::to_vec(&doc)
             .map_err(|e| Error::Data(format!("document cannot be serialized: {e}")))?;
-        self.write(dk, Some(bytes));
+        self.write(doc_key(s.id, &pk), Some(bytes));
         Ok(key)
     }
 
@@ -550,14 +546,13 @@ impl Request<'_> {
         let catalog = self.catalog;
         let s = catalog.store(store)?;
         let pk = key::encode(key)?;
-        let dk = doc_key(s.id, &pk);
-        let Some(old) = self.read(&dk)?.map(|b| parse_doc(&b)).transpose()? else {
+        let Some(old) = self.doc_by_pk(s, &pk)? else {
             return Ok(());
         };
         for idx in &s.indexes {
             self.update_index(&s, idx, &pk, Some(&old), None)?;
         }
-        self.write(dk, None);
+        self.write(doc_key(s.id, &pk), None);
         Ok(())
     }
 
