@@ -87,11 +87,8 @@ func withStr(ss []string, f func(ps []*C.char) error) error {
 
 // jsonArg passes JSON to C as (pointer, length) in C memory.
 func jsonArg(j []byte) (*C.char, C.size_t, func()) {
-	if len(j) == 0 {
-		return nil, 0, func() {}
-	}
-	p := C.CBytes(j)
-	return (*C.char)(p), C.size_t(len(j)), func() { C.free(p) }
+	p, n, free := bytesArg(j)
+	return (*C.char)(unsafe.Pointer(p)), n, free
 }
 
 // takeJSON copies a returned string into Go memory and frees it (nil stays nil).
@@ -361,16 +358,27 @@ func (tx *Txn) call(f func(c **C.flowdb_error_t) uint32) error {
 
 // Put stores a document in the transaction; returns its key.
 func (tx *Txn) Put(store string, doc json.RawMessage) (json.RawMessage, error) {
+	return tx.put(store, doc, false)
+}
+
+// PutAuto stores a document under a newly generated key in the transaction.
+func (tx *Txn) PutAuto(store string, doc json.RawMessage) (json.RawMessage, error) {
+	return tx.put(store, doc, true)
+}
+
+func (tx *Txn) put(store string, doc json.RawMessage, auto bool) (json.RawMessage, error) {
 	var key json.RawMessage
 	err := withStr([]string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(doc)
 		defer free()
-		var out *C.char
-		if err := tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_put(tx.t, p[0], j, n, &out, c) }); err != nil {
-			return err
-		}
-		key = takeJSON(out)
-		return nil
+		var e error
+		key, e = tx.text(func(o **C.char, c **C.flowdb_error_t) uint32 {
+			if auto {
+				return C.flowdb_txn_put_auto(tx.t, p[0], j, n, o, c)
+			}
+			return C.flowdb_txn_put(tx.t, p[0], j, n, o, c)
+		})
+		return e
 	})
 	return key, err
 }
@@ -381,12 +389,9 @@ func (tx *Txn) Get(store string, key json.RawMessage) (json.RawMessage, error) {
 	err := withStr([]string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(key)
 		defer free()
-		var out *C.char
-		if err := tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_get(tx.t, p[0], j, n, &out, c) }); err != nil {
-			return err
-		}
-		doc = takeJSON(out)
-		return nil
+		var e error
+		doc, e = tx.text(func(o **C.char, c **C.flowdb_error_t) uint32 { return C.flowdb_txn_get(tx.t, p[0], j, n, o, c) })
+		return e
 	})
 	return doc, err
 }

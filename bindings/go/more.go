@@ -266,22 +266,6 @@ func (q *Query) Collect(db *JsonDB) ([]json.RawMessage, error) {
 	return docs(j, err)
 }
 
-// PutAuto stores a document under a newly generated key in the transaction.
-func (tx *Txn) PutAuto(store string, doc json.RawMessage) (json.RawMessage, error) {
-	var key json.RawMessage
-	err := withStr([]string{store}, func(p []*C.char) error {
-		j, n, free := jsonArg(doc)
-		defer free()
-		var out *C.char
-		if err := tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_put_auto(tx.t, p[0], j, n, &out, c) }); err != nil {
-			return err
-		}
-		key = takeJSON(out)
-		return nil
-	})
-	return key, err
-}
-
 // Count is the number of documents the transaction sees.
 func (tx *Txn) Count(store string) (int, error) {
 	var n C.size_t
