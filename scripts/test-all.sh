@@ -2,8 +2,10 @@
 # Runs every test of flowdb: the format and header-drift checks; then, through
 # `cmake --workflow --preset default` and ctest, the Rust unit and integration tests
 # and the C/C++ tests (shared, static, ASan+UBSan, valgrind, the installed-package
-# consumer, examples) and the Go bindings; then smoke passes of the benchmarks.
-# Installs what a fresh machine lacks (promtool, valgrind, cmake; cbindgen from crates.io).
+# consumer, examples), the Go bindings and the flowdb-compare smoke pass (flowdb,
+# RocksDB and SQLite must return the same results); then smoke passes of the Rust
+# benchmarks. Installs what a fresh machine lacks (promtool, valgrind, cmake,
+# RocksDB's and SQLite's dev packages; cbindgen from crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +21,14 @@ need promtool prometheus   # the metrics-format test
 need valgrind valgrind     # the C tests under valgrind
 need cmake cmake
 need go golang-go          # the Go bindings (the machine image normally has Go)
-export FLOWDB_REQUIRE_PROMTOOL=1
+need pkg-config pkg-config
+need_lib() { # need_lib PKG_CONFIG_NAME DEBIAN_PACKAGE: for the flowdb-compare smoke pass
+  pkg-config --exists "$1" && return 0
+  need "lib-$1" "$2"
+}
+need_lib rocksdb librocksdb-dev
+need_lib sqlite3 libsqlite3-dev
+export FLOWDB_REQUIRE_PROMTOOL=1 FLOWDB_REQUIRE_BENCH=1
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,0 +1,58 @@
+/* Small helpers shared by the backends and the driver. */
+#define _XOPEN_SOURCE 700
+#include "util.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void die(const char *system, const char *what, const char *detail) {
+    fprintf(stderr, "flowdb-compare: %s: %s: %s\n", system, what, detail ? detail : "(no detail)");
+    exit(2);
+}
+
+void tally_docs(tally *t, const char *json, size_t len) {
+    const char *p = json, *end = json + len;
+    while (p < end && (p = strstr(p, "\"id\":")) != NULL && p < end) {
+        p += 5;
+        t->count++;
+        t->sum += strtoull(p, NULL, 10);
+    }
+}
+
+double now_secs(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t du_total;
+static int du_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)path, (void)ftw;
+    if (flag == FTW_F) du_total += (uint64_t)st->st_size;
+    return 0;
+}
+
+uint64_t dir_bytes(const char *dir) {
+    du_total = 0;
+    nftw(dir, du_one, 16, FTW_PHYS);
+    return du_total;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void fresh_dir(const char *dir) {
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (mkdir(dir, 0755) != 0) die("driver", "mkdir", dir);
+}
+
+uint64_t lcg_below(uint64_t *state, uint64_t n) {
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    return (*state >> 33) % n;
+}
