@@ -282,7 +282,10 @@ impl Memtable {
     }
 }
 
-const CHUNK: usize = 128;
+/// Entries copied per refill: the first refill copies few, as a point or `limit`
+/// query reads only a handful; each later one doubles, up to `MAX_CHUNK`.
+const FIRST_CHUNK: usize = 4;
+const MAX_CHUNK: usize = 128;
 
 /// A lazy cursor over one memtable, within bounds, at one snapshot: yields each
 /// `(key, ts)`'s newest visible version in order, refilling a small buffer per lock.
@@ -293,6 +296,8 @@ pub(crate) struct MemCursor {
     /// Where the next refill starts: the group `(key, ts)`, inclusive.
     resume: Option<(Vec<u8>, i64)>,
     buf: VecDeque<Entry>,
+    /// Entries the next refill copies.
+    chunk: usize,
 }
 
 impl MemCursor {
@@ -304,6 +309,7 @@ impl MemCursor {
             snap,
             resume,
             buf: VecDeque::new(),
+            chunk: FIRST_CHUNK,
         }
     }
 
@@ -318,6 +324,8 @@ impl MemCursor {
         let Some((start_key, start_ts)) = self.resume.take() else {
             return;
         };
+        let chunk = self.chunk;
+        self.chunk = (chunk * 2).min(MAX_CHUNK);
         let map = self.mem.map.read();
         let b = &*self.bounds;
         let keys = map.range::<[u8], _>((Bound::Included(start_key.as_slice()), Bound::Unbounded));
@@ -338,7 +346,7 @@ impl MemCursor {
                 if last_ts == Some(*ts) || *seq > self.snap {
                     continue; // decided already, or too new for this snapshot
                 }
-                if self.buf.len() >= CHUNK {
+                if self.buf.len() >= chunk {
                     self.resume = Some((key.clone(), *ts));
                     return;
                 }
@@ -412,11 +420,15 @@ mod tests {
         m.insert(es, vec![]);
         let bounds = Arc::new(Bounds::all().with_time(10, 19));
         let mut c = MemCursor::new(Arc::new(m), bounds, u64::MAX);
-        let mut n = 0;
+        // Refills grow 4, 8, 16, ...: each resumes exactly after the last entry.
+        let mut seen = Vec::new();
         while let Some(e) = c.next_entry() {
             assert!((10..=19).contains(&e.ts));
-            n += 1;
+            seen.push((e.key, e.ts));
         }
-        assert_eq!(n, 100);
+        let expected: Vec<_> = (0..10)
+            .flat_map(|k| (10..20).map(move |ts| (format!("k{k}").into_bytes(), ts)))
+            .collect();
+        assert_eq!(seen, expected);
     }
 }
