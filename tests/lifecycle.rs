@@ -109,3 +109,39 @@ fn writers_wait_for_flushes_rather_than_fail() {
     assert_eq!(e.scan(ScanRange::all()).unwrap().count(), 40_000);
     assert!(e.metrics_text().contains("flowdb_write_stalls_total"));
 }
+
+#[test]
+fn reopening_does_not_accumulate_wal_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal_files = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("wal-"))
+            .count()
+    };
+    let e = Engine::open(common::small_config(dir.path())).unwrap();
+    e.write_batch(&records(10, 1)).unwrap();
+    e.shutdown().unwrap();
+    for round in 0..10 {
+        let e = Engine::open(common::small_config(dir.path())).unwrap();
+        let tag = if round <= 5 { 1 } else { 2 };
+        assert_eq!(e.get("k00003", 3).unwrap().unwrap().value, vec![tag; 100]);
+        if round == 5 {
+            // Unflushed writes keep their segment until they are in a table.
+            e.write_batch(&records(5, 2)).unwrap();
+            drop(e);
+        } else {
+            e.shutdown().unwrap();
+        }
+        assert!(
+            wal_files() <= 2,
+            "{} WAL segments after {} reopens",
+            wal_files(),
+            round + 1
+        );
+    }
+    let e = Engine::open(common::small_config(dir.path())).unwrap();
+    assert_eq!(e.get("k00003", 3).unwrap().unwrap().value, vec![2; 100]);
+    e.shutdown().unwrap();
+}

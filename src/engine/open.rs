@@ -129,6 +129,15 @@ pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
     let writer = WalWriter::create(&dir, segment, true)?;
     let next_file = segment + 1;
     let active = if mem.is_empty() {
+        // Nothing to recover: the replayed segments (empty ones left by earlier
+        // opens, or ones holding only a torn tail) hold nothing live. Remove them, or
+        // every open would add one more for every later open to read. Losing this
+        // removal in a crash is harmless: they would replay as nothing again.
+        for n in &replay {
+            let p = segment_path(&dir, *n);
+            std::fs::remove_file(&p)
+                .ctx(|| format!("removing empty WAL segment {}", p.display()))?;
+        }
         Memtable::new(segment)
     } else {
         mem
