@@ -14,7 +14,7 @@ use crate::error::{IoContext, Result};
 use super::block::BlockBuilder;
 use super::bloom::BloomBuilder;
 use super::format::{frame_block, BlockHandle, Footer, TRAILER};
-use super::props::{encode_index, encode_range_dels, BlockMeta, TableProps};
+use super::props::{encode_index, encode_range_dels, BlockMeta, FenceKey, TableProps};
 
 /// How tables are cut and compressed.
 #[derive(Clone, Debug)]
@@ -93,9 +93,9 @@ impl TableBuilder {
             p.max_expire = p.max_expire.max(e.expire_at);
         }
         let m = self.cur.get_or_insert_with(|| BlockMeta {
-            first_key: e.key.clone(),
+            first_key: FenceKey::from_slice(&e.key),
             first_ts: e.ts,
-            last_key: Vec::new(),
+            last_key: FenceKey::new(),
             last_ts: e.ts,
             handle: BlockHandle::default(),
             min_ts: e.ts,
@@ -136,7 +136,7 @@ impl TableBuilder {
         let Some(mut m) = self.cur.take() else {
             return Ok(());
         };
-        m.last_key = self.last_key.clone();
+        m.last_key = FenceKey::from_slice(&self.last_key);
         let raw = self.block.finish();
         self.raw_bytes += raw.len() as u64;
         m.handle = self.write_block(&raw, true)?;

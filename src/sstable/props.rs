@@ -14,11 +14,15 @@ use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
 
 use super::format::BlockHandle;
 
+/// A block's first or last key: inline up to 24 bytes (most series and document
+/// keys), so decoding a table's index allocates per block only for longer keys.
+pub(crate) type FenceKey = smallvec::SmallVec<[u8; 24]>;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BlockMeta {
-    pub first_key: Vec<u8>,
+    pub first_key: FenceKey,
     pub first_ts: i64,
-    pub last_key: Vec<u8>,
+    pub last_key: FenceKey,
     pub last_ts: i64,
     pub handle: BlockHandle,
     pub min_ts: i64,
@@ -28,7 +32,8 @@ pub(crate) struct BlockMeta {
 
 impl BlockMeta {
     pub(crate) fn memory(&self) -> usize {
-        self.first_key.len() + self.last_key.len() + std::mem::size_of::<Self>()
+        let heap = |k: &FenceKey| if k.spilled() { k.len() } else { 0 };
+        heap(&self.first_key) + heap(&self.last_key) + std::mem::size_of::<Self>()
     }
 
     pub(crate) fn overlaps_time(&self, lo: i64, hi: i64) -> bool {
@@ -59,9 +64,9 @@ pub(crate) fn decode_index(data: &[u8]) -> Option<Vec<BlockMeta>> {
     let mut out = Vec::with_capacity(n.min(data.len()));
     for _ in 0..n {
         out.push(BlockMeta {
-            first_key: d.bytes()?.to_vec(),
+            first_key: FenceKey::from_slice(d.bytes()?),
             first_ts: d.varint_i64()?,
-            last_key: d.bytes()?.to_vec(),
+            last_key: FenceKey::from_slice(d.bytes()?),
             last_ts: d.varint_i64()?,
             handle: BlockHandle {
                 offset: d.varint()?,
@@ -150,9 +155,9 @@ mod tests {
     #[test]
     fn round_trips() {
         let m = BlockMeta {
-            first_key: b"a".to_vec(),
+            first_key: FenceKey::from_slice(b"a"),
             first_ts: -1,
-            last_key: b"b".to_vec(),
+            last_key: FenceKey::from_slice(b"b"),
             last_ts: 9,
             handle: BlockHandle { offset: 5, len: 7 },
             min_ts: -1,

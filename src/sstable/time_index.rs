@@ -82,9 +82,9 @@ mod tests {
 
     fn meta(min_ts: i64, max_ts: i64) -> BlockMeta {
         BlockMeta {
-            first_key: vec![],
+            first_key: Default::default(),
             first_ts: min_ts,
-            last_key: vec![],
+            last_key: Default::default(),
             last_ts: max_ts,
             handle: BlockHandle::default(),
             min_ts,
