@@ -2,37 +2,49 @@
 //! transaction) and `flowdb_txn_t`: the argument checks, the request and the result
 //! written out, once for both handle families.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
 
 use serde_json::Value;
 
-use super::error::{cstr, json, null, put, put_string};
-use super::jsondb::{direction, doc_result, flowdb_key_range_t, key_range, key_result, to_json};
-use crate::error::Result;
+use super::error::{cstr, json, null, put};
+use super::jsondb::{direction, flowdb_key_range_t, key_range, key_result};
+use crate::error::{Error, Result};
+use crate::jsondb::doc::RawDoc;
 use crate::jsondb::{Direction, JsonDB, KeyRange, Transaction};
 
-/// What both a database and a transaction answer.
+/// What both a database and a transaction answer. Documents come back as their
+/// stored JSON text (`RawDoc`): C wants text, so they are not parsed only to be
+/// printed again.
 pub(crate) trait Docs {
     fn put(&mut self, store: &str, doc: Value, generate: bool) -> Result<Value>;
-    fn get(&mut self, store: &str, key: &Value) -> Result<Option<Value>>;
+    fn get(&mut self, store: &str, key: &Value) -> Result<Option<RawDoc>>;
     fn delete(&mut self, store: &str, key: &Value) -> Result<()>;
     fn count(&mut self, store: &str) -> Result<usize>;
-    fn scan(&mut self, store: &str) -> Result<Vec<Value>>;
-    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>>;
-    fn range_by_index(
-        &mut self,
-        store: &str,
-        index: &str,
-        start: &Value,
-        end: &Value,
-    ) -> Result<Vec<Value>>;
+    fn get_range(&mut self, store: &str, range: &KeyRange, dir: Direction) -> Result<Vec<RawDoc>>;
     fn index_query(
         &mut self,
         store: &str,
         index: &str,
         range: &KeyRange,
         dir: Direction,
-    ) -> Result<Vec<Value>>;
+    ) -> Result<Vec<RawDoc>>;
+
+    fn scan(&mut self, store: &str) -> Result<Vec<RawDoc>> {
+        self.get_range(store, &KeyRange::all(), Direction::Next)
+    }
+    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<RawDoc>> {
+        self.index_query(store, index, &KeyRange::only(value)?, Direction::Next)
+    }
+    fn range_by_index(
+        &mut self,
+        store: &str,
+        index: &str,
+        start: &Value,
+        end: &Value,
+    ) -> Result<Vec<RawDoc>> {
+        let range = KeyRange::bound(start, end, false, false)?;
+        self.index_query(store, index, &range, Direction::Next)
+    }
 }
 
 impl Docs for &JsonDB {
@@ -43,8 +55,8 @@ impl Docs for &JsonDB {
             JsonDB::put(self, store, doc)
         }
     }
-    fn get(&mut self, store: &str, key: &Value) -> Result<Option<Value>> {
-        JsonDB::get(self, store, key)
+    fn get(&mut self, store: &str, key: &Value) -> Result<Option<RawDoc>> {
+        self.read_one(store, |tx| tx.get_as(store, key))
     }
     fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
         JsonDB::delete(self, store, key)
@@ -52,20 +64,8 @@ impl Docs for &JsonDB {
     fn count(&mut self, store: &str) -> Result<usize> {
         JsonDB::count(self, store)
     }
-    fn scan(&mut self, store: &str) -> Result<Vec<Value>> {
-        JsonDB::scan(self, store)
-    }
-    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
-        JsonDB::get_by_index(self, store, index, value)
-    }
-    fn range_by_index(
-        &mut self,
-        store: &str,
-        index: &str,
-        start: &Value,
-        end: &Value,
-    ) -> Result<Vec<Value>> {
-        JsonDB::range_by_index(self, store, index, start, end)
+    fn get_range(&mut self, store: &str, range: &KeyRange, dir: Direction) -> Result<Vec<RawDoc>> {
+        self.read_one(store, |tx| tx.get_range_as(store, range, dir))
     }
     fn index_query(
         &mut self,
@@ -73,8 +73,8 @@ impl Docs for &JsonDB {
         index: &str,
         range: &KeyRange,
         dir: Direction,
-    ) -> Result<Vec<Value>> {
-        JsonDB::index_query(self, store, index, range, dir)
+    ) -> Result<Vec<RawDoc>> {
+        self.read_one(store, |tx| tx.index_query_as(store, index, range, dir))
     }
 }
 
@@ -86,8 +86,8 @@ impl Docs for Transaction<'_> {
             Transaction::put(self, store, doc)
         }
     }
-    fn get(&mut self, store: &str, key: &Value) -> Result<Option<Value>> {
-        Transaction::get(self, store, key)
+    fn get(&mut self, store: &str, key: &Value) -> Result<Option<RawDoc>> {
+        self.get_as(store, key)
     }
     fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
         Transaction::delete(self, store, key)
@@ -95,20 +95,8 @@ impl Docs for Transaction<'_> {
     fn count(&mut self, store: &str) -> Result<usize> {
         Transaction::count(self, store)
     }
-    fn scan(&mut self, store: &str) -> Result<Vec<Value>> {
-        Transaction::scan(self, store)
-    }
-    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
-        Transaction::get_by_index(self, store, index, value)
-    }
-    fn range_by_index(
-        &mut self,
-        store: &str,
-        index: &str,
-        start: &Value,
-        end: &Value,
-    ) -> Result<Vec<Value>> {
-        Transaction::range_by_index(self, store, index, start, end)
+    fn get_range(&mut self, store: &str, range: &KeyRange, dir: Direction) -> Result<Vec<RawDoc>> {
+        self.get_range_as(store, range, dir)
     }
     fn index_query(
         &mut self,
@@ -116,9 +104,29 @@ impl Docs for Transaction<'_> {
         index: &str,
         range: &KeyRange,
         dir: Direction,
-    ) -> Result<Vec<Value>> {
-        Transaction::index_query(self, store, index, range, dir)
+    ) -> Result<Vec<RawDoc>> {
+        self.index_query_as(store, index, range, dir)
     }
+}
+
+/// A document (or NULL when there is none) as a C string in `*out`.
+pub(crate) unsafe fn doc_result(out: *mut *mut c_char, d: Option<RawDoc>) -> Result<()> {
+    match d {
+        Some(d) => unsafe { put_text(out, d.0) },
+        None => unsafe { put(out, std::ptr::null_mut(), "out") },
+    }
+}
+
+/// Documents as one JSON array C string in `*out`.
+pub(crate) unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<RawDoc>) -> Result<()> {
+    unsafe { put_text(out, RawDoc::array(&docs)) }
+}
+
+/// Stored JSON text (never holding a NUL byte: JSON escapes control characters).
+unsafe fn put_text(out: *mut *mut c_char, text: Vec<u8>) -> Result<()> {
+    let c = CString::new(text)
+        .map_err(|_| Error::Internal("a stored document holds a NUL byte".into()))?;
+    unsafe { put(out, c.into_raw(), "out") }
 }
 
 pub(crate) unsafe fn put_doc(
@@ -162,10 +170,6 @@ pub(crate) unsafe fn delete_doc(
 pub(crate) unsafe fn count(d: &mut impl Docs, store: *const c_char, out: *mut usize) -> Result<()> {
     let n = d.count(unsafe { cstr(store, "store")? })?;
     unsafe { put(out, n, "out") }
-}
-
-unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<Value>) -> Result<()> {
-    unsafe { put_string(out, to_json(&docs)?, "out") }
 }
 
 pub(crate) unsafe fn scan(

@@ -440,13 +440,6 @@ pub unsafe extern "C" fn flowdb_jsondb_get(
     })
 }
 
-pub(crate) unsafe fn doc_result(out: *mut *mut c_char, d: Option<Value>) -> Result<()> {
-    match d {
-        Some(v) => unsafe { put_string(out, to_json(&v)?, "out") },
-        None => unsafe { put(out, std::ptr::null_mut(), "out") },
-    }
-}
-
 /// Deletes the document with `key` (absent: nothing happens).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_delete(
@@ -537,8 +530,8 @@ pub unsafe extern "C" fn flowdb_jsondb_get_range(
 ) -> flowdb_status_t {
     guard(err, || unsafe {
         let (s, r, d) = (cstr(store, "store")?, key_range(range)?, direction(dir)?);
-        let docs = with_db(db, |x| x.get_range(s, r, d))?;
-        put_string(out, to_json(&docs)?, "out")
+        let docs = with_db(db, |x| docs::Docs::get_range(&mut &**x, s, r, d))?;
+        docs::docs_out(out, docs)
     })
 }
 

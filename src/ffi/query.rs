@@ -6,11 +6,11 @@ use std::ffi::c_char;
 
 use serde_json::Value;
 
-use super::error::{
-    cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put_string,
-};
-use super::jsondb::{flowdb_jsondb_t, to_json, with_db};
+use super::docs::docs_out;
+use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null};
+use super::jsondb::{flowdb_jsondb_t, with_db};
 use crate::error::{Error, Result};
+use crate::jsondb::doc::RawDoc;
 use crate::jsondb::SortDir;
 
 enum Step {
@@ -190,9 +190,9 @@ pub unsafe extern "C" fn flowdb_query_collect(
                     Step::ScanOnly => b.scan_only(),
                 };
             }
-            b.collect()
+            b.collect_as::<RawDoc>()
         })?;
-        put_string(out, to_json(&docs)?, "out")
+        docs_out(out, docs)
     })
 }
 

@@ -8,6 +8,7 @@
 //! rules are those of `spec/indexeddb.md`; choices it leaves open are in
 //! docs/jsondb.md.
 
+pub(crate) mod doc;
 mod index;
 mod key;
 mod keypath;
@@ -300,8 +301,8 @@ impl JsonDB {
             .ok_or_else(|| Error::Internal("index vanished".into()))?;
         tx.run(true, &[store], |r| {
             let mut docs = Vec::new();
-            r.store_range(store, &KeyRange::all(), &mut |pk, doc| {
-                docs.push((pk.to_vec(), doc));
+            r.store_range(store, &KeyRange::all(), &mut |pk, bytes| {
+                docs.push((pk.to_vec(), doc::parse(bytes)?));
                 Ok(true)
             })?;
             for (pk, doc) in docs {
@@ -371,7 +372,7 @@ impl JsonDB {
         Ok(out)
     }
 
-    fn read_one<T>(
+    pub(crate) fn read_one<T>(
         &self,
         store: &str,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,

@@ -25,6 +25,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::doc::{self, DocForm};
 use super::layout::{index_prefix, split_entry};
 use super::range::KeyRange;
 use super::schema::{IndexEntry, StoreEntry};
@@ -161,7 +162,12 @@ impl<'a> QueryBuilder<'a> {
     }
 
     /// Runs the query in a read-only transaction.
-    pub fn collect(mut self) -> Result<Vec<Value>> {
+    pub fn collect(self) -> Result<Vec<Value>> {
+        self.collect_as()
+    }
+
+    /// `collect`, in the document form `D`.
+    pub(crate) fn collect_as<D: DocForm>(mut self) -> Result<Vec<D>> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -196,14 +202,14 @@ impl<'a> QueryBuilder<'a> {
         })
     }
 
-    fn execute(&self, r: &mut Request<'_>) -> Result<Vec<Value>> {
+    fn execute<D: DocForm>(&self, r: &mut Request<'_>) -> Result<Vec<D>> {
         let catalog = r.catalog; // a shared reference: no copy of the schema
         let s = catalog.store(self.store)?;
         let mut docs = match &self.order {
             Some((g, dir)) => self.ordered(r, &s, g, *dir)?,
             None => self.by_primary_key(r, &s)?,
         };
-        let docs: Vec<Value> = docs
+        let docs: Vec<D> = docs
             .drain(..)
             .skip(self.offset)
             .take(self.limit.unwrap_or(usize::MAX))
@@ -215,17 +221,28 @@ impl<'a> QueryBuilder<'a> {
         self.filters.iter().all(|f| f.matches(doc))
     }
 
-    /// Every filter but `served`, which the index plan guarantees already.
-    fn others_match(&self, doc: &Value, served: Option<usize>) -> bool {
-        self.filters
+    /// The stored document `bytes` in form `D` if it passes every filter but
+    /// those in `served` (which the index plan guarantees already); parsed only when
+    /// some filter is left to check.
+    fn keep<D: DocForm>(&self, bytes: &[u8], served: &[usize]) -> Result<Option<D>> {
+        let mut others = self
+            .filters
             .iter()
             .enumerate()
-            .all(|(i, f)| Some(i) == served || f.matches(doc))
+            .filter(|(i, _)| !served.contains(i))
+            .peekable();
+        if others.peek().is_none() {
+            return D::stored(bytes).map(Some);
+        }
+        let doc = doc::parse(bytes)?;
+        Ok(others
+            .all(|(_, f)| f.matches(&doc))
+            .then(|| D::parsed(doc, bytes)))
     }
 
     /// Documents of index entries within raw byte bounds, filtered, in entry order;
     /// stops once `want` documents matched.
-    fn from_index(
+    fn from_index<D: DocForm>(
         &self,
         r: &Request<'_>,
         s: &StoreEntry,
@@ -233,8 +250,8 @@ impl<'a> QueryBuilder<'a> {
         start: &[u8],
         end: &[u8],
         want: usize,
-        served: Option<usize>,
-    ) -> Result<Vec<Value>> {
+        served: &[usize],
+    ) -> Result<Vec<D>> {
         let prefix = index_prefix(s.id, idx.id);
         let mut out = Vec::new();
         if want == 0 {
@@ -245,10 +262,8 @@ impl<'a> QueryBuilder<'a> {
             &[&prefix[..], end].concat(),
             &mut |k, v| {
                 let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
-                if let Some(d) = r.doc_by_pk(s, pk)? {
-                    if self.others_match(&d, served) {
-                        out.push(d);
-                    }
+                if let Some(bytes) = r.stored_doc(s, pk)? {
+                    out.extend(self.keep(&bytes, served)?);
                 }
                 Ok(out.len() < want)
             },
@@ -256,13 +271,13 @@ impl<'a> QueryBuilder<'a> {
         Ok(out)
     }
 
-    fn ordered(
+    fn ordered<D: DocForm>(
         &self,
         r: &Request<'_>,
         s: &StoreEntry,
         g: &str,
         dir: SortDir,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<D>> {
         let want = if dir == SortDir::Asc {
             self.wanted()
         } else {
@@ -300,16 +315,21 @@ impl<'a> QueryBuilder<'a> {
             }
             let mut end = start.clone();
             end.push(0xff);
-            self.from_index(r, s, idx, &start, &end, want, None)?
+            // Every equality filter is a prefix of the index key: the index serves them.
+            let served: Vec<usize> = (0..self.filters.len())
+                .filter(|i| matches!(self.filters[*i], Filter::Eq(..)))
+                .collect();
+            self.from_index(r, s, idx, &start, &end, want, &served)?
         } else if let Some(idx) = self.single_index(s, g) {
             let (start, end) = KeyRange::all().byte_bounds(&[]);
-            self.from_index(r, s, idx, &start, &end, want, None)?
+            self.from_index(r, s, idx, &start, &end, want, &[])?
         } else {
-            let mut keyed: Vec<(Vec<u8>, Vec<u8>, Value)> = Vec::new();
-            r.store_range(self.store, &KeyRange::all(), &mut |pk, doc| {
+            let mut keyed: Vec<(Vec<u8>, Vec<u8>, D)> = Vec::new();
+            r.store_range(self.store, &KeyRange::all(), &mut |pk, bytes| {
+                let doc = doc::parse(bytes)?;
                 if let Some(k) = keypath::evaluate(&doc, g).and_then(|v| key::encode(&v).ok()) {
                     if self.all_match(&doc) {
-                        keyed.push((k, pk.to_vec(), doc));
+                        keyed.push((k, pk.to_vec(), D::parsed(doc, bytes)));
                     }
                 }
                 Ok(true)
@@ -328,7 +348,7 @@ impl<'a> QueryBuilder<'a> {
     /// key in range (each refilled `MERGE_CHUNK` entries at a time from where it
     /// stopped) yields the matches in primary-key order, reading about as many entries
     /// as it returns. `None` when more than `MERGE_MAX_KEYS` keys are in range.
-    fn merge_range(
+    fn merge_range<D: DocForm>(
         &self,
         r: &Request<'_>,
         s: &StoreEntry,
@@ -337,7 +357,7 @@ impl<'a> QueryBuilder<'a> {
         hi: &[u8],
         want: usize,
         served: usize,
-    ) -> Result<Option<Vec<Value>>> {
+    ) -> Result<Option<Vec<D>>> {
         struct Cursor {
             buf: std::collections::VecDeque<Vec<u8>>,
             /// Engine keys still to read: `[from, to)`; `None` once exhausted.
@@ -415,16 +435,14 @@ impl<'a> QueryBuilder<'a> {
                     cursors[i] = read(&from, &to, Some(&ik))?.1;
                 }
             }
-            if let Some(d) = r.doc_by_pk(s, &pk)? {
-                if self.others_match(&d, Some(served)) {
-                    out.push(d);
-                }
+            if let Some(bytes) = r.stored_doc(s, &pk)? {
+                out.extend(self.keep(&bytes, &[served])?);
             }
         }
         Ok(Some(out))
     }
 
-    fn by_primary_key(&self, r: &Request<'_>, s: &StoreEntry) -> Result<Vec<Value>> {
+    fn by_primary_key<D: DocForm>(&self, r: &Request<'_>, s: &StoreEntry) -> Result<Vec<D>> {
         let want = self.wanted();
         for (fi, f) in self.filters.iter().enumerate() {
             let Some(idx) = self.single_index(s, f.field()) else {
@@ -440,7 +458,7 @@ impl<'a> QueryBuilder<'a> {
             };
             if let Filter::Eq(..) = f {
                 let (start, end) = &keys[0];
-                return self.from_index(r, s, idx, start, end, want, Some(fi));
+                return self.from_index(r, s, idx, start, end, want, &[fi]);
             }
             if let (Filter::Range(_, lo, hi), true) = (f, want < usize::MAX) {
                 if let Some(docs) = self.merge_range(r, s, idx, lo, hi, want, fi)? {
@@ -474,19 +492,15 @@ impl<'a> QueryBuilder<'a> {
                 if out.len() >= want {
                     break;
                 }
-                if let Some(d) = r.doc_by_pk(s, &pk)? {
-                    if self.others_match(&d, Some(fi)) {
-                        out.push(d);
-                    }
+                if let Some(bytes) = r.stored_doc(s, &pk)? {
+                    out.extend(self.keep(&bytes, &[fi])?);
                 }
             }
             return Ok(out);
         }
         let mut out = Vec::new();
-        r.store_range(self.store, &KeyRange::all(), &mut |_, doc| {
-            if self.all_match(&doc) {
-                out.push(doc);
-            }
+        r.store_range(self.store, &KeyRange::all(), &mut |_, bytes| {
+            out.extend(self.keep(bytes, &[])?);
             Ok(out.len() < want)
         })?;
         Ok(out)

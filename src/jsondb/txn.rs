@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::doc::DocForm;
 use super::index::index_keys;
 use super::layout::{
     doc_key, doc_prefix, generator_key, index_entry, index_prefix, split_entry, TS,
@@ -167,6 +168,11 @@ impl<'db> Transaction<'db> {
     }
 
     pub fn get(&mut self, store: &str, key: &Value) -> Result<Option<Value>> {
+        self.get_as(store, key)
+    }
+
+    /// `get`, in the document form `D`.
+    pub(crate) fn get_as<D: DocForm>(&mut self, store: &str, key: &Value) -> Result<Option<D>> {
         self.run(false, &[store], |r| r.get_doc(store, key))
     }
 
@@ -197,10 +203,20 @@ impl<'db> Transaction<'db> {
         range: &KeyRange,
         dir: Direction,
     ) -> Result<Vec<Value>> {
+        self.get_range_as(store, range, dir)
+    }
+
+    /// `get_range`, in the document form `D`.
+    pub(crate) fn get_range_as<D: DocForm>(
+        &mut self,
+        store: &str,
+        range: &KeyRange,
+        dir: Direction,
+    ) -> Result<Vec<D>> {
         self.run(false, &[store], |r| {
             let mut docs = Vec::new();
-            r.store_range(store, range, &mut |_, doc| {
-                docs.push(doc);
+            r.store_range(store, range, &mut |_, bytes| {
+                docs.push(D::stored(bytes)?);
                 Ok(true)
             })?;
             if matches!(dir, Direction::Prev | Direction::PrevUnique) {
@@ -236,6 +252,17 @@ impl<'db> Transaction<'db> {
         range: &KeyRange,
         dir: Direction,
     ) -> Result<Vec<Value>> {
+        self.index_query_as(store, index, range, dir)
+    }
+
+    /// `index_query`, in the document form `D`.
+    pub(crate) fn index_query_as<D: DocForm>(
+        &mut self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        dir: Direction,
+    ) -> Result<Vec<D>> {
         self.run(false, &[store], |r| {
             r.index_query(store, index, range, dir, usize::MAX)
         })
@@ -325,11 +352,6 @@ impl Drop for Transaction<'_> {
     }
 }
 
-fn parse_doc(bytes: &[u8]) -> Result<Value> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| Error::Internal(format!("stored document is not JSON: {e}")))
-}
-
 impl Request<'_> {
     fn read(&self, k: &[u8]) -> Result<Option<Vec<u8>>> {
         if let Some(v) = self.delta.get(k).or_else(|| self.base.get(k)) {
@@ -412,9 +434,9 @@ impl Request<'_> {
         self.catalog.store(name)
     }
 
-    pub(crate) fn get_doc(&self, store: &str, key: &Value) -> Result<Option<Value>> {
+    pub(crate) fn get_doc<D: DocForm>(&self, store: &str, key: &Value) -> Result<Option<D>> {
         let s = self.store(store)?;
-        self.doc_by_pk(s, &key::encode(key)?)
+        self.doc_by_pk_as(s, &key::encode(key)?)
     }
 
     fn generator(&self, store: u32) -> Result<u64> {
@@ -556,19 +578,17 @@ impl Request<'_> {
         Ok(())
     }
 
-    /// Visits `(primary key bytes, document)` whose key is in `range`, ascending.
+    /// Visits `(primary key bytes, stored document)` whose key is in `range`, ascending.
     pub(crate) fn store_range(
         &self,
         store: &str,
         range: &KeyRange,
-        f: &mut dyn FnMut(&[u8], Value) -> Result<bool>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
         let s = self.store(store)?;
         let prefix = doc_prefix(s.id);
         let (start, end) = range.byte_bounds(&prefix);
-        self.range(&start, &end, &mut |k, v| {
-            f(&k[prefix.len()..], parse_doc(v)?)
-        })
+        self.range(&start, &end, &mut |k, v| f(&k[prefix.len()..], v))
     }
 
     /// Visits `(index key bytes, primary key bytes)` of entries in `range`, ascending.
@@ -592,20 +612,28 @@ impl Request<'_> {
 
     /// The document stored under an encoded primary key.
     pub(crate) fn doc_by_pk(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<Value>> {
-        self.read(&doc_key(s.id, pk))?
-            .map(|b| parse_doc(&b))
-            .transpose()
+        self.doc_by_pk_as(s, pk)
+    }
+
+    /// `doc_by_pk`, in the document form `D`.
+    pub(crate) fn doc_by_pk_as<D: DocForm>(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<D>> {
+        self.stored_doc(s, pk)?.map(|b| D::stored(&b)).transpose()
+    }
+
+    /// The stored bytes of the document under an encoded primary key.
+    pub(crate) fn stored_doc(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.read(&doc_key(s.id, pk))
     }
 
     /// Documents of index entries in `range`, in `dir` order, at most `limit`.
-    pub(crate) fn index_query(
+    pub(crate) fn index_query<D: DocForm>(
         &self,
         store: &str,
         index: &str,
         range: &KeyRange,
         dir: Direction,
         limit: usize,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<D>> {
         let s = self.store(store)?;
         let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let forward = matches!(dir, Direction::Next | Direction::NextUnique);
@@ -627,7 +655,7 @@ impl Request<'_> {
         entries.truncate(limit);
         let mut docs = Vec::with_capacity(entries.len());
         for (_, pk) in entries {
-            if let Some(d) = self.doc_by_pk(s, &pk)? {
+            if let Some(d) = self.doc_by_pk_as(s, &pk)? {
                 docs.push(d);
             }
         }
