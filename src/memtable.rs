@@ -21,6 +21,7 @@ use parking_lot::RwLock;
 
 use crate::entry::{Entry, Kind, RangeTombstone};
 use crate::range::Bounds;
+use crate::util::key_order::{Key, KeyRef};
 
 /// A version's place among one key's versions: `(ts, Reverse(seq))` ascending, so
 /// newest first within a ts.
@@ -111,7 +112,8 @@ struct MemValue {
 const ENTRY_OVERHEAD: usize = 48;
 
 pub(crate) struct Memtable {
-    map: RwLock<BTreeMap<Vec<u8>, Versions>>,
+    /// Keys compare inline (`key_order`): a lookup compares dozens of them.
+    map: RwLock<BTreeMap<Key, Versions>>,
     range_dels: RwLock<Vec<RangeTombstone>>,
     /// Set once a range tombstone is added: reads skip the lock until then.
     has_range_dels: std::sync::atomic::AtomicBool,
@@ -200,7 +202,7 @@ impl Memtable {
                 value: e.value,
             };
             // One search per entry (a miss then an insert would search twice).
-            match map.entry(e.key) {
+            match map.entry(Key(e.key)) {
                 Slot::Occupied(o) => o.into_mut().insert((e.ts, Reverse(e.seq)), v),
                 Slot::Vacant(slot) => {
                     slot.insert(Versions::One((e.ts, Reverse(e.seq)), v));
@@ -217,7 +219,10 @@ impl Memtable {
     /// The newest version of `(key, ts)` visible at `snap`.
     pub(crate) fn get(&self, key: &[u8], ts: i64, snap: u64) -> Option<Entry> {
         let map = self.map.read();
-        let ((t, Reverse(seq)), v) = map.get(key)?.from((ts, Reverse(snap))).next()?;
+        let ((t, Reverse(seq)), v) = map
+            .get(KeyRef::new(key))?
+            .from((ts, Reverse(snap)))
+            .next()?;
         (*t == ts).then(|| to_entry(key, ts, *seq, v))
     }
 
@@ -225,7 +230,7 @@ impl Memtable {
     /// greatest ts first: one step of a reverse walk over one key.
     pub(crate) fn latest_below(&self, key: &[u8], below: Option<i64>, snap: u64) -> Option<Entry> {
         let map = self.map.read();
-        let versions = map.get(key)?;
+        let versions = map.get(KeyRef::new(key))?;
         let range = versions.before(below.map(|b| (b, Reverse(u64::MAX))));
         // Walking backwards, each ts group shows its oldest version first.
         let mut best: Option<(i64, u64, &MemValue)> = None;
@@ -269,7 +274,7 @@ impl Memtable {
     pub(crate) fn newest_versions(&self) -> Vec<Entry> {
         let map = self.map.read();
         let mut out: Vec<Entry> = Vec::with_capacity(self.len());
-        for (key, versions) in map.iter() {
+        for (Key(key), versions) in map.iter() {
             let mut last_ts = None;
             for ((ts, Reverse(seq)), v) in versions.before(None) {
                 if last_ts != Some(*ts) {
@@ -328,8 +333,9 @@ impl MemCursor {
         self.chunk = (chunk * 2).min(MAX_CHUNK);
         let map = self.mem.map.read();
         let b = &*self.bounds;
-        let keys = map.range::<[u8], _>((Bound::Included(start_key.as_slice()), Bound::Unbounded));
-        for (key, versions) in keys {
+        let from = KeyRef::new(&start_key);
+        let keys = map.range::<KeyRef, _>((Bound::Included(from), Bound::Unbounded));
+        for (Key(key), versions) in keys {
             if b.key_past_end(key) {
                 return;
             }

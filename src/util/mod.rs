@@ -4,6 +4,7 @@
 pub(crate) mod checksum;
 pub(crate) mod coding;
 pub(crate) mod histogram;
+pub(crate) mod key_order;
 
 /// Microseconds since the Unix epoch, the unit of `ts` and `expire_at`.
 pub fn now_micros() -> i64 {
