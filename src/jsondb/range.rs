@@ -70,6 +70,14 @@ impl KeyRange {
         })
     }
 
+    /// The one encoded key of a range made by `only` (closed, equal bounds).
+    pub(crate) fn single_key(&self) -> Option<&[u8]> {
+        match (&self.lower, &self.upper) {
+            (Some((lo, false)), Some((hi, false))) if lo == hi => Some(lo),
+            _ => None,
+        }
+    }
+
     /// Whether `key` is in the range.
     pub fn includes(&self, key: &Value) -> Result<bool> {
         let k = key::encode(key)?;

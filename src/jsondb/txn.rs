@@ -635,6 +635,15 @@ impl Request<'_> {
         limit: usize,
     ) -> Result<Vec<D>> {
         let s = self.store(store)?;
+        let idx = s.index(index)?;
+        if let (true, Some(ik), true) = (idx.def.unique, range.single_key(), limit > 0) {
+            // A unique index holds at most one entry per key: one point read.
+            let (k, _) = index_entry(s.id, idx.id, true, ik, &[]);
+            return match self.read(&k)? {
+                Some(pk) => Ok(self.doc_by_pk_as(s, &pk)?.into_iter().collect()),
+                None => Ok(Vec::new()),
+            };
+        }
         let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let forward = matches!(dir, Direction::Next | Direction::NextUnique);
         let unique = matches!(dir, Direction::NextUnique | Direction::PrevUnique);
