@@ -202,7 +202,7 @@ impl Memtable {
                 value: e.value,
             };
             // One search per entry (a miss then an insert would search twice).
-            match map.entry(Key(e.key)) {
+            match map.entry(Key::new(e.key)) {
                 Slot::Occupied(o) => o.into_mut().insert((e.ts, Reverse(e.seq)), v),
                 Slot::Vacant(slot) => {
                     slot.insert(Versions::One((e.ts, Reverse(e.seq)), v));
@@ -339,7 +339,7 @@ impl MemCursor {
             if b.key_past_end(key) {
                 return;
             }
-            let lo = if *key == start_key {
+            let lo = if key[..] == start_key[..] {
                 start_ts.max(b.ts_lo)
             } else {
                 b.ts_lo
@@ -353,7 +353,7 @@ impl MemCursor {
                     continue; // decided already, or too new for this snapshot
                 }
                 if self.buf.len() >= chunk {
-                    self.resume = Some((key.clone(), *ts));
+                    self.resume = Some((key.to_vec(), *ts));
                     return;
                 }
                 last_ts = Some(*ts);

@@ -3,6 +3,8 @@
 //! share long prefixes, and a B-tree search compares dozens of them per lookup: an
 //! inlined comparison eight bytes at a time costs a fraction of a `memcmp` call. The
 //! order is exactly `[u8]`'s: lexicographic, a prefix before its extensions.
+//! Owned keys up to 32 bytes live inline in the map's nodes, so a search reads the
+//! keys it compares from the node itself instead of one heap block per key.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -59,7 +61,24 @@ impl PartialOrd for KeyRef {
 
 /// An owned key, ordered as `KeyRef`; maps keyed by it are searched with `KeyRef`s.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub(crate) struct Key(pub Vec<u8>);
+pub(crate) struct Key(pub smallvec::SmallVec<[u8; 32]>);
+
+impl Key {
+    pub(crate) fn new(k: Vec<u8>) -> Key {
+        if k.len() <= 32 {
+            Key(smallvec::SmallVec::from_slice(&k))
+        } else {
+            Key(smallvec::SmallVec::from_vec(k))
+        }
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 impl Borrow<KeyRef> for Key {
     #[inline]
@@ -112,7 +131,8 @@ mod tests {
                 "{a:?} vs {b:?}"
             );
             assert_eq!(compare(a, a), Ordering::Equal);
-            assert_eq!(Key(a.clone()).cmp(&Key(b.clone())), a.cmp(b));
+            assert_eq!(Key::new(a.clone()).cmp(&Key::new(b.clone())), a.cmp(b));
+            assert_eq!(&*Key::new(a.clone()), a.as_slice());
             assert_eq!(KeyRef::new(a).cmp(KeyRef::new(b)), a.cmp(b));
         }
     }
