@@ -232,9 +232,13 @@ impl BlockIter {
     }
 
     fn build(&self, raw: Raw) -> Entry {
+        self.entry(self.key.clone(), self.ts, raw)
+    }
+
+    fn entry(&self, key: Vec<u8>, ts: i64, raw: Raw) -> Entry {
         Entry {
-            key: self.key.clone(),
-            ts: self.ts,
+            key,
+            ts,
             seq: 0,
             kind: raw.kind,
             expire_at: raw.expire_at,
@@ -293,15 +297,16 @@ impl BlockIter {
     pub(crate) fn last_of_key(&mut self, key: &[u8]) -> Result<Option<Entry>> {
         let r = self.restart_before(key, i64::MAX)?;
         self.at_restart(r);
+        // Only the last match becomes an Entry (an owned copy); the others are skipped.
         let mut last = None;
         while let Some(raw) = self.decode()? {
             match self.key.as_slice().cmp(key) {
                 Ordering::Less => {}
-                Ordering::Equal => last = Some(self.build(raw)),
+                Ordering::Equal => last = Some((raw, self.ts)),
                 Ordering::Greater => break,
             }
         }
-        Ok(last)
+        Ok(last.map(|(raw, ts)| self.entry(key.to_vec(), ts, raw)))
     }
 
     /// Every entry of `key` in the block, ascending (for reverse walks over one key).
