@@ -43,7 +43,7 @@ impl Entry {
 
 /// `(key, ts)` order, the order of every result.
 pub(crate) fn cmp_key_ts(ak: &[u8], ats: i64, bk: &[u8], bts: i64) -> Ordering {
-    ak.cmp(bk).then(ats.cmp(&bts))
+    crate::util::key_order::compare(ak, bk).then(ats.cmp(&bts))
 }
 
 /// Deletes every version of every key in `[start, end)` older than `seq`.

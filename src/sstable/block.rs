@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::entry::{cmp_key_ts, Entry, Kind};
 use crate::error::{Error, Result};
 use crate::util::coding::{get_u32_at, put_bytes, put_u32, put_varint, put_varint_i64, Decoder};
+use crate::util::key_order;
 
 pub(crate) struct BlockBuilder {
     buf: Vec<u8>,
@@ -300,7 +301,7 @@ impl BlockIter {
         // Only the last match becomes an Entry (an owned copy); the others are skipped.
         let mut last = None;
         while let Some(raw) = self.decode()? {
-            match self.key.as_slice().cmp(key) {
+            match key_order::compare(&self.key, key) {
                 Ordering::Less => {}
                 Ordering::Equal => last = Some((raw, self.ts)),
                 Ordering::Greater => break,

@@ -47,10 +47,22 @@ impl BloomBuilder {
     }
 }
 
+/// The bits `(h1 + i * h2) mod nbits` for `i` in `0..probes`. No term overflows
+/// (`h1`, `h2` < 2^32, `i` < 31), so this equals stepping by `h2 mod nbits` and
+/// wrapping: two divisions per key instead of one per probe.
 fn probe_bits(h: u64, probes: u8, nbits: usize) -> impl Iterator<Item = usize> {
+    let n = nbits as u64;
     let h1 = h as u32 as u64;
     let h2 = (h >> 32) | 1;
-    (0..probes as u64).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) % nbits as u64) as usize)
+    let (mut bit, step) = (h1 % n, h2 % n);
+    (0..probes).map(move |_| {
+        let b = bit;
+        bit += step;
+        if bit >= n {
+            bit -= n;
+        }
+        b as usize
+    })
 }
 
 pub(crate) struct Bloom {
@@ -83,6 +95,22 @@ impl Bloom {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_are_the_documented_formula() {
+        for (h, probes, nbits) in [
+            (0u64, 7u8, 64usize),
+            (u64::MAX, 30, 8 * 1000),
+            (0x1234_5678_9abc_def0, 7, 8 * 1_250_000),
+        ] {
+            let h1 = h as u32 as u64;
+            let h2 = (h >> 32) | 1;
+            let want: Vec<usize> = (0..probes as u64)
+                .map(|i| ((h1 + i * h2) % nbits as u64) as usize)
+                .collect();
+            assert_eq!(probe_bits(h, probes, nbits).collect::<Vec<_>>(), want);
+        }
+    }
 
     #[test]
     fn no_false_negatives_few_false_positives() {
