@@ -11,6 +11,7 @@ pub(crate) mod bloom;
 pub(crate) mod builder;
 pub(crate) mod cursor;
 pub(crate) mod format;
+pub(crate) mod key_blocks;
 pub(crate) mod props;
 pub(crate) mod reader;
 pub(crate) mod time_index;

@@ -20,6 +20,7 @@ use crate::range::{Bounds, KeyEnd};
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
 use super::format::{read_block, Footer};
+use super::key_blocks::KeyBlocks;
 use super::props::{decode_index, decode_range_dels, BlockMeta, TableProps};
 use super::time_index::TimeIndex;
 
@@ -103,6 +104,8 @@ pub(crate) struct Table {
     pub range_dels: Vec<(Vec<u8>, Vec<u8>)>,
     pub props: TableProps,
     time_index: Option<TimeIndex>,
+    /// Each key's blocks, for series-shaped tables (when the index budget allows).
+    key_blocks: Option<KeyBlocks>,
     ctx: Arc<TableContext>,
     charged: usize,
     obsolete: AtomicBool,
@@ -152,6 +155,11 @@ impl Table {
         } else {
             None
         };
+        let key_blocks = KeyBlocks::build(&blocks).filter(|kb| {
+            let ok = ctx.budget.try_charge(kb.memory());
+            charged += if ok { kb.memory() } else { 0 };
+            ok
+        });
         Ok(Table {
             meta,
             name,
@@ -162,6 +170,7 @@ impl Table {
             range_dels,
             props,
             time_index,
+            key_blocks,
             ctx: ctx.clone(),
             charged,
             obsolete: AtomicBool::new(false),
@@ -194,18 +203,24 @@ impl Table {
             })
     }
 
-    /// The first block whose last entry is `>= (key, ts)`.
-    fn first_block_at_or_after(&self, key: &[u8], ts: i64) -> usize {
-        self.blocks
-            .partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt())
+    /// The first block whose last entry is `>= (key, ts)`, or `None` when
+    /// `check_bloom` and the bloom filter rules the key out. A key the key-blocks map
+    /// knows is in the table, and the search stays within its blocks: every block
+    /// before its first one ends below it, every block after its last starts above.
+    fn find_block(&self, key: &[u8], ts: i64, check_bloom: bool) -> Option<usize> {
+        let below = |m: &BlockMeta| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt();
+        match self.key_blocks.as_ref().and_then(|kb| kb.get(key)) {
+            Some((lo, hi)) => Some(lo + self.blocks[lo..=hi].partition_point(below)),
+            None if check_bloom && !self.bloom.may_contain(key) => None,
+            None => Some(self.blocks.partition_point(below)),
+        }
     }
 
     /// This table's version of `(key, ts)`, with the table's sequence.
     pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
-        if !self.bloom.may_contain(key) {
+        let Some(b) = self.find_block(key, ts, true) else {
             return Ok(None);
-        }
-        let b = self.first_block_at_or_after(key, ts);
+        };
         let Some(m) = self.blocks.get(b) else {
             return Ok(None);
         };
@@ -225,7 +240,7 @@ impl Table {
 
     /// Blocks whose key range may meet the key bounds.
     fn key_span(&self, b: &Bounds) -> Range<usize> {
-        let lo = self.first_block_at_or_after(&b.start, i64::MIN);
+        let lo = self.find_block(&b.start, i64::MIN, false).unwrap_or(0);
         let hi = match &b.end {
             KeyEnd::Unbounded => self.blocks.len(),
             KeyEnd::Included(e) => self
@@ -299,11 +314,11 @@ impl Table {
 
     /// The last block that can hold `key`, if any: where a reverse walk starts.
     pub(crate) fn last_block_of_key(&self, key: &[u8]) -> Option<usize> {
-        if !self.bloom.may_contain(key) {
-            return None;
+        if let Some((_, hi)) = self.key_blocks.as_ref().and_then(|kb| kb.get(key)) {
+            return Some(hi);
         }
         let b = self
-            .first_block_at_or_after(key, i64::MAX)
+            .find_block(key, i64::MAX, true)?
             .min(self.blocks.len().checked_sub(1)?);
         let m = &self.blocks[b];
         if m.first_key.as_slice() <= key {

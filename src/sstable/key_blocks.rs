@@ -1,0 +1,107 @@
+//! Which blocks hold each key, for tables whose keys span many blocks (time series).
+//!
+//! Built at open from the block index, with no change to the file: every key that is
+//! some block's first or last key maps to the first and last block holding it. A
+//! point read then searches only that key's blocks, and a latest read goes straight
+//! to its last block, instead of a binary search over the whole index (whose lower
+//! levels are cache misses). A key that starts and ends inside one block is not in
+//! the map; lookups for it fall back to the search. Tables with about as many
+//! distinct keys as blocks (documents) get no map: it would cost as much memory as the
+//! index and save little.
+
+use std::collections::HashMap;
+
+use super::props::{BlockMeta, FenceKey};
+
+/// Build a map only when there are at most this many blocks per distinct fence key.
+const MIN_BLOCKS_PER_KEY: usize = 4;
+
+pub(crate) struct KeyBlocks {
+    map: HashMap<FenceKey, (u32, u32), ahash::RandomState>,
+}
+
+impl KeyBlocks {
+    /// `None` when the table is not series-shaped.
+    pub(crate) fn build(blocks: &[BlockMeta]) -> Option<KeyBlocks> {
+        let most = blocks.len() / MIN_BLOCKS_PER_KEY;
+        let mut map: HashMap<FenceKey, (u32, u32), ahash::RandomState> = HashMap::default();
+        let mut last: Option<&[u8]> = None;
+        for (i, m) in blocks.iter().enumerate() {
+            let i = u32::try_from(i).ok()?;
+            for k in [&m.first_key, &m.last_key] {
+                if last == Some(k.as_slice()) {
+                    // Keys come in order: a repeat extends the key's last block.
+                    if let Some(e) = map.get_mut(k.as_slice()) {
+                        e.1 = i;
+                    }
+                    continue;
+                }
+                last = Some(k.as_slice());
+                map.insert(k.clone(), (i, i));
+                if map.len() > most {
+                    return None;
+                }
+            }
+        }
+        Some(KeyBlocks { map })
+    }
+
+    /// The first and last block holding `key`, when the map knows it.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<(usize, usize)> {
+        self.map
+            .get(key)
+            .map(|&(lo, hi)| (lo as usize, hi as usize))
+    }
+
+    pub(crate) fn memory(&self) -> usize {
+        self.map.capacity() * (std::mem::size_of::<(FenceKey, (u32, u32))>() + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sstable::format::BlockHandle;
+
+    fn block(first: &str, last: &str) -> BlockMeta {
+        BlockMeta {
+            first_key: FenceKey::from_slice(first.as_bytes()),
+            first_ts: 0,
+            last_key: FenceKey::from_slice(last.as_bytes()),
+            last_ts: 0,
+            handle: BlockHandle::default(),
+            min_ts: 0,
+            max_ts: 0,
+            entries: 1,
+        }
+    }
+
+    #[test]
+    fn maps_each_fence_key_to_its_blocks() {
+        // a: blocks 0-2; b: 2-3 (inside 3); c and d only inside block 4's range.
+        let mut blocks = vec![
+            block("a", "a"),
+            block("a", "a"),
+            block("a", "b"),
+            block("b", "b"),
+            block("c", "e"),
+        ];
+        blocks.extend((0..20).map(|_| block("f", "f")));
+        let kb = KeyBlocks::build(&blocks).expect("series-shaped");
+        assert_eq!(kb.get(b"a"), Some((0, 2)));
+        assert_eq!(kb.get(b"b"), Some((2, 3)));
+        assert_eq!(kb.get(b"c"), Some((4, 4)));
+        assert_eq!(kb.get(b"d"), None); // inside block 4: the caller searches
+        assert_eq!(kb.get(b"e"), Some((4, 4)));
+        assert_eq!(kb.get(b"f"), Some((5, 24)));
+        assert!(kb.memory() > 0);
+    }
+
+    #[test]
+    fn document_shaped_tables_get_none() {
+        let blocks: Vec<BlockMeta> = (0..100)
+            .map(|i| block(&format!("k{:03}", 2 * i), &format!("k{:03}", 2 * i + 1)))
+            .collect();
+        assert!(KeyBlocks::build(&blocks).is_none());
+    }
+}
