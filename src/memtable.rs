@@ -269,22 +269,6 @@ impl Memtable {
         self.has_range_dels
             .load(std::sync::atomic::Ordering::Acquire)
     }
-
-    /// Every `(key, ts)`'s newest version, in order (for flushing a frozen memtable).
-    pub(crate) fn newest_versions(&self) -> Vec<Entry> {
-        let map = self.map.read();
-        let mut out: Vec<Entry> = Vec::with_capacity(self.len());
-        for (Key(key), versions) in map.iter() {
-            let mut last_ts = None;
-            for ((ts, Reverse(seq)), v) in versions.before(None) {
-                if last_ts != Some(*ts) {
-                    last_ts = Some(*ts);
-                    out.push(to_entry(key, *ts, *seq, v));
-                }
-            }
-        }
-        out
-    }
 }
 
 /// Entries copied per refill: the first refill copies few, as a point or `limit`

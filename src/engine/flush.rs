@@ -11,6 +11,8 @@ use super::Inner;
 use crate::entry::{Entry, Kind, RangeTombstones};
 use crate::error::{IoContext, Result};
 use crate::manifest::ManifestState;
+use crate::memtable::MemCursor;
+use crate::range::Bounds;
 use crate::sstable::builder::TableBuilder;
 use crate::sstable::reader::{Table, TableMeta};
 use crate::sstable::table_path;
@@ -150,10 +152,12 @@ impl Inner {
         let older = &sv.version.tables;
         let mut range_dels = RangeTombstones::default();
         range_dels.extend(mem.range_tombstones(u64::MAX));
-        let mut entries = mem.newest_versions().into_iter();
+        // Streamed through a cursor (a few entries copied at a time): a flush used to
+        // copy the whole memtable first, holding it twice in memory.
+        let mut entries = MemCursor::new(mem.clone(), Arc::new(Bounds::all()), u64::MAX);
         let (min_seq, max_seq) = mem.seq_range();
         let (table, expired) = self.write_output(
-            || Ok(entries.next()),
+            || Ok(entries.next_entry()),
             range_dels,
             older,
             0,
