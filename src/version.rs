@@ -7,16 +7,18 @@
 //! `(key, ts)` the version with the highest sequence wins; it is visible when it is a
 //! put, has not expired, and no range tombstone with a higher sequence covers it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::config::ReadOptions;
-use crate::entry::{Entry, RangeTombstone, RangeTombstones};
+use crate::entry::{Entry, Kind, RangeTombstone, RangeTombstones};
 use crate::error::Result;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::memtable::{MemCursor, Memtable};
 use crate::range::Bounds;
+use crate::record::NEVER_EXPIRES;
 use crate::sstable::cursor::{KeyWalk, TableCursor};
 use crate::sstable::reader::Table;
+use crate::util::now_micros;
 
 /// The live tables, newest first; compaction replaces contiguous runs.
 #[derive(Default)]
@@ -58,10 +60,25 @@ impl SuperVersion {
 pub(crate) struct Snapshot {
     pub sv: Arc<SuperVersion>,
     pub seq: u64,
-    pub now: i64,
+    /// The clock for expiry, read when first needed: a point read of records that
+    /// never expire (most time series) reads no clock at all.
+    now: OnceLock<i64>,
 }
 
 impl Snapshot {
+    pub(crate) fn new(sv: Arc<SuperVersion>, seq: u64) -> Self {
+        Snapshot {
+            sv,
+            seq,
+            now: OnceLock::new(),
+        }
+    }
+
+    /// Microseconds since the epoch, fixed at the first call.
+    pub(crate) fn now(&self) -> i64 {
+        *self.now.get_or_init(now_micros)
+    }
+
     fn hidden_by_range(&self, key: &[u8], seq: u64) -> bool {
         self.sv
             .version
@@ -75,7 +92,9 @@ impl Snapshot {
     }
 
     fn visible(&self, e: &Entry) -> bool {
-        e.is_live(self.now) && !self.hidden_by_range(&e.key, e.seq)
+        let live =
+            e.kind == Kind::Put && (e.expire_at == NEVER_EXPIRES || e.expire_at > self.now());
+        live && !self.hidden_by_range(&e.key, e.seq)
     }
 
     /// The live record at `(key, ts)`: the first source holding it decides.
@@ -109,8 +128,11 @@ impl Snapshot {
                     .version
                     .tables
                     .iter()
-                    .filter(|t| t.may_contain_key(key))
-                    .map(|t| LatestWalk::Table(KeyWalk::new(t.clone(), key, *opts))),
+                    // Tables that cannot hold the key (bloom) get no walk.
+                    .filter_map(|t| {
+                        let last = t.last_block_of_key(key)?;
+                        Some(LatestWalk::Table(KeyWalk::new(t.clone(), key, last, *opts)))
+                    }),
             )
             .collect();
         let mut heads: Vec<Option<Entry>> = Vec::with_capacity(walks.len());

@@ -29,7 +29,6 @@ use crate::error::{Error, Result};
 use crate::lock::DirLock;
 use crate::sstable::builder::TableOptions;
 use crate::sstable::reader::TableContext;
-use crate::util::now_micros;
 use crate::version::{Snapshot, SuperVersion};
 use crate::wal::WalWriter;
 
@@ -84,11 +83,7 @@ impl Inner {
     pub(crate) fn snapshot(&self) -> Snapshot {
         let sv = self.current();
         let seq = self.visible_seq.load(Ordering::Acquire);
-        Snapshot {
-            sv,
-            seq,
-            now: now_micros(),
-        }
+        Snapshot::new(sv, seq)
     }
 
     pub(crate) fn new_file_number(&self) -> u64 {

@@ -114,7 +114,7 @@ impl Engine {
         Ok(ScanIterator::new(
             merge,
             snap.range_tombstones(),
-            snap.now,
+            snap.now(),
             stats,
         ))
     }
@@ -150,7 +150,7 @@ impl Engine {
         ScanIterator::new(
             merge,
             snap.range_tombstones(),
-            snap.now,
+            snap.now(),
             self.inner.stats.clone(),
         )
     }

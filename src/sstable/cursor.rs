@@ -98,14 +98,15 @@ pub(crate) struct KeyWalk {
 }
 
 impl KeyWalk {
-    pub(crate) fn new(table: Arc<Table>, key: &[u8], opts: ReadOptions) -> Self {
-        let next_block = table.last_block_of_key(key);
+    /// A walk from `last`, the table's last block that can hold `key`
+    /// (`Table::last_block_of_key`).
+    pub(crate) fn new(table: Arc<Table>, key: &[u8], last: usize, opts: ReadOptions) -> Self {
         KeyWalk {
             table,
             key: key.to_vec(),
             opts,
             buf: Vec::new(),
-            next_block,
+            next_block: Some(last),
             first_ts: None,
         }
     }

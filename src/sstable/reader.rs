@@ -186,10 +186,6 @@ impl Table {
         self.obsolete.store(true, Relaxed);
     }
 
-    pub(crate) fn may_contain_key(&self, key: &[u8]) -> bool {
-        self.bloom.may_contain(key)
-    }
-
     pub(crate) fn read_block(&self, i: u32, opts: &ReadOptions) -> Result<Arc<Block>> {
         let m = self
             .blocks
