@@ -25,25 +25,29 @@ impl KeyBlocks {
     pub(crate) fn build(blocks: &[BlockMeta]) -> Option<KeyBlocks> {
         let most = blocks.len() / MIN_BLOCKS_PER_KEY;
         let mut map: HashMap<FenceKey, (u32, u32), ahash::RandomState> = HashMap::default();
-        let mut last: Option<&[u8]> = None;
+        // Fence keys come in order, so a key's blocks are one run: it is hashed once,
+        // when its run ends.
+        let mut run: Option<(&FenceKey, u32, u32)> = None;
         for (i, m) in blocks.iter().enumerate() {
             let i = u32::try_from(i).ok()?;
             for k in [&m.first_key, &m.last_key] {
-                if last == Some(k.as_slice()) {
-                    // Keys come in order: a repeat extends the key's last block.
-                    if let Some(e) = map.get_mut(k.as_slice()) {
-                        e.1 = i;
+                match &mut run {
+                    Some((key, _, last)) if *key == k => *last = i,
+                    _ => {
+                        if let Some((key, first, last)) = run.replace((k, i, i)) {
+                            map.insert(key.clone(), (first, last));
+                            if map.len() > most {
+                                return None;
+                            }
+                        }
                     }
-                    continue;
-                }
-                last = Some(k.as_slice());
-                map.insert(k.clone(), (i, i));
-                if map.len() > most {
-                    return None;
                 }
             }
         }
-        Some(KeyBlocks { map })
+        if let Some((key, first, last)) = run {
+            map.insert(key.clone(), (first, last));
+        }
+        (map.len() <= most).then_some(KeyBlocks { map })
     }
 
     /// The first and last block holding `key`, when the map knows it.
