@@ -19,6 +19,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Value> {
 pub(crate) trait DocForm: Sized {
     /// From the stored bytes alone.
     fn stored(bytes: &[u8]) -> Result<Self>;
+    /// From stored bytes the caller owns (a point read's copy).
+    fn stored_owned(bytes: Vec<u8>) -> Result<Self> {
+        Self::stored(&bytes)
+    }
     /// From a document already parsed from `bytes`.
     fn parsed(doc: Value, bytes: &[u8]) -> Self;
 }
@@ -39,6 +43,9 @@ pub(crate) struct RawDoc(pub Vec<u8>);
 impl DocForm for RawDoc {
     fn stored(bytes: &[u8]) -> Result<Self> {
         Ok(RawDoc(bytes.to_vec()))
+    }
+    fn stored_owned(bytes: Vec<u8>) -> Result<Self> {
+        Ok(RawDoc(bytes))
     }
     fn parsed(_: Value, bytes: &[u8]) -> Self {
         RawDoc(bytes.to_vec())

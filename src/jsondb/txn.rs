@@ -617,7 +617,7 @@ impl Request<'_> {
 
     /// `doc_by_pk`, in the document form `D`.
     pub(crate) fn doc_by_pk_as<D: DocForm>(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<D>> {
-        self.stored_doc(s, pk)?.map(|b| D::stored(&b)).transpose()
+        self.stored_doc(s, pk)?.map(D::stored_owned).transpose()
     }
 
     /// The stored bytes of the document under an encoded primary key.
