@@ -422,10 +422,12 @@ impl Request<'_> {
                 }
             } else {
                 let Some(r) = eng.take() else { return Ok(()) };
-                eng = scan.next().transpose()?;
+                // Deliver before reading on: a visitor that stops here (a lookup
+                // that found its entry) costs no extra entry.
                 if !f(&r.key, &r.value)? {
                     return Ok(());
                 }
+                eng = scan.next().transpose()?;
             }
         }
     }

@@ -16,6 +16,7 @@ use crate::config::ReadOptions;
 use crate::entry::{cmp_key_ts, Entry};
 use crate::error::{Error, IoContext, Result};
 use crate::range::{Bounds, KeyEnd};
+use crate::util::key_order;
 
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
@@ -237,14 +238,11 @@ impl Table {
     /// Blocks whose key range may meet the key bounds.
     fn key_span(&self, b: &Bounds) -> Range<usize> {
         let lo = self.find_block(&b.start, i64::MIN, false).unwrap_or(0);
+        let starts_before = |e: &[u8], m: &BlockMeta| key_order::compare(&m.first_key, e);
         let hi = match &b.end {
             KeyEnd::Unbounded => self.blocks.len(),
-            KeyEnd::Included(e) => self
-                .blocks
-                .partition_point(|m| m.first_key.as_slice() <= e.as_slice()),
-            KeyEnd::Excluded(e) => self
-                .blocks
-                .partition_point(|m| m.first_key.as_slice() < e.as_slice()),
+            KeyEnd::Included(e) => gallop(&self.blocks, lo, |m| starts_before(e, m).is_le()),
+            KeyEnd::Excluded(e) => gallop(&self.blocks, lo, |m| starts_before(e, m).is_lt()),
         };
         lo..hi.max(lo)
     }
@@ -343,11 +341,55 @@ impl Table {
     }
 }
 
+/// The partition point of `pred` (true on a prefix of `v`) at or after `from`, found
+/// by galloping forward from `from`: a short scan ends a few blocks after it starts,
+/// so this reads a few index entries instead of a whole binary search. `from` when
+/// `pred` fails there.
+fn gallop<T>(v: &[T], from: usize, pred: impl Fn(&T) -> bool) -> usize {
+    let n = v.len();
+    // v[from..lo] satisfy pred; v[hi] does not (or hi == n).
+    let (mut lo, mut step) = (from.min(n), 1usize);
+    let hi = loop {
+        let probe = lo.saturating_add(step - 1);
+        if probe >= n {
+            break n;
+        }
+        if !pred(&v[probe]) {
+            break probe;
+        }
+        lo = probe + 1;
+        step = step.saturating_mul(2);
+    };
+    lo + v[lo..hi].partition_point(pred)
+}
+
 impl Drop for Table {
     fn drop(&mut self) {
         self.ctx.budget.release(self.charged);
         if self.obsolete.load(Relaxed) {
             let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gallop;
+
+    #[test]
+    fn gallop_finds_the_partition_point_from_any_start() {
+        for n in 0..40usize {
+            for cut in 0..=n {
+                let v: Vec<usize> = (0..n).collect();
+                for from in 0..=n {
+                    let want = cut.max(from);
+                    assert_eq!(
+                        gallop(&v, from, |x| *x < cut),
+                        want,
+                        "n {n} cut {cut} from {from}"
+                    );
+                }
+            }
         }
     }
 }
