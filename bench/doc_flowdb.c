@@ -1,7 +1,7 @@
 /* Document backend: flowdb's JsonDB through flowdb.h, with the store and indexes of
  * jsondb-bench (IntervalMs(1000), or Always in synced mode). */
 #include "bench.h"
-#include "flowdb.h"
+#include "flowdb_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,25 +17,19 @@ static const char SCHEMA[] = "{\"name\":\"users\",\"keyPath\":\"id\",\"indexes\"
                              "{\"name\":\"city_age\",\"keyPath\":[\"city\",\"age\"]},"
                              "{\"name\":\"tags\",\"keyPath\":\"tags\",\"multiEntry\":true}]}";
 
-static void check(flowdb_status_t st, flowdb_error_t *err, const char *what) {
-    if (st != FLOWDB_OK) die("flowdb", what, err ? flowdb_error_message(err) : flowdb_status_str(st));
-}
-
 static doc_store *f_open(const char *dir, int synced) {
-    flowdb_options_t *o = flowdb_options_new();
+    flowdb_options_t *o = fl_options(dir, synced, 128);
     flowdb_error_t *err = NULL;
-    check(flowdb_options_set_data_dir(o, dir, &err), err, "data_dir");
-    check(flowdb_options_set_sync_mode(o, synced ? FLOWDB_SYNC_ALWAYS : FLOWDB_SYNC_INTERVAL, 1000, &err), err, "sync mode");
     doc_store *s = calloc(1, sizeof *s);
-    check(flowdb_jsondb_open(o, &s->db, &err), err, "open");
+    fl_check(flowdb_jsondb_open(o, &s->db, &err), err, "open");
     flowdb_options_free(o);
-    check(flowdb_jsondb_create_store(s->db, SCHEMA, strlen(SCHEMA), &err), err, "create_store");
+    fl_check(flowdb_jsondb_create_store(s->db, SCHEMA, strlen(SCHEMA), &err), err, "create_store");
     return s;
 }
 
 static void f_close(doc_store *s) {
     flowdb_error_t *err = NULL;
-    check(flowdb_jsondb_shutdown(s->db, &err), err, "shutdown");
+    fl_check(flowdb_jsondb_shutdown(s->db, &err), err, "shutdown");
     flowdb_jsondb_free(s->db);
     free(s);
 }
@@ -45,9 +39,9 @@ static void f_put_batch(doc_store *s, char *const *docs, const size_t *lens, con
     const char *scope[1] = {"users"};
     flowdb_txn_t *t = NULL;
     flowdb_error_t *err = NULL;
-    check(flowdb_jsondb_transaction(s->db, scope, 1, FLOWDB_READ_WRITE_TXN, &t, &err), err, "transaction");
-    for (size_t i = 0; i < n; i++) check(flowdb_txn_put(t, "users", docs[i], lens[i], NULL, &err), err, "put");
-    check(flowdb_txn_commit(t, &err), err, "commit");
+    fl_check(flowdb_jsondb_transaction(s->db, scope, 1, FLOWDB_READ_WRITE_TXN, &t, &err), err, "transaction");
+    for (size_t i = 0; i < n; i++) fl_check(flowdb_txn_put(t, "users", docs[i], lens[i], NULL, &err), err, "put");
+    fl_check(flowdb_txn_commit(t, &err), err, "commit");
     flowdb_txn_free(t);
 }
 
@@ -60,7 +54,7 @@ static void f_get(doc_store *s, int64_t id, tally *t) {
     char key[24], *out = NULL;
     int n = snprintf(key, sizeof key, "%lld", (long long)id);
     flowdb_error_t *err = NULL;
-    check(flowdb_jsondb_get(s->db, "users", key, (size_t)n, &out, &err), err, "get");
+    fl_check(flowdb_jsondb_get(s->db, "users", key, (size_t)n, &out, &err), err, "get");
     take(out, t);
 }
 
@@ -68,15 +62,15 @@ static void f_by_email(doc_store *s, const char *email, tally *t) {
     char key[96], *out = NULL;
     int n = snprintf(key, sizeof key, "\"%s\"", email);
     flowdb_error_t *err = NULL;
-    check(flowdb_jsondb_get_by_index(s->db, "users", "email", key, (size_t)n, &out, &err), err, "get_by_index");
+    fl_check(flowdb_jsondb_get_by_index(s->db, "users", "email", key, (size_t)n, &out, &err), err, "get_by_index");
     take(out, t);
 }
 
 static void collect(doc_store *s, flowdb_query_t *q, size_t limit, tally *t) {
     char *out = NULL;
     flowdb_error_t *err = NULL;
-    check(flowdb_query_limit(q, limit, &err), err, "limit");
-    check(flowdb_query_collect(s->db, q, &out, &err), err, "query");
+    fl_check(flowdb_query_limit(q, limit, &err), err, "limit");
+    fl_check(flowdb_query_collect(s->db, q, &out, &err), err, "query");
     flowdb_query_free(q);
     take(out, t);
 }
@@ -86,7 +80,7 @@ static void f_age_range(doc_store *s, int lo, int hi, size_t limit, tally *t) {
     int al = snprintf(a, sizeof a, "%d", lo), bl = snprintf(b, sizeof b, "%d", hi);
     flowdb_query_t *q = flowdb_query_new("users");
     flowdb_error_t *err = NULL;
-    check(flowdb_query_where_range(q, "age", a, (size_t)al, b, (size_t)bl, &err), err, "where_range");
+    fl_check(flowdb_query_where_range(q, "age", a, (size_t)al, b, (size_t)bl, &err), err, "where_range");
     collect(s, q, limit, t);
 }
 
@@ -95,8 +89,8 @@ static void f_city_by_age(doc_store *s, const char *city, size_t limit, tally *t
     int cl = snprintf(c, sizeof c, "\"%s\"", city);
     flowdb_query_t *q = flowdb_query_new("users");
     flowdb_error_t *err = NULL;
-    check(flowdb_query_where_eq(q, "city", c, (size_t)cl, &err), err, "where_eq");
-    check(flowdb_query_order_by(q, "age", false, &err), err, "order_by");
+    fl_check(flowdb_query_where_eq(q, "city", c, (size_t)cl, &err), err, "where_eq");
+    fl_check(flowdb_query_order_by(q, "age", false, &err), err, "order_by");
     collect(s, q, limit, t);
 }
 

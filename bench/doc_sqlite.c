@@ -6,9 +6,9 @@
  * for the multi-entry tags index. */
 #include "bench.h"
 
-#include <sqlite3.h>
-#include <stdio.h>
 #include <stdlib.h>
+
+#include "sqlite_util.h"
 
 struct doc_store {
     sqlite3 *db;
@@ -23,72 +23,50 @@ static const char *SCHEMA =
     "CREATE TABLE user_tags(id INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(id, tag)) WITHOUT ROWID;"
     "CREATE INDEX user_tags_tag ON user_tags(tag, id);";
 
-static void check(doc_store *s, int rc, const char *what) {
-    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) die("sqlite", what, sqlite3_errmsg(s->db));
-}
-
-static sqlite3_stmt *prep(doc_store *s, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    check(s, sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), sql);
-    return st;
-}
-
 static doc_store *q_open(const char *dir, int synced) {
     doc_store *s = calloc(1, sizeof *s);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/docs.db", dir);
-    if (sqlite3_open(path, &s->db) != SQLITE_OK) die("sqlite", "open", sqlite3_errmsg(s->db));
-    check(s, sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), "wal");
-    check(s, sqlite3_exec(s->db, synced ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL, NULL),
-          "synchronous");
-    check(s, sqlite3_exec(s->db, "PRAGMA cache_size=-131072", NULL, NULL, NULL), "cache_size");
-    check(s, sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL), "schema");
-    s->begin = prep(s, "BEGIN");
-    s->commit = prep(s, "COMMIT");
-    s->put = prep(s, "INSERT OR REPLACE INTO users(id, doc) VALUES(?1, ?2)");
-    s->untag = prep(s, "DELETE FROM user_tags WHERE id = ?1");
-    s->tag = prep(s, "INSERT OR IGNORE INTO user_tags(id, tag) SELECT ?1, value FROM json_each(?2, '$.tags')");
-    s->get = prep(s, "SELECT doc FROM users WHERE id = ?1");
-    s->email = prep(s, "SELECT doc FROM users WHERE json_extract(doc, '$.email') = ?1");
-    s->age = prep(s, "SELECT doc FROM users WHERE json_extract(doc, '$.age') BETWEEN ?1 AND ?2"
+    s->db = sq_open(dir, "docs.db", synced, 128);
+    sq_exec(s->db, SCHEMA);
+    s->begin = sq_prep(s->db, "BEGIN");
+    s->commit = sq_prep(s->db, "COMMIT");
+    s->put = sq_prep(s->db, "INSERT OR REPLACE INTO users(id, doc) VALUES(?1, ?2)");
+    s->untag = sq_prep(s->db, "DELETE FROM user_tags WHERE id = ?1");
+    s->tag = sq_prep(s->db, "INSERT OR IGNORE INTO user_tags(id, tag) SELECT ?1, value FROM json_each(?2, '$.tags')");
+    s->get = sq_prep(s->db, "SELECT doc FROM users WHERE id = ?1");
+    s->email = sq_prep(s->db, "SELECT doc FROM users WHERE json_extract(doc, '$.email') = ?1");
+    s->age = sq_prep(s->db, "SELECT doc FROM users WHERE json_extract(doc, '$.age') BETWEEN ?1 AND ?2"
                      " ORDER BY id LIMIT ?3");
-    s->city = prep(s, "SELECT doc FROM users WHERE json_extract(doc, '$.city') = ?1"
+    s->city = sq_prep(s->db, "SELECT doc FROM users WHERE json_extract(doc, '$.city') = ?1"
                       " ORDER BY json_extract(doc, '$.age'), id LIMIT ?2");
     return s;
 }
 
 static void q_close(doc_store *s) {
     sqlite3_stmt *all[] = {s->begin, s->commit, s->put, s->untag, s->tag, s->get, s->email, s->age, s->city};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) sqlite3_finalize(all[i]);
-    check(s, sqlite3_close(s->db), "close");
+    sq_close(s->db, all, sizeof all / sizeof *all);
     free(s);
 }
 
-static void run(doc_store *s, sqlite3_stmt *st, const char *what) {
-    check(s, sqlite3_step(st), what);
-    sqlite3_reset(st);
-}
-
 static void q_put_batch(doc_store *s, char *const *docs, const size_t *lens, const int64_t *ids, size_t n) {
-    run(s, s->begin, "begin");
+    sq_run(s->db, s->begin, "begin");
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_int64(s->put, 1, ids[i]);
         sqlite3_bind_text(s->put, 2, docs[i], (int)lens[i], SQLITE_STATIC);
-        run(s, s->put, "insert");
+        sq_run(s->db, s->put, "insert");
         sqlite3_bind_int64(s->untag, 1, ids[i]);
-        run(s, s->untag, "untag");
+        sq_run(s->db, s->untag, "untag");
         sqlite3_bind_int64(s->tag, 1, ids[i]);
         sqlite3_bind_text(s->tag, 2, docs[i], (int)lens[i], SQLITE_STATIC);
-        run(s, s->tag, "tag");
+        sq_run(s->db, s->tag, "tag");
     }
-    run(s, s->commit, "commit");
+    sq_run(s->db, s->commit, "commit");
 }
 
 static void rows(doc_store *s, sqlite3_stmt *st, tally *t) {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         tally_docs(t, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-    check(s, rc, "select");
+    sq_check(s->db, rc, "select");
     sqlite3_reset(st);
 }
 

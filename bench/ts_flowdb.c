@@ -1,7 +1,7 @@
 /* Time-series backend: flowdb through flowdb.h, configured as flowdb-bench runs it
  * (IntervalMs(1000) or Always; the given block cache; everything else default). */
 #include "bench.h"
-#include "flowdb.h"
+#include "flowdb_util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,25 +10,18 @@ struct ts_store {
     flowdb_engine_t *e;
 };
 
-static void check(flowdb_status_t st, flowdb_error_t *err, const char *what) {
-    if (st != FLOWDB_OK) die("flowdb", what, err ? flowdb_error_message(err) : flowdb_status_str(st));
-}
-
 static ts_store *f_open(const char *dir, int synced, size_t cache_mb) {
-    flowdb_options_t *o = flowdb_options_new();
+    flowdb_options_t *o = fl_options(dir, synced, cache_mb);
     flowdb_error_t *err = NULL;
-    check(flowdb_options_set_data_dir(o, dir, &err), err, "data_dir");
-    check(flowdb_options_set_sync_mode(o, synced ? FLOWDB_SYNC_ALWAYS : FLOWDB_SYNC_INTERVAL, 1000, &err), err, "sync mode");
-    check(flowdb_options_set_block_cache_capacity_mb(o, cache_mb, &err), err, "cache");
     ts_store *s = calloc(1, sizeof *s);
-    check(flowdb_engine_open(o, &s->e, &err), err, "open");
+    fl_check(flowdb_engine_open(o, &s->e, &err), err, "open");
     flowdb_options_free(o);
     return s;
 }
 
 static void f_close(ts_store *s) {
     flowdb_error_t *err = NULL;
-    check(flowdb_engine_shutdown(s->e, &err), err, "shutdown");
+    fl_check(flowdb_engine_shutdown(s->e, &err), err, "shutdown");
     flowdb_engine_free(s->e);
     free(s);
 }
@@ -40,13 +33,13 @@ static void f_write(ts_store *s, const ts_rec *recs, size_t n) {
         v[i] = (flowdb_record_view_t){(const uint8_t *)recs[i].key, recs[i].key_len, recs[i].ts,
                                       INT64_MAX, recs[i].value, recs[i].value_len};
     flowdb_error_t *err = NULL;
-    check(flowdb_engine_write_batch(s->e, v, n, &err), err, "write_batch");
+    fl_check(flowdb_engine_write_batch(s->e, v, n, &err), err, "write_batch");
 }
 
 static void f_settle(ts_store *s) {
     flowdb_error_t *err = NULL;
-    check(flowdb_engine_flush(s->e, &err), err, "flush");
-    check(flowdb_engine_trigger_compaction(s->e, NULL, &err), err, "compaction");
+    fl_check(flowdb_engine_flush(s->e, &err), err, "flush");
+    fl_check(flowdb_engine_trigger_compaction(s->e, NULL, &err), err, "compaction");
 }
 
 static void tally_list(flowdb_records_t *list, tally *t, int latest) {
@@ -67,14 +60,14 @@ static void tally_list(flowdb_records_t *list, tally *t, int latest) {
 static void f_get(ts_store *s, const char *key, size_t klen, int64_t ts, tally *t) {
     flowdb_records_t *list = NULL;
     flowdb_error_t *err = NULL;
-    check(flowdb_engine_get(s->e, (const uint8_t *)key, klen, ts, &list, &err), err, "get");
+    fl_check(flowdb_engine_get(s->e, (const uint8_t *)key, klen, ts, &list, &err), err, "get");
     tally_list(list, t, 0);
 }
 
 static void f_latest(ts_store *s, const char *key, size_t klen, tally *t) {
     flowdb_records_t *list = NULL;
     flowdb_error_t *err = NULL;
-    check(flowdb_engine_get_latest(s->e, (const uint8_t *)key, klen, &list, &err), err, "get_latest");
+    fl_check(flowdb_engine_get_latest(s->e, (const uint8_t *)key, klen, &list, &err), err, "get_latest");
     tally_list(list, t, 1);
 }
 
@@ -82,7 +75,7 @@ static void drain(flowdb_iter_t *it, tally *t) {
     bool has = false;
     flowdb_error_t *err = NULL;
     for (;;) {
-        check(flowdb_iter_next(it, &has, &err), err, "scan");
+        fl_check(flowdb_iter_next(it, &has, &err), err, "scan");
         if (!has) break;
         flowdb_record_view_t r;
         flowdb_iter_record(it, &r, NULL);
@@ -94,7 +87,7 @@ static void drain(flowdb_iter_t *it, tally *t) {
 static void scan(ts_store *s, flowdb_range_t *r, tally *t) {
     flowdb_iter_t *it = NULL;
     flowdb_error_t *err = NULL;
-    check(flowdb_engine_scan(s->e, r, &it, &err), err, "scan");
+    fl_check(flowdb_engine_scan(s->e, r, &it, &err), err, "scan");
     flowdb_range_free(r);
     drain(it, t);
 }

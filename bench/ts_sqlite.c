@@ -6,9 +6,9 @@
 #include "bench.h"
 
 #include <pthread.h>
-#include <sqlite3.h>
-#include <stdio.h>
 #include <stdlib.h>
+
+#include "sqlite_util.h"
 
 struct ts_store {
     sqlite3 *db;
@@ -16,77 +16,49 @@ struct ts_store {
     sqlite3_stmt *begin, *commit, *insert, *get, *latest, *window, *all_window, *full;
 };
 
-static void check(ts_store *s, int rc, const char *what) {
-    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) die("sqlite", what, sqlite3_errmsg(s->db));
-}
-
-static sqlite3_stmt *prep(ts_store *s, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    check(s, sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), sql);
-    return st;
-}
-
-static void exec(ts_store *s, const char *sql) { check(s, sqlite3_exec(s->db, sql, NULL, NULL, NULL), sql); }
-
 static ts_store *q_open(const char *dir, int synced, size_t cache_mb) {
     ts_store *s = calloc(1, sizeof *s);
-    char path[4096], pragma[128];
-    snprintf(path, sizeof path, "%s/records.db", dir);
-    if (sqlite3_open(path, &s->db) != SQLITE_OK) die("sqlite", "open", sqlite3_errmsg(s->db));
+    s->db = sq_open(dir, "records.db", synced, cache_mb);
     pthread_mutex_init(&s->lock, NULL);
-    exec(s, "PRAGMA journal_mode=WAL");
-    exec(s, synced ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-    snprintf(pragma, sizeof pragma, "PRAGMA cache_size=-%zu", cache_mb * 1024);
-    exec(s, pragma);
-    exec(s, "CREATE TABLE IF NOT EXISTS records(key TEXT NOT NULL, ts INTEGER NOT NULL, value BLOB NOT NULL,"
-            " PRIMARY KEY(key, ts)) WITHOUT ROWID");
-    s->begin = prep(s, "BEGIN");
-    s->commit = prep(s, "COMMIT");
-    s->insert = prep(s, "INSERT OR REPLACE INTO records(key, ts, value) VALUES(?, ?, ?)");
-    s->get = prep(s, "SELECT value FROM records WHERE key = ? AND ts = ?");
-    s->latest = prep(s, "SELECT ts FROM records WHERE key = ? ORDER BY ts DESC LIMIT 1");
-    s->window = prep(s, "SELECT value FROM records WHERE key = ? AND ts BETWEEN ? AND ? ORDER BY ts");
-    s->all_window = prep(s, "SELECT value FROM records WHERE ts BETWEEN ? AND ?");
-    s->full = prep(s, "SELECT value FROM records ORDER BY key, ts");
+    sq_exec(s->db, "CREATE TABLE IF NOT EXISTS records(key TEXT NOT NULL, ts INTEGER NOT NULL, value BLOB NOT NULL,"
+                   " PRIMARY KEY(key, ts)) WITHOUT ROWID");
+    s->begin = sq_prep(s->db, "BEGIN");
+    s->commit = sq_prep(s->db, "COMMIT");
+    s->insert = sq_prep(s->db, "INSERT OR REPLACE INTO records(key, ts, value) VALUES(?, ?, ?)");
+    s->get = sq_prep(s->db, "SELECT value FROM records WHERE key = ? AND ts = ?");
+    s->latest = sq_prep(s->db, "SELECT ts FROM records WHERE key = ? ORDER BY ts DESC LIMIT 1");
+    s->window = sq_prep(s->db, "SELECT value FROM records WHERE key = ? AND ts BETWEEN ? AND ? ORDER BY ts");
+    s->all_window = sq_prep(s->db, "SELECT value FROM records WHERE ts BETWEEN ? AND ?");
+    s->full = sq_prep(s->db, "SELECT value FROM records ORDER BY key, ts");
     return s;
 }
 
 static void q_close(ts_store *s) {
     sqlite3_stmt *all[] = {s->begin, s->commit, s->insert, s->get, s->latest, s->window, s->all_window, s->full};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) sqlite3_finalize(all[i]);
-    check(s, sqlite3_close(s->db), "close");
+    sq_close(s->db, all, sizeof all / sizeof *all);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
-static int step(ts_store *s, sqlite3_stmt *st, const char *what) {
-    int rc = sqlite3_step(st);
-    check(s, rc, what);
-    return rc == SQLITE_ROW;
-}
-
 static void q_write(ts_store *s, const ts_rec *recs, size_t n) {
     pthread_mutex_lock(&s->lock);
-    step(s, s->begin, "begin");
-    sqlite3_reset(s->begin);
+    sq_run(s->db, s->begin, "begin");
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_text(s->insert, 1, recs[i].key, (int)recs[i].key_len, SQLITE_STATIC);
         sqlite3_bind_int64(s->insert, 2, recs[i].ts);
         sqlite3_bind_blob(s->insert, 3, recs[i].value, (int)recs[i].value_len, SQLITE_STATIC);
-        step(s, s->insert, "insert");
-        sqlite3_reset(s->insert);
+        sq_run(s->db, s->insert, "insert");
     }
-    step(s, s->commit, "commit");
-    sqlite3_reset(s->commit);
+    sq_run(s->db, s->commit, "commit");
     pthread_mutex_unlock(&s->lock);
 }
 
 /* SQLite has no memtable: a checkpoint moves the WAL into the database file. */
-static void q_settle(ts_store *s) { exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"); }
+static void q_settle(ts_store *s) { sq_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)"); }
 
 /* Runs a bound statement and tallies its rows' first column (a value, or a ts). */
 static void rows(ts_store *s, sqlite3_stmt *st, tally *t, int ts_column) {
-    while (step(s, st, "select")) {
+    while (sq_step(s->db, st, "select")) {
         if (ts_column) {
             t->count++;
             t->sum += (uint64_t)sqlite3_column_int64(st, 0);

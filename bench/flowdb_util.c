@@ -1,0 +1,18 @@
+/* flowdb set-up and checks shared by the two flowdb backends of flowdb-compare. */
+#include "flowdb_util.h"
+
+#include "bench.h"
+
+void fl_check(flowdb_status_t st, flowdb_error_t *err, const char *what) {
+    if (st != FLOWDB_OK) die("flowdb", what, err ? flowdb_error_message(err) : flowdb_status_str(st));
+}
+
+flowdb_options_t *fl_options(const char *dir, int synced, size_t cache_mb) {
+    flowdb_options_t *o = flowdb_options_new();
+    flowdb_error_t *err = NULL;
+    fl_check(flowdb_options_set_data_dir(o, dir, &err), err, "data_dir");
+    fl_check(flowdb_options_set_sync_mode(o, synced ? FLOWDB_SYNC_ALWAYS : FLOWDB_SYNC_INTERVAL, 1000, &err), err,
+             "sync mode");
+    fl_check(flowdb_options_set_block_cache_capacity_mb(o, cache_mb, &err), err, "cache");
+    return o;
+}
