@@ -18,6 +18,9 @@ const MIN_BLOCKS_PER_KEY: usize = 4;
 
 pub(crate) struct KeyBlocks {
     map: HashMap<FenceKey, (u32, u32), ahash::RandomState>,
+    /// Each block's last ts, contiguous: within a key's blocks the search compares
+    /// only these (see `first_at_or_after`).
+    last_ts: Vec<i64>,
 }
 
 impl KeyBlocks {
@@ -47,7 +50,8 @@ impl KeyBlocks {
         if let Some((key, first, last)) = run {
             map.insert(key.clone(), (first, last));
         }
-        (map.len() <= most).then_some(KeyBlocks { map })
+        let last_ts = blocks.iter().map(|m| m.last_ts).collect();
+        (map.len() <= most).then_some(KeyBlocks { map, last_ts })
     }
 
     /// The first and last block holding `key`, when the map knows it.
@@ -57,8 +61,29 @@ impl KeyBlocks {
             .map(|&(lo, hi)| (lo as usize, hi as usize))
     }
 
+    /// The first block whose last entry is `>= (key, ts)`, when the map knows `key`.
+    /// Blocks before the key's first one end below it and blocks after its last one
+    /// start above it; every block of the key but the last ends with the key itself
+    /// (it goes on into the next), so only their last ts need comparing. The key's
+    /// last block is compared in full by `ends_below`.
+    pub(crate) fn first_at_or_after(
+        &self,
+        key: &[u8],
+        ts: i64,
+        ends_below: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let (lo, hi) = self.get(key)?;
+        let pp = self.last_ts[lo..hi].partition_point(|t| *t < ts);
+        Some(if lo + pp < hi {
+            lo + pp
+        } else {
+            hi + ends_below(hi) as usize
+        })
+    }
+
     pub(crate) fn memory(&self) -> usize {
         self.map.capacity() * (std::mem::size_of::<(FenceKey, (u32, u32))>() + 1)
+            + self.last_ts.capacity() * 8
     }
 }
 
@@ -99,6 +124,41 @@ mod tests {
         assert_eq!(kb.get(b"e"), Some((4, 4)));
         assert_eq!(kb.get(b"f"), Some((5, 24)));
         assert!(kb.memory() > 0);
+    }
+
+    #[test]
+    fn the_search_within_a_key_matches_the_full_search() {
+        // Key "s" over blocks 1..=4 with last ts 10, 20, 30, 40 (block 4 then goes on
+        // to key "t"); blocks 0 and 5.. hold other keys.
+        let mut blocks = vec![block("a", "a")];
+        for (i, last) in [10, 20, 30].into_iter().enumerate() {
+            let mut b = block("s", "s");
+            b.first_ts = i as i64 * 10;
+            b.last_ts = last;
+            blocks.push(b);
+        }
+        let mut b = block("s", "t");
+        b.first_ts = 31;
+        b.last_ts = 5;
+        blocks.push(b);
+        blocks.extend((0..20).map(|_| block("u", "u")));
+        let kb = KeyBlocks::build(&blocks).expect("series-shaped");
+        let full = |ts: i64| {
+            blocks.partition_point(|m| {
+                crate::entry::cmp_key_ts(&m.last_key, m.last_ts, b"s", ts).is_lt()
+            })
+        };
+        for ts in -5..60 {
+            let ends_below = |b: usize| {
+                crate::entry::cmp_key_ts(&blocks[b].last_key, blocks[b].last_ts, b"s", ts).is_lt()
+            };
+            assert_eq!(
+                kb.first_at_or_after(b"s", ts, ends_below),
+                Some(full(ts)),
+                "ts {ts}"
+            );
+        }
+        assert_eq!(kb.first_at_or_after(b"zz", 0, |_| true), None);
     }
 
     #[test]

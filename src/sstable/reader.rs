@@ -206,8 +206,12 @@ impl Table {
     /// before its first one ends below it, every block after its last starts above.
     fn find_block(&self, key: &[u8], ts: i64, check_bloom: bool) -> Option<usize> {
         let below = |m: &BlockMeta| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt();
-        match self.key_blocks.as_ref().and_then(|kb| kb.get(key)) {
-            Some((lo, hi)) => Some(lo + self.blocks[lo..=hi].partition_point(below)),
+        let mapped = self
+            .key_blocks
+            .as_ref()
+            .and_then(|kb| kb.first_at_or_after(key, ts, |b| below(&self.blocks[b])));
+        match mapped {
+            Some(b) => Some(b),
             None if check_bloom && !self.bloom.may_contain(key) => None,
             None => Some(self.blocks.partition_point(below)),
         }
