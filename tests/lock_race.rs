@@ -49,7 +49,13 @@ fn lock_child() {
 
 fn spawn(dir: &str, start: i64) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "lock_child", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            "lock_child",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(CHILD, dir)
         .env(START, start.to_string())
         .stdin(Stdio::piped())
