@@ -28,7 +28,13 @@ pub(crate) struct Entry {
 
 impl Entry {
     pub(crate) fn is_live(&self, now: i64) -> bool {
-        self.kind == Kind::Put && self.expire_at > now
+        self.is_live_at(|| now)
+    }
+
+    /// `is_live`, asking for the time only when the record can expire.
+    pub(crate) fn is_live_at(&self, now: impl FnOnce() -> i64) -> bool {
+        self.kind == Kind::Put
+            && (self.expire_at == crate::record::NEVER_EXPIRES || self.expire_at > now())
     }
 
     pub(crate) fn into_record(self) -> crate::Record {

@@ -10,12 +10,11 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::config::ReadOptions;
-use crate::entry::{Entry, Kind, RangeTombstone, RangeTombstones};
+use crate::entry::{Entry, RangeTombstone, RangeTombstones};
 use crate::error::Result;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::memtable::{MemCursor, Memtable};
 use crate::range::Bounds;
-use crate::record::NEVER_EXPIRES;
 use crate::sstable::cursor::{KeyWalk, TableCursor};
 use crate::sstable::reader::Table;
 use crate::util::now_micros;
@@ -92,9 +91,7 @@ impl Snapshot {
     }
 
     fn visible(&self, e: &Entry) -> bool {
-        let live =
-            e.kind == Kind::Put && (e.expire_at == NEVER_EXPIRES || e.expire_at > self.now());
-        live && !self.hidden_by_range(&e.key, e.seq)
+        e.is_live_at(|| self.now()) && !self.hidden_by_range(&e.key, e.seq)
     }
 
     /// The live record at `(key, ts)`: the first source holding it decides.
