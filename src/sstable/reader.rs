@@ -213,8 +213,14 @@ impl Table {
         match mapped {
             Some(b) => Some(b),
             None if check_bloom && !self.bloom.may_contain(key) => None,
-            None => Some(self.blocks.partition_point(below)),
+            None => Some(self.search(key, ts)),
         }
+    }
+
+    /// The first block whose last entry is `>= (key, ts)`, over the whole index.
+    fn search(&self, key: &[u8], ts: i64) -> usize {
+        self.blocks
+            .partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt())
     }
 
     /// This table's version of `(key, ts)`, with the table's sequence.
@@ -315,8 +321,13 @@ impl Table {
         if let Some((_, hi)) = self.key_blocks.as_ref().and_then(|kb| kb.get(key)) {
             return Some(hi);
         }
+        // Not mapped: the bloom filter, then the whole-index search (find_block would
+        // look the key up in the map a second time).
+        if !self.bloom.may_contain(key) {
+            return None;
+        }
         let b = self
-            .find_block(key, i64::MAX, true)?
+            .search(key, i64::MAX)
             .min(self.blocks.len().checked_sub(1)?);
         let m = &self.blocks[b];
         if m.first_key.as_slice() <= key {
