@@ -26,6 +26,7 @@ mod engine;
 mod entry;
 mod error;
 pub mod ffi;
+pub mod fs;
 mod iterator;
 pub mod jsondb;
 mod lock;

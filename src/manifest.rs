@@ -9,10 +9,10 @@
 //! WAL segment still needed), `last_seq: varint`, `table count: varint`, and per table
 //! (newest first) `id`, `level`, `min_seq`, `max_seq`, `size` (varints).
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileSystem, OpenMode};
 use crate::sstable::reader::TableMeta;
 use crate::util::checksum::crc32;
 use crate::util::coding::{get_u32_at, put_u32, put_u64, put_varint, Decoder};
@@ -119,9 +119,9 @@ impl ManifestState {
     }
 
     /// The stored state, or `None` for a directory without a manifest.
-    pub(crate) fn load(dir: &Path) -> Result<Option<Self>> {
+    pub(crate) fn load(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Self>> {
         let path = dir.join(FILE);
-        match std::fs::read(&path) {
+        match fs.read(&path) {
             Ok(data) => Ok(Some(Self::decode(&data, &path.display().to_string())?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).ctx(|| format!("reading {}", path.display())),
@@ -129,27 +129,30 @@ impl ManifestState {
     }
 
     /// Replaces the stored state atomically and durably.
-    pub(crate) fn store(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn store(&self, fs: &dyn FileSystem, dir: &Path) -> Result<()> {
         let tmp = dir.join("MANIFEST.tmp");
         let path = dir.join(FILE);
-        let mut f = std::fs::File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
-        f.write_all(&self.encode())
+        let f = fs
+            .open(&tmp, OpenMode::Truncate)
+            .ctx(|| format!("creating {}", tmp.display()))?;
+        f.append(&self.encode())
             .ctx(|| format!("writing {}", tmp.display()))?;
-        f.sync_all().ctx(|| format!("syncing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path)
+        f.sync().ctx(|| format!("syncing {}", tmp.display()))?;
+        fs.rename(&tmp, &path)
             .ctx(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-        crate::wal::sync_dir(dir)
+        crate::wal::sync_dir(fs, dir)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::OsFs;
 
     #[test]
     fn round_trip_and_damage() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(ManifestState::load(dir.path()).unwrap(), None);
+        assert_eq!(ManifestState::load(&OsFs, dir.path()).unwrap(), None);
         let s = ManifestState {
             next_file: 9,
             log_number: 4,
@@ -162,8 +165,8 @@ mod tests {
                 size: 4096,
             }],
         };
-        s.store(dir.path()).unwrap();
-        assert_eq!(ManifestState::load(dir.path()).unwrap(), Some(s));
+        s.store(&OsFs, dir.path()).unwrap();
+        assert_eq!(ManifestState::load(&OsFs, dir.path()).unwrap(), Some(s));
         let path = dir.path().join(FILE);
         let good = std::fs::read(&path).unwrap();
         for i in 0..good.len() {
@@ -172,7 +175,7 @@ mod tests {
             std::fs::write(&path, &bad).unwrap();
             assert!(
                 matches!(
-                    ManifestState::load(dir.path()),
+                    ManifestState::load(&OsFs, dir.path()),
                     Err(Error::Corruption { .. })
                 ),
                 "byte {i}"

@@ -48,7 +48,11 @@ fn log_number(sv: &SuperVersion) -> u64 {
 impl Inner {
     pub(crate) fn new_output(&self) -> Result<(u64, TableBuilder)> {
         let id = self.new_file_number();
-        let b = TableBuilder::create(table_path(&self.dir, id), self.table_opts.clone())?;
+        let b = TableBuilder::create(
+            self.fs(),
+            table_path(&self.dir, id),
+            self.table_opts.clone(),
+        )?;
         Ok((id, b))
     }
 
@@ -135,7 +139,7 @@ impl Inner {
                 last_seq: self.visible_seq.load(std::sync::atomic::Ordering::Acquire),
                 tables: new.version.tables.iter().map(|t| t.meta).collect(),
             }
-            .store(&self.dir)?;
+            .store(self.fs().as_ref(), &self.dir)?;
         }
         *self.sv.write() = Arc::new(new);
         Ok(())
@@ -204,14 +208,16 @@ impl Inner {
 
     fn delete_flushed_segments(&self) -> Result<()> {
         let needed = log_number(&self.current());
-        let entries =
-            std::fs::read_dir(&self.dir).ctx(|| format!("listing {}", self.dir.display()))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if let Some(n) = name.to_str().and_then(parse_segment_name) {
+        let names = self
+            .fs()
+            .list(&self.dir)
+            .ctx(|| format!("listing {}", self.dir.display()))?;
+        for name in names {
+            if let Some(n) = parse_segment_name(&name) {
                 if n < needed {
                     let p = segment_path(&self.dir, n);
-                    std::fs::remove_file(&p)
+                    self.fs()
+                        .remove(&p)
                         .ctx(|| format!("removing WAL segment {}", p.display()))?;
                 }
             }

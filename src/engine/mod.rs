@@ -26,6 +26,7 @@ pub use stats::EngineStats;
 
 use crate::config::{Config, Tuning};
 use crate::error::{Error, Result};
+use crate::fs::FileSystem;
 use crate::lock::DirLock;
 use crate::sstable::builder::TableOptions;
 use crate::sstable::reader::TableContext;
@@ -86,6 +87,10 @@ impl Inner {
         Snapshot::new(sv, seq)
     }
 
+    pub(crate) fn fs(&self) -> &Arc<dyn FileSystem> {
+        &self.table_ctx.fs
+    }
+
     pub(crate) fn new_file_number(&self) -> u64 {
         self.next_file.fetch_add(1, Ordering::SeqCst)
     }
@@ -109,7 +114,13 @@ impl Engine {
 
     /// Like [`Engine::open`], with tuning beyond `Config`.
     pub fn open_with(config: Config, tuning: Tuning) -> Result<Self> {
-        let inner = Arc::new(open::open(config, tuning)?);
+        Self::open_on(crate::fs::os(), config, tuning)
+    }
+
+    /// Like [`Engine::open_with`], on the file system `fs` (see [`crate::fs`]; the
+    /// reliability tests use [`crate::fs::FaultFs`]).
+    pub fn open_on(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> Result<Self> {
+        let inner = Arc::new(open::open(fs, config, tuning)?);
         let engine = Engine {
             inner,
             auto_background: Mutex::new(None),

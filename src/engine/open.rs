@@ -16,6 +16,7 @@ use super::{Inner, WalState};
 use crate::cache::BlockCache;
 use crate::config::{Config, Tuning};
 use crate::error::{Error, IoContext, Result};
+use crate::fs::FileSystem;
 use crate::lock::DirLock;
 use crate::manifest::ManifestState;
 use crate::memtable::Memtable;
@@ -25,16 +26,17 @@ use crate::sstable::{parse_table_name, table_path};
 use crate::version::{SuperVersion, Version};
 use crate::wal::{parse_segment_name, replay_segment, segment_path, WalWriter};
 
-fn prepare_dir(config: &Config) -> Result<()> {
+fn prepare_dir(fs: &dyn FileSystem, config: &Config) -> Result<()> {
     let dir = &config.data_dir;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    if dir.exists() {
-        return Err(Error::invalid(format!(
-            "Config::data_dir {} is not a directory",
-            dir.display()
-        )));
+    match fs.is_dir(dir) {
+        Some(true) => return Ok(()),
+        Some(false) => {
+            return Err(Error::invalid(format!(
+                "Config::data_dir {} is not a directory",
+                dir.display()
+            )))
+        }
+        None => {}
     }
     if !config.create_if_missing {
         return Err(Error::NotFound(format!(
@@ -42,20 +44,18 @@ fn prepare_dir(config: &Config) -> Result<()> {
             dir.display()
         )));
     }
-    std::fs::create_dir_all(dir).ctx(|| format!("creating data directory {}", dir.display()))
+    fs.create_dir_all(dir)
+        .ctx(|| format!("creating data directory {}", dir.display()))
 }
 
 /// Segment and table numbers found in the directory.
-fn list_files(dir: &Path) -> Result<(Vec<u64>, Vec<u64>)> {
+fn list_files(fs: &dyn FileSystem, dir: &Path) -> Result<(Vec<u64>, Vec<u64>)> {
     let mut segments = Vec::new();
     let mut tables = Vec::new();
-    for entry in std::fs::read_dir(dir).ctx(|| format!("listing {}", dir.display()))? {
-        let entry = entry.ctx(|| format!("listing {}", dir.display()))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(n) = parse_segment_name(name) {
+    for name in fs.list(dir).ctx(|| format!("listing {}", dir.display()))? {
+        if let Some(n) = parse_segment_name(&name) {
             segments.push(n);
-        } else if let Some(n) = parse_table_name(name) {
+        } else if let Some(n) = parse_table_name(&name) {
             tables.push(n);
         }
     }
@@ -63,13 +63,13 @@ fn list_files(dir: &Path) -> Result<(Vec<u64>, Vec<u64>)> {
     Ok((segments, tables))
 }
 
-pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
+pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> Result<Inner> {
     config.validate()?;
     tuning.validate()?;
-    prepare_dir(&config)?;
+    prepare_dir(fs.as_ref(), &config)?;
     let dir = config.data_dir.clone();
-    let lock = DirLock::acquire(&dir)?;
-    let stored = ManifestState::load(&dir)?;
+    let lock = DirLock::acquire(fs.as_ref(), &dir)?;
+    let stored = ManifestState::load(fs.as_ref(), &dir)?;
     let fresh = stored.is_none();
     let state = stored.unwrap_or(ManifestState {
         next_file: 1,
@@ -77,6 +77,7 @@ pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
     });
     let stats = Arc::new(Stats::default());
     let ctx = Arc::new(TableContext {
+        fs: fs.clone(),
         dir: dir.clone(),
         cache: Arc::new(BlockCache::new(config.block_cache_capacity_mb << 20)),
         budget: Arc::new(IndexBudget::new(config.index_memory_budget_mb << 20)),
@@ -89,13 +90,14 @@ pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
 
     // Leftovers: tables no manifest names (an interrupted flush or compaction) and
     // segments already flushed (a crash between the manifest write and their removal).
-    let (segments, files) = list_files(&dir)?;
+    let (segments, files) = list_files(fs.as_ref(), &dir)?;
     let live: std::collections::HashSet<u64> = state.tables.iter().map(|t| t.id).collect();
     for id in files.iter().filter(|id| !live.contains(id)) {
         let p = table_path(&dir, *id);
-        std::fs::remove_file(&p).ctx(|| format!("removing orphan table {}", p.display()))?;
+        fs.remove(&p)
+            .ctx(|| format!("removing orphan table {}", p.display()))?;
     }
-    let _ = std::fs::remove_file(dir.join("MANIFEST.tmp"));
+    let _ = fs.remove(&dir.join("MANIFEST.tmp"));
     let mut max_file = state.next_file;
     for n in segments.iter().chain(files.iter()) {
         max_file = max_file.max(n + 1);
@@ -103,14 +105,15 @@ pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
     let (old, replay): (Vec<u64>, Vec<u64>) = segments.iter().partition(|n| **n < state.log_number);
     for n in old {
         let p = segment_path(&dir, n);
-        std::fs::remove_file(&p).ctx(|| format!("removing flushed WAL segment {}", p.display()))?;
+        fs.remove(&p)
+            .ctx(|| format!("removing flushed WAL segment {}", p.display()))?;
     }
 
     let first_segment = replay.first().copied().unwrap_or(max_file);
     let mem = Memtable::new(first_segment);
     let mut last_seq = state.last_seq;
     for (i, n) in replay.iter().enumerate() {
-        let replayed = replay_segment(&segment_path(&dir, *n), i + 1 == replay.len())?;
+        let replayed = replay_segment(fs.as_ref(), &segment_path(&dir, *n), i + 1 == replay.len())?;
         stats
             .wal_torn_bytes_dropped
             .fetch_add(replayed.torn_bytes, std::sync::atomic::Ordering::Relaxed);
@@ -126,7 +129,7 @@ pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
     }
 
     let segment = max_file;
-    let writer = WalWriter::create(&dir, segment, true)?;
+    let writer = WalWriter::create(&fs, &dir, segment, true)?;
     let next_file = segment + 1;
     let active = if mem.is_empty() {
         // Nothing to recover: the replayed segments (empty ones left by earlier
@@ -135,7 +138,7 @@ pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
         // removal in a crash is harmless: they would replay as nothing again.
         for n in &replay {
             let p = segment_path(&dir, *n);
-            std::fs::remove_file(&p)
+            fs.remove(&p)
                 .ctx(|| format!("removing empty WAL segment {}", p.display()))?;
         }
         Memtable::new(segment)
@@ -152,7 +155,7 @@ pub(super) fn open(config: Config, tuning: Tuning) -> Result<Inner> {
             last_seq,
             tables: Vec::new(),
         }
-        .store(&dir)?;
+        .store(fs.as_ref(), &dir)?;
     }
 
     let table_opts = TableOptions {

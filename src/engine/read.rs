@@ -8,6 +8,7 @@ use super::stats::{self, EngineStats, Gauges};
 use super::Engine;
 use crate::config::ReadOptions;
 use crate::error::Result;
+use crate::fs::OpenMode;
 use crate::iterator::scan::ScanIterator;
 use crate::range::{Query, ScanRange};
 use crate::record::Record;
@@ -160,17 +161,15 @@ impl Engine {
         let tables = &sv.version.tables;
         let cache = &self.inner.table_ctx.cache;
         let (hits, misses) = cache.counts();
-        let wal_bytes = std::fs::read_dir(&self.inner.dir)
-            .map(|d| {
-                d.flatten()
-                    .filter(|e| {
-                        e.file_name()
-                            .to_str()
-                            .and_then(crate::wal::parse_segment_name)
-                            .is_some()
-                    })
-                    .filter_map(|e| e.metadata().ok())
-                    .map(|m| m.len())
+        let fs = self.inner.fs();
+        let dir = &self.inner.dir;
+        let wal_bytes = fs
+            .list(dir)
+            .map(|names| {
+                names
+                    .iter()
+                    .filter(|n| crate::wal::parse_segment_name(n).is_some())
+                    .filter_map(|n| fs.open(&dir.join(n), OpenMode::Read).ok()?.len().ok())
                     .sum()
             })
             .unwrap_or(0);

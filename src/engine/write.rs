@@ -186,10 +186,10 @@ impl Inner {
             if wal.synced == position {
                 return Ok(());
             }
-            (wal.writer.sync_handle()?, position)
+            (wal.writer.sync_handle(), position)
         };
         // fdatasync outside the lock, so writers are not held up by it.
-        handle.sync_data().map_err(|source| Error::Io {
+        handle.sync().map_err(|source| Error::Io {
             context: "syncing the WAL".into(),
             source,
         })?;

@@ -4,12 +4,13 @@
 //! becomes part of the database only when the manifest names it, so a crash midway
 //! leaves an orphan that the next open deletes.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::entry::{Entry, Kind};
 use crate::error::{IoContext, Result};
+use crate::fs::{Appender, FileSystem, OpenMode};
 
 use super::block::BlockBuilder;
 use super::bloom::BloomBuilder;
@@ -26,8 +27,9 @@ pub(crate) struct TableOptions {
 }
 
 pub(crate) struct TableBuilder {
+    fs: Arc<dyn FileSystem>,
     path: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<Appender>,
     offset: u64,
     opts: TableOptions,
     zstd: zstd::bulk::Compressor<'static>,
@@ -50,13 +52,20 @@ pub(crate) struct Built {
 }
 
 impl TableBuilder {
-    pub(crate) fn create(path: PathBuf, opts: TableOptions) -> Result<Self> {
-        let file = File::create(&path).ctx(|| format!("creating table {}", path.display()))?;
+    pub(crate) fn create(
+        fs: &Arc<dyn FileSystem>,
+        path: PathBuf,
+        opts: TableOptions,
+    ) -> Result<Self> {
+        let file = fs
+            .open(&path, OpenMode::Truncate)
+            .ctx(|| format!("creating table {}", path.display()))?;
         let zstd =
             zstd::bulk::Compressor::new(opts.zstd_level).ctx(|| "creating a zstd compressor")?;
         Ok(TableBuilder {
+            fs: fs.clone(),
             path,
-            out: BufWriter::with_capacity(1 << 20, file),
+            out: BufWriter::with_capacity(1 << 20, Appender(file)),
             offset: 0,
             block: BlockBuilder::new(opts.restart_interval),
             bloom: BloomBuilder::new(opts.bloom_bits_per_key),
@@ -168,7 +177,8 @@ impl TableBuilder {
             .into_inner()
             .map_err(|e| e.into_error())
             .ctx(|| format!("flushing {}", path.display()))?;
-        file.sync_all()
+        file.0
+            .sync()
             .ctx(|| format!("syncing table {}", path.display()))?;
         Ok(Built {
             size: self.offset + super::format::FOOTER_LEN as u64,
@@ -178,8 +188,8 @@ impl TableBuilder {
 
     /// Gives up on the table and removes its file.
     pub(crate) fn abandon(self) {
-        let path = self.path.clone();
+        let (fs, path) = (self.fs.clone(), self.path.clone());
         drop(self);
-        let _ = std::fs::remove_file(path);
+        let _ = fs.remove(&path);
     }
 }

@@ -11,10 +11,8 @@
 //! `format_version: u32 LE` (1), `magic: u64 LE` (`FLOWDBST`), `crc32: u32 LE` of the
 //! 60 bytes before it.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
-
 use crate::error::{Error, IoContext, Result};
+use crate::fs::FsFile;
 use crate::util::checksum::{crc32, crc32_two};
 use crate::util::coding::{get_u32_at, put_u32, put_u64, put_varint, Decoder};
 
@@ -74,7 +72,12 @@ pub(crate) fn frame_block(
 }
 
 /// Reads, checks and decompresses the block at `h`; `name` is used in errors.
-pub(crate) fn read_block(file: &File, name: &str, h: BlockHandle, verify: bool) -> Result<Vec<u8>> {
+pub(crate) fn read_block(
+    file: &dyn FsFile,
+    name: &str,
+    h: BlockHandle,
+    verify: bool,
+) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; h.len as usize + TRAILER];
     file.read_exact_at(&mut buf, h.offset)
         .ctx(|| format!("reading block at offset {} of {name}", h.offset))?;
@@ -147,7 +150,7 @@ impl Footer {
         buf
     }
 
-    pub(crate) fn read(file: &File, name: &str, file_len: u64) -> Result<Footer> {
+    pub(crate) fn read(file: &dyn FsFile, name: &str, file_len: u64) -> Result<Footer> {
         if file_len < FOOTER_LEN as u64 {
             return Err(Error::corruption(
                 name,

@@ -5,7 +5,6 @@
 //! binary-searched by restart points); never a scan of blocks. A table that compaction
 //! replaced is marked obsolete and its file deleted when the last reader lets go.
 
-use std::fs::File;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
@@ -15,6 +14,7 @@ use crate::cache::BlockCache;
 use crate::config::ReadOptions;
 use crate::entry::{cmp_key_ts, Entry};
 use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileSystem, FsFile, OpenMode};
 use crate::range::{Bounds, KeyEnd};
 use crate::util::key_order;
 
@@ -89,6 +89,7 @@ impl IndexBudget {
 
 /// Shared by every table of an engine.
 pub(crate) struct TableContext {
+    pub fs: Arc<dyn FileSystem>,
     pub dir: PathBuf,
     pub cache: Arc<BlockCache>,
     pub budget: Arc<IndexBudget>,
@@ -99,7 +100,7 @@ pub(crate) struct Table {
     pub meta: TableMeta,
     name: Arc<str>,
     path: PathBuf,
-    file: File,
+    file: Arc<dyn FsFile>,
     pub blocks: Vec<BlockMeta>,
     bloom: Bloom,
     pub range_dels: Vec<(Vec<u8>, Vec<u8>)>,
@@ -116,14 +117,14 @@ impl Table {
     pub(crate) fn open(ctx: &Arc<TableContext>, meta: TableMeta) -> Result<Table> {
         let path = super::table_path(&ctx.dir, meta.id);
         let name: Arc<str> = Arc::from(path.display().to_string());
-        let file = File::open(&path).ctx(|| format!("opening table {name}"))?;
-        let len = file
-            .metadata()
-            .ctx(|| format!("reading size of {name}"))?
-            .len();
-        let footer = Footer::read(&file, &name, len)?;
+        let file = ctx
+            .fs
+            .open(&path, OpenMode::Read)
+            .ctx(|| format!("opening table {name}"))?;
+        let len = file.len().ctx(|| format!("reading size of {name}"))?;
+        let footer = Footer::read(file.as_ref(), &name, len)?;
         let meta_block = |h, what: &str| -> Result<Vec<u8>> {
-            read_block(&file, &name, h, true).map_err(|e| match e {
+            read_block(file.as_ref(), &name, h, true).map_err(|e| match e {
                 Error::Corruption {
                     file,
                     offset,
@@ -195,7 +196,12 @@ impl Table {
         self.ctx
             .cache
             .get_or_load(self.meta.id, i, opts.fill_cache, || {
-                let raw = read_block(&self.file, &self.name, m.handle, opts.verify_checksums)?;
+                let raw = read_block(
+                    self.file.as_ref(),
+                    &self.name,
+                    m.handle,
+                    opts.verify_checksums,
+                )?;
                 Block::parse(raw, self.name.clone(), m.handle.offset)
             })
     }
@@ -382,7 +388,7 @@ impl Drop for Table {
     fn drop(&mut self) {
         self.ctx.budget.release(self.charged);
         if self.obsolete.load(Relaxed) {
-            let _ = std::fs::remove_file(&self.path);
+            let _ = self.ctx.fs.remove(&self.path);
         }
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 use super::batch::WriteBatch;
 use super::writer::RECORD_HEADER;
 use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileSystem, OpenMode};
 use crate::util::checksum::crc32_two;
 use crate::util::coding::get_u32_at;
 
@@ -33,8 +34,10 @@ fn valid_record_at(data: &[u8], pos: usize) -> Option<std::ops::Range<usize>> {
     (crc32_two(&data[pos + 4..start], &data[start..end]) == crc).then_some(start..end)
 }
 
-pub(crate) fn replay_segment(path: &Path, is_last: bool) -> Result<Replayed> {
-    let data = std::fs::read(path).ctx(|| format!("reading WAL segment {}", path.display()))?;
+pub(crate) fn replay_segment(fs: &dyn FileSystem, path: &Path, is_last: bool) -> Result<Replayed> {
+    let data = fs
+        .read(path)
+        .ctx(|| format!("reading WAL segment {}", path.display()))?;
     let name = path.display();
     let mut batches = Vec::new();
     let mut pos = 0usize;
@@ -63,13 +66,12 @@ pub(crate) fn replay_segment(path: &Path, is_last: bool) -> Result<Replayed> {
                     ));
                 }
                 let torn = (data.len() - pos) as u64;
-                let f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
+                let f = fs
+                    .open(path, OpenMode::Write)
                     .ctx(|| format!("opening {name} to cut a torn tail"))?;
                 f.set_len(pos as u64)
                     .ctx(|| format!("cutting torn tail of {name}"))?;
-                f.sync_all().ctx(|| format!("syncing {name}"))?;
+                f.sync().ctx(|| format!("syncing {name}"))?;
                 return Ok(Replayed {
                     batches,
                     torn_bytes: torn,
@@ -112,7 +114,7 @@ mod tests {
         let (data, ends) = segment(3);
         for cut in ends[1]..=data.len() {
             std::fs::write(&path, &data[..cut]).unwrap();
-            let r = replay_segment(&path, true).unwrap();
+            let r = replay_segment(&crate::fs::OsFs, &path, true).unwrap();
             let want = if cut == data.len() { 3 } else { 2 };
             assert_eq!(r.batches.len(), want, "cut at {cut}");
             assert_eq!(
@@ -129,7 +131,7 @@ mod tests {
         let (mut data, ends) = segment(3);
         data[ends[0] + 10] ^= 1;
         std::fs::write(&path, &data).unwrap();
-        let e = replay_segment(&path, true).err().unwrap();
+        let e = replay_segment(&crate::fs::OsFs, &path, true).err().unwrap();
         assert!(
             matches!(e, Error::Corruption { offset, .. } if offset == ends[0] as u64),
             "{e}"
@@ -138,9 +140,14 @@ mod tests {
         let (mut data, _) = segment(2);
         data.extend_from_slice(&[0u8; 100]);
         std::fs::write(&path, &data).unwrap();
-        assert_eq!(replay_segment(&path, true).unwrap().torn_bytes, 100);
+        assert_eq!(
+            replay_segment(&crate::fs::OsFs, &path, true)
+                .unwrap()
+                .torn_bytes,
+            100
+        );
         // ...but not in a segment that is not the last.
         std::fs::write(&path, &data).unwrap();
-        assert!(replay_segment(&path, false).is_err());
+        assert!(replay_segment(&crate::fs::OsFs, &path, false).is_err());
     }
 }

@@ -5,11 +5,11 @@
 //! (a [`WriteBatch`](super::WriteBatch)). Several batches of one commit group are
 //! several records written by one write(2) call.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{IoContext, Result};
+use crate::fs::{FileSystem, FsFile, OpenMode};
 use crate::util::checksum::crc32_two;
 
 pub(crate) const RECORD_HEADER: usize = 8;
@@ -23,8 +23,9 @@ pub(crate) fn frame_record(out: &mut Vec<u8>, payload: &[u8]) {
 }
 
 pub(crate) struct WalWriter {
+    fs: Arc<dyn FileSystem>,
     dir: PathBuf,
-    file: File,
+    file: Arc<dyn FsFile>,
     number: u64,
     size: u64,
     /// A failed append may have left a partial record; the next write starts a new segment.
@@ -33,17 +34,21 @@ pub(crate) struct WalWriter {
 
 impl WalWriter {
     /// Creates segment `number` (and, when `durable`, syncs the directory entry).
-    pub(crate) fn create(dir: &Path, number: u64, durable: bool) -> Result<Self> {
+    pub(crate) fn create(
+        fs: &Arc<dyn FileSystem>,
+        dir: &Path,
+        number: u64,
+        durable: bool,
+    ) -> Result<Self> {
         let path = super::segment_path(dir, number);
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
+        let file = fs
+            .open(&path, OpenMode::CreateNew)
             .ctx(|| format!("creating WAL segment {}", path.display()))?;
         if durable {
-            sync_dir(dir)?;
+            sync_dir(fs.as_ref(), dir)?;
         }
         Ok(WalWriter {
+            fs: fs.clone(),
             dir: dir.to_path_buf(),
             file,
             number,
@@ -72,7 +77,7 @@ impl WalWriter {
     /// Appends framed records with one write(2); on failure the segment is cut back
     /// to its last whole record (best effort) and marked broken.
     pub(crate) fn append(&mut self, framed: &[u8]) -> Result<()> {
-        if let Err(e) = self.file.write_all(framed) {
+        if let Err(e) = self.file.append(framed) {
             self.broken = true;
             let _ = self.file.set_len(self.size);
             return Err(e).ctx(|| format!("appending to WAL segment {}", self.path().display()));
@@ -83,15 +88,13 @@ impl WalWriter {
 
     pub(crate) fn sync(&mut self) -> Result<()> {
         self.file
-            .sync_data()
+            .sync()
             .ctx(|| format!("syncing WAL segment {}", self.path().display()))
     }
 
     /// A second handle on the segment, for syncing without holding the writer.
-    pub(crate) fn sync_handle(&self) -> Result<File> {
-        self.file
-            .try_clone()
-            .ctx(|| format!("duplicating WAL handle {}", self.path().display()))
+    pub(crate) fn sync_handle(&self) -> Arc<dyn FsFile> {
+        self.file.clone()
     }
 
     /// Syncs this segment and continues in a new one numbered `next`.
@@ -99,7 +102,7 @@ impl WalWriter {
         if !self.broken {
             self.sync()?;
         }
-        *self = WalWriter::create(&self.dir.clone(), next, durable)?;
+        *self = WalWriter::create(&self.fs.clone(), &self.dir.clone(), next, durable)?;
         Ok(())
     }
 
@@ -109,8 +112,7 @@ impl WalWriter {
 }
 
 /// fsyncs a directory so that created, renamed and deleted entries are durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+pub(crate) fn sync_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    fs.sync_dir(dir)
         .ctx(|| format!("syncing directory {}", dir.display()))
 }

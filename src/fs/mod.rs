@@ -1,0 +1,91 @@
+//! The file system, as the engine sees it: one narrow trait that every file operation
+//! of the engine goes through. [`OsFs`] is the real one. [`FaultFs`] keeps files in
+//! memory, remembers what was made durable, and can fail an operation or simulate a
+//! crash or power loss at any step; the reliability tests use it.
+//!
+//! The engine keeps one data directory, so paths are always `dir/name`. Writes are
+//! appends (logs, tables, the manifest's temporary file); a file is read with
+//! positioned reads or whole.
+
+mod fault;
+mod os;
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use fault::{CrashMode, FaultFs, Injected};
+pub use os::OsFs;
+
+/// How [`FileSystem::open`] opens a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// An existing file, for reading.
+    Read,
+    /// An existing file, for reading, appending and `set_len`.
+    Write,
+    /// A new file for appending; fails when it exists.
+    CreateNew,
+    /// A file for appending, created or emptied.
+    Truncate,
+}
+
+/// An open file.
+pub trait FsFile: Send + Sync {
+    /// Fills `buf` from `offset`; a short file is an `UnexpectedEof` error.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Appends all of `data` at the end of the file.
+    fn append(&self, data: &[u8]) -> io::Result<()>;
+    /// Cuts (or extends with zeros) the file to `len` bytes.
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Makes the file's contents durable (fdatasync). Its name is durable only after
+    /// [`FileSystem::sync_dir`].
+    fn sync(&self) -> io::Result<()>;
+    /// The file's size in bytes.
+    fn len(&self) -> io::Result<u64>;
+}
+
+/// Everything the engine asks of a file system.
+pub trait FileSystem: Send + Sync {
+    /// Whether `path` is a directory (`None`: it does not exist).
+    fn is_dir(&self, path: &Path) -> Option<bool>;
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// The names of the files in `dir`.
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn FsFile>>;
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Atomically replaces `to` with `from`.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes the names created, renamed and removed in `dir` durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Takes the exclusive lock `path`: `Ok(None)` when another owner holds it. The lock
+    /// is held until the returned guard is dropped (or the process dies).
+    fn lock(&self, path: &Path) -> io::Result<Option<Box<dyn Send + Sync>>>;
+
+    /// The whole file.
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let f = self.open(path, OpenMode::Read)?;
+        let mut buf = vec![0u8; f.len()? as usize];
+        f.read_exact_at(&mut buf, 0)?;
+        Ok(buf)
+    }
+}
+
+/// `std::io::Write` over a file's appends (for buffered writers).
+pub(crate) struct Appender(pub Arc<dyn FsFile>);
+
+impl io::Write for Appender {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.append(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The file system the engine uses unless told otherwise.
+pub fn os() -> Arc<dyn FileSystem> {
+    Arc::new(OsFs)
+}
