@@ -1,0 +1,150 @@
+//! Write operations for the crash tests: random commits (batches of puts with and
+//! without TTL, deletes, range deletes) and maintenance (flush, compaction), the same
+//! applied to an engine and to a model, and the check that what an engine recovered
+//! is the model after some prefix of the commits.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use flowdb::{Engine, Record, ScanRange};
+
+/// `(key, ts) -> (expire_at, value)`: every live record.
+pub type State = BTreeMap<(Vec<u8>, i64), (i64, Vec<u8>)>;
+
+#[derive(Clone, Debug)]
+pub enum Op {
+    Put(Vec<Record>, Option<u64>),
+    Delete(Vec<(String, i64)>),
+    DeleteRange(String, String),
+    Flush,
+    Compact,
+}
+
+const KEYS: [&str; 6] = ["a1", "a2", "b1", "b2", "c1", "cpu.9"];
+/// A TTL long enough that nothing expires while a test runs.
+pub const LONG_TTL: u64 = 30 * 86_400;
+
+impl Op {
+    /// A random op; `i` makes its values unique. Sizes vary so that flushes, log
+    /// rotations and multi-block tables happen with small settings.
+    pub fn random(rng: &mut fastrand::Rng, i: usize, base_ts: i64) -> Op {
+        let key = |rng: &mut fastrand::Rng| KEYS[rng.usize(..KEYS.len())].to_string();
+        let ts = |rng: &mut fastrand::Rng| base_ts + rng.i64(0..30) * 1_000_000;
+        match rng.u32(..100) {
+            0..=69 => {
+                let n = rng.usize(1..12);
+                let big = rng.u8(..10) == 0;
+                let batch = (0..n)
+                    .map(|j| {
+                        let len = if big {
+                            rng.usize(2000..9000)
+                        } else {
+                            rng.usize(1..60)
+                        };
+                        let mut v = format!("v{i}.{j}.").into_bytes();
+                        v.resize(len.max(v.len()), b'a' + (i % 26) as u8);
+                        Record::new(key(rng), ts(rng), v)
+                    })
+                    .collect();
+                Op::Put(batch, rng.bool().then_some(LONG_TTL))
+            }
+            70..=81 => Op::Delete((0..rng.usize(1..4)).map(|_| (key(rng), ts(rng))).collect()),
+            82..=85 => {
+                let (mut s, mut e) = (key(rng), key(rng));
+                if s > e {
+                    std::mem::swap(&mut s, &mut e);
+                }
+                Op::DeleteRange(s, e)
+            }
+            86..=94 => Op::Flush,
+            _ => Op::Compact,
+        }
+    }
+
+    /// Whether the op is a commit (changes what is stored).
+    pub fn is_commit(&self) -> bool {
+        !matches!(self, Op::Flush | Op::Compact)
+    }
+
+    pub fn apply(&self, e: &Engine) -> flowdb::Result<()> {
+        match self {
+            Op::Put(batch, ttl) => e.write_batch_ttl(batch, *ttl),
+            Op::Delete(keys) => e.delete_batch(keys),
+            Op::DeleteRange(s, t) => e.delete_range(s, t),
+            Op::Flush => e.flush(),
+            Op::Compact => e.trigger_compaction().map(|_| ()),
+        }
+    }
+
+    pub fn apply_model(&self, m: &mut State) {
+        match self {
+            Op::Put(batch, ttl) => {
+                for r in batch {
+                    let exp = match ttl {
+                        Some(t) => flowdb::expiry_from_ttl(r.ts, *t),
+                        None => r.expire_at,
+                    };
+                    m.insert((r.key.clone(), r.ts), (exp, r.value.clone()));
+                }
+            }
+            Op::Delete(keys) => {
+                for (k, ts) in keys {
+                    m.remove(&(k.clone().into_bytes(), *ts));
+                }
+            }
+            Op::DeleteRange(s, t) => {
+                m.retain(|(k, _), _| !(k.as_slice() >= s.as_bytes() && k.as_slice() < t.as_bytes()))
+            }
+            Op::Flush | Op::Compact => {}
+        }
+    }
+}
+
+/// Everything the engine holds, by full scan.
+pub fn state_of(e: &Engine) -> flowdb::Result<State> {
+    let mut s = State::new();
+    for r in e.scan(ScanRange::all())? {
+        let r = r?;
+        s.insert((r.key, r.ts), (r.expire_at, r.value));
+    }
+    Ok(s)
+}
+
+/// The models after 0, 1, 2, … of the commits in `ops`.
+pub fn prefix_states(ops: &[Op]) -> Vec<State> {
+    let mut m = State::new();
+    let mut out = vec![m.clone()];
+    for op in ops.iter().filter(|o| o.is_commit()) {
+        op.apply_model(&mut m);
+        out.push(m.clone());
+    }
+    out
+}
+
+/// The numbers of commits `p` in `lo..=hi` whose model equals `got`.
+pub fn matching_prefixes(states: &[State], got: &State, lo: usize, hi: usize) -> Vec<usize> {
+    (lo..=hi.min(states.len() - 1))
+        .filter(|p| &states[*p] == got)
+        .collect()
+}
+
+/// A short description of how two states differ, for failure messages.
+pub fn diff(want: &State, got: &State) -> String {
+    let missing: Vec<_> = want
+        .keys()
+        .filter(|k| !got.contains_key(*k))
+        .take(3)
+        .collect();
+    let extra: Vec<_> = got
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .take(3)
+        .collect();
+    let changed: Vec<_> = want
+        .iter()
+        .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+        .map(|(k, _)| k)
+        .take(3)
+        .collect();
+    format!("missing {missing:?}, extra {extra:?}, changed {changed:?}")
+}
