@@ -141,14 +141,22 @@ impl Inner {
             numbered.push((seq + 1, batch));
             seq += numbered.last().map_or(0, |(_, b)| b.len() as u64);
         }
-        wal.writer.append(&framed)?;
         if !sync {
             if let SyncMode::IntervalMs(ms) = self.config.wal_sync_mode {
                 sync = wal.last_sync.elapsed().as_millis() as u64 >= ms;
             }
         }
-        if sync {
-            self.sync_locked(&mut wal)?;
+        let logged = wal.writer.append(&framed).and_then(|()| match sync {
+            true => self.sync_locked(&mut wal),
+            false => Ok(()),
+        });
+        if let Err(e) = logged {
+            // The group is not applied, but its records may be in the log (a failed
+            // fsync, a short write) and come back at replay. Its sequence numbers are
+            // used up: were a later batch given them, replay could not order the two,
+            // and a failed put could escape an acknowledged delete.
+            self.visible_seq.store(seq, Ordering::Release);
+            return Err(e);
         }
         let mut entries = Vec::with_capacity(records as usize);
         let mut range_dels = Vec::new();

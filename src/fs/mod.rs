@@ -14,7 +14,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use fault::{CrashMode, FaultFs, Injected};
+pub use fault::{CrashMode, Fault, FaultFs, Injected, Op};
 pub use os::OsFs;
 
 /// How [`FileSystem::open`] opens a file.

@@ -1,0 +1,266 @@
+//! I/O errors, through the fault-injecting file system (`flowdb::fs::FaultFs`): a
+//! failed fsync, a failed or short write, a full disk, failing reads, and failures
+//! in flush, compaction and manifest writes. Pass: the error reaches the caller,
+//! nothing is reported durable that is not, the engine keeps serving reads, it writes
+//! again once the fault is gone, and it reopens cleanly with every acknowledged write.
+//! (ENOSPC on a real file system: tests/full_disk.rs.)
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::ops::{self, Op};
+use flowdb::fs::{CrashMode, Fault, FaultFs, Injected, Op as FsOp};
+use flowdb::{Config, Engine, Error, Record, SyncMode, Tuning};
+
+fn config(mode: SyncMode) -> Config {
+    Config {
+        wal_sync_mode: mode,
+        ..common::small_config(Path::new("/db"))
+    }
+}
+
+fn open(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
+    Engine::open_on(Arc::new(fs.clone()), config(mode), Tuning::default())
+}
+
+fn fault(op: FsOp, name: &str, times: u64, error: Injected) -> Fault {
+    Fault {
+        op: Some(op),
+        name: name.into(),
+        skip: 0,
+        times,
+        error,
+    }
+}
+
+fn is_io(r: &flowdb::Result<()>) -> bool {
+    matches!(r, Err(Error::Io { .. }))
+}
+
+#[test]
+fn a_write_whose_fsync_failed_never_shadows_later_writes() {
+    // The failed batch is in the log; if a later batch reused its sequence numbers,
+    // replay could not order them, and the failed put could escape the later
+    // (acknowledged) range delete.
+    for crash in [CrashMode::Kill, CrashMode::PowerLoss] {
+        let fs = FaultFs::new();
+        let e = open(&fs, SyncMode::Always).unwrap();
+        e.write_batch(&[Record::new("k", 1, b"old".to_vec())])
+            .unwrap();
+        fs.inject(fault(FsOp::Sync, ".log", 1, Injected::Io));
+        let failed = e.write_batch(&[Record::new("k", 2, b"failed".to_vec())]);
+        assert!(is_io(&failed), "{failed:?}");
+        // Not applied: the caller was told it failed.
+        assert_eq!(e.get("k", 2).unwrap(), None);
+        e.delete_range("a", "z").unwrap();
+        e.write_batch(&[Record::new("m", 3, b"new".to_vec())])
+            .unwrap();
+        drop(e);
+        let fs = fs.restart(crash);
+        let e = open(&fs, SyncMode::Always).unwrap();
+        let got = ops::state_of(&e).unwrap();
+        let keys: Vec<_> = got.keys().map(|(k, ts)| (k.as_slice(), *ts)).collect();
+        assert_eq!(keys, vec![(&b"m"[..], 3)], "{crash:?}");
+    }
+}
+
+/// The states a database may hold: the model after every acknowledged commit, with
+/// or without each failed one (a failed write may have reached the log).
+struct Possible(Vec<ops::State>);
+
+impl Possible {
+    fn new() -> Self {
+        Possible(vec![ops::State::new()])
+    }
+
+    fn acked(&mut self, op: &Op) {
+        for s in &mut self.0 {
+            op.apply_model(s);
+        }
+    }
+
+    fn failed(&mut self, op: &Op) {
+        let mut with: Vec<_> = self.0.clone();
+        for s in &mut with {
+            op.apply_model(s);
+        }
+        self.0.extend(with);
+        self.0.dedup();
+    }
+
+    /// The state without any failed commit: what the live engine shows.
+    fn clean(&self) -> &ops::State {
+        &self.0[0]
+    }
+}
+
+/// Runs a random workload while `faults` fail operations; checks each call, the live
+/// engine after the faults are gone, and the database after a restart.
+fn workload_under_faults(mode: SyncMode, faults: &[Fault], seed_name: &str) {
+    let mut rng = common::rng(seed_name);
+    let base = common::base_ts();
+    let fs = FaultFs::new();
+    let e = open(&fs, mode).unwrap();
+    let mut possible = Possible::new();
+    let mut failures = 0;
+    for f in faults {
+        fs.inject(f.clone());
+    }
+    for i in 0..120 {
+        let op = Op::random(&mut rng, i, base);
+        match op.apply(&e) {
+            Ok(()) if op.is_commit() => possible.acked(&op),
+            Ok(()) => {}
+            Err(Error::Io { .. }) => {
+                failures += 1;
+                if op.is_commit() {
+                    possible.failed(&op);
+                }
+            }
+            Err(other) => panic!("{seed_name}: op {i} {op:?}: not an I/O error: {other}"),
+        }
+        // Reads go on, and never show a failed write.
+        if i % 10 == 9 && possible.0.len() < 64 {
+            match ops::state_of(&e) {
+                Ok(got) => assert_eq!(&got, possible.clean(), "{seed_name}: op {i}"),
+                Err(Error::Io { .. }) => {}
+                Err(other) => panic!("{seed_name}: read: {other}"),
+            }
+        }
+    }
+    assert!(failures > 0, "{seed_name}: no fault fired");
+    // Once the faults are gone, it writes (and flushes and compacts) again.
+    fs.clear_faults();
+    let last = Op::Put(vec![Record::new("after", 1, b"faults".to_vec())], None);
+    last.apply(&e).unwrap();
+    possible.acked(&last);
+    assert_eq!(&ops::state_of(&e).unwrap(), possible.clean(), "{seed_name}");
+    e.flush().unwrap();
+    e.trigger_compaction().unwrap();
+    drop(e);
+    // Every acknowledged write survives; a failed one is all there or not at all.
+    let crash = if mode == SyncMode::Always {
+        CrashMode::PowerLoss
+    } else {
+        CrashMode::Kill
+    };
+    let fs = fs.restart(crash);
+    let e = open(&fs, mode).unwrap_or_else(|err| panic!("{seed_name}: reopen: {err}"));
+    let got = ops::state_of(&e).unwrap();
+    assert!(
+        possible.0.contains(&got),
+        "{seed_name}: after restart: {}",
+        ops::diff(possible.clean(), &got)
+    );
+}
+
+fn every(op: FsOp, name: &str, skip: u64, error: Injected) -> Fault {
+    Fault {
+        skip,
+        ..fault(op, name, 2, error)
+    }
+}
+
+#[test]
+fn failed_log_fsyncs() {
+    for skip in [0, 5, 20] {
+        let f = every(FsOp::Sync, ".log", skip, Injected::Io);
+        workload_under_faults(SyncMode::Always, &[f], &format!("log_fsync_{skip}"));
+    }
+}
+
+#[test]
+fn failed_and_short_log_writes() {
+    for mode in [SyncMode::Always, SyncMode::IntervalMs(1_000_000)] {
+        for skip in [0, 7, 30] {
+            let f = every(FsOp::Append, ".log", skip, Injected::Io);
+            workload_under_faults(mode, &[f], &format!("log_append_{skip}_{mode:?}"));
+        }
+    }
+}
+
+#[test]
+fn failures_while_writing_tables() {
+    for op in [FsOp::Create, FsOp::Append, FsOp::Sync] {
+        for skip in [0, 2] {
+            let f = every(op, ".sst", skip, Injected::Io);
+            workload_under_faults(SyncMode::Always, &[f], &format!("table_{op:?}_{skip}"));
+        }
+    }
+}
+
+#[test]
+fn failures_while_writing_the_manifest() {
+    for op in [FsOp::Create, FsOp::Append, FsOp::Sync, FsOp::Rename] {
+        let f = every(op, "MANIFEST", 1, Injected::Io);
+        workload_under_faults(SyncMode::Always, &[f], &format!("manifest_{op:?}"));
+    }
+    let f = every(FsOp::SyncDir, "", 3, Injected::Io);
+    workload_under_faults(SyncMode::Always, &[f], "sync_dir");
+}
+
+#[test]
+fn failing_table_reads() {
+    let f = Fault {
+        times: 5,
+        ..fault(FsOp::Read, ".sst", 0, Injected::Io)
+    };
+    workload_under_faults(SyncMode::Always, &[f], "table_reads");
+}
+
+#[test]
+fn a_full_disk_fails_writes_and_keeps_reads_then_recovers() {
+    for mode in [SyncMode::Always, SyncMode::IntervalMs(1_000_000)] {
+        let mut rng = common::rng("full_disk");
+        let fs = FaultFs::new();
+        let e = open(&fs, mode).unwrap();
+        let mut possible = Possible::new();
+        fs.set_capacity(Some(64 << 10));
+        let mut full = 0;
+        for i in 0..200 {
+            let op = Op::Put(
+                vec![Record::new(
+                    format!("k{}", i % 17),
+                    i,
+                    (0..1500).map(|_| rng.u8(..)).collect(),
+                )],
+                None,
+            );
+            match op.apply(&e) {
+                Ok(()) => possible.acked(&op),
+                Err(Error::Io { source, .. }) => {
+                    assert_eq!(source.raw_os_error(), Some(libc_enospc()), "{source}");
+                    full += 1;
+                    possible.failed(&op);
+                    possible.0.truncate(8);
+                }
+                Err(other) => panic!("{other}"),
+            }
+            if i % 20 == 0 {
+                let _ = e.flush();
+            }
+        }
+        assert!(full > 0, "the disk never filled");
+        assert_eq!(&ops::state_of(&e).unwrap(), possible.clean(), "reads go on");
+        fs.set_capacity(None);
+        let last = Op::Put(vec![Record::new("room", 1, b"again".to_vec())], None);
+        last.apply(&e).unwrap();
+        possible.acked(&last);
+        e.flush().unwrap();
+        drop(e);
+        let fs = fs.restart(CrashMode::Kill);
+        let e = open(&fs, mode).unwrap();
+        let got = ops::state_of(&e).unwrap();
+        assert!(
+            possible.0.contains(&got),
+            "{}",
+            ops::diff(possible.clean(), &got)
+        );
+    }
+}
+
+fn libc_enospc() -> i32 {
+    28
+}
