@@ -81,7 +81,13 @@ impl Inner {
             max_seq,
             size: built.size,
         };
-        Ok(Some(Arc::new(Table::open(&self.table_ctx, meta)?)))
+        match Table::open(&self.table_ctx, meta) {
+            Ok(t) => Ok(Some(Arc::new(t))),
+            Err(e) => {
+                let _ = self.fs().remove(&table_path(&self.dir, id));
+                Err(e)
+            }
+        }
     }
 
     /// Writes one output table from newest versions in order: what `range_dels` hides

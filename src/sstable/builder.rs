@@ -154,7 +154,18 @@ impl TableBuilder {
     }
 
     /// Writes the metadata and footer and fsyncs.
-    pub(crate) fn finish(mut self) -> Result<Built> {
+    /// Writes the rest of the table and syncs it; on failure the file is removed (a
+    /// full disk gets its space back).
+    pub(crate) fn finish(self) -> Result<Built> {
+        let (fs, path) = (self.fs.clone(), self.path.clone());
+        let built = self.write_tail();
+        if built.is_err() {
+            let _ = fs.remove(&path);
+        }
+        built
+    }
+
+    fn write_tail(mut self) -> Result<Built> {
         if !self.block.is_empty() {
             self.finish_block()?;
         }
