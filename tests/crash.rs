@@ -1,131 +1,361 @@
-//! Kill -9 loop: a child process writes batches through the public API (small
-//! memtables and log segments, so flushes and rotations happen while it runs) and
-//! prints each acknowledged batch; the parent kills it at a random moment, reopens and
-//! checks that every acknowledged batch is there and no batch is partly visible.
-//! (The full crash, power-loss and fault battery is tests of the reliability work.)
+//! Kill -9 loop with an oracle. A child process (this test binary, run again) opens
+//! the database with small memtables and log segments and a busy background thread,
+//! then writes from several threads: three time-series writers (batches, overwrites,
+//! deletes, range deletes, TTL writes, flushes, compactions), each on its own keys,
+//! and one JsonDB writer (transactions putting and deleting documents in a store with
+//! a unique and a plain index). Before each call a writer appends `P thread op` to an
+//! oracle log outside the data directory, and `A thread op` after it succeeds; each
+//! line is one write(2), unbuffered. The parent SIGKILLs the child at a random moment
+//! (a quarter of the time within 30 ms, during open and recovery), reopens, and checks
+//! for each writer that what is stored is its model after every acknowledged op, with
+//! or without the one pending: so no acknowledged op is lost, no op is partly visible
+//! and nothing deleted comes back. Each JsonDB index must agree with its store. Open
+//! must never fail. The next child continues where the database is.
+//!
+//! Every op is generated from (seed, writer, op number), so the parent rebuilds what
+//! the child did from the oracle. `FLOWDB_CRASH_CYCLES` (default 12 per sync mode);
+//! `scripts/crash-loop.sh` runs long loops. The seed is printed.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use flowdb::{Config, Engine, Record, ScanRange, SyncMode};
+use common::ops::{self, Op};
+use flowdb::jsondb::{Direction, IndexSchema, JsonDB, KeyRange, StoreSchema, TransactionMode};
+use flowdb::{Config, Engine, SyncMode};
+use serde_json::{json, Value};
 
-const KEYS: usize = 8;
+const TS_WRITERS: usize = 3;
+/// The JsonDB writer's number.
+const JSON: usize = TS_WRITERS;
+const STORE: &str = "docs";
 
-fn config(dir: &str, mode: &str) -> Config {
+fn config(dir: &Path, mode: &str) -> Config {
     Config {
         wal_sync_mode: if mode == "always" {
             SyncMode::Always
         } else {
-            SyncMode::IntervalMs(100)
+            SyncMode::IntervalMs(50)
         },
         auto_background: true,
-        flush_interval_ms: 20,
-        ..common::small_config(std::path::Path::new(dir))
+        flush_interval_ms: 10,
+        ..common::small_config(dir)
+    }
+}
+
+fn op_rng(seed: u64, writer: usize, n: usize) -> fastrand::Rng {
+    fastrand::Rng::with_seed(seed ^ ((writer as u64) << 56) ^ (n as u64).wrapping_mul(0x9e37_79b9))
+}
+
+fn prefix(writer: usize) -> String {
+    format!("t{writer}/")
+}
+
+/// Time-series writer `w`'s op number `n`.
+fn ts_op(seed: u64, base_ts: i64, w: usize, n: usize) -> Op {
+    Op::random_in(&mut op_rng(seed, w, n), n, base_ts, &prefix(w))
+}
+
+/// The JsonDB writer's op number `n`: documents to put and ids to delete, in one
+/// transaction. Each id has its own email, so the unique index never refuses one.
+fn json_op(seed: u64, n: usize) -> (Vec<Value>, Vec<u64>) {
+    let mut rng = op_rng(seed, JSON, n);
+    let puts = (0..rng.usize(0..4))
+        .map(|_| {
+            let id = rng.u64(0..40);
+            json!({"id": id, "group": rng.u8(0..5), "email": format!("u{id}@x"), "n": n})
+        })
+        .collect();
+    let deletes = (0..rng.usize(0..2)).map(|_| rng.u64(0..40)).collect();
+    (puts, deletes)
+}
+
+type Docs = BTreeMap<u64, Value>;
+
+fn apply_json(docs: &mut Docs, (puts, deletes): &(Vec<Value>, Vec<u64>)) {
+    for d in puts {
+        docs.insert(d["id"].as_u64().unwrap(), d.clone());
+    }
+    for id in deletes {
+        docs.remove(id);
+    }
+}
+
+fn open_db(dir: &Path, mode: &str) -> JsonDB {
+    let db = JsonDB::from_engine(Engine::open(config(dir, mode)).unwrap()).unwrap();
+    if db.get_store(STORE).is_none() {
+        let schema = StoreSchema::new(STORE, "id")
+            .index(IndexSchema::new("by_group", "group"))
+            .index(IndexSchema::new("by_email", "email").unique(true));
+        db.create_store(&schema).unwrap();
+    }
+    db
+}
+
+/// The oracle: one line per write(2) on a file opened for appending.
+struct Oracle(std::fs::File);
+
+impl Oracle {
+    fn line(&self, tag: char, w: usize, n: usize) {
+        (&self.0)
+            .write_all(format!("{tag} {w} {n}\n").as_bytes())
+            .unwrap();
     }
 }
 
 /// The child: runs only when the parent sets FLOWDB_CRASH_DIR.
 #[test]
 fn crash_child() {
-    let (Ok(dir), Ok(mode)) = (
-        std::env::var("FLOWDB_CRASH_DIR"),
-        std::env::var("FLOWDB_CRASH_MODE"),
-    ) else {
+    let Ok(dir) = std::env::var("FLOWDB_CRASH_DIR") else {
         return;
     };
-    let e = Engine::open(config(&dir, &mode)).unwrap();
-    let start: i64 = std::env::var("FLOWDB_CRASH_FROM").unwrap().parse().unwrap();
-    for b in start.. {
-        let batch: Vec<Record> = (0..KEYS)
-            .map(|k| Record::new(format!("k{k}"), b, vec![b as u8; 2000]))
-            .collect();
-        e.write_batch_owned(batch).unwrap();
-        println!("ack {b}");
-    }
-}
-
-fn cycle(dir: &str, mode: &str, from: i64, kill_after: Duration) -> i64 {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
-        .env("FLOWDB_CRASH_DIR", dir)
-        .env("FLOWDB_CRASH_MODE", mode)
-        .env("FLOWDB_CRASH_FROM", from.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut acked = -1;
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if let Some(n) = line.strip_prefix("ack ") {
-                acked = n.parse().unwrap();
+    let var = |k: &str| std::env::var(k).unwrap();
+    let mode = var("FLOWDB_CRASH_MODE");
+    let seed: u64 = var("FLOWDB_CRASH_SEED").parse().unwrap();
+    let base_ts: i64 = var("FLOWDB_CRASH_BASE_TS").parse().unwrap();
+    let starts: Vec<usize> = var("FLOWDB_CRASH_FROM")
+        .split(',')
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let oracle = Oracle(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(var("FLOWDB_CRASH_ORACLE"))
+            .unwrap(),
+    );
+    let db = open_db(Path::new(&dir), &mode);
+    std::thread::scope(|s| {
+        for w in 0..TS_WRITERS {
+            let (db, oracle, start) = (&db, &oracle, starts[w]);
+            s.spawn(move || {
+                for n in start.. {
+                    let op = ts_op(seed, base_ts, w, n);
+                    oracle.line('P', w, n);
+                    op.apply(db.engine()).unwrap();
+                    oracle.line('A', w, n);
+                }
+            });
+        }
+        let (db, oracle) = (&db, &oracle);
+        s.spawn(move || {
+            for n in starts[JSON].. {
+                let (puts, deletes) = json_op(seed, n);
+                oracle.line('P', JSON, n);
+                let mut tx = db
+                    .transaction(&[STORE], TransactionMode::ReadWrite)
+                    .unwrap();
+                for d in puts {
+                    tx.put(STORE, d).unwrap();
+                }
+                for id in deletes {
+                    tx.delete(STORE, &json!(id)).unwrap();
+                }
+                tx.commit().unwrap();
+                oracle.line('A', JSON, n);
             }
-        }
-        acked
+        });
     });
-    let started = Instant::now();
-    std::thread::sleep(kill_after);
-    // SIGKILL: no destructor, no flush, no chance to clean up.
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let acked = reader.join().unwrap();
-    let _ = started;
-    acked
 }
 
-fn run(mode: &str, cycles: usize) {
-    let mut rng = common::rng(&format!("crash_{mode}"));
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_str().unwrap().to_string();
-    let mut acked_total = -1i64;
-    for c in 0..cycles {
-        let acked = cycle(
-            &path,
-            mode,
-            acked_total + 1,
-            Duration::from_millis(rng.u64(30..400)),
-        );
-        acked_total = acked_total.max(acked);
-        let e = Engine::open(config(&path, mode)).unwrap();
-        let rs: Vec<Record> = e
-            .scan(ScanRange::all())
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
-        let mut per_ts = std::collections::BTreeMap::<i64, usize>::new();
-        for r in &rs {
-            assert_eq!(r.value, vec![r.ts as u8; 2000], "cycle {c}: wrong value");
-            *per_ts.entry(r.ts).or_default() += 1;
-        }
-        assert!(
-            per_ts.values().all(|n| *n == KEYS),
-            "cycle {c}: a batch is partly visible"
-        );
-        for b in 0..=acked_total {
-            assert_eq!(
-                per_ts.get(&b),
-                Some(&KEYS),
-                "cycle {c}: acknowledged batch {b} lost ({mode})"
-            );
-        }
-        // Batches written but not acknowledged may exist; continue after them.
-        acked_total = acked_total.max(per_ts.keys().last().copied().unwrap_or(-1));
-        e.shutdown().unwrap();
+/// Per writer: the last op begun and the last acknowledged.
+fn read_oracle(path: &Path) -> Vec<(Option<usize>, Option<usize>)> {
+    let mut out = vec![(None, None); JSON + 1];
+    for line in std::fs::read_to_string(path).unwrap().lines() {
+        let mut f = line.split(' ');
+        let (Some(tag), Some(w), Some(n)) = (f.next(), f.next(), f.next()) else {
+            continue; // a line cut by the kill
+        };
+        let (Ok(w), Ok(n)) = (w.parse::<usize>(), n.parse::<usize>()) else {
+            continue;
+        };
+        let slot = if tag == "P" {
+            &mut out[w].0
+        } else {
+            &mut out[w].1
+        };
+        *slot = Some(slot.map_or(n, |m: usize| m.max(n)));
     }
-    assert!(acked_total > 0, "the child never wrote");
+    out
+}
+
+struct Loop {
+    dir: tempfile::TempDir,
+    oracle_dir: tempfile::TempDir,
+    mode: &'static str,
+    seed: u64,
+    base_ts: i64,
+    /// Per writer: ops applied so far, and the model after them.
+    next: Vec<usize>,
+    ts_models: Vec<ops::State>,
+    docs: Docs,
+}
+
+impl Loop {
+    fn spawn_and_kill(&self, cycle: usize, kill_after: Duration) -> PathBuf {
+        let oracle = self.oracle_dir.path().join(format!("oracle-{cycle}"));
+        std::fs::write(&oracle, b"").unwrap();
+        let from: Vec<String> = self.next.iter().map(|n| n.to_string()).collect();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
+            .env("FLOWDB_CRASH_DIR", self.dir.path())
+            .env("FLOWDB_CRASH_MODE", self.mode)
+            .env("FLOWDB_CRASH_SEED", self.seed.to_string())
+            .env("FLOWDB_CRASH_BASE_TS", self.base_ts.to_string())
+            .env("FLOWDB_CRASH_FROM", from.join(","))
+            .env("FLOWDB_CRASH_ORACLE", &oracle)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(kill_after);
+        // SIGKILL: no destructor, no flush, no chance to clean up.
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            status.code().is_none(),
+            "cycle {cycle}: the child stopped by itself ({status}); run it alone to see why"
+        );
+        oracle
+    }
+
+    /// Checks the reopened database against the oracle and moves the models on.
+    fn verify(&mut self, cycle: usize, oracle: &Path) {
+        let what = |w: usize| {
+            format!(
+                "{} cycle {cycle} writer {w} (seed {})",
+                self.mode, self.seed
+            )
+        };
+        let log = read_oracle(oracle);
+        let db = open_db(self.dir.path(), self.mode);
+        let stored = ops::state_of(db.engine()).unwrap();
+        for w in 0..TS_WRITERS {
+            let p = prefix(w).into_bytes();
+            let got: ops::State = stored
+                .iter()
+                .filter(|((k, _), _)| k.starts_with(&p))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let mut model = self.ts_models[w].clone();
+            let acked_to = log[w].1.map_or(self.next[w], |n| n + 1);
+            for n in self.next[w]..acked_to {
+                ts_op(self.seed, self.base_ts, w, n).apply_model(&mut model);
+            }
+            let mut next = acked_to;
+            if got != model {
+                let pending = log[w].0.filter(|n| *n == acked_to);
+                let mut with = model.clone();
+                if let Some(n) = pending {
+                    ts_op(self.seed, self.base_ts, w, n).apply_model(&mut with);
+                }
+                assert!(
+                    pending.is_some() && got == with,
+                    "{}: stored data is not the model after op {acked_to}, nor {}: {}",
+                    what(w),
+                    acked_to + 1,
+                    ops::diff(&model, &got)
+                );
+                model = with;
+                next += 1;
+            }
+            self.ts_models[w] = model;
+            self.next[w] = next;
+        }
+        self.verify_json(&db, &log, &what(JSON));
+        db.shutdown().unwrap();
+    }
+
+    fn verify_json(&mut self, db: &JsonDB, log: &[(Option<usize>, Option<usize>)], what: &str) {
+        let got: Docs = db
+            .scan(STORE)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d["id"].as_u64().unwrap(), d))
+            .collect();
+        let acked_to = log[JSON].1.map_or(self.next[JSON], |n| n + 1);
+        for n in self.next[JSON]..acked_to {
+            apply_json(&mut self.docs, &json_op(self.seed, n));
+        }
+        self.next[JSON] = acked_to;
+        if got != self.docs {
+            let pending = log[JSON].0.filter(|n| *n == acked_to);
+            let mut with = self.docs.clone();
+            if let Some(n) = pending {
+                apply_json(&mut with, &json_op(self.seed, n));
+            }
+            assert!(
+                pending.is_some() && got == with,
+                "{what}: documents are not the model after transaction {acked_to} nor the next"
+            );
+            self.docs = with;
+            self.next[JSON] += 1;
+        }
+        // Each index agrees with the store.
+        let all = KeyRange::all();
+        let by_group = db
+            .index_query(STORE, "by_group", &all, Direction::Next)
+            .unwrap();
+        let mut want: Vec<&Value> = self.docs.values().collect();
+        want.sort_by_key(|d| (d["group"].as_u64(), d["id"].as_u64()));
+        assert_eq!(
+            by_group.iter().collect::<Vec<_>>(),
+            want,
+            "{what}: by_group"
+        );
+        let by_email = db
+            .index_query(STORE, "by_email", &all, Direction::Next)
+            .unwrap();
+        assert_eq!(by_email.len(), self.docs.len(), "{what}: by_email entries");
+        for d in self.docs.values() {
+            let found = db.get_by_index(STORE, "by_email", &d["email"]).unwrap();
+            assert_eq!(found, vec![d.clone()], "{what}: by_email lookup");
+        }
+    }
+}
+
+fn run(mode: &'static str) {
+    let cycles: usize = std::env::var("FLOWDB_CRASH_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let mut rng = common::rng(&format!("crash_{mode}"));
+    let mut l = Loop {
+        dir: tempfile::tempdir().unwrap(),
+        oracle_dir: tempfile::tempdir().unwrap(),
+        mode,
+        seed: rng.u64(..),
+        base_ts: common::base_ts(),
+        next: vec![0; JSON + 1],
+        ts_models: vec![ops::State::new(); TS_WRITERS],
+        docs: Docs::new(),
+    };
+    for c in 0..cycles {
+        let kill_after = if rng.u8(..4) == 0 {
+            rng.u64(0..30)
+        } else {
+            rng.u64(30..400)
+        };
+        let oracle = l.spawn_and_kill(c, Duration::from_millis(kill_after));
+        l.verify(c, &oracle);
+    }
+    let ops: usize = l.next.iter().sum();
+    println!(
+        "crash_{mode}: {cycles} cycles, {ops} ops verified, per writer {:?}",
+        l.next
+    );
+    assert!(l.next.iter().all(|n| *n > 0), "every writer got work done");
 }
 
 #[test]
-fn kill_9_loses_no_acknowledged_batch_interval_mode() {
-    run("interval", 6);
+fn kill_9_loses_no_acknowledged_write_interval_mode() {
+    run("interval");
 }
 
 #[test]
-fn kill_9_loses_no_acknowledged_batch_always_mode() {
-    run("always", 6);
+fn kill_9_loses_no_acknowledged_write_always_mode() {
+    run("always");
 }

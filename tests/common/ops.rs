@@ -28,7 +28,13 @@ impl Op {
     /// A random op; `i` makes its values unique. Sizes vary so that flushes, log
     /// rotations and multi-block tables happen with small settings.
     pub fn random(rng: &mut fastrand::Rng, i: usize, base_ts: i64) -> Op {
-        let key = |rng: &mut fastrand::Rng| KEYS[rng.usize(..KEYS.len())].to_string();
+        Self::random_in(rng, i, base_ts, "")
+    }
+
+    /// `random`, with every key starting with `prefix` (so several writers can each
+    /// keep to their own keys).
+    pub fn random_in(rng: &mut fastrand::Rng, i: usize, base_ts: i64, prefix: &str) -> Op {
+        let key = |rng: &mut fastrand::Rng| format!("{prefix}{}", KEYS[rng.usize(..KEYS.len())]);
         let ts = |rng: &mut fastrand::Rng| base_ts + rng.i64(0..30) * 1_000_000;
         match rng.u32(..100) {
             0..=69 => {
@@ -46,7 +52,12 @@ impl Op {
                         Record::new(key(rng), ts(rng), v)
                     })
                     .collect();
-                Op::Put(batch, rng.bool().then_some(LONG_TTL))
+                let ttl = match rng.u8(..8) {
+                    0..=3 => None,
+                    4 => Some(1), // expired at once: ts is at least a minute ago
+                    _ => Some(LONG_TTL),
+                };
+                Op::Put(batch, ttl)
             }
             70..=81 => Op::Delete((0..rng.usize(1..4)).map(|_| (key(rng), ts(rng))).collect()),
             82..=85 => {
@@ -84,7 +95,12 @@ impl Op {
                         Some(t) => flowdb::expiry_from_ttl(r.ts, *t),
                         None => r.expire_at,
                     };
-                    m.insert((r.key.clone(), r.ts), (exp, r.value.clone()));
+                    if exp > flowdb::now_micros() {
+                        m.insert((r.key.clone(), r.ts), (exp, r.value.clone()));
+                    } else {
+                        // An expired version hides the record.
+                        m.remove(&(r.key.clone(), r.ts));
+                    }
                 }
             }
             Op::Delete(keys) => {
