@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+"""Generates test_abuse.c: every function of flowdb.h called with NULL in each pointer
+argument in turn (the others valid), plus hand-written abuse (bad UTF-8 and JSON,
+NULL with a length, double shutdown, use after shutdown, a finished transaction).
+
+Rules checked: a status-returning function given NULL where a pointer is required
+returns FLOWDB_INVALID_ARGUMENT with an error message, and writes no output; a pointer-returning one returns NULL; a void one (free, stop) does
+nothing. Built like the other C tests, so ctest runs it plainly, statically, under
+ASan + UBSan and under valgrind: nothing may crash, leak or touch freed memory.
+
+Usage: gen_abuse.py flowdb.h out.c
+"""
+import re
+import sys
+
+# (function, parameter) pairs where NULL is allowed and means something (documented
+# in flowdb.h): the call runs normally.
+OPTIONAL = {
+    ("flowdb_engine_trigger_compaction", "compacted"),
+    ("flowdb_engine_trigger_gc", "purged"),
+    ("flowdb_engine_metrics_text", "len"),
+    ("flowdb_engine_patch_record", "out"),
+    ("flowdb_engine_patch_record", "value"),  # ignored unless set_value
+    ("flowdb_jsondb_put", "key_out"),
+    ("flowdb_jsondb_put_auto", "key_out"),
+    ("flowdb_txn_put", "key_out"),
+    ("flowdb_txn_put_auto", "key_out"),
+    ("flowdb_error_code", "err"),
+    ("flowdb_error_message", "err"),
+    ("flowdb_records_len", "list"),
+    ("flowdb_range_prefix", "prefix"),
+    ("flowdb_range_prefix_time", "prefix"),
+    ("flowdb_range_key", "start"),
+    ("flowdb_range_key", "end"),
+    ("flowdb_range_key_time", "start"),
+    ("flowdb_range_key_time", "end"),
+    ("flowdb_jsondb_range_by_index", "start"),
+    ("flowdb_jsondb_range_by_index", "end"),
+    ("flowdb_txn_range_by_index", "start"),
+    ("flowdb_txn_range_by_index", "end"),
+    ("flowdb_engine_delete_range", "start"),
+    ("flowdb_engine_delete_range", "end"),
+    ("flowdb_engine_query_by_key_range", "start"),
+    ("flowdb_engine_query_by_key_range", "end"),
+    ("flowdb_engine_query_key_time_range", "start_key"),
+    ("flowdb_engine_query_key_time_range", "end_key"),
+    ("flowdb_query_where_range", "start"),
+    ("flowdb_query_where_range", "end"),
+}
+
+# What a valid argument of each type is, and how to release an output of each type.
+VALID = {
+    "const struct flowdb_engine_t *": "E",
+    "const struct flowdb_jsondb_t *": "J",
+    "const struct flowdb_error_t *": "ERR",
+    "const struct flowdb_key_range_t *": "KR",
+    "const struct flowdb_range_t *": "R",
+    "const struct flowdb_key_ts_t *": "&KTS",
+    "const struct flowdb_record_view_t *": "&RV",
+    "const struct flowdb_options_t *": "OPTS",
+    "struct flowdb_options_t *": "OPTS",
+    "const struct flowdb_query_t *": "Q",
+    "struct flowdb_query_t *": "Q",
+    "const struct flowdb_records_t *": "RS",
+    "const struct flowdb_iter_t *": "IT",
+    "struct flowdb_iter_t *": "IT",
+    "struct flowdb_txn_t *": "T",
+    "const char *const *": "STORES",
+    "const char *": "\"1\"",
+    "const uint8_t *": "(const uint8_t *)\"1\"",
+    "struct flowdb_record_view_t *": "&rv_out",
+    "struct flowdb_stats_t *": "&stats_out",
+    "bool *": "&bool_out",
+    "uint64_t *": "&u64_out",
+    "uintptr_t *": "&usize_out",
+    "bool": "false",
+    "int32_t": "0",
+    "int64_t": "0",
+    "uint64_t": "0",
+    "uintptr_t": "1",
+}
+NAMED = {"store": '"s"', "index": '"i"', "name": '"i"', "doc": '"{\\"id\\":3}"'}
+OUTPUTS = {  # T ** -> (local type, release statement)
+    "struct flowdb_engine_t **": ("flowdb_engine_t *", "flowdb_engine_shutdown({v}, NULL); flowdb_engine_free({v});"),
+    "struct flowdb_jsondb_t **": ("flowdb_jsondb_t *", "flowdb_jsondb_shutdown({v}, NULL); flowdb_jsondb_free({v});"),
+    "struct flowdb_iter_t **": ("flowdb_iter_t *", "flowdb_iter_free({v});"),
+    "struct flowdb_records_t **": ("flowdb_records_t *", "flowdb_records_free({v});"),
+    "struct flowdb_key_range_t **": ("flowdb_key_range_t *", "flowdb_key_range_free({v});"),
+    "struct flowdb_maintenance_t **": ("flowdb_maintenance_t *", "flowdb_maintenance_stop({v});"),
+    "struct flowdb_txn_t **": ("flowdb_txn_t *", "flowdb_txn_free({v});"),
+    "char **": ("char *", "flowdb_string_free({v});"),
+}
+RETURNED = {  # pointer return type -> release statement
+    "struct flowdb_records_t *": "flowdb_records_free(ret);",
+    "struct flowdb_range_t *": "flowdb_range_free(ret);",
+    "struct flowdb_query_t *": "flowdb_query_free(ret);",
+    "struct flowdb_key_range_t *": "flowdb_key_range_free(ret);",
+    "struct flowdb_options_t *": "flowdb_options_free(ret);",
+}
+
+
+def functions(header):
+    h = re.sub(r"/\*.*?\*/", "", header, flags=re.S)
+    h = re.sub(r"//[^\n]*", "", h)
+    for ret, name, params in re.findall(r"\n([A-Za-z_][\w \*]*?)\b(flowdb_\w+)\(([^;{]*?)\);", h):
+        ps = []
+        for p in params.split(","):
+            p = " ".join(p.split())
+            if p in ("", "void"):
+                continue
+            m = re.match(r"(.*?)\s*\b(\w+)$", p)
+            ps.append((" ".join(m.group(1).replace("*", " * ").split()).replace("* *", "**").replace("* const *", "*const *"), m.group(2)))
+        yield " ".join(ret.split()), name, ps
+
+
+def norm(t):
+    return t.replace(" *", " *").replace("*const *", "*const *")
+
+
+def call(ret, name, params, null_at):
+    lines = ["    { /* %s: %s = NULL */" % (name, params[null_at][1])]
+    args, releases = [], []
+    types = {t for t, _ in params}
+    fresh = [
+        ({"struct flowdb_txn_t *"}, "flowdb_txn_t *T = NULL; flowdb_jsondb_transaction(J, STORES, 1, FLOWDB_READ_WRITE_TXN, &T, NULL);", "flowdb_txn_free(T);"),
+        ({"struct flowdb_iter_t *", "const struct flowdb_iter_t *"}, "flowdb_iter_t *IT = NULL; flowdb_engine_scan(E, R, &IT, NULL);", "flowdb_iter_free(IT);"),
+        ({"struct flowdb_query_t *", "const struct flowdb_query_t *"}, "flowdb_query_t *Q = flowdb_query_new(\"s\");", "flowdb_query_free(Q);"),
+        ({"struct flowdb_options_t *", "const struct flowdb_options_t *"}, "flowdb_options_t *OPTS = fresh_options();", "flowdb_options_free(OPTS);"),
+        ({"const struct flowdb_records_t *"}, "flowdb_records_t *RS = NULL; flowdb_engine_get(E, (const uint8_t *)\"1\", 1, 0, &RS, NULL);", "flowdb_records_free(RS);"),
+    ]
+    for ts, make, free in fresh:
+        if types & ts:
+            lines.append("        " + make)
+            releases.append(free)
+    lines.append("        flowdb_record_view_t rv_out; flowdb_stats_t stats_out; bool bool_out; uint64_t u64_out; uintptr_t usize_out;")
+    lines.append("        memset(&stats_out, 0, sizeof stats_out); stats_out.struct_size = sizeof stats_out;")
+    lines.append("        (void)rv_out; (void)bool_out; (void)u64_out; (void)usize_out;")
+    lines.append("        flowdb_error_t *e = NULL;")
+    outs = []
+    for i, (t, pname) in enumerate(params):
+        if t == "struct flowdb_error_t **":
+            args.append("&e")
+        elif i == null_at:
+            args.append("NULL")
+        elif t in OUTPUTS:
+            local, rel = OUTPUTS[t]
+            v = "out%d" % i
+            lines.append("        %s%s = NULL;" % (local, v))
+            args.append("&" + v)
+            outs.append((v, rel))
+        elif t == "struct flowdb_error_t *":
+            args.append("NULL")  # only flowdb_error_free takes one, and frees it
+        elif t == "char *":
+            args.append("NULL")  # only flowdb_string_free
+        elif t == "const char *" and pname in NAMED:
+            args.append(NAMED[pname])
+        elif t == "uintptr_t" and i > 0 and args[-1].endswith('"') and pname.endswith("len"):
+            args.append("strlen(%s)" % args[-1].split(")")[-1])  # the length of the string before it
+        elif t == "uintptr_t" and pname == "i":
+            args.append("0")
+        elif t in VALID:
+            args.append(VALID[t])
+        else:
+            raise SystemExit("no valid value for %r (%s of %s)" % (t, pname, name))
+    optional = (name, params[null_at][1]) in OPTIONAL
+    invoke = "%s(%s)" % (name, ", ".join(args))
+    if ret == "enum flowdb_status_t":
+        lines.append("        flowdb_status_t st = %s;" % invoke)
+        if not optional:
+            lines.append("        EXPECT(st == FLOWDB_INVALID_ARGUMENT, \"%s(%s = NULL) returned %%d\", (int)st);" % (name, params[null_at][1]))
+            lines.append("        EXPECT(e != NULL && flowdb_error_message(e)[0] != '\\0', \"%s: no error message\");" % name)
+            for v, _ in outs:
+                lines.append("        EXPECT(%s == NULL, \"%s wrote an output on failure\");" % (v, name))
+        else:
+            lines.append("        accepted++; (void)st;")
+    elif ret.endswith("*") and ret in RETURNED:
+        lines.append("        %sret = %s;" % (ret, invoke))
+        if not optional:
+            lines.append("        EXPECT(ret == NULL, \"%s(%s = NULL) returned an object\");" % (name, params[null_at][1]))
+        lines.append("        " + RETURNED[ret])
+    elif ret == "void":
+        lines.append("        %s;" % invoke)
+    else:
+        lines.append("        (void)%s;" % invoke)
+    for v, rel in outs:
+        lines.append("        if (%s) { %s }" % (v, rel.format(v=v)))
+    lines.append("        flowdb_error_free(e);")
+    for r in releases:
+        lines.append("        " + r)
+    lines.append("        calls++;")
+    lines.append("    }")
+    return "\n".join(lines)
+
+
+PRELUDE = r'''/* Generated by tests/c/gen_abuse.py from flowdb.h; do not edit. */
+#define _DEFAULT_SOURCE
+#include "flowdb.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures = 0, calls = 0, accepted = 0, opts_made = 0;
+static char root[256];
+#define EXPECT(cond, ...)                                                    \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            failures++;                                                      \
+            fprintf(stderr, "line %d: ", __LINE__);                          \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fprintf(stderr, "\n");                                           \
+        }                                                                    \
+    } while (0)
+
+static flowdb_options_t *fresh_options(void) {
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/o%d", root, opts_made++);
+    flowdb_options_t *o = flowdb_options_new();
+    flowdb_options_set_data_dir(o, dir, NULL);
+    flowdb_options_set_auto_background(o, false, NULL);
+    return o;
+}
+
+static flowdb_engine_t *E;
+static flowdb_jsondb_t *J;
+static flowdb_error_t *ERR;
+static flowdb_key_range_t *KR;
+static flowdb_range_t *R;
+static const char *STORES[] = {"s"};
+static flowdb_key_ts_t KTS;
+static flowdb_record_view_t RV;
+
+static void setup(void) {
+    snprintf(root, sizeof root, "/tmp/flowdb-abuse-XXXXXX");
+    if (!mkdtemp(root)) { perror("mkdtemp"); exit(2); }
+    if (chdir(root) != 0) { perror("chdir"); exit(2); }
+    flowdb_options_t *o = fresh_options();
+    if (flowdb_engine_open(o, &E, NULL) != FLOWDB_OK) { fprintf(stderr, "open\n"); exit(2); }
+    flowdb_options_free(o);
+    o = fresh_options();
+    if (flowdb_jsondb_open(o, &J, NULL) != FLOWDB_OK) { fprintf(stderr, "jsondb open\n"); exit(2); }
+    flowdb_options_free(o);
+    const char *schema = "{\"name\":\"s\",\"key_path\":\"id\",\"indexes\":[{\"name\":\"i\",\"key_path\":\"v\"}]}";
+    if (flowdb_jsondb_create_store(J, schema, strlen(schema), NULL) != FLOWDB_OK) {
+        if (flowdb_jsondb_create_object_store(J, "s", "id", NULL) != FLOWDB_OK) { fprintf(stderr, "store\n"); exit(2); }
+        flowdb_jsondb_create_index_on(J, "s", "i", "v", false, NULL);
+    }
+    const char *doc = "{\"id\":1,\"v\":2}";
+    flowdb_jsondb_put(J, "s", doc, strlen(doc), NULL, NULL);
+    KTS.key = (const uint8_t *)"1"; KTS.key_len = 1; KTS.ts = 0;
+    RV.key = (const uint8_t *)"1"; RV.key_len = 1; RV.ts = 0; RV.expire_at = FLOWDB_NEVER_EXPIRES;
+    RV.value = (const uint8_t *)"v"; RV.value_len = 1;
+    flowdb_engine_write_batch(E, &RV, 1, NULL);
+    flowdb_engine_open(NULL, NULL, &ERR); /* an error object to read */
+    KR = flowdb_key_range_all();
+    R = flowdb_range_all();
+}
+
+static void teardown(void) {
+    flowdb_range_free(R);
+    flowdb_key_range_free(KR);
+    flowdb_error_free(ERR);
+    flowdb_jsondb_shutdown(J, NULL);
+    flowdb_jsondb_free(J);
+    flowdb_engine_shutdown(E, NULL);
+    flowdb_engine_free(E);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
+}
+
+static void null_arguments(void) {
+'''
+
+HANDWRITTEN = r'''
+}
+
+static void check(flowdb_status_t got, flowdb_status_t want, flowdb_error_t **e, const char *what) {
+    EXPECT(got == want, "%s: got %s, want %s", what, flowdb_status_str(got), flowdb_status_str(want));
+    if (want != FLOWDB_OK)
+        EXPECT(*e != NULL && flowdb_error_message(*e)[0] != '\0', "%s: no error message", what);
+    flowdb_error_free(*e);
+    *e = NULL;
+}
+
+/* Bad bytes and bad JSON, NULL with a length, out-of-range enums, and handles used
+ * after they were shut down or finished. */
+static void bad_input_and_lifetimes(void) {
+    flowdb_error_t *e = NULL;
+    char *out = NULL;
+    const char bad_utf8[] = "\xff\xfe\x80";
+    check(flowdb_jsondb_put(J, bad_utf8, "{}", 2, NULL, &e), FLOWDB_INVALID_ARGUMENT, &e, "store name not UTF-8");
+    check(flowdb_jsondb_put(J, "s", "{\"id\":", 6, NULL, &e), FLOWDB_INVALID_ARGUMENT, &e, "truncated JSON");
+    check(flowdb_jsondb_put(J, "s", bad_utf8, 3, NULL, &e), FLOWDB_INVALID_ARGUMENT, &e, "JSON not UTF-8");
+    check(flowdb_jsondb_put(J, "s", "[1,2]", 5, NULL, &e), FLOWDB_DATA, &e, "a document that is not an object");
+    size_t deep_n = 100000;
+    char *deep = malloc(deep_n);
+    memset(deep, '[', deep_n);
+    flowdb_status_t st = flowdb_jsondb_put(J, "s", deep, deep_n, NULL, &e);
+    EXPECT(st == FLOWDB_INVALID_ARGUMENT, "deeply nested JSON: %s", flowdb_status_str(st));
+    flowdb_error_free(e); e = NULL;
+    free(deep);
+    check(flowdb_jsondb_get(J, "s", "{", 1, &out, &e), FLOWDB_INVALID_ARGUMENT, &e, "bad key JSON");
+    EXPECT(out == NULL, "output on failure");
+    check(flowdb_jsondb_get(J, "s", NULL, 5, &out, &e), FLOWDB_INVALID_ARGUMENT, &e, "NULL key with a length");
+    check(flowdb_engine_get(E, NULL, 7, 0, NULL, &e), FLOWDB_INVALID_ARGUMENT, &e, "NULL key and output");
+    flowdb_record_view_t r = RV;
+    r.key = NULL;
+    r.key_len = 3;
+    check(flowdb_engine_write_batch(E, &r, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "record with NULL key");
+    r = RV;
+    r.value = NULL;
+    r.value_len = 3;
+    check(flowdb_engine_write_batch(E, &r, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "record with NULL value");
+    r = RV;
+    r.key_len = 0;
+    check(flowdb_engine_write_batch(E, &r, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "empty key");
+    r = RV;
+    r.key_len = FLOWDB_MAX_KEY_LEN + 1;
+    r.key = calloc(1, r.key_len);
+    check(flowdb_engine_write_batch(E, &r, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "key too long");
+    free((void *)r.key);
+    check(flowdb_engine_write_batch(E, NULL, 0, &e), FLOWDB_OK, &e, "empty batch");
+    check(flowdb_engine_write_batch(E, NULL, 2, &e), FLOWDB_INVALID_ARGUMENT, &e, "NULL batch of 2");
+    flowdb_txn_t *t = NULL;
+    check(flowdb_jsondb_transaction(J, STORES, 1, 7, &t, &e), FLOWDB_INVALID_ARGUMENT, &e, "bad mode");
+    EXPECT(t == NULL, "txn on failure");
+    check(flowdb_jsondb_get_range(J, "s", KR, 42, &out, &e), FLOWDB_INVALID_ARGUMENT, &e, "bad direction");
+    flowdb_options_t *o = flowdb_options_new();
+    check(flowdb_options_set_sync_mode(o, 9, 0, &e), FLOWDB_INVALID_ARGUMENT, &e, "bad sync mode");
+    check(flowdb_options_set_data_dir(o, bad_utf8, &e), FLOWDB_INVALID_ARGUMENT, &e, "data dir not UTF-8");
+    flowdb_options_free(o);
+    flowdb_options_free(NULL);
+
+    /* A finished transaction answers TRANSACTION_INACTIVE, twice over. */
+    check(flowdb_jsondb_transaction(J, STORES, 1, FLOWDB_READ_WRITE_TXN, &t, &e), FLOWDB_OK, &e, "txn");
+    check(flowdb_txn_commit(t, &e), FLOWDB_OK, &e, "commit");
+    check(flowdb_txn_commit(t, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "commit twice");
+    check(flowdb_txn_abort(t, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "abort after commit");
+    check(flowdb_txn_put(t, "s", "{\"id\":5}", 8, NULL, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "put after commit");
+    flowdb_txn_free(t);
+
+    /* Shut down twice, then used: CLOSED, never a crash; free once. */
+    flowdb_options_t *o2 = fresh_options();
+    flowdb_engine_t *e2 = NULL;
+    check(flowdb_engine_open(o2, &e2, &e), FLOWDB_OK, &e, "open");
+    flowdb_iter_t *it = NULL;
+    check(flowdb_engine_scan(e2, R, &it, &e), FLOWDB_OK, &e, "scan");
+    check(flowdb_engine_shutdown(e2, &e), FLOWDB_OK, &e, "shutdown");
+    check(flowdb_engine_shutdown(e2, &e), FLOWDB_CLOSED, &e, "shutdown twice");
+    check(flowdb_engine_close(e2, &e), FLOWDB_CLOSED, &e, "close after shutdown");
+    check(flowdb_engine_write_batch(e2, &RV, 1, &e), FLOWDB_CLOSED, &e, "write after shutdown");
+    flowdb_records_t *rs = NULL;
+    check(flowdb_engine_get(e2, (const uint8_t *)"1", 1, 0, &rs, &e), FLOWDB_CLOSED, &e, "get after shutdown");
+    bool has = true;
+    st = flowdb_iter_next(it, &has, &e); /* an iterator outliving its engine: ends or errs */
+    EXPECT(st == FLOWDB_OK || st == FLOWDB_CLOSED, "iter after shutdown: %s", flowdb_status_str(st));
+    flowdb_error_free(e); e = NULL;
+    flowdb_iter_free(it);
+    flowdb_engine_free(e2);
+    flowdb_options_free(o2);
+
+    flowdb_options_t *o3 = fresh_options();
+    flowdb_jsondb_t *j2 = NULL;
+    check(flowdb_jsondb_open(o3, &j2, &e), FLOWDB_OK, &e, "jsondb open");
+    check(flowdb_jsondb_shutdown(j2, &e), FLOWDB_OK, &e, "jsondb shutdown");
+    check(flowdb_jsondb_shutdown(j2, &e), FLOWDB_CLOSED, &e, "jsondb shutdown twice");
+    check(flowdb_jsondb_create_object_store(j2, "x", "id", &e), FLOWDB_CLOSED, &e, "schema after shutdown");
+    check(flowdb_jsondb_transaction(j2, STORES, 1, FLOWDB_READ_ONLY_TXN, &t, &e), FLOWDB_CLOSED, &e, "txn after shutdown");
+    flowdb_jsondb_free(j2);
+    flowdb_options_free(o3);
+}
+
+int main(void) {
+    setup();
+    null_arguments();
+    bad_input_and_lifetimes();
+    teardown();
+    printf("%d calls with a NULL argument (%d where NULL is allowed), %d failures\n", calls, accepted, failures);
+    return failures ? 1 : 0;
+}
+'''
+
+
+def main():
+    header = open(sys.argv[1]).read()
+    body = []
+    for ret, name, params in functions(header):
+        for i, (t, pname) in enumerate(params):
+            if "*" in t and t != "struct flowdb_error_t **":
+                body.append(call(ret, name, params, i))
+    with open(sys.argv[2], "w") as f:
+        f.write(PRELUDE + "\n".join(body) + HANDWRITTEN)
+
+
+if __name__ == "__main__":
+    main()

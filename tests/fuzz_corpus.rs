@@ -1,0 +1,80 @@
+//! The fuzz harnesses (fuzz/src/lib.rs) on stable: each runs over its seeds, its
+//! corpus and its past crashers (`fuzz/corpus/<target>`, `fuzz/regressions/<target>`),
+//! then over random mutations of the seeds (`FLOWDB_FUZZ_MUTATIONS`, default 300 per
+//! target; the seed is printed). The real fuzzing is `scripts/fuzz.sh` (cargo-fuzz).
+
+mod common;
+#[path = "../fuzz/src/lib.rs"]
+mod harness;
+
+use std::path::Path;
+
+const TARGETS: [(&str, fn(&[u8])); 6] = [
+    ("wal", harness::wal),
+    ("table", harness::table),
+    ("manifest", harness::manifest),
+    ("json_doc", harness::json_doc),
+    ("jsondb_stored", harness::jsondb_stored),
+    ("ops", harness::ops),
+];
+
+fn files(dir: &Path) -> Vec<Vec<u8>> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+        .collect()
+}
+
+fn mutate(rng: &mut fastrand::Rng, input: &[u8]) -> Vec<u8> {
+    let mut v = input.to_vec();
+    for _ in 0..rng.usize(1..4) {
+        match rng.u8(..5) {
+            0 if !v.is_empty() => {
+                let i = rng.usize(..v.len());
+                v[i] ^= 1 << rng.u8(..8);
+            }
+            1 if !v.is_empty() => {
+                let i = rng.usize(..v.len());
+                v[i] = rng.u8(..);
+            }
+            2 => v.truncate(rng.usize(..=v.len())),
+            3 => v.extend((0..rng.usize(1..16)).map(|_| rng.u8(..))),
+            _ if v.len() > 1 => {
+                let (a, b) = (rng.usize(..v.len()), rng.usize(..v.len()));
+                let (a, b) = (a.min(b), a.max(b));
+                v[a..b].reverse();
+            }
+            _ => v.push(rng.u8(..)),
+        }
+    }
+    v
+}
+
+#[test]
+fn fuzz_harnesses_over_corpus_crashers_and_mutations() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let n: usize = std::env::var("FLOWDB_FUZZ_MUTATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let mut rng = common::rng("fuzz_corpus");
+    for (name, run) in TARGETS {
+        let mut inputs = harness::seeds(name);
+        inputs.extend(files(&root.join("corpus").join(name)));
+        let crashers = files(&root.join("regressions").join(name));
+        for input in inputs.iter().chain(&crashers) {
+            run(input);
+        }
+        for _ in 0..n {
+            let base = &inputs[rng.usize(..inputs.len())];
+            run(&mutate(&mut rng, base));
+        }
+        println!(
+            "{name}: {} inputs, {} crashers, {n} mutations",
+            inputs.len(),
+            crashers.len()
+        );
+    }
+}
