@@ -4,7 +4,8 @@
 # and the C/C++ tests (shared, static, ASan+UBSan, valgrind, the installed-package
 # consumer, examples), the Go bindings and the flowdb-compare smoke pass (flowdb,
 # RocksDB and SQLite must return the same results); then smoke passes of the Rust
-# benchmarks. Installs what a fresh machine lacks (promtool, valgrind, cmake,
+# benchmarks; then short passes of cargo-fuzz and ThreadSanitizer (nightly only).
+# Installs what a fresh machine lacks (promtool, valgrind, cmake,
 # RocksDB's and SQLite's dev packages; cbindgen from crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,5 +47,14 @@ cmake --workflow --preset default
 echo "== benchmark smoke pass (small sizes; results are checked, not timed)"
 cargo run --release --quiet --example flowdb-bench -- --series 50 --points 200
 cargo run --release --quiet --example jsondb-bench -- --docs 2000
+
+echo "== reliability: cargo-fuzz smoke pass (10 s per target) and ThreadSanitizer"
+# Both need a nightly toolchain; each prints SKIPPED where this machine has none.
+if cargo +nightly --version >/dev/null 2>&1; then
+  bash scripts/fuzz.sh 10
+else
+  echo "SKIPPED: cargo-fuzz needs a nightly toolchain"
+fi
+bash scripts/tsan.sh --test concurrency --test jsondb_concurrency --test crash
 
 echo "== all tests passed"

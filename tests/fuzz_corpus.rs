@@ -60,8 +60,17 @@ fn fuzz_harnesses_over_corpus_crashers_and_mutations() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(300);
     let mut rng = common::rng("fuzz_corpus");
+    let write_seeds = std::env::var("FLOWDB_FUZZ_WRITE_SEEDS").ok();
     for (name, run) in TARGETS {
         let mut inputs = harness::seeds(name);
+        if let Some(dir) = &write_seeds {
+            // scripts/fuzz.sh: start the libFuzzer corpus from the seeds.
+            let dir = Path::new(dir).join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            for (i, s) in inputs.iter().enumerate() {
+                std::fs::write(dir.join(format!("seed-{i}")), s).unwrap();
+            }
+        }
         inputs.extend(files(&root.join("corpus").join(name)));
         let crashers = files(&root.join("regressions").join(name));
         for input in inputs.iter().chain(&crashers) {
