@@ -17,21 +17,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use common::ops::{self, Op, State};
 use flowdb::fs::{CrashMode, FaultFs};
-use flowdb::{Config, Engine, Error, Record, SyncMode, Tuning};
-
-fn config() -> Config {
-    Config {
-        wal_sync_mode: SyncMode::Always,
-        ..common::small_config(Path::new("/db"))
-    }
-}
+use flowdb::{Engine, Error, Record, SyncMode};
 
 fn open(fs: &FaultFs) -> flowdb::Result<Engine> {
-    Engine::open_on(Arc::new(fs.clone()), config(), Tuning::default())
+    ops::open_on(fs, SyncMode::Always)
 }
 
 /// A database with tables on two levels, a log holding unflushed batches, its

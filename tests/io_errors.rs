@@ -7,22 +7,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use common::ops::{self, Op};
 use flowdb::fs::{CrashMode, Fault, FaultFs, Injected, Op as FsOp};
-use flowdb::{Config, Engine, Error, Record, SyncMode, Tuning};
-
-fn config(mode: SyncMode) -> Config {
-    Config {
-        wal_sync_mode: mode,
-        ..common::small_config(Path::new("/db"))
-    }
-}
+use flowdb::{Engine, Error, Record, SyncMode};
 
 fn open(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
-    Engine::open_on(Arc::new(fs.clone()), config(mode), Tuning::default())
+    ops::open_on(fs, mode)
 }
 
 fn fault(op: FsOp, name: &str, times: u64, error: Injected) -> Fault {

@@ -16,22 +16,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
-
 use common::ops::{self, Op};
 use flowdb::fs::{CrashMode, FaultFs};
-use flowdb::{Config, Engine, SyncMode, Tuning};
-
-fn config(mode: SyncMode) -> Config {
-    Config {
-        wal_sync_mode: mode,
-        ..common::small_config(Path::new("/db"))
-    }
-}
+use flowdb::{Engine, SyncMode};
 
 fn open(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
-    Engine::open_on(Arc::new(fs.clone()), config(mode), Tuning::default())
+    ops::open_on(fs, mode)
 }
 
 /// What a run of the script got done before the crash.

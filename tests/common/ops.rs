@@ -6,7 +6,20 @@
 
 use std::collections::BTreeMap;
 
-use flowdb::{Engine, Record, ScanRange};
+use std::path::Path;
+use std::sync::Arc;
+
+use flowdb::fs::FaultFs;
+use flowdb::{Config, Engine, Record, ScanRange, SyncMode, Tuning};
+
+/// Opens the small-settings engine in `/db` on an in-memory file system.
+pub fn open_on(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
+    let config = Config {
+        wal_sync_mode: mode,
+        ..super::small_config(Path::new("/db"))
+    };
+    Engine::open_on(Arc::new(fs.clone()), config, Tuning::default())
+}
 
 /// `(key, ts) -> (expire_at, value)`: every live record.
 pub type State = BTreeMap<(Vec<u8>, i64), (i64, Vec<u8>)>;
