@@ -177,13 +177,22 @@ impl Inner {
     fn sync_locked(&self, wal: &mut WalState) -> Result<()> {
         if let Err(e) = wal.writer.sync() {
             // The OS may have dropped the dirty pages: nothing more may follow them.
-            wal.writer.mark_broken();
+            Self::abandon_unsynced(wal);
             return Err(e);
         }
         wal.synced = (wal.writer.number(), wal.writer.size());
         wal.last_sync = Instant::now();
         self.stats.wal_syncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// After a failed fsync of the current segment: cut it back to what was synced.
+    fn abandon_unsynced(wal: &mut WalState) {
+        let synced = match wal.synced {
+            (n, len) if n == wal.writer.number() => len,
+            _ => 0,
+        };
+        wal.writer.abandon_unsynced(synced);
     }
 
     /// Makes everything written so far durable (the `IntervalMs` tick, `close`).
@@ -197,11 +206,17 @@ impl Inner {
             (wal.writer.sync_handle(), position)
         };
         // fdatasync outside the lock, so writers are not held up by it.
-        handle.sync().map_err(|source| Error::Io {
-            context: "syncing the WAL".into(),
-            source,
-        })?;
+        let synced = handle.sync();
         let mut wal = self.wal.lock();
+        if let Err(source) = synced {
+            if wal.writer.number() == position.0 {
+                Self::abandon_unsynced(&mut wal);
+            }
+            return Err(Error::Io {
+                context: "syncing the WAL".into(),
+                source,
+            });
+        }
         if wal.synced.0 < position.0 || (wal.synced.0 == position.0 && wal.synced.1 < position.1) {
             wal.synced = position;
         }

@@ -65,9 +65,22 @@ impl WalWriter {
         self.size
     }
 
-    /// After a failed sync: the next write starts a new segment.
-    pub(crate) fn mark_broken(&mut self) {
+    /// After a failed sync: the bytes past `synced_len` may never reach the disk
+    /// whole (the kernel may drop the dirty pages), so they are cut off, and the next
+    /// write starts a new segment. Left in place, they could come back torn after a
+    /// power loss in a segment that is no longer the last, which recovery must call
+    /// corruption. The cut is retried at the rotation if it fails here.
+    pub(crate) fn abandon_unsynced(&mut self, synced_len: u64) {
         self.broken = true;
+        self.size = synced_len.min(self.size);
+        let _ = self.cut();
+    }
+
+    fn cut(&self) -> Result<()> {
+        self.file
+            .set_len(self.size)
+            .and_then(|()| self.file.sync())
+            .ctx(|| format!("cutting WAL segment {} back", self.path().display()))
     }
 
     pub(crate) fn is_broken(&self) -> bool {
@@ -97,9 +110,13 @@ impl WalWriter {
         self.file.clone()
     }
 
-    /// Syncs this segment and continues in a new one numbered `next`.
+    /// Syncs this segment and continues in a new one numbered `next`. A broken
+    /// segment is first cut back to its last whole (or, after a failed sync, synced)
+    /// record; if that fails, so does the rotation, and the write that needed it.
     pub(crate) fn rotate(&mut self, next: u64, durable: bool) -> Result<()> {
-        if !self.broken {
+        if self.broken {
+            self.cut()?;
+        } else {
             self.sync()?;
         }
         *self = WalWriter::create(&self.fs.clone(), &self.dir.clone(), next, durable)?;
