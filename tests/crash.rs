@@ -6,14 +6,15 @@
 //! a unique and a plain index). Before each call a writer appends `P thread op` to an
 //! oracle log outside the data directory, and `A thread op` after it succeeds; each
 //! line is one write(2), unbuffered. The parent SIGKILLs the child at a random moment
-//! (a quarter of the time within 30 ms, during open and recovery), reopens, and checks
+//! (a quarter of the time before the child's open has returned, as timed in the
+//! cycles before: some land in recovery), reopens, and checks
 //! for each writer that what is stored is its model after every acknowledged op, with
 //! or without the one pending: so no acknowledged op is lost, no op is partly visible
 //! and nothing deleted comes back. Each JsonDB index must agree with its store. Open
 //! must never fail. The next child continues where the database is.
 //!
 //! Every op is generated from (seed, writer, op number), so the parent rebuilds what
-//! the child did from the oracle. `FLOWDB_CRASH_CYCLES` (default 12 per sync mode);
+//! the child did from the oracle. `FLOWDB_CRASH_CYCLES` (default 20 per sync mode);
 //! `scripts/crash-loop.sh` runs long loops. The seed is printed.
 
 mod common;
@@ -127,7 +128,9 @@ fn crash_child() {
             .open(var("FLOWDB_CRASH_ORACLE"))
             .unwrap(),
     );
+    oracle.line('S', 0, 0); // started: a kill after this and before 'O' hit open
     let db = open_db(Path::new(&dir), &mode);
+    oracle.line('O', 0, 0); // opened: a kill before this line hit open or recovery
     std::thread::scope(|s| {
         for w in 0..TS_WRITERS {
             let (db, oracle, start) = (&db, &oracle, starts[w]);
@@ -161,6 +164,27 @@ fn crash_child() {
     });
 }
 
+/// The op numbers (from the values, `v<op>.<i>.`) of stored records that differ from
+/// the model: for failure messages.
+fn writers_of(got: &ops::State, model: &ops::State) -> Vec<String> {
+    got.iter()
+        .filter(|(k, v)| model.get(*k) != Some(*v))
+        .map(|(_, (_, v))| String::from_utf8_lossy(&v[..v.len().min(8)]).into_owned())
+        .collect()
+}
+
+/// Whether the child got through open before it was killed.
+fn opened(path: &Path) -> bool {
+    has_line(path, "O 0 0")
+}
+
+fn has_line(path: &Path, line: &str) -> bool {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .any(|l| l == line)
+}
+
 /// Per writer: the last op begun and the last acknowledged.
 fn read_oracle(path: &Path) -> Vec<(Option<usize>, Option<usize>)> {
     let mut out = vec![(None, None); JSON + 1];
@@ -172,10 +196,10 @@ fn read_oracle(path: &Path) -> Vec<(Option<usize>, Option<usize>)> {
         let (Ok(w), Ok(n)) = (w.parse::<usize>(), n.parse::<usize>()) else {
             continue;
         };
-        let slot = if tag == "P" {
-            &mut out[w].0
-        } else {
-            &mut out[w].1
+        let slot = match tag {
+            "P" => &mut out[w].0,
+            "A" => &mut out[w].1,
+            _ => continue,
         };
         *slot = Some(slot.map_or(n, |m: usize| m.max(n)));
     }
@@ -195,7 +219,9 @@ struct Loop {
 }
 
 impl Loop {
-    fn spawn_and_kill(&self, cycle: usize, kill_after: Duration) -> PathBuf {
+    /// Runs a child and kills it `kill_after` from its start; also returns how long
+    /// it took to open the database, when it got that far.
+    fn spawn_and_kill(&self, cycle: usize, kill_after: Duration) -> (PathBuf, Option<Duration>) {
         let oracle = self.oracle_dir.path().join(format!("oracle-{cycle}"));
         std::fs::write(&oracle, b"").unwrap();
         let from: Vec<String> = self.next.iter().map(|n| n.to_string()).collect();
@@ -208,10 +234,17 @@ impl Loop {
             .env("FLOWDB_CRASH_FROM", from.join(","))
             .env("FLOWDB_CRASH_ORACLE", &oracle)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(oracle.with_extension("stderr")).unwrap())
             .spawn()
             .unwrap();
-        std::thread::sleep(kill_after);
+        let started = std::time::Instant::now();
+        let mut open_took = None;
+        while started.elapsed() < kill_after {
+            if open_took.is_none() && opened(&oracle) {
+                open_took = Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
         // SIGKILL: no destructor, no flush, no chance to clean up.
         child.kill().unwrap();
         let status = child.wait().unwrap();
@@ -219,7 +252,14 @@ impl Loop {
             status.code().is_none(),
             "cycle {cycle}: the child stopped by itself ({status}); run it alone to see why"
         );
-        oracle
+        // A writer whose call failed panics, and its thread stops while the others
+        // go on: that is a failure of the engine, not something to wait out.
+        let stderr = std::fs::read_to_string(oracle.with_extension("stderr")).unwrap();
+        assert!(
+            !stderr.contains("panicked"),
+            "cycle {cycle}: the child failed:\n{stderr}"
+        );
+        (oracle, open_took)
     }
 
     /// Checks the reopened database against the oracle and moves the models on.
@@ -254,10 +294,14 @@ impl Loop {
                 }
                 assert!(
                     pending.is_some() && got == with,
-                    "{}: stored data is not the model after op {acked_to}, nor {}: {}",
+                    "{}: stored data is not the model after op {acked_to}, nor {}: {}\n\
+                     oracle: pending {:?}, acked {:?}; ops that wrote what is stored: {:?}",
                     what(w),
                     acked_to + 1,
-                    ops::diff(&model, &got)
+                    ops::diff(&model, &got),
+                    log[w].0,
+                    log[w].1,
+                    writers_of(&got, &model),
                 );
                 model = with;
                 next += 1;
@@ -321,7 +365,7 @@ fn run(mode: &'static str) {
     let cycles: usize = std::env::var("FLOWDB_CRASH_CYCLES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+        .unwrap_or(20);
     let mut rng = common::rng(&format!("crash_{mode}"));
     let mut l = Loop {
         dir: tempfile::tempdir().unwrap(),
@@ -333,18 +377,25 @@ fn run(mode: &'static str) {
         ts_models: vec![ops::State::new(); TS_WRITERS],
         docs: Docs::new(),
     };
+    let mut in_open = 0;
+    // How long a child takes from its start to an open database (process start,
+    // then open and recovery), as last seen: a quarter of the kills fall within it.
+    let mut open_takes = Duration::from_millis(30);
     for c in 0..cycles {
         let kill_after = if rng.u8(..4) == 0 {
-            rng.u64(0..30)
+            open_takes.mul_f64(rng.f64())
         } else {
-            rng.u64(30..400)
+            Duration::from_millis(rng.u64(30..400))
         };
-        let oracle = l.spawn_and_kill(c, Duration::from_millis(kill_after));
+        let (oracle, took) = l.spawn_and_kill(c, kill_after);
+        open_takes = took.unwrap_or(open_takes);
+        in_open += usize::from(has_line(&oracle, "S 0 0") && !opened(&oracle));
         l.verify(c, &oracle);
     }
     let ops: usize = l.next.iter().sum();
     println!(
-        "crash_{mode}: {cycles} cycles, {ops} ops verified, per writer {:?}",
+        "crash_{mode}: {cycles} cycles ({in_open} killed while opening), \
+         {ops} ops verified, per writer {:?}",
         l.next
     );
     assert!(l.next.iter().all(|n| *n > 0), "every writer got work done");

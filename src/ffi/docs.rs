@@ -6,7 +6,7 @@ use std::ffi::{c_char, CString};
 
 use serde_json::Value;
 
-use super::error::{cstr, json, null, put};
+use super::error::{cstr, json, null, put, put_cstring};
 use super::jsondb::{direction, flowdb_key_range_t, key_range, key_result};
 use crate::error::{Error, Result};
 use crate::jsondb::doc::RawDoc;
@@ -126,7 +126,7 @@ pub(crate) unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<RawDoc>) -> Resul
 unsafe fn put_text(out: *mut *mut c_char, text: Vec<u8>) -> Result<()> {
     let c = CString::new(text)
         .map_err(|_| Error::Internal("a stored document holds a NUL byte".into()))?;
-    unsafe { put(out, c.into_raw(), "out") }
+    unsafe { put_cstring(out, c, "out") }
 }
 
 pub(crate) unsafe fn put_doc(

@@ -9,7 +9,9 @@ use std::ffi::{c_char, CString};
 
 use parking_lot::RwLock;
 
-use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put};
+use super::error::{
+    bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_cstring, put_new,
+};
 use super::options::flowdb_options_t;
 use super::read::{flowdb_records_t, RecordList};
 use crate::engine::{Engine, MaintenanceHandle};
@@ -121,10 +123,10 @@ pub unsafe extern "C" fn flowdb_engine_open(
             return Err(null("out"));
         }
         let engine = Engine::open(o.config.clone())?;
-        let h = Box::into_raw(Box::new(flowdb_engine_t {
+        let h = flowdb_engine_t {
             engine: RwLock::new(Some(engine)),
-        }));
-        unsafe { put(out, h, "out") }
+        };
+        unsafe { put_new(out, h, "out") }
     })
 }
 
@@ -508,6 +510,6 @@ pub unsafe extern "C" fn flowdb_engine_metrics_text(
         }
         let c =
             CString::new(text).map_err(|_| Error::Internal("metrics text holds a NUL".into()))?;
-        put(out, c.into_raw(), "out")
+        put_cstring(out, c, "out")
     })
 }

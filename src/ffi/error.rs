@@ -120,7 +120,29 @@ pub(crate) unsafe fn json(ptr: *const c_char, len: usize, what: &str) -> Result<
 /// Hands a string to C (NUL-terminated; freed with `flowdb_string_free`).
 pub(crate) unsafe fn put_string(out: *mut *mut c_char, s: String, what: &str) -> Result<()> {
     let c = CString::new(s).map_err(|_| Error::Internal(format!("{what} holds a NUL byte")))?;
-    unsafe { put(out, c.into_raw(), what) }
+    unsafe { put_cstring(out, c, what) }
+}
+
+/// Hands a C string to C in `*out`. With a NULL `out` the call fails and the string
+/// is dropped (a raw pointer handed to `put` would leak).
+pub(crate) unsafe fn put_cstring(out: *mut *mut c_char, c: CString, what: &str) -> Result<()> {
+    if out.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-NULL, and the caller passes writable storage for a pointer.
+    unsafe { out.write(c.into_raw()) };
+    Ok(())
+}
+
+/// Hands a new handle to C in `*out` (freed by its `_free`). With a NULL `out` the
+/// call fails and the object is dropped, not leaked.
+pub(crate) unsafe fn put_new<T>(out: *mut *mut T, value: T, what: &str) -> Result<()> {
+    if out.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-NULL, and the caller passes writable storage for a pointer.
+    unsafe { out.write(Box::into_raw(Box::new(value))) };
+    Ok(())
 }
 
 /// A NUL-terminated UTF-8 string.

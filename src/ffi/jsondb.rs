@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::docs;
 use super::engine::flowdb_engine_t;
 use super::error::{
-    cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put, put_string,
+    cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put, put_new, put_string,
 };
 use super::options::flowdb_options_t;
 use crate::error::{Error, Result};
@@ -40,10 +40,10 @@ pub(crate) unsafe fn with_db<T>(
     f(db)
 }
 
-fn handle(db: JsonDB) -> *mut flowdb_jsondb_t {
-    Box::into_raw(Box::new(flowdb_jsondb_t {
+fn handle(db: JsonDB) -> flowdb_jsondb_t {
+    flowdb_jsondb_t {
         db: RwLock::new(Some(Arc::new(db))),
-    }))
+    }
 }
 
 pub(crate) fn to_json(v: &impl serde::Serialize) -> Result<String> {
@@ -62,7 +62,7 @@ pub unsafe extern "C" fn flowdb_jsondb_open(
         if out.is_null() {
             return Err(null("out"));
         }
-        put(out, handle(JsonDB::open(o.config.clone())?), "out")
+        put_new(out, handle(JsonDB::open(o.config.clone())?), "out")
     })
 }
 
@@ -79,7 +79,7 @@ pub unsafe extern "C" fn flowdb_jsondb_from_engine(
             return Err(null("out"));
         }
         let e = super::engine::take_engine(engine)?;
-        put(out, handle(JsonDB::from_engine(e)?), "out")
+        put_new(out, handle(JsonDB::from_engine(e)?), "out")
     })
 }
 

@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use super::error::{flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put};
+use super::error::{flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put_new};
 use crate::error::{Error, Result};
 use crate::jsondb::{Direction, KeyRange};
 
@@ -38,13 +38,7 @@ pub(crate) fn direction(d: i32) -> Result<Direction> {
 }
 
 unsafe fn range_out(out: *mut *mut flowdb_key_range_t, r: Result<KeyRange>) -> Result<()> {
-    unsafe {
-        put(
-            out,
-            Box::into_raw(Box::new(flowdb_key_range_t { range: r? })),
-            "out",
-        )
-    }
+    unsafe { put_new(out, flowdb_key_range_t { range: r? }, "out") }
 }
 
 /// Every key.

@@ -6,7 +6,7 @@
 //! matches keys starting with it (the empty prefix: everything).
 
 use super::engine::{flowdb_engine_t, flowdb_record_view_t, with_engine};
-use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put};
+use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_new};
 use crate::config::ReadOptions;
 use crate::error::{Error, Result};
 use crate::iterator::scan::ScanIterator;
@@ -387,11 +387,11 @@ unsafe fn iter_out(
     if out.is_null() {
         return Err(null("out"));
     }
-    let it = Box::into_raw(Box::new(flowdb_iter_t {
+    let it = flowdb_iter_t {
         it: make()?,
         current: None,
-    }));
-    unsafe { put(out, it, "out") }
+    };
+    unsafe { put_new(out, it, "out") }
 }
 
 /// A scan over `range` with default read options, in `*out`.

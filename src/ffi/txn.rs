@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use std::sync::Arc;
 
 use super::docs;
-use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put};
+use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
 use super::jsondb::{flowdb_jsondb_t, flowdb_key_range_t, with_db};
 use crate::error::{Error, Result};
 use crate::jsondb::{JsonDB, Transaction, TransactionMode};
@@ -69,12 +69,12 @@ pub unsafe extern "C" fn flowdb_jsondb_transaction(
         // SAFETY: the JsonDB lives in the Arc stored beside the transaction, which is
         // dropped after it; the reference never outlives the handle.
         let r: &'static JsonDB = &*Arc::as_ptr(&arc);
+        if out.is_null() {
+            // Checked before beginning: a transaction nobody holds would block others.
+            return Err(null("out"));
+        }
         let txn = r.transaction(&names, mode)?;
-        put(
-            out,
-            Box::into_raw(Box::new(flowdb_txn_t { txn, _db: arc })),
-            "out",
-        )
+        put_new(out, flowdb_txn_t { txn, _db: arc }, "out")
     })
 }
 

@@ -19,7 +19,6 @@ OPTIONAL = {
     ("flowdb_engine_trigger_compaction", "compacted"),
     ("flowdb_engine_trigger_gc", "purged"),
     ("flowdb_engine_metrics_text", "len"),
-    ("flowdb_engine_patch_record", "out"),
     ("flowdb_engine_patch_record", "value"),  # ignored unless set_value
     ("flowdb_jsondb_put", "key_out"),
     ("flowdb_jsondb_put_auto", "key_out"),
