@@ -19,21 +19,19 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::docs::{self, DocTxn, Docs};
 use common::ops::{self, Op};
-use flowdb::jsondb::{Direction, IndexSchema, JsonDB, KeyRange, StoreSchema, TransactionMode};
+use flowdb::jsondb::JsonDB;
 use flowdb::{Config, Engine, SyncMode};
-use serde_json::{json, Value};
 
 const TS_WRITERS: usize = 3;
 /// The JsonDB writer's number.
 const JSON: usize = TS_WRITERS;
-const STORE: &str = "docs";
 
 fn config(dir: &Path, mode: &str) -> Config {
     Config {
@@ -61,39 +59,14 @@ fn ts_op(seed: u64, base_ts: i64, w: usize, n: usize) -> Op {
     Op::random_in(&mut op_rng(seed, w, n), n, base_ts, &prefix(w))
 }
 
-/// The JsonDB writer's op number `n`: documents to put and ids to delete, in one
-/// transaction. Each id has its own email, so the unique index never refuses one.
-fn json_op(seed: u64, n: usize) -> (Vec<Value>, Vec<u64>) {
-    let mut rng = op_rng(seed, JSON, n);
-    let puts = (0..rng.usize(0..4))
-        .map(|_| {
-            let id = rng.u64(0..40);
-            json!({"id": id, "group": rng.u8(0..5), "email": format!("u{id}@x"), "n": n})
-        })
-        .collect();
-    let deletes = (0..rng.usize(0..2)).map(|_| rng.u64(0..40)).collect();
-    (puts, deletes)
-}
-
-type Docs = BTreeMap<u64, Value>;
-
-fn apply_json(docs: &mut Docs, (puts, deletes): &(Vec<Value>, Vec<u64>)) {
-    for d in puts {
-        docs.insert(d["id"].as_u64().unwrap(), d.clone());
-    }
-    for id in deletes {
-        docs.remove(id);
-    }
+/// The JsonDB writer's transaction number `n`.
+fn json_op(seed: u64, n: usize) -> DocTxn {
+    DocTxn::random(&mut op_rng(seed, JSON, n), n)
 }
 
 fn open_db(dir: &Path, mode: &str) -> JsonDB {
     let db = JsonDB::from_engine(Engine::open(config(dir, mode)).unwrap()).unwrap();
-    if db.get_store(STORE).is_none() {
-        let schema = StoreSchema::new(STORE, "id")
-            .index(IndexSchema::new("by_group", "group"))
-            .index(IndexSchema::new("by_email", "email").unique(true));
-        db.create_store(&schema).unwrap();
-    }
+    docs::ensure_store(&db).unwrap();
     db
 }
 
@@ -146,18 +119,9 @@ fn crash_child() {
         let (db, oracle) = (&db, &oracle);
         s.spawn(move || {
             for n in starts[JSON].. {
-                let (puts, deletes) = json_op(seed, n);
+                let txn = json_op(seed, n);
                 oracle.line('P', JSON, n);
-                let mut tx = db
-                    .transaction(&[STORE], TransactionMode::ReadWrite)
-                    .unwrap();
-                for d in puts {
-                    tx.put(STORE, d).unwrap();
-                }
-                for id in deletes {
-                    tx.delete(STORE, &json!(id)).unwrap();
-                }
-                tx.commit().unwrap();
+                txn.apply(db).unwrap();
                 oracle.line('A', JSON, n);
             }
         });
@@ -314,22 +278,17 @@ impl Loop {
     }
 
     fn verify_json(&mut self, db: &JsonDB, log: &[(Option<usize>, Option<usize>)], what: &str) {
-        let got: Docs = db
-            .scan(STORE)
-            .unwrap()
-            .into_iter()
-            .map(|d| (d["id"].as_u64().unwrap(), d))
-            .collect();
+        let got = docs::stored(db);
         let acked_to = log[JSON].1.map_or(self.next[JSON], |n| n + 1);
         for n in self.next[JSON]..acked_to {
-            apply_json(&mut self.docs, &json_op(self.seed, n));
+            json_op(self.seed, n).apply_model(&mut self.docs);
         }
         self.next[JSON] = acked_to;
         if got != self.docs {
             let pending = log[JSON].0.filter(|n| *n == acked_to);
             let mut with = self.docs.clone();
             if let Some(n) = pending {
-                apply_json(&mut with, &json_op(self.seed, n));
+                json_op(self.seed, n).apply_model(&mut with);
             }
             assert!(
                 pending.is_some() && got == with,
@@ -338,26 +297,7 @@ impl Loop {
             self.docs = with;
             self.next[JSON] += 1;
         }
-        // Each index agrees with the store.
-        let all = KeyRange::all();
-        let by_group = db
-            .index_query(STORE, "by_group", &all, Direction::Next)
-            .unwrap();
-        let mut want: Vec<&Value> = self.docs.values().collect();
-        want.sort_by_key(|d| (d["group"].as_u64(), d["id"].as_u64()));
-        assert_eq!(
-            by_group.iter().collect::<Vec<_>>(),
-            want,
-            "{what}: by_group"
-        );
-        let by_email = db
-            .index_query(STORE, "by_email", &all, Direction::Next)
-            .unwrap();
-        assert_eq!(by_email.len(), self.docs.len(), "{what}: by_email entries");
-        for d in self.docs.values() {
-            let found = db.get_by_index(STORE, "by_email", &d["email"]).unwrap();
-            assert_eq!(found, vec![d.clone()], "{what}: by_email lookup");
-        }
+        docs::check_indexes(db, &self.docs, what);
     }
 }
 

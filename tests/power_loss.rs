@@ -10,14 +10,18 @@
 //!   `IntervalMs`, every commit acknowledged before the last `flush` returned;
 //! - new writes after recovery survive another restart.
 //!
+//! The same for JsonDB transactions, whose indexes must also agree with the store.
+//!
 //! Exhaustive over every step of short scripts (`FLOWDB_POWER_LOSS_SCRIPTS`, default
 //! 1); random for long ones (`FLOWDB_POWER_LOSS_CYCLES`, default 40). Seeds are
 //! printed; `scripts/power-loss.sh` runs the long version.
 
 mod common;
 
+use common::docs::{self, DocTxn, Docs};
 use common::ops::{self, Op};
 use flowdb::fs::{CrashMode, FaultFs};
+use flowdb::jsondb::JsonDB;
 use flowdb::{Engine, SyncMode};
 
 fn open(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
@@ -202,5 +206,104 @@ fn power_loss_random_long_scripts_interval() {
     random_crashes(
         SyncMode::IntervalMs(1_000_000),
         "power_loss_random_interval",
+    );
+}
+
+/// JsonDB on `fs`: `None` when open fails (the crash came first).
+fn open_docs(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<JsonDB> {
+    let db = JsonDB::from_engine(open(fs, mode)?)?;
+    docs::ensure_store(&db)?;
+    Ok(db)
+}
+
+/// JsonDB transactions (with a flush after every 8th), crashed at every I/O step and
+/// restarted 5 ways: the documents are the model after a prefix of the transactions
+/// holding every durable one, and each index agrees with the store.
+fn jsondb_every_step(mode: SyncMode, name: &str) {
+    let mut rng = common::rng(name);
+    let txns: Vec<DocTxn> = (0..24).map(|n| DocTxn::random(&mut rng, n)).collect();
+    let mut models = vec![Docs::new()];
+    for t in &txns {
+        let mut m = models.last().unwrap().clone();
+        t.apply_model(&mut m);
+        models.push(m);
+    }
+    let run = |fs: &FaultFs| -> Run {
+        let mut run = Run {
+            acked: 0,
+            attempted: 0,
+            durable: 0,
+        };
+        let Ok(db) = open_docs(fs, mode) else {
+            return run;
+        };
+        for (i, t) in txns.iter().enumerate() {
+            run.attempted += 1;
+            if t.apply(&db).is_err() {
+                break;
+            }
+            run.acked += 1;
+            if mode == SyncMode::Always || (i % 8 == 7 && db.engine().flush().is_ok()) {
+                run.durable = run.acked;
+            }
+        }
+        run
+    };
+    let probe = FaultFs::new();
+    let full = run(&probe);
+    assert_eq!(full.acked, txns.len());
+    let steps = probe.steps();
+    for step in 0..=steps {
+        let fs = FaultFs::new();
+        fs.crash_at(step);
+        let r = run(&fs);
+        let kinds = [
+            CrashMode::Kill,
+            CrashMode::PowerLoss,
+            CrashMode::PowerLossTorn(step),
+            CrashMode::PowerLossTorn(step + 1_000_000),
+        ];
+        for crash in kinds {
+            let what = format!("{name}: crash at step {step} of {steps}, {crash:?}");
+            let fs = fs.restart(crash);
+            let db = open_docs(&fs, mode).unwrap_or_else(|e| panic!("{what}: open: {e}"));
+            let got = docs::stored(&db);
+            let lo = if crash == CrashMode::Kill {
+                r.acked
+            } else {
+                r.durable
+            };
+            let p = (lo..=r.attempted)
+                .find(|p| models[*p] == got)
+                .unwrap_or_else(|| panic!("{what}: not the model after {lo}..={}", r.attempted));
+            docs::check_indexes(&db, &got, &what);
+            // A transaction after recovery survives a kill.
+            let extra = DocTxn::random(&mut rng, 99);
+            extra.apply(&db).unwrap();
+            drop(db);
+            let db = open_docs(&fs.restart(CrashMode::Kill), mode).unwrap();
+            let mut want = models[p].clone();
+            extra.apply_model(&mut want);
+            assert_eq!(
+                docs::stored(&db),
+                want,
+                "{what}: after a transaction and a kill"
+            );
+            docs::check_indexes(&db, &want, &what);
+        }
+    }
+    println!("{name}: {} crash points, 4 crash kinds each", steps + 1);
+}
+
+#[test]
+fn jsondb_power_loss_at_every_step_always() {
+    jsondb_every_step(SyncMode::Always, "jsondb_power_loss_always");
+}
+
+#[test]
+fn jsondb_power_loss_at_every_step_interval() {
+    jsondb_every_step(
+        SyncMode::IntervalMs(1_000_000),
+        "jsondb_power_loss_interval",
     );
 }

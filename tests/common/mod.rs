@@ -34,4 +34,5 @@ pub fn rng(test: &str) -> fastrand::Rng {
 pub fn base_ts() -> i64 {
     flowdb::now_micros() - 3_600_000_000
 }
+pub mod docs;
 pub mod ops;

@@ -1,0 +1,106 @@
+//! JsonDB transactions for the crash tests: a store with a plain and a unique index,
+//! random transactions putting and deleting documents, a model of the documents, and
+//! the check that every index agrees with the store.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use flowdb::jsondb::{Direction, IndexSchema, JsonDB, KeyRange, StoreSchema, TransactionMode};
+use serde_json::{json, Value};
+
+pub const STORE: &str = "docs";
+
+/// `id -> document`.
+pub type Docs = BTreeMap<u64, Value>;
+
+/// One transaction: documents to put, then ids to delete.
+#[derive(Clone, Debug)]
+pub struct DocTxn {
+    pub puts: Vec<Value>,
+    pub deletes: Vec<u64>,
+}
+
+impl DocTxn {
+    /// A random transaction; `n` is stored in the documents. Each id has its own
+    /// email, so the unique index never refuses one.
+    pub fn random(rng: &mut fastrand::Rng, n: usize) -> DocTxn {
+        let puts = (0..rng.usize(0..4))
+            .map(|_| {
+                let id = rng.u64(0..40);
+                json!({"id": id, "group": rng.u8(0..5), "email": format!("u{id}@x"), "n": n})
+            })
+            .collect();
+        let deletes = (0..rng.usize(0..2)).map(|_| rng.u64(0..40)).collect();
+        DocTxn { puts, deletes }
+    }
+
+    pub fn apply(&self, db: &JsonDB) -> flowdb::Result<()> {
+        let mut tx = db.transaction(&[STORE], TransactionMode::ReadWrite)?;
+        for d in &self.puts {
+            tx.put(STORE, d.clone())?;
+        }
+        for id in &self.deletes {
+            tx.delete(STORE, &json!(id))?;
+        }
+        tx.commit()
+    }
+
+    pub fn apply_model(&self, docs: &mut Docs) {
+        for d in &self.puts {
+            docs.insert(d["id"].as_u64().unwrap(), d.clone());
+        }
+        for id in &self.deletes {
+            docs.remove(id);
+        }
+    }
+}
+
+/// Creates the store (with its indexes) unless it exists.
+pub fn ensure_store(db: &JsonDB) -> flowdb::Result<()> {
+    if db.get_store(STORE).is_none() {
+        let schema = StoreSchema::new(STORE, "id")
+            .index(IndexSchema::new("by_group", "group"))
+            .index(IndexSchema::new("by_email", "email").unique(true));
+        db.create_store(&schema)?;
+    }
+    Ok(())
+}
+
+/// The documents stored (none when the store does not exist).
+pub fn stored(db: &JsonDB) -> Docs {
+    if db.get_store(STORE).is_none() {
+        return Docs::new();
+    }
+    db.scan(STORE)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d["id"].as_u64().unwrap(), d))
+        .collect()
+}
+
+/// Checks that each index agrees with the documents `docs` (which are stored).
+pub fn check_indexes(db: &JsonDB, docs: &Docs, what: &str) {
+    if db.get_store(STORE).is_none() {
+        assert!(docs.is_empty(), "{what}: the store is gone");
+        return;
+    }
+    let all = KeyRange::all();
+    let by_group = db
+        .index_query(STORE, "by_group", &all, Direction::Next)
+        .unwrap();
+    let mut want: Vec<&Value> = docs.values().collect();
+    want.sort_by_key(|d| (d["group"].as_u64(), d["id"].as_u64()));
+    assert_eq!(
+        by_group.iter().collect::<Vec<_>>(),
+        want,
+        "{what}: by_group"
+    );
+    let by_email = db
+        .index_query(STORE, "by_email", &all, Direction::Next)
+        .unwrap();
+    assert_eq!(by_email.len(), docs.len(), "{what}: by_email entries");
+    for d in docs.values() {
+        let found = db.get_by_index(STORE, "by_email", &d["email"]).unwrap();
+        assert_eq!(found, vec![d.clone()], "{what}: by_email lookup");
+    }
+}
