@@ -212,16 +212,12 @@ impl Loop {
         // SIGKILL: no destructor, no flush, no chance to clean up.
         child.kill().unwrap();
         let status = child.wait().unwrap();
-        assert!(
-            status.code().is_none(),
-            "cycle {cycle}: the child stopped by itself ({status}); run it alone to see why"
-        );
         // A writer whose call failed panics, and its thread stops while the others
         // go on: that is a failure of the engine, not something to wait out.
         let stderr = std::fs::read_to_string(oracle.with_extension("stderr")).unwrap();
         assert!(
-            !stderr.contains("panicked"),
-            "cycle {cycle}: the child failed:\n{stderr}"
+            status.code().is_none() && !stderr.contains("panicked"),
+            "cycle {cycle}: the child failed ({status}):\n{stderr}"
         );
         (oracle, open_took)
     }
