@@ -137,6 +137,14 @@ fn writers_of(got: &ops::State, model: &ops::State) -> Vec<String> {
         .collect()
 }
 
+/// Held while this process has a database open (`verify`) and while it spawns a
+/// child. Both sync modes run at once in this process; a child forked by one copies
+/// every descriptor of the process until it execs, the other's `LOCK` included, and
+/// a `flock` lock lives as long as any copy. Without this, a child could find the
+/// directory `Locked` by its sibling's half-spawned process. (The same holds for any
+/// program that forks while it has a database open: see docs/design.md.)
+static FORK_GUARD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Whether the child got through open before it was killed.
 fn opened(path: &Path) -> bool {
     has_line(path, "O 0 0")
@@ -189,6 +197,7 @@ impl Loop {
         let oracle = self.oracle_dir.path().join(format!("oracle-{cycle}"));
         std::fs::write(&oracle, b"").unwrap();
         let from: Vec<String> = self.next.iter().map(|n| n.to_string()).collect();
+        let spawning = FORK_GUARD.lock().unwrap();
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
             .env("FLOWDB_CRASH_DIR", self.dir.path())
@@ -201,6 +210,7 @@ impl Loop {
             .stderr(std::fs::File::create(oracle.with_extension("stderr")).unwrap())
             .spawn()
             .unwrap();
+        drop(spawning);
         let started = std::time::Instant::now();
         let mut open_took = None;
         while started.elapsed() < kill_after {
@@ -224,6 +234,7 @@ impl Loop {
 
     /// Checks the reopened database against the oracle and moves the models on.
     fn verify(&mut self, cycle: usize, oracle: &Path) {
+        let _no_spawn = FORK_GUARD.lock().unwrap();
         let what = |w: usize| {
             format!(
                 "{} cycle {cycle} writer {w} (seed {})",
