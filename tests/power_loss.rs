@@ -209,7 +209,7 @@ fn power_loss_random_long_scripts_interval() {
     );
 }
 
-/// JsonDB on `fs`: `None` when open fails (the crash came first).
+/// JsonDB on `fs`, with its store.
 fn open_docs(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<JsonDB> {
     let db = JsonDB::from_engine(open(fs, mode)?)?;
     docs::ensure_store(&db)?;
