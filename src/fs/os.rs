@@ -13,26 +13,37 @@ use super::{FileSystem, FsFile, OpenMode};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsFs;
 
-impl FsFile for File {
+/// An open file. A log segment is opened with `O_APPEND`, so an append is one plain
+/// write(2). Other files cannot be (`O_APPEND` does not combine with `O_TRUNC`, and a
+/// file opened to be cut must not be): their appends are positioned writes at the end.
+struct OsFile {
+    file: File,
+    o_append: bool,
+}
+
+impl FsFile for OsFile {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        FileExt::read_exact_at(self, buf, offset)
+        self.file.read_exact_at(buf, offset)
     }
 
     fn append(&self, data: &[u8]) -> io::Result<()> {
-        // Files are opened in append mode: every write goes to the end.
-        (&mut &*self).write_all(data)
+        if self.o_append {
+            return (&self.file).write_all(data);
+        }
+        let end = self.file.metadata()?.len();
+        self.file.write_all_at(data, end)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        File::set_len(self, len)
+        self.file.set_len(len)
     }
 
     fn sync(&self) -> io::Result<()> {
-        self.sync_data()
+        self.file.sync_data()
     }
 
     fn len(&self) -> io::Result<u64> {
-        Ok(self.metadata()?.len())
+        Ok(self.file.metadata()?.len())
     }
 }
 
@@ -63,13 +74,10 @@ impl FileSystem for OsFs {
             OpenMode::CreateNew => o.read(true).append(true).create_new(true),
             OpenMode::Truncate => o.read(true).write(true).create(true).truncate(true),
         };
-        let f = o.open(path)?;
-        if mode == OpenMode::CreateNew {
-            return Ok(Arc::new(f));
-        }
-        // Not opened with O_APPEND (it cannot be combined with O_TRUNC, and a file
-        // opened for writing is also cut): appends are written at the end.
-        Ok(Arc::new(AppendAt(f)))
+        Ok(Arc::new(OsFile {
+            file: o.open(path)?,
+            o_append: mode == OpenMode::CreateNew,
+        }))
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -104,31 +112,5 @@ impl FileSystem for OsFs {
             return Ok(None);
         }
         Err(err)
-    }
-}
-
-/// A file opened without `O_APPEND`: appends are positioned writes at its end.
-struct AppendAt(File);
-
-impl FsFile for AppendAt {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        FileExt::read_exact_at(&self.0, buf, offset)
-    }
-
-    fn append(&self, data: &[u8]) -> io::Result<()> {
-        let end = self.0.metadata()?.len();
-        self.0.write_all_at(data, end)
-    }
-
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.0.set_len(len)
-    }
-
-    fn sync(&self) -> io::Result<()> {
-        self.0.sync_data()
-    }
-
-    fn len(&self) -> io::Result<u64> {
-        Ok(self.0.metadata()?.len())
     }
 }
