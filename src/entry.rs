@@ -33,8 +33,7 @@ impl Entry {
 
     /// `is_live`, asking for the time only when the record can expire.
     pub(crate) fn is_live_at(&self, now: impl FnOnce() -> i64) -> bool {
-        self.kind == Kind::Put
-            && (self.expire_at == crate::record::NEVER_EXPIRES || self.expire_at > now())
+        live(self.kind, self.expire_at, now)
     }
 
     pub(crate) fn into_record(self) -> crate::Record {
@@ -43,6 +42,49 @@ impl Entry {
             ts: self.ts,
             expire_at: self.expire_at,
             value: self.value,
+        }
+    }
+}
+
+/// A put that has not expired; the time is asked for only when it can expire.
+fn live(kind: Kind, expire_at: i64, now: impl FnOnce() -> i64) -> bool {
+    kind == Kind::Put && (expire_at == crate::record::NEVER_EXPIRES || expire_at > now())
+}
+
+/// The version a point read found, without the `(key, ts)` the reader asked for:
+/// so a read that wants only the value copies no key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub seq: u64,
+    pub kind: Kind,
+    pub expire_at: i64,
+    pub value: Vec<u8>,
+}
+
+impl Found {
+    pub(crate) fn is_live_at(&self, now: impl FnOnce() -> i64) -> bool {
+        live(self.kind, self.expire_at, now)
+    }
+
+    pub(crate) fn into_entry(self, key: &[u8], ts: i64) -> Entry {
+        Entry {
+            key: key.to_vec(),
+            ts,
+            seq: self.seq,
+            kind: self.kind,
+            expire_at: self.expire_at,
+            value: self.value,
+        }
+    }
+}
+
+impl From<Entry> for Found {
+    fn from(e: Entry) -> Self {
+        Found {
+            seq: e.seq,
+            kind: e.kind,
+            expire_at: e.expire_at,
+            value: e.value,
         }
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::entry::{Entry, Kind, RangeTombstone};
+use crate::entry::{Entry, Found, Kind, RangeTombstone};
 use crate::range::Bounds;
 use crate::util::key_order::{Key, KeyRef};
 
@@ -217,13 +217,18 @@ impl Memtable {
     }
 
     /// The newest version of `(key, ts)` visible at `snap`.
-    pub(crate) fn get(&self, key: &[u8], ts: i64, snap: u64) -> Option<Entry> {
+    pub(crate) fn get(&self, key: &[u8], ts: i64, snap: u64) -> Option<Found> {
         let map = self.map.read();
         let ((t, Reverse(seq)), v) = map
             .get(KeyRef::new(key))?
             .from((ts, Reverse(snap)))
             .next()?;
-        (*t == ts).then(|| to_entry(key, ts, *seq, v))
+        (*t == ts).then(|| Found {
+            seq: *seq,
+            kind: v.kind,
+            expire_at: v.expire_at,
+            value: v.value.clone(),
+        })
     }
 
     /// The newest visible version of `key` with `ts < below` (any ts when `None`),

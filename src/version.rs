@@ -10,7 +10,7 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::config::ReadOptions;
-use crate::entry::{Entry, RangeTombstone, RangeTombstones};
+use crate::entry::{Entry, Found, RangeTombstone, RangeTombstones};
 use crate::error::Result;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::memtable::{MemCursor, Memtable};
@@ -94,24 +94,33 @@ impl Snapshot {
         e.is_live_at(|| self.now()) && !self.hidden_by_range(&e.key, e.seq)
     }
 
-    /// The live record at `(key, ts)`: the first source holding it decides.
-    pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
-        let mut found = None;
-        for m in self.sv.memtables() {
-            if let Some(e) = m.get(key, ts, self.seq) {
-                found = Some(e);
-                break;
-            }
-        }
+    /// The live version at `(key, ts)`: the first source holding it decides.
+    fn find(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Found>> {
+        let mut found = self.sv.memtables().find_map(|m| m.get(key, ts, self.seq));
         if found.is_none() {
             for t in &self.sv.version.tables {
                 if let Some(e) = t.get(key, ts, opts)? {
-                    found = Some(e);
+                    found = Some(Found::from(e));
                     break;
                 }
             }
         }
-        Ok(found.filter(|e| self.visible(e)))
+        Ok(found.filter(|f| f.is_live_at(|| self.now()) && !self.hidden_by_range(key, f.seq)))
+    }
+
+    /// The live record at `(key, ts)`.
+    pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
+        Ok(self.find(key, ts, opts)?.map(|f| f.into_entry(key, ts)))
+    }
+
+    /// The value of the live record at `(key, ts)`, for readers that want nothing else.
+    pub(crate) fn get_value(
+        &self,
+        key: &[u8],
+        ts: i64,
+        opts: &ReadOptions,
+    ) -> Result<Option<Vec<u8>>> {
+        Ok(self.find(key, ts, opts)?.map(|f| f.value))
     }
 
     /// The live record of `key` with the greatest ts.

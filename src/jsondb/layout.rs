@@ -23,19 +23,21 @@ pub(crate) fn generator_key(store: u32) -> Vec<u8> {
 }
 
 pub(crate) fn doc_prefix(store: u32) -> Vec<u8> {
-    let mut k = vec![0x01];
-    k.extend_from_slice(&store.to_be_bytes());
-    k
+    doc_key(store, &[])
 }
 
 pub(crate) fn doc_key(store: u32, pk: &[u8]) -> Vec<u8> {
-    let mut k = doc_prefix(store);
+    let mut k = Vec::with_capacity(5 + pk.len());
+    k.push(0x01);
+    k.extend_from_slice(&store.to_be_bytes());
     k.extend_from_slice(pk);
     k
 }
 
 pub(crate) fn index_prefix(store: u32, index: u32) -> Vec<u8> {
-    let mut k = vec![0x02];
+    // Room for an index key and a primary key after it (see `index_entry`).
+    let mut k = Vec::with_capacity(40);
+    k.push(0x02);
     k.extend_from_slice(&store.to_be_bytes());
     k.extend_from_slice(&index.to_be_bytes());
     k
@@ -75,7 +77,7 @@ pub(crate) fn split_entry<'a>(
             Ok((rest, value))
         };
     }
-    let (_, n) = super::key::decode(rest).ok_or_else(malformed)?;
+    let n = super::key::skip(rest).ok_or_else(malformed)?;
     Ok((&rest[..n], &rest[n..]))
 }
 

@@ -357,10 +357,7 @@ impl Request<'_> {
         if let Some(v) = self.delta.get(k).or_else(|| self.base.get(k)) {
             return Ok(v.clone());
         }
-        Ok(self
-            .snap
-            .get(k, TS, &ReadOptions::default())?
-            .map(|e| e.value))
+        self.snap.get_value(k, TS, &ReadOptions::default())
     }
 
     fn write(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
