@@ -10,10 +10,10 @@
 //! only from the group-commit leader (one at a time); readers take the read lock briefly
 //! per chunk and never hold it between calls, so a slow scan does not block writers.
 
+mod keys;
+
 use std::cmp::Reverse;
-use std::collections::btree_map::Entry as Slot;
 use std::collections::{BTreeMap, VecDeque};
-use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ use parking_lot::RwLock;
 
 use crate::entry::{Entry, Found, Kind, RangeTombstone};
 use crate::range::Bounds;
-use crate::util::key_order::{Key, KeyRef};
+use keys::KeyMap;
 
 /// A version's place among one key's versions: `(ts, Reverse(seq))` ascending, so
 /// newest first within a ts.
@@ -112,8 +112,8 @@ struct MemValue {
 const ENTRY_OVERHEAD: usize = 48;
 
 pub(crate) struct Memtable {
-    /// Keys compare inline (`key_order`): a lookup compares dozens of them.
-    map: RwLock<BTreeMap<Key, Versions>>,
+    /// Each key's versions, ordered and hashed (`keys`).
+    map: RwLock<KeyMap<Versions>>,
     range_dels: RwLock<Vec<RangeTombstone>>,
     /// Set once a range tombstone is added: reads skip the lock until then.
     has_range_dels: std::sync::atomic::AtomicBool,
@@ -139,7 +139,7 @@ fn to_entry(key: &[u8], ts: i64, seq: u64, v: &MemValue) -> Entry {
 impl Memtable {
     pub(crate) fn new(first_segment: u64) -> Self {
         Memtable {
-            map: RwLock::new(BTreeMap::new()),
+            map: RwLock::new(KeyMap::new()),
             range_dels: RwLock::new(Vec::new()),
             has_range_dels: std::sync::atomic::AtomicBool::new(false),
             bytes: AtomicUsize::new(0),
@@ -201,12 +201,13 @@ impl Memtable {
                 expire_at: e.expire_at,
                 value: e.value,
             };
-            // One search per entry (a miss then an insert would search twice).
-            match map.entry(Key::new(e.key)) {
-                Slot::Occupied(o) => o.into_mut().insert((e.ts, Reverse(e.seq)), v),
-                Slot::Vacant(slot) => {
-                    slot.insert(Versions::One((e.ts, Reverse(e.seq)), v));
-                }
+            let vkey = (e.ts, Reverse(e.seq));
+            let mut fresh = Some(v);
+            let versions = map.entry(e.key, || {
+                Versions::One(vkey, fresh.take().expect("made once"))
+            });
+            if let Some(v) = fresh {
+                versions.insert(vkey, v);
             }
         }
         drop(map);
@@ -219,10 +220,7 @@ impl Memtable {
     /// The newest version of `(key, ts)` visible at `snap`.
     pub(crate) fn get(&self, key: &[u8], ts: i64, snap: u64) -> Option<Found> {
         let map = self.map.read();
-        let ((t, Reverse(seq)), v) = map
-            .get(KeyRef::new(key))?
-            .from((ts, Reverse(snap)))
-            .next()?;
+        let ((t, Reverse(seq)), v) = map.get(key)?.from((ts, Reverse(snap))).next()?;
         (*t == ts).then(|| Found {
             seq: *seq,
             kind: v.kind,
@@ -235,7 +233,7 @@ impl Memtable {
     /// greatest ts first: one step of a reverse walk over one key.
     pub(crate) fn latest_below(&self, key: &[u8], below: Option<i64>, snap: u64) -> Option<Entry> {
         let map = self.map.read();
-        let versions = map.get(KeyRef::new(key))?;
+        let versions = map.get(key)?;
         let range = versions.before(below.map(|b| (b, Reverse(u64::MAX))));
         // Walking backwards, each ts group shows its oldest version first.
         let mut best: Option<(i64, u64, &MemValue)> = None;
@@ -322,9 +320,7 @@ impl MemCursor {
         self.chunk = (chunk * 2).min(MAX_CHUNK);
         let map = self.mem.map.read();
         let b = &*self.bounds;
-        let from = KeyRef::new(&start_key);
-        let keys = map.range::<KeyRef, _>((Bound::Included(from), Bound::Unbounded));
-        for (Key(key), versions) in keys {
+        for (key, versions) in map.range_from(&start_key) {
             if b.key_past_end(key) {
                 return;
             }
