@@ -57,9 +57,15 @@ pub(crate) fn encode_into(v: &Value, out: &mut Vec<u8>) -> Result<()> {
             out.extend_from_slice(&encode_f64(f));
         }
         Value::String(s) => {
+            out.reserve(s.len() + 2);
             out.push(TAG_STRING);
-            for u in s.encode_utf16() {
-                encode_unit(u, out);
+            if s.bytes().all(|b| b < 0x7f) {
+                // ASCII: each byte is its own UTF-16 unit, one byte each.
+                out.extend(s.bytes().map(|b| b + 1));
+            } else {
+                for u in s.encode_utf16() {
+                    encode_unit(u, out);
+                }
             }
             out.push(END);
         }

@@ -22,6 +22,8 @@
 //!
 //! `offset`/`limit` apply after ordering and stop the scan early in ascending plans.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -223,8 +225,8 @@ impl<'a> QueryBuilder<'a> {
 
     /// The stored document `bytes` in form `D` if it passes every filter but
     /// those in `served` (which the index plan guarantees already); parsed only when
-    /// some filter is left to check.
-    fn keep<D: DocForm>(&self, bytes: &[u8], served: &[usize]) -> Result<Option<D>> {
+    /// some filter is left to check. A point read's own copy is handed on, not copied.
+    fn keep<D: DocForm>(&self, bytes: Cow<'_, [u8]>, served: &[usize]) -> Result<Option<D>> {
         let mut others = self
             .filters
             .iter()
@@ -232,12 +234,16 @@ impl<'a> QueryBuilder<'a> {
             .filter(|(i, _)| !served.contains(i))
             .peekable();
         if others.peek().is_none() {
-            return D::stored(bytes).map(Some);
+            return match bytes {
+                Cow::Owned(b) => D::stored_owned(b),
+                Cow::Borrowed(b) => D::stored(b),
+            }
+            .map(Some);
         }
-        let doc = doc::parse(bytes)?;
+        let doc = doc::parse(&bytes)?;
         Ok(others
             .all(|(_, f)| f.matches(&doc))
-            .then(|| D::parsed(doc, bytes)))
+            .then(|| D::parsed(doc, &bytes)))
     }
 
     /// Documents of index entries within raw byte bounds, filtered, in entry order;
@@ -263,7 +269,7 @@ impl<'a> QueryBuilder<'a> {
             &mut |k, v| {
                 let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
                 if let Some(bytes) = r.stored_doc(s, pk)? {
-                    out.extend(self.keep(&bytes, served)?);
+                    out.extend(self.keep(Cow::Owned(bytes), served)?);
                 }
                 Ok(out.len() < want)
             },
@@ -436,7 +442,7 @@ impl<'a> QueryBuilder<'a> {
                 }
             }
             if let Some(bytes) = r.stored_doc(s, &pk)? {
-                out.extend(self.keep(&bytes, &[served])?);
+                out.extend(self.keep(Cow::Owned(bytes), &[served])?);
             }
         }
         Ok(Some(out))
@@ -493,14 +499,14 @@ impl<'a> QueryBuilder<'a> {
                     break;
                 }
                 if let Some(bytes) = r.stored_doc(s, &pk)? {
-                    out.extend(self.keep(&bytes, &[fi])?);
+                    out.extend(self.keep(Cow::Owned(bytes), &[fi])?);
                 }
             }
             return Ok(out);
         }
         let mut out = Vec::new();
         r.store_range(self.store, &KeyRange::all(), &mut |_, bytes| {
-            out.extend(self.keep(bytes, &[])?);
+            out.extend(self.keep(Cow::Borrowed(bytes), &[])?);
             Ok(out.len() < want)
         })?;
         Ok(out)

@@ -7,6 +7,7 @@
 //! thread that already holds a conflicting transaction gets `Busy` at once instead of
 //! deadlocking on itself.
 
+use std::sync::Arc;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use crate::error::{Error, Result};
 
 struct Entry {
     id: u64,
-    scope: Vec<String>,
+    scope: Arc<[String]>,
     write: bool,
     thread: ThreadId,
     started: bool,
@@ -54,15 +55,16 @@ impl Scheduler {
     }
 
     /// Registers a transaction and waits until it may start; returns its id.
-    pub(crate) fn begin(&self, scope: &[String], write: bool) -> Result<u64> {
-        let deadline = Instant::now() + *self.timeout.lock();
+    pub(crate) fn begin(&self, scope: &Arc<[String]>, write: bool) -> Result<u64> {
+        // The clock is read only if the transaction has to wait.
+        let mut deadline = None;
         let me = std::thread::current().id();
         let mut st = self.state.lock();
         let id = st.next_id;
         st.next_id += 1;
         st.entries.push(Entry {
             id,
-            scope: scope.to_vec(),
+            scope: scope.clone(),
             write,
             thread: me,
             started: false,
@@ -78,7 +80,8 @@ impl Scheduler {
                 return Ok(id);
             }
             let own = blockers.iter().any(|e| e.started && e.thread == me);
-            let timed_out = !own && self.cv.wait_until(&mut st, deadline).timed_out();
+            let until = *deadline.get_or_insert_with(|| Instant::now() + *self.timeout.lock());
+            let timed_out = !own && self.cv.wait_until(&mut st, until).timed_out();
             if own || timed_out {
                 st.entries.retain(|e| e.id != id);
                 self.cv.notify_all();

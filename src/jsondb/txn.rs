@@ -42,7 +42,7 @@ pub(crate) const MAX_GENERATED: u64 = 1 << 53;
 pub struct Transaction<'db> {
     db: &'db JsonDB,
     write: bool,
-    scope: Vec<String>,
+    scope: Arc<[String]>,
     catalog: Arc<Catalog>,
     snap: Snapshot,
     overlay: Overlay,
@@ -65,10 +65,11 @@ impl<'db> Transaction<'db> {
         let mut scope: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
         scope.sort();
         scope.dedup();
+        let scope: Arc<[String]> = scope.into();
         let write = mode == TransactionMode::ReadWrite;
         let ticket = db.scheduler.begin(&scope, write)?;
         let catalog = db.catalog.read().clone();
-        for s in &scope {
+        for s in scope.iter() {
             if let Err(e) = catalog.store(s) {
                 db.scheduler.end(ticket);
                 return Err(e);
@@ -88,7 +89,7 @@ impl<'db> Transaction<'db> {
 
     /// A transaction on stores that may not exist yet (schema changes).
     pub(crate) fn begin_schema(db: &'db JsonDB, store: &str) -> Result<Self> {
-        let scope = vec![store.to_string()];
+        let scope: Arc<[String]> = Arc::new([store.to_string()]);
         let ticket = db.scheduler.begin(&scope, true)?;
         Ok(Transaction {
             db,
