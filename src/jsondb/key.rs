@@ -53,6 +53,7 @@ pub(crate) fn encode_into(v: &Value, out: &mut Vec<u8>) -> Result<()> {
             let f = n
                 .as_f64()
                 .ok_or_else(|| Error::Data(format!("{n} is not a valid key")))?;
+            out.reserve(9);
             out.push(TAG_NUMBER);
             out.extend_from_slice(&encode_f64(f));
         }
@@ -87,7 +88,9 @@ pub(crate) fn encode_into(v: &Value, out: &mut Vec<u8>) -> Result<()> {
 }
 
 pub(crate) fn encode(v: &Value) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(16);
+    // Sized by `encode_into`: a string reserves its length, so a scalar key is one
+    // allocation.
+    let mut out = Vec::new();
     encode_into(v, &mut out)?;
     Ok(out)
 }

@@ -37,7 +37,11 @@ impl KeyRange {
 
     /// Exactly `key`.
     pub fn only(key: &Value) -> Result<Self> {
-        Self::bound(key, key, false, false)
+        let k = key::encode(key)?;
+        Ok(KeyRange {
+            lower: Some((k.clone(), false)),
+            upper: Some((k, false)),
+        })
     }
 
     /// Keys above `key` (`open`: excluding it).
