@@ -15,20 +15,18 @@ const workload_info doc_workloads[DOC_WORKLOADS] = {
     [D_RSS] = {"peak RSS", "MiB", 1, 0, 0},
 };
 
-static const char *CITIES[8] = {"Oslo", "Lima", "Pune", "Kyiv", "Accra", "Quito", "Hanoi", "Perth"};
+const char *const DOC_CITIES[8] = {"Oslo", "Lima", "Pune", "Kyiv", "Accra", "Quito", "Hanoi", "Perth"};
 
-/* jsondb-bench's document i. */
-static size_t make_doc(char *out, size_t cap, int64_t i) {
+size_t make_doc(char *out, size_t cap, int64_t i) {
     const char *t1 = (const char *[]){"a", "b", "c", "d"}[i % 4], *t2 = (const char *[]){"x", "y"}[i % 2];
     return (size_t)snprintf(out, cap,
                             "{\"id\":%lld,\"email\":\"u%lld@example.com\",\"age\":%lld,\"city\":\"%s\","
                             "\"tags\":[\"%s\",\"%s\"]}",
-                            (long long)i, (long long)i, (long long)(18 + (i * 7919) % 60), CITIES[i % 8], t1, t2);
+                            (long long)i, (long long)i, (long long)(18 + (i * 7919) % 60), DOC_CITIES[i % 8], t1, t2);
 }
 
-/* Puts documents [from, from + n) in transactions of `per`; returns the seconds spent
- * in put calls (making the JSON text is outside the timer). */
-static double put_docs(const doc_backend *b, doc_store *s, int64_t from, size_t n, size_t per) {
+/* Making the JSON text is outside the timer. */
+double put_docs(const doc_backend *b, doc_store *s, int64_t from, size_t n, size_t per) {
     char buf[100][160], *docs[100];
     size_t lens[100];
     int64_t ids[100];
@@ -72,6 +70,6 @@ void run_docs(const doc_backend *b, int part, const params *p, results *r) {
         int lo = 18 + (int)lcg_below(&rng, 50);
         b->age_range(s, lo, lo + 5, 20, &t[D_AGE]);
     });
-    TIMED(r, D_CITY, scaled(p, 5000), b->city_by_age(s, CITIES[lcg_below(&rng, 8)], 20, &t[D_CITY]));
+    TIMED(r, D_CITY, scaled(p, 5000), b->city_by_age(s, DOC_CITIES[lcg_below(&rng, 8)], 20, &t[D_CITY]));
     b->close(s);
 }

@@ -10,7 +10,8 @@
 #include <time.h>
 
 void die(const char *system, const char *what, const char *detail) {
-    fprintf(stderr, "flowdb-compare: %s: %s: %s\n", system, what, detail ? detail : "(no detail)");
+    extern char *program_invocation_short_name; /* glibc: the running tool's name */
+    fprintf(stderr, "%s: %s: %s: %s\n", program_invocation_short_name, system, what, detail ? detail : "(no detail)");
     exit(2);
 }
 

@@ -59,4 +59,11 @@ extern const workload_info ts_workloads[TS_WORKLOADS], doc_workloads[DOC_WORKLOA
 void run_ts(const ts_backend *b, int part, const params *p, results *r);
 void run_docs(const doc_backend *b, int part, const params *p, results *r);
 
+/* The documents' cities, and jsondb-bench's document i as JSON text in `out`. */
+extern const char *const DOC_CITIES[8];
+size_t make_doc(char *out, size_t cap, int64_t i);
+/* Puts documents [from, from + n) in transactions of `per`; returns the seconds spent
+ * in put calls. */
+double put_docs(const doc_backend *b, doc_store *s, int64_t from, size_t n, size_t per);
+
 #endif
