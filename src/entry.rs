@@ -47,7 +47,7 @@ impl Entry {
 }
 
 /// A put that has not expired; the time is asked for only when it can expire.
-fn live(kind: Kind, expire_at: i64, now: impl FnOnce() -> i64) -> bool {
+pub(crate) fn live(kind: Kind, expire_at: i64, now: impl FnOnce() -> i64) -> bool {
     kind == Kind::Put && (expire_at == crate::record::NEVER_EXPIRES || expire_at > now())
 }
 
@@ -121,6 +121,10 @@ impl RangeTombstones {
 
     pub(crate) fn hides(&self, key: &[u8], seq: u64) -> bool {
         self.list.iter().any(|t| t.covers(key, seq))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
     }
 
     pub(crate) fn into_vec(self) -> Vec<RangeTombstone> {

@@ -187,12 +187,15 @@ impl Snapshot {
             .filter(|m| !m.is_empty())
             .map(|m| Source::Mem(MemCursor::new(m.clone(), bounds.clone(), self.seq)))
             .collect();
+        // A table with no block in bounds has nothing to add.
         sources.extend(
             self.sv
                 .version
                 .tables
                 .iter()
-                .map(|t| Source::Table(TableCursor::new(t.clone(), bounds.clone(), *opts))),
+                .map(|t| TableCursor::new(t.clone(), bounds.clone(), *opts))
+                .filter(|c| !c.is_empty())
+                .map(Source::Table),
         );
         MergeIter::new(sources)
     }

@@ -9,6 +9,7 @@ use super::Engine;
 use crate::config::ReadOptions;
 use crate::error::Result;
 use crate::fs::OpenMode;
+use crate::iterator::merge::{MergeIter, Source};
 use crate::iterator::scan::ScanIterator;
 use crate::range::{Query, ScanRange};
 use crate::record::Record;
@@ -140,20 +141,36 @@ impl Engine {
         self.inner.snapshot()
     }
 
-    /// A lazy scan over `snap`.
-    pub(crate) fn scan_snapshot(
+    /// Hands each live record within `bounds` at `snap` to `f`, as borrowed `(key,
+    /// ts, value)` in `(key, ts)` order, until `f` returns false. When one memtable is
+    /// the only source and no range tombstone exists, records are lent from a reused
+    /// buffer (`MemCursor::visit`); otherwise they come from a `ScanIterator`.
+    pub(crate) fn visit_snapshot(
         &self,
         snap: &crate::version::Snapshot,
         bounds: crate::range::Bounds,
-    ) -> ScanIterator {
+        f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
         let bounds = Arc::new(bounds);
         let merge = snap.merge(&bounds, &ReadOptions::default());
-        ScanIterator::new(
-            merge,
-            snap.range_tombstones(),
-            snap.now(),
-            self.inner.stats.clone(),
-        )
+        let tombstones = snap.range_tombstones();
+        let merge = match merge.into_sole_memtable() {
+            Ok(cursor) if tombstones.is_empty() => {
+                let handed = cursor.visit(&|| snap.now(), f)?;
+                self.inner.stats.add_records_read(handed);
+                return Ok(());
+            }
+            Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)]),
+            Err(merge) => merge,
+        };
+        let scan = ScanIterator::new(merge, tombstones, snap.now(), self.inner.stats.clone());
+        for r in scan {
+            let r = r?;
+            if !f(&r.key, r.ts, &r.value)? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn gauges(&self) -> Gauges {

@@ -63,6 +63,17 @@ impl MergeIter {
         }
     }
 
+    /// The memtable cursor, when it is the only source (and nothing was read yet).
+    pub(crate) fn into_sole_memtable(self) -> std::result::Result<MemCursor, MergeIter> {
+        if self.started || self.sources.len() != 1 || !matches!(self.sources[0], Source::Mem(_)) {
+            return Err(self);
+        }
+        match self.sources.into_iter().next() {
+            Some(Source::Mem(c)) => Ok(c),
+            _ => unreachable!("checked above"),
+        }
+    }
+
     fn pull(&mut self, source: usize) -> Result<()> {
         if let Some(entry) = self.sources[source].next_entry()? {
             self.heap.push(Head { entry, source });

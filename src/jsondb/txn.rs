@@ -388,46 +388,46 @@ impl Request<'_> {
                 overlay.insert(k.as_slice(), v);
             }
         }
-        let mut ov = overlay.into_iter();
+        // The engine's records, with this transaction's writes laid over them: an
+        // overlay entry comes before every engine record past it, and replaces the
+        // engine's record of the same key (a `None` deletes it).
+        let mut ov = overlay.into_iter().peekable();
         let bounds = Bounds {
             start: start.to_vec(),
             end: KeyEnd::Excluded(end.to_vec()),
             ts_lo: TS,
             ts_hi: TS,
         };
-        let mut scan = self.db.engine.scan_snapshot(self.snap, bounds);
-        let mut eng: Option<Record> = scan.next().transpose()?;
-        let mut ovh = ov.next();
-        loop {
-            let take_overlay = match (&eng, &ovh) {
-                (None, None) => return Ok(()),
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
-                (Some(r), Some((k, _))) => *k <= r.key.as_slice(),
-            };
-            if take_overlay {
-                let Some((k, v)) = ovh.take() else {
-                    return Ok(());
-                };
-                if eng.as_ref().is_some_and(|r| r.key.as_slice() == k) {
-                    eng = scan.next().transpose()?;
-                }
-                ovh = ov.next();
-                if let Some(v) = v {
-                    if !f(k, v)? {
-                        return Ok(());
+        let mut going = true;
+        self.db
+            .engine
+            .visit_snapshot(self.snap, bounds, &mut |k, _, v| {
+                while let Some((ok, ovv)) = ov.next_if(|(ok, _)| *ok <= k) {
+                    if let Some(ovv) = ovv {
+                        going = f(ok, ovv)?;
+                        if !going {
+                            return Ok(false);
+                        }
+                    }
+                    if ok == k {
+                        return Ok(true); // replaced (or deleted) by the overlay
                     }
                 }
-            } else {
-                let Some(r) = eng.take() else { return Ok(()) };
                 // Deliver before reading on: a visitor that stops here (a lookup
-                // that found its entry) costs no extra entry.
-                if !f(&r.key, &r.value)? {
-                    return Ok(());
+                // that found its entry) costs no extra record.
+                going = f(k, v)?;
+                Ok(going)
+            })?;
+        if going {
+            for (k, v) in ov {
+                if let Some(v) = v {
+                    if !f(k, v)? {
+                        break;
+                    }
                 }
-                eng = scan.next().transpose()?;
             }
         }
+        Ok(())
     }
 
     fn store(&self, name: &str) -> Result<&StoreEntry> {

@@ -36,6 +36,11 @@ impl TableCursor {
         }
     }
 
+    /// True when no block of the table is within bounds: the cursor yields nothing.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.blocks.get(0).is_none()
+    }
+
     pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>> {
         let b = &*self.bounds;
         loop {
