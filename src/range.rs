@@ -85,10 +85,12 @@ impl Bounds {
 
     /// True when `key` is past the end bound.
     pub(crate) fn key_past_end(&self, key: &[u8]) -> bool {
+        // Inline comparison (`key_order`): scans ask this of every key they pass.
+        let past = |e: &[u8]| crate::util::key_order::compare(key, e);
         match &self.end {
             KeyEnd::Unbounded => false,
-            KeyEnd::Included(e) => key > e.as_slice(),
-            KeyEnd::Excluded(e) => key >= e.as_slice(),
+            KeyEnd::Included(e) => past(e).is_gt(),
+            KeyEnd::Excluded(e) => past(e).is_ge(),
         }
     }
 

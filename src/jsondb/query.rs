@@ -211,11 +211,8 @@ impl<'a> QueryBuilder<'a> {
             Some((g, dir)) => self.ordered(r, &s, g, *dir)?,
             None => self.by_primary_key(r, &s)?,
         };
-        let docs: Vec<D> = docs
-            .drain(..)
-            .skip(self.offset)
-            .take(self.limit.unwrap_or(usize::MAX))
-            .collect();
+        docs.drain(..self.offset.min(docs.len()));
+        docs.truncate(self.limit.unwrap_or(usize::MAX));
         Ok(docs)
     }
 

@@ -286,6 +286,9 @@ impl Memtable {
 /// Entries copied per refill: the first refill copies few, as a point or `limit`
 /// query reads only a handful; each later one doubles, up to `MAX_CHUNK`.
 const FIRST_CHUNK: usize = 4;
+/// The first chunk of `MemCursor::visit`, which copies no entry into an allocation
+/// of its own: larger, so a `limit` query of a few dozen seeks once or twice.
+const FIRST_VISIT_CHUNK: usize = 8;
 const MAX_CHUNK: usize = 128;
 
 /// A lazy cursor over one memtable, within bounds, at one snapshot: yields each
@@ -342,7 +345,7 @@ impl MemCursor {
             if b.key_past_end(key) {
                 return;
             }
-            let lo = if key[..] == start_key[..] {
+            let lo = if crate::util::key_order::compare(key, &start_key).is_eq() {
                 start_ts.max(b.ts_lo)
             } else {
                 b.ts_lo
@@ -377,9 +380,10 @@ impl MemCursor {
         now: &dyn Fn() -> i64,
         f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
     ) -> Result<u64> {
-        let mut bytes: Vec<u8> = Vec::new();
+        self.chunk = self.chunk.max(FIRST_VISIT_CHUNK);
+        let mut bytes: Vec<u8> = Vec::with_capacity(512);
         // (key start, value start, value end) in `bytes`, and the ts.
-        let mut spans: Vec<(usize, usize, usize, i64)> = Vec::new();
+        let mut spans: Vec<(usize, usize, usize, i64)> = Vec::with_capacity(self.chunk);
         let mut handed = 0;
         while self.resume.is_some() {
             bytes.clear();
