@@ -11,9 +11,10 @@
 //! per chunk and never hold it between calls, so a slow scan does not block writers.
 
 mod keys;
+mod versions;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -24,88 +25,10 @@ use crate::entry::{live, Entry, Found, Kind, RangeTombstone};
 use crate::error::Result;
 use crate::range::Bounds;
 use keys::KeyMap;
-
-/// A version's place among one key's versions: `(ts, Reverse(seq))` ascending, so
-/// newest first within a ts.
-type VKey = (i64, Reverse<u64>);
-
-/// One key's versions. Most keys of a document store hold one version, so that case
-/// is kept inline; a key becomes a map at its second version (a time series).
-#[derive(Debug)]
-enum Versions {
-    One(VKey, MemValue),
-    Many(BTreeMap<VKey, MemValue>),
-}
-
-/// One of two iterator types, as one.
-enum Either<A, B> {
-    A(A),
-    B(B),
-}
-
-impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        match self {
-            Either::A(a) => a.next(),
-            Either::B(b) => b.next(),
-        }
-    }
-}
-
-impl<T, A: DoubleEndedIterator<Item = T>, B: DoubleEndedIterator<Item = T>> DoubleEndedIterator
-    for Either<A, B>
-{
-    fn next_back(&mut self) -> Option<T> {
-        match self {
-            Either::A(a) => a.next_back(),
-            Either::B(b) => b.next_back(),
-        }
-    }
-}
-
-impl Versions {
-    fn insert(&mut self, k: VKey, v: MemValue) {
-        match self {
-            Versions::One(k0, v0) if *k0 == k => *v0 = v,
-            Versions::One(..) => {
-                let Versions::One(k0, v0) =
-                    std::mem::replace(self, Versions::Many(BTreeMap::new()))
-                else {
-                    return;
-                };
-                *self = Versions::Many(BTreeMap::from([(k0, v0), (k, v)]));
-            }
-            Versions::Many(m) => {
-                m.insert(k, v);
-            }
-        }
-    }
-
-    /// Versions `>= from`, ascending.
-    fn from(&self, from: VKey) -> impl DoubleEndedIterator<Item = (&VKey, &MemValue)> {
-        match self {
-            Versions::One(k, v) => Either::A((*k >= from).then_some((k, v)).into_iter()),
-            Versions::Many(m) => Either::B(m.range(from..)),
-        }
-    }
-
-    /// Versions `< below` (all when `None`), ascending.
-    fn before(&self, below: Option<VKey>) -> impl DoubleEndedIterator<Item = (&VKey, &MemValue)> {
-        match self {
-            Versions::One(k, v) => {
-                Either::A(below.is_none_or(|b| *k < b).then_some((k, v)).into_iter())
-            }
-            Versions::Many(m) => Either::B(match below {
-                Some(b) => m.range(..b),
-                None => m.range(..),
-            }),
-        }
-    }
-}
+use versions::Versions;
 
 #[derive(Clone, Debug)]
-struct MemValue {
+pub(crate) struct MemValue {
     kind: Kind,
     expire_at: i64,
     /// Values up to 16 bytes (index entries, JsonDB's unique-index primary keys,
