@@ -168,41 +168,40 @@ mod tests {
                 vs.insert(k, value(n));
                 model.insert(k, n);
             }
-            let got = |it: &mut dyn DoubleEndedIterator<Item = Item<'_>>, rev: bool| {
-                let v: Vec<(VKey, u64)> = if rev {
-                    it.rev()
-                        .map(|(k, v)| (*k, u64::from_be_bytes(v.value[..].try_into().unwrap())))
-                        .collect()
+            // Walked forwards or backwards (`rev`), the versions match the model's.
+            let check = |it: &mut dyn DoubleEndedIterator<Item = Item<'_>>,
+                         rev: bool,
+                         model: Vec<(&VKey, &u64)>,
+                         what: String| {
+                let number = |v: &MemValue| u64::from_be_bytes(v.value[..].try_into().unwrap());
+                let mut want: Vec<(VKey, u64)> = model.into_iter().map(|(k, v)| (*k, *v)).collect();
+                let got: Vec<(VKey, u64)> = if rev {
+                    want.reverse();
+                    it.rev().map(|(k, v)| (*k, number(v))).collect()
                 } else {
-                    it.map(|(k, v)| (*k, u64::from_be_bytes(v.value[..].try_into().unwrap())))
-                        .collect()
+                    it.map(|(k, v)| (*k, number(v))).collect()
                 };
-                v
+                assert_eq!(got, want, "round {round}: {what}");
             };
             for _ in 0..20 {
                 let at = (rng.i64(-1..ts + 3), Reverse(rng.u64(0..5)));
                 let rev = rng.bool();
-                let mut want: Vec<(VKey, u64)> = model.range(at..).map(|(k, v)| (*k, *v)).collect();
-                if rev {
-                    want.reverse();
-                }
-                assert_eq!(
-                    got(&mut vs.from(at), rev),
-                    want,
-                    "round {round} from {at:?}"
+                check(
+                    &mut vs.from(at),
+                    rev,
+                    model.range(at..).collect(),
+                    format!("from {at:?}"),
                 );
                 let below = rng.bool().then_some(at);
-                let mut want: Vec<(VKey, u64)> = match below {
-                    Some(b) => model.range(..b).map(|(k, v)| (*k, *v)).collect(),
-                    None => model.iter().map(|(k, v)| (*k, *v)).collect(),
+                let older = match below {
+                    Some(b) => model.range(..b).collect(),
+                    None => model.iter().collect(),
                 };
-                if rev {
-                    want.reverse();
-                }
-                assert_eq!(
-                    got(&mut vs.before(below), rev),
-                    want,
-                    "round {round} before {below:?}"
+                check(
+                    &mut vs.before(below),
+                    rev,
+                    older,
+                    format!("before {below:?}"),
                 );
             }
         }
