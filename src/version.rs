@@ -91,7 +91,13 @@ impl Snapshot {
     }
 
     fn visible(&self, e: &Entry) -> bool {
-        e.is_live_at(|| self.now()) && !self.hidden_by_range(&e.key, e.seq)
+        self.shows(&e.key, e.seq, e.is_live_at(|| self.now()))
+    }
+
+    /// A version of `key` numbered `seq` is visible when it is live (a put, not
+    /// expired) and no range tombstone of this snapshot hides it.
+    fn shows(&self, key: &[u8], seq: u64, live: bool) -> bool {
+        live && !self.hidden_by_range(key, seq)
     }
 
     /// The live version at `(key, ts)`: the first source holding it decides.
@@ -105,7 +111,7 @@ impl Snapshot {
                 }
             }
         }
-        Ok(found.filter(|f| f.is_live_at(|| self.now()) && !self.hidden_by_range(key, f.seq)))
+        Ok(found.filter(|f| self.shows(key, f.seq, f.is_live_at(|| self.now()))))
     }
 
     /// The live record at `(key, ts)`.
