@@ -1,9 +1,10 @@
 //! The in-memory sorted buffer that takes writes before they reach a table.
 //!
-//! Shaped for time series: a map from key to that key's versions, each a map ordered by
-//! `(ts, newest sequence first)`. A write finds its series with a few key comparisons
-//! and appends in time order with integer comparisons; the key is stored once per
-//! series, not once per point.
+//! A map from key to that key's versions (`versions`), each ordered by `(ts, newest
+//! sequence first)`. Keys are kept ordered and hashed (`keys`): a write to a key
+//! already present, or a point read, finds it by hash; a time series' point is then
+//! appended at the end of its run. The key is stored once per series, not once per
+//! point.
 //!
 //! Versions are kept by sequence number, so a reader with snapshot sequence `s` sees
 //! exactly the writes numbered `<= s`, however many arrive while it reads. Writes come
@@ -53,15 +54,17 @@ pub(crate) struct Memtable {
     pub first_segment: u64,
 }
 
-fn to_entry(key: &[u8], ts: i64, seq: u64, v: &MemValue) -> Entry {
-    Entry {
-        key: key.to_vec(),
-        ts,
+fn found(seq: u64, v: &MemValue) -> Found {
+    Found {
         seq,
         kind: v.kind,
         expire_at: v.expire_at,
         value: v.value.to_vec(),
     }
+}
+
+fn to_entry(key: &[u8], ts: i64, seq: u64, v: &MemValue) -> Entry {
+    found(seq, v).into_entry(key, ts)
 }
 
 impl Memtable {
@@ -153,12 +156,7 @@ impl Memtable {
     pub(crate) fn get(&self, key: &[u8], ts: i64, snap: u64) -> Option<Found> {
         let map = self.map.read();
         let ((t, Reverse(seq)), v) = map.get(key)?.from((ts, Reverse(snap))).next()?;
-        (*t == ts).then(|| Found {
-            seq: *seq,
-            kind: v.kind,
-            expire_at: v.expire_at,
-            value: v.value.to_vec(),
-        })
+        (*t == ts).then(|| found(*seq, v))
     }
 
     /// The newest visible version of `key` with `ts < below` (any ts when `None`),
