@@ -52,20 +52,23 @@ pub(crate) fn live(kind: Kind, expire_at: i64, now: impl FnOnce() -> i64) -> boo
 }
 
 /// The version a point read found, without the `(key, ts)` the reader asked for:
-/// so a read that wants only the value copies no key.
+/// so a read that wants only the value copies no key. `V` is the value: owned, or
+/// `&[u8]` lent in place by a memtable (`Memtable::peek`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Found {
+pub(crate) struct Found<V = Vec<u8>> {
     pub seq: u64,
     pub kind: Kind,
     pub expire_at: i64,
-    pub value: Vec<u8>,
+    pub value: V,
 }
 
-impl Found {
+impl<V> Found<V> {
     pub(crate) fn is_live_at(&self, now: impl FnOnce() -> i64) -> bool {
         live(self.kind, self.expire_at, now)
     }
+}
 
+impl Found {
     pub(crate) fn into_entry(self, key: &[u8], ts: i64) -> Entry {
         Entry {
             key: key.to_vec(),
@@ -74,6 +77,28 @@ impl Found {
             kind: self.kind,
             expire_at: self.expire_at,
             value: self.value,
+        }
+    }
+
+    /// This version with its value lent.
+    pub(crate) fn lend(&self) -> Found<&[u8]> {
+        Found {
+            seq: self.seq,
+            kind: self.kind,
+            expire_at: self.expire_at,
+            value: &self.value,
+        }
+    }
+}
+
+impl Found<&[u8]> {
+    /// This version with its value copied.
+    pub(crate) fn to_owned(&self) -> Found {
+        Found {
+            seq: self.seq,
+            kind: self.kind,
+            expire_at: self.expire_at,
+            value: self.value.to_vec(),
         }
     }
 }

@@ -100,33 +100,50 @@ impl Snapshot {
         live && !self.hidden_by_range(key, seq)
     }
 
-    /// The live version at `(key, ts)`: the first source holding it decides.
-    fn find(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Found>> {
-        let mut found = self.sv.memtables().find_map(|m| m.get(key, ts, self.seq));
-        if found.is_none() {
-            for t in &self.sv.version.tables {
-                if let Some(e) = t.get(key, ts, opts)? {
-                    found = Some(Found::from(e));
-                    break;
-                }
-            }
-        }
-        Ok(found.filter(|f| self.shows(key, f.seq, f.is_live_at(|| self.now()))))
-    }
-
-    /// The live record at `(key, ts)`.
-    pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
-        Ok(self.find(key, ts, opts)?.map(|f| f.into_entry(key, ts)))
-    }
-
-    /// The value of the live record at `(key, ts)`, for readers that want nothing else.
-    pub(crate) fn get_value(
+    /// `f` of the live version at `(key, ts)`, if there is one: the first source holding
+    /// the key decides. A memtable lends the version in place (under its read lock, see
+    /// `Memtable::peek`), so `f` must not read this snapshot again.
+    fn with_found<R>(
         &self,
         key: &[u8],
         ts: i64,
         opts: &ReadOptions,
-    ) -> Result<Option<Vec<u8>>> {
-        Ok(self.find(key, ts, opts)?.map(|f| f.value))
+        f: impl FnOnce(Found<&[u8]>) -> R,
+    ) -> Result<Option<R>> {
+        let visible = |v: &Found<&[u8]>| self.shows(key, v.seq, v.is_live_at(|| self.now()));
+        let mut f = Some(f);
+        let mut call = |v: Found<&[u8]>| match visible(&v) {
+            true => f.take().map(|f| f(v)),
+            false => None,
+        };
+        for m in self.sv.memtables() {
+            if let Some(r) = m.peek(key, ts, self.seq, &mut call) {
+                return Ok(r);
+            }
+        }
+        for t in &self.sv.version.tables {
+            if let Some(e) = t.get(key, ts, opts)? {
+                return Ok(call(Found::from(e).lend()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The live record at `(key, ts)`.
+    pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
+        self.with_found(key, ts, opts, |f| f.to_owned().into_entry(key, ts))
+    }
+
+    /// `f` of the value of the live record at `(key, ts)`, lent where it lies (see
+    /// `with_found`): a reader that only looks at the value copies nothing.
+    pub(crate) fn with_value<R>(
+        &self,
+        key: &[u8],
+        ts: i64,
+        opts: &ReadOptions,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
+        self.with_found(key, ts, opts, |v| f(v.value))
     }
 
     /// The live record of `key` with the greatest ts.

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::error::{cstr, json, null, put, put_cstring};
 use super::jsondb::{direction, flowdb_key_range_t, key_range, key_result};
 use crate::error::{Error, Result};
-use crate::jsondb::doc::RawDoc;
+use crate::jsondb::doc::{DocArray, DocSink, RawDoc};
 use crate::jsondb::{Direction, JsonDB, KeyRange, Transaction};
 
 /// What both a database and a transaction answer. Documents come back as their
@@ -119,11 +119,15 @@ pub(crate) unsafe fn doc_result(out: *mut *mut c_char, d: Option<RawDoc>) -> Res
 
 /// Documents as one JSON array C string in `*out`.
 pub(crate) unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<RawDoc>) -> Result<()> {
-    unsafe { put_text(out, RawDoc::array(&docs)) }
+    let mut array = DocArray::default();
+    for d in &docs {
+        array.push_stored(&d.0)?;
+    }
+    unsafe { put_text(out, array.into_text()) }
 }
 
 /// Stored JSON text (never holding a NUL byte: JSON escapes control characters).
-unsafe fn put_text(out: *mut *mut c_char, text: Vec<u8>) -> Result<()> {
+pub(crate) unsafe fn put_text(out: *mut *mut c_char, text: Vec<u8>) -> Result<()> {
     let c = CString::new(text)
         .map_err(|_| Error::Internal("a stored document holds a NUL byte".into()))?;
     unsafe { put_cstring(out, c, "out") }

@@ -6,11 +6,11 @@ use std::ffi::c_char;
 
 use serde_json::Value;
 
-use super::docs::docs_out;
+use super::docs::put_text;
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null};
 use super::jsondb::{flowdb_jsondb_t, with_db};
 use crate::error::{Error, Result};
-use crate::jsondb::doc::RawDoc;
+use crate::jsondb::doc::DocArray;
 use crate::jsondb::SortDir;
 
 enum Step {
@@ -190,9 +190,9 @@ pub unsafe extern "C" fn flowdb_query_collect(
                     Step::ScanOnly => b.scan_only(),
                 };
             }
-            b.collect_as::<RawDoc>()
+            b.collect_as::<DocArray>()
         })?;
-        docs_out(out, docs)
+        put_text(out, docs.into_text())
     })
 }
 

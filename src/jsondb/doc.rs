@@ -4,6 +4,10 @@
 //! rather than parsing it only to print it again. A request that must look inside a
 //! document (a filter, a sort key) parses it either way, and still hands out the form
 //! asked for.
+//!
+//! A query puts its documents into a `DocSink`: a list of one form, or, for the C API,
+//! `DocArray`, the JSON array text itself, into which each document is copied once as
+//! it is read (no allocation per document).
 
 use serde_json::Value;
 
@@ -52,19 +56,109 @@ impl DocForm for RawDoc {
     }
 }
 
-impl RawDoc {
-    /// `docs` as one JSON array text.
-    pub(crate) fn array(docs: &[RawDoc]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(2 + docs.iter().map(|d| d.0.len() + 1).sum::<usize>());
-        out.push(b'[');
-        for (i, d) in docs.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(&d.0);
+/// Where a query puts the documents it returns, in the order it finds them; `cut`
+/// then keeps the page the caller asked for.
+pub(crate) trait DocSink: Default {
+    /// Adds a stored document whose text nothing has parsed.
+    fn push_stored(&mut self, bytes: &[u8]) -> Result<()>;
+    /// Adds a document already parsed from `bytes`.
+    fn push_parsed(&mut self, doc: Value, bytes: &[u8]);
+    fn len(&self) -> usize;
+    /// Keeps `limit` documents from `offset` on, counted after reversing the order
+    /// found if `reverse`.
+    fn cut(&mut self, reverse: bool, offset: usize, limit: usize);
+}
+
+impl<D: DocForm> DocSink for Vec<D> {
+    fn push_stored(&mut self, bytes: &[u8]) -> Result<()> {
+        self.push(D::stored(bytes)?);
+        Ok(())
+    }
+    fn push_parsed(&mut self, doc: Value, bytes: &[u8]) {
+        self.push(D::parsed(doc, bytes));
+    }
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn cut(&mut self, reverse: bool, offset: usize, limit: usize) {
+        if reverse {
+            self.reverse();
         }
-        out.push(b']');
-        out
+        self.drain(..offset.min(self.len()));
+        self.truncate(limit);
+    }
+}
+
+/// Documents as one JSON array text, written as they come: each stored document is
+/// copied once, straight into the text, with no allocation of its own (what the C
+/// API hands out).
+#[derive(Debug)]
+pub(crate) struct DocArray {
+    /// `[` and the documents so far, separated by commas; `]` comes in `into_text`.
+    text: Vec<u8>,
+    /// Where each document starts in `text`.
+    starts: Vec<usize>,
+}
+
+impl Default for DocArray {
+    fn default() -> Self {
+        DocArray {
+            text: vec![b'['],
+            starts: Vec::new(),
+        }
+    }
+}
+
+impl DocArray {
+    /// The document at `i`, without its separator.
+    fn doc(&self, i: usize) -> &[u8] {
+        let end = self.starts.get(i + 1).map_or(self.text.len(), |s| s - 1);
+        &self.text[self.starts[i]..end]
+    }
+
+    fn push_text(&mut self, bytes: &[u8]) {
+        if !self.starts.is_empty() {
+            self.text.push(b',');
+        }
+        self.starts.push(self.text.len());
+        self.text.extend_from_slice(bytes);
+    }
+
+    /// The JSON array text.
+    pub(crate) fn into_text(mut self) -> Vec<u8> {
+        self.text.push(b']');
+        self.text
+    }
+}
+
+impl DocSink for DocArray {
+    fn push_stored(&mut self, bytes: &[u8]) -> Result<()> {
+        self.push_text(bytes);
+        Ok(())
+    }
+    fn push_parsed(&mut self, _: Value, bytes: &[u8]) {
+        self.push_text(bytes);
+    }
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+    fn cut(&mut self, reverse: bool, offset: usize, limit: usize) {
+        let n = self.len();
+        let keep = n.saturating_sub(offset).min(limit);
+        if !reverse && offset == 0 {
+            if keep < n {
+                // Before the separator of the first document dropped, or after `[`.
+                self.text
+                    .truncate(self.starts[keep] - usize::from(keep > 0));
+                self.starts.truncate(keep);
+            }
+            return;
+        }
+        let mut page = DocArray::default();
+        for i in (0..n).skip(offset).take(keep) {
+            page.push_text(self.doc(if reverse { n - 1 - i } else { i }));
+        }
+        *self = page;
     }
 }
 
@@ -80,12 +174,49 @@ mod tests {
         let raw = RawDoc::stored(&stored).unwrap();
         let parsed = Value::stored(&stored).unwrap();
         assert_eq!(raw.0, serde_json::to_vec(&parsed).unwrap());
-        let two = RawDoc::array(&[raw.clone(), RawDoc::parsed(parsed.clone(), &stored)]);
+        let mut two = DocArray::default();
+        two.push_stored(&raw.0).unwrap();
+        two.push_parsed(parsed.clone(), &RawDoc::parsed(parsed.clone(), &stored).0);
         assert_eq!(
-            serde_json::from_slice::<Value>(&two).unwrap(),
+            serde_json::from_slice::<Value>(&two.into_text()).unwrap(),
             json!([parsed.clone(), parsed])
         );
-        assert_eq!(RawDoc::array(&[]), b"[]");
+        assert_eq!(DocArray::default().into_text(), b"[]");
         assert!(Value::stored(b"{nope").is_err());
+    }
+
+    /// A page cut from the text array is the page cut from the list (seed logged).
+    #[test]
+    fn text_array_cuts_like_a_list() {
+        let seed = fastrand::u64(..);
+        println!("text_array_cuts_like_a_list seed {seed}");
+        let mut rng = fastrand::Rng::with_seed(seed);
+        for _ in 0..500 {
+            let n = rng.usize(0..12);
+            let (reverse, offset, limit) = (rng.bool(), rng.usize(0..14), rng.usize(0..14));
+            let docs: Vec<Vec<u8>> = (0..n)
+                .map(|i| {
+                    serde_json::to_vec(&json!({"i": i, "pad": "x".repeat(rng.usize(0..5))}))
+                        .unwrap()
+                })
+                .collect();
+            let (mut list, mut text) = (Vec::<RawDoc>::new(), DocArray::default());
+            for d in &docs {
+                list.push_stored(d).unwrap();
+                text.push_stored(d).unwrap();
+            }
+            assert_eq!(DocSink::len(&list), text.len());
+            list.cut(reverse, offset, limit);
+            text.cut(reverse, offset, limit);
+            let mut want = DocArray::default();
+            for d in &list {
+                want.push_stored(&d.0).unwrap();
+            }
+            assert_eq!(
+                text.into_text(),
+                want.into_text(),
+                "{n} docs, {reverse} {offset} {limit}"
+            );
+        }
     }
 }

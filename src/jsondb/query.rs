@@ -22,12 +22,10 @@
 //!
 //! `offset`/`limit` apply after ordering and stop the scan early in ascending plans.
 
-use std::borrow::Cow;
-
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::doc::{self, DocForm};
+use super::doc::{self, DocSink};
 use super::layout::{index_prefix, split_entry};
 use super::range::KeyRange;
 use super::schema::{IndexEntry, StoreEntry};
@@ -169,7 +167,7 @@ impl<'a> QueryBuilder<'a> {
     }
 
     /// `collect`, in the document form `D`.
-    pub(crate) fn collect_as<D: DocForm>(mut self) -> Result<Vec<D>> {
+    pub(crate) fn collect_as<S: DocSink>(mut self) -> Result<S> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -204,15 +202,21 @@ impl<'a> QueryBuilder<'a> {
         })
     }
 
-    fn execute<D: DocForm>(&self, r: &mut Request<'_>) -> Result<Vec<D>> {
+    fn execute<S: DocSink>(&self, r: &mut Request<'_>) -> Result<S> {
         let catalog = r.catalog; // a shared reference: no copy of the schema
         let s = catalog.store(self.store)?;
-        let mut docs = match &self.order {
-            Some((g, dir)) => self.ordered(r, &s, g, *dir)?,
-            None => self.by_primary_key(r, &s)?,
+        let mut docs = S::default();
+        let reverse = match &self.order {
+            Some((g, dir)) => {
+                self.ordered(r, &s, g, *dir, &mut docs)?;
+                *dir == SortDir::Desc
+            }
+            None => {
+                self.by_primary_key(r, &s, &mut docs)?;
+                false
+            }
         };
-        docs.drain(..self.offset.min(docs.len()));
-        docs.truncate(self.limit.unwrap_or(usize::MAX));
+        docs.cut(reverse, self.offset, self.limit.unwrap_or(usize::MAX));
         Ok(docs)
     }
 
@@ -220,10 +224,10 @@ impl<'a> QueryBuilder<'a> {
         self.filters.iter().all(|f| f.matches(doc))
     }
 
-    /// The stored document `bytes` in form `D` if it passes every filter but
-    /// those in `served` (which the index plan guarantees already); parsed only when
-    /// some filter is left to check. A point read's own copy is handed on, not copied.
-    fn keep<D: DocForm>(&self, bytes: Cow<'_, [u8]>, served: &[usize]) -> Result<Option<D>> {
+    /// Adds the stored document `bytes` to `out` if it passes every filter but those
+    /// in `served` (which the index plan guarantees already); parsed only when some
+    /// filter is left to check.
+    fn keep(&self, out: &mut impl DocSink, bytes: &[u8], served: &[usize]) -> Result<()> {
         let mut others = self
             .filters
             .iter()
@@ -231,56 +235,55 @@ impl<'a> QueryBuilder<'a> {
             .filter(|(i, _)| !served.contains(i))
             .peekable();
         if others.peek().is_none() {
-            return match bytes {
-                Cow::Owned(b) => D::stored_owned(b),
-                Cow::Borrowed(b) => D::stored(b),
-            }
-            .map(Some);
+            return out.push_stored(bytes);
         }
-        let doc = doc::parse(&bytes)?;
-        Ok(others
-            .all(|(_, f)| f.matches(&doc))
-            .then(|| D::parsed(doc, &bytes)))
+        let doc = doc::parse(bytes)?;
+        if others.all(|(_, f)| f.matches(&doc)) {
+            out.push_parsed(doc, bytes);
+        }
+        Ok(())
     }
 
-    /// Documents of index entries within raw byte bounds, filtered, in entry order;
-    /// stops once `want` documents matched.
-    fn from_index<D: DocForm>(
+    /// Adds the documents of index entries within raw byte bounds, filtered, in entry
+    /// order; stops once `out` holds `want` documents.
+    fn from_index(
         &self,
         r: &Request<'_>,
         s: &StoreEntry,
         idx: &IndexEntry,
-        start: &[u8],
-        end: &[u8],
+        (start, end): (&[u8], &[u8]),
         want: usize,
         served: &[usize],
-    ) -> Result<Vec<D>> {
+        out: &mut impl DocSink,
+    ) -> Result<()> {
         let prefix = index_prefix(s.id, idx.id);
-        let mut out = Vec::new();
-        if want == 0 {
-            return Ok(out);
+        if out.len() >= want {
+            return Ok(());
         }
+        let mut doc = Vec::new();
         r.range(
             &[&prefix[..], start].concat(),
             &[&prefix[..], end].concat(),
             &mut |k, v| {
                 let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
-                if let Some(bytes) = r.stored_doc(s, pk)? {
-                    out.extend(self.keep(Cow::Owned(bytes), served)?);
+                if r.stored_doc_into(s, pk, &mut doc)? {
+                    self.keep(out, &doc, served)?;
                 }
                 Ok(out.len() < want)
             },
-        )?;
-        Ok(out)
+        )
     }
 
-    fn ordered<D: DocForm>(
+    /// Adds the matching documents in `g` order, ascending: `execute` reverses them
+    /// for `Desc`.
+    fn ordered(
         &self,
         r: &Request<'_>,
         s: &StoreEntry,
         g: &str,
         dir: SortDir,
-    ) -> Result<Vec<D>> {
+        out: &mut impl DocSink,
+    ) -> Result<()> {
         let want = if dir == SortDir::Asc {
             self.wanted()
         } else {
@@ -305,7 +308,7 @@ impl<'a> QueryBuilder<'a> {
                     .iter()
                     .all(|f| eqs.iter().filter(|(e, _)| *e == f).count() == 1)
         });
-        let mut docs = if let Some(idx) = compound {
+        if let Some(idx) = compound {
             // The index key is [v1, .., vk, g]: entries starting [v1, .., vk] are in g order.
             let mut start = vec![0x50];
             for p in &idx.def.key_paths[..eqs.len()] {
@@ -322,28 +325,27 @@ impl<'a> QueryBuilder<'a> {
             let served: Vec<usize> = (0..self.filters.len())
                 .filter(|i| matches!(self.filters[*i], Filter::Eq(..)))
                 .collect();
-            self.from_index(r, s, idx, &start, &end, want, &served)?
+            self.from_index(r, s, idx, (&start, &end), want, &served, out)
         } else if let Some(idx) = self.single_index(s, g) {
             let (start, end) = KeyRange::all().byte_bounds(&[]);
-            self.from_index(r, s, idx, &start, &end, want, &[])?
+            self.from_index(r, s, idx, (&start, &end), want, &[], out)
         } else {
-            let mut keyed: Vec<(Vec<u8>, Vec<u8>, D)> = Vec::new();
+            let mut keyed: Vec<(Vec<u8>, Vec<u8>, Value, Vec<u8>)> = Vec::new();
             r.store_range(self.store, &KeyRange::all(), &mut |pk, bytes| {
                 let doc = doc::parse(bytes)?;
                 if let Some(k) = keypath::evaluate(&doc, g).and_then(|v| key::encode(&v).ok()) {
                     if self.all_match(&doc) {
-                        keyed.push((k, pk.to_vec(), D::parsed(doc, bytes)));
+                        keyed.push((k, pk.to_vec(), doc, bytes.to_vec()));
                     }
                 }
                 Ok(true)
             })?;
             keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-            keyed.into_iter().map(|(_, _, d)| d).collect()
-        };
-        if dir == SortDir::Desc {
-            docs.reverse();
+            for (_, _, doc, bytes) in keyed {
+                out.push_parsed(doc, &bytes);
+            }
+            Ok(())
         }
-        Ok(docs)
     }
 
     /// A range filter with a limit, in primary-key order. Within one index key the
@@ -351,16 +353,16 @@ impl<'a> QueryBuilder<'a> {
     /// key in range (each refilled `MERGE_CHUNK` entries at a time from where it
     /// stopped) yields the matches in primary-key order, reading about as many entries
     /// as it returns. `None` when more than `MERGE_MAX_KEYS` keys are in range.
-    fn merge_range<D: DocForm>(
+    fn merge_range(
         &self,
         r: &Request<'_>,
         s: &StoreEntry,
         idx: &IndexEntry,
-        lo: &[u8],
-        hi: &[u8],
+        (lo, hi): (&[u8], &[u8]),
         want: usize,
         served: usize,
-    ) -> Result<Option<Vec<D>>> {
+        out: &mut impl DocSink,
+    ) -> Result<Option<()>> {
         struct Cursor {
             buf: std::collections::VecDeque<Vec<u8>>,
             /// Engine keys still to read: `[from, to)`; `None` once exhausted.
@@ -421,7 +423,7 @@ impl<'a> QueryBuilder<'a> {
                 None => [&prefix[..], &ik, &[0xff]].concat(),
             };
         }
-        let mut out = Vec::new();
+        let mut doc = Vec::new();
         while out.len() < want {
             let Some(i) = (0..cursors.len())
                 .filter(|i| !cursors[*i].buf.is_empty())
@@ -438,14 +440,20 @@ impl<'a> QueryBuilder<'a> {
                     cursors[i] = read(&from, &to, Some(&ik))?.1;
                 }
             }
-            if let Some(bytes) = r.stored_doc(s, &pk)? {
-                out.extend(self.keep(Cow::Owned(bytes), &[served])?);
+            if r.stored_doc_into(s, &pk, &mut doc)? {
+                self.keep(out, &doc, &[served])?;
             }
         }
-        Ok(Some(out))
+        Ok(Some(()))
     }
 
-    fn by_primary_key<D: DocForm>(&self, r: &Request<'_>, s: &StoreEntry) -> Result<Vec<D>> {
+    /// Adds the matching documents in primary-key order.
+    fn by_primary_key(
+        &self,
+        r: &Request<'_>,
+        s: &StoreEntry,
+        out: &mut impl DocSink,
+    ) -> Result<()> {
         let want = self.wanted();
         for (fi, f) in self.filters.iter().enumerate() {
             let Some(idx) = self.single_index(s, f.field()) else {
@@ -461,11 +469,11 @@ impl<'a> QueryBuilder<'a> {
             };
             if let Filter::Eq(..) = f {
                 let (start, end) = &keys[0];
-                return self.from_index(r, s, idx, start, end, want, &[fi]);
+                return self.from_index(r, s, idx, (start, end), want, &[fi], out);
             }
             if let (Filter::Range(_, lo, hi), true) = (f, want < usize::MAX) {
-                if let Some(docs) = self.merge_range(r, s, idx, lo, hi, want, fi)? {
-                    return Ok(docs);
+                if let Some(()) = self.merge_range(r, s, idx, (lo, hi), want, fi, out)? {
+                    return Ok(());
                 }
             }
             // Gather primary keys (bounded for ranges), then visit them in order.
@@ -490,22 +498,23 @@ impl<'a> QueryBuilder<'a> {
             }
             pks.sort();
             pks.dedup();
-            let mut out = Vec::new();
+            let mut doc = Vec::new();
             for pk in pks {
                 if out.len() >= want {
                     break;
                 }
-                if let Some(bytes) = r.stored_doc(s, &pk)? {
-                    out.extend(self.keep(Cow::Owned(bytes), &[fi])?);
+                if r.stored_doc_into(s, &pk, &mut doc)? {
+                    self.keep(out, &doc, &[fi])?;
                 }
             }
-            return Ok(out);
+            return Ok(());
         }
-        let mut out = Vec::new();
+        if out.len() >= want {
+            return Ok(());
+        }
         r.store_range(self.store, &KeyRange::all(), &mut |_, bytes| {
-            out.extend(self.keep(Cow::Borrowed(bytes), &[])?);
+            self.keep(out, bytes, &[])?;
             Ok(out.len() < want)
-        })?;
-        Ok(out)
+        })
     }
 }

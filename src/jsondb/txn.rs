@@ -355,10 +355,16 @@ impl Drop for Transaction<'_> {
 
 impl Request<'_> {
     fn read(&self, k: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.read_with(k, <[u8]>::to_vec)
+    }
+
+    /// `f` of the value under `k`, lent where it lies: the transaction's writes, or the
+    /// engine (`Snapshot::with_value`: `f` must not read again).
+    fn read_with<R>(&self, k: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
         if let Some(v) = self.delta.get(k).or_else(|| self.base.get(k)) {
-            return Ok(v.clone());
+            return Ok(v.as_deref().map(f));
         }
-        self.snap.get_value(k, TS, &ReadOptions::default())
+        self.snap.with_value(k, TS, &ReadOptions::default(), f)
     }
 
     fn write(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
@@ -623,6 +629,21 @@ impl Request<'_> {
     /// The stored bytes of the document under an encoded primary key.
     pub(crate) fn stored_doc(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<Vec<u8>>> {
         self.read(&doc_key(s.id, pk))
+    }
+
+    /// `stored_doc` into `buf` (replacing what it held), for a reader of many
+    /// documents that reuses one buffer; false when there is no such document.
+    pub(crate) fn stored_doc_into(
+        &self,
+        s: &StoreEntry,
+        pk: &[u8],
+        buf: &mut Vec<u8>,
+    ) -> Result<bool> {
+        let found = self.read_with(&doc_key(s.id, pk), |v| {
+            buf.clear();
+            buf.extend_from_slice(v);
+        })?;
+        Ok(found.is_some())
     }
 
     /// Documents of index entries in `range`, in `dir` order, at most `limit`.

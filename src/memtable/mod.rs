@@ -54,17 +54,17 @@ pub(crate) struct Memtable {
     pub first_segment: u64,
 }
 
-fn found(seq: u64, v: &MemValue) -> Found {
+fn found(seq: u64, v: &MemValue) -> Found<&[u8]> {
     Found {
         seq,
         kind: v.kind,
         expire_at: v.expire_at,
-        value: v.value.to_vec(),
+        value: &v.value,
     }
 }
 
 fn to_entry(key: &[u8], ts: i64, seq: u64, v: &MemValue) -> Entry {
-    found(seq, v).into_entry(key, ts)
+    found(seq, v).to_owned().into_entry(key, ts)
 }
 
 impl Memtable {
@@ -152,11 +152,20 @@ impl Memtable {
         self.entries.fetch_add(n, Relaxed);
     }
 
-    /// The newest version of `(key, ts)` visible at `snap`.
-    pub(crate) fn get(&self, key: &[u8], ts: i64, snap: u64) -> Option<Found> {
+    /// `f` of the newest version of `(key, ts)` visible at `snap`, lent in place: no
+    /// copy. `f` runs under this memtable's read lock, so it must not read this
+    /// memtable's entries again (a writer may be queued behind it). Reading its range
+    /// tombstones is safe: the writer never holds their lock while it waits for this one.
+    pub(crate) fn peek<R>(
+        &self,
+        key: &[u8],
+        ts: i64,
+        snap: u64,
+        f: impl FnOnce(Found<&[u8]>) -> R,
+    ) -> Option<R> {
         let map = self.map.read();
         let ((t, Reverse(seq)), v) = map.get(key)?.from((ts, Reverse(snap))).next()?;
-        (*t == ts).then(|| found(*seq, v))
+        (*t == ts).then(|| f(found(*seq, v)))
     }
 
     /// The newest visible version of `key` with `ts < below` (any ts when `None`),
@@ -349,9 +358,10 @@ mod tests {
         let m = Memtable::new(1);
         m.insert(vec![put("a", 1, 1, "x"), put("b", 1, 2, "y")], vec![]);
         m.insert(vec![put("a", 1, 3, "z")], vec![]);
-        assert_eq!(m.get(b"a", 1, 2).unwrap().value, b"x");
-        assert_eq!(m.get(b"a", 1, 3).unwrap().value, b"z");
-        assert!(m.get(b"a", 2, 9).is_none());
+        let value = |key: &[u8], ts, snap| m.peek(key, ts, snap, |f| f.value.to_vec());
+        assert_eq!(value(b"a", 1, 2).unwrap(), b"x");
+        assert_eq!(value(b"a", 1, 3).unwrap(), b"z");
+        assert!(value(b"a", 2, 9).is_none());
         let all = MemCursor::new(Arc::new(m), Arc::new(Bounds::all()), 2);
         let got: Vec<_> = std::iter::from_fn({
             let mut c = all;
