@@ -64,6 +64,8 @@ pub(crate) trait DocSink: Default {
     /// Adds a document already parsed from `bytes`.
     fn push_parsed(&mut self, doc: Value, bytes: &[u8]);
     fn len(&self) -> usize;
+    /// Says about how many documents will come (a hint, for sizing).
+    fn expect(&mut self, _docs: usize) {}
     /// Keeps `limit` documents from `offset` on, counted after reversing the order
     /// found if `reverse`.
     fn cut(&mut self, reverse: bool, offset: usize, limit: usize);
@@ -98,13 +100,19 @@ pub(crate) struct DocArray {
     text: Vec<u8>,
     /// Where each document starts in `text`.
     starts: Vec<usize>,
+    /// Documents expected (`expect`): the first one sizes the text for them all.
+    expected: usize,
 }
+
+/// The most documents `DocArray` sizes its text for in advance.
+const MAX_EXPECTED: usize = 256;
 
 impl Default for DocArray {
     fn default() -> Self {
         DocArray {
             text: vec![b'['],
             starts: Vec::new(),
+            expected: 0,
         }
     }
 }
@@ -117,7 +125,12 @@ impl DocArray {
     }
 
     fn push_text(&mut self, bytes: &[u8]) {
-        if !self.starts.is_empty() {
+        if self.starts.is_empty() {
+            // Room for documents a quarter longer than the first, and the closing `]`.
+            let each = bytes.len() + bytes.len() / 4 + 1;
+            self.text.reserve(each.saturating_mul(self.expected) + 1);
+            self.starts.reserve(self.expected);
+        } else {
             self.text.push(b',');
         }
         self.starts.push(self.text.len());
@@ -141,6 +154,9 @@ impl DocSink for DocArray {
     }
     fn len(&self) -> usize {
         self.starts.len()
+    }
+    fn expect(&mut self, docs: usize) {
+        self.expected = docs.min(MAX_EXPECTED);
     }
     fn cut(&mut self, reverse: bool, offset: usize, limit: usize) {
         let n = self.len();

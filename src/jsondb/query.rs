@@ -206,6 +206,9 @@ impl<'a> QueryBuilder<'a> {
         let catalog = r.catalog; // a shared reference: no copy of the schema
         let s = catalog.store(self.store)?;
         let mut docs = S::default();
+        if let Some(l) = self.limit {
+            docs.expect(l.saturating_add(self.offset));
+        }
         let reverse = match &self.order {
             Some((g, dir)) => {
                 self.ordered(r, &s, g, *dir, &mut docs)?;

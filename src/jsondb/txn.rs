@@ -530,7 +530,7 @@ impl Request<'_> {
         }
         let bytes = serde_json::to_vec(&doc)
             .map_err(|e| Error::Data(format!("document cannot be serialized: {e}")))?;
-        self.write(doc_key(s.id, &pk), Some(bytes));
+        self.write(doc_key(s.id, &pk).into_vec(), Some(bytes));
         Ok(key)
     }
 
@@ -580,7 +580,7 @@ impl Request<'_> {
         for idx in &s.indexes {
             self.update_index(&s, idx, &pk, Some(&old), None)?;
         }
-        self.write(doc_key(s.id, &pk), None);
+        self.write(doc_key(s.id, &pk).into_vec(), None);
         Ok(())
     }
 
