@@ -144,11 +144,13 @@ impl Engine {
     /// Hands each live record within `bounds` at `snap` to `f`, as borrowed `(key,
     /// ts, value)` in `(key, ts)` order, until `f` returns false. When one memtable is
     /// the only source and no range tombstone exists, records are lent from a reused
-    /// buffer (`MemCursor::visit`); otherwise they come from a `ScanIterator`.
+    /// buffer (`MemCursor::visit`, which `expect`, the records the caller expects to
+    /// take, sizes); otherwise they come from a `ScanIterator`.
     pub(crate) fn visit_snapshot(
         &self,
         snap: &crate::version::Snapshot,
         bounds: crate::range::Bounds,
+        expect: usize,
         f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
     ) -> Result<()> {
         let bounds = Arc::new(bounds);
@@ -156,7 +158,7 @@ impl Engine {
         let tombstones = snap.range_tombstones();
         let merge = match merge.into_sole_memtable() {
             Ok(cursor) if tombstones.is_empty() => {
-                let handed = cursor.visit(&|| snap.now(), f)?;
+                let handed = cursor.visit(&|| snap.now(), expect, f)?;
                 self.inner.stats.add_records_read(handed);
                 return Ok(());
             }

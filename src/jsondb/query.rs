@@ -264,9 +264,10 @@ impl<'a> QueryBuilder<'a> {
             return Ok(());
         }
         let mut doc = Vec::new();
-        r.range(
+        r.range_expecting(
             &[&prefix[..], start].concat(),
             &[&prefix[..], end].concat(),
+            want - out.len(),
             &mut |k, v| {
                 let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
                 if r.stored_doc_into(s, pk, &mut doc)? {
@@ -383,7 +384,8 @@ impl<'a> QueryBuilder<'a> {
             let mut next = None;
             let mut buf = std::collections::VecDeque::new();
             let mut last_key = Vec::new();
-            r.range(from, to, &mut |k, v| {
+            // One entry past the chunk tells whether this index key goes on.
+            r.range_expecting(from, to, MERGE_CHUNK + 1, &mut |k, v| {
                 let (ik, pk) = split_entry(unique, &k[prefix.len()..], v)?;
                 match &this {
                     None => this = Some(ik.to_vec()),

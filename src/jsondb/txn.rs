@@ -379,6 +379,18 @@ impl Request<'_> {
         end: &[u8],
         f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
+        self.range_expecting(start, end, 0, f)
+    }
+
+    /// `range`, by a caller that expects to take about `expect` records (a limit):
+    /// the engine reads that many at once (`Engine::visit_snapshot`).
+    pub(crate) fn range_expecting(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        expect: usize,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
         if start >= end {
             return Ok(());
         }
@@ -407,7 +419,7 @@ impl Request<'_> {
         let mut going = true;
         self.db
             .engine
-            .visit_snapshot(self.snap, bounds, &mut |k, _, v| {
+            .visit_snapshot(self.snap, bounds, expect, &mut |k, _, v| {
                 while let Some((ok, ovv)) = ov.next_if(|(ok, _)| *ok <= k) {
                     if let Some(ovv) = ovv {
                         going = f(ok, ovv)?;

@@ -304,13 +304,16 @@ impl MemCursor {
     /// handed. A chunk is copied into one buffer, reused from chunk to chunk, under
     /// the read lock; `f` runs after the lock is released. So a scan that has the
     /// memtable to itself allocates nothing per record. Range tombstones are the
-    /// caller's to rule out.
+    /// caller's to rule out. `expect` is how many records the caller expects to take
+    /// (0 when it cannot tell): the first chunk copies that many, so a query with a
+    /// limit seeks and locks once.
     pub(crate) fn visit(
         mut self,
         now: &dyn Fn() -> i64,
+        expect: usize,
         f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
     ) -> Result<u64> {
-        self.chunk = self.chunk.max(FIRST_VISIT_CHUNK);
+        self.chunk = expect.clamp(FIRST_VISIT_CHUNK, MAX_CHUNK);
         let mut bytes: Vec<u8> = Vec::with_capacity(512);
         // (key start, value start, value end) in `bytes`, and the ts.
         let mut spans: Vec<(usize, usize, usize, i64)> = Vec::with_capacity(self.chunk);
@@ -460,7 +463,7 @@ mod tests {
             let stop = rng.usize(0..=want.len() + 1);
             let mut got = Vec::new();
             let handed = MemCursor::new(m.clone(), bounds, snap)
-                .visit(&|| now, &mut |k, ts, v| {
+                .visit(&|| now, rng.usize(0..200), &mut |k, ts, v| {
                     got.push((k.to_vec(), ts, v.to_vec()));
                     Ok(got.len() < stop)
                 })
