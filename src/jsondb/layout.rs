@@ -10,8 +10,6 @@
 //! documents, and an index's entries in (index key, primary key) order, are each one
 //! contiguous byte range.
 
-use smallvec::SmallVec;
-
 pub(crate) const TS: i64 = 0;
 
 pub(crate) fn catalog_key() -> Vec<u8> {
@@ -25,17 +23,22 @@ pub(crate) fn generator_key(store: u32) -> Vec<u8> {
 }
 
 pub(crate) fn doc_prefix(store: u32) -> Vec<u8> {
-    doc_key(store, &[]).into_vec()
+    doc_key(store, &[])
 }
 
-/// A document's engine key; on the stack when short, as a query reading many
-/// documents builds one for each.
-pub(crate) fn doc_key(store: u32, pk: &[u8]) -> SmallVec<[u8; 40]> {
-    let mut k = SmallVec::new();
-    k.push(0x01);
-    k.extend_from_slice(&store.to_be_bytes());
-    k.extend_from_slice(pk);
+pub(crate) fn doc_key(store: u32, pk: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(5 + pk.len());
+    doc_key_into(store, pk, &mut k);
     k
+}
+
+/// `doc_key` into `out` (replacing what it held): a reader of many documents reuses
+/// one buffer.
+pub(crate) fn doc_key_into(store: u32, pk: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.push(0x01);
+    out.extend_from_slice(&store.to_be_bytes());
+    out.extend_from_slice(pk);
 }
 
 pub(crate) fn index_prefix(store: u32, index: u32) -> Vec<u8> {

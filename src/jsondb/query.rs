@@ -29,7 +29,7 @@ use super::doc::{self, DocSink};
 use super::layout::{index_prefix, split_entry};
 use super::range::KeyRange;
 use super::schema::{IndexEntry, StoreEntry};
-use super::txn::Request;
+use super::txn::{DocBuf, Request};
 use super::{key, keypath, JsonDB, TransactionMode};
 use crate::error::{Error, Result};
 
@@ -263,15 +263,15 @@ impl<'a> QueryBuilder<'a> {
         if out.len() >= want {
             return Ok(());
         }
-        let mut doc = Vec::new();
+        let mut buf = DocBuf::default();
         r.range_expecting(
             &[&prefix[..], start].concat(),
             &[&prefix[..], end].concat(),
             want - out.len(),
             &mut |k, v| {
                 let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
-                if r.stored_doc_into(s, pk, &mut doc)? {
-                    self.keep(out, &doc, served)?;
+                if r.stored_doc_into(s, pk, &mut buf)? {
+                    self.keep(out, &buf.doc, served)?;
                 }
                 Ok(out.len() < want)
             },
@@ -428,7 +428,7 @@ impl<'a> QueryBuilder<'a> {
                 None => [&prefix[..], &ik, &[0xff]].concat(),
             };
         }
-        let mut doc = Vec::new();
+        let mut buf = DocBuf::default();
         while out.len() < want {
             let Some(i) = (0..cursors.len())
                 .filter(|i| !cursors[*i].buf.is_empty())
@@ -445,8 +445,8 @@ impl<'a> QueryBuilder<'a> {
                     cursors[i] = read(&from, &to, Some(&ik))?.1;
                 }
             }
-            if r.stored_doc_into(s, &pk, &mut doc)? {
-                self.keep(out, &doc, &[served])?;
+            if r.stored_doc_into(s, &pk, &mut buf)? {
+                self.keep(out, &buf.doc, &[served])?;
             }
         }
         Ok(Some(()))
@@ -503,13 +503,13 @@ impl<'a> QueryBuilder<'a> {
             }
             pks.sort();
             pks.dedup();
-            let mut doc = Vec::new();
+            let mut buf = DocBuf::default();
             for pk in pks {
                 if out.len() >= want {
                     break;
                 }
-                if r.stored_doc_into(s, &pk, &mut doc)? {
-                    self.keep(out, &doc, &[fi])?;
+                if r.stored_doc_into(s, &pk, &mut buf)? {
+                    self.keep(out, &buf.doc, &[fi])?;
                 }
             }
             return Ok(());

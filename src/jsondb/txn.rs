@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::doc::DocForm;
 use super::index::index_keys;
 use super::layout::{
-    doc_key, doc_prefix, generator_key, index_entry, index_prefix, split_entry, TS,
+    doc_key, doc_key_into, doc_prefix, generator_key, index_entry, index_prefix, split_entry, TS,
 };
 use super::range::{Direction, KeyRange};
 use super::schema::{Catalog, IndexEntry, StoreEntry};
@@ -353,6 +353,13 @@ impl Drop for Transaction<'_> {
     }
 }
 
+/// Buffers reused by `Request::stored_doc_into`: the engine key, and the document.
+#[derive(Default)]
+pub(crate) struct DocBuf {
+    key: Vec<u8>,
+    pub doc: Vec<u8>,
+}
+
 impl Request<'_> {
     fn read(&self, k: &[u8]) -> Result<Option<Vec<u8>>> {
         self.read_with(k, <[u8]>::to_vec)
@@ -542,7 +549,7 @@ impl Request<'_> {
         }
         let bytes = serde_json::to_vec(&doc)
             .map_err(|e| Error::Data(format!("document cannot be serialized: {e}")))?;
-        self.write(doc_key(s.id, &pk).into_vec(), Some(bytes));
+        self.write(doc_key(s.id, &pk), Some(bytes));
         Ok(key)
     }
 
@@ -592,7 +599,7 @@ impl Request<'_> {
         for idx in &s.indexes {
             self.update_index(&s, idx, &pk, Some(&old), None)?;
         }
-        self.write(doc_key(s.id, &pk).into_vec(), None);
+        self.write(doc_key(s.id, &pk), None);
         Ok(())
     }
 
@@ -643,17 +650,19 @@ impl Request<'_> {
         self.read(&doc_key(s.id, pk))
     }
 
-    /// `stored_doc` into `buf` (replacing what it held), for a reader of many
-    /// documents that reuses one buffer; false when there is no such document.
+    /// `stored_doc` into `buf.doc` (replacing what it held), for a reader of many
+    /// documents that reuses one `DocBuf`; false when there is no such document.
     pub(crate) fn stored_doc_into(
         &self,
         s: &StoreEntry,
         pk: &[u8],
-        buf: &mut Vec<u8>,
+        buf: &mut DocBuf,
     ) -> Result<bool> {
-        let found = self.read_with(&doc_key(s.id, pk), |v| {
-            buf.clear();
-            buf.extend_from_slice(v);
+        doc_key_into(s.id, pk, &mut buf.key);
+        let doc = &mut buf.doc;
+        let found = self.read_with(&buf.key, |v| {
+            doc.clear();
+            doc.extend_from_slice(v);
         })?;
         Ok(found.is_some())
     }
