@@ -96,7 +96,8 @@ impl<D: DocForm> DocSink for Vec<D> {
 /// API hands out).
 #[derive(Debug)]
 pub(crate) struct DocArray {
-    /// `[` and the documents so far, separated by commas; `]` comes in `into_text`.
+    /// `[` and the documents so far, separated by commas (empty until the first);
+    /// `]` comes in `into_text`.
     text: Vec<u8>,
     /// Where each document starts in `text`.
     starts: Vec<usize>,
@@ -110,7 +111,7 @@ const MAX_EXPECTED: usize = 256;
 impl Default for DocArray {
     fn default() -> Self {
         DocArray {
-            text: vec![b'['],
+            text: Vec::new(),
             starts: Vec::new(),
             expected: 0,
         }
@@ -125,12 +126,15 @@ impl DocArray {
     }
 
     fn push_text(&mut self, bytes: &[u8]) {
-        if self.starts.is_empty() {
-            // Room for documents a quarter longer than the first, and the closing `]`.
+        if self.text.is_empty() {
+            // Room for documents a quarter longer than the first, the brackets, and
+            // the NUL the C API adds.
             let each = bytes.len() + bytes.len() / 4 + 1;
-            self.text.reserve(each.saturating_mul(self.expected) + 1);
+            self.text
+                .reserve(each.saturating_mul(self.expected.max(1)) + 3);
             self.starts.reserve(self.expected);
-        } else {
+            self.text.push(b'[');
+        } else if !self.starts.is_empty() {
             self.text.push(b',');
         }
         self.starts.push(self.text.len());
@@ -139,6 +143,9 @@ impl DocArray {
 
     /// The JSON array text.
     pub(crate) fn into_text(mut self) -> Vec<u8> {
+        if self.text.is_empty() {
+            self.text.push(b'[');
+        }
         self.text.push(b']');
         self.text
     }

@@ -24,6 +24,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use super::doc::{self, DocSink};
 use super::layout::{index_prefix, split_entry};
@@ -259,23 +260,21 @@ impl<'a> QueryBuilder<'a> {
         served: &[usize],
         out: &mut impl DocSink,
     ) -> Result<()> {
-        let prefix = index_prefix(s.id, idx.id);
         if out.len() >= want {
             return Ok(());
         }
+        let mut lo = index_prefix(s.id, idx.id);
+        let plen = lo.len();
+        let hi = [&lo[..], end].concat();
+        lo.extend_from_slice(start);
         let mut buf = DocBuf::default();
-        r.range_expecting(
-            &[&prefix[..], start].concat(),
-            &[&prefix[..], end].concat(),
-            want - out.len(),
-            &mut |k, v| {
-                let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
-                if r.stored_doc_into(s, pk, &mut buf)? {
-                    self.keep(out, &buf.doc, served)?;
-                }
-                Ok(out.len() < want)
-            },
-        )
+        r.range_expecting(lo, hi, want - out.len(), &mut |k, v| {
+            let (_, pk) = split_entry(idx.def.unique, &k[plen..], v)?;
+            if r.stored_doc_into(s, pk, &mut buf)? {
+                self.keep(out, &buf.doc, served)?;
+            }
+            Ok(out.len() < want)
+        })
     }
 
     /// Adds the matching documents in `g` order, ascending: `execute` reverses them
@@ -293,7 +292,7 @@ impl<'a> QueryBuilder<'a> {
         } else {
             usize::MAX
         };
-        let eqs: Vec<(&str, &[u8])> = self
+        let eqs: SmallVec<[(&str, &[u8]); 4]> = self
             .filters
             .iter()
             .filter_map(|f| match f {
@@ -314,7 +313,8 @@ impl<'a> QueryBuilder<'a> {
         });
         if let Some(idx) = compound {
             // The index key is [v1, .., vk, g]: entries starting [v1, .., vk] are in g order.
-            let mut start = vec![0x50];
+            let mut start = Vec::with_capacity(64);
+            start.push(0x50);
             for p in &idx.def.key_paths[..eqs.len()] {
                 let v = eqs
                     .iter()
@@ -323,10 +323,9 @@ impl<'a> QueryBuilder<'a> {
                     .unwrap_or_default();
                 start.extend_from_slice(v);
             }
-            let mut end = start.clone();
-            end.push(0xff);
+            let end = [&start[..], &[0xff]].concat();
             // Every equality filter is a prefix of the index key: the index serves them.
-            let served: Vec<usize> = (0..self.filters.len())
+            let served: SmallVec<[usize; 4]> = (0..self.filters.len())
                 .filter(|i| matches!(self.filters[*i], Filter::Eq(..)))
                 .collect();
             self.from_index(r, s, idx, (&start, &end), want, &served, out)
@@ -385,7 +384,7 @@ impl<'a> QueryBuilder<'a> {
             let mut buf = std::collections::VecDeque::new();
             let mut last_key = Vec::new();
             // One entry past the chunk tells whether this index key goes on.
-            r.range_expecting(from, to, MERGE_CHUNK + 1, &mut |k, v| {
+            r.range_expecting(from.to_vec(), to.to_vec(), MERGE_CHUNK + 1, &mut |k, v| {
                 let (ik, pk) = split_entry(unique, &k[prefix.len()..], v)?;
                 match &this {
                     None => this = Some(ik.to_vec()),
@@ -487,8 +486,8 @@ impl<'a> QueryBuilder<'a> {
             let mut too_many = false;
             for (start, end) in &keys {
                 r.range(
-                    &[&prefix[..], start].concat(),
-                    &[&prefix[..], end].concat(),
+                    [&prefix[..], start].concat(),
+                    [&prefix[..], end].concat(),
                     &mut |k, v| {
                         let (_, pk) = split_entry(idx.def.unique, &k[prefix.len()..], v)?;
                         pks.push(pk.to_vec());

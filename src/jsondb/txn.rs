@@ -62,10 +62,14 @@ pub(crate) struct Request<'t> {
 
 impl<'db> Transaction<'db> {
     pub(crate) fn begin(db: &'db JsonDB, stores: &[&str], mode: TransactionMode) -> Result<Self> {
-        let mut scope: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
-        scope.sort();
-        scope.dedup();
-        let scope: Arc<[String]> = scope.into();
+        let scope: Arc<[String]> = if stores.windows(2).all(|w| w[0] < w[1]) {
+            stores.iter().map(|s| s.to_string()).collect() // sorted already: one copy
+        } else {
+            let mut scope: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
+            scope.sort();
+            scope.dedup();
+            scope.into()
+        };
         let write = mode == TransactionMode::ReadWrite;
         let ticket = db.scheduler.begin(&scope, write)?;
         let catalog = db.catalog.read().clone();
@@ -354,10 +358,19 @@ impl Drop for Transaction<'_> {
 }
 
 /// Buffers reused by `Request::stored_doc_into`: the engine key, and the document.
-#[derive(Default)]
 pub(crate) struct DocBuf {
     key: Vec<u8>,
     pub doc: Vec<u8>,
+}
+
+impl Default for DocBuf {
+    fn default() -> Self {
+        // Room for most keys and documents: neither grows document by document.
+        DocBuf {
+            key: Vec::with_capacity(64),
+            doc: Vec::with_capacity(512),
+        }
+    }
 }
 
 impl Request<'_> {
@@ -382,8 +395,8 @@ impl Request<'_> {
     /// `f` returns false.
     pub(crate) fn range(
         &self,
-        start: &[u8],
-        end: &[u8],
+        start: Vec<u8>,
+        end: Vec<u8>,
         f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
         self.range_expecting(start, end, 0, f)
@@ -393,8 +406,8 @@ impl Request<'_> {
     /// the engine reads that many at once (`Engine::visit_snapshot`).
     pub(crate) fn range_expecting(
         &self,
-        start: &[u8],
-        end: &[u8],
+        start: Vec<u8>,
+        end: Vec<u8>,
         expect: usize,
         f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
@@ -407,8 +420,8 @@ impl Request<'_> {
             .filter(|l| !l.is_empty())
         {
             for (k, v) in layer.range::<[u8], _>((
-                std::ops::Bound::Included(start),
-                std::ops::Bound::Excluded(end),
+                std::ops::Bound::Included(&start[..]),
+                std::ops::Bound::Excluded(&end[..]),
             )) {
                 overlay.insert(k.as_slice(), v);
             }
@@ -418,8 +431,8 @@ impl Request<'_> {
         // engine's record of the same key (a `None` deletes it).
         let mut ov = overlay.into_iter().peekable();
         let bounds = Bounds {
-            start: start.to_vec(),
-            end: KeyEnd::Excluded(end.to_vec()),
+            start,
+            end: KeyEnd::Excluded(end),
             ts_lo: TS,
             ts_hi: TS,
         };
@@ -613,7 +626,7 @@ impl Request<'_> {
         let s = self.store(store)?;
         let prefix = doc_prefix(s.id);
         let (start, end) = range.byte_bounds(&prefix);
-        self.range(&start, &end, &mut |k, v| f(&k[prefix.len()..], v))
+        self.range(start, end, &mut |k, v| f(&k[prefix.len()..], v))
     }
 
     /// Visits `(index key bytes, primary key bytes)` of entries in `range`, ascending.
@@ -629,7 +642,7 @@ impl Request<'_> {
         let prefix = index_prefix(s.id, idx.id);
         let (start, end) = range.byte_bounds(&prefix);
         let unique = idx.def.unique;
-        self.range(&start, &end, &mut |k, v| {
+        self.range(start, end, &mut |k, v| {
             let (ik, pk) = split_entry(unique, &k[prefix.len()..], v)?;
             f(ik, pk)
         })

@@ -227,8 +227,9 @@ pub(crate) struct MemCursor {
     mem: Arc<Memtable>,
     bounds: Arc<Bounds>,
     snap: u64,
-    /// Where the next refill starts: the group `(key, ts)`, inclusive.
-    resume: Option<(Vec<u8>, i64)>,
+    /// Where the next refill starts: the group `(key, ts)`, inclusive, the key `None`
+    /// for `bounds.start` (not copied: a short scan never needs a key of its own).
+    resume: Option<(Option<Vec<u8>>, i64)>,
     buf: VecDeque<Entry>,
     /// Entries the next refill copies.
     chunk: usize,
@@ -236,7 +237,7 @@ pub(crate) struct MemCursor {
 
 impl MemCursor {
     pub(crate) fn new(mem: Arc<Memtable>, bounds: Arc<Bounds>, snap: u64) -> Self {
-        let resume = Some((bounds.start.clone(), bounds.ts_lo));
+        let resume = Some((None, bounds.ts_lo));
         MemCursor {
             mem,
             bounds,
@@ -270,12 +271,13 @@ impl MemCursor {
         self.chunk = (chunk * 2).min(MAX_CHUNK);
         let map = self.mem.map.read();
         let b = &*self.bounds;
+        let start_key = start_key.as_deref().unwrap_or(&b.start);
         let mut n = 0;
-        for (key, versions) in map.range_from(&start_key) {
+        for (key, versions) in map.range_from(start_key) {
             if b.key_past_end(key) {
                 return;
             }
-            let lo = if crate::util::key_order::compare(key, &start_key).is_eq() {
+            let lo = if crate::util::key_order::compare(key, start_key).is_eq() {
                 start_ts.max(b.ts_lo)
             } else {
                 b.ts_lo
@@ -289,7 +291,7 @@ impl MemCursor {
                     continue; // decided already, or too new for this snapshot
                 }
                 if n >= chunk {
-                    self.resume = Some((key.to_vec(), *ts));
+                    self.resume = Some((Some(key.to_vec()), *ts));
                     return;
                 }
                 last_ts = Some(*ts);
@@ -314,7 +316,9 @@ impl MemCursor {
         f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
     ) -> Result<u64> {
         self.chunk = expect.clamp(FIRST_VISIT_CHUNK, MAX_CHUNK);
-        let mut bytes: Vec<u8> = Vec::with_capacity(512);
+        // Room for a chunk of keys of up to ~40 bytes with short values (index
+        // entries): a limit query's one chunk fills it without regrowing.
+        let mut bytes: Vec<u8> = Vec::with_capacity((self.chunk * 48).max(512));
         // (key start, value start, value end) in `bytes`, and the ts.
         let mut spans: Vec<(usize, usize, usize, i64)> = Vec::with_capacity(self.chunk);
         let mut handed = 0;
