@@ -62,14 +62,10 @@ pub(crate) struct Request<'t> {
 
 impl<'db> Transaction<'db> {
     pub(crate) fn begin(db: &'db JsonDB, stores: &[&str], mode: TransactionMode) -> Result<Self> {
-        let scope: Arc<[String]> = if stores.windows(2).all(|w| w[0] < w[1]) {
-            stores.iter().map(|s| s.to_string()).collect() // sorted already: one copy
-        } else {
-            let mut scope: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
-            scope.sort();
-            scope.dedup();
-            scope.into()
-        };
+        let mut scope: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
+        scope.sort();
+        scope.dedup();
+        let scope: Arc<[String]> = scope.into();
         let write = mode == TransactionMode::ReadWrite;
         let ticket = db.scheduler.begin(&scope, write)?;
         let catalog = db.catalog.read().clone();
