@@ -119,7 +119,10 @@ pub(crate) unsafe fn doc_result(out: *mut *mut c_char, d: Option<RawDoc>) -> Res
 
 /// Documents as one JSON array C string in `*out`.
 pub(crate) unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<RawDoc>) -> Result<()> {
-    let mut array = DocArray::default();
+    // Sized exactly, brackets, commas and the C string's NUL included: no regrowing,
+    // and no shrinking when it becomes the C string.
+    let text = docs.iter().map(|d| d.0.len() + 1).sum::<usize>() + 2;
+    let mut array = DocArray::with_capacity(text + usize::from(docs.is_empty()));
     for d in &docs {
         array.push_stored(&d.0)?;
     }

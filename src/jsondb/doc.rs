@@ -119,6 +119,14 @@ impl Default for DocArray {
 }
 
 impl DocArray {
+    /// An empty array whose text has room for `bytes` bytes.
+    pub(crate) fn with_capacity(bytes: usize) -> Self {
+        DocArray {
+            text: Vec::with_capacity(bytes),
+            ..DocArray::default()
+        }
+    }
+
     /// The document at `i`, without its separator.
     fn doc(&self, i: usize) -> &[u8] {
         let end = self.starts.get(i + 1).map_or(self.text.len(), |s| s - 1);
@@ -127,11 +135,13 @@ impl DocArray {
 
     fn push_text(&mut self, bytes: &[u8]) {
         if self.text.is_empty() {
-            // Room for documents a quarter longer than the first, the brackets, and
-            // the NUL the C API adds.
-            let each = bytes.len() + bytes.len() / 4 + 1;
-            self.text
-                .reserve(each.saturating_mul(self.expected.max(1)) + 3);
+            // Unless sized already (`with_capacity`): room for documents a quarter
+            // longer than the first, the brackets, and the NUL the C API adds.
+            if self.text.capacity() == 0 {
+                let each = bytes.len() + bytes.len() / 4 + 1;
+                self.text
+                    .reserve(each.saturating_mul(self.expected.max(1)) + 3);
+            }
             self.starts.reserve(self.expected);
             self.text.push(b'[');
         } else if !self.starts.is_empty() {
