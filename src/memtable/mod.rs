@@ -308,14 +308,17 @@ impl MemCursor {
     /// memtable to itself allocates nothing per record. Range tombstones are the
     /// caller's to rule out. `expect` is how many records the caller expects to take
     /// (0 when it cannot tell): the first chunk copies that many, so a query with a
-    /// limit seeks and locks once.
+    /// limit seeks and locks once, and copies no record it will not look at.
     pub(crate) fn visit(
         mut self,
         now: &dyn Fn() -> i64,
         expect: usize,
         f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
     ) -> Result<u64> {
-        self.chunk = expect.clamp(FIRST_VISIT_CHUNK, MAX_CHUNK);
+        self.chunk = match expect {
+            0 => FIRST_VISIT_CHUNK,
+            n => n.min(MAX_CHUNK),
+        };
         // Room for a chunk of keys of up to ~40 bytes with short values (index
         // entries): a limit query's one chunk fills it without regrowing.
         let mut bytes: Vec<u8> = Vec::with_capacity((self.chunk * 48).max(512));
