@@ -861,7 +861,8 @@ enum flowdb_status_t flowdb_options_set_auto_background(struct flowdb_options_t 
 struct flowdb_query_t *flowdb_query_new(const char *store);
 
 /*
- Keeps documents whose `field` equals `value` (JSON key).
+ Keeps documents whose `field` equals `value` (JSON key). A value that is not a
+ valid key is reported here, not by `flowdb_query_collect`.
  */
 enum flowdb_status_t flowdb_query_where_eq(struct flowdb_query_t *q,
                                            const char *field,

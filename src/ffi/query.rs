@@ -11,10 +11,11 @@ use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind
 use super::jsondb::{flowdb_jsondb_t, with_db};
 use crate::error::{Error, Result};
 use crate::jsondb::doc::DocArray;
-use crate::jsondb::SortDir;
+use crate::jsondb::{key, SortDir};
 
 enum Step {
-    Eq(String, Value),
+    /// The field, and the value's key encoded (checked when the step is added).
+    Eq(String, Vec<u8>),
     Range(String, Value, Value),
     In(String, Vec<Value>),
     Order(String, SortDir),
@@ -58,7 +59,8 @@ unsafe fn step(
     })
 }
 
-/// Keeps documents whose `field` equals `value` (JSON key).
+/// Keeps documents whose `field` equals `value` (JSON key). A value that is not a
+/// valid key is reported here, not by `flowdb_query_collect`.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_query_where_eq(
     q: *mut flowdb_query_t,
@@ -71,7 +73,7 @@ pub unsafe extern "C" fn flowdb_query_where_eq(
         step(q, err, || {
             Ok(Step::Eq(
                 cstr(field, "field")?.to_string(),
-                json(value, len, "value")?,
+                key::encode(&json(value, len, "value")?)?,
             ))
         })
     }
@@ -181,10 +183,10 @@ pub unsafe extern "C" fn flowdb_query_collect(
             let mut b = d.query(&q.store);
             for s in &q.steps {
                 b = match s {
-                    Step::Eq(f, v) => b.where_eq(f, v.clone()),
+                    Step::Eq(f, k) => b.where_key_eq(f, k),
                     Step::Range(f, a, z) => b.where_range(f, a.clone(), z.clone()),
                     Step::In(f, vs) => b.where_in(f, vs.clone()),
-                    Step::Order(f, dir) => b.order_by(f, *dir),
+                    Step::Order(f, dir) => b.order_by_field(f, *dir),
                     Step::Limit(n) => b.limit(*n),
                     Step::Offset(n) => b.offset(*n),
                     Step::ScanOnly => b.scan_only(),

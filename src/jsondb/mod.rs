@@ -10,7 +10,7 @@
 
 pub(crate) mod doc;
 mod index;
-mod key;
+pub(crate) mod key;
 mod keypath;
 mod layout;
 mod query;

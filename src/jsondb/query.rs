@@ -22,6 +22,8 @@
 //!
 //! `offset`/`limit` apply after ordering and stop the scan early in ascending plans.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use smallvec::SmallVec;
@@ -41,13 +43,15 @@ pub enum SortDir {
     Desc,
 }
 
-enum Filter {
-    Eq(String, Vec<u8>),
-    Range(String, Vec<u8>, Vec<u8>),
-    In(String, Vec<Vec<u8>>),
+/// A filter on a field, its keys encoded. The field and an equality's key are
+/// borrowed when the caller keeps them (`where_key_eq`: the C API's built query).
+enum Filter<'a> {
+    Eq(Cow<'a, str>, Cow<'a, [u8]>),
+    Range(Cow<'a, str>, Vec<u8>, Vec<u8>),
+    In(Cow<'a, str>, Vec<Vec<u8>>),
 }
 
-impl Filter {
+impl Filter<'_> {
     fn field(&self) -> &str {
         match self {
             Filter::Eq(f, _) | Filter::Range(f, _, _) | Filter::In(f, _) => f,
@@ -60,7 +64,7 @@ impl Filter {
             return false;
         };
         match self {
-            Filter::Eq(_, e) => k == *e,
+            Filter::Eq(_, e) => k == **e,
             Filter::Range(_, lo, hi) => *lo <= k && k <= *hi,
             Filter::In(_, set) => set.contains(&k),
         }
@@ -71,8 +75,8 @@ impl Filter {
 pub struct QueryBuilder<'a> {
     db: &'a JsonDB,
     store: &'a str,
-    filters: Vec<Filter>,
-    order: Option<(String, SortDir)>,
+    filters: Vec<Filter<'a>>,
+    order: Option<(Cow<'a, str>, SortDir)>,
     limit: Option<usize>,
     offset: usize,
     use_indexes: bool,
@@ -116,7 +120,16 @@ impl<'a> QueryBuilder<'a> {
     /// Documents whose `field` equals `value` (a valid key).
     pub fn where_eq(mut self, field: &str, value: Value) -> Self {
         let k = self.encode(&value);
-        self.filters.push(Filter::Eq(field.to_string(), k));
+        self.filters
+            .push(Filter::Eq(Cow::Owned(field.to_string()), Cow::Owned(k)));
+        self
+    }
+
+    /// `where_eq` with the value's key already encoded (`key::encode`), both borrowed
+    /// for the query's life: the C API builds a query from steps it keeps.
+    pub(crate) fn where_key_eq(mut self, field: &'a str, key: &'a [u8]) -> Self {
+        self.filters
+            .push(Filter::Eq(Cow::Borrowed(field), Cow::Borrowed(key)));
         self
     }
 
@@ -128,7 +141,8 @@ impl<'a> QueryBuilder<'a> {
                 "where_range on {field:?}: {start} is above {end}"
             )));
         }
-        self.filters.push(Filter::Range(field.to_string(), lo, hi));
+        self.filters
+            .push(Filter::Range(Cow::Owned(field.to_string()), lo, hi));
         self
     }
 
@@ -137,12 +151,19 @@ impl<'a> QueryBuilder<'a> {
         let mut ks: Vec<Vec<u8>> = values.iter().map(|v| self.encode(v)).collect();
         ks.sort();
         ks.dedup();
-        self.filters.push(Filter::In(field.to_string(), ks));
+        self.filters
+            .push(Filter::In(Cow::Owned(field.to_string()), ks));
         self
     }
 
     pub fn order_by(mut self, field: &str, dir: SortDir) -> Self {
-        self.order = Some((field.to_string(), dir));
+        self.order = Some((Cow::Owned(field.to_string()), dir));
+        self
+    }
+
+    /// `order_by` with the field borrowed for the query's life (see `where_key_eq`).
+    pub(crate) fn order_by_field(mut self, field: &'a str, dir: SortDir) -> Self {
+        self.order = Some((Cow::Borrowed(field), dir));
         self
     }
 
@@ -296,7 +317,7 @@ impl<'a> QueryBuilder<'a> {
             .filters
             .iter()
             .filter_map(|f| match f {
-                Filter::Eq(field, k) => Some((field.as_str(), k.as_slice())),
+                Filter::Eq(field, k) => Some((&**field, &**k)),
                 _ => None,
             })
             .collect();
@@ -464,7 +485,7 @@ impl<'a> QueryBuilder<'a> {
                 continue;
             };
             let keys: Vec<(Vec<u8>, Vec<u8>)> = match f {
-                Filter::Eq(_, k) => vec![(k.clone(), [&k[..], &[0xff]].concat())],
+                Filter::Eq(_, k) => vec![(k.to_vec(), [&k[..], &[0xff]].concat())],
                 Filter::In(_, ks) => ks
                     .iter()
                     .map(|k| (k.clone(), [&k[..], &[0xff]].concat()))
