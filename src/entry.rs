@@ -52,8 +52,8 @@ pub(crate) fn live(kind: Kind, expire_at: i64, now: impl FnOnce() -> i64) -> boo
 }
 
 /// The version a point read found, without the `(key, ts)` the reader asked for:
-/// so a read that wants only the value copies no key. `V` is the value: owned, or
-/// `&[u8]` lent in place by a memtable (`Memtable::peek`).
+/// so a read that wants only the value copies no key. `V` is the value: owned, lent
+/// in place by a memtable (`&[u8]`, `Memtable::peek`), or either (`Cow`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Found<V = Vec<u8>> {
     pub seq: u64,
@@ -66,6 +66,16 @@ impl<V> Found<V> {
     pub(crate) fn is_live_at(&self, now: impl FnOnce() -> i64) -> bool {
         live(self.kind, self.expire_at, now)
     }
+
+    /// This version with its value turned into another form (lent, copied, owned).
+    pub(crate) fn map<W>(self, f: impl FnOnce(V) -> W) -> Found<W> {
+        Found {
+            seq: self.seq,
+            kind: self.kind,
+            expire_at: self.expire_at,
+            value: f(self.value),
+        }
+    }
 }
 
 impl Found {
@@ -77,28 +87,6 @@ impl Found {
             kind: self.kind,
             expire_at: self.expire_at,
             value: self.value,
-        }
-    }
-
-    /// This version with its value lent.
-    pub(crate) fn lend(&self) -> Found<&[u8]> {
-        Found {
-            seq: self.seq,
-            kind: self.kind,
-            expire_at: self.expire_at,
-            value: &self.value,
-        }
-    }
-}
-
-impl Found<&[u8]> {
-    /// This version with its value copied.
-    pub(crate) fn to_owned(&self) -> Found {
-        Found {
-            seq: self.seq,
-            kind: self.kind,
-            expire_at: self.expire_at,
-            value: self.value.to_vec(),
         }
     }
 }

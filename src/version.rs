@@ -7,6 +7,7 @@
 //! `(key, ts)` the version with the highest sequence wins; it is visible when it is a
 //! put, has not expired, and no range tombstone with a higher sequence covers it.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use crate::config::ReadOptions;
@@ -101,29 +102,30 @@ impl Snapshot {
     }
 
     /// `f` of the live version at `(key, ts)`, if there is one: the first source holding
-    /// the key decides. A memtable lends the version in place (under its read lock, see
-    /// `Memtable::peek`), so `f` must not read this snapshot again.
+    /// the key decides. A memtable lends the value in place (under its read lock, see
+    /// `Memtable::peek`), so `f` must not read this snapshot again; a table's read is
+    /// handed over owned.
     fn with_found<R>(
         &self,
         key: &[u8],
         ts: i64,
         opts: &ReadOptions,
-        f: impl FnOnce(Found<&[u8]>) -> R,
+        f: impl FnOnce(Found<Cow<'_, [u8]>>) -> R,
     ) -> Result<Option<R>> {
-        let visible = |v: &Found<&[u8]>| self.shows(key, v.seq, v.is_live_at(|| self.now()));
         let mut f = Some(f);
-        let mut call = |v: Found<&[u8]>| match visible(&v) {
-            true => f.take().map(|f| f(v)),
-            false => None,
-        };
+        let mut call =
+            |v: Found<Cow<'_, [u8]>>| match self.shows(key, v.seq, v.is_live_at(|| self.now())) {
+                true => f.take().map(|f| f(v)),
+                false => None,
+            };
         for m in self.sv.memtables() {
-            if let Some(r) = m.peek(key, ts, self.seq, &mut call) {
+            if let Some(r) = m.peek(key, ts, self.seq, |v| call(v.map(Cow::Borrowed))) {
                 return Ok(r);
             }
         }
         for t in &self.sv.version.tables {
             if let Some(e) = t.get(key, ts, opts)? {
-                return Ok(call(Found::from(e).lend()));
+                return Ok(call(Found::from(e).map(Cow::Owned)));
             }
         }
         Ok(None)
@@ -131,7 +133,9 @@ impl Snapshot {
 
     /// The live record at `(key, ts)`.
     pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
-        self.with_found(key, ts, opts, |f| f.to_owned().into_entry(key, ts))
+        self.with_found(key, ts, opts, |f| {
+            f.map(Cow::into_owned).into_entry(key, ts)
+        })
     }
 
     /// `f` of the value of the live record at `(key, ts)`, lent where it lies (see
@@ -143,7 +147,7 @@ impl Snapshot {
         opts: &ReadOptions,
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>> {
-        self.with_found(key, ts, opts, |v| f(v.value))
+        self.with_found(key, ts, opts, |v| f(&v.value))
     }
 
     /// The live record of `key` with the greatest ts.

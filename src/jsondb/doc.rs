@@ -94,7 +94,7 @@ impl<D: DocForm> DocSink for Vec<D> {
 /// Documents as one JSON array text, written as they come: each stored document is
 /// copied once, straight into the text, with no allocation of its own (what the C
 /// API hands out).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct DocArray {
     /// `[` and the documents so far, separated by commas (empty until the first);
     /// `]` comes in `into_text`.
@@ -107,16 +107,6 @@ pub(crate) struct DocArray {
 
 /// The most documents `DocArray` sizes its text for in advance.
 const MAX_EXPECTED: usize = 256;
-
-impl Default for DocArray {
-    fn default() -> Self {
-        DocArray {
-            text: Vec::new(),
-            starts: Vec::new(),
-            expected: 0,
-        }
-    }
-}
 
 impl DocArray {
     /// An empty array whose text has room for `bytes` bytes.

@@ -64,7 +64,7 @@ fn found(seq: u64, v: &MemValue) -> Found<&[u8]> {
 }
 
 fn to_entry(key: &[u8], ts: i64, seq: u64, v: &MemValue) -> Entry {
-    found(seq, v).to_owned().into_entry(key, ts)
+    found(seq, v).map(<[u8]>::to_vec).into_entry(key, ts)
 }
 
 impl Memtable {
