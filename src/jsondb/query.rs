@@ -233,11 +233,11 @@ impl<'a> QueryBuilder<'a> {
         }
         let reverse = match &self.order {
             Some((g, dir)) => {
-                self.ordered(r, &s, g, *dir, &mut docs)?;
+                self.ordered(r, s, g, *dir, &mut docs)?;
                 *dir == SortDir::Desc
             }
             None => {
-                self.by_primary_key(r, &s, &mut docs)?;
+                self.by_primary_key(r, s, &mut docs)?;
                 false
             }
         };
@@ -354,7 +354,9 @@ impl<'a> QueryBuilder<'a> {
             let (start, end) = KeyRange::all().byte_bounds(&[]);
             self.from_index(r, s, idx, (&start, &end), want, &[], out)
         } else {
-            let mut keyed: Vec<(Vec<u8>, Vec<u8>, Value, Vec<u8>)> = Vec::new();
+            // (sort key, primary key, document, its stored text)
+            type Keyed = (Vec<u8>, Vec<u8>, Value, Vec<u8>);
+            let mut keyed: Vec<Keyed> = Vec::new();
             r.store_range(self.store, &KeyRange::all(), &mut |pk, bytes| {
                 let doc = doc::parse(bytes)?;
                 if let Some(k) = keypath::evaluate(&doc, g).and_then(|v| key::encode(&v).ok()) {
