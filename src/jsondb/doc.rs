@@ -211,9 +211,7 @@ mod tests {
     /// A page cut from the text array is the page cut from the list (seed logged).
     #[test]
     fn text_array_cuts_like_a_list() {
-        let seed = fastrand::u64(..);
-        println!("text_array_cuts_like_a_list seed {seed}");
-        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut rng = crate::util::test_rng("text_array_cuts_like_a_list");
         for _ in 0..500 {
             let n = rng.usize(0..12);
             let (reverse, offset, limit) = (rng.bool(), rng.usize(0..14), rng.usize(0..14));

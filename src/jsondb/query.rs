@@ -269,6 +269,22 @@ impl<'a> QueryBuilder<'a> {
         Ok(())
     }
 
+    /// Reads the document under primary key `pk` (through `buf`) and `keep`s it.
+    fn read_keep(
+        &self,
+        r: &Request<'_>,
+        s: &StoreEntry,
+        pk: &[u8],
+        buf: &mut DocBuf,
+        served: &[usize],
+        out: &mut impl DocSink,
+    ) -> Result<()> {
+        if r.stored_doc_into(s, pk, buf)? {
+            self.keep(out, &buf.doc, served)?;
+        }
+        Ok(())
+    }
+
     /// Adds the documents of index entries within raw byte bounds, filtered, in entry
     /// order; stops once `out` holds `want` documents.
     fn from_index(
@@ -291,9 +307,7 @@ impl<'a> QueryBuilder<'a> {
         let mut buf = DocBuf::default();
         r.range_expecting(lo, hi, want - out.len(), &mut |k, v| {
             let (_, pk) = split_entry(idx.def.unique, &k[plen..], v)?;
-            if r.stored_doc_into(s, pk, &mut buf)? {
-                self.keep(out, &buf.doc, served)?;
-            }
+            self.read_keep(r, s, pk, &mut buf, served, out)?;
             Ok(out.len() < want)
         })
     }
@@ -467,9 +481,7 @@ impl<'a> QueryBuilder<'a> {
                     cursors[i] = read(&from, &to, Some(&ik))?.1;
                 }
             }
-            if r.stored_doc_into(s, &pk, &mut buf)? {
-                self.keep(out, &buf.doc, &[served])?;
-            }
+            self.read_keep(r, s, &pk, &mut buf, &[served], out)?;
         }
         Ok(Some(()))
     }
@@ -530,9 +542,7 @@ impl<'a> QueryBuilder<'a> {
                 if out.len() >= want {
                     break;
                 }
-                if r.stored_doc_into(s, &pk, &mut buf)? {
-                    self.keep(out, &buf.doc, &[fi])?;
-                }
+                self.read_keep(r, s, &pk, &mut buf, &[fi], out)?;
             }
             return Ok(());
         }

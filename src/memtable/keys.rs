@@ -126,9 +126,7 @@ mod tests {
     /// and absent keys, and ordered walks from random points (seed logged).
     #[test]
     fn behaves_as_an_ordered_map() {
-        let seed = fastrand::u64(..);
-        println!("seed {seed}");
-        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut rng = crate::util::test_rng("behaves_as_an_ordered_map");
         let mut map: KeyMap<Vec<u64>> = KeyMap::new();
         let mut model: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
         let key = |rng: &mut fastrand::Rng| -> Vec<u8> {

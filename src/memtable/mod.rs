@@ -216,8 +216,9 @@ impl Memtable {
 /// Entries copied per refill: the first refill copies few, as a point or `limit`
 /// query reads only a handful; each later one doubles, up to `MAX_CHUNK`.
 const FIRST_CHUNK: usize = 4;
-/// The first chunk of `MemCursor::visit`, which copies no entry into an allocation
-/// of its own: larger, so a `limit` query of a few dozen seeks once or twice.
+/// The first chunk of `MemCursor::visit` when the caller cannot say how many records it
+/// will take: larger than a cursor's, as a visit copies no entry into an allocation of
+/// its own.
 const FIRST_VISIT_CHUNK: usize = 8;
 const MAX_CHUNK: usize = 128;
 
@@ -428,9 +429,7 @@ mod tests {
     /// (puts, deletes, expired puts, several versions), snapshots, bounds and stops.
     #[test]
     fn visit_lends_what_the_cursor_yields() {
-        let seed = fastrand::u64(..);
-        println!("seed {seed}");
-        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut rng = crate::util::test_rng("visit_lends_what_the_cursor_yields");
         let m = Arc::new(Memtable::new(1));
         let mut seq = 0;
         for _ in 0..20 {

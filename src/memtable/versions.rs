@@ -148,9 +148,7 @@ mod tests {
     /// three shapes occur), then `from` and `before` at random points, both ways.
     #[test]
     fn behave_as_an_ordered_map() {
-        let seed = fastrand::u64(..);
-        println!("seed {seed}");
-        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut rng = crate::util::test_rng("behave_as_an_ordered_map");
         for round in 0..200 {
             let mut model: BTreeMap<VKey, u64> = BTreeMap::new();
             let first = (rng.i64(0..50), Reverse(rng.u64(0..4)));

@@ -107,9 +107,7 @@ mod tests {
 
     #[test]
     fn order_is_that_of_byte_slices() {
-        let seed = fastrand::u64(..);
-        println!("seed {seed}");
-        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut rng = crate::util::test_rng("order_is_that_of_byte_slices");
         let mut keys: Vec<Vec<u8>> = Vec::new();
         for _ in 0..2000 {
             // Shared prefixes, every length across the 8-byte steps, extreme bytes.

@@ -6,6 +6,19 @@ pub(crate) mod coding;
 pub(crate) mod histogram;
 pub(crate) mod key_order;
 
+/// A seeded RNG for a randomized unit test: the seed comes from `FLOWDB_SEED` or the
+/// clock and is printed, so a failure can be replayed. (`tests/common::rng` is the
+/// same for the integration tests, which cannot reach this.)
+#[cfg(test)]
+pub(crate) fn test_rng(test: &str) -> fastrand::Rng {
+    let seed = std::env::var("FLOWDB_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| now_micros() as u64);
+    println!("{test}: seed {seed} (replay with FLOWDB_SEED={seed})");
+    fastrand::Rng::with_seed(seed)
+}
+
 /// Microseconds since the Unix epoch, the unit of `ts` and `expire_at`.
 pub fn now_micros() -> i64 {
     match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
