@@ -5,26 +5,37 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
-/// When the write-ahead log is made durable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// When the write-ahead log is made durable. As data (serde) it is written as the
+/// published crate writes it: `"always"` or `{"intervalms": 1000}` (the Rust variant
+/// names are accepted too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SyncMode {
     /// fdatasync before every write call returns (survives power loss).
+    #[serde(alias = "Always")]
     Always,
     /// write(2) before every write call returns (survives kill -9); fdatasync every
     /// `n` milliseconds, so power loss may lose at most the last `n` ms.
+    #[serde(alias = "IntervalMs", alias = "interval_ms")]
     IntervalMs(u64),
 }
 
-/// Engine configuration. Build it with `Config { data_dir, ..Default::default() }`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Engine configuration. Build it with `Config { data_dir, ..Default::default() }`,
+/// or load it from a file (TOML, JSON: any serde format); fields missing there take
+/// their defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
     /// Directory holding the database (default `./data`).
     pub data_dir: PathBuf,
     /// TTL applied to records written without one (default: none).
     pub default_ttl_secs: Option<u64>,
-    /// How often background GC purges expired records (default 3600).
+    /// How often background GC purges expired records (default 3600; 0: every
+    /// maintenance tick).
     pub gc_interval_secs: u64,
     /// Size at which the active memtable is frozen and flushed (default 64).
     pub memtable_size_mb: usize,
@@ -32,19 +43,23 @@ pub struct Config {
     pub max_frozen_memtables: usize,
     /// Target uncompressed size of a table block in bytes (default 8192).
     pub block_size: usize,
-    /// Period of the background flush check, in milliseconds (default 1000).
+    /// Period of the background flush check, in milliseconds (default 1000; 0 acts
+    /// as 1).
     pub flush_interval_ms: u64,
     /// Width of a time-index bucket, in seconds (default 3600).
     pub time_bucket_secs: u64,
-    /// Memory allowed for block metadata and time indexes (default 256).
+    /// Memory allowed for block metadata and time indexes (default 256; 0: none kept,
+    /// tables filter their block index on each read).
     pub index_memory_budget_mb: usize,
     /// Block cache capacity; 0 disables the cache (default 128).
     pub block_cache_capacity_mb: usize,
-    /// Bloom filter bits per key; 0 disables filters (default 10).
+    /// Bloom filter bits per key; 0 disables filters, more than 64 acts as 64
+    /// (default 10).
     pub bloom_bits_per_key: usize,
     /// Size at which a write-ahead-log segment is closed and a new one started (default 64).
     pub wal_segment_size_mb: u64,
-    /// Tables of one level that trigger a merge into the next level (default 2).
+    /// Tables of one level that trigger a merge into the next level (default 2; 1
+    /// acts as 2, since one table alone is not a merge).
     pub compaction_threshold: usize,
     /// Create `data_dir` when it does not exist (default true).
     pub create_if_missing: bool,
@@ -86,7 +101,17 @@ impl Config {
         }
     }
 
-    /// Checks every field; the error names the first bad one.
+    /// Checks every field; the error names the first bad one. Every configuration the
+    /// published flowdb 0.7 crate accepts is accepted, except values that would
+    /// overflow (sizes past what `<< 20` or the table format can hold, times past what
+    /// microseconds in an `i64` can hold). Zero is refused where it cannot work:
+    /// `memtable_size_mb`, `max_frozen_memtables`, `block_size`, `time_bucket_secs`,
+    /// `wal_segment_size_mb`, `compaction_threshold` and `default_ttl_secs = Some(0)`
+    /// (every record would be expired when written). Zero is allowed, and means what
+    /// the field's doc says, for `bloom_bits_per_key` and `block_cache_capacity_mb`
+    /// (off), `gc_interval_secs` and `flush_interval_ms` (every maintenance tick),
+    /// `index_memory_budget_mb` (no index kept in memory) and `IntervalMs(0)` (a sync
+    /// on every write, as `Always`).
     pub fn validate(&self) -> Result<()> {
         fn range<T: PartialOrd + std::fmt::Display>(name: &str, v: T, lo: T, hi: T) -> Result<()> {
             if v < lo || v > hi {
@@ -96,47 +121,62 @@ impl Config {
             }
             Ok(())
         }
+        const MAX_MB: usize = usize::MAX >> 20;
+        const MAX_SECS: u64 = i64::MAX as u64 / 1_000_000;
         if self.data_dir.as_os_str().is_empty() {
             return Err(Error::invalid("Config::data_dir is empty"));
         }
         if let Some(ttl) = self.default_ttl_secs {
-            range("default_ttl_secs", ttl, 1, i64::MAX as u64 / 1_000_000)?;
+            range("default_ttl_secs", ttl, 1, MAX_SECS)?;
         }
-        range("gc_interval_secs", self.gc_interval_secs, 1, 365 * 86_400)?;
-        range("memtable_size_mb", self.memtable_size_mb, 1, 64 * 1024)?;
-        range("max_frozen_memtables", self.max_frozen_memtables, 1, 64)?;
-        range("block_size", self.block_size, 256, 16 << 20)?;
-        range("flush_interval_ms", self.flush_interval_ms, 1, 86_400_000)?;
+        range("memtable_size_mb", self.memtable_size_mb, 1, MAX_MB)?;
         range(
-            "time_bucket_secs",
-            self.time_bucket_secs,
+            "max_frozen_memtables",
+            self.max_frozen_memtables,
             1,
-            100 * 365 * 86_400,
+            usize::MAX,
         )?;
+        // A block's length is stored in 32 bits, and one entry may add a 64 MiB value
+        // to a block that is just under the target.
+        range("block_size", self.block_size, 1, 1 << 30)?;
+        range("time_bucket_secs", self.time_bucket_secs, 1, MAX_SECS)?;
         range(
             "index_memory_budget_mb",
             self.index_memory_budget_mb,
-            1,
-            1 << 20,
+            0,
+            MAX_MB,
         )?;
         range(
             "block_cache_capacity_mb",
             self.block_cache_capacity_mb,
             0,
-            1 << 20,
+            MAX_MB,
         )?;
-        range("bloom_bits_per_key", self.bloom_bits_per_key, 0, 64)?;
         range(
             "wal_segment_size_mb",
             self.wal_segment_size_mb,
             1,
-            64 * 1024,
+            u64::MAX >> 20,
         )?;
-        range("compaction_threshold", self.compaction_threshold, 2, 64)?;
-        if let SyncMode::IntervalMs(ms) = self.wal_sync_mode {
-            range("wal_sync_mode (IntervalMs)", ms, 1, 3_600_000)?;
-        }
+        range(
+            "compaction_threshold",
+            self.compaction_threshold,
+            1,
+            usize::MAX,
+        )?;
         Ok(())
+    }
+
+    /// Bloom filter bits per key as tables are built: more than 64 buys nothing (the
+    /// false-positive rate is already below one in 10^13) and is capped there.
+    pub(crate) fn bloom_bits(&self) -> usize {
+        self.bloom_bits_per_key.min(64)
+    }
+
+    /// Tables of one level that start a merge: one table alone is not a merge, so a
+    /// threshold of 1 acts as 2.
+    pub(crate) fn merge_threshold(&self) -> usize {
+        self.compaction_threshold.max(2)
     }
 
     pub(crate) fn memtable_bytes(&self) -> usize {
@@ -219,18 +259,13 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         let c = Config {
-            block_size: 1,
+            block_size: 0,
             ..Config::default()
         };
         let msg = c.validate().unwrap_err().to_string();
         assert!(msg.contains("block_size"), "{msg}");
         let c = Config {
-            wal_sync_mode: SyncMode::IntervalMs(0),
-            ..Config::default()
-        };
-        assert!(c.validate().unwrap_err().to_string().contains("IntervalMs"));
-        let c = Config {
-            compaction_threshold: 1,
+            compaction_threshold: 0,
             ..Config::default()
         };
         assert!(c
@@ -238,5 +273,54 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("compaction_threshold"));
+        let c = Config {
+            default_ttl_secs: Some(0),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("default_ttl_secs"));
+        let c = Config {
+            time_bucket_secs: u64::MAX,
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("time_bucket_secs"));
+    }
+
+    /// A configuration as data: fields left out take their defaults; `SyncMode` is
+    /// written as the published crate writes it.
+    #[test]
+    fn serde_fills_missing_fields_with_defaults() {
+        let c: Config =
+            serde_json::from_str(r#"{"data_dir":"/tmp/x","wal_sync_mode":{"intervalms":250}}"#)
+                .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.wal_sync_mode, SyncMode::IntervalMs(250));
+        assert_eq!(c.block_size, 8192);
+        assert!(c.auto_background);
+        assert_eq!(serde_json::to_string(&SyncMode::Always).unwrap(), r#""always""#);
+        let m: SyncMode = serde_json::from_str(r#"{"IntervalMs":5}"#).unwrap();
+        assert_eq!(m, SyncMode::IntervalMs(5));
+        let all = serde_json::to_string(&Config::default()).unwrap();
+        assert_eq!(serde_json::from_str::<Config>(&all).unwrap(), Config::default());
+        assert_eq!(serde_json::from_str::<Config>("{}").unwrap(), Config::default());
+    }
+
+    /// Every value the published 0.7 crate accepts (it refuses only zeros) is
+    /// accepted: tiny blocks, one-table merges, no intervals, huge counts.
+    #[test]
+    fn what_the_published_crate_accepts_is_accepted() {
+        let c = Config {
+            block_size: 1,
+            compaction_threshold: 1,
+            gc_interval_secs: 0,
+            flush_interval_ms: 0,
+            index_memory_budget_mb: 0,
+            bloom_bits_per_key: 1000,
+            max_frozen_memtables: 1000,
+            wal_sync_mode: SyncMode::IntervalMs(0),
+            ..Config::default()
+        };
+        c.validate().unwrap();
+        assert_eq!(c.bloom_bits(), 64);
+        assert_eq!(c.merge_threshold(), 2);
     }
 }

@@ -6,6 +6,11 @@
 
 use std::fmt;
 
+/// The published crate's name for [`Error`] (`flowdb::error::FlowError`). The variants
+/// are flowdb's own, one per kind of failure; docs/compatibility.md maps the published
+/// crate's variants onto them.
+pub type FlowError = Error;
+
 /// Result alias used throughout flowdb.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

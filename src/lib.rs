@@ -18,13 +18,14 @@
 //! ```
 
 #![deny(clippy::unwrap_used)]
+#![deny(missing_debug_implementations)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod cache;
 mod config;
-mod engine;
+pub mod engine;
 mod entry;
-mod error;
+pub mod error;
 pub mod ffi;
 pub mod fs;
 mod iterator;
@@ -33,15 +34,20 @@ mod lock;
 mod manifest;
 mod memtable;
 mod range;
-mod record;
+pub mod record;
 mod sstable;
 mod util;
 mod version;
 mod wal;
 
+/// The published crate's path for [`EngineStats`](crate::EngineStats).
+pub mod stats {
+    pub use crate::engine::EngineStats;
+}
+
 pub use config::{Config, ReadOptions, SyncMode, Tuning};
 pub use engine::{Engine, EngineStats, MaintenanceHandle};
-pub use error::{Error, Result, StatusCode};
+pub use error::{Error, FlowError, Result, StatusCode};
 pub use iterator::scan::ScanIterator;
 pub use range::{Query, ScanRange};
 pub use record::{expiry_from_ttl, Record, MAX_KEY_LEN, MAX_VALUE_LEN, NEVER_EXPIRES};

@@ -191,11 +191,7 @@ func cRecords(recs []Record) (*C.flowdb_record_view_t, unsafe.Pointer) {
 		views[i].value_len = C.size_t(v)
 		off += v
 		views[i].ts = C.int64_t(r.Ts)
-		exp := r.ExpireAt
-		if exp == 0 {
-			exp = NeverExpires
-		}
-		views[i].expire_at = C.int64_t(exp)
+		views[i].expire_at = C.int64_t(r.ExpireAt) // 0: never (the C API's rule)
 	}
 	return (*C.flowdb_record_view_t)(block), block
 }

@@ -9,6 +9,7 @@ import "C"
 import (
 	"encoding/json"
 	"iter"
+	"runtime"
 	"time"
 	"unsafe"
 )
@@ -41,8 +42,12 @@ func (e *Engine) ScanOpt(r Range, o ReadOptions) iter.Seq2[Record, error] {
 	return e.scan(r, o)
 }
 
-// Maintenance is a running background maintenance thread.
-type Maintenance struct{ m *C.flowdb_maintenance_t }
+// Maintenance is a running background maintenance thread. One dropped without Stop
+// is stopped when the garbage collector reclaims it.
+type Maintenance struct {
+	m       *C.flowdb_maintenance_t
+	cleanup runtime.Cleanup
+}
 
 // SpawnBackgroundMaintenance starts flush/compaction/GC in the background; nil when
 // it already runs (as it does unless Options.NoAutoBackground).
@@ -55,12 +60,15 @@ func (e *Engine) SpawnBackgroundMaintenance() (*Maintenance, error) {
 	if err != nil || m == nil {
 		return nil, err
 	}
-	return &Maintenance{m: m}, nil
+	mt := &Maintenance{m: m}
+	mt.cleanup = runtime.AddCleanup(mt, func(m *C.flowdb_maintenance_t) { C.flowdb_maintenance_stop(m) }, m)
+	return mt, nil
 }
 
 // Stop stops the thread and waits for it. Idempotent.
 func (m *Maintenance) Stop() {
 	if m != nil && m.m != nil {
+		m.cleanup.Stop()
 		C.flowdb_maintenance_stop(m.m)
 		m.m = nil
 	}
@@ -178,92 +186,95 @@ func (db *JsonDB) CountByIndex(store, index string, r IndexRange) (int, error) {
 	return int(n), err
 }
 
-// Query is a query-builder query over one store; run it with Collect.
+// Query is a query-builder query over one store; run it with Collect. A Query holds
+// only Go values: each Collect builds its own C query and frees it before returning,
+// so a query may be collected any number of times (polling), from one goroutine at a
+// time, and one never collected holds no C memory.
 type Query struct {
 	store string
-	steps []func(q *C.flowdb_query_t, c **C.flowdb_error_t) uint32
-	free  []unsafe.Pointer
+	steps []queryStep
+}
+
+// queryStep adds one step to a C query; its strings are C copies made for this call
+// (the C API copies what it keeps).
+type queryStep struct {
+	strs []string
+	add  func(h *C.flowdb_query_t, ps []*C.char, c **C.flowdb_error_t) uint32
 }
 
 // Query starts a query over store.
 func (db *JsonDB) Query(store string) *Query { return &Query{store: store} }
 
-func (q *Query) add(f func(q *C.flowdb_query_t, c **C.flowdb_error_t) uint32) *Query {
-	q.steps = append(q.steps, f)
+func (q *Query) add(strs []string, f func(h *C.flowdb_query_t, ps []*C.char, c **C.flowdb_error_t) uint32) *Query {
+	q.steps = append(q.steps, queryStep{strs, f})
 	return q
-}
-
-func (q *Query) keep(s string) *C.char {
-	p := C.CString(s)
-	q.free = append(q.free, unsafe.Pointer(p))
-	return p
 }
 
 // WhereEq keeps documents whose field equals value (a JSON key).
 func (q *Query) WhereEq(field string, value json.RawMessage) *Query {
-	f, v := q.keep(field), q.keep(string(value))
-	n := C.size_t(len(value))
-	return q.add(func(h *C.flowdb_query_t, c **C.flowdb_error_t) uint32 { return C.flowdb_query_where_eq(h, f, v, n, c) })
+	return q.add([]string{field, string(value)}, func(h *C.flowdb_query_t, p []*C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_query_where_eq(h, p[0], p[1], C.size_t(len(value)), c)
+	})
 }
 
-// WhereRange keeps documents with start <= field <= end.
+// WhereRange keeps documents with start <= field < end (half-open, as the Rust
+// where_range).
 func (q *Query) WhereRange(field string, start, end json.RawMessage) *Query {
-	f, a, b := q.keep(field), q.keep(string(start)), q.keep(string(end))
-	an, bn := C.size_t(len(start)), C.size_t(len(end))
-	return q.add(func(h *C.flowdb_query_t, c **C.flowdb_error_t) uint32 {
-		return C.flowdb_query_where_range(h, f, a, an, b, bn, c)
+	return q.add([]string{field, string(start), string(end)}, func(h *C.flowdb_query_t, p []*C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_query_where_range(h, p[0], p[1], C.size_t(len(start)), p[2], C.size_t(len(end)), c)
 	})
 }
 
 // WhereIn keeps documents whose field is one of values (a JSON array).
 func (q *Query) WhereIn(field string, values json.RawMessage) *Query {
-	f, v := q.keep(field), q.keep(string(values))
-	n := C.size_t(len(values))
-	return q.add(func(h *C.flowdb_query_t, c **C.flowdb_error_t) uint32 { return C.flowdb_query_where_in(h, f, v, n, c) })
+	return q.add([]string{field, string(values)}, func(h *C.flowdb_query_t, p []*C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_query_where_in(h, p[0], p[1], C.size_t(len(values)), c)
+	})
 }
 
 // OrderBy orders by field.
 func (q *Query) OrderBy(field string, descending bool) *Query {
-	f := q.keep(field)
-	return q.add(func(h *C.flowdb_query_t, c **C.flowdb_error_t) uint32 {
-		return C.flowdb_query_order_by(h, f, C.bool(descending), c)
+	return q.add([]string{field}, func(h *C.flowdb_query_t, p []*C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_query_order_by(h, p[0], C.bool(descending), c)
 	})
 }
 
 // Limit returns at most n documents.
 func (q *Query) Limit(n int) *Query {
-	return q.add(func(h *C.flowdb_query_t, c **C.flowdb_error_t) uint32 { return C.flowdb_query_limit(h, C.size_t(n), c) })
+	return q.add(nil, func(h *C.flowdb_query_t, _ []*C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_query_limit(h, C.size_t(n), c)
+	})
 }
 
 // Offset skips the first n documents.
 func (q *Query) Offset(n int) *Query {
-	return q.add(func(h *C.flowdb_query_t, c **C.flowdb_error_t) uint32 {
+	return q.add(nil, func(h *C.flowdb_query_t, _ []*C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_query_offset(h, C.size_t(n), c)
 	})
 }
 
-// Collect runs the query on db.
+// Collect runs the query on db. It may be called again (the same query, the same or
+// another database); every C object it makes is freed before it returns.
 func (q *Query) Collect(db *JsonDB) ([]json.RawMessage, error) {
-	defer func() {
-		for _, p := range q.free {
-			C.free(p)
+	var out json.RawMessage
+	err := withStr([]string{q.store}, func(s []*C.char) error {
+		cq := C.flowdb_query_new(s[0])
+		defer C.flowdb_query_free(cq)
+		for _, st := range q.steps {
+			if err := withStr(st.strs, func(ps []*C.char) error {
+				var cerr *C.flowdb_error_t
+				return check(st.add(cq, ps, &cerr), cerr)
+			}); err != nil {
+				return err
+			}
 		}
-		q.free = nil
-	}()
-	s := C.CString(q.store)
-	defer C.free(unsafe.Pointer(s))
-	cq := C.flowdb_query_new(s)
-	defer C.flowdb_query_free(cq)
-	for _, step := range q.steps {
-		var cerr *C.flowdb_error_t
-		if err := check(step(cq, &cerr), cerr); err != nil {
-			return nil, err
-		}
-	}
-	j, err := db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
-		return C.flowdb_query_collect(h, cq, o, c)
+		var err error
+		out, err = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_query_collect(h, cq, o, c)
+		})
+		return err
 	})
-	return docs(j, err)
+	return docs(out, err)
 }
 
 // Count is the number of documents the transaction sees.

@@ -142,7 +142,7 @@ impl Inner {
                 .iter()
                 .take_while(|t| t.meta.level == level)
                 .count();
-            if j - i >= self.config.compaction_threshold {
+            if j - i >= self.config.merge_threshold() {
                 return Some((i..j, level + 1));
             }
             i = j;

@@ -42,6 +42,14 @@ pub struct MaintenanceHandle {
     thread: Option<JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for MaintenanceHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MaintenanceHandle")
+            .field("running", &self.thread.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl MaintenanceHandle {
     /// Stops the thread and waits for it to finish its current step.
     pub fn stop(mut self) {

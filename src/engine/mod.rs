@@ -23,6 +23,8 @@ use parking_lot::{Mutex, RwLock};
 
 pub use maintenance::MaintenanceHandle;
 pub use stats::EngineStats;
+/// Also here, at the published crate's path `flowdb::engine::ScanIterator`.
+pub use crate::iterator::scan::ScanIterator;
 
 use crate::config::{Config, Tuning};
 use crate::error::{Error, Result};
@@ -72,6 +74,15 @@ pub(crate) struct Inner {
 pub struct Engine {
     inner: Arc<Inner>,
     auto_background: Mutex<Option<MaintenanceHandle>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("data_dir", &self.inner.dir)
+            .field("visible_seq", &self.inner.visible_seq.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Inner {

@@ -161,7 +161,7 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> R
     let table_opts = TableOptions {
         block_size: config.block_size,
         restart_interval: tuning.block_restart_interval,
-        bloom_bits_per_key: config.bloom_bits_per_key,
+        bloom_bits_per_key: config.bloom_bits(),
         zstd_level: tuning.zstd_level,
     };
     Ok(Inner {

@@ -16,16 +16,20 @@ use super::options::flowdb_options_t;
 use super::read::{flowdb_records_t, RecordList};
 use crate::engine::{Engine, MaintenanceHandle};
 use crate::error::{Error, Result};
-use crate::record::Record;
+use crate::record::{Record, NEVER_EXPIRES};
 
 /// An open engine. Thread-safe.
+#[derive(Debug)]
 pub struct flowdb_engine_t {
     engine: RwLock<Option<Engine>>,
 }
 
 /// A record as C passes it in (and as the library lends it out): the key and value
 /// are `(pointer, length)` byte strings; `ts` and `expire_at` are microseconds since
-/// the Unix epoch (`expire_at = INT64_MAX`: never expires).
+/// the Unix epoch. On writes, `expire_at` 0 or `FLOWDB_NEVER_EXPIRES` (`INT64_MAX`)
+/// means "no expiry of its own" (the default TTL, if any, applies), so a
+/// zero-initialised view (`{.key = .., .ts = .., .value = ..}`) never expires. Records
+/// read back carry `FLOWDB_NEVER_EXPIRES` for "never".
 #[repr(C)]
 #[derive(Copy, Clone, Debug)]
 pub struct flowdb_record_view_t {
@@ -99,11 +103,22 @@ unsafe fn records(recs: *const flowdb_record_view_t, n: usize) -> Result<Vec<Rec
         out.push(Record {
             key: key.to_vec(),
             ts: v.ts,
-            expire_at: v.expire_at,
+            expire_at: write_expiry(v.expire_at),
             value: value.to_vec(),
         });
     }
     Ok(out)
+}
+
+/// A written record's `expire_at` as C gives it: 0 is what a zero-initialised
+/// `flowdb_record_view_t` holds, and means "never expires" (as `ExpireAt: 0` in Go),
+/// not "expired in 1970". Any other value is kept.
+fn write_expiry(expire_at: i64) -> i64 {
+    if expire_at == 0 {
+        NEVER_EXPIRES
+    } else {
+        expire_at
+    }
 }
 
 /// Opens (or creates) the database described by `opts` into `*out`.
@@ -349,6 +364,7 @@ pub unsafe extern "C" fn flowdb_engine_trigger_gc(
 
 /// A running background maintenance thread; stop (and free) it with
 /// `flowdb_maintenance_stop`, from any one thread.
+#[derive(Debug)]
 pub struct flowdb_maintenance_t {
     handle: MaintenanceHandle,
 }

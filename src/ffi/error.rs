@@ -48,6 +48,7 @@ impl From<StatusCode> for flowdb_status_t {
 
 /// A failure: its status code and a message naming what was wrong. Owned by the caller
 /// that received it (free with `flowdb_error_free`); immutable.
+#[derive(Debug)]
 pub struct flowdb_error_t {
     code: flowdb_status_t,
     message: CString,

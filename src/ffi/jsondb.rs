@@ -23,6 +23,7 @@ use crate::jsondb::{IndexSchema, JsonDB, StoreSchema};
 pub(crate) use super::key_range::{direction, flowdb_key_range_t, key_range};
 
 /// An open document database. Thread-safe.
+#[derive(Debug)]
 pub struct flowdb_jsondb_t {
     pub(crate) db: RwLock<Option<Arc<JsonDB>>>,
 }

@@ -9,6 +9,7 @@ use crate::jsondb::{Direction, KeyRange};
 
 /// A key range (IndexedDB's IDBKeyRange): build with a `flowdb_key_range_*`
 /// function, free with `flowdb_key_range_free`. Immutable: may be shared by threads.
+#[derive(Debug)]
 pub struct flowdb_key_range_t {
     pub(crate) range: KeyRange,
 }

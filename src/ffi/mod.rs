@@ -28,7 +28,9 @@ pub const FLOWDB_VERSION_PATCH: u32 = 0;
 pub const FLOWDB_MAX_KEY_LEN: usize = 64 * 1024;
 /// Largest value accepted: 64 MiB.
 pub const FLOWDB_MAX_VALUE_LEN: usize = 64 * 1024 * 1024;
-/// The `expire_at` of a record that never expires.
+/// The `expire_at` of a record that never expires. Records written from C may also
+/// give `expire_at = 0` for "never" (a zero-initialised `flowdb_record_view_t`);
+/// records read back always carry `FLOWDB_NEVER_EXPIRES`.
 pub const FLOWDB_NEVER_EXPIRES: i64 = i64::MAX;
 
 mod docs;

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 
 /// Options for opening an engine or a JsonDB. Not thread-safe; free with
 /// `flowdb_options_free`.
+#[derive(Debug)]
 pub struct flowdb_options_t {
     pub(crate) config: Config,
 }

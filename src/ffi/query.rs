@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::jsondb::doc::DocArray;
 use crate::jsondb::{key, SortDir};
 
+#[derive(Debug)]
 enum Step {
     /// The field, and the value's key encoded (checked when the step is added).
     Eq(String, Vec<u8>),
@@ -26,6 +27,7 @@ enum Step {
 
 /// A query over one store, built step by step. Not thread-safe (one thread at a
 /// time); free with `flowdb_query_free`.
+#[derive(Debug)]
 pub struct flowdb_query_t {
     store: String,
     steps: Vec<Step>,

@@ -15,6 +15,7 @@ use crate::record::Record;
 
 /// An owned list of records. Views from `flowdb_records_at` stay valid until
 /// `flowdb_records_free`. Immutable, so it may be read from several threads.
+#[derive(Debug)]
 pub struct flowdb_records_t {
     records: Vec<Record>,
 }
@@ -79,6 +80,7 @@ pub extern "C" fn flowdb_records_free(list: *mut flowdb_records_t) {
 
 /// What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
 /// their arguments), free with `flowdb_range_free`. Immutable: may be shared by threads.
+#[derive(Debug)]
 pub struct flowdb_range_t {
     range: ScanRange,
 }
@@ -375,6 +377,7 @@ pub unsafe extern "C" fn flowdb_engine_query_key_time_range(
 /// A lazy scan over a snapshot taken at its creation. Use from one thread at a time
 /// (it may move between threads); free with `flowdb_iter_free` (also before the
 /// end: that releases the snapshot).
+#[derive(Debug)]
 pub struct flowdb_iter_t {
     it: ScanIterator,
     current: Option<Record>,

@@ -13,6 +13,7 @@ use crate::jsondb::{JsonDB, Transaction, TransactionMode};
 
 /// A transaction over a fixed set of stores. It may move between threads but must not
 /// be used by two at once. It keeps its database alive until `flowdb_txn_free`.
+#[derive(Debug)]
 pub struct flowdb_txn_t {
     // Declared before `_db`, so it is dropped first: it borrows the database `_db`
     // keeps alive (a stable heap address inside the Arc).

@@ -115,6 +115,12 @@ pub struct FaultFs {
     state: Arc<Mutex<State>>,
 }
 
+impl std::fmt::Debug for FaultFs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultFs").finish_non_exhaustive()
+    }
+}
+
 fn crashed() -> io::Error {
     io::Error::other("simulated crash: the process is gone")
 }

@@ -22,6 +22,15 @@ pub struct ScanIterator {
     stats: Arc<Stats>,
 }
 
+impl std::fmt::Debug for ScanIterator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanIterator")
+            .field("finished", &self.merge.is_none())
+            .field("returned", &self.returned)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ScanIterator {
     pub(crate) fn new(
         merge: MergeIter,

@@ -51,6 +51,15 @@ pub struct JsonDB {
     schema_lock: Mutex<()>,
 }
 
+impl std::fmt::Debug for JsonDB {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonDB")
+            .field("engine", &self.engine)
+            .field("stores", &self.store_names())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Something usable as a primary key: strings, integers and JSON values.
 pub trait KeyArg {
     fn into_key(self) -> Value;
@@ -375,10 +384,10 @@ impl JsonDB {
     pub(crate) fn read_one<T>(
         &self,
         store: &str,
-        f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
     ) -> Result<T> {
-        let mut tx = self.transaction(&[store], TransactionMode::ReadOnly)?;
-        f(&mut tx)
+        let tx = self.transaction(&[store], TransactionMode::ReadOnly)?;
+        f(&tx)
     }
 
     /// Stores `doc` (replacing a document with the same key); returns its key.

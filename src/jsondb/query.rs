@@ -83,6 +83,18 @@ pub struct QueryBuilder<'a> {
     error: Option<Error>,
 }
 
+impl std::fmt::Debug for QueryBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryBuilder")
+            .field("store", &self.store)
+            .field("filters", &self.filters.len())
+            .field("order", &self.order)
+            .field("limit", &self.limit)
+            .field("offset", &self.offset)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Below this many index entries (or 4 x offset+limit, when smaller), a range filter
 /// is served from the index; above it a primary-key scan that stops early reads less.
 const RANGE_INDEX_MAX: usize = 1000;
@@ -194,8 +206,8 @@ impl<'a> QueryBuilder<'a> {
             return Err(e);
         }
         let store = self.store;
-        let mut tx = self.db.transaction(&[store], TransactionMode::ReadOnly)?;
-        tx.run(false, &[store], |r| self.execute(r))
+        let tx = self.db.transaction(&[store], TransactionMode::ReadOnly)?;
+        tx.read(&[store], |r| self.execute(r))
     }
 
     /// `collect`, deserializing each document.
@@ -224,7 +236,7 @@ impl<'a> QueryBuilder<'a> {
         })
     }
 
-    fn execute<S: DocSink>(&self, r: &mut Request<'_>) -> Result<S> {
+    fn execute<S: DocSink>(&self, r: &Request<'_>) -> Result<S> {
         let catalog = r.catalog; // a shared reference: no copy of the schema
         let s = catalog.store(self.store)?;
         let mut docs = S::default();

@@ -51,6 +51,17 @@ pub struct Transaction<'db> {
     ticket: Option<u64>,
 }
 
+impl std::fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("scope", &self.scope)
+            .field("read_write", &self.write)
+            .field("active", &self.is_active())
+            .field("staged_writes", &self.overlay.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// One request's view (its own writes, the transaction's, the snapshot) and writes.
 pub(crate) struct Request<'t> {
     db: &'t JsonDB,
@@ -108,13 +119,9 @@ impl<'db> Transaction<'db> {
         self.ticket.is_some()
     }
 
-    /// Runs one request: checks, stages, and keeps the staged writes only on success.
-    pub(crate) fn run<T>(
-        &mut self,
-        write: bool,
-        stores: &[&str],
-        f: impl FnOnce(&mut Request<'_>) -> Result<T>,
-    ) -> Result<T> {
+    /// Checks that a request may run: the transaction is active, may write when the
+    /// request writes, and has every store it names in its scope.
+    fn admit(&self, write: bool, stores: &[&str]) -> Result<()> {
         if self.ticket.is_none() {
             return Err(Error::TransactionInactive(
                 "the transaction has already committed or aborted".into(),
@@ -133,17 +140,44 @@ impl<'db> Transaction<'db> {
                 )));
             }
         }
-        let mut req = Request {
+        Ok(())
+    }
+
+    /// A request over the transaction's view, with no writes of its own yet.
+    fn request(&self) -> Request<'_> {
+        Request {
             db: self.db,
             snap: &self.snap,
             base: &self.overlay,
             catalog: &self.catalog,
             delta: Overlay::new(),
-        };
+        }
+    }
+
+    /// Runs one writing request: checks, stages, and keeps the staged writes only on
+    /// success.
+    pub(crate) fn run<T>(
+        &mut self,
+        write: bool,
+        stores: &[&str],
+        f: impl FnOnce(&mut Request<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.admit(write, stores)?;
+        let mut req = self.request();
         let out = f(&mut req)?;
         let delta = req.delta;
         self.overlay.extend(delta);
         Ok(out)
+    }
+
+    /// Runs one reading request; reads take `&self`, as in the published API.
+    pub(crate) fn read<T>(
+        &self,
+        stores: &[&str],
+        f: impl FnOnce(&Request<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.admit(false, stores)?;
+        f(&self.request())
     }
 
     pub(crate) fn stage_raw(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
@@ -168,21 +202,21 @@ impl<'db> Transaction<'db> {
         self.run(true, &[store], |r| r.put(store, doc, true))
     }
 
-    pub fn get(&mut self, store: &str, key: &Value) -> Result<Option<Value>> {
+    pub fn get(&self, store: &str, key: &Value) -> Result<Option<Value>> {
         self.get_as(store, key)
     }
 
     /// `get`, in the document form `D`.
-    pub(crate) fn get_as<D: DocForm>(&mut self, store: &str, key: &Value) -> Result<Option<D>> {
-        self.run(false, &[store], |r| r.get_doc(store, key))
+    pub(crate) fn get_as<D: DocForm>(&self, store: &str, key: &Value) -> Result<Option<D>> {
+        self.read(&[store], |r| r.get_doc(store, key))
     }
 
     pub fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
         self.run(true, &[store], |r| r.delete(store, key))
     }
 
-    pub fn count(&mut self, store: &str) -> Result<usize> {
-        self.run(false, &[store], |r| {
+    pub fn count(&self, store: &str) -> Result<usize> {
+        self.read(&[store], |r| {
             let mut n = 0;
             r.store_range(store, &KeyRange::all(), &mut |_, _| {
                 n += 1;
@@ -193,13 +227,13 @@ impl<'db> Transaction<'db> {
     }
 
     /// Every document, in primary-key order.
-    pub fn scan(&mut self, store: &str) -> Result<Vec<Value>> {
+    pub fn scan(&self, store: &str) -> Result<Vec<Value>> {
         self.get_range(store, &KeyRange::all(), Direction::Next)
     }
 
     /// Documents whose primary key is in `range`, in `dir` order.
     pub fn get_range(
-        &mut self,
+        &self,
         store: &str,
         range: &KeyRange,
         dir: Direction,
@@ -209,12 +243,12 @@ impl<'db> Transaction<'db> {
 
     /// `get_range`, in the document form `D`.
     pub(crate) fn get_range_as<D: DocForm>(
-        &mut self,
+        &self,
         store: &str,
         range: &KeyRange,
         dir: Direction,
     ) -> Result<Vec<D>> {
-        self.run(false, &[store], |r| {
+        self.read(&[store], |r| {
             let mut docs = Vec::new();
             r.store_range(store, range, &mut |_, bytes| {
                 docs.push(D::stored(bytes)?);
@@ -228,14 +262,14 @@ impl<'db> Transaction<'db> {
     }
 
     /// Documents whose index key equals `value`, in primary-key order.
-    pub fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
+    pub fn get_by_index(&self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
         let range = KeyRange::only(value)?;
         self.index_query(store, index, &range, Direction::Next)
     }
 
     /// Documents with `start <= index key <= end`, in (index key, primary key) order.
     pub fn range_by_index(
-        &mut self,
+        &self,
         store: &str,
         index: &str,
         start: &Value,
@@ -247,7 +281,7 @@ impl<'db> Transaction<'db> {
 
     /// Documents whose index key is in `range`, in `dir` order.
     pub fn index_query(
-        &mut self,
+        &self,
         store: &str,
         index: &str,
         range: &KeyRange,
@@ -258,20 +292,20 @@ impl<'db> Transaction<'db> {
 
     /// `index_query`, in the document form `D`.
     pub(crate) fn index_query_as<D: DocForm>(
-        &mut self,
+        &self,
         store: &str,
         index: &str,
         range: &KeyRange,
         dir: Direction,
     ) -> Result<Vec<D>> {
-        self.run(false, &[store], |r| {
+        self.read(&[store], |r| {
             r.index_query(store, index, range, dir, usize::MAX)
         })
     }
 
     /// How many index entries have a key in `range`.
-    pub fn count_by_index(&mut self, store: &str, index: &str, range: &KeyRange) -> Result<usize> {
-        self.run(false, &[store], |r| {
+    pub fn count_by_index(&self, store: &str, index: &str, range: &KeyRange) -> Result<usize> {
+        self.read(&[store], |r| {
             let mut n = 0;
             r.index_entries(store, index, range, &mut |_, _| {
                 n += 1;

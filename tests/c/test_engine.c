@@ -294,16 +294,60 @@ static void test_threads(const char *dir) {
     flowdb_engine_free(e);
 }
 
+/* A zero-initialised record view (C's usual `{.key = .., .ts = .., .value = ..}`) has
+ * expire_at 0, which means "never expires": it must survive a flush and a reopen and
+ * read back as FLOWDB_NEVER_EXPIRES; with a default TTL it takes that TTL. */
+static void test_zero_initialised_record(const char *dir) {
+    flowdb_engine_t *e = open_engine(dir, false);
+    flowdb_record_view_t r = {.key = (const uint8_t *)"zero", .key_len = 4, .ts = 1000, .value = (const uint8_t *)"v", .value_len = 1};
+    OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+    OK(flowdb_engine_flush(e, NULL));
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+    e = open_engine(dir, false);
+    flowdb_records_t *l = NULL;
+    OK(flowdb_engine_get(e, (const uint8_t *)"zero", 4, 1000, &l, NULL));
+    CHECK(flowdb_records_len(l) == 1);
+    flowdb_record_view_t got;
+    memset(&got, 0, sizeof got);
+    OK(flowdb_records_at(l, 0, &got, NULL));
+    CHECK(got.expire_at == FLOWDB_NEVER_EXPIRES);
+    CHECK(got.value_len == 1 && got.value[0] == 'v');
+    flowdb_records_free(l);
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+
+    /* With a default TTL of one second, the same zero expire_at takes the default:
+     * ts 1000 us + 1 s lies in 1970, so the record is expired and invisible. */
+    flowdb_options_t *o = flowdb_options_new();
+    OK(flowdb_options_set_data_dir(o, dir, NULL));
+    OK(flowdb_options_set_auto_background(o, false, NULL));
+    OK(flowdb_options_set_default_ttl_secs(o, true, 1, NULL));
+    OK(flowdb_engine_open(o, &e, NULL));
+    flowdb_options_free(o);
+    r.key = (const uint8_t *)"ttl";
+    r.key_len = 3;
+    OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+    l = NULL;
+    OK(flowdb_engine_get(e, (const uint8_t *)"ttl", 3, 1000, &l, NULL));
+    CHECK(flowdb_records_len(l) == 0);
+    flowdb_records_free(l);
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+}
+
 int main(void) {
     char base[] = "/tmp/flowdb-c-test-XXXXXX";
     if (!mkdtemp(base)) return 2;
-    char d1[512], d2[512], d3[512];
+    char d1[512], d2[512], d3[512], d4[512];
     snprintf(d1, sizeof d1, "%s/errors", base);
+    snprintf(d4, sizeof d4, "%s/zero", base);
     snprintf(d2, sizeof d2, "%s/rw", base);
     snprintf(d3, sizeof d3, "%s/threads", base);
     test_errors_and_options(d1);
     test_reads_and_writes(d2);
     test_threads(d3);
+    test_zero_initialised_record(d4);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);
