@@ -12,10 +12,11 @@ use crate::error::{Error, Result};
 /// When the write-ahead log is made durable. As data (serde) it is written as the
 /// published crate writes it: `"always"` or `{"intervalms": 1000}` (the Rust variant
 /// names are accepted too).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncMode {
-    /// fdatasync before every write call returns (survives power loss).
+    /// fdatasync before every write call returns (survives power loss). The default.
+    #[default]
     #[serde(alias = "Always")]
     Always,
     /// write(2) before every write call returns (survives kill -9); fdatasync every
@@ -277,12 +278,20 @@ mod tests {
             default_ttl_secs: Some(0),
             ..Config::default()
         };
-        assert!(c.validate().unwrap_err().to_string().contains("default_ttl_secs"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("default_ttl_secs"));
         let c = Config {
             time_bucket_secs: u64::MAX,
             ..Config::default()
         };
-        assert!(c.validate().unwrap_err().to_string().contains("time_bucket_secs"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("time_bucket_secs"));
     }
 
     /// A configuration as data: fields left out take their defaults; `SyncMode` is
@@ -296,12 +305,21 @@ mod tests {
         assert_eq!(c.wal_sync_mode, SyncMode::IntervalMs(250));
         assert_eq!(c.block_size, 8192);
         assert!(c.auto_background);
-        assert_eq!(serde_json::to_string(&SyncMode::Always).unwrap(), r#""always""#);
+        assert_eq!(
+            serde_json::to_string(&SyncMode::Always).unwrap(),
+            r#""always""#
+        );
         let m: SyncMode = serde_json::from_str(r#"{"IntervalMs":5}"#).unwrap();
         assert_eq!(m, SyncMode::IntervalMs(5));
         let all = serde_json::to_string(&Config::default()).unwrap();
-        assert_eq!(serde_json::from_str::<Config>(&all).unwrap(), Config::default());
-        assert_eq!(serde_json::from_str::<Config>("{}").unwrap(), Config::default());
+        assert_eq!(
+            serde_json::from_str::<Config>(&all).unwrap(),
+            Config::default()
+        );
+        assert_eq!(
+            serde_json::from_str::<Config>("{}").unwrap(),
+            Config::default()
+        );
     }
 
     /// Every value the published 0.7 crate accepts (it refuses only zeros) is

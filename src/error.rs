@@ -179,6 +179,25 @@ impl Error {
     }
 }
 
+/// For `?` in code that returns `flowdb::Result` (as the published crate allows):
+/// flowdb's own I/O errors always say what was being done ([`IoContext`]); one
+/// converted this way says only that it came from the caller.
+impl From<std::io::Error> for Error {
+    fn from(source: std::io::Error) -> Self {
+        Error::Io {
+            context: "an I/O call outside flowdb".into(),
+            source,
+        }
+    }
+}
+
+/// For `?` on JSON parsing in code that returns `flowdb::Result`: a `Data` error.
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Data(format!("JSON: {e}"))
+    }
+}
+
 /// Attaches what was being done to an `std::io::Error`.
 pub(crate) trait IoContext<T> {
     fn ctx<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T>;

@@ -144,7 +144,9 @@ mod tests {
             format!(r#"{{"key":"cpu.a","ts":5,"expire_at":{NEVER_EXPIRES},"value":[1,2]}}"#)
         );
         assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), r);
-        let from_bytes = format!(r#"{{"key":[99,112,117,46,97],"ts":5,"expire_at":{NEVER_EXPIRES},"value":[1,2]}}"#);
+        let from_bytes = format!(
+            r#"{{"key":[99,112,117,46,97],"ts":5,"expire_at":{NEVER_EXPIRES},"value":[1,2]}}"#
+        );
         assert_eq!(serde_json::from_str::<Record>(&from_bytes).unwrap(), r);
         // Not UTF-8: written lossily (U+FFFD), as the published crate does.
         let odd = Record::new(vec![0xff, b'a'], 1, vec![]);
@@ -152,4 +154,3 @@ mod tests {
         assert_eq!(back.key, "\u{fffd}a".as_bytes());
     }
 }
-

@@ -21,10 +21,10 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 
-pub use maintenance::MaintenanceHandle;
-pub use stats::EngineStats;
 /// Also here, at the published crate's path `flowdb::engine::ScanIterator`.
 pub use crate::iterator::scan::ScanIterator;
+pub use maintenance::MaintenanceHandle;
+pub use stats::EngineStats;
 
 use crate::config::{Config, Tuning};
 use crate::error::{Error, Result};
@@ -80,7 +80,10 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("data_dir", &self.inner.dir)
-            .field("visible_seq", &self.inner.visible_seq.load(Ordering::Relaxed))
+            .field(
+                "visible_seq",
+                &self.inner.visible_seq.load(Ordering::Relaxed),
+            )
             .finish_non_exhaustive()
     }
 }

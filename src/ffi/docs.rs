@@ -32,19 +32,14 @@ pub(crate) trait Docs {
     fn scan(&mut self, store: &str) -> Result<Vec<RawDoc>> {
         self.get_range(store, &KeyRange::all(), Direction::Next)
     }
-    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<RawDoc>> {
-        self.index_query(store, index, &KeyRange::only(value)?, Direction::Next)
-    }
+    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<RawDoc>>;
     fn range_by_index(
         &mut self,
         store: &str,
         index: &str,
         start: &Value,
         end: &Value,
-    ) -> Result<Vec<RawDoc>> {
-        let range = KeyRange::bound(start, end, false, false)?;
-        self.index_query(store, index, &range, Direction::Next)
-    }
+    ) -> Result<Vec<RawDoc>>;
 }
 
 impl Docs for &JsonDB {
@@ -76,6 +71,18 @@ impl Docs for &JsonDB {
     ) -> Result<Vec<RawDoc>> {
         self.read_one(store, |tx| tx.index_query_as(store, index, range, dir))
     }
+    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<RawDoc>> {
+        self.read_one(store, |tx| tx.get_by_index_as(store, index, value))
+    }
+    fn range_by_index(
+        &mut self,
+        store: &str,
+        index: &str,
+        start: &Value,
+        end: &Value,
+    ) -> Result<Vec<RawDoc>> {
+        self.read_one(store, |tx| tx.range_by_index_as(store, index, start, end))
+    }
 }
 
 impl Docs for Transaction<'_> {
@@ -106,6 +113,18 @@ impl Docs for Transaction<'_> {
         dir: Direction,
     ) -> Result<Vec<RawDoc>> {
         self.index_query_as(store, index, range, dir)
+    }
+    fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<RawDoc>> {
+        self.get_by_index_as(store, index, value)
+    }
+    fn range_by_index(
+        &mut self,
+        store: &str,
+        index: &str,
+        start: &Value,
+        end: &Value,
+    ) -> Result<Vec<RawDoc>> {
+        self.range_by_index_as(store, index, start, end)
     }
 }
 

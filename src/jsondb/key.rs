@@ -1,13 +1,18 @@
 //! IndexedDB keys (§key-construct) and their order-preserving byte encoding, so that
 //! every primary-key, index and range lookup is a byte-range scan of the engine.
 //!
-//! Valid keys: JSON numbers, strings, and arrays of valid keys. `null`, booleans and
-//! objects are not keys (a `Data` error). Order: number < string < array; numbers
-//! numerically (`-0 == 0`); strings by UTF-16 code unit; arrays element-wise, a prefix
-//! before the longer array. Date and binary keys have tags reserved between them.
+//! Valid keys: `null`, `false`, `true`, JSON numbers, strings, and arrays of valid
+//! keys. Objects are not keys (a `Data` error). Order: null < false < true < number <
+//! string < array; numbers numerically (`-0 == 0`); strings by UTF-16 code unit;
+//! arrays element-wise, a prefix before the longer array. Date and binary keys have
+//! tags reserved between them. `null` and booleans are flowdb's extension of
+//! IndexedDB's key set (the published flowdb crate indexes them, and apps filter on
+//! `done == false`); their tags sort below every IndexedDB key, so the bytes of every
+//! IndexedDB key are the same as before the extension.
 //!
 //! ## Format
-//! A key is a tag byte and a body: number `0x10` + the f64 as 8 bytes big-endian
+//! A key is a tag byte and a body: null `0x02`, false `0x04`, true `0x05` (no body);
+//! number `0x10` + the f64 as 8 bytes big-endian
 //! (sign bit flipped for positives, all bits inverted for negatives); string `0x30` +
 //! each UTF-16 code unit `u` as `u+1` (one byte, `u < 0x7f`), `0x80|(v>>8), v&0xff`
 //! with `v = u-0x7f` (two bytes, `u < 0x407f`) or `0xc0, u>>8, u&0xff` (three bytes),
@@ -18,6 +23,9 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
+const TAG_NULL: u8 = 0x02;
+const TAG_FALSE: u8 = 0x04;
+const TAG_TRUE: u8 = 0x05;
 const TAG_NUMBER: u8 = 0x10;
 const TAG_STRING: u8 = 0x30;
 const TAG_ARRAY: u8 = 0x50;
@@ -26,11 +34,12 @@ const END: u8 = 0x00;
 /// Checks that `v` is a valid key; the error says what is wrong and where.
 pub(crate) fn validate(v: &Value) -> Result<()> {
     match v {
+        Value::Null | Value::Bool(_) => Ok(()),
         Value::Number(n) if n.as_f64().is_some() => Ok(()),
         Value::String(_) => Ok(()),
         Value::Array(items) => items.iter().try_for_each(validate),
         other => Err(Error::Data(format!(
-            "{} is not a valid key (keys are numbers, strings and arrays of keys)",
+            "{} is not a valid key (keys are null, booleans, numbers, strings and arrays of keys)",
             describe(other)
         ))),
     }
@@ -49,6 +58,9 @@ fn describe(v: &Value) -> String {
 /// Appends the encoding of a valid key; `Data` error for an invalid one.
 pub(crate) fn encode_into(v: &Value, out: &mut Vec<u8>) -> Result<()> {
     match v {
+        Value::Null => out.push(TAG_NULL),
+        Value::Bool(false) => out.push(TAG_FALSE),
+        Value::Bool(true) => out.push(TAG_TRUE),
         Value::Number(n) => {
             let f = n
                 .as_f64()
@@ -77,12 +89,10 @@ pub(crate) fn encode_into(v: &Value, out: &mut Vec<u8>) -> Result<()> {
             }
             out.push(END);
         }
-        other => {
-            return Err(Error::Data(format!(
-                "{} is not a valid key (keys are numbers, strings and arrays of keys)",
-                describe(other)
-            )))
-        }
+        other => return Err(Error::Data(format!(
+            "{} is not a valid key (keys are null, booleans, numbers, strings and arrays of keys)",
+            describe(other)
+        ))),
     }
     Ok(())
 }
@@ -134,6 +144,9 @@ fn encode_unit(u: u16, out: &mut Vec<u8>) {
 pub(crate) fn decode(b: &[u8]) -> Option<(Value, usize)> {
     let tag = *b.first()?;
     match tag {
+        TAG_NULL => Some((Value::Null, 1)),
+        TAG_FALSE => Some((Value::Bool(false), 1)),
+        TAG_TRUE => Some((Value::Bool(true), 1)),
         TAG_NUMBER => {
             let bytes: [u8; 8] = b.get(1..9)?.try_into().ok()?;
             let f = decode_f64(bytes);
@@ -185,6 +198,7 @@ pub(crate) fn decode(b: &[u8]) -> Option<(Value, usize)> {
 /// store were encoded from valid keys.
 pub(crate) fn skip(b: &[u8]) -> Option<usize> {
     match *b.first()? {
+        TAG_NULL | TAG_FALSE | TAG_TRUE => Some(1),
         TAG_NUMBER => (b.len() >= 9).then_some(9),
         TAG_STRING => {
             let mut i = 1;
@@ -248,14 +262,10 @@ mod tests {
         ] {
             validate(&k).unwrap();
         }
-        for k in [
-            json!(true),
-            json!(false),
-            json!(null),
-            json!({}),
-            json!([{}]),
-            json!([null]),
-        ] {
+        for k in [json!(true), json!(false), json!(null), json!([null, true])] {
+            validate(&k).unwrap();
+        }
+        for k in [json!({}), json!([{}]), json!([null, {}])] {
             assert!(matches!(validate(&k), Err(Error::Data(_))), "{k}");
             assert!(encode(&k).is_err());
         }
@@ -299,6 +309,54 @@ mod tests {
                 json!([[0]])
             ]
         );
+    }
+
+    #[test]
+    fn null_and_booleans_sort_first_and_leave_other_keys_unchanged() {
+        assert_eq!(
+            sorted(vec![
+                json!([]),
+                json!(true),
+                json!(""),
+                json!(-1e300),
+                json!(false),
+                json!(null),
+                json!([null]),
+                json!([false, 1]),
+            ]),
+            vec![
+                json!(null),
+                json!(false),
+                json!(true),
+                json!(-1e300),
+                json!(""),
+                json!([]),
+                json!([null]),
+                json!([false, 1]),
+            ]
+        );
+        // The bytes of IndexedDB keys are what they were before the extension, so
+        // databases written then read the same.
+        assert_eq!(encode(&json!("ab")).unwrap(), b"\x30\x62\x63\x00");
+        assert_eq!(encode(&json!([1])).unwrap()[..2], [0x50, 0x10]);
+        assert_eq!(
+            encode(&json!(1)).unwrap(),
+            [0x10, 0xbf, 0xf0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            encode(&json!([true, null])).unwrap(),
+            [0x50, 0x05, 0x02, 0x00]
+        );
+        for k in [
+            json!(null),
+            json!(false),
+            json!(true),
+            json!([null, [false]]),
+        ] {
+            let e = encode(&k).unwrap();
+            assert_eq!(decode(&e), Some((k, e.len())));
+            assert_eq!(skip(&e), Some(e.len()));
+        }
     }
 
     #[test]
@@ -381,8 +439,9 @@ mod tests {
             (rng >> 33) % n
         };
         fn key(next: &mut dyn FnMut(u64) -> u64, depth: u32) -> Value {
-            match next(if depth > 2 { 2 } else { 3 }) {
+            match next(if depth > 2 { 3 } else { 4 }) {
                 0 => json!(next(1000) as f64 / 8.0 - 60.0),
+                2 => [json!(null), json!(false), json!(true)][next(3) as usize].clone(),
                 1 => {
                     let units = [
                         'a',

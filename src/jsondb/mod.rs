@@ -62,46 +62,46 @@ impl std::fmt::Debug for JsonDB {
 
 /// Something usable as a primary key: strings, integers and JSON values.
 pub trait KeyArg {
-    fn into_key(self) -> Value;
+    fn into_value(self) -> Value;
 }
 
 impl KeyArg for &str {
-    fn into_key(self) -> Value {
+    fn into_value(self) -> Value {
         Value::from(self)
     }
 }
 impl KeyArg for String {
-    fn into_key(self) -> Value {
+    fn into_value(self) -> Value {
         Value::from(self)
     }
 }
 impl KeyArg for i64 {
-    fn into_key(self) -> Value {
+    fn into_value(self) -> Value {
         Value::from(self)
     }
 }
 impl KeyArg for i32 {
-    fn into_key(self) -> Value {
+    fn into_value(self) -> Value {
         Value::from(self)
     }
 }
 impl KeyArg for u64 {
-    fn into_key(self) -> Value {
+    fn into_value(self) -> Value {
         Value::from(self)
     }
 }
 impl KeyArg for u32 {
-    fn into_key(self) -> Value {
+    fn into_value(self) -> Value {
         Value::from(self)
     }
 }
 impl KeyArg for Value {
-    fn into_key(self) -> Value {
+    fn into_value(self) -> Value {
         self
     }
 }
 impl KeyArg for &Value {
-    fn into_key(self) -> Value {
+    fn into_value(self) -> Value {
         self.clone()
     }
 }
@@ -165,16 +165,16 @@ impl JsonDB {
 
     // ---- schema ----
 
-    /// Creates a store whose documents carry their key at `key_path`.
+    /// Creates a store whose documents carry their key at `key_path`. Creating a store
+    /// that exists with the same definition does nothing (apps create their stores at
+    /// every start); with another definition it fails with `Constraint`.
     pub fn create_object_store(&self, name: &str, key_path: &str) -> Result<()> {
         self.create_store(&StoreSchema::new(name, key_path))
     }
 
-    /// Creates a store with options: a key generator, indexes.
+    /// Creates a store with options: a key generator, indexes. Store names are any
+    /// string, as in IndexedDB. Idempotent as `create_object_store` is.
     pub fn create_store(&self, schema: &StoreSchema) -> Result<()> {
-        if schema.name.is_empty() {
-            return Err(Error::invalid("object store name is empty"));
-        }
         keypath::validate(&schema.key_path)?;
         if schema.auto_increment && schema.key_path.is_empty() {
             return Err(Error::invalid(format!(
@@ -194,11 +194,14 @@ impl JsonDB {
         let _g = self.schema_lock.lock();
         let tx = Transaction::begin_schema(self, &schema.name)?;
         let mut cat = tx.catalog().clone();
-        if cat.stores.contains_key(&schema.name) {
-            return Err(Error::Constraint(format!(
-                "object store {:?} already exists",
-                schema.name
-            )));
+        if let Some(existing) = cat.stores.get(&schema.name) {
+            return match existing.difference(schema) {
+                None => Ok(()),
+                Some(what) => Err(Error::Constraint(format!(
+                    "object store {:?} already exists with {what}",
+                    schema.name
+                ))),
+            };
         }
         let id = cat.take_id();
         let indexes = schema
@@ -206,12 +209,7 @@ impl JsonDB {
             .iter()
             .map(|i| IndexEntry {
                 id: cat.take_id(),
-                def: IndexDef {
-                    name: i.name.clone(),
-                    key_paths: i.key_paths.clone(),
-                    unique: i.unique,
-                    multi_entry: i.multi_entry,
-                },
+                def: i.def(),
             })
             .collect();
         cat.stores.insert(
@@ -273,7 +271,8 @@ impl JsonDB {
 
     /// Creates an index with every option (`multi_entry` among them), indexing the
     /// documents already in the store; a unique index over duplicates fails with
-    /// `Constraint` and leaves nothing behind.
+    /// `Constraint` and leaves nothing behind. Creating an index that exists with the
+    /// same definition does nothing; with another definition it is `Constraint`.
     pub fn create_index_with(&self, store: &str, schema: &IndexSchema) -> Result<()> {
         schema.validate()?;
         let _g = self.schema_lock.lock();
@@ -285,21 +284,17 @@ impl JsonDB {
                 .stores
                 .get_mut(store)
                 .ok_or_else(|| Error::NotFound(format!("object store {store:?}")))?;
-            if s.indexes.iter().any(|i| i.def.name == schema.name) {
-                return Err(Error::Constraint(format!(
-                    "index {:?} already exists on object store {store:?}",
-                    schema.name
-                )));
+            let def = schema.def();
+            if let Some(old) = s.indexes.iter().find(|i| i.def.name == schema.name) {
+                return match old.def == def {
+                    true => Ok(()), // the same index again: a no-op, as for stores
+                    false => Err(Error::Constraint(format!(
+                        "index {:?} already exists on object store {store:?} with a different definition ({:?}, not {:?})",
+                        schema.name, old.def, def
+                    ))),
+                };
             }
-            let e = IndexEntry {
-                id,
-                def: IndexDef {
-                    name: schema.name.clone(),
-                    key_paths: schema.key_paths.clone(),
-                    unique: schema.unique,
-                    multi_entry: schema.multi_entry,
-                },
-            };
+            let e = IndexEntry { id, def };
             s.indexes.push(e.clone());
             s.clone()
         };
@@ -352,13 +347,16 @@ impl JsonDB {
     pub fn get_store(&self, name: &str) -> Option<StoreDef> {
         let cat = self.catalog.read().clone();
         let s = cat.stores.get(name)?;
-        let next_auto_id = self
-            .engine
-            .get_bytes(&generator_key(s.id), TS, &ReadOptions::default())
-            .ok()
-            .flatten()
-            .and_then(|r| r.value.as_slice().try_into().ok().map(u64::from_be_bytes))
-            .unwrap_or(1);
+        let next_auto_id = if !s.auto_increment {
+            0 // no key generator (as the published crate reports it)
+        } else {
+            self.engine
+                .get_bytes(&generator_key(s.id), TS, &ReadOptions::default())
+                .ok()
+                .flatten()
+                .and_then(|r| r.value.as_slice().try_into().ok().map(u64::from_be_bytes))
+                .unwrap_or(1)
+        };
         Some(StoreDef {
             name: s.name.clone(),
             key_path: s.key_path.clone(),
@@ -471,7 +469,7 @@ impl JsonDB {
 
     /// The document with `key`, deserialized (`Data` error when it does not fit `T`).
     pub fn get_doc<T: DeserializeOwned>(&self, store: &str, key: impl KeyArg) -> Result<Option<T>> {
-        self.get(store, &key.into_key())?
+        self.get(store, &key.into_value())?
             .map(|v| {
                 serde_json::from_value(v).map_err(|e| {
                     Error::Data(format!("document does not fit the requested type: {e}"))
@@ -481,6 +479,6 @@ impl JsonDB {
     }
 
     pub fn delete_doc(&self, store: &str, key: impl KeyArg) -> Result<()> {
-        self.delete(store, &key.into_key())
+        self.delete(store, &key.into_value())
     }
 }

@@ -1,4 +1,5 @@
-//! The query builder: `where_eq`, `where_range` (closed at both ends), `where_in`,
+//! The query builder: `where_eq`, `where_range` (half-open, `start <= field < end`, as
+//! in the published flowdb crate), `where_in`,
 //! `order_by`, `offset`, `limit`. It uses an index when one serves the query and
 //! otherwise scans and filters; both ways give identical results (tests run every
 //! query both ways via [`QueryBuilder::scan_only`]).
@@ -65,7 +66,7 @@ impl Filter<'_> {
         };
         match self {
             Filter::Eq(_, e) => k == **e,
-            Filter::Range(_, lo, hi) => *lo <= k && k <= *hi,
+            Filter::Range(_, lo, end) => *lo <= k && k < *end,
             Filter::In(_, set) => set.contains(&k),
         }
     }
@@ -145,16 +146,12 @@ impl<'a> QueryBuilder<'a> {
         self
     }
 
-    /// Documents with `start <= field <= end` in key order.
+    /// Documents with `start <= field < end` in key order (half-open, as the
+    /// published crate's `where_range`: `[30, 30)` and `start > end` match nothing).
     pub fn where_range(mut self, field: &str, start: Value, end: Value) -> Self {
-        let (lo, hi) = (self.encode(&start), self.encode(&end));
-        if self.error.is_none() && lo > hi {
-            self.error = Some(Error::Data(format!(
-                "where_range on {field:?}: {start} is above {end}"
-            )));
-        }
+        let (lo, end) = (self.encode(&start), self.encode(&end));
         self.filters
-            .push(Filter::Range(Cow::Owned(field.to_string()), lo, hi));
+            .push(Filter::Range(Cow::Owned(field.to_string()), lo, end));
         self
     }
 
@@ -410,7 +407,7 @@ impl<'a> QueryBuilder<'a> {
         r: &Request<'_>,
         s: &StoreEntry,
         idx: &IndexEntry,
-        (lo, hi): (&[u8], &[u8]),
+        (lo, end_key): (&[u8], &[u8]),
         want: usize,
         served: usize,
         out: &mut impl DocSink,
@@ -456,7 +453,7 @@ impl<'a> QueryBuilder<'a> {
             });
             Ok((this, Cursor { buf, rest }, next))
         };
-        let end = [&prefix[..], hi, &[0xff]].concat();
+        let end = [&prefix[..], end_key].concat();
         let mut cursors: Vec<Cursor> = Vec::new();
         let mut from = [&prefix[..], lo].concat();
         loop {
@@ -516,14 +513,14 @@ impl<'a> QueryBuilder<'a> {
                     .iter()
                     .map(|k| (k.clone(), [&k[..], &[0xff]].concat()))
                     .collect(),
-                Filter::Range(_, lo, hi) => vec![(lo.clone(), [&hi[..], &[0xff]].concat())],
+                Filter::Range(_, lo, end) => vec![(lo.clone(), end.clone())],
             };
             if let Filter::Eq(..) = f {
                 let (start, end) = &keys[0];
                 return self.from_index(r, s, idx, (start, end), want, &[fi], out);
             }
-            if let (Filter::Range(_, lo, hi), true) = (f, want < usize::MAX) {
-                if let Some(()) = self.merge_range(r, s, idx, (lo, hi), want, fi, out)? {
+            if let (Filter::Range(_, lo, end), true) = (f, want < usize::MAX) {
+                if let Some(()) = self.merge_range(r, s, idx, (lo, end), want, fi, out)? {
                     return Ok(());
                 }
             }

@@ -74,6 +74,42 @@ impl KeyRange {
         })
     }
 
+    /// The published crate's index equality (`get_by_index`) on an index of `arity`
+    /// key paths: on a compound index, a key with fewer components (a scalar, or a
+    /// shorter array) matches every entry whose key starts with those components.
+    pub(crate) fn index_eq(value: &Value, arity: usize) -> Result<Self> {
+        let Some(parts) = fewer_components(value, arity) else {
+            return Self::only(value);
+        };
+        // The array's encoding without its end byte is a byte prefix of the encoding
+        // of every array that starts with these elements (elements are
+        // self-delimiting), and of nothing else.
+        let mut p = key::encode(&Value::Array(parts))?;
+        p.pop();
+        let end = prefix_successor(&p).unwrap_or_else(|| vec![0xff; p.len() + 1]);
+        Ok(KeyRange {
+            lower: Some((p, false)),
+            upper: Some((end, true)),
+        })
+    }
+
+    /// The published crate's index range (`range_by_index`): `start <= key < end`,
+    /// empty when `start >= end` (as a Rust range). On a compound index a scalar bound
+    /// is the one-component array, so `["NYC"]` to `["NYD"]` (or `"NYC"` to `"NYD"`)
+    /// holds every `["NYC", ..]` entry.
+    pub(crate) fn index_half_open(start: &Value, end: &Value, arity: usize) -> Result<Self> {
+        let as_key = |v: &Value| match fewer_components(v, arity) {
+            Some(parts) => key::encode(&Value::Array(parts)),
+            None => key::encode(v),
+        };
+        let (lo, hi) = (as_key(start)?, as_key(end)?);
+        let lo = if lo > hi { hi.clone() } else { lo };
+        Ok(KeyRange {
+            lower: Some((lo, false)),
+            upper: Some((hi, true)),
+        })
+    }
+
     /// The one encoded key of a range made by `only` (closed, equal bounds).
     pub(crate) fn single_key(&self) -> Option<&[u8]> {
         match (&self.lower, &self.upper) {
@@ -135,6 +171,19 @@ impl KeyRange {
     }
 }
 
+/// The components of `value` when it has fewer than a compound index's `arity` (a
+/// scalar is one); `None` for a full key or a single-path index.
+fn fewer_components(value: &Value, arity: usize) -> Option<Vec<Value>> {
+    if arity < 2 {
+        return None;
+    }
+    match value {
+        Value::Array(parts) if parts.len() < arity => Some(parts.clone()),
+        Value::Array(_) => None,
+        scalar => Some(vec![scalar.clone()]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,7 +195,7 @@ mod tests {
             KeyRange::bound(&json!(5), &json!(4), false, false),
             Err(Error::Data(_))
         ));
-        assert!(matches!(KeyRange::only(&json!(null)), Err(Error::Data(_))));
+        assert!(matches!(KeyRange::only(&json!({})), Err(Error::Data(_))));
         let r = KeyRange::bound(&json!(1), &json!(3), true, false).unwrap();
         assert!(
             !r.includes(&json!(1)).unwrap()

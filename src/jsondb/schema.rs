@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::keypath;
 use crate::error::{Error, Result};
 
-/// A store as it is defined now. `next_auto_id` is the key generator's current number.
+/// A store as it is defined now. `next_auto_id` is the key generator's current number
+/// (0 for a store without a key generator).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreDef {
     pub name: String,
@@ -102,10 +103,18 @@ impl IndexSchema {
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<()> {
-        if self.name.is_empty() {
-            return Err(Error::invalid("index name is empty"));
+    /// The definition this schema creates.
+    pub(crate) fn def(&self) -> IndexDef {
+        IndexDef {
+            name: self.name.clone(),
+            key_paths: self.key_paths.clone(),
+            unique: self.unique,
+            multi_entry: self.multi_entry,
         }
+    }
+
+    /// Index names are any string, as in IndexedDB (the empty one included).
+    pub(crate) fn validate(&self) -> Result<()> {
         if self.key_paths.is_empty() {
             return Err(Error::invalid(format!(
                 "index {:?} has no key path",
@@ -141,6 +150,30 @@ pub(crate) struct StoreEntry {
 }
 
 impl StoreEntry {
+    /// How an existing store differs from `schema`, or `None` when creating it again
+    /// would change nothing (then the call is a no-op: apps create their stores at
+    /// every start).
+    pub(crate) fn difference(&self, schema: &StoreSchema) -> Option<String> {
+        if self.key_path != schema.key_path {
+            return Some(format!(
+                "a different key path ({:?}, not {:?})",
+                self.key_path, schema.key_path
+            ));
+        }
+        if self.auto_increment != schema.auto_increment {
+            return Some(format!(
+                "a different key generator (auto_increment {}, not {})",
+                self.auto_increment, schema.auto_increment
+            ));
+        }
+        let mut have: Vec<&IndexDef> = self.indexes.iter().map(|i| &i.def).collect();
+        have.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut want: Vec<IndexDef> = schema.indexes.iter().map(IndexSchema::def).collect();
+        want.sort_by(|a, b| a.name.cmp(&b.name));
+        let same = have.len() == want.len() && have.iter().zip(&want).all(|(a, b)| *a == b);
+        (!same).then(|| "different indexes".to_string())
+    }
+
     pub(crate) fn index(&self, name: &str) -> Result<&IndexEntry> {
         self.indexes
             .iter()

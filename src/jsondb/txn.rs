@@ -232,12 +232,7 @@ impl<'db> Transaction<'db> {
     }
 
     /// Documents whose primary key is in `range`, in `dir` order.
-    pub fn get_range(
-        &self,
-        store: &str,
-        range: &KeyRange,
-        dir: Direction,
-    ) -> Result<Vec<Value>> {
+    pub fn get_range(&self, store: &str, range: &KeyRange, dir: Direction) -> Result<Vec<Value>> {
         self.get_range_as(store, range, dir)
     }
 
@@ -261,13 +256,27 @@ impl<'db> Transaction<'db> {
         })
     }
 
-    /// Documents whose index key equals `value`, in primary-key order.
+    /// Documents whose index key equals `value`, in primary-key order. On a compound
+    /// index a key with fewer components (a scalar `"NYC"`, or `["NYC"]`) matches
+    /// every entry that starts with it.
     pub fn get_by_index(&self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
-        let range = KeyRange::only(value)?;
-        self.index_query(store, index, &range, Direction::Next)
+        self.get_by_index_as(store, index, value)
     }
 
-    /// Documents with `start <= index key <= end`, in (index key, primary key) order.
+    /// `get_by_index`, in the document form `D`.
+    pub(crate) fn get_by_index_as<D: DocForm>(
+        &self,
+        store: &str,
+        index: &str,
+        value: &Value,
+    ) -> Result<Vec<D>> {
+        let range = KeyRange::index_eq(value, self.index_arity(store, index)?)?;
+        self.index_query_as(store, index, &range, Direction::Next)
+    }
+
+    /// Documents with `start <= index key < end` (half-open, as in the published
+    /// crate: `[30, 30)` is empty), in (index key, primary key) order. On a compound
+    /// index a scalar bound stands for the one-component array.
     pub fn range_by_index(
         &self,
         store: &str,
@@ -275,8 +284,26 @@ impl<'db> Transaction<'db> {
         start: &Value,
         end: &Value,
     ) -> Result<Vec<Value>> {
-        let range = KeyRange::bound(start, end, false, false)?;
-        self.index_query(store, index, &range, Direction::Next)
+        self.range_by_index_as(store, index, start, end)
+    }
+
+    /// `range_by_index`, in the document form `D`.
+    pub(crate) fn range_by_index_as<D: DocForm>(
+        &self,
+        store: &str,
+        index: &str,
+        start: &Value,
+        end: &Value,
+    ) -> Result<Vec<D>> {
+        let range = KeyRange::index_half_open(start, end, self.index_arity(store, index)?)?;
+        self.index_query_as(store, index, &range, Direction::Next)
+    }
+
+    /// How many key paths `index` has (several: a compound index).
+    fn index_arity(&self, store: &str, index: &str) -> Result<usize> {
+        self.read(&[store], |r| {
+            Ok(r.catalog.store(store)?.index(index)?.def.key_paths.len())
+        })
     }
 
     /// Documents whose index key is in `range`, in `dir` order.
@@ -536,7 +563,7 @@ impl Request<'_> {
         let s = catalog.store(store)?;
         if force_generate && !s.auto_increment {
             return Err(Error::Data(format!(
-                "object store {store:?} has no key generator"
+                "object store {store:?} is not auto-increment (it has no key generator)"
             )));
         }
         let given = if force_generate {
@@ -569,7 +596,7 @@ impl Request<'_> {
             None => {
                 if !s.auto_increment {
                     return Err(Error::Data(format!(
-                        "document has no valid key at {:?} and object store {store:?} has no key generator",
+                        "document is missing its key at {:?}, and object store {store:?} has no key generator",
                         s.key_path
                     )));
                 }

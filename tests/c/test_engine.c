@@ -60,7 +60,7 @@ static void test_errors_and_options(const char *dir) {
     CHECK(flowdb_options_set_data_dir(o, NULL, NULL) == FLOWDB_INVALID_ARGUMENT);
     CHECK(flowdb_options_set_sync_mode(o, 7, 0, NULL) == FLOWDB_INVALID_ARGUMENT);
     OK(flowdb_options_set_data_dir(o, dir, NULL));
-    OK(flowdb_options_set_block_size(o, 1, NULL)); /* validated at open */
+    OK(flowdb_options_set_block_size(o, 0, NULL)); /* validated at open: 0 cannot work */
     err = NULL;
     CHECK(flowdb_engine_open(o, &e, &err) == FLOWDB_INVALID_ARGUMENT);
     CHECK(err && strstr(flowdb_error_message(err), "block_size") != NULL);

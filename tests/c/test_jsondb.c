@@ -142,7 +142,7 @@ int main(void) {
         if (scan) OK(flowdb_query_scan_only(q, NULL));
         CHECK(flowdb_query_where_in(q, "email", J("\"not an array\""), NULL) == FLOWDB_INVALID_ARGUMENT);
         /* Not a valid key: refused by the call that took it; the query is unchanged. */
-        CHECK(flowdb_query_where_eq(q, "city", J("true"), NULL) == FLOWDB_DATA);
+        CHECK(flowdb_query_where_eq(q, "city", J("{\"o\":1}"), NULL) == FLOWDB_DATA);
         OK(flowdb_query_collect(db, q, &s, NULL));
         CHECK(s && strstr(s, "a@x") < strstr(s, "b@x")); /* age descending: 41 then 30 */
         flowdb_string_free(s);
