@@ -516,6 +516,7 @@ public:
     Query &where_eq(const std::string &field, std::string_view value) {
         return step(flowdb_query_where_eq(q_, field.c_str(), value.data(), value.size(), &err_));
     }
+    /// start <= field < end (half-open).
     Query &where_range(const std::string &field, std::string_view start, std::string_view end) {
         return step(flowdb_query_where_range(q_, field.c_str(), start.data(), start.size(), end.data(), end.size(), &err_));
     }
@@ -610,6 +611,7 @@ public:
     std::string get_by_index(const std::string &store, const std::string &index, std::string_view value) const {
         return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_get_by_index(h_, store.c_str(), index.c_str(), value.data(), value.size(), o, e); });
     }
+    /// start <= index key < end (half-open, as the Rust API); see flowdb_jsondb_range_by_index.
     std::string range_by_index(const std::string &store, const std::string &index, std::string_view start, std::string_view end) const {
         return text([&](char **o, flowdb_error_t **e) {
             return flowdb_jsondb_range_by_index(h_, store.c_str(), index.c_str(), start.data(), start.size(), end.data(), end.size(), o, e);

@@ -56,10 +56,10 @@ fn config_is_validated_at_open_naming_the_field() {
         ),
         (
             Config {
-                bloom_bits_per_key: 1000,
+                time_bucket_secs: u64::MAX,
                 ..common::small_config(dir.path())
             },
-            "bloom_bits_per_key",
+            "time_bucket_secs",
         ),
         (
             Config {

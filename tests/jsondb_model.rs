@@ -1,7 +1,10 @@
 //! Randomized JsonDB model test: random puts (with unique-index clashes), deletes,
 //! committed and aborted transactions, flushes and reopens, checked against a
 //! BTreeMap; every query-builder query runs with and without indexes and is compared
-//! with the model.
+//! with the model. Documents carry a `done` field that is true, false, null or
+//! absent (null and booleans are keys: docs/jsondb.md), and the published crate's
+//! lookups are checked too: `get_by_index` with a compound-index prefix and the
+//! half-open `range_by_index`/`where_range`.
 //! Seed printed; replay with FLOWDB_SEED=<seed>.
 
 mod common;
@@ -28,6 +31,11 @@ fn random_doc(rng: &mut fastrand::Rng) -> Value {
     if rng.u8(..10) != 0 {
         d["age"] = json!(rng.i64(18..30));
     }
+    match rng.u8(..4) {
+        0 => {}
+        1 => d["done"] = Value::Null,
+        n => d["done"] = json!(n == 2),
+    }
     d
 }
 
@@ -51,7 +59,8 @@ fn check_queries(db: &JsonDB, model: &BTreeMap<i64, Value>, rng: &mut fastrand::
         let (lo, hi) = (lo.min(hi), lo.max(hi));
         let ages: Vec<i64> = (0..rng.usize(1..4)).map(|_| rng.i64(18..30)).collect();
         let (limit, offset) = (rng.usize(1..15), rng.usize(0..5));
-        let kind = rng.u8(..6);
+        let done = [json!(null), json!(false), json!(true)][rng.usize(..3)].clone();
+        let kind = rng.u8(..7);
         let build = |scan: bool| {
             let mut q = db.query("p");
             q = match kind {
@@ -64,9 +73,10 @@ fn check_queries(db: &JsonDB, model: &BTreeMap<i64, Value>, rng: &mut fastrand::
                 4 => q
                     .where_eq("city", json!(city))
                     .order_by("age", SortDir::Desc),
-                _ => q
+                5 => q
                     .order_by("age", SortDir::Asc)
                     .where_range("age", json!(lo), json!(hi)),
+                _ => q.where_eq("done", done.clone()),
             };
             q = q.offset(offset).limit(limit);
             if scan {
@@ -79,13 +89,14 @@ fn check_queries(db: &JsonDB, model: &BTreeMap<i64, Value>, rng: &mut fastrand::
             .values()
             .filter(|d| match kind {
                 0 | 3 | 4 => d["city"] == city,
-                1 | 5 => age(d).is_some_and(|a| lo <= a && a <= hi),
+                1 | 5 => age(d).is_some_and(|a| lo <= a && a < hi),
+                6 => d.get("done") == Some(&done),
                 _ => age(d).is_some_and(|a| ages.contains(&a)),
             })
-            .filter(|d| kind < 3 || age(d).is_some())
+            .filter(|d| !(3..=5).contains(&kind) || age(d).is_some())
             .cloned()
             .collect();
-        if kind >= 3 {
+        if (3..=5).contains(&kind) {
             want.sort_by_key(|d| (age(d), d["id"].as_i64()));
             if kind == 4 {
                 want.reverse();
@@ -94,6 +105,32 @@ fn check_queries(db: &JsonDB, model: &BTreeMap<i64, Value>, rng: &mut fastrand::
         let want: Vec<Value> = want.into_iter().skip(offset).take(limit).collect();
         assert_eq!(build(false), want, "indexed query kind {kind}");
         assert_eq!(build(true), want, "scanned query kind {kind}");
+
+        // The published crate's lookups: an index on a null/boolean field, a
+        // compound-index prefix (a scalar and a one-element array), a half-open
+        // range (lo == hi is empty).
+        let with = |f: &dyn Fn(&Value) -> bool| -> Vec<Value> {
+            model.values().filter(|d| f(d)).cloned().collect()
+        };
+        let want = with(&|d| d.get("done") == Some(&done));
+        assert_eq!(db.get_by_index("p", "done", &done).unwrap(), want);
+        let mut want = with(&|d| d["city"] == city && age(d).is_some());
+        want.sort_by_key(|d| (age(d), d["id"].as_i64()));
+        assert_eq!(
+            db.get_by_index("p", "city_age", &json!(city)).unwrap(),
+            want
+        );
+        assert_eq!(
+            db.get_by_index("p", "city_age", &json!([city])).unwrap(),
+            want
+        );
+        let mut want = with(&|d| age(d).is_some_and(|a| lo <= a && a < hi));
+        want.sort_by_key(|d| (age(d), d["id"].as_i64()));
+        assert_eq!(
+            db.range_by_index("p", "age", &json!(lo), &json!(hi))
+                .unwrap(),
+            want
+        );
     }
     let tag = ["a", "b", "c"][rng.usize(..3)];
     let want: Vec<Value> = model
@@ -136,7 +173,8 @@ fn random_document_operations_match_the_model() {
         .index(IndexSchema::new("city", "city"))
         .index(IndexSchema::compound("city_age", &["city", "age"]))
         .index(IndexSchema::new("tags", "tags").multi_entry(true))
-        .index(IndexSchema::new("email", "email").unique(true));
+        .index(IndexSchema::new("email", "email").unique(true))
+        .index(IndexSchema::new("done", "done"));
     db.as_ref().unwrap().create_store(&schema).unwrap();
     let mut model: BTreeMap<i64, Value> = BTreeMap::new();
     for step in 0..1500 {

@@ -369,8 +369,25 @@ fn index_order_ranges_and_directions() {
                 .unwrap(),
             "id"
         ),
+        vec![json!(2), json!(3)],
+        "half-open, as the published crate's: 30 is the end"
+    );
+    assert_eq!(
+        ids(
+            &db.range_by_index("s", "age", &json!(20), &json!(31))
+                .unwrap(),
+            "id"
+        ),
         vec![json!(2), json!(3), json!(1), json!(5)]
     );
+    assert!(db
+        .range_by_index("s", "age", &json!(30), &json!(30))
+        .unwrap()
+        .is_empty());
+    assert!(db
+        .range_by_index("s", "age", &json!(31), &json!(20))
+        .unwrap()
+        .is_empty());
     assert_eq!(
         got(
             &KeyRange::bound(&json!(20), &json!(30), true, false).unwrap(),
@@ -572,10 +589,17 @@ fn schema_and_data_survive_restarts_and_schema_changes_are_whole() {
         0,
         "a recreated store starts empty"
     );
-    assert_eq!(
-        db.create_object_store("gone", "id").unwrap_err().code(),
-        StatusCode::Constraint
-    );
+    db.create_object_store("gone", "id")
+        .expect("the same definition again is a no-op");
+    let e = db.create_object_store("gone", "other").unwrap_err();
+    assert_eq!(e.code(), StatusCode::Constraint);
+    assert!(e.to_string().contains("different key path"), "{e}");
+    db.create_index_on("gone", "by_x", "x", false).unwrap();
+    db.create_index_on("gone", "by_x", "x", false)
+        .expect("the same index again is a no-op");
+    let e = db.create_index_on("gone", "by_x", "x", true).unwrap_err();
+    assert_eq!(e.code(), StatusCode::Constraint);
+    assert!(e.to_string().contains("different definition"), "{e}");
     assert_eq!(
         db.delete_object_store("never").unwrap_err().code(),
         StatusCode::NotFound

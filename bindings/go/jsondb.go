@@ -283,7 +283,9 @@ func (db *JsonDB) Scan(store string) ([]json.RawMessage, error) {
 	return docs(j, err)
 }
 
-// GetByIndex returns the documents whose index key equals value (JSON).
+// GetByIndex returns the documents whose index key equals value (JSON). On a
+// compound index a key with fewer components ("NYC" or ["NYC"]) matches every
+// entry that starts with it; null, false and true are keys too.
 func (db *JsonDB) GetByIndex(store, index string, value json.RawMessage) ([]json.RawMessage, error) {
 	var j json.RawMessage
 	err := withStr([]string{store, index}, func(p []*C.char) error {
@@ -298,7 +300,7 @@ func (db *JsonDB) GetByIndex(store, index string, value json.RawMessage) ([]json
 	return docs(j, err)
 }
 
-// RangeByIndex returns the documents with start <= index key <= end.
+// RangeByIndex returns the documents with start <= index key < end (half-open).
 func (db *JsonDB) RangeByIndex(store, index string, start, end json.RawMessage) ([]json.RawMessage, error) {
 	var j json.RawMessage
 	err := withStr([]string{store, index}, func(p []*C.char) error {

@@ -320,7 +320,7 @@ func (tx *Txn) GetByIndex(store, index string, value json.RawMessage) ([]json.Ra
 	return docs(j, err)
 }
 
-// RangeByIndex returns the documents with start <= index key <= end.
+// RangeByIndex returns the documents with start <= index key < end (half-open).
 func (tx *Txn) RangeByIndex(store, index string, start, end json.RawMessage) ([]json.RawMessage, error) {
 	var j json.RawMessage
 	err := withStr([]string{store, index}, func(p []*C.char) error {

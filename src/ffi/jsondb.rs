@@ -481,7 +481,9 @@ pub unsafe extern "C" fn flowdb_jsondb_scan(
     })
 }
 
-/// Documents whose index key equals `value` (JSON), as a JSON array in `*out`.
+/// Documents whose index key equals `value` (JSON), as a JSON array in `*out`. On a
+/// compound index a key with fewer components (`"NYC"` or `["NYC"]`) matches every
+/// entry that starts with it. Keys may be `null`, `false` and `true` too.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_get_by_index(
     db: *const flowdb_jsondb_t,
@@ -499,7 +501,9 @@ pub unsafe extern "C" fn flowdb_jsondb_get_by_index(
     })
 }
 
-/// Documents with `start <= index key <= end` (JSON keys), as a JSON array.
+/// Documents with `start <= index key < end` (JSON keys; half-open, so `[30, 30)` and
+/// `start > end` are empty), as a JSON array. On a compound index a scalar bound
+/// stands for the one-component array.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_range_by_index(
     db: *const flowdb_jsondb_t,

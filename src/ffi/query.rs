@@ -81,7 +81,8 @@ pub unsafe extern "C" fn flowdb_query_where_eq(
     }
 }
 
-/// Keeps documents with `start <= field <= end`.
+/// Keeps documents with `start <= field < end` (half-open: `[30, 30)` and
+/// `start > end` match nothing).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_query_where_range(
     q: *mut flowdb_query_t,

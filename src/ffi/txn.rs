@@ -173,7 +173,8 @@ pub unsafe extern "C" fn flowdb_txn_scan(
     })
 }
 
-/// Documents whose index key equals `value`, as a JSON array.
+/// Documents whose index key equals `value`, as a JSON array (compound prefixes as
+/// `flowdb_jsondb_get_by_index`).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_txn_get_by_index(
     txn: *mut flowdb_txn_t,
@@ -191,7 +192,7 @@ pub unsafe extern "C" fn flowdb_txn_get_by_index(
     })
 }
 
-/// Documents with `start <= index key <= end`, as a JSON array.
+/// Documents with `start <= index key < end` (half-open), as a JSON array.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_txn_range_by_index(
     txn: *mut flowdb_txn_t,

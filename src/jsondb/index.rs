@@ -57,8 +57,13 @@ mod tests {
             "not flattened"
         );
         assert_eq!(
-            index_keys(&def(&["x", "y"], false), &json!({"x": 1, "y": [null]})),
+            index_keys(&def(&["x", "y"], false), &json!({"x": 1, "y": [{}]})),
             Vec::<Vec<u8>>::new()
+        );
+        // null and booleans are keys (docs/jsondb.md), inside arrays too.
+        assert_eq!(
+            index_keys(&def(&["x", "y"], false), &json!({"x": 1, "y": [null]})).len(),
+            1
         );
     }
 }

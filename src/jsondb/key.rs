@@ -89,10 +89,12 @@ pub(crate) fn encode_into(v: &Value, out: &mut Vec<u8>) -> Result<()> {
             }
             out.push(END);
         }
-        other => return Err(Error::Data(format!(
+        other => {
+            return Err(Error::Data(format!(
             "{} is not a valid key (keys are null, booleans, numbers, strings and arrays of keys)",
             describe(other)
-        ))),
+        )))
+        }
     }
     Ok(())
 }

@@ -46,7 +46,11 @@ int main(void) {
     OK(flowdb_jsondb_create_store(db, J(schema), NULL));
     CHECK(flowdb_jsondb_create_store(db, J("{\"name\":1}"), NULL) == FLOWDB_INVALID_ARGUMENT);
     CHECK(flowdb_jsondb_create_store(db, J("{not json"), NULL) == FLOWDB_INVALID_ARGUMENT);
-    CHECK(flowdb_jsondb_create_store(db, J(schema), NULL) == FLOWDB_CONSTRAINT);
+    OK(flowdb_jsondb_create_store(db, J(schema), NULL)); /* the same again: a no-op */
+    flowdb_error_t *dup = NULL;
+    CHECK(flowdb_jsondb_create_store(db, J("{\"name\":\"users\",\"keyPath\":\"uid\"}"), NULL, &dup) == FLOWDB_CONSTRAINT);
+    CHECK(dup && strstr(flowdb_error_message(dup), "different key path") != NULL);
+    flowdb_error_free(dup);
     OK(flowdb_jsondb_create_object_store(db, "plain", "k", NULL));
     CHECK(flowdb_jsondb_create_object_store(db, "bad", "3m", NULL) == FLOWDB_INVALID_ARGUMENT);
     OK(flowdb_jsondb_create_index_on(db, "users", "age", "age", false, NULL));
@@ -74,7 +78,7 @@ int main(void) {
     CHECK(flowdb_jsondb_put(db, "users", J("{\"id\":10,\"email\":\"a@x\"}"), NULL, &err) == FLOWDB_CONSTRAINT);
     CHECK(err && strstr(flowdb_error_message(err), "email") != NULL);
     flowdb_error_free(err);
-    CHECK(flowdb_jsondb_put(db, "users", J("{\"id\":true}"), NULL, NULL) == FLOWDB_DATA);
+    CHECK(flowdb_jsondb_put(db, "users", J("{\"id\":{\"o\":1}}"), NULL, NULL) == FLOWDB_DATA);
     CHECK(flowdb_jsondb_put(db, "nope", J("{\"id\":1}"), NULL, NULL) == FLOWDB_NOT_FOUND);
     CHECK(flowdb_jsondb_put(db, "users", "\xff\xfe", 2, NULL, NULL) == FLOWDB_INVALID_ARGUMENT); /* bad UTF-8 */
     CHECK(flowdb_jsondb_put(db, NULL, J("{}"), NULL, NULL) == FLOWDB_INVALID_ARGUMENT);
@@ -101,9 +105,32 @@ int main(void) {
     OK(flowdb_jsondb_get_by_index(db, "users", "city_age", J("[\"Oslo\",30]"), &s, NULL));
     CHECK(s && strstr(s, "b@x") && !strstr(s, "a@x"));
     flowdb_string_free(s);
-    OK(flowdb_jsondb_range_by_index(db, "users", "age", J("30"), J("41"), &s, NULL));
-    CHECK(s && strstr(s, "b@x") < strstr(s, "a@x")); /* index order: age 30 before 41 */
+    OK(flowdb_jsondb_range_by_index(db, "users", "age", J("30"), J("42"), &s, NULL));
+    CHECK(s && strstr(s, "b@x") && strstr(s, "b@x") < strstr(s, "a@x")); /* index order: age 30 before 41 */
     flowdb_string_free(s);
+    /* Half-open: 41 is the end, so only age 30; [30, 30) is empty. */
+    OK(flowdb_jsondb_range_by_index(db, "users", "age", J("30"), J("41"), &s, NULL));
+    CHECK(s && strstr(s, "b@x") && !strstr(s, "a@x"));
+    flowdb_string_free(s);
+    OK(flowdb_jsondb_range_by_index(db, "users", "age", J("30"), J("30"), &s, NULL));
+    CHECK(eq_free(s, "[]"));
+    /* A compound-index prefix: "Oslo" matches ["Oslo", 30] and ["Oslo", 41]. */
+    OK(flowdb_jsondb_get_by_index(db, "users", "city_age", J("\"Oslo\""), &s, NULL));
+    CHECK(s && strstr(s, "a@x") && strstr(s, "b@x"));
+    flowdb_string_free(s);
+    /* null and booleans are keys: a todo-style "done" flag. */
+    OK(flowdb_jsondb_put(db, "plain", J("{\"k\":1,\"x\":false}"), NULL, NULL));
+    OK(flowdb_jsondb_put(db, "plain", J("{\"k\":2,\"x\":true}"), NULL, NULL));
+    OK(flowdb_jsondb_put(db, "plain", J("{\"k\":3,\"x\":null}"), NULL, NULL));
+    OK(flowdb_jsondb_get_by_index(db, "plain", "by_x", J("false"), &s, NULL));
+    CHECK(eq_free(s, "[{\"k\":1,\"x\":false}]"));
+    OK(flowdb_jsondb_range_by_index(db, "plain", "by_x", J("null"), J("true"), &s, NULL));
+    CHECK(eq_free(s, "[{\"k\":3,\"x\":null},{\"k\":1,\"x\":false}]"));
+    for (int k = 1; k <= 3; k++) {
+        char key_text[4];
+        snprintf(key_text, sizeof key_text, "%d", k);
+        OK(flowdb_jsondb_delete(db, "plain", J(key_text), NULL));
+    }
     flowdb_key_range_t *r = NULL;
     OK(flowdb_key_range_bound(J("30"), J("41"), true, false, &r, NULL));
     OK(flowdb_jsondb_index_query(db, "users", "age", r, FLOWDB_PREV, &s, NULL));
