@@ -55,7 +55,9 @@
 #define FLOWDB_MAX_VALUE_LEN ((64 * 1024) * 1024)
 
 /*
- The `expire_at` of a record that never expires.
+ The `expire_at` of a record that never expires. Records written from C may also
+ give `expire_at = 0` for "never" (a zero-initialised `flowdb_record_view_t`);
+ records read back always carry `FLOWDB_NEVER_EXPIRES`.
  */
 #define FLOWDB_NEVER_EXPIRES INT64_MAX
 
@@ -178,7 +180,10 @@ typedef struct flowdb_txn_t flowdb_txn_t;
 /*
  A record as C passes it in (and as the library lends it out): the key and value
  are `(pointer, length)` byte strings; `ts` and `expire_at` are microseconds since
- the Unix epoch (`expire_at = INT64_MAX`: never expires).
+ the Unix epoch. On writes, `expire_at` 0 or `FLOWDB_NEVER_EXPIRES` (`INT64_MAX`)
+ means "no expiry of its own" (the default TTL, if any, applies), so a
+ zero-initialised view (`{.key = .., .ts = .., .value = ..}`) never expires. Records
+ read back carry `FLOWDB_NEVER_EXPIRES` for "never".
  */
 typedef struct flowdb_record_view_t {
   const uint8_t *key;
@@ -628,7 +633,9 @@ enum flowdb_status_t flowdb_jsondb_scan(const struct flowdb_jsondb_t *db,
                                         struct flowdb_error_t **err);
 
 /*
- Documents whose index key equals `value` (JSON), as a JSON array in `*out`.
+ Documents whose index key equals `value` (JSON), as a JSON array in `*out`. On a
+ compound index a key with fewer components (`"NYC"` or `["NYC"]`) matches every
+ entry that starts with it. Keys may be `null`, `false` and `true` too.
  */
 enum flowdb_status_t flowdb_jsondb_get_by_index(const struct flowdb_jsondb_t *db,
                                                 const char *store,
@@ -639,7 +646,9 @@ enum flowdb_status_t flowdb_jsondb_get_by_index(const struct flowdb_jsondb_t *db
                                                 struct flowdb_error_t **err);
 
 /*
- Documents with `start <= index key <= end` (JSON keys), as a JSON array.
+ Documents with `start <= index key < end` (JSON keys; half-open, so `[30, 30)` and
+ `start > end` are empty), as a JSON array. On a compound index a scalar bound
+ stands for the one-component array.
  */
 enum flowdb_status_t flowdb_jsondb_range_by_index(const struct flowdb_jsondb_t *db,
                                                   const char *store,
@@ -871,7 +880,8 @@ enum flowdb_status_t flowdb_query_where_eq(struct flowdb_query_t *q,
                                            struct flowdb_error_t **err);
 
 /*
- Keeps documents with `start <= field <= end`.
+ Keeps documents with `start <= field < end` (half-open: `[30, 30)` and
+ `start > end` match nothing).
  */
 enum flowdb_status_t flowdb_query_where_range(struct flowdb_query_t *q,
                                               const char *field,
@@ -1213,7 +1223,8 @@ enum flowdb_status_t flowdb_txn_scan(struct flowdb_txn_t *txn,
                                      struct flowdb_error_t **err);
 
 /*
- Documents whose index key equals `value`, as a JSON array.
+ Documents whose index key equals `value`, as a JSON array (compound prefixes as
+ `flowdb_jsondb_get_by_index`).
  */
 enum flowdb_status_t flowdb_txn_get_by_index(struct flowdb_txn_t *txn,
                                              const char *store,
@@ -1224,7 +1235,7 @@ enum flowdb_status_t flowdb_txn_get_by_index(struct flowdb_txn_t *txn,
                                              struct flowdb_error_t **err);
 
 /*
- Documents with `start <= index key <= end`, as a JSON array.
+ Documents with `start <= index key < end` (half-open), as a JSON array.
  */
 enum flowdb_status_t flowdb_txn_range_by_index(struct flowdb_txn_t *txn,
                                                const char *store,
