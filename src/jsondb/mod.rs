@@ -169,12 +169,20 @@ impl JsonDB {
     /// that exists with the same definition does nothing (apps create their stores at
     /// every start); with another definition it fails with `Constraint`.
     pub fn create_object_store(&self, name: &str, key_path: &str) -> Result<()> {
-        self.create_store(&StoreSchema::new(name, key_path))
+        self.create_store_as(&StoreSchema::new(name, key_path), true)
     }
 
     /// Creates a store with options: a key generator, indexes. Store names are any
-    /// string, as in IndexedDB. Idempotent as `create_object_store` is.
+    /// string, as in IndexedDB. Creating a store that exists is a no-op when the key
+    /// path, the key generator and every index `schema` lists are the same (indexes
+    /// added since by `create_index` are no difference), else `Constraint`.
     pub fn create_store(&self, schema: &StoreSchema) -> Result<()> {
+        self.create_store_as(schema, false)
+    }
+
+    /// `create_store`; `key_path_only`: an existing store is the same when its key
+    /// path is (`create_object_store` names nothing else).
+    fn create_store_as(&self, schema: &StoreSchema, key_path_only: bool) -> Result<()> {
         keypath::validate(&schema.key_path)?;
         if schema.auto_increment && schema.key_path.is_empty() {
             return Err(Error::invalid(format!(
@@ -195,7 +203,7 @@ impl JsonDB {
         let tx = Transaction::begin_schema(self, &schema.name)?;
         let mut cat = tx.catalog().clone();
         if let Some(existing) = cat.stores.get(&schema.name) {
-            return match existing.difference(schema) {
+            return match existing.difference(schema, key_path_only) {
                 None => Ok(()),
                 Some(what) => Err(Error::Constraint(format!(
                     "object store {:?} already exists with {what}",

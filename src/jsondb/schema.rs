@@ -151,14 +151,20 @@ pub(crate) struct StoreEntry {
 
 impl StoreEntry {
     /// How an existing store differs from `schema`, or `None` when creating it again
-    /// would change nothing (then the call is a no-op: apps create their stores at
-    /// every start).
-    pub(crate) fn difference(&self, schema: &StoreSchema) -> Option<String> {
+    /// would change nothing (then the call is a no-op: apps create their stores, and
+    /// then their indexes, at every start). Indexes the store has and `schema` does
+    /// not list were added later (`create_index`) and are no difference; with
+    /// `key_path_only` (the published `create_object_store`, which names nothing
+    /// else) only the key path counts.
+    pub(crate) fn difference(&self, schema: &StoreSchema, key_path_only: bool) -> Option<String> {
         if self.key_path != schema.key_path {
             return Some(format!(
                 "a different key path ({:?}, not {:?})",
                 self.key_path, schema.key_path
             ));
+        }
+        if key_path_only {
+            return None;
         }
         if self.auto_increment != schema.auto_increment {
             return Some(format!(
@@ -166,12 +172,17 @@ impl StoreEntry {
                 self.auto_increment, schema.auto_increment
             ));
         }
-        let mut have: Vec<&IndexDef> = self.indexes.iter().map(|i| &i.def).collect();
-        have.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut want: Vec<IndexDef> = schema.indexes.iter().map(IndexSchema::def).collect();
-        want.sort_by(|a, b| a.name.cmp(&b.name));
-        let same = have.len() == want.len() && have.iter().zip(&want).all(|(a, b)| *a == b);
-        (!same).then(|| "different indexes".to_string())
+        schema.indexes.iter().find_map(|want| {
+            let want = want.def();
+            match self.indexes.iter().find(|i| i.def.name == want.name) {
+                Some(have) if have.def == want => None,
+                Some(have) => Some(format!(
+                    "index {:?} defined differently ({:?}, not {want:?})",
+                    want.name, have.def
+                )),
+                None => Some(format!("no index {:?}", want.name)),
+            }
+        })
     }
 
     pub(crate) fn index(&self, name: &str) -> Result<&IndexEntry> {

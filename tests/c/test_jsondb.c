@@ -48,7 +48,7 @@ int main(void) {
     CHECK(flowdb_jsondb_create_store(db, J("{not json"), NULL) == FLOWDB_INVALID_ARGUMENT);
     OK(flowdb_jsondb_create_store(db, J(schema), NULL)); /* the same again: a no-op */
     flowdb_error_t *dup = NULL;
-    CHECK(flowdb_jsondb_create_store(db, J("{\"name\":\"users\",\"keyPath\":\"uid\"}"), NULL, &dup) == FLOWDB_CONSTRAINT);
+    CHECK(flowdb_jsondb_create_store(db, J("{\"name\":\"users\",\"keyPath\":\"uid\"}"), &dup) == FLOWDB_CONSTRAINT);
     CHECK(dup && strstr(flowdb_error_message(dup), "different key path") != NULL);
     flowdb_error_free(dup);
     OK(flowdb_jsondb_create_object_store(db, "plain", "k", NULL));
