@@ -71,7 +71,8 @@ typedef struct {
     void (*put_batch)(doc_store *s, char *const *docs, const size_t *lens, const int64_t *ids, size_t n);
     void (*get)(doc_store *s, int64_t id, tally *t);
     void (*by_email)(doc_store *s, const char *email, tally *t);
-    /* lo <= age <= hi, in id order (a query without order_by), at most `limit`. */
+    /* lo <= age < hi (half-open, as flowdb's where_range), in id order (a query without
+     * order_by), at most `limit`. */
     void (*age_range)(doc_store *s, int lo, int hi, size_t limit, tally *t);
     /* city == city, ordered by (age, id), at most `limit`. */
     void (*city_by_age)(doc_store *s, const char *city, size_t limit, tally *t);

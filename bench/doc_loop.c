@@ -22,7 +22,7 @@ static void one(const doc_backend *b, doc_store *s, const char *w, int64_t docs,
         b->by_email(s, email, t);
     } else if (!strcmp(w, "age")) {
         int lo = 18 + (int)lcg_below(rng, 50);
-        b->age_range(s, lo, lo + 5, 20, t);
+        b->age_range(s, lo, lo + 6, 20, t); /* half-open: ages lo ..= lo + 5 */
     } else if (!strcmp(w, "city") || !strcmp(w, "city1")) {
         b->city_by_age(s, DOC_CITIES[lcg_below(rng, 8)], w[4] ? 1 : 20, t);
     } else {

@@ -34,7 +34,7 @@ static doc_store *q_open(const char *dir, int synced) {
     s->tag = sq_prep(s->db, "INSERT OR IGNORE INTO user_tags(id, tag) SELECT ?1, value FROM json_each(?2, '$.tags')");
     s->get = sq_prep(s->db, "SELECT doc FROM users WHERE id = ?1");
     s->email = sq_prep(s->db, "SELECT doc FROM users WHERE json_extract(doc, '$.email') = ?1");
-    s->age = sq_prep(s->db, "SELECT doc FROM users WHERE json_extract(doc, '$.age') BETWEEN ?1 AND ?2"
+    s->age = sq_prep(s->db, "SELECT doc FROM users WHERE json_extract(doc, '$.age') >= ?1 AND json_extract(doc, '$.age') < ?2"
                      " ORDER BY id LIMIT ?3");
     s->city = sq_prep(s->db, "SELECT doc FROM users WHERE json_extract(doc, '$.city') = ?1"
                       " ORDER BY json_extract(doc, '$.age'), id LIMIT ?2");

@@ -68,7 +68,7 @@ void run_docs(const doc_backend *b, int part, const params *p, results *r) {
     });
     TIMED(r, D_AGE, scaled(p, 20000), {
         int lo = 18 + (int)lcg_below(&rng, 50);
-        b->age_range(s, lo, lo + 5, 20, &t[D_AGE]);
+        b->age_range(s, lo, lo + 6, 20, &t[D_AGE]); /* ages lo ..= lo + 5: the range is half-open */
     });
     TIMED(r, D_CITY, scaled(p, 5000), b->city_by_age(s, DOC_CITIES[lcg_below(&rng, 8)], 20, &t[D_CITY]));
     b->close(s);

@@ -172,10 +172,22 @@ typedef struct flowdb_range_t flowdb_range_t;
 typedef struct flowdb_records_t flowdb_records_t;
 
 /*
+ A read-only view of an engine at one moment. Thread-safe; free with
+ `flowdb_snapshot_free`.
+ */
+typedef struct flowdb_snapshot_t flowdb_snapshot_t;
+
+/*
  A transaction over a fixed set of stores. It may move between threads but must not
  be used by two at once. It keeps its database alive until `flowdb_txn_free`.
  */
 typedef struct flowdb_txn_t flowdb_txn_t;
+
+/*
+ A batch of writes. Not thread-safe (one thread at a time); reusable after
+ `flowdb_write_batch_clear`; free with `flowdb_write_batch_free`.
+ */
+typedef struct flowdb_write_batch_t flowdb_write_batch_t;
 
 /*
  A record as C passes it in (and as the library lends it out): the key and value
@@ -243,6 +255,73 @@ typedef struct flowdb_stats_t {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ A new, empty batch (never NULL).
+ */
+struct flowdb_write_batch_t *flowdb_write_batch_new(void);
+
+/*
+ Adds a put of the record `*rec` (copied). Its `expire_at` is kept; 0 or
+ `FLOWDB_NEVER_EXPIRES` means "no expiry of its own" (the default TTL applies).
+ */
+enum flowdb_status_t flowdb_write_batch_put(struct flowdb_write_batch_t *batch,
+                                            const struct flowdb_record_view_t *rec,
+                                            struct flowdb_error_t **err);
+
+/*
+ Adds a put of `*rec` expiring `ttl_secs` seconds after its `ts`.
+ */
+enum flowdb_status_t flowdb_write_batch_put_ttl(struct flowdb_write_batch_t *batch,
+                                                const struct flowdb_record_view_t *rec,
+                                                uint64_t ttl_secs,
+                                                struct flowdb_error_t **err);
+
+/*
+ Adds a delete of the record `(key, ts)` (absent is fine).
+ */
+enum flowdb_status_t flowdb_write_batch_delete(struct flowdb_write_batch_t *batch,
+                                               const uint8_t *key,
+                                               uintptr_t key_len,
+                                               int64_t ts,
+                                               struct flowdb_error_t **err);
+
+/*
+ Adds a delete of every record with `start <= key < end` (half-open); `start ==
+ end` deletes nothing, `start > end` makes `flowdb_engine_write` fail.
+ */
+enum flowdb_status_t flowdb_write_batch_delete_range(struct flowdb_write_batch_t *batch,
+                                                     const uint8_t *start,
+                                                     uintptr_t start_len,
+                                                     const uint8_t *end,
+                                                     uintptr_t end_len,
+                                                     struct flowdb_error_t **err);
+
+/*
+ How many operations the batch holds (0 for NULL).
+ */
+uintptr_t flowdb_write_batch_count(const struct flowdb_write_batch_t *batch);
+
+/*
+ Removes every operation; the batch can be filled again. NULL does nothing.
+ */
+void flowdb_write_batch_clear(struct flowdb_write_batch_t *batch);
+
+/*
+ Frees the batch (unwritten operations are dropped). NULL does nothing.
+ */
+void flowdb_write_batch_free(struct flowdb_write_batch_t *batch);
+
+/*
+ Applies the batch atomically: every operation, in order, or none (also across a
+ crash). With `sync`, durable on stable storage when it returns, whatever the sync
+ mode. The batch is unchanged (write it again, or clear it). A bad operation fails
+ the whole write with `FLOWDB_INVALID_ARGUMENT` naming it ("batch operation N").
+ */
+enum flowdb_status_t flowdb_engine_write(const struct flowdb_engine_t *engine,
+                                         const struct flowdb_write_batch_t *batch,
+                                         bool sync,
+                                         struct flowdb_error_t **err);
 
 /*
  Opens (or creates) the database described by `opts` into `*out`.
@@ -1155,6 +1234,58 @@ enum flowdb_status_t flowdb_iter_record(const struct flowdb_iter_t *it,
  Frees an iterator (at any point of the scan); NULL does nothing.
  */
 void flowdb_iter_free(struct flowdb_iter_t *it);
+
+/*
+ Takes a snapshot of the engine as of now into `*out` (free with
+ `flowdb_snapshot_free`).
+ */
+enum flowdb_status_t flowdb_engine_snapshot(const struct flowdb_engine_t *engine,
+                                            struct flowdb_snapshot_t **out,
+                                            struct flowdb_error_t **err);
+
+/*
+ The live record at exactly `(key, ts)` as of the snapshot: a list of 0 or 1
+ records in `*out`.
+ */
+enum flowdb_status_t flowdb_snapshot_get(const struct flowdb_snapshot_t *snap,
+                                         const uint8_t *key,
+                                         uintptr_t key_len,
+                                         int64_t ts,
+                                         struct flowdb_records_t **out,
+                                         struct flowdb_error_t **err);
+
+/*
+ The live record of exactly `key` with the greatest ts as of the snapshot: a list
+ of 0 or 1 records in `*out`.
+ */
+enum flowdb_status_t flowdb_snapshot_get_latest(const struct flowdb_snapshot_t *snap,
+                                                const uint8_t *key,
+                                                uintptr_t key_len,
+                                                struct flowdb_records_t **out,
+                                                struct flowdb_error_t **err);
+
+/*
+ Every live record in `range` as of the snapshot, in (key, ts) order, as a list in
+ `*out`.
+ */
+enum flowdb_status_t flowdb_snapshot_query(const struct flowdb_snapshot_t *snap,
+                                           const struct flowdb_range_t *r,
+                                           struct flowdb_records_t **out,
+                                           struct flowdb_error_t **err);
+
+/*
+ A lazy scan over `range` as of the snapshot, in `*out` (free with
+ `flowdb_iter_free`; it may outlive the snapshot).
+ */
+enum flowdb_status_t flowdb_snapshot_scan(const struct flowdb_snapshot_t *snap,
+                                          const struct flowdb_range_t *r,
+                                          struct flowdb_iter_t **out,
+                                          struct flowdb_error_t **err);
+
+/*
+ Frees the snapshot (the data it held may then be reclaimed). NULL does nothing.
+ */
+void flowdb_snapshot_free(struct flowdb_snapshot_t *snap);
 
 /*
  Starts a transaction over `n` stores (NUL-terminated names) in `mode`; waits for

@@ -46,7 +46,7 @@ pub mod stats {
 }
 
 pub use config::{Config, ReadOptions, SyncMode, Tuning};
-pub use engine::{Engine, EngineStats, MaintenanceHandle};
+pub use engine::{Engine, EngineStats, MaintenanceHandle, Snapshot, WriteBatch, WriteOptions};
 pub use error::{Error, FlowError, Result, StatusCode};
 pub use iterator::scan::ScanIterator;
 pub use range::{Query, ScanRange};

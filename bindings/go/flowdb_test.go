@@ -144,7 +144,7 @@ func TestErrors(t *testing.T) {
 	if err := e.WriteBatch([]Record{{Key: nil, Ts: 1}}); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("empty key: %v", err)
 	}
-	if _, err := Open(t.TempDir(), &Options{BlockSize: 1}); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := Open(t.TempDir(), &Options{TimeBucketSecs: 1 << 62}); !errors.Is(err, ErrInvalidArgument) { // overflows microseconds
 		t.Fatalf("bad option: %v", err)
 	}
 	if err := e.Close(); err != nil {

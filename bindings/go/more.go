@@ -11,7 +11,6 @@ import (
 	"iter"
 	"runtime"
 	"time"
-	"unsafe"
 )
 
 // PatchRecord replaces the value (when value != nil) and/or sets expire_at = ts +

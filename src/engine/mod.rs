@@ -6,11 +6,13 @@
 //! `compaction` (tiered merges, full compaction and GC), `maintenance` (the background
 //! thread) and `stats`.
 
+mod batch;
 mod compaction;
 mod flush;
 mod maintenance;
 mod open;
 mod read;
+mod snapshot;
 pub(crate) mod stats;
 mod write;
 
@@ -23,7 +25,9 @@ use parking_lot::{Mutex, RwLock};
 
 /// Also here, at the published crate's path `flowdb::engine::ScanIterator`.
 pub use crate::iterator::scan::ScanIterator;
+pub use batch::{WriteBatch, WriteOptions};
 pub use maintenance::MaintenanceHandle;
+pub use snapshot::Snapshot;
 pub use stats::EngineStats;
 
 use crate::config::{Config, Tuning};
@@ -32,7 +36,7 @@ use crate::fs::FileSystem;
 use crate::lock::DirLock;
 use crate::sstable::builder::TableOptions;
 use crate::sstable::reader::TableContext;
-use crate::version::{Snapshot, SuperVersion};
+use crate::version::{self, SuperVersion};
 use crate::wal::WalWriter;
 
 use maintenance::Signal;
@@ -95,10 +99,10 @@ impl Inner {
 
     /// A consistent view: the super-version first, then the sequence (see
     /// docs/design.md, "Snapshots").
-    pub(crate) fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> version::Snapshot {
         let sv = self.current();
         let seq = self.visible_seq.load(Ordering::Acquire);
-        Snapshot::new(sv, seq)
+        version::Snapshot::new(sv, seq)
     }
 
     pub(crate) fn fs(&self) -> &Arc<dyn FileSystem> {
@@ -109,7 +113,7 @@ impl Inner {
         self.next_file.fetch_add(1, Ordering::SeqCst)
     }
 
-    fn check_open(&self) -> Result<()> {
+    pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed(format!(
                 "the engine on {} was shut down",

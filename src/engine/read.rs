@@ -1,15 +1,12 @@
-//! The read API: point gets, `get_latest`, queries (collected) and lazy scans, all
-//! over a snapshot taken when the call starts; plus stats and metrics.
-
-use std::sync::Arc;
-use std::time::Instant;
+//! The read API: point gets, `get_latest`, queries (collected) and lazy scans, each a
+//! read through a snapshot taken when the call starts (the reads themselves are in
+//! `snapshot.rs`); plus stats and metrics.
 
 use super::stats::{self, EngineStats, Gauges};
 use super::Engine;
 use crate::config::ReadOptions;
 use crate::error::Result;
 use crate::fs::OpenMode;
-use crate::iterator::merge::{MergeIter, Source};
 use crate::iterator::scan::ScanIterator;
 use crate::range::{Query, ScanRange};
 use crate::record::Record;
@@ -22,16 +19,7 @@ impl Engine {
 
     /// `get` for keys that are not UTF-8, with read options.
     pub fn get_bytes(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Record>> {
-        self.inner.check_open()?;
-        let started = Instant::now();
-        let r = self
-            .inner
-            .snapshot()
-            .get(key, ts, opts)?
-            .map(|e| e.into_record());
-        self.inner.stats.add_records_read(r.is_some() as u64);
-        self.inner.stats.time_query(started);
-        Ok(r)
+        self.inner.get_at(&self.inner.snapshot(), key, ts, opts)
     }
 
     /// `get`, with any error reported as `None` (for callers that treat a failed
@@ -47,24 +35,12 @@ impl Engine {
 
     /// `get_latest` for keys that are not UTF-8.
     pub fn get_latest_bytes(&self, key: &[u8]) -> Result<Option<Record>> {
-        self.inner.check_open()?;
-        let started = Instant::now();
-        let r = self
-            .inner
-            .snapshot()
-            .latest(key, &ReadOptions::default())?
-            .map(|e| e.into_record());
-        self.inner.stats.add_records_read(r.is_some() as u64);
-        self.inner.stats.time_query(started);
-        Ok(r)
+        self.inner.latest_at(&self.inner.snapshot(), key)
     }
 
     /// Every live record the query matches, in `(key, ts)` order.
     pub fn query(&self, query: Query) -> Result<Vec<Record>> {
-        let started = Instant::now();
-        let out = self.scan(query.into())?.collect::<Result<Vec<_>>>();
-        self.inner.stats.time_query(started);
-        out
+        self.inner.query_at(&self.inner.snapshot(), query)
     }
 
     /// Records whose key begins with `key`.
@@ -105,20 +81,7 @@ impl Engine {
 
     /// `scan` with read options.
     pub fn scan_opt(&self, range: ScanRange, opts: &ReadOptions) -> Result<ScanIterator> {
-        self.inner.check_open()?;
-        let stats = self.inner.stats.clone();
-        if range.bounds.is_empty() {
-            return Ok(ScanIterator::empty(stats));
-        }
-        let snap = self.inner.snapshot();
-        let bounds = Arc::new(range.bounds);
-        let merge = snap.merge(&bounds, opts);
-        Ok(ScanIterator::new(
-            merge,
-            snap.range_tombstones(),
-            snap.now(),
-            stats,
-        ))
+        self.inner.scan_at(&self.inner.snapshot(), range, opts)
     }
 
     /// A lazy scan of keys beginning with `prefix`.
@@ -134,45 +97,6 @@ impl Engine {
         ts_end: i64,
     ) -> Result<ScanIterator> {
         self.scan(ScanRange::prefix_time_range(prefix, ts_start, ts_end))
-    }
-
-    /// A snapshot of the whole engine (JsonDB transactions read through one).
-    pub(crate) fn snapshot(&self) -> crate::version::Snapshot {
-        self.inner.snapshot()
-    }
-
-    /// Hands each live record within `bounds` at `snap` to `f`, as borrowed `(key,
-    /// ts, value)` in `(key, ts)` order, until `f` returns false. When one memtable is
-    /// the only source and no range tombstone exists, records are lent from a reused
-    /// buffer (`MemCursor::visit`, which `expect`, the records the caller expects to
-    /// take, sizes); otherwise they come from a `ScanIterator`.
-    pub(crate) fn visit_snapshot(
-        &self,
-        snap: &crate::version::Snapshot,
-        bounds: crate::range::Bounds,
-        expect: usize,
-        f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
-    ) -> Result<()> {
-        let bounds = Arc::new(bounds);
-        let merge = snap.merge(&bounds, &ReadOptions::default());
-        let tombstones = snap.range_tombstones();
-        let merge = match merge.into_sole_memtable() {
-            Ok(cursor) if tombstones.is_empty() => {
-                let handed = cursor.visit(&|| snap.now(), expect, f)?;
-                self.inner.stats.add_records_read(handed);
-                return Ok(());
-            }
-            Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)]),
-            Err(merge) => merge,
-        };
-        let scan = ScanIterator::new(merge, tombstones, snap.now(), self.inner.stats.clone());
-        for r in scan {
-            let r = r?;
-            if !f(&r.key, r.ts, &r.value)? {
-                break;
-            }
-        }
-        Ok(())
     }
 
     fn gauges(&self) -> Gauges {

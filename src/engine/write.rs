@@ -275,11 +275,6 @@ impl Inner {
 }
 
 impl Engine {
-    /// Commits raw operations as one atomic batch, without TTL rules (JsonDB's path).
-    pub(crate) fn commit_ops(&self, ops: Vec<Op>) -> Result<()> {
-        self.inner.commit(WriteBatch { ops }, false)
-    }
-
     /// Writes a batch atomically (all or nothing, also across a crash). Records keep
     /// their own `expire_at`; otherwise `Config::default_ttl_secs` applies.
     pub fn write_batch(&self, batch: &[Record]) -> Result<()> {

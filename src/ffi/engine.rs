@@ -84,30 +84,36 @@ unsafe fn records(recs: *const flowdb_record_view_t, n: usize) -> Result<Vec<Rec
     let views = unsafe { std::slice::from_raw_parts(recs, n) };
     let mut out = Vec::with_capacity(n);
     for (i, v) in views.iter().enumerate() {
-        // Labels for errors are made only when there is one (this loop is hot).
-        if (v.key.is_null() && v.key_len > 0) || (v.value.is_null() && v.value_len > 0) {
-            let what = if v.key.is_null() && v.key_len > 0 {
-                "key"
-            } else {
-                "value"
-            };
-            return Err(null(&format!("records[{i}].{what}")));
-        }
-        // SAFETY: checked above; the caller passes readable bytes (documented).
-        let (key, value) = unsafe {
-            (
-                bytes(v.key, v.key_len, "")?,
-                bytes(v.value, v.value_len, "")?,
-            )
-        };
-        out.push(Record {
-            key: key.to_vec(),
-            ts: v.ts,
-            expire_at: write_expiry(v.expire_at),
-            value: value.to_vec(),
-        });
+        // SAFETY: the caller passes readable bytes behind each view (documented).
+        out.push(unsafe { record(v, "records", i) }?);
     }
     Ok(out)
+}
+
+/// The record a C view describes, copied; `what[i]` names it in errors.
+pub(crate) unsafe fn record(v: &flowdb_record_view_t, what: &str, i: usize) -> Result<Record> {
+    // Labels for errors are made only when there is one (batches are hot).
+    if (v.key.is_null() && v.key_len > 0) || (v.value.is_null() && v.value_len > 0) {
+        let field = if v.key.is_null() && v.key_len > 0 {
+            "key"
+        } else {
+            "value"
+        };
+        return Err(null(&format!("{what}[{i}].{field}")));
+    }
+    // SAFETY: checked above; the caller passes readable bytes (documented).
+    let (key, value) = unsafe {
+        (
+            bytes(v.key, v.key_len, "")?,
+            bytes(v.value, v.value_len, "")?,
+        )
+    };
+    Ok(Record {
+        key: key.to_vec(),
+        ts: v.ts,
+        expire_at: write_expiry(v.expire_at),
+        value: value.to_vec(),
+    })
 }
 
 /// A written record's `expire_at` as C gives it: 0 is what a zero-initialised

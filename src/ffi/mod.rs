@@ -33,6 +33,7 @@ pub const FLOWDB_MAX_VALUE_LEN: usize = 64 * 1024 * 1024;
 /// records read back always carry `FLOWDB_NEVER_EXPIRES`.
 pub const FLOWDB_NEVER_EXPIRES: i64 = i64::MAX;
 
+pub mod batch;
 mod docs;
 pub mod engine;
 pub mod error;
@@ -41,6 +42,7 @@ pub mod key_range;
 pub mod options;
 pub mod query;
 pub mod read;
+pub mod snapshot;
 pub mod txn;
 
 #[cfg(test)]

@@ -174,14 +174,14 @@ pub extern "C" fn flowdb_range_free(r: *mut flowdb_range_t) {
     }
 }
 
-unsafe fn the_range<'a>(r: *const flowdb_range_t) -> Result<&'a ScanRange> {
+pub(crate) unsafe fn the_range<'a>(r: *const flowdb_range_t) -> Result<&'a ScanRange> {
     // SAFETY: NULL or a live range.
     unsafe { r.as_ref() }
         .map(|r| &r.range)
         .ok_or_else(|| null("range"))
 }
 
-unsafe fn list_out(
+pub(crate) unsafe fn list_out(
     out: *mut *mut flowdb_records_t,
     records: impl FnOnce() -> Result<Vec<Record>>,
 ) -> Result<()> {
@@ -383,7 +383,7 @@ pub struct flowdb_iter_t {
     current: Option<Record>,
 }
 
-unsafe fn iter_out(
+pub(crate) unsafe fn iter_out(
     out: *mut *mut flowdb_iter_t,
     make: impl FnOnce() -> Result<ScanIterator>,
 ) -> Result<()> {

@@ -20,11 +20,10 @@ use super::range::{Direction, KeyRange};
 use super::schema::{Catalog, IndexEntry, StoreEntry};
 use super::{key, keypath, JsonDB};
 use crate::config::ReadOptions;
+use crate::engine::{Snapshot, WriteBatch, WriteOptions};
 use crate::error::{Error, Result};
 use crate::range::{Bounds, KeyEnd};
-use crate::record::{Record, NEVER_EXPIRES};
-use crate::version::Snapshot;
-use crate::wal::Op;
+use crate::record::Record;
 
 /// What a transaction may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +63,6 @@ impl std::fmt::Debug for Transaction<'_> {
 
 /// One request's view (its own writes, the transaction's, the snapshot) and writes.
 pub(crate) struct Request<'t> {
-    db: &'t JsonDB,
     snap: &'t Snapshot,
     base: &'t Overlay,
     pub(crate) catalog: &'t Catalog,
@@ -146,7 +144,6 @@ impl<'db> Transaction<'db> {
     /// A request over the transaction's view, with no writes of its own yet.
     fn request(&self) -> Request<'_> {
         Request {
-            db: self.db,
             snap: &self.snap,
             base: &self.overlay,
             catalog: &self.catalog,
@@ -365,27 +362,20 @@ impl<'db> Transaction<'db> {
                 "the transaction has already committed or aborted".into(),
             ));
         }
-        let mut ops: Vec<Op> = std::mem::take(&mut self.range_dels)
-            .into_iter()
-            .map(|(start, end)| Op::DeleteRange { start, end })
-            .collect();
-        ops.extend(
-            std::mem::take(&mut self.overlay)
-                .into_iter()
-                .map(|(key, v)| match v {
-                    Some(value) => Op::Put(Record {
-                        key,
-                        ts: TS,
-                        expire_at: NEVER_EXPIRES,
-                        value,
-                    }),
-                    None => Op::Delete { key, ts: TS },
-                }),
-        );
-        let result = if ops.is_empty() {
+        let mut batch = WriteBatch::new();
+        for (start, end) in std::mem::take(&mut self.range_dels) {
+            batch.delete_range(start, end);
+        }
+        for (key, v) in std::mem::take(&mut self.overlay) {
+            match v {
+                Some(value) => batch.put_permanent(Record::new(key, TS, value)),
+                None => batch.delete(key, TS),
+            };
+        }
+        let result = if batch.is_empty() {
             Ok(())
         } else {
-            self.db.engine.commit_ops(ops)
+            self.db.engine.write_owned(batch, &WriteOptions::default())
         };
         if result.is_ok() {
             after();
@@ -441,7 +431,9 @@ impl Request<'_> {
         if let Some(v) = self.delta.get(k).or_else(|| self.base.get(k)) {
             return Ok(v.as_deref().map(f));
         }
-        self.snap.with_value(k, TS, &ReadOptions::default(), f)
+        self.snap
+            .version()
+            .with_value(k, TS, &ReadOptions::default(), f)
     }
 
     fn write(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
@@ -460,7 +452,7 @@ impl Request<'_> {
     }
 
     /// `range`, by a caller that expects to take about `expect` records (a limit):
-    /// the engine reads that many at once (`Engine::visit_snapshot`).
+    /// the engine reads that many at once (`Snapshot::visit`).
     pub(crate) fn range_expecting(
         &self,
         start: Vec<u8>,
@@ -494,25 +486,23 @@ impl Request<'_> {
             ts_hi: TS,
         };
         let mut going = true;
-        self.db
-            .engine
-            .visit_snapshot(self.snap, bounds, expect, &mut |k, _, v| {
-                while let Some((ok, ovv)) = ov.next_if(|(ok, _)| *ok <= k) {
-                    if let Some(ovv) = ovv {
-                        going = f(ok, ovv)?;
-                        if !going {
-                            return Ok(false);
-                        }
-                    }
-                    if ok == k {
-                        return Ok(true); // replaced (or deleted) by the overlay
+        self.snap.visit_bounds(bounds, expect, &mut |k, _, v| {
+            while let Some((ok, ovv)) = ov.next_if(|(ok, _)| *ok <= k) {
+                if let Some(ovv) = ovv {
+                    going = f(ok, ovv)?;
+                    if !going {
+                        return Ok(false);
                     }
                 }
-                // Deliver before reading on: a visitor that stops here (a lookup
-                // that found its entry) costs no extra record.
-                going = f(k, v)?;
-                Ok(going)
-            })?;
+                if ok == k {
+                    return Ok(true); // replaced (or deleted) by the overlay
+                }
+            }
+            // Deliver before reading on: a visitor that stops here (a lookup
+            // that found its entry) costs no extra record.
+            going = f(k, v)?;
+            Ok(going)
+        })?;
         if going {
             for (k, v) in ov {
                 if let Some(v) = v {

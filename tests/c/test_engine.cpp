@@ -21,14 +21,14 @@ int main() {
     flowdb::Options opts;
     opts.data_dir(dir).sync_interval_ms(100).auto_background(false).memtable_size_mb(4);
     try {
-        opts.sync_interval_ms(0);  // validated at open
+        opts.memtable_size_mb(0);  // validated at open
         flowdb::Engine::open(opts);
         CHECK(false);
     } catch (const flowdb::Error &e) {
         CHECK(e.code() == FLOWDB_INVALID_ARGUMENT);
-        CHECK(std::string(e.what()).find("IntervalMs") != std::string::npos);
+        CHECK(std::string(e.what()).find("memtable_size_mb") != std::string::npos);
     }
-    opts.sync_interval_ms(100);
+    opts.memtable_size_mb(4);
     {
         flowdb::Engine db = flowdb::Engine::open(opts);
         std::optional<flowdb::Engine> second;

@@ -1,5 +1,6 @@
 //! Write operations for the crash tests: random commits (batches of puts with and
-//! without TTL, deletes, range deletes) and maintenance (flush, compaction), the same
+//! without TTL, deletes, range deletes, and `WriteBatch`es mixing all three) and
+//! maintenance (flush, compaction), the same
 //! applied to an engine and to a model, and the check that what an engine recovered
 //! is the model after some prefix of the commits.
 #![allow(dead_code)]
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use flowdb::fs::FaultFs;
-use flowdb::{Config, Engine, Record, ScanRange, SyncMode, Tuning};
+use flowdb::{Config, Engine, Record, ScanRange, SyncMode, Tuning, WriteBatch, WriteOptions};
 
 /// Opens the small-settings engine in `/db` on an in-memory file system.
 pub fn open_on(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
@@ -29,8 +30,18 @@ pub enum Op {
     Put(Vec<Record>, Option<u64>),
     Delete(Vec<(String, i64)>),
     DeleteRange(String, String),
+    /// A `WriteBatch`: its items apply in order, all or none.
+    Batch(Vec<Item>),
     Flush,
     Compact,
+}
+
+/// One operation of a `WriteBatch`.
+#[derive(Clone, Debug)]
+pub enum Item {
+    Put(Record, Option<u64>),
+    Delete(String, i64),
+    DeleteRange(String, String),
 }
 
 const KEYS: [&str; 6] = ["a1", "a2", "b1", "b2", "c1", "cpu.9"];
@@ -49,8 +60,28 @@ impl Op {
     pub fn random_in(rng: &mut fastrand::Rng, i: usize, base_ts: i64, prefix: &str) -> Op {
         let key = |rng: &mut fastrand::Rng| format!("{prefix}{}", KEYS[rng.usize(..KEYS.len())]);
         let ts = |rng: &mut fastrand::Rng| base_ts + rng.i64(0..30) * 1_000_000;
+        let value = |rng: &mut fastrand::Rng, j: usize| {
+            let mut v = format!("v{i}.{j}.").into_bytes();
+            v.resize(rng.usize(1..60).max(v.len()), b'a' + (i % 26) as u8);
+            v
+        };
         match rng.u32(..100) {
-            0..=69 => {
+            60..=69 => Op::Batch(
+                (0..rng.usize(1..10))
+                    .map(|j| match rng.u8(..10) {
+                        0..=5 => {
+                            let ttl = [None, Some(1), Some(LONG_TTL)][rng.usize(..3)];
+                            Item::Put(Record::new(key(rng), ts(rng), value(rng, j)), ttl)
+                        }
+                        6..=8 => Item::Delete(key(rng), ts(rng)),
+                        _ => {
+                            let (a, b) = (key(rng), key(rng));
+                            Item::DeleteRange(a.clone().min(b.clone()), a.max(b))
+                        }
+                    })
+                    .collect(),
+            ),
+            0..=59 => {
                 let n = rng.usize(1..12);
                 let big = rng.u8(..10) == 0;
                 let batch = (0..n)
@@ -95,6 +126,18 @@ impl Op {
             Op::Put(batch, ttl) => e.write_batch_ttl(batch, *ttl),
             Op::Delete(keys) => e.delete_batch(keys),
             Op::DeleteRange(s, t) => e.delete_range(s, t),
+            Op::Batch(items) => {
+                let mut b = WriteBatch::new();
+                for item in items {
+                    match item {
+                        Item::Put(r, None) => b.put(r.clone()),
+                        Item::Put(r, Some(t)) => b.put_ttl(r.clone(), *t),
+                        Item::Delete(k, ts) => b.delete(k.as_str(), *ts),
+                        Item::DeleteRange(s, t) => b.delete_range(s.as_str(), t.as_str()),
+                    };
+                }
+                e.write(&b, &WriteOptions::default())
+            }
             Op::Flush => e.flush(),
             Op::Compact => e.trigger_compaction().map(|_| ()),
         }
@@ -104,16 +147,7 @@ impl Op {
         match self {
             Op::Put(batch, ttl) => {
                 for r in batch {
-                    let exp = match ttl {
-                        Some(t) => flowdb::expiry_from_ttl(r.ts, *t),
-                        None => r.expire_at,
-                    };
-                    if exp > flowdb::now_micros() {
-                        m.insert((r.key.clone(), r.ts), (exp, r.value.clone()));
-                    } else {
-                        // An expired version hides the record.
-                        m.remove(&(r.key.clone(), r.ts));
-                    }
+                    model_put(m, r, *ttl);
                 }
             }
             Op::Delete(keys) => {
@@ -121,12 +155,38 @@ impl Op {
                     m.remove(&(k.clone().into_bytes(), *ts));
                 }
             }
-            Op::DeleteRange(s, t) => {
-                m.retain(|(k, _), _| !(k.as_slice() >= s.as_bytes() && k.as_slice() < t.as_bytes()))
+            Op::DeleteRange(s, t) => model_delete_range(m, s, t),
+            Op::Batch(items) => {
+                for item in items {
+                    match item {
+                        Item::Put(r, ttl) => model_put(m, r, *ttl),
+                        Item::Delete(k, ts) => {
+                            m.remove(&(k.clone().into_bytes(), *ts));
+                        }
+                        Item::DeleteRange(s, t) => model_delete_range(m, s, t),
+                    }
+                }
             }
             Op::Flush | Op::Compact => {}
         }
     }
+}
+
+fn model_put(m: &mut State, r: &Record, ttl: Option<u64>) {
+    let exp = match ttl {
+        Some(t) => flowdb::expiry_from_ttl(r.ts, t),
+        None => r.expire_at,
+    };
+    if exp > flowdb::now_micros() {
+        m.insert((r.key.clone(), r.ts), (exp, r.value.clone()));
+    } else {
+        // An expired version hides the record.
+        m.remove(&(r.key.clone(), r.ts));
+    }
+}
+
+fn model_delete_range(m: &mut State, s: &str, t: &str) {
+    m.retain(|(k, _), _| !(k.as_slice() >= s.as_bytes() && k.as_slice() < t.as_bytes()))
 }
 
 /// Everything the engine holds, by full scan.

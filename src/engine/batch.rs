@@ -1,0 +1,214 @@
+//! [`WriteBatch`]: puts, deletes and range deletes gathered by the caller and applied
+//! by [`Engine::write`] as one atomic write (all or nothing, also across a crash), as
+//! RocksDB's `WriteBatch` with `DB::Write`. Nothing is checked or written until then;
+//! a bad operation rejects the whole batch with an error naming it.
+
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::record::{expiry_from_ttl, validate_key, validate_value, Record, NEVER_EXPIRES};
+use crate::wal::{Op, WriteBatch as LogBatch};
+
+/// How a put's `expire_at` is decided when the batch is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expiry {
+    /// The record's own `expire_at`; when it has none, `Config::default_ttl_secs`.
+    Own,
+    /// `ts + n` seconds, whatever the record or the configuration say.
+    Ttl(u64),
+    /// Never, whatever `Config::default_ttl_secs` says.
+    Never,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum BatchOp {
+    Put(Record, Expiry),
+    Delete(Vec<u8>, i64),
+    DeleteRange(Vec<u8>, Vec<u8>),
+}
+
+/// Operations to apply atomically with [`Engine::write`]. Reusable: `clear` it and
+/// fill it again.
+///
+/// ```no_run
+/// use flowdb::{Config, Engine, Record, WriteBatch, WriteOptions};
+/// let engine = Engine::open(Config::new("./data"))?;
+/// let mut batch = WriteBatch::new();
+/// batch
+///     .put(Record::new("cpu.a", 10, b"1".to_vec()))
+///     .put_ttl(Record::new("cpu.a", 11, b"2".to_vec()), 3600)
+///     .delete("cpu.a", 5)
+///     .delete_range("tmp.", "tmp/");
+/// engine.write(&batch, &WriteOptions { sync: true })?; // all four, or none
+/// # Ok::<(), flowdb::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteBatch {
+    ops: Vec<BatchOp>,
+}
+
+/// Options of one [`Engine::write`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Durable on stable storage when `write` returns, whatever the sync mode
+    /// (default false: the configured `SyncMode` decides).
+    pub sync: bool,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        WriteBatch::default()
+    }
+
+    /// Puts a record. It keeps its own `expire_at`; a record without one
+    /// (`NEVER_EXPIRES`, as `Record::new` makes) gets `Config::default_ttl_secs`.
+    pub fn put(&mut self, record: Record) -> &mut Self {
+        self.ops.push(BatchOp::Put(record, Expiry::Own));
+        self
+    }
+
+    /// Puts a record expiring `ttl_secs` seconds after its `ts`.
+    pub fn put_ttl(&mut self, record: Record, ttl_secs: u64) -> &mut Self {
+        self.ops.push(BatchOp::Put(record, Expiry::Ttl(ttl_secs)));
+        self
+    }
+
+    /// Puts a record that never expires, whatever `Config::default_ttl_secs` says
+    /// (JsonDB's documents are written so).
+    pub fn put_permanent(&mut self, record: Record) -> &mut Self {
+        self.ops.push(BatchOp::Put(record, Expiry::Never));
+        self
+    }
+
+    /// Deletes the record `(key, ts)` (absent is fine).
+    pub fn delete(&mut self, key: impl Into<Vec<u8>>, ts: i64) -> &mut Self {
+        self.ops.push(BatchOp::Delete(key.into(), ts));
+        self
+    }
+
+    /// Deletes every record with `start <= key < end` (half-open, as
+    /// `Engine::delete_range`); `start == end` deletes nothing, `start > end` makes the
+    /// write fail.
+    pub fn delete_range(
+        &mut self,
+        start: impl Into<Vec<u8>>,
+        end: impl Into<Vec<u8>>,
+    ) -> &mut Self {
+        self.ops
+            .push(BatchOp::DeleteRange(start.into(), end.into()));
+        self
+    }
+
+    /// How many operations the batch holds.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Removes every operation (the batch can be filled again).
+    pub fn clear(&mut self) {
+        self.ops.clear();
+    }
+
+    /// The log's form of the batch: every operation checked, every expiry decided.
+    fn into_log(self, default_ttl: Option<u64>) -> Result<LogBatch> {
+        let mut ops = Vec::with_capacity(self.ops.len());
+        for (i, op) in self.ops.into_iter().enumerate() {
+            let named = |e: Error| match e {
+                Error::InvalidArgument(m) => {
+                    Error::InvalidArgument(format!("batch operation {i}: {m}"))
+                }
+                other => other,
+            };
+            match op {
+                BatchOp::Put(mut r, expiry) => {
+                    validate_key(&r.key).map_err(named)?;
+                    validate_value(&r.key, &r.value).map_err(named)?;
+                    r.expire_at = match (expiry, default_ttl) {
+                        (Expiry::Ttl(t), _) => expiry_from_ttl(r.ts, t),
+                        (Expiry::Never, _) => NEVER_EXPIRES,
+                        (Expiry::Own, _) if r.expire_at != NEVER_EXPIRES => r.expire_at,
+                        (Expiry::Own, Some(t)) => expiry_from_ttl(r.ts, t),
+                        (Expiry::Own, None) => NEVER_EXPIRES,
+                    };
+                    ops.push(Op::Put(r));
+                }
+                BatchOp::Delete(key, ts) => {
+                    validate_key(&key).map_err(named)?;
+                    ops.push(Op::Delete { key, ts });
+                }
+                BatchOp::DeleteRange(start, end) => {
+                    if start > end {
+                        return Err(named(Error::invalid(format!(
+                            "delete_range start {:?} is after end {:?}",
+                            String::from_utf8_lossy(&start),
+                            String::from_utf8_lossy(&end)
+                        ))));
+                    }
+                    if start < end {
+                        ops.push(Op::DeleteRange { start, end });
+                    }
+                }
+            }
+        }
+        Ok(LogBatch { ops })
+    }
+}
+
+impl Engine {
+    /// Applies `batch` atomically: every operation or none, also across a crash;
+    /// readers see all of it or none of it. Operations apply in order, so a put after
+    /// a delete of the same record in one batch leaves the put.
+    pub fn write(&self, batch: &WriteBatch, opts: &WriteOptions) -> Result<()> {
+        self.write_owned(batch.clone(), opts)
+    }
+
+    /// `write`, taking the batch by value (its records are moved, not copied).
+    pub fn write_owned(&self, batch: WriteBatch, opts: &WriteOptions) -> Result<()> {
+        let log = batch.into_log(self.inner.config.default_ttl_secs)?;
+        self.inner.commit(log, opts.sync)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_rules_and_checks() {
+        let mut b = WriteBatch::new();
+        b.put(Record::new("a", 1, vec![]))
+            .put(Record::new("b", 1, vec![]).with_expire_at(99))
+            .put_ttl(Record::new("c", 1_000_000, vec![]), 2)
+            .put_permanent(Record::new("d", 1, vec![]))
+            .delete("e", 3)
+            .delete_range("x", "x");
+        let log = b.clone().into_log(Some(10)).unwrap();
+        let expiry: Vec<i64> = log
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Put(r) => Some(r.expire_at),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(expiry, [10_000_001, 99, 3_000_000, NEVER_EXPIRES]);
+        assert_eq!(log.ops.len(), 5, "an empty range delete is dropped");
+        b.delete_range("z", "a");
+        let e = b.clone().into_log(None).unwrap_err().to_string();
+        assert!(
+            e.contains("batch operation 6") && e.contains("delete_range"),
+            "{e}"
+        );
+        b.clear();
+        b.delete("", 1);
+        assert!(b
+            .into_log(None)
+            .unwrap_err()
+            .to_string()
+            .contains("batch operation 0"));
+    }
+}

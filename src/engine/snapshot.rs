@@ -1,0 +1,237 @@
+//! [`Snapshot`]: a consistent, read-only view of the engine at one moment (RocksDB's
+//! `GetSnapshot` with `ReadOptions::snapshot`). Every read through it sees the writes
+//! that returned before it was taken and none after; flushes and compactions do not
+//! change what it sees. It holds the memtables and tables of that moment until it is
+//! dropped, so a long-held snapshot keeps replaced table files on disk and old
+//! memtables in memory: take one per unit of work, not one per process.
+//!
+//! A snapshot does not keep its engine open: after `Engine::shutdown` (or once the
+//! engine is dropped) its reads fail with `Closed`.
+//!
+//! Expiry is judged at the moment the snapshot was taken: a record that expires while
+//! the snapshot is held stays visible through it, as it was when taken.
+//!
+//! The engine's own reads (`Engine::get`, `query`, `scan`, ...) are each a read
+//! through a snapshot taken at the call; the functions here are the one
+//! implementation of both.
+
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use super::{Engine, Inner};
+use crate::config::ReadOptions;
+use crate::error::{Error, Result};
+use crate::iterator::merge::{MergeIter, Source};
+use crate::iterator::scan::ScanIterator;
+use crate::range::{Bounds, Query, ScanRange};
+use crate::record::Record;
+use crate::version;
+
+/// A read-only view of the engine as of one moment; see the module docs. `Send +
+/// Sync`: share it between threads by reference.
+///
+/// ```no_run
+/// use flowdb::{Config, Engine, Record, ScanRange};
+/// let engine = Engine::open(Config::new("./data"))?;
+/// engine.write_batch(&[Record::new("cpu.a", 1, b"1".to_vec())])?;
+/// let snap = engine.snapshot();
+/// engine.write_batch(&[Record::new("cpu.a", 2, b"2".to_vec())])?;
+/// assert!(snap.get("cpu.a", 2)?.is_none()); // written after the snapshot
+/// assert_eq!(snap.get_latest("cpu.a")?.unwrap().ts, 1);
+/// assert_eq!(snap.scan(ScanRange::prefix("cpu."))?.count(), 1);
+/// # Ok::<(), flowdb::Error>(())
+/// ```
+pub struct Snapshot {
+    /// Weak, so a snapshot neither keeps the engine open (its directory lock) nor
+    /// delays `shutdown`; it holds the data it reads through `snap`.
+    inner: Weak<Inner>,
+    snap: version::Snapshot,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("seq", &self.snap.seq)
+            .field("now", &self.snap.now())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// A consistent view of the engine as of now, for several reads that must agree
+    /// with each other (see [`Snapshot`]).
+    pub fn snapshot(&self) -> Snapshot {
+        let snap = self.inner.snapshot();
+        snap.now(); // expiry is judged as of this moment
+        Snapshot {
+            inner: Arc::downgrade(&self.inner),
+            snap,
+        }
+    }
+}
+
+impl Snapshot {
+    /// The engine, while it is open.
+    fn engine(&self) -> Result<Arc<Inner>> {
+        self.inner
+            .upgrade()
+            .ok_or_else(|| Error::Closed("the engine of this snapshot was shut down".into()))
+    }
+
+    /// The live record at exactly `(key, ts)`, as of the snapshot.
+    pub fn get(&self, key: &str, ts: i64) -> Result<Option<Record>> {
+        self.get_bytes(key.as_bytes(), ts, &ReadOptions::default())
+    }
+
+    /// `get` for keys that are not UTF-8, with read options.
+    pub fn get_bytes(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Record>> {
+        self.engine()?.get_at(&self.snap, key, ts, opts)
+    }
+
+    /// The live record of exactly `key` with the greatest `ts`, as of the snapshot.
+    pub fn get_latest(&self, key: &str) -> Result<Option<Record>> {
+        self.get_latest_bytes(key.as_bytes())
+    }
+
+    /// `get_latest` for keys that are not UTF-8.
+    pub fn get_latest_bytes(&self, key: &[u8]) -> Result<Option<Record>> {
+        self.engine()?.latest_at(&self.snap, key)
+    }
+
+    /// Every live record the query matches, in `(key, ts)` order.
+    pub fn query(&self, query: Query) -> Result<Vec<Record>> {
+        self.engine()?.query_at(&self.snap, query)
+    }
+
+    /// A lazy scan; it holds what it reads, so it may outlive the snapshot.
+    pub fn scan(&self, range: ScanRange) -> Result<ScanIterator> {
+        self.scan_opt(range, &ReadOptions::default())
+    }
+
+    /// `scan` with read options.
+    pub fn scan_opt(&self, range: ScanRange, opts: &ReadOptions) -> Result<ScanIterator> {
+        self.engine()?.scan_at(&self.snap, range, opts)
+    }
+
+    /// Hands each live record in `range` to `f` as borrowed `(key, ts, value)`, in
+    /// `(key, ts)` order, until `f` returns `Ok(false)`; no record is copied out when
+    /// the data is in memory. `expect` is how many records the caller expects to take
+    /// (a hint that sizes the first read; `usize::MAX` when unknown).
+    pub fn visit(
+        &self,
+        range: ScanRange,
+        expect: usize,
+        f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.engine()?.visit_at(&self.snap, range.bounds, expect, f)
+    }
+
+    /// `visit` over crate-internal bounds (JsonDB's document ranges).
+    pub(crate) fn visit_bounds(
+        &self,
+        bounds: Bounds,
+        expect: usize,
+        f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.engine()?.visit_at(&self.snap, bounds, expect, f)
+    }
+
+    /// The view JsonDB transactions read through.
+    pub(crate) fn version(&self) -> &version::Snapshot {
+        &self.snap
+    }
+}
+
+impl Inner {
+    pub(crate) fn get_at(
+        &self,
+        snap: &version::Snapshot,
+        key: &[u8],
+        ts: i64,
+        opts: &ReadOptions,
+    ) -> Result<Option<Record>> {
+        self.check_open()?;
+        let started = Instant::now();
+        let r = snap.get(key, ts, opts)?.map(|e| e.into_record());
+        self.stats.add_records_read(r.is_some() as u64);
+        self.stats.time_query(started);
+        Ok(r)
+    }
+
+    pub(crate) fn latest_at(&self, snap: &version::Snapshot, key: &[u8]) -> Result<Option<Record>> {
+        self.check_open()?;
+        let started = Instant::now();
+        let r = snap
+            .latest(key, &ReadOptions::default())?
+            .map(|e| e.into_record());
+        self.stats.add_records_read(r.is_some() as u64);
+        self.stats.time_query(started);
+        Ok(r)
+    }
+
+    pub(crate) fn query_at(&self, snap: &version::Snapshot, query: Query) -> Result<Vec<Record>> {
+        let started = Instant::now();
+        let out = self
+            .scan_at(snap, query.into(), &ReadOptions::default())?
+            .collect::<Result<Vec<_>>>();
+        self.stats.time_query(started);
+        out
+    }
+
+    pub(crate) fn scan_at(
+        &self,
+        snap: &version::Snapshot,
+        range: ScanRange,
+        opts: &ReadOptions,
+    ) -> Result<ScanIterator> {
+        self.check_open()?;
+        let stats = self.stats.clone();
+        if range.bounds.is_empty() {
+            return Ok(ScanIterator::empty(stats));
+        }
+        let bounds = Arc::new(range.bounds);
+        let merge = snap.merge(&bounds, opts);
+        Ok(ScanIterator::new(
+            merge,
+            snap.range_tombstones(),
+            snap.now(),
+            stats,
+        ))
+    }
+
+    /// See [`Snapshot::visit`]. When one memtable is the only source and no range
+    /// tombstone exists, records are lent from a reused buffer (`MemCursor::visit`,
+    /// sized by `expect`); otherwise they come from a `ScanIterator`.
+    pub(crate) fn visit_at(
+        &self,
+        snap: &version::Snapshot,
+        bounds: Bounds,
+        expect: usize,
+        f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.check_open()?;
+        if bounds.is_empty() {
+            return Ok(());
+        }
+        let bounds = Arc::new(bounds);
+        let merge = snap.merge(&bounds, &ReadOptions::default());
+        let tombstones = snap.range_tombstones();
+        let merge = match merge.into_sole_memtable() {
+            Ok(cursor) if tombstones.is_empty() => {
+                let handed = cursor.visit(&|| snap.now(), expect, f)?;
+                self.stats.add_records_read(handed);
+                return Ok(());
+            }
+            Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)]),
+            Err(merge) => merge,
+        };
+        let scan = ScanIterator::new(merge, tombstones, snap.now(), self.stats.clone());
+        for r in scan {
+            let r = r?;
+            if !f(&r.key, r.ts, &r.value)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

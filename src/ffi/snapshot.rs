@@ -1,0 +1,125 @@
+//! `flowdb_snapshot_t`: a consistent, read-only view of an engine at one moment
+//! (`Engine::snapshot`). Reads through it see the writes that returned before it was
+//! taken and none after, whatever flushes and compactions happen meanwhile.
+//!
+//! A snapshot may be read from several threads at once. It keeps the engine's data of
+//! that moment alive until `flowdb_snapshot_free`; it may outlive its engine handle
+//! (reads then fail with `FLOWDB_CLOSED`), and it must still be freed.
+
+use super::engine::{flowdb_engine_t, with_engine};
+use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
+use super::read::{flowdb_iter_t, flowdb_range_t, flowdb_records_t, iter_out, list_out, the_range};
+use crate::config::ReadOptions;
+use crate::engine::Snapshot;
+use crate::error::Result;
+
+/// A read-only view of an engine at one moment. Thread-safe; free with
+/// `flowdb_snapshot_free`.
+#[derive(Debug)]
+pub struct flowdb_snapshot_t {
+    snap: Snapshot,
+}
+
+unsafe fn with_snapshot<'a>(s: *const flowdb_snapshot_t) -> Result<&'a Snapshot> {
+    // SAFETY: NULL or a live snapshot from flowdb_engine_snapshot (documented).
+    unsafe { s.as_ref() }
+        .map(|s| &s.snap)
+        .ok_or_else(|| null("snapshot"))
+}
+
+/// Takes a snapshot of the engine as of now into `*out` (free with
+/// `flowdb_snapshot_free`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_snapshot(
+    engine: *const flowdb_engine_t,
+    out: *mut *mut flowdb_snapshot_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        if out.is_null() {
+            return Err(null("out"));
+        }
+        let snap = with_engine(engine, |e| Ok(e.snapshot()))?;
+        put_new(out, flowdb_snapshot_t { snap }, "out")
+    })
+}
+
+/// The live record at exactly `(key, ts)` as of the snapshot: a list of 0 or 1
+/// records in `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_snapshot_get(
+    snap: *const flowdb_snapshot_t,
+    key: *const u8,
+    key_len: usize,
+    ts: i64,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let s = with_snapshot(snap)?;
+        let k = bytes(key, key_len, "key")?;
+        list_out(out, || {
+            Ok(s.get_bytes(k, ts, &ReadOptions::default())?
+                .into_iter()
+                .collect())
+        })
+    })
+}
+
+/// The live record of exactly `key` with the greatest ts as of the snapshot: a list
+/// of 0 or 1 records in `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_snapshot_get_latest(
+    snap: *const flowdb_snapshot_t,
+    key: *const u8,
+    key_len: usize,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let s = with_snapshot(snap)?;
+        let k = bytes(key, key_len, "key")?;
+        list_out(out, || Ok(s.get_latest_bytes(k)?.into_iter().collect()))
+    })
+}
+
+/// Every live record in `range` as of the snapshot, in (key, ts) order, as a list in
+/// `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_snapshot_query(
+    snap: *const flowdb_snapshot_t,
+    r: *const flowdb_range_t,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let s = with_snapshot(snap)?;
+        let r = the_range(r)?.clone();
+        list_out(out, || s.scan(r)?.collect())
+    })
+}
+
+/// A lazy scan over `range` as of the snapshot, in `*out` (free with
+/// `flowdb_iter_free`; it may outlive the snapshot).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_snapshot_scan(
+    snap: *const flowdb_snapshot_t,
+    r: *const flowdb_range_t,
+    out: *mut *mut flowdb_iter_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    guard(err, || unsafe {
+        let s = with_snapshot(snap)?;
+        let r = the_range(r)?.clone();
+        iter_out(out, || s.scan(r))
+    })
+}
+
+/// Frees the snapshot (the data it held may then be reclaimed). NULL does nothing.
+#[no_mangle]
+pub extern "C" fn flowdb_snapshot_free(snap: *mut flowdb_snapshot_t) {
+    if !snap.is_null() {
+        // SAFETY: made by flowdb_engine_snapshot, freed once.
+        no_unwind((), || drop(unsafe { Box::from_raw(snap) }));
+    }
+}

@@ -1,0 +1,173 @@
+//! `Engine::snapshot` and `WriteBatch`: a snapshot sees exactly the writes before it
+//! (not later writes, flushes, compactions or deletes) for every read form; a batch
+//! applies all or nothing, in order, with the TTL rules of single writes. The crash
+//! tests (tests/common/ops.rs) write `WriteBatch`es too, so all-or-nothing is also
+//! checked across kill -9 and power loss.
+
+mod common;
+
+use flowdb::{
+    Config, Engine, Query, Record, ScanRange, StatusCode, WriteBatch, WriteOptions, NEVER_EXPIRES,
+};
+
+fn open(dir: &std::path::Path) -> Engine {
+    Engine::open(common::small_config(dir)).unwrap()
+}
+
+fn keys_ts(recs: &[Record]) -> Vec<(String, i64)> {
+    recs.iter()
+        .map(|r| (r.key_str().into_owned(), r.ts))
+        .collect()
+}
+
+#[test]
+fn a_snapshot_is_unaffected_by_later_writes_flushes_and_compactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    let big = vec![7u8; 3000]; // several tables with the small settings
+    for i in 0..200 {
+        e.write_batch(&[Record::new(format!("k{:02}", i % 20), i, big.clone())])
+            .unwrap();
+    }
+    let snap = e.snapshot();
+    let before = snap.query(Query::prefix("k")).unwrap();
+    assert_eq!(before.len(), 200);
+    // Later: overwrites, new records, deletes, a range delete, flushes, compaction.
+    e.write_batch(&[
+        Record::new("k00", 0, b"new".to_vec()),
+        Record::new("k99", 1, vec![]),
+    ])
+    .unwrap();
+    e.delete_batch(&[("k01".into(), 1)]).unwrap();
+    e.delete_range("k05", "k10").unwrap();
+    e.flush().unwrap();
+    e.trigger_compaction().unwrap();
+    e.trigger_gc().unwrap();
+    // Every read form of the snapshot still sees the moment it was taken.
+    assert_eq!(
+        keys_ts(&snap.query(Query::prefix("k")).unwrap()),
+        keys_ts(&before)
+    );
+    let scanned: Vec<Record> = snap
+        .scan(ScanRange::all())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(scanned, before);
+    assert_eq!(snap.get("k00", 0).unwrap().unwrap().value, big);
+    assert!(snap.get("k01", 1).unwrap().is_some());
+    assert!(snap.get("k99", 1).unwrap().is_none());
+    assert_eq!(snap.get_latest("k07").unwrap().unwrap().ts, 187);
+    let mut visited = 0;
+    snap.visit(
+        ScanRange::key_range("k05", "k09"),
+        usize::MAX,
+        &mut |k, _, v| {
+            assert!(k >= b"k05".as_slice() && v == big.as_slice());
+            visited += 1;
+            Ok(true)
+        },
+    )
+    .unwrap();
+    assert_eq!(visited, 50);
+    // A new snapshot sees the new state.
+    let now = e.snapshot();
+    assert_eq!(now.get("k00", 0).unwrap().unwrap().value, b"new");
+    assert!(now.get_latest("k07").unwrap().is_none());
+    drop(snap);
+    e.shutdown().unwrap();
+    assert_eq!(now.get("k00", 0).unwrap_err().code(), StatusCode::Closed);
+}
+
+#[test]
+fn a_batch_applies_in_order_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(Config {
+        default_ttl_secs: Some(60),
+        ..common::small_config(dir.path())
+    })
+    .unwrap();
+    let now = flowdb::now_micros();
+    e.write_batch(&[Record::new("old.a", now, b"x".to_vec())])
+        .unwrap();
+    let mut b = WriteBatch::new();
+    b.delete_range("old.", "old/")
+        .put(Record::new("s", now, b"1".to_vec())) // the default TTL: 60 s
+        .put(Record::new("s", now + 1, b"2".to_vec()).with_expire_at(now + 5_000_000))
+        .put_ttl(Record::new("s", now + 2, b"3".to_vec()), 3600)
+        .put_permanent(Record::new("s", now + 3, b"4".to_vec()))
+        .put(Record::new("t", now, b"gone".to_vec()))
+        .delete("t", now);
+    assert_eq!(b.len(), 7);
+    e.write(&b, &WriteOptions { sync: true }).unwrap();
+    assert!(e.get("old.a", now).unwrap().is_none());
+    assert!(
+        e.get("t", now).unwrap().is_none(),
+        "the delete after the put wins"
+    );
+    let s = e.query(Query::prefix("s")).unwrap();
+    let exp: Vec<i64> = s.iter().map(|r| r.expire_at).collect();
+    assert_eq!(
+        exp,
+        [
+            now + 60_000_000,
+            now + 5_000_000,
+            now + 2 + 3_600_000_000,
+            NEVER_EXPIRES
+        ]
+    );
+    // One bad operation: nothing of the batch is written, and the error names it.
+    let mut bad = WriteBatch::new();
+    bad.put(Record::new("u", 1, vec![])).delete_range("z", "a");
+    let err = e.write(&bad, &WriteOptions::default()).unwrap_err();
+    assert_eq!(err.code(), StatusCode::InvalidArgument);
+    assert!(err.to_string().contains("batch operation 1"), "{err}");
+    assert!(e.get("u", now).unwrap().is_none());
+    // Reuse after clear; an empty batch is fine.
+    bad.clear();
+    assert!(bad.is_empty());
+    e.write(&bad, &WriteOptions::default()).unwrap();
+    bad.put(Record::new("u", now, vec![]));
+    e.write_owned(bad, &WriteOptions::default()).unwrap();
+    assert!(e.get("u", now).unwrap().is_some());
+    // Survives a reopen (the log replays the batch as one).
+    e.shutdown().unwrap();
+    let e = open(dir.path());
+    assert_eq!(e.query(Query::prefix("s")).unwrap().len(), 4);
+    assert!(e.get("t", now).unwrap().is_none());
+    e.shutdown().unwrap();
+}
+
+/// Readers racing a stream of batches see each batch whole: every batch writes the
+/// same sequence number to two series, so any snapshot holds equal latest values.
+#[test]
+fn concurrent_readers_see_whole_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..400i64 {
+                let mut b = WriteBatch::new();
+                let v = i.to_string().into_bytes();
+                b.put(Record::new("x", i, v.clone()))
+                    .put(Record::new("y", i, v));
+                if i % 50 == 0 {
+                    b.delete_range("tmp", "tmq");
+                }
+                e.write(&b, &WriteOptions::default()).unwrap();
+                if i % 100 == 0 {
+                    e.flush().unwrap();
+                }
+            }
+        });
+        s.spawn(|| {
+            for _ in 0..400 {
+                let snap = e.snapshot();
+                let x = snap.get_latest("x").unwrap().map(|r| r.ts);
+                let y = snap.get_latest("y").unwrap().map(|r| r.ts);
+                assert_eq!(x, y, "a batch was seen in part");
+            }
+        });
+    });
+    e.shutdown().unwrap();
+}
