@@ -246,6 +246,101 @@ private:
     flowdb_iter_t *it_;
 };
 
+namespace detail {
+// A record list the library fills in through `f(&out, &err)`.
+template <class F>
+RecordList records(F &&f) {
+    flowdb_records_t *out = nullptr;
+    flowdb_error_t *err = nullptr;
+    check(f(&out, &err), err);
+    return RecordList(out);
+}
+inline std::optional<Record> first(const RecordList &l) {
+    if (l.size() == 0) return std::nullopt;
+    return l[0].to_record();
+}
+inline flowdb_record_view_t view(const Record &r) {
+    return flowdb_record_view_t{bytes(r.key), r.key.size(), r.ts, r.expire_at, bytes(r.value), r.value.size()};
+}
+}  // namespace detail
+
+/// Puts, deletes and range deletes applied atomically by Engine::write (all or
+/// none, also across a crash). Each call copies what it is given; reusable after
+/// clear(). Not thread-safe.
+class WriteBatch {
+public:
+    WriteBatch() : p_(flowdb_write_batch_new()) {}
+    ~WriteBatch() { flowdb_write_batch_free(p_); }
+    WriteBatch(WriteBatch &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    WriteBatch &operator=(WriteBatch &&o) noexcept { std::swap(p_, o.p_); return *this; }
+    WriteBatch(const WriteBatch &) = delete;
+    WriteBatch &operator=(const WriteBatch &) = delete;
+
+    /// A put; the record keeps its expire_at (0 or FLOWDB_NEVER_EXPIRES: the default TTL).
+    WriteBatch &put(const Record &r) { return step([&](flowdb_error_t **e) { auto v = detail::view(r); return flowdb_write_batch_put(p_, &v, e); }); }
+    /// A put expiring ttl_secs seconds after its ts.
+    WriteBatch &put_ttl(const Record &r, uint64_t ttl_secs) {
+        return step([&](flowdb_error_t **e) { auto v = detail::view(r); return flowdb_write_batch_put_ttl(p_, &v, ttl_secs, e); });
+    }
+    /// A delete of the record (key, ts).
+    WriteBatch &remove(std::string_view key, int64_t ts) {
+        return step([&](flowdb_error_t **e) { return flowdb_write_batch_delete(p_, detail::bytes(key), key.size(), ts, e); });
+    }
+    /// A delete of start <= key < end (half-open).
+    WriteBatch &delete_range(std::string_view start, std::string_view end) {
+        return step([&](flowdb_error_t **e) {
+            return flowdb_write_batch_delete_range(p_, detail::bytes(start), start.size(), detail::bytes(end), end.size(), e);
+        });
+    }
+    size_t size() const noexcept { return flowdb_write_batch_count(p_); }
+    bool empty() const noexcept { return size() == 0; }
+    void clear() noexcept { flowdb_write_batch_clear(p_); }
+    const flowdb_write_batch_t *get() const noexcept { return p_; }
+
+private:
+    template <class F>
+    WriteBatch &step(F &&f) {
+        flowdb_error_t *err = nullptr;
+        detail::check(f(&err), err);
+        return *this;
+    }
+    flowdb_write_batch_t *p_;
+};
+
+/// A consistent read-only view of the engine at one moment (Engine::snapshot):
+/// reads see the writes before it and none after. Thread-safe; it may outlive the
+/// Engine object (reads then throw FLOWDB_CLOSED).
+class Snapshot {
+public:
+    ~Snapshot() { flowdb_snapshot_free(p_); }
+    Snapshot(Snapshot &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    Snapshot &operator=(Snapshot &&o) noexcept { std::swap(p_, o.p_); return *this; }
+    Snapshot(const Snapshot &) = delete;
+    Snapshot &operator=(const Snapshot &) = delete;
+
+    std::optional<Record> get(std::string_view key, int64_t ts) const {
+        return detail::first(detail::records([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_snapshot_get(p_, detail::bytes(key), key.size(), ts, o, e); }));
+    }
+    std::optional<Record> get_latest(std::string_view key) const {
+        return detail::first(detail::records([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_snapshot_get_latest(p_, detail::bytes(key), key.size(), o, e); }));
+    }
+    std::vector<Record> query(const Range &r) const {
+        return detail::records([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_snapshot_query(p_, r.get(), o, e); }).to_vector();
+    }
+    Scan scan(const Range &r) const {
+        flowdb_iter_t *it = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_snapshot_scan(p_, r.get(), &it, &err), err);
+        return Scan(it);
+    }
+    const flowdb_snapshot_t *get() const noexcept { return p_; }
+
+private:
+    friend class Engine;
+    explicit Snapshot(flowdb_snapshot_t *p) : p_(p) {}
+    flowdb_snapshot_t *p_;
+};
+
 /// The engine: opened by Engine::open, shut down by shutdown() or the destructor
 /// (which frees without shutdown: nothing acknowledged is lost).
 class Engine {
@@ -321,6 +416,19 @@ public:
         return Scan(it);
     }
 
+    /// Applies the batch atomically; with sync, durable when it returns.
+    void write(const WriteBatch &b, bool sync = false) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_write(h_, b.get(), sync, &err), err);
+    }
+    /// A consistent view of the engine as of now.
+    Snapshot snapshot() const {
+        flowdb_snapshot_t *p = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_snapshot(h_, &p, &err), err);
+        return Snapshot(p);
+    }
+
     void flush() { simple(flowdb_engine_flush); }
     void close() { simple(flowdb_engine_close); }
     void shutdown() { simple(flowdb_engine_shutdown); }
@@ -363,23 +471,14 @@ private:
     static Status write(const std::vector<Record> &records, F &&f) {
         std::vector<flowdb_record_view_t> vs;
         vs.reserve(records.size());
-        for (const auto &r : records)
-            vs.push_back(flowdb_record_view_t{detail::bytes(r.key), r.key.size(), r.ts, r.expire_at, detail::bytes(r.value), r.value.size()});
+        for (const auto &r : records) vs.push_back(detail::view(r));
         flowdb_error_t *err = nullptr;
         flowdb_status_t code = f(vs.data(), vs.size(), &err);
         return detail::status(code, err);
     }
     template <class F>
-    static RecordList list(F &&f) {
-        flowdb_records_t *out = nullptr;
-        flowdb_error_t *err = nullptr;
-        detail::check(f(&out, &err), err);
-        return RecordList(out);
-    }
-    static std::optional<Record> first(const RecordList &l) {
-        if (l.size() == 0) return std::nullopt;
-        return l[0].to_record();
-    }
+    static RecordList list(F &&f) { return detail::records(std::forward<F>(f)); }
+    static std::optional<Record> first(const RecordList &l) { return detail::first(l); }
     void simple(flowdb_status_t (*f)(const flowdb_engine_t *, flowdb_error_t **)) {
         flowdb_error_t *err = nullptr;
         detail::check(f(h_, &err), err);

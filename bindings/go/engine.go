@@ -373,26 +373,31 @@ func (e *Engine) scan(r Range, o ReadOptions) iter.Seq2[Record, error] {
 			yield(Record{}, err)
 			return
 		}
-		liveHandles.Add(1)
-		defer func() {
-			C.flowdb_iter_free(it)
-			liveHandles.Add(-1)
-		}()
-		for {
-			var has C.bool
-			var cerr *C.flowdb_error_t
-			if err := check(C.flowdb_iter_next(it, &has, &cerr), cerr); err != nil {
-				yield(Record{}, err)
-				return
-			}
-			if !has {
-				return
-			}
-			var v C.flowdb_record_view_t
-			C.flowdb_iter_record(it, &v, nil)
-			if !yield(goRecord(&v), nil) {
-				return
-			}
+		drain(it, yield)
+	}
+}
+
+// drain yields every record of a C scan, then frees it (also when yield stops early).
+func drain(it *C.flowdb_iter_t, yield func(Record, error) bool) {
+	liveHandles.Add(1)
+	defer func() {
+		C.flowdb_iter_free(it)
+		liveHandles.Add(-1)
+	}()
+	for {
+		var has C.bool
+		var cerr *C.flowdb_error_t
+		if err := check(C.flowdb_iter_next(it, &has, &cerr), cerr); err != nil {
+			yield(Record{}, err)
+			return
+		}
+		if !has {
+			return
+		}
+		var v C.flowdb_record_view_t
+		C.flowdb_iter_record(it, &v, nil)
+		if !yield(goRecord(&v), nil) {
+			return
 		}
 	}
 }

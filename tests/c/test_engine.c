@@ -336,18 +336,88 @@ static void test_zero_initialised_record(const char *dir) {
     flowdb_engine_free(e);
 }
 
+/* A write batch applies all or none; a snapshot is unaffected by later writes and
+ * outlives its engine handle (reads then fail with FLOWDB_CLOSED). */
+static void test_batch_and_snapshot(const char *dir) {
+    flowdb_engine_t *e = open_engine(dir, false);
+    flowdb_write_batch_t *b = flowdb_write_batch_new();
+    flowdb_record_view_t r = rec("a", 1, "one");
+    OK(flowdb_write_batch_put(b, &r, NULL));
+    r = rec("a", 2, "two");
+    OK(flowdb_write_batch_put_ttl(b, &r, 1, NULL)); /* ts 2 us + 1 s: expired */
+    OK(flowdb_write_batch_delete(b, (const uint8_t *)"a", 1, 0, NULL));
+    OK(flowdb_write_batch_delete_range(b, (const uint8_t *)"x", 1, (const uint8_t *)"y", 1, NULL));
+    CHECK(flowdb_write_batch_count(b) == 4);
+    CHECK(flowdb_write_batch_put(b, NULL, NULL) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(flowdb_write_batch_put(NULL, &r, NULL) == FLOWDB_INVALID_ARGUMENT);
+    OK(flowdb_engine_write(e, b, true, NULL));
+    CHECK(flowdb_engine_write(e, NULL, false, NULL) == FLOWDB_INVALID_ARGUMENT);
+    flowdb_records_t *l = NULL;
+    OK(flowdb_engine_query_by_prefix(e, (const uint8_t *)"a", 1, &l, NULL));
+    CHECK(flowdb_records_len(l) == 1);
+    flowdb_records_free(l);
+    /* A bad operation: nothing of the batch is written. */
+    flowdb_write_batch_clear(b);
+    CHECK(flowdb_write_batch_count(b) == 0);
+    r = rec("b", 1, "never written");
+    OK(flowdb_write_batch_put(b, &r, NULL));
+    OK(flowdb_write_batch_delete_range(b, (const uint8_t *)"z", 1, (const uint8_t *)"a", 1, NULL));
+    flowdb_error_t *err = NULL;
+    CHECK(flowdb_engine_write(e, b, false, &err) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(err && strstr(flowdb_error_message(err), "batch operation 1") != NULL);
+    flowdb_error_free(err);
+    OK(flowdb_engine_get(e, (const uint8_t *)"b", 1, 1, &l, NULL));
+    CHECK(flowdb_records_len(l) == 0);
+    flowdb_records_free(l);
+    flowdb_write_batch_free(b);
+    flowdb_write_batch_free(NULL);
+
+    flowdb_snapshot_t *s = NULL;
+    OK(flowdb_engine_snapshot(e, &s, NULL));
+    r = rec("a", 5, "later");
+    OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+    OK(flowdb_engine_flush(e, NULL));
+    OK(flowdb_snapshot_get_latest(s, (const uint8_t *)"a", 1, &l, NULL));
+    flowdb_record_view_t v;
+    CHECK(flowdb_records_len(l) == 1 && flowdb_records_at(l, 0, &v, NULL) == FLOWDB_OK && v.ts == 1);
+    flowdb_records_free(l);
+    OK(flowdb_snapshot_get(s, (const uint8_t *)"a", 1, 5, &l, NULL));
+    CHECK(flowdb_records_len(l) == 0);
+    flowdb_records_free(l);
+    flowdb_range_t *all = flowdb_range_all();
+    OK(flowdb_snapshot_query(s, all, &l, NULL));
+    CHECK(flowdb_records_len(l) == 1);
+    flowdb_records_free(l);
+    flowdb_iter_t *it = NULL;
+    OK(flowdb_snapshot_scan(s, all, &it, NULL));
+    bool has = false;
+    int n = 0;
+    while (flowdb_iter_next(it, &has, NULL) == FLOWDB_OK && has) n++;
+    CHECK(n == 1);
+    flowdb_iter_free(it);
+    CHECK(flowdb_snapshot_get(NULL, (const uint8_t *)"a", 1, 1, &l, NULL) == FLOWDB_INVALID_ARGUMENT);
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+    CHECK(flowdb_snapshot_query(s, all, &l, NULL) == FLOWDB_CLOSED);
+    flowdb_range_free(all);
+    flowdb_snapshot_free(s);
+    flowdb_snapshot_free(NULL);
+}
+
 int main(void) {
     char base[] = "/tmp/flowdb-c-test-XXXXXX";
     if (!mkdtemp(base)) return 2;
-    char d1[512], d2[512], d3[512], d4[512];
+    char d1[512], d2[512], d3[512], d4[512], d5[512];
     snprintf(d1, sizeof d1, "%s/errors", base);
     snprintf(d4, sizeof d4, "%s/zero", base);
+    snprintf(d5, sizeof d5, "%s/batch", base);
     snprintf(d2, sizeof d2, "%s/rw", base);
     snprintf(d3, sizeof d3, "%s/threads", base);
     test_errors_and_options(d1);
     test_reads_and_writes(d2);
     test_threads(d3);
     test_zero_initialised_record(d4);
+    test_batch_and_snapshot(d5);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);

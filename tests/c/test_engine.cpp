@@ -73,9 +73,40 @@ int main() {
         db.trigger_gc();
         CHECK(db.stats().total_records_written >= 6);
         CHECK(db.metrics_text().find("flowdb_flushes_total") != std::string::npos);
+        // A write batch (all or none) and a snapshot (unaffected by later writes).
+        flowdb::WriteBatch batch;
+        batch.put({"b.x", 1, 0, "zero expire_at: never"}).put_ttl({"b.y", 1, 0, "expired"}, 1).remove("cpu.b", 1).delete_range("b.z", "b.zz");
+        CHECK(batch.size() == 4);
+        db.write(batch, true);
+        CHECK(db.get("b.x", 1) && db.get("b.x", 1)->expire_at == FLOWDB_NEVER_EXPIRES);
+        CHECK(!db.get("b.y", 1) && !db.get("cpu.b", 1));
+        batch.clear();
+        batch.put({"b.ok", 1, 0, "v"}).delete_range("z", "a");
+        try {
+            db.write(batch);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_INVALID_ARGUMENT);
+            CHECK(std::string(e.what()).find("batch operation 1") != std::string::npos);
+        }
+        CHECK(!db.get("b.ok", 1));
+        flowdb::Snapshot snap = db.snapshot();
+        db.write_batch({{"b.x", 2, 0, "later"}});
+        db.flush();
+        CHECK(!snap.get("b.x", 2) && snap.get_latest("b.x")->ts == 1 && db.get_latest("b.x")->ts == 2);
+        CHECK(snap.query(flowdb::Range::prefix("b.")).size() == 1);
+        n = 0;
+        for (const auto &v : snap.scan(flowdb::Range::prefix("b."))) n += v.ts == 1;
+        CHECK(n == 1);
         flowdb::Engine moved = std::move(db);
         moved.close();
         moved.shutdown();
+        try {
+            snap.get("b.x", 1);  // the snapshot outlived its engine
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_CLOSED);
+        }
         try {
             moved.flush();
             CHECK(false);

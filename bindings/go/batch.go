@@ -1,0 +1,98 @@
+package flowdb
+
+/*
+#include <stdlib.h>
+#include <flowdb.h>
+*/
+import "C"
+
+// WriteBatch gathers puts, deletes and range deletes that Engine.Write applies
+// atomically (all or none, also across a crash), in order. It holds only Go values,
+// so it may be written any number of times and needs no Close. Not safe for
+// concurrent changes; Write may run from several goroutines at once.
+type WriteBatch struct {
+	ops []batchOp
+}
+
+type batchOp struct {
+	kind     int // 0 put, 1 put with TTL, 2 delete, 3 range delete
+	rec      Record
+	ttl      uint64
+	from, to []byte
+}
+
+// Put adds a put of r. Its ExpireAt is kept; 0 (or NeverExpires) means "no expiry of
+// its own" (the default TTL applies, if any).
+func (b *WriteBatch) Put(r Record) *WriteBatch {
+	b.ops = append(b.ops, batchOp{kind: 0, rec: r})
+	return b
+}
+
+// PutTTL adds a put of r expiring ttlSecs seconds after its Ts.
+func (b *WriteBatch) PutTTL(r Record, ttlSecs uint64) *WriteBatch {
+	b.ops = append(b.ops, batchOp{kind: 1, rec: r, ttl: ttlSecs})
+	return b
+}
+
+// Delete adds a delete of the record (key, ts).
+func (b *WriteBatch) Delete(key []byte, ts int64) *WriteBatch {
+	b.ops = append(b.ops, batchOp{kind: 2, rec: Record{Key: key, Ts: ts}})
+	return b
+}
+
+// DeleteRange adds a delete of every record with start <= key < end (half-open).
+func (b *WriteBatch) DeleteRange(start, end []byte) *WriteBatch {
+	b.ops = append(b.ops, batchOp{kind: 3, from: start, to: end})
+	return b
+}
+
+// Len is how many operations the batch holds.
+func (b *WriteBatch) Len() int { return len(b.ops) }
+
+// Reset removes every operation.
+func (b *WriteBatch) Reset() { b.ops = b.ops[:0] }
+
+// Write applies b atomically; with sync, durable on stable storage when it returns,
+// whatever the sync mode. A bad operation fails the whole write (ErrInvalidArgument,
+// naming "batch operation N") and nothing is written.
+func (e *Engine) Write(b *WriteBatch, sync bool) error {
+	cb := C.flowdb_write_batch_new()
+	defer C.flowdb_write_batch_free(cb)
+	for _, op := range b.ops {
+		if err := op.add(cb); err != nil {
+			return err
+		}
+	}
+	return e.handle(func(h *C.flowdb_engine_t) error {
+		var cerr *C.flowdb_error_t
+		return check(C.flowdb_engine_write(h, cb, C.bool(sync), &cerr), cerr)
+	})
+}
+
+// add copies the operation into the C batch (which copies it again and keeps
+// nothing of ours).
+func (op *batchOp) add(cb *C.flowdb_write_batch_t) error {
+	var cerr *C.flowdb_error_t
+	var st uint32
+	switch op.kind {
+	case 0, 1:
+		v, block := cRecords([]Record{op.rec})
+		defer C.free(block)
+		if op.kind == 0 {
+			st = C.flowdb_write_batch_put(cb, v, &cerr)
+		} else {
+			st = C.flowdb_write_batch_put_ttl(cb, v, C.uint64_t(op.ttl), &cerr)
+		}
+	case 2:
+		k, n, free := bytesArg(op.rec.Key)
+		defer free()
+		st = C.flowdb_write_batch_delete(cb, k, n, C.int64_t(op.rec.Ts), &cerr)
+	default:
+		a, an, freeA := bytesArg(op.from)
+		defer freeA()
+		z, zn, freeZ := bytesArg(op.to)
+		defer freeZ()
+		st = C.flowdb_write_batch_delete_range(cb, a, an, z, zn, &cerr)
+	}
+	return check(st, cerr)
+}
