@@ -64,6 +64,9 @@ VALID = {
     "const struct flowdb_iter_t *": "IT",
     "struct flowdb_iter_t *": "IT",
     "struct flowdb_txn_t *": "T",
+    "struct flowdb_write_batch_t *": "WB",
+    "const struct flowdb_write_batch_t *": "WB",
+    "const struct flowdb_snapshot_t *": "SN",
     "const char *const *": "STORES",
     "const char *": "\"1\"",
     "const uint8_t *": "(const uint8_t *)\"1\"",
@@ -87,6 +90,7 @@ OUTPUTS = {  # T ** -> (local type, release statement)
     "struct flowdb_key_range_t **": ("flowdb_key_range_t *", "flowdb_key_range_free({v});"),
     "struct flowdb_maintenance_t **": ("flowdb_maintenance_t *", "flowdb_maintenance_stop({v});"),
     "struct flowdb_txn_t **": ("flowdb_txn_t *", "flowdb_txn_free({v});"),
+    "struct flowdb_snapshot_t **": ("flowdb_snapshot_t *", "flowdb_snapshot_free({v});"),
     "char **": ("char *", "flowdb_string_free({v});"),
 }
 RETURNED = {  # pointer return type -> release statement
@@ -95,6 +99,7 @@ RETURNED = {  # pointer return type -> release statement
     "struct flowdb_query_t *": "flowdb_query_free(ret);",
     "struct flowdb_key_range_t *": "flowdb_key_range_free(ret);",
     "struct flowdb_options_t *": "flowdb_options_free(ret);",
+    "struct flowdb_write_batch_t *": "flowdb_write_batch_free(ret);",
 }
 
 
@@ -125,6 +130,8 @@ def call(ret, name, params, null_at):
         ({"struct flowdb_iter_t *", "const struct flowdb_iter_t *"}, "flowdb_iter_t *IT = NULL; flowdb_engine_scan(E, R, &IT, NULL);", "flowdb_iter_free(IT);"),
         ({"struct flowdb_query_t *", "const struct flowdb_query_t *"}, "flowdb_query_t *Q = flowdb_query_new(\"s\");", "flowdb_query_free(Q);"),
         ({"struct flowdb_options_t *", "const struct flowdb_options_t *"}, "flowdb_options_t *OPTS = fresh_options();", "flowdb_options_free(OPTS);"),
+        ({"struct flowdb_write_batch_t *", "const struct flowdb_write_batch_t *"}, "flowdb_write_batch_t *WB = flowdb_write_batch_new();", "flowdb_write_batch_free(WB);"),
+        ({"const struct flowdb_snapshot_t *"}, "flowdb_snapshot_t *SN = NULL; flowdb_engine_snapshot(E, &SN, NULL);", "flowdb_snapshot_free(SN);"),
         ({"const struct flowdb_records_t *"}, "flowdb_records_t *RS = NULL; flowdb_engine_get(E, (const uint8_t *)\"1\", 1, 0, &RS, NULL);", "flowdb_records_free(RS);"),
     ]
     for ts, make, free in fresh:
