@@ -1,5 +1,6 @@
 //! Randomized model test: thousands of random writes, overwrites, deletes, range
-//! deletes, TTL writes, queries of every kind and scans, interleaved with flush,
+//! deletes, TTL writes, mixed `WriteBatch`es, queries of every kind, scans and
+//! `Snapshot` reads, interleaved with flush,
 //! compaction, GC and close/reopen, each result compared with a BTreeMap model.
 //! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
 
@@ -7,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use flowdb::{Config, Engine, Query, ReadOptions, Record, ScanRange};
+use flowdb::{Config, Engine, Query, ReadOptions, Record, ScanRange, WriteBatch, WriteOptions};
 
 type Model = BTreeMap<(Vec<u8>, i64), (i64, Vec<u8>)>;
 
@@ -52,7 +53,8 @@ impl Harness {
     fn step(&mut self, i: usize) {
         let now = flowdb::now_micros();
         match self.rng.u32(..100) {
-            0..=34 => {
+            31..=34 => self.mixed_batch(i, now),
+            0..=30 => {
                 let n = self.rng.usize(1..20);
                 let batch_ttl = match self.rng.u8(..6) {
                     0 => Some(1),           // already expired (ts is an hour ago)
@@ -142,6 +144,52 @@ impl Harness {
             }
             _ => self.check_snapshot_isolation(),
         }
+    }
+
+    /// A `WriteBatch` of puts (own expiry, TTL, permanent), deletes and range deletes,
+    /// applied in order, all at once.
+    fn mixed_batch(&mut self, i: usize, now: i64) {
+        let mut batch = WriteBatch::new();
+        let mut model = self.model.clone();
+        for j in 0..self.rng.usize(1..12) {
+            let (k, ts) = (self.key(), self.ts());
+            let value = format!("b{i}-{j}").into_bytes();
+            match self.rng.u8(..10) {
+                0..=3 => {
+                    let r = Record::new(k.clone(), ts, value.clone());
+                    batch.put(r);
+                    model.insert((k.into_bytes(), ts), (i64::MAX, value));
+                }
+                4 => {
+                    let ttl = [1, 30 * 86_400][self.rng.usize(..2)];
+                    batch.put_ttl(Record::new(k.clone(), ts, value.clone()), ttl);
+                    model.insert(
+                        (k.into_bytes(), ts),
+                        (flowdb::expiry_from_ttl(ts, ttl), value),
+                    );
+                }
+                5 => {
+                    let r = Record::new(k.clone(), ts, value.clone()).with_expire_at(now - 1);
+                    batch.put_permanent(r);
+                    model.insert((k.into_bytes(), ts), (i64::MAX, value));
+                }
+                6..=8 => {
+                    batch.delete(k.as_str(), ts);
+                    model.remove(&(k.into_bytes(), ts));
+                }
+                _ => {
+                    let e = self.key();
+                    let (s, e) = (k.clone().min(e.clone()), k.max(e));
+                    batch.delete_range(s.as_str(), e.as_str());
+                    model.retain(|(key, _), _| {
+                        !(key.as_slice() >= s.as_bytes() && key.as_slice() < e.as_bytes())
+                    });
+                }
+            }
+        }
+        let sync = self.rng.bool();
+        self.engine().write(&batch, &WriteOptions { sync }).unwrap();
+        self.model = model;
     }
 
     fn check_point_reads(&mut self, now: i64) {
@@ -237,10 +285,12 @@ impl Harness {
         assert_eq!(scanned, filter(&has_prefix));
     }
 
-    /// A scan keeps the view of its creation across writes, flushes and compactions.
+    /// A scan, and a `Snapshot`, keep the view of their creation across writes,
+    /// flushes and compactions.
     fn check_snapshot_isolation(&mut self) {
         let now = flowdb::now_micros();
         let want = self.live(now);
+        let snap = self.engine().snapshot();
         let mut it = self.engine().scan(ScanRange::all()).unwrap();
         let first = it.next().map(|r| r.unwrap());
         let k = self.key();
@@ -254,6 +304,34 @@ impl Harness {
         let mut got: Vec<Record> = first.into_iter().collect();
         got.extend(it.map(|r| r.unwrap()));
         assert_eq!(got, want, "scan across writes, flush and compaction");
+        let q: Vec<Record> = snap
+            .scan(ScanRange::all())
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(q, want, "snapshot scan across writes, flush and compaction");
+        let p = PREFIXES[self.rng.usize(..PREFIXES.len())];
+        let q = snap.query(Query::prefix(p)).unwrap();
+        let has_prefix: Vec<Record> = want
+            .iter()
+            .filter(|r| r.key.starts_with(p.as_bytes()))
+            .cloned()
+            .collect();
+        assert_eq!(q, has_prefix, "snapshot query");
+        for r in want.iter().take(5) {
+            assert_eq!(
+                snap.get_bytes(&r.key, r.ts, &ReadOptions::default())
+                    .unwrap()
+                    .as_ref(),
+                Some(r)
+            );
+        }
+        if let Some(last) = want.last() {
+            assert_eq!(
+                snap.get_latest_bytes(&last.key).unwrap().as_ref(),
+                Some(last)
+            );
+        }
         self.model
             .insert((k.into_bytes(), ts), (i64::MAX, b"later".to_vec()));
         self.model
