@@ -3,7 +3,7 @@
 //!
 //! Records are `(key, ts, expire_at, value)`, identified by `(key, ts)`, with `ts` and
 //! `expire_at` in microseconds since the Unix epoch. Start with [`Engine::open`];
-//! the meaning of every call is in docs/semantics.md, the file formats in
+//! the meaning of every call is in README.md ("The rules"), the file formats in
 //! docs/format.md and the design in docs/design.md.
 //!
 //! ```no_run

@@ -1,7 +1,7 @@
 //! What a query or scan asks for: [`Query`] and [`ScanRange`] (public), and
 //! [`Bounds`], the one internal form both turn into.
 //!
-//! Conventions (semantics.md): key ranges of queries and scans are inclusive at both
+//! Conventions (README.md, "The rules"): key ranges of queries and scans are inclusive at both
 //! ends (`start <= key <= end`); time ranges are inclusive at both ends
 //! (`start <= ts <= end`); `start > end` is empty; a prefix matches keys beginning with
 //! those bytes, the empty prefix matches everything. (`delete_range` differs: it is

@@ -1,5 +1,5 @@
-//! The scenarios of spec/indexeddb.md (WPT file names in the comments) and the other
-//! rules there: key generator, indexes, key ranges, directions, schema persistence.
+//! IndexedDB scenarios (web-platform-tests file names in the comments) and the other
+//! rules of docs/jsondb.md: key generator, indexes, key ranges, directions, schema persistence.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! TTL rules of semantics.md: precedence, immediate invisibility, GC purging, and
+//! TTL rules (README.md, "The rules"): precedence, immediate invisibility, GC purging, and
 //! wholly expired tables deleted without a rewrite.
 
 mod common;

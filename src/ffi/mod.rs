@@ -1,6 +1,6 @@
 //! The C ABI (`include/flowdb.h`, generated from this module by cbindgen).
 //!
-//! Conventions (spec/c-abi.md), the same for every function:
+//! Conventions, the same for every function (the header repeats them at its top):
 //! 1. A fallible function returns `flowdb_status_t` (`FLOWDB_OK` = 0) and takes a last
 //!    argument `flowdb_error_t **err`: NULL for "code only", otherwise on failure it
 //!    receives an error (code + message) to free with `flowdb_error_free`.

@@ -5,8 +5,8 @@
 //! every write; keys are encoded so that byte order is IndexedDB key order, making
 //! every lookup a byte-range scan. Every write — a single `put`/`delete` or a whole
 //! transaction — is one atomic engine batch, durable by the engine's sync mode. The
-//! rules are those of `spec/indexeddb.md`; choices it leaves open are in
-//! docs/jsondb.md.
+//! rules are those of the W3C Indexed Database API; docs/jsondb.md records the
+//! choices it leaves open and flowdb's extensions.
 
 pub(crate) mod doc;
 mod index;
