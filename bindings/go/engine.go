@@ -527,3 +527,23 @@ func (e *Engine) Stats() (Stats, error) {
 	})
 	return st, err
 }
+
+// ReadOptions tune a scan: FillCache keeps read blocks cached; VerifyChecksums
+// checks every block read.
+type ReadOptions struct {
+	FillCache, VerifyChecksums bool
+}
+
+// ScanOpt is Scan with read options.
+func (e *Engine) ScanOpt(r Range, o ReadOptions) iter.Seq2[Record, error] {
+	return e.scan(r, o)
+}
+
+// GetSync is Get that reports any failure as "not found" (nil), like Rust's get_sync.
+func (e *Engine) GetSync(key []byte, ts int64) *Record {
+	r, err := e.Get(key, ts)
+	if err != nil {
+		return nil
+	}
+	return r
+}

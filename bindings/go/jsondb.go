@@ -317,112 +317,33 @@ func (db *JsonDB) RangeByIndex(store, index string, start, end json.RawMessage) 
 	return docs(j, err)
 }
 
-// Txn is a JsonDB transaction; used by one goroutine at a time.
-type Txn struct {
-	t       *C.flowdb_txn_t
-	cleanup runtime.Cleanup
+// StoreDef is a store's definition.
+type StoreDef struct {
+	Name          string `json:"name"`
+	KeyPath       string `json:"key_path"`
+	AutoIncrement bool   `json:"auto_increment"`
+	Indexes       []struct {
+		Name       string   `json:"name"`
+		KeyPaths   []string `json:"key_paths"`
+		Unique     bool     `json:"unique"`
+		MultiEntry bool     `json:"multi_entry"`
+	} `json:"indexes"`
+	NextAutoID uint64 `json:"next_auto_id"`
 }
 
-// Transaction starts a transaction over stores.
-func (db *JsonDB) Transaction(stores []string, readWrite bool) (*Txn, error) {
-	var t *C.flowdb_txn_t
-	err := withStr(stores, func(p []*C.char) error {
-		arr := (**C.char)(C.malloc(C.size_t(len(p)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
-		defer C.free(unsafe.Pointer(arr))
-		copy(unsafe.Slice(arr, len(p)+1), p)
-		mode := C.int32_t(0)
-		if readWrite {
-			mode = 1
-		}
-		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_jsondb_transaction(h, arr, C.size_t(len(p)), mode, &t, c)
+// GetStore returns a store's definition, or nil when there is no such store.
+func (db *JsonDB) GetStore(name string) (*StoreDef, error) {
+	var j json.RawMessage
+	err := withStr([]string{name}, func(p []*C.char) error {
+		var e error
+		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_jsondb_get_store(h, p[0], o, c)
 		})
+		return e
 	})
-	if err != nil {
+	if err != nil || j == nil {
 		return nil, err
 	}
-	liveHandles.Add(1)
-	tx := &Txn{t: t}
-	tx.cleanup = runtime.AddCleanup(tx, func(t *C.flowdb_txn_t) {
-		C.flowdb_txn_free(t)
-		liveHandles.Add(-1)
-	}, t)
-	return tx, nil
-}
-
-func (tx *Txn) call(f func(c **C.flowdb_error_t) uint32) error {
-	if tx.t == nil {
-		return &Error{Code: CodeTransactionInactive, Msg: "the transaction was closed"}
-	}
-	var cerr *C.flowdb_error_t
-	return check(f(&cerr), cerr)
-}
-
-// Put stores a document in the transaction; returns its key.
-func (tx *Txn) Put(store string, doc json.RawMessage) (json.RawMessage, error) {
-	return tx.put(store, doc, false)
-}
-
-// PutAuto stores a document under a newly generated key in the transaction.
-func (tx *Txn) PutAuto(store string, doc json.RawMessage) (json.RawMessage, error) {
-	return tx.put(store, doc, true)
-}
-
-func (tx *Txn) put(store string, doc json.RawMessage, auto bool) (json.RawMessage, error) {
-	var key json.RawMessage
-	err := withStr([]string{store}, func(p []*C.char) error {
-		j, n, free := jsonArg(doc)
-		defer free()
-		var e error
-		key, e = tx.text(func(o **C.char, c **C.flowdb_error_t) uint32 {
-			if auto {
-				return C.flowdb_txn_put_auto(tx.t, p[0], j, n, o, c)
-			}
-			return C.flowdb_txn_put(tx.t, p[0], j, n, o, c)
-		})
-		return e
-	})
-	return key, err
-}
-
-// Get returns the document the transaction sees (nil when none).
-func (tx *Txn) Get(store string, key json.RawMessage) (json.RawMessage, error) {
-	var doc json.RawMessage
-	err := withStr([]string{store}, func(p []*C.char) error {
-		j, n, free := jsonArg(key)
-		defer free()
-		var e error
-		doc, e = tx.text(func(o **C.char, c **C.flowdb_error_t) uint32 { return C.flowdb_txn_get(tx.t, p[0], j, n, o, c) })
-		return e
-	})
-	return doc, err
-}
-
-// Delete deletes the document with key in the transaction.
-func (tx *Txn) Delete(store string, key json.RawMessage) error {
-	return withStr([]string{store}, func(p []*C.char) error {
-		j, n, free := jsonArg(key)
-		defer free()
-		return tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_delete(tx.t, p[0], j, n, c) })
-	})
-}
-
-// Commit applies the transaction atomically.
-func (tx *Txn) Commit() error {
-	return tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_commit(tx.t, c) })
-}
-
-// Abort discards the transaction.
-func (tx *Txn) Abort() error {
-	return tx.call(func(c **C.flowdb_error_t) uint32 { return C.flowdb_txn_abort(tx.t, c) })
-}
-
-// Close frees the transaction (aborting it if still active). Idempotent.
-func (tx *Txn) Close() {
-	if tx.t != nil {
-		tx.cleanup.Stop()
-		C.flowdb_txn_free(tx.t)
-		tx.t = nil
-		liveHandles.Add(-1)
-	}
+	var def StoreDef
+	return &def, json.Unmarshal(j, &def)
 }

@@ -96,3 +96,20 @@ func (op *batchOp) add(cb *C.flowdb_write_batch_t) error {
 	}
 	return check(st, cerr)
 }
+
+// PatchRecord replaces the value (when value != nil) and/or sets expire_at = ts +
+// ttlSecs (when ttlSecs != nil) of a live record; returns it as stored. ErrNotFound
+// when it is missing or expired.
+func (e *Engine) PatchRecord(key []byte, ts int64, value []byte, ttlSecs *uint64) (*Record, error) {
+	k, kn, fk := bytesArg(key)
+	defer fk()
+	v, vn, fv := bytesArg(value)
+	defer fv()
+	ttl := uint64(0)
+	if ttlSecs != nil {
+		ttl = *ttlSecs
+	}
+	return first(e.list(func(h *C.flowdb_engine_t, o **C.flowdb_records_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_engine_patch_record(h, k, kn, C.int64_t(ts), C.bool(value != nil), v, vn, C.bool(ttlSecs != nil), C.uint64_t(ttl), o, c)
+	}))
+}
