@@ -8,8 +8,10 @@
 //! A snapshot does not keep its engine open: after `Engine::shutdown` (or once the
 //! engine is dropped) its reads fail with `Closed`.
 //!
-//! Expiry is judged at the moment the snapshot was taken: a record that expires while
-//! the snapshot is held stays visible through it, as it was when taken.
+//! Expiry is judged once, at the snapshot's first read (the clock is read then, not
+//! when the snapshot is taken: reads of records that never expire read no clock), so
+//! every read through one snapshot agrees: a record that expires while it is held
+//! stays as that first read saw it.
 //!
 //! The engine's own reads (`Engine::get`, `query`, `scan`, ...) are each a read
 //! through a snapshot taken at the call; the functions here are the one
@@ -62,7 +64,6 @@ impl Engine {
     /// with each other (see [`Snapshot`]).
     pub fn snapshot(&self) -> Snapshot {
         let snap = self.inner.snapshot();
-        snap.now(); // expiry is judged as of this moment
         Snapshot {
             inner: Arc::downgrade(&self.inner),
             snap,

@@ -6,6 +6,7 @@
 //! batch; `abort` or dropping discards it. Key generators live in the overlay too, so
 //! failures and aborts restore them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -267,8 +268,10 @@ impl<'db> Transaction<'db> {
         index: &str,
         value: &Value,
     ) -> Result<Vec<D>> {
-        let range = KeyRange::index_eq(value, self.index_arity(store, index)?)?;
-        self.index_query_as(store, index, &range, Direction::Next)
+        self.read(&[store], |r| {
+            let range_of = |arity| KeyRange::index_eq(value, arity).map(Cow::Owned);
+            r.index_query_by(store, index, range_of, Direction::Next, usize::MAX)
+        })
     }
 
     /// Documents with `start <= index key < end` (half-open, as in the published
@@ -292,14 +295,9 @@ impl<'db> Transaction<'db> {
         start: &Value,
         end: &Value,
     ) -> Result<Vec<D>> {
-        let range = KeyRange::index_half_open(start, end, self.index_arity(store, index)?)?;
-        self.index_query_as(store, index, &range, Direction::Next)
-    }
-
-    /// How many key paths `index` has (several: a compound index).
-    fn index_arity(&self, store: &str, index: &str) -> Result<usize> {
         self.read(&[store], |r| {
-            Ok(r.catalog.store(store)?.index(index)?.def.key_paths.len())
+            let range_of = |arity| KeyRange::index_half_open(start, end, arity).map(Cow::Owned);
+            r.index_query_by(store, index, range_of, Direction::Next, usize::MAX)
         })
     }
 
@@ -685,7 +683,17 @@ impl Request<'_> {
         f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
     ) -> Result<()> {
         let s = self.store(store)?;
-        let idx = s.index(index)?;
+        self.entries_of(s, s.index(index)?, range, f)
+    }
+
+    /// `index_entries` of an index already looked up.
+    fn entries_of(
+        &self,
+        s: &StoreEntry,
+        idx: &IndexEntry,
+        range: &KeyRange,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
         let prefix = index_prefix(s.id, idx.id);
         let (start, end) = range.byte_bounds(&prefix);
         let unique = idx.def.unique;
@@ -736,8 +744,23 @@ impl Request<'_> {
         dir: Direction,
         limit: usize,
     ) -> Result<Vec<D>> {
+        self.index_query_by(store, index, |_| Ok(Cow::Borrowed(range)), dir, limit)
+    }
+
+    /// `index_query` over the range `range_of(number of key paths)` (the published
+    /// lookups, whose range depends on whether the index is compound): the store and
+    /// index are looked up once.
+    pub(crate) fn index_query_by<'r, D: DocForm>(
+        &self,
+        store: &str,
+        index: &str,
+        range_of: impl FnOnce(usize) -> Result<Cow<'r, KeyRange>>,
+        dir: Direction,
+        limit: usize,
+    ) -> Result<Vec<D>> {
         let s = self.store(store)?;
         let idx = s.index(index)?;
+        let range = &*range_of(idx.def.key_paths.len())?;
         if let (true, Some(ik), true) = (idx.def.unique, range.single_key(), limit > 0) {
             // A unique index holds at most one entry per key: one point read.
             let (k, _) = index_entry(s.id, idx.id, true, ik, &[]);
@@ -749,7 +772,7 @@ impl Request<'_> {
         let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let forward = matches!(dir, Direction::Next | Direction::NextUnique);
         let unique = matches!(dir, Direction::NextUnique | Direction::PrevUnique);
-        self.index_entries(store, index, range, &mut |ik, pk| {
+        self.entries_of(s, idx, range, &mut |ik, pk| {
             if unique
                 && entries
                     .last()
