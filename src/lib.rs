@@ -49,6 +49,6 @@ pub use config::{Config, ReadOptions, SyncMode, Tuning};
 pub use engine::{Engine, EngineStats, MaintenanceHandle, Snapshot, WriteBatch, WriteOptions};
 pub use error::{Error, FlowError, Result, StatusCode};
 pub use iterator::scan::ScanIterator;
-pub use range::{Query, ScanRange};
+pub use range::{prefix_successor, Query, ScanRange};
 pub use record::{expiry_from_ttl, Record, MAX_KEY_LEN, MAX_VALUE_LEN, NEVER_EXPIRES};
 pub use util::now_micros;

@@ -100,8 +100,10 @@ impl Bounds {
 }
 
 /// The smallest key greater than every key starting with `p`, or `None` when `p` is
-/// empty or all 0xff (no such key: the range is unbounded above).
-pub(crate) fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
+/// empty or all 0xff (no such key: the range is unbounded above). With it a prefix
+/// becomes a half-open range: `delete_range(p, prefix_successor(p))` deletes every key
+/// beginning with `p`.
+pub fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
     let mut s = p.to_vec();
     while let Some(last) = s.pop() {
         if last < 0xff {
@@ -165,6 +167,17 @@ impl ScanRange {
     pub fn key_range_bytes(start: &[u8], end: &[u8]) -> Self {
         ScanRange {
             bounds: Bounds::key_range(start, end),
+        }
+    }
+    /// `start <= key < end` over byte keys (half-open, as `delete_range`); `start >=
+    /// end` is empty.
+    pub fn key_range_half_open(start: &[u8], end: &[u8]) -> Self {
+        ScanRange {
+            bounds: Bounds {
+                start: start.to_vec(),
+                end: KeyEnd::Excluded(end.to_vec()),
+                ..Bounds::all()
+            },
         }
     }
     /// This range restricted to `ts_start <= ts <= ts_end`.

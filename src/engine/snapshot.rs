@@ -127,19 +127,19 @@ impl Snapshot {
         self.engine()?.visit_at(&self.snap, range.bounds, expect, f)
     }
 
-    /// `visit` over crate-internal bounds (JsonDB's document ranges).
-    pub(crate) fn visit_bounds(
+    /// `f` of the value of the live record at `(key, ts)`, lent where it lies (a
+    /// memtable's value under its read lock, a table's value as read): nothing is
+    /// copied unless `f` copies it. `f` must not read through the engine again. A
+    /// building block for layers on the engine (JsonDB reads its documents so); it is
+    /// not counted in the read statistics.
+    pub fn get_with<R>(
         &self,
-        bounds: Bounds,
-        expect: usize,
-        f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
-    ) -> Result<()> {
-        self.engine()?.visit_at(&self.snap, bounds, expect, f)
-    }
-
-    /// The view JsonDB transactions read through.
-    pub(crate) fn version(&self) -> &version::Snapshot {
-        &self.snap
+        key: &[u8],
+        ts: i64,
+        opts: &ReadOptions,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>> {
+        self.snap.with_value(key, ts, opts, f)
     }
 }
 

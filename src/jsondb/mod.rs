@@ -32,10 +32,10 @@ pub use range::{Direction, KeyRange};
 pub use schema::{IndexDef, IndexSchema, StoreDef, StoreSchema};
 pub use txn::{Transaction, TransactionMode};
 
-use crate::config::{Config, ReadOptions};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::range::prefix_successor;
+use crate::prefix_successor;
+use crate::{Config, ReadOptions};
 use layout::{catalog_key, doc_prefix, generator_key, index_prefix, store_index_range, TS};
 use scheduler::Scheduler;
 use schema::{Catalog, IndexEntry, StoreEntry};

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::key;
 use crate::error::{Error, Result};
-use crate::range::prefix_successor;
+use crate::prefix_successor;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeyRange {

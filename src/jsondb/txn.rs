@@ -20,11 +20,10 @@ use super::layout::{
 use super::range::{Direction, KeyRange};
 use super::schema::{Catalog, IndexEntry, StoreEntry};
 use super::{key, keypath, JsonDB};
-use crate::config::ReadOptions;
 use crate::engine::{Snapshot, WriteBatch, WriteOptions};
 use crate::error::{Error, Result};
-use crate::range::{Bounds, KeyEnd};
-use crate::record::Record;
+use crate::ReadOptions;
+use crate::{Record, ScanRange};
 
 /// What a transaction may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -429,9 +428,7 @@ impl Request<'_> {
         if let Some(v) = self.delta.get(k).or_else(|| self.base.get(k)) {
             return Ok(v.as_deref().map(f));
         }
-        self.snap
-            .version()
-            .with_value(k, TS, &ReadOptions::default(), f)
+        self.snap.get_with(k, TS, &ReadOptions::default(), f)
     }
 
     fn write(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
@@ -477,14 +474,9 @@ impl Request<'_> {
         // overlay entry comes before every engine record past it, and replaces the
         // engine's record of the same key (a `None` deletes it).
         let mut ov = overlay.into_iter().peekable();
-        let bounds = Bounds {
-            start,
-            end: KeyEnd::Excluded(end),
-            ts_lo: TS,
-            ts_hi: TS,
-        };
+        let range = ScanRange::key_range_half_open(&start, &end).with_time_range(TS, TS);
         let mut going = true;
-        self.snap.visit_bounds(bounds, expect, &mut |k, _, v| {
+        self.snap.visit(range, expect, &mut |k, _, v| {
             while let Some((ok, ovv)) = ov.next_if(|(ok, _)| *ok <= k) {
                 if let Some(ovv) = ovv {
                     going = f(ok, ovv)?;
