@@ -171,11 +171,11 @@ impl ScanRange {
     }
     /// `start <= key < end` over byte keys (half-open, as `delete_range`); `start >=
     /// end` is empty.
-    pub fn key_range_half_open(start: &[u8], end: &[u8]) -> Self {
+    pub fn key_range_half_open(start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) -> Self {
         ScanRange {
             bounds: Bounds {
-                start: start.to_vec(),
-                end: KeyEnd::Excluded(end.to_vec()),
+                start: start.into(),
+                end: KeyEnd::Excluded(end.into()),
                 ..Bounds::all()
             },
         }

@@ -60,6 +60,13 @@ impl WriteBatch {
         WriteBatch::default()
     }
 
+    /// An empty batch with room for `n` operations.
+    pub fn with_capacity(n: usize) -> Self {
+        WriteBatch {
+            ops: Vec::with_capacity(n),
+        }
+    }
+
     /// Puts a record. It keeps its own `expire_at`; a record without one
     /// (`NEVER_EXPIRES`, as `Record::new` makes) gets `Config::default_ttl_secs`.
     pub fn put(&mut self, record: Record) -> &mut Self {

@@ -359,7 +359,7 @@ impl<'db> Transaction<'db> {
                 "the transaction has already committed or aborted".into(),
             ));
         }
-        let mut batch = WriteBatch::new();
+        let mut batch = WriteBatch::with_capacity(self.range_dels.len() + self.overlay.len());
         for (start, end) in std::mem::take(&mut self.range_dels) {
             batch.delete_range(start, end);
         }
@@ -474,7 +474,7 @@ impl Request<'_> {
         // overlay entry comes before every engine record past it, and replaces the
         // engine's record of the same key (a `None` deletes it).
         let mut ov = overlay.into_iter().peekable();
-        let range = ScanRange::key_range_half_open(&start, &end).with_time_range(TS, TS);
+        let range = ScanRange::key_range_half_open(start, end).with_time_range(TS, TS);
         let mut going = true;
         self.snap.visit(range, expect, &mut |k, _, v| {
             while let Some((ok, ovv)) = ov.next_if(|(ok, _)| *ok <= k) {
