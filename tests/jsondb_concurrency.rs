@@ -38,7 +38,7 @@ fn readers_never_see_a_torn_transaction() {
             let db = &db;
             s.spawn(move || {
                 for _ in 0..300 {
-                    let mut tx = db
+                    let tx = db
                         .transaction(&["acct"], TransactionMode::ReadOnly)
                         .unwrap();
                     let first: i64 = tx

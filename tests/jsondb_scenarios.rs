@@ -455,10 +455,10 @@ fn scenarios_14_15_16_transactions() {
         "read-your-writes"
     );
     rw.commit().unwrap();
-    let mut ro = db.transaction(&["s"], TransactionMode::ReadOnly).unwrap();
+    let ro = db.transaction(&["s"], TransactionMode::ReadOnly).unwrap();
     assert_eq!(ro.get("s", &json!(1)).unwrap().unwrap()["v"], "new");
     // 15: two read-only transactions on one store at the same time.
-    let mut ro2 = db.transaction(&["s"], TransactionMode::ReadOnly).unwrap();
+    let ro2 = db.transaction(&["s"], TransactionMode::ReadOnly).unwrap();
     assert_eq!(ro2.count("s").unwrap(), 1);
     drop((ro, ro2));
     // 16: inactive after commit, read-only writes, unknown stores.

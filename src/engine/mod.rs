@@ -136,7 +136,7 @@ impl Engine {
     }
 
     /// Like [`Engine::open_with`], on the file system `fs` (see [`crate::fs`]; the
-    /// reliability tests use [`crate::fs::FaultFs`]).
+    /// reliability tests use `flowdb::fs::FaultFs`, with the `fault-injection` feature).
     pub fn open_on(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> Result<Self> {
         let inner = Arc::new(open::open(fs, config, tuning)?);
         let engine = Engine {

@@ -1,12 +1,15 @@
 //! The file system, as the engine sees it: one narrow trait that every file operation
-//! of the engine goes through. [`OsFs`] is the real one. [`FaultFs`] keeps files in
-//! memory, remembers what was made durable, and can fail an operation or simulate a
-//! crash or power loss at any step; the reliability tests use it.
+//! of the engine goes through. [`OsFs`] is the real one. `FaultFs` (with the cargo
+//! feature `fault-injection`, which the tests and fuzzers enable; release builds leave
+//! it out) keeps files in memory, remembers what was made durable, and can fail an
+//! operation or simulate a crash or power loss at any step; the reliability tests use
+//! it.
 //!
 //! The engine keeps one data directory, so paths are always `dir/name`. Writes are
 //! appends (logs, tables, the manifest's temporary file); a file is read with
 //! positioned reads or whole.
 
+#[cfg(feature = "fault-injection")]
 mod fault;
 mod os;
 
@@ -14,6 +17,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+#[cfg(feature = "fault-injection")]
 pub use fault::{CrashMode, Fault, FaultFs, Injected, Op};
 pub use os::OsFs;
 
