@@ -15,6 +15,7 @@ mod keypath;
 mod layout;
 mod query;
 mod range;
+mod request;
 mod scheduler;
 mod schema;
 mod txn;

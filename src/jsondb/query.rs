@@ -32,8 +32,8 @@ use smallvec::SmallVec;
 use super::doc::{self, DocSink};
 use super::layout::{index_prefix, split_entry};
 use super::range::KeyRange;
+use super::request::{DocBuf, Request};
 use super::schema::{IndexEntry, StoreEntry};
-use super::txn::{DocBuf, Request};
 use super::{key, keypath, JsonDB, TransactionMode};
 use crate::error::{Error, Result};
 

@@ -1,0 +1,420 @@
+//! One request of a transaction (§transaction-construct's requests): its view, the
+//! engine snapshot under the transaction's writes under its own, and the writes it
+//! stages (`delta`), which the transaction keeps only when the request succeeds. Here
+//! are the document operations themselves: reads through the overlays, `put` with key
+//! generation, index maintenance with `unique`, deletes, and range and index walks.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::doc::DocForm;
+use super::index::index_keys;
+use super::layout::{
+    doc_key, doc_key_into, doc_prefix, generator_key, index_entry, index_prefix, split_entry, TS,
+};
+use super::range::{Direction, KeyRange};
+use super::schema::{Catalog, IndexEntry, StoreEntry};
+use super::txn::{Overlay, MAX_GENERATED};
+use super::{key, keypath};
+use crate::engine::Snapshot;
+use crate::error::{Error, Result};
+use crate::ReadOptions;
+use crate::ScanRange;
+
+/// One request's view (its own writes, the transaction's, the snapshot) and writes.
+pub(crate) struct Request<'t> {
+    pub(super) snap: &'t Snapshot,
+    pub(super) base: &'t Overlay,
+    pub(crate) catalog: &'t Catalog,
+    pub(super) delta: Overlay,
+}
+
+/// Buffers reused by `Request::stored_doc_into`: the engine key, and the document.
+pub(crate) struct DocBuf {
+    key: Vec<u8>,
+    pub doc: Vec<u8>,
+}
+
+impl Default for DocBuf {
+    fn default() -> Self {
+        // Room for most keys and documents: neither grows document by document.
+        DocBuf {
+            key: Vec::with_capacity(64),
+            doc: Vec::with_capacity(512),
+        }
+    }
+}
+
+impl Request<'_> {
+    fn read(&self, k: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.read_with(k, <[u8]>::to_vec)
+    }
+
+    /// `f` of the value under `k`, lent where it lies: the transaction's writes, or the
+    /// engine (`Snapshot::with_value`: `f` must not read again).
+    fn read_with<R>(&self, k: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        if let Some(v) = self.delta.get(k).or_else(|| self.base.get(k)) {
+            return Ok(v.as_deref().map(f));
+        }
+        self.snap.get_with(k, TS, &ReadOptions::default(), f)
+    }
+
+    fn write(&mut self, k: Vec<u8>, v: Option<Vec<u8>>) {
+        self.delta.insert(k, v);
+    }
+
+    /// Visits `(key, value)` in `[start, end)` in order, merged over the overlays, until
+    /// `f` returns false.
+    pub(crate) fn range(
+        &self,
+        start: Vec<u8>,
+        end: Vec<u8>,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        self.range_expecting(start, end, 0, f)
+    }
+
+    /// `range`, by a caller that expects to take about `expect` records (a limit):
+    /// the engine reads that many at once (`Snapshot::visit`).
+    pub(crate) fn range_expecting(
+        &self,
+        start: Vec<u8>,
+        end: Vec<u8>,
+        expect: usize,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        if start >= end {
+            return Ok(());
+        }
+        let mut overlay: BTreeMap<&[u8], &Option<Vec<u8>>> = BTreeMap::new();
+        for layer in [self.base, &self.delta]
+            .into_iter()
+            .filter(|l| !l.is_empty())
+        {
+            for (k, v) in layer.range::<[u8], _>((
+                std::ops::Bound::Included(&start[..]),
+                std::ops::Bound::Excluded(&end[..]),
+            )) {
+                overlay.insert(k.as_slice(), v);
+            }
+        }
+        // The engine's records, with this transaction's writes laid over them: an
+        // overlay entry comes before every engine record past it, and replaces the
+        // engine's record of the same key (a `None` deletes it).
+        let mut ov = overlay.into_iter().peekable();
+        let range = ScanRange::key_range_half_open(start, end).with_time_range(TS, TS);
+        let mut going = true;
+        self.snap.visit(range, expect, &mut |k, _, v| {
+            while let Some((ok, ovv)) = ov.next_if(|(ok, _)| *ok <= k) {
+                if let Some(ovv) = ovv {
+                    going = f(ok, ovv)?;
+                    if !going {
+                        return Ok(false);
+                    }
+                }
+                if ok == k {
+                    return Ok(true); // replaced (or deleted) by the overlay
+                }
+            }
+            // Deliver before reading on: a visitor that stops here (a lookup
+            // that found its entry) costs no extra record.
+            going = f(k, v)?;
+            Ok(going)
+        })?;
+        if going {
+            for (k, v) in ov {
+                if let Some(v) = v {
+                    if !f(k, v)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn store(&self, name: &str) -> Result<&StoreEntry> {
+        self.catalog.store(name)
+    }
+
+    pub(crate) fn get_doc<D: DocForm>(&self, store: &str, key: &Value) -> Result<Option<D>> {
+        let s = self.store(store)?;
+        self.doc_by_pk_as(s, &key::encode(key)?)
+    }
+
+    fn generator(&self, store: u32) -> Result<u64> {
+        match self.read(&generator_key(store))? {
+            None => Ok(1),
+            Some(b) => b
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| {
+                    Error::Internal(format!(
+                        "key generator record of store {store} is malformed"
+                    ))
+                }),
+        }
+    }
+
+    fn set_generator(&mut self, store: u32, next: u64) {
+        self.write(generator_key(store), Some(next.to_be_bytes().to_vec()));
+    }
+
+    pub(crate) fn put(
+        &mut self,
+        store: &str,
+        mut doc: Value,
+        force_generate: bool,
+    ) -> Result<Value> {
+        let catalog = self.catalog;
+        let s = catalog.store(store)?;
+        if force_generate && !s.auto_increment {
+            return Err(Error::Data(format!(
+                "object store {store:?} is not auto-increment (it has no key generator)"
+            )));
+        }
+        let given = if force_generate {
+            None
+        } else {
+            keypath::evaluate(&doc, &s.key_path)
+        };
+        let key = match given {
+            Some(k) => {
+                key::validate(&k).map_err(|e| {
+                    Error::Data(format!(
+                        "document key at {:?} in store {store:?}: {e}",
+                        s.key_path
+                    ))
+                })?;
+                if s.auto_increment {
+                    if let Some(n) = k.as_f64() {
+                        let next = if n >= MAX_GENERATED as f64 {
+                            MAX_GENERATED + 1
+                        } else {
+                            n.floor().max(0.0) as u64 + 1
+                        };
+                        if next > self.generator(s.id)? {
+                            self.set_generator(s.id, next);
+                        }
+                    }
+                }
+                k
+            }
+            None => {
+                if !s.auto_increment {
+                    return Err(Error::Data(format!(
+                        "document is missing its key at {:?}, and object store {store:?} has no key generator",
+                        s.key_path
+                    )));
+                }
+                let g = self.generator(s.id)?;
+                if g > MAX_GENERATED {
+                    return Err(Error::Constraint(format!(
+                        "the key generator of object store {store:?} is past 2^53"
+                    )));
+                }
+                let k = Value::from(g);
+                keypath::inject(&mut doc, &s.key_path, k.clone())?;
+                self.set_generator(s.id, g + 1);
+                k
+            }
+        };
+        let pk = key::encode(&key)?;
+        let old = self.doc_by_pk(s, &pk)?;
+        for idx in &s.indexes {
+            self.update_index(&s, idx, &pk, old.as_ref(), Some(&doc))?;
+        }
+        let bytes = serde_json::to_vec(&doc)
+            .map_err(|e| Error::Data(format!("document cannot be serialized: {e}")))?;
+        self.write(doc_key(s.id, &pk), Some(bytes));
+        Ok(key)
+    }
+
+    /// Moves a document's entries of one index from `old` to `new`, enforcing `unique`.
+    pub(crate) fn update_index(
+        &mut self,
+        s: &StoreEntry,
+        idx: &IndexEntry,
+        pk: &[u8],
+        old: Option<&Value>,
+        new: Option<&Value>,
+    ) -> Result<()> {
+        let old_keys = old.map(|d| index_keys(&idx.def, d)).unwrap_or_default();
+        let new_keys = new.map(|d| index_keys(&idx.def, d)).unwrap_or_default();
+        let unique = idx.def.unique;
+        if unique {
+            for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+                let (entry, _) = index_entry(s.id, idx.id, true, k, pk);
+                if self.read(&entry)?.is_some_and(|holder| holder != pk) {
+                    let shown = key::decode(k)
+                        .map(|(v, _)| v.to_string())
+                        .unwrap_or_default();
+                    return Err(Error::Constraint(format!(
+                        "unique index {:?} of object store {:?} already holds key {shown}",
+                        idx.def.name, s.name
+                    )));
+                }
+            }
+        }
+        for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+            self.write(index_entry(s.id, idx.id, unique, k, pk).0, None);
+        }
+        for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+            let (entry, value) = index_entry(s.id, idx.id, unique, k, pk);
+            self.write(entry, Some(value));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
+        let catalog = self.catalog;
+        let s = catalog.store(store)?;
+        let pk = key::encode(key)?;
+        let Some(old) = self.doc_by_pk(s, &pk)? else {
+            return Ok(());
+        };
+        for idx in &s.indexes {
+            self.update_index(&s, idx, &pk, Some(&old), None)?;
+        }
+        self.write(doc_key(s.id, &pk), None);
+        Ok(())
+    }
+
+    /// Visits `(primary key bytes, stored document)` whose key is in `range`, ascending.
+    pub(crate) fn store_range(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let s = self.store(store)?;
+        let prefix = doc_prefix(s.id);
+        let (start, end) = range.byte_bounds(&prefix);
+        self.range(start, end, &mut |k, v| f(&k[prefix.len()..], v))
+    }
+
+    /// Visits `(index key bytes, primary key bytes)` of entries in `range`, ascending.
+    pub(crate) fn index_entries(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let s = self.store(store)?;
+        self.entries_of(s, s.index(index)?, range, f)
+    }
+
+    /// `index_entries` of an index already looked up.
+    fn entries_of(
+        &self,
+        s: &StoreEntry,
+        idx: &IndexEntry,
+        range: &KeyRange,
+        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let prefix = index_prefix(s.id, idx.id);
+        let (start, end) = range.byte_bounds(&prefix);
+        let unique = idx.def.unique;
+        self.range(start, end, &mut |k, v| {
+            let (ik, pk) = split_entry(unique, &k[prefix.len()..], v)?;
+            f(ik, pk)
+        })
+    }
+
+    /// The document stored under an encoded primary key.
+    pub(crate) fn doc_by_pk(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<Value>> {
+        self.doc_by_pk_as(s, pk)
+    }
+
+    /// `doc_by_pk`, in the document form `D`.
+    pub(crate) fn doc_by_pk_as<D: DocForm>(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<D>> {
+        self.stored_doc(s, pk)?.map(D::stored_owned).transpose()
+    }
+
+    /// The stored bytes of the document under an encoded primary key.
+    pub(crate) fn stored_doc(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.read(&doc_key(s.id, pk))
+    }
+
+    /// `stored_doc` into `buf.doc` (replacing what it held), for a reader of many
+    /// documents that reuses one `DocBuf`; false when there is no such document.
+    pub(crate) fn stored_doc_into(
+        &self,
+        s: &StoreEntry,
+        pk: &[u8],
+        buf: &mut DocBuf,
+    ) -> Result<bool> {
+        doc_key_into(s.id, pk, &mut buf.key);
+        let doc = &mut buf.doc;
+        let found = self.read_with(&buf.key, |v| {
+            doc.clear();
+            doc.extend_from_slice(v);
+        })?;
+        Ok(found.is_some())
+    }
+
+    /// Documents of index entries in `range`, in `dir` order, at most `limit`.
+    pub(crate) fn index_query<D: DocForm>(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        dir: Direction,
+        limit: usize,
+    ) -> Result<Vec<D>> {
+        self.index_query_by(store, index, |_| Ok(Cow::Borrowed(range)), dir, limit)
+    }
+
+    /// `index_query` over the range `range_of(number of key paths)` (the published
+    /// lookups, whose range depends on whether the index is compound): the store and
+    /// index are looked up once.
+    pub(crate) fn index_query_by<'r, D: DocForm>(
+        &self,
+        store: &str,
+        index: &str,
+        range_of: impl FnOnce(usize) -> Result<Cow<'r, KeyRange>>,
+        dir: Direction,
+        limit: usize,
+    ) -> Result<Vec<D>> {
+        let s = self.store(store)?;
+        let idx = s.index(index)?;
+        let range = &*range_of(idx.def.key_paths.len())?;
+        if let (true, Some(ik), true) = (idx.def.unique, range.single_key(), limit > 0) {
+            // A unique index holds at most one entry per key: one point read.
+            let (k, _) = index_entry(s.id, idx.id, true, ik, &[]);
+            return match self.read(&k)? {
+                Some(pk) => Ok(self.doc_by_pk_as(s, &pk)?.into_iter().collect()),
+                None => Ok(Vec::new()),
+            };
+        }
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let forward = matches!(dir, Direction::Next | Direction::NextUnique);
+        let unique = matches!(dir, Direction::NextUnique | Direction::PrevUnique);
+        self.entries_of(s, idx, range, &mut |ik, pk| {
+            if unique
+                && entries
+                    .last()
+                    .is_some_and(|(last, _)| last.as_slice() == ik)
+            {
+                return Ok(true); // the lowest primary key of each index key is kept
+            }
+            entries.push((ik.to_vec(), pk.to_vec()));
+            Ok(!forward || entries.len() < limit)
+        })?;
+        if !forward {
+            entries.reverse();
+        }
+        entries.truncate(limit);
+        let mut docs = Vec::with_capacity(entries.len());
+        for (_, pk) in entries {
+            if let Some(d) = self.doc_by_pk_as(s, &pk)? {
+                docs.push(d);
+            }
+        }
+        Ok(docs)
+    }
+}
