@@ -1,0 +1,233 @@
+//! Schema changes: creating and deleting stores and indexes (each one atomic engine
+//! batch with the catalog record, the index entries built for existing documents, and
+//! the range deletes of what is dropped), and reading the catalog. Creating what
+//! exists with the same definition is a no-op (docs/jsondb.md, "Creating what
+//! exists").
+
+use super::layout::{catalog_key, doc_prefix, generator_key, index_prefix, store_index_range, TS};
+use super::schema::{Catalog, IndexEntry, IndexSchema, StoreDef, StoreEntry, StoreSchema};
+use super::txn::Transaction;
+use super::{doc, keypath, JsonDB, KeyRange};
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::prefix_successor;
+use crate::ReadOptions;
+
+impl JsonDB {
+    fn commit_catalog(&self, mut tx: Transaction<'_>, catalog: Catalog) -> Result<()> {
+        let bytes = serde_json::to_vec(&catalog).map_err(|e| Error::Internal(e.to_string()))?;
+        tx.stage_raw(catalog_key(), Some(bytes));
+        let catalog = Arc::new(catalog);
+        tx.commit_then(|| *self.catalog.write() = catalog)
+    }
+
+    /// Creates a store whose documents carry their key at `key_path`. Creating a store
+    /// that exists with the same definition does nothing (apps create their stores at
+    /// every start); with another definition it fails with `Constraint`.
+    pub fn create_object_store(&self, name: &str, key_path: &str) -> Result<()> {
+        self.create_store_as(&StoreSchema::new(name, key_path), true)
+    }
+
+    /// Creates a store with options: a key generator, indexes. Store names are any
+    /// string, as in IndexedDB. Creating a store that exists is a no-op when the key
+    /// path, the key generator and every index `schema` lists are the same (indexes
+    /// added since by `create_index` are no difference), else `Constraint`.
+    pub fn create_store(&self, schema: &StoreSchema) -> Result<()> {
+        self.create_store_as(schema, false)
+    }
+
+    /// `create_store`; `key_path_only`: an existing store is the same when its key
+    /// path is (`create_object_store` names nothing else).
+    fn create_store_as(&self, schema: &StoreSchema, key_path_only: bool) -> Result<()> {
+        keypath::validate(&schema.key_path)?;
+        if schema.auto_increment && schema.key_path.is_empty() {
+            return Err(Error::invalid(format!(
+                "object store {:?}: a key generator needs a non-empty key path",
+                schema.name
+            )));
+        }
+        for (i, idx) in schema.indexes.iter().enumerate() {
+            idx.validate()?;
+            if schema.indexes[..i].iter().any(|o| o.name == idx.name) {
+                return Err(Error::invalid(format!(
+                    "index {:?} is listed twice",
+                    idx.name
+                )));
+            }
+        }
+        let _g = self.schema_lock.lock();
+        let tx = Transaction::begin_schema(self, &schema.name)?;
+        let mut cat = tx.catalog().clone();
+        if let Some(existing) = cat.stores.get(&schema.name) {
+            return match existing.difference(schema, key_path_only) {
+                None => Ok(()),
+                Some(what) => Err(Error::Constraint(format!(
+                    "object store {:?} already exists with {what}",
+                    schema.name
+                ))),
+            };
+        }
+        let id = cat.take_id();
+        let indexes = schema
+            .indexes
+            .iter()
+            .map(|i| IndexEntry {
+                id: cat.take_id(),
+                def: i.def(),
+            })
+            .collect();
+        cat.stores.insert(
+            schema.name.clone(),
+            StoreEntry {
+                id,
+                name: schema.name.clone(),
+                key_path: schema.key_path.clone(),
+                auto_increment: schema.auto_increment,
+                indexes,
+            },
+        );
+        self.commit_catalog(tx, cat)
+    }
+
+    /// Deletes a store with all its documents and indexes.
+    pub fn delete_object_store(&self, name: &str) -> Result<()> {
+        let _g = self.schema_lock.lock();
+        let mut tx = Transaction::begin_schema(self, name)?;
+        let mut cat = tx.catalog().clone();
+        let s = cat
+            .stores
+            .remove(name)
+            .ok_or_else(|| Error::NotFound(format!("object store {name:?}")))?;
+        let prefix = doc_prefix(s.id);
+        tx.stage_range_delete(
+            prefix.clone(),
+            prefix_successor(&prefix).unwrap_or_else(|| vec![0x02]),
+        );
+        let (start, end) = store_index_range(s.id);
+        tx.stage_range_delete(start, end);
+        tx.stage_raw(generator_key(s.id), None);
+        self.commit_catalog(tx, cat)
+    }
+
+    /// Creates an index over one or several key paths (several: a compound key).
+    pub fn create_index(
+        &self,
+        store: &str,
+        name: &str,
+        key_paths: &[&str],
+        unique: bool,
+    ) -> Result<()> {
+        let mut s = IndexSchema::compound(name, key_paths);
+        s.unique = unique;
+        self.create_index_with(store, &s)
+    }
+
+    /// Creates an index over one key path.
+    pub fn create_index_on(
+        &self,
+        store: &str,
+        name: &str,
+        key_path: &str,
+        unique: bool,
+    ) -> Result<()> {
+        self.create_index_with(store, &IndexSchema::new(name, key_path).unique(unique))
+    }
+
+    /// Creates an index with every option (`multi_entry` among them), indexing the
+    /// documents already in the store; a unique index over duplicates fails with
+    /// `Constraint` and leaves nothing behind. Creating an index that exists with the
+    /// same definition does nothing; with another definition it is `Constraint`.
+    pub fn create_index_with(&self, store: &str, schema: &IndexSchema) -> Result<()> {
+        schema.validate()?;
+        let _g = self.schema_lock.lock();
+        let mut tx = Transaction::begin_schema(self, store)?;
+        let mut cat = tx.catalog().clone();
+        let id = cat.take_id();
+        let entry = {
+            let s = cat
+                .stores
+                .get_mut(store)
+                .ok_or_else(|| Error::NotFound(format!("object store {store:?}")))?;
+            let def = schema.def();
+            if let Some(old) = s.indexes.iter().find(|i| i.def.name == schema.name) {
+                return match old.def == def {
+                    true => Ok(()), // the same index again: a no-op, as for stores
+                    false => Err(Error::Constraint(format!(
+                        "index {:?} already exists on object store {store:?} with a different definition ({:?}, not {:?})",
+                        schema.name, old.def, def
+                    ))),
+                };
+            }
+            let e = IndexEntry { id, def };
+            s.indexes.push(e.clone());
+            s.clone()
+        };
+        let idx = entry
+            .indexes
+            .last()
+            .cloned()
+            .ok_or_else(|| Error::Internal("index vanished".into()))?;
+        tx.run(true, &[store], |r| {
+            let mut docs = Vec::new();
+            r.store_range(store, &KeyRange::all(), &mut |pk, bytes| {
+                docs.push((pk.to_vec(), doc::parse(bytes)?));
+                Ok(true)
+            })?;
+            for (pk, doc) in docs {
+                r.update_index(&entry, &idx, &pk, None, Some(&doc))?;
+            }
+            Ok(())
+        })?;
+        self.commit_catalog(tx, cat)
+    }
+
+    /// Deletes an index and its entries.
+    pub fn delete_index(&self, store: &str, name: &str) -> Result<()> {
+        let _g = self.schema_lock.lock();
+        let mut tx = Transaction::begin_schema(self, store)?;
+        let mut cat = tx.catalog().clone();
+        let s = cat
+            .stores
+            .get_mut(store)
+            .ok_or_else(|| Error::NotFound(format!("object store {store:?}")))?;
+        let pos = s
+            .indexes
+            .iter()
+            .position(|i| i.def.name == name)
+            .ok_or_else(|| Error::NotFound(format!("index {name:?} of object store {store:?}")))?;
+        let idx = s.indexes.remove(pos);
+        let prefix = index_prefix(s.id, idx.id);
+        let end = prefix_successor(&prefix).unwrap_or_else(|| vec![0x03]);
+        tx.stage_range_delete(prefix, end);
+        self.commit_catalog(tx, cat)
+    }
+
+    /// The names of every store, sorted.
+    pub fn store_names(&self) -> Vec<String> {
+        self.catalog.read().stores.keys().cloned().collect()
+    }
+
+    /// A store's definition, with its key generator's current number.
+    pub fn get_store(&self, name: &str) -> Option<StoreDef> {
+        let cat = self.catalog.read().clone();
+        let s = cat.stores.get(name)?;
+        let next_auto_id = if !s.auto_increment {
+            0 // no key generator (as the published crate reports it)
+        } else {
+            self.engine
+                .get_bytes(&generator_key(s.id), TS, &ReadOptions::default())
+                .ok()
+                .flatten()
+                .and_then(|r| r.value.as_slice().try_into().ok().map(u64::from_be_bytes))
+                .unwrap_or(1)
+        };
+        Some(StoreDef {
+            name: s.name.clone(),
+            key_path: s.key_path.clone(),
+            auto_increment: s.auto_increment,
+            indexes: s.indexes.iter().map(|i| i.def.clone()).collect(),
+            next_auto_id,
+        })
+    }
+}
