@@ -1020,25 +1020,6 @@ enum flowdb_status_t flowdb_query_collect(const struct flowdb_jsondb_t *db,
 void flowdb_query_free(struct flowdb_query_t *q);
 
 /*
- The number of records in a list (0 for NULL).
- */
-uintptr_t flowdb_records_len(const struct flowdb_records_t *list);
-
-/*
- A view of record `i` in `*out`, borrowed from the list (valid until it is freed).
- `FLOWDB_INVALID_ARGUMENT` when `i` is out of range.
- */
-enum flowdb_status_t flowdb_records_at(const struct flowdb_records_t *list,
-                                       uintptr_t i,
-                                       struct flowdb_record_view_t *out,
-                                       struct flowdb_error_t **err);
-
-/*
- Frees a list; NULL does nothing.
- */
-void flowdb_records_free(struct flowdb_records_t *list);
-
-/*
  Everything.
  */
 struct flowdb_range_t *flowdb_range_all(void);
@@ -1234,6 +1215,25 @@ enum flowdb_status_t flowdb_iter_record(const struct flowdb_iter_t *it,
  Frees an iterator (at any point of the scan); NULL does nothing.
  */
 void flowdb_iter_free(struct flowdb_iter_t *it);
+
+/*
+ The number of records in a list (0 for NULL).
+ */
+uintptr_t flowdb_records_len(const struct flowdb_records_t *list);
+
+/*
+ A view of record `i` in `*out`, borrowed from the list (valid until it is freed).
+ `FLOWDB_INVALID_ARGUMENT` when `i` is out of range.
+ */
+enum flowdb_status_t flowdb_records_at(const struct flowdb_records_t *list,
+                                       uintptr_t i,
+                                       struct flowdb_record_view_t *out,
+                                       struct flowdb_error_t **err);
+
+/*
+ Frees a list; NULL does nothing.
+ */
+void flowdb_records_free(struct flowdb_records_t *list);
 
 /*
  Takes a snapshot of the engine as of now into `*out` (free with

@@ -21,7 +21,6 @@
 #![deny(missing_debug_implementations)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-mod cache;
 mod config;
 pub mod engine;
 mod entry;

@@ -3,8 +3,9 @@
 //! Each call copies what it is given, so the caller's buffers may be reused at once.
 //! Nothing is checked until `flowdb_engine_write`, which names the bad operation.
 
-use super::engine::{flowdb_engine_t, flowdb_record_view_t, record, with_engine};
+use super::engine::{flowdb_engine_t, with_engine};
 use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null};
+use super::records::{flowdb_record_view_t, record};
 use crate::engine::{WriteBatch, WriteOptions};
 use crate::error::Result;
 

@@ -6,8 +6,8 @@ use std::ffi::{c_char, CString};
 
 use serde_json::Value;
 
-use super::error::{cstr, json, null, put, put_cstring};
-use super::jsondb::{direction, flowdb_key_range_t, key_range, key_result};
+use super::error::{cstr, json, null, put, put_cstring, put_string};
+use super::key_range::{direction, flowdb_key_range_t, key_range};
 use crate::error::{Error, Result};
 use crate::jsondb::doc::{DocArray, DocSink, RawDoc};
 use crate::jsondb::{Direction, JsonDB, KeyRange, Transaction};
@@ -126,6 +126,19 @@ impl Docs for Transaction<'_> {
     ) -> Result<Vec<RawDoc>> {
         self.range_by_index_as(store, index, start, end)
     }
+}
+
+/// A value as JSON text.
+pub(crate) fn to_json(v: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Internal(format!("cannot serialize to JSON: {e}")))
+}
+
+/// A document's key as JSON text in `*key_out`, when the caller asked for it.
+pub(crate) unsafe fn key_result(key_out: *mut *mut c_char, k: &Value) -> Result<()> {
+    if key_out.is_null() {
+        return Ok(());
+    }
+    unsafe { put_string(key_out, to_json(k)?, "key_out") }
 }
 
 /// A document (or NULL when there is none) as a C string in `*out`.

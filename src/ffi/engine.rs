@@ -13,32 +13,14 @@ use super::error::{
     bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_cstring, put_new,
 };
 use super::options::flowdb_options_t;
-use super::read::{flowdb_records_t, RecordList};
+use super::records::{flowdb_record_view_t, flowdb_records_t, records, RecordList};
 use crate::engine::{Engine, MaintenanceHandle};
 use crate::error::{Error, Result};
-use crate::record::{Record, NEVER_EXPIRES};
 
 /// An open engine. Thread-safe.
 #[derive(Debug)]
 pub struct flowdb_engine_t {
     engine: RwLock<Option<Engine>>,
-}
-
-/// A record as C passes it in (and as the library lends it out): the key and value
-/// are `(pointer, length)` byte strings; `ts` and `expire_at` are microseconds since
-/// the Unix epoch. On writes, `expire_at` 0 or `FLOWDB_NEVER_EXPIRES` (`INT64_MAX`)
-/// means "no expiry of its own" (the default TTL, if any, applies), so a
-/// zero-initialised view (`{.key = .., .ts = .., .value = ..}`) never expires. Records
-/// read back carry `FLOWDB_NEVER_EXPIRES` for "never".
-#[repr(C)]
-#[derive(Copy, Clone, Debug)]
-pub struct flowdb_record_view_t {
-    pub key: *const u8,
-    pub key_len: usize,
-    pub ts: i64,
-    pub expire_at: i64,
-    pub value: *const u8,
-    pub value_len: usize,
 }
 
 /// A `(key, ts)` pair, for `flowdb_engine_delete_batch`.
@@ -71,60 +53,6 @@ pub(crate) unsafe fn take_engine(h: *const flowdb_engine_t) -> Result<Engine> {
     let h = unsafe { h.as_ref() }.ok_or_else(|| null("engine"))?;
     let taken = h.engine.write().take();
     taken.ok_or_else(|| Error::Closed("the engine was shut down or moved".into()))
-}
-
-unsafe fn records(recs: *const flowdb_record_view_t, n: usize) -> Result<Vec<Record>> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    if recs.is_null() {
-        return Err(null("records"));
-    }
-    // SAFETY: `n` readable records at `recs` (documented).
-    let views = unsafe { std::slice::from_raw_parts(recs, n) };
-    let mut out = Vec::with_capacity(n);
-    for (i, v) in views.iter().enumerate() {
-        // SAFETY: the caller passes readable bytes behind each view (documented).
-        out.push(unsafe { record(v, "records", i) }?);
-    }
-    Ok(out)
-}
-
-/// The record a C view describes, copied; `what[i]` names it in errors.
-pub(crate) unsafe fn record(v: &flowdb_record_view_t, what: &str, i: usize) -> Result<Record> {
-    // Labels for errors are made only when there is one (batches are hot).
-    if (v.key.is_null() && v.key_len > 0) || (v.value.is_null() && v.value_len > 0) {
-        let field = if v.key.is_null() && v.key_len > 0 {
-            "key"
-        } else {
-            "value"
-        };
-        return Err(null(&format!("{what}[{i}].{field}")));
-    }
-    // SAFETY: checked above; the caller passes readable bytes (documented).
-    let (key, value) = unsafe {
-        (
-            bytes(v.key, v.key_len, "")?,
-            bytes(v.value, v.value_len, "")?,
-        )
-    };
-    Ok(Record {
-        key: key.to_vec(),
-        ts: v.ts,
-        expire_at: write_expiry(v.expire_at),
-        value: value.to_vec(),
-    })
-}
-
-/// A written record's `expire_at` as C gives it: 0 is what a zero-initialised
-/// `flowdb_record_view_t` holds, and means "never expires" (as `ExpireAt: 0` in Go),
-/// not "expired in 1970". Any other value is kept.
-fn write_expiry(expire_at: i64) -> i64 {
-    if expire_at == 0 {
-        NEVER_EXPIRES
-    } else {
-        expire_at
-    }
 }
 
 /// Opens (or creates) the database described by `opts` into `*out`.

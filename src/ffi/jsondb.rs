@@ -20,6 +20,7 @@ use super::options::flowdb_options_t;
 use crate::error::{Error, Result};
 use crate::jsondb::{IndexSchema, JsonDB, StoreSchema};
 
+use super::docs::to_json;
 pub(crate) use super::key_range::{direction, flowdb_key_range_t, key_range};
 
 /// An open document database. Thread-safe.
@@ -45,10 +46,6 @@ fn handle(db: JsonDB) -> flowdb_jsondb_t {
     flowdb_jsondb_t {
         db: RwLock::new(Some(Arc::new(db))),
     }
-}
-
-pub(crate) fn to_json(v: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::Internal(format!("cannot serialize to JSON: {e}")))
 }
 
 /// Opens the engine on `opts` and the document layer on it, into `*out`.
@@ -417,13 +414,6 @@ pub unsafe extern "C" fn flowdb_jsondb_put_auto(
             docs::put_doc(&mut &**x, true, store, doc, len, key_out)
         })
     })
-}
-
-pub(crate) unsafe fn key_result(key_out: *mut *mut c_char, k: &Value) -> Result<()> {
-    if key_out.is_null() {
-        return Ok(());
-    }
-    unsafe { put_string(key_out, to_json(k)?, "key_out") }
 }
 
 /// The document with `key` (JSON) in `*out`, or NULL when there is none.

@@ -42,6 +42,7 @@ pub mod key_range;
 pub mod options;
 pub mod query;
 pub mod read;
+pub mod records;
 pub mod snapshot;
 pub mod txn;
 

@@ -5,78 +5,14 @@
 //! Ranges follow the engine's rules: key and time ranges include both ends, a prefix
 //! matches keys starting with it (the empty prefix: everything).
 
-use super::engine::{flowdb_engine_t, flowdb_record_view_t, with_engine};
+use super::engine::{flowdb_engine_t, with_engine};
 use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_new};
+use super::records::{flowdb_record_view_t, flowdb_records_t, view, RecordList};
 use crate::config::ReadOptions;
 use crate::error::{Error, Result};
 use crate::iterator::scan::ScanIterator;
 use crate::range::ScanRange;
 use crate::record::Record;
-
-/// An owned list of records. Views from `flowdb_records_at` stay valid until
-/// `flowdb_records_free`. Immutable, so it may be read from several threads.
-#[derive(Debug)]
-pub struct flowdb_records_t {
-    records: Vec<Record>,
-}
-
-pub(crate) struct RecordList;
-
-impl RecordList {
-    pub(crate) fn new(records: Vec<Record>) -> *mut flowdb_records_t {
-        Box::into_raw(Box::new(flowdb_records_t { records }))
-    }
-}
-
-fn view(r: &Record) -> flowdb_record_view_t {
-    flowdb_record_view_t {
-        key: r.key.as_ptr(),
-        key_len: r.key.len(),
-        ts: r.ts,
-        expire_at: r.expire_at,
-        value: r.value.as_ptr(),
-        value_len: r.value.len(),
-    }
-}
-
-/// The number of records in a list (0 for NULL).
-#[no_mangle]
-pub extern "C" fn flowdb_records_len(list: *const flowdb_records_t) -> usize {
-    // SAFETY: NULL or a live list.
-    no_unwind(0, || {
-        unsafe { list.as_ref() }.map_or(0, |l| l.records.len())
-    })
-}
-
-/// A view of record `i` in `*out`, borrowed from the list (valid until it is freed).
-/// `FLOWDB_INVALID_ARGUMENT` when `i` is out of range.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_records_at(
-    list: *const flowdb_records_t,
-    i: usize,
-    out: *mut flowdb_record_view_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    guard(err, || unsafe {
-        let l = list.as_ref().ok_or_else(|| null("list"))?;
-        let r = l.records.get(i).ok_or_else(|| {
-            Error::invalid(format!(
-                "index {i} is past the {} records of the list",
-                l.records.len()
-            ))
-        })?;
-        put(out, view(r), "out")
-    })
-}
-
-/// Frees a list; NULL does nothing.
-#[no_mangle]
-pub extern "C" fn flowdb_records_free(list: *mut flowdb_records_t) {
-    if !list.is_null() {
-        // SAFETY: made by this library, freed once.
-        no_unwind((), || drop(unsafe { Box::from_raw(list) }));
-    }
-}
 
 /// What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
 /// their arguments), free with `flowdb_range_free`. Immutable: may be shared by threads.

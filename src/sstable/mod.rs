@@ -9,6 +9,7 @@
 pub(crate) mod block;
 pub(crate) mod bloom;
 pub(crate) mod builder;
+pub(crate) mod cache;
 pub(crate) mod cursor;
 pub(crate) mod format;
 pub(crate) mod key_blocks;

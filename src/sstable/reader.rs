@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
-use crate::cache::BlockCache;
 use crate::config::ReadOptions;
 use crate::entry::{cmp_key_ts, Entry};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileSystem, FsFile, OpenMode};
 use crate::range::{Bounds, KeyEnd};
+use crate::sstable::cache::BlockCache;
 use crate::util::key_order;
 
 use super::block::{Block, BlockIter};

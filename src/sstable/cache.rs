@@ -7,8 +7,8 @@ use std::sync::Arc;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
+use super::block::Block;
 use crate::error::Result;
-use crate::sstable::block::Block;
 
 #[derive(Clone)]
 struct BlockWeight;
