@@ -54,7 +54,6 @@ impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshot")
             .field("seq", &self.snap.seq)
-            .field("now", &self.snap.now())
             .finish_non_exhaustive()
     }
 }
