@@ -185,9 +185,9 @@ impl Inner {
         opts: &ReadOptions,
     ) -> Result<ScanIterator> {
         self.check_open()?;
-        let stats = self.stats.clone();
+        let read = self.stats.records_read.clone();
         if range.bounds.is_empty() {
-            return Ok(ScanIterator::empty(stats));
+            return Ok(ScanIterator::empty(read));
         }
         let bounds = Arc::new(range.bounds);
         let merge = snap.merge(&bounds, opts);
@@ -195,7 +195,7 @@ impl Inner {
             merge,
             snap.range_tombstones(),
             snap.now(),
-            stats,
+            read,
         ))
     }
 
@@ -225,7 +225,8 @@ impl Inner {
             Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)]),
             Err(merge) => merge,
         };
-        let scan = ScanIterator::new(merge, tombstones, snap.now(), self.stats.clone());
+        let read = self.stats.records_read.clone();
+        let scan = ScanIterator::new(merge, tombstones, snap.now(), read);
         for r in scan {
             let r = r?;
             if !f(&r.key, r.ts, &r.value)? {

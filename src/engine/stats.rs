@@ -1,6 +1,7 @@
 //! Counters and latency histograms of an engine, the public [`EngineStats`]
 //! snapshot of them, and the Prometheus text exposition (`metrics_text`).
 
+use crate::iterator::scan::ReadCounter;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
@@ -45,7 +46,8 @@ pub(crate) struct Stats {
     pub started: Instant,
     pub records_written: AtomicU64,
     pub bytes_written: AtomicU64,
-    pub records_read: AtomicU64,
+    /// Shared with every live scan, which adds what it returned when dropped.
+    pub records_read: ReadCounter,
     /// Expired records dropped by flush, compaction and GC.
     pub records_expired: AtomicU64,
     pub flushes: AtomicU64,
@@ -70,7 +72,7 @@ impl Default for Stats {
             started: Instant::now(),
             records_written: AtomicU64::new(0),
             bytes_written: AtomicU64::new(0),
-            records_read: AtomicU64::new(0),
+            records_read: ReadCounter::default(),
             records_expired: AtomicU64::new(0),
             flushes: AtomicU64::new(0),
             gc_runs: AtomicU64::new(0),

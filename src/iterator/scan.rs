@@ -4,14 +4,19 @@
 //! after its last reader is gone).
 
 use std::iter::FusedIterator;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use crate::engine::stats::Stats;
 use crate::entry::RangeTombstones;
 use crate::error::{Error, Result};
 use crate::record::Record;
 
 use super::merge::MergeIter;
+
+/// The counter a scan adds the records it returned to when it is dropped (the
+/// engine's `records_read`): a plain shared counter, so scans need nothing of the
+/// engine above them.
+pub(crate) type ReadCounter = Arc<AtomicU64>;
 
 /// Iterator over live records in ascending `(key, ts)` order.
 pub struct ScanIterator {
@@ -19,7 +24,7 @@ pub struct ScanIterator {
     range_dels: RangeTombstones,
     now: i64,
     returned: u64,
-    stats: Arc<Stats>,
+    read: ReadCounter,
 }
 
 impl std::fmt::Debug for ScanIterator {
@@ -36,24 +41,24 @@ impl ScanIterator {
         merge: MergeIter,
         range_dels: RangeTombstones,
         now: i64,
-        stats: Arc<Stats>,
+        read: ReadCounter,
     ) -> Self {
         ScanIterator {
             merge: Some(merge),
             range_dels,
             now,
             returned: 0,
-            stats,
+            read,
         }
     }
 
-    pub(crate) fn empty(stats: Arc<Stats>) -> Self {
+    pub(crate) fn empty(read: ReadCounter) -> Self {
         ScanIterator {
             merge: None,
             range_dels: RangeTombstones::default(),
             now: 0,
             returned: 0,
-            stats,
+            read,
         }
     }
 
@@ -93,6 +98,8 @@ impl FusedIterator for ScanIterator {}
 
 impl Drop for ScanIterator {
     fn drop(&mut self) {
-        self.stats.add_records_read(self.returned);
+        if self.returned > 0 {
+            self.read.fetch_add(self.returned, Relaxed);
+        }
     }
 }
