@@ -100,6 +100,7 @@ fn c_api_run(a: &Args, cache_mb: usize, rust_ingest: f64, rust_get: f64) {
     use flowdb::ffi::error::flowdb_status_t::FLOWDB_OK;
     use flowdb::ffi::options::*;
     use flowdb::ffi::read::*;
+    use flowdb::ffi::records::*;
     let tmp = tempfile::tempdir().expect("temp dir");
     let path = std::ffi::CString::new(tmp.path().to_str().expect("utf-8 path")).expect("path");
     let null = std::ptr::null_mut();
