@@ -225,7 +225,7 @@ impl Request<'_> {
         let pk = key::encode(&key)?;
         let old = self.doc_by_pk(s, &pk)?;
         for idx in &s.indexes {
-            self.update_index(&s, idx, &pk, old.as_ref(), Some(&doc))?;
+            self.update_index(s, idx, &pk, old.as_ref(), Some(&doc))?;
         }
         let bytes = serde_json::to_vec(&doc)
             .map_err(|e| Error::Data(format!("document cannot be serialized: {e}")))?;
@@ -277,7 +277,7 @@ impl Request<'_> {
             return Ok(());
         };
         for idx in &s.indexes {
-            self.update_index(&s, idx, &pk, Some(&old), None)?;
+            self.update_index(s, idx, &pk, Some(&old), None)?;
         }
         self.write(doc_key(s.id, &pk), None);
         Ok(())

@@ -117,7 +117,7 @@ impl Versions {
     pub(super) fn before(&self, below: Option<VKey>) -> impl DoubleEndedIterator<Item = Item<'_>> {
         match self {
             Versions::One(k, v) => {
-                Either::A(below.is_none_or(|b| *k < b).then_some((k, v)).into_iter())
+                Either::A(below.map_or(true, |b| *k < b).then_some((k, v)).into_iter())
             }
             Versions::Run(run) => {
                 let j = below.map_or(run.len(), |b| run.partition_point(|(x, _)| *x < b));
