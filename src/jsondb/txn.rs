@@ -256,8 +256,19 @@ impl<'db> Transaction<'db> {
         index: &str,
         value: &Value,
     ) -> Result<Vec<D>> {
+        self.lookup(store, index, |arity| KeyRange::index_eq(value, arity))
+    }
+
+    /// The published lookups: every document of `index` in the range `range_of(number
+    /// of key paths)`, in (index key, primary key) order, the index looked up once.
+    fn lookup<D: DocForm>(
+        &self,
+        store: &str,
+        index: &str,
+        range_of: impl FnOnce(usize) -> Result<KeyRange>,
+    ) -> Result<Vec<D>> {
         self.read(&[store], |r| {
-            let range_of = |arity| KeyRange::index_eq(value, arity).map(Cow::Owned);
+            let range_of = |arity| range_of(arity).map(Cow::Owned);
             r.index_query_by(store, index, range_of, Direction::Next, usize::MAX)
         })
     }
@@ -283,9 +294,8 @@ impl<'db> Transaction<'db> {
         start: &Value,
         end: &Value,
     ) -> Result<Vec<D>> {
-        self.read(&[store], |r| {
-            let range_of = |arity| KeyRange::index_half_open(start, end, arity).map(Cow::Owned);
-            r.index_query_by(store, index, range_of, Direction::Next, usize::MAX)
+        self.lookup(store, index, |arity| {
+            KeyRange::index_half_open(start, end, arity)
         })
     }
 
