@@ -2,10 +2,12 @@
 //! time order in batches of 100 under `SyncMode::IntervalMs(1000)`, then point reads,
 //! absent reads, latest reads, series scans and windows, an all-series time window, a
 //! full scan, disk bytes per record, reopen time and peak RSS; then ingest and `get`
-//! again through the C ABI, with their ratio to the Rust API. Prints ops/s per workload.
+//! again through the C ABI (libflowdb.so, loaded at run time), with their ratio to the
+//! Rust API. Prints ops/s per workload.
 //!
 //! `cargo run --release --example flowdb-bench -- [--series N] [--points N] [--dir D] [--cache-mb N]`
 
+use std::ffi::{c_char, c_void};
 use std::time::{Duration, Instant};
 
 use flowdb::{Config, Engine, Record, ScanRange, SyncMode};
@@ -93,40 +95,128 @@ fn report(name: &str, ops: usize, took: Duration, unit: &str) -> f64 {
     rate
 }
 
+/// The C library's functions this benchmark calls, loaded from `libflowdb.so` at run
+/// time (dlopen) as a C program would link them: the C ABI is its own crate
+/// (bindings/c), so a Rust program reaches it only through the built library.
+struct CApi {
+    options_new: unsafe extern "C" fn() -> *mut c_void,
+    options_set_data_dir: unsafe extern "C" fn(*mut c_void, *const c_char, Err) -> i32,
+    options_set_sync_mode: unsafe extern "C" fn(*mut c_void, i32, u64, Err) -> i32,
+    options_set_block_cache_capacity_mb: unsafe extern "C" fn(*mut c_void, u64, Err) -> i32,
+    options_free: unsafe extern "C" fn(*mut c_void),
+    engine_open: unsafe extern "C" fn(*const c_void, *mut *mut c_void, Err) -> i32,
+    engine_write_batch: unsafe extern "C" fn(*const c_void, *const RecordView, usize, Err) -> i32,
+    engine_flush: unsafe extern "C" fn(*const c_void, Err) -> i32,
+    engine_trigger_compaction: unsafe extern "C" fn(*const c_void, *mut c_void, Err) -> i32,
+    engine_get:
+        unsafe extern "C" fn(*const c_void, *const u8, usize, i64, *mut *mut c_void, Err) -> i32,
+    records_len: unsafe extern "C" fn(*const c_void) -> usize,
+    records_free: unsafe extern "C" fn(*mut c_void),
+    engine_shutdown: unsafe extern "C" fn(*mut c_void, Err) -> i32,
+    engine_free: unsafe extern "C" fn(*mut c_void),
+}
+
+/// `flowdb_error_t **` (always NULL here: status only).
+type Err = *mut *mut c_void;
+
+/// `flowdb_record_view_t` from include/flowdb.h.
+#[repr(C)]
+struct RecordView {
+    key: *const u8,
+    key_len: usize,
+    ts: i64,
+    expire_at: i64,
+    value: *const u8,
+    value_len: usize,
+}
+
+const FLOWDB_OK: i32 = 0;
+
+impl CApi {
+    /// Loads the library at `$FLOWDB_LIB`, else `libflowdb.so` beside the examples'
+    /// directory (target/release/, where `cargo build --release -p flowdb-c` and the
+    /// CMake build put it). None when it is not there.
+    fn load() -> Option<CApi> {
+        let path = std::env::var_os("FLOWDB_LIB")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                let exe = std::env::current_exe().ok()?;
+                Some(exe.parent()?.parent()?.join("libflowdb.so"))
+            })?;
+        let c_path = std::ffi::CString::new(path.to_str()?).ok()?;
+        // SAFETY: dlopen with a NUL-terminated path; the handle is never closed, so
+        // the functions stay valid for the process's life.
+        let lib = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+        if lib.is_null() {
+            return None;
+        }
+        macro_rules! sym {
+            ($name:literal) => {{
+                // SAFETY: the symbol is the C function of that name in flowdb.h, and
+                // the field it is stored in has that function's C signature.
+                unsafe {
+                    let f = libc::dlsym(lib, concat!($name, "\0").as_ptr() as *const c_char);
+                    assert!(!f.is_null(), "{} is missing from {}", $name, path.display());
+                    std::mem::transmute::<*mut c_void, _>(f)
+                }
+            }};
+        }
+        Some(CApi {
+            options_new: sym!("flowdb_options_new"),
+            options_set_data_dir: sym!("flowdb_options_set_data_dir"),
+            options_set_sync_mode: sym!("flowdb_options_set_sync_mode"),
+            options_set_block_cache_capacity_mb: sym!("flowdb_options_set_block_cache_capacity_mb"),
+            options_free: sym!("flowdb_options_free"),
+            engine_open: sym!("flowdb_engine_open"),
+            engine_write_batch: sym!("flowdb_engine_write_batch"),
+            engine_flush: sym!("flowdb_engine_flush"),
+            engine_trigger_compaction: sym!("flowdb_engine_trigger_compaction"),
+            engine_get: sym!("flowdb_engine_get"),
+            records_len: sym!("flowdb_records_len"),
+            records_free: sym!("flowdb_records_free"),
+            engine_shutdown: sym!("flowdb_engine_shutdown"),
+            engine_free: sym!("flowdb_engine_free"),
+        })
+    }
+}
+
 /// The ingest and `get` workloads again, through the C ABI (the exported `flowdb_*`
 /// functions C programs call), so its overhead shows as a ratio in the same run.
 fn c_api_run(a: &Args, cache_mb: usize, rust_ingest: f64, rust_get: f64) {
-    use flowdb::ffi::engine::*;
-    use flowdb::ffi::error::flowdb_status_t::FLOWDB_OK;
-    use flowdb::ffi::options::*;
-    use flowdb::ffi::read::*;
-    use flowdb::ffi::records::*;
+    let Some(c) = CApi::load() else {
+        let hint = "build it first: cargo build --release -p flowdb-c (or set FLOWDB_LIB)";
+        assert!(
+            std::env::var_os("FLOWDB_REQUIRE_BENCH").is_none(),
+            "C API run: libflowdb.so not found; {hint}"
+        );
+        println!("C API run: SKIPPED, libflowdb.so not found; {hint}");
+        return;
+    };
     let tmp = tempfile::tempdir().expect("temp dir");
     let path = std::ffi::CString::new(tmp.path().to_str().expect("utf-8 path")).expect("path");
     let null = std::ptr::null_mut();
+    // SAFETY: each call follows flowdb.h: handles come from the library and are freed
+    // once by it; record views point into `keys`/`values`, alive across each call.
     unsafe {
-        let o = flowdb_options_new();
+        let o = (c.options_new)();
+        assert_eq!((c.options_set_data_dir)(o, path.as_ptr(), null), FLOWDB_OK);
+        assert_eq!((c.options_set_sync_mode)(o, 1, 1000, null), FLOWDB_OK);
         assert_eq!(
-            flowdb_options_set_data_dir(o, path.as_ptr(), null),
-            FLOWDB_OK
-        );
-        assert_eq!(flowdb_options_set_sync_mode(o, 1, 1000, null), FLOWDB_OK);
-        assert_eq!(
-            flowdb_options_set_block_cache_capacity_mb(o, cache_mb as u64, null),
+            (c.options_set_block_cache_capacity_mb)(o, cache_mb as u64, null),
             FLOWDB_OK
         );
         let mut e = std::ptr::null_mut();
-        assert_eq!(flowdb_engine_open(o, &mut e, null), FLOWDB_OK);
-        flowdb_options_free(o);
+        assert_eq!((c.engine_open)(o, &mut e, null), FLOWDB_OK);
+        (c.options_free)(o);
         let keys: Vec<String> = (0..2 * a.series).map(key).collect();
         let mut rng = 0x9E3779B97F4A7C15u64;
         let mut writing = Duration::ZERO;
         let mut values: Vec<Vec<u8>> = Vec::with_capacity(100);
-        let mut views: Vec<flowdb_record_view_t> = Vec::with_capacity(100);
+        let mut views: Vec<RecordView> = Vec::with_capacity(100);
         for p in 0..a.points {
             for s in 0..a.series {
                 values.push(value(s, p, &mut rng));
-                views.push(flowdb_record_view_t {
+                views.push(RecordView {
                     key: keys[s].as_ptr(),
                     key_len: keys[s].len(),
                     ts: T0 + p as i64 * STEP,
@@ -141,7 +231,7 @@ fn c_api_run(a: &Args, cache_mb: usize, rust_ingest: f64, rust_get: f64) {
                     }
                     let t = Instant::now();
                     assert_eq!(
-                        flowdb_engine_write_batch(e, views.as_ptr(), views.len(), null),
+                        (c.engine_write_batch)(e, views.as_ptr(), views.len(), null),
                         FLOWDB_OK
                     );
                     writing += t.elapsed();
@@ -156,9 +246,9 @@ fn c_api_run(a: &Args, cache_mb: usize, rust_ingest: f64, rust_get: f64) {
             writing,
             "records",
         );
-        assert_eq!(flowdb_engine_flush(e, null), FLOWDB_OK);
+        assert_eq!((c.engine_flush)(e, null), FLOWDB_OK);
         assert_eq!(
-            flowdb_engine_trigger_compaction(e, std::ptr::null_mut(), null),
+            (c.engine_trigger_compaction)(e, std::ptr::null_mut(), null),
             FLOWDB_OK
         );
         let mut r = Lcg(42);
@@ -168,7 +258,7 @@ fn c_api_run(a: &Args, cache_mb: usize, rust_ingest: f64, rust_get: f64) {
             let (s, p) = (r.below(a.series), r.below(a.points));
             let mut list = std::ptr::null_mut();
             assert_eq!(
-                flowdb_engine_get(
+                (c.engine_get)(
                     e,
                     keys[s].as_ptr(),
                     keys[s].len(),
@@ -178,8 +268,8 @@ fn c_api_run(a: &Args, cache_mb: usize, rust_ingest: f64, rust_get: f64) {
                 ),
                 FLOWDB_OK
             );
-            assert_eq!(flowdb_records_len(list), 1);
-            flowdb_records_free(list);
+            assert_eq!((c.records_len)(list), 1);
+            (c.records_free)(list);
         }
         let c_get = report("C API: get(key, ts)", n, t.elapsed(), "ops");
         println!(
@@ -188,8 +278,8 @@ fn c_api_run(a: &Args, cache_mb: usize, rust_ingest: f64, rust_get: f64) {
             c_ingest / rust_ingest
         );
         println!("{:<34} {:>14.2}", "C API / Rust: get", c_get / rust_get);
-        assert_eq!(flowdb_engine_shutdown(e, null), FLOWDB_OK);
-        flowdb_engine_free(e);
+        assert_eq!((c.engine_shutdown)(e, null), FLOWDB_OK);
+        (c.engine_free)(e);
     }
 }
 

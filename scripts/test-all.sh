@@ -37,7 +37,7 @@ cargo fmt --all -- --check
 echo "== include/flowdb.h is what cbindgen generates"
 command -v cbindgen >/dev/null 2>&1 || cargo install cbindgen --locked --version 0.29.4 --quiet
 fresh_header=$(mktemp)
-cbindgen --quiet --config cbindgen.toml --output "$fresh_header" .
+cbindgen --quiet --config bindings/c/cbindgen.toml --output "$fresh_header" bindings/c
 diff -u include/flowdb.h "$fresh_header"
 rm -f "$fresh_header"
 

@@ -129,7 +129,9 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+    /// An [`Error::InvalidArgument`] with this message (for layers built on flowdb,
+    /// such as the C ABI, to report bad input the way the crate does).
+    pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
     }
 

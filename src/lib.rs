@@ -25,7 +25,6 @@ mod config;
 pub mod engine;
 mod entry;
 pub mod error;
-pub mod ffi;
 pub mod fs;
 mod iterator;
 pub mod jsondb;

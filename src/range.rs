@@ -233,6 +233,13 @@ impl From<Query> for ScanRange {
     }
 }
 
+/// The same records, collected at once by [`Engine::query`](crate::Engine::query).
+impl From<ScanRange> for Query {
+    fn from(r: ScanRange) -> Self {
+        Query { bounds: r.bounds }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

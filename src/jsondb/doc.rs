@@ -8,6 +8,9 @@
 //! A query puts its documents into a `DocSink`: a list of one form, or, for the C API,
 //! `DocArray`, the JSON array text itself, into which each document is copied once as
 //! it is read (no allocation per document).
+//!
+//! These are public so that every caller (the C ABI is one) reads documents the same
+//! way; the two traits are sealed: the forms and sinks are the ones listed here.
 
 use serde_json::Value;
 
@@ -19,8 +22,17 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Value> {
         .map_err(|e| Error::Internal(format!("stored document is not JSON: {e}")))
 }
 
-/// A form of document a request can return.
-pub(crate) trait DocForm: Sized {
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for serde_json::Value {}
+    impl Sealed for super::RawDoc {}
+    impl<D: super::DocForm> Sealed for Vec<D> {}
+    impl Sealed for super::DocArray {}
+}
+
+/// A form in which reads hand out a document: [`Value`] (parsed) or [`RawDoc`] (the
+/// stored JSON text). Sealed.
+pub trait DocForm: Sized + sealed::Sealed {
     /// From the stored bytes alone.
     fn stored(bytes: &[u8]) -> Result<Self>;
     /// From stored bytes the caller owns (a point read's copy).
@@ -40,9 +52,25 @@ impl DocForm for Value {
     }
 }
 
-/// A document as its stored JSON text.
+/// A document as its stored JSON text (compact, UTF-8), not parsed: for callers that
+/// pass documents on as text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RawDoc(pub Vec<u8>);
+pub struct RawDoc(Vec<u8>);
+
+impl RawDoc {
+    /// The JSON text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    /// The JSON text, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+    /// The document parsed.
+    pub fn parse(&self) -> Result<Value> {
+        parse(&self.0)
+    }
+}
 
 impl DocForm for RawDoc {
     fn stored(bytes: &[u8]) -> Result<Self> {
@@ -57,8 +85,9 @@ impl DocForm for RawDoc {
 }
 
 /// Where a query puts the documents it returns, in the order it finds them; `cut`
-/// then keeps the page the caller asked for.
-pub(crate) trait DocSink: Default {
+/// then keeps the page the caller asked for. A `Vec` of a [`DocForm`], or a
+/// [`DocArray`]. Sealed.
+pub trait DocSink: Default + sealed::Sealed {
     /// Adds a stored document whose text nothing has parsed.
     fn push_stored(&mut self, bytes: &[u8]) -> Result<()>;
     /// Adds a document already parsed from `bytes`.
@@ -95,7 +124,7 @@ impl<D: DocForm> DocSink for Vec<D> {
 /// copied once, straight into the text, with no allocation of its own (what the C
 /// API hands out).
 #[derive(Debug, Default)]
-pub(crate) struct DocArray {
+pub struct DocArray {
     /// `[` and the documents so far, separated by commas (empty until the first);
     /// `]` comes in `into_text`.
     text: Vec<u8>,
@@ -110,7 +139,7 @@ const MAX_EXPECTED: usize = 256;
 
 impl DocArray {
     /// An empty array whose text has room for `bytes` bytes.
-    pub(crate) fn with_capacity(bytes: usize) -> Self {
+    pub fn with_capacity(bytes: usize) -> Self {
         DocArray {
             text: Vec::with_capacity(bytes),
             ..DocArray::default()
@@ -142,7 +171,7 @@ impl DocArray {
     }
 
     /// The JSON array text.
-    pub(crate) fn into_text(mut self) -> Vec<u8> {
+    pub fn into_text(mut self) -> Vec<u8> {
         if self.text.is_empty() {
             self.text.push(b'[');
         }

@@ -99,7 +99,11 @@ pub(crate) fn encode_into(v: &Value, out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn encode(v: &Value) -> Result<Vec<u8>> {
+/// The bytes of a key (a number, a string, `null`/`false`/`true`, or an array of
+/// keys) whose byte order is IndexedDB key order: what
+/// stores and indexes are ordered by (the encoding is in docs/format.md). A value
+/// that is not a valid key is `InvalidArgument`.
+pub fn encode(v: &Value) -> Result<Vec<u8>> {
     // Sized by `encode_into`: a string reserves its length, so a scalar key is one
     // allocation.
     let mut out = Vec::new();

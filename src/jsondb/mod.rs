@@ -8,9 +8,9 @@
 //! rules are those of the W3C Indexed Database API; docs/jsondb.md records the
 //! choices it leaves open and flowdb's extensions.
 
-pub(crate) mod doc;
+mod doc;
 mod index;
-pub(crate) mod key;
+mod key;
 mod keypath;
 mod layout;
 mod query;
@@ -29,6 +29,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use doc::{DocArray, DocForm, DocSink, RawDoc};
+pub use key::encode as encode_key;
 pub use query::{QueryBuilder, SortDir};
 pub use range::{Direction, KeyRange};
 pub use schema::{IndexDef, IndexSchema, StoreDef, StoreSchema};

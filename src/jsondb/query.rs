@@ -138,9 +138,10 @@ impl<'a> QueryBuilder<'a> {
         self
     }
 
-    /// `where_eq` with the value's key already encoded (`key::encode`), both borrowed
-    /// for the query's life: the C API builds a query from steps it keeps.
-    pub(crate) fn where_key_eq(mut self, field: &'a str, key: &'a [u8]) -> Self {
+    /// `where_eq` with the value's key already encoded ([`encode_key`](super::encode_key)),
+    /// both borrowed for the query's life: for callers that build a query from steps
+    /// they keep (the C API does), without copying them per run.
+    pub fn where_key_eq(mut self, field: &'a str, key: &'a [u8]) -> Self {
         self.filters
             .push(Filter::Eq(Cow::Borrowed(field), Cow::Borrowed(key)));
         self
@@ -170,8 +171,9 @@ impl<'a> QueryBuilder<'a> {
         self
     }
 
-    /// `order_by` with the field borrowed for the query's life (see `where_key_eq`).
-    pub(crate) fn order_by_field(mut self, field: &'a str, dir: SortDir) -> Self {
+    /// `order_by` with the field borrowed for the query's life (see
+    /// [`where_key_eq`](Self::where_key_eq)).
+    pub fn order_by_field(mut self, field: &'a str, dir: SortDir) -> Self {
         self.order = Some((Cow::Borrowed(field), dir));
         self
     }
@@ -197,8 +199,9 @@ impl<'a> QueryBuilder<'a> {
         self.collect_as()
     }
 
-    /// `collect`, in the document form `D`.
-    pub(crate) fn collect_as<S: DocSink>(mut self) -> Result<S> {
+    /// `collect`, into a [`DocSink`](super::DocSink): a `Vec` of [`Value`]s or
+    /// [`RawDoc`](super::RawDoc)s, or one JSON array text ([`DocArray`](super::DocArray)).
+    pub fn collect_as<S: DocSink>(mut self) -> Result<S> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }

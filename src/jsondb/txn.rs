@@ -192,8 +192,9 @@ impl<'db> Transaction<'db> {
         self.get_as(store, key)
     }
 
-    /// `get`, in the document form `D`.
-    pub(crate) fn get_as<D: DocForm>(&self, store: &str, key: &Value) -> Result<Option<D>> {
+    /// `get`, in the document form `D`: [`Value`], or [`RawDoc`](super::RawDoc) for
+    /// the stored JSON text as it is (no parsing; what the C API hands out).
+    pub fn get_as<D: DocForm>(&self, store: &str, key: &Value) -> Result<Option<D>> {
         self.read(&[store], |r| r.get_doc(store, key))
     }
 
@@ -222,8 +223,8 @@ impl<'db> Transaction<'db> {
         self.get_range_as(store, range, dir)
     }
 
-    /// `get_range`, in the document form `D`.
-    pub(crate) fn get_range_as<D: DocForm>(
+    /// `get_range`, in the document form `D` (see [`get_as`](Self::get_as)).
+    pub fn get_range_as<D: DocForm>(
         &self,
         store: &str,
         range: &KeyRange,
@@ -249,8 +250,8 @@ impl<'db> Transaction<'db> {
         self.get_by_index_as(store, index, value)
     }
 
-    /// `get_by_index`, in the document form `D`.
-    pub(crate) fn get_by_index_as<D: DocForm>(
+    /// `get_by_index`, in the document form `D` (see [`get_as`](Self::get_as)).
+    pub fn get_by_index_as<D: DocForm>(
         &self,
         store: &str,
         index: &str,
@@ -286,8 +287,8 @@ impl<'db> Transaction<'db> {
         self.range_by_index_as(store, index, start, end)
     }
 
-    /// `range_by_index`, in the document form `D`.
-    pub(crate) fn range_by_index_as<D: DocForm>(
+    /// `range_by_index`, in the document form `D` (see [`get_as`](Self::get_as)).
+    pub fn range_by_index_as<D: DocForm>(
         &self,
         store: &str,
         index: &str,
@@ -310,8 +311,8 @@ impl<'db> Transaction<'db> {
         self.index_query_as(store, index, range, dir)
     }
 
-    /// `index_query`, in the document form `D`.
-    pub(crate) fn index_query_as<D: DocForm>(
+    /// `index_query`, in the document form `D` (see [`get_as`](Self::get_as)).
+    pub fn index_query_as<D: DocForm>(
         &self,
         store: &str,
         index: &str,

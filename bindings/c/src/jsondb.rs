@@ -17,8 +17,8 @@ use super::error::{
     cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put, put_new, put_string,
 };
 use super::options::flowdb_options_t;
-use crate::error::{Error, Result};
-use crate::jsondb::{IndexSchema, JsonDB, StoreSchema};
+use flowdb::error::{Error, Result};
+use flowdb::jsondb::{IndexSchema, JsonDB, StoreSchema};
 
 use super::docs::to_json;
 pub(crate) use super::key_range::{direction, flowdb_key_range_t, key_range};

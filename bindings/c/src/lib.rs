@@ -62,10 +62,10 @@ mod tests {
             super::FLOWDB_VERSION_PATCH.to_string(),
             env!("CARGO_PKG_VERSION_PATCH")
         );
-        assert_eq!(super::FLOWDB_MAX_KEY_LEN, crate::MAX_KEY_LEN);
-        assert_eq!(super::FLOWDB_MAX_VALUE_LEN, crate::MAX_VALUE_LEN);
-        assert_eq!(super::FLOWDB_NEVER_EXPIRES, crate::NEVER_EXPIRES);
-        let header = include_str!("../../include/flowdb.h");
+        assert_eq!(super::FLOWDB_MAX_KEY_LEN, flowdb::MAX_KEY_LEN);
+        assert_eq!(super::FLOWDB_MAX_VALUE_LEN, flowdb::MAX_VALUE_LEN);
+        assert_eq!(super::FLOWDB_NEVER_EXPIRES, flowdb::NEVER_EXPIRES);
+        let header = include_str!("../../../include/flowdb.h");
         assert!(header.contains(&format!(
             "#define FLOWDB_VERSION \"{}\"",
             env!("CARGO_PKG_VERSION")

@@ -4,8 +4,8 @@
 use std::ffi::c_char;
 
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null};
-use crate::config::{Config, SyncMode};
-use crate::error::{Error, Result};
+use flowdb::error::{Error, Result};
+use flowdb::{Config, SyncMode};
 
 /// Options for opening an engine or a JsonDB. Not thread-safe; free with
 /// `flowdb_options_free`.

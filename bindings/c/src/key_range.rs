@@ -4,8 +4,8 @@
 use std::ffi::c_char;
 
 use super::error::{flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put_new};
-use crate::error::{Error, Result};
-use crate::jsondb::{Direction, KeyRange};
+use flowdb::error::{Error, Result};
+use flowdb::jsondb::{Direction, KeyRange};
 
 /// A key range (IndexedDB's IDBKeyRange): build with a `flowdb_key_range_*`
 /// function, free with `flowdb_key_range_free`. Immutable: may be shared by threads.

@@ -8,11 +8,11 @@
 use super::engine::{flowdb_engine_t, with_engine};
 use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_new};
 use super::records::{flowdb_record_view_t, flowdb_records_t, view, RecordList};
-use crate::config::ReadOptions;
-use crate::error::{Error, Result};
-use crate::iterator::scan::ScanIterator;
-use crate::range::ScanRange;
-use crate::record::Record;
+use flowdb::error::{Error, Result};
+use flowdb::record::Record;
+use flowdb::ReadOptions;
+use flowdb::ScanIterator;
+use flowdb::ScanRange;
 
 /// What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
 /// their arguments), free with `flowdb_range_free`. Immutable: may be shared by threads.
@@ -187,8 +187,9 @@ pub unsafe extern "C" fn flowdb_engine_get_latest(
     })
 }
 
-fn collect(e: &crate::engine::Engine, r: ScanRange) -> Result<Vec<Record>> {
-    e.scan(r)?.collect()
+/// A query through `Engine::query`, as Rust callers make it (timed in its statistics).
+fn collect(e: &flowdb::Engine, r: ScanRange) -> Result<Vec<Record>> {
+    e.query(r.into())
 }
 
 /// Every live record in `range`, in (key, ts) order, as a list in `*out`.
@@ -446,5 +447,63 @@ pub extern "C" fn flowdb_iter_free(it: *mut flowdb_iter_t) {
     if !it.is_null() {
         // SAFETY: made by a flowdb_engine_scan* function, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(it) }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{
+        flowdb_engine_free, flowdb_engine_metrics_text, flowdb_engine_open, flowdb_engine_shutdown,
+    };
+    use crate::error::{flowdb_status_t::FLOWDB_OK, flowdb_string_free};
+    use crate::options::{flowdb_options_free, flowdb_options_new, flowdb_options_set_data_dir};
+    use crate::records::flowdb_records_free;
+
+    /// The number after `name ` in the metrics text.
+    fn metric(text: &str, name: &str) -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from the metrics"))
+    }
+
+    /// A query from C goes through `Engine::query`, so it is counted and timed in the
+    /// engine's statistics like a Rust caller's.
+    #[test]
+    fn c_queries_count_in_the_query_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::ffi::CString::new(dir.path().to_str().unwrap()).unwrap();
+        let null = std::ptr::null_mut();
+        unsafe {
+            let o = flowdb_options_new();
+            assert_eq!(
+                flowdb_options_set_data_dir(o, path.as_ptr(), null),
+                FLOWDB_OK
+            );
+            let mut e = std::ptr::null_mut();
+            assert_eq!(flowdb_engine_open(o, &mut e, null), FLOWDB_OK);
+            flowdb_options_free(o);
+            let count = || {
+                let mut text = std::ptr::null_mut();
+                assert_eq!(
+                    flowdb_engine_metrics_text(e, &mut text, std::ptr::null_mut(), null),
+                    FLOWDB_OK
+                );
+                let t = std::ffi::CStr::from_ptr(text).to_str().unwrap().to_string();
+                flowdb_string_free(text);
+                metric(&t, "flowdb_query_latency_seconds_count")
+            };
+            let before = count();
+            for _ in 0..3 {
+                let r = flowdb_range_all();
+                let mut list = std::ptr::null_mut();
+                assert_eq!(flowdb_engine_query(e, r, &mut list, null), FLOWDB_OK);
+                flowdb_records_free(list);
+                flowdb_range_free(r);
+            }
+            assert_eq!(count(), before + 3);
+            assert_eq!(flowdb_engine_shutdown(e, null), FLOWDB_OK);
+            flowdb_engine_free(e);
+        }
     }
 }

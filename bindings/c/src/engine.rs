@@ -14,8 +14,8 @@ use super::error::{
 };
 use super::options::flowdb_options_t;
 use super::records::{flowdb_record_view_t, flowdb_records_t, records, RecordList};
-use crate::engine::{Engine, MaintenanceHandle};
-use crate::error::{Error, Result};
+use flowdb::engine::{Engine, MaintenanceHandle};
+use flowdb::error::{Error, Result};
 
 /// An open engine. Thread-safe.
 #[derive(Debug)]
@@ -384,10 +384,7 @@ pub unsafe extern "C" fn flowdb_engine_stats(
 }
 
 /// Writes as much of `s` as the caller's `out->struct_size` holds.
-pub(crate) unsafe fn write_stats(
-    out: *mut flowdb_stats_t,
-    s: &crate::engine::EngineStats,
-) -> Result<()> {
+pub(crate) unsafe fn write_stats(out: *mut flowdb_stats_t, s: &flowdb::EngineStats) -> Result<()> {
     if out.is_null() {
         return Err(null("out"));
     }

@@ -6,8 +6,8 @@
 use super::engine::{flowdb_engine_t, with_engine};
 use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null};
 use super::records::{flowdb_record_view_t, record};
-use crate::engine::{WriteBatch, WriteOptions};
-use crate::error::Result;
+use flowdb::engine::{WriteBatch, WriteOptions};
+use flowdb::error::Result;
 
 /// A batch of writes. Not thread-safe (one thread at a time); reusable after
 /// `flowdb_write_batch_clear`; free with `flowdb_write_batch_free`.

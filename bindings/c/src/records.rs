@@ -4,8 +4,8 @@
 //! handles that takes or returns records uses these.
 
 use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put};
-use crate::error::{Error, Result};
-use crate::record::{Record, NEVER_EXPIRES};
+use flowdb::error::{Error, Result};
+use flowdb::record::{Record, NEVER_EXPIRES};
 
 /// A record as C passes it in (and as the library lends it out): the key and value
 /// are `(pointer, length)` byte strings; `ts` and `expire_at` are microseconds since

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::docs;
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
 use super::jsondb::{flowdb_jsondb_t, flowdb_key_range_t, with_db};
-use crate::error::{Error, Result};
-use crate::jsondb::{JsonDB, Transaction, TransactionMode};
+use flowdb::error::{Error, Result};
+use flowdb::jsondb::{JsonDB, Transaction, TransactionMode};
 
 /// A transaction over a fixed set of stores. It may move between threads but must not
 /// be used by two at once. It keeps its database alive until `flowdb_txn_free`.

@@ -9,9 +9,9 @@ use serde_json::Value;
 use super::docs::put_text;
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null};
 use super::jsondb::{flowdb_jsondb_t, with_db};
-use crate::error::{Error, Result};
-use crate::jsondb::doc::DocArray;
-use crate::jsondb::{key, SortDir};
+use flowdb::error::{Error, Result};
+use flowdb::jsondb::DocArray;
+use flowdb::jsondb::{encode_key, SortDir};
 
 #[derive(Debug)]
 enum Step {
@@ -75,7 +75,7 @@ pub unsafe extern "C" fn flowdb_query_where_eq(
         step(q, err, || {
             Ok(Step::Eq(
                 cstr(field, "field")?.to_string(),
-                key::encode(&json(value, len, "value")?)?,
+                encode_key(&json(value, len, "value")?)?,
             ))
         })
     }

@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::error::{cstr, json, null, put, put_cstring, put_string};
 use super::key_range::{direction, flowdb_key_range_t, key_range};
-use crate::error::{Error, Result};
-use crate::jsondb::doc::{DocArray, DocSink, RawDoc};
-use crate::jsondb::{Direction, JsonDB, KeyRange, Transaction};
+use flowdb::error::{Error, Result};
+use flowdb::jsondb::{Direction, JsonDB, KeyRange, Transaction, TransactionMode};
+use flowdb::jsondb::{DocArray, DocSink, RawDoc};
 
 /// What both a database and a transaction answer. Documents come back as their
 /// stored JSON text (`RawDoc`): C wants text, so they are not parsed only to be
@@ -42,6 +42,16 @@ pub(crate) trait Docs {
     ) -> Result<Vec<RawDoc>>;
 }
 
+/// A read as one request of its own: a read-only transaction over `store`.
+fn read_one<T>(
+    db: &JsonDB,
+    store: &str,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    let tx = db.transaction(&[store], TransactionMode::ReadOnly)?;
+    f(&tx)
+}
+
 impl Docs for &JsonDB {
     fn put(&mut self, store: &str, doc: Value, generate: bool) -> Result<Value> {
         if generate {
@@ -51,7 +61,7 @@ impl Docs for &JsonDB {
         }
     }
     fn get(&mut self, store: &str, key: &Value) -> Result<Option<RawDoc>> {
-        self.read_one(store, |tx| tx.get_as(store, key))
+        read_one(self, store, |tx| tx.get_as(store, key))
     }
     fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
         JsonDB::delete(self, store, key)
@@ -60,7 +70,7 @@ impl Docs for &JsonDB {
         JsonDB::count(self, store)
     }
     fn get_range(&mut self, store: &str, range: &KeyRange, dir: Direction) -> Result<Vec<RawDoc>> {
-        self.read_one(store, |tx| tx.get_range_as(store, range, dir))
+        read_one(self, store, |tx| tx.get_range_as(store, range, dir))
     }
     fn index_query(
         &mut self,
@@ -69,10 +79,12 @@ impl Docs for &JsonDB {
         range: &KeyRange,
         dir: Direction,
     ) -> Result<Vec<RawDoc>> {
-        self.read_one(store, |tx| tx.index_query_as(store, index, range, dir))
+        read_one(self, store, |tx| {
+            tx.index_query_as(store, index, range, dir)
+        })
     }
     fn get_by_index(&mut self, store: &str, index: &str, value: &Value) -> Result<Vec<RawDoc>> {
-        self.read_one(store, |tx| tx.get_by_index_as(store, index, value))
+        read_one(self, store, |tx| tx.get_by_index_as(store, index, value))
     }
     fn range_by_index(
         &mut self,
@@ -81,7 +93,9 @@ impl Docs for &JsonDB {
         start: &Value,
         end: &Value,
     ) -> Result<Vec<RawDoc>> {
-        self.read_one(store, |tx| tx.range_by_index_as(store, index, start, end))
+        read_one(self, store, |tx| {
+            tx.range_by_index_as(store, index, start, end)
+        })
     }
 }
 
@@ -144,7 +158,7 @@ pub(crate) unsafe fn key_result(key_out: *mut *mut c_char, k: &Value) -> Result<
 /// A document (or NULL when there is none) as a C string in `*out`.
 pub(crate) unsafe fn doc_result(out: *mut *mut c_char, d: Option<RawDoc>) -> Result<()> {
     match d {
-        Some(d) => unsafe { put_text(out, d.0) },
+        Some(d) => unsafe { put_text(out, d.into_bytes()) },
         None => unsafe { put(out, std::ptr::null_mut(), "out") },
     }
 }
@@ -153,10 +167,10 @@ pub(crate) unsafe fn doc_result(out: *mut *mut c_char, d: Option<RawDoc>) -> Res
 pub(crate) unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<RawDoc>) -> Result<()> {
     // Sized exactly, brackets, commas and the C string's NUL included: no regrowing,
     // and no shrinking when it becomes the C string.
-    let text = docs.iter().map(|d| d.0.len() + 1).sum::<usize>() + 2;
+    let text = docs.iter().map(|d| d.as_bytes().len() + 1).sum::<usize>() + 2;
     let mut array = DocArray::with_capacity(text + usize::from(docs.is_empty()));
     for d in &docs {
-        array.push_stored(&d.0)?;
+        array.push_stored(d.as_bytes())?;
     }
     unsafe { put_text(out, array.into_text()) }
 }

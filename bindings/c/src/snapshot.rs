@@ -10,9 +10,9 @@ use super::engine::{flowdb_engine_t, with_engine};
 use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
 use super::read::{flowdb_iter_t, flowdb_range_t, iter_out, list_out, the_range};
 use super::records::flowdb_records_t;
-use crate::config::ReadOptions;
-use crate::engine::Snapshot;
-use crate::error::Result;
+use flowdb::engine::Snapshot;
+use flowdb::error::Result;
+use flowdb::ReadOptions;
 
 /// A read-only view of an engine at one moment. Thread-safe; free with
 /// `flowdb_snapshot_free`.

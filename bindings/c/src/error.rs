@@ -4,7 +4,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::error::{Error, Result, StatusCode};
+use flowdb::error::{Error, Result, StatusCode};
 
 /// The result of every fallible call: `FLOWDB_OK` or the kind of failure.
 #[repr(C)]
