@@ -65,18 +65,57 @@
  The result of every fallible call: `FLOWDB_OK` or the kind of failure.
  */
 typedef enum flowdb_status_t {
+  /*
+   Success.
+   */
   FLOWDB_OK = 0,
+  /*
+   An argument was malformed or out of range; the message names it.
+   */
   FLOWDB_INVALID_ARGUMENT = 1,
+  /*
+   A named thing (store, index, file) does not exist.
+   */
   FLOWDB_NOT_FOUND = 2,
+  /*
+   The operating system reported an I/O error.
+   */
   FLOWDB_IO = 3,
+  /*
+   Stored data failed a check (checksum, format); the message names file and offset.
+   */
   FLOWDB_CORRUPTION = 4,
+  /*
+   Another process holds the data directory.
+   */
   FLOWDB_LOCKED = 5,
+  /*
+   The engine, database or handle was shut down.
+   */
   FLOWDB_CLOSED = 6,
+  /*
+   A write broke a constraint (a unique index, an existing key).
+   */
   FLOWDB_CONSTRAINT = 7,
+  /*
+   A write in a read-only transaction or on a read-only database.
+   */
   FLOWDB_READ_ONLY = 8,
+  /*
+   The transaction has committed, aborted or failed.
+   */
   FLOWDB_TRANSACTION_INACTIVE = 9,
+  /*
+   A document or key is not what the schema requires.
+   */
   FLOWDB_DATA = 10,
+  /*
+   A bug or a broken invariant inside flowdb.
+   */
   FLOWDB_INTERNAL = 11,
+  /*
+   The operation could not start in time (a transaction waiting for its scope).
+   */
   FLOWDB_BUSY = 12,
 } flowdb_status_t;
 
@@ -221,34 +260,121 @@ typedef struct flowdb_key_ts_t {
  struct gets only the fields it knows.
  */
 typedef struct flowdb_stats_t {
+  /*
+   The size of the caller's struct (in), of what was written (out).
+   */
   uintptr_t struct_size;
+  /*
+   Records written since the engine opened (puts and deletes).
+   */
   uint64_t total_records_written;
+  /*
+   Key and value bytes written.
+   */
   uint64_t total_bytes_written;
+  /*
+   Records returned by reads and scans.
+   */
   uint64_t total_records_read;
+  /*
+   Expired records dropped by flush, compaction and GC.
+   */
   uint64_t total_records_expired;
+  /*
+   Memtables flushed to tables.
+   */
   uint64_t total_flushes;
+  /*
+   GC runs completed.
+   */
   uint64_t total_gc_runs;
+  /*
+   Compaction runs completed.
+   */
   uint64_t total_compaction_runs;
+  /*
+   Expired records purged by GC.
+   */
   uint64_t records_purged_by_gc;
+  /*
+   Entries in the memtables.
+   */
   uint64_t memtable_records;
+  /*
+   Approximate bytes in the memtables.
+   */
   uint64_t memtable_bytes;
+  /*
+   Frozen memtables waiting to be flushed.
+   */
   uint64_t frozen_memtable_count;
+  /*
+   Live table files.
+   */
   uint64_t sstable_count;
+  /*
+   Bytes of live table files.
+   */
   uint64_t sstable_bytes;
+  /*
+   Bytes of write-ahead-log segments.
+   */
   uint64_t wal_bytes;
+  /*
+   Block index entries held in memory.
+   */
   uint64_t block_meta_index_entries;
+  /*
+   Time-index buckets held in memory.
+   */
   uint64_t time_index_buckets;
+  /*
+   Block cache hits over lookups (0 before the first lookup).
+   */
   double block_cache_hit_rate;
+  /*
+   Raw entry bytes over table file bytes (0 before the first table).
+   */
   double compression_ratio;
+  /*
+   Write latency, 50th percentile (µs).
+   */
   uint64_t write_latency_p50_us;
+  /*
+   Write latency, 90th percentile (µs).
+   */
   uint64_t write_latency_p90_us;
+  /*
+   Write latency, 99th percentile (µs).
+   */
   uint64_t write_latency_p99_us;
+  /*
+   Query latency, 50th percentile (µs).
+   */
   uint64_t query_latency_p50_us;
+  /*
+   Query latency, 90th percentile (µs).
+   */
   uint64_t query_latency_p90_us;
+  /*
+   Query latency, 99th percentile (µs).
+   */
   uint64_t query_latency_p99_us;
+  /*
+   Flush latency, 50th percentile (µs).
+   */
   uint64_t flush_latency_p50_us;
+  /*
+   Flush latency, 90th percentile (µs).
+   */
   uint64_t flush_latency_p90_us;
+  /*
+   Flush latency, 99th percentile (µs).
+   */
   uint64_t flush_latency_p99_us;
+  /*
+   Seconds since the engine opened.
+   */
   uint64_t uptime_secs;
 } flowdb_stats_t;
 

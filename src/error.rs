@@ -64,44 +64,74 @@ pub enum Error {
     Internal(String),
 }
 
-/// Stable numeric codes, one per [`Error`] kind; `Ok` is 0. Never renumbered.
-#[repr(i32)]
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum StatusCode {
-    Ok = 0,
-    InvalidArgument = 1,
-    NotFound = 2,
-    Io = 3,
-    Corruption = 4,
-    Locked = 5,
-    Closed = 6,
-    Constraint = 7,
-    ReadOnly = 8,
-    TransactionInactive = 9,
-    Data = 10,
-    Internal = 11,
-    Busy = 12,
+/// `StatusCode` from its one table: variant, number and stable name. The C ABI's
+/// `flowdb_status_t` and Go's `Code` constants are generated from
+/// [`StatusCode::ALL`] (bindings/c/src/gen.rs), so a new code is one line here.
+macro_rules! status_codes {
+    ( $( #[doc = $doc:literal] $variant:ident = $n:literal, $name:literal; )* ) => {
+        /// Stable numeric codes, one per [`Error`] kind; `Ok` is 0. Never renumbered.
+        #[repr(i32)]
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum StatusCode {
+            $( #[doc = $doc] $variant = $n, )*
+        }
+
+        impl StatusCode {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [StatusCode] = &[ $( StatusCode::$variant, )* ];
+
+            /// A short stable name, e.g. `"NOT_FOUND"`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( StatusCode::$variant => $name, )*
+                }
+            }
+
+            /// What the code means (one sentence).
+            pub fn description(self) -> &'static str {
+                match self {
+                    $( StatusCode::$variant => $doc.trim(), )*
+                }
+            }
+
+            /// The code with this number, if there is one.
+            pub fn from_i32(n: i32) -> Option<StatusCode> {
+                match n {
+                    $( $n => Some(StatusCode::$variant), )*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl StatusCode {
-    /// A short stable name, e.g. `"NOT_FOUND"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            StatusCode::Ok => "OK",
-            StatusCode::InvalidArgument => "INVALID_ARGUMENT",
-            StatusCode::NotFound => "NOT_FOUND",
-            StatusCode::Io => "IO",
-            StatusCode::Corruption => "CORRUPTION",
-            StatusCode::Locked => "LOCKED",
-            StatusCode::Closed => "CLOSED",
-            StatusCode::Constraint => "CONSTRAINT",
-            StatusCode::ReadOnly => "READ_ONLY",
-            StatusCode::TransactionInactive => "TRANSACTION_INACTIVE",
-            StatusCode::Data => "DATA",
-            StatusCode::Internal => "INTERNAL",
-            StatusCode::Busy => "BUSY",
-        }
-    }
+status_codes! {
+    /// Success.
+    Ok = 0, "OK";
+    /// An argument was malformed or out of range; the message names it.
+    InvalidArgument = 1, "INVALID_ARGUMENT";
+    /// A named thing (store, index, file) does not exist.
+    NotFound = 2, "NOT_FOUND";
+    /// The operating system reported an I/O error.
+    Io = 3, "IO";
+    /// Stored data failed a check (checksum, format); the message names file and offset.
+    Corruption = 4, "CORRUPTION";
+    /// Another process holds the data directory.
+    Locked = 5, "LOCKED";
+    /// The engine, database or handle was shut down.
+    Closed = 6, "CLOSED";
+    /// A write broke a constraint (a unique index, an existing key).
+    Constraint = 7, "CONSTRAINT";
+    /// A write in a read-only transaction or on a read-only database.
+    ReadOnly = 8, "READ_ONLY";
+    /// The transaction has committed, aborted or failed.
+    TransactionInactive = 9, "TRANSACTION_INACTIVE";
+    /// A document or key is not what the schema requires.
+    Data = 10, "DATA";
+    /// A bug or a broken invariant inside flowdb.
+    Internal = 11, "INTERNAL";
+    /// The operation could not start in time (a transaction waiting for its scope).
+    Busy = 12, "BUSY";
 }
 
 impl fmt::Display for StatusCode {

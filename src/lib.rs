@@ -38,9 +38,10 @@ mod util;
 mod version;
 mod wal;
 
-/// The published crate's path for [`EngineStats`](crate::EngineStats).
+/// The published crate's path for [`EngineStats`](crate::EngineStats), with the
+/// field listing ([`StatField`](stats::StatField)).
 pub mod stats {
-    pub use crate::engine::EngineStats;
+    pub use crate::engine::{EngineStats, StatField, StatValue};
 }
 
 pub use config::{Config, ReadOptions, SyncMode, Tuning};

@@ -488,19 +488,6 @@ func (e *Engine) MetricsText() (string, error) {
 	return s, err
 }
 
-// Stats are the engine's counters, gauges and latency percentiles (microseconds).
-type Stats struct {
-	TotalRecordsWritten, TotalBytesWritten, TotalRecordsRead, TotalRecordsExpired uint64
-	TotalFlushes, TotalGCRuns, TotalCompactionRuns, RecordsPurgedByGC             uint64
-	MemtableRecords, MemtableBytes, FrozenMemtableCount, SSTableCount             uint64
-	SSTableBytes, WALBytes, BlockMetaIndexEntries, TimeIndexBuckets               uint64
-	BlockCacheHitRate, CompressionRatio                                           float64
-	WriteLatencyP50, WriteLatencyP90, WriteLatencyP99                             uint64
-	QueryLatencyP50, QueryLatencyP90, QueryLatencyP99                             uint64
-	FlushLatencyP50, FlushLatencyP90, FlushLatencyP99                             uint64
-	UptimeSecs                                                                    uint64
-}
-
 // Stats returns the engine's stats.
 func (e *Engine) Stats() (Stats, error) {
 	var st Stats
@@ -511,18 +498,7 @@ func (e *Engine) Stats() (Stats, error) {
 		if err := check(C.flowdb_engine_stats(h, &s, &cerr), cerr); err != nil {
 			return err
 		}
-		u := func(v C.uint64_t) uint64 { return uint64(v) }
-		st = Stats{
-			u(s.total_records_written), u(s.total_bytes_written), u(s.total_records_read), u(s.total_records_expired),
-			u(s.total_flushes), u(s.total_gc_runs), u(s.total_compaction_runs), u(s.records_purged_by_gc),
-			u(s.memtable_records), u(s.memtable_bytes), u(s.frozen_memtable_count), u(s.sstable_count),
-			u(s.sstable_bytes), u(s.wal_bytes), u(s.block_meta_index_entries), u(s.time_index_buckets),
-			float64(s.block_cache_hit_rate), float64(s.compression_ratio),
-			u(s.write_latency_p50_us), u(s.write_latency_p90_us), u(s.write_latency_p99_us),
-			u(s.query_latency_p50_us), u(s.query_latency_p90_us), u(s.query_latency_p99_us),
-			u(s.flush_latency_p50_us), u(s.flush_latency_p90_us), u(s.flush_latency_p99_us),
-			u(s.uptime_secs),
-		}
+		st = statsFromC(&s)
 		return nil
 	})
 	return st, err

@@ -10,21 +10,8 @@ import "fmt"
 // Code is a flowdb status code (flowdb_status_t), stable across releases.
 type Code int
 
-const (
-	CodeOK                  Code = 0
-	CodeInvalidArgument     Code = 1
-	CodeNotFound            Code = 2
-	CodeIO                  Code = 3
-	CodeCorruption          Code = 4
-	CodeLocked              Code = 5
-	CodeClosed              Code = 6
-	CodeConstraint          Code = 7
-	CodeReadOnly            Code = 8
-	CodeTransactionInactive Code = 9
-	CodeData                Code = 10
-	CodeInternal            Code = 11
-	CodeBusy                Code = 12
-)
+// The Code* constants and Err* sentinels are in codes_gen.go (generated from the
+// Rust crate's table of codes).
 
 // String names a code, e.g. "NOT_FOUND".
 func (c Code) String() string { return C.GoString(C.flowdb_status_str(C.int32_t(c))) }
@@ -43,22 +30,6 @@ func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
 }
-
-// Sentinels for errors.Is.
-var (
-	ErrInvalidArgument     = &Error{Code: CodeInvalidArgument}
-	ErrNotFound            = &Error{Code: CodeNotFound}
-	ErrIO                  = &Error{Code: CodeIO}
-	ErrCorruption          = &Error{Code: CodeCorruption}
-	ErrLocked              = &Error{Code: CodeLocked}
-	ErrClosed              = &Error{Code: CodeClosed}
-	ErrConstraint          = &Error{Code: CodeConstraint}
-	ErrReadOnly            = &Error{Code: CodeReadOnly}
-	ErrTransactionInactive = &Error{Code: CodeTransactionInactive}
-	ErrData                = &Error{Code: CodeData}
-	ErrInternal            = &Error{Code: CodeInternal}
-	ErrBusy                = &Error{Code: CodeBusy}
-)
 
 // check turns a status and its optional error object into a Go error (freeing the
 // error object).

@@ -28,7 +28,7 @@ pub use crate::iterator::scan::ScanIterator;
 pub use batch::{WriteBatch, WriteOptions};
 pub use maintenance::MaintenanceHandle;
 pub use snapshot::Snapshot;
-pub use stats::EngineStats;
+pub use stats::{EngineStats, StatField, StatValue};
 
 use crate::config::{Config, Tuning};
 use crate::error::{Error, Result};

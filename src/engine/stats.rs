@@ -1,5 +1,12 @@
 //! Counters and latency histograms of an engine, the public [`EngineStats`]
 //! snapshot of them, and the Prometheus text exposition (`metrics_text`).
+//!
+//! Each list is written once, as a table below: the live counters (`Stats`, each
+//! with its metric), the structural gauges (`Gauges`, each with its metric), the
+//! latency summaries, and the fields of `EngineStats` with where each comes from.
+//! `EngineStats::fields()` lists the fields at run time; the C ABI's `flowdb_stats_t`
+//! and Go's `Stats` are generated from it (bindings/c/src/gen.rs), so adding a
+//! counter is a line in a table here.
 
 use crate::iterator::scan::ReadCounter;
 use std::fmt::Write;
@@ -8,86 +15,83 @@ use std::time::Instant;
 
 use crate::util::histogram::Histogram;
 
-/// A snapshot of an engine's counters and gauges. Latencies are in microseconds.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct EngineStats {
-    pub total_records_written: u64,
-    pub total_bytes_written: u64,
-    pub total_records_read: u64,
-    pub total_records_expired: u64,
-    pub total_flushes: u64,
-    pub total_gc_runs: u64,
-    pub total_compaction_runs: u64,
-    pub records_purged_by_gc: u64,
-    pub memtable_records: usize,
-    pub memtable_bytes: usize,
-    pub frozen_memtable_count: usize,
-    pub sstable_count: usize,
-    pub sstable_bytes: u64,
-    pub wal_bytes: u64,
-    pub block_meta_index_entries: usize,
-    pub time_index_buckets: usize,
-    pub block_cache_hit_rate: f64,
-    pub compression_ratio: f64,
-    pub write_latency_p50_us: u64,
-    pub write_latency_p90_us: u64,
-    pub write_latency_p99_us: u64,
-    pub query_latency_p50_us: u64,
-    pub query_latency_p90_us: u64,
-    pub query_latency_p99_us: u64,
-    pub flush_latency_p50_us: u64,
-    pub flush_latency_p90_us: u64,
-    pub flush_latency_p99_us: u64,
-    pub uptime_secs: u64,
-}
+/// When the engine was opened.
+pub(crate) struct Started(pub Instant);
 
-/// The live counters behind [`EngineStats`].
-pub(crate) struct Stats {
-    pub started: Instant,
-    pub records_written: AtomicU64,
-    pub bytes_written: AtomicU64,
-    /// Shared with every live scan, which adds what it returned when dropped.
-    pub records_read: ReadCounter,
-    /// Expired records dropped by flush, compaction and GC.
-    pub records_expired: AtomicU64,
-    pub flushes: AtomicU64,
-    pub gc_runs: AtomicU64,
-    pub compactions: AtomicU64,
-    pub purged_by_gc: AtomicU64,
-    /// Raw (uncompressed) bytes of entries written to tables, and table bytes.
-    pub table_raw_bytes: AtomicU64,
-    pub table_file_bytes: AtomicU64,
-    pub wal_syncs: AtomicU64,
-    pub wal_torn_bytes_dropped: AtomicU64,
-    pub background_errors: AtomicU64,
-    pub write_stalls: AtomicU64,
-    pub write_latency: Histogram,
-    pub query_latency: Histogram,
-    pub flush_latency: Histogram,
-}
-
-impl Default for Stats {
+impl Default for Started {
     fn default() -> Self {
-        Stats {
-            started: Instant::now(),
-            records_written: AtomicU64::new(0),
-            bytes_written: AtomicU64::new(0),
-            records_read: ReadCounter::default(),
-            records_expired: AtomicU64::new(0),
-            flushes: AtomicU64::new(0),
-            gc_runs: AtomicU64::new(0),
-            compactions: AtomicU64::new(0),
-            purged_by_gc: AtomicU64::new(0),
-            table_raw_bytes: AtomicU64::new(0),
-            table_file_bytes: AtomicU64::new(0),
-            wal_syncs: AtomicU64::new(0),
-            wal_torn_bytes_dropped: AtomicU64::new(0),
-            background_errors: AtomicU64::new(0),
-            write_stalls: AtomicU64::new(0),
-            write_latency: Histogram::default(),
-            query_latency: Histogram::default(),
-            flush_latency: Histogram::default(),
+        Started(Instant::now())
+    }
+}
+
+/// `Stats`: the live counters, each exposed as a Prometheus counter (its doc comment
+/// is the metric's help), and the latency histograms, each a summary.
+macro_rules! live_stats {
+    (
+        counters { $( #[doc = $help:literal] $field:ident => $metric:literal; )* }
+        summaries { $( #[doc = $shelp:literal] $hist:ident => $smetric:literal; )* }
+    ) => {
+        /// The live counters behind [`EngineStats`].
+        #[derive(Default)]
+        pub(crate) struct Stats {
+            pub started: Started,
+            /// Records returned by reads and scans; shared with every live scan,
+            /// which adds what it returned when dropped.
+            pub records_read: ReadCounter,
+            $( #[doc = $help] pub $field: AtomicU64, )*
+            $( #[doc = $shelp] pub $hist: Histogram, )*
         }
+
+        impl Stats {
+            fn expose_counters(&self, out: &mut String) {
+                metric(out, "flowdb_records_read_total", "counter",
+                    "Records returned by reads and scans.", self.records_read.load(Relaxed));
+                $( metric(out, $metric, "counter", $help, self.$field.load(Relaxed)); )*
+            }
+
+            fn expose_summaries(&self, out: &mut String) {
+                $( summary(out, $smetric, $shelp, &self.$hist); )*
+            }
+        }
+    };
+}
+
+live_stats! {
+    counters {
+        /// Records written (puts and deletes).
+        records_written => "flowdb_records_written_total";
+        /// Key and value bytes written.
+        bytes_written => "flowdb_written_bytes_total";
+        /// Expired records dropped by flush, compaction and GC.
+        records_expired => "flowdb_records_expired_total";
+        /// Memtables flushed to tables.
+        flushes => "flowdb_flushes_total";
+        /// GC runs.
+        gc_runs => "flowdb_gc_runs_total";
+        /// Compaction runs.
+        compactions => "flowdb_compactions_total";
+        /// Expired records purged by GC.
+        purged_by_gc => "flowdb_gc_purged_records_total";
+        /// Raw (uncompressed) bytes of entries written to tables.
+        table_raw_bytes => "flowdb_table_raw_bytes_total";
+        /// Bytes of table files written.
+        table_file_bytes => "flowdb_table_file_bytes_total";
+        /// fdatasync calls on the write-ahead log.
+        wal_syncs => "flowdb_wal_syncs_total";
+        /// Bytes of torn log tails dropped at open.
+        wal_torn_bytes_dropped => "flowdb_wal_torn_tail_bytes_total";
+        /// Errors in background maintenance.
+        background_errors => "flowdb_background_errors_total";
+        /// Times a writer waited for a flush.
+        write_stalls => "flowdb_write_stalls_total";
+    }
+    summaries {
+        /// Latency of write calls.
+        write_latency => "flowdb_write_latency_seconds";
+        /// Latency of reads and queries.
+        query_latency => "flowdb_query_latency_seconds";
+        /// Latency of memtable flushes.
+        flush_latency => "flowdb_flush_latency_seconds";
     }
 }
 
@@ -104,59 +108,183 @@ impl Stats {
     }
 }
 
-/// The gauges that come from the engine's structure rather than counters.
-pub(crate) struct Gauges {
-    pub memtable_records: usize,
-    pub memtable_bytes: usize,
-    pub frozen_memtable_count: usize,
-    pub sstable_count: usize,
-    pub sstable_bytes: u64,
-    pub wal_bytes: u64,
-    pub block_meta_index_entries: usize,
-    pub time_index_buckets: usize,
-    pub block_cache_hit_rate: f64,
-    pub block_cache_hits: u64,
-    pub block_cache_misses: u64,
-    pub block_cache_bytes: u64,
-    pub index_memory_bytes: usize,
+/// `Gauges`: the values that come from the engine's structure rather than
+/// counters, each with its metric's name and type (the doc comment is its help).
+macro_rules! gauges {
+    ( $( #[doc = $help:literal] $field:ident: $ty:ty => $kind:literal $metric:literal; )* ) => {
+        /// The gauges that come from the engine's structure rather than counters.
+        pub(crate) struct Gauges {
+            $( #[doc = $help] pub $field: $ty, )*
+        }
+
+        impl Gauges {
+            fn expose(&self, out: &mut String) {
+                $( metric(out, $metric, $kind, $help, self.$field); )*
+            }
+        }
+    };
 }
 
-pub(crate) fn snapshot(s: &Stats, g: &Gauges) -> EngineStats {
-    let raw = s.table_raw_bytes.load(Relaxed);
-    let file = s.table_file_bytes.load(Relaxed);
-    EngineStats {
-        total_records_written: s.records_written.load(Relaxed),
-        total_bytes_written: s.bytes_written.load(Relaxed),
-        total_records_read: s.records_read.load(Relaxed),
-        total_records_expired: s.records_expired.load(Relaxed),
-        total_flushes: s.flushes.load(Relaxed),
-        total_gc_runs: s.gc_runs.load(Relaxed),
-        total_compaction_runs: s.compactions.load(Relaxed),
-        records_purged_by_gc: s.purged_by_gc.load(Relaxed),
-        memtable_records: g.memtable_records,
-        memtable_bytes: g.memtable_bytes,
-        frozen_memtable_count: g.frozen_memtable_count,
-        sstable_count: g.sstable_count,
-        sstable_bytes: g.sstable_bytes,
-        wal_bytes: g.wal_bytes,
-        block_meta_index_entries: g.block_meta_index_entries,
-        time_index_buckets: g.time_index_buckets,
-        block_cache_hit_rate: g.block_cache_hit_rate,
-        compression_ratio: if file == 0 {
-            0.0
-        } else {
-            raw as f64 / file as f64
-        },
-        write_latency_p50_us: s.write_latency.percentile(0.5),
-        write_latency_p90_us: s.write_latency.percentile(0.9),
-        write_latency_p99_us: s.write_latency.percentile(0.99),
-        query_latency_p50_us: s.query_latency.percentile(0.5),
-        query_latency_p90_us: s.query_latency.percentile(0.9),
-        query_latency_p99_us: s.query_latency.percentile(0.99),
-        flush_latency_p50_us: s.flush_latency.percentile(0.5),
-        flush_latency_p90_us: s.flush_latency.percentile(0.9),
-        flush_latency_p99_us: s.flush_latency.percentile(0.99),
-        uptime_secs: s.started.elapsed().as_secs(),
+gauges! {
+    /// Block cache hits.
+    block_cache_hits: u64 => "counter" "flowdb_block_cache_hits_total";
+    /// Block cache misses.
+    block_cache_misses: u64 => "counter" "flowdb_block_cache_misses_total";
+    /// Entries in memtables.
+    memtable_records: usize => "gauge" "flowdb_memtable_records";
+    /// Approximate bytes in memtables.
+    memtable_bytes: usize => "gauge" "flowdb_memtable_bytes";
+    /// Memtables waiting to be flushed.
+    frozen_memtable_count: usize => "gauge" "flowdb_frozen_memtables";
+    /// Live table files.
+    sstable_count: usize => "gauge" "flowdb_sstables";
+    /// Bytes of live table files.
+    sstable_bytes: u64 => "gauge" "flowdb_sstable_bytes";
+    /// Bytes of write-ahead-log segments.
+    wal_bytes: u64 => "gauge" "flowdb_wal_bytes";
+    /// Block index entries held in memory.
+    block_meta_index_entries: usize => "gauge" "flowdb_block_index_entries";
+    /// Time-index buckets held in memory.
+    time_index_buckets: usize => "gauge" "flowdb_time_index_buckets";
+    /// Memory held by block indexes, filters and time indexes.
+    index_memory_bytes: usize => "gauge" "flowdb_index_memory_bytes";
+    /// Bytes held by the block cache.
+    block_cache_bytes: u64 => "gauge" "flowdb_block_cache_bytes";
+    /// Block cache hits over lookups.
+    block_cache_hit_rate: f64 => "gauge" "flowdb_block_cache_hit_ratio";
+}
+
+/// A value of an [`EngineStats`] field, as [`EngineStats::fields`] lists it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StatValue {
+    /// A count, a size in bytes or a duration in whole units.
+    U64(u64),
+    /// A ratio.
+    F64(f64),
+}
+
+impl From<u64> for StatValue {
+    fn from(v: u64) -> Self {
+        StatValue::U64(v)
+    }
+}
+
+impl From<usize> for StatValue {
+    fn from(v: usize) -> Self {
+        StatValue::U64(v as u64)
+    }
+}
+
+impl From<f64> for StatValue {
+    fn from(v: f64) -> Self {
+        StatValue::F64(v)
+    }
+}
+
+/// One field of [`EngineStats`]: its name, what it counts, and its value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StatField {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub value: StatValue,
+}
+
+/// `EngineStats`: each field with its doc comment, its type and where its value
+/// comes from (`s`: the live `Stats`, `g`: the `Gauges`).
+macro_rules! engine_stats {
+    ( |$s:ident, $g:ident| { $( #[doc = $doc:literal] $field:ident: $ty:ty = $value:expr; )* } ) => {
+        /// A snapshot of an engine's counters and gauges. Latencies are in microseconds.
+        #[derive(Clone, Debug, Default, PartialEq)]
+        pub struct EngineStats {
+            $( #[doc = $doc] pub $field: $ty, )*
+        }
+
+        pub(crate) fn snapshot($s: &Stats, $g: &Gauges) -> EngineStats {
+            EngineStats { $( $field: $value, )* }
+        }
+
+        impl EngineStats {
+            /// Every field in declaration order, with its doc and value: for exporting
+            /// them all (the C and Go stats structs are generated from this list).
+            pub fn fields(&self) -> Vec<StatField> {
+                vec![ $( StatField {
+                    name: stringify!($field),
+                    doc: $doc,
+                    value: StatValue::from(self.$field),
+                }, )* ]
+            }
+        }
+    };
+}
+
+engine_stats! { |s, g| {
+    /// Records written since the engine opened (puts and deletes).
+    total_records_written: u64 = s.records_written.load(Relaxed);
+    /// Key and value bytes written.
+    total_bytes_written: u64 = s.bytes_written.load(Relaxed);
+    /// Records returned by reads and scans.
+    total_records_read: u64 = s.records_read.load(Relaxed);
+    /// Expired records dropped by flush, compaction and GC.
+    total_records_expired: u64 = s.records_expired.load(Relaxed);
+    /// Memtables flushed to tables.
+    total_flushes: u64 = s.flushes.load(Relaxed);
+    /// GC runs completed.
+    total_gc_runs: u64 = s.gc_runs.load(Relaxed);
+    /// Compaction runs completed.
+    total_compaction_runs: u64 = s.compactions.load(Relaxed);
+    /// Expired records purged by GC.
+    records_purged_by_gc: u64 = s.purged_by_gc.load(Relaxed);
+    /// Entries in the memtables.
+    memtable_records: usize = g.memtable_records;
+    /// Approximate bytes in the memtables.
+    memtable_bytes: usize = g.memtable_bytes;
+    /// Frozen memtables waiting to be flushed.
+    frozen_memtable_count: usize = g.frozen_memtable_count;
+    /// Live table files.
+    sstable_count: usize = g.sstable_count;
+    /// Bytes of live table files.
+    sstable_bytes: u64 = g.sstable_bytes;
+    /// Bytes of write-ahead-log segments.
+    wal_bytes: u64 = g.wal_bytes;
+    /// Block index entries held in memory.
+    block_meta_index_entries: usize = g.block_meta_index_entries;
+    /// Time-index buckets held in memory.
+    time_index_buckets: usize = g.time_index_buckets;
+    /// Block cache hits over lookups (0 before the first lookup).
+    block_cache_hit_rate: f64 = g.block_cache_hit_rate;
+    /// Raw entry bytes over table file bytes (0 before the first table).
+    compression_ratio: f64 = compression_ratio(s);
+    /// Write latency, 50th percentile (µs).
+    write_latency_p50_us: u64 = s.write_latency.percentile(0.5);
+    /// Write latency, 90th percentile (µs).
+    write_latency_p90_us: u64 = s.write_latency.percentile(0.9);
+    /// Write latency, 99th percentile (µs).
+    write_latency_p99_us: u64 = s.write_latency.percentile(0.99);
+    /// Query latency, 50th percentile (µs).
+    query_latency_p50_us: u64 = s.query_latency.percentile(0.5);
+    /// Query latency, 90th percentile (µs).
+    query_latency_p90_us: u64 = s.query_latency.percentile(0.9);
+    /// Query latency, 99th percentile (µs).
+    query_latency_p99_us: u64 = s.query_latency.percentile(0.99);
+    /// Flush latency, 50th percentile (µs).
+    flush_latency_p50_us: u64 = s.flush_latency.percentile(0.5);
+    /// Flush latency, 90th percentile (µs).
+    flush_latency_p90_us: u64 = s.flush_latency.percentile(0.9);
+    /// Flush latency, 99th percentile (µs).
+    flush_latency_p99_us: u64 = s.flush_latency.percentile(0.99);
+    /// Seconds since the engine opened.
+    uptime_secs: u64 = s.started.0.elapsed().as_secs();
+}}
+
+fn compression_ratio(s: &Stats) -> f64 {
+    let (raw, file) = (
+        s.table_raw_bytes.load(Relaxed),
+        s.table_file_bytes.load(Relaxed),
+    );
+    if file == 0 {
+        0.0
+    } else {
+        raw as f64 / file as f64
     }
 }
 
@@ -183,206 +311,15 @@ fn summary(out: &mut String, name: &str, help: &str, h: &Histogram) {
 /// The Prometheus text exposition format (version 0.0.4).
 pub(crate) fn metrics_text(s: &Stats, g: &Gauges) -> String {
     let mut o = String::with_capacity(4096);
-    let c = |a: &AtomicU64| a.load(Relaxed);
-    metric(
-        &mut o,
-        "flowdb_records_written_total",
-        "counter",
-        "Records written (puts and deletes).",
-        c(&s.records_written),
-    );
-    metric(
-        &mut o,
-        "flowdb_written_bytes_total",
-        "counter",
-        "Key and value bytes written.",
-        c(&s.bytes_written),
-    );
-    metric(
-        &mut o,
-        "flowdb_records_read_total",
-        "counter",
-        "Records returned by reads and scans.",
-        c(&s.records_read),
-    );
-    metric(
-        &mut o,
-        "flowdb_records_expired_total",
-        "counter",
-        "Expired records dropped by flush, compaction and GC.",
-        c(&s.records_expired),
-    );
-    metric(
-        &mut o,
-        "flowdb_flushes_total",
-        "counter",
-        "Memtables flushed to tables.",
-        c(&s.flushes),
-    );
-    metric(
-        &mut o,
-        "flowdb_gc_runs_total",
-        "counter",
-        "GC runs.",
-        c(&s.gc_runs),
-    );
-    metric(
-        &mut o,
-        "flowdb_compactions_total",
-        "counter",
-        "Compaction runs.",
-        c(&s.compactions),
-    );
-    metric(
-        &mut o,
-        "flowdb_gc_purged_records_total",
-        "counter",
-        "Expired records purged by GC.",
-        c(&s.purged_by_gc),
-    );
-    metric(
-        &mut o,
-        "flowdb_wal_syncs_total",
-        "counter",
-        "fdatasync calls on the write-ahead log.",
-        c(&s.wal_syncs),
-    );
-    metric(
-        &mut o,
-        "flowdb_wal_torn_tail_bytes_total",
-        "counter",
-        "Bytes of torn log tails dropped at open.",
-        c(&s.wal_torn_bytes_dropped),
-    );
-    metric(
-        &mut o,
-        "flowdb_background_errors_total",
-        "counter",
-        "Errors in background maintenance.",
-        c(&s.background_errors),
-    );
-    metric(
-        &mut o,
-        "flowdb_write_stalls_total",
-        "counter",
-        "Times a writer waited for a flush.",
-        c(&s.write_stalls),
-    );
-    metric(
-        &mut o,
-        "flowdb_block_cache_hits_total",
-        "counter",
-        "Block cache hits.",
-        g.block_cache_hits,
-    );
-    metric(
-        &mut o,
-        "flowdb_block_cache_misses_total",
-        "counter",
-        "Block cache misses.",
-        g.block_cache_misses,
-    );
-    metric(
-        &mut o,
-        "flowdb_memtable_records",
-        "gauge",
-        "Entries in memtables.",
-        g.memtable_records,
-    );
-    metric(
-        &mut o,
-        "flowdb_memtable_bytes",
-        "gauge",
-        "Approximate bytes in memtables.",
-        g.memtable_bytes,
-    );
-    metric(
-        &mut o,
-        "flowdb_frozen_memtables",
-        "gauge",
-        "Memtables waiting to be flushed.",
-        g.frozen_memtable_count,
-    );
-    metric(
-        &mut o,
-        "flowdb_sstables",
-        "gauge",
-        "Live table files.",
-        g.sstable_count,
-    );
-    metric(
-        &mut o,
-        "flowdb_sstable_bytes",
-        "gauge",
-        "Bytes of live table files.",
-        g.sstable_bytes,
-    );
-    metric(
-        &mut o,
-        "flowdb_wal_bytes",
-        "gauge",
-        "Bytes of write-ahead-log segments.",
-        g.wal_bytes,
-    );
-    metric(
-        &mut o,
-        "flowdb_block_index_entries",
-        "gauge",
-        "Block index entries held in memory.",
-        g.block_meta_index_entries,
-    );
-    metric(
-        &mut o,
-        "flowdb_time_index_buckets",
-        "gauge",
-        "Time-index buckets held in memory.",
-        g.time_index_buckets,
-    );
-    metric(
-        &mut o,
-        "flowdb_index_memory_bytes",
-        "gauge",
-        "Memory held by block indexes, filters and time indexes.",
-        g.index_memory_bytes,
-    );
-    metric(
-        &mut o,
-        "flowdb_block_cache_bytes",
-        "gauge",
-        "Bytes held by the block cache.",
-        g.block_cache_bytes,
-    );
-    metric(
-        &mut o,
-        "flowdb_block_cache_hit_ratio",
-        "gauge",
-        "Block cache hits over lookups.",
-        g.block_cache_hit_rate,
-    );
+    s.expose_counters(&mut o);
+    g.expose(&mut o);
     metric(
         &mut o,
         "flowdb_uptime_seconds",
         "gauge",
         "Seconds since the engine was opened.",
-        s.started.elapsed().as_secs(),
+        s.started.0.elapsed().as_secs(),
     );
-    summary(
-        &mut o,
-        "flowdb_write_latency_seconds",
-        "Latency of write calls.",
-        &s.write_latency,
-    );
-    summary(
-        &mut o,
-        "flowdb_query_latency_seconds",
-        "Latency of reads and queries.",
-        &s.query_latency,
-    );
-    summary(
-        &mut o,
-        "flowdb_flush_latency_seconds",
-        "Latency of memtable flushes.",
-        &s.flush_latency,
-    );
+    s.expose_summaries(&mut o);
     o
 }

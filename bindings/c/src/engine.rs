@@ -333,42 +333,7 @@ pub extern "C" fn flowdb_maintenance_stop(m: *mut flowdb_maintenance_t) {
     }
 }
 
-/// Counters, gauges and latency percentiles (microseconds). Set `struct_size` to
-/// `sizeof(flowdb_stats_t)` before the call: a caller built against an older, smaller
-/// struct gets only the fields it knows.
-#[repr(C)]
-#[derive(Copy, Clone, Debug, Default)]
-pub struct flowdb_stats_t {
-    pub struct_size: usize,
-    pub total_records_written: u64,
-    pub total_bytes_written: u64,
-    pub total_records_read: u64,
-    pub total_records_expired: u64,
-    pub total_flushes: u64,
-    pub total_gc_runs: u64,
-    pub total_compaction_runs: u64,
-    pub records_purged_by_gc: u64,
-    pub memtable_records: u64,
-    pub memtable_bytes: u64,
-    pub frozen_memtable_count: u64,
-    pub sstable_count: u64,
-    pub sstable_bytes: u64,
-    pub wal_bytes: u64,
-    pub block_meta_index_entries: u64,
-    pub time_index_buckets: u64,
-    pub block_cache_hit_rate: f64,
-    pub compression_ratio: f64,
-    pub write_latency_p50_us: u64,
-    pub write_latency_p90_us: u64,
-    pub write_latency_p99_us: u64,
-    pub query_latency_p50_us: u64,
-    pub query_latency_p90_us: u64,
-    pub query_latency_p99_us: u64,
-    pub flush_latency_p50_us: u64,
-    pub flush_latency_p90_us: u64,
-    pub flush_latency_p99_us: u64,
-    pub uptime_secs: u64,
-}
+pub use crate::stats::flowdb_stats_t;
 
 /// Fills `*out` (see `flowdb_stats_t` on `struct_size`).
 #[no_mangle]
@@ -388,37 +353,7 @@ pub(crate) unsafe fn write_stats(out: *mut flowdb_stats_t, s: &flowdb::EngineSta
     if out.is_null() {
         return Err(null("out"));
     }
-    let full = flowdb_stats_t {
-        struct_size: std::mem::size_of::<flowdb_stats_t>(),
-        total_records_written: s.total_records_written,
-        total_bytes_written: s.total_bytes_written,
-        total_records_read: s.total_records_read,
-        total_records_expired: s.total_records_expired,
-        total_flushes: s.total_flushes,
-        total_gc_runs: s.total_gc_runs,
-        total_compaction_runs: s.total_compaction_runs,
-        records_purged_by_gc: s.records_purged_by_gc,
-        memtable_records: s.memtable_records as u64,
-        memtable_bytes: s.memtable_bytes as u64,
-        frozen_memtable_count: s.frozen_memtable_count as u64,
-        sstable_count: s.sstable_count as u64,
-        sstable_bytes: s.sstable_bytes,
-        wal_bytes: s.wal_bytes,
-        block_meta_index_entries: s.block_meta_index_entries as u64,
-        time_index_buckets: s.time_index_buckets as u64,
-        block_cache_hit_rate: s.block_cache_hit_rate,
-        compression_ratio: s.compression_ratio,
-        write_latency_p50_us: s.write_latency_p50_us,
-        write_latency_p90_us: s.write_latency_p90_us,
-        write_latency_p99_us: s.write_latency_p99_us,
-        query_latency_p50_us: s.query_latency_p50_us,
-        query_latency_p90_us: s.query_latency_p90_us,
-        query_latency_p99_us: s.query_latency_p99_us,
-        flush_latency_p50_us: s.flush_latency_p50_us,
-        flush_latency_p90_us: s.flush_latency_p90_us,
-        flush_latency_p99_us: s.flush_latency_p99_us,
-        uptime_secs: s.uptime_secs,
-    };
+    let full = crate::stats::stats_t(s);
     // SAFETY: non-NULL; the caller's struct holds at least `struct_size` bytes.
     let room = unsafe { (*out).struct_size };
     if room < std::mem::size_of::<usize>() {

@@ -4,47 +4,9 @@
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use flowdb::error::{Error, Result, StatusCode};
+use flowdb::error::{Error, Result};
 
-/// The result of every fallible call: `FLOWDB_OK` or the kind of failure.
-#[repr(C)]
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum flowdb_status_t {
-    FLOWDB_OK = 0,
-    FLOWDB_INVALID_ARGUMENT = 1,
-    FLOWDB_NOT_FOUND = 2,
-    FLOWDB_IO = 3,
-    FLOWDB_CORRUPTION = 4,
-    FLOWDB_LOCKED = 5,
-    FLOWDB_CLOSED = 6,
-    FLOWDB_CONSTRAINT = 7,
-    FLOWDB_READ_ONLY = 8,
-    FLOWDB_TRANSACTION_INACTIVE = 9,
-    FLOWDB_DATA = 10,
-    FLOWDB_INTERNAL = 11,
-    FLOWDB_BUSY = 12,
-}
-
-impl From<StatusCode> for flowdb_status_t {
-    fn from(c: StatusCode) -> Self {
-        use flowdb_status_t::*;
-        match c {
-            StatusCode::Ok => FLOWDB_OK,
-            StatusCode::InvalidArgument => FLOWDB_INVALID_ARGUMENT,
-            StatusCode::NotFound => FLOWDB_NOT_FOUND,
-            StatusCode::Io => FLOWDB_IO,
-            StatusCode::Corruption => FLOWDB_CORRUPTION,
-            StatusCode::Locked => FLOWDB_LOCKED,
-            StatusCode::Closed => FLOWDB_CLOSED,
-            StatusCode::Constraint => FLOWDB_CONSTRAINT,
-            StatusCode::ReadOnly => FLOWDB_READ_ONLY,
-            StatusCode::TransactionInactive => FLOWDB_TRANSACTION_INACTIVE,
-            StatusCode::Data => FLOWDB_DATA,
-            StatusCode::Internal => FLOWDB_INTERNAL,
-            StatusCode::Busy => FLOWDB_BUSY,
-        }
-    }
-}
+pub use crate::status::flowdb_status_t;
 
 /// A failure: its status code and a message naming what was wrong. Owned by the caller
 /// that received it (free with `flowdb_error_free`); immutable.
@@ -197,23 +159,7 @@ pub extern "C" fn flowdb_error_free(err: *mut flowdb_error_t) {
 /// A static name for a status code, e.g. "NOT_FOUND"; "UNKNOWN" for other values.
 #[no_mangle]
 pub extern "C" fn flowdb_status_str(code: i32) -> *const c_char {
-    let s: &'static CStr = match code {
-        0 => c"OK",
-        1 => c"INVALID_ARGUMENT",
-        2 => c"NOT_FOUND",
-        3 => c"IO",
-        4 => c"CORRUPTION",
-        5 => c"LOCKED",
-        6 => c"CLOSED",
-        7 => c"CONSTRAINT",
-        8 => c"READ_ONLY",
-        9 => c"TRANSACTION_INACTIVE",
-        10 => c"DATA",
-        11 => c"INTERNAL",
-        12 => c"BUSY",
-        _ => c"UNKNOWN",
-    };
-    s.as_ptr()
+    crate::status::status_name(code).as_ptr()
 }
 
 /// The library's version, e.g. "0.7.0" (a static string).

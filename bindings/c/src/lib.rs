@@ -44,7 +44,15 @@ pub mod query;
 pub mod read;
 pub mod records;
 pub mod snapshot;
+// Generated from the flowdb crate's tables (gen.rs), kept as generated.
+#[rustfmt::skip]
+pub mod stats;
+#[rustfmt::skip]
+pub mod status;
 pub mod txn;
+
+#[cfg(test)]
+mod gen;
 
 #[cfg(test)]
 mod tests {
