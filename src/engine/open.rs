@@ -273,7 +273,7 @@ fn new_inner(
         stats,
         closed: AtomicBool::new(false),
         background_running: AtomicBool::new(false),
-        signals: Mutex::new(Vec::new()),
+        workers: Mutex::new(Vec::new()),
         config,
     }
 }
