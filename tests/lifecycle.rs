@@ -145,3 +145,30 @@ fn reopening_does_not_accumulate_wal_segments() {
     assert_eq!(e.get("k00003", 3).unwrap().unwrap().value, vec![2; 100]);
     e.shutdown().unwrap();
 }
+
+#[test]
+fn shutdown_joins_maintenance_whose_handle_the_caller_still_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        flush_interval_ms: 1,
+        ..common::small_config(dir.path())
+    };
+    for round in 0..3u8 {
+        let e = Engine::open(config.clone()).unwrap();
+        let h = e.spawn_background_maintenance().expect("none runs yet");
+        // Past the 1 MB memtable: the thread has a freeze to flush, likely mid-round
+        // when shutdown comes.
+        e.write_batch(&records(12_000, round)).unwrap();
+        e.shutdown().unwrap();
+        // Joined by shutdown, not just told to stop: the handle has nothing left to
+        // wait for, and the directory is free at once.
+        assert!(format!("{h:?}").contains("running: false"), "{h:?}");
+        let again = Engine::open(config.clone()).unwrap();
+        h.stop();
+        assert_eq!(
+            again.get("k11999", 11999).unwrap().unwrap().value,
+            vec![round; 100]
+        );
+        again.shutdown().unwrap();
+    }
+}

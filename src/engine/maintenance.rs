@@ -4,6 +4,11 @@
 //! The thread holds the engine only weakly (upgrading for each round of work), so
 //! dropping the engine ends it, and it is woken at once when a memtable is frozen.
 //! `flush_interval_ms` is the period at which it checks for work it was not woken for.
+//!
+//! Each thread's `JoinHandle` is kept in its [`Worker`], shared by its
+//! [`MaintenanceHandle`] and (weakly) the engine: `Engine::shutdown` joins every
+//! thread, those whose handle the caller still holds included, so that none holds
+//! the engine (its directory lock) when shutdown returns.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -22,47 +27,69 @@ struct SignalState {
     work: bool,
 }
 
+/// One maintenance thread, as its handle, the thread itself and (weakly) the engine
+/// share it: how to stop or wake it, and its `JoinHandle`.
 #[derive(Default)]
-pub(crate) struct Signal {
+pub(crate) struct Worker {
     state: Mutex<SignalState>,
     cv: Condvar,
+    /// Taken by whichever joins the thread first, its handle's `stop` or
+    /// `Engine::shutdown`: the caller may hold the handle past shutdown, which must
+    /// still wait for the thread. Locked across the join, so that the other one too
+    /// returns only once the thread has ended.
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl Signal {
+impl Worker {
     fn set(&self, f: impl FnOnce(&mut SignalState)) {
         f(&mut self.state.lock());
         self.cv.notify_all();
+    }
+
+    /// Waits for the thread to end (it must have been told to stop). Not on the
+    /// thread itself: a thread joining itself would wait forever; told to stop, it
+    /// ends on its own once the caller returns.
+    fn join(&self) {
+        let mut slot = self.thread.lock();
+        let me = std::thread::current().id();
+        if slot.as_ref().is_some_and(|t| t.thread().id() != me) {
+            if let Some(t) = slot.take() {
+                let _ = t.join();
+            }
+        }
     }
 }
 
 /// A running background maintenance thread; `stop` (or dropping it) ends it.
 #[must_use = "dropping the handle stops background maintenance"]
 pub struct MaintenanceHandle {
-    signal: Arc<Signal>,
-    thread: Option<JoinHandle<()>>,
+    worker: Arc<Worker>,
 }
 
 impl std::fmt::Debug for MaintenanceHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MaintenanceHandle")
-            .field("running", &self.thread.is_some())
+            // Locked only while a `stop` or a shutdown joins it: still running then.
+            .field(
+                "running",
+                &match self.worker.thread.try_lock() {
+                    Some(t) => t.is_some(),
+                    None => true,
+                },
+            )
             .finish_non_exhaustive()
     }
 }
 
 impl MaintenanceHandle {
     /// Stops the thread and waits for it to finish its current step.
-    pub fn stop(mut self) {
+    pub fn stop(self) {
         self.halt();
     }
 
-    fn halt(&mut self) {
-        self.signal.set(|s| s.stop = true);
-        if let Some(t) = self.thread.take() {
-            if t.thread().id() != std::thread::current().id() {
-                let _ = t.join();
-            }
-        }
+    fn halt(&self) {
+        self.worker.set(|s| s.stop = true);
+        self.worker.join();
     }
 }
 
@@ -77,18 +104,21 @@ pub(super) fn spawn(inner: &Arc<Inner>) -> Option<MaintenanceHandle> {
     if inner.background_running.swap(true, Ordering::AcqRel) {
         return None;
     }
-    let signal = Arc::new(Signal::default());
-    inner.signals.lock().push(Arc::downgrade(&signal));
+    let worker = Arc::new(Worker::default());
+    inner.workers.lock().push(Arc::downgrade(&worker));
     let weak = Arc::downgrade(inner);
-    let sig = signal.clone();
+    let w = worker.clone();
     let thread = std::thread::Builder::new()
         .name("flowdb-maintenance".into())
-        .spawn(move || run(weak, sig));
+        .spawn(move || run(weak, w));
     match thread {
-        Ok(t) => Some(MaintenanceHandle {
-            signal,
-            thread: Some(t),
-        }),
+        // Stored after the start: the thread never looks at its own JoinHandle, and
+        // no shutdown can run meanwhile (it takes the engine by value; this runs in
+        // `open` or under `&Engine`).
+        Ok(t) => {
+            *worker.thread.lock() = Some(t);
+            Some(MaintenanceHandle { worker })
+        }
         Err(_) => {
             inner.background_running.store(false, Ordering::Release);
             None
@@ -96,7 +126,7 @@ pub(super) fn spawn(inner: &Arc<Inner>) -> Option<MaintenanceHandle> {
     }
 }
 
-fn run(weak: Weak<Inner>, signal: Arc<Signal>) {
+fn run(weak: Weak<Inner>, worker: Arc<Worker>) {
     let mut last_gc = Instant::now();
     loop {
         let period = match weak.upgrade() {
@@ -104,9 +134,9 @@ fn run(weak: Weak<Inner>, signal: Arc<Signal>) {
             None => return,
         };
         {
-            let mut s = signal.state.lock();
+            let mut s = worker.state.lock();
             if !s.stop && !s.work {
-                signal.cv.wait_for(&mut s, period);
+                worker.cv.wait_for(&mut s, period);
             }
             if s.stop {
                 break;
@@ -154,14 +184,32 @@ impl Inner {
 
     /// Wakes the background thread(s) for work now.
     pub(crate) fn wake_maintenance(&self) {
-        for s in self.signals.lock().iter().filter_map(Weak::upgrade) {
+        for s in self.workers.lock().iter().filter_map(Weak::upgrade) {
             s.set(|s| s.work = true);
         }
     }
 
     pub(crate) fn stop_all_maintenance(&self) {
-        for s in self.signals.lock().iter().filter_map(Weak::upgrade) {
+        for s in self.workers.lock().iter().filter_map(Weak::upgrade) {
             s.set(|s| s.stop = true);
+        }
+    }
+
+    /// Waits for every maintenance thread to end, after `stop_all_maintenance`. A
+    /// worker that is gone (its handle dropped, which joined it, and its thread
+    /// ended) holds nothing of the engine.
+    pub(crate) fn join_all_maintenance(&self) {
+        // Collected first, so that the lock is not held across the joins: a join can
+        // last a whole maintenance round, and waking or stopping the workers (a
+        // write that freezes a memtable, `Inner`'s drop) must not wait for that.
+        let workers: Vec<Arc<Worker>> = self
+            .workers
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for w in workers {
+            w.join();
         }
     }
 }

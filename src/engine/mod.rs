@@ -19,7 +19,7 @@ mod write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -39,7 +39,7 @@ use crate::sstable::reader::TableContext;
 use crate::version::{self, SuperVersion};
 use crate::wal::WalWriter;
 
-use maintenance::Signal;
+use maintenance::Worker;
 use stats::Stats;
 use write::CommitQueue;
 
@@ -71,7 +71,8 @@ pub(crate) struct Inner {
     stats: Arc<Stats>,
     closed: AtomicBool,
     background_running: AtomicBool,
-    signals: Mutex<Vec<Weak<Signal>>>,
+    /// Every maintenance thread started, weakly: to wake, stop and join them.
+    workers: Mutex<Vec<Weak<Worker>>>,
 }
 
 /// An open flowdb database: the time-series LSM engine.
@@ -164,13 +165,27 @@ impl Engine {
             h.stop();
         }
         self.inner.stop_all_maintenance();
-        // Background threads hold the engine only while they work; wait for them to
-        // let go so the lock is released when this returns.
-        let deadline = Instant::now() + std::time::Duration::from_secs(30);
-        while Arc::strong_count(&self.inner) > 1 && Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        // A maintenance thread holds the engine (and so its directory lock) while it
+        // works: joined, the threads of handles the caller still holds included, so
+        // that the lock is released when this returns.
+        self.inner.join_all_maintenance();
+        self.wait_for_snapshot_reads();
         result
+    }
+
+    /// Waits, bounded, until this is the only holder of the engine. The threads are
+    /// joined by now; what else can hold it is a read through a [`Snapshot`] under way
+    /// on a caller's thread (a snapshot holds the engine weakly and upgrades it for
+    /// each read), where there is nothing to join. Reads that begin after `closed`
+    /// was set let go at once (`check_open`), so this only waits out those already
+    /// under way, usually none; but `Snapshot::visit` runs the caller's function
+    /// while it holds the engine, so the wait is bounded: past it, shutdown returns
+    /// and the lock is released when that read ends and drops the engine.
+    fn wait_for_snapshot_reads(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Arc::strong_count(&self.inner) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// The data directory.

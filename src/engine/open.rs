@@ -63,57 +63,115 @@ fn list_files(fs: &dyn FileSystem, dir: &Path) -> Result<(Vec<u64>, Vec<u64>)> {
     Ok((segments, tables))
 }
 
+/// Opens the engine in `config.data_dir`: the steps of the module docs, one function
+/// each, in order. The directory is locked before anything in it is read or removed.
 pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> Result<Inner> {
     config.validate()?;
     tuning.validate()?;
     prepare_dir(fs.as_ref(), &config)?;
     let dir = config.data_dir.clone();
     let lock = DirLock::acquire(fs.as_ref(), &dir)?;
-    let stored = ManifestState::load(fs.as_ref(), &dir)?;
+    let (state, fresh) = load_manifest(fs.as_ref(), &dir)?;
+    let ctx = table_context(&fs, &config);
+    let tables = open_tables(&ctx, &state)?;
+    let files = remove_leftovers(fs.as_ref(), &dir, &state)?;
+    let stats = Arc::new(Stats::default());
+    let (mem, last_seq) = replay_log(fs.as_ref(), &dir, &files, state.last_seq, &stats)?;
+    let log = start_log(&fs, &dir, &files, mem, last_seq)?;
+    // A new database gets its manifest now. An existing one needs no rewrite: file
+    // numbers are recovered from the directory, and the segments it names are still
+    // the ones to replay (the new, empty segment is past them).
+    if fresh {
+        ManifestState {
+            next_file: log.next_file,
+            log_number: log.active.first_segment,
+            last_seq: log.last_seq,
+            tables: Vec::new(),
+        }
+        .store(fs.as_ref(), &dir)?;
+    }
+    Ok(new_inner(config, &tuning, lock, ctx, stats, tables, log))
+}
+
+/// The manifest's state, and whether there was none (a new database: then the state
+/// of an empty one).
+fn load_manifest(fs: &dyn FileSystem, dir: &Path) -> Result<(ManifestState, bool)> {
+    let stored = ManifestState::load(fs, dir)?;
     let fresh = stored.is_none();
     let state = stored.unwrap_or(ManifestState {
         next_file: 1,
         ..ManifestState::default()
     });
-    let stats = Arc::new(Stats::default());
-    let ctx = Arc::new(TableContext {
+    Ok((state, fresh))
+}
+
+fn table_context(fs: &Arc<dyn FileSystem>, config: &Config) -> Arc<TableContext> {
+    Arc::new(TableContext {
         fs: fs.clone(),
-        dir: dir.clone(),
+        dir: config.data_dir.clone(),
         cache: Arc::new(BlockCache::new(config.block_cache_capacity_mb << 20)),
         budget: Arc::new(IndexBudget::new(config.index_memory_budget_mb << 20)),
         bucket_width_micros: (config.time_bucket_secs as i64).saturating_mul(1_000_000),
-    });
+    })
+}
+
+/// Opens every table the manifest names.
+fn open_tables(ctx: &Arc<TableContext>, state: &ManifestState) -> Result<Vec<Arc<Table>>> {
     let mut tables = Vec::with_capacity(state.tables.len());
     for meta in &state.tables {
-        tables.push(Arc::new(Table::open(&ctx, *meta)?));
+        tables.push(Arc::new(Table::open(ctx, *meta)?));
     }
+    Ok(tables)
+}
 
-    // Leftovers: tables no manifest names (an interrupted flush or compaction) and
-    // segments already flushed (a crash between the manifest write and their removal).
-    let (segments, files) = list_files(fs.as_ref(), &dir)?;
+/// The files that outlive `remove_leftovers`.
+struct LiveFiles {
+    /// The log segments the manifest still needs, in order: to be replayed.
+    replay: Vec<u64>,
+    /// The first file number above every file in the directory and the manifest's
+    /// `next_file`: the new log segment's.
+    first_free: u64,
+}
+
+/// Deletes the leftovers of interrupted work: tables no manifest names (an
+/// interrupted flush or compaction), a half-written `MANIFEST.tmp`, and segments
+/// already flushed (a crash between the manifest write and their removal).
+fn remove_leftovers(fs: &dyn FileSystem, dir: &Path, state: &ManifestState) -> Result<LiveFiles> {
+    let (segments, files) = list_files(fs, dir)?;
     let live: std::collections::HashSet<u64> = state.tables.iter().map(|t| t.id).collect();
     for id in files.iter().filter(|id| !live.contains(id)) {
-        let p = table_path(&dir, *id);
+        let p = table_path(dir, *id);
         fs.remove(&p)
             .ctx(|| format!("removing orphan table {}", p.display()))?;
     }
     let _ = fs.remove(&dir.join("MANIFEST.tmp"));
-    let mut max_file = state.next_file;
+    let mut first_free = state.next_file;
     for n in segments.iter().chain(files.iter()) {
-        max_file = max_file.max(n + 1);
+        first_free = first_free.max(n + 1);
     }
     let (old, replay): (Vec<u64>, Vec<u64>) = segments.iter().partition(|n| **n < state.log_number);
     for n in old {
-        let p = segment_path(&dir, n);
+        let p = segment_path(dir, n);
         fs.remove(&p)
             .ctx(|| format!("removing flushed WAL segment {}", p.display()))?;
     }
+    Ok(LiveFiles { replay, first_free })
+}
 
-    let first_segment = replay.first().copied().unwrap_or(max_file);
+/// Replays the segments to replay into a memtable (only the last may have a torn
+/// tail); returns it with the last sequence number recovered (`last_seq` at least).
+fn replay_log(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    files: &LiveFiles,
+    mut last_seq: u64,
+    stats: &Stats,
+) -> Result<(Memtable, u64)> {
+    let replay = &files.replay;
+    let first_segment = replay.first().copied().unwrap_or(files.first_free);
     let mem = Memtable::new(first_segment);
-    let mut last_seq = state.last_seq;
     for (i, n) in replay.iter().enumerate() {
-        let replayed = replay_segment(fs.as_ref(), &segment_path(&dir, *n), i + 1 == replay.len())?;
+        let replayed = replay_segment(fs, &segment_path(dir, *n), i + 1 == replay.len())?;
         stats
             .wal_torn_bytes_dropped
             .fetch_add(replayed.torn_bytes, std::sync::atomic::Ordering::Relaxed);
@@ -127,17 +185,38 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> R
             last_seq = last_seq.max(first_seq + n_ops - 1);
         }
     }
+    Ok((mem, last_seq))
+}
 
-    let segment = max_file;
-    let writer = WalWriter::create(&fs, &dir, segment, true)?;
-    let next_file = segment + 1;
+/// The log the engine goes on with: new writes go to a new segment, never after a
+/// torn tail.
+struct Log {
+    writer: WalWriter,
+    segment: u64,
+    /// The memtable new writes go to: the replayed one, or a new one.
+    active: Memtable,
+    last_seq: u64,
+    next_file: u64,
+}
+
+/// Creates the new log segment, and makes the active memtable: the replayed one if
+/// it holds anything.
+fn start_log(
+    fs: &Arc<dyn FileSystem>,
+    dir: &Path,
+    files: &LiveFiles,
+    mem: Memtable,
+    last_seq: u64,
+) -> Result<Log> {
+    let segment = files.first_free;
+    let writer = WalWriter::create(fs, dir, segment, true)?;
     let active = if mem.is_empty() {
         // Nothing to recover: the replayed segments (empty ones left by earlier
         // opens, or ones holding only a torn tail) hold nothing live. Remove them, or
         // every open would add one more for every later open to read. Losing this
         // removal in a crash is harmless: they would replay as nothing again.
-        for n in &replay {
-            let p = segment_path(&dir, *n);
+        for n in &files.replay {
+            let p = segment_path(dir, *n);
             fs.remove(&p)
                 .ctx(|| format!("removing empty WAL segment {}", p.display()))?;
         }
@@ -145,40 +224,45 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> R
     } else {
         mem
     };
-    // A new database gets its manifest now. An existing one needs no rewrite: file
-    // numbers are recovered from the directory, and the segments it names are still
-    // the ones to replay (the new, empty segment is past them).
-    if fresh {
-        ManifestState {
-            next_file,
-            log_number: active.first_segment,
-            last_seq,
-            tables: Vec::new(),
-        }
-        .store(fs.as_ref(), &dir)?;
-    }
+    Ok(Log {
+        writer,
+        segment,
+        active,
+        last_seq,
+        next_file: segment + 1,
+    })
+}
 
+fn new_inner(
+    config: Config,
+    tuning: &Tuning,
+    lock: DirLock,
+    ctx: Arc<TableContext>,
+    stats: Arc<Stats>,
+    tables: Vec<Arc<Table>>,
+    log: Log,
+) -> Inner {
     let table_opts = TableOptions {
         block_size: config.block_size,
         restart_interval: tuning.block_restart_interval,
         bloom_bits_per_key: config.bloom_bits(),
         zstd_level: tuning.zstd_level,
     };
-    Ok(Inner {
-        dir,
+    Inner {
+        dir: config.data_dir.clone(),
         _lock: lock,
         table_ctx: ctx,
         table_opts,
         sv: RwLock::new(Arc::new(SuperVersion {
-            active: Arc::new(active),
+            active: Arc::new(log.active),
             frozen: Vec::new(),
             version: Arc::new(Version::new(tables)),
         })),
-        visible_seq: AtomicU64::new(last_seq),
-        next_file: AtomicU64::new(next_file),
+        visible_seq: AtomicU64::new(log.last_seq),
+        next_file: AtomicU64::new(log.next_file),
         wal: Mutex::new(WalState {
-            writer,
-            synced: (segment, 0),
+            writer: log.writer,
+            synced: (log.segment, 0),
             last_sync: Instant::now(),
         }),
         queue: CommitQueue::default(),
@@ -189,7 +273,7 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> R
         stats,
         closed: AtomicBool::new(false),
         background_running: AtomicBool::new(false),
-        signals: Mutex::new(Vec::new()),
+        workers: Mutex::new(Vec::new()),
         config,
-    })
+    }
 }
