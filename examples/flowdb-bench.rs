@@ -136,6 +136,8 @@ impl CApi {
     /// Loads the library at `$FLOWDB_LIB`, else `libflowdb.so` beside the examples'
     /// directory (target/release/, where `cargo build --release -p flowdb-c` and the
     /// CMake build put it). None when it is not there.
+    // The transmutes' target types are the fields' function types, named once there.
+    #[allow(clippy::missing_transmute_annotations)]
     fn load() -> Option<CApi> {
         let path = std::env::var_os("FLOWDB_LIB")
             .map(std::path::PathBuf::from)
@@ -214,11 +216,11 @@ fn c_api_run(a: &Args, cache_mb: usize, rust_ingest: f64, rust_get: f64) {
         let mut values: Vec<Vec<u8>> = Vec::with_capacity(100);
         let mut views: Vec<RecordView> = Vec::with_capacity(100);
         for p in 0..a.points {
-            for s in 0..a.series {
+            for (s, k) in keys.iter().enumerate().take(a.series) {
                 values.push(value(s, p, &mut rng));
                 views.push(RecordView {
-                    key: keys[s].as_ptr(),
-                    key_len: keys[s].len(),
+                    key: k.as_ptr(),
+                    key_len: k.len(),
                     ts: T0 + p as i64 * STEP,
                     expire_at: i64::MAX,
                     value: std::ptr::null(),
@@ -392,7 +394,7 @@ fn main() -> flowdb::Result<()> {
     let t = Instant::now();
     for _ in 0..n {
         let k = &keys[r.below(a.series)];
-        assert_eq!(engine.scan(ScanRange::key_range(&k, &k))?.count(), a.points);
+        assert_eq!(engine.scan(ScanRange::key_range(k, k))?.count(), a.points);
     }
     report("series full scan", n, t.elapsed(), "scans");
 
@@ -405,8 +407,8 @@ fn main() -> flowdb::Result<()> {
         let lo = T0 + p * STEP;
         let got = engine
             .scan(ScanRange::key_time_range(
-                &k,
-                &k,
+                k,
+                k,
                 lo,
                 lo + (window as i64 - 1) * STEP,
             ))?

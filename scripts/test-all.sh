@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of flowdb: the format and header-drift checks; then, through
+# Runs every test of flowdb: the format, lint (clippy) and header-drift checks; then, through
 # `cmake --workflow --preset default` and ctest, the Rust unit and integration tests
 # and the C/C++ tests (shared, static, ASan+UBSan, valgrind, the installed-package
 # consumer, examples), the Go bindings and the flowdb-compare smoke pass (flowdb,
@@ -33,6 +33,13 @@ export FLOWDB_REQUIRE_PROMTOOL=1 FLOWDB_REQUIRE_BENCH=1
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+
+echo "== cargo clippy (warnings are errors; every unsafe block states its safety argument)"
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+else
+  echo "SKIPPED: clippy is not installed with this toolchain"
+fi
 
 echo "== include/flowdb.h is what cbindgen generates"
 command -v cbindgen >/dev/null 2>&1 || cargo install cbindgen --locked --version 0.29.4 --quiet

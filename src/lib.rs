@@ -19,6 +19,7 @@
 
 #![deny(clippy::unwrap_used)]
 #![deny(missing_debug_implementations)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;

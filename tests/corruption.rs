@@ -246,9 +246,8 @@ fn zeros_or_garbage_after_the_log_are_cut_and_never_followed() {
             let e = open(&fs).unwrap_or_else(|err| panic!("{what}: {err}"));
             assert_eq!(&ops::state_of(&e).unwrap(), full, "{what}");
             assert!(
-                e.metrics_text()
-                    .contains("flowdb_wal_torn_tail_bytes_total 0\n")
-                    == false,
+                !e.metrics_text()
+                    .contains("flowdb_wal_torn_tail_bytes_total 0\n"),
                 "{what}: no torn tail cut"
             );
             let extra = Op::Put(vec![Record::new("new", 1, b"after".to_vec())], None);

@@ -105,8 +105,8 @@ fn crash_child() {
     let db = open_db(Path::new(&dir), &mode);
     oracle.line('O', 0, 0); // opened: a kill before this line hit open or recovery
     std::thread::scope(|s| {
-        for w in 0..TS_WRITERS {
-            let (db, oracle, start) = (&db, &oracle, starts[w]);
+        for (w, &start) in starts.iter().enumerate().take(TS_WRITERS) {
+            let (db, oracle) = (&db, &oracle);
             s.spawn(move || {
                 for n in start.. {
                     let op = ts_op(seed, base_ts, w, n);
@@ -244,7 +244,7 @@ impl Loop {
         let log = read_oracle(oracle);
         let db = open_db(self.dir.path(), self.mode);
         let stored = ops::state_of(db.engine()).unwrap();
-        for w in 0..TS_WRITERS {
+        for (w, logged) in log.iter().enumerate().take(TS_WRITERS) {
             let p = prefix(w).into_bytes();
             let got: ops::State = stored
                 .iter()
@@ -252,13 +252,13 @@ impl Loop {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             let mut model = self.ts_models[w].clone();
-            let acked_to = log[w].1.map_or(self.next[w], |n| n + 1);
+            let acked_to = logged.1.map_or(self.next[w], |n| n + 1);
             for n in self.next[w]..acked_to {
                 ts_op(self.seed, self.base_ts, w, n).apply_model(&mut model);
             }
             let mut next = acked_to;
             if got != model {
-                let pending = log[w].0.filter(|n| *n == acked_to);
+                let pending = logged.0.filter(|n| *n == acked_to);
                 let mut with = model.clone();
                 if let Some(n) = pending {
                     ts_op(self.seed, self.base_ts, w, n).apply_model(&mut with);
@@ -270,8 +270,8 @@ impl Loop {
                     what(w),
                     acked_to + 1,
                     ops::diff(&model, &got),
-                    log[w].0,
-                    log[w].1,
+                    logged.0,
+                    logged.1,
                     writers_of(&got, &model),
                 );
                 model = with;

@@ -9,7 +9,10 @@ mod harness;
 
 use std::path::Path;
 
-const TARGETS: [(&str, fn(&[u8])); 6] = [
+/// A fuzz target: its name and its harness.
+type Target = (&'static str, fn(&[u8]));
+
+const TARGETS: [Target; 6] = [
     ("wal", harness::wal),
     ("table", harness::table),
     ("manifest", harness::manifest),

@@ -45,11 +45,9 @@ fn open(fs: &FaultFs) -> flowdb::Result<Engine> {
 /// Reads everything every way; errors are fine.
 fn read_all(e: &Engine) {
     if let Ok(it) = e.scan(ScanRange::all()) {
-        for r in it.take(10_000) {
-            if let Ok(r) = r {
-                let _ = e.get_bytes(&r.key, r.ts, &ReadOptions::default());
-                let _ = e.get_latest_bytes(&r.key);
-            }
+        for r in it.take(10_000).flatten() {
+            let _ = e.get_bytes(&r.key, r.ts, &ReadOptions::default());
+            let _ = e.get_latest_bytes(&r.key);
         }
     }
     let _ = e.query_time_range(i64::MIN, i64::MAX);

@@ -121,7 +121,7 @@ impl Snapshot {
         &self,
         range: ScanRange,
         expect: usize,
-        f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
+        f: &mut crate::entry::Visitor<'_>,
     ) -> Result<()> {
         self.engine()?.visit_at(&self.snap, range.bounds, expect, f)
     }
@@ -207,7 +207,7 @@ impl Inner {
         snap: &version::Snapshot,
         bounds: Bounds,
         expect: usize,
-        f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
+        f: &mut crate::entry::Visitor<'_>,
     ) -> Result<()> {
         self.check_open()?;
         if bounds.is_empty() {

@@ -47,6 +47,10 @@ pub trait FsFile: Send + Sync {
     fn sync(&self) -> io::Result<()>;
     /// The file's size in bytes.
     fn len(&self) -> io::Result<u64>;
+    /// Whether the file holds no bytes.
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
 }
 
 /// Everything the engine asks of a file system.

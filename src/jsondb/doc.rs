@@ -93,6 +93,9 @@ pub trait DocSink: Default + sealed::Sealed {
     /// Adds a document already parsed from `bytes`.
     fn push_parsed(&mut self, doc: Value, bytes: &[u8]);
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Says about how many documents will come (a hint, for sizing).
     fn expect(&mut self, _docs: usize) {}
     /// Keeps `limit` documents from `offset` on, counted after reversing the order

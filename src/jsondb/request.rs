@@ -23,6 +23,10 @@ use crate::error::{Error, Result};
 use crate::ReadOptions;
 use crate::ScanRange;
 
+/// What a range read calls for each entry: `(key, value)`, borrowed for the call;
+/// returning `false` stops the read.
+pub(crate) type EntryFn<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool> + 'a;
+
 /// One request's view (its own writes, the transaction's, the snapshot) and writes.
 pub(crate) struct Request<'t> {
     pub(super) snap: &'t Snapshot,
@@ -67,12 +71,7 @@ impl Request<'_> {
 
     /// Visits `(key, value)` in `[start, end)` in order, merged over the overlays, until
     /// `f` returns false.
-    pub(crate) fn range(
-        &self,
-        start: Vec<u8>,
-        end: Vec<u8>,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
-    ) -> Result<()> {
+    pub(crate) fn range(&self, start: Vec<u8>, end: Vec<u8>, f: &mut EntryFn<'_>) -> Result<()> {
         self.range_expecting(start, end, 0, f)
     }
 
@@ -83,7 +82,7 @@ impl Request<'_> {
         start: Vec<u8>,
         end: Vec<u8>,
         expect: usize,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: &mut EntryFn<'_>,
     ) -> Result<()> {
         if start >= end {
             return Ok(());
@@ -288,7 +287,7 @@ impl Request<'_> {
         &self,
         store: &str,
         range: &KeyRange,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: &mut EntryFn<'_>,
     ) -> Result<()> {
         let s = self.store(store)?;
         let prefix = doc_prefix(s.id);
@@ -302,7 +301,7 @@ impl Request<'_> {
         store: &str,
         index: &str,
         range: &KeyRange,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: &mut EntryFn<'_>,
     ) -> Result<()> {
         let s = self.store(store)?;
         self.entries_of(s, s.index(index)?, range, f)
@@ -314,7 +313,7 @@ impl Request<'_> {
         s: &StoreEntry,
         idx: &IndexEntry,
         range: &KeyRange,
-        f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+        f: &mut EntryFn<'_>,
     ) -> Result<()> {
         let prefix = index_prefix(s.id, idx.id);
         let (start, end) = range.byte_bounds(&prefix);

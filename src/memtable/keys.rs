@@ -41,6 +41,7 @@ pub(crate) struct KeyMap<V> {
 // reached only through `&self` (shared) or `&mut self` (exclusive) methods, as if the
 // map held them by value.
 unsafe impl<V: Send> Send for KeyMap<V> {}
+// SAFETY: as for Send, above.
 unsafe impl<V: Sync> Sync for KeyMap<V> {}
 
 impl<V> KeyMap<V> {

@@ -314,7 +314,7 @@ impl MemCursor {
         mut self,
         now: &dyn Fn() -> i64,
         expect: usize,
-        f: &mut dyn FnMut(&[u8], i64, &[u8]) -> Result<bool>,
+        f: &mut crate::entry::Visitor<'_>,
     ) -> Result<u64> {
         self.chunk = match expect {
             0 => FIRST_VISIT_CHUNK,

@@ -44,6 +44,7 @@ pub unsafe extern "C" fn flowdb_write_batch_put(
     rec: *const flowdb_record_view_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with_batch(batch, err, |b| {
             // SAFETY: NULL or a readable view (documented).
@@ -62,6 +63,7 @@ pub unsafe extern "C" fn flowdb_write_batch_put_ttl(
     ttl_secs: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with_batch(batch, err, |b| {
             // SAFETY: NULL or a readable view (documented).
@@ -81,6 +83,7 @@ pub unsafe extern "C" fn flowdb_write_batch_delete(
     ts: i64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with_batch(batch, err, |b| {
             b.delete(bytes(key, key_len, "key")?, ts);
@@ -100,6 +103,7 @@ pub unsafe extern "C" fn flowdb_write_batch_delete_range(
     end_len: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with_batch(batch, err, |b| {
             let (s, e) = (
@@ -114,16 +118,17 @@ pub unsafe extern "C" fn flowdb_write_batch_delete_range(
 
 /// How many operations the batch holds (0 for NULL).
 #[no_mangle]
-pub extern "C" fn flowdb_write_batch_count(batch: *const flowdb_write_batch_t) -> usize {
+pub unsafe extern "C" fn flowdb_write_batch_count(batch: *const flowdb_write_batch_t) -> usize {
     // SAFETY: NULL or a live batch.
     no_unwind(0, || unsafe { batch.as_ref() }.map_or(0, |b| b.batch.len()))
 }
 
 /// Removes every operation; the batch can be filled again. NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_write_batch_clear(batch: *mut flowdb_write_batch_t) {
+pub unsafe extern "C" fn flowdb_write_batch_clear(batch: *mut flowdb_write_batch_t) {
     // SAFETY: NULL or a live batch used by one thread.
     no_unwind((), || {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         if let Some(b) = unsafe { batch.as_mut() } {
             b.batch.clear();
         }
@@ -132,7 +137,7 @@ pub extern "C" fn flowdb_write_batch_clear(batch: *mut flowdb_write_batch_t) {
 
 /// Frees the batch (unwritten operations are dropped). NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_write_batch_free(batch: *mut flowdb_write_batch_t) {
+pub unsafe extern "C" fn flowdb_write_batch_free(batch: *mut flowdb_write_batch_t) {
     if !batch.is_null() {
         // SAFETY: made by flowdb_write_batch_new, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(batch) }));

@@ -152,13 +152,16 @@ pub(crate) unsafe fn key_result(key_out: *mut *mut c_char, k: &Value) -> Result<
     if key_out.is_null() {
         return Ok(());
     }
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put_string(key_out, to_json(k)?, "key_out") }
 }
 
 /// A document (or NULL when there is none) as a C string in `*out`.
 pub(crate) unsafe fn doc_result(out: *mut *mut c_char, d: Option<RawDoc>) -> Result<()> {
     match d {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         Some(d) => unsafe { put_text(out, d.into_bytes()) },
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         None => unsafe { put(out, std::ptr::null_mut(), "out") },
     }
 }
@@ -172,6 +175,7 @@ pub(crate) unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<RawDoc>) -> Resul
     for d in &docs {
         array.push_stored(d.as_bytes())?;
     }
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put_text(out, array.into_text()) }
 }
 
@@ -179,6 +183,7 @@ pub(crate) unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<RawDoc>) -> Resul
 pub(crate) unsafe fn put_text(out: *mut *mut c_char, text: Vec<u8>) -> Result<()> {
     let c = CString::new(text)
         .map_err(|_| Error::Internal("a stored document holds a NUL byte".into()))?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put_cstring(out, c, "out") }
 }
 
@@ -190,8 +195,10 @@ pub(crate) unsafe fn put_doc(
     len: usize,
     key_out: *mut *mut c_char,
 ) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let (s, v) = unsafe { (cstr(store, "store")?, json(doc, len, "doc")?) };
     let k = d.put(s, v, generate)?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { key_result(key_out, &k) }
 }
 
@@ -202,11 +209,13 @@ pub(crate) unsafe fn get_doc(
     len: usize,
     out: *mut *mut c_char,
 ) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let (s, k) = unsafe { (cstr(store, "store")?, json(key, len, "key")?) };
     if out.is_null() {
         return Err(null("out"));
     }
     let doc = d.get(s, &k)?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { doc_result(out, doc) }
 }
 
@@ -216,12 +225,15 @@ pub(crate) unsafe fn delete_doc(
     key: *const c_char,
     len: usize,
 ) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let (s, k) = unsafe { (cstr(store, "store")?, json(key, len, "key")?) };
     d.delete(s, &k)
 }
 
 pub(crate) unsafe fn count(d: &mut impl Docs, store: *const c_char, out: *mut usize) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let n = d.count(unsafe { cstr(store, "store")? })?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put(out, n, "out") }
 }
 
@@ -230,7 +242,9 @@ pub(crate) unsafe fn scan(
     store: *const c_char,
     out: *mut *mut c_char,
 ) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let docs = d.scan(unsafe { cstr(store, "store")? })?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { docs_out(out, docs) }
 }
 
@@ -242,6 +256,7 @@ pub(crate) unsafe fn get_by_index(
     len: usize,
     out: *mut *mut c_char,
 ) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let (s, i, v) = unsafe {
         (
             cstr(store, "store")?,
@@ -250,6 +265,7 @@ pub(crate) unsafe fn get_by_index(
         )
     };
     let docs = d.get_by_index(s, i, &v)?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { docs_out(out, docs) }
 }
 
@@ -264,9 +280,12 @@ pub(crate) unsafe fn range_by_index(
     end_len: usize,
     out: *mut *mut c_char,
 ) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let (s, i) = unsafe { (cstr(store, "store")?, cstr(index, "index")?) };
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let (a, b) = unsafe { (json(start, start_len, "start")?, json(end, end_len, "end")?) };
     let docs = d.range_by_index(s, i, &a, &b)?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { docs_out(out, docs) }
 }
 
@@ -278,6 +297,7 @@ pub(crate) unsafe fn index_query(
     dir: i32,
     out: *mut *mut c_char,
 ) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let (s, i, r, dir) = unsafe {
         (
             cstr(store, "store")?,
@@ -287,5 +307,6 @@ pub(crate) unsafe fn index_query(
         )
     };
     let docs = d.index_query(s, i, r, dir)?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { docs_out(out, docs) }
 }

@@ -75,6 +75,7 @@ pub unsafe extern "C" fn flowdb_engine_open(
         let h = flowdb_engine_t {
             engine: RwLock::new(Some(engine)),
         };
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         unsafe { put_new(out, h, "out") }
     })
 }
@@ -85,6 +86,7 @@ pub unsafe extern "C" fn flowdb_engine_close(
     engine: *const flowdb_engine_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe { with_engine(engine, |e| e.close()) })
 }
 
@@ -109,7 +111,7 @@ pub unsafe extern "C" fn flowdb_engine_shutdown(
 /// Frees the handle (without shutdown it still loses no acknowledged write). NULL
 /// does nothing. No other call may use the handle during or after this one.
 #[no_mangle]
-pub extern "C" fn flowdb_engine_free(engine: *mut flowdb_engine_t) {
+pub unsafe extern "C" fn flowdb_engine_free(engine: *mut flowdb_engine_t) {
     if !engine.is_null() {
         // SAFETY: made by flowdb_engine_open, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(engine) }));
@@ -126,6 +128,7 @@ pub unsafe extern "C" fn flowdb_engine_write_batch(
     n: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_engine(engine, |e| e.write_batch_owned(records(recs, n)?))
     })
@@ -140,6 +143,7 @@ pub unsafe extern "C" fn flowdb_engine_write_batch_owned(
     n: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { flowdb_engine_write_batch(engine, recs, n, err) }
 }
 
@@ -152,6 +156,7 @@ pub unsafe extern "C" fn flowdb_engine_write_batch_sync(
     n: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_engine(engine, |e| e.write_batch_sync(records(recs, n)?))
     })
@@ -168,6 +173,7 @@ pub unsafe extern "C" fn flowdb_engine_write_batch_ttl(
     ttl_secs: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_engine(engine, |e| {
             e.write_batch_ttl(&records(recs, n)?, has_ttl.then_some(ttl_secs))
@@ -183,6 +189,7 @@ pub unsafe extern "C" fn flowdb_engine_delete_batch(
     n: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         if n > 0 && keys.is_null() {
             return Err(null("keys"));
@@ -211,6 +218,7 @@ pub unsafe extern "C" fn flowdb_engine_delete_range(
     end_len: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (s, e) = (
             bytes(start, start_len, "start")?,
@@ -237,6 +245,7 @@ pub unsafe extern "C" fn flowdb_engine_patch_record(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         if out.is_null() {
             return Err(null("out"));
@@ -250,7 +259,7 @@ pub unsafe extern "C" fn flowdb_engine_patch_record(
         let r = with_engine(engine, |e| {
             e.patch_record_bytes(k, ts, v, set_ttl.then_some(ttl_secs))
         })?;
-        put(out, RecordList::new(vec![r]), "out")
+        put(out, RecordList::boxed(vec![r]), "out")
     })
 }
 
@@ -260,6 +269,7 @@ pub unsafe extern "C" fn flowdb_engine_flush(
     engine: *const flowdb_engine_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe { with_engine(engine, |e| e.flush()) })
 }
 
@@ -271,6 +281,7 @@ pub unsafe extern "C" fn flowdb_engine_trigger_compaction(
     compacted: *mut bool,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let c = with_engine(engine, |e| e.trigger_compaction())?;
         if !compacted.is_null() {
@@ -287,6 +298,7 @@ pub unsafe extern "C" fn flowdb_engine_trigger_gc(
     purged: *mut u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let n = with_engine(engine, |e| e.trigger_gc())?;
         if !purged.is_null() {
@@ -312,6 +324,7 @@ pub unsafe extern "C" fn flowdb_engine_spawn_background_maintenance(
     out: *mut *mut flowdb_maintenance_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         if out.is_null() {
             return Err(null("out"));
@@ -326,7 +339,7 @@ pub unsafe extern "C" fn flowdb_engine_spawn_background_maintenance(
 
 /// Stops the thread, waits for it, and frees the handle. NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_maintenance_stop(m: *mut flowdb_maintenance_t) {
+pub unsafe extern "C" fn flowdb_maintenance_stop(m: *mut flowdb_maintenance_t) {
     if !m.is_null() {
         // SAFETY: made by flowdb_engine_spawn_background_maintenance, freed once.
         no_unwind((), || unsafe { Box::from_raw(m) }.handle.stop());
@@ -342,6 +355,7 @@ pub unsafe extern "C" fn flowdb_engine_stats(
     out: *mut flowdb_stats_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_engine(engine, |e| Ok(e.stats()))?;
         write_stats(out, &s)
@@ -362,6 +376,7 @@ pub(crate) unsafe fn write_stats(out: *mut flowdb_stats_t, s: &flowdb::EngineSta
         ));
     }
     let n = room.min(std::mem::size_of::<flowdb_stats_t>());
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         std::ptr::copy_nonoverlapping(
             &full as *const flowdb_stats_t as *const u8,
@@ -382,6 +397,7 @@ pub unsafe extern "C" fn flowdb_engine_metrics_text(
     len: *mut usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         if out.is_null() {
             return Err(null("out"));

@@ -70,12 +70,14 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result
 
 /// The UTF-8 text `(ptr, len)`.
 pub(crate) unsafe fn text<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<&'a str> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let b = unsafe { bytes(ptr as *const u8, len, what)? };
     std::str::from_utf8(b).map_err(|_| Error::invalid(format!("{what} is not valid UTF-8")))
 }
 
 /// `(ptr, len)` parsed as JSON; malformed JSON is `FLOWDB_INVALID_ARGUMENT`.
 pub(crate) unsafe fn json(ptr: *const c_char, len: usize, what: &str) -> Result<serde_json::Value> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let t = unsafe { text(ptr, len, what)? };
     serde_json::from_str(t).map_err(|e| Error::invalid(format!("{what} is not valid JSON: {e}")))
 }
@@ -83,6 +85,7 @@ pub(crate) unsafe fn json(ptr: *const c_char, len: usize, what: &str) -> Result<
 /// Hands a string to C (NUL-terminated; freed with `flowdb_string_free`).
 pub(crate) unsafe fn put_string(out: *mut *mut c_char, s: String, what: &str) -> Result<()> {
     let c = CString::new(s).map_err(|_| Error::Internal(format!("{what} holds a NUL byte")))?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put_cstring(out, c, what) }
 }
 
@@ -131,25 +134,27 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T, what: &str) -> Result<()> {
 
 /// The status code of an error; `FLOWDB_INVALID_ARGUMENT` for NULL.
 #[no_mangle]
-pub extern "C" fn flowdb_error_code(err: *const flowdb_error_t) -> flowdb_status_t {
+pub unsafe extern "C" fn flowdb_error_code(err: *const flowdb_error_t) -> flowdb_status_t {
     // SAFETY: NULL or a live error from this library.
     no_unwind(flowdb_status_t::FLOWDB_INTERNAL, || {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         unsafe { err.as_ref() }.map_or(flowdb_status_t::FLOWDB_INVALID_ARGUMENT, |e| e.code)
     })
 }
 
 /// The message of an error, NUL-terminated; valid until `flowdb_error_free`. "" for NULL.
 #[no_mangle]
-pub extern "C" fn flowdb_error_message(err: *const flowdb_error_t) -> *const c_char {
+pub unsafe extern "C" fn flowdb_error_message(err: *const flowdb_error_t) -> *const c_char {
     // SAFETY: NULL or a live error from this library.
     no_unwind(c"".as_ptr(), || {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         unsafe { err.as_ref() }.map_or(c"".as_ptr(), |e| e.message.as_ptr())
     })
 }
 
 /// Frees an error; NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_error_free(err: *mut flowdb_error_t) {
+pub unsafe extern "C" fn flowdb_error_free(err: *mut flowdb_error_t) {
     if !err.is_null() {
         // SAFETY: made by Box::into_raw in `guard`, freed once (documented).
         no_unwind((), || drop(unsafe { Box::from_raw(err) }));
@@ -170,7 +175,7 @@ pub extern "C" fn flowdb_version() -> *const c_char {
 
 /// Frees a string the library returned (e.g. metrics text); NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_string_free(s: *mut c_char) {
+pub unsafe extern "C" fn flowdb_string_free(s: *mut c_char) {
     if !s.is_null() {
         // SAFETY: made by CString::into_raw in this library, freed once.
         no_unwind((), || drop(unsafe { CString::from_raw(s) }));
@@ -186,13 +191,14 @@ mod tests {
         let mut err: *mut flowdb_error_t = std::ptr::null_mut();
         let status = guard(&mut err, || panic!("boom"));
         assert_eq!(status, flowdb_status_t::FLOWDB_INTERNAL);
-        assert_eq!(flowdb_error_code(err), flowdb_status_t::FLOWDB_INTERNAL);
-        // SAFETY: a live error from `guard`, NUL-terminated.
-        let msg = unsafe { CStr::from_ptr(flowdb_error_message(err)) }
-            .to_str()
-            .unwrap();
-        assert!(msg.contains("boom"), "{msg}");
-        flowdb_error_free(err);
+        // SAFETY: `err` is a live error from `guard`; its message is NUL-terminated and
+        // lives until the error is freed, once, at the end.
+        unsafe {
+            assert_eq!(flowdb_error_code(err), flowdb_status_t::FLOWDB_INTERNAL);
+            let msg = CStr::from_ptr(flowdb_error_message(err)).to_str().unwrap();
+            assert!(msg.contains("boom"), "{msg}");
+            flowdb_error_free(err);
+        }
         assert_eq!(
             guard(std::ptr::null_mut(), || Ok(())),
             flowdb_status_t::FLOWDB_OK

@@ -55,6 +55,7 @@ pub unsafe extern "C" fn flowdb_jsondb_open(
     out: *mut *mut flowdb_jsondb_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let o = opts.as_ref().ok_or_else(|| null("options"))?;
         if out.is_null() {
@@ -72,6 +73,7 @@ pub unsafe extern "C" fn flowdb_jsondb_from_engine(
     out: *mut *mut flowdb_jsondb_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         if out.is_null() {
             return Err(null("out"));
@@ -87,6 +89,7 @@ pub unsafe extern "C" fn flowdb_jsondb_close(
     db: *const flowdb_jsondb_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe { with_db(db, |d| d.close()) })
 }
 
@@ -97,6 +100,7 @@ pub unsafe extern "C" fn flowdb_jsondb_shutdown(
     db: *const flowdb_jsondb_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let h = db.as_ref().ok_or_else(|| null("db"))?;
         let mut g = h.db.write();
@@ -118,7 +122,7 @@ pub unsafe extern "C" fn flowdb_jsondb_shutdown(
 /// Frees the handle (open transactions keep the database alive until they are
 /// freed). NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_jsondb_free(db: *mut flowdb_jsondb_t) {
+pub unsafe extern "C" fn flowdb_jsondb_free(db: *mut flowdb_jsondb_t) {
     if !db.is_null() {
         // SAFETY: made by flowdb_jsondb_open/_from_engine, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(db) }));
@@ -132,6 +136,7 @@ pub unsafe extern "C" fn flowdb_jsondb_engine_flush(
     db: *const flowdb_jsondb_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe { with_db(db, |d| d.engine().flush()) })
 }
 
@@ -143,6 +148,7 @@ pub unsafe extern "C" fn flowdb_jsondb_engine_stats(
     out: *mut super::engine::flowdb_stats_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_db(db, |d| Ok(d.engine().stats()))?;
         super::engine::write_stats(out, &s)
@@ -157,6 +163,7 @@ pub unsafe extern "C" fn flowdb_jsondb_engine_metrics_text(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let text = with_db(db, |d| Ok(d.engine().metrics_text()))?;
         put_string(out, text, "out")
@@ -170,6 +177,7 @@ pub unsafe extern "C" fn flowdb_jsondb_set_transaction_timeout_ms(
     ms: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |d| {
             d.set_transaction_timeout(std::time::Duration::from_millis(ms));
@@ -186,6 +194,7 @@ pub unsafe extern "C" fn flowdb_jsondb_create_object_store(
     key_path: *const c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (n, k) = (cstr(name, "name")?, cstr(key_path, "key_path")?);
         with_db(db, |d| d.create_object_store(n, k))
@@ -244,6 +253,7 @@ pub unsafe extern "C" fn flowdb_jsondb_create_store(
     len: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let spec: StoreSpec = serde_json::from_value(json(schema_json, len, "schema_json")?)
             .map_err(|e| Error::invalid(format!("schema_json: {e}")))?;
@@ -269,6 +279,7 @@ pub unsafe extern "C" fn flowdb_jsondb_delete_object_store(
     name: *const c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let n = cstr(name, "name")?;
         with_db(db, |d| d.delete_object_store(n))
@@ -283,6 +294,7 @@ unsafe fn paths<'a>(key_paths: *const *const c_char, n: usize) -> Result<Vec<&'a
     let ptrs = unsafe { std::slice::from_raw_parts(key_paths, n) };
     ptrs.iter()
         .enumerate()
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         .map(|(i, p)| unsafe { cstr(*p, &format!("key_paths[{i}]")) })
         .collect()
 }
@@ -299,6 +311,7 @@ pub unsafe extern "C" fn flowdb_jsondb_create_index(
     unique: bool,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { flowdb_jsondb_create_index_with(db, store, name, key_paths, n, unique, false, err) }
 }
 
@@ -313,6 +326,7 @@ pub unsafe extern "C" fn flowdb_jsondb_create_index_on(
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     let one = [key_path];
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { flowdb_jsondb_create_index_with(db, store, name, one.as_ptr(), 1, unique, false, err) }
 }
 
@@ -328,6 +342,7 @@ pub unsafe extern "C" fn flowdb_jsondb_create_index_with(
     multi_entry: bool,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (s, nm) = (cstr(store, "store")?, cstr(name, "name")?);
         let schema = IndexSchema::compound(nm, &paths(key_paths, n)?)
@@ -345,6 +360,7 @@ pub unsafe extern "C" fn flowdb_jsondb_delete_index(
     name: *const c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (s, n) = (cstr(store, "store")?, cstr(name, "name")?);
         with_db(db, |d| d.delete_index(s, n))
@@ -358,6 +374,7 @@ pub unsafe extern "C" fn flowdb_jsondb_store_names(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let names = with_db(db, |d| Ok(d.store_names()))?;
         put_string(out, to_json(&names)?, "out")
@@ -373,6 +390,7 @@ pub unsafe extern "C" fn flowdb_jsondb_get_store(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let n = cstr(name, "name")?;
         match with_db(db, |d| Ok(d.get_store(n)))? {
@@ -392,6 +410,7 @@ pub unsafe extern "C" fn flowdb_jsondb_put(
     key_out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| {
             docs::put_doc(&mut &**x, false, store, doc, len, key_out)
@@ -409,6 +428,7 @@ pub unsafe extern "C" fn flowdb_jsondb_put_auto(
     key_out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| {
             docs::put_doc(&mut &**x, true, store, doc, len, key_out)
@@ -426,6 +446,7 @@ pub unsafe extern "C" fn flowdb_jsondb_get(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| docs::get_doc(&mut &**x, store, key, len, out))
     })
@@ -440,6 +461,7 @@ pub unsafe extern "C" fn flowdb_jsondb_delete(
     len: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| docs::delete_doc(&mut &**x, store, key, len))
     })
@@ -453,6 +475,7 @@ pub unsafe extern "C" fn flowdb_jsondb_count(
     out: *mut usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| docs::count(&mut &**x, store, out))
     })
@@ -466,6 +489,7 @@ pub unsafe extern "C" fn flowdb_jsondb_scan(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| docs::scan(&mut &**x, store, out))
     })
@@ -484,6 +508,7 @@ pub unsafe extern "C" fn flowdb_jsondb_get_by_index(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| {
             docs::get_by_index(&mut &**x, store, index, value, len, out)
@@ -506,6 +531,7 @@ pub unsafe extern "C" fn flowdb_jsondb_range_by_index(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| {
             docs::range_by_index(&mut &**x, store, index, start, start_len, end, end_len, out)
@@ -523,6 +549,7 @@ pub unsafe extern "C" fn flowdb_jsondb_get_range(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (s, r, d) = (cstr(store, "store")?, key_range(range)?, direction(dir)?);
         let docs = with_db(db, |x| docs::Docs::get_range(&mut &**x, s, r, d))?;
@@ -541,6 +568,7 @@ pub unsafe extern "C" fn flowdb_jsondb_index_query(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| {
             docs::index_query(&mut &**x, store, index, range, dir, out)
@@ -558,6 +586,7 @@ pub unsafe extern "C" fn flowdb_jsondb_count_by_index(
     out: *mut usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (s, i, r) = (
             cstr(store, "store")?,

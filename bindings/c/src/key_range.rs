@@ -39,6 +39,7 @@ pub(crate) fn direction(d: i32) -> Result<Direction> {
 }
 
 unsafe fn range_out(out: *mut *mut flowdb_key_range_t, r: Result<KeyRange>) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put_new(out, flowdb_key_range_t { range: r? }, "out") }
 }
 
@@ -58,6 +59,7 @@ pub unsafe extern "C" fn flowdb_key_range_only(
     out: *mut *mut flowdb_key_range_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         range_out(out, json(key, len, "key").and_then(|k| KeyRange::only(&k)))
     })
@@ -72,6 +74,7 @@ pub unsafe extern "C" fn flowdb_key_range_lower_bound(
     out: *mut *mut flowdb_key_range_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         range_out(
             out,
@@ -89,6 +92,7 @@ pub unsafe extern "C" fn flowdb_key_range_upper_bound(
     out: *mut *mut flowdb_key_range_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         range_out(
             out,
@@ -109,6 +113,7 @@ pub unsafe extern "C" fn flowdb_key_range_bound(
     out: *mut *mut flowdb_key_range_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (l, u) = (
             json(lower, lower_len, "lower")?,
@@ -120,7 +125,7 @@ pub unsafe extern "C" fn flowdb_key_range_bound(
 
 /// Frees a key range; NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_key_range_free(r: *mut flowdb_key_range_t) {
+pub unsafe extern "C" fn flowdb_key_range_free(r: *mut flowdb_key_range_t) {
     if !r.is_null() {
         // SAFETY: made by a flowdb_key_range_* function, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(r) }));

@@ -11,6 +11,25 @@
 //! 5. What `_open`/`_new` returns is released by the matching `_free`, once;
 //!    `_free(NULL)` does nothing. Memory the library returns is freed by the library.
 //!
+//! # Safety
+//!
+//! Every exported function is `unsafe`: it reads and writes through pointers its C
+//! caller passes. The argument, written once here and cited by each `unsafe` block
+//! as "the C ABI contract":
+//! - the caller keeps convention 3 — each pointer is NULL or valid for what the
+//!   function's documentation says (a `(pointer, length)` pair readable for `length`
+//!   bytes; an output pointer writable; a handle one this library made and has not
+//!   freed, per convention 5);
+//! - the library checks every pointer for NULL before reading it, through the helpers
+//!   in `error.rs` (`bytes`, `text`, `json`, `cstr`, `put`, `put_new`) and the handle
+//!   lookups (`with_engine`, `the_range`, ...), and reports NULL as
+//!   `FLOWDB_INVALID_ARGUMENT`;
+//! - handles that are not thread-safe (iterators, options, batches) are used by one
+//!   thread at a time (convention 7).
+//!
+//! The C abuse harness (tests/c/gen_abuse.py) calls every function with NULL in each
+//! pointer argument, and the C tests run under ASan, UBSan and valgrind.
+//!
 //! One file per handle family: `error` (status, errors, guard, argument helpers),
 //! `options`, `engine` (lifecycle, writes, maintenance, stats), `read` (gets, queries,
 //! ranges, record lists, iterators), `jsondb` (the document database, schema, CRUD,
@@ -18,6 +37,7 @@
 //! requests database and transaction handles share), `txn` (transactions), `query` (the query builder).
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 /// The library version's parts (they match Cargo.toml; a test checks).
 pub const FLOWDB_VERSION_MAJOR: u32 = 0;

@@ -34,7 +34,7 @@ pub extern "C" fn flowdb_options_new() -> *mut flowdb_options_t {
 
 /// Frees options; NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_options_free(opts: *mut flowdb_options_t) {
+pub unsafe extern "C" fn flowdb_options_free(opts: *mut flowdb_options_t) {
     if !opts.is_null() {
         // SAFETY: made by flowdb_options_new, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(opts) }));
@@ -60,6 +60,7 @@ pub unsafe extern "C" fn flowdb_options_set_data_dir(
     path: *const c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.data_dir = cstr(path, "path")?.into();
@@ -76,6 +77,7 @@ pub unsafe extern "C" fn flowdb_options_set_default_ttl_secs(
     ttl_secs: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.default_ttl_secs = has_ttl.then_some(ttl_secs);
@@ -92,6 +94,7 @@ pub unsafe extern "C" fn flowdb_options_set_sync_mode(
     interval_ms: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.wal_sync_mode = match mode {
@@ -123,6 +126,7 @@ pub unsafe extern "C" fn flowdb_options_set_gc_interval_secs(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.gc_interval_secs = fit("gc_interval_secs", value)?;
@@ -138,6 +142,7 @@ pub unsafe extern "C" fn flowdb_options_set_memtable_size_mb(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.memtable_size_mb = fit("memtable_size_mb", value)?;
@@ -153,6 +158,7 @@ pub unsafe extern "C" fn flowdb_options_set_max_frozen_memtables(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.max_frozen_memtables = fit("max_frozen_memtables", value)?;
@@ -168,6 +174,7 @@ pub unsafe extern "C" fn flowdb_options_set_block_size(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.block_size = fit("block_size", value)?;
@@ -183,6 +190,7 @@ pub unsafe extern "C" fn flowdb_options_set_flush_interval_ms(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.flush_interval_ms = fit("flush_interval_ms", value)?;
@@ -198,6 +206,7 @@ pub unsafe extern "C" fn flowdb_options_set_time_bucket_secs(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.time_bucket_secs = fit("time_bucket_secs", value)?;
@@ -213,6 +222,7 @@ pub unsafe extern "C" fn flowdb_options_set_index_memory_budget_mb(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.index_memory_budget_mb = fit("index_memory_budget_mb", value)?;
@@ -228,6 +238,7 @@ pub unsafe extern "C" fn flowdb_options_set_block_cache_capacity_mb(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.block_cache_capacity_mb = fit("block_cache_capacity_mb", value)?;
@@ -243,6 +254,7 @@ pub unsafe extern "C" fn flowdb_options_set_bloom_bits_per_key(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.bloom_bits_per_key = fit("bloom_bits_per_key", value)?;
@@ -258,6 +270,7 @@ pub unsafe extern "C" fn flowdb_options_set_wal_segment_size_mb(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.wal_segment_size_mb = fit("wal_segment_size_mb", value)?;
@@ -273,6 +286,7 @@ pub unsafe extern "C" fn flowdb_options_set_compaction_threshold(
     value: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.compaction_threshold = fit("compaction_threshold", value)?;
@@ -288,6 +302,7 @@ pub unsafe extern "C" fn flowdb_options_set_create_if_missing(
     value: bool,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.create_if_missing = value;
@@ -303,6 +318,7 @@ pub unsafe extern "C" fn flowdb_options_set_auto_background(
     value: bool,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
             c.auto_background = value;

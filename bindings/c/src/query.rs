@@ -38,6 +38,7 @@ pub struct flowdb_query_t {
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_query_new(store: *const c_char) -> *mut flowdb_query_t {
     no_unwind(std::ptr::null_mut(), || {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         match unsafe { cstr(store, "store") } {
             Ok(s) => Box::into_raw(Box::new(flowdb_query_t {
                 store: s.to_string(),
@@ -71,6 +72,7 @@ pub unsafe extern "C" fn flowdb_query_where_eq(
     len: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         step(q, err, || {
             Ok(Step::Eq(
@@ -93,6 +95,7 @@ pub unsafe extern "C" fn flowdb_query_where_range(
     end_len: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         step(q, err, || {
             Ok(Step::Range(
@@ -113,6 +116,7 @@ pub unsafe extern "C" fn flowdb_query_where_in(
     len: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         step(q, err, || match json(values, len, "values")? {
             Value::Array(vs) => Ok(Step::In(cstr(field, "field")?.to_string(), vs)),
@@ -129,6 +133,7 @@ pub unsafe extern "C" fn flowdb_query_order_by(
     descending: bool,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         step(q, err, || {
             Ok(Step::Order(
@@ -150,6 +155,7 @@ pub unsafe extern "C" fn flowdb_query_limit(
     n: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { step(q, err, || Ok(Step::Limit(n))) }
 }
 
@@ -160,6 +166,7 @@ pub unsafe extern "C" fn flowdb_query_offset(
     n: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { step(q, err, || Ok(Step::Offset(n))) }
 }
 
@@ -169,6 +176,7 @@ pub unsafe extern "C" fn flowdb_query_scan_only(
     q: *mut flowdb_query_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { step(q, err, || Ok(Step::ScanOnly)) }
 }
 
@@ -180,6 +188,7 @@ pub unsafe extern "C" fn flowdb_query_collect(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let q = q.as_ref().ok_or_else(|| null("query"))?;
         let docs = with_db(db, |d| {
@@ -203,7 +212,7 @@ pub unsafe extern "C" fn flowdb_query_collect(
 
 /// Frees a query; NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_query_free(q: *mut flowdb_query_t) {
+pub unsafe extern "C" fn flowdb_query_free(q: *mut flowdb_query_t) {
     if !q.is_null() {
         // SAFETY: made by flowdb_query_new, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(q) }));

@@ -42,6 +42,7 @@ pub extern "C" fn flowdb_range_time(start: i64, end: i64) -> *mut flowdb_range_t
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_range_prefix(prefix: *const u8, len: usize) -> *mut flowdb_range_t {
     no_unwind(std::ptr::null_mut(), || {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         match unsafe { bytes(prefix, len, "prefix") } {
             Ok(p) => range(ScanRange::prefix_bytes(p)),
             Err(_) => std::ptr::null_mut(),
@@ -58,6 +59,7 @@ pub unsafe extern "C" fn flowdb_range_prefix_time(
     end: i64,
 ) -> *mut flowdb_range_t {
     no_unwind(std::ptr::null_mut(), || {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         match unsafe { bytes(prefix, len, "prefix") } {
             Ok(p) => range(ScanRange::prefix_bytes(p).with_time_range(start, end)),
             Err(_) => std::ptr::null_mut(),
@@ -74,6 +76,7 @@ pub unsafe extern "C" fn flowdb_range_key(
     end_len: usize,
 ) -> *mut flowdb_range_t {
     no_unwind(std::ptr::null_mut(), || {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         match unsafe { (bytes(start, start_len, "start"), bytes(end, end_len, "end")) } {
             (Ok(s), Ok(e)) => range(ScanRange::key_range_bytes(s, e)),
             _ => std::ptr::null_mut(),
@@ -92,6 +95,7 @@ pub unsafe extern "C" fn flowdb_range_key_time(
     ts_end: i64,
 ) -> *mut flowdb_range_t {
     no_unwind(std::ptr::null_mut(), || {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         match unsafe { (bytes(start, start_len, "start"), bytes(end, end_len, "end")) } {
             (Ok(s), Ok(e)) => {
                 range(ScanRange::key_range_bytes(s, e).with_time_range(ts_start, ts_end))
@@ -103,7 +107,7 @@ pub unsafe extern "C" fn flowdb_range_key_time(
 
 /// Frees a range; NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_range_free(r: *mut flowdb_range_t) {
+pub unsafe extern "C" fn flowdb_range_free(r: *mut flowdb_range_t) {
     if !r.is_null() {
         // SAFETY: made by a flowdb_range_* constructor, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(r) }));
@@ -124,7 +128,8 @@ pub(crate) unsafe fn list_out(
     if out.is_null() {
         return Err(null("out"));
     }
-    let list = RecordList::new(records()?);
+    let list = RecordList::boxed(records()?);
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put(out, list, "out") }
 }
 
@@ -139,6 +144,7 @@ pub unsafe extern "C" fn flowdb_engine_get(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let k = bytes(key, key_len, "key")?;
         list_out(out, || {
@@ -162,6 +168,7 @@ pub unsafe extern "C" fn flowdb_engine_get_sync(
 ) -> *mut flowdb_records_t {
     let mut out = std::ptr::null_mut();
     let status =
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         unsafe { flowdb_engine_get(engine, key, key_len, ts, &mut out, std::ptr::null_mut()) };
     if status == flowdb_status_t::FLOWDB_OK {
         out
@@ -179,6 +186,7 @@ pub unsafe extern "C" fn flowdb_engine_get_latest(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let k = bytes(key, key_len, "key")?;
         list_out(out, || {
@@ -200,6 +208,7 @@ pub unsafe extern "C" fn flowdb_engine_query(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let r = the_range(r)?.clone();
         list_out(out, || with_engine(engine, |e| collect(e, r)))
@@ -215,6 +224,7 @@ pub unsafe extern "C" fn flowdb_engine_query_by_prefix(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let p = bytes(prefix, len, "prefix")?;
         list_out(out, || {
@@ -234,6 +244,7 @@ pub unsafe extern "C" fn flowdb_engine_query_by_key_range(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (s, e2) = (
             bytes(start, start_len, "start")?,
@@ -254,6 +265,7 @@ pub unsafe extern "C" fn flowdb_engine_query_time_range(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         list_out(out, || {
             with_engine(engine, |e| collect(e, ScanRange::time_range(start, end)))
@@ -272,6 +284,7 @@ pub unsafe extern "C" fn flowdb_engine_query_prefix_time_range(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let p = bytes(prefix, len, "prefix")?;
         list_out(out, || {
@@ -295,6 +308,7 @@ pub unsafe extern "C" fn flowdb_engine_query_key_time_range(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (s, e2) = (
             bytes(start_key, start_key_len, "start_key")?,
@@ -331,6 +345,7 @@ pub(crate) unsafe fn iter_out(
         it: make()?,
         current: None,
     };
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put_new(out, it, "out") }
 }
 
@@ -342,6 +357,7 @@ pub unsafe extern "C" fn flowdb_engine_scan(
     out: *mut *mut flowdb_iter_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { flowdb_engine_scan_opt(engine, r, true, true, out, err) }
 }
 
@@ -356,6 +372,7 @@ pub unsafe extern "C" fn flowdb_engine_scan_opt(
     out: *mut *mut flowdb_iter_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let r = the_range(r)?.clone();
         let opts = ReadOptions {
@@ -375,6 +392,7 @@ pub unsafe extern "C" fn flowdb_engine_scan_prefix(
     out: *mut *mut flowdb_iter_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let p = bytes(prefix, len, "prefix")?;
         iter_out(out, || {
@@ -394,6 +412,7 @@ pub unsafe extern "C" fn flowdb_engine_scan_prefix_time_range(
     out: *mut *mut flowdb_iter_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let p = bytes(prefix, len, "prefix")?;
         iter_out(out, || {
@@ -412,6 +431,7 @@ pub unsafe extern "C" fn flowdb_iter_next(
     has_record: *mut bool,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let i = it.as_mut().ok_or_else(|| null("iterator"))?;
         if has_record.is_null() {
@@ -431,6 +451,7 @@ pub unsafe extern "C" fn flowdb_iter_record(
     out: *mut flowdb_record_view_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let i = it.as_ref().ok_or_else(|| null("iterator"))?;
         let r = i
@@ -443,7 +464,7 @@ pub unsafe extern "C" fn flowdb_iter_record(
 
 /// Frees an iterator (at any point of the scan); NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_iter_free(it: *mut flowdb_iter_t) {
+pub unsafe extern "C" fn flowdb_iter_free(it: *mut flowdb_iter_t) {
     if !it.is_null() {
         // SAFETY: made by a flowdb_engine_scan* function, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(it) }));
@@ -474,6 +495,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = std::ffi::CString::new(dir.path().to_str().unwrap()).unwrap();
         let null = std::ptr::null_mut();
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         unsafe {
             let o = flowdb_options_new();
             assert_eq!(

@@ -88,7 +88,8 @@ pub struct flowdb_records_t {
 pub(crate) struct RecordList;
 
 impl RecordList {
-    pub(crate) fn new(records: Vec<Record>) -> *mut flowdb_records_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    pub(crate) fn boxed(records: Vec<Record>) -> *mut flowdb_records_t {
         Box::into_raw(Box::new(flowdb_records_t { records }))
     }
 }
@@ -106,9 +107,10 @@ pub(crate) fn view(r: &Record) -> flowdb_record_view_t {
 
 /// The number of records in a list (0 for NULL).
 #[no_mangle]
-pub extern "C" fn flowdb_records_len(list: *const flowdb_records_t) -> usize {
+pub unsafe extern "C" fn flowdb_records_len(list: *const flowdb_records_t) -> usize {
     // SAFETY: NULL or a live list.
     no_unwind(0, || {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         unsafe { list.as_ref() }.map_or(0, |l| l.records.len())
     })
 }
@@ -122,6 +124,7 @@ pub unsafe extern "C" fn flowdb_records_at(
     out: *mut flowdb_record_view_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let l = list.as_ref().ok_or_else(|| null("list"))?;
         let r = l.records.get(i).ok_or_else(|| {
@@ -136,7 +139,7 @@ pub unsafe extern "C" fn flowdb_records_at(
 
 /// Frees a list; NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_records_free(list: *mut flowdb_records_t) {
+pub unsafe extern "C" fn flowdb_records_free(list: *mut flowdb_records_t) {
     if !list.is_null() {
         // SAFETY: made by this library, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(list) }));

@@ -36,6 +36,7 @@ pub unsafe extern "C" fn flowdb_engine_snapshot(
     out: *mut *mut flowdb_snapshot_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         if out.is_null() {
             return Err(null("out"));
@@ -56,6 +57,7 @@ pub unsafe extern "C" fn flowdb_snapshot_get(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_snapshot(snap)?;
         let k = bytes(key, key_len, "key")?;
@@ -77,6 +79,7 @@ pub unsafe extern "C" fn flowdb_snapshot_get_latest(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_snapshot(snap)?;
         let k = bytes(key, key_len, "key")?;
@@ -93,6 +96,7 @@ pub unsafe extern "C" fn flowdb_snapshot_query(
     out: *mut *mut flowdb_records_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_snapshot(snap)?;
         let r = the_range(r)?.clone();
@@ -109,6 +113,7 @@ pub unsafe extern "C" fn flowdb_snapshot_scan(
     out: *mut *mut flowdb_iter_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_snapshot(snap)?;
         let r = the_range(r)?.clone();
@@ -118,7 +123,7 @@ pub unsafe extern "C" fn flowdb_snapshot_scan(
 
 /// Frees the snapshot (the data it held may then be reclaimed). NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_snapshot_free(snap: *mut flowdb_snapshot_t) {
+pub unsafe extern "C" fn flowdb_snapshot_free(snap: *mut flowdb_snapshot_t) {
     if !snap.is_null() {
         // SAFETY: made by flowdb_engine_snapshot, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(snap) }));

@@ -40,6 +40,7 @@ pub unsafe extern "C" fn flowdb_jsondb_transaction(
     out: *mut *mut flowdb_txn_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         if out.is_null() {
             return Err(null("out"));
@@ -98,6 +99,7 @@ pub unsafe extern "C" fn flowdb_txn_put(
     key_out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| docs::put_doc(t, false, store, doc, len, key_out))
     })
@@ -113,6 +115,7 @@ pub unsafe extern "C" fn flowdb_txn_put_auto(
     key_out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| docs::put_doc(t, true, store, doc, len, key_out))
     })
@@ -128,6 +131,7 @@ pub unsafe extern "C" fn flowdb_txn_get(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| docs::get_doc(t, store, key, len, out))
     })
@@ -142,6 +146,7 @@ pub unsafe extern "C" fn flowdb_txn_delete(
     len: usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| docs::delete_doc(t, store, key, len))
     })
@@ -155,6 +160,7 @@ pub unsafe extern "C" fn flowdb_txn_count(
     out: *mut usize,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| docs::count(t, store, out))
     })
@@ -168,6 +174,7 @@ pub unsafe extern "C" fn flowdb_txn_scan(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| docs::scan(t, store, out))
     })
@@ -185,6 +192,7 @@ pub unsafe extern "C" fn flowdb_txn_get_by_index(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| {
             docs::get_by_index(t, store, index, value, len, out)
@@ -205,6 +213,7 @@ pub unsafe extern "C" fn flowdb_txn_range_by_index(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| {
             docs::range_by_index(t, store, index, start, start_len, end, end_len, out)
@@ -223,6 +232,7 @@ pub unsafe extern "C" fn flowdb_txn_index_query(
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| docs::index_query(t, store, index, range, dir, out))
     })
@@ -234,6 +244,7 @@ pub unsafe extern "C" fn flowdb_txn_commit(
     txn: *mut flowdb_txn_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe { with_txn(txn, |t| t.commit_in_place()) })
 }
 
@@ -243,6 +254,7 @@ pub unsafe extern "C" fn flowdb_txn_abort(
     txn: *mut flowdb_txn_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_txn(txn, |t| {
             if !t.is_active() {
@@ -258,7 +270,7 @@ pub unsafe extern "C" fn flowdb_txn_abort(
 
 /// Frees a transaction (aborting it when still active). NULL does nothing.
 #[no_mangle]
-pub extern "C" fn flowdb_txn_free(txn: *mut flowdb_txn_t) {
+pub unsafe extern "C" fn flowdb_txn_free(txn: *mut flowdb_txn_t) {
     if !txn.is_null() {
         // SAFETY: made by flowdb_jsondb_transaction, freed once.
         no_unwind((), || drop(unsafe { Box::from_raw(txn) }));

@@ -65,16 +65,16 @@ impl QueryBuilder<'_> {
                     start.extend_from_slice(v);
                 }
                 let end = [&start[..], &[0xff]].concat();
-                self.read_index(r, s, index, (&start, &end), want, served, out)
+                self.read_index(r, (s, index), (&start, &end), want, served, out)
             }
             Plan::IndexOrder { index } => {
                 let (start, end) = KeyRange::all().byte_bounds(&[]);
-                self.read_index(r, s, index, (&start, &end), want, &[], out)
+                self.read_index(r, (s, index), (&start, &end), want, &[], out)
             }
             Plan::SortedScan { field } => self.sorted_scan(r, field, out),
             Plan::IndexEq { index, filter, key } => {
                 let end = [key, &[0xff]].concat();
-                self.read_index(r, s, index, (key, &end), want, &[filter], out)
+                self.read_index(r, (s, index), (key, &end), want, &[filter], out)
             }
             Plan::IndexIn {
                 index,
@@ -100,7 +100,9 @@ impl QueryBuilder<'_> {
                 merge,
             } => {
                 if merge {
-                    if let Some(()) = self.merge_range(r, s, index, (lo, end), want, filter, out)? {
+                    if let Some(()) =
+                        self.merge_range(r, (s, index), (lo, end), want, filter, out)?
+                    {
                         return Ok(());
                     }
                 }
@@ -161,8 +163,7 @@ impl QueryBuilder<'_> {
     fn read_index(
         &self,
         r: &Request<'_>,
-        s: &StoreEntry,
-        idx: &IndexEntry,
+        (s, idx): (&StoreEntry, &IndexEntry),
         (start, end): (&[u8], &[u8]),
         want: usize,
         served: &[usize],
@@ -279,8 +280,7 @@ impl QueryBuilder<'_> {
     fn merge_range(
         &self,
         r: &Request<'_>,
-        s: &StoreEntry,
-        idx: &IndexEntry,
+        (s, idx): (&StoreEntry, &IndexEntry),
         (lo, end_key): (&[u8], &[u8]),
         want: usize,
         served: usize,
