@@ -635,6 +635,66 @@ const char *flowdb_version(void);
 void flowdb_string_free(char *s);
 
 /*
+ A scan over `range` with default read options, in `*out`.
+ */
+enum flowdb_status_t flowdb_engine_scan(const struct flowdb_engine_t *engine,
+                                        const struct flowdb_range_t *r,
+                                        struct flowdb_iter_t **out,
+                                        struct flowdb_error_t **err);
+
+/*
+ A scan with read options: `fill_cache` keeps read blocks cached; `verify_checksums`
+ checks every block read (a mismatch is `FLOWDB_CORRUPTION` from `flowdb_iter_next`).
+ */
+enum flowdb_status_t flowdb_engine_scan_opt(const struct flowdb_engine_t *engine,
+                                            const struct flowdb_range_t *r,
+                                            bool fill_cache,
+                                            bool verify_checksums,
+                                            struct flowdb_iter_t **out,
+                                            struct flowdb_error_t **err);
+
+/*
+ A scan of keys beginning with `prefix`.
+ */
+enum flowdb_status_t flowdb_engine_scan_prefix(const struct flowdb_engine_t *engine,
+                                               const uint8_t *prefix,
+                                               uintptr_t len,
+                                               struct flowdb_iter_t **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ A scan of keys beginning with `prefix`, with `ts_start <= ts <= ts_end`.
+ */
+enum flowdb_status_t flowdb_engine_scan_prefix_time_range(const struct flowdb_engine_t *engine,
+                                                          const uint8_t *prefix,
+                                                          uintptr_t len,
+                                                          int64_t ts_start,
+                                                          int64_t ts_end,
+                                                          struct flowdb_iter_t **out,
+                                                          struct flowdb_error_t **err);
+
+/*
+ Moves to the next record: `*has_record` is true while there is one (then read it
+ with `flowdb_iter_record`), false at the end. An error ends the scan.
+ */
+enum flowdb_status_t flowdb_iter_next(struct flowdb_iter_t *it,
+                                      bool *has_record,
+                                      struct flowdb_error_t **err);
+
+/*
+ The current record as a view, borrowed until the next call on this iterator or
+ its free. `FLOWDB_INVALID_ARGUMENT` before the first `flowdb_iter_next` or at the end.
+ */
+enum flowdb_status_t flowdb_iter_record(const struct flowdb_iter_t *it,
+                                        struct flowdb_record_view_t *out,
+                                        struct flowdb_error_t **err);
+
+/*
+ Frees an iterator (at any point of the scan); NULL does nothing.
+ */
+void flowdb_iter_free(struct flowdb_iter_t *it);
+
+/*
  Opens the engine on `opts` and the document layer on it, into `*out`.
  */
 enum flowdb_status_t flowdb_jsondb_open(const struct flowdb_options_t *opts,
@@ -697,90 +757,6 @@ enum flowdb_status_t flowdb_jsondb_engine_metrics_text(const struct flowdb_jsond
 enum flowdb_status_t flowdb_jsondb_set_transaction_timeout_ms(const struct flowdb_jsondb_t *db,
                                                               uint64_t ms,
                                                               struct flowdb_error_t **err);
-
-/*
- Creates a store whose documents carry their key at `key_path` (NUL-terminated).
- */
-enum flowdb_status_t flowdb_jsondb_create_object_store(const struct flowdb_jsondb_t *db,
-                                                       const char *name,
-                                                       const char *key_path,
-                                                       struct flowdb_error_t **err);
-
-/*
- Creates a store from a JSON description: `{"name": "users", "keyPath": "id",
- "autoIncrement": true, "indexes": [{"name": "email", "keyPath": "email",
- "unique": true, "multiEntry": false}]}` (an index's keyPath may be an array: a
- compound index).
- */
-enum flowdb_status_t flowdb_jsondb_create_store(const struct flowdb_jsondb_t *db,
-                                                const char *schema_json,
-                                                uintptr_t len,
-                                                struct flowdb_error_t **err);
-
-/*
- Deletes a store with its documents and indexes.
- */
-enum flowdb_status_t flowdb_jsondb_delete_object_store(const struct flowdb_jsondb_t *db,
-                                                       const char *name,
-                                                       struct flowdb_error_t **err);
-
-/*
- Creates an index over `n` key paths (several: a compound key), indexing the
- documents already stored; a unique index over duplicates is `FLOWDB_CONSTRAINT`.
- */
-enum flowdb_status_t flowdb_jsondb_create_index(const struct flowdb_jsondb_t *db,
-                                                const char *store,
-                                                const char *name,
-                                                const char *const *key_paths,
-                                                uintptr_t n,
-                                                bool unique,
-                                                struct flowdb_error_t **err);
-
-/*
- Creates an index over one key path.
- */
-enum flowdb_status_t flowdb_jsondb_create_index_on(const struct flowdb_jsondb_t *db,
-                                                   const char *store,
-                                                   const char *name,
-                                                   const char *key_path,
-                                                   bool unique,
-                                                   struct flowdb_error_t **err);
-
-/*
- Creates an index with every option (`multi_entry` needs exactly one key path).
- */
-enum flowdb_status_t flowdb_jsondb_create_index_with(const struct flowdb_jsondb_t *db,
-                                                     const char *store,
-                                                     const char *name,
-                                                     const char *const *key_paths,
-                                                     uintptr_t n,
-                                                     bool unique,
-                                                     bool multi_entry,
-                                                     struct flowdb_error_t **err);
-
-/*
- Deletes an index and its entries.
- */
-enum flowdb_status_t flowdb_jsondb_delete_index(const struct flowdb_jsondb_t *db,
-                                                const char *store,
-                                                const char *name,
-                                                struct flowdb_error_t **err);
-
-/*
- The store names as a JSON array of strings, in `*out`.
- */
-enum flowdb_status_t flowdb_jsondb_store_names(const struct flowdb_jsondb_t *db,
-                                               char **out,
-                                               struct flowdb_error_t **err);
-
-/*
- A store's definition as JSON (`StoreDef`: name, key_path, auto_increment, indexes,
- next_auto_id) in `*out`, or NULL when there is no such store.
- */
-enum flowdb_status_t flowdb_jsondb_get_store(const struct flowdb_jsondb_t *db,
-                                             const char *name,
-                                             char **out,
-                                             struct flowdb_error_t **err);
 
 /*
  Stores a document (JSON object text); its key, as JSON, in `*key_out` (may be NULL).
@@ -895,6 +871,90 @@ enum flowdb_status_t flowdb_jsondb_count_by_index(const struct flowdb_jsondb_t *
                                                   const struct flowdb_key_range_t *range,
                                                   uintptr_t *out,
                                                   struct flowdb_error_t **err);
+
+/*
+ Creates a store whose documents carry their key at `key_path` (NUL-terminated).
+ */
+enum flowdb_status_t flowdb_jsondb_create_object_store(const struct flowdb_jsondb_t *db,
+                                                       const char *name,
+                                                       const char *key_path,
+                                                       struct flowdb_error_t **err);
+
+/*
+ Creates a store from a JSON description: `{"name": "users", "keyPath": "id",
+ "autoIncrement": true, "indexes": [{"name": "email", "keyPath": "email",
+ "unique": true, "multiEntry": false}]}` (an index's keyPath may be an array: a
+ compound index).
+ */
+enum flowdb_status_t flowdb_jsondb_create_store(const struct flowdb_jsondb_t *db,
+                                                const char *schema_json,
+                                                uintptr_t len,
+                                                struct flowdb_error_t **err);
+
+/*
+ Deletes a store with its documents and indexes.
+ */
+enum flowdb_status_t flowdb_jsondb_delete_object_store(const struct flowdb_jsondb_t *db,
+                                                       const char *name,
+                                                       struct flowdb_error_t **err);
+
+/*
+ Creates an index over `n` key paths (several: a compound key), indexing the
+ documents already stored; a unique index over duplicates is `FLOWDB_CONSTRAINT`.
+ */
+enum flowdb_status_t flowdb_jsondb_create_index(const struct flowdb_jsondb_t *db,
+                                                const char *store,
+                                                const char *name,
+                                                const char *const *key_paths,
+                                                uintptr_t n,
+                                                bool unique,
+                                                struct flowdb_error_t **err);
+
+/*
+ Creates an index over one key path.
+ */
+enum flowdb_status_t flowdb_jsondb_create_index_on(const struct flowdb_jsondb_t *db,
+                                                   const char *store,
+                                                   const char *name,
+                                                   const char *key_path,
+                                                   bool unique,
+                                                   struct flowdb_error_t **err);
+
+/*
+ Creates an index with every option (`multi_entry` needs exactly one key path).
+ */
+enum flowdb_status_t flowdb_jsondb_create_index_with(const struct flowdb_jsondb_t *db,
+                                                     const char *store,
+                                                     const char *name,
+                                                     const char *const *key_paths,
+                                                     uintptr_t n,
+                                                     bool unique,
+                                                     bool multi_entry,
+                                                     struct flowdb_error_t **err);
+
+/*
+ Deletes an index and its entries.
+ */
+enum flowdb_status_t flowdb_jsondb_delete_index(const struct flowdb_jsondb_t *db,
+                                                const char *store,
+                                                const char *name,
+                                                struct flowdb_error_t **err);
+
+/*
+ The store names as a JSON array of strings, in `*out`.
+ */
+enum flowdb_status_t flowdb_jsondb_store_names(const struct flowdb_jsondb_t *db,
+                                               char **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ A store's definition as JSON (`StoreDef`: name, key_path, auto_increment, indexes,
+ next_auto_id) in `*out`, or NULL when there is no such store.
+ */
+enum flowdb_status_t flowdb_jsondb_get_store(const struct flowdb_jsondb_t *db,
+                                             const char *name,
+                                             char **out,
+                                             struct flowdb_error_t **err);
 
 /*
  Every key.
@@ -1281,66 +1341,6 @@ enum flowdb_status_t flowdb_engine_query_key_time_range(const struct flowdb_engi
                                                         int64_t end,
                                                         struct flowdb_records_t **out,
                                                         struct flowdb_error_t **err);
-
-/*
- A scan over `range` with default read options, in `*out`.
- */
-enum flowdb_status_t flowdb_engine_scan(const struct flowdb_engine_t *engine,
-                                        const struct flowdb_range_t *r,
-                                        struct flowdb_iter_t **out,
-                                        struct flowdb_error_t **err);
-
-/*
- A scan with read options: `fill_cache` keeps read blocks cached; `verify_checksums`
- checks every block read (a mismatch is `FLOWDB_CORRUPTION` from `flowdb_iter_next`).
- */
-enum flowdb_status_t flowdb_engine_scan_opt(const struct flowdb_engine_t *engine,
-                                            const struct flowdb_range_t *r,
-                                            bool fill_cache,
-                                            bool verify_checksums,
-                                            struct flowdb_iter_t **out,
-                                            struct flowdb_error_t **err);
-
-/*
- A scan of keys beginning with `prefix`.
- */
-enum flowdb_status_t flowdb_engine_scan_prefix(const struct flowdb_engine_t *engine,
-                                               const uint8_t *prefix,
-                                               uintptr_t len,
-                                               struct flowdb_iter_t **out,
-                                               struct flowdb_error_t **err);
-
-/*
- A scan of keys beginning with `prefix`, with `ts_start <= ts <= ts_end`.
- */
-enum flowdb_status_t flowdb_engine_scan_prefix_time_range(const struct flowdb_engine_t *engine,
-                                                          const uint8_t *prefix,
-                                                          uintptr_t len,
-                                                          int64_t ts_start,
-                                                          int64_t ts_end,
-                                                          struct flowdb_iter_t **out,
-                                                          struct flowdb_error_t **err);
-
-/*
- Moves to the next record: `*has_record` is true while there is one (then read it
- with `flowdb_iter_record`), false at the end. An error ends the scan.
- */
-enum flowdb_status_t flowdb_iter_next(struct flowdb_iter_t *it,
-                                      bool *has_record,
-                                      struct flowdb_error_t **err);
-
-/*
- The current record as a view, borrowed until the next call on this iterator or
- its free. `FLOWDB_INVALID_ARGUMENT` before the first `flowdb_iter_next` or at the end.
- */
-enum flowdb_status_t flowdb_iter_record(const struct flowdb_iter_t *it,
-                                        struct flowdb_record_view_t *out,
-                                        struct flowdb_error_t **err);
-
-/*
- Frees an iterator (at any point of the scan); NULL does nothing.
- */
-void flowdb_iter_free(struct flowdb_iter_t *it);
 
 /*
  The number of records in a list (0 for NULL).

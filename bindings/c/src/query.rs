@@ -6,7 +6,7 @@ use std::ffi::c_char;
 
 use serde_json::Value;
 
-use super::docs::put_text;
+use super::doc_requests::put_text;
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null};
 use super::jsondb::{flowdb_jsondb_t, with_db};
 use flowdb::error::{Error, Result};

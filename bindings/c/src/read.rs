@@ -6,120 +6,13 @@
 //! matches keys starting with it (the empty prefix: everything).
 
 use super::engine::{flowdb_engine_t, with_engine};
-use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_new};
-use super::records::{flowdb_record_view_t, flowdb_records_t, view, RecordList};
-use flowdb::error::{Error, Result};
+use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, null, put};
+use super::range::{flowdb_range_t, the_range};
+use super::records::{flowdb_records_t, RecordList};
+use flowdb::error::Result;
 use flowdb::record::Record;
 use flowdb::ReadOptions;
-use flowdb::ScanIterator;
 use flowdb::ScanRange;
-
-/// What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
-/// their arguments), free with `flowdb_range_free`. Immutable: may be shared by threads.
-#[derive(Debug)]
-pub struct flowdb_range_t {
-    range: ScanRange,
-}
-
-fn range(r: ScanRange) -> *mut flowdb_range_t {
-    Box::into_raw(Box::new(flowdb_range_t { range: r }))
-}
-
-/// Everything.
-#[no_mangle]
-pub extern "C" fn flowdb_range_all() -> *mut flowdb_range_t {
-    range(ScanRange::all())
-}
-
-/// Every key, `start <= ts <= end`.
-#[no_mangle]
-pub extern "C" fn flowdb_range_time(start: i64, end: i64) -> *mut flowdb_range_t {
-    range(ScanRange::time_range(start, end))
-}
-
-/// Keys beginning with the `len` bytes at `prefix` (NULL allowed when `len` is 0).
-/// Returns NULL only when `prefix` is NULL with a non-zero `len`.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_range_prefix(prefix: *const u8, len: usize) -> *mut flowdb_range_t {
-    no_unwind(std::ptr::null_mut(), || {
-        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-        match unsafe { bytes(prefix, len, "prefix") } {
-            Ok(p) => range(ScanRange::prefix_bytes(p)),
-            Err(_) => std::ptr::null_mut(),
-        }
-    })
-}
-
-/// Keys beginning with `prefix`, `start <= ts <= end`. NULL as `flowdb_range_prefix`.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_range_prefix_time(
-    prefix: *const u8,
-    len: usize,
-    start: i64,
-    end: i64,
-) -> *mut flowdb_range_t {
-    no_unwind(std::ptr::null_mut(), || {
-        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-        match unsafe { bytes(prefix, len, "prefix") } {
-            Ok(p) => range(ScanRange::prefix_bytes(p).with_time_range(start, end)),
-            Err(_) => std::ptr::null_mut(),
-        }
-    })
-}
-
-/// `start <= key <= end` (both included). NULL when a pointer is NULL with a length.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_range_key(
-    start: *const u8,
-    start_len: usize,
-    end: *const u8,
-    end_len: usize,
-) -> *mut flowdb_range_t {
-    no_unwind(std::ptr::null_mut(), || {
-        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-        match unsafe { (bytes(start, start_len, "start"), bytes(end, end_len, "end")) } {
-            (Ok(s), Ok(e)) => range(ScanRange::key_range_bytes(s, e)),
-            _ => std::ptr::null_mut(),
-        }
-    })
-}
-
-/// `start <= key <= end` and `ts_start <= ts <= ts_end`. NULL as `flowdb_range_key`.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_range_key_time(
-    start: *const u8,
-    start_len: usize,
-    end: *const u8,
-    end_len: usize,
-    ts_start: i64,
-    ts_end: i64,
-) -> *mut flowdb_range_t {
-    no_unwind(std::ptr::null_mut(), || {
-        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-        match unsafe { (bytes(start, start_len, "start"), bytes(end, end_len, "end")) } {
-            (Ok(s), Ok(e)) => {
-                range(ScanRange::key_range_bytes(s, e).with_time_range(ts_start, ts_end))
-            }
-            _ => std::ptr::null_mut(),
-        }
-    })
-}
-
-/// Frees a range; NULL does nothing.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_range_free(r: *mut flowdb_range_t) {
-    if !r.is_null() {
-        // SAFETY: made by a flowdb_range_* constructor, freed once.
-        no_unwind((), || drop(unsafe { Box::from_raw(r) }));
-    }
-}
-
-pub(crate) unsafe fn the_range<'a>(r: *const flowdb_range_t) -> Result<&'a ScanRange> {
-    // SAFETY: NULL or a live range.
-    unsafe { r.as_ref() }
-        .map(|r| &r.range)
-        .ok_or_else(|| null("range"))
-}
 
 pub(crate) unsafe fn list_out(
     out: *mut *mut flowdb_records_t,
@@ -325,152 +218,6 @@ pub unsafe extern "C" fn flowdb_engine_query_key_time_range(
     })
 }
 
-/// A lazy scan over a snapshot taken at its creation. Use from one thread at a time
-/// (it may move between threads); free with `flowdb_iter_free` (also before the
-/// end: that releases the snapshot).
-#[derive(Debug)]
-pub struct flowdb_iter_t {
-    it: ScanIterator,
-    current: Option<Record>,
-}
-
-pub(crate) unsafe fn iter_out(
-    out: *mut *mut flowdb_iter_t,
-    make: impl FnOnce() -> Result<ScanIterator>,
-) -> Result<()> {
-    if out.is_null() {
-        return Err(null("out"));
-    }
-    let it = flowdb_iter_t {
-        it: make()?,
-        current: None,
-    };
-    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    unsafe { put_new(out, it, "out") }
-}
-
-/// A scan over `range` with default read options, in `*out`.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_engine_scan(
-    engine: *const flowdb_engine_t,
-    r: *const flowdb_range_t,
-    out: *mut *mut flowdb_iter_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    unsafe { flowdb_engine_scan_opt(engine, r, true, true, out, err) }
-}
-
-/// A scan with read options: `fill_cache` keeps read blocks cached; `verify_checksums`
-/// checks every block read (a mismatch is `FLOWDB_CORRUPTION` from `flowdb_iter_next`).
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_engine_scan_opt(
-    engine: *const flowdb_engine_t,
-    r: *const flowdb_range_t,
-    fill_cache: bool,
-    verify_checksums: bool,
-    out: *mut *mut flowdb_iter_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    guard(err, || unsafe {
-        let r = the_range(r)?.clone();
-        let opts = ReadOptions {
-            fill_cache,
-            verify_checksums,
-        };
-        iter_out(out, || with_engine(engine, |e| e.scan_opt(r, &opts)))
-    })
-}
-
-/// A scan of keys beginning with `prefix`.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_engine_scan_prefix(
-    engine: *const flowdb_engine_t,
-    prefix: *const u8,
-    len: usize,
-    out: *mut *mut flowdb_iter_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    guard(err, || unsafe {
-        let p = bytes(prefix, len, "prefix")?;
-        iter_out(out, || {
-            with_engine(engine, |e| e.scan(ScanRange::prefix_bytes(p)))
-        })
-    })
-}
-
-/// A scan of keys beginning with `prefix`, with `ts_start <= ts <= ts_end`.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_engine_scan_prefix_time_range(
-    engine: *const flowdb_engine_t,
-    prefix: *const u8,
-    len: usize,
-    ts_start: i64,
-    ts_end: i64,
-    out: *mut *mut flowdb_iter_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    guard(err, || unsafe {
-        let p = bytes(prefix, len, "prefix")?;
-        iter_out(out, || {
-            with_engine(engine, |e| {
-                e.scan(ScanRange::prefix_bytes(p).with_time_range(ts_start, ts_end))
-            })
-        })
-    })
-}
-
-/// Moves to the next record: `*has_record` is true while there is one (then read it
-/// with `flowdb_iter_record`), false at the end. An error ends the scan.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_iter_next(
-    it: *mut flowdb_iter_t,
-    has_record: *mut bool,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    guard(err, || unsafe {
-        let i = it.as_mut().ok_or_else(|| null("iterator"))?;
-        if has_record.is_null() {
-            return Err(null("has_record"));
-        }
-        i.current = i.it.next().transpose()?;
-        *has_record = i.current.is_some();
-        Ok(())
-    })
-}
-
-/// The current record as a view, borrowed until the next call on this iterator or
-/// its free. `FLOWDB_INVALID_ARGUMENT` before the first `flowdb_iter_next` or at the end.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_iter_record(
-    it: *const flowdb_iter_t,
-    out: *mut flowdb_record_view_t,
-    err: *mut *mut flowdb_error_t,
-) -> flowdb_status_t {
-    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    guard(err, || unsafe {
-        let i = it.as_ref().ok_or_else(|| null("iterator"))?;
-        let r = i
-            .current
-            .as_ref()
-            .ok_or_else(|| Error::invalid("the iterator has no current record"))?;
-        put(out, view(r), "out")
-    })
-}
-
-/// Frees an iterator (at any point of the scan); NULL does nothing.
-#[no_mangle]
-pub unsafe extern "C" fn flowdb_iter_free(it: *mut flowdb_iter_t) {
-    if !it.is_null() {
-        // SAFETY: made by a flowdb_engine_scan* function, freed once.
-        no_unwind((), || drop(unsafe { Box::from_raw(it) }));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,6 +226,7 @@ mod tests {
     };
     use crate::error::{flowdb_status_t::FLOWDB_OK, flowdb_string_free};
     use crate::options::{flowdb_options_free, flowdb_options_new, flowdb_options_set_data_dir};
+    use crate::range::{flowdb_range_all, flowdb_range_free};
     use crate::records::flowdb_records_free;
 
     /// The number after `name ` in the metrics text.

@@ -8,7 +8,9 @@
 
 use super::engine::{flowdb_engine_t, with_engine};
 use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
-use super::read::{flowdb_iter_t, flowdb_range_t, iter_out, list_out, the_range};
+use super::iter::{flowdb_iter_t, iter_out};
+use super::range::{flowdb_range_t, the_range};
+use super::read::list_out;
 use super::records::flowdb_records_t;
 use flowdb::engine::Snapshot;
 use flowdb::error::Result;

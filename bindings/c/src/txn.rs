@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use super::docs;
+use super::doc_requests as docs;
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
 use super::jsondb::{flowdb_jsondb_t, flowdb_key_range_t, with_db};
 use flowdb::error::{Error, Result};
