@@ -41,6 +41,9 @@ else
   echo "SKIPPED: clippy is not installed with this toolchain"
 fi
 
+echo "== cargo doc (broken or private links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
 echo "== include/flowdb.h is what cbindgen generates"
 command -v cbindgen >/dev/null 2>&1 || cargo install cbindgen --locked --version 0.29.4 --quiet
 fresh_header=$(mktemp)

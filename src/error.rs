@@ -212,7 +212,7 @@ impl Error {
 }
 
 /// For `?` in code that returns `flowdb::Result` (as the published crate allows):
-/// flowdb's own I/O errors always say what was being done ([`IoContext`]); one
+/// flowdb's own I/O errors always say what was being done (`IoContext`); one
 /// converted this way says only that it came from the caller.
 impl From<std::io::Error> for Error {
     fn from(source: std::io::Error) -> Self {

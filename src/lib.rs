@@ -39,7 +39,7 @@ mod util;
 mod version;
 mod wal;
 
-/// The published crate's path for [`EngineStats`](crate::EngineStats), with the
+/// The published crate's path for [`EngineStats`], with the
 /// field listing ([`StatField`](stats::StatField)).
 pub mod stats {
     pub use crate::engine::{EngineStats, StatField, StatValue};
