@@ -16,12 +16,26 @@ const INTERNAL: [&str; 12] = [
 /// Test-only helpers a layer's unit tests may use.
 const TEST_HELPERS: [&str; 1] = ["crate::util::test_rng"];
 
+/// Every `.rs` file under `dir`, in subdirectories too.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
 #[test]
 fn jsondb_uses_only_the_public_engine_api() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/jsondb");
     let mut offences = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    assert!(files.len() > 10, "found only {files:?}");
+    for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or("");
