@@ -47,10 +47,14 @@ pub struct Config {
     /// Period of the background flush check, in milliseconds (default 1000; 0 acts
     /// as 1).
     pub flush_interval_ms: u64,
-    /// Width of a time-index bucket, in seconds (default 3600).
+    /// Width of a time-index bucket, in seconds (default 3600). Checked, but without
+    /// effect since table format 2: index partitions carry their own ts ranges
+    /// (docs/compatibility.md).
     pub time_bucket_secs: u64,
-    /// Memory allowed for block metadata and time indexes (default 256; 0: none kept,
-    /// tables filter their block index on each read).
+    /// Memory allowed for table metadata held outside the block cache: bloom filters
+    /// while they fit, beyond which each is read through the block cache (default 256;
+    /// 0: none held). Top-level indexes (one entry per 128 blocks) are always held
+    /// and counted here (docs/design.md, "Memory").
     pub index_memory_budget_mb: usize,
     /// Block cache capacity; 0 disables the cache (default 128).
     pub block_cache_capacity_mb: usize,
@@ -214,6 +218,10 @@ pub struct Tuning {
     pub zstd_level: i32,
     /// Entries between full keys inside a block (default 16).
     pub block_restart_interval: usize,
+    /// Data blocks per index partition (default 128, 1 ..= 65536): a table's block
+    /// index is cut into partitions of this many entries, read through the block cache;
+    /// only one entry per partition stays in memory (docs/design.md, "Memory").
+    pub index_partition_blocks: usize,
 }
 
 impl Default for Tuning {
@@ -221,6 +229,7 @@ impl Default for Tuning {
         Tuning {
             zstd_level: -1,
             block_restart_interval: 16,
+            index_partition_blocks: 128,
         }
     }
 }
@@ -231,6 +240,12 @@ impl Tuning {
             return Err(Error::invalid(format!(
                 "Tuning::zstd_level = {} is out of range (-7 ..= -1 or 1 ..= 19)",
                 self.zstd_level
+            )));
+        }
+        if !(1..=65536).contains(&self.index_partition_blocks) {
+            return Err(Error::invalid(format!(
+                "Tuning::index_partition_blocks = {} is out of range (1 ..= 65536)",
+                self.index_partition_blocks
             )));
         }
         if !(1..=1024).contains(&self.block_restart_interval) {

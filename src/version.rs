@@ -156,18 +156,13 @@ impl Snapshot {
             .sv
             .memtables()
             .map(|m| LatestWalk::Mem(m.clone(), None))
-            .chain(
-                self.sv
-                    .version
-                    .tables
-                    .iter()
-                    // Tables that cannot hold the key (bloom) get no walk.
-                    .filter_map(|t| {
-                        let last = t.last_block_of_key(key)?;
-                        Some(LatestWalk::Table(KeyWalk::new(t.clone(), key, last, *opts)))
-                    }),
-            )
             .collect();
+        for t in self.sv.version.tables.iter() {
+            // Tables that cannot hold the key (bloom) get no walk.
+            if let Some(last) = t.last_block_of_key(key, opts)? {
+                walks.push(LatestWalk::Table(KeyWalk::new(t.clone(), key, last, *opts)));
+            }
+        }
         let mut heads: Vec<Option<Entry>> = Vec::with_capacity(walks.len());
         for w in walks.iter_mut() {
             heads.push(w.next(key, self.seq)?);

@@ -136,11 +136,11 @@ impl Harness {
             }
             91..=93 => {
                 self.engine.take().unwrap().shutdown().unwrap();
-                self.engine = Some(Engine::open(self.config.clone()).unwrap());
+                self.engine = Some(common::open_tiny(self.config.clone()));
             }
             94..=96 => {
                 drop(self.engine.take());
-                self.engine = Some(Engine::open(self.config.clone()).unwrap());
+                self.engine = Some(common::open_tiny(self.config.clone()));
             }
             _ => self.check_snapshot_isolation(),
         }
@@ -344,7 +344,7 @@ fn run(test: &str, steps: usize, background: bool) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = common::small_config(dir.path());
     config.auto_background = background;
-    let engine = Engine::open(config.clone()).unwrap();
+    let engine = common::open_tiny(config.clone());
     let mut h = Harness {
         dir,
         config,

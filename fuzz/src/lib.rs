@@ -39,7 +39,10 @@ fn config() -> Config {
 }
 
 fn open(fs: &FaultFs) -> flowdb::Result<Engine> {
-    Engine::open_on(Arc::new(fs.clone()), config(), Tuning::default())
+    // Index partitions of two blocks: every lookup crosses partitions.
+    let mut tuning = Tuning::default();
+    tuning.index_partition_blocks = 2;
+    Engine::open_on(Arc::new(fs.clone()), config(), tuning)
 }
 
 /// Reads everything every way; errors are fine.

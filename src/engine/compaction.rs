@@ -33,17 +33,14 @@ fn wholly_expired(tables: &[Arc<Table>], i: usize, now: i64) -> bool {
     if p.entries == 0 || p.deletes > 0 || !t.range_dels.is_empty() || p.max_expire > now {
         return false;
     }
-    let (Some(first), Some(last)) = (t.blocks.first(), t.blocks.last()) else {
+    let Some((first, last)) = t.key_range() else {
         return false;
     };
     !tables[i + 1..].iter().any(|o| {
-        let (Some(of), Some(ol)) = (o.blocks.first(), o.blocks.last()) else {
+        let Some((of, ol)) = o.key_range() else {
             return false;
         };
-        of.first_key <= last.last_key
-            && ol.last_key >= first.first_key
-            && o.props.min_ts <= p.max_ts
-            && o.props.max_ts >= p.min_ts
+        of <= last && ol >= first && o.props.min_ts <= p.max_ts && o.props.max_ts >= p.min_ts
     })
 }
 

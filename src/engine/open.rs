@@ -111,7 +111,6 @@ fn table_context(fs: &Arc<dyn FileSystem>, config: &Config) -> Arc<TableContext>
         dir: config.data_dir.clone(),
         cache: Arc::new(BlockCache::new(config.block_cache_capacity_mb << 20)),
         budget: Arc::new(IndexBudget::new(config.index_memory_budget_mb << 20)),
-        bucket_width_micros: (config.time_bucket_secs as i64).saturating_mul(1_000_000),
     })
 }
 
@@ -247,6 +246,8 @@ fn new_inner(
         restart_interval: tuning.block_restart_interval,
         bloom_bits_per_key: config.bloom_bits(),
         zstd_level: tuning.zstd_level,
+        partition_blocks: tuning.index_partition_blocks,
+        format_version: crate::sstable::format::FORMAT_VERSION,
     };
     Inner {
         dir: config.data_dir.clone(),

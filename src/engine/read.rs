@@ -123,8 +123,9 @@ impl Engine {
             sstable_count: tables.len(),
             sstable_bytes: tables.iter().map(|t| t.meta.size).sum(),
             wal_bytes,
-            block_meta_index_entries: tables.iter().map(|t| t.blocks.len()).sum(),
-            time_index_buckets: tables.iter().map(|t| t.time_index_buckets()).sum(),
+            block_meta_index_entries: tables.iter().map(|t| t.block_count()).sum(),
+            // Format 2 tables have no time index: partitions carry their ts ranges.
+            time_index_buckets: 0,
             block_cache_hit_rate: cache.hit_rate(),
             block_cache_hits: hits,
             block_cache_misses: misses,

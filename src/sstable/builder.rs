@@ -24,6 +24,11 @@ pub(crate) struct TableOptions {
     pub restart_interval: usize,
     pub bloom_bits_per_key: usize,
     pub zstd_level: i32,
+    /// Data blocks per index partition (format 2).
+    pub partition_blocks: usize,
+    /// The table format written: 2 (partitioned index), or 1 (one whole index block;
+    /// written only by tests that check old tables stay readable).
+    pub format_version: u32,
 }
 
 pub(crate) struct TableBuilder {
@@ -35,7 +40,12 @@ pub(crate) struct TableBuilder {
     zstd: zstd::bulk::Compressor<'static>,
     block: BlockBuilder,
     cur: Option<BlockMeta>,
+    /// The current index partition's entries (format 1: every block's).
     metas: Vec<BlockMeta>,
+    /// The top-level index (format 2): one entry per partition written.
+    top: Vec<BlockMeta>,
+    /// Data blocks written so far.
+    blocks: u64,
     bloom: BloomBuilder,
     last_key: Vec<u8>,
     props: TableProps,
@@ -73,6 +83,8 @@ impl TableBuilder {
             zstd,
             cur: None,
             metas: Vec::new(),
+            top: Vec::new(),
+            blocks: 0,
             last_key: Vec::new(),
             props: TableProps::default(),
             range_dels: Vec::new(),
@@ -150,6 +162,50 @@ impl TableBuilder {
         self.raw_bytes += raw.len() as u64;
         m.handle = self.write_block(&raw, true)?;
         self.metas.push(m);
+        self.blocks += 1;
+        if self.blocks >= u64::from(super::cache::INDEX_KEY_BIT) {
+            return Err(crate::error::Error::invalid(format!(
+                "table {} would have more than 2^31 blocks",
+                self.path.display()
+            )));
+        }
+        if self.opts.format_version >= 2 && self.metas.len() >= self.opts.partition_blocks {
+            self.finish_partition()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the current index partition and adds its top-level entry: the first
+    /// and last block's fences, the partition's ts range, and its block count (in
+    /// `entries`).
+    fn finish_partition(&mut self) -> Result<()> {
+        let (Some(first), Some(last)) = (self.metas.first(), self.metas.last()) else {
+            return Ok(());
+        };
+        let mut entry = BlockMeta {
+            first_key: first.first_key.clone(),
+            first_ts: first.first_ts,
+            last_key: last.last_key.clone(),
+            last_ts: last.last_ts,
+            handle: BlockHandle::default(),
+            min_ts: self
+                .metas
+                .iter()
+                .map(|m| m.min_ts)
+                .min()
+                .unwrap_or(i64::MAX),
+            max_ts: self
+                .metas
+                .iter()
+                .map(|m| m.max_ts)
+                .max()
+                .unwrap_or(i64::MIN),
+            entries: self.metas.len() as u32,
+        };
+        let encoded = encode_index(&self.metas);
+        entry.handle = self.write_block(&encoded, true)?;
+        self.top.push(entry);
+        self.metas.clear();
         Ok(())
     }
 
@@ -169,11 +225,17 @@ impl TableBuilder {
         if !self.block.is_empty() {
             self.finish_block()?;
         }
+        let index = if self.opts.format_version >= 2 {
+            self.finish_partition()?;
+            encode_index(&self.top)
+        } else {
+            encode_index(&self.metas)
+        };
         let range_dels = encode_range_dels(&self.range_dels);
         let bloom = self.bloom.finish();
-        let index = encode_index(&self.metas);
         let props = self.props.encode();
         let footer = Footer {
+            version: self.opts.format_version,
             range_dels: self.write_block(&range_dels, false)?,
             bloom: self.write_block(&bloom, false)?,
             index: self.write_block(&index, true)?,

@@ -1,5 +1,10 @@
-//! The block cache: decompressed data blocks shared by all readers, bounded by
-//! `block_cache_capacity_mb` (0 disables it), with hit/miss counts for stats.
+//! The block cache: decompressed data blocks and decoded index partitions shared by
+//! all readers, bounded together by `block_cache_capacity_mb` (0 disables it), with
+//! hit/miss counts for stats.
+//!
+//! Both kinds share one budget, as RocksDB's `cache_index_and_filter_blocks` puts
+//! index blocks in the block cache: what a table's index costs in memory is then
+//! bounded by configuration, not by the size of the data.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -8,19 +13,45 @@ use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
 use super::block::Block;
-use crate::error::Result;
+use super::bloom::Bloom;
+use super::props::BlockMeta;
+use crate::error::{Error, Result};
+
+/// A cached item: a data block, one partition of a table's block index, or a table's
+/// bloom filter (when the index budget does not hold it).
+#[derive(Clone)]
+enum Cached {
+    Block(Arc<Block>),
+    Index(Arc<Vec<BlockMeta>>),
+    Filter(Arc<Bloom>),
+}
+
+/// Index partitions are keyed by their number with this bit set, data blocks by
+/// their number (tables stay below 2^31 blocks: `TableBuilder` checks), and a table's
+/// filter by `FILTER_KEY` (no partition number reaches it).
+pub(crate) const INDEX_KEY_BIT: u32 = 1 << 31;
+const FILTER_KEY: u32 = u32::MAX;
 
 #[derive(Clone)]
-struct BlockWeight;
+struct Weight;
 
-impl Weighter<(u64, u32), Arc<Block>> for BlockWeight {
-    fn weight(&self, _key: &(u64, u32), block: &Arc<Block>) -> u64 {
-        block.memory() as u64
+impl Weighter<(u64, u32), Cached> for Weight {
+    fn weight(&self, _key: &(u64, u32), item: &Cached) -> u64 {
+        (match item {
+            Cached::Block(b) => b.memory(),
+            Cached::Index(p) => index_memory(p),
+            Cached::Filter(f) => f.memory() + 64,
+        }) as u64
     }
 }
 
+/// The memory a decoded index partition takes.
+pub(crate) fn index_memory(p: &[BlockMeta]) -> usize {
+    p.iter().map(BlockMeta::memory).sum::<usize>() + 64
+}
+
 pub(crate) struct BlockCache {
-    cache: Option<Cache<(u64, u32), Arc<Block>, BlockWeight>>,
+    cache: Option<Cache<(u64, u32), Cached, Weight>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -29,13 +60,35 @@ impl BlockCache {
     pub(crate) fn new(capacity_bytes: usize) -> Self {
         let cache = (capacity_bytes > 0).then(|| {
             let items = (capacity_bytes / 4096).max(16);
-            Cache::with_weighter(items, capacity_bytes as u64, BlockWeight)
+            Cache::with_weighter(items, capacity_bytes as u64, Weight)
         });
         BlockCache {
             cache,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
+    }
+
+    fn get_or_load_item(
+        &self,
+        key: (u64, u32),
+        fill: bool,
+        load: impl FnOnce() -> Result<Cached>,
+    ) -> Result<Cached> {
+        if let Some(c) = &self.cache {
+            if let Some(item) = c.get(&key) {
+                self.hits.fetch_add(1, Relaxed);
+                return Ok(item);
+            }
+        }
+        self.misses.fetch_add(1, Relaxed);
+        let item = load()?;
+        if fill {
+            if let Some(c) = &self.cache {
+                c.insert(key, item.clone());
+            }
+        }
+        Ok(item)
     }
 
     /// The cached block `(table, block)`, or `load()`'s, kept when `fill`.
@@ -46,20 +99,49 @@ impl BlockCache {
         fill: bool,
         load: impl FnOnce() -> Result<Block>,
     ) -> Result<Arc<Block>> {
-        if let Some(c) = &self.cache {
-            if let Some(b) = c.get(&(table, block)) {
-                self.hits.fetch_add(1, Relaxed);
-                return Ok(b);
-            }
+        match self.get_or_load_item((table, block), fill, || {
+            Ok(Cached::Block(Arc::new(load()?)))
+        })? {
+            Cached::Block(b) => Ok(b),
+            _ => Err(Error::Internal(format!(
+                "block cache: block {block} of table {table} is not a data block"
+            ))),
         }
-        self.misses.fetch_add(1, Relaxed);
-        let b = Arc::new(load()?);
-        if fill {
-            if let Some(c) = &self.cache {
-                c.insert((table, block), b.clone());
-            }
+    }
+
+    /// The cached index partition `(table, partition)`, or `load()`'s, kept when
+    /// `fill`.
+    pub(crate) fn get_or_load_index(
+        &self,
+        table: u64,
+        partition: u32,
+        fill: bool,
+        load: impl FnOnce() -> Result<Vec<BlockMeta>>,
+    ) -> Result<Arc<Vec<BlockMeta>>> {
+        match self.get_or_load_item((table, INDEX_KEY_BIT | partition), fill, || {
+            Ok(Cached::Index(Arc::new(load()?)))
+        })? {
+            Cached::Index(p) => Ok(p),
+            _ => Err(Error::Internal(format!(
+                "block cache: partition {partition} of table {table} is not an index partition"
+            ))),
         }
-        Ok(b)
+    }
+
+    /// The cached bloom filter of `table`, or `load()`'s (always kept).
+    pub(crate) fn get_or_load_filter(
+        &self,
+        table: u64,
+        load: impl FnOnce() -> Result<Bloom>,
+    ) -> Result<Arc<Bloom>> {
+        match self.get_or_load_item((table, FILTER_KEY), true, || {
+            Ok(Cached::Filter(Arc::new(load()?)))
+        })? {
+            Cached::Filter(f) => Ok(f),
+            _ => Err(Error::Internal(format!(
+                "block cache: the filter of table {table} is not a filter"
+            ))),
+        }
     }
 
     /// Hits over lookups since open (0 before any lookup).

@@ -17,6 +17,9 @@ pub(crate) struct TableCursor {
     bounds: Arc<Bounds>,
     opts: ReadOptions,
     blocks: BlockPlan,
+    /// A failure planning the blocks (reading an index partition), returned by the
+    /// first `next_entry`.
+    failed: Option<crate::error::Error>,
     next_block: usize,
     iter: Option<BlockIter>,
     started: bool,
@@ -24,12 +27,16 @@ pub(crate) struct TableCursor {
 
 impl TableCursor {
     pub(crate) fn new(table: Arc<Table>, bounds: Arc<Bounds>, opts: ReadOptions) -> Self {
-        let blocks = table.plan(&bounds);
+        let (blocks, failed) = match table.plan(&bounds, &opts) {
+            Ok(p) => (p, None),
+            Err(e) => (BlockPlan::Span(0..0), Some(e)),
+        };
         TableCursor {
             table,
             bounds,
             opts,
             blocks,
+            failed,
             next_block: 0,
             iter: None,
             started: false,
@@ -38,10 +45,13 @@ impl TableCursor {
 
     /// True when no block of the table is within bounds: the cursor yields nothing.
     pub(crate) fn is_empty(&self) -> bool {
-        self.blocks.get(0).is_none()
+        self.failed.is_none() && self.blocks.get(0).is_none()
     }
 
     pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let b = &*self.bounds;
         loop {
             let it = match &mut self.iter {

@@ -8,8 +8,9 @@
 //!
 //! The footer is the last 64 bytes: four block handles (`offset: u64 LE, len: u32 LE`
 //! each, `len` excluding the trailer) for index, bloom, range tombstones and properties,
-//! `format_version: u32 LE` (1), `magic: u64 LE` (`FLOWDBST`), `crc32: u32 LE` of the
-//! 60 bytes before it.
+//! `format_version: u32 LE`, `magic: u64 LE` (`FLOWDBST`), `crc32: u32 LE` of the
+//! 60 bytes before it. Version 1's index handle points at the whole block index;
+//! version 2's at the top level of a partitioned one (docs/format.md).
 
 use crate::error::{Error, IoContext, Result};
 use crate::fs::FsFile;
@@ -19,7 +20,11 @@ use crate::util::coding::{get_u32_at, put_u32, put_u64, put_varint, Decoder};
 pub(crate) const TRAILER: usize = 5;
 pub(crate) const FOOTER_LEN: usize = 64;
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"FLOWDBST");
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// The table format written: 2, the partitioned block index. Version 1 tables (one
+/// whole index block) are still read.
+pub(crate) const FORMAT_VERSION: u32 = 2;
+/// The oldest table format read.
+pub(crate) const MIN_FORMAT_VERSION: u32 = 1;
 const NONE: u8 = 0;
 const ZSTD: u8 = 1;
 
@@ -131,6 +136,8 @@ fn decompress(frame: &[u8], raw_len: usize) -> std::io::Result<Vec<u8>> {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Footer {
+    /// The table format: 1 (whole index) or 2 (partitioned index).
+    pub version: u32,
     pub index: BlockHandle,
     pub bloom: BlockHandle,
     pub range_dels: BlockHandle,
@@ -143,7 +150,7 @@ impl Footer {
         for h in [self.index, self.bloom, self.range_dels, self.props] {
             h.encode(&mut buf);
         }
-        put_u32(&mut buf, FORMAT_VERSION);
+        put_u32(&mut buf, self.version);
         put_u64(&mut buf, MAGIC);
         let crc = crc32(&buf);
         put_u32(&mut buf, crc);
@@ -182,7 +189,7 @@ impl Footer {
         if d.u64() != Some(MAGIC) {
             return Err(Error::corruption(name, at, "bad magic: not a flowdb table"));
         }
-        if version != FORMAT_VERSION {
+        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::corruption(
                 name,
                 at,
@@ -190,6 +197,7 @@ impl Footer {
             ));
         }
         Ok(Footer {
+            version,
             index: hs[0],
             bloom: hs[1],
             range_dels: hs[2],

@@ -2,8 +2,8 @@
 //! flushes and compactions and read through a block cache.
 //!
 //! A file is a run of data blocks, then a range-tombstone block, a bloom filter over
-//! its keys, an index with one entry per data block (key range, min/max ts, place),
-//! a properties block and a fixed footer. Byte layouts are on each type and in
+//! its keys, an index with one entry per data block (key range, min/max ts, place) cut
+//! into partitions with a top level (`index`), a properties block and a fixed footer. Byte layouts are on each type and in
 //! docs/format.md, "Table".
 
 pub(crate) mod block;
@@ -12,10 +12,11 @@ pub(crate) mod builder;
 pub(crate) mod cache;
 pub(crate) mod cursor;
 pub(crate) mod format;
-pub(crate) mod key_blocks;
+pub(crate) mod index;
 pub(crate) mod props;
 pub(crate) mod reader;
-pub(crate) mod time_index;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 

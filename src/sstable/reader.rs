@@ -1,8 +1,10 @@
-//! An open table: its index, bloom filter, range tombstones and time index in memory,
-//! data blocks read on demand through the block cache.
+//! An open table: its top-level index, bloom filter (within the index budget), range
+//! tombstones and properties in memory; index partitions and data blocks read on
+//! demand through the block cache.
 //!
-//! `get` is bloom, then a binary search of the block index, then one block (itself
-//! binary-searched by restart points); never a scan of blocks. A table that compaction
+//! `get` is bloom, then a binary search of the top-level index, one index partition
+//! and one block (each binary-searched); never a scan of blocks. Its I/O is bounded:
+//! at most a filter, a partition and a data block, each a cache hit or one read. A table that compaction
 //! replaced is marked obsolete and its file deleted when the last reader lets go.
 
 use std::ops::Range;
@@ -21,9 +23,8 @@ use crate::util::key_order;
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
 use super::format::{read_block, Footer};
-use super::key_blocks::KeyBlocks;
+use super::index::BlockIndex;
 use super::props::{decode_index, decode_range_dels, BlockMeta, TableProps};
-use super::time_index::TimeIndex;
 
 /// The blocks a cursor visits, in order: a whole span, or a pruned list.
 pub(crate) enum BlockPlan {
@@ -51,10 +52,10 @@ pub(crate) struct TableMeta {
     pub size: u64,
 }
 
-/// Memory for block indexes and time indexes, bounded by `index_memory_budget_mb`.
-/// Block indexes and filters are always held (reads need them); a table's time index
-/// is built only while it fits, otherwise time queries on that table filter its block
-/// index by min/max ts instead (same results, more comparisons).
+/// Memory a table holds for its metadata, bounded by `index_memory_budget_mb`: every
+/// table's top-level index (one entry per index partition, always held) and its bloom
+/// filter while it fits; a filter that does not fit is read through the block cache.
+/// Index partitions always go through the block cache.
 pub(crate) struct IndexBudget {
     limit: usize,
     used: AtomicUsize,
@@ -93,7 +94,6 @@ pub(crate) struct TableContext {
     pub dir: PathBuf,
     pub cache: Arc<BlockCache>,
     pub budget: Arc<IndexBudget>,
-    pub bucket_width_micros: i64,
 }
 
 pub(crate) struct Table {
@@ -101,19 +101,53 @@ pub(crate) struct Table {
     name: Arc<str>,
     path: PathBuf,
     file: Arc<dyn FsFile>,
-    pub blocks: Vec<BlockMeta>,
-    bloom: Bloom,
+    index: BlockIndex,
+    bloom: Filter,
     pub range_dels: Vec<(Vec<u8>, Vec<u8>)>,
     pub props: TableProps,
-    time_index: Option<TimeIndex>,
-    /// Each key's blocks, for series-shaped tables (when the index budget allows).
-    key_blocks: Option<KeyBlocks>,
     ctx: Arc<TableContext>,
     charged: usize,
     obsolete: AtomicBool,
 }
 
+/// A table's bloom filter: held by the table while the index budget allows, otherwise
+/// read through the block cache when a lookup needs it.
+enum Filter {
+    Pinned(Bloom),
+    Paged(super::format::BlockHandle),
+}
+
+/// A loaded index partition: `metas[0]` is block number `base` (format 1's whole
+/// index has base 0 and holds every block).
+struct Part {
+    metas: Arc<Vec<BlockMeta>>,
+    base: usize,
+}
+
+impl Part {
+    /// The entries of blocks `lo..hi` (all within this partition).
+    fn blocks(&self, lo: usize, hi: usize) -> &[BlockMeta] {
+        &self.metas[lo - self.base..hi - self.base]
+    }
+}
+
+/// One block's index entry, held through its partition.
+pub(crate) struct MetaRef {
+    part: Arc<Vec<BlockMeta>>,
+    i: usize,
+}
+
+impl std::ops::Deref for MetaRef {
+    type Target = BlockMeta;
+    fn deref(&self) -> &BlockMeta {
+        &self.part[self.i]
+    }
+}
+
 impl Table {
+    /// Opens a table: reads its footer, top-level index (or whole format 1 index),
+    /// bloom filter, range tombstones and properties. Index partitions are read later,
+    /// when a lookup needs them.
     pub(crate) fn open(ctx: &Arc<TableContext>, meta: TableMeta) -> Result<Table> {
         let path = super::table_path(&ctx.dir, meta.id);
         let name: Arc<str> = Arc::from(path.display().to_string());
@@ -124,63 +158,63 @@ impl Table {
         let len = file.len().ctx(|| format!("reading size of {name}"))?;
         let footer = Footer::read(file.as_ref(), &name, len)?;
         let meta_block = |h, what: &str| -> Result<Vec<u8>> {
-            read_block(file.as_ref(), &name, h, true).map_err(|e| match e {
-                Error::Corruption {
-                    file,
-                    offset,
-                    detail,
-                } => Error::Corruption {
-                    file,
-                    offset,
-                    detail: format!("{what}: {detail}"),
-                },
-                e => e,
-            })
+            read_block(file.as_ref(), &name, h, true).map_err(|e| in_block(e, what))
         };
         let bad = |h: super::format::BlockHandle, what: &str| {
             Error::corruption(&name, h.offset, format!("malformed {what}"))
         };
-        let blocks = decode_index(&meta_block(footer.index, "index block")?)
+        let entries = decode_index(&meta_block(footer.index, "index block")?)
             .ok_or_else(|| bad(footer.index, "index block"))?;
-        let bloom = Bloom::new(meta_block(footer.bloom, "bloom block")?);
+        let index = if footer.version >= 2 {
+            BlockIndex::partitioned(entries).ok_or_else(|| bad(footer.index, "index block"))?
+        } else {
+            BlockIndex::whole(entries)
+        };
+        let bloom_bytes = footer.bloom.len as usize;
+        let bloom = if ctx.budget.try_charge(bloom_bytes) {
+            Filter::Pinned(Bloom::new(meta_block(footer.bloom, "bloom block")?))
+        } else {
+            Filter::Paged(footer.bloom)
+        };
         let range_dels =
             decode_range_dels(&meta_block(footer.range_dels, "range tombstone block")?)
                 .ok_or_else(|| bad(footer.range_dels, "range tombstone block"))?;
         let props = TableProps::decode(&meta_block(footer.props, "properties block")?)
             .ok_or_else(|| bad(footer.props, "properties block"))?;
-        let mut charged = blocks.iter().map(BlockMeta::memory).sum::<usize>() + bloom.memory();
-        ctx.budget.charge(charged);
-        let ti = TimeIndex::build(&blocks, ctx.bucket_width_micros);
-        let time_index = if ctx.budget.try_charge(ti.memory()) {
-            charged += ti.memory();
-            Some(ti)
-        } else {
-            None
-        };
-        let key_blocks = KeyBlocks::build(&blocks).filter(|kb| {
-            let ok = ctx.budget.try_charge(kb.memory());
-            charged += if ok { kb.memory() } else { 0 };
-            ok
-        });
+        // The top level is always held (it is what bounds every lookup); the bloom
+        // filter was charged above when held.
+        ctx.budget.charge(index.memory());
+        let charged = index.memory()
+            + if matches!(bloom, Filter::Pinned(_)) {
+                bloom_bytes
+            } else {
+                0
+            };
         Ok(Table {
             meta,
             name,
             path,
             file,
-            blocks,
+            index,
             bloom,
             range_dels,
             props,
-            time_index,
-            key_blocks,
             ctx: ctx.clone(),
             charged,
             obsolete: AtomicBool::new(false),
         })
     }
 
-    pub(crate) fn time_index_buckets(&self) -> usize {
-        self.time_index.as_ref().map_or(0, TimeIndex::bucket_count)
+    /// The number of data blocks.
+    pub(crate) fn block_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The table's first and last keys (`None` when it holds no entries).
+    pub(crate) fn key_range(&self) -> Option<(&[u8], &[u8])> {
+        self.index
+            .key_range()
+            .map(|(a, b)| (a.as_slice(), b.as_slice()))
     }
 
     /// Deletes the file once no reader holds this table any more.
@@ -188,11 +222,73 @@ impl Table {
         self.obsolete.store(true, Relaxed);
     }
 
+    /// Whether the bloom filter allows `key`. A filter that cannot be read allows
+    /// every key (the lookup then reads the index and blocks, which report errors).
+    fn may_contain(&self, key: &[u8]) -> bool {
+        match &self.bloom {
+            Filter::Pinned(b) => b.may_contain(key),
+            Filter::Paged(h) => self
+                .ctx
+                .cache
+                .get_or_load_filter(self.meta.id, || {
+                    read_block(self.file.as_ref(), &self.name, *h, true)
+                        .map(Bloom::new)
+                        .map_err(|e| in_block(e, "bloom block"))
+                })
+                .map_or(true, |b| b.may_contain(key)),
+        }
+    }
+
+    /// Index partition `p`: pinned (format 1), or through the block cache.
+    fn partition(&self, p: usize, opts: &ReadOptions) -> Result<Part> {
+        if let Some(whole) = self.index.pinned() {
+            return Ok(Part {
+                metas: whole.clone(),
+                base: 0,
+            });
+        }
+        let top = self.index.top().get(p).ok_or_else(|| {
+            Error::Internal(format!("index partition {p} out of range in {}", self.name))
+        })?;
+        let metas =
+            self.ctx
+                .cache
+                .get_or_load_index(self.meta.id, p as u32, opts.fill_cache, || {
+                    let raw = read_block(self.file.as_ref(), &self.name, top.handle, true)
+                        .map_err(|e| in_block(e, "index partition"))?;
+                    decode_index(&raw)
+                        .filter(|metas| metas.len() == top.entries as usize)
+                        .ok_or_else(|| {
+                            Error::corruption(
+                                &self.name,
+                                top.handle.offset,
+                                "malformed index partition",
+                            )
+                        })
+                })?;
+        Ok(Part {
+            metas,
+            base: self.index.start(p),
+        })
+    }
+
+    /// Block `b`'s index entry.
+    pub(crate) fn block_meta(&self, b: usize, opts: &ReadOptions) -> Result<MetaRef> {
+        if b >= self.index.len() {
+            return Err(Error::Internal(format!(
+                "block {b} out of range in {}",
+                self.name
+            )));
+        }
+        let part = self.partition(self.index.partition_of(b), opts)?;
+        Ok(MetaRef {
+            i: b - part.base,
+            part: part.metas,
+        })
+    }
+
     pub(crate) fn read_block(&self, i: u32, opts: &ReadOptions) -> Result<Arc<Block>> {
-        let m = self
-            .blocks
-            .get(i as usize)
-            .ok_or_else(|| Error::Internal(format!("block {i} out of range in {}", self.name)))?;
+        let m = self.block_meta(i as usize, opts)?;
         self.ctx
             .cache
             .get_or_load(self.meta.id, i, opts.fill_cache, || {
@@ -206,37 +302,31 @@ impl Table {
             })
     }
 
-    /// The first block whose last entry is `>= (key, ts)`, or `None` when
-    /// `check_bloom` and the bloom filter rules the key out. A key the key-blocks map
-    /// knows is in the table, and the search stays within its blocks: every block
-    /// before its first one ends below it, every block after its last starts above.
-    fn find_block(&self, key: &[u8], ts: i64, check_bloom: bool) -> Option<usize> {
-        let below = |m: &BlockMeta| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt();
-        let mapped = self
-            .key_blocks
-            .as_ref()
-            .and_then(|kb| kb.first_at_or_after(key, ts, |b| below(&self.blocks[b])));
-        match mapped {
-            Some(b) => Some(b),
-            None if check_bloom && !self.bloom.may_contain(key) => None,
-            None => Some(self.search(key, ts)),
+    /// The first block whose last entry is `>= (key, ts)` (`block_count()` when none
+    /// is): the top level, then one partition.
+    fn search(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<usize> {
+        let p = self.index.partition_at_or_after(key, ts);
+        if p == self.index.top().len() {
+            return Ok(self.index.len());
         }
-    }
-
-    /// The first block whose last entry is `>= (key, ts)`, over the whole index.
-    fn search(&self, key: &[u8], ts: i64) -> usize {
-        self.blocks
-            .partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt())
+        let (lo, hi) = (self.index.start(p), self.index.start(p + 1));
+        let part = self.partition(p, opts)?;
+        let at = part
+            .blocks(lo, hi)
+            .partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt());
+        Ok(lo + at)
     }
 
     /// This table's version of `(key, ts)`, with the table's sequence.
     pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
-        let Some(b) = self.find_block(key, ts, true) else {
+        if !self.may_contain(key) {
             return Ok(None);
-        };
-        let Some(m) = self.blocks.get(b) else {
+        }
+        let b = self.search(key, ts, opts)?;
+        if b >= self.index.len() {
             return Ok(None);
-        };
+        }
+        let m = self.block_meta(b, opts)?;
         if cmp_key_ts(&m.first_key, m.first_ts, key, ts).is_gt() {
             return Ok(None);
         }
@@ -252,40 +342,71 @@ impl Table {
     }
 
     /// Blocks whose key range may meet the key bounds.
-    fn key_span(&self, b: &Bounds) -> Range<usize> {
-        let lo = self.find_block(&b.start, i64::MIN, false).unwrap_or(0);
-        let starts_before = |e: &[u8], m: &BlockMeta| key_order::compare(&m.first_key, e);
+    fn key_span(&self, b: &Bounds, opts: &ReadOptions) -> Result<Range<usize>> {
+        let lo = self.search(&b.start, i64::MIN, opts)?;
         let hi = match &b.end {
-            KeyEnd::Unbounded => self.blocks.len(),
-            KeyEnd::Included(e) => gallop(&self.blocks, lo, |m| starts_before(e, m).is_le()),
-            KeyEnd::Excluded(e) => gallop(&self.blocks, lo, |m| starts_before(e, m).is_lt()),
+            KeyEnd::Unbounded => self.index.len(),
+            KeyEnd::Included(e) => self.blocks_starting_by(e, true, opts)?,
+            KeyEnd::Excluded(e) => self.blocks_starting_by(e, false, opts)?,
         };
-        lo..hi.max(lo)
+        Ok(lo..hi.max(lo))
+    }
+
+    /// The number of blocks whose first key is `<= end` (`< end` when not
+    /// `inclusive`): whole partitions from the top level, then one partition.
+    fn blocks_starting_by(&self, end: &[u8], inclusive: bool, opts: &ReadOptions) -> Result<usize> {
+        let p = self.index.partitions_starting_by(end, inclusive);
+        if p == 0 {
+            return Ok(0);
+        }
+        // Every block before partition p - 1 starts before end; count its blocks that do.
+        let last = p - 1;
+        let part = self.partition(last, opts)?;
+        let (lo, hi) = (self.index.start(last), self.index.start(last + 1));
+        let n = part.blocks(lo, hi).partition_point(|m| {
+            let c = key_order::compare(&m.first_key, end);
+            if inclusive {
+                c.is_le()
+            } else {
+                c.is_lt()
+            }
+        });
+        Ok(lo + n)
     }
 
     /// The blocks a scan over `b` must read, ascending: the key span, pruned by time
-    /// through the time index (wide spans) or the block min/max ts (narrow ones).
-    /// When every ts of the table is inside the window, the span is kept whole.
-    pub(crate) fn plan(&self, b: &Bounds) -> BlockPlan {
+    /// through each partition's ts range and then each block's. When every ts of the
+    /// table is inside the window, the span is kept whole.
+    pub(crate) fn plan(&self, b: &Bounds, opts: &ReadOptions) -> Result<BlockPlan> {
         if b.is_empty() || b.ts_lo > self.props.max_ts || b.ts_hi < self.props.min_ts {
-            return BlockPlan::Span(0..0);
+            return Ok(BlockPlan::Span(0..0));
         }
-        let span = self.key_span(b);
+        let span = self.key_span(b, opts)?;
         let whole_table_in_window = b.ts_lo <= self.props.min_ts && self.props.max_ts <= b.ts_hi;
-        if !b.time_restricted() || whole_table_in_window {
-            return BlockPlan::Span(span.start as u32..span.end as u32);
+        if !b.time_restricted() || whole_table_in_window || span.is_empty() {
+            return Ok(BlockPlan::Span(span.start as u32..span.end as u32));
         }
-        let overlaps = |i: &u32| self.blocks[*i as usize].overlaps_time(b.ts_lo, b.ts_hi);
-        BlockPlan::List(match &self.time_index {
-            Some(ti) if span.len() > 64 => ti
-                .candidates(b.ts_lo, b.ts_hi)
-                .into_iter()
-                .filter(|i| span.contains(&(*i as usize)) && overlaps(i))
-                .collect(),
-            _ => (span.start as u32..span.end as u32)
-                .filter(overlaps)
-                .collect(),
-        })
+        let mut list = Vec::new();
+        let (p0, p1) = (
+            self.index.partition_of(span.start),
+            self.index.partition_of(span.end - 1),
+        );
+        for p in p0..=p1 {
+            if !self.index.top()[p].overlaps_time(b.ts_lo, b.ts_hi) {
+                continue;
+            }
+            let part = self.partition(p, opts)?;
+            let (lo, hi) = (
+                span.start.max(self.index.start(p)),
+                span.end.min(self.index.start(p + 1)),
+            );
+            for (i, m) in part.blocks(lo, hi).iter().enumerate() {
+                if m.overlaps_time(b.ts_lo, b.ts_hi) {
+                    list.push((lo + i) as u32);
+                }
+            }
+        }
+        Ok(BlockPlan::List(list))
     }
 
     /// The entries of `key` in block `b` when it holds any, plus whether earlier
@@ -296,7 +417,7 @@ impl Table {
         b: usize,
         opts: &ReadOptions,
     ) -> Result<(Vec<Entry>, bool)> {
-        let m = &self.blocks[b];
+        let m = self.block_meta(b, opts)?;
         if m.first_key.as_slice() > key || m.last_key.as_slice() < key {
             return Ok((Vec::new(), false));
         }
@@ -323,24 +444,26 @@ impl Table {
     }
 
     /// The last block that can hold `key`, if any: where a reverse walk starts.
-    pub(crate) fn last_block_of_key(&self, key: &[u8]) -> Option<usize> {
-        if let Some((_, hi)) = self.key_blocks.as_ref().and_then(|kb| kb.get(key)) {
-            return Some(hi);
+    pub(crate) fn last_block_of_key(
+        &self,
+        key: &[u8],
+        opts: &ReadOptions,
+    ) -> Result<Option<usize>> {
+        if !self.may_contain(key) {
+            return Ok(None);
         }
-        // Not mapped: the bloom filter, then the whole-index search (find_block would
-        // look the key up in the map a second time).
-        if !self.bloom.may_contain(key) {
-            return None;
-        }
-        let b = self
-            .search(key, i64::MAX)
-            .min(self.blocks.len().checked_sub(1)?);
-        let m = &self.blocks[b];
+        // The first block ending after every entry of `key`, or the last block.
+        let Some(last) = self.index.len().checked_sub(1) else {
+            return Ok(None);
+        };
+        let b = self.search(key, i64::MAX, opts)?.min(last);
+        let m = self.block_meta(b, opts)?;
         if m.first_key.as_slice() <= key {
-            Some(b)
-        } else {
-            b.checked_sub(1)
-                .filter(|p| self.blocks[*p].last_key.as_slice() == key)
+            return Ok(Some(b));
+        }
+        match b.checked_sub(1) {
+            Some(p) if self.block_meta(p, opts)?.last_key.as_slice() == key => Ok(Some(p)),
+            _ => Ok(None),
         }
     }
 
@@ -350,38 +473,27 @@ impl Table {
         self.props.entries > 0
             && self.props.min_ts <= ts
             && ts <= self.props.max_ts
-            && self.bloom.may_contain(key)
+            && self.may_contain(key)
             && self
-                .blocks
-                .first()
-                .is_some_and(|m| m.first_key.as_slice() <= key)
-            && self
-                .blocks
-                .last()
-                .is_some_and(|m| m.last_key.as_slice() >= key)
+                .key_range()
+                .is_some_and(|(first, last)| first <= key && key <= last)
     }
 }
 
-/// The partition point of `pred` (true on a prefix of `v`) at or after `from`, found
-/// by galloping forward from `from`: a short scan ends a few blocks after it starts,
-/// so this reads a few index entries instead of a whole binary search. `from` when
-/// `pred` fails there.
-fn gallop<T>(v: &[T], from: usize, pred: impl Fn(&T) -> bool) -> usize {
-    let n = v.len();
-    // v[from..lo] satisfy pred; v[hi] does not (or hi == n).
-    let (mut lo, mut step) = (from.min(n), 1usize);
-    let hi = loop {
-        let probe = lo.saturating_add(step - 1);
-        if probe >= n {
-            break n;
-        }
-        if !pred(&v[probe]) {
-            break probe;
-        }
-        lo = probe + 1;
-        step = step.saturating_mul(2);
-    };
-    lo + v[lo..hi].partition_point(pred)
+/// Names the metadata block a corruption was found in.
+fn in_block(e: Error, what: &str) -> Error {
+    match e {
+        Error::Corruption {
+            file,
+            offset,
+            detail,
+        } => Error::Corruption {
+            file,
+            offset,
+            detail: format!("{what}: {detail}"),
+        },
+        e => e,
+    }
 }
 
 impl Drop for Table {
@@ -389,28 +501,6 @@ impl Drop for Table {
         self.ctx.budget.release(self.charged);
         if self.obsolete.load(Relaxed) {
             let _ = self.ctx.fs.remove(&self.path);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::gallop;
-
-    #[test]
-    fn gallop_finds_the_partition_point_from_any_start() {
-        for n in 0..40usize {
-            for cut in 0..=n {
-                let v: Vec<usize> = (0..n).collect();
-                for from in 0..=n {
-                    let want = cut.max(from);
-                    assert_eq!(
-                        gallop(&v, from, |x| *x < cut),
-                        want,
-                        "n {n} cut {cut} from {from}"
-                    );
-                }
-            }
         }
     }
 }

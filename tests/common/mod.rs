@@ -20,6 +20,15 @@ pub fn small_config(dir: &Path) -> Config {
     }
 }
 
+/// Tuning with index partitions of two blocks, so that the reliability tests run the
+/// partitioned index's every path (many partitions, lookups across their edges).
+#[allow(dead_code)]
+pub fn tiny_partitions() -> flowdb::Tuning {
+    let mut t = flowdb::Tuning::default();
+    t.index_partition_blocks = 2;
+    t
+}
+
 /// A seeded RNG; the seed comes from `FLOWDB_SEED` or the clock and is printed.
 pub fn rng(test: &str) -> fastrand::Rng {
     let seed = std::env::var("FLOWDB_SEED")
@@ -36,3 +45,14 @@ pub fn base_ts() -> i64 {
 }
 pub mod docs;
 pub mod ops;
+
+/// Opens `config` on the real file system with `tiny_partitions`.
+#[allow(dead_code)]
+pub fn open_tiny(config: flowdb::Config) -> flowdb::Engine {
+    flowdb::Engine::open_on(
+        std::sync::Arc::new(flowdb::fs::OsFs),
+        config,
+        tiny_partitions(),
+    )
+    .unwrap()
+}

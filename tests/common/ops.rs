@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use flowdb::fs::FaultFs;
-use flowdb::{Config, Engine, Record, ScanRange, SyncMode, Tuning, WriteBatch, WriteOptions};
+use flowdb::{Config, Engine, Record, ScanRange, SyncMode, WriteBatch, WriteOptions};
 
 /// Opens the small-settings engine in `/db` on an in-memory file system.
 pub fn open_on(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
@@ -19,7 +19,7 @@ pub fn open_on(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
         wal_sync_mode: mode,
         ..super::small_config(Path::new("/db"))
     };
-    Engine::open_on(Arc::new(fs.clone()), config, Tuning::default())
+    Engine::open_on(Arc::new(fs.clone()), config, super::tiny_partitions())
 }
 
 /// `(key, ts) -> (expire_at, value)`: every live record.

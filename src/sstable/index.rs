@@ -1,0 +1,142 @@
+//! A table's block index, as held in memory: the entries of its data blocks, cut into
+//! partitions.
+//!
+//! Format 2 tables store the index as partitions of `index_partition_blocks` entries
+//! each, plus a top level with one entry per partition (its first and last fence, its
+//! ts range, its block count). Only the top level is held by the table; partitions are
+//! read through the block cache when a lookup needs one. A lookup is then a binary
+//! search of the top level, one partition (a cache hit, or one read), and a binary
+//! search inside it: a bounded number of reads whatever the table's size.
+//!
+//! Format 1 tables stored the whole index as one block; it is held whole, as one
+//! pinned partition.
+
+use std::sync::Arc;
+
+use crate::entry::cmp_key_ts;
+use crate::util::key_order;
+
+use super::props::{BlockMeta, FenceKey};
+
+pub(crate) struct BlockIndex {
+    /// One entry per partition; its `entries` is the partition's block count.
+    top: Vec<BlockMeta>,
+    /// The first block number of each partition, then the total block count.
+    starts: Vec<u32>,
+    /// Format 1: the whole index, which is the only partition.
+    whole: Option<Arc<Vec<BlockMeta>>>,
+}
+
+impl BlockIndex {
+    /// A format 1 index: every block's entry, held whole.
+    pub(crate) fn whole(blocks: Vec<BlockMeta>) -> BlockIndex {
+        let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else {
+            return BlockIndex::empty();
+        };
+        let summary = BlockMeta {
+            first_key: first.first_key.clone(),
+            first_ts: first.first_ts,
+            last_key: last.last_key.clone(),
+            last_ts: last.last_ts,
+            handle: Default::default(),
+            min_ts: blocks.iter().map(|m| m.min_ts).min().unwrap_or(i64::MAX),
+            max_ts: blocks.iter().map(|m| m.max_ts).max().unwrap_or(i64::MIN),
+            entries: blocks.len() as u32,
+        };
+        BlockIndex {
+            top: vec![summary],
+            starts: vec![0, blocks.len() as u32],
+            whole: Some(Arc::new(blocks)),
+        }
+    }
+
+    /// A format 2 index from its top level; `None` when the block counts do not add
+    /// up (an empty partition, or more than 2^31 blocks).
+    pub(crate) fn partitioned(top: Vec<BlockMeta>) -> Option<BlockIndex> {
+        let mut starts = Vec::with_capacity(top.len() + 1);
+        let mut n: u32 = 0;
+        for p in &top {
+            starts.push(n);
+            if p.entries == 0 {
+                return None;
+            }
+            n = n
+                .checked_add(p.entries)
+                .filter(|n| *n < super::cache::INDEX_KEY_BIT)?;
+        }
+        starts.push(n);
+        Some(BlockIndex {
+            top,
+            starts,
+            whole: None,
+        })
+    }
+
+    fn empty() -> BlockIndex {
+        BlockIndex {
+            top: Vec::new(),
+            starts: vec![0],
+            whole: None,
+        }
+    }
+
+    /// The pinned part: the whole index (format 1) or the top level (format 2).
+    pub(crate) fn pinned(&self) -> Option<&Arc<Vec<BlockMeta>>> {
+        self.whole.as_ref()
+    }
+
+    /// The top level: one entry per partition.
+    pub(crate) fn top(&self) -> &[BlockMeta] {
+        &self.top
+    }
+
+    /// The number of data blocks.
+    pub(crate) fn len(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0) as usize
+    }
+
+    /// The first block number of partition `p`.
+    pub(crate) fn start(&self, p: usize) -> usize {
+        self.starts[p] as usize
+    }
+
+    /// The partition holding block `b` (`b < len()`).
+    pub(crate) fn partition_of(&self, b: usize) -> usize {
+        self.starts.partition_point(|s| (*s as usize) <= b) - 1
+    }
+
+    /// The first partition whose last entry is `>= (key, ts)`; `top().len()` when
+    /// none is.
+    pub(crate) fn partition_at_or_after(&self, key: &[u8], ts: i64) -> usize {
+        self.top
+            .partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt())
+    }
+
+    /// The number of partitions whose first key is `<= end` (or `< end` when not
+    /// `inclusive`).
+    pub(crate) fn partitions_starting_by(&self, end: &[u8], inclusive: bool) -> usize {
+        self.top.partition_point(|m| {
+            let c = key_order::compare(&m.first_key, end);
+            if inclusive {
+                c.is_le()
+            } else {
+                c.is_lt()
+            }
+        })
+    }
+
+    /// The table's first and last keys.
+    pub(crate) fn key_range(&self) -> Option<(&FenceKey, &FenceKey)> {
+        Some((&self.top.first()?.first_key, &self.top.last()?.last_key))
+    }
+
+    /// Memory held by the table for its index (partitions in the cache not counted).
+    pub(crate) fn memory(&self) -> usize {
+        let top: usize = self.top.iter().map(BlockMeta::memory).sum();
+        let whole = self
+            .whole
+            .as_ref()
+            .map_or(0, |w| w.iter().map(BlockMeta::memory).sum());
+        top + whole + 4 * self.starts.len()
+    }
+}

@@ -1,0 +1,186 @@
+//! Tables against a model: the same entries written as a format 1 table (one whole
+//! index) and as format 2 tables with partitions of 1, 2, 3 and 128 blocks, with and
+//! without room for the bloom filter in the index budget, must answer every read the
+//! way a sorted list of the entries does (seed printed).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::config::ReadOptions;
+use crate::entry::{Entry, Kind};
+use crate::fs::{FileSystem, OsFs};
+use crate::range::Bounds;
+
+use super::builder::{TableBuilder, TableOptions};
+use super::cache::BlockCache;
+use super::cursor::{KeyWalk, TableCursor};
+use super::reader::{IndexBudget, Table, TableContext, TableMeta};
+
+type Model = BTreeMap<(Vec<u8>, i64), Entry>;
+
+fn entries(rng: &mut fastrand::Rng) -> Model {
+    let mut m = Model::new();
+    let series = rng.usize(1..40);
+    for s in 0..series {
+        let key = format!("k{:03}", s * 3).into_bytes();
+        let points = match rng.u8(0..3) {
+            0 => rng.usize(1..4),
+            1 => rng.usize(1..60),
+            _ => rng.usize(100..400),
+        };
+        let mut ts = rng.i64(-1000..1000);
+        for _ in 0..points {
+            ts += rng.i64(1..50);
+            let delete = rng.u8(0..20) == 0;
+            // Tombstones carry no value.
+            let value = if delete {
+                Vec::new()
+            } else {
+                vec![rng.u8(..); rng.usize(0..40)]
+            };
+            m.insert(
+                (key.clone(), ts),
+                Entry {
+                    key: key.clone(),
+                    ts,
+                    seq: 0,
+                    kind: if delete { Kind::Delete } else { Kind::Put },
+                    expire_at: i64::MAX,
+                    value,
+                },
+            );
+        }
+    }
+    m
+}
+
+fn write(
+    ctx: &Arc<TableContext>,
+    id: u64,
+    m: &Model,
+    version: u32,
+    partition: usize,
+) -> Arc<Table> {
+    let opts = TableOptions {
+        block_size: 128,
+        restart_interval: 4,
+        bloom_bits_per_key: 10,
+        zstd_level: -1,
+        partition_blocks: partition,
+        format_version: version,
+    };
+    let mut b = TableBuilder::create(&ctx.fs, super::table_path(&ctx.dir, id), opts).unwrap();
+    for e in m.values() {
+        b.add(e).unwrap();
+    }
+    let built = b.finish().unwrap();
+    let meta = TableMeta {
+        id,
+        level: 0,
+        min_seq: 7,
+        max_seq: 7,
+        size: built.size,
+    };
+    Arc::new(Table::open(ctx, meta).unwrap())
+}
+
+fn scan(t: &Arc<Table>, b: Bounds) -> Vec<(Vec<u8>, i64)> {
+    let mut c = TableCursor::new(t.clone(), Arc::new(b), ReadOptions::default());
+    let mut out = Vec::new();
+    while let Some(e) = c.next_entry().unwrap() {
+        out.push((e.key, e.ts));
+    }
+    out
+}
+
+fn latest_walk(t: &Arc<Table>, key: &[u8]) -> Vec<i64> {
+    let Some(last) = t.last_block_of_key(key, &ReadOptions::default()).unwrap() else {
+        return Vec::new();
+    };
+    let mut w = KeyWalk::new(t.clone(), key, last, ReadOptions::default());
+    let mut out = Vec::new();
+    while let Some(e) = w.next_desc().unwrap() {
+        out.push(e.ts);
+    }
+    out
+}
+
+#[test]
+fn partitioned_and_whole_indexes_read_like_the_model() {
+    let mut rng = crate::util::test_rng("partitioned_and_whole_indexes_read_like_the_model");
+    let dir = tempfile::tempdir().unwrap();
+    let mut id = 0;
+    for round in 0..12 {
+        let m = entries(&mut rng);
+        // Room for every filter, or for none (filters then come through the cache).
+        let budget = if round % 2 == 0 { usize::MAX } else { 0 };
+        let ctx = Arc::new(TableContext {
+            fs: Arc::new(OsFs) as Arc<dyn FileSystem>,
+            dir: dir.path().to_path_buf(),
+            cache: Arc::new(BlockCache::new(if round % 3 == 0 { 0 } else { 1 << 20 })),
+            budget: Arc::new(IndexBudget::new(budget)),
+        });
+        let keys: Vec<Vec<u8>> = m.keys().map(|(k, _)| k.clone()).collect();
+        for (version, partition) in [(1, 0), (2, 1), (2, 2), (2, 3), (2, 128)] {
+            id += 1;
+            let t = write(&ctx, id, &m, version, partition.max(1));
+            let what = format!("round {round}, format {version}, partitions of {partition}");
+            let ro = ReadOptions::default();
+            // Point reads of every entry and of absent ones around them.
+            for ((k, ts), e) in m.iter().step_by(3) {
+                let got = t.get(k, *ts, &ro).unwrap().unwrap();
+                assert_eq!(
+                    (got.kind, &got.value, got.seq),
+                    (e.kind, &e.value, 7),
+                    "{what}"
+                );
+                assert!(
+                    t.get(k, ts + 1, &ro).unwrap().is_none()
+                        || m.contains_key(&(k.clone(), ts + 1)),
+                    "{what}"
+                );
+            }
+            assert!(t.get(b"k0011", 5, &ro).unwrap().is_none(), "{what}");
+            // Newest-first walks of single keys.
+            for k in keys
+                .iter()
+                .step_by(50)
+                .chain([&b"k999".to_vec(), &b"a".to_vec()])
+            {
+                let want: Vec<i64> = m
+                    .range((k.clone(), i64::MIN)..=(k.clone(), i64::MAX))
+                    .rev()
+                    .map(|((_, ts), _)| *ts)
+                    .collect();
+                assert_eq!(latest_walk(&t, k), want, "{what}: walk of {k:?}");
+            }
+            // Scans over random key and time ranges.
+            for _ in 0..30 {
+                let (a, b) = (rng.usize(0..130), rng.usize(0..130));
+                let (lo, hi) = (format!("k{:03}", a.min(b)), format!("k{:03}", a.max(b)));
+                let (t0, t1) = (rng.i64(-1200..12000), rng.i64(-1200..12000));
+                let (t0, t1) = (t0.min(t1), t0.max(t1));
+                let bounds = Bounds::key_range(lo.as_bytes(), hi.as_bytes()).with_time(t0, t1);
+                let want: Vec<(Vec<u8>, i64)> = m
+                    .keys()
+                    .filter(|(k, ts)| {
+                        k.as_slice() >= lo.as_bytes()
+                            && k.as_slice() <= hi.as_bytes()
+                            && (t0..=t1).contains(ts)
+                    })
+                    .cloned()
+                    .collect();
+                assert_eq!(scan(&t, bounds), want, "{what}: {lo}..={hi} @ {t0}..={t1}");
+            }
+            let all: Vec<(Vec<u8>, i64)> = m.keys().cloned().collect();
+            assert_eq!(scan(&t, Bounds::all()), all, "{what}: everything");
+            let first = m.keys().next().unwrap().0.clone();
+            assert!(t.may_hold(&first, m.keys().next().unwrap().1), "{what}");
+            assert_eq!(
+                t.key_range().map(|(a, _)| a.to_vec()),
+                Some(first),
+                "{what}"
+            );
+        }
+    }
+}
