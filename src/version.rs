@@ -159,8 +159,15 @@ impl Snapshot {
             .collect();
         for t in self.sv.version.tables.iter() {
             // Tables that cannot hold the key (bloom) get no walk.
-            if let Some(last) = t.last_block_of_key(key, opts)? {
-                walks.push(LatestWalk::Table(KeyWalk::new(t.clone(), key, last, *opts)));
+            let mut part = None;
+            if let Some(last) = t.last_block_of_key(key, &mut part, opts)? {
+                walks.push(LatestWalk::Table(KeyWalk::new(
+                    t.clone(),
+                    key,
+                    last,
+                    part,
+                    *opts,
+                )));
             }
         }
         let mut heads: Vec<Option<Entry>> = Vec::with_capacity(walks.len());

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
 use super::block::BlockIter;
-use super::reader::{BlockPlan, Table};
+use super::reader::{BlockPlan, PartSlot, Table};
 
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
 pub(crate) struct TableCursor {
@@ -20,6 +20,8 @@ pub(crate) struct TableCursor {
     /// A failure planning the blocks (reading an index partition), returned by the
     /// first `next_entry`.
     failed: Option<crate::error::Error>,
+    /// The index partition of the block read last.
+    part: PartSlot,
     next_block: usize,
     iter: Option<BlockIter>,
     started: bool,
@@ -37,6 +39,7 @@ impl TableCursor {
             opts,
             blocks,
             failed,
+            part: None,
             next_block: 0,
             iter: None,
             started: false,
@@ -61,7 +64,8 @@ impl TableCursor {
                         return Ok(None);
                     };
                     self.next_block += 1;
-                    let mut it = BlockIter::new(self.table.read_block(n, &self.opts)?);
+                    let block = self.table.read_block(n, &mut self.part, &self.opts)?;
+                    let mut it = BlockIter::new(block);
                     if !self.started {
                         it.seek(&b.start, b.ts_lo)?;
                         self.started = true;
@@ -107,6 +111,8 @@ pub(crate) struct KeyWalk {
     key: Vec<u8>,
     opts: ReadOptions,
     buf: Vec<Entry>,
+    /// The index partition of the block read last.
+    part: PartSlot,
     next_block: Option<usize>,
     /// The ts of the entry returned by the fast first step, if it was taken.
     first_ts: Option<i64>,
@@ -115,12 +121,20 @@ pub(crate) struct KeyWalk {
 impl KeyWalk {
     /// A walk from `last`, the table's last block that can hold `key`
     /// (`Table::last_block_of_key`).
-    pub(crate) fn new(table: Arc<Table>, key: &[u8], last: usize, opts: ReadOptions) -> Self {
+    /// `part` is the slot `last_block_of_key` used (it holds `last`'s partition).
+    pub(crate) fn new(
+        table: Arc<Table>,
+        key: &[u8],
+        last: usize,
+        part: PartSlot,
+        opts: ReadOptions,
+    ) -> Self {
         KeyWalk {
             table,
             key: key.to_vec(),
             opts,
             buf: Vec::new(),
+            part,
             next_block: Some(last),
             first_ts: None,
         }
@@ -129,7 +143,10 @@ impl KeyWalk {
     pub(crate) fn next_desc(&mut self) -> Result<Option<Entry>> {
         if self.first_ts.is_none() && self.buf.is_empty() {
             if let Some(b) = self.next_block {
-                if let Some(e) = self.table.last_of_key_in_block(&self.key, b, &self.opts)? {
+                if let Some(e) =
+                    self.table
+                        .last_of_key_in_block(&self.key, b, &mut self.part, &self.opts)?
+                {
                     self.first_ts = Some(e.ts);
                     return Ok(Some(e));
                 }
@@ -142,7 +159,9 @@ impl KeyWalk {
             let Some(b) = self.next_block.take() else {
                 return Ok(None);
             };
-            let (mut entries, more) = self.table.key_entries_in_block(&self.key, b, &self.opts)?;
+            let (mut entries, more) =
+                self.table
+                    .key_entries_in_block(&self.key, b, &mut self.part, &self.opts)?;
             if let Some(ts) = self.first_ts.take() {
                 // Already returned by the fast step.
                 entries.retain(|e| e.ts < ts);

@@ -119,7 +119,7 @@ enum Filter {
 
 /// A loaded index partition: `metas[0]` is block number `base` (format 1's whole
 /// index has base 0 and holds every block).
-struct Part {
+pub(crate) struct Part {
     metas: Arc<Vec<BlockMeta>>,
     base: usize,
 }
@@ -129,20 +129,19 @@ impl Part {
     fn blocks(&self, lo: usize, hi: usize) -> &[BlockMeta] {
         &self.metas[lo - self.base..hi - self.base]
     }
-}
 
-/// One block's index entry, held through its partition.
-pub(crate) struct MetaRef {
-    part: Arc<Vec<BlockMeta>>,
-    i: usize,
-}
+    fn holds(&self, b: usize) -> bool {
+        b >= self.base && b - self.base < self.metas.len()
+    }
 
-impl std::ops::Deref for MetaRef {
-    type Target = BlockMeta;
-    fn deref(&self) -> &BlockMeta {
-        &self.part[self.i]
+    fn meta(&self, b: usize) -> &BlockMeta {
+        &self.metas[b - self.base]
     }
 }
+
+/// The index partition a reader used last: kept by cursors and walks (and within one
+/// lookup), so that the next block of the same partition needs no cache lookup.
+pub(crate) type PartSlot = Option<Part>;
 
 impl Table {
     /// Opens a table: reads its footer, top-level index (or whole format 1 index),
@@ -272,45 +271,79 @@ impl Table {
         })
     }
 
-    /// Block `b`'s index entry.
-    pub(crate) fn block_meta(&self, b: usize, opts: &ReadOptions) -> Result<MetaRef> {
+    /// Block `b`'s index entry, through `slot` (loading its partition when the slot
+    /// holds another).
+    fn meta<'s>(
+        &self,
+        b: usize,
+        slot: &'s mut PartSlot,
+        opts: &ReadOptions,
+    ) -> Result<&'s BlockMeta> {
         if b >= self.index.len() {
             return Err(Error::Internal(format!(
                 "block {b} out of range in {}",
                 self.name
             )));
         }
-        let part = self.partition(self.index.partition_of(b), opts)?;
-        Ok(MetaRef {
-            i: b - part.base,
-            part: part.metas,
-        })
+        if !slot.as_ref().is_some_and(|p| p.holds(b)) {
+            *slot = Some(self.partition(self.index.partition_of(b), opts)?);
+        }
+        match slot {
+            Some(p) => Ok(p.meta(b)),
+            None => Err(Error::Internal("index partition slot empty".into())),
+        }
     }
 
-    pub(crate) fn read_block(&self, i: u32, opts: &ReadOptions) -> Result<Arc<Block>> {
-        let m = self.block_meta(i as usize, opts)?;
+    /// Data block `i`, its index entry found through `slot`.
+    pub(crate) fn read_block(
+        &self,
+        i: u32,
+        slot: &mut PartSlot,
+        opts: &ReadOptions,
+    ) -> Result<Arc<Block>> {
+        let handle = self.meta(i as usize, slot, opts)?.handle;
+        self.read_block_at(i, handle, opts)
+    }
+
+    fn read_block_at(
+        &self,
+        i: u32,
+        handle: super::format::BlockHandle,
+        opts: &ReadOptions,
+    ) -> Result<Arc<Block>> {
         self.ctx
             .cache
             .get_or_load(self.meta.id, i, opts.fill_cache, || {
                 let raw = read_block(
                     self.file.as_ref(),
                     &self.name,
-                    m.handle,
+                    handle,
                     opts.verify_checksums,
                 )?;
-                Block::parse(raw, self.name.clone(), m.handle.offset)
+                Block::parse(raw, self.name.clone(), handle.offset)
             })
     }
 
     /// The first block whose last entry is `>= (key, ts)` (`block_count()` when none
-    /// is): the top level, then one partition.
-    fn search(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<usize> {
+    /// is): the top level, then one partition, left in `slot`.
+    fn search(
+        &self,
+        key: &[u8],
+        ts: i64,
+        slot: &mut PartSlot,
+        opts: &ReadOptions,
+    ) -> Result<usize> {
         let p = self.index.partition_at_or_after(key, ts);
         if p == self.index.top().len() {
             return Ok(self.index.len());
         }
         let (lo, hi) = (self.index.start(p), self.index.start(p + 1));
-        let part = self.partition(p, opts)?;
+        if !slot.as_ref().is_some_and(|s| s.holds(lo)) {
+            *slot = Some(self.partition(p, opts)?);
+        }
+        let Some(part) = slot else {
+            return Err(Error::Internal("index partition slot empty".into()));
+        };
         let at = part
             .blocks(lo, hi)
             .partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt());
@@ -322,15 +355,17 @@ impl Table {
         if !self.may_contain(key) {
             return Ok(None);
         }
-        let b = self.search(key, ts, opts)?;
+        let mut slot = None;
+        let b = self.search(key, ts, &mut slot, opts)?;
         if b >= self.index.len() {
             return Ok(None);
         }
-        let m = self.block_meta(b, opts)?;
+        let m = self.meta(b, &mut slot, opts)?;
         if cmp_key_ts(&m.first_key, m.first_ts, key, ts).is_gt() {
             return Ok(None);
         }
-        let mut it = BlockIter::new(self.read_block(b as u32, opts)?);
+        let handle = m.handle;
+        let mut it = BlockIter::new(self.read_block_at(b as u32, handle, opts)?);
         it.seek(key, ts)?;
         Ok(it
             .next_entry()?
@@ -343,7 +378,7 @@ impl Table {
 
     /// Blocks whose key range may meet the key bounds.
     fn key_span(&self, b: &Bounds, opts: &ReadOptions) -> Result<Range<usize>> {
-        let lo = self.search(&b.start, i64::MIN, opts)?;
+        let lo = self.search(&b.start, i64::MIN, &mut None, opts)?;
         let hi = match &b.end {
             KeyEnd::Unbounded => self.index.len(),
             KeyEnd::Included(e) => self.blocks_starting_by(e, true, opts)?,
@@ -415,18 +450,20 @@ impl Table {
         &self,
         key: &[u8],
         b: usize,
+        slot: &mut PartSlot,
         opts: &ReadOptions,
     ) -> Result<(Vec<Entry>, bool)> {
-        let m = self.block_meta(b, opts)?;
+        let m = self.meta(b, slot, opts)?;
         if m.first_key.as_slice() > key || m.last_key.as_slice() < key {
             return Ok((Vec::new(), false));
         }
-        let mut it = BlockIter::new(self.read_block(b as u32, opts)?);
+        let (handle, more) = (m.handle, b > 0 && m.first_key.as_slice() == key);
+        let mut it = BlockIter::new(self.read_block_at(b as u32, handle, opts)?);
         let mut es = it.collect_key(key)?;
         for e in es.iter_mut() {
             e.seq = self.meta.min_seq;
         }
-        Ok((es, b > 0 && m.first_key.as_slice() == key))
+        Ok((es, more))
     }
 
     /// The entry of `key` with the greatest ts in block `b`, with the table's sequence.
@@ -434,9 +471,10 @@ impl Table {
         &self,
         key: &[u8],
         b: usize,
+        slot: &mut PartSlot,
         opts: &ReadOptions,
     ) -> Result<Option<Entry>> {
-        let mut it = BlockIter::new(self.read_block(b as u32, opts)?);
+        let mut it = BlockIter::new(self.read_block(b as u32, slot, opts)?);
         Ok(it.last_of_key(key)?.map(|mut e| {
             e.seq = self.meta.min_seq;
             e
@@ -447,6 +485,7 @@ impl Table {
     pub(crate) fn last_block_of_key(
         &self,
         key: &[u8],
+        slot: &mut PartSlot,
         opts: &ReadOptions,
     ) -> Result<Option<usize>> {
         if !self.may_contain(key) {
@@ -456,13 +495,12 @@ impl Table {
         let Some(last) = self.index.len().checked_sub(1) else {
             return Ok(None);
         };
-        let b = self.search(key, i64::MAX, opts)?.min(last);
-        let m = self.block_meta(b, opts)?;
-        if m.first_key.as_slice() <= key {
+        let b = self.search(key, i64::MAX, slot, opts)?.min(last);
+        if self.meta(b, slot, opts)?.first_key.as_slice() <= key {
             return Ok(Some(b));
         }
         match b.checked_sub(1) {
-            Some(p) if self.block_meta(p, opts)?.last_key.as_slice() == key => Ok(Some(p)),
+            Some(p) if self.meta(p, slot, opts)?.last_key.as_slice() == key => Ok(Some(p)),
             _ => Ok(None),
         }
     }

@@ -94,10 +94,14 @@ fn scan(t: &Arc<Table>, b: Bounds) -> Vec<(Vec<u8>, i64)> {
 }
 
 fn latest_walk(t: &Arc<Table>, key: &[u8]) -> Vec<i64> {
-    let Some(last) = t.last_block_of_key(key, &ReadOptions::default()).unwrap() else {
+    let mut part = None;
+    let Some(last) = t
+        .last_block_of_key(key, &mut part, &ReadOptions::default())
+        .unwrap()
+    else {
         return Vec::new();
     };
-    let mut w = KeyWalk::new(t.clone(), key, last, ReadOptions::default());
+    let mut w = KeyWalk::new(t.clone(), key, last, part, ReadOptions::default());
     let mut out = Vec::new();
     while let Some(e) = w.next_desc().unwrap() {
         out.push(e.ts);

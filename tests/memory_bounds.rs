@@ -1,0 +1,75 @@
+//! Memory bounded by configuration, not by data (docs/design.md, "Memory"): with a
+//! database whose block index alone would be more than 20 times the index budget,
+//! the metadata the engine holds stays within `index_memory_budget_mb` and the block
+//! cache within `block_cache_capacity_mb`, while every read still answers.
+
+mod common;
+
+use flowdb::{Config, Engine, Record, ScanRange};
+
+fn gauge(e: &Engine, name: &str) -> u64 {
+    e.metrics_text()
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from the metrics"))
+}
+
+#[test]
+fn metadata_memory_follows_the_budget_not_the_data() {
+    const MIB: u64 = 1 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        // One entry per block: the most index per byte of data.
+        block_size: 1,
+        index_memory_budget_mb: 1,
+        block_cache_capacity_mb: 1,
+        memtable_size_mb: 4,
+        ..common::small_config(dir.path())
+    };
+    let e = Engine::open(config).unwrap();
+    let (series, points) = (450, 500);
+    for p in 0..points {
+        let batch: Vec<Record> = (0..series)
+            .map(|s| Record::new(format!("s{s:04}"), p, vec![(s % 251) as u8; 16]))
+            .collect();
+        e.write_batch(&batch).unwrap();
+    }
+    e.flush().unwrap();
+    e.trigger_compaction().unwrap();
+    let s = e.stats();
+    assert_eq!(s.sstable_count, 1);
+    // The whole index, were it held: about 100 bytes per block entry.
+    let whole_index = s.block_meta_index_entries as u64 * 100;
+    assert!(
+        whole_index > 20 * MIB,
+        "the database is too small for this test: {} blocks",
+        s.block_meta_index_entries
+    );
+    // Reads of every kind, so partitions and blocks pass through the cache.
+    for p in (0..points).step_by(7) {
+        for s in (0..series).step_by(13) {
+            let r = e.get(&format!("s{s:04}"), p).unwrap().unwrap();
+            assert_eq!(r.value, vec![(s % 251) as u8; 16]);
+        }
+    }
+    for s in (0..series).step_by(17) {
+        assert_eq!(
+            e.get_latest(&format!("s{s:04}")).unwrap().unwrap().ts,
+            points - 1
+        );
+    }
+    let window = e
+        .scan(ScanRange::time_range(100, 109))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .count();
+    assert_eq!(window, 10 * series as usize);
+    let held = gauge(&e, "flowdb_index_memory_bytes");
+    assert!(held <= MIB, "index memory {held} over its 1 MiB budget");
+    let cached = gauge(&e, "flowdb_block_cache_bytes");
+    assert!(
+        cached <= MIB,
+        "block cache {cached} over its 1 MiB capacity"
+    );
+    e.shutdown().unwrap();
+}
