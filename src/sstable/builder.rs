@@ -15,7 +15,13 @@ use crate::fs::{Appender, FileSystem, OpenMode};
 use super::block::BlockBuilder;
 use super::bloom::BloomBuilder;
 use super::format::{frame_block, BlockHandle, Footer, TRAILER};
-use super::props::{encode_index, encode_range_dels, BlockMeta, FenceKey, TableProps};
+use super::props::{
+    encode_index, encode_key_map, encode_range_dels, BlockMeta, FenceKey, TableProps,
+};
+
+/// A table gets a key map only when it has at most one fence key per this many
+/// blocks (series-shaped); document-shaped tables would gain little for the memory.
+pub(crate) const MIN_BLOCKS_PER_KEY: u64 = 4;
 
 /// How tables are cut and compressed.
 #[derive(Clone, Debug)]
@@ -46,6 +52,9 @@ pub(crate) struct TableBuilder {
     top: Vec<BlockMeta>,
     /// Data blocks written so far.
     blocks: u64,
+    /// Each fence key's first and last block (format 2), while the table still looks
+    /// series-shaped; `None` once it has too many keys for a key map.
+    spans: Option<Vec<(FenceKey, u32, u32)>>,
     bloom: BloomBuilder,
     last_key: Vec<u8>,
     props: TableProps,
@@ -85,6 +94,7 @@ impl TableBuilder {
             metas: Vec::new(),
             top: Vec::new(),
             blocks: 0,
+            spans: Some(Vec::new()),
             last_key: Vec::new(),
             props: TableProps::default(),
             range_dels: Vec::new(),
@@ -161,6 +171,7 @@ impl TableBuilder {
         let raw = self.block.finish();
         self.raw_bytes += raw.len() as u64;
         m.handle = self.write_block(&raw, true)?;
+        self.note_spans(&m);
         self.metas.push(m);
         self.blocks += 1;
         if self.blocks >= u64::from(super::cache::INDEX_KEY_BIT) {
@@ -173,6 +184,25 @@ impl TableBuilder {
             self.finish_partition()?;
         }
         Ok(())
+    }
+
+    /// Extends the fence keys' block spans with the block `m` (number `self.blocks`).
+    fn note_spans(&mut self, m: &BlockMeta) {
+        let Some(spans) = &mut self.spans else {
+            return;
+        };
+        let b = self.blocks as u32;
+        for k in [&m.first_key, &m.last_key] {
+            match spans.last_mut() {
+                Some((key, _, last)) if key == k => *last = b,
+                _ => spans.push((k.clone(), b, b)),
+            }
+        }
+        // Far more keys than blocks / MIN_BLOCKS_PER_KEY: document-shaped; stop
+        // collecting (the 1,024 lets a table's first blocks be judged fairly).
+        if spans.len() as u64 > 1024.max(self.blocks / MIN_BLOCKS_PER_KEY) {
+            self.spans = None;
+        }
     }
 
     /// Writes the current index partition and adds its top-level entry: the first
@@ -227,6 +257,10 @@ impl TableBuilder {
         }
         let index = if self.opts.format_version >= 2 {
             self.finish_partition()?;
+            let spans = self.spans.take().unwrap_or_default();
+            if !spans.is_empty() && spans.len() as u64 <= self.blocks / MIN_BLOCKS_PER_KEY {
+                self.props.key_map = Some(self.write_block(&encode_key_map(&spans), true)?);
+            }
             encode_index(&self.top)
         } else {
             encode_index(&self.metas)

@@ -88,6 +88,8 @@ pub(crate) struct TableProps {
     pub max_ts: i64,
     pub min_expire: i64,
     pub max_expire: i64,
+    /// Format 2: the key map block, when the table is series-shaped.
+    pub key_map: Option<BlockHandle>,
 }
 
 impl Default for TableProps {
@@ -99,6 +101,7 @@ impl Default for TableProps {
             max_ts: i64::MIN,
             min_expire: i64::MAX,
             max_expire: i64::MIN,
+            key_map: None,
         }
     }
 }
@@ -110,6 +113,10 @@ impl TableProps {
         put_varint(&mut buf, self.deletes);
         for v in [self.min_ts, self.max_ts, self.min_expire, self.max_expire] {
             put_varint_i64(&mut buf, v);
+        }
+        if let Some(h) = self.key_map {
+            put_varint(&mut buf, h.offset);
+            put_varint(&mut buf, h.len as u64);
         }
         buf
     }
@@ -123,9 +130,44 @@ impl TableProps {
             max_ts: d.varint_i64()?,
             min_expire: d.varint_i64()?,
             max_expire: d.varint_i64()?,
+            key_map: None,
         };
-        d.is_empty().then_some(p)
+        if d.is_empty() {
+            return Some(p);
+        }
+        let key_map = Some(BlockHandle {
+            offset: d.varint()?,
+            len: u32::try_from(d.varint()?).ok()?,
+        });
+        d.is_empty().then_some(TableProps { key_map, ..p })
     }
+}
+
+/// The key map of a series-shaped table: each fence key with the first and last
+/// block holding it, in key order. Format: `count: varint`, then per key `key:
+/// bytes`, `first: varint`, `last - first: varint`.
+pub(crate) fn encode_key_map(spans: &[(FenceKey, u32, u32)]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    put_varint(&mut buf, spans.len() as u64);
+    for (k, first, last) in spans {
+        put_bytes(&mut buf, k);
+        put_varint(&mut buf, *first as u64);
+        put_varint(&mut buf, (last - first) as u64);
+    }
+    buf
+}
+
+pub(crate) fn decode_key_map(data: &[u8]) -> Option<Vec<(FenceKey, u32, u32)>> {
+    let mut d = Decoder::new(data);
+    let n = d.varint_usize()?;
+    let mut out = Vec::with_capacity(n.min(data.len()));
+    for _ in 0..n {
+        let k = FenceKey::from_slice(d.bytes()?);
+        let first = u32::try_from(d.varint()?).ok()?;
+        let last = first.checked_add(u32::try_from(d.varint()?).ok()?)?;
+        out.push((k, first, last));
+    }
+    d.is_empty().then_some(out)
 }
 
 pub(crate) fn encode_range_dels(dels: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
@@ -174,6 +216,13 @@ mod tests {
             ..TableProps::default()
         };
         assert_eq!(TableProps::decode(&p.encode()), Some(p));
+        let with_map = TableProps {
+            key_map: Some(BlockHandle { offset: 9, len: 4 }),
+            ..p
+        };
+        assert_eq!(TableProps::decode(&with_map.encode()), Some(with_map));
+        let spans = vec![(FenceKey::from_slice(b"s"), 3, 9)];
+        assert_eq!(decode_key_map(&encode_key_map(&spans)), Some(spans));
         let r = vec![(b"a".to_vec(), b"c".to_vec())];
         assert_eq!(decode_range_dels(&encode_range_dels(&r)), Some(r));
     }

@@ -24,7 +24,9 @@ use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
 use super::format::{read_block, Footer};
 use super::index::BlockIndex;
-use super::props::{decode_index, decode_range_dels, BlockMeta, TableProps};
+use super::props::{
+    decode_index, decode_key_map, decode_range_dels, BlockMeta, FenceKey, TableProps,
+};
 
 /// The blocks a cursor visits, in order: a whole span, or a pruned list.
 pub(crate) enum BlockPlan {
@@ -52,10 +54,12 @@ pub(crate) struct TableMeta {
     pub size: u64,
 }
 
-/// Memory a table holds for its metadata, bounded by `index_memory_budget_mb`: every
-/// table's top-level index (one entry per index partition, always held) and its bloom
-/// filter while it fits; a filter that does not fit is read through the block cache.
-/// Index partitions always go through the block cache.
+/// Memory tables hold for their metadata, bounded by `index_memory_budget_mb`: every
+/// table's top-level index (one entry per index partition, always held); its bloom
+/// filter while it fits; and each index partition after its first read while it fits
+/// (so an index that fits the budget is read from disk once and then held, as format
+/// 1 held it, but only as far as it is used). Filters and partitions that do not fit
+/// are read through the block cache.
 pub(crate) struct IndexBudget {
     limit: usize,
     used: AtomicUsize,
@@ -71,6 +75,10 @@ impl IndexBudget {
 
     fn charge(&self, n: usize) {
         self.used.fetch_add(n, Relaxed);
+    }
+
+    fn has_room(&self, n: usize) -> bool {
+        self.used.load(Relaxed).saturating_add(n) <= self.limit
     }
 
     fn try_charge(&self, n: usize) -> bool {
@@ -102,6 +110,13 @@ pub(crate) struct Table {
     path: PathBuf,
     file: Arc<dyn FsFile>,
     index: BlockIndex,
+    /// Index partitions kept after their first read, while the index budget has room
+    /// (format 2; what they charged is added to `pinned_bytes`).
+    pinned: Vec<std::sync::OnceLock<Arc<Vec<BlockMeta>>>>,
+    pinned_bytes: AtomicUsize,
+    /// The key map (series-shaped format 2 tables): read at the first lookup, kept
+    /// while the index budget has room (`None`: no map, or no room for it).
+    key_map: std::sync::OnceLock<Option<KeyMap>>,
     bloom: Filter,
     pub range_dels: Vec<(Vec<u8>, Vec<u8>)>,
     pub props: TableProps,
@@ -116,6 +131,9 @@ enum Filter {
     Pinned(Bloom),
     Paged(super::format::BlockHandle),
 }
+
+/// Each fence key's first and last block.
+type KeyMap = std::collections::HashMap<FenceKey, (u32, u32), ahash::RandomState>;
 
 /// A loaded index partition: `metas[0]` is block number `base` (format 1's whole
 /// index has base 0 and holds every block).
@@ -189,12 +207,22 @@ impl Table {
             } else {
                 0
             };
+        let pinned = (0..if index.pinned().is_some() {
+            0
+        } else {
+            index.top().len()
+        })
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
         Ok(Table {
             meta,
             name,
             path,
             file,
             index,
+            pinned,
+            pinned_bytes: AtomicUsize::new(0),
+            key_map: std::sync::OnceLock::new(),
             bloom,
             range_dels,
             props,
@@ -238,6 +266,43 @@ impl Table {
         }
     }
 
+    /// The first and last block holding `key` when the key map knows it (a known key
+    /// is in the table: no bloom check needed).
+    fn mapped(&self, key: &[u8]) -> Result<Option<(usize, usize)>> {
+        let Some(h) = self.props.key_map else {
+            return Ok(None);
+        };
+        if self.key_map.get().is_none() {
+            let raw = read_block(self.file.as_ref(), &self.name, h, true)
+                .map_err(|e| in_block(e, "key map"))?;
+            let spans = decode_key_map(&raw)
+                .filter(|s| {
+                    s.iter()
+                        .all(|(_, _, last)| (*last as usize) < self.index.len())
+                })
+                .ok_or_else(|| Error::corruption(&self.name, h.offset, "malformed key map"))?;
+            let bytes = spans.len() * (std::mem::size_of::<(FenceKey, (u32, u32))>() + 8);
+            let map = self.ctx.budget.try_charge(bytes).then(|| {
+                self.pinned_bytes.fetch_add(bytes, Relaxed);
+                spans
+                    .into_iter()
+                    .map(|(k, a, b)| (k, (a, b)))
+                    .collect::<KeyMap>()
+            });
+            if let Err(Some(_)) = self.key_map.set(map) {
+                // Another reader set it first.
+                self.ctx.budget.release(bytes);
+                self.pinned_bytes.fetch_sub(bytes, Relaxed);
+            }
+        }
+        Ok(self
+            .key_map
+            .get()
+            .and_then(Option::as_ref)
+            .and_then(|m| m.get(key))
+            .map(|&(a, b)| (a as usize, b as usize)))
+    }
+
     /// Index partition `p`: pinned (format 1), or through the block cache.
     fn partition(&self, p: usize, opts: &ReadOptions) -> Result<Part> {
         if let Some(whole) = self.index.pinned() {
@@ -246,25 +311,46 @@ impl Table {
                 base: 0,
             });
         }
+        if let Some(metas) = self.pinned.get(p).and_then(|c| c.get()) {
+            return Ok(Part {
+                metas: metas.clone(),
+                base: self.index.start(p),
+            });
+        }
         let top = self.index.top().get(p).ok_or_else(|| {
             Error::Internal(format!("index partition {p} out of range in {}", self.name))
         })?;
-        let metas =
-            self.ctx
-                .cache
-                .get_or_load_index(self.meta.id, p as u32, opts.fill_cache, || {
-                    let raw = read_block(self.file.as_ref(), &self.name, top.handle, true)
-                        .map_err(|e| in_block(e, "index partition"))?;
-                    decode_index(&raw)
-                        .filter(|metas| metas.len() == top.entries as usize)
-                        .ok_or_else(|| {
-                            Error::corruption(
-                                &self.name,
-                                top.handle.offset,
-                                "malformed index partition",
-                            )
-                        })
-                })?;
+        // A partition the table will keep skips the cache (it would be held twice).
+        let estimate = top.entries as usize * std::mem::size_of::<BlockMeta>();
+        let pin = self.ctx.budget.has_room(estimate);
+        let metas = self.ctx.cache.get_or_load_index(
+            self.meta.id,
+            p as u32,
+            opts.fill_cache && !pin,
+            || {
+                let raw = read_block(self.file.as_ref(), &self.name, top.handle, true)
+                    .map_err(|e| in_block(e, "index partition"))?;
+                decode_index(&raw)
+                    .filter(|metas| metas.len() == top.entries as usize)
+                    .ok_or_else(|| {
+                        Error::corruption(
+                            &self.name,
+                            top.handle.offset,
+                            "malformed index partition",
+                        )
+                    })
+            },
+        )?;
+        // Kept by the table from now on when the budget has room: later lookups then
+        // skip the cache. Beyond the budget, partitions live in the cache only.
+        let bytes = super::cache::index_memory(&metas);
+        if self.ctx.budget.try_charge(bytes) {
+            if self.pinned[p].set(metas.clone()).is_ok() {
+                self.pinned_bytes.fetch_add(bytes, Relaxed);
+            } else {
+                self.ctx.budget.release(bytes);
+            }
+        }
         Ok(Part {
             metas,
             base: self.index.start(p),
@@ -350,13 +436,43 @@ impl Table {
         Ok(lo + at)
     }
 
+    /// `search` for a key the key map places in blocks `lo..=hi`: every block of the
+    /// key but its last ends with the key itself (it goes on into the next), so only
+    /// their last ts need comparing; the last is compared in full.
+    fn search_mapped(
+        &self,
+        key: &[u8],
+        ts: i64,
+        (lo, hi): (usize, usize),
+        slot: &mut PartSlot,
+        opts: &ReadOptions,
+    ) -> Result<usize> {
+        let (mut a, mut b) = (lo, hi);
+        while a < b {
+            let mid = a + (b - a) / 2;
+            if self.meta(mid, slot, opts)?.last_ts < ts {
+                a = mid + 1;
+            } else {
+                b = mid;
+            }
+        }
+        if a == hi {
+            let m = self.meta(hi, slot, opts)?;
+            if cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt() {
+                return Ok(hi + 1);
+            }
+        }
+        Ok(a)
+    }
+
     /// This table's version of `(key, ts)`, with the table's sequence.
     pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
-        if !self.may_contain(key) {
-            return Ok(None);
-        }
         let mut slot = None;
-        let b = self.search(key, ts, &mut slot, opts)?;
+        let b = match self.mapped(key)? {
+            Some((lo, hi)) => self.search_mapped(key, ts, (lo, hi), &mut slot, opts)?,
+            None if !self.may_contain(key) => return Ok(None),
+            None => self.search(key, ts, &mut slot, opts)?,
+        };
         if b >= self.index.len() {
             return Ok(None);
         }
@@ -488,6 +604,9 @@ impl Table {
         slot: &mut PartSlot,
         opts: &ReadOptions,
     ) -> Result<Option<usize>> {
+        if let Some((_, hi)) = self.mapped(key)? {
+            return Ok(Some(hi));
+        }
         if !self.may_contain(key) {
             return Ok(None);
         }
@@ -536,7 +655,9 @@ fn in_block(e: Error, what: &str) -> Error {
 
 impl Drop for Table {
     fn drop(&mut self) {
-        self.ctx.budget.release(self.charged);
+        self.ctx
+            .budget
+            .release(self.charged + self.pinned_bytes.load(Relaxed));
         if self.obsolete.load(Relaxed) {
             let _ = self.ctx.fs.remove(&self.path);
         }
