@@ -494,10 +494,18 @@ impl Table {
 
     /// Blocks whose key range may meet the key bounds.
     fn key_span(&self, b: &Bounds, opts: &ReadOptions) -> Result<Range<usize>> {
-        let lo = self.search(&b.start, i64::MIN, &mut None, opts)?;
+        // A mapped start key's first block is where the span starts; a mapped end
+        // key's last block is where it ends (the next block starts above the key).
+        let lo = match self.mapped(&b.start)? {
+            Some((first, _)) => first,
+            None => self.search(&b.start, i64::MIN, &mut None, opts)?,
+        };
         let hi = match &b.end {
             KeyEnd::Unbounded => self.index.len(),
-            KeyEnd::Included(e) => self.blocks_starting_by(e, true, opts)?,
+            KeyEnd::Included(e) => match self.mapped(e)? {
+                Some((_, last)) => last + 1,
+                None => self.blocks_starting_by(e, true, opts)?,
+            },
             KeyEnd::Excluded(e) => self.blocks_starting_by(e, false, opts)?,
         };
         Ok(lo..hi.max(lo))
