@@ -1,0 +1,83 @@
+//! flowdb through its Rust API, set up as flowdb-compare's C backend (bench/ts_flowdb.c)
+//! and flowdb-bench: `SyncMode::IntervalMs(1000)`, a 128 MiB block cache, everything
+//! else `Config::default()`.
+
+use std::path::Path;
+
+use flowdb::{Config, Engine, Record, ScanRange, SyncMode};
+
+use crate::workloads::{Store, Tally, BATCH};
+
+pub const CACHE_MB: usize = 128;
+
+pub struct Flowdb {
+    engine: Engine,
+    batch: Vec<Record>,
+}
+
+fn drain(engine: &Engine, range: ScanRange, t: &mut Tally) {
+    for r in engine.scan(range).expect("flowdb: scan") {
+        t.value(&r.expect("flowdb: scan").value);
+    }
+}
+
+impl Store for Flowdb {
+    fn open(dir: &Path) -> Self {
+        let config = Config {
+            data_dir: dir.to_path_buf(),
+            wal_sync_mode: SyncMode::IntervalMs(1000),
+            block_cache_capacity_mb: CACHE_MB,
+            ..Config::default()
+        };
+        Flowdb {
+            engine: Engine::open(config).expect("flowdb: open"),
+            batch: Vec::with_capacity(BATCH),
+        }
+    }
+
+    fn close(self) {
+        self.engine.shutdown().expect("flowdb: shutdown");
+    }
+
+    fn put(&mut self, key: &str, ts: i64, value: Vec<u8>) {
+        self.batch.push(Record::new(key, ts, value));
+    }
+
+    fn commit(&mut self) {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.engine
+            .write_batch_owned(batch)
+            .expect("flowdb: write_batch_owned");
+    }
+
+    fn settle(&mut self) {
+        self.engine.flush().expect("flowdb: flush");
+        self.engine
+            .trigger_compaction()
+            .expect("flowdb: trigger_compaction");
+    }
+
+    fn get(&self, key: &str, ts: i64, t: &mut Tally) {
+        if let Some(r) = self.engine.get(key, ts).expect("flowdb: get") {
+            t.value(&r.value);
+        }
+    }
+
+    fn latest(&self, key: &str, t: &mut Tally) {
+        if let Some(r) = self.engine.get_latest(key).expect("flowdb: get_latest") {
+            t.latest(r.ts);
+        }
+    }
+
+    fn window(&self, key: &str, lo: i64, hi: i64, t: &mut Tally) {
+        drain(&self.engine, ScanRange::key_time_range(key, key, lo, hi), t);
+    }
+
+    fn all_window(&self, lo: i64, hi: i64, t: &mut Tally) {
+        drain(&self.engine, ScanRange::time_range(lo, hi), t);
+    }
+
+    fn full_scan(&self, t: &mut Tally) {
+        drain(&self.engine, ScanRange::all(), t);
+    }
+}

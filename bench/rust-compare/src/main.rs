@@ -1,0 +1,115 @@
+//! rust-compare: flowdb against the current RocksDB release, both through their Rust
+//! APIs, on flowdb-compare's time-series workloads (bench/ts_workloads.c). One system
+//! per process, so its peak RSS is its own; bench/rust-compare.sh runs both, alternating,
+//! and prints the table.
+//!
+//! rust-compare --system flowdb|rocksdb [--series N] [--points N] [--dir D]
+//!              [--workloads get,get_absent,get_latest,series_scan,series_window,
+//!                           all_window,full_scan,reopen]
+//!
+//! Output, one line each (tab-separated):
+//!   `system  NAME  VERSION`
+//!   `workload  NAME  OPS  SECONDS  COUNT  SUM`  (COUNT/SUM: the reads' tally)
+//!   `metric  NAME  VALUE`  (settle_s, disk_bytes_per_record, peak_rss_mib)
+//! Ingest, flush + compaction and disk bytes always run; --workloads picks the reads.
+
+mod flowdb_side;
+mod rocksdb_side;
+mod workloads;
+
+use std::path::PathBuf;
+
+use workloads::Params;
+
+const READS: &[&str] = &[
+    "get",
+    "get_absent",
+    "get_latest",
+    "series_scan",
+    "series_window",
+    "all_window",
+    "full_scan",
+    "reopen",
+];
+
+fn usage(why: &str) -> ! {
+    eprintln!("rust-compare: {why}");
+    eprintln!(
+        "usage: rust-compare --system flowdb|rocksdb [--series N] [--points N] [--dir D] \
+         [--workloads {}]",
+        READS.join(",")
+    );
+    std::process::exit(2);
+}
+
+fn number(flag: &str, v: Option<&String>) -> usize {
+    match v.and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) if n > 0 => n,
+        _ => usage(&format!("{flag} needs a positive number")),
+    }
+}
+
+/// This process's peak resident set (getrusage's ru_maxrss), in MiB.
+fn peak_rss_mib() -> f64 {
+    // SAFETY: getrusage writes the struct it is given, which is zeroed and ours.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut ru), 0);
+        ru
+    };
+    ru.ru_maxrss as f64 / 1024.0 // KiB on Linux
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let (mut system, mut series, mut points) = (None, 1000, 1000);
+    let mut dir = PathBuf::from("bench-data");
+    let mut chosen: Option<Vec<String>> = None;
+    let mut i = 0;
+    while i < argv.len() {
+        let v = argv.get(i + 1);
+        match argv[i].as_str() {
+            "--system" => system = v.cloned(),
+            "--series" => series = number("--series", v),
+            "--points" => points = number("--points", v),
+            "--dir" => dir = PathBuf::from(v.unwrap_or_else(|| usage("--dir needs a path"))),
+            "--workloads" => {
+                let list: Vec<String> = v
+                    .unwrap_or_else(|| usage("--workloads needs a list"))
+                    .split(',')
+                    .map(str::to_string)
+                    .collect();
+                if let Some(bad) = list.iter().find(|w| !READS.contains(&w.as_str())) {
+                    usage(&format!("unknown workload {bad}"));
+                }
+                chosen = Some(list);
+            }
+            other => usage(&format!("unknown argument {other}")),
+        }
+        i += 2;
+    }
+    if series < 4 || points < 10 {
+        usage("at least 4 series and 10 points");
+    }
+    let only = |w: &str| chosen.as_ref().is_none_or(|c| c.iter().any(|x| x == w));
+    // Operation counts are the 1M-record run's, scaled down for smaller runs.
+    let scale = ((series * points) as f64 / 1e6).min(1.0);
+    let p = Params {
+        series,
+        points,
+        scale,
+    };
+    match system.as_deref() {
+        Some("flowdb") => {
+            println!("system\tflowdb\t(path dependency ../..)");
+            workloads::run::<flowdb_side::Flowdb>(&dir, &p, &only);
+        }
+        Some("rocksdb") => {
+            println!("system\trocksdb\t{}", rocksdb_side::VERSION);
+            workloads::run::<rocksdb_side::Rocks>(&dir, &p, &only);
+        }
+        _ => usage("--system flowdb or --system rocksdb"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("metric\tpeak_rss_mib\t{:.1}", peak_rss_mib());
+}

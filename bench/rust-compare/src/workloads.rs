@@ -1,0 +1,259 @@
+//! The time-series workloads of flowdb-compare (bench/ts_workloads.c), run the same
+//! way on either system through the `Store` trait: the same records, the same random
+//! queries (flowdb-bench's LCG, seed 42), the same operation counts (scaled down for
+//! runs smaller than 1M records), and a tally of every read so the two systems can be
+//! checked to return the same records.
+//!
+//! Unlike the C harness, ingest times the whole loop as a user's program would: making
+//! each value and each record (`Record` for flowdb, the `WriteBatch` entry and its
+//! encoded key for RocksDB) is timed along with the write calls, on both sides.
+
+use std::path::Path;
+use std::time::Instant;
+
+pub const T0: i64 = 1_700_000_000_000_000;
+pub const STEP: i64 = 1_000_000;
+pub const VALUE_LEN: usize = 128;
+pub const BATCH: usize = 100;
+
+/// What reads returned: how many records, and a checksum of them.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Tally {
+    pub count: u64,
+    pub sum: u64,
+}
+
+impl Tally {
+    /// A value counts its length and first and last bytes, as bench.h's tally_value,
+    /// and also bytes 2..10 (the reading's digits, which differ from record to
+    /// record: bench.h's sum is the same for every 128-byte value here, so it checks
+    /// counts only). One 8-byte load: as cheap as the rest.
+    #[inline]
+    pub fn value(&mut self, v: &[u8]) {
+        let n = v.len() as u64;
+        let ends = match (v.first(), v.last()) {
+            (Some(&a), Some(&b)) => a as u64 + b as u64,
+            _ => 0,
+        };
+        let digits = match v.get(2..10) {
+            Some(d) => u64::from_le_bytes(d.try_into().expect("8 bytes")),
+            None => 0,
+        };
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(n * 31 + ends).wrapping_add(digits);
+    }
+
+    /// A latest read counts 1 and the record's timestamp.
+    #[inline]
+    pub fn latest(&mut self, ts: i64) {
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(ts as u64);
+    }
+}
+
+/// One system, opened on a directory, as its users would set it up for this data.
+pub trait Store: Sized {
+    fn open(dir: &Path) -> Self;
+    fn close(self);
+    /// Adds a record to the batch being built (the record is made here, timed).
+    fn put(&mut self, key: &str, ts: i64, value: Vec<u8>);
+    /// Writes the batch built so far as one atomic batch.
+    fn commit(&mut self);
+    /// Flushes memory to files and compacts fully, so reads meet a settled store.
+    fn settle(&mut self);
+    fn get(&self, key: &str, ts: i64, t: &mut Tally);
+    /// The record of `key` with the greatest ts: tallies count 1 and its ts.
+    fn latest(&self, key: &str, t: &mut Tally);
+    /// Records of one key with lo <= ts <= hi, in ts order.
+    fn window(&self, key: &str, lo: i64, hi: i64, t: &mut Tally);
+    /// Records of every key with lo <= ts <= hi.
+    fn all_window(&self, lo: i64, hi: i64, t: &mut Tally);
+    fn full_scan(&self, t: &mut Tally);
+}
+
+/// flowdb-bench's LCG (bench/util.c's lcg_below): a number below n.
+pub struct Lcg(pub u64);
+impl Lcg {
+    #[inline]
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+pub fn series_name(s: usize) -> String {
+    format!("cpu.host-{s:05}.usage")
+}
+
+/// flowdb-bench's values: 32 bytes that vary (a reading as text, as a metrics agent
+/// writes it) and a constant 96-byte tail (tags); byte for byte bench's make_value.
+pub fn make_value(s: usize, p: usize, rng: &mut u64) -> Vec<u8> {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    let reading = (*rng % 10_000_000) as f64 / 1000.0;
+    let mut v = Vec::with_capacity(VALUE_LEN);
+    use std::io::Write;
+    let _ = write!(v, "v={reading:.3};s={s};p={p};");
+    v.resize(32, b' ');
+    v.resize(VALUE_LEN, b't');
+    v
+}
+
+pub struct Params {
+    pub series: usize,
+    pub points: usize,
+    /// Operation counts are the full-size (1M-record) ones times this.
+    pub scale: f64,
+}
+
+impl Params {
+    fn scaled(&self, full: usize) -> usize {
+        ((full as f64 * self.scale) as usize).max(1)
+    }
+}
+
+/// One result line: `workload<TAB>name<TAB>ops<TAB>seconds<TAB>count<TAB>sum`, or
+/// `metric<TAB>name<TAB>value` for a measure that is not a rate.
+fn workload(name: &str, ops: usize, secs: f64, t: Tally) {
+    println!("workload\t{name}\t{ops}\t{secs:.6}\t{}\t{}", t.count, t.sum);
+}
+
+fn timed<F: FnMut()>(n: usize, mut body: F) -> f64 {
+    let t = Instant::now();
+    for _ in 0..n {
+        body();
+    }
+    t.elapsed().as_secs_f64()
+}
+
+/// Total size of the regular files under `dir`.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).expect("read data dir").flatten() {
+        let m = e.metadata().expect("stat");
+        if m.is_dir() {
+            total += dir_bytes(&e.path());
+        } else if m.is_file() {
+            total += m.len();
+        }
+    }
+    total
+}
+
+/// Runs every workload on a fresh store in `dir`, printing one line for each.
+pub fn run<S: Store>(dir: &Path, p: &Params, only: &dyn Fn(&str) -> bool) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("create data dir");
+    // Series names are the caller's before timing (bench's make_keys); the second
+    // half are series never written, for the absent-key reads.
+    let keys: Vec<String> = (0..2 * p.series).map(series_name).collect();
+    let total = p.series * p.points;
+
+    let mut s = S::open(dir);
+    // Ingest: every point of every series in time order, batches of 100. The whole
+    // loop is timed: values, records and write calls.
+    let mut rng = 0x9E3779B97F4A7C15u64;
+    let t = Instant::now();
+    let mut n = 0;
+    for pt in 0..p.points {
+        let ts = T0 + pt as i64 * STEP;
+        for (sr, key) in keys.iter().enumerate().take(p.series) {
+            s.put(key, ts, make_value(sr, pt, &mut rng));
+            n += 1;
+            if n == BATCH {
+                s.commit();
+                n = 0;
+            }
+        }
+    }
+    if n > 0 {
+        s.commit();
+    }
+    workload("ingest", total, t.elapsed().as_secs_f64(), Tally::default());
+    let t = Instant::now();
+    s.settle();
+    println!("metric\tsettle_s\t{:.6}", t.elapsed().as_secs_f64());
+
+    let mut rng = Lcg(42);
+    let (series, points) = (p.series, p.points);
+    let win = points.min(10);
+    // A workload left out by --workloads draws no random numbers: the others then
+    // ask different (but on both systems the same) questions.
+    if only("get") {
+        let mut tally = Tally::default();
+        let ops = p.scaled(1_000_000);
+        let secs = timed(ops, || {
+            let (sr, pt) = (rng.below(series), rng.below(points));
+            s.get(&keys[sr], T0 + pt as i64 * STEP, &mut tally);
+        });
+        workload("get", ops, secs, tally);
+    }
+    if only("get_absent") {
+        let mut tally = Tally::default();
+        let ops = p.scaled(500_000);
+        let secs = timed(ops, || {
+            let sr = series + rng.below(series);
+            s.get(&keys[sr], T0, &mut tally);
+        });
+        workload("get_absent", ops, secs, tally);
+    }
+    if only("get_latest") {
+        let mut tally = Tally::default();
+        let ops = p.scaled(200_000);
+        let secs = timed(ops, || s.latest(&keys[rng.below(series)], &mut tally));
+        workload("get_latest", ops, secs, tally);
+    }
+    if only("series_scan") {
+        let mut tally = Tally::default();
+        let ops = p.scaled(2_000);
+        let secs = timed(ops, || {
+            s.window(&keys[rng.below(series)], 0, i64::MAX, &mut tally)
+        });
+        workload("series_scan", ops, secs, tally);
+    }
+    if only("series_window") {
+        let mut tally = Tally::default();
+        let ops = p.scaled(100_000);
+        let secs = timed(ops, || {
+            let sr = rng.below(series);
+            let lo = T0 + rng.below(points - win + 1) as i64 * STEP;
+            s.window(&keys[sr], lo, lo + (win as i64 - 1) * STEP, &mut tally);
+        });
+        workload("series_window", ops, secs, tally);
+    }
+    if only("all_window") {
+        let mut tally = Tally::default();
+        let ops = p.scaled(20);
+        let secs = timed(ops, || {
+            let lo = T0 + rng.below(points - win + 1) as i64 * STEP;
+            s.all_window(lo, lo + (win as i64 - 1) * STEP, &mut tally);
+        });
+        workload("all_window", ops, secs, tally);
+    }
+    if only("full_scan") {
+        let mut tally = Tally::default();
+        let secs = timed(1, || s.full_scan(&mut tally));
+        // A rate of records: the records read are the operations.
+        workload("full_scan", tally.count as usize, secs, tally);
+    }
+
+    s.close();
+    println!(
+        "metric\tdisk_bytes_per_record\t{:.3}",
+        dir_bytes(dir) as f64 / total as f64
+    );
+    if only("reopen") {
+        let t = Instant::now();
+        let s = S::open(dir);
+        let mut first = Tally::default();
+        s.latest(&keys[0], &mut first);
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(first.count, 1, "the first read after reopen found nothing");
+        workload("reopen", 1, secs, first);
+        s.close();
+    }
+}
