@@ -10,9 +10,11 @@ pub(crate) mod block;
 pub(crate) mod bloom;
 pub(crate) mod builder;
 pub(crate) mod cache;
+pub(crate) mod context;
 pub(crate) mod cursor;
 pub(crate) mod format;
 pub(crate) mod index;
+pub(crate) mod plan;
 pub(crate) mod props;
 pub(crate) mod reader;
 #[cfg(test)]

@@ -7,7 +7,6 @@
 //! at most a filter, a partition and a data block, each a cache hit or one read. A table that compaction
 //! replaced is marked obsolete and its file deleted when the last reader lets go.
 
-use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
@@ -15,10 +14,9 @@ use std::sync::Arc;
 use crate::config::ReadOptions;
 use crate::entry::{cmp_key_ts, Entry};
 use crate::error::{Error, IoContext, Result};
-use crate::fs::{FileSystem, FsFile, OpenMode};
-use crate::range::{Bounds, KeyEnd};
-use crate::sstable::cache::BlockCache;
-use crate::util::key_order;
+use crate::fs::{FsFile, OpenMode};
+
+pub(crate) use super::context::{BlockPlan, IndexBudget, TableContext, TableMeta};
 
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
@@ -28,88 +26,12 @@ use super::props::{
     decode_index, decode_key_map, decode_range_dels, BlockMeta, FenceKey, TableProps,
 };
 
-/// The blocks a cursor visits, in order: a whole span, or a pruned list.
-pub(crate) enum BlockPlan {
-    Span(std::ops::Range<u32>),
-    List(Vec<u32>),
-}
-
-impl BlockPlan {
-    /// The `i`-th block to visit.
-    pub(crate) fn get(&self, i: usize) -> Option<u32> {
-        match self {
-            BlockPlan::Span(r) => r.clone().nth(i),
-            BlockPlan::List(l) => l.get(i).copied(),
-        }
-    }
-}
-
-/// What the manifest records of a table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TableMeta {
-    pub id: u64,
-    pub level: u32,
-    pub min_seq: u64,
-    pub max_seq: u64,
-    pub size: u64,
-}
-
-/// Memory tables hold for their metadata, bounded by `index_memory_budget_mb`: every
-/// table's top-level index (one entry per index partition, always held); its bloom
-/// filter while it fits; and each index partition after its first read while it fits
-/// (so an index that fits the budget is read from disk once and then held, as format
-/// 1 held it, but only as far as it is used). Filters and partitions that do not fit
-/// are read through the block cache.
-pub(crate) struct IndexBudget {
-    limit: usize,
-    used: AtomicUsize,
-}
-
-impl IndexBudget {
-    pub(crate) fn new(limit: usize) -> Self {
-        IndexBudget {
-            limit,
-            used: AtomicUsize::new(0),
-        }
-    }
-
-    fn charge(&self, n: usize) {
-        self.used.fetch_add(n, Relaxed);
-    }
-
-    fn has_room(&self, n: usize) -> bool {
-        self.used.load(Relaxed).saturating_add(n) <= self.limit
-    }
-
-    fn try_charge(&self, n: usize) -> bool {
-        self.used
-            .fetch_update(Relaxed, Relaxed, |u| (u + n <= self.limit).then_some(u + n))
-            .is_ok()
-    }
-
-    fn release(&self, n: usize) {
-        self.used.fetch_sub(n, Relaxed);
-    }
-
-    pub(crate) fn used(&self) -> usize {
-        self.used.load(Relaxed)
-    }
-}
-
-/// Shared by every table of an engine.
-pub(crate) struct TableContext {
-    pub fs: Arc<dyn FileSystem>,
-    pub dir: PathBuf,
-    pub cache: Arc<BlockCache>,
-    pub budget: Arc<IndexBudget>,
-}
-
 pub(crate) struct Table {
     pub meta: TableMeta,
     name: Arc<str>,
     path: PathBuf,
     file: Arc<dyn FsFile>,
-    index: BlockIndex,
+    pub(super) index: BlockIndex,
     /// Index partitions kept after their first read, while the index budget has room
     /// (format 2; what they charged is added to `pinned_bytes`).
     pinned: Vec<std::sync::OnceLock<Arc<Vec<BlockMeta>>>>,
@@ -144,7 +66,7 @@ pub(crate) struct Part {
 
 impl Part {
     /// The entries of blocks `lo..hi` (all within this partition).
-    fn blocks(&self, lo: usize, hi: usize) -> &[BlockMeta] {
+    pub(super) fn blocks(&self, lo: usize, hi: usize) -> &[BlockMeta] {
         &self.metas[lo - self.base..hi - self.base]
     }
 
@@ -187,17 +109,23 @@ impl Table {
         } else {
             BlockIndex::whole(entries)
         };
-        let bloom_bytes = footer.bloom.len as usize;
-        let bloom = if ctx.budget.try_charge(bloom_bytes) {
-            Filter::Pinned(Bloom::new(meta_block(footer.bloom, "bloom block")?))
-        } else {
-            Filter::Paged(footer.bloom)
-        };
         let range_dels =
             decode_range_dels(&meta_block(footer.range_dels, "range tombstone block")?)
                 .ok_or_else(|| bad(footer.range_dels, "range tombstone block"))?;
         let props = TableProps::decode(&meta_block(footer.props, "properties block")?)
             .ok_or_else(|| bad(footer.props, "properties block"))?;
+        let bloom_bytes = footer.bloom.len as usize;
+        let bloom = if ctx.budget.try_charge(bloom_bytes) {
+            match meta_block(footer.bloom, "bloom block") {
+                Ok(b) => Filter::Pinned(Bloom::new(b)),
+                Err(e) => {
+                    ctx.budget.release(bloom_bytes);
+                    return Err(e);
+                }
+            }
+        } else {
+            Filter::Paged(footer.bloom)
+        };
         // The top level is always held (it is what bounds every lookup); the bloom
         // filter was charged above when held.
         ctx.budget.charge(index.memory());
@@ -268,7 +196,7 @@ impl Table {
 
     /// The first and last block holding `key` when the key map knows it (a known key
     /// is in the table: no bloom check needed).
-    fn mapped(&self, key: &[u8]) -> Result<Option<(usize, usize)>> {
+    pub(super) fn mapped(&self, key: &[u8]) -> Result<Option<(usize, usize)>> {
         let Some(h) = self.props.key_map else {
             return Ok(None);
         };
@@ -304,7 +232,7 @@ impl Table {
     }
 
     /// Index partition `p`: pinned (format 1), or through the block cache.
-    fn partition(&self, p: usize, opts: &ReadOptions) -> Result<Part> {
+    pub(super) fn partition(&self, p: usize, opts: &ReadOptions) -> Result<Part> {
         if let Some(whole) = self.index.pinned() {
             return Ok(Part {
                 metas: whole.clone(),
@@ -412,7 +340,7 @@ impl Table {
 
     /// The first block whose last entry is `>= (key, ts)` (`block_count()` when none
     /// is): the top level, then one partition, left in `slot`.
-    fn search(
+    pub(super) fn search(
         &self,
         key: &[u8],
         ts: i64,
@@ -490,82 +418,6 @@ impl Table {
                 e.seq = self.meta.min_seq;
                 e
             }))
-    }
-
-    /// Blocks whose key range may meet the key bounds.
-    fn key_span(&self, b: &Bounds, opts: &ReadOptions) -> Result<Range<usize>> {
-        // A mapped start key's first block is where the span starts; a mapped end
-        // key's last block is where it ends (the next block starts above the key).
-        let lo = match self.mapped(&b.start)? {
-            Some((first, _)) => first,
-            None => self.search(&b.start, i64::MIN, &mut None, opts)?,
-        };
-        let hi = match &b.end {
-            KeyEnd::Unbounded => self.index.len(),
-            KeyEnd::Included(e) => match self.mapped(e)? {
-                Some((_, last)) => last + 1,
-                None => self.blocks_starting_by(e, true, opts)?,
-            },
-            KeyEnd::Excluded(e) => self.blocks_starting_by(e, false, opts)?,
-        };
-        Ok(lo..hi.max(lo))
-    }
-
-    /// The number of blocks whose first key is `<= end` (`< end` when not
-    /// `inclusive`): whole partitions from the top level, then one partition.
-    fn blocks_starting_by(&self, end: &[u8], inclusive: bool, opts: &ReadOptions) -> Result<usize> {
-        let p = self.index.partitions_starting_by(end, inclusive);
-        if p == 0 {
-            return Ok(0);
-        }
-        // Every block before partition p - 1 starts before end; count its blocks that do.
-        let last = p - 1;
-        let part = self.partition(last, opts)?;
-        let (lo, hi) = (self.index.start(last), self.index.start(last + 1));
-        let n = part.blocks(lo, hi).partition_point(|m| {
-            let c = key_order::compare(&m.first_key, end);
-            if inclusive {
-                c.is_le()
-            } else {
-                c.is_lt()
-            }
-        });
-        Ok(lo + n)
-    }
-
-    /// The blocks a scan over `b` must read, ascending: the key span, pruned by time
-    /// through each partition's ts range and then each block's. When every ts of the
-    /// table is inside the window, the span is kept whole.
-    pub(crate) fn plan(&self, b: &Bounds, opts: &ReadOptions) -> Result<BlockPlan> {
-        if b.is_empty() || b.ts_lo > self.props.max_ts || b.ts_hi < self.props.min_ts {
-            return Ok(BlockPlan::Span(0..0));
-        }
-        let span = self.key_span(b, opts)?;
-        let whole_table_in_window = b.ts_lo <= self.props.min_ts && self.props.max_ts <= b.ts_hi;
-        if !b.time_restricted() || whole_table_in_window || span.is_empty() {
-            return Ok(BlockPlan::Span(span.start as u32..span.end as u32));
-        }
-        let mut list = Vec::new();
-        let (p0, p1) = (
-            self.index.partition_of(span.start),
-            self.index.partition_of(span.end - 1),
-        );
-        for p in p0..=p1 {
-            if !self.index.top()[p].overlaps_time(b.ts_lo, b.ts_hi) {
-                continue;
-            }
-            let part = self.partition(p, opts)?;
-            let (lo, hi) = (
-                span.start.max(self.index.start(p)),
-                span.end.min(self.index.start(p + 1)),
-            );
-            for (i, m) in part.blocks(lo, hi).iter().enumerate() {
-                if m.overlaps_time(b.ts_lo, b.ts_hi) {
-                    list.push((lo + i) as u32);
-                }
-            }
-        }
-        Ok(BlockPlan::List(list))
     }
 
     /// The entries of `key` in block `b` when it holds any, plus whether earlier
