@@ -641,3 +641,38 @@ fn typed_documents() {
         1
     );
 }
+
+/// A compound index that repeats a key path (`["a", "a", "g"]`) does not serve
+/// `where_eq(a).where_eq(b).order_by(g)`: its key covers `a` twice and `b` never, so
+/// the `b` filter must still be checked (it once was taken as served, and documents
+/// failing it came back).
+#[test]
+fn an_index_repeating_a_key_path_serves_only_the_fields_it_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.create_store(
+        &StoreSchema::new("p", "id").index(IndexSchema::compound("aag", &["a", "a", "g"])),
+    )
+    .unwrap();
+    for (id, b, g) in [(1, 1, 30), (2, 2, 20), (3, 1, 10), (4, 2, 40)] {
+        db.put("p", json!({"id": id, "a": 1, "b": b, "g": g}))
+            .unwrap();
+    }
+    let got = db
+        .query("p")
+        .where_eq("a", json!(1))
+        .where_eq("b", json!(1))
+        .order_by("g", flowdb::jsondb::SortDir::Asc)
+        .collect()
+        .unwrap();
+    assert_eq!(ids(&got, "id"), vec![json!(3), json!(1)]);
+    let scanned = db
+        .query("p")
+        .where_eq("a", json!(1))
+        .where_eq("b", json!(1))
+        .order_by("g", flowdb::jsondb::SortDir::Asc)
+        .scan_only()
+        .collect()
+        .unwrap();
+    assert_eq!(got, scanned);
+}

@@ -124,7 +124,9 @@ fn single_index<'s>(s: &'s StoreEntry, field: &str) -> Option<&'s IndexEntry> {
 }
 
 /// `CompoundPrefix` for `order_by(g)`, when an index's key paths are the equality
-/// filters' fields (each matched by exactly one filter) followed by `g`.
+/// filters' fields followed by `g`: each path matched by exactly one filter, and each
+/// filter's field by exactly one path (an index repeating a path, `["a", "a", "g"]`,
+/// covers `a` twice and serves no other filter).
 fn compound<'p>(s: &'p StoreEntry, filters: &'p [Filter<'_>], g: &str) -> Option<Plan<'p>> {
     let eqs: SmallVec<[(&str, &[u8]); 4]> = filters
         .iter()
@@ -142,6 +144,9 @@ fn compound<'p>(s: &'p StoreEntry, filters: &'p [Filter<'_>], g: &str) -> Option
             && p[..eqs.len()]
                 .iter()
                 .all(|f| eqs.iter().filter(|(e, _)| *e == f).count() == 1)
+            && eqs
+                .iter()
+                .all(|(e, _)| p[..eqs.len()].iter().filter(|f| *f == e).count() == 1)
     })?;
     let prefix = index.def.key_paths[..eqs.len()]
         .iter()
