@@ -105,7 +105,13 @@ pub(super) fn spawn(inner: &Arc<Inner>) -> Option<MaintenanceHandle> {
         return None;
     }
     let worker = Arc::new(Worker::default());
-    inner.workers.lock().push(Arc::downgrade(&worker));
+    {
+        // Workers that ended (their handles stopped or dropped) leave the list here,
+        // so starting and stopping maintenance again and again does not grow it.
+        let mut workers = inner.workers.lock();
+        workers.retain(|w| w.strong_count() > 0);
+        workers.push(Arc::downgrade(&worker));
+    }
     let weak = Arc::downgrade(inner);
     let w = worker.clone();
     let thread = std::thread::Builder::new()
@@ -223,5 +229,33 @@ impl Engine {
             return None;
         }
         spawn(&self.inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Engine};
+
+    /// Starting and stopping maintenance many times keeps one entry per live worker.
+    #[test]
+    fn the_worker_list_does_not_grow_with_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            auto_background: false,
+            ..Config::new(dir.path())
+        };
+        let e = Engine::open(config).unwrap();
+        for _ in 0..50 {
+            let h = e.spawn_background_maintenance().unwrap();
+            h.stop();
+        }
+        let _live = e.spawn_background_maintenance().unwrap();
+        assert!(
+            e.inner.workers.lock().len() <= 2,
+            "{}",
+            e.inner.workers.lock().len()
+        );
+        drop(_live);
+        e.shutdown().unwrap();
     }
 }
