@@ -209,28 +209,8 @@ impl TableBuilder {
     /// and last block's fences, the partition's ts range, and its block count (in
     /// `entries`).
     fn finish_partition(&mut self) -> Result<()> {
-        let (Some(first), Some(last)) = (self.metas.first(), self.metas.last()) else {
+        let Some(mut entry) = BlockMeta::summary(&self.metas) else {
             return Ok(());
-        };
-        let mut entry = BlockMeta {
-            first_key: first.first_key.clone(),
-            first_ts: first.first_ts,
-            last_key: last.last_key.clone(),
-            last_ts: last.last_ts,
-            handle: BlockHandle::default(),
-            min_ts: self
-                .metas
-                .iter()
-                .map(|m| m.min_ts)
-                .min()
-                .unwrap_or(i64::MAX),
-            max_ts: self
-                .metas
-                .iter()
-                .map(|m| m.max_ts)
-                .max()
-                .unwrap_or(i64::MIN),
-            entries: self.metas.len() as u32,
         };
         let encoded = encode_index(&self.metas);
         entry.handle = self.write_block(&encoded, true)?;

@@ -30,18 +30,8 @@ pub(crate) struct BlockIndex {
 impl BlockIndex {
     /// A format 1 index: every block's entry, held whole.
     pub(crate) fn whole(blocks: Vec<BlockMeta>) -> BlockIndex {
-        let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else {
+        let Some(summary) = BlockMeta::summary(&blocks) else {
             return BlockIndex::empty();
-        };
-        let summary = BlockMeta {
-            first_key: first.first_key.clone(),
-            first_ts: first.first_ts,
-            last_key: last.last_key.clone(),
-            last_ts: last.last_ts,
-            handle: Default::default(),
-            min_ts: blocks.iter().map(|m| m.min_ts).min().unwrap_or(i64::MAX),
-            max_ts: blocks.iter().map(|m| m.max_ts).max().unwrap_or(i64::MIN),
-            entries: blocks.len() as u32,
         };
         BlockIndex {
             top: vec![summary],
@@ -80,9 +70,18 @@ impl BlockIndex {
         }
     }
 
-    /// The pinned part: the whole index (format 1) or the top level (format 2).
-    pub(crate) fn pinned(&self) -> Option<&Arc<Vec<BlockMeta>>> {
+    /// The whole index, held (format 1 only; format 2 reads partitions on demand).
+    pub(crate) fn whole_index(&self) -> Option<&Arc<Vec<BlockMeta>>> {
         self.whole.as_ref()
+    }
+
+    /// The partitions read on demand: every one (format 2), none (format 1).
+    pub(crate) fn paged_partitions(&self) -> usize {
+        if self.whole.is_some() {
+            0
+        } else {
+            self.top.len()
+        }
     }
 
     /// The top level: one entry per partition.

@@ -39,6 +39,23 @@ impl BlockMeta {
     pub(crate) fn overlaps_time(&self, lo: i64, hi: i64) -> bool {
         self.min_ts <= hi && self.max_ts >= lo
     }
+
+    /// The top-level index entry of a run of blocks (an index partition): its first
+    /// and last fences, its ts range, and its block count in `entries`; the handle is
+    /// left for the caller. `None` for no blocks.
+    pub(crate) fn summary(metas: &[BlockMeta]) -> Option<BlockMeta> {
+        let (first, last) = (metas.first()?, metas.last()?);
+        Some(BlockMeta {
+            first_key: first.first_key.clone(),
+            first_ts: first.first_ts,
+            last_key: last.last_key.clone(),
+            last_ts: last.last_ts,
+            handle: BlockHandle::default(),
+            min_ts: metas.iter().map(|m| m.min_ts).min()?,
+            max_ts: metas.iter().map(|m| m.max_ts).max()?,
+            entries: metas.len() as u32,
+        })
+    }
 }
 
 pub(crate) fn encode_index(metas: &[BlockMeta]) -> Vec<u8> {

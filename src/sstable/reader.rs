@@ -128,18 +128,15 @@ impl Table {
         };
         // The top level is always held (it is what bounds every lookup); the bloom
         // filter was charged above when held.
-        ctx.budget.charge(index.memory());
-        let charged = index.memory()
-            + if matches!(bloom, Filter::Pinned(_)) {
-                bloom_bytes
-            } else {
-                0
-            };
-        let pinned = (0..if index.pinned().is_some() {
-            0
+        let index_bytes = index.memory();
+        ctx.budget.charge(index_bytes);
+        let held_bloom = if matches!(bloom, Filter::Pinned(_)) {
+            bloom_bytes
         } else {
-            index.top().len()
-        })
+            0
+        };
+        let charged = index_bytes + held_bloom;
+        let pinned = (0..index.paged_partitions())
             .map(|_| std::sync::OnceLock::new())
             .collect();
         Ok(Table {
@@ -233,7 +230,7 @@ impl Table {
 
     /// Index partition `p`: pinned (format 1), or through the block cache.
     pub(super) fn partition(&self, p: usize, opts: &ReadOptions) -> Result<Part> {
-        if let Some(whole) = self.index.pinned() {
+        if let Some(whole) = self.index.whole_index() {
             return Ok(Part {
                 metas: whole.clone(),
                 base: 0,
@@ -299,12 +296,26 @@ impl Table {
                 self.name
             )));
         }
-        if !slot.as_ref().is_some_and(|p| p.holds(b)) {
-            *slot = Some(self.partition(self.index.partition_of(b), opts)?);
+        Ok(self
+            .part_holding(b, self.index.partition_of(b), slot, opts)?
+            .meta(b))
+    }
+
+    /// Partition `p` (the one holding block `b`), from `slot` when it is there,
+    /// otherwise loaded into it.
+    fn part_holding<'s>(
+        &self,
+        b: usize,
+        p: usize,
+        slot: &'s mut PartSlot,
+        opts: &ReadOptions,
+    ) -> Result<&'s Part> {
+        if !slot.as_ref().is_some_and(|s| s.holds(b)) {
+            *slot = None;
         }
         match slot {
-            Some(p) => Ok(p.meta(b)),
-            None => Err(Error::Internal("index partition slot empty".into())),
+            Some(part) => Ok(part),
+            None => Ok(slot.insert(self.partition(p, opts)?)),
         }
     }
 
@@ -352,13 +363,8 @@ impl Table {
             return Ok(self.index.len());
         }
         let (lo, hi) = (self.index.start(p), self.index.start(p + 1));
-        if !slot.as_ref().is_some_and(|s| s.holds(lo)) {
-            *slot = Some(self.partition(p, opts)?);
-        }
-        let Some(part) = slot else {
-            return Err(Error::Internal("index partition slot empty".into()));
-        };
-        let at = part
+        let at = self
+            .part_holding(lo, p, slot, opts)?
             .blocks(lo, hi)
             .partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt());
         Ok(lo + at)
