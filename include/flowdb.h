@@ -337,6 +337,18 @@ typedef struct flowdb_stats_t {
    */
   double compression_ratio;
   /*
+   Bytes of table files written by flush, compaction and GC since the engine opened.
+   */
+  uint64_t total_table_bytes_written;
+  /*
+   The part of `total_table_bytes_written` written by compaction and GC.
+   */
+  uint64_t total_compaction_bytes_written;
+  /*
+   Table bytes written per table byte flushed since the engine opened (0 before the first flush).
+   */
+  double write_amplification;
+  /*
    Write latency, 50th percentile (µs).
    */
   uint64_t write_latency_p50_us;
@@ -560,12 +572,23 @@ enum flowdb_status_t flowdb_engine_flush(const struct flowdb_engine_t *engine,
                                          struct flowdb_error_t **err);
 
 /*
- Merges every table into one; `*compacted` (may be NULL) tells whether anything
- was rewritten.
+ Merges every table into one run (cut into tables of about 64 MiB), which
+ background compaction then leaves alone; `*compacted` (may be NULL) tells whether
+ anything was rewritten.
  */
 enum flowdb_status_t flowdb_engine_trigger_compaction(const struct flowdb_engine_t *engine,
                                                       bool *compacted,
                                                       struct flowdb_error_t **err);
+
+/*
+ Runs the merges background maintenance would run (the time-window policy), until
+ none is due; `*steps` (may be NULL) receives how many steps did something. For
+ applications that open with auto_background off and schedule maintenance
+ themselves.
+ */
+enum flowdb_status_t flowdb_engine_run_compactions(const struct flowdb_engine_t *engine,
+                                                   uint64_t *steps,
+                                                   struct flowdb_error_t **err);
 
 /*
  Purges expired records now; `*purged` (may be NULL) receives how many.

@@ -438,6 +438,14 @@ public:
         detail::check(flowdb_engine_trigger_compaction(h_, &done, &err), err);
         return done;
     }
+    /// The merges background maintenance would run, until none is due; returns the
+    /// steps that did something.
+    uint64_t run_compactions() {
+        uint64_t n = 0;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_run_compactions(h_, &n, &err), err);
+        return n;
+    }
     uint64_t trigger_gc() {
         uint64_t n = 0;
         flowdb_error_t *err = nullptr;

@@ -47,8 +47,10 @@ pub struct Config {
     /// Period of the background flush check, in milliseconds (default 1000; 0 acts
     /// as 1).
     pub flush_interval_ms: u64,
-    /// Width of a time-index bucket, in seconds (default 3600). Checked, but without
-    /// effect since table format 2: index partitions carry their own ts ranges
+    /// Width of a compaction time window, in seconds of `ts` (default 3600): tables
+    /// are merged within their window, and a window older than the newest is merged
+    /// once more and then left alone (docs/design.md, "Compaction"). The published
+    /// crate used it for a time index, which tables no longer keep
     /// (docs/compatibility.md).
     pub time_bucket_secs: u64,
     /// Memory allowed for table metadata held outside the block cache: bloom filters
@@ -180,6 +182,13 @@ impl Config {
 
     /// Tables of one level that start a merge: one table alone is not a merge, so a
     /// threshold of 1 acts as 2.
+    /// `time_bucket_secs` in microseconds (validated to fit).
+    pub(crate) fn time_window_micros(&self) -> i64 {
+        (self.time_bucket_secs as i64)
+            .saturating_mul(1_000_000)
+            .max(1)
+    }
+
     pub(crate) fn merge_threshold(&self) -> usize {
         self.compaction_threshold.max(2)
     }
@@ -222,6 +231,10 @@ pub struct Tuning {
     /// index is cut into partitions of this many entries, read through the block cache;
     /// only one entry per partition stays in memory (docs/design.md, "Memory").
     pub index_partition_blocks: usize,
+    /// Size at which flush and compaction start a new output table, in bytes (default
+    /// 64 MiB, at least 1): a merge writes several tables of about this size, so no
+    /// compaction rewrites one huge file (docs/design.md, "Compaction").
+    pub target_table_bytes: u64,
 }
 
 impl Default for Tuning {
@@ -230,6 +243,7 @@ impl Default for Tuning {
             zstd_level: -1,
             block_restart_interval: 16,
             index_partition_blocks: 128,
+            target_table_bytes: 64 << 20,
         }
     }
 }
@@ -247,6 +261,11 @@ impl Tuning {
                 "Tuning::index_partition_blocks = {} is out of range (1 ..= 65536)",
                 self.index_partition_blocks
             )));
+        }
+        if self.target_table_bytes == 0 {
+            return Err(Error::invalid(
+                "Tuning::target_table_bytes = 0 is out of range (1 ..= u64::MAX)",
+            ));
         }
         if !(1..=1024).contains(&self.block_restart_interval) {
             return Err(Error::invalid(format!(

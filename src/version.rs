@@ -26,6 +26,9 @@ pub(crate) struct Version {
     pub tables: Vec<Arc<Table>>,
     /// Every table's range tombstones, each with its table's sequence.
     pub range_dels: Vec<RangeTombstone>,
+    /// Positions in `tables` by greatest ts, descending (list order among equals):
+    /// `latest` reads a table only when nothing newer has been found.
+    by_max_ts: Vec<usize>,
 }
 
 impl Version {
@@ -40,7 +43,13 @@ impl Version {
                 })
             })
             .collect();
-        Version { tables, range_dels }
+        let mut by_max_ts: Vec<usize> = (0..tables.len()).collect();
+        by_max_ts.sort_by_key(|&i| std::cmp::Reverse(tables[i].props.max_ts));
+        Version {
+            tables,
+            range_dels,
+            by_max_ts,
+        }
     }
 }
 
@@ -150,38 +159,48 @@ impl Snapshot {
         self.with_found(key, ts, opts, |v| f(&v.value))
     }
 
-    /// The live record of `key` with the greatest ts.
+    /// The live record of `key` with the greatest ts. Every memtable is walked; a
+    /// table only once the versions found so far are not newer than its greatest ts
+    /// (tables in `by_max_ts` order), so with time-windowed tables `get_latest` reads
+    /// about one table, not one per window.
     pub(crate) fn latest(&self, key: &[u8], opts: &ReadOptions) -> Result<Option<Entry>> {
         let mut walks: Vec<LatestWalk> = self
             .sv
             .memtables()
             .map(|m| LatestWalk::Mem(m.clone(), None))
             .collect();
-        for t in self.sv.version.tables.iter() {
-            // Tables that cannot hold the key (bloom) get no walk.
-            let mut part = None;
-            if let Some(last) = t.last_block_of_key(key, &mut part, opts)? {
-                walks.push(LatestWalk::Table(KeyWalk::new(
-                    t.clone(),
-                    key,
-                    last,
-                    part,
-                    *opts,
-                )));
-            }
-        }
         let mut heads: Vec<Option<Entry>> = Vec::with_capacity(walks.len());
         for w in walks.iter_mut() {
             heads.push(w.next(key, self.seq)?);
         }
-        loop {
-            // The greatest ts; among equal ts, the highest sequence.
-            let best = heads
+        // The greatest ts; among equal ts, the highest sequence.
+        let best = |heads: &[Option<Entry>]| {
+            heads
                 .iter()
                 .enumerate()
                 .filter_map(|(i, h)| h.as_ref().map(|e| (e.ts, e.seq, i)))
-                .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-            let Some((ts, _, winner)) = best else {
+                .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)))
+        };
+        let version = &self.sv.version;
+        let mut unread = version
+            .by_max_ts
+            .iter()
+            .map(|&i| &version.tables[i])
+            .peekable();
+        loop {
+            // Tables that may hold a version as new as the best so far join the walk.
+            while let Some(t) =
+                unread.next_if(|t| best(&heads).map_or(true, |(ts, _, _)| t.props.max_ts >= ts))
+            {
+                // Tables that cannot hold the key (bloom) get no walk.
+                let mut part = None;
+                if let Some(last) = t.last_block_of_key(key, &mut part, opts)? {
+                    let mut w = LatestWalk::Table(KeyWalk::new(t.clone(), key, last, part, *opts));
+                    heads.push(w.next(key, self.seq)?);
+                    walks.push(w);
+                }
+            }
+            let Some((ts, _, winner)) = best(&heads) else {
                 return Ok(None);
             };
             if heads[winner].as_ref().is_some_and(|e| self.visible(e)) {

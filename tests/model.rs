@@ -1,6 +1,6 @@
 //! Randomized model test: thousands of random writes, overwrites, deletes, range
 //! deletes, TTL writes, mixed `WriteBatch`es, queries of every kind, scans and
-//! `Snapshot` reads, interleaved with flush,
+//! `Snapshot` reads, interleaved with flush, full and scheduled (time-window)
 //! compaction, GC and close/reopen, each result compared with a BTreeMap model.
 //! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
 
@@ -19,6 +19,9 @@ struct Harness {
     model: Model,
     rng: fastrand::Rng,
     base: i64,
+    /// Seconds past `base` that writes have reached: it advances with the steps, so
+    /// compaction windows (10 s in `small_config`) close behind it.
+    clock: i64,
 }
 
 const PREFIXES: [&str; 5] = ["a", "ab", "abc", "b", "cpu."];
@@ -33,8 +36,15 @@ impl Harness {
         format!("{p}{}", self.rng.u8(..12))
     }
 
+    /// Mostly just behind the clock (time-ordered ingest with a few seconds of
+    /// lateness), one time in five anywhere before it (late points for closed windows,
+    /// and reads of old data).
     fn ts(&mut self) -> i64 {
-        self.base + self.rng.i64(0..40) * 1_000_000
+        let secs = match self.rng.u8(..5) {
+            0 => self.rng.i64(0..=self.clock),
+            _ => (self.clock - self.rng.i64(0..6)).max(0),
+        };
+        self.base + secs * 1_000_000
     }
 
     fn live(&self, now: i64) -> Vec<Record> {
@@ -52,6 +62,7 @@ impl Harness {
 
     fn step(&mut self, i: usize) {
         let now = flowdb::now_micros();
+        self.clock = i as i64 / 25;
         match self.rng.u32(..100) {
             31..=34 => self.mixed_batch(i, now),
             0..=30 => {
@@ -128,8 +139,11 @@ impl Harness {
             48..=62 => self.check_point_reads(now),
             63..=80 => self.check_queries(now),
             81..=85 => self.engine().flush().unwrap(),
-            86..=88 => {
+            86 => {
                 self.engine().trigger_compaction().unwrap();
+            }
+            87..=88 => {
+                self.engine().run_compactions().unwrap();
             }
             89..=90 => {
                 self.engine().trigger_gc().unwrap();
@@ -352,6 +366,7 @@ fn run(test: &str, steps: usize, background: bool) {
         model: Model::new(),
         rng,
         base: common::base_ts(),
+        clock: 0,
     };
     for i in 0..steps {
         h.step(i);

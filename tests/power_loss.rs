@@ -209,6 +209,52 @@ fn power_loss_random_long_scripts_interval() {
     );
 }
 
+/// Time-ordered flushes over several 10-second windows with incompressible values,
+/// then the scheduled merges (tiered, then a closed window's final merge) and a full
+/// compaction, all writing several 4 KiB tables each: a crash at every step of them.
+#[test]
+fn power_loss_at_every_step_of_compactions_that_cut_outputs() {
+    let mut rng = common::rng("power_loss_cut_compactions");
+    let base = common::base_ts();
+    let mut ops = Vec::new();
+    for round in 0..6i64 {
+        let batch = (0..60)
+            .map(|i| {
+                let key = format!("s{:02}", i % 20);
+                let ts = base + (round * 5 + i as i64 / 20) * 1_000_000;
+                let value: Vec<u8> = (0..rng.usize(40..120)).map(|_| rng.u8(..)).collect();
+                flowdb::Record::new(key, ts, value)
+            })
+            .collect();
+        ops.push(Op::Put(batch, None));
+        ops.push(Op::Flush);
+        if round % 2 == 1 {
+            ops.push(Op::RunCompactions);
+        }
+    }
+    ops.push(Op::DeleteRange("s05".into(), "s07".into()));
+    ops.push(Op::Flush);
+    ops.push(Op::Compact);
+    // The script does what it is meant to: merges, and merges with several outputs.
+    let probe = FaultFs::new();
+    let e = open(&probe, SyncMode::Always).unwrap();
+    let mut most_tables = 0;
+    for op in &ops {
+        op.apply(&e).unwrap();
+        most_tables = most_tables.max(e.stats().sstable_count);
+    }
+    let st = e.stats();
+    assert!(st.total_compaction_runs >= 3, "{st:?}");
+    assert!(
+        st.sstable_count >= 3,
+        "a full compaction writes several tables: {st:?}"
+    );
+    assert!(most_tables > st.sstable_count, "{most_tables} {st:?}");
+    drop(e);
+    let steps = every_step_of(&ops, SyncMode::Always);
+    println!("power_loss_cut_compactions: {steps} crash points, 5 crash kinds each");
+}
+
 /// JsonDB on `fs`, with its store.
 fn open_docs(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<JsonDB> {
     let db = JsonDB::from_engine(open(fs, mode)?)?;

@@ -284,7 +284,9 @@ func (e *Engine) Flush() error {
 	})
 }
 
-// TriggerCompaction merges every table into one; reports whether anything changed.
+// TriggerCompaction merges every table into one run (cut into tables of about
+// 64 MiB), which background compaction then leaves alone; reports whether anything
+// changed.
 func (e *Engine) TriggerCompaction() (bool, error) {
 	var done C.bool
 	err := e.handle(func(h *C.flowdb_engine_t) error {
@@ -292,6 +294,18 @@ func (e *Engine) TriggerCompaction() (bool, error) {
 		return check(C.flowdb_engine_trigger_compaction(h, &done, &cerr), cerr)
 	})
 	return bool(done), err
+}
+
+// RunCompactions runs the merges background maintenance would run (the time-window
+// policy), until none is due; returns how many steps did something. For programs that
+// open with AutoBackground off and schedule maintenance themselves.
+func (e *Engine) RunCompactions() (uint64, error) {
+	var n C.uint64_t
+	err := e.handle(func(h *C.flowdb_engine_t) error {
+		var cerr *C.flowdb_error_t
+		return check(C.flowdb_engine_run_compactions(h, &n, &cerr), cerr)
+	})
+	return uint64(n), err
 }
 
 // TriggerGC purges expired records now; returns how many.

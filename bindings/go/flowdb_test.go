@@ -78,12 +78,22 @@ func TestEngineCalls(t *testing.T) {
 	if _, err := e.TriggerCompaction(); err != nil {
 		t.Fatal(err)
 	}
+	// Two flushes in one time window: a tiered merge is due, and then none.
+	for i, k := range []string{"m.a", "m.b"} {
+		must(e.WriteBatch([]Record{{Key: []byte(k), Ts: int64(i + 1), Value: []byte("v")}}))
+		must(e.Flush())
+	}
+	for _, want := range []uint64{1, 0} {
+		if n, err := e.RunCompactions(); err != nil || n != want {
+			t.Fatalf("RunCompactions: %d, %v; want %d", n, err, want)
+		}
+	}
 	if _, err := e.TriggerGC(); err != nil {
 		t.Fatal(err)
 	}
 	st, err := e.Stats()
 	must(err)
-	if st.TotalRecordsWritten < 6 || st.TotalFlushes < 1 || st.SSTableCount < 1 {
+	if st.TotalRecordsWritten < 6 || st.TotalFlushes < 1 || st.SSTableCount < 1 || st.WriteAmplification <= 1 {
 		t.Fatalf("stats %+v", st)
 	}
 	ttl := uint64(60)
@@ -100,7 +110,7 @@ func TestEngineCalls(t *testing.T) {
 		must(err)
 		n++
 	}
-	if n != 2 {
+	if n != 4 { // two of the calls above, and m.a and m.b
 		t.Fatalf("scan opt %d", n)
 	}
 	must(e.Sync())

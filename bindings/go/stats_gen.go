@@ -66,6 +66,15 @@ type Stats struct {
 	// CompressionRatio: Raw entry bytes over table file bytes (0 before the first table).
 	CompressionRatio float64
 
+	// TotalTableBytesWritten: Bytes of table files written by flush, compaction and GC since the engine opened.
+	TotalTableBytesWritten uint64
+
+	// TotalCompactionBytesWritten: The part of `total_table_bytes_written` written by compaction and GC.
+	TotalCompactionBytesWritten uint64
+
+	// WriteAmplification: Table bytes written per table byte flushed since the engine opened (0 before the first flush).
+	WriteAmplification float64
+
 	// WriteLatencyP50: Write latency, 50th percentile (µs).
 	WriteLatencyP50 uint64
 
@@ -116,6 +125,9 @@ func statsFromC(s *C.flowdb_stats_t) (st Stats) {
 	st.TimeIndexBuckets = uint64(s.time_index_buckets)
 	st.BlockCacheHitRate = float64(s.block_cache_hit_rate)
 	st.CompressionRatio = float64(s.compression_ratio)
+	st.TotalTableBytesWritten = uint64(s.total_table_bytes_written)
+	st.TotalCompactionBytesWritten = uint64(s.total_compaction_bytes_written)
+	st.WriteAmplification = float64(s.write_amplification)
 	st.WriteLatencyP50 = uint64(s.write_latency_p50_us)
 	st.WriteLatencyP90 = uint64(s.write_latency_p90_us)
 	st.WriteLatencyP99 = uint64(s.write_latency_p99_us)

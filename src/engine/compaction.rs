@@ -1,19 +1,20 @@
-//! Compaction and GC.
+//! Compaction and GC: running merges.
 //!
-//! Tables form a list, newest first, and a merge always takes a contiguous run of it,
-//! so the list stays ordered by age (which lets table entries go without sequence
-//! numbers; see docs/design.md). Background compaction is tiered by level: when
-//! `compaction_threshold` neighbouring tables share a level, they merge into one table
-//! of the next level, so each record is rewritten about log_threshold(N) times.
-//! A merge drops overwritten versions, applies range tombstones, drops tombstones
-//! and expired records that hide nothing older, and keeps its inputs until the
-//! manifest names the output. GC rewrites tables holding expired records and deletes
-//! tables whose records have all expired without rewriting them.
+//! Tables form a list, newest first, and a merge always takes a contiguous stretch of
+//! it, so the list stays ordered by age (which lets table entries go without sequence
+//! numbers; see docs/design.md). Which stretch background compaction merges is the
+//! time-window policy's choice (`policy`). A merge drops overwritten versions,
+//! applies range tombstones, drops tombstones and expired records that hide nothing
+//! older, writes a run of tables cut by size (`output`), and keeps its inputs until
+//! the manifest names the outputs. GC rewrites tables holding expired records and
+//! deletes tables whose records have all expired without rewriting them.
 
 use std::ops::Range;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
+use super::output::Run;
+use super::policy::FINAL;
 use super::{Engine, Inner};
 use crate::config::ReadOptions;
 use crate::entry::{RangeTombstone, RangeTombstones};
@@ -72,30 +73,31 @@ impl Inner {
         }
         let min_seq = inputs.iter().map(|t| t.meta.min_seq).min().unwrap_or(0);
         let max_seq = inputs.iter().map(|t| t.meta.max_seq).max().unwrap_or(0);
-        let (output, expired) = self.write_output(
-            || merge.next_newest(),
-            range_dels,
-            older,
+        let run = Run {
             level,
             min_seq,
             max_seq,
-        )?;
-        self.replace_tables(&inputs, output)?;
+        };
+        let (outputs, expired) =
+            self.write_output(|| merge.next_newest(), range_dels, older, run)?;
+        let written: u64 = outputs.iter().map(|t| t.meta.size).sum();
+        self.replace_tables(&inputs, &outputs)?;
         self.stats.compactions.fetch_add(1, Relaxed);
+        self.stats.compaction_file_bytes.fetch_add(written, Relaxed);
         self.stats.records_expired.fetch_add(expired, Relaxed);
         Ok(expired)
     }
 
-    /// Installs a version where the contiguous run `inputs` is replaced by `output`,
-    /// then lets the inputs' files go.
-    fn replace_tables(&self, inputs: &[Arc<Table>], output: Option<Arc<Table>>) -> Result<()> {
+    /// Installs a version where the contiguous stretch `inputs` is replaced by
+    /// `outputs`, then lets the inputs' files go.
+    fn replace_tables(&self, inputs: &[Arc<Table>], outputs: &[Arc<Table>]) -> Result<()> {
         self.install_super_version(|cur| {
             let mut tables = Vec::with_capacity(cur.version.tables.len());
             let mut placed = false;
             for t in &cur.version.tables {
                 if inputs.iter().any(|i| Arc::ptr_eq(i, t)) {
                     if !placed {
-                        tables.extend(output.iter().cloned());
+                        tables.extend(outputs.iter().cloned());
                         placed = true;
                     }
                 } else {
@@ -124,27 +126,10 @@ impl Inner {
             .collect();
         let purged: u64 = doomed.iter().map(|t| t.props.entries).sum();
         for t in &doomed {
-            self.replace_tables(std::slice::from_ref(t), None)?;
+            self.replace_tables(std::slice::from_ref(t), &[])?;
         }
         self.stats.records_expired.fetch_add(purged, Relaxed);
         Ok(purged)
-    }
-
-    /// The first run of `compaction_threshold` or more neighbouring tables of one level.
-    fn pick(&self, tables: &[Arc<Table>]) -> Option<(Range<usize>, u32)> {
-        let mut i = 0;
-        while i < tables.len() {
-            let level = tables[i].meta.level;
-            let j = i + tables[i..]
-                .iter()
-                .take_while(|t| t.meta.level == level)
-                .count();
-            if j - i >= self.config.merge_threshold() {
-                return Some((i..j, level + 1));
-            }
-            i = j;
-        }
-        None
     }
 
     /// One background compaction step; false when nothing needed doing.
@@ -154,7 +139,7 @@ impl Inner {
             return Ok(true);
         }
         let tables = self.current().version.tables.clone();
-        match self.pick(&tables) {
+        match self.policy.pick(&self.policy.runs(&tables)) {
             Some((run, level)) => {
                 self.rewrite_run(run, level)?;
                 Ok(true)
@@ -163,7 +148,7 @@ impl Inner {
         }
     }
 
-    /// Merges every table into one (a full compaction).
+    /// Merges every table into one final run (a full compaction).
     pub(crate) fn compact_all(&self) -> Result<bool> {
         let _c = self.compaction_lock.lock();
         self.drop_expired_tables()?;
@@ -177,8 +162,7 @@ impl Inner {
         if !worth_it {
             return Ok(false);
         }
-        let level = tables.iter().map(|t| t.meta.level).max().unwrap_or(0) + 1;
-        self.rewrite_run(0..tables.len(), level)?;
+        self.rewrite_run(0..tables.len(), FINAL)?;
         Ok(true)
     }
 
@@ -208,9 +192,24 @@ impl Inner {
 }
 
 impl Engine {
-    /// Merges every table into one, dropping overwritten versions, tombstones that
+    /// Runs the merges background maintenance would run, until none is due (the
+    /// time-window policy of docs/design.md, "Compaction"), after deleting tables
+    /// whose records have all expired; returns how many steps did something. For
+    /// applications that open with `auto_background = false` and schedule
+    /// maintenance themselves.
+    pub fn run_compactions(&self) -> Result<u64> {
+        self.inner.check_open()?;
+        let mut steps = 0;
+        while self.inner.maybe_compact()? {
+            steps += 1;
+        }
+        Ok(steps)
+    }
+
+    /// Merges every table into one run (cut into tables of about
+    /// `Tuning::target_table_bytes`), dropping overwritten versions, tombstones that
     /// hide nothing and expired records. Returns whether anything was rewritten.
-    /// (Background maintenance compacts by levels instead; see docs/design.md.)
+    /// Background compaction leaves the result alone; see docs/design.md.
     pub fn trigger_compaction(&self) -> Result<bool> {
         self.inner.check_open()?;
         self.inner.compact_all()

@@ -1,134 +1,27 @@
-//! Flushing: a frozen memtable becomes a level-0 table, installed with a manifest
-//! write; log segments no memtable needs any more are then deleted. Also the pieces
-//! flush and compaction share: creating an output table and deciding what of a newest
-//! version must be kept ([`retain`]).
+//! Flushing: a frozen memtable becomes a level-0 run of tables (written by
+//! `output`), installed with a manifest write; log segments no memtable needs any
+//! more are then deleted. Also installing a new super-version, which flush and
+//! compaction share.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::output::Run;
 use super::Inner;
-use crate::entry::{Entry, Kind, RangeTombstones};
+use crate::entry::RangeTombstones;
 use crate::error::{IoContext, Result};
 use crate::manifest::ManifestState;
 use crate::memtable::MemCursor;
 use crate::range::Bounds;
-use crate::sstable::builder::TableBuilder;
-use crate::sstable::reader::{Table, TableMeta};
-use crate::sstable::table_path;
-use crate::util::now_micros;
 use crate::version::{SuperVersion, Version};
 use crate::wal::{parse_segment_name, segment_path};
-
-/// What to write for a `(key, ts)`'s newest version, given the tables older than the
-/// data being written. A tombstone is kept only while an older table may still hold
-/// the key; an expired record is dropped, or turned into a tombstone when an older
-/// version could otherwise reappear. `expired` counts the expired records dropped.
-pub(crate) fn retain(e: Entry, now: i64, older: &[Arc<Table>], expired: &mut u64) -> Option<Entry> {
-    let shadows = |e: &Entry| older.iter().any(|t| t.may_hold(&e.key, e.ts));
-    match e.kind {
-        Kind::Delete => shadows(&e).then_some(e),
-        Kind::Put if e.expire_at <= now => {
-            *expired += 1;
-            shadows(&e).then(|| Entry {
-                kind: Kind::Delete,
-                expire_at: i64::MAX,
-                value: Vec::new(),
-                ..e
-            })
-        }
-        Kind::Put => Some(e),
-    }
-}
 
 fn log_number(sv: &SuperVersion) -> u64 {
     sv.memtables().map(|m| m.first_segment).min().unwrap_or(0)
 }
 
 impl Inner {
-    pub(crate) fn new_output(&self) -> Result<(u64, TableBuilder)> {
-        let id = self.new_file_number();
-        let b = TableBuilder::create(
-            self.fs(),
-            table_path(&self.dir, id),
-            self.table_opts.clone(),
-        )?;
-        Ok((id, b))
-    }
-
-    /// Finishes an output table and opens it; `None` when it holds nothing.
-    pub(crate) fn finish_output(
-        &self,
-        id: u64,
-        b: TableBuilder,
-        level: u32,
-        min_seq: u64,
-        max_seq: u64,
-    ) -> Result<Option<Arc<Table>>> {
-        if b.is_empty() {
-            b.abandon();
-            return Ok(None);
-        }
-        let built = b.finish()?;
-        self.stats
-            .table_raw_bytes
-            .fetch_add(built.raw_bytes, Relaxed);
-        self.stats.table_file_bytes.fetch_add(built.size, Relaxed);
-        let meta = TableMeta {
-            id,
-            level,
-            min_seq,
-            max_seq,
-            size: built.size,
-        };
-        match Table::open(&self.table_ctx, meta) {
-            Ok(t) => Ok(Some(Arc::new(t))),
-            Err(e) => {
-                let _ = self.fs().remove(&table_path(&self.dir, id));
-                Err(e)
-            }
-        }
-    }
-
-    /// Writes one output table from newest versions in order: what `range_dels` hides
-    /// is skipped, the rest goes through [`retain`], and the range tombstones are kept
-    /// while older tables remain. Returns the table (`None` when nothing was left) and
-    /// the expired records dropped.
-    pub(crate) fn write_output(
-        &self,
-        mut next: impl FnMut() -> Result<Option<Entry>>,
-        range_dels: RangeTombstones,
-        older: &[Arc<Table>],
-        level: u32,
-        min_seq: u64,
-        max_seq: u64,
-    ) -> Result<(Option<Arc<Table>>, u64)> {
-        let now = now_micros();
-        let (id, mut b) = self.new_output()?;
-        let mut expired = 0;
-        let mut write = || -> Result<()> {
-            while let Some(e) = next()? {
-                if range_dels.hides(&e.key, e.seq) {
-                    continue;
-                }
-                if let Some(e) = retain(e, now, older, &mut expired) {
-                    b.add(&e)?;
-                }
-            }
-            Ok(())
-        };
-        if let Err(e) = write() {
-            b.abandon();
-            return Err(e);
-        }
-        if !older.is_empty() {
-            for t in range_dels.into_vec() {
-                b.add_range_del(t.start, t.end);
-            }
-        }
-        Ok((self.finish_output(id, b, level, min_seq, max_seq)?, expired))
-    }
-
     /// Replaces the super-version; writes the manifest first when the tables or the
     /// needed log segments change, so what readers see is always what a restart finds.
     pub(crate) fn install_super_version(
@@ -166,14 +59,13 @@ impl Inner {
         // copy the whole memtable first, holding it twice in memory.
         let mut entries = MemCursor::new(mem.clone(), Arc::new(Bounds::all()), u64::MAX);
         let (min_seq, max_seq) = mem.seq_range();
-        let (table, expired) = self.write_output(
-            || Ok(entries.next_entry()),
-            range_dels,
-            older,
-            0,
+        let run = Run {
+            level: 0,
             min_seq,
             max_seq,
-        )?;
+        };
+        let (tables, expired) =
+            self.write_output(|| Ok(entries.next_entry()), range_dels, older, run)?;
         self.install_super_version(|cur| SuperVersion {
             active: cur.active.clone(),
             frozen: cur
@@ -182,13 +74,15 @@ impl Inner {
                 .filter(|m| !Arc::ptr_eq(m, &mem))
                 .cloned()
                 .collect(),
-            version: match &table {
-                Some(t) => Arc::new(Version::new(
-                    std::iter::once(t.clone())
-                        .chain(cur.version.tables.iter().cloned())
+            version: match tables.is_empty() {
+                false => Arc::new(Version::new(
+                    tables
+                        .iter()
+                        .chain(cur.version.tables.iter())
+                        .cloned()
                         .collect(),
                 )),
-                None => cur.version.clone(),
+                true => cur.version.clone(),
             },
         })?;
         self.delete_flushed_segments()?;

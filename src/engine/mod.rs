@@ -3,7 +3,8 @@
 //!
 //! `Engine` is `Send + Sync`; every method takes `&self` except `shutdown`. The pieces:
 //! `open` (recovery), `write` (group commit), `read` (gets, queries, scans), `flush`,
-//! `compaction` (tiered merges, full compaction and GC), `maintenance` (the background
+//! `output` (writing a run of tables), `policy` (which merge is due), `compaction`
+//! (running merges, full compaction and GC), `maintenance` (the background
 //! thread) and `stats`.
 
 mod batch;
@@ -11,6 +12,8 @@ mod compaction;
 mod flush;
 mod maintenance;
 mod open;
+mod output;
+mod policy;
 mod read;
 mod snapshot;
 pub(crate) mod stats;
@@ -57,6 +60,10 @@ pub(crate) struct Inner {
     _lock: DirLock,
     table_ctx: Arc<TableContext>,
     table_opts: TableOptions,
+    /// Where flush and compaction cut their outputs (`Tuning::target_table_bytes`).
+    target_table_bytes: u64,
+    /// What background compaction merges (windows and fan-in).
+    policy: policy::Policy,
     sv: RwLock<Arc<SuperVersion>>,
     /// Writes numbered up to here are visible to new readers.
     visible_seq: AtomicU64,

@@ -254,6 +254,11 @@ fn new_inner(
         _lock: lock,
         table_ctx: ctx,
         table_opts,
+        target_table_bytes: tuning.target_table_bytes,
+        policy: super::policy::Policy {
+            window: config.time_window_micros(),
+            threshold: config.merge_threshold(),
+        },
         sv: RwLock::new(Arc::new(SuperVersion {
             active: Arc::new(log.active),
             frozen: Vec::new(),

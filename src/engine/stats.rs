@@ -74,8 +74,10 @@ live_stats! {
         purged_by_gc => "flowdb_gc_purged_records_total";
         /// Raw (uncompressed) bytes of entries written to tables.
         table_raw_bytes => "flowdb_table_raw_bytes_total";
-        /// Bytes of table files written.
+        /// Bytes of table files written (by flush, compaction and GC).
         table_file_bytes => "flowdb_table_file_bytes_total";
+        /// Bytes of table files written by compaction and GC.
+        compaction_file_bytes => "flowdb_compaction_file_bytes_total";
         /// fdatasync calls on the write-ahead log.
         wal_syncs => "flowdb_wal_syncs_total";
         /// Bytes of torn log tails dropped at open.
@@ -254,6 +256,12 @@ engine_stats! { |s, g| {
     block_cache_hit_rate: f64 = g.block_cache_hit_rate;
     /// Raw entry bytes over table file bytes (0 before the first table).
     compression_ratio: f64 = compression_ratio(s);
+    /// Bytes of table files written by flush, compaction and GC since the engine opened.
+    total_table_bytes_written: u64 = s.table_file_bytes.load(Relaxed);
+    /// The part of `total_table_bytes_written` written by compaction and GC.
+    total_compaction_bytes_written: u64 = s.compaction_file_bytes.load(Relaxed);
+    /// Table bytes written per table byte flushed since the engine opened (0 before the first flush).
+    write_amplification: f64 = write_amplification(s);
     /// Write latency, 50th percentile (µs).
     write_latency_p50_us: u64 = s.write_latency.percentile(0.5);
     /// Write latency, 90th percentile (µs).
@@ -285,6 +293,16 @@ fn compression_ratio(s: &Stats) -> f64 {
         0.0
     } else {
         raw as f64 / file as f64
+    }
+}
+
+fn write_amplification(s: &Stats) -> f64 {
+    let all = s.table_file_bytes.load(Relaxed);
+    let flushed = all.saturating_sub(s.compaction_file_bytes.load(Relaxed));
+    if flushed == 0 {
+        0.0
+    } else {
+        all as f64 / flushed as f64
     }
 }
 

@@ -107,6 +107,12 @@ impl TableBuilder {
         self.props.entries == 0 && self.range_dels.is_empty()
     }
 
+    /// Bytes of data blocks and index partitions written so far (what a compaction
+    /// compares with its target table size).
+    pub(crate) fn written(&self) -> u64 {
+        self.offset
+    }
+
     pub(crate) fn add(&mut self, e: &Entry) -> Result<()> {
         if self.last_key != e.key || self.props.entries == 0 {
             self.bloom.add(&e.key);

@@ -401,6 +401,11 @@ impl Table {
 
     /// This table's version of `(key, ts)`, with the table's sequence.
     pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
+        // Outside the table's ts or key range: nothing to read (a time-windowed
+        // database has many tables, and most miss a given ts).
+        if !self.covers(key, ts) {
+            return Ok(None);
+        }
         let mut slot = None;
         let b = match self.mapped(key)? {
             Some((lo, hi)) => self.search_mapped(key, ts, (lo, hi), &mut slot, opts)?,
@@ -493,10 +498,14 @@ impl Table {
     /// True when this table may hold a version of `(key, ts)` (used to decide
     /// whether dropping a newer tombstone or expired record would uncover it).
     pub(crate) fn may_hold(&self, key: &[u8], ts: i64) -> bool {
+        self.covers(key, ts) && self.may_contain(key)
+    }
+
+    /// Whether `(key, ts)` lies within the table's key and ts ranges (no I/O).
+    fn covers(&self, key: &[u8], ts: i64) -> bool {
         self.props.entries > 0
             && self.props.min_ts <= ts
             && ts <= self.props.max_ts
-            && self.may_contain(key)
             && self
                 .key_range()
                 .is_some_and(|(first, last)| first <= key && key <= last)

@@ -18,6 +18,7 @@ import sys
 OPTIONAL = {
     ("flowdb_engine_trigger_compaction", "compacted"),
     ("flowdb_engine_trigger_gc", "purged"),
+    ("flowdb_engine_run_compactions", "steps"),
     ("flowdb_engine_metrics_text", "len"),
     ("flowdb_engine_patch_record", "value"),  # ignored unless set_value
     ("flowdb_jsondb_put", "key_out"),

@@ -218,6 +218,19 @@ static void test_reads_and_writes(const char *dir) {
     OK(flowdb_engine_flush(e, NULL));
     bool compacted = false;
     OK(flowdb_engine_trigger_compaction(e, &compacted, NULL));
+    /* Two flushes in one time window make a tiered merge due; run_compactions runs
+     * it, and then nothing is due. */
+    flowdb_record_view_t w1 = rec("m.a", 1, "one"), w2 = rec("m.b", 2, "two");
+    OK(flowdb_engine_write_batch(e, &w1, 1, NULL));
+    OK(flowdb_engine_flush(e, NULL));
+    OK(flowdb_engine_write_batch(e, &w2, 1, NULL));
+    OK(flowdb_engine_flush(e, NULL));
+    uint64_t steps = 99;
+    OK(flowdb_engine_run_compactions(e, &steps, NULL));
+    CHECK(steps == 1);
+    OK(flowdb_engine_run_compactions(e, &steps, NULL));
+    CHECK(steps == 0);
+    OK(flowdb_engine_run_compactions(e, NULL, NULL));
     uint64_t purged = 99;
     OK(flowdb_engine_trigger_gc(e, &purged, NULL));
     flowdb_maintenance_t *m = NULL;
@@ -233,6 +246,7 @@ static void test_reads_and_writes(const char *dir) {
     s.struct_size = sizeof s;
     OK(flowdb_engine_stats(e, &s, NULL));
     CHECK(s.struct_size == sizeof s && s.total_records_written >= 8 && s.sstable_count >= 1 && s.total_flushes >= 1);
+    CHECK(s.total_compaction_bytes_written > 0 && s.write_amplification > 1.0);
     char *text = NULL;
     size_t len = 0;
     OK(flowdb_engine_metrics_text(e, &text, &len, NULL));

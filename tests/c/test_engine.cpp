@@ -70,6 +70,14 @@ int main() {
         }
         db.flush();
         db.trigger_compaction();
+        // Two flushes in one time window: a tiered merge is due, and then none.
+        db.write_batch({{"m.a", 1, 0, "one"}});
+        db.flush();
+        db.write_batch({{"m.b", 2, 0, "two"}});
+        db.flush();
+        CHECK(db.run_compactions() == 1);
+        CHECK(db.run_compactions() == 0);
+        CHECK(db.stats().write_amplification > 1.0);
         db.trigger_gc();
         CHECK(db.stats().total_records_written >= 6);
         CHECK(db.metrics_text().find("flowdb_flushes_total") != std::string::npos);

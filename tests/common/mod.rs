@@ -5,7 +5,8 @@
 use flowdb::{Config, SyncMode};
 use std::path::Path;
 
-/// A config that makes flushes, multi-block tables and compactions happen on little data.
+/// A config that makes flushes, multi-block tables and compactions happen on little data,
+/// with 10-second compaction windows so that timestamps a minute apart span several.
 pub fn small_config(dir: &Path) -> Config {
     Config {
         data_dir: dir.to_path_buf(),
@@ -16,16 +17,19 @@ pub fn small_config(dir: &Path) -> Config {
         auto_background: false,
         wal_sync_mode: SyncMode::IntervalMs(50),
         block_cache_capacity_mb: 1,
+        time_bucket_secs: 10,
         ..Config::default()
     }
 }
 
-/// Tuning with index partitions of two blocks, so that the reliability tests run the
-/// partitioned index's every path (many partitions, lookups across their edges).
+/// Tuning with index partitions of two blocks and 4 KiB output tables, so that the
+/// reliability tests run the partitioned index's every path (many partitions, lookups
+/// across their edges) and flushes and merges that write several tables.
 #[allow(dead_code)]
 pub fn tiny_partitions() -> flowdb::Tuning {
     let mut t = flowdb::Tuning::default();
     t.index_partition_blocks = 2;
+    t.target_table_bytes = 4 << 10;
     t
 }
 

@@ -1,6 +1,6 @@
 //! Write operations for the crash tests: random commits (batches of puts with and
 //! without TTL, deletes, range deletes, and `WriteBatch`es mixing all three) and
-//! maintenance (flush, compaction), the same
+//! maintenance (flush, full and scheduled compaction), the same
 //! applied to an engine and to a model, and the check that what an engine recovered
 //! is the model after some prefix of the commits.
 #![allow(dead_code)]
@@ -33,7 +33,10 @@ pub enum Op {
     /// A `WriteBatch`: its items apply in order, all or none.
     Batch(Vec<Item>),
     Flush,
+    /// A full compaction.
     Compact,
+    /// The merges background compaction would run (`run_compactions`).
+    RunCompactions,
 }
 
 /// One operation of a `WriteBatch`.
@@ -59,7 +62,9 @@ impl Op {
     /// keep to their own keys).
     pub fn random_in(rng: &mut fastrand::Rng, i: usize, base_ts: i64, prefix: &str) -> Op {
         let key = |rng: &mut fastrand::Rng| format!("{prefix}{}", KEYS[rng.usize(..KEYS.len())]);
-        let ts = |rng: &mut fastrand::Rng| base_ts + rng.i64(0..30) * 1_000_000;
+        // Time moves on with `i` (a few seconds of lateness), so the 10-second
+        // compaction windows of `small_config` close and get merged.
+        let ts = |rng: &mut fastrand::Rng| base_ts + (i as i64 / 4 + rng.i64(0..8)) * 1_000_000;
         let value = |rng: &mut fastrand::Rng, j: usize| {
             let mut v = format!("v{i}.{j}.").into_bytes();
             v.resize(rng.usize(1..60).max(v.len()), b'a' + (i % 26) as u8);
@@ -112,13 +117,14 @@ impl Op {
                 Op::DeleteRange(s, e)
             }
             86..=94 => Op::Flush,
+            95..=97 => Op::RunCompactions,
             _ => Op::Compact,
         }
     }
 
     /// Whether the op is a commit (changes what is stored).
     pub fn is_commit(&self) -> bool {
-        !matches!(self, Op::Flush | Op::Compact)
+        !matches!(self, Op::Flush | Op::Compact | Op::RunCompactions)
     }
 
     pub fn apply(&self, e: &Engine) -> flowdb::Result<()> {
@@ -140,6 +146,7 @@ impl Op {
             }
             Op::Flush => e.flush(),
             Op::Compact => e.trigger_compaction().map(|_| ()),
+            Op::RunCompactions => e.run_compactions().map(|_| ()),
         }
     }
 
@@ -167,7 +174,7 @@ impl Op {
                     }
                 }
             }
-            Op::Flush | Op::Compact => {}
+            Op::Flush | Op::Compact | Op::RunCompactions => {}
         }
     }
 }

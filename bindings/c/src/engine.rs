@@ -273,8 +273,9 @@ pub unsafe extern "C" fn flowdb_engine_flush(
     guard(err, || unsafe { with_engine(engine, |e| e.flush()) })
 }
 
-/// Merges every table into one; `*compacted` (may be NULL) tells whether anything
-/// was rewritten.
+/// Merges every table into one run (cut into tables of about 64 MiB), which
+/// background compaction then leaves alone; `*compacted` (may be NULL) tells whether
+/// anything was rewritten.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_engine_trigger_compaction(
     engine: *const flowdb_engine_t,
@@ -286,6 +287,26 @@ pub unsafe extern "C" fn flowdb_engine_trigger_compaction(
         let c = with_engine(engine, |e| e.trigger_compaction())?;
         if !compacted.is_null() {
             *compacted = c;
+        }
+        Ok(())
+    })
+}
+
+/// Runs the merges background maintenance would run (the time-window policy), until
+/// none is due; `*steps` (may be NULL) receives how many steps did something. For
+/// applications that open with auto_background off and schedule maintenance
+/// themselves.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_run_compactions(
+    engine: *const flowdb_engine_t,
+    steps: *mut u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let n = with_engine(engine, |e| e.run_compactions())?;
+        if !steps.is_null() {
+            *steps = n;
         }
         Ok(())
     })

@@ -49,6 +49,12 @@ pub struct flowdb_stats_t {
     pub block_cache_hit_rate: f64,
     /// Raw entry bytes over table file bytes (0 before the first table).
     pub compression_ratio: f64,
+    /// Bytes of table files written by flush, compaction and GC since the engine opened.
+    pub total_table_bytes_written: u64,
+    /// The part of `total_table_bytes_written` written by compaction and GC.
+    pub total_compaction_bytes_written: u64,
+    /// Table bytes written per table byte flushed since the engine opened (0 before the first flush).
+    pub write_amplification: f64,
     /// Write latency, 50th percentile (µs).
     pub write_latency_p50_us: u64,
     /// Write latency, 90th percentile (µs).
@@ -102,15 +108,18 @@ pub(crate) fn stats_t(s: &EngineStats) -> flowdb_stats_t {
         time_index_buckets: u(15),
         block_cache_hit_rate: d(16),
         compression_ratio: d(17),
-        write_latency_p50_us: u(18),
-        write_latency_p90_us: u(19),
-        write_latency_p99_us: u(20),
-        query_latency_p50_us: u(21),
-        query_latency_p90_us: u(22),
-        query_latency_p99_us: u(23),
-        flush_latency_p50_us: u(24),
-        flush_latency_p90_us: u(25),
-        flush_latency_p99_us: u(26),
-        uptime_secs: u(27),
+        total_table_bytes_written: u(18),
+        total_compaction_bytes_written: u(19),
+        write_amplification: d(20),
+        write_latency_p50_us: u(21),
+        write_latency_p90_us: u(22),
+        write_latency_p99_us: u(23),
+        query_latency_p50_us: u(24),
+        query_latency_p90_us: u(25),
+        query_latency_p99_us: u(26),
+        flush_latency_p50_us: u(27),
+        flush_latency_p90_us: u(28),
+        flush_latency_p99_us: u(29),
+        uptime_secs: u(30),
     }
 }

@@ -1,0 +1,173 @@
+//! Which tables background compaction merges next: tiered merging inside time
+//! windows (docs/design.md, "Compaction").
+//!
+//! The live tables form a list, newest first. A *run* is a stretch of neighbouring
+//! tables written by one flush or merge (they share a sequence range and a level and
+//! do not overlap in keys); a merge takes a contiguous stretch of runs and its output
+//! run takes their place. A run belongs to the time *window* of its greatest `ts`
+//! (windows are `Config::time_bucket_secs` wide), and runs only merge with runs of
+//! their own window:
+//! - in the newest window (data still arriving), `threshold` neighbouring runs of one
+//!   level merge into a run of the next level, as tiered compaction does;
+//! - a window older than the newest is *closed*: once, its neighbouring unfinished
+//!   runs merge into one [`FINAL`] run, which background compaction never rewrites
+//!   again (GC and retention still drop or rewrite it). Late points belong to the
+//!   window of the newest point their flush holds, so they never reopen a closed one.
+//!
+//! Time-ordered ingest is thus rewritten about log_threshold(flushes per window) + 1
+//! times whatever the database's size, and no background merge spans more than one
+//! window.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::sstable::reader::Table;
+
+/// The level of a run background compaction leaves alone: a closed window's merged
+/// run, or the output of a full compaction.
+pub(crate) const FINAL: u32 = u32::MAX;
+
+/// What the policy needs: the window width and the merge fan-in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Policy {
+    /// Window width in microseconds of `ts` (at least 1).
+    pub window: i64,
+    /// Neighbouring runs of one level that make a tiered merge (at least 2).
+    pub threshold: usize,
+}
+
+/// One run: where its tables are in the list, its level and its window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub tables: Range<usize>,
+    pub level: u32,
+    pub window: i64,
+}
+
+impl Policy {
+    /// The runs of `tables` (newest first). Neighbours with the same sequence range
+    /// and level came from one flush or merge; a run's window is its newest table's.
+    pub(crate) fn runs(&self, tables: &[Arc<Table>]) -> Vec<Run> {
+        let mut runs: Vec<Run> = Vec::new();
+        for (i, t) in tables.iter().enumerate() {
+            let window = t.props.max_ts.div_euclid(self.window);
+            let m = &t.meta;
+            match runs.last_mut() {
+                Some(r)
+                    if r.level == m.level
+                        && tables[r.tables.start].meta.min_seq == m.min_seq
+                        && tables[r.tables.start].meta.max_seq == m.max_seq =>
+                {
+                    r.tables.end = i + 1;
+                    r.window = r.window.max(window);
+                }
+                _ => runs.push(Run {
+                    tables: i..i + 1,
+                    level: m.level,
+                    window,
+                }),
+            }
+        }
+        runs
+    }
+
+    /// The next merge: the tables it takes (a contiguous range) and its output level,
+    /// or `None` when nothing is due.
+    pub(crate) fn pick(&self, runs: &[Run]) -> Option<(Range<usize>, u32)> {
+        let newest = runs.iter().map(|r| r.window).max()?;
+        let mut i = 0;
+        while i < runs.len() {
+            let w = runs[i].window;
+            let j = i + runs[i..].iter().take_while(|r| r.window == w).count();
+            if let Some((s, level)) = stretch(&runs[i..j], w < newest, self.threshold) {
+                let (a, b) = (&runs[i + s.start], &runs[i + s.end - 1]);
+                return Some((a.tables.start..b.tables.end, level));
+            }
+            i = j;
+        }
+        None
+    }
+}
+
+/// The first stretch of neighbouring unfinished runs of one window that is due: in
+/// a closed window any two or more (whatever their levels), merged into a final run;
+/// in the open one `threshold` or more of one level, merged into the next level.
+fn stretch(runs: &[Run], closed: bool, threshold: usize) -> Option<(Range<usize>, u32)> {
+    let mut i = 0;
+    while i < runs.len() {
+        let level = runs[i].level;
+        if level == FINAL {
+            i += 1;
+            continue;
+        }
+        let joins = |r: &Run| r.level != FINAL && (closed || r.level == level);
+        let j = i + runs[i..].iter().take_while(|r| joins(r)).count();
+        match closed {
+            true if j - i >= 2 => return Some((i..j, FINAL)),
+            false if j - i >= threshold => return Some((i..j, level + 1)),
+            _ => i = j,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(start: usize, len: usize, level: u32, window: i64) -> Run {
+        Run {
+            tables: start..start + len,
+            level,
+            window,
+        }
+    }
+
+    const P: Policy = Policy {
+        window: 10,
+        threshold: 2,
+    };
+
+    #[test]
+    fn the_open_window_merges_by_tiers() {
+        // Newest first: two level-0 runs, then a level-1 run, all in window 5.
+        let runs = [run(0, 1, 0, 5), run(1, 1, 0, 5), run(2, 3, 1, 5)];
+        assert_eq!(P.pick(&runs), Some((0..2, 1)));
+        let runs = [run(0, 1, 0, 5), run(1, 2, 1, 5), run(3, 1, 1, 5)];
+        assert_eq!(P.pick(&runs), Some((1..4, 2)));
+        let runs = [run(0, 1, 0, 5), run(1, 2, 1, 5)];
+        assert_eq!(P.pick(&runs), None);
+    }
+
+    #[test]
+    fn a_closed_window_merges_once_into_a_final_run() {
+        // Window 4 is closed: its two runs (levels 0 and 1) merge into a final run.
+        let runs = [run(0, 1, 0, 5), run(1, 1, 0, 4), run(2, 4, 1, 4)];
+        assert_eq!(P.pick(&runs), Some((1..6, FINAL)));
+        // Once final, nothing more; a single unfinished run is left as it is.
+        let runs = [run(0, 1, 0, 5), run(1, 4, FINAL, 4), run(5, 2, 1, 3)];
+        assert_eq!(P.pick(&runs), None);
+    }
+
+    #[test]
+    fn runs_never_merge_across_windows_or_past_a_final_run() {
+        let runs = [run(0, 1, 0, 6), run(1, 1, 0, 5), run(2, 1, 0, 4)];
+        assert_eq!(P.pick(&runs), None);
+        // A late flush of window 4's data after its final run: the two stragglers are
+        // not neighbours, so they stay.
+        let runs = [
+            run(0, 1, 0, 6),
+            run(1, 1, 0, 4),
+            run(2, 2, FINAL, 4),
+            run(4, 1, 0, 4),
+        ];
+        assert_eq!(P.pick(&runs), None);
+        let runs = [run(0, 1, 0, 6), run(1, 1, 0, 4), run(2, 1, 0, 4)];
+        assert_eq!(P.pick(&runs), Some((1..3, FINAL)));
+    }
+
+    #[test]
+    fn an_empty_list_needs_nothing() {
+        assert_eq!(P.pick(&[]), None);
+    }
+}
