@@ -3,7 +3,7 @@
 # through their Rust APIs, on flowdb-compare's time-series workloads
 # (docs/benchmarks.md, "Against the current RocksDB (Rust API)").
 #
-#   bash bench/rust-compare.sh [--series N] [--points N] [--rounds R] [--check]
+#   bash bench/rust-compare.sh [--series N] [--points N] [--rounds R] [--check] [--scattered]
 #
 # Builds bench/rust-compare (its own workspace, not the root one's, not CI's) in release
 # mode into ~/.cache/flowdb-rust-compare: the first build compiles RocksDB's C++ sources
@@ -11,18 +11,20 @@
 # benchmark. Each round runs flowdb, then RocksDB, each in a process of its own (so its
 # peak RSS is its own), with its data under build-bench/. Prints a markdown table of
 # the medians over the rounds. --check: exit 1 unless both systems' reads returned the
-# same records (and the counts the data implies).
+# same records (and the counts the data implies). --scattered: ingest the records in a
+# scattered order (record i*1,000,003 mod N) instead of time order.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SERIES=1000 POINTS=1000 ROUNDS=3 CHECK=0
+SERIES=1000 POINTS=1000 ROUNDS=3 CHECK=0 ORDER=() ORDER_NAME=time
 while [ $# -gt 0 ]; do
   case "$1" in
     --series) SERIES=$2; shift 2 ;;
     --points) POINTS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --check) CHECK=1; shift ;;
-    *) echo "usage: $0 [--series N] [--points N] [--rounds R] [--check]" >&2; exit 2 ;;
+    --scattered) ORDER=(--scattered); ORDER_NAME=scattered; shift ;;
+    *) echo "usage: $0 [--series N] [--points N] [--rounds R] [--check] [--scattered]" >&2; exit 2 ;;
   esac
 done
 
@@ -55,7 +57,7 @@ mkdir -p "$OUT"
 for round in $(seq 1 "$ROUNDS"); do
   for sys in flowdb rocksdb; do
     t=$(date +%s.%N)
-    "$BIN" --system "$sys" --series "$SERIES" --points "$POINTS" --dir "$DATA/$sys" >"$OUT/$round-$sys.tsv"
+    "$BIN" --system "$sys" --series "$SERIES" --points "$POINTS" --dir "$DATA/$sys" ${ORDER[@]+"${ORDER[@]}"} >"$OUT/$round-$sys.tsv"
     echo "round $round: $sys took $(python3 -c "print(f'{$(date +%s.%N) - $t:.1f}')") s" >&2
   done
 done
@@ -64,9 +66,9 @@ VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 status=0
-python3 - "$OUT" "$ROUNDS" "$SERIES" "$POINTS" "$CHECK" "$VERSION" "$COMMIT$DIRTY" <<'EOF' || status=$?
+python3 - "$OUT" "$ROUNDS" "$SERIES" "$POINTS" "$CHECK" "$VERSION" "$COMMIT$DIRTY" "$ORDER_NAME" <<'EOF' || status=$?
 import statistics, sys, datetime
-out, rounds, series, points, check, version, commit = sys.argv[1:]
+out, rounds, series, points, check, version, commit = sys.argv[1:8]
 rounds, series, points, check = int(rounds), int(series), int(points), check == "1"
 SYSTEMS = ("flowdb", "rocksdb")
 
@@ -126,7 +128,8 @@ def fmt(v):
     return f"{v:.2f}"
 
 rocks_version = res[(1, "rocksdb")][2]
-print(f"rust-compare: {series} series x {points} points ({series * points:,} records, 128-byte values), "
+order = "scattered order" if len(sys.argv) > 8 and sys.argv[8] == "scattered" else "time order"
+print(f"rust-compare: {series} series x {points} points ({series * points:,} records, 128-byte values, {order}), "
       f"median of {rounds} round{'s' if rounds > 1 else ''}; {datetime.date.today()}, commit {commit}; "
       f"flowdb {version}, RocksDB {rocks_version}\n")
 print("| workload (higher is better) | unit | flowdb | RocksDB | flowdb / RocksDB |")
@@ -149,6 +152,7 @@ print()
 print("| cost (lower is better) | unit | flowdb | RocksDB | flowdb / RocksDB |")
 print("|---|---|---:|---:|---:|")
 for key, name, unit in [
+    ("write_amplification", "write amplification of the ingest (table bytes written / flushed)", "x"),
     ("settle_s", "flush + full compaction", "s"),
     ("disk_bytes_per_record", "disk bytes per record", "bytes"),
     ("reopen_ms", "reopen + first read", "ms"),
@@ -157,7 +161,7 @@ for key, name, unit in [
     if key == "reopen_ms" and "reopen" not in res[(1, "flowdb")][0]:
         continue
     f, r = med("flowdb", key, rate=False), med("rocksdb", key, rate=False)
-    print(f"| {name} | {unit} | {fmt(f)} | {fmt(r)} | {f / r:.2f} |")
+    print(f"| {name} | {unit} | {fmt(f)} | {fmt(r)} | {f / r if r else float('nan'):.2f} |")
 if mismatches:
     print(f"\nrust-compare: {mismatches} results differed from the other system or the data", file=sys.stderr)
     sys.exit(1)

@@ -50,6 +50,14 @@ impl Store for Flowdb {
             .expect("flowdb: write_batch_owned");
     }
 
+    fn write_amplification(&mut self) -> f64 {
+        self.engine.flush().expect("flowdb: flush");
+        self.engine
+            .run_compactions()
+            .expect("flowdb: run_compactions");
+        self.engine.stats().write_amplification
+    }
+
     fn settle(&mut self) {
         self.engine.flush().expect("flowdb: flush");
         self.engine

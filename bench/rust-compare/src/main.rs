@@ -3,14 +3,15 @@
 //! per process, so its peak RSS is its own; bench/rust-compare.sh runs both, alternating,
 //! and prints the table.
 //!
-//! rust-compare --system flowdb|rocksdb [--series N] [--points N] [--dir D]
+//! rust-compare --system flowdb|rocksdb [--series N] [--points N] [--dir D] [--scattered]
 //!              [--workloads get,get_absent,get_latest,series_scan,series_window,
 //!                           all_window,full_scan,reopen]
 //!
 //! Output, one line each (tab-separated):
 //!   `system  NAME  VERSION`
 //!   `workload  NAME  OPS  SECONDS  COUNT  SUM`  (COUNT/SUM: the reads' tally)
-//!   `metric  NAME  VALUE`  (settle_s, disk_bytes_per_record, peak_rss_mib)
+//!   `metric  NAME  VALUE`  (write_amplification, settle_s, disk_bytes_per_record,
+//!   peak_rss_mib)
 //! Ingest, flush + compaction and disk bytes always run; --workloads picks the reads.
 
 mod flowdb_side;
@@ -36,7 +37,7 @@ fn usage(why: &str) -> ! {
     eprintln!("rust-compare: {why}");
     eprintln!(
         "usage: rust-compare --system flowdb|rocksdb [--series N] [--points N] [--dir D] \
-         [--workloads {}]",
+         [--scattered] [--workloads {}]",
         READS.join(",")
     );
     std::process::exit(2);
@@ -65,10 +66,16 @@ fn main() {
     let (mut system, mut series, mut points) = (None, 1000, 1000);
     let mut dir = PathBuf::from("bench-data");
     let mut chosen: Option<Vec<String>> = None;
+    let mut scattered = false;
     let mut i = 0;
     while i < argv.len() {
         let v = argv.get(i + 1);
         match argv[i].as_str() {
+            "--scattered" => {
+                scattered = true;
+                i += 1;
+                continue;
+            }
             "--system" => system = v.cloned(),
             "--series" => series = number("--series", v),
             "--points" => points = number("--points", v),
@@ -97,6 +104,7 @@ fn main() {
     let p = Params {
         series,
         points,
+        scattered,
         scale,
     };
     match system.as_deref() {

@@ -120,6 +120,41 @@ impl Store for Rocks {
             .expect("rocksdb: write");
     }
 
+    fn write_amplification(&mut self) -> f64 {
+        self.db.flush().expect("rocksdb: flush");
+        self.db
+            .wait_for_compact(&rocksdb::WaitForCompactOptions::default())
+            .expect("rocksdb: wait_for_compact");
+        // "Cumulative compaction: X GB write" (flushes count as level-0 compaction
+        // output there) over "Flush(GB): cumulative Y": 0.01 GB resolution, so the
+        // figure means something from a few hundred MB of flushes up.
+        let text = self
+            .db
+            .property_value("rocksdb.cfstats")
+            .expect("rocksdb: cfstats")
+            .unwrap_or_default();
+        if std::env::var_os("RUST_COMPARE_DEBUG").is_some() {
+            eprintln!("{text}");
+        }
+        let flushed = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Flush(GB): cumulative "))
+            .and_then(|l| l.split(',').next())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        let written = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Cumulative compaction: "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if flushed > 0.0 {
+            written / flushed
+        } else {
+            0.0
+        }
+    }
+
     fn settle(&mut self) {
         self.db.flush().expect("rocksdb: flush"); // FlushOptions default: wait
         self.db.compact_range(None::<&[u8]>, None::<&[u8]>);
@@ -179,3 +214,4 @@ impl Store for Rocks {
         self.range(None, None, i64::MIN, i64::MAX, t);
     }
 }
+

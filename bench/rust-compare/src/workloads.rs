@@ -59,6 +59,10 @@ pub trait Store: Sized {
     fn put(&mut self, key: &str, ts: i64, value: Vec<u8>);
     /// Writes the batch built so far as one atomic batch.
     fn commit(&mut self);
+    /// Flushes memory to files and waits for the compactions that are due (untimed);
+    /// returns the write amplification: table bytes written by flush and compaction
+    /// per byte flushed.
+    fn write_amplification(&mut self) -> f64;
     /// Flushes memory to files and compacts fully, so reads meet a settled store.
     fn settle(&mut self);
     fn get(&self, key: &str, ts: i64, t: &mut Tally);
@@ -106,6 +110,9 @@ pub fn make_value(s: usize, p: usize, rng: &mut u64) -> Vec<u8> {
 pub struct Params {
     pub series: usize,
     pub points: usize,
+    /// Ingest in time order (every series' point, then the next point) or, with
+    /// `scattered`, visiting `(series, point)` number `i * 1,000,003 mod N`.
+    pub scattered: bool,
     /// Operation counts are the full-size (1M-record) ones times this.
     pub scale: f64,
 }
@@ -159,21 +166,25 @@ pub fn run<S: Store>(dir: &Path, p: &Params, only: &dyn Fn(&str) -> bool) {
     let mut rng = 0x9E3779B97F4A7C15u64;
     let t = Instant::now();
     let mut n = 0;
-    for pt in 0..p.points {
-        let ts = T0 + pt as i64 * STEP;
-        for (sr, key) in keys.iter().enumerate().take(p.series) {
-            s.put(key, ts, make_value(sr, pt, &mut rng));
-            n += 1;
-            if n == BATCH {
-                s.commit();
-                n = 0;
-            }
+    for i in 0..total {
+        // 1,000,003 is prime and above any N run here, so i -> j is a permutation.
+        let j = match p.scattered {
+            true => (i as u64 * 1_000_003 % total as u64) as usize,
+            false => i,
+        };
+        let (pt, sr) = (j / p.series, j % p.series);
+        s.put(&keys[sr], T0 + pt as i64 * STEP, make_value(sr, pt, &mut rng));
+        n += 1;
+        if n == BATCH {
+            s.commit();
+            n = 0;
         }
     }
     if n > 0 {
         s.commit();
     }
     workload("ingest", total, t.elapsed().as_secs_f64(), Tally::default());
+    println!("metric	write_amplification	{:.3}", s.write_amplification());
     let t = Instant::now();
     s.settle();
     println!("metric\tsettle_s\t{:.6}", t.elapsed().as_secs_f64());
