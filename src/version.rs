@@ -235,16 +235,11 @@ impl Snapshot {
             .filter(|m| !m.is_empty())
             .map(|m| Source::Mem(MemCursor::new(m.clone(), bounds.clone(), self.seq)))
             .collect();
-        // A table with no block in bounds has nothing to add.
-        sources.extend(
-            self.sv
-                .version
-                .tables
-                .iter()
-                .map(|t| TableCursor::new(t.clone(), bounds.clone(), *opts))
-                .filter(|c| !c.is_empty())
-                .map(Source::Table),
-        );
+        // A table with no block in bounds has nothing to add; a run's tables make one
+        // source.
+        sources.extend(Source::tables(&self.sv.version.tables, |t| {
+            TableCursor::new(t.clone(), bounds.clone(), *opts)
+        }));
         MergeIter::new(sources)
     }
 }

@@ -57,12 +57,9 @@ impl Inner {
             verify_checksums: true,
         };
         let bounds = Arc::new(Bounds::all());
-        let mut merge = MergeIter::new(
-            inputs
-                .iter()
-                .map(|t| Source::Table(TableCursor::new(t.clone(), bounds.clone(), opts)))
-                .collect(),
-        );
+        let mut merge = MergeIter::new(Source::tables(&inputs, |t| {
+            TableCursor::new(t.clone(), bounds.clone(), opts)
+        }));
         let mut range_dels = RangeTombstones::default();
         for t in &inputs {
             range_dels.extend(t.range_dels.iter().map(|(s, e)| RangeTombstone {

@@ -53,11 +53,7 @@ impl Policy {
             let window = t.props.max_ts.div_euclid(self.window);
             let m = &t.meta;
             match runs.last_mut() {
-                Some(r)
-                    if r.level == m.level
-                        && tables[r.tables.start].meta.min_seq == m.min_seq
-                        && tables[r.tables.start].meta.max_seq == m.max_seq =>
-                {
+                Some(r) if tables[r.tables.start].meta.same_run(m) => {
                     r.tables.end = i + 1;
                     r.window = r.window.max(window);
                 }

@@ -3,16 +3,21 @@
 //! through: readers filter them, compaction decides what to keep.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
 
 use crate::entry::{cmp_key_ts, Entry};
 use crate::error::Result;
 use crate::memtable::MemCursor;
 use crate::sstable::cursor::TableCursor;
+use crate::sstable::reader::Table;
 
 pub(crate) enum Source {
     Mem(MemCursor),
     Table(TableCursor),
+    /// The tables of one run (disjoint keys), in key order, read one after another:
+    /// a run cut into many tables costs a merge one source, not one per table.
+    Run(VecDeque<TableCursor>),
 }
 
 impl Source {
@@ -20,7 +25,44 @@ impl Source {
         match self {
             Source::Mem(c) => Ok(c.next_entry()),
             Source::Table(c) => c.next_entry(),
+            Source::Run(run) => {
+                while let Some(c) = run.front_mut() {
+                    if let Some(e) = c.next_entry()? {
+                        return Ok(Some(e));
+                    }
+                    run.pop_front();
+                }
+                Ok(None)
+            }
         }
+    }
+
+    /// One source per run of `tables` (newest first), each of the cursors `cursor`
+    /// makes, left out when it has nothing in bounds.
+    pub(crate) fn tables(
+        tables: &[Arc<Table>],
+        cursor: impl Fn(&Arc<Table>) -> TableCursor,
+    ) -> Vec<Source> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < tables.len() {
+            let n = tables[i..]
+                .iter()
+                .take_while(|t| t.meta.same_run(&tables[i].meta))
+                .count();
+            let mut run: VecDeque<TableCursor> = tables[i..i + n]
+                .iter()
+                .map(&cursor)
+                .filter(|c| !c.is_empty())
+                .collect();
+            match run.len() {
+                0 => {}
+                1 => out.extend(run.pop_front().map(Source::Table)),
+                _ => out.push(Source::Run(run)),
+            }
+            i += n;
+        }
+        out
     }
 }
 

@@ -45,6 +45,9 @@ unsafe impl<V: Send> Send for KeyMap<V> {}
 unsafe impl<V: Sync> Sync for KeyMap<V> {}
 
 impl<V> KeyMap<V> {
+    /// Bytes of one key's slot (its key and value), allocated once per key.
+    pub(crate) const SLOT: usize = std::mem::size_of::<Slot<V>>();
+
     pub(crate) fn new() -> Self {
         KeyMap {
             order: BTreeMap::new(),

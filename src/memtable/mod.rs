@@ -11,6 +11,7 @@
 //! only from the group-commit leader (one at a time); readers take the read lock briefly
 //! per chunk and never hold it between calls, so a slow scan does not block writers.
 
+mod footprint;
 mod keys;
 mod versions;
 
@@ -37,8 +38,6 @@ pub(crate) struct MemValue {
     /// and no cache miss to read them.
     value: SmallVec<[u8; 16]>,
 }
-
-const ENTRY_OVERHEAD: usize = 48;
 
 pub(crate) struct Memtable {
     /// Each key's versions, ordered and hashed (`keys`).
@@ -111,20 +110,20 @@ impl Memtable {
                 .store(true, std::sync::atomic::Ordering::Release);
             for t in range_dels {
                 self.note_seq(t.seq);
+                let own = footprint::heap(t.start.len()) + footprint::heap(t.end.len());
                 self.bytes
-                    .fetch_add(t.start.len() + t.end.len() + ENTRY_OVERHEAD, Relaxed);
+                    .fetch_add(own + std::mem::size_of::<RangeTombstone>() * 3 / 2, Relaxed);
                 rd.push(t);
             }
         }
         if entries.is_empty() {
             return;
         }
-        let mut added = 0;
+        let mut added: isize = 0;
         let n = entries.len();
         let (mut lo, mut hi) = (u64::MAX, 0);
         let mut map = self.map.write();
         for e in entries {
-            added += e.key.len() + e.value.len() + ENTRY_OVERHEAD;
             lo = lo.min(e.seq);
             hi = hi.max(e.seq);
             let v = MemValue {
@@ -137,18 +136,22 @@ impl Memtable {
                 },
             };
             let vkey = (e.ts, Reverse(e.seq));
+            let (key_len, own) = (e.key.len(), footprint::value(v.value.len()));
             let mut fresh = Some(v);
             let versions = map.entry(e.key, || {
                 Versions::One(vkey, fresh.take().expect("made once"))
             });
-            if let Some(v) = fresh {
-                versions.insert(vkey, v);
-            }
+            added += match fresh {
+                Some(v) => versions.insert(vkey, v),
+                None => (footprint::new_key(key_len, KeyMap::<Versions>::SLOT) + own) as isize,
+            };
         }
         drop(map);
         self.note_seq(lo);
         self.note_seq(hi);
-        self.bytes.fetch_add(added, Relaxed);
+        // What this memtable holds only grows (replaced values are freed, but a
+        // memtable never shrinks by much): a net decrease is not charged back.
+        self.bytes.fetch_add(added.max(0) as usize, Relaxed);
         self.entries.fetch_add(n, Relaxed);
     }
 

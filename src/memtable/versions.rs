@@ -14,7 +14,7 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use super::MemValue;
+use super::{footprint, MemValue};
 
 /// A version's place among one key's versions: `(ts, Reverse(seq))` ascending, so
 /// newest first within a ts.
@@ -63,14 +63,21 @@ fn pairs(run: &[(VKey, MemValue)]) -> impl DoubleEndedIterator<Item = Item<'_>> 
     run.iter().map(|(k, v)| (k, v))
 }
 
+/// One version in a run.
+const RUN_ENTRY: usize = std::mem::size_of::<(VKey, MemValue)>();
+
 impl Versions {
-    pub(super) fn insert(&mut self, k: VKey, v: MemValue) {
-        match self {
-            Versions::One(k0, v0) if *k0 == k => *v0 = v,
+    /// Adds or replaces the version at `k`; returns the change in the bytes these
+    /// versions hold from the allocator (`footprint`), `v`'s own block included.
+    pub(super) fn insert(&mut self, k: VKey, v: MemValue) -> isize {
+        let own = footprint::value(v.value.len()) as isize;
+        let before = self.structure_bytes();
+        let replaced = match self {
+            Versions::One(k0, v0) if *k0 == k => Some(std::mem::replace(v0, v)),
             Versions::One(..) => {
                 let Versions::One(k0, v0) = std::mem::replace(self, Versions::Run(Vec::new()))
                 else {
-                    return;
+                    return 0;
                 };
                 let run = if k0 < k {
                     vec![(k0, v0), (k, v)]
@@ -78,26 +85,43 @@ impl Versions {
                     vec![(k, v), (k0, v0)]
                 };
                 *self = Versions::Run(run);
+                None
             }
             Versions::Run(run) => {
                 if run.last().is_some_and(|(last, _)| *last < k) {
                     run.push((k, v));
-                    return;
-                }
-                match run.binary_search_by(|(x, _)| x.cmp(&k)) {
-                    Ok(i) => run[i].1 = v,
-                    Err(i) if run.len() <= RUN_MAX_SHIFT => run.insert(i, (k, v)),
-                    Err(_) => {
-                        let mut tree: BTreeMap<VKey, MemValue> =
-                            std::mem::take(run).into_iter().collect();
-                        tree.insert(k, v);
-                        *self = Versions::Tree(tree);
+                    None
+                } else {
+                    match run.binary_search_by(|(x, _)| x.cmp(&k)) {
+                        Ok(i) => Some(std::mem::replace(&mut run[i].1, v)),
+                        Err(i) if run.len() <= RUN_MAX_SHIFT => {
+                            run.insert(i, (k, v));
+                            None
+                        }
+                        Err(_) => {
+                            let mut tree: BTreeMap<VKey, MemValue> =
+                                std::mem::take(run).into_iter().collect();
+                            tree.insert(k, v);
+                            *self = Versions::Tree(tree);
+                            None
+                        }
                     }
                 }
             }
-            Versions::Tree(m) => {
-                m.insert(k, v);
-            }
+            Versions::Tree(m) => m.insert(k, v),
+        };
+        let freed = replaced.map_or(0, |old| footprint::value(old.value.len())) as isize;
+        own - freed + self.structure_bytes() as isize - before as isize
+    }
+
+    /// The blocks of the structure holding the versions (not their values' own):
+    /// nothing for one version (it lives in the key's slot), a run's `Vec` by its
+    /// capacity, a tree's entries at its nodes' average fill.
+    fn structure_bytes(&self) -> usize {
+        match self {
+            Versions::One(..) => 0,
+            Versions::Run(run) => footprint::vec(run.capacity(), RUN_ENTRY),
+            Versions::Tree(m) => m.len() * footprint::btree_entry(RUN_ENTRY),
         }
     }
 

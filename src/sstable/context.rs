@@ -35,6 +35,14 @@ pub(crate) struct TableMeta {
     pub size: u64,
 }
 
+impl TableMeta {
+    /// Whether two neighbouring tables were written by one flush or merge (one *run*:
+    /// same level and sequence range, disjoint keys, in key order in the table list).
+    pub(crate) fn same_run(&self, o: &TableMeta) -> bool {
+        self.level == o.level && self.min_seq == o.min_seq && self.max_seq == o.max_seq
+    }
+}
+
 /// Memory tables hold for their metadata, bounded by `index_memory_budget_mb`: every
 /// table's top-level index (one entry per index partition, always held); its bloom
 /// filter while it fits; and each index partition after its first read while it fits
