@@ -29,6 +29,9 @@ pub(crate) struct Version {
     /// Positions in `tables` by greatest ts, descending (list order among equals):
     /// `latest` reads a table only when nothing newer has been found.
     by_max_ts: Vec<usize>,
+    /// The runs of `tables` (tables one flush or merge wrote: disjoint keys, in key
+    /// order), as ranges of positions, newest first.
+    runs: Vec<std::ops::Range<usize>>,
 }
 
 impl Version {
@@ -45,11 +48,32 @@ impl Version {
             .collect();
         let mut by_max_ts: Vec<usize> = (0..tables.len()).collect();
         by_max_ts.sort_by_key(|&i| std::cmp::Reverse(tables[i].props.max_ts));
+        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+        for (i, t) in tables.iter().enumerate() {
+            match runs.last_mut() {
+                Some(r) if tables[r.start].meta.same_run(&t.meta) => r.end = i + 1,
+                _ => runs.push(i..i + 1),
+            }
+        }
         Version {
             tables,
             range_dels,
             by_max_ts,
+            runs,
         }
+    }
+
+    /// The tables that may hold `key`, newest first: in each run, those whose key
+    /// range holds it, found by binary search (one table, unless a merge cut a long
+    /// series across several).
+    pub(crate) fn tables_for<'a>(&'a self, key: &'a [u8]) -> impl Iterator<Item = &'a Arc<Table>> {
+        self.runs.iter().flat_map(move |r| {
+            let run = &self.tables[r.clone()];
+            // A table without keys (only range tombstones) is a run's first.
+            let lo = run.partition_point(|t| t.key_range().map_or(true, |(_, last)| last < key));
+            let hi = run.partition_point(|t| t.key_range().map_or(true, |(first, _)| first <= key));
+            run[lo..hi.max(lo)].iter()
+        })
     }
 }
 
@@ -132,7 +156,7 @@ impl Snapshot {
                 return Ok(r);
             }
         }
-        for t in &self.sv.version.tables {
+        for t in self.sv.version.tables_for(key) {
             if let Some(e) = t.get(key, ts, opts)? {
                 return Ok(call(Found::from(e).map(Cow::Owned)));
             }

@@ -215,20 +215,26 @@ fn power_loss_random_long_scripts_interval() {
 #[test]
 fn power_loss_at_every_step_of_compactions_that_cut_outputs() {
     let mut rng = common::rng("power_loss_cut_compactions");
-    let base = common::base_ts();
+    // At a window's start (10-second windows), so script windows are real ones.
+    let base = common::base_ts().div_euclid(10_000_000) * 10_000_000;
     let mut ops = Vec::new();
-    for round in 0..6i64 {
+    // Per 10-second window, four flushes: the first two merge into a level-1 run
+    // (`RunCompactions`); when the next window's first flush arrives, the window is
+    // closed and its two level-0 runs merge into a final run (the level-1 run, the
+    // largest, stays).
+    for round in 0..17i64 {
+        let window = round / 4;
         let batch = (0..60)
             .map(|i| {
                 let key = format!("s{:02}", i % 20);
-                let ts = base + (round * 5 + i as i64 / 20) * 1_000_000;
+                let ts = base + (window * 10 + (round % 4) * 2 + i as i64 / 30) * 1_000_000;
                 let value: Vec<u8> = (0..rng.usize(40..120)).map(|_| rng.u8(..)).collect();
                 flowdb::Record::new(key, ts, value)
             })
             .collect();
         ops.push(Op::Put(batch, None));
         ops.push(Op::Flush);
-        if round % 2 == 1 {
+        if round % 4 == 1 || round % 4 == 0 {
             ops.push(Op::RunCompactions);
         }
     }
@@ -244,7 +250,7 @@ fn power_loss_at_every_step_of_compactions_that_cut_outputs() {
         most_tables = most_tables.max(e.stats().sstable_count);
     }
     let st = e.stats();
-    assert!(st.total_compaction_runs >= 3, "{st:?}");
+    assert!(st.total_compaction_runs >= 8, "{st:?}");
     assert!(
         st.sstable_count >= 3,
         "a full compaction writes several tables: {st:?}"

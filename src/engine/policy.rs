@@ -10,13 +10,14 @@
 //! - in the newest window (data still arriving), `threshold` neighbouring runs of one
 //!   level merge into a run of the next level, as tiered compaction does;
 //! - a window older than the newest is *closed*: once, its neighbouring unfinished
-//!   runs merge into one [`FINAL`] run, which background compaction never rewrites
-//!   again (GC and retention still drop or rewrite it). Late points belong to the
-//!   window of the newest point their flush holds, so they never reopen a closed one.
+//!   runs (less the largest, at an end of them) merge into one [`FINAL`] run, which
+//!   background compaction never rewrites again (GC and retention still drop or
+//!   rewrite it). Late points belong to the window of the newest point their flush
+//!   holds, so they never reopen a closed one.
 //!
-//! Time-ordered ingest is thus rewritten about log_threshold(flushes per window) + 1
-//! times whatever the database's size, and no background merge spans more than one
-//! window.
+//! Time-ordered ingest is thus rewritten about log_threshold(flushes per window)
+//! times plus at most once, whatever the database's size, and no background merge
+//! spans more than one window.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -36,12 +37,13 @@ pub(crate) struct Policy {
     pub threshold: usize,
 }
 
-/// One run: where its tables are in the list, its level and its window.
+/// One run: where its tables are in the list, its level, its window and its size.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Run {
     pub tables: Range<usize>,
     pub level: u32,
     pub window: i64,
+    pub bytes: u64,
 }
 
 impl Policy {
@@ -56,11 +58,13 @@ impl Policy {
                 Some(r) if tables[r.tables.start].meta.same_run(m) => {
                     r.tables.end = i + 1;
                     r.window = r.window.max(window);
+                    r.bytes += m.size;
                 }
                 _ => runs.push(Run {
                     tables: i..i + 1,
                     level: m.level,
                     window,
+                    bytes: m.size,
                 }),
             }
         }
@@ -86,8 +90,10 @@ impl Policy {
 }
 
 /// The first stretch of neighbouring unfinished runs of one window that is due: in
-/// a closed window any two or more (whatever their levels), merged into a final run;
-/// in the open one `threshold` or more of one level, merged into the next level.
+/// the open window `threshold` or more of one level, merged into the next level; in a
+/// closed one, the unfinished runs less the largest when it is at either end (tiers
+/// usually leave one run holding most of the window: rewriting it would cost a whole
+/// extra write of the window for little), merged into a final run when two or more.
 fn stretch(runs: &[Run], closed: bool, threshold: usize) -> Option<(Range<usize>, u32)> {
     let mut i = 0;
     while i < runs.len() {
@@ -98,11 +104,21 @@ fn stretch(runs: &[Run], closed: bool, threshold: usize) -> Option<(Range<usize>
         }
         let joins = |r: &Run| r.level != FINAL && (closed || r.level == level);
         let j = i + runs[i..].iter().take_while(|r| joins(r)).count();
-        match closed {
-            true if j - i >= 2 => return Some((i..j, FINAL)),
-            false if j - i >= threshold => return Some((i..j, level + 1)),
-            _ => i = j,
+        if !closed && j - i >= threshold {
+            return Some((i..j, level + 1));
         }
+        if closed {
+            let largest = (i..j).max_by_key(|&k| runs[k].bytes).unwrap_or(i);
+            let merge = match largest {
+                k if k == i => i + 1..j,
+                k if k + 1 == j => i..j - 1,
+                _ => i..j,
+            };
+            if merge.len() >= 2 {
+                return Some((merge, FINAL));
+            }
+        }
+        i = j;
     }
     None
 }
@@ -111,11 +127,13 @@ fn stretch(runs: &[Run], closed: bool, threshold: usize) -> Option<(Range<usize>
 mod tests {
     use super::*;
 
+    /// A run of `len` tables of 1 MiB each.
     fn run(start: usize, len: usize, level: u32, window: i64) -> Run {
         Run {
             tables: start..start + len,
             level,
             window,
+            bytes: len as u64 * (1 << 20),
         }
     }
 
@@ -137,12 +155,29 @@ mod tests {
 
     #[test]
     fn a_closed_window_merges_once_into_a_final_run() {
-        // Window 4 is closed: its two runs (levels 0 and 1) merge into a final run.
-        let runs = [run(0, 1, 0, 5), run(1, 1, 0, 4), run(2, 4, 1, 4)];
-        assert_eq!(P.pick(&runs), Some((1..6, FINAL)));
-        // Once final, nothing more; a single unfinished run is left as it is.
-        let runs = [run(0, 1, 0, 5), run(1, 4, FINAL, 4), run(5, 2, 1, 3)];
+        // Window 4 is closed: its three runs (levels 0, 0 and 1) merge, less the
+        // largest, the level-1 run at the end, which stays as it is.
+        let runs = [
+            run(0, 1, 0, 5),
+            run(1, 1, 0, 4),
+            run(2, 1, 0, 4),
+            run(3, 4, 1, 4),
+        ];
+        assert_eq!(P.pick(&runs), Some((1..3, FINAL)));
+        // Then nothing more: a final run and one unfinished run.
+        let runs = [run(0, 1, 0, 5), run(1, 2, FINAL, 4), run(3, 4, 1, 4)];
         assert_eq!(P.pick(&runs), None);
+        // Two runs, one of them the largest: nothing to merge.
+        let runs = [run(0, 1, 0, 5), run(1, 1, 0, 4), run(2, 4, 1, 4)];
+        assert_eq!(P.pick(&runs), None);
+        // The largest in the middle: all of them merge.
+        let runs = [
+            run(0, 1, 0, 5),
+            run(1, 1, 0, 4),
+            run(2, 4, 1, 4),
+            run(6, 1, 0, 4),
+        ];
+        assert_eq!(P.pick(&runs), Some((1..7, FINAL)));
     }
 
     #[test]
@@ -158,7 +193,13 @@ mod tests {
             run(4, 1, 0, 4),
         ];
         assert_eq!(P.pick(&runs), None);
-        let runs = [run(0, 1, 0, 6), run(1, 1, 0, 4), run(2, 1, 0, 4)];
+        // Of equal runs, the oldest counts as the largest and stays.
+        let runs = [
+            run(0, 1, 0, 6),
+            run(1, 1, 0, 4),
+            run(2, 1, 0, 4),
+            run(3, 1, 0, 4),
+        ];
         assert_eq!(P.pick(&runs), Some((1..3, FINAL)));
     }
 
