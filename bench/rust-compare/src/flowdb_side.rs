@@ -29,8 +29,16 @@ impl Store for Flowdb {
             block_cache_capacity_mb: CACHE_MB,
             ..Config::default()
         };
+        // FLOWDB_TARGET_TABLE_BYTES: Tuning::target_table_bytes, for experiments.
+        let mut tuning = flowdb::Tuning::default();
+        if let Some(v) = std::env::var("FLOWDB_TARGET_TABLE_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            tuning.target_table_bytes = v;
+        }
         Flowdb {
-            engine: Engine::open(config).expect("flowdb: open"),
+            engine: Engine::open_with(config, tuning).expect("flowdb: open"),
             batch: Vec::with_capacity(BATCH),
         }
     }
