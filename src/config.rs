@@ -65,8 +65,9 @@ pub struct Config {
     pub bloom_bits_per_key: usize,
     /// Size at which a write-ahead-log segment is closed and a new one started (default 64).
     pub wal_segment_size_mb: u64,
-    /// Tables of one level that trigger a merge into the next level (default 2; 1
-    /// acts as 2, since one table alone is not a merge).
+    /// Runs of tables of one level, within a compaction time window, that trigger a
+    /// merge into the next level (default 2; values below 4 act as 4: tiers of two
+    /// rewrote each byte log2(flushes) times, docs/compatibility.md).
     pub compaction_threshold: usize,
     /// Create `data_dir` when it does not exist (default true).
     pub create_if_missing: bool,
@@ -189,8 +190,10 @@ impl Config {
             .max(1)
     }
 
+    /// The merge fan-in: `compaction_threshold`, at least 4 (docs/design.md,
+    /// "Compaction").
     pub(crate) fn merge_threshold(&self) -> usize {
-        self.compaction_threshold.max(2)
+        self.compaction_threshold.max(4)
     }
 
     pub(crate) fn memtable_bytes(&self) -> usize {
@@ -373,6 +376,6 @@ mod tests {
         };
         c.validate().unwrap();
         assert_eq!(c.bloom_bits(), 64);
-        assert_eq!(c.merge_threshold(), 2);
+        assert_eq!(c.merge_threshold(), 4);
     }
 }

@@ -218,23 +218,23 @@ fn power_loss_at_every_step_of_compactions_that_cut_outputs() {
     // At a window's start (10-second windows), so script windows are real ones.
     let base = common::base_ts().div_euclid(10_000_000) * 10_000_000;
     let mut ops = Vec::new();
-    // Per 10-second window, four flushes: the first two merge into a level-1 run
-    // (`RunCompactions`); when the next window's first flush arrives, the window is
-    // closed and its two level-0 runs merge into a final run (the level-1 run, the
-    // largest, stays).
-    for round in 0..17i64 {
-        let window = round / 4;
+    // Per 10-second window, six flushes: the first four merge into a level-1 run
+    // (`RunCompactions`, tiers of 4); when the next window's first flush arrives, the
+    // window is closed and its two level-0 runs merge into a final run (the level-1
+    // run, the largest, stays).
+    for round in 0..25i64 {
+        let window = round / 6;
         let batch = (0..60)
             .map(|i| {
                 let key = format!("s{:02}", i % 20);
-                let ts = base + (window * 10 + (round % 4) * 2 + i as i64 / 30) * 1_000_000;
+                let ts = base + (window * 10 + round % 6 + i as i64 / 30) * 1_000_000;
                 let value: Vec<u8> = (0..rng.usize(40..120)).map(|_| rng.u8(..)).collect();
                 flowdb::Record::new(key, ts, value)
             })
             .collect();
         ops.push(Op::Put(batch, None));
         ops.push(Op::Flush);
-        if round % 4 == 1 || round % 4 == 0 {
+        if round % 6 == 3 || round % 6 == 0 {
             ops.push(Op::RunCompactions);
         }
     }

@@ -78,8 +78,8 @@ func TestEngineCalls(t *testing.T) {
 	if _, err := e.TriggerCompaction(); err != nil {
 		t.Fatal(err)
 	}
-	// Two flushes in one time window: a tiered merge is due, and then none.
-	for i, k := range []string{"m.a", "m.b"} {
+	// Four flushes in one time window: a tiered merge is due, and then none.
+	for i, k := range []string{"m.a", "m.b", "m.c", "m.d"} {
 		must(e.WriteBatch([]Record{{Key: []byte(k), Ts: int64(i + 1), Value: []byte("v")}}))
 		must(e.Flush())
 	}
@@ -110,7 +110,7 @@ func TestEngineCalls(t *testing.T) {
 		must(err)
 		n++
 	}
-	if n != 4 { // two of the calls above, and m.a and m.b
+	if n != 6 { // two of the calls above, and m.a to m.d
 		t.Fatalf("scan opt %d", n)
 	}
 	must(e.Sync())

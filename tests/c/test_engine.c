@@ -218,13 +218,14 @@ static void test_reads_and_writes(const char *dir) {
     OK(flowdb_engine_flush(e, NULL));
     bool compacted = false;
     OK(flowdb_engine_trigger_compaction(e, &compacted, NULL));
-    /* Two flushes in one time window make a tiered merge due; run_compactions runs
-     * it, and then nothing is due. */
-    flowdb_record_view_t w1 = rec("m.a", 1, "one"), w2 = rec("m.b", 2, "two");
-    OK(flowdb_engine_write_batch(e, &w1, 1, NULL));
-    OK(flowdb_engine_flush(e, NULL));
-    OK(flowdb_engine_write_batch(e, &w2, 1, NULL));
-    OK(flowdb_engine_flush(e, NULL));
+    /* Four flushes in one time window make a tiered merge due (tiers of four);
+     * run_compactions runs it, and then nothing is due. */
+    const char *keys[4] = {"m.a", "m.b", "m.c", "m.d"};
+    for (int i = 0; i < 4; i++) {
+        flowdb_record_view_t w = rec(keys[i], i + 1, "v");
+        OK(flowdb_engine_write_batch(e, &w, 1, NULL));
+        OK(flowdb_engine_flush(e, NULL));
+    }
     uint64_t steps = 99;
     OK(flowdb_engine_run_compactions(e, &steps, NULL));
     CHECK(steps == 1);

@@ -70,11 +70,11 @@ int main() {
         }
         db.flush();
         db.trigger_compaction();
-        // Two flushes in one time window: a tiered merge is due, and then none.
-        db.write_batch({{"m.a", 1, 0, "one"}});
-        db.flush();
-        db.write_batch({{"m.b", 2, 0, "two"}});
-        db.flush();
+        // Four flushes in one time window: a tiered merge is due, and then none.
+        for (const char *k : {"m.a", "m.b", "m.c", "m.d"}) {
+            db.write_batch({{k, 1, 0, "v"}});
+            db.flush();
+        }
         CHECK(db.run_compactions() == 1);
         CHECK(db.run_compactions() == 0);
         CHECK(db.stats().write_amplification > 1.0);
