@@ -1096,7 +1096,8 @@ enum flowdb_status_t flowdb_options_set_flush_interval_ms(struct flowdb_options_
                                                           struct flowdb_error_t **err);
 
 /*
- Width of a time-index bucket in seconds (default 3600).
+ Width of a compaction time window, in seconds of `ts` (default 3600): tables
+ merge only within their window, and a closed window is merged once.
  */
 enum flowdb_status_t flowdb_options_set_time_bucket_secs(struct flowdb_options_t *opts,
                                                          uint64_t value,
@@ -1131,7 +1132,8 @@ enum flowdb_status_t flowdb_options_set_wal_segment_size_mb(struct flowdb_option
                                                             struct flowdb_error_t **err);
 
 /*
- Same-level tables that trigger a merge (default 2).
+ Runs of tables of one level, within a time window, that trigger a merge (default
+ 2; values below 4 act as 4).
  */
 enum flowdb_status_t flowdb_options_set_compaction_threshold(struct flowdb_options_t *opts,
                                                              uint64_t value,

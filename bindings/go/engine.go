@@ -33,12 +33,12 @@ type Options struct {
 	MaxFrozenMemtables   uint64
 	BlockSize            uint64
 	FlushIntervalMs      uint64
-	TimeBucketSecs       uint64
+	TimeBucketSecs       uint64 // width of a compaction time window (default 3600)
 	IndexMemoryBudgetMB  uint64
 	BlockCacheCapacityMB *uint64 // nil: default; 0 disables the cache
 	BloomBitsPerKey      *uint64 // nil: default; 0 disables filters
 	WALSegmentSizeMB     uint64
-	CompactionThreshold  uint64
+	CompactionThreshold  uint64 // runs of one level that trigger a merge; below 4 acts as 4
 	NoCreateIfMissing    bool
 	NoAutoBackground     bool
 	SyncMode             SyncMode

@@ -199,7 +199,8 @@ pub unsafe extern "C" fn flowdb_options_set_flush_interval_ms(
     }
 }
 
-/// Width of a time-index bucket in seconds (default 3600).
+/// Width of a compaction time window, in seconds of `ts` (default 3600): tables
+/// merge only within their window, and a closed window is merged once.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_options_set_time_bucket_secs(
     opts: *mut flowdb_options_t,
@@ -279,7 +280,8 @@ pub unsafe extern "C" fn flowdb_options_set_wal_segment_size_mb(
     }
 }
 
-/// Same-level tables that trigger a merge (default 2).
+/// Runs of tables of one level, within a time window, that trigger a merge (default
+/// 2; values below 4 act as 4).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_options_set_compaction_threshold(
     opts: *mut flowdb_options_t,
