@@ -1439,6 +1439,35 @@ enum flowdb_status_t flowdb_snapshot_scan(const struct flowdb_snapshot_t *snap,
 void flowdb_snapshot_free(struct flowdb_snapshot_t *snap);
 
 /*
+ zstd level for table blocks (default -1; -7..=-1 or 1..=19).
+ */
+enum flowdb_status_t flowdb_options_set_zstd_level(struct flowdb_options_t *opts,
+                                                   int32_t level,
+                                                   struct flowdb_error_t **err);
+
+/*
+ Entries between full keys inside a block (default 16; 1..=1024).
+ */
+enum flowdb_status_t flowdb_options_set_block_restart_interval(struct flowdb_options_t *opts,
+                                                               uint64_t value,
+                                                               struct flowdb_error_t **err);
+
+/*
+ Data blocks per index partition (default 128; 1..=65536).
+ */
+enum flowdb_status_t flowdb_options_set_index_partition_blocks(struct flowdb_options_t *opts,
+                                                               uint64_t value,
+                                                               struct flowdb_error_t **err);
+
+/*
+ Size in bytes at which flush and compaction start a new table (default 64 MiB;
+ at least 1): a merge writes a run of tables of about this size.
+ */
+enum flowdb_status_t flowdb_options_set_target_table_bytes(struct flowdb_options_t *opts,
+                                                           uint64_t value,
+                                                           struct flowdb_error_t **err);
+
+/*
  Starts a transaction over `n` stores (NUL-terminated names) in `mode`; waits for
  overlapping transactions created before it (past the timeout: `FLOWDB_BUSY`).
  */

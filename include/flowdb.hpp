@@ -130,6 +130,11 @@ public:
     Options &bloom_bits_per_key(uint64_t v) { return set(flowdb_options_set_bloom_bits_per_key(p_, v, &err_)); }
     Options &wal_segment_size_mb(uint64_t v) { return set(flowdb_options_set_wal_segment_size_mb(p_, v, &err_)); }
     Options &compaction_threshold(uint64_t v) { return set(flowdb_options_set_compaction_threshold(p_, v, &err_)); }
+    // Tuning beyond the configuration (Rust's Tuning), checked at open.
+    Options &zstd_level(int32_t v) { return set(flowdb_options_set_zstd_level(p_, v, &err_)); }
+    Options &block_restart_interval(uint64_t v) { return set(flowdb_options_set_block_restart_interval(p_, v, &err_)); }
+    Options &index_partition_blocks(uint64_t v) { return set(flowdb_options_set_index_partition_blocks(p_, v, &err_)); }
+    Options &target_table_bytes(uint64_t v) { return set(flowdb_options_set_target_table_bytes(p_, v, &err_)); }
     Options &create_if_missing(bool v) { return set(flowdb_options_set_create_if_missing(p_, v, &err_)); }
     Options &auto_background(bool v) { return set(flowdb_options_set_auto_background(p_, v, &err_)); }
 

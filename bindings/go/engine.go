@@ -43,6 +43,12 @@ type Options struct {
 	NoAutoBackground     bool
 	SyncMode             SyncMode
 	SyncIntervalMs       uint64 // for SyncInterval (default 1000)
+
+	// Tuning beyond the configuration (Rust's Tuning); 0 means the default.
+	ZstdLevel            int32  // zstd level for table blocks (default -1; -7..-1 or 1..19)
+	BlockRestartInterval uint64 // entries between full keys in a block (default 16)
+	IndexPartitionBlocks uint64 // data blocks per index partition (default 128)
+	TargetTableBytes     uint64 // where flush and compaction cut tables (default 64 MiB)
 }
 
 func cstr(s string) *C.char { return C.CString(s) }
@@ -72,6 +78,12 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	u(o.IndexMemoryBudgetMB, func(v uint64) uint32 { return C.flowdb_options_set_index_memory_budget_mb(p, C.uint64_t(v), &cerr) })
 	u(o.WALSegmentSizeMB, func(v uint64) uint32 { return C.flowdb_options_set_wal_segment_size_mb(p, C.uint64_t(v), &cerr) })
 	u(o.CompactionThreshold, func(v uint64) uint32 { return C.flowdb_options_set_compaction_threshold(p, C.uint64_t(v), &cerr) })
+	u(o.BlockRestartInterval, func(v uint64) uint32 { return C.flowdb_options_set_block_restart_interval(p, C.uint64_t(v), &cerr) })
+	u(o.IndexPartitionBlocks, func(v uint64) uint32 { return C.flowdb_options_set_index_partition_blocks(p, C.uint64_t(v), &cerr) })
+	u(o.TargetTableBytes, func(v uint64) uint32 { return C.flowdb_options_set_target_table_bytes(p, C.uint64_t(v), &cerr) })
+	if o.ZstdLevel != 0 {
+		errs = append(errs, set(C.flowdb_options_set_zstd_level(p, C.int32_t(o.ZstdLevel), &cerr)))
+	}
 	if o.BlockCacheCapacityMB != nil {
 		errs = append(errs, set(C.flowdb_options_set_block_cache_capacity_mb(p, C.uint64_t(*o.BlockCacheCapacityMB), &cerr)))
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -168,6 +169,46 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := Open(dir, nil); err != nil {
 		t.Fatalf("lock released at Close: %v", err)
+	}
+}
+
+// Tuning: a bad value is named at open; small tables make a full compaction write
+// several, read back whole.
+func TestTuning(t *testing.T) {
+	if _, err := Open(t.TempDir(), &Options{ZstdLevel: 40}); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "zstd_level") {
+		t.Fatalf("bad zstd level: %v", err)
+	}
+	e, err := Open(t.TempDir(), &Options{NoAutoBackground: true, ZstdLevel: 3, BlockRestartInterval: 8,
+		IndexPartitionBlocks: 4, TargetTableBytes: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var recs []Record
+	x := uint32(1)
+	for i := 0; i < 2000; i++ {
+		v := make([]byte, 63)
+		for j := range v {
+			x = x*1103515245 + 12345 // values that do not compress
+			v[j] = byte(x >> 24)
+		}
+		recs = append(recs, Record{Key: []byte(fmt.Sprintf("s%03d", i%50)), Ts: int64(i), Value: v})
+	}
+	if err := e.WriteBatch(recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.TriggerCompaction(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.Stats()
+	if err != nil || st.SSTableCount < 3 {
+		t.Fatalf("tables: %+v %v", st, err)
+	}
+	if got, err := e.Query(Prefix([]byte("s"))); err != nil || len(got) != 2000 {
+		t.Fatalf("query: %d %v", len(got), err)
 	}
 }
 

@@ -419,20 +419,63 @@ static void test_batch_and_snapshot(const char *dir) {
     flowdb_snapshot_free(NULL);
 }
 
+/* Tuning: a bad value is named at open; small tables make a full compaction write a
+ * run of several tables, read back whole. */
+static void test_tuning(const char *dir) {
+    flowdb_options_t *o = flowdb_options_new();
+    OK(flowdb_options_set_data_dir(o, dir, NULL));
+    OK(flowdb_options_set_auto_background(o, false, NULL));
+    OK(flowdb_options_set_zstd_level(o, 0, NULL)); /* validated at open */
+    flowdb_engine_t *e = NULL;
+    flowdb_error_t *err = NULL;
+    CHECK(flowdb_engine_open(o, &e, &err) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(err && strstr(flowdb_error_message(err), "zstd_level") != NULL);
+    flowdb_error_free(err);
+    OK(flowdb_options_set_zstd_level(o, 3, NULL));
+    OK(flowdb_options_set_block_restart_interval(o, 8, NULL));
+    OK(flowdb_options_set_index_partition_blocks(o, 4, NULL));
+    OK(flowdb_options_set_target_table_bytes(o, 4096, NULL));
+    OK(flowdb_engine_open(o, &e, NULL));
+    flowdb_options_free(o);
+    char key[32], value[64];
+    uint32_t x = 1; /* values that do not compress */
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "s%03d", i % 50);
+        for (int j = 0; j < 63; j++) value[j] = (char)('a' + ((x = x * 1103515245u + 12345u) >> 24) % 26);
+        value[63] = 0;
+        flowdb_record_view_t r = rec(key, i, value);
+        OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+    }
+    OK(flowdb_engine_flush(e, NULL));
+    OK(flowdb_engine_trigger_compaction(e, NULL, NULL));
+    flowdb_stats_t s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    OK(flowdb_engine_stats(e, &s, NULL));
+    CHECK(s.sstable_count >= 3);
+    flowdb_records_t *list = NULL;
+    OK(flowdb_engine_query_by_prefix(e, (const uint8_t *)"s", 1, &list, NULL));
+    CHECK(flowdb_records_len(list) == 2000);
+    flowdb_records_free(list);
+    flowdb_engine_free(e);
+}
+
 int main(void) {
     char base[] = "/tmp/flowdb-c-test-XXXXXX";
     if (!mkdtemp(base)) return 2;
-    char d1[512], d2[512], d3[512], d4[512], d5[512];
+    char d1[512], d2[512], d3[512], d4[512], d5[512], d6[512];
     snprintf(d1, sizeof d1, "%s/errors", base);
     snprintf(d4, sizeof d4, "%s/zero", base);
     snprintf(d5, sizeof d5, "%s/batch", base);
     snprintf(d2, sizeof d2, "%s/rw", base);
     snprintf(d3, sizeof d3, "%s/threads", base);
+    snprintf(d6, sizeof d6, "%s/tuning", base);
     test_errors_and_options(d1);
     test_reads_and_writes(d2);
     test_threads(d3);
     test_zero_initialised_record(d4);
     test_batch_and_snapshot(d5);
+    test_tuning(d6);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);

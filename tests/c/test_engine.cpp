@@ -30,6 +30,33 @@ int main() {
     }
     opts.memtable_size_mb(4);
     {
+        // Tuning: a bad value is named at open; small tables make a full compaction
+        // write several.
+        flowdb::Options tuned;
+        tuned.data_dir(std::string(base) + "/tuned").auto_background(false).zstd_level(0);
+        try {
+            flowdb::Engine::open(tuned);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_INVALID_ARGUMENT);
+            CHECK(std::string(e.what()).find("zstd_level") != std::string::npos);
+        }
+        tuned.zstd_level(3).block_restart_interval(8).index_partition_blocks(4).target_table_bytes(4096);
+        flowdb::Engine db = flowdb::Engine::open(tuned);
+        std::vector<flowdb::Record> recs;
+        uint32_t x = 1;
+        for (int i = 0; i < 2000; i++) {
+            std::string v(63, 'a');
+            for (int j = 0; j < 63; j++) v[j] = char('a' + ((x = x * 1103515245u + 12345u) >> 24) % 26);
+            recs.push_back({"s" + std::to_string(i % 50), i, FLOWDB_NEVER_EXPIRES, v});
+        }
+        db.write_batch(recs);
+        db.flush();
+        db.trigger_compaction();
+        CHECK(db.stats().sstable_count >= 3);
+        CHECK(db.query_by_prefix("s").size() == 2000);
+    }
+    {
         flowdb::Engine db = flowdb::Engine::open(opts);
         std::optional<flowdb::Engine> second;
         flowdb::Status s = flowdb::Engine::try_open(opts, second);

@@ -71,7 +71,7 @@ pub unsafe extern "C" fn flowdb_engine_open(
         if out.is_null() {
             return Err(null("out"));
         }
-        let engine = Engine::open(o.config.clone())?;
+        let engine = o.open_engine()?;
         let h = flowdb_engine_t {
             engine: RwLock::new(Some(engine)),
         };

@@ -59,7 +59,7 @@ pub unsafe extern "C" fn flowdb_jsondb_open(
         if out.is_null() {
             return Err(null("out"));
         }
-        put_new(out, handle(JsonDB::open(o.config.clone())?), "out")
+        put_new(out, handle(JsonDB::from_engine(o.open_engine()?)?), "out")
     })
 }
 

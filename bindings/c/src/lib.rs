@@ -75,6 +75,7 @@ pub mod snapshot;
 pub mod stats;
 #[rustfmt::skip]
 pub mod status;
+pub mod tuning;
 pub mod txn;
 
 #[cfg(test)]

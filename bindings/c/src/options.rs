@@ -1,17 +1,19 @@
-//! `flowdb_options_t`: an opaque `Config` with one setter per field, so the structure
-//! can grow without breaking callers. Defaults are `Config`'s (docs/design.md).
+//! `flowdb_options_t`: an opaque `Config` (and `Tuning`, set in `tuning.rs`) with one
+//! setter per field, so the structure can grow without breaking callers. Defaults
+//! are `Config`'s and `Tuning`'s (docs/design.md).
 
 use std::ffi::c_char;
 
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null};
 use flowdb::error::{Error, Result};
-use flowdb::{Config, SyncMode};
+use flowdb::{Config, SyncMode, Tuning};
 
 /// Options for opening an engine or a JsonDB. Not thread-safe; free with
 /// `flowdb_options_free`.
 #[derive(Debug)]
 pub struct flowdb_options_t {
     pub(crate) config: Config,
+    pub(crate) tuning: Tuning,
 }
 
 /// How the write-ahead log is made durable (see `flowdb_options_set_sync_mode`).
@@ -29,6 +31,7 @@ pub enum flowdb_sync_mode_t {
 pub extern "C" fn flowdb_options_new() -> *mut flowdb_options_t {
     Box::into_raw(Box::new(flowdb_options_t {
         config: Config::default(),
+        tuning: Tuning::default(),
     }))
 }
 
@@ -46,11 +49,28 @@ unsafe fn with(
     err: *mut *mut flowdb_error_t,
     f: impl FnOnce(&mut Config) -> Result<()>,
 ) -> flowdb_status_t {
+    // SAFETY: as the caller's.
+    unsafe { with_options(opts, err, |o| f(&mut o.config)) }
+}
+
+/// Runs `f` on the options behind `opts` (NULL: `FLOWDB_INVALID_ARGUMENT`).
+pub(crate) unsafe fn with_options(
+    opts: *mut flowdb_options_t,
+    err: *mut *mut flowdb_error_t,
+    f: impl FnOnce(&mut flowdb_options_t) -> Result<()>,
+) -> flowdb_status_t {
     guard(err, || {
         // SAFETY: NULL or a live options object used by one thread at a time.
         let o = unsafe { opts.as_mut() }.ok_or_else(|| null("options"))?;
-        f(&mut o.config)
+        f(o)
     })
+}
+
+impl flowdb_options_t {
+    /// Opens an engine with these options.
+    pub(crate) fn open_engine(&self) -> Result<flowdb::Engine> {
+        flowdb::Engine::open_with(self.config.clone(), self.tuning.clone())
+    }
 }
 
 /// Sets the data directory (NUL-terminated UTF-8 path).
@@ -112,7 +132,7 @@ pub unsafe extern "C" fn flowdb_options_set_sync_mode(
 }
 
 /// Converts a C integer into a `Config` field's type, naming the field on overflow.
-fn fit<T: TryFrom<u64>>(field: &str, v: u64) -> Result<T> {
+pub(crate) fn fit<T: TryFrom<u64>>(field: &str, v: u64) -> Result<T> {
     T::try_from(v).map_err(|_| Error::invalid(format!("Config::{field} = {v} does not fit")))
 }
 

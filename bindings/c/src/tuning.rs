@@ -1,0 +1,72 @@
+//! The `Tuning` knobs on `flowdb_options_t`: what `Engine::open_with` takes beyond
+//! `Config` (compression level, block restart interval, index partition size, the
+//! size at which flush and compaction cut tables). Validated at open, where a bad
+//! value is named.
+
+use super::error::{flowdb_error_t, flowdb_status_t};
+use super::options::{fit, flowdb_options_t, with_options};
+
+/// zstd level for table blocks (default -1; -7..=-1 or 1..=19).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_set_zstd_level(
+    opts: *mut flowdb_options_t,
+    level: i32,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            o.tuning.zstd_level = level;
+            Ok(())
+        })
+    }
+}
+
+/// Entries between full keys inside a block (default 16; 1..=1024).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_set_block_restart_interval(
+    opts: *mut flowdb_options_t,
+    value: u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            o.tuning.block_restart_interval = fit("block_restart_interval", value)?;
+            Ok(())
+        })
+    }
+}
+
+/// Data blocks per index partition (default 128; 1..=65536).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_set_index_partition_blocks(
+    opts: *mut flowdb_options_t,
+    value: u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            o.tuning.index_partition_blocks = fit("index_partition_blocks", value)?;
+            Ok(())
+        })
+    }
+}
+
+/// Size in bytes at which flush and compaction start a new table (default 64 MiB;
+/// at least 1): a merge writes a run of tables of about this size.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_set_target_table_bytes(
+    opts: *mut flowdb_options_t,
+    value: u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            o.tuning.target_table_bytes = value;
+            Ok(())
+        })
+    }
+}
