@@ -1307,6 +1307,18 @@ enum flowdb_status_t flowdb_engine_get_latest(const struct flowdb_engine_t *engi
                                               struct flowdb_error_t **err);
 
 /*
+ The `n` live records of exactly `key` with the greatest ts, newest first, as a
+ list in `*out` (fewer when the key holds fewer; none for `n = 0`): one backwards
+ walk from the key's newest version.
+ */
+enum flowdb_status_t flowdb_engine_last_n(const struct flowdb_engine_t *engine,
+                                          const uint8_t *key,
+                                          uintptr_t key_len,
+                                          uint64_t n,
+                                          struct flowdb_records_t **out,
+                                          struct flowdb_error_t **err);
+
+/*
  Every live record in `range`, in (key, ts) order, as a list in `*out`.
  */
 enum flowdb_status_t flowdb_engine_query(const struct flowdb_engine_t *engine,
@@ -1414,6 +1426,16 @@ enum flowdb_status_t flowdb_snapshot_get_latest(const struct flowdb_snapshot_t *
                                                 uintptr_t key_len,
                                                 struct flowdb_records_t **out,
                                                 struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_last_n` as of the snapshot.
+ */
+enum flowdb_status_t flowdb_snapshot_last_n(const struct flowdb_snapshot_t *snap,
+                                            const uint8_t *key,
+                                            uintptr_t key_len,
+                                            uint64_t n,
+                                            struct flowdb_records_t **out,
+                                            struct flowdb_error_t **err);
 
 /*
  Every live record in `range` as of the snapshot, in (key, ts) order, as a list in

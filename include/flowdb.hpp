@@ -329,6 +329,10 @@ public:
     std::optional<Record> get_latest(std::string_view key) const {
         return detail::first(detail::records([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_snapshot_get_latest(p_, detail::bytes(key), key.size(), o, e); }));
     }
+    /// The n live records of key with the greatest ts, newest first.
+    std::vector<Record> last_n(std::string_view key, uint64_t n) const {
+        return detail::records([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_snapshot_last_n(p_, detail::bytes(key), key.size(), n, o, e); }).to_vector();
+    }
     std::vector<Record> query(const Range &r) const {
         return detail::records([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_snapshot_query(p_, r.get(), o, e); }).to_vector();
     }
@@ -408,6 +412,10 @@ public:
     }
     std::optional<Record> get_latest(std::string_view key) {
         return first(list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_get_latest(h_, detail::bytes(key), key.size(), o, e); }));
+    }
+    /// The n live records of key with the greatest ts, newest first (one backwards walk).
+    std::vector<Record> last_n(std::string_view key, uint64_t n) {
+        return list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_last_n(h_, detail::bytes(key), key.size(), n, o, e); }).to_vector();
     }
     std::vector<Record> query(const Range &r) {
         return list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_query(h_, r.get(), o, e); }).to_vector();

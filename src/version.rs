@@ -183,11 +183,20 @@ impl Snapshot {
         self.with_found(key, ts, opts, |v| f(&v.value))
     }
 
-    /// The live record of `key` with the greatest ts. Every memtable is walked; a
-    /// table only once the versions found so far are not newer than its greatest ts
-    /// (tables in `by_max_ts` order), so with time-windowed tables `get_latest` reads
-    /// about one table, not one per window.
+    /// The live record of `key` with the greatest ts (see [`Snapshot::newest`]).
     pub(crate) fn latest(&self, key: &[u8], opts: &ReadOptions) -> Result<Option<Entry>> {
+        Ok(self.newest(key, 1, opts)?.pop())
+    }
+
+    /// Up to `n` live records of `key`, greatest ts first. Every memtable is walked
+    /// backwards from the key's newest version; a table only once the versions found
+    /// so far are not newer than its greatest ts (tables in `by_max_ts` order), so
+    /// with time-windowed tables it reads about one table, not one per window.
+    pub(crate) fn newest(&self, key: &[u8], n: usize, opts: &ReadOptions) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        if n == 0 {
+            return Ok(out);
+        }
         let mut walks: Vec<LatestWalk> = self
             .sv
             .memtables()
@@ -211,12 +220,15 @@ impl Snapshot {
             .iter()
             .map(|&i| &version.tables[i])
             .peekable();
-        loop {
+        while out.len() < n {
             // Tables that may hold a version as new as the best so far join the walk.
             while let Some(t) =
                 unread.next_if(|t| best(&heads).map_or(true, |(ts, _, _)| t.props.max_ts >= ts))
             {
-                // Tables that cannot hold the key (bloom) get no walk.
+                // Tables that cannot hold the key (key range, bloom) get no walk.
+                if !t.key_range().is_some_and(|(a, b)| a <= key && key <= b) {
+                    continue;
+                }
                 let mut part = None;
                 if let Some(last) = t.last_block_of_key(key, &mut part, opts)? {
                     let mut w = LatestWalk::Table(KeyWalk::new(t.clone(), key, last, part, *opts));
@@ -225,18 +237,19 @@ impl Snapshot {
                 }
             }
             let Some((ts, _, winner)) = best(&heads) else {
-                return Ok(None);
+                break;
             };
             if heads[winner].as_ref().is_some_and(|e| self.visible(e)) {
-                return Ok(heads[winner].take());
+                out.extend(heads[winner].take());
             }
-            // Not visible: every source's version of this ts is settled; step past it.
+            // This ts is settled (taken, or not visible): every source steps past it.
             for (i, h) in heads.iter_mut().enumerate() {
-                if h.as_ref().is_some_and(|e| e.ts == ts) {
+                if i == winner || h.as_ref().is_some_and(|e| e.ts == ts) {
                     *h = walks[i].next(key, self.seq)?;
                 }
             }
         }
+        Ok(out)
     }
 
     /// Range tombstones visible in this snapshot (for scans).

@@ -1,6 +1,6 @@
 //! Randomized model test: thousands of random writes, overwrites, deletes, range
-//! deletes, TTL writes, mixed `WriteBatch`es, queries of every kind, scans and
-//! `Snapshot` reads, interleaved with flush, full and scheduled (time-window)
+//! deletes, TTL writes, mixed `WriteBatch`es, queries of every kind (`last_n` too),
+//! scans and `Snapshot` reads, interleaved with flush, full and scheduled (time-window)
 //! compaction, GC and close/reopen, each result compared with a BTreeMap model.
 //! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
 
@@ -229,6 +229,23 @@ impl Harness {
                 .unwrap()
                 .map(|r| (r.ts, r.value));
             assert_eq!(got_latest, want_latest, "get_latest({k})");
+            let n = self.rng.usize(0..8);
+            let want_last: Vec<(i64, Vec<u8>)> = self
+                .model
+                .range((k.clone().into_bytes(), i64::MIN)..=(k.clone().into_bytes(), i64::MAX))
+                .rev()
+                .filter(|(_, (exp, _))| *exp > now)
+                .take(n)
+                .map(|((_, ts), (_, v))| (*ts, v.clone()))
+                .collect();
+            let got_last: Vec<(i64, Vec<u8>)> = self
+                .engine()
+                .last_n(&k, n)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.ts, r.value))
+                .collect();
+            assert_eq!(got_last, want_last, "last_n({k}, {n})");
         }
     }
 

@@ -210,6 +210,19 @@ func TestTuning(t *testing.T) {
 	if got, err := e.Query(Prefix([]byte("s"))); err != nil || len(got) != 2000 {
 		t.Fatalf("query: %d %v", len(got), err)
 	}
+	// The newest points of one series, newest first, across the run's tables.
+	last, err := e.LastN([]byte("s007"), 3)
+	if err != nil || len(last) != 3 || last[0].Ts != 1957 || last[2].Ts != 1857 {
+		t.Fatalf("LastN: %+v %v", last, err)
+	}
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	if all, err := snap.LastN([]byte("s007"), 100); err != nil || len(all) != 40 {
+		t.Fatalf("snapshot LastN: %d %v", len(all), err)
+	}
 }
 
 func TestEarlyBreakFreesTheScan(t *testing.T) {

@@ -73,6 +73,16 @@ func (e *Engine) GetLatest(key []byte) (*Record, error) {
 	}))
 }
 
+// LastN returns the n live records of exactly key with the greatest ts, newest first
+// (fewer when the key holds fewer; none for n = 0), in one backwards walk.
+func (e *Engine) LastN(key []byte, n uint64) ([]Record, error) {
+	k, kn, free := bytesArg(key)
+	defer free()
+	return e.list(func(h *C.flowdb_engine_t, o **C.flowdb_records_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_engine_last_n(h, k, kn, C.uint64_t(n), o, c)
+	})
+}
+
 // Range says what a query or scan covers; key and time ranges include both ends.
 type Range struct {
 	kind           int

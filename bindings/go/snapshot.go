@@ -97,6 +97,16 @@ func (s *Snapshot) GetLatest(key []byte) (*Record, error) {
 	}))
 }
 
+// LastN returns the n live records of exactly key with the greatest ts as of the
+// snapshot, newest first.
+func (s *Snapshot) LastN(key []byte, n uint64) ([]Record, error) {
+	k, kn, free := bytesArg(key)
+	defer free()
+	return s.list(func(p *C.flowdb_snapshot_t, o **C.flowdb_records_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_snapshot_last_n(p, k, kn, C.uint64_t(n), o, c)
+	})
+}
+
 // Query returns every live record in r as of the snapshot, in (key, ts) order.
 func (s *Snapshot) Query(r Range) ([]Record, error) {
 	cr := r.c()

@@ -38,6 +38,19 @@ impl Engine {
         self.inner.latest_at(&self.inner.snapshot(), key)
     }
 
+    /// The `n` live records of `key` with the greatest ts, newest first: "the last
+    /// 100 points of this sensor" in one backwards walk from the key's newest
+    /// version, reading about `n` records, not the series. Fewer when the key holds
+    /// fewer; `n = 0` returns none.
+    pub fn last_n(&self, key: &str, n: usize) -> Result<Vec<Record>> {
+        self.last_n_bytes(key.as_bytes(), n)
+    }
+
+    /// `last_n` for keys that are not UTF-8.
+    pub fn last_n_bytes(&self, key: &[u8], n: usize) -> Result<Vec<Record>> {
+        self.inner.newest_at(&self.inner.snapshot(), key, n)
+    }
+
     /// Every live record the query matches, in `(key, ts)` order.
     pub fn query(&self, query: Query) -> Result<Vec<Record>> {
         self.inner.query_at(&self.inner.snapshot(), query)

@@ -98,6 +98,17 @@ impl Snapshot {
         self.engine()?.latest_at(&self.snap, key)
     }
 
+    /// The `n` live records of `key` with the greatest ts, newest first (see
+    /// [`Engine::last_n`]).
+    pub fn last_n(&self, key: &str, n: usize) -> Result<Vec<Record>> {
+        self.last_n_bytes(key.as_bytes(), n)
+    }
+
+    /// `last_n` for keys that are not UTF-8.
+    pub fn last_n_bytes(&self, key: &[u8], n: usize) -> Result<Vec<Record>> {
+        self.engine()?.newest_at(&self.snap, key, n)
+    }
+
     /// Every live record the query matches, in `(key, ts)` order.
     pub fn query(&self, query: Query) -> Result<Vec<Record>> {
         self.engine()?.query_at(&self.snap, query)
@@ -156,6 +167,24 @@ impl Inner {
         self.stats.add_records_read(r.is_some() as u64);
         self.stats.time_query(started);
         Ok(r)
+    }
+
+    pub(crate) fn newest_at(
+        &self,
+        snap: &version::Snapshot,
+        key: &[u8],
+        n: usize,
+    ) -> Result<Vec<Record>> {
+        self.check_open()?;
+        let started = Instant::now();
+        let out: Vec<Record> = snap
+            .newest(key, n, &ReadOptions::default())?
+            .into_iter()
+            .map(|e| e.into_record())
+            .collect();
+        self.stats.add_records_read(out.len() as u64);
+        self.stats.time_query(started);
+        Ok(out)
     }
 
     pub(crate) fn latest_at(&self, snap: &version::Snapshot, key: &[u8]) -> Result<Option<Record>> {

@@ -457,6 +457,24 @@ static void test_tuning(const char *dir) {
     OK(flowdb_engine_query_by_prefix(e, (const uint8_t *)"s", 1, &list, NULL));
     CHECK(flowdb_records_len(list) == 2000);
     flowdb_records_free(list);
+    /* The newest points of one series, newest first, across the run's tables. */
+    OK(flowdb_engine_last_n(e, (const uint8_t *)"s007", 4, 3, &list, NULL));
+    CHECK(flowdb_records_len(list) == 3);
+    flowdb_record_view_t v;
+    OK(flowdb_records_at(list, 0, &v, NULL));
+    CHECK(v.ts == 1957);
+    OK(flowdb_records_at(list, 2, &v, NULL));
+    CHECK(v.ts == 1857);
+    flowdb_records_free(list);
+    OK(flowdb_engine_last_n(e, (const uint8_t *)"s007", 4, 0, &list, NULL));
+    CHECK(flowdb_records_len(list) == 0);
+    flowdb_records_free(list);
+    flowdb_snapshot_t *snap = NULL;
+    OK(flowdb_engine_snapshot(e, &snap, NULL));
+    OK(flowdb_snapshot_last_n(snap, (const uint8_t *)"s007", 4, 100, &list, NULL));
+    CHECK(flowdb_records_len(list) == 40);
+    flowdb_records_free(list);
+    flowdb_snapshot_free(snap);
     flowdb_engine_free(e);
 }
 

@@ -55,6 +55,9 @@ int main() {
         db.trigger_compaction();
         CHECK(db.stats().sstable_count >= 3);
         CHECK(db.query_by_prefix("s").size() == 2000);
+        auto last = db.last_n("s7", 3);
+        CHECK(last.size() == 3 && last[0].ts == 1957 && last[2].ts == 1857);
+        CHECK(db.snapshot().last_n("s7", 100).size() == 40);
     }
     {
         flowdb::Engine db = flowdb::Engine::open(opts);

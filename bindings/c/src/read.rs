@@ -88,6 +88,26 @@ pub unsafe extern "C" fn flowdb_engine_get_latest(
     })
 }
 
+/// The `n` live records of exactly `key` with the greatest ts, newest first, as a
+/// list in `*out` (fewer when the key holds fewer; none for `n = 0`): one backwards
+/// walk from the key's newest version.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_last_n(
+    engine: *const flowdb_engine_t,
+    key: *const u8,
+    key_len: usize,
+    n: u64,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let k = bytes(key, key_len, "key")?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        list_out(out, || with_engine(engine, |e| e.last_n_bytes(k, n)))
+    })
+}
+
 /// A query through `Engine::query`, as Rust callers make it (timed in its statistics).
 fn collect(e: &flowdb::Engine, r: ScanRange) -> Result<Vec<Record>> {
     e.query(r.into())

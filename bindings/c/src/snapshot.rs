@@ -89,6 +89,25 @@ pub unsafe extern "C" fn flowdb_snapshot_get_latest(
     })
 }
 
+/// `flowdb_engine_last_n` as of the snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_snapshot_last_n(
+    snap: *const flowdb_snapshot_t,
+    key: *const u8,
+    key_len: usize,
+    n: u64,
+    out: *mut *mut flowdb_records_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let s = with_snapshot(snap)?;
+        let k = bytes(key, key_len, "key")?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        list_out(out, || s.last_n_bytes(k, n))
+    })
+}
+
 /// Every live record in `range` as of the snapshot, in (key, ts) order, as a list in
 /// `*out`.
 #[no_mangle]
