@@ -87,7 +87,7 @@ def load(path):
 res = {(r, s): load(f"{out}/{r}-{s}.tsv") for r in range(1, rounds + 1) for s in SYSTEMS}
 
 # Reads whose tallies must agree; what the data implies for some counts.
-READS = ["get", "get_absent", "get_latest", "series_scan", "series_window", "all_window", "full_scan", "reopen"]
+READS = ["get", "get_absent", "get_latest", "last_n", "series_scan", "series_window", "all_window", "full_scan", "reopen"]
 mismatches = 0
 for r in range(1, rounds + 1):
     a, b = res[(r, "flowdb")][0], res[(r, "rocksdb")][0]
@@ -98,7 +98,7 @@ for r in range(1, rounds + 1):
         if (ca, sa) != (cb, sb):
             print(f"MISMATCH round {r}, {name}: flowdb {ca} records (sum {sa}), rocksdb {cb} (sum {sb})", file=sys.stderr)
             mismatches += 1
-        want = {"get": ops, "get_absent": 0, "get_latest": ops, "series_scan": ops * points,
+        want = {"get": ops, "get_absent": 0, "get_latest": ops, "last_n": ops * min(100, points), "series_scan": ops * points,
                 "series_window": ops * min(10, points), "all_window": ops * min(10, points) * series,
                 "full_scan": series * points, "reopen": 1}[name]
         if ca != want:
@@ -139,6 +139,7 @@ for key, name, unit in [
     ("get", "get(key, ts)", "ops/s"),
     ("get_absent", "get of absent keys", "ops/s"),
     ("get_latest", "get_latest", "ops/s"),
+    ("last_n", "last_n(key, 100), newest first", "ops/s"),
     ("series_scan", f"series scan (all {points} points)", "scans/s"),
     ("series_window", "series 10-point window", "queries/s"),
     ("all_window", "all-series 10-second window", "queries/s"),

@@ -85,6 +85,12 @@ impl Store for Flowdb {
         }
     }
 
+    fn last_n(&self, key: &str, n: usize, t: &mut Tally) {
+        for r in self.engine.last_n(key, n).expect("flowdb: last_n") {
+            t.value(&r.value);
+        }
+    }
+
     fn window(&self, key: &str, lo: i64, hi: i64, t: &mut Tally) {
         drain(&self.engine, ScanRange::key_time_range(key, key, lo, hi), t);
     }

@@ -4,7 +4,7 @@
 //! and prints the table.
 //!
 //! rust-compare --system flowdb|rocksdb [--series N] [--points N] [--dir D] [--scattered]
-//!              [--workloads get,get_absent,get_latest,series_scan,series_window,
+//!              [--workloads get,get_absent,get_latest,last_n,series_scan,series_window,
 //!                           all_window,full_scan,reopen]
 //!
 //! Output, one line each (tab-separated):
@@ -26,6 +26,7 @@ const READS: &[&str] = &[
     "get",
     "get_absent",
     "get_latest",
+    "last_n",
     "series_scan",
     "series_window",
     "all_window",

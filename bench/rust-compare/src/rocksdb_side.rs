@@ -187,6 +187,30 @@ impl Store for Rocks {
         it.status().expect("rocksdb: get_latest");
     }
 
+    fn last_n(&self, key: &str, n: usize, t: &mut Tally) {
+        let mut buf = [0u8; 256];
+        let len = stack_key(&mut buf, key, i64::MAX);
+        let k = &buf[..len];
+        // Bounded below at `key \0` (the series' first possible key), as a reverse
+        // scan of one series is.
+        let mut r = ReadOptions::default();
+        r.set_iterate_lower_bound(&k[..=key.len()]);
+        let mut upper = key.as_bytes().to_vec();
+        upper.push(1);
+        r.set_iterate_upper_bound(upper);
+        let mut it = self.db.raw_iterator_opt(r);
+        it.seek_for_prev(k);
+        let mut taken = 0;
+        while taken < n && it.valid() {
+            if let Some(v) = it.value() {
+                t.value(v);
+            }
+            taken += 1;
+            it.prev();
+        }
+        it.status().expect("rocksdb: last_n");
+    }
+
     fn window(&self, key: &str, lo: i64, hi: i64, t: &mut Tally) {
         let mut buf = [0u8; 256];
         let n = stack_key(&mut buf, key, lo.max(0));
@@ -214,4 +238,3 @@ impl Store for Rocks {
         self.range(None, None, i64::MIN, i64::MAX, t);
     }
 }
-

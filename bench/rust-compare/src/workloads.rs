@@ -68,6 +68,8 @@ pub trait Store: Sized {
     fn get(&self, key: &str, ts: i64, t: &mut Tally);
     /// The record of `key` with the greatest ts: tallies count 1 and its ts.
     fn latest(&self, key: &str, t: &mut Tally);
+    /// The `n` records of `key` with the greatest ts, newest first.
+    fn last_n(&self, key: &str, n: usize, t: &mut Tally);
     /// Records of one key with lo <= ts <= hi, in ts order.
     fn window(&self, key: &str, lo: i64, hi: i64, t: &mut Tally);
     /// Records of every key with lo <= ts <= hi.
@@ -173,7 +175,11 @@ pub fn run<S: Store>(dir: &Path, p: &Params, only: &dyn Fn(&str) -> bool) {
             false => i,
         };
         let (pt, sr) = (j / p.series, j % p.series);
-        s.put(&keys[sr], T0 + pt as i64 * STEP, make_value(sr, pt, &mut rng));
+        s.put(
+            &keys[sr],
+            T0 + pt as i64 * STEP,
+            make_value(sr, pt, &mut rng),
+        );
         n += 1;
         if n == BATCH {
             s.commit();
@@ -217,6 +223,13 @@ pub fn run<S: Store>(dir: &Path, p: &Params, only: &dyn Fn(&str) -> bool) {
         let ops = p.scaled(200_000);
         let secs = timed(ops, || s.latest(&keys[rng.below(series)], &mut tally));
         workload("get_latest", ops, secs, tally);
+    }
+    if only("last_n") {
+        let mut tally = Tally::default();
+        let ops = p.scaled(100_000);
+        let n = points.min(100);
+        let secs = timed(ops, || s.last_n(&keys[rng.below(series)], n, &mut tally));
+        workload("last_n", ops, secs, tally);
     }
     if only("series_scan") {
         let mut tally = Tally::default();
