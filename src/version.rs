@@ -241,6 +241,9 @@ impl Snapshot {
             };
             if heads[winner].as_ref().is_some_and(|e| self.visible(e)) {
                 out.extend(heads[winner].take());
+                if out.len() == n {
+                    break;
+                }
             }
             // This ts is settled (taken, or not visible): every source steps past it.
             for (i, h) in heads.iter_mut().enumerate() {
