@@ -74,7 +74,10 @@ impl Policy {
     /// The next merge: the tables it takes (a contiguous range) and its output level,
     /// or `None` when nothing is due.
     pub(crate) fn pick(&self, runs: &[Run]) -> Option<(Range<usize>, u32)> {
-        let newest = runs.iter().map(|r| r.window).max()?;
+        // The window of the newest run (the last flush, or what it was merged into):
+        // not the greatest window of all, which one point far in the future would
+        // keep beyond every real window, closing them all for good.
+        let newest = runs.first()?.window;
         let mut i = 0;
         while i < runs.len() {
             let w = runs[i].window;
@@ -201,6 +204,20 @@ mod tests {
             run(3, 1, 0, 4),
         ];
         assert_eq!(P.pick(&runs), Some((1..3, FINAL)));
+    }
+
+    #[test]
+    fn a_point_far_in_the_future_does_not_close_the_current_window() {
+        // An old run holds one point in window 1000; the current window is 5.
+        let runs = [
+            run(0, 1, 0, 5),
+            run(1, 1, 0, 5),
+            run(2, 1, 0, 5),
+            run(3, 1, 0, 5),
+            run(4, 1, 0, 1000),
+        ];
+        // Window 5 is open (tiers of two here), not closed.
+        assert_eq!(P.pick(&runs), Some((0..4, 1)));
     }
 
     #[test]
