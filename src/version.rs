@@ -48,13 +48,7 @@ impl Version {
             .collect();
         let mut by_max_ts: Vec<usize> = (0..tables.len()).collect();
         by_max_ts.sort_by_key(|&i| std::cmp::Reverse(tables[i].props.max_ts));
-        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-        for (i, t) in tables.iter().enumerate() {
-            match runs.last_mut() {
-                Some(r) if tables[r.start].meta.same_run(&t.meta) => r.end = i + 1,
-                _ => runs.push(i..i + 1),
-            }
-        }
+        let runs = run_ranges(&tables);
         Version {
             tables,
             range_dels,
@@ -75,6 +69,19 @@ impl Version {
             run[lo..hi.max(lo)].iter()
         })
     }
+}
+
+/// The runs of `tables` (newest first) as ranges of positions: neighbours written by
+/// one flush or merge (`TableMeta::same_run`), in key order.
+pub(crate) fn run_ranges(tables: &[Arc<Table>]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, t) in tables.iter().enumerate() {
+        match runs.last_mut() {
+            Some(r) if tables[r.start].meta.same_run(&t.meta) => r.end = i + 1,
+            _ => runs.push(i..i + 1),
+        }
+    }
+    runs
 }
 
 pub(crate) struct SuperVersion {

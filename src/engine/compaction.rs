@@ -13,7 +13,7 @@ use std::ops::Range;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use super::output::Run;
+use super::output::OutputRun;
 use super::policy::FINAL;
 use super::{Engine, Inner};
 use crate::config::ReadOptions;
@@ -70,7 +70,7 @@ impl Inner {
         }
         let min_seq = inputs.iter().map(|t| t.meta.min_seq).min().unwrap_or(0);
         let max_seq = inputs.iter().map(|t| t.meta.max_seq).max().unwrap_or(0);
-        let run = Run {
+        let run = OutputRun {
             level,
             min_seq,
             max_seq,

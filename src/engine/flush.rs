@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::output::Run;
+use super::output::OutputRun;
 use super::Inner;
 use crate::entry::RangeTombstones;
 use crate::error::{IoContext, Result};
@@ -59,7 +59,7 @@ impl Inner {
         // copy the whole memtable first, holding it twice in memory.
         let mut entries = MemCursor::new(mem.clone(), Arc::new(Bounds::all()), u64::MAX);
         let (min_seq, max_seq) = mem.seq_range();
-        let run = Run {
+        let run = OutputRun {
             level: 0,
             min_seq,
             max_seq,

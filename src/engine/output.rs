@@ -35,9 +35,8 @@ pub(crate) fn retain(e: Entry, now: i64, older: &[Arc<Table>], expired: &mut u64
     }
 }
 
-/// Where the outputs of one flush or merge go: their level and sequence range (the
-/// same for every table of the run) and the tables finished so far.
-pub(crate) struct Run {
+/// What every table a flush or merge writes shares: its level and sequence range.
+pub(crate) struct OutputRun {
     pub level: u32,
     pub min_seq: u64,
     pub max_seq: u64,
@@ -46,7 +45,7 @@ pub(crate) struct Run {
 /// The tables of a run being written.
 struct Outputs<'a> {
     inner: &'a Inner,
-    run: Run,
+    run: OutputRun,
     done: Vec<Arc<Table>>,
     current: Option<(u64, TableBuilder)>,
     /// Range tombstones for the first table (kept while older tables remain).
@@ -179,7 +178,7 @@ impl Inner {
         mut next: impl FnMut() -> Result<Option<Entry>>,
         range_dels: RangeTombstones,
         older: &[Arc<Table>],
-        run: Run,
+        run: OutputRun,
     ) -> Result<(Vec<Arc<Table>>, u64)> {
         let now = now_micros();
         let mut out = Outputs {

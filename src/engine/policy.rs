@@ -33,7 +33,8 @@ pub(crate) const FINAL: u32 = u32::MAX;
 pub(crate) struct Policy {
     /// Window width in microseconds of `ts` (at least 1).
     pub window: i64,
-    /// Neighbouring runs of one level that make a tiered merge (at least 2).
+    /// Neighbouring runs of one level that make a tiered merge (at least 4:
+    /// `Config::merge_threshold`).
     pub threshold: usize,
 }
 
@@ -50,25 +51,22 @@ impl Policy {
     /// The runs of `tables` (newest first). Neighbours with the same sequence range
     /// and level came from one flush or merge; a run's window is its newest table's.
     pub(crate) fn runs(&self, tables: &[Arc<Table>]) -> Vec<Run> {
-        let mut runs: Vec<Run> = Vec::new();
-        for (i, t) in tables.iter().enumerate() {
-            let window = t.props.max_ts.div_euclid(self.window);
-            let m = &t.meta;
-            match runs.last_mut() {
-                Some(r) if tables[r.tables.start].meta.same_run(m) => {
-                    r.tables.end = i + 1;
-                    r.window = r.window.max(window);
-                    r.bytes += m.size;
+        crate::version::run_ranges(tables)
+            .into_iter()
+            .map(|r| {
+                let members = &tables[r.clone()];
+                Run {
+                    level: members[0].meta.level,
+                    window: members
+                        .iter()
+                        .map(|t| t.props.max_ts.div_euclid(self.window))
+                        .max()
+                        .unwrap_or(i64::MIN),
+                    bytes: members.iter().map(|t| t.meta.size).sum(),
+                    tables: r,
                 }
-                _ => runs.push(Run {
-                    tables: i..i + 1,
-                    level: m.level,
-                    window,
-                    bytes: m.size,
-                }),
-            }
-        }
-        runs
+            })
+            .collect()
     }
 
     /// The next merge: the tables it takes (a contiguous range) and its output level,

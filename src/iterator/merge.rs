@@ -44,13 +44,8 @@ impl Source {
         cursor: impl Fn(&Arc<Table>) -> TableCursor,
     ) -> Vec<Source> {
         let mut out = Vec::new();
-        let mut i = 0;
-        while i < tables.len() {
-            let n = tables[i..]
-                .iter()
-                .take_while(|t| t.meta.same_run(&tables[i].meta))
-                .count();
-            let mut run: VecDeque<TableCursor> = tables[i..i + n]
+        for r in crate::version::run_ranges(tables) {
+            let mut run: VecDeque<TableCursor> = tables[r]
                 .iter()
                 .map(&cursor)
                 .filter(|c| !c.is_empty())
@@ -60,7 +55,6 @@ impl Source {
                 1 => out.extend(run.pop_front().map(Source::Table)),
                 _ => out.push(Source::Run(run)),
             }
-            i += n;
         }
         out
     }
