@@ -238,6 +238,16 @@ pub struct Tuning {
     /// 64 MiB, at least 1): a merge writes several tables of about this size, so no
     /// compaction rewrites one huge file (docs/design.md, "Compaction").
     pub target_table_bytes: u64,
+    /// Retention by age (default `None`: keep everything): background maintenance
+    /// deletes records whose `ts` is more than this many seconds before now (the
+    /// clock of TTLs: `ts` in microseconds since the epoch), as `delete_before` would.
+    /// `Some(0)` is `InvalidArgument` (docs/design.md, "Deleting by time").
+    pub retention_max_age_secs: Option<u64>,
+    /// Retention by size (default `None`): when the table files exceed this many
+    /// bytes, background maintenance deletes the oldest data (by `ts`, a
+    /// `delete_before` at the newest ts of the oldest tables) until they fit, never
+    /// the table with the newest data. `Some(0)` is `InvalidArgument`.
+    pub retention_max_bytes: Option<u64>,
 }
 
 impl Default for Tuning {
@@ -247,6 +257,8 @@ impl Default for Tuning {
             block_restart_interval: 16,
             index_partition_blocks: 128,
             target_table_bytes: 64 << 20,
+            retention_max_age_secs: None,
+            retention_max_bytes: None,
         }
     }
 }
@@ -269,6 +281,16 @@ impl Tuning {
             return Err(Error::invalid(
                 "Tuning::target_table_bytes = 0 is out of range (1 ..= u64::MAX)",
             ));
+        }
+        for (name, v) in [
+            ("retention_max_age_secs", self.retention_max_age_secs),
+            ("retention_max_bytes", self.retention_max_bytes),
+        ] {
+            if v == Some(0) {
+                return Err(Error::invalid(format!(
+                    "Tuning::{name} = Some(0) would delete everything; use None for no limit"
+                )));
+            }
         }
         if !(1..=1024).contains(&self.block_restart_interval) {
             return Err(Error::invalid(format!(

@@ -2,8 +2,8 @@
 //! merge: a versioned put or point tombstone, and range tombstones.
 //!
 //! Order is `(key bytes, ts)` ascending, then newest version (highest `seq`) first.
-//! A range tombstone `[start, end)` with sequence `s` hides every entry of that key
-//! range whose sequence is lower than `s`. Table entries carry no sequence on disk:
+//! A range tombstone `[start, end)` × `[ts_lo, ts_hi]` with sequence `s` hides every
+//! entry of that key and time region whose sequence is lower than `s`. Table entries carry no sequence on disk:
 //! tables are kept in age order, so every entry of a table takes the table's
 //! smallest sequence (see docs/design.md, "Sequence numbers").
 
@@ -107,17 +107,65 @@ pub(crate) fn cmp_key_ts(ak: &[u8], ats: i64, bk: &[u8], bts: i64) -> Ordering {
     crate::util::key_order::compare(ak, bk).then(ats.cmp(&bts))
 }
 
-/// Deletes every version of every key in `[start, end)` older than `seq`.
+/// Deletes every version older than `seq` of every record with `start <= key < end`
+/// and `ts_lo <= ts <= ts_hi`. An empty `end` means no upper key bound (a valid
+/// half-open range never ends at the empty key, so the empty end is free to mean
+/// "to the end"); `delete_range` deletes all of time (`i64::MIN..=i64::MAX`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RangeTombstone {
     pub start: Vec<u8>,
     pub end: Vec<u8>,
+    pub ts_lo: i64,
+    pub ts_hi: i64,
     pub seq: u64,
 }
 
 impl RangeTombstone {
-    pub(crate) fn covers(&self, key: &[u8], seq: u64) -> bool {
-        seq < self.seq && self.start.as_slice() <= key && key < self.end.as_slice()
+    /// A tombstone over every ts (what `delete_range` writes).
+    pub(crate) fn keys(start: Vec<u8>, end: Vec<u8>, seq: u64) -> Self {
+        RangeTombstone {
+            start,
+            end,
+            ts_lo: i64::MIN,
+            ts_hi: i64::MAX,
+            seq,
+        }
+    }
+
+    pub(crate) fn covers(&self, key: &[u8], ts: i64, seq: u64) -> bool {
+        seq < self.seq && self.ts_lo <= ts && ts <= self.ts_hi && self.holds_key(key)
+    }
+
+    fn holds_key(&self, key: &[u8]) -> bool {
+        self.start.as_slice() <= key && (self.end.is_empty() || key < self.end.as_slice())
+    }
+
+    /// True when every record with a key in `[first, last]` and a ts in `[min_ts,
+    /// max_ts]` lies in this tombstone's region (whatever its sequence).
+    pub(crate) fn contains(&self, first: &[u8], last: &[u8], min_ts: i64, max_ts: i64) -> bool {
+        self.ts_lo <= min_ts
+            && max_ts <= self.ts_hi
+            && self.holds_key(first)
+            && self.holds_key(last)
+    }
+
+    /// True when some record with a key in `[first, last]` and a ts in `[min_ts,
+    /// max_ts]` could lie in this tombstone's region.
+    pub(crate) fn overlaps(&self, first: &[u8], last: &[u8], min_ts: i64, max_ts: i64) -> bool {
+        self.ts_lo <= max_ts
+            && min_ts <= self.ts_hi
+            && self.start.as_slice() <= last
+            && (self.end.is_empty() || first < self.end.as_slice())
+    }
+
+    /// True when this tombstone hides everything `other` hides (a region at least as
+    /// large, a higher sequence): `other` can be left out of reads.
+    pub(crate) fn dominates(&self, other: &RangeTombstone) -> bool {
+        self.seq >= other.seq
+            && self.ts_lo <= other.ts_lo
+            && other.ts_hi <= self.ts_hi
+            && self.start <= other.start
+            && (self.end.is_empty() || (!other.end.is_empty() && other.end <= self.end))
     }
 }
 
@@ -132,8 +180,8 @@ impl RangeTombstones {
         self.list.extend(ts);
     }
 
-    pub(crate) fn hides(&self, key: &[u8], seq: u64) -> bool {
-        self.list.iter().any(|t| t.covers(key, seq))
+    pub(crate) fn hides(&self, key: &[u8], ts: i64, seq: u64) -> bool {
+        self.list.iter().any(|t| t.covers(key, ts, seq))
     }
 
     pub(crate) fn is_empty(&self) -> bool {

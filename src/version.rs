@@ -36,16 +36,7 @@ pub(crate) struct Version {
 
 impl Version {
     pub(crate) fn new(tables: Vec<Arc<Table>>) -> Self {
-        let range_dels = tables
-            .iter()
-            .flat_map(|t| {
-                t.range_dels.iter().map(|(s, e)| RangeTombstone {
-                    start: s.clone(),
-                    end: e.clone(),
-                    seq: t.meta.min_seq,
-                })
-            })
-            .collect();
+        let range_dels = live_tombstones(&tables);
         let mut by_max_ts: Vec<usize> = (0..tables.len()).collect();
         by_max_ts.sort_by_key(|&i| std::cmp::Reverse(tables[i].props.max_ts));
         let runs = run_ranges(&tables);
@@ -69,6 +60,33 @@ impl Version {
             run[lo..hi.max(lo)].iter()
         })
     }
+}
+
+/// The range tombstones of `tables` that reads must apply: those not dominated by
+/// another (`RangeTombstone::dominates`: retention writes a longer `delete_before`
+/// each period, and each makes the last one redundant) and with an older table in
+/// their region (once the data a tombstone hid is compacted away or dropped, it
+/// hides nothing). So reads check a few tombstones, not every one ever written; the
+/// rest stay in their tables until a merge drops them.
+fn live_tombstones(tables: &[Arc<Table>]) -> Vec<RangeTombstone> {
+    let all: Vec<&RangeTombstone> = tables.iter().flat_map(|t| t.range_dels.iter()).collect();
+    let dominated = |i: usize| {
+        all.iter()
+            .enumerate()
+            .any(|(j, o)| j != i && o.dominates(all[i]) && (!all[i].dominates(o) || j < i))
+    };
+    let hides_something = |t: &RangeTombstone| {
+        tables.iter().any(|o| {
+            o.meta.min_seq < t.seq
+                && o.key_range().is_some_and(|(first, last)| {
+                    t.overlaps(first, last, o.props.min_ts, o.props.max_ts)
+                })
+        })
+    };
+    (0..all.len())
+        .filter(|&i| !dominated(i) && hides_something(all[i]))
+        .map(|i| all[i].clone())
+        .collect()
 }
 
 /// The runs of `tables` (newest first) as ranges of positions: neighbours written by
@@ -119,26 +137,26 @@ impl Snapshot {
         *self.now.get_or_init(now_micros)
     }
 
-    fn hidden_by_range(&self, key: &[u8], seq: u64) -> bool {
+    fn hidden_by_range(&self, key: &[u8], ts: i64, seq: u64) -> bool {
         self.sv
             .version
             .range_dels
             .iter()
-            .any(|t| t.covers(key, seq))
+            .any(|t| t.covers(key, ts, seq))
             || self
                 .sv
                 .memtables()
-                .any(|m| m.range_hides(key, seq, self.seq))
+                .any(|m| m.range_hides(key, ts, seq, self.seq))
     }
 
     fn visible(&self, e: &Entry) -> bool {
-        self.shows(&e.key, e.seq, e.is_live_at(|| self.now()))
+        self.shows(&e.key, e.ts, e.seq, e.is_live_at(|| self.now()))
     }
 
-    /// A version of `key` numbered `seq` is visible when it is live (a put, not
+    /// A version of `(key, ts)` numbered `seq` is visible when it is live (a put, not
     /// expired) and no range tombstone of this snapshot hides it.
-    fn shows(&self, key: &[u8], seq: u64, live: bool) -> bool {
-        live && !self.hidden_by_range(key, seq)
+    fn shows(&self, key: &[u8], ts: i64, seq: u64, live: bool) -> bool {
+        live && !self.hidden_by_range(key, ts, seq)
     }
 
     /// `f` of the live version at `(key, ts)`, if there is one: the first source holding
@@ -154,7 +172,8 @@ impl Snapshot {
     ) -> Result<Option<R>> {
         let mut f = Some(f);
         let mut call =
-            |v: Found<Cow<'_, [u8]>>| match self.shows(key, v.seq, v.is_live_at(|| self.now())) {
+            |v: Found<Cow<'_, [u8]>>| match self.shows(key, ts, v.seq, v.is_live_at(|| self.now()))
+            {
                 true => f.take().map(|f| f(v)),
                 false => None,
             };

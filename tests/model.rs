@@ -1,5 +1,5 @@
 //! Randomized model test: thousands of random writes, overwrites, deletes, range
-//! deletes, TTL writes, mixed `WriteBatch`es, queries of every kind (`last_n` too),
+//! deletes (by keys, by keys and time, `delete_before`, `delete_prefix_before`), TTL writes, mixed `WriteBatch`es, queries of every kind (`last_n` too),
 //! scans and `Snapshot` reads, interleaved with flush, full and scheduled (time-window)
 //! compaction, GC and close/reopen, each result compared with a BTreeMap model.
 //! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
@@ -22,6 +22,38 @@ struct Harness {
     /// Seconds past `base` that writes have reached: it advances with the steps, so
     /// compaction windows (10 s in `small_config`) close behind it.
     clock: i64,
+}
+
+/// What a range delete deletes.
+#[derive(Debug)]
+enum Region {
+    /// `delete_range(start, end)`.
+    Keys(String, String),
+    /// `delete_time_range(start, end, ts_lo, ts_hi)`.
+    KeysTime(String, String, i64, i64),
+    /// `delete_before(ts)`.
+    Before(i64),
+    /// `delete_prefix_before(prefix, ts)`.
+    PrefixBefore(String, i64),
+}
+
+impl Region {
+    fn apply(&self, model: &mut Model) {
+        let (s, e, lo, hi): (&str, Option<&str>, i64, i64) = match self {
+            Region::Keys(s, e) => (s, Some(e), i64::MIN, i64::MAX),
+            Region::KeysTime(s, e, lo, hi) => (s, Some(e), *lo, *hi),
+            Region::Before(ts) => ("", None, i64::MIN, ts - 1),
+            Region::PrefixBefore(p, ts) => {
+                model.retain(|(k, t), _| !(k.starts_with(p.as_bytes()) && *t < *ts));
+                return;
+            }
+        };
+        model.retain(|(k, t), _| {
+            let in_keys =
+                k.as_slice() >= s.as_bytes() && e.map_or(true, |e| k.as_slice() < e.as_bytes());
+            !(in_keys && lo <= *t && *t <= hi)
+        });
+    }
 }
 
 const PREFIXES: [&str; 5] = ["a", "ab", "abc", "b", "cpu."];
@@ -106,14 +138,17 @@ impl Harness {
                 }
             }
             43..=45 => {
-                let (mut s, mut e) = (self.key(), self.key());
-                if s > e {
-                    std::mem::swap(&mut s, &mut e);
+                let d = self.region_delete();
+                match &d {
+                    Region::Keys(s, e) => self.engine().delete_range(s, e),
+                    Region::KeysTime(s, e, lo, hi) => {
+                        self.engine().delete_time_range(s, e, *lo, *hi)
+                    }
+                    Region::Before(ts) => self.engine().delete_before(*ts),
+                    Region::PrefixBefore(p, ts) => self.engine().delete_prefix_before(p, *ts),
                 }
-                self.engine().delete_range(&s, &e).unwrap();
-                self.model.retain(|(k, _), _| {
-                    !(k.as_slice() >= s.as_bytes() && k.as_slice() < e.as_bytes())
-                });
+                .unwrap();
+                d.apply(&mut self.model);
             }
             46..=47 => {
                 let k = self.key();
@@ -192,18 +227,42 @@ impl Harness {
                     model.remove(&(k.into_bytes(), ts));
                 }
                 _ => {
-                    let e = self.key();
-                    let (s, e) = (k.clone().min(e.clone()), k.max(e));
-                    batch.delete_range(s.as_str(), e.as_str());
-                    model.retain(|(key, _), _| {
-                        !(key.as_slice() >= s.as_bytes() && key.as_slice() < e.as_bytes())
-                    });
+                    let d = self.region_delete();
+                    match &d {
+                        Region::Keys(s, e) => batch.delete_range(s.as_str(), e.as_str()),
+                        Region::KeysTime(s, e, lo, hi) => {
+                            batch.delete_time_range(s.as_str(), e.as_str(), *lo, *hi)
+                        }
+                        Region::Before(ts) => batch.delete_before(*ts),
+                        Region::PrefixBefore(p, ts) => batch.delete_prefix_before(p.as_str(), *ts),
+                    };
+                    d.apply(&mut model);
                 }
             }
         }
         let sync = self.rng.bool();
         self.engine().write(&batch, &WriteOptions { sync }).unwrap();
         self.model = model;
+    }
+
+    /// A random range delete: of keys, of keys and a time range, of everything
+    /// before a time, of a prefix before a time.
+    fn region_delete(&mut self) -> Region {
+        let (mut s, mut e) = (self.key(), self.key());
+        if s > e {
+            std::mem::swap(&mut s, &mut e);
+        }
+        let (mut lo, mut hi) = (self.ts(), self.ts());
+        if lo > hi {
+            std::mem::swap(&mut lo, &mut hi);
+        }
+        match self.rng.u8(..8) {
+            0..=2 => Region::Keys(s, e),
+            3..=5 => Region::KeysTime(s, e, lo, hi),
+            // Retention: the oldest part of what was written so far.
+            6 => Region::Before(self.base + self.rng.i64(0..=self.clock / 2 + 1) * 1_000_000),
+            _ => Region::PrefixBefore(PREFIXES[self.rng.usize(..PREFIXES.len())].into(), hi),
+        }
     }
 
     fn check_point_reads(&mut self, now: i64) {

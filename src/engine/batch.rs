@@ -23,7 +23,13 @@ enum Expiry {
 enum BatchOp {
     Put(Record, Expiry),
     Delete(Vec<u8>, i64),
-    DeleteRange(Vec<u8>, Vec<u8>),
+    /// `start <= key < end` (`None`: no upper bound), `ts_lo <= ts <= ts_hi`.
+    DeleteRange {
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        ts_lo: i64,
+        ts_hi: i64,
+    },
 }
 
 /// Operations to apply atomically with [`Engine::write`]. Reusable: `clear` it and
@@ -101,8 +107,52 @@ impl WriteBatch {
         start: impl Into<Vec<u8>>,
         end: impl Into<Vec<u8>>,
     ) -> &mut Self {
-        self.ops
-            .push(BatchOp::DeleteRange(start.into(), end.into()));
+        self.delete_range_op(start.into(), Some(end.into()), i64::MIN, i64::MAX)
+    }
+
+    /// Deletes every record with `start <= key < end` (half-open, as `delete_range`)
+    /// and `ts_start <= ts <= ts_end` (inclusive, as every time range of queries):
+    /// one range tombstone, whatever the number of records it hides. `start == end`
+    /// deletes nothing; `start > end` or `ts_start > ts_end` makes the write fail.
+    pub fn delete_time_range(
+        &mut self,
+        start: impl Into<Vec<u8>>,
+        end: impl Into<Vec<u8>>,
+        ts_start: i64,
+        ts_end: i64,
+    ) -> &mut Self {
+        self.delete_range_op(start.into(), Some(end.into()), ts_start, ts_end)
+    }
+
+    /// Deletes every record of every key with `ts < ts` (retention: "older than").
+    /// `ts = i64::MIN` deletes nothing.
+    pub fn delete_before(&mut self, ts: i64) -> &mut Self {
+        self.delete_prefix_before(Vec::new(), ts)
+    }
+
+    /// Deletes every record whose key begins with `prefix` and whose `ts < ts`.
+    pub fn delete_prefix_before(&mut self, prefix: impl Into<Vec<u8>>, ts: i64) -> &mut Self {
+        if ts != i64::MIN {
+            let prefix = prefix.into();
+            let end = crate::range::prefix_successor(&prefix);
+            self.delete_range_op(prefix, end, i64::MIN, ts - 1);
+        }
+        self
+    }
+
+    fn delete_range_op(
+        &mut self,
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        ts_lo: i64,
+        ts_hi: i64,
+    ) -> &mut Self {
+        self.ops.push(BatchOp::DeleteRange {
+            start,
+            end,
+            ts_lo,
+            ts_hi,
+        });
         self
     }
 
@@ -147,22 +197,50 @@ impl WriteBatch {
                     validate_key(&key).map_err(named)?;
                     ops.push(Op::Delete { key, ts });
                 }
-                BatchOp::DeleteRange(start, end) => {
-                    if start > end {
-                        return Err(named(Error::invalid(format!(
-                            "delete_range start {:?} is after end {:?}",
-                            String::from_utf8_lossy(&start),
-                            String::from_utf8_lossy(&end)
-                        ))));
-                    }
-                    if start < end {
-                        ops.push(Op::DeleteRange { start, end });
-                    }
-                }
+                BatchOp::DeleteRange {
+                    start,
+                    end,
+                    ts_lo,
+                    ts_hi,
+                } => ops.extend(range_delete(start, end, ts_lo, ts_hi).map_err(named)?),
             }
         }
         Ok(LogBatch { ops })
     }
+}
+
+/// The log operation of a range delete, checked: `None` when it deletes nothing (an
+/// empty key range).
+pub(crate) fn range_delete(
+    start: Vec<u8>,
+    end: Option<Vec<u8>>,
+    ts_lo: i64,
+    ts_hi: i64,
+) -> Result<Option<Op>> {
+    if let Some(end) = &end {
+        if start > *end {
+            return Err(Error::invalid(format!(
+                "delete_range start {:?} is after end {:?}",
+                String::from_utf8_lossy(&start),
+                String::from_utf8_lossy(end)
+            )));
+        }
+    }
+    if ts_lo > ts_hi {
+        return Err(Error::invalid(format!(
+            "delete_time_range ts_start {ts_lo} is after ts_end {ts_hi}"
+        )));
+    }
+    if end.as_ref().is_some_and(|e| *e == start) {
+        return Ok(None);
+    }
+    Ok(Some(Op::DeleteRange {
+        start,
+        // The log's form of "no upper bound" is the empty end (see `RangeTombstone`).
+        end: end.unwrap_or_default(),
+        ts_lo,
+        ts_hi,
+    }))
 }
 
 impl Engine {

@@ -17,7 +17,7 @@ use super::output::OutputRun;
 use super::policy::FINAL;
 use super::{Engine, Inner};
 use crate::config::ReadOptions;
-use crate::entry::{RangeTombstone, RangeTombstones};
+use crate::entry::RangeTombstones;
 use crate::error::Result;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::range::Bounds;
@@ -62,11 +62,7 @@ impl Inner {
         }));
         let mut range_dels = RangeTombstones::default();
         for t in &inputs {
-            range_dels.extend(t.range_dels.iter().map(|(s, e)| RangeTombstone {
-                start: s.clone(),
-                end: e.clone(),
-                seq: t.meta.min_seq,
-            }));
+            range_dels.extend(t.range_dels.iter().cloned());
         }
         let min_seq = inputs.iter().map(|t| t.meta.min_seq).min().unwrap_or(0);
         let max_seq = inputs.iter().map(|t| t.meta.max_seq).max().unwrap_or(0);
@@ -113,26 +109,38 @@ impl Inner {
         Ok(())
     }
 
-    /// Deletes every table whose records have all expired; returns their records.
-    fn drop_expired_tables(&self) -> Result<u64> {
+    /// Deletes, without rewriting them, every table whose records have all expired
+    /// and every table a range tombstone wholly covers (`retention`); returns their
+    /// records.
+    pub(super) fn drop_dead_tables(&self) -> Result<u64> {
         let now = now_micros();
+        let covered = self.deleting_tombstones()?;
         let tables = self.current().version.tables.clone();
-        let doomed: Vec<Arc<Table>> = (0..tables.len())
-            .filter(|i| wholly_expired(&tables, *i, now))
-            .map(|i| tables[i].clone())
-            .collect();
-        let purged: u64 = doomed.iter().map(|t| t.props.entries).sum();
-        for t in &doomed {
-            self.replace_tables(std::slice::from_ref(t), &[])?;
+        let mut doomed = Vec::new();
+        let (mut expired, mut deleted, mut deleted_tables) = (0, 0, 0);
+        for (i, t) in tables.iter().enumerate() {
+            if wholly_expired(&tables, i, now) {
+                expired += t.props.entries;
+            } else if covered.covers_table(t) {
+                deleted += t.props.entries;
+                deleted_tables += 1;
+            } else {
+                continue;
+            }
+            doomed.push(t.clone());
         }
-        self.stats.records_expired.fetch_add(purged, Relaxed);
-        Ok(purged)
+        if !doomed.is_empty() {
+            self.replace_tables(&doomed, &[])?;
+        }
+        self.stats.tables_deleted.fetch_add(deleted_tables, Relaxed);
+        self.stats.records_expired.fetch_add(expired, Relaxed);
+        Ok(expired + deleted)
     }
 
     /// One background compaction step; false when nothing needed doing.
     pub(crate) fn maybe_compact(&self) -> Result<bool> {
         let _c = self.compaction_lock.lock();
-        if self.drop_expired_tables()? > 0 {
+        if self.drop_dead_tables()? > 0 {
             return Ok(true);
         }
         let tables = self.current().version.tables.clone();
@@ -148,7 +156,7 @@ impl Inner {
     /// Merges every table into one final run (a full compaction).
     pub(crate) fn compact_all(&self) -> Result<bool> {
         let _c = self.compaction_lock.lock();
-        self.drop_expired_tables()?;
+        self.drop_dead_tables()?;
         let tables = self.current().version.tables.clone();
         let now = now_micros();
         let worth_it = match tables.as_slice() {
@@ -166,7 +174,7 @@ impl Inner {
     /// Purges expired records from tables; returns how many.
     pub(crate) fn gc(&self) -> Result<u64> {
         let _c = self.compaction_lock.lock();
-        let mut purged = self.drop_expired_tables()?;
+        let mut purged = self.drop_dead_tables()?;
         let now = now_micros();
         let candidates: Vec<Arc<Table>> = self
             .current()

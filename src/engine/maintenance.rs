@@ -176,6 +176,7 @@ impl Inner {
             self.sync_wal()?;
         }
         while self.flush_oldest()? {}
+        self.enforce_retention()?;
         for _ in 0..4 {
             if !self.maybe_compact()? {
                 break;

@@ -15,6 +15,7 @@ mod open;
 mod output;
 mod policy;
 mod read;
+mod retention;
 mod snapshot;
 pub(crate) mod stats;
 mod write;
@@ -64,6 +65,8 @@ pub(crate) struct Inner {
     target_table_bytes: u64,
     /// What background compaction merges (windows and fan-in).
     policy: policy::Policy,
+    /// The retention limits background maintenance enforces.
+    retention: retention::Retention,
     sv: RwLock<Arc<SuperVersion>>,
     /// Writes numbered up to here are visible to new readers.
     visible_seq: AtomicU64,

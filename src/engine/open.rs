@@ -255,6 +255,7 @@ fn new_inner(
         table_ctx: ctx,
         table_opts,
         target_table_bytes: tuning.target_table_bytes,
+        retention: super::retention::Retention::new(tuning),
         policy: super::policy::Policy {
             window: config.time_window_micros(),
             threshold: config.merge_threshold(),

@@ -82,7 +82,7 @@ impl Outputs<'_> {
             .map(RangeTombstones::into_vec)
             .unwrap_or_default()
         {
-            b.add_range_del(t.start, t.end);
+            b.add_range_del(t);
         }
         self.current = Some((id, b));
         Ok(())
@@ -191,7 +191,7 @@ impl Inner {
         };
         let mut expired = 0;
         while let Some(e) = next()? {
-            if range_dels.hides(&e.key, e.seq) {
+            if range_dels.hides(&e.key, e.ts, e.seq) {
                 continue;
             }
             if let Some(e) = retain(e, now, older, &mut expired) {

@@ -57,8 +57,10 @@ impl Policy {
                 let members = &tables[r.clone()];
                 Run {
                     level: members[0].meta.level,
+                    // A run of only range tombstones has no window of its own.
                     window: members
                         .iter()
+                        .filter(|t| t.props.entries > 0)
                         .map(|t| t.props.max_ts.div_euclid(self.window))
                         .max()
                         .unwrap_or(i64::MIN),
@@ -75,7 +77,7 @@ impl Policy {
         // The window of the newest run (the last flush, or what it was merged into):
         // not the greatest window of all, which one point far in the future would
         // keep beyond every real window, closing them all for good.
-        let newest = runs.first()?.window;
+        let newest = runs.iter().map(|r| r.window).find(|&w| w != i64::MIN)?;
         let mut i = 0;
         while i < runs.len() {
             let w = runs[i].window;

@@ -86,6 +86,10 @@ live_stats! {
         background_errors => "flowdb_background_errors_total";
         /// Times a writer waited for a flush.
         write_stalls => "flowdb_write_stalls_total";
+        /// Cutoffs the retention limits wrote (each a delete_before).
+        retention_deletes => "flowdb_retention_deletes_total";
+        /// Tables dropped without a rewrite because a range delete covered them.
+        tables_deleted => "flowdb_tables_deleted_total";
     }
     summaries {
         /// Latency of write calls.
@@ -262,6 +266,10 @@ engine_stats! { |s, g| {
     total_compaction_bytes_written: u64 = s.compaction_file_bytes.load(Relaxed);
     /// Table bytes written per table byte flushed since the engine opened (0 before the first flush).
     write_amplification: f64 = write_amplification(s);
+    /// Cutoffs the retention limits wrote (each a delete_before) since the engine opened.
+    total_retention_deletes: u64 = s.retention_deletes.load(Relaxed);
+    /// Tables dropped without a rewrite because a range delete covered them.
+    total_tables_deleted: u64 = s.tables_deleted.load(Relaxed);
     /// Write latency, 50th percentile (µs).
     write_latency_p50_us: u64 = s.write_latency.percentile(0.5);
     /// Write latency, 90th percentile (µs).

@@ -328,21 +328,12 @@ impl Engine {
 
     /// `delete_range` over byte keys.
     pub fn delete_range_bytes(&self, start_key: &[u8], end_key: &[u8]) -> Result<()> {
-        if start_key > end_key {
-            return Err(Error::invalid(format!(
-                "delete_range start {:?} is after end {:?}",
-                String::from_utf8_lossy(start_key),
-                String::from_utf8_lossy(end_key)
-            )));
-        }
-        if start_key == end_key {
-            return Ok(());
-        }
-        let op = Op::DeleteRange {
-            start: start_key.to_vec(),
-            end: end_key.to_vec(),
-        };
-        self.inner.commit(WriteBatch { ops: vec![op] }, false)
+        self.delete_region(
+            start_key.to_vec(),
+            Some(end_key.to_vec()),
+            i64::MIN,
+            i64::MAX,
+        )
     }
 
     /// Replaces the value and/or the TTL (`expire_at = ts + ttl`) of a live record;

@@ -67,7 +67,7 @@ impl ScanIterator {
             return Ok(None);
         };
         while let Some(e) = merge.next_newest()? {
-            if e.is_live(self.now) && !self.range_dels.hides(&e.key, e.seq) {
+            if e.is_live(self.now) && !self.range_dels.hides(&e.key, e.ts, e.seq) {
                 self.returned += 1;
                 return Ok(Some(e.into_record()));
             }

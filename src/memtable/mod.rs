@@ -200,14 +200,14 @@ impl Memtable {
             .collect()
     }
 
-    /// True when a range tombstone visible at `snap` hides an entry `(key, seq)`.
-    pub(crate) fn range_hides(&self, key: &[u8], seq: u64, snap: u64) -> bool {
+    /// True when a range tombstone visible at `snap` hides an entry `(key, ts, seq)`.
+    pub(crate) fn range_hides(&self, key: &[u8], ts: i64, seq: u64, snap: u64) -> bool {
         self.has_range_tombstones()
             && self
                 .range_dels
                 .read()
                 .iter()
-                .any(|t| t.seq <= snap && t.covers(key, seq))
+                .any(|t| t.seq <= snap && t.covers(key, ts, seq))
     }
 
     pub(crate) fn has_range_tombstones(&self) -> bool {

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::entry::{Entry, Kind};
+use crate::entry::{Entry, Kind, RangeTombstone};
 use crate::error::{IoContext, Result};
 use crate::fs::{Appender, FileSystem, OpenMode};
 
@@ -58,7 +58,7 @@ pub(crate) struct TableBuilder {
     bloom: BloomBuilder,
     last_key: Vec<u8>,
     props: TableProps,
-    range_dels: Vec<(Vec<u8>, Vec<u8>)>,
+    range_dels: Vec<RangeTombstone>,
     scratch: Vec<u8>,
     raw_bytes: u64,
 }
@@ -150,9 +150,9 @@ impl TableBuilder {
         Ok(())
     }
 
-    /// Adds a range tombstone `[start, end)`.
-    pub(crate) fn add_range_del(&mut self, start: Vec<u8>, end: Vec<u8>) {
-        self.range_dels.push((start, end));
+    /// Adds a range tombstone (its sequence is not stored: it takes the table's).
+    pub(crate) fn add_range_del(&mut self, t: RangeTombstone) {
+        self.range_dels.push(t);
     }
 
     fn write_block(&mut self, raw: &[u8], compress: bool) -> Result<BlockHandle> {

@@ -8,8 +8,11 @@
 //! Properties block: `entries`, `deletes` (varints), `min_ts`, `max_ts`,
 //! `min_expire`, `max_expire` (zigzag varints; expiry over puts only, `i64::MAX` /
 //! `i64::MIN` when there are none). Range-tombstone block: `count: varint`, then
-//! `start: bytes`, `end: bytes` each.
+//! `start: bytes`, `end: bytes` each (an empty end: no upper key bound); then, only
+//! when some tombstone is limited in time, `ts_lo`, `ts_hi` (zigzag varints) for each
+//! in the same order (absent: all of time).
 
+use crate::entry::RangeTombstone;
 use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
 
 use super::format::BlockHandle;
@@ -187,22 +190,42 @@ pub(crate) fn decode_key_map(data: &[u8]) -> Option<Vec<(FenceKey, u32, u32)>> {
     d.is_empty().then_some(out)
 }
 
-pub(crate) fn encode_range_dels(dels: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+/// Encodes range tombstones (their sequences are not stored: a table's tombstones
+/// take the table's). The time section is written only when some tombstone is
+/// limited in time, so a table of plain `delete_range`s keeps the first format.
+pub(crate) fn encode_range_dels(dels: &[RangeTombstone]) -> Vec<u8> {
     let mut buf = Vec::new();
     put_varint(&mut buf, dels.len() as u64);
-    for (s, e) in dels {
-        put_bytes(&mut buf, s);
-        put_bytes(&mut buf, e);
+    for t in dels {
+        put_bytes(&mut buf, &t.start);
+        put_bytes(&mut buf, &t.end);
+    }
+    if dels
+        .iter()
+        .any(|t| (t.ts_lo, t.ts_hi) != (i64::MIN, i64::MAX))
+    {
+        for t in dels {
+            put_varint_i64(&mut buf, t.ts_lo);
+            put_varint_i64(&mut buf, t.ts_hi);
+        }
     }
     buf
 }
 
-pub(crate) fn decode_range_dels(data: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+/// Decodes range tombstones, each numbered `seq`.
+pub(crate) fn decode_range_dels(data: &[u8], seq: u64) -> Option<Vec<RangeTombstone>> {
     let mut d = Decoder::new(data);
     let n = d.varint_usize()?;
     let mut out = Vec::with_capacity(n.min(data.len()));
     for _ in 0..n {
-        out.push((d.bytes()?.to_vec(), d.bytes()?.to_vec()));
+        let (start, end) = (d.bytes()?.to_vec(), d.bytes()?.to_vec());
+        out.push(RangeTombstone::keys(start, end, seq));
+    }
+    if !d.is_empty() {
+        for t in out.iter_mut() {
+            t.ts_lo = d.varint_i64()?;
+            t.ts_hi = d.varint_i64()?;
+        }
     }
     d.is_empty().then_some(out)
 }
@@ -240,7 +263,20 @@ mod tests {
         assert_eq!(TableProps::decode(&with_map.encode()), Some(with_map));
         let spans = vec![(FenceKey::from_slice(b"s"), 3, 9)];
         assert_eq!(decode_key_map(&encode_key_map(&spans)), Some(spans));
-        let r = vec![(b"a".to_vec(), b"c".to_vec())];
-        assert_eq!(decode_range_dels(&encode_range_dels(&r)), Some(r));
+        let r = vec![RangeTombstone::keys(b"a".to_vec(), b"c".to_vec(), 7)];
+        let plain = encode_range_dels(&r);
+        assert_eq!(decode_range_dels(&plain, 7), Some(r.clone()));
+        let timed = vec![
+            r[0].clone(),
+            RangeTombstone {
+                ts_lo: -3,
+                ts_hi: 99,
+                ..RangeTombstone::keys(b"d".to_vec(), Vec::new(), 7)
+            },
+        ];
+        let enc = encode_range_dels(&timed);
+        assert!(enc.len() > plain.len());
+        assert_eq!(decode_range_dels(&enc, 7), Some(timed));
+        assert_eq!(decode_range_dels(&enc[..enc.len() - 1], 7), None);
     }
 }

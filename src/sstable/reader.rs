@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use crate::config::ReadOptions;
-use crate::entry::{cmp_key_ts, Entry};
+use crate::entry::{cmp_key_ts, Entry, RangeTombstone};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FsFile, OpenMode};
 
@@ -40,7 +40,8 @@ pub(crate) struct Table {
     /// while the index budget has room (`None`: no map, or no room for it).
     key_map: std::sync::OnceLock<Option<KeyMap>>,
     bloom: Filter,
-    pub range_dels: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Its range tombstones, numbered with the table's smallest sequence.
+    pub range_dels: Vec<RangeTombstone>,
     pub props: TableProps,
     ctx: Arc<TableContext>,
     charged: usize,
@@ -109,9 +110,11 @@ impl Table {
         } else {
             BlockIndex::whole(entries)
         };
-        let range_dels =
-            decode_range_dels(&meta_block(footer.range_dels, "range tombstone block")?)
-                .ok_or_else(|| bad(footer.range_dels, "range tombstone block"))?;
+        let range_dels = decode_range_dels(
+            &meta_block(footer.range_dels, "range tombstone block")?,
+            meta.min_seq,
+        )
+        .ok_or_else(|| bad(footer.range_dels, "range tombstone block"))?;
         let props = TableProps::decode(&meta_block(footer.props, "properties block")?)
             .ok_or_else(|| bad(footer.props, "properties block"))?;
         let bloom_bytes = footer.bloom.len as usize;

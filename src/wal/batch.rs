@@ -5,7 +5,11 @@
 //! `first_seq: u64 LE`, `count: varint`, then `count` operations, each a tag byte:
 //! `0` put: `key: bytes`, `ts: zigzag varint`, `expire_at: zigzag varint`, `value: bytes`;
 //! `1` delete: `key: bytes`, `ts: zigzag varint`;
-//! `2` range delete: `start: bytes`, `end: bytes` (deletes `start <= key < end`).
+//! `2` range delete: `start: bytes`, `end: bytes` (deletes `start <= key < end`; an
+//! empty end: every key from `start`);
+//! `3` time-range delete: as `2`, then `ts_lo`, `ts_hi` (zigzag varints; deletes only
+//! records with `ts_lo <= ts <= ts_hi`). A range delete over all of time is written
+//! as `2`.
 //! `bytes` is a varint length followed by the bytes.
 
 use crate::entry::{Entry, Kind, RangeTombstone};
@@ -15,8 +19,17 @@ use crate::util::coding::{put_bytes, put_u64, put_varint, put_varint_i64, Decode
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     Put(Record),
-    Delete { key: Vec<u8>, ts: i64 },
-    DeleteRange { start: Vec<u8>, end: Vec<u8> },
+    Delete {
+        key: Vec<u8>,
+        ts: i64,
+    },
+    /// `start <= key < end` (empty `end`: no upper bound), `ts_lo <= ts <= ts_hi`.
+    DeleteRange {
+        start: Vec<u8>,
+        end: Vec<u8>,
+        ts_lo: i64,
+        ts_hi: i64,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,7 +48,7 @@ impl WriteBatch {
             .map(|op| match op {
                 Op::Put(r) => r.key.len() + r.value.len() + 24,
                 Op::Delete { key, .. } => key.len() + 12,
-                Op::DeleteRange { start, end } => start.len() + end.len() + 8,
+                Op::DeleteRange { start, end, .. } => start.len() + end.len() + 24,
             })
             .sum()
     }
@@ -57,10 +70,20 @@ impl WriteBatch {
                     put_bytes(buf, key);
                     put_varint_i64(buf, *ts);
                 }
-                Op::DeleteRange { start, end } => {
-                    buf.push(2);
+                Op::DeleteRange {
+                    start,
+                    end,
+                    ts_lo,
+                    ts_hi,
+                } => {
+                    let all_time = (*ts_lo, *ts_hi) == (i64::MIN, i64::MAX);
+                    buf.push(if all_time { 2 } else { 3 });
                     put_bytes(buf, start);
                     put_bytes(buf, end);
+                    if !all_time {
+                        put_varint_i64(buf, *ts_lo);
+                        put_varint_i64(buf, *ts_hi);
+                    }
                 }
             }
         }
@@ -90,10 +113,20 @@ impl WriteBatch {
                     key: d.bytes()?.to_vec(),
                     ts: d.varint_i64()?,
                 },
-                2 => Op::DeleteRange {
-                    start: d.bytes()?.to_vec(),
-                    end: d.bytes()?.to_vec(),
-                },
+                tag @ (2 | 3) => {
+                    let start = d.bytes()?.to_vec();
+                    let end = d.bytes()?.to_vec();
+                    let (ts_lo, ts_hi) = match tag {
+                        2 => (i64::MIN, i64::MAX),
+                        _ => (d.varint_i64()?, d.varint_i64()?),
+                    };
+                    Op::DeleteRange {
+                        start,
+                        end,
+                        ts_lo,
+                        ts_hi,
+                    }
+                }
                 _ => return None,
             };
             ops.push(op);
@@ -124,7 +157,18 @@ impl WriteBatch {
                     expire_at: i64::MAX,
                     value: Vec::new(),
                 }),
-                Op::DeleteRange { start, end } => ranges.push(RangeTombstone { start, end, seq }),
+                Op::DeleteRange {
+                    start,
+                    end,
+                    ts_lo,
+                    ts_hi,
+                } => ranges.push(RangeTombstone {
+                    start,
+                    end,
+                    ts_lo,
+                    ts_hi,
+                    seq,
+                }),
             }
         }
         (entries, ranges)
@@ -147,6 +191,14 @@ mod tests {
                 Op::DeleteRange {
                     start: b"a".to_vec(),
                     end: b"b".to_vec(),
+                    ts_lo: i64::MIN,
+                    ts_hi: i64::MAX,
+                },
+                Op::DeleteRange {
+                    start: b"c".to_vec(),
+                    end: Vec::new(),
+                    ts_lo: -7,
+                    ts_hi: 40,
                 },
             ],
         };

@@ -1,5 +1,6 @@
 //! Write operations for the crash tests: random commits (batches of puts with and
-//! without TTL, deletes, range deletes, and `WriteBatch`es mixing all three) and
+//! without TTL, deletes, range deletes by keys and by keys and time, `delete_before`,
+//! and `WriteBatch`es mixing them) and
 //! maintenance (flush, full and scheduled compaction), the same
 //! applied to an engine and to a model, and the check that what an engine recovered
 //! is the model after some prefix of the commits.
@@ -30,6 +31,11 @@ pub enum Op {
     Put(Vec<Record>, Option<u64>),
     Delete(Vec<(String, i64)>),
     DeleteRange(String, String),
+    /// `delete_time_range(start, end, ts_lo, ts_hi)`.
+    DeleteTimeRange(String, String, i64, i64),
+    /// Retention: `delete_prefix_before(prefix, ts)` (`delete_before(ts)` when the
+    /// prefix is empty).
+    DeleteBefore(String, i64),
     /// A `WriteBatch`: its items apply in order, all or none.
     Batch(Vec<Item>),
     Flush,
@@ -45,6 +51,7 @@ pub enum Item {
     Put(Record, Option<u64>),
     Delete(String, i64),
     DeleteRange(String, String),
+    DeleteTimeRange(String, String, i64, i64),
 }
 
 const KEYS: [&str; 6] = ["a1", "a2", "b1", "b2", "c1", "cpu.9"];
@@ -79,6 +86,16 @@ impl Op {
                             Item::Put(Record::new(key(rng), ts(rng), value(rng, j)), ttl)
                         }
                         6..=8 => Item::Delete(key(rng), ts(rng)),
+                        9 if rng.bool() => {
+                            let (a, b) = (key(rng), key(rng));
+                            let (t1, t2) = (ts(rng), ts(rng));
+                            Item::DeleteTimeRange(
+                                a.clone().min(b.clone()),
+                                a.max(b),
+                                t1.min(t2),
+                                t1.max(t2),
+                            )
+                        }
                         _ => {
                             let (a, b) = (key(rng), key(rng));
                             Item::DeleteRange(a.clone().min(b.clone()), a.max(b))
@@ -114,7 +131,13 @@ impl Op {
                 if s > e {
                     std::mem::swap(&mut s, &mut e);
                 }
-                Op::DeleteRange(s, e)
+                let (t1, t2) = (ts(rng), ts(rng));
+                match rng.u8(..4) {
+                    0 | 1 => Op::DeleteRange(s, e),
+                    2 => Op::DeleteTimeRange(s, e, t1.min(t2), t1.max(t2)),
+                    // Retention: everything older than about half of what was written.
+                    _ => Op::DeleteBefore(prefix.into(), base_ts + (i as i64 / 8) * 1_000_000),
+                }
             }
             86..=94 => Op::Flush,
             95..=97 => Op::RunCompactions,
@@ -132,6 +155,9 @@ impl Op {
             Op::Put(batch, ttl) => e.write_batch_ttl(batch, *ttl),
             Op::Delete(keys) => e.delete_batch(keys),
             Op::DeleteRange(s, t) => e.delete_range(s, t),
+            Op::DeleteTimeRange(s, t, lo, hi) => e.delete_time_range(s, t, *lo, *hi),
+            Op::DeleteBefore(p, ts) if p.is_empty() => e.delete_before(*ts),
+            Op::DeleteBefore(p, ts) => e.delete_prefix_before(p, *ts),
             Op::Batch(items) => {
                 let mut b = WriteBatch::new();
                 for item in items {
@@ -140,6 +166,9 @@ impl Op {
                         Item::Put(r, Some(t)) => b.put_ttl(r.clone(), *t),
                         Item::Delete(k, ts) => b.delete(k.as_str(), *ts),
                         Item::DeleteRange(s, t) => b.delete_range(s.as_str(), t.as_str()),
+                        Item::DeleteTimeRange(s, t, lo, hi) => {
+                            b.delete_time_range(s.as_str(), t.as_str(), *lo, *hi)
+                        }
                     };
                 }
                 e.write(&b, &WriteOptions::default())
@@ -163,6 +192,10 @@ impl Op {
                 }
             }
             Op::DeleteRange(s, t) => model_delete_range(m, s, t),
+            Op::DeleteTimeRange(s, t, lo, hi) => model_delete_time_range(m, s, t, *lo, *hi),
+            Op::DeleteBefore(p, ts) => {
+                m.retain(|(k, t), _| !k.starts_with(p.as_bytes()) || *t >= *ts)
+            }
             Op::Batch(items) => {
                 for item in items {
                     match item {
@@ -171,6 +204,9 @@ impl Op {
                             m.remove(&(k.clone().into_bytes(), *ts));
                         }
                         Item::DeleteRange(s, t) => model_delete_range(m, s, t),
+                        Item::DeleteTimeRange(s, t, lo, hi) => {
+                            model_delete_time_range(m, s, t, *lo, *hi)
+                        }
                     }
                 }
             }
@@ -193,7 +229,13 @@ fn model_put(m: &mut State, r: &Record, ttl: Option<u64>) {
 }
 
 fn model_delete_range(m: &mut State, s: &str, t: &str) {
-    m.retain(|(k, _), _| !(k.as_slice() >= s.as_bytes() && k.as_slice() < t.as_bytes()))
+    model_delete_time_range(m, s, t, i64::MIN, i64::MAX)
+}
+
+fn model_delete_time_range(m: &mut State, s: &str, t: &str, lo: i64, hi: i64) {
+    m.retain(|(k, ts), _| {
+        !(k.as_slice() >= s.as_bytes() && k.as_slice() < t.as_bytes() && lo <= *ts && *ts <= hi)
+    })
 }
 
 /// Everything the engine holds, by full scan.

@@ -1,0 +1,214 @@
+//! Retention by time: deleting a key × time region with one range tombstone
+//! (`delete_time_range`, `delete_before`, `delete_prefix_before`), dropping the
+//! tables such a tombstone wholly covers without rewriting them, and the retention
+//! limits of `Tuning` (by age, by size) that background maintenance enforces
+//! (docs/design.md, "Deleting by time").
+
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use super::batch::range_delete;
+use super::{Engine, Inner};
+use crate::config::Tuning;
+use crate::entry::RangeTombstone;
+use crate::error::Result;
+use crate::sstable::reader::Table;
+use crate::util::now_micros;
+use crate::wal::WriteBatch as LogBatch;
+
+impl Engine {
+    /// Deletes every record with `start_key <= key < end_key` (half-open, as
+    /// `delete_range`) and `ts_start <= ts <= ts_end` (inclusive, as the time ranges
+    /// of queries). One range tombstone is written, whatever the number of records
+    /// it hides: reads skip them at once, compaction drops them later, and a table
+    /// wholly inside the region is deleted without a rewrite. `start_key == end_key`
+    /// deletes nothing; `start_key > end_key` or `ts_start > ts_end` is
+    /// `InvalidArgument`.
+    pub fn delete_time_range(
+        &self,
+        start_key: &str,
+        end_key: &str,
+        ts_start: i64,
+        ts_end: i64,
+    ) -> Result<()> {
+        self.delete_time_range_bytes(start_key.as_bytes(), end_key.as_bytes(), ts_start, ts_end)
+    }
+
+    /// `delete_time_range` over byte keys.
+    pub fn delete_time_range_bytes(
+        &self,
+        start_key: &[u8],
+        end_key: &[u8],
+        ts_start: i64,
+        ts_end: i64,
+    ) -> Result<()> {
+        self.delete_region(start_key.to_vec(), Some(end_key.to_vec()), ts_start, ts_end)
+    }
+
+    /// Deletes every record of every key with `ts < ts` ("keep nothing older than").
+    /// `ts = i64::MIN` deletes nothing.
+    pub fn delete_before(&self, ts: i64) -> Result<()> {
+        self.delete_prefix_before_bytes(b"", ts)
+    }
+
+    /// Deletes every record whose key begins with `prefix` and whose `ts < ts`.
+    pub fn delete_prefix_before(&self, prefix: &str, ts: i64) -> Result<()> {
+        self.delete_prefix_before_bytes(prefix.as_bytes(), ts)
+    }
+
+    /// `delete_prefix_before` for prefixes that are not UTF-8.
+    pub fn delete_prefix_before_bytes(&self, prefix: &[u8], ts: i64) -> Result<()> {
+        if ts == i64::MIN {
+            return Ok(());
+        }
+        let end = crate::range::prefix_successor(prefix);
+        self.delete_region(prefix.to_vec(), end, i64::MIN, ts - 1)
+    }
+
+    /// Commits one range delete (`end: None`, no upper key bound), checked.
+    pub(super) fn delete_region(
+        &self,
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        ts_lo: i64,
+        ts_hi: i64,
+    ) -> Result<()> {
+        match range_delete(start, end, ts_lo, ts_hi)? {
+            Some(op) => self.inner.commit(LogBatch { ops: vec![op] }, false),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The range tombstones that may delete tables whole: the tables' and the committed
+/// ones of the memtables.
+pub(super) struct Deleting(Vec<RangeTombstone>);
+
+impl Deleting {
+    /// True when `t` can go without a rewrite: a tombstone newer than all of it
+    /// covers its whole key and time range, and it has no range tombstones of its
+    /// own (those may hide data beyond it).
+    pub(super) fn covers_table(&self, t: &Table) -> bool {
+        let Some((first, last)) = t.key_range() else {
+            return false;
+        };
+        t.range_dels.is_empty()
+            && self.0.iter().any(|d| {
+                d.seq > t.meta.max_seq && d.contains(first, last, t.props.min_ts, t.props.max_ts)
+            })
+    }
+}
+
+impl Inner {
+    /// The tombstones that may drop tables now. A memtable's tombstone is made
+    /// durable first (the log synced), so a table is never gone after a crash that
+    /// lost the delete that dropped it.
+    pub(super) fn deleting_tombstones(&self) -> Result<Deleting> {
+        let snap = self.snapshot();
+        let mut list = snap.sv.version.range_dels.clone();
+        let before = list.len();
+        for m in snap.sv.memtables() {
+            if m.has_range_tombstones() {
+                list.extend(m.range_tombstones(snap.seq));
+            }
+        }
+        if list.len() > before {
+            self.sync_wal()?;
+        }
+        Ok(Deleting(list))
+    }
+}
+
+/// The retention limits of `Tuning`, and the last cutoff enforced.
+pub(super) struct Retention {
+    max_age_micros: Option<i64>,
+    max_bytes: Option<u64>,
+    /// The greatest cutoff written by this engine (a `delete_before` is written only
+    /// when the cutoff moves on by a step: see `Inner::enforce_retention`).
+    written: AtomicI64,
+}
+
+impl Retention {
+    pub(super) fn new(t: &Tuning) -> Self {
+        Retention {
+            max_age_micros: t
+                .retention_max_age_secs
+                .map(|s| i64::try_from(s.saturating_mul(1_000_000)).unwrap_or(i64::MAX)),
+            max_bytes: t.retention_max_bytes,
+            written: AtomicI64::new(i64::MIN),
+        }
+    }
+}
+
+impl Inner {
+    /// Writes the `delete_before` the retention limits call for, if any (the tables
+    /// it covers are dropped by the next compaction step); returns its cutoff. By age,
+    /// the cutoff moves in steps of 1/64 of the age (at least a second), so a
+    /// maintenance tick does not write a tombstone each time.
+    pub(super) fn enforce_retention(&self) -> Result<Option<i64>> {
+        let r = &self.retention;
+        let sv = self.current();
+        let tables = &sv.version.tables;
+        let mut cutoff = i64::MIN;
+        if let Some(age) = r.max_age_micros {
+            let step = (age / 64).max(1_000_000);
+            let c = now_micros().saturating_sub(age);
+            cutoff = c - c.rem_euclid(step);
+        }
+        if let Some(max) = r.max_bytes {
+            cutoff = cutoff.max(size_cutoff(tables, max));
+        }
+        if cutoff <= r.written.load(Relaxed) {
+            return Ok(None);
+        }
+        let below = tables
+            .iter()
+            .any(|t| t.props.entries > 0 && t.props.min_ts < cutoff)
+            || sv.memtables().any(|m| !m.is_empty());
+        if !below {
+            return Ok(None);
+        }
+        let op = range_delete(Vec::new(), None, i64::MIN, cutoff - 1)?.expect("all keys");
+        self.commit(LogBatch { ops: vec![op] }, false)?;
+        r.written.fetch_max(cutoff, Relaxed);
+        self.stats.retention_deletes.fetch_add(1, Relaxed);
+        Ok(Some(cutoff))
+    }
+}
+
+/// The cutoff that brings `tables` within `max` bytes by dropping the tables of the
+/// oldest data (smallest greatest ts) first, never the one with the newest data;
+/// `i64::MIN` when they fit.
+fn size_cutoff(tables: &[Arc<Table>], max: u64) -> i64 {
+    let mut total: u64 = tables.iter().map(|t| t.meta.size).sum();
+    if total <= max {
+        return i64::MIN;
+    }
+    let mut by_age: Vec<&Arc<Table>> = tables.iter().filter(|t| t.props.entries > 0).collect();
+    by_age.sort_by_key(|t| t.props.max_ts);
+    let mut cutoff = i64::MIN;
+    for t in by_age.iter().take(by_age.len().saturating_sub(1)) {
+        if total <= max {
+            break;
+        }
+        total -= t.meta.size;
+        cutoff = t.props.max_ts.saturating_add(1);
+    }
+    cutoff
+}
+
+impl Engine {
+    /// Enforces the retention limits of `Tuning` now (background maintenance does it
+    /// every tick): writes the `delete_before` they call for and drops the tables it
+    /// wholly covers. Returns the cutoff written (records with `ts` below it are
+    /// gone), or `None` when nothing was due. For programs that open with
+    /// `auto_background = false`.
+    pub fn enforce_retention(&self) -> Result<Option<i64>> {
+        self.inner.check_open()?;
+        let cutoff = self.inner.enforce_retention()?;
+        if cutoff.is_some() {
+            self.inner.drop_dead_tables()?;
+        }
+        Ok(cutoff)
+    }
+}
