@@ -46,7 +46,9 @@ pub mod stats {
 }
 
 pub use config::{Config, ReadOptions, SyncMode, Tuning};
-pub use engine::{Engine, EngineStats, MaintenanceHandle, Snapshot, WriteBatch, WriteOptions};
+pub use engine::{
+    Engine, EngineStats, MaintenanceHandle, SeriesInfo, Snapshot, WriteBatch, WriteOptions,
+};
 pub use error::{Error, FlowError, Result, StatusCode};
 pub use iterator::scan::ScanIterator;
 pub use range::{prefix_successor, Query, ScanRange};

@@ -7,16 +7,20 @@
 //! those bytes, the empty prefix matches everything. (`delete_range` differs: it is
 //! half-open, `start <= key < end`, as RocksDB's DeleteRange.)
 
-/// A lazy-scan range. Build it with the constructors.
+/// A lazy-scan range. Build it with the constructors; `.reverse()` and `.limit(n)`
+/// make it newest-first and bounded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScanRange {
     pub(crate) bounds: Bounds,
+    pub(crate) limit: Option<usize>,
 }
 
-/// A query; `Engine::query` returns every live record it matches, in `(key, ts)` order.
+/// A query; `Engine::query` returns every live record it matches, in `(key, ts)` order
+/// (descending with `.reverse()`), at most `n` with `.limit(n)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Query {
     pub(crate) bounds: Bounds,
+    pub(crate) limit: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,13 +30,19 @@ pub(crate) enum KeyEnd {
     Excluded(Vec<u8>),
 }
 
-/// Key bounds `[start, end]` plus an inclusive time window `[ts_lo, ts_hi]`.
+/// Key bounds `[start, end]` plus an inclusive time window `[ts_lo, ts_hi]`, and the
+/// direction records are read in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Bounds {
     pub start: Vec<u8>,
     pub end: KeyEnd,
     pub ts_lo: i64,
     pub ts_hi: i64,
+    /// Descending `(key, ts)` order: the greatest key first, each key newest first.
+    pub reverse: bool,
+    /// Set by a seek (`ScanIterator::seek`): reading forwards, the `start` key's
+    /// records begin at this ts; backwards, the end key's end there.
+    pub seek_ts: Option<i64>,
 }
 
 impl Bounds {
@@ -42,6 +52,8 @@ impl Bounds {
             end: KeyEnd::Unbounded,
             ts_lo: i64::MIN,
             ts_hi: i64::MAX,
+            reverse: false,
+            seek_ts: None,
         }
     }
 
@@ -97,6 +109,49 @@ impl Bounds {
     pub(crate) fn time_restricted(&self) -> bool {
         self.ts_lo != i64::MIN || self.ts_hi != i64::MAX
     }
+
+    /// The least ts read of `key` (forwards: a seek's ts at the start key).
+    pub(crate) fn ts_floor(&self, key: &[u8]) -> i64 {
+        match self.seek_ts {
+            Some(ts) if !self.reverse && key == self.start.as_slice() => ts.max(self.ts_lo),
+            _ => self.ts_lo,
+        }
+    }
+
+    /// The greatest ts read of `key` (backwards: a seek's ts at the end key).
+    pub(crate) fn ts_ceiling(&self, key: &[u8]) -> i64 {
+        match (&self.end, self.seek_ts) {
+            (KeyEnd::Included(end), Some(ts)) if self.reverse && key == end.as_slice() => {
+                ts.min(self.ts_hi)
+            }
+            _ => self.ts_hi,
+        }
+    }
+
+    /// These bounds from `(key, ts)` on, in their direction (RocksDB's `Seek` and,
+    /// backwards, `SeekForPrev`): forwards, the records at or after it; backwards, at or
+    /// before it. A position before the bounds (in their direction) leaves them
+    /// whole; one beyond them leaves them empty.
+    pub(crate) fn positioned_at(&self, key: &[u8], ts: i64) -> Bounds {
+        let mut b = self.clone();
+        let narrows = match self.reverse {
+            false => !self.key_before_start(key),
+            true => !self.key_past_end(key),
+        };
+        if narrows {
+            match self.reverse {
+                false => b.start = key.to_vec(),
+                true => b.end = KeyEnd::Included(key.to_vec()),
+            }
+            b.seek_ts = Some(ts);
+        }
+        b
+    }
+
+    /// True when `key` is before the start bound.
+    pub(crate) fn key_before_start(&self, key: &[u8]) -> bool {
+        crate::util::key_order::compare(key, &self.start).is_lt()
+    }
 }
 
 /// The smallest key greater than every key starting with `p`, or `None` when `p` is
@@ -117,27 +172,22 @@ pub fn prefix_successor(p: &[u8]) -> Option<Vec<u8>> {
 impl ScanRange {
     /// Keys beginning with `p` (the empty prefix: every key).
     pub fn prefix(p: impl AsRef<str>) -> Self {
-        ScanRange {
-            bounds: Bounds::prefix(p.as_ref().as_bytes()),
-        }
+        ScanRange::of(Bounds::prefix(p.as_ref().as_bytes()))
     }
     /// Every key, `start <= ts <= end`.
     pub fn time_range(start: i64, end: i64) -> Self {
-        ScanRange {
-            bounds: Bounds::all().with_time(start, end),
-        }
+        ScanRange::of(Bounds::all().with_time(start, end))
     }
     /// Keys beginning with `p`, `ts_start <= ts <= ts_end`.
     pub fn prefix_time_range(p: impl AsRef<str>, ts_start: i64, ts_end: i64) -> Self {
-        ScanRange {
-            bounds: Bounds::prefix(p.as_ref().as_bytes()).with_time(ts_start, ts_end),
-        }
+        ScanRange::of(Bounds::prefix(p.as_ref().as_bytes()).with_time(ts_start, ts_end))
     }
     /// `start <= key <= end` (both inclusive).
     pub fn key_range(start: impl AsRef<str>, end: impl AsRef<str>) -> Self {
-        ScanRange {
-            bounds: Bounds::key_range(start.as_ref().as_bytes(), end.as_ref().as_bytes()),
-        }
+        ScanRange::of(Bounds::key_range(
+            start.as_ref().as_bytes(),
+            end.as_ref().as_bytes(),
+        ))
     }
     /// `start <= key <= end` and `ts_start <= ts <= ts_end`.
     pub fn key_time_range(
@@ -146,72 +196,53 @@ impl ScanRange {
         ts_start: i64,
         ts_end: i64,
     ) -> Self {
-        ScanRange {
-            bounds: Bounds::key_range(start.as_ref().as_bytes(), end.as_ref().as_bytes())
+        ScanRange::of(
+            Bounds::key_range(start.as_ref().as_bytes(), end.as_ref().as_bytes())
                 .with_time(ts_start, ts_end),
-        }
+        )
     }
     /// Everything.
     pub fn all() -> Self {
-        ScanRange {
-            bounds: Bounds::all(),
-        }
+        ScanRange::of(Bounds::all())
     }
     /// Keys beginning with the bytes `p` (for keys that are not UTF-8).
     pub fn prefix_bytes(p: &[u8]) -> Self {
-        ScanRange {
-            bounds: Bounds::prefix(p),
-        }
+        ScanRange::of(Bounds::prefix(p))
     }
     /// `start <= key <= end` over byte keys.
     pub fn key_range_bytes(start: &[u8], end: &[u8]) -> Self {
-        ScanRange {
-            bounds: Bounds::key_range(start, end),
-        }
+        ScanRange::of(Bounds::key_range(start, end))
     }
     /// `start <= key < end` over byte keys (half-open, as `delete_range`); `start >=
     /// end` is empty.
     pub fn key_range_half_open(start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) -> Self {
-        ScanRange {
-            bounds: Bounds {
-                start: start.into(),
-                end: KeyEnd::Excluded(end.into()),
-                ..Bounds::all()
-            },
-        }
-    }
-    /// This range restricted to `ts_start <= ts <= ts_end`.
-    pub fn with_time_range(self, ts_start: i64, ts_end: i64) -> Self {
-        ScanRange {
-            bounds: self.bounds.with_time(ts_start, ts_end),
-        }
+        ScanRange::of(Bounds {
+            start: start.into(),
+            end: KeyEnd::Excluded(end.into()),
+            ..Bounds::all()
+        })
     }
 }
 
 impl Query {
     /// Keys beginning with `key`.
     pub fn prefix(key: impl Into<String>) -> Self {
-        Query {
-            bounds: Bounds::prefix(key.into().as_bytes()),
-        }
+        Query::of(Bounds::prefix(key.into().as_bytes()))
     }
     /// `start <= key <= end`.
     pub fn key_range(start: impl Into<String>, end: impl Into<String>) -> Self {
-        Query {
-            bounds: Bounds::key_range(start.into().as_bytes(), end.into().as_bytes()),
-        }
+        Query::of(Bounds::key_range(
+            start.into().as_bytes(),
+            end.into().as_bytes(),
+        ))
     }
     /// Every key, `start <= ts <= end`.
     pub fn time_range(start: i64, end: i64) -> Self {
-        Query {
-            bounds: Bounds::all().with_time(start, end),
-        }
+        Query::of(Bounds::all().with_time(start, end))
     }
     /// Keys beginning with `key`, `start <= ts <= end`.
     pub fn prefix_time_range(key: impl Into<String>, start: i64, end: i64) -> Self {
-        Query {
-            bounds: Bounds::prefix(key.into().as_bytes()).with_time(start, end),
-        }
+        Query::of(Bounds::prefix(key.into().as_bytes()).with_time(start, end))
     }
     /// `start_key <= key <= end_key` and `start <= ts <= end`.
     pub fn key_time_range(
@@ -220,23 +251,74 @@ impl Query {
         start: i64,
         end: i64,
     ) -> Self {
-        Query {
-            bounds: Bounds::key_range(start_key.into().as_bytes(), end_key.into().as_bytes())
+        Query::of(
+            Bounds::key_range(start_key.into().as_bytes(), end_key.into().as_bytes())
                 .with_time(start, end),
-        }
+        )
     }
 }
 
+/// The builder options `Query` and `ScanRange` share, written once.
+macro_rules! read_options {
+    ($t:ident) => {
+        impl $t {
+            fn of(bounds: Bounds) -> Self {
+                $t {
+                    bounds,
+                    limit: None,
+                }
+            }
+
+            /// This range restricted to `ts_start <= ts <= ts_end`.
+            pub fn with_time_range(mut self, ts_start: i64, ts_end: i64) -> Self {
+                self.bounds = self.bounds.with_time(ts_start, ts_end);
+                self
+            }
+
+            /// Newest first: records in descending `(key, ts)` order (the greatest key
+            /// first, each key's points newest first), read backwards from the end of
+            /// the range as RocksDB's reverse iterator does, not collected and turned
+            /// round.
+            pub fn reverse(mut self) -> Self {
+                self.bounds.reverse = true;
+                self
+            }
+
+            /// At most `n` records, the first `n` in the read's order: reading stops
+            /// there, so a limited read costs about `n` records, not the range.
+            /// `limit(0)` returns none.
+            pub fn limit(mut self, n: usize) -> Self {
+                self.limit = Some(n);
+                self
+            }
+
+            /// True when the records come newest first (`reverse`).
+            pub fn is_reverse(&self) -> bool {
+                self.bounds.reverse
+            }
+        }
+    };
+}
+
+read_options!(ScanRange);
+read_options!(Query);
+
 impl From<Query> for ScanRange {
     fn from(q: Query) -> Self {
-        ScanRange { bounds: q.bounds }
+        ScanRange {
+            bounds: q.bounds,
+            limit: q.limit,
+        }
     }
 }
 
 /// The same records, collected at once by [`Engine::query`](crate::Engine::query).
 impl From<ScanRange> for Query {
     fn from(r: ScanRange) -> Self {
-        Query { bounds: r.bounds }
+        Query {
+            bounds: r.bounds,
+            limit: r.limit,
+        }
     }
 }
 

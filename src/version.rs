@@ -303,10 +303,11 @@ impl Snapshot {
             .collect();
         // A table with no block in bounds has nothing to add; a run's tables make one
         // source.
-        sources.extend(Source::tables(&self.sv.version.tables, |t| {
+        let tables = &self.sv.version.tables;
+        sources.extend(Source::tables(tables, bounds.reverse, |t| {
             TableCursor::new(t.clone(), bounds.clone(), *opts)
         }));
-        MergeIter::new(sources)
+        MergeIter::new(sources, bounds.reverse)
     }
 }
 

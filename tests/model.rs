@@ -1,5 +1,6 @@
 //! Randomized model test: thousands of random writes, overwrites, deletes, range
-//! deletes (by keys, by keys and time, `delete_before`, `delete_prefix_before`), TTL writes, mixed `WriteBatch`es, queries of every kind (`last_n` too),
+//! deletes (by keys, by keys and time, `delete_before`, `delete_prefix_before`), TTL writes,
+//! reads forwards and backwards with limits, mixed `WriteBatch`es, queries of every kind (`last_n` too),
 //! scans and `Snapshot` reads, interleaved with flush, full and scheduled (time-window)
 //! compaction, GC and close/reopen, each result compared with a BTreeMap model.
 //! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
@@ -175,7 +176,11 @@ impl Harness {
             63..=80 => self.check_queries(now),
             81..=85 => self.engine().flush().unwrap(),
             86 => {
+                // After a flush and a full compaction, one version per point is
+                // left and `series` is exact.
+                self.engine().flush().unwrap();
                 self.engine().trigger_compaction().unwrap();
+                self.check_series(flowdb::now_micros(), true);
             }
             87..=88 => {
                 self.engine().run_compactions().unwrap();
@@ -323,6 +328,7 @@ impl Harness {
             fill_cache: self.rng.bool(),
             verify_checksums: self.rng.bool(),
         };
+        let n = [0, 1, 3, 10, usize::MAX][self.rng.usize(..5)];
         let e = self.engine();
         let filter =
             |f: &dyn Fn(&Record) -> bool| live.iter().filter(|r| f(r)).cloned().collect::<Vec<_>>();
@@ -373,6 +379,156 @@ impl Harness {
         assert_eq!(scanned, filter(&|r| in_keys(r) && in_time(r)));
         let scanned: Vec<Record> = e.scan_prefix(&p).unwrap().map(|r| r.unwrap()).collect();
         assert_eq!(scanned, filter(&has_prefix));
+        // Newest first and limited, over each range form, scans and queries alike.
+        let forms: [(ScanRange, Vec<Record>); 4] = [
+            (ScanRange::all(), live.clone()),
+            (ScanRange::prefix(&p), filter(&has_prefix)),
+            (
+                ScanRange::key_time_range(&k1, &k2, t1, t2),
+                filter(&|r| in_keys(r) && in_time(r)),
+            ),
+            (ScanRange::time_range(t1, t2), filter(&in_time)),
+        ];
+        for (range, want) in forms {
+            let back: Vec<Record> = want.iter().rev().take(n).cloned().collect();
+            let fwd: Vec<Record> = want.into_iter().take(n).collect();
+            let what = format!("{range:?} limit {n}");
+            let got: Vec<Record> = e
+                .scan_opt(range.clone().reverse().limit(n), &opts)
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            assert_eq!(got, back, "reverse {what}");
+            assert_eq!(
+                e.query(Query::from(range.clone()).limit(n)).unwrap(),
+                fwd,
+                "{what}"
+            );
+            let snap = e.snapshot();
+            let mut visited = Vec::new();
+            snap.visit(range.reverse().limit(n), 2, &mut |k, ts, _| {
+                visited.push((k.to_vec(), ts));
+                Ok(true)
+            })
+            .unwrap();
+            let keys: Vec<(Vec<u8>, i64)> = back.into_iter().map(|r| (r.key, r.ts)).collect();
+            assert_eq!(visited, keys, "visit reverse {what}");
+        }
+        self.check_seeks(now, n);
+        self.check_series(now, false);
+    }
+
+    /// `series` lists every key holding live records, with counts and ts bounds that
+    /// contain the live ones (estimates: versions not merged away count); exactly
+    /// those after a full compaction. Pages put together are the whole list.
+    fn check_series(&mut self, now: i64, exact: bool) {
+        let p = PREFIXES[self.rng.usize(..PREFIXES.len())];
+        let mut want: BTreeMap<Vec<u8>, (u64, i64, i64)> = BTreeMap::new();
+        for r in self
+            .live(now)
+            .into_iter()
+            .filter(|r| r.key.starts_with(p.as_bytes()))
+        {
+            let w = want.entry(r.key).or_insert((0, r.ts, r.ts));
+            w.0 += 1;
+            w.2 = r.ts;
+        }
+        let got = self.engine().series(p).unwrap();
+        for (key, (n, first, last)) in &want {
+            let s = got.iter().find(|s| &s.key == key);
+            let s = s.unwrap_or_else(|| panic!("series({p}) misses {key:?}"));
+            assert!(
+                s.points >= *n && s.first_ts <= *first && s.last_ts >= *last,
+                "series({p}): {s:?} does not cover {n} points {first}..={last}"
+            );
+            if exact {
+                assert_eq!(
+                    (s.points, s.first_ts, s.last_ts),
+                    (*n, *first, *last),
+                    "{s:?}"
+                );
+            }
+        }
+        if exact {
+            assert_eq!(got.len(), want.len(), "series({p}) after a full compaction");
+        }
+        assert!(got.windows(2).all(|w| w[0].key < w[1].key));
+        let page = self.rng.usize(1..4);
+        let mut paged = Vec::new();
+        let mut after = Vec::new();
+        loop {
+            let next = self
+                .engine()
+                .series_page(p.as_bytes(), &after, page)
+                .unwrap();
+            assert!(next.len() <= page);
+            let Some(last) = next.last() else { break };
+            after = last.key.clone();
+            paged.extend(next);
+        }
+        assert_eq!(paged, got, "series({p}) in pages of {page}");
+    }
+
+    /// A scan (either direction, limited or not) read a little, then moved with
+    /// `seek` to random positions (inside, before and beyond its range), each time
+    /// yielding what the model holds from that position on.
+    fn check_seeks(&mut self, now: i64, n: usize) {
+        let live = self.live(now);
+        let (mut k1, mut k2) = (self.key(), self.key());
+        if k1 > k2 {
+            std::mem::swap(&mut k1, &mut k2);
+        }
+        let (mut t1, mut t2) = (self.ts(), self.ts());
+        if self.rng.bool() || t1 > t2 {
+            (t1, t2) = (t1.min(t2), t1.max(t2));
+        }
+        let reverse = self.rng.bool();
+        let mut range = ScanRange::key_time_range(&k1, &k2, t1, t2).limit(n);
+        if reverse {
+            range = range.reverse();
+        }
+        let positions: Vec<(String, i64)> = (0..4)
+            .map(|_| match self.rng.u8(..5) {
+                0 => ("".to_string(), i64::MIN),
+                1 => ("zzz".to_string(), i64::MAX),
+                _ => (self.key(), self.ts() + self.rng.i64(-1..=1)),
+            })
+            .collect();
+        let mut it = self.engine().scan(range).unwrap();
+        for _ in 0..self.rng.usize(0..3) {
+            it.next();
+        }
+        for (k, ts) in positions {
+            it.seek(&k, ts);
+            let at = (k.into_bytes(), ts);
+            let in_range = |r: &&Record| {
+                r.key.as_slice() >= k1.as_bytes()
+                    && r.key.as_slice() <= k2.as_bytes()
+                    && (t1..=t2).contains(&r.ts)
+            };
+            let want: Vec<(Vec<u8>, i64)> = if reverse {
+                live.iter()
+                    .rev()
+                    .filter(in_range)
+                    .filter(|r| (r.key.clone(), r.ts) <= at)
+                    .take(n)
+                    .map(|r| (r.key.clone(), r.ts))
+                    .collect()
+            } else {
+                live.iter()
+                    .filter(in_range)
+                    .filter(|r| (r.key.clone(), r.ts) >= at)
+                    .take(n)
+                    .map(|r| (r.key.clone(), r.ts))
+                    .collect()
+            };
+            let got: Vec<(Vec<u8>, i64)> = it
+                .by_ref()
+                .map(|r| r.unwrap())
+                .map(|r| (r.key, r.ts))
+                .collect();
+            assert_eq!(got, want, "seek to {at:?}, reverse {reverse}, limit {n}");
+        }
     }
 
     /// A scan, and a `Snapshot`, keep the view of their creation across writes,

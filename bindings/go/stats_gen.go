@@ -75,12 +75,6 @@ type Stats struct {
 	// WriteAmplification: Table bytes written per table byte flushed since the engine opened (0 before the first flush).
 	WriteAmplification float64
 
-	// TotalRetentionDeletes: Cutoffs the retention limits wrote (each a delete_before) since the engine opened.
-	TotalRetentionDeletes uint64
-
-	// TotalTablesDeleted: Tables dropped without a rewrite because a range delete covered them.
-	TotalTablesDeleted uint64
-
 	// WriteLatencyP50: Write latency, 50th percentile (µs).
 	WriteLatencyP50 uint64
 
@@ -110,6 +104,12 @@ type Stats struct {
 
 	// UptimeSecs: Seconds since the engine opened.
 	UptimeSecs uint64
+
+	// TotalRetentionDeletes: Cutoffs the retention limits wrote (each a delete_before) since the engine opened.
+	TotalRetentionDeletes uint64
+
+	// TotalTablesDeleted: Tables dropped without a rewrite because a range delete covered them.
+	TotalTablesDeleted uint64
 }
 
 func statsFromC(s *C.flowdb_stats_t) (st Stats) {
@@ -134,8 +134,6 @@ func statsFromC(s *C.flowdb_stats_t) (st Stats) {
 	st.TotalTableBytesWritten = uint64(s.total_table_bytes_written)
 	st.TotalCompactionBytesWritten = uint64(s.total_compaction_bytes_written)
 	st.WriteAmplification = float64(s.write_amplification)
-	st.TotalRetentionDeletes = uint64(s.total_retention_deletes)
-	st.TotalTablesDeleted = uint64(s.total_tables_deleted)
 	st.WriteLatencyP50 = uint64(s.write_latency_p50_us)
 	st.WriteLatencyP90 = uint64(s.write_latency_p90_us)
 	st.WriteLatencyP99 = uint64(s.write_latency_p99_us)
@@ -146,5 +144,7 @@ func statsFromC(s *C.flowdb_stats_t) (st Stats) {
 	st.FlushLatencyP90 = uint64(s.flush_latency_p90_us)
 	st.FlushLatencyP99 = uint64(s.flush_latency_p99_us)
 	st.UptimeSecs = uint64(s.uptime_secs)
+	st.TotalRetentionDeletes = uint64(s.total_retention_deletes)
+	st.TotalTablesDeleted = uint64(s.total_tables_deleted)
 	return st
 }

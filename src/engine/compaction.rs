@@ -57,9 +57,10 @@ impl Inner {
             verify_checksums: true,
         };
         let bounds = Arc::new(Bounds::all());
-        let mut merge = MergeIter::new(Source::tables(&inputs, |t| {
+        let sources = Source::tables(&inputs, false, |t| {
             TableCursor::new(t.clone(), bounds.clone(), opts)
-        }));
+        });
+        let mut merge = MergeIter::new(sources, false);
         let mut range_dels = RangeTombstones::default();
         for t in &inputs {
             range_dels.extend(t.range_dels.iter().cloned());

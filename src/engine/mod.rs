@@ -16,6 +16,7 @@ mod output;
 mod policy;
 mod read;
 mod retention;
+mod series;
 mod snapshot;
 pub(crate) mod stats;
 mod write;
@@ -29,6 +30,7 @@ use parking_lot::{Mutex, RwLock};
 
 /// Also here, at the published crate's path `flowdb::engine::ScanIterator`.
 pub use crate::iterator::scan::ScanIterator;
+pub use crate::sstable::series::SeriesInfo;
 pub use batch::{WriteBatch, WriteOptions};
 pub use maintenance::MaintenanceHandle;
 pub use snapshot::Snapshot;

@@ -72,10 +72,15 @@ impl Engine {
 
 impl Snapshot {
     /// The engine, while it is open.
-    fn engine(&self) -> Result<Arc<Inner>> {
+    pub(super) fn engine(&self) -> Result<Arc<Inner>> {
         self.inner
             .upgrade()
             .ok_or_else(|| Error::Closed("the engine of this snapshot was shut down".into()))
+    }
+
+    /// The view the reads go through.
+    pub(super) fn view(&self) -> &version::Snapshot {
+        &self.snap
     }
 
     /// The live record at exactly `(key, ts)`, as of the snapshot.
@@ -134,7 +139,7 @@ impl Snapshot {
         expect: usize,
         f: &mut crate::entry::Visitor<'_>,
     ) -> Result<()> {
-        self.engine()?.visit_at(&self.snap, range.bounds, expect, f)
+        self.engine()?.visit_at(&self.snap, range, expect, f)
     }
 
     /// `f` of the value of the live record at `(key, ts)`, lent where it lies (a
@@ -215,17 +220,22 @@ impl Inner {
     ) -> Result<ScanIterator> {
         self.check_open()?;
         let read = self.stats.records_read.clone();
-        if range.bounds.is_empty() {
+        if range.bounds.is_empty() || range.limit == Some(0) {
             return Ok(ScanIterator::empty(read));
         }
         let bounds = Arc::new(range.bounds);
         let merge = snap.merge(&bounds, opts);
-        Ok(ScanIterator::new(
+        let scan = ScanIterator::new(
             merge,
             snap.range_tombstones(),
             snap.now(),
+            range.limit,
             read,
-        ))
+        );
+        // What a seek reads: the same memtables, tables and sequence.
+        let (sv, seq, opts) = (snap.sv.clone(), snap.seq, *opts);
+        let reopen = move |b: &Arc<Bounds>| version::Snapshot::new(sv.clone(), seq).merge(b, &opts);
+        Ok(scan.seekable(bounds, Box::new(reopen)))
     }
 
     /// See [`Snapshot::visit`]. When one memtable is the only source and no range
@@ -234,15 +244,22 @@ impl Inner {
     pub(crate) fn visit_at(
         &self,
         snap: &version::Snapshot,
-        bounds: Bounds,
+        range: ScanRange,
         expect: usize,
         f: &mut crate::entry::Visitor<'_>,
     ) -> Result<()> {
         self.check_open()?;
-        if bounds.is_empty() {
+        if range.bounds.is_empty() || range.limit == Some(0) {
             return Ok(());
         }
-        let bounds = Arc::new(bounds);
+        let limit = range.limit.unwrap_or(usize::MAX);
+        let expect = expect.min(limit);
+        let mut handed = 0;
+        let f = &mut |k: &[u8], ts: i64, v: &[u8]| {
+            handed += 1;
+            Ok(f(k, ts, v)? && handed < limit)
+        };
+        let bounds = Arc::new(range.bounds);
         let merge = snap.merge(&bounds, &ReadOptions::default());
         let tombstones = snap.range_tombstones();
         let merge = match merge.into_sole_memtable() {
@@ -251,11 +268,11 @@ impl Inner {
                 self.stats.add_records_read(handed);
                 return Ok(());
             }
-            Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)]),
+            Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)], bounds.reverse),
             Err(merge) => merge,
         };
         let read = self.stats.records_read.clone();
-        let scan = ScanIterator::new(merge, tombstones, snap.now(), read);
+        let scan = ScanIterator::new(merge, tombstones, snap.now(), None, read);
         for r in scan {
             let r = r?;
             if !f(&r.key, r.ts, &r.value)? {

@@ -266,10 +266,6 @@ engine_stats! { |s, g| {
     total_compaction_bytes_written: u64 = s.compaction_file_bytes.load(Relaxed);
     /// Table bytes written per table byte flushed since the engine opened (0 before the first flush).
     write_amplification: f64 = write_amplification(s);
-    /// Cutoffs the retention limits wrote (each a delete_before) since the engine opened.
-    total_retention_deletes: u64 = s.retention_deletes.load(Relaxed);
-    /// Tables dropped without a rewrite because a range delete covered them.
-    total_tables_deleted: u64 = s.tables_deleted.load(Relaxed);
     /// Write latency, 50th percentile (µs).
     write_latency_p50_us: u64 = s.write_latency.percentile(0.5);
     /// Write latency, 90th percentile (µs).
@@ -290,6 +286,10 @@ engine_stats! { |s, g| {
     flush_latency_p99_us: u64 = s.flush_latency.percentile(0.99);
     /// Seconds since the engine opened.
     uptime_secs: u64 = s.started.0.elapsed().as_secs();
+    /// Cutoffs the retention limits wrote (each a delete_before) since the engine opened.
+    total_retention_deletes: u64 = s.retention_deletes.load(Relaxed);
+    /// Tables dropped without a rewrite because a range delete covered them.
+    total_tables_deleted: u64 = s.tables_deleted.load(Relaxed);
 }}
 
 fn compression_ratio(s: &Stats) -> f64 {

@@ -1,5 +1,5 @@
 //! Merges several ordered sources into one stream holding, for each `(key, ts)`, only
-//! its newest version (highest sequence). Tombstones and expired entries are passed
+//! its newest version (highest sequence), in ascending or (reverse) descending order. Tombstones and expired entries are passed
 //! through: readers filter them, compaction decides what to keep.
 
 use std::cmp::Ordering;
@@ -38,9 +38,11 @@ impl Source {
     }
 
     /// One source per run of `tables` (newest first), each of the cursors `cursor`
-    /// makes, left out when it has nothing in bounds.
+    /// makes, left out when it has nothing in bounds; a run's tables are read in key
+    /// order, or from the last when `reverse`.
     pub(crate) fn tables(
         tables: &[Arc<Table>],
+        reverse: bool,
         cursor: impl Fn(&Arc<Table>) -> TableCursor,
     ) -> Vec<Source> {
         let mut out = Vec::new();
@@ -50,6 +52,9 @@ impl Source {
                 .map(&cursor)
                 .filter(|c| !c.is_empty())
                 .collect();
+            if reverse {
+                run.make_contiguous().reverse();
+            }
             match run.len() {
                 0 => {}
                 1 => out.extend(run.pop_front().map(Source::Table)),
@@ -63,6 +68,8 @@ impl Source {
 struct Head {
     entry: Entry,
     source: usize,
+    /// The merge runs backwards: the greatest `(key, ts)` comes first.
+    reverse: bool,
 }
 
 impl PartialEq for Head {
@@ -77,10 +84,12 @@ impl PartialOrd for Head {
     }
 }
 impl Ord for Head {
-    /// Reversed, so the max-heap pops the smallest `(key, ts)`, newest first.
+    /// The max-heap pops the smallest `(key, ts)` (the greatest when the merge runs
+    /// backwards), and of equal ones the newest version.
     fn cmp(&self, o: &Self) -> Ordering {
-        cmp_key_ts(&o.entry.key, o.entry.ts, &self.entry.key, self.entry.ts)
-            .then(self.entry.seq.cmp(&o.entry.seq))
+        let order = cmp_key_ts(&o.entry.key, o.entry.ts, &self.entry.key, self.entry.ts);
+        let order = if self.reverse { order.reverse() } else { order };
+        order.then(self.entry.seq.cmp(&o.entry.seq))
     }
 }
 
@@ -88,14 +97,19 @@ pub(crate) struct MergeIter {
     sources: Vec<Source>,
     heap: BinaryHeap<Head>,
     started: bool,
+    /// Descending `(key, ts)` order (every source yields it so).
+    reverse: bool,
 }
 
 impl MergeIter {
-    pub(crate) fn new(sources: Vec<Source>) -> Self {
+    /// A merge of sources that each yield ascending `(key, ts)`, or descending ones
+    /// when `reverse`.
+    pub(crate) fn new(sources: Vec<Source>, reverse: bool) -> Self {
         MergeIter {
             heap: BinaryHeap::with_capacity(sources.len()),
             sources,
             started: false,
+            reverse,
         }
     }
 
@@ -112,7 +126,11 @@ impl MergeIter {
 
     fn pull(&mut self, source: usize) -> Result<()> {
         if let Some(entry) = self.sources[source].next_entry()? {
-            self.heap.push(Head { entry, source });
+            self.heap.push(Head {
+                entry,
+                source,
+                reverse: self.reverse,
+            });
         }
         Ok(())
     }

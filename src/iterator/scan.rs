@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::entry::RangeTombstones;
 use crate::error::{Error, Result};
+use crate::range::Bounds;
 use crate::record::Record;
 
 use super::merge::MergeIter;
@@ -18,12 +19,22 @@ use super::merge::MergeIter;
 /// engine above them.
 pub(crate) type ReadCounter = Arc<AtomicU64>;
 
-/// Iterator over live records in ascending `(key, ts)` order.
+/// Makes the merge of a scan's snapshot over other bounds (for `seek`).
+pub(crate) type Reopen = Box<dyn Fn(&Arc<Bounds>) -> MergeIter + Send + Sync>;
+
+/// Iterator over live records in ascending `(key, ts)` order (descending for a
+/// `reverse()` range), at most the range's `limit`; `seek` moves it within its range.
 pub struct ScanIterator {
     merge: Option<MergeIter>,
     range_dels: RangeTombstones,
     now: i64,
     returned: u64,
+    /// Records still to return (`u64::MAX`: no limit).
+    left: u64,
+    limit: Option<usize>,
+    /// The range as created, and how to read it again from another position.
+    bounds: Arc<Bounds>,
+    reopen: Option<Reopen>,
     read: ReadCounter,
 }
 
@@ -37,10 +48,12 @@ impl std::fmt::Debug for ScanIterator {
 }
 
 impl ScanIterator {
+    /// A scan of `merge` (over `bounds`); `reopen` lets it seek.
     pub(crate) fn new(
         merge: MergeIter,
         range_dels: RangeTombstones,
         now: i64,
+        limit: Option<usize>,
         read: ReadCounter,
     ) -> Self {
         ScanIterator {
@@ -48,8 +61,19 @@ impl ScanIterator {
             range_dels,
             now,
             returned: 0,
+            left: limit.map_or(u64::MAX, |n| n as u64),
+            limit,
+            bounds: Arc::new(Bounds::all()),
+            reopen: None,
             read,
         }
+    }
+
+    /// This scan, able to `seek` within `bounds` through `reopen`.
+    pub(crate) fn seekable(mut self, bounds: Arc<Bounds>, reopen: Reopen) -> Self {
+        self.bounds = bounds;
+        self.reopen = Some(reopen);
+        self
     }
 
     pub(crate) fn empty(read: ReadCounter) -> Self {
@@ -58,17 +82,42 @@ impl ScanIterator {
             range_dels: RangeTombstones::default(),
             now: 0,
             returned: 0,
+            left: 0,
+            limit: None,
+            bounds: Arc::new(Bounds::all()),
+            reopen: None,
             read,
         }
+    }
+
+    /// Moves the scan to `(key, ts)` within its range (RocksDB's `Seek`, and
+    /// `SeekForPrev` for a `reverse()` scan): the next record is the first at or after
+    /// `(key, ts)` in `(key, ts)` order, or for a reverse scan the first at or before
+    /// it. A position before the range (in the scan's direction) restarts it from
+    /// its beginning; one beyond the range ends it. The scan still reads the
+    /// snapshot it was created on, and its `limit` counts again from the seek (a
+    /// page of at most `limit` records per seek). Seeking a scan of an empty range
+    /// (or `limit(0)`) leaves it empty.
+    pub fn seek(&mut self, key: impl AsRef<[u8]>, ts: i64) {
+        let Some(reopen) = &self.reopen else {
+            return;
+        };
+        let bounds = self.bounds.positioned_at(key.as_ref(), ts);
+        self.left = self.limit.map_or(u64::MAX, |n| n as u64);
+        self.merge = (!bounds.is_empty()).then(|| reopen(&Arc::new(bounds)));
     }
 
     fn advance(&mut self) -> Result<Option<Record>> {
         let Some(merge) = self.merge.as_mut() else {
             return Ok(None);
         };
+        if self.left == 0 {
+            return Ok(None);
+        }
         while let Some(e) = merge.next_newest()? {
             if e.is_live(self.now) && !self.range_dels.hides(&e.key, e.ts, e.seq) {
                 self.returned += 1;
+                self.left -= 1;
                 return Ok(Some(e.into_record()));
             }
         }

@@ -110,6 +110,24 @@ impl<V> KeyMap<V> {
             // SAFETY: as in `get`.
             .map(|(k, p)| (&k[..], unsafe { &(*p.as_ptr()).value }))
     }
+
+    /// Keys up to `to` (included or not; all when unbounded), greatest first, with
+    /// their values.
+    pub(crate) fn range_back<'a>(
+        &'a self,
+        to: Bound<&[u8]>,
+    ) -> impl Iterator<Item = (&'a [u8], &'a V)> + 'a {
+        let to = match to {
+            Bound::Included(k) => Bound::Included(KeyRef::new(k)),
+            Bound::Excluded(k) => Bound::Excluded(KeyRef::new(k)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        self.order
+            .range::<KeyRef, _>((Bound::Unbounded, to))
+            .rev()
+            // SAFETY: as in `get`.
+            .map(|(k, p)| (&k[..], unsafe { &(*p.as_ptr()).value }))
+    }
 }
 
 impl<V> Drop for KeyMap<V> {

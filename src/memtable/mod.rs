@@ -11,21 +11,19 @@
 //! only from the group-commit leader (one at a time); readers take the read lock briefly
 //! per chunk and never hold it between calls, so a slow scan does not block writers.
 
+mod cursor;
 mod footprint;
 mod keys;
 mod versions;
 
 use std::cmp::Reverse;
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
 
 use parking_lot::RwLock;
 use smallvec::SmallVec;
 
 use crate::entry::{live, Entry, Found, Kind, RangeTombstone};
-use crate::error::Result;
-use crate::range::Bounds;
+pub(crate) use cursor::MemCursor;
 use keys::KeyMap;
 use versions::Versions;
 
@@ -171,6 +169,47 @@ impl Memtable {
         (*t == ts).then(|| f(found(*seq, v)))
     }
 
+    /// A summary per key `>= from` beginning with `prefix`, in key order, at most
+    /// `limit`: the points whose newest version visible at `snap` is a put (expiry
+    /// and range tombstones not considered), their first and last ts. Keys with no
+    /// such point are left out.
+    pub(crate) fn series(
+        &self,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+        snap: u64,
+    ) -> Vec<crate::sstable::series::Summary> {
+        let map = self.map.read();
+        let mut out = Vec::new();
+        for (key, versions) in map.range_from(from.max(prefix)) {
+            if !key.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            // Each ts's newest version visible at `snap`, when it is a put.
+            let mut puts = versions
+                .before(None)
+                .filter(|((_, Reverse(seq)), _)| *seq <= snap)
+                .scan(None, |last_ts, ((ts, _), v)| {
+                    let newest = *last_ts != Some(*ts);
+                    *last_ts = Some(*ts);
+                    Some((newest && v.kind == Kind::Put).then_some(*ts))
+                })
+                .flatten();
+            let Some(first) = puts.next() else {
+                continue;
+            };
+            let (points, last) = puts.fold((1, first), |(n, _), ts| (n + 1, ts));
+            out.push(crate::sstable::series::Summary {
+                key: key.to_vec(),
+                points,
+                first_ts: first,
+                last_ts: last,
+            });
+        }
+        out
+    }
+
     /// The newest visible version of `key` with `ts < below` (any ts when `None`),
     /// greatest ts first: one step of a reverse walk over one key.
     pub(crate) fn latest_below(&self, key: &[u8], below: Option<i64>, snap: u64) -> Option<Entry> {
@@ -216,145 +255,11 @@ impl Memtable {
     }
 }
 
-/// Entries copied per refill: the first refill copies few, as a point or `limit`
-/// query reads only a handful; each later one doubles, up to `MAX_CHUNK`.
-const FIRST_CHUNK: usize = 4;
-/// The first chunk of `MemCursor::visit` when the caller cannot say how many records it
-/// will take: larger than a cursor's, as a visit copies no entry into an allocation of
-/// its own.
-const FIRST_VISIT_CHUNK: usize = 8;
-const MAX_CHUNK: usize = 128;
-
-/// A lazy cursor over one memtable, within bounds, at one snapshot: yields each
-/// `(key, ts)`'s newest visible version in order, refilling a small buffer per lock.
-pub(crate) struct MemCursor {
-    mem: Arc<Memtable>,
-    bounds: Arc<Bounds>,
-    snap: u64,
-    /// Where the next refill starts: the group `(key, ts)`, inclusive, the key `None`
-    /// for `bounds.start` (not copied: a short scan never needs a key of its own).
-    resume: Option<(Option<Vec<u8>>, i64)>,
-    buf: VecDeque<Entry>,
-    /// Entries the next refill copies.
-    chunk: usize,
-}
-
-impl MemCursor {
-    pub(crate) fn new(mem: Arc<Memtable>, bounds: Arc<Bounds>, snap: u64) -> Self {
-        let resume = Some((None, bounds.ts_lo));
-        MemCursor {
-            mem,
-            bounds,
-            snap,
-            resume,
-            buf: VecDeque::new(),
-            chunk: FIRST_CHUNK,
-        }
-    }
-
-    pub(crate) fn next_entry(&mut self) -> Option<Entry> {
-        if self.buf.is_empty() {
-            self.refill();
-        }
-        self.buf.pop_front()
-    }
-
-    fn refill(&mut self) {
-        let mut buf = std::mem::take(&mut self.buf);
-        self.walk(|key, ts, seq, v| buf.push_back(to_entry(key, ts, seq, v)));
-        self.buf = buf;
-    }
-
-    /// Hands the next chunk of `(key, ts)` groups' newest visible versions to `emit`,
-    /// in order, under one read lock, and records where the chunk after it starts.
-    fn walk(&mut self, mut emit: impl FnMut(&[u8], i64, u64, &MemValue)) {
-        let Some((start_key, start_ts)) = self.resume.take() else {
-            return;
-        };
-        let chunk = self.chunk;
-        self.chunk = (chunk * 2).min(MAX_CHUNK);
-        let map = self.mem.map.read();
-        let b = &*self.bounds;
-        let start_key = start_key.as_deref().unwrap_or(&b.start);
-        let mut n = 0;
-        for (key, versions) in map.range_from(start_key) {
-            if b.key_past_end(key) {
-                return;
-            }
-            let lo = if crate::util::key_order::compare(key, start_key).is_eq() {
-                start_ts.max(b.ts_lo)
-            } else {
-                b.ts_lo
-            };
-            let mut last_ts = None;
-            for ((ts, Reverse(seq)), v) in versions.from((lo, Reverse(u64::MAX))) {
-                if *ts > b.ts_hi {
-                    break;
-                }
-                if last_ts == Some(*ts) || *seq > self.snap {
-                    continue; // decided already, or too new for this snapshot
-                }
-                if n >= chunk {
-                    self.resume = Some((Some(key.to_vec()), *ts));
-                    return;
-                }
-                last_ts = Some(*ts);
-                emit(key, *ts, *seq, v);
-                n += 1;
-            }
-        }
-    }
-
-    /// Hands each live record (a put, not expired at `now()`) to `f` as borrowed
-    /// `(key, ts, value)`, in order, until `f` returns false; returns how many it
-    /// handed. A chunk is copied into one buffer, reused from chunk to chunk, under
-    /// the read lock; `f` runs after the lock is released. So a scan that has the
-    /// memtable to itself allocates nothing per record. Range tombstones are the
-    /// caller's to rule out. `expect` is how many records the caller expects to take
-    /// (0 when it cannot tell): the first chunk copies that many, so a query with a
-    /// limit seeks and locks once, and copies no record it will not look at.
-    pub(crate) fn visit(
-        mut self,
-        now: &dyn Fn() -> i64,
-        expect: usize,
-        f: &mut crate::entry::Visitor<'_>,
-    ) -> Result<u64> {
-        self.chunk = match expect {
-            0 => FIRST_VISIT_CHUNK,
-            n => n.min(MAX_CHUNK),
-        };
-        // Room for a chunk of keys of up to ~40 bytes with short values (index
-        // entries): a limit query's one chunk fills it without regrowing.
-        let mut bytes: Vec<u8> = Vec::with_capacity((self.chunk * 48).max(512));
-        // (key start, value start, value end) in `bytes`, and the ts.
-        let mut spans: Vec<(usize, usize, usize, i64)> = Vec::with_capacity(self.chunk);
-        let mut handed = 0;
-        while self.resume.is_some() {
-            bytes.clear();
-            spans.clear();
-            self.walk(|key, ts, _, v| {
-                if live(v.kind, v.expire_at, now) {
-                    let k = bytes.len();
-                    bytes.extend_from_slice(key);
-                    let at = bytes.len();
-                    bytes.extend_from_slice(&v.value);
-                    spans.push((k, at, bytes.len(), ts));
-                }
-            });
-            for &(k, at, end, ts) in &spans {
-                handed += 1;
-                if !f(&bytes[k..at], ts, &bytes[at..end])? {
-                    return Ok(handed);
-                }
-            }
-        }
-        Ok(handed)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::range::Bounds;
+    use std::sync::Arc;
 
     fn put(key: &str, ts: i64, seq: u64, v: &str) -> Entry {
         Entry {
@@ -460,11 +365,26 @@ mod tests {
                 end: crate::range::KeyEnd::Excluded(format!("k{}", a.max(b)).into_bytes()),
                 ts_lo: rng.i64(0..3),
                 ts_hi: rng.i64(2..6),
+                reverse: false,
+                seek_ts: None,
             };
+            let back = Arc::new(Bounds {
+                reverse: true,
+                ..bounds.clone()
+            });
             let bounds = Arc::new(bounds);
-            let mut cursor = MemCursor::new(m.clone(), bounds.clone(), snap);
+            let all = |bounds: Arc<Bounds>| {
+                let mut cursor = MemCursor::new(m.clone(), bounds, snap);
+                std::iter::from_fn(move || cursor.next_entry()).collect::<Vec<_>>()
+            };
+            // Backwards: the same newest versions in the opposite order (a key's
+            // versions of one ts are met oldest first there, chunks cut anywhere).
+            let mut forward = all(bounds.clone());
+            forward.reverse();
+            assert_eq!(all(back), forward, "backwards, snap {snap}");
+            forward.reverse();
             let mut want = Vec::new();
-            while let Some(e) = cursor.next_entry() {
+            for e in forward {
                 if e.is_live(now) {
                     want.push((e.key, e.ts, e.value));
                 }

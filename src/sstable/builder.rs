@@ -18,6 +18,7 @@ use super::format::{frame_block, BlockHandle, Footer, TRAILER};
 use super::props::{
     encode_index, encode_key_map, encode_range_dels, BlockMeta, FenceKey, TableProps,
 };
+use super::series::SeriesBuilder;
 
 /// A table gets a key map only when it has at most one fence key per this many
 /// blocks (series-shaped); document-shaped tables would gain little for the memory.
@@ -59,6 +60,7 @@ pub(crate) struct TableBuilder {
     last_key: Vec<u8>,
     props: TableProps,
     range_dels: Vec<RangeTombstone>,
+    series: SeriesBuilder,
     scratch: Vec<u8>,
     raw_bytes: u64,
 }
@@ -98,6 +100,7 @@ impl TableBuilder {
             last_key: Vec::new(),
             props: TableProps::default(),
             range_dels: Vec::new(),
+            series: SeriesBuilder::default(),
             scratch: Vec::new(),
             raw_bytes: 0,
         })
@@ -119,6 +122,7 @@ impl TableBuilder {
             self.last_key.clear();
             self.last_key.extend_from_slice(&e.key);
         }
+        self.series.add(e);
         let p = &mut self.props;
         p.entries += 1;
         p.min_ts = p.min_ts.min(e.ts);
@@ -251,6 +255,10 @@ impl TableBuilder {
         } else {
             encode_index(&self.metas)
         };
+        if self.props.entries > self.props.deletes {
+            let series = std::mem::take(&mut self.series).finish();
+            self.props.series = Some(self.write_block(&series, true)?);
+        }
         let range_dels = encode_range_dels(&self.range_dels);
         let bloom = self.bloom.finish();
         let props = self.props.encode();

@@ -23,6 +23,14 @@ impl BlockPlan {
             BlockPlan::List(l) => l.get(i).copied(),
         }
     }
+
+    /// How many blocks the plan visits.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            BlockPlan::Span(r) => r.len(),
+            BlockPlan::List(l) => l.len(),
+        }
+    }
 }
 
 /// What the manifest records of a table.

@@ -1,5 +1,6 @@
-//! Cursors over one table: forward within [`Bounds`] (for queries, scans and
-//! compaction), and backward over one key's versions (for `get_latest`).
+//! Cursors over one table: within [`Bounds`], forward (queries, scans, compaction)
+//! or backward (`Bounds::reverse`); and backward over one key's versions (for
+//! `get_latest` and `last_n`).
 
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ pub(crate) struct TableCursor {
     next_block: usize,
     iter: Option<BlockIter>,
     started: bool,
+    /// Backwards: the entries in bounds of the block read last, in order (taken
+    /// from the end).
+    back: Vec<Entry>,
 }
 
 impl TableCursor {
@@ -43,6 +47,7 @@ impl TableCursor {
             next_block: 0,
             iter: None,
             started: false,
+            back: Vec::new(),
         }
     }
 
@@ -54,6 +59,9 @@ impl TableCursor {
     pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>> {
         if let Some(e) = self.failed.take() {
             return Err(e);
+        }
+        if self.bounds.reverse {
+            return self.prev_entry();
         }
         let b = &*self.bounds;
         loop {
@@ -67,7 +75,7 @@ impl TableCursor {
                     let block = self.table.read_block(n, &mut self.part, &self.opts)?;
                     let mut it = BlockIter::new(block);
                     if !self.started {
-                        it.seek(&b.start, b.ts_lo)?;
+                        it.seek(&b.start, b.ts_floor(&b.start))?;
                         self.started = true;
                     }
                     self.iter.insert(it)
@@ -82,8 +90,9 @@ impl TableCursor {
                 self.iter = None;
                 return Ok(None);
             }
-            if e.ts < b.ts_lo {
-                it.seek(&e.key, b.ts_lo)?;
+            let lo = b.ts_floor(&e.key);
+            if e.ts < lo {
+                it.seek(&e.key, lo)?;
                 continue;
             }
             if e.ts > b.ts_hi {
@@ -99,6 +108,36 @@ impl TableCursor {
             }
             e.seq = self.table.meta.min_seq;
             return Ok(Some(e));
+        }
+    }
+}
+
+impl TableCursor {
+    /// The next entry backwards: the planned blocks from the last, each block's
+    /// entries in bounds decoded at once and handed out from the end.
+    fn prev_entry(&mut self) -> Result<Option<Entry>> {
+        let b = &*self.bounds;
+        loop {
+            if let Some(e) = self.back.pop() {
+                return Ok(Some(e));
+            }
+            let left = self.blocks.len() - self.next_block;
+            let Some(n) = left.checked_sub(1).and_then(|i| self.blocks.get(i)) else {
+                return Ok(None);
+            };
+            self.next_block += 1;
+            let block = self.table.read_block(n, &mut self.part, &self.opts)?;
+            let mut it = BlockIter::new(block);
+            it.seek(&b.start, b.ts_lo)?;
+            while let Some(mut e) = it.next_entry()? {
+                if b.key_past_end(&e.key) {
+                    break;
+                }
+                if (b.ts_lo..=b.ts_ceiling(&e.key)).contains(&e.ts) {
+                    e.seq = self.table.meta.min_seq;
+                    self.back.push(e);
+                }
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ pub(crate) mod index;
 pub(crate) mod plan;
 pub(crate) mod props;
 pub(crate) mod reader;
+pub(crate) mod series;
 #[cfg(test)]
 mod tests;
 

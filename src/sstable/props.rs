@@ -7,7 +7,9 @@
 //! `min_ts`, `max_ts` (timestamps as zigzag varints), `entries: varint`.
 //! Properties block: `entries`, `deletes` (varints), `min_ts`, `max_ts`,
 //! `min_expire`, `max_expire` (zigzag varints; expiry over puts only, `i64::MAX` /
-//! `i64::MIN` when there are none). Range-tombstone block: `count: varint`, then
+//! `i64::MIN` when there are none), then optionally the key map's handle and the
+//! series block's (`offset`, `len` varints each; an absent one followed by a present
+//! one is written as `0, 0`). Range-tombstone block: `count: varint`, then
 //! `start: bytes`, `end: bytes` each (an empty end: no upper key bound); then, only
 //! when some tombstone is limited in time, `ts_lo`, `ts_hi` (zigzag varints) for each
 //! in the same order (absent: all of time).
@@ -110,6 +112,9 @@ pub(crate) struct TableProps {
     pub max_expire: i64,
     /// Format 2: the key map block, when the table is series-shaped.
     pub key_map: Option<BlockHandle>,
+    /// The series block (one summary per key, `series`), in tables written since
+    /// it was added.
+    pub series: Option<BlockHandle>,
 }
 
 impl Default for TableProps {
@@ -122,6 +127,7 @@ impl Default for TableProps {
             min_expire: i64::MAX,
             max_expire: i64::MIN,
             key_map: None,
+            series: None,
         }
     }
 }
@@ -134,7 +140,15 @@ impl TableProps {
         for v in [self.min_ts, self.max_ts, self.min_expire, self.max_expire] {
             put_varint_i64(&mut buf, v);
         }
-        if let Some(h) = self.key_map {
+        // Optional handles, in order; an absent one before a present one is written
+        // as offset 0, length 0 (no block has length 0).
+        let handles = [self.key_map, self.series];
+        let written = handles
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |i| i + 1);
+        for h in &handles[..written] {
+            let h = h.unwrap_or_default();
             put_varint(&mut buf, h.offset);
             put_varint(&mut buf, h.len as u64);
         }
@@ -151,15 +165,24 @@ impl TableProps {
             min_expire: d.varint_i64()?,
             max_expire: d.varint_i64()?,
             key_map: None,
+            series: None,
         };
-        if d.is_empty() {
-            return Some(p);
-        }
-        let key_map = Some(BlockHandle {
-            offset: d.varint()?,
-            len: u32::try_from(d.varint()?).ok()?,
-        });
-        d.is_empty().then_some(TableProps { key_map, ..p })
+        let mut handle = || -> Option<Option<BlockHandle>> {
+            if d.is_empty() {
+                return Some(None);
+            }
+            let h = BlockHandle {
+                offset: d.varint()?,
+                len: u32::try_from(d.varint()?).ok()?,
+            };
+            Some((h.len > 0).then_some(h))
+        };
+        let (key_map, series) = (handle()?, handle()?);
+        d.is_empty().then_some(TableProps {
+            key_map,
+            series,
+            ..p
+        })
     }
 }
 
@@ -261,6 +284,17 @@ mod tests {
             ..p
         };
         assert_eq!(TableProps::decode(&with_map.encode()), Some(with_map));
+        let with_series = TableProps {
+            key_map: None,
+            series: Some(BlockHandle { offset: 20, len: 6 }),
+            ..p
+        };
+        assert_eq!(TableProps::decode(&with_series.encode()), Some(with_series));
+        let both = TableProps {
+            key_map: Some(BlockHandle { offset: 9, len: 4 }),
+            ..with_series
+        };
+        assert_eq!(TableProps::decode(&both.encode()), Some(both));
         let spans = vec![(FenceKey::from_slice(b"s"), 3, 9)];
         assert_eq!(decode_key_map(&encode_key_map(&spans)), Some(spans));
         let r = vec![RangeTombstone::keys(b"a".to_vec(), b"c".to_vec(), 7)];

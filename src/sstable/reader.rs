@@ -172,6 +172,24 @@ impl Table {
             .map(|(a, b)| (a.as_slice(), b.as_slice()))
     }
 
+    /// The file's name, as errors give it.
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    /// The table's per-key summaries (`series`), read from disk; `None` for tables
+    /// written before the series block existed or holding no puts.
+    pub(crate) fn series(&self) -> Result<Option<super::series::SeriesIter>> {
+        let Some(h) = self.props.series else {
+            return Ok(None);
+        };
+        let raw = read_block(self.file.as_ref(), &self.name, h, true)
+            .map_err(|e| in_block(e, "series block"))?;
+        super::series::SeriesIter::new(raw)
+            .map(Some)
+            .ok_or_else(|| Error::corruption(&self.name, h.offset, "malformed series block"))
+    }
+
     /// Deletes the file once no reader holds this table any more.
     pub(crate) fn mark_obsolete(&self) {
         self.obsolete.store(true, Relaxed);

@@ -86,12 +86,21 @@ fn write(
     Arc::new(Table::open(ctx, meta).unwrap())
 }
 
+/// The entries in bounds, in order; read backwards too, they must be the same ones
+/// in the opposite order.
 fn scan(t: &Arc<Table>, b: Bounds) -> Vec<(Vec<u8>, i64)> {
-    let mut c = TableCursor::new(t.clone(), Arc::new(b), ReadOptions::default());
-    let mut out = Vec::new();
-    while let Some(e) = c.next_entry().unwrap() {
-        out.push((e.key, e.ts));
-    }
+    let read = |b: Bounds| {
+        let mut c = TableCursor::new(t.clone(), Arc::new(b), ReadOptions::default());
+        let mut out = Vec::new();
+        while let Some(e) = c.next_entry().unwrap() {
+            out.push((e.key, e.ts));
+        }
+        out
+    };
+    let out = read(b.clone());
+    let mut back = read(Bounds { reverse: true, ..b });
+    back.reverse();
+    assert_eq!(back, out, "a backward read differs");
     out
 }
 

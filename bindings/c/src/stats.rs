@@ -55,10 +55,6 @@ pub struct flowdb_stats_t {
     pub total_compaction_bytes_written: u64,
     /// Table bytes written per table byte flushed since the engine opened (0 before the first flush).
     pub write_amplification: f64,
-    /// Cutoffs the retention limits wrote (each a delete_before) since the engine opened.
-    pub total_retention_deletes: u64,
-    /// Tables dropped without a rewrite because a range delete covered them.
-    pub total_tables_deleted: u64,
     /// Write latency, 50th percentile (µs).
     pub write_latency_p50_us: u64,
     /// Write latency, 90th percentile (µs).
@@ -79,6 +75,10 @@ pub struct flowdb_stats_t {
     pub flush_latency_p99_us: u64,
     /// Seconds since the engine opened.
     pub uptime_secs: u64,
+    /// Cutoffs the retention limits wrote (each a delete_before) since the engine opened.
+    pub total_retention_deletes: u64,
+    /// Tables dropped without a rewrite because a range delete covered them.
+    pub total_tables_deleted: u64,
 }
 
 /// Every field of `s`, in the struct's order.
@@ -115,17 +115,17 @@ pub(crate) fn stats_t(s: &EngineStats) -> flowdb_stats_t {
         total_table_bytes_written: u(18),
         total_compaction_bytes_written: u(19),
         write_amplification: d(20),
-        total_retention_deletes: u(21),
-        total_tables_deleted: u(22),
-        write_latency_p50_us: u(23),
-        write_latency_p90_us: u(24),
-        write_latency_p99_us: u(25),
-        query_latency_p50_us: u(26),
-        query_latency_p90_us: u(27),
-        query_latency_p99_us: u(28),
-        flush_latency_p50_us: u(29),
-        flush_latency_p90_us: u(30),
-        flush_latency_p99_us: u(31),
-        uptime_secs: u(32),
+        write_latency_p50_us: u(21),
+        write_latency_p90_us: u(22),
+        write_latency_p99_us: u(23),
+        query_latency_p50_us: u(24),
+        query_latency_p90_us: u(25),
+        query_latency_p99_us: u(26),
+        flush_latency_p50_us: u(27),
+        flush_latency_p90_us: u(28),
+        flush_latency_p99_us: u(29),
+        uptime_secs: u(30),
+        total_retention_deletes: u(31),
+        total_tables_deleted: u(32),
     }
 }

@@ -1,0 +1,214 @@
+//! [`MemCursor`]: a lazy cursor over one memtable within bounds at one snapshot,
+//! forwards or (`Bounds::reverse`) backwards, refilling a small buffer per read lock;
+//! and `visit`, which lends records from a reused buffer instead.
+
+use std::cmp::Reverse;
+use std::collections::VecDeque;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use super::{live, to_entry, MemValue, Memtable};
+use crate::entry::Entry;
+use crate::error::Result;
+use crate::range::{Bounds, KeyEnd};
+
+/// Entries copied per refill: the first refill copies few, as a point or `limit`
+/// query reads only a handful; each later one doubles, up to `MAX_CHUNK`.
+const FIRST_CHUNK: usize = 4;
+/// The first chunk of `MemCursor::visit` when the caller cannot say how many records it
+/// will take: larger than a cursor's, as a visit copies no entry into an allocation of
+/// its own.
+const FIRST_VISIT_CHUNK: usize = 8;
+const MAX_CHUNK: usize = 128;
+
+/// A lazy cursor over one memtable, within bounds, at one snapshot: yields each
+/// `(key, ts)`'s newest visible version in order, refilling a small buffer per lock.
+pub(crate) struct MemCursor {
+    mem: Arc<Memtable>,
+    bounds: Arc<Bounds>,
+    snap: u64,
+    /// Where the next refill starts: the group `(key, ts)`, inclusive, the key `None`
+    /// for `bounds.start` (not copied: a short scan never needs a key of its own);
+    /// backwards, the key `None` is the end bound and the ts the greatest to read.
+    resume: Option<(Option<Vec<u8>>, i64)>,
+    buf: VecDeque<Entry>,
+    /// Entries the next refill copies.
+    chunk: usize,
+}
+
+impl MemCursor {
+    pub(crate) fn new(mem: Arc<Memtable>, bounds: Arc<Bounds>, snap: u64) -> Self {
+        let resume = Some((
+            None,
+            match bounds.reverse {
+                false => bounds.ts_floor(&bounds.start),
+                true => bounds.ts_hi,
+            },
+        ));
+        MemCursor {
+            mem,
+            bounds,
+            snap,
+            resume,
+            buf: VecDeque::new(),
+            chunk: FIRST_CHUNK,
+        }
+    }
+
+    pub(crate) fn next_entry(&mut self) -> Option<Entry> {
+        if self.buf.is_empty() {
+            self.refill();
+        }
+        self.buf.pop_front()
+    }
+
+    fn refill(&mut self) {
+        let mut buf = std::mem::take(&mut self.buf);
+        self.walk(|key, ts, seq, v| buf.push_back(to_entry(key, ts, seq, v)));
+        self.buf = buf;
+    }
+
+    /// Hands the next chunk of `(key, ts)` groups' newest visible versions to `emit`,
+    /// in order, under one read lock, and records where the chunk after it starts.
+    fn walk(&mut self, mut emit: impl FnMut(&[u8], i64, u64, &MemValue)) {
+        if self.bounds.reverse {
+            return self.walk_back(emit);
+        }
+        let Some((start_key, start_ts)) = self.resume.take() else {
+            return;
+        };
+        let chunk = self.chunk;
+        self.chunk = (chunk * 2).min(MAX_CHUNK);
+        let map = self.mem.map.read();
+        let b = &*self.bounds;
+        let start_key = start_key.as_deref().unwrap_or(&b.start);
+        let mut n = 0;
+        for (key, versions) in map.range_from(start_key) {
+            if b.key_past_end(key) {
+                return;
+            }
+            let lo = if crate::util::key_order::compare(key, start_key).is_eq() {
+                start_ts.max(b.ts_lo)
+            } else {
+                b.ts_lo
+            };
+            let mut last_ts = None;
+            for ((ts, Reverse(seq)), v) in versions.from((lo, Reverse(u64::MAX))) {
+                if *ts > b.ts_hi {
+                    break;
+                }
+                if last_ts == Some(*ts) || *seq > self.snap {
+                    continue; // decided already, or too new for this snapshot
+                }
+                if n >= chunk {
+                    self.resume = Some((Some(key.to_vec()), *ts));
+                    return;
+                }
+                last_ts = Some(*ts);
+                emit(key, *ts, *seq, v);
+                n += 1;
+            }
+        }
+    }
+
+    /// `walk` backwards: descending `(key, ts)`. A key's versions are ordered by ts,
+    /// newest sequence first, so walking them backwards meets each ts's versions
+    /// oldest first: the last one visible at the snapshot is the ts's newest.
+    fn walk_back(&mut self, mut emit: impl FnMut(&[u8], i64, u64, &MemValue)) {
+        let Some((from_key, from_ts)) = self.resume.take() else {
+            return;
+        };
+        let chunk = self.chunk;
+        self.chunk = (chunk * 2).min(MAX_CHUNK);
+        let map = self.mem.map.read();
+        let b = &*self.bounds;
+        let upper = match (&from_key, &b.end) {
+            (Some(k), _) => Bound::Included(k.as_slice()),
+            (None, KeyEnd::Unbounded) => Bound::Unbounded,
+            (None, KeyEnd::Included(k)) => Bound::Included(k.as_slice()),
+            (None, KeyEnd::Excluded(k)) => Bound::Excluded(k.as_slice()),
+        };
+        let mut n = 0;
+        for (key, versions) in map.range_back(upper) {
+            if b.key_before_start(key) {
+                return;
+            }
+            let hi = match &from_key {
+                Some(k) if k.as_slice() == key => from_ts.min(b.ts_ceiling(key)),
+                _ => b.ts_ceiling(key),
+            };
+            let below = hi.checked_add(1).map(|t| (t, Reverse(u64::MAX)));
+            let mut versions = versions.before(below).rev();
+            // The ts being decided, and its newest version visible so far.
+            let mut group: Option<(i64, Option<(u64, &MemValue)>)> = None;
+            loop {
+                let next = versions.next().filter(|((ts, _), _)| *ts >= b.ts_lo);
+                if let Some((ts, best)) = group {
+                    if next.map(|((t, _), _)| *t) != Some(ts) {
+                        if let Some((seq, v)) = best {
+                            if n >= chunk {
+                                self.resume = Some((Some(key.to_vec()), ts));
+                                return;
+                            }
+                            emit(key, ts, seq, v);
+                            n += 1;
+                        }
+                        group = None;
+                    }
+                }
+                let Some(((ts, Reverse(seq)), v)) = next else {
+                    break;
+                };
+                let best = group.and_then(|(_, best)| best);
+                let visible = (*seq <= self.snap).then_some((*seq, v));
+                group = Some((*ts, visible.or(best)));
+            }
+        }
+    }
+
+    /// Hands each live record (a put, not expired at `now()`) to `f` as borrowed
+    /// `(key, ts, value)`, in order, until `f` returns false; returns how many it
+    /// handed. A chunk is copied into one buffer, reused from chunk to chunk, under
+    /// the read lock; `f` runs after the lock is released. So a scan that has the
+    /// memtable to itself allocates nothing per record. Range tombstones are the
+    /// caller's to rule out. `expect` is how many records the caller expects to take
+    /// (0 when it cannot tell): the first chunk copies that many, so a query with a
+    /// limit seeks and locks once, and copies no record it will not look at.
+    pub(crate) fn visit(
+        mut self,
+        now: &dyn Fn() -> i64,
+        expect: usize,
+        f: &mut crate::entry::Visitor<'_>,
+    ) -> Result<u64> {
+        self.chunk = match expect {
+            0 => FIRST_VISIT_CHUNK,
+            n => n.min(MAX_CHUNK),
+        };
+        // Room for a chunk of keys of up to ~40 bytes with short values (index
+        // entries): a limit query's one chunk fills it without regrowing.
+        let mut bytes: Vec<u8> = Vec::with_capacity((self.chunk * 48).max(512));
+        // (key start, value start, value end) in `bytes`, and the ts.
+        let mut spans: Vec<(usize, usize, usize, i64)> = Vec::with_capacity(self.chunk);
+        let mut handed = 0;
+        while self.resume.is_some() {
+            bytes.clear();
+            spans.clear();
+            self.walk(|key, ts, _, v| {
+                if live(v.kind, v.expire_at, now) {
+                    let k = bytes.len();
+                    bytes.extend_from_slice(key);
+                    let at = bytes.len();
+                    bytes.extend_from_slice(&v.value);
+                    spans.push((k, at, bytes.len(), ts));
+                }
+            });
+            for &(k, at, end, ts) in &spans {
+                handed += 1;
+                if !f(&bytes[k..at], ts, &bytes[at..end])? {
+                    return Ok(handed);
+                }
+            }
+        }
+        Ok(handed)
+    }
+}

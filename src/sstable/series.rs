@@ -1,0 +1,213 @@
+//! A table's series block: one summary per key (its point count and first and last
+//! ts), written as the table is built, so that listing the series under a prefix
+//! reads one small block per table instead of the points (`Engine::series`).
+//!
+//! ## Format (a zstd block; its handle is in the properties block)
+//! `count: varint`, then per key in key order: `shared: varint` (bytes in common with
+//! the previous key), `suffix: bytes`, `points: varint` (puts; deletes are not
+//! counted), `first_ts: zigzag varint`, `last_ts - first_ts: varint`. A key whose
+//! entries are all deletes has no summary.
+
+use crate::entry::{Entry, Kind};
+use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
+
+/// One series (a distinct key) as the metadata describes it
+/// ([`Engine::series`](crate::Engine::series)). `points` is an estimate: it counts
+/// versions not yet merged away (an overwritten point counts once per version, a
+/// deleted one until compaction drops it). `first_ts` and `last_ts` are the first
+/// and last ts stored for the key: exact unless points were deleted since (deletes
+/// leave them as they were until compaction, except a time-range delete covering a
+/// whole table's part of the key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesInfo {
+    pub key: Vec<u8>,
+    pub points: u64,
+    pub first_ts: i64,
+    pub last_ts: i64,
+}
+
+/// The summary of one key in one source (a table, a memtable) is a `SeriesInfo` too.
+pub(crate) type Summary = SeriesInfo;
+
+impl SeriesInfo {
+    /// Folds in another source's summary of the same key.
+    pub(crate) fn merge(&mut self, o: &SeriesInfo) {
+        self.points += o.points;
+        self.first_ts = self.first_ts.min(o.first_ts);
+        self.last_ts = self.last_ts.max(o.last_ts);
+    }
+}
+
+/// Builds the series block from a table's entries, in order.
+#[derive(Default)]
+pub(crate) struct SeriesBuilder {
+    cur: Option<Summary>,
+    prev_key: Vec<u8>,
+    count: u64,
+    buf: Vec<u8>,
+}
+
+impl SeriesBuilder {
+    pub(crate) fn add(&mut self, e: &Entry) {
+        if e.kind == Kind::Delete {
+            return;
+        }
+        match &mut self.cur {
+            Some(c) if c.key == e.key => {
+                c.points += 1;
+                c.last_ts = e.ts;
+            }
+            _ => {
+                self.flush();
+                self.cur = Some(Summary {
+                    key: e.key.clone(),
+                    points: 1,
+                    first_ts: e.ts,
+                    last_ts: e.ts,
+                });
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        let Some(c) = self.cur.take() else {
+            return;
+        };
+        let shared = c
+            .key
+            .iter()
+            .zip(&self.prev_key)
+            .take_while(|(a, b)| a == b)
+            .count();
+        put_varint(&mut self.buf, shared as u64);
+        put_bytes(&mut self.buf, &c.key[shared..]);
+        put_varint(&mut self.buf, c.points);
+        put_varint_i64(&mut self.buf, c.first_ts);
+        put_varint(&mut self.buf, c.last_ts.wrapping_sub(c.first_ts) as u64);
+        self.prev_key = c.key;
+        self.count += 1;
+    }
+
+    /// The encoded block.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.flush();
+        let mut out = Vec::with_capacity(self.buf.len() + 10);
+        put_varint(&mut out, self.count);
+        out.extend_from_slice(&self.buf);
+        out
+    }
+}
+
+/// The summaries of a decoded series block, read in key order.
+pub(crate) struct SeriesIter {
+    data: Vec<u8>,
+    pos: usize,
+    left: u64,
+    key: Vec<u8>,
+}
+
+impl SeriesIter {
+    /// `None` when the block is malformed.
+    pub(crate) fn new(data: Vec<u8>) -> Option<Self> {
+        let mut d = Decoder::new(&data);
+        let left = d.varint()?;
+        let pos = d.pos();
+        Some(SeriesIter {
+            data,
+            pos,
+            left,
+            key: Vec::new(),
+        })
+    }
+
+    /// The next summary; `Err(())` when the block is malformed.
+    #[allow(clippy::result_unit_err)]
+    pub(crate) fn next_summary(&mut self) -> Result<Option<Summary>, ()> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let mut d = Decoder::at(&self.data, self.pos);
+        let mut step = || -> Option<Summary> {
+            let shared = d.varint_usize()?;
+            let suffix = d.bytes()?;
+            if shared > self.key.len() {
+                return None;
+            }
+            self.key.truncate(shared);
+            self.key.extend_from_slice(suffix);
+            let points = d.varint()?;
+            let first_ts = d.varint_i64()?;
+            let last_ts = first_ts.wrapping_add(d.varint()? as i64);
+            Some(Summary {
+                key: self.key.clone(),
+                points,
+                first_ts,
+                last_ts,
+            })
+        };
+        let s = step().ok_or(())?;
+        self.pos = d.pos();
+        Ok(Some(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(key: &str, ts: i64, kind: Kind) -> Entry {
+        Entry {
+            key: key.as_bytes().to_vec(),
+            ts,
+            seq: 0,
+            kind,
+            expire_at: i64::MAX,
+            value: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let mut b = SeriesBuilder::default();
+        for x in [
+            e("cpu.1", -5, Kind::Put),
+            e("cpu.1", 7, Kind::Put),
+            e("cpu.1", 9, Kind::Delete),
+            e("cpu.10", i64::MIN, Kind::Put),
+            e("cpu.10", i64::MAX, Kind::Put),
+            e("gone", 1, Kind::Delete),
+            e("mem", 3, Kind::Put),
+        ] {
+            b.add(&x);
+        }
+        let data = b.finish();
+        let mut it = SeriesIter::new(data.clone()).unwrap();
+        let mut got = Vec::new();
+        while let Some(s) = it.next_summary().unwrap() {
+            got.push((
+                String::from_utf8(s.key).unwrap(),
+                s.points,
+                s.first_ts,
+                s.last_ts,
+            ));
+        }
+        assert_eq!(
+            got,
+            [
+                ("cpu.1".to_string(), 2, -5, 7),
+                ("cpu.10".to_string(), 2, i64::MIN, i64::MAX),
+                ("mem".to_string(), 1, 3, 3),
+            ]
+        );
+        let mut cut = SeriesIter::new(data[..data.len() - 1].to_vec()).unwrap();
+        let mut failed = false;
+        for _ in 0..4 {
+            if cut.next_summary().is_err() {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed, "a truncated block is an error");
+    }
+}
