@@ -388,6 +388,14 @@ typedef struct flowdb_stats_t {
    Seconds since the engine opened.
    */
   uint64_t uptime_secs;
+  /*
+   Cutoffs the retention limits wrote (each a delete_before) since the engine opened.
+   */
+  uint64_t total_retention_deletes;
+  /*
+   Tables dropped without a rewrite because a range delete covered them.
+   */
+  uint64_t total_tables_deleted;
 } flowdb_stats_t;
 
 #ifdef __cplusplus
@@ -434,6 +442,41 @@ enum flowdb_status_t flowdb_write_batch_delete_range(struct flowdb_write_batch_t
                                                      const uint8_t *end,
                                                      uintptr_t end_len,
                                                      struct flowdb_error_t **err);
+
+/*
+ Adds a delete of every record with `start <= key < end` (half-open) and
+ `ts_start <= ts <= ts_end` (inclusive), as `flowdb_engine_delete_time_range`;
+ `start == end` deletes nothing. `start > end` or `ts_start > ts_end` makes
+ `flowdb_engine_write` fail with `FLOWDB_INVALID_ARGUMENT` ("batch operation N").
+ */
+enum flowdb_status_t flowdb_write_batch_delete_time_range(struct flowdb_write_batch_t *batch,
+                                                          const uint8_t *start,
+                                                          uintptr_t start_len,
+                                                          const uint8_t *end,
+                                                          uintptr_t end_len,
+                                                          int64_t ts_start,
+                                                          int64_t ts_end,
+                                                          struct flowdb_error_t **err);
+
+/*
+ Adds a delete of every record of every key whose ts is below `ts` (exclusive), as
+ `flowdb_engine_delete_before`. `ts = INT64_MIN` deletes nothing and adds no
+ operation (`flowdb_write_batch_count` is unchanged).
+ */
+enum flowdb_status_t flowdb_write_batch_delete_before(struct flowdb_write_batch_t *batch,
+                                                      int64_t ts,
+                                                      struct flowdb_error_t **err);
+
+/*
+ Adds a delete of every record whose key begins with `(prefix, prefix_len)` and
+ whose ts is below `ts` (exclusive), as `flowdb_engine_delete_prefix_before`. `ts =
+ INT64_MIN` deletes nothing and adds no operation.
+ */
+enum flowdb_status_t flowdb_write_batch_delete_prefix_before(struct flowdb_write_batch_t *batch,
+                                                             const uint8_t *prefix,
+                                                             uintptr_t prefix_len,
+                                                             int64_t ts,
+                                                             struct flowdb_error_t **err);
 
 /*
  How many operations the batch holds (0 for NULL).
@@ -549,6 +592,48 @@ enum flowdb_status_t flowdb_engine_delete_range(const struct flowdb_engine_t *en
                                                 struct flowdb_error_t **err);
 
 /*
+ Deletes every record with `start <= key < end` (half-open, as
+ `flowdb_engine_delete_range`) and `ts_start <= ts <= ts_end` (inclusive, as the
+ time ranges of queries). One range tombstone is written, whatever the number of
+ records it hides: reads skip them at once, compaction drops them later, and a
+ table wholly inside the region is deleted without a rewrite. `start == end`
+ deletes nothing. Errors: `FLOWDB_INVALID_ARGUMENT` when `start > end`, when
+ `ts_start > ts_end`, or for NULL with a length; `FLOWDB_CLOSED` after shutdown;
+ `FLOWDB_IO`.
+ */
+enum flowdb_status_t flowdb_engine_delete_time_range(const struct flowdb_engine_t *engine,
+                                                     const uint8_t *start,
+                                                     uintptr_t start_len,
+                                                     const uint8_t *end,
+                                                     uintptr_t end_len,
+                                                     int64_t ts_start,
+                                                     int64_t ts_end,
+                                                     struct flowdb_error_t **err);
+
+/*
+ Deletes every record of every key whose ts is below `ts` (exclusive: "keep
+ nothing older than `ts`"); `ts = INT64_MIN` deletes nothing. One range tombstone, as
+ `flowdb_engine_delete_time_range`. Errors: `FLOWDB_CLOSED` after shutdown,
+ `FLOWDB_IO`.
+ */
+enum flowdb_status_t flowdb_engine_delete_before(const struct flowdb_engine_t *engine,
+                                                 int64_t ts,
+                                                 struct flowdb_error_t **err);
+
+/*
+ Deletes every record whose key begins with the bytes `(prefix, prefix_len)` and
+ whose ts is below `ts` (exclusive); `ts = INT64_MIN` deletes nothing, an empty prefix
+ is every key (as `flowdb_engine_delete_before`). Errors:
+ `FLOWDB_INVALID_ARGUMENT` for NULL with a length; `FLOWDB_CLOSED` after
+ shutdown; `FLOWDB_IO`.
+ */
+enum flowdb_status_t flowdb_engine_delete_prefix_before(const struct flowdb_engine_t *engine,
+                                                        const uint8_t *prefix,
+                                                        uintptr_t prefix_len,
+                                                        int64_t ts,
+                                                        struct flowdb_error_t **err);
+
+/*
  Replaces the value (when `set_value`) and/or sets `expire_at = ts + ttl_secs`
  (when `set_ttl`) of a live record, and returns the stored record in `*out` (a list
  of one, freed with `flowdb_records_free`). Missing or expired: `FLOWDB_NOT_FOUND`.
@@ -589,6 +674,21 @@ enum flowdb_status_t flowdb_engine_trigger_compaction(const struct flowdb_engine
 enum flowdb_status_t flowdb_engine_run_compactions(const struct flowdb_engine_t *engine,
                                                    uint64_t *steps,
                                                    struct flowdb_error_t **err);
+
+/*
+ Enforces the retention limits (`flowdb_options_set_retention_max_age_secs`,
+ `flowdb_options_set_retention_max_bytes`) now, as background maintenance does
+ every tick: writes the delete-before they call for and deletes the tables it
+ wholly covers. `*has_cutoff` (may be NULL) receives whether a cutoff was written,
+ and `*cutoff` (may be NULL) the cutoff: every record with `ts < *cutoff` is gone
+ (`INT64_MIN` when nothing was due, or no limit is set). For applications that
+ open with auto_background off. Errors: `FLOWDB_CLOSED` after shutdown,
+ `FLOWDB_IO`.
+ */
+enum flowdb_status_t flowdb_engine_enforce_retention(const struct flowdb_engine_t *engine,
+                                                     bool *has_cutoff,
+                                                     int64_t *cutoff,
+                                                     struct flowdb_error_t **err);
 
 /*
  Purges expired records now; `*purged` (may be NULL) receives how many.
@@ -1488,6 +1588,26 @@ enum flowdb_status_t flowdb_options_set_index_partition_blocks(struct flowdb_opt
 enum flowdb_status_t flowdb_options_set_target_table_bytes(struct flowdb_options_t *opts,
                                                            uint64_t value,
                                                            struct flowdb_error_t **err);
+
+/*
+ Retention by age, in seconds: background maintenance (or
+ `flowdb_engine_enforce_retention`) deletes every record whose `ts` is more than
+ this many seconds before now (ts in microseconds since the epoch, the clock of
+ TTLs). 0 means no limit, the default.
+ */
+enum flowdb_status_t flowdb_options_set_retention_max_age_secs(struct flowdb_options_t *opts,
+                                                               uint64_t secs,
+                                                               struct flowdb_error_t **err);
+
+/*
+ Retention by size, in bytes: when the table files exceed it, background
+ maintenance (or `flowdb_engine_enforce_retention`) deletes the oldest data (by
+ ts) until they fit, never the table with the newest data. 0 means no limit, the
+ default.
+ */
+enum flowdb_status_t flowdb_options_set_retention_max_bytes(struct flowdb_options_t *opts,
+                                                            uint64_t bytes,
+                                                            struct flowdb_error_t **err);
 
 /*
  Starts a transaction over `n` stores (NUL-terminated names) in `mode`; waits for

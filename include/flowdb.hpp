@@ -135,6 +135,12 @@ public:
     Options &block_restart_interval(uint64_t v) { return set(flowdb_options_set_block_restart_interval(p_, v, &err_)); }
     Options &index_partition_blocks(uint64_t v) { return set(flowdb_options_set_index_partition_blocks(p_, v, &err_)); }
     Options &target_table_bytes(uint64_t v) { return set(flowdb_options_set_target_table_bytes(p_, v, &err_)); }
+    /// Retention by age: records with a ts more than `secs` seconds before now are
+    /// deleted by maintenance (or Engine::enforce_retention). 0: no limit (the default).
+    Options &retention_max_age_secs(uint64_t secs) { return set(flowdb_options_set_retention_max_age_secs(p_, secs, &err_)); }
+    /// Retention by size: past `bytes` of tables, the oldest data is deleted until they
+    /// fit. 0: no limit (the default).
+    Options &retention_max_bytes(uint64_t bytes) { return set(flowdb_options_set_retention_max_bytes(p_, bytes, &err_)); }
     Options &create_if_missing(bool v) { return set(flowdb_options_set_create_if_missing(p_, v, &err_)); }
     Options &auto_background(bool v) { return set(flowdb_options_set_auto_background(p_, v, &err_)); }
 
@@ -269,7 +275,7 @@ inline flowdb_record_view_t view(const Record &r) {
 }
 }  // namespace detail
 
-/// Puts, deletes and range deletes applied atomically by Engine::write (all or
+/// Puts, deletes, range deletes and deletes by time applied atomically by Engine::write (all or
 /// none, also across a crash). Each call copies what it is given; reusable after
 /// clear(). Not thread-safe.
 class WriteBatch {
@@ -296,6 +302,21 @@ public:
         return step([&](flowdb_error_t **e) {
             return flowdb_write_batch_delete_range(p_, detail::bytes(start), start.size(), detail::bytes(end), end.size(), e);
         });
+    }
+    /// A delete of start <= key < end (half-open) and ts_start <= ts <= ts_end
+    /// (inclusive); a reversed range makes Engine::write throw FLOWDB_INVALID_ARGUMENT.
+    WriteBatch &delete_time_range(std::string_view start, std::string_view end, int64_t ts_start, int64_t ts_end) {
+        return step([&](flowdb_error_t **e) {
+            return flowdb_write_batch_delete_time_range(p_, detail::bytes(start), start.size(), detail::bytes(end), end.size(), ts_start, ts_end, e);
+        });
+    }
+    /// A delete of every record whose ts is below `ts` (INT64_MIN: nothing, and no operation).
+    WriteBatch &delete_before(int64_t ts) {
+        return step([&](flowdb_error_t **e) { return flowdb_write_batch_delete_before(p_, ts, e); });
+    }
+    /// A delete of every record whose key begins with prefix and whose ts is below `ts`.
+    WriteBatch &delete_prefix_before(std::string_view prefix, int64_t ts) {
+        return step([&](flowdb_error_t **e) { return flowdb_write_batch_delete_prefix_before(p_, detail::bytes(prefix), prefix.size(), ts, e); });
     }
     size_t size() const noexcept { return flowdb_write_batch_count(p_); }
     bool empty() const noexcept { return size() == 0; }
@@ -397,6 +418,23 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_engine_delete_range(h_, detail::bytes(start), start.size(), detail::bytes(end), end.size(), &err), err);
     }
+    /// Deletes start <= key < end (half-open) with ts_start <= ts <= ts_end (inclusive):
+    /// one range tombstone. start == end deletes nothing; start > end or
+    /// ts_start > ts_end throws FLOWDB_INVALID_ARGUMENT.
+    void delete_time_range(std::string_view start, std::string_view end, int64_t ts_start, int64_t ts_end) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_delete_time_range(h_, detail::bytes(start), start.size(), detail::bytes(end), end.size(), ts_start, ts_end, &err), err);
+    }
+    /// Deletes every record of every key whose ts is below `ts` (INT64_MIN deletes nothing).
+    void delete_before(int64_t ts) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_delete_before(h_, ts, &err), err);
+    }
+    /// Deletes every record whose key begins with prefix and whose ts is below `ts`.
+    void delete_prefix_before(std::string_view prefix, int64_t ts) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_delete_prefix_before(h_, detail::bytes(prefix), prefix.size(), ts, &err), err);
+    }
     Record patch_record(std::string_view key, int64_t ts, std::optional<std::string_view> value, std::optional<uint64_t> ttl_secs) {
         flowdb_records_t *out = nullptr;
         flowdb_error_t *err = nullptr;
@@ -464,6 +502,16 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_engine_trigger_gc(h_, &n, &err), err);
         return n;
+    }
+    /// Enforces the retention limits now (as maintenance does each tick): the cutoff
+    /// written (every record with ts below it is gone), or nullopt when nothing was due.
+    std::optional<int64_t> enforce_retention() {
+        bool has = false;
+        int64_t cutoff = 0;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_enforce_retention(h_, &has, &cutoff, &err), err);
+        if (!has) return std::nullopt;
+        return cutoff;
     }
     flowdb_stats_t stats() {
         flowdb_stats_t s{};

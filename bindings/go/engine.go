@@ -49,6 +49,8 @@ type Options struct {
 	BlockRestartInterval uint64 // entries between full keys in a block (default 16)
 	IndexPartitionBlocks uint64 // data blocks per index partition (default 128)
 	TargetTableBytes     uint64 // where flush and compaction cut tables (default 64 MiB)
+	RetentionMaxAgeSecs  uint64 // retention by age: records with a Ts older than this go (0: no limit)
+	RetentionMaxBytes    uint64 // retention by size: past this many table bytes the oldest data goes (0: no limit)
 }
 
 func cstr(s string) *C.char { return C.CString(s) }
@@ -81,6 +83,8 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	u(o.BlockRestartInterval, func(v uint64) uint32 { return C.flowdb_options_set_block_restart_interval(p, C.uint64_t(v), &cerr) })
 	u(o.IndexPartitionBlocks, func(v uint64) uint32 { return C.flowdb_options_set_index_partition_blocks(p, C.uint64_t(v), &cerr) })
 	u(o.TargetTableBytes, func(v uint64) uint32 { return C.flowdb_options_set_target_table_bytes(p, C.uint64_t(v), &cerr) })
+	u(o.RetentionMaxAgeSecs, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_age_secs(p, C.uint64_t(v), &cerr) })
+	u(o.RetentionMaxBytes, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_bytes(p, C.uint64_t(v), &cerr) })
 	if o.ZstdLevel != 0 {
 		errs = append(errs, set(C.flowdb_options_set_zstd_level(p, C.int32_t(o.ZstdLevel), &cerr)))
 	}
@@ -288,6 +292,41 @@ func (e *Engine) DeleteRange(start, end []byte) error {
 	})
 }
 
+// DeleteTimeRange deletes every record with start <= key < end (half-open, as
+// DeleteRange) and tsStart <= ts <= tsEnd (inclusive, as query time ranges): one
+// range tombstone, whatever the number of records it hides. start == end deletes
+// nothing; start > end or tsStart > tsEnd is ErrInvalidArgument.
+func (e *Engine) DeleteTimeRange(start, end []byte, tsStart, tsEnd int64) error {
+	a, an, fa := bytesArg(start)
+	defer fa()
+	b, bn, fb := bytesArg(end)
+	defer fb()
+	return e.handle(func(h *C.flowdb_engine_t) error {
+		var cerr *C.flowdb_error_t
+		return check(C.flowdb_engine_delete_time_range(h, a, an, b, bn, C.int64_t(tsStart), C.int64_t(tsEnd), &cerr), cerr)
+	})
+}
+
+// DeleteBefore deletes every record of every key with a Ts below ts ("keep nothing
+// older than ts"); math.MinInt64 deletes nothing.
+func (e *Engine) DeleteBefore(ts int64) error {
+	return e.handle(func(h *C.flowdb_engine_t) error {
+		var cerr *C.flowdb_error_t
+		return check(C.flowdb_engine_delete_before(h, C.int64_t(ts), &cerr), cerr)
+	})
+}
+
+// DeletePrefixBefore deletes every record whose key begins with prefix and whose Ts
+// is below ts.
+func (e *Engine) DeletePrefixBefore(prefix []byte, ts int64) error {
+	p, pn, fp := bytesArg(prefix)
+	defer fp()
+	return e.handle(func(h *C.flowdb_engine_t) error {
+		var cerr *C.flowdb_error_t
+		return check(C.flowdb_engine_delete_prefix_before(h, p, pn, C.int64_t(ts), &cerr), cerr)
+	})
+}
+
 // Flush writes every memtable to tables.
 func (e *Engine) Flush() error {
 	return e.handle(func(h *C.flowdb_engine_t) error {
@@ -318,6 +357,23 @@ func (e *Engine) RunCompactions() (uint64, error) {
 		return check(C.flowdb_engine_run_compactions(h, &n, &cerr), cerr)
 	})
 	return uint64(n), err
+}
+
+// EnforceRetention enforces the retention limits (Options.RetentionMaxAgeSecs,
+// RetentionMaxBytes) now, as background maintenance does every tick. ok tells
+// whether a cutoff was written: then every record with a Ts below cutoff is gone.
+// For programs that open with NoAutoBackground.
+func (e *Engine) EnforceRetention() (cutoff int64, ok bool, err error) {
+	var has C.bool
+	var c C.int64_t
+	err = e.handle(func(h *C.flowdb_engine_t) error {
+		var cerr *C.flowdb_error_t
+		return check(C.flowdb_engine_enforce_retention(h, &has, &c, &cerr), cerr)
+	})
+	if err != nil || !bool(has) {
+		return 0, false, err
+	}
+	return int64(c), true, nil
 }
 
 // TriggerGC purges expired records now; returns how many.

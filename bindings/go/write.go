@@ -6,7 +6,9 @@ package flowdb
 */
 import "C"
 
-// WriteBatch gathers puts, deletes and range deletes that Engine.Write applies
+import "math"
+
+// WriteBatch gathers puts, deletes, range deletes and deletes by time that Engine.Write applies
 // atomically (all or none, also across a crash), in order. It holds only Go values,
 // so it may be written any number of times and needs no Close. Not safe for
 // concurrent changes; Write may run from several goroutines at once.
@@ -15,10 +17,12 @@ type WriteBatch struct {
 }
 
 type batchOp struct {
-	kind     int // 0 put, 1 put with TTL, 2 delete, 3 range delete
+	kind     int // 0 put, 1 put with TTL, 2 delete, 3 range delete, 4 time range delete, 5 prefix delete before rec.Ts
 	rec      Record
 	ttl      uint64
 	from, to []byte
+	tsLo     int64 // kind 4
+	tsHi     int64 // kind 4
 }
 
 // Put adds a put of r. Its ExpireAt is kept; 0 (or NeverExpires) means "no expiry of
@@ -43,6 +47,29 @@ func (b *WriteBatch) Delete(key []byte, ts int64) *WriteBatch {
 // DeleteRange adds a delete of every record with start <= key < end (half-open).
 func (b *WriteBatch) DeleteRange(start, end []byte) *WriteBatch {
 	b.ops = append(b.ops, batchOp{kind: 3, from: start, to: end})
+	return b
+}
+
+// DeleteTimeRange adds a delete of every record with start <= key < end (half-open)
+// and tsStart <= ts <= tsEnd (inclusive), as Engine.DeleteTimeRange. start > end or
+// tsStart > tsEnd makes Write fail with ErrInvalidArgument.
+func (b *WriteBatch) DeleteTimeRange(start, end []byte, tsStart, tsEnd int64) *WriteBatch {
+	b.ops = append(b.ops, batchOp{kind: 4, from: start, to: end, tsLo: tsStart, tsHi: tsEnd})
+	return b
+}
+
+// DeleteBefore adds a delete of every record with a Ts below ts, as
+// Engine.DeleteBefore. math.MinInt64 deletes nothing and adds no operation.
+func (b *WriteBatch) DeleteBefore(ts int64) *WriteBatch {
+	return b.DeletePrefixBefore(nil, ts)
+}
+
+// DeletePrefixBefore adds a delete of every record whose key begins with prefix and
+// whose Ts is below ts. math.MinInt64 deletes nothing and adds no operation.
+func (b *WriteBatch) DeletePrefixBefore(prefix []byte, ts int64) *WriteBatch {
+	if ts != math.MinInt64 { // as the C batch, so operation numbers in errors agree
+		b.ops = append(b.ops, batchOp{kind: 5, from: prefix, rec: Record{Ts: ts}})
+	}
 	return b
 }
 
@@ -87,12 +114,20 @@ func (op *batchOp) add(cb *C.flowdb_write_batch_t) error {
 		k, n, free := bytesArg(op.rec.Key)
 		defer free()
 		st = C.flowdb_write_batch_delete(cb, k, n, C.int64_t(op.rec.Ts), &cerr)
-	default:
+	case 3, 4:
 		a, an, freeA := bytesArg(op.from)
 		defer freeA()
 		z, zn, freeZ := bytesArg(op.to)
 		defer freeZ()
-		st = C.flowdb_write_batch_delete_range(cb, a, an, z, zn, &cerr)
+		if op.kind == 3 {
+			st = C.flowdb_write_batch_delete_range(cb, a, an, z, zn, &cerr)
+		} else {
+			st = C.flowdb_write_batch_delete_time_range(cb, a, an, z, zn, C.int64_t(op.tsLo), C.int64_t(op.tsHi), &cerr)
+		}
+	default:
+		p, pn, freeP := bytesArg(op.from)
+		defer freeP()
+		st = C.flowdb_write_batch_delete_prefix_before(cb, p, pn, C.int64_t(op.rec.Ts), &cerr)
 	}
 	return check(st, cerr)
 }

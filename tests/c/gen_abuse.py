@@ -19,6 +19,8 @@ OPTIONAL = {
     ("flowdb_engine_trigger_compaction", "compacted"),
     ("flowdb_engine_trigger_gc", "purged"),
     ("flowdb_engine_run_compactions", "steps"),
+    ("flowdb_engine_enforce_retention", "has_cutoff"),
+    ("flowdb_engine_enforce_retention", "cutoff"),
     ("flowdb_engine_metrics_text", "len"),
     ("flowdb_engine_patch_record", "value"),  # ignored unless set_value
     ("flowdb_jsondb_put", "key_out"),
@@ -75,6 +77,7 @@ VALID = {
     "struct flowdb_stats_t *": "&stats_out",
     "bool *": "&bool_out",
     "uint64_t *": "&u64_out",
+    "int64_t *": "&i64_out",
     "uintptr_t *": "&usize_out",
     "bool": "false",
     "int32_t": "0",
@@ -139,9 +142,9 @@ def call(ret, name, params, null_at):
         if types & ts:
             lines.append("        " + make)
             releases.append(free)
-    lines.append("        flowdb_record_view_t rv_out; flowdb_stats_t stats_out; bool bool_out; uint64_t u64_out; uintptr_t usize_out;")
+    lines.append("        flowdb_record_view_t rv_out; flowdb_stats_t stats_out; bool bool_out; uint64_t u64_out; int64_t i64_out; uintptr_t usize_out;")
     lines.append("        memset(&stats_out, 0, sizeof stats_out); stats_out.struct_size = sizeof stats_out;")
-    lines.append("        (void)rv_out; (void)bool_out; (void)u64_out; (void)usize_out;")
+    lines.append("        (void)rv_out; (void)bool_out; (void)u64_out; (void)i64_out; (void)usize_out;")
     lines.append("        flowdb_error_t *e = NULL;")
     outs = []
     for i, (t, pname) in enumerate(params):
@@ -329,6 +332,18 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_engine_write_batch(E, &r, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "key too long");
     free((void *)r.key);
     check(flowdb_engine_write_batch(E, NULL, 0, &e), FLOWDB_OK, &e, "empty batch");
+    /* Deleting by time: reversed key or time ranges, NULL with a length. */
+    check(flowdb_engine_delete_time_range(E, (const uint8_t *)"b", 1, (const uint8_t *)"a", 1, 0, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "delete_time_range start > end");
+    check(flowdb_engine_delete_time_range(E, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1, 5, 4, &e), FLOWDB_INVALID_ARGUMENT, &e, "delete_time_range ts_start > ts_end");
+    check(flowdb_engine_delete_time_range(E, NULL, 3, (const uint8_t *)"b", 1, 0, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "delete_time_range NULL start with a length");
+    check(flowdb_engine_delete_prefix_before(E, NULL, 2, 5, &e), FLOWDB_INVALID_ARGUMENT, &e, "delete_prefix_before NULL prefix with a length");
+    check(flowdb_engine_delete_time_range(E, NULL, 0, NULL, 0, INT64_MIN, INT64_MAX, &e), FLOWDB_OK, &e, "delete_time_range of an empty key range");
+    check(flowdb_engine_delete_before(E, INT64_MIN, &e), FLOWDB_OK, &e, "delete_before(INT64_MIN)");
+    flowdb_write_batch_t *wb = flowdb_write_batch_new();
+    check(flowdb_write_batch_delete_time_range(wb, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1, 9, 1, &e), FLOWDB_OK, &e, "batch delete_time_range (checked at write)");
+    check(flowdb_engine_write(E, wb, false, &e), FLOWDB_INVALID_ARGUMENT, &e, "batch with ts_start > ts_end");
+    check(flowdb_write_batch_delete_prefix_before(wb, NULL, 4, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "batch delete_prefix_before NULL with a length");
+    flowdb_write_batch_free(wb);
     check(flowdb_engine_write_batch(E, NULL, 2, &e), FLOWDB_INVALID_ARGUMENT, &e, "NULL batch of 2");
     flowdb_txn_t *t = NULL;
     check(flowdb_jsondb_transaction(J, STORES, 1, 7, &t, &e), FLOWDB_INVALID_ARGUMENT, &e, "bad mode");
@@ -358,6 +373,8 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_engine_shutdown(e2, &e), FLOWDB_CLOSED, &e, "shutdown twice");
     check(flowdb_engine_close(e2, &e), FLOWDB_CLOSED, &e, "close after shutdown");
     check(flowdb_engine_write_batch(e2, &RV, 1, &e), FLOWDB_CLOSED, &e, "write after shutdown");
+    check(flowdb_engine_delete_before(e2, 5, &e), FLOWDB_CLOSED, &e, "delete_before after shutdown");
+    check(flowdb_engine_enforce_retention(e2, NULL, NULL, &e), FLOWDB_CLOSED, &e, "enforce_retention after shutdown");
     flowdb_records_t *rs = NULL;
     check(flowdb_engine_get(e2, (const uint8_t *)"1", 1, 0, &rs, &e), FLOWDB_CLOSED, &e, "get after shutdown");
     bool has = true;

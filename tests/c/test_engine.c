@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures = 0;
@@ -478,22 +479,273 @@ static void test_tuning(const char *dir) {
     flowdb_engine_free(e);
 }
 
+/* The timestamps 1..30 of the live records of `key`, as bits (bit ts), from a query
+ * of that one key. */
+static uint32_t ts_bits(flowdb_engine_t *e, const char *key) {
+    flowdb_records_t *l = NULL;
+    uint32_t bits = 0;
+    OK(flowdb_engine_query_by_key_range(e, (const uint8_t *)key, strlen(key), (const uint8_t *)key, strlen(key), &l, NULL));
+    for (size_t i = 0; i < flowdb_records_len(l); i++) {
+        flowdb_record_view_t v;
+        OK(flowdb_records_at(l, i, &v, NULL));
+        CHECK(v.key_len == strlen(key) && memcmp(v.key, key, v.key_len) == 0);
+        CHECK(v.ts >= 1 && v.ts <= 30);
+        if (v.ts >= 1 && v.ts <= 30) bits |= 1u << v.ts;
+    }
+    flowdb_records_free(l);
+    return bits;
+}
+
+/* Bits lo..hi (inclusive). */
+static uint32_t span(int lo, int hi) {
+    uint32_t bits = 0;
+    for (int i = lo; i <= hi; i++) bits |= 1u << i;
+    return bits;
+}
+
+static size_t count_all(flowdb_engine_t *e) {
+    flowdb_records_t *l = NULL;
+    OK(flowdb_engine_query_by_prefix(e, (const uint8_t *)"", 0, &l, NULL));
+    size_t n = flowdb_records_len(l);
+    flowdb_records_free(l);
+    return n;
+}
+
+static void write_points(flowdb_engine_t *e, const char *const *keys, int nkeys, int from, int to) {
+    for (int k = 0; k < nkeys; k++)
+        for (int ts = from; ts <= to; ts++) {
+            flowdb_record_view_t r = rec(keys[k], ts, "v");
+            OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+        }
+}
+
+/* Deleting by time: delete_time_range (half-open keys, inclusive times),
+ * delete_prefix_before and delete_before (ts < cutoff), on flushed and unflushed
+ * data; what remains is checked record by record, and again after a flush, a full
+ * compaction and a reopen. Bad ranges are INVALID_ARGUMENT and delete nothing. */
+static void test_delete_by_time(const char *dir) {
+    flowdb_engine_t *e = open_engine(dir, false);
+    const char *keys[4] = {"cpu.a", "cpu.b", "cpu.c", "mem.a"};
+    write_points(e, keys, 4, 1, 5);
+    OK(flowdb_engine_flush(e, NULL)); /* ts 1..5 in a table, 6..10 in the memtable */
+    write_points(e, keys, 4, 6, 10);
+    CHECK(count_all(e) == 40);
+
+    /* cpu.a and cpu.b (cpu.c is the excluded end), ts 3..5 included. */
+    OK(flowdb_engine_delete_time_range(e, (const uint8_t *)"cpu.a", 5, (const uint8_t *)"cpu.c", 5, 3, 5, NULL));
+    CHECK(ts_bits(e, "cpu.a") == (span(1, 2) | span(6, 10)));
+    CHECK(ts_bits(e, "cpu.b") == (span(1, 2) | span(6, 10)));
+    CHECK(ts_bits(e, "cpu.c") == span(1, 10));
+    CHECK(ts_bits(e, "mem.a") == span(1, 10));
+    /* Bad ranges: nothing deleted. */
+    flowdb_error_t *err = NULL;
+    CHECK(flowdb_engine_delete_time_range(e, (const uint8_t *)"cpu.a", 5, (const uint8_t *)"cpu.z", 5, 9, 8, &err) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(err && flowdb_error_code(err) == FLOWDB_INVALID_ARGUMENT && strstr(flowdb_error_message(err), "ts_start") != NULL);
+    flowdb_error_free(err);
+    err = NULL;
+    CHECK(flowdb_engine_delete_time_range(e, (const uint8_t *)"mem.", 4, (const uint8_t *)"cpu.", 4, 1, 10, &err) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(err && flowdb_error_code(err) == FLOWDB_INVALID_ARGUMENT);
+    flowdb_error_free(err);
+    CHECK(flowdb_engine_delete_time_range(NULL, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1, 1, 2, NULL) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(flowdb_engine_delete_prefix_before(e, NULL, 3, 5, NULL) == FLOWDB_INVALID_ARGUMENT);
+    /* Empty regions: start == end, INT64_MIN. */
+    OK(flowdb_engine_delete_time_range(e, (const uint8_t *)"cpu.c", 5, (const uint8_t *)"cpu.c", 5, INT64_MIN, INT64_MAX, NULL));
+    OK(flowdb_engine_delete_before(e, INT64_MIN, NULL));
+    OK(flowdb_engine_delete_prefix_before(e, (const uint8_t *)"cpu.", 4, INT64_MIN, NULL));
+    CHECK(count_all(e) == 34);
+
+    /* mem.* before ts 4 (exclusive): 1..3 go, 4 stays. */
+    OK(flowdb_engine_delete_prefix_before(e, (const uint8_t *)"mem.", 4, 4, NULL));
+    CHECK(ts_bits(e, "mem.a") == span(4, 10));
+    CHECK(ts_bits(e, "cpu.c") == span(1, 10));
+    /* Every key before ts 2: ts 1 goes. */
+    OK(flowdb_engine_delete_before(e, 2, NULL));
+    CHECK(ts_bits(e, "cpu.a") == (span(2, 2) | span(6, 10)));
+    CHECK(ts_bits(e, "cpu.b") == (span(2, 2) | span(6, 10)));
+    CHECK(ts_bits(e, "cpu.c") == span(2, 10));
+    CHECK(ts_bits(e, "mem.a") == span(4, 10));
+    CHECK(count_all(e) == 28);
+    flowdb_records_t *l = NULL;
+    OK(flowdb_engine_get(e, (const uint8_t *)"cpu.a", 5, 3, &l, NULL));
+    CHECK(flowdb_records_len(l) == 0);
+    flowdb_records_free(l);
+    OK(flowdb_engine_get(e, (const uint8_t *)"cpu.c", 5, 3, &l, NULL));
+    CHECK(flowdb_records_len(l) == 1);
+    flowdb_records_free(l);
+    OK(flowdb_engine_get_latest(e, (const uint8_t *)"mem.a", 5, &l, NULL));
+    flowdb_record_view_t v;
+    CHECK(flowdb_records_len(l) == 1 && flowdb_records_at(l, 0, &v, NULL) == FLOWDB_OK && v.ts == 10);
+    flowdb_records_free(l);
+
+    /* The same after a flush and a full compaction, and after a reopen. */
+    OK(flowdb_engine_flush(e, NULL));
+    OK(flowdb_engine_trigger_compaction(e, NULL, NULL));
+    CHECK(count_all(e) == 28);
+    CHECK(ts_bits(e, "cpu.a") == (span(2, 2) | span(6, 10)));
+    CHECK(ts_bits(e, "mem.a") == span(4, 10));
+    OK(flowdb_engine_shutdown(e, NULL));
+    CHECK(flowdb_engine_delete_before(e, 5, NULL) == FLOWDB_CLOSED);
+    CHECK(flowdb_engine_delete_time_range(e, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1, 1, 2, NULL) == FLOWDB_CLOSED);
+    CHECK(flowdb_engine_enforce_retention(e, NULL, NULL, NULL) == FLOWDB_CLOSED);
+    flowdb_engine_free(e);
+    e = open_engine(dir, false);
+    CHECK(count_all(e) == 28);
+    CHECK(ts_bits(e, "cpu.b") == (span(2, 2) | span(6, 10)));
+    CHECK(ts_bits(e, "cpu.c") == span(2, 10));
+    CHECK(ts_bits(e, "mem.a") == span(4, 10));
+
+    /* The batch forms, applied in order with a put after the deletes it would fall
+     * in (operations apply in order: the put stays). */
+    const char *more[3] = {"dsk.a", "dsk.b", "net.a"};
+    write_points(e, more, 3, 1, 10);
+    flowdb_write_batch_t *b = flowdb_write_batch_new();
+    OK(flowdb_write_batch_delete_time_range(b, (const uint8_t *)"dsk.a", 5, (const uint8_t *)"dsk.b", 5, 5, 7, NULL));
+    OK(flowdb_write_batch_delete_prefix_before(b, (const uint8_t *)"net.", 4, 9, NULL));
+    OK(flowdb_write_batch_delete_before(b, 3, NULL));
+    OK(flowdb_write_batch_delete_before(b, INT64_MIN, NULL)); /* deletes nothing, adds nothing */
+    OK(flowdb_write_batch_delete_prefix_before(b, (const uint8_t *)"x", 1, INT64_MIN, NULL));
+    flowdb_record_view_t back = rec("dsk.a", 6, "back");
+    OK(flowdb_write_batch_put(b, &back, NULL));
+    CHECK(flowdb_write_batch_count(b) == 4);
+    CHECK(flowdb_write_batch_delete_time_range(NULL, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1, 1, 2, NULL) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(flowdb_write_batch_delete_before(NULL, 1, NULL) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(flowdb_write_batch_delete_prefix_before(b, NULL, 1, 1, NULL) == FLOWDB_INVALID_ARGUMENT);
+    OK(flowdb_engine_write(e, b, false, NULL));
+    CHECK(ts_bits(e, "dsk.a") == (span(3, 4) | span(6, 6) | span(8, 10)));
+    CHECK(ts_bits(e, "dsk.b") == span(3, 10));
+    CHECK(ts_bits(e, "net.a") == span(9, 10));
+    CHECK(ts_bits(e, "cpu.c") == span(3, 10));
+    OK(flowdb_engine_get(e, (const uint8_t *)"dsk.a", 5, 6, &l, NULL));
+    CHECK(flowdb_records_len(l) == 1 && flowdb_records_at(l, 0, &v, NULL) == FLOWDB_OK && v.value_len == 4 && memcmp(v.value, "back", 4) == 0);
+    flowdb_records_free(l);
+    /* A reversed time range in a batch fails the whole write, naming it. */
+    flowdb_write_batch_clear(b);
+    flowdb_record_view_t never = rec("dsk.a", 1, "never written");
+    OK(flowdb_write_batch_put(b, &never, NULL));
+    OK(flowdb_write_batch_delete_time_range(b, (const uint8_t *)"a", 1, (const uint8_t *)"z", 1, 9, 1, NULL));
+    err = NULL;
+    CHECK(flowdb_engine_write(e, b, false, &err) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(err && strstr(flowdb_error_message(err), "batch operation 1") != NULL && strstr(flowdb_error_message(err), "ts_start") != NULL);
+    flowdb_error_free(err);
+    CHECK(ts_bits(e, "dsk.a") == (span(3, 4) | span(6, 6) | span(8, 10)));
+    flowdb_write_batch_free(b);
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+}
+
+static int64_t now_micros(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* Retention by age: with a limit of 30 days, enforce_retention deletes the points
+ * written 40 days ago (and the table holding only them) and keeps those of a day
+ * and an hour ago; a second call has nothing due. 0 means no limit. */
+static void test_retention(const char *dir, const char *dir2) {
+    const int64_t day = 86400LL * 1000000;
+    int64_t now = now_micros();
+    int64_t old_ts[3] = {now - 45 * day, now - 41 * day, now - 40 * day};
+    int64_t new_ts[2] = {now - day, now - day / 24};
+    flowdb_options_t *o = flowdb_options_new();
+    OK(flowdb_options_set_data_dir(o, dir, NULL));
+    OK(flowdb_options_set_auto_background(o, false, NULL));
+    OK(flowdb_options_set_retention_max_age_secs(o, 30 * 86400, NULL));
+    OK(flowdb_options_set_retention_max_bytes(o, 0, NULL)); /* no limit */
+    CHECK(flowdb_options_set_retention_max_age_secs(NULL, 1, NULL) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(flowdb_options_set_retention_max_bytes(NULL, 1, NULL) == FLOWDB_INVALID_ARGUMENT);
+    flowdb_engine_t *e = NULL;
+    OK(flowdb_engine_open(o, &e, NULL));
+    flowdb_options_free(o);
+    const char *keys[2] = {"cpu.a", "cpu.b"};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 3; i++) {
+            flowdb_record_view_t r = rec(keys[k], old_ts[i], "old");
+            OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+        }
+    OK(flowdb_engine_flush(e, NULL)); /* a table of old points only */
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 2; i++) {
+            flowdb_record_view_t r = rec(keys[k], new_ts[i], "new");
+            OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+        }
+    CHECK(count_all(e) == 10);
+    bool has = false;
+    int64_t cutoff = 0;
+    OK(flowdb_engine_enforce_retention(e, &has, &cutoff, NULL));
+    CHECK(has);
+    CHECK(cutoff <= now_micros() - 30 * day && cutoff > now - 31 * day);
+    CHECK(count_all(e) == 4);
+    for (int k = 0; k < 2; k++) {
+        flowdb_records_t *l = NULL;
+        for (int i = 0; i < 3; i++) {
+            OK(flowdb_engine_get(e, (const uint8_t *)keys[k], 5, old_ts[i], &l, NULL));
+            CHECK(flowdb_records_len(l) == 0);
+            flowdb_records_free(l);
+        }
+        for (int i = 0; i < 2; i++) {
+            OK(flowdb_engine_get(e, (const uint8_t *)keys[k], 5, new_ts[i], &l, NULL));
+            flowdb_record_view_t v;
+            CHECK(flowdb_records_len(l) == 1 && flowdb_records_at(l, 0, &v, NULL) == FLOWDB_OK && v.value_len == 3 && memcmp(v.value, "new", 3) == 0);
+            flowdb_records_free(l);
+        }
+    }
+    flowdb_stats_t s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    OK(flowdb_engine_stats(e, &s, NULL));
+    CHECK(s.total_retention_deletes == 1);
+    CHECK(s.total_tables_deleted >= 1); /* the table of old points, dropped whole */
+    /* Nothing new is due: has_cutoff false, cutoff INT64_MIN. */
+    has = true;
+    cutoff = 0;
+    OK(flowdb_engine_enforce_retention(e, &has, &cutoff, NULL));
+    CHECK(!has && cutoff == INT64_MIN);
+    OK(flowdb_engine_enforce_retention(e, NULL, NULL, NULL));
+    OK(flowdb_engine_stats(e, &s, NULL));
+    CHECK(s.total_retention_deletes == 1);
+    CHECK(count_all(e) == 4);
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+
+    /* Without limits (the default, or 0) nothing is ever due. */
+    o = flowdb_options_new();
+    OK(flowdb_options_set_data_dir(o, dir2, NULL));
+    OK(flowdb_options_set_auto_background(o, false, NULL));
+    OK(flowdb_options_set_retention_max_age_secs(o, 0, NULL));
+    OK(flowdb_engine_open(o, &e, NULL));
+    flowdb_options_free(o);
+    flowdb_record_view_t r = rec("cpu.a", old_ts[0], "old");
+    OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+    has = true;
+    OK(flowdb_engine_enforce_retention(e, &has, &cutoff, NULL));
+    CHECK(!has && cutoff == INT64_MIN);
+    CHECK(count_all(e) == 1);
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+}
+
 int main(void) {
     char base[] = "/tmp/flowdb-c-test-XXXXXX";
     if (!mkdtemp(base)) return 2;
-    char d1[512], d2[512], d3[512], d4[512], d5[512], d6[512];
+    char d1[512], d2[512], d3[512], d4[512], d5[512], d6[512], d7[512], d8[512], d9[512];
     snprintf(d1, sizeof d1, "%s/errors", base);
     snprintf(d4, sizeof d4, "%s/zero", base);
     snprintf(d5, sizeof d5, "%s/batch", base);
     snprintf(d2, sizeof d2, "%s/rw", base);
     snprintf(d3, sizeof d3, "%s/threads", base);
     snprintf(d6, sizeof d6, "%s/tuning", base);
+    snprintf(d7, sizeof d7, "%s/delete-by-time", base);
+    snprintf(d8, sizeof d8, "%s/retention", base);
+    snprintf(d9, sizeof d9, "%s/no-retention", base);
     test_errors_and_options(d1);
     test_reads_and_writes(d2);
     test_threads(d3);
     test_zero_initialised_record(d4);
     test_batch_and_snapshot(d5);
     test_tuning(d6);
+    test_delete_by_time(d7);
+    test_retention(d8, d9);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);

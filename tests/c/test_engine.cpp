@@ -2,8 +2,11 @@
 // lookups, range-for scans (to the end and stopped early), moves.
 #include "flowdb.hpp"
 
+#include <chrono>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <unistd.h>
 
@@ -13,6 +16,23 @@ static int failures = 0, checks = 0;
         checks++;                                                                         \
         if (!(c)) { failures++; std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); } \
     } while (0)
+
+// The timestamps of the live records of one key.
+static std::set<int64_t> stamps(flowdb::Engine &db, const std::string &key) {
+    std::set<int64_t> out;
+    for (const auto &r : db.query(flowdb::Range::keys(key, key))) out.insert(r.ts);
+    return out;
+}
+static std::set<int64_t> span(int64_t lo, int64_t hi, std::set<int64_t> more = {}) {
+    for (int64_t t = lo; t <= hi; t++) more.insert(t);
+    return more;
+}
+static void points(flowdb::Engine &db, std::initializer_list<const char *> keys, int64_t from, int64_t to) {
+    std::vector<flowdb::Record> recs;
+    for (const char *k : keys)
+        for (int64_t t = from; t <= to; t++) recs.push_back({k, t, 0, "v"});
+    db.write_batch(recs);
+}
 
 int main() {
     char base[] = "/tmp/flowdb-cpp-test-XXXXXX";
@@ -152,6 +172,118 @@ int main() {
         } catch (const flowdb::Error &e) {
             CHECK(e.code() == FLOWDB_CLOSED);
         }
+    }
+    {
+        // Deleting by time: half-open keys, inclusive times, ts < cutoff; on a table
+        // and the memtable; then the batch forms, and the errors.
+        flowdb::Options o;
+        o.data_dir(std::string(base) + "/by-time").auto_background(false);
+        flowdb::Engine db = flowdb::Engine::open(o);
+        points(db, {"cpu.a", "cpu.b", "cpu.c", "mem.a"}, 1, 5);
+        db.flush();
+        points(db, {"cpu.a", "cpu.b", "cpu.c", "mem.a"}, 6, 10);
+        db.delete_time_range("cpu.a", "cpu.c", 3, 5);  // cpu.c is the excluded end
+        CHECK(stamps(db, "cpu.a") == span(1, 2, span(6, 10)));
+        CHECK(stamps(db, "cpu.b") == span(1, 2, span(6, 10)));
+        CHECK(stamps(db, "cpu.c") == span(1, 10));
+        CHECK(stamps(db, "mem.a") == span(1, 10));
+        try {
+            db.delete_time_range("cpu.a", "cpu.z", 9, 8);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_INVALID_ARGUMENT);
+            CHECK(std::string(e.what()).find("ts_start") != std::string::npos);
+        }
+        try {
+            db.delete_time_range("mem.", "cpu.", 1, 10);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_INVALID_ARGUMENT);
+        }
+        db.delete_time_range("cpu.c", "cpu.c", INT64_MIN, INT64_MAX);  // empty: nothing
+        db.delete_before(INT64_MIN);
+        CHECK(db.query(flowdb::Range::all()).size() == 34);
+        db.delete_prefix_before("mem.", 4);
+        CHECK(stamps(db, "mem.a") == span(4, 10));
+        CHECK(stamps(db, "cpu.c") == span(1, 10));
+        db.delete_before(2);
+        CHECK(stamps(db, "cpu.a") == span(2, 2, span(6, 10)));
+        CHECK(stamps(db, "cpu.c") == span(2, 10));
+        CHECK(stamps(db, "mem.a") == span(4, 10));
+        CHECK(db.query(flowdb::Range::all()).size() == 28);
+        CHECK(!db.get("cpu.a", 3) && db.get("cpu.c", 3) && db.get_latest("mem.a")->ts == 10);
+        db.flush();
+        db.trigger_compaction();
+        CHECK(db.query(flowdb::Range::all()).size() == 28);
+        CHECK(stamps(db, "cpu.b") == span(2, 2, span(6, 10)));
+
+        points(db, {"dsk.a", "dsk.b", "net.a"}, 1, 10);
+        flowdb::WriteBatch b;
+        b.delete_time_range("dsk.a", "dsk.b", 5, 7).delete_prefix_before("net.", 9).delete_before(3);
+        b.delete_before(INT64_MIN).delete_prefix_before("x", INT64_MIN);  // nothing, no operation
+        b.put({"dsk.a", 6, 0, "back"});  // after the delete it falls in: it stays
+        CHECK(b.size() == 4);
+        db.write(b);
+        CHECK(stamps(db, "dsk.a") == span(3, 4, span(8, 10, {6})));
+        CHECK(stamps(db, "dsk.b") == span(3, 10));
+        CHECK(stamps(db, "net.a") == span(9, 10));
+        CHECK(stamps(db, "cpu.c") == span(3, 10));
+        CHECK(db.get("dsk.a", 6)->value == "back");
+        b.clear();
+        b.put({"dsk.a", 1, 0, "never written"}).delete_time_range("a", "z", 9, 1);
+        try {
+            db.write(b);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_INVALID_ARGUMENT);
+            CHECK(std::string(e.what()).find("batch operation 1") != std::string::npos);
+        }
+        CHECK(!db.get("dsk.a", 1));
+    }
+    {
+        // Retention by age (30 days): points 40 days old go, those of a day and an
+        // hour ago stay; a second call has nothing due. 0: no limit.
+        const int64_t day = 86400LL * 1000000;
+        auto now = [] {
+            return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        };
+        const int64_t t0 = now();
+        flowdb::Options o;
+        o.data_dir(std::string(base) + "/retention").auto_background(false).retention_max_age_secs(30 * 86400).retention_max_bytes(0);
+        flowdb::Engine db = flowdb::Engine::open(o);
+        std::vector<flowdb::Record> old, recent;
+        for (const char *k : {"cpu.a", "cpu.b"}) {
+            for (int64_t t : {t0 - 45 * day, t0 - 40 * day}) old.push_back({k, t, 0, "old"});
+            for (int64_t t : {t0 - day, t0 - day / 24}) recent.push_back({k, t, 0, "new"});
+        }
+        db.write_batch(old);
+        db.flush();
+        db.write_batch(recent);
+        CHECK(db.query(flowdb::Range::all()).size() == 8);
+        std::optional<int64_t> cutoff = db.enforce_retention();
+        CHECK(cutoff.has_value());
+        CHECK(cutoff && *cutoff <= now() - 30 * day && *cutoff > t0 - 31 * day);
+        auto left = db.query(flowdb::Range::all());
+        CHECK(left.size() == 4);
+        for (const auto &r : left) CHECK(r.value == "new");
+        for (const auto &r : old) CHECK(!db.get(r.key, r.ts));
+        for (const auto &r : recent) CHECK(db.get(r.key, r.ts));
+        CHECK(db.stats().total_retention_deletes == 1 && db.stats().total_tables_deleted >= 1);
+        CHECK(!db.enforce_retention());
+        CHECK(db.stats().total_retention_deletes == 1);
+        CHECK(db.query(flowdb::Range::all()).size() == 4);
+        db.shutdown();
+        try {
+            db.enforce_retention();
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_CLOSED);
+        }
+        flowdb::Options none;
+        none.data_dir(std::string(base) + "/no-retention").auto_background(false).retention_max_age_secs(0);
+        flowdb::Engine keep = flowdb::Engine::open(none);
+        keep.write_batch(old);
+        CHECK(!keep.enforce_retention() && keep.query(flowdb::Range::all()).size() == 4);
     }
     flowdb::Engine again = flowdb::Engine::open(opts);
     CHECK(again.get("cpu.b", 1)->value == "new");

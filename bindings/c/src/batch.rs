@@ -1,4 +1,4 @@
-//! `flowdb_write_batch_t`: puts, deletes and range deletes gathered by the caller and
+//! `flowdb_write_batch_t`: puts, deletes, range deletes and deletes by time gathered by the caller and
 //! applied atomically by `flowdb_engine_write` (all or none, also across a crash).
 //! Each call copies what it is given, so the caller's buffers may be reused at once.
 //! Nothing is checked until `flowdb_engine_write`, which names the bad operation.
@@ -111,6 +111,72 @@ pub unsafe extern "C" fn flowdb_write_batch_delete_range(
                 bytes(end, end_len, "end")?,
             );
             b.delete_range(s, e);
+            Ok(())
+        })
+    }
+}
+
+/// Adds a delete of every record with `start <= key < end` (half-open) and
+/// `ts_start <= ts <= ts_end` (inclusive), as `flowdb_engine_delete_time_range`;
+/// `start == end` deletes nothing. `start > end` or `ts_start > ts_end` makes
+/// `flowdb_engine_write` fail with `FLOWDB_INVALID_ARGUMENT` ("batch operation N").
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_write_batch_delete_time_range(
+    batch: *mut flowdb_write_batch_t,
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+    ts_start: i64,
+    ts_end: i64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_batch(batch, err, |b| {
+            let (s, e) = (
+                bytes(start, start_len, "start")?,
+                bytes(end, end_len, "end")?,
+            );
+            b.delete_time_range(s, e, ts_start, ts_end);
+            Ok(())
+        })
+    }
+}
+
+/// Adds a delete of every record of every key whose ts is below `ts` (exclusive), as
+/// `flowdb_engine_delete_before`. `ts = INT64_MIN` deletes nothing and adds no
+/// operation (`flowdb_write_batch_count` is unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_write_batch_delete_before(
+    batch: *mut flowdb_write_batch_t,
+    ts: i64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_batch(batch, err, |b| {
+            b.delete_before(ts);
+            Ok(())
+        })
+    }
+}
+
+/// Adds a delete of every record whose key begins with `(prefix, prefix_len)` and
+/// whose ts is below `ts` (exclusive), as `flowdb_engine_delete_prefix_before`. `ts =
+/// INT64_MIN` deletes nothing and adds no operation.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_write_batch_delete_prefix_before(
+    batch: *mut flowdb_write_batch_t,
+    prefix: *const u8,
+    prefix_len: usize,
+    ts: i64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_batch(batch, err, |b| {
+            b.delete_prefix_before(bytes(prefix, prefix_len, "prefix")?, ts);
             Ok(())
         })
     }

@@ -228,6 +228,73 @@ pub unsafe extern "C" fn flowdb_engine_delete_range(
     })
 }
 
+/// Deletes every record with `start <= key < end` (half-open, as
+/// `flowdb_engine_delete_range`) and `ts_start <= ts <= ts_end` (inclusive, as the
+/// time ranges of queries). One range tombstone is written, whatever the number of
+/// records it hides: reads skip them at once, compaction drops them later, and a
+/// table wholly inside the region is deleted without a rewrite. `start == end`
+/// deletes nothing. Errors: `FLOWDB_INVALID_ARGUMENT` when `start > end`, when
+/// `ts_start > ts_end`, or for NULL with a length; `FLOWDB_CLOSED` after shutdown;
+/// `FLOWDB_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_delete_time_range(
+    engine: *const flowdb_engine_t,
+    start: *const u8,
+    start_len: usize,
+    end: *const u8,
+    end_len: usize,
+    ts_start: i64,
+    ts_end: i64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let (s, e) = (
+            bytes(start, start_len, "start")?,
+            bytes(end, end_len, "end")?,
+        );
+        with_engine(engine, |eng| {
+            eng.delete_time_range_bytes(s, e, ts_start, ts_end)
+        })
+    })
+}
+
+/// Deletes every record of every key whose ts is below `ts` (exclusive: "keep
+/// nothing older than `ts`"); `ts = INT64_MIN` deletes nothing. One range tombstone, as
+/// `flowdb_engine_delete_time_range`. Errors: `FLOWDB_CLOSED` after shutdown,
+/// `FLOWDB_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_delete_before(
+    engine: *const flowdb_engine_t,
+    ts: i64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        with_engine(engine, |e| e.delete_before(ts))
+    })
+}
+
+/// Deletes every record whose key begins with the bytes `(prefix, prefix_len)` and
+/// whose ts is below `ts` (exclusive); `ts = INT64_MIN` deletes nothing, an empty prefix
+/// is every key (as `flowdb_engine_delete_before`). Errors:
+/// `FLOWDB_INVALID_ARGUMENT` for NULL with a length; `FLOWDB_CLOSED` after
+/// shutdown; `FLOWDB_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_delete_prefix_before(
+    engine: *const flowdb_engine_t,
+    prefix: *const u8,
+    prefix_len: usize,
+    ts: i64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let p = bytes(prefix, prefix_len, "prefix")?;
+        with_engine(engine, |e| e.delete_prefix_before_bytes(p, ts))
+    })
+}
+
 /// Replaces the value (when `set_value`) and/or sets `expire_at = ts + ttl_secs`
 /// (when `set_ttl`) of a live record, and returns the stored record in `*out` (a list
 /// of one, freed with `flowdb_records_free`). Missing or expired: `FLOWDB_NOT_FOUND`.
@@ -307,6 +374,34 @@ pub unsafe extern "C" fn flowdb_engine_run_compactions(
         let n = with_engine(engine, |e| e.run_compactions())?;
         if !steps.is_null() {
             *steps = n;
+        }
+        Ok(())
+    })
+}
+
+/// Enforces the retention limits (`flowdb_options_set_retention_max_age_secs`,
+/// `flowdb_options_set_retention_max_bytes`) now, as background maintenance does
+/// every tick: writes the delete-before they call for and deletes the tables it
+/// wholly covers. `*has_cutoff` (may be NULL) receives whether a cutoff was written,
+/// and `*cutoff` (may be NULL) the cutoff: every record with `ts < *cutoff` is gone
+/// (`INT64_MIN` when nothing was due, or no limit is set). For applications that
+/// open with auto_background off. Errors: `FLOWDB_CLOSED` after shutdown,
+/// `FLOWDB_IO`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_enforce_retention(
+    engine: *const flowdb_engine_t,
+    has_cutoff: *mut bool,
+    cutoff: *mut i64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let c = with_engine(engine, |e| e.enforce_retention())?;
+        if !has_cutoff.is_null() {
+            *has_cutoff = c.is_some();
+        }
+        if !cutoff.is_null() {
+            *cutoff = c.unwrap_or(i64::MIN);
         }
         Ok(())
     })

@@ -1,7 +1,7 @@
 //! The `Tuning` knobs on `flowdb_options_t`: what `Engine::open_with` takes beyond
 //! `Config` (compression level, block restart interval, index partition size, the
-//! size at which flush and compaction cut tables). Validated at open, where a bad
-//! value is named.
+//! size at which flush and compaction cut tables, the retention limits). Validated
+//! at open, where a bad value is named.
 
 use super::error::{flowdb_error_t, flowdb_status_t};
 use super::options::{fit, flowdb_options_t, with_options};
@@ -66,6 +66,44 @@ pub unsafe extern "C" fn flowdb_options_set_target_table_bytes(
     unsafe {
         with_options(opts, err, |o| {
             o.tuning.target_table_bytes = value;
+            Ok(())
+        })
+    }
+}
+
+/// Retention by age, in seconds: background maintenance (or
+/// `flowdb_engine_enforce_retention`) deletes every record whose `ts` is more than
+/// this many seconds before now (ts in microseconds since the epoch, the clock of
+/// TTLs). 0 means no limit, the default.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_set_retention_max_age_secs(
+    opts: *mut flowdb_options_t,
+    secs: u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            o.tuning.retention_max_age_secs = (secs != 0).then_some(secs);
+            Ok(())
+        })
+    }
+}
+
+/// Retention by size, in bytes: when the table files exceed it, background
+/// maintenance (or `flowdb_engine_enforce_retention`) deletes the oldest data (by
+/// ts) until they fit, never the table with the newest data. 0 means no limit, the
+/// default.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_set_retention_max_bytes(
+    opts: *mut flowdb_options_t,
+    bytes: u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            o.tuning.retention_max_bytes = (bytes != 0).then_some(bytes);
             Ok(())
         })
     }
