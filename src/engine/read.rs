@@ -51,7 +51,8 @@ impl Engine {
         self.inner.newest_at(&self.inner.snapshot(), key, n)
     }
 
-    /// Every live record the query matches, in `(key, ts)` order.
+    /// Every live record the query matches, in `(key, ts)` order (descending for a
+    /// `reverse()` query), at most its `limit`.
     pub fn query(&self, query: Query) -> Result<Vec<Record>> {
         self.inner.query_at(&self.inner.snapshot(), query)
     }

@@ -114,7 +114,8 @@ impl Snapshot {
         self.engine()?.newest_at(&self.snap, key, n)
     }
 
-    /// Every live record the query matches, in `(key, ts)` order.
+    /// Every live record the query matches, in `(key, ts)` order (descending for a
+    /// `reverse()` query), at most its `limit`.
     pub fn query(&self, query: Query) -> Result<Vec<Record>> {
         self.engine()?.query_at(&self.snap, query)
     }
