@@ -219,7 +219,7 @@ impl Snapshot {
     /// so far are not newer than its greatest ts (tables in `by_max_ts` order), so
     /// with time-windowed tables it reads about one table, not one per window.
     pub(crate) fn newest(&self, key: &[u8], n: usize, opts: &ReadOptions) -> Result<Vec<Entry>> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(n.min(1024));
         if n == 0 {
             return Ok(out);
         }

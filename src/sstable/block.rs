@@ -15,7 +15,6 @@ use std::sync::Arc;
 use crate::entry::{cmp_key_ts, Entry, Kind};
 use crate::error::{Error, Result};
 use crate::util::coding::{get_u32_at, put_bytes, put_u32, put_varint, put_varint_i64, Decoder};
-use crate::util::key_order;
 
 pub(crate) struct BlockBuilder {
     buf: Vec<u8>,
@@ -294,33 +293,127 @@ impl BlockIter {
         Ok(())
     }
 
-    /// The entry of `key` with the greatest ts in this block, if any.
-    pub(crate) fn last_of_key(&mut self, key: &[u8]) -> Result<Option<Entry>> {
-        let r = self.restart_before(key, i64::MAX)?;
-        self.at_restart(r);
-        // Only the last match becomes an Entry (an owned copy); the others are skipped.
-        let mut last = None;
-        while let Some(raw) = self.decode()? {
-            match key_order::compare(&self.key, key) {
-                Ordering::Less => {}
-                Ordering::Equal => last = Some((raw, self.ts)),
-                Ordering::Greater => break,
-            }
-        }
-        Ok(last.map(|(raw, ts)| self.entry(key.to_vec(), ts, raw)))
+    /// Every entry of `key` in the block, ascending, decoded but not yet built.
+    #[cfg(test)]
+    pub(crate) fn collect_key(&mut self, key: &[u8]) -> Result<Decoded> {
+        self.seek(key, i64::MIN)?;
+        self.collect_while(|k, _| k == key)
     }
 
-    /// Every entry of `key` in the block, ascending (for reverse walks over one key).
-    pub(crate) fn collect_key(&mut self, key: &[u8]) -> Result<Vec<Entry>> {
-        self.seek(key, i64::MIN)?;
-        let mut out = Vec::new();
-        while let Some(e) = self.next_entry()? {
-            if e.key != key {
+    /// The restart interval where `key`'s entries end: the last restart whose first
+    /// entry is before `(key, i64::MAX)` (where a backward walk over the key starts).
+    pub(crate) fn last_interval_of(&mut self, key: &[u8]) -> Result<usize> {
+        self.restart_before(key, i64::MAX)
+    }
+
+    /// The entries of `key` in restart interval `r` (from restart `r` to the next;
+    /// for the `last` interval of the key, on until the key ends, as an entry
+    /// `(key, i64::MAX)` may begin the next interval), ascending, decoded but not
+    /// built; and whether the key's entries may go on in interval `r - 1` (the
+    /// interval starts with `key` and is not the first). A
+    /// backward walk over one key decodes interval after interval from the end, so
+    /// reading its last `n` points decodes about `n` entries, not the block's.
+    pub(crate) fn key_in_interval(
+        &mut self,
+        key: &[u8],
+        r: usize,
+        last: bool,
+    ) -> Result<(Decoded, bool)> {
+        self.at_restart(r);
+        let end = match r + 1 < self.block.num_restarts && !last {
+            true => self.block.restart(r + 1),
+            false => self.block.restarts_at,
+        };
+        let mut out = Decoded {
+            block: self.block.clone(),
+            keys: key.to_vec(),
+            items: Vec::with_capacity(16),
+        };
+        let mut starts_with_key = None;
+        while self.next_off < end {
+            let Some(raw) = self.decode()? else { break };
+            let is_key = self.key == key;
+            starts_with_key.get_or_insert(is_key);
+            if is_key {
+                out.items.push((0, key.len(), self.ts, raw));
+            } else if !out.items.is_empty() {
+                break; // past the key
+            }
+        }
+        Ok((out, r > 0 && starts_with_key == Some(true)))
+    }
+
+    /// The entries from here on while `keep(key, ts)` holds, decoded but not built:
+    /// their keys gathered in one buffer (a run of one key's entries stores it once),
+    /// their values left in the block. An `Entry` is built only when taken
+    /// (`Decoded::pop`), so a backward read that stops early allocates nothing for the
+    /// entries it does not return.
+    pub(crate) fn collect_while(
+        &mut self,
+        mut keep: impl FnMut(&[u8], i64) -> bool,
+    ) -> Result<Decoded> {
+        let mut out = Decoded {
+            block: self.block.clone(),
+            keys: Vec::new(),
+            items: Vec::new(),
+        };
+        loop {
+            let raw = match self.pending.take() {
+                Some(raw) => raw,
+                None => match self.decode()? {
+                    Some(raw) => raw,
+                    None => break,
+                },
+            };
+            if !keep(&self.key, self.ts) {
                 break;
             }
-            out.push(e);
+            let span = match out.items.last() {
+                Some(&(at, len, _, _)) if out.keys[at..at + len] == self.key[..] => (at, len),
+                _ => {
+                    out.keys.extend_from_slice(&self.key);
+                    (out.keys.len() - self.key.len(), self.key.len())
+                }
+            };
+            out.items.push((span.0, span.1, self.ts, raw));
         }
         Ok(out)
+    }
+}
+
+/// Entries of one block decoded in order but not yet built (`BlockIter::collect_while`),
+/// taken from the end.
+pub(crate) struct Decoded {
+    block: Arc<Block>,
+    keys: Vec<u8>,
+    /// Per entry: where its key is in `keys` (start, length), its ts, the rest.
+    items: Vec<(usize, usize, i64, Raw)>,
+}
+
+impl Decoded {
+    /// The last entry, built (with sequence 0).
+    pub(crate) fn pop(&mut self) -> Option<Entry> {
+        let (at, len, ts, raw) = self.items.pop()?;
+        Some(Entry {
+            key: self.keys[at..at + len].to_vec(),
+            ts,
+            seq: 0,
+            kind: raw.kind,
+            expire_at: raw.expire_at,
+            value: self.block.data[raw.value_at..raw.value_at + raw.value_len].to_vec(),
+        })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Keeps only the entries `keep(key, ts)` accepts.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&[u8], i64) -> bool) {
+        let keys = &self.keys;
+        self.items
+            .retain(|&(at, len, ts, _)| keep(&keys[at..at + len], ts));
     }
 }
 
@@ -378,12 +471,30 @@ mod tests {
         assert!(it.next_entry().unwrap().is_none());
         let mut it = BlockIter::new(block.clone());
         assert_eq!(it.collect_key(b"ab").unwrap().len(), 5);
-        for k in ["a", "ab", "abc", "b"] {
+        // Walking a key backwards interval by interval (restarts every 4 entries)
+        // meets its entries exactly once each, newest first.
+        for k in ["a", "ab", "abc", "b", "aa"] {
             let mut it = BlockIter::new(block.clone());
-            let last = it.last_of_key(k.as_bytes()).unwrap().unwrap();
-            assert_eq!((last.key.as_slice(), last.ts), (k.as_bytes(), i64::MAX));
+            let mut r = it.last_interval_of(k.as_bytes()).unwrap();
+            let mut back = Vec::new();
+            let mut last = true;
+            loop {
+                let (mut d, more) = it.key_in_interval(k.as_bytes(), r, last).unwrap();
+                last = false;
+                while let Some(e) = d.pop() {
+                    back.push(e.ts);
+                }
+                if !more {
+                    break;
+                }
+                r -= 1;
+            }
+            let want: Vec<i64> = match k {
+                "aa" => vec![],
+                _ => vec![i64::MAX, 7, 0, -3, i64::MIN],
+            };
+            assert_eq!(back, want, "{k}");
         }
-        assert!(BlockIter::new(block).last_of_key(b"aa").unwrap().is_none());
     }
 
     #[test]

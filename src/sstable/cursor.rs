@@ -9,7 +9,7 @@ use crate::entry::Entry;
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
-use super::block::BlockIter;
+use super::block::{BlockIter, Decoded};
 use super::reader::{BlockPlan, PartSlot, Table};
 
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
@@ -27,8 +27,8 @@ pub(crate) struct TableCursor {
     iter: Option<BlockIter>,
     started: bool,
     /// Backwards: the entries in bounds of the block read last, in order (taken
-    /// from the end).
-    back: Vec<Entry>,
+    /// from the end, built only when taken).
+    back: Option<Decoded>,
 }
 
 impl TableCursor {
@@ -47,7 +47,7 @@ impl TableCursor {
             next_block: 0,
             iter: None,
             started: false,
-            back: Vec::new(),
+            back: None,
         }
     }
 
@@ -118,7 +118,8 @@ impl TableCursor {
     fn prev_entry(&mut self) -> Result<Option<Entry>> {
         let b = &*self.bounds;
         loop {
-            if let Some(e) = self.back.pop() {
+            if let Some(mut e) = self.back.as_mut().and_then(Decoded::pop) {
+                e.seq = self.table.meta.min_seq;
                 return Ok(Some(e));
             }
             let left = self.blocks.len() - self.next_block;
@@ -129,32 +130,30 @@ impl TableCursor {
             let block = self.table.read_block(n, &mut self.part, &self.opts)?;
             let mut it = BlockIter::new(block);
             it.seek(&b.start, b.ts_lo)?;
-            while let Some(mut e) = it.next_entry()? {
-                if b.key_past_end(&e.key) {
-                    break;
-                }
-                if (b.ts_lo..=b.ts_ceiling(&e.key)).contains(&e.ts) {
-                    e.seq = self.table.meta.min_seq;
-                    self.back.push(e);
-                }
-            }
+            let mut entries = it.collect_while(|key, _| !b.key_past_end(key))?;
+            entries.retain(|key, ts| (b.ts_lo..=b.ts_ceiling(key)).contains(&ts));
+            self.back = Some(entries);
         }
     }
 }
 
-/// Walks one key's entries in a table from the greatest ts down. The first step reads
-/// only the key's last entry (usually all `get_latest` needs); later steps decode the
-/// key's entries block by block.
+/// Walks one key's entries in a table from the greatest ts down: block by block from
+/// the last that can hold the key, and in each block one restart interval at a time
+/// from the end, so the first step decodes at most an interval (usually all
+/// `get_latest` needs) and `last_n` decodes about `n` entries.
 pub(crate) struct KeyWalk {
     table: Arc<Table>,
     key: Vec<u8>,
     opts: ReadOptions,
-    buf: Vec<Entry>,
+    /// The entries of the interval decoded last, taken from the end.
+    buf: Option<Decoded>,
+    /// The block being walked, the interval to decode next in it (and whether it is
+    /// the key's last in the block), and whether earlier blocks may hold more of the
+    /// key.
+    block: Option<(BlockIter, usize, bool, bool)>,
     /// The index partition of the block read last.
     part: PartSlot,
     next_block: Option<usize>,
-    /// The ts of the entry returned by the fast first step, if it was taken.
-    first_ts: Option<i64>,
 }
 
 impl KeyWalk {
@@ -172,42 +171,50 @@ impl KeyWalk {
             table,
             key: key.to_vec(),
             opts,
-            buf: Vec::new(),
+            buf: None,
+            block: None,
             part,
             next_block: Some(last),
-            first_ts: None,
         }
     }
 
     pub(crate) fn next_desc(&mut self) -> Result<Option<Entry>> {
-        if self.first_ts.is_none() && self.buf.is_empty() {
-            if let Some(b) = self.next_block {
-                if let Some(e) =
-                    self.table
-                        .last_of_key_in_block(&self.key, b, &mut self.part, &self.opts)?
-                {
-                    self.first_ts = Some(e.ts);
-                    return Ok(Some(e));
-                }
-            }
-        }
         loop {
-            if let Some(e) = self.buf.pop() {
+            if let Some(mut e) = self.buf.as_mut().and_then(Decoded::pop) {
+                e.seq = self.table.meta.min_seq;
                 return Ok(Some(e));
             }
-            let Some(b) = self.next_block.take() else {
+            // The next interval back in this block, or the last of the block before.
+            if let Some((it, r, last, earlier)) = &mut self.block {
+                let (entries, more) = it.key_in_interval(&self.key, *r, *last)?;
+                *last = false;
+                self.buf = Some(entries);
+                match more {
+                    true => *r -= 1,
+                    false => {
+                        if *earlier {
+                            self.next_block = self.next_block.map(|b| b - 1);
+                        } else {
+                            self.next_block = None;
+                        }
+                        self.block = None;
+                    }
+                }
+                continue;
+            }
+            let Some(b) = self.next_block else {
                 return Ok(None);
             };
-            let (mut entries, more) =
-                self.table
-                    .key_entries_in_block(&self.key, b, &mut self.part, &self.opts)?;
-            if let Some(ts) = self.first_ts.take() {
-                // Already returned by the fast step.
-                entries.retain(|e| e.ts < ts);
-            }
-            self.buf = entries;
-            if more {
-                self.next_block = Some(b - 1);
+            match self
+                .table
+                .key_block(&self.key, b, &mut self.part, &self.opts)?
+            {
+                Some((block, earlier)) => {
+                    let mut it = BlockIter::new(block);
+                    let r = it.last_interval_of(&self.key)?;
+                    self.block = Some((it, r, true, earlier));
+                }
+                None => return Ok(None),
             }
         }
     }

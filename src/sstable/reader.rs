@@ -452,41 +452,21 @@ impl Table {
             }))
     }
 
-    /// The entries of `key` in block `b` when it holds any, plus whether earlier
-    /// blocks may hold more (for walking one key backwards).
-    pub(crate) fn key_entries_in_block(
+    /// Block `b` when it may hold `key`, and whether earlier blocks may hold more of
+    /// it (the block starts with `key`): for walking one key backwards.
+    pub(crate) fn key_block(
         &self,
         key: &[u8],
         b: usize,
         slot: &mut PartSlot,
         opts: &ReadOptions,
-    ) -> Result<(Vec<Entry>, bool)> {
+    ) -> Result<Option<(Arc<Block>, bool)>> {
         let m = self.meta(b, slot, opts)?;
         if m.first_key.as_slice() > key || m.last_key.as_slice() < key {
-            return Ok((Vec::new(), false));
+            return Ok(None);
         }
         let (handle, more) = (m.handle, b > 0 && m.first_key.as_slice() == key);
-        let mut it = BlockIter::new(self.read_block_at(b as u32, handle, opts)?);
-        let mut es = it.collect_key(key)?;
-        for e in es.iter_mut() {
-            e.seq = self.meta.min_seq;
-        }
-        Ok((es, more))
-    }
-
-    /// The entry of `key` with the greatest ts in block `b`, with the table's sequence.
-    pub(crate) fn last_of_key_in_block(
-        &self,
-        key: &[u8],
-        b: usize,
-        slot: &mut PartSlot,
-        opts: &ReadOptions,
-    ) -> Result<Option<Entry>> {
-        let mut it = BlockIter::new(self.read_block(b as u32, slot, opts)?);
-        Ok(it.last_of_key(key)?.map(|mut e| {
-            e.seq = self.meta.min_seq;
-            e
-        }))
+        Ok(Some((self.read_block_at(b as u32, handle, opts)?, more)))
     }
 
     /// The last block that can hold `key`, if any: where a reverse walk starts.
