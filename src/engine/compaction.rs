@@ -72,8 +72,11 @@ impl Inner {
             min_seq,
             max_seq,
         };
+        // Newer range tombstones (of newer tables and the memtables) drop what they
+        // hide from the inputs now, not only when a merge reaches them.
+        let newer = self.deleting_tombstones()?.newer_than(max_seq);
         let (outputs, expired) =
-            self.write_output(|| merge.next_newest(), range_dels, older, run)?;
+            self.write_output(|| merge.next_newest(), range_dels, &newer, older, run)?;
         let written: u64 = outputs.iter().map(|t| t.meta.size).sum();
         self.replace_tables(&inputs, &outputs)?;
         self.stats.compactions.fetch_add(1, Relaxed);
@@ -145,7 +148,19 @@ impl Inner {
             return Ok(true);
         }
         let tables = self.current().version.tables.clone();
-        match self.policy.pick(&self.policy.runs(&tables)) {
+        let runs = self.policy.runs(&tables);
+        // A run whose oldest part a newer delete cuts off (retention) is rewritten
+        // without it, so its space comes back.
+        let deleting = self.deleting_tombstones()?;
+        if let Some(r) = runs.iter().find(|r| {
+            tables[r.tables.clone()]
+                .iter()
+                .any(|t| deleting.trims_table(t))
+        }) {
+            self.rewrite_run(r.tables.clone(), r.level)?;
+            return Ok(true);
+        }
+        match self.policy.pick(&runs) {
             Some((run, level)) => {
                 self.rewrite_run(run, level)?;
                 Ok(true)

@@ -64,8 +64,13 @@ impl Inner {
             min_seq,
             max_seq,
         };
-        let (tables, expired) =
-            self.write_output(|| Ok(entries.next_entry()), range_dels, older, run)?;
+        let (tables, expired) = self.write_output(
+            || Ok(entries.next_entry()),
+            range_dels,
+            &RangeTombstones::default(),
+            older,
+            run,
+        )?;
         self.install_super_version(|cur| SuperVersion {
             active: cur.active.clone(),
             frozen: cur

@@ -167,8 +167,9 @@ impl Inner {
         }
     }
 
-    /// Writes a run of tables from newest versions in order: what `range_dels` hides
-    /// is skipped, the rest goes through [`retain`], and the range tombstones are kept
+    /// Writes a run of tables from newest versions in order: what `range_dels` (the
+    /// inputs' own range tombstones) or `newer` (newer ones, applied but not written)
+    /// hide is skipped, the rest goes through [`retain`], and `range_dels` are kept
     /// (in the run's first table) while older tables remain. A new table starts once
     /// the current one reaches `target_table_bytes`. Returns the tables (none when
     /// nothing was left) and the expired records dropped; after an error no output
@@ -177,6 +178,7 @@ impl Inner {
         &self,
         mut next: impl FnMut() -> Result<Option<Entry>>,
         range_dels: RangeTombstones,
+        newer: &RangeTombstones,
         older: &[Arc<Table>],
         run: OutputRun,
     ) -> Result<(Vec<Arc<Table>>, u64)> {
@@ -191,7 +193,7 @@ impl Inner {
         };
         let mut expired = 0;
         while let Some(e) = next()? {
-            if range_dels.hides(&e.key, e.ts, e.seq) {
+            if range_dels.hides(&e.key, e.ts, e.seq) || newer.hides(&e.key, e.ts, e.seq) {
                 continue;
             }
             if let Some(e) = retain(e, now, older, &mut expired) {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::batch::range_delete;
 use super::{Engine, Inner};
 use crate::config::Tuning;
-use crate::entry::RangeTombstone;
+use crate::entry::{RangeTombstone, RangeTombstones};
 use crate::error::Result;
 use crate::sstable::reader::Table;
 use crate::util::now_micros;
@@ -96,6 +96,32 @@ impl Deleting {
             && self.0.iter().any(|d| {
                 d.seq > t.meta.max_seq && d.contains(first, last, t.props.min_ts, t.props.max_ts)
             })
+    }
+}
+
+impl Deleting {
+    /// True when a newer tombstone covers `t`'s whole key range and the oldest part
+    /// of its time range, but not all of it (retention cutting through a window):
+    /// rewriting `t` leaves a table whose ts range the tombstone no longer meets, so
+    /// one rewrite per cut suffices. (Deletes of part of a table's keys, or of the
+    /// middle of its time, wait for the next merge that includes it.)
+    pub(super) fn trims_table(&self, t: &Table) -> bool {
+        let Some((first, last)) = t.key_range() else {
+            return false;
+        };
+        let (lo, hi) = (t.props.min_ts, t.props.max_ts);
+        t.props.entries > 0
+            && self
+                .0
+                .iter()
+                .any(|d| d.seq > t.meta.max_seq && d.contains(first, last, lo, lo) && d.ts_hi < hi)
+    }
+
+    /// The tombstones newer than `seq`, for a merge of tables up to `seq` to apply.
+    pub(super) fn newer_than(&self, seq: u64) -> RangeTombstones {
+        let mut out = RangeTombstones::default();
+        out.extend(self.0.iter().filter(|d| d.seq > seq).cloned());
+        out
     }
 }
 
