@@ -2,8 +2,7 @@
 //! and first and last ts, from the tables' series blocks and the memtables' key maps,
 //! without reading any point (docs/design.md, "Listing series").
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::{Engine, Inner, Snapshot};
@@ -56,20 +55,38 @@ impl Snapshot {
     }
 }
 
-/// Where one source's summaries come from.
+/// Where one source's summaries come from: a memtable's, or a run's tables' series
+/// blocks in key order, each read only when the listing reaches it (a page reads
+/// the blocks it needs, not every table's).
 enum Feed {
     Mem(std::vec::IntoIter<Summary>),
-    /// A table's series block, and the sequence its entries carry.
-    Table(SeriesIter, u64, std::sync::Arc<str>),
+    /// The run's tables still to read, and the one being read with the sequence its
+    /// entries carry.
+    Run(VecDeque<Arc<Table>>, Option<(SeriesIter, u64, Arc<str>)>),
 }
 
 impl Feed {
-    fn next(&mut self) -> Result<Option<Summary>> {
+    fn next(&mut self, prefix: &[u8], from: &[u8]) -> Result<Option<(Summary, Option<u64>)>> {
         match self {
-            Feed::Mem(it) => Ok(it.next()),
-            Feed::Table(it, _, name) => it
-                .next_summary()
-                .map_err(|()| Error::corruption(name, 0, "malformed series block")),
+            Feed::Mem(it) => Ok(it.next().map(|s| (s, None))),
+            Feed::Run(left, current) => loop {
+                if let Some((it, seq, name)) = current {
+                    let next = it
+                        .next_summary()
+                        .map_err(|()| Error::corruption(name, 0, "malformed series block"))?;
+                    if let Some(s) = next {
+                        return Ok(Some((s, Some(*seq))));
+                    }
+                }
+                let Some(t) = left.pop_front() else {
+                    return Ok(None);
+                };
+                *current = Some((
+                    table_series(&t, prefix, from)?,
+                    t.meta.min_seq,
+                    t.name().clone(),
+                ));
+            },
         }
     }
 }
@@ -90,8 +107,12 @@ impl Inner {
     }
 }
 
-/// The summaries of the keys `>= from` under `prefix` in `t`, from its entries.
-fn summaries_by_scan(t: &Arc<Table>, prefix: &[u8], from: &[u8]) -> Result<Vec<Summary>> {
+/// `t`'s series block; for a table written before series blocks existed, the
+/// summaries of its keys `>= from` under `prefix`, from its entries.
+fn table_series(t: &Arc<Table>, prefix: &[u8], from: &[u8]) -> Result<SeriesIter> {
+    if let Some(it) = t.series()? {
+        return Ok(it);
+    }
     let mut bounds = Bounds::prefix(prefix);
     bounds.start = from.to_vec();
     let mut cursor = TableCursor::new(t.clone(), Arc::new(bounds), ReadOptions::default());
@@ -99,12 +120,7 @@ fn summaries_by_scan(t: &Arc<Table>, prefix: &[u8], from: &[u8]) -> Result<Vec<S
     while let Some(e) = cursor.next_entry()? {
         series.add(&e);
     }
-    let mut it = SeriesIter::new(series.finish()).expect("just encoded");
-    let mut out = Vec::new();
-    while let Some(s) = it.next_summary().expect("just encoded") {
-        out.push(s);
-    }
-    Ok(out)
+    Ok(SeriesIter::new(series.finish()).expect("a block just encoded"))
 }
 
 /// The merge of every source's summaries under `prefix`, after `after`.
@@ -132,14 +148,15 @@ fn list(
         .memtables()
         .map(|m| Feed::Mem(m.series(prefix, &from, limit, snap.seq).into_iter()))
         .collect();
-    for t in &snap.sv.version.tables {
-        if !t.key_range().is_some_and(|(a, b)| in_range(a, b)) {
-            continue;
-        }
-        match t.series()? {
-            Some(it) => feeds.push(Feed::Table(it, t.meta.min_seq, t.name().clone())),
-            // A table written before series blocks existed is read whole.
-            None => feeds.push(Feed::Mem(summaries_by_scan(t, prefix, &from)?.into_iter())),
+    let tables = &snap.sv.version.tables;
+    for r in version::run_ranges(tables) {
+        let run: VecDeque<Arc<Table>> = tables[r]
+            .iter()
+            .filter(|t| t.key_range().is_some_and(|(a, b)| in_range(a, b)))
+            .cloned()
+            .collect();
+        if !run.is_empty() {
+            feeds.push(Feed::Run(run, None));
         }
     }
     let tombstones = snap.range_tombstones().into_vec();
@@ -148,44 +165,46 @@ fn list(
             d.seq > seq && d.contains(&s.key, &s.key, s.first_ts, s.last_ts)
         })
     };
-    // Each feed's next summary in range, and a heap of (key, feed) to merge them.
-    let mut heads: Vec<Option<Summary>> = Vec::with_capacity(feeds.len());
-    let mut heap = BinaryHeap::new();
-    let advance = |i: usize, feeds: &mut Vec<Feed>| -> Result<Option<Summary>> {
-        while let Some(s) = feeds[i].next()? {
+    // Each feed's next summary in range (a table's, unless a newer time-range delete
+    // covers all of it).
+    let advance = |feed: &mut Feed| -> Result<Option<Summary>> {
+        while let Some((s, seq)) = feed.next(prefix, &from)? {
             if s.key < from {
                 continue;
             }
             if !s.key.starts_with(prefix) {
                 return Ok(None);
             }
-            if let Feed::Table(_, seq, _) = &feeds[i] {
-                if hidden(&s, *seq) {
-                    continue;
-                }
+            if seq.is_some_and(|seq| hidden(&s, seq)) {
+                continue;
             }
             return Ok(Some(s));
         }
         Ok(None)
     };
-    for i in 0..feeds.len() {
-        let s = advance(i, &mut feeds)?;
-        if let Some(s) = &s {
-            heap.push(Reverse((s.key.clone(), i)));
-        }
-        heads.push(s);
+    let mut heads: Vec<Option<Summary>> = Vec::with_capacity(feeds.len());
+    for f in feeds.iter_mut() {
+        heads.push(advance(f)?);
     }
-    while let Some(Reverse((key, i))) = heap.pop() {
-        let s = heads[i].take().expect("a feed in the heap has a head");
+    // The merge: the least head each step (feeds are few: the memtables and one per
+    // run), its key's summaries from every feed folded into one.
+    loop {
+        let least = (0..heads.len())
+            .filter(|&i| heads[i].is_some())
+            .min_by(|&a, &b| {
+                heads[a]
+                    .as_ref()
+                    .map(|s| &s.key)
+                    .cmp(&heads[b].as_ref().map(|s| &s.key))
+            });
+        let Some(i) = least else { break };
+        let s = heads[i].take().expect("chosen among the present");
+        heads[i] = advance(&mut feeds[i])?;
         let full = out.len() == limit;
         match out.last_mut() {
-            Some(last) if last.key == key => last.merge(&s),
+            Some(last) if last.key == s.key => last.merge(&s),
             _ if full => break,
             _ => out.push(s),
-        }
-        if let Some(n) = advance(i, &mut feeds)? {
-            heap.push(Reverse((n.key.clone(), i)));
-            heads[i] = Some(n);
         }
     }
     Ok(out)
