@@ -51,6 +51,9 @@ typedef struct {
     void (*get)(ts_store *s, const char *key, size_t key_len, int64_t ts, tally *t);
     /* The record of `key` with the greatest ts: tallies count 1 and its ts. */
     void (*latest)(ts_store *s, const char *key, size_t key_len, tally *t);
+    /* The n records of `key` with the greatest ts, newest first (fewer when the key
+     * holds fewer): tallies each value. */
+    void (*last_n)(ts_store *s, const char *key, size_t key_len, size_t n, tally *t);
     /* Records of one key with lo <= ts <= hi, in ts order. */
     void (*window)(ts_store *s, const char *key, size_t key_len, int64_t lo, int64_t hi, tally *t);
     /* Records of every key with lo <= ts <= hi. */

@@ -71,6 +71,13 @@ static void f_latest(ts_store *s, const char *key, size_t klen, tally *t) {
     tally_list(list, t, 1);
 }
 
+static void f_last_n(ts_store *s, const char *key, size_t klen, size_t n, tally *t) {
+    flowdb_records_t *list = NULL;
+    flowdb_error_t *err = NULL;
+    fl_check(flowdb_engine_last_n(s->e, (const uint8_t *)key, klen, n, &list, &err), err, "last_n");
+    tally_list(list, t, 0);
+}
+
 static void drain(flowdb_iter_t *it, tally *t) {
     bool has = false;
     flowdb_error_t *err = NULL;
@@ -104,4 +111,4 @@ static void f_all_window(ts_store *s, int64_t lo, int64_t hi, tally *t) {
 static void f_full_scan(ts_store *s, tally *t) { scan(s, flowdb_range_all(), t); }
 
 const ts_backend flowdb_ts = {"flowdb", flowdb_version, f_open, f_close, f_write, f_settle, f_get,
-                              f_latest, f_window, f_all_window, f_full_scan};
+                              f_latest, f_last_n, f_window, f_all_window, f_full_scan};

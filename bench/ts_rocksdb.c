@@ -130,6 +130,32 @@ static void r_latest(ts_store *s, const char *key, size_t klen, tally *t) {
     rocksdb_iter_destroy(it);
 }
 
+/* The series' own keys only (bounds [series \0, series \1)), from its newest key
+ * backwards: SeekForPrev to `series \0 INT64_MAX`, then Prev, up to n values. */
+static void r_last_n(ts_store *s, const char *key, size_t klen, size_t n, tally *t) {
+    char lower[256], upper[256], k[256];
+    memcpy(lower, key, klen);
+    lower[klen] = 0;
+    memcpy(upper, key, klen);
+    upper[klen] = 1;
+    size_t kl = make_key(k, key, klen, INT64_MAX);
+    rocksdb_readoptions_t *r = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_iterate_lower_bound(r, lower, klen + 1);
+    rocksdb_readoptions_set_iterate_upper_bound(r, upper, klen + 1);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(s->db, r);
+    rocksdb_iter_seek_for_prev(it, k, kl);
+    for (size_t i = 0; i < n && rocksdb_iter_valid(it); i++, rocksdb_iter_prev(it)) {
+        size_t vn;
+        const char *v = rocksdb_iter_value(it, &vn);
+        tally_value(t, v, vn);
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    check(err, "last_n");
+    rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(r);
+}
+
 /* Iterates [from, to) with an upper bound, tallying values whose ts is in [lo, hi]. */
 static void range(ts_store *s, const char *from, size_t fl, const char *to, size_t tl, int64_t lo, int64_t hi,
                   tally *t) {
@@ -172,4 +198,4 @@ static void r_all_window(ts_store *s, int64_t lo, int64_t hi, tally *t) { range(
 static void r_full_scan(ts_store *s, tally *t) { range(s, NULL, 0, NULL, 0, INT64_MIN, INT64_MAX, t); }
 
 const ts_backend rocksdb_ts = {"rocksdb", r_version, r_open, r_close, r_write, r_settle, r_get,
-                               r_latest, r_window, r_all_window, r_full_scan};
+                               r_latest, r_last_n, r_window, r_all_window, r_full_scan};

@@ -13,7 +13,7 @@
 struct ts_store {
     sqlite3 *db;
     pthread_mutex_t lock;
-    sqlite3_stmt *begin, *commit, *insert, *get, *latest, *window, *all_window, *full;
+    sqlite3_stmt *begin, *commit, *insert, *get, *latest, *last_n, *window, *all_window, *full;
 };
 
 static ts_store *q_open(const char *dir, int synced, size_t cache_mb) {
@@ -27,6 +27,7 @@ static ts_store *q_open(const char *dir, int synced, size_t cache_mb) {
     s->insert = sq_prep(s->db, "INSERT OR REPLACE INTO records(key, ts, value) VALUES(?, ?, ?)");
     s->get = sq_prep(s->db, "SELECT value FROM records WHERE key = ? AND ts = ?");
     s->latest = sq_prep(s->db, "SELECT ts FROM records WHERE key = ? ORDER BY ts DESC LIMIT 1");
+    s->last_n = sq_prep(s->db, "SELECT value FROM records WHERE key = ? ORDER BY ts DESC LIMIT ?");
     s->window = sq_prep(s->db, "SELECT value FROM records WHERE key = ? AND ts BETWEEN ? AND ? ORDER BY ts");
     s->all_window = sq_prep(s->db, "SELECT value FROM records WHERE ts BETWEEN ? AND ?");
     s->full = sq_prep(s->db, "SELECT value FROM records ORDER BY key, ts");
@@ -34,7 +35,8 @@ static ts_store *q_open(const char *dir, int synced, size_t cache_mb) {
 }
 
 static void q_close(ts_store *s) {
-    sqlite3_stmt *all[] = {s->begin, s->commit, s->insert, s->get, s->latest, s->window, s->all_window, s->full};
+    sqlite3_stmt *all[] = {s->begin, s->commit, s->insert, s->get, s->latest,
+                           s->last_n, s->window, s->all_window, s->full};
     sq_close(s->db, all, sizeof all / sizeof *all);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -81,6 +83,12 @@ static void q_latest(ts_store *s, const char *key, size_t klen, tally *t) {
     rows(s, s->latest, t, 1);
 }
 
+static void q_last_n(ts_store *s, const char *key, size_t klen, size_t n, tally *t) {
+    sqlite3_bind_text(s->last_n, 1, key, (int)klen, SQLITE_STATIC);
+    sqlite3_bind_int64(s->last_n, 2, (sqlite3_int64)n);
+    rows(s, s->last_n, t, 0);
+}
+
 static void q_window(ts_store *s, const char *key, size_t klen, int64_t lo, int64_t hi, tally *t) {
     sqlite3_bind_text(s->window, 1, key, (int)klen, SQLITE_STATIC);
     sqlite3_bind_int64(s->window, 2, lo);
@@ -98,4 +106,4 @@ static void q_all_window(ts_store *s, int64_t lo, int64_t hi, tally *t) {
 static void q_full_scan(ts_store *s, tally *t) { rows(s, s->full, t, 0); }
 
 const ts_backend sqlite_ts = {"sqlite", sqlite3_libversion, q_open, q_close, q_write, q_settle, q_get,
-                              q_latest, q_window, q_all_window, q_full_scan};
+                              q_latest, q_last_n, q_window, q_all_window, q_full_scan};

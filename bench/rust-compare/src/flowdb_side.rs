@@ -85,6 +85,18 @@ impl Store for Flowdb {
         }
     }
 
+    fn series(&self, prefix: &str, t: &mut Tally) {
+        for _ in self.engine.series(prefix).expect("flowdb: series") {
+            t.latest(0);
+        }
+    }
+
+    fn delete_before(&mut self, _keys: &[String], cutoff: i64) {
+        self.engine
+            .delete_before(cutoff)
+            .expect("flowdb: delete_before");
+    }
+
     fn last_n(&self, key: &str, n: usize, t: &mut Tally) {
         for r in self.engine.last_n(key, n).expect("flowdb: last_n") {
             t.value(&r.value);

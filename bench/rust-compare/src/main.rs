@@ -4,8 +4,10 @@
 //! and prints the table.
 //!
 //! rust-compare --system flowdb|rocksdb [--series N] [--points N] [--dir D] [--scattered]
+//!              [--retention]
 //!              [--workloads get,get_absent,get_latest,last_n,series_scan,series_window,
-//!                           all_window,full_scan,reopen]
+//!                           all_window,series,full_scan,reopen]
+//! --retention runs the retention workload instead (`workloads::run_retention`).
 //!
 //! Output, one line each (tab-separated):
 //!   `system  NAME  VERSION`
@@ -30,6 +32,7 @@ const READS: &[&str] = &[
     "series_scan",
     "series_window",
     "all_window",
+    "series",
     "full_scan",
     "reopen",
 ];
@@ -38,7 +41,7 @@ fn usage(why: &str) -> ! {
     eprintln!("rust-compare: {why}");
     eprintln!(
         "usage: rust-compare --system flowdb|rocksdb [--series N] [--points N] [--dir D] \
-         [--scattered] [--workloads {}]",
+         [--scattered] [--retention] [--workloads {}]",
         READS.join(",")
     );
     std::process::exit(2);
@@ -68,12 +71,18 @@ fn main() {
     let mut dir = PathBuf::from("bench-data");
     let mut chosen: Option<Vec<String>> = None;
     let mut scattered = false;
+    let mut retention = false;
     let mut i = 0;
     while i < argv.len() {
         let v = argv.get(i + 1);
         match argv[i].as_str() {
             "--scattered" => {
                 scattered = true;
+                i += 1;
+                continue;
+            }
+            "--retention" => {
+                retention = true;
                 i += 1;
                 continue;
             }
@@ -111,11 +120,17 @@ fn main() {
     match system.as_deref() {
         Some("flowdb") => {
             println!("system\tflowdb\t(path dependency ../..)");
-            workloads::run::<flowdb_side::Flowdb>(&dir, &p, &only);
+            match retention {
+                true => workloads::run_retention::<flowdb_side::Flowdb>(&dir, &p),
+                false => workloads::run::<flowdb_side::Flowdb>(&dir, &p, &only),
+            }
         }
         Some("rocksdb") => {
             println!("system\trocksdb\t{}", rocksdb_side::VERSION);
-            workloads::run::<rocksdb_side::Rocks>(&dir, &p, &only);
+            match retention {
+                true => workloads::run_retention::<rocksdb_side::Rocks>(&dir, &p),
+                false => workloads::run::<rocksdb_side::Rocks>(&dir, &p, &only),
+            }
         }
         _ => usage("--system flowdb or --system rocksdb"),
     }

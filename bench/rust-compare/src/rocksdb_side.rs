@@ -187,6 +187,41 @@ impl Store for Rocks {
         it.status().expect("rocksdb: get_latest");
     }
 
+    /// Distinct series by skipping: after each series' first key, seek past all of
+    /// its keys (`series \x01`).
+    fn series(&self, prefix: &str, t: &mut Tally) {
+        let mut r = ReadOptions::default();
+        let mut upper = prefix.as_bytes().to_vec();
+        if let Some(last) = upper.last_mut() {
+            *last += 1;
+        }
+        r.set_iterate_upper_bound(upper);
+        let mut it = self.db.raw_iterator_opt(r);
+        it.seek(prefix.as_bytes());
+        let mut next = Vec::with_capacity(64);
+        while let Some(k) = it.key() {
+            let name = &k[..k.len() - 9];
+            t.latest(0);
+            next.clear();
+            next.extend_from_slice(name);
+            next.push(1);
+            it.seek(&next);
+        }
+        it.status().expect("rocksdb: series");
+    }
+
+    /// One `DeleteRange` per series, in one batch: `[series \0 0, series \0 cutoff)`.
+    fn delete_before(&mut self, keys: &[String], cutoff: i64) {
+        let mut b = WriteBatch::default();
+        let (mut from, mut to) = (Vec::new(), Vec::new());
+        for k in keys {
+            make_key(&mut from, k, 0);
+            make_key(&mut to, k, cutoff);
+            b.delete_range(&from, &to);
+        }
+        self.db.write_opt(b, &self.write).expect("rocksdb: delete_range");
+    }
+
     fn last_n(&self, key: &str, n: usize, t: &mut Tally) {
         let mut buf = [0u8; 256];
         let len = stack_key(&mut buf, key, i64::MAX);

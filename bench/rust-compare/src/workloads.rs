@@ -75,6 +75,23 @@ pub trait Store: Sized {
     /// Records of every key with lo <= ts <= hi.
     fn all_window(&self, lo: i64, hi: i64, t: &mut Tally);
     fn full_scan(&self, t: &mut Tally);
+    /// The distinct series whose name begins with `prefix`: tallies one per series.
+    fn series(&self, prefix: &str, t: &mut Tally);
+    /// Deletes every point of every series in `keys` with `ts < cutoff`, as a user
+    /// of the system would: one call.
+    fn delete_before(&mut self, keys: &[String], cutoff: i64);
+    /// Lets background work run until `done` holds or `limit` passes; returns the
+    /// seconds it took, or None at the limit.
+    fn wait_for(&mut self, done: &mut dyn FnMut() -> bool, limit: f64) -> Option<f64> {
+        let t = Instant::now();
+        while t.elapsed().as_secs_f64() < limit {
+            if done() {
+                return Some(t.elapsed().as_secs_f64());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
 }
 
 /// flowdb-bench's LCG (bench/util.c's lcg_below): a number below n.
@@ -151,6 +168,60 @@ pub fn dir_bytes(dir: &Path) -> u64 {
         }
     }
     total
+}
+
+/// Retention on a fresh store (ingested, flushed, background compaction settled as
+/// it would be in service, not fully compacted): `delete_before` of the oldest 10% of
+/// the points of every series; then whether reads see any of it, how long until the
+/// directory has shrunk by 9% (the space coming back), and `get` of the rest before
+/// and after the delete.
+pub fn run_retention<S: Store>(dir: &Path, p: &Params) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("create data dir");
+    let keys: Vec<String> = (0..p.series).map(series_name).collect();
+    let mut s = S::open(dir);
+    let mut rng = 0x9E3779B97F4A7C15u64;
+    let mut n = 0;
+    for j in 0..p.series * p.points {
+        let (pt, sr) = (j / p.series, j % p.series);
+        s.put(&keys[sr], T0 + pt as i64 * STEP, make_value(sr, pt, &mut rng));
+        n += 1;
+        if n == BATCH {
+            s.commit();
+            n = 0;
+        }
+    }
+    if n > 0 {
+        s.commit();
+    }
+    s.write_amplification();
+    let cut = p.points / 10;
+    let cutoff = T0 + cut as i64 * STEP;
+    let ops = p.scaled(200_000);
+    let mut lcg = Lcg(7);
+    let mut rest_gets = |s: &S, name: &str| {
+        let mut tally = Tally::default();
+        let secs = timed(ops, || {
+            let (sr, pt) = (lcg.below(p.series), cut + lcg.below(p.points - cut));
+            s.get(&keys[sr], T0 + pt as i64 * STEP, &mut tally);
+        });
+        assert_eq!(tally.count, ops as u64, "{name}: the rest must all be found");
+        workload(name, ops, secs, tally);
+    };
+    rest_gets(&s, "get_rest_before");
+    let before = dir_bytes(dir);
+    let secs = timed(1, || s.delete_before(&keys, cutoff));
+    workload("delete_before", 1, secs, Tally::default());
+    let mut seen = Tally::default();
+    for i in 0..1000 {
+        s.get(&keys[i % p.series], T0 + (i % cut) as i64 * STEP, &mut seen);
+    }
+    println!("metric	deleted_still_visible	{}", seen.count);
+    let back = s.wait_for(&mut || dir_bytes(dir) <= before - before * 9 / 100, 60.0);
+    println!("metric	space_back_s	{}", back.map_or("none in 60 s".into(), |t| format!("{t:.3}")));
+    println!("metric	dir_bytes_before_after	{before}	{}", dir_bytes(dir));
+    rest_gets(&s, "get_rest_after");
+    s.close();
 }
 
 /// Runs every workload on a fresh store in `dir`, printing one line for each.
@@ -257,6 +328,13 @@ pub fn run<S: Store>(dir: &Path, p: &Params, only: &dyn Fn(&str) -> bool) {
             s.all_window(lo, lo + (win as i64 - 1) * STEP, &mut tally);
         });
         workload("all_window", ops, secs, tally);
+    }
+    if only("series") {
+        let mut tally = Tally::default();
+        let ops = 20;
+        let secs = timed(ops, || s.series("cpu.", &mut tally));
+        assert_eq!(tally.count, (ops * series) as u64, "series: wrong count");
+        workload("series", ops, secs, tally);
     }
     if only("full_scan") {
         let mut tally = Tally::default();
