@@ -200,7 +200,12 @@ typedef struct flowdb_query_t flowdb_query_t;
 
 /*
  What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
- their arguments), free with `flowdb_range_free`. Immutable: may be shared by threads.
+ their arguments), free with `flowdb_range_free`. By default its records come in
+ ascending `(key, ts)` order, all of them; `flowdb_range_set_reverse` and
+ `flowdb_range_set_limit` change that. Queries and scans copy the range when they
+ start, so it may be freed or changed afterwards without affecting them. Thread-safe:
+ it may be shared by threads (a setter racing a read of the same range gives that
+ read the range either before or after the change).
  */
 typedef struct flowdb_range_t flowdb_range_t;
 
@@ -209,6 +214,13 @@ typedef struct flowdb_range_t flowdb_range_t;
  `flowdb_records_free`. Immutable, so it may be read from several threads.
  */
 typedef struct flowdb_records_t flowdb_records_t;
+
+/*
+ An owned list of series, in ascending key order. Views from `flowdb_series_at`
+ stay valid until `flowdb_series_free`. Immutable, so it may be read from several
+ threads.
+ */
+typedef struct flowdb_series_t flowdb_series_t;
 
 /*
  A read-only view of an engine at one moment. Thread-safe; free with
@@ -397,6 +409,32 @@ typedef struct flowdb_stats_t {
    */
   uint64_t total_tables_deleted;
 } flowdb_stats_t;
+
+/*
+ One series (a distinct key) as the engine's metadata describes it, lent out by
+ `flowdb_series_at`: `key` is `key_len` bytes, valid until the list is freed.
+ */
+typedef struct flowdb_series_view_t {
+  const uint8_t *key;
+  uintptr_t key_len;
+  /*
+   The number of points: an estimate, from metadata (no point is read). It counts
+   the stored versions not yet merged away: a point overwritten counts once per
+   version, a deleted (or expired) one until compaction drops it. Without
+   overwrites, deletes or expiry it is exact.
+   */
+  uint64_t points;
+  /*
+   The first (least) ts stored for the key: exact unless points were deleted since
+   (deletes leave it as it was until compaction, except a time-range delete
+   covering a whole table's part of the key).
+   */
+  int64_t first_ts;
+  /*
+   The last (greatest) ts stored for the key, exact as `first_ts` is.
+   */
+  int64_t last_ts;
+} flowdb_series_view_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -758,7 +796,9 @@ const char *flowdb_version(void);
 void flowdb_string_free(char *s);
 
 /*
- A scan over `range` with default read options, in `*out`.
+ A scan over `range` with default read options, in `*out`: its records in
+ `(key, ts)` order, or descending with `flowdb_range_set_reverse`, at most the
+ range's limit (`flowdb_range_set_limit`). `flowdb_iter_seek` moves it.
  */
 enum flowdb_status_t flowdb_engine_scan(const struct flowdb_engine_t *engine,
                                         const struct flowdb_range_t *r,
@@ -811,6 +851,29 @@ enum flowdb_status_t flowdb_iter_next(struct flowdb_iter_t *it,
 enum flowdb_status_t flowdb_iter_record(const struct flowdb_iter_t *it,
                                         struct flowdb_record_view_t *out,
                                         struct flowdb_error_t **err);
+
+/*
+ Moves the scan to `(key, ts)` within its range, as RocksDB's `Seek` and (for a
+ scan whose range was made reverse with `flowdb_range_set_reverse`) `SeekForPrev`:
+ - forwards, the next `flowdb_iter_next` gives the first record at or after
+   `(key, ts)` in `(key, ts)` order;
+ - reverse, the first record at or before `(key, ts)`, and reading goes on backwards.
+
+ A position before the range (in the scan's direction: below its start forwards,
+ above its end in reverse) restarts the scan from the range's beginning; one beyond
+ the range ends it (`flowdb_iter_next` then reports no record). The range's limit
+ counts again from each seek: a page of at most that many records per seek. The scan
+ still reads the snapshot it was created on (later writes stay invisible). A seek
+ also revives a scan that had ended (or failed), and drops the current record: call
+ `flowdb_iter_next` before `flowdb_iter_record` (views of the record before the seek
+ are invalid). Seeking a scan of an empty range (or a limit of 0) leaves it empty.
+ `key` is `key_len` bytes (NULL allowed when `key_len` is 0).
+ */
+enum flowdb_status_t flowdb_iter_seek(struct flowdb_iter_t *it,
+                                      const uint8_t *key,
+                                      uintptr_t key_len,
+                                      int64_t ts,
+                                      struct flowdb_error_t **err);
 
 /*
  Frees an iterator (at any point of the scan); NULL does nothing.
@@ -1373,6 +1436,29 @@ struct flowdb_range_t *flowdb_range_key_time(const uint8_t *start,
                                              int64_t ts_end);
 
 /*
+ Newest first when `reverse` is true: the records come in descending `(key, ts)`
+ order (the greatest key first, each key's points newest first), read backwards from
+ the end of the range as RocksDB's reverse iterator does (not collected and turned
+ round). False (the default) restores ascending order. Applies to the queries and
+ scans started with this range afterwards.
+ */
+enum flowdb_status_t flowdb_range_set_reverse(struct flowdb_range_t *r,
+                                              bool reverse,
+                                              struct flowdb_error_t **err);
+
+/*
+ At most `n` records: the first `n` in the read's order (the `n` smallest
+ `(key, ts)`, or with `flowdb_range_set_reverse` the `n` greatest). Reading stops
+ there, so a limited read costs about `n` records, not the whole range. `n = 0`
+ returns none; `UINT64_MAX` (the default) means no limit. A scan's limit counts
+ again from each `flowdb_iter_seek` (a page of at most `n` records per seek).
+ Applies to the queries and scans started with this range afterwards.
+ */
+enum flowdb_status_t flowdb_range_set_limit(struct flowdb_range_t *r,
+                                            uint64_t n,
+                                            struct flowdb_error_t **err);
+
+/*
  Frees a range; NULL does nothing.
  */
 void flowdb_range_free(struct flowdb_range_t *r);
@@ -1419,7 +1505,27 @@ enum flowdb_status_t flowdb_engine_last_n(const struct flowdb_engine_t *engine,
                                           struct flowdb_error_t **err);
 
 /*
- Every live record in `range`, in (key, ts) order, as a list in `*out`.
+ The series (distinct keys) whose key begins with `prefix` (the empty prefix: all),
+ in ascending key order, as a list in `*out` (free with `flowdb_series_free`), from
+ metadata: no point is read, so each series' point count is an estimate (see
+ `flowdb_series_view_t`). Paged: at most `limit` series (`UINT64_MAX`: all; 0: none),
+ only those whose key is greater than the `after_len` bytes at `after` (empty: from
+ the first). The next page is the call with `after` = the last key of this one; a
+ page shorter than `limit` is the last. No series under `prefix` gives an empty list.
+ */
+enum flowdb_status_t flowdb_engine_series(const struct flowdb_engine_t *engine,
+                                          const uint8_t *prefix,
+                                          uintptr_t prefix_len,
+                                          const uint8_t *after,
+                                          uintptr_t after_len,
+                                          uint64_t limit,
+                                          struct flowdb_series_t **out,
+                                          struct flowdb_error_t **err);
+
+/*
+ Every live record in `range`, in (key, ts) order (descending when the range is
+ reverse, `flowdb_range_set_reverse`), at most the range's limit
+ (`flowdb_range_set_limit`: the first records in that order), as a list in `*out`.
  */
 enum flowdb_status_t flowdb_engine_query(const struct flowdb_engine_t *engine,
                                          const struct flowdb_range_t *r,
@@ -1499,6 +1605,26 @@ enum flowdb_status_t flowdb_records_at(const struct flowdb_records_t *list,
 void flowdb_records_free(struct flowdb_records_t *list);
 
 /*
+ The number of series in a list (0 for NULL).
+ */
+uintptr_t flowdb_series_len(const struct flowdb_series_t *list);
+
+/*
+ A view of series `i` (its key, point count estimate, first and last ts) in `*out`,
+ borrowed from the list (valid until it is freed). `FLOWDB_INVALID_ARGUMENT` when `i`
+ is out of range.
+ */
+enum flowdb_status_t flowdb_series_at(const struct flowdb_series_t *list,
+                                      uintptr_t i,
+                                      struct flowdb_series_view_t *out,
+                                      struct flowdb_error_t **err);
+
+/*
+ Frees a series list; NULL does nothing.
+ */
+void flowdb_series_free(struct flowdb_series_t *list);
+
+/*
  Takes a snapshot of the engine as of now into `*out` (free with
  `flowdb_snapshot_free`).
  */
@@ -1538,8 +1664,8 @@ enum flowdb_status_t flowdb_snapshot_last_n(const struct flowdb_snapshot_t *snap
                                             struct flowdb_error_t **err);
 
 /*
- Every live record in `range` as of the snapshot, in (key, ts) order, as a list in
- `*out`.
+ Every live record in `range` as of the snapshot, in (key, ts) order (descending
+ when the range is reverse), at most the range's limit, as a list in `*out`.
  */
 enum flowdb_status_t flowdb_snapshot_query(const struct flowdb_snapshot_t *snap,
                                            const struct flowdb_range_t *r,
@@ -1547,13 +1673,27 @@ enum flowdb_status_t flowdb_snapshot_query(const struct flowdb_snapshot_t *snap,
                                            struct flowdb_error_t **err);
 
 /*
- A lazy scan over `range` as of the snapshot, in `*out` (free with
- `flowdb_iter_free`; it may outlive the snapshot).
+ A lazy scan over `range` as of the snapshot (in the range's order, at most its
+ limit; `flowdb_iter_seek` moves it), in `*out` (free with `flowdb_iter_free`; it
+ may outlive the snapshot).
  */
 enum flowdb_status_t flowdb_snapshot_scan(const struct flowdb_snapshot_t *snap,
                                           const struct flowdb_range_t *r,
                                           struct flowdb_iter_t **out,
                                           struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_series` as of the snapshot: the series under `prefix` after `after`,
+ at most `limit` (`UINT64_MAX`: all), in key order, as a list in `*out`.
+ */
+enum flowdb_status_t flowdb_snapshot_series(const struct flowdb_snapshot_t *snap,
+                                            const uint8_t *prefix,
+                                            uintptr_t prefix_len,
+                                            const uint8_t *after,
+                                            uintptr_t after_len,
+                                            uint64_t limit,
+                                            struct flowdb_series_t **out,
+                                            struct flowdb_error_t **err);
 
 /*
  Frees the snapshot (the data it held may then be reclaimed). NULL does nothing.

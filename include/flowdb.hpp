@@ -6,9 +6,10 @@
 // form: flowdb::attempt([&] { ... }) runs any calls and returns a flowdb::Status
 // (Engine::try_open and Engine::try_write_batch are direct forms of the common ones).
 // Keys and values are byte strings passed as std::string_view. Lookups return
-// std::optional. A Scan is iterated with range-for; the RecordView it yields borrows
-// from the scan and is valid until the next step. Thread safety is the C API's: an
-// Engine may be shared by threads; a Scan is used by one thread at a time.
+// std::optional. A Scan is iterated with range-for (newest first when its Range is
+// reverse()); the RecordView it yields borrows from the scan and is valid until the
+// next step (or a seek). Thread safety is the C API's: an Engine may be shared by
+// threads; a Scan is used by one thread at a time.
 #ifndef FLOWDB_HPP
 #define FLOWDB_HPP
 
@@ -155,7 +156,11 @@ private:
     flowdb_error_t *err_ = nullptr;
 };
 
-/// What a query or scan covers (key and time ranges include both ends).
+/// What a query or scan covers (key and time ranges include both ends), in which
+/// order and how much of it: reverse() makes it newest first (descending (key, ts),
+/// read backwards), limit(n) keeps the first n records in that order. The builders
+/// chain on temporaries (`Range::prefix("cpu.").reverse().limit(10)`) and on named
+/// ranges; queries and scans copy the range when they start.
 class Range {
 public:
     static Range all() { return Range(flowdb_range_all()); }
@@ -166,6 +171,14 @@ public:
     static Range keys_time(std::string_view start, std::string_view end, int64_t ts_start, int64_t ts_end) {
         return Range(flowdb_range_key_time(detail::bytes(start), start.size(), detail::bytes(end), end.size(), ts_start, ts_end));
     }
+    /// Newest first: descending (key, ts) order, the greatest key first, each key's
+    /// points newest first (on = false: ascending again, the default).
+    Range &reverse(bool on = true) & { return set(flowdb_range_set_reverse(p_, on, &err_)); }
+    Range &&reverse(bool on = true) && { return std::move(reverse(on)); }
+    /// At most n records, the first n in the read's order (0: none); a Scan's limit
+    /// counts again from each seek. UINT64_MAX: no limit (the default).
+    Range &limit(uint64_t n) & { return set(flowdb_range_set_limit(p_, n, &err_)); }
+    Range &&limit(uint64_t n) && { return std::move(limit(n)); }
     ~Range() { flowdb_range_free(p_); }
     Range(Range &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
     Range &operator=(Range &&o) noexcept { std::swap(p_, o.p_); return *this; }
@@ -175,7 +188,12 @@ public:
 
 private:
     explicit Range(flowdb_range_t *p) : p_(p) {}
+    Range &set(flowdb_status_t s) {
+        detail::check(s, err_);
+        return *this;
+    }
     flowdb_range_t *p_;
+    flowdb_error_t *err_ = nullptr;
 };
 
 /// Records the library returned; views into it live as long as the list.
@@ -206,7 +224,9 @@ private:
     flowdb_records_t *p_;
 };
 
-/// A lazy scan over a snapshot; iterate with range-for.
+/// A lazy scan over a snapshot, in its range's order (newest first for a reverse()
+/// range); iterate with range-for. seek() moves it; a range-for after a seek reads on
+/// from the new position.
 class Scan {
 public:
     explicit Scan(flowdb_iter_t *it) : it_(it) {}
@@ -225,6 +245,16 @@ public:
         flowdb_record_view_t v;
         detail::check(flowdb_iter_record(it_, &v, &err), err);
         return view_of(v);
+    }
+
+    /// Moves the scan to (key, ts) within its range (RocksDB's Seek, SeekForPrev for a
+    /// reverse scan): the next record is the first at or after (key, ts), or for a
+    /// reverse scan at or before it. A position before the range restarts the scan,
+    /// one beyond it ends it; the range's limit counts again from here; the scan keeps
+    /// its snapshot. Also revives a scan that ended. Views from before are invalid.
+    void seek(std::string_view key, int64_t ts) {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_iter_seek(it_, detail::bytes(key), key.size(), ts, &err), err);
     }
 
     class iterator {
@@ -272,6 +302,41 @@ inline std::optional<Record> first(const RecordList &l) {
 }
 inline flowdb_record_view_t view(const Record &r) {
     return flowdb_record_view_t{bytes(r.key), r.key.size(), r.ts, r.expire_at, bytes(r.value), r.value.size()};
+}
+}  // namespace detail
+
+/// One series (a distinct key) from Engine::series or Snapshot::series. `points` is an
+/// estimate from metadata: it counts versions not yet merged away (a point overwritten
+/// counts once per version, a deleted or expired one until compaction drops it);
+/// without overwrites, deletes or expiry it is exact. first_ts and last_ts are the
+/// least and greatest ts stored for the key (exact unless points were deleted since).
+struct SeriesInfo {
+    std::string key;
+    uint64_t points = 0;
+    int64_t first_ts = 0;
+    int64_t last_ts = 0;
+};
+
+namespace detail {
+// A series list the library fills in through `f(&out, &err)`, copied (and freed).
+template <class F>
+std::vector<SeriesInfo> series(F &&f) {
+    flowdb_series_t *out = nullptr;
+    flowdb_error_t *err = nullptr;
+    check(f(&out, &err), err);
+    struct Free {
+        flowdb_series_t *p;
+        ~Free() { flowdb_series_free(p); }
+    } owner{out};
+    std::vector<SeriesInfo> v;
+    size_t n = flowdb_series_len(out);
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+        flowdb_series_view_t s;
+        check(flowdb_series_at(out, i, &s, &err), err);
+        v.push_back(SeriesInfo{std::string(reinterpret_cast<const char *>(s.key), s.key_len), s.points, s.first_ts, s.last_ts});
+    }
+    return v;
 }
 }  // namespace detail
 
@@ -362,6 +427,14 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_snapshot_scan(p_, r.get(), &it, &err), err);
         return Scan(it);
+    }
+    /// Engine::series as of the snapshot.
+    std::vector<SeriesInfo> series(std::string_view prefix = {}) const { return series_page(prefix, {}, UINT64_MAX); }
+    /// Engine::series_page as of the snapshot.
+    std::vector<SeriesInfo> series_page(std::string_view prefix, std::string_view after, uint64_t limit) const {
+        return detail::series([&](flowdb_series_t **o, flowdb_error_t **e) {
+            return flowdb_snapshot_series(p_, detail::bytes(prefix), prefix.size(), detail::bytes(after), after.size(), limit, o, e);
+        });
     }
     const flowdb_snapshot_t *get() const noexcept { return p_; }
 
@@ -465,6 +538,16 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_engine_scan_opt(h_, r.get(), fill_cache, verify_checksums, &it, &err), err);
         return Scan(it);
+    }
+    /// The series (distinct keys) beginning with prefix (empty: all), in key order,
+    /// from metadata: no point is read (SeriesInfo::points is an estimate).
+    std::vector<SeriesInfo> series(std::string_view prefix = {}) const { return series_page(prefix, {}, UINT64_MAX); }
+    /// One page of series(prefix): at most limit series whose key is greater than
+    /// after (empty: from the first); the next page starts after this one's last key.
+    std::vector<SeriesInfo> series_page(std::string_view prefix, std::string_view after, uint64_t limit) const {
+        return detail::series([&](flowdb_series_t **o, flowdb_error_t **e) {
+            return flowdb_engine_series(h_, detail::bytes(prefix), prefix.size(), detail::bytes(after), after.size(), limit, o, e);
+        });
     }
 
     /// Applies the batch atomically; with sync, durable when it returns.

@@ -257,7 +257,13 @@ impl Snapshot {
                 }
                 let mut part = None;
                 if let Some(last) = t.last_block_of_key(key, &mut part, opts)? {
-                    let mut w = LatestWalk::Table(KeyWalk::new(t.clone(), key, last, part, *opts));
+                    let mut w = LatestWalk::Table(Box::new(KeyWalk::new(
+                        t.clone(),
+                        key,
+                        last,
+                        part,
+                        *opts,
+                    )));
                     heads.push(w.next(key, self.seq)?);
                     walks.push(w);
                 }
@@ -314,7 +320,7 @@ impl Snapshot {
 enum LatestWalk {
     /// A memtable and the ts the walk has passed (exclusive bound).
     Mem(Arc<Memtable>, Option<i64>),
-    Table(KeyWalk),
+    Table(Box<KeyWalk>),
 }
 
 impl LatestWalk {

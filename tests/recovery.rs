@@ -166,7 +166,10 @@ fn a_flipped_bit_anywhere_in_a_table_is_corruption_never_wrong_data() {
         }
         // The series block is read only by `series`.
         match e.series("") {
-            Ok(list) => assert_eq!(list.iter().map(|s| s.points).sum::<u64>(), want.len() as u64),
+            Ok(list) => assert_eq!(
+                list.iter().map(|s| s.points).sum::<u64>(),
+                want.len() as u64
+            ),
             Err(Error::Corruption { .. }) => saw_error = true,
             Err(other) => panic!("byte {at}: unexpected {other}"),
         }

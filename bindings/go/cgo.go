@@ -6,8 +6,8 @@
 // time (LD_LIBRARY_PATH or an rpath). With the build tag `flowdb_static` the static
 // library is linked instead (no run-time dependency).
 //
-// Handles (Engine, JsonDB) are safe for concurrent use by many goroutines; a Txn is
-// used by one goroutine at a time. Close handles explicitly; a cleanup frees any that
+// Handles (Engine, JsonDB, Snapshot) are safe for concurrent use by many goroutines;
+// a Txn or an Iterator is used by one goroutine at a time. Close handles explicitly; a cleanup frees any that
 // become unreachable, as a net for leaks only.
 package flowdb
 

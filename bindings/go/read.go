@@ -83,12 +83,17 @@ func (e *Engine) LastN(key []byte, n uint64) ([]Record, error) {
 	})
 }
 
-// Range says what a query or scan covers; key and time ranges include both ends.
+// Range says what a query or scan covers (key and time ranges include both ends), in
+// which order and how much of it: Reverse makes it newest first, Limit keeps the first
+// n records. A Range is a plain value: each builder returns a changed copy.
 type Range struct {
 	kind           int
 	a, b           []byte
 	tsStart, tsEnd int64
 	timeRestricted bool
+	reverse        bool
+	limited        bool
+	limit          int
 }
 
 // All is every record.
@@ -111,51 +116,103 @@ func (r Range) WithTime(start, end int64) Range {
 	return r
 }
 
+// Reverse makes the range newest first: records in descending (key, ts) order, the
+// greatest key first and each key's points newest first, read backwards (not
+// collected and turned round).
+func (r Range) Reverse() Range {
+	r.reverse = true
+	return r
+}
+
+// Limit keeps at most n records, the first n in the read's order (the n smallest
+// (key, ts), or with Reverse the n greatest); reading stops there. Limit(0) returns
+// none; a negative n makes the read fail with ErrInvalidArgument. An Iterator's limit
+// counts again from each Seek (a page of at most n records per seek).
+func (r Range) Limit(n int) Range {
+	r.limited, r.limit = true, n
+	return r
+}
+
 // c builds the C range (freed by the caller with C.flowdb_range_free).
-func (r Range) c() *C.flowdb_range_t {
+func (r Range) c() (*C.flowdb_range_t, error) {
+	if r.limited && r.limit < 0 {
+		return nil, negativeLimit(r.limit)
+	}
 	a, an, freeA := bytesArg(r.a)
 	defer freeA()
 	b, bn, freeB := bytesArg(r.b)
 	defer freeB()
+	var cr *C.flowdb_range_t
 	switch {
 	case r.kind == 0 && !r.timeRestricted:
-		return C.flowdb_range_all()
+		cr = C.flowdb_range_all()
 	case r.kind == 0:
-		return C.flowdb_range_time(C.int64_t(r.tsStart), C.int64_t(r.tsEnd))
+		cr = C.flowdb_range_time(C.int64_t(r.tsStart), C.int64_t(r.tsEnd))
 	case r.kind == 1 && !r.timeRestricted:
-		return C.flowdb_range_prefix(a, an)
+		cr = C.flowdb_range_prefix(a, an)
 	case r.kind == 1:
-		return C.flowdb_range_prefix_time(a, an, C.int64_t(r.tsStart), C.int64_t(r.tsEnd))
+		cr = C.flowdb_range_prefix_time(a, an, C.int64_t(r.tsStart), C.int64_t(r.tsEnd))
 	case !r.timeRestricted:
-		return C.flowdb_range_key(a, an, b, bn)
+		cr = C.flowdb_range_key(a, an, b, bn)
 	default:
-		return C.flowdb_range_key_time(a, an, b, bn, C.int64_t(r.tsStart), C.int64_t(r.tsEnd))
+		cr = C.flowdb_range_key_time(a, an, b, bn, C.int64_t(r.tsStart), C.int64_t(r.tsEnd))
 	}
+	var cerr *C.flowdb_error_t
+	if r.reverse {
+		if err := check(C.flowdb_range_set_reverse(cr, true, &cerr), cerr); err != nil {
+			C.flowdb_range_free(cr)
+			return nil, err
+		}
+	}
+	if r.limited {
+		if err := check(C.flowdb_range_set_limit(cr, C.uint64_t(r.limit), &cerr), cerr); err != nil {
+			C.flowdb_range_free(cr)
+			return nil, err
+		}
+	}
+	return cr, nil
 }
 
-// Query returns every live record in r, in (key, ts) order.
-func (e *Engine) Query(r Range) ([]Record, error) {
-	cr := r.c()
+// withRange runs f with r as a C range, freed when f returns.
+func withRange(r Range, f func(cr *C.flowdb_range_t) error) error {
+	cr, err := r.c()
+	if err != nil {
+		return err
+	}
 	defer C.flowdb_range_free(cr)
-	return e.list(func(h *C.flowdb_engine_t, o **C.flowdb_records_t, c **C.flowdb_error_t) uint32 {
-		return C.flowdb_engine_query(h, cr, o, c)
+	return f(cr)
+}
+
+// Query returns every live record in r, in (key, ts) order (descending with
+// Reverse), at most its Limit.
+func (e *Engine) Query(r Range) ([]Record, error) {
+	var recs []Record
+	err := withRange(r, func(cr *C.flowdb_range_t) error {
+		var err error
+		recs, err = e.list(func(h *C.flowdb_engine_t, o **C.flowdb_records_t, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_engine_query(h, cr, o, c)
+		})
+		return err
 	})
+	return recs, err
 }
 
 // Scan iterates the live records of r lazily, over a snapshot taken when iteration
-// starts. Breaking out of the loop frees the scan.
+// starts: in (key, ts) order, or newest first for r.Reverse() (a reverse scan in a
+// range-over-func loop), at most r's Limit. Breaking out of the loop frees the scan.
+// NewIterator gives a scan that can also Seek.
 func (e *Engine) Scan(r Range) iter.Seq2[Record, error] {
 	return e.scan(r, ReadOptions{FillCache: true, VerifyChecksums: true})
 }
 
 func (e *Engine) scan(r Range, o ReadOptions) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		cr := r.c()
-		defer C.flowdb_range_free(cr)
 		var it *C.flowdb_iter_t
-		if err := e.handle(func(h *C.flowdb_engine_t) error {
-			var cerr *C.flowdb_error_t
-			return check(C.flowdb_engine_scan_opt(h, cr, C.bool(o.FillCache), C.bool(o.VerifyChecksums), &it, &cerr), cerr)
+		if err := withRange(r, func(cr *C.flowdb_range_t) error {
+			return e.handle(func(h *C.flowdb_engine_t) error {
+				var cerr *C.flowdb_error_t
+				return check(C.flowdb_engine_scan_opt(h, cr, C.bool(o.FillCache), C.bool(o.VerifyChecksums), &it, &cerr), cerr)
+			})
 		}); err != nil {
 			yield(Record{}, err)
 			return

@@ -107,24 +107,30 @@ func (s *Snapshot) LastN(key []byte, n uint64) ([]Record, error) {
 	})
 }
 
-// Query returns every live record in r as of the snapshot, in (key, ts) order.
+// Query returns every live record in r as of the snapshot, in (key, ts) order
+// (descending with Reverse), at most its Limit.
 func (s *Snapshot) Query(r Range) ([]Record, error) {
-	cr := r.c()
-	defer C.flowdb_range_free(cr)
-	return s.list(func(p *C.flowdb_snapshot_t, o **C.flowdb_records_t, c **C.flowdb_error_t) uint32 {
-		return C.flowdb_snapshot_query(p, cr, o, c)
+	var recs []Record
+	err := withRange(r, func(cr *C.flowdb_range_t) error {
+		var err error
+		recs, err = s.list(func(p *C.flowdb_snapshot_t, o **C.flowdb_records_t, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_snapshot_query(p, cr, o, c)
+		})
+		return err
 	})
+	return recs, err
 }
 
-// Scan iterates over the live records in r as of the snapshot, lazily.
+// Scan iterates over the live records in r as of the snapshot, lazily, in r's order
+// (newest first for r.Reverse()), at most its Limit.
 func (s *Snapshot) Scan(r Range) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		cr := r.c()
-		defer C.flowdb_range_free(cr)
 		var it *C.flowdb_iter_t
-		if err := s.handle(func(p *C.flowdb_snapshot_t) error {
-			var cerr *C.flowdb_error_t
-			return check(C.flowdb_snapshot_scan(p, cr, &it, &cerr), cerr)
+		if err := withRange(r, func(cr *C.flowdb_range_t) error {
+			return s.handle(func(p *C.flowdb_snapshot_t) error {
+				var cerr *C.flowdb_error_t
+				return check(C.flowdb_snapshot_scan(p, cr, &it, &cerr), cerr)
+			})
 		}); err != nil {
 			yield(Record{}, err)
 			return

@@ -30,6 +30,7 @@ OPTIONAL = {
     ("flowdb_error_code", "err"),
     ("flowdb_error_message", "err"),
     ("flowdb_records_len", "list"),
+    ("flowdb_series_len", "list"),
     ("flowdb_range_prefix", "prefix"),
     ("flowdb_range_prefix_time", "prefix"),
     ("flowdb_range_key", "start"),
@@ -57,6 +58,7 @@ VALID = {
     "const struct flowdb_error_t *": "ERR",
     "const struct flowdb_key_range_t *": "KR",
     "const struct flowdb_range_t *": "R",
+    "struct flowdb_range_t *": "RM",
     "const struct flowdb_key_ts_t *": "&KTS",
     "const struct flowdb_record_view_t *": "&RV",
     "const struct flowdb_options_t *": "OPTS",
@@ -64,6 +66,7 @@ VALID = {
     "const struct flowdb_query_t *": "Q",
     "struct flowdb_query_t *": "Q",
     "const struct flowdb_records_t *": "RS",
+    "const struct flowdb_series_t *": "SL",
     "const struct flowdb_iter_t *": "IT",
     "struct flowdb_iter_t *": "IT",
     "struct flowdb_txn_t *": "T",
@@ -74,6 +77,7 @@ VALID = {
     "const char *": "\"1\"",
     "const uint8_t *": "(const uint8_t *)\"1\"",
     "struct flowdb_record_view_t *": "&rv_out",
+    "struct flowdb_series_view_t *": "&sv_out",
     "struct flowdb_stats_t *": "&stats_out",
     "bool *": "&bool_out",
     "uint64_t *": "&u64_out",
@@ -91,6 +95,7 @@ OUTPUTS = {  # T ** -> (local type, release statement)
     "struct flowdb_jsondb_t **": ("flowdb_jsondb_t *", "flowdb_jsondb_shutdown({v}, NULL); flowdb_jsondb_free({v});"),
     "struct flowdb_iter_t **": ("flowdb_iter_t *", "flowdb_iter_free({v});"),
     "struct flowdb_records_t **": ("flowdb_records_t *", "flowdb_records_free({v});"),
+    "struct flowdb_series_t **": ("flowdb_series_t *", "flowdb_series_free({v});"),
     "struct flowdb_key_range_t **": ("flowdb_key_range_t *", "flowdb_key_range_free({v});"),
     "struct flowdb_maintenance_t **": ("flowdb_maintenance_t *", "flowdb_maintenance_stop({v});"),
     "struct flowdb_txn_t **": ("flowdb_txn_t *", "flowdb_txn_free({v});"),
@@ -137,14 +142,17 @@ def call(ret, name, params, null_at):
         ({"struct flowdb_write_batch_t *", "const struct flowdb_write_batch_t *"}, "flowdb_write_batch_t *WB = flowdb_write_batch_new();", "flowdb_write_batch_free(WB);"),
         ({"const struct flowdb_snapshot_t *"}, "flowdb_snapshot_t *SN = NULL; flowdb_engine_snapshot(E, &SN, NULL);", "flowdb_snapshot_free(SN);"),
         ({"const struct flowdb_records_t *"}, "flowdb_records_t *RS = NULL; flowdb_engine_get(E, (const uint8_t *)\"1\", 1, 0, &RS, NULL);", "flowdb_records_free(RS);"),
+        ({"const struct flowdb_series_t *"}, "flowdb_series_t *SL = NULL; flowdb_engine_series(E, NULL, 0, NULL, 0, UINT64_MAX, &SL, NULL);", "flowdb_series_free(SL);"),
+        # A range of its own for the setters (the shared R stays as it is) and for _free.
+        ({"struct flowdb_range_t *"}, "flowdb_range_t *RM = flowdb_range_all();", "flowdb_range_free(RM);"),
     ]
     for ts, make, free in fresh:
         if types & ts:
             lines.append("        " + make)
             releases.append(free)
-    lines.append("        flowdb_record_view_t rv_out; flowdb_stats_t stats_out; bool bool_out; uint64_t u64_out; int64_t i64_out; uintptr_t usize_out;")
+    lines.append("        flowdb_record_view_t rv_out; flowdb_series_view_t sv_out; flowdb_stats_t stats_out; bool bool_out; uint64_t u64_out; int64_t i64_out; uintptr_t usize_out;")
     lines.append("        memset(&stats_out, 0, sizeof stats_out); stats_out.struct_size = sizeof stats_out;")
-    lines.append("        (void)rv_out; (void)bool_out; (void)u64_out; (void)i64_out; (void)usize_out;")
+    lines.append("        (void)rv_out; (void)sv_out; (void)bool_out; (void)u64_out; (void)i64_out; (void)usize_out;")
     lines.append("        flowdb_error_t *e = NULL;")
     outs = []
     for i, (t, pname) in enumerate(params):
@@ -345,6 +353,40 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_write_batch_delete_prefix_before(wb, NULL, 4, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "batch delete_prefix_before NULL with a length");
     flowdb_write_batch_free(wb);
     check(flowdb_engine_write_batch(E, NULL, 2, &e), FLOWDB_INVALID_ARGUMENT, &e, "NULL batch of 2");
+    /* Series lists, seeks and range settings: out-of-range indexes, NULL with a length. */
+    flowdb_series_t *sl = NULL;
+    check(flowdb_engine_series(E, NULL, 0, NULL, 0, UINT64_MAX, &sl, &e), FLOWDB_OK, &e, "series");
+    flowdb_series_view_t sv;
+    check(flowdb_series_at(sl, flowdb_series_len(sl), &sv, &e), FLOWDB_INVALID_ARGUMENT, &e, "series_at past the end");
+    check(flowdb_series_at(sl, SIZE_MAX, &sv, &e), FLOWDB_INVALID_ARGUMENT, &e, "series_at SIZE_MAX");
+    flowdb_series_free(sl);
+    flowdb_series_free(NULL);
+    sl = NULL;
+    check(flowdb_engine_series(E, (const uint8_t *)"1", 1, NULL, 4, 1, &sl, &e), FLOWDB_INVALID_ARGUMENT, &e, "series NULL after with a length");
+    EXPECT(sl == NULL, "series output on failure");
+    flowdb_range_t *rr = flowdb_range_all();
+    check(flowdb_range_set_limit(rr, 0, &e), FLOWDB_OK, &e, "limit 0");
+    check(flowdb_range_set_reverse(rr, true, &e), FLOWDB_OK, &e, "reverse");
+    flowdb_iter_t *si = NULL;
+    check(flowdb_engine_scan(E, rr, &si, &e), FLOWDB_OK, &e, "scan with limit 0");
+    bool more = true;
+    check(flowdb_iter_next(si, &more, &e), FLOWDB_OK, &e, "next of limit 0");
+    EXPECT(!more, "a scan with limit 0 gave a record");
+    check(flowdb_iter_seek(si, (const uint8_t *)"1", 1, 0, &e), FLOWDB_OK, &e, "seek of limit 0");
+    more = true;
+    check(flowdb_iter_next(si, &more, &e), FLOWDB_OK, &e, "next after seek of limit 0");
+    EXPECT(!more, "a seek revived a scan with limit 0");
+    check(flowdb_iter_seek(si, NULL, 3, 0, &e), FLOWDB_INVALID_ARGUMENT, &e, "seek NULL key with a length");
+    flowdb_iter_free(si);
+    si = NULL;
+    check(flowdb_engine_scan(E, R, &si, &e), FLOWDB_OK, &e, "scan");
+    check(flowdb_iter_next(si, &more, &e), FLOWDB_OK, &e, "next");
+    EXPECT(more, "the scan of everything is empty");
+    check(flowdb_iter_record(si, &r, &e), FLOWDB_OK, &e, "record");
+    check(flowdb_iter_seek(si, NULL, 0, INT64_MIN, &e), FLOWDB_OK, &e, "seek to the start");
+    check(flowdb_iter_record(si, &r, &e), FLOWDB_INVALID_ARGUMENT, &e, "record after a seek, before next");
+    flowdb_iter_free(si);
+    flowdb_range_free(rr);
     flowdb_txn_t *t = NULL;
     check(flowdb_jsondb_transaction(J, STORES, 1, 7, &t, &e), FLOWDB_INVALID_ARGUMENT, &e, "bad mode");
     EXPECT(t == NULL, "txn on failure");
@@ -381,6 +423,15 @@ static void bad_input_and_lifetimes(void) {
     st = flowdb_iter_next(it, &has, &e); /* an iterator outliving its engine: ends or errs */
     EXPECT(st == FLOWDB_OK || st == FLOWDB_CLOSED, "iter after shutdown: %s", flowdb_status_str(st));
     flowdb_error_free(e); e = NULL;
+    st = flowdb_iter_seek(it, (const uint8_t *)"1", 1, 0, &e); /* and seeks: never a crash */
+    EXPECT(st == FLOWDB_OK || st == FLOWDB_CLOSED, "seek after shutdown: %s", flowdb_status_str(st));
+    flowdb_error_free(e); e = NULL;
+    st = flowdb_iter_next(it, &has, &e);
+    EXPECT(st == FLOWDB_OK || st == FLOWDB_CLOSED, "iter after a seek after shutdown: %s", flowdb_status_str(st));
+    flowdb_error_free(e); e = NULL;
+    flowdb_series_t *sl2 = NULL;
+    check(flowdb_engine_series(e2, NULL, 0, NULL, 0, UINT64_MAX, &sl2, &e), FLOWDB_CLOSED, &e, "series after shutdown");
+    EXPECT(sl2 == NULL, "series output after shutdown");
     flowdb_iter_free(it);
     flowdb_engine_free(e2);
     flowdb_options_free(o2);

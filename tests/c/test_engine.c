@@ -95,6 +95,7 @@ static void test_errors_and_options(const char *dir) {
     flowdb_records_free(NULL);
     flowdb_iter_free(NULL);
     flowdb_range_free(NULL);
+    flowdb_series_free(NULL);
     flowdb_string_free(NULL);
     flowdb_maintenance_stop(NULL);
     CHECK(flowdb_records_len(NULL) == 0);
@@ -725,10 +726,285 @@ static void test_retention(const char *dir, const char *dir2) {
     flowdb_engine_free(e);
 }
 
+/* Newest first, limits, seeks and series: three keys k.a < k.b < k.c with ts 1..10
+ * each, ts 1..5 in a table and 6..10 in the memtable. Sequences are compared exactly:
+ * each record as (last key byte, ts). */
+#define SEQ_MAX 64
+struct seq {
+    size_t n;
+    char key[SEQ_MAX];
+    int64_t ts[SEQ_MAX];
+};
+
+static void seq_add(struct seq *s, const flowdb_record_view_t *v) {
+    CHECK(v->key_len == 3 && memcmp(v->key, "k.", 2) == 0);
+    CHECK(v->value_len == 3 && v->value[0] == v->key[2]); /* value "<key byte><ts>" */
+    if (s->n < SEQ_MAX) {
+        s->key[s->n] = (char)v->key[2];
+        s->ts[s->n] = v->ts;
+    }
+    s->n++;
+}
+
+/* The records of a scan from its current position to its end. */
+static struct seq drain(flowdb_iter_t *it) {
+    struct seq s = {0};
+    bool has = false;
+    flowdb_record_view_t v;
+    while (flowdb_iter_next(it, &has, NULL) == FLOWDB_OK && has) {
+        OK(flowdb_iter_record(it, &v, NULL));
+        seq_add(&s, &v);
+    }
+    CHECK(!has);
+    return s;
+}
+
+/* The records of a list (freed). */
+static struct seq of_list(flowdb_records_t *l) {
+    struct seq s = {0};
+    flowdb_record_view_t v;
+    for (size_t i = 0; i < flowdb_records_len(l); i++) {
+        OK(flowdb_records_at(l, i, &v, NULL));
+        seq_add(&s, &v);
+    }
+    flowdb_records_free(l);
+    return s;
+}
+
+/* The sequence of keys from..to (by last byte, stepping by `dir`), each with ts
+ * ts_from..ts_to (stepping by `dir`), starting at (first_key, first_ts) and at most
+ * `max` records. */
+static struct seq expected(char from, char to, int64_t first_ts, int dir, size_t max) {
+    struct seq s = {0};
+    for (char k = from; dir > 0 ? k <= to : k >= to; k = (char)(k + dir)) {
+        int64_t t0 = k == from ? first_ts : (dir > 0 ? 1 : 10);
+        for (int64_t t = t0; t >= 1 && t <= 10; t += dir) {
+            if (s.n == max || s.n == SEQ_MAX) return s;
+            s.key[s.n] = k;
+            s.ts[s.n] = t;
+            s.n++;
+        }
+    }
+    return s;
+}
+
+static bool same(struct seq a, struct seq b) {
+    if (a.n != b.n) {
+        fprintf(stderr, "  %zu records, want %zu\n", a.n, b.n);
+        return false;
+    }
+    for (size_t i = 0; i < a.n && i < SEQ_MAX; i++)
+        if (a.key[i] != b.key[i] || a.ts[i] != b.ts[i]) {
+            fprintf(stderr, "  record %zu is k.%c@%lld, want k.%c@%lld\n", i, a.key[i], (long long)a.ts[i], b.key[i], (long long)b.ts[i]);
+            return false;
+        }
+    return true;
+}
+
+static struct seq query_seq(flowdb_engine_t *e, const flowdb_range_t *r) {
+    flowdb_records_t *l = NULL;
+    OK(flowdb_engine_query(e, r, &l, NULL));
+    return of_list(l);
+}
+
+static struct seq scan_seq(flowdb_engine_t *e, const flowdb_range_t *r) {
+    flowdb_iter_t *it = NULL;
+    OK(flowdb_engine_scan(e, r, &it, NULL));
+    struct seq s = drain(it);
+    flowdb_iter_free(it);
+    return s;
+}
+
+static void write_k(flowdb_engine_t *e, int64_t from, int64_t to) {
+    const char *keys[3] = {"k.a", "k.b", "k.c"};
+    for (int k = 0; k < 3; k++)
+        for (int64_t ts = from; ts <= to; ts++) {
+            char value[4];
+            snprintf(value, sizeof value, "%c%02d", keys[k][2], (int)ts);
+            flowdb_record_view_t r = rec(keys[k], ts, value);
+            OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+        }
+}
+
+/* Checks a series list: `n` series named by their last byte in `names`, each with
+ * 10 points from ts 1 to 10; frees it. */
+static void check_series(flowdb_series_t *l, const char *names) {
+    size_t n = strlen(names);
+    CHECK(flowdb_series_len(l) == n);
+    for (size_t i = 0; i < n && i < flowdb_series_len(l); i++) {
+        flowdb_series_view_t v;
+        OK(flowdb_series_at(l, i, &v, NULL));
+        CHECK(v.key_len == 3 && memcmp(v.key, "k.", 2) == 0 && v.key[2] == (uint8_t)names[i]);
+        CHECK(v.points == 10 && v.first_ts == 1 && v.last_ts == 10);
+    }
+    flowdb_series_free(l);
+}
+
+static void test_newest_first_seek_series(const char *dir) {
+    flowdb_engine_t *e = open_engine(dir, false);
+    write_k(e, 1, 5);
+    OK(flowdb_engine_flush(e, NULL));
+    write_k(e, 6, 10);
+
+    /* Reverse: exactly descending (key, ts), from the memtable and the table. */
+    flowdb_range_t *r = flowdb_range_all();
+    CHECK(same(query_seq(e, r), expected('a', 'c', 1, 1, 30)));
+    OK(flowdb_range_set_reverse(r, true, NULL));
+    CHECK(same(query_seq(e, r), expected('c', 'a', 10, -1, 30)));
+    CHECK(same(scan_seq(e, r), expected('c', 'a', 10, -1, 30)));
+    /* Reverse with limit 4: the 4 greatest. */
+    OK(flowdb_range_set_limit(r, 4, NULL));
+    CHECK(same(query_seq(e, r), expected('c', 'a', 10, -1, 4)));
+    CHECK(same(scan_seq(e, r), expected('c', 'a', 10, -1, 4)));
+    /* Forward with limit 3: the 3 smallest; limit 0: none; UINT64_MAX: all. */
+    OK(flowdb_range_set_reverse(r, false, NULL));
+    OK(flowdb_range_set_limit(r, 3, NULL));
+    CHECK(same(query_seq(e, r), expected('a', 'c', 1, 1, 3)));
+    CHECK(same(scan_seq(e, r), expected('a', 'c', 1, 1, 3)));
+    OK(flowdb_range_set_limit(r, 0, NULL));
+    CHECK(query_seq(e, r).n == 0);
+    CHECK(scan_seq(e, r).n == 0);
+    OK(flowdb_range_set_limit(r, UINT64_MAX, NULL));
+    CHECK(same(query_seq(e, r), expected('a', 'c', 1, 1, 30)));
+    /* Key and time ranges in reverse: k.b..k.c, ts 3..4. */
+    flowdb_range_t *kt = flowdb_range_key_time((const uint8_t *)"k.b", 3, (const uint8_t *)"k.c", 3, 3, 4);
+    OK(flowdb_range_set_reverse(kt, true, NULL));
+    struct seq got = query_seq(e, kt);
+    CHECK(got.n == 4 && got.key[0] == 'c' && got.ts[0] == 4 && got.key[1] == 'c' && got.ts[1] == 3 && got.key[2] == 'b' && got.ts[2] == 4 && got.key[3] == 'b' && got.ts[3] == 3);
+    flowdb_range_free(kt);
+    CHECK(flowdb_range_set_reverse(NULL, true, NULL) == FLOWDB_INVALID_ARGUMENT);
+    flowdb_error_t *err = NULL;
+    CHECK(flowdb_range_set_limit(NULL, 1, &err) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(err && strstr(flowdb_error_message(err), "range") != NULL);
+    flowdb_error_free(err);
+
+    /* Seek forwards (Seek) to the middle of the second key, after reading two. */
+    flowdb_iter_t *it = NULL;
+    OK(flowdb_engine_scan(e, r, &it, NULL));
+    bool has = false;
+    OK(flowdb_iter_next(it, &has, NULL));
+    OK(flowdb_iter_next(it, &has, NULL));
+    CHECK(has);
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.b", 3, 5, NULL));
+    CHECK(same(drain(it), expected('b', 'c', 5, 1, 30)));
+    /* After the end, a seek makes it yield again; an absent key: the next one. */
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.bb", 4, 0, NULL));
+    CHECK(same(drain(it), expected('c', 'c', 1, 1, 30)));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.c", 3, 11, NULL)); /* past k.c's last */
+    CHECK(drain(it).n == 0);
+    CHECK(flowdb_iter_seek(NULL, (const uint8_t *)"k", 1, 0, NULL) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(flowdb_iter_seek(it, NULL, 2, 0, NULL) == FLOWDB_INVALID_ARGUMENT);
+    flowdb_iter_free(it);
+
+    /* Seek in reverse (SeekForPrev): at or before the position, then backwards. */
+    OK(flowdb_range_set_reverse(r, true, NULL));
+    OK(flowdb_engine_scan(e, r, &it, NULL));
+    OK(flowdb_iter_next(it, &has, NULL));
+    CHECK(has);
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.b", 3, 5, NULL));
+    CHECK(same(drain(it), expected('b', 'a', 5, -1, 30)));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.bb", 4, 0, NULL)); /* absent: k.b's newest */
+    CHECK(same(drain(it), expected('b', 'a', 10, -1, 30)));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.a", 3, 0, NULL)); /* before k.a's first */
+    CHECK(drain(it).n == 0);
+    flowdb_iter_free(it);
+
+    /* Positions outside the range k.b..k.c: before it restarts, beyond it ends. */
+    flowdb_range_t *kb = flowdb_range_key((const uint8_t *)"k.b", 3, (const uint8_t *)"k.c", 3);
+    OK(flowdb_engine_scan(e, kb, &it, NULL));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.a", 3, 3, NULL)); /* before the start */
+    CHECK(same(drain(it), expected('b', 'c', 1, 1, 30)));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.d", 3, 0, NULL)); /* beyond the end */
+    CHECK(drain(it).n == 0);
+    flowdb_iter_free(it);
+    OK(flowdb_range_set_reverse(kb, true, NULL));
+    OK(flowdb_engine_scan(e, kb, &it, NULL));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.z", 3, 0, NULL)); /* before, in reverse */
+    CHECK(same(drain(it), expected('c', 'b', 10, -1, 30)));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.a", 3, 99, NULL)); /* beyond, in reverse */
+    CHECK(drain(it).n == 0);
+    flowdb_iter_free(it);
+
+    /* The limit counts again from each seek: pages of 3. */
+    OK(flowdb_range_set_reverse(kb, false, NULL));
+    OK(flowdb_range_set_limit(kb, 3, NULL));
+    OK(flowdb_engine_scan(e, kb, &it, NULL));
+    CHECK(same(drain(it), expected('b', 'c', 1, 1, 3)));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.b", 3, 9, NULL));
+    CHECK(same(drain(it), expected('b', 'c', 9, 1, 3))); /* b9, b10, c1 */
+    flowdb_iter_free(it);
+    flowdb_range_free(kb);
+
+    /* Series: the memtable's and the table's halves merged, then after a full
+     * compaction; pages; no match. */
+    flowdb_series_t *sl = NULL;
+    OK(flowdb_engine_series(e, NULL, 0, NULL, 0, UINT64_MAX, &sl, NULL));
+    check_series(sl, "abc");
+    OK(flowdb_engine_flush(e, NULL));
+    OK(flowdb_engine_trigger_compaction(e, NULL, NULL));
+    OK(flowdb_engine_series(e, (const uint8_t *)"", 0, NULL, 0, UINT64_MAX, &sl, NULL));
+    check_series(sl, "abc");
+    OK(flowdb_engine_series(e, (const uint8_t *)"k.", 2, NULL, 0, 2, &sl, NULL));
+    check_series(sl, "ab");
+    OK(flowdb_engine_series(e, (const uint8_t *)"k.", 2, (const uint8_t *)"k.b", 3, 2, &sl, NULL));
+    check_series(sl, "c");
+    OK(flowdb_engine_series(e, (const uint8_t *)"k.", 2, (const uint8_t *)"k.c", 3, 2, &sl, NULL));
+    check_series(sl, "");
+    OK(flowdb_engine_series(e, (const uint8_t *)"k.c", 3, NULL, 0, UINT64_MAX, &sl, NULL));
+    check_series(sl, "c");
+    OK(flowdb_engine_series(e, (const uint8_t *)"nope", 4, NULL, 0, UINT64_MAX, &sl, NULL));
+    check_series(sl, "");
+    OK(flowdb_engine_series(e, NULL, 0, NULL, 0, 0, &sl, NULL));
+    check_series(sl, "");
+    flowdb_series_view_t sv;
+    CHECK(flowdb_series_at(NULL, 0, &sv, NULL) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(flowdb_series_len(NULL) == 0);
+    sl = NULL;
+    CHECK(flowdb_engine_series(e, NULL, 0, NULL, 0, 1, NULL, NULL) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(flowdb_engine_series(NULL, NULL, 0, NULL, 0, 1, &sl, NULL) == FLOWDB_INVALID_ARGUMENT && sl == NULL);
+    /* Reverse after the compaction: one table. */
+    CHECK(same(query_seq(e, r), expected('c', 'a', 10, -1, 30)));
+
+    /* A snapshot: its reverse query, scan and series ignore later writes; a seek in
+     * its scan still reads it. */
+    flowdb_snapshot_t *snap = NULL;
+    OK(flowdb_engine_snapshot(e, &snap, NULL));
+    OK(flowdb_engine_scan(e, r, &it, NULL)); /* reverse, over the engine as of now */
+    flowdb_record_view_t late = rec("k.b", 11, "b11");
+    OK(flowdb_engine_write_batch(e, &late, 1, NULL));
+    late = rec("k.d", 1, "d01");
+    OK(flowdb_engine_write_batch(e, &late, 1, NULL));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.b", 3, INT64_MAX, NULL));
+    CHECK(same(drain(it), expected('b', 'a', 10, -1, 30))); /* no b11 */
+    flowdb_iter_free(it);
+    OK(flowdb_range_set_limit(r, 4, NULL));
+    flowdb_records_t *l = NULL;
+    OK(flowdb_snapshot_query(snap, r, &l, NULL));
+    CHECK(same(of_list(l), expected('c', 'a', 10, -1, 4)));
+    OK(flowdb_snapshot_scan(snap, r, &it, NULL));
+    OK(flowdb_iter_seek(it, (const uint8_t *)"k.b", 3, 100, NULL));
+    CHECK(same(drain(it), expected('b', 'a', 10, -1, 4)));
+    flowdb_iter_free(it);
+    OK(flowdb_snapshot_series(snap, NULL, 0, NULL, 0, UINT64_MAX, &sl, NULL));
+    check_series(sl, "abc");
+    OK(flowdb_snapshot_series(snap, (const uint8_t *)"k.", 2, (const uint8_t *)"k.a", 3, 1, &sl, NULL));
+    check_series(sl, "b");
+    CHECK(flowdb_snapshot_series(NULL, NULL, 0, NULL, 0, 1, &sl, NULL) == FLOWDB_INVALID_ARGUMENT);
+    OK(flowdb_engine_series(e, (const uint8_t *)"k.d", 3, NULL, 0, UINT64_MAX, &sl, NULL));
+    CHECK(flowdb_series_len(sl) == 1);
+    flowdb_series_free(sl);
+    flowdb_range_free(r);
+    OK(flowdb_engine_shutdown(e, NULL));
+    CHECK(flowdb_engine_series(e, NULL, 0, NULL, 0, 1, &sl, NULL) == FLOWDB_CLOSED);
+    CHECK(flowdb_snapshot_series(snap, NULL, 0, NULL, 0, 1, &sl, NULL) == FLOWDB_CLOSED);
+    flowdb_snapshot_free(snap);
+    flowdb_engine_free(e);
+}
+
 int main(void) {
     char base[] = "/tmp/flowdb-c-test-XXXXXX";
     if (!mkdtemp(base)) return 2;
-    char d1[512], d2[512], d3[512], d4[512], d5[512], d6[512], d7[512], d8[512], d9[512];
+    char d1[512], d2[512], d3[512], d4[512], d5[512], d6[512], d7[512], d8[512], d9[512], d10[512];
     snprintf(d1, sizeof d1, "%s/errors", base);
     snprintf(d4, sizeof d4, "%s/zero", base);
     snprintf(d5, sizeof d5, "%s/batch", base);
@@ -738,6 +1014,7 @@ int main(void) {
     snprintf(d7, sizeof d7, "%s/delete-by-time", base);
     snprintf(d8, sizeof d8, "%s/retention", base);
     snprintf(d9, sizeof d9, "%s/no-retention", base);
+    snprintf(d10, sizeof d10, "%s/newest-first", base);
     test_errors_and_options(d1);
     test_reads_and_writes(d2);
     test_threads(d3);
@@ -746,6 +1023,7 @@ int main(void) {
     test_tuning(d6);
     test_delete_by_time(d7);
     test_retention(d8, d9);
+    test_newest_first_seek_series(d10);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);

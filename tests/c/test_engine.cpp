@@ -1,5 +1,6 @@
 // C++ wrapper tests: RAII, exceptions with codes, the non-throwing form, optional
-// lookups, range-for scans (to the end and stopped early), moves.
+// lookups, range-for scans (to the end and stopped early, newest first, after seeks),
+// limits, series listings, moves.
 #include "flowdb.hpp"
 
 #include <chrono>
@@ -32,6 +33,41 @@ static void points(flowdb::Engine &db, std::initializer_list<const char *> keys,
     for (const char *k : keys)
         for (int64_t t = from; t <= to; t++) recs.push_back({k, t, 0, "v"});
     db.write_batch(recs);
+}
+
+// (key, ts) pairs, to compare read orders exactly.
+using Seq = std::vector<std::pair<std::string, int64_t>>;
+static Seq seq(const std::vector<flowdb::Record> &recs) {
+    Seq out;
+    for (const auto &r : recs) out.emplace_back(r.key, r.ts);
+    return out;
+}
+// The rest of a scan, through range-for.
+static Seq rest(flowdb::Scan &scan) {
+    Seq out;
+    for (const auto &v : scan) out.emplace_back(std::string(v.key), v.ts);
+    return out;
+}
+// keys (in the order given) each with ts from..to (descending when from > to),
+// starting at `first` for the first key, at most `max` pairs.
+static Seq expect(std::initializer_list<const char *> keys, int64_t first, bool newest_first, size_t max = 1000) {
+    Seq out;
+    bool head = true;
+    for (const char *k : keys) {
+        int64_t t = head ? first : (newest_first ? 10 : 1);
+        head = false;
+        for (; t >= 1 && t <= 10 && out.size() < max; t += newest_first ? -1 : 1) out.emplace_back(k, t);
+    }
+    return out;
+}
+static bool series_are(const std::vector<flowdb::SeriesInfo> &got, std::initializer_list<const char *> keys) {
+    if (got.size() != keys.size()) return false;
+    size_t i = 0;
+    for (const char *k : keys) {
+        const auto &s = got[i++];
+        if (s.key != k || s.points != 10 || s.first_ts != 1 || s.last_ts != 10) return false;
+    }
+    return true;
 }
 
 int main() {
@@ -284,6 +320,116 @@ int main() {
         flowdb::Engine keep = flowdb::Engine::open(none);
         keep.write_batch(old);
         CHECK(!keep.enforce_retention() && keep.query(flowdb::Range::all()).size() == 4);
+    }
+    {
+        // Newest first, limits, seeks and series: k.a < k.b < k.c with ts 1..10, ts
+        // 1..5 in a table and 6..10 in the memtable.
+        flowdb::Options o;
+        o.data_dir(std::string(base) + "/newest-first").auto_background(false);
+        flowdb::Engine db = flowdb::Engine::open(o);
+        points(db, {"k.a", "k.b", "k.c"}, 1, 5);
+        db.flush();
+        points(db, {"k.a", "k.b", "k.c"}, 6, 10);
+        using flowdb::Range;
+        const Seq all_desc = expect({"k.c", "k.b", "k.a"}, 10, true);
+        CHECK(seq(db.query(Range::all())) == expect({"k.a", "k.b", "k.c"}, 1, false));
+        CHECK(seq(db.query(Range::all().reverse())) == all_desc);
+        CHECK(seq(db.query(Range::all().reverse().limit(4))) == expect({"k.c"}, 10, true, 4));
+        CHECK(seq(db.query(Range::all().limit(3))) == expect({"k.a"}, 1, false, 3));
+        CHECK(db.query(Range::all().limit(0)).empty());
+        CHECK(db.query(Range::all().reverse().limit(0)).empty());
+        CHECK(seq(db.query(Range::prefix("k.").reverse(true).reverse(false))) == expect({"k.a", "k.b", "k.c"}, 1, false));
+        CHECK(seq(db.query(Range::keys_time("k.b", "k.c", 3, 4).reverse())) == (Seq{{"k.c", 4}, {"k.c", 3}, {"k.b", 4}, {"k.b", 3}}));
+        // Newest first in a range-for.
+        {
+            Seq got;
+            for (const flowdb::RecordView &v : db.scan(Range::all().reverse())) got.emplace_back(std::string(v.key), v.ts);
+            CHECK(got == all_desc);
+            Range newest = Range::prefix("k.");
+            newest.reverse().limit(4);
+            got.clear();
+            for (const auto &v : db.scan(newest)) got.emplace_back(std::string(v.key), v.ts);
+            CHECK(got == expect({"k.c"}, 10, true, 4));
+        }
+        // Seek forwards (Seek) into the second key, after reading two.
+        {
+            flowdb::Scan scan = db.scan(Range::all());
+            CHECK(scan.next() && scan.next());
+            scan.seek("k.b", 5);
+            CHECK(rest(scan) == expect({"k.b", "k.c"}, 5, false));
+            scan.seek("k.bb", 0);  // absent: the next key; the ended scan yields again
+            CHECK(rest(scan) == expect({"k.c"}, 1, false));
+            scan.seek("k.c", 11);
+            CHECK(rest(scan).empty());
+        }
+        // Seek in reverse (SeekForPrev): at or before, then backwards.
+        {
+            flowdb::Scan scan = db.scan(Range::all().reverse());
+            scan.seek("k.b", 5);
+            CHECK(rest(scan) == expect({"k.b", "k.a"}, 5, true));
+            scan.seek("k.bb", 0);
+            CHECK(rest(scan) == expect({"k.b", "k.a"}, 10, true));
+            scan.seek("k.a", 0);
+            CHECK(rest(scan).empty());
+        }
+        // Outside the range k.b..k.c: before restarts, beyond ends, in both directions.
+        {
+            flowdb::Scan fwd = db.scan(Range::keys("k.b", "k.c"));
+            fwd.seek("k.a", 3);
+            CHECK(rest(fwd) == expect({"k.b", "k.c"}, 1, false));
+            fwd.seek("k.d", 0);
+            CHECK(rest(fwd).empty());
+            flowdb::Scan back = db.scan(Range::keys("k.b", "k.c").reverse());
+            back.seek("k.z", 0);
+            CHECK(rest(back) == expect({"k.c", "k.b"}, 10, true));
+            back.seek("k.a", 99);
+            CHECK(rest(back).empty());
+            // The limit counts again from each seek: pages of 3.
+            flowdb::Scan pages = db.scan(Range::keys("k.b", "k.c").limit(3));
+            CHECK(rest(pages) == expect({"k.b"}, 1, false, 3));
+            pages.seek("k.b", 9);
+            CHECK(rest(pages) == (Seq{{"k.b", 9}, {"k.b", 10}, {"k.c", 1}}));
+        }
+        // Series: merged from the memtable and the table, then after a full compaction.
+        CHECK(series_are(db.series(""), {"k.a", "k.b", "k.c"}));
+        db.flush();
+        db.trigger_compaction();
+        CHECK(series_are(db.series(""), {"k.a", "k.b", "k.c"}));
+        CHECK(series_are(db.series(), {"k.a", "k.b", "k.c"}));
+        auto page = db.series_page("k.", "", 2);
+        CHECK(series_are(page, {"k.a", "k.b"}));
+        CHECK(series_are(db.series_page("k.", page.back().key, 2), {"k.c"}));
+        CHECK(db.series_page("k.", "k.c", 2).empty());
+        CHECK(db.series_page("", "", 0).empty());
+        CHECK(series_are(db.series("k.b"), {"k.b"}));
+        CHECK(db.series("nope").empty());
+        CHECK(seq(db.query(Range::all().reverse())) == all_desc);
+        // A snapshot: its reads ignore later writes, and so does a seek of its scan.
+        flowdb::Snapshot snap = db.snapshot();
+        flowdb::Scan live = db.scan(Range::all().reverse());
+        db.write_batch({{"k.b", 11, 0, "late"}, {"k.d", 1, 0, "late"}});
+        live.seek("k.b", INT64_MAX);
+        CHECK(rest(live) == expect({"k.b", "k.a"}, 10, true));
+        CHECK(seq(snap.query(Range::all().reverse().limit(4))) == expect({"k.c"}, 10, true, 4));
+        flowdb::Scan old = snap.scan(Range::all().reverse().limit(4));
+        old.seek("k.b", 100);
+        CHECK(rest(old) == expect({"k.b"}, 10, true, 4));
+        CHECK(series_are(snap.series(""), {"k.a", "k.b", "k.c"}));
+        CHECK(series_are(snap.series_page("k.", "k.a", 1), {"k.b"}));
+        CHECK(db.series("k.d").size() == 1 && db.series("k.d")[0].points == 1);
+        db.shutdown();
+        try {
+            db.series("");
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_CLOSED);
+        }
+        try {
+            snap.series_page("", "", 1);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_CLOSED);
+        }
     }
     flowdb::Engine again = flowdb::Engine::open(opts);
     CHECK(again.get("cpu.b", 1)->value == "new");

@@ -34,7 +34,9 @@ pub(crate) unsafe fn iter_out(
     unsafe { put_new(out, it, "out") }
 }
 
-/// A scan over `range` with default read options, in `*out`.
+/// A scan over `range` with default read options, in `*out`: its records in
+/// `(key, ts)` order, or descending with `flowdb_range_set_reverse`, at most the
+/// range's limit (`flowdb_range_set_limit`). `flowdb_iter_seek` moves it.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_engine_scan(
     engine: *const flowdb_engine_t,
@@ -59,7 +61,7 @@ pub unsafe extern "C" fn flowdb_engine_scan_opt(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let r = the_range(r)?.clone();
+        let r = the_range(r)?;
         let opts = ReadOptions {
             fill_cache,
             verify_checksums,
@@ -144,6 +146,39 @@ pub unsafe extern "C" fn flowdb_iter_record(
             .as_ref()
             .ok_or_else(|| Error::invalid("the iterator has no current record"))?;
         put(out, view(r), "out")
+    })
+}
+
+/// Moves the scan to `(key, ts)` within its range, as RocksDB's `Seek` and (for a
+/// scan whose range was made reverse with `flowdb_range_set_reverse`) `SeekForPrev`:
+/// - forwards, the next `flowdb_iter_next` gives the first record at or after
+///   `(key, ts)` in `(key, ts)` order;
+/// - reverse, the first record at or before `(key, ts)`, and reading goes on backwards.
+///
+/// A position before the range (in the scan's direction: below its start forwards,
+/// above its end in reverse) restarts the scan from the range's beginning; one beyond
+/// the range ends it (`flowdb_iter_next` then reports no record). The range's limit
+/// counts again from each seek: a page of at most that many records per seek. The scan
+/// still reads the snapshot it was created on (later writes stay invisible). A seek
+/// also revives a scan that had ended (or failed), and drops the current record: call
+/// `flowdb_iter_next` before `flowdb_iter_record` (views of the record before the seek
+/// are invalid). Seeking a scan of an empty range (or a limit of 0) leaves it empty.
+/// `key` is `key_len` bytes (NULL allowed when `key_len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_iter_seek(
+    it: *mut flowdb_iter_t,
+    key: *const u8,
+    key_len: usize,
+    ts: i64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let i = it.as_mut().ok_or_else(|| null("iterator"))?;
+        let k = bytes(key, key_len, "key")?;
+        i.current = None;
+        i.it.seek(k, ts);
+        Ok(())
     })
 }
 

@@ -32,8 +32,9 @@
 //!
 //! One file per handle family: `error` (status, errors, guard, argument helpers),
 //! `options`, `engine` (lifecycle, writes, maintenance, stats), `batch` (write
-//! batches), `records` (record views and lists), `range` (what a query or scan
-//! covers), `read` (gets and queries), `iter` (lazy scans), `snapshot`, `jsondb` (the
+//! batches), `records` (record views and lists), `series` (series listings),
+//! `range` (what a query or scan covers, its order and limit), `read` (gets, queries
+//! and series listings), `iter` (lazy scans and seeks), `snapshot`, `jsondb` (the
 //! document database and its CRUD and index queries), `jsondb_schema` (stores and
 //! indexes), `key_range` (key ranges and directions), `doc_requests` (the document
 //! requests database and transaction handles share), `txn` (transactions), `query`
@@ -69,6 +70,7 @@ pub mod query;
 pub mod range;
 pub mod read;
 pub mod records;
+pub mod series;
 pub mod snapshot;
 // Generated from the flowdb crate's tables (gen.rs), kept as generated.
 #[rustfmt::skip]

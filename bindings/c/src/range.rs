@@ -1,20 +1,34 @@
-//! `flowdb_range_t`: what a query or scan covers. Ranges follow the engine's rules:
-//! key and time ranges include both ends, a prefix matches keys starting with it (the
-//! empty prefix: everything).
+//! `flowdb_range_t`: what a query or scan covers, and in which order and how much of
+//! it is read. Ranges follow the engine's rules: key and time ranges include both ends,
+//! a prefix matches keys starting with it (the empty prefix: everything).
 
-use super::error::{bytes, no_unwind, null};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null};
 use flowdb::error::Result;
 use flowdb::ScanRange;
 
 /// What a query or scan covers. Build with a `flowdb_range_*` constructor (they copy
-/// their arguments), free with `flowdb_range_free`. Immutable: may be shared by threads.
+/// their arguments), free with `flowdb_range_free`. By default its records come in
+/// ascending `(key, ts)` order, all of them; `flowdb_range_set_reverse` and
+/// `flowdb_range_set_limit` change that. Queries and scans copy the range when they
+/// start, so it may be freed or changed afterwards without affecting them. Thread-safe:
+/// it may be shared by threads (a setter racing a read of the same range gives that
+/// read the range either before or after the change).
 #[derive(Debug)]
 pub struct flowdb_range_t {
     range: ScanRange,
+    reverse: AtomicBool,
+    /// The limit; `u64::MAX` for none.
+    limit: AtomicU64,
 }
 
 fn range(r: ScanRange) -> *mut flowdb_range_t {
-    Box::into_raw(Box::new(flowdb_range_t { range: r }))
+    Box::into_raw(Box::new(flowdb_range_t {
+        range: r,
+        reverse: AtomicBool::new(false),
+        limit: AtomicU64::new(u64::MAX),
+    }))
 }
 
 /// Everything.
@@ -97,6 +111,45 @@ pub unsafe extern "C" fn flowdb_range_key_time(
     })
 }
 
+/// Newest first when `reverse` is true: the records come in descending `(key, ts)`
+/// order (the greatest key first, each key's points newest first), read backwards from
+/// the end of the range as RocksDB's reverse iterator does (not collected and turned
+/// round). False (the default) restores ascending order. Applies to the queries and
+/// scans started with this range afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_range_set_reverse(
+    r: *mut flowdb_range_t,
+    reverse: bool,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let r = r.as_ref().ok_or_else(|| null("range"))?;
+        r.reverse.store(reverse, Relaxed);
+        Ok(())
+    })
+}
+
+/// At most `n` records: the first `n` in the read's order (the `n` smallest
+/// `(key, ts)`, or with `flowdb_range_set_reverse` the `n` greatest). Reading stops
+/// there, so a limited read costs about `n` records, not the whole range. `n = 0`
+/// returns none; `UINT64_MAX` (the default) means no limit. A scan's limit counts
+/// again from each `flowdb_iter_seek` (a page of at most `n` records per seek).
+/// Applies to the queries and scans started with this range afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_range_set_limit(
+    r: *mut flowdb_range_t,
+    n: u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let r = r.as_ref().ok_or_else(|| null("range"))?;
+        r.limit.store(n, Relaxed);
+        Ok(())
+    })
+}
+
 /// Frees a range; NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_range_free(r: *mut flowdb_range_t) {
@@ -106,9 +159,17 @@ pub unsafe extern "C" fn flowdb_range_free(r: *mut flowdb_range_t) {
     }
 }
 
-pub(crate) unsafe fn the_range<'a>(r: *const flowdb_range_t) -> Result<&'a ScanRange> {
+/// The range a query or scan reads: a copy of `r`'s bounds with its order and limit.
+pub(crate) unsafe fn the_range(r: *const flowdb_range_t) -> Result<ScanRange> {
     // SAFETY: NULL or a live range.
-    unsafe { r.as_ref() }
-        .map(|r| &r.range)
-        .ok_or_else(|| null("range"))
+    let r = unsafe { r.as_ref() }.ok_or_else(|| null("range"))?;
+    let mut s = r.range.clone();
+    if r.reverse.load(Relaxed) {
+        s = s.reverse();
+    }
+    match r.limit.load(Relaxed) {
+        u64::MAX => {}
+        n => s = s.limit(usize::try_from(n).unwrap_or(usize::MAX)),
+    }
+    Ok(s)
 }

@@ -9,6 +9,7 @@ use super::engine::{flowdb_engine_t, with_engine};
 use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, null, put};
 use super::range::{flowdb_range_t, the_range};
 use super::records::{flowdb_records_t, RecordList};
+use super::series::{flowdb_series_t, page_args, series_out};
 use flowdb::error::Result;
 use flowdb::record::Record;
 use flowdb::ReadOptions;
@@ -108,12 +109,39 @@ pub unsafe extern "C" fn flowdb_engine_last_n(
     })
 }
 
+/// The series (distinct keys) whose key begins with `prefix` (the empty prefix: all),
+/// in ascending key order, as a list in `*out` (free with `flowdb_series_free`), from
+/// metadata: no point is read, so each series' point count is an estimate (see
+/// `flowdb_series_view_t`). Paged: at most `limit` series (`UINT64_MAX`: all; 0: none),
+/// only those whose key is greater than the `after_len` bytes at `after` (empty: from
+/// the first). The next page is the call with `after` = the last key of this one; a
+/// page shorter than `limit` is the last. No series under `prefix` gives an empty list.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_series(
+    engine: *const flowdb_engine_t,
+    prefix: *const u8,
+    prefix_len: usize,
+    after: *const u8,
+    after_len: usize,
+    limit: u64,
+    out: *mut *mut flowdb_series_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let (p, a, n) = page_args(prefix, prefix_len, after, after_len, limit)?;
+        series_out(out, || with_engine(engine, |e| e.series_page(p, a, n)))
+    })
+}
+
 /// A query through `Engine::query`, as Rust callers make it (timed in its statistics).
 fn collect(e: &flowdb::Engine, r: ScanRange) -> Result<Vec<Record>> {
     e.query(r.into())
 }
 
-/// Every live record in `range`, in (key, ts) order, as a list in `*out`.
+/// Every live record in `range`, in (key, ts) order (descending when the range is
+/// reverse, `flowdb_range_set_reverse`), at most the range's limit
+/// (`flowdb_range_set_limit`: the first records in that order), as a list in `*out`.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_engine_query(
     engine: *const flowdb_engine_t,
@@ -123,7 +151,7 @@ pub unsafe extern "C" fn flowdb_engine_query(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let r = the_range(r)?.clone();
+        let r = the_range(r)?;
         list_out(out, || with_engine(engine, |e| collect(e, r)))
     })
 }

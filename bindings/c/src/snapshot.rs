@@ -12,6 +12,7 @@ use super::iter::{flowdb_iter_t, iter_out};
 use super::range::{flowdb_range_t, the_range};
 use super::read::list_out;
 use super::records::flowdb_records_t;
+use super::series::{flowdb_series_t, page_args, series_out};
 use flowdb::engine::Snapshot;
 use flowdb::error::Result;
 use flowdb::ReadOptions;
@@ -23,7 +24,7 @@ pub struct flowdb_snapshot_t {
     snap: Snapshot,
 }
 
-unsafe fn with_snapshot<'a>(s: *const flowdb_snapshot_t) -> Result<&'a Snapshot> {
+pub(crate) unsafe fn with_snapshot<'a>(s: *const flowdb_snapshot_t) -> Result<&'a Snapshot> {
     // SAFETY: NULL or a live snapshot from flowdb_engine_snapshot (documented).
     unsafe { s.as_ref() }
         .map(|s| &s.snap)
@@ -108,8 +109,8 @@ pub unsafe extern "C" fn flowdb_snapshot_last_n(
     })
 }
 
-/// Every live record in `range` as of the snapshot, in (key, ts) order, as a list in
-/// `*out`.
+/// Every live record in `range` as of the snapshot, in (key, ts) order (descending
+/// when the range is reverse), at most the range's limit, as a list in `*out`.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_snapshot_query(
     snap: *const flowdb_snapshot_t,
@@ -120,13 +121,14 @@ pub unsafe extern "C" fn flowdb_snapshot_query(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_snapshot(snap)?;
-        let r = the_range(r)?.clone();
+        let r = the_range(r)?;
         list_out(out, || s.scan(r)?.collect())
     })
 }
 
-/// A lazy scan over `range` as of the snapshot, in `*out` (free with
-/// `flowdb_iter_free`; it may outlive the snapshot).
+/// A lazy scan over `range` as of the snapshot (in the range's order, at most its
+/// limit; `flowdb_iter_seek` moves it), in `*out` (free with `flowdb_iter_free`; it
+/// may outlive the snapshot).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_snapshot_scan(
     snap: *const flowdb_snapshot_t,
@@ -137,8 +139,29 @@ pub unsafe extern "C" fn flowdb_snapshot_scan(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_snapshot(snap)?;
-        let r = the_range(r)?.clone();
+        let r = the_range(r)?;
         iter_out(out, || s.scan(r))
+    })
+}
+
+/// `flowdb_engine_series` as of the snapshot: the series under `prefix` after `after`,
+/// at most `limit` (`UINT64_MAX`: all), in key order, as a list in `*out`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_snapshot_series(
+    snap: *const flowdb_snapshot_t,
+    prefix: *const u8,
+    prefix_len: usize,
+    after: *const u8,
+    after_len: usize,
+    limit: u64,
+    out: *mut *mut flowdb_series_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let s = with_snapshot(snap)?;
+        let (p, a, n) = page_args(prefix, prefix_len, after, after_len, limit)?;
+        series_out(out, || s.series_page(p, a, n))
     })
 }
 
