@@ -170,19 +170,20 @@ pub fn dir_bytes(dir: &Path) -> u64 {
     total
 }
 
-/// Retention on a fresh store (ingested, flushed, background compaction settled as
-/// it would be in service, not fully compacted): `delete_before` of the oldest 10% of
-/// the points of every series; then whether reads see any of it, how long until the
-/// directory has shrunk by 9% (the space coming back), and `get` of the rest before
-/// and after the delete.
-pub fn run_retention<S: Store>(dir: &Path, p: &Params) {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).expect("create data dir");
-    let keys: Vec<String> = (0..p.series).map(series_name).collect();
-    let mut s = S::open(dir);
+/// Writes every point of every series in batches of `BATCH`: in time order (every
+/// series' point, then the next point) or, `scattered`, visiting `(series, point)`
+/// number `i * 1,000,003 mod N`. Values, records and write calls all run here (what
+/// the caller times).
+fn ingest<S: Store>(s: &mut S, p: &Params, keys: &[String]) {
+    let total = p.series * p.points;
     let mut rng = 0x9E3779B97F4A7C15u64;
     let mut n = 0;
-    for j in 0..p.series * p.points {
+    for i in 0..total {
+        // 1,000,003 is prime and above any N run here, so i -> j is a permutation.
+        let j = match p.scattered {
+            true => (i as u64 * 1_000_003 % total as u64) as usize,
+            false => i,
+        };
         let (pt, sr) = (j / p.series, j % p.series);
         s.put(&keys[sr], T0 + pt as i64 * STEP, make_value(sr, pt, &mut rng));
         n += 1;
@@ -194,6 +195,19 @@ pub fn run_retention<S: Store>(dir: &Path, p: &Params) {
     if n > 0 {
         s.commit();
     }
+}
+
+/// Retention on a fresh store (ingested, flushed, background compaction settled as
+/// it would be in service, not fully compacted): `delete_before` of the oldest 10% of
+/// the points of every series; then whether reads see any of it, how long until the
+/// directory has shrunk by 9% (the space coming back), and `get` of the rest before
+/// and after the delete.
+pub fn run_retention<S: Store>(dir: &Path, p: &Params) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("create data dir");
+    let keys: Vec<String> = (0..p.series).map(series_name).collect();
+    let mut s = S::open(dir);
+    ingest(&mut s, p, &keys);
     s.write_amplification();
     let cut = p.points / 10;
     let cutoff = T0 + cut as i64 * STEP;
@@ -236,30 +250,8 @@ pub fn run<S: Store>(dir: &Path, p: &Params, only: &dyn Fn(&str) -> bool) {
     let mut s = S::open(dir);
     // Ingest: every point of every series in time order, batches of 100. The whole
     // loop is timed: values, records and write calls.
-    let mut rng = 0x9E3779B97F4A7C15u64;
     let t = Instant::now();
-    let mut n = 0;
-    for i in 0..total {
-        // 1,000,003 is prime and above any N run here, so i -> j is a permutation.
-        let j = match p.scattered {
-            true => (i as u64 * 1_000_003 % total as u64) as usize,
-            false => i,
-        };
-        let (pt, sr) = (j / p.series, j % p.series);
-        s.put(
-            &keys[sr],
-            T0 + pt as i64 * STEP,
-            make_value(sr, pt, &mut rng),
-        );
-        n += 1;
-        if n == BATCH {
-            s.commit();
-            n = 0;
-        }
-    }
-    if n > 0 {
-        s.commit();
-    }
+    ingest(&mut s, p, &keys);
     workload("ingest", total, t.elapsed().as_secs_f64(), Tally::default());
     println!("metric	write_amplification	{:.3}", s.write_amplification());
     let t = Instant::now();
