@@ -11,11 +11,12 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use crate::config::ReadOptions;
-use crate::entry::{Entry, Found, RangeTombstone, RangeTombstones};
+use crate::entry::{live, Entry, Found, Kind, RangeTombstone, RangeTombstones};
 use crate::error::Result;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::memtable::{MemCursor, Memtable};
 use crate::range::Bounds;
+use crate::sstable::block::Lent;
 use crate::sstable::cursor::{KeyWalk, TableCursor};
 use crate::sstable::reader::Table;
 use crate::util::now_micros;
@@ -149,10 +150,6 @@ impl Snapshot {
                 .any(|m| m.range_hides(key, ts, seq, self.seq))
     }
 
-    fn visible(&self, e: &Entry) -> bool {
-        self.shows(&e.key, e.ts, e.seq, e.is_live_at(|| self.now()))
-    }
-
     /// A version of `(key, ts)` numbered `seq` is visible when it is live (a put, not
     /// expired) and no range tombstone of this snapshot hides it.
     fn shows(&self, key: &[u8], ts: i64, seq: u64, live: bool) -> bool {
@@ -214,26 +211,50 @@ impl Snapshot {
         Ok(self.newest(key, 1, opts)?.pop())
     }
 
-    /// Up to `n` live records of `key`, greatest ts first. Every memtable is walked
-    /// backwards from the key's newest version; a table only once the versions found
-    /// so far are not newer than its greatest ts (tables in `by_max_ts` order), so
-    /// with time-windowed tables it reads about one table, not one per window.
+    /// Up to `n` live records of `key`, greatest ts first (see `newest_with`).
     pub(crate) fn newest(&self, key: &[u8], n: usize, opts: &ReadOptions) -> Result<Vec<Entry>> {
         let mut out = Vec::with_capacity(n.min(1024));
+        self.newest_with(key, n, opts, &mut |ts, expire_at, value| {
+            out.push(Entry {
+                key: key.to_vec(),
+                ts,
+                seq: 0,
+                kind: crate::entry::Kind::Put,
+                expire_at,
+                value: value.to_vec(),
+            })
+        })?;
+        Ok(out)
+    }
+
+    /// Hands up to `n` live records of `key` to `f` as `(ts, expire_at, value)`,
+    /// greatest ts first, the value lent where it lies (a table's block; a memtable's
+    /// value is copied once, out of its lock); returns how many. Every memtable is
+    /// walked backwards from the key's newest version; a table only once the versions
+    /// found so far are not newer than its greatest ts (tables in `by_max_ts` order),
+    /// so with time-windowed tables it reads about one table, not one per window.
+    pub(crate) fn newest_with(
+        &self,
+        key: &[u8],
+        n: usize,
+        opts: &ReadOptions,
+        f: &mut dyn FnMut(i64, i64, &[u8]),
+    ) -> Result<usize> {
+        let mut taken = 0;
         if n == 0 {
-            return Ok(out);
+            return Ok(taken);
         }
         let mut walks: Vec<LatestWalk> = self
             .sv
             .memtables()
             .map(|m| LatestWalk::Mem(m.clone(), None))
             .collect();
-        let mut heads: Vec<Option<Entry>> = Vec::with_capacity(walks.len());
+        let mut heads: Vec<Option<Head>> = Vec::with_capacity(walks.len());
         for w in walks.iter_mut() {
             heads.push(w.next(key, self.seq)?);
         }
         // The greatest ts; among equal ts, the highest sequence.
-        let best = |heads: &[Option<Entry>]| {
+        let best = |heads: &[Option<Head>]| {
             heads
                 .iter()
                 .enumerate()
@@ -246,7 +267,7 @@ impl Snapshot {
             .iter()
             .map(|&i| &version.tables[i])
             .peekable();
-        while out.len() < n {
+        while taken < n {
             // Tables that may hold a version as new as the best so far join the walk.
             while let Some(t) =
                 unread.next_if(|t| best(&heads).map_or(true, |(ts, _, _)| t.props.max_ts >= ts))
@@ -257,13 +278,8 @@ impl Snapshot {
                 }
                 let mut part = None;
                 if let Some(last) = t.last_block_of_key(key, &mut part, opts)? {
-                    let mut w = LatestWalk::Table(Box::new(KeyWalk::new(
-                        t.clone(),
-                        key,
-                        last,
-                        part,
-                        *opts,
-                    )));
+                    let walk = KeyWalk::new(t.clone(), key, last, part, *opts);
+                    let mut w = LatestWalk::Table(Box::new(walk));
                     heads.push(w.next(key, self.seq)?);
                     walks.push(w);
                 }
@@ -271,10 +287,14 @@ impl Snapshot {
             let Some((ts, _, winner)) = best(&heads) else {
                 break;
             };
-            if heads[winner].as_ref().is_some_and(|e| self.visible(e)) {
-                out.extend(heads[winner].take());
-                if out.len() == n {
-                    break;
+            if let Some(h) = heads[winner].as_ref() {
+                let live = live(h.kind, h.expire_at, || self.now());
+                if self.shows(key, h.ts, h.seq, live) {
+                    f(h.ts, h.expire_at, h.value.bytes());
+                    taken += 1;
+                    if taken == n {
+                        break;
+                    }
                 }
             }
             // This ts is settled (taken, or not visible): every source steps past it.
@@ -284,7 +304,7 @@ impl Snapshot {
                 }
             }
         }
-        Ok(out)
+        Ok(taken)
     }
 
     /// Range tombstones visible in this snapshot (for scans).
@@ -317,6 +337,30 @@ impl Snapshot {
     }
 }
 
+/// The version a backward walk over one key stands on.
+struct Head {
+    ts: i64,
+    seq: u64,
+    kind: Kind,
+    expire_at: i64,
+    value: HeadValue,
+}
+
+/// A memtable's value, copied; a table's, lent from its block.
+enum HeadValue {
+    Owned(Vec<u8>),
+    Lent(Lent),
+}
+
+impl HeadValue {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            HeadValue::Owned(v) => v,
+            HeadValue::Lent(l) => l.bytes(),
+        }
+    }
+}
+
 enum LatestWalk {
     /// A memtable and the ts the walk has passed (exclusive bound).
     Mem(Arc<Memtable>, Option<i64>),
@@ -324,17 +368,32 @@ enum LatestWalk {
 }
 
 impl LatestWalk {
-    fn next(&mut self, key: &[u8], snap: u64) -> Result<Option<Entry>> {
+    fn next(&mut self, key: &[u8], snap: u64) -> Result<Option<Head>> {
         match self {
             LatestWalk::Mem(m, below) => {
                 if *below == Some(i64::MIN) {
                     return Ok(None);
                 }
                 let e = m.latest_below(key, *below, snap);
-                *below = Some(e.as_ref().map_or(i64::MIN, |e| e.ts));
-                Ok(e)
+                *below = Some(e.as_ref().map_or(i64::MIN, |(ts, _)| *ts));
+                Ok(e.map(|(ts, f)| Head {
+                    ts,
+                    seq: f.seq,
+                    kind: f.kind,
+                    expire_at: f.expire_at,
+                    value: HeadValue::Owned(f.value),
+                }))
             }
-            LatestWalk::Table(w) => w.next_desc(),
+            LatestWalk::Table(w) => {
+                let seq = w.seq();
+                Ok(w.next_desc()?.map(|(ts, kind, expire_at, v)| Head {
+                    ts,
+                    seq,
+                    kind,
+                    expire_at,
+                    value: HeadValue::Lent(v),
+                }))
+            }
         }
     }
 }

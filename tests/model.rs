@@ -310,6 +310,16 @@ impl Harness {
                 .map(|r| (r.ts, r.value))
                 .collect();
             assert_eq!(got_last, want_last, "last_n({k}, {n})");
+            let mut lent = Vec::new();
+            let handed = self
+                .engine()
+                .last_n_with(k.as_bytes(), n, |ts, v| lent.push((ts, v.to_vec())))
+                .unwrap();
+            assert_eq!(
+                (handed, lent),
+                (want_last.len(), want_last),
+                "last_n_with({k}, {n})"
+            );
         }
     }
 

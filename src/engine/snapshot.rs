@@ -114,6 +114,16 @@ impl Snapshot {
         self.engine()?.newest_at(&self.snap, key, n)
     }
 
+    /// [`Engine::last_n_with`] as of the snapshot.
+    pub fn last_n_with(
+        &self,
+        key: &[u8],
+        n: usize,
+        mut f: impl FnMut(i64, &[u8]),
+    ) -> Result<usize> {
+        self.engine()?.newest_with_at(&self.snap, key, n, &mut f)
+    }
+
     /// Every live record the query matches, in `(key, ts)` order (descending for a
     /// `reverse()` query), at most its `limit`.
     pub fn query(&self, query: Query) -> Result<Vec<Record>> {
@@ -191,6 +201,21 @@ impl Inner {
         self.stats.add_records_read(out.len() as u64);
         self.stats.time_query(started);
         Ok(out)
+    }
+
+    pub(crate) fn newest_with_at(
+        &self,
+        snap: &version::Snapshot,
+        key: &[u8],
+        n: usize,
+        f: &mut dyn FnMut(i64, &[u8]),
+    ) -> Result<usize> {
+        self.check_open()?;
+        let started = Instant::now();
+        let taken = snap.newest_with(key, n, &ReadOptions::default(), &mut |ts, _, v| f(ts, v))?;
+        self.stats.add_records_read(taken as u64);
+        self.stats.time_query(started);
+        Ok(taken)
     }
 
     pub(crate) fn latest_at(&self, snap: &version::Snapshot, key: &[u8]) -> Result<Option<Record>> {

@@ -212,7 +212,12 @@ impl Memtable {
 
     /// The newest visible version of `key` with `ts < below` (any ts when `None`),
     /// greatest ts first: one step of a reverse walk over one key.
-    pub(crate) fn latest_below(&self, key: &[u8], below: Option<i64>, snap: u64) -> Option<Entry> {
+    pub(crate) fn latest_below(
+        &self,
+        key: &[u8],
+        below: Option<i64>,
+        snap: u64,
+    ) -> Option<(i64, Found)> {
         let map = self.map.read();
         let versions = map.get(key)?;
         let range = versions.before(below.map(|b| (b, Reverse(u64::MAX))));
@@ -226,7 +231,7 @@ impl Memtable {
                 best = Some((*ts, *seq, v));
             }
         }
-        best.map(|(ts, seq, v)| to_entry(key, ts, seq, v))
+        best.map(|(ts, seq, v)| (ts, found(seq, v).map(<[u8]>::to_vec)))
     }
 
     /// Range tombstones visible at `snap`.
@@ -302,9 +307,9 @@ mod tests {
             ],
             vec![],
         );
-        assert_eq!(m.latest_below(b"k", None, 9).unwrap().value, b"c");
-        assert_eq!(m.latest_below(b"k", None, 3).unwrap().value, b"b");
-        assert_eq!(m.latest_below(b"k", Some(5), 9).unwrap().ts, 1);
+        assert_eq!(m.latest_below(b"k", None, 9).unwrap().1.value, b"c");
+        assert_eq!(m.latest_below(b"k", None, 3).unwrap().1.value, b"b");
+        assert_eq!(m.latest_below(b"k", Some(5), 9).unwrap().0, 1);
         assert!(m.latest_below(b"k", Some(1), 9).is_none());
         assert!(m.latest_below(b"j", None, 9).is_none());
     }

@@ -390,7 +390,31 @@ pub(crate) struct Decoded {
     items: Vec<(usize, usize, i64, Raw)>,
 }
 
+/// A value left in its block (a backward walk lends it instead of copying it).
+pub(crate) struct Lent {
+    block: Arc<Block>,
+    at: usize,
+    len: usize,
+}
+
+impl Lent {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.block.data[self.at..self.at + self.len]
+    }
+}
+
 impl Decoded {
+    /// The last entry's ts, kind, expiry and value, the value lent from the block.
+    pub(crate) fn pop_lent(&mut self) -> Option<(i64, Kind, i64, Lent)> {
+        let (_, _, ts, raw) = self.items.pop()?;
+        let value = Lent {
+            block: self.block.clone(),
+            at: raw.value_at,
+            len: raw.value_len,
+        };
+        Some((ts, raw.kind, raw.expire_at, value))
+    }
+
     /// The last entry, built (with sequence 0).
     pub(crate) fn pop(&mut self) -> Option<Entry> {
         let (at, len, ts, raw) = self.items.pop()?;

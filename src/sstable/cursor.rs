@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use crate::config::ReadOptions;
-use crate::entry::Entry;
+use crate::entry::{Entry, Kind};
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
-use super::block::{BlockIter, Decoded};
+use super::block::{BlockIter, Decoded, Lent};
 use super::reader::{BlockPlan, PartSlot, Table};
 
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
@@ -157,6 +157,11 @@ pub(crate) struct KeyWalk {
 }
 
 impl KeyWalk {
+    /// The sequence of every version the walk returns.
+    pub(crate) fn seq(&self) -> u64 {
+        self.table.meta.min_seq
+    }
+
     /// A walk from `last`, the table's last block that can hold `key`
     /// (`Table::last_block_of_key`).
     /// `part` is the slot `last_block_of_key` used (it holds `last`'s partition).
@@ -178,10 +183,11 @@ impl KeyWalk {
         }
     }
 
-    pub(crate) fn next_desc(&mut self) -> Result<Option<Entry>> {
+    /// The next version back: its ts, kind and expiry, and its value lent from the
+    /// block (its sequence is the table's: `seq`).
+    pub(crate) fn next_desc(&mut self) -> Result<Option<(i64, Kind, i64, Lent)>> {
         loop {
-            if let Some(mut e) = self.buf.as_mut().and_then(Decoded::pop) {
-                e.seq = self.table.meta.min_seq;
+            if let Some(e) = self.buf.as_mut().and_then(Decoded::pop_lent) {
                 return Ok(Some(e));
             }
             // The next interval back in this block, or the last of the block before.

@@ -114,8 +114,8 @@ fn latest_walk(t: &Arc<Table>, key: &[u8]) -> Vec<i64> {
     };
     let mut w = KeyWalk::new(t.clone(), key, last, part, ReadOptions::default());
     let mut out = Vec::new();
-    while let Some(e) = w.next_desc().unwrap() {
-        out.push(e.ts);
+    while let Some((ts, ..)) = w.next_desc().unwrap() {
+        out.push(ts);
     }
     out
 }

@@ -103,6 +103,12 @@ impl Store for Flowdb {
         }
     }
 
+    fn last_n_lent(&self, key: &str, n: usize, t: &mut Tally) {
+        self.engine
+            .last_n_with(key.as_bytes(), n, |_, v| t.value(v))
+            .expect("flowdb: last_n_with");
+    }
+
     fn window(&self, key: &str, lo: i64, hi: i64, t: &mut Tally) {
         drain(&self.engine, ScanRange::key_time_range(key, key, lo, hi), t);
     }

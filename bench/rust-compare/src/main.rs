@@ -5,7 +5,7 @@
 //!
 //! rust-compare --system flowdb|rocksdb [--series N] [--points N] [--dir D] [--scattered]
 //!              [--retention]
-//!              [--workloads get,get_absent,get_latest,last_n,series_scan,series_window,
+//!              [--workloads get,get_absent,get_latest,last_n,last_n_lent,series_scan,series_window,
 //!                           all_window,series,full_scan,reopen]
 //! --retention runs the retention workload instead (`workloads::run_retention`).
 //!
@@ -29,6 +29,7 @@ const READS: &[&str] = &[
     "get_absent",
     "get_latest",
     "last_n",
+    "last_n_lent",
     "series_scan",
     "series_window",
     "all_window",
