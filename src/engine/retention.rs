@@ -97,9 +97,7 @@ impl Deleting {
                 d.seq > t.meta.max_seq && d.contains(first, last, t.props.min_ts, t.props.max_ts)
             })
     }
-}
 
-impl Deleting {
     /// True when a newer tombstone covers `t`'s whole key range and the oldest part
     /// of its time range, but not all of it (retention cutting through a window):
     /// rewriting `t` leaves a table whose ts range the tombstone no longer meets, so
