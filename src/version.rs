@@ -287,6 +287,23 @@ impl Snapshot {
             let Some((ts, _, winner)) = best(&heads) else {
                 break;
             };
+            // One source left with a head and no table that could join before it
+            // runs past the next table's greatest ts: drain it without the choice.
+            let alone = heads.iter().filter(|h| h.is_some()).count() == 1;
+            if alone {
+                let joins_at = unread.peek().map_or(i64::MIN, |t| t.props.max_ts);
+                while let Some(h) = heads[winner].as_ref().filter(|h| h.ts > joins_at) {
+                    if self.shows(key, h.ts, h.seq, live(h.kind, h.expire_at, || self.now())) {
+                        f(h.ts, h.expire_at, h.value.bytes());
+                        taken += 1;
+                        if taken == n {
+                            return Ok(taken);
+                        }
+                    }
+                    heads[winner] = walks[winner].next(key, self.seq)?;
+                }
+                continue;
+            }
             if let Some(h) = heads[winner].as_ref() {
                 let live = live(h.kind, h.expire_at, || self.now());
                 if self.shows(key, h.ts, h.seq, live) {
