@@ -1,6 +1,6 @@
 //! Randomized model test: thousands of random writes, overwrites, deletes, range
 //! deletes (by keys, by keys and time, `delete_before`, `delete_prefix_before`), TTL writes,
-//! reads forwards and backwards with limits, mixed `WriteBatch`es, queries of every kind (`last_n` too),
+//! reads forwards and backwards with limits, retention by age (`enforce_retention`), mixed `WriteBatch`es, queries of every kind (`last_n` too),
 //! scans and `Snapshot` reads, interleaved with flush, full and scheduled (time-window)
 //! compaction, GC and close/reopen, each result compared with a BTreeMap model.
 //! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
@@ -16,6 +16,8 @@ type Model = BTreeMap<(Vec<u8>, i64), (i64, Vec<u8>)>;
 struct Harness {
     dir: tempfile::TempDir,
     config: Config,
+    /// With a retention limit by age in the foreground run (`enforce_retention`).
+    tuning: flowdb::Tuning,
     engine: Option<Engine>,
     model: Model,
     rng: fastrand::Rng,
@@ -190,14 +192,26 @@ impl Harness {
             }
             91..=93 => {
                 self.engine.take().unwrap().shutdown().unwrap();
-                self.engine = Some(common::open_tiny(self.config.clone()));
+                self.engine = Some(self.open());
             }
             94..=96 => {
                 drop(self.engine.take());
-                self.engine = Some(common::open_tiny(self.config.clone()));
+                self.engine = Some(self.open());
+            }
+            97 => {
+                // The cutoff is what the engine returns: the model drops what is
+                // below it.
+                if let Some(cutoff) = self.engine().enforce_retention().unwrap() {
+                    self.model.retain(|(_, ts), _| *ts >= cutoff);
+                }
             }
             _ => self.check_snapshot_isolation(),
         }
+    }
+
+    fn open(&self) -> Engine {
+        let fs = std::sync::Arc::new(flowdb::fs::OsFs);
+        Engine::open_on(fs, self.config.clone(), self.tuning.clone()).unwrap()
     }
 
     /// A `WriteBatch` of puts (own expiry, TTL, permanent), deletes and range deletes,
@@ -600,16 +614,24 @@ fn run(test: &str, steps: usize, background: bool) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = common::small_config(dir.path());
     config.auto_background = background;
-    let engine = common::open_tiny(config.clone());
+    let mut tuning = common::tiny_partitions();
+    if !background {
+        // Writes start an hour ago: keep a little less, so each enforcement
+        // deletes the oldest seconds (background maintenance would enforce it at
+        // moments the model cannot follow).
+        tuning.retention_max_age_secs = Some(3600 - 45);
+    }
     let mut h = Harness {
         dir,
         config,
-        engine: Some(engine),
+        tuning,
+        engine: None,
         model: Model::new(),
         rng,
         base: common::base_ts(),
         clock: 0,
     };
+    h.engine = Some(h.open());
     for i in 0..steps {
         h.step(i);
     }
