@@ -71,11 +71,20 @@ static void f_latest(ts_store *s, const char *key, size_t klen, tally *t) {
     tally_list(list, t, 1);
 }
 
+static bool tally_lent(int64_t ts, const uint8_t *value, uintptr_t value_len, void *user) {
+    (void)ts;
+    tally_value(user, value, value_len);
+    return true;
+}
+
+/* last_n as a C reader that only looks at the values writes it: each value lent to a
+ * callback where it lies, no list built (RocksDB's and SQLite's sides read theirs in
+ * place too). The copying form: flowdb_engine_last_n(..., &list, &err), then
+ * tally_list(list, t, 0). */
 static void f_last_n(ts_store *s, const char *key, size_t klen, size_t n, tally *t) {
-    flowdb_records_t *list = NULL;
     flowdb_error_t *err = NULL;
-    fl_check(flowdb_engine_last_n(s->e, (const uint8_t *)key, klen, n, &list, &err), err, "last_n");
-    tally_list(list, t, 0);
+    fl_check(flowdb_engine_last_n_visit(s->e, (const uint8_t *)key, klen, n, tally_lent, t, NULL, &err), err,
+             "last_n_visit");
 }
 
 static void drain(flowdb_iter_t *it, tally *t) {

@@ -411,6 +411,20 @@ typedef struct flowdb_stats_t {
 } flowdb_stats_t;
 
 /*
+ What `flowdb_engine_last_n_visit` and `flowdb_snapshot_last_n_visit` call with
+ each record, newest first: its `ts`, its value (`value_len` bytes at `value`, lent
+ from where it lies and valid only during the call: copy what you keep; `value` must
+ not be read when `value_len` is 0), and the `user` pointer given to the walk.
+ Return true for the next record, false to stop (the callback is not called again).
+ It must not unwind into flowdb (no C++ exception, no longjmp), and must not shut
+ down, close or free the engine or snapshot being walked.
+ */
+typedef bool (*flowdb_last_n_visit_fn)(int64_t ts,
+                                       const uint8_t *value,
+                                       uintptr_t value_len,
+                                       void *user);
+
+/*
  One series (a distinct key) as the engine's metadata describes it, lent out by
  `flowdb_series_at`: `key` is `key_len` bytes, valid until the list is freed.
  */
@@ -1505,6 +1519,26 @@ enum flowdb_status_t flowdb_engine_last_n(const struct flowdb_engine_t *engine,
                                           struct flowdb_error_t **err);
 
 /*
+ `flowdb_engine_last_n` lending each record instead of copying it into a list:
+ `callback(ts, value, value_len, user)` for the `n` newest live records of exactly
+ `key`, newest first, the value lent from where it lies (a table's block; a
+ memtable's value is copied once), so no record is allocated: for readers that only
+ look at the values (sum, plot, forward), as RocksDB's reverse iterator hands out
+ slices. A callback returning false is not called again, but the walk still reads
+ up to `n` records: choose `n` as the most wanted. `*handed_out` (NULL: not
+ reported) receives how many calls were made, the one that returned false
+ included. A NULL `callback` is `FLOWDB_INVALID_ARGUMENT`.
+ */
+enum flowdb_status_t flowdb_engine_last_n_visit(const struct flowdb_engine_t *engine,
+                                                const uint8_t *key,
+                                                uintptr_t key_len,
+                                                uint64_t n,
+                                                flowdb_last_n_visit_fn callback,
+                                                void *user,
+                                                uint64_t *handed_out,
+                                                struct flowdb_error_t **err);
+
+/*
  The series (distinct keys) whose key begins with `prefix` (the empty prefix: all),
  in ascending key order, as a list in `*out` (free with `flowdb_series_free`), from
  metadata: no point is read, so each series' point count is an estimate (see
@@ -1662,6 +1696,18 @@ enum flowdb_status_t flowdb_snapshot_last_n(const struct flowdb_snapshot_t *snap
                                             uint64_t n,
                                             struct flowdb_records_t **out,
                                             struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_last_n_visit` as of the snapshot (the callback must not free it).
+ */
+enum flowdb_status_t flowdb_snapshot_last_n_visit(const struct flowdb_snapshot_t *snap,
+                                                  const uint8_t *key,
+                                                  uintptr_t key_len,
+                                                  uint64_t n,
+                                                  flowdb_last_n_visit_fn callback,
+                                                  void *user,
+                                                  uint64_t *handed_out,
+                                                  struct flowdb_error_t **err);
 
 /*
  Every live record in `range` as of the snapshot, in (key, ts) order (descending

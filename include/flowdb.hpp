@@ -16,10 +16,12 @@
 #include "flowdb.h"
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -303,6 +305,41 @@ inline std::optional<Record> first(const RecordList &l) {
 inline flowdb_record_view_t view(const Record &r) {
     return flowdb_record_view_t{bytes(r.key), r.key.size(), r.ts, r.expire_at, bytes(r.value), r.value.size()};
 }
+// The C callback of a last_n_visit over a callable f(ts, value) returning void (go on)
+// or bool (false: stop). An exception from f stops the calls and is kept, to be
+// rethrown once the C call has returned: none unwinds through the library.
+template <class F>
+struct Visitor {
+    F &f;
+    std::exception_ptr thrown;
+    static bool call(int64_t ts, const uint8_t *value, uintptr_t value_len, void *user) noexcept {
+        auto *self = static_cast<Visitor *>(user);
+        try {
+            std::string_view v(reinterpret_cast<const char *>(value), value_len);
+            if constexpr (std::is_void_v<std::invoke_result_t<F &, int64_t, std::string_view>>) {
+                self->f(ts, v);
+                return true;
+            } else {
+                return static_cast<bool>(self->f(ts, v));
+            }
+        } catch (...) {
+            self->thrown = std::current_exception();
+            return false;
+        }
+    }
+};
+// Runs `c(callback, user, &handed, &err)` (a last_n_visit) with f behind the callback;
+// returns how many records f was given.
+template <class F, class C>
+uint64_t visit(F &f, C &&c) {
+    Visitor<F> v{f, nullptr};
+    uint64_t handed = 0;
+    flowdb_error_t *err = nullptr;
+    Status s = status(c(&Visitor<F>::call, static_cast<void *>(&v), &handed, &err), err);
+    if (v.thrown) std::rethrow_exception(v.thrown);
+    if (!s.ok()) throw Error(s.code, s.message);
+    return handed;
+}
 }  // namespace detail
 
 /// One series (a distinct key) from Engine::series or Snapshot::series. `points` is an
@@ -419,6 +456,13 @@ public:
     std::vector<Record> last_n(std::string_view key, uint64_t n) const {
         return detail::records([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_snapshot_last_n(p_, detail::bytes(key), key.size(), n, o, e); }).to_vector();
     }
+    /// Engine::last_n_with as of the snapshot.
+    template <class F>
+    uint64_t last_n_with(std::string_view key, uint64_t n, F &&f) const {
+        return detail::visit(f, [&](flowdb_last_n_visit_fn cb, void *u, uint64_t *h, flowdb_error_t **e) {
+            return flowdb_snapshot_last_n_visit(p_, detail::bytes(key), key.size(), n, cb, u, h, e);
+        });
+    }
     std::vector<Record> query(const Range &r) const {
         return detail::records([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_snapshot_query(p_, r.get(), o, e); }).to_vector();
     }
@@ -527,6 +571,17 @@ public:
     /// The n live records of key with the greatest ts, newest first (one backwards walk).
     std::vector<Record> last_n(std::string_view key, uint64_t n) {
         return list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_last_n(h_, detail::bytes(key), key.size(), n, o, e); }).to_vector();
+    }
+    /// last_n lending each record instead of copying it: f(ts, value) for the n newest
+    /// live records of key, newest first, `value` (a std::string_view) valid only during
+    /// the call. f returns void, or bool: false stops the calls (the walk still reads up
+    /// to n records). Returns how many records f was given. An exception from f stops
+    /// the calls and is rethrown once the walk has returned.
+    template <class F>
+    uint64_t last_n_with(std::string_view key, uint64_t n, F &&f) const {
+        return detail::visit(f, [&](flowdb_last_n_visit_fn cb, void *u, uint64_t *h, flowdb_error_t **e) {
+            return flowdb_engine_last_n_visit(h_, detail::bytes(key), key.size(), n, cb, u, h, e);
+        });
     }
     std::vector<Record> query(const Range &r) {
         return list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_query(h_, r.get(), o, e); }).to_vector();

@@ -9,6 +9,10 @@
 // Handles (Engine, JsonDB, Snapshot) are safe for concurrent use by many goroutines;
 // a Txn or an Iterator is used by one goroutine at a time. Close handles explicitly; a cleanup frees any that
 // become unreachable, as a net for leaks only.
+//
+// Reads copy what they return into Go memory (LastN's records included). There is no
+// lending form like the C API's flowdb_engine_last_n_visit, which hands each value to
+// a callback in place: a cgo callback per record costs more than the copy it saves.
 package flowdb
 
 /*

@@ -74,7 +74,8 @@ func (e *Engine) GetLatest(key []byte) (*Record, error) {
 }
 
 // LastN returns the n live records of exactly key with the greatest ts, newest first
-// (fewer when the key holds fewer; none for n = 0), in one backwards walk.
+// (fewer when the key holds fewer; none for n = 0), in one backwards walk. The
+// values are copied (see the package doc: no lending form in Go).
 func (e *Engine) LastN(key []byte, n uint64) ([]Record, error) {
 	k, kn, free := bytesArg(key)
 	defer free()

@@ -49,6 +49,10 @@ OPTIONAL = {
     ("flowdb_engine_query_key_time_range", "end_key"),
     ("flowdb_query_where_range", "start"),
     ("flowdb_query_where_range", "end"),
+    ("flowdb_engine_last_n_visit", "user"),  # the callback's, never read by flowdb
+    ("flowdb_engine_last_n_visit", "handed_out"),
+    ("flowdb_snapshot_last_n_visit", "user"),
+    ("flowdb_snapshot_last_n_visit", "handed_out"),
 }
 
 # What a valid argument of each type is, and how to release an output of each type.
@@ -83,12 +87,17 @@ VALID = {
     "uint64_t *": "&u64_out",
     "int64_t *": "&i64_out",
     "uintptr_t *": "&usize_out",
+    "void *": "&visits",
     "bool": "false",
     "int32_t": "0",
     "int64_t": "0",
     "uint64_t": "0",
     "uintptr_t": "1",
 }
+# Callback typedefs (function pointers, named without a `*`): a valid one, defined in
+# PRELUDE; each is also given NULL in turn, as pointer arguments are.
+CALLBACKS = {"flowdb_last_n_visit_fn": "count_visit"}
+VALID.update(CALLBACKS)
 NAMED = {"store": '"s"', "index": '"i"', "name": '"i"', "doc": '"{\\"id\\":3}"'}
 OUTPUTS = {  # T ** -> (local type, release statement)
     "struct flowdb_engine_t **": ("flowdb_engine_t *", "flowdb_engine_shutdown({v}, NULL); flowdb_engine_free({v});"),
@@ -248,6 +257,16 @@ static flowdb_range_t *R;
 static const char *STORES[] = {"s"};
 static flowdb_key_ts_t KTS;
 static flowdb_record_view_t RV;
+
+/* The callback given to every flowdb_last_n_visit_fn argument: counts its calls in
+ * the size_t at `user` (when not NULL) and reads the value it is lent. */
+static size_t visits, visited_bytes;
+static bool count_visit(int64_t ts, const uint8_t *value, uintptr_t value_len, void *user) {
+    (void)ts;
+    for (uintptr_t i = 0; i < value_len; i++) visited_bytes += value[i] != 0;
+    if (user) (*(size_t *)user)++;
+    return true;
+}
 
 static void setup(void) {
     snprintf(root, sizeof root, "/tmp/flowdb-abuse-XXXXXX");
@@ -432,6 +451,23 @@ static void bad_input_and_lifetimes(void) {
     flowdb_series_t *sl2 = NULL;
     check(flowdb_engine_series(e2, NULL, 0, NULL, 0, UINT64_MAX, &sl2, &e), FLOWDB_CLOSED, &e, "series after shutdown");
     EXPECT(sl2 == NULL, "series output after shutdown");
+    /* last_n_visit: a NULL callback, NULL key with a length, after shutdown: an error,
+     * the callback never called and handed_out untouched. */
+    size_t before = visits;
+    uint64_t handed = 77;
+    check(flowdb_engine_last_n_visit(E, (const uint8_t *)"1", 1, 5, NULL, &visits, &handed, &e), FLOWDB_INVALID_ARGUMENT, &e, "last_n_visit NULL callback");
+    check(flowdb_engine_last_n_visit(E, NULL, 3, 5, count_visit, &visits, &handed, &e), FLOWDB_INVALID_ARGUMENT, &e, "last_n_visit NULL key with a length");
+    check(flowdb_engine_last_n_visit(e2, (const uint8_t *)"1", 1, 5, count_visit, &visits, &handed, &e), FLOWDB_CLOSED, &e, "last_n_visit after shutdown");
+    EXPECT(visits == before && handed == 77, "last_n_visit called back or wrote handed_out on failure");
+    flowdb_record_view_t lv[2] = {RV, RV};
+    lv[0].key = lv[1].key = (const uint8_t *)"lv";
+    lv[0].key_len = lv[1].key_len = 2;
+    lv[1].ts = 1;
+    lv[1].value_len = 0; /* an empty value is lent too */
+    check(flowdb_engine_write_batch(E, lv, 2, &e), FLOWDB_OK, &e, "write lv");
+    check(flowdb_engine_last_n_visit(E, (const uint8_t *)"lv", 2, UINT64_MAX, count_visit, NULL, NULL, &e), FLOWDB_OK, &e, "last_n_visit n = UINT64_MAX, NULL user and handed_out");
+    check(flowdb_engine_last_n_visit(E, (const uint8_t *)"lv", 2, UINT64_MAX, count_visit, &visits, &handed, &e), FLOWDB_OK, &e, "last_n_visit");
+    EXPECT(handed == 2 && visits == before + 2, "last_n_visit of two records: %llu calls", (unsigned long long)handed);
     flowdb_iter_free(it);
     flowdb_engine_free(e2);
     flowdb_options_free(o2);
@@ -463,7 +499,7 @@ def main():
     body = []
     for ret, name, params in functions(header):
         for i, (t, pname) in enumerate(params):
-            if "*" in t and t != "struct flowdb_error_t **":
+            if ("*" in t or t in CALLBACKS) and t != "struct flowdb_error_t **":
                 body.append(call(ret, name, params, i))
     with open(sys.argv[2], "w") as f:
         f.write(PRELUDE + "\n".join(body) + HANDWRITTEN)

@@ -1001,10 +1001,121 @@ static void test_newest_first_seek_series(const char *dir) {
     flowdb_engine_free(e);
 }
 
+/* What a last_n_visit callback was given: each (ts, value) copied, in call order. It
+ * stops (returns false) after `stop_after` calls when that is not 0. */
+struct visited {
+    size_t calls, stop_after;
+    int64_t ts[300];
+    size_t len[300];
+    char value[300][16];
+};
+static bool visit(int64_t ts, const uint8_t *value, uintptr_t value_len, void *user) {
+    struct visited *v = user;
+    CHECK(v->calls < 300 && value_len < 16);
+    if (v->calls < 300 && value_len < 16) {
+        v->ts[v->calls] = ts;
+        v->len[v->calls] = value_len;
+        if (value_len) memcpy(v->value[v->calls], value, value_len);
+    }
+    v->calls++;
+    return v->stop_after == 0 || v->calls < v->stop_after;
+}
+
+/* The visit is exactly the list: same count, order, ts and value bytes. */
+static bool same_as_list(const struct visited *v, uint64_t handed, flowdb_records_t *l) {
+    bool same = v->calls == handed && v->calls == flowdb_records_len(l);
+    for (size_t i = 0; same && i < v->calls; i++) {
+        flowdb_record_view_t r;
+        OK(flowdb_records_at(l, i, &r, NULL));
+        same = r.ts == v->ts[i] && r.value_len == v->len[i] && (r.value_len == 0 || memcmp(r.value, v->value[i], r.value_len) == 0);
+    }
+    flowdb_records_free(l);
+    return same;
+}
+
+/* last_n_visit against last_n on a series half flushed, half in memory; n = 0; a
+ * callback stopping after 2; a NULL callback; the snapshot form not seeing a later
+ * write. */
+static void test_last_n_visit(const char *dir) {
+    flowdb_engine_t *e = open_engine(dir, false);
+    char value[16];
+    for (int ts = 1; ts <= 200; ts++) {
+        /* values of 4 to 9 bytes, every 13th empty; neighbouring keys on both sides */
+        int len = snprintf(value, sizeof value, "v%d-%d", ts, ts * 7);
+        if (ts % 13 == 0) len = 0;
+        flowdb_record_view_t r = rec("lv", ts, "");
+        r.value = (const uint8_t *)value;
+        r.value_len = (size_t)len;
+        flowdb_record_view_t other[2] = {rec("lu", ts, "before"), rec("lw", ts, "after")};
+        OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+        OK(flowdb_engine_write_batch(e, other, 2, NULL));
+        if (ts == 100) OK(flowdb_engine_flush(e, NULL));
+    }
+    const uint64_t ns[] = {1, 2, 60, 100, 150, 200, 1000};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        struct visited v = {0};
+        uint64_t handed = 77;
+        OK(flowdb_engine_last_n_visit(e, (const uint8_t *)"lv", 2, ns[i], visit, &v, &handed, NULL));
+        flowdb_records_t *l = NULL;
+        OK(flowdb_engine_last_n(e, (const uint8_t *)"lv", 2, ns[i], &l, NULL));
+        CHECK(handed == (ns[i] < 200 ? ns[i] : 200));
+        CHECK(v.calls > 0 && v.ts[0] == 200 && v.ts[v.calls - 1] == 201 - (int64_t)v.calls);
+        CHECK(same_as_list(&v, handed, l));
+    }
+    /* n = 0 and an absent key: no call. */
+    struct visited v = {0};
+    uint64_t handed = 77;
+    OK(flowdb_engine_last_n_visit(e, (const uint8_t *)"lv", 2, 0, visit, &v, &handed, NULL));
+    CHECK(handed == 0 && v.calls == 0);
+    OK(flowdb_engine_last_n_visit(e, (const uint8_t *)"lx", 2, 10, visit, &v, &handed, NULL));
+    CHECK(handed == 0 && v.calls == 0);
+    /* Stopping after 2: no third call, even with more wanted. */
+    v.stop_after = 2;
+    OK(flowdb_engine_last_n_visit(e, (const uint8_t *)"lv", 2, 150, visit, &v, &handed, NULL));
+    CHECK(handed == 2 && v.calls == 2 && v.ts[0] == 200 && v.ts[1] == 199);
+    /* A NULL callback: INVALID_ARGUMENT naming it, handed_out untouched. */
+    flowdb_error_t *err = NULL;
+    handed = 77;
+    CHECK(flowdb_engine_last_n_visit(e, (const uint8_t *)"lv", 2, 5, NULL, &v, &handed, &err) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(err && strstr(flowdb_error_message(err), "callback") != NULL);
+    CHECK(handed == 77);
+    flowdb_error_free(err);
+    /* NULL handed_out: not reported. */
+    memset(&v, 0, sizeof v);
+    OK(flowdb_engine_last_n_visit(e, (const uint8_t *)"lv", 2, 3, visit, &v, NULL, NULL));
+    CHECK(v.calls == 3);
+    /* The snapshot form: the snapshot's records, not a write made after it. */
+    flowdb_snapshot_t *snap = NULL;
+    OK(flowdb_engine_snapshot(e, &snap, NULL));
+    flowdb_record_view_t later = rec("lv", 201, "later");
+    OK(flowdb_engine_write_batch(e, &later, 1, NULL));
+    memset(&v, 0, sizeof v);
+    OK(flowdb_snapshot_last_n_visit(snap, (const uint8_t *)"lv", 2, 150, visit, &v, &handed, NULL));
+    flowdb_records_t *l = NULL;
+    OK(flowdb_snapshot_last_n(snap, (const uint8_t *)"lv", 2, 150, &l, NULL));
+    CHECK(handed == 150 && v.ts[0] == 200);
+    CHECK(same_as_list(&v, handed, l));
+    memset(&v, 0, sizeof v);
+    OK(flowdb_engine_last_n_visit(e, (const uint8_t *)"lv", 2, 1, visit, &v, &handed, NULL));
+    CHECK(handed == 1 && v.ts[0] == 201 && v.len[0] == 5 && memcmp(v.value[0], "later", 5) == 0);
+    v.stop_after = 2;
+    v.calls = 0;
+    OK(flowdb_snapshot_last_n_visit(snap, (const uint8_t *)"lv", 2, 10, visit, &v, &handed, NULL));
+    CHECK(handed == 2 && v.ts[0] == 200 && v.ts[1] == 199);
+    CHECK(flowdb_snapshot_last_n_visit(snap, (const uint8_t *)"lv", 2, 10, NULL, &v, &handed, NULL) == FLOWDB_INVALID_ARGUMENT);
+    OK(flowdb_engine_shutdown(e, NULL));
+    /* A snapshot outliving its engine: CLOSED, and no call. */
+    v.calls = 0;
+    CHECK(flowdb_snapshot_last_n_visit(snap, (const uint8_t *)"lv", 2, 10, visit, &v, &handed, NULL) == FLOWDB_CLOSED);
+    CHECK(v.calls == 0);
+    flowdb_snapshot_free(snap);
+    flowdb_engine_free(e);
+}
+
 int main(void) {
     char base[] = "/tmp/flowdb-c-test-XXXXXX";
     if (!mkdtemp(base)) return 2;
-    char d1[512], d2[512], d3[512], d4[512], d5[512], d6[512], d7[512], d8[512], d9[512], d10[512];
+    char d1[512], d2[512], d3[512], d4[512], d5[512], d6[512], d7[512], d8[512], d9[512], d10[512], d11[512];
     snprintf(d1, sizeof d1, "%s/errors", base);
     snprintf(d4, sizeof d4, "%s/zero", base);
     snprintf(d5, sizeof d5, "%s/batch", base);
@@ -1015,6 +1126,7 @@ int main(void) {
     snprintf(d8, sizeof d8, "%s/retention", base);
     snprintf(d9, sizeof d9, "%s/no-retention", base);
     snprintf(d10, sizeof d10, "%s/newest-first", base);
+    snprintf(d11, sizeof d11, "%s/last-n-visit", base);
     test_errors_and_options(d1);
     test_reads_and_writes(d2);
     test_threads(d3);
@@ -1024,6 +1136,7 @@ int main(void) {
     test_delete_by_time(d7);
     test_retention(d8, d9);
     test_newest_first_seek_series(d10);
+    test_last_n_visit(d11);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);

@@ -116,6 +116,71 @@ int main() {
         CHECK(db.snapshot().last_n("s7", 100).size() == 40);
     }
     {
+        // last_n_with: what last_n returns (ts, value bytes, order) on a series half
+        // flushed, half in memory; void and bool callables (false after 2 stops), n = 0,
+        // the snapshot form not seeing a later write, an exception from the callable.
+        flowdb::Options o;
+        o.data_dir(std::string(base) + "/lent").auto_background(false);
+        flowdb::Engine db = flowdb::Engine::open(o);
+        for (int64_t t = 1; t <= 200; t++) {
+            std::string v = t % 13 == 0 ? std::string() : "v" + std::to_string(t) + std::string(1, '\0') + "x";
+            db.write_batch({{"lu", t, FLOWDB_NEVER_EXPIRES, "u"}, {"lv", t, FLOWDB_NEVER_EXPIRES, v}, {"lw", t, FLOWDB_NEVER_EXPIRES, "w"}});
+            if (t == 100) db.flush();
+        }
+        using Lent = std::vector<std::pair<int64_t, std::string>>;
+        auto lent = [](const std::vector<flowdb::Record> &recs) {
+            Lent out;
+            for (const auto &r : recs) out.emplace_back(r.ts, r.value);
+            return out;
+        };
+        for (uint64_t n : std::initializer_list<uint64_t>{1, 2, 60, 100, 150, 200, 1000}) {
+            Lent got;
+            uint64_t handed = db.last_n_with("lv", n, [&](int64_t ts, std::string_view v) { got.emplace_back(ts, std::string(v)); });
+            CHECK(handed == (n < 200 ? n : 200) && got.size() == handed);
+            CHECK(got == lent(db.last_n("lv", n)));
+        }
+        size_t calls = 0;
+        const auto count = [&](int64_t, std::string_view) { calls++; };  // a const lvalue callable
+        CHECK(db.last_n_with("lv", 0, count) == 0 && calls == 0);
+        CHECK(db.last_n_with("lx", 10, count) == 0 && calls == 0);
+        CHECK(db.last_n_with("lv", 5, count) == 5 && calls == 5);
+        std::vector<int64_t> seen;
+        CHECK(db.last_n_with("lv", 150, [&](int64_t ts, std::string_view) { seen.push_back(ts); return seen.size() < 2; }) == 2);
+        CHECK((seen == std::vector<int64_t>{200, 199}));
+        flowdb::Snapshot snap = db.snapshot();
+        db.write_batch({{"lv", 201, FLOWDB_NEVER_EXPIRES, "later"}});
+        Lent got;
+        auto keep = [&](int64_t ts, std::string_view v) { got.emplace_back(ts, std::string(v)); };
+        CHECK(snap.last_n_with("lv", 150, keep) == 150);
+        CHECK(got == lent(snap.last_n("lv", 150)) && got[0].first == 200);
+        got.clear();
+        CHECK(db.last_n_with("lv", 1, keep) == 1);
+        CHECK(got.size() == 1 && got[0].first == 201 && got[0].second == "later");
+        seen.clear();
+        CHECK(snap.last_n_with("lv", 10, [&](int64_t ts, std::string_view) { seen.push_back(ts); return seen.size() < 2; }) == 2);
+        CHECK((seen == std::vector<int64_t>{200, 199}));
+        // An exception from the callable stops the calls and comes out of last_n_with.
+        struct Stop {
+            int at;
+        };
+        calls = 0;
+        try {
+            db.last_n_with("lv", 10, [&](int64_t, std::string_view) {
+                if (++calls == 3) throw Stop{3};
+            });
+            CHECK(false);
+        } catch (const Stop &s) {
+            CHECK(s.at == 3 && calls == 3);
+        }
+        db.shutdown();
+        try {
+            snap.last_n_with("lv", 10, count);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_CLOSED);
+        }
+    }
+    {
         flowdb::Engine db = flowdb::Engine::open(opts);
         std::optional<flowdb::Engine> second;
         flowdb::Status s = flowdb::Engine::try_open(opts, second);

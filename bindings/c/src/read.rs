@@ -14,6 +14,7 @@ use flowdb::error::Result;
 use flowdb::record::Record;
 use flowdb::ReadOptions;
 use flowdb::ScanRange;
+use std::ffi::c_void;
 
 pub(crate) unsafe fn list_out(
     out: *mut *mut flowdb_records_t,
@@ -25,6 +26,45 @@ pub(crate) unsafe fn list_out(
     let list = RecordList::boxed(records()?);
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put(out, list, "out") }
+}
+
+/// What `flowdb_engine_last_n_visit` and `flowdb_snapshot_last_n_visit` call with
+/// each record, newest first: its `ts`, its value (`value_len` bytes at `value`, lent
+/// from where it lies and valid only during the call: copy what you keep; `value` must
+/// not be read when `value_len` is 0), and the `user` pointer given to the walk.
+/// Return true for the next record, false to stop (the callback is not called again).
+/// It must not unwind into flowdb (no C++ exception, no longjmp), and must not shut
+/// down, close or free the engine or snapshot being walked.
+pub type flowdb_last_n_visit_fn = Option<
+    unsafe extern "C" fn(ts: i64, value: *const u8, value_len: usize, user: *mut c_void) -> bool,
+>;
+
+/// Runs a lending walk (`walk` hands each record to the closure it is given) for a C
+/// callback: calls `callback` until it returns false, then lets the walk end without
+/// calling it again (the engine's walk cannot stop early); on success writes the
+/// number of calls to `*handed_out` when it is not NULL.
+pub(crate) unsafe fn visit_out(
+    callback: flowdb_last_n_visit_fn,
+    user: *mut c_void,
+    handed_out: *mut u64,
+    walk: impl FnOnce(&mut dyn FnMut(i64, &[u8])) -> Result<usize>,
+) -> Result<()> {
+    let callback = callback.ok_or_else(|| null("callback"))?;
+    let (mut handed, mut going) = (0u64, true);
+    walk(&mut |ts, value| {
+        if going {
+            handed += 1;
+            // SAFETY: a function of the callback's type from the C caller (checked not
+            // NULL above), given `value.len()` readable bytes at `value` for the call and
+            // the caller's own `user` pointer, uninterpreted.
+            going = unsafe { callback(ts, value.as_ptr(), value.len(), user) };
+        }
+    })?;
+    if !handed_out.is_null() {
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+        unsafe { handed_out.write(handed) };
+    }
+    Ok(())
 }
 
 /// The live record at exactly `(key, ts)`: `*out` receives a list of 0 or 1 records
@@ -106,6 +146,36 @@ pub unsafe extern "C" fn flowdb_engine_last_n(
         let k = bytes(key, key_len, "key")?;
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         list_out(out, || with_engine(engine, |e| e.last_n_bytes(k, n)))
+    })
+}
+
+/// `flowdb_engine_last_n` lending each record instead of copying it into a list:
+/// `callback(ts, value, value_len, user)` for the `n` newest live records of exactly
+/// `key`, newest first, the value lent from where it lies (a table's block; a
+/// memtable's value is copied once), so no record is allocated: for readers that only
+/// look at the values (sum, plot, forward), as RocksDB's reverse iterator hands out
+/// slices. A callback returning false is not called again, but the walk still reads
+/// up to `n` records: choose `n` as the most wanted. `*handed_out` (NULL: not
+/// reported) receives how many calls were made, the one that returned false
+/// included. A NULL `callback` is `FLOWDB_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_last_n_visit(
+    engine: *const flowdb_engine_t,
+    key: *const u8,
+    key_len: usize,
+    n: u64,
+    callback: flowdb_last_n_visit_fn,
+    user: *mut c_void,
+    handed_out: *mut u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let k = bytes(key, key_len, "key")?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        visit_out(callback, user, handed_out, |f| {
+            with_engine(engine, |e| e.last_n_with(k, n, f))
+        })
     })
 }
 

@@ -10,12 +10,13 @@ use super::engine::{flowdb_engine_t, with_engine};
 use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
 use super::iter::{flowdb_iter_t, iter_out};
 use super::range::{flowdb_range_t, the_range};
-use super::read::list_out;
+use super::read::{flowdb_last_n_visit_fn, list_out, visit_out};
 use super::records::flowdb_records_t;
 use super::series::{flowdb_series_t, page_args, series_out};
 use flowdb::engine::Snapshot;
 use flowdb::error::Result;
 use flowdb::ReadOptions;
+use std::ffi::c_void;
 
 /// A read-only view of an engine at one moment. Thread-safe; free with
 /// `flowdb_snapshot_free`.
@@ -106,6 +107,27 @@ pub unsafe extern "C" fn flowdb_snapshot_last_n(
         let k = bytes(key, key_len, "key")?;
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         list_out(out, || s.last_n_bytes(k, n))
+    })
+}
+
+/// `flowdb_engine_last_n_visit` as of the snapshot (the callback must not free it).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_snapshot_last_n_visit(
+    snap: *const flowdb_snapshot_t,
+    key: *const u8,
+    key_len: usize,
+    n: u64,
+    callback: flowdb_last_n_visit_fn,
+    user: *mut c_void,
+    handed_out: *mut u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let s = with_snapshot(snap)?;
+        let k = bytes(key, key_len, "key")?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        visit_out(callback, user, handed_out, |f| s.last_n_with(k, n, f))
     })
 }
 
