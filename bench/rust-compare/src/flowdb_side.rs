@@ -23,19 +23,22 @@ fn drain(engine: &Engine, range: ScanRange, t: &mut Tally) {
 
 impl Store for Flowdb {
     fn open(dir: &Path) -> Self {
+        // For experiments: FLOWDB_BLOCK_SIZE (Config::block_size),
+        // FLOWDB_TARGET_TABLE_BYTES and FLOWDB_ZSTD_LEVEL (Tuning).
+        let env = |name: &str| std::env::var(name).ok();
         let config = Config {
             data_dir: dir.to_path_buf(),
             wal_sync_mode: SyncMode::IntervalMs(1000),
             block_cache_capacity_mb: CACHE_MB,
+            block_size: env("FLOWDB_BLOCK_SIZE").and_then(|v| v.parse().ok()).unwrap_or(8192),
             ..Config::default()
         };
-        // FLOWDB_TARGET_TABLE_BYTES: Tuning::target_table_bytes, for experiments.
         let mut tuning = flowdb::Tuning::default();
-        if let Some(v) = std::env::var("FLOWDB_TARGET_TABLE_BYTES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
+        if let Some(v) = env("FLOWDB_TARGET_TABLE_BYTES").and_then(|v| v.parse().ok()) {
             tuning.target_table_bytes = v;
+        }
+        if let Some(v) = env("FLOWDB_ZSTD_LEVEL").and_then(|v| v.parse().ok()) {
+            tuning.zstd_level = v;
         }
         Flowdb {
             engine: Engine::open_with(config, tuning).expect("flowdb: open"),
