@@ -1,3 +1,3 @@
 module flowdb
 
-go 1.23
+go 1.24
