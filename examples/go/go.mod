@@ -1,6 +1,6 @@
 module flowdb-examples
 
-go 1.23
+go 1.24
 
 require flowdb v0.0.0
 
