@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use super::output::OutputRun;
 use super::policy::FINAL;
+use super::retention::Deleting;
 use super::{Engine, Inner};
 use crate::config::ReadOptions;
 use crate::entry::RangeTombstones;
@@ -46,9 +47,9 @@ fn wholly_expired(tables: &[Arc<Table>], i: usize, now: i64) -> bool {
 }
 
 impl Inner {
-    /// Replaces tables `run` of the current version by their merge at `level`;
-    /// returns the expired records dropped.
-    fn rewrite_run(&self, run: Range<usize>, level: u32) -> Result<u64> {
+    /// Replaces tables `run` of the current version by their merge at `level`,
+    /// applying the newer of `deleting`; returns the expired records dropped.
+    fn rewrite_run(&self, run: Range<usize>, level: u32, deleting: &Deleting) -> Result<u64> {
         let v = self.current().version.clone();
         let inputs: Vec<Arc<Table>> = v.tables[run.clone()].to_vec();
         let older = &v.tables[run.end..];
@@ -74,7 +75,7 @@ impl Inner {
         };
         // Newer range tombstones (of newer tables and the memtables) drop what they
         // hide from the inputs now, not only when a merge reaches them.
-        let newer = self.deleting_tombstones()?.newer_than(max_seq);
+        let newer = deleting.newer_than(max_seq);
         let (outputs, expired) =
             self.write_output(|| merge.next_newest(), range_dels, &newer, older, run)?;
         let written: u64 = outputs.iter().map(|t| t.meta.size).sum();
@@ -116,9 +117,8 @@ impl Inner {
     /// Deletes, without rewriting them, every table whose records have all expired
     /// and every table a range tombstone wholly covers (`retention`); returns their
     /// records.
-    pub(super) fn drop_dead_tables(&self) -> Result<u64> {
+    pub(super) fn drop_dead_tables(&self, covered: &Deleting) -> Result<u64> {
         let now = now_micros();
-        let covered = self.deleting_tombstones()?;
         let tables = self.current().version.tables.clone();
         let mut doomed = Vec::new();
         let (mut expired, mut deleted, mut deleted_tables) = (0, 0, 0);
@@ -144,25 +144,27 @@ impl Inner {
     /// One background compaction step; false when nothing needed doing.
     pub(crate) fn maybe_compact(&self) -> Result<bool> {
         let _c = self.compaction_lock.lock();
-        if self.drop_dead_tables()? > 0 {
+        // Read once per step (a snapshot, and the log synced when a memtable holds
+        // range tombstones): dropping and rewriting tables leaves them as they are.
+        let deleting = self.deleting_tombstones()?;
+        if self.drop_dead_tables(&deleting)? > 0 {
             return Ok(true);
         }
         let tables = self.current().version.tables.clone();
         let runs = self.policy.runs(&tables);
         // A run whose oldest part a newer delete cuts off (retention) is rewritten
         // without it, so its space comes back.
-        let deleting = self.deleting_tombstones()?;
         if let Some(r) = runs.iter().find(|r| {
             tables[r.tables.clone()]
                 .iter()
                 .any(|t| deleting.trims_table(t))
         }) {
-            self.rewrite_run(r.tables.clone(), r.level)?;
+            self.rewrite_run(r.tables.clone(), r.level, &deleting)?;
             return Ok(true);
         }
         match self.policy.pick(&runs) {
             Some((run, level)) => {
-                self.rewrite_run(run, level)?;
+                self.rewrite_run(run, level, &deleting)?;
                 Ok(true)
             }
             None => Ok(false),
@@ -172,7 +174,8 @@ impl Inner {
     /// Merges every table into one final run (a full compaction).
     pub(crate) fn compact_all(&self) -> Result<bool> {
         let _c = self.compaction_lock.lock();
-        self.drop_dead_tables()?;
+        let deleting = self.deleting_tombstones()?;
+        self.drop_dead_tables(&deleting)?;
         let tables = self.current().version.tables.clone();
         let now = now_micros();
         let worth_it = match tables.as_slice() {
@@ -183,14 +186,15 @@ impl Inner {
         if !worth_it {
             return Ok(false);
         }
-        self.rewrite_run(0..tables.len(), FINAL)?;
+        self.rewrite_run(0..tables.len(), FINAL, &deleting)?;
         Ok(true)
     }
 
     /// Purges expired records from tables; returns how many.
     pub(crate) fn gc(&self) -> Result<u64> {
         let _c = self.compaction_lock.lock();
-        let mut purged = self.drop_dead_tables()?;
+        let deleting = self.deleting_tombstones()?;
+        let mut purged = self.drop_dead_tables(&deleting)?;
         let now = now_micros();
         let candidates: Vec<Arc<Table>> = self
             .current()
@@ -203,7 +207,7 @@ impl Inner {
         for t in candidates {
             let tables = self.current().version.tables.clone();
             if let Some(i) = tables.iter().position(|x| Arc::ptr_eq(x, &t)) {
-                purged += self.rewrite_run(i..i + 1, t.meta.level)?;
+                purged += self.rewrite_run(i..i + 1, t.meta.level, &deleting)?;
             }
         }
         self.stats.gc_runs.fetch_add(1, Relaxed);

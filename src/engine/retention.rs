@@ -231,7 +231,8 @@ impl Engine {
         self.inner.check_open()?;
         let cutoff = self.inner.enforce_retention()?;
         if cutoff.is_some() {
-            self.inner.drop_dead_tables()?;
+            let deleting = self.inner.deleting_tombstones()?;
+            self.inner.drop_dead_tables(&deleting)?;
         }
         Ok(cutoff)
     }
