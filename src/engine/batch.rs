@@ -132,10 +132,8 @@ impl WriteBatch {
 
     /// Deletes every record whose key begins with `prefix` and whose `ts < ts`.
     pub fn delete_prefix_before(&mut self, prefix: impl Into<Vec<u8>>, ts: i64) -> &mut Self {
-        if ts != i64::MIN {
-            let prefix = prefix.into();
-            let end = crate::range::prefix_successor(&prefix);
-            self.delete_range_op(prefix, end, i64::MIN, ts - 1);
+        if let Some((start, end, lo, hi)) = prefix_before(prefix.into(), ts) {
+            self.delete_range_op(start, end, lo, hi);
         }
         self
     }
@@ -207,6 +205,17 @@ impl WriteBatch {
         }
         Ok(LogBatch { ops })
     }
+}
+
+/// A key × time region to delete: `(start, end, ts_lo, ts_hi)`, `end: None` for no
+/// upper key bound.
+pub(crate) type Region = (Vec<u8>, Option<Vec<u8>>, i64, i64);
+
+/// The region "keys beginning with `prefix`, `ts` below `ts`"; `None` when it is
+/// empty (`ts = i64::MIN`).
+pub(crate) fn prefix_before(prefix: Vec<u8>, ts: i64) -> Option<Region> {
+    let end = crate::range::prefix_successor(&prefix);
+    (ts != i64::MIN).then(|| (prefix, end, i64::MIN, ts - 1))
 }
 
 /// The log operation of a range delete, checked: `None` when it deletes nothing (an

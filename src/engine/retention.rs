@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use super::batch::range_delete;
+use super::batch::{prefix_before, range_delete};
 use super::{Engine, Inner};
 use crate::config::Tuning;
 use crate::entry::{RangeTombstone, RangeTombstones};
@@ -58,11 +58,10 @@ impl Engine {
 
     /// `delete_prefix_before` for prefixes that are not UTF-8.
     pub fn delete_prefix_before_bytes(&self, prefix: &[u8], ts: i64) -> Result<()> {
-        if ts == i64::MIN {
-            return Ok(());
+        match prefix_before(prefix.to_vec(), ts) {
+            Some((start, end, lo, hi)) => self.delete_region(start, end, lo, hi),
+            None => Ok(()),
         }
-        let end = crate::range::prefix_successor(prefix);
-        self.delete_region(prefix.to_vec(), end, i64::MIN, ts - 1)
     }
 
     /// Commits one range delete (`end: None`, no upper key bound), checked.
