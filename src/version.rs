@@ -289,30 +289,27 @@ impl Snapshot {
             };
             // One source left with a head and no table that could join before it
             // runs past the next table's greatest ts: drain it without the choice.
+            // Hands `h` to `f` when it is visible; true once `n` are taken.
+            let mut take = |h: &Head| {
+                if self.shows(key, h.ts, h.seq, live(h.kind, h.expire_at, || self.now())) {
+                    f(h.ts, h.expire_at, h.value.bytes());
+                    taken += 1;
+                }
+                taken == n
+            };
             let alone = heads.iter().filter(|h| h.is_some()).count() == 1;
             if alone {
                 let joins_at = unread.peek().map_or(i64::MIN, |t| t.props.max_ts);
                 while let Some(h) = heads[winner].as_ref().filter(|h| h.ts > joins_at) {
-                    if self.shows(key, h.ts, h.seq, live(h.kind, h.expire_at, || self.now())) {
-                        f(h.ts, h.expire_at, h.value.bytes());
-                        taken += 1;
-                        if taken == n {
-                            return Ok(taken);
-                        }
+                    if take(h) {
+                        return Ok(taken);
                     }
                     heads[winner] = walks[winner].next(key, self.seq)?;
                 }
                 continue;
             }
-            if let Some(h) = heads[winner].as_ref() {
-                let live = live(h.kind, h.expire_at, || self.now());
-                if self.shows(key, h.ts, h.seq, live) {
-                    f(h.ts, h.expire_at, h.value.bytes());
-                    taken += 1;
-                    if taken == n {
-                        break;
-                    }
-                }
+            if heads[winner].as_ref().is_some_and(&mut take) {
+                break;
             }
             // This ts is settled (taken, or not visible): every source steps past it.
             for (i, h) in heads.iter_mut().enumerate() {

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::range::Bounds;
 use crate::sstable::cursor::TableCursor;
 use crate::sstable::reader::Table;
-use crate::sstable::series::{SeriesBuilder, SeriesInfo, SeriesIter, Summary};
+use crate::sstable::series::{SeriesBuilder, SeriesInfo, SeriesIter};
 use crate::version;
 use std::sync::Arc;
 
@@ -59,14 +59,14 @@ impl Snapshot {
 /// blocks in key order, each read only when the listing reaches it (a page reads
 /// the blocks it needs, not every table's).
 enum Feed {
-    Mem(std::vec::IntoIter<Summary>),
+    Mem(std::vec::IntoIter<SeriesInfo>),
     /// The run's tables still to read, and the one being read with the sequence its
     /// entries carry.
     Run(VecDeque<Arc<Table>>, Option<(SeriesIter, u64, Arc<str>)>),
 }
 
 impl Feed {
-    fn next(&mut self, prefix: &[u8], from: &[u8]) -> Result<Option<(Summary, Option<u64>)>> {
+    fn next(&mut self, prefix: &[u8], from: &[u8]) -> Result<Option<(SeriesInfo, Option<u64>)>> {
         match self {
             Feed::Mem(it) => Ok(it.next().map(|s| (s, None))),
             Feed::Run(left, current) => loop {
@@ -160,14 +160,14 @@ fn list(
         }
     }
     let tombstones = snap.range_tombstones().into_vec();
-    let hidden = |s: &Summary, seq: u64| {
+    let hidden = |s: &SeriesInfo, seq: u64| {
         tombstones.iter().any(|d: &RangeTombstone| {
             d.seq > seq && d.contains(&s.key, &s.key, s.first_ts, s.last_ts)
         })
     };
     // Each feed's next summary in range (a table's, unless a newer time-range delete
     // covers all of it).
-    let advance = |feed: &mut Feed| -> Result<Option<Summary>> {
+    let advance = |feed: &mut Feed| -> Result<Option<SeriesInfo>> {
         while let Some((s, seq)) = feed.next(prefix, &from)? {
             if s.key < from {
                 continue;
@@ -182,7 +182,7 @@ fn list(
         }
         Ok(None)
     };
-    let mut heads: Vec<Option<Summary>> = Vec::with_capacity(feeds.len());
+    let mut heads: Vec<Option<SeriesInfo>> = Vec::with_capacity(feeds.len());
     for f in feeds.iter_mut() {
         heads.push(advance(f)?);
     }

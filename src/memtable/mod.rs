@@ -179,7 +179,7 @@ impl Memtable {
         from: &[u8],
         limit: usize,
         snap: u64,
-    ) -> Vec<crate::sstable::series::Summary> {
+    ) -> Vec<crate::sstable::series::SeriesInfo> {
         let map = self.map.read();
         let mut out = Vec::new();
         for (key, versions) in map.range_from(from.max(prefix)) {
@@ -200,7 +200,7 @@ impl Memtable {
                 continue;
             };
             let (points, last) = puts.fold((1, first), |(n, _), ts| (n + 1, ts));
-            out.push(crate::sstable::series::Summary {
+            out.push(crate::sstable::series::SeriesInfo {
                 key: key.to_vec(),
                 points,
                 first_ts: first,

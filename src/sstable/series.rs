@@ -26,9 +26,6 @@ pub struct SeriesInfo {
     pub last_ts: i64,
 }
 
-/// The summary of one key in one source (a table, a memtable) is a `SeriesInfo` too.
-pub(crate) type Summary = SeriesInfo;
-
 impl SeriesInfo {
     /// Folds in another source's summary of the same key.
     pub(crate) fn merge(&mut self, o: &SeriesInfo) {
@@ -41,7 +38,7 @@ impl SeriesInfo {
 /// Builds the series block from a table's entries, in order.
 #[derive(Default)]
 pub(crate) struct SeriesBuilder {
-    cur: Option<Summary>,
+    cur: Option<SeriesInfo>,
     prev_key: Vec<u8>,
     count: u64,
     buf: Vec<u8>,
@@ -59,7 +56,7 @@ impl SeriesBuilder {
             }
             _ => {
                 self.flush();
-                self.cur = Some(Summary {
+                self.cur = Some(SeriesInfo {
                     key: e.key.clone(),
                     points: 1,
                     first_ts: e.ts,
@@ -122,13 +119,13 @@ impl SeriesIter {
 
     /// The next summary; `Err(())` when the block is malformed.
     #[allow(clippy::result_unit_err)]
-    pub(crate) fn next_summary(&mut self) -> Result<Option<Summary>, ()> {
+    pub(crate) fn next_summary(&mut self) -> Result<Option<SeriesInfo>, ()> {
         if self.left == 0 {
             return Ok(None);
         }
         self.left -= 1;
         let mut d = Decoder::at(&self.data, self.pos);
-        let mut step = || -> Option<Summary> {
+        let mut step = || -> Option<SeriesInfo> {
             let shared = d.varint_usize()?;
             let suffix = d.bytes()?;
             if shared > self.key.len() {
@@ -139,7 +136,7 @@ impl SeriesIter {
             let points = d.varint()?;
             let first_ts = d.varint_i64()?;
             let last_ts = first_ts.wrapping_add(d.varint()? as i64);
-            Some(Summary {
+            Some(SeriesInfo {
                 key: self.key.clone(),
                 points,
                 first_ts,
