@@ -71,7 +71,7 @@ static void f_latest(ts_store *s, const char *key, size_t klen, tally *t) {
     tally_list(list, t, 1);
 }
 
-static bool tally_lent(int64_t ts, const uint8_t *value, uintptr_t value_len, void *user) {
+static bool tally_lent(int64_t ts, const uint8_t *value, size_t value_len, void *user) {
     (void)ts;
     tally_value(user, value, value_len);
     return true;

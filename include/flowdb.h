@@ -250,11 +250,11 @@ typedef struct flowdb_write_batch_t flowdb_write_batch_t;
  */
 typedef struct flowdb_record_view_t {
   const uint8_t *key;
-  uintptr_t key_len;
+  size_t key_len;
   int64_t ts;
   int64_t expire_at;
   const uint8_t *value;
-  uintptr_t value_len;
+  size_t value_len;
 } flowdb_record_view_t;
 
 /*
@@ -262,7 +262,7 @@ typedef struct flowdb_record_view_t {
  */
 typedef struct flowdb_key_ts_t {
   const uint8_t *key;
-  uintptr_t key_len;
+  size_t key_len;
   int64_t ts;
 } flowdb_key_ts_t;
 
@@ -275,7 +275,7 @@ typedef struct flowdb_stats_t {
   /*
    The size of the caller's struct (in), of what was written (out).
    */
-  uintptr_t struct_size;
+  size_t struct_size;
   /*
    Records written since the engine opened (puts and deletes).
    */
@@ -421,7 +421,7 @@ typedef struct flowdb_stats_t {
  */
 typedef bool (*flowdb_last_n_visit_fn)(int64_t ts,
                                        const uint8_t *value,
-                                       uintptr_t value_len,
+                                       size_t value_len,
                                        void *user);
 
 /*
@@ -430,7 +430,7 @@ typedef bool (*flowdb_last_n_visit_fn)(int64_t ts,
  */
 typedef struct flowdb_series_view_t {
   const uint8_t *key;
-  uintptr_t key_len;
+  size_t key_len;
   /*
    The number of points: an estimate, from metadata (no point is read). It counts
    the stored versions not yet merged away: a point overwritten counts once per
@@ -480,7 +480,7 @@ enum flowdb_status_t flowdb_write_batch_put_ttl(struct flowdb_write_batch_t *bat
  */
 enum flowdb_status_t flowdb_write_batch_delete(struct flowdb_write_batch_t *batch,
                                                const uint8_t *key,
-                                               uintptr_t key_len,
+                                               size_t key_len,
                                                int64_t ts,
                                                struct flowdb_error_t **err);
 
@@ -490,9 +490,9 @@ enum flowdb_status_t flowdb_write_batch_delete(struct flowdb_write_batch_t *batc
  */
 enum flowdb_status_t flowdb_write_batch_delete_range(struct flowdb_write_batch_t *batch,
                                                      const uint8_t *start,
-                                                     uintptr_t start_len,
+                                                     size_t start_len,
                                                      const uint8_t *end,
-                                                     uintptr_t end_len,
+                                                     size_t end_len,
                                                      struct flowdb_error_t **err);
 
 /*
@@ -503,9 +503,9 @@ enum flowdb_status_t flowdb_write_batch_delete_range(struct flowdb_write_batch_t
  */
 enum flowdb_status_t flowdb_write_batch_delete_time_range(struct flowdb_write_batch_t *batch,
                                                           const uint8_t *start,
-                                                          uintptr_t start_len,
+                                                          size_t start_len,
                                                           const uint8_t *end,
-                                                          uintptr_t end_len,
+                                                          size_t end_len,
                                                           int64_t ts_start,
                                                           int64_t ts_end,
                                                           struct flowdb_error_t **err);
@@ -526,14 +526,14 @@ enum flowdb_status_t flowdb_write_batch_delete_before(struct flowdb_write_batch_
  */
 enum flowdb_status_t flowdb_write_batch_delete_prefix_before(struct flowdb_write_batch_t *batch,
                                                              const uint8_t *prefix,
-                                                             uintptr_t prefix_len,
+                                                             size_t prefix_len,
                                                              int64_t ts,
                                                              struct flowdb_error_t **err);
 
 /*
  How many operations the batch holds (0 for NULL).
  */
-uintptr_t flowdb_write_batch_count(const struct flowdb_write_batch_t *batch);
+size_t flowdb_write_batch_count(const struct flowdb_write_batch_t *batch);
 
 /*
  Removes every operation; the batch can be filled again. NULL does nothing.
@@ -592,7 +592,7 @@ void flowdb_engine_free(struct flowdb_engine_t *engine);
  */
 enum flowdb_status_t flowdb_engine_write_batch(const struct flowdb_engine_t *engine,
                                                const struct flowdb_record_view_t *recs,
-                                               uintptr_t n,
+                                               size_t n,
                                                struct flowdb_error_t **err);
 
 /*
@@ -601,7 +601,7 @@ enum flowdb_status_t flowdb_engine_write_batch(const struct flowdb_engine_t *eng
  */
 enum flowdb_status_t flowdb_engine_write_batch_owned(const struct flowdb_engine_t *engine,
                                                      const struct flowdb_record_view_t *recs,
-                                                     uintptr_t n,
+                                                     size_t n,
                                                      struct flowdb_error_t **err);
 
 /*
@@ -610,7 +610,7 @@ enum flowdb_status_t flowdb_engine_write_batch_owned(const struct flowdb_engine_
  */
 enum flowdb_status_t flowdb_engine_write_batch_sync(const struct flowdb_engine_t *engine,
                                                     const struct flowdb_record_view_t *recs,
-                                                    uintptr_t n,
+                                                    size_t n,
                                                     struct flowdb_error_t **err);
 
 /*
@@ -619,7 +619,7 @@ enum flowdb_status_t flowdb_engine_write_batch_sync(const struct flowdb_engine_t
  */
 enum flowdb_status_t flowdb_engine_write_batch_ttl(const struct flowdb_engine_t *engine,
                                                    const struct flowdb_record_view_t *recs,
-                                                   uintptr_t n,
+                                                   size_t n,
                                                    bool has_ttl,
                                                    uint64_t ttl_secs,
                                                    struct flowdb_error_t **err);
@@ -629,7 +629,7 @@ enum flowdb_status_t flowdb_engine_write_batch_ttl(const struct flowdb_engine_t 
  */
 enum flowdb_status_t flowdb_engine_delete_batch(const struct flowdb_engine_t *engine,
                                                 const struct flowdb_key_ts_t *keys,
-                                                uintptr_t n,
+                                                size_t n,
                                                 struct flowdb_error_t **err);
 
 /*
@@ -638,9 +638,9 @@ enum flowdb_status_t flowdb_engine_delete_batch(const struct flowdb_engine_t *en
  */
 enum flowdb_status_t flowdb_engine_delete_range(const struct flowdb_engine_t *engine,
                                                 const uint8_t *start,
-                                                uintptr_t start_len,
+                                                size_t start_len,
                                                 const uint8_t *end,
-                                                uintptr_t end_len,
+                                                size_t end_len,
                                                 struct flowdb_error_t **err);
 
 /*
@@ -655,9 +655,9 @@ enum flowdb_status_t flowdb_engine_delete_range(const struct flowdb_engine_t *en
  */
 enum flowdb_status_t flowdb_engine_delete_time_range(const struct flowdb_engine_t *engine,
                                                      const uint8_t *start,
-                                                     uintptr_t start_len,
+                                                     size_t start_len,
                                                      const uint8_t *end,
-                                                     uintptr_t end_len,
+                                                     size_t end_len,
                                                      int64_t ts_start,
                                                      int64_t ts_end,
                                                      struct flowdb_error_t **err);
@@ -681,7 +681,7 @@ enum flowdb_status_t flowdb_engine_delete_before(const struct flowdb_engine_t *e
  */
 enum flowdb_status_t flowdb_engine_delete_prefix_before(const struct flowdb_engine_t *engine,
                                                         const uint8_t *prefix,
-                                                        uintptr_t prefix_len,
+                                                        size_t prefix_len,
                                                         int64_t ts,
                                                         struct flowdb_error_t **err);
 
@@ -692,11 +692,11 @@ enum flowdb_status_t flowdb_engine_delete_prefix_before(const struct flowdb_engi
  */
 enum flowdb_status_t flowdb_engine_patch_record(const struct flowdb_engine_t *engine,
                                                 const uint8_t *key,
-                                                uintptr_t key_len,
+                                                size_t key_len,
                                                 int64_t ts,
                                                 bool set_value,
                                                 const uint8_t *value,
-                                                uintptr_t value_len,
+                                                size_t value_len,
                                                 bool set_ttl,
                                                 uint64_t ttl_secs,
                                                 struct flowdb_records_t **out,
@@ -776,7 +776,7 @@ enum flowdb_status_t flowdb_engine_stats(const struct flowdb_engine_t *engine,
  */
 enum flowdb_status_t flowdb_engine_metrics_text(const struct flowdb_engine_t *engine,
                                                 char **out,
-                                                uintptr_t *len,
+                                                size_t *len,
                                                 struct flowdb_error_t **err);
 
 /*
@@ -835,7 +835,7 @@ enum flowdb_status_t flowdb_engine_scan_opt(const struct flowdb_engine_t *engine
  */
 enum flowdb_status_t flowdb_engine_scan_prefix(const struct flowdb_engine_t *engine,
                                                const uint8_t *prefix,
-                                               uintptr_t len,
+                                               size_t len,
                                                struct flowdb_iter_t **out,
                                                struct flowdb_error_t **err);
 
@@ -844,7 +844,7 @@ enum flowdb_status_t flowdb_engine_scan_prefix(const struct flowdb_engine_t *eng
  */
 enum flowdb_status_t flowdb_engine_scan_prefix_time_range(const struct flowdb_engine_t *engine,
                                                           const uint8_t *prefix,
-                                                          uintptr_t len,
+                                                          size_t len,
                                                           int64_t ts_start,
                                                           int64_t ts_end,
                                                           struct flowdb_iter_t **out,
@@ -885,7 +885,7 @@ enum flowdb_status_t flowdb_iter_record(const struct flowdb_iter_t *it,
  */
 enum flowdb_status_t flowdb_iter_seek(struct flowdb_iter_t *it,
                                       const uint8_t *key,
-                                      uintptr_t key_len,
+                                      size_t key_len,
                                       int64_t ts,
                                       struct flowdb_error_t **err);
 
@@ -964,7 +964,7 @@ enum flowdb_status_t flowdb_jsondb_set_transaction_timeout_ms(const struct flowd
 enum flowdb_status_t flowdb_jsondb_put(const struct flowdb_jsondb_t *db,
                                        const char *store,
                                        const char *doc,
-                                       uintptr_t len,
+                                       size_t len,
                                        char **key_out,
                                        struct flowdb_error_t **err);
 
@@ -974,7 +974,7 @@ enum flowdb_status_t flowdb_jsondb_put(const struct flowdb_jsondb_t *db,
 enum flowdb_status_t flowdb_jsondb_put_auto(const struct flowdb_jsondb_t *db,
                                             const char *store,
                                             const char *doc,
-                                            uintptr_t len,
+                                            size_t len,
                                             char **key_out,
                                             struct flowdb_error_t **err);
 
@@ -984,7 +984,7 @@ enum flowdb_status_t flowdb_jsondb_put_auto(const struct flowdb_jsondb_t *db,
 enum flowdb_status_t flowdb_jsondb_get(const struct flowdb_jsondb_t *db,
                                        const char *store,
                                        const char *key,
-                                       uintptr_t len,
+                                       size_t len,
                                        char **out,
                                        struct flowdb_error_t **err);
 
@@ -994,7 +994,7 @@ enum flowdb_status_t flowdb_jsondb_get(const struct flowdb_jsondb_t *db,
 enum flowdb_status_t flowdb_jsondb_delete(const struct flowdb_jsondb_t *db,
                                           const char *store,
                                           const char *key,
-                                          uintptr_t len,
+                                          size_t len,
                                           struct flowdb_error_t **err);
 
 /*
@@ -1002,7 +1002,7 @@ enum flowdb_status_t flowdb_jsondb_delete(const struct flowdb_jsondb_t *db,
  */
 enum flowdb_status_t flowdb_jsondb_count(const struct flowdb_jsondb_t *db,
                                          const char *store,
-                                         uintptr_t *out,
+                                         size_t *out,
                                          struct flowdb_error_t **err);
 
 /*
@@ -1022,7 +1022,7 @@ enum flowdb_status_t flowdb_jsondb_get_by_index(const struct flowdb_jsondb_t *db
                                                 const char *store,
                                                 const char *index,
                                                 const char *value,
-                                                uintptr_t len,
+                                                size_t len,
                                                 char **out,
                                                 struct flowdb_error_t **err);
 
@@ -1035,9 +1035,9 @@ enum flowdb_status_t flowdb_jsondb_range_by_index(const struct flowdb_jsondb_t *
                                                   const char *store,
                                                   const char *index,
                                                   const char *start,
-                                                  uintptr_t start_len,
+                                                  size_t start_len,
                                                   const char *end,
-                                                  uintptr_t end_len,
+                                                  size_t end_len,
                                                   char **out,
                                                   struct flowdb_error_t **err);
 
@@ -1047,7 +1047,7 @@ enum flowdb_status_t flowdb_jsondb_range_by_index(const struct flowdb_jsondb_t *
 enum flowdb_status_t flowdb_jsondb_get_range(const struct flowdb_jsondb_t *db,
                                              const char *store,
                                              const struct flowdb_key_range_t *range,
-                                             int32_t dir,
+                                             enum flowdb_direction_t direction,
                                              char **out,
                                              struct flowdb_error_t **err);
 
@@ -1058,7 +1058,7 @@ enum flowdb_status_t flowdb_jsondb_index_query(const struct flowdb_jsondb_t *db,
                                                const char *store,
                                                const char *index,
                                                const struct flowdb_key_range_t *range,
-                                               int32_t dir,
+                                               enum flowdb_direction_t direction,
                                                char **out,
                                                struct flowdb_error_t **err);
 
@@ -1069,7 +1069,7 @@ enum flowdb_status_t flowdb_jsondb_count_by_index(const struct flowdb_jsondb_t *
                                                   const char *store,
                                                   const char *index,
                                                   const struct flowdb_key_range_t *range,
-                                                  uintptr_t *out,
+                                                  size_t *out,
                                                   struct flowdb_error_t **err);
 
 /*
@@ -1088,7 +1088,7 @@ enum flowdb_status_t flowdb_jsondb_create_object_store(const struct flowdb_jsond
  */
 enum flowdb_status_t flowdb_jsondb_create_store(const struct flowdb_jsondb_t *db,
                                                 const char *schema_json,
-                                                uintptr_t len,
+                                                size_t len,
                                                 struct flowdb_error_t **err);
 
 /*
@@ -1106,7 +1106,7 @@ enum flowdb_status_t flowdb_jsondb_create_index(const struct flowdb_jsondb_t *db
                                                 const char *store,
                                                 const char *name,
                                                 const char *const *key_paths,
-                                                uintptr_t n,
+                                                size_t n,
                                                 bool unique,
                                                 struct flowdb_error_t **err);
 
@@ -1127,7 +1127,7 @@ enum flowdb_status_t flowdb_jsondb_create_index_with(const struct flowdb_jsondb_
                                                      const char *store,
                                                      const char *name,
                                                      const char *const *key_paths,
-                                                     uintptr_t n,
+                                                     size_t n,
                                                      bool unique,
                                                      bool multi_entry,
                                                      struct flowdb_error_t **err);
@@ -1165,7 +1165,7 @@ struct flowdb_key_range_t *flowdb_key_range_all(void);
  Exactly `key` (JSON). An invalid key is `FLOWDB_DATA`.
  */
 enum flowdb_status_t flowdb_key_range_only(const char *key,
-                                           uintptr_t len,
+                                           size_t len,
                                            struct flowdb_key_range_t **out,
                                            struct flowdb_error_t **err);
 
@@ -1173,7 +1173,7 @@ enum flowdb_status_t flowdb_key_range_only(const char *key,
  Keys above `key` (`open`: excluding it).
  */
 enum flowdb_status_t flowdb_key_range_lower_bound(const char *key,
-                                                  uintptr_t len,
+                                                  size_t len,
                                                   bool open,
                                                   struct flowdb_key_range_t **out,
                                                   struct flowdb_error_t **err);
@@ -1182,7 +1182,7 @@ enum flowdb_status_t flowdb_key_range_lower_bound(const char *key,
  Keys below `key` (`open`: excluding it).
  */
 enum flowdb_status_t flowdb_key_range_upper_bound(const char *key,
-                                                  uintptr_t len,
+                                                  size_t len,
                                                   bool open,
                                                   struct flowdb_key_range_t **out,
                                                   struct flowdb_error_t **err);
@@ -1191,9 +1191,9 @@ enum flowdb_status_t flowdb_key_range_upper_bound(const char *key,
  Keys between `lower` and `upper`; `lower > upper` is `FLOWDB_DATA`.
  */
 enum flowdb_status_t flowdb_key_range_bound(const char *lower,
-                                            uintptr_t lower_len,
+                                            size_t lower_len,
                                             const char *upper,
-                                            uintptr_t upper_len,
+                                            size_t upper_len,
                                             bool lower_open,
                                             bool upper_open,
                                             struct flowdb_key_range_t **out,
@@ -1233,7 +1233,7 @@ enum flowdb_status_t flowdb_options_set_default_ttl_secs(struct flowdb_options_t
  Sets the log sync mode; `interval_ms` is used by `FLOWDB_SYNC_INTERVAL` only.
  */
 enum flowdb_status_t flowdb_options_set_sync_mode(struct flowdb_options_t *opts,
-                                                  int32_t mode,
+                                                  enum flowdb_sync_mode_t sync_mode,
                                                   uint64_t interval_ms,
                                                   struct flowdb_error_t **err);
 
@@ -1343,7 +1343,7 @@ struct flowdb_query_t *flowdb_query_new(const char *store);
 enum flowdb_status_t flowdb_query_where_eq(struct flowdb_query_t *q,
                                            const char *field,
                                            const char *value,
-                                           uintptr_t len,
+                                           size_t len,
                                            struct flowdb_error_t **err);
 
 /*
@@ -1353,9 +1353,9 @@ enum flowdb_status_t flowdb_query_where_eq(struct flowdb_query_t *q,
 enum flowdb_status_t flowdb_query_where_range(struct flowdb_query_t *q,
                                               const char *field,
                                               const char *start,
-                                              uintptr_t start_len,
+                                              size_t start_len,
                                               const char *end,
-                                              uintptr_t end_len,
+                                              size_t end_len,
                                               struct flowdb_error_t **err);
 
 /*
@@ -1364,7 +1364,7 @@ enum flowdb_status_t flowdb_query_where_range(struct flowdb_query_t *q,
 enum flowdb_status_t flowdb_query_where_in(struct flowdb_query_t *q,
                                            const char *field,
                                            const char *values,
-                                           uintptr_t len,
+                                           size_t len,
                                            struct flowdb_error_t **err);
 
 /*
@@ -1379,14 +1379,14 @@ enum flowdb_status_t flowdb_query_order_by(struct flowdb_query_t *q,
  Returns at most `n` documents.
  */
 enum flowdb_status_t flowdb_query_limit(struct flowdb_query_t *q,
-                                        uintptr_t n,
+                                        size_t n,
                                         struct flowdb_error_t **err);
 
 /*
  Skips the first `n` documents.
  */
 enum flowdb_status_t flowdb_query_offset(struct flowdb_query_t *q,
-                                         uintptr_t n,
+                                         size_t n,
                                          struct flowdb_error_t **err);
 
 /*
@@ -1421,13 +1421,13 @@ struct flowdb_range_t *flowdb_range_time(int64_t start, int64_t end);
  Keys beginning with the `len` bytes at `prefix` (NULL allowed when `len` is 0).
  Returns NULL only when `prefix` is NULL with a non-zero `len`.
  */
-struct flowdb_range_t *flowdb_range_prefix(const uint8_t *prefix, uintptr_t len);
+struct flowdb_range_t *flowdb_range_prefix(const uint8_t *prefix, size_t len);
 
 /*
  Keys beginning with `prefix`, `start <= ts <= end`. NULL as `flowdb_range_prefix`.
  */
 struct flowdb_range_t *flowdb_range_prefix_time(const uint8_t *prefix,
-                                                uintptr_t len,
+                                                size_t len,
                                                 int64_t start,
                                                 int64_t end);
 
@@ -1435,17 +1435,17 @@ struct flowdb_range_t *flowdb_range_prefix_time(const uint8_t *prefix,
  `start <= key <= end` (both included). NULL when a pointer is NULL with a length.
  */
 struct flowdb_range_t *flowdb_range_key(const uint8_t *start,
-                                        uintptr_t start_len,
+                                        size_t start_len,
                                         const uint8_t *end,
-                                        uintptr_t end_len);
+                                        size_t end_len);
 
 /*
  `start <= key <= end` and `ts_start <= ts <= ts_end`. NULL as `flowdb_range_key`.
  */
 struct flowdb_range_t *flowdb_range_key_time(const uint8_t *start,
-                                             uintptr_t start_len,
+                                             size_t start_len,
                                              const uint8_t *end,
-                                             uintptr_t end_len,
+                                             size_t end_len,
                                              int64_t ts_start,
                                              int64_t ts_end);
 
@@ -1483,7 +1483,7 @@ void flowdb_range_free(struct flowdb_range_t *r);
  */
 enum flowdb_status_t flowdb_engine_get(const struct flowdb_engine_t *engine,
                                        const uint8_t *key,
-                                       uintptr_t key_len,
+                                       size_t key_len,
                                        int64_t ts,
                                        struct flowdb_records_t **out,
                                        struct flowdb_error_t **err);
@@ -1494,7 +1494,7 @@ enum flowdb_status_t flowdb_engine_get(const struct flowdb_engine_t *engine,
  */
 struct flowdb_records_t *flowdb_engine_get_sync(const struct flowdb_engine_t *engine,
                                                 const uint8_t *key,
-                                                uintptr_t key_len,
+                                                size_t key_len,
                                                 int64_t ts);
 
 /*
@@ -1502,7 +1502,7 @@ struct flowdb_records_t *flowdb_engine_get_sync(const struct flowdb_engine_t *en
  */
 enum flowdb_status_t flowdb_engine_get_latest(const struct flowdb_engine_t *engine,
                                               const uint8_t *key,
-                                              uintptr_t key_len,
+                                              size_t key_len,
                                               struct flowdb_records_t **out,
                                               struct flowdb_error_t **err);
 
@@ -1513,7 +1513,7 @@ enum flowdb_status_t flowdb_engine_get_latest(const struct flowdb_engine_t *engi
  */
 enum flowdb_status_t flowdb_engine_last_n(const struct flowdb_engine_t *engine,
                                           const uint8_t *key,
-                                          uintptr_t key_len,
+                                          size_t key_len,
                                           uint64_t n,
                                           struct flowdb_records_t **out,
                                           struct flowdb_error_t **err);
@@ -1531,7 +1531,7 @@ enum flowdb_status_t flowdb_engine_last_n(const struct flowdb_engine_t *engine,
  */
 enum flowdb_status_t flowdb_engine_last_n_visit(const struct flowdb_engine_t *engine,
                                                 const uint8_t *key,
-                                                uintptr_t key_len,
+                                                size_t key_len,
                                                 uint64_t n,
                                                 flowdb_last_n_visit_fn callback,
                                                 void *user,
@@ -1549,9 +1549,9 @@ enum flowdb_status_t flowdb_engine_last_n_visit(const struct flowdb_engine_t *en
  */
 enum flowdb_status_t flowdb_engine_series(const struct flowdb_engine_t *engine,
                                           const uint8_t *prefix,
-                                          uintptr_t prefix_len,
+                                          size_t prefix_len,
                                           const uint8_t *after,
-                                          uintptr_t after_len,
+                                          size_t after_len,
                                           uint64_t limit,
                                           struct flowdb_series_t **out,
                                           struct flowdb_error_t **err);
@@ -1571,7 +1571,7 @@ enum flowdb_status_t flowdb_engine_query(const struct flowdb_engine_t *engine,
  */
 enum flowdb_status_t flowdb_engine_query_by_prefix(const struct flowdb_engine_t *engine,
                                                    const uint8_t *prefix,
-                                                   uintptr_t len,
+                                                   size_t len,
                                                    struct flowdb_records_t **out,
                                                    struct flowdb_error_t **err);
 
@@ -1580,9 +1580,9 @@ enum flowdb_status_t flowdb_engine_query_by_prefix(const struct flowdb_engine_t 
  */
 enum flowdb_status_t flowdb_engine_query_by_key_range(const struct flowdb_engine_t *engine,
                                                       const uint8_t *start,
-                                                      uintptr_t start_len,
+                                                      size_t start_len,
                                                       const uint8_t *end,
-                                                      uintptr_t end_len,
+                                                      size_t end_len,
                                                       struct flowdb_records_t **out,
                                                       struct flowdb_error_t **err);
 
@@ -1600,7 +1600,7 @@ enum flowdb_status_t flowdb_engine_query_time_range(const struct flowdb_engine_t
  */
 enum flowdb_status_t flowdb_engine_query_prefix_time_range(const struct flowdb_engine_t *engine,
                                                            const uint8_t *prefix,
-                                                           uintptr_t len,
+                                                           size_t len,
                                                            int64_t start,
                                                            int64_t end,
                                                            struct flowdb_records_t **out,
@@ -1611,9 +1611,9 @@ enum flowdb_status_t flowdb_engine_query_prefix_time_range(const struct flowdb_e
  */
 enum flowdb_status_t flowdb_engine_query_key_time_range(const struct flowdb_engine_t *engine,
                                                         const uint8_t *start_key,
-                                                        uintptr_t start_key_len,
+                                                        size_t start_key_len,
                                                         const uint8_t *end_key,
-                                                        uintptr_t end_key_len,
+                                                        size_t end_key_len,
                                                         int64_t start,
                                                         int64_t end,
                                                         struct flowdb_records_t **out,
@@ -1622,14 +1622,14 @@ enum flowdb_status_t flowdb_engine_query_key_time_range(const struct flowdb_engi
 /*
  The number of records in a list (0 for NULL).
  */
-uintptr_t flowdb_records_len(const struct flowdb_records_t *list);
+size_t flowdb_records_len(const struct flowdb_records_t *list);
 
 /*
  A view of record `i` in `*out`, borrowed from the list (valid until it is freed).
  `FLOWDB_INVALID_ARGUMENT` when `i` is out of range.
  */
 enum flowdb_status_t flowdb_records_at(const struct flowdb_records_t *list,
-                                       uintptr_t i,
+                                       size_t i,
                                        struct flowdb_record_view_t *out,
                                        struct flowdb_error_t **err);
 
@@ -1641,7 +1641,7 @@ void flowdb_records_free(struct flowdb_records_t *list);
 /*
  The number of series in a list (0 for NULL).
  */
-uintptr_t flowdb_series_len(const struct flowdb_series_t *list);
+size_t flowdb_series_len(const struct flowdb_series_t *list);
 
 /*
  A view of series `i` (its key, point count estimate, first and last ts) in `*out`,
@@ -1649,7 +1649,7 @@ uintptr_t flowdb_series_len(const struct flowdb_series_t *list);
  is out of range.
  */
 enum flowdb_status_t flowdb_series_at(const struct flowdb_series_t *list,
-                                      uintptr_t i,
+                                      size_t i,
                                       struct flowdb_series_view_t *out,
                                       struct flowdb_error_t **err);
 
@@ -1672,7 +1672,7 @@ enum flowdb_status_t flowdb_engine_snapshot(const struct flowdb_engine_t *engine
  */
 enum flowdb_status_t flowdb_snapshot_get(const struct flowdb_snapshot_t *snap,
                                          const uint8_t *key,
-                                         uintptr_t key_len,
+                                         size_t key_len,
                                          int64_t ts,
                                          struct flowdb_records_t **out,
                                          struct flowdb_error_t **err);
@@ -1683,7 +1683,7 @@ enum flowdb_status_t flowdb_snapshot_get(const struct flowdb_snapshot_t *snap,
  */
 enum flowdb_status_t flowdb_snapshot_get_latest(const struct flowdb_snapshot_t *snap,
                                                 const uint8_t *key,
-                                                uintptr_t key_len,
+                                                size_t key_len,
                                                 struct flowdb_records_t **out,
                                                 struct flowdb_error_t **err);
 
@@ -1692,7 +1692,7 @@ enum flowdb_status_t flowdb_snapshot_get_latest(const struct flowdb_snapshot_t *
  */
 enum flowdb_status_t flowdb_snapshot_last_n(const struct flowdb_snapshot_t *snap,
                                             const uint8_t *key,
-                                            uintptr_t key_len,
+                                            size_t key_len,
                                             uint64_t n,
                                             struct flowdb_records_t **out,
                                             struct flowdb_error_t **err);
@@ -1702,7 +1702,7 @@ enum flowdb_status_t flowdb_snapshot_last_n(const struct flowdb_snapshot_t *snap
  */
 enum flowdb_status_t flowdb_snapshot_last_n_visit(const struct flowdb_snapshot_t *snap,
                                                   const uint8_t *key,
-                                                  uintptr_t key_len,
+                                                  size_t key_len,
                                                   uint64_t n,
                                                   flowdb_last_n_visit_fn callback,
                                                   void *user,
@@ -1734,9 +1734,9 @@ enum flowdb_status_t flowdb_snapshot_scan(const struct flowdb_snapshot_t *snap,
  */
 enum flowdb_status_t flowdb_snapshot_series(const struct flowdb_snapshot_t *snap,
                                             const uint8_t *prefix,
-                                            uintptr_t prefix_len,
+                                            size_t prefix_len,
                                             const uint8_t *after,
-                                            uintptr_t after_len,
+                                            size_t after_len,
                                             uint64_t limit,
                                             struct flowdb_series_t **out,
                                             struct flowdb_error_t **err);
@@ -1801,8 +1801,8 @@ enum flowdb_status_t flowdb_options_set_retention_max_bytes(struct flowdb_option
  */
 enum flowdb_status_t flowdb_jsondb_transaction(const struct flowdb_jsondb_t *db,
                                                const char *const *stores,
-                                               uintptr_t n,
-                                               int32_t mode,
+                                               size_t n,
+                                               enum flowdb_txn_mode_t txn_mode,
                                                struct flowdb_txn_t **out,
                                                struct flowdb_error_t **err);
 
@@ -1812,7 +1812,7 @@ enum flowdb_status_t flowdb_jsondb_transaction(const struct flowdb_jsondb_t *db,
 enum flowdb_status_t flowdb_txn_put(struct flowdb_txn_t *txn,
                                     const char *store,
                                     const char *doc,
-                                    uintptr_t len,
+                                    size_t len,
                                     char **key_out,
                                     struct flowdb_error_t **err);
 
@@ -1822,7 +1822,7 @@ enum flowdb_status_t flowdb_txn_put(struct flowdb_txn_t *txn,
 enum flowdb_status_t flowdb_txn_put_auto(struct flowdb_txn_t *txn,
                                          const char *store,
                                          const char *doc,
-                                         uintptr_t len,
+                                         size_t len,
                                          char **key_out,
                                          struct flowdb_error_t **err);
 
@@ -1832,7 +1832,7 @@ enum flowdb_status_t flowdb_txn_put_auto(struct flowdb_txn_t *txn,
 enum flowdb_status_t flowdb_txn_get(struct flowdb_txn_t *txn,
                                     const char *store,
                                     const char *key,
-                                    uintptr_t len,
+                                    size_t len,
                                     char **out,
                                     struct flowdb_error_t **err);
 
@@ -1842,7 +1842,7 @@ enum flowdb_status_t flowdb_txn_get(struct flowdb_txn_t *txn,
 enum flowdb_status_t flowdb_txn_delete(struct flowdb_txn_t *txn,
                                        const char *store,
                                        const char *key,
-                                       uintptr_t len,
+                                       size_t len,
                                        struct flowdb_error_t **err);
 
 /*
@@ -1850,7 +1850,7 @@ enum flowdb_status_t flowdb_txn_delete(struct flowdb_txn_t *txn,
  */
 enum flowdb_status_t flowdb_txn_count(struct flowdb_txn_t *txn,
                                       const char *store,
-                                      uintptr_t *out,
+                                      size_t *out,
                                       struct flowdb_error_t **err);
 
 /*
@@ -1869,7 +1869,7 @@ enum flowdb_status_t flowdb_txn_get_by_index(struct flowdb_txn_t *txn,
                                              const char *store,
                                              const char *index,
                                              const char *value,
-                                             uintptr_t len,
+                                             size_t len,
                                              char **out,
                                              struct flowdb_error_t **err);
 
@@ -1880,9 +1880,9 @@ enum flowdb_status_t flowdb_txn_range_by_index(struct flowdb_txn_t *txn,
                                                const char *store,
                                                const char *index,
                                                const char *start,
-                                               uintptr_t start_len,
+                                               size_t start_len,
                                                const char *end,
-                                               uintptr_t end_len,
+                                               size_t end_len,
                                                char **out,
                                                struct flowdb_error_t **err);
 
@@ -1893,7 +1893,7 @@ enum flowdb_status_t flowdb_txn_index_query(struct flowdb_txn_t *txn,
                                             const char *store,
                                             const char *index,
                                             const struct flowdb_key_range_t *range,
-                                            int32_t dir,
+                                            enum flowdb_direction_t direction,
                                             char **out,
                                             struct flowdb_error_t **err);
 

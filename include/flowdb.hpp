@@ -312,7 +312,7 @@ template <class F>
 struct Visitor {
     F &f;
     std::exception_ptr thrown;
-    static bool call(int64_t ts, const uint8_t *value, uintptr_t value_len, void *user) noexcept {
+    static bool call(int64_t ts, const uint8_t *value, size_t value_len, void *user) noexcept {
         auto *self = static_cast<Visitor *>(user);
         try {
             std::string_view v(reinterpret_cast<const char *>(value), value_len);

@@ -45,9 +45,8 @@ echo "== cargo doc (broken or private links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 echo "== include/flowdb.h is what cbindgen generates"
-command -v cbindgen >/dev/null 2>&1 || cargo install cbindgen --locked --version 0.29.4 --quiet
 fresh_header=$(mktemp)
-cbindgen --quiet --config bindings/c/cbindgen.toml --output "$fresh_header" bindings/c
+bash scripts/gen-header.sh "$fresh_header"
 diff -u include/flowdb.h "$fresh_header"
 rm -f "$fresh_header"
 

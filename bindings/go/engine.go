@@ -103,7 +103,7 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	if interval == 0 {
 		interval = 1000
 	}
-	errs = append(errs, set(C.flowdb_options_set_sync_mode(p, C.int32_t(o.SyncMode), C.uint64_t(interval), &cerr)))
+	errs = append(errs, set(C.flowdb_options_set_sync_mode(p, C.enum_flowdb_sync_mode_t(o.SyncMode), C.uint64_t(interval), &cerr)))
 	if err := errors.Join(errs...); err != nil {
 		C.flowdb_options_free(p)
 		return nil, err

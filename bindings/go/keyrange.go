@@ -71,7 +71,7 @@ func (db *JsonDB) IndexQuery(store, index string, r IndexRange, dir Direction) (
 	err = withStr([]string{store, index}, func(p []*C.char) error {
 		var e error
 		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_jsondb_index_query(h, p[0], p[1], kr, C.int32_t(dir), o, c)
+			return C.flowdb_jsondb_index_query(h, p[0], p[1], kr, C.enum_flowdb_direction_t(dir), o, c)
 		})
 		return e
 	})
@@ -105,7 +105,7 @@ func (db *JsonDB) GetRange(store string, r IndexRange, dir Direction) ([]json.Ra
 	err = withStr([]string{store}, func(p []*C.char) error {
 		var e error
 		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_jsondb_get_range(h, p[0], kr, C.int32_t(dir), o, c)
+			return C.flowdb_jsondb_get_range(h, p[0], kr, C.enum_flowdb_direction_t(dir), o, c)
 		})
 		return e
 	})
@@ -124,7 +124,7 @@ func (tx *Txn) IndexQuery(store, index string, r IndexRange, dir Direction) ([]j
 	err = withStr([]string{store, index}, func(p []*C.char) error {
 		var e error
 		j, e = tx.text(func(o **C.char, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_txn_index_query(tx.t, p[0], p[1], kr, C.int32_t(dir), o, c)
+			return C.flowdb_txn_index_query(tx.t, p[0], p[1], kr, C.enum_flowdb_direction_t(dir), o, c)
 		})
 		return e
 	})

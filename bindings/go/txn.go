@@ -29,9 +29,9 @@ func (db *JsonDB) Transaction(stores []string, readWrite bool) (*Txn, error) {
 		arr := (**C.char)(C.malloc(C.size_t(len(p)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
 		defer C.free(unsafe.Pointer(arr))
 		copy(unsafe.Slice(arr, len(p)+1), p)
-		mode := C.int32_t(0)
+		mode := C.enum_flowdb_txn_mode_t(C.FLOWDB_READ_ONLY_TXN)
 		if readWrite {
-			mode = 1
+			mode = C.FLOWDB_READ_WRITE_TXN
 		}
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_jsondb_transaction(h, arr, C.size_t(len(p)), mode, &t, c)

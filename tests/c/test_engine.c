@@ -1009,7 +1009,7 @@ struct visited {
     size_t len[300];
     char value[300][16];
 };
-static bool visit(int64_t ts, const uint8_t *value, uintptr_t value_len, void *user) {
+static bool visit(int64_t ts, const uint8_t *value, size_t value_len, void *user) {
     struct visited *v = user;
     CHECK(v->calls < 300 && value_len < 16);
     if (v->calls < 300 && value_len < 16) {

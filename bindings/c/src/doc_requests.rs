@@ -7,7 +7,7 @@ use std::ffi::{c_char, CString};
 use serde_json::Value;
 
 use super::error::{cstr, json, null, put, put_cstring, put_string};
-use super::key_range::{direction, flowdb_key_range_t, key_range};
+use super::key_range::{direction_of, flowdb_key_range_t, key_range};
 use flowdb::error::{Error, Result};
 use flowdb::jsondb::{Direction, JsonDB, KeyRange, Transaction, TransactionMode};
 use flowdb::jsondb::{DocArray, DocSink, RawDoc};
@@ -294,7 +294,7 @@ pub(crate) unsafe fn index_query(
     store: *const c_char,
     index: *const c_char,
     range: *const flowdb_key_range_t,
-    dir: i32,
+    direction: i32,
     out: *mut *mut c_char,
 ) -> Result<()> {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
@@ -303,7 +303,7 @@ pub(crate) unsafe fn index_query(
             cstr(store, "store")?,
             cstr(index, "index")?,
             key_range(range)?,
-            direction(dir)?,
+            direction_of(direction)?,
         )
     };
     let docs = d.index_query(s, i, r, dir)?;

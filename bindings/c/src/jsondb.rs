@@ -19,7 +19,7 @@ use super::options::flowdb_options_t;
 use flowdb::error::{Error, Result};
 use flowdb::jsondb::JsonDB;
 
-pub(crate) use super::key_range::{direction, flowdb_key_range_t, key_range};
+pub(crate) use super::key_range::{direction_of, flowdb_key_range_t, key_range};
 
 /// An open document database. Thread-safe.
 #[derive(Debug)]
@@ -329,13 +329,17 @@ pub unsafe extern "C" fn flowdb_jsondb_get_range(
     db: *const flowdb_jsondb_t,
     store: *const c_char,
     range: *const flowdb_key_range_t,
-    dir: i32,
+    direction: i32,
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let (s, r, d) = (cstr(store, "store")?, key_range(range)?, direction(dir)?);
+        let (s, r, d) = (
+            cstr(store, "store")?,
+            key_range(range)?,
+            direction_of(direction)?,
+        );
         let docs = with_db(db, |x| docs::Docs::get_range(&mut &**x, s, r, d))?;
         docs::docs_out(out, docs)
     })
@@ -348,14 +352,14 @@ pub unsafe extern "C" fn flowdb_jsondb_index_query(
     store: *const c_char,
     index: *const c_char,
     range: *const flowdb_key_range_t,
-    dir: i32,
+    direction: i32,
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         with_db(db, |x| {
-            docs::index_query(&mut &**x, store, index, range, dir, out)
+            docs::index_query(&mut &**x, store, index, range, direction, out)
         })
     })
 }

@@ -24,7 +24,7 @@ pub enum flowdb_direction_t {
     FLOWDB_PREV_UNIQUE = 3,
 }
 
-pub(crate) fn direction(d: i32) -> Result<Direction> {
+pub(crate) fn direction_of(d: i32) -> Result<Direction> {
     Ok(match d {
         0 => Direction::Next,
         1 => Direction::Prev,

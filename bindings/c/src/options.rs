@@ -110,14 +110,14 @@ pub unsafe extern "C" fn flowdb_options_set_default_ttl_secs(
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_options_set_sync_mode(
     opts: *mut flowdb_options_t,
-    mode: i32,
+    sync_mode: i32,
     interval_ms: u64,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe {
         with(opts, err, |c| {
-            c.wal_sync_mode = match mode {
+            c.wal_sync_mode = match sync_mode {
                 0 => SyncMode::Always,
                 1 => SyncMode::IntervalMs(interval_ms),
                 other => {

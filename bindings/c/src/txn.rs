@@ -36,7 +36,7 @@ pub unsafe extern "C" fn flowdb_jsondb_transaction(
     db: *const flowdb_jsondb_t,
     stores: *const *const c_char,
     n: usize,
-    mode: i32,
+    txn_mode: i32,
     out: *mut *mut flowdb_txn_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
@@ -58,7 +58,7 @@ pub unsafe extern "C" fn flowdb_jsondb_transaction(
             .enumerate()
             .map(|(i, p)| cstr(*p, &format!("stores[{i}]")))
             .collect::<Result<_>>()?;
-        let mode = match mode {
+        let mode = match txn_mode {
             0 => TransactionMode::ReadOnly,
             1 => TransactionMode::ReadWrite,
             m => {
@@ -228,13 +228,15 @@ pub unsafe extern "C" fn flowdb_txn_index_query(
     store: *const c_char,
     index: *const c_char,
     range: *const flowdb_key_range_t,
-    dir: i32,
+    direction: i32,
     out: *mut *mut c_char,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        with_txn(txn, |t| docs::index_query(t, store, index, range, dir, out))
+        with_txn(txn, |t| {
+            docs::index_query(t, store, index, range, direction, out)
+        })
     })
 }
 
