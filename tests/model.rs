@@ -2,7 +2,8 @@
 //! deletes (by keys, by keys and time, `delete_before`, `delete_prefix_before`), TTL writes,
 //! reads forwards and backwards with limits, retention by age (`enforce_retention`), mixed `WriteBatch`es, queries of every kind (`last_n` too),
 //! scans and `Snapshot` reads, interleaved with flush, full and scheduled (time-window)
-//! compaction, GC and close/reopen, each result compared with a BTreeMap model.
+//! compaction, GC, close/reopen and checkpoints (the run going on in the copy), each
+//! result compared with a BTreeMap model.
 //! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
 
 mod common;
@@ -204,6 +205,14 @@ impl Harness {
                 if let Some(cutoff) = self.engine().enforce_retention().unwrap() {
                     self.model.retain(|(_, ts), _| *ts >= cutoff);
                 }
+            }
+            98 => {
+                // A checkpoint is the database as of now: the run goes on in the copy.
+                let dest = self.config.data_dir.join(format!("checkpoint-{i}"));
+                self.engine().checkpoint(&dest).unwrap();
+                self.engine.take().unwrap().shutdown().unwrap();
+                self.config.data_dir = dest;
+                self.engine = Some(self.open());
             }
             _ => self.check_snapshot_isolation(),
         }

@@ -17,7 +17,8 @@ use crate::range::Bounds;
 use crate::version::{SuperVersion, Version};
 use crate::wal::{parse_segment_name, segment_path};
 
-fn log_number(sv: &SuperVersion) -> u64 {
+/// The first log segment a memtable of `sv` still needs.
+pub(super) fn log_number(sv: &SuperVersion) -> u64 {
     sv.memtables().map(|m| m.first_segment).min().unwrap_or(0)
 }
 
@@ -112,6 +113,9 @@ impl Inner {
     }
 
     fn delete_flushed_segments(&self) -> Result<()> {
+        if self.wal_pins.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            return Ok(()); // a checkpoint is copying them; the next flush deletes them
+        }
         let needed = log_number(&self.current());
         let names = self
             .fs()

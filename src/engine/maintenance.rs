@@ -150,11 +150,12 @@ fn run(weak: Weak<Inner>, worker: Arc<Worker>) {
             s.work = false;
         }
         let Some(inner) = weak.upgrade() else { return };
-        if inner.maintenance_round(&mut last_gc).is_err() {
-            inner
-                .stats
-                .background_errors
-                .fetch_add(1, Ordering::Relaxed);
+        // After a background error, nothing is retried until `resume` (health.rs).
+        if inner.has_background_error() {
+            continue;
+        }
+        if let Err(e) = inner.maintenance_round(&mut last_gc) {
+            inner.note_background_error(e);
         }
     }
     if let Some(inner) = weak.upgrade() {

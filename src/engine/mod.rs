@@ -8,8 +8,10 @@
 //! thread) and `stats`.
 
 mod batch;
+mod checkpoint;
 mod compaction;
 mod flush;
+mod health;
 mod maintenance;
 mod open;
 mod output;
@@ -78,6 +80,10 @@ pub(crate) struct Inner {
     /// Serializes changes of the super-version and manifest writes.
     install: Mutex<()>,
     flush_lock: Mutex<()>,
+    /// Checkpoints copying log segments: while nonzero, flushes delete none.
+    wal_pins: std::sync::atomic::AtomicUsize,
+    /// The background error that stops writes, if any.
+    health: health::Health,
     compaction_lock: Mutex<()>,
     patch_lock: Mutex<()>,
     stats: Arc<Stats>,

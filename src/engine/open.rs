@@ -275,6 +275,8 @@ fn new_inner(
         queue: CommitQueue::default(),
         install: Mutex::new(()),
         flush_lock: Mutex::new(()),
+        wal_pins: std::sync::atomic::AtomicUsize::new(0),
+        health: Default::default(),
         compaction_lock: Mutex::new(()),
         patch_lock: Mutex::new(()),
         stats,

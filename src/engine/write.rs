@@ -86,7 +86,7 @@ impl Inner {
     /// Writes one batch through group commit; `force_sync` makes it durable whatever
     /// the sync mode.
     pub(crate) fn commit(&self, batch: WriteBatch, force_sync: bool) -> Result<()> {
-        self.check_open()?;
+        self.check_writable()?;
         if batch.ops.is_empty() {
             return Ok(());
         }

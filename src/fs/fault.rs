@@ -92,6 +92,22 @@ struct Node {
 enum NameOp {
     Link(PathBuf, usize),
     Unlink(PathBuf),
+    /// A directory renamed with everything in it, in one step.
+    RenameDir(PathBuf, PathBuf),
+}
+
+/// The names of `names` under `from`, moved under `to`.
+fn rename_under(names: &mut BTreeMap<PathBuf, usize>, from: &Path, to: &Path) {
+    let moved: Vec<PathBuf> = names
+        .keys()
+        .filter(|p| p.starts_with(from))
+        .cloned()
+        .collect();
+    for p in moved {
+        let id = names.remove(&p).expect("listed above");
+        let rest = p.strip_prefix(from).expect("filtered above");
+        names.insert(to.join(rest), id);
+    }
 }
 
 #[derive(Default)]
@@ -245,15 +261,30 @@ impl FaultFs {
                 let keep = rng.below(s.pending.len() + 1);
                 for op in &s.pending[..keep] {
                     match op {
-                        NameOp::Link(p, id) => names.insert(p.clone(), *id),
-                        NameOp::Unlink(p) => names.remove(p),
+                        NameOp::Link(p, id) => drop(names.insert(p.clone(), *id)),
+                        NameOp::Unlink(p) => drop(names.remove(p)),
+                        NameOp::RenameDir(from, to) => rename_under(&mut names, from, to),
                     };
                 }
                 names
             }
         };
+        // Directories renamed by a step the crash lost are back under their old names.
+        let kept = match mode {
+            CrashMode::Kill => s.pending.len(),
+            _ => 0,
+        };
+        let mut dirs = s.dirs.clone();
+        for op in s.pending[kept..].iter().rev() {
+            if let NameOp::RenameDir(from, to) = op {
+                if !names.keys().any(|p| p.starts_with(to)) {
+                    dirs.remove(to);
+                    dirs.insert(from.clone());
+                }
+            }
+        }
         let mut next = State {
-            dirs: s.dirs.clone(),
+            dirs,
             ..State::default()
         };
         let mut ids = BTreeMap::new();
@@ -485,9 +516,42 @@ impl FileSystem for FaultFs {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut s = self.state.lock();
         s.step(Op::Rename, from)?;
+        if s.dirs.remove(from) {
+            s.dirs.insert(to.to_path_buf());
+            rename_under(&mut s.names, from, to);
+            s.pending
+                .push(NameOp::RenameDir(from.to_path_buf(), to.to_path_buf()));
+            return Ok(());
+        }
         let id = s.unlink(from).ok_or_else(|| not_found(from))?;
         s.link(to, id);
         Ok(())
+    }
+
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut s = self.state.lock();
+        s.step(Op::Create, to)?;
+        let id = *s.names.get(from).ok_or_else(|| not_found(from))?;
+        if s.names.contains_key(to) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists", to.display()),
+            ));
+        }
+        s.link(to, id);
+        Ok(())
+    }
+
+    fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut s = self.state.lock();
+        s.step(Op::Remove, dir)?;
+        if s.names.keys().any(|p| p.parent() == Some(dir)) {
+            return Err(io::Error::other(format!("{} is not empty", dir.display())));
+        }
+        s.dirs
+            .remove(dir)
+            .then_some(())
+            .ok_or_else(|| not_found(dir))
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {

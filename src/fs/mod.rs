@@ -66,6 +66,23 @@ pub trait FileSystem: Send + Sync {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Makes the names created, renamed and removed in `dir` durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// A second name `to` for the file `from` (a hard link; durable after `sync_dir`).
+    /// File systems without links say `Unsupported`; a checkpoint then copies.
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let _ = (from, to);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system has no hard links",
+        ))
+    }
+    /// Removes the empty directory `dir`.
+    fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        let _ = dir;
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system cannot remove directories",
+        ))
+    }
     /// Takes the exclusive lock `path`: `Ok(None)` when another owner holds it. The lock
     /// is held until the returned guard is dropped (or the process dies).
     fn lock(&self, path: &Path) -> io::Result<Option<Box<dyn Send + Sync>>>;

@@ -140,6 +140,18 @@ impl JsonDB {
         self.engine.close()
     }
 
+    /// A consistent copy of the database (documents, indexes, schema) as of one
+    /// moment, in `dest`, which must not exist: [`Engine::checkpoint`]. Committed
+    /// transactions are in it whole or not at all; transactions go on meanwhile.
+    pub fn checkpoint(&self, dest: impl AsRef<std::path::Path>) -> Result<()> {
+        self.engine.checkpoint(dest)
+    }
+
+    /// Like [`JsonDB::checkpoint`], copying every file: [`Engine::backup_to`].
+    pub fn backup_to(&self, dest: impl AsRef<std::path::Path>) -> Result<()> {
+        self.engine.backup_to(dest)
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }

@@ -1,0 +1,213 @@
+//! Online checkpoints and backups: a consistent copy of the database as of one moment,
+//! taken while writers keep writing (docs/design.md, "Checkpoints").
+//!
+//! 1. **Capture** (writers wait at most this long: the log lock is held for a few
+//!    loads, no I/O): the super-version (its tables stay on disk while it is held),
+//!    the log segments the memtables need with the current segment's length, the
+//!    sequence and the next file number. Flushes leave those segments alone until
+//!    the copy is done (`Inner::wal_pins`).
+//! 2. **Copy** into `<dest>.tmp`: tables hard-linked (tables never change once
+//!    written), or copied when linking fails (another file system) or for a backup;
+//!    the log segments copied up to the captured length; every file synced; then a
+//!    manifest naming those tables.
+//! 3. **Commit**: `<dest>.tmp` renamed to `<dest>`, the parent directory synced. A
+//!    crash before the rename leaves no `<dest>` (a stale `<dest>.tmp` is cleared by
+//!    the next checkpoint to `<dest>`); after it, a complete checkpoint.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::flush::log_number;
+use super::{Engine, Inner};
+use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileSystem, OpenMode};
+use crate::manifest::ManifestState;
+use crate::sstable::table_path;
+use crate::version::SuperVersion;
+use crate::wal::{parse_segment_name, segment_path};
+
+/// How table files reach the copy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tables {
+    /// Hard links where the file system allows them, copies otherwise.
+    Link,
+    /// Always copies (a backup on another disk).
+    Copy,
+}
+
+/// What the copy is made of, taken in one moment.
+struct Capture {
+    /// Holds the tables (their files outlive compaction while it is held).
+    sv: Arc<SuperVersion>,
+    log_number: u64,
+    /// The segment being written and how much of it the capture covers.
+    current: (u64, u64),
+    next_file: u64,
+    last_seq: u64,
+}
+
+/// Keeps flushes from deleting log segments while a copy needs them.
+struct WalPin<'a>(&'a Inner);
+
+impl Drop for WalPin<'_> {
+    fn drop(&mut self) {
+        self.0.wal_pins.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Inner {
+    /// The capture (step 1). Lock order as in writing: the log, then installs.
+    fn capture(&self) -> (Capture, WalPin<'_>) {
+        let wal = self.wal.lock();
+        let _g = self.install.lock();
+        self.wal_pins.fetch_add(1, Ordering::SeqCst);
+        let sv = self.current();
+        let capture = Capture {
+            log_number: log_number(&sv),
+            sv,
+            current: (wal.writer.number(), wal.writer.size()),
+            next_file: self.next_file.load(Ordering::SeqCst),
+            last_seq: self.visible_seq.load(Ordering::Acquire),
+        };
+        (capture, WalPin(self))
+    }
+
+    fn copy_database(&self, dest: &Path, tables: Tables) -> Result<()> {
+        self.check_open()?;
+        let fs = self.fs().as_ref();
+        if fs.is_dir(dest).is_some() {
+            return Err(Error::invalid(format!(
+                "checkpoint destination {} already exists (it must not: a checkpoint \
+                 makes a new directory)",
+                dest.display()
+            )));
+        }
+        let parent = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs.create_dir_all(&parent)
+            .ctx(|| format!("creating {}", parent.display()))?;
+        let tmp = temp_dir(dest);
+        remove_stale(fs, &tmp)?;
+        fs.create_dir_all(&tmp)
+            .ctx(|| format!("creating {}", tmp.display()))?;
+        let copied = self.fill(&tmp, tables);
+        if let Err(e) = copied {
+            let _ = remove_stale(fs, &tmp);
+            return Err(e);
+        }
+        fs.rename(&tmp, dest)
+            .ctx(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
+        fs.sync_dir(&parent)
+            .ctx(|| format!("syncing directory {}", parent.display()))
+    }
+
+    /// Step 2: the files of one capture, in `tmp`.
+    fn fill(&self, tmp: &Path, tables: Tables) -> Result<()> {
+        let fs = self.fs().as_ref();
+        let (cap, _pin) = self.capture();
+        for t in cap.sv.version.tables.iter() {
+            let (from, to) = (table_path(&self.dir, t.meta.id), table_path(tmp, t.meta.id));
+            let linked = tables == Tables::Link && fs.hard_link(&from, &to).is_ok();
+            if !linked {
+                copy_prefix(fs, &from, &to, None)?;
+            }
+        }
+        for n in self.segments_from(cap.log_number, cap.current.0)? {
+            let len = (n == cap.current.0).then_some(cap.current.1);
+            copy_prefix(fs, &segment_path(&self.dir, n), &segment_path(tmp, n), len)?;
+        }
+        ManifestState {
+            next_file: cap.next_file,
+            log_number: cap.log_number,
+            last_seq: cap.last_seq,
+            tables: cap.sv.version.tables.iter().map(|t| t.meta).collect(),
+        }
+        .store(fs, tmp)?;
+        fs.sync_dir(tmp)
+            .ctx(|| format!("syncing directory {}", tmp.display()))
+    }
+
+    /// The log segments numbered `first..=last` in the directory, in order.
+    fn segments_from(&self, first: u64, last: u64) -> Result<Vec<u64>> {
+        let names = self
+            .fs()
+            .list(&self.dir)
+            .ctx(|| format!("listing {}", self.dir.display()))?;
+        let mut found: Vec<u64> = names
+            .iter()
+            .filter_map(|n| parse_segment_name(n))
+            .filter(|n| (first..=last).contains(n))
+            .collect();
+        found.sort_unstable();
+        Ok(found)
+    }
+}
+
+/// Where a checkpoint to `dest` is built before it is renamed into place.
+fn temp_dir(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    dest.with_file_name(name)
+}
+
+/// Removes what an interrupted checkpoint left at `tmp` (its files, then itself).
+fn remove_stale(fs: &dyn FileSystem, tmp: &Path) -> Result<()> {
+    if fs.is_dir(tmp) != Some(true) {
+        return Ok(());
+    }
+    for name in fs.list(tmp).ctx(|| format!("listing {}", tmp.display()))? {
+        let p = tmp.join(name);
+        fs.remove(&p)
+            .ctx(|| format!("removing {}", p.display()))?;
+    }
+    fs.remove_dir(tmp)
+        .ctx(|| format!("removing {}", tmp.display()))
+}
+
+/// Copies the first `len` bytes of `from` (all when `None`) to the new file `to`,
+/// and syncs it.
+fn copy_prefix(fs: &dyn FileSystem, from: &Path, to: &Path, len: Option<u64>) -> Result<()> {
+    const CHUNK: u64 = 1 << 20;
+    let src = fs
+        .open(from, OpenMode::Read)
+        .ctx(|| format!("opening {}", from.display()))?;
+    let len = match len {
+        Some(n) => n,
+        None => src.len().ctx(|| format!("reading {}", from.display()))?,
+    };
+    let dst = fs
+        .open(to, OpenMode::CreateNew)
+        .ctx(|| format!("creating {}", to.display()))?;
+    let mut buf = vec![0u8; CHUNK.min(len) as usize];
+    let mut at = 0;
+    while at < len {
+        let n = CHUNK.min(len - at) as usize;
+        src.read_exact_at(&mut buf[..n], at)
+            .ctx(|| format!("reading {}", from.display()))?;
+        dst.append(&buf[..n])
+            .ctx(|| format!("writing {}", to.display()))?;
+        at += n as u64;
+    }
+    dst.sync().ctx(|| format!("syncing {}", to.display()))
+}
+
+impl Engine {
+    /// Writes a consistent copy of the database as of one moment to `dest`, a
+    /// directory that must not exist yet; writers go on meanwhile (they wait only for
+    /// the moment of the capture). Tables are hard-linked when `dest` is on the same
+    /// file system (so a checkpoint costs little space until compaction replaces
+    /// them), copied otherwise; the log the memtables need is copied. The result
+    /// opens as a normal database. A crash leaves either no `dest` or a complete one.
+    pub fn checkpoint(&self, dest: impl AsRef<Path>) -> Result<()> {
+        self.inner.copy_database(dest.as_ref(), Tables::Link)
+    }
+
+    /// Like [`Engine::checkpoint`], but copies every file (no hard links): for a backup
+    /// on another disk, or one that must not share files with the database.
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
+        self.inner.copy_database(dest.as_ref(), Tables::Copy)
+    }
+}

@@ -1,0 +1,102 @@
+//! Background errors: an I/O error (or corruption) met by background work — a flush,
+//! a compaction, a log sync on the `IntervalMs` tick — makes the engine refuse writes
+//! until [`Engine::resume`] succeeds, as RocksDB's background error does. Reads go
+//! on. Until then a write would be acknowledged into a log and memtables that cannot
+//! be flushed, and a full disk would fill the memory instead (docs/design.md,
+//! "Background errors").
+
+use std::sync::atomic::Ordering;
+
+use parking_lot::Mutex;
+
+use super::{Engine, Inner};
+use crate::error::{Error, Result};
+
+/// The first background error not yet cleared by `resume`.
+#[derive(Default)]
+pub(crate) struct Health {
+    error: Mutex<Option<Error>>,
+}
+
+/// Whether `e`, met in background work, is one that stops writes: what a retry
+/// cannot be expected to cure by itself (I/O errors, corruption).
+fn stops_writes(e: &Error) -> bool {
+    matches!(e, Error::Io { .. } | Error::Corruption { .. })
+}
+
+/// The error a write gets while `cause` stands: the same kind (an I/O error keeps its
+/// errno, so callers can tell a full disk), saying why and what to do.
+fn refusal(cause: &Error) -> Error {
+    const WHAT: &str = "the engine refuses writes after a background error; fix its \
+                        cause (free disk space, ...), then call resume()";
+    match cause.duplicate() {
+        Error::Io { context, source } => Error::Io {
+            context: format!("{WHAT}: {context}"),
+            source,
+        },
+        other => Error::ReadOnly(format!("{WHAT}: {other}")),
+    }
+}
+
+impl Inner {
+    /// Ok unless a background error stands (or the engine was shut down).
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        self.check_open()?;
+        match &*self.health.error.lock() {
+            None => Ok(()),
+            Some(cause) => Err(refusal(cause)),
+        }
+    }
+
+    pub(crate) fn has_background_error(&self) -> bool {
+        self.health.error.lock().is_some()
+    }
+
+    /// Records an error of background work: counted always; kept (the first one)
+    /// when it stops writes.
+    pub(crate) fn note_background_error(&self, e: Error) {
+        self.stats.background_errors.fetch_add(1, Ordering::Relaxed);
+        if stops_writes(&e) {
+            self.health.error.lock().get_or_insert(e);
+        }
+    }
+}
+
+impl Engine {
+    /// The background error that stopped writes, if one stands: an I/O error or
+    /// corruption met by a background flush, compaction or log sync. While it stands
+    /// writes fail (with an error of the same kind naming it) and reads go on; see
+    /// [`Engine::resume`].
+    pub fn background_error(&self) -> Option<Error> {
+        self.inner.health.error.lock().as_ref().map(Error::duplicate)
+    }
+
+    /// After a background error, once its cause is fixed (disk space freed): retries
+    /// the work that must succeed before writes may go on — syncing the log and
+    /// flushing every memtable — and, when it does, clears the error. When it fails
+    /// again the error stands (the new one) and is returned. Does nothing when no
+    /// background error stands.
+    pub fn resume(&self) -> Result<()> {
+        self.inner.check_open()?;
+        if !self.inner.has_background_error() {
+            return Ok(());
+        }
+        let retried = (|| -> Result<()> {
+            self.inner.sync_wal()?;
+            while self.inner.flush_oldest()? {}
+            Ok(())
+        })();
+        match retried {
+            Ok(()) => {
+                *self.inner.health.error.lock() = None;
+                self.inner.wake_maintenance();
+                Ok(())
+            }
+            Err(e) => {
+                let mut slot = self.inner.health.error.lock();
+                *slot = Some(e.duplicate());
+                Err(e)
+            }
+        }
+    }
+}

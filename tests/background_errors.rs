@@ -1,0 +1,111 @@
+//! Background errors surfaced: an I/O error in a background flush stops writes (they
+//! fail with an error of the same kind, naming the cause and `resume`), reads go on,
+//! `background_error()` reports it; `resume()` fails while the cause stands and clears
+//! it once the cause is gone, after which writes and flushes work and nothing
+//! acknowledged is lost.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use flowdb::fs::{Fault, FaultFs, Injected, Op as FsOp};
+use flowdb::{Config, Engine, Error, Record, SyncMode};
+
+const ENOSPC: i32 = 28;
+
+fn open(fs: &FaultFs) -> Engine {
+    let config = Config {
+        auto_background: true,
+        flush_interval_ms: 5,
+        wal_sync_mode: SyncMode::Always,
+        ..common::small_config(Path::new("/db"))
+    };
+    Engine::open_on(Arc::new(fs.clone()), config, common::tiny_partitions()).unwrap()
+}
+
+fn record(i: i64) -> Record {
+    Record::new(format!("k{}", i % 7), i, vec![(i % 251) as u8; 2000])
+}
+
+/// Writes until a background flush has failed (the memtable is 1 MiB), and returns
+/// how many writes were acknowledged.
+fn write_until_stopped(e: &Engine) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut i = 0;
+    while e.background_error().is_none() {
+        assert!(Instant::now() < deadline, "no background error after {i} writes");
+        match e.write_batch(&[record(i)]) {
+            Ok(()) => i += 1,
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    i
+}
+
+#[test]
+fn a_failed_background_flush_stops_writes_until_resume() {
+    let fs = FaultFs::new();
+    let e = open(&fs);
+    fs.inject(Fault {
+        op: Some(FsOp::Append),
+        name: ".sst".into(),
+        skip: 0,
+        times: u64::MAX,
+        error: Injected::NoSpace,
+    });
+    let acked = write_until_stopped(&e);
+    let cause = e.background_error().unwrap();
+    assert!(matches!(&cause, Error::Io { source, .. } if source.raw_os_error() == Some(ENOSPC)));
+
+    // Writes fail with the same kind of error, saying what to do.
+    match e.write_batch(&[record(acked)]) {
+        Err(Error::Io { context, source }) => {
+            assert_eq!(source.raw_os_error(), Some(ENOSPC));
+            assert!(context.contains("resume()"), "{context}");
+        }
+        other => panic!("a write after a background error: {other:?}"),
+    }
+    // Reads go on and see every acknowledged write.
+    for i in (0..acked).step_by(97) {
+        assert_eq!(e.get(&format!("k{}", i % 7), i).unwrap(), Some(record(i)), "{i}");
+    }
+    let counted: f64 = e
+        .metrics_text()
+        .lines()
+        .find(|l| l.starts_with("flowdb_background_errors_total"))
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+        .unwrap();
+    assert!(counted >= 1.0, "flowdb_background_errors_total {counted}");
+
+    // While the cause stands, resume fails and the error stays.
+    assert!(e.resume().is_err());
+    assert!(e.background_error().is_some());
+    assert!(e.write_batch(&[record(acked)]).is_err());
+
+    // Once it is gone, resume clears it; writes and flushes work again.
+    fs.clear_faults();
+    e.resume().unwrap();
+    assert!(e.background_error().is_none());
+    e.write_batch(&[record(acked)]).unwrap();
+    e.flush().unwrap();
+    for i in (0..=acked).step_by(89) {
+        assert_eq!(e.get(&format!("k{}", i % 7), i).unwrap(), Some(record(i)), "{i}");
+    }
+    e.resume().unwrap(); // nothing to resume: Ok
+}
+
+/// Errors that are not I/O errors or corruption do not stop writes, and an engine
+/// that never met one reports none.
+#[test]
+fn no_background_error_without_one() {
+    let fs = FaultFs::new();
+    let e = open(&fs);
+    for i in 0..2000 {
+        e.write_batch(&[record(i)]).unwrap();
+    }
+    e.flush().unwrap();
+    assert!(e.background_error().is_none());
+    e.resume().unwrap();
+}
