@@ -160,8 +160,7 @@ fn remove_stale(fs: &dyn FileSystem, tmp: &Path) -> Result<()> {
     }
     for name in fs.list(tmp).ctx(|| format!("listing {}", tmp.display()))? {
         let p = tmp.join(name);
-        fs.remove(&p)
-            .ctx(|| format!("removing {}", p.display()))?;
+        fs.remove(&p).ctx(|| format!("removing {}", p.display()))?;
     }
     fs.remove_dir(tmp)
         .ctx(|| format!("removing {}", tmp.display()))
