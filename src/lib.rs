@@ -47,7 +47,8 @@ pub mod stats {
 
 pub use config::{Config, ReadOptions, SyncMode, Tuning};
 pub use engine::{
-    Engine, EngineStats, MaintenanceHandle, SeriesInfo, Snapshot, WriteBatch, WriteOptions,
+    Engine, EngineStats, Event, EventListener, MaintenanceHandle, SeriesInfo, Snapshot,
+    WriteBatch, WriteOptions,
 };
 pub use error::{Error, FlowError, Result, StatusCode};
 pub use iterator::scan::ScanIterator;

@@ -2,7 +2,8 @@
 //! fail with an error of the same kind, naming the cause and `resume`), reads go on,
 //! `background_error()` reports it; `resume()` fails while the cause stands and clears
 //! it once the cause is gone, after which writes and flushes work and nothing
-//! acknowledged is lost.
+//! acknowledged is lost. And the event listener: flushes, merges, stalls, errors and
+//! resumes reach it in order, on its own thread.
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use flowdb::fs::{Fault, FaultFs, Injected, Op as FsOp};
-use flowdb::{Config, Engine, Error, Record, SyncMode};
+use flowdb::{Config, Engine, Error, Event, Record, SyncMode};
 
 const ENOSPC: i32 = 28;
 
@@ -108,4 +109,94 @@ fn no_background_error_without_one() {
     e.flush().unwrap();
     assert!(e.background_error().is_none());
     e.resume().unwrap();
+}
+
+type Seen = Arc<parking_lot::Mutex<Vec<Event>>>;
+
+fn listen(e: &Engine) -> Seen {
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    e.set_event_listener(Some(Arc::new(move |ev: &Event| s.lock().push(ev.clone()))))
+        .unwrap();
+    seen
+}
+
+/// Flushes, merges and write stalls reach the listener, in order, with what they did;
+/// shutdown delivers everything queued before it.
+#[test]
+fn events_report_flushes_merges_and_stalls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Config {
+        max_frozen_memtables: 1,
+        ..common::small_config(tmp.path())
+    };
+    let e = common::open_tiny(config);
+    let seen = listen(&e);
+    for i in 0..3000 {
+        e.write_batch(&[record(i)]).unwrap();
+    }
+    e.flush().unwrap();
+    e.trigger_compaction().unwrap();
+    e.shutdown().unwrap();
+    let seen = seen.lock();
+    let kinds: Vec<&str> = seen.iter().map(Event::kind).collect();
+    for kind in ["flush", "compaction", "stall"] {
+        assert!(kinds.contains(&kind), "no {kind} event in {kinds:?}");
+    }
+    for ev in seen.iter() {
+        match ev {
+            Event::FlushCompleted { tables, bytes, .. } => assert!(*tables > 0 && *bytes > 0),
+            Event::CompactionCompleted {
+                input_tables,
+                output_tables,
+                bytes,
+                ..
+            } => assert!(*input_tables > 0 && *output_tables > 0 && *bytes > 0, "{ev:?}"),
+            Event::WriteStall { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // The last event is the full compaction's.
+    assert_eq!(kinds.last(), Some(&"compaction"));
+}
+
+/// The background error and the resume are reported; a listener may call the engine
+/// (it runs on a thread of its own), and setting `None` removes it.
+#[test]
+fn events_report_background_errors_and_a_listener_may_call_the_engine() {
+    let fs = FaultFs::new();
+    let e = Arc::new(open(&fs));
+    let seen: Seen = Arc::default();
+    let (s, weak) = (seen.clone(), Arc::downgrade(&e));
+    e.set_event_listener(Some(Arc::new(move |ev: &Event| {
+        if let Some(e) = weak.upgrade() {
+            let _ = e.stats(); // reading the engine from the listener
+            assert!(e.set_event_listener(None).is_err(), "from the listener itself");
+        }
+        s.lock().push(ev.clone());
+    })))
+    .unwrap();
+    fs.inject(Fault {
+        op: Some(FsOp::Append),
+        name: ".sst".into(),
+        skip: 0,
+        times: u64::MAX,
+        error: Injected::NoSpace,
+    });
+    write_until_stopped(&e);
+    fs.clear_faults();
+    e.resume().unwrap();
+    e.set_event_listener(None).unwrap(); // waits for what was queued
+    let n = seen.lock().len();
+    let kinds: Vec<&str> = seen.lock().iter().map(Event::kind).collect();
+    let error = kinds.iter().position(|k| *k == "error").expect("an error event");
+    let resumed = kinds.iter().position(|k| *k == "resumed").expect("a resumed event");
+    assert!(error < resumed, "{kinds:?}");
+    assert!(matches!(
+        &seen.lock()[error],
+        Event::BackgroundError { stops_writes: true, error } if error.contains("No space")
+    ));
+    e.write_batch(&[record(0)]).unwrap();
+    e.flush().unwrap();
+    assert_eq!(seen.lock().len(), n, "an event after the listener was removed");
 }

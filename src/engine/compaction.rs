@@ -50,6 +50,7 @@ impl Inner {
     /// Replaces tables `run` of the current version by their merge at `level`,
     /// applying the newer of `deleting`; returns the expired records dropped.
     fn rewrite_run(&self, run: Range<usize>, level: u32, deleting: &Deleting) -> Result<u64> {
+        let started = std::time::Instant::now();
         let v = self.current().version.clone();
         let inputs: Vec<Arc<Table>> = v.tables[run.clone()].to_vec();
         let older = &v.tables[run.end..];
@@ -80,6 +81,12 @@ impl Inner {
             self.write_output(|| merge.next_newest(), range_dels, &newer, older, run)?;
         let written: u64 = outputs.iter().map(|t| t.meta.size).sum();
         self.replace_tables(&inputs, &outputs)?;
+        self.emit(|| super::events::Event::CompactionCompleted {
+            input_tables: inputs.len(),
+            output_tables: outputs.len(),
+            bytes: written,
+            duration: started.elapsed(),
+        });
         self.stats.compactions.fetch_add(1, Relaxed);
         self.stats.compaction_file_bytes.fetch_add(written, Relaxed);
         self.stats.records_expired.fetch_add(expired, Relaxed);

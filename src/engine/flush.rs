@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::events::Event;
 use super::output::OutputRun;
 use super::Inner;
 use crate::entry::RangeTombstones;
@@ -92,6 +93,11 @@ impl Inner {
             },
         })?;
         self.delete_flushed_segments()?;
+        self.emit(|| Event::FlushCompleted {
+            tables: tables.len(),
+            bytes: tables.iter().map(|t| t.meta.size).sum(),
+            duration: started.elapsed(),
+        });
         self.stats.flushes.fetch_add(1, Relaxed);
         self.stats.records_expired.fetch_add(expired, Relaxed);
         self.stats

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 
+use super::events::Event;
 use super::{Engine, Inner};
 use crate::error::{Error, Result};
 
@@ -56,7 +57,12 @@ impl Inner {
     /// when it stops writes.
     pub(crate) fn note_background_error(&self, e: Error) {
         self.stats.background_errors.fetch_add(1, Ordering::Relaxed);
-        if stops_writes(&e) {
+        let stops = stops_writes(&e);
+        self.emit(|| Event::BackgroundError {
+            error: e.to_string(),
+            stops_writes: stops,
+        });
+        if stops {
             self.health.error.lock().get_or_insert(e);
         }
     }
@@ -89,6 +95,7 @@ impl Engine {
         match retried {
             Ok(()) => {
                 *self.inner.health.error.lock() = None;
+                self.inner.emit(|| Event::Resumed);
                 self.inner.wake_maintenance();
                 Ok(())
             }

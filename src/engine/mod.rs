@@ -10,6 +10,7 @@
 mod batch;
 mod checkpoint;
 mod compaction;
+mod events;
 mod flush;
 mod health;
 mod maintenance;
@@ -34,6 +35,7 @@ use parking_lot::{Mutex, RwLock};
 pub use crate::iterator::scan::ScanIterator;
 pub use crate::sstable::series::SeriesInfo;
 pub use batch::{WriteBatch, WriteOptions};
+pub use events::{Event, EventListener};
 pub use maintenance::MaintenanceHandle;
 pub use snapshot::Snapshot;
 pub use stats::{EngineStats, StatField, StatValue};
@@ -84,6 +86,8 @@ pub(crate) struct Inner {
     wal_pins: std::sync::atomic::AtomicUsize,
     /// The background error that stops writes, if any.
     health: health::Health,
+    /// The event listener's queue and thread, when one is set.
+    events: events::Events,
     compaction_lock: Mutex<()>,
     patch_lock: Mutex<()>,
     stats: Arc<Stats>,
@@ -188,6 +192,7 @@ impl Engine {
         // that the lock is released when this returns.
         self.inner.join_all_maintenance();
         self.wait_for_snapshot_reads();
+        self.inner.stop_events();
         result
     }
 

@@ -277,6 +277,7 @@ fn new_inner(
         flush_lock: Mutex::new(()),
         wal_pins: std::sync::atomic::AtomicUsize::new(0),
         health: Default::default(),
+        events: Default::default(),
         compaction_lock: Mutex::new(()),
         patch_lock: Mutex::new(()),
         stats,

@@ -241,7 +241,11 @@ impl Inner {
                 // Flushing fell behind: this writer waits by doing the flush itself
                 // (or waiting for the background thread already doing it).
                 self.stats.write_stalls.fetch_add(1, Ordering::Relaxed);
+                let started = Instant::now();
                 self.flush_oldest()?;
+                self.emit(|| super::events::Event::WriteStall {
+                    duration: started.elapsed(),
+                });
                 continue;
             }
             self.freeze(wal)?;
