@@ -11,7 +11,9 @@
 //! for each writer that what is stored is its model after every acknowledged op, with
 //! or without the one pending: so no acknowledged op is lost, no op is partly visible
 //! and nothing deleted comes back. Each JsonDB index must agree with its store. Open
-//! must never fail. The next child continues where the database is.
+//! must never fail. Before the reopen, a read-only instance (`Engine::open_read_only`)
+//! opened on the killed child's directory must see exactly what the reopen recovers.
+//! The next child continues where the database is.
 //!
 //! Every op is generated from (seed, writer, op number), so the parent rebuilds what
 //! the child did from the oracle. `FLOWDB_CRASH_CYCLES` (default 20 per sync mode);
@@ -242,8 +244,19 @@ impl Loop {
             )
         };
         let log = read_oracle(oracle);
+        // A read-only instance opened on the killed writer's directory sees exactly
+        // what the writer recovers (it leaves a torn tail out, and in place).
+        let read_only = Engine::open_read_only(config(self.dir.path(), self.mode))
+            .and_then(|r| ops::state_of(&r))
+            .unwrap_or_else(|e| panic!("{}: read-only open: {e}", what(0)));
         let db = open_db(self.dir.path(), self.mode);
         let stored = ops::state_of(db.engine()).unwrap();
+        assert!(
+            read_only == stored,
+            "{}: the read-only instance saw another state than recovery: {}",
+            what(0),
+            ops::diff(&stored, &read_only)
+        );
         for (w, logged) in log.iter().enumerate().take(TS_WRITERS) {
             let p = prefix(w).into_bytes();
             let got: ops::State = stored

@@ -74,7 +74,7 @@ impl Inner {
     }
 
     fn copy_database(&self, dest: &Path, tables: Tables) -> Result<()> {
-        self.check_open()?;
+        self.check_owner()?;
         let fs = self.fs().as_ref();
         if fs.is_dir(dest).is_some() {
             return Err(Error::invalid(format!(

@@ -230,7 +230,7 @@ impl Engine {
     /// applications that open with `auto_background = false` and schedule
     /// maintenance themselves.
     pub fn run_compactions(&self) -> Result<u64> {
-        self.inner.check_open()?;
+        self.inner.check_owner()?;
         let mut steps = 0;
         while self.inner.maybe_compact()? {
             steps += 1;
@@ -243,20 +243,20 @@ impl Engine {
     /// hide nothing and expired records. Returns whether anything was rewritten.
     /// Background compaction leaves the result alone; see docs/design.md.
     pub fn trigger_compaction(&self) -> Result<bool> {
-        self.inner.check_open()?;
+        self.inner.check_owner()?;
         self.inner.compact_all()
     }
 
     /// Physically removes expired records from tables now; returns how many. (Expired
     /// records are invisible to reads at once either way; memtable ones go at flush.)
     pub fn trigger_gc(&self) -> Result<u64> {
-        self.inner.check_open()?;
+        self.inner.check_owner()?;
         self.inner.gc()
     }
 
     /// Flushes every memtable to tables.
     pub fn flush(&self) -> Result<()> {
-        self.inner.check_open()?;
+        self.inner.check_owner()?;
         self.inner.flush_all()
     }
 }

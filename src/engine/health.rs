@@ -42,7 +42,7 @@ fn refusal(cause: &Error) -> Error {
 impl Inner {
     /// Ok unless a background error stands (or the engine was shut down).
     pub(crate) fn check_writable(&self) -> Result<()> {
-        self.check_open()?;
+        self.check_owner()?;
         match &*self.health.error.lock() {
             None => Ok(()),
             Some(cause) => Err(refusal(cause)),
@@ -74,7 +74,12 @@ impl Engine {
     /// writes fail (with an error of the same kind naming it) and reads go on; see
     /// [`Engine::resume`].
     pub fn background_error(&self) -> Option<Error> {
-        self.inner.health.error.lock().as_ref().map(Error::duplicate)
+        self.inner
+            .health
+            .error
+            .lock()
+            .as_ref()
+            .map(Error::duplicate)
     }
 
     /// After a background error, once its cause is fixed (disk space freed): retries

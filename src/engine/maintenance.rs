@@ -227,7 +227,7 @@ impl Engine {
     /// returning the handle that stops it; `None` when it already runs (as it does
     /// from `open` with `auto_background`).
     pub fn spawn_background_maintenance(&self) -> Option<MaintenanceHandle> {
-        if self.inner.check_open().is_err() {
+        if self.inner.check_owner().is_err() {
             return None;
         }
         spawn(&self.inner)

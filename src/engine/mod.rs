@@ -18,6 +18,7 @@ mod open;
 mod output;
 mod policy;
 mod read;
+mod read_only;
 mod retention;
 mod series;
 mod snapshot;
@@ -64,7 +65,10 @@ pub(crate) struct WalState {
 pub(crate) struct Inner {
     config: Config,
     dir: PathBuf,
-    _lock: DirLock,
+    /// The directory lock; `None` for a read-only instance, which takes none.
+    _lock: Option<DirLock>,
+    /// A read-only instance (`Engine::open_read_only`): writes nothing, ever.
+    read_only: bool,
     table_ctx: Arc<TableContext>,
     table_opts: TableOptions,
     /// Where flush and compaction cut their outputs (`Tuning::target_table_bytes`).
@@ -145,6 +149,20 @@ impl Inner {
         }
         Ok(())
     }
+
+    /// `check_open`, and the engine owns its directory: not a read-only instance
+    /// (for everything that writes files).
+    pub(crate) fn check_owner(&self) -> Result<()> {
+        self.check_open()?;
+        if self.read_only {
+            return Err(Error::ReadOnly(format!(
+                "the engine on {} was opened read-only (Engine::open_read_only): it \
+                 never writes",
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Engine {
@@ -175,6 +193,9 @@ impl Engine {
     /// Flushes memtables to tables and syncs the log; the engine stays usable.
     pub fn close(&self) -> Result<()> {
         self.inner.check_open()?;
+        if self.inner.read_only {
+            return Ok(()); // a read-only instance wrote nothing
+        }
         self.inner.flush_all()?;
         self.inner.sync_wal()
     }

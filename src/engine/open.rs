@@ -24,7 +24,7 @@ use crate::sstable::cache::BlockCache;
 use crate::sstable::reader::{IndexBudget, Table, TableContext};
 use crate::sstable::{parse_table_name, table_path};
 use crate::version::{SuperVersion, Version};
-use crate::wal::{parse_segment_name, replay_segment, segment_path, WalWriter};
+use crate::wal::{parse_segment_name, replay_segment, segment_path, TornTail, WalWriter};
 
 fn prepare_dir(fs: &dyn FileSystem, config: &Config) -> Result<()> {
     let dir = &config.data_dir;
@@ -49,7 +49,7 @@ fn prepare_dir(fs: &dyn FileSystem, config: &Config) -> Result<()> {
 }
 
 /// Segment and table numbers found in the directory.
-fn list_files(fs: &dyn FileSystem, dir: &Path) -> Result<(Vec<u64>, Vec<u64>)> {
+pub(super) fn list_files(fs: &dyn FileSystem, dir: &Path) -> Result<(Vec<u64>, Vec<u64>)> {
     let mut segments = Vec::new();
     let mut tables = Vec::new();
     for name in fs.list(dir).ctx(|| format!("listing {}", dir.display()))? {
@@ -76,7 +76,15 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> R
     let tables = open_tables(&ctx, &state)?;
     let files = remove_leftovers(fs.as_ref(), &dir, &state)?;
     let stats = Arc::new(Stats::default());
-    let (mem, last_seq) = replay_log(fs.as_ref(), &dir, &files, state.last_seq, &stats)?;
+    let first = files.replay.first().copied().unwrap_or(files.first_free);
+    let (mem, last_seq) = replay_log(
+        fs.as_ref(),
+        &dir,
+        (&files.replay, first),
+        state.last_seq,
+        TornTail::Cut,
+        &stats,
+    )?;
     let log = start_log(&fs, &dir, &files, mem, last_seq)?;
     // A new database gets its manifest now. An existing one needs no rewrite: file
     // numbers are recovered from the directory, and the segments it names are still
@@ -90,7 +98,15 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> R
         }
         .store(fs.as_ref(), &dir)?;
     }
-    Ok(new_inner(config, &tuning, lock, ctx, stats, tables, log))
+    Ok(new_inner(
+        config,
+        &tuning,
+        Some(lock),
+        ctx,
+        stats,
+        tables,
+        log,
+    ))
 }
 
 /// The manifest's state, and whether there was none (a new database: then the state
@@ -105,7 +121,7 @@ fn load_manifest(fs: &dyn FileSystem, dir: &Path) -> Result<(ManifestState, bool
     Ok((state, fresh))
 }
 
-fn table_context(fs: &Arc<dyn FileSystem>, config: &Config) -> Arc<TableContext> {
+pub(super) fn table_context(fs: &Arc<dyn FileSystem>, config: &Config) -> Arc<TableContext> {
     Arc::new(TableContext {
         fs: fs.clone(),
         dir: config.data_dir.clone(),
@@ -115,7 +131,10 @@ fn table_context(fs: &Arc<dyn FileSystem>, config: &Config) -> Arc<TableContext>
 }
 
 /// Opens every table the manifest names.
-fn open_tables(ctx: &Arc<TableContext>, state: &ManifestState) -> Result<Vec<Arc<Table>>> {
+pub(super) fn open_tables(
+    ctx: &Arc<TableContext>,
+    state: &ManifestState,
+) -> Result<Vec<Arc<Table>>> {
     let mut tables = Vec::with_capacity(state.tables.len());
     for meta in &state.tables {
         tables.push(Arc::new(Table::open(ctx, *meta)?));
@@ -157,20 +176,21 @@ fn remove_leftovers(fs: &dyn FileSystem, dir: &Path, state: &ManifestState) -> R
     Ok(LiveFiles { replay, first_free })
 }
 
-/// Replays the segments to replay into a memtable (only the last may have a torn
-/// tail); returns it with the last sequence number recovered (`last_seq` at least).
-fn replay_log(
+/// Replays the segments `replay` into a memtable whose first segment is `first` (only
+/// the last may have a torn tail); returns it with the last sequence number
+/// recovered (`last_seq` at least).
+pub(super) fn replay_log(
     fs: &dyn FileSystem,
     dir: &Path,
-    files: &LiveFiles,
+    (replay, first): (&[u64], u64),
     mut last_seq: u64,
+    tail: TornTail,
     stats: &Stats,
 ) -> Result<(Memtable, u64)> {
-    let replay = &files.replay;
-    let first_segment = replay.first().copied().unwrap_or(files.first_free);
-    let mem = Memtable::new(first_segment);
+    let mem = Memtable::new(first);
     for (i, n) in replay.iter().enumerate() {
-        let replayed = replay_segment(fs, &segment_path(dir, *n), i + 1 == replay.len())?;
+        let last = i + 1 == replay.len();
+        let replayed = replay_segment(fs, &segment_path(dir, *n), last, tail)?;
         stats
             .wal_torn_bytes_dropped
             .fetch_add(replayed.torn_bytes, std::sync::atomic::Ordering::Relaxed);
@@ -189,13 +209,13 @@ fn replay_log(
 
 /// The log the engine goes on with: new writes go to a new segment, never after a
 /// torn tail.
-struct Log {
-    writer: WalWriter,
-    segment: u64,
+pub(super) struct Log {
+    pub(super) writer: WalWriter,
+    pub(super) segment: u64,
     /// The memtable new writes go to: the replayed one, or a new one.
-    active: Memtable,
-    last_seq: u64,
-    next_file: u64,
+    pub(super) active: Memtable,
+    pub(super) last_seq: u64,
+    pub(super) next_file: u64,
 }
 
 /// Creates the new log segment, and makes the active memtable: the replayed one if
@@ -232,10 +252,10 @@ fn start_log(
     })
 }
 
-fn new_inner(
+pub(super) fn new_inner(
     config: Config,
     tuning: &Tuning,
-    lock: DirLock,
+    lock: Option<DirLock>,
     ctx: Arc<TableContext>,
     stats: Arc<Stats>,
     tables: Vec<Arc<Table>>,
@@ -251,6 +271,7 @@ fn new_inner(
     };
     Inner {
         dir: config.data_dir.clone(),
+        read_only: lock.is_none(),
         _lock: lock,
         table_ctx: ctx,
         table_opts,

@@ -227,7 +227,7 @@ impl Engine {
     /// gone), or `None` when nothing was due. For programs that open with
     /// `auto_background = false`.
     pub fn enforce_retention(&self) -> Result<Option<i64>> {
-        self.inner.check_open()?;
+        self.inner.check_owner()?;
         let cutoff = self.inner.enforce_retention()?;
         if cutoff.is_some() {
             let deleting = self.inner.deleting_tombstones()?;

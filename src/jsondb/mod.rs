@@ -115,13 +115,24 @@ impl JsonDB {
         Self::from_engine(Engine::open(config)?)
     }
 
+    /// Opens a document database another process is writing, read-only: the
+    /// documents, indexes and schema as of the open ([`Engine::open_read_only`]);
+    /// [`JsonDB::catch_up`] moves it forward. Read-write transactions fail at commit.
+    pub fn open_read_only(config: Config) -> Result<Self> {
+        Self::from_engine(Engine::open_read_only(config)?)
+    }
+
+    /// For a read-only instance: moves to the writer's present, schema included
+    /// ([`Engine::catch_up`]). Transactions under way keep what they read.
+    pub fn catch_up(&self) -> Result<()> {
+        self.engine.catch_up()?;
+        *self.catalog.write() = Arc::new(stored_catalog(&self.engine)?);
+        Ok(())
+    }
+
     /// The document layer on an open engine (its schema is read from the engine).
     pub fn from_engine(engine: Engine) -> Result<Self> {
-        let catalog = match engine.get_bytes(&catalog_key(), TS, &ReadOptions::default())? {
-            Some(r) => serde_json::from_slice(&r.value)
-                .map_err(|e| Error::corruption("JsonDB catalog record", 0, e.to_string()))?,
-            None => Catalog::default(),
-        };
+        let catalog = stored_catalog(&engine)?;
         Ok(JsonDB {
             engine,
             catalog: RwLock::new(Arc::new(catalog)),
@@ -286,4 +297,15 @@ impl JsonDB {
     pub fn delete_doc(&self, store: &str, key: impl KeyArg) -> Result<()> {
         self.delete(store, &key.into_value())
     }
+}
+
+/// The schema as the engine stores it (empty for a new database).
+fn stored_catalog(engine: &Engine) -> Result<Catalog> {
+    Ok(
+        match engine.get_bytes(&catalog_key(), TS, &ReadOptions::default())? {
+            Some(r) => serde_json::from_slice(&r.value)
+                .map_err(|e| Error::corruption("JsonDB catalog record", 0, e.to_string()))?,
+            None => Catalog::default(),
+        },
+    )
 }

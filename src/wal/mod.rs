@@ -10,7 +10,7 @@ mod reader;
 mod writer;
 
 pub(crate) use batch::{Op, WriteBatch};
-pub(crate) use reader::replay_segment;
+pub(crate) use reader::{replay_segment, TornTail};
 pub(crate) use writer::{frame_record, sync_dir, WalWriter};
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,8 @@
 //!
 //! A record that is short or fails its crc is a *torn tail* when it is in the last
 //! segment and no valid record follows it anywhere after: the crash happened while it
-//! was written. The segment is cut there and the dropped bytes reported. Any other bad
+//! was written. The segment is cut there and the dropped bytes reported (a read-only
+//! instance leaves it: the writer may be writing that record now). Any other bad
 //! record is a `Corruption` error naming the file and offset: data before the tail is
 //! never skipped silently.
 
@@ -34,7 +35,21 @@ fn valid_record_at(data: &[u8], pos: usize) -> Option<std::ops::Range<usize>> {
     (crc32_two(&data[pos + 4..start], &data[start..end]) == crc).then_some(start..end)
 }
 
-pub(crate) fn replay_segment(fs: &dyn FileSystem, path: &Path, is_last: bool) -> Result<Replayed> {
+/// What to do with a torn tail of the last segment.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TornTail {
+    /// Cut it off (the engine that owns the log, at open).
+    Cut,
+    /// Leave it (a read-only instance: the writer may be appending that record).
+    Keep,
+}
+
+pub(crate) fn replay_segment(
+    fs: &dyn FileSystem,
+    path: &Path,
+    is_last: bool,
+    tail: TornTail,
+) -> Result<Replayed> {
     let data = fs
         .read(path)
         .ctx(|| format!("reading WAL segment {}", path.display()))?;
@@ -66,6 +81,12 @@ pub(crate) fn replay_segment(fs: &dyn FileSystem, path: &Path, is_last: bool) ->
                     ));
                 }
                 let torn = (data.len() - pos) as u64;
+                if tail == TornTail::Keep {
+                    return Ok(Replayed {
+                        batches,
+                        torn_bytes: torn,
+                    });
+                }
                 let f = fs
                     .open(path, OpenMode::Write)
                     .ctx(|| format!("opening {name} to cut a torn tail"))?;
@@ -114,7 +135,7 @@ mod tests {
         let (data, ends) = segment(3);
         for cut in ends[1]..=data.len() {
             std::fs::write(&path, &data[..cut]).unwrap();
-            let r = replay_segment(&crate::fs::OsFs, &path, true).unwrap();
+            let r = replay_segment(&crate::fs::OsFs, &path, true, TornTail::Cut).unwrap();
             let want = if cut == data.len() { 3 } else { 2 };
             assert_eq!(r.batches.len(), want, "cut at {cut}");
             assert_eq!(
@@ -131,7 +152,9 @@ mod tests {
         let (mut data, ends) = segment(3);
         data[ends[0] + 10] ^= 1;
         std::fs::write(&path, &data).unwrap();
-        let e = replay_segment(&crate::fs::OsFs, &path, true).err().unwrap();
+        let e = replay_segment(&crate::fs::OsFs, &path, true, TornTail::Cut)
+            .err()
+            .unwrap();
         assert!(
             matches!(e, Error::Corruption { offset, .. } if offset == ends[0] as u64),
             "{e}"
@@ -141,13 +164,13 @@ mod tests {
         data.extend_from_slice(&[0u8; 100]);
         std::fs::write(&path, &data).unwrap();
         assert_eq!(
-            replay_segment(&crate::fs::OsFs, &path, true)
+            replay_segment(&crate::fs::OsFs, &path, true, TornTail::Cut)
                 .unwrap()
                 .torn_bytes,
             100
         );
         // ...but not in a segment that is not the last.
         std::fs::write(&path, &data).unwrap();
-        assert!(replay_segment(&crate::fs::OsFs, &path, false).is_err());
+        assert!(replay_segment(&crate::fs::OsFs, &path, false, TornTail::Cut).is_err());
     }
 }

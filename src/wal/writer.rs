@@ -57,6 +57,19 @@ impl WalWriter {
         })
     }
 
+    /// A writer with no segment, for a read-only instance (which never writes: its
+    /// every write is refused before it gets here; this one fails them too).
+    pub(crate) fn detached(fs: &Arc<dyn FileSystem>, dir: &Path) -> Self {
+        WalWriter {
+            fs: fs.clone(),
+            dir: dir.to_path_buf(),
+            file: Arc::new(NoFile),
+            number: 0,
+            size: 0,
+            broken: false,
+        }
+    }
+
     pub(crate) fn number(&self) -> u64 {
         self.number
     }
@@ -125,6 +138,36 @@ impl WalWriter {
 
     fn path(&self) -> PathBuf {
         super::segment_path(&self.dir, self.number)
+    }
+}
+
+/// The file of a detached writer: refuses every write.
+struct NoFile;
+
+impl NoFile {
+    fn refused() -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "a read-only instance has no log to write",
+        )
+    }
+}
+
+impl FsFile for NoFile {
+    fn read_exact_at(&self, _: &mut [u8], _: u64) -> std::io::Result<()> {
+        Err(Self::refused())
+    }
+    fn append(&self, _: &[u8]) -> std::io::Result<()> {
+        Err(Self::refused())
+    }
+    fn set_len(&self, _: u64) -> std::io::Result<()> {
+        Err(Self::refused())
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        Err(Self::refused())
+    }
+    fn len(&self) -> std::io::Result<u64> {
+        Ok(0)
     }
 }
 
