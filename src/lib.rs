@@ -36,6 +36,7 @@ mod range;
 pub mod record;
 mod sstable;
 mod util;
+pub mod verify;
 mod version;
 mod wal;
 
@@ -47,8 +48,8 @@ pub mod stats {
 
 pub use config::{Config, ReadOptions, SyncMode, Tuning};
 pub use engine::{
-    Engine, EngineStats, Event, EventListener, MaintenanceHandle, SeriesInfo, Snapshot,
-    WriteBatch, WriteOptions,
+    Engine, EngineStats, Event, EventListener, MaintenanceHandle, SeriesInfo, Snapshot, WriteBatch,
+    WriteOptions,
 };
 pub use error::{Error, FlowError, Result, StatusCode};
 pub use iterator::scan::ScanIterator;

@@ -76,6 +76,25 @@ pub(crate) fn frame_block(
     Ok(())
 }
 
+/// Reads the block at `h` into `buf` and checks its checksum, without decompressing
+/// it (for `verify`); returns the bytes read.
+pub(crate) fn check_block(
+    file: &dyn FsFile,
+    name: &str,
+    h: BlockHandle,
+    buf: &mut Vec<u8>,
+) -> Result<u64> {
+    let payload_len = h.len as usize;
+    buf.resize(payload_len + TRAILER, 0);
+    file.read_exact_at(buf, h.offset)
+        .ctx(|| format!("reading block at offset {} of {name}", h.offset))?;
+    let stored_crc = get_u32_at(buf, payload_len + 1).unwrap_or(0);
+    if crc32(&buf[..payload_len + 1]) != stored_crc {
+        return Err(Error::corruption(name, h.offset, "block checksum mismatch"));
+    }
+    Ok(buf.len() as u64)
+}
+
 /// Reads, checks and decompresses the block at `h`; `name` is used in errors.
 pub(crate) fn read_block(
     file: &dyn FsFile,
