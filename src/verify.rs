@@ -27,7 +27,11 @@ pub struct Damage {
 
 impl std::fmt::Display for Damage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} at offset {}: {}", self.file, self.offset, self.detail)
+        write!(
+            f,
+            "{} at offset {}: {}",
+            self.file, self.offset, self.detail
+        )
     }
 }
 
@@ -119,9 +123,7 @@ pub fn verify_dir_on(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VerifyReport
                 report.blocks += blocks;
                 report.table_bytes += bytes;
             }
-            Err(e) => report
-                .damage
-                .push(damage(e, &table_path(dir, meta.id))),
+            Err(e) => report.damage.push(damage(e, &table_path(dir, meta.id))),
         }
     }
     let mut segments: Vec<u64> = fs

@@ -36,7 +36,10 @@ fn write_until_stopped(e: &Engine) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut i = 0;
     while e.background_error().is_none() {
-        assert!(Instant::now() < deadline, "no background error after {i} writes");
+        assert!(
+            Instant::now() < deadline,
+            "no background error after {i} writes"
+        );
         match e.write_batch(&[record(i)]) {
             Ok(()) => i += 1,
             Err(_) => std::thread::sleep(Duration::from_millis(1)),
@@ -70,7 +73,11 @@ fn a_failed_background_flush_stops_writes_until_resume() {
     }
     // Reads go on and see every acknowledged write.
     for i in (0..acked).step_by(97) {
-        assert_eq!(e.get(&format!("k{}", i % 7), i).unwrap(), Some(record(i)), "{i}");
+        assert_eq!(
+            e.get(&format!("k{}", i % 7), i).unwrap(),
+            Some(record(i)),
+            "{i}"
+        );
     }
     let counted: f64 = e
         .metrics_text()
@@ -92,7 +99,11 @@ fn a_failed_background_flush_stops_writes_until_resume() {
     e.write_batch(&[record(acked)]).unwrap();
     e.flush().unwrap();
     for i in (0..=acked).step_by(89) {
-        assert_eq!(e.get(&format!("k{}", i % 7), i).unwrap(), Some(record(i)), "{i}");
+        assert_eq!(
+            e.get(&format!("k{}", i % 7), i).unwrap(),
+            Some(record(i)),
+            "{i}"
+        );
     }
     e.resume().unwrap(); // nothing to resume: Ok
 }
@@ -151,7 +162,10 @@ fn events_report_flushes_merges_and_stalls() {
                 output_tables,
                 bytes,
                 ..
-            } => assert!(*input_tables > 0 && *output_tables > 0 && *bytes > 0, "{ev:?}"),
+            } => assert!(
+                *input_tables > 0 && *output_tables > 0 && *bytes > 0,
+                "{ev:?}"
+            ),
             Event::WriteStall { .. } => {}
             other => panic!("unexpected {other:?}"),
         }
@@ -171,7 +185,10 @@ fn events_report_background_errors_and_a_listener_may_call_the_engine() {
     e.set_event_listener(Some(Arc::new(move |ev: &Event| {
         if let Some(e) = weak.upgrade() {
             let _ = e.stats(); // reading the engine from the listener
-            assert!(e.set_event_listener(None).is_err(), "from the listener itself");
+            assert!(
+                e.set_event_listener(None).is_err(),
+                "from the listener itself"
+            );
         }
         s.lock().push(ev.clone());
     })))
@@ -189,8 +206,14 @@ fn events_report_background_errors_and_a_listener_may_call_the_engine() {
     e.set_event_listener(None).unwrap(); // waits for what was queued
     let n = seen.lock().len();
     let kinds: Vec<&str> = seen.lock().iter().map(Event::kind).collect();
-    let error = kinds.iter().position(|k| *k == "error").expect("an error event");
-    let resumed = kinds.iter().position(|k| *k == "resumed").expect("a resumed event");
+    let error = kinds
+        .iter()
+        .position(|k| *k == "error")
+        .expect("an error event");
+    let resumed = kinds
+        .iter()
+        .position(|k| *k == "resumed")
+        .expect("a resumed event");
     assert!(error < resumed, "{kinds:?}");
     assert!(matches!(
         &seen.lock()[error],
@@ -198,5 +221,9 @@ fn events_report_background_errors_and_a_listener_may_call_the_engine() {
     ));
     e.write_batch(&[record(0)]).unwrap();
     e.flush().unwrap();
-    assert_eq!(seen.lock().len(), n, "an event after the listener was removed");
+    assert_eq!(
+        seen.lock().len(),
+        n,
+        "an event after the listener was removed"
+    );
 }

@@ -52,7 +52,8 @@ fn checkpoint_holds_the_state_of_its_moment() {
         let want = want.unwrap();
         assert!(got == want, "{name}: {}", ops::diff(&want, &got));
         // The copy is a database of its own: it takes writes.
-        copy.write_batch(&[Record::new("after", 1, b"x".to_vec())]).unwrap();
+        copy.write_batch(&[Record::new("after", 1, b"x".to_vec())])
+            .unwrap();
     }
     assert_eq!(ops::state_of(&e).unwrap(), model, "the source changed");
 }
@@ -70,7 +71,8 @@ fn checkpoints_taken_while_writing_are_consistent() {
         std::thread::spawn(move || {
             let mut i = 0i64;
             while !stop.load(Ordering::Relaxed) || i < 2_000 {
-                e.write_batch(&[Record::new("w", i, vec![7u8; 200])]).unwrap();
+                e.write_batch(&[Record::new("w", i, vec![7u8; 200])])
+                    .unwrap();
                 i += 1;
             }
             i
@@ -88,7 +90,11 @@ fn checkpoints_taken_while_writing_are_consistent() {
             .map(|r| r.unwrap().ts)
             .collect();
         let k = ts.len() as i64;
-        assert_eq!(ts, (0..k).collect::<Vec<_>>(), "checkpoint {c} is not a prefix");
+        assert_eq!(
+            ts,
+            (0..k).collect::<Vec<_>>(),
+            "checkpoint {c} is not a prefix"
+        );
         assert!(k >= last, "checkpoint {c} holds {k} < {last}");
         last = k;
     }
@@ -101,7 +107,8 @@ fn checkpoints_taken_while_writing_are_consistent() {
 fn the_destination_must_not_exist_and_a_stale_temp_dir_is_cleared() {
     let tmp = tempfile::tempdir().unwrap();
     let e = open(&tmp.path().join("db"));
-    e.write_batch(&[Record::new("k", 1, b"v".to_vec())]).unwrap();
+    e.write_batch(&[Record::new("k", 1, b"v".to_vec())])
+        .unwrap();
     let dest = tmp.path().join("cp");
     std::fs::create_dir(&dest).unwrap();
     std::fs::write(dest.join("mine"), b"keep").unwrap();
@@ -126,10 +133,12 @@ fn checkpoint_links_tables_and_backup_copies_them() {
     let tmp = tempfile::tempdir().unwrap();
     let e = open(&tmp.path().join("db"));
     for i in 0..500 {
-        e.write_batch(&[Record::new("k", i, vec![1u8; 100])]).unwrap();
+        e.write_batch(&[Record::new("k", i, vec![1u8; 100])])
+            .unwrap();
     }
     e.flush().unwrap();
-    e.write_batch(&[Record::new("k", 10_000, b"in the log".to_vec())]).unwrap();
+    e.write_batch(&[Record::new("k", 10_000, b"in the log".to_vec())])
+        .unwrap();
     e.checkpoint(tmp.path().join("cp")).unwrap();
     e.backup_to(tmp.path().join("backup")).unwrap();
     let links = |name: &str, ext: &str| -> Vec<u64> {
@@ -142,7 +151,10 @@ fn checkpoint_links_tables_and_backup_copies_them() {
     };
     let (cp, backup) = (links("cp", "sst"), links("backup", "sst"));
     assert!(!cp.is_empty() && cp.iter().all(|n| *n >= 2), "{cp:?}");
-    assert!(!backup.is_empty() && backup.iter().all(|n| *n == 1), "{backup:?}");
+    assert!(
+        !backup.is_empty() && backup.iter().all(|n| *n == 1),
+        "{backup:?}"
+    );
     for name in ["cp", "backup"] {
         let copy = open(&tmp.path().join(name));
         assert_eq!(value(&copy, 10_000), Some(b"in the log".to_vec()));
@@ -157,7 +169,10 @@ fn workload(fs: &FaultFs) -> (Engine, ops::State) {
     let mut rng = fastrand::Rng::with_seed(7);
     let base = 1_700_000_000_000_000;
     let mut model = ops::State::new();
-    let tail = Op::Put(vec![Record::new("tail", base, b"in the log only".to_vec())], None);
+    let tail = Op::Put(
+        vec![Record::new("tail", base, b"in the log only".to_vec())],
+        None,
+    );
     for op in (0..60).map(|i| Op::random(&mut rng, i, base)).chain([tail]) {
         op.apply(&e).unwrap();
         op.apply_model(&mut model);
@@ -197,7 +212,11 @@ fn a_crash_at_any_step_leaves_no_checkpoint_or_a_complete_one() {
             fs.crash_at(n);
             assert!(take(&e, "/cp").is_err(), "{tables}: step {n} did not fail");
             drop(e);
-            for mode in [CrashMode::Kill, CrashMode::PowerLoss, CrashMode::PowerLossTorn(n)] {
+            for mode in [
+                CrashMode::Kill,
+                CrashMode::PowerLoss,
+                CrashMode::PowerLossTorn(n),
+            ] {
                 let what = format!("{tables}, crash at step {n} ({mode:?})");
                 let after = fs.restart(mode);
                 let source = open_copy(&after, "/db").unwrap_or_else(|e| panic!("{what}: {e}"));

@@ -12,12 +12,17 @@ use flowdb::{Engine, Record};
 fn filled(dir: &Path) -> Engine {
     let e = common::open_tiny(common::small_config(dir));
     for i in 0..4000 {
-        e.write_batch(&[Record::new(format!("k{}", i % 13), i, vec![(i % 97) as u8; 200])])
-            .unwrap();
+        e.write_batch(&[Record::new(
+            format!("k{}", i % 13),
+            i,
+            vec![(i % 97) as u8; 200],
+        )])
+        .unwrap();
     }
     e.flush().unwrap();
     for i in 4000..4300 {
-        e.write_batch(&[Record::new("tail", i, vec![1u8; 100])]).unwrap();
+        e.write_batch(&[Record::new("tail", i, vec![1u8; 100])])
+            .unwrap();
     }
     e
 }
@@ -44,7 +49,10 @@ fn a_sound_database_checks_clean_while_it_is_written() {
     let e = filled(tmp.path());
     let r = verify_dir(tmp.path()).unwrap();
     assert!(r.is_sound(), "{:?}", r.damage);
-    assert!(r.tables > 0 && r.blocks > r.tables as u64 && r.table_bytes > 100_000, "{r:?}");
+    assert!(
+        r.tables > 0 && r.blocks > r.tables as u64 && r.table_bytes > 100_000,
+        "{r:?}"
+    );
     assert!(r.log_segments > 0 && r.log_records >= 300, "{r:?}");
     drop(e);
 }
@@ -61,7 +69,13 @@ fn damage_is_named_by_file_and_offset() {
     let at = rng.usize(..len);
     flip(table, at);
     let r = verify_dir(tmp.path()).unwrap();
-    assert_eq!(r.damage.len(), 1, "byte {at} of {}: {:?}", table.display(), r.damage);
+    assert_eq!(
+        r.damage.len(),
+        1,
+        "byte {at} of {}: {:?}",
+        table.display(),
+        r.damage
+    );
     let d = &r.damage[0];
     let name = table.file_name().unwrap().to_str().unwrap();
     assert!(d.file.ends_with(name), "{d}");
@@ -76,7 +90,12 @@ fn damage_is_named_by_file_and_offset() {
     let len = std::fs::metadata(log).unwrap().len() as usize;
     flip(log, len / 2);
     let r = verify_dir(tmp.path()).unwrap();
-    assert!(!r.is_sound() && r.damage[0].file.ends_with(log.file_name().unwrap().to_str().unwrap()));
+    assert!(
+        !r.is_sound()
+            && r.damage[0]
+                .file
+                .ends_with(log.file_name().unwrap().to_str().unwrap())
+    );
     flip(log, len / 2);
 
     // A torn tail is not damage.
@@ -89,7 +108,10 @@ fn damage_is_named_by_file_and_offset() {
     // The manifest.
     flip(&tmp.path().join("MANIFEST"), 20);
     let r = verify_dir(tmp.path()).unwrap();
-    assert!(!r.is_sound() && r.damage[0].file.ends_with("MANIFEST"), "{r:?}");
+    assert!(
+        !r.is_sound() && r.damage[0].file.ends_with("MANIFEST"),
+        "{r:?}"
+    );
 
     // Not a database at all: an error, not a report.
     assert!(verify_dir(tmp.path().join("nothing")).is_err());
