@@ -116,3 +116,21 @@ fn damage_is_named_by_file_and_offset() {
     // Not a database at all: an error, not a report.
     assert!(verify_dir(tmp.path().join("nothing")).is_err());
 }
+
+/// `Engine::tables` lists the live tables with what each holds: together they are
+/// the engine's table bytes and hold every flushed entry.
+#[test]
+fn tables_list_the_layout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = filled(tmp.path());
+    let tables = e.tables().unwrap();
+    assert!(!tables.is_empty());
+    let bytes: u64 = tables.iter().map(|t| t.bytes).sum();
+    assert_eq!(bytes, e.stats().sstable_bytes);
+    let entries: u64 = tables.iter().map(|t| t.entries).sum();
+    assert!(entries >= 4000, "{entries}");
+    for t in &tables {
+        assert!(t.first_key <= t.last_key && t.min_ts <= t.max_ts, "{t:?}");
+        assert!(tmp.path().join(format!("{:06}.sst", t.id)).exists(), "{t:?}");
+    }
+}
