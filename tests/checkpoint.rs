@@ -127,7 +127,8 @@ fn the_destination_must_not_exist_and_a_stale_temp_dir_is_cleared() {
     // the engine. A closed handle in C or Go refuses (their tests).
 }
 
-/// A checkpoint shares the tables' files (hard links); a backup shares nothing.
+/// A checkpoint shares the tables' and log segments' files (hard links); a backup
+/// shares nothing.
 #[test]
 fn checkpoint_links_tables_and_backup_copies_them() {
     let tmp = tempfile::tempdir().unwrap();
@@ -155,6 +156,10 @@ fn checkpoint_links_tables_and_backup_copies_them() {
         !backup.is_empty() && backup.iter().all(|n| *n == 1),
         "{backup:?}"
     );
+    // The log segments too: the checkpoint moved the log on, so none is written again.
+    let (cp, backup) = (links("cp", "log"), links("backup", "log"));
+    assert!(!cp.is_empty() && cp.iter().all(|n| *n >= 2), "{cp:?}");
+    assert!(!backup.is_empty() && backup.iter().all(|n| *n == 1), "{backup:?}");
     for name in ["cp", "backup"] {
         let copy = open(&tmp.path().join(name));
         assert_eq!(value(&copy, 10_000), Some(b"in the log".to_vec()));

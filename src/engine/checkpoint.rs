@@ -1,15 +1,16 @@
 //! Online checkpoints and backups: a consistent copy of the database as of one moment,
 //! taken while writers keep writing (docs/design.md, "Checkpoints").
 //!
-//! 1. **Capture** (writers wait at most this long: the log lock is held for a few
-//!    loads, no I/O): the super-version (its tables stay on disk while it is held),
-//!    the log segments the memtables need with the current segment's length, the
-//!    sequence and the next file number. Flushes leave those segments alone until
-//!    the copy is done (`Inner::wal_pins`).
-//! 2. **Copy** into `<dest>.tmp`: tables hard-linked (tables never change once
-//!    written), or copied when linking fails (another file system) or for a backup;
-//!    the log segments copied up to the captured length; every file synced; then a
-//!    manifest naming those tables.
+//! 1. **Capture**, holding the log lock: the log moves on to a new segment (as when
+//!    a segment fills up: the old one is synced and never written again), then the
+//!    super-version (its tables stay on disk while it is held), the first log
+//!    segment the memtables need, the sequence and the next file number are taken.
+//!    Writers wait for that rotation: about one group commit. Flushes leave the
+//!    segments alone until the copy is done (`Inner::wal_pins`).
+//! 2. **Copy** into `<dest>.tmp`: tables and log segments hard-linked (neither
+//!    changes once written and rotated), or copied when linking fails (another file
+//!    system) or for a backup; every file synced; then a manifest naming those
+//!    tables.
 //! 3. **Commit**: `<dest>.tmp` renamed to `<dest>`, the parent directory synced. A
 //!    crash before the rename leaves no `<dest>` (a stale `<dest>.tmp` is cleared by
 //!    the next checkpoint to `<dest>`); after it, a complete checkpoint.
@@ -27,9 +28,9 @@ use crate::sstable::table_path;
 use crate::version::SuperVersion;
 use crate::wal::{parse_segment_name, segment_path};
 
-/// How table files reach the copy.
+/// How files reach the copy.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Tables {
+enum Files {
     /// Hard links where the file system allows them, copies otherwise.
     Link,
     /// Always copies (a backup on another disk).
@@ -41,8 +42,8 @@ struct Capture {
     /// Holds the tables (their files outlive compaction while it is held).
     sv: Arc<SuperVersion>,
     log_number: u64,
-    /// The segment being written and how much of it the capture covers.
-    current: (u64, u64),
+    /// The segment the log went on in: the capture holds the ones before it.
+    current: u64,
     next_file: u64,
     last_seq: u64,
 }
@@ -58,22 +59,23 @@ impl Drop for WalPin<'_> {
 
 impl Inner {
     /// The capture (step 1). Lock order as in writing: the log, then installs.
-    fn capture(&self) -> (Capture, WalPin<'_>) {
-        let wal = self.wal.lock();
+    fn capture(&self) -> Result<(Capture, WalPin<'_>)> {
+        let mut wal = self.wal.lock();
+        self.rotate(&mut wal)?;
         let _g = self.install.lock();
         self.wal_pins.fetch_add(1, Ordering::SeqCst);
         let sv = self.current();
         let capture = Capture {
             log_number: log_number(&sv),
             sv,
-            current: (wal.writer.number(), wal.writer.size()),
+            current: wal.writer.number(),
             next_file: self.next_file.load(Ordering::SeqCst),
             last_seq: self.visible_seq.load(Ordering::Acquire),
         };
-        (capture, WalPin(self))
+        Ok((capture, WalPin(self)))
     }
 
-    fn copy_database(&self, dest: &Path, tables: Tables) -> Result<()> {
+    fn copy_database(&self, dest: &Path, how: Files) -> Result<()> {
         self.check_owner()?;
         let fs = self.fs().as_ref();
         if fs.is_dir(dest).is_some() {
@@ -93,7 +95,7 @@ impl Inner {
         remove_stale(fs, &tmp)?;
         fs.create_dir_all(&tmp)
             .ctx(|| format!("creating {}", tmp.display()))?;
-        let copied = self.fill(&tmp, tables);
+        let copied = self.fill(&tmp, how);
         if let Err(e) = copied {
             let _ = remove_stale(fs, &tmp);
             return Err(e);
@@ -105,19 +107,15 @@ impl Inner {
     }
 
     /// Step 2: the files of one capture, in `tmp`.
-    fn fill(&self, tmp: &Path, tables: Tables) -> Result<()> {
+    fn fill(&self, tmp: &Path, how: Files) -> Result<()> {
         let fs = self.fs().as_ref();
-        let (cap, _pin) = self.capture();
-        for t in cap.sv.version.tables.iter() {
-            let (from, to) = (table_path(&self.dir, t.meta.id), table_path(tmp, t.meta.id));
-            let linked = tables == Tables::Link && fs.hard_link(&from, &to).is_ok();
-            if !linked {
-                copy_prefix(fs, &from, &to, None)?;
-            }
+        let (cap, _pin) = self.capture()?;
+        let files = cap.sv.version.tables.iter().map(|t| t.meta.id);
+        for id in files {
+            place(fs, &table_path(&self.dir, id), &table_path(tmp, id), how)?;
         }
-        for n in self.segments_from(cap.log_number, cap.current.0)? {
-            let len = (n == cap.current.0).then_some(cap.current.1);
-            copy_prefix(fs, &segment_path(&self.dir, n), &segment_path(tmp, n), len)?;
+        for n in self.segments_from(cap.log_number, cap.current)? {
+            place(fs, &segment_path(&self.dir, n), &segment_path(tmp, n), how)?;
         }
         ManifestState {
             next_file: cap.next_file,
@@ -130,7 +128,7 @@ impl Inner {
             .ctx(|| format!("syncing directory {}", tmp.display()))
     }
 
-    /// The log segments numbered `first..=last` in the directory, in order.
+    /// The log segments numbered `first..last` in the directory, in order.
     fn segments_from(&self, first: u64, last: u64) -> Result<Vec<u64>> {
         let names = self
             .fs()
@@ -139,7 +137,7 @@ impl Inner {
         let mut found: Vec<u64> = names
             .iter()
             .filter_map(|n| parse_segment_name(n))
-            .filter(|n| (first..=last).contains(n))
+            .filter(|n| (first..last).contains(n))
             .collect();
         found.sort_unstable();
         Ok(found)
@@ -166,17 +164,22 @@ fn remove_stale(fs: &dyn FileSystem, tmp: &Path) -> Result<()> {
         .ctx(|| format!("removing {}", tmp.display()))
 }
 
-/// Copies the first `len` bytes of `from` (all when `None`) to the new file `to`,
-/// and syncs it.
-fn copy_prefix(fs: &dyn FileSystem, from: &Path, to: &Path, len: Option<u64>) -> Result<()> {
+/// Puts the file `from`, which never changes again, at `to`: a hard link when
+/// `how` allows and the file system can, a synced copy otherwise.
+fn place(fs: &dyn FileSystem, from: &Path, to: &Path, how: Files) -> Result<()> {
+    if how == Files::Link && fs.hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    copy_file(fs, from, to)
+}
+
+/// Copies `from` to the new file `to`, and syncs it.
+fn copy_file(fs: &dyn FileSystem, from: &Path, to: &Path) -> Result<()> {
     const CHUNK: u64 = 1 << 20;
     let src = fs
         .open(from, OpenMode::Read)
         .ctx(|| format!("opening {}", from.display()))?;
-    let len = match len {
-        Some(n) => n,
-        None => src.len().ctx(|| format!("reading {}", from.display()))?,
-    };
+    let len = src.len().ctx(|| format!("reading {}", from.display()))?;
     let dst = fs
         .open(to, OpenMode::CreateNew)
         .ctx(|| format!("creating {}", to.display()))?;
@@ -196,17 +199,18 @@ fn copy_prefix(fs: &dyn FileSystem, from: &Path, to: &Path, len: Option<u64>) ->
 impl Engine {
     /// Writes a consistent copy of the database as of one moment to `dest`, a
     /// directory that must not exist yet; writers go on meanwhile (they wait only for
-    /// the moment of the capture). Tables are hard-linked when `dest` is on the same
-    /// file system (so a checkpoint costs little space until compaction replaces
-    /// them), copied otherwise; the log the memtables need is copied. The result
-    /// opens as a normal database. A crash leaves either no `dest` or a complete one.
+    /// the moment of the capture: the log moving on to a new segment). Tables and the
+    /// log segments the memtables need are hard-linked when `dest` is on the same file
+    /// system (so a checkpoint costs little time and space until compaction replaces
+    /// them), copied otherwise. The result opens as a normal database. A crash leaves
+    /// either no `dest` or a complete one.
     pub fn checkpoint(&self, dest: impl AsRef<Path>) -> Result<()> {
-        self.inner.copy_database(dest.as_ref(), Tables::Link)
+        self.inner.copy_database(dest.as_ref(), Files::Link)
     }
 
     /// Like [`Engine::checkpoint`], but copies every file (no hard links): for a backup
     /// on another disk, or one that must not share files with the database.
     pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<()> {
-        self.inner.copy_database(dest.as_ref(), Tables::Copy)
+        self.inner.copy_database(dest.as_ref(), Files::Copy)
     }
 }

@@ -254,7 +254,9 @@ impl Inner {
         }
     }
 
-    fn rotate(&self, wal: &mut WalState) -> Result<()> {
+    /// Syncs the current log segment and goes on in a new one (a full segment, a
+    /// broken one, a checkpoint).
+    pub(super) fn rotate(&self, wal: &mut WalState) -> Result<()> {
         let n = self.new_file_number();
         wal.writer.rotate(n, true)?;
         wal.synced = (n, 0);
