@@ -34,6 +34,16 @@
 #include <stdint.h>
 #define FLOWDB_VERSION "0.7.0"
 
+/* Marks a deprecated function: a warning on GCC and Clang (-Wdeprecated-declarations),
+ * nothing elsewhere. Define FLOWDB_DEPRECATED(msg) as empty before including this
+ * header to silence the warnings. */
+#ifndef FLOWDB_DEPRECATED
+#if defined(__GNUC__) || defined(__clang__)
+#define FLOWDB_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#else
+#define FLOWDB_DEPRECATED(msg)
+#endif
+#endif
 
 /*
  The library version's parts (they match Cargo.toml; a test checks).
@@ -567,14 +577,25 @@ enum flowdb_status_t flowdb_engine_open(const struct flowdb_options_t *opts,
                                         struct flowdb_error_t **err);
 
 /*
- Flushes memtables and syncs the log; the engine stays usable.
+ Flushes memtables to tables and syncs the log (Rust's `Engine::close`); the
+ engine stays open and usable. Errors: `FLOWDB_CLOSED` after shutdown, `FLOWDB_IO`.
  */
+enum flowdb_status_t flowdb_engine_sync(const struct flowdb_engine_t *engine,
+                                        struct flowdb_error_t **err);
+
+/*
+ Deprecated name of `flowdb_engine_sync` (kept for the 0.7 ABI): despite the name
+ it does not close anything; the engine stays open. To close, use
+ `flowdb_engine_shutdown` then `flowdb_engine_free`.
+ */
+FLOWDB_DEPRECATED("use flowdb_engine_sync (same call; the engine stays open)")
 enum flowdb_status_t flowdb_engine_close(const struct flowdb_engine_t *engine,
                                          struct flowdb_error_t **err);
 
 /*
- Closes, stops background work and releases the directory lock. The handle stays
- valid (calls return `FLOWDB_CLOSED`) until `flowdb_engine_free`.
+ Syncs (as `flowdb_engine_sync`), stops background work and releases the directory
+ lock. The handle stays valid (calls return `FLOWDB_CLOSED`) until
+ `flowdb_engine_free`, which must still be called.
  */
 enum flowdb_status_t flowdb_engine_shutdown(const struct flowdb_engine_t *engine,
                                             struct flowdb_error_t **err);
@@ -910,14 +931,27 @@ enum flowdb_status_t flowdb_jsondb_from_engine(const struct flowdb_engine_t *eng
                                                struct flowdb_error_t **err);
 
 /*
- Flushes and syncs; stays usable.
+ Flushes the underlying engine's memtables and syncs its log (Rust's
+ `JsonDB::close`); the database stays open and usable. Errors: `FLOWDB_CLOSED`
+ after shutdown, `FLOWDB_IO`.
  */
+enum flowdb_status_t flowdb_jsondb_sync(const struct flowdb_jsondb_t *db,
+                                        struct flowdb_error_t **err);
+
+/*
+ Deprecated name of `flowdb_jsondb_sync` (kept for the 0.7 ABI): despite the name
+ it does not close anything; the database stays open. To close, use
+ `flowdb_jsondb_shutdown` then `flowdb_jsondb_free`.
+ */
+FLOWDB_DEPRECATED("use flowdb_jsondb_sync (same call; the database stays open)")
 enum flowdb_status_t flowdb_jsondb_close(const struct flowdb_jsondb_t *db,
                                          struct flowdb_error_t **err);
 
 /*
- Shuts the database down (flush, stop background work, release the lock); the
- handle then answers `FLOWDB_CLOSED`. `FLOWDB_BUSY` while transactions are open.
+ Shuts the database down (sync, stop background work, release the directory
+ lock); the handle then answers `FLOWDB_CLOSED` until `flowdb_jsondb_free`, which
+ must still be called. `FLOWDB_BUSY` while transactions are open (nothing is shut
+ down then).
  */
 enum flowdb_status_t flowdb_jsondb_shutdown(const struct flowdb_jsondb_t *db,
                                             struct flowdb_error_t **err);
@@ -1794,6 +1828,27 @@ enum flowdb_status_t flowdb_options_set_retention_max_age_secs(struct flowdb_opt
 enum flowdb_status_t flowdb_options_set_retention_max_bytes(struct flowdb_options_t *opts,
                                                             uint64_t bytes,
                                                             struct flowdb_error_t **err);
+
+/*
+ Adds a constant label (NUL-terminated UTF-8 `name` and `value`) to every sample of
+ the metrics text (`flowdb_engine_metrics_text`, `flowdb_jsondb_engine_metrics_text`),
+ to tell several databases in one process apart: `name="value"`, the value escaped
+ as the Prometheus text format requires. Labels keep the order they were added in.
+ The name is checked at open: `FLOWDB_INVALID_ARGUMENT` (naming the label) unless it
+ matches `[a-zA-Z_][a-zA-Z0-9_]*`, or when it begins with `__`, is `quantile` or
+ `le` (flowdb's own sample labels) or was added before.
+ */
+enum flowdb_status_t flowdb_options_add_metrics_label(struct flowdb_options_t *opts,
+                                                      const char *name,
+                                                      const char *value,
+                                                      struct flowdb_error_t **err);
+
+/*
+ Removes every label added with `flowdb_options_add_metrics_label` (so that one
+ options object can open several databases, each with its own labels).
+ */
+enum flowdb_status_t flowdb_options_clear_metrics_labels(struct flowdb_options_t *opts,
+                                                         struct flowdb_error_t **err);
 
 /*
  Starts a transaction over `n` stores (NUL-terminated names) in `mode`; waits for

@@ -8,15 +8,25 @@
 // Keys and values are byte strings passed as std::string_view. Lookups return
 // std::optional. A Scan is iterated with range-for (newest first when its Range is
 // reverse()); the RecordView it yields borrows from the scan and is valid until the
-// next step (or a seek). Thread safety is the C API's: an Engine may be shared by
+// next step (or a seek). Scans and record lists are ranges for the standard library
+// and C++20's std::ranges (their iterators model std::input_iterator; a RecordList's
+// std::forward_iterator). Reads are const: a `const Engine &` or `const JsonDB &` can
+// read but not write. Thread safety is the C API's: an Engine may be shared by
 // threads; a Scan is used by one thread at a time.
+//
+// Lifecycle: sync() flushes and syncs (the handle stays open; Rust's close()),
+// shutdown() syncs, stops background work and releases the directory lock, and the
+// destructor frees the handle (docs/c-api-names.md has the names in every language).
+// The wrapper is C++17; it uses nothing newer unless compiled as C++20.
 #ifndef FLOWDB_HPP
 #define FLOWDB_HPP
 
 #include "flowdb.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -144,6 +154,13 @@ public:
     /// Retention by size: past `bytes` of tables, the oldest data is deleted until they
     /// fit. 0: no limit (the default).
     Options &retention_max_bytes(uint64_t bytes) { return set(flowdb_options_set_retention_max_bytes(p_, bytes, &err_)); }
+    /// A constant label on every metrics sample (`name="value"`), to tell several
+    /// databases in one process apart; the name is checked at open (see
+    /// flowdb_options_add_metrics_label). Labels accumulate until clear_metrics_labels().
+    Options &metrics_label(const std::string &name, const std::string &value) {
+        return set(flowdb_options_add_metrics_label(p_, name.c_str(), value.c_str(), &err_));
+    }
+    Options &clear_metrics_labels() { return set(flowdb_options_clear_metrics_labels(p_, &err_)); }
     Options &create_if_missing(bool v) { return set(flowdb_options_set_create_if_missing(p_, v, &err_)); }
     Options &auto_background(bool v) { return set(flowdb_options_set_auto_background(p_, v, &err_)); }
 
@@ -218,9 +235,43 @@ public:
     std::vector<Record> to_vector() const {
         std::vector<Record> out;
         out.reserve(size());
-        for (size_t i = 0; i < size(); i++) out.push_back((*this)[i].to_record());
+        for (const RecordView &v : *this) out.push_back(v.to_record());
         return out;
     }
+
+    /// Iterates the records in order, yielding RecordView values (valid while the list
+    /// lives). A std::forward_iterator in C++20; for C++17 algorithms an input iterator
+    /// (it yields values, not references).
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using iterator_concept = std::forward_iterator_tag;
+        using value_type = RecordView;
+        using difference_type = std::ptrdiff_t;
+        using reference = RecordView;
+        using pointer = void;
+        iterator() = default;
+        reference operator*() const { return (*list_)[i_]; }
+        iterator &operator++() {
+            ++i_;
+            return *this;
+        }
+        iterator operator++(int) {
+            iterator old = *this;
+            ++i_;
+            return old;
+        }
+        friend bool operator==(const iterator &a, const iterator &b) noexcept { return a.list_ == b.list_ && a.i_ == b.i_; }
+        friend bool operator!=(const iterator &a, const iterator &b) noexcept { return !(a == b); }
+
+    private:
+        friend class RecordList;
+        iterator(const RecordList *l, size_t i) : list_(l), i_(i) {}
+        const RecordList *list_ = nullptr;
+        size_t i_ = 0;
+    };
+    iterator begin() const { return iterator(this, 0); }
+    iterator end() const { return iterator(this, size()); }
 
 private:
     flowdb_records_t *p_;
@@ -259,13 +310,31 @@ public:
         detail::check(flowdb_iter_seek(it_, detail::bytes(key), key.size(), ts, &err), err);
     }
 
+    /// An input iterator (std::input_iterator in C++20): single pass, each step reads
+    /// the next record, and *it (a view into the scan) is valid until the next step.
+    /// end() is the default-constructed iterator; in C++20 an iterator also compares
+    /// with std::default_sentinel (equal at the end).
     class iterator {
     public:
+        using iterator_category = std::input_iterator_tag;
+        using iterator_concept = std::input_iterator_tag;
         using value_type = RecordView;
         using difference_type = std::ptrdiff_t;
         using reference = const RecordView &;
         using pointer = const RecordView *;
-        using iterator_category = std::input_iterator_tag;
+
+        /// What it++ returns: the record it was on, copied (the step invalidates the
+        /// view), so that *it++ is safe.
+        class postfix {
+        public:
+            RecordView operator*() const { return RecordView{r_.key, r_.ts, r_.expire_at, r_.value}; }
+
+        private:
+            friend class iterator;
+            explicit postfix(Record r) : r_(std::move(r)) {}
+            Record r_;
+        };
+
         iterator() = default;
         explicit iterator(Scan *s) : scan_(s) { ++*this; }
         reference operator*() const { return *cur_; }
@@ -275,13 +344,22 @@ public:
             if (!cur_) scan_ = nullptr;
             return *this;
         }
-        bool operator==(const iterator &o) const { return scan_ == o.scan_; }
-        bool operator!=(const iterator &o) const { return scan_ != o.scan_; }
+        postfix operator++(int) {
+            postfix old(cur_->to_record());
+            ++*this;
+            return old;
+        }
+        friend bool operator==(const iterator &a, const iterator &b) noexcept { return a.scan_ == b.scan_; }
+        friend bool operator!=(const iterator &a, const iterator &b) noexcept { return !(a == b); }
+#if __cplusplus >= 202002L
+        friend bool operator==(const iterator &a, std::default_sentinel_t) noexcept { return a.scan_ == nullptr; }
+#endif
 
     private:
         Scan *scan_ = nullptr;
         std::optional<RecordView> cur_;
     };
+    /// Reads the first record (from where the scan is: after a seek, the new position).
     iterator begin() { return iterator(this); }
     iterator end() { return iterator(); }
 
@@ -488,8 +566,9 @@ private:
     flowdb_snapshot_t *p_;
 };
 
-/// The engine: opened by Engine::open, shut down by shutdown() or the destructor
-/// (which frees without shutdown: nothing acknowledged is lost).
+/// The engine: opened by Engine::open; sync() makes writes durable and keeps it open,
+/// shutdown() closes it, and the destructor frees it (without shutdown() nothing
+/// acknowledged is lost either). Reads are const.
 class Engine {
 public:
     static Engine open(const Options &o) {
@@ -562,14 +641,14 @@ public:
         return RecordList(out)[0].to_record();
     }
 
-    std::optional<Record> get(std::string_view key, int64_t ts) {
+    std::optional<Record> get(std::string_view key, int64_t ts) const {
         return first(list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_get(h_, detail::bytes(key), key.size(), ts, o, e); }));
     }
-    std::optional<Record> get_latest(std::string_view key) {
+    std::optional<Record> get_latest(std::string_view key) const {
         return first(list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_get_latest(h_, detail::bytes(key), key.size(), o, e); }));
     }
     /// The n live records of key with the greatest ts, newest first (one backwards walk).
-    std::vector<Record> last_n(std::string_view key, uint64_t n) {
+    std::vector<Record> last_n(std::string_view key, uint64_t n) const {
         return list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_last_n(h_, detail::bytes(key), key.size(), n, o, e); }).to_vector();
     }
     /// last_n lending each record instead of copying it: f(ts, value) for the n newest
@@ -583,12 +662,12 @@ public:
             return flowdb_engine_last_n_visit(h_, detail::bytes(key), key.size(), n, cb, u, h, e);
         });
     }
-    std::vector<Record> query(const Range &r) {
+    std::vector<Record> query(const Range &r) const {
         return list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_query(h_, r.get(), o, e); }).to_vector();
     }
-    std::vector<Record> query_by_prefix(std::string_view p) { return query(Range::prefix(p)); }
-    std::vector<Record> query_time_range(int64_t start, int64_t end) { return query(Range::time(start, end)); }
-    Scan scan(const Range &r, bool fill_cache = true, bool verify_checksums = true) {
+    std::vector<Record> query_by_prefix(std::string_view p) const { return query(Range::prefix(p)); }
+    std::vector<Record> query_time_range(int64_t start, int64_t end) const { return query(Range::time(start, end)); }
+    Scan scan(const Range &r, bool fill_cache = true, bool verify_checksums = true) const {
         flowdb_iter_t *it = nullptr;
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_engine_scan_opt(h_, r.get(), fill_cache, verify_checksums, &it, &err), err);
@@ -618,8 +697,14 @@ public:
         return Snapshot(p);
     }
 
+    /// Flushes memtables to tables.
     void flush() { simple(flowdb_engine_flush); }
-    void close() { simple(flowdb_engine_close); }
+    /// Flushes memtables and syncs the log (Rust's Engine::close); the engine stays open.
+    void sync() { simple(flowdb_engine_sync); }
+    /// The old name of sync(): it closes nothing (shutdown() does).
+    [[deprecated("use sync(): close() only flushes and syncs; shutdown() closes")]] void close() { sync(); }
+    /// Syncs, stops background work and releases the directory lock; later calls
+    /// throw FLOWDB_CLOSED. The destructor frees the handle (with or without this).
     void shutdown() { simple(flowdb_engine_shutdown); }
     bool trigger_compaction() {
         bool done = false;
@@ -651,14 +736,15 @@ public:
         if (!has) return std::nullopt;
         return cutoff;
     }
-    flowdb_stats_t stats() {
+    flowdb_stats_t stats() const {
         flowdb_stats_t s{};
         s.struct_size = sizeof s;
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_engine_stats(h_, &s, &err), err);
         return s;
     }
-    std::string metrics_text() {
+    /// The metrics in the Prometheus text format (labelled by Options::metrics_label).
+    std::string metrics_text() const {
         char *text = nullptr;
         size_t len = 0;
         flowdb_error_t *err = nullptr;
@@ -832,7 +918,8 @@ public:
     Query &order_by(const std::string &field, bool descending = false) { return step(flowdb_query_order_by(q_, field.c_str(), descending, &err_)); }
     Query &limit(size_t n) { return step(flowdb_query_limit(q_, n, &err_)); }
     Query &offset(size_t n) { return step(flowdb_query_offset(q_, n, &err_)); }
-    std::string collect(const JsonDB &db);
+    /// Runs the query (a read: the query stays usable).
+    std::string collect(const JsonDB &db) const;
 
 private:
     Query &step(flowdb_status_t s) {
@@ -843,7 +930,8 @@ private:
     flowdb_error_t *err_ = nullptr;
 };
 
-/// The JSON document database. Thread-safe; documents and keys are JSON text.
+/// The JSON document database. Thread-safe; documents and keys are JSON text. Reads
+/// are const; sync(), shutdown() and the destructor as for Engine.
 class JsonDB {
 public:
     static JsonDB open(const Options &o) {
@@ -926,6 +1014,17 @@ public:
     std::string index_query(const std::string &store, const std::string &index, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) const {
         return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_index_query(h_, store.c_str(), index.c_str(), r.get(), dir, o, e); });
     }
+    /// Documents whose primary key is in r, in dir order (a JSON array).
+    std::string get_range(const std::string &store, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) const {
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_get_range(h_, store.c_str(), r.get(), dir, o, e); });
+    }
+    /// How many entries of index have a key in r.
+    size_t count_by_index(const std::string &store, const std::string &index, const KeyRange &r) const {
+        size_t n = 0;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_count_by_index(h_, store.c_str(), index.c_str(), r.get(), &n, &err), err);
+        return n;
+    }
     Transaction transaction(const std::vector<std::string> &stores, bool read_write) {
         std::vector<const char *> ss;
         for (const auto &s : stores) ss.push_back(s.c_str());
@@ -935,10 +1034,13 @@ public:
         return Transaction(t);
     }
     Query query(const std::string &store) const { return Query(store); }
-    void close() {
+    /// Flushes and syncs the underlying engine (Rust's JsonDB::close); stays open.
+    void sync() {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_close(h_, &err), err);
+        detail::check(flowdb_jsondb_sync(h_, &err), err);
     }
+    /// The old name of sync(): it closes nothing (shutdown() does).
+    [[deprecated("use sync(): close() only flushes and syncs; shutdown() closes")]] void close() { sync(); }
     /// The underlying engine's flush, stats and metrics.
     void engine_flush() {
         flowdb_error_t *err = nullptr;
@@ -954,6 +1056,9 @@ public:
     std::string engine_metrics_text() const {
         return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_engine_metrics_text(h_, o, e); });
     }
+    /// Syncs, stops background work and releases the directory lock (FLOWDB_BUSY
+    /// while transactions are open); later calls throw FLOWDB_CLOSED. The destructor
+    /// frees the handle.
     void shutdown() {
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_jsondb_shutdown(h_, &err), err);
@@ -972,9 +1077,10 @@ private:
     flowdb_jsondb_t *h_;
 };
 
-inline std::string Query::collect(const JsonDB &db) {
+inline std::string Query::collect(const JsonDB &db) const {
     char *out = nullptr;
-    detail::check(flowdb_query_collect(db.get(), q_, &out, &err_), err_);
+    flowdb_error_t *err = nullptr;
+    detail::check(flowdb_query_collect(db.get(), q_, &out, &err), err);
     return detail::take(out);
 }
 

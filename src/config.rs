@@ -248,6 +248,13 @@ pub struct Tuning {
     /// `delete_before` at the newest ts of the oldest tables) until they fit, never
     /// the table with the newest data. `Some(0)` is `InvalidArgument`.
     pub retention_max_bytes: Option<u64>,
+    /// Constant labels put on every sample of `metrics_text` (default none), for
+    /// telling several databases in one process apart: `[("db", "orders")]` makes
+    /// `flowdb_flushes_total{db="orders"} 3`. Names must match
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`, not begin with `__` (reserved by Prometheus), not be
+    /// `quantile` or `le` (flowdb's own sample labels) and not repeat; values are any
+    /// text (escaped as the exposition format requires).
+    pub metrics_labels: Vec<(String, String)>,
 }
 
 impl Default for Tuning {
@@ -259,8 +266,44 @@ impl Default for Tuning {
             target_table_bytes: 64 << 20,
             retention_max_age_secs: None,
             retention_max_bytes: None,
+            metrics_labels: Vec::new(),
         }
     }
+}
+
+/// Label names flowdb's own samples use (summaries' `quantile`; `le` for histograms).
+const RESERVED_LABELS: [&str; 2] = ["quantile", "le"];
+
+/// Checks `Tuning::metrics_labels`: valid Prometheus label names, none reserved,
+/// none twice.
+fn validate_metrics_labels(labels: &[(String, String)]) -> Result<()> {
+    for (i, (name, _)) in labels.iter().enumerate() {
+        let what = format!("Tuning::metrics_labels[{i}]: label name {name:?}");
+        let mut chars = name.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(Error::invalid(format!(
+                "{what} is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)"
+            )));
+        }
+        if name.starts_with("__") {
+            return Err(Error::invalid(format!(
+                "{what} begins with \"__\", which Prometheus reserves"
+            )));
+        }
+        if RESERVED_LABELS.contains(&name.as_str()) {
+            return Err(Error::invalid(format!(
+                "{what} is a label flowdb's own samples use"
+            )));
+        }
+        if labels[..i].iter().any(|(n, _)| n == name) {
+            return Err(Error::invalid(format!("{what} is given twice")));
+        }
+    }
+    Ok(())
 }
 
 impl Tuning {
@@ -298,7 +341,7 @@ impl Tuning {
                 self.block_restart_interval
             )));
         }
-        Ok(())
+        validate_metrics_labels(&self.metrics_labels)
     }
 }
 
@@ -399,5 +442,42 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.bloom_bits(), 64);
         assert_eq!(c.merge_threshold(), 4);
+    }
+
+    /// Metrics labels: valid names pass (any value); a bad, reserved or repeated name
+    /// is named in the error, with what is wrong with it.
+    #[test]
+    fn metrics_label_names_are_checked() {
+        let with = |names: &[&str]| {
+            let t = Tuning {
+                metrics_labels: names
+                    .iter()
+                    .map(|n| (n.to_string(), "a \"b\"\n\\".to_string()))
+                    .collect(),
+                ..Tuning::default()
+            };
+            t.validate().map_err(|e| e.to_string())
+        };
+        with(&["db", "_x", "Shard_2", "l_e", "quantiles"]).unwrap();
+        for (names, wanted) in [
+            (&["db", ""][..], "metrics_labels[1]: label name \"\" is not"),
+            (&["2db"][..], "\"2db\" is not a Prometheus label name"),
+            (&["d-b"][..], "\"d-b\" is not"),
+            (&["db", "é"][..], "metrics_labels[1]"),
+            (&["__name__"][..], "begins with \"__\""),
+            (
+                &["quantile"][..],
+                "\"quantile\" is a label flowdb's own samples use",
+            ),
+            (&["le"][..], "\"le\" is a label flowdb"),
+            (
+                &["db", "x", "db"][..],
+                "metrics_labels[2]: label name \"db\" is given twice",
+            ),
+        ] {
+            let msg = with(names).unwrap_err();
+            assert!(msg.contains(wanted), "{names:?}: {msg}");
+            assert!(msg.starts_with("invalid argument"), "{msg}");
+        }
     }
 }

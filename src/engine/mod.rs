@@ -79,6 +79,9 @@ pub(crate) struct Inner {
     policy: policy::Policy,
     /// The retention limits background maintenance enforces.
     retention: retention::Retention,
+    /// The constant labels of every metrics sample (`Tuning::metrics_labels`),
+    /// rendered: `name="value",...` or empty.
+    metrics_labels: String,
     sv: RwLock<Arc<SuperVersion>>,
     /// Writes numbered up to here are visible to new readers.
     visible_seq: AtomicU64,

@@ -277,6 +277,7 @@ pub(super) fn new_inner(
         table_opts,
         target_table_bytes: tuning.target_table_bytes,
         retention: super::retention::Retention::new(tuning),
+        metrics_labels: super::stats::render_labels(&tuning.metrics_labels),
         policy: super::policy::Policy {
             window: config.time_window_micros(),
             threshold: config.merge_threshold(),

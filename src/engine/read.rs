@@ -170,6 +170,10 @@ impl Engine {
 
     /// The same figures in the Prometheus text exposition format.
     pub fn metrics_text(&self) -> String {
-        stats::metrics_text(&self.inner.stats, &self.gauges())
+        stats::metrics_text(
+            &self.inner.stats,
+            &self.gauges(),
+            &self.inner.metrics_labels,
+        )
     }
 }

@@ -43,14 +43,14 @@ macro_rules! live_stats {
         }
 
         impl Stats {
-            fn expose_counters(&self, out: &mut String) {
-                metric(out, "flowdb_records_read_total", "counter",
+            fn expose_counters(&self, out: &mut String, labels: &str) {
+                metric(out, labels, "flowdb_records_read_total", "counter",
                     "Records returned by reads and scans.", self.records_read.load(Relaxed));
-                $( metric(out, $metric, "counter", $help, self.$field.load(Relaxed)); )*
+                $( metric(out, labels, $metric, "counter", $help, self.$field.load(Relaxed)); )*
             }
 
-            fn expose_summaries(&self, out: &mut String) {
-                $( summary(out, $smetric, $shelp, &self.$hist); )*
+            fn expose_summaries(&self, out: &mut String, labels: &str) {
+                $( summary(out, labels, $smetric, $shelp, &self.$hist); )*
             }
         }
     };
@@ -124,8 +124,8 @@ macro_rules! gauges {
         }
 
         impl Gauges {
-            fn expose(&self, out: &mut String) {
-                $( metric(out, $metric, $kind, $help, self.$field); )*
+            fn expose(&self, out: &mut String, labels: &str) {
+                $( metric(out, labels, $metric, $kind, $help, self.$field); )*
             }
         }
     };
@@ -314,38 +314,82 @@ fn write_amplification(s: &Stats) -> f64 {
     }
 }
 
-fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-    );
+/// The constant labels of every sample (`Tuning::metrics_labels`, names already
+/// validated), rendered once at open: `name="value",...`, each value escaped as the
+/// exposition format requires (backslash, double quote, newline); empty for none.
+pub(crate) fn render_labels(labels: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (name, value) in labels {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(name);
+        out.push_str("=\"");
+        for c in value.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out
 }
 
-fn summary(out: &mut String, name: &str, help: &str, h: &Histogram) {
+/// One sample: `name value`, or `name{labels,own} value` with the constant labels
+/// and the sample's own (a summary's `quantile="0.5"`), either possibly empty.
+fn sample(out: &mut String, name: &str, labels: &str, own: &str, value: impl std::fmt::Display) {
+    let _ = match (labels.is_empty(), own.is_empty()) {
+        (true, true) => writeln!(out, "{name} {value}"),
+        (false, false) => writeln!(out, "{name}{{{labels},{own}}} {value}"),
+        _ => writeln!(out, "{name}{{{labels}{own}}} {value}"),
+    };
+}
+
+fn metric(
+    out: &mut String,
+    labels: &str,
+    name: &str,
+    kind: &str,
+    help: &str,
+    value: impl std::fmt::Display,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    sample(out, name, labels, "", value);
+}
+
+fn summary(out: &mut String, labels: &str, name: &str, help: &str, h: &Histogram) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} summary");
     for q in [0.5, 0.9, 0.99] {
-        let _ = writeln!(
-            out,
-            "{name}{{quantile=\"{q}\"}} {}",
-            h.percentile(q) as f64 / 1e6
-        );
+        let own = format!("quantile=\"{q}\"");
+        sample(out, name, labels, &own, h.percentile(q) as f64 / 1e6);
     }
-    let _ = writeln!(out, "{name}_sum {}", h.sum() as f64 / 1e6);
-    let _ = writeln!(out, "{name}_count {}", h.count());
+    sample(
+        out,
+        &format!("{name}_sum"),
+        labels,
+        "",
+        h.sum() as f64 / 1e6,
+    );
+    sample(out, &format!("{name}_count"), labels, "", h.count());
 }
 
-/// The Prometheus text exposition format (version 0.0.4).
-pub(crate) fn metrics_text(s: &Stats, g: &Gauges) -> String {
+/// The Prometheus text exposition format (version 0.0.4), every sample carrying the
+/// constant `labels` (from [`render_labels`]).
+pub(crate) fn metrics_text(s: &Stats, g: &Gauges, labels: &str) -> String {
     let mut o = String::with_capacity(4096);
-    s.expose_counters(&mut o);
-    g.expose(&mut o);
+    s.expose_counters(&mut o, labels);
+    g.expose(&mut o, labels);
     metric(
         &mut o,
+        labels,
         "flowdb_uptime_seconds",
         "gauge",
         "Seconds since the engine was opened.",
         s.started.0.elapsed().as_secs(),
     );
-    s.expose_summaries(&mut o);
+    s.expose_summaries(&mut o, labels);
     o
 }

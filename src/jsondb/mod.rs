@@ -38,7 +38,7 @@ pub use txn::{Transaction, TransactionMode};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::{Config, ReadOptions};
+use crate::{Config, ReadOptions, Tuning};
 use layout::{catalog_key, TS};
 use scheduler::Scheduler;
 use schema::Catalog;
@@ -113,6 +113,12 @@ impl JsonDB {
     /// Opens the engine on `config` and the document layer on it.
     pub fn open(config: Config) -> Result<Self> {
         Self::from_engine(Engine::open(config)?)
+    }
+
+    /// Like [`JsonDB::open`], with tuning beyond `Config` (for instance
+    /// `Tuning::metrics_labels`, which label the engine's `metrics_text`).
+    pub fn open_with(config: Config, tuning: Tuning) -> Result<Self> {
+        Self::from_engine(Engine::open_with(config, tuning)?)
     }
 
     /// Opens a document database another process is writing, read-only: the

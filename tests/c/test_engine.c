@@ -255,8 +255,16 @@ static void test_reads_and_writes(const char *dir) {
     OK(flowdb_engine_metrics_text(e, &text, &len, NULL));
     CHECK(text != NULL && len == strlen(text) && strstr(text, "flowdb_records_written_total") != NULL);
     flowdb_string_free(text);
-    OK(flowdb_engine_close(e, NULL));
+    OK(flowdb_engine_sync(e, NULL)); /* flush + sync: the engine stays open */
+    flowdb_record_view_t after_sync = rec("synced", 1, "s");
+    OK(flowdb_engine_write_batch(e, &after_sync, 1, NULL));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    OK(flowdb_engine_close(e, NULL)); /* the deprecated name of flowdb_engine_sync */
+#pragma GCC diagnostic pop
+    OK(flowdb_engine_write_batch(e, &after_sync, 1, NULL));
     OK(flowdb_engine_shutdown(e, NULL));
+    CHECK(flowdb_engine_sync(e, NULL) == FLOWDB_CLOSED);
     flowdb_engine_free(e);
 
     /* Reopen: the data is there. */
@@ -1112,6 +1120,73 @@ static void test_last_n_visit(const char *dir) {
     flowdb_engine_free(e);
 }
 
+/* Checks that every sample line (not # HELP/# TYPE) of `text` begins its labels with
+ * `labels` (e.g. "{db=\"a\""); returns the number of sample lines. */
+static int labelled_samples(const char *text, const char *labels) {
+    int n = 0;
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > 0 && line[0] != '#') {
+            const char *brace = memchr(line, '{', len);
+            CHECK(brace != NULL && strncmp(brace, labels, strlen(labels)) == 0);
+            n++;
+        }
+        line += len + (end != NULL);
+    }
+    return n;
+}
+
+/* Metrics labels: two engines in one process told apart (one options object, the
+ * labels cleared in between), quantiles after the constant labels, values escaped,
+ * bad names refused at open. */
+static void test_metrics_labels(const char *dir_a, const char *dir_b) {
+    flowdb_options_t *o = flowdb_options_new();
+    OK(flowdb_options_set_auto_background(o, false, NULL));
+    OK(flowdb_options_set_data_dir(o, dir_a, NULL));
+    OK(flowdb_options_add_metrics_label(o, "db", "a", NULL));
+    OK(flowdb_options_add_metrics_label(o, "role", "primary", NULL));
+    flowdb_engine_t *a = NULL, *b = NULL;
+    OK(flowdb_engine_open(o, &a, NULL));
+    OK(flowdb_options_set_data_dir(o, dir_b, NULL));
+    OK(flowdb_options_add_metrics_label(o, "db", "b", NULL)); /* "db" twice */
+    flowdb_error_t *err = NULL;
+    CHECK(flowdb_engine_open(o, &b, &err) == FLOWDB_INVALID_ARGUMENT && b == NULL);
+    CHECK(err && strstr(flowdb_error_message(err), "metrics_labels[2]: label name \"db\" is given twice"));
+    flowdb_error_free(err);
+    OK(flowdb_options_clear_metrics_labels(o, NULL));
+    OK(flowdb_options_add_metrics_label(o, "db", "b \"2\"\n\\", NULL));
+    OK(flowdb_engine_open(o, &b, NULL));
+    flowdb_record_view_t r = rec("k", 1, "v");
+    OK(flowdb_engine_write_batch(a, &r, 1, NULL));
+    char *ta = NULL, *tb = NULL;
+    OK(flowdb_engine_metrics_text(a, &ta, NULL, NULL));
+    OK(flowdb_engine_metrics_text(b, &tb, NULL, NULL));
+    int na = labelled_samples(ta, "{db=\"a\",role=\"primary\"");
+    CHECK(na > 30 && labelled_samples(tb, "{db=\"b \\\"2\\\"\\n\\\\\"") == na);
+    CHECK(strstr(ta, "flowdb_records_written_total{db=\"a\",role=\"primary\"} 1\n") != NULL);
+    CHECK(strstr(ta, "flowdb_write_latency_seconds{db=\"a\",role=\"primary\",quantile=\"0.5\"} ") != NULL);
+    CHECK(strstr(tb, "flowdb_records_written_total{db=\"b \\\"2\\\"\\n\\\\\"} 0\n") != NULL);
+    flowdb_string_free(ta);
+    flowdb_string_free(tb);
+    OK(flowdb_engine_shutdown(a, NULL));
+    OK(flowdb_engine_shutdown(b, NULL));
+    flowdb_engine_free(a);
+    flowdb_engine_free(b);
+    const char *bad[] = {"1db", "__x", "quantile", "le", "d-b", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        OK(flowdb_options_clear_metrics_labels(o, NULL));
+        OK(flowdb_options_add_metrics_label(o, bad[i], "v", NULL));
+        err = NULL;
+        CHECK(flowdb_engine_open(o, &a, &err) == FLOWDB_INVALID_ARGUMENT);
+        char want[64];
+        snprintf(want, sizeof want, "label name \"%s\"", bad[i]);
+        CHECK(err && strstr(flowdb_error_message(err), want));
+        flowdb_error_free(err);
+    }
+    flowdb_options_free(o);
+}
+
 int main(void) {
     char base[] = "/tmp/flowdb-c-test-XXXXXX";
     if (!mkdtemp(base)) return 2;
@@ -1137,6 +1212,9 @@ int main(void) {
     test_retention(d8, d9);
     test_newest_first_seek_series(d10);
     test_last_n_visit(d11);
+    snprintf(d1, sizeof d1, "%s/labels-a", base);
+    snprintf(d2, sizeof d2, "%s/labels-b", base);
+    test_metrics_labels(d1, d2);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);

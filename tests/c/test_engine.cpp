@@ -1,6 +1,7 @@
 // C++ wrapper tests: RAII, exceptions with codes, the non-throwing form, optional
 // lookups, range-for scans (to the end and stopped early, newest first, after seeks),
-// limits, series listings, moves.
+// limits, series listings, moves, every read through a const Engine, sync and the
+// deprecated close, metrics labels.
 #include "flowdb.hpp"
 
 #include <chrono>
@@ -18,8 +19,27 @@ static int failures = 0, checks = 0;
         if (!(c)) { failures++; std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); } \
     } while (0)
 
+// Every read compiles on a const Engine (and its snapshot); returns how many records
+// and series they found, so that a caller can check they ran.
+static size_t read_everything(const flowdb::Engine &db, const std::string &key) {
+    size_t n = db.get(key, 1).has_value() + db.get_latest(key).has_value();
+    n += db.last_n(key, 3).size() + db.last_n_with(key, 3, [](int64_t, std::string_view) {});
+    n += db.query(flowdb::Range::keys(key, key)).size() + db.query_by_prefix(key).size() + db.query_time_range(1, 1).size();
+    for (const flowdb::RecordView &v : db.scan(flowdb::Range::prefix(key))) n += v.key == key;
+    n += db.series(key).size() + db.series_page(key, "", 10).size();
+    n += db.stats().struct_size > 0 && !db.metrics_text().empty() && db.get() != nullptr;
+    const flowdb::Snapshot snap = db.snapshot();
+    n += snap.get(key, 1).has_value() + snap.get_latest(key).has_value() + snap.last_n(key, 3).size();
+    n += snap.last_n_with(key, 3, [](int64_t, std::string_view) {}) + snap.query(flowdb::Range::prefix(key)).size();
+    for (const auto &v : snap.scan(flowdb::Range::prefix(key))) n += v.ts > 0;
+    n += snap.series(key).size() + snap.series_page(key, "", 10).size();
+    flowdb::RecordList none;
+    for (const flowdb::RecordView &v : none) n += v.ts;  // a const, empty list iterates
+    return n;
+}
+
 // The timestamps of the live records of one key.
-static std::set<int64_t> stamps(flowdb::Engine &db, const std::string &key) {
+static std::set<int64_t> stamps(const flowdb::Engine &db, const std::string &key) {
     std::set<int64_t> out;
     for (const auto &r : db.query(flowdb::Range::keys(key, key))) out.insert(r.ts);
     return out;
@@ -259,8 +279,20 @@ int main() {
         for (const auto &v : snap.scan(flowdb::Range::prefix("b."))) n += v.ts == 1;
         CHECK(n == 1);
         flowdb::Engine moved = std::move(db);
-        moved.close();
+        moved.sync();  // flush + sync: stays open
+        moved.write_batch({{"b.s", 1, 0, "after sync"}});
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        moved.close();  // the deprecated name of sync(): still open after it
+#pragma GCC diagnostic pop
+        CHECK(moved.get("b.s", 1).has_value());
         moved.shutdown();
+        try {
+            moved.sync();
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_CLOSED);
+        }
         try {
             snap.get("b.x", 1);  // the snapshot outlived its engine
             CHECK(false);
@@ -482,6 +514,10 @@ int main() {
         CHECK(series_are(snap.series(""), {"k.a", "k.b", "k.c"}));
         CHECK(series_are(snap.series_page("k.", "k.a", 1), {"k.b"}));
         CHECK(db.series("k.d").size() == 1 && db.series("k.d")[0].points == 1);
+        // k.b: ts 1..11. get(1), get_latest, last_n 3, lent 3, query 11, by prefix 11,
+        // at ts 1 (k.a..k.d) 4, scan 11, series 1 + 1, stats 1; then the same through a
+        // snapshot taken now: 1 + 1 + 3 + 3 + 11, scan 11, series 1 + 1.
+        CHECK(read_everything(db, "k.b") == 1 + 1 + 3 + 3 + 11 + 11 + 4 + 11 + 2 + 1 + (1 + 1 + 3 + 3 + 11 + 11 + 2));
         db.shutdown();
         try {
             db.series("");
@@ -494,6 +530,25 @@ int main() {
             CHECK(false);
         } catch (const flowdb::Error &e) {
             CHECK(e.code() == FLOWDB_CLOSED);
+        }
+    }
+    {
+        // Metrics labels: two engines told apart; a bad name is refused at open.
+        flowdb::Options a, b;
+        a.data_dir(std::string(base) + "/labels-a").auto_background(false).metrics_label("db", "a").metrics_label("role", "primary");
+        b.data_dir(std::string(base) + "/labels-b").auto_background(false).metrics_label("db", "x").clear_metrics_labels().metrics_label("db", "b");
+        const flowdb::Engine ea = flowdb::Engine::open(a), eb = flowdb::Engine::open(b);
+        CHECK(ea.metrics_text().find("\nflowdb_flushes_total{db=\"a\",role=\"primary\"} 0\n") != std::string::npos);
+        CHECK(ea.metrics_text().find("flowdb_query_latency_seconds{db=\"a\",role=\"primary\",quantile=\"0.9\"} ") != std::string::npos);
+        CHECK(eb.metrics_text().find("\nflowdb_flushes_total{db=\"b\"} 0\n") != std::string::npos);
+        CHECK(eb.metrics_text().find("flowdb_flushes_total 0") == std::string::npos);
+        flowdb::Options bad;
+        bad.data_dir(std::string(base) + "/labels-bad").metrics_label("__db", "x");
+        try {
+            flowdb::Engine::open(bad);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_INVALID_ARGUMENT && std::string(e.what()).find("\"__db\" begins with") != std::string::npos);
         }
     }
     flowdb::Engine again = flowdb::Engine::open(opts);

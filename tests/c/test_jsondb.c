@@ -244,8 +244,14 @@ int main(void) {
 
     /* Store deletion, close, shutdown, closed handle, reopen through an engine. */
     OK(flowdb_jsondb_delete_object_store(db, "plain", NULL));
-    OK(flowdb_jsondb_close(db, NULL));
+    OK(flowdb_jsondb_sync(db, NULL)); /* flush + sync: the database stays open */
+    OK(flowdb_jsondb_count(db, "users", &n, NULL));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    OK(flowdb_jsondb_close(db, NULL)); /* the deprecated name of flowdb_jsondb_sync */
+#pragma GCC diagnostic pop
     OK(flowdb_jsondb_shutdown(db, NULL));
+    CHECK(flowdb_jsondb_sync(db, NULL) == FLOWDB_CLOSED);
     CHECK(flowdb_jsondb_count(db, "users", &n, NULL) == FLOWDB_CLOSED);
     CHECK(flowdb_jsondb_shutdown(db, NULL) == FLOWDB_CLOSED);
     flowdb_jsondb_free(db);

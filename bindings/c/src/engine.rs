@@ -1,4 +1,4 @@
-//! `flowdb_engine_t`: open, close, shutdown and free; writes, deletes, patches;
+//! `flowdb_engine_t`: open, sync, shutdown and free; writes, deletes, patches;
 //! maintenance; stats and metrics.
 //!
 //! An engine handle may be used from many threads at once. After
@@ -80,9 +80,10 @@ pub unsafe extern "C" fn flowdb_engine_open(
     })
 }
 
-/// Flushes memtables and syncs the log; the engine stays usable.
+/// Flushes memtables to tables and syncs the log (Rust's `Engine::close`); the
+/// engine stays open and usable. Errors: `FLOWDB_CLOSED` after shutdown, `FLOWDB_IO`.
 #[no_mangle]
-pub unsafe extern "C" fn flowdb_engine_close(
+pub unsafe extern "C" fn flowdb_engine_sync(
     engine: *const flowdb_engine_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
@@ -90,8 +91,22 @@ pub unsafe extern "C" fn flowdb_engine_close(
     guard(err, || unsafe { with_engine(engine, |e| e.close()) })
 }
 
-/// Closes, stops background work and releases the directory lock. The handle stays
-/// valid (calls return `FLOWDB_CLOSED`) until `flowdb_engine_free`.
+/// Deprecated name of `flowdb_engine_sync` (kept for the 0.7 ABI): despite the name
+/// it does not close anything; the engine stays open. To close, use
+/// `flowdb_engine_shutdown` then `flowdb_engine_free`.
+#[deprecated(note = "use flowdb_engine_sync (same call; the engine stays open)")]
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_engine_close(
+    engine: *const flowdb_engine_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe { flowdb_engine_sync(engine, err) }
+}
+
+/// Syncs (as `flowdb_engine_sync`), stops background work and releases the directory
+/// lock. The handle stays valid (calls return `FLOWDB_CLOSED`) until
+/// `flowdb_engine_free`, which must still be called.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_engine_shutdown(
     engine: *const flowdb_engine_t,

@@ -81,9 +81,11 @@ pub unsafe extern "C" fn flowdb_jsondb_from_engine(
     })
 }
 
-/// Flushes and syncs; stays usable.
+/// Flushes the underlying engine's memtables and syncs its log (Rust's
+/// `JsonDB::close`); the database stays open and usable. Errors: `FLOWDB_CLOSED`
+/// after shutdown, `FLOWDB_IO`.
 #[no_mangle]
-pub unsafe extern "C" fn flowdb_jsondb_close(
+pub unsafe extern "C" fn flowdb_jsondb_sync(
     db: *const flowdb_jsondb_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
@@ -91,8 +93,23 @@ pub unsafe extern "C" fn flowdb_jsondb_close(
     guard(err, || unsafe { with_db(db, |d| d.close()) })
 }
 
-/// Shuts the database down (flush, stop background work, release the lock); the
-/// handle then answers `FLOWDB_CLOSED`. `FLOWDB_BUSY` while transactions are open.
+/// Deprecated name of `flowdb_jsondb_sync` (kept for the 0.7 ABI): despite the name
+/// it does not close anything; the database stays open. To close, use
+/// `flowdb_jsondb_shutdown` then `flowdb_jsondb_free`.
+#[deprecated(note = "use flowdb_jsondb_sync (same call; the database stays open)")]
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_close(
+    db: *const flowdb_jsondb_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe { flowdb_jsondb_sync(db, err) }
+}
+
+/// Shuts the database down (sync, stop background work, release the directory
+/// lock); the handle then answers `FLOWDB_CLOSED` until `flowdb_jsondb_free`, which
+/// must still be called. `FLOWDB_BUSY` while transactions are open (nothing is shut
+/// down then).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_shutdown(
     db: *const flowdb_jsondb_t,

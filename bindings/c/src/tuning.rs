@@ -1,9 +1,11 @@
 //! The `Tuning` knobs on `flowdb_options_t`: what `Engine::open_with` takes beyond
 //! `Config` (compression level, block restart interval, index partition size, the
-//! size at which flush and compaction cut tables, the retention limits). Validated
-//! at open, where a bad value is named.
+//! size at which flush and compaction cut tables, the retention limits, the metrics
+//! labels). Validated at open, where a bad value is named.
 
-use super::error::{flowdb_error_t, flowdb_status_t};
+use std::ffi::c_char;
+
+use super::error::{cstr, flowdb_error_t, flowdb_status_t};
 use super::options::{fit, flowdb_options_t, with_options};
 
 /// zstd level for table blocks (default -1; -7..=-1 or 1..=19).
@@ -104,6 +106,49 @@ pub unsafe extern "C" fn flowdb_options_set_retention_max_bytes(
     unsafe {
         with_options(opts, err, |o| {
             o.tuning.retention_max_bytes = (bytes != 0).then_some(bytes);
+            Ok(())
+        })
+    }
+}
+
+/// Adds a constant label (NUL-terminated UTF-8 `name` and `value`) to every sample of
+/// the metrics text (`flowdb_engine_metrics_text`, `flowdb_jsondb_engine_metrics_text`),
+/// to tell several databases in one process apart: `name="value"`, the value escaped
+/// as the Prometheus text format requires. Labels keep the order they were added in.
+/// The name is checked at open: `FLOWDB_INVALID_ARGUMENT` (naming the label) unless it
+/// matches `[a-zA-Z_][a-zA-Z0-9_]*`, or when it begins with `__`, is `quantile` or
+/// `le` (flowdb's own sample labels) or was added before.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_add_metrics_label(
+    opts: *mut flowdb_options_t,
+    name: *const c_char,
+    value: *const c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            let label = (
+                cstr(name, "name")?.to_owned(),
+                cstr(value, "value")?.to_owned(),
+            );
+            o.tuning.metrics_labels.push(label);
+            Ok(())
+        })
+    }
+}
+
+/// Removes every label added with `flowdb_options_add_metrics_label` (so that one
+/// options object can open several databases, each with its own labels).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_clear_metrics_labels(
+    opts: *mut flowdb_options_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            o.tuning.metrics_labels.clear();
             Ok(())
         })
     }
