@@ -6,7 +6,7 @@
 # RocksDB and SQLite must return the same results); then smoke passes of the Rust
 # benchmarks; then short passes of cargo-fuzz and ThreadSanitizer (nightly only).
 # Installs what a fresh machine lacks (promtool, valgrind, cmake,
-# RocksDB's and SQLite's dev packages; cbindgen from crates.io).
+# RocksDB's, SQLite's and zstd's dev packages; cbindgen from crates.io).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,12 +23,13 @@ need valgrind valgrind     # the C tests under valgrind
 need cmake cmake
 need go golang-go          # the Go bindings (the machine image normally has Go)
 need pkg-config pkg-config
-need_lib() { # need_lib PKG_CONFIG_NAME DEBIAN_PACKAGE: for the flowdb-compare smoke pass
+need_lib() { # need_lib PKG_CONFIG_NAME DEBIAN_PACKAGE: a dev package a test needs
   pkg-config --exists "$1" && return 0
   need "lib-$1" "$2"
 }
 need_lib rocksdb librocksdb-dev
 need_lib sqlite3 libsqlite3-dev
+need_lib libzstd libzstd-dev   # the zstd coexistence tests (a program with its own zstd and flowdb)
 export FLOWDB_REQUIRE_PROMTOOL=1 FLOWDB_REQUIRE_BENCH=1
 
 echo "== cargo fmt --check"
