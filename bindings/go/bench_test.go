@@ -37,7 +37,7 @@ func BenchmarkWriteBatch100(b *testing.B) {
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
 		for i := range batch {
-			batch[i].Ts = int64(n) * 1_000_000
+			batch[i].TS = int64(n) * 1_000_000
 		}
 		if err := e.WriteBatch(batch); err != nil {
 			b.Fatal(err)
@@ -61,7 +61,7 @@ func BenchmarkGet(b *testing.B) {
 		batch := make([]Record, 0, 100)
 		for p := 0; p < points; p++ {
 			for s := 0; s < series; s++ {
-				batch = append(batch, Record{Key: benchKey(s), Ts: int64(p) * 1_000_000, Value: benchValue(p*series + s)})
+				batch = append(batch, Record{Key: benchKey(s), TS: int64(p) * 1_000_000, Value: benchValue(p*series + s)})
 				if len(batch) == 100 {
 					if err := e.WriteBatch(batch); err != nil {
 						b.Fatal(err)
@@ -70,10 +70,10 @@ func BenchmarkGet(b *testing.B) {
 				}
 			}
 		}
-		if err := e.Flush(); err != nil {
+		if err := e.Flush(b.Context()); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := e.TriggerCompaction(); err != nil {
+		if _, err := e.TriggerCompaction(b.Context()); err != nil {
 			b.Fatal(err)
 		}
 		getEngine = e

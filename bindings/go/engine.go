@@ -49,9 +49,17 @@ type Options struct {
 	BlockRestartInterval uint64 // entries between full keys in a block (default 16)
 	IndexPartitionBlocks uint64 // data blocks per index partition (default 128)
 	TargetTableBytes     uint64 // where flush and compaction cut tables (default 64 MiB)
-	RetentionMaxAgeSecs  uint64 // retention by age: records with a Ts older than this go (0: no limit)
+	RetentionMaxAgeSecs  uint64 // retention by age: records with a TS older than this go (0: no limit)
 	RetentionMaxBytes    uint64 // retention by size: past this many table bytes the oldest data goes (0: no limit)
+
+	// MetricsLabels are constant labels put on every sample of MetricsText, in this
+	// order (e.g. {Name: "db", Value: "sensors"}), so that several databases in one
+	// process export distinguishable series (docs/metrics.md).
+	MetricsLabels []MetricsLabel
 }
+
+// MetricsLabel is one constant label of an engine's metrics.
+type MetricsLabel struct{ Name, Value string }
 
 func cstr(s string) *C.char { return C.CString(s) }
 
@@ -85,6 +93,12 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	u(o.TargetTableBytes, func(v uint64) uint32 { return C.flowdb_options_set_target_table_bytes(p, C.uint64_t(v), &cerr) })
 	u(o.RetentionMaxAgeSecs, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_age_secs(p, C.uint64_t(v), &cerr) })
 	u(o.RetentionMaxBytes, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_bytes(p, C.uint64_t(v), &cerr) })
+	for _, l := range o.MetricsLabels {
+		n, v := cstr(l.Name), cstr(l.Value)
+		errs = append(errs, set(C.flowdb_options_add_metrics_label(p, n, v, &cerr)))
+		C.free(unsafe.Pointer(n))
+		C.free(unsafe.Pointer(v))
+	}
 	if o.ZstdLevel != 0 {
 		errs = append(errs, set(C.flowdb_options_set_zstd_level(p, C.int32_t(o.ZstdLevel), &cerr)))
 	}
@@ -111,11 +125,11 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	return p, nil
 }
 
-// Record is one time-series point; Ts and ExpireAt are microseconds since the Unix
+// Record is one time-series point; TS and ExpireAt are microseconds since the Unix
 // epoch (ExpireAt = NeverExpires: never).
 type Record struct {
 	Key      []byte
-	Ts       int64
+	TS       int64
 	ExpireAt int64
 	Value    []byte
 }
@@ -123,7 +137,7 @@ type Record struct {
 // NeverExpires is the ExpireAt of a record without expiry.
 const NeverExpires = int64(^uint64(0) >> 1)
 
-// Engine is an open flowdb engine; safe for concurrent use.
+// Engine is an open flowdb engine; safe for concurrent use. Close it when done.
 type Engine struct {
 	mu      sync.RWMutex
 	h       *C.flowdb_engine_t
@@ -159,7 +173,7 @@ func (e *Engine) handle(f func(h *C.flowdb_engine_t) error) error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.h == nil {
-		return &Error{Code: CodeClosed, Msg: "the engine was closed"}
+		return newError(CodeClosed, "closed: the engine was closed")
 	}
 	return f(e.h)
 }
@@ -205,7 +219,7 @@ func cRecords(recs []Record) (*C.flowdb_record_view_t, unsafe.Pointer) {
 		views[i].value = (*C.uint8_t)(unsafe.Pointer(&bytes[off]))
 		views[i].value_len = C.size_t(v)
 		off += v
-		views[i].ts = C.int64_t(r.Ts)
+		views[i].ts = C.int64_t(r.TS)
 		views[i].expire_at = C.int64_t(r.ExpireAt) // 0: never (the C API's rule)
 	}
 	return (*C.flowdb_record_view_t)(block), block
@@ -250,18 +264,17 @@ func bytesArg(b []byte) (*C.uint8_t, C.size_t, func()) {
 	return (*C.uint8_t)(p), C.size_t(len(b)), func() { C.free(p) }
 }
 
-// goRecords copies a C record list into Go memory and frees it.
-// KeyTs names one record for DeleteBatch.
-type KeyTs struct {
+// KeyTS names one record for DeleteBatch.
+type KeyTS struct {
 	Key []byte
-	Ts  int64
+	TS  int64
 }
 
 // DeleteBatch deletes the records atomically (absent ones are fine).
-func (e *Engine) DeleteBatch(keys []KeyTs) error {
+func (e *Engine) DeleteBatch(keys []KeyTS) error {
 	recs := make([]Record, len(keys))
 	for i, k := range keys {
-		recs[i] = Record{Key: k.Key, Ts: k.Ts}
+		recs[i] = Record{Key: k.Key, TS: k.TS}
 	}
 	return e.handle(func(h *C.flowdb_engine_t) error {
 		views, block := cRecords(recs)
@@ -307,7 +320,7 @@ func (e *Engine) DeleteTimeRange(start, end []byte, tsStart, tsEnd int64) error 
 	})
 }
 
-// DeleteBefore deletes every record of every key with a Ts below ts ("keep nothing
+// DeleteBefore deletes every record of every key with a TS below ts ("keep nothing
 // older than ts"); math.MinInt64 deletes nothing.
 func (e *Engine) DeleteBefore(ts int64) error {
 	return e.handle(func(h *C.flowdb_engine_t) error {
@@ -316,7 +329,7 @@ func (e *Engine) DeleteBefore(ts int64) error {
 	})
 }
 
-// DeletePrefixBefore deletes every record whose key begins with prefix and whose Ts
+// DeletePrefixBefore deletes every record whose key begins with prefix and whose TS
 // is below ts.
 func (e *Engine) DeletePrefixBefore(prefix []byte, ts int64) error {
 	p, pn, fp := bytesArg(prefix)
@@ -325,65 +338,6 @@ func (e *Engine) DeletePrefixBefore(prefix []byte, ts int64) error {
 		var cerr *C.flowdb_error_t
 		return check(C.flowdb_engine_delete_prefix_before(h, p, pn, C.int64_t(ts), &cerr), cerr)
 	})
-}
-
-// Flush writes every memtable to tables.
-func (e *Engine) Flush() error {
-	return e.handle(func(h *C.flowdb_engine_t) error {
-		var cerr *C.flowdb_error_t
-		return check(C.flowdb_engine_flush(h, &cerr), cerr)
-	})
-}
-
-// TriggerCompaction merges every table into one run (cut into tables of about
-// 64 MiB), which background compaction then leaves alone; reports whether anything
-// changed.
-func (e *Engine) TriggerCompaction() (bool, error) {
-	var done C.bool
-	err := e.handle(func(h *C.flowdb_engine_t) error {
-		var cerr *C.flowdb_error_t
-		return check(C.flowdb_engine_trigger_compaction(h, &done, &cerr), cerr)
-	})
-	return bool(done), err
-}
-
-// RunCompactions runs the merges background maintenance would run (the time-window
-// policy), until none is due; returns how many steps did something. For programs that
-// open with AutoBackground off and schedule maintenance themselves.
-func (e *Engine) RunCompactions() (uint64, error) {
-	var n C.uint64_t
-	err := e.handle(func(h *C.flowdb_engine_t) error {
-		var cerr *C.flowdb_error_t
-		return check(C.flowdb_engine_run_compactions(h, &n, &cerr), cerr)
-	})
-	return uint64(n), err
-}
-
-// EnforceRetention enforces the retention limits (Options.RetentionMaxAgeSecs,
-// RetentionMaxBytes) now, as background maintenance does every tick. ok tells
-// whether a cutoff was written: then every record with a Ts below cutoff is gone.
-// For programs that open with NoAutoBackground.
-func (e *Engine) EnforceRetention() (cutoff int64, ok bool, err error) {
-	var has C.bool
-	var c C.int64_t
-	err = e.handle(func(h *C.flowdb_engine_t) error {
-		var cerr *C.flowdb_error_t
-		return check(C.flowdb_engine_enforce_retention(h, &has, &c, &cerr), cerr)
-	})
-	if err != nil || !bool(has) {
-		return 0, false, err
-	}
-	return int64(c), true, nil
-}
-
-// TriggerGC purges expired records now; returns how many.
-func (e *Engine) TriggerGC() (uint64, error) {
-	var n C.uint64_t
-	err := e.handle(func(h *C.flowdb_engine_t) error {
-		var cerr *C.flowdb_error_t
-		return check(C.flowdb_engine_trigger_gc(h, &n, &cerr), cerr)
-	})
-	return uint64(n), err
 }
 
 // MetricsText is the engine's metrics in the Prometheus text format.

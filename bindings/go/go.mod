@@ -1,3 +1,3 @@
-module flowdb
+module github.com/flowdb/flowdb/bindings/go
 
 go 1.24

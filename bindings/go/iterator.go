@@ -71,7 +71,7 @@ func (s *Snapshot) NewIterator(r Range) (*Iterator, error) {
 	return newIterator(it), nil
 }
 
-var errIteratorClosed = &Error{Code: CodeClosed, Msg: "the iterator was closed"}
+var errIteratorClosed = newError(CodeClosed, "closed: the iterator was closed")
 
 // Next moves to the next record and reports whether there is one (then read it with
 // Record). False at the end of the scan or on an error (then Err returns it).

@@ -13,9 +13,10 @@ import (
 	"unsafe"
 )
 
-// JsonDB is the IndexedDB-compatible JSON document database; safe for concurrent use.
+// JSONDB is the IndexedDB-compatible JSON document database; safe for concurrent use.
 // Documents and keys are JSON (json.RawMessage); PutValue/GetInto marshal Go values.
-type JsonDB struct {
+// Close it when done.
+type JSONDB struct {
 	mu      sync.RWMutex
 	h       *C.flowdb_jsondb_t
 	cleanup runtime.Cleanup
@@ -23,8 +24,8 @@ type JsonDB struct {
 
 type jsondbHandle struct{ h *C.flowdb_jsondb_t }
 
-// OpenJsonDB opens the engine in dir and the document layer on it.
-func OpenJsonDB(dir string, opts *Options) (*JsonDB, error) {
+// OpenJSONDB opens the engine in dir and the document layer on it.
+func OpenJSONDB(dir string, opts *Options) (*JSONDB, error) {
 	o, err := options(dir, opts)
 	if err != nil {
 		return nil, err
@@ -36,7 +37,7 @@ func OpenJsonDB(dir string, opts *Options) (*JsonDB, error) {
 		return nil, err
 	}
 	liveHandles.Add(1)
-	db := &JsonDB{h: h}
+	db := &JSONDB{h: h}
 	db.cleanup = runtime.AddCleanup(db, func(jh jsondbHandle) {
 		C.flowdb_jsondb_free(jh.h)
 		liveHandles.Add(-1)
@@ -44,17 +45,17 @@ func OpenJsonDB(dir string, opts *Options) (*JsonDB, error) {
 	return db, nil
 }
 
-func (db *JsonDB) handle(f func(h *C.flowdb_jsondb_t) error) error {
+func (db *JSONDB) handle(f func(h *C.flowdb_jsondb_t) error) error {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.h == nil {
-		return &Error{Code: CodeClosed, Msg: "the database was closed"}
+		return newError(CodeClosed, "closed: the database was closed")
 	}
 	return f(db.h)
 }
 
 // Close shuts the database down. Idempotent. ErrBusy while transactions are open.
-func (db *JsonDB) Close() error {
+func (db *JSONDB) Close() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if db.h == nil {
@@ -100,14 +101,14 @@ func takeJSON(s *C.char) json.RawMessage {
 	return json.RawMessage(C.GoString(s))
 }
 
-func (db *JsonDB) simple(f func(h *C.flowdb_jsondb_t, cerr **C.flowdb_error_t) uint32) error {
+func (db *JSONDB) simple(f func(h *C.flowdb_jsondb_t, cerr **C.flowdb_error_t) uint32) error {
 	return db.handle(func(h *C.flowdb_jsondb_t) error {
 		var cerr *C.flowdb_error_t
 		return check(f(h, &cerr), cerr)
 	})
 }
 
-func (db *JsonDB) text(f func(h *C.flowdb_jsondb_t, out **C.char, cerr **C.flowdb_error_t) uint32) (json.RawMessage, error) {
+func (db *JSONDB) text(f func(h *C.flowdb_jsondb_t, out **C.char, cerr **C.flowdb_error_t) uint32) (json.RawMessage, error) {
 	var res json.RawMessage
 	err := db.handle(func(h *C.flowdb_jsondb_t) error {
 		var out *C.char
@@ -122,7 +123,7 @@ func (db *JsonDB) text(f func(h *C.flowdb_jsondb_t, out **C.char, cerr **C.flowd
 }
 
 // CreateObjectStore creates a store whose documents carry their key at keyPath.
-func (db *JsonDB) CreateObjectStore(name, keyPath string) error {
+func (db *JSONDB) CreateObjectStore(name, keyPath string) error {
 	return withStr([]string{name, keyPath}, func(p []*C.char) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_jsondb_create_object_store(h, p[0], p[1], c)
@@ -132,7 +133,7 @@ func (db *JsonDB) CreateObjectStore(name, keyPath string) error {
 
 // CreateStore creates a store from a description, e.g. {"name":"users","keyPath":"id",
 // "autoIncrement":true,"indexes":[{"name":"email","keyPath":"email","unique":true}]}.
-func (db *JsonDB) CreateStore(schema json.RawMessage) error {
+func (db *JSONDB) CreateStore(schema json.RawMessage) error {
 	j, n, free := jsonArg(schema)
 	defer free()
 	return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
@@ -141,7 +142,7 @@ func (db *JsonDB) CreateStore(schema json.RawMessage) error {
 }
 
 // CreateIndex creates an index over keyPaths (several: compound).
-func (db *JsonDB) CreateIndex(store, name string, keyPaths []string, unique, multiEntry bool) error {
+func (db *JSONDB) CreateIndex(store, name string, keyPaths []string, unique, multiEntry bool) error {
 	return withStr(append([]string{store, name}, keyPaths...), func(p []*C.char) error {
 		paths := (**C.char)(C.malloc(C.size_t(len(keyPaths)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
 		defer C.free(unsafe.Pointer(paths))
@@ -153,7 +154,7 @@ func (db *JsonDB) CreateIndex(store, name string, keyPaths []string, unique, mul
 }
 
 // DeleteIndex deletes an index and its entries.
-func (db *JsonDB) DeleteIndex(store, name string) error {
+func (db *JSONDB) DeleteIndex(store, name string) error {
 	return withStr([]string{store, name}, func(p []*C.char) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_jsondb_delete_index(h, p[0], p[1], c)
@@ -162,7 +163,7 @@ func (db *JsonDB) DeleteIndex(store, name string) error {
 }
 
 // DeleteObjectStore deletes a store with its documents and indexes.
-func (db *JsonDB) DeleteObjectStore(name string) error {
+func (db *JSONDB) DeleteObjectStore(name string) error {
 	return withStr([]string{name}, func(p []*C.char) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_jsondb_delete_object_store(h, p[0], c)
@@ -171,7 +172,7 @@ func (db *JsonDB) DeleteObjectStore(name string) error {
 }
 
 // StoreNames lists the stores.
-func (db *JsonDB) StoreNames() ([]string, error) {
+func (db *JSONDB) StoreNames() ([]string, error) {
 	j, err := db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_jsondb_store_names(h, o, c)
 	})
@@ -183,25 +184,25 @@ func (db *JsonDB) StoreNames() ([]string, error) {
 }
 
 // Put stores a document; returns its key (JSON).
-func (db *JsonDB) Put(store string, doc json.RawMessage) (json.RawMessage, error) {
+func (db *JSONDB) Put(store string, doc json.RawMessage) (json.RawMessage, error) {
 	return db.put(store, doc, false)
 }
 
 // PutAuto stores a document under a newly generated key.
-func (db *JsonDB) PutAuto(store string, doc json.RawMessage) (json.RawMessage, error) {
+func (db *JSONDB) PutAuto(store string, doc json.RawMessage) (json.RawMessage, error) {
 	return db.put(store, doc, true)
 }
 
 // PutValue marshals v and stores it.
-func (db *JsonDB) PutValue(store string, v any) (json.RawMessage, error) {
+func (db *JSONDB) PutValue(store string, v any) (json.RawMessage, error) {
 	doc, err := json.Marshal(v)
 	if err != nil {
-		return nil, &Error{Code: CodeData, Msg: err.Error()}
+		return nil, newError(CodeData, "data error: "+err.Error())
 	}
 	return db.Put(store, doc)
 }
 
-func (db *JsonDB) put(store string, doc json.RawMessage, auto bool) (json.RawMessage, error) {
+func (db *JSONDB) put(store string, doc json.RawMessage, auto bool) (json.RawMessage, error) {
 	var key json.RawMessage
 	err := withStr([]string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(doc)
@@ -219,7 +220,7 @@ func (db *JsonDB) put(store string, doc json.RawMessage, auto bool) (json.RawMes
 }
 
 // Get returns the document with key (JSON), or nil when there is none.
-func (db *JsonDB) Get(store string, key json.RawMessage) (json.RawMessage, error) {
+func (db *JSONDB) Get(store string, key json.RawMessage) (json.RawMessage, error) {
 	var doc json.RawMessage
 	err := withStr([]string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(key)
@@ -234,7 +235,7 @@ func (db *JsonDB) Get(store string, key json.RawMessage) (json.RawMessage, error
 }
 
 // GetInto unmarshals the document with key into v; false when there is none.
-func (db *JsonDB) GetInto(store string, key json.RawMessage, v any) (bool, error) {
+func (db *JSONDB) GetInto(store string, key json.RawMessage, v any) (bool, error) {
 	doc, err := db.Get(store, key)
 	if err != nil || doc == nil {
 		return false, err
@@ -243,7 +244,7 @@ func (db *JsonDB) GetInto(store string, key json.RawMessage, v any) (bool, error
 }
 
 // Delete deletes the document with key (absent: nothing happens).
-func (db *JsonDB) Delete(store string, key json.RawMessage) error {
+func (db *JSONDB) Delete(store string, key json.RawMessage) error {
 	return withStr([]string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(key)
 		defer free()
@@ -254,7 +255,7 @@ func (db *JsonDB) Delete(store string, key json.RawMessage) error {
 }
 
 // Count is the number of documents in store.
-func (db *JsonDB) Count(store string) (int, error) {
+func (db *JSONDB) Count(store string) (int, error) {
 	var n C.size_t
 	err := withStr([]string{store}, func(p []*C.char) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 { return C.flowdb_jsondb_count(h, p[0], &n, c) })
@@ -271,7 +272,7 @@ func docs(j json.RawMessage, err error) ([]json.RawMessage, error) {
 }
 
 // Scan returns every document in primary-key order.
-func (db *JsonDB) Scan(store string) ([]json.RawMessage, error) {
+func (db *JSONDB) Scan(store string) ([]json.RawMessage, error) {
 	var j json.RawMessage
 	err := withStr([]string{store}, func(p []*C.char) error {
 		var e error
@@ -286,7 +287,7 @@ func (db *JsonDB) Scan(store string) ([]json.RawMessage, error) {
 // GetByIndex returns the documents whose index key equals value (JSON). On a
 // compound index a key with fewer components ("NYC" or ["NYC"]) matches every
 // entry that starts with it; null, false and true are keys too.
-func (db *JsonDB) GetByIndex(store, index string, value json.RawMessage) ([]json.RawMessage, error) {
+func (db *JSONDB) GetByIndex(store, index string, value json.RawMessage) ([]json.RawMessage, error) {
 	var j json.RawMessage
 	err := withStr([]string{store, index}, func(p []*C.char) error {
 		v, n, free := jsonArg(value)
@@ -301,7 +302,7 @@ func (db *JsonDB) GetByIndex(store, index string, value json.RawMessage) ([]json
 }
 
 // RangeByIndex returns the documents with start <= index key < end (half-open).
-func (db *JsonDB) RangeByIndex(store, index string, start, end json.RawMessage) ([]json.RawMessage, error) {
+func (db *JSONDB) RangeByIndex(store, index string, start, end json.RawMessage) ([]json.RawMessage, error) {
 	var j json.RawMessage
 	err := withStr([]string{store, index}, func(p []*C.char) error {
 		a, an, fa := jsonArg(start)
@@ -332,7 +333,7 @@ type StoreDef struct {
 }
 
 // GetStore returns a store's definition, or nil when there is no such store.
-func (db *JsonDB) GetStore(name string) (*StoreDef, error) {
+func (db *JSONDB) GetStore(name string) (*StoreDef, error) {
 	var j json.RawMessage
 	err := withStr([]string{name}, func(p []*C.char) error {
 		var e error

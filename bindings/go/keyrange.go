@@ -17,10 +17,10 @@ import (
 type Direction int
 
 const (
-	Next       Direction = 0
-	Prev       Direction = 1
-	NextUnique Direction = 2
-	PrevUnique Direction = 3
+	Next       Direction = 0 // ascending keys, every entry
+	Prev       Direction = 1 // descending keys, every entry
+	NextUnique Direction = 2 // ascending keys, per key the entry with the lowest primary key
+	PrevUnique Direction = 3 // NextUnique's entries, descending
 )
 
 // KeyBound is one end of a KeyRange: a JSON key, open (excluded) or closed.
@@ -61,7 +61,7 @@ func (r IndexRange) c() (*C.flowdb_key_range_t, error) {
 }
 
 // IndexQuery returns the documents whose index key is in r, in dir order.
-func (db *JsonDB) IndexQuery(store, index string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
+func (db *JSONDB) IndexQuery(store, index string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
 	kr, err := r.c()
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (db *JsonDB) IndexQuery(store, index string, r IndexRange, dir Direction) (
 }
 
 // CountByIndex is how many entries of index have a key in r.
-func (db *JsonDB) CountByIndex(store, index string, r IndexRange) (int, error) {
+func (db *JSONDB) CountByIndex(store, index string, r IndexRange) (int, error) {
 	kr, err := r.c()
 	if err != nil {
 		return 0, err
@@ -95,7 +95,7 @@ func (db *JsonDB) CountByIndex(store, index string, r IndexRange) (int, error) {
 }
 
 // GetRange returns the documents whose primary key is in r, in dir order.
-func (db *JsonDB) GetRange(store string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
+func (db *JSONDB) GetRange(store string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
 	kr, err := r.c()
 	if err != nil {
 		return nil, err
@@ -123,8 +123,8 @@ func (tx *Txn) IndexQuery(store, index string, r IndexRange, dir Direction) ([]j
 	var j json.RawMessage
 	err = withStr([]string{store, index}, func(p []*C.char) error {
 		var e error
-		j, e = tx.text(func(o **C.char, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_txn_index_query(tx.t, p[0], p[1], kr, C.enum_flowdb_direction_t(dir), o, c)
+		j, e = tx.text(func(t *C.flowdb_txn_t, o **C.char, c **C.flowdb_error_t) uint32 {
+			return C.flowdb_txn_index_query(t, p[0], p[1], kr, C.enum_flowdb_direction_t(dir), o, c)
 		})
 		return e
 	})

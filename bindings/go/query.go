@@ -29,7 +29,7 @@ type queryStep struct {
 }
 
 // Query starts a query over store.
-func (db *JsonDB) Query(store string) *Query { return &Query{store: store} }
+func (db *JSONDB) Query(store string) *Query { return &Query{store: store} }
 
 func (q *Query) add(strs []string, f func(h *C.flowdb_query_t, ps []*C.char, c **C.flowdb_error_t) uint32) *Query {
 	q.steps = append(q.steps, queryStep{strs, f})
@@ -81,7 +81,7 @@ func (q *Query) Offset(n int) *Query {
 
 // Collect runs the query on db. It may be called again (the same query, the same or
 // another database); every C object it makes is freed before it returns.
-func (q *Query) Collect(db *JsonDB) ([]json.RawMessage, error) {
+func (q *Query) Collect(db *JSONDB) ([]json.RawMessage, error) {
 	var out json.RawMessage
 	err := withStr([]string{q.store}, func(s []*C.char) error {
 		cq := C.flowdb_query_new(s[0])

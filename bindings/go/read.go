@@ -28,7 +28,7 @@ func goRecords(list *C.flowdb_records_t) []Record {
 func goRecord(v *C.flowdb_record_view_t) Record {
 	return Record{
 		Key:      C.GoBytes(unsafe.Pointer(v.key), C.int(v.key_len)),
-		Ts:       int64(v.ts),
+		TS:       int64(v.ts),
 		ExpireAt: int64(v.expire_at),
 		Value:    C.GoBytes(unsafe.Pointer(v.value), C.int(v.value_len)),
 	}

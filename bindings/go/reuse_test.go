@@ -2,7 +2,7 @@ package flowdb
 
 // Regression tests for handles used the ordinary ways: a built query collected again
 // and again (polling) and from several goroutines, a maintenance handle stopped twice
-// or dropped, and a record whose ExpireAt is left zero. The suite runs them plain,
+// (closed) or dropped, and a record whose ExpireAt is left zero. The suite runs them plain,
 // under -race and with GOEXPERIMENT=cgocheck2 (test.sh).
 
 import (
@@ -90,18 +90,29 @@ func TestMaintenanceStopTwiceAndDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
+	base := LiveHandles()
 	m, err := e.SpawnBackgroundMaintenance()
 	if err != nil || m == nil {
 		t.Fatalf("spawn: %v %v", m, err)
 	}
-	m.Stop()
-	m.Stop()
-	// Dropped without Stop: the cleanup stops it; a new one can start after.
-	if _, err := e.SpawnBackgroundMaintenance(); err != nil {
+	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	runtime.GC()
-	runtime.GC()
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Dropped without Close: the cleanup stops it; a new one can start after.
+	if dropped, err := e.SpawnBackgroundMaintenance(); err != nil || dropped == nil {
+		t.Fatalf("spawn after Close: %v %v", dropped, err)
+	}
+	waitHandles(t, base)
+	again, err := e.SpawnBackgroundMaintenance()
+	if err != nil || again == nil {
+		t.Fatalf("spawn after the cleanup: %v %v", again, err)
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestZeroExpireAtNeverExpires(t *testing.T) {
@@ -110,7 +121,7 @@ func TestZeroExpireAtNeverExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.WriteBatch([]Record{{Key: []byte("zero"), Ts: 1000, Value: []byte("v")}}); err != nil {
+	if err := e.WriteBatch([]Record{{Key: []byte("zero"), TS: 1000, Value: []byte("v")}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Close(); err != nil {
@@ -129,9 +140,9 @@ func TestZeroExpireAtNeverExpires(t *testing.T) {
 
 // openTestJSONDB opens a JSON database in a test's temporary directory, closed
 // when the test ends.
-func openTestJSONDB(t *testing.T) (*JsonDB, error) {
+func openTestJSONDB(t *testing.T) (*JSONDB, error) {
 	t.Helper()
-	db, err := OpenJsonDB(t.TempDir(), &Options{NoAutoBackground: true})
+	db, err := OpenJSONDB(t.TempDir(), &Options{NoAutoBackground: true})
 	if err == nil {
 		t.Cleanup(func() { db.Close() })
 	}

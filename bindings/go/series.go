@@ -16,13 +16,13 @@ import (
 // Points is an estimate (no point is read): it counts the stored versions not yet
 // merged away, so a point overwritten counts once per version and a deleted (or
 // expired) one until compaction drops it; without overwrites, deletes or expiry it is
-// exact. FirstTs and LastTs are the least and greatest ts stored for the key: exact
+// exact. FirstTS and LastTS are the least and greatest ts stored for the key: exact
 // unless points were deleted since (deletes leave them as they were until
 // compaction, except a time-range delete covering a whole table's part of the key).
 type SeriesInfo struct {
 	Key             []byte
 	Points          uint64
-	FirstTs, LastTs int64
+	FirstTS, LastTS int64
 }
 
 // goSeries copies a C series list into Go memory and frees it.
@@ -36,8 +36,8 @@ func goSeries(list *C.flowdb_series_t) []SeriesInfo {
 		out = append(out, SeriesInfo{
 			Key:     C.GoBytes(unsafe.Pointer(v.key), C.int(v.key_len)),
 			Points:  uint64(v.points),
-			FirstTs: int64(v.first_ts),
-			LastTs:  int64(v.last_ts),
+			FirstTS: int64(v.first_ts),
+			LastTS:  int64(v.last_ts),
 		})
 	}
 	return out
@@ -57,7 +57,7 @@ func pageArgs(prefix, after []byte, limit int, f func(p *C.uint8_t, pn C.size_t,
 }
 
 func negativeLimit(limit int) error {
-	return &Error{Code: CodeInvalidArgument, Msg: fmt.Sprintf("limit %d is negative", limit)}
+	return newError(CodeInvalidArgument, fmt.Sprintf("invalid argument: limit %d is negative", limit))
 }
 
 // Series lists every series whose key begins with prefix (the empty prefix: all), in

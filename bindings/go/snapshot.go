@@ -59,7 +59,7 @@ func (s *Snapshot) handle(f func(p *C.flowdb_snapshot_t) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.s == nil {
-		return &Error{Code: CodeClosed, Msg: "the snapshot was closed"}
+		return newError(CodeClosed, "closed: the snapshot was closed")
 	}
 	return f(s.s)
 }

@@ -58,14 +58,14 @@ func TestSnapshotIsUnaffectedByLaterWrites(t *testing.T) {
 	if err := e.WriteBatch([]Record{rec("k", 2, "new")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.DeleteBatch([]KeyTs{{Key: []byte("k"), Ts: 1}}); err != nil {
+	if err := e.DeleteBatch([]KeyTS{{Key: []byte("k"), TS: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Flush(); err != nil {
+	if err := e.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	runtime.GC()
-	if r, err := s.GetLatest([]byte("k")); err != nil || r == nil || r.Ts != 1 || string(r.Value) != "old" {
+	if r, err := s.GetLatest([]byte("k")); err != nil || r == nil || r.TS != 1 || string(r.Value) != "old" {
 		t.Fatalf("snapshot latest: %+v %v", r, err)
 	}
 	if r, _ := s.Get([]byte("k"), 2); r != nil {
@@ -76,7 +76,7 @@ func TestSnapshotIsUnaffectedByLaterWrites(t *testing.T) {
 	}
 	n := 0
 	for r, err := range s.Scan(All()) {
-		if err != nil || r.Ts != 1 {
+		if err != nil || r.TS != 1 {
 			t.Fatalf("scan %+v %v", r, err)
 		}
 		n++
@@ -91,8 +91,12 @@ func TestSnapshotIsUnaffectedByLaterWrites(t *testing.T) {
 		t.Fatalf("after the engine closed: %v", err)
 	}
 	before := LiveHandles()
-	s.Close()
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if LiveHandles() != before-1 {
 		t.Fatal("Close did not free the snapshot")
 	}
@@ -100,7 +104,14 @@ func TestSnapshotIsUnaffectedByLaterWrites(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 	// A snapshot dropped unclosed is freed by the garbage collector.
-	e, _ = Open(dir, &Options{NoAutoBackground: true})
+	e, err = Open(dir, &Options{NoAutoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer e.Close()
-	_, _ = e.Snapshot()
+	base := LiveHandles()
+	if dropped, err := e.Snapshot(); err != nil || dropped == nil {
+		t.Fatal(err)
+	}
+	waitHandles(t, base)
 }

@@ -17,7 +17,7 @@ type WriteBatch struct {
 }
 
 type batchOp struct {
-	kind     int // 0 put, 1 put with TTL, 2 delete, 3 range delete, 4 time range delete, 5 prefix delete before rec.Ts
+	kind     int // 0 put, 1 put with TTL, 2 delete, 3 range delete, 4 time range delete, 5 prefix delete before rec.TS
 	rec      Record
 	ttl      uint64
 	from, to []byte
@@ -32,7 +32,7 @@ func (b *WriteBatch) Put(r Record) *WriteBatch {
 	return b
 }
 
-// PutTTL adds a put of r expiring ttlSecs seconds after its Ts.
+// PutTTL adds a put of r expiring ttlSecs seconds after its TS.
 func (b *WriteBatch) PutTTL(r Record, ttlSecs uint64) *WriteBatch {
 	b.ops = append(b.ops, batchOp{kind: 1, rec: r, ttl: ttlSecs})
 	return b
@@ -40,7 +40,7 @@ func (b *WriteBatch) PutTTL(r Record, ttlSecs uint64) *WriteBatch {
 
 // Delete adds a delete of the record (key, ts).
 func (b *WriteBatch) Delete(key []byte, ts int64) *WriteBatch {
-	b.ops = append(b.ops, batchOp{kind: 2, rec: Record{Key: key, Ts: ts}})
+	b.ops = append(b.ops, batchOp{kind: 2, rec: Record{Key: key, TS: ts}})
 	return b
 }
 
@@ -58,17 +58,17 @@ func (b *WriteBatch) DeleteTimeRange(start, end []byte, tsStart, tsEnd int64) *W
 	return b
 }
 
-// DeleteBefore adds a delete of every record with a Ts below ts, as
+// DeleteBefore adds a delete of every record with a TS below ts, as
 // Engine.DeleteBefore. math.MinInt64 deletes nothing and adds no operation.
 func (b *WriteBatch) DeleteBefore(ts int64) *WriteBatch {
 	return b.DeletePrefixBefore(nil, ts)
 }
 
 // DeletePrefixBefore adds a delete of every record whose key begins with prefix and
-// whose Ts is below ts. math.MinInt64 deletes nothing and adds no operation.
+// whose TS is below ts. math.MinInt64 deletes nothing and adds no operation.
 func (b *WriteBatch) DeletePrefixBefore(prefix []byte, ts int64) *WriteBatch {
 	if ts != math.MinInt64 { // as the C batch, so operation numbers in errors agree
-		b.ops = append(b.ops, batchOp{kind: 5, from: prefix, rec: Record{Ts: ts}})
+		b.ops = append(b.ops, batchOp{kind: 5, from: prefix, rec: Record{TS: ts}})
 	}
 	return b
 }
@@ -113,7 +113,7 @@ func (op *batchOp) add(cb *C.flowdb_write_batch_t) error {
 	case 2:
 		k, n, free := bytesArg(op.rec.Key)
 		defer free()
-		st = C.flowdb_write_batch_delete(cb, k, n, C.int64_t(op.rec.Ts), &cerr)
+		st = C.flowdb_write_batch_delete(cb, k, n, C.int64_t(op.rec.TS), &cerr)
 	case 3, 4:
 		a, an, freeA := bytesArg(op.from)
 		defer freeA()
@@ -127,7 +127,7 @@ func (op *batchOp) add(cb *C.flowdb_write_batch_t) error {
 	default:
 		p, pn, freeP := bytesArg(op.from)
 		defer freeP()
-		st = C.flowdb_write_batch_delete_prefix_before(cb, p, pn, C.int64_t(op.rec.Ts), &cerr)
+		st = C.flowdb_write_batch_delete_prefix_before(cb, p, pn, C.int64_t(op.rec.TS), &cerr)
 	}
 	return check(st, cerr)
 }

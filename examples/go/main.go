@@ -1,9 +1,10 @@
 // flowdb Go quickstart: the time-series tour (write, latest point, a time window, a
-// lazy scan, stats) and the JsonDB tour (a store with indexes, documents in a
+// lazy scan, stats) and the JSONDB tour (a store with indexes, documents in a
 // transaction, an index lookup, a query). Usage: go run . [DATA_DIR]
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"flowdb"
+	flowdb "github.com/flowdb/flowdb/bindings/go"
 )
 
 func main() {
@@ -36,7 +37,7 @@ func timeSeries(dir string) {
 		for i := int64(0); i < 60; i++ {
 			batch = append(batch, flowdb.Record{
 				Key:   []byte(fmt.Sprintf("cpu.host-%d.usage", h)),
-				Ts:    start + i*1_000_000,
+				TS:    start + i*1_000_000,
 				Value: []byte(fmt.Sprintf("%d.5", 40+i%7)),
 			})
 		}
@@ -45,7 +46,7 @@ func timeSeries(dir string) {
 		log.Fatal(err)
 	}
 	if r, err := e.GetLatest([]byte("cpu.host-2.usage")); err == nil && r != nil {
-		fmt.Printf("latest %s at %d: %s\n", r.Key, r.Ts, r.Value)
+		fmt.Printf("latest %s at %d: %s\n", r.Key, r.TS, r.Value)
 	}
 	window, err := e.Query(flowdb.TimeRange(start+10_000_000, start+19_000_000))
 	if err != nil {
@@ -60,7 +61,7 @@ func timeSeries(dir string) {
 		n++
 	}
 	fmt.Printf("scanned %d points of cpu.host-1\n", n)
-	if err := e.Flush(); err != nil {
+	if err := e.Flush(context.Background()); err != nil {
 		log.Fatal(err)
 	}
 	st, _ := e.Stats()
@@ -75,7 +76,7 @@ type user struct {
 }
 
 func documents(dir string) {
-	db, err := flowdb.OpenJsonDB(dir, nil)
+	db, err := flowdb.OpenJSONDB(dir, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func documents(dir string) {
 			log.Fatal(err)
 		}
 	}
-	tx, err := db.Transaction([]string{"users"}, true)
+	tx, err := db.Transaction(context.Background(), []string{"users"}, true)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -100,7 +101,9 @@ func documents(dir string) {
 	if err := tx.Commit(); err != nil {
 		log.Fatal(err)
 	}
-	tx.Close()
+	if err := tx.Close(); err != nil {
+		log.Fatal(err)
+	}
 	byEmail, _ := db.GetByIndex("users", "email", json.RawMessage(`"grace@example.com"`))
 	fmt.Printf("by email: %s\n", byEmail)
 	london, err := db.Query("users").WhereEq("city", json.RawMessage(`"London"`)).OrderBy("age", false).Collect(db)

@@ -1,0 +1,208 @@
+package flowdb_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+
+	flowdb "github.com/flowdb/flowdb/bindings/go"
+)
+
+// tempDir is a fresh data directory for an example; remove it when done.
+func tempDir() string {
+	dir, err := os.MkdirTemp("", "flowdb-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return dir
+}
+
+// Open an engine, write points and read one back.
+func ExampleOpen() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	e, err := flowdb.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	err = e.WriteBatch([]flowdb.Record{
+		{Key: []byte("cpu.host-1"), TS: 1_000_000, Value: []byte("41.5")},
+		{Key: []byte("cpu.host-1"), TS: 2_000_000, Value: []byte("42.0")},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r, err := e.Get([]byte("cpu.host-1"), 1_000_000)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s@%d = %s\n", r.Key, r.TS, r.Value)
+	latest, err := e.GetLatest([]byte("cpu.host-1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("latest: %s\n", latest.Value)
+	// Output:
+	// cpu.host-1@1000000 = 41.5
+	// latest: 42.0
+}
+
+// Query a key prefix within a time window.
+func ExampleEngine_Query() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	e, err := flowdb.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	var batch []flowdb.Record
+	for _, key := range []string{"cpu.a", "cpu.b", "mem.a"} {
+		for ts := int64(1); ts <= 4; ts++ {
+			batch = append(batch, flowdb.Record{Key: []byte(key), TS: ts, Value: []byte(fmt.Sprint(ts * 10))})
+		}
+	}
+	if err := e.WriteBatch(batch); err != nil {
+		log.Fatal(err)
+	}
+	recs, err := e.Query(flowdb.Prefix([]byte("cpu.")).WithTime(2, 3))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range recs {
+		fmt.Printf("%s@%d = %s\n", r.Key, r.TS, r.Value)
+	}
+	// Output:
+	// cpu.a@2 = 20
+	// cpu.a@3 = 30
+	// cpu.b@2 = 20
+	// cpu.b@3 = 30
+}
+
+// Scan newest first: a reverse range read lazily in a range-over-func loop
+// (iter.Seq2[Record, error]); breaking out of the loop frees the scan.
+func ExampleEngine_Scan() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	e, err := flowdb.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	var batch []flowdb.Record
+	for ts := int64(1); ts <= 10; ts++ {
+		batch = append(batch, flowdb.Record{Key: []byte("temp"), TS: ts, Value: []byte(fmt.Sprint(20 + ts))})
+	}
+	if err := e.WriteBatch(batch); err != nil {
+		log.Fatal(err)
+	}
+	for r, err := range e.Scan(flowdb.Prefix([]byte("temp")).Reverse().Limit(3)) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%d: %s\n", r.TS, r.Value)
+	}
+	// Output:
+	// 10: 30
+	// 9: 29
+	// 8: 28
+}
+
+// List the series (distinct keys) under a prefix, from metadata.
+func ExampleEngine_Series() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	e, err := flowdb.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	var batch []flowdb.Record
+	for i, key := range []string{"cpu.a", "cpu.b", "mem.a"} {
+		for ts := int64(1); ts <= int64(i+2); ts++ {
+			batch = append(batch, flowdb.Record{Key: []byte(key), TS: ts * 100, Value: []byte("v")})
+		}
+	}
+	if err := e.WriteBatch(batch); err != nil {
+		log.Fatal(err)
+	}
+	series, err := e.Series("cpu.")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range series {
+		fmt.Printf("%s: %d points, %d..%d\n", s.Key, s.Points, s.FirstTS, s.LastTS)
+	}
+	// Output:
+	// cpu.a: 2 points, 100..200
+	// cpu.b: 3 points, 100..300
+}
+
+// Documents in a transaction: put, read back (read your writes), commit.
+func ExampleJSONDB() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	db, err := flowdb.OpenJSONDB(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	err = db.CreateStore(json.RawMessage(`{"name":"users","keyPath":"id","autoIncrement":true,
+		"indexes":[{"name":"email","keyPath":"email","unique":true}]}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	tx, err := db.Transaction(ctx, []string{"users"}, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Close() // after Commit: only frees it
+	key, err := tx.PutAuto("users", json.RawMessage(`{"email":"ada@example.com","name":"Ada"}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	doc, err := tx.Get("users", key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("in the transaction: key %s, %s\n", key, doc)
+	if err := tx.Commit(); err != nil {
+		log.Fatal(err)
+	}
+	var user struct{ Name string }
+	if ok, err := db.GetInto("users", key, &user); err != nil || !ok {
+		log.Fatal(ok, err)
+	}
+	fmt.Println("committed:", user.Name)
+	_, err = db.Put("users", json.RawMessage(`{"id":2,"email":"ada@example.com"}`))
+	fmt.Println("same email again is ErrConstraint:", errors.Is(err, flowdb.ErrConstraint))
+	// Output:
+	// in the transaction: key 1, {"email":"ada@example.com","id":1,"name":"Ada"}
+	// committed: Ada
+	// same email again is ErrConstraint: true
+}
+
+// Errors print as "flowdb: <message>" and match their kind with errors.Is.
+func ExampleError() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	e, err := flowdb.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	_, err = flowdb.Open(dir, nil) // the directory is locked by e
+	fmt.Println(errors.Is(err, flowdb.ErrLocked), errors.Is(err, flowdb.ErrNotFound))
+	var fe *flowdb.Error
+	if errors.As(err, &fe) {
+		fmt.Println(fe.Code)
+	}
+	// Output:
+	// true false
+	// LOCKED
+}

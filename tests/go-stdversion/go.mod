@@ -1,0 +1,3 @@
+module example.com/go-stdversion
+
+go 1.24
