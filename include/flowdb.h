@@ -130,6 +130,33 @@ typedef enum flowdb_status_t {
 } flowdb_status_t;
 
 /*
+ What an event reports (`flowdb_event_t::kind`).
+ */
+typedef enum flowdb_event_kind_t {
+  /*
+   A memtable was flushed: `tables_out` tables of `bytes` bytes.
+   */
+  FLOWDB_EVENT_FLUSH = 0,
+  /*
+   A merge replaced `tables_in` tables by `tables_out` of `bytes` bytes.
+   */
+  FLOWDB_EVENT_COMPACTION = 1,
+  /*
+   A writer waited `duration_us` for a flush.
+   */
+  FLOWDB_EVENT_STALL = 2,
+  /*
+   Background work failed (`message`); `stops_writes`: it became the background
+   error (writes fail until `flowdb_engine_resume`).
+   */
+  FLOWDB_EVENT_ERROR = 3,
+  /*
+   `flowdb_engine_resume` cleared the background error.
+   */
+  FLOWDB_EVENT_RESUMED = 4,
+} flowdb_event_kind_t;
+
+/*
  Iteration order (IndexedDB's cursor directions).
  */
 typedef enum flowdb_direction_t {
@@ -421,6 +448,29 @@ typedef struct flowdb_stats_t {
 } flowdb_stats_t;
 
 /*
+ One event, valid for the duration of the listener's call. Fields an event kind
+ does not use are 0 (`message`: NULL).
+ */
+typedef struct flowdb_event_t {
+  enum flowdb_event_kind_t kind;
+  uint64_t duration_us;
+  uint64_t tables_in;
+  uint64_t tables_out;
+  uint64_t bytes;
+  bool stops_writes;
+  /*
+   NUL-terminated UTF-8, or NULL.
+   */
+  const char *message;
+} flowdb_event_t;
+
+/*
+ An event listener: called on a thread of the library's (not the caller's), one
+ event at a time, in the order they happened. It may call flowdb.
+ */
+typedef void (*flowdb_event_fn)(const struct flowdb_event_t *event, void *user);
+
+/*
  What `flowdb_engine_last_n_visit` and `flowdb_snapshot_last_n_visit` call with
  each record, newest first: its `ts`, its value (`value_len` bytes at `value`, lent
  from where it lies and valid only during the call: copy what you keep; `value` must
@@ -565,6 +615,40 @@ enum flowdb_status_t flowdb_engine_write(const struct flowdb_engine_t *engine,
                                          const struct flowdb_write_batch_t *batch,
                                          bool sync,
                                          struct flowdb_error_t **err);
+
+/*
+ Writes a consistent copy of the database as of one moment to `dest` (a directory
+ that must not exist: `FLOWDB_INVALID_ARGUMENT` otherwise), while writers go on.
+ Tables and log segments are hard-linked when `dest` is on the same file system,
+ copied otherwise; the copy opens as a normal database. A crash leaves either no `dest` or a complete
+ one (and maybe a `<dest>.tmp` that the next checkpoint to `dest` removes).
+ */
+enum flowdb_status_t flowdb_engine_checkpoint(const struct flowdb_engine_t *engine,
+                                              const char *dest,
+                                              struct flowdb_error_t **err);
+
+/*
+ Like `flowdb_engine_checkpoint`, but copies every file (no hard links): a backup
+ for another disk.
+ */
+enum flowdb_status_t flowdb_engine_backup_to(const struct flowdb_engine_t *engine,
+                                             const char *dest,
+                                             struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_checkpoint` for a document database: documents, indexes and schema
+ as of one moment (committed transactions whole or not at all).
+ */
+enum flowdb_status_t flowdb_jsondb_checkpoint(const struct flowdb_jsondb_t *db,
+                                              const char *dest,
+                                              struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_backup_to` for a document database.
+ */
+enum flowdb_status_t flowdb_jsondb_backup_to(const struct flowdb_jsondb_t *db,
+                                             const char *dest,
+                                             struct flowdb_error_t **err);
 
 /*
  Opens (or creates) the database described by `opts` into `*out`.
@@ -829,6 +913,57 @@ const char *flowdb_version(void);
  Frees a string the library returned (e.g. metrics text); NULL does nothing.
  */
 void flowdb_string_free(char *s);
+
+/*
+ Sets (or, with `f` NULL, removes) the engine's event listener: `f(event, user)` for
+ each flush, merge, write stall, background error and resume, on a thread of the
+ library's, in order. Replacing or removing the listener, `flowdb_engine_shutdown`
+ and `flowdb_engine_free` return only after its last call, so `user` must stay
+ valid until then.
+ */
+enum flowdb_status_t flowdb_engine_set_event_listener(const struct flowdb_engine_t *engine,
+                                                      flowdb_event_fn f,
+                                                      void *user,
+                                                      struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_set_event_listener` for a document database's engine; freeing or
+ shutting down the database removes it.
+ */
+enum flowdb_status_t flowdb_jsondb_set_event_listener(const struct flowdb_jsondb_t *db,
+                                                      flowdb_event_fn f,
+                                                      void *user,
+                                                      struct flowdb_error_t **err);
+
+/*
+ The background error that stops writes: `*out` receives a new error object (free
+ it with `flowdb_error_free`) when one stands, NULL otherwise. While one stands,
+ writes fail with an error of the same kind naming it, and reads go on.
+ */
+enum flowdb_status_t flowdb_engine_background_error(const struct flowdb_engine_t *engine,
+                                                    struct flowdb_error_t **out,
+                                                    struct flowdb_error_t **err);
+
+/*
+ After a background error, once its cause is fixed (disk space freed): retries the
+ log sync and the flushes and clears the error when they succeed; otherwise returns
+ the new error, which stands. `FLOWDB_OK` at once when no background error stands.
+ */
+enum flowdb_status_t flowdb_engine_resume(const struct flowdb_engine_t *engine,
+                                          struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_background_error` for a document database's engine.
+ */
+enum flowdb_status_t flowdb_jsondb_background_error(const struct flowdb_jsondb_t *db,
+                                                    struct flowdb_error_t **out,
+                                                    struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_resume` for a document database's engine.
+ */
+enum flowdb_status_t flowdb_jsondb_resume(const struct flowdb_jsondb_t *db,
+                                          struct flowdb_error_t **err);
 
 /*
  A scan over `range` with default read options, in `*out`: its records in
@@ -1652,6 +1787,39 @@ enum flowdb_status_t flowdb_engine_query_key_time_range(const struct flowdb_engi
                                                         int64_t end,
                                                         struct flowdb_records_t **out,
                                                         struct flowdb_error_t **err);
+
+/*
+ Opens the database of `opts`'s data directory read-only, into `*out`: no lock
+ taken, nothing ever written, so another process may be writing it. It sees the
+ database as of the open; `flowdb_engine_catch_up` moves it forward. Writes,
+ flushes, compactions and checkpoints fail with `FLOWDB_READ_ONLY`. Errors:
+ `FLOWDB_NOT_FOUND` (no database there), `FLOWDB_BUSY` (the writer kept changing
+ its files while they were read: try again), `FLOWDB_CORRUPTION`, `FLOWDB_IO`.
+ */
+enum flowdb_status_t flowdb_engine_open_read_only(const struct flowdb_options_t *opts,
+                                                  struct flowdb_engine_t **out,
+                                                  struct flowdb_error_t **err);
+
+/*
+ For a read-only engine: moves it to the writer's present (new reads see what the
+ writer wrote since). On a writing engine it does nothing.
+ */
+enum flowdb_status_t flowdb_engine_catch_up(const struct flowdb_engine_t *engine,
+                                            struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_open_read_only` for a document database: documents, indexes and
+ schema as of the open; read-write transactions fail at commit.
+ */
+enum flowdb_status_t flowdb_jsondb_open_read_only(const struct flowdb_options_t *opts,
+                                                  struct flowdb_jsondb_t **out,
+                                                  struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_catch_up` for a document database (its schema too).
+ */
+enum flowdb_status_t flowdb_jsondb_catch_up(const struct flowdb_jsondb_t *db,
+                                            struct flowdb_error_t **err);
 
 /*
  The number of records in a list (0 for NULL).

@@ -4,8 +4,9 @@
 //! Events are queued where they happen and handed to the listener, in order, on a
 //! thread of their own (`flowdb-events`). So a listener may take its time, log, or
 //! even call the engine without holding up (or deadlocking) the flush that reported;
-//! in exchange an event arrives shortly after it happened. `Engine::shutdown` waits
-//! until every event queued before it was delivered.
+//! in exchange an event arrives shortly after it happened. `Engine::shutdown` and
+//! dropping the engine wait until every event queued before was delivered, so no
+//! listener runs once they return (C relies on it: its listener's user data).
 
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
@@ -68,11 +69,14 @@ pub(crate) struct Events {
 }
 
 impl Events {
-    /// Ends the listener's thread after it has delivered what is queued.
+    /// Ends the listener's thread after it has delivered what is queued (waiting for
+    /// that, unless called on that thread: then it ends once the listener returns).
     fn stop(&self) {
         drop(self.queue.lock().take());
         if let Some(t) = self.thread.lock().take() {
-            let _ = t.join();
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
     }
 }

@@ -253,6 +253,7 @@ impl Drop for Engine {
         if let Some(h) = self.auto_background.get_mut().take() {
             h.stop();
         }
+        self.inner.stop_events();
     }
 }
 

@@ -47,6 +47,13 @@ pub(crate) unsafe fn with_engine<T>(
     f(e)
 }
 
+/// A handle for `engine`.
+pub(crate) fn engine_handle(engine: Engine) -> flowdb_engine_t {
+    flowdb_engine_t {
+        engine: RwLock::new(Some(engine)),
+    }
+}
+
 /// Moves the engine out of its handle (which then answers `FLOWDB_CLOSED`).
 pub(crate) unsafe fn take_engine(h: *const flowdb_engine_t) -> Result<Engine> {
     // SAFETY: NULL or a live handle.
@@ -71,10 +78,7 @@ pub unsafe extern "C" fn flowdb_engine_open(
         if out.is_null() {
             return Err(null("out"));
         }
-        let engine = o.open_engine()?;
-        let h = flowdb_engine_t {
-            engine: RwLock::new(Some(engine)),
-        };
+        let h = engine_handle(o.open_engine()?);
         // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
         unsafe { put_new(out, h, "out") }
     })

@@ -38,13 +38,19 @@ pub(crate) fn guard(
         Err(e) => {
             let code = flowdb_status_t::from(e.code());
             if !err.is_null() {
-                let message = CString::new(e.to_string().replace('\0', "\\0")).unwrap_or_default();
                 // SAFETY: `err` is non-NULL and points to writable storage (documented).
-                unsafe { *err = Box::into_raw(Box::new(flowdb_error_t { code, message })) };
+                unsafe { *err = error_object(&e) };
             }
             code
         }
     }
+}
+
+/// A new error object for `e`, for the caller to free with `flowdb_error_free`.
+pub(crate) fn error_object(e: &Error) -> *mut flowdb_error_t {
+    let code = flowdb_status_t::from(e.code());
+    let message = CString::new(e.to_string().replace('\0', "\\0")).unwrap_or_default();
+    Box::into_raw(Box::new(flowdb_error_t { code, message }))
 }
 
 /// Runs a function that cannot fail but must not unwind into C.

@@ -40,7 +40,7 @@ pub(crate) unsafe fn with_db<T>(
     f(db)
 }
 
-fn handle(db: JsonDB) -> flowdb_jsondb_t {
+pub(crate) fn handle(db: JsonDB) -> flowdb_jsondb_t {
     flowdb_jsondb_t {
         db: RwLock::new(Some(Arc::new(db))),
     }
@@ -140,7 +140,15 @@ pub unsafe extern "C" fn flowdb_jsondb_shutdown(
 pub unsafe extern "C" fn flowdb_jsondb_free(db: *mut flowdb_jsondb_t) {
     if !db.is_null() {
         // SAFETY: made by flowdb_jsondb_open/_from_engine, freed once.
-        no_unwind((), || drop(unsafe { Box::from_raw(db) }));
+        let h = unsafe { Box::from_raw(db) };
+        no_unwind((), || {
+            // Transactions may keep the database alive past this; its listener's
+            // user data need not: no call of it after this returns.
+            if let Some(d) = h.db.read().as_ref() {
+                let _ = d.engine().set_event_listener(None);
+            }
+            drop(h)
+        });
     }
 }
 

@@ -32,7 +32,8 @@
 //!
 //! One file per handle family: `error` (status, errors, guard, argument helpers),
 //! `options`, `engine` (lifecycle, writes, maintenance, stats), `batch` (write
-//! batches), `records` (record views and lists), `series` (series listings),
+//! batches), `checkpoint` (checkpoints and backups), `health` (background errors,
+//! resume, event listeners), `read_only` (read-only instances), `records` (record views and lists), `series` (series listings),
 //! `range` (what a query or scan covers, its order and limit), `read` (gets, queries
 //! and series listings), `iter` (lazy scans and seeks), `snapshot`, `jsondb` (the
 //! document database and its CRUD and index queries), `jsondb_schema` (stores and
@@ -58,9 +59,11 @@ pub const FLOWDB_MAX_VALUE_LEN: usize = 64 * 1024 * 1024;
 pub const FLOWDB_NEVER_EXPIRES: i64 = i64::MAX;
 
 pub mod batch;
+pub mod checkpoint;
 mod doc_requests;
 pub mod engine;
 pub mod error;
+pub mod health;
 pub mod iter;
 pub mod jsondb;
 pub mod jsondb_schema;
@@ -69,6 +72,7 @@ pub mod options;
 pub mod query;
 pub mod range;
 pub mod read;
+pub mod read_only;
 pub mod records;
 pub mod series;
 pub mod snapshot;
