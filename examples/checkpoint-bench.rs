@@ -72,7 +72,13 @@ fn main() {
     let started = Instant::now();
     for p in 0..points {
         let batch: Vec<Record> = (0..series)
-            .map(|s| Record::new(format!("cpu.host-{s:05}.usage"), T0 + p as i64, vec![1u8; 128]))
+            .map(|s| {
+                Record::new(
+                    format!("cpu.host-{s:05}.usage"),
+                    T0 + p as i64,
+                    vec![1u8; 128],
+                )
+            })
             .collect();
         e.write_batch_owned(batch).expect("ingest");
     }
@@ -89,7 +95,8 @@ fn main() {
         (0..checkpoints)
             .map(|i| {
                 let t = Instant::now();
-                e.checkpoint(root.join(format!("cp{i}"))).expect("checkpoint");
+                e.checkpoint(root.join(format!("cp{i}")))
+                    .expect("checkpoint");
                 let took = t.elapsed();
                 std::thread::sleep(Duration::from_millis(50));
                 took
@@ -106,7 +113,16 @@ fn main() {
     );
     let (q99, b99) = (percentile(&mut quiet, 0.99), percentile(&mut busy, 0.99));
     let (q50, b50) = (percentile(&mut quiet, 0.5), percentile(&mut busy, 0.5));
-    println!("writer latency without checkpoints: p50 {q50} µs, p99 {q99} µs ({} writes)", quiet.len());
-    println!("writer latency with checkpoints:    p50 {b50} µs, p99 {b99} µs ({} writes)", busy.len());
-    println!("p99 ratio (with / without): {:.2}", b99 as f64 / q99.max(1) as f64);
+    println!(
+        "writer latency without checkpoints: p50 {q50} µs, p99 {q99} µs ({} writes)",
+        quiet.len()
+    );
+    println!(
+        "writer latency with checkpoints:    p50 {b50} µs, p99 {b99} µs ({} writes)",
+        busy.len()
+    );
+    println!(
+        "p99 ratio (with / without): {:.2}",
+        b99 as f64 / q99.max(1) as f64
+    );
 }

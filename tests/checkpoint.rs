@@ -159,7 +159,10 @@ fn checkpoint_links_tables_and_backup_copies_them() {
     // The log segments too: the checkpoint moved the log on, so none is written again.
     let (cp, backup) = (links("cp", "log"), links("backup", "log"));
     assert!(!cp.is_empty() && cp.iter().all(|n| *n >= 2), "{cp:?}");
-    assert!(!backup.is_empty() && backup.iter().all(|n| *n == 1), "{backup:?}");
+    assert!(
+        !backup.is_empty() && backup.iter().all(|n| *n == 1),
+        "{backup:?}"
+    );
     for name in ["cp", "backup"] {
         let copy = open(&tmp.path().join(name));
         assert_eq!(value(&copy, 10_000), Some(b"in the log".to_vec()));
@@ -193,20 +196,26 @@ fn open_copy(fs: &FaultFs, dir: &str) -> flowdb::Result<Engine> {
     Engine::open_on(Arc::new(fs.clone()), config, Tuning::default())
 }
 
-/// A crash (kill, power loss, torn power loss) at every I/O step of a checkpoint
+/// A crash (kill, power loss, torn power loss) at every I/O step of a checkpoint (of
+/// the engine, a backup, or a checkpoint from a read-only instance beside the writer)
 /// leaves either no checkpoint or one that opens holding the whole state; the source
 /// is intact; and a new checkpoint to the same place then succeeds.
 #[test]
 fn a_crash_at_any_step_leaves_no_checkpoint_or_a_complete_one() {
-    for tables in ["checkpoint", "backup"] {
+    for tables in ["checkpoint", "backup", "read-only checkpoint"] {
         let probe = FaultFs::new();
         let (e, model) = workload(&probe);
         let first = probe.steps();
-        let take = |e: &Engine, dest: &str| match tables {
+        let take = |e: &Engine, fs: &FaultFs, dest: &str| match tables {
             "checkpoint" => e.checkpoint(dest),
-            _ => e.backup_to(dest),
+            "backup" => e.backup_to(dest),
+            _ => {
+                let config = common::small_config(Path::new("/db"));
+                let fs = Arc::new(fs.clone());
+                Engine::open_read_only_on(fs, config, Tuning::default())?.checkpoint(dest)
+            }
         };
-        take(&e, "/cp").unwrap();
+        take(&e, &probe, "/cp").unwrap();
         let last = probe.steps();
         assert!(last - first > 5, "{tables}: only {} steps", last - first);
         let mut complete = 0;
@@ -215,7 +224,10 @@ fn a_crash_at_any_step_leaves_no_checkpoint_or_a_complete_one() {
             let (e, _) = workload(&fs);
             assert_eq!(fs.steps(), first, "the workload is not deterministic");
             fs.crash_at(n);
-            assert!(take(&e, "/cp").is_err(), "{tables}: step {n} did not fail");
+            assert!(
+                take(&e, &fs, "/cp").is_err(),
+                "{tables}: step {n} did not fail"
+            );
             drop(e);
             for mode in [
                 CrashMode::Kill,
@@ -232,7 +244,7 @@ fn a_crash_at_any_step_leaves_no_checkpoint_or_a_complete_one() {
                     assert!(got == model, "{what}: {}", ops::diff(&model, &got));
                     complete += 1;
                 } else {
-                    take(&source, "/cp").unwrap_or_else(|e| panic!("{what}: again: {e}"));
+                    take(&source, &after, "/cp").unwrap_or_else(|e| panic!("{what}: again: {e}"));
                     let copy = open_copy(&after, "/cp").unwrap();
                     assert_eq!(ops::state_of(&copy).unwrap(), model, "{what}: again");
                 }

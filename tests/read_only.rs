@@ -2,7 +2,8 @@
 //! process or another, on a directory a writer is writing. It takes no lock, writes
 //! nothing, sees the database as of its open (memtables included) and moves forward
 //! on `catch_up`; the writer's compactions deleting files it reads do not break it;
-//! every view is a prefix of the writer's history, also while the writer is killed.
+//! every view is a prefix of the writer's history, also while the writer is killed;
+//! a checkpoint taken from it copies the writer's state (a prefix, at least its view).
 
 mod common;
 
@@ -81,7 +82,6 @@ fn a_reader_sees_the_writer_as_of_its_open_and_catches_up() {
         ("write", reader.write_batch(&[Record::new("x", 1, vec![1])])),
         ("flush", reader.flush()),
         ("compaction", reader.trigger_compaction().map(|_| ())),
-        ("checkpoint", reader.checkpoint(tmp.path().join("cp"))),
         ("retention", reader.enforce_retention().map(|_| ())),
     ] {
         match r {
@@ -89,6 +89,11 @@ fn a_reader_sees_the_writer_as_of_its_open_and_catches_up() {
             other => panic!("{what} on a read-only instance: {other:?}"),
         }
     }
+    // A checkpoint copies what the writer has on disk: at least the reader's view.
+    reader.checkpoint(tmp.path().join("cp")).unwrap();
+    let copy = Engine::open(config(&tmp.path().join("cp"))).unwrap();
+    assert_eq!(points(&copy, "a"), (0..6000).collect::<Vec<_>>());
+    drop(copy);
     reader.close().unwrap();
     assert!(reader.spawn_background_maintenance().is_none());
     drop(reader);
@@ -162,6 +167,7 @@ fn read_only_child_writer() {
 #[test]
 fn a_reader_follows_a_writer_in_another_process_through_a_kill() {
     let tmp = tempfile::tempdir().unwrap();
+    let copies = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["read_only_child_writer", "--exact", "--nocapture"])
         .env("FLOWDB_READ_ONLY_CHILD_DIR", tmp.path())
@@ -193,6 +199,14 @@ fn a_reader_follows_a_writer_in_another_process_through_a_kill() {
         if round % 10 == 9 {
             reader = Engine::open_read_only(config(tmp.path())).unwrap();
             check(&reader, &mut last, "reopened");
+        } else if round % 10 == 4 {
+            // A checkpoint of the live database, from the reader: a prefix at least
+            // as long as the reader's view, which opens (cutting a torn tail).
+            let dest = copies.path().join(format!("cp{round}"));
+            reader.checkpoint(&dest).unwrap();
+            let copy = Engine::open(config(&dest)).unwrap();
+            let mut at_least = last;
+            check(&copy, &mut at_least, "checkpoint of the live database");
         } else {
             reader.catch_up().unwrap();
             check(&reader, &mut last, "catch_up");

@@ -131,6 +131,9 @@ fn tables_list_the_layout() {
     assert!(entries >= 4000, "{entries}");
     for t in &tables {
         assert!(t.first_key <= t.last_key && t.min_ts <= t.max_ts, "{t:?}");
-        assert!(tmp.path().join(format!("{:06}.sst", t.id)).exists(), "{t:?}");
+        assert!(
+            tmp.path().join(format!("{:06}.sst", t.id)).exists(),
+            "{t:?}"
+        );
     }
 }

@@ -76,7 +76,7 @@ impl Inner {
     }
 
     fn copy_database(&self, dest: &Path, how: Files) -> Result<()> {
-        self.check_owner()?;
+        self.check_open()?;
         let fs = self.fs().as_ref();
         if fs.is_dir(dest).is_some() {
             return Err(Error::invalid(format!(
@@ -95,7 +95,10 @@ impl Inner {
         remove_stale(fs, &tmp)?;
         fs.create_dir_all(&tmp)
             .ctx(|| format!("creating {}", tmp.display()))?;
-        let copied = self.fill(&tmp, how);
+        let copied = match self.read_only {
+            false => self.fill(&tmp, how),
+            true => self.fill_from_disk(&tmp, how),
+        };
         if let Err(e) = copied {
             let _ = remove_stale(fs, &tmp);
             return Err(e);
@@ -126,6 +129,62 @@ impl Inner {
         .store(fs, tmp)?;
         fs.sync_dir(tmp)
             .ctx(|| format!("syncing directory {}", tmp.display()))
+    }
+
+    /// For a read-only instance, whose writer may be another process: a copy of what
+    /// the writer has on disk now (at least the instance's view, maybe more), taken
+    /// as a read-only load is: the manifest read before and after, and the whole copy
+    /// taken again when it changed or a file it named went away meanwhile. Tables are
+    /// placed as in `fill`; log segments are always copied (the last may be the one
+    /// the writer appends to: a copy ends where the writer was, a record it was
+    /// writing is a torn tail that the copy's recovery cuts).
+    fn fill_from_disk(&self, tmp: &Path, how: Files) -> Result<()> {
+        let fs = self.fs().as_ref();
+        for _ in 0..super::read_only::ATTEMPTS {
+            match self.fill_once_from_disk(tmp, how) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) if super::read_only::missing(&e) => {}
+                Err(e) => return Err(e),
+            }
+            remove_stale(fs, tmp)?;
+            fs.create_dir_all(tmp)
+                .ctx(|| format!("creating {}", tmp.display()))?;
+        }
+        Err(Error::Busy(format!(
+            "the writer of {} kept changing it while it was copied; try again",
+            self.dir.display()
+        )))
+    }
+
+    /// One attempt of `fill_from_disk`: false when the writer changed the database.
+    fn fill_once_from_disk(&self, tmp: &Path, how: Files) -> Result<bool> {
+        let fs = self.fs().as_ref();
+        let before = super::read_only::manifest(fs, &self.dir)?;
+        for t in &before.tables {
+            place(
+                fs,
+                &table_path(&self.dir, t.id),
+                &table_path(tmp, t.id),
+                how,
+            )?;
+        }
+        let mut next_file = before.next_file;
+        for n in self.segments_from(before.log_number, u64::MAX)? {
+            copy_file(fs, &segment_path(&self.dir, n), &segment_path(tmp, n))?;
+            next_file = next_file.max(n + 1);
+        }
+        if super::read_only::manifest(fs, &self.dir)? != before {
+            return Ok(false);
+        }
+        ManifestState {
+            next_file,
+            ..before
+        }
+        .store(fs, tmp)?;
+        fs.sync_dir(tmp)
+            .ctx(|| format!("syncing directory {}", tmp.display()))?;
+        Ok(true)
     }
 
     /// The log segments numbered `first..last` in the directory, in order.

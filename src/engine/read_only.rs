@@ -33,7 +33,7 @@ use crate::version::{SuperVersion, Version};
 use crate::wal::{TornTail, WalWriter};
 
 /// How many times a load starts over before giving up on a writer that keeps moving.
-const ATTEMPTS: usize = 50;
+pub(super) const ATTEMPTS: usize = 50;
 
 /// The database as of one moment, read without writing.
 struct Loaded {
@@ -43,11 +43,11 @@ struct Loaded {
     next_file: u64,
 }
 
-fn missing(e: &Error) -> bool {
+pub(super) fn missing(e: &Error) -> bool {
     matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
 
-fn manifest(fs: &dyn FileSystem, dir: &Path) -> Result<ManifestState> {
+pub(super) fn manifest(fs: &dyn FileSystem, dir: &Path) -> Result<ManifestState> {
     ManifestState::load(fs, dir)?.ok_or_else(|| {
         Error::NotFound(format!(
             "{} holds no flowdb database (no MANIFEST): a read-only instance opens \
@@ -130,7 +130,8 @@ impl Engine {
     /// Opens `config.data_dir`, which another process (or engine) may be writing,
     /// read-only: no lock taken, nothing ever written. It sees the database as of the
     /// open, memtables included; [`Engine::catch_up`] moves it forward. Writes,
-    /// flushes, compactions and checkpoints fail with `ReadOnly`; `close` does
+    /// flushes and compactions fail with `ReadOnly`; a checkpoint copies what the
+    /// writer has on disk (docs/design.md, "Checkpoints and backups"); `close` does
     /// nothing. `create_if_missing` and `auto_background` are ignored (there is no
     /// background work); the cache sizes apply.
     pub fn open_read_only(config: Config) -> Result<Self> {
