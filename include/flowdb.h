@@ -1792,7 +1792,8 @@ enum flowdb_status_t flowdb_engine_query_key_time_range(const struct flowdb_engi
  Opens the database of `opts`'s data directory read-only, into `*out`: no lock
  taken, nothing ever written, so another process may be writing it. It sees the
  database as of the open; `flowdb_engine_catch_up` moves it forward. Writes,
- flushes, compactions and checkpoints fail with `FLOWDB_READ_ONLY`. Errors:
+ flushes and compactions fail with `FLOWDB_READ_ONLY`; a checkpoint copies what
+ the writer has on disk. Errors:
  `FLOWDB_NOT_FOUND` (no database there), `FLOWDB_BUSY` (the writer kept changing
  its files while they were read: try again), `FLOWDB_CORRUPTION`, `FLOWDB_IO`.
  */

@@ -21,8 +21,7 @@ pub unsafe extern "C" fn flowdb_engine_checkpoint(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let dest = cstr(dest, "dest")?;
-        with_engine(engine, |e| e.checkpoint(dest))
+        with_engine(engine, |e| e.checkpoint(cstr(dest, "dest")?))
     })
 }
 
@@ -36,8 +35,7 @@ pub unsafe extern "C" fn flowdb_engine_backup_to(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let dest = cstr(dest, "dest")?;
-        with_engine(engine, |e| e.backup_to(dest))
+        with_engine(engine, |e| e.backup_to(cstr(dest, "dest")?))
     })
 }
 
@@ -51,8 +49,7 @@ pub unsafe extern "C" fn flowdb_jsondb_checkpoint(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let dest = cstr(dest, "dest")?;
-        with_db(db, |d| d.checkpoint(dest))
+        with_db(db, |d| d.checkpoint(cstr(dest, "dest")?))
     })
 }
 
@@ -65,7 +62,6 @@ pub unsafe extern "C" fn flowdb_jsondb_backup_to(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let dest = cstr(dest, "dest")?;
-        with_db(db, |d| d.backup_to(dest))
+        with_db(db, |d| d.backup_to(cstr(dest, "dest")?))
     })
 }

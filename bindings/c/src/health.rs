@@ -157,6 +157,19 @@ pub unsafe extern "C" fn flowdb_jsondb_set_event_listener(
     })
 }
 
+/// Writes the background error `find` finds to `*out`: a new error object, or NULL.
+unsafe fn background_error_out(
+    out: *mut *mut flowdb_error_t,
+    find: impl FnOnce() -> Result<Option<flowdb::Error>>,
+) -> Result<()> {
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let object = find()?.as_ref().map_or(std::ptr::null_mut(), error_object);
+    // SAFETY: `out` is non-NULL and writable (the C ABI contract, lib.rs).
+    unsafe { put(out, object, "out") }
+}
+
 /// The background error that stops writes: `*out` receives a new error object (free
 /// it with `flowdb_error_free`) when one stands, NULL otherwise. While one stands,
 /// writes fail with an error of the same kind naming it, and reads go on.
@@ -168,12 +181,7 @@ pub unsafe extern "C" fn flowdb_engine_background_error(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        let found = with_engine(engine, |e| Ok(e.background_error()))?;
-        let object = found.as_ref().map_or(std::ptr::null_mut(), error_object);
-        put(out, object, "out")
+        background_error_out(out, || with_engine(engine, |e| Ok(e.background_error())))
     })
 }
 
@@ -198,12 +206,7 @@ pub unsafe extern "C" fn flowdb_jsondb_background_error(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        let found = with_db(db, |d| Ok(d.engine().background_error()))?;
-        let object = found.as_ref().map_or(std::ptr::null_mut(), error_object);
-        put(out, object, "out")
+        background_error_out(out, || with_db(db, |d| Ok(d.engine().background_error())))
     })
 }
 

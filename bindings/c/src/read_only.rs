@@ -8,8 +8,25 @@ use super::options::flowdb_options_t;
 use flowdb::jsondb::JsonDB;
 use flowdb::Engine;
 
-fn open(opts: &flowdb_options_t) -> flowdb::Result<Engine> {
-    Engine::open_read_only_on(flowdb::fs::os(), opts.config.clone(), opts.tuning.clone())
+/// Opens `opts`'s directory read-only and puts `wrap` of it into `*out`.
+unsafe fn open_into<T>(
+    opts: *const flowdb_options_t,
+    out: *mut *mut T,
+    wrap: impl FnOnce(Engine) -> flowdb::Result<T>,
+) -> flowdb::Result<()> {
+    // SAFETY: NULL or a live options object (the C ABI contract, lib.rs).
+    let o = unsafe { opts.as_ref() }.ok_or_else(|| null("options"))?;
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let config = (o.config.clone(), o.tuning.clone());
+    let value = wrap(Engine::open_read_only_on(
+        flowdb::fs::os(),
+        config.0,
+        config.1,
+    )?)?;
+    // SAFETY: `out` is non-NULL and writable (the C ABI contract, lib.rs).
+    unsafe { put_new(out, value, "out") }
 }
 
 /// Opens the database of `opts`'s data directory read-only, into `*out`: no lock
@@ -27,11 +44,7 @@ pub unsafe extern "C" fn flowdb_engine_open_read_only(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let o = opts.as_ref().ok_or_else(|| null("options"))?;
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        put_new(out, engine_handle(open(o)?), "out")
+        open_into(opts, out, |e| Ok(engine_handle(e)))
     })
 }
 
@@ -56,11 +69,7 @@ pub unsafe extern "C" fn flowdb_jsondb_open_read_only(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let o = opts.as_ref().ok_or_else(|| null("options"))?;
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        put_new(out, handle(JsonDB::from_engine(open(o)?)?), "out")
+        open_into(opts, out, |e| Ok(handle(JsonDB::from_engine(e)?)))
     })
 }
 
