@@ -1,0 +1,270 @@
+//! `flowdb docs`: the JSON document layer. Reads (`stores`, `get`, `query`, `export`)
+//! open the database read-only; writes (`put`, `delete`, `import`, `create-store`,
+//! `create-index`) open it read-write and shut it down at the end. Documents go out
+//! as JSON lines, compact, one document a line.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use flowdb::jsondb::{
+    Direction, IndexSchema, JsonDB, KeyRange, RawDoc, StoreSchema, TransactionMode,
+};
+use serde_json::{json, Value};
+
+use crate::args::DocsCommand;
+use crate::fail::{output_error, Context, Failure};
+use crate::open::{self, Writer};
+use crate::progress::{thousands, Progress};
+use crate::Ui;
+
+/// A key or index value from the command line: JSON, or else the text as a string.
+pub fn key_arg(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// Shuts a read-write document database down; its writes are durable after `Ok`.
+pub fn shut_down(db: JsonDB, dir: &Path) -> Result<(), Failure> {
+    db.shutdown()
+        .map_err(|e| Failure::new(format!("shutting down {}: {e}", dir.display())))
+}
+
+/// Runs `f` on the read-write database, then shuts it down (also after a failure).
+fn writing<T>(
+    dir: &Path,
+    cmd: &str,
+    f: impl FnOnce(&JsonDB) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let db = open::docs_read_write(dir, Writer::Create(cmd))?;
+    let out = f(&db);
+    let closed = shut_down(db, dir);
+    let out = out?;
+    closed?;
+    Ok(out)
+}
+
+fn stdout() -> BufWriter<io::StdoutLock<'static>> {
+    BufWriter::with_capacity(1 << 16, io::stdout().lock())
+}
+
+/// Writes documents (values) as JSON lines.
+fn print_docs(docs: &[Value]) -> Result<(), Failure> {
+    let mut out = stdout();
+    for d in docs {
+        serde_json::to_writer(&mut out, d)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| output_error(e, "stdout"))?;
+    }
+    out.flush().map_err(|e| output_error(e, "stdout"))
+}
+
+pub fn run(dir: &Path, cmd: DocsCommand, ui: Ui) -> Result<(), Failure> {
+    match cmd {
+        DocsCommand::Stores { json, count } => stores(dir, json, count),
+        DocsCommand::Get { store, key } => {
+            let db = open::docs_read_only(dir)?;
+            let key = key_arg(&key);
+            match db.get(&store, &key)? {
+                Some(doc) => print_docs(&[doc]),
+                None => Err(Failure::new(format!(
+                    "no document with key {key} in store {store:?}"
+                ))),
+            }
+        }
+        DocsCommand::Put { store, json } => {
+            let doc: Value =
+                serde_json::from_str(&json).context(|| "the document is not JSON".to_string())?;
+            let key = writing(dir, "docs put", |db| Ok(db.put(&store, doc)?))?;
+            println!("{key}");
+            Ok(())
+        }
+        DocsCommand::Delete { store, key } => {
+            let key = key_arg(&key);
+            writing(dir, "docs delete", |db| Ok(db.delete(&store, &key)?))
+        }
+        DocsCommand::Query {
+            store,
+            index,
+            eq,
+            from,
+            to,
+            reverse,
+            limit,
+        } => {
+            let db = open::docs_read_only(dir)?;
+            let mut docs = match (eq, from, to) {
+                (Some(v), _, _) => {
+                    let mut d = db.get_by_index(&store, &index, &key_arg(&v))?;
+                    if reverse {
+                        d.reverse();
+                    }
+                    d
+                }
+                (None, from, to) => {
+                    let (lo, hi) = (from.as_deref().map(key_arg), to.as_deref().map(key_arg));
+                    let range = match (&lo, &hi) {
+                        (Some(l), Some(h)) => KeyRange::bound(l, h, false, false)?,
+                        (Some(l), None) => KeyRange::lower_bound(l, false)?,
+                        (None, Some(h)) => KeyRange::upper_bound(h, false)?,
+                        (None, None) => KeyRange::all(),
+                    };
+                    let dir = if reverse {
+                        Direction::Prev
+                    } else {
+                        Direction::Next
+                    };
+                    db.index_query(&store, &index, &range, dir)?
+                }
+            };
+            if let Some(n) = limit {
+                docs.truncate(n);
+            }
+            print_docs(&docs)
+        }
+        DocsCommand::Import {
+            store,
+            file,
+            batch,
+            skip_bad,
+            skip_lines,
+        } => crate::docs_import::run(
+            dir,
+            &crate::docs_import::Options {
+                store: &store,
+                file: &file,
+                batch: batch as usize,
+                skip_bad,
+                skip_lines,
+            },
+            ui,
+        ),
+        DocsCommand::Export { store, output } => export(dir, &store, output.as_deref(), ui),
+        DocsCommand::CreateStore {
+            store,
+            key_path,
+            auto_increment,
+        } => writing(dir, "docs create-store", |db| {
+            let schema =
+                StoreSchema::new(store.as_str(), key_path.as_str()).auto_increment(auto_increment);
+            Ok(db.create_store(&schema)?)
+        }),
+        DocsCommand::CreateIndex {
+            store,
+            name,
+            key_path,
+            unique,
+            multi_entry,
+        } => writing(dir, "docs create-index", |db| {
+            let paths: Vec<&str> = key_path.split(',').map(str::trim).collect();
+            let schema = if paths.len() == 1 {
+                IndexSchema::new(name.as_str(), paths[0])
+            } else {
+                IndexSchema::compound(name.as_str(), &paths)
+            };
+            Ok(db.create_index_with(&store, &schema.unique(unique).multi_entry(multi_entry))?)
+        }),
+    }
+}
+
+fn stores(dir: &Path, as_json: bool, count: bool) -> Result<(), Failure> {
+    let db = open::docs_read_only(dir)?;
+    let mut list = Vec::new();
+    for name in db.store_names() {
+        let Some(def) = db.get_store(&name) else {
+            continue;
+        };
+        let n = if count { Some(db.count(&name)?) } else { None };
+        list.push((def, n));
+    }
+    let mut out = stdout();
+    let written = if as_json {
+        let v: Vec<Value> = list
+            .iter()
+            .map(|(def, n)| {
+                let mut v = json!(def);
+                if let (Some(n), Some(o)) = (n, v.as_object_mut()) {
+                    o.insert("count".into(), json!(n));
+                }
+                v
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &v)
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        (|| {
+            if list.is_empty() {
+                writeln!(out, "no object stores in {}", dir.display())?;
+            }
+            for (def, n) in &list {
+                write!(out, "{}  key path {:?}", def.name, def.key_path)?;
+                if def.auto_increment {
+                    write!(out, ", key generator (next key {})", def.next_auto_id)?;
+                }
+                if let Some(n) = n {
+                    write!(out, ", {} documents", thousands(*n as u64))?;
+                }
+                writeln!(out)?;
+                for i in &def.indexes {
+                    let mut flags = Vec::new();
+                    if i.unique {
+                        flags.push("unique");
+                    }
+                    if i.multi_entry {
+                        flags.push("multi-entry");
+                    }
+                    writeln!(
+                        out,
+                        "  index {}  on {}{}",
+                        i.name,
+                        i.key_paths.join(", "),
+                        if flags.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  ({})", flags.join(", "))
+                        }
+                    )?;
+                }
+            }
+            Ok(())
+        })()
+    };
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| output_error(e, "stdout"))
+}
+
+fn export(dir: &Path, store: &str, output: Option<&Path>, ui: Ui) -> Result<(), Failure> {
+    let db = open::docs_read_only(dir)?;
+    let (mut out, name): (Box<dyn Write>, String) = match output {
+        Some(p) => {
+            let f = File::create(p).context(|| format!("creating {}", p.display()))?;
+            (
+                Box::new(BufWriter::with_capacity(1 << 16, f)),
+                p.display().to_string(),
+            )
+        }
+        None => (Box::new(stdout()), "stdout".to_string()),
+    };
+    let mut progress = Progress::new(ui, "export", "documents", None);
+    progress.phase("reading");
+    // One read-only transaction: the store as of one moment. Its documents are held
+    // as their stored text (not parsed) until written.
+    let tx = db.transaction(&[store], TransactionMode::ReadOnly)?;
+    let docs: Vec<RawDoc> = tx.get_range_as(store, &KeyRange::all(), Direction::Next)?;
+    drop(tx);
+    progress.phase("writing");
+    for (i, d) in docs.iter().enumerate() {
+        out.write_all(d.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| output_error(e, &name))?;
+        if i & 0xffff == 0 {
+            progress.set(i as u64, None);
+        }
+    }
+    out.flush().map_err(|e| output_error(e, &name))?;
+    progress.set(docs.len() as u64, None);
+    progress.finish("exported");
+    Ok(())
+}

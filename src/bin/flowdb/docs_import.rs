@@ -1,0 +1,217 @@
+//! `flowdb docs DIR import STORE FILE`: documents from a JSON lines file, one a line,
+//! in read-write transactions of `--batch` documents.
+//!
+//! As `load`: all or nothing for malformed lines (not JSON, or not an object where the
+//! store keeps its keys in the document), checked in a first pass unless
+//! `--skip-bad`. A document the store refuses when it is put (no key and no key
+//! generator, an invalid key, a duplicate in a unique index) stops the import with the
+//! resume point, since only the writes tell; with `--skip-bad` it is reported and
+//! skipped like a malformed line.
+
+use std::fs::File;
+use std::path::Path;
+
+use flowdb::jsondb::{JsonDB, Transaction, TransactionMode};
+use serde_json::Value;
+
+use crate::docs::shut_down;
+use crate::fail::{Context, Failure};
+use crate::input::Lines;
+use crate::load::BadLines;
+use crate::open::{self, Writer};
+use crate::progress::{thousands, Progress};
+use crate::Ui;
+
+#[derive(Debug)]
+pub struct Options<'a> {
+    pub store: &'a str,
+    pub file: &'a Path,
+    pub batch: usize,
+    pub skip_bad: bool,
+    pub skip_lines: u64,
+}
+
+/// One line as a document.
+fn parse_doc(text: &[u8], object_only: bool) -> Result<Value, String> {
+    let v: Value = serde_json::from_slice(text).map_err(|e| format!("not JSON: {e}"))?;
+    if object_only && !v.is_object() {
+        return Err(
+            "not a JSON object (a document of a store with a key path is an object)".into(),
+        );
+    }
+    Ok(v)
+}
+
+fn open_lines(path: &Path) -> Result<Lines, Failure> {
+    let f = File::open(path).context(|| format!("opening {}", path.display()))?;
+    Ok(Lines::new(f, path.display().to_string()))
+}
+
+/// The first pass: every malformed line.
+fn check(o: &Options<'_>, object_only: bool) -> Result<BadLines, Failure> {
+    let mut lines = open_lines(o.file)?;
+    let mut bad = BadLines::default();
+    while let Some((line, text)) = lines.next_line()? {
+        if line <= o.skip_lines {
+            continue;
+        }
+        if let Err(why) = parse_doc(text, object_only) {
+            bad.add(line, why);
+        }
+    }
+    Ok(bad)
+}
+
+fn resume(through: u64, skip: u64) -> String {
+    if through > skip {
+        format!(
+            "lines 1..{through} are imported; rerun with --skip-lines {through} to import the rest"
+        )
+    } else if skip > 0 {
+        format!("nothing more was imported; rerun with --skip-lines {skip}")
+    } else {
+        "nothing was imported".to_string()
+    }
+}
+
+fn commit(tx: Transaction<'_>, first: u64, last: u64) -> Result<(), Failure> {
+    tx.commit().map_err(|e| {
+        Failure::new(format!(
+            "committing the documents of lines {first}..{last} failed: {e}"
+        ))
+    })
+}
+
+/// The import pass. `through`: documents on lines up to it are committed.
+fn import(
+    db: &JsonDB,
+    o: &Options<'_>,
+    object_only: bool,
+    progress: &mut Progress,
+    bad: &mut BadLines,
+    through: &mut u64,
+) -> Result<u64, Failure> {
+    let mut lines = open_lines(o.file)?;
+    let mut tx: Option<Transaction<'_>> = None;
+    let (mut pending, mut last_line, mut imported) = (0usize, 0u64, 0u64);
+    while let Some((line, text)) = lines.next_line()? {
+        if line <= o.skip_lines {
+            continue;
+        }
+        let doc = match parse_doc(text, object_only) {
+            Ok(d) => d,
+            Err(why) if o.skip_bad => {
+                bad.add(line, why);
+                continue;
+            }
+            Err(why) => {
+                return Err(Failure::new(format!(
+                    "{}: line {line}: {why}",
+                    o.file.display()
+                )))
+            }
+        };
+        let t = match &mut tx {
+            Some(t) => t,
+            None => tx.insert(db.transaction(&[o.store], TransactionMode::ReadWrite)?),
+        };
+        match t.put(o.store, doc) {
+            Ok(_) => {
+                pending += 1;
+                last_line = line;
+            }
+            Err(e) if o.skip_bad => bad.add(line, e.to_string()),
+            Err(e) => {
+                return Err(Failure::new(format!(
+                    "{}: line {line}: store {:?} refused the document: {e}",
+                    o.file.display(),
+                    o.store
+                )))
+            }
+        }
+        if pending == o.batch {
+            if let Some(t) = tx.take() {
+                commit(t, *through + 1, last_line)?;
+            }
+            imported += pending as u64;
+            pending = 0;
+            *through = last_line;
+            progress.set(imported, Some(lines.position()));
+        }
+    }
+    if let Some(t) = tx.take() {
+        commit(t, *through + 1, last_line)?;
+        imported += pending as u64;
+        if pending > 0 {
+            *through = last_line;
+        }
+    }
+    progress.set(imported, Some(lines.position()));
+    Ok(imported)
+}
+
+pub fn run(dir: &Path, o: &Options<'_>, ui: Ui) -> Result<(), Failure> {
+    let size = std::fs::metadata(o.file)
+        .context(|| o.file.display().to_string())?
+        .len();
+    let db = open::docs_read_write(dir, Writer::Create("docs import"))?;
+    let Some(def) = db.get_store(o.store) else {
+        shut_down(db, dir)?;
+        return Err(Failure::new(format!(
+            "no object store {:?} in {} (create it first: flowdb docs DIR create-store)",
+            o.store,
+            dir.display()
+        )));
+    };
+    let object_only = !def.key_path.is_empty();
+    if !o.skip_bad {
+        let bad = match check(o, object_only) {
+            Ok(b) => b,
+            Err(f) => {
+                let _ = db.shutdown();
+                return Err(f);
+            }
+        };
+        if bad.count > 0 {
+            shut_down(db, dir)?;
+            return Err(Failure::new(format!(
+                "{}: {} malformed line{}; nothing was imported (--skip-bad imports the \
+                 other lines)",
+                o.file.display(),
+                thousands(bad.count),
+                if bad.count == 1 { "" } else { "s" }
+            ))
+            .with_details(bad.details()));
+        }
+    }
+    let mut progress = Progress::new(ui, "import", "documents", Some(size));
+    let mut bad = BadLines::default();
+    let mut through = o.skip_lines;
+    let result = import(&db, o, object_only, &mut progress, &mut bad, &mut through);
+    match result {
+        Ok(_) => {
+            progress.finish("imported");
+            shut_down(db, dir)?;
+            if bad.count > 0 {
+                eprintln!(
+                    "flowdb import: skipped {} line{} of {}:",
+                    thousands(bad.count),
+                    if bad.count == 1 { "" } else { "s" },
+                    o.file.display()
+                );
+                for d in bad.details() {
+                    eprintln!("  {d}");
+                }
+            }
+            Ok(())
+        }
+        Err(f) => {
+            progress.abandon();
+            let mut details = vec![resume(through, o.skip_lines)];
+            if let Err(e) = db.shutdown() {
+                details.push(format!("shutting the database down failed too: {e}"));
+            }
+            Err(f.with_details(details))
+        }
+    }
+}

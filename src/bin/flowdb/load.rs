@@ -1,0 +1,264 @@
+//! `flowdb load`: records from a CSV or JSON lines file into the engine.
+//!
+//! All or nothing for malformed input (unless `--skip-bad`): a first pass parses
+//! every record and, when any is malformed, reports them and loads nothing. The load
+//! pass then runs as a pipeline on two threads: one reads and parses the file into
+//! batches, the other writes each batch (`write_batch_owned`: atomic and, under the
+//! default `SyncMode::Always`, durable when it returns). A write that fails (a full
+//! disk) stops the load with the resume point: every record on lines 1..N is loaded,
+//! and `--skip-lines N` loads the rest.
+
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread;
+
+use flowdb::{Engine, Record};
+
+use crate::args::{InputFormat, LoadArgs};
+use crate::fail::{Context, Failure};
+use crate::input::Source;
+use crate::open::{self, Writer};
+use crate::progress::{thousands, Progress};
+use crate::Ui;
+
+/// Malformed lines named one by one; past these, only counted.
+pub const SHOWN_BAD: usize = 20;
+
+/// Malformed lines: the first few with their reasons, and how many in all.
+#[derive(Debug, Default)]
+pub struct BadLines {
+    pub shown: Vec<(u64, String)>,
+    pub count: u64,
+}
+
+impl BadLines {
+    pub fn add(&mut self, line: u64, why: String) {
+        self.count += 1;
+        if self.shown.len() < SHOWN_BAD {
+            self.shown.push((line, why));
+        }
+    }
+
+    /// One line per shown line, then how many more.
+    pub fn details(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .shown
+            .iter()
+            .map(|(line, why)| format!("line {line}: {why}"))
+            .collect();
+        let more = self.count - self.shown.len() as u64;
+        if more > 0 {
+            out.push(format!("... and {} more", thousands(more)));
+        }
+        out
+    }
+}
+
+/// The format of `file`: as given, or from its extension.
+fn input_format(given: Option<InputFormat>, file: &Path) -> Result<InputFormat, Failure> {
+    if let Some(f) = given {
+        return Ok(f);
+    }
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("csv") => Ok(InputFormat::Csv),
+        Some("jsonl" | "ndjson" | "json") => Ok(InputFormat::Jsonl),
+        _ => Err(Failure::new(format!(
+            "{}: cannot tell the format from the file name: pass --format csv or --format jsonl",
+            file.display()
+        ))),
+    }
+}
+
+/// The first pass: every malformed record of the file (past `skip` lines).
+fn check(path: &Path, format: InputFormat, skip: u64, ui: Ui) -> Result<BadLines, Failure> {
+    let mut src = Source::open(path, format)?;
+    let size = std::fs::metadata(path).ok().map(|m| m.len());
+    let mut progress = Progress::new(ui, "load", "records checked", size);
+    progress.phase("checking");
+    let mut bad = BadLines::default();
+    let mut n = 0u64;
+    while let Some((line, parsed)) = src.next()? {
+        if line <= skip {
+            continue;
+        }
+        if let Err(why) = parsed {
+            bad.add(line, why);
+        }
+        n += 1;
+        if n % 65_536 == 0 {
+            let at = src.position();
+            progress.set(n, Some(at));
+        }
+    }
+    progress.abandon();
+    Ok(bad)
+}
+
+/// A batch handed from the parsing thread to the writer.
+struct Batch {
+    records: Vec<Record>,
+    /// The line of its last record, and the bytes of the file read by then.
+    last_line: u64,
+    bytes: u64,
+}
+
+/// The parsing thread: batches of good records into `tx`, malformed ones counted.
+fn parse(
+    mut src: Source,
+    batch: usize,
+    skip: u64,
+    tx: SyncSender<Batch>,
+) -> Result<BadLines, Failure> {
+    let mut bad = BadLines::default();
+    let mut records = Vec::with_capacity(batch);
+    let mut last_line = 0;
+    while let Some((line, parsed)) = src.next()? {
+        if line <= skip {
+            continue;
+        }
+        match parsed {
+            Ok(p) => records.push(p.into_record()),
+            Err(why) => {
+                bad.add(line, why);
+                continue;
+            }
+        }
+        last_line = line;
+        if records.len() == batch {
+            let b = Batch {
+                records: std::mem::replace(&mut records, Vec::with_capacity(batch)),
+                last_line,
+                bytes: src.position(),
+            };
+            if tx.send(b).is_err() {
+                return Ok(bad); // the writer stopped; it reports why
+            }
+        }
+    }
+    if !records.is_empty() {
+        let _ = tx.send(Batch {
+            records,
+            last_line,
+            bytes: src.position(),
+        });
+    }
+    Ok(bad)
+}
+
+/// What the load pass did.
+struct Loaded {
+    records: u64,
+    /// Records on lines up to here are loaded.
+    through: u64,
+}
+
+/// Writes every batch from `rx`; stops at the first failed write. The records are
+/// handed over (`write_batch_owned`), not copied: copying them in this thread
+/// (`write_batch`, to reuse the parser's buffers) measured slower, as this thread
+/// is the one that sets the pace.
+fn write(
+    engine: &Engine,
+    rx: Receiver<Batch>,
+    progress: &mut Progress,
+    loaded: &mut Loaded,
+) -> Result<(), flowdb::Error> {
+    for b in rx {
+        let n = b.records.len() as u64;
+        engine.write_batch_owned(b.records)?;
+        loaded.records += n;
+        loaded.through = b.last_line;
+        progress.set(loaded.records, Some(b.bytes));
+    }
+    Ok(())
+}
+
+fn resume_point(through: u64, skip: u64) -> String {
+    if through > skip {
+        format!("lines 1..{through} are loaded; rerun with --skip-lines {through} to load the rest")
+    } else if skip > 0 {
+        format!("nothing more was loaded; rerun with --skip-lines {skip}")
+    } else {
+        "nothing was loaded".to_string()
+    }
+}
+
+pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
+    let format = input_format(a.format, &a.file)?;
+    let size = std::fs::metadata(&a.file)
+        .context(|| format!("{}", a.file.display()))?
+        .len();
+    let engine = open::read_write(&a.dir, Writer::Create("load"))?;
+    let name = a.file.display().to_string();
+    if !a.skip_bad {
+        let bad = match check(&a.file, format, a.skip_lines, ui) {
+            Ok(bad) => bad,
+            Err(f) => {
+                let _ = engine.shutdown();
+                return Err(f);
+            }
+        };
+        if bad.count > 0 {
+            open::shut_down(engine)?;
+            return Err(Failure::new(format!(
+                "{name}: {} malformed line{}; nothing was loaded (--skip-bad loads the \
+                 other lines)",
+                thousands(bad.count),
+                if bad.count == 1 { "" } else { "s" }
+            ))
+            .with_details(bad.details()));
+        }
+    }
+    let src = match Source::open(&a.file, format) {
+        Ok(s) => s,
+        Err(f) => {
+            let _ = engine.shutdown();
+            return Err(f);
+        }
+    };
+    let mut progress = Progress::new(ui, "load", "records", Some(size));
+    progress.phase("writing");
+    let (tx, rx) = sync_channel(2);
+    let (batch, skip) = (a.batch as usize, a.skip_lines);
+    let parser = thread::spawn(move || parse(src, batch, skip, tx));
+    let mut loaded = Loaded {
+        records: 0,
+        through: skip,
+    };
+    let written = write(&engine, rx, &mut progress, &mut loaded);
+    let parsed = parser
+        .join()
+        .unwrap_or_else(|_| Err(Failure::new("the parsing thread panicked")));
+    let failed = match (written, parsed) {
+        (Ok(()), Ok(bad)) => {
+            progress.finish("loaded");
+            open::shut_down(engine)?;
+            if bad.count > 0 {
+                eprintln!(
+                    "flowdb load: skipped {} malformed line{} of {name}:",
+                    thousands(bad.count),
+                    if bad.count == 1 { "" } else { "s" }
+                );
+                for d in bad.details() {
+                    eprintln!("  {d}");
+                }
+            }
+            return Ok(());
+        }
+        (Err(e), _) => Failure::new(format!(
+            "writing to {} failed after {} records: {e}",
+            a.dir.display(),
+            thousands(loaded.records)
+        )),
+        (Ok(()), Err(f)) => f,
+    };
+    progress.abandon();
+    let mut details = vec![resume_point(loaded.through, skip)];
+    if let Err(e) = engine.shutdown() {
+        details.push(format!("shutting the database down failed too: {e}"));
+    }
+    Err(failed.with_details(details))
+}

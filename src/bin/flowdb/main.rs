@@ -1,0 +1,71 @@
+//! `flowdb`: the command-line program over the flowdb crate (feature `cli`; docs/cli.md).
+//!
+//! One module per concern: `args` (the command line), `fail` (errors and exit
+//! statuses), `open` (opening databases read-only or read-write), `time` (RFC 3339),
+//! `progress` (stderr progress), `output` (record output formats), `input` (record
+//! input: CSV and JSON lines parsing), `load` (the loader), and one module per command
+//! family: `read` (scan, get, series, dump), `stats`, `admin` (verify, checkpoint,
+//! backup, compact) and `docs`/`docs_import` (JsonDB).
+
+mod admin;
+mod args;
+mod docs;
+mod docs_import;
+mod fail;
+mod input;
+mod load;
+mod open;
+mod output;
+mod progress;
+mod read;
+mod stats;
+mod time;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+use fail::Failure;
+
+/// Whether progress output is wanted (not `--quiet`).
+#[derive(Clone, Copy, Debug)]
+pub struct Ui {
+    pub quiet: bool,
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    let ui = Ui { quiet: cli.quiet };
+    match cli.command {
+        Command::Stats { dir, json } => stats::run(&dir, json).map(|()| 0),
+        Command::Scan(a) => read::scan(&a).map(|()| 0),
+        Command::Get {
+            dir,
+            key,
+            ts,
+            format,
+        } => read::get(&dir, &key, ts.as_deref(), format).map(|()| 0),
+        Command::Series { dir, prefix, json } => {
+            read::series(&dir, prefix.as_deref().unwrap_or(""), json).map(|()| 0)
+        }
+        Command::Load(a) => load::run(&a, ui).map(|()| 0),
+        Command::Dump {
+            dir,
+            prefix,
+            output,
+        } => read::dump(&dir, prefix.as_deref(), output.as_deref(), ui).map(|()| 0),
+        Command::Verify { dir } => Ok(admin::verify(&dir, ui)),
+        Command::Checkpoint { dir, dest } => admin::copy(&dir, &dest, false).map(|()| 0),
+        Command::Backup { dir, dest } => admin::copy(&dir, &dest, true).map(|()| 0),
+        Command::Compact { dir } => admin::compact(&dir).map(|()| 0),
+        Command::Docs { dir, command } => docs::run(&dir, command, ui).map(|()| 0),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => f.report(),
+    }
+}
