@@ -15,7 +15,7 @@ use crate::manifest::ManifestState;
 use crate::sstable::cache::BlockCache;
 use crate::sstable::reader::{IndexBudget, Table, TableContext};
 use crate::sstable::table_path;
-use crate::wal::{parse_segment_name, replay_segment, segment_path, TornTail};
+use crate::wal::{TornTail, parse_segment_name, replay_segment, segment_path};
 
 /// Damage found by [`verify_dir`]: the file, the byte offset in it, and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +81,37 @@ fn damage(e: Error, file: &Path) -> Damage {
     }
 }
 
+/// Opens and checks every table of `state`, on as many threads as there are cores
+/// (reading and checksumming keep one core busy per table); the results in the
+/// manifest's order.
+fn check_tables(ctx: &Arc<TableContext>, state: &ManifestState) -> Vec<Result<(u64, u64)>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<(u64, u64)>>>> =
+        state.tables.iter().map(|_| Default::default()).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(state.tables.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(meta) = state.tables.get(i) else {
+                        break;
+                    };
+                    let checked = Table::open(ctx, *meta).and_then(|t| t.verify());
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(checked);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
+            r.unwrap_or_else(|| Err(Error::Internal("a table was not checked".into())))
+        })
+        .collect()
+}
+
 /// Checks the database in `dir` on the real file system; see [`verify_dir_on`].
 pub fn verify_dir(dir: impl AsRef<Path>) -> Result<VerifyReport> {
     verify_dir_on(crate::fs::os(), dir.as_ref())
@@ -99,7 +130,7 @@ pub fn verify_dir_on(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VerifyReport
             return Err(Error::NotFound(format!(
                 "{} holds no flowdb database (no MANIFEST)",
                 dir.display()
-            )))
+            )));
         }
         Err(e @ Error::Corruption { .. }) => {
             let mut report = VerifyReport::default();
@@ -115,9 +146,8 @@ pub fn verify_dir_on(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VerifyReport
         budget: Arc::new(IndexBudget::new(usize::MAX)),
     });
     let mut report = VerifyReport::default();
-    for meta in &state.tables {
+    for (meta, checked) in state.tables.iter().zip(check_tables(&ctx, &state)) {
         report.tables += 1;
-        let checked = Table::open(&ctx, *meta).and_then(|t| t.verify());
         match checked {
             Ok((blocks, bytes)) => {
                 report.blocks += blocks;

@@ -15,7 +15,7 @@
 use crate::error::{Error, IoContext, Result};
 use crate::fs::FsFile;
 use crate::util::checksum::{crc32, crc32_two};
-use crate::util::coding::{get_u32_at, put_u32, put_u64, put_varint, Decoder};
+use crate::util::coding::{Decoder, get_u32_at, put_u32, put_u64, put_varint};
 
 pub(crate) const TRAILER: usize = 5;
 pub(crate) const FOOTER_LEN: usize = 64;
@@ -76,23 +76,36 @@ pub(crate) fn frame_block(
     Ok(())
 }
 
-/// Reads the block at `h` into `buf` and checks its checksum, without decompressing
-/// it (for `verify`); returns the bytes read.
-pub(crate) fn check_block(
-    file: &dyn FsFile,
-    name: &str,
-    h: BlockHandle,
-    buf: &mut Vec<u8>,
-) -> Result<u64> {
-    let payload_len = h.len as usize;
-    buf.resize(payload_len + TRAILER, 0);
-    file.read_exact_at(buf, h.offset)
-        .ctx(|| format!("reading block at offset {} of {name}", h.offset))?;
-    let stored_crc = get_u32_at(buf, payload_len + 1).unwrap_or(0);
-    if crc32(&buf[..payload_len + 1]) != stored_crc {
-        return Err(Error::corruption(name, h.offset, "block checksum mismatch"));
+/// Checks the checksums of the blocks at `handles` (sorted by offset) without
+/// decompressing them (for `verify`), reading the file in stretches of up to 4 MiB
+/// that each hold whole blocks; returns the bytes of the blocks.
+pub(crate) fn check_blocks(file: &dyn FsFile, name: &str, handles: &[BlockHandle]) -> Result<u64> {
+    const STRETCH: u64 = 4 << 20;
+    let end_of = |h: &BlockHandle| h.offset + h.len as u64 + TRAILER as u64;
+    let mut buf = Vec::new();
+    let (mut i, mut bytes) = (0, 0);
+    while i < handles.len() {
+        let start = handles[i].offset;
+        let mut j = i + 1;
+        while j < handles.len() && end_of(&handles[j]) - start <= STRETCH {
+            j += 1;
+        }
+        let end = handles[i..j].iter().map(end_of).max().unwrap_or(start);
+        buf.resize((end - start) as usize, 0);
+        file.read_exact_at(&mut buf, start)
+            .ctx(|| format!("reading blocks at offsets {start}..{end} of {name}"))?;
+        for h in &handles[i..j] {
+            let at = (h.offset - start) as usize;
+            let payload_len = h.len as usize;
+            let stored_crc = get_u32_at(&buf, at + payload_len + 1).unwrap_or(0);
+            if crc32(&buf[at..at + payload_len + 1]) != stored_crc {
+                return Err(Error::corruption(name, h.offset, "block checksum mismatch"));
+            }
+            bytes += (payload_len + TRAILER) as u64;
+        }
+        i = j;
     }
-    Ok(buf.len() as u64)
+    Ok(bytes)
 }
 
 /// Reads, checks and decompresses the block at `h`; `name` is used in errors.

@@ -8,11 +8,11 @@
 //! replaced is marked obsolete and its file deleted when the last reader lets go.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 use crate::config::ReadOptions;
-use crate::entry::{cmp_key_ts, Entry, RangeTombstone};
+use crate::entry::{Entry, RangeTombstone, cmp_key_ts};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FsFile, OpenMode};
 
@@ -20,10 +20,10 @@ pub(crate) use super::context::{BlockPlan, IndexBudget, TableContext, TableMeta}
 
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
-use super::format::{read_block, Footer};
+use super::format::{Footer, read_block};
 use super::index::BlockIndex;
 use super::props::{
-    decode_index, decode_key_map, decode_range_dels, BlockMeta, FenceKey, TableProps,
+    BlockMeta, FenceKey, TableProps, decode_index, decode_key_map, decode_range_dels,
 };
 
 pub(crate) struct Table {
@@ -349,20 +349,19 @@ impl Table {
             fill_cache: false,
             verify_checksums: true,
         };
-        let (mut blocks, mut bytes) = (0, 0);
-        let mut buf = Vec::new();
+        let mut handles = Vec::with_capacity(self.index.len() + 2);
         let mut slot = None;
-        let extra = [self.props.key_map, self.props.series];
         for i in 0..self.index.len() {
-            let h = self.meta(i, &mut slot, &opts)?.handle;
-            bytes += super::format::check_block(self.file.as_ref(), &self.name, h, &mut buf)?;
-            blocks += 1;
+            handles.push(self.meta(i, &mut slot, &opts)?.handle);
         }
-        for h in extra.into_iter().flatten() {
-            bytes += super::format::check_block(self.file.as_ref(), &self.name, h, &mut buf)?;
-            blocks += 1;
-        }
-        Ok((blocks, bytes))
+        handles.extend(
+            [self.props.key_map, self.props.series]
+                .into_iter()
+                .flatten(),
+        );
+        handles.sort_by_key(|h| h.offset);
+        let bytes = super::format::check_blocks(self.file.as_ref(), &self.name, &handles)?;
+        Ok((handles.len() as u64, bytes))
     }
 
     /// Data block `i`, its index entry found through `slot`.
