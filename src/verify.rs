@@ -81,12 +81,15 @@ fn damage(e: Error, file: &Path) -> Damage {
     }
 }
 
+/// A table's check: its blocks and bytes, or what is wrong.
+type Checked = Result<(u64, u64)>;
+
 /// Opens and checks every table of `state`, on as many threads as there are cores
 /// (reading and checksumming keep one core busy per table); the results in the
 /// manifest's order.
-fn check_tables(ctx: &Arc<TableContext>, state: &ManifestState) -> Vec<Result<(u64, u64)>> {
+fn check_tables(ctx: &Arc<TableContext>, state: &ManifestState) -> Vec<Checked> {
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<Result<(u64, u64)>>>> =
+    let results: Vec<std::sync::Mutex<Option<Checked>>> =
         state.tables.iter().map(|_| Default::default()).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|s| {
