@@ -15,7 +15,7 @@ use crate::manifest::ManifestState;
 use crate::sstable::cache::BlockCache;
 use crate::sstable::reader::{IndexBudget, Table, TableContext};
 use crate::sstable::table_path;
-use crate::wal::{TornTail, parse_segment_name, replay_segment, segment_path};
+use crate::wal::{parse_segment_name, replay_segment, segment_path, TornTail};
 
 /// Damage found by [`verify_dir`]: the file, the byte offset in it, and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,15 +94,13 @@ fn check_tables(ctx: &Arc<TableContext>, state: &ManifestState) -> Vec<Checked> 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|s| {
         for _ in 0..threads.min(state.tables.len()) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(meta) = state.tables.get(i) else {
-                        break;
-                    };
-                    let checked = Table::open(ctx, *meta).and_then(|t| t.verify());
-                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(checked);
-                }
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(meta) = state.tables.get(i) else {
+                    break;
+                };
+                let checked = Table::open(ctx, *meta).and_then(|t| t.verify());
+                *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(checked);
             });
         }
     });

@@ -15,7 +15,7 @@
 use crate::error::{Error, IoContext, Result};
 use crate::fs::FsFile;
 use crate::util::checksum::{crc32, crc32_two};
-use crate::util::coding::{Decoder, get_u32_at, put_u32, put_u64, put_varint};
+use crate::util::coding::{get_u32_at, put_u32, put_u64, put_varint, Decoder};
 
 pub(crate) const TRAILER: usize = 5;
 pub(crate) const FOOTER_LEN: usize = 64;

@@ -8,11 +8,11 @@
 //! replaced is marked obsolete and its file deleted when the last reader lets go.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 
 use crate::config::ReadOptions;
-use crate::entry::{Entry, RangeTombstone, cmp_key_ts};
+use crate::entry::{cmp_key_ts, Entry, RangeTombstone};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FsFile, OpenMode};
 
@@ -20,10 +20,10 @@ pub(crate) use super::context::{BlockPlan, IndexBudget, TableContext, TableMeta}
 
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
-use super::format::{Footer, read_block};
+use super::format::{read_block, Footer};
 use super::index::BlockIndex;
 use super::props::{
-    BlockMeta, FenceKey, TableProps, decode_index, decode_key_map, decode_range_dels,
+    decode_index, decode_key_map, decode_range_dels, BlockMeta, FenceKey, TableProps,
 };
 
 pub(crate) struct Table {
