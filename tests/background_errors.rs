@@ -227,3 +227,25 @@ fn events_report_background_errors_and_a_listener_may_call_the_engine() {
         "an event after the listener was removed"
     );
 }
+
+/// A listener that calls `set_event_listener` while another thread is removing it is
+/// refused at once (it would otherwise wait for its own end), and both calls return.
+#[test]
+fn a_listener_setting_listeners_while_it_is_removed_does_not_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = Arc::new(common::open_tiny(common::small_config(tmp.path())));
+    let (weak, refused) = (Arc::downgrade(&e), Arc::new(parking_lot::Mutex::new(None)));
+    let r = refused.clone();
+    e.set_event_listener(Some(Arc::new(move |_: &Event| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if let Some(e) = weak.upgrade() {
+            *r.lock() = Some(e.set_event_listener(None).is_err());
+        }
+    })))
+    .unwrap();
+    e.write_batch(&[record(1)]).unwrap();
+    e.flush().unwrap(); // an event: the listener starts sleeping
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    e.set_event_listener(None).unwrap(); // waits for it
+    assert_eq!(*refused.lock(), Some(true));
+}

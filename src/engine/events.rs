@@ -10,7 +10,7 @@
 
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -62,10 +62,17 @@ impl Event {
 pub type EventListener = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// The queue to the listener's thread, when a listener is set.
+/// No lock is held while a thread is joined, so a listener that calls the engine
+/// (even `set_event_listener`, which it is refused) never waits for its own end.
 #[derive(Default)]
 pub(crate) struct Events {
     queue: Mutex<Option<Sender<Event>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// The listener's thread, readable while a replacement waits for it.
+    listener_thread: Mutex<Option<ThreadId>>,
+    /// Serializes `set_event_listener` calls, so that each waits for the listener it
+    /// replaces and none is left running unjoined.
+    setting: Mutex<()>,
 }
 
 impl Events {
@@ -73,7 +80,8 @@ impl Events {
     /// that, unless called on that thread: then it ends once the listener returns).
     fn stop(&self) {
         drop(self.queue.lock().take());
-        if let Some(t) = self.thread.lock().take() {
+        let thread = self.thread.lock().take();
+        if let Some(t) = thread {
             if t.thread().id() != std::thread::current().id() {
                 let _ = t.join();
             }
@@ -100,19 +108,14 @@ impl Engine {
     /// before replaces the old one once the old one has had every event queued for it.
     pub fn set_event_listener(&self, listener: Option<EventListener>) -> Result<()> {
         self.inner.check_open()?;
-        let mut slot = self.inner.events.thread.lock();
-        if slot
-            .as_ref()
-            .is_some_and(|t| t.thread().id() == std::thread::current().id())
-        {
+        let events = &self.inner.events;
+        if *events.listener_thread.lock() == Some(std::thread::current().id()) {
             return Err(Error::invalid(
                 "set_event_listener was called from the event listener",
             ));
         }
-        drop(self.inner.events.queue.lock().take());
-        if let Some(t) = slot.take() {
-            let _ = t.join();
-        }
+        let _one_at_a_time = events.setting.lock();
+        events.stop();
         let Some(listener) = listener else {
             return Ok(());
         };
@@ -130,8 +133,9 @@ impl Engine {
                 context: "starting the event listener's thread".into(),
                 source: e,
             })?;
-        *self.inner.events.queue.lock() = Some(tx);
-        *slot = Some(thread);
+        *events.listener_thread.lock() = Some(thread.thread().id());
+        *events.queue.lock() = Some(tx);
+        *events.thread.lock() = Some(thread);
         Ok(())
     }
 }
