@@ -17,16 +17,24 @@
 // Lifecycle: sync() flushes and syncs (the handle stays open; Rust's close()),
 // shutdown() syncs, stops background work and releases the directory lock, and the
 // destructor frees the handle (docs/c-api-names.md has the names in every language).
+// Operations: checkpoint() and backup_to() copy a live database, open_read_only() and
+// catch_up() follow a directory another process writes, background_error() and
+// resume() report and clear a failed background flush, and set_event_listener() hands
+// a std::function every flush, merge, stall and background error (the Engine or JsonDB
+// owns the function; it is called on a thread of the library's).
 // The wrapper is C++17; it uses nothing newer unless compiled as C++20.
 #ifndef FLOWDB_HPP
 #define FLOWDB_HPP
 
 #include "flowdb.h"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -566,6 +574,92 @@ private:
     flowdb_snapshot_t *p_;
 };
 
+/// What an Event reports (flowdb_event_kind_t).
+enum class EventKind {
+    flush = FLOWDB_EVENT_FLUSH,            ///< a memtable became tables_out tables of bytes bytes
+    compaction = FLOWDB_EVENT_COMPACTION,  ///< a merge replaced tables_in tables by tables_out
+    stall = FLOWDB_EVENT_STALL,            ///< a writer waited `duration` for a flush
+    error = FLOWDB_EVENT_ERROR,            ///< background work failed (message; stops_writes)
+    resumed = FLOWDB_EVENT_RESUMED,        ///< resume() cleared the background error
+};
+
+/// "flush", "compaction", "stall", "error", "resumed" (the Rust Event::kind names).
+inline const char *to_string(EventKind k) noexcept {
+    switch (k) {
+    case EventKind::flush: return "flush";
+    case EventKind::compaction: return "compaction";
+    case EventKind::stall: return "stall";
+    case EventKind::error: return "error";
+    case EventKind::resumed: return "resumed";
+    }
+    return "unknown";
+}
+
+/// One event (a copy of flowdb_event_t); fields its kind does not use are 0 or empty.
+struct Event {
+    EventKind kind = EventKind::flush;
+    std::chrono::microseconds duration{0};
+    uint64_t tables_in = 0;
+    uint64_t tables_out = 0;
+    uint64_t bytes = 0;
+    bool stops_writes = false;  ///< an error: it became the background error
+    std::string message;        ///< an error: what failed
+};
+
+/// What Engine::set_event_listener and JsonDB::set_event_listener call with each event.
+using EventListener = std::function<void(const Event &)>;
+
+namespace detail {
+// The listener an Engine or JsonDB owns, on the heap: its address is the C user data,
+// so it must not move when the wrapper does. The library calls `call` on its event
+// thread, and every set, removal, shutdown and free of the handle waits for the last
+// call. An exception from f is caught and dropped there (none may unwind into C): the
+// listener loses that event only, as a Rust listener that panics does.
+struct Listener {
+    EventListener f;
+    static void call(const flowdb_event_t *ev, void *user) noexcept {
+        try {
+            Event e;
+            e.kind = static_cast<EventKind>(ev->kind);
+            e.duration = std::chrono::microseconds(static_cast<std::chrono::microseconds::rep>(ev->duration_us));
+            e.tables_in = ev->tables_in;
+            e.tables_out = ev->tables_out;
+            e.bytes = ev->bytes;
+            e.stops_writes = ev->stops_writes;
+            if (ev->message) e.message = ev->message;
+            static_cast<const Listener *>(user)->f(e);
+        } catch (...) {
+        }
+    }
+};
+template <class H>
+using SetListener = flowdb_status_t (*)(const H *, flowdb_event_fn, void *, flowdb_error_t **);
+// Installs f (none when empty) as h's listener, owned by `slot`. When the call
+// fails the old listener is kept (it may still be installed); when it succeeds the old
+// one has had its last call (the C call waited for it) and is destroyed.
+template <class H>
+void set_listener(SetListener<H> set, const H *h, std::unique_ptr<Listener> &slot, EventListener f) {
+    std::unique_ptr<Listener> next;
+    if (f) next.reset(new Listener{std::move(f)});
+    flowdb_error_t *err = nullptr;
+    check(next ? set(h, &Listener::call, next.get(), &err) : set(h, nullptr, nullptr, &err), err);
+    slot = std::move(next);
+}
+// For destructors: removes the listener before the handle is freed (waiting for its
+// last call), ignoring errors (a handle already shut down has none).
+template <class H>
+void drop_listener(SetListener<H> set, const H *h, const std::unique_ptr<Listener> &slot) noexcept {
+    if (slot && h) set(h, nullptr, nullptr, nullptr);
+}
+// A background error the library returned (NULL: none), copied and freed.
+inline std::optional<Error> take_error(flowdb_error_t *e) {
+    if (!e) return std::nullopt;
+    Error out(flowdb_error_code(e), flowdb_error_message(e));
+    flowdb_error_free(e);
+    return out;
+}
+}  // namespace detail
+
 /// The engine: opened by Engine::open; sync() makes writes durable and keeps it open,
 /// shutdown() closes it, and the destructor frees it (without shutdown() nothing
 /// acknowledged is lost either). Reads are const.
@@ -584,9 +678,29 @@ public:
         if (s.ok()) out.emplace(Engine(h));
         return s;
     }
-    ~Engine() { flowdb_engine_free(h_); }
-    Engine(Engine &&o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
-    Engine &operator=(Engine &&o) noexcept { std::swap(h_, o.h_); return *this; }
+    /// Opens o's data directory read-only: no lock taken and nothing written, so
+    /// another process (or another Engine) may be writing it. It sees the database as
+    /// of the open; catch_up() moves it on. Writes, flushes and compactions throw
+    /// FLOWDB_READ_ONLY; checkpoint() copies what the writer has on disk. Throws
+    /// FLOWDB_NOT_FOUND when no database is there, FLOWDB_BUSY when the writer kept
+    /// changing its files while they were read (try again).
+    static Engine open_read_only(const Options &o) {
+        flowdb_engine_t *h = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_open_read_only(o.get(), &h, &err), err);
+        return Engine(h);
+    }
+    /// Removes the event listener (waiting for its last call), then frees the handle.
+    ~Engine() {
+        detail::drop_listener(flowdb_engine_set_event_listener, h_, listener_);
+        flowdb_engine_free(h_);
+    }
+    Engine(Engine &&o) noexcept : h_(std::exchange(o.h_, nullptr)), listener_(std::move(o.listener_)) {}
+    Engine &operator=(Engine &&o) noexcept {
+        std::swap(h_, o.h_);
+        std::swap(listener_, o.listener_);  // a listener stays with its handle
+        return *this;
+    }
     Engine(const Engine &) = delete;
     Engine &operator=(const Engine &) = delete;
 
@@ -753,6 +867,48 @@ public:
         flowdb_string_free(text);
         return out;
     }
+
+    /// Writes a consistent copy of the database as of now into dest, a directory that
+    /// must not exist (FLOWDB_INVALID_ARGUMENT otherwise), while writers go on: tables
+    /// and log segments hard-linked where the file system allows. The copy opens as a
+    /// normal database; a crash leaves no dest or a complete one. (Const: the database
+    /// is not changed.)
+    void checkpoint(const std::string &dest) const {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_checkpoint(h_, dest.c_str(), &err), err);
+    }
+    /// checkpoint(), copying every file (no hard links): a backup for another disk.
+    void backup_to(const std::string &dest) const {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_backup_to(h_, dest.c_str(), &err), err);
+    }
+    /// For an engine from open_read_only(): moves it to the writer's present (new
+    /// reads see what the writer wrote since). On a writing engine it does nothing.
+    void catch_up() { simple(flowdb_engine_catch_up); }
+    /// The background error that stops writes, or nullopt. Background work (a flush,
+    /// a merge, the log sync) that fails sets it; writes then throw an error of its
+    /// kind until resume() succeeds, and reads go on.
+    std::optional<Error> background_error() const {
+        flowdb_error_t *out = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_background_error(h_, &out, &err), err);
+        return detail::take_error(out);
+    }
+    /// Once the cause of the background error is fixed (disk space freed): retries the
+    /// log sync and the flushes and clears the error; throws the new error (which
+    /// stands) when they fail. Returns at once when no background error stands.
+    void resume() { simple(flowdb_engine_resume); }
+    /// Sets the function that receives the engine's events (an empty one: none), in
+    /// order, on a thread of the library's. The Engine owns f until it is replaced,
+    /// cleared or the Engine destroyed; each of those (and shutdown()) returns only
+    /// after f's last call. f may call this Engine's other methods, but not
+    /// set_event_listener, clear_event_listener, shutdown or the destructor. An
+    /// exception f throws is caught and dropped (that event is lost).
+    void set_event_listener(EventListener f) {
+        detail::set_listener(flowdb_engine_set_event_listener, h_, listener_, std::move(f));
+    }
+    /// Removes the event listener (waiting for its last call).
+    void clear_event_listener() { set_event_listener(nullptr); }
     const flowdb_engine_t *get() const noexcept { return h_; }
 
 private:
@@ -777,6 +933,7 @@ private:
         detail::check(f(h_, &err), err);
     }
     flowdb_engine_t *h_;
+    std::unique_ptr<detail::Listener> listener_;  // the event listener's user data
 };
 
 namespace detail {
@@ -940,9 +1097,25 @@ public:
         detail::check(flowdb_jsondb_open(o.get(), &h, &err), err);
         return JsonDB(h);
     }
-    ~JsonDB() { flowdb_jsondb_free(h_); }
-    JsonDB(JsonDB &&o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
-    JsonDB &operator=(JsonDB &&o) noexcept { std::swap(h_, o.h_); return *this; }
+    /// Engine::open_read_only for a document database: documents, indexes and schema
+    /// as of the open (catch_up() moves them on); writes throw FLOWDB_READ_ONLY.
+    static JsonDB open_read_only(const Options &o) {
+        flowdb_jsondb_t *h = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_open_read_only(o.get(), &h, &err), err);
+        return JsonDB(h);
+    }
+    /// Removes the event listener (waiting for its last call), then frees the handle.
+    ~JsonDB() {
+        detail::drop_listener(flowdb_jsondb_set_event_listener, h_, listener_);
+        flowdb_jsondb_free(h_);
+    }
+    JsonDB(JsonDB &&o) noexcept : h_(std::exchange(o.h_, nullptr)), listener_(std::move(o.listener_)) {}
+    JsonDB &operator=(JsonDB &&o) noexcept {
+        std::swap(h_, o.h_);
+        std::swap(listener_, o.listener_);  // a listener stays with its handle
+        return *this;
+    }
     JsonDB(const JsonDB &) = delete;
     JsonDB &operator=(const JsonDB &) = delete;
 
@@ -1063,6 +1236,41 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_jsondb_shutdown(h_, &err), err);
     }
+    /// Engine::checkpoint: documents, indexes and schema as of one moment (committed
+    /// transactions whole or not at all).
+    void checkpoint(const std::string &dest) const {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_checkpoint(h_, dest.c_str(), &err), err);
+    }
+    /// Engine::backup_to for a document database.
+    void backup_to(const std::string &dest) const {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_backup_to(h_, dest.c_str(), &err), err);
+    }
+    /// Engine::catch_up for a database from open_read_only() (its schema too).
+    void catch_up() {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_catch_up(h_, &err), err);
+    }
+    /// Engine::background_error of the underlying engine.
+    std::optional<Error> background_error() const {
+        flowdb_error_t *out = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_background_error(h_, &out, &err), err);
+        return detail::take_error(out);
+    }
+    /// Engine::resume of the underlying engine.
+    void resume() {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_resume(h_, &err), err);
+    }
+    /// Engine::set_event_listener for the underlying engine, owned by this JsonDB (its
+    /// destructor removes it, also while transactions keep the database alive).
+    void set_event_listener(EventListener f) {
+        detail::set_listener(flowdb_jsondb_set_event_listener, h_, listener_, std::move(f));
+    }
+    /// Removes the event listener (waiting for its last call).
+    void clear_event_listener() { set_event_listener(nullptr); }
     const flowdb_jsondb_t *get() const noexcept { return h_; }
 
 private:
@@ -1075,6 +1283,7 @@ private:
         return detail::take(out);
     }
     flowdb_jsondb_t *h_;
+    std::unique_ptr<detail::Listener> listener_;  // the event listener's user data
 };
 
 inline std::string Query::collect(const JsonDB &db) const {

@@ -141,10 +141,14 @@ const NeverExpires = int64(^uint64(0) >> 1)
 type Engine struct {
 	mu      sync.RWMutex
 	h       *C.flowdb_engine_t
+	events  *listener // SetEventListener's (events.go)
 	cleanup runtime.Cleanup
 }
 
-type engineHandle struct{ h *C.flowdb_engine_t }
+type engineHandle struct {
+	h      *C.flowdb_engine_t
+	events *listener
+}
 
 // Open opens (or creates) the database in dir.
 func Open(dir string, opts *Options) (*Engine, error) {
@@ -158,14 +162,23 @@ func Open(dir string, opts *Options) (*Engine, error) {
 	if err := check(C.flowdb_engine_open(o, &h, &cerr), cerr); err != nil {
 		return nil, err
 	}
+	return newEngine(h), nil
+}
+
+// newEngine wraps an open C handle.
+func newEngine(h *C.flowdb_engine_t) *Engine {
 	liveHandles.Add(1)
-	e := &Engine{h: h}
-	// A net for engines never closed: free the handle (nothing acknowledged is lost).
+	e := &Engine{h: h, events: new(listener)}
+	// A net for engines never closed: free the handle (nothing acknowledged is lost;
+	// the free waits for the event listener's last call, then its func is let go).
 	e.cleanup = runtime.AddCleanup(e, func(eh engineHandle) {
 		C.flowdb_engine_free(eh.h)
+		eh.events.mu.Lock()
+		eh.events.drop()
+		eh.events.mu.Unlock()
 		liveHandles.Add(-1)
-	}, engineHandle{h})
-	return e, nil
+	}, engineHandle{h, e.events})
+	return e
 }
 
 // handle runs f with the C handle, or returns ErrClosed after Close.
@@ -178,9 +191,16 @@ func (e *Engine) handle(f func(h *C.flowdb_engine_t) error) error {
 	return f(e.h)
 }
 
-// Close shuts the engine down (flush, stop background work, release the lock) and
-// frees it. Idempotent.
+// Close removes the event listener (waiting for its last call), shuts the engine
+// down (flush, stop background work, release the lock) and frees it. Idempotent.
 func (e *Engine) Close() error {
+	// The listener goes first, before e.mu is locked: its last call may be using the
+	// engine (e.mu read-locked) meanwhile.
+	e.events.mu.Lock()
+	defer e.events.mu.Unlock()
+	if e.events.h != 0 {
+		_ = e.listen(0)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.h == nil {
@@ -192,6 +212,7 @@ func (e *Engine) Close() error {
 	C.flowdb_engine_free(e.h)
 	liveHandles.Add(-1)
 	e.h = nil
+	e.events.drop()
 	return err
 }
 

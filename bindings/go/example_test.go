@@ -206,3 +206,81 @@ func ExampleError() {
 	// true false
 	// LOCKED
 }
+
+// Copy a live database, and follow it from a read-only instance.
+func ExampleEngine_Checkpoint() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	e, err := flowdb.Open(dir+"/db", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.WriteBatch([]flowdb.Record{{Key: []byte("k"), TS: 1, Value: []byte("v1")}}); err != nil {
+		log.Fatal(err)
+	}
+	if err := e.Checkpoint(dir + "/copy"); err != nil { // BackupTo copies every file
+		log.Fatal(err)
+	}
+	reader, err := flowdb.OpenReadOnly(dir+"/db", nil) // beside the writer
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reader.Close()
+	if err := e.WriteBatch([]flowdb.Record{{Key: []byte("k"), TS: 2, Value: []byte("v2")}}); err != nil {
+		log.Fatal(err)
+	}
+	before, _ := reader.GetLatest([]byte("k"))
+	if err := reader.CatchUp(); err != nil {
+		log.Fatal(err)
+	}
+	after, _ := reader.GetLatest([]byte("k"))
+	fmt.Printf("reader: %s, after CatchUp %s\n", before.Value, after.Value)
+	err = reader.WriteBatch([]flowdb.Record{{Key: []byte("k"), TS: 3, Value: []byte("x")}})
+	fmt.Println("write on the reader:", errors.Is(err, flowdb.ErrReadOnly))
+	// Output:
+	// reader: v1, after CatchUp v2
+	// write on the reader: true
+}
+
+// Receive flush and compaction events.
+func ExampleEngine_SetEventListener() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	e, err := flowdb.Open(dir, &flowdb.Options{NoAutoBackground: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	events := make(chan flowdb.Event, 16) // the listener runs on a thread of the library's
+	if err := e.SetEventListener(func(ev flowdb.Event) { events <- ev }); err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	for ts := int64(1); ts <= 2; ts++ {
+		if err := e.WriteBatch([]flowdb.Record{{Key: []byte("k"), TS: ts, Value: []byte("v")}}); err != nil {
+			log.Fatal(err)
+		}
+		if err := e.Flush(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if _, err := e.TriggerCompaction(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if err := e.SetEventListener(nil); err != nil { // returns after the last call
+		log.Fatal(err)
+	}
+	close(events)
+	for ev := range events {
+		fmt.Println(ev.Kind, ev.TablesIn, "->", ev.TablesOut)
+	}
+	if err := e.BackgroundError(); err == nil {
+		fmt.Println("no background error")
+	}
+	// Output:
+	// flush 0 -> 1
+	// flush 0 -> 1
+	// compaction 2 -> 1
+	// no background error
+}

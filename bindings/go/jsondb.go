@@ -19,10 +19,14 @@ import (
 type JSONDB struct {
 	mu      sync.RWMutex
 	h       *C.flowdb_jsondb_t
+	events  *listener // SetEventListener's (events.go)
 	cleanup runtime.Cleanup
 }
 
-type jsondbHandle struct{ h *C.flowdb_jsondb_t }
+type jsondbHandle struct {
+	h      *C.flowdb_jsondb_t
+	events *listener
+}
 
 // OpenJSONDB opens the engine in dir and the document layer on it.
 func OpenJSONDB(dir string, opts *Options) (*JSONDB, error) {
@@ -36,13 +40,21 @@ func OpenJSONDB(dir string, opts *Options) (*JSONDB, error) {
 	if err := check(C.flowdb_jsondb_open(o, &h, &cerr), cerr); err != nil {
 		return nil, err
 	}
+	return newJSONDB(h), nil
+}
+
+// newJSONDB wraps an open C handle.
+func newJSONDB(h *C.flowdb_jsondb_t) *JSONDB {
 	liveHandles.Add(1)
-	db := &JSONDB{h: h}
+	db := &JSONDB{h: h, events: new(listener)}
 	db.cleanup = runtime.AddCleanup(db, func(jh jsondbHandle) {
-		C.flowdb_jsondb_free(jh.h)
+		C.flowdb_jsondb_free(jh.h) // removes the listener, after its last call
+		jh.events.mu.Lock()
+		jh.events.drop()
+		jh.events.mu.Unlock()
 		liveHandles.Add(-1)
-	}, jsondbHandle{h})
-	return db, nil
+	}, jsondbHandle{h, db.events})
+	return db
 }
 
 func (db *JSONDB) handle(f func(h *C.flowdb_jsondb_t) error) error {
@@ -54,8 +66,22 @@ func (db *JSONDB) handle(f func(h *C.flowdb_jsondb_t) error) error {
 	return f(db.h)
 }
 
-// Close shuts the database down. Idempotent. ErrBusy while transactions are open.
+// Close shuts the database down. Idempotent. ErrBusy while transactions are open
+// (the database stays open). The event listener is removed first (Close waits for
+// its last call), and set again when Close fails.
 func (db *JSONDB) Close() error {
+	// Before db.mu is locked: the listener's last call may be using the database.
+	db.events.mu.Lock()
+	defer db.events.mu.Unlock()
+	listening := db.events.h != 0 && db.listen(0) == nil
+	err := db.shutdown()
+	if err != nil && listening {
+		_ = db.listen(C.uintptr_t(db.events.h))
+	}
+	return err
+}
+
+func (db *JSONDB) shutdown() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	if db.h == nil {
@@ -69,6 +95,7 @@ func (db *JSONDB) Close() error {
 	C.flowdb_jsondb_free(db.h)
 	liveHandles.Add(-1)
 	db.h = nil
+	db.events.drop()
 	return nil
 }
 

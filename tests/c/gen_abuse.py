@@ -53,6 +53,11 @@ OPTIONAL = {
     ("flowdb_engine_last_n_visit", "handed_out"),
     ("flowdb_snapshot_last_n_visit", "user"),
     ("flowdb_snapshot_last_n_visit", "handed_out"),
+    # An event listener: f NULL removes it; user is the listener's, never read by flowdb.
+    ("flowdb_engine_set_event_listener", "f"),
+    ("flowdb_engine_set_event_listener", "user"),
+    ("flowdb_jsondb_set_event_listener", "f"),
+    ("flowdb_jsondb_set_event_listener", "user"),
 }
 
 # What a valid argument of each type is, and how to release an output of each type.
@@ -99,7 +104,7 @@ VALID = {
 }
 # Callback typedefs (function pointers, named without a `*`): a valid one, defined in
 # PRELUDE; each is also given NULL in turn, as pointer arguments are.
-CALLBACKS = {"flowdb_last_n_visit_fn": "count_visit"}
+CALLBACKS = {"flowdb_last_n_visit_fn": "count_visit", "flowdb_event_fn": "count_event"}
 VALID.update(CALLBACKS)
 NAMED = {"store": '"s"', "index": '"i"', "name": '"i"', "doc": '"{\\"id\\":3}"'}
 OUTPUTS = {  # T ** -> (local type, release statement)
@@ -113,6 +118,9 @@ OUTPUTS = {  # T ** -> (local type, release statement)
     "struct flowdb_txn_t **": ("flowdb_txn_t *", "flowdb_txn_free({v});"),
     "struct flowdb_snapshot_t **": ("flowdb_snapshot_t *", "flowdb_snapshot_free({v});"),
     "char **": ("char *", "flowdb_string_free({v});"),
+    # An error object as a result (flowdb_engine_background_error's `out`), not the
+    # trailing `err` every status-returning function has.
+    "struct flowdb_error_t **": ("flowdb_error_t *", "flowdb_error_free({v});"),
 }
 RETURNED = {  # pointer return type -> release statement
     "struct flowdb_records_t *": "flowdb_records_free(ret);",
@@ -142,6 +150,11 @@ def norm(t):
     return t.replace(" *", " *").replace("*const *", "*const *")
 
 
+def is_err(t, pname):
+    """The trailing error out-parameter of a status-returning function."""
+    return t == "struct flowdb_error_t **" and pname == "err"
+
+
 def call(ret, name, params, null_at):
     lines = ["    { /* %s: %s = NULL */" % (name, params[null_at][1])]
     args, releases = [], []
@@ -168,7 +181,7 @@ def call(ret, name, params, null_at):
     lines.append("        flowdb_error_t *e = NULL;")
     outs = []
     for i, (t, pname) in enumerate(params):
-        if t == "struct flowdb_error_t **":
+        if is_err(t, pname):
             args.append("&e")
         elif i == null_at:
             args.append("NULL")
@@ -272,6 +285,19 @@ static bool count_visit(int64_t ts, const uint8_t *value, size_t value_len, void
     for (size_t i = 0; i < value_len; i++) visited_bytes += value[i] != 0;
     if (user) (*(size_t *)user)++;
     return true;
+}
+
+/* The listener given to every flowdb_event_fn argument. It may run on the event
+ * threads of E and J at once, after the call that set it returned (until teardown), so
+ * it counts atomically and never reads `user` (the harness passes NULL or &visits). It
+ * reads the whole event, so ASan and valgrind check that it is valid. */
+static size_t events_seen, event_fields;
+static void count_event(const flowdb_event_t *event, void *user) {
+    (void)user;
+    size_t n = (size_t)event->kind + (size_t)event->duration_us + (size_t)event->tables_in + (size_t)event->tables_out +
+               (size_t)event->bytes + (size_t)event->stops_writes + (event->message ? strlen(event->message) : 0);
+    __atomic_fetch_add(&events_seen, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&event_fields, n, __ATOMIC_RELAXED);
 }
 
 static void setup(void) {
@@ -477,9 +503,43 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_engine_last_n_visit(E, (const uint8_t *)"lv", 2, UINT64_MAX, count_visit, NULL, NULL, &e), FLOWDB_OK, &e, "last_n_visit n = UINT64_MAX, NULL user and handed_out");
     check(flowdb_engine_last_n_visit(E, (const uint8_t *)"lv", 2, UINT64_MAX, count_visit, &visits, &handed, &e), FLOWDB_OK, &e, "last_n_visit");
     EXPECT(handed == 2 && visits == before + 2, "last_n_visit of two records: %llu calls", (unsigned long long)handed);
+    /* The operational calls after shutdown. */
+    flowdb_error_t *bg = NULL;
+    check(flowdb_engine_checkpoint(e2, "cp-closed", &e), FLOWDB_CLOSED, &e, "checkpoint after shutdown");
+    check(flowdb_engine_backup_to(e2, "cp-closed", &e), FLOWDB_CLOSED, &e, "backup_to after shutdown");
+    EXPECT(access("cp-closed", F_OK) != 0, "a checkpoint of a shut-down engine wrote something");
+    check(flowdb_engine_catch_up(e2, &e), FLOWDB_CLOSED, &e, "catch_up after shutdown");
+    check(flowdb_engine_resume(e2, &e), FLOWDB_CLOSED, &e, "resume after shutdown");
+    check(flowdb_engine_background_error(e2, &bg, &e), FLOWDB_CLOSED, &e, "background_error after shutdown");
+    EXPECT(bg == NULL, "background_error output after shutdown");
+    check(flowdb_engine_set_event_listener(e2, count_event, NULL, &e), FLOWDB_CLOSED, &e, "set_event_listener after shutdown");
+    check(flowdb_engine_set_event_listener(e2, NULL, NULL, &e), FLOWDB_CLOSED, &e, "removing a listener after shutdown");
     flowdb_iter_free(it);
     flowdb_engine_free(e2);
     flowdb_options_free(o2);
+    /* Checkpoints into what exists (the working directory, a database) or to a path
+     * not UTF-8, read-only opens of nothing and beside the writer, writes on a
+     * read-only engine. */
+    check(flowdb_engine_checkpoint(E, ".", &e), FLOWDB_INVALID_ARGUMENT, &e, "checkpoint into an existing directory");
+    check(flowdb_engine_backup_to(E, "o0", &e), FLOWDB_INVALID_ARGUMENT, &e, "backup_to into a database");
+    check(flowdb_jsondb_checkpoint(J, ".", &e), FLOWDB_INVALID_ARGUMENT, &e, "jsondb checkpoint into an existing directory");
+    check(flowdb_engine_checkpoint(E, bad_utf8, &e), FLOWDB_INVALID_ARGUMENT, &e, "checkpoint path not UTF-8");
+    flowdb_options_t *o4 = fresh_options();
+    flowdb_engine_t *ro = NULL;
+    check(flowdb_engine_open_read_only(o4, &ro, &e), FLOWDB_NOT_FOUND, &e, "read-only open of no database");
+    EXPECT(ro == NULL, "read-only output on failure");
+    flowdb_jsondb_t *jro = NULL;
+    check(flowdb_jsondb_open_read_only(o4, &jro, &e), FLOWDB_NOT_FOUND, &e, "jsondb read-only open of no database");
+    EXPECT(jro == NULL, "jsondb read-only output on failure");
+    check(flowdb_options_set_data_dir(o4, "o0", &e), FLOWDB_OK, &e, "data dir o0");
+    check(flowdb_engine_open_read_only(o4, &ro, &e), FLOWDB_OK, &e, "read-only open beside the writer");
+    check(flowdb_engine_write_batch(ro, &RV, 1, &e), FLOWDB_READ_ONLY, &e, "write on a read-only engine");
+    check(flowdb_engine_write(ro, NULL, false, &e), FLOWDB_INVALID_ARGUMENT, &e, "NULL batch on a read-only engine");
+    check(flowdb_engine_catch_up(ro, &e), FLOWDB_OK, &e, "catch_up");
+    check(flowdb_engine_shutdown(ro, &e), FLOWDB_OK, &e, "read-only shutdown");
+    check(flowdb_engine_catch_up(ro, &e), FLOWDB_CLOSED, &e, "catch_up after shutdown");
+    flowdb_engine_free(ro);
+    flowdb_options_free(o4);
 
     flowdb_options_t *o3 = fresh_options();
     flowdb_jsondb_t *j2 = NULL;
@@ -490,6 +550,14 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_jsondb_close(j2, &e), FLOWDB_CLOSED, &e, "jsondb close (deprecated sync) after shutdown");
     check(flowdb_jsondb_create_object_store(j2, "x", "id", &e), FLOWDB_CLOSED, &e, "schema after shutdown");
     check(flowdb_jsondb_transaction(j2, STORES, 1, FLOWDB_READ_ONLY_TXN, &t, &e), FLOWDB_CLOSED, &e, "txn after shutdown");
+    check(flowdb_jsondb_checkpoint(j2, "cp-closed", &e), FLOWDB_CLOSED, &e, "jsondb checkpoint after shutdown");
+    check(flowdb_jsondb_backup_to(j2, "cp-closed", &e), FLOWDB_CLOSED, &e, "jsondb backup_to after shutdown");
+    check(flowdb_jsondb_catch_up(j2, &e), FLOWDB_CLOSED, &e, "jsondb catch_up after shutdown");
+    check(flowdb_jsondb_resume(j2, &e), FLOWDB_CLOSED, &e, "jsondb resume after shutdown");
+    flowdb_error_t *jbg = NULL;
+    check(flowdb_jsondb_background_error(j2, &jbg, &e), FLOWDB_CLOSED, &e, "jsondb background_error after shutdown");
+    EXPECT(jbg == NULL, "jsondb background_error output after shutdown");
+    check(flowdb_jsondb_set_event_listener(j2, count_event, NULL, &e), FLOWDB_CLOSED, &e, "jsondb set_event_listener after shutdown");
     flowdb_jsondb_free(j2);
     flowdb_options_free(o3);
 }
@@ -510,7 +578,7 @@ def main():
     body = []
     for ret, name, params in functions(header):
         for i, (t, pname) in enumerate(params):
-            if ("*" in t or t in CALLBACKS) and t != "struct flowdb_error_t **":
+            if ("*" in t or t in CALLBACKS) and not is_err(t, pname):
                 body.append(call(ret, name, params, i))
     with open(sys.argv[2], "w") as f:
         f.write(PRELUDE + "\n".join(body) + HANDWRITTEN)
