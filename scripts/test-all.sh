@@ -54,6 +54,10 @@ rm -f "$fresh_header"
 echo "== every test through ctest (cmake --workflow --preset default): Rust, C, C++, Go"
 cmake --workflow --preset default
 
+echo "== Parquet export read back by DuckDB (tests/export.rs; duckdb from PyPI)"
+python3 -m pip install --quiet duckdb
+FLOWDB_REQUIRE_DUCKDB=1 cargo test --quiet --features cli --test export
+
 echo "== benchmark smoke pass (small sizes; results are checked, not timed)"
 cargo run --release --quiet --example flowdb-bench -- --series 50 --points 200
 cargo run --release --quiet --example jsondb-bench -- --docs 2000

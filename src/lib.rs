@@ -26,6 +26,8 @@ mod config;
 pub mod engine;
 mod entry;
 pub mod error;
+#[cfg(feature = "parquet")]
+pub mod export;
 pub mod fs;
 mod iterator;
 pub mod jsondb;

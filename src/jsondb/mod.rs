@@ -233,6 +233,39 @@ impl JsonDB {
         self.read_one(store, |tx| tx.count(store))
     }
 
+    /// Hands every document of `store` to `f`, in primary-key order, as its primary
+    /// key and its stored JSON text, from one engine snapshot (the store as of one
+    /// moment, committed transactions only), without collecting the store and without
+    /// a transaction (writers are not held up): for exports of stores of any size.
+    /// `f` returns false to stop. `NotFound` for an unknown store.
+    pub fn visit_store(
+        &self,
+        store: &str,
+        mut f: impl FnMut(&Value, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let snap = self.engine.snapshot();
+        let read = ReadOptions {
+            fill_cache: false,
+            ..ReadOptions::default()
+        };
+        let catalog: Catalog = match snap.get_bytes(&catalog_key(), TS, &read)? {
+            Some(r) => serde_json::from_slice(&r.value)
+                .map_err(|e| Error::corruption("JsonDB catalog record", 0, e.to_string()))?,
+            None => Catalog::default(),
+        };
+        let prefix = layout::doc_prefix(catalog.store(store)?.id);
+        for r in snap.scan_opt(crate::ScanRange::prefix_bytes(&prefix), &read)? {
+            let r = r?;
+            let (pk, _) = key::decode(&r.key[prefix.len()..]).ok_or_else(|| {
+                Error::corruption("JsonDB document key", 0, "undecodable primary key")
+            })?;
+            if !f(&pk, &r.value)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Every document, in primary-key order.
     pub fn scan(&self, store: &str) -> Result<Vec<Value>> {
         self.read_one(store, |tx| tx.scan(store))

@@ -12,6 +12,7 @@ Examples:
   flowdb scan ./data --from 2024-05-01T00:00:00Z --to 2024-05-02T00:00:00Z --format csv
   flowdb get ./data cpu.host-1                   the latest point
   flowdb dump ./data -o backup.jsonl && flowdb load ./copy backup.jsonl
+  flowdb export ./data points.parquet --prefix cpu.   for DuckDB, ClickHouse, Spark, pandas
   flowdb verify ./data                           exit status 0 sound, 1 damaged, 2 not checked
   flowdb checkpoint ./data ./snap                also while another process writes ./data
   flowdb docs ./docs query users by_city --eq '\"Oslo\"'
@@ -115,6 +116,15 @@ pub enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Records as a Parquet file, for DuckDB, ClickHouse, Spark and pandas.
+    ///
+    /// Columns: key (STRING, dictionary-encoded), ts (TIMESTAMP(MICROS, UTC)),
+    /// expire_at (the same, null when the record never expires) and value (binary),
+    /// one row per live record in (key, ts) order, written in row groups as the scan
+    /// streams (memory: about one row group). A key that is not UTF-8 stops the export
+    /// (a STRING column cannot hold it) unless --binary-keys. OUT is written under a
+    /// temporary name and renamed when complete.
+    Export(ExportArgs),
     /// Check every checksum of every table and log record.
     ///
     /// Needs no lock and writes nothing: works on a database in use and on one that
@@ -207,6 +217,89 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
+}
+
+/// File formats of `export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// File formats of `docs export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DocsFormat {
+    /// One document a line, as stored (compact JSON).
+    Jsonl,
+    /// Apache Parquet: columns key (the primary key as JSON text) and doc (JSON).
+    Parquet,
+}
+
+/// Parquet page compression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    /// Uncompressed pages (large files).
+    None,
+    /// Snappy (what DuckDB and Spark write by default; for the oldest readers).
+    Snappy,
+    /// Zstandard at --zstd-level: the smallest files, about as fast as snappy.
+    Zstd,
+}
+
+/// Parquet options shared by `export` and `docs export`.
+#[derive(Debug, Args)]
+pub struct ParquetArgs {
+    /// Rows per row group, at most.
+    #[arg(long, value_name = "N", default_value_t = 1 << 20,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 31))]
+    pub row_group_rows: u64,
+    /// MiB of data per row group, about (bounds memory: about one row group).
+    #[arg(long, value_name = "MIB", default_value_t = 128,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub row_group_mb: u64,
+    /// Page compression.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    pub compression: CompressionArg,
+    /// The zstd level with --compression zstd (1..=22; negative levels are faster).
+    #[arg(
+        long,
+        value_name = "L",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
+    pub zstd_level: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The database directory.
+    pub dir: PathBuf,
+    /// The file to write (replaced if it exists).
+    pub out: PathBuf,
+    /// The file format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
+    pub format: ExportFormat,
+    /// Only keys beginning with this.
+    #[arg(long, conflicts_with_all = ["from_key", "to_key"])]
+    pub prefix: Option<String>,
+    /// Keys >= this (with --to-key: a key range, both ends included).
+    #[arg(long, value_name = "KEY")]
+    pub from_key: Option<String>,
+    /// Keys <= this.
+    #[arg(long, value_name = "KEY")]
+    pub to_key: Option<String>,
+    /// Points with ts >= T (microseconds or RFC 3339).
+    #[arg(long, value_name = "T")]
+    pub from: Option<String>,
+    /// Points with ts <= T (microseconds or RFC 3339).
+    #[arg(long, value_name = "T")]
+    pub to: Option<String>,
+    /// Write keys as binary (BYTE_ARRAY without STRING: BLOB in DuckDB), so keys
+    /// that are not UTF-8 export too.
+    #[arg(long)]
+    pub binary_keys: bool,
+    #[command(flatten)]
+    pub parquet: ParquetArgs,
 }
 
 #[derive(Debug, Args)]
@@ -310,13 +403,25 @@ pub enum DocsCommand {
         #[arg(long, value_name = "N", default_value_t = 0)]
         skip_lines: u64,
     },
-    /// Every document of a store as JSON lines, in primary-key order.
+    /// Every document of a store, in primary-key order: JSON lines, or Parquet.
+    ///
+    /// JSON lines (the default) go to stdout, OUT or -o FILE. Parquet (--format
+    /// parquet) needs OUT or -o FILE: one row per document, columns key (the primary
+    /// key as JSON text, STRING) and doc (the document, JSON), streamed in row groups.
     Export {
         /// The object store.
         store: String,
-        /// Write to FILE instead of stdout.
+        /// The file to write (for jsonl, default stdout).
+        #[arg(value_name = "OUT", conflicts_with = "output")]
+        out: Option<PathBuf>,
+        /// Write to FILE (the same as OUT).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The file format.
+        #[arg(long, value_enum, default_value_t = DocsFormat::Jsonl)]
+        format: DocsFormat,
+        #[command(flatten)]
+        parquet: ParquetArgs,
     },
     /// Create an object store (creating one that exists identically does nothing).
     CreateStore {

@@ -1,7 +1,8 @@
 //! `flowdb docs`: the JSON document layer. Reads (`stores`, `get`, `query`, `export`)
 //! open the database read-only; writes (`put`, `delete`, `import`, `create-store`,
 //! `create-index`) open it read-write and shut it down at the end. Documents go out
-//! as JSON lines, compact, one document a line.
+//! as JSON lines, compact, one document a line (or, for `export --format parquet`,
+//! as a Parquet file: `export.rs`).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -12,7 +13,7 @@ use flowdb::jsondb::{
 };
 use serde_json::{json, Value};
 
-use crate::args::DocsCommand;
+use crate::args::{DocsCommand, DocsFormat};
 use crate::fail::{output_error, Context, Failure};
 use crate::open::{self, Writer};
 use crate::progress::{thousands, Progress};
@@ -139,7 +140,26 @@ pub fn run(dir: &Path, cmd: DocsCommand, ui: Ui) -> Result<(), Failure> {
             },
             ui,
         ),
-        DocsCommand::Export { store, output } => export(dir, &store, output.as_deref(), ui),
+        DocsCommand::Export {
+            store,
+            out,
+            output,
+            format,
+            parquet,
+        } => {
+            let out = out.or(output);
+            match format {
+                DocsFormat::Jsonl => export(dir, &store, out.as_deref(), ui),
+                DocsFormat::Parquet => {
+                    let Some(out) = out else {
+                        return Err(Failure::new(
+                            "docs export --format parquet needs an output file (OUT or -o FILE)",
+                        ));
+                    };
+                    crate::export::store(dir, &store, &out, &parquet, ui)
+                }
+            }
+        }
         DocsCommand::CreateStore {
             store,
             key_path,

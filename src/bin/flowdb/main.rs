@@ -5,12 +5,13 @@
 //! `progress` (stderr progress), `output` (record output formats), `input` (record
 //! input: CSV and JSON lines parsing), `load` (the loader), and one module per command
 //! family: `read` (scan, get, series, dump), `stats`, `admin` (verify, checkpoint,
-//! backup, compact) and `docs`/`docs_import` (JsonDB).
+//! backup, compact), `export` (Parquet files) and `docs`/`docs_import` (JsonDB).
 
 mod admin;
 mod args;
 mod docs;
 mod docs_import;
+mod export;
 mod fail;
 mod input;
 mod load;
@@ -54,6 +55,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             prefix,
             output,
         } => read::dump(&dir, prefix.as_deref(), output.as_deref(), ui).map(|()| 0),
+        Command::Export(a) => export::records(&a, ui).map(|()| 0),
         Command::Verify { dir } => Ok(admin::verify(&dir, ui)),
         Command::Checkpoint { dir, dest } => admin::copy(&dir, &dest, false).map(|()| 0),
         Command::Backup { dir, dest } => admin::copy(&dir, &dest, true).map(|()| 0),

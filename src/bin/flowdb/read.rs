@@ -29,11 +29,32 @@ fn time_arg(text: Option<&str>, name: &str, none: i64) -> Result<i64, Failure> {
 
 /// The scan's range from its arguments.
 fn range(a: &ScanArgs) -> Result<ScanRange, Failure> {
-    let mut r = match (&a.prefix, &a.from_key, &a.to_key) {
+    let mut r = key_time_range(
+        a.prefix.as_deref(),
+        (a.from_key.as_deref(), a.to_key.as_deref()),
+        (a.from.as_deref(), a.to.as_deref()),
+    )?;
+    if a.reverse {
+        r = r.reverse();
+    }
+    if let Some(n) = a.limit {
+        r = r.limit(n);
+    }
+    Ok(r)
+}
+
+/// A range from `--prefix`, or `--from-key`/`--to-key` (`keys`), and `--from`/`--to`
+/// (`times`), as `scan` and `export` take them.
+pub fn key_time_range(
+    prefix: Option<&str>,
+    keys: (Option<&str>, Option<&str>),
+    times: (Option<&str>, Option<&str>),
+) -> Result<ScanRange, Failure> {
+    let mut r = match (prefix, keys.0, keys.1) {
         (Some(p), _, _) => ScanRange::prefix_bytes(p.as_bytes()),
         (None, None, None) => ScanRange::all(),
         (None, from, to) => {
-            let start = from.as_deref().unwrap_or("").as_bytes();
+            let start = from.unwrap_or("").as_bytes();
             let end = match to {
                 Some(t) => t.as_bytes().to_vec(),
                 None => past_every_key(),
@@ -41,16 +62,10 @@ fn range(a: &ScanArgs) -> Result<ScanRange, Failure> {
             ScanRange::key_range_bytes(start, &end)
         }
     };
-    if a.from.is_some() || a.to.is_some() {
-        let lo = time_arg(a.from.as_deref(), "--from", i64::MIN)?;
-        let hi = time_arg(a.to.as_deref(), "--to", i64::MAX)?;
+    if times.0.is_some() || times.1.is_some() {
+        let lo = time_arg(times.0, "--from", i64::MIN)?;
+        let hi = time_arg(times.1, "--to", i64::MAX)?;
         r = r.with_time_range(lo, hi);
-    }
-    if a.reverse {
-        r = r.reverse();
-    }
-    if let Some(n) = a.limit {
-        r = r.limit(n);
     }
     Ok(r)
 }
