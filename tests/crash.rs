@@ -246,9 +246,14 @@ impl Loop {
         let log = read_oracle(oracle);
         // A read-only instance opened on the killed writer's directory sees exactly
         // what the writer recovers (it leaves a torn tail out, and in place).
-        let read_only = Engine::open_read_only(config(self.dir.path(), self.mode))
-            .and_then(|r| ops::state_of(&r))
-            .unwrap_or_else(|e| panic!("{}: read-only open: {e}", what(0)));
+        // A child killed in its first open may have left no manifest: no database
+        // yet, which recovery then creates, empty (nothing was acknowledged).
+        let no_database_yet = !self.dir.path().join("MANIFEST").exists();
+        let read_only = match Engine::open_read_only(config(self.dir.path(), self.mode)) {
+            Err(flowdb::Error::NotFound(_)) if no_database_yet => Ok(ops::State::new()),
+            opened => opened.and_then(|r| ops::state_of(&r)),
+        }
+        .unwrap_or_else(|e| panic!("{}: read-only open: {e}", what(0)));
         let db = open_db(self.dir.path(), self.mode);
         let stored = ops::state_of(db.engine()).unwrap();
         assert!(
