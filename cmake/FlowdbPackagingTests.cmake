@@ -8,10 +8,13 @@ set(_flowdb_pkg ${PROJECT_SOURCE_DIR}/tests/packaging)
 # static, C++) and pkg-config (flowdb.pc, flowdb-static.pc).
 add_test(NAME installed_package_consumer
   COMMAND sh ${PROJECT_SOURCE_DIR}/tests/cmake-consumer/run.sh ${PROJECT_BINARY_DIR} ${FLOWDB_SONAME})
-# A project that takes flowdb in with add_subdirectory (as FetchContent does), reusing
+# A project that takes flowdb in with add_subdirectory of this checkout, reusing
 # this build's cargo output.
 add_test(NAME cmake_subproject_consumer
-  COMMAND sh ${PROJECT_SOURCE_DIR}/tests/cmake-subproject/run.sh ${PROJECT_BINARY_DIR} ${FLOWDB_CARGO_DIR} ${FLOWDB_SONAME})
+  COMMAND sh ${PROJECT_SOURCE_DIR}/tests/cmake-subproject/run.sh ${PROJECT_BINARY_DIR} ${FLOWDB_CARGO_DIR} ${FLOWDB_SONAME} add_subdirectory)
+# The same consumer taking flowdb with FetchContent_Declare/FetchContent_MakeAvailable.
+add_test(NAME cmake_fetchcontent_consumer
+  COMMAND sh ${PROJECT_SOURCE_DIR}/tests/cmake-subproject/run.sh ${PROJECT_BINARY_DIR} ${FLOWDB_CARGO_DIR} ${FLOWDB_SONAME} FetchContent)
 # `cc -static ... $(pkg-config --static --libs flowdb)`: a fully static program.
 add_test(NAME pkgconfig_static_consumer
   COMMAND sh ${_flowdb_pkg}/static-link.sh ${PROJECT_BINARY_DIR} ${CMAKE_C_COMPILER})
