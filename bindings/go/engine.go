@@ -152,17 +152,26 @@ type engineHandle struct {
 
 // Open opens (or creates) the database in dir.
 func Open(dir string, opts *Options) (*Engine, error) {
-	o, err := options(dir, opts)
+	var h *C.flowdb_engine_t
+	err := openWith(dir, opts, func(o *C.flowdb_options_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_engine_open(o, &h, c)
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer C.flowdb_options_free(o)
-	var h *C.flowdb_engine_t
-	var cerr *C.flowdb_error_t
-	if err := check(C.flowdb_engine_open(o, &h, &cerr), cerr); err != nil {
-		return nil, err
-	}
 	return newEngine(h), nil
+}
+
+// openWith builds the C options for dir and opts and runs open (one of the C open
+// calls, writing its handle) on them: Open, OpenJSONDB and their read-only forms.
+func openWith(dir string, opts *Options, open func(*C.flowdb_options_t, **C.flowdb_error_t) uint32) error {
+	o, err := options(dir, opts)
+	if err != nil {
+		return err
+	}
+	defer C.flowdb_options_free(o)
+	var cerr *C.flowdb_error_t
+	return check(open(o, &cerr), cerr)
 }
 
 // newEngine wraps an open C handle.

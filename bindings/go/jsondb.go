@@ -30,14 +30,11 @@ type jsondbHandle struct {
 
 // OpenJSONDB opens the engine in dir and the document layer on it.
 func OpenJSONDB(dir string, opts *Options) (*JSONDB, error) {
-	o, err := options(dir, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer C.flowdb_options_free(o)
 	var h *C.flowdb_jsondb_t
-	var cerr *C.flowdb_error_t
-	if err := check(C.flowdb_jsondb_open(o, &h, &cerr), cerr); err != nil {
+	err := openWith(dir, opts, func(o *C.flowdb_options_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_open(o, &h, c)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return newJSONDB(h), nil

@@ -53,14 +53,11 @@ func (e *Engine) BackupTo(dir string) error {
 // with ErrReadOnly. ErrNotFound when no database is there; ErrBusy when the writer
 // kept changing its files while they were read (try again). Close it when done.
 func OpenReadOnly(dir string, opts *Options) (*Engine, error) {
-	o, err := options(dir, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer C.flowdb_options_free(o)
 	var h *C.flowdb_engine_t
-	var cerr *C.flowdb_error_t
-	if err := check(C.flowdb_engine_open_read_only(o, &h, &cerr), cerr); err != nil {
+	err := openWith(dir, opts, func(o *C.flowdb_options_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_engine_open_read_only(o, &h, c)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return newEngine(h), nil
@@ -140,14 +137,11 @@ func (db *JSONDB) BackupTo(dir string) error {
 // OpenJSONDBReadOnly is OpenReadOnly for a document database: documents, indexes
 // and schema as of the open (CatchUp moves them on); writes fail with ErrReadOnly.
 func OpenJSONDBReadOnly(dir string, opts *Options) (*JSONDB, error) {
-	o, err := options(dir, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer C.flowdb_options_free(o)
 	var h *C.flowdb_jsondb_t
-	var cerr *C.flowdb_error_t
-	if err := check(C.flowdb_jsondb_open_read_only(o, &h, &cerr), cerr); err != nil {
+	err := openWith(dir, opts, func(o *C.flowdb_options_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_open_read_only(o, &h, c)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return newJSONDB(h), nil
