@@ -10,9 +10,9 @@ use std::ffi::{c_char, CString};
 use parking_lot::RwLock;
 
 use super::error::{
-    bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_cstring, put_new,
+    bytes, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_cstring,
 };
-use super::options::flowdb_options_t;
+use super::options::{flowdb_options_t, open_into};
 use super::records::{flowdb_record_view_t, flowdb_records_t, records, RecordList};
 use flowdb::engine::{Engine, MaintenanceHandle};
 use flowdb::error::{Error, Result};
@@ -72,15 +72,9 @@ pub unsafe extern "C" fn flowdb_engine_open(
     out: *mut *mut flowdb_engine_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
-    guard(err, || {
-        // SAFETY: NULL or a live options object.
-        let o = unsafe { opts.as_ref() }.ok_or_else(|| null("options"))?;
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        let h = engine_handle(o.open_engine()?);
-        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-        unsafe { put_new(out, h, "out") }
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        open_into(opts, out, |o| Ok(engine_handle(o.open_engine()?)))
     })
 }
 

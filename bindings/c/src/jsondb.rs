@@ -15,7 +15,7 @@ use super::engine::flowdb_engine_t;
 use super::error::{
     cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_new, put_string,
 };
-use super::options::flowdb_options_t;
+use super::options::{flowdb_options_t, open_into};
 use flowdb::error::{Error, Result};
 use flowdb::jsondb::JsonDB;
 
@@ -55,11 +55,9 @@ pub unsafe extern "C" fn flowdb_jsondb_open(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let o = opts.as_ref().ok_or_else(|| null("options"))?;
-        if out.is_null() {
-            return Err(null("out"));
-        }
-        put_new(out, handle(JsonDB::from_engine(o.open_engine()?)?), "out")
+        open_into(opts, out, |o| {
+            Ok(handle(JsonDB::from_engine(o.open_engine()?)?))
+        })
     })
 }
 

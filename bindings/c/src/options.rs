@@ -4,7 +4,7 @@
 
 use std::ffi::c_char;
 
-use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null};
+use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
 use flowdb::error::{Error, Result};
 use flowdb::{Config, SyncMode, Tuning};
 
@@ -71,6 +71,24 @@ impl flowdb_options_t {
     pub(crate) fn open_engine(&self) -> Result<flowdb::Engine> {
         flowdb::Engine::open_with(self.config.clone(), self.tuning.clone())
     }
+}
+
+/// Runs `open` on the options behind `opts` and puts what it returns into `*out`:
+/// the body of every `_open` function (NULL options or `out` are
+/// `FLOWDB_INVALID_ARGUMENT`).
+pub(crate) unsafe fn open_into<T>(
+    opts: *const flowdb_options_t,
+    out: *mut *mut T,
+    open: impl FnOnce(&flowdb_options_t) -> Result<T>,
+) -> Result<()> {
+    // SAFETY: NULL or a live options object (the C ABI contract, lib.rs).
+    let o = unsafe { opts.as_ref() }.ok_or_else(|| null("options"))?;
+    if out.is_null() {
+        return Err(null("out"));
+    }
+    let value = open(o)?;
+    // SAFETY: `out` is non-NULL and writable (the C ABI contract, lib.rs).
+    unsafe { put_new(out, value, "out") }
 }
 
 /// Sets the data directory (NUL-terminated UTF-8 path).

@@ -2,31 +2,15 @@
 //! process is writing (`Engine::open_read_only`, `catch_up`).
 
 use super::engine::{engine_handle, flowdb_engine_t, with_engine};
-use super::error::{flowdb_error_t, flowdb_status_t, guard, null, put_new};
+use super::error::{flowdb_error_t, flowdb_status_t, guard};
 use super::jsondb::{flowdb_jsondb_t, handle, with_db};
-use super::options::flowdb_options_t;
+use super::options::{flowdb_options_t, open_into};
 use flowdb::jsondb::JsonDB;
 use flowdb::Engine;
 
-/// Opens `opts`'s directory read-only and puts `wrap` of it into `*out`.
-unsafe fn open_into<T>(
-    opts: *const flowdb_options_t,
-    out: *mut *mut T,
-    wrap: impl FnOnce(Engine) -> flowdb::Result<T>,
-) -> flowdb::Result<()> {
-    // SAFETY: NULL or a live options object (the C ABI contract, lib.rs).
-    let o = unsafe { opts.as_ref() }.ok_or_else(|| null("options"))?;
-    if out.is_null() {
-        return Err(null("out"));
-    }
-    let config = (o.config.clone(), o.tuning.clone());
-    let value = wrap(Engine::open_read_only_on(
-        flowdb::fs::os(),
-        config.0,
-        config.1,
-    )?)?;
-    // SAFETY: `out` is non-NULL and writable (the C ABI contract, lib.rs).
-    unsafe { put_new(out, value, "out") }
+/// The engine of `opts`, opened read-only.
+fn read_only(o: &flowdb_options_t) -> flowdb::Result<Engine> {
+    Engine::open_read_only_on(flowdb::fs::os(), o.config.clone(), o.tuning.clone())
 }
 
 /// Opens the database of `opts`'s data directory read-only, into `*out`: no lock
@@ -44,7 +28,7 @@ pub unsafe extern "C" fn flowdb_engine_open_read_only(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        open_into(opts, out, |e| Ok(engine_handle(e)))
+        open_into(opts, out, |o| Ok(engine_handle(read_only(o)?)))
     })
 }
 
@@ -69,7 +53,9 @@ pub unsafe extern "C" fn flowdb_jsondb_open_read_only(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        open_into(opts, out, |e| Ok(handle(JsonDB::from_engine(e)?)))
+        open_into(opts, out, |o| {
+            Ok(handle(JsonDB::from_engine(read_only(o)?)?))
+        })
     })
 }
 
