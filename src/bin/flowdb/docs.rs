@@ -8,9 +8,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use flowdb::jsondb::{
-    Direction, IndexSchema, JsonDB, KeyRange, RawDoc, StoreSchema, TransactionMode,
-};
+use flowdb::jsondb::{Direction, IndexSchema, JsonDB, KeyRange, StoreSchema};
 use serde_json::{json, Value};
 
 use crate::args::{DocsCommand, DocsFormat};
@@ -268,23 +266,27 @@ fn export(dir: &Path, store: &str, output: Option<&Path>, ui: Ui) -> Result<(), 
         None => (Box::new(stdout()), "stdout".to_string()),
     };
     let mut progress = Progress::new(ui, "export", "documents", None);
-    progress.phase("reading");
-    // One read-only transaction: the store as of one moment. Its documents are held
-    // as their stored text (not parsed) until written.
-    let tx = db.transaction(&[store], TransactionMode::ReadOnly)?;
-    let docs: Vec<RawDoc> = tx.get_range_as(store, &KeyRange::all(), Direction::Next)?;
-    drop(tx);
-    progress.phase("writing");
-    for (i, d) in docs.iter().enumerate() {
-        out.write_all(d.as_bytes())
-            .and_then(|()| out.write_all(b"\n"))
-            .map_err(|e| output_error(e, &name))?;
-        if i & 0xffff == 0 {
-            progress.set(i as u64, None);
+    // One snapshot: the store as of one moment, streamed (each document written as
+    // its stored text, not parsed), so memory does not grow with the store.
+    let mut n = 0u64;
+    let mut failed = None;
+    db.visit_store(store, |_, doc| {
+        let written = out.write_all(doc).and_then(|()| out.write_all(b"\n"));
+        if let Err(e) = written {
+            failed = Some(e);
+            return Ok(false);
         }
+        n += 1;
+        if n & 0xffff == 0 {
+            progress.set(n, None);
+        }
+        Ok(true)
+    })?;
+    if let Some(e) = failed {
+        return Err(output_error(e, &name));
     }
     out.flush().map_err(|e| output_error(e, &name))?;
-    progress.set(docs.len() as u64, None);
+    progress.set(n, None);
     progress.finish("exported");
     Ok(())
 }
