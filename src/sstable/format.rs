@@ -76,32 +76,43 @@ pub(crate) fn frame_block(
     Ok(())
 }
 
+/// The end of the block at `h`: its payload, then its trailer.
+pub(crate) fn block_end(h: &BlockHandle) -> u64 {
+    h.offset + h.len as u64 + TRAILER as u64
+}
+
+/// Checks the checksum of `framed`, a whole block (payload and trailer) read from
+/// `offset` of `name`.
+pub(crate) fn check_framed(framed: &[u8], name: &str, offset: u64) -> Result<()> {
+    let payload_len = framed.len().saturating_sub(TRAILER);
+    let stored_crc = get_u32_at(framed, payload_len + 1).unwrap_or(0);
+    if framed.len() < TRAILER || crc32(&framed[..payload_len + 1]) != stored_crc {
+        return Err(Error::corruption(name, offset, "block checksum mismatch"));
+    }
+    Ok(())
+}
+
 /// Checks the checksums of the blocks at `handles` (sorted by offset) without
 /// decompressing them (for `verify`), reading the file in stretches of up to 4 MiB
 /// that each hold whole blocks; returns the bytes of the blocks.
 pub(crate) fn check_blocks(file: &dyn FsFile, name: &str, handles: &[BlockHandle]) -> Result<u64> {
     const STRETCH: u64 = 4 << 20;
-    let end_of = |h: &BlockHandle| h.offset + h.len as u64 + TRAILER as u64;
     let mut buf = Vec::new();
     let (mut i, mut bytes) = (0, 0);
     while i < handles.len() {
         let start = handles[i].offset;
         let mut j = i + 1;
-        while j < handles.len() && end_of(&handles[j]) - start <= STRETCH {
+        while j < handles.len() && block_end(&handles[j]) - start <= STRETCH {
             j += 1;
         }
-        let end = handles[i..j].iter().map(end_of).max().unwrap_or(start);
+        let end = handles[i..j].iter().map(block_end).max().unwrap_or(start);
         buf.resize((end - start) as usize, 0);
         file.read_exact_at(&mut buf, start)
             .ctx(|| format!("reading blocks at offsets {start}..{end} of {name}"))?;
         for h in &handles[i..j] {
             let at = (h.offset - start) as usize;
-            let payload_len = h.len as usize;
-            let stored_crc = get_u32_at(&buf, at + payload_len + 1).unwrap_or(0);
-            if crc32(&buf[at..at + payload_len + 1]) != stored_crc {
-                return Err(Error::corruption(name, h.offset, "block checksum mismatch"));
-            }
-            bytes += (payload_len + TRAILER) as u64;
+            check_framed(&buf[at..at + h.len as usize + TRAILER], name, h.offset)?;
+            bytes += (h.len as usize + TRAILER) as u64;
         }
         i = j;
     }
@@ -118,20 +129,25 @@ pub(crate) fn read_block(
     let mut buf = vec![0u8; h.len as usize + TRAILER];
     file.read_exact_at(&mut buf, h.offset)
         .ctx(|| format!("reading block at offset {} of {name}", h.offset))?;
-    let payload_len = h.len as usize;
-    let kind = buf[payload_len];
-    let stored_crc = get_u32_at(&buf, payload_len + 1).unwrap_or(0);
-    if verify && crc32(&buf[..payload_len + 1]) != stored_crc {
-        return Err(Error::corruption(name, h.offset, "block checksum mismatch"));
+    if verify {
+        check_framed(&buf, name, h.offset)?;
     }
-    buf.truncate(payload_len);
+    unframe(buf, name, h.offset)
+}
+
+/// The payload of `framed` (a whole block read from `offset` of `name`),
+/// decompressed; its checksum is not checked here.
+pub(crate) fn unframe(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Vec<u8>> {
+    let payload_len = framed.len().saturating_sub(TRAILER);
+    let kind = framed.get(payload_len).copied().unwrap_or(NONE);
+    framed.truncate(payload_len);
     match kind {
-        NONE => Ok(buf),
+        NONE => Ok(framed),
         ZSTD => {
-            let mut d = Decoder::new(&buf);
-            let bad = || Error::corruption(name, h.offset, "block does not decompress");
+            let mut d = Decoder::new(&framed);
+            let bad = || Error::corruption(name, offset, "block does not decompress");
             let raw_len = d.varint_usize().filter(|n| *n <= 1 << 30).ok_or_else(bad)?;
-            let frame = &buf[d.pos()..];
+            let frame = &framed[d.pos()..];
             let out = decompress(frame, raw_len).map_err(|_| bad())?;
             if out.len() != raw_len {
                 return Err(bad());
@@ -140,7 +156,7 @@ pub(crate) fn read_block(
         }
         k => Err(Error::corruption(
             name,
-            h.offset,
+            offset,
             format!("unknown block compression {k}"),
         )),
     }

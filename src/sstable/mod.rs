@@ -10,6 +10,7 @@ pub(crate) mod block;
 pub(crate) mod bloom;
 pub(crate) mod builder;
 pub(crate) mod cache;
+pub(crate) mod check;
 pub(crate) mod context;
 pub(crate) mod cursor;
 pub(crate) mod format;

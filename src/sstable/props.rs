@@ -81,14 +81,46 @@ pub(crate) fn encode_index(metas: &[BlockMeta]) -> Vec<u8> {
 }
 
 pub(crate) fn decode_index(data: &[u8]) -> Option<Vec<BlockMeta>> {
+    decode_index_as(data, |e| BlockMeta {
+        first_key: FenceKey::from_slice(e.first_key),
+        first_ts: e.first_ts,
+        last_key: FenceKey::from_slice(e.last_key),
+        last_ts: e.last_ts,
+        handle: e.handle,
+        min_ts: e.min_ts,
+        max_ts: e.max_ts,
+        entries: e.entries,
+    })
+}
+
+/// Only the block handles of an encoded index (for `verify`, which reads nothing
+/// else of it).
+pub(crate) fn decode_index_handles(data: &[u8]) -> Option<Vec<BlockHandle>> {
+    decode_index_as(data, |e| e.handle)
+}
+
+/// An index entry as encoded, its keys borrowed.
+struct EntryRef<'a> {
+    first_key: &'a [u8],
+    first_ts: i64,
+    last_key: &'a [u8],
+    last_ts: i64,
+    handle: BlockHandle,
+    min_ts: i64,
+    max_ts: i64,
+    entries: u32,
+}
+
+/// Each entry of an encoded index through `f`; `None` when malformed.
+fn decode_index_as<T>(data: &[u8], f: impl Fn(EntryRef<'_>) -> T) -> Option<Vec<T>> {
     let mut d = Decoder::new(data);
     let n = d.varint_usize()?;
     let mut out = Vec::with_capacity(n.min(data.len()));
     for _ in 0..n {
-        out.push(BlockMeta {
-            first_key: FenceKey::from_slice(d.bytes()?),
+        out.push(f(EntryRef {
+            first_key: d.bytes()?,
             first_ts: d.varint_i64()?,
-            last_key: FenceKey::from_slice(d.bytes()?),
+            last_key: d.bytes()?,
             last_ts: d.varint_i64()?,
             handle: BlockHandle {
                 offset: d.varint()?,
@@ -97,7 +129,7 @@ pub(crate) fn decode_index(data: &[u8]) -> Option<Vec<BlockMeta>> {
             min_ts: d.varint_i64()?,
             max_ts: d.varint_i64()?,
             entries: u32::try_from(d.varint()?).ok()?,
-        });
+        }));
     }
     d.is_empty().then_some(out)
 }

@@ -343,22 +343,28 @@ impl Table {
     /// Checks the checksum of every block the table's index and properties name
     /// (data blocks, index partitions, key map, series block; the footer, top-level
     /// index, filter, range tombstones and properties were checked at open), without
-    /// decompressing them; returns the blocks and bytes read.
+    /// decompressing data blocks; returns the blocks and bytes checked.
     pub(crate) fn verify(&self) -> Result<(u64, u64)> {
-        let opts = ReadOptions {
-            fill_cache: false,
-            verify_checksums: true,
+        self.verify_in(super::check::Stretches::DEFAULT)
+    }
+
+    /// [`Table::verify`], reading a partitioned table in stretches cut by `cut`.
+    pub(super) fn verify_in(&self, cut: super::check::Stretches) -> Result<(u64, u64)> {
+        let others: Vec<_> = [self.props.key_map, self.props.series]
+            .into_iter()
+            .flatten()
+            .collect();
+        let Some(whole) = self.index.whole_index() else {
+            let top = self.index.top();
+            return super::check::check_partitioned(
+                self.file.as_ref(),
+                &self.name,
+                top,
+                &others,
+                cut,
+            );
         };
-        let mut handles = Vec::with_capacity(self.index.len() + 2);
-        let mut slot = None;
-        for i in 0..self.index.len() {
-            handles.push(self.meta(i, &mut slot, &opts)?.handle);
-        }
-        handles.extend(
-            [self.props.key_map, self.props.series]
-                .into_iter()
-                .flatten(),
-        );
+        let mut handles: Vec<_> = whole.iter().map(|m| m.handle).chain(others).collect();
         handles.sort_by_key(|h| h.offset);
         let bytes = super::format::check_blocks(self.file.as_ref(), &self.name, &handles)?;
         Ok((handles.len() as u64, bytes))
