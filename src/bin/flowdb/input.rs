@@ -17,7 +17,7 @@ use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use flowdb::{Record, MAX_KEY_LEN, MAX_VALUE_LEN, NEVER_EXPIRES};
+use flowdb::{MAX_KEY_LEN, MAX_VALUE_LEN, NEVER_EXPIRES};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
@@ -31,13 +31,6 @@ pub struct Parsed<'a> {
     pub ts: i64,
     pub expire_at: i64,
     pub value: Cow<'a, [u8]>,
-}
-
-impl Parsed<'_> {
-    pub fn into_record(self) -> Record {
-        Record::new(self.key.into_owned(), self.ts, self.value.into_owned())
-            .with_expire_at(self.expire_at)
-    }
 }
 
 /// One record of the input: the line it starts on, and it or why it is malformed.

@@ -9,7 +9,7 @@
 //! and `--skip-lines N` loads the rest.
 
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread;
 
 use flowdb::{Engine, Record};
@@ -98,53 +98,88 @@ fn check(path: &Path, format: InputFormat, skip: u64, ui: Ui) -> Result<BadLines
     Ok(bad)
 }
 
-/// A batch handed from the parsing thread to the writer.
+/// A batch handed from the parsing thread to the writer: its records packed into one
+/// buffer. The writer makes the `Record`s: the engine frees their keys and values on
+/// the writing thread, and memory allocated on one thread and freed on another cost
+/// glibc's malloc a third of the load's CPU (docs/benchmarks.md, "flowdb load"). The
+/// buffers go back to the parser to be filled again.
+#[derive(Default)]
 struct Batch {
-    records: Vec<Record>,
+    bytes: Vec<u8>,
+    /// Per record: where its key ends and its value ends in `bytes`, ts, expire_at.
+    items: Vec<(usize, usize, i64, i64)>,
     /// The line of its last record, and the bytes of the file read by then.
     last_line: u64,
-    bytes: u64,
+    read: u64,
 }
 
-/// The parsing thread: batches of good records into `tx`, malformed ones counted.
+impl Batch {
+    fn push(&mut self, p: &crate::input::Parsed<'_>) {
+        self.bytes.extend_from_slice(&p.key);
+        let key_end = self.bytes.len();
+        self.bytes.extend_from_slice(&p.value);
+        self.items
+            .push((key_end, self.bytes.len(), p.ts, p.expire_at));
+    }
+
+    fn records(&self) -> Vec<Record> {
+        let mut start = 0;
+        self.items
+            .iter()
+            .map(|&(key_end, value_end, ts, expire_at)| {
+                let r = Record::new(
+                    &self.bytes[start..key_end],
+                    ts,
+                    self.bytes[key_end..value_end].to_vec(),
+                )
+                .with_expire_at(expire_at);
+                start = value_end;
+                r
+            })
+            .collect()
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.items.clear();
+    }
+}
+
+/// The parsing thread: batches of good records into `tx` (their buffers taken back
+/// from `spare`), malformed ones counted.
 fn parse(
     mut src: Source,
     batch: usize,
     skip: u64,
     tx: SyncSender<Batch>,
+    spare: Receiver<Batch>,
 ) -> Result<BadLines, Failure> {
     let mut bad = BadLines::default();
-    let mut records = Vec::with_capacity(batch);
-    let mut last_line = 0;
+    let mut b = Batch::default();
     while let Some((line, parsed)) = src.next()? {
         if line <= skip {
             continue;
         }
         match parsed {
-            Ok(p) => records.push(p.into_record()),
+            Ok(p) => b.push(&p),
             Err(why) => {
                 bad.add(line, why);
                 continue;
             }
         }
-        last_line = line;
-        if records.len() == batch {
-            let b = Batch {
-                records: std::mem::replace(&mut records, Vec::with_capacity(batch)),
-                last_line,
-                bytes: src.position(),
-            };
-            if tx.send(b).is_err() {
+        b.last_line = line;
+        if b.items.len() == batch {
+            b.read = src.position();
+            let mut next = spare.try_recv().unwrap_or_default();
+            next.clear();
+            if tx.send(std::mem::replace(&mut b, next)).is_err() {
                 return Ok(bad); // the writer stopped; it reports why
             }
         }
     }
-    if !records.is_empty() {
-        let _ = tx.send(Batch {
-            records,
-            last_line,
-            bytes: src.position(),
-        });
+    if !b.items.is_empty() {
+        b.read = src.position();
+        let _ = tx.send(b);
     }
     Ok(bad)
 }
@@ -156,22 +191,23 @@ struct Loaded {
     through: u64,
 }
 
-/// Writes every batch from `rx`; stops at the first failed write. The records are
-/// handed over (`write_batch_owned`), not copied: copying them in this thread
-/// (`write_batch`, to reuse the parser's buffers) measured slower, as this thread
-/// is the one that sets the pace.
+/// Writes every batch from `rx`, handing its buffers back through `spare`; stops at
+/// the first failed write. The records are handed over (`write_batch_owned`), not
+/// copied again.
 fn write(
     engine: &Engine,
     rx: Receiver<Batch>,
+    spare: Sender<Batch>,
     progress: &mut Progress,
     loaded: &mut Loaded,
 ) -> Result<(), flowdb::Error> {
     for b in rx {
-        let n = b.records.len() as u64;
-        engine.write_batch_owned(b.records)?;
+        let n = b.items.len() as u64;
+        engine.write_batch_owned(b.records())?;
         loaded.records += n;
         loaded.through = b.last_line;
-        progress.set(loaded.records, Some(b.bytes));
+        progress.set(loaded.records, Some(b.read));
+        let _ = spare.send(b);
     }
     Ok(())
 }
@@ -222,13 +258,14 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
     let mut progress = Progress::new(ui, "load", "records", Some(size));
     progress.phase("writing");
     let (tx, rx) = sync_channel(2);
+    let (spare_tx, spare_rx) = channel();
     let (batch, skip) = (a.batch as usize, a.skip_lines);
-    let parser = thread::spawn(move || parse(src, batch, skip, tx));
+    let parser = thread::spawn(move || parse(src, batch, skip, tx, spare_rx));
     let mut loaded = Loaded {
         records: 0,
         through: skip,
     };
-    let written = write(&engine, rx, &mut progress, &mut loaded);
+    let written = write(&engine, rx, spare_tx, &mut progress, &mut loaded);
     let parsed = parser
         .join()
         .unwrap_or_else(|_| Err(Failure::new("the parsing thread panicked")));

@@ -29,6 +29,12 @@ use clap::Parser;
 use args::{Cli, Command};
 use fail::Failure;
 
+/// mimalloc instead of the system allocator: `load` makes and frees two small
+/// allocations per record, which glibc's malloc made a third of the load's CPU
+/// (docs/benchmarks.md, "flowdb load").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Whether progress output is wanted (not `--quiet`).
 #[derive(Clone, Copy, Debug)]
 pub struct Ui {
