@@ -13,6 +13,7 @@ mod index;
 mod key;
 mod keypath;
 mod layout;
+mod names;
 mod query;
 mod range;
 mod request;
@@ -179,7 +180,9 @@ impl JsonDB {
     }
 
     /// Starts a transaction over `stores`; it waits for overlapping transactions
-    /// created before it (see docs/jsondb.md, "Transactions").
+    /// created before it (see docs/jsondb.md, "Transactions"). An unknown store is
+    /// `NotFound`; no store at all (`&[]`) is `InvalidArgument`, as IndexedDB's
+    /// `transaction([])` is an `InvalidAccessError`.
     pub fn transaction<'db>(
         &'db self,
         stores: &[&str],

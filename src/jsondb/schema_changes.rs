@@ -5,9 +5,11 @@
 //! exists").
 
 use super::layout::{catalog_key, doc_prefix, generator_key, index_prefix, store_index_range, TS};
-use super::schema::{Catalog, IndexEntry, IndexSchema, StoreDef, StoreEntry, StoreSchema};
+use super::schema::{
+    Catalog, IndexDef, IndexEntry, IndexSchema, StoreDef, StoreEntry, StoreSchema,
+};
 use super::txn::Transaction;
-use super::{doc, keypath, JsonDB, KeyRange};
+use super::{doc, keypath, names, JsonDB, KeyRange};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -39,23 +41,14 @@ impl JsonDB {
 
     /// `create_store`; `key_path_only`: an existing store is the same when its key
     /// path is (`create_object_store` names nothing else).
+    ///
+    /// The checks run in the order of IndexedDB's `createObjectStore`: the key path
+    /// (`InvalidArgument`, its `SyntaxError`), then the name (an existing store:
+    /// no-op or `Constraint`), then a key generator without a key path
+    /// (`InvalidArgument`, its `InvalidAccessError`), then the listed indexes (each
+    /// an IndexedDB `createIndex` after the store exists).
     fn create_store_as(&self, schema: &StoreSchema, key_path_only: bool) -> Result<()> {
         keypath::validate(&schema.key_path)?;
-        if schema.auto_increment && schema.key_path.is_empty() {
-            return Err(Error::invalid(format!(
-                "object store {:?}: a key generator needs a non-empty key path",
-                schema.name
-            )));
-        }
-        for (i, idx) in schema.indexes.iter().enumerate() {
-            idx.validate()?;
-            if schema.indexes[..i].iter().any(|o| o.name == idx.name) {
-                return Err(Error::invalid(format!(
-                    "index {:?} is listed twice",
-                    idx.name
-                )));
-            }
-        }
         let _g = self.schema_lock.lock();
         let tx = Transaction::begin_schema(self, &schema.name)?;
         let mut cat = tx.catalog().clone();
@@ -67,6 +60,21 @@ impl JsonDB {
                     schema.name
                 ))),
             };
+        }
+        if schema.auto_increment && schema.key_path.is_empty() {
+            return Err(Error::invalid(format!(
+                "object store {:?}: a key generator needs a non-empty key path",
+                schema.name
+            )));
+        }
+        for (i, idx) in schema.indexes.iter().enumerate() {
+            if schema.indexes[..i].iter().any(|o| o.name == idx.name) {
+                return Err(Error::Constraint(format!(
+                    "index {:?} is listed twice",
+                    idx.name
+                )));
+            }
+            idx.validate()?;
         }
         let id = cat.take_id();
         let indexes = schema
@@ -138,8 +146,11 @@ impl JsonDB {
     /// documents already in the store; a unique index over duplicates fails with
     /// `Constraint` and leaves nothing behind. Creating an index that exists with the
     /// same definition does nothing; with another definition it is `Constraint`.
+    ///
+    /// The checks run in the order of IndexedDB's `createIndex`: the store
+    /// (`NotFound`), then the name (an existing index: no-op or `Constraint`, even
+    /// when the new key path is invalid), then the key path (`InvalidArgument`).
     pub fn create_index_with(&self, store: &str, schema: &IndexSchema) -> Result<()> {
-        schema.validate()?;
         let _g = self.schema_lock.lock();
         let mut tx = Transaction::begin_schema(self, store)?;
         let mut cat = tx.catalog().clone();
@@ -159,6 +170,7 @@ impl JsonDB {
                     ))),
                 };
             }
+            schema.validate()?;
             let e = IndexEntry { id, def };
             s.indexes.push(e.clone());
             s.clone()
@@ -203,12 +215,16 @@ impl JsonDB {
         self.commit_catalog(tx, cat)
     }
 
-    /// The names of every store, sorted.
+    /// The names of every store, sorted by UTF-16 code unit (IndexedDB's
+    /// `objectStoreNames`, a `DOMStringList`), not by UTF-8 bytes.
     pub fn store_names(&self) -> Vec<String> {
-        self.catalog.read().stores.keys().cloned().collect()
+        let mut names: Vec<String> = self.catalog.read().stores.keys().cloned().collect();
+        names::sort_names(&mut names);
+        names
     }
 
-    /// A store's definition, with its key generator's current number.
+    /// A store's definition, with its key generator's current number. Its indexes are
+    /// sorted by name, by UTF-16 code unit (IndexedDB's `indexNames`).
     pub fn get_store(&self, name: &str) -> Option<StoreDef> {
         let cat = self.catalog.read().clone();
         let s = cat.stores.get(name)?;
@@ -222,11 +238,13 @@ impl JsonDB {
                 .and_then(|r| r.value.as_slice().try_into().ok().map(u64::from_be_bytes))
                 .unwrap_or(1)
         };
+        let mut indexes: Vec<IndexDef> = s.indexes.iter().map(|i| i.def.clone()).collect();
+        indexes.sort_by(|a, b| names::utf16_cmp(&a.name, &b.name));
         Some(StoreDef {
             name: s.name.clone(),
             key_path: s.key_path.clone(),
             auto_increment: s.auto_increment,
-            indexes: s.indexes.iter().map(|i| i.def.clone()).collect(),
+            indexes,
             next_auto_id,
         })
     }

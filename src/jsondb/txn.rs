@@ -60,6 +60,12 @@ impl std::fmt::Debug for Transaction<'_> {
 
 impl<'db> Transaction<'db> {
     pub(crate) fn begin(db: &'db JsonDB, stores: &[&str], mode: TransactionMode) -> Result<Self> {
+        if stores.is_empty() {
+            // IndexedDB: `transaction([])` is an InvalidAccessError.
+            return Err(Error::invalid(
+                "a transaction needs at least one object store name (the scope is empty)",
+            ));
+        }
         let mut scope: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
         scope.sort();
         scope.dedup();
