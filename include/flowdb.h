@@ -1310,7 +1310,8 @@ enum flowdb_status_t flowdb_jsondb_delete_index(const struct flowdb_jsondb_t *db
                                                 struct flowdb_error_t **err);
 
 /*
- The store names as a JSON array of strings, in `*out`.
+ The store names as a JSON array of strings, in `*out`, sorted by UTF-16 code unit
+ (IndexedDB's order; for ASCII names, byte order).
  */
 enum flowdb_status_t flowdb_jsondb_store_names(const struct flowdb_jsondb_t *db,
                                                char **out,
@@ -2021,7 +2022,8 @@ enum flowdb_status_t flowdb_options_clear_metrics_labels(struct flowdb_options_t
 
 /*
  Starts a transaction over `n` stores (NUL-terminated names) in `mode`; waits for
- overlapping transactions created before it (past the timeout: `FLOWDB_BUSY`).
+ overlapping transactions created before it (past the timeout: `FLOWDB_BUSY`). No
+ store (`n` of 0) is `FLOWDB_INVALID_ARGUMENT`.
  */
 enum flowdb_status_t flowdb_jsondb_transaction(const struct flowdb_jsondb_t *db,
                                                const char *const *stores,

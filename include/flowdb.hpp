@@ -1142,6 +1142,7 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_jsondb_delete_object_store(h_, name.c_str(), &err), err);
     }
+    /// The store names as a JSON array, sorted by UTF-16 code unit (IndexedDB's order).
     std::string store_names() const { return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_store_names(h_, o, e); }); }
     std::optional<std::string> get_store(const std::string &name) const {
         char *out = nullptr;
@@ -1198,6 +1199,7 @@ public:
         detail::check(flowdb_jsondb_count_by_index(h_, store.c_str(), index.c_str(), r.get(), &n, &err), err);
         return n;
     }
+    /// A transaction over `stores` (at least one: none throws FLOWDB_INVALID_ARGUMENT).
     Transaction transaction(const std::vector<std::string> &stores, bool read_write) {
         std::vector<const char *> ss;
         for (const auto &s : stores) ss.push_back(s.c_str());

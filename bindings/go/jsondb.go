@@ -195,7 +195,8 @@ func (db *JSONDB) DeleteObjectStore(name string) error {
 	})
 }
 
-// StoreNames lists the stores.
+// StoreNames lists the stores, sorted by UTF-16 code unit (IndexedDB's order; for
+// ASCII names, byte order).
 func (db *JSONDB) StoreNames() ([]string, error) {
 	j, err := db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_jsondb_store_names(h, o, c)

@@ -166,3 +166,34 @@ func TestJSONDB(t *testing.T) {
 		t.Fatalf("closed: %v", err)
 	}
 }
+
+// Store names come in IndexedDB's order, by UTF-16 code unit (U+10000 before U+FF61,
+// though its UTF-8 bytes are larger), and a transaction over no store is refused.
+func TestJSONDBNameOrderAndEmptyScope(t *testing.T) {
+	db, err := OpenJSONDB(t.TempDir(), &Options{NoAutoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, name := range []string{"\uFF61", "b", "\U00010000", "a"} {
+		if err := db.CreateObjectStore(name, "k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := db.StoreNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a", "b", "\U00010000", "\uFF61"}
+	if len(names) != len(want) {
+		t.Fatalf("names %q, want %q", names, want)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("names %q, want %q", names, want)
+		}
+	}
+	if tx, err := db.Transaction(t.Context(), nil, false); !errors.Is(err, ErrInvalidArgument) || tx != nil {
+		t.Fatalf("empty scope: %v %v", tx, err)
+	}
+}

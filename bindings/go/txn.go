@@ -43,7 +43,8 @@ const (
 // Transaction starts a transaction over stores, read-write or read-only. It waits
 // for overlapping transactions begun before it, at most the database's transaction
 // timeout (then ErrBusy), and at most until ctx is done: then it returns ctx.Err()
-// and no transaction. A ctx already done returns ctx.Err() at once.
+// and no transaction. A ctx already done returns ctx.Err() at once. No stores is
+// ErrInvalidArgument (IndexedDB's transaction([]) is an error too).
 //
 // The waiting C call cannot be interrupted, so after ctx is done it goes on in the
 // background until it gets its transaction or times out; a transaction it gets then

@@ -62,6 +62,20 @@ int main(void) {
     char *s = NULL;
     OK(flowdb_jsondb_store_names(db, &s, NULL));
     CHECK(eq_free(s, "[\"plain\",\"users\"]"));
+    /* Names in UTF-16 order (IndexedDB's): U+10000 before U+FF61, though its UTF-8
+       bytes are larger; a transaction over no store is refused. */
+    OK(flowdb_jsondb_create_object_store(db, "\xef\xbd\xa1", "k", NULL));
+    OK(flowdb_jsondb_create_object_store(db, "\xf0\x90\x80\x80", "k", NULL));
+    OK(flowdb_jsondb_store_names(db, &s, NULL));
+    CHECK(eq_free(s, "[\"plain\",\"users\",\"\xf0\x90\x80\x80\",\"\xef\xbd\xa1\"]"));
+    OK(flowdb_jsondb_delete_object_store(db, "\xef\xbd\xa1", NULL));
+    OK(flowdb_jsondb_delete_object_store(db, "\xf0\x90\x80\x80", NULL));
+    {
+        const char *some[1] = {"users"};
+        flowdb_txn_t *none = NULL;
+        CHECK(flowdb_jsondb_transaction(db, some, 0, FLOWDB_READ_ONLY_TXN, &none, NULL) ==
+              FLOWDB_INVALID_ARGUMENT && none == NULL);
+    }
     OK(flowdb_jsondb_get_store(db, "nope", &s, NULL));
     CHECK(s == NULL);
     OK(flowdb_jsondb_get_store(db, "plain", &s, NULL));

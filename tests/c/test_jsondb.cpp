@@ -51,6 +51,13 @@ int main() {
         db.create_index("users", "age", {"age"});
         db.create_object_store("plain", "k");
         CHECK(db.store_names() == R"(["plain","users"])");
+        // IndexedDB's name order (UTF-16: U+10000 before U+FF61); no store, no transaction.
+        db.create_object_store("\xef\xbd\xa1", "k");
+        db.create_object_store("\xf0\x90\x80\x80", "k");
+        CHECK(db.store_names() == "[\"plain\",\"users\",\"\xf0\x90\x80\x80\",\"\xef\xbd\xa1\"]");
+        db.delete_object_store("\xef\xbd\xa1");
+        db.delete_object_store("\xf0\x90\x80\x80");
+        CHECK(code_of([&] { db.transaction({}, false); }) == FLOWDB_INVALID_ARGUMENT);
         CHECK(db.get_store("users").has_value() && !db.get_store("nope").has_value());
         CHECK(db.put_auto("users", R"({"email":"a@x","age":41})") == "1");
         CHECK(db.put("users", R"({"id":5,"email":"b@x","age":30})") == "5");

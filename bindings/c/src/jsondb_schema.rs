@@ -193,7 +193,8 @@ pub unsafe extern "C" fn flowdb_jsondb_delete_index(
     })
 }
 
-/// The store names as a JSON array of strings, in `*out`.
+/// The store names as a JSON array of strings, in `*out`, sorted by UTF-16 code unit
+/// (IndexedDB's order; for ASCII names, byte order).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_store_names(
     db: *const flowdb_jsondb_t,

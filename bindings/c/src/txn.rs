@@ -30,7 +30,8 @@ pub enum flowdb_txn_mode_t {
 }
 
 /// Starts a transaction over `n` stores (NUL-terminated names) in `mode`; waits for
-/// overlapping transactions created before it (past the timeout: `FLOWDB_BUSY`).
+/// overlapping transactions created before it (past the timeout: `FLOWDB_BUSY`). No
+/// store (`n` of 0) is `FLOWDB_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_transaction(
     db: *const flowdb_jsondb_t,
