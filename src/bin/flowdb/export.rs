@@ -21,15 +21,16 @@ use crate::Ui;
 /// uncompressed export reach 2.2 times its row group in RSS (bench/export.sh); with
 /// no delay, 1.3 times, at the same speed.
 fn release_freed_memory() {
-    // `mi_option_purge_delay` of mimalloc.h (v2), which libmimalloc-sys does not name.
+    // `mi_option_purge_delay` of mimalloc.h (v3, the version libmimalloc-sys builds by
+    // default; 15 in v2 too), which libmimalloc-sys does not name.
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
     // SAFETY: reads and sets one of mimalloc's options, which it reads when it next
     // purges; any value is valid.
     unsafe {
-        // Its default is 10 (ms): a check, in debug builds, that 15 is that option.
+        // Its default is 1000 (ms) in v3: a check, in debug builds, that 15 is that option.
         debug_assert!(
             std::env::var_os("MIMALLOC_PURGE_DELAY").is_some()
-                || libmimalloc_sys::mi_option_get(PURGE_DELAY) == 10
+                || libmimalloc_sys::mi_option_get(PURGE_DELAY) == 1000
         );
         libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
     }
