@@ -59,10 +59,8 @@ python3 -m pip install --quiet duckdb
 FLOWDB_REQUIRE_DUCKDB=1 cargo test --quiet --features cli --test export
 
 echo "== benchmark smoke pass (small sizes; results are checked, not timed)"
-# Debug builds with the features rust_tests used: ctest already built these examples
-# (a release build would compile the library a third time, about a minute and a half).
-cargo run --quiet --features cli --example flowdb-bench -- --series 50 --points 200
-cargo run --quiet --features cli --example jsondb-bench -- --docs 2000
+cargo run --release --quiet --example flowdb-bench -- --series 50 --points 200
+cargo run --release --quiet --example jsondb-bench -- --docs 2000
 
 echo "== reliability: cargo-fuzz smoke pass (10 s per target) and ThreadSanitizer"
 # Both need a nightly toolchain; each prints SKIPPED where this machine has none.
