@@ -91,6 +91,30 @@ fn to_file(
     done
 }
 
+/// Writes `out` through `write` (see `to_file`), which reports its rows to a progress
+/// line counting `unit`; then the summary line.
+fn export_to(
+    ui: Ui,
+    out: &Path,
+    opts: &ExportOptions,
+    unit: &'static str,
+    write: impl FnOnce(&File, &mut dyn FnMut(&ExportStats)) -> Result<ExportStats, Failure>,
+) -> Result<(), Failure> {
+    release_freed_memory();
+    let mut progress = Progress::new(ui, "export", unit, None);
+    match to_file(out, |f| write(f, &mut |s| progress.set(s.rows, None))) {
+        Ok(stats) => {
+            progress.finish("exported");
+            summary(ui, out, &stats, opts);
+            Ok(())
+        }
+        Err(e) => {
+            progress.abandon();
+            Err(e)
+        }
+    }
+}
+
 /// The closing line after the progress line: the file, its row groups and bytes.
 fn summary(ui: Ui, out: &Path, stats: &ExportStats, opts: &ExportOptions) {
     if !ui.quiet {
@@ -118,22 +142,10 @@ pub fn records(a: &ExportArgs, ui: Ui) -> Result<(), Failure> {
         opts.key_type = KeyType::Binary;
     }
     let engine = open::read_only(&a.dir)?;
-    release_freed_memory();
-    let mut progress = Progress::new(ui, "export", "records", None);
-    let stats = to_file(&a.out, |f| {
-        pq::export_engine_with(&engine, range, f, &opts, |s| progress.set(s.rows, None))
+    export_to(ui, &a.out, &opts, "records", |f, progress| {
+        pq::export_engine_with(&engine, range, f, &opts, progress)
             .map_err(|e| Failure::new(format!("exporting {}: {e}", a.dir.display())))
-    });
-    let stats = match stats {
-        Ok(s) => s,
-        Err(e) => {
-            progress.abandon();
-            return Err(e);
-        }
-    };
-    progress.finish("exported");
-    summary(ui, &a.out, &stats, &opts);
-    Ok(())
+    })
 }
 
 /// `flowdb docs DIR export STORE --format parquet OUT`.
@@ -146,20 +158,8 @@ pub fn store(
 ) -> Result<(), Failure> {
     let opts = options(args);
     let db = open::docs_read_only(dir)?;
-    release_freed_memory();
-    let mut progress = Progress::new(ui, "export", "documents", None);
-    let stats = to_file(out, |f| {
-        pq::export_store_with(&db, store, f, &opts, |s| progress.set(s.rows, None))
+    export_to(ui, out, &opts, "documents", |f, progress| {
+        pq::export_store_with(&db, store, f, &opts, progress)
             .map_err(|e| Failure::new(format!("exporting store {store:?}: {e}")))
-    });
-    let stats = match stats {
-        Ok(s) => s,
-        Err(e) => {
-            progress.abandon();
-            return Err(e);
-        }
-    };
-    progress.finish("exported");
-    summary(ui, out, &stats, &opts);
-    Ok(())
+    })
 }
