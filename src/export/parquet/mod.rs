@@ -95,6 +95,56 @@ const BATCH_ROWS: usize = 8192;
 /// Bytes of values (or documents) gathered before they are encoded, about.
 const BATCH_BYTES: usize = 2 << 20;
 
+/// The row group being filled, as both writers count it: its rows and bytes against
+/// the options' limits, and when the gathered batch is due for encoding.
+#[derive(Clone, Copy, Debug)]
+struct Group {
+    limits: (usize, usize),
+    rows: usize,
+    bytes: usize,
+}
+
+/// What a writer does after adding a row.
+enum Next {
+    /// The row group is full: write it out.
+    EndGroup,
+    /// The batch is full: hand it to the encoders.
+    Encode,
+    Gather,
+}
+
+impl Group {
+    fn new(opts: &ExportOptions) -> Self {
+        Group {
+            limits: (opts.row_group_rows, opts.row_group_bytes),
+            rows: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Counts a row of `bytes`, with the batch now `batch_rows` rows and
+    /// `batch_bytes` bytes.
+    fn add(&mut self, bytes: usize, batch_rows: usize, batch_bytes: usize) -> Next {
+        self.rows += 1;
+        self.bytes += bytes;
+        if self.rows >= self.limits.0 || self.bytes >= self.limits.1 {
+            Next::EndGroup
+        } else if batch_rows >= BATCH_ROWS || batch_bytes >= BATCH_BYTES {
+            Next::Encode
+        } else {
+            Next::Gather
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    fn clear(&mut self) {
+        (self.rows, self.bytes) = (0, 0);
+    }
+}
+
 /// Page compression. Every reader named in the module docs reads all three.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {

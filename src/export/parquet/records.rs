@@ -8,7 +8,7 @@ use ::parquet::file::properties::WriterPropertiesPtr;
 use ::parquet::schema::types::ColumnDescPtr;
 
 use super::chunk::{BytesEncoder, Chunk, Closed, Encode, File, Layout, Order, Packed, Pipeline};
-use super::{pq, ExportOptions, ExportStats, KeyType, BATCH_BYTES, BATCH_ROWS, PROGRESS_EVERY};
+use super::{pq, ExportOptions, ExportStats, Group, KeyType, Next, PROGRESS_EVERY};
 use crate::error::{Error, Result};
 use crate::{Engine, ReadOptions, Record, ScanRange, NEVER_EXPIRES};
 
@@ -92,21 +92,19 @@ impl Encode for KeyEncoder {
 pub struct RecordWriter<W: Write + Send> {
     file: File<W>,
     key_type: KeyType,
-    limits: (usize, usize),
+    group: Group,
     /// The batch being gathered.
     batch: KeyBatch,
     values: Packed,
     keys: Pipeline<KeyEncoder>,
     value_column: Pipeline<BytesEncoder>,
-    group_rows: usize,
-    group_bytes: usize,
 }
 
 impl<W: Write + Send> std::fmt::Debug for RecordWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecordWriter")
             .field("stats", &self.stats())
-            .field("group_rows", &self.group_rows)
+            .field("group_rows", &self.group.rows)
             .finish_non_exhaustive()
     }
 }
@@ -144,11 +142,9 @@ impl<W: Write + Send> RecordWriter<W> {
             value_column: Pipeline::new(BytesEncoder::new(&file, 3), opts.parallel)?,
             file,
             key_type: opts.key_type,
-            limits: (opts.row_group_rows, opts.row_group_bytes),
+            group: Group::new(opts),
             batch: KeyBatch::default(),
             values: Packed::default(),
-            group_rows: 0,
-            group_bytes: 0,
         })
     }
 
@@ -184,14 +180,11 @@ impl<W: Write + Send> RecordWriter<W> {
         }
         self.values.push(value);
         self.file.stats.rows += 1;
-        self.group_rows += 1;
-        self.group_bytes += key.len() + value.len() + 16;
-        if self.group_rows >= self.limits.0 || self.group_bytes >= self.limits.1 {
-            self.end_group()
-        } else if b.ts.len() >= BATCH_ROWS || self.values.bytes.len() >= BATCH_BYTES {
-            self.encode_batch()
-        } else {
-            Ok(())
+        let (rows, bytes) = (b.ts.len(), self.values.bytes.len());
+        match self.group.add(key.len() + value.len() + 16, rows, bytes) {
+            Next::EndGroup => self.end_group(),
+            Next::Encode => self.encode_batch(),
+            Next::Gather => Ok(()),
         }
     }
 
@@ -209,7 +202,7 @@ impl<W: Write + Send> RecordWriter<W> {
 
     /// Writes the row group out.
     fn end_group(&mut self) -> Result<()> {
-        if self.group_rows == 0 {
+        if self.group.is_empty() {
             return Ok(());
         }
         if !self.batch.ts.is_empty() {
@@ -218,8 +211,7 @@ impl<W: Write + Send> RecordWriter<W> {
         let mut chunks = self.keys.close()?;
         chunks.extend(self.value_column.close()?);
         self.file.row_group(chunks)?;
-        self.group_rows = 0;
-        self.group_bytes = 0;
+        self.group.clear();
         Ok(())
     }
 

@@ -8,7 +8,7 @@
 use std::io::Write;
 
 use super::chunk::{BytesEncoder, File, Layout, Order, Packed, Pipeline};
-use super::{ExportOptions, ExportStats, BATCH_BYTES, BATCH_ROWS, PROGRESS_EVERY};
+use super::{ExportOptions, ExportStats, Group, Next, PROGRESS_EVERY};
 use crate::error::{Error, Result};
 use crate::jsondb::JsonDB;
 
@@ -21,20 +21,18 @@ const SCHEMA: &str = "message flowdb_documents {
 /// key as JSON text, document as JSON text)`, then [`finish`](Self::finish).
 pub struct DocWriter<W: Write + Send> {
     file: File<W>,
-    limits: (usize, usize),
+    group: Group,
     keys: Packed,
     docs: Packed,
     key_column: Pipeline<BytesEncoder>,
     doc_column: Pipeline<BytesEncoder>,
-    group_rows: usize,
-    group_bytes: usize,
 }
 
 impl<W: Write + Send> std::fmt::Debug for DocWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DocWriter")
             .field("stats", &self.stats())
-            .field("group_rows", &self.group_rows)
+            .field("group_rows", &self.group.rows)
             .finish_non_exhaustive()
     }
 }
@@ -66,11 +64,9 @@ impl<W: Write + Send> DocWriter<W> {
             key_column: Pipeline::new(BytesEncoder::new(&file, 0), opts.parallel)?,
             doc_column: Pipeline::new(BytesEncoder::new(&file, 1), opts.parallel)?,
             file,
-            limits: (opts.row_group_rows, opts.row_group_bytes),
+            group: Group::new(opts),
             keys: Packed::default(),
             docs: Packed::default(),
-            group_rows: 0,
-            group_bytes: 0,
         })
     }
 
@@ -79,14 +75,11 @@ impl<W: Write + Send> DocWriter<W> {
         self.keys.push(key_json.as_bytes());
         self.docs.push(doc_json.as_bytes());
         self.file.stats.rows += 1;
-        self.group_rows += 1;
-        self.group_bytes += key_json.len() + doc_json.len();
-        if self.group_rows >= self.limits.0 || self.group_bytes >= self.limits.1 {
-            self.end_group()
-        } else if self.docs.len() >= BATCH_ROWS || self.docs.bytes.len() >= BATCH_BYTES {
-            self.encode_batch()
-        } else {
-            Ok(())
+        let (rows, bytes) = (self.docs.len(), self.docs.bytes.len());
+        match self.group.add(key_json.len() + doc_json.len(), rows, bytes) {
+            Next::EndGroup => self.end_group(),
+            Next::Encode => self.encode_batch(),
+            Next::Gather => Ok(()),
         }
     }
 
@@ -101,7 +94,7 @@ impl<W: Write + Send> DocWriter<W> {
     }
 
     fn end_group(&mut self) -> Result<()> {
-        if self.group_rows == 0 {
+        if self.group.is_empty() {
             return Ok(());
         }
         if self.docs.len() > 0 {
@@ -110,8 +103,7 @@ impl<W: Write + Send> DocWriter<W> {
         let mut chunks = self.key_column.close()?;
         chunks.extend(self.doc_column.close()?);
         self.file.row_group(chunks)?;
-        self.group_rows = 0;
-        self.group_bytes = 0;
+        self.group.clear();
         Ok(())
     }
 
