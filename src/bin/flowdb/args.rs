@@ -189,10 +189,9 @@ pub enum InputFormat {
     Jsonl,
 }
 
+/// The key and time range of `scan` and `export`.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// The database directory.
-    pub dir: PathBuf,
+pub struct RangeArgs {
     /// Only keys beginning with this.
     #[arg(long, conflicts_with_all = ["from_key", "to_key"])]
     pub prefix: Option<String>,
@@ -208,6 +207,14 @@ pub struct ScanArgs {
     /// Points with ts <= T (microseconds or RFC 3339).
     #[arg(long, value_name = "T")]
     pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The database directory.
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub range: RangeArgs,
     /// Newest first: descending (key, ts).
     #[arg(long)]
     pub reverse: bool,
@@ -279,21 +286,8 @@ pub struct ExportArgs {
     /// The file format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
     pub format: ExportFormat,
-    /// Only keys beginning with this.
-    #[arg(long, conflicts_with_all = ["from_key", "to_key"])]
-    pub prefix: Option<String>,
-    /// Keys >= this (with --to-key: a key range, both ends included).
-    #[arg(long, value_name = "KEY")]
-    pub from_key: Option<String>,
-    /// Keys <= this.
-    #[arg(long, value_name = "KEY")]
-    pub to_key: Option<String>,
-    /// Points with ts >= T (microseconds or RFC 3339).
-    #[arg(long, value_name = "T")]
-    pub from: Option<String>,
-    /// Points with ts <= T (microseconds or RFC 3339).
-    #[arg(long, value_name = "T")]
-    pub to: Option<String>,
+    #[command(flatten)]
+    pub range: RangeArgs,
     /// Write keys as binary (BYTE_ARRAY without STRING: BLOB in DuckDB), so keys
     /// that are not UTF-8 export too.
     #[arg(long)]

@@ -132,11 +132,7 @@ fn summary(ui: Ui, out: &Path, stats: &ExportStats, opts: &ExportOptions) {
 /// `flowdb export DIR OUT`.
 pub fn records(a: &ExportArgs, ui: Ui) -> Result<(), Failure> {
     let ExportFormat::Parquet = a.format;
-    let range = crate::read::key_time_range(
-        a.prefix.as_deref(),
-        (a.from_key.as_deref(), a.to_key.as_deref()),
-        (a.from.as_deref(), a.to.as_deref()),
-    )?;
+    let range = crate::read::key_time_range(&a.range)?;
     let mut opts = options(&a.parquet);
     if a.binary_keys {
         opts.key_type = KeyType::Binary;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use flowdb::{Engine, ScanRange};
 
-use crate::args::{Format, ScanArgs};
+use crate::args::{Format, RangeArgs, ScanArgs};
 use crate::fail::{output_error, Context, Failure};
 use crate::open;
 use crate::output::{json_line, json_str, printable, RecordOut};
@@ -29,11 +29,7 @@ fn time_arg(text: Option<&str>, name: &str, none: i64) -> Result<i64, Failure> {
 
 /// The scan's range from its arguments.
 fn range(a: &ScanArgs) -> Result<ScanRange, Failure> {
-    let mut r = key_time_range(
-        a.prefix.as_deref(),
-        (a.from_key.as_deref(), a.to_key.as_deref()),
-        (a.from.as_deref(), a.to.as_deref()),
-    )?;
+    let mut r = key_time_range(&a.range)?;
     if a.reverse {
         r = r.reverse();
     }
@@ -43,18 +39,14 @@ fn range(a: &ScanArgs) -> Result<ScanRange, Failure> {
     Ok(r)
 }
 
-/// A range from `--prefix`, or `--from-key`/`--to-key` (`keys`), and `--from`/`--to`
-/// (`times`), as `scan` and `export` take them.
-pub fn key_time_range(
-    prefix: Option<&str>,
-    keys: (Option<&str>, Option<&str>),
-    times: (Option<&str>, Option<&str>),
-) -> Result<ScanRange, Failure> {
-    let mut r = match (prefix, keys.0, keys.1) {
+/// A range from `--prefix`, or `--from-key`/`--to-key`, and `--from`/`--to`, as
+/// `scan` and `export` take them.
+pub fn key_time_range(a: &RangeArgs) -> Result<ScanRange, Failure> {
+    let mut r = match (&a.prefix, &a.from_key, &a.to_key) {
         (Some(p), _, _) => ScanRange::prefix_bytes(p.as_bytes()),
         (None, None, None) => ScanRange::all(),
         (None, from, to) => {
-            let start = from.unwrap_or("").as_bytes();
+            let start = from.as_deref().unwrap_or("").as_bytes();
             let end = match to {
                 Some(t) => t.as_bytes().to_vec(),
                 None => past_every_key(),
@@ -62,9 +54,9 @@ pub fn key_time_range(
             ScanRange::key_range_bytes(start, &end)
         }
     };
-    if times.0.is_some() || times.1.is_some() {
-        let lo = time_arg(times.0, "--from", i64::MIN)?;
-        let hi = time_arg(times.1, "--to", i64::MAX)?;
+    if a.from.is_some() || a.to.is_some() {
+        let lo = time_arg(a.from.as_deref(), "--from", i64::MIN)?;
+        let hi = time_arg(a.to.as_deref(), "--to", i64::MAX)?;
         r = r.with_time_range(lo, hi);
     }
     Ok(r)
