@@ -124,6 +124,8 @@ fn a_reader_needs_a_database_and_a_jsondb_can_be_read_too() {
     let db = JsonDB::open(config(&dir)).unwrap();
     common::docs::ensure_store(&db).unwrap();
     let t = common::docs::DocTxn {
+        clear: false,
+        delete_range: None,
         puts: vec![serde_json::json!({"id": 1, "group": 2, "email": "a@x", "n": 0})],
         deletes: vec![],
     };

@@ -8,7 +8,9 @@
 //! rules are those of the W3C Indexed Database API; docs/jsondb.md records the
 //! choices it leaves open and flowdb's extensions.
 
+mod cursor;
 mod doc;
+mod getall;
 mod index;
 mod key;
 mod keypath;
@@ -21,6 +23,8 @@ mod scheduler;
 mod schema;
 mod schema_changes;
 mod txn;
+mod walk;
+mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +34,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use cursor::{Cursor, DetachedCursor};
 pub use doc::{DocArray, DocForm, DocSink, RawDoc};
+pub use getall::DocRecord;
 pub use key::encode as encode_key;
 pub use query::{QueryBuilder, SortDir};
 pub use range::{Direction, KeyRange};
@@ -193,7 +199,7 @@ impl JsonDB {
 
     // ---- single requests (each a one-request transaction) ----
 
-    fn write_one<T>(
+    pub(crate) fn write_one<T>(
         &self,
         store: &str,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T>,

@@ -31,6 +31,9 @@ pub(crate) type EntryFn<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool> + 'a;
 pub(crate) struct Request<'t> {
     pub(super) snap: &'t Snapshot,
     pub(super) base: &'t Overlay,
+    /// Key ranges this transaction deleted whole (`clear`, dropped stores and
+    /// indexes): the snapshot's records in them are gone from this view.
+    pub(super) dels: &'t [(Vec<u8>, Vec<u8>)],
     pub(crate) catalog: &'t Catalog,
     pub(super) delta: Overlay,
 }
@@ -62,6 +65,9 @@ impl Request<'_> {
         if let Some(v) = self.delta.get(k).or_else(|| self.base.get(k)) {
             return Ok(v.as_deref().map(f));
         }
+        if self.deleted(k) {
+            return Ok(None);
+        }
         self.snap.get_with(k, TS, &ReadOptions::default(), f)
     }
 
@@ -75,12 +81,32 @@ impl Request<'_> {
         self.range_expecting(start, end, 0, f)
     }
 
+    /// Whether `k` lies in a range this transaction deleted whole.
+    fn deleted(&self, k: &[u8]) -> bool {
+        self.dels
+            .iter()
+            .any(|(s, e)| k >= s.as_slice() && k < e.as_slice())
+    }
+
     /// `range`, by a caller that expects to take about `expect` records (a limit):
     /// the engine reads that many at once (`Snapshot::visit`).
     pub(crate) fn range_expecting(
         &self,
         start: Vec<u8>,
         end: Vec<u8>,
+        expect: usize,
+        f: &mut EntryFn<'_>,
+    ) -> Result<()> {
+        self.range_dir(start, end, false, expect, f)
+    }
+
+    /// `range_expecting` in either direction: `reverse` visits `[start, end)` from
+    /// its greatest key down.
+    pub(crate) fn range_dir(
+        &self,
+        start: Vec<u8>,
+        end: Vec<u8>,
+        reverse: bool,
         expect: usize,
         f: &mut EntryFn<'_>,
     ) -> Result<()> {
@@ -100,13 +126,22 @@ impl Request<'_> {
             }
         }
         // The engine's records, with this transaction's writes laid over them: an
-        // overlay entry comes before every engine record past it, and replaces the
-        // engine's record of the same key (a `None` deletes it).
-        let mut ov = overlay.into_iter().peekable();
-        let range = ScanRange::key_range_half_open(start, end).with_time_range(TS, TS);
+        // overlay entry comes before every engine record past it (in the direction
+        // read), and replaces the engine's record of the same key (a `None` deletes
+        // it). Engine records in ranges deleted whole are skipped.
+        let mut ov: Vec<_> = overlay.into_iter().collect();
+        if reverse {
+            ov.reverse();
+        }
+        let mut ov = ov.into_iter().peekable();
+        let mut range = ScanRange::key_range_half_open(start, end).with_time_range(TS, TS);
+        if reverse {
+            range = range.reverse();
+        }
+        let before = |ok: &[u8], k: &[u8]| if reverse { ok >= k } else { ok <= k };
         let mut going = true;
         self.snap.visit(range, expect, &mut |k, _, v| {
-            while let Some((ok, ovv)) = ov.next_if(|(ok, _)| *ok <= k) {
+            while let Some((ok, ovv)) = ov.next_if(|(ok, _)| before(ok, k)) {
                 if let Some(ovv) = ovv {
                     going = f(ok, ovv)?;
                     if !going {
@@ -116,6 +151,9 @@ impl Request<'_> {
                 if ok == k {
                     return Ok(true); // replaced (or deleted) by the overlay
                 }
+            }
+            if !self.dels.is_empty() && self.deleted(k) {
+                return Ok(true);
             }
             // Deliver before reading on: a visitor that stops here (a lookup
             // that found its entry) costs no extra record.
@@ -167,6 +205,7 @@ impl Request<'_> {
         store: &str,
         mut doc: Value,
         force_generate: bool,
+        no_overwrite: bool,
     ) -> Result<Value> {
         let catalog = self.catalog;
         let s = catalog.store(store)?;
@@ -223,6 +262,11 @@ impl Request<'_> {
         };
         let pk = key::encode(&key)?;
         let old = self.doc_by_pk(s, &pk)?;
+        if no_overwrite && old.is_some() {
+            return Err(Error::Constraint(format!(
+                "object store {store:?} already holds a document with key {key}"
+            )));
+        }
         for idx in &s.indexes {
             self.update_index(s, idx, &pk, old.as_ref(), Some(&doc))?;
         }
@@ -271,7 +315,12 @@ impl Request<'_> {
     pub(crate) fn delete(&mut self, store: &str, key: &Value) -> Result<()> {
         let catalog = self.catalog;
         let s = catalog.store(store)?;
-        let pk = key::encode(key)?;
+        self.delete_encoded(s, &key::encode(key)?)
+    }
+
+    /// Deletes the document under an encoded primary key, and its index entries.
+    pub(crate) fn delete_encoded(&mut self, s: &StoreEntry, pk: &[u8]) -> Result<()> {
+        let pk = pk.to_vec();
         let Some(old) = self.doc_by_pk(s, &pk)? else {
             return Ok(());
         };

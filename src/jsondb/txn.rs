@@ -45,6 +45,8 @@ pub struct Transaction<'db> {
     /// Range deletes of schema changes (dropping a store or an index), applied first.
     range_dels: Vec<(Vec<u8>, Vec<u8>)>,
     ticket: Option<u64>,
+    /// The ticket it began with, kept after it ends (cursors check it).
+    id: u64,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -88,6 +90,7 @@ impl<'db> Transaction<'db> {
             overlay: Overlay::new(),
             range_dels: Vec::new(),
             ticket: Some(ticket),
+            id: ticket,
         })
     }
 
@@ -104,7 +107,13 @@ impl<'db> Transaction<'db> {
             overlay: Overlay::new(),
             range_dels: Vec::new(),
             ticket: Some(ticket),
+            id: ticket,
         })
+    }
+
+    /// This transaction's identity: its database's address and its number there.
+    pub(crate) fn id(&self) -> (usize, u64) {
+        (self.db as *const JsonDB as usize, self.id)
     }
 
     /// False after commit or abort.
@@ -141,6 +150,7 @@ impl<'db> Transaction<'db> {
         Request {
             snap: &self.snap,
             base: &self.overlay,
+            dels: &self.range_dels,
             catalog: &self.catalog,
             delta: Overlay::new(),
         }
@@ -176,7 +186,21 @@ impl<'db> Transaction<'db> {
         self.overlay.insert(key, value);
     }
 
+    /// Deletes every key in `[start, end)`: staged writes there are dropped, and the
+    /// snapshot's records there vanish from this transaction's view at once and from
+    /// the engine at commit (one range tombstone, applied before the staged writes).
     pub(crate) fn stage_range_delete(&mut self, start: Vec<u8>, end: Vec<u8>) {
+        let staged: Vec<Vec<u8>> = self
+            .overlay
+            .range::<[u8], _>((
+                std::ops::Bound::Included(&start[..]),
+                std::ops::Bound::Excluded(&end[..]),
+            ))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in staged {
+            self.overlay.remove(&k);
+        }
         self.range_dels.push((start, end));
     }
 
@@ -186,12 +210,12 @@ impl<'db> Transaction<'db> {
 
     /// Puts a document (replacing one with the same key); returns its key.
     pub fn put(&mut self, store: &str, doc: Value) -> Result<Value> {
-        self.run(true, &[store], |r| r.put(store, doc, false))
+        self.run(true, &[store], |r| r.put(store, doc, false, false))
     }
 
     /// Puts a document under a newly generated key; returns the key.
     pub fn put_auto(&mut self, store: &str, doc: Value) -> Result<Value> {
-        self.run(true, &[store], |r| r.put(store, doc, true))
+        self.run(true, &[store], |r| r.put(store, doc, true, false))
     }
 
     pub fn get(&self, store: &str, key: &Value) -> Result<Option<Value>> {

@@ -13,11 +13,14 @@ pub const STORE: &str = "docs";
 /// `id -> document`.
 pub type Docs = BTreeMap<u64, Value>;
 
-/// One transaction: documents to put, then ids to delete.
+/// One transaction: maybe a `clear`, documents to put, ids to delete, then maybe a
+/// `delete_range` of ids `[lo, hi]`.
 #[derive(Clone, Debug)]
 pub struct DocTxn {
+    pub clear: bool,
     pub puts: Vec<Value>,
     pub deletes: Vec<u64>,
+    pub delete_range: Option<(u64, u64)>,
 }
 
 impl DocTxn {
@@ -31,26 +34,45 @@ impl DocTxn {
             })
             .collect();
         let deletes = (0..rng.usize(0..2)).map(|_| rng.u64(0..40)).collect();
-        DocTxn { puts, deletes }
+        let lo = rng.u64(0..40);
+        DocTxn {
+            clear: rng.u8(..40) == 0,
+            puts,
+            deletes,
+            delete_range: (rng.u8(..8) == 0).then(|| (lo, lo + rng.u64(0..4))),
+        }
     }
 
     pub fn apply(&self, db: &JsonDB) -> flowdb::Result<()> {
         let mut tx = db.transaction(&[STORE], TransactionMode::ReadWrite)?;
+        if self.clear {
+            tx.clear(STORE)?;
+        }
         for d in &self.puts {
             tx.put(STORE, d.clone())?;
         }
         for id in &self.deletes {
             tx.delete(STORE, &json!(id))?;
         }
+        if let Some((lo, hi)) = self.delete_range {
+            let range = KeyRange::bound(&json!(lo), &json!(hi), false, false)?;
+            tx.delete_range(STORE, &range)?;
+        }
         tx.commit()
     }
 
     pub fn apply_model(&self, docs: &mut Docs) {
+        if self.clear {
+            docs.clear();
+        }
         for d in &self.puts {
             docs.insert(d["id"].as_u64().unwrap(), d.clone());
         }
         for id in &self.deletes {
             docs.remove(id);
+        }
+        if let Some((lo, hi)) = self.delete_range {
+            docs.retain(|id, _| !(lo..=hi).contains(id));
         }
     }
 }

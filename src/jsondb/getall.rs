@@ -1,0 +1,337 @@
+//! Bounded and key-only reads (IndexedDB's `getAll`, `getAllKeys`, `getAllRecords`,
+//! `getKey`, `count`), on stores and on indexes, in transactions and on the database.
+//!
+//! `count` limits how many results come back; `None` and `Some(0)` both mean all of
+//! them, as IndexedDB's `count` argument of 0 does (docs/jsondb.md).
+
+use serde_json::Value;
+
+use super::doc::DocForm;
+use super::key;
+use super::range::{Direction, KeyRange};
+use super::request::DocBuf;
+use super::txn::Transaction;
+use super::walk::{walk, Source};
+use super::JsonDB;
+use crate::error::{Error, Result};
+
+/// A document with its keys, as `get_all_records` returns them (IndexedDB's
+/// `IDBRecord`): `key` is the index key for an index, the primary key for a store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocRecord<D = Value> {
+    pub key: Value,
+    pub primary_key: Value,
+    pub value: D,
+}
+
+/// What a read takes from each entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Keys,
+    PrimaryKeys,
+    Records,
+}
+
+fn limit_of(count: Option<usize>) -> usize {
+    match count {
+        None | Some(0) => usize::MAX,
+        Some(n) => n,
+    }
+}
+
+pub(crate) fn decode_key(b: &[u8]) -> Result<Value> {
+    key::decode(b)
+        .map(|(v, _)| v)
+        .ok_or_else(|| Error::Internal("undecodable stored key".into()))
+}
+
+impl Transaction<'_> {
+    /// The entries of `store` (or its `index`) in `range`, in `dir` order, at most
+    /// `limit`: `(key, primary key, document)` as `want` asks.
+    fn entries<D: DocForm>(
+        &self,
+        store: &str,
+        index: Option<&str>,
+        range: &KeyRange,
+        dir: Direction,
+        limit: usize,
+        want: Want,
+    ) -> Result<Vec<(Value, Value, Option<D>)>> {
+        self.read(&[store], |r| {
+            let src = Source::resolve(r.catalog, store, index)?;
+            let mut hits: Vec<(Value, Vec<u8>, Option<D>)> = Vec::new();
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let expect = limit.min(1024);
+            walk(r, &src, src.bounds(range), dir, expect, &mut |h| {
+                let key = if want == Want::PrimaryKeys {
+                    Value::Null
+                } else {
+                    decode_key(h.key)?
+                };
+                let doc = match (want, h.doc) {
+                    (Want::Records, Some(d)) => Some(D::stored(d)?),
+                    _ => None,
+                };
+                hits.push((key, h.primary_key.to_vec(), doc));
+                Ok(hits.len() < limit)
+            })?;
+            // Index entries' documents are read after the walk (no read inside one).
+            let mut buf = DocBuf::default();
+            let mut out = Vec::with_capacity(hits.len());
+            for (key, pk, doc) in hits {
+                let doc = match (want, doc) {
+                    (Want::Records, None) => {
+                        if !r.stored_doc_into(src.store, &pk, &mut buf)? {
+                            continue; // cannot happen: entries and documents change together
+                        }
+                        Some(D::stored(&buf.doc)?)
+                    }
+                    (_, doc) => doc,
+                };
+                let primary_key = if want == Want::Keys && src.index.is_none() {
+                    key.clone()
+                } else {
+                    decode_key(&pk)?
+                };
+                out.push((key, primary_key, doc));
+            }
+            Ok(out)
+        })
+    }
+
+    fn records<D: DocForm>(
+        &self,
+        store: &str,
+        index: Option<&str>,
+        range: &KeyRange,
+        count: Option<usize>,
+        dir: Direction,
+    ) -> Result<Vec<DocRecord<D>>> {
+        let e = self.entries::<D>(store, index, range, dir, limit_of(count), Want::Records)?;
+        Ok(e.into_iter()
+            .filter_map(|(key, primary_key, value)| {
+                value.map(|value| DocRecord {
+                    key,
+                    primary_key,
+                    value,
+                })
+            })
+            .collect())
+    }
+
+    fn primary_keys(
+        &self,
+        store: &str,
+        index: Option<&str>,
+        range: &KeyRange,
+        count: Option<usize>,
+    ) -> Result<Vec<Value>> {
+        let want = if index.is_some() {
+            Want::PrimaryKeys
+        } else {
+            Want::Keys
+        };
+        let e =
+            self.entries::<Value>(store, index, range, Direction::Next, limit_of(count), want)?;
+        Ok(e.into_iter().map(|(_, pk, _)| pk).collect())
+    }
+
+    /// Documents whose primary key is in `range`, ascending, at most `count`
+    /// (`None` or `Some(0)`: all). IndexedDB's `store.getAll(range, count)`.
+    pub fn get_all(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+    ) -> Result<Vec<Value>> {
+        let r = self.records::<Value>(store, None, range, count, Direction::Next)?;
+        Ok(r.into_iter().map(|r| r.value).collect())
+    }
+
+    /// Primary keys in `range`, ascending, at most `count`; no document is read.
+    pub fn get_all_keys(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+    ) -> Result<Vec<Value>> {
+        self.primary_keys(store, None, range, count)
+    }
+
+    /// Keys and documents together, in `dir` order, at most `count`
+    /// (IndexedDB's `getAllRecords`). Documents in the form `D`: [`Value`], or
+    /// [`RawDoc`](super::RawDoc) for the stored JSON text.
+    pub fn get_all_records<D: DocForm>(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+        dir: Direction,
+    ) -> Result<Vec<DocRecord<D>>> {
+        self.records(store, None, range, count, dir)
+    }
+
+    /// The lowest primary key in `range`, if any (IndexedDB's `store.getKey`).
+    pub fn get_key(&self, store: &str, range: &KeyRange) -> Result<Option<Value>> {
+        Ok(self.get_all_keys(store, range, Some(1))?.pop())
+    }
+
+    /// How many documents have a primary key in `range` (IndexedDB's
+    /// `store.count(range)`); counted from keys, no document is parsed.
+    pub fn count_range(&self, store: &str, range: &KeyRange) -> Result<usize> {
+        self.read(&[store], |r| {
+            let src = Source::resolve(r.catalog, store, None)?;
+            let mut n = 0;
+            walk(r, &src, src.bounds(range), Direction::Next, 0, &mut |_| {
+                n += 1;
+                Ok(true)
+            })?;
+            Ok(n)
+        })
+    }
+
+    /// Documents of `index` entries in `range`, in (index key, primary key) order,
+    /// at most `count` (IndexedDB's `index.getAll`). A document is listed once per
+    /// entry (a multi-entry index may list one several times).
+    pub fn get_all_by_index(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+    ) -> Result<Vec<Value>> {
+        let r = self.records::<Value>(store, Some(index), range, count, Direction::Next)?;
+        Ok(r.into_iter().map(|r| r.value).collect())
+    }
+
+    /// Primary keys of `index` entries in `range`, in (index key, primary key) order,
+    /// at most `count`; no document is read (IndexedDB's `index.getAllKeys`).
+    pub fn get_all_keys_by_index(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+    ) -> Result<Vec<Value>> {
+        self.primary_keys(store, Some(index), range, count)
+    }
+
+    /// Index keys, primary keys and documents of `index` entries in `range`, in `dir`
+    /// order, at most `count` (IndexedDB's `index.getAllRecords`).
+    pub fn get_all_records_by_index<D: DocForm>(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+        dir: Direction,
+    ) -> Result<Vec<DocRecord<D>>> {
+        self.records(store, Some(index), range, count, dir)
+    }
+
+    /// The primary key of the first `index` entry in `range`, if any (IndexedDB's
+    /// `index.getKey`).
+    pub fn get_key_by_index(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+    ) -> Result<Option<Value>> {
+        Ok(self
+            .get_all_keys_by_index(store, index, range, Some(1))?
+            .pop())
+    }
+}
+
+impl JsonDB {
+    /// [`Transaction::get_all`] in a read-only transaction of its own.
+    pub fn get_all(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+    ) -> Result<Vec<Value>> {
+        self.read_one(store, |tx| tx.get_all(store, range, count))
+    }
+
+    /// [`Transaction::get_all_keys`] in a read-only transaction of its own.
+    pub fn get_all_keys(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+    ) -> Result<Vec<Value>> {
+        self.read_one(store, |tx| tx.get_all_keys(store, range, count))
+    }
+
+    /// [`Transaction::get_all_records`] in a read-only transaction of its own.
+    pub fn get_all_records<D: DocForm>(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+        dir: Direction,
+    ) -> Result<Vec<DocRecord<D>>> {
+        self.read_one(store, |tx| tx.get_all_records(store, range, count, dir))
+    }
+
+    /// [`Transaction::get_key`] in a read-only transaction of its own.
+    pub fn get_key(&self, store: &str, range: &KeyRange) -> Result<Option<Value>> {
+        self.read_one(store, |tx| tx.get_key(store, range))
+    }
+
+    /// [`Transaction::count_range`] in a read-only transaction of its own.
+    pub fn count_range(&self, store: &str, range: &KeyRange) -> Result<usize> {
+        self.read_one(store, |tx| tx.count_range(store, range))
+    }
+
+    /// [`Transaction::get_all_by_index`] in a read-only transaction of its own.
+    pub fn get_all_by_index(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+    ) -> Result<Vec<Value>> {
+        self.read_one(store, |tx| tx.get_all_by_index(store, index, range, count))
+    }
+
+    /// [`Transaction::get_all_keys_by_index`] in a read-only transaction of its own.
+    pub fn get_all_keys_by_index(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+    ) -> Result<Vec<Value>> {
+        self.read_one(store, |tx| {
+            tx.get_all_keys_by_index(store, index, range, count)
+        })
+    }
+
+    /// [`Transaction::get_all_records_by_index`] in a read-only transaction of its own.
+    pub fn get_all_records_by_index<D: DocForm>(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+        dir: Direction,
+    ) -> Result<Vec<DocRecord<D>>> {
+        self.read_one(store, |tx| {
+            tx.get_all_records_by_index(store, index, range, count, dir)
+        })
+    }
+
+    /// [`Transaction::get_key_by_index`] in a read-only transaction of its own.
+    pub fn get_key_by_index(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+    ) -> Result<Option<Value>> {
+        self.read_one(store, |tx| tx.get_key_by_index(store, index, range))
+    }
+}

@@ -1,0 +1,187 @@
+//! Walks over a source — a store's documents or an index's entries — in one of the
+//! four directions (§iterate-a-cursor's rules), through a request's view: the one
+//! reading loop under `get_all*`, `count`, `get_key` and cursors.
+//!
+//! A walk hands out each entry as its engine key, its key (the primary key for a
+//! store, the index key for an index), its primary key, and, for a store, the stored
+//! document. Unique directions keep, per distinct index key, the entry with the
+//! lowest primary key; `PrevUnique` therefore reads a key's entries (highest primary
+//! key first) to the last before handing the key out.
+
+use super::layout::{doc_prefix, index_prefix, split_entry};
+use super::range::{Direction, KeyRange};
+use super::request::Request;
+use super::schema::{Catalog, IndexEntry, StoreEntry};
+use crate::error::Result;
+use crate::prefix_successor;
+
+/// What a walk reads: a store, or one of its indexes.
+#[derive(Clone, Copy)]
+pub(crate) struct Source<'c> {
+    pub store: &'c StoreEntry,
+    pub index: Option<&'c IndexEntry>,
+}
+
+impl<'c> Source<'c> {
+    /// `store`, or its `index`; `NotFound` names what is missing.
+    pub(crate) fn resolve(catalog: &'c Catalog, store: &str, index: Option<&str>) -> Result<Self> {
+        let s = catalog.store(store)?;
+        let index = index.map(|i| s.index(i)).transpose()?;
+        Ok(Source { store: s, index })
+    }
+
+    /// The engine-key prefix of every entry of the source.
+    pub(crate) fn prefix(&self) -> Vec<u8> {
+        match self.index {
+            None => doc_prefix(self.store.id),
+            Some(i) => index_prefix(self.store.id, i.id),
+        }
+    }
+
+    /// `[start, end)` engine-key bounds of the entries whose key is in `range`.
+    pub(crate) fn bounds(&self, range: &KeyRange) -> (Vec<u8>, Vec<u8>) {
+        range.byte_bounds(&self.prefix())
+    }
+}
+
+/// One entry as a walk hands it out.
+pub(crate) struct Hit<'a> {
+    /// The entry's engine key (where a cursor resumes from).
+    pub ekey: &'a [u8],
+    /// The encoded key: the primary key of a store, the index key of an index.
+    pub key: &'a [u8],
+    pub primary_key: &'a [u8],
+    /// The stored document, for a store (an index walk reads documents separately).
+    pub doc: Option<&'a [u8]>,
+}
+
+/// Whether `dir` reads from the greatest key down.
+pub(crate) fn is_reverse(dir: Direction) -> bool {
+    matches!(dir, Direction::Prev | Direction::PrevUnique)
+}
+
+/// Whether `dir` keeps one entry per distinct key.
+pub(crate) fn is_unique(dir: Direction) -> bool {
+    matches!(dir, Direction::NextUnique | Direction::PrevUnique)
+}
+
+/// An owned entry, held back by `PrevUnique` until its key's last entry is read.
+struct Held {
+    ekey: Vec<u8>,
+    /// Where the key lies in `ekey` (it always lies in it: layout.rs).
+    key: std::ops::Range<usize>,
+    primary_key: Vec<u8>,
+    doc: Option<Vec<u8>>,
+}
+
+impl Held {
+    fn hit(&self) -> Hit<'_> {
+        Hit {
+            ekey: &self.ekey,
+            key: &self.ekey[self.key.clone()],
+            primary_key: &self.primary_key,
+            doc: self.doc.as_deref(),
+        }
+    }
+}
+
+/// Walks the entries of `src` in `[start, end)` in `dir` order, handing each to `f`
+/// until `f` returns false. Returns true when the walk reached the end of the bounds
+/// (nothing is left in them past what `f` was handed).
+pub(crate) fn walk(
+    req: &Request<'_>,
+    src: &Source<'_>,
+    (start, end): (Vec<u8>, Vec<u8>),
+    dir: Direction,
+    expect: usize,
+    f: &mut dyn FnMut(&Hit<'_>) -> Result<bool>,
+) -> Result<bool> {
+    let prefix_len = src.prefix().len();
+    let unique_index = src.index.map(|i| i.def.unique);
+    let dedupe = is_unique(dir) && src.index.is_some();
+    let reverse = is_reverse(dir);
+    let mut last_key: Option<Vec<u8>> = None; // NextUnique: the key last handed out
+    let mut held: Option<Held> = None; // PrevUnique: the lowest entry of a key so far
+    let mut stopped = false;
+    req.range_dir(start, end, reverse, expect, &mut |k, v| {
+        let rest = &k[prefix_len..];
+        let (key, pk, doc) = match unique_index {
+            None => (rest, rest, Some(v)),
+            Some(unique) => {
+                let (ik, pk) = split_entry(unique, rest, v)?;
+                (ik, pk, None)
+            }
+        };
+        let hit = Hit {
+            ekey: k,
+            key,
+            primary_key: pk,
+            doc,
+        };
+        if !dedupe {
+            stopped = !f(&hit)?;
+            return Ok(!stopped);
+        }
+        if !reverse {
+            if last_key.as_deref() == Some(key) {
+                return Ok(true);
+            }
+            last_key = Some(key.to_vec());
+            stopped = !f(&hit)?;
+            return Ok(!stopped);
+        }
+        // PrevUnique: a new key closes the one held.
+        if let Some(h) = held.as_ref() {
+            if h.hit().key != key {
+                stopped = !f(&h.hit())?;
+                if stopped {
+                    return Ok(false);
+                }
+            } else {
+                held = Some(own(&hit));
+                return Ok(true);
+            }
+        }
+        held = Some(own(&hit));
+        Ok(true)
+    })?;
+    if stopped {
+        return Ok(false);
+    }
+    if let Some(h) = held {
+        if !f(&h.hit())? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn own(hit: &Hit<'_>) -> Held {
+    let start = hit.key.as_ptr() as usize - hit.ekey.as_ptr() as usize;
+    Held {
+        ekey: hit.ekey.to_vec(),
+        key: start..start + hit.key.len(),
+        primary_key: hit.primary_key.to_vec(),
+        doc: hit.doc.map(<[u8]>::to_vec),
+    }
+}
+
+/// Where a walk in `dir` resumes after handing out `hit` (exclusive): forwards, the
+/// new start; backwards, the new end. Unique forward walks skip the rest of the key.
+pub(crate) fn resume_after(hit: &Hit<'_>, dir: Direction) -> Vec<u8> {
+    let hit_ekey = hit.ekey;
+    match dir {
+        Direction::Next => {
+            let mut s = hit_ekey.to_vec();
+            s.push(0);
+            s
+        }
+        Direction::NextUnique => {
+            let key_end = hit.key.as_ptr() as usize - hit_ekey.as_ptr() as usize + hit.key.len();
+            prefix_successor(&hit_ekey[..key_end]).unwrap_or_else(|| vec![0xff; key_end + 1])
+        }
+        // Backwards the entry itself is the exclusive end: for PrevUnique it is the
+        // lowest entry of its key, so every other entry of the key lies above it.
+        Direction::Prev | Direction::PrevUnique => hit_ekey.to_vec(),
+    }
+}
