@@ -371,10 +371,12 @@ impl DetachedCursor {
         let key_path = tx.catalog().store(&self.store)?.key_path.clone();
         match keypath::evaluate(&doc, &key_path) {
             Some(k) if key::encode(&k).ok().as_deref() == Some(&c.entry.primary_key[..]) => {}
-            _ => return Err(Error::Data(format!(
+            _ => {
+                return Err(Error::Data(format!(
                 "update: the document's key at {key_path:?} must be the cursor's primary key {}",
                 c.primary_key
-            ))),
+            )))
+            }
         }
         let store = self.store.clone();
         let key = tx.put(&store, doc)?;

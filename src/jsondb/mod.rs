@@ -23,6 +23,7 @@ mod scheduler;
 mod schema;
 mod schema_changes;
 mod txn;
+mod upgrade;
 mod walk;
 mod writes;
 
@@ -42,6 +43,7 @@ pub use query::{QueryBuilder, SortDir};
 pub use range::{Direction, KeyRange};
 pub use schema::{IndexDef, IndexSchema, StoreDef, StoreSchema};
 pub use txn::{Transaction, TransactionMode};
+pub use upgrade::UpgradeTx;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};

@@ -196,6 +196,9 @@ impl StoreEntry {
 /// Every store, by name, with the next free id.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Catalog {
+    /// The schema version (`JsonDB::open_with_version`); 0 until one is set.
+    #[serde(default)]
+    pub version: u64,
     pub next_id: u32,
     pub stores: BTreeMap<String, StoreEntry>,
 }

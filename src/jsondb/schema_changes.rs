@@ -5,9 +5,7 @@
 //! exists").
 
 use super::layout::{catalog_key, doc_prefix, generator_key, index_prefix, store_index_range, TS};
-use super::schema::{
-    Catalog, IndexDef, IndexEntry, IndexSchema, StoreDef, StoreEntry, StoreSchema,
-};
+use super::schema::{IndexDef, IndexEntry, IndexSchema, StoreDef, StoreEntry, StoreSchema};
 use super::txn::Transaction;
 use super::{doc, keypath, names, JsonDB, KeyRange};
 use std::sync::Arc;
@@ -17,10 +15,27 @@ use crate::prefix_successor;
 use crate::ReadOptions;
 
 impl JsonDB {
-    fn commit_catalog(&self, mut tx: Transaction<'_>, catalog: Catalog) -> Result<()> {
-        let bytes = serde_json::to_vec(&catalog).map_err(|e| Error::Internal(e.to_string()))?;
+    /// Runs one schema change in a transaction of its own, and commits it with the
+    /// new catalog (nothing is written when the change turned out to be a no-op).
+    fn schema_change(
+        &self,
+        store: &str,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let _g = self.schema_lock.lock();
+        let mut tx = Transaction::begin_schema(self, store)?;
+        f(&mut tx)?;
+        if Arc::ptr_eq(tx.catalog_arc(), &self.catalog.read()) {
+            return Ok(());
+        }
+        self.commit_catalog(tx)
+    }
+
+    /// Commits `tx` with its catalog, and publishes the catalog.
+    pub(crate) fn commit_catalog(&self, mut tx: Transaction<'_>) -> Result<()> {
+        let catalog = tx.catalog_arc().clone();
+        let bytes = serde_json::to_vec(&*catalog).map_err(|e| Error::Internal(e.to_string()))?;
         tx.stage_raw(catalog_key(), Some(bytes));
-        let catalog = Arc::new(catalog);
         tx.commit_then(|| *self.catalog.write() = catalog)
     }
 
@@ -28,7 +43,9 @@ impl JsonDB {
     /// that exists with the same definition does nothing (apps create their stores at
     /// every start); with another definition it fails with `Constraint`.
     pub fn create_object_store(&self, name: &str, key_path: &str) -> Result<()> {
-        self.create_store_as(&StoreSchema::new(name, key_path), true)
+        self.schema_change(name, |tx| {
+            tx.create_store_in(&StoreSchema::new(name, key_path), true)
+        })
     }
 
     /// Creates a store with options: a key generator, indexes. Store names are any
@@ -36,86 +53,12 @@ impl JsonDB {
     /// path, the key generator and every index `schema` lists are the same (indexes
     /// added since by `create_index` are no difference), else `Constraint`.
     pub fn create_store(&self, schema: &StoreSchema) -> Result<()> {
-        self.create_store_as(schema, false)
-    }
-
-    /// `create_store`; `key_path_only`: an existing store is the same when its key
-    /// path is (`create_object_store` names nothing else).
-    ///
-    /// The checks run in the order of IndexedDB's `createObjectStore`: the key path
-    /// (`InvalidArgument`, its `SyntaxError`), then the name (an existing store:
-    /// no-op or `Constraint`), then a key generator without a key path
-    /// (`InvalidArgument`, its `InvalidAccessError`), then the listed indexes (each
-    /// an IndexedDB `createIndex` after the store exists).
-    fn create_store_as(&self, schema: &StoreSchema, key_path_only: bool) -> Result<()> {
-        keypath::validate(&schema.key_path)?;
-        let _g = self.schema_lock.lock();
-        let tx = Transaction::begin_schema(self, &schema.name)?;
-        let mut cat = tx.catalog().clone();
-        if let Some(existing) = cat.stores.get(&schema.name) {
-            return match existing.difference(schema, key_path_only) {
-                None => Ok(()),
-                Some(what) => Err(Error::Constraint(format!(
-                    "object store {:?} already exists with {what}",
-                    schema.name
-                ))),
-            };
-        }
-        if schema.auto_increment && schema.key_path.is_empty() {
-            return Err(Error::invalid(format!(
-                "object store {:?}: a key generator needs a non-empty key path",
-                schema.name
-            )));
-        }
-        for (i, idx) in schema.indexes.iter().enumerate() {
-            if schema.indexes[..i].iter().any(|o| o.name == idx.name) {
-                return Err(Error::Constraint(format!(
-                    "index {:?} is listed twice",
-                    idx.name
-                )));
-            }
-            idx.validate()?;
-        }
-        let id = cat.take_id();
-        let indexes = schema
-            .indexes
-            .iter()
-            .map(|i| IndexEntry {
-                id: cat.take_id(),
-                def: i.def(),
-            })
-            .collect();
-        cat.stores.insert(
-            schema.name.clone(),
-            StoreEntry {
-                id,
-                name: schema.name.clone(),
-                key_path: schema.key_path.clone(),
-                auto_increment: schema.auto_increment,
-                indexes,
-            },
-        );
-        self.commit_catalog(tx, cat)
+        self.schema_change(&schema.name, |tx| tx.create_store_in(schema, false))
     }
 
     /// Deletes a store with all its documents and indexes.
     pub fn delete_object_store(&self, name: &str) -> Result<()> {
-        let _g = self.schema_lock.lock();
-        let mut tx = Transaction::begin_schema(self, name)?;
-        let mut cat = tx.catalog().clone();
-        let s = cat
-            .stores
-            .remove(name)
-            .ok_or_else(|| Error::NotFound(format!("object store {name:?}")))?;
-        let prefix = doc_prefix(s.id);
-        tx.stage_range_delete(
-            prefix.clone(),
-            prefix_successor(&prefix).unwrap_or_else(|| vec![0x02]),
-        );
-        let (start, end) = store_index_range(s.id);
-        tx.stage_range_delete(start, end);
-        tx.stage_raw(generator_key(s.id), None);
-        self.commit_catalog(tx, cat)
+        self.schema_change(name, |tx| tx.delete_store_in(name))
     }
 
     /// Creates an index over one or several key paths (several: a compound key).
@@ -151,68 +94,12 @@ impl JsonDB {
     /// (`NotFound`), then the name (an existing index: no-op or `Constraint`, even
     /// when the new key path is invalid), then the key path (`InvalidArgument`).
     pub fn create_index_with(&self, store: &str, schema: &IndexSchema) -> Result<()> {
-        let _g = self.schema_lock.lock();
-        let mut tx = Transaction::begin_schema(self, store)?;
-        let mut cat = tx.catalog().clone();
-        let id = cat.take_id();
-        let entry = {
-            let s = cat
-                .stores
-                .get_mut(store)
-                .ok_or_else(|| Error::NotFound(format!("object store {store:?}")))?;
-            let def = schema.def();
-            if let Some(old) = s.indexes.iter().find(|i| i.def.name == schema.name) {
-                return match old.def == def {
-                    true => Ok(()), // the same index again: a no-op, as for stores
-                    false => Err(Error::Constraint(format!(
-                        "index {:?} already exists on object store {store:?} with a different definition ({:?}, not {:?})",
-                        schema.name, old.def, def
-                    ))),
-                };
-            }
-            schema.validate()?;
-            let e = IndexEntry { id, def };
-            s.indexes.push(e.clone());
-            s.clone()
-        };
-        let idx = entry
-            .indexes
-            .last()
-            .cloned()
-            .ok_or_else(|| Error::Internal("index vanished".into()))?;
-        tx.run(true, &[store], |r| {
-            let mut docs = Vec::new();
-            r.store_range(store, &KeyRange::all(), &mut |pk, bytes| {
-                docs.push((pk.to_vec(), doc::parse(bytes)?));
-                Ok(true)
-            })?;
-            for (pk, doc) in docs {
-                r.update_index(&entry, &idx, &pk, None, Some(&doc))?;
-            }
-            Ok(())
-        })?;
-        self.commit_catalog(tx, cat)
+        self.schema_change(store, |tx| tx.create_index_in(store, schema))
     }
 
     /// Deletes an index and its entries.
     pub fn delete_index(&self, store: &str, name: &str) -> Result<()> {
-        let _g = self.schema_lock.lock();
-        let mut tx = Transaction::begin_schema(self, store)?;
-        let mut cat = tx.catalog().clone();
-        let s = cat
-            .stores
-            .get_mut(store)
-            .ok_or_else(|| Error::NotFound(format!("object store {store:?}")))?;
-        let pos = s
-            .indexes
-            .iter()
-            .position(|i| i.def.name == name)
-            .ok_or_else(|| Error::NotFound(format!("index {name:?} of object store {store:?}")))?;
-        let idx = s.indexes.remove(pos);
-        let prefix = index_prefix(s.id, idx.id);
-        let end = prefix_successor(&prefix).unwrap_or_else(|| vec![0x03]);
-        tx.stage_range_delete(prefix, end);
-        self.commit_catalog(tx, cat)
+        self.schema_change(store, |tx| tx.delete_index_in(store, name))
     }
 
     /// The names of every store, sorted by UTF-16 code unit (IndexedDB's
@@ -247,5 +134,143 @@ impl JsonDB {
             indexes,
             next_auto_id,
         })
+    }
+}
+
+/// Schema changes as steps of a transaction: each changes the transaction's own
+/// catalog and stages the data it concerns (index entries built, ranges deleted);
+/// the caller commits the catalog with them (`JsonDB::commit_catalog`).
+impl Transaction<'_> {
+    /// `create_store`; `key_path_only`: an existing store is the same when its key
+    /// path is (`create_object_store` names nothing else).
+    ///
+    /// The checks run in the order of IndexedDB's `createObjectStore`: the key path
+    /// (`InvalidArgument`, its `SyntaxError`), then the name (an existing store:
+    /// no-op or `Constraint`), then a key generator without a key path
+    /// (`InvalidArgument`, its `InvalidAccessError`), then the listed indexes (each
+    /// an IndexedDB `createIndex` after the store exists).
+    pub(crate) fn create_store_in(
+        &mut self,
+        schema: &StoreSchema,
+        key_path_only: bool,
+    ) -> Result<()> {
+        keypath::validate(&schema.key_path)?;
+        if let Some(existing) = self.catalog().stores.get(&schema.name) {
+            return match existing.difference(schema, key_path_only) {
+                None => Ok(()),
+                Some(what) => Err(Error::Constraint(format!(
+                    "object store {:?} already exists with {what}",
+                    schema.name
+                ))),
+            };
+        }
+        if schema.auto_increment && schema.key_path.is_empty() {
+            return Err(Error::invalid(format!(
+                "object store {:?}: a key generator needs a non-empty key path",
+                schema.name
+            )));
+        }
+        for (i, idx) in schema.indexes.iter().enumerate() {
+            if schema.indexes[..i].iter().any(|o| o.name == idx.name) {
+                return Err(Error::Constraint(format!(
+                    "index {:?} is listed twice",
+                    idx.name
+                )));
+            }
+            idx.validate()?;
+        }
+        let cat = self.catalog_mut();
+        let id = cat.take_id();
+        let indexes = schema
+            .indexes
+            .iter()
+            .map(|i| IndexEntry {
+                id: cat.take_id(),
+                def: i.def(),
+            })
+            .collect();
+        cat.stores.insert(
+            schema.name.clone(),
+            StoreEntry {
+                id,
+                name: schema.name.clone(),
+                key_path: schema.key_path.clone(),
+                auto_increment: schema.auto_increment,
+                indexes,
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn delete_store_in(&mut self, name: &str) -> Result<()> {
+        let s = self
+            .catalog_mut()
+            .stores
+            .remove(name)
+            .ok_or_else(|| Error::NotFound(format!("object store {name:?}")))?;
+        let prefix = doc_prefix(s.id);
+        self.stage_range_delete(
+            prefix.clone(),
+            prefix_successor(&prefix).unwrap_or_else(|| vec![0x02]),
+        );
+        let (start, end) = store_index_range(s.id);
+        self.stage_range_delete(start, end);
+        self.stage_raw(generator_key(s.id), None);
+        Ok(())
+    }
+
+    pub(crate) fn create_index_in(&mut self, store: &str, schema: &IndexSchema) -> Result<()> {
+        let def = schema.def();
+        let s = self.catalog().store(store)?;
+        if let Some(old) = s.indexes.iter().find(|i| i.def.name == schema.name) {
+            return match old.def == def {
+                true => Ok(()), // the same index again: a no-op, as for stores
+                false => Err(Error::Constraint(format!(
+                    "index {:?} already exists on object store {store:?} with a different definition ({:?}, not {:?})",
+                    schema.name, old.def, def
+                ))),
+            };
+        }
+        schema.validate()?;
+        let cat = self.catalog_mut();
+        let id = cat.take_id();
+        let idx = IndexEntry { id, def };
+        let entry = {
+            let s = cat
+                .stores
+                .get_mut(store)
+                .ok_or_else(|| Error::Internal("store vanished".into()))?;
+            s.indexes.push(idx.clone());
+            s.clone()
+        };
+        self.run(true, &[store], |r| {
+            let mut docs = Vec::new();
+            r.store_range(store, &KeyRange::all(), &mut |pk, bytes| {
+                docs.push((pk.to_vec(), doc::parse(bytes)?));
+                Ok(true)
+            })?;
+            for (pk, doc) in docs {
+                r.update_index(&entry, &idx, &pk, None, Some(&doc))?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn delete_index_in(&mut self, store: &str, name: &str) -> Result<()> {
+        let s = self
+            .catalog_mut()
+            .stores
+            .get_mut(store)
+            .ok_or_else(|| Error::NotFound(format!("object store {store:?}")))?;
+        let pos = s
+            .indexes
+            .iter()
+            .position(|i| i.def.name == name)
+            .ok_or_else(|| Error::NotFound(format!("index {name:?} of object store {store:?}")))?;
+        let idx = s.indexes.remove(pos);
+        let prefix = index_prefix(s.id, idx.id);
+        let end = prefix_successor(&prefix).unwrap_or_else(|| vec![0x03]);
+        self.stage_range_delete(prefix, end);
+        Ok(())
     }
 }

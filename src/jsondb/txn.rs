@@ -47,6 +47,8 @@ pub struct Transaction<'db> {
     ticket: Option<u64>,
     /// The ticket it began with, kept after it ends (cursors check it).
     id: u64,
+    /// An upgrade's transaction: every store is in its scope, those it creates too.
+    every_store: bool,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -91,12 +93,23 @@ impl<'db> Transaction<'db> {
             range_dels: Vec::new(),
             ticket: Some(ticket),
             id: ticket,
+            every_store: false,
         })
     }
 
     /// A transaction on stores that may not exist yet (schema changes).
     pub(crate) fn begin_schema(db: &'db JsonDB, store: &str) -> Result<Self> {
-        let scope: Arc<[String]> = Arc::new([store.to_string()]);
+        Self::begin_over(db, Arc::new([store.to_string()]), false)
+    }
+
+    /// An upgrade's transaction (IndexedDB's versionchange): it waits for every
+    /// transaction on the stores there are, and may use any store.
+    pub(crate) fn begin_upgrade(db: &'db JsonDB) -> Result<Self> {
+        let names: Vec<String> = db.catalog.read().stores.keys().cloned().collect();
+        Self::begin_over(db, names.into(), true)
+    }
+
+    fn begin_over(db: &'db JsonDB, scope: Arc<[String]>, every_store: bool) -> Result<Self> {
         let ticket = db.scheduler.begin(&scope, true)?;
         Ok(Transaction {
             db,
@@ -108,6 +121,7 @@ impl<'db> Transaction<'db> {
             range_dels: Vec::new(),
             ticket: Some(ticket),
             id: ticket,
+            every_store,
         })
     }
 
@@ -134,7 +148,7 @@ impl<'db> Transaction<'db> {
                 "cannot write to {stores:?} in a read-only transaction"
             )));
         }
-        for s in stores {
+        for s in stores.iter().filter(|_| !self.every_store) {
             if !self.scope.iter().any(|x| x == s) {
                 return Err(Error::NotFound(format!(
                     "object store {s:?} is not in this transaction's scope {:?}",
@@ -206,6 +220,15 @@ impl<'db> Transaction<'db> {
 
     pub(crate) fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    pub(crate) fn catalog_arc(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The transaction's own copy of the catalog, for schema changes it will commit.
+    pub(crate) fn catalog_mut(&mut self) -> &mut Catalog {
+        Arc::make_mut(&mut self.catalog)
     }
 
     /// Puts a document (replacing one with the same key); returns its key.
