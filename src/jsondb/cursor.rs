@@ -369,16 +369,21 @@ impl DetachedCursor {
             return Err(state_error("update: a key cursor has no value to update"));
         }
         let key_path = tx.catalog().store(&self.store)?.key_path.clone();
-        match keypath::evaluate(&doc, &key_path) {
+        let store = self.store.clone();
+        if keypath::is_none(&key_path) {
+            // Out-of-line keys: the document stays under the cursor's key.
+            let pk = c.primary_key.clone();
+            let key = tx.put_with_key(&store, doc, &pk)?;
+            self.reposition(None);
+            return Ok(key);
+        }
+        match keypath::evaluate_text(&doc, &key_path) {
             Some(k) if key::encode(&k).ok().as_deref() == Some(&c.entry.primary_key[..]) => {}
-            _ => {
-                return Err(Error::Data(format!(
+            _ => return Err(Error::Data(format!(
                 "update: the document's key at {key_path:?} must be the cursor's primary key {}",
                 c.primary_key
-            )))
-            }
+            ))),
         }
-        let store = self.store.clone();
         let key = tx.put(&store, doc)?;
         self.reposition(None);
         Ok(key)

@@ -2,6 +2,13 @@
 //! an identifier, or identifiers joined by `.`. Evaluation walks own properties of
 //! objects; `length` of a string is its UTF-16 length, of an array its element count;
 //! if any step fails the path yields nothing. Also injection of a generated key.
+//!
+//! IndexedDB has two more forms, which the published structs (`StoreDef::key_path`,
+//! `IndexDef::key_paths`) can only hold as text: an *array* key path, written as a
+//! JSON array of paths (`["a"]`, `["a","b.c"]`), whose key is the array of the
+//! paths' values; and *no* key path (out-of-line keys, IndexedDB's `keyPath: null`),
+//! written `[]`. No path could be written so before (`[` is not an identifier), so
+//! every existing key path keeps its meaning. [`KeyPath`] is the typed form.
 
 use serde_json::{Map, Value};
 
@@ -16,8 +23,73 @@ fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c == '$' || c == '_' || c.is_alphanumeric())
 }
 
-/// `InvalidArgument` unless `path` is a valid key path.
-pub(crate) fn validate(path: &str) -> Result<()> {
+/// A key path in each of IndexedDB's forms; its text form is what the published
+/// structs hold (module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyPath {
+    /// No key path: keys are given beside the documents (out-of-line keys).
+    None,
+    /// One path: `""`, an identifier, or identifiers joined by `.`.
+    Path(String),
+    /// An array key path: the key is the array of the paths' values (even of one).
+    Array(Vec<String>),
+}
+
+impl KeyPath {
+    /// The typed form of a key path's text; `InvalidArgument` when it is not one.
+    pub fn parse(text: &str) -> Result<KeyPath> {
+        if !text.starts_with('[') {
+            validate_path(text)?;
+            return Ok(KeyPath::Path(text.to_string()));
+        }
+        let paths: Vec<String> = serde_json::from_str(text).map_err(|_| {
+            Error::invalid(format!(
+                "{text:?} is not a valid array key path (a JSON array of key path strings)"
+            ))
+        })?;
+        for p in &paths {
+            validate_path(p)?;
+        }
+        Ok(match paths.is_empty() {
+            true => KeyPath::None,
+            false => KeyPath::Array(paths),
+        })
+    }
+
+    /// The text form (`[]` for none, a JSON array for an array key path).
+    pub fn to_text(&self) -> String {
+        match self {
+            KeyPath::None => "[]".to_string(),
+            KeyPath::Path(p) => p.clone(),
+            KeyPath::Array(ps) => serde_json::to_string(ps).unwrap_or_default(),
+        }
+    }
+}
+
+/// `InvalidArgument` unless `text` is a valid key path (any form).
+pub(crate) fn validate(text: &str) -> Result<()> {
+    KeyPath::parse(text).map(|_| ())
+}
+
+/// Whether a stored key path's text says "no key path" (texts are stored canonical).
+pub(crate) fn is_none(text: &str) -> bool {
+    text == "[]"
+}
+
+/// The key of `doc` under a key path's text (any form); `None` when a path yields
+/// nothing, and always for no key path.
+pub(crate) fn evaluate_text(doc: &Value, text: &str) -> Option<Value> {
+    if !text.starts_with('[') {
+        return evaluate(doc, text);
+    }
+    match KeyPath::parse(text).ok()? {
+        KeyPath::Array(ps) => extract_array(doc, &ps),
+        _ => None,
+    }
+}
+
+/// `InvalidArgument` unless `path` is a valid single key path.
+fn validate_path(path: &str) -> Result<()> {
     if path.is_empty() || path.split('.').all(is_identifier) {
         return Ok(());
     }
@@ -50,13 +122,17 @@ pub(crate) fn evaluate(doc: &Value, path: &str) -> Option<Value> {
 /// values — a compound key), or `None` when a path yields nothing.
 pub(crate) fn extract(doc: &Value, paths: &[String]) -> Option<Value> {
     match paths {
-        [one] => evaluate(doc, one),
-        many => many
-            .iter()
-            .map(|p| evaluate(doc, p))
-            .collect::<Option<Vec<_>>>()
-            .map(Value::Array),
+        [one] => evaluate_text(doc, one),
+        many => extract_array(doc, many),
     }
+}
+
+fn extract_array(doc: &Value, paths: &[String]) -> Option<Value> {
+    paths
+        .iter()
+        .map(|p| evaluate(doc, p))
+        .collect::<Option<Vec<_>>>()
+        .map(Value::Array)
 }
 
 /// Sets `key` at `path` in `doc`, creating intermediate objects; a `Data` error when a

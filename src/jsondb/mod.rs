@@ -39,6 +39,7 @@ pub use cursor::{Cursor, DetachedCursor};
 pub use doc::{DocArray, DocForm, DocSink, RawDoc};
 pub use getall::DocRecord;
 pub use key::encode as encode_key;
+pub use keypath::KeyPath;
 pub use query::{QueryBuilder, SortDir};
 pub use range::{Direction, KeyRange};
 pub use schema::{IndexDef, IndexSchema, StoreDef, StoreSchema};

@@ -206,6 +206,7 @@ impl Request<'_> {
         mut doc: Value,
         force_generate: bool,
         no_overwrite: bool,
+        out_of_line_key: Option<&Value>,
     ) -> Result<Value> {
         let catalog = self.catalog;
         let s = catalog.store(store)?;
@@ -214,10 +215,27 @@ impl Request<'_> {
                 "object store {store:?} is not auto-increment (it has no key generator)"
             )));
         }
+        let out_of_line = keypath::is_none(&s.key_path);
+        match (out_of_line, out_of_line_key) {
+            (false, Some(_)) => {
+                return Err(Error::Data(format!(
+                    "object store {store:?} has in-line keys (key path {:?}): the key comes from the document, so give none",
+                    s.key_path
+                )))
+            }
+            (true, None) if !s.auto_increment => {
+                return Err(Error::Data(format!(
+                    "object store {store:?} has out-of-line keys and no key generator: give the key beside the document (put_with_key)"
+                )))
+            }
+            _ => {}
+        }
         let given = if force_generate {
             None
+        } else if out_of_line {
+            out_of_line_key.cloned()
         } else {
-            keypath::evaluate(&doc, &s.key_path)
+            keypath::evaluate_text(&doc, &s.key_path)
         };
         let key = match given {
             Some(k) => {
@@ -255,7 +273,9 @@ impl Request<'_> {
                     )));
                 }
                 let k = Value::from(g);
-                keypath::inject(&mut doc, &s.key_path, k.clone())?;
+                if !out_of_line {
+                    keypath::inject(&mut doc, &s.key_path, k.clone())?;
+                }
                 self.set_generator(s.id, g + 1);
                 k
             }

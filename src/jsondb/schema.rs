@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::keypath;
+use super::keypath::{self, KeyPath};
 use crate::error::{Error, Result};
 
 /// A store as it is defined now. `next_auto_id` is the key generator's current number
@@ -48,6 +48,18 @@ impl StoreSchema {
             auto_increment: false,
             indexes: Vec::new(),
         }
+    }
+
+    /// A store of any key path form ([`KeyPath`]): `KeyPath::None` for out-of-line
+    /// keys, `KeyPath::Array` for compound primary keys.
+    pub fn with_key_path(name: impl Into<String>, key_path: &KeyPath) -> Self {
+        Self::new(name, key_path.to_text())
+    }
+
+    /// A store without a key path: documents are stored under keys given beside
+    /// them (`put_with_key`), or generated with `auto_increment`.
+    pub fn out_of_line(name: impl Into<String>) -> Self {
+        Self::with_key_path(name, &KeyPath::None)
     }
 
     /// Gives the store a key generator (IndexedDB's `autoIncrement`).
@@ -92,6 +104,21 @@ impl IndexSchema {
         }
     }
 
+    /// An index of any key path form: `KeyPath::Array(vec!["a".into()])` keys the
+    /// entries by one-element arrays (`[1]`), unlike `KeyPath::Path("a")`.
+    pub fn with_key_path(name: impl Into<String>, key_path: &KeyPath) -> Self {
+        let key_paths = match key_path {
+            KeyPath::Array(ps) if ps.len() > 1 => ps.clone(),
+            other => vec![other.to_text()],
+        };
+        IndexSchema {
+            name: name.into(),
+            key_paths,
+            unique: false,
+            multi_entry: false,
+        }
+    }
+
     pub fn unique(mut self, on: bool) -> Self {
         self.unique = on;
         self
@@ -103,11 +130,20 @@ impl IndexSchema {
         self
     }
 
-    /// The definition this schema creates.
+    /// The definition this schema creates: key paths in their canonical text (an
+    /// array key path of several paths as the list of them, as `compound` makes it).
     pub(crate) fn def(&self) -> IndexDef {
+        let key_paths = match &self.key_paths[..] {
+            [one] => match KeyPath::parse(one) {
+                Ok(KeyPath::Array(ps)) if ps.len() > 1 => ps,
+                Ok(kp) => vec![kp.to_text()],
+                Err(_) => self.key_paths.clone(),
+            },
+            _ => self.key_paths.clone(),
+        };
         IndexDef {
             name: self.name.clone(),
-            key_paths: self.key_paths.clone(),
+            key_paths,
             unique: self.unique,
             multi_entry: self.multi_entry,
         }
@@ -121,7 +157,30 @@ impl IndexSchema {
                 self.name
             )));
         }
-        for p in &self.key_paths {
+        if let [one] = &self.key_paths[..] {
+            match KeyPath::parse(one)? {
+                KeyPath::None => {
+                    return Err(Error::invalid(format!(
+                        "index {:?} has no key path ([] is a store's out-of-line form)",
+                        self.name
+                    )))
+                }
+                KeyPath::Array(_) if self.multi_entry => {
+                    return Err(Error::invalid(format!(
+                        "index {:?}: multi_entry cannot be combined with an array key path",
+                        self.name
+                    )))
+                }
+                _ => {}
+            }
+        }
+        for p in self.key_paths.iter().filter(|_| self.key_paths.len() > 1) {
+            if p.starts_with('[') {
+                return Err(Error::invalid(format!(
+                    "index {:?}: {p:?} cannot be one of several key paths",
+                    self.name
+                )));
+            }
             keypath::validate(p)?;
         }
         if self.multi_entry && self.key_paths.len() > 1 {

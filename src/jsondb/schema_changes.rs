@@ -4,10 +4,11 @@
 //! exists with the same definition is a no-op (docs/jsondb.md, "Creating what
 //! exists").
 
+use super::keypath::KeyPath;
 use super::layout::{catalog_key, doc_prefix, generator_key, index_prefix, store_index_range, TS};
 use super::schema::{IndexDef, IndexEntry, IndexSchema, StoreDef, StoreEntry, StoreSchema};
 use super::txn::Transaction;
-use super::{doc, keypath, names, JsonDB, KeyRange};
+use super::{doc, names, JsonDB, KeyRange};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -154,7 +155,18 @@ impl Transaction<'_> {
         schema: &StoreSchema,
         key_path_only: bool,
     ) -> Result<()> {
-        keypath::validate(&schema.key_path)?;
+        let key_path = KeyPath::parse(&schema.key_path)?;
+        let canonical;
+        let schema = match key_path.to_text() {
+            text if text == schema.key_path => schema,
+            text => {
+                canonical = StoreSchema {
+                    key_path: text,
+                    ..schema.clone()
+                };
+                &canonical
+            }
+        };
         if let Some(existing) = self.catalog().stores.get(&schema.name) {
             return match existing.difference(schema, key_path_only) {
                 None => Ok(()),
@@ -164,10 +176,15 @@ impl Transaction<'_> {
                 ))),
             };
         }
-        if schema.auto_increment && schema.key_path.is_empty() {
+        let generator_fits = match &key_path {
+            KeyPath::Path(p) => !p.is_empty(),
+            KeyPath::None => true,
+            KeyPath::Array(_) => false,
+        };
+        if schema.auto_increment && !generator_fits {
             return Err(Error::invalid(format!(
-                "object store {:?}: a key generator needs a non-empty key path",
-                schema.name
+                "object store {:?}: a key generator needs a non-empty key path or none (not {:?})",
+                schema.name, schema.key_path
             )));
         }
         for (i, idx) in schema.indexes.iter().enumerate() {

@@ -233,12 +233,12 @@ impl<'db> Transaction<'db> {
 
     /// Puts a document (replacing one with the same key); returns its key.
     pub fn put(&mut self, store: &str, doc: Value) -> Result<Value> {
-        self.run(true, &[store], |r| r.put(store, doc, false, false))
+        self.run(true, &[store], |r| r.put(store, doc, false, false, None))
     }
 
     /// Puts a document under a newly generated key; returns the key.
     pub fn put_auto(&mut self, store: &str, doc: Value) -> Result<Value> {
-        self.run(true, &[store], |r| r.put(store, doc, true, false))
+        self.run(true, &[store], |r| r.put(store, doc, true, false, None))
     }
 
     pub fn get(&self, store: &str, key: &Value) -> Result<Option<Value>> {

@@ -16,7 +16,23 @@ impl Transaction<'_> {
     /// Stores `doc` as a new document; a document with the same key already there is
     /// a `Constraint` error (and nothing changes). Returns the key.
     pub fn add(&mut self, store: &str, doc: Value) -> Result<Value> {
-        self.run(true, &[store], |r| r.put(store, doc, false, true))
+        self.run(true, &[store], |r| r.put(store, doc, false, true, None))
+    }
+
+    /// Stores `doc` under `key` in a store without a key path (out-of-line keys),
+    /// replacing a document with that key; returns the key. On a store with a key
+    /// path the key comes from the document, so this is a `Data` error.
+    pub fn put_with_key(&mut self, store: &str, doc: Value, key: &Value) -> Result<Value> {
+        self.run(true, &[store], |r| {
+            r.put(store, doc, false, false, Some(key))
+        })
+    }
+
+    /// `put_with_key` that fails with `Constraint` when `key` is taken.
+    pub fn add_with_key(&mut self, store: &str, doc: Value, key: &Value) -> Result<Value> {
+        self.run(true, &[store], |r| {
+            r.put(store, doc, false, true, Some(key))
+        })
     }
 
     /// Deletes every document whose primary key is in `range` (and its index
@@ -55,6 +71,16 @@ impl JsonDB {
     /// [`Transaction::add`] in a transaction of its own.
     pub fn add(&self, store: &str, doc: Value) -> Result<Value> {
         self.write_one(store, |tx| tx.add(store, doc))
+    }
+
+    /// [`Transaction::put_with_key`] in a transaction of its own.
+    pub fn put_with_key(&self, store: &str, doc: Value, key: &Value) -> Result<Value> {
+        self.write_one(store, |tx| tx.put_with_key(store, doc, key))
+    }
+
+    /// [`Transaction::add_with_key`] in a transaction of its own.
+    pub fn add_with_key(&self, store: &str, doc: Value, key: &Value) -> Result<Value> {
+        self.write_one(store, |tx| tx.add_with_key(store, doc, key))
     }
 
     /// [`Transaction::delete_range`] in a transaction of its own.
