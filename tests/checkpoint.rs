@@ -280,5 +280,6 @@ fn jsondb_checkpoint_holds_documents_indexes_and_schema() {
             flowdb::jsondb::JsonDB::open(common::small_config(&tmp.path().join(name))).unwrap();
         assert_eq!(docs::stored(&copy), model, "{name}");
         docs::check_indexes(&copy, &model, name);
+        docs::check_feed(&copy, &model, name);
     }
 }

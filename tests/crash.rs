@@ -323,6 +323,7 @@ impl Loop {
             self.next[JSON] += 1;
         }
         docs::check_indexes(db, &self.docs, what);
+        docs::check_feed(db, &self.docs, what);
     }
 }
 

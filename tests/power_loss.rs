@@ -329,6 +329,7 @@ fn jsondb_every_step(mode: SyncMode, name: &str) {
                 .find(|p| models[*p] == got)
                 .unwrap_or_else(|| panic!("{what}: not the model after {lo}..={}", r.attempted));
             docs::check_indexes(&db, &got, &what);
+            docs::check_feed(&db, &got, &what);
             // A transaction after recovery survives a kill.
             let extra = DocTxn::random(&mut rng, 99);
             extra.apply(&db).unwrap();
@@ -342,6 +343,7 @@ fn jsondb_every_step(mode: SyncMode, name: &str) {
                 "{what}: after a transaction and a kill"
             );
             docs::check_indexes(&db, &want, &what);
+            docs::check_feed(&db, &want, &what);
         }
     }
     println!("{name}: {} crash points, 4 crash kinds each", steps + 1);

@@ -379,10 +379,12 @@ impl DetachedCursor {
         }
         match keypath::evaluate_text(&doc, &key_path) {
             Some(k) if key::encode(&k).ok().as_deref() == Some(&c.entry.primary_key[..]) => {}
-            _ => return Err(Error::Data(format!(
+            _ => {
+                return Err(Error::Data(format!(
                 "update: the document's key at {key_path:?} must be the cursor's primary key {}",
                 c.primary_key
-            ))),
+            )))
+            }
         }
         let key = tx.put(&store, doc)?;
         self.reposition(None);

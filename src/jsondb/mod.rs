@@ -10,6 +10,7 @@
 
 mod cursor;
 mod doc;
+mod feed;
 mod getall;
 mod index;
 mod key;
@@ -37,6 +38,7 @@ use serde_json::Value;
 
 pub use cursor::{Cursor, DetachedCursor};
 pub use doc::{DocArray, DocForm, DocSink, RawDoc};
+pub use feed::{Change, ChangeKind, Subscription, DEFAULT_CHANGE_RETENTION};
 pub use getall::DocRecord;
 pub use key::encode as encode_key;
 pub use keypath::KeyPath;
@@ -62,6 +64,7 @@ pub struct JsonDB {
     catalog: RwLock<Arc<Catalog>>,
     scheduler: Scheduler,
     schema_lock: Mutex<()>,
+    feed: Arc<feed::Feed>,
 }
 
 impl std::fmt::Debug for JsonDB {
@@ -143,13 +146,16 @@ impl JsonDB {
     pub fn catch_up(&self) -> Result<()> {
         self.engine.catch_up()?;
         *self.catalog.write() = Arc::new(stored_catalog(&self.engine)?);
+        self.feed.reload(&self.engine)?;
         Ok(())
     }
 
     /// The document layer on an open engine (its schema is read from the engine).
     pub fn from_engine(engine: Engine) -> Result<Self> {
         let catalog = stored_catalog(&engine)?;
+        let feed = Arc::new(feed::Feed::open(&engine)?);
         Ok(JsonDB {
+            feed,
             engine,
             catalog: RwLock::new(Arc::new(catalog)),
             scheduler: Scheduler::new(DEFAULT_TRANSACTION_TIMEOUT),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::doc::DocForm;
+use super::feed::{ChangeKind, Pending};
 use super::layout::TS;
 use super::range::{Direction, KeyRange};
 use super::request::Request;
@@ -49,6 +50,8 @@ pub struct Transaction<'db> {
     id: u64,
     /// An upgrade's transaction: every store is in its scope, those it creates too.
     every_store: bool,
+    /// Stores cleared in it (for the change feed).
+    cleared: Vec<u32>,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -94,6 +97,7 @@ impl<'db> Transaction<'db> {
             ticket: Some(ticket),
             id: ticket,
             every_store: false,
+            cleared: Vec::new(),
         })
     }
 
@@ -122,6 +126,7 @@ impl<'db> Transaction<'db> {
             ticket: Some(ticket),
             id: ticket,
             every_store,
+            cleared: Vec::new(),
         })
     }
 
@@ -416,16 +421,26 @@ impl<'db> Transaction<'db> {
         for (start, end) in std::mem::take(&mut self.range_dels) {
             batch.delete_range(start, end);
         }
+        let mut changes: Vec<Pending> = std::mem::take(&mut self.cleared)
+            .into_iter()
+            .map(|id| (id, Vec::new(), ChangeKind::Clear))
+            .collect();
         for (key, v) in std::mem::take(&mut self.overlay) {
+            if let Some(change) = doc_change(&key, v.is_some()) {
+                changes.push(change);
+            }
             match v {
                 Some(value) => batch.put_permanent(Record::new(key, TS, value)),
                 None => batch.delete(key, TS),
             };
         }
+        let engine = &self.db.engine;
         let result = if batch.is_empty() {
             Ok(())
         } else {
-            self.db.engine.write_owned(batch, &WriteOptions::default())
+            self.db.feed.commit(&self.catalog, changes, batch, |b| {
+                engine.write_owned(b, &WriteOptions::default())
+            })
         };
         if result.is_ok() {
             after();
@@ -434,10 +449,16 @@ impl<'db> Transaction<'db> {
         result
     }
 
+    /// Marks `store` cleared (for the change feed).
+    pub(crate) fn note_cleared(&mut self, store: u32) {
+        self.cleared.push(store);
+    }
+
     /// `abort` without consuming the handle.
     pub fn abort_in_place(&mut self) {
         self.overlay.clear();
         self.range_dels.clear();
+        self.cleared.clear();
         self.finish();
     }
 
@@ -452,4 +473,20 @@ impl Drop for Transaction<'_> {
     fn drop(&mut self) {
         self.abort_in_place();
     }
+}
+
+/// The change a staged write makes to a document, when the key is a document's
+/// (layout.rs: `0x01 store_id key`).
+fn doc_change(key: &[u8], put: bool) -> Option<Pending> {
+    let (&tag, rest) = key.split_first()?;
+    if tag != 0x01 || rest.len() < 4 {
+        return None;
+    }
+    let id = u32::from_be_bytes(rest[..4].try_into().ok()?);
+    let kind = if put {
+        ChangeKind::Put
+    } else {
+        ChangeKind::Delete
+    };
+    Some((id, rest[4..].to_vec(), kind))
 }

@@ -63,6 +63,7 @@ impl Transaction<'_> {
         self.stage_range_delete(docs, docs_end);
         let (start, end) = store_index_range(id);
         self.stage_range_delete(start, end);
+        self.note_cleared(id);
         Ok(())
     }
 }

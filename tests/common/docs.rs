@@ -126,3 +126,26 @@ pub fn check_indexes(db: &JsonDB, docs: &Docs, what: &str) {
         assert_eq!(found, vec![d.clone()], "{what}: by_email lookup");
     }
 }
+
+/// The change log replayed from the start gives exactly the stored keys: every
+/// committed transaction is logged, and nothing uncommitted is.
+pub fn check_feed(db: &JsonDB, docs: &Docs, what: &str) {
+    use flowdb::jsondb::ChangeKind;
+    let mut live = std::collections::BTreeSet::new();
+    for c in db.changes_since(0).unwrap() {
+        match c.kind {
+            ChangeKind::Clear => live.clear(),
+            ChangeKind::Put => {
+                live.insert(c.key.as_u64().unwrap());
+            }
+            ChangeKind::Delete => {
+                live.remove(&c.key.as_u64().unwrap());
+            }
+        }
+    }
+    let stored: std::collections::BTreeSet<u64> = docs.keys().copied().collect();
+    assert_eq!(
+        live, stored,
+        "{what}: the change log replayed is not the documents"
+    );
+}
