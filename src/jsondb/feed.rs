@@ -20,7 +20,7 @@
 //! sequence and the delivery in one order.
 
 use std::collections::BTreeSet;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -349,18 +349,12 @@ impl Subscription {
 
     /// The next change, waiting at most `timeout`; `None` when none came.
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Change> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(c) => Some(c),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.rx.recv_timeout(timeout).ok()
     }
 
     /// The next change if one is waiting.
     pub fn try_recv(&self) -> Option<Change> {
-        match self.rx.try_recv() {
-            Ok(c) => Some(c),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-        }
+        self.rx.try_recv().ok()
     }
 }
 
