@@ -24,14 +24,6 @@ pub struct DocRecord<D = Value> {
     pub value: D,
 }
 
-/// What a read takes from each entry.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Want {
-    Keys,
-    PrimaryKeys,
-    Records,
-}
-
 fn limit_of(count: Option<usize>) -> usize {
     match count {
         None | Some(0) => usize::MAX,
@@ -46,61 +38,8 @@ pub(crate) fn decode_key(b: &[u8]) -> Result<Value> {
 }
 
 impl Transaction<'_> {
-    /// The entries of `store` (or its `index`) in `range`, in `dir` order, at most
-    /// `limit`: `(key, primary key, document)` as `want` asks.
-    fn entries<D: DocForm>(
-        &self,
-        store: &str,
-        index: Option<&str>,
-        range: &KeyRange,
-        dir: Direction,
-        limit: usize,
-        want: Want,
-    ) -> Result<Vec<(Value, Value, Option<D>)>> {
-        self.read(&[store], |r| {
-            let src = Source::resolve(r.catalog, store, index)?;
-            let mut hits: Vec<(Value, Vec<u8>, Option<D>)> = Vec::new();
-            if limit == 0 {
-                return Ok(Vec::new());
-            }
-            let expect = limit.min(1024);
-            walk(r, &src, src.bounds(range), dir, expect, &mut |h| {
-                let key = if want == Want::PrimaryKeys {
-                    Value::Null
-                } else {
-                    decode_key(h.key)?
-                };
-                let doc = match (want, h.doc) {
-                    (Want::Records, Some(d)) => Some(D::stored(d)?),
-                    _ => None,
-                };
-                hits.push((key, h.primary_key.to_vec(), doc));
-                Ok(hits.len() < limit)
-            })?;
-            // Index entries' documents are read after the walk (no read inside one).
-            let mut buf = DocBuf::default();
-            let mut out = Vec::with_capacity(hits.len());
-            for (key, pk, doc) in hits {
-                let doc = match (want, doc) {
-                    (Want::Records, None) => {
-                        if !r.stored_doc_into(src.store, &pk, &mut buf)? {
-                            continue; // cannot happen: entries and documents change together
-                        }
-                        Some(D::stored(&buf.doc)?)
-                    }
-                    (_, doc) => doc,
-                };
-                let primary_key = if want == Want::Keys && src.index.is_none() {
-                    key.clone()
-                } else {
-                    decode_key(&pk)?
-                };
-                out.push((key, primary_key, doc));
-            }
-            Ok(out)
-        })
-    }
-
+    /// The records of `store` (or its `index`) in `range`, in `dir` order, at most
+    /// `count`: key, primary key and document.
     fn records<D: DocForm>(
         &self,
         store: &str,
@@ -109,18 +48,40 @@ impl Transaction<'_> {
         count: Option<usize>,
         dir: Direction,
     ) -> Result<Vec<DocRecord<D>>> {
-        let e = self.entries::<D>(store, index, range, dir, limit_of(count), Want::Records)?;
-        Ok(e.into_iter()
-            .filter_map(|(key, primary_key, value)| {
-                value.map(|value| DocRecord {
+        let limit = limit_of(count);
+        self.read(&[store], |r| {
+            let src = Source::resolve(r.catalog, store, index)?;
+            let mut hits: Vec<(Value, Vec<u8>, Option<D>)> = Vec::new();
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            let expect = limit.min(1024);
+            walk(r, &src, src.bounds(range), dir, expect, &mut |h| {
+                let doc = h.doc.map(D::stored).transpose()?;
+                hits.push((decode_key(h.key)?, h.primary_key.to_vec(), doc));
+                Ok(hits.len() < limit)
+            })?;
+            // Index entries' documents are read after the walk (no read inside one).
+            let mut buf = DocBuf::default();
+            let mut out = Vec::with_capacity(hits.len());
+            for (key, pk, doc) in hits {
+                let value = match doc {
+                    Some(d) => d,
+                    None if r.stored_doc_into(src.store, &pk, &mut buf)? => D::stored(&buf.doc)?,
+                    None => continue, // cannot happen: entries and documents change together
+                };
+                out.push(DocRecord {
                     key,
-                    primary_key,
+                    primary_key: decode_key(&pk)?,
                     value,
-                })
-            })
-            .collect())
+                });
+            }
+            Ok(out)
+        })
     }
 
+    /// Primary keys of the entries in `range`, ascending, at most `count`: decoded
+    /// as the walk hands them out, no document read and nothing else copied.
     fn primary_keys(
         &self,
         store: &str,
@@ -128,14 +89,27 @@ impl Transaction<'_> {
         range: &KeyRange,
         count: Option<usize>,
     ) -> Result<Vec<Value>> {
-        let want = if index.is_some() {
-            Want::PrimaryKeys
-        } else {
-            Want::Keys
-        };
-        let e =
-            self.entries::<Value>(store, index, range, Direction::Next, limit_of(count), want)?;
-        Ok(e.into_iter().map(|(_, pk, _)| pk).collect())
+        let limit = limit_of(count);
+        self.read(&[store], |r| {
+            let src = Source::resolve(r.catalog, store, index)?;
+            let mut keys = Vec::new();
+            if limit == 0 {
+                return Ok(keys);
+            }
+            let expect = limit.min(1024);
+            walk(
+                r,
+                &src,
+                src.bounds(range),
+                Direction::Next,
+                expect,
+                &mut |h| {
+                    keys.push(decode_key(h.primary_key)?);
+                    Ok(keys.len() < limit)
+                },
+            )?;
+            Ok(keys)
+        })
     }
 
     /// Documents whose primary key is in `range`, ascending, at most `count`
