@@ -438,6 +438,18 @@ impl Harness {
                 "{what}"
             );
             let snap = e.snapshot();
+            // Forwards, lent records (a sole table or run lends them from blocks).
+            let mut lent = Vec::new();
+            snap.visit(range.clone().limit(n), 2, &mut |k, ts, v| {
+                lent.push((k.to_vec(), ts, v.to_vec()));
+                Ok(true)
+            })
+            .unwrap();
+            let want_fwd: Vec<(Vec<u8>, i64, Vec<u8>)> = fwd
+                .iter()
+                .map(|r| (r.key.clone(), r.ts, r.value.clone()))
+                .collect();
+            assert_eq!(lent, want_fwd, "visit {what}");
             let mut visited = Vec::new();
             snap.visit(range.reverse().limit(n), 2, &mut |k, ts, _| {
                 visited.push((k.to_vec(), ts));

@@ -144,9 +144,9 @@ impl Block {
 /// What `decode` learned of the entry it passed, besides key and ts (kept in the
 /// iterator): enough to build the entry without decoding again.
 #[derive(Clone, Copy)]
-struct Raw {
-    kind: Kind,
-    expire_at: i64,
+pub(crate) struct Raw {
+    pub kind: Kind,
+    pub expire_at: i64,
     value_at: usize,
     value_len: usize,
 }
@@ -255,6 +255,30 @@ impl BlockIter {
             },
         };
         Ok(Some(self.build(raw)))
+    }
+
+    /// The next entry, not built: its key and ts are `key()`/`ts()` until the next
+    /// step, its value `value(&raw)` (lent from the block).
+    pub(crate) fn next_raw(&mut self) -> Result<Option<Raw>> {
+        match self.pending.take() {
+            Some(raw) => Ok(Some(raw)),
+            None => self.decode(),
+        }
+    }
+
+    /// The key of the entry `next_raw` returned last.
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The ts of the entry `next_raw` returned last.
+    pub(crate) fn ts(&self) -> i64 {
+        self.ts
+    }
+
+    /// The value of an entry `next_raw` returned, where it lies in the block.
+    pub(crate) fn value(&self, raw: &Raw) -> &[u8] {
+        &self.block.data[raw.value_at..raw.value_at + raw.value_len]
     }
 
     /// The full key and ts at restart `r` (left in `key`/`ts`).

@@ -112,7 +112,70 @@ impl TableCursor {
     }
 }
 
+/// What a lending walk hands out per entry: key, ts, kind, expiry and value, all
+/// borrowed for the call; returning false stops the walk.
+pub(crate) type LentFn<'a> = dyn FnMut(&[u8], i64, Kind, i64, &[u8]) -> Result<bool> + 'a;
+
 impl TableCursor {
+    /// `next_entry`'s forward walk, lending each entry in bounds to `f` from its
+    /// block instead of building it (no copy of key or value). Returns false when
+    /// `f` stopped it. Forward bounds only.
+    pub(crate) fn visit_lent(&mut self, f: &mut LentFn<'_>) -> Result<bool> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        debug_assert!(!self.bounds.reverse);
+        let b = &*self.bounds;
+        loop {
+            let it = match &mut self.iter {
+                Some(it) => it,
+                None => {
+                    let Some(n) = self.blocks.get(self.next_block) else {
+                        return Ok(true);
+                    };
+                    self.next_block += 1;
+                    let block = self.table.read_block(n, &mut self.part, &self.opts)?;
+                    let mut it = BlockIter::new(block);
+                    if !self.started {
+                        it.seek(&b.start, b.ts_floor(&b.start))?;
+                        self.started = true;
+                    }
+                    self.iter.insert(it)
+                }
+            };
+            let Some(raw) = it.next_raw()? else {
+                self.iter = None;
+                continue;
+            };
+            let (key, ts) = (it.key(), it.ts());
+            if b.key_past_end(key) {
+                self.blocks = BlockPlan::Span(0..0);
+                self.iter = None;
+                return Ok(true);
+            }
+            let lo = b.ts_floor(key);
+            if ts < lo {
+                let key = key.to_vec();
+                it.seek(&key, lo)?;
+                continue;
+            }
+            if ts > b.ts_hi {
+                if matches!(&b.end, KeyEnd::Included(k) if k.as_slice() == key) {
+                    self.blocks = BlockPlan::Span(0..0);
+                    self.iter = None;
+                    return Ok(true);
+                }
+                let mut next = key.to_vec();
+                next.push(0);
+                it.seek(&next, b.ts_lo)?;
+                continue;
+            }
+            if !f(key, ts, raw.kind, raw.expire_at, it.value(&raw))? {
+                return Ok(false);
+            }
+        }
+    }
+
     /// The next entry backwards: the planned blocks from the last, each block's
     /// entries in bounds decoded at once and handed out from the end.
     fn prev_entry(&mut self) -> Result<Option<Entry>> {
