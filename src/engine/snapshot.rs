@@ -23,6 +23,7 @@ use std::time::Instant;
 use super::{Engine, Inner};
 use crate::config::ReadOptions;
 use crate::error::{Error, Result};
+use crate::iterator::lent_merge;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::iterator::scan::ScanIterator;
 use crate::range::{Bounds, Query, ScanRange};
@@ -169,29 +170,6 @@ impl Snapshot {
     }
 }
 
-/// Hands the live records of `cursors` (one table, or a run's tables in key order)
-/// to `f`, lent from their blocks; returns how many were handed.
-fn visit_tables(
-    cursors: Vec<crate::sstable::cursor::TableCursor>,
-    now: &dyn Fn() -> i64,
-    f: &mut crate::entry::Visitor<'_>,
-) -> Result<u64> {
-    let mut handed = 0;
-    for mut c in cursors {
-        let going = c.visit_lent(&mut |k, ts, kind, expire_at, v| {
-            if !crate::entry::live(kind, expire_at, now) {
-                return Ok(true);
-            }
-            handed += 1;
-            f(k, ts, v)
-        })?;
-        if !going {
-            break;
-        }
-    }
-    Ok(handed)
-}
-
 impl Inner {
     pub(crate) fn get_at(
         &self,
@@ -319,11 +297,11 @@ impl Inner {
             }
             Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)], bounds.reverse),
             Err(merge) if tombstones.is_empty() && !bounds.reverse => {
-                // One table, or one run of tables: each record is lent from its
-                // block, none built (a single source holds one version per (key, ts)).
-                match merge.into_sole_tables() {
-                    Ok(cursors) => {
-                        let handed = visit_tables(cursors, &|| snap.now(), f)?;
+                // Forwards without range tombstones: the lending merge (records of
+                // tables are lent from their blocks, none built).
+                match merge.into_sources() {
+                    Ok(sources) => {
+                        let handed = lent_merge::visit(sources, &|| snap.now(), f)?;
                         self.stats.add_records_read(handed);
                         return Ok(());
                     }

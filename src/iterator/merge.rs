@@ -124,17 +124,12 @@ impl MergeIter {
         }
     }
 
-    /// The table cursors of the only source, when it is a table or a run (and
-    /// nothing was read yet), in the order they are read.
-    pub(crate) fn into_sole_tables(self) -> std::result::Result<Vec<TableCursor>, MergeIter> {
-        if self.started || self.sources.len() != 1 || matches!(self.sources[0], Source::Mem(_)) {
+    /// The sources, when nothing was read yet (for the lending merge).
+    pub(crate) fn into_sources(self) -> std::result::Result<Vec<Source>, MergeIter> {
+        if self.started {
             return Err(self);
         }
-        match self.sources.into_iter().next() {
-            Some(Source::Table(c)) => Ok(vec![c]),
-            Some(Source::Run(run)) => Ok(run.into()),
-            _ => unreachable!("checked above"),
-        }
+        Ok(self.sources)
     }
 
     fn pull(&mut self, source: usize) -> Result<()> {

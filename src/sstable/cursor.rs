@@ -9,7 +9,7 @@ use crate::entry::{Entry, Kind};
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
-use super::block::{BlockIter, Decoded, Lent};
+use super::block::{BlockIter, Decoded, Lent, Raw};
 use super::reader::{BlockPlan, PartSlot, Table};
 
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
@@ -112,15 +112,11 @@ impl TableCursor {
     }
 }
 
-/// What a lending walk hands out per entry: key, ts, kind, expiry and value, all
-/// borrowed for the call; returning false stops the walk.
-pub(crate) type LentFn<'a> = dyn FnMut(&[u8], i64, Kind, i64, &[u8]) -> Result<bool> + 'a;
-
 impl TableCursor {
-    /// `next_entry`'s forward walk, lending each entry in bounds to `f` from its
-    /// block instead of building it (no copy of key or value). Returns false when
-    /// `f` stopped it. Forward bounds only.
-    pub(crate) fn visit_lent(&mut self, f: &mut LentFn<'_>) -> Result<bool> {
+    /// `next_entry`'s forward step without building the entry: moves to the next
+    /// entry in bounds and returns what `decode` learned of it; its key, ts and value
+    /// are [`lent`](Self::lent) until the next step. Forward bounds only.
+    pub(crate) fn next_lent(&mut self) -> Result<Option<Raw>> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -131,7 +127,7 @@ impl TableCursor {
                 Some(it) => it,
                 None => {
                     let Some(n) = self.blocks.get(self.next_block) else {
-                        return Ok(true);
+                        return Ok(None);
                     };
                     self.next_block += 1;
                     let block = self.table.read_block(n, &mut self.part, &self.opts)?;
@@ -151,7 +147,7 @@ impl TableCursor {
             if b.key_past_end(key) {
                 self.blocks = BlockPlan::Span(0..0);
                 self.iter = None;
-                return Ok(true);
+                return Ok(None);
             }
             let lo = b.ts_floor(key);
             if ts < lo {
@@ -163,19 +159,32 @@ impl TableCursor {
                 if matches!(&b.end, KeyEnd::Included(k) if k.as_slice() == key) {
                     self.blocks = BlockPlan::Span(0..0);
                     self.iter = None;
-                    return Ok(true);
+                    return Ok(None);
                 }
                 let mut next = key.to_vec();
                 next.push(0);
                 it.seek(&next, b.ts_lo)?;
                 continue;
             }
-            if !f(key, ts, raw.kind, raw.expire_at, it.value(&raw))? {
-                return Ok(false);
-            }
+            return Ok(Some(raw));
         }
     }
 
+    /// The sequence every entry of the table takes (its smallest).
+    pub(crate) fn seq(&self) -> u64 {
+        self.table.meta.min_seq
+    }
+
+    /// The key, ts and value of the entry `next_lent` returned last (`raw`).
+    pub(crate) fn lent(&self, raw: &Raw) -> (&[u8], i64, &[u8]) {
+        match &self.iter {
+            Some(it) => (it.key(), it.ts(), it.value(raw)),
+            None => (&[], 0, &[]),
+        }
+    }
+}
+
+impl TableCursor {
     /// The next entry backwards: the planned blocks from the last, each block's
     /// entries in bounds decoded at once and handed out from the end.
     fn prev_entry(&mut self) -> Result<Option<Entry>> {

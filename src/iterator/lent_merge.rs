@@ -1,0 +1,128 @@
+//! A forward merge that lends: the newest version of each `(key, ts)` across
+//! memtable and table sources, handed to a visitor as borrowed key and value, with
+//! no record built for what comes from a table (its key is read in the block
+//! iterator's buffer, its value in the block). `Snapshot::visit` uses it when no
+//! range tombstone applies; `MergeIter` stays the owning merge under `ScanIterator`.
+//!
+//! Sources are few (a memtable or two, a handful of runs), so each step scans them
+//! for the smallest current `(key, ts)` instead of keeping a heap: the comparisons
+//! read the keys where they lie. Of equal `(key, ts)`, the version with the highest
+//! sequence wins (memtable versions carry theirs; a table's entries take the table's
+//! smallest), as in `MergeIter`; the others are stepped past.
+
+use std::cmp::Ordering;
+use std::collections::VecDeque;
+
+use crate::entry::{cmp_key_ts, live, Entry, Kind};
+use crate::error::Result;
+use crate::memtable::MemCursor;
+use crate::sstable::block::Raw;
+use crate::sstable::cursor::TableCursor;
+
+use super::merge::Source;
+
+/// One source and the entry it is on.
+enum Cur {
+    Mem(MemCursor, Option<Entry>),
+    /// A table or a run's tables in key order; the front one is on `Raw`.
+    Tables(VecDeque<TableCursor>, Option<Raw>),
+}
+
+impl Cur {
+    fn new(s: Source) -> Cur {
+        match s {
+            Source::Mem(c) => Cur::Mem(c, None),
+            Source::Table(c) => Cur::Tables(VecDeque::from([c]), None),
+            Source::Run(run) => Cur::Tables(run, None),
+        }
+    }
+
+    /// Moves to the next entry; false at the end.
+    fn step(&mut self) -> Result<bool> {
+        match self {
+            Cur::Mem(c, cur) => {
+                *cur = c.next_entry();
+                Ok(cur.is_some())
+            }
+            Cur::Tables(run, cur) => {
+                while let Some(c) = run.front_mut() {
+                    if let Some(raw) = c.next_lent()? {
+                        *cur = Some(raw);
+                        return Ok(true);
+                    }
+                    run.pop_front();
+                }
+                *cur = None;
+                Ok(false)
+            }
+        }
+    }
+
+    /// The current entry: key, ts, sequence, kind, expiry, value.
+    fn current(&self) -> Option<(&[u8], i64, u64, Kind, i64, &[u8])> {
+        match self {
+            Cur::Mem(_, Some(e)) => Some((&e.key, e.ts, e.seq, e.kind, e.expire_at, &e.value)),
+            Cur::Tables(run, Some(raw)) => {
+                let c = run.front()?;
+                let (k, ts, v) = c.lent(raw);
+                Some((k, ts, c.seq(), raw.kind, raw.expire_at, v))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Hands the newest live version of each `(key, ts)` of `sources` (forward) to
+/// `f` until it returns false; returns how many were handed.
+pub(crate) fn visit(
+    sources: Vec<Source>,
+    now: &dyn Fn() -> i64,
+    f: &mut crate::entry::Visitor<'_>,
+) -> Result<u64> {
+    let mut curs: Vec<Cur> = sources.into_iter().map(Cur::new).collect();
+    let mut live_curs = Vec::with_capacity(curs.len());
+    for (i, c) in curs.iter_mut().enumerate() {
+        if c.step()? {
+            live_curs.push(i);
+        }
+    }
+    let mut handed = 0;
+    let mut tied: Vec<usize> = Vec::with_capacity(curs.len());
+    while !live_curs.is_empty() {
+        // The smallest (key, ts); of equal ones the highest sequence.
+        tied.clear();
+        let mut best = live_curs[0];
+        tied.push(best);
+        for &i in &live_curs[1..] {
+            let (bk, bts, bseq, ..) = curs[best].current().expect("live source");
+            let (k, ts, seq, ..) = curs[i].current().expect("live source");
+            match cmp_key_ts(k, ts, bk, bts) {
+                Ordering::Less => {
+                    best = i;
+                    tied.clear();
+                    tied.push(i);
+                }
+                Ordering::Equal => {
+                    tied.push(i);
+                    if seq > bseq {
+                        best = i;
+                    }
+                }
+                Ordering::Greater => {}
+            }
+        }
+        let (k, ts, _, kind, expire_at, v) = curs[best].current().expect("live source");
+        if live(kind, expire_at, now) {
+            handed += 1;
+            if !f(k, ts, v)? {
+                return Ok(handed);
+            }
+        }
+        for &i in &tied {
+            if !curs[i].step()? {
+                live_curs.retain(|&x| x != i);
+            }
+        }
+    }
+    Ok(handed)
+}
