@@ -21,6 +21,16 @@ use crate::sstable::cursor::TableCursor;
 
 use super::merge::Source;
 
+/// A source's current entry, borrowed where it lies.
+struct At<'a> {
+    key: &'a [u8],
+    ts: i64,
+    seq: u64,
+    kind: Kind,
+    expire_at: i64,
+    value: &'a [u8],
+}
+
 /// One source and the entry it is on.
 enum Cur {
     Mem(MemCursor, Option<Entry>),
@@ -58,14 +68,28 @@ impl Cur {
         }
     }
 
-    /// The current entry: key, ts, sequence, kind, expiry, value.
-    fn current(&self) -> Option<(&[u8], i64, u64, Kind, i64, &[u8])> {
+    /// The current entry.
+    fn current(&self) -> Option<At<'_>> {
         match self {
-            Cur::Mem(_, Some(e)) => Some((&e.key, e.ts, e.seq, e.kind, e.expire_at, &e.value)),
+            Cur::Mem(_, Some(e)) => Some(At {
+                key: &e.key,
+                ts: e.ts,
+                seq: e.seq,
+                kind: e.kind,
+                expire_at: e.expire_at,
+                value: &e.value,
+            }),
             Cur::Tables(run, Some(raw)) => {
                 let c = run.front()?;
-                let (k, ts, v) = c.lent(raw);
-                Some((k, ts, c.seq(), raw.kind, raw.expire_at, v))
+                let (key, ts, value) = c.lent(raw);
+                Some(At {
+                    key,
+                    ts,
+                    seq: c.seq(),
+                    kind: raw.kind,
+                    expire_at: raw.expire_at,
+                    value,
+                })
             }
             _ => None,
         }
@@ -80,13 +104,26 @@ pub(crate) fn visit(
     f: &mut crate::entry::Visitor<'_>,
 ) -> Result<u64> {
     let mut curs: Vec<Cur> = sources.into_iter().map(Cur::new).collect();
+    let mut handed = 0;
+    if let [only] = &mut curs[..] {
+        // One source holds one version per (key, ts): no comparing.
+        while only.step()? {
+            let at = only.current().expect("stepped onto an entry");
+            if live(at.kind, at.expire_at, now) {
+                handed += 1;
+                if !f(at.key, at.ts, at.value)? {
+                    break;
+                }
+            }
+        }
+        return Ok(handed);
+    }
     let mut live_curs = Vec::with_capacity(curs.len());
     for (i, c) in curs.iter_mut().enumerate() {
         if c.step()? {
             live_curs.push(i);
         }
     }
-    let mut handed = 0;
     let mut tied: Vec<usize> = Vec::with_capacity(curs.len());
     while !live_curs.is_empty() {
         // The smallest (key, ts); of equal ones the highest sequence.
@@ -94,9 +131,9 @@ pub(crate) fn visit(
         let mut best = live_curs[0];
         tied.push(best);
         for &i in &live_curs[1..] {
-            let (bk, bts, bseq, ..) = curs[best].current().expect("live source");
-            let (k, ts, seq, ..) = curs[i].current().expect("live source");
-            match cmp_key_ts(k, ts, bk, bts) {
+            let b = curs[best].current().expect("live source");
+            let c = curs[i].current().expect("live source");
+            match cmp_key_ts(c.key, c.ts, b.key, b.ts) {
                 Ordering::Less => {
                     best = i;
                     tied.clear();
@@ -104,17 +141,17 @@ pub(crate) fn visit(
                 }
                 Ordering::Equal => {
                     tied.push(i);
-                    if seq > bseq {
+                    if c.seq > b.seq {
                         best = i;
                     }
                 }
                 Ordering::Greater => {}
             }
         }
-        let (k, ts, _, kind, expire_at, v) = curs[best].current().expect("live source");
-        if live(kind, expire_at, now) {
+        let at = curs[best].current().expect("live source");
+        if live(at.kind, at.expire_at, now) {
             handed += 1;
-            if !f(k, ts, v)? {
+            if !f(at.key, at.ts, at.value)? {
                 return Ok(handed);
             }
         }
