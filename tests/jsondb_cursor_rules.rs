@@ -311,3 +311,46 @@ fn bounded_reads() {
         StatusCode::NotFound
     );
 }
+
+/// §cursor-iteration reads the transaction's current state: a cursor that read
+/// ahead sees writes made after by another cursor or by a request of its
+/// transaction (idbcursor-iterating-update.any.js, idbcursor_iterating.htm).
+#[test]
+fn cursors_see_writes_of_their_transaction_made_elsewhere() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db(d.path());
+    let mut tx = db.transaction(&["s"], TransactionMode::ReadWrite).unwrap();
+    let all = KeyRange::all();
+    let mut a = tx
+        .open_detached_cursor("s", None, &all, Direction::Next, false)
+        .unwrap();
+    let mut b = tx
+        .open_detached_cursor(
+            "s",
+            None,
+            &KeyRange::only(&json!(3)).unwrap(),
+            Direction::Next,
+            false,
+        )
+        .unwrap();
+    assert_eq!(a.key(), Some(&json!(1))); // `a` has read ahead 2..5
+    b.update_in(&mut tx, json!({"id": 3, "name": "changed"}))
+        .unwrap();
+    tx.put("s", json!({"id": 2, "name": "new"})).unwrap();
+    tx.delete("s", &json!(4)).unwrap();
+    tx.put("s", json!({"id": 4.5, "name": "inserted"})).unwrap();
+    let mut seen = Vec::new();
+    while a.continue_in(&tx).unwrap() {
+        let v: Value = a.value_as().unwrap().unwrap();
+        seen.push((a.key().unwrap().clone(), v["name"].clone()));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (json!(2), json!("new")),
+            (json!(3), json!("changed")),
+            (json!(4.5), json!("inserted")),
+            (json!(5), json!("a")),
+        ]
+    );
+}

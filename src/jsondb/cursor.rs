@@ -3,9 +3,9 @@
 //!
 //! A cursor holds its place, not its results: it reads ahead a batch of entries at
 //! a time and reads again after the last one, so a cursor over a million documents
-//! holds one batch. A write through the cursor (`update`, `delete`) drops the batch,
-//! and the next step reads from the transaction's new state, as IndexedDB's cursors
-//! see their transaction's writes. [`Cursor`] borrows its transaction mutably (it may
+//! holds one batch. Any write of its transaction (through this cursor, another one,
+//! or a request) drops the batch, and the next step reads from the transaction's
+//! new state, as IndexedDB's cursors see their transaction's writes. [`Cursor`] borrows its transaction mutably (it may
 //! write through it); [`DetachedCursor`] is the same cursor without the borrow, for
 //! several cursors in one transaction or a binding that holds one across calls.
 
@@ -75,6 +75,9 @@ pub struct DetachedCursor {
     ahead: VecDeque<Entry>,
     /// Everything in the bounds past `resume` is in `ahead`.
     drained: bool,
+    /// The transaction's write count when `ahead` was read: later writes (through
+    /// another cursor or request) make it stale.
+    read_at: u64,
     /// `continue_primary_key`: entries before this (key, primary key) are skipped.
     skip_to: Option<(Vec<u8>, Vec<u8>)>,
     current: Option<Current>,
@@ -120,6 +123,7 @@ impl DetachedCursor {
             resume: None,
             ahead: VecDeque::new(),
             drained: false,
+            read_at: tx.writes(),
             skip_to: None,
             current: None,
         };
@@ -189,11 +193,16 @@ impl DetachedCursor {
             Ok(done)
         })?;
         self.drained = drained;
+        self.read_at = tx.writes();
         Ok(())
     }
 
     /// Moves to the next entry; false (and no current entry) past the last.
     fn step(&mut self, tx: &Transaction<'_>) -> Result<bool> {
+        if tx.writes() != self.read_at {
+            // The transaction wrote since the read-ahead: read from here again.
+            self.reposition(None);
+        }
         loop {
             if self.ahead.is_empty() && !self.drained {
                 self.fill(tx)?;

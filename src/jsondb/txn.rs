@@ -52,6 +52,9 @@ pub struct Transaction<'db> {
     every_store: bool,
     /// Stores cleared in it (for the change feed).
     cleared: Vec<u32>,
+    /// Counts the writes staged so far: a cursor's read-ahead older than the last
+    /// write is read again (cursors see their transaction's writes).
+    writes: u64,
 }
 
 impl std::fmt::Debug for Transaction<'_> {
@@ -98,6 +101,7 @@ impl<'db> Transaction<'db> {
             id: ticket,
             every_store: false,
             cleared: Vec::new(),
+            writes: 0,
         })
     }
 
@@ -127,7 +131,13 @@ impl<'db> Transaction<'db> {
             id: ticket,
             every_store,
             cleared: Vec::new(),
+            writes: 0,
         })
+    }
+
+    /// How many writes it has staged (see `writes`).
+    pub(crate) fn writes(&self) -> u64 {
+        self.writes
     }
 
     /// This transaction's identity: its database's address and its number there.
@@ -187,6 +197,9 @@ impl<'db> Transaction<'db> {
         let mut req = self.request();
         let out = f(&mut req)?;
         let delta = req.delta;
+        if !delta.is_empty() {
+            self.writes += 1;
+        }
         self.overlay.extend(delta);
         Ok(out)
     }
@@ -202,6 +215,7 @@ impl<'db> Transaction<'db> {
     }
 
     pub(crate) fn stage_raw(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.writes += 1;
         self.overlay.insert(key, value);
     }
 
@@ -220,6 +234,7 @@ impl<'db> Transaction<'db> {
         for k in staged {
             self.overlay.remove(&k);
         }
+        self.writes += 1;
         self.range_dels.push((start, end));
     }
 
