@@ -189,6 +189,16 @@ typedef enum flowdb_sync_mode_t {
 } flowdb_sync_mode_t;
 
 /*
+ A cursor: on one entry (its key, primary key and, unless it is a key cursor, its
+ document) or past its last. Every call on it, reading the entry included, is
+ `FLOWDB_TRANSACTION_INACTIVE` once its transaction was committed, aborted or freed
+ (free the cursor as usual). Several cursors may be open on one transaction. It may
+ move between threads; calls on one cursor from two threads at once wait for each
+ other. Free with `flowdb_cursor_free`.
+ */
+typedef struct flowdb_cursor_t flowdb_cursor_t;
+
+/*
  An open engine. Thread-safe.
  */
 typedef struct flowdb_engine_t flowdb_engine_t;
@@ -1085,8 +1095,8 @@ enum flowdb_status_t flowdb_jsondb_close(const struct flowdb_jsondb_t *db,
 /*
  Shuts the database down (sync, stop background work, release the directory
  lock); the handle then answers `FLOWDB_CLOSED` until `flowdb_jsondb_free`, which
- must still be called. `FLOWDB_BUSY` while transactions are open (nothing is shut
- down then).
+ must still be called. `FLOWDB_BUSY` while transactions are open, or cursors from
+ `flowdb_jsondb_open_cursor` (nothing is shut down then).
  */
 enum flowdb_status_t flowdb_jsondb_shutdown(const struct flowdb_jsondb_t *db,
                                             struct flowdb_error_t **err);
@@ -1240,6 +1250,307 @@ enum flowdb_status_t flowdb_jsondb_count_by_index(const struct flowdb_jsondb_t *
                                                   const struct flowdb_key_range_t *range,
                                                   size_t *out,
                                                   struct flowdb_error_t **err);
+
+/*
+ A cursor over the documents of `store` whose primary key is in `range`, in
+ `direction` order, on its first document (IndexedDB's `store.openCursor`); in
+ `*out`, to free with `flowdb_cursor_free` (before or after the transaction). Past
+ its end at once when there is none (`flowdb_cursor_key` gives NULL).
+ */
+enum flowdb_status_t flowdb_txn_open_cursor(struct flowdb_txn_t *txn,
+                                            const char *store,
+                                            const struct flowdb_key_range_t *range,
+                                            enum flowdb_direction_t direction,
+                                            struct flowdb_cursor_t **out,
+                                            struct flowdb_error_t **err);
+
+/*
+ `flowdb_txn_open_cursor` without documents: keys and primary keys only, no
+ document read (IndexedDB's `store.openKeyCursor`); it cannot update or delete.
+ */
+enum flowdb_status_t flowdb_txn_open_key_cursor(struct flowdb_txn_t *txn,
+                                                const char *store,
+                                                const struct flowdb_key_range_t *range,
+                                                enum flowdb_direction_t direction,
+                                                struct flowdb_cursor_t **out,
+                                                struct flowdb_error_t **err);
+
+/*
+ A cursor over the entries of `index` whose key is in `range`, in `direction` order
+ ((index key, primary key) order; the unique directions keep, per index key, the
+ entry with the lowest primary key), on its first entry (IndexedDB's
+ `index.openCursor`). Its key is the index key. Free with `flowdb_cursor_free`.
+ */
+enum flowdb_status_t flowdb_txn_open_index_cursor(struct flowdb_txn_t *txn,
+                                                  const char *store,
+                                                  const char *index,
+                                                  const struct flowdb_key_range_t *range,
+                                                  enum flowdb_direction_t direction,
+                                                  struct flowdb_cursor_t **out,
+                                                  struct flowdb_error_t **err);
+
+/*
+ `flowdb_txn_open_index_cursor` without documents (IndexedDB's
+ `index.openKeyCursor`); it cannot update or delete.
+ */
+enum flowdb_status_t flowdb_txn_open_index_key_cursor(struct flowdb_txn_t *txn,
+                                                      const char *store,
+                                                      const char *index,
+                                                      const struct flowdb_key_range_t *range,
+                                                      enum flowdb_direction_t direction,
+                                                      struct flowdb_cursor_t **out,
+                                                      struct flowdb_error_t **err);
+
+/*
+ A cursor in a read-only transaction of its own over `store` (or, when `index` is
+ not NULL, over that index of it), in `range` and `direction` order, on its first
+ entry; `key_only`: no documents read. It holds its transaction, and so keeps the
+ database alive (`flowdb_jsondb_shutdown` is `FLOWDB_BUSY`) and holds up read-write
+ transactions over `store` begun after it, until `flowdb_cursor_free`. Reading
+ only: update and delete through it are `FLOWDB_READ_ONLY`.
+ */
+enum flowdb_status_t flowdb_jsondb_open_cursor(const struct flowdb_jsondb_t *db,
+                                               const char *store,
+                                               const char *index,
+                                               const struct flowdb_key_range_t *range,
+                                               enum flowdb_direction_t direction,
+                                               bool key_only,
+                                               struct flowdb_cursor_t **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ The key of the entry the cursor is on (JSON; the index key for an index cursor) in
+ `*out`, or NULL past its end. Free with `flowdb_string_free`.
+ */
+enum flowdb_status_t flowdb_cursor_key(const struct flowdb_cursor_t *cursor,
+                                       char **out,
+                                       struct flowdb_error_t **err);
+
+/*
+ The primary key of the entry the cursor is on (JSON) in `*out`, or NULL past its
+ end. Free with `flowdb_string_free`.
+ */
+enum flowdb_status_t flowdb_cursor_primary_key(const struct flowdb_cursor_t *cursor,
+                                               char **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ The document the cursor is on (its stored JSON text) in `*out`, or NULL past its
+ end and for a key cursor. Free with `flowdb_string_free`.
+ */
+enum flowdb_status_t flowdb_cursor_value(const struct flowdb_cursor_t *cursor,
+                                         char **out,
+                                         struct flowdb_error_t **err);
+
+/*
+ Moves the cursor to its next entry (IndexedDB's `continue()`); `*has_entry` is
+ false once it is past its last. A cursor past its end stays there (`*has_entry`
+ false again).
+ */
+enum flowdb_status_t flowdb_cursor_continue(struct flowdb_cursor_t *cursor,
+                                            bool *has_entry,
+                                            struct flowdb_error_t **err);
+
+/*
+ Moves the cursor to the first entry whose key is `key` (JSON) or past it in its
+ direction (IndexedDB's `continue(key)`); `*has_entry` as for
+ `flowdb_cursor_continue`. A key not past the current one in the cursor's direction
+ is `FLOWDB_DATA`; a cursor past its end, `FLOWDB_INVALID_ARGUMENT`.
+ */
+enum flowdb_status_t flowdb_cursor_continue_to(struct flowdb_cursor_t *cursor,
+                                               const char *key,
+                                               size_t len,
+                                               bool *has_entry,
+                                               struct flowdb_error_t **err);
+
+/*
+ Index cursors in `FLOWDB_NEXT` or `FLOWDB_PREV` order only: moves to the entry
+ (`key`, `primary_key`) (both JSON) or the first past it (IndexedDB's
+ `continuePrimaryKey`); `*has_entry` as for `flowdb_cursor_continue`. On a store
+ cursor or in a unique direction `FLOWDB_INVALID_ARGUMENT`; a position not past the
+ current one, `FLOWDB_DATA`.
+ */
+enum flowdb_status_t flowdb_cursor_continue_primary_key(struct flowdb_cursor_t *cursor,
+                                                        const char *key,
+                                                        size_t key_len,
+                                                        const char *primary_key,
+                                                        size_t primary_key_len,
+                                                        bool *has_entry,
+                                                        struct flowdb_error_t **err);
+
+/*
+ Moves the cursor `n` entries on (IndexedDB's `advance(n)`); `*has_entry` as for
+ `flowdb_cursor_continue`. `n` of 0, or a cursor past its end, is
+ `FLOWDB_INVALID_ARGUMENT`.
+ */
+enum flowdb_status_t flowdb_cursor_advance(struct flowdb_cursor_t *cursor,
+                                           uint32_t n,
+                                           bool *has_entry,
+                                           struct flowdb_error_t **err);
+
+/*
+ Replaces the document the cursor is on with `doc` (JSON object text), whose key
+ must be the cursor's primary key (else `FLOWDB_DATA`); its key, as JSON, in
+ `*key_out` (may be NULL). The cursor stays on its entry (its value is still the
+ one it read); the next move sees the new document. A read-only transaction is
+ `FLOWDB_READ_ONLY`; a key cursor or one past its end, `FLOWDB_INVALID_ARGUMENT`.
+ */
+enum flowdb_status_t flowdb_cursor_update(struct flowdb_cursor_t *cursor,
+                                          const char *doc,
+                                          size_t len,
+                                          char **key_out,
+                                          struct flowdb_error_t **err);
+
+/*
+ Deletes the document the cursor is on (and its index entries); the cursor stays on
+ its entry until it moves. A read-only transaction is `FLOWDB_READ_ONLY`; a key
+ cursor or one past its end, `FLOWDB_INVALID_ARGUMENT`.
+ */
+enum flowdb_status_t flowdb_cursor_delete(struct flowdb_cursor_t *cursor,
+                                          struct flowdb_error_t **err);
+
+/*
+ Frees a cursor (with the transaction of one from `flowdb_jsondb_open_cursor`).
+ NULL does nothing. A transaction's cursors may be freed before or after it.
+ */
+void flowdb_cursor_free(struct flowdb_cursor_t *cursor);
+
+/*
+ Stores `doc` (JSON object text) as a new document (IndexedDB's `add`): a document
+ with the same key already there is `FLOWDB_CONSTRAINT`, and nothing changes. Its
+ key, as JSON, in `*key_out` (may be NULL; free with `flowdb_string_free`).
+ */
+enum flowdb_status_t flowdb_jsondb_add(const struct flowdb_jsondb_t *db,
+                                       const char *store,
+                                       const char *doc,
+                                       size_t len,
+                                       char **key_out,
+                                       struct flowdb_error_t **err);
+
+/*
+ Deletes every document whose primary key is in `range`, with its index entries,
+ atomically (IndexedDB's `delete(range)`).
+ */
+enum flowdb_status_t flowdb_jsondb_delete_range(const struct flowdb_jsondb_t *db,
+                                                const char *store,
+                                                const struct flowdb_key_range_t *range,
+                                                struct flowdb_error_t **err);
+
+/*
+ Deletes every document of `store` and every entry of its indexes, in time
+ independent of the store's size; the key generator keeps its next key (IndexedDB's
+ `clear`).
+ */
+enum flowdb_status_t flowdb_jsondb_clear(const struct flowdb_jsondb_t *db,
+                                         const char *store,
+                                         struct flowdb_error_t **err);
+
+/*
+ Documents whose primary key is in `range`, ascending, at most `count` (0: all), as
+ a JSON array in `*out` (IndexedDB's `getAll`; free with `flowdb_string_free`).
+ */
+enum flowdb_status_t flowdb_jsondb_get_all(const struct flowdb_jsondb_t *db,
+                                           const char *store,
+                                           const struct flowdb_key_range_t *range,
+                                           size_t count,
+                                           char **out,
+                                           struct flowdb_error_t **err);
+
+/*
+ Primary keys in `range`, ascending, at most `count` (0: all), as a JSON array in
+ `*out`; no document is read (IndexedDB's `getAllKeys`).
+ */
+enum flowdb_status_t flowdb_jsondb_get_all_keys(const struct flowdb_jsondb_t *db,
+                                                const char *store,
+                                                const struct flowdb_key_range_t *range,
+                                                size_t count,
+                                                char **out,
+                                                struct flowdb_error_t **err);
+
+/*
+ Documents with their keys whose primary key is in `range`, in `direction` order, at
+ most `count` (0: all), as a JSON array of `{"key":…,"primary_key":…,"value":…}` in
+ `*out` (IndexedDB's `getAllRecords`; for a store `key` is the primary key).
+ */
+enum flowdb_status_t flowdb_jsondb_get_all_records(const struct flowdb_jsondb_t *db,
+                                                   const char *store,
+                                                   const struct flowdb_key_range_t *range,
+                                                   size_t count,
+                                                   enum flowdb_direction_t direction,
+                                                   char **out,
+                                                   struct flowdb_error_t **err);
+
+/*
+ The lowest primary key in `range` (JSON) in `*out`, or NULL when there is none
+ (IndexedDB's `getKey`).
+ */
+enum flowdb_status_t flowdb_jsondb_get_key(const struct flowdb_jsondb_t *db,
+                                           const char *store,
+                                           const struct flowdb_key_range_t *range,
+                                           char **out,
+                                           struct flowdb_error_t **err);
+
+/*
+ How many documents have a primary key in `range`, in `*out` (IndexedDB's
+ `count(range)`); counted from keys, no document is read.
+ */
+enum flowdb_status_t flowdb_jsondb_count_range(const struct flowdb_jsondb_t *db,
+                                               const char *store,
+                                               const struct flowdb_key_range_t *range,
+                                               size_t *out,
+                                               struct flowdb_error_t **err);
+
+/*
+ Documents of the `index` entries whose key is in `range`, in (index key, primary
+ key) order, at most `count` (0: all), as a JSON array in `*out` (IndexedDB's
+ `index.getAll`); a multi-entry index may list a document once per entry.
+ */
+enum flowdb_status_t flowdb_jsondb_get_all_by_index(const struct flowdb_jsondb_t *db,
+                                                    const char *store,
+                                                    const char *index,
+                                                    const struct flowdb_key_range_t *range,
+                                                    size_t count,
+                                                    char **out,
+                                                    struct flowdb_error_t **err);
+
+/*
+ Primary keys of the `index` entries whose key is in `range`, in (index key, primary
+ key) order, at most `count` (0: all), as a JSON array in `*out`; no document is
+ read (IndexedDB's `index.getAllKeys`).
+ */
+enum flowdb_status_t flowdb_jsondb_get_all_keys_by_index(const struct flowdb_jsondb_t *db,
+                                                         const char *store,
+                                                         const char *index,
+                                                         const struct flowdb_key_range_t *range,
+                                                         size_t count,
+                                                         char **out,
+                                                         struct flowdb_error_t **err);
+
+/*
+ Index keys, primary keys and documents of the `index` entries whose key is in
+ `range`, in `direction` order, at most `count` (0: all), as a JSON array of
+ `{"key":…,"primary_key":…,"value":…}` in `*out` (IndexedDB's
+ `index.getAllRecords`; `key` is the index key).
+ */
+enum flowdb_status_t flowdb_jsondb_get_all_records_by_index(const struct flowdb_jsondb_t *db,
+                                                            const char *store,
+                                                            const char *index,
+                                                            const struct flowdb_key_range_t *range,
+                                                            size_t count,
+                                                            enum flowdb_direction_t direction,
+                                                            char **out,
+                                                            struct flowdb_error_t **err);
+
+/*
+ The primary key of the first `index` entry whose key is in `range` (JSON) in
+ `*out`, or NULL when there is none (IndexedDB's `index.getKey`).
+ */
+enum flowdb_status_t flowdb_jsondb_get_key_by_index(const struct flowdb_jsondb_t *db,
+                                                    const char *store,
+                                                    const char *index,
+                                                    const struct flowdb_key_range_t *range,
+                                                    char **out,
+                                                    struct flowdb_error_t **err);
 
 /*
  Creates a store whose documents carry their key at `key_path` (NUL-terminated).
@@ -2134,9 +2445,149 @@ enum flowdb_status_t flowdb_txn_commit(struct flowdb_txn_t *txn, struct flowdb_e
 enum flowdb_status_t flowdb_txn_abort(struct flowdb_txn_t *txn, struct flowdb_error_t **err);
 
 /*
- Frees a transaction (aborting it when still active). NULL does nothing.
+ Frees a transaction (aborting it when still active). NULL does nothing. Its
+ cursors stay to be freed; every later call on them is
+ `FLOWDB_TRANSACTION_INACTIVE`.
  */
 void flowdb_txn_free(struct flowdb_txn_t *txn);
+
+/*
+ Stores `doc` (JSON object text) as a new document in the transaction (IndexedDB's
+ `add`): a document with the same key already there (committed or written by the
+ transaction) is `FLOWDB_CONSTRAINT`, and nothing changes. Its key, as JSON, in
+ `*key_out` (may be NULL; free with `flowdb_string_free`).
+ */
+enum flowdb_status_t flowdb_txn_add(struct flowdb_txn_t *txn,
+                                    const char *store,
+                                    const char *doc,
+                                    size_t len,
+                                    char **key_out,
+                                    struct flowdb_error_t **err);
+
+/*
+ Deletes every document whose primary key is in `range`, with its index entries,
+ atomically (IndexedDB's `delete(range)`).
+ */
+enum flowdb_status_t flowdb_txn_delete_range(struct flowdb_txn_t *txn,
+                                             const char *store,
+                                             const struct flowdb_key_range_t *range,
+                                             struct flowdb_error_t **err);
+
+/*
+ Deletes every document of `store` and every entry of its indexes, in time
+ independent of the store's size; the key generator keeps its next key (IndexedDB's
+ `clear`).
+ */
+enum flowdb_status_t flowdb_txn_clear(struct flowdb_txn_t *txn,
+                                      const char *store,
+                                      struct flowdb_error_t **err);
+
+/*
+ Documents whose primary key is in `range`, ascending, at most `count` (0: all), as
+ a JSON array in `*out` (IndexedDB's `getAll`; free with `flowdb_string_free`).
+ */
+enum flowdb_status_t flowdb_txn_get_all(struct flowdb_txn_t *txn,
+                                        const char *store,
+                                        const struct flowdb_key_range_t *range,
+                                        size_t count,
+                                        char **out,
+                                        struct flowdb_error_t **err);
+
+/*
+ Primary keys in `range`, ascending, at most `count` (0: all), as a JSON array in
+ `*out`; no document is read (IndexedDB's `getAllKeys`).
+ */
+enum flowdb_status_t flowdb_txn_get_all_keys(struct flowdb_txn_t *txn,
+                                             const char *store,
+                                             const struct flowdb_key_range_t *range,
+                                             size_t count,
+                                             char **out,
+                                             struct flowdb_error_t **err);
+
+/*
+ Documents with their keys whose primary key is in `range`, in `direction` order, at
+ most `count` (0: all), as a JSON array of `{"key":…,"primary_key":…,"value":…}` in
+ `*out` (IndexedDB's `getAllRecords`; for a store `key` is the primary key).
+ */
+enum flowdb_status_t flowdb_txn_get_all_records(struct flowdb_txn_t *txn,
+                                                const char *store,
+                                                const struct flowdb_key_range_t *range,
+                                                size_t count,
+                                                enum flowdb_direction_t direction,
+                                                char **out,
+                                                struct flowdb_error_t **err);
+
+/*
+ The lowest primary key in `range` (JSON) in `*out`, or NULL when there is none
+ (IndexedDB's `getKey`).
+ */
+enum flowdb_status_t flowdb_txn_get_key(struct flowdb_txn_t *txn,
+                                        const char *store,
+                                        const struct flowdb_key_range_t *range,
+                                        char **out,
+                                        struct flowdb_error_t **err);
+
+/*
+ How many documents have a primary key in `range`, in `*out` (IndexedDB's
+ `count(range)`); counted from keys, no document is read.
+ */
+enum flowdb_status_t flowdb_txn_count_range(struct flowdb_txn_t *txn,
+                                            const char *store,
+                                            const struct flowdb_key_range_t *range,
+                                            size_t *out,
+                                            struct flowdb_error_t **err);
+
+/*
+ Documents of the `index` entries whose key is in `range`, in (index key, primary
+ key) order, at most `count` (0: all), as a JSON array in `*out` (IndexedDB's
+ `index.getAll`); a multi-entry index may list a document once per entry.
+ */
+enum flowdb_status_t flowdb_txn_get_all_by_index(struct flowdb_txn_t *txn,
+                                                 const char *store,
+                                                 const char *index,
+                                                 const struct flowdb_key_range_t *range,
+                                                 size_t count,
+                                                 char **out,
+                                                 struct flowdb_error_t **err);
+
+/*
+ Primary keys of the `index` entries whose key is in `range`, in (index key, primary
+ key) order, at most `count` (0: all), as a JSON array in `*out`; no document is
+ read (IndexedDB's `index.getAllKeys`).
+ */
+enum flowdb_status_t flowdb_txn_get_all_keys_by_index(struct flowdb_txn_t *txn,
+                                                      const char *store,
+                                                      const char *index,
+                                                      const struct flowdb_key_range_t *range,
+                                                      size_t count,
+                                                      char **out,
+                                                      struct flowdb_error_t **err);
+
+/*
+ Index keys, primary keys and documents of the `index` entries whose key is in
+ `range`, in `direction` order, at most `count` (0: all), as a JSON array of
+ `{"key":…,"primary_key":…,"value":…}` in `*out` (IndexedDB's
+ `index.getAllRecords`; `key` is the index key).
+ */
+enum flowdb_status_t flowdb_txn_get_all_records_by_index(struct flowdb_txn_t *txn,
+                                                         const char *store,
+                                                         const char *index,
+                                                         const struct flowdb_key_range_t *range,
+                                                         size_t count,
+                                                         enum flowdb_direction_t direction,
+                                                         char **out,
+                                                         struct flowdb_error_t **err);
+
+/*
+ The primary key of the first `index` entry whose key is in `range` (JSON) in
+ `*out`, or NULL when there is none (IndexedDB's `index.getKey`).
+ */
+enum flowdb_status_t flowdb_txn_get_key_by_index(struct flowdb_txn_t *txn,
+                                                 const char *store,
+                                                 const char *index,
+                                                 const struct flowdb_key_range_t *range,
+                                                 char **out,
+                                                 struct flowdb_error_t **err);
 
 #ifdef __cplusplus
 }  // extern "C"

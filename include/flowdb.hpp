@@ -1,7 +1,7 @@
 // flowdb.hpp: a header-only C++17 wrapper over flowdb.h.
 //
 // Move-only RAII classes own the C handles (Options, Engine, Scan, RecordList, JsonDB,
-// Transaction, Query, KeyRange). JSON documents and keys are JSON text (std::string).
+// Transaction, Cursor, Query, KeyRange). JSON documents and keys are JSON text (std::string).
 // Failures throw flowdb::Error, which carries the flowdb_status_t. The non-throwing
 // form: flowdb::attempt([&] { ... }) runs any calls and returns a flowdb::Status
 // (Engine::try_open and Engine::try_write_batch are direct forms of the common ones).
@@ -10,7 +10,9 @@
 // reverse()); the RecordView it yields borrows from the scan and is valid until the
 // next step (or a seek). Scans and record lists are ranges for the standard library
 // and C++20's std::ranges (their iterators model std::input_iterator; a RecordList's
-// std::forward_iterator). Reads are const: a `const Engine &` or `const JsonDB &` can
+// std::forward_iterator). A JsonDB Cursor (from a Transaction, or JsonDB::open_cursor)
+// is iterated with range-for too, yielding owned CursorEntry values, and moved with
+// continue_to()/advance(). Reads are const: a `const Engine &` or `const JsonDB &` can
 // read but not write. Thread safety is the C API's: an Engine may be shared by
 // threads; a Scan is used by one thread at a time.
 //
@@ -986,8 +988,280 @@ private:
     flowdb_key_range_t *p_;
 };
 
+/// The entry a Cursor is on: its key (the index key for an index cursor), primary key
+/// and document (nullopt for a key cursor), as JSON text.
+struct CursorEntry {
+    std::string key;
+    std::string primary_key;
+    std::optional<std::string> value;
+};
+
+/// A JsonDB cursor (IndexedDB's IDBCursor): a lazy walk over a store's documents or
+/// an index's entries, in one of the four directions, through its transaction's view;
+/// on its first entry when opened. Move it with continue_() (`continue` is a keyword),
+/// continue_to(), continue_primary_key() and advance() (each returns whether it is
+/// still on an entry); write through it with update() and remove(). Iterate it with
+/// range-for: from the entry it is on to its end, yielding CursorEntry values.
+/// It lives within its transaction: once that is committed, aborted or destroyed,
+/// every call throws FLOWDB_TRANSACTION_INACTIVE (destroying the Cursor is still
+/// fine, before or after the Transaction). One from JsonDB::open_cursor holds a
+/// read-only transaction of its own until destroyed. One thread at a time.
+class Cursor {
+public:
+    explicit Cursor(flowdb_cursor_t *c) : c_(c) {}
+    ~Cursor() { flowdb_cursor_free(c_); }
+    Cursor(Cursor &&o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    Cursor &operator=(Cursor &&o) noexcept { std::swap(c_, o.c_); return *this; }
+    Cursor(const Cursor &) = delete;
+    Cursor &operator=(const Cursor &) = delete;
+
+    /// The key of the entry it is on, or nullopt past its end.
+    std::optional<std::string> key() const { return read(flowdb_cursor_key); }
+    /// The primary key of the entry it is on, or nullopt past its end.
+    std::optional<std::string> primary_key() const { return read(flowdb_cursor_primary_key); }
+    /// The document it is on (as stored), or nullopt past its end and for a key cursor.
+    std::optional<std::string> value() const { return read(flowdb_cursor_value); }
+    /// The entry it is on, or nullopt past its end.
+    std::optional<CursorEntry> entry() const {
+        std::optional<std::string> k = key();
+        if (!k) return std::nullopt;
+        return CursorEntry{std::move(*k), primary_key().value_or(""), value()};
+    }
+    /// Moves to the next entry; false once past the last (IndexedDB's continue()).
+    bool continue_() {
+        return step([&](bool *on, flowdb_error_t **e) { return flowdb_cursor_continue(c_, on, e); });
+    }
+    /// Moves to the first entry whose key is `key` (JSON) or past it in the cursor's
+    /// direction; a key not past the current one throws FLOWDB_DATA.
+    bool continue_to(std::string_view key) {
+        return step([&](bool *on, flowdb_error_t **e) { return flowdb_cursor_continue_to(c_, key.data(), key.size(), on, e); });
+    }
+    /// Index cursors in FLOWDB_NEXT or FLOWDB_PREV order: moves to the entry
+    /// (key, primary_key) or the first past it.
+    bool continue_primary_key(std::string_view key, std::string_view primary_key) {
+        return step([&](bool *on, flowdb_error_t **e) {
+            return flowdb_cursor_continue_primary_key(c_, key.data(), key.size(), primary_key.data(), primary_key.size(), on, e);
+        });
+    }
+    /// Moves n entries on (n >= 1).
+    bool advance(uint32_t n) {
+        return step([&](bool *on, flowdb_error_t **e) { return flowdb_cursor_advance(c_, n, on, e); });
+    }
+    /// Replaces the document it is on with doc, whose key must be its primary key;
+    /// returns the key. The cursor keeps the value it read until it moves.
+    std::string update(std::string_view doc) {
+        char *key = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_cursor_update(c_, doc.data(), doc.size(), &key, &err), err);
+        return detail::take(key);
+    }
+    /// Deletes the document it is on (IndexedDB's delete(); `delete` is a keyword).
+    void remove() {
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_cursor_delete(c_, &err), err);
+    }
+
+    /// An input iterator (std::input_iterator in C++20) over the entries from the one
+    /// the cursor is on: each step continues the cursor. end() is the
+    /// default-constructed iterator (in C++20 std::default_sentinel compares too).
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using iterator_concept = std::input_iterator_tag;
+        using value_type = CursorEntry;
+        using difference_type = std::ptrdiff_t;
+        using reference = const CursorEntry &;
+        using pointer = const CursorEntry *;
+
+        /// What it++ returns: the entry it was on, so that *it++ works.
+        class postfix {
+        public:
+            const CursorEntry &operator*() const { return e_; }
+
+        private:
+            friend class iterator;
+            explicit postfix(CursorEntry e) : e_(std::move(e)) {}
+            CursorEntry e_;
+        };
+
+        iterator() = default;
+        explicit iterator(Cursor *c) : cursor_(c) { load(); }
+        reference operator*() const { return *cur_; }
+        pointer operator->() const { return &*cur_; }
+        iterator &operator++() {
+            cursor_->continue_();
+            load();
+            return *this;
+        }
+        postfix operator++(int) {
+            postfix old(*cur_);
+            ++*this;
+            return old;
+        }
+        friend bool operator==(const iterator &a, const iterator &b) noexcept { return a.cursor_ == b.cursor_; }
+        friend bool operator!=(const iterator &a, const iterator &b) noexcept { return !(a == b); }
+#if __cplusplus >= 202002L
+        friend bool operator==(const iterator &a, std::default_sentinel_t) noexcept { return a.cursor_ == nullptr; }
+#endif
+
+    private:
+        void load() {
+            cur_ = cursor_->entry();
+            if (!cur_) cursor_ = nullptr;
+        }
+        Cursor *cursor_ = nullptr;
+        std::optional<CursorEntry> cur_;
+    };
+    /// The entry the cursor is on now.
+    iterator begin() { return iterator(this); }
+    iterator end() { return iterator(); }
+    const flowdb_cursor_t *get() const noexcept { return c_; }
+
+private:
+    using Read = flowdb_status_t (*)(const flowdb_cursor_t *, char **, flowdb_error_t **);
+    std::optional<std::string> read(Read f) const {
+        char *out = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(f(c_, &out, &err), err);
+        return detail::take_optional(out);
+    }
+    template <class F>
+    bool step(F &&f) {
+        bool on = false;
+        flowdb_error_t *err = nullptr;
+        detail::check(f(&on, &err), err);
+        return on;
+    }
+    flowdb_cursor_t *c_;
+};
+
+namespace detail {
+// A string the library fills in through `f(&out, &err)`.
+template <class F>
+std::string text(F &&f) {
+    char *out = nullptr;
+    flowdb_error_t *err = nullptr;
+    check(f(&out, &err), err);
+    return take(out);
+}
+template <class F>
+std::optional<std::string> optional_text(F &&f) {
+    char *out = nullptr;
+    flowdb_error_t *err = nullptr;
+    check(f(&out, &err), err);
+    return take_optional(out);
+}
+// The C functions of the requests JsonDB and Transaction share (RangeRequests), by
+// handle type (on a JsonDB each is a transaction of its own).
+template <class H>
+struct RangeFns;
+template <>
+struct RangeFns<flowdb_txn_t *> {
+    static constexpr auto add = flowdb_txn_add;
+    static constexpr auto delete_range = flowdb_txn_delete_range;
+    static constexpr auto clear = flowdb_txn_clear;
+    static constexpr auto get_all = flowdb_txn_get_all;
+    static constexpr auto get_all_keys = flowdb_txn_get_all_keys;
+    static constexpr auto get_all_records = flowdb_txn_get_all_records;
+    static constexpr auto get_key = flowdb_txn_get_key;
+    static constexpr auto count_range = flowdb_txn_count_range;
+    static constexpr auto get_all_by_index = flowdb_txn_get_all_by_index;
+    static constexpr auto get_all_keys_by_index = flowdb_txn_get_all_keys_by_index;
+    static constexpr auto get_all_records_by_index = flowdb_txn_get_all_records_by_index;
+    static constexpr auto get_key_by_index = flowdb_txn_get_key_by_index;
+};
+template <>
+struct RangeFns<const flowdb_jsondb_t *> {
+    static constexpr auto add = flowdb_jsondb_add;
+    static constexpr auto delete_range = flowdb_jsondb_delete_range;
+    static constexpr auto clear = flowdb_jsondb_clear;
+    static constexpr auto get_all = flowdb_jsondb_get_all;
+    static constexpr auto get_all_keys = flowdb_jsondb_get_all_keys;
+    static constexpr auto get_all_records = flowdb_jsondb_get_all_records;
+    static constexpr auto get_key = flowdb_jsondb_get_key;
+    static constexpr auto count_range = flowdb_jsondb_count_range;
+    static constexpr auto get_all_by_index = flowdb_jsondb_get_all_by_index;
+    static constexpr auto get_all_keys_by_index = flowdb_jsondb_get_all_keys_by_index;
+    static constexpr auto get_all_records_by_index = flowdb_jsondb_get_all_records_by_index;
+    static constexpr auto get_key_by_index = flowdb_jsondb_get_key_by_index;
+};
+
+/// The key-range reads and the writes beyond put and remove, on a JsonDB (each a
+/// transaction of its own) and on a Transaction (as it sees its store); `Self::get()`
+/// is the handle H. Results are JSON text: documents as stored, lists as JSON arrays;
+/// a count of 0 means all (IndexedDB's). Reads are const; writes are not.
+template <class Self, class H>
+class RangeRequests {
+    using F = RangeFns<H>;
+    H h() const { return static_cast<const Self *>(this)->get(); }
+
+public:
+    /// Stores doc as a new document (IndexedDB's add); a document with its key already
+    /// there throws FLOWDB_CONSTRAINT. Returns the key (JSON).
+    std::string add(const std::string &store, std::string_view doc) {
+        return text([&](char **o, flowdb_error_t **e) { return F::add(h(), store.c_str(), doc.data(), doc.size(), o, e); });
+    }
+    /// Deletes every document whose primary key is in r (IndexedDB's delete(range)).
+    void delete_range(const std::string &store, const KeyRange &r) {
+        flowdb_error_t *err = nullptr;
+        check(F::delete_range(h(), store.c_str(), r.get(), &err), err);
+    }
+    /// Deletes every document of store; its key generator keeps its next key.
+    void clear(const std::string &store) {
+        flowdb_error_t *err = nullptr;
+        check(F::clear(h(), store.c_str(), &err), err);
+    }
+    /// Documents whose primary key is in r, ascending, at most count (0: all): a JSON array.
+    std::string get_all(const std::string &store, const KeyRange &r, size_t count = 0) const {
+        return text([&](char **o, flowdb_error_t **e) { return F::get_all(h(), store.c_str(), r.get(), count, o, e); });
+    }
+    /// Primary keys in r, ascending, at most count (0: all): a JSON array.
+    std::string get_all_keys(const std::string &store, const KeyRange &r, size_t count = 0) const {
+        return text([&](char **o, flowdb_error_t **e) { return F::get_all_keys(h(), store.c_str(), r.get(), count, o, e); });
+    }
+    /// Documents with their keys in dir order, at most count (0: all): a JSON array of
+    /// {"key","primary_key","value"} (IndexedDB's getAllRecords).
+    std::string get_all_records(const std::string &store, const KeyRange &r, size_t count = 0, flowdb_direction_t dir = FLOWDB_NEXT) const {
+        return text([&](char **o, flowdb_error_t **e) { return F::get_all_records(h(), store.c_str(), r.get(), count, dir, o, e); });
+    }
+    /// The lowest primary key in r, or nullopt.
+    std::optional<std::string> get_key(const std::string &store, const KeyRange &r) const {
+        return optional_text([&](char **o, flowdb_error_t **e) { return F::get_key(h(), store.c_str(), r.get(), o, e); });
+    }
+    /// How many documents have a primary key in r.
+    size_t count_range(const std::string &store, const KeyRange &r) const {
+        size_t n = 0;
+        flowdb_error_t *err = nullptr;
+        check(F::count_range(h(), store.c_str(), r.get(), &n, &err), err);
+        return n;
+    }
+    /// Documents of the index entries with a key in r, in (index key, primary key)
+    /// order, at most count (0: all): a JSON array.
+    std::string get_all_by_index(const std::string &store, const std::string &index, const KeyRange &r, size_t count = 0) const {
+        return text([&](char **o, flowdb_error_t **e) { return F::get_all_by_index(h(), store.c_str(), index.c_str(), r.get(), count, o, e); });
+    }
+    /// Primary keys of the index entries with a key in r, at most count (0: all).
+    std::string get_all_keys_by_index(const std::string &store, const std::string &index, const KeyRange &r, size_t count = 0) const {
+        return text([&](char **o, flowdb_error_t **e) { return F::get_all_keys_by_index(h(), store.c_str(), index.c_str(), r.get(), count, o, e); });
+    }
+    /// Index keys, primary keys and documents of the index entries with a key in r, in
+    /// dir order, at most count (0: all): {"key","primary_key","value"} objects.
+    std::string get_all_records_by_index(const std::string &store, const std::string &index, const KeyRange &r, size_t count = 0,
+                                         flowdb_direction_t dir = FLOWDB_NEXT) const {
+        return text([&](char **o, flowdb_error_t **e) {
+            return F::get_all_records_by_index(h(), store.c_str(), index.c_str(), r.get(), count, dir, o, e);
+        });
+    }
+    /// The primary key of the first index entry with a key in r, or nullopt.
+    std::optional<std::string> get_key_by_index(const std::string &store, const std::string &index, const KeyRange &r) const {
+        return optional_text([&](char **o, flowdb_error_t **e) { return F::get_key_by_index(h(), store.c_str(), index.c_str(), r.get(), o, e); });
+    }
+};
+}  // namespace detail
+
 /// A JsonDB transaction (one thread at a time). Not committed when destroyed: aborted.
-class Transaction {
+/// The key-range reads, add, delete_range and clear come from detail::RangeRequests.
+class Transaction : public detail::RangeRequests<Transaction, flowdb_txn_t *> {
 public:
     explicit Transaction(flowdb_txn_t *t) : t_(t) {}
     ~Transaction() { flowdb_txn_free(t_); }
@@ -1045,8 +1319,36 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_txn_abort(t_, &err), err);
     }
+    /// A cursor over the documents of store with a primary key in r, in dir order
+    /// (IndexedDB's openCursor); it may outlive the transaction, unusable then.
+    Cursor open_cursor(const std::string &store, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) {
+        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) { return flowdb_txn_open_cursor(t_, store.c_str(), r.get(), dir, o, e); });
+    }
+    /// open_cursor without documents (openKeyCursor): it cannot update or remove.
+    Cursor open_key_cursor(const std::string &store, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) {
+        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) { return flowdb_txn_open_key_cursor(t_, store.c_str(), r.get(), dir, o, e); });
+    }
+    /// A cursor over the entries of index with a key in r, in dir order (its key is
+    /// the index key).
+    Cursor open_index_cursor(const std::string &store, const std::string &index, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) {
+        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) { return flowdb_txn_open_index_cursor(t_, store.c_str(), index.c_str(), r.get(), dir, o, e); });
+    }
+    /// open_index_cursor without documents.
+    Cursor open_index_key_cursor(const std::string &store, const std::string &index, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) {
+        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) {
+            return flowdb_txn_open_index_key_cursor(t_, store.c_str(), index.c_str(), r.get(), dir, o, e);
+        });
+    }
+    flowdb_txn_t *get() const noexcept { return t_; }
 
 private:
+    template <class F>
+    static Cursor cursor(F &&f) {
+        flowdb_cursor_t *c = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(f(&c, &err), err);
+        return Cursor(c);
+    }
     flowdb_txn_t *t_;
 };
 
@@ -1088,8 +1390,9 @@ private:
 };
 
 /// The JSON document database. Thread-safe; documents and keys are JSON text. Reads
-/// are const; sync(), shutdown() and the destructor as for Engine.
-class JsonDB {
+/// are const; sync(), shutdown() and the destructor as for Engine. The key-range
+/// reads, add, delete_range and clear come from detail::RangeRequests.
+class JsonDB : public detail::RangeRequests<JsonDB, const flowdb_jsondb_t *> {
 public:
     static JsonDB open(const Options &o) {
         flowdb_jsondb_t *h = nullptr;
@@ -1207,6 +1510,17 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_jsondb_transaction(h_, ss.data(), ss.size(), read_write ? FLOWDB_READ_WRITE_TXN : FLOWDB_READ_ONLY_TXN, &t, &err), err);
         return Transaction(t);
+    }
+    /// A cursor in a read-only transaction of its own over store, or over its index
+    /// when given, in r and dir order; key_only: no documents read. It holds the
+    /// transaction until destroyed (shutdown() throws FLOWDB_BUSY meanwhile, and
+    /// read-write transactions over store wait for it). Reading only.
+    Cursor open_cursor(const std::string &store, const std::optional<std::string> &index, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT,
+                       bool key_only = false) const {
+        flowdb_cursor_t *c = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_jsondb_open_cursor(h_, store.c_str(), index ? index->c_str() : nullptr, r.get(), dir, key_only, &c, &err), err);
+        return Cursor(c);
     }
     Query query(const std::string &store) const { return Query(store); }
     /// Flushes and syncs the underlying engine (Rust's JsonDB::close); stays open.

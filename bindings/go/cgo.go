@@ -13,9 +13,9 @@
 // library is linked instead (no run-time dependency).
 //
 // Handles (Engine, JSONDB, Snapshot) are safe for concurrent use by many goroutines;
-// a Txn or an Iterator is used by one goroutine at a time. Every handle, Maintenance
-// included, is an io.Closer: Close it when done (Close is idempotent). A cleanup frees
-// any that become unreachable, as a net for leaks only.
+// a Txn, a Cursor or an Iterator is used by one goroutine at a time. Every handle,
+// Maintenance included, is an io.Closer: Close it when done (Close is idempotent). A
+// cleanup frees any that become unreachable, as a net for leaks only.
 //
 // Calls that can wait take a context.Context first: JSONDB.Transaction (which waits
 // for overlapping transactions, and gives up when the context is done) and the
@@ -51,14 +51,15 @@ var (
 	_ io.Closer = (*Snapshot)(nil)
 	_ io.Closer = (*Iterator)(nil)
 	_ io.Closer = (*Txn)(nil)
+	_ io.Closer = (*Cursor)(nil)
 	_ io.Closer = (*Maintenance)(nil)
 )
 
 var liveHandles atomic.Int64
 
 // LiveHandles is the number of C handles (engines, databases, snapshots,
-// transactions, scans, maintenance threads) the package holds open right now: for
-// tests that check nothing leaks.
+// transactions, cursors, scans, maintenance threads) the package holds open right
+// now: for tests that check nothing leaks.
 func LiveHandles() int64 { return liveHandles.Load() }
 
 // Version is the C library's version, e.g. "0.7.0".

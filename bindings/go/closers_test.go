@@ -43,6 +43,14 @@ func TestCloseIsIdempotent(t *testing.T) {
 			return s.NewIterator(All())
 		}},
 		{"Txn", func() (io.Closer, error) { return db.Transaction(t.Context(), []string{"s"}, true) }},
+		{"Cursor", func() (io.Closer, error) {
+			tx, err := db.Transaction(t.Context(), []string{"s"}, false)
+			if err != nil {
+				return nil, err
+			}
+			defer tx.Close() // the cursor outlives it
+			return tx.OpenCursor("s", IndexRange{}, Next)
+		}},
 		{"Maintenance", func() (io.Closer, error) { return e.SpawnBackgroundMaintenance() }},
 	}
 	for _, k := range kinds {

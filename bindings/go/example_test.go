@@ -187,6 +187,69 @@ func ExampleJSONDB() {
 	// same email again is ErrConstraint: true
 }
 
+// Walk a store with a cursor, updating each document through it, then read keys by
+// index. (An index cursor moving forwards would meet again the entries an update
+// moves forwards: the cursor reads the transaction's writes.)
+func ExampleCursor_All() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	db, err := flowdb.OpenJSONDB(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	err = db.CreateStore(json.RawMessage(`{"name":"items","keyPath":"id","indexes":[{"name":"price","keyPath":"price"}]}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, d := range []string{`{"id":1,"price":30}`, `{"id":2,"price":10}`, `{"id":3,"price":20}`} {
+		if _, err := db.Add("items", json.RawMessage(d)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	tx, err := db.Transaction(context.Background(), []string{"items"}, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Close()
+	c, err := tx.OpenCursor("items", flowdb.IndexRange{}, flowdb.Next)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	for e, err := range c.All() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		var item struct {
+			ID    int `json:"id"`
+			Price int `json:"price"`
+		}
+		if err := json.Unmarshal(e.Value, &item); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("item %s: price %d\n", e.Key, item.Price)
+		item.Price++
+		doc, _ := json.Marshal(item)
+		if _, err := c.Update(doc); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		log.Fatal(err)
+	}
+	keys, err := db.GetAllKeysByIndex("items", "price", flowdb.IndexRange{Lower: &flowdb.KeyBound{Key: json.RawMessage(`15`)}}, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("priced 15 or more: %s\n", keys)
+	// Output:
+	// item 1: price 30
+	// item 2: price 10
+	// item 3: price 20
+	// priced 15 or more: [3 1]
+}
+
 // Errors print as "flowdb: <message>" and match their kind with errors.Is.
 func ExampleError() {
 	dir := tempDir()

@@ -11,6 +11,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"strconv"
 )
 
 // Direction orders index results (IndexedDB cursor directions).
@@ -60,8 +61,25 @@ func (r IndexRange) c() (*C.flowdb_key_range_t, error) {
 	return out, check(st, cerr)
 }
 
-// IndexQuery returns the documents whose index key is in r, in dir order.
-func (db *JSONDB) IndexQuery(store, index string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
+// countArg is a count for C: 0 means all; a negative one is ErrInvalidArgument.
+func countArg(n int) (C.size_t, error) {
+	if n < 0 {
+		return 0, newError(CodeInvalidArgument, "invalid argument: count "+strconv.Itoa(n)+" is negative")
+	}
+	return C.size_t(n), nil
+}
+
+// rangeFn is one key-range request on a handle H: store, index (unused by store
+// requests), key range and count in C form.
+type rangeFn[H any] func(h H, s, i *C.char, kr *C.flowdb_key_range_t, n C.size_t, o **C.char, c **C.flowdb_error_t) uint32
+
+// rangeText runs f through run (JSONDB.text or Txn.text) and returns its JSON result.
+func rangeText[H any](run func(func(H, **C.char, **C.flowdb_error_t) uint32) (json.RawMessage, error),
+	store, index string, r IndexRange, count int, f rangeFn[H]) (json.RawMessage, error) {
+	n, err := countArg(count)
+	if err != nil {
+		return nil, err
+	}
 	kr, err := r.c()
 	if err != nil {
 		return nil, err
@@ -70,63 +88,51 @@ func (db *JSONDB) IndexQuery(store, index string, r IndexRange, dir Direction) (
 	var j json.RawMessage
 	err = withStr([]string{store, index}, func(p []*C.char) error {
 		var e error
-		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_jsondb_index_query(h, p[0], p[1], kr, C.enum_flowdb_direction_t(dir), o, c)
-		})
+		j, e = run(func(h H, o **C.char, c **C.flowdb_error_t) uint32 { return f(h, p[0], p[1], kr, n, o, c) })
 		return e
 	})
-	return docs(j, err)
+	return j, err
+}
+
+// rangeCall runs f (a request with no text result) through run (JSONDB.simple or
+// Txn.call), with store, index and r in C form.
+func rangeCall[H any](run func(func(H, **C.flowdb_error_t) uint32) error, store, index string, r IndexRange,
+	f func(h H, s, i *C.char, kr *C.flowdb_key_range_t, c **C.flowdb_error_t) uint32) error {
+	_, err := rangeText(func(g func(H, **C.char, **C.flowdb_error_t) uint32) (json.RawMessage, error) {
+		return nil, run(func(h H, c **C.flowdb_error_t) uint32 { return g(h, nil, c) })
+	}, store, index, r, 0, func(h H, s, i *C.char, kr *C.flowdb_key_range_t, _ C.size_t, _ **C.char, c **C.flowdb_error_t) uint32 {
+		return f(h, s, i, kr, c)
+	})
+	return err
+}
+
+// IndexQuery returns the documents whose index key is in r, in dir order.
+func (db *JSONDB) IndexQuery(store, index string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
+	return docs(rangeText(db.text, store, index, r, 0, func(h *C.flowdb_jsondb_t, s, i *C.char, kr *C.flowdb_key_range_t, _ C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_index_query(h, s, i, kr, C.enum_flowdb_direction_t(dir), o, c)
+	}))
 }
 
 // CountByIndex is how many entries of index have a key in r.
 func (db *JSONDB) CountByIndex(store, index string, r IndexRange) (int, error) {
-	kr, err := r.c()
-	if err != nil {
-		return 0, err
-	}
-	defer C.flowdb_key_range_free(kr)
 	var n C.size_t
-	err = withStr([]string{store, index}, func(p []*C.char) error {
-		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_jsondb_count_by_index(h, p[0], p[1], kr, &n, c)
-		})
+	err := rangeCall(db.simple, store, index, r, func(h *C.flowdb_jsondb_t, s, i *C.char, kr *C.flowdb_key_range_t, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_count_by_index(h, s, i, kr, &n, c)
 	})
 	return int(n), err
 }
 
 // GetRange returns the documents whose primary key is in r, in dir order.
 func (db *JSONDB) GetRange(store string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
-	kr, err := r.c()
-	if err != nil {
-		return nil, err
-	}
-	defer C.flowdb_key_range_free(kr)
-	var j json.RawMessage
-	err = withStr([]string{store}, func(p []*C.char) error {
-		var e error
-		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_jsondb_get_range(h, p[0], kr, C.enum_flowdb_direction_t(dir), o, c)
-		})
-		return e
-	})
-	return docs(j, err)
+	return docs(rangeText(db.text, store, "", r, 0, func(h *C.flowdb_jsondb_t, s, _ *C.char, kr *C.flowdb_key_range_t, _ C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_get_range(h, s, kr, C.enum_flowdb_direction_t(dir), o, c)
+	}))
 }
 
 // IndexQuery returns the documents whose index key is in r, as the transaction
 // sees them, in dir order.
 func (tx *Txn) IndexQuery(store, index string, r IndexRange, dir Direction) ([]json.RawMessage, error) {
-	kr, err := r.c()
-	if err != nil {
-		return nil, err
-	}
-	defer C.flowdb_key_range_free(kr)
-	var j json.RawMessage
-	err = withStr([]string{store, index}, func(p []*C.char) error {
-		var e error
-		j, e = tx.text(func(t *C.flowdb_txn_t, o **C.char, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_txn_index_query(t, p[0], p[1], kr, C.enum_flowdb_direction_t(dir), o, c)
-		})
-		return e
-	})
-	return docs(j, err)
+	return docs(rangeText(tx.text, store, index, r, 0, func(t *C.flowdb_txn_t, s, i *C.char, kr *C.flowdb_key_range_t, _ C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_txn_index_query(t, s, i, kr, C.enum_flowdb_direction_t(dir), o, c)
+	}))
 }

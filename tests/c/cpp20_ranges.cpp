@@ -42,6 +42,13 @@ static_assert(std::same_as<std::iter_value_t<ListIt>, RecordView>);
 static_assert(std::ranges::forward_range<const flowdb::RecordList>);
 static_assert(std::ranges::common_range<const flowdb::RecordList>);
 
+// A JsonDB cursor is a single-pass range of owned CursorEntry values, ending like a scan.
+using CursorIt = flowdb::Cursor::iterator;
+static_assert(std::input_iterator<CursorIt>);
+static_assert(std::same_as<std::iter_value_t<CursorIt>, flowdb::CursorEntry>);
+static_assert(std::sentinel_for<std::default_sentinel_t, CursorIt>);
+static_assert(std::ranges::input_range<flowdb::Cursor> && std::ranges::common_range<flowdb::Cursor>);
+
 // Series listings and query results are std::vectors.
 static_assert(std::ranges::random_access_range<decltype(std::declval<const flowdb::Engine &>().series())>);
 static_assert(std::ranges::random_access_range<decltype(std::declval<const flowdb::Engine &>().query(flowdb::Range::all()))>);
@@ -123,6 +130,18 @@ int main() {
         auto keys = reader.series("k.") | std::views::transform([](const flowdb::SeriesInfo &s) { return s.key; });
         CHECK(std::ranges::equal(keys, std::vector<std::string>{"k.a", "k.b", "k.c", "k.d"}));
         db.shutdown();
+    }
+    {
+        // A cursor through views: the primary keys of the documents aged over 30.
+        flowdb::Options o;
+        o.data_dir(std::string(base) + "/docs").auto_background(false);
+        flowdb::JsonDB docs = flowdb::JsonDB::open(o);
+        docs.create_store(R"({"name":"p","keyPath":"id","indexes":[{"name":"age","keyPath":"age"}]})");
+        for (const char *d : {R"({"age":40,"id":1})", R"({"age":20,"id":2})", R"({"age":35,"id":3})"}) docs.add("p", d);
+        flowdb::Cursor c = docs.open_cursor("p", std::string("age"), flowdb::KeyRange::lower_bound("30", true), FLOWDB_PREV);
+        auto pks = c | std::views::transform([](const flowdb::CursorEntry &e) { return e.primary_key; });
+        CHECK(std::ranges::equal(pks, std::vector<std::string>{"1", "3"}));
+        CHECK(c.begin() == std::default_sentinel);
     }
     std::string cmd = std::string("rm -rf '") + base + "'";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", base);

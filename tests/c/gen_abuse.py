@@ -27,6 +27,10 @@ OPTIONAL = {
     ("flowdb_jsondb_put_auto", "key_out"),
     ("flowdb_txn_put", "key_out"),
     ("flowdb_txn_put_auto", "key_out"),
+    ("flowdb_jsondb_add", "key_out"),
+    ("flowdb_txn_add", "key_out"),
+    ("flowdb_cursor_update", "key_out"),
+    ("flowdb_jsondb_open_cursor", "index"),  # NULL: a cursor over the store itself
     ("flowdb_error_code", "err"),
     ("flowdb_error_message", "err"),
     ("flowdb_records_len", "list"),
@@ -79,6 +83,8 @@ VALID = {
     "const struct flowdb_iter_t *": "IT",
     "struct flowdb_iter_t *": "IT",
     "struct flowdb_txn_t *": "T",
+    "struct flowdb_cursor_t *": "CU",
+    "const struct flowdb_cursor_t *": "CU",
     "struct flowdb_write_batch_t *": "WB",
     "const struct flowdb_write_batch_t *": "WB",
     "const struct flowdb_snapshot_t *": "SN",
@@ -96,6 +102,7 @@ VALID = {
     "bool": "false",
     "int32_t": "0",
     "int64_t": "0",
+    "uint32_t": "1",
     "uint64_t": "0",
     "size_t": "1",
     "enum flowdb_direction_t": "FLOWDB_NEXT",
@@ -116,6 +123,7 @@ OUTPUTS = {  # T ** -> (local type, release statement)
     "struct flowdb_key_range_t **": ("flowdb_key_range_t *", "flowdb_key_range_free({v});"),
     "struct flowdb_maintenance_t **": ("flowdb_maintenance_t *", "flowdb_maintenance_stop({v});"),
     "struct flowdb_txn_t **": ("flowdb_txn_t *", "flowdb_txn_free({v});"),
+    "struct flowdb_cursor_t **": ("flowdb_cursor_t *", "flowdb_cursor_free({v});"),
     "struct flowdb_snapshot_t **": ("flowdb_snapshot_t *", "flowdb_snapshot_free({v});"),
     "char **": ("char *", "flowdb_string_free({v});"),
     # An error object as a result (flowdb_engine_background_error's `out`), not the
@@ -161,6 +169,11 @@ def call(ret, name, params, null_at):
     types = {t for t, _ in params}
     fresh = [
         ({"struct flowdb_txn_t *"}, "flowdb_txn_t *T = NULL; flowdb_jsondb_transaction(J, STORES, 1, FLOWDB_READ_WRITE_TXN, &T, NULL);", "flowdb_txn_free(T);"),
+        # A cursor on its first document, in a read-write transaction of its own.
+        ({"struct flowdb_cursor_t *", "const struct flowdb_cursor_t *"},
+         "flowdb_txn_t *CT = NULL; flowdb_jsondb_transaction(J, STORES, 1, FLOWDB_READ_WRITE_TXN, &CT, NULL); "
+         "flowdb_cursor_t *CU = NULL; flowdb_txn_open_cursor(CT, \"s\", KR, FLOWDB_NEXT, &CU, NULL);",
+         "flowdb_cursor_free(CU); flowdb_txn_free(CT);"),
         ({"struct flowdb_iter_t *", "const struct flowdb_iter_t *"}, "flowdb_iter_t *IT = NULL; flowdb_engine_scan(E, R, &IT, NULL);", "flowdb_iter_free(IT);"),
         ({"struct flowdb_query_t *", "const struct flowdb_query_t *"}, "flowdb_query_t *Q = flowdb_query_new(\"s\");", "flowdb_query_free(Q);"),
         ({"struct flowdb_options_t *", "const struct flowdb_options_t *"}, "flowdb_options_t *OPTS = fresh_options();", "flowdb_options_free(OPTS);"),
@@ -457,6 +470,38 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_txn_abort(t, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "abort after commit");
     check(flowdb_txn_put(t, "s", "{\"id\":5}", 8, NULL, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "put after commit");
     flowdb_txn_free(t);
+
+    /* Cursors outliving their transaction (committed, then freed): every call is
+     * TRANSACTION_INACTIVE and writes no output; freed after it, in either order. */
+    check(flowdb_jsondb_transaction(J, STORES, 1, FLOWDB_READ_WRITE_TXN, &t, &e), FLOWDB_OK, &e, "txn for cursors");
+    flowdb_cursor_t *cu[3] = {NULL, NULL, NULL};
+    check(flowdb_txn_open_cursor(t, "s", KR, FLOWDB_NEXT, &cu[0], &e), FLOWDB_OK, &e, "cursor");
+    check(flowdb_txn_open_index_cursor(t, "s", "i", KR, FLOWDB_PREV, &cu[1], &e), FLOWDB_OK, &e, "index cursor");
+    check(flowdb_txn_open_key_cursor(t, "s", KR, 9, &cu[2], &e), FLOWDB_INVALID_ARGUMENT, &e, "cursor with a bad direction");
+    EXPECT(cu[2] == NULL, "cursor output on failure");
+    check(flowdb_txn_open_index_key_cursor(t, "s", "nope", KR, FLOWDB_NEXT, &cu[2], &e), FLOWDB_NOT_FOUND, &e, "cursor on an unknown index");
+    check(flowdb_txn_commit(t, &e), FLOWDB_OK, &e, "commit under cursors");
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            bool on = true;
+            char *o = NULL;
+            check(flowdb_cursor_continue(cu[i], &on, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "continue after the transaction");
+            check(flowdb_cursor_advance(cu[i], 1, &on, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "advance after the transaction");
+            check(flowdb_cursor_continue_to(cu[i], "9", 1, &on, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "continue_to after the transaction");
+            check(flowdb_cursor_continue_primary_key(cu[i], "9", 1, "9", 1, &on, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "continue_primary_key after the transaction");
+            EXPECT(on, "has_entry written on failure");
+            check(flowdb_cursor_key(cu[i], &o, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "key after the transaction");
+            check(flowdb_cursor_primary_key(cu[i], &o, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "primary_key after the transaction");
+            check(flowdb_cursor_value(cu[i], &o, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "value after the transaction");
+            EXPECT(o == NULL, "cursor output on failure");
+            check(flowdb_cursor_update(cu[i], "{\"id\":1}", 8, &o, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "update after the transaction");
+            check(flowdb_cursor_delete(cu[i], &e), FLOWDB_TRANSACTION_INACTIVE, &e, "delete after the transaction");
+        }
+        if (round == 0) flowdb_txn_free(t); /* the second round: the transaction is gone */
+    }
+    flowdb_cursor_free(cu[0]);
+    flowdb_cursor_free(cu[1]);
+    flowdb_cursor_free(NULL);
 
     /* Shut down twice, then used: CLOSED, never a crash; free once. */
     flowdb_options_t *o2 = fresh_options();

@@ -3,40 +3,13 @@
  * arguments, bad UTF-8, bad JSON, unknown store, closed handle, inactive and
  * read-only transactions). Built with -Wall -Wextra -Werror; run by ctest. */
 #define _DEFAULT_SOURCE
-#include "flowdb.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-static int failures = 0, checks = 0;
-#define CHECK(c)                                                                              \
-    do {                                                                                      \
-        checks++;                                                                             \
-        if (!(c)) { failures++; fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); } \
-    } while (0)
-#define OK(call) CHECK((call) == FLOWDB_OK)
-#define J(s) s, strlen(s)
-
-/* Frees a returned string after comparing it. */
-static int eq_free(char *got, const char *want) {
-    int same = got != NULL && strcmp(got, want) == 0;
-    if (!same) fprintf(stderr, "  got %s\n  want %s\n", got ? got : "(null)", want);
-    flowdb_string_free(got);
-    return same;
-}
+#include "check.h"
 
 int main(void) {
     char base[] = "/tmp/flowdb-c-jsondb-XXXXXX";
-    if (!mkdtemp(base)) return 2;
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/db", base);
-    flowdb_options_t *o = flowdb_options_new();
-    OK(flowdb_options_set_data_dir(o, dir, NULL));
-    OK(flowdb_options_set_auto_background(o, false, NULL));
-    flowdb_jsondb_t *db = NULL;
-    OK(flowdb_jsondb_open(o, &db, NULL));
+    flowdb_options_t *o = NULL;
+    flowdb_jsondb_t *db = open_db(base, &o);
+    if (!db) return 2;
 
     /* Schema. */
     const char *schema = "{\"name\":\"users\",\"keyPath\":\"id\",\"autoIncrement\":true,\"indexes\":["
@@ -284,9 +257,5 @@ int main(void) {
     flowdb_query_free(NULL);
     flowdb_key_range_free(NULL);
     flowdb_options_free(o);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);
-    printf("%d passed, %d failed\n", checks - failures, failures);
-    return failures == 0 ? 0 : 1;
+    return finish(base);
 }

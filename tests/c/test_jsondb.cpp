@@ -1,6 +1,7 @@
 // C++ JsonDB wrapper tests: schema, CRUD, index queries, key ranges, the query
 // builder, transactions (commit, abort on destruction), error codes as exceptions,
-// every read through a const JsonDB, sync and the deprecated close, metrics labels.
+// every read through a const JsonDB, sync and the deprecated close, metrics labels;
+// the key-range reads (get_all, ...), add, delete_range, clear, and cursors.
 #include "flowdb.hpp"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 static int failures = 0, checks = 0;
 #define CHECK(c)                                                                          \
@@ -37,7 +39,140 @@ static size_t read_everything(const flowdb::JsonDB &db) {
     n += db.count_by_index("users", "age", flowdb::KeyRange::bound("18", "99"));
     n += db.query("users").where_eq("email", R"("a@x")").collect(db).size();
     n += db.engine_stats().struct_size + db.engine_metrics_text().size() + (db.get() != nullptr);
+    const flowdb::KeyRange all = flowdb::KeyRange::all();
+    n += db.get_all("users", all).size() + db.get_all_keys("users", all, 1).size() + db.get_all_records("users", all, 1, FLOWDB_PREV).size();
+    n += db.get_key("users", all).value_or("").size() + db.count_range("users", all) + db.get_all_by_index("users", "age", all, 1).size();
+    n += db.get_all_keys_by_index("users", "age", all).size() + db.get_all_records_by_index("users", "age", all, 1, FLOWDB_NEXT_UNIQUE).size();
+    n += db.get_key_by_index("users", "age", all).value_or("").size() + db.open_cursor("users", "age", all).key().value_or("").size();
     return n;
+}
+
+using flowdb::KeyRange;
+
+static const std::string D1 = R"({"age":30,"id":1})", D2 = R"({"age":20,"id":2})", D3 = R"({"age":30,"id":3})";
+
+// The keys a cursor yields from where it is, by range-for.
+static std::string keys_of(flowdb::Cursor &c) {
+    std::string out;
+    for (const flowdb::CursorEntry &e : c) out += e.key + "|";
+    return out;
+}
+
+// The key-range reads and writes on a JsonDB and a Transaction, and cursors:
+// range-for, continue_to / continue_primary_key / advance, update and remove, several
+// on one transaction, a cursor outliving its transaction, JsonDB::open_cursor.
+static void ranges_and_cursors(const std::string &dir) {
+    flowdb::Options opts;
+    opts.data_dir(dir).auto_background(false);
+    flowdb::JsonDB db = flowdb::JsonDB::open(opts);
+    db.create_store(R"({"name":"users","keyPath":"id","autoIncrement":true,"indexes":[{"name":"age","keyPath":"age"}]})");
+    const KeyRange all = KeyRange::all();
+
+    // The database's requests.
+    CHECK(db.add("users", D1) == "1");
+    CHECK(db.add("users", D2) == "2");
+    CHECK(db.add("users", D3) == "3");
+    CHECK(code_of([&] { db.add("users", D1); }) == FLOWDB_CONSTRAINT);
+    CHECK(db.get_all("users", all) == "[" + D1 + "," + D2 + "," + D3 + "]");
+    CHECK(db.get_all("users", all, 1) == "[" + D1 + "]");
+    CHECK(db.get_all("users", KeyRange::lower_bound("2", true)) == "[" + D3 + "]");
+    CHECK(db.get_all_keys("users", all) == "[1,2,3]");
+    CHECK(db.get_all_records("users", all, 1, FLOWDB_PREV) == R"([{"key":3,"primary_key":3,"value":)" + D3 + "}]");
+    CHECK(db.get_key("users", KeyRange::lower_bound("2")) == "2");
+    CHECK(!db.get_key("users", KeyRange::only("7")));
+    CHECK(db.count_range("users", KeyRange::bound("1", "2")) == 2);
+    CHECK(db.get_all_by_index("users", "age", KeyRange::only("30")) == "[" + D1 + "," + D3 + "]");
+    CHECK(db.get_all_keys_by_index("users", "age", all) == "[2,1,3]");
+    CHECK(db.get_all_records_by_index("users", "age", all, 0, FLOWDB_PREV_UNIQUE) ==
+          R"([{"key":30,"primary_key":1,"value":)" + D1 + R"(},{"key":20,"primary_key":2,"value":)" + D2 + "}]");
+    CHECK(db.get_key_by_index("users", "age", KeyRange::only("30")) == "1");
+    CHECK(!db.get_key_by_index("users", "age", KeyRange::only("99")));
+    CHECK(code_of([&] { db.get_all("nope", all); }) == FLOWDB_NOT_FOUND);
+    CHECK(code_of([&] { db.get_all_records_by_index("users", "nope", all); }) == FLOWDB_NOT_FOUND);
+
+    // A transaction's: its own writes seen, gone on abort (the destructor).
+    {
+        flowdb::Transaction t = db.transaction({"users"}, true);
+        CHECK(t.add("users", R"({"age":50,"id":9})") == "9");
+        CHECK(t.get_all_keys("users", all) == "[1,2,3,9]");
+        t.delete_range("users", KeyRange::bound("1", "2"));
+        CHECK(t.get_all_keys("users", all, 0) == "[3,9]");
+        CHECK(t.count_range("users", all) == 2);
+        CHECK(t.get_key("users", all) == "3");
+        CHECK(t.get_all_by_index("users", "age", KeyRange::lower_bound("40")) == R"([{"age":50,"id":9}])");
+        CHECK(t.get_all_keys_by_index("users", "age", all, 1) == "[3]");
+        CHECK(t.get_key_by_index("users", "age", KeyRange::only("50")) == "9");
+        CHECK(t.get_all_records_by_index("users", "age", KeyRange::only("50")) == R"([{"key":50,"primary_key":9,"value":{"age":50,"id":9}}])");
+        CHECK(t.get_all_records("users", all, 1) == R"([{"key":3,"primary_key":3,"value":)" + D3 + "}]");
+        t.clear("users");
+        CHECK(t.get_all("users", all) == "[]");
+    }
+    CHECK(db.count_range("users", all) == 3);
+
+    // Cursors on a transaction: range-for, moves, writes.
+    {
+        flowdb::Transaction t = db.transaction({"users"}, true);
+        flowdb::Cursor c = t.open_cursor("users", all);
+        CHECK(c.key() == "1" && c.primary_key() == "1" && c.value() == D1);
+        CHECK(keys_of(c) == "1|2|3|");
+        CHECK(!c.key() && !c.entry() && !c.continue_());  // past its end
+        CHECK(code_of([&] { c.advance(1); }) == FLOWDB_INVALID_ARGUMENT);
+        flowdb::Cursor prev = t.open_cursor("users", all, FLOWDB_PREV);
+        CHECK(keys_of(prev) == "3|2|1|");
+        flowdb::Cursor k = t.open_key_cursor("users", KeyRange::lower_bound("2"));
+        CHECK(k.entry() && !k.entry()->value && k.entry()->primary_key == "2");
+        CHECK(code_of([&] { k.remove(); }) == FLOWDB_INVALID_ARGUMENT);
+        CHECK(code_of([&] { k.update(D2); }) == FLOWDB_INVALID_ARGUMENT);
+        flowdb::Cursor idx = t.open_index_cursor("users", "age", all);
+        CHECK(idx.key() == "20" && idx.primary_key() == "2");
+        CHECK(idx.continue_primary_key("30", "3") && idx.primary_key() == "3");
+        CHECK(code_of([&] { idx.continue_to("20"); }) == FLOWDB_DATA);
+        CHECK(!idx.continue_());
+        flowdb::Cursor ik = t.open_index_key_cursor("users", "age", all, FLOWDB_NEXT_UNIQUE);
+        CHECK(keys_of(ik) == "20|30|");
+        // *it++ and the iterator's value type.
+        flowdb::Cursor w = t.open_cursor("users", all);
+        auto it = w.begin();
+        flowdb::CursorEntry first = *it++;
+        CHECK(first.key == "1" && it->key == "2" && it != w.end());
+        // Writes: update keeps the value read until the cursor moves; remove.
+        CHECK(w.update(R"({"age":21,"id":2})") == "2");
+        CHECK(w.value() == D2);
+        CHECK(code_of([&] { w.update(R"({"age":21,"id":3})"); }) == FLOWDB_DATA);
+        CHECK(w.continue_() && w.key() == "3");
+        w.remove();
+        CHECK(!w.continue_());
+        flowdb::Cursor again = t.open_cursor("users", all);
+        CHECK(again.advance(1) && again.value() == R"({"age":21,"id":2})" && !again.advance(1));
+        t.commit();
+        // Committed: the cursors of the transaction throw, and may still be destroyed.
+        CHECK(code_of([&] { c.key(); }) == FLOWDB_TRANSACTION_INACTIVE);
+        CHECK(code_of([&] { prev.continue_(); }) == FLOWDB_TRANSACTION_INACTIVE);
+        t = flowdb::Transaction(nullptr);  // freed before its cursors
+        CHECK(code_of([&] { idx.advance(1); }) == FLOWDB_TRANSACTION_INACTIVE);
+        CHECK(code_of([&] { for (const auto &e : w) (void)e; }) == FLOWDB_TRANSACTION_INACTIVE);
+    }
+    CHECK(db.get_all_keys("users", all) == "[1,2]");
+
+    // A cursor on the database: its own read-only transaction.
+    {
+        flowdb::Cursor c = db.open_cursor("users", std::nullopt, all, FLOWDB_PREV);
+        CHECK(c.key() == "2");
+        CHECK(code_of([&] { db.shutdown(); }) == FLOWDB_BUSY);
+        CHECK(code_of([&] { c.remove(); }) == FLOWDB_READ_ONLY);
+        std::vector<flowdb::CursorEntry> got;
+        for (const auto &e : c) got.push_back(e);
+        CHECK(got.size() == 2 && got[1].key == "1" && got[1].value == D1);
+        flowdb::Cursor i = db.open_cursor("users", std::string("age"), KeyRange::only("21"), FLOWDB_NEXT, true);
+        CHECK(i.key() == "21" && i.primary_key() == "2" && !i.value());
+        CHECK(code_of([&] { db.open_cursor("users", std::string("nope"), all); }) == FLOWDB_NOT_FOUND);
+    }
+    db.clear("users");
+    CHECK(db.count("users") == 0);
+    CHECK(db.put_auto("users", R"({"age":1})") == "4");  // the key generator kept its next key
+    db.delete_range("users", KeyRange::only("4"));
+    CHECK(db.count("users") == 0);
+    db.shutdown();
 }
 
 int main() {
@@ -135,6 +270,7 @@ int main() {
         o.data_dir(std::string(base) + "/labelled-2");
         CHECK(code_of([&] { flowdb::JsonDB::open(o); }) == FLOWDB_INVALID_ARGUMENT);
     }
+    ranges_and_cursors(std::string(base) + "/cursors");
     std::string cmd = std::string("rm -rf '") + base + "'";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", base);
     std::printf("%d passed, %d failed\n", checks - failures, failures);

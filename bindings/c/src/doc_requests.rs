@@ -40,10 +40,21 @@ pub(crate) trait Docs {
         start: &Value,
         end: &Value,
     ) -> Result<Vec<RawDoc>>;
+
+    // Writes beyond put and delete, and any read (the key-range reads: doc_getall.rs).
+    fn add(&mut self, store: &str, doc: Value) -> Result<Value>;
+    fn delete_range(&mut self, store: &str, range: &KeyRange) -> Result<()>;
+    fn clear(&mut self, store: &str) -> Result<()>;
+    /// Runs the read `f` in the transaction (a database: a read-only one of its own).
+    fn reading<T>(
+        &mut self,
+        store: &str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T>;
 }
 
 /// A read as one request of its own: a read-only transaction over `store`.
-fn read_one<T>(
+pub(crate) fn read_one<T>(
     db: &JsonDB,
     store: &str,
     f: impl FnOnce(&Transaction<'_>) -> Result<T>,
@@ -97,6 +108,22 @@ impl Docs for &JsonDB {
             tx.range_by_index_as(store, index, start, end)
         })
     }
+    fn add(&mut self, store: &str, doc: Value) -> Result<Value> {
+        JsonDB::add(self, store, doc)
+    }
+    fn delete_range(&mut self, store: &str, range: &KeyRange) -> Result<()> {
+        JsonDB::delete_range(self, store, range)
+    }
+    fn clear(&mut self, store: &str) -> Result<()> {
+        JsonDB::clear(self, store)
+    }
+    fn reading<T>(
+        &mut self,
+        store: &str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        read_one(self, store, f)
+    }
 }
 
 impl Docs for Transaction<'_> {
@@ -139,6 +166,18 @@ impl Docs for Transaction<'_> {
         end: &Value,
     ) -> Result<Vec<RawDoc>> {
         self.range_by_index_as(store, index, start, end)
+    }
+    fn add(&mut self, store: &str, doc: Value) -> Result<Value> {
+        Transaction::add(self, store, doc)
+    }
+    fn delete_range(&mut self, store: &str, range: &KeyRange) -> Result<()> {
+        Transaction::delete_range(self, store, range)
+    }
+    fn clear(&mut self, store: &str) -> Result<()> {
+        Transaction::clear(self, store)
+    }
+    fn reading<T>(&mut self, _: &str, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        f(self)
     }
 }
 
@@ -187,6 +226,22 @@ pub(crate) unsafe fn put_text(out: *mut *mut c_char, text: Vec<u8>) -> Result<()
     unsafe { put_cstring(out, c, "out") }
 }
 
+/// A write of one document (`put`, `put_auto`, `add`): the arguments checked, the
+/// write, its key in `*key_out` when asked for.
+pub(crate) unsafe fn write_doc(
+    store: *const c_char,
+    doc: *const c_char,
+    len: usize,
+    key_out: *mut *mut c_char,
+    write: impl FnOnce(&str, Value) -> Result<Value>,
+) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    let (s, v) = unsafe { (cstr(store, "store")?, json(doc, len, "doc")?) };
+    let k = write(s, v)?;
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe { key_result(key_out, &k) }
+}
+
 pub(crate) unsafe fn put_doc(
     d: &mut impl Docs,
     generate: bool,
@@ -196,10 +251,7 @@ pub(crate) unsafe fn put_doc(
     key_out: *mut *mut c_char,
 ) -> Result<()> {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    let (s, v) = unsafe { (cstr(store, "store")?, json(doc, len, "doc")?) };
-    let k = d.put(s, v, generate)?;
-    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    unsafe { key_result(key_out, &k) }
+    unsafe { write_doc(store, doc, len, key_out, |s, v| d.put(s, v, generate)) }
 }
 
 pub(crate) unsafe fn get_doc(

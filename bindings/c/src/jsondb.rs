@@ -2,8 +2,9 @@
 //! `(pointer, length)`; documents, keys and lists come back as NUL-terminated JSON
 //! strings freed with `flowdb_string_free`. Thread-safe, like the Rust `JsonDB`.
 //!
-//! Transactions (`flowdb_txn_t`, in txn.rs) keep the database alive; shutting it down
-//! while transaction handles exist is `FLOWDB_BUSY`.
+//! Transactions (`flowdb_txn_t`, in txn.rs) and cursors opened on the database
+//! (jsondb_cursor.rs) keep the database alive; shutting it down while they exist is
+//! `FLOWDB_BUSY`.
 
 use std::ffi::c_char;
 use std::sync::Arc;
@@ -106,8 +107,8 @@ pub unsafe extern "C" fn flowdb_jsondb_close(
 
 /// Shuts the database down (sync, stop background work, release the directory
 /// lock); the handle then answers `FLOWDB_CLOSED` until `flowdb_jsondb_free`, which
-/// must still be called. `FLOWDB_BUSY` while transactions are open (nothing is shut
-/// down then).
+/// must still be called. `FLOWDB_BUSY` while transactions are open, or cursors from
+/// `flowdb_jsondb_open_cursor` (nothing is shut down then).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_shutdown(
     db: *const flowdb_jsondb_t,

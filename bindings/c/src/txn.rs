@@ -1,9 +1,15 @@
 //! `flowdb_txn_t`: JsonDB transactions. A transaction is used by one thread at a time
 //! (it may move between threads). `flowdb_txn_commit`/`_abort` end it; later calls
 //! are `FLOWDB_TRANSACTION_INACTIVE`; `flowdb_txn_free` aborts one still active.
+//!
+//! The transaction lives in a cell (`TxnCell`) its handle shares with its cursors
+//! (jsondb_cursor.rs), each call locking it: `flowdb_txn_free` empties the cell, so a
+//! cursor that outlives its transaction finds it gone, and never a freed one.
 
 use std::ffi::c_char;
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use super::doc_requests as docs;
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
@@ -11,14 +17,62 @@ use super::jsondb::{flowdb_jsondb_t, flowdb_key_range_t, with_db};
 use flowdb::error::{Error, Result};
 use flowdb::jsondb::{JsonDB, Transaction, TransactionMode};
 
-/// A transaction over a fixed set of stores. It may move between threads but must not
-/// be used by two at once. It keeps its database alive until `flowdb_txn_free`.
+/// A transaction with the database it borrows.
 #[derive(Debug)]
-pub struct flowdb_txn_t {
+pub(crate) struct TxnSlot {
     // Declared before `_db`, so it is dropped first: it borrows the database `_db`
     // keeps alive (a stable heap address inside the Arc).
     txn: Transaction<'static>,
     _db: Arc<JsonDB>,
+}
+
+/// Where a transaction lives, shared by its handle and its cursors; empty once the
+/// handle is freed (the transaction aborted, the database released).
+pub(crate) type TxnCell = Arc<Mutex<Option<TxnSlot>>>;
+
+/// A transaction over a fixed set of stores. It may move between threads but must not
+/// be used by two at once. It keeps its database alive until `flowdb_txn_free`.
+#[derive(Debug)]
+pub struct flowdb_txn_t {
+    cell: TxnCell,
+}
+
+/// Begins a transaction over `stores` of the database `db`, in a cell of its own.
+pub(crate) unsafe fn begin(
+    db: *const flowdb_jsondb_t,
+    stores: &[&str],
+    mode: TransactionMode,
+) -> Result<TxnCell> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    let arc = unsafe { with_db(db, |d| Ok(d.clone()))? };
+    // SAFETY: the JsonDB lives in the Arc stored beside the transaction, which is
+    // dropped after it; the reference never outlives the slot.
+    let r: &'static JsonDB = unsafe { &*Arc::as_ptr(&arc) };
+    let txn = r.transaction(stores, mode)?;
+    Ok(Arc::new(Mutex::new(Some(TxnSlot { txn, _db: arc }))))
+}
+
+/// Runs `f` on the transaction in `cell`; `FLOWDB_TRANSACTION_INACTIVE` once its
+/// handle was freed.
+pub(crate) fn in_cell<T>(
+    cell: &TxnCell,
+    f: impl FnOnce(&mut Transaction<'static>) -> Result<T>,
+) -> Result<T> {
+    let mut slot = cell.lock();
+    match slot.as_mut() {
+        Some(s) => f(&mut s.txn),
+        None => Err(Error::TransactionInactive(
+            "the transaction was freed".into(),
+        )),
+    }
+}
+
+/// The cell of a transaction handle (for its cursors).
+pub(crate) unsafe fn txn_cell<'a>(t: *const flowdb_txn_t) -> Result<&'a TxnCell> {
+    // SAFETY: NULL or a live handle (documented).
+    unsafe { t.as_ref() }
+        .map(|t| &t.cell)
+        .ok_or_else(|| null("txn"))
 }
 
 /// Read-only or read-write (IndexedDB's transaction modes).
@@ -68,26 +122,22 @@ pub unsafe extern "C" fn flowdb_jsondb_transaction(
                 )))
             }
         };
-        let arc = with_db(db, |d| Ok(d.clone()))?;
-        // SAFETY: the JsonDB lives in the Arc stored beside the transaction, which is
-        // dropped after it; the reference never outlives the handle.
-        let r: &'static JsonDB = &*Arc::as_ptr(&arc);
         if out.is_null() {
             // Checked before beginning: a transaction nobody holds would block others.
             return Err(null("out"));
         }
-        let txn = r.transaction(&names, mode)?;
-        put_new(out, flowdb_txn_t { txn, _db: arc }, "out")
+        let cell = begin(db, &names, mode)?;
+        put_new(out, flowdb_txn_t { cell }, "out")
     })
 }
 
-unsafe fn with_txn<T>(
+/// Runs `f` on the transaction of the handle `t`.
+pub(crate) unsafe fn with_txn<T>(
     t: *mut flowdb_txn_t,
     f: impl FnOnce(&mut Transaction<'static>) -> Result<T>,
 ) -> Result<T> {
-    // SAFETY: NULL or a live handle used by one thread at a time (documented).
-    let t = unsafe { t.as_mut() }.ok_or_else(|| null("txn"))?;
-    f(&mut t.txn)
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    in_cell(unsafe { txn_cell(t)? }, f)
 }
 
 /// Stores a document in the transaction; its key (JSON) in `*key_out` (may be NULL).
@@ -271,11 +321,20 @@ pub unsafe extern "C" fn flowdb_txn_abort(
     })
 }
 
-/// Frees a transaction (aborting it when still active). NULL does nothing.
+/// Frees a transaction (aborting it when still active). NULL does nothing. Its
+/// cursors stay to be freed; every later call on them is
+/// `FLOWDB_TRANSACTION_INACTIVE`.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_txn_free(txn: *mut flowdb_txn_t) {
     if !txn.is_null() {
-        // SAFETY: made by flowdb_jsondb_transaction, freed once.
-        no_unwind((), || drop(unsafe { Box::from_raw(txn) }));
+        no_unwind((), || {
+            // SAFETY: made by flowdb_jsondb_transaction, freed once.
+            let h = unsafe { Box::from_raw(txn) };
+            // Emptied, not only dropped: cursors share the cell. The transaction
+            // aborts (when still active) and releases the database once the lock is
+            // let go.
+            let slot = h.cell.lock().take();
+            drop(slot);
+        });
     }
 }

@@ -1,0 +1,233 @@
+//! The database's key-range reads and its writes beyond `put` and `delete`: each call
+//! is a transaction of its own over its store (read-only for a read; read-write,
+//! committed before it returns, for a write). The requests are doc_getall.rs's; the
+//! same ones on a transaction are in txn_reads.rs.
+
+use std::ffi::c_char;
+
+use super::doc_getall as getall;
+use super::doc_getall::Source;
+use super::error::{flowdb_error_t, flowdb_status_t, guard};
+use super::jsondb::{flowdb_jsondb_t, flowdb_key_range_t, with_db};
+
+/// Stores `doc` (JSON object text) as a new document (IndexedDB's `add`): a document
+/// with the same key already there is `FLOWDB_CONSTRAINT`, and nothing changes. Its
+/// key, as JSON, in `*key_out` (may be NULL; free with `flowdb_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_add(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    doc: *const c_char,
+    len: usize,
+    key_out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        with_db(db, |x| getall::add(&mut &**x, store, doc, len, key_out))
+    })
+}
+
+/// Deletes every document whose primary key is in `range`, with its index entries,
+/// atomically (IndexedDB's `delete(range)`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_delete_range(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        with_db(db, |x| getall::delete_range(&mut &**x, store, range))
+    })
+}
+
+/// Deletes every document of `store` and every entry of its indexes, in time
+/// independent of the store's size; the key generator keeps its next key (IndexedDB's
+/// `clear`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_clear(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        with_db(db, |x| getall::clear(&mut &**x, store))
+    })
+}
+
+/// Documents whose primary key is in `range`, ascending, at most `count` (0: all), as
+/// a JSON array in `*out` (IndexedDB's `getAll`; free with `flowdb_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_get_all(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_db(db, |x| getall::get_all(&mut &**x, src, count, out))
+    })
+}
+
+/// Primary keys in `range`, ascending, at most `count` (0: all), as a JSON array in
+/// `*out`; no document is read (IndexedDB's `getAllKeys`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_get_all_keys(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_db(db, |x| getall::get_all_keys(&mut &**x, src, count, out))
+    })
+}
+
+/// Documents with their keys whose primary key is in `range`, in `direction` order, at
+/// most `count` (0: all), as a JSON array of `{"key":…,"primary_key":…,"value":…}` in
+/// `*out` (IndexedDB's `getAllRecords`; for a store `key` is the primary key).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_get_all_records(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    direction: i32,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_db(db, |x| {
+            getall::get_all_records(&mut &**x, src, count, direction, out)
+        })
+    })
+}
+
+/// The lowest primary key in `range` (JSON) in `*out`, or NULL when there is none
+/// (IndexedDB's `getKey`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_get_key(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_db(db, |x| getall::get_key(&mut &**x, src, out))
+    })
+}
+
+/// How many documents have a primary key in `range`, in `*out` (IndexedDB's
+/// `count(range)`); counted from keys, no document is read.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_count_range(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    out: *mut usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_db(db, |x| getall::count_range(&mut &**x, src, out))
+    })
+}
+
+/// Documents of the `index` entries whose key is in `range`, in (index key, primary
+/// key) order, at most `count` (0: all), as a JSON array in `*out` (IndexedDB's
+/// `index.getAll`); a multi-entry index may list a document once per entry.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_get_all_by_index(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, Some(index), range)?;
+        with_db(db, |x| getall::get_all(&mut &**x, src, count, out))
+    })
+}
+
+/// Primary keys of the `index` entries whose key is in `range`, in (index key, primary
+/// key) order, at most `count` (0: all), as a JSON array in `*out`; no document is
+/// read (IndexedDB's `index.getAllKeys`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_get_all_keys_by_index(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, Some(index), range)?;
+        with_db(db, |x| getall::get_all_keys(&mut &**x, src, count, out))
+    })
+}
+
+/// Index keys, primary keys and documents of the `index` entries whose key is in
+/// `range`, in `direction` order, at most `count` (0: all), as a JSON array of
+/// `{"key":…,"primary_key":…,"value":…}` in `*out` (IndexedDB's
+/// `index.getAllRecords`; `key` is the index key).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_get_all_records_by_index(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    direction: i32,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, Some(index), range)?;
+        with_db(db, |x| {
+            getall::get_all_records(&mut &**x, src, count, direction, out)
+        })
+    })
+}
+
+/// The primary key of the first `index` entry whose key is in `range` (JSON) in
+/// `*out`, or NULL when there is none (IndexedDB's `index.getKey`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_jsondb_get_key_by_index(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, Some(index), range)?;
+        with_db(db, |x| getall::get_key(&mut &**x, src, out))
+    })
+}

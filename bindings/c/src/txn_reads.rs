@@ -1,0 +1,234 @@
+//! The transaction's key-range reads and its writes beyond `put` and `delete`, as it
+//! sees its store (its own writes included). The requests are doc_getall.rs's; the
+//! same ones on the database, each a transaction of its own, are in jsondb_reads.rs.
+
+use std::ffi::c_char;
+
+use super::doc_getall as getall;
+use super::doc_getall::Source;
+use super::error::{flowdb_error_t, flowdb_status_t, guard};
+use super::jsondb::flowdb_key_range_t;
+use super::txn::{flowdb_txn_t, with_txn};
+
+/// Stores `doc` (JSON object text) as a new document in the transaction (IndexedDB's
+/// `add`): a document with the same key already there (committed or written by the
+/// transaction) is `FLOWDB_CONSTRAINT`, and nothing changes. Its key, as JSON, in
+/// `*key_out` (may be NULL; free with `flowdb_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_add(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    doc: *const c_char,
+    len: usize,
+    key_out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        with_txn(txn, |t| getall::add(t, store, doc, len, key_out))
+    })
+}
+
+/// Deletes every document whose primary key is in `range`, with its index entries,
+/// atomically (IndexedDB's `delete(range)`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_delete_range(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        with_txn(txn, |t| getall::delete_range(t, store, range))
+    })
+}
+
+/// Deletes every document of `store` and every entry of its indexes, in time
+/// independent of the store's size; the key generator keeps its next key (IndexedDB's
+/// `clear`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_clear(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        with_txn(txn, |t| getall::clear(t, store))
+    })
+}
+
+/// Documents whose primary key is in `range`, ascending, at most `count` (0: all), as
+/// a JSON array in `*out` (IndexedDB's `getAll`; free with `flowdb_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get_all(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_txn(txn, |t| getall::get_all(t, src, count, out))
+    })
+}
+
+/// Primary keys in `range`, ascending, at most `count` (0: all), as a JSON array in
+/// `*out`; no document is read (IndexedDB's `getAllKeys`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get_all_keys(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_txn(txn, |t| getall::get_all_keys(t, src, count, out))
+    })
+}
+
+/// Documents with their keys whose primary key is in `range`, in `direction` order, at
+/// most `count` (0: all), as a JSON array of `{"key":…,"primary_key":…,"value":…}` in
+/// `*out` (IndexedDB's `getAllRecords`; for a store `key` is the primary key).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get_all_records(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    direction: i32,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_txn(txn, |t| {
+            getall::get_all_records(t, src, count, direction, out)
+        })
+    })
+}
+
+/// The lowest primary key in `range` (JSON) in `*out`, or NULL when there is none
+/// (IndexedDB's `getKey`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get_key(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_txn(txn, |t| getall::get_key(t, src, out))
+    })
+}
+
+/// How many documents have a primary key in `range`, in `*out` (IndexedDB's
+/// `count(range)`); counted from keys, no document is read.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_count_range(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    range: *const flowdb_key_range_t,
+    out: *mut usize,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, None, range)?;
+        with_txn(txn, |t| getall::count_range(t, src, out))
+    })
+}
+
+/// Documents of the `index` entries whose key is in `range`, in (index key, primary
+/// key) order, at most `count` (0: all), as a JSON array in `*out` (IndexedDB's
+/// `index.getAll`); a multi-entry index may list a document once per entry.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get_all_by_index(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, Some(index), range)?;
+        with_txn(txn, |t| getall::get_all(t, src, count, out))
+    })
+}
+
+/// Primary keys of the `index` entries whose key is in `range`, in (index key, primary
+/// key) order, at most `count` (0: all), as a JSON array in `*out`; no document is
+/// read (IndexedDB's `index.getAllKeys`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get_all_keys_by_index(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, Some(index), range)?;
+        with_txn(txn, |t| getall::get_all_keys(t, src, count, out))
+    })
+}
+
+/// Index keys, primary keys and documents of the `index` entries whose key is in
+/// `range`, in `direction` order, at most `count` (0: all), as a JSON array of
+/// `{"key":…,"primary_key":…,"value":…}` in `*out` (IndexedDB's
+/// `index.getAllRecords`; `key` is the index key).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get_all_records_by_index(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    direction: i32,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, Some(index), range)?;
+        with_txn(txn, |t| {
+            getall::get_all_records(t, src, count, direction, out)
+        })
+    })
+}
+
+/// The primary key of the first `index` entry whose key is in `range` (JSON) in
+/// `*out`, or NULL when there is none (IndexedDB's `index.getKey`).
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_get_key_by_index(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, Some(index), range)?;
+        with_txn(txn, |t| getall::get_key(t, src, out))
+    })
+}
