@@ -23,6 +23,13 @@ static inline void tally_value(tally *t, const void *v, size_t n) {
 
 /* A document counts its "id" (each system keeps the document's own JSON text). */
 void tally_docs(tally *t, const char *json, size_t len);
+/* Tallies each number of a JSON array of integers ("[1,2,3]"), as an id. */
+void tally_ids(tally *t, const char *json, size_t len);
+/* Tallies one id. */
+static inline void tally_id(tally *t, int64_t id) {
+    t->count++;
+    t->sum += (uint64_t)id;
+}
 
 _Noreturn void die(const char *system, const char *what, const char *detail);
 
@@ -79,6 +86,12 @@ typedef struct {
     void (*age_range)(doc_store *s, int lo, int hi, size_t limit, tally *t);
     /* city == city, ordered by (age, id), at most `limit`. */
     void (*city_by_age)(doc_store *s, const char *city, size_t limit, tally *t);
+    /* The ids of the documents with lo <= age <= hi, read from the age index alone
+     * (flowdb: get_all_keys_by_index; SQLite: SELECT id ... BETWEEN): tallies each id. */
+    void (*age_keys)(doc_store *s, int lo, int hi, tally *t);
+    /* Every document in id order, one at a time (flowdb: a cursor; SQLite: a
+     * stepped SELECT ... ORDER BY id): tallies each. */
+    void (*each_doc)(doc_store *s, tally *t);
 } doc_backend;
 
 extern const ts_backend flowdb_ts, rocksdb_ts, sqlite_ts;

@@ -94,4 +94,33 @@ static void f_city_by_age(doc_store *s, const char *city, size_t limit, tally *t
     collect(s, q, limit, t);
 }
 
-const doc_backend flowdb_docs = {"flowdb", f_open, f_close, f_put_batch, f_get, f_by_email, f_age_range, f_city_by_age};
+static void f_age_keys(doc_store *s, int lo, int hi, tally *t) {
+    char a[16], b[16], *out = NULL;
+    int al = snprintf(a, sizeof a, "%d", lo), bl = snprintf(b, sizeof b, "%d", hi);
+    flowdb_key_range_t *r = NULL;
+    flowdb_error_t *err = NULL;
+    fl_check(flowdb_key_range_bound(a, (size_t)al, b, (size_t)bl, false, false, &r, &err), err, "range");
+    fl_check(flowdb_jsondb_get_all_keys_by_index(s->db, "users", "age", r, 0, &out, &err), err, "get_all_keys");
+    flowdb_key_range_free(r);
+    tally_ids(t, out, strlen(out));
+    flowdb_string_free(out);
+}
+
+static void f_each_doc(doc_store *s, tally *t) {
+    flowdb_key_range_t *all = flowdb_key_range_all();
+    flowdb_cursor_t *c = NULL;
+    flowdb_error_t *err = NULL;
+    fl_check(flowdb_jsondb_open_cursor(s->db, "users", NULL, all, FLOWDB_NEXT, false, &c, &err), err, "cursor");
+    flowdb_key_range_free(all);
+    for (bool on = true; on;) {
+        char *doc = NULL;
+        fl_check(flowdb_cursor_value(c, &doc, &err), err, "cursor value");
+        if (!doc) break;
+        take(doc, t);
+        fl_check(flowdb_cursor_continue(c, &on, &err), err, "continue");
+    }
+    flowdb_cursor_free(c);
+}
+
+const doc_backend flowdb_docs = {"flowdb",      f_open,        f_close,    f_put_batch, f_get, f_by_email,
+                                 f_age_range,   f_city_by_age, f_age_keys, f_each_doc};

@@ -12,7 +12,7 @@
 
 struct doc_store {
     sqlite3 *db;
-    sqlite3_stmt *begin, *commit, *put, *untag, *tag, *get, *email, *age, *city;
+    sqlite3_stmt *begin, *commit, *put, *untag, *tag, *get, *email, *age, *city, *age_keys, *each;
 };
 
 static const char *SCHEMA =
@@ -38,11 +38,14 @@ static doc_store *q_open(const char *dir, int synced) {
                      " ORDER BY id LIMIT ?3");
     s->city = sq_prep(s->db, "SELECT doc FROM users WHERE json_extract(doc, '$.city') = ?1"
                       " ORDER BY json_extract(doc, '$.age'), id LIMIT ?2");
+    s->age_keys = sq_prep(s->db, "SELECT id FROM users WHERE json_extract(doc, '$.age') BETWEEN ?1 AND ?2");
+    s->each = sq_prep(s->db, "SELECT doc FROM users ORDER BY id");
     return s;
 }
 
 static void q_close(doc_store *s) {
-    sqlite3_stmt *all[] = {s->begin, s->commit, s->put, s->untag, s->tag, s->get, s->email, s->age, s->city};
+    sqlite3_stmt *all[] = {s->begin, s->commit, s->put, s->untag, s->tag, s->get,
+                           s->email, s->age, s->city, s->age_keys, s->each};
     sq_close(s->db, all, sizeof all / sizeof *all);
     free(s);
 }
@@ -93,4 +96,18 @@ static void q_city_by_age(doc_store *s, const char *city, size_t limit, tally *t
     rows(s, s->city, t);
 }
 
-const doc_backend sqlite_docs = {"sqlite", q_open, q_close, q_put_batch, q_get, q_by_email, q_age_range, q_city_by_age};
+static void q_age_keys(doc_store *s, int lo, int hi, tally *t) {
+    sqlite3_bind_int(s->age_keys, 1, lo);
+    sqlite3_bind_int(s->age_keys, 2, hi);
+    int rc;
+    while ((rc = sqlite3_step(s->age_keys)) == SQLITE_ROW) tally_id(t, sqlite3_column_int64(s->age_keys, 0));
+    sq_check(s->db, rc, "select ids");
+    sqlite3_reset(s->age_keys);
+}
+
+static void q_each_doc(doc_store *s, tally *t) {
+    rows(s, s->each, t);
+}
+
+const doc_backend sqlite_docs = {"sqlite",      q_open,        q_close,    q_put_batch, q_get, q_by_email,
+                                 q_age_range,   q_city_by_age, q_age_keys, q_each_doc};

@@ -11,6 +11,8 @@ const workload_info doc_workloads[DOC_WORKLOADS] = {
     [D_EMAIL] = {"unique index get (email)", "ops/s", 0, 1, 2.0},
     [D_AGE] = {"indexed range (age) limit 20", "queries/s", 0, 1, 2.0},
     [D_CITY] = {"compound (city) by age limit 20", "queries/s", 0, 1, 2.0},
+    [D_AGE_KEYS] = {"ids of 6 ages from the age index", "queries/s", 0, 1, 5.0},
+    [D_EACH_DOC] = {"every document, one at a time", "docs/s", 0, 1, 0},
     [D_SYNCED_PUT] = {"single put, synced", "docs/s", 0, 0, 0},
     [D_RSS] = {"peak RSS", "MiB", 1, 0, 0},
 };
@@ -71,5 +73,12 @@ void run_docs(const doc_backend *b, int part, const params *p, results *r) {
         b->age_range(s, lo, lo + 6, 20, &t[D_AGE]); /* ages lo ..= lo + 5: the range is half-open */
     });
     TIMED(r, D_CITY, scaled(p, 5000), b->city_by_age(s, DOC_CITIES[lcg_below(&rng, 8)], 20, &t[D_CITY]));
+    /* Ages take 60 values evenly: 6 of them hold a tenth of the documents. */
+    TIMED(r, D_AGE_KEYS, scaled(p, 200), {
+        int lo = 18 + (int)lcg_below(&rng, 55);
+        b->age_keys(s, lo, lo + 5, &t[D_AGE_KEYS]);
+    });
+    TIMED(r, D_EACH_DOC, 3, b->each_doc(s, &t[D_EACH_DOC]));
+    r->value[D_EACH_DOC] *= (double)p->docs;
     b->close(s);
 }
