@@ -16,7 +16,6 @@ use std::collections::VecDeque;
 use crate::entry::{cmp_key_ts, live, Entry, Kind};
 use crate::error::Result;
 use crate::memtable::MemCursor;
-use crate::sstable::block::Raw;
 use crate::sstable::cursor::TableCursor;
 
 use super::merge::Source;
@@ -34,16 +33,16 @@ struct At<'a> {
 /// One source and the entry it is on.
 enum Cur {
     Mem(MemCursor, Option<Entry>),
-    /// A table or a run's tables in key order; the front one is on `Raw`.
-    Tables(VecDeque<TableCursor>, Option<Raw>),
+    /// A table or a run's tables in key order; the front one is on the entry.
+    Tables(VecDeque<TableCursor>),
 }
 
 impl Cur {
     fn new(s: Source) -> Cur {
         match s {
             Source::Mem(c) => Cur::Mem(c, None),
-            Source::Table(c) => Cur::Tables(VecDeque::from([c]), None),
-            Source::Run(run) => Cur::Tables(run, None),
+            Source::Table(c) => Cur::Tables(VecDeque::from([c])),
+            Source::Run(run) => Cur::Tables(run),
         }
     }
 
@@ -54,15 +53,13 @@ impl Cur {
                 *cur = c.next_entry();
                 Ok(cur.is_some())
             }
-            Cur::Tables(run, cur) => {
+            Cur::Tables(run) => {
                 while let Some(c) = run.front_mut() {
-                    if let Some(raw) = c.next_lent()? {
-                        *cur = Some(raw);
+                    if c.next_lent()? {
                         return Ok(true);
                     }
                     run.pop_front();
                 }
-                *cur = None;
                 Ok(false)
             }
         }
@@ -79,15 +76,15 @@ impl Cur {
                 expire_at: e.expire_at,
                 value: &e.value,
             }),
-            Cur::Tables(run, Some(raw)) => {
+            Cur::Tables(run) => {
                 let c = run.front()?;
-                let (key, ts, value) = c.lent(raw);
+                let (key, ts, kind, expire_at, value) = c.lent()?;
                 Some(At {
                     key,
                     ts,
                     seq: c.seq(),
-                    kind: raw.kind,
-                    expire_at: raw.expire_at,
+                    kind,
+                    expire_at,
                     value,
                 })
             }
@@ -105,15 +102,18 @@ pub(crate) fn visit(
 ) -> Result<u64> {
     let mut curs: Vec<Cur> = sources.into_iter().map(Cur::new).collect();
     let mut handed = 0;
-    if let [only] = &mut curs[..] {
-        // One source holds one version per (key, ts): no comparing.
-        while only.step()? {
-            let at = only.current().expect("stepped onto an entry");
-            if live(at.kind, at.expire_at, now) {
-                handed += 1;
-                if !f(at.key, at.ts, at.value)? {
-                    break;
+    if let [Cur::Tables(run)] = &mut curs[..] {
+        // One table or run holds one version per (key, ts): no comparing.
+        for c in run.iter_mut() {
+            let going = c.visit_lent(&mut |key, ts, kind, expire_at, value| {
+                if !live(kind, expire_at, now) {
+                    return Ok(true);
                 }
+                handed += 1;
+                f(key, ts, value)
+            })?;
+            if !going {
+                break;
             }
         }
         return Ok(handed);

@@ -184,6 +184,7 @@ impl BlockIter {
     }
 
     /// Decodes the entry at `next_off` into `key`/`ts`, if there is one.
+    #[inline(always)]
     fn decode(&mut self) -> Result<Option<Raw>> {
         let b = &*self.block;
         if self.next_off >= b.restarts_at {
@@ -259,6 +260,7 @@ impl BlockIter {
 
     /// The next entry, not built: its key and ts are `key()`/`ts()` until the next
     /// step, its value `value(&raw)` (lent from the block).
+    #[inline(always)]
     pub(crate) fn next_raw(&mut self) -> Result<Option<Raw>> {
         match self.pending.take() {
             Some(raw) => Ok(Some(raw)),

@@ -29,6 +29,8 @@ pub(crate) struct TableCursor {
     /// Backwards: the entries in bounds of the block read last, in order (taken
     /// from the end, built only when taken).
     back: Option<Decoded>,
+    /// The entry `next_lent` moved to.
+    raw: Option<Raw>,
 }
 
 impl TableCursor {
@@ -48,6 +50,7 @@ impl TableCursor {
             iter: None,
             started: false,
             back: None,
+            raw: None,
         }
     }
 
@@ -114,9 +117,19 @@ impl TableCursor {
 
 impl TableCursor {
     /// `next_entry`'s forward step without building the entry: moves to the next
-    /// entry in bounds and returns what `decode` learned of it; its key, ts and value
-    /// are [`lent`](Self::lent) until the next step. Forward bounds only.
-    pub(crate) fn next_lent(&mut self) -> Result<Option<Raw>> {
+    /// entry in bounds (false past the last); its key, ts, kind, expiry and value are
+    /// [`lent`](Self::lent) until the next step. Forward bounds only.
+    #[inline]
+    pub(crate) fn next_lent(&mut self) -> Result<bool> {
+        // What `decode` learned of the entry stays here, not in the return value:
+        // a large `Result<Option<Raw>>` returned per record cost a store-forwarding
+        // stall on every step.
+        self.raw = self.find_lent()?;
+        Ok(self.raw.is_some())
+    }
+
+    #[inline(always)]
+    fn find_lent(&mut self) -> Result<Option<Raw>> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -175,11 +188,34 @@ impl TableCursor {
         self.table.meta.min_seq
     }
 
-    /// The key, ts and value of the entry `next_lent` returned last (`raw`).
-    pub(crate) fn lent(&self, raw: &Raw) -> (&[u8], i64, &[u8]) {
-        match &self.iter {
-            Some(it) => (it.key(), it.ts(), it.value(raw)),
-            None => (&[], 0, &[]),
+    /// Every entry in bounds from here on, forward, lent to `f` (key, ts, kind,
+    /// expiry, value); false when `f` stopped the walk. The loop lives here, beside
+    /// the step it repeats, so the step is inlined into it (across modules it was
+    /// a call per record: measured 0.44 against 0.76 ms per 10,000 records).
+    pub(crate) fn visit_lent(
+        &mut self,
+        f: &mut dyn FnMut(&[u8], i64, Kind, i64, &[u8]) -> Result<bool>,
+    ) -> Result<bool> {
+        while let Some(raw) = self.find_lent()? {
+            let Some(it) = &self.iter else {
+                break;
+            };
+            if !f(it.key(), it.ts(), raw.kind, raw.expire_at, it.value(&raw))? {
+                return Ok(false);
+            }
+        }
+        self.raw = None;
+        Ok(true)
+    }
+
+    /// The entry `next_lent` moved to: key, ts, kind, expiry and value.
+    #[inline]
+    pub(crate) fn lent(&self) -> Option<(&[u8], i64, Kind, i64, &[u8])> {
+        match (&self.iter, &self.raw) {
+            (Some(it), Some(raw)) => {
+                Some((it.key(), it.ts(), raw.kind, raw.expire_at, it.value(raw)))
+            }
+            _ => None,
         }
     }
 }
