@@ -232,7 +232,8 @@ impl BlockIter {
         }))
     }
 
-    fn build(&self, raw: Raw) -> Entry {
+    /// The entry `raw` was decoded from (with sequence 0), built: key and value copied.
+    pub(crate) fn build(&self, raw: Raw) -> Entry {
         self.entry(self.key.clone(), self.ts, raw)
     }
 

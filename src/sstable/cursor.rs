@@ -66,52 +66,15 @@ impl TableCursor {
         if self.bounds.reverse {
             return self.prev_entry();
         }
-        let b = &*self.bounds;
-        loop {
-            let it = match &mut self.iter {
-                Some(it) => it,
-                None => {
-                    let Some(n) = self.blocks.get(self.next_block) else {
-                        return Ok(None);
-                    };
-                    self.next_block += 1;
-                    let block = self.table.read_block(n, &mut self.part, &self.opts)?;
-                    let mut it = BlockIter::new(block);
-                    if !self.started {
-                        it.seek(&b.start, b.ts_floor(&b.start))?;
-                        self.started = true;
-                    }
-                    self.iter.insert(it)
-                }
-            };
-            let Some(mut e) = it.next_entry()? else {
-                self.iter = None;
-                continue;
-            };
-            if b.key_past_end(&e.key) {
-                self.blocks = BlockPlan::Span(0..0);
-                self.iter = None;
-                return Ok(None);
-            }
-            let lo = b.ts_floor(&e.key);
-            if e.ts < lo {
-                it.seek(&e.key, lo)?;
-                continue;
-            }
-            if e.ts > b.ts_hi {
-                if matches!(&b.end, KeyEnd::Included(k) if *k == e.key) {
-                    self.blocks = BlockPlan::Span(0..0);
-                    self.iter = None;
-                    return Ok(None);
-                }
-                let mut next = e.key;
-                next.push(0);
-                it.seek(&next, b.ts_lo)?;
-                continue;
-            }
-            e.seq = self.table.meta.min_seq;
-            return Ok(Some(e));
-        }
+        let Some(raw) = self.find_lent()? else {
+            return Ok(None);
+        };
+        let Some(it) = &self.iter else {
+            return Ok(None);
+        };
+        let mut e = it.build(raw);
+        e.seq = self.table.meta.min_seq;
+        Ok(Some(e))
     }
 }
 
