@@ -105,7 +105,7 @@ pub(crate) fn visit(
     if let [Cur::Tables(run)] = &mut curs[..] {
         // One table or run holds one version per (key, ts): no comparing.
         for c in run.iter_mut() {
-            let going = c.visit_lent(&mut |key, ts, kind, expire_at, value| {
+            let going = c.visit_lent(&mut |(key, ts, kind, expire_at, value)| {
                 if !live(kind, expire_at, now) {
                     return Ok(true);
                 }

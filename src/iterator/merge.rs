@@ -12,6 +12,9 @@ use crate::memtable::MemCursor;
 use crate::sstable::cursor::TableCursor;
 use crate::sstable::reader::Table;
 
+// A read holds a few sources for its duration; boxing table cursors to even out
+// the variants would cost an allocation per table per read.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Source {
     Mem(MemCursor),
     Table(TableCursor),

@@ -12,6 +12,9 @@ use crate::range::{Bounds, KeyEnd};
 use super::block::{BlockIter, Decoded, Lent, Raw};
 use super::reader::{BlockPlan, PartSlot, Table};
 
+/// An entry lent from its block: key, ts, kind, expiry and value.
+pub(crate) type LentEntry<'a> = (&'a [u8], i64, Kind, i64, &'a [u8]);
+
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
 pub(crate) struct TableCursor {
     table: Arc<Table>,
@@ -157,13 +160,13 @@ impl TableCursor {
     /// a call per record: measured 0.44 against 0.76 ms per 10,000 records).
     pub(crate) fn visit_lent(
         &mut self,
-        f: &mut dyn FnMut(&[u8], i64, Kind, i64, &[u8]) -> Result<bool>,
+        f: &mut dyn FnMut(LentEntry<'_>) -> Result<bool>,
     ) -> Result<bool> {
         while let Some(raw) = self.find_lent()? {
             let Some(it) = &self.iter else {
                 break;
             };
-            if !f(it.key(), it.ts(), raw.kind, raw.expire_at, it.value(&raw))? {
+            if !f((it.key(), it.ts(), raw.kind, raw.expire_at, it.value(&raw)))? {
                 return Ok(false);
             }
         }
@@ -173,7 +176,7 @@ impl TableCursor {
 
     /// The entry `next_lent` moved to: key, ts, kind, expiry and value.
     #[inline]
-    pub(crate) fn lent(&self) -> Option<(&[u8], i64, Kind, i64, &[u8])> {
+    pub(crate) fn lent(&self) -> Option<LentEntry<'_>> {
         match (&self.iter, &self.raw) {
             (Some(it), Some(raw)) => {
                 Some((it.key(), it.ts(), raw.kind, raw.expire_at, it.value(raw)))
