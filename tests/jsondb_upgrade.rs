@@ -184,3 +184,23 @@ fn renames_and_recreation() {
         .collect();
     assert_eq!(names, vec!["j", "k"]);
 }
+
+/// Inside an upgrade, the database's one-call schema methods (and a nested
+/// upgrade) on the same thread are `Busy` at once — not a deadlock — and the
+/// upgrade goes on.
+#[test]
+fn schema_calls_inside_an_upgrade_are_busy() {
+    let d = tempfile::tempdir().unwrap();
+    let db = JsonDB::open(common::small_config(d.path())).unwrap();
+    db.upgrade_to(1, |_, _, up| {
+        let err = db.create_object_store("x", "id").unwrap_err();
+        assert_eq!(err.code(), StatusCode::Busy);
+        let err = db.upgrade_to(2, |_, _, _| Ok(())).unwrap_err();
+        assert_eq!(err.code(), StatusCode::Busy);
+        up.create_object_store("y", "id")
+    })
+    .unwrap();
+    assert_eq!(db.store_names(), vec!["y"]);
+    db.create_object_store("x", "id").unwrap(); // the lock was released
+    assert_eq!(db.version(), 1);
+}

@@ -63,7 +63,10 @@ pub struct JsonDB {
     engine: Engine,
     catalog: RwLock<Arc<Catalog>>,
     scheduler: Scheduler,
+    /// Held by a schema change or an upgrade, with the thread holding it: the same
+    /// thread asking again (a schema call inside an upgrade) is `Busy`, not a deadlock.
     schema_lock: Mutex<()>,
+    schema_owner: Mutex<Option<std::thread::ThreadId>>,
     feed: Arc<feed::Feed>,
 }
 
@@ -160,6 +163,7 @@ impl JsonDB {
             catalog: RwLock::new(Arc::new(catalog)),
             scheduler: Scheduler::new(DEFAULT_TRANSACTION_TIMEOUT),
             schema_lock: Mutex::new(()),
+            schema_owner: Mutex::new(None),
         })
     }
 
@@ -353,6 +357,38 @@ impl JsonDB {
 
     pub fn delete_doc(&self, store: &str, key: impl KeyArg) -> Result<()> {
         self.delete(store, &key.into_value())
+    }
+}
+
+/// The schema lock, held; it clears the owner when dropped.
+pub(crate) struct SchemaGuard<'a> {
+    _held: parking_lot::MutexGuard<'a, ()>,
+    owner: &'a Mutex<Option<std::thread::ThreadId>>,
+}
+
+impl Drop for SchemaGuard<'_> {
+    fn drop(&mut self) {
+        *self.owner.lock() = None;
+    }
+}
+
+impl JsonDB {
+    /// Takes the schema lock; `Busy` when this thread holds it already (a one-call
+    /// schema change or `upgrade_to` from inside an upgrade of this database).
+    pub(crate) fn lock_schema(&self) -> Result<SchemaGuard<'_>> {
+        let me = std::thread::current().id();
+        if *self.schema_owner.lock() == Some(me) {
+            return Err(Error::Busy(
+                "a schema change inside an upgrade of this database: make it through the UpgradeTx"
+                    .into(),
+            ));
+        }
+        let held = self.schema_lock.lock();
+        *self.schema_owner.lock() = Some(me);
+        Ok(SchemaGuard {
+            _held: held,
+            owner: &self.schema_owner,
+        })
     }
 }
 

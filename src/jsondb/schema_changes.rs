@@ -23,7 +23,7 @@ impl JsonDB {
         store: &str,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<()>,
     ) -> Result<()> {
-        let _g = self.schema_lock.lock();
+        let _g = self.lock_schema()?;
         let mut tx = Transaction::begin_schema(self, store)?;
         f(&mut tx)?;
         if Arc::ptr_eq(tx.catalog_arc(), &self.catalog.read()) {

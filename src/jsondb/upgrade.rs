@@ -173,7 +173,7 @@ impl JsonDB {
                 "a schema version must be at least 1 (IndexedDB's TypeError)",
             ));
         }
-        let _g = self.schema_lock.lock();
+        let _g = self.lock_schema()?;
         let old = self.version();
         if old > version {
             return Err(Error::invalid(format!(
