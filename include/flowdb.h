@@ -130,6 +130,24 @@ typedef enum flowdb_status_t {
 } flowdb_status_t;
 
 /*
+ What a change did to its key (`flowdb_change_t::kind`).
+ */
+typedef enum flowdb_change_kind_t {
+  /*
+   The document under the key was stored (created or replaced).
+   */
+  FLOWDB_CHANGE_PUT = 0,
+  /*
+   The document under the key was deleted.
+   */
+  FLOWDB_CHANGE_DELETE = 1,
+  /*
+   Every document of the store was deleted (a clear); the key is `null`.
+   */
+  FLOWDB_CHANGE_CLEAR = 2,
+} flowdb_change_kind_t;
+
+/*
  What an event reports (`flowdb_event_t::kind`).
  */
 typedef enum flowdb_event_kind_t {
@@ -276,10 +294,32 @@ typedef struct flowdb_series_t flowdb_series_t;
 typedef struct flowdb_snapshot_t flowdb_snapshot_t;
 
 /*
+ A subscription to the committed changes of some stores, from
+ `flowdb_jsondb_subscribe` or `flowdb_jsondb_subscribe_since`; poll it with
+ `flowdb_subscription_next`. Undelivered changes wait in it, however many. It does
+ not keep its database alive, and stays safe to use (and must still be freed) after
+ the database is gone. It may move between threads but must not be used by two at
+ once. Free with `flowdb_subscription_free` (which unsubscribes).
+ */
+typedef struct flowdb_subscription_t flowdb_subscription_t;
+
+/*
  A transaction over a fixed set of stores. It may move between threads but must not
- be used by two at once. It keeps its database alive until `flowdb_txn_free`.
+ be used by two at once. It keeps its database alive until `flowdb_txn_free`. One
+ from `flowdb_upgrade_txn` is an upgrade's, over every store: usable during the
+ upgrade's callback only, and freed with `flowdb_txn_free` all the same.
  */
 typedef struct flowdb_txn_t flowdb_txn_t;
+
+/*
+ The upgrade an upgrade callback is given: make schema changes through the
+ `flowdb_upgrade_*` functions, and any transaction request through
+ `flowdb_upgrade_txn`'s handle. Valid during the callback's call only: afterwards
+ every call on it is `FLOWDB_TRANSACTION_INACTIVE` (it is not an address; nothing is
+ freed under it). It may be used from other threads during the call (calls wait for
+ each other).
+ */
+typedef struct flowdb_upgrade_t flowdb_upgrade_t;
 
 /*
  A batch of writes. Not thread-safe (one thread at a time); reusable after
@@ -458,6 +498,30 @@ typedef struct flowdb_stats_t {
 } flowdb_stats_t;
 
 /*
+ One committed change, as `flowdb_subscription_next` lends it: its strings belong to
+ the subscription and stay valid until the subscription's next call or its free
+ (copy what you keep).
+ */
+typedef struct flowdb_change_t {
+  /*
+   The commit's sequence number (shared by the changes of one transaction).
+   */
+  uint64_t seq;
+  enum flowdb_change_kind_t kind;
+  /*
+   The store's name: `store_len` bytes of UTF-8, NUL-terminated.
+   */
+  const char *store;
+  size_t store_len;
+  /*
+   The document's primary key as JSON (`null` for a clear): `key_len` bytes,
+   NUL-terminated.
+   */
+  const char *key;
+  size_t key_len;
+} flowdb_change_t;
+
+/*
  One event, valid for the duration of the listener's call. Fields an event kind
  does not use are 0 (`message`: NULL).
  */
@@ -519,6 +583,25 @@ typedef struct flowdb_series_view_t {
    */
   int64_t last_ts;
 } flowdb_series_view_t;
+
+/*
+ An upgrade callback: `old_version` is the version the database had (0 for a new
+ one), `new_version` the one being opened; `user` is the caller's pointer, never
+ read by flowdb. Return 0 to commit the upgrade (with the new version), non-zero to
+ abort it: the database is then left as it was, and the opener returns the error of
+ the last request made through the upgrade that failed (its `flowdb_upgrade_t`, its
+ transaction handles and their cursors), or, when none failed,
+ `FLOWDB_TRANSACTION_INACTIVE` naming the callback's value. It runs on the opener's
+ thread and must not unwind into flowdb (no C++ exception, no longjmp). Only the
+ `flowdb_upgrade_*` functions change the schema there: the database's one-call
+ schema functions and `flowdb_jsondb_upgrade_to` are `FLOWDB_BUSY`, and its
+ transactions over existing stores wait for the upgrade (past the timeout,
+ `FLOWDB_BUSY`).
+ */
+typedef int (*flowdb_upgrade_fn)(struct flowdb_upgrade_t *up,
+                                 uint64_t old_version,
+                                 uint64_t new_version,
+                                 void *user);
 
 #ifdef __cplusplus
 extern "C" {
@@ -925,6 +1008,93 @@ const char *flowdb_version(void);
 void flowdb_string_free(char *s);
 
 /*
+ Subscribes to the changes of `n` stores (NUL-terminated names; at least one, else
+ `FLOWDB_INVALID_ARGUMENT`; an unknown one is `FLOWDB_NOT_FOUND`), and when `range`
+ is not NULL only to documents whose primary key is in it (clears always come), as
+ they commit, from the next commit on, into `*out` (free with
+ `flowdb_subscription_free`).
+ */
+enum flowdb_status_t flowdb_jsondb_subscribe(const struct flowdb_jsondb_t *db,
+                                             const char *const *stores,
+                                             size_t n,
+                                             const struct flowdb_key_range_t *range,
+                                             struct flowdb_subscription_t **out,
+                                             struct flowdb_error_t **err);
+
+/*
+ `flowdb_jsondb_subscribe`, delivering first the logged changes after sequence
+ number `since` (from an earlier change, or `flowdb_jsondb_last_change_seq`), then
+ the live ones, none missed or repeated between the two. `FLOWDB_NOT_FOUND` when
+ changes after `since` have expired from the log (`flowdb_jsondb_changes_since`).
+ */
+enum flowdb_status_t flowdb_jsondb_subscribe_since(const struct flowdb_jsondb_t *db,
+                                                   uint64_t since,
+                                                   const char *const *stores,
+                                                   size_t n,
+                                                   const struct flowdb_key_range_t *range,
+                                                   struct flowdb_subscription_t **out,
+                                                   struct flowdb_error_t **err);
+
+/*
+ The next change, waiting for one at most `timeout_ms` milliseconds (0: not at all;
+ `UINT64_MAX`: until one comes or the database is gone). `*has_change` is true and
+ `*change` the change (its strings lent until the next call on the subscription or
+ its free), or `*has_change` is false when none came yet (`*change` untouched).
+ Once the database is gone (shut down or freed) and every change it committed was
+ delivered, it is `FLOWDB_CLOSED`, for good.
+ */
+enum flowdb_status_t flowdb_subscription_next(struct flowdb_subscription_t *sub,
+                                              uint64_t timeout_ms,
+                                              struct flowdb_change_t *change,
+                                              bool *has_change,
+                                              struct flowdb_error_t **err);
+
+/*
+ The last sequence number committed when the subscription began, in `*out`: it
+ delivers the changes of later commits (and, from `flowdb_jsondb_subscribe_since`,
+ the logged ones after `since` first).
+ */
+enum flowdb_status_t flowdb_subscription_start_seq(const struct flowdb_subscription_t *sub,
+                                                   uint64_t *out,
+                                                   struct flowdb_error_t **err);
+
+/*
+ Frees a subscription (unsubscribing it, when its database is still there). NULL
+ does nothing.
+ */
+void flowdb_subscription_free(struct flowdb_subscription_t *sub);
+
+/*
+ Every committed change after sequence number `since`, in commit order, from the
+ change log (to resume after a restart from a kept sequence number), as a JSON array
+ of `{"seq":…,"store":…,"key":…,"kind":"put"|"delete"|"clear"}` in `*out` (free with
+ `flowdb_string_free`); `[]` when there is none. `FLOWDB_NOT_FOUND` when changes
+ after `since` have expired from the log (it keeps them for the change retention),
+ never a silent gap.
+ */
+enum flowdb_status_t flowdb_jsondb_changes_since(const struct flowdb_jsondb_t *db,
+                                                 uint64_t since,
+                                                 char **out,
+                                                 struct flowdb_error_t **err);
+
+/*
+ The sequence number of the last commit that changed documents, in `*out` (0: none
+ yet).
+ */
+enum flowdb_status_t flowdb_jsondb_last_change_seq(const struct flowdb_jsondb_t *db,
+                                                   uint64_t *out,
+                                                   struct flowdb_error_t **err);
+
+/*
+ Sets how long the change log keeps a commit's changes, from now on (24 hours by
+ default): `flowdb_jsondb_changes_since` and `_subscribe_since` can resume from
+ within that span.
+ */
+enum flowdb_status_t flowdb_jsondb_set_change_retention_ms(const struct flowdb_jsondb_t *db,
+                                                           uint64_t ms,
+                                                           struct flowdb_error_t **err);
+
+/*
  Sets (or, with `f` NULL, removes) the engine's event listener: `f(event, user)` for
  each flush, merge, write stall, background error and resume, on a thread of the
  library's, in order. Replacing or removing the listener, `flowdb_engine_shutdown`
@@ -1096,14 +1266,15 @@ enum flowdb_status_t flowdb_jsondb_close(const struct flowdb_jsondb_t *db,
  Shuts the database down (sync, stop background work, release the directory
  lock); the handle then answers `FLOWDB_CLOSED` until `flowdb_jsondb_free`, which
  must still be called. `FLOWDB_BUSY` while transactions are open, or cursors from
- `flowdb_jsondb_open_cursor` (nothing is shut down then).
+ `flowdb_jsondb_open_cursor`, or an upgrade runs (nothing is shut down then).
+ Subscriptions do not hold it: they end (`flowdb_subscription_next`).
  */
 enum flowdb_status_t flowdb_jsondb_shutdown(const struct flowdb_jsondb_t *db,
                                             struct flowdb_error_t **err);
 
 /*
  Frees the handle (open transactions keep the database alive until they are
- freed). NULL does nothing.
+ freed; subscriptions do not, and end). NULL does nothing.
  */
 void flowdb_jsondb_free(struct flowdb_jsondb_t *db);
 
@@ -1428,6 +1599,36 @@ enum flowdb_status_t flowdb_jsondb_add(const struct flowdb_jsondb_t *db,
                                        struct flowdb_error_t **err);
 
 /*
+ Stores `doc` (any JSON value) under `key` (JSON) in a store without a key path
+ (out-of-line keys: made with key path `[]`), replacing a document with that key
+ (IndexedDB's `put(value, key)`); the key, as JSON, in `*key_out` (may be NULL; free
+ with `flowdb_string_free`). On a store with a key path, where the key comes from
+ the document, it is `FLOWDB_DATA`; an invalid key is `FLOWDB_DATA` too.
+ */
+enum flowdb_status_t flowdb_jsondb_put_with_key(const struct flowdb_jsondb_t *db,
+                                                const char *store,
+                                                const char *doc,
+                                                size_t len,
+                                                const char *key,
+                                                size_t key_len,
+                                                char **key_out,
+                                                struct flowdb_error_t **err);
+
+/*
+ `flowdb_jsondb_put_with_key` that inserts only (IndexedDB's `add(value, key)`): a
+ document under `key` already there is `FLOWDB_CONSTRAINT`, and
+ nothing changes.
+ */
+enum flowdb_status_t flowdb_jsondb_add_with_key(const struct flowdb_jsondb_t *db,
+                                                const char *store,
+                                                const char *doc,
+                                                size_t len,
+                                                const char *key,
+                                                size_t key_len,
+                                                char **key_out,
+                                                struct flowdb_error_t **err);
+
+/*
  Deletes every document whose primary key is in `range`, with its index entries,
  atomically (IndexedDB's `delete(range)`).
  */
@@ -1553,7 +1754,12 @@ enum flowdb_status_t flowdb_jsondb_get_key_by_index(const struct flowdb_jsondb_t
                                                     struct flowdb_error_t **err);
 
 /*
- Creates a store whose documents carry their key at `key_path` (NUL-terminated).
+ Creates a store whose documents carry their key at `key_path` (NUL-terminated), a
+ key path in any of IndexedDB's forms, as text: `""` (the document itself), an
+ identifier or identifiers joined by `.` (`"id"`, `"a.b"`); a JSON array of those
+ for an array key path (`["a","b"]`: the key is the array of their values); or `[]`
+ for none: out-of-line keys, given beside each document
+ (`flowdb_jsondb_put_with_key`, `flowdb_jsondb_add_with_key`) or generated.
  */
 enum flowdb_status_t flowdb_jsondb_create_object_store(const struct flowdb_jsondb_t *db,
                                                        const char *name,
@@ -1564,7 +1770,10 @@ enum flowdb_status_t flowdb_jsondb_create_object_store(const struct flowdb_jsond
  Creates a store from a JSON description: `{"name": "users", "keyPath": "id",
  "autoIncrement": true, "indexes": [{"name": "email", "keyPath": "email",
  "unique": true, "multiEntry": false}]}` (an index's keyPath may be an array: a
- compound index).
+ compound index). Key paths are text as for `flowdb_jsondb_create_object_store`,
+ passed through: `"keyPath": "[]"` makes an out-of-line store, and an index's
+ `"keyPath": "[\"a\"]"` (a string) an array key path of one path, keying `{"a": 1}`
+ by `[1]`.
  */
 enum flowdb_status_t flowdb_jsondb_create_store(const struct flowdb_jsondb_t *db,
                                                 const char *schema_json,
@@ -1581,6 +1790,8 @@ enum flowdb_status_t flowdb_jsondb_delete_object_store(const struct flowdb_jsond
 /*
  Creates an index over `n` key paths (several: a compound key), indexing the
  documents already stored; a unique index over duplicates is `FLOWDB_CONSTRAINT`.
+ One key path may be in any form (`flowdb_jsondb_create_object_store`): `["a"]` is
+ an array key path, keying `{"a": 1}` by `[1]` where `a` keys it by `1`.
  */
 enum flowdb_status_t flowdb_jsondb_create_index(const struct flowdb_jsondb_t *db,
                                                 const char *store,
@@ -1591,7 +1802,7 @@ enum flowdb_status_t flowdb_jsondb_create_index(const struct flowdb_jsondb_t *db
                                                 struct flowdb_error_t **err);
 
 /*
- Creates an index over one key path.
+ Creates an index over one key path (in any form: `flowdb_jsondb_create_index`).
  */
 enum flowdb_status_t flowdb_jsondb_create_index_on(const struct flowdb_jsondb_t *db,
                                                    const char *store,
@@ -2435,19 +2646,24 @@ enum flowdb_status_t flowdb_txn_index_query(struct flowdb_txn_t *txn,
                                             struct flowdb_error_t **err);
 
 /*
- Applies every successful request as one atomic batch; the transaction ends.
+ Applies every successful request as one atomic batch; the transaction ends. An
+ upgrade's transaction (`flowdb_upgrade_txn`) is `FLOWDB_INVALID_ARGUMENT`: it
+ commits when its callback returns 0.
  */
 enum flowdb_status_t flowdb_txn_commit(struct flowdb_txn_t *txn, struct flowdb_error_t **err);
 
 /*
- Discards everything (key generators included); the transaction ends.
+ Discards everything (key generators included); the transaction ends. An upgrade's
+ transaction is `FLOWDB_INVALID_ARGUMENT` (its callback returns non-zero to abort
+ it).
  */
 enum flowdb_status_t flowdb_txn_abort(struct flowdb_txn_t *txn, struct flowdb_error_t **err);
 
 /*
  Frees a transaction (aborting it when still active). NULL does nothing. Its
  cursors stay to be freed; every later call on them is
- `FLOWDB_TRANSACTION_INACTIVE`.
+ `FLOWDB_TRANSACTION_INACTIVE`. A handle from `flowdb_upgrade_txn` is freed alone:
+ the upgrade goes on (its other handles and cursors with it).
  */
 void flowdb_txn_free(struct flowdb_txn_t *txn);
 
@@ -2463,6 +2679,36 @@ enum flowdb_status_t flowdb_txn_add(struct flowdb_txn_t *txn,
                                     size_t len,
                                     char **key_out,
                                     struct flowdb_error_t **err);
+
+/*
+ Stores `doc` (any JSON value) under `key` (JSON) in a store without a key path
+ (out-of-line keys: made with key path `[]`), replacing a document with that key
+ (IndexedDB's `put(value, key)`); the key, as JSON, in `*key_out` (may be NULL; free
+ with `flowdb_string_free`). On a store with a key path, where the key comes from
+ the document, it is `FLOWDB_DATA`; an invalid key is `FLOWDB_DATA` too.
+ */
+enum flowdb_status_t flowdb_txn_put_with_key(struct flowdb_txn_t *txn,
+                                             const char *store,
+                                             const char *doc,
+                                             size_t len,
+                                             const char *key,
+                                             size_t key_len,
+                                             char **key_out,
+                                             struct flowdb_error_t **err);
+
+/*
+ `flowdb_txn_put_with_key` that inserts only (IndexedDB's `add(value, key)`): a
+ document under `key` already there (committed or written by the transaction) is `FLOWDB_CONSTRAINT`, and
+ nothing changes.
+ */
+enum flowdb_status_t flowdb_txn_add_with_key(struct flowdb_txn_t *txn,
+                                             const char *store,
+                                             const char *doc,
+                                             size_t len,
+                                             const char *key,
+                                             size_t key_len,
+                                             char **key_out,
+                                             struct flowdb_error_t **err);
 
 /*
  Deletes every document whose primary key is in `range`, with its index entries,
@@ -2587,6 +2833,124 @@ enum flowdb_status_t flowdb_txn_get_key_by_index(struct flowdb_txn_t *txn,
                                                  const char *index,
                                                  const struct flowdb_key_range_t *range,
                                                  char **out,
+                                                 struct flowdb_error_t **err);
+
+/*
+ Opens the engine on `opts` and the document layer on it at schema `version` (at
+ least 1; 0 is `FLOWDB_INVALID_ARGUMENT`), into `*out` (IndexedDB's
+ `open(name, version)`). When the stored version is lower (0 for a new database),
+ `upgrade_fn(up, old_version, new_version, user)` runs once, in one transaction
+ over every store, and its changes commit whole with the new version; when it
+ returns non-zero (see `flowdb_upgrade_fn`) or the commit fails, nothing is opened,
+ the database is left as it was, and the error is returned. A stored version higher
+ than `version` is `FLOWDB_INVALID_ARGUMENT` (IndexedDB's VersionError); the same
+ version opens it without calling `upgrade_fn`.
+ */
+enum flowdb_status_t flowdb_jsondb_open_with_version(const struct flowdb_options_t *opts,
+                                                     uint64_t version,
+                                                     flowdb_upgrade_fn upgrade_fn,
+                                                     void *user,
+                                                     struct flowdb_jsondb_t **out,
+                                                     struct flowdb_error_t **err);
+
+/*
+ `flowdb_jsondb_open_with_version`'s step on an open database: brings it to
+ `version`, calling `upgrade_fn` when the stored version is lower (it waits for the
+ transactions under way first; shutting the database down meanwhile is
+ `FLOWDB_BUSY`). The same version does nothing; a lower one, or 0, is
+ `FLOWDB_INVALID_ARGUMENT`. An aborted upgrade leaves the database as it was.
+ */
+enum flowdb_status_t flowdb_jsondb_upgrade_to(const struct flowdb_jsondb_t *db,
+                                              uint64_t version,
+                                              flowdb_upgrade_fn upgrade_fn,
+                                              void *user,
+                                              struct flowdb_error_t **err);
+
+/*
+ The database's schema version in `*out`: 0 until one is set by
+ `flowdb_jsondb_open_with_version` or `flowdb_jsondb_upgrade_to`.
+ */
+enum flowdb_status_t flowdb_jsondb_version(const struct flowdb_jsondb_t *db,
+                                           uint64_t *out,
+                                           struct flowdb_error_t **err);
+
+/*
+ A handle on the upgrade's transaction, in `*out`, for any transaction request
+ (`flowdb_txn_put`, `flowdb_txn_get_all`, cursors, ...) on every store, those the
+ upgrade creates included; free it with `flowdb_txn_free` (during the callback or
+ after: the upgrade goes on). After the callback returns, every call on it (and on
+ its cursors) is `FLOWDB_TRANSACTION_INACTIVE`. `flowdb_txn_commit` and
+ `flowdb_txn_abort` on it are `FLOWDB_INVALID_ARGUMENT`: the callback's value
+ commits or aborts the upgrade.
+ */
+enum flowdb_status_t flowdb_upgrade_txn(struct flowdb_upgrade_t *up,
+                                        struct flowdb_txn_t **out,
+                                        struct flowdb_error_t **err);
+
+/*
+ `flowdb_jsondb_create_object_store` in the upgrade (any key path form; `[]` for
+ out-of-line keys).
+ */
+enum flowdb_status_t flowdb_upgrade_create_object_store(struct flowdb_upgrade_t *up,
+                                                        const char *name,
+                                                        const char *key_path,
+                                                        struct flowdb_error_t **err);
+
+/*
+ `flowdb_jsondb_create_store` (a JSON description) in the upgrade.
+ */
+enum flowdb_status_t flowdb_upgrade_create_store(struct flowdb_upgrade_t *up,
+                                                 const char *schema_json,
+                                                 size_t len,
+                                                 struct flowdb_error_t **err);
+
+/*
+ `flowdb_jsondb_delete_object_store` in the upgrade.
+ */
+enum flowdb_status_t flowdb_upgrade_delete_object_store(struct flowdb_upgrade_t *up,
+                                                        const char *name,
+                                                        struct flowdb_error_t **err);
+
+/*
+ `flowdb_jsondb_create_index_with` in the upgrade: the documents already stored,
+ those the upgrade wrote included, are indexed.
+ */
+enum flowdb_status_t flowdb_upgrade_create_index_with(struct flowdb_upgrade_t *up,
+                                                      const char *store,
+                                                      const char *name,
+                                                      const char *const *key_paths,
+                                                      size_t n,
+                                                      bool unique,
+                                                      bool multi_entry,
+                                                      struct flowdb_error_t **err);
+
+/*
+ `flowdb_jsondb_delete_index` in the upgrade.
+ */
+enum flowdb_status_t flowdb_upgrade_delete_index(struct flowdb_upgrade_t *up,
+                                                 const char *store,
+                                                 const char *name,
+                                                 struct flowdb_error_t **err);
+
+/*
+ Renames a store (IndexedDB's `store.name = to`); its documents and indexes stay as
+ they are, no data is rewritten. An unknown store is `FLOWDB_NOT_FOUND`; a name in
+ use, `FLOWDB_CONSTRAINT`.
+ */
+enum flowdb_status_t flowdb_upgrade_rename_store(struct flowdb_upgrade_t *up,
+                                                 const char *from,
+                                                 const char *to,
+                                                 struct flowdb_error_t **err);
+
+/*
+ Renames an index of `store` (IndexedDB's `index.name = to`); its entries stay as
+ they are. An unknown store or index is `FLOWDB_NOT_FOUND`; a name in use on the
+ store, `FLOWDB_CONSTRAINT`.
+ */
+enum flowdb_status_t flowdb_upgrade_rename_index(struct flowdb_upgrade_t *up,
+                                                 const char *store,
+                                                 const char *from,
+                                                 const char *to,
                                                  struct flowdb_error_t **err);
 
 #ifdef __cplusplus

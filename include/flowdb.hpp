@@ -14,7 +14,11 @@
 // is iterated with range-for too, yielding owned CursorEntry values, and moved with
 // continue_to()/advance(). Reads are const: a `const Engine &` or `const JsonDB &` can
 // read but not write. Thread safety is the C API's: an Engine may be shared by
-// threads; a Scan is used by one thread at a time.
+// threads; a Scan is used by one thread at a time. Schema versions:
+// JsonDB::open_with_version() and upgrade_to() call a function (a lambda) with an
+// Upgrade, the upgrade's Transaction with the schema changes; an exception it throws
+// aborts the upgrade and reaches the caller. The change feed: JsonDB::subscribe()
+// gives a Subscription whose next(timeout) returns the next committed Change.
 //
 // Lifecycle: sync() flushes and syncs (the handle stays open; Rust's close()),
 // shutdown() syncs, stops background work and releases the directory lock, and the
@@ -1158,6 +1162,8 @@ struct RangeFns;
 template <>
 struct RangeFns<flowdb_txn_t *> {
     static constexpr auto add = flowdb_txn_add;
+    static constexpr auto put_with_key = flowdb_txn_put_with_key;
+    static constexpr auto add_with_key = flowdb_txn_add_with_key;
     static constexpr auto delete_range = flowdb_txn_delete_range;
     static constexpr auto clear = flowdb_txn_clear;
     static constexpr auto get_all = flowdb_txn_get_all;
@@ -1173,6 +1179,8 @@ struct RangeFns<flowdb_txn_t *> {
 template <>
 struct RangeFns<const flowdb_jsondb_t *> {
     static constexpr auto add = flowdb_jsondb_add;
+    static constexpr auto put_with_key = flowdb_jsondb_put_with_key;
+    static constexpr auto add_with_key = flowdb_jsondb_add_with_key;
     static constexpr auto delete_range = flowdb_jsondb_delete_range;
     static constexpr auto clear = flowdb_jsondb_clear;
     static constexpr auto get_all = flowdb_jsondb_get_all;
@@ -1200,6 +1208,18 @@ public:
     /// there throws FLOWDB_CONSTRAINT. Returns the key (JSON).
     std::string add(const std::string &store, std::string_view doc) {
         return text([&](char **o, flowdb_error_t **e) { return F::add(h(), store.c_str(), doc.data(), doc.size(), o, e); });
+    }
+    /// Stores doc (any JSON value) under key (JSON) in a store without a key path
+    /// (out-of-line keys: key path "[]"), replacing a document with that key
+    /// (IndexedDB's put(value, key)); returns the key. On a store with a key path it
+    /// throws FLOWDB_DATA.
+    std::string put_with_key(const std::string &store, std::string_view doc, std::string_view key) {
+        return text([&](char **o, flowdb_error_t **e) { return F::put_with_key(h(), store.c_str(), doc.data(), doc.size(), key.data(), key.size(), o, e); });
+    }
+    /// put_with_key that inserts only (IndexedDB's add(value, key)): a document under
+    /// key already there throws FLOWDB_CONSTRAINT.
+    std::string add_with_key(const std::string &store, std::string_view doc, std::string_view key) {
+        return text([&](char **o, flowdb_error_t **e) { return F::add_with_key(h(), store.c_str(), doc.data(), doc.size(), key.data(), key.size(), o, e); });
     }
     /// Deletes every document whose primary key is in r (IndexedDB's delete(range)).
     void delete_range(const std::string &store, const KeyRange &r) {
@@ -1352,6 +1372,164 @@ private:
     flowdb_txn_t *t_;
 };
 
+/// An upgrade (IndexedDB's versionchange transaction), handed to the function that
+/// JsonDB::open_with_version and JsonDB::upgrade_to call: the schema changes below,
+/// and, as a Transaction, every request on every store, those it creates included.
+/// It commits (with the new version) when the function returns; when the function
+/// throws, it is aborted, the database is left as it was, and the exception reaches
+/// the caller. Valid during the call only: keep no reference to it (its calls throw
+/// FLOWDB_TRANSACTION_INACTIVE afterwards). It cannot be committed or aborted itself.
+class Upgrade : public Transaction {
+public:
+    explicit Upgrade(flowdb_upgrade_t *up) : Transaction(txn_of(up)), up_(up) {}
+    void commit() = delete;  ///< the function's return commits the upgrade
+    void abort() = delete;   ///< an exception from the function aborts it
+
+    /// JsonDB::create_object_store in the upgrade (key paths in any form; "[]": none).
+    void create_object_store(const std::string &name, const std::string &key_path) {
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_create_object_store(up_, name.c_str(), key_path.c_str(), e); });
+    }
+    /// JsonDB::create_store (a JSON description) in the upgrade.
+    void create_store(std::string_view schema_json) {
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_create_store(up_, schema_json.data(), schema_json.size(), e); });
+    }
+    void delete_object_store(const std::string &name) {
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_delete_object_store(up_, name.c_str(), e); });
+    }
+    /// JsonDB::create_index in the upgrade: the documents stored so far are indexed.
+    void create_index(const std::string &store, const std::string &name, const std::vector<std::string> &key_paths, bool unique = false,
+                      bool multi_entry = false) {
+        std::vector<const char *> ps;
+        for (const auto &p : key_paths) ps.push_back(p.c_str());
+        call([&](flowdb_error_t **e) {
+            return flowdb_upgrade_create_index_with(up_, store.c_str(), name.c_str(), ps.data(), ps.size(), unique, multi_entry, e);
+        });
+    }
+    void delete_index(const std::string &store, const std::string &name) {
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_delete_index(up_, store.c_str(), name.c_str(), e); });
+    }
+    /// Renames a store; no data is rewritten (FLOWDB_CONSTRAINT when `to` exists).
+    void rename_store(const std::string &from, const std::string &to) {
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_rename_store(up_, from.c_str(), to.c_str(), e); });
+    }
+    /// Renames an index of store.
+    void rename_index(const std::string &store, const std::string &from, const std::string &to) {
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_rename_index(up_, store.c_str(), from.c_str(), to.c_str(), e); });
+    }
+    flowdb_upgrade_t *upgrade_handle() const noexcept { return up_; }
+
+private:
+    static flowdb_txn_t *txn_of(flowdb_upgrade_t *up) {
+        flowdb_txn_t *t = nullptr;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_upgrade_txn(up, &t, &err), err);
+        return t;
+    }
+    template <class F>
+    static void call(F &&f) {
+        flowdb_error_t *err = nullptr;
+        detail::check(f(&err), err);
+    }
+    flowdb_upgrade_t *up_;
+};
+
+namespace detail {
+// Runs an upgrade function F for the C callback: `user` is this object. What F throws
+// is kept (none may unwind into C) and the upgrade aborted; run() rethrows it once the
+// C call returned.
+template <class F>
+struct UpgradeCall {
+    F &f;
+    std::exception_ptr thrown = nullptr;
+    static int call(flowdb_upgrade_t *up, uint64_t old_version, uint64_t new_version, void *user) noexcept {
+        auto *self = static_cast<UpgradeCall *>(user);
+        try {
+            Upgrade u(up);
+            self->f(u, old_version, new_version);
+            return 0;
+        } catch (...) {
+            self->thrown = std::current_exception();
+            return 1;
+        }
+    }
+    // Makes the C call `c(callback, user, &err)`.
+    template <class C>
+    void run(C &&c) {
+        flowdb_error_t *err = nullptr;
+        flowdb_status_t code = c(&UpgradeCall::call, static_cast<void *>(this), &err);
+        if (thrown) {
+            flowdb_error_free(err);
+            std::rethrow_exception(thrown);
+        }
+        check(code, err);
+    }
+};
+}  // namespace detail
+
+/// What a Change did to its key (flowdb_change_kind_t).
+enum class ChangeKind {
+    put = FLOWDB_CHANGE_PUT,        ///< the document was stored (created or replaced)
+    remove = FLOWDB_CHANGE_DELETE,  ///< the document was deleted (`delete` is a keyword)
+    clear = FLOWDB_CHANGE_CLEAR,    ///< every document of the store was deleted; the key is null
+};
+
+/// "put", "delete", "clear" (the names flowdb_jsondb_changes_since writes).
+inline const char *to_string(ChangeKind k) noexcept {
+    switch (k) {
+    case ChangeKind::put: return "put";
+    case ChangeKind::remove: return "delete";
+    case ChangeKind::clear: return "clear";
+    }
+    return "unknown";
+}
+
+/// One committed change: the commit's sequence number (shared by the changes of one
+/// transaction), the store, the primary key as JSON ("null" for a clear), the kind.
+struct Change {
+    uint64_t seq = 0;
+    std::string store;
+    std::string key;
+    ChangeKind kind = ChangeKind::put;
+};
+
+/// A subscription to committed changes (JsonDB::subscribe, subscribe_since). It
+/// does not keep its database alive, and stays safe to use after the database is
+/// gone: next() then delivers what is left and throws FLOWDB_CLOSED. One thread at a
+/// time; destroying it unsubscribes.
+class Subscription {
+public:
+    explicit Subscription(flowdb_subscription_t *s) : s_(s) {}
+    ~Subscription() { flowdb_subscription_free(s_); }
+    Subscription(Subscription &&o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    Subscription &operator=(Subscription &&o) noexcept { std::swap(s_, o.s_); return *this; }
+    Subscription(const Subscription &) = delete;
+    Subscription &operator=(const Subscription &) = delete;
+
+    /// The next change, waiting for one at most `timeout` (0: not at all); nullopt
+    /// when none came. Throws FLOWDB_CLOSED once the database is gone and every
+    /// change it committed was delivered.
+    std::optional<Change> next(std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+        flowdb_change_t c{};
+        bool has = false;
+        flowdb_error_t *err = nullptr;
+        uint64_t ms = timeout.count() > 0 ? static_cast<uint64_t>(timeout.count()) : 0;
+        detail::check(flowdb_subscription_next(s_, ms, &c, &has, &err), err);
+        if (!has) return std::nullopt;
+        return Change{c.seq, std::string(c.store, c.store_len), std::string(c.key, c.key_len), static_cast<ChangeKind>(c.kind)};
+    }
+    /// The last sequence number committed when it began (it delivers later commits).
+    uint64_t start_seq() const {
+        uint64_t seq = 0;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_subscription_start_seq(s_, &seq, &err), err);
+        return seq;
+    }
+    flowdb_subscription_t *get() const noexcept { return s_; }
+
+private:
+    flowdb_subscription_t *s_;
+};
+
 class JsonDB;
 
 /// A query (built fluently, run with collect); results are a JSON array.
@@ -1408,6 +1586,30 @@ public:
         detail::check(flowdb_jsondb_open_read_only(o.get(), &h, &err), err);
         return JsonDB(h);
     }
+    /// Opens the database at schema `version` (>= 1; IndexedDB's open(name,
+    /// version)): when the stored version is lower (0 for a new database),
+    /// `upgrade(Upgrade &up, uint64_t old_version, uint64_t new_version)` runs once
+    /// and its changes commit with the new version. An exception from it aborts the
+    /// upgrade (the database is left as it was, nothing is opened) and is rethrown
+    /// here. A stored version above `version` throws FLOWDB_INVALID_ARGUMENT.
+    template <class F>
+    static JsonDB open_with_version(const Options &o, uint64_t version, F &&upgrade) {
+        flowdb_jsondb_t *h = nullptr;
+        detail::UpgradeCall<std::remove_reference_t<F>> call{upgrade};
+        call.run([&](flowdb_upgrade_fn fn, void *user, flowdb_error_t **e) {
+            return flowdb_jsondb_open_with_version(o.get(), version, fn, user, &h, e);
+        });
+        return JsonDB(h);
+    }
+    /// open_with_version's step on an open database: brings it to `version`, calling
+    /// `upgrade` when the stored version is lower; the same version does nothing.
+    template <class F>
+    void upgrade_to(uint64_t version, F &&upgrade) {
+        detail::UpgradeCall<std::remove_reference_t<F>> call{upgrade};
+        call.run([&](flowdb_upgrade_fn fn, void *user, flowdb_error_t **e) { return flowdb_jsondb_upgrade_to(h_, version, fn, user, e); });
+    }
+    /// The schema version (0 until open_with_version or upgrade_to set one).
+    uint64_t version() const { return number(flowdb_jsondb_version); }
     /// Removes the event listener (waiting for its last call), then frees the handle.
     ~JsonDB() {
         detail::drop_listener(flowdb_jsondb_set_event_listener, h_, listener_);
@@ -1587,10 +1789,50 @@ public:
     }
     /// Removes the event listener (waiting for its last call).
     void clear_event_listener() { set_event_listener(nullptr); }
+    /// The changes of `stores` as they commit, from the next commit on.
+    Subscription subscribe(const std::vector<std::string> &stores) const { return subscription(nullptr, stores, nullptr); }
+    /// subscribe, for documents whose primary key is in r (clears always come).
+    Subscription subscribe(const std::vector<std::string> &stores, const KeyRange &r) const { return subscription(nullptr, stores, &r); }
+    /// subscribe, delivering first the logged changes after sequence number `since`,
+    /// then the live ones; FLOWDB_NOT_FOUND when those changes expired from the log.
+    Subscription subscribe_since(uint64_t since, const std::vector<std::string> &stores) const { return subscription(&since, stores, nullptr); }
+    Subscription subscribe_since(uint64_t since, const std::vector<std::string> &stores, const KeyRange &r) const {
+        return subscription(&since, stores, &r);
+    }
+    /// Every committed change after `since`, from the change log, as a JSON array of
+    /// {"seq","store","key","kind"}; FLOWDB_NOT_FOUND when they expired from the log.
+    std::string changes_since(uint64_t since) const {
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_changes_since(h_, since, o, e); });
+    }
+    /// The sequence number of the last commit that changed documents (0: none).
+    uint64_t last_change_seq() const { return number(flowdb_jsondb_last_change_seq); }
+    /// How long the change log keeps a commit's changes (24 hours by default).
+    void set_change_retention(std::chrono::milliseconds retention) {
+        flowdb_error_t *err = nullptr;
+        uint64_t ms = retention.count() > 0 ? static_cast<uint64_t>(retention.count()) : 0;
+        detail::check(flowdb_jsondb_set_change_retention_ms(h_, ms, &err), err);
+    }
     const flowdb_jsondb_t *get() const noexcept { return h_; }
 
 private:
     explicit JsonDB(flowdb_jsondb_t *h) : h_(h) {}
+    Subscription subscription(const uint64_t *since, const std::vector<std::string> &stores, const KeyRange *r) const {
+        std::vector<const char *> ss;
+        for (const auto &s : stores) ss.push_back(s.c_str());
+        flowdb_subscription_t *sub = nullptr;
+        flowdb_error_t *err = nullptr;
+        const flowdb_key_range_t *kr = r ? r->get() : nullptr;
+        detail::check(since ? flowdb_jsondb_subscribe_since(h_, *since, ss.data(), ss.size(), kr, &sub, &err)
+                            : flowdb_jsondb_subscribe(h_, ss.data(), ss.size(), kr, &sub, &err),
+                      err);
+        return Subscription(sub);
+    }
+    uint64_t number(flowdb_status_t (*f)(const flowdb_jsondb_t *, uint64_t *, flowdb_error_t **)) const {
+        uint64_t n = 0;
+        flowdb_error_t *err = nullptr;
+        detail::check(f(h_, &n, &err), err);
+        return n;
+    }
     template <class F>
     static std::string text(F &&f) {
         char *out = nullptr;

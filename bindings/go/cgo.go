@@ -13,7 +13,8 @@
 // library is linked instead (no run-time dependency).
 //
 // Handles (Engine, JSONDB, Snapshot) are safe for concurrent use by many goroutines;
-// a Txn, a Cursor or an Iterator is used by one goroutine at a time. Every handle,
+// a Txn, a Cursor or an Iterator is used by one goroutine at a time. A Subscription
+// delivers changes on a channel from a goroutine of its own. Every handle,
 // Maintenance included, is an io.Closer: Close it when done (Close is idempotent). A
 // cleanup frees any that become unreachable, as a net for leaks only.
 //
@@ -52,14 +53,15 @@ var (
 	_ io.Closer = (*Iterator)(nil)
 	_ io.Closer = (*Txn)(nil)
 	_ io.Closer = (*Cursor)(nil)
+	_ io.Closer = (*Subscription)(nil)
 	_ io.Closer = (*Maintenance)(nil)
 )
 
 var liveHandles atomic.Int64
 
 // LiveHandles is the number of C handles (engines, databases, snapshots,
-// transactions, cursors, scans, maintenance threads) the package holds open right
-// now: for tests that check nothing leaks.
+// transactions, cursors, subscriptions, scans, maintenance threads) the package holds
+// open right now: for tests that check nothing leaks.
 func LiveHandles() int64 { return liveHandles.Load() }
 
 // Version is the C library's version, e.g. "0.7.0".

@@ -51,6 +51,7 @@ func TestCloseIsIdempotent(t *testing.T) {
 			defer tx.Close() // the cursor outlives it
 			return tx.OpenCursor("s", IndexRange{}, Next)
 		}},
+		{"Subscription", func() (io.Closer, error) { return db.Subscribe([]string{"s"}, IndexRange{}) }},
 		{"Maintenance", func() (io.Closer, error) { return e.SpawnBackgroundMaintenance() }},
 	}
 	for _, k := range kinds {

@@ -347,3 +347,66 @@ func ExampleEngine_SetEventListener() {
 	// compaction 2 -> 1
 	// no background error
 }
+
+// Open a database at a schema version: the upgrade func creates what the version
+// needs, once, and its changes commit with it.
+func ExampleOpenJSONDBWithVersion() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	upgrade := func(up *flowdb.Upgrade, oldVersion, newVersion uint64) error {
+		fmt.Printf("upgrade %d -> %d\n", oldVersion, newVersion)
+		if oldVersion < 1 {
+			if err := up.CreateObjectStore("notes", "[]"); err != nil { // out-of-line keys
+				return err
+			}
+			if _, err := up.PutWithKey("notes", json.RawMessage(`"hello"`), json.RawMessage(`"greeting"`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	db, err := flowdb.OpenJSONDBWithVersion(dir, nil, 1, upgrade)
+	if err != nil {
+		log.Fatal(err)
+	}
+	doc, _ := db.Get("notes", json.RawMessage(`"greeting"`))
+	v, _ := db.Version()
+	fmt.Printf("version %d: %s\n", v, doc)
+	db.Close()
+	db, err = flowdb.OpenJSONDBWithVersion(dir, nil, 1, upgrade) // at that version: no upgrade
+	if err != nil {
+		log.Fatal(err)
+	}
+	db.Close()
+	// Output:
+	// upgrade 0 -> 1
+	// version 1: "hello"
+}
+
+// Follow the changes committed to a store.
+func ExampleJSONDB_Subscribe() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	db, err := flowdb.OpenJSONDB(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateObjectStore("users", "id"); err != nil {
+		log.Fatal(err)
+	}
+	sub, err := db.Subscribe([]string{"users"}, flowdb.IndexRange{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sub.Close()
+	db.Put("users", json.RawMessage(`{"id":1}`))
+	db.Delete("users", json.RawMessage(`1`))
+	for range 2 {
+		c := <-sub.C
+		fmt.Println(c.Kind, c.Store, string(c.Key))
+	}
+	// Output:
+	// put users 1
+	// delete users 1
+}

@@ -2,8 +2,8 @@ package flowdb
 
 // The key-range reads (IndexedDB's getAll, getAllKeys, getAllRecords, getKey and
 // count(range), on stores and indexes) and the writes beyond Put and Delete (add,
-// delete(range), clear), on a database (each a transaction of its own) and on a
-// transaction (as it sees its stores).
+// put and add with out-of-line keys, delete(range), clear), on a database (each a
+// transaction of its own) and on a transaction (as it sees its stores).
 
 /*
 #include <stdlib.h>
@@ -40,6 +40,38 @@ func (db *JSONDB) Add(store string, doc json.RawMessage) (json.RawMessage, error
 	defer free()
 	return rangeText(db.text, store, "", IndexRange{}, 0, func(h *C.flowdb_jsondb_t, s, _ *C.char, _ *C.flowdb_key_range_t, _ C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_jsondb_add(h, s, j, n, o, c)
+	})
+}
+
+// keyedFn is a write of doc under key on a handle H (put_with_key, add_with_key).
+type keyedFn[H any] func(h H, s, d *C.char, dn C.size_t, k *C.char, kn C.size_t, o **C.char, c **C.flowdb_error_t) uint32
+
+// keyed runs f through run (JSONDB.text or Txn.text) with doc and key in C form.
+func keyed[H any](run func(func(H, **C.char, **C.flowdb_error_t) uint32) (json.RawMessage, error),
+	store string, doc, key json.RawMessage, f keyedFn[H]) (json.RawMessage, error) {
+	j, n, free := jsonArg(doc)
+	defer free()
+	k, kn, kfree := jsonArg(key)
+	defer kfree()
+	return rangeText(run, store, "", IndexRange{}, 0, func(h H, s, _ *C.char, _ *C.flowdb_key_range_t, _ C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return f(h, s, j, n, k, kn, o, c)
+	})
+}
+
+// PutWithKey stores doc (any JSON value) under key in a store without a key path
+// (out-of-line keys: key path "[]"), replacing a document with that key (IndexedDB's
+// put(value, key)); returns the key. On a store with a key path it is ErrData.
+func (db *JSONDB) PutWithKey(store string, doc, key json.RawMessage) (json.RawMessage, error) {
+	return keyed(db.text, store, doc, key, func(h *C.flowdb_jsondb_t, s, d *C.char, dn C.size_t, k *C.char, kn C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_put_with_key(h, s, d, dn, k, kn, o, c)
+	})
+}
+
+// AddWithKey is PutWithKey that inserts only (IndexedDB's add(value, key)): a
+// document under key already there is ErrConstraint, and nothing changes.
+func (db *JSONDB) AddWithKey(store string, doc, key json.RawMessage) (json.RawMessage, error) {
+	return keyed(db.text, store, doc, key, func(h *C.flowdb_jsondb_t, s, d *C.char, dn C.size_t, k *C.char, kn C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_jsondb_add_with_key(h, s, d, dn, k, kn, o, c)
 	})
 }
 
@@ -140,6 +172,21 @@ func (tx *Txn) Add(store string, doc json.RawMessage) (json.RawMessage, error) {
 	defer free()
 	return rangeText(tx.text, store, "", IndexRange{}, 0, func(t *C.flowdb_txn_t, s, _ *C.char, _ *C.flowdb_key_range_t, _ C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_txn_add(t, s, j, n, o, c)
+	})
+}
+
+// PutWithKey stores doc under key in an out-of-line store, in the transaction.
+func (tx *Txn) PutWithKey(store string, doc, key json.RawMessage) (json.RawMessage, error) {
+	return keyed(tx.text, store, doc, key, func(t *C.flowdb_txn_t, s, d *C.char, dn C.size_t, k *C.char, kn C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_txn_put_with_key(t, s, d, dn, k, kn, o, c)
+	})
+}
+
+// AddWithKey is PutWithKey that inserts only: a document under key (committed, or
+// written by the transaction) is ErrConstraint.
+func (tx *Txn) AddWithKey(store string, doc, key json.RawMessage) (json.RawMessage, error) {
+	return keyed(tx.text, store, doc, key, func(t *C.flowdb_txn_t, s, d *C.char, dn C.size_t, k *C.char, kn C.size_t, o **C.char, c **C.flowdb_error_t) uint32 {
+		return C.flowdb_txn_add_with_key(t, s, d, dn, k, kn, o, c)
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -17,10 +18,11 @@ import (
 // Documents and keys are JSON (json.RawMessage); PutValue/GetInto marshal Go values.
 // Close it when done.
 type JSONDB struct {
-	mu      sync.RWMutex
-	h       *C.flowdb_jsondb_t
-	events  *listener // SetEventListener's (events.go)
-	cleanup runtime.Cleanup
+	mu       sync.RWMutex
+	h        *C.flowdb_jsondb_t
+	events   *listener    // SetEventListener's (events.go)
+	upgrades atomic.Int32 // UpgradeTo calls under way (upgrade.go)
+	cleanup  runtime.Cleanup
 }
 
 type jsondbHandle struct {
@@ -63,10 +65,14 @@ func (db *JSONDB) handle(f func(h *C.flowdb_jsondb_t) error) error {
 	return f(db.h)
 }
 
-// Close shuts the database down. Idempotent. ErrBusy while transactions are open
-// (the database stays open). The event listener is removed first (Close waits for
-// its last call), and set again when Close fails.
+// Close shuts the database down. Idempotent. ErrBusy while transactions are open or
+// an upgrade runs (the database stays open). The event listener is removed first
+// (Close waits for its last call), and set again when Close fails.
 func (db *JSONDB) Close() error {
+	if db.upgrades.Load() > 0 {
+		// Not waiting for it: its func may be using the database.
+		return newError(CodeBusy, "busy: an upgrade of the database is under way")
+	}
 	// Before db.mu is locked: the listener's last call may be using the database.
 	db.events.mu.Lock()
 	defer db.events.mu.Unlock()
@@ -110,6 +116,17 @@ func withStr(ss []string, f func(ps []*C.char) error) error {
 	return f(ps)
 }
 
+// withCArray passes Go strings to C as an array of NUL-terminated copies, in C memory
+// (a pointer to Go memory holding pointers may not be passed to C).
+func withCArray(ss []string, f func(arr **C.char, n C.size_t) error) error {
+	return withStr(ss, func(p []*C.char) error {
+		arr := (**C.char)(C.malloc(C.size_t(len(p)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+		defer C.free(unsafe.Pointer(arr))
+		copy(unsafe.Slice(arr, len(p)+1), p)
+		return f(arr, C.size_t(len(p)))
+	})
+}
+
 // jsonArg passes JSON to C as (pointer, length) in C memory.
 func jsonArg(j []byte) (*C.char, C.size_t, func()) {
 	p, n, free := bytesArg(j)
@@ -146,7 +163,11 @@ func (db *JSONDB) text(f func(h *C.flowdb_jsondb_t, out **C.char, cerr **C.flowd
 	return res, err
 }
 
-// CreateObjectStore creates a store whose documents carry their key at keyPath.
+// CreateObjectStore creates a store whose documents carry their key at keyPath, a key
+// path in any of IndexedDB's forms, as text: "" (the document itself), an identifier
+// or identifiers joined by "." ("id", "a.b"); a JSON array of those for an array key
+// path (`["a","b"]`: the key is the array of their values); or "[]" for none:
+// out-of-line keys, given beside each document (PutWithKey, AddWithKey) or generated.
 func (db *JSONDB) CreateObjectStore(name, keyPath string) error {
 	return withStr([]string{name, keyPath}, func(p []*C.char) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
@@ -157,6 +178,8 @@ func (db *JSONDB) CreateObjectStore(name, keyPath string) error {
 
 // CreateStore creates a store from a description, e.g. {"name":"users","keyPath":"id",
 // "autoIncrement":true,"indexes":[{"name":"email","keyPath":"email","unique":true}]}.
+// Key paths are text as for CreateObjectStore, passed through: "keyPath":"[]" makes an
+// out-of-line store.
 func (db *JSONDB) CreateStore(schema json.RawMessage) error {
 	j, n, free := jsonArg(schema)
 	defer free()
@@ -165,14 +188,15 @@ func (db *JSONDB) CreateStore(schema json.RawMessage) error {
 	})
 }
 
-// CreateIndex creates an index over keyPaths (several: compound).
+// CreateIndex creates an index over keyPaths (several: compound). One key path may
+// be in any form (CreateObjectStore): `["a"]` is an array key path, keying {"a":1} by
+// [1] where "a" keys it by 1.
 func (db *JSONDB) CreateIndex(store, name string, keyPaths []string, unique, multiEntry bool) error {
-	return withStr(append([]string{store, name}, keyPaths...), func(p []*C.char) error {
-		paths := (**C.char)(C.malloc(C.size_t(len(keyPaths)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
-		defer C.free(unsafe.Pointer(paths))
-		copy(unsafe.Slice(paths, len(keyPaths)+1), p[2:])
-		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_jsondb_create_index_with(h, p[0], p[1], paths, C.size_t(len(keyPaths)), C.bool(unique), C.bool(multiEntry), c)
+	return withStr([]string{store, name}, func(p []*C.char) error {
+		return withCArray(keyPaths, func(paths **C.char, n C.size_t) error {
+			return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
+				return C.flowdb_jsondb_create_index_with(h, p[0], p[1], paths, n, C.bool(unique), C.bool(multiEntry), c)
+			})
 		})
 	})
 }

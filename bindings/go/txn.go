@@ -16,7 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 // Txn is a JSONDB transaction; used by one goroutine at a time. End it with Commit
@@ -89,17 +88,14 @@ func (db *JSONDB) Transaction(ctx context.Context, stores []string, readWrite bo
 // transaction is returned.
 func (db *JSONDB) begin(stores []string, readWrite bool, state *atomic.Int32, delivered func()) (*C.flowdb_txn_t, error) {
 	var t *C.flowdb_txn_t
-	err := withStr(stores, func(p []*C.char) error {
-		arr := (**C.char)(C.malloc(C.size_t(len(p)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
-		defer C.free(unsafe.Pointer(arr))
-		copy(unsafe.Slice(arr, len(p)+1), p)
+	err := withCArray(stores, func(arr **C.char, n C.size_t) error {
 		mode := C.enum_flowdb_txn_mode_t(C.FLOWDB_READ_ONLY_TXN)
 		if readWrite {
 			mode = C.FLOWDB_READ_WRITE_TXN
 		}
 		return db.handle(func(h *C.flowdb_jsondb_t) error {
 			var cerr *C.flowdb_error_t
-			if err := check(C.flowdb_jsondb_transaction(h, arr, C.size_t(len(p)), mode, &t, &cerr), cerr); err != nil {
+			if err := check(C.flowdb_jsondb_transaction(h, arr, n, mode, &t, &cerr), cerr); err != nil {
 				return err
 			}
 			if !state.CompareAndSwap(beginWaiting, beginDelivered) {

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Generates test_abuse.c: every function of flowdb.h called with NULL in each pointer
 argument in turn (the others valid), plus hand-written abuse (bad UTF-8 and JSON,
-NULL with a length, double shutdown, use after shutdown, a finished transaction).
+NULL with a length, double shutdown, use after shutdown, a finished transaction, an
+upgrade used after its callback, subscriptions outliving their database). Functions
+on a `flowdb_upgrade_t` are called from inside an upgrade callback (which then aborts
+the upgrade), where the handle is valid.
 
 Rules checked: a status-returning function given NULL where a pointer is required
 returns FLOWDB_INVALID_ARGUMENT with an error message, and writes no output; a pointer-returning one returns NULL; a void one (free, stop) does
@@ -29,6 +32,14 @@ OPTIONAL = {
     ("flowdb_txn_put_auto", "key_out"),
     ("flowdb_jsondb_add", "key_out"),
     ("flowdb_txn_add", "key_out"),
+    ("flowdb_jsondb_put_with_key", "key_out"),
+    ("flowdb_jsondb_add_with_key", "key_out"),
+    ("flowdb_txn_put_with_key", "key_out"),
+    ("flowdb_txn_add_with_key", "key_out"),
+    ("flowdb_jsondb_subscribe", "range"),  # NULL: every key
+    ("flowdb_jsondb_subscribe_since", "range"),
+    ("flowdb_jsondb_open_with_version", "user"),  # the callback's, never read by flowdb
+    ("flowdb_jsondb_upgrade_to", "user"),
     ("flowdb_cursor_update", "key_out"),
     ("flowdb_jsondb_open_cursor", "index"),  # NULL: a cursor over the store itself
     ("flowdb_error_code", "err"),
@@ -85,6 +96,10 @@ VALID = {
     "struct flowdb_txn_t *": "T",
     "struct flowdb_cursor_t *": "CU",
     "const struct flowdb_cursor_t *": "CU",
+    "struct flowdb_upgrade_t *": "UP",  # the callback's (functions taking it run in one)
+    "struct flowdb_subscription_t *": "SUB",
+    "const struct flowdb_subscription_t *": "SUB",
+    "struct flowdb_change_t *": "&change_out",
     "struct flowdb_write_batch_t *": "WB",
     "const struct flowdb_write_batch_t *": "WB",
     "const struct flowdb_snapshot_t *": "SN",
@@ -111,7 +126,8 @@ VALID = {
 }
 # Callback typedefs (function pointers, named without a `*`): a valid one, defined in
 # PRELUDE; each is also given NULL in turn, as pointer arguments are.
-CALLBACKS = {"flowdb_last_n_visit_fn": "count_visit", "flowdb_event_fn": "count_event"}
+CALLBACKS = {"flowdb_last_n_visit_fn": "count_visit", "flowdb_event_fn": "count_event",
+             "flowdb_upgrade_fn": "declining_upgrade"}
 VALID.update(CALLBACKS)
 NAMED = {"store": '"s"', "index": '"i"', "name": '"i"', "doc": '"{\\"id\\":3}"'}
 OUTPUTS = {  # T ** -> (local type, release statement)
@@ -124,6 +140,7 @@ OUTPUTS = {  # T ** -> (local type, release statement)
     "struct flowdb_maintenance_t **": ("flowdb_maintenance_t *", "flowdb_maintenance_stop({v});"),
     "struct flowdb_txn_t **": ("flowdb_txn_t *", "flowdb_txn_free({v});"),
     "struct flowdb_cursor_t **": ("flowdb_cursor_t *", "flowdb_cursor_free({v});"),
+    "struct flowdb_subscription_t **": ("flowdb_subscription_t *", "flowdb_subscription_free({v});"),
     "struct flowdb_snapshot_t **": ("flowdb_snapshot_t *", "flowdb_snapshot_free({v});"),
     "char **": ("char *", "flowdb_string_free({v});"),
     # An error object as a result (flowdb_engine_background_error's `out`), not the
@@ -174,6 +191,9 @@ def call(ret, name, params, null_at):
          "flowdb_txn_t *CT = NULL; flowdb_jsondb_transaction(J, STORES, 1, FLOWDB_READ_WRITE_TXN, &CT, NULL); "
          "flowdb_cursor_t *CU = NULL; flowdb_txn_open_cursor(CT, \"s\", KR, FLOWDB_NEXT, &CU, NULL);",
          "flowdb_cursor_free(CU); flowdb_txn_free(CT);"),
+        ({"struct flowdb_subscription_t *", "const struct flowdb_subscription_t *"},
+         "flowdb_subscription_t *SUB = NULL; flowdb_jsondb_subscribe(J, STORES, 1, NULL, &SUB, NULL);",
+         "flowdb_subscription_free(SUB);"),
         ({"struct flowdb_iter_t *", "const struct flowdb_iter_t *"}, "flowdb_iter_t *IT = NULL; flowdb_engine_scan(E, R, &IT, NULL);", "flowdb_iter_free(IT);"),
         ({"struct flowdb_query_t *", "const struct flowdb_query_t *"}, "flowdb_query_t *Q = flowdb_query_new(\"s\");", "flowdb_query_free(Q);"),
         ({"struct flowdb_options_t *", "const struct flowdb_options_t *"}, "flowdb_options_t *OPTS = fresh_options();", "flowdb_options_free(OPTS);"),
@@ -188,9 +208,9 @@ def call(ret, name, params, null_at):
         if types & ts:
             lines.append("        " + make)
             releases.append(free)
-    lines.append("        flowdb_record_view_t rv_out; flowdb_series_view_t sv_out; flowdb_stats_t stats_out; bool bool_out; uint64_t u64_out; int64_t i64_out; size_t usize_out;")
+    lines.append("        flowdb_record_view_t rv_out; flowdb_series_view_t sv_out; flowdb_stats_t stats_out; flowdb_change_t change_out; bool bool_out; uint64_t u64_out; int64_t i64_out; size_t usize_out;")
     lines.append("        memset(&stats_out, 0, sizeof stats_out); stats_out.struct_size = sizeof stats_out;")
-    lines.append("        (void)rv_out; (void)sv_out; (void)bool_out; (void)u64_out; (void)i64_out; (void)usize_out;")
+    lines.append("        (void)rv_out; (void)sv_out; (void)change_out; (void)bool_out; (void)u64_out; (void)i64_out; (void)usize_out;")
     lines.append("        flowdb_error_t *e = NULL;")
     outs = []
     for i, (t, pname) in enumerate(params):
@@ -313,6 +333,24 @@ static void count_event(const flowdb_event_t *event, void *user) {
     __atomic_fetch_add(&event_fields, n, __ATOMIC_RELAXED);
 }
 
+/* The callback given to every flowdb_upgrade_fn argument: declines (the upgrade is
+ * aborted, nothing changes). */
+static size_t upgrades_called;
+static int declining_upgrade(flowdb_upgrade_t *up, uint64_t old_version, uint64_t new_version, void *user) {
+    (void)up; (void)old_version; (void)new_version; (void)user;
+    upgrades_called++;
+    return 1;
+}
+
+/* Runs `f` as the callback of an upgrade of J that it aborts (J stays at version 0),
+ * where the flowdb_upgrade_t it is given is valid. */
+typedef int (*upgrade_body)(flowdb_upgrade_t *UP, uint64_t old_version, uint64_t new_version, void *user);
+static void in_upgrade(upgrade_body f, const char *name) {
+    size_t before = upgrades_called;
+    flowdb_status_t st = flowdb_jsondb_upgrade_to(J, 1, f, NULL, NULL);
+    EXPECT(st != FLOWDB_OK && upgrades_called == before + 1, "%s: the upgrade around it did not run (%s)", name, flowdb_status_str(st));
+}
+
 static void setup(void) {
     snprintf(root, sizeof root, "/tmp/flowdb-abuse-XXXXXX");
     if (!mkdtemp(root)) { perror("mkdtemp"); exit(2); }
@@ -364,6 +402,19 @@ static void check(flowdb_status_t got, flowdb_status_t want, flowdb_error_t **e,
         EXPECT(*e != NULL && flowdb_error_message(*e)[0] != '\0', "%s: no error message", what);
     flowdb_error_free(*e);
     *e = NULL;
+}
+
+/* An upgrade callback that keeps its flowdb_upgrade_t and a transaction handle on it
+ * past the call, then aborts the upgrade. */
+static flowdb_upgrade_t *kept_up;
+static flowdb_txn_t *kept_txn;
+static int keeping_upgrade(flowdb_upgrade_t *up, uint64_t old_version, uint64_t new_version, void *user) {
+    (void)old_version; (void)new_version; (void)user;
+    upgrades_called++;
+    kept_up = up;
+    flowdb_upgrade_txn(up, &kept_txn, NULL);
+    flowdb_upgrade_create_object_store(up, "kept", "[]", NULL);
+    return 1;
 }
 
 /* Bad bytes and bad JSON, NULL with a length, out-of-range enums, and handles used
@@ -503,6 +554,37 @@ static void bad_input_and_lifetimes(void) {
     flowdb_cursor_free(cu[1]);
     flowdb_cursor_free(NULL);
 
+    /* An upgrade and its transaction kept past the callback: TRANSACTION_INACTIVE,
+     * never a crash; so is a made-up upgrade handle (it is never dereferenced). The
+     * declined upgrade left J as it was. Out-of-line keys on an in-line store: DATA. */
+    check(flowdb_jsondb_upgrade_to(J, 1, keeping_upgrade, NULL, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "declined upgrade");
+    EXPECT(kept_up != NULL && kept_txn != NULL, "the upgrade callback did not run");
+    const char *kp[1] = {"v"};
+    flowdb_upgrade_t *made_up = (flowdb_upgrade_t *)(uintptr_t)0x5bd1e995;
+    for (int round = 0; round < 2; round++) {
+        flowdb_upgrade_t *u = round == 0 ? kept_up : made_up;
+        flowdb_txn_t *ut = NULL;
+        check(flowdb_upgrade_txn(u, &ut, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade_txn after the callback");
+        EXPECT(ut == NULL, "upgrade_txn output on failure");
+        check(flowdb_upgrade_create_object_store(u, "x", "id", &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade create_object_store after the callback");
+        check(flowdb_upgrade_create_store(u, "{}", 2, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade create_store after the callback");
+        check(flowdb_upgrade_delete_object_store(u, "s", &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade delete_object_store after the callback");
+        check(flowdb_upgrade_create_index_with(u, "s", "x", kp, 1, false, false, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade create_index_with after the callback");
+        check(flowdb_upgrade_delete_index(u, "s", "i", &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade delete_index after the callback");
+        check(flowdb_upgrade_rename_store(u, "s", "x", &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade rename_store after the callback");
+        check(flowdb_upgrade_rename_index(u, "s", "i", "x", &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade rename_index after the callback");
+    }
+    check(flowdb_txn_put(kept_txn, "s", "{\"id\":7}", 8, NULL, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade txn put after the callback");
+    check(flowdb_txn_commit(kept_txn, &e), FLOWDB_TRANSACTION_INACTIVE, &e, "upgrade txn commit after the callback");
+    flowdb_txn_free(kept_txn);
+    uint64_t version = 9;
+    check(flowdb_jsondb_version(J, &version, &e), FLOWDB_OK, &e, "version");
+    EXPECT(version == 0, "a declined upgrade changed the version to %llu", (unsigned long long)version);
+    check(flowdb_jsondb_upgrade_to(J, 0, declining_upgrade, NULL, &e), FLOWDB_INVALID_ARGUMENT, &e, "upgrade to version 0");
+    check(flowdb_jsondb_put_with_key(J, "s", "{}", 2, "1", 1, NULL, &e), FLOWDB_DATA, &e, "put_with_key on an in-line store");
+    check(flowdb_jsondb_put_with_key(J, "s", "{}", 2, NULL, 4, NULL, &e), FLOWDB_INVALID_ARGUMENT, &e, "put_with_key NULL key with a length");
+    check(flowdb_jsondb_subscribe(J, STORES, 1, KR, NULL, &e), FLOWDB_INVALID_ARGUMENT, &e, "subscribe without out");
+
     /* Shut down twice, then used: CLOSED, never a crash; free once. */
     flowdb_options_t *o2 = fresh_options();
     flowdb_engine_t *e2 = NULL;
@@ -589,6 +671,11 @@ static void bad_input_and_lifetimes(void) {
     flowdb_options_t *o3 = fresh_options();
     flowdb_jsondb_t *j2 = NULL;
     check(flowdb_jsondb_open(o3, &j2, &e), FLOWDB_OK, &e, "jsondb open");
+    /* Subscriptions outliving their database (shut down, then freed): CLOSED, for good. */
+    check(flowdb_jsondb_create_object_store(j2, "s", "id", &e), FLOWDB_OK, &e, "store for subscriptions");
+    flowdb_subscription_t *subs[2] = {NULL, NULL};
+    check(flowdb_jsondb_subscribe(j2, STORES, 1, NULL, &subs[0], &e), FLOWDB_OK, &e, "subscribe");
+    check(flowdb_jsondb_subscribe_since(j2, 0, STORES, 1, KR, &subs[1], &e), FLOWDB_OK, &e, "subscribe_since");
     check(flowdb_jsondb_shutdown(j2, &e), FLOWDB_OK, &e, "jsondb shutdown");
     check(flowdb_jsondb_shutdown(j2, &e), FLOWDB_CLOSED, &e, "jsondb shutdown twice");
     check(flowdb_jsondb_sync(j2, &e), FLOWDB_CLOSED, &e, "jsondb sync after shutdown");
@@ -603,7 +690,27 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_jsondb_background_error(j2, &jbg, &e), FLOWDB_CLOSED, &e, "jsondb background_error after shutdown");
     EXPECT(jbg == NULL, "jsondb background_error output after shutdown");
     check(flowdb_jsondb_set_event_listener(j2, count_event, NULL, &e), FLOWDB_CLOSED, &e, "jsondb set_event_listener after shutdown");
+    uint64_t u64 = 7;
+    check(flowdb_jsondb_version(j2, &u64, &e), FLOWDB_CLOSED, &e, "version after shutdown");
+    check(flowdb_jsondb_last_change_seq(j2, &u64, &e), FLOWDB_CLOSED, &e, "last_change_seq after shutdown");
+    EXPECT(u64 == 7, "output after shutdown");
+    check(flowdb_jsondb_upgrade_to(j2, 1, declining_upgrade, NULL, &e), FLOWDB_CLOSED, &e, "upgrade_to after shutdown");
+    check(flowdb_jsondb_put_with_key(j2, "s", "{}", 2, "1", 1, NULL, &e), FLOWDB_CLOSED, &e, "put_with_key after shutdown");
+    check(flowdb_jsondb_changes_since(j2, 0, &out, &e), FLOWDB_CLOSED, &e, "changes_since after shutdown");
+    check(flowdb_jsondb_set_change_retention_ms(j2, 1, &e), FLOWDB_CLOSED, &e, "set_change_retention_ms after shutdown");
+    flowdb_subscription_t *sub = NULL;
+    check(flowdb_jsondb_subscribe(j2, STORES, 1, NULL, &sub, &e), FLOWDB_CLOSED, &e, "subscribe after shutdown");
+    EXPECT(sub == NULL, "subscription output after shutdown");
     flowdb_jsondb_free(j2);
+    for (int i = 0; i < 2; i++) {
+        flowdb_change_t ch;
+        bool has = false;
+        check(flowdb_subscription_next(subs[i], 0, &ch, &has, &e), FLOWDB_CLOSED, &e, "next after the database was freed");
+        check(flowdb_subscription_next(subs[i], UINT64_MAX, &ch, &has, &e), FLOWDB_CLOSED, &e, "a waiting next after the database was freed");
+        EXPECT(!has, "has_change written on failure");
+        check(flowdb_subscription_start_seq(subs[i], &u64, &e), FLOWDB_OK, &e, "start_seq after the database was freed");
+        flowdb_subscription_free(subs[i]);
+    }
     flowdb_options_free(o3);
 }
 
@@ -620,13 +727,25 @@ int main(void) {
 
 def main():
     header = open(sys.argv[1]).read()
-    body = []
+    body, upgrade_bodies = [], []
     for ret, name, params in functions(header):
         for i, (t, pname) in enumerate(params):
             if ("*" in t or t in CALLBACKS) and not is_err(t, pname):
-                body.append(call(ret, name, params, i))
+                block = call(ret, name, params, i)
+                if "struct flowdb_upgrade_t *" not in {t for t, _ in params}:
+                    body.append(block)
+                    continue
+                # Called inside an upgrade's callback, which then aborts it.
+                fn = "upgrade_call_%d" % len(upgrade_bodies)
+                upgrade_bodies.append(
+                    "static int %s(flowdb_upgrade_t *UP, uint64_t old_version, uint64_t new_version, void *user) {\n"
+                    "    (void)UP; (void)old_version; (void)new_version; (void)user;\n"
+                    "    upgrades_called++;\n%s\n    return 1;\n}\n" % (fn, block))
+                body.append("    in_upgrade(%s, \"%s\");" % (fn, name))
+    prelude, null_fn = PRELUDE.rsplit("static void null_arguments(void) {", 1)
     with open(sys.argv[2], "w") as f:
-        f.write(PRELUDE + "\n".join(body) + HANDWRITTEN)
+        f.write(prelude + "\n".join(upgrade_bodies) + "\nstatic void null_arguments(void) {" + null_fn
+                + "\n".join(body) + HANDWRITTEN)
 
 
 if __name__ == "__main__":

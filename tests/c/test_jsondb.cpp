@@ -1,11 +1,15 @@
 // C++ JsonDB wrapper tests: schema, CRUD, index queries, key ranges, the query
 // builder, transactions (commit, abort on destruction), error codes as exceptions,
 // every read through a const JsonDB, sync and the deprecated close, metrics labels;
-// the key-range reads (get_all, ...), add, delete_range, clear, and cursors.
+// the key-range reads (get_all, ...), add, delete_range, clear, and cursors;
+// out-of-line keys, schema versions (open_with_version / upgrade_to with a lambda,
+// an exception aborting the upgrade) and the change feed (Subscription).
 #include "flowdb.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <stdexcept>
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
@@ -175,6 +179,122 @@ static void ranges_and_cursors(const std::string &dir) {
     db.shutdown();
 }
 
+// Out-of-line keys and array key paths, schema versions with a lambda (an exception
+// aborts the upgrade and reaches the caller), and the change feed.
+static void versions_and_feed(const std::string &dir) {
+    using namespace std::chrono_literals;
+    flowdb::Options opts;
+    opts.data_dir(dir).auto_background(false);
+    int calls = 0;
+    {
+        flowdb::JsonDB db = flowdb::JsonDB::open_with_version(opts, 1, [&](flowdb::Upgrade &up, uint64_t old_version, uint64_t new_version) {
+            calls++;
+            CHECK(old_version == 0 && new_version == 1);
+            up.create_object_store("notes", "[]");  // out-of-line keys
+            up.create_index("notes", "by_a", {R"(["a"])"});  // an array key path: keys [1]
+            up.create_store(R"({"name":"people","keyPath":"id"})");
+            up.create_index("people", "by_name", {"name"});
+            up.create_object_store("scratch", "id");
+            up.delete_object_store("scratch");
+            // Every Transaction request, on the new stores.
+            CHECK(up.put_with_key("notes", R"({"a":1})", R"("n1")") == R"("n1")");
+            CHECK(up.put("people", R"({"id":1,"name":"Ada"})") == "1");
+            CHECK(up.get("notes", R"("n1")") == std::optional<std::string>(R"({"a":1})"));
+            CHECK(up.get_all_keys("people", KeyRange::all()) == "[1]");
+        });
+        CHECK(calls == 1 && db.version() == 1);
+        CHECK(db.get_by_index("notes", "by_a", "[1]") == R"([{"a":1}])");
+        CHECK(db.get_store("notes")->find(R"("key_path":"[]")") != std::string::npos);
+
+        // Out-of-line keys on the database and in a transaction.
+        CHECK(db.put_with_key("notes", R"("text")", "2") == "2");
+        CHECK(db.add_with_key("notes", R"({"a":3})", "3") == "3");
+        CHECK(code_of([&] { db.add_with_key("notes", "{}", "3"); }) == FLOWDB_CONSTRAINT);
+        CHECK(code_of([&] { db.put_with_key("people", R"({"id":9})", "9"); }) == FLOWDB_DATA);
+        CHECK(code_of([&] { db.put("notes", R"({"a":4})"); }) == FLOWDB_DATA);
+        {
+            flowdb::Transaction t = db.transaction({"notes"}, true);
+            CHECK(t.put_with_key("notes", R"({"a":4})", "4") == "4");
+            CHECK(code_of([&] { t.add_with_key("notes", "{}", "4"); }) == FLOWDB_CONSTRAINT);
+            CHECK(t.add_with_key("notes", R"({"a":5})", "5") == "5");
+            t.commit();
+        }
+        CHECK(db.get_all_keys("notes", KeyRange::all()) == R"([2,3,4,5,"n1"])");
+
+        // upgrade_to: renames and a migration; an exception aborts and is rethrown.
+        db.upgrade_to(2, [&](flowdb::Upgrade &up, uint64_t old_version, uint64_t) {
+            calls++;
+            CHECK(old_version == 1);
+            up.rename_store("people", "persons");
+            up.rename_index("persons", "by_name", "name");
+            up.put("persons", R"({"id":1,"name":"Ada","v":2})");
+            up.create_index("persons", "by_v", {"v"}, true);
+            up.delete_index("notes", "by_a");
+            CHECK(code_of([&] { up.rename_store("persons", "notes"); }) == FLOWDB_CONSTRAINT);
+        });
+        CHECK(calls == 2 && db.version() == 2);
+        CHECK(db.get_by_index("persons", "name", R"("Ada")") == R"([{"id":1,"name":"Ada","v":2}])");
+        bool rethrown = false;
+        try {
+            db.upgrade_to(3, [&](flowdb::Upgrade &up, uint64_t, uint64_t) {
+                up.create_object_store("temp", "id");
+                up.put("persons", R"({"id":2,"name":"Bob","v":3})");
+                throw std::runtime_error("migration failed");
+            });
+        } catch (const std::runtime_error &e) {
+            rethrown = std::string(e.what()) == "migration failed";
+        }
+        CHECK(rethrown);
+        // A flowdb::Error from a request, not caught by the lambda: rethrown as it was.
+        auto duplicate_v = [&](flowdb::Upgrade &up, uint64_t, uint64_t) {
+            up.create_index("persons", "by_v2", {"v"}, true);
+            up.put("persons", R"({"id":3,"v":2})");  // throws: by_v is unique
+        };
+        CHECK(code_of([&] { db.upgrade_to(3, duplicate_v); }) == FLOWDB_CONSTRAINT);
+        CHECK(db.version() == 2 && db.store_names() == R"(["notes","persons"])" && db.count("persons") == 1);
+        CHECK(code_of([&] { db.upgrade_to(1, [&](flowdb::Upgrade &, uint64_t, uint64_t) { calls++; }); }) == FLOWDB_INVALID_ARGUMENT);
+        db.upgrade_to(2, [&](flowdb::Upgrade &, uint64_t, uint64_t) { calls++; });  // the same version: not called
+        CHECK(calls == 2);
+
+        // The change feed.
+        flowdb::Subscription all = db.subscribe({"notes", "persons"});
+        flowdb::Subscription ranged = db.subscribe({"notes"}, KeyRange::bound("3", "4"));
+        CHECK(all.start_seq() == db.last_change_seq());
+        CHECK(!all.next());
+        CHECK(!all.next(20ms));
+        db.put_with_key("notes", R"({"a":6})", "3");
+        db.remove("notes", "2");
+        db.clear("persons");
+        std::optional<flowdb::Change> c = all.next(5s);
+        CHECK(c && c->store == "notes" && c->key == "3" && c->kind == flowdb::ChangeKind::put);
+        uint64_t first = c ? c->seq : 0;
+        c = all.next();
+        CHECK(c && c->key == "2" && c->kind == flowdb::ChangeKind::remove && std::string(flowdb::to_string(c->kind)) == "delete");
+        c = all.next();
+        CHECK(c && c->store == "persons" && c->key == "null" && c->kind == flowdb::ChangeKind::clear && c->seq > first);
+        CHECK(db.last_change_seq() == (c ? c->seq : 0));
+        CHECK(!all.next());
+        c = ranged.next();
+        CHECK(c && c->key == "3");
+        CHECK(!ranged.next());
+        flowdb::Subscription since = db.subscribe_since(first - 1, {"persons"});
+        c = since.next();
+        CHECK(c && c->kind == flowdb::ChangeKind::clear);
+        std::string log = db.changes_since(first - 1);
+        CHECK(log.find(R"("store":"notes","key":3,"kind":"put")") != std::string::npos &&
+              log.find(R"("store":"persons","key":null,"kind":"clear")") != std::string::npos);
+        db.set_change_retention(std::chrono::hours(1));
+        CHECK(code_of([&] { db.subscribe({"nope"}); }) == FLOWDB_NOT_FOUND);
+        CHECK(code_of([&] { db.subscribe({}); }) == FLOWDB_INVALID_ARGUMENT);
+        db.shutdown();  // subscriptions do not hold the database
+        CHECK(code_of([&] { all.next(1s); }) == FLOWDB_CLOSED);
+        CHECK(code_of([&] { db.version(); }) == FLOWDB_CLOSED);
+    }
+    // Reopened at the stored version: no upgrade; below it: INVALID_ARGUMENT.
+    flowdb::JsonDB db = flowdb::JsonDB::open_with_version(opts, 2, [&](flowdb::Upgrade &, uint64_t, uint64_t) { calls++; });
+    CHECK(calls == 2 && db.version() == 2);
+}
+
 int main() {
     char base[] = "/tmp/flowdb-cpp-jsondb-XXXXXX";
     if (!mkdtemp(base)) return 2;
@@ -271,6 +391,7 @@ int main() {
         CHECK(code_of([&] { flowdb::JsonDB::open(o); }) == FLOWDB_INVALID_ARGUMENT);
     }
     ranges_and_cursors(std::string(base) + "/cursors");
+    versions_and_feed(std::string(base) + "/versions");
     std::string cmd = std::string("rm -rf '") + base + "'";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", base);
     std::printf("%d passed, %d failed\n", checks - failures, failures);

@@ -1,6 +1,7 @@
 //! The requests over key ranges and the writes beyond `put` and `delete` (Rust's
-//! jsondb `getall.rs` and `writes.rs`: `add`, `delete_range`, `clear`, `get_all*`,
-//! `get_key*`, `count_range`), shared by `flowdb_jsondb_t` (jsondb_reads.rs) and
+//! jsondb `getall.rs` and `writes.rs`: `add`, `put_with_key`, `add_with_key`,
+//! `delete_range`, `clear`, `get_all*`, `get_key*`, `count_range`), shared by
+//! `flowdb_jsondb_t` (jsondb_reads.rs) and
 //! `flowdb_txn_t` (txn_reads.rs) through doc_requests.rs's `Docs`: the argument
 //! checks, the request and the result written out, once for both handle families.
 //!
@@ -12,7 +13,7 @@ use std::ffi::c_char;
 use serde_json::Value;
 
 use super::doc_requests::{docs_out, put_text, to_json, write_doc, Docs};
-use super::error::{cstr, null, put, put_string};
+use super::error::{cstr, json, null, put, put_string};
 use super::key_range::{direction_of, flowdb_key_range_t, key_range};
 use flowdb::error::Result;
 use flowdb::jsondb::{Direction, DocRecord, KeyRange, RawDoc, Transaction};
@@ -104,6 +105,26 @@ pub(crate) unsafe fn add(
 ) -> Result<()> {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { write_doc(store, doc, len, key_out, |s, v| d.add(s, v)) }
+}
+
+/// `put_with_key` (`add`: `add_with_key`): `doc` stored under `key` (both JSON).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn put_with_key(
+    d: &mut impl Docs,
+    add: bool,
+    store: *const c_char,
+    doc: *const c_char,
+    len: usize,
+    key: *const c_char,
+    key_len: usize,
+    key_out: *mut *mut c_char,
+) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        write_doc(store, doc, len, key_out, |s, v| {
+            d.put_with_key(s, v, &json(key, key_len, "key")?, add)
+        })
+    }
 }
 
 pub(crate) unsafe fn delete_range(

@@ -43,6 +43,8 @@ pub(crate) trait Docs {
 
     // Writes beyond put and delete, and any read (the key-range reads: doc_getall.rs).
     fn add(&mut self, store: &str, doc: Value) -> Result<Value>;
+    /// `put_with_key`, or with `add` `add_with_key` (out-of-line keys).
+    fn put_with_key(&mut self, store: &str, doc: Value, key: &Value, add: bool) -> Result<Value>;
     fn delete_range(&mut self, store: &str, range: &KeyRange) -> Result<()>;
     fn clear(&mut self, store: &str) -> Result<()>;
     /// Runs the read `f` in the transaction (a database: a read-only one of its own).
@@ -111,6 +113,12 @@ impl Docs for &JsonDB {
     fn add(&mut self, store: &str, doc: Value) -> Result<Value> {
         JsonDB::add(self, store, doc)
     }
+    fn put_with_key(&mut self, store: &str, doc: Value, key: &Value, add: bool) -> Result<Value> {
+        match add {
+            true => JsonDB::add_with_key(self, store, doc, key),
+            false => JsonDB::put_with_key(self, store, doc, key),
+        }
+    }
     fn delete_range(&mut self, store: &str, range: &KeyRange) -> Result<()> {
         JsonDB::delete_range(self, store, range)
     }
@@ -169,6 +177,12 @@ impl Docs for Transaction<'_> {
     }
     fn add(&mut self, store: &str, doc: Value) -> Result<Value> {
         Transaction::add(self, store, doc)
+    }
+    fn put_with_key(&mut self, store: &str, doc: Value, key: &Value, add: bool) -> Result<Value> {
+        match add {
+            true => Transaction::add_with_key(self, store, doc, key),
+            false => Transaction::put_with_key(self, store, doc, key),
+        }
     }
     fn delete_range(&mut self, store: &str, range: &KeyRange) -> Result<()> {
         Transaction::delete_range(self, store, range)

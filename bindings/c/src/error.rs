@@ -22,6 +22,15 @@ pub(crate) fn guard(
     err: *mut *mut flowdb_error_t,
     body: impl FnOnce() -> Result<()>,
 ) -> flowdb_status_t {
+    guard_with(err, || body().map_err(|e| flowdb_error_t::of(&e)))
+}
+
+/// `guard` for a body whose failure is an error already made for C (an upgrade hands
+/// its opener the error of its last failed request, upgrade.rs).
+pub(crate) fn guard_with(
+    err: *mut *mut flowdb_error_t,
+    body: impl FnOnce() -> std::result::Result<(), flowdb_error_t>,
+) -> flowdb_status_t {
     let result = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(panic) => {
@@ -30,27 +39,36 @@ pub(crate) fn guard(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(Error::Internal(format!("panic inside flowdb: {what}")))
+            Err(flowdb_error_t::of(&Error::Internal(format!(
+                "panic inside flowdb: {what}"
+            ))))
         }
     };
     match result {
         Ok(()) => flowdb_status_t::FLOWDB_OK,
         Err(e) => {
-            let code = flowdb_status_t::from(e.code());
+            let code = e.code;
             if !err.is_null() {
                 // SAFETY: `err` is non-NULL and points to writable storage (documented).
-                unsafe { *err = error_object(&e) };
+                unsafe { *err = Box::into_raw(Box::new(e)) };
             }
             code
         }
     }
 }
 
+impl flowdb_error_t {
+    /// The error object of `e` (its code and message).
+    pub(crate) fn of(e: &Error) -> Self {
+        let code = flowdb_status_t::from(e.code());
+        let message = CString::new(e.to_string().replace('\0', "\\0")).unwrap_or_default();
+        flowdb_error_t { code, message }
+    }
+}
+
 /// A new error object for `e`, for the caller to free with `flowdb_error_free`.
 pub(crate) fn error_object(e: &Error) -> *mut flowdb_error_t {
-    let code = flowdb_status_t::from(e.code());
-    let message = CString::new(e.to_string().replace('\0', "\\0")).unwrap_or_default();
-    Box::into_raw(Box::new(flowdb_error_t { code, message }))
+    Box::into_raw(Box::new(flowdb_error_t::of(e)))
 }
 
 /// Runs a function that cannot fail but must not unwind into C.

@@ -108,7 +108,8 @@ pub unsafe extern "C" fn flowdb_jsondb_close(
 /// Shuts the database down (sync, stop background work, release the directory
 /// lock); the handle then answers `FLOWDB_CLOSED` until `flowdb_jsondb_free`, which
 /// must still be called. `FLOWDB_BUSY` while transactions are open, or cursors from
-/// `flowdb_jsondb_open_cursor` (nothing is shut down then).
+/// `flowdb_jsondb_open_cursor`, or an upgrade runs (nothing is shut down then).
+/// Subscriptions do not hold it: they end (`flowdb_subscription_next`).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_shutdown(
     db: *const flowdb_jsondb_t,
@@ -134,7 +135,7 @@ pub unsafe extern "C" fn flowdb_jsondb_shutdown(
 }
 
 /// Frees the handle (open transactions keep the database alive until they are
-/// freed). NULL does nothing.
+/// freed; subscriptions do not, and end). NULL does nothing.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_free(db: *mut flowdb_jsondb_t) {
     if !db.is_null() {

@@ -1,6 +1,12 @@
 //! The schema of a `flowdb_jsondb_t`: creating and deleting object stores and
 //! indexes, listing stores and describing one. Schema JSON (`flowdb_jsondb_create_store`)
-//! uses IndexedDB's field names (`keyPath`, `autoIncrement`, `multiEntry`).
+//! uses IndexedDB's field names (`keyPath`, `autoIncrement`, `multiEntry`). Key paths
+//! are text in every form (Rust's jsondb `keypath.rs`), passed through as given: `[]`
+//! for none (out-of-line keys), a JSON array of paths for an array key path.
+//!
+//! These one-call changes wait for the database's schema lock, which its upgrade
+//! (upgrade.rs) holds: from the upgrade's callback they are `FLOWDB_BUSY`, where they
+//! would wait for ever; the `flowdb_upgrade_*` forms are the ones to call there.
 
 use std::ffi::c_char;
 
@@ -9,10 +15,31 @@ use serde_json::Value;
 use super::doc_requests::to_json;
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, json, put, put_string};
 use super::jsondb::{flowdb_jsondb_t, with_db};
+use super::upgrade::not_upgrading;
 use flowdb::error::{Error, Result};
-use flowdb::jsondb::{IndexSchema, StoreSchema};
+use flowdb::jsondb::{IndexSchema, JsonDB, StoreSchema};
 
-/// Creates a store whose documents carry their key at `key_path` (NUL-terminated).
+/// Runs a one-call schema change on the database (`FLOWDB_BUSY` from its upgrade's
+/// callback: module docs).
+unsafe fn with_schema(
+    db: *const flowdb_jsondb_t,
+    f: impl FnOnce(&JsonDB) -> Result<()>,
+) -> Result<()> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_db(db, |d| {
+            not_upgrading(d)?;
+            f(d)
+        })
+    }
+}
+
+/// Creates a store whose documents carry their key at `key_path` (NUL-terminated), a
+/// key path in any of IndexedDB's forms, as text: `""` (the document itself), an
+/// identifier or identifiers joined by `.` (`"id"`, `"a.b"`); a JSON array of those
+/// for an array key path (`["a","b"]`: the key is the array of their values); or `[]`
+/// for none: out-of-line keys, given beside each document
+/// (`flowdb_jsondb_put_with_key`, `flowdb_jsondb_add_with_key`) or generated.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_create_object_store(
     db: *const flowdb_jsondb_t,
@@ -23,7 +50,7 @@ pub unsafe extern "C" fn flowdb_jsondb_create_object_store(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (n, k) = (cstr(name, "name")?, cstr(key_path, "key_path")?);
-        with_db(db, |d| d.create_object_store(n, k))
+        with_schema(db, |d| d.create_object_store(n, k))
     })
 }
 
@@ -68,10 +95,31 @@ fn key_paths(v: Value) -> Result<Vec<String>> {
     }
 }
 
+/// The store a schema JSON describes (`flowdb_jsondb_create_store`).
+pub(crate) unsafe fn store_schema(schema_json: *const c_char, len: usize) -> Result<StoreSchema> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    let spec: StoreSpec = serde_json::from_value(unsafe { json(schema_json, len, "schema_json")? })
+        .map_err(|e| Error::invalid(format!("schema_json: {e}")))?;
+    let mut schema = StoreSchema::new(spec.name, spec.key_path).auto_increment(spec.auto_increment);
+    for i in spec.indexes {
+        let paths = key_paths(i.key_path)?;
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        schema = schema.index(
+            IndexSchema::compound(i.name, &refs)
+                .unique(i.unique)
+                .multi_entry(i.multi_entry),
+        );
+    }
+    Ok(schema)
+}
+
 /// Creates a store from a JSON description: `{"name": "users", "keyPath": "id",
 /// "autoIncrement": true, "indexes": [{"name": "email", "keyPath": "email",
 /// "unique": true, "multiEntry": false}]}` (an index's keyPath may be an array: a
-/// compound index).
+/// compound index). Key paths are text as for `flowdb_jsondb_create_object_store`,
+/// passed through: `"keyPath": "[]"` makes an out-of-line store, and an index's
+/// `"keyPath": "[\"a\"]"` (a string) an array key path of one path, keying `{"a": 1}`
+/// by `[1]`.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_create_store(
     db: *const flowdb_jsondb_t,
@@ -81,20 +129,8 @@ pub unsafe extern "C" fn flowdb_jsondb_create_store(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let spec: StoreSpec = serde_json::from_value(json(schema_json, len, "schema_json")?)
-            .map_err(|e| Error::invalid(format!("schema_json: {e}")))?;
-        let mut schema =
-            StoreSchema::new(spec.name, spec.key_path).auto_increment(spec.auto_increment);
-        for i in spec.indexes {
-            let paths = key_paths(i.key_path)?;
-            let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-            schema = schema.index(
-                IndexSchema::compound(i.name, &refs)
-                    .unique(i.unique)
-                    .multi_entry(i.multi_entry),
-            );
-        }
-        with_db(db, |d| d.create_store(&schema))
+        let schema = store_schema(schema_json, len)?;
+        with_schema(db, |d| d.create_store(&schema))
     })
 }
 
@@ -108,7 +144,7 @@ pub unsafe extern "C" fn flowdb_jsondb_delete_object_store(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let n = cstr(name, "name")?;
-        with_db(db, |d| d.delete_object_store(n))
+        with_schema(db, |d| d.delete_object_store(n))
     })
 }
 
@@ -127,6 +163,8 @@ unsafe fn paths<'a>(key_paths: *const *const c_char, n: usize) -> Result<Vec<&'a
 
 /// Creates an index over `n` key paths (several: a compound key), indexing the
 /// documents already stored; a unique index over duplicates is `FLOWDB_CONSTRAINT`.
+/// One key path may be in any form (`flowdb_jsondb_create_object_store`): `["a"]` is
+/// an array key path, keying `{"a": 1}` by `[1]` where `a` keys it by `1`.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_create_index(
     db: *const flowdb_jsondb_t,
@@ -141,7 +179,7 @@ pub unsafe extern "C" fn flowdb_jsondb_create_index(
     unsafe { flowdb_jsondb_create_index_with(db, store, name, key_paths, n, unique, false, err) }
 }
 
-/// Creates an index over one key path.
+/// Creates an index over one key path (in any form: `flowdb_jsondb_create_index`).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_create_index_on(
     db: *const flowdb_jsondb_t,
@@ -170,12 +208,25 @@ pub unsafe extern "C" fn flowdb_jsondb_create_index_with(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        let (s, nm) = (cstr(store, "store")?, cstr(name, "name")?);
-        let schema = IndexSchema::compound(nm, &paths(key_paths, n)?)
-            .unique(unique)
-            .multi_entry(multi_entry);
-        with_db(db, |d| d.create_index_with(s, &schema))
+        let s = cstr(store, "store")?;
+        let schema = index_schema(name, key_paths, n, unique, multi_entry)?;
+        with_schema(db, |d| d.create_index_with(s, &schema))
     })
+}
+
+/// The index `flowdb_jsondb_create_index_with`'s arguments describe.
+pub(crate) unsafe fn index_schema(
+    name: *const c_char,
+    key_paths: *const *const c_char,
+    n: usize,
+    unique: bool,
+    multi_entry: bool,
+) -> Result<IndexSchema> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    let (nm, ps) = unsafe { (cstr(name, "name")?, paths(key_paths, n)?) };
+    Ok(IndexSchema::compound(nm, &ps)
+        .unique(unique)
+        .multi_entry(multi_entry))
 }
 
 /// Deletes an index and its entries.
@@ -189,7 +240,7 @@ pub unsafe extern "C" fn flowdb_jsondb_delete_index(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let (s, n) = (cstr(store, "store")?, cstr(name, "name")?);
-        with_db(db, |d| d.delete_index(s, n))
+        with_schema(db, |d| d.delete_index(s, n))
     })
 }
 

@@ -4,7 +4,10 @@
 //!
 //! The transaction lives in a cell (`TxnCell`) its handle shares with its cursors
 //! (jsondb_cursor.rs), each call locking it: `flowdb_txn_free` empties the cell, so a
-//! cursor that outlives its transaction finds it gone, and never a freed one.
+//! cursor that outlives its transaction finds it gone, and never a freed one. An
+//! upgrade's transaction is lent to a cell of the same kind for its callback
+//! (upgrade.rs): handles from `flowdb_upgrade_txn` and their cursors share it, and it
+//! is emptied when the callback returns.
 
 use std::ffi::c_char;
 use std::sync::Arc;
@@ -14,6 +17,7 @@ use parking_lot::Mutex;
 use super::doc_requests as docs;
 use super::error::{cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_new};
 use super::jsondb::{flowdb_jsondb_t, flowdb_key_range_t, with_db};
+use super::upgrade::Lent;
 use flowdb::error::{Error, Result};
 use flowdb::jsondb::{JsonDB, Transaction, TransactionMode};
 
@@ -26,12 +30,24 @@ pub(crate) struct TxnSlot {
     _db: Arc<JsonDB>,
 }
 
+/// What a transaction cell holds while its transaction may be used.
+#[derive(Debug)]
+pub(crate) enum Slot {
+    /// A transaction of its own (`flowdb_jsondb_transaction`, a database cursor's).
+    Own(TxnSlot),
+    /// An upgrade's transaction, lent for its callback (upgrade.rs).
+    Lent(Lent),
+}
+
 /// Where a transaction lives, shared by its handle and its cursors; empty once the
-/// handle is freed (the transaction aborted, the database released).
-pub(crate) type TxnCell = Arc<Mutex<Option<TxnSlot>>>;
+/// handle is freed (the transaction aborted, the database released), or, for an
+/// upgrade's, once its callback returned.
+pub(crate) type TxnCell = Arc<Mutex<Option<Slot>>>;
 
 /// A transaction over a fixed set of stores. It may move between threads but must not
-/// be used by two at once. It keeps its database alive until `flowdb_txn_free`.
+/// be used by two at once. It keeps its database alive until `flowdb_txn_free`. One
+/// from `flowdb_upgrade_txn` is an upgrade's, over every store: usable during the
+/// upgrade's callback only, and freed with `flowdb_txn_free` all the same.
 #[derive(Debug)]
 pub struct flowdb_txn_t {
     cell: TxnCell,
@@ -49,21 +65,59 @@ pub(crate) unsafe fn begin(
     // dropped after it; the reference never outlives the slot.
     let r: &'static JsonDB = unsafe { &*Arc::as_ptr(&arc) };
     let txn = r.transaction(stores, mode)?;
-    Ok(Arc::new(Mutex::new(Some(TxnSlot { txn, _db: arc }))))
+    Ok(Arc::new(Mutex::new(Some(Slot::Own(TxnSlot {
+        txn,
+        _db: arc,
+    })))))
+}
+
+/// Runs `f` on the transaction in `cell`, telling it whether the transaction is an
+/// upgrade's; `FLOWDB_TRANSACTION_INACTIVE` once its handle was freed (or its
+/// upgrade's callback returned).
+fn in_slot<T>(
+    cell: &TxnCell,
+    f: impl FnOnce(&mut Transaction<'static>, bool) -> Result<T>,
+) -> Result<T> {
+    let mut slot = cell.lock();
+    match slot.as_mut() {
+        Some(Slot::Own(s)) => f(&mut s.txn, false),
+        Some(Slot::Lent(l)) => l.run(|up| f(up, true)),
+        None => Err(Error::TransactionInactive(
+            "the transaction was freed, or its upgrade is over".into(),
+        )),
+    }
 }
 
 /// Runs `f` on the transaction in `cell`; `FLOWDB_TRANSACTION_INACTIVE` once its
-/// handle was freed.
+/// handle was freed (or its upgrade's callback returned).
 pub(crate) fn in_cell<T>(
     cell: &TxnCell,
     f: impl FnOnce(&mut Transaction<'static>) -> Result<T>,
 ) -> Result<T> {
-    let mut slot = cell.lock();
-    match slot.as_mut() {
-        Some(s) => f(&mut s.txn),
-        None => Err(Error::TransactionInactive(
-            "the transaction was freed".into(),
+    in_slot(cell, |t, _| f(t))
+}
+
+/// `with_txn` for commit and abort, which an upgrade's transaction refuses: it commits
+/// when its callback returns 0, and is aborted when the callback returns non-zero.
+unsafe fn ending<T>(
+    t: *mut flowdb_txn_t,
+    f: impl FnOnce(&mut Transaction<'static>) -> Result<T>,
+) -> Result<T> {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    in_slot(unsafe { txn_cell(t)? }, |tx, upgrade| {
+        match upgrade {
+        true => Err(Error::invalid(
+            "an upgrade's transaction commits when its callback returns 0 (non-zero aborts it); it cannot be committed or aborted itself",
         )),
+        false => f(tx),
+    }
+    })
+}
+
+impl flowdb_txn_t {
+    /// A handle on the transaction in `cell` (an upgrade's, from `flowdb_upgrade_txn`).
+    pub(crate) fn sharing(cell: TxnCell) -> Self {
+        flowdb_txn_t { cell }
     }
 }
 
@@ -73,6 +127,26 @@ pub(crate) unsafe fn txn_cell<'a>(t: *const flowdb_txn_t) -> Result<&'a TxnCell>
     unsafe { t.as_ref() }
         .map(|t| &t.cell)
         .ok_or_else(|| null("txn"))
+}
+
+/// `n` NUL-terminated store names at `stores` (NULL allowed when `n` is 0).
+pub(crate) unsafe fn store_names<'a>(
+    stores: *const *const c_char,
+    n: usize,
+) -> Result<Vec<&'a str>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if stores.is_null() {
+        return Err(null("stores"));
+    }
+    // SAFETY: `n` pointers at `stores` (documented per function).
+    let ptrs = unsafe { std::slice::from_raw_parts(stores, n) };
+    ptrs.iter()
+        .enumerate()
+        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+        .map(|(i, p)| unsafe { cstr(*p, &format!("stores[{i}]")) })
+        .collect()
 }
 
 /// Read-only or read-write (IndexedDB's transaction modes).
@@ -100,19 +174,7 @@ pub unsafe extern "C" fn flowdb_jsondb_transaction(
         if out.is_null() {
             return Err(null("out"));
         }
-        if n > 0 && stores.is_null() {
-            return Err(null("stores"));
-        }
-        let ptrs = if n == 0 {
-            &[][..]
-        } else {
-            std::slice::from_raw_parts(stores, n)
-        };
-        let names: Vec<&str> = ptrs
-            .iter()
-            .enumerate()
-            .map(|(i, p)| cstr(*p, &format!("stores[{i}]")))
-            .collect::<Result<_>>()?;
+        let names = store_names(stores, n)?;
         let mode = match txn_mode {
             0 => TransactionMode::ReadOnly,
             1 => TransactionMode::ReadWrite,
@@ -291,17 +353,21 @@ pub unsafe extern "C" fn flowdb_txn_index_query(
     })
 }
 
-/// Applies every successful request as one atomic batch; the transaction ends.
+/// Applies every successful request as one atomic batch; the transaction ends. An
+/// upgrade's transaction (`flowdb_upgrade_txn`) is `FLOWDB_INVALID_ARGUMENT`: it
+/// commits when its callback returns 0.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_txn_commit(
     txn: *mut flowdb_txn_t,
     err: *mut *mut flowdb_error_t,
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-    guard(err, || unsafe { with_txn(txn, |t| t.commit_in_place()) })
+    guard(err, || unsafe { ending(txn, |t| t.commit_in_place()) })
 }
 
-/// Discards everything (key generators included); the transaction ends.
+/// Discards everything (key generators included); the transaction ends. An upgrade's
+/// transaction is `FLOWDB_INVALID_ARGUMENT` (its callback returns non-zero to abort
+/// it).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_txn_abort(
     txn: *mut flowdb_txn_t,
@@ -309,7 +375,7 @@ pub unsafe extern "C" fn flowdb_txn_abort(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        with_txn(txn, |t| {
+        ending(txn, |t| {
             if !t.is_active() {
                 return Err(Error::TransactionInactive(
                     "the transaction has already committed or aborted".into(),
@@ -323,17 +389,23 @@ pub unsafe extern "C" fn flowdb_txn_abort(
 
 /// Frees a transaction (aborting it when still active). NULL does nothing. Its
 /// cursors stay to be freed; every later call on them is
-/// `FLOWDB_TRANSACTION_INACTIVE`.
+/// `FLOWDB_TRANSACTION_INACTIVE`. A handle from `flowdb_upgrade_txn` is freed alone:
+/// the upgrade goes on (its other handles and cursors with it).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_txn_free(txn: *mut flowdb_txn_t) {
     if !txn.is_null() {
         no_unwind((), || {
-            // SAFETY: made by flowdb_jsondb_transaction, freed once.
+            // SAFETY: made by flowdb_jsondb_transaction or flowdb_upgrade_txn, freed once.
             let h = unsafe { Box::from_raw(txn) };
             // Emptied, not only dropped: cursors share the cell. The transaction
             // aborts (when still active) and releases the database once the lock is
-            // let go.
-            let slot = h.cell.lock().take();
+            // let go. An upgrade's stays: its callback's other handles share it.
+            let mut cell = h.cell.lock();
+            let slot = match *cell {
+                Some(Slot::Own(_)) => cell.take(),
+                _ => None,
+            };
+            drop(cell);
             drop(slot);
         });
     }

@@ -29,6 +29,52 @@ pub unsafe extern "C" fn flowdb_txn_add(
     })
 }
 
+/// Stores `doc` (any JSON value) under `key` (JSON) in a store without a key path
+/// (out-of-line keys: made with key path `[]`), replacing a document with that key
+/// (IndexedDB's `put(value, key)`); the key, as JSON, in `*key_out` (may be NULL; free
+/// with `flowdb_string_free`). On a store with a key path, where the key comes from
+/// the document, it is `FLOWDB_DATA`; an invalid key is `FLOWDB_DATA` too.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_put_with_key(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    doc: *const c_char,
+    len: usize,
+    key: *const c_char,
+    key_len: usize,
+    key_out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        with_txn(txn, |t| {
+            getall::put_with_key(t, false, store, doc, len, key, key_len, key_out)
+        })
+    })
+}
+
+/// `flowdb_txn_put_with_key` that inserts only (IndexedDB's `add(value, key)`): a
+/// document under `key` already there (committed or written by the transaction) is `FLOWDB_CONSTRAINT`, and
+/// nothing changes.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_txn_add_with_key(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    doc: *const c_char,
+    len: usize,
+    key: *const c_char,
+    key_len: usize,
+    key_out: *mut *mut c_char,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        with_txn(txn, |t| {
+            getall::put_with_key(t, true, store, doc, len, key, key_len, key_out)
+        })
+    })
+}
+
 /// Deletes every document whose primary key is in `range`, with its index entries,
 /// atomically (IndexedDB's `delete(range)`).
 #[no_mangle]
