@@ -31,44 +31,47 @@ need_lib rocksdb librocksdb-dev
 need_lib sqlite3 libsqlite3-dev
 need_lib libzstd libzstd-dev   # the zstd coexistence tests (a program with its own zstd and flowdb)
 export FLOWDB_REQUIRE_PROMTOOL=1 FLOWDB_REQUIRE_BENCH=1
+# Each step's line says when it started (seconds since this script did), so a slow
+# CI run shows which step took the time (the budget is 20 minutes on 2 cores).
+step() { echo "== [${SECONDS}s] $*"; }
 
-echo "== cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy (warnings are errors; every unsafe block states its safety argument)"
+step "cargo clippy (warnings are errors; every unsafe block states its safety argument)"
 if cargo clippy --version >/dev/null 2>&1; then
   cargo clippy --workspace --all-targets --features flowdb/cli --quiet -- -D warnings
 else
   echo "SKIPPED: clippy is not installed with this toolchain"
 fi
 
-echo "== cargo doc (broken or private links are errors)"
+step "cargo doc (broken or private links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
-echo "== include/flowdb.h is what cbindgen generates"
+step "include/flowdb.h is what cbindgen generates"
 fresh_header=$(mktemp)
 bash scripts/gen-header.sh "$fresh_header"
 diff -u include/flowdb.h "$fresh_header"
 rm -f "$fresh_header"
 
-echo "== every test through ctest (cmake --workflow --preset default): Rust, C, C++, Go"
+step "every test through ctest (cmake --workflow --preset default): Rust, C, C++, Go"
 cmake --workflow --preset default
 
-echo "== Parquet export read back by DuckDB (tests/export.rs; duckdb from PyPI)"
+step "Parquet export read back by DuckDB (tests/export.rs; duckdb from PyPI)"
 python3 -m pip install --quiet duckdb
 FLOWDB_REQUIRE_DUCKDB=1 cargo test --quiet --features cli --test export
 
-echo "== benchmark smoke pass (small sizes; results are checked, not timed)"
+step "benchmark smoke pass (small sizes; results are checked, not timed)"
 cargo run --release --quiet --example flowdb-bench -- --series 50 --points 200
 cargo run --release --quiet --example jsondb-bench -- --docs 2000
 
-echo "== reliability: cargo-fuzz smoke pass (10 s per target) and ThreadSanitizer"
+step "reliability: cargo-fuzz smoke pass (5 s per target) and ThreadSanitizer"
 # Both need a nightly toolchain; each prints SKIPPED where this machine has none.
 if cargo +nightly --version >/dev/null 2>&1; then
-  bash scripts/fuzz.sh 10
+  bash scripts/fuzz.sh 5
 else
   echo "SKIPPED: cargo-fuzz needs a nightly toolchain"
 fi
 bash scripts/tsan.sh --test concurrency --test jsondb_concurrency --test crash
 
-echo "== all tests passed"
+step "all tests passed"
