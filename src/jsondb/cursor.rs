@@ -20,39 +20,16 @@ use super::keypath;
 use super::range::{Direction, KeyRange};
 use super::request::DocBuf;
 use super::txn::Transaction;
-use super::walk::{is_reverse, resume_after, walk, Hit, Source};
+use super::walk::{is_reverse, resume_after, walk, OwnedHit, Source};
 use crate::error::{Error, Result};
 use crate::prefix_successor;
 
 /// How many entries a cursor reads at once.
 const BATCH: usize = 256;
 
-/// One entry read ahead.
-struct Entry {
-    ekey: Vec<u8>,
-    key: std::ops::Range<usize>,
-    primary_key: Vec<u8>,
-    doc: Option<Vec<u8>>,
-}
-
-impl Entry {
-    fn key(&self) -> &[u8] {
-        &self.ekey[self.key.clone()]
-    }
-
-    fn hit(&self) -> Hit<'_> {
-        Hit {
-            ekey: &self.ekey,
-            key: self.key(),
-            primary_key: &self.primary_key,
-            doc: self.doc.as_deref(),
-        }
-    }
-}
-
 /// The entry a cursor is on, its keys decoded.
 struct Current {
-    entry: Entry,
+    entry: OwnedHit,
     key: Value,
     primary_key: Value,
 }
@@ -72,7 +49,7 @@ pub struct DetachedCursor {
     /// Where the next read starts (forwards) or ends (backwards), exclusive of what
     /// was read; `None` before the first read.
     resume: Option<Vec<u8>>,
-    ahead: VecDeque<Entry>,
+    ahead: VecDeque<OwnedHit>,
     /// Everything in the bounds past `resume` is in `ahead`.
     drained: bool,
     /// The transaction's write count when `ahead` was read: later writes (through
@@ -166,17 +143,7 @@ impl DetachedCursor {
             let first = ahead.len();
             let mut n = 0;
             let done = walk(r, &src, bounds, dir, BATCH, &mut |h| {
-                let start = h.key.as_ptr() as usize - h.ekey.as_ptr() as usize;
-                ahead.push_back(Entry {
-                    ekey: h.ekey.to_vec(),
-                    key: start..start + h.key.len(),
-                    primary_key: h.primary_key.to_vec(),
-                    doc: if key_only {
-                        None
-                    } else {
-                        h.doc.map(<[u8]>::to_vec)
-                    },
-                });
+                ahead.push_back(OwnedHit::of(h, !key_only));
                 *resume = Some(resume_after(h, dir));
                 n += 1;
                 Ok(n < BATCH)
@@ -439,16 +406,12 @@ impl std::fmt::Debug for Cursor<'_, '_> {
 }
 
 impl<'t, 'db> Cursor<'t, 'db> {
-    fn tx(&self) -> &Transaction<'db> {
+    /// The transaction, for reads while the cursor is open.
+    pub fn transaction(&self) -> &Transaction<'db> {
         match &self.tx {
             Hold::Borrowed(t) => t,
             Hold::Owned(t) => t,
         }
-    }
-
-    /// The transaction, for reads while the cursor is open.
-    pub fn transaction(&self) -> &Transaction<'db> {
-        self.tx()
     }
 
     pub fn key(&self) -> Option<&Value> {
@@ -507,26 +470,19 @@ impl<'t, 'db> Cursor<'t, 'db> {
     /// Replaces the current document with `doc`, whose key must be the current
     /// primary key (read-write transactions; not on key cursors).
     pub fn update(&mut self, doc: Value) -> Result<Value> {
-        let st = &mut self.state;
-        let tx = match &mut self.tx {
-            Hold::Borrowed(t) => &mut **t,
-            Hold::Owned(t) => &mut **t,
-        };
+        let (tx, st) = self.split();
         st.update_in(tx, doc)
     }
 
     /// Deletes the current document (read-write transactions; not on key cursors).
     pub fn delete(&mut self) -> Result<()> {
-        let st = &mut self.state;
-        let tx = match &mut self.tx {
-            Hold::Borrowed(t) => &mut **t,
-            Hold::Owned(t) => &mut **t,
-        };
+        let (tx, st) = self.split();
         st.delete_in(tx)
     }
 
-    fn split(&mut self) -> (&Transaction<'db>, &mut DetachedCursor) {
-        let tx: &Transaction<'db> = match &self.tx {
+    /// The transaction and the cursor's state, borrowed apart.
+    fn split(&mut self) -> (&mut Transaction<'db>, &mut DetachedCursor) {
+        let tx: &mut Transaction<'db> = match &mut self.tx {
             Hold::Borrowed(t) => t,
             Hold::Owned(t) => t,
         };

@@ -157,14 +157,24 @@ impl Feed {
         if pending.is_empty() {
             return write(batch);
         }
-        let names: std::collections::HashMap<u32, &str> = catalog
-            .stores
-            .values()
-            .map(|s| (s.id, s.name.as_str()))
-            .collect();
+        // Changes come grouped by store (overlay order): the name is looked up
+        // once per store, not per change, and no map is built per commit.
+        let mut named: Option<(u32, Option<&str>)> = None;
         let mut changes = Vec::with_capacity(pending.len());
         for (store, key, kind) in pending {
-            let Some(name) = names.get(&store) else {
+            let name = match named {
+                Some((id, name)) if id == store => name,
+                _ => {
+                    let name = catalog
+                        .stores
+                        .values()
+                        .find(|s| s.id == store)
+                        .map(|s| s.name.as_str());
+                    named = Some((store, name));
+                    name
+                }
+            };
+            let Some(name) = name else {
                 continue; // a store deleted in this transaction
             };
             let key = match kind {

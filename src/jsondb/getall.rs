@@ -70,9 +70,13 @@ impl Transaction<'_> {
                     None if r.stored_doc_into(src.store, &pk, &mut buf)? => D::stored(&buf.doc)?,
                     None => continue, // cannot happen: entries and documents change together
                 };
+                let primary_key = match src.index {
+                    None => key.clone(), // a store's key is its primary key
+                    Some(_) => decode_key(&pk)?,
+                };
                 out.push(DocRecord {
                     key,
-                    primary_key: decode_key(&pk)?,
+                    primary_key,
                     value,
                 });
             }

@@ -276,14 +276,7 @@ impl<'db> Transaction<'db> {
     }
 
     pub fn count(&self, store: &str) -> Result<usize> {
-        self.read(&[store], |r| {
-            let mut n = 0;
-            r.store_range(store, &KeyRange::all(), &mut |_, _| {
-                n += 1;
-                Ok(true)
-            })?;
-            Ok(n)
-        })
+        self.count_range(store, &KeyRange::all())
     }
 
     /// Every document, in primary-key order.

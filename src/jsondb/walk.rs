@@ -65,20 +65,36 @@ pub(crate) fn is_unique(dir: Direction) -> bool {
     matches!(dir, Direction::NextUnique | Direction::PrevUnique)
 }
 
-/// An owned entry, held back by `PrevUnique` until its key's last entry is read.
-struct Held {
-    ekey: Vec<u8>,
+/// A hit copied out of the walk: what `PrevUnique` holds back until a key's last
+/// entry is read, and what a cursor reads ahead.
+pub(crate) struct OwnedHit {
+    pub ekey: Vec<u8>,
     /// Where the key lies in `ekey` (it always lies in it: layout.rs).
     key: std::ops::Range<usize>,
-    primary_key: Vec<u8>,
-    doc: Option<Vec<u8>>,
+    pub primary_key: Vec<u8>,
+    pub doc: Option<Vec<u8>>,
 }
 
-impl Held {
-    fn hit(&self) -> Hit<'_> {
+impl OwnedHit {
+    /// `hit` copied; its document only when `with_doc`.
+    pub(crate) fn of(hit: &Hit<'_>, with_doc: bool) -> OwnedHit {
+        let start = hit.key.as_ptr() as usize - hit.ekey.as_ptr() as usize;
+        OwnedHit {
+            ekey: hit.ekey.to_vec(),
+            key: start..start + hit.key.len(),
+            primary_key: hit.primary_key.to_vec(),
+            doc: hit.doc.filter(|_| with_doc).map(<[u8]>::to_vec),
+        }
+    }
+
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.ekey[self.key.clone()]
+    }
+
+    pub(crate) fn hit(&self) -> Hit<'_> {
         Hit {
             ekey: &self.ekey,
-            key: &self.ekey[self.key.clone()],
+            key: self.key(),
             primary_key: &self.primary_key,
             doc: self.doc.as_deref(),
         }
@@ -101,7 +117,7 @@ pub(crate) fn walk(
     let dedupe = is_unique(dir) && src.index.is_some();
     let reverse = is_reverse(dir);
     let mut last_key: Option<Vec<u8>> = None; // NextUnique: the key last handed out
-    let mut held: Option<Held> = None; // PrevUnique: the lowest entry of a key so far
+    let mut held: Option<OwnedHit> = None; // PrevUnique: the lowest entry of a key so far
     let mut stopped = false;
     req.range_dir(start, end, reverse, expect, &mut |k, v| {
         let rest = &k[prefix_len..];
@@ -138,11 +154,11 @@ pub(crate) fn walk(
                     return Ok(false);
                 }
             } else {
-                held = Some(own(&hit));
+                held = Some(OwnedHit::of(&hit, true));
                 return Ok(true);
             }
         }
-        held = Some(own(&hit));
+        held = Some(OwnedHit::of(&hit, true));
         Ok(true)
     })?;
     if stopped {
@@ -154,16 +170,6 @@ pub(crate) fn walk(
         }
     }
     Ok(true)
-}
-
-fn own(hit: &Hit<'_>) -> Held {
-    let start = hit.key.as_ptr() as usize - hit.ekey.as_ptr() as usize;
-    Held {
-        ekey: hit.ekey.to_vec(),
-        key: start..start + hit.key.len(),
-        primary_key: hit.primary_key.to_vec(),
-        doc: hit.doc.map(<[u8]>::to_vec),
-    }
 }
 
 /// Where a walk in `dir` resumes after handing out `hit` (exclusive): forwards, the
