@@ -12,8 +12,21 @@ use std::cmp::Ordering;
 /// What an entry says about its `(key, ts)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
+    /// A value of opaque bytes.
     Put,
+    /// A numeric point: the value is an `f64`'s 8 bytes, little-endian
+    /// (`Engine::write_points`). Read back as those bytes by every read; aggregation
+    /// reads only these.
+    Num,
     Delete,
+}
+
+impl Kind {
+    /// Whether the entry holds a value (a put of bytes or of a number).
+    #[inline]
+    pub(crate) fn is_put(self) -> bool {
+        !matches!(self, Kind::Delete)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +61,7 @@ impl Entry {
 
 /// A put that has not expired; the time is asked for only when it can expire.
 pub(crate) fn live(kind: Kind, expire_at: i64, now: impl FnOnce() -> i64) -> bool {
-    kind == Kind::Put && (expire_at == crate::record::NEVER_EXPIRES || expire_at > now())
+    kind.is_put() && (expire_at == crate::record::NEVER_EXPIRES || expire_at > now())
 }
 
 /// The version a point read found, without the `(key, ts)` the reader asked for:

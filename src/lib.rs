@@ -34,6 +34,7 @@ pub mod jsondb;
 mod lock;
 mod manifest;
 mod memtable;
+mod point;
 mod range;
 pub mod record;
 mod sstable;
@@ -55,6 +56,7 @@ pub use engine::{
 };
 pub use error::{Error, FlowError, Result, StatusCode};
 pub use iterator::scan::ScanIterator;
+pub use point::{Agg, Bucket, Point};
 pub use range::{prefix_successor, Query, ScanRange};
 pub use record::{expiry_from_ttl, Record, MAX_KEY_LEN, MAX_VALUE_LEN, NEVER_EXPIRES};
 pub use util::now_micros;

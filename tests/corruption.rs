@@ -137,7 +137,11 @@ fn check(fs: &FaultFs, damaged: &Path, states: &[State], torn: usize, what: &str
     for ((k, ts), (exp, v)) in want.iter().step_by(3) {
         let key = String::from_utf8(k.clone()).unwrap();
         match e.get(&key, *ts) {
-            Ok(Some(r)) => assert_eq!((&r.value, r.expire_at), (v, *exp), "{what}: get"),
+            Ok(Some(r)) => assert_eq!(
+                (r.value.as_slice(), r.expire_at),
+                (ops::read_value(v), *exp),
+                "{what}: get"
+            ),
             Ok(None) => panic!("{what}: ({key}, {ts}) lost without an error"),
             Err(err) => reported(&err),
         }

@@ -1,16 +1,20 @@
 //! Randomized model test: thousands of random writes, overwrites, deletes, range
 //! deletes (by keys, by keys and time, `delete_before`, `delete_prefix_before`), TTL writes,
 //! reads forwards and backwards with limits, retention by age (`enforce_retention`), mixed `WriteBatch`es, queries of every kind (`last_n` too),
-//! scans and `Snapshot` reads, interleaved with flush, full and scheduled (time-window)
+//! scans and `Snapshot` reads, numeric points (`write_points`, `put_point`) and their
+//! aggregation (`aggregate`, folded over the model), interleaved with flush, full and scheduled (time-window)
 //! compaction, GC, close/reopen and checkpoints (the run going on in the copy), each
 //! result compared with a BTreeMap model.
 //! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
-use flowdb::{Config, Engine, Query, ReadOptions, Record, ScanRange, WriteBatch, WriteOptions};
+use common::points;
+use flowdb::{
+    Config, Engine, Point, Query, ReadOptions, Record, ScanRange, WriteBatch, WriteOptions,
+};
 
 type Model = BTreeMap<(Vec<u8>, i64), (i64, Vec<u8>)>;
 
@@ -21,6 +25,10 @@ struct Harness {
     tuning: flowdb::Tuning,
     engine: Option<Engine>,
     model: Model,
+    /// The `(key, ts)`s last written as numeric points: a model record is a point
+    /// when it is here (deletes leave stale entries, harmless: they are looked up
+    /// only for records the model holds).
+    nums: HashSet<(Vec<u8>, i64)>,
     rng: fastrand::Rng,
     base: i64,
     /// Seconds past `base` that writes have reached: it advances with the steps, so
@@ -101,7 +109,8 @@ impl Harness {
         self.clock = i as i64 / 25;
         match self.rng.u32(..100) {
             31..=34 => self.mixed_batch(i, now),
-            0..=30 => {
+            25..=30 => self.write_points(now),
+            0..=24 => {
                 let n = self.rng.usize(1..20);
                 let batch_ttl = match self.rng.u8(..6) {
                     0 => Some(1),           // already expired (ts is an hour ago)
@@ -129,6 +138,7 @@ impl Harness {
                         Some(t) => flowdb::expiry_from_ttl(r.ts, t),
                         None => r.expire_at,
                     };
+                    self.nums.remove(&(r.key.clone(), r.ts));
                     self.model.insert((r.key.clone(), r.ts), (exp, r.value));
                 }
             }
@@ -169,6 +179,7 @@ impl Harness {
                     Some((exp, _)) => {
                         let r = r.unwrap();
                         assert_eq!((r.expire_at, r.value.as_slice()), (exp, &b"patched"[..]));
+                        self.nums.remove(&(k.clone().into_bytes(), ts));
                         self.model
                             .insert((k.into_bytes(), ts), (exp, b"patched".to_vec()));
                     }
@@ -176,7 +187,8 @@ impl Harness {
                 }
             }
             48..=62 => self.check_point_reads(now),
-            63..=80 => self.check_queries(now),
+            63..=76 => self.check_queries(now),
+            77..=80 => self.check_aggregate(now),
             81..=85 => self.engine().flush().unwrap(),
             86 => {
                 // After a flush and a full compaction, one version per point is
@@ -228,10 +240,21 @@ impl Harness {
     fn mixed_batch(&mut self, i: usize, now: i64) {
         let mut batch = WriteBatch::new();
         let mut model = self.model.clone();
+        let mut nums = self.nums.clone();
         for j in 0..self.rng.usize(1..12) {
             let (k, ts) = (self.key(), self.ts());
             let value = format!("b{i}-{j}").into_bytes();
-            match self.rng.u8(..10) {
+            let op = self.rng.u8(..11);
+            if op <= 5 {
+                nums.remove(&(k.clone().into_bytes(), ts));
+            }
+            match op {
+                10 => {
+                    let p = Point::new(k.clone(), ts, points::value(&mut self.rng));
+                    batch.put_point(p.clone());
+                    model.insert((p.key.clone(), ts), (i64::MAX, p.into_record().value));
+                    nums.insert((k.into_bytes(), ts));
+                }
                 0..=3 => {
                     let r = Record::new(k.clone(), ts, value.clone());
                     batch.put(r);
@@ -271,6 +294,7 @@ impl Harness {
         let sync = self.rng.bool();
         self.engine().write(&batch, &WriteOptions { sync }).unwrap();
         self.model = model;
+        self.nums = nums;
     }
 
     /// A random range delete: of keys, of keys and a time range, of everything
@@ -588,6 +612,79 @@ impl Harness {
         }
     }
 
+    /// Numeric points, by `write_points` (with its own expiry now and then) or by
+    /// `write_batch` of their records (those are bytes, not points).
+    fn write_points(&mut self, now: i64) {
+        let mut pts = Vec::new();
+        for _ in 0..self.rng.usize(1..20) {
+            let (k, ts) = (self.key(), self.ts());
+            let mut p = Point::new(k, ts, points::value(&mut self.rng));
+            if self.rng.u8(..8) == 0 {
+                p.expire_at = now + [-1_000_000, 86_400_000_000][self.rng.usize(..2)];
+            }
+            pts.push(p);
+        }
+        let as_bytes = self.rng.u8(..6) == 0;
+        if as_bytes {
+            let records: Vec<Record> = pts.iter().map(|p| p.clone().into_record()).collect();
+            self.engine().write_batch(&records).unwrap();
+        } else {
+            self.engine().write_points(&pts).unwrap();
+        }
+        for p in pts {
+            let at = (p.key.clone(), p.ts);
+            match as_bytes {
+                true => self.nums.remove(&at),
+                false => self.nums.insert(at.clone()),
+            };
+            self.model.insert(at, (p.expire_at, p.into_record().value));
+        }
+    }
+
+    /// The points among `records` (in their order) whose key begins with `prefix`.
+    fn points_of<'a>(
+        &'a self,
+        records: &'a [Record],
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a [u8], i64, f64)> + 'a {
+        records
+            .iter()
+            .filter(move |r| r.key.starts_with(prefix.as_bytes()))
+            .filter(|r| self.nums.contains(&(r.key.clone(), r.ts)))
+            .map(|r| (r.key.as_slice(), r.ts, r.as_f64().unwrap()))
+    }
+
+    /// `aggregate` over a prefix, a key range or a time range, forwards or
+    /// backwards, with a limit, against the model folded.
+    fn check_aggregate(&mut self, now: i64) {
+        let live = self.live(now);
+        let p = PREFIXES[self.rng.usize(..PREFIXES.len())];
+        let (t1, t2) = (self.ts(), self.ts());
+        let (t1, t2) = (t1.min(t2), t1.max(t2));
+        let step = [1, 1_000_000, 7_000_000, 60_000_000, i64::MAX][self.rng.usize(..5)];
+        let fs = points::functions(&mut self.rng);
+        let limit = [1, 3, usize::MAX][self.rng.usize(..3)];
+        let timed = self.rng.bool();
+        let mut q = match timed {
+            true => Query::prefix_time_range(p, t1, t2),
+            false => Query::prefix(p),
+        };
+        let mut mine: Vec<Record> = live
+            .into_iter()
+            .filter(|r| !timed || (t1 <= r.ts && r.ts <= t2))
+            .collect();
+        if self.rng.bool() {
+            q = q.reverse();
+            mine.reverse();
+        }
+        if limit != usize::MAX {
+            q = q.limit(limit);
+        }
+        let want = points::fold(self.points_of(&mine, p), step, &fs, limit);
+        let got = self.engine().aggregate(q.clone(), step, &fs).unwrap();
+        points::assert_buckets(&got, &want, &fs, &format!("{q:?} step {step}"));
+    }
+
     /// A scan, and a `Snapshot`, keep the view of their creation across writes,
     /// flushes and compactions.
     fn check_snapshot_isolation(&mut self) {
@@ -635,6 +732,15 @@ impl Harness {
                 Some(last)
             );
         }
+        let p = PREFIXES[self.rng.usize(..PREFIXES.len())];
+        let (step, fs) = (
+            self.rng.i64(1..30) * 1_000_000,
+            points::functions(&mut self.rng),
+        );
+        let want_agg = points::fold(self.points_of(&want, p), step, &fs, usize::MAX);
+        let got_agg = snap.aggregate(Query::prefix(p), step, &fs).unwrap();
+        points::assert_buckets(&got_agg, &want_agg, &fs, "snapshot aggregate");
+        self.nums.remove(&(k.clone().into_bytes(), ts));
         self.model
             .insert((k.into_bytes(), ts), (i64::MAX, b"later".to_vec()));
         self.model
@@ -660,6 +766,7 @@ fn run(test: &str, steps: usize, background: bool) {
         tuning,
         engine: None,
         model: Model::new(),
+        nums: HashSet::new(),
         rng,
         base: common::base_ts(),
         clock: 0,

@@ -5,6 +5,7 @@
 
 use super::Engine;
 use crate::error::{Error, Result};
+use crate::point::Point;
 use crate::record::{expiry_from_ttl, validate_key, validate_value, Record, NEVER_EXPIRES};
 use crate::wal::{Op, WriteBatch as LogBatch};
 
@@ -22,6 +23,8 @@ enum Expiry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum BatchOp {
     Put(Record, Expiry),
+    /// A numeric point, as its record.
+    Num(Record, Expiry),
     Delete(Vec<u8>, i64),
     /// `start <= key < end` (`None`: no upper bound), `ts_lo <= ts <= ts_hi`.
     DeleteRange {
@@ -90,6 +93,21 @@ impl WriteBatch {
     /// (JsonDB's documents are written so).
     pub fn put_permanent(&mut self, record: Record) -> &mut Self {
         self.ops.push(BatchOp::Put(record, Expiry::Never));
+        self
+    }
+
+    /// Puts a numeric point (see [`Point`]). It keeps its own `expire_at`; a point
+    /// without one gets `Config::default_ttl_secs`, as `put` decides for records.
+    pub fn put_point(&mut self, point: Point) -> &mut Self {
+        self.ops
+            .push(BatchOp::Num(point.into_record(), Expiry::Own));
+        self
+    }
+
+    /// Puts a numeric point expiring `ttl_secs` seconds after its `ts`.
+    pub fn put_point_ttl(&mut self, point: Point, ttl_secs: u64) -> &mut Self {
+        self.ops
+            .push(BatchOp::Num(point.into_record(), Expiry::Ttl(ttl_secs)));
         self
     }
 
@@ -179,17 +197,11 @@ impl WriteBatch {
                 other => other,
             };
             match op {
-                BatchOp::Put(mut r, expiry) => {
-                    validate_key(&r.key).map_err(named)?;
-                    validate_value(&r.key, &r.value).map_err(named)?;
-                    r.expire_at = match (expiry, default_ttl) {
-                        (Expiry::Ttl(t), _) => expiry_from_ttl(r.ts, t),
-                        (Expiry::Never, _) => NEVER_EXPIRES,
-                        (Expiry::Own, _) if r.expire_at != NEVER_EXPIRES => r.expire_at,
-                        (Expiry::Own, Some(t)) => expiry_from_ttl(r.ts, t),
-                        (Expiry::Own, None) => NEVER_EXPIRES,
-                    };
-                    ops.push(Op::Put(r));
+                BatchOp::Put(r, expiry) => {
+                    ops.push(Op::Put(checked(r, expiry, default_ttl).map_err(named)?))
+                }
+                BatchOp::Num(r, expiry) => {
+                    ops.push(Op::Num(checked(r, expiry, default_ttl).map_err(named)?))
                 }
                 BatchOp::Delete(key, ts) => {
                     validate_key(&key).map_err(named)?;
@@ -205,6 +217,20 @@ impl WriteBatch {
         }
         Ok(LogBatch { ops })
     }
+}
+
+/// `r` checked, with its expiry decided.
+fn checked(mut r: Record, expiry: Expiry, default_ttl: Option<u64>) -> Result<Record> {
+    validate_key(&r.key)?;
+    validate_value(&r.key, &r.value)?;
+    r.expire_at = match (expiry, default_ttl) {
+        (Expiry::Ttl(t), _) => expiry_from_ttl(r.ts, t),
+        (Expiry::Never, _) => NEVER_EXPIRES,
+        (Expiry::Own, _) if r.expire_at != NEVER_EXPIRES => r.expire_at,
+        (Expiry::Own, Some(t)) => expiry_from_ttl(r.ts, t),
+        (Expiry::Own, None) => NEVER_EXPIRES,
+    };
+    Ok(r)
 }
 
 /// A key × time region to delete: `(start, end, ts_lo, ts_hi)`, `end: None` for no

@@ -17,6 +17,7 @@ mod layout;
 mod maintenance;
 mod open;
 mod output;
+mod points;
 mod policy;
 mod read;
 mod read_only;

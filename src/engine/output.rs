@@ -22,7 +22,7 @@ pub(crate) fn retain(e: Entry, now: i64, older: &[Arc<Table>], expired: &mut u64
     let shadows = |e: &Entry| older.iter().any(|t| t.may_hold(&e.key, e.ts));
     match e.kind {
         Kind::Delete => shadows(&e).then_some(e),
-        Kind::Put if e.expire_at <= now => {
+        Kind::Put | Kind::Num if e.expire_at <= now => {
             *expired += 1;
             shadows(&e).then(|| Entry {
                 kind: Kind::Delete,
@@ -31,7 +31,7 @@ pub(crate) fn retain(e: Entry, now: i64, older: &[Arc<Table>], expired: &mut u64
                 ..e
             })
         }
-        Kind::Put => Some(e),
+        Kind::Put | Kind::Num => Some(e),
     }
 }
 

@@ -193,7 +193,7 @@ impl Memtable {
                 .scan(None, |last_ts, ((ts, _), v)| {
                     let newest = *last_ts != Some(*ts);
                     *last_ts = Some(*ts);
-                    Some((newest && v.kind == Kind::Put).then_some(*ts))
+                    Some((newest && v.kind.is_put()).then_some(*ts))
                 })
                 .flatten();
             let Some(first) = puts.next() else {

@@ -6,8 +6,10 @@
 //! entry: `shared: varint` (bytes shared with the previous key; 0 at a restart),
 //! `unshared: varint`, the unshared key bytes, `ts: zigzag varint` (the delta from the
 //! previous entry's ts; from 0 at a restart), `kind: u8` (0 put, 1 put with expiry,
-//! 2 delete), for kind 1 `expire_at - ts: zigzag varint` (wrapping), and for puts
-//! `value: varint length + bytes`. Entry `i` is a restart when `i % interval == 0`.
+//! 2 delete, 3 numeric point, 4 numeric point with expiry), for kinds 1 and 4
+//! `expire_at - ts: zigzag varint` (wrapping), for puts `value: varint length +
+//! bytes`, and for numeric points the `f64`'s 8 bytes (little-endian). Entry `i` is a
+//! restart when `i % interval == 0`. Kinds 3 and 4 occur only in tables of format 3.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -60,16 +62,23 @@ impl BlockBuilder {
         put_varint(&mut self.buf, shared as u64);
         put_bytes(&mut self.buf, &e.key[shared..]);
         put_varint_i64(&mut self.buf, e.ts.wrapping_sub(self.last_ts));
-        match (e.kind, e.expire_at) {
-            (Kind::Delete, _) => self.buf.push(2),
-            (Kind::Put, i64::MAX) => self.buf.push(0),
-            (Kind::Put, at) => {
-                self.buf.push(1);
-                put_varint_i64(&mut self.buf, at.wrapping_sub(e.ts));
-            }
+        // Writes check that a number's value is its 8 bytes (`Engine::write_points`).
+        debug_assert!(e.kind != Kind::Num || e.value.len() == 8);
+        let expiring = e.expire_at != i64::MAX;
+        self.buf.push(match (e.kind, expiring) {
+            (Kind::Put, false) => 0,
+            (Kind::Put, true) => 1,
+            (Kind::Delete, _) => 2,
+            (Kind::Num, false) => 3,
+            (Kind::Num, true) => 4,
+        });
+        if expiring && e.kind != Kind::Delete {
+            put_varint_i64(&mut self.buf, e.expire_at.wrapping_sub(e.ts));
         }
-        if e.kind == Kind::Put {
-            put_bytes(&mut self.buf, &e.value);
+        match e.kind {
+            Kind::Put => put_bytes(&mut self.buf, &e.value),
+            Kind::Num => self.buf.extend_from_slice(&e.value),
+            Kind::Delete => {}
         }
         self.last_key.clear();
         self.last_key.extend_from_slice(&e.key);
@@ -206,23 +215,28 @@ impl BlockIter {
         self.ts = self
             .ts
             .wrapping_add(d.varint_i64().ok_or_else(|| b.corrupt("ts"))?);
-        let (kind, expire_at) = match d.u8() {
-            Some(0) => (Kind::Put, i64::MAX),
-            Some(1) => {
-                let delta = d.varint_i64().ok_or_else(|| b.corrupt("expiry"))?;
-                (Kind::Put, self.ts.wrapping_add(delta))
-            }
-            Some(2) => (Kind::Delete, i64::MAX),
+        let (kind, expiring) = match d.u8() {
+            Some(0) => (Kind::Put, false),
+            Some(1) => (Kind::Put, true),
+            Some(2) => (Kind::Delete, false),
+            Some(3) => (Kind::Num, false),
+            Some(4) => (Kind::Num, true),
             _ => return Err(b.corrupt("kind")),
         };
-        let (value_at, value_len) = if kind == Kind::Put {
-            let len = d.varint_usize().ok_or_else(|| b.corrupt("value length"))?;
-            let at = d.pos();
-            d.take(len).ok_or_else(|| b.corrupt("value"))?;
-            (at, len)
+        let expire_at = if expiring {
+            let delta = d.varint_i64().ok_or_else(|| b.corrupt("expiry"))?;
+            self.ts.wrapping_add(delta)
         } else {
-            (0, 0)
+            i64::MAX
         };
+        let len = match kind {
+            Kind::Put => d.varint_usize().ok_or_else(|| b.corrupt("value length"))?,
+            Kind::Num => 8,
+            Kind::Delete => 0,
+        };
+        let value_at = d.pos();
+        d.take(len).ok_or_else(|| b.corrupt("value"))?;
+        let value_len = len;
         self.next_off = d.pos();
         Ok(Some(Raw {
             kind,

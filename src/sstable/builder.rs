@@ -14,7 +14,7 @@ use crate::fs::{Appender, FileSystem, OpenMode};
 
 use super::block::BlockBuilder;
 use super::bloom::BloomBuilder;
-use super::format::{frame_block, BlockHandle, Footer, TRAILER};
+use super::format::{frame_block, BlockHandle, Footer, NUMERIC_FORMAT_VERSION, TRAILER};
 use super::props::{
     encode_index, encode_key_map, encode_range_dels, BlockMeta, FenceKey, TableProps,
 };
@@ -63,6 +63,8 @@ pub(crate) struct TableBuilder {
     series: SeriesBuilder,
     scratch: Vec<u8>,
     raw_bytes: u64,
+    /// Whether a numeric point was added: the table is then written as format 3.
+    has_numbers: bool,
 }
 
 /// A finished table file.
@@ -103,6 +105,7 @@ impl TableBuilder {
             series: SeriesBuilder::default(),
             scratch: Vec::new(),
             raw_bytes: 0,
+            has_numbers: false,
         })
     }
 
@@ -127,6 +130,9 @@ impl TableBuilder {
         p.entries += 1;
         p.min_ts = p.min_ts.min(e.ts);
         p.max_ts = p.max_ts.max(e.ts);
+        if e.kind == Kind::Num {
+            self.has_numbers = true;
+        }
         if e.kind == Kind::Delete {
             p.deletes += 1;
         } else {
@@ -263,7 +269,10 @@ impl TableBuilder {
         let bloom = self.bloom.finish();
         let props = self.props.encode();
         let footer = Footer {
-            version: self.opts.format_version,
+            version: match self.has_numbers {
+                true => self.opts.format_version.max(NUMERIC_FORMAT_VERSION),
+                false => self.opts.format_version,
+            },
             range_dels: self.write_block(&range_dels, false)?,
             bloom: self.write_block(&bloom, false)?,
             index: self.write_block(&index, true)?,

@@ -23,6 +23,10 @@ pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"FLOWDBST");
 /// The table format written: 2, the partitioned block index. Version 1 tables (one
 /// whole index block) are still read.
 pub(crate) const FORMAT_VERSION: u32 = 2;
+/// The format of a table holding numeric points: format 2 whose data blocks may hold
+/// their entry kinds (block.rs). Written only then, so a database without numbers
+/// stays readable by releases that know format 2 alone.
+pub(crate) const NUMERIC_FORMAT_VERSION: u32 = 3;
 /// The oldest table format read.
 pub(crate) const MIN_FORMAT_VERSION: u32 = 1;
 const NONE: u8 = 0;
@@ -237,7 +241,7 @@ impl Footer {
         if d.u64() != Some(MAGIC) {
             return Err(Error::corruption(name, at, "bad magic: not a flowdb table"));
         }
-        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
+        if !(MIN_FORMAT_VERSION..=NUMERIC_FORMAT_VERSION).contains(&version) {
             return Err(Error::corruption(
                 name,
                 at,

@@ -9,7 +9,9 @@
 //! empty end: every key from `start`);
 //! `3` time-range delete: as `2`, then `ts_lo`, `ts_hi` (zigzag varints; deletes only
 //! records with `ts_lo <= ts <= ts_hi`). A range delete over all of time is written
-//! as `2`.
+//! as `2`;
+//! `4` numeric point: `key: bytes`, `ts`, `expire_at` (zigzag varints), then the
+//! `f64`'s 8 bytes (little-endian).
 //! `bytes` is a varint length followed by the bytes.
 
 use crate::entry::{Entry, Kind, RangeTombstone};
@@ -19,6 +21,8 @@ use crate::util::coding::{put_bytes, put_u64, put_varint, put_varint_i64, Decode
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
     Put(Record),
+    /// A numeric point: a put whose value is an `f64`'s 8 bytes (little-endian).
+    Num(Record),
     Delete {
         key: Vec<u8>,
         ts: i64,
@@ -46,7 +50,7 @@ impl WriteBatch {
         self.ops
             .iter()
             .map(|op| match op {
-                Op::Put(r) => r.key.len() + r.value.len() + 24,
+                Op::Put(r) | Op::Num(r) => r.key.len() + r.value.len() + 24,
                 Op::Delete { key, .. } => key.len() + 12,
                 Op::DeleteRange { start, end, .. } => start.len() + end.len() + 24,
             })
@@ -64,6 +68,13 @@ impl WriteBatch {
                     put_varint_i64(buf, r.ts);
                     put_varint_i64(buf, r.expire_at);
                     put_bytes(buf, &r.value);
+                }
+                Op::Num(r) => {
+                    buf.push(4);
+                    put_bytes(buf, &r.key);
+                    put_varint_i64(buf, r.ts);
+                    put_varint_i64(buf, r.expire_at);
+                    buf.extend_from_slice(&r.value);
                 }
                 Op::Delete { key, ts } => {
                     buf.push(1);
@@ -109,6 +120,12 @@ impl WriteBatch {
                         value,
                     })
                 }
+                4 => Op::Num(Record {
+                    key: d.bytes()?.to_vec(),
+                    ts: d.varint_i64()?,
+                    expire_at: d.varint_i64()?,
+                    value: d.take(8)?.to_vec(),
+                }),
                 1 => Op::Delete {
                     key: d.bytes()?.to_vec(),
                     ts: d.varint_i64()?,
@@ -141,14 +158,8 @@ impl WriteBatch {
         for (i, op) in self.ops.into_iter().enumerate() {
             let seq = first_seq + i as u64;
             match op {
-                Op::Put(r) => entries.push(Entry {
-                    key: r.key,
-                    ts: r.ts,
-                    seq,
-                    kind: Kind::Put,
-                    expire_at: r.expire_at,
-                    value: r.value,
-                }),
+                Op::Put(r) => entries.push(entry(r, seq, Kind::Put)),
+                Op::Num(r) => entries.push(entry(r, seq, Kind::Num)),
                 Op::Delete { key, ts } => entries.push(Entry {
                     key,
                     ts,
@@ -172,6 +183,18 @@ impl WriteBatch {
             }
         }
         (entries, ranges)
+    }
+}
+
+/// The memtable entry of a put or numeric point `r` with sequence `seq`.
+fn entry(r: Record, seq: u64, kind: Kind) -> Entry {
+    Entry {
+        key: r.key,
+        ts: r.ts,
+        seq,
+        kind,
+        expire_at: r.expire_at,
+        value: r.value,
     }
 }
 

@@ -1,18 +1,20 @@
 //! Write operations for the crash tests: random commits (batches of puts with and
-//! without TTL, deletes, range deletes by keys and by keys and time, `delete_before`,
+//! without TTL, numeric points, deletes, range deletes by keys and by keys and time, `delete_before`,
 //! and `WriteBatch`es mixing them) and
 //! maintenance (flush, full and scheduled compaction), the same
 //! applied to an engine and to a model, and the check that what an engine recovered
 //! is the model after some prefix of the commits.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use std::path::Path;
 use std::sync::Arc;
 
 use flowdb::fs::FaultFs;
-use flowdb::{Config, Engine, Record, ScanRange, SyncMode, WriteBatch, WriteOptions};
+use flowdb::{
+    Agg, Config, Engine, Point, Query, Record, ScanRange, SyncMode, WriteBatch, WriteOptions,
+};
 
 /// Opens the small-settings engine in `/db` on an in-memory file system.
 pub fn open_on(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
@@ -23,12 +25,24 @@ pub fn open_on(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
     Engine::open_on(Arc::new(fs.clone()), config, super::tiny_partitions())
 }
 
-/// `(key, ts) -> (expire_at, value)`: every live record.
+/// `(key, ts) -> (expire_at, value)`: every live record. A numeric point's value is
+/// its bytes behind the `POINT` mark, so a point recovered as bytes (or bytes as a
+/// point) differs.
 pub type State = BTreeMap<(Vec<u8>, i64), (i64, Vec<u8>)>;
+
+/// What marks a numeric point's value in a `State`.
+pub const POINT: &[u8] = b"\0point:";
+
+/// A `State` value as the engine's reads return it (a point's mark taken off).
+pub fn read_value(v: &[u8]) -> &[u8] {
+    v.strip_prefix(POINT).unwrap_or(v)
+}
 
 #[derive(Clone, Debug)]
 pub enum Op {
     Put(Vec<Record>, Option<u64>),
+    /// `write_points`.
+    Points(Vec<Point>),
     Delete(Vec<(String, i64)>),
     DeleteRange(String, String),
     /// `delete_time_range(start, end, ts_lo, ts_hi)`.
@@ -103,7 +117,12 @@ impl Op {
                     })
                     .collect(),
             ),
-            0..=59 => {
+            50..=59 => Op::Points(
+                (0..rng.usize(1..30))
+                    .map(|_| Point::new(key(rng), ts(rng), super::points::value(rng)))
+                    .collect(),
+            ),
+            0..=49 => {
                 let n = rng.usize(1..12);
                 let big = rng.u8(..10) == 0;
                 let batch = (0..n)
@@ -153,6 +172,7 @@ impl Op {
     pub fn apply(&self, e: &Engine) -> flowdb::Result<()> {
         match self {
             Op::Put(batch, ttl) => e.write_batch_ttl(batch, *ttl),
+            Op::Points(points) => e.write_points(points),
             Op::Delete(keys) => e.delete_batch(keys),
             Op::DeleteRange(s, t) => e.delete_range(s, t),
             Op::DeleteTimeRange(s, t, lo, hi) => e.delete_time_range(s, t, *lo, *hi),
@@ -184,6 +204,12 @@ impl Op {
             Op::Put(batch, ttl) => {
                 for r in batch {
                     model_put(m, r, *ttl);
+                }
+            }
+            Op::Points(points) => {
+                for p in points {
+                    let v = [POINT, &p.value.to_le_bytes()].concat();
+                    m.insert((p.key.clone(), p.ts), (p.expire_at, v));
                 }
             }
             Op::Delete(keys) => {
@@ -238,12 +264,22 @@ fn model_delete_time_range(m: &mut State, s: &str, t: &str, lo: i64, hi: i64) {
     })
 }
 
-/// Everything the engine holds, by full scan.
+/// Everything the engine holds, by full scan; the numeric points (those `aggregate`
+/// counts, one bucket per ts) marked.
 pub fn state_of(e: &Engine) -> flowdb::Result<State> {
+    let points: HashSet<(Vec<u8>, i64)> = e
+        .aggregate(Query::prefix(""), 1, &[Agg::Count])?
+        .into_iter()
+        .map(|b| (b.key, b.start))
+        .collect();
     let mut s = State::new();
     for r in e.scan(ScanRange::all())? {
         let r = r?;
-        s.insert((r.key, r.ts), (r.expire_at, r.value));
+        let value = match points.contains(&(r.key.clone(), r.ts)) {
+            true => [POINT, &r.value].concat(),
+            false => r.value,
+        };
+        s.insert((r.key, r.ts), (r.expire_at, value));
     }
     Ok(s)
 }

@@ -1,0 +1,159 @@
+//! Numeric series on the engine: writing [`Point`]s and aggregating them per series
+//! and time bucket ([`Engine::aggregate`]). The types are in `point.rs`; the meaning
+//! of each rule is in docs/numeric.md.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::snapshot::Snapshot;
+use super::{Engine, Inner, WriteBatch, WriteOptions};
+use crate::config::ReadOptions;
+use crate::entry::Kind;
+use crate::error::{Error, Result};
+use crate::point::{Agg, Bucket, Point, Summary};
+use crate::range::Query;
+use crate::version;
+
+impl Engine {
+    /// Writes numeric points atomically (all or nothing, also across a crash), as
+    /// `write_batch` writes records: each keeps its own `expire_at`, otherwise
+    /// `Config::default_ttl_secs` applies. Every read returns a point as a record
+    /// whose value is the `f64`'s 8 bytes, little-endian ([`Point`]).
+    ///
+    /// ```no_run
+    /// use flowdb::{Agg, Config, Engine, Point, Query};
+    /// let engine = Engine::open(Config::new("./data"))?;
+    /// engine.write_points(&[Point::new("temp.kitchen", 0, 21.5), Point::new("temp.kitchen", 60_000_000, 22.0)])?;
+    /// // The maximum per 5 minutes of every series under "temp.".
+    /// for b in engine.aggregate(Query::prefix("temp."), 300_000_000, &[Agg::Max])? {
+    ///     println!("{} {} {}", String::from_utf8_lossy(&b.key), b.start, b.values[0]);
+    /// }
+    /// # Ok::<(), flowdb::Error>(())
+    /// ```
+    pub fn write_points(&self, points: &[Point]) -> Result<()> {
+        let mut batch = WriteBatch::with_capacity(points.len());
+        for p in points {
+            batch.put_point(p.clone());
+        }
+        self.write_owned(batch, &WriteOptions::default())
+    }
+
+    /// The numeric points `query` matches, aggregated per series and per time
+    /// bucket of `step` microseconds: one [`Bucket`] per series and bucket that
+    /// holds a point, in `(key, start)` order (descending for a `reverse()` query),
+    /// at most the query's `limit` buckets, with `values[i]` the result of
+    /// `functions[i]`. Records of opaque bytes are left out. `step <= 0` and an
+    /// empty `functions` are `InvalidArgument`.
+    pub fn aggregate(&self, query: Query, step: i64, functions: &[Agg]) -> Result<Vec<Bucket>> {
+        self.inner
+            .aggregate_at(&self.inner.snapshot(), query, step, functions)
+    }
+}
+
+impl Snapshot {
+    /// [`Engine::aggregate`] as of the snapshot.
+    pub fn aggregate(&self, query: Query, step: i64, functions: &[Agg]) -> Result<Vec<Bucket>> {
+        self.engine()?
+            .aggregate_at(self.view(), query, step, functions)
+    }
+}
+
+/// The start of the bucket of `step` holding `ts`: the greatest multiple of `step`
+/// at or below `ts`, clamped to `i64::MIN`.
+pub(crate) fn bucket_start(ts: i64, step: i64) -> i64 {
+    let start = (ts as i128).div_euclid(step as i128) * step as i128;
+    start.max(i64::MIN as i128) as i64
+}
+
+fn check(step: i64, functions: &[Agg]) -> Result<()> {
+    if step <= 0 {
+        return Err(Error::invalid(format!(
+            "aggregate step must be a positive number of microseconds, got {step}"
+        )));
+    }
+    if functions.is_empty() {
+        return Err(Error::invalid(
+            "aggregate needs at least one function (count, sum, min, max, avg, first, last)",
+        ));
+    }
+    Ok(())
+}
+
+impl Inner {
+    pub(crate) fn aggregate_at(
+        &self,
+        snap: &version::Snapshot,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+    ) -> Result<Vec<Bucket>> {
+        self.check_open()?;
+        check(step, functions)?;
+        let started = Instant::now();
+        let limit = query.limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        if query.bounds.is_empty() || limit == 0 {
+            return Ok(out);
+        }
+        let bounds = Arc::new(query.bounds);
+        let mut merge = snap.merge(&bounds, &ReadOptions::default());
+        let dels = snap.range_tombstones();
+        let now = snap.now();
+        let finish = |(key, start, s): (Vec<u8>, i64, Summary)| Bucket {
+            key,
+            start,
+            values: functions.iter().map(|&f| s.get(f)).collect(),
+        };
+        let mut open: Option<(Vec<u8>, i64, Summary)> = None;
+        let mut read = 0;
+        while let Some(e) = merge.next_newest()? {
+            if e.kind != Kind::Num || !e.is_live(now) || dels.hides(&e.key, e.ts, e.seq) {
+                continue;
+            }
+            let Ok(bytes) = <[u8; 8]>::try_from(e.value.as_slice()) else {
+                return Err(Error::Internal(format!(
+                    "numeric point of {:?} at {} holds {} bytes, not 8",
+                    String::from_utf8_lossy(&e.key),
+                    e.ts,
+                    e.value.len()
+                )));
+            };
+            read += 1;
+            let point = Summary::of(e.ts, f64::from_le_bytes(bytes));
+            let start = bucket_start(e.ts, step);
+            match &mut open {
+                Some((key, s, sum)) if *s == start && *key == e.key => sum.merge(&point),
+                _ => {
+                    if let Some(done) = open.replace((e.key, start, point)) {
+                        out.push(finish(done));
+                        if out.len() == limit {
+                            open = None;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        out.extend(open.map(finish));
+        self.stats.add_records_read(read);
+        self.stats.time_query(started);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_align_to_zero_and_clamp() {
+        assert_eq!(bucket_start(0, 10), 0);
+        assert_eq!(bucket_start(9, 10), 0);
+        assert_eq!(bucket_start(10, 10), 10);
+        assert_eq!(bucket_start(-1, 10), -10);
+        assert_eq!(bucket_start(i64::MIN, 10), i64::MIN);
+        assert_eq!(bucket_start(i64::MIN + 5, 1 << 62), i64::MIN);
+        assert_eq!(bucket_start(i64::MAX, i64::MAX), i64::MAX);
+        assert_eq!(bucket_start(-1, i64::MAX), i64::MIN + 1);
+    }
+}

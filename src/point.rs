@@ -1,0 +1,290 @@
+//! Numeric series: [`Point`], a `(key, ts, f64)` written with
+//! [`Engine::write_points`](crate::Engine::write_points) or
+//! [`WriteBatch::put_point`](crate::WriteBatch::put_point), and what
+//! [`Engine::aggregate`](crate::Engine::aggregate) computes over them ([`Agg`],
+//! [`Bucket`]).
+//!
+//! A point is stored as a record whose value is the `f64`'s 8 bytes, little-endian,
+//! marked as a number. Every read (`get`, `query`, `scan`, ...) returns it as that
+//! record, bit for bit (NaN payloads, `-0.0`, infinities included);
+//! [`Record::as_f64`](crate::Record::as_f64) reads the number back. Aggregation reads
+//! only points: records of opaque bytes in the same range are left out, even 8-byte
+//! ones (docs/numeric.md).
+
+use crate::record::{Record, NEVER_EXPIRES};
+
+/// One numeric point of a series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub key: Vec<u8>,
+    /// Microseconds since the Unix epoch, as a record's `ts`.
+    pub ts: i64,
+    /// Absolute expiry in microseconds; `NEVER_EXPIRES` means never (then
+    /// `Config::default_ttl_secs` applies, as for records).
+    pub expire_at: i64,
+    pub value: f64,
+}
+
+impl Point {
+    /// A point that never expires (unless `Config::default_ttl_secs` says so).
+    pub fn new(key: impl Into<Vec<u8>>, ts: i64, value: f64) -> Self {
+        Point {
+            key: key.into(),
+            ts,
+            expire_at: NEVER_EXPIRES,
+            value,
+        }
+    }
+
+    /// The same point with an absolute expiry time (microseconds).
+    pub fn with_expire_at(mut self, expire_at: i64) -> Self {
+        self.expire_at = expire_at;
+        self
+    }
+
+    /// The record this point is stored and read as: its value is the `f64`'s 8
+    /// bytes, little-endian.
+    pub fn into_record(self) -> Record {
+        Record {
+            key: self.key,
+            ts: self.ts,
+            expire_at: self.expire_at,
+            value: self.value.to_le_bytes().to_vec(),
+        }
+    }
+}
+
+impl Record {
+    /// The number a numeric point's record holds: its value read as an `f64`
+    /// (8 bytes, little-endian); `None` when the value is not 8 bytes long. Whether
+    /// the record was written as a point is not checked: an 8-byte value of opaque
+    /// bytes reads as some number too.
+    pub fn as_f64(&self) -> Option<f64> {
+        let bytes: [u8; 8] = self.value.as_slice().try_into().ok()?;
+        Some(f64::from_le_bytes(bytes))
+    }
+}
+
+/// An aggregate function of [`Engine::aggregate`](crate::Engine::aggregate), over
+/// the points of one series in one time bucket.
+///
+/// NaN: `sum`, `avg`, `increase` and `rate` follow IEEE arithmetic (a NaN makes
+/// them NaN); `min` and `max` skip NaNs (NaN only when every point is NaN); `count`,
+/// `first` and `last` count and return NaNs as any value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Agg {
+    /// How many points.
+    Count,
+    Sum,
+    Min,
+    Max,
+    /// `sum / count`.
+    Avg,
+    /// The value of the point with the lowest `ts`.
+    First,
+    /// The value of the point with the highest `ts`.
+    Last,
+    /// How much a counter grew over the bucket's points, counter resets included
+    /// (as Prometheus's `increase` counts them, without extrapolation): the sum over
+    /// consecutive points `a, b` of `b - a`, or of `b` when `b < a` (a reset to 0
+    /// and a climb to `b`). 0 for one point.
+    Increase,
+    /// `increase` per second between the bucket's first and last point: NaN for
+    /// one point.
+    Rate,
+}
+
+impl Agg {
+    /// Every function, in declaration order.
+    pub const ALL: [Agg; 9] = [
+        Agg::Count,
+        Agg::Sum,
+        Agg::Min,
+        Agg::Max,
+        Agg::Avg,
+        Agg::First,
+        Agg::Last,
+        Agg::Increase,
+        Agg::Rate,
+    ];
+
+    /// The function's name as the CLI and the bindings spell it (`"count"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Agg::Count => "count",
+            Agg::Sum => "sum",
+            Agg::Min => "min",
+            Agg::Max => "max",
+            Agg::Avg => "avg",
+            Agg::First => "first",
+            Agg::Last => "last",
+            Agg::Increase => "increase",
+            Agg::Rate => "rate",
+        }
+    }
+
+    /// The function named `name` (as [`name`](Self::name) spells it).
+    pub fn from_name(name: &str) -> Option<Agg> {
+        Agg::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// One series' points in one time bucket, aggregated: `values[i]` is the `i`-th
+/// function asked for. The bucket holds the points with
+/// `start <= ts < start + step`; `start` is a multiple of `step` (buckets are
+/// aligned to ts 0, as Prometheus and InfluxDB align theirs), clamped to `i64::MIN`
+/// for the lowest bucket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bucket {
+    pub key: Vec<u8>,
+    pub start: i64,
+    pub values: Vec<f64>,
+}
+
+/// Running count, sum, min, max, first, last and counter increase of some points of
+/// one series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Summary {
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub first_ts: i64,
+    pub first: f64,
+    pub last_ts: i64,
+    pub last: f64,
+    /// The counter increase from `first` to `last` (`Agg::Increase`).
+    pub increase: f64,
+}
+
+/// A counter's increase from `a` to the next point `b`: `b` when it fell (a reset);
+/// NaN when either is NaN.
+fn step_increase(a: f64, b: f64) -> f64 {
+    match b.partial_cmp(&a) {
+        Some(std::cmp::Ordering::Less) => b,
+        Some(_) => b - a,
+        None => f64::NAN,
+    }
+}
+
+impl Summary {
+    /// The summary of the one point `(ts, v)`.
+    pub(crate) fn of(ts: i64, v: f64) -> Summary {
+        Summary {
+            count: 1,
+            sum: v,
+            min: v,
+            max: v,
+            first_ts: ts,
+            first: v,
+            last_ts: ts,
+            last: v,
+            increase: 0.0,
+        }
+    }
+
+    /// Adds the points `o` summarizes, all after this summary's or all before them
+    /// (a series read forwards or backwards).
+    pub(crate) fn merge(&mut self, o: &Summary) {
+        self.count += o.count;
+        self.sum += o.sum;
+        // `f64::min`/`max` return the operand that is not NaN.
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+        if o.first_ts > self.last_ts {
+            self.increase += step_increase(self.last, o.first) + o.increase;
+            (self.last_ts, self.last) = (o.last_ts, o.last);
+        } else {
+            self.increase += step_increase(o.last, self.first) + o.increase;
+            (self.first_ts, self.first) = (o.first_ts, o.first);
+        }
+    }
+
+    pub(crate) fn get(&self, f: Agg) -> f64 {
+        match f {
+            Agg::Count => self.count as f64,
+            Agg::Sum => self.sum,
+            Agg::Min => self.min,
+            Agg::Max => self.max,
+            Agg::Avg => self.sum / self.count as f64,
+            Agg::First => self.first,
+            Agg::Last => self.last,
+            Agg::Increase => self.increase,
+            Agg::Rate => {
+                let secs = (self.last_ts as i128 - self.first_ts as i128) as f64 / 1e6;
+                self.increase / secs
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_round_trip_is_bit_exact() {
+        for bits in [
+            0u64,
+            1 << 63,
+            0x7ff8_0000_0000_0001,
+            0xfff0_0000_0000_0000,
+            1,
+        ] {
+            let v = f64::from_bits(bits);
+            let r = Point::new("k", 1, v).into_record();
+            assert_eq!(r.as_f64().unwrap().to_bits(), bits);
+        }
+        assert_eq!(Record::new("k", 1, vec![1, 2]).as_f64(), None);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for a in Agg::ALL {
+            assert_eq!(Agg::from_name(a.name()), Some(a));
+        }
+        assert_eq!(Agg::from_name("median"), None);
+    }
+
+    #[test]
+    fn summary_nan_rules_and_order() {
+        let mut s = Summary::of(5, 2.0);
+        s.merge(&Summary::of(1, f64::NAN));
+        s.merge(&Summary::of(9, -1.0));
+        assert_eq!((s.min, s.max), (-1.0, 2.0));
+        assert!(s.sum.is_nan() && s.first.is_nan());
+        assert_eq!((s.first_ts, s.last_ts, s.last, s.count), (1, 9, -1.0, 3));
+        let all_nan = Summary::of(1, f64::NAN);
+        assert!(all_nan.get(Agg::Min).is_nan() && all_nan.get(Agg::Max).is_nan());
+    }
+
+    #[test]
+    fn counter_increase_counts_resets_in_either_direction() {
+        let pts = [
+            (0, 10.0),
+            (1_000_000, 15.0),
+            (2_000_000, 3.0),
+            (4_000_000, 7.0),
+        ];
+        let fwd = pts[1..]
+            .iter()
+            .fold(Summary::of(pts[0].0, pts[0].1), |mut s, p| {
+                s.merge(&Summary::of(p.0, p.1));
+                s
+            });
+        let back = pts[..3]
+            .iter()
+            .rev()
+            .fold(Summary::of(pts[3].0, pts[3].1), |mut s, p| {
+                s.merge(&Summary::of(p.0, p.1));
+                s
+            });
+        for s in [fwd, back] {
+            // 10 -> 15 (+5), reset to 3 (+3), 3 -> 7 (+4)
+            assert_eq!((s.get(Agg::Increase), s.get(Agg::Rate)), (12.0, 3.0));
+            assert_eq!((s.first, s.last), (10.0, 7.0));
+        }
+        assert!(Summary::of(5, 1.0).get(Agg::Rate).is_nan());
+        assert_eq!(Summary::of(5, 1.0).get(Agg::Increase), 0.0);
+    }
+}
