@@ -56,7 +56,7 @@ pub use engine::{
 };
 pub use error::{Error, FlowError, Result, StatusCode};
 pub use iterator::scan::ScanIterator;
-pub use point::{Agg, Bucket, Point};
+pub use point::{Agg, Bucket, GroupBy, Point};
 pub use range::{prefix_successor, Query, ScanRange};
 pub use record::{expiry_from_ttl, Record, MAX_KEY_LEN, MAX_VALUE_LEN, NEVER_EXPIRES};
 pub use util::now_micros;

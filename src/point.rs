@@ -141,6 +141,44 @@ pub struct Bucket {
     pub values: Vec<f64>,
 }
 
+/// How [`Engine::aggregate_by`](crate::Engine::aggregate_by) groups series: the
+/// points of a group's series in one bucket are aggregated together, under the
+/// group's key.
+///
+/// Across series, `first`/`last` are the earliest/latest point of any of them (a tie
+/// goes to the lowest key), and `increase` and `rate` are the sums of each series'
+/// own (Prometheus's `sum(increase(...))`, `sum(rate(...))`; a series with one point
+/// in the bucket adds no rate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GroupBy {
+    /// Each series alone (what `aggregate` does).
+    Series,
+    /// Every series together: one group per bucket, its key empty.
+    All,
+    /// Series whose keys begin with the same `n` bytes; the group's key is those
+    /// bytes (a shorter key is a group of its own).
+    Prefix(usize),
+    /// Series whose keys agree up to and including their last `byte`: with `b'.'`,
+    /// `cpu.host1.user` and `cpu.host1.system` are the group `cpu.host1.`. A key
+    /// without the byte is a group of its own.
+    UpToLast(u8),
+}
+
+impl GroupBy {
+    /// The key of the group `key`'s series belongs to.
+    pub(crate) fn group<'k>(&self, key: &'k [u8]) -> &'k [u8] {
+        match *self {
+            GroupBy::Series => key,
+            GroupBy::All => &[],
+            GroupBy::Prefix(n) => &key[..n.min(key.len())],
+            GroupBy::UpToLast(b) => match key.iter().rposition(|&c| c == b) {
+                Some(i) => &key[..=i],
+                None => key,
+            },
+        }
+    }
+}
+
 /// Running count, sum, min, max, first, last and counter increase of some points of
 /// one series.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -218,6 +256,51 @@ impl Summary {
     }
 }
 
+/// The summaries of several series in one bucket, added up (`GroupBy`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Group {
+    all: Summary,
+    /// The sum of the rates of the series with two points or more, if any.
+    rate: Option<f64>,
+}
+
+impl Group {
+    pub(crate) fn of(s: &Summary) -> Group {
+        Group {
+            all: *s,
+            rate: (s.count > 1).then(|| s.get(Agg::Rate)),
+        }
+    }
+
+    /// Adds a series' summary. `lower_key`: its key is below those added before
+    /// (a backwards read), so it takes a tie in first or last (the lowest key's
+    /// point wins a tie, whatever the direction).
+    pub(crate) fn add(&mut self, s: &Summary, lower_key: bool) {
+        let a = &mut self.all;
+        a.count += s.count;
+        a.sum += s.sum;
+        a.min = a.min.min(s.min);
+        a.max = a.max.max(s.max);
+        a.increase += s.increase;
+        if s.first_ts < a.first_ts || (lower_key && s.first_ts == a.first_ts) {
+            (a.first_ts, a.first) = (s.first_ts, s.first);
+        }
+        if s.last_ts > a.last_ts || (lower_key && s.last_ts == a.last_ts) {
+            (a.last_ts, a.last) = (s.last_ts, s.last);
+        }
+        if s.count > 1 {
+            *self.rate.get_or_insert(0.0) += s.get(Agg::Rate);
+        }
+    }
+
+    pub(crate) fn get(&self, f: Agg) -> f64 {
+        match f {
+            Agg::Rate => self.rate.unwrap_or(f64::NAN),
+            f => self.all.get(f),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +319,34 @@ mod tests {
             assert_eq!(r.as_f64().unwrap().to_bits(), bits);
         }
         assert_eq!(Record::new("k", 1, vec![1, 2]).as_f64(), None);
+    }
+
+    #[test]
+    fn group_keys() {
+        let k = &b"cpu.host1.user"[..];
+        assert_eq!(GroupBy::Series.group(k), k);
+        assert_eq!(GroupBy::All.group(k), b"");
+        assert_eq!(GroupBy::Prefix(3).group(k), b"cpu");
+        assert_eq!(GroupBy::Prefix(99).group(k), k);
+        assert_eq!(GroupBy::UpToLast(b'.').group(k), b"cpu.host1.");
+        assert_eq!(GroupBy::UpToLast(b'/').group(k), k);
+    }
+
+    #[test]
+    fn groups_add_series() {
+        let mut a = Summary::of(0, 1.0);
+        a.merge(&Summary::of(2_000_000, 5.0)); // rate 2/s
+        let mut g = Group::of(&a);
+        g.add(&Summary::of(1, 9.0), false); // one point: no rate
+        let mut b = Summary::of(-5, 10.0);
+        b.merge(&Summary::of(1_000_000, 11.0)); // rate ~1/s
+        g.add(&b, false);
+        assert_eq!(g.get(Agg::Count), 5.0);
+        assert_eq!((g.get(Agg::Min), g.get(Agg::Max)), (1.0, 11.0));
+        assert_eq!((g.get(Agg::First), g.get(Agg::Last)), (10.0, 5.0));
+        assert_eq!(g.get(Agg::Increase), 5.0);
+        assert!((g.get(Agg::Rate) - (2.0 + 1.0 / 1.000005)).abs() < 1e-12);
+        assert!(Group::of(&Summary::of(1, 1.0)).get(Agg::Rate).is_nan());
     }
 
     #[test]

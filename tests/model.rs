@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use common::points;
 use flowdb::{
-    Config, Engine, Point, Query, ReadOptions, Record, ScanRange, WriteBatch, WriteOptions,
+    Config, Engine, GroupBy, Point, Query, ReadOptions, Record, ScanRange, WriteBatch, WriteOptions,
 };
 
 type Model = BTreeMap<(Vec<u8>, i64), (i64, Vec<u8>)>;
@@ -669,20 +669,30 @@ impl Harness {
             true => Query::prefix_time_range(p, t1, t2),
             false => Query::prefix(p),
         };
-        let mut mine: Vec<Record> = live
+        let mine: Vec<Record> = live
             .into_iter()
             .filter(|r| !timed || (t1 <= r.ts && r.ts <= t2))
             .collect();
-        if self.rng.bool() {
+        let reverse = self.rng.bool();
+        if reverse {
             q = q.reverse();
-            mine.reverse();
         }
         if limit != usize::MAX {
             q = q.limit(limit);
         }
-        let want = points::fold(self.points_of(&mine, p), step, &fs, limit);
-        let got = self.engine().aggregate(q.clone(), step, &fs).unwrap();
-        points::assert_buckets(&got, &want, &fs, &format!("{q:?} step {step}"));
+        let group = [
+            GroupBy::Series,
+            GroupBy::All,
+            GroupBy::Prefix(2),
+            GroupBy::UpToLast(b'.'),
+        ][self.rng.usize(..4)];
+        let want = points::fold(self.points_of(&mine, p), step, &fs, group, reverse, limit);
+        let got = match group {
+            GroupBy::Series if self.rng.bool() => self.engine().aggregate(q.clone(), step, &fs),
+            _ => self.engine().aggregate_by(q.clone(), step, &fs, group),
+        };
+        let what = format!("{q:?} step {step} {group:?}");
+        points::assert_buckets(&got.unwrap(), &want, &fs, &what);
     }
 
     /// A scan, and a `Snapshot`, keep the view of their creation across writes,
@@ -737,7 +747,14 @@ impl Harness {
             self.rng.i64(1..30) * 1_000_000,
             points::functions(&mut self.rng),
         );
-        let want_agg = points::fold(self.points_of(&want, p), step, &fs, usize::MAX);
+        let want_agg = points::fold(
+            self.points_of(&want, p),
+            step,
+            &fs,
+            GroupBy::Series,
+            false,
+            usize::MAX,
+        );
         let got_agg = snap.aggregate(Query::prefix(p), step, &fs).unwrap();
         points::assert_buckets(&got_agg, &want_agg, &fs, "snapshot aggregate");
         self.nums.remove(&(k.clone().into_bytes(), ts));

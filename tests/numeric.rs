@@ -7,7 +7,7 @@
 mod common;
 
 use flowdb::{
-    Agg, Config, Engine, Error, Point, Query, ReadOptions, Record, ScanRange, WriteBatch,
+    Agg, Config, Engine, Error, GroupBy, Point, Query, ReadOptions, Record, ScanRange, WriteBatch,
 };
 
 /// Values whose bits must come back unchanged.
@@ -294,5 +294,50 @@ fn bad_arguments_are_named_and_write_nothing() {
             .unwrap(),
         []
     );
+    e.shutdown().unwrap();
+}
+
+#[test]
+fn series_grouped_by_key_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path());
+    let s = 1_000_000;
+    e.write_points(&[
+        Point::new("cpu.h1.user", 0, 10.0),
+        Point::new("cpu.h1.user", 10 * s, 30.0), // increase 20 over 10 s
+        Point::new("cpu.h1.sys", 0, 5.0),        // one point: no rate
+        Point::new("cpu.h2.user", 5 * s, 1.0),
+        Point::new("cpu.h2.user", 6 * s, 3.0), // increase 2 over 1 s
+    ])
+    .unwrap();
+    let fs = [
+        Agg::Count,
+        Agg::Sum,
+        Agg::First,
+        Agg::Last,
+        Agg::Increase,
+        Agg::Rate,
+    ];
+    let rows = |g: GroupBy| -> Vec<(String, Vec<f64>)> {
+        e.aggregate_by(Query::prefix("cpu."), 60 * s, &fs, g)
+            .unwrap()
+            .into_iter()
+            .map(|b| (String::from_utf8(b.key).unwrap(), b.values))
+            .collect()
+    };
+    assert_eq!(
+        rows(GroupBy::UpToLast(b'.')),
+        [
+            // first: ts 0 in both series, the lowest key (sys) wins the tie
+            ("cpu.h1.".into(), vec![3.0, 45.0, 5.0, 30.0, 20.0, 2.0]),
+            ("cpu.h2.".into(), vec![2.0, 4.0, 1.0, 3.0, 2.0, 2.0]),
+        ]
+    );
+    assert_eq!(
+        rows(GroupBy::All),
+        [(String::new(), vec![5.0, 49.0, 5.0, 30.0, 22.0, 4.0])]
+    );
+    assert_eq!(rows(GroupBy::Prefix(6)).len(), 2);
+    assert_eq!(rows(GroupBy::Series).len(), 3);
     e.shutdown().unwrap();
 }

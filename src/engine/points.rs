@@ -2,6 +2,7 @@
 //! and time bucket ([`Engine::aggregate`]). The types are in `point.rs`; the meaning
 //! of each rule is in docs/numeric.md.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,7 +11,7 @@ use super::{Engine, Inner, WriteBatch, WriteOptions};
 use crate::config::ReadOptions;
 use crate::entry::Kind;
 use crate::error::{Error, Result};
-use crate::point::{Agg, Bucket, Point, Summary};
+use crate::point::{Agg, Bucket, Group, GroupBy, Point, Summary};
 use crate::range::Query;
 use crate::version;
 
@@ -45,16 +46,39 @@ impl Engine {
     /// `functions[i]`. Records of opaque bytes are left out. `step <= 0` and an
     /// empty `functions` are `InvalidArgument`.
     pub fn aggregate(&self, query: Query, step: i64, functions: &[Agg]) -> Result<Vec<Bucket>> {
+        self.aggregate_by(query, step, functions, GroupBy::Series)
+    }
+
+    /// [`aggregate`](Self::aggregate) with the series grouped by `group`: one
+    /// bucket per group and time bucket, keyed by the group's key ([`GroupBy`]).
+    pub fn aggregate_by(
+        &self,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+        group: GroupBy,
+    ) -> Result<Vec<Bucket>> {
         self.inner
-            .aggregate_at(&self.inner.snapshot(), query, step, functions)
+            .aggregate_at(&self.inner.snapshot(), query, step, functions, group)
     }
 }
 
 impl Snapshot {
     /// [`Engine::aggregate`] as of the snapshot.
     pub fn aggregate(&self, query: Query, step: i64, functions: &[Agg]) -> Result<Vec<Bucket>> {
+        self.aggregate_by(query, step, functions, GroupBy::Series)
+    }
+
+    /// [`Engine::aggregate_by`] as of the snapshot.
+    pub fn aggregate_by(
+        &self,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+        group: GroupBy,
+    ) -> Result<Vec<Bucket>> {
         self.engine()?
-            .aggregate_at(self.view(), query, step, functions)
+            .aggregate_at(self.view(), query, step, functions, group)
     }
 }
 
@@ -79,6 +103,9 @@ fn check(step: i64, functions: &[Agg]) -> Result<()> {
     Ok(())
 }
 
+/// What the per-series buckets go to: `false` stops the read.
+type Sink<'a> = dyn FnMut(Vec<u8>, i64, Summary) -> bool + 'a;
+
 impl Inner {
     pub(crate) fn aggregate_at(
         &self,
@@ -86,24 +113,67 @@ impl Inner {
         query: Query,
         step: i64,
         functions: &[Agg],
+        group: GroupBy,
     ) -> Result<Vec<Bucket>> {
         self.check_open()?;
         check(step, functions)?;
         let started = Instant::now();
         let limit = query.limit.unwrap_or(usize::MAX);
+        let reverse = query.bounds.reverse;
         let mut out = Vec::new();
         if query.bounds.is_empty() || limit == 0 {
             return Ok(out);
         }
+        let values = |get: &dyn Fn(Agg) -> f64| functions.iter().map(|&f| get(f)).collect();
+        let read = if group == GroupBy::Series {
+            self.series_buckets(snap, query, step, &mut |key, start, s| {
+                out.push(Bucket {
+                    key,
+                    start,
+                    values: values(&|f| s.get(f)),
+                });
+                out.len() < limit
+            })?
+        } else {
+            // Groups gather buckets from many series: all are read, then ordered.
+            let mut groups: BTreeMap<(Vec<u8>, i64), Group> = BTreeMap::new();
+            let read = self.series_buckets(snap, query, step, &mut |key, start, s| {
+                let at = (group.group(&key).to_vec(), start);
+                match groups.get_mut(&at) {
+                    Some(g) => g.add(&s, reverse),
+                    None => drop(groups.insert(at, Group::of(&s))),
+                }
+                true
+            })?;
+            let bucket = |((key, start), g): ((Vec<u8>, i64), Group)| Bucket {
+                key,
+                start,
+                values: values(&|f| g.get(f)),
+            };
+            match reverse {
+                false => out.extend(groups.into_iter().take(limit).map(bucket)),
+                true => out.extend(groups.into_iter().rev().take(limit).map(bucket)),
+            }
+            read
+        };
+        self.stats.add_records_read(read);
+        self.stats.time_query(started);
+        Ok(out)
+    }
+
+    /// Hands each series' buckets to `sink` in the query's order; returns the
+    /// number of points read.
+    fn series_buckets(
+        &self,
+        snap: &version::Snapshot,
+        query: Query,
+        step: i64,
+        sink: &mut Sink<'_>,
+    ) -> Result<u64> {
         let bounds = Arc::new(query.bounds);
         let mut merge = snap.merge(&bounds, &ReadOptions::default());
         let dels = snap.range_tombstones();
         let now = snap.now();
-        let finish = |(key, start, s): (Vec<u8>, i64, Summary)| Bucket {
-            key,
-            start,
-            values: functions.iter().map(|&f| s.get(f)).collect(),
-        };
         let mut open: Option<(Vec<u8>, i64, Summary)> = None;
         let mut read = 0;
         while let Some(e) = merge.next_newest()? {
@@ -124,20 +194,18 @@ impl Inner {
             match &mut open {
                 Some((key, s, sum)) if *s == start && *key == e.key => sum.merge(&point),
                 _ => {
-                    if let Some(done) = open.replace((e.key, start, point)) {
-                        out.push(finish(done));
-                        if out.len() == limit {
-                            open = None;
-                            break;
+                    if let Some((key, start, s)) = open.replace((e.key, start, point)) {
+                        if !sink(key, start, s) {
+                            return Ok(read);
                         }
                     }
                 }
             }
         }
-        out.extend(open.map(finish));
-        self.stats.add_records_read(read);
-        self.stats.time_query(started);
-        Ok(out)
+        if let Some((key, start, s)) = open {
+            sink(key, start, s);
+        }
+        Ok(read)
     }
 }
 

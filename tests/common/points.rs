@@ -2,7 +2,9 @@
 //! order (so a bucket's sum does not depend on the order it was added up in), with
 //! the special values mixed in, and the aggregation folded over a model.
 
-use flowdb::{Agg, Bucket};
+use std::collections::BTreeMap;
+
+use flowdb::{Agg, Bucket, GroupBy};
 
 /// A value: mostly small integers and halves (sums exact in any order), sometimes
 /// ±0, ±inf or a NaN with a random payload. (Not subnormals: added to an integer
@@ -22,30 +24,62 @@ pub fn bucket_start(ts: i64, step: i64) -> i64 {
     s.max(i64::MIN as i128) as i64
 }
 
-/// `aggregate` folded over `points` `(key, ts, value)` given in the order the query
-/// reads them, at most `limit` buckets.
+/// The key of `key`'s group (what `GroupBy` documents).
+pub fn group_of(group: GroupBy, key: &[u8]) -> Vec<u8> {
+    match group {
+        GroupBy::Series => key.to_vec(),
+        GroupBy::All => Vec::new(),
+        GroupBy::Prefix(n) => key[..n.min(key.len())].to_vec(),
+        GroupBy::UpToLast(b) => match key.iter().rposition(|&c| c == b) {
+            Some(i) => key[..=i].to_vec(),
+            None => key.to_vec(),
+        },
+    }
+}
+
+/// `aggregate_by` folded over `points` `(key, ts, value)`: every group's bucket
+/// from its points, in `(group, start)` order (descending when `reverse`), at most
+/// `limit` buckets.
 pub fn fold<'a>(
     points: impl Iterator<Item = (&'a [u8], i64, f64)>,
     step: i64,
     functions: &[Agg],
+    group: GroupBy,
+    reverse: bool,
     limit: usize,
 ) -> Vec<Bucket> {
-    let mut groups: Vec<(Vec<u8>, i64, Vec<(i64, f64)>)> = Vec::new();
+    type Pts = Vec<(Vec<u8>, i64, f64)>;
+    let mut groups: BTreeMap<(Vec<u8>, i64), Pts> = BTreeMap::new();
     for (k, ts, v) in points {
-        let start = bucket_start(ts, step);
-        match groups.last_mut() {
-            Some((gk, gs, vs)) if gk.as_slice() == k && *gs == start => vs.push((ts, v)),
-            _ => groups.push((k.to_vec(), start, vec![(ts, v)])),
-        }
+        let at = (group_of(group, k), bucket_start(ts, step));
+        groups.entry(at).or_default().push((k.to_vec(), ts, v));
     }
-    groups.truncate(limit);
-    groups
+    let mut out: Vec<Bucket> = groups
         .into_iter()
-        .map(|(key, start, mut vs)| {
-            vs.sort_by_key(|p| p.0);
-            let sum: f64 = vs.iter().map(|p| p.1).sum();
-            let n = vs.len() as f64;
-            let pick = |f: fn(f64, f64) -> f64| vs.iter().map(|p| p.1).fold(f64::NAN, f);
+        .map(|((key, start), mut pts)| {
+            pts.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            let mut series: BTreeMap<&[u8], Vec<(i64, f64)>> = BTreeMap::new();
+            for (k, ts, v) in &pts {
+                series.entry(k).or_default().push((*ts, *v));
+            }
+            let sum: f64 = pts.iter().map(|p| p.2).sum();
+            let n = pts.len() as f64;
+            let pick = |f: fn(f64, f64) -> f64| pts.iter().map(|p| p.2).fold(f64::NAN, f);
+            // Earliest (latest) ts; a tie goes to the lowest key.
+            let first = pts.iter().min_by_key(|p| (p.1, &p.0)).unwrap().2;
+            let last = pts
+                .iter()
+                .min_by_key(|p| (std::cmp::Reverse(p.1), &p.0))
+                .unwrap()
+                .2;
+            let rates: Vec<f64> = series
+                .values()
+                .filter(|vs| vs.len() > 1)
+                .map(|vs| {
+                    let span = (vs[vs.len() - 1].0 as i128 - vs[0].0 as i128) as f64 / 1e6;
+                    increase(vs) / span
+                })
+                .collect();
             let values = functions
                 .iter()
                 .map(|f| match f {
@@ -54,18 +88,21 @@ pub fn fold<'a>(
                     Agg::Min => pick(f64::min),
                     Agg::Max => pick(f64::max),
                     Agg::Avg => sum / n,
-                    Agg::First => vs[0].1,
-                    Agg::Last => vs[vs.len() - 1].1,
-                    Agg::Increase => increase(&vs),
-                    Agg::Rate => {
-                        let span = (vs[vs.len() - 1].0 as i128 - vs[0].0 as i128) as f64 / 1e6;
-                        increase(&vs) / span
-                    }
+                    Agg::First => first,
+                    Agg::Last => last,
+                    Agg::Increase => series.values().map(|vs| increase(vs)).sum(),
+                    Agg::Rate if rates.is_empty() => f64::NAN,
+                    Agg::Rate => rates.iter().sum(),
                 })
                 .collect();
             Bucket { key, start, values }
         })
-        .collect()
+        .collect();
+    if reverse {
+        out.reverse();
+    }
+    out.truncate(limit);
+    out
 }
 
 /// A counter's increase over `vs` in ts order (resets counted, as `Agg::Increase`).
@@ -79,12 +116,15 @@ fn increase(vs: &[(i64, f64)]) -> f64 {
         .sum()
 }
 
-/// Whether `a` and `b` agree as results of `f`: first and last bit for bit; the
-/// others as numbers (a NaN equal to any NaN; min and max may pick either zero).
+/// Whether `a` and `b` agree as results of `f`: first and last bit for bit; rates
+/// (divisions, added up across series in another order) to 1e-9; the others as
+/// numbers (a NaN equal to any NaN; min and max may pick either zero).
 fn same(f: Agg, a: f64, b: f64) -> bool {
     match f {
         Agg::First | Agg::Last => a.to_bits() == b.to_bits(),
-        _ => a == b || (a.is_nan() && b.is_nan()),
+        _ if a == b || (a.is_nan() && b.is_nan()) => true,
+        Agg::Rate => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()),
+        _ => false,
     }
 }
 
