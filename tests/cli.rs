@@ -612,3 +612,102 @@ fn jsondb_commands() {
     );
     writer.shutdown().unwrap();
 }
+
+#[test]
+fn load_numbers_and_aggregate_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, csv) = (tmp.path().join("db"), tmp.path().join("temps.csv"));
+    // Every 15 s: 3 1 4 1 in the first minute, 5 9 in the second; bytes beside them.
+    std::fs::write(
+        &csv,
+        "key,ts,value\nt.a,0,3\nt.a,15000000,1\nt.a,30000000,4\nt.a,45000000,1\n\
+         t.a,60000000,5\nt.a,75000000,9.5\nt.b,0,-2e0\n",
+    )
+    .unwrap();
+    flowdb(&["load", p(&db), p(&csv), "--numbers"]).ok();
+    write_db(&db, &[Record::new("t.c", 0, b"not a point".to_vec())]);
+    let out = flowdb(&[
+        "aggregate",
+        p(&db),
+        "--prefix",
+        "t.",
+        "--step",
+        "1m",
+        "--fn",
+        "count,sum,first,last,increase",
+        "--format",
+        "jsonl",
+    ])
+    .ok();
+    assert_eq!(
+        out.lines(),
+        [
+            r#"{"key":"t.a","start":0,"count":4,"sum":9,"first":3,"last":1,"increase":5}"#,
+            r#"{"key":"t.a","start":60000000,"count":2,"sum":14.5,"first":5,"last":9.5,"increase":4.5}"#,
+            r#"{"key":"t.b","start":0,"count":1,"sum":-2,"first":-2,"last":-2,"increase":0}"#,
+        ]
+    );
+    let out = flowdb(&[
+        "aggregate",
+        p(&db),
+        "--step",
+        "1h",
+        "--fn",
+        "max",
+        "--group",
+        "all",
+        "--format",
+        "csv",
+    ])
+    .ok();
+    assert_eq!(out.lines(), ["key,start,max", ",0,9.5"]);
+    let out = flowdb(&[
+        "aggregate",
+        p(&db),
+        "--prefix",
+        "t.a",
+        "--step",
+        "60s",
+        "--reverse",
+        "--limit",
+        "1",
+    ])
+    .ok();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 2, "a header and one bucket: {lines:?}");
+    assert!(
+        lines[1].starts_with("t.a") && lines[1].contains("1970-01-01T00:01:00Z"),
+        "{}",
+        lines[1]
+    );
+    // Bad input: a value that is not a number loads nothing; bad steps, functions
+    // and groups are named.
+    std::fs::write(&csv, "key,ts,value\nt.z,1,2\nt.z,2,hot\n").unwrap();
+    let out = flowdb(&["load", p(&db), p(&csv), "--numbers"]);
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stderr.contains("line 3") && out.stderr.contains("not a number"),
+        "{}",
+        out.stderr
+    );
+    for (arg, value, says) in [
+        ("--step", "0s", "--step"),
+        ("--step", "5y", "unit"),
+        ("--fn", "median", "median"),
+        ("--group", "host", "--group"),
+    ] {
+        let mut args = vec!["aggregate", p(&db), arg, value];
+        if arg != "--step" {
+            args.extend(["--step", "1m"]);
+        }
+        let out = flowdb(&args);
+        assert_eq!(out.status, 1, "{arg} {value}");
+        assert!(out.stderr.contains(says), "{arg} {value}: {}", out.stderr);
+    }
+    let e = Engine::open(Config::new(&db)).unwrap();
+    assert!(
+        e.get("t.z", 1).unwrap().is_none(),
+        "nothing of the bad file was loaded"
+    );
+    e.shutdown().unwrap();
+}

@@ -11,6 +11,8 @@ Examples:
   flowdb scan ./data --prefix cpu. --reverse --limit 10 --format table
   flowdb scan ./data --from 2024-05-01T00:00:00Z --to 2024-05-02T00:00:00Z --format csv
   flowdb get ./data cpu.host-1                   the latest point
+  flowdb load ./data temps.csv --numbers         values as numeric points
+  flowdb aggregate ./data --prefix temp. --step 1h --fn min,max,avg
   flowdb dump ./data -o backup.jsonl && flowdb load ./copy backup.jsonl
   flowdb export ./data points.parquet --prefix cpu.   for DuckDB, ClickHouse, Spark, pandas
   flowdb verify ./data                           exit status 0 sound, 1 damaged, 2 not checked
@@ -102,6 +104,12 @@ pub enum Command {
     /// nothing is loaded if any line is malformed. The database is created if
     /// missing and shut down at the end, so everything loaded is durable.
     Load(LoadArgs),
+    /// Numeric points aggregated per series (or group) and time bucket.
+    ///
+    /// Reads the points `load --numbers` or write_points wrote (records of bytes are
+    /// left out): one row per series and bucket holding a point, the functions'
+    /// results in --fn order.
+    Aggregate(AggregateArgs),
     /// Every record as JSON lines (the format `load` reads back).
     ///
     /// {"key":..,"ts":..,"value":..} with "expire_at" when the record expires; a key
@@ -316,6 +324,39 @@ pub struct LoadArgs {
     /// header is read all the same.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub skip_lines: u64,
+    /// Values are numbers (21.5, -3, 1e9, NaN, inf): write them as numeric points,
+    /// which `aggregate` reads (a value that is not a number is a malformed line).
+    #[arg(long)]
+    pub numbers: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AggregateArgs {
+    /// The database directory.
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// The bucket width: 90s, 5m, 1h, 1d, 250ms, or microseconds. Buckets are
+    /// aligned to the epoch.
+    #[arg(long, value_name = "DURATION")]
+    pub step: String,
+    /// The functions, comma-separated: count, sum, min, max, avg, first, last,
+    /// increase, rate.
+    #[arg(long = "fn", value_name = "F,..", default_value = "count,min,max,avg")]
+    pub functions: String,
+    /// series (each key alone), all, prefix:N (keys sharing N bytes) or
+    /// up-to-last:C (keys equal up to their last C, such as up-to-last:.).
+    #[arg(long, value_name = "HOW", default_value = "series")]
+    pub group: String,
+    /// Descending (key, start) order.
+    #[arg(long)]
+    pub reverse: bool,
+    /// At most N buckets.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Output format (jsonl: NaN and infinities as null).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,17 +6,18 @@
 //! batches, the other writes each batch (`write_batch_owned`: atomic and, under the
 //! default `SyncMode::Always`, durable when it returns). A write that fails (a full
 //! disk) stops the load with the resume point: every record on lines 1..N is loaded,
-//! and `--skip-lines N` loads the rest.
+//! and `--skip-lines N` loads the rest. With `--numbers`, values are decimal text
+//! written as numeric points (`WriteBatch::put_point`).
 
 use std::path::Path;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread;
 
-use flowdb::{Engine, Record};
+use flowdb::{Engine, Point, Record, WriteBatch, WriteOptions};
 
 use crate::args::{InputFormat, LoadArgs};
 use crate::fail::{Context, Failure};
-use crate::input::Source;
+use crate::input::{Parsed, Source};
 use crate::open::{self, Writer};
 use crate::progress::{thousands, Progress};
 use crate::Ui;
@@ -73,8 +74,38 @@ fn input_format(given: Option<InputFormat>, file: &Path) -> Result<InputFormat, 
     }
 }
 
+/// A value's text as a number (`--numbers`): what Rust's `f64` parsing takes
+/// (`21.5`, `-3`, `1e9`, `NaN`, `inf`), spaces around it allowed.
+fn number(value: &[u8]) -> Result<f64, String> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or_else(|| {
+            format!(
+                "value {:?} is not a number (--numbers)",
+                String::from_utf8_lossy(&value[..value.len().min(40)])
+            )
+        })
+}
+
+/// `parsed`, its value checked as a number when `numbers` (and then replaced by
+/// the number's 8 bytes, as a point is stored).
+fn as_numbers(parsed: Result<Parsed<'_>, String>, numbers: bool) -> Result<Parsed<'_>, String> {
+    let mut p = parsed?;
+    if numbers {
+        p.value = number(&p.value)?.to_le_bytes().to_vec().into();
+    }
+    Ok(p)
+}
+
 /// The first pass: every malformed record of the file (past `skip` lines).
-fn check(path: &Path, format: InputFormat, skip: u64, ui: Ui) -> Result<BadLines, Failure> {
+fn check(
+    path: &Path,
+    format: InputFormat,
+    skip: u64,
+    numbers: bool,
+    ui: Ui,
+) -> Result<BadLines, Failure> {
     let mut src = Source::open(path, format)?;
     let size = std::fs::metadata(path).ok().map(|m| m.len());
     let mut progress = Progress::new(ui, "load", "records checked", size);
@@ -85,7 +116,7 @@ fn check(path: &Path, format: InputFormat, skip: u64, ui: Ui) -> Result<BadLines
         if line <= skip {
             continue;
         }
-        if let Err(why) = parsed {
+        if let Err(why) = as_numbers(parsed, numbers) {
             bad.add(line, why);
         }
         n += 1;
@@ -149,8 +180,7 @@ impl Batch {
 /// from `spare`), malformed ones counted.
 fn parse(
     mut src: Source,
-    batch: usize,
-    skip: u64,
+    (batch, skip, numbers): (usize, u64, bool),
     tx: SyncSender<Batch>,
     spare: Receiver<Batch>,
 ) -> Result<BadLines, Failure> {
@@ -160,7 +190,7 @@ fn parse(
         if line <= skip {
             continue;
         }
-        match parsed {
+        match as_numbers(parsed, numbers) {
             Ok(p) => b.push(&p),
             Err(why) => {
                 bad.add(line, why);
@@ -193,9 +223,10 @@ struct Loaded {
 
 /// Writes every batch from `rx`, handing its buffers back through `spare`; stops at
 /// the first failed write. The records are handed over (`write_batch_owned`), not
-/// copied again.
+/// copied again; with `numbers`, as points (their values are a number's bytes).
 fn write(
     engine: &Engine,
+    numbers: bool,
     rx: Receiver<Batch>,
     spare: Sender<Batch>,
     progress: &mut Progress,
@@ -203,7 +234,17 @@ fn write(
 ) -> Result<(), flowdb::Error> {
     for b in rx {
         let n = b.items.len() as u64;
-        engine.write_batch_owned(b.records())?;
+        match numbers {
+            false => engine.write_batch_owned(b.records())?,
+            true => {
+                let mut batch = WriteBatch::with_capacity(b.items.len());
+                for r in b.records() {
+                    let value = f64::from_le_bytes(r.value[..8].try_into().unwrap_or_default());
+                    batch.put_point(Point::new(r.key, r.ts, value).with_expire_at(r.expire_at));
+                }
+                engine.write_owned(batch, &WriteOptions::default())?
+            }
+        }
         loaded.records += n;
         loaded.through = b.last_line;
         progress.set(loaded.records, Some(b.read));
@@ -230,7 +271,7 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
     let engine = open::read_write(&a.dir, Writer::Create("load"))?;
     let name = a.file.display().to_string();
     if !a.skip_bad {
-        let bad = match check(&a.file, format, a.skip_lines, ui) {
+        let bad = match check(&a.file, format, a.skip_lines, a.numbers, ui) {
             Ok(bad) => bad,
             Err(f) => {
                 let _ = engine.shutdown();
@@ -259,13 +300,13 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
     progress.phase("writing");
     let (tx, rx) = sync_channel(2);
     let (spare_tx, spare_rx) = channel();
-    let (batch, skip) = (a.batch as usize, a.skip_lines);
-    let parser = thread::spawn(move || parse(src, batch, skip, tx, spare_rx));
+    let (batch, skip, numbers) = (a.batch as usize, a.skip_lines, a.numbers);
+    let parser = thread::spawn(move || parse(src, (batch, skip, numbers), tx, spare_rx));
     let mut loaded = Loaded {
         records: 0,
         through: skip,
     };
-    let written = write(&engine, rx, spare_tx, &mut progress, &mut loaded);
+    let written = write(&engine, numbers, rx, spare_tx, &mut progress, &mut loaded);
     let parsed = parser
         .join()
         .unwrap_or_else(|_| Err(Failure::new("the parsing thread panicked")));

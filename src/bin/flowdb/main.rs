@@ -4,10 +4,11 @@
 //! statuses), `open` (opening databases read-only or read-write), `time` (RFC 3339),
 //! `progress` (stderr progress), `output` (record output formats), `input` (record
 //! input: CSV and JSON lines parsing), `load` (the loader), and one module per command
-//! family: `read` (scan, get, series, dump), `stats`, `admin` (verify, checkpoint,
+//! family: `read` (scan, get, series, dump), `aggregate`, `stats`, `admin` (verify, checkpoint,
 //! backup, compact), `export` (Parquet files) and `docs`/`docs_import` (JsonDB).
 
 mod admin;
+mod aggregate;
 mod args;
 mod docs;
 mod docs_import;
@@ -56,6 +57,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             read::series(&dir, prefix.as_deref().unwrap_or(""), json).map(|()| 0)
         }
         Command::Load(a) => load::run(&a, ui).map(|()| 0),
+        Command::Aggregate(a) => aggregate::run(&a).map(|()| 0),
         Command::Dump {
             dir,
             prefix,
