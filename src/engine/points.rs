@@ -3,12 +3,10 @@
 //! of each rule is in docs/numeric.md.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::snapshot::Snapshot;
 use super::{Engine, Inner, WriteBatch, WriteOptions};
-use crate::config::ReadOptions;
 use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::point::{Agg, Bucket, Group, GroupBy, Point, Summary};
@@ -170,38 +168,35 @@ impl Inner {
         step: i64,
         sink: &mut Sink<'_>,
     ) -> Result<u64> {
-        let bounds = Arc::new(query.bounds);
-        let mut merge = snap.merge(&bounds, &ReadOptions::default());
-        let dels = snap.range_tombstones();
-        let now = snap.now();
         let mut open: Option<(Vec<u8>, i64, Summary)> = None;
         let mut read = 0;
-        while let Some(e) = merge.next_newest()? {
-            if e.kind != Kind::Num || !e.is_live(now) || dels.hides(&e.key, e.ts, e.seq) {
-                continue;
+        self.visit_entries_at(snap, query.bounds, usize::MAX, |key, ts, kind, value| {
+            if kind != Kind::Num {
+                return Ok(true);
             }
-            let Ok(bytes) = <[u8; 8]>::try_from(e.value.as_slice()) else {
+            let Ok(bytes) = <[u8; 8]>::try_from(value) else {
                 return Err(Error::Internal(format!(
-                    "numeric point of {:?} at {} holds {} bytes, not 8",
-                    String::from_utf8_lossy(&e.key),
-                    e.ts,
-                    e.value.len()
+                    "numeric point of {:?} at {ts} holds {} bytes, not 8",
+                    String::from_utf8_lossy(key),
+                    value.len()
                 )));
             };
             read += 1;
-            let point = Summary::of(e.ts, f64::from_le_bytes(bytes));
-            let start = bucket_start(e.ts, step);
+            let point = Summary::of(ts, f64::from_le_bytes(bytes));
+            let start = bucket_start(ts, step);
             match &mut open {
-                Some((key, s, sum)) if *s == start && *key == e.key => sum.merge(&point),
+                Some((k, s, sum)) if *s == start && k.as_slice() == key => sum.merge(&point),
                 _ => {
-                    if let Some((key, start, s)) = open.replace((e.key, start, point)) {
-                        if !sink(key, start, s) {
-                            return Ok(read);
+                    if let Some((k, s, sum)) = open.replace((key.to_vec(), start, point)) {
+                        if !sink(k, s, sum) {
+                            open = None;
+                            return Ok(false);
                         }
                     }
                 }
             }
-        }
+            Ok(true)
+        })?;
         if let Some((key, start, s)) = open {
             sink(key, start, s);
         }

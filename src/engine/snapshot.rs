@@ -26,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::iterator::lent_merge;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::iterator::scan::ScanIterator;
+use crate::entry::Kind;
 use crate::range::{Bounds, Query, ScanRange};
 use crate::record::Record;
 use crate::version;
@@ -265,9 +266,7 @@ impl Inner {
         Ok(scan.seekable(bounds, Box::new(reopen)))
     }
 
-    /// See [`Snapshot::visit`]. When one memtable is the only source and no range
-    /// tombstone exists, records are lent from a reused buffer (`MemCursor::visit`,
-    /// sized by `expect`); otherwise they come from a `ScanIterator`.
+    /// See [`Snapshot::visit`].
     pub(crate) fn visit_at(
         &self,
         snap: &version::Snapshot,
@@ -280,44 +279,55 @@ impl Inner {
             return Ok(());
         }
         let limit = range.limit.unwrap_or(usize::MAX);
-        let expect = expect.min(limit);
         let mut handed = 0;
-        let f = &mut |k: &[u8], ts: i64, v: &[u8]| {
+        let read = self.visit_entries_at(snap, range.bounds, expect.min(limit), |k, ts, _, v| {
             handed += 1;
             Ok(f(k, ts, v)? && handed < limit)
-        };
-        let bounds = Arc::new(range.bounds);
+        })?;
+        self.stats.add_records_read(read);
+        Ok(())
+    }
+
+    /// Hands each live record in `bounds` to `f` as borrowed `(key, ts, kind,
+    /// value)`, in the bounds' order, until `f` returns false; returns how many it
+    /// handed. When one memtable is the only source and no range tombstone exists,
+    /// records are lent from a reused buffer (`MemCursor::visit`, sized by
+    /// `expect`); forwards without range tombstones, by the lending merge (records
+    /// of tables lent from their blocks, none built); otherwise they come from the
+    /// owning merge.
+    pub(crate) fn visit_entries_at(
+        &self,
+        snap: &version::Snapshot,
+        bounds: Bounds,
+        expect: usize,
+        mut f: impl FnMut(&[u8], i64, Kind, &[u8]) -> Result<bool>,
+    ) -> Result<u64> {
+        let bounds = Arc::new(bounds);
         let merge = snap.merge(&bounds, &ReadOptions::default());
         let tombstones = snap.range_tombstones();
-        let merge = match merge.into_sole_memtable() {
+        let mut merge = match merge.into_sole_memtable() {
             Ok(cursor) if tombstones.is_empty() => {
-                let handed = cursor.visit(&|| snap.now(), expect, f)?;
-                self.stats.add_records_read(handed);
-                return Ok(());
+                return cursor.visit(&|| snap.now(), expect, f);
             }
             Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)], bounds.reverse),
             Err(merge) if tombstones.is_empty() && !bounds.reverse => {
-                // Forwards without range tombstones: the lending merge (records of
-                // tables are lent from their blocks, none built).
                 match merge.into_sources() {
-                    Ok(sources) => {
-                        let handed = lent_merge::visit(sources, &|| snap.now(), f)?;
-                        self.stats.add_records_read(handed);
-                        return Ok(());
-                    }
+                    Ok(sources) => return lent_merge::visit(sources, &|| snap.now(), f),
                     Err(merge) => merge,
                 }
             }
             Err(merge) => merge,
         };
-        let read = self.stats.records_read.clone();
-        let scan = ScanIterator::new(merge, tombstones, snap.now(), None, read);
-        for r in scan {
-            let r = r?;
-            if !f(&r.key, r.ts, &r.value)? {
-                break;
+        let now = snap.now();
+        let mut handed = 0;
+        while let Some(e) = merge.next_newest()? {
+            if e.is_live(now) && !tombstones.hides(&e.key, e.ts, e.seq) {
+                handed += 1;
+                if !f(&e.key, e.ts, e.kind, &e.value)? {
+                    break;
+                }
             }
         }
-        Ok(())
+        Ok(handed)
     }
 }

@@ -94,11 +94,12 @@ impl Cur {
 }
 
 /// Hands the newest live version of each `(key, ts)` of `sources` (forward) to
-/// `f` until it returns false; returns how many were handed.
+/// `f` as `(key, ts, kind, value)` until it returns false; returns how many were
+/// handed.
 pub(crate) fn visit(
     sources: Vec<Source>,
     now: &dyn Fn() -> i64,
-    f: &mut crate::entry::Visitor<'_>,
+    mut f: impl FnMut(&[u8], i64, Kind, &[u8]) -> Result<bool>,
 ) -> Result<u64> {
     let mut curs: Vec<Cur> = sources.into_iter().map(Cur::new).collect();
     let mut handed = 0;
@@ -110,7 +111,7 @@ pub(crate) fn visit(
                     return Ok(true);
                 }
                 handed += 1;
-                f(key, ts, value)
+                f(key, ts, kind, value)
             })?;
             if !going {
                 break;
@@ -151,7 +152,7 @@ pub(crate) fn visit(
         let at = curs[best].current().expect("live source");
         if live(at.kind, at.expire_at, now) {
             handed += 1;
-            if !f(at.key, at.ts, at.value)? {
+            if !f(at.key, at.ts, at.kind, at.value)? {
                 return Ok(handed);
             }
         }

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::{live, to_entry, MemValue, Memtable};
-use crate::entry::Entry;
+use crate::entry::{Entry, Kind};
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
@@ -167,7 +167,7 @@ impl MemCursor {
     }
 
     /// Hands each live record (a put, not expired at `now()`) to `f` as borrowed
-    /// `(key, ts, value)`, in order, until `f` returns false; returns how many it
+    /// `(key, ts, kind, value)`, in order, until `f` returns false; returns how many it
     /// handed. A chunk is copied into one buffer, reused from chunk to chunk, under
     /// the read lock; `f` runs after the lock is released. So a scan that has the
     /// memtable to itself allocates nothing per record. Range tombstones are the
@@ -178,7 +178,7 @@ impl MemCursor {
         mut self,
         now: &dyn Fn() -> i64,
         expect: usize,
-        f: &mut crate::entry::Visitor<'_>,
+        mut f: impl FnMut(&[u8], i64, Kind, &[u8]) -> Result<bool>,
     ) -> Result<u64> {
         self.chunk = match expect {
             0 => FIRST_VISIT_CHUNK,
@@ -187,8 +187,8 @@ impl MemCursor {
         // Room for a chunk of keys of up to ~40 bytes with short values (index
         // entries): a limit query's one chunk fills it without regrowing.
         let mut bytes: Vec<u8> = Vec::with_capacity((self.chunk * 48).max(512));
-        // (key start, value start, value end) in `bytes`, and the ts.
-        let mut spans: Vec<(usize, usize, usize, i64)> = Vec::with_capacity(self.chunk);
+        // (key start, value start, value end) in `bytes`, the ts and the kind.
+        let mut spans: Vec<(usize, usize, usize, i64, Kind)> = Vec::with_capacity(self.chunk);
         let mut handed = 0;
         while self.resume.is_some() {
             bytes.clear();
@@ -199,12 +199,12 @@ impl MemCursor {
                     bytes.extend_from_slice(key);
                     let at = bytes.len();
                     bytes.extend_from_slice(&v.value);
-                    spans.push((k, at, bytes.len(), ts));
+                    spans.push((k, at, bytes.len(), ts, v.kind));
                 }
             });
-            for &(k, at, end, ts) in &spans {
+            for &(k, at, end, ts, kind) in &spans {
                 handed += 1;
-                if !f(&bytes[k..at], ts, &bytes[at..end])? {
+                if !f(&bytes[k..at], ts, kind, &bytes[at..end])? {
                     return Ok(handed);
                 }
             }
