@@ -185,6 +185,75 @@ typedef enum flowdb_direction_t {
 } flowdb_direction_t;
 
 /*
+ An aggregate function of `flowdb_engine_aggregate`, over the points of one series
+ (or group) in one time bucket. Arrays of them are passed as `int32_t` (the size of
+ a C enum is the compiler's choice); docs/numeric.md has each one's rules, NaN
+ included.
+ */
+typedef enum flowdb_agg_t {
+  /*
+   How many points.
+   */
+  FLOWDB_AGG_COUNT = 0,
+  FLOWDB_AGG_SUM = 1,
+  /*
+   The smallest (NaN skipped).
+   */
+  FLOWDB_AGG_MIN = 2,
+  /*
+   The largest (NaN skipped).
+   */
+  FLOWDB_AGG_MAX = 3,
+  /*
+   `sum / count`.
+   */
+  FLOWDB_AGG_AVG = 4,
+  /*
+   The value of the point with the lowest ts.
+   */
+  FLOWDB_AGG_FIRST = 5,
+  /*
+   The value of the point with the highest ts.
+   */
+  FLOWDB_AGG_LAST = 6,
+  /*
+   Counter growth over the bucket, resets counted (Prometheus's rule, no
+   extrapolation); 0 for one point.
+   */
+  FLOWDB_AGG_INCREASE = 7,
+  /*
+   `increase` per second between the bucket's first and last point; NaN for one
+   point.
+   */
+  FLOWDB_AGG_RATE = 8,
+} flowdb_agg_t;
+
+/*
+ How `flowdb_engine_aggregate_by` groups series (the `kind` of a `flowdb_group_t`).
+ */
+typedef enum flowdb_group_kind_t {
+  /*
+   Each series alone (what `flowdb_engine_aggregate` does).
+   */
+  FLOWDB_GROUP_SERIES = 0,
+  /*
+   Every series together: one group per bucket, its key empty.
+   */
+  FLOWDB_GROUP_ALL = 1,
+  /*
+   Series whose keys begin with the same `prefix_len` bytes; the group's key is
+   those bytes (a shorter key is a group of its own).
+   */
+  FLOWDB_GROUP_PREFIX = 2,
+  /*
+   Series whose keys agree up to and including their last `byte`: with `'.'`,
+   `cpu.host1.user` and `cpu.host1.system` are the group `cpu.host1.`. A key
+   without the byte is a group of its own.
+   */
+  FLOWDB_GROUP_UP_TO_LAST = 3,
+} flowdb_group_kind_t;
+
+/*
  Read-only or read-write (IndexedDB's transaction modes).
  */
 typedef enum flowdb_txn_mode_t {
@@ -205,6 +274,14 @@ typedef enum flowdb_sync_mode_t {
    */
   FLOWDB_SYNC_INTERVAL = 1,
 } flowdb_sync_mode_t;
+
+/*
+ An owned list of aggregated buckets, in `(key, start)` order (descending for a
+ reverse range). Views from `flowdb_buckets_at` stay valid until
+ `flowdb_buckets_free`, which must be called exactly once. Immutable, so it may be
+ read from several threads.
+ */
+typedef struct flowdb_buckets_t flowdb_buckets_t;
 
 /*
  A cursor: on one entry (its key, primary key and, unless it is a key cursor, its
@@ -543,6 +620,51 @@ typedef struct flowdb_event_t {
  event at a time, in the order they happened. It may call flowdb.
  */
 typedef void (*flowdb_event_fn)(const struct flowdb_event_t *event, void *user);
+
+/*
+ A numeric point as C passes it in: the key is a `(pointer, length)` byte string,
+ `ts` and `expire_at` are microseconds since the Unix epoch, `value` is stored as
+ its 8 bytes (little-endian) and read back bit for bit (NaN payloads, -0.0,
+ infinities and subnormals included). As for `flowdb_record_view_t`, `expire_at` 0
+ or `FLOWDB_NEVER_EXPIRES` means "no expiry of its own" (the default TTL, if any,
+ applies), so a zero-initialised point never expires.
+ */
+typedef struct flowdb_point_t {
+  const uint8_t *key;
+  size_t key_len;
+  int64_t ts;
+  int64_t expire_at;
+  double value;
+} flowdb_point_t;
+
+/*
+ A grouping of series for `flowdb_engine_aggregate_by`: `kind` is a
+ `flowdb_group_kind_t` (as `int32_t`; another number is `FLOWDB_INVALID_ARGUMENT`),
+ `prefix_len` is read for `FLOWDB_GROUP_PREFIX` only and `byte` for
+ `FLOWDB_GROUP_UP_TO_LAST` only. A zero-initialised group is `FLOWDB_GROUP_SERIES`.
+ Across series, `first`/`last` are the earliest/latest point of any of them (a tie
+ goes to the lowest key), and `increase` and `rate` are the sums of each series' own.
+ */
+typedef struct flowdb_group_t {
+  int32_t kind;
+  size_t prefix_len;
+  uint8_t byte;
+} flowdb_group_t;
+
+/*
+ One bucket lent out by `flowdb_buckets_at`: the series' (or group's) key,
+ `key_len` bytes; the bucket's `start` (it holds the points with `start <= ts <
+ start + step`; a multiple of `step`, clamped to `INT64_MIN` for the lowest bucket);
+ and `n_values` results, `values[i]` that of the `i`-th function asked for. The
+ pointers are valid until the list is freed.
+ */
+typedef struct flowdb_bucket_view_t {
+  const uint8_t *key;
+  size_t key_len;
+  int64_t start;
+  const double *values;
+  size_t n_values;
+} flowdb_bucket_view_t;
 
 /*
  What `flowdb_engine_last_n_visit` and `flowdb_snapshot_last_n_visit` call with
@@ -2021,6 +2143,143 @@ enum flowdb_status_t flowdb_options_set_create_if_missing(struct flowdb_options_
 enum flowdb_status_t flowdb_options_set_auto_background(struct flowdb_options_t *opts,
                                                         bool value,
                                                         struct flowdb_error_t **err);
+
+/*
+ Writes `n` numeric points atomically (all or none, also across a crash), as
+ `flowdb_engine_write_batch` writes records; each keeps its own `expire_at` (0 or
+ `FLOWDB_NEVER_EXPIRES`: the default TTL, if any). Every read returns a point as a
+ record whose value is the double's 8 bytes, little-endian (`flowdb_record_as_f64`
+ reads it back). A point overwrites a record at the same `(key, ts)` and the other
+ way round. `points` may be NULL when `n` is 0.
+ */
+enum flowdb_status_t flowdb_engine_write_points(const struct flowdb_engine_t *engine,
+                                                const struct flowdb_point_t *points,
+                                                size_t n,
+                                                struct flowdb_error_t **err);
+
+/*
+ Adds a put of the numeric point `*point` (copied) to the batch. Its `expire_at` is
+ kept; 0 or `FLOWDB_NEVER_EXPIRES` means "no expiry of its own" (the default TTL
+ applies).
+ */
+enum flowdb_status_t flowdb_write_batch_put_point(struct flowdb_write_batch_t *batch,
+                                                  const struct flowdb_point_t *point,
+                                                  struct flowdb_error_t **err);
+
+/*
+ Adds a put of the numeric point `*point` expiring `ttl_secs` seconds after its
+ `ts` (its own `expire_at` is not read).
+ */
+enum flowdb_status_t flowdb_write_batch_put_point_ttl(struct flowdb_write_batch_t *batch,
+                                                      const struct flowdb_point_t *point,
+                                                      uint64_t ttl_secs,
+                                                      struct flowdb_error_t **err);
+
+/*
+ The number a numeric point's record holds, in `*out`: its value read as a double
+ (8 bytes, little-endian, whatever the machine's byte order), bit for bit.
+ `FLOWDB_INVALID_ARGUMENT` when the value is not 8 bytes long. Whether the record
+ was written as a point is not checked: an 8-byte value of bytes reads as some
+ number too.
+ */
+enum flowdb_status_t flowdb_record_as_f64(const struct flowdb_record_view_t *rec,
+                                          double *out,
+                                          struct flowdb_error_t **err);
+
+/*
+ The numeric points in `range` (its key range, prefix and time range; its order and
+ limit), aggregated per series (key) and per time bucket of `step` microseconds:
+ `*out` receives one bucket per series and bucket that holds a point, in `(key,
+ start)` order (descending for a reverse range), at most the range's limit of
+ buckets (free the list with `flowdb_buckets_free`). Each bucket's `values[i]` is
+ `functions[i]`, a `flowdb_agg_t` of the `n_functions` at `functions`. Buckets are
+ aligned to ts 0. Records of bytes are left out, even 8-byte ones. `step <= 0`, no
+ function, and a number that is no `flowdb_agg_t` are `FLOWDB_INVALID_ARGUMENT`
+ (the message names the argument).
+ */
+enum flowdb_status_t flowdb_engine_aggregate(const struct flowdb_engine_t *engine,
+                                             const struct flowdb_range_t *r,
+                                             int64_t step,
+                                             const int32_t *functions,
+                                             size_t n_functions,
+                                             struct flowdb_buckets_t **out,
+                                             struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_aggregate` with the series grouped as `*group` says: one bucket per
+ group and time bucket, keyed by the group's key (the empty key for
+ `FLOWDB_GROUP_ALL`), in `(group key, start)` order. Groups are gathered in memory
+ before the first is returned (memory grows with groups x buckets, not points).
+ */
+enum flowdb_status_t flowdb_engine_aggregate_by(const struct flowdb_engine_t *engine,
+                                                const struct flowdb_range_t *r,
+                                                int64_t step,
+                                                const int32_t *functions,
+                                                size_t n_functions,
+                                                const struct flowdb_group_t *group,
+                                                struct flowdb_buckets_t **out,
+                                                struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_aggregate` as of the snapshot.
+ */
+enum flowdb_status_t flowdb_snapshot_aggregate(const struct flowdb_snapshot_t *snap,
+                                               const struct flowdb_range_t *r,
+                                               int64_t step,
+                                               const int32_t *functions,
+                                               size_t n_functions,
+                                               struct flowdb_buckets_t **out,
+                                               struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_aggregate_by` as of the snapshot.
+ */
+enum flowdb_status_t flowdb_snapshot_aggregate_by(const struct flowdb_snapshot_t *snap,
+                                                  const struct flowdb_range_t *r,
+                                                  int64_t step,
+                                                  const int32_t *functions,
+                                                  size_t n_functions,
+                                                  const struct flowdb_group_t *group,
+                                                  struct flowdb_buckets_t **out,
+                                                  struct flowdb_error_t **err);
+
+/*
+ The number of buckets in a list (0 for NULL).
+ */
+size_t flowdb_buckets_len(const struct flowdb_buckets_t *list);
+
+/*
+ A view of bucket `i` (its key, start and values) in `*out`, borrowed from the list
+ (valid until it is freed). `FLOWDB_INVALID_ARGUMENT` when `i` is out of range
+ (`*out` is then not written).
+ */
+enum flowdb_status_t flowdb_buckets_at(const struct flowdb_buckets_t *list,
+                                       size_t i,
+                                       struct flowdb_bucket_view_t *out,
+                                       struct flowdb_error_t **err);
+
+/*
+ Frees a bucket list, once (a second free of the same list is undefined behaviour,
+ as for every `_free`); NULL does nothing.
+ */
+void flowdb_buckets_free(struct flowdb_buckets_t *list);
+
+/*
+ The name of the aggregate function `agg` (a `flowdb_agg_t`) as the CLI and every
+ binding spell it (`"count"`, `"sum"`, `"min"`, `"max"`, `"avg"`, `"first"`,
+ `"last"`, `"increase"`, `"rate"`): a static string, or NULL for a number that is
+ no `flowdb_agg_t`.
+ */
+const char *flowdb_agg_name(int32_t agg);
+
+/*
+ The aggregate function named `name` (NUL-terminated, spelled as
+ `flowdb_agg_name` spells it, lower case), as its `flowdb_agg_t` number in `*out`.
+ An unknown name is `FLOWDB_INVALID_ARGUMENT` naming it.
+ */
+enum flowdb_status_t flowdb_agg_from_name(const char *name,
+                                          int32_t *out,
+                                          struct flowdb_error_t **err);
 
 /*
  A new query over `store` (NUL-terminated UTF-8); NULL when `store` is NULL or not

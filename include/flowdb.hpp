@@ -19,6 +19,9 @@
 // Upgrade, the upgrade's Transaction with the schema changes; an exception it throws
 // aborts the upgrade and reaches the caller. The change feed: JsonDB::subscribe()
 // gives a Subscription whose next(timeout) returns the next committed Change.
+// Numeric series (docs/numeric.md): Engine::write_points() writes Points (key, ts,
+// double), Record::as_f64() reads one back, and aggregate()/aggregate_by() (on Engine
+// and Snapshot) return Buckets of Agg results per series or per GroupBy group.
 //
 // Lifecycle: sync() flushes and syncs (the handle stays open; Rust's close()),
 // shutdown() syncs, stops background work and releases the directory lock, and the
@@ -108,6 +111,13 @@ inline void check(flowdb_status_t code, flowdb_error_t *&err) {
     if (!s.ok()) throw Error(s.code, s.message);
 }
 inline const uint8_t *bytes(std::string_view s) { return reinterpret_cast<const uint8_t *>(s.data()); }
+// A value read as a number (flowdb_record_as_f64): nullopt unless it is 8 bytes.
+inline std::optional<double> as_f64(std::string_view value) noexcept {
+    flowdb_record_view_t v{nullptr, 0, 0, 0, bytes(value), value.size()};
+    double d = 0;
+    if (flowdb_record_as_f64(&v, &d, nullptr) != FLOWDB_OK) return std::nullopt;
+    return d;
+}
 }  // namespace detail
 
 /// An owned record.
@@ -116,6 +126,9 @@ struct Record {
     int64_t ts = 0;
     int64_t expire_at = FLOWDB_NEVER_EXPIRES;
     std::string value;
+    /// The number a numeric point's record holds (its 8 bytes, little-endian, bit for
+    /// bit); nullopt when the value is not 8 bytes. The mark of a point is not checked.
+    std::optional<double> as_f64() const noexcept { return detail::as_f64(value); }
 };
 
 /// A borrowed record (from a RecordList or a Scan).
@@ -125,6 +138,8 @@ struct RecordView {
     int64_t expire_at;
     std::string_view value;
     Record to_record() const { return Record{std::string(key), ts, expire_at, std::string(value)}; }
+    /// Record::as_f64 of the view.
+    std::optional<double> as_f64() const noexcept { return detail::as_f64(value); }
 };
 
 inline RecordView view_of(const flowdb_record_view_t &v) {
@@ -469,6 +484,108 @@ std::vector<SeriesInfo> series(F &&f) {
 }
 }  // namespace detail
 
+/// A numeric point (docs/numeric.md): written by Engine::write_points or
+/// WriteBatch::put_point, stored as a record whose value is the double's 8 bytes,
+/// little-endian, and read back bit for bit (Record::as_f64). expire_at 0 or
+/// FLOWDB_NEVER_EXPIRES: no expiry of its own (the default TTL applies).
+struct Point {
+    std::string key;
+    int64_t ts = 0;
+    int64_t expire_at = FLOWDB_NEVER_EXPIRES;
+    double value = 0;
+};
+
+/// An aggregate function of Engine::aggregate (flowdb_agg_t); docs/numeric.md has
+/// each one's rules, NaN included.
+enum class Agg : int32_t {
+    count = FLOWDB_AGG_COUNT,        ///< how many points
+    sum = FLOWDB_AGG_SUM,
+    min = FLOWDB_AGG_MIN,            ///< NaN skipped
+    max = FLOWDB_AGG_MAX,            ///< NaN skipped
+    avg = FLOWDB_AGG_AVG,            ///< sum / count
+    first = FLOWDB_AGG_FIRST,        ///< the value of the earliest point
+    last = FLOWDB_AGG_LAST,          ///< the value of the latest point
+    increase = FLOWDB_AGG_INCREASE,  ///< counter growth, resets counted
+    rate = FLOWDB_AGG_RATE,          ///< increase per second between the first and last point
+};
+
+/// "count", "sum", "min", "max", "avg", "first", "last", "increase", "rate" (as the
+/// CLI and every binding spell them); "unknown" for another value.
+inline const char *to_string(Agg a) noexcept {
+    const char *name = flowdb_agg_name(static_cast<int32_t>(a));
+    return name ? name : "unknown";
+}
+
+/// The function named `name` (as to_string spells it); throws FLOWDB_INVALID_ARGUMENT
+/// for another name.
+inline Agg agg_from_name(const std::string &name) {
+    if (name.find('\0') != std::string::npos) throw Error(FLOWDB_INVALID_ARGUMENT, "an aggregate function name holds a NUL byte");
+    int32_t a = 0;
+    flowdb_error_t *err = nullptr;
+    detail::check(flowdb_agg_from_name(name.c_str(), &a, &err), err);
+    return static_cast<Agg>(a);
+}
+
+/// How Engine::aggregate_by groups series (flowdb_group_t): GroupBy::series() (each
+/// alone), all() (one group, the empty key), prefix(n) (keys sharing their first n
+/// bytes) or up_to_last('.') (keys equal up to their last '.': cpu.h1.user and
+/// cpu.h1.sys form cpu.h1.).
+class GroupBy {
+public:
+    static GroupBy series() noexcept { return GroupBy(FLOWDB_GROUP_SERIES, 0, 0); }
+    static GroupBy all() noexcept { return GroupBy(FLOWDB_GROUP_ALL, 0, 0); }
+    static GroupBy prefix(size_t n) noexcept { return GroupBy(FLOWDB_GROUP_PREFIX, n, 0); }
+    static GroupBy up_to_last(char byte) noexcept { return GroupBy(FLOWDB_GROUP_UP_TO_LAST, 0, static_cast<uint8_t>(byte)); }
+    const flowdb_group_t *get() const noexcept { return &g_; }
+
+private:
+    GroupBy(int32_t kind, size_t prefix_len, uint8_t byte) noexcept : g_{kind, prefix_len, byte} {}
+    flowdb_group_t g_;
+};
+
+/// One series' (or group's) points in one time bucket [start, start + step),
+/// aggregated: values[i] is the i-th function asked for.
+struct Bucket {
+    std::string key;
+    int64_t start = 0;
+    std::vector<double> values;
+};
+
+namespace detail {
+inline flowdb_point_t view(const Point &p) {
+    return flowdb_point_t{bytes(p.key), p.key.size(), p.ts, p.expire_at, p.value};
+}
+inline std::vector<int32_t> agg_numbers(const std::vector<Agg> &functions) {
+    std::vector<int32_t> out;
+    out.reserve(functions.size());
+    for (Agg a : functions) out.push_back(static_cast<int32_t>(a));
+    return out;
+}
+// A bucket list the library fills in through `f(functions, n, &out, &err)`, copied
+// (and freed).
+template <class F>
+std::vector<Bucket> buckets(const std::vector<Agg> &functions, F &&f) {
+    std::vector<int32_t> fs = agg_numbers(functions);
+    flowdb_buckets_t *out = nullptr;
+    flowdb_error_t *err = nullptr;
+    check(f(fs.data(), fs.size(), &out, &err), err);
+    struct Free {
+        flowdb_buckets_t *p;
+        ~Free() { flowdb_buckets_free(p); }
+    } owner{out};
+    std::vector<Bucket> v;
+    size_t n = flowdb_buckets_len(out);
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+        flowdb_bucket_view_t b;
+        check(flowdb_buckets_at(out, i, &b, &err), err);
+        v.push_back(Bucket{std::string(reinterpret_cast<const char *>(b.key), b.key_len), b.start,
+                           std::vector<double>(b.values, b.values + b.n_values)});
+    }
+    return v;
+}
+}  // namespace detail
+
 /// Puts, deletes, range deletes and deletes by time applied atomically by Engine::write (all or
 /// none, also across a crash). Each call copies what it is given; reusable after
 /// clear(). Not thread-safe.
@@ -486,6 +603,15 @@ public:
     /// A put expiring ttl_secs seconds after its ts.
     WriteBatch &put_ttl(const Record &r, uint64_t ttl_secs) {
         return step([&](flowdb_error_t **e) { auto v = detail::view(r); return flowdb_write_batch_put_ttl(p_, &v, ttl_secs, e); });
+    }
+    /// A put of a numeric point; it keeps its expire_at (0 or FLOWDB_NEVER_EXPIRES: the
+    /// default TTL).
+    WriteBatch &put_point(const Point &p) {
+        return step([&](flowdb_error_t **e) { auto v = detail::view(p); return flowdb_write_batch_put_point(p_, &v, e); });
+    }
+    /// A put of a numeric point expiring ttl_secs seconds after its ts.
+    WriteBatch &put_point_ttl(const Point &p, uint64_t ttl_secs) {
+        return step([&](flowdb_error_t **e) { auto v = detail::view(p); return flowdb_write_batch_put_point_ttl(p_, &v, ttl_secs, e); });
     }
     /// A delete of the record (key, ts).
     WriteBatch &remove(std::string_view key, int64_t ts) {
@@ -563,6 +689,18 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_snapshot_scan(p_, r.get(), &it, &err), err);
         return Scan(it);
+    }
+    /// Engine::aggregate as of the snapshot.
+    std::vector<Bucket> aggregate(const Range &r, int64_t step, const std::vector<Agg> &functions) const {
+        return detail::buckets(functions, [&](const int32_t *f, size_t n, flowdb_buckets_t **o, flowdb_error_t **e) {
+            return flowdb_snapshot_aggregate(p_, r.get(), step, f, n, o, e);
+        });
+    }
+    /// Engine::aggregate_by as of the snapshot.
+    std::vector<Bucket> aggregate_by(const Range &r, int64_t step, const std::vector<Agg> &functions, const GroupBy &group) const {
+        return detail::buckets(functions, [&](const int32_t *f, size_t n, flowdb_buckets_t **o, flowdb_error_t **e) {
+            return flowdb_snapshot_aggregate_by(p_, r.get(), step, f, n, group.get(), o, e);
+        });
     }
     /// Engine::series as of the snapshot.
     std::vector<SeriesInfo> series(std::string_view prefix = {}) const { return series_page(prefix, {}, UINT64_MAX); }
@@ -722,6 +860,16 @@ public:
             return flowdb_engine_write_batch_ttl(h_, v, n, ttl_secs.has_value(), ttl_secs.value_or(0), e);
         }));
     }
+    /// Writes numeric points atomically (all or none), each with its own expire_at (0
+    /// or FLOWDB_NEVER_EXPIRES: the default TTL). Reads return them as records whose
+    /// value is the double's 8 bytes (Record::as_f64).
+    void write_points(const std::vector<Point> &points) {
+        std::vector<flowdb_point_t> vs;
+        vs.reserve(points.size());
+        for (const auto &p : points) vs.push_back(detail::view(p));
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_write_points(h_, vs.data(), vs.size(), &err), err);
+    }
     void delete_batch(const std::vector<std::pair<std::string, int64_t>> &keys) {
         std::vector<flowdb_key_ts_t> ks;
         ks.reserve(keys.size());
@@ -792,6 +940,24 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_engine_scan_opt(h_, r.get(), fill_cache, verify_checksums, &it, &err), err);
         return Scan(it);
+    }
+    /// The numeric points in r (its keys and times, its order and limit) aggregated per
+    /// series and per time bucket of `step` microseconds (aligned to ts 0): one Bucket
+    /// per series and bucket holding a point, in (key, start) order (descending for a
+    /// reverse() range), at most r's limit of buckets; values[i] is functions[i].
+    /// Records of bytes are left out. step <= 0, no function or a value that is no
+    /// Agg throws FLOWDB_INVALID_ARGUMENT.
+    std::vector<Bucket> aggregate(const Range &r, int64_t step, const std::vector<Agg> &functions) const {
+        return detail::buckets(functions, [&](const int32_t *f, size_t n, flowdb_buckets_t **o, flowdb_error_t **e) {
+            return flowdb_engine_aggregate(h_, r.get(), step, f, n, o, e);
+        });
+    }
+    /// aggregate() with the series grouped by `group`: one Bucket per group and time
+    /// bucket, keyed by the group's key, in (group key, start) order.
+    std::vector<Bucket> aggregate_by(const Range &r, int64_t step, const std::vector<Agg> &functions, const GroupBy &group) const {
+        return detail::buckets(functions, [&](const int32_t *f, size_t n, flowdb_buckets_t **o, flowdb_error_t **e) {
+            return flowdb_engine_aggregate_by(h_, r.get(), step, f, n, group.get(), o, e);
+        });
     }
     /// The series (distinct keys) beginning with prefix (empty: all), in key order,
     /// from metadata: no point is read (SeriesInfo::points is an estimate).

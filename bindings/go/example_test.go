@@ -51,6 +51,33 @@ func ExampleOpen() {
 	// latest: 42.0
 }
 
+// Write numeric points and aggregate them per series and time bucket: the maximum
+// and the mean per 5 minutes of every series under "temp." (docs/numeric.md).
+func ExampleEngine_Aggregate() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	e, err := flowdb.Open(dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	err = e.WritePoints([]flowdb.Point{
+		{Key: []byte("temp.kitchen"), TS: 0, Value: 21.5},
+		{Key: []byte("temp.kitchen"), TS: 60_000_000, Value: 22.0},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	buckets, err := e.Aggregate(flowdb.Prefix([]byte("temp.")), 300_000_000, flowdb.AggMax, flowdb.AggAvg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, b := range buckets {
+		fmt.Printf("%s %d max %g avg %g\n", b.Key, b.Start, b.Values[0], b.Values[1])
+	}
+	// Output: temp.kitchen 0 max 22 avg 21.75
+}
+
 // Query a key prefix within a time window.
 func ExampleEngine_Query() {
 	dir := tempDir()

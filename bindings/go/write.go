@@ -8,17 +8,19 @@ import "C"
 
 import "math"
 
-// WriteBatch gathers puts, deletes, range deletes and deletes by time that Engine.Write applies
-// atomically (all or none, also across a crash), in order. It holds only Go values,
-// so it may be written any number of times and needs no Close. Not safe for
-// concurrent changes; Write may run from several goroutines at once.
+// WriteBatch gathers puts (of records and of numeric points), deletes, range deletes
+// and deletes by time that Engine.Write applies atomically (all or none, also across
+// a crash), in order. It holds only Go values, so it may be written any number of
+// times and needs no Close. Not safe for concurrent changes; Write may run from
+// several goroutines at once.
 type WriteBatch struct {
 	ops []batchOp
 }
 
 type batchOp struct {
-	kind     int // 0 put, 1 put with TTL, 2 delete, 3 range delete, 4 time range delete, 5 prefix delete before rec.TS
+	kind     int // 0 put, 1 put with TTL, 2 delete, 3 range delete, 4 time range delete, 5 prefix delete before rec.TS, 6 point, 7 point with TTL
 	rec      Record
+	point    Point // kinds 6 and 7 (numeric.go)
 	ttl      uint64
 	from, to []byte
 	tsLo     int64 // kind 4
@@ -114,6 +116,8 @@ func (op *batchOp) add(cb *C.flowdb_write_batch_t) error {
 		k, n, free := bytesArg(op.rec.Key)
 		defer free()
 		st = C.flowdb_write_batch_delete(cb, k, n, C.int64_t(op.rec.TS), &cerr)
+	case 6, 7:
+		st = op.addPoint(cb, &cerr)
 	case 3, 4:
 		a, an, freeA := bytesArg(op.from)
 		defer freeA()

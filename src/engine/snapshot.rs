@@ -22,11 +22,11 @@ use std::time::Instant;
 
 use super::{Engine, Inner};
 use crate::config::ReadOptions;
+use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::iterator::lent_merge;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::iterator::scan::ScanIterator;
-use crate::entry::Kind;
 use crate::range::{Bounds, Query, ScanRange};
 use crate::record::Record;
 use crate::version;
@@ -280,10 +280,11 @@ impl Inner {
         }
         let limit = range.limit.unwrap_or(usize::MAX);
         let mut handed = 0;
-        let read = self.visit_entries_at(snap, range.bounds, expect.min(limit), |k, ts, _, v| {
-            handed += 1;
-            Ok(f(k, ts, v)? && handed < limit)
-        })?;
+        let read =
+            self.visit_entries_at(snap, range.bounds, expect.min(limit), |k, ts, _, v| {
+                handed += 1;
+                Ok(f(k, ts, v)? && handed < limit)
+            })?;
         self.stats.add_records_read(read);
         Ok(())
     }
@@ -310,12 +311,10 @@ impl Inner {
                 return cursor.visit(&|| snap.now(), expect, f);
             }
             Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)], bounds.reverse),
-            Err(merge) if tombstones.is_empty() && !bounds.reverse => {
-                match merge.into_sources() {
-                    Ok(sources) => return lent_merge::visit(sources, &|| snap.now(), f),
-                    Err(merge) => merge,
-                }
-            }
+            Err(merge) if tombstones.is_empty() && !bounds.reverse => match merge.into_sources() {
+                Ok(sources) => return lent_merge::visit(sources, &|| snap.now(), f),
+                Err(merge) => merge,
+            },
             Err(merge) => merge,
         };
         let now = snap.now();

@@ -397,7 +397,7 @@ mod tests {
             let stop = rng.usize(0..=want.len() + 1);
             let mut got = Vec::new();
             let handed = MemCursor::new(m.clone(), bounds, snap)
-                .visit(&|| now, rng.usize(0..200), &mut |k, ts, v| {
+                .visit(&|| now, rng.usize(0..200), |k: &[u8], ts, _, v: &[u8]| {
                     got.push((k.to_vec(), ts, v.to_vec()));
                     Ok(got.len() < stop)
                 })

@@ -46,6 +46,7 @@ OPTIONAL = {
     ("flowdb_error_message", "err"),
     ("flowdb_records_len", "list"),
     ("flowdb_series_len", "list"),
+    ("flowdb_buckets_len", "list"),
     ("flowdb_range_prefix", "prefix"),
     ("flowdb_range_prefix_time", "prefix"),
     ("flowdb_range_key", "start"),
@@ -85,6 +86,10 @@ VALID = {
     "struct flowdb_range_t *": "RM",
     "const struct flowdb_key_ts_t *": "&KTS",
     "const struct flowdb_record_view_t *": "&RV",
+    "const struct flowdb_point_t *": "&PT",
+    "const struct flowdb_group_t *": "&GROUP",
+    "const int32_t *": "FNS",
+    "const struct flowdb_buckets_t *": "BL",
     "const struct flowdb_options_t *": "OPTS",
     "struct flowdb_options_t *": "OPTS",
     "const struct flowdb_query_t *": "Q",
@@ -108,6 +113,9 @@ VALID = {
     "const uint8_t *": "(const uint8_t *)\"1\"",
     "struct flowdb_record_view_t *": "&rv_out",
     "struct flowdb_series_view_t *": "&sv_out",
+    "struct flowdb_bucket_view_t *": "&bv_out",
+    "double *": "&f64_out",
+    "int32_t *": "&i32_out",
     "struct flowdb_stats_t *": "&stats_out",
     "bool *": "&bool_out",
     "uint64_t *": "&u64_out",
@@ -136,6 +144,7 @@ OUTPUTS = {  # T ** -> (local type, release statement)
     "struct flowdb_iter_t **": ("flowdb_iter_t *", "flowdb_iter_free({v});"),
     "struct flowdb_records_t **": ("flowdb_records_t *", "flowdb_records_free({v});"),
     "struct flowdb_series_t **": ("flowdb_series_t *", "flowdb_series_free({v});"),
+    "struct flowdb_buckets_t **": ("flowdb_buckets_t *", "flowdb_buckets_free({v});"),
     "struct flowdb_key_range_t **": ("flowdb_key_range_t *", "flowdb_key_range_free({v});"),
     "struct flowdb_maintenance_t **": ("flowdb_maintenance_t *", "flowdb_maintenance_stop({v});"),
     "struct flowdb_txn_t **": ("flowdb_txn_t *", "flowdb_txn_free({v});"),
@@ -201,6 +210,8 @@ def call(ret, name, params, null_at):
         ({"const struct flowdb_snapshot_t *"}, "flowdb_snapshot_t *SN = NULL; flowdb_engine_snapshot(E, &SN, NULL);", "flowdb_snapshot_free(SN);"),
         ({"const struct flowdb_records_t *"}, "flowdb_records_t *RS = NULL; flowdb_engine_get(E, (const uint8_t *)\"1\", 1, 0, &RS, NULL);", "flowdb_records_free(RS);"),
         ({"const struct flowdb_series_t *"}, "flowdb_series_t *SL = NULL; flowdb_engine_series(E, NULL, 0, NULL, 0, UINT64_MAX, &SL, NULL);", "flowdb_series_free(SL);"),
+        # A list of one bucket (of the point setup writes).
+        ({"const struct flowdb_buckets_t *"}, "flowdb_buckets_t *BL = NULL; flowdb_engine_aggregate(E, R, 1, FNS, 1, &BL, NULL);", "flowdb_buckets_free(BL);"),
         # A range of its own for the setters (the shared R stays as it is) and for _free.
         ({"struct flowdb_range_t *"}, "flowdb_range_t *RM = flowdb_range_all();", "flowdb_range_free(RM);"),
     ]
@@ -208,9 +219,9 @@ def call(ret, name, params, null_at):
         if types & ts:
             lines.append("        " + make)
             releases.append(free)
-    lines.append("        flowdb_record_view_t rv_out; flowdb_series_view_t sv_out; flowdb_stats_t stats_out; flowdb_change_t change_out; bool bool_out; uint64_t u64_out; int64_t i64_out; size_t usize_out;")
+    lines.append("        flowdb_record_view_t rv_out; flowdb_series_view_t sv_out; flowdb_bucket_view_t bv_out; flowdb_stats_t stats_out; flowdb_change_t change_out; bool bool_out; uint64_t u64_out; int64_t i64_out; size_t usize_out; double f64_out; int32_t i32_out;")
     lines.append("        memset(&stats_out, 0, sizeof stats_out); stats_out.struct_size = sizeof stats_out;")
-    lines.append("        (void)rv_out; (void)sv_out; (void)change_out; (void)bool_out; (void)u64_out; (void)i64_out; (void)usize_out;")
+    lines.append("        (void)rv_out; (void)sv_out; (void)bv_out; (void)change_out; (void)bool_out; (void)u64_out; (void)i64_out; (void)usize_out; (void)f64_out; (void)i32_out;")
     lines.append("        flowdb_error_t *e = NULL;")
     outs = []
     for i, (t, pname) in enumerate(params):
@@ -309,6 +320,10 @@ static flowdb_range_t *R;
 static const char *STORES[] = {"s"};
 static flowdb_key_ts_t KTS;
 static flowdb_record_view_t RV;
+/* A numeric point (written by setup), the functions count and sum, a grouping. */
+static flowdb_point_t PT;
+static const int32_t FNS[] = {FLOWDB_AGG_COUNT, FLOWDB_AGG_SUM};
+static flowdb_group_t GROUP = {FLOWDB_GROUP_UP_TO_LAST, 0, '.'};
 
 /* The callback given to every flowdb_last_n_visit_fn argument: counts its calls in
  * the size_t at `user` (when not NULL) and reads the value it is lent. */
@@ -372,6 +387,8 @@ static void setup(void) {
     RV.key = (const uint8_t *)"1"; RV.key_len = 1; RV.ts = 0; RV.expire_at = FLOWDB_NEVER_EXPIRES;
     RV.value = (const uint8_t *)"v"; RV.value_len = 1;
     flowdb_engine_write_batch(E, &RV, 1, NULL);
+    PT.key = (const uint8_t *)"p"; PT.key_len = 1; PT.ts = 0; PT.value = 1.5;
+    flowdb_engine_write_points(E, &PT, 1, NULL);
     flowdb_engine_open(NULL, NULL, &ERR); /* an error object to read */
     KR = flowdb_key_range_all();
     R = flowdb_range_all();
@@ -468,6 +485,62 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_write_batch_delete_prefix_before(wb, NULL, 4, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "batch delete_prefix_before NULL with a length");
     flowdb_write_batch_free(wb);
     check(flowdb_engine_write_batch(E, NULL, 2, &e), FLOWDB_INVALID_ARGUMENT, &e, "NULL batch of 2");
+    /* Numeric points and aggregation: NULL with a length, numbers that are no
+     * flowdb_agg_t or flowdb_group_kind_t, bad steps, no function, an index past the
+     * list, a value that is not 8 bytes, unknown names. */
+    flowdb_point_t pt = PT;
+    pt.key = NULL;
+    pt.key_len = 2;
+    check(flowdb_engine_write_points(E, &pt, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "point with NULL key");
+    flowdb_write_batch_t *pb = flowdb_write_batch_new();
+    check(flowdb_write_batch_put_point(pb, &pt, &e), FLOWDB_INVALID_ARGUMENT, &e, "batch point with NULL key");
+    check(flowdb_write_batch_put_point_ttl(pb, &pt, 5, &e), FLOWDB_INVALID_ARGUMENT, &e, "batch point (TTL) with NULL key");
+    EXPECT(flowdb_write_batch_count(pb) == 0, "a rejected point was added to the batch");
+    flowdb_write_batch_free(pb);
+    check(flowdb_engine_write_points(E, NULL, 2, &e), FLOWDB_INVALID_ARGUMENT, &e, "NULL points of 2");
+    check(flowdb_engine_write_points(E, NULL, 0, &e), FLOWDB_OK, &e, "no points");
+    pt = PT;
+    pt.key_len = 0;
+    check(flowdb_engine_write_points(E, &pt, 1, &e), FLOWDB_INVALID_ARGUMENT, &e, "point with an empty key");
+    flowdb_buckets_t *bl = NULL;
+    const int32_t bad_fns[][2] = {{FLOWDB_AGG_SUM, 9}, {-1, FLOWDB_AGG_SUM}, {INT32_MIN, INT32_MAX}};
+    for (int i = 0; i < 3; i++)
+        check(flowdb_engine_aggregate(E, R, 1, bad_fns[i], 2, &bl, &e), FLOWDB_INVALID_ARGUMENT, &e, "a function that is no flowdb_agg_t");
+    check(flowdb_engine_aggregate(E, R, 0, FNS, 2, &bl, &e), FLOWDB_INVALID_ARGUMENT, &e, "step 0");
+    check(flowdb_engine_aggregate(E, R, INT64_MIN, FNS, 2, &bl, &e), FLOWDB_INVALID_ARGUMENT, &e, "step INT64_MIN");
+    check(flowdb_engine_aggregate(E, R, 1, NULL, 0, &bl, &e), FLOWDB_INVALID_ARGUMENT, &e, "no function");
+    check(flowdb_engine_aggregate(E, R, 1, FNS, 0, &bl, &e), FLOWDB_INVALID_ARGUMENT, &e, "no function (0 of FNS)");
+    check(flowdb_engine_aggregate(E, R, 1, NULL, 3, &bl, &e), FLOWDB_INVALID_ARGUMENT, &e, "NULL functions of 3");
+    const int32_t kinds[] = {4, -1, INT32_MAX};
+    for (int i = 0; i < 3; i++) {
+        flowdb_group_t g = GROUP;
+        g.kind = kinds[i];
+        check(flowdb_engine_aggregate_by(E, R, 1, FNS, 2, &g, &bl, &e), FLOWDB_INVALID_ARGUMENT, &e, "a group kind that is no flowdb_group_kind_t");
+    }
+    EXPECT(bl == NULL, "aggregate output on failure");
+    check(flowdb_engine_aggregate(E, R, INT64_MAX, FNS, 2, &bl, &e), FLOWDB_OK, &e, "aggregate, step INT64_MAX");
+    EXPECT(flowdb_buckets_len(bl) == 1, "%zu buckets of one point", flowdb_buckets_len(bl));
+    flowdb_bucket_view_t bv;
+    memset(&bv, 0x5a, sizeof bv);
+    check(flowdb_buckets_at(bl, 1, &bv, &e), FLOWDB_INVALID_ARGUMENT, &e, "bucket past the list");
+    check(flowdb_buckets_at(bl, SIZE_MAX, &bv, &e), FLOWDB_INVALID_ARGUMENT, &e, "bucket SIZE_MAX");
+    EXPECT(bv.n_values == (size_t)0x5a5a5a5a5a5a5a5aull, "bucket view written on failure");
+    check(flowdb_buckets_at(bl, 0, &bv, &e), FLOWDB_OK, &e, "bucket 0");
+    EXPECT(bv.n_values == 2 && bv.values[0] == 1 && bv.values[1] == 1.5 && bv.key_len == 1 && bv.key[0] == 'p', "bucket of PT");
+    flowdb_buckets_free(bl);
+    double d = 7;
+    check(flowdb_record_as_f64(&RV, &d, &e), FLOWDB_INVALID_ARGUMENT, &e, "a 1-byte value as a number");
+    r = RV;
+    r.value = NULL;
+    r.value_len = 8;
+    check(flowdb_record_as_f64(&r, &d, &e), FLOWDB_INVALID_ARGUMENT, &e, "as_f64 of a NULL value with a length");
+    EXPECT(d == 7, "as_f64 output on failure");
+    int32_t agg = -7;
+    check(flowdb_agg_from_name("median", &agg, &e), FLOWDB_INVALID_ARGUMENT, &e, "agg name median");
+    check(flowdb_agg_from_name("SUM", &agg, &e), FLOWDB_INVALID_ARGUMENT, &e, "agg name in capitals");
+    check(flowdb_agg_from_name(bad_utf8, &agg, &e), FLOWDB_INVALID_ARGUMENT, &e, "agg name not UTF-8");
+    EXPECT(agg == -7, "agg_from_name output on failure");
+    EXPECT(flowdb_agg_name(9) == NULL && flowdb_agg_name(-1) == NULL && flowdb_agg_name(INT32_MIN) == NULL, "a name for no flowdb_agg_t");
     /* Series lists, seeks and range settings: out-of-range indexes, NULL with a length. */
     flowdb_series_t *sl = NULL;
     check(flowdb_engine_series(E, NULL, 0, NULL, 0, UINT64_MAX, &sl, &e), FLOWDB_OK, &e, "series");
@@ -591,11 +664,21 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_engine_open(o2, &e2, &e), FLOWDB_OK, &e, "open");
     flowdb_iter_t *it = NULL;
     check(flowdb_engine_scan(e2, R, &it, &e), FLOWDB_OK, &e, "scan");
+    flowdb_snapshot_t *sn2 = NULL;
+    check(flowdb_engine_snapshot(e2, &sn2, &e), FLOWDB_OK, &e, "snapshot");
     check(flowdb_engine_shutdown(e2, &e), FLOWDB_OK, &e, "shutdown");
     check(flowdb_engine_shutdown(e2, &e), FLOWDB_CLOSED, &e, "shutdown twice");
     check(flowdb_engine_sync(e2, &e), FLOWDB_CLOSED, &e, "sync after shutdown");
     check(flowdb_engine_close(e2, &e), FLOWDB_CLOSED, &e, "close (deprecated sync) after shutdown");
     check(flowdb_engine_write_batch(e2, &RV, 1, &e), FLOWDB_CLOSED, &e, "write after shutdown");
+    check(flowdb_engine_write_points(e2, &PT, 1, &e), FLOWDB_CLOSED, &e, "write_points after shutdown");
+    flowdb_buckets_t *bl2 = NULL;
+    check(flowdb_engine_aggregate(e2, R, 1, FNS, 2, &bl2, &e), FLOWDB_CLOSED, &e, "aggregate after shutdown");
+    check(flowdb_engine_aggregate_by(e2, R, 1, FNS, 2, &GROUP, &bl2, &e), FLOWDB_CLOSED, &e, "aggregate_by after shutdown");
+    check(flowdb_snapshot_aggregate(sn2, R, 1, FNS, 2, &bl2, &e), FLOWDB_CLOSED, &e, "snapshot aggregate after its engine's shutdown");
+    check(flowdb_snapshot_aggregate_by(sn2, R, 1, FNS, 2, &GROUP, &bl2, &e), FLOWDB_CLOSED, &e, "snapshot aggregate_by after its engine's shutdown");
+    EXPECT(bl2 == NULL, "aggregate output after shutdown");
+    flowdb_snapshot_free(sn2);
     check(flowdb_engine_delete_before(e2, 5, &e), FLOWDB_CLOSED, &e, "delete_before after shutdown");
     check(flowdb_engine_enforce_retention(e2, NULL, NULL, &e), FLOWDB_CLOSED, &e, "enforce_retention after shutdown");
     flowdb_records_t *rs = NULL;

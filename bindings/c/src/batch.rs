@@ -16,7 +16,7 @@ pub struct flowdb_write_batch_t {
     batch: WriteBatch,
 }
 
-unsafe fn with_batch(
+pub(crate) unsafe fn with_batch(
     b: *mut flowdb_write_batch_t,
     err: *mut *mut flowdb_error_t,
     f: impl FnOnce(&mut WriteBatch) -> Result<()>,

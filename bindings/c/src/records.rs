@@ -70,7 +70,7 @@ pub(crate) unsafe fn record(v: &flowdb_record_view_t, what: &str, i: usize) -> R
 /// A written record's `expire_at` as C gives it: 0 is what a zero-initialised
 /// `flowdb_record_view_t` holds, and means "never expires" (as `ExpireAt: 0` in Go),
 /// not "expired in 1970". Any other value is kept.
-fn write_expiry(expire_at: i64) -> i64 {
+pub(crate) fn write_expiry(expire_at: i64) -> i64 {
     if expire_at == 0 {
         NEVER_EXPIRES
     } else {
