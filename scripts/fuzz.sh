@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(wal table manifest json_doc jsondb_stored ops)
+[ ${#targets[@]} -gt 0 ] || targets=(wal table manifest json_doc jsondb_stored ops numeric)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 FLOWDB_FUZZ_WRITE_SEEDS="$PWD/fuzz/corpus" cargo test -q --test fuzz_corpus >/dev/null
 cd fuzz

@@ -34,6 +34,10 @@ pub mod jsondb;
 mod lock;
 mod manifest;
 mod memtable;
+// The numeric series codecs (packed data blocks): public only for the fuzz harness
+// and the measurement example.
+#[doc(hidden)]
+pub mod numeric;
 mod point;
 mod range;
 pub mod record;

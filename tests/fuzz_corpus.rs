@@ -12,13 +12,14 @@ use std::path::Path;
 /// A fuzz target: its name and its harness.
 type Target = (&'static str, fn(&[u8]));
 
-const TARGETS: [Target; 6] = [
+const TARGETS: [Target; 7] = [
     ("wal", harness::wal),
     ("table", harness::table),
     ("manifest", harness::manifest),
     ("json_doc", harness::json_doc),
     ("jsondb_stored", harness::jsondb_stored),
     ("ops", harness::ops),
+    ("numeric", harness::numeric),
 ];
 
 fn files(dir: &Path) -> Vec<Vec<u8>> {

@@ -616,11 +616,19 @@ impl Harness {
     /// `write_batch` of their records (those are bytes, not points).
     fn write_points(&mut self, now: i64) {
         let mut pts = Vec::new();
-        for _ in 0..self.rng.usize(1..20) {
-            let (k, ts) = (self.key(), self.ts());
+        // Scattered points, or one series' consecutive points (packed in runs).
+        let series = self.rng.bool().then(|| (self.key(), self.ts()));
+        let ttl_run = self.rng.u8(..4) == 0;
+        for i in 0..self.rng.usize(1..40) {
+            let (k, ts) = match &series {
+                Some((k, ts)) => (k.clone(), ts + i as i64 * 1000),
+                None => (self.key(), self.ts()),
+            };
             let mut p = Point::new(k, ts, points::value(&mut self.rng));
             if self.rng.u8(..8) == 0 {
                 p.expire_at = now + [-1_000_000, 86_400_000_000][self.rng.usize(..2)];
+            } else if ttl_run {
+                p.expire_at = ts + 30 * 86_400_000_000; // one offset: a run with expiry
             }
             pts.push(p);
         }

@@ -7,7 +7,7 @@
 mod common;
 
 use flowdb::{
-    Agg, Config, Engine, Error, GroupBy, Point, Query, ReadOptions, Record, ScanRange, WriteBatch,
+    Agg, Engine, Error, GroupBy, Point, Query, ReadOptions, Record, ScanRange, WriteBatch,
 };
 
 /// Values whose bits must come back unchanged.
@@ -339,5 +339,87 @@ fn series_grouped_by_key_prefix() {
     );
     assert_eq!(rows(GroupBy::Prefix(6)).len(), 2);
     assert_eq!(rows(GroupBy::Series).len(), 3);
+    e.shutdown().unwrap();
+}
+
+/// Bytes of the tables in `dir`.
+fn table_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sst"))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum()
+}
+
+#[test]
+fn series_of_points_are_packed_and_read_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = flowdb::Config {
+        data_dir: dir.path().to_path_buf(),
+        ..flowdb::Config::default()
+    };
+    let e = Engine::open(config.clone()).unwrap();
+    // 20 series, a point every 15 s with a little jitter on some, values of one
+    // decimal drifting slowly; one series of random bits; some points with a TTL.
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut pts = Vec::new();
+    for s in 0..20 {
+        let mut v = 20.0f64;
+        for i in 0..5000i64 {
+            let jitter = if s % 4 == 0 { rng.i64(-3000..3000) } else { 0 };
+            v += rng.i32(-2..=2) as f64 / 10.0;
+            let value = if s == 19 {
+                f64::from_bits(rng.u64(..))
+            } else {
+                (v * 10.0).round() / 10.0
+            };
+            let mut p = Point::new(
+                format!("host.{s:02}.temp"),
+                1_700_000_000_000_000 + i * 15_000_000 + jitter,
+                value,
+            );
+            if s == 18 {
+                p.expire_at = p.ts + 86_400_000_000 * 36500;
+            }
+            pts.push(p);
+        }
+    }
+    for chunk in pts.chunks(1000) {
+        e.write_points(chunk).unwrap();
+    }
+    e.flush().unwrap();
+    e.trigger_compaction().unwrap();
+    let want: Vec<Record> = pts.iter().cloned().map(Point::into_record).collect();
+    let check = |e: &Engine, what: &str| {
+        let got: Vec<Record> = e
+            .scan(ScanRange::all())
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(got == want, "{what}: the points differ");
+        for p in pts.iter().step_by(997) {
+            let r = e
+                .get_bytes(&p.key, p.ts, &ReadOptions::default())
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                r.as_f64().unwrap().to_bits(),
+                p.value.to_bits(),
+                "{what}: get"
+            );
+        }
+    };
+    check(&e, "compacted");
+    // 19 of the 20 series compress; the random one costs its 8 bytes a point.
+    let bytes = table_bytes(dir.path());
+    let per_point = bytes as f64 / pts.len() as f64;
+    assert!(
+        per_point < 1.5,
+        "{per_point:.2} bytes a point ({bytes} bytes)"
+    );
+    e.shutdown().unwrap();
+    let e = Engine::open(config).unwrap();
+    check(&e, "reopened");
     e.shutdown().unwrap();
 }

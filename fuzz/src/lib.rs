@@ -13,6 +13,9 @@
 //!   JsonDB: stored bytes that are not JsonDB's must never crash it.
 //! - `ops`: the bytes are a sequence of writes, deletes, range deletes, flushes,
 //!   compactions and restarts, checked against a model after every step.
+//! - `numeric`: the bytes are a numeric run to decode, which
+//!   must fail cleanly or give points that re-encode to the same; then they are
+//!   read as points, which every codec must round-trip bit for bit.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -137,6 +140,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
         .map(|s| s.as_bytes().to_vec())
         .collect(),
         "jsondb_stored" => vec![vec![0, 1, 2, 3], vec![0x41; 9], b"\x02{\"id\":1}".to_vec()],
+        "numeric" => numeric_seeds(),
         _ => vec![vec![
             0, 1, 2, 3, 4, 5, 6, 7, 5, 1, 2, 7, 3, 1, 2, 6, 4, 0, 1,
         ]],
@@ -325,4 +329,115 @@ pub fn ops(data: &[u8]) {
             .map(|((_, ts), v)| (*ts, v.clone()));
         assert_eq!(latest, want, "get_latest after op {op}");
     }
+}
+
+fn float_bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
+/// Bytes as points. First byte odd: each byte steps the clock by a signed number
+/// of milliseconds and a decimal value by a signed number of tenths (the shapes the
+/// packed and decimal codecs specialise in). Even: 16 bytes a point, raw `ts` and
+/// value bits (NaN payloads, subnormals, anything).
+fn numeric_points(data: &[u8]) -> (Vec<i64>, Vec<f64>) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return (Vec::new(), Vec::new());
+    };
+    let max = flowdb::numeric::MAX_RUN_POINTS;
+    if mode & 1 == 1 {
+        let (mut t, mut v) = (i64::from(mode) << 40, 0i64);
+        rest.iter()
+            .take(max)
+            .map(|&b| {
+                t = t.wrapping_add(i64::from(b as i8) * 1000);
+                v += i64::from(b >> 4) - 8;
+                (t, v as f64 / 10.0)
+            })
+            .unzip()
+    } else {
+        rest.chunks_exact(16)
+            .take(max)
+            .map(|c| {
+                let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap());
+                (word(&c[..8]) as i64, f64::from_bits(word(&c[8..])))
+            })
+            .unzip()
+    }
+}
+
+fn numeric_seeds() -> Vec<Vec<u8>> {
+    use flowdb::numeric::{
+        encode_run, encode_run_i64, encode_run_with, Choice, TsCodec, ValueCodec,
+    };
+    let ts: Vec<i64> = (0..100)
+        .map(|i| 1_700_000_000_000_000 + i * 15_000_000)
+        .collect();
+    let temps: Vec<f64> = (0..100).map(|i| f64::from(200 + i % 7) / 10.0).collect();
+    let mut seeds = vec![encode_run(&ts, &temps), encode_run_i64(&ts, &ts)];
+    for (i, codec) in ValueCodec::FLOAT.into_iter().enumerate() {
+        let mut vals = temps.clone();
+        vals[i] = f64::NAN;
+        vals[i + 1] = -0.0;
+        let mut run = Vec::new();
+        let ts_codec = if i % 2 == 0 {
+            TsCodec::Packed
+        } else {
+            TsCodec::DeltaOfDelta
+        };
+        encode_run_with(
+            &ts[..40],
+            &vals[..40],
+            ts_codec,
+            Choice::Force(codec),
+            &mut run,
+        );
+        seeds.push(run);
+    }
+    seeds.push(vec![1, 5, 250, 3, 3, 3, 0x80, 0x7f, 1, 1]);
+    seeds.push(
+        [0u8]
+            .iter()
+            .chain(&[0x7f; 16])
+            .chain(&[1; 16])
+            .copied()
+            .collect(),
+    );
+    seeds
+}
+
+pub fn numeric(data: &[u8]) {
+    use flowdb::numeric::{self as num, Choice, TsCodec, ValueCodec};
+    // As a run: an error, or points that encode and decode to themselves.
+    let _ = num::read_header(data);
+    if let Ok((ts, vals)) = num::decode_run(data) {
+        let (ts2, vals2) =
+            num::decode_run(&num::encode_run(&ts, &vals)).expect("a re-encoded run decodes");
+        assert_eq!(ts2, ts);
+        assert_eq!(float_bits(&vals2), float_bits(&vals));
+    }
+    if let Ok((ts, vals)) = num::decode_run_i64(data) {
+        let again = num::decode_run_i64(&num::encode_run_i64(&ts, &vals))
+            .expect("a re-encoded run decodes");
+        assert_eq!(again, (ts, vals));
+    }
+    // As points: every codec round-trips them.
+    let (ts, vals) = numeric_points(data);
+    let choices = [Choice::Auto, Choice::Exhaustive]
+        .into_iter()
+        .chain(ValueCodec::FLOAT.map(Choice::Force));
+    for (i, choice) in choices.enumerate() {
+        let ts_codec = if i % 2 == 0 {
+            TsCodec::Packed
+        } else {
+            TsCodec::DeltaOfDelta
+        };
+        let mut run = Vec::new();
+        num::encode_run_with(&ts, &vals, ts_codec, choice, &mut run);
+        let (ts2, vals2) = num::decode_run(&run).expect("an encoded run decodes");
+        assert_eq!(ts2, ts, "{choice:?}");
+        assert_eq!(float_bits(&vals2), float_bits(&vals), "{choice:?}");
+    }
+    let ints: Vec<i64> = vals.iter().map(|v| v.to_bits() as i64).collect();
+    let again = num::decode_run_i64(&num::encode_run_i64(&ts, &ints)).expect("an i64 run decodes");
+    assert_eq!(again, (ts, ints));
 }

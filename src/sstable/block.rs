@@ -25,6 +25,8 @@ pub(crate) struct BlockBuilder {
     count: usize,
     last_key: Vec<u8>,
     last_ts: i64,
+    /// Whether a numeric point was added (the block may be packed: packed.rs).
+    has_numbers: bool,
 }
 
 impl BlockBuilder {
@@ -36,7 +38,16 @@ impl BlockBuilder {
             count: 0,
             last_key: Vec::new(),
             last_ts: 0,
+            has_numbers: false,
         }
+    }
+
+    pub(crate) fn has_numbers(&self) -> bool {
+        self.has_numbers
+    }
+
+    pub(crate) fn interval(&self) -> usize {
+        self.interval
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -48,6 +59,18 @@ impl BlockBuilder {
     }
 
     pub(crate) fn add(&mut self, e: &Entry) {
+        self.add_parts(&e.key, e.ts, e.kind, e.expire_at, &e.value);
+    }
+
+    /// `add` of an entry given by its parts (nothing built).
+    pub(crate) fn add_parts(
+        &mut self,
+        key: &[u8],
+        ts: i64,
+        kind: Kind,
+        expire_at: i64,
+        value: &[u8],
+    ) {
         let shared = if self.count % self.interval == 0 {
             self.restarts.push(self.buf.len() as u32);
             self.last_ts = 0;
@@ -55,34 +78,35 @@ impl BlockBuilder {
         } else {
             self.last_key
                 .iter()
-                .zip(&e.key)
+                .zip(key)
                 .take_while(|(a, b)| a == b)
                 .count()
         };
         put_varint(&mut self.buf, shared as u64);
-        put_bytes(&mut self.buf, &e.key[shared..]);
-        put_varint_i64(&mut self.buf, e.ts.wrapping_sub(self.last_ts));
+        put_bytes(&mut self.buf, &key[shared..]);
+        put_varint_i64(&mut self.buf, ts.wrapping_sub(self.last_ts));
         // Writes check that a number's value is its 8 bytes (`Engine::write_points`).
-        debug_assert!(e.kind != Kind::Num || e.value.len() == 8);
-        let expiring = e.expire_at != i64::MAX;
-        self.buf.push(match (e.kind, expiring) {
+        debug_assert!(kind != Kind::Num || value.len() == 8);
+        self.has_numbers |= kind == Kind::Num;
+        let expiring = expire_at != i64::MAX;
+        self.buf.push(match (kind, expiring) {
             (Kind::Put, false) => 0,
             (Kind::Put, true) => 1,
             (Kind::Delete, _) => 2,
             (Kind::Num, false) => 3,
             (Kind::Num, true) => 4,
         });
-        if expiring && e.kind != Kind::Delete {
-            put_varint_i64(&mut self.buf, e.expire_at.wrapping_sub(e.ts));
+        if expiring && kind != Kind::Delete {
+            put_varint_i64(&mut self.buf, expire_at.wrapping_sub(ts));
         }
-        match e.kind {
-            Kind::Put => put_bytes(&mut self.buf, &e.value),
-            Kind::Num => self.buf.extend_from_slice(&e.value),
+        match kind {
+            Kind::Put => put_bytes(&mut self.buf, value),
+            Kind::Num => self.buf.extend_from_slice(value),
             Kind::Delete => {}
         }
         self.last_key.clear();
-        self.last_key.extend_from_slice(&e.key);
-        self.last_ts = e.ts;
+        self.last_key.extend_from_slice(key);
+        self.last_ts = ts;
         self.count += 1;
     }
 
@@ -97,6 +121,7 @@ impl BlockBuilder {
         self.count = 0;
         self.last_key.clear();
         self.last_ts = 0;
+        self.has_numbers = false;
         out
     }
 }

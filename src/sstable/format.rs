@@ -2,9 +2,10 @@
 //!
 //! ## Format
 //! A block on disk is `payload`, then a 5-byte trailer: `compression: u8` (0 none,
-//! 1 zstd) and `crc32: u32 LE` over payload and compression byte. A zstd payload is
-//! `raw_len: varint` followed by one zstd frame. The crc is checked before anything
-//! is decompressed.
+//! 1 zstd, 2 numeric-packed, 3 numeric-packed then zstd) and `crc32: u32 LE` over
+//! payload and compression byte. A zstd payload is `raw_len: varint` followed by one
+//! zstd frame. A numeric-packed payload is a data block's packed form (packed.rs),
+//! unpacked when read. The crc is checked before anything is decompressed.
 //!
 //! The footer is the last 64 bytes: four block handles (`offset: u64 LE, len: u32 LE`
 //! each, `len` excluding the trailer) for index, bloom, range tombstones and properties,
@@ -31,6 +32,8 @@ pub(crate) const NUMERIC_FORMAT_VERSION: u32 = 3;
 pub(crate) const MIN_FORMAT_VERSION: u32 = 1;
 const NONE: u8 = 0;
 const ZSTD: u8 = 1;
+const PACKED: u8 = 2;
+const PACKED_ZSTD: u8 = 3;
 
 /// Where a block is: offset of its payload and payload length (trailer excluded).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,8 +62,27 @@ pub(crate) fn frame_block(
     zstd: Option<&mut zstd::bulk::Compressor<'_>>,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    frame_as(raw, false, zstd, out)
+}
+
+/// Frames the packed form of a data block (packed.rs), compressing it when that
+/// saves at least an eighth.
+pub(crate) fn frame_packed(
+    packed: &[u8],
+    zstd: Option<&mut zstd::bulk::Compressor<'_>>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    frame_as(packed, true, zstd, out)
+}
+
+fn frame_as(
+    raw: &[u8],
+    packed: bool,
+    zstd: Option<&mut zstd::bulk::Compressor<'_>>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let start = out.len();
-    let mut kind = NONE;
+    let mut kind = if packed { PACKED } else { NONE };
     if let Some(c) = zstd {
         let compressed = c
             .compress(raw)
@@ -68,10 +90,10 @@ pub(crate) fn frame_block(
         if compressed.len() + 10 < raw.len() - raw.len() / 8 {
             put_varint(out, raw.len() as u64);
             out.extend_from_slice(&compressed);
-            kind = ZSTD;
+            kind = if packed { PACKED_ZSTD } else { ZSTD };
         }
     }
-    if kind == NONE {
+    if kind == NONE || kind == PACKED {
         out.extend_from_slice(raw);
     }
     let crc = crc32_two(&out[start..], &[kind]);
@@ -147,23 +169,28 @@ pub(crate) fn unframe(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Ve
     framed.truncate(payload_len);
     match kind {
         NONE => Ok(framed),
-        ZSTD => {
-            let mut d = Decoder::new(&framed);
-            let bad = || Error::corruption(name, offset, "block does not decompress");
-            let raw_len = d.varint_usize().filter(|n| *n <= 1 << 30).ok_or_else(bad)?;
-            let frame = &framed[d.pos()..];
-            let out = decompress(frame, raw_len).map_err(|_| bad())?;
-            if out.len() != raw_len {
-                return Err(bad());
-            }
-            Ok(out)
-        }
+        ZSTD => unzstd(&framed, name, offset),
+        PACKED => super::packed::unpack(&framed, name, offset),
+        PACKED_ZSTD => super::packed::unpack(&unzstd(&framed, name, offset)?, name, offset),
         k => Err(Error::corruption(
             name,
             offset,
             format!("unknown block compression {k}"),
         )),
     }
+}
+
+/// The bytes the zstd payload `framed` holds.
+fn unzstd(framed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> {
+    let mut d = Decoder::new(framed);
+    let bad = || Error::corruption(name, offset, "block does not decompress");
+    let raw_len = d.varint_usize().filter(|n| *n <= 1 << 30).ok_or_else(bad)?;
+    let frame = &framed[d.pos()..];
+    let out = decompress(frame, raw_len).map_err(|_| bad())?;
+    if out.len() != raw_len {
+        return Err(bad());
+    }
+    Ok(out)
 }
 
 thread_local! {

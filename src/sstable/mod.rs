@@ -15,6 +15,7 @@ pub(crate) mod context;
 pub(crate) mod cursor;
 pub(crate) mod format;
 pub(crate) mod index;
+pub(crate) mod packed;
 pub(crate) mod plan;
 pub(crate) mod props;
 pub(crate) mod reader;
