@@ -49,11 +49,13 @@ fn check_reads(e: &Engine, what: &str) {
         assert_eq!(e.get("n.a", r.ts).unwrap().as_ref(), Some(r), "{what}: get");
     }
     assert_eq!(e.query(Query::prefix("n.")).unwrap(), want, "{what}: query");
-    let scanned: Vec<Record> = e
-        .scan(ScanRange::all())
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let mut it = e.scan(ScanRange::all()).unwrap();
+    assert!(!it.is_point(), "{what}: nothing returned yet");
+    let mut scanned = Vec::new();
+    while let Some(r) = it.next() {
+        assert!(it.is_point(), "{what}: scan marks points");
+        scanned.push(r.unwrap());
+    }
     assert_eq!(scanned, want, "{what}: scan");
     let mut back: Vec<Record> = e
         .scan(ScanRange::all().reverse())
@@ -140,6 +142,12 @@ fn only_tables_holding_points_take_the_new_format() {
     assert_eq!(v, [2, 3], "the table with a point: format 3");
     e.trigger_compaction().unwrap();
     assert_eq!(table_versions(dir.path()), [3]);
+    let mut it = e.scan(ScanRange::all()).unwrap();
+    let mut kinds = Vec::new();
+    while let Some(r) = it.next() {
+        kinds.push((r.unwrap().key, it.is_point()));
+    }
+    assert_eq!(kinds, [(b"bytes".to_vec(), false), (b"num".to_vec(), true)]);
     e.shutdown().unwrap();
 }
 

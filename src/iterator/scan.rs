@@ -7,7 +7,7 @@ use std::iter::FusedIterator;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use crate::entry::RangeTombstones;
+use crate::entry::{Kind, RangeTombstones};
 use crate::error::{Error, Result};
 use crate::range::Bounds;
 use crate::record::Record;
@@ -36,6 +36,8 @@ pub struct ScanIterator {
     bounds: Arc<Bounds>,
     reopen: Option<Reopen>,
     read: ReadCounter,
+    /// Whether the record returned last was a numeric point.
+    last_point: bool,
 }
 
 impl std::fmt::Debug for ScanIterator {
@@ -66,6 +68,7 @@ impl ScanIterator {
             bounds: Arc::new(Bounds::all()),
             reopen: None,
             read,
+            last_point: false,
         }
     }
 
@@ -87,7 +90,15 @@ impl ScanIterator {
             bounds: Arc::new(Bounds::all()),
             reopen: None,
             read,
+            last_point: false,
         }
+    }
+
+    /// Whether the record `next` returned last was written as a numeric point
+    /// (`Engine::write_points`, `WriteBatch::put_point`): its value is then an
+    /// `f64`'s 8 bytes, little-endian (docs/numeric.md). False before the first.
+    pub fn is_point(&self) -> bool {
+        self.last_point
     }
 
     /// Moves the scan to `(key, ts)` within its range (RocksDB's `Seek`, and
@@ -118,6 +129,7 @@ impl ScanIterator {
             if e.is_live(self.now) && !self.range_dels.hides(&e.key, e.ts, e.seq) {
                 self.returned += 1;
                 self.left -= 1;
+                self.last_point = e.kind == Kind::Num;
                 return Ok(Some(e.into_record()));
             }
         }

@@ -31,6 +31,8 @@ pub struct Parsed<'a> {
     pub ts: i64,
     pub expire_at: i64,
     pub value: Cow<'a, [u8]>,
+    /// A numeric point (JSON lines' `"point":true`, or `load --numbers`).
+    pub point: bool,
 }
 
 /// One record of the input: the line it starts on, and it or why it is malformed.
@@ -224,6 +226,7 @@ fn parse_csv<'a>(r: &'a csv::ByteRecord, c: &Columns) -> Result<Parsed<'a>, Stri
         ts,
         expire_at,
         value: bytes(c.value, "value")?,
+        point: false,
     })
 }
 
@@ -343,6 +346,9 @@ struct JsonRecord<'a> {
     value_b64: Option<Text<'a>>,
     #[serde(default)]
     expire_at: Option<Ts>,
+    /// A numeric point (its value the f64's 8 bytes), as `dump` marks one.
+    #[serde(default)]
+    point: bool,
 }
 
 fn text_or_b64<'a>(
@@ -361,10 +367,18 @@ fn text_or_b64<'a>(
 
 fn parse_json(text: &[u8]) -> Result<Parsed<'_>, String> {
     let r: JsonRecord<'_> = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+    let value = text_or_b64("value", r.value, r.value_b64)?;
+    if r.point && value.len() != 8 {
+        return Err(format!(
+            "a point's value is a number's 8 bytes, not {} bytes",
+            value.len()
+        ));
+    }
     Ok(Parsed {
         key: text_or_b64("key", r.key, r.key_b64)?,
         ts: r.ts.0,
         expire_at: r.expire_at.map_or(NEVER_EXPIRES, |t| t.0),
-        value: text_or_b64("value", r.value, r.value_b64)?,
+        value,
+        point: r.point,
     })
 }

@@ -92,8 +92,9 @@ fn number(value: &[u8]) -> Result<f64, String> {
 /// the number's 8 bytes, as a point is stored).
 fn as_numbers(parsed: Result<Parsed<'_>, String>, numbers: bool) -> Result<Parsed<'_>, String> {
     let mut p = parsed?;
-    if numbers {
+    if numbers && !p.point {
         p.value = number(&p.value)?.to_le_bytes().to_vec().into();
+        p.point = true;
     }
     Ok(p)
 }
@@ -137,8 +138,9 @@ fn check(
 #[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
-    /// Per record: where its key ends and its value ends in `bytes`, ts, expire_at.
-    items: Vec<(usize, usize, i64, i64)>,
+    /// Per record: where its key ends and its value ends in `bytes`, ts, expire_at,
+    /// and whether it is a numeric point.
+    items: Vec<(usize, usize, i64, i64, bool)>,
     /// The line of its last record, and the bytes of the file read by then.
     last_line: u64,
     read: u64,
@@ -150,14 +152,14 @@ impl Batch {
         let key_end = self.bytes.len();
         self.bytes.extend_from_slice(&p.value);
         self.items
-            .push((key_end, self.bytes.len(), p.ts, p.expire_at));
+            .push((key_end, self.bytes.len(), p.ts, p.expire_at, p.point));
     }
 
     fn records(&self) -> Vec<Record> {
         let mut start = 0;
         self.items
             .iter()
-            .map(|&(key_end, value_end, ts, expire_at)| {
+            .map(|&(key_end, value_end, ts, expire_at, _)| {
                 let r = Record::new(
                     &self.bytes[start..key_end],
                     ts,
@@ -223,10 +225,9 @@ struct Loaded {
 
 /// Writes every batch from `rx`, handing its buffers back through `spare`; stops at
 /// the first failed write. The records are handed over (`write_batch_owned`), not
-/// copied again; with `numbers`, as points (their values are a number's bytes).
+/// copied again; a batch holding points goes as a `WriteBatch` of puts and points.
 fn write(
     engine: &Engine,
-    numbers: bool,
     rx: Receiver<Batch>,
     spare: Sender<Batch>,
     progress: &mut Progress,
@@ -234,13 +235,18 @@ fn write(
 ) -> Result<(), flowdb::Error> {
     for b in rx {
         let n = b.items.len() as u64;
-        match numbers {
+        match b.items.iter().any(|i| i.4) {
             false => engine.write_batch_owned(b.records())?,
             true => {
                 let mut batch = WriteBatch::with_capacity(b.items.len());
-                for r in b.records() {
-                    let value = f64::from_le_bytes(r.value[..8].try_into().unwrap_or_default());
-                    batch.put_point(Point::new(r.key, r.ts, value).with_expire_at(r.expire_at));
+                for (r, item) in b.records().into_iter().zip(&b.items) {
+                    match <[u8; 8]>::try_from(r.value.as_slice()) {
+                        Ok(bytes) if item.4 => batch.put_point(
+                            Point::new(r.key, r.ts, f64::from_le_bytes(bytes))
+                                .with_expire_at(r.expire_at),
+                        ),
+                        _ => batch.put(r),
+                    };
                 }
                 engine.write_owned(batch, &WriteOptions::default())?
             }
@@ -306,7 +312,7 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
         records: 0,
         through: skip,
     };
-    let written = write(&engine, numbers, rx, spare_tx, &mut progress, &mut loaded);
+    let written = write(&engine, rx, spare_tx, &mut progress, &mut loaded);
     let parsed = parser
         .join()
         .unwrap_or_else(|_| Err(Failure::new("the parsing thread panicked")));

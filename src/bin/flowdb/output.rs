@@ -1,7 +1,7 @@
 //! Records out: JSON lines (the dump format), CSV and a table for reading.
 //!
 //! JSON lines: `{"key":..,"ts":..,"value":..}`, `"expire_at"` added only when the
-//! record expires; a key or value that is not UTF-8 is written as `"key_b64"` /
+//! record expires and `"point":true` when it is a numeric point (docs/numeric.md); a key or value that is not UTF-8 is written as `"key_b64"` /
 //! `"value_b64"` (standard base64), so the line is always valid JSON and `load` reads
 //! the bytes back exactly. CSV: `key,ts,value,expire_at`, fields as their raw bytes
 //! (quoted when needed: `load` reads them back exactly), expire_at empty when the
@@ -70,12 +70,15 @@ fn bytes_field(buf: &mut Vec<u8>, name: &str, bytes: &[u8]) {
     }
 }
 
-/// Appends `r` as one JSON line (with its newline).
-pub fn json_line(buf: &mut Vec<u8>, r: &Record) {
+/// Appends `r` as one JSON line (with its newline); `point`: it is a numeric point.
+pub fn json_line(buf: &mut Vec<u8>, r: &Record, point: bool) {
     buf.push(b'{');
     bytes_field(buf, "key", &r.key);
     let _ = write!(Bytes(buf), ",\"ts\":{},", r.ts);
     bytes_field(buf, "value", &r.value);
+    if point {
+        buf.extend_from_slice(b",\"point\":true");
+    }
     if r.expire_at != NEVER_EXPIRES {
         let _ = write!(Bytes(buf), ",\"expire_at\":{}", r.expire_at);
     }
@@ -118,10 +121,11 @@ impl<W: Write> RecordOut<W> {
         })
     }
 
-    pub fn write(&mut self, r: &Record) -> io::Result<()> {
+    /// Writes `r`; `point`: it is a numeric point (marked in JSON lines).
+    pub fn write(&mut self, r: &Record, point: bool) -> io::Result<()> {
         match self {
             RecordOut::Jsonl(out, buf) => {
-                json_line(buf, r);
+                json_line(buf, r, point);
                 if buf.len() >= 1 << 16 {
                     out.write_all(buf)?;
                     buf.clear();

@@ -70,9 +70,11 @@ pub fn scan(a: &ScanArgs) -> Result<(), Failure> {
     let range = range(a)?;
     let engine = open::read_only(&a.dir)?;
     let mut out = RecordOut::new(a.format, stdout()).map_err(|e| output_error(e, "stdout"))?;
-    for r in engine.scan(range)? {
+    let mut records = engine.scan(range)?;
+    while let Some(r) = records.next() {
         let r = r.context(|| format!("scanning {}", a.dir.display()))?;
-        out.write(&r).map_err(|e| output_error(e, "stdout"))?;
+        out.write(&r, records.is_point())
+            .map_err(|e| output_error(e, "stdout"))?;
     }
     out.finish().map_err(|e| output_error(e, "stdout"))
 }
@@ -91,7 +93,9 @@ pub fn get(dir: &Path, key: &str, ts: Option<&str>, format: Format) -> Result<()
         }));
     };
     let mut out = RecordOut::new(format, stdout()).map_err(|e| output_error(e, "stdout"))?;
-    out.write(&r).map_err(|e| output_error(e, "stdout"))?;
+    // A point read this way is not marked: `get` does not tell (scan does).
+    out.write(&r, false)
+        .map_err(|e| output_error(e, "stdout"))?;
     out.finish().map_err(|e| output_error(e, "stdout"))
 }
 
@@ -207,9 +211,10 @@ pub fn dump(
     let mut progress = Progress::new(ui, "dump", "records", None);
     let mut buf = Vec::with_capacity(1 << 16);
     let mut n = 0u64;
-    for r in engine.scan(range)? {
+    let mut records = engine.scan(range)?;
+    while let Some(r) = records.next() {
         let r = r.context(|| format!("reading {}", dir.display()))?;
-        json_line(&mut buf, &r);
+        json_line(&mut buf, &r, records.is_point());
         n += 1;
         if buf.len() >= 1 << 16 {
             out.write_all(&buf).map_err(|e| output_error(e, &name))?;
