@@ -83,8 +83,18 @@ impl Snapshot {
 /// The start of the bucket of `step` holding `ts`: the greatest multiple of `step`
 /// at or below `ts`, clamped to `i64::MIN`.
 pub(crate) fn bucket_start(ts: i64, step: i64) -> i64 {
-    let start = (ts as i128).div_euclid(step as i128) * step as i128;
-    start.max(i64::MIN as i128) as i64
+    bucket_of(ts, step).0
+}
+
+/// The bucket of `step` holding `ts`, as its first and last ts (clamped to the
+/// `i64` range).
+fn bucket_of(ts: i64, step: i64) -> (i64, i64) {
+    let lo = ts.div_euclid(step) as i128 * step as i128;
+    let hi = lo + step as i128 - 1;
+    (
+        lo.max(i64::MIN as i128) as i64,
+        hi.min(i64::MAX as i128) as i64,
+    )
 }
 
 fn check(step: i64, functions: &[Agg]) -> Result<()> {
@@ -169,6 +179,8 @@ impl Inner {
         sink: &mut Sink<'_>,
     ) -> Result<u64> {
         let mut open: Option<(Vec<u8>, i64, Summary)> = None;
+        // The open bucket's ts range, `[start, end]`: a point in it needs no division.
+        let (mut start, mut end) = (0, -1);
         let mut read = 0;
         self.visit_entries_at(snap, query.bounds, usize::MAX, |key, ts, kind, value| {
             if kind != Kind::Num {
@@ -183,7 +195,9 @@ impl Inner {
             };
             read += 1;
             let point = Summary::of(ts, f64::from_le_bytes(bytes));
-            let start = bucket_start(ts, step);
+            if ts < start || ts > end {
+                (start, end) = bucket_of(ts, step);
+            }
             match &mut open {
                 Some((k, s, sum)) if *s == start && k.as_slice() == key => sum.merge(&point),
                 _ => {
@@ -218,5 +232,12 @@ mod tests {
         assert_eq!(bucket_start(i64::MIN + 5, 1 << 62), i64::MIN);
         assert_eq!(bucket_start(i64::MAX, i64::MAX), i64::MAX);
         assert_eq!(bucket_start(-1, i64::MAX), i64::MIN + 1);
+        // The lowest bucket is clamped at its start, not at its end.
+        assert_eq!(
+            bucket_of(i64::MIN, 1 << 62),
+            (i64::MIN, -(1 << 62) * 2 + (1 << 62) - 1)
+        );
+        assert_eq!(bucket_of(i64::MIN + 3, 10), (i64::MIN, i64::MIN + 7));
+        assert_eq!(bucket_of(i64::MAX, 10).1, i64::MAX);
     }
 }
