@@ -1325,6 +1325,18 @@ enum flowdb_status_t flowdb_iter_record(const struct flowdb_iter_t *it,
                                         struct flowdb_error_t **err);
 
 /*
+ Whether the current record (the one `flowdb_iter_next` moved to last) was written
+ as a numeric point (`flowdb_engine_write_points`, `flowdb_write_batch_put_point`),
+ in `*out`: its value is then a double's 8 bytes, little-endian
+ (`flowdb_record_as_f64` reads it; docs/numeric.md). An 8-byte value written as bytes
+ is no point. False when there is no current record: before the first
+ `flowdb_iter_next`, at the end, and after a seek until the next `flowdb_iter_next`.
+ */
+enum flowdb_status_t flowdb_iter_is_point(const struct flowdb_iter_t *it,
+                                          bool *out,
+                                          struct flowdb_error_t **err);
+
+/*
  Moves the scan to `(key, ts)` within its range, as RocksDB's `Seek` and (for a
  scan whose range was made reverse with `flowdb_range_set_reverse`) `SeekForPrev`:
  - forwards, the next `flowdb_iter_next` gives the first record at or after

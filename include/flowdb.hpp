@@ -20,8 +20,9 @@
 // aborts the upgrade and reaches the caller. The change feed: JsonDB::subscribe()
 // gives a Subscription whose next(timeout) returns the next committed Change.
 // Numeric series (docs/numeric.md): Engine::write_points() writes Points (key, ts,
-// double), Record::as_f64() reads one back, and aggregate()/aggregate_by() (on Engine
-// and Snapshot) return Buckets of Agg results per series or per GroupBy group.
+// double), Record::as_f64() reads one back, Scan::is_point() tells a point from bytes,
+// and aggregate()/aggregate_by() (on Engine and Snapshot) return Buckets of Agg results
+// per series or per GroupBy group.
 //
 // Lifecycle: sync() flushes and syncs (the handle stays open; Rust's close()),
 // shutdown() syncs, stops background work and releases the directory lock, and the
@@ -327,6 +328,19 @@ public:
         flowdb_record_view_t v;
         detail::check(flowdb_iter_record(it_, &v, &err), err);
         return view_of(v);
+    }
+
+    /// Whether the record the last next() (or range-for step) read was written as a
+    /// numeric point (Engine::write_points, WriteBatch::put_point): its value is then a
+    /// double's 8 bytes, little-endian (RecordView::as_f64 reads it). An 8-byte value
+    /// written as bytes is no point. False before the first record, at the end, and
+    /// after a seek until the next step. In a range-for, name the Scan to ask it:
+    /// `auto s = db.scan(r); for (const RecordView &v : s) if (s.is_point()) ...`.
+    bool is_point() const {
+        bool point = false;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_iter_is_point(it_, &point, &err), err);
+        return point;
     }
 
     /// Moves the scan to (key, ts) within its range (RocksDB's Seek, SeekForPrev for a

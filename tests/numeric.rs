@@ -148,6 +148,7 @@ fn only_tables_holding_points_take_the_new_format() {
         kinds.push((r.unwrap().key, it.is_point()));
     }
     assert_eq!(kinds, [(b"bytes".to_vec(), false), (b"num".to_vec(), true)]);
+    assert!(!it.is_point(), "no record after the end");
     e.shutdown().unwrap();
 }
 

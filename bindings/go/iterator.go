@@ -18,13 +18,14 @@ import (
 // Iterator is a lazy scan over a snapshot taken when it was made (later writes stay
 // invisible to it, seeks included), in its Range's order: (key, ts) ascending, or
 // newest first for a Reverse range, at most the range's Limit per position. Read it
-// with Next and Record (or All), move it with Seek, and Close it when done (it holds
-// its snapshot; one dropped unclosed is freed by the garbage collector). Use it from
-// one goroutine at a time.
+// with Next and Record (or All; IsPoint tells a numeric point from bytes), move it
+// with Seek, and Close it when done (it holds its snapshot; one dropped unclosed is
+// freed by the garbage collector). Use it from one goroutine at a time.
 type Iterator struct {
 	mu      sync.Mutex
 	it      *C.flowdb_iter_t
 	cur     Record
+	point   bool // cur was written as a numeric point
 	err     error
 	cleanup runtime.Cleanup
 }
@@ -78,7 +79,7 @@ var errIteratorClosed = newError(CodeClosed, "closed: the iterator was closed")
 func (i *Iterator) Next() bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.cur, i.err = Record{}, nil
+	i.cur, i.point, i.err = Record{}, false, nil
 	if i.it == nil {
 		i.err = errIteratorClosed
 		return false
@@ -94,7 +95,9 @@ func (i *Iterator) Next() bool {
 	}
 	var v C.flowdb_record_view_t
 	C.flowdb_iter_record(i.it, &v, nil)
-	i.cur = goRecord(&v)
+	var point C.bool
+	C.flowdb_iter_is_point(i.it, &point, nil)
+	i.cur, i.point = goRecord(&v), bool(point)
 	return true
 }
 
@@ -104,6 +107,17 @@ func (i *Iterator) Record() Record {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.cur
+}
+
+// IsPoint reports whether the record the last Next moved to was written as a numeric
+// point (Engine.WritePoints, WriteBatch.PutPoint): its Value is then a float64's 8
+// bytes, little-endian (Record.Float64 reads it). An 8-byte value written as bytes is
+// no point. False before the first Next, when the last Next returned false, and after
+// a Seek. In a loop over All, it is about the record just yielded.
+func (i *Iterator) IsPoint() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.point
 }
 
 // Err is the error that ended the last Next, if any.
@@ -124,7 +138,7 @@ func (i *Iterator) Err() error {
 func (i *Iterator) Seek(key []byte, ts int64) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.cur = Record{}
+	i.cur, i.point = Record{}, false
 	if i.it == nil {
 		return errIteratorClosed
 	}

@@ -32,7 +32,7 @@ type Point struct {
 // Float64 is the number a numeric point's record holds: its Value read as a float64
 // (8 bytes, little-endian), and ok = false when the Value is not 8 bytes long.
 // Whether the record was written as a point is not checked: an 8-byte value of bytes
-// reads as some number too.
+// reads as some number too (Iterator.IsPoint tells them apart in a scan).
 func (r Record) Float64() (v float64, ok bool) {
 	if len(r.Value) != 8 {
 		return 0, false

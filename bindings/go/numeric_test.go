@@ -240,3 +240,65 @@ func TestNumericBadInput(t *testing.T) {
 		t.Fatalf("AggregateBy on a closed snapshot: %v", err)
 	}
 }
+
+// Iterator.IsPoint: true for the points, false for 8 bytes written as bytes, before
+// the first Next, at the end, after a Seek and after Close; through Next and All, from
+// the memtable and from a table, forwards, in reverse and on a snapshot.
+func TestIteratorIsPoint(t *testing.T) {
+	e := open(t)
+	mustOK(t, e.WritePoints([]Point{pt("iter", 1, 1.5), pt("iter", 3, math.Copysign(0, -1))}))
+	mustOK(t, e.WriteBatch([]Record{rec("iter", 2, "abcdefgh")}))
+	want := []bool{true, false, true}
+	for round := 0; round < 2; round++ {
+		it, err := e.NewIterator(All())
+		mustOK(t, err)
+		if it.IsPoint() {
+			t.Fatalf("round %d: IsPoint before the first Next", round)
+		}
+		var got []bool
+		for r, err := range it.All() {
+			mustOK(t, err)
+			if len(r.Value) != 8 {
+				t.Fatalf("round %d: %+v", round, r)
+			}
+			got = append(got, it.IsPoint())
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: IsPoint %v, want %v", round, got, want)
+		}
+		if it.IsPoint() {
+			t.Fatalf("round %d: IsPoint at the end", round)
+		}
+		mustOK(t, it.Seek([]byte("iter"), 3))
+		if it.IsPoint() {
+			t.Fatalf("round %d: IsPoint after a Seek", round)
+		}
+		if !it.Next() || it.Record().TS != 3 || !it.IsPoint() {
+			t.Fatalf("round %d: after a seek to ts 3: %+v, IsPoint %v", round, it.Record(), it.IsPoint())
+		}
+		mustOK(t, it.Seek([]byte("iter"), 2))
+		if !it.Next() || it.Record().TS != 2 || it.IsPoint() {
+			t.Fatalf("round %d: after a seek to ts 2: %+v, IsPoint %v", round, it.Record(), it.IsPoint())
+		}
+		mustOK(t, it.Close())
+		if it.IsPoint() || it.Next() || it.IsPoint() {
+			t.Fatalf("round %d: IsPoint or Next after Close", round)
+		}
+
+		snap, err := e.Snapshot()
+		mustOK(t, err)
+		it, err = snap.NewIterator(All().Reverse())
+		mustOK(t, err)
+		got = got[:0]
+		for it.Next() {
+			got = append(got, it.IsPoint())
+		}
+		mustOK(t, it.Err())
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: reverse on a snapshot: IsPoint %v, want %v", round, got, want)
+		}
+		it.Close()
+		snap.Close()
+		mustOK(t, e.Flush(t.Context()))
+	}
+}

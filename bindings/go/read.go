@@ -201,7 +201,7 @@ func (e *Engine) Query(r Range) ([]Record, error) {
 // Scan iterates the live records of r lazily, over a snapshot taken when iteration
 // starts: in (key, ts) order, or newest first for r.Reverse() (a reverse scan in a
 // range-over-func loop), at most r's Limit. Breaking out of the loop frees the scan.
-// NewIterator gives a scan that can also Seek.
+// NewIterator gives a scan that can also Seek, and tell numeric points (IsPoint).
 func (e *Engine) Scan(r Range) iter.Seq2[Record, error] {
 	return e.scan(r, ReadOptions{FillCache: true, VerifyChecksums: true})
 }

@@ -80,14 +80,8 @@ impl Snapshot {
     }
 }
 
-/// The start of the bucket of `step` holding `ts`: the greatest multiple of `step`
-/// at or below `ts`, clamped to `i64::MIN`.
-pub(crate) fn bucket_start(ts: i64, step: i64) -> i64 {
-    bucket_of(ts, step).0
-}
-
-/// The bucket of `step` holding `ts`, as its first and last ts (clamped to the
-/// `i64` range).
+/// The bucket of `step` holding `ts`, as its first and last ts: it starts at the
+/// greatest multiple of `step` at or below `ts`; both are clamped to the `i64` range.
 fn bucket_of(ts: i64, step: i64) -> (i64, i64) {
     let lo = ts.div_euclid(step) as i128 * step as i128;
     let hi = lo + step as i128 - 1;
@@ -221,6 +215,10 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bucket_start(ts: i64, step: i64) -> i64 {
+        bucket_of(ts, step).0
+    }
 
     #[test]
     fn buckets_align_to_zero_and_clamp() {

@@ -96,7 +96,8 @@ impl ScanIterator {
 
     /// Whether the record `next` returned last was written as a numeric point
     /// (`Engine::write_points`, `WriteBatch::put_point`): its value is then an
-    /// `f64`'s 8 bytes, little-endian (docs/numeric.md). False before the first.
+    /// `f64`'s 8 bytes, little-endian (docs/numeric.md). False when there is no such
+    /// record: before the first `next`, once `next` returned `None`, after a `seek`.
     pub fn is_point(&self) -> bool {
         self.last_point
     }
@@ -113,12 +114,14 @@ impl ScanIterator {
         let Some(reopen) = &self.reopen else {
             return;
         };
+        self.last_point = false;
         let bounds = self.bounds.positioned_at(key.as_ref(), ts);
         self.left = self.limit.map_or(u64::MAX, |n| n as u64);
         self.merge = (!bounds.is_empty()).then(|| reopen(&Arc::new(bounds)));
     }
 
     fn advance(&mut self) -> Result<Option<Record>> {
+        self.last_point = false;
         let Some(merge) = self.merge.as_mut() else {
             return Ok(None);
         };

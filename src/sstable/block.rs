@@ -18,6 +18,30 @@ use crate::entry::{cmp_key_ts, Entry, Kind};
 use crate::error::{Error, Result};
 use crate::util::coding::{get_u32_at, put_bytes, put_u32, put_varint, put_varint_i64, Decoder};
 
+/// An entry's kind byte (the module docs' list, which packed blocks share): its kind,
+/// and whether it carries an expiry (a delete never does).
+pub(crate) fn kind_byte(kind: Kind, expiring: bool) -> u8 {
+    match (kind, expiring) {
+        (Kind::Put, false) => 0,
+        (Kind::Put, true) => 1,
+        (Kind::Delete, _) => 2,
+        (Kind::Num, false) => 3,
+        (Kind::Num, true) => 4,
+    }
+}
+
+/// The kind and expiry flag of a kind byte; `None` for no kind.
+pub(crate) fn kind_of_byte(b: u8) -> Option<(Kind, bool)> {
+    Some(match b {
+        0 => (Kind::Put, false),
+        1 => (Kind::Put, true),
+        2 => (Kind::Delete, false),
+        3 => (Kind::Num, false),
+        4 => (Kind::Num, true),
+        _ => return None,
+    })
+}
+
 pub(crate) struct BlockBuilder {
     buf: Vec<u8>,
     restarts: Vec<u32>,
@@ -89,13 +113,7 @@ impl BlockBuilder {
         debug_assert!(kind != Kind::Num || value.len() == 8);
         self.has_numbers |= kind == Kind::Num;
         let expiring = expire_at != i64::MAX;
-        self.buf.push(match (kind, expiring) {
-            (Kind::Put, false) => 0,
-            (Kind::Put, true) => 1,
-            (Kind::Delete, _) => 2,
-            (Kind::Num, false) => 3,
-            (Kind::Num, true) => 4,
-        });
+        self.buf.push(kind_byte(kind, expiring));
         if expiring && kind != Kind::Delete {
             put_varint_i64(&mut self.buf, expire_at.wrapping_sub(ts));
         }
@@ -240,14 +258,10 @@ impl BlockIter {
         self.ts = self
             .ts
             .wrapping_add(d.varint_i64().ok_or_else(|| b.corrupt("ts"))?);
-        let (kind, expiring) = match d.u8() {
-            Some(0) => (Kind::Put, false),
-            Some(1) => (Kind::Put, true),
-            Some(2) => (Kind::Delete, false),
-            Some(3) => (Kind::Num, false),
-            Some(4) => (Kind::Num, true),
-            _ => return Err(b.corrupt("kind")),
-        };
+        let (kind, expiring) = d
+            .u8()
+            .and_then(kind_of_byte)
+            .ok_or_else(|| b.corrupt("kind"))?;
         let expire_at = if expiring {
             let delta = d.varint_i64().ok_or_else(|| b.corrupt("expiry"))?;
             self.ts.wrapping_add(delta)

@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use super::block::{Block, BlockBuilder, BlockIter};
+use super::block::{kind_byte, kind_of_byte, Block, BlockBuilder, BlockIter};
 use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::numeric::{decode_run_into, encode_run_with, Choice, TsCodec};
@@ -72,13 +72,7 @@ impl Packer {
         put_varint_i64(&mut self.out, ts.wrapping_sub(self.prev_ts));
         self.prev_ts = ts;
         let expiring = expire_at != i64::MAX && kind != Kind::Delete;
-        self.out.push(match (kind, expiring) {
-            (Kind::Put, false) => 0,
-            (Kind::Put, true) => 1,
-            (Kind::Delete, _) => 2,
-            (Kind::Num, false) => 3,
-            (Kind::Num, true) => 4,
-        });
+        self.out.push(kind_byte(kind, expiring));
         if expiring {
             put_varint_i64(&mut self.out, expire_at.wrapping_sub(ts));
         }
@@ -199,14 +193,7 @@ pub(crate) fn unpack(packed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> 
             0 => {
                 let t = prev_ts.wrapping_add(d.varint_i64().ok_or_else(|| bad("ts"))?);
                 prev_ts = t;
-                let (kind, expiring) = match d.u8() {
-                    Some(0) => (Kind::Put, false),
-                    Some(1) => (Kind::Put, true),
-                    Some(2) => (Kind::Delete, false),
-                    Some(3) => (Kind::Num, false),
-                    Some(4) => (Kind::Num, true),
-                    _ => return Err(bad("kind")),
-                };
+                let (kind, expiring) = d.u8().and_then(kind_of_byte).ok_or_else(|| bad("kind"))?;
                 let exp = match expiring {
                     true => t.wrapping_add(d.varint_i64().ok_or_else(|| bad("expiry"))?),
                     false => i64::MAX,

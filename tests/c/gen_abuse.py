@@ -573,6 +573,9 @@ static void bad_input_and_lifetimes(void) {
     check(flowdb_iter_record(si, &r, &e), FLOWDB_OK, &e, "record");
     check(flowdb_iter_seek(si, NULL, 0, INT64_MIN, &e), FLOWDB_OK, &e, "seek to the start");
     check(flowdb_iter_record(si, &r, &e), FLOWDB_INVALID_ARGUMENT, &e, "record after a seek, before next");
+    bool point = true;
+    check(flowdb_iter_is_point(si, &point, &e), FLOWDB_OK, &e, "is_point after a seek, before next");
+    EXPECT(!point, "is_point true with no current record");
     flowdb_iter_free(si);
     flowdb_range_free(rr);
     flowdb_txn_t *t = NULL;
@@ -693,6 +696,7 @@ static void bad_input_and_lifetimes(void) {
     st = flowdb_iter_next(it, &has, &e);
     EXPECT(st == FLOWDB_OK || st == FLOWDB_CLOSED, "iter after a seek after shutdown: %s", flowdb_status_str(st));
     flowdb_error_free(e); e = NULL;
+    check(flowdb_iter_is_point(it, &has, &e), FLOWDB_OK, &e, "is_point after shutdown"); /* reads no engine */
     flowdb_series_t *sl2 = NULL;
     check(flowdb_engine_series(e2, NULL, 0, NULL, 0, UINT64_MAX, &sl2, &e), FLOWDB_CLOSED, &e, "series after shutdown");
     EXPECT(sl2 == NULL, "series output after shutdown");

@@ -4,7 +4,8 @@
  * -0.0, infinities, subnormals) through get, query, snapshots and flowdb_record_as_f64;
  * flowdb_engine_aggregate and _aggregate_by (and the snapshot forms) compute known
  * results, group series, honour a range's order and limit and leave records of bytes
- * out; bad arguments are FLOWDB_INVALID_ARGUMENT naming them. Built with -Wall
+ * out; flowdb_iter_is_point tells the points of a scan from records of bytes (8-byte
+ * ones too); bad arguments are FLOWDB_INVALID_ARGUMENT naming them. Built with -Wall
  * -Wextra -Werror; run by ctest, also statically, under AddressSanitizer/UBSan and
  * under valgrind. */
 #include "flowdb.h"
@@ -452,6 +453,96 @@ static void test_bad_input(const char *dir) {
     flowdb_engine_free(e);
 }
 
+/* Reads a scan to its end: in is_point[i] whether its i-th record is a point, checked
+ * to be false again at the end; the number of records. */
+static size_t scan_points(flowdb_iter_t *it, int is_point[], size_t cap) {
+    size_t n = 0;
+    bool has = false;
+    while (flowdb_iter_next(it, &has, NULL) == FLOWDB_OK && has) {
+        bool p = false;
+        OK(flowdb_iter_is_point(it, &p, NULL));
+        flowdb_record_view_t v;
+        OK(flowdb_iter_record(it, &v, NULL));
+        CHECK(v.value_len == 8);
+        if (n < cap) is_point[n] = p;
+        n++;
+    }
+    bool p = true;
+    OK(flowdb_iter_is_point(it, &p, NULL));
+    CHECK(!p); /* at the end */
+    return n;
+}
+
+/* flowdb_iter_is_point: true for the records written as points, false for 8 bytes
+ * written as bytes, before the first flowdb_iter_next and after a seek; from the
+ * memtable and from a table, forwards, in reverse and on a snapshot. */
+static void test_iter_is_point(const char *dir) {
+    flowdb_engine_t *e = open_engine(dir);
+    flowdb_point_t ps[] = {point("iter", 1, 1.5), point("iter", 3, of_bits(UINT64_C(0x8000000000000000)))};
+    OK(flowdb_engine_write_points(e, ps, 2, NULL));
+    flowdb_record_view_t rec = {(const uint8_t *)"iter", 4, 2, 0, (const uint8_t *)"abcdefgh", 8};
+    OK(flowdb_engine_write_batch(e, &rec, 1, NULL));
+    flowdb_range_t *all = flowdb_range_all();
+    flowdb_range_t *rev = flowdb_range_all();
+    OK(flowdb_range_set_reverse(rev, true, NULL));
+    for (int round = 0; round < 2; round++) { /* in the memtable, then in a table */
+        flowdb_iter_t *it = NULL;
+        OK(flowdb_engine_scan(e, all, &it, NULL));
+        bool p = true;
+        OK(flowdb_iter_is_point(it, &p, NULL));
+        CHECK(!p); /* before the first next */
+        int got[4] = {-1, -1, -1, -1};
+        CHECK(scan_points(it, got, 4) == 3);
+        CHECK(got[0] == 1 && got[1] == 0 && got[2] == 1);
+        /* A seek drops the current record: false until the next flowdb_iter_next. */
+        OK(flowdb_iter_seek(it, (const uint8_t *)"iter", 4, 3, NULL));
+        p = true;
+        OK(flowdb_iter_is_point(it, &p, NULL));
+        CHECK(!p);
+        bool has = false;
+        OK(flowdb_iter_next(it, &has, NULL));
+        OK(flowdb_iter_is_point(it, &p, NULL));
+        CHECK(has && p);
+        OK(flowdb_iter_seek(it, (const uint8_t *)"iter", 4, 2, NULL));
+        OK(flowdb_iter_next(it, &has, NULL));
+        p = true;
+        OK(flowdb_iter_is_point(it, &p, NULL));
+        CHECK(has && !p);
+        flowdb_iter_free(it);
+
+        it = NULL;
+        OK(flowdb_engine_scan(e, rev, &it, NULL));
+        int back[4] = {-1, -1, -1, -1};
+        CHECK(scan_points(it, back, 4) == 3);
+        CHECK(back[0] == 1 && back[1] == 0 && back[2] == 1);
+        flowdb_iter_free(it);
+
+        flowdb_snapshot_t *snap = NULL;
+        OK(flowdb_engine_snapshot(e, &snap, NULL));
+        it = NULL;
+        OK(flowdb_snapshot_scan(snap, all, &it, NULL));
+        int in_snap[4] = {-1, -1, -1, -1};
+        CHECK(scan_points(it, in_snap, 4) == 3);
+        CHECK(in_snap[0] == 1 && in_snap[1] == 0 && in_snap[2] == 1);
+        flowdb_iter_free(it);
+        flowdb_snapshot_free(snap);
+        OK(flowdb_engine_flush(e, NULL));
+    }
+
+    /* NULL where a pointer is needed; *out is not written on failure. */
+    flowdb_iter_t *it = NULL;
+    OK(flowdb_engine_scan(e, all, &it, NULL));
+    bool p = true;
+    FAILS(flowdb_iter_is_point(NULL, &p, &err_), FLOWDB_INVALID_ARGUMENT, "iterator is NULL");
+    CHECK(p);
+    FAILS(flowdb_iter_is_point(it, NULL, &err_), FLOWDB_INVALID_ARGUMENT, "out is NULL");
+    flowdb_iter_free(it);
+    flowdb_range_free(rev);
+    flowdb_range_free(all);
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+}
+
 /* The example of docs/numeric.md ("In C, C++ and Go"), as it is written there. */
 static void test_doc_example(const char *dir) {
     flowdb_engine_t *db = open_engine(dir);
@@ -494,6 +585,8 @@ int main(void) {
     test_grouping(d);
     snprintf(d, sizeof d, "%s/bad-input", base);
     test_bad_input(d);
+    snprintf(d, sizeof d, "%s/iter-is-point", base);
+    test_iter_is_point(d);
     snprintf(d, sizeof d, "%s/doc", base);
     test_doc_example(d);
     char cmd[600];

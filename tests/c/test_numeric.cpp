@@ -3,7 +3,7 @@
 // snapshots (NaN payloads, -0.0, infinities, subnormals; Record::as_f64 and
 // RecordView::as_f64); aggregate and aggregate_by (also on a Snapshot, and through a
 // const Engine) give known results, group series, follow a Range's order and limit;
-// bad arguments throw flowdb::Error with FLOWDB_INVALID_ARGUMENT naming them.
+// Scan::is_point tells points from records of bytes; bad arguments throw flowdb::Error with FLOWDB_INVALID_ARGUMENT naming them.
 #include "flowdb.hpp"
 
 #include <cstdint>
@@ -166,6 +166,42 @@ int main() {
         CHECK(throws([&] { db.write_points({{"k", 0, 0, 1}}); }, FLOWDB_CLOSED, ""));
         CHECK(throws([&] { db.aggregate(r, 60, {Agg::sum}); }, FLOWDB_CLOSED, ""));
         CHECK(throws([&] { snap.aggregate(r, 60, {Agg::sum}); }, FLOWDB_CLOSED, ""));
+    }
+    {
+        // Scan::is_point: true for the points, false for 8 bytes written as bytes, before
+        // the first record, at the end and after a seek; in a range-for and with next(),
+        // from the memtable and from a table, forwards, in reverse and on a snapshot.
+        flowdb::Options o;
+        o.data_dir(std::string(base) + "/is-point").auto_background(false);
+        flowdb::Engine db = flowdb::Engine::open(o);
+        db.write_points({{"iter", 1, 0, 1.5}, {"iter", 3, 0, -0.0}});
+        db.write_batch({{"iter", 2, 0, "abcdefgh"}});
+        const std::vector<bool> want = {true, false, true};
+        for (int round = 0; round < 2; round++) {
+            flowdb::Scan s = db.scan(flowdb::Range::all());
+            CHECK(!s.is_point());
+            std::vector<bool> points;
+            for (const flowdb::RecordView &v : s) {
+                CHECK(v.value.size() == 8);
+                points.push_back(s.is_point());
+            }
+            CHECK(points == want);
+            CHECK(!s.is_point());
+            s.seek("iter", 2);
+            CHECK(!s.is_point());
+            auto v = s.next();
+            CHECK(v && v->ts == 2 && !s.is_point());
+            v = s.next();
+            CHECK(v && v->ts == 3 && s.is_point() && v->as_f64() == 0.0);
+            CHECK(!s.next() && !s.is_point());
+
+            const flowdb::Snapshot snap = db.snapshot();
+            flowdb::Scan r = snap.scan(flowdb::Range::all().reverse());
+            points.clear();
+            while (auto rv = r.next()) points.push_back(r.is_point());
+            CHECK(points == want);
+            db.flush();
+        }
     }
     {
         // The example of docs/numeric.md ("In C, C++ and Go"), as it is written there.

@@ -149,6 +149,25 @@ pub unsafe extern "C" fn flowdb_iter_record(
     })
 }
 
+/// Whether the current record (the one `flowdb_iter_next` moved to last) was written
+/// as a numeric point (`flowdb_engine_write_points`, `flowdb_write_batch_put_point`),
+/// in `*out`: its value is then a double's 8 bytes, little-endian
+/// (`flowdb_record_as_f64` reads it; docs/numeric.md). An 8-byte value written as bytes
+/// is no point. False when there is no current record: before the first
+/// `flowdb_iter_next`, at the end, and after a seek until the next `flowdb_iter_next`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_iter_is_point(
+    it: *const flowdb_iter_t,
+    out: *mut bool,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let i = it.as_ref().ok_or_else(|| null("iterator"))?;
+        put(out, i.current.is_some() && i.it.is_point(), "out")
+    })
+}
+
 /// Moves the scan to `(key, ts)` within its range, as RocksDB's `Seek` and (for a
 /// scan whose range was made reverse with `flowdb_range_set_reverse`) `SeekForPrev`:
 /// - forwards, the next `flowdb_iter_next` gives the first record at or after
