@@ -221,21 +221,30 @@ impl Summary {
         }
     }
 
-    /// Adds the points `o` summarizes, all after this summary's or all before them
+    /// Adds the point `(ts, v)`, after this summary's points or before all of them
     /// (a series read forwards or backwards).
-    pub(crate) fn merge(&mut self, o: &Summary) {
+    #[inline]
+    pub(crate) fn push(&mut self, ts: i64, v: f64) {
+        self.count += 1;
+        self.sum += v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        if ts > self.last_ts {
+            self.increase += step_increase(self.last, v);
+            (self.last_ts, self.last) = (ts, v);
+        } else {
+            self.increase += step_increase(v, self.first);
+            (self.first_ts, self.first) = (ts, v);
+        }
+    }
+
+    /// Adds the statistics that do not depend on order: count, sum, min and max.
+    fn add_unordered(&mut self, o: &Summary) {
         self.count += o.count;
         self.sum += o.sum;
         // `f64::min`/`max` return the operand that is not NaN.
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
-        if o.first_ts > self.last_ts {
-            self.increase += step_increase(self.last, o.first) + o.increase;
-            (self.last_ts, self.last) = (o.last_ts, o.last);
-        } else {
-            self.increase += step_increase(o.last, self.first) + o.increase;
-            (self.first_ts, self.first) = (o.first_ts, o.first);
-        }
     }
 
     pub(crate) fn get(&self, f: Agg) -> f64 {
@@ -277,10 +286,7 @@ impl Group {
     /// point wins a tie, whatever the direction).
     pub(crate) fn add(&mut self, s: &Summary, lower_key: bool) {
         let a = &mut self.all;
-        a.count += s.count;
-        a.sum += s.sum;
-        a.min = a.min.min(s.min);
-        a.max = a.max.max(s.max);
+        a.add_unordered(s);
         a.increase += s.increase;
         if s.first_ts < a.first_ts || (lower_key && s.first_ts == a.first_ts) {
             (a.first_ts, a.first) = (s.first_ts, s.first);
@@ -335,11 +341,11 @@ mod tests {
     #[test]
     fn groups_add_series() {
         let mut a = Summary::of(0, 1.0);
-        a.merge(&Summary::of(2_000_000, 5.0)); // rate 2/s
+        a.push(2_000_000, 5.0); // rate 2/s
         let mut g = Group::of(&a);
         g.add(&Summary::of(1, 9.0), false); // one point: no rate
         let mut b = Summary::of(-5, 10.0);
-        b.merge(&Summary::of(1_000_000, 11.0)); // rate ~1/s
+        b.push(1_000_000, 11.0); // rate ~1/s
         g.add(&b, false);
         assert_eq!(g.get(Agg::Count), 5.0);
         assert_eq!((g.get(Agg::Min), g.get(Agg::Max)), (1.0, 11.0));
@@ -360,8 +366,8 @@ mod tests {
     #[test]
     fn summary_nan_rules_and_order() {
         let mut s = Summary::of(5, 2.0);
-        s.merge(&Summary::of(1, f64::NAN));
-        s.merge(&Summary::of(9, -1.0));
+        s.push(1, f64::NAN);
+        s.push(9, -1.0);
         assert_eq!((s.min, s.max), (-1.0, 2.0));
         assert!(s.sum.is_nan() && s.first.is_nan());
         assert_eq!((s.first_ts, s.last_ts, s.last, s.count), (1, 9, -1.0, 3));
@@ -380,14 +386,14 @@ mod tests {
         let fwd = pts[1..]
             .iter()
             .fold(Summary::of(pts[0].0, pts[0].1), |mut s, p| {
-                s.merge(&Summary::of(p.0, p.1));
+                s.push(p.0, p.1);
                 s
             });
         let back = pts[..3]
             .iter()
             .rev()
             .fold(Summary::of(pts[3].0, pts[3].1), |mut s, p| {
-                s.merge(&Summary::of(p.0, p.1));
+                s.push(p.0, p.1);
                 s
             });
         for s in [fwd, back] {

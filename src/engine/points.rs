@@ -188,13 +188,14 @@ impl Inner {
                 )));
             };
             read += 1;
-            let point = Summary::of(ts, f64::from_le_bytes(bytes));
+            let v = f64::from_le_bytes(bytes);
             if ts < start || ts > end {
                 (start, end) = bucket_of(ts, step);
             }
             match &mut open {
-                Some((k, s, sum)) if *s == start && k.as_slice() == key => sum.merge(&point),
+                Some((k, s, sum)) if *s == start && k.as_slice() == key => sum.push(ts, v),
                 _ => {
+                    let point = Summary::of(ts, v);
                     if let Some((k, s, sum)) = open.replace((key.to_vec(), start, point)) {
                         if !sink(k, s, sum) {
                             open = None;

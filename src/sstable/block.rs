@@ -70,10 +70,6 @@ impl BlockBuilder {
         self.has_numbers
     }
 
-    pub(crate) fn interval(&self) -> usize {
-        self.interval
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
     }

@@ -207,7 +207,7 @@ impl TableBuilder {
             return Ok(());
         };
         m.last_key = FenceKey::from_slice(&self.last_key);
-        let (numbers, interval) = (self.block.has_numbers(), self.block.interval());
+        let (numbers, interval) = (self.block.has_numbers(), self.opts.restart_interval);
         let raw = self.block.finish();
         self.raw_bytes += raw.len() as u64;
         m.handle = match numbers {
