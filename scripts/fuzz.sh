@@ -11,7 +11,8 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(wal table manifest json_doc jsondb_stored ops numeric)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-FLOWDB_FUZZ_WRITE_SEEDS="$PWD/fuzz/corpus" cargo test -q --test fuzz_corpus >/dev/null
+# With the cli feature, as the test suite builds the library: no second debug build.
+FLOWDB_FUZZ_WRITE_SEEDS="$PWD/fuzz/corpus" cargo test -q --features cli --test fuzz_corpus >/dev/null
 cd fuzz
 status=0
 for t in "${targets[@]}"; do
