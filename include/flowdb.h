@@ -572,6 +572,10 @@ typedef struct flowdb_stats_t {
    Tables dropped without a rewrite because a range delete covered them.
    */
   uint64_t total_tables_deleted;
+  /*
+   Numeric points `aggregate` folded from their blocks' statistics in table indexes, without reading the blocks.
+   */
+  uint64_t total_points_aggregated_from_index;
 } flowdb_stats_t;
 
 /*

@@ -201,6 +201,18 @@ impl RangeTombstones {
         self.list.is_empty()
     }
 
+    /// Keeps only the tombstones that could hide a record with a key from `start`
+    /// up to `last` (inclusive; `None`: no upper limit) and a ts in `[lo, hi]`: a
+    /// read of that region needs no others.
+    pub(crate) fn retain_touching(&mut self, start: &[u8], last: Option<&[u8]>, lo: i64, hi: i64) {
+        self.list.retain(|t| {
+            t.ts_lo <= hi
+                && lo <= t.ts_hi
+                && last.map_or(true, |l| t.start.as_slice() <= l)
+                && (t.end.is_empty() || start < t.end.as_slice())
+        });
+    }
+
     pub(crate) fn into_vec(self) -> Vec<RangeTombstone> {
         self.list
     }

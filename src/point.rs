@@ -238,6 +238,16 @@ impl Summary {
         }
     }
 
+    /// Adds `o`, the summary of points of the same series all after this one's (a
+    /// series read forwards), as pushing them one by one would: the counter increase
+    /// across the two is counted. Sums are added per summary, not per point, so they
+    /// may round differently from a point-by-point sum.
+    pub(crate) fn append(&mut self, o: &Summary) {
+        self.add_unordered(o);
+        self.increase += step_increase(self.last, o.first) + o.increase;
+        (self.last_ts, self.last) = (o.last_ts, o.last);
+    }
+
     /// Adds the statistics that do not depend on order: count, sum, min and max.
     fn add_unordered(&mut self, o: &Summary) {
         self.count += o.count;

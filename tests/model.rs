@@ -619,7 +619,13 @@ impl Harness {
         // Scattered points, or one series' consecutive points (packed in runs).
         let series = self.rng.bool().then(|| (self.key(), self.ts()));
         let ttl_run = self.rng.u8(..4) == 0;
-        for i in 0..self.rng.usize(1..40) {
+        // Runs up to 200 points: enough to fill blocks of one series, whose index
+        // entries then answer buckets covering them (tests/numeric_blocks.rs).
+        let n = match series {
+            Some(_) => self.rng.usize(1..200),
+            None => self.rng.usize(1..40),
+        };
+        for i in 0..n {
             let (k, ts) = match &series {
                 Some((k, ts)) => (k.clone(), ts + i as i64 * 1000),
                 None => (self.key(), self.ts()),

@@ -1,6 +1,7 @@
 package flowdb
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -300,5 +301,27 @@ func TestIteratorIsPoint(t *testing.T) {
 		it.Close()
 		snap.Close()
 		mustOK(t, e.Flush(t.Context()))
+	}
+}
+
+// A block of one series' points in a table keeps their statistics in its index
+// entry: a bucket covering the block whole is folded from them, not read, and the
+// stats count those points.
+func TestAggregateFromBlockStatistics(t *testing.T) {
+	e := open(t)
+	const n = 5000
+	pts := make([]Point, n)
+	for i := range pts {
+		pts[i] = pt("m.x", int64(i)*sec, float64(i))
+	}
+	mustOK(t, e.WritePoints(pts))
+	mustOK(t, e.Flush(context.Background()))
+	got, err := e.Aggregate(Prefix([]byte("m.")), 86400*sec, AggCount, AggSum, AggMax, AggFirst)
+	mustOK(t, err)
+	bucketsAre(t, got, bk("m.x", 0, n, n*(n-1)/2, n-1, 0))
+	st, err := e.Stats()
+	mustOK(t, err)
+	if st.TotalPointsAggregatedFromIndex < n/2 {
+		t.Fatalf("%d points aggregated from block statistics, want most of %d", st.TotalPointsAggregatedFromIndex, n)
 	}
 }

@@ -110,6 +110,9 @@ type Stats struct {
 
 	// TotalTablesDeleted: Tables dropped without a rewrite because a range delete covered them.
 	TotalTablesDeleted uint64
+
+	// TotalPointsAggregatedFromIndex: Numeric points `aggregate` folded from their blocks' statistics in table indexes, without reading the blocks.
+	TotalPointsAggregatedFromIndex uint64
 }
 
 func statsFromC(s *C.flowdb_stats_t) (st Stats) {
@@ -146,5 +149,6 @@ func statsFromC(s *C.flowdb_stats_t) (st Stats) {
 	st.UptimeSecs = uint64(s.uptime_secs)
 	st.TotalRetentionDeletes = uint64(s.total_retention_deletes)
 	st.TotalTablesDeleted = uint64(s.total_tables_deleted)
+	st.TotalPointsAggregatedFromIndex = uint64(s.total_points_aggregated_from_index)
 	return st
 }

@@ -2,6 +2,7 @@
 //! and time bucket ([`Engine::aggregate`]). The types are in `point.rs`; the meaning
 //! of each rule is in docs/numeric.md.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -164,7 +165,8 @@ impl Inner {
     }
 
     /// Hands each series' buckets to `sink` in the query's order; returns the
-    /// number of points read.
+    /// number of points read. A table block of one series' points that one bucket
+    /// covers whole is folded from its index entry's statistics, not read.
     fn series_buckets(
         &self,
         snap: &version::Snapshot,
@@ -172,44 +174,106 @@ impl Inner {
         step: i64,
         sink: &mut Sink<'_>,
     ) -> Result<u64> {
-        let mut open: Option<(Vec<u8>, i64, Summary)> = None;
-        // The open bucket's ts range, `[start, end]`: a point in it needs no division.
-        let (mut start, mut end) = (0, -1);
-        let mut read = 0;
-        self.visit_entries_at(snap, query.bounds, usize::MAX, |key, ts, kind, value| {
-            if kind != Kind::Num {
-                return Ok(true);
-            }
-            let Ok(bytes) = <[u8; 8]>::try_from(value) else {
-                return Err(Error::Internal(format!(
-                    "numeric point of {:?} at {ts} holds {} bytes, not 8",
-                    String::from_utf8_lossy(key),
-                    value.len()
-                )));
-            };
-            read += 1;
-            let v = f64::from_le_bytes(bytes);
-            if ts < start || ts > end {
-                (start, end) = bucket_of(ts, step);
-            }
-            match &mut open {
-                Some((k, s, sum)) if *s == start && k.as_slice() == key => sum.push(ts, v),
-                _ => {
-                    let point = Summary::of(ts, v);
-                    if let Some((k, s, sum)) = open.replace((key.to_vec(), start, point)) {
-                        if !sink(k, s, sum) {
-                            open = None;
-                            return Ok(false);
-                        }
-                    }
+        let fold = RefCell::new(Fold {
+            step,
+            open: None,
+            start: 0,
+            end: -1,
+            from_index: 0,
+            sink,
+        });
+        let read = self.visit_entries_at(
+            snap,
+            query.bounds,
+            usize::MAX,
+            |key, ts, kind, value| {
+                if kind != Kind::Num {
+                    return Ok(true);
                 }
-            }
-            Ok(true)
-        })?;
-        if let Some((key, start, s)) = open {
-            sink(key, start, s);
-        }
+                let Ok(bytes) = <[u8; 8]>::try_from(value) else {
+                    return Err(Error::Internal(format!(
+                        "numeric point of {:?} at {ts} holds {} bytes, not 8",
+                        String::from_utf8_lossy(key),
+                        value.len()
+                    )));
+                };
+                Ok(fold.borrow_mut().point(key, ts, f64::from_le_bytes(bytes)))
+            },
+            Some(&mut |key, s| fold.borrow_mut().block(key, s)),
+        )?;
+        let fold = fold.into_inner();
+        self.stats
+            .points_from_index
+            .fetch_add(fold.from_index, std::sync::atomic::Ordering::Relaxed);
+        fold.finish();
         Ok(read)
+    }
+}
+
+/// One series' buckets being folded, point by point or block by block.
+struct Fold<'s, 'a> {
+    step: i64,
+    /// The open bucket: its series, start and summary so far.
+    open: Option<(Vec<u8>, i64, Summary)>,
+    /// The open bucket's ts range, `[start, end]`: a point in it needs no division.
+    start: i64,
+    end: i64,
+    /// The points folded from block statistics.
+    from_index: u64,
+    sink: &'s mut Sink<'a>,
+}
+
+impl Fold<'_, '_> {
+    /// Adds a point; false when the sink stopped the read.
+    #[inline]
+    fn point(&mut self, key: &[u8], ts: i64, v: f64) -> bool {
+        if ts < self.start || ts > self.end {
+            (self.start, self.end) = bucket_of(ts, self.step);
+        }
+        match &mut self.open {
+            Some((k, s, sum)) if *s == self.start && k.as_slice() == key => {
+                sum.push(ts, v);
+                true
+            }
+            _ => self.open_bucket(key, Summary::of(ts, v)),
+        }
+    }
+
+    /// Adds a block's points when one bucket covers them all (`None` otherwise: the
+    /// block is then read point by point); `Some(false)` when the sink stopped.
+    fn block(&mut self, key: &[u8], s: &Summary) -> Option<bool> {
+        let (lo, hi) = bucket_of(s.first_ts, self.step);
+        if s.last_ts > hi {
+            return None;
+        }
+        (self.start, self.end) = (lo, hi);
+        self.from_index += s.count;
+        match &mut self.open {
+            Some((k, at, sum)) if *at == lo && k.as_slice() == key => {
+                sum.append(s);
+                Some(true)
+            }
+            _ => Some(self.open_bucket(key, *s)),
+        }
+    }
+
+    /// Starts the bucket at `self.start` of `key` with `s`, handing the open one to
+    /// the sink; false when the sink stopped the read.
+    fn open_bucket(&mut self, key: &[u8], s: Summary) -> bool {
+        if let Some((k, at, sum)) = self.open.replace((key.to_vec(), self.start, s)) {
+            if !(self.sink)(k, at, sum) {
+                self.open = None;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Hands the last open bucket to the sink.
+    fn finish(self) {
+        if let Some((key, start, s)) = self.open {
+            (self.sink)(key, start, s);
+        }
     }
 }
 

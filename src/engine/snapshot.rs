@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::iterator::lent_merge;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::iterator::scan::ScanIterator;
-use crate::range::{Bounds, Query, ScanRange};
+use crate::range::{Bounds, KeyEnd, Query, ScanRange};
 use crate::record::Record;
 use crate::version;
 
@@ -280,11 +280,16 @@ impl Inner {
         }
         let limit = range.limit.unwrap_or(usize::MAX);
         let mut handed = 0;
-        let read =
-            self.visit_entries_at(snap, range.bounds, expect.min(limit), |k, ts, _, v| {
+        let read = self.visit_entries_at(
+            snap,
+            range.bounds,
+            expect.min(limit),
+            |k, ts, _, v| {
                 handed += 1;
                 Ok(f(k, ts, v)? && handed < limit)
-            })?;
+            },
+            None,
+        )?;
         self.stats.add_records_read(read);
         Ok(())
     }
@@ -295,24 +300,33 @@ impl Inner {
     /// records are lent from a reused buffer (`MemCursor::visit`, sized by
     /// `expect`); forwards without range tombstones, by the lending merge (records
     /// of tables lent from their blocks, none built); otherwise they come from the
-    /// owning merge.
+    /// owning merge. Range tombstones that cannot touch `bounds` are left out.
+    ///
+    /// With `blocks`, the lending merge offers it each table block that holds only
+    /// one series' points within bounds, whole ([`lent_merge::Blocks`]).
     pub(crate) fn visit_entries_at(
         &self,
         snap: &version::Snapshot,
         bounds: Bounds,
         expect: usize,
         mut f: impl FnMut(&[u8], i64, Kind, &[u8]) -> Result<bool>,
+        blocks: Option<&mut lent_merge::Blocks<'_>>,
     ) -> Result<u64> {
         let bounds = Arc::new(bounds);
         let merge = snap.merge(&bounds, &ReadOptions::default());
-        let tombstones = snap.range_tombstones();
+        let mut tombstones = snap.range_tombstones();
+        let last = match &bounds.end {
+            KeyEnd::Included(k) | KeyEnd::Excluded(k) => Some(k.as_slice()),
+            KeyEnd::Unbounded => None,
+        };
+        tombstones.retain_touching(&bounds.start, last, bounds.ts_lo, bounds.ts_hi);
         let mut merge = match merge.into_sole_memtable() {
             Ok(cursor) if tombstones.is_empty() => {
                 return cursor.visit(&|| snap.now(), expect, f);
             }
             Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)], bounds.reverse),
             Err(merge) if tombstones.is_empty() && !bounds.reverse => match merge.into_sources() {
-                Ok(sources) => return lent_merge::visit(sources, &|| snap.now(), f),
+                Ok(sources) => return lent_merge::visit(sources, &|| snap.now(), f, blocks),
                 Err(merge) => merge,
             },
             Err(merge) => merge,

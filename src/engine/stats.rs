@@ -90,6 +90,8 @@ live_stats! {
         retention_deletes => "flowdb_retention_deletes_total";
         /// Tables dropped without a rewrite because a range delete covered them.
         tables_deleted => "flowdb_tables_deleted_total";
+        /// Numeric points aggregated from their blocks' statistics in table indexes, without reading the blocks.
+        points_from_index => "flowdb_aggregate_points_from_index_total";
     }
     summaries {
         /// Latency of write calls.
@@ -290,6 +292,8 @@ engine_stats! { |s, g| {
     total_retention_deletes: u64 = s.retention_deletes.load(Relaxed);
     /// Tables dropped without a rewrite because a range delete covered them.
     total_tables_deleted: u64 = s.tables_deleted.load(Relaxed);
+    /// Numeric points `aggregate` folded from their blocks' statistics in table indexes, without reading the blocks.
+    total_points_aggregated_from_index: u64 = s.points_from_index.load(Relaxed);
 }}
 
 fn compression_ratio(s: &Stats) -> f64 {

@@ -16,7 +16,9 @@ use std::collections::VecDeque;
 use crate::entry::{cmp_key_ts, live, Entry, Kind};
 use crate::error::Result;
 use crate::memtable::MemCursor;
-use crate::sstable::cursor::TableCursor;
+use crate::point::Summary;
+use crate::sstable::cursor::{BlockOffer, LentEntry, Offered, TableCursor};
+use crate::sstable::props::BlockMeta;
 
 use super::merge::Source;
 
@@ -46,8 +48,10 @@ impl Cur {
         }
     }
 
-    /// Moves to the next entry; false at the end.
-    fn step(&mut self) -> Result<bool> {
+    /// Moves to the next entry; false at the end, or when a block offer stopped the
+    /// read ([`halted`](Self::halted)). With `offer`, a table offers each block it
+    /// comes to whole first.
+    fn step(&mut self, mut offer: Option<&mut BlockOffer<'_>>) -> Result<bool> {
         match self {
             Cur::Mem(c, cur) => {
                 *cur = c.next_entry();
@@ -55,14 +59,23 @@ impl Cur {
             }
             Cur::Tables(run) => {
                 while let Some(c) = run.front_mut() {
-                    if c.next_lent()? {
-                        return Ok(true);
+                    let on = match offer.as_deref_mut() {
+                        Some(offer) => c.next_lent_offering(offer)?,
+                        None => c.next_lent()?,
+                    };
+                    if on || c.halted() {
+                        return Ok(on);
                     }
                     run.pop_front();
                 }
                 Ok(false)
             }
         }
+    }
+
+    /// True when a block offer stopped the read.
+    fn halted(&self) -> bool {
+        matches!(self, Cur::Tables(run) if run.front().is_some_and(TableCursor::halted))
     }
 
     /// The current entry.
@@ -93,35 +106,79 @@ impl Cur {
     }
 }
 
+/// A whole block of one series' points offered to a reader, as its key and the
+/// summary of its points: `None` declines it (its points are then handed one by
+/// one), `Some(going)` takes it (`going: false` ends the read).
+pub(crate) type Blocks<'a> = dyn FnMut(&[u8], &Summary) -> Option<bool> + 'a;
+
+/// Offers the block of index entry `m` to `blocks` when all its points are live;
+/// counts what a taken block held in `taken`.
+fn offer_whole(
+    key: &[u8],
+    m: &BlockMeta,
+    now: &dyn Fn() -> i64,
+    blocks: &mut Blocks<'_>,
+    taken: &mut u64,
+) -> Offered {
+    let Some(stats) = &m.stats else {
+        return Offered::Declined;
+    };
+    if !live(Kind::Num, stats.min_expire, now) {
+        return Offered::Declined;
+    }
+    match blocks(key, &stats.summary(m)) {
+        None => Offered::Declined,
+        Some(going) => {
+            *taken += u64::from(m.entries);
+            match going {
+                true => Offered::Taken,
+                false => Offered::Stop,
+            }
+        }
+    }
+}
+
 /// Hands the newest live version of each `(key, ts)` of `sources` (forward) to
 /// `f` as `(key, ts, kind, value)` until it returns false; returns how many were
-/// handed.
+/// handed. With `blocks`, a table block holding only one series' points, within
+/// the bounds and with nothing of another source among them, is offered whole
+/// first ([`Blocks`]); a taken block's points count as handed.
 pub(crate) fn visit(
     sources: Vec<Source>,
     now: &dyn Fn() -> i64,
     mut f: impl FnMut(&[u8], i64, Kind, &[u8]) -> Result<bool>,
+    mut blocks: Option<&mut Blocks<'_>>,
 ) -> Result<u64> {
     let mut curs: Vec<Cur> = sources.into_iter().map(Cur::new).collect();
     let mut handed = 0;
+    let mut taken = 0;
     if let [Cur::Tables(run)] = &mut curs[..] {
         // One table or run holds one version per (key, ts): no comparing.
         for c in run.iter_mut() {
-            let going = c.visit_lent(&mut |(key, ts, kind, expire_at, value)| {
+            let mut entry = |(key, ts, kind, expire_at, value): LentEntry<'_>| {
                 if !live(kind, expire_at, now) {
                     return Ok(true);
                 }
                 handed += 1;
                 f(key, ts, kind, value)
-            })?;
+            };
+            let going = match blocks.as_deref_mut() {
+                Some(blocks) => {
+                    let mut offer =
+                        |key: &[u8], m: &BlockMeta| offer_whole(key, m, now, blocks, &mut taken);
+                    c.visit_lent(&mut entry, Some(&mut offer))?
+                }
+                None => c.visit_lent(&mut entry, None)?,
+            };
             if !going {
                 break;
             }
         }
-        return Ok(handed);
+        return Ok(handed + taken);
     }
     let mut live_curs = Vec::with_capacity(curs.len());
     for (i, c) in curs.iter_mut().enumerate() {
-        if c.step()? {
+        if c.step(None)? {
             live_curs.push(i);
         }
     }
@@ -153,14 +210,36 @@ pub(crate) fn visit(
         if live(at.kind, at.expire_at, now) {
             handed += 1;
             if !f(at.key, at.ts, at.kind, at.value)? {
-                return Ok(handed);
+                return Ok(handed + taken);
             }
         }
         for &i in &tied {
-            if !curs[i].step()? {
+            let on = match blocks.as_deref_mut() {
+                // A block may be taken whole only when every other source's next
+                // entry comes after all of it: no other version lies among its points.
+                Some(blocks) if tied.len() == 1 => {
+                    let (before, rest) = curs.split_at_mut(i);
+                    let (me, after) = rest.split_first_mut().expect("source i");
+                    let others = || before.iter().chain(after.iter()).filter_map(Cur::current);
+                    let mut offer = |key: &[u8], m: &BlockMeta| {
+                        if others()
+                            .any(|h| !cmp_key_ts(&m.last_key, m.last_ts, h.key, h.ts).is_lt())
+                        {
+                            return Offered::Declined;
+                        }
+                        offer_whole(key, m, now, blocks, &mut taken)
+                    };
+                    me.step(Some(&mut offer))?
+                }
+                _ => curs[i].step(None)?,
+            };
+            if !on {
+                if curs[i].halted() {
+                    return Ok(handed + taken);
+                }
                 live_curs.retain(|&x| x != i);
             }
         }
     }
-    Ok(handed)
+    Ok(handed + taken)
 }

@@ -18,9 +18,10 @@ use super::format::{
     frame_block, frame_packed, BlockHandle, Footer, NUMERIC_FORMAT_VERSION, TRAILER,
 };
 use super::props::{
-    encode_index, encode_key_map, encode_range_dels, BlockMeta, FenceKey, TableProps,
+    encode_index, encode_key_map, encode_range_dels, BlockMeta, BlockStats, FenceKey, TableProps,
 };
 use super::series::SeriesBuilder;
+use crate::point::Summary;
 
 /// A table gets a key map only when it has at most one fence key per this many
 /// blocks (series-shaped); document-shaped tables would gain little for the memory.
@@ -72,6 +73,60 @@ pub(crate) struct TableBuilder {
     raw_bytes: u64,
     /// Whether a numeric point was added: the table is then written as format 3.
     has_numbers: bool,
+    /// The current block's statistics, while it holds only points of one key.
+    stats: BlockAcc,
+}
+
+/// The statistics of the block being built ([`BlockStats`]).
+#[derive(Default)]
+enum BlockAcc {
+    /// No entry yet.
+    #[default]
+    Empty,
+    /// Only numeric points of one key so far.
+    Points { s: Summary, min_expire: i64 },
+    /// Something else: the block gets no statistics.
+    Other,
+}
+
+impl BlockAcc {
+    /// Adds `e`, the next entry of the block whose first key is `first_key`.
+    fn add(&mut self, e: &Entry, first_key: &[u8]) {
+        let v = match (e.kind, <[u8; 8]>::try_from(e.value.as_slice())) {
+            (Kind::Num, Ok(b)) => Some(f64::from_le_bytes(b)),
+            _ => None,
+        };
+        *self = match (std::mem::take(self), v) {
+            (BlockAcc::Empty, Some(v)) => BlockAcc::Points {
+                s: Summary::of(e.ts, v),
+                min_expire: e.expire_at,
+            },
+            (BlockAcc::Points { mut s, min_expire }, Some(v)) if e.key == first_key => {
+                s.push(e.ts, v);
+                BlockAcc::Points {
+                    s,
+                    min_expire: min_expire.min(e.expire_at),
+                }
+            }
+            _ => BlockAcc::Other,
+        };
+    }
+
+    /// The finished block's statistics, if it has them; leaves `Empty`.
+    fn take(&mut self) -> Option<Box<BlockStats>> {
+        match std::mem::take(self) {
+            BlockAcc::Points { s, min_expire } => Some(Box::new(BlockStats {
+                sum: s.sum,
+                min: s.min,
+                max: s.max,
+                first: s.first,
+                last: s.last,
+                increase: s.increase,
+                min_expire,
+            })),
+            _ => None,
+        }
+    }
 }
 
 /// A finished table file.
@@ -113,6 +168,7 @@ impl TableBuilder {
             scratch: Vec::new(),
             raw_bytes: 0,
             has_numbers: false,
+            stats: BlockAcc::Empty,
         })
     }
 
@@ -155,7 +211,9 @@ impl TableBuilder {
             min_ts: e.ts,
             max_ts: e.ts,
             entries: 0,
+            stats: None,
         });
+        self.stats.add(e, &m.first_key);
         m.min_ts = m.min_ts.min(e.ts);
         m.max_ts = m.max_ts.max(e.ts);
         m.last_ts = e.ts;
@@ -207,6 +265,7 @@ impl TableBuilder {
             return Ok(());
         };
         m.last_key = FenceKey::from_slice(&self.last_key);
+        m.stats = self.stats.take();
         let (numbers, interval) = (self.block.has_numbers(), self.opts.restart_interval);
         let raw = self.block.finish();
         self.raw_bytes += raw.len() as u64;

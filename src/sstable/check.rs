@@ -208,6 +208,7 @@ mod tests {
             min_ts: 0,
             max_ts: 0,
             entries: 1,
+            stats: None,
         }
     }
 

@@ -10,10 +10,27 @@ use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
 use super::block::{BlockIter, Decoded, Lent, Raw};
+use super::props::BlockMeta;
 use super::reader::{BlockPlan, PartSlot, Table};
 
 /// An entry lent from its block: key, ts, kind, expiry and value.
 pub(crate) type LentEntry<'a> = (&'a [u8], i64, Kind, i64, &'a [u8]);
+
+/// What a reader did with a whole block offered to it: a block holding only numeric
+/// points of one key, all within the cursor's bounds, before the cursor reads it
+/// ([`TableCursor::next_lent_offering`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Offered {
+    /// Not taken: the cursor reads the block's entries.
+    Declined,
+    /// Taken whole: the cursor skips the block.
+    Taken,
+    /// Taken, and the read ends there.
+    Stop,
+}
+
+/// Offered each whole block: its key and index entry (with its statistics).
+pub(crate) type BlockOffer<'a> = dyn FnMut(&[u8], &BlockMeta) -> Offered + 'a;
 
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
 pub(crate) struct TableCursor {
@@ -34,6 +51,8 @@ pub(crate) struct TableCursor {
     back: Option<Decoded>,
     /// The entry `next_lent` moved to.
     raw: Option<Raw>,
+    /// A block offer ended the read (`Offered::Stop`).
+    halted: bool,
 }
 
 impl TableCursor {
@@ -54,6 +73,7 @@ impl TableCursor {
             started: false,
             back: None,
             raw: None,
+            halted: false,
         }
     }
 
@@ -69,7 +89,7 @@ impl TableCursor {
         if self.bounds.reverse {
             return self.prev_entry();
         }
-        let Some(raw) = self.find_lent()? else {
+        let Some(raw) = self.find_lent(None)? else {
             return Ok(None);
         };
         let Some(it) = &self.iter else {
@@ -90,17 +110,57 @@ impl TableCursor {
         // What `decode` learned of the entry stays here, not in the return value:
         // a large `Result<Option<Raw>>` returned per record cost a store-forwarding
         // stall on every step.
-        self.raw = self.find_lent()?;
+        self.raw = self.find_lent(None)?;
         Ok(self.raw.is_some())
     }
 
+    /// [`next_lent`](Self::next_lent), offering each block it comes to whole to
+    /// `offer` first (see [`Offered`]); false past the last entry, or when an offer
+    /// stopped the read ([`halted`](Self::halted)).
+    pub(crate) fn next_lent_offering(&mut self, offer: &mut BlockOffer<'_>) -> Result<bool> {
+        self.raw = self.find_lent(Some(offer))?;
+        Ok(self.raw.is_some())
+    }
+
+    /// True when a block offer ended the read (`Offered::Stop`).
+    pub(crate) fn halted(&self) -> bool {
+        self.halted
+    }
+
+    /// Offers block `n` to `offer` when it holds only numeric points of one key, all
+    /// within bounds; true when taken (the cursor then skips it).
+    fn offer_block(&mut self, n: u32, offer: &mut BlockOffer<'_>) -> Result<bool> {
+        let m = self
+            .table
+            .block_meta(n as usize, &mut self.part, &self.opts)?;
+        let b = &*self.bounds;
+        let key = &m.first_key[..];
+        if m.stats.is_none()
+            || b.key_before_start(key)
+            || b.key_past_end(key)
+            || m.first_ts < b.ts_floor(key)
+            || m.last_ts > b.ts_hi
+        {
+            return Ok(false);
+        }
+        let offered = offer(key, m);
+        if offered != Offered::Declined {
+            self.next_block += 1;
+            self.started = true;
+        }
+        if offered == Offered::Stop {
+            self.halted = true;
+            self.blocks = BlockPlan::Span(0..0);
+        }
+        Ok(offered != Offered::Declined)
+    }
+
     #[inline(always)]
-    fn find_lent(&mut self) -> Result<Option<Raw>> {
+    fn find_lent(&mut self, mut offer: Option<&mut BlockOffer<'_>>) -> Result<Option<Raw>> {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
         debug_assert!(!self.bounds.reverse);
-        let b = &*self.bounds;
         loop {
             let it = match &mut self.iter {
                 Some(it) => it,
@@ -108,16 +168,23 @@ impl TableCursor {
                     let Some(n) = self.blocks.get(self.next_block) else {
                         return Ok(None);
                     };
+                    if let Some(offer) = offer.as_deref_mut() {
+                        if self.offer_block(n, offer)? {
+                            continue;
+                        }
+                    }
                     self.next_block += 1;
                     let block = self.table.read_block(n, &mut self.part, &self.opts)?;
                     let mut it = BlockIter::new(block);
                     if !self.started {
+                        let b = &*self.bounds;
                         it.seek(&b.start, b.ts_floor(&b.start))?;
                         self.started = true;
                     }
                     self.iter.insert(it)
                 }
             };
+            let b = &*self.bounds;
             let Some(raw) = it.next_raw()? else {
                 self.iter = None;
                 continue;
@@ -158,11 +225,15 @@ impl TableCursor {
     /// expiry, value); false when `f` stopped the walk. The loop lives here, beside
     /// the step it repeats, so the step is inlined into it (across modules it was
     /// a call per record: measured 0.44 against 0.76 ms per 10,000 records).
+    ///
+    /// With `offer`, each block it comes to is offered whole first ([`Offered`]);
+    /// false too when an offer stopped the walk.
     pub(crate) fn visit_lent(
         &mut self,
         f: &mut dyn FnMut(LentEntry<'_>) -> Result<bool>,
+        mut offer: Option<&mut BlockOffer<'_>>,
     ) -> Result<bool> {
-        while let Some(raw) = self.find_lent()? {
+        while let Some(raw) = self.find_lent(offer.as_deref_mut())? {
             let Some(it) = &self.iter else {
                 break;
             };
@@ -171,7 +242,7 @@ impl TableCursor {
             }
         }
         self.raw = None;
-        Ok(true)
+        Ok(!self.halted)
     }
 
     /// The entry `next_lent` moved to: key, ts, kind, expiry and value.

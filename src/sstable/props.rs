@@ -4,7 +4,12 @@
 //! ## Format
 //! Index block (zstd): `count: varint`, then per data block `first_key: bytes`,
 //! `first_ts`, `last_key: bytes`, `last_ts`, `offset: varint`, `len: varint`,
-//! `min_ts`, `max_ts` (timestamps as zigzag varints), `entries: varint`.
+//! `min_ts`, `max_ts` (timestamps as zigzag varints), `entries: varint`. Then, only
+//! when some block holds nothing but numeric points of one key (format 3 tables),
+//! their statistics: `count: varint`, then each as `block: varint` (its place in this
+//! index block), `flags: u8` (1: some point expires, and `min_expire` follows as a
+//! zigzag varint) and `sum`, `min`, `max`, `first`, `last`, `increase` (f64, 8 bytes
+//! little-endian each) — [`BlockStats`].
 //! Properties block: `entries`, `deletes` (varints), `min_ts`, `max_ts`,
 //! `min_expire`, `max_expire` (zigzag varints; expiry over puts only, `i64::MAX` /
 //! `i64::MIN` when there are none), then optionally the key map's handle and the
@@ -15,7 +20,8 @@
 //! in the same order (absent: all of time).
 
 use crate::entry::RangeTombstone;
-use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
+use crate::point::Summary;
+use crate::util::coding::{put_bytes, put_u64, put_varint, put_varint_i64, Decoder};
 
 use super::format::BlockHandle;
 
@@ -33,12 +39,72 @@ pub(crate) struct BlockMeta {
     pub min_ts: i64,
     pub max_ts: i64,
     pub entries: u32,
+    /// The block's statistics when it holds only numeric points of one key.
+    pub stats: Option<Box<BlockStats>>,
 }
+
+/// The statistics of a block holding only numeric points of one key, `entries` of
+/// them from `first_ts` to `last_ts` (its index entry's): what an aggregate needs of
+/// the block when one of its buckets covers it whole, without reading it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BlockStats {
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub first: f64,
+    pub last: f64,
+    /// The counter increase from `first` to `last` (resets counted).
+    pub increase: f64,
+    /// The earliest expiry of its points (`i64::MAX`: none expires).
+    pub min_expire: i64,
+}
+
+impl BlockStats {
+    /// The summary of the points of the block whose index entry is `m`.
+    pub(crate) fn summary(&self, m: &BlockMeta) -> Summary {
+        Summary {
+            count: u64::from(m.entries),
+            sum: self.sum,
+            min: self.min,
+            max: self.max,
+            first_ts: m.first_ts,
+            first: self.first,
+            last_ts: m.last_ts,
+            last: self.last,
+            increase: self.increase,
+        }
+    }
+
+    fn values(&self) -> [f64; 6] {
+        [
+            self.sum,
+            self.min,
+            self.max,
+            self.first,
+            self.last,
+            self.increase,
+        ]
+    }
+}
+
+/// Bit for bit: NaN payloads and signed zeros are kept and compared.
+impl PartialEq for BlockStats {
+    fn eq(&self, o: &Self) -> bool {
+        let bits = |s: &Self| s.values().map(f64::to_bits);
+        bits(self) == bits(o) && self.min_expire == o.min_expire
+    }
+}
+
+impl Eq for BlockStats {}
 
 impl BlockMeta {
     pub(crate) fn memory(&self) -> usize {
         let heap = |k: &FenceKey| if k.spilled() { k.len() } else { 0 };
-        heap(&self.first_key) + heap(&self.last_key) + std::mem::size_of::<Self>()
+        let stats = self
+            .stats
+            .as_ref()
+            .map_or(0, |_| std::mem::size_of::<BlockStats>());
+        heap(&self.first_key) + heap(&self.last_key) + std::mem::size_of::<Self>() + stats
     }
 
     pub(crate) fn overlaps_time(&self, lo: i64, hi: i64) -> bool {
@@ -59,6 +125,7 @@ impl BlockMeta {
             min_ts: metas.iter().map(|m| m.min_ts).min()?,
             max_ts: metas.iter().map(|m| m.max_ts).max()?,
             entries: metas.len() as u32,
+            stats: None,
         })
     }
 }
@@ -77,11 +144,30 @@ pub(crate) fn encode_index(metas: &[BlockMeta]) -> Vec<u8> {
         put_varint_i64(&mut buf, m.max_ts);
         put_varint(&mut buf, m.entries as u64);
     }
+    let with_stats = metas.iter().filter(|m| m.stats.is_some()).count();
+    if with_stats > 0 {
+        put_varint(&mut buf, with_stats as u64);
+        for (i, s) in metas
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((i, m.stats.as_deref()?)))
+        {
+            put_varint(&mut buf, i as u64);
+            let expires = s.min_expire != i64::MAX;
+            buf.push(expires as u8);
+            if expires {
+                put_varint_i64(&mut buf, s.min_expire);
+            }
+            for v in s.values() {
+                put_u64(&mut buf, v.to_bits());
+            }
+        }
+    }
     buf
 }
 
 pub(crate) fn decode_index(data: &[u8]) -> Option<Vec<BlockMeta>> {
-    decode_index_as(data, |e| BlockMeta {
+    let (mut metas, mut d) = decode_index_as(data, |e| BlockMeta {
         first_key: FenceKey::from_slice(e.first_key),
         first_ts: e.first_ts,
         last_key: FenceKey::from_slice(e.last_key),
@@ -90,13 +176,47 @@ pub(crate) fn decode_index(data: &[u8]) -> Option<Vec<BlockMeta>> {
         min_ts: e.min_ts,
         max_ts: e.max_ts,
         entries: e.entries,
-    })
+        stats: None,
+    })?;
+    if d.is_empty() {
+        return Some(metas);
+    }
+    let n = d.varint_usize()?;
+    let mut prev = None;
+    for _ in 0..n {
+        let i = d.varint_usize()?;
+        // In increasing block order, each once.
+        if prev.is_some_and(|p| i <= p) {
+            return None;
+        }
+        prev = Some(i);
+        let min_expire = match d.u8()? {
+            0 => i64::MAX,
+            1 => d.varint_i64()?,
+            _ => return None,
+        };
+        let mut v = [0f64; 6];
+        for x in &mut v {
+            *x = f64::from_bits(d.u64()?);
+        }
+        let [sum, min, max, first, last, increase] = v;
+        metas.get_mut(i)?.stats = Some(Box::new(BlockStats {
+            sum,
+            min,
+            max,
+            first,
+            last,
+            increase,
+            min_expire,
+        }));
+    }
+    d.is_empty().then_some(metas)
 }
 
 /// Only the block handles of an encoded index (for `verify`, which reads nothing
 /// else of it).
 pub(crate) fn decode_index_handles(data: &[u8]) -> Option<Vec<BlockHandle>> {
-    decode_index_as(data, |e| e.handle)
+    decode_index_as(data, |e| e.handle).map(|(handles, _)| handles)
 }
 
 /// An index entry as encoded, its keys borrowed.
@@ -111,8 +231,9 @@ struct EntryRef<'a> {
     entries: u32,
 }
 
-/// Each entry of an encoded index through `f`; `None` when malformed.
-fn decode_index_as<T>(data: &[u8], f: impl Fn(EntryRef<'_>) -> T) -> Option<Vec<T>> {
+/// Each entry of an encoded index through `f`, and the decoder left after them (at
+/// the blocks' statistics, if any); `None` when malformed.
+fn decode_index_as<T>(data: &[u8], f: impl Fn(EntryRef<'_>) -> T) -> Option<(Vec<T>, Decoder<'_>)> {
     let mut d = Decoder::new(data);
     let n = d.varint_usize()?;
     let mut out = Vec::with_capacity(n.min(data.len()));
@@ -131,7 +252,7 @@ fn decode_index_as<T>(data: &[u8], f: impl Fn(EntryRef<'_>) -> T) -> Option<Vec<
             entries: u32::try_from(d.varint()?).ok()?,
         }));
     }
-    d.is_empty().then_some(out)
+    Some((out, d))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -300,11 +421,42 @@ mod tests {
             min_ts: -1,
             max_ts: 9,
             entries: 3,
+            stats: None,
         };
         assert_eq!(
             decode_index(&encode_index(std::slice::from_ref(&m))),
-            Some(vec![m])
+            Some(vec![m.clone()])
         );
+        // Statistics on some blocks, bit for bit (a NaN payload, -0), with and
+        // without an expiry; a section naming a block twice or past the end fails.
+        let stats = |min_expire| BlockStats {
+            sum: f64::from_bits(0x7ff8_0000_0000_0abc),
+            min: -0.0,
+            max: f64::INFINITY,
+            first: 1.5,
+            last: -2.25,
+            increase: 3.0,
+            min_expire,
+        };
+        let mut metas = vec![m.clone(), m.clone(), m.clone()];
+        metas[0].stats = Some(Box::new(stats(i64::MAX)));
+        metas[2].stats = Some(Box::new(stats(-7)));
+        let encoded = encode_index(&metas);
+        assert_eq!(decode_index(&encoded), Some(metas.clone()));
+        assert_eq!(
+            decode_index_handles(&encoded),
+            Some(vec![m.handle; 3]),
+            "handles only"
+        );
+        let plain = encode_index(std::slice::from_ref(&m));
+        for bad in [
+            [&plain[..], &[1, 1, 0]].concat(), // block 1 of 1
+            [&plain[..], &[1, 0, 2]].concat(), // unknown flags
+            [&plain[..], &[2, 0, 0]].concat(), // cut short
+            [&encoded[..], &[0]].concat(),     // trailing bytes
+        ] {
+            assert_eq!(decode_index(&bad), None);
+        }
         let p = TableProps {
             entries: 4,
             deletes: 1,

@@ -305,7 +305,7 @@ impl Table {
 
     /// Block `b`'s index entry, through `slot` (loading its partition when the slot
     /// holds another).
-    fn meta<'s>(
+    pub(crate) fn block_meta<'s>(
         &self,
         b: usize,
         slot: &'s mut PartSlot,
@@ -377,7 +377,7 @@ impl Table {
         slot: &mut PartSlot,
         opts: &ReadOptions,
     ) -> Result<Arc<Block>> {
-        let handle = self.meta(i as usize, slot, opts)?.handle;
+        let handle = self.block_meta(i as usize, slot, opts)?.handle;
         self.read_block_at(i, handle, opts)
     }
 
@@ -435,14 +435,14 @@ impl Table {
         let (mut a, mut b) = (lo, hi);
         while a < b {
             let mid = a + (b - a) / 2;
-            if self.meta(mid, slot, opts)?.last_ts < ts {
+            if self.block_meta(mid, slot, opts)?.last_ts < ts {
                 a = mid + 1;
             } else {
                 b = mid;
             }
         }
         if a == hi {
-            let m = self.meta(hi, slot, opts)?;
+            let m = self.block_meta(hi, slot, opts)?;
             if cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt() {
                 return Ok(hi + 1);
             }
@@ -466,7 +466,7 @@ impl Table {
         if b >= self.index.len() {
             return Ok(None);
         }
-        let m = self.meta(b, &mut slot, opts)?;
+        let m = self.block_meta(b, &mut slot, opts)?;
         if cmp_key_ts(&m.first_key, m.first_ts, key, ts).is_gt() {
             return Ok(None);
         }
@@ -491,7 +491,7 @@ impl Table {
         slot: &mut PartSlot,
         opts: &ReadOptions,
     ) -> Result<Option<(Arc<Block>, bool)>> {
-        let m = self.meta(b, slot, opts)?;
+        let m = self.block_meta(b, slot, opts)?;
         if m.first_key.as_slice() > key || m.last_key.as_slice() < key {
             return Ok(None);
         }
@@ -517,11 +517,11 @@ impl Table {
             return Ok(None);
         };
         let b = self.search(key, i64::MAX, slot, opts)?.min(last);
-        if self.meta(b, slot, opts)?.first_key.as_slice() <= key {
+        if self.block_meta(b, slot, opts)?.first_key.as_slice() <= key {
             return Ok(Some(b));
         }
         match b.checked_sub(1) {
-            Some(p) if self.meta(p, slot, opts)?.last_key.as_slice() == key => Ok(Some(p)),
+            Some(p) if self.block_meta(p, slot, opts)?.last_key.as_slice() == key => Ok(Some(p)),
             _ => Ok(None),
         }
     }

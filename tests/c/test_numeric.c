@@ -573,6 +573,34 @@ static void test_doc_example(const char *dir) {
     flowdb_engine_free(db);
 }
 
+/* A block of one series' points in a table keeps their statistics in its index
+   entry: a bucket covering the block whole is folded from them, not read (the
+   stats count those points). */
+static void test_block_statistics(const char *dir) {
+    flowdb_engine_t *e = open_engine(dir);
+    enum { N = 5000 };
+    static flowdb_point_t ps[N];
+    for (int i = 0; i < N; i++) ps[i] = point("m.x", (int64_t)i * SEC, i);
+    OK(flowdb_engine_write_points(e, ps, N, NULL));
+    OK(flowdb_engine_flush(e, NULL));
+    flowdb_range_t *r = flowdb_range_prefix((const uint8_t *)"m.", 2);
+    const int32_t fs[] = {FLOWDB_AGG_COUNT, FLOWDB_AGG_SUM, FLOWDB_AGG_MAX, FLOWDB_AGG_FIRST};
+    flowdb_buckets_t *l = NULL;
+    OK(flowdb_engine_aggregate(e, r, 86400 * SEC, fs, 4, &l, NULL));
+    CHECK(flowdb_buckets_len(l) == 1);
+    char key[64];
+    flowdb_bucket_view_t b = bucket(l, 0, key);
+    CHECK(strcmp(key, "m.x") == 0 && b.n_values == 4);
+    CHECK(b.values[0] == N && b.values[1] == (double)N * (N - 1) / 2 && b.values[2] == N - 1 && b.values[3] == 0);
+    flowdb_buckets_free(l);
+    flowdb_stats_t st = {0};
+    st.struct_size = sizeof st;
+    OK(flowdb_engine_stats(e, &st, NULL));
+    CHECK(st.total_points_aggregated_from_index > N / 2);
+    flowdb_range_free(r);
+    flowdb_engine_free(e);
+}
+
 int main(void) {
     char base[] = "/tmp/flowdb-c-numeric-XXXXXX";
     if (!mkdtemp(base)) return 2;
@@ -589,6 +617,8 @@ int main(void) {
     test_iter_is_point(d);
     snprintf(d, sizeof d, "%s/doc", base);
     test_doc_example(d);
+    snprintf(d, sizeof d, "%s/block-stats", base);
+    test_block_statistics(d);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);

@@ -153,34 +153,9 @@ pub fn points(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, sync: Syn
     metric("hour_fold_qps", qps);
     digest("hour_fold", &dg);
 
-    // Max per hour over one day of every series.
-    let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
-        let q = Query::time_range(t0, t0 + DAY - 1);
-        for b in engine.aggregate(q, HOUR, &[Agg::Max]).expect("aggregate") {
-            dg.add(b.start, b.values[0]);
-        }
-    });
-    let c = cache_after(&engine, "day", c);
-    metric("day_qps", qps);
-    digest("day", &dg);
-    let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
-        let range = ScanRange::time_range(t0, t0 + DAY - 1);
-        let mut out: Vec<(Vec<u8>, i64, f64)> = Vec::new();
-        for r in engine.scan(range).expect("flowdb: scan") {
-            let r = r.expect("flowdb: scan");
-            let (start, v) = (r.ts.div_euclid(HOUR) * HOUR, r.as_f64().expect("8 bytes"));
-            match out.last_mut() {
-                Some((k, s, m)) if *s == start && *k == r.key => *m = m.max(v),
-                _ => out.push((r.key, start, v)),
-            }
-        }
-        for (_, start, v) in out {
-            dg.add(start, v);
-        }
-    });
-    let c = cache_after(&engine, "day_fold", c);
-    metric("day_fold_qps", qps);
-    digest("day_fold", &dg);
+    // Max per hour, and per day, over one day of every series.
+    let c = all_series(&engine, plan, HOUR, "day", c);
+    let c = all_series(&engine, plan, DAY, "daily", c);
 
     let _ = c;
     reads(&engine, d, plan);
@@ -207,6 +182,40 @@ pub fn points(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, sync: Syn
         std::fs::write(path, out).expect("write the check dump");
     }
     engine.shutdown().expect("flowdb: shutdown");
+}
+
+/// Max per `step` over one day of every series (`plan.day`), by `aggregate` and by
+/// scan + fold: the metrics `{name}_qps` and `{name}_fold_qps`.
+fn all_series(engine: &Engine, plan: &Plan, step: i64, name: &str, c: (f64, f64)) -> (f64, f64) {
+    let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
+        let q = Query::time_range(t0, t0 + DAY - 1);
+        for b in engine.aggregate(q, step, &[Agg::Max]).expect("aggregate") {
+            dg.add(b.start, b.values[0]);
+        }
+    });
+    let c = cache_after(engine, name, c);
+    metric(&format!("{name}_qps"), qps);
+    digest(name, &dg);
+    let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
+        let range = ScanRange::time_range(t0, t0 + DAY - 1);
+        let mut out: Vec<(Vec<u8>, i64, f64)> = Vec::new();
+        for r in engine.scan(range).expect("flowdb: scan") {
+            let r = r.expect("flowdb: scan");
+            let (start, v) = (r.ts.div_euclid(step) * step, r.as_f64().expect("8 bytes"));
+            match out.last_mut() {
+                Some((k, s, m)) if *s == start && *k == r.key => *m = m.max(v),
+                _ => out.push((r.key, start, v)),
+            }
+        }
+        for (_, start, v) in out {
+            dg.add(start, v);
+        }
+    });
+    let fold = format!("{name}_fold");
+    let c = cache_after(engine, &fold, c);
+    metric(&format!("{fold}_qps"), qps);
+    digest(&fold, &dg);
+    c
 }
 
 /// The same data as records of 8-byte values (the `f64`'s bytes): ingest, size, reads.

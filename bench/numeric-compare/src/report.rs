@@ -76,13 +76,18 @@ fn close(a: f64, b: f64) -> bool {
 /// Compares the digests of the same reads; returns the mismatches.
 fn compare_digests(runs: &HashMap<&str, Run>, workload: &str, round: usize) -> usize {
     let mut bad = 0;
-    let groups: [&[(&str, &str)]; 4] = [
+    let groups: [&[(&str, &str)]; 5] = [
         &[
             ("flowdb", "hour"),
             ("flowdb", "hour_fold"),
             ("sqlite", "hour"),
         ],
         &[("flowdb", "day"), ("flowdb", "day_fold"), ("sqlite", "day")],
+        &[
+            ("flowdb", "daily"),
+            ("flowdb", "daily_fold"),
+            ("sqlite", "daily"),
+        ],
         &[
             ("flowdb", "get"),
             ("flowdb-bytes", "get"),
@@ -254,6 +259,8 @@ pub fn drive(o: &Options) -> i32 {
                     ("hour_fold_qps", "1-h fold"),
                     ("day_qps", "day"),
                     ("day_fold_qps", "day fold"),
+                    ("daily_qps", "daily"),
+                    ("daily_fold_qps", "daily fold"),
                     ("get_ops", "get"),
                     ("series_scan_pps", "scan"),
                 ]
@@ -386,6 +393,15 @@ fn print_tables(o: &Options, workload: &str, rounds: &[HashMap<&str, Run>]) {
         "≥ 5× SQLite",
         (!(day / sq("day_qps")).is_nan()).then_some(day >= 5.0 * sq("day_qps")),
     );
+    let daily = m("flowdb", "daily_qps");
+    row(
+        "max per 1-day bucket, 1 day of all series (`aggregate`)",
+        "queries/s",
+        daily,
+        sq("daily_qps"),
+        "-",
+        None,
+    );
     row(
         "`get(key, ts)` of a point (warm cache)",
         "ops/s",
@@ -431,6 +447,13 @@ fn print_tables(o: &Options, workload: &str, rounds: &[HashMap<&str, Run>]) {
         day,
         m("flowdb", "day_fold_qps"),
         10.0,
+    );
+    self_row(
+        "1 day of all series, 1-day buckets: `aggregate` / `scan` + fold",
+        "queries/s",
+        daily,
+        m("flowdb", "daily_fold_qps"),
+        0.0,
     );
     self_row(
         "`get(key, ts)`: points / 8-byte records",

@@ -111,27 +111,9 @@ pub fn run(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, schema: &str
     metric("hour_qps", qps);
     digest("hour", &dg);
 
-    // Max per hour over one day of every series.
-    let mut day = conn
-        .prepare_cached(
-            "SELECT key, ts / 3600000000, max(value) FROM points \
-             WHERE ts BETWEEN ?1 AND ?2 GROUP BY key, ts / 3600000000",
-        )
-        .expect("sqlite: prepare");
-    let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
-        let rows: Vec<(String, i64, f64)> = day
-            .query_map(params![t0, t0 + DAY - 1], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .expect("sqlite: query")
-            .collect::<Result<_, _>>()
-            .expect("sqlite: row");
-        for (_, b, v) in rows {
-            dg.add(b * HOUR, v);
-        }
-    });
-    metric("day_qps", qps);
-    digest("day", &dg);
+    // Max per hour, and per day, over one day of every series.
+    all_series(&conn, plan, HOUR, "day");
+    all_series(&conn, plan, DAY, "daily");
 
     // Point reads and whole-series scans.
     let mut get = conn
@@ -206,4 +188,29 @@ pub fn run(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, schema: &str
         }
         std::fs::write(path, out).expect("write the check dump");
     }
+}
+
+/// Max per `step` over one day of every series (`plan.day`): the metric
+/// `{name}_qps`.
+fn all_series(conn: &Connection, plan: &Plan, step: i64, name: &str) {
+    let mut q = conn
+        .prepare_cached(&format!(
+            "SELECT key, ts / {step}, max(value) FROM points \
+             WHERE ts BETWEEN ?1 AND ?2 GROUP BY key, ts / {step}"
+        ))
+        .expect("sqlite: prepare");
+    let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
+        let rows: Vec<(String, i64, f64)> = q
+            .query_map(params![t0, t0 + DAY - 1], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .expect("sqlite: query")
+            .collect::<Result<_, _>>()
+            .expect("sqlite: row");
+        for (_, b, v) in rows {
+            dg.add(b * step, v);
+        }
+    });
+    metric(&format!("{name}_qps"), qps);
+    digest(name, &dg);
 }

@@ -79,6 +79,8 @@ pub struct flowdb_stats_t {
     pub total_retention_deletes: u64,
     /// Tables dropped without a rewrite because a range delete covered them.
     pub total_tables_deleted: u64,
+    /// Numeric points `aggregate` folded from their blocks' statistics in table indexes, without reading the blocks.
+    pub total_points_aggregated_from_index: u64,
 }
 
 /// Every field of `s`, in the struct's order.
@@ -127,5 +129,6 @@ pub(crate) fn stats_t(s: &EngineStats) -> flowdb_stats_t {
         uptime_secs: u(30),
         total_retention_deletes: u(31),
         total_tables_deleted: u(32),
+        total_points_aggregated_from_index: u(33),
     }
 }

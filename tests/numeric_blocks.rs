@@ -1,0 +1,231 @@
+//! `aggregate` from block statistics: a table block holding only one series' points
+//! keeps their count, sum, min, max, first, last and counter increase in its index
+//! entry, and a bucket covering the block whole is folded from them without reading
+//! it. Each case compares with a fold over a model of what was written, and checks
+//! through `EngineStats::total_points_aggregated_from_index` whether the statistics
+//! were used: never where another source (a memtable's overwrite, a delete, a newer
+//! point among the block's), an expired point or a bucket edge inside the block
+//! forbids it.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::points;
+use flowdb::{Agg, Engine, GroupBy, Point, Query, Record, WriteBatch, WriteOptions};
+
+type Model = BTreeMap<(Vec<u8>, i64), (i64, f64)>;
+
+const SEC: i64 = 1_000_000;
+
+struct Case {
+    engine: Engine,
+    model: Model,
+    _dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn write(&mut self, pts: &[Point]) {
+        self.engine.write_points(pts).unwrap();
+        for p in pts {
+            self.model
+                .insert((p.key.clone(), p.ts), (p.expire_at, p.value));
+        }
+    }
+
+    fn points_from_index(&self) -> u64 {
+        self.engine.stats().total_points_aggregated_from_index
+    }
+
+    /// `aggregate_by(query, step, functions, group)` against the model folded; the
+    /// points the statistics answered for.
+    fn check(
+        &self,
+        query: Query,
+        keep: impl Fn(&[u8], i64) -> bool,
+        step: i64,
+        group: GroupBy,
+    ) -> u64 {
+        self.check_limited(query, keep, step, group, usize::MAX)
+    }
+
+    fn check_limited(
+        &self,
+        query: Query,
+        keep: impl Fn(&[u8], i64) -> bool,
+        step: i64,
+        group: GroupBy,
+        limit: usize,
+    ) -> u64 {
+        let query = match limit {
+            usize::MAX => query,
+            n => query.limit(n),
+        };
+        let functions = Agg::ALL;
+        let now = flowdb::now_micros();
+        let live = self
+            .model
+            .iter()
+            .filter(|((k, ts), (exp, _))| *exp > now && keep(k, *ts))
+            .map(|((k, ts), (_, v))| (k.as_slice(), *ts, *v));
+        let want = points::fold(live, step, &functions, group, false, limit);
+        let before = self.points_from_index();
+        let got = self
+            .engine
+            .aggregate_by(query.clone(), step, &functions, group)
+            .unwrap();
+        points::assert_buckets(
+            &got,
+            &want,
+            &functions,
+            &format!("{query:?} step {step} {group:?}"),
+        );
+        self.points_from_index() - before
+    }
+}
+
+/// Three series of 20,000 points a second apart (in blocks of about 60 points with
+/// `small_config`), flushed and compacted into one run.
+fn case(test: &str) -> Case {
+    let mut rng = common::rng(test);
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(common::small_config(dir.path())).unwrap();
+    let mut c = Case {
+        engine,
+        model: Model::new(),
+        _dir: dir,
+    };
+    let base = common::base_ts() / (3600 * SEC) * (3600 * SEC) - 24 * 3600 * SEC;
+    for key in ["s.a", "s.b", "s.c"] {
+        let pts: Vec<Point> = (0..20_000)
+            .map(|i| {
+                let p = Point::new(key, base + i * SEC, points::value(&mut rng));
+                match key {
+                    // A run that expires (a month on): its statistics still apply.
+                    "s.c" => p.with_expire_at(base + 30 * 86_400 * SEC),
+                    _ => p,
+                }
+            })
+            .collect();
+        for chunk in pts.chunks(1000) {
+            c.write(chunk);
+        }
+    }
+    c.engine.flush().unwrap();
+    while c.engine.trigger_compaction().unwrap() {}
+    c
+}
+
+fn all(_: &[u8], _: i64) -> bool {
+    true
+}
+
+/// The points of series `key`.
+fn series(key: &'static str) -> impl Fn(&[u8], i64) -> bool {
+    move |k, _| k == key.as_bytes()
+}
+
+#[test]
+fn buckets_covering_whole_blocks_fold_their_statistics() {
+    let c = case("buckets_covering_whole_blocks_fold_their_statistics");
+    let base = c.model.keys().next().unwrap().1;
+    for group in [GroupBy::Series, GroupBy::All] {
+        // Buckets of an hour and more cover most blocks (a minute of points each).
+        for step in [3600 * SEC, 86_400 * SEC, i64::MAX] {
+            let used = c.check(Query::prefix("s."), all, step, group);
+            assert!(used > 50_000, "step {step}: {used} points from the index");
+        }
+        // A 1-second bucket never covers a block: every point is read.
+        assert_eq!(c.check(Query::prefix("s."), all, SEC, group), 0);
+    }
+    // Time bounds that cut blocks: those blocks are read, the others not.
+    let (lo, hi) = (base + 1234 * SEC + 17, base + 15_000 * SEC - 3);
+    let inside = move |_: &[u8], ts: i64| (lo..=hi).contains(&ts);
+    let used = c.check(
+        Query::prefix_time_range("s.", lo, hi),
+        inside,
+        3600 * SEC,
+        GroupBy::Series,
+    );
+    assert!(used > 0 && used < 3 * 13_766, "{used}");
+    // One series; a limit ends the read inside the statistics' buckets.
+    c.check(
+        Query::key_range("s.b", "s.b"),
+        series("s.b"),
+        3600 * SEC,
+        GroupBy::Series,
+    );
+    c.check_limited(Query::prefix("s."), all, 3600 * SEC, GroupBy::Series, 3);
+    c.check_limited(Query::prefix("s."), all, 3600 * SEC, GroupBy::All, 7);
+}
+
+#[test]
+fn newer_versions_deletes_and_expired_points_keep_blocks_read() {
+    let mut c = case("newer_versions_deletes_and_expired_points_keep_blocks_read");
+    let base = c.model.keys().next().unwrap().1;
+    // Into the memtable, among the tables' points: an overwrite of s.a, a new point
+    // between two of s.b, a delete in s.c.
+    c.write(&[Point::new("s.a", base + 5000 * SEC, 1e6)]);
+    c.write(&[Point::new("s.b", base + 7000 * SEC + 1, -1e6)]);
+    let mut b = WriteBatch::new();
+    b.delete("s.c", base + 9000 * SEC);
+    c.engine.write(&b, &WriteOptions::default()).unwrap();
+    c.model.remove(&(b"s.c".to_vec(), base + 9000 * SEC));
+    let step = 86_400 * SEC;
+    for group in [GroupBy::Series, GroupBy::All] {
+        let used = c.check(Query::prefix("s."), all, step, group);
+        // Most blocks still come from the index; those holding the memtable's
+        // versions come after them in the merge and are read.
+        assert!(used > 40_000, "{used}");
+    }
+    // And a point that expires a moment after it is flushed, in a series of its
+    // own (flush drops what has expired already).
+    let soon = flowdb::now_micros() + 1_000_000;
+    let dying: Vec<Point> = (0..2000)
+        .map(|i| {
+            let p = Point::new("s.d", base + i * SEC, i as f64);
+            match i {
+                700 => p.with_expire_at(soon),
+                _ => p,
+            }
+        })
+        .collect();
+    c.write(&dying);
+    c.engine.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_micros(
+        (soon - flowdb::now_micros()).max(0) as u64 + 1000,
+    ));
+    // Tables of their own now: the blocks of the older run that the newer tables'
+    // entries fall among are read, the rest folded from statistics.
+    for group in [GroupBy::Series, GroupBy::All] {
+        c.check(Query::prefix("s."), all, step, group);
+    }
+    // The expired point's block: read point by point (the others of s.d are not).
+    let used = c.check(Query::prefix("s.d"), series("s.d"), step, GroupBy::Series);
+    assert!(used < 2000 && used > 1000, "{used}");
+    while c.engine.trigger_compaction().unwrap() {}
+    for group in [GroupBy::Series, GroupBy::All] {
+        c.check(Query::prefix("s."), all, step, group);
+    }
+    // After a time-range delete touching the query, every point is read (the owning
+    // merge applies range deletes); one elsewhere changes nothing.
+    c.engine
+        .delete_time_range("s.a", "s.b", base + 100 * SEC, base + 200 * SEC)
+        .unwrap();
+    c.model.retain(|(k, ts), _| {
+        !(k.as_slice() == b"s.a" && (base + 100 * SEC..=base + 200 * SEC).contains(ts))
+    });
+    assert_eq!(
+        c.check(Query::prefix("s.a"), series("s.a"), step, GroupBy::Series),
+        0
+    );
+    assert!(c.check(Query::prefix("s.c"), series("s.c"), step, GroupBy::Series) > 10_000);
+    // Bytes over a point: the block holding it is not all points any more.
+    c.engine
+        .write_batch(&[Record::new("s.b", base + 42 * SEC, vec![1, 2, 3])])
+        .unwrap();
+    c.model.remove(&(b"s.b".to_vec(), base + 42 * SEC));
+    c.engine.flush().unwrap();
+    while c.engine.trigger_compaction().unwrap() {}
+    c.check(Query::prefix("s.b"), series("s.b"), step, GroupBy::Series);
+}
