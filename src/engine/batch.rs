@@ -7,7 +7,7 @@ use super::Engine;
 use crate::error::{Error, Result};
 use crate::point::Point;
 use crate::record::{expiry_from_ttl, validate_key, validate_value, Record, NEVER_EXPIRES};
-use crate::wal::{Op, WriteBatch as LogBatch};
+use crate::wal::{Op, Points, WriteBatch as LogBatch};
 
 /// How a put's `expire_at` is decided when the batch is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,12 +190,7 @@ impl WriteBatch {
     fn into_log(self, default_ttl: Option<u64>) -> Result<LogBatch> {
         let mut ops = Vec::with_capacity(self.ops.len());
         for (i, op) in self.ops.into_iter().enumerate() {
-            let named = |e: Error| match e {
-                Error::InvalidArgument(m) => {
-                    Error::InvalidArgument(format!("batch operation {i}: {m}"))
-                }
-                other => other,
-            };
+            let named = |e| named(i, e);
             match op {
                 BatchOp::Put(r, expiry) => {
                     ops.push(Op::Put(checked(r, expiry, default_ttl).map_err(named)?))
@@ -219,18 +214,46 @@ impl WriteBatch {
     }
 }
 
+/// `e`, an invalid argument of a batch's operation `i`, naming it.
+fn named(i: usize, e: Error) -> Error {
+    match e {
+        Error::InvalidArgument(m) => Error::InvalidArgument(format!("batch operation {i}: {m}")),
+        other => other,
+    }
+}
+
 /// `r` checked, with its expiry decided.
 fn checked(mut r: Record, expiry: Expiry, default_ttl: Option<u64>) -> Result<Record> {
     validate_key(&r.key)?;
     validate_value(&r.key, &r.value)?;
-    r.expire_at = match (expiry, default_ttl) {
-        (Expiry::Ttl(t), _) => expiry_from_ttl(r.ts, t),
-        (Expiry::Never, _) => NEVER_EXPIRES,
-        (Expiry::Own, _) if r.expire_at != NEVER_EXPIRES => r.expire_at,
-        (Expiry::Own, Some(t)) => expiry_from_ttl(r.ts, t),
-        (Expiry::Own, None) => NEVER_EXPIRES,
-    };
+    r.expire_at = expire_at(r.ts, r.expire_at, expiry, default_ttl);
     Ok(r)
+}
+
+/// The expiry of a record at `ts` whose own is `own`.
+fn expire_at(ts: i64, own: i64, expiry: Expiry, default_ttl: Option<u64>) -> i64 {
+    match (expiry, default_ttl) {
+        (Expiry::Ttl(t), _) => expiry_from_ttl(ts, t),
+        (Expiry::Never, _) => NEVER_EXPIRES,
+        (Expiry::Own, _) if own != NEVER_EXPIRES => own,
+        (Expiry::Own, Some(t)) => expiry_from_ttl(ts, t),
+        (Expiry::Own, None) => NEVER_EXPIRES,
+    }
+}
+
+/// The log batch of `Engine::write_points`: the points checked, each with its own
+/// expiry (as `WriteBatch::put_point`), in columns.
+pub(super) fn points_log(points: &[Point], default_ttl: Option<u64>) -> Result<LogBatch> {
+    let key_bytes = points.iter().map(|p| p.key.len()).sum();
+    let mut cols = Points::with_capacity(points.len(), key_bytes);
+    for (i, p) in points.iter().enumerate() {
+        validate_key(&p.key).map_err(|e| named(i, e))?;
+        let exp = expire_at(p.ts, p.expire_at, Expiry::Own, default_ttl);
+        cols.push(&p.key, p.ts, exp, p.value);
+    }
+    Ok(LogBatch {
+        ops: vec![Op::Points(cols)],
+    })
 }
 
 /// A key × time region to delete: `(start, end, ts_lo, ts_hi)`, `end: None` for no

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::snapshot::Snapshot;
-use super::{Engine, Inner, WriteBatch, WriteOptions};
+use super::{Engine, Inner};
 use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::point::{Agg, Bucket, Group, GroupBy, Point, Summary};
@@ -31,11 +31,11 @@ impl Engine {
     /// # Ok::<(), flowdb::Error>(())
     /// ```
     pub fn write_points(&self, points: &[Point]) -> Result<()> {
-        let mut batch = WriteBatch::with_capacity(points.len());
-        for p in points {
-            batch.put_point(p.clone());
+        if points.is_empty() {
+            return Ok(());
         }
-        self.write_owned(batch, &WriteOptions::default())
+        let log = super::batch::points_log(points, self.inner.config.default_ttl_secs)?;
+        self.inner.commit(log, false)
     }
 
     /// The numeric points `query` matches, aggregated per series and per time

@@ -160,12 +160,16 @@ impl Inner {
         }
         let mut entries = Vec::with_capacity(records as usize);
         let mut range_dels = Vec::new();
+        let mut points = Vec::new();
         for (first, batch) in numbered {
-            let (e, r) = batch.into_entries(first);
+            let (e, r, p) = batch.into_parts(first);
             entries.extend(e);
             range_dels.extend(r);
+            points.extend(p);
         }
-        self.current().active.insert(entries, range_dels);
+        let active = &self.current().active;
+        active.insert(entries, range_dels);
+        active.insert_points(&points);
         self.visible_seq.store(seq, Ordering::Release);
         self.stats
             .records_written

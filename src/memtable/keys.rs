@@ -79,13 +79,18 @@ impl<V> KeyMap<V> {
             .map(|p| unsafe { &(*p.as_ptr()).value })
     }
 
-    /// The value of `key`, made by `make` if the key is new.
-    pub(crate) fn entry(&mut self, key: Vec<u8>, make: impl FnOnce() -> V) -> &mut V {
-        let h = self.hash(&key);
-        let p = match self.find(h, &key) {
+    /// The value of `key`, made by `make` if the key is new (a borrowed key is
+    /// copied only then).
+    pub(crate) fn entry<K: AsRef<[u8]> + Into<Vec<u8>>>(
+        &mut self,
+        key: K,
+        make: impl FnOnce() -> V,
+    ) -> &mut V {
+        let h = self.hash(key.as_ref());
+        let p = match self.find(h, key.as_ref()) {
             Some(p) => p,
             None => {
-                let key = Key::new(key);
+                let key = Key::new(key.into());
                 let slot = Box::new(Slot {
                     key: key.clone(),
                     value: make(),

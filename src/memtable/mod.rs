@@ -23,6 +23,7 @@ use parking_lot::RwLock;
 use smallvec::SmallVec;
 
 use crate::entry::{live, Entry, Found, Kind, RangeTombstone};
+use crate::wal::Points;
 pub(crate) use cursor::MemCursor;
 use keys::KeyMap;
 use versions::Versions;
@@ -57,6 +58,23 @@ fn found(seq: u64, v: &MemValue) -> Found<&[u8]> {
         kind: v.kind,
         expire_at: v.expire_at,
         value: &v.value,
+    }
+}
+
+/// Adds version `vkey` of a key of `key_len` bytes, whose versions `entry` finds
+/// (or makes, with the version, when the key is new); the bytes it added.
+fn add_version<'m>(
+    key_len: usize,
+    vkey: versions::VKey,
+    v: MemValue,
+    entry: impl FnOnce(&mut dyn FnMut() -> Versions) -> &'m mut Versions,
+) -> isize {
+    let own = footprint::value(v.value.len());
+    let mut fresh = Some(v);
+    let versions = entry(&mut || Versions::One(vkey, fresh.take().expect("made once")));
+    match fresh {
+        Some(v) => versions.insert(vkey, v),
+        None => (footprint::new_key(key_len, KeyMap::<Versions>::SLOT) + own) as isize,
     }
 }
 
@@ -134,17 +152,47 @@ impl Memtable {
                 },
             };
             let vkey = (e.ts, Reverse(e.seq));
-            let (key_len, own) = (e.key.len(), footprint::value(v.value.len()));
-            let mut fresh = Some(v);
-            let versions = map.entry(e.key, || {
-                Versions::One(vkey, fresh.take().expect("made once"))
-            });
-            added += match fresh {
-                Some(v) => versions.insert(vkey, v),
-                None => (footprint::new_key(key_len, KeyMap::<Versions>::SLOT) + own) as isize,
-            };
+            let key_len = e.key.len();
+            added += add_version(key_len, vkey, v, |make| map.entry(e.key, make));
         }
         drop(map);
+        self.charge(n, lo, hi, added);
+    }
+
+    /// Inserts numeric points in columns, those of `(first, p)` numbered from `first`:
+    /// a series the memtable holds costs no allocation.
+    pub(crate) fn insert_points(&self, points: &[(u64, Points)]) {
+        if points.is_empty() {
+            return;
+        }
+        let mut added: isize = 0;
+        let mut n = 0;
+        let (mut lo, mut hi) = (u64::MAX, 0);
+        let mut map = self.map.write();
+        for (first, p) in points {
+            for i in 0..p.len() {
+                let seq = first + i as u64;
+                lo = lo.min(seq);
+                hi = hi.max(seq);
+                let v = MemValue {
+                    kind: Kind::Num,
+                    expire_at: p.expire_at[i],
+                    value: SmallVec::from_slice(&p.values[i].to_le_bytes()),
+                };
+                let key = p.key(i);
+                let vkey = (p.ts[i], Reverse(seq));
+                added += add_version(key.len(), vkey, v, |make| map.entry(key, make));
+            }
+            n += p.len();
+        }
+        drop(map);
+        if n > 0 {
+            self.charge(n, lo, hi, added);
+        }
+    }
+
+    /// Accounts for `n` versions with sequences `lo..=hi` that added `added` bytes.
+    fn charge(&self, n: usize, lo: u64, hi: u64, added: isize) {
         self.note_seq(lo);
         self.note_seq(hi);
         // What this memtable holds only grows (replaced values are freed, but a

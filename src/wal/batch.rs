@@ -23,6 +23,10 @@ pub(crate) enum Op {
     Put(Record),
     /// A numeric point: a put whose value is an `f64`'s 8 bytes (little-endian).
     Num(Record),
+    /// Numeric points in columns (`Engine::write_points`): one operation, and one
+    /// sequence number, per point. Logged as one `4` record each, so replay reads
+    /// them back as `Num`.
+    Points(Points),
     Delete {
         key: Vec<u8>,
         ts: i64,
@@ -41,15 +45,70 @@ pub(crate) struct WriteBatch {
     pub ops: Vec<Op>,
 }
 
-impl WriteBatch {
+/// Numeric points in columns, their keys in one buffer: neither the batch nor the
+/// memtable (`Memtable::insert_points`) allocates per point of a series it holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Points {
+    keys: Vec<u8>,
+    /// Where each point's key ends in `keys`.
+    ends: Vec<usize>,
+    pub ts: Vec<i64>,
+    pub expire_at: Vec<i64>,
+    /// The values' bits.
+    pub values: Vec<u64>,
+}
+
+impl Points {
+    pub(crate) fn with_capacity(n: usize, key_bytes: usize) -> Points {
+        Points {
+            keys: Vec::with_capacity(key_bytes),
+            ends: Vec::with_capacity(n),
+            ts: Vec::with_capacity(n),
+            expire_at: Vec::with_capacity(n),
+            values: Vec::with_capacity(n),
+        }
+    }
+
+    pub(crate) fn push(&mut self, key: &[u8], ts: i64, expire_at: i64, value: f64) {
+        self.keys.extend_from_slice(key);
+        self.ends.push(self.keys.len());
+        self.ts.push(ts);
+        self.expire_at.push(expire_at);
+        self.values.push(value.to_bits());
+    }
+
     pub(crate) fn len(&self) -> usize {
-        self.ops.len()
+        self.ends.len()
+    }
+
+    /// Point `i`'s key.
+    pub(crate) fn key(&self, i: usize) -> &[u8] {
+        let start = match i {
+            0 => 0,
+            i => self.ends[i - 1],
+        };
+        &self.keys[start..self.ends[i]]
+    }
+}
+
+impl WriteBatch {
+    /// The number of operations, a point of `Op::Points` each (and each its own
+    /// sequence number).
+    pub(crate) fn len(&self) -> usize {
+        self.ops
+            .iter()
+            .map(|op| match op {
+                Op::Points(p) => p.len(),
+                _ => 1,
+            })
+            .sum()
     }
 
     pub(crate) fn payload_bytes(&self) -> usize {
         self.ops
             .iter()
             .map(|op| match op {
+                Op::Points(p) => p.keys.len() + 32 * p.len(),
                 Op::Put(r) | Op::Num(r) => r.key.len() + r.value.len() + 24,
                 Op::Delete { key, .. } => key.len() + 12,
                 Op::DeleteRange { start, end, .. } => start.len() + end.len() + 24,
@@ -59,9 +118,22 @@ impl WriteBatch {
 
     pub(crate) fn encode(&self, first_seq: u64, buf: &mut Vec<u8>) {
         put_u64(buf, first_seq);
-        put_varint(buf, self.ops.len() as u64);
+        put_varint(buf, self.len() as u64);
+        let num = |buf: &mut Vec<u8>, key: &[u8], ts: i64, expire_at: i64, value: &[u8]| {
+            buf.push(4);
+            put_bytes(buf, key);
+            put_varint_i64(buf, ts);
+            put_varint_i64(buf, expire_at);
+            buf.extend_from_slice(value);
+        };
         for op in &self.ops {
             match op {
+                Op::Points(p) => {
+                    for i in 0..p.len() {
+                        let value = p.values[i].to_le_bytes();
+                        num(buf, p.key(i), p.ts[i], p.expire_at[i], &value);
+                    }
+                }
                 Op::Put(r) => {
                     buf.push(0);
                     put_bytes(buf, &r.key);
@@ -69,13 +141,7 @@ impl WriteBatch {
                     put_varint_i64(buf, r.expire_at);
                     put_bytes(buf, &r.value);
                 }
-                Op::Num(r) => {
-                    buf.push(4);
-                    put_bytes(buf, &r.key);
-                    put_varint_i64(buf, r.ts);
-                    put_varint_i64(buf, r.expire_at);
-                    buf.extend_from_slice(&r.value);
-                }
+                Op::Num(r) => num(buf, &r.key, r.ts, r.expire_at, &r.value),
                 Op::Delete { key, ts } => {
                     buf.push(1);
                     put_bytes(buf, key);
@@ -153,11 +219,39 @@ impl WriteBatch {
 
     /// The memtable form: operation `i` gets sequence `first_seq + i`.
     pub(crate) fn into_entries(self, first_seq: u64) -> (Vec<Entry>, Vec<RangeTombstone>) {
+        let (mut entries, ranges, points) = self.into_parts(first_seq);
+        for (first, p) in points {
+            for i in 0..p.len() {
+                entries.push(Entry {
+                    key: p.key(i).to_vec(),
+                    ts: p.ts[i],
+                    seq: first + i as u64,
+                    kind: Kind::Num,
+                    expire_at: p.expire_at[i],
+                    value: p.values[i].to_le_bytes().to_vec(),
+                });
+            }
+        }
+        (entries, ranges)
+    }
+
+    /// The memtable form, points in columns apart (with the sequence of their
+    /// first): operation `i` gets sequence `first_seq + i`.
+    pub(crate) fn into_parts(
+        self,
+        first_seq: u64,
+    ) -> (Vec<Entry>, Vec<RangeTombstone>, Vec<(u64, Points)>) {
         let mut entries = Vec::with_capacity(self.ops.len());
         let mut ranges = Vec::new();
-        for (i, op) in self.ops.into_iter().enumerate() {
-            let seq = first_seq + i as u64;
+        let mut points = Vec::new();
+        let mut seq = first_seq;
+        for op in self.ops {
+            let n = match &op {
+                Op::Points(p) => p.len() as u64,
+                _ => 1,
+            };
             match op {
+                Op::Points(p) => points.push((seq, p)),
                 Op::Put(r) => entries.push(entry(r, seq, Kind::Put)),
                 Op::Num(r) => entries.push(entry(r, seq, Kind::Num)),
                 Op::Delete { key, ts } => entries.push(Entry {
@@ -181,8 +275,9 @@ impl WriteBatch {
                     seq,
                 }),
             }
+            seq += n;
         }
-        (entries, ranges)
+        (entries, ranges, points)
     }
 }
 
@@ -232,5 +327,45 @@ mod tests {
         let (es, rs) = b.into_entries(42);
         assert_eq!(es[1].seq, 43);
         assert_eq!(rs[0].seq, 44);
+    }
+
+    /// Points in columns are logged as numeric points, one operation (and sequence
+    /// number) each, and read back as such.
+    #[test]
+    fn points_log_as_numeric_records() {
+        let mut p = Points::with_capacity(2, 4);
+        p.push(b"ab", 5, 77, -0.0);
+        p.push(b"c", -1, i64::MAX, f64::from_bits(0x7ff0_0000_0000_0001));
+        let b = WriteBatch {
+            ops: vec![
+                Op::Delete {
+                    key: b"d".to_vec(),
+                    ts: 1,
+                },
+                Op::Points(p.clone()),
+                Op::Delete {
+                    key: b"e".to_vec(),
+                    ts: 2,
+                },
+            ],
+        };
+        assert_eq!(b.len(), 4);
+        let mut buf = Vec::new();
+        b.encode(10, &mut buf);
+        let (first, read) = WriteBatch::decode(&buf).unwrap();
+        assert_eq!((first, read.len()), (10, 4));
+        assert_eq!(
+            read.ops[1],
+            Op::Num(Record::new("ab", 5, (-0.0f64).to_le_bytes().to_vec()).with_expire_at(77))
+        );
+        let (es, _, points) = b.clone().into_parts(10);
+        assert_eq!((es[0].seq, es[1].seq), (10, 13));
+        assert_eq!(points, vec![(11, p)]);
+        // The entries' form of both batches is the same, sequence numbers included.
+        let sorted = |(mut es, rs): (Vec<Entry>, Vec<RangeTombstone>)| {
+            es.sort_by_key(|e| e.seq);
+            (es, rs)
+        };
+        assert_eq!(sorted(b.into_entries(10)), sorted(read.into_entries(10)));
     }
 }

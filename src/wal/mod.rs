@@ -9,7 +9,7 @@ mod batch;
 mod reader;
 mod writer;
 
-pub(crate) use batch::{Op, WriteBatch};
+pub(crate) use batch::{Op, Points, WriteBatch};
 pub(crate) use reader::{replay_segment, TornTail};
 pub(crate) use writer::{frame_record, sync_dir, WalWriter};
 
