@@ -124,6 +124,41 @@ impl BlockBuilder {
         self.count += 1;
     }
 
+    /// [`add_parts`](Self::add_parts) of each point of a run of one key (`ts[i]`,
+    /// `vals[i]`, each expiring `expiry` after its ts, or never), as unpacking a
+    /// packed run does: after the first point, the key is known to repeat, so it is
+    /// neither compared nor copied again.
+    pub(crate) fn add_run(&mut self, key: &[u8], ts: &[i64], vals: &[f64], expiry: Option<i64>) {
+        let exp = |t: i64| expiry.map_or(i64::MAX, |d| t.wrapping_add(d));
+        let (Some(&t0), Some(v0)) = (ts.first(), vals.first()) else {
+            return;
+        };
+        self.add_parts(key, t0, Kind::Num, exp(t0), &v0.to_le_bytes());
+        self.buf
+            .reserve((ts.len() - 1) * (20 + key.len() / self.interval));
+        for (&t, v) in ts.iter().zip(vals).skip(1) {
+            let shared = if self.count % self.interval == 0 {
+                self.restarts.push(self.buf.len() as u32);
+                self.last_ts = 0;
+                0
+            } else {
+                key.len()
+            };
+            put_varint(&mut self.buf, shared as u64);
+            put_bytes(&mut self.buf, &key[shared..]);
+            put_varint_i64(&mut self.buf, t.wrapping_sub(self.last_ts));
+            let e = exp(t);
+            let expiring = e != i64::MAX;
+            self.buf.push(kind_byte(Kind::Num, expiring));
+            if expiring {
+                put_varint_i64(&mut self.buf, e.wrapping_sub(t));
+            }
+            self.buf.extend_from_slice(&v.to_le_bytes());
+            self.last_ts = t;
+            self.count += 1;
+        }
+    }
+
     /// The finished block bytes; the builder is reset for the next block.
     pub(crate) fn finish(&mut self) -> Vec<u8> {
         let mut out = std::mem::take(&mut self.buf);
@@ -617,6 +652,32 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// `add_run` writes the bytes `add_parts` would, point by point: after an entry
+    /// of another key, across restarts, with and without an expiry (one reaching
+    /// `i64::MAX`: never, as `add_parts` has it).
+    #[test]
+    fn add_run_is_add_parts_point_by_point() {
+        for (n, expiry) in [
+            (1, None),
+            (40, None),
+            (37, Some(5)),
+            (20, Some(i64::MAX - 100)),
+        ] {
+            let ts: Vec<i64> = (0..n).map(|i| 100 + i * 7 - (i % 3)).collect();
+            let vals: Vec<f64> = (0..n).map(|i| i as f64 * -0.5).collect();
+            let (mut a, mut b) = (BlockBuilder::new(16), BlockBuilder::new(16));
+            for x in [&mut a, &mut b] {
+                x.add(&entry("cpu.a", 1, Kind::Put, i64::MAX));
+            }
+            a.add_run(b"cpu.b", &ts, &vals, expiry);
+            for (&t, v) in ts.iter().zip(&vals) {
+                let exp = expiry.map_or(i64::MAX, |d| t.wrapping_add(d));
+                b.add_parts(b"cpu.b", t, Kind::Num, exp, &v.to_le_bytes());
+            }
+            assert_eq!(a.finish(), b.finish(), "{n} points, expiry {expiry:?}");
         }
     }
 }

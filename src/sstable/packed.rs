@@ -215,10 +215,7 @@ pub(crate) fn unpack(packed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> 
                 if ts.len() < 2 || ts.windows(2).any(|w| w[0] >= w[1]) {
                     return Err(bad("run timestamps not increasing"));
                 }
-                for (&t, v) in ts.iter().zip(&vals) {
-                    let exp = expiry.map_or(i64::MAX, |d| t.wrapping_add(d));
-                    b.add_parts(&key, t, Kind::Num, exp, &v.to_le_bytes());
-                }
+                b.add_run(&key, &ts, &vals, expiry);
                 prev_ts = ts[ts.len() - 1];
             }
             _ => return Err(bad("item tag")),
