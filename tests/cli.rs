@@ -661,6 +661,38 @@ fn load_numbers_and_aggregate_them() {
     ])
     .ok();
     assert_eq!(out.lines(), ["key,start,max", ",0,9.5"]);
+    // --rollup reads a rule's rollup: the rolled maxima, per hour.
+    let mut tuning = flowdb::Tuning::default();
+    tuning.rollups.push(flowdb::RollupRule::new(
+        "1m",
+        60_000_000,
+        &[flowdb::Agg::Max],
+    ));
+    let e = Engine::open_with(Config::new(&db), tuning).unwrap();
+    e.run_rollups().unwrap();
+    e.shutdown().unwrap();
+    let out = flowdb(&[
+        "aggregate",
+        p(&db),
+        "--rollup",
+        "1m",
+        "--prefix",
+        "max:t.",
+        "--step",
+        "1h",
+        "--fn",
+        "max,count",
+        "--format",
+        "csv",
+    ])
+    .ok();
+    assert_eq!(
+        out.lines(),
+        ["key,start,max,count", "max:t.a,0,9.5,2", "max:t.b,0,-2,1"]
+    );
+    let out = flowdb(&["aggregate", p(&db), "--rollup", "../x", "--step", "1h"]);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.contains("--rollup"), "{}", out.stderr);
     // dump marks points, and load brings them back as points: dump -> load -> dump
     // is byte-identical and the copy aggregates the same.
     let (dump, copy) = (tmp.path().join("dump.jsonl"), tmp.path().join("copy"));
