@@ -10,85 +10,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
+use common::rollups::{check, open, rolled, rule, tuning, Model, FUNCTIONS, STEP};
 use flowdb::{
-    Agg, Bucket, Config, Engine, Error, GroupBy, Point, Query, Record, RollupRule, ScanRange,
-    Tuning,
+    Agg, Config, Engine, Error, GroupBy, Point, Query, Record, RollupRule, ScanRange, Tuning,
 };
-
-const STEP: i64 = 60_000_000;
-const FUNCTIONS: [Agg; 6] = [
-    Agg::Count,
-    Agg::Sum,
-    Agg::Min,
-    Agg::Max,
-    Agg::First,
-    Agg::Last,
-];
-
-fn tuning(rules: Vec<RollupRule>) -> Tuning {
-    let mut t = common::tiny_partitions();
-    t.rollups = rules;
-    t
-}
-
-fn rule() -> RollupRule {
-    RollupRule::new("1m", STEP, &FUNCTIONS)
-        .prefix("cpu.")
-        .delay(0)
-}
-
-fn open(dir: &Path, t: &Tuning) -> Engine {
-    Engine::open_with(common::small_config(dir), t.clone()).unwrap()
-}
-
-/// Every rolled point of a rollup, as buckets of `FUNCTIONS` per raw key: checks
-/// that each bucket has every function's point.
-fn rolled(e: &Engine, name: &str) -> Vec<Bucket> {
-    let recs = e
-        .rollup(name)
-        .unwrap()
-        .query(Query::time_range(i64::MIN, i64::MAX))
-        .unwrap();
-    let mut by: BTreeMap<(Vec<u8>, i64), BTreeMap<usize, f64>> = BTreeMap::new();
-    for r in recs {
-        let colon = r.key.iter().position(|&c| c == b':').expect("fn:key");
-        let f = Agg::from_name(std::str::from_utf8(&r.key[..colon]).unwrap()).unwrap();
-        let i = FUNCTIONS.iter().position(|&g| g == f).unwrap();
-        let raw = r.key[colon + 1..].to_vec();
-        by.entry((raw, r.ts))
-            .or_default()
-            .insert(i, r.as_f64().unwrap());
-    }
-    by.into_iter()
-        .map(|((key, start), vs)| {
-            assert_eq!(vs.len(), FUNCTIONS.len(), "bucket {key:?} {start}: {vs:?}");
-            Bucket {
-                key,
-                start,
-                values: vs.into_values().collect(),
-            }
-        })
-        .collect()
-}
-
-/// The model: raw points by (key, ts).
-type Model = BTreeMap<(Vec<u8>, i64), f64>;
-
-/// Checks the rollup against the model: every bucket ending at or before the
-/// watermark is the fold of the model's points under `cpu.`, and there is no other.
-fn check(e: &Engine, model: &Model, what: &str) {
-    let wm = e.rollup("1m").unwrap().watermark().unwrap();
-    let pts = model
-        .iter()
-        .filter(|((k, ts), _)| k.starts_with(b"cpu.") && *ts < wm)
-        .map(|((k, ts), v)| (k.as_slice(), *ts, *v));
-    let want = common::points::fold(pts, STEP, &FUNCTIONS, GroupBy::Series, false, usize::MAX);
-    let got = rolled(e, "1m");
-    common::points::assert_buckets(&got, &want, &FUNCTIONS, &format!("{what} (wm {wm})"));
-}
 
 #[test]
 fn model_rolled_buckets_are_folds_of_the_raw_points() {
