@@ -24,6 +24,7 @@ mod read_only;
 mod retention;
 mod rollup;
 mod rollup_pass;
+mod rollup_read;
 mod series;
 mod snapshot;
 pub(crate) mod stats;
@@ -43,7 +44,7 @@ pub use batch::{WriteBatch, WriteOptions};
 pub use events::{Event, EventListener};
 pub use layout::TableInfo;
 pub use maintenance::MaintenanceHandle;
-pub use rollup::Rollup;
+pub use rollup_read::Rollup;
 pub use snapshot::Snapshot;
 pub use stats::{EngineStats, StatField, StatValue};
 
