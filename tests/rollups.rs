@@ -471,3 +471,47 @@ fn late_writes_racing_passes_leave_consistent_rollups() {
         .collect();
     check(&e, &model, "after the race");
 }
+
+/// A dirty region with few rolled buckets loses those left without raw points one
+/// by one; one with more than 4096 is cleared by range and rolled again. Both leave
+/// the rollup the fold of the raw points.
+#[test]
+fn small_and_large_dirty_regions_are_both_rolled_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path(), &tuning(vec![rule()]));
+    let minutes = 5000;
+    let pts: Vec<Point> = (0..minutes)
+        .flat_map(|m| {
+            [
+                Point::new("cpu.a", m * STEP, m as f64),
+                Point::new("cpu.b", m * STEP + 1, -(m as f64)),
+            ]
+        })
+        .collect();
+    e.write_points(&pts).unwrap();
+    e.run_rollups().unwrap();
+    assert_eq!(rolled(&e, "1m").len(), 2 * minutes as usize);
+    let raw = |e: &Engine| -> Model {
+        e.query(Query::prefix("cpu."))
+            .unwrap()
+            .into_iter()
+            .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
+            .collect()
+    };
+    // Small: three buckets of cpu.a emptied, one changed.
+    e.delete_time_range("cpu.a", "cpu.b", 10 * STEP, 12 * STEP)
+        .unwrap();
+    e.write_points(&[Point::new("cpu.a", 20 * STEP + 5, 1e6)])
+        .unwrap();
+    e.run_rollups().unwrap();
+    check(&e, &raw(&e), "small regions");
+    assert_eq!(rolled(&e, "1m").len(), 2 * minutes as usize - 3);
+    // Large: every bucket of cpu.b, and half of cpu.a's.
+    e.delete_range("cpu.b", "cpu.c").unwrap();
+    e.delete_time_range("cpu.a", "cpu.b", 0, minutes / 2 * STEP - 1)
+        .unwrap();
+    e.run_rollups().unwrap();
+    check(&e, &raw(&e), "large regions");
+    assert_eq!(rolled(&e, "1m").len(), (minutes - minutes / 2) as usize);
+    e.shutdown().unwrap();
+}

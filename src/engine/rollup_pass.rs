@@ -9,6 +9,7 @@
 //! or above the persisted watermark are deleted before the next pass writes there
 //! (`unclean`), and a dirty mark is deleted only with the watermark write.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
 use parking_lot::MutexGuard;
@@ -17,7 +18,7 @@ use super::points::bucket_of;
 use super::rollup::{dirty_marks, Rollups, RuleState};
 use super::{Engine, Inner, WriteBatch, WriteOptions};
 use crate::error::{Error, Result};
-use crate::point::{Point, Summary};
+use crate::point::{Agg, Point, Summary};
 use crate::range::{prefix_successor, Bounds, KeyEnd, Query};
 use crate::record::{Record, MAX_KEY_LEN};
 use crate::rollup::{Region, RollupRule, FIRST_ROLLED_KEY, RESERVED_TS, WATERMARK_KEY};
@@ -26,6 +27,15 @@ use crate::version;
 
 /// Rolled points per write to a rollup.
 const CHUNK: usize = 4096;
+
+/// A dirty region holding at most this many rolled buckets has those that no raw
+/// point is left for deleted one by one; a larger one is cleared with a range
+/// tombstone per function before it is rolled again. (Late writes touch a few
+/// buckets each: point deletes keep range tombstones from piling up in the rollup.)
+const POINT_DELETES: usize = 4096;
+
+/// Rolled buckets, as `(raw key, start)`.
+type BucketSet = BTreeSet<(Vec<u8>, i64)>;
 
 /// The watermark a rule reaches at `now`: the end of the last bucket that ended at
 /// or before `now - delay`.
@@ -95,6 +105,9 @@ struct Out<'a> {
     rule: &'a RollupRule,
     batch: WriteBatch,
     failed: Option<Error>,
+    /// While a dirty region is rolled again: its rolled buckets `(raw key, start)`
+    /// not rolled again (yet), to delete after.
+    gone: Option<BucketSet>,
 }
 
 impl Out<'_> {
@@ -107,6 +120,9 @@ impl Out<'_> {
         for &f in &self.rule.functions {
             let k = RollupRule::rolled_key(f, key);
             self.batch.put_point(Point::new(k, start, s.get(f)));
+        }
+        if let Some(gone) = &mut self.gone {
+            gone.remove(&(key.to_vec(), start));
         }
         if self.batch.len() >= CHUNK {
             if let Err(e) = self.flush() {
@@ -150,6 +166,7 @@ impl RuleState {
             rule,
             batch: WriteBatch::new(),
             failed: None,
+            gone: None,
         };
         if self.unclean.load(Ordering::Acquire) {
             clear_from(child, w.rolled)?;
@@ -168,17 +185,6 @@ impl RuleState {
             if lo > hi {
                 continue;
             }
-            let mut deletes = WriteBatch::new();
-            for &f in &rule.functions {
-                let start = RollupRule::rolled_key(f, &region.start);
-                let end = match &region.end {
-                    Some(e) => RollupRule::rolled_key(f, e),
-                    None => prefix_successor(&RollupRule::rolled_key(f, b""))
-                        .expect("a function name is not all 0xff"),
-                };
-                deletes.delete_time_range(start, end, lo, hi);
-            }
-            child.write_owned(deletes, &WriteOptions::default())?;
             let bounds = Bounds {
                 start: region.start.clone(),
                 end: region
@@ -186,8 +192,30 @@ impl RuleState {
                     .clone()
                     .map_or(KeyEnd::Unbounded, KeyEnd::Excluded),
                 ..Bounds::all()
-            };
-            out.roll(inner, snap, bounds.with_time(lo, hi))?;
+            }
+            .with_time(lo, hi);
+            match rolled_buckets(child, rule, &region, lo, hi)? {
+                Some(existing) => {
+                    out.gone = Some(existing);
+                    out.roll(inner, snap, bounds)?;
+                    let mut deletes = WriteBatch::new();
+                    for (key, start) in out.gone.take().unwrap_or_default() {
+                        for &f in &rule.functions {
+                            deletes.delete(RollupRule::rolled_key(f, &key), start);
+                        }
+                    }
+                    child.write_owned(deletes, &WriteOptions::default())?;
+                }
+                None => {
+                    let mut deletes = WriteBatch::new();
+                    for &f in &rule.functions {
+                        let (start, end) = rolled_range(f, &region);
+                        deletes.delete_time_range(start, end, lo, hi);
+                    }
+                    child.write_owned(deletes, &WriteOptions::default())?;
+                    out.roll(inner, snap, bounds)?;
+                }
+            }
         }
         // The buckets that came due.
         if w.target > w.rolled {
@@ -211,6 +239,51 @@ impl RuleState {
         self.unclean.store(false, Ordering::Release);
         Ok(())
     }
+}
+
+/// The keys `[start, end)` of `f`'s rolled series of the raw keys of `region`.
+fn rolled_range(f: Agg, region: &Region) -> (Vec<u8>, Vec<u8>) {
+    let start = RollupRule::rolled_key(f, &region.start);
+    let end = match &region.end {
+        Some(e) => RollupRule::rolled_key(f, e),
+        None => prefix_successor(&RollupRule::rolled_key(f, b""))
+            .expect("a function name is not all 0xff"),
+    };
+    (start, end)
+}
+
+/// The rolled buckets `(raw key, start)` of `region` between `lo` and `hi`, from
+/// the first function's points (every bucket has each function's, written in one
+/// batch); `None` when there are more than `POINT_DELETES`.
+fn rolled_buckets(
+    child: &Engine,
+    rule: &RollupRule,
+    region: &Region,
+    lo: i64,
+    hi: i64,
+) -> Result<Option<BucketSet>> {
+    let f = rule.functions[0];
+    let (start, end) = rolled_range(f, region);
+    let bounds = Bounds {
+        start,
+        end: KeyEnd::Excluded(end),
+        ..Bounds::all()
+    }
+    .with_time(lo, hi);
+    let found = child.query(Query {
+        bounds,
+        limit: Some(POINT_DELETES + 1),
+    })?;
+    if found.len() > POINT_DELETES {
+        return Ok(None);
+    }
+    let skip = f.name().len() + 1;
+    Ok(Some(
+        found
+            .into_iter()
+            .map(|r| (r.key[skip..].to_vec(), r.ts))
+            .collect(),
+    ))
 }
 
 /// Deletes the rolled points at or above `from` (left by a pass that did not
