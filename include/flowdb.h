@@ -685,6 +685,32 @@ typedef bool (*flowdb_last_n_visit_fn)(int64_t ts,
                                        void *user);
 
 /*
+ A downsampling rule as C passes it in (copied by `flowdb_options_add_rollup`):
+ every `step` microseconds of time, the points of each series whose key begins with
+ the `prefix_len` bytes at `prefix` (0: every series) are folded by each of the
+ `n_functions` `flowdb_agg_t` at `functions` (`COUNT`, `SUM`, `MIN`, `MAX`, `FIRST`,
+ `LAST`: those that compose), and kept as points keyed `<function>:<raw key>`
+ in `<data dir>/rollups/<name>/`. `keep_secs`: the rollup's own retention by age
+ (0: forever). `delay`: a bucket is rolled this many microseconds after its end;
+ a negative value means the default, one `step`. Zero-initialised fields other
+ than `name`, `step` and the functions take their defaults, except `delay` (0:
+ rolled as soon as it ends).
+ */
+typedef struct flowdb_rollup_rule_t {
+  /*
+   NUL-terminated: 1 to 64 of `[A-Za-z0-9_-]`, unique among the rules.
+   */
+  const char *name;
+  const uint8_t *prefix;
+  size_t prefix_len;
+  int64_t step;
+  const int32_t *functions;
+  size_t n_functions;
+  uint64_t keep_secs;
+  int64_t delay;
+} flowdb_rollup_rule_t;
+
+/*
  One series (a distinct key) as the engine's metadata describes it, lent out by
  `flowdb_series_at`: `key` is `key_len` bytes, valid until the list is freed.
  */
@@ -2638,6 +2664,77 @@ enum flowdb_status_t flowdb_records_at(const struct flowdb_records_t *list,
  Frees a list; NULL does nothing.
  */
 void flowdb_records_free(struct flowdb_records_t *list);
+
+/*
+ Adds a downsampling rule (copied) to the options: the engine opened with them
+ maintains its rollup. The rule is checked at open, where a bad one is
+ `FLOWDB_INVALID_ARGUMENT` naming it and the field; a number in `functions` that
+ is no `flowdb_agg_t` is refused here.
+ */
+enum flowdb_status_t flowdb_options_add_rollup(struct flowdb_options_t *opts,
+                                               const struct flowdb_rollup_rule_t *rule,
+                                               struct flowdb_error_t **err);
+
+/*
+ Removes every rule added with `flowdb_options_add_rollup`.
+ */
+enum flowdb_status_t flowdb_options_clear_rollups(struct flowdb_options_t *opts,
+                                                  struct flowdb_error_t **err);
+
+/*
+ Rolls every rule's due buckets and re-rolls the dirty ones now (background
+ maintenance does it every round): for engines opened without it. Does nothing
+ without rules; `FLOWDB_READ_ONLY` on a read-only instance.
+ */
+enum flowdb_status_t flowdb_engine_run_rollups(const struct flowdb_engine_t *engine,
+                                               struct flowdb_error_t **err);
+
+/*
+ The rollup `name`'s watermark in `*out`: every bucket ending at or before it is
+ rolled (`INT64_MIN`: none yet). `FLOWDB_NOT_FOUND` when no rule has that name.
+ */
+enum flowdb_status_t flowdb_engine_rollup_watermark(const struct flowdb_engine_t *engine,
+                                                    const char *name,
+                                                    int64_t *out,
+                                                    struct flowdb_error_t **err);
+
+/*
+ The rolled points of the rollup `name` in the range (as `flowdb_engine_query`:
+ its order and limit apply), as records whose values are doubles
+ (`flowdb_record_as_f64`), keyed `<function>:<raw key>`, at each bucket's start.
+ */
+enum flowdb_status_t flowdb_engine_rollup_query(const struct flowdb_engine_t *engine,
+                                                const char *name,
+                                                const struct flowdb_range_t *r,
+                                                struct flowdb_records_t **out,
+                                                struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_aggregate` on the rollup `name`: with the range prefix `max:cpu.`,
+ a step of an hour and `FLOWDB_AGG_MAX`, the maximum per hour from the rolled
+ maxima.
+ */
+enum flowdb_status_t flowdb_engine_rollup_aggregate(const struct flowdb_engine_t *engine,
+                                                    const char *name,
+                                                    const struct flowdb_range_t *r,
+                                                    int64_t step,
+                                                    const int32_t *functions,
+                                                    size_t n_functions,
+                                                    struct flowdb_buckets_t **out,
+                                                    struct flowdb_error_t **err);
+
+/*
+ `flowdb_engine_aggregate_by` on the rollup `name`.
+ */
+enum flowdb_status_t flowdb_engine_rollup_aggregate_by(const struct flowdb_engine_t *engine,
+                                                       const char *name,
+                                                       const struct flowdb_range_t *r,
+                                                       int64_t step,
+                                                       const int32_t *functions,
+                                                       size_t n_functions,
+                                                       const struct flowdb_group_t *group,
+                                                       struct flowdb_buckets_t **out,
+                                                       struct flowdb_error_t **err);
 
 /*
  The number of series in a list (0 for NULL).

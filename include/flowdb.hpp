@@ -148,6 +148,30 @@ inline RecordView view_of(const flowdb_record_view_t &v) {
                       std::string_view(reinterpret_cast<const char *>(v.value), v.value_len)};
 }
 
+enum class Agg : int32_t;
+
+/// A downsampling rule (Options::rollup; docs/numeric.md, "Rollups"): every `step`
+/// microseconds, the points of each series beginning with `prefix` (empty: all) are
+/// folded by each function (count, sum, min, max, first, last) and kept as points
+/// keyed "<function>:<raw key>" in <data dir>/rollups/<name>/, `keep_secs` seconds (0:
+/// forever), rolled `delay` microseconds after each bucket's end (default one step).
+/// Checked at open: a bad rule throws FLOWDB_INVALID_ARGUMENT naming it.
+/// `RollupRule("1m", 60'000'000, {Agg::max}).with_prefix("cpu.").with_keep_secs(86400)`.
+struct RollupRule {
+    RollupRule(std::string name_, int64_t step_, std::vector<Agg> functions_)
+        : name(std::move(name_)), step(step_), functions(std::move(functions_)) {}
+    RollupRule &with_prefix(std::string p) { prefix = std::move(p); return *this; }
+    RollupRule &with_keep_secs(uint64_t secs) { keep_secs = secs; return *this; }
+    RollupRule &with_delay(int64_t d) { delay = d; return *this; }
+
+    std::string name;
+    int64_t step = 0;
+    std::vector<Agg> functions;
+    std::string prefix;
+    uint64_t keep_secs = 0;
+    std::optional<int64_t> delay;
+};
+
 /// Options for Engine::open (every Config field; defaults as in the C API).
 class Options {
 public:
@@ -191,6 +215,15 @@ public:
         return set(flowdb_options_add_metrics_label(p_, name.c_str(), value.c_str(), &err_));
     }
     Options &clear_metrics_labels() { return set(flowdb_options_clear_metrics_labels(p_, &err_)); }
+    /// Adds a downsampling rule (see RollupRule); rules accumulate until clear_rollups().
+    Options &rollup(const RollupRule &r) {
+        std::vector<int32_t> fs;
+        for (Agg a : r.functions) fs.push_back(static_cast<int32_t>(a));
+        flowdb_rollup_rule_t c{r.name.c_str(), detail::bytes(r.prefix), r.prefix.size(), r.step,
+                               fs.data(), fs.size(), r.keep_secs, r.delay.value_or(-1)};
+        return set(flowdb_options_add_rollup(p_, &c, &err_));
+    }
+    Options &clear_rollups() { return set(flowdb_options_clear_rollups(p_, &err_)); }
     Options &create_if_missing(bool v) { return set(flowdb_options_set_create_if_missing(p_, v, &err_)); }
     Options &auto_background(bool v) { return set(flowdb_options_set_auto_background(p_, v, &err_)); }
 
@@ -971,6 +1004,35 @@ public:
     std::vector<Bucket> aggregate_by(const Range &r, int64_t step, const std::vector<Agg> &functions, const GroupBy &group) const {
         return detail::buckets(functions, [&](const int32_t *f, size_t n, flowdb_buckets_t **o, flowdb_error_t **e) {
             return flowdb_engine_aggregate_by(h_, r.get(), step, f, n, group.get(), o, e);
+        });
+    }
+    /// Rolls every rule's due buckets and re-rolls the dirty ones now (background
+    /// maintenance does it every round); nothing to do without rules.
+    void run_rollups() { simple(flowdb_engine_run_rollups); }
+    /// The rollup `name`'s watermark: every bucket ending at or before it is rolled
+    /// (INT64_MIN: none yet). An unknown name throws FLOWDB_NOT_FOUND.
+    int64_t rollup_watermark(const std::string &name) const {
+        int64_t wm = 0;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_engine_rollup_watermark(h_, name.c_str(), &wm, &err), err);
+        return wm;
+    }
+    /// The rolled points of the rollup `name` in r (keys "<function>:<raw key>", ts the
+    /// bucket's start; Record::as_f64() reads the value).
+    std::vector<Record> rollup_query(const std::string &name, const Range &r) const {
+        return list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_rollup_query(h_, name.c_str(), r.get(), o, e); }).to_vector();
+    }
+    /// aggregate() on the rollup `name`: Range::prefix("max:cpu."), an hour and
+    /// Agg::max give the maximum per hour from the rolled maxima.
+    std::vector<Bucket> rollup_aggregate(const std::string &name, const Range &r, int64_t step, const std::vector<Agg> &functions) const {
+        return detail::buckets(functions, [&](const int32_t *f, size_t n, flowdb_buckets_t **o, flowdb_error_t **e) {
+            return flowdb_engine_rollup_aggregate(h_, name.c_str(), r.get(), step, f, n, o, e);
+        });
+    }
+    /// aggregate_by() on the rollup `name`.
+    std::vector<Bucket> rollup_aggregate_by(const std::string &name, const Range &r, int64_t step, const std::vector<Agg> &functions, const GroupBy &group) const {
+        return detail::buckets(functions, [&](const int32_t *f, size_t n, flowdb_buckets_t **o, flowdb_error_t **e) {
+            return flowdb_engine_rollup_aggregate_by(h_, name.c_str(), r.get(), step, f, n, group.get(), o, e);
         });
     }
     /// The series (distinct keys) beginning with prefix (empty: all), in key order,

@@ -255,6 +255,13 @@ pub struct Tuning {
     /// `quantile` or `le` (flowdb's own sample labels) and not repeat; values are any
     /// text (escaped as the exposition format requires).
     pub metrics_labels: Vec<(String, String)>,
+    /// Downsampling rules (default none): each keeps folds of the raw points per
+    /// time bucket in a rollup of its own, `<data_dir>/rollups/<name>/`, maintained
+    /// by background work and read with `Engine::rollup` (docs/numeric.md,
+    /// "Rollups"). Raw retention (`retention_max_age_secs`, `retention_max_bytes`)
+    /// never deletes rolled points; a rule's `keep_secs` does. A bad rule is
+    /// `InvalidArgument` naming it (`Tuning::rollups[i]`).
+    pub rollups: Vec<crate::rollup::RollupRule>,
 }
 
 impl Default for Tuning {
@@ -267,6 +274,7 @@ impl Default for Tuning {
             retention_max_age_secs: None,
             retention_max_bytes: None,
             metrics_labels: Vec::new(),
+            rollups: Vec::new(),
         }
     }
 }
@@ -341,7 +349,8 @@ impl Tuning {
                 self.block_restart_interval
             )));
         }
-        validate_metrics_labels(&self.metrics_labels)
+        validate_metrics_labels(&self.metrics_labels)?;
+        crate::rollup::validate_rules(&self.rollups)
     }
 }
 

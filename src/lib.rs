@@ -41,6 +41,7 @@ pub mod numeric;
 mod point;
 mod range;
 pub mod record;
+mod rollup;
 mod sstable;
 mod util;
 pub mod verify;
@@ -55,12 +56,13 @@ pub mod stats {
 
 pub use config::{Config, ReadOptions, SyncMode, Tuning};
 pub use engine::{
-    Engine, EngineStats, Event, EventListener, MaintenanceHandle, SeriesInfo, Snapshot, WriteBatch,
-    WriteOptions,
+    Engine, EngineStats, Event, EventListener, MaintenanceHandle, Rollup, SeriesInfo, Snapshot,
+    WriteBatch, WriteOptions,
 };
 pub use error::{Error, FlowError, Result, StatusCode};
 pub use iterator::scan::ScanIterator;
 pub use point::{Agg, Bucket, GroupBy, Point};
 pub use range::{prefix_successor, Query, ScanRange};
 pub use record::{expiry_from_ttl, Record, MAX_KEY_LEN, MAX_VALUE_LEN, NEVER_EXPIRES};
+pub use rollup::RollupRule;
 pub use util::now_micros;

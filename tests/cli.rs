@@ -435,6 +435,52 @@ fn checkpoint_backup_and_compact() {
     assert!(!t.path().join("nope").exists());
 }
 
+/// A database's rollups (DIR/rollups/NAME) are verified with it, and copied into
+/// checkpoints and backups.
+#[test]
+fn verify_checkpoint_and_backup_take_the_rollups_along() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("db");
+    let mut tuning = flowdb::Tuning::default();
+    tuning.rollups.push(flowdb::RollupRule::new(
+        "1m",
+        60_000_000,
+        &[flowdb::Agg::Max],
+    ));
+    let e = Engine::open_with(Config::new(&db), tuning).unwrap();
+    let pts: Vec<flowdb::Point> = (0..300)
+        .map(|i| flowdb::Point::new("cpu.a", i * 1_000_000, i as f64))
+        .collect();
+    e.write_points(&pts).unwrap();
+    e.run_rollups().unwrap();
+    e.shutdown().unwrap();
+    let out = flowdb(&["verify", p(&db)]).ok().text();
+    assert!(out.contains("rollups/1m is sound"), "{out}");
+    let hourly = |d: &Path| {
+        flowdb(&[
+            "aggregate",
+            p(d),
+            "--rollup",
+            "1m",
+            "--step",
+            "1h",
+            "--fn",
+            "max,count",
+            "--format",
+            "csv",
+        ])
+        .ok()
+        .text()
+    };
+    assert_eq!(hourly(&db), "key,start,max,count\nmax:cpu.a,0,299,5\n");
+    for cmd in ["checkpoint", "backup"] {
+        let dest = t.path().join(cmd);
+        let out = flowdb(&[cmd, p(&db), p(&dest)]).ok().text();
+        assert!(out.contains("with its rollup \"1m\""), "{out}");
+        assert_eq!(hourly(&dest), hourly(&db), "{cmd}");
+    }
+}
+
 #[test]
 fn reads_work_beside_a_writer_and_writes_say_the_directory_is_in_use() {
     let t = tempfile::tempdir().unwrap();
@@ -661,6 +707,38 @@ fn load_numbers_and_aggregate_them() {
     ])
     .ok();
     assert_eq!(out.lines(), ["key,start,max", ",0,9.5"]);
+    // --rollup reads a rule's rollup: the rolled maxima, per hour.
+    let mut tuning = flowdb::Tuning::default();
+    tuning.rollups.push(flowdb::RollupRule::new(
+        "1m",
+        60_000_000,
+        &[flowdb::Agg::Max],
+    ));
+    let e = Engine::open_with(Config::new(&db), tuning).unwrap();
+    e.run_rollups().unwrap();
+    e.shutdown().unwrap();
+    let out = flowdb(&[
+        "aggregate",
+        p(&db),
+        "--rollup",
+        "1m",
+        "--prefix",
+        "max:t.",
+        "--step",
+        "1h",
+        "--fn",
+        "max,count",
+        "--format",
+        "csv",
+    ])
+    .ok();
+    assert_eq!(
+        out.lines(),
+        ["key,start,max,count", "max:t.a,0,9.5,2", "max:t.b,0,-2,1"]
+    );
+    let out = flowdb(&["aggregate", p(&db), "--rollup", "../x", "--step", "1h"]);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.contains("--rollup"), "{}", out.stderr);
     // dump marks points, and load brings them back as points: dump -> load -> dump
     // is byte-identical and the copy aggregates the same.
     let (dump, copy) = (tmp.path().join("dump.jsonl"), tmp.path().join("copy"));

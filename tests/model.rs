@@ -4,7 +4,9 @@
 //! scans and `Snapshot` reads, numeric points (`write_points`, `put_point`) and their
 //! aggregation (`aggregate`, folded over the model), interleaved with flush, full and scheduled (time-window)
 //! compaction, GC, close/reopen and checkpoints (the run going on in the copy), each
-//! result compared with a BTreeMap model.
+//! result compared with a BTreeMap model. A rollup rule over the keys under "a" runs
+//! beside it all (`run_rollups`): every rolled bucket must be the fold of the model's
+//! points, none missing, whatever came late or was deleted.
 //! The seed is printed; replay a failure with FLOWDB_SEED=<seed>.
 
 mod common;
@@ -34,7 +36,13 @@ struct Harness {
     /// Seconds past `base` that writes have reached: it advances with the steps, so
     /// compaction windows (10 s in `small_config`) close behind it.
     clock: i64,
+    /// The greatest retention cutoff enforced: rolled buckets from before it keep
+    /// what retention deleted (rollups outlive raw data), so they are not compared.
+    retention_cutoff: i64,
 }
+
+/// The rollup rule of the model run: 7-second buckets of the keys under "a".
+const ROLLUP_STEP: i64 = 7_000_000;
 
 /// What a range delete deletes.
 #[derive(Debug)]
@@ -188,7 +196,8 @@ impl Harness {
             }
             48..=62 => self.check_point_reads(now),
             63..=76 => self.check_queries(now),
-            77..=80 => self.check_aggregate(now),
+            77..=79 => self.check_aggregate(now),
+            80 => self.check_rollups(now),
             81..=85 => self.engine().flush().unwrap(),
             86 => {
                 // After a flush and a full compaction, one version per point is
@@ -216,6 +225,7 @@ impl Harness {
                 // below it.
                 if let Some(cutoff) = self.engine().enforce_retention().unwrap() {
                     self.model.retain(|(_, ts), _| *ts >= cutoff);
+                    self.retention_cutoff = self.retention_cutoff.max(cutoff);
                 }
             }
             98 => {
@@ -711,6 +721,24 @@ impl Harness {
 
     /// A scan, and a `Snapshot`, keep the view of their creation across writes,
     /// flushes and compactions.
+    /// A pass, then every rolled bucket below the watermark (and wholly after the
+    /// retention cutoff) against the model's points folded; none may be missing.
+    /// (Records written with an expiry are expired at their write or live for days:
+    /// what a pass saw live is live now.)
+    fn check_rollups(&mut self, now: i64) {
+        self.engine().run_rollups().unwrap();
+        let wm = self.engine().rollup("r").unwrap().watermark().unwrap();
+        let live = self.live(now);
+        let cutoff = self.retention_cutoff;
+        let fs = common::rollups::FUNCTIONS;
+        let pts = self.points_of(&live, "a").filter(|(_, ts, _)| *ts < wm);
+        let mut want = points::fold(pts, ROLLUP_STEP, &fs, GroupBy::Series, false, usize::MAX);
+        let mut got = common::rollups::rolled(self.engine(), "r");
+        want.retain(|b| b.start >= cutoff);
+        got.retain(|b| b.start >= cutoff);
+        points::assert_buckets(&got, &want, &fs, &format!("rollup below {wm}"));
+    }
+
     fn check_snapshot_isolation(&mut self) {
         let now = flowdb::now_micros();
         let want = self.live(now);
@@ -785,6 +813,11 @@ fn run(test: &str, steps: usize, background: bool) {
     let mut config = common::small_config(dir.path());
     config.auto_background = background;
     let mut tuning = common::tiny_partitions();
+    tuning.rollups.push(
+        flowdb::RollupRule::new("r", ROLLUP_STEP, &common::rollups::FUNCTIONS)
+            .prefix("a")
+            .delay(0),
+    );
     if !background {
         // Writes start an hour ago: keep a little less, so each enforcement
         // deletes the oldest seconds (background maintenance would enforce it at
@@ -801,6 +834,7 @@ fn run(test: &str, steps: usize, background: bool) {
         rng,
         base: common::base_ts(),
         clock: 0,
+        retention_cutoff: i64::MIN,
     };
     h.engine = Some(h.open());
     for i in 0..steps {

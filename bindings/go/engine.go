@@ -56,6 +56,10 @@ type Options struct {
 	// order (e.g. {Name: "db", Value: "sensors"}), so that several databases in one
 	// process export distinguishable series (docs/metrics.md).
 	MetricsLabels []MetricsLabel
+
+	// Rollups are downsampling rules (RollupRule; docs/numeric.md, "Rollups"), each
+	// kept in a rollup of its own, read with RollupQuery and RollupAggregate.
+	Rollups []RollupRule
 }
 
 // MetricsLabel is one constant label of an engine's metrics.
@@ -98,6 +102,9 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 		errs = append(errs, set(C.flowdb_options_add_metrics_label(p, n, v, &cerr)))
 		C.free(unsafe.Pointer(n))
 		C.free(unsafe.Pointer(v))
+	}
+	for _, r := range o.Rollups {
+		errs = append(errs, set(addRollup(p, r, &cerr)))
 	}
 	if o.ZstdLevel != 0 {
 		errs = append(errs, set(C.flowdb_options_set_zstd_level(p, C.int32_t(o.ZstdLevel), &cerr)))

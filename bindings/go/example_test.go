@@ -78,6 +78,39 @@ func ExampleEngine_Aggregate() {
 	// Output: temp.kitchen 0 max 22 avg 21.75
 }
 
+// Keep 1-minute min/max/sum/count of every series under "temp." (a rollup), and
+// read the maximum per hour from it (docs/numeric.md, "Rollups").
+func ExampleEngine_RollupAggregate() {
+	dir := tempDir()
+	defer os.RemoveAll(dir)
+	e, err := flowdb.Open(dir, &flowdb.Options{Rollups: []flowdb.RollupRule{{
+		Name: "1m", Prefix: []byte("temp."), Step: 60_000_000,
+		Functions: []flowdb.Agg{flowdb.AggMin, flowdb.AggMax, flowdb.AggSum, flowdb.AggCount},
+	}}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	err = e.WritePoints([]flowdb.Point{
+		{Key: []byte("temp.kitchen"), TS: 0, Value: 21.5},
+		{Key: []byte("temp.kitchen"), TS: 60_000_000, Value: 22.0},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := e.RunRollups(); err != nil { // background maintenance does it too
+		log.Fatal(err)
+	}
+	hourly, err := e.RollupAggregate("1m", flowdb.Prefix([]byte("max:temp.")), 3_600_000_000, flowdb.AggMax)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, b := range hourly {
+		fmt.Printf("%s %d hourly max %g\n", b.Key, b.Start, b.Values[0])
+	}
+	// Output: max:temp.kitchen 0 hourly max 22
+}
+
 // Query a key prefix within a time window.
 func ExampleEngine_Query() {
 	dir := tempDir()

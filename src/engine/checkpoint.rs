@@ -95,10 +95,19 @@ impl Inner {
         remove_stale(fs, &tmp)?;
         fs.create_dir_all(&tmp)
             .ctx(|| format!("creating {}", tmp.display()))?;
+        // No roll pass between this copy and the rollups': a late write's dirty
+        // mark then reaches the rollups' copy whenever the write reaches this one
+        // (docs/numeric.md, "Rollups").
+        let rolling = self.rollups.as_ref().map(|r| (r, r.rolling.lock()));
         let copied = match self.read_only {
             false => self.fill(&tmp, how),
             true => self.fill_from_disk(&tmp, how),
-        };
+        }
+        .and_then(|()| match &rolling {
+            Some((r, _)) => r.copy_into(&tmp, how == Files::Copy),
+            None => Ok(()),
+        });
+        drop(rolling);
         if let Err(e) = copied {
             let _ = remove_stale(fs, &tmp);
             return Err(e);
@@ -210,14 +219,18 @@ fn temp_dir(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
-/// Removes what an interrupted checkpoint left at `tmp` (its files, then itself).
+/// Removes what an interrupted checkpoint left at `tmp` (its files and the
+/// directories of its rollups, then itself).
 fn remove_stale(fs: &dyn FileSystem, tmp: &Path) -> Result<()> {
     if fs.is_dir(tmp) != Some(true) {
         return Ok(());
     }
     for name in fs.list(tmp).ctx(|| format!("listing {}", tmp.display()))? {
         let p = tmp.join(name);
-        fs.remove(&p).ctx(|| format!("removing {}", p.display()))?;
+        match fs.is_dir(&p) {
+            Some(true) => remove_stale(fs, &p)?,
+            _ => fs.remove(&p).ctx(|| format!("removing {}", p.display()))?,
+        }
     }
     fs.remove_dir(tmp)
         .ctx(|| format!("removing {}", tmp.display()))

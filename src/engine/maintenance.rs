@@ -173,6 +173,19 @@ impl Inner {
     }
 
     fn maintenance_round(&self, last_gc: &mut Instant) -> Result<()> {
+        let gc = last_gc.elapsed() >= Duration::from_secs(self.config.gc_interval_secs);
+        if gc {
+            *last_gc = Instant::now();
+        }
+        self.upkeep(gc)?;
+        match &self.rollups {
+            Some(r) => r.maintain(self, gc),
+            None => Ok(()),
+        }
+    }
+
+    /// A round's work on this engine's own files (a rollup's too).
+    pub(super) fn upkeep(&self, gc: bool) -> Result<()> {
         if matches!(self.config.wal_sync_mode, SyncMode::IntervalMs(_)) {
             self.sync_wal()?;
         }
@@ -183,8 +196,7 @@ impl Inner {
                 break;
             }
         }
-        if last_gc.elapsed() >= Duration::from_secs(self.config.gc_interval_secs) {
-            *last_gc = Instant::now();
+        if gc {
             self.gc()?;
         }
         Ok(())

@@ -22,6 +22,9 @@ mod policy;
 mod read;
 mod read_only;
 mod retention;
+mod rollup;
+mod rollup_pass;
+mod rollup_read;
 mod series;
 mod snapshot;
 pub(crate) mod stats;
@@ -41,6 +44,7 @@ pub use batch::{WriteBatch, WriteOptions};
 pub use events::{Event, EventListener};
 pub use layout::TableInfo;
 pub use maintenance::MaintenanceHandle;
+pub use rollup_read::Rollup;
 pub use snapshot::Snapshot;
 pub use stats::{EngineStats, StatField, StatValue};
 
@@ -105,6 +109,8 @@ pub(crate) struct Inner {
     background_running: AtomicBool,
     /// Every maintenance thread started, weakly: to wake, stop and join them.
     workers: Mutex<Vec<Weak<Worker>>>,
+    /// The downsampling rollups of `Tuning::rollups`; `None` without rules.
+    rollups: Option<rollup::Rollups>,
 }
 
 /// An open flowdb database: the time-series LSM engine.
@@ -203,7 +209,11 @@ impl Engine {
             return Ok(()); // a read-only instance wrote nothing
         }
         self.inner.flush_all()?;
-        self.inner.sync_wal()
+        self.inner.sync_wal()?;
+        match &self.inner.rollups {
+            Some(r) => r.close(),
+            None => Ok(()),
+        }
     }
 
     /// `close`, then stops background maintenance and releases the directory lock.
@@ -218,6 +228,11 @@ impl Engine {
         // works: joined, the threads of handles the caller still holds included, so
         // that the lock is released when this returns.
         self.inner.join_all_maintenance();
+        // The rollups close once no pass runs; their locks go with this engine.
+        let result = match &self.inner.rollups {
+            Some(r) => result.and(r.shutdown()),
+            None => result,
+        };
         self.wait_for_snapshot_reads();
         self.inner.stop_events();
         result

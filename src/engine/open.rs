@@ -98,15 +98,9 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> R
         }
         .store(fs.as_ref(), &dir)?;
     }
-    Ok(new_inner(
-        config,
-        &tuning,
-        Some(lock),
-        ctx,
-        stats,
-        tables,
-        log,
-    ))
+    let mut inner = new_inner(config, &tuning, Some(lock), ctx, stats, tables, log);
+    inner.rollups = super::rollup::Rollups::open(&fs, &inner.config, &tuning, false)?;
+    Ok(inner)
 }
 
 /// The manifest's state, and whether there was none (a new database: then the state
@@ -306,6 +300,7 @@ pub(super) fn new_inner(
         closed: AtomicBool::new(false),
         background_running: AtomicBool::new(false),
         workers: Mutex::new(Vec::new()),
+        rollups: None,
         config,
     }
 }

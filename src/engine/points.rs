@@ -83,7 +83,7 @@ impl Snapshot {
 
 /// The bucket of `step` holding `ts`, as its first and last ts: it starts at the
 /// greatest multiple of `step` at or below `ts`; both are clamped to the `i64` range.
-fn bucket_of(ts: i64, step: i64) -> (i64, i64) {
+pub(super) fn bucket_of(ts: i64, step: i64) -> (i64, i64) {
     let lo = ts.div_euclid(step) as i128 * step as i128;
     let hi = lo + step as i128 - 1;
     (
@@ -167,7 +167,7 @@ impl Inner {
     /// Hands each series' buckets to `sink` in the query's order; returns the
     /// number of points read. A table block of one series' points that one bucket
     /// covers whole is folded from its index entry's statistics, not read.
-    fn series_buckets(
+    pub(super) fn series_buckets(
         &self,
         snap: &version::Snapshot,
         query: Query,

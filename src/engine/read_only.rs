@@ -163,7 +163,8 @@ impl Engine {
             last_seq: loaded.last_seq,
             next_file: loaded.next_file,
         };
-        let inner = new_inner(config, &tuning, None, ctx, stats, loaded.tables, log);
+        let mut inner = new_inner(config, &tuning, None, ctx, stats, loaded.tables, log);
+        inner.rollups = super::rollup::Rollups::open(&fs, &inner.config, &tuning, true)?;
         Ok(Engine {
             inner: Arc::new(inner),
             auto_background: Mutex::new(None),
@@ -206,6 +207,9 @@ impl Engine {
         inner
             .next_file
             .fetch_max(loaded.next_file, Ordering::SeqCst);
-        Ok(())
+        match &inner.rollups {
+            Some(r) => r.catch_up(),
+            None => Ok(()),
+        }
     }
 }

@@ -192,7 +192,8 @@ impl Inner {
             return Ok(None);
         }
         let op = range_delete(Vec::new(), None, i64::MIN, cutoff - 1)?.expect("all keys");
-        self.commit(LogBatch { ops: vec![op] }, false)?;
+        // Not `commit`: retention dirties no rolled bucket (docs/numeric.md).
+        self.commit_log(LogBatch { ops: vec![op] }, false)?;
         r.written.fetch_max(cutoff, Relaxed);
         self.stats.retention_deletes.fetch_add(1, Relaxed);
         Ok(Some(cutoff))

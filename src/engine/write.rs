@@ -84,8 +84,18 @@ impl Inner {
     }
 
     /// Writes one batch through group commit; `force_sync` makes it durable whatever
-    /// the sync mode.
+    /// the sync mode. With rollups, what the batch changes below a rule's watermark
+    /// is marked dirty first (`Rollups::commit`).
     pub(crate) fn commit(&self, batch: WriteBatch, force_sync: bool) -> Result<()> {
+        match &self.rollups {
+            Some(r) => r.commit(self, batch, force_sync),
+            None => self.commit_log(batch, force_sync),
+        }
+    }
+
+    /// `commit` without the rollups' late check (retention, which must not dirty
+    /// any rolled bucket: rollups outlive the raw data).
+    pub(crate) fn commit_log(&self, batch: WriteBatch, force_sync: bool) -> Result<()> {
         self.check_writable()?;
         if batch.ops.is_empty() {
             return Ok(());

@@ -88,6 +88,7 @@ VALID = {
     "const struct flowdb_record_view_t *": "&RV",
     "const struct flowdb_point_t *": "&PT",
     "const struct flowdb_group_t *": "&GROUP",
+    "const struct flowdb_rollup_rule_t *": "&RULE",
     "const int32_t *": "FNS",
     "const struct flowdb_buckets_t *": "BL",
     "const struct flowdb_options_t *": "OPTS",
@@ -324,6 +325,8 @@ static flowdb_record_view_t RV;
 static flowdb_point_t PT;
 static const int32_t FNS[] = {FLOWDB_AGG_COUNT, FLOWDB_AGG_SUM};
 static flowdb_group_t GROUP = {FLOWDB_GROUP_UP_TO_LAST, 0, '.'};
+/* A rollup rule: count and sum per minute of every series, default delay. */
+static flowdb_rollup_rule_t RULE = {"r", NULL, 0, 60000000, FNS, 2, 0, -1};
 
 /* The callback given to every flowdb_last_n_visit_fn argument: counts its calls in
  * the size_t at `user` (when not NULL) and reads the value it is lent. */

@@ -3,7 +3,8 @@
 // snapshots (NaN payloads, -0.0, infinities, subnormals; Record::as_f64 and
 // RecordView::as_f64); aggregate and aggregate_by (also on a Snapshot, and through a
 // const Engine) give known results, group series, follow a Range's order and limit;
-// Scan::is_point tells points from records of bytes; bad arguments throw flowdb::Error with FLOWDB_INVALID_ARGUMENT naming them.
+// Scan::is_point tells points from records of bytes; bad arguments throw flowdb::Error with FLOWDB_INVALID_ARGUMENT naming them;
+// rollups (Options::rollup, run_rollups, rollup_watermark, rollup_query, rollup_aggregate(_by)).
 #include "flowdb.hpp"
 
 #include <cstdint>
@@ -217,6 +218,50 @@ int main() {
         }
         auto by_room = db.aggregate_by(flowdb::Range::prefix("temp."), 300'000'000, {flowdb::Agg::count}, flowdb::GroupBy::up_to_last('.'));
         CHECK(found == 1 && by_room.size() == 1 && by_room[0].key == "temp." && by_room[0].values[0] == 2);
+    }
+    {
+        // Rollups (docs/numeric.md, "Rollups"): a rule, a run, the reads, a late point
+        // re-rolled, an unknown name and a bad rule.
+        flowdb::Options o;
+        o.data_dir(std::string(base) + "/rollups").auto_background(false);
+        o.rollup(flowdb::RollupRule("1m", 60 * SEC, {flowdb::Agg::count, flowdb::Agg::max}).with_prefix("cpu.").with_delay(0));
+        flowdb::Engine db = flowdb::Engine::open(o);
+        CHECK(db.rollup_watermark("1m") == INT64_MIN);
+        std::vector<flowdb::Point> pts;
+        for (int i = 0; i < 180; i++) pts.push_back({"cpu.a", i * SEC, 0, double(i)});
+        pts.push_back({"mem.a", 0, 0, 5.0}); // not under the prefix
+        db.write_points(pts);
+        db.run_rollups();
+        CHECK(db.rollup_watermark("1m") >= 180 * SEC);
+        auto maxima = db.rollup_query("1m", flowdb::Range::prefix("max:"));
+        CHECK(maxima.size() == 3 && maxima[0].key == "max:cpu.a" && maxima[0].as_f64() == 59.0 && maxima[2].ts == 120 * SEC);
+        auto hourly = db.rollup_aggregate("1m", flowdb::Range::prefix("count:cpu."), 3600 * SEC, {flowdb::Agg::sum});
+        CHECK(hourly.size() == 1 && same(hourly[0], "count:cpu.a", 0, {180}));
+        auto all = db.rollup_aggregate_by("1m", flowdb::Range::prefix("max:"), 3600 * SEC, {flowdb::Agg::max}, flowdb::GroupBy::all());
+        CHECK(all.size() == 1 && same(all[0], "", 0, {179}));
+        db.write_points({{"cpu.a", SEC, 0, 1000.0}}); // late: re-rolled by the next run
+        db.run_rollups();
+        CHECK(db.rollup_query("1m", flowdb::Range::prefix("max:"))[0].as_f64() == 1000.0);
+        CHECK(throws([&] { (void)db.rollup_watermark("5m"); }, FLOWDB_NOT_FOUND, "\"5m\""));
+        flowdb::Options bad;
+        bad.data_dir(std::string(base) + "/bad").auto_background(false).rollup(flowdb::RollupRule("x", 60 * SEC, {flowdb::Agg::avg}));
+        CHECK(throws([&] { (void)flowdb::Engine::open(bad); }, FLOWDB_INVALID_ARGUMENT, "functions[0] = avg"));
+    }
+    {
+        // The rollup example of docs/numeric.md ("Rollups in C, C++ and Go").
+        flowdb::Options opts;
+        opts.data_dir(std::string(base) + "/doc-rollups").auto_background(false);
+        double found = 0;
+        // from the doc:
+        opts.rollup(flowdb::RollupRule("1m", 60'000'000, {flowdb::Agg::min, flowdb::Agg::max, flowdb::Agg::sum, flowdb::Agg::count}).with_prefix("temp."));
+        flowdb::Engine db = flowdb::Engine::open(opts);
+        db.write_points({{"temp.kitchen", 0, 0, 21.5}, {"temp.kitchen", 60'000'000, 0, 22.0}});
+        db.run_rollups(); // background maintenance does it too
+        for (const flowdb::Bucket &b : db.rollup_aggregate("1m", flowdb::Range::prefix("max:temp."), 3'600'000'000, {flowdb::Agg::max}))
+            std::printf("%s %lld hourly max %g\n", b.key.c_str(), (long long)b.start, b.values[0]);
+        // (end of the doc's example)
+        found = db.rollup_aggregate("1m", flowdb::Range::prefix("max:temp."), 3'600'000'000, {flowdb::Agg::max}).at(0).values.at(0);
+        CHECK(found == 22.0);
     }
     std::string cmd = std::string("rm -rf '") + base + "'";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", base);

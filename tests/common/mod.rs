@@ -50,6 +50,7 @@ pub fn base_ts() -> i64 {
 pub mod docs;
 pub mod ops;
 pub mod points;
+pub mod rollups;
 
 /// Opens `config` on the real file system with `tiny_partitions`.
 #[allow(dead_code)]

@@ -84,6 +84,7 @@ pub mod range;
 pub mod read;
 pub mod read_only;
 pub mod records;
+pub mod rollups;
 pub mod series;
 pub mod snapshot;
 // Generated from the flowdb crate's tables (gen.rs), kept as generated.

@@ -157,7 +157,7 @@ fn agg_number(a: Agg) -> i32 {
 
 /// The `n` functions at `functions` (NULL allowed when `n` is 0; the engine then
 /// reports that none was given).
-unsafe fn aggs(functions: *const i32, n: usize) -> Result<Vec<Agg>> {
+pub(crate) unsafe fn aggs(functions: *const i32, n: usize) -> Result<Vec<Agg>> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -206,7 +206,7 @@ unsafe fn point_of(p: &flowdb_point_t, what: &str, i: usize) -> Result<Point> {
 
 /// Fills `*out` with the buckets `run` computes, after checking the arguments: the
 /// range (copied), the functions and, with `group`, the grouping.
-unsafe fn buckets_out(
+pub(crate) unsafe fn buckets_out(
     r: *const flowdb_range_t,
     functions: *const i32,
     n_functions: usize,

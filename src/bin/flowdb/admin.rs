@@ -15,9 +15,34 @@ const SOUND: u8 = 0;
 const DAMAGED: u8 = 1;
 const NOT_CHECKED: u8 = 2;
 
-/// `flowdb verify`: prints what was checked and every damage; returns the exit
-/// status (0 sound, 1 damaged, 2 the check could not run).
+/// The rollups of the database in `dir` (`dir/rollups/<name>`, docs/numeric.md,
+/// "Rollups"), by name: each is a database of its own.
+fn rollups(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+    let mut found: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(dir.join("rollups"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    found.sort();
+    found
+}
+
+/// `flowdb verify`: the database, then each of its rollups; returns the worst exit
+/// status (0 sound, 1 damaged, 2 a check could not run).
 pub fn verify(dir: &Path, ui: Ui) -> u8 {
+    let mut status = verify_one(dir, ui);
+    if dir.is_dir() {
+        for (_, path) in rollups(dir) {
+            status = status.max(verify_one(&path, ui));
+        }
+    }
+    status
+}
+
+/// `verify` of one database directory.
+fn verify_one(dir: &Path, ui: Ui) -> u8 {
     if !dir.is_dir() {
         eprintln!(
             "flowdb: cannot verify {}: it is not a directory",
@@ -113,6 +138,24 @@ pub fn copy(dir: &Path, dest: &Path, backup: bool) -> Result<(), Failure> {
         dest.display(),
         started.elapsed().as_secs_f64()
     );
+    // The rollups, each a database of its own, after the raw data (a writer running
+    // passes meanwhile may put a rollup's copy a pass ahead: docs/cli.md).
+    for (name, path) in rollups(dir) {
+        let to = dest.join("rollups").join(&name);
+        let engine = open::read_only(&path)?;
+        let done = match backup {
+            true => engine.backup_to(&to),
+            false => engine.checkpoint(&to),
+        };
+        done.map_err(|e| {
+            Failure::new(format!(
+                "{cmd} of the rollup {name:?} to {} failed (the copy of the raw data is \
+                 complete, its rollups are not): {e}",
+                to.display()
+            ))
+        })?;
+        println!("  with its rollup {name:?}");
+    }
     Ok(())
 }
 

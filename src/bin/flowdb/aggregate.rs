@@ -80,7 +80,19 @@ pub fn run(a: &AggregateArgs) -> Result<(), Failure> {
     if let Some(n) = a.limit {
         query = query.limit(n);
     }
-    let engine = open::read_only(&a.dir)?;
+    // A rollup is a database of its own; its reserved records are no points.
+    let dir = match &a.rollup {
+        Some(name) if !name.is_empty() && !name.contains(['/', '\\', '.']) => {
+            a.dir.join("rollups").join(name)
+        }
+        Some(name) => {
+            return Err(Failure::new(format!(
+                "--rollup {name:?}: a rule's name (letters, digits, _ and -)"
+            )))
+        }
+        None => a.dir.clone(),
+    };
+    let engine = open::read_only(&dir)?;
     let buckets = engine.aggregate_by(query, step, &functions, group)?;
     let mut out = BufWriter::new(io::stdout().lock());
     write(&mut out, a.format, &functions, &buckets)

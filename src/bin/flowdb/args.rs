@@ -357,6 +357,11 @@ pub struct AggregateArgs {
     /// Output format (jsonl: NaN and infinities as null).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Read the rollup NAME (DIR/rollups/NAME, series keyed <function>:<raw key>,
+    /// such as --prefix max:cpu.) instead of the raw points (docs/numeric.md,
+    /// "Rollups").
+    #[arg(long, value_name = "NAME")]
+    pub rollup: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

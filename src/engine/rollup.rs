@@ -1,0 +1,379 @@
+//! Downsampling rollups on the engine (docs/numeric.md, "Rollups"): each rule of
+//! `Tuning::rollups` keeps its rolled points in a child engine at
+//! `<data dir>/rollups/<name>/`, opened, closed and shut down with this one, and
+//! maintained by its maintenance rounds; [`Rollup`] reads it.
+//!
+//! Here: opening the children, the write hook that marks rolled buckets dirty when a
+//! raw write comes late (before the raw write commits), and what is stored in a
+//! rollup besides its points. The rolling itself is in `rollup_pass.rs`, the read
+//! handle in `rollup_read.rs`.
+//!
+//! Concurrency. A write to this engine holds `gate` shared across the late check, its
+//! dirty mark and its commit; a roll pass holds it exclusively only while it moves the
+//! in-memory watermarks, takes its snapshot and reads the dirty marks. So a write the
+//! snapshot misses was checked against the new watermark (and marked if late), and a
+//! mark the pass reads belongs to a write the snapshot holds. `rolling` runs one
+//! pass at a time, and none while a checkpoint copies the database.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::{Engine, Inner, WriteBatch, WriteOptions};
+use crate::config::{Config, ReadOptions, Tuning};
+use crate::error::{Error, Result};
+use crate::fs::FileSystem;
+use crate::range::{Bounds, Query};
+use crate::record::Record;
+use crate::rollup::{
+    encode_regions, Region, RollupRule, DIRTY_PREFIX, RESERVED_TS, RULE_KEY, WATERMARK_KEY,
+};
+use crate::wal::{Op, WriteBatch as LogBatch};
+
+/// The directory of the rule `name`'s rollup under the data directory `dir`.
+pub(crate) fn rollup_dir(dir: &Path, name: &str) -> PathBuf {
+    dir.join("rollups").join(name)
+}
+
+/// One rule and its rollup.
+pub(super) struct RuleState {
+    pub(super) rule: RollupRule,
+    pub(super) child: Arc<Engine>,
+    /// What writes are checked against: buckets ending at or before it are rolled,
+    /// or being rolled by a pass under way. Only grows.
+    pub(super) watermark: AtomicI64,
+    /// The watermark persisted in the child: buckets ending at or before it are
+    /// rolled. The next pass rolls on from here.
+    pub(super) rolled: AtomicI64,
+    /// Rolled points may lie at or above `rolled` (a pass that failed, or a crash
+    /// in one before this open): the next pass deletes them first.
+    pub(super) unclean: AtomicBool,
+    /// The id of the next dirty mark.
+    next_mark: AtomicU64,
+}
+
+/// Every rule's rollup of an engine.
+pub(crate) struct Rollups {
+    pub(super) rules: Vec<RuleState>,
+    pub(super) gate: RwLock<()>,
+    pub(super) rolling: Mutex<()>,
+}
+
+impl Rollups {
+    /// Opens (creating) each rule's rollup under `config.data_dir`; `None` without
+    /// rules. Read-only (`read_only`), a rollup not created yet is left out.
+    pub(super) fn open(
+        fs: &Arc<dyn FileSystem>,
+        config: &Config,
+        tuning: &Tuning,
+        read_only: bool,
+    ) -> Result<Option<Rollups>> {
+        if tuning.rollups.is_empty() {
+            return Ok(None);
+        }
+        let mut rules = Vec::with_capacity(tuning.rollups.len());
+        for rule in &tuning.rollups {
+            let dir = rollup_dir(&config.data_dir, &rule.name);
+            let child_config = Config {
+                data_dir: dir.clone(),
+                // Rolled points outlive the raw ones: no raw TTL, only keep_secs.
+                default_ttl_secs: None,
+                // This engine's maintenance rounds maintain the rollups.
+                auto_background: false,
+                create_if_missing: true,
+                // A rollup holds a fraction of the raw data: smaller buffers.
+                memtable_size_mb: config.memtable_size_mb.min(16),
+                block_cache_capacity_mb: config.block_cache_capacity_mb.min(16),
+                index_memory_budget_mb: config.index_memory_budget_mb.min(16),
+                ..config.clone()
+            };
+            let mut child_tuning = tuning.clone();
+            child_tuning.rollups = Vec::new();
+            child_tuning.retention_max_age_secs = rule.keep_secs;
+            child_tuning.retention_max_bytes = None;
+            let child = match read_only {
+                false => Engine::open_on(fs.clone(), child_config, child_tuning)?,
+                true if fs.is_dir(&dir) != Some(true) => continue,
+                true => Engine::open_read_only_on(fs.clone(), child_config, child_tuning)?,
+            };
+            check_definition(&child, rule, read_only)?;
+            let rolled = read_watermark(&child)?;
+            let next_mark = last_mark(&child)?.map_or(0, |id| id + 1);
+            rules.push(RuleState {
+                rule: rule.clone(),
+                child: Arc::new(child),
+                watermark: AtomicI64::new(rolled),
+                rolled: AtomicI64::new(rolled),
+                unclean: AtomicBool::new(true),
+                next_mark: AtomicU64::new(next_mark),
+            });
+        }
+        Ok(Some(Rollups {
+            rules,
+            gate: RwLock::new(()),
+            rolling: Mutex::new(()),
+        }))
+    }
+
+    /// `Inner::commit` with the late check: marks what the batch changes below each
+    /// rule's watermark dirty, durably, before the batch is committed.
+    pub(super) fn commit(&self, inner: &Inner, batch: LogBatch, force_sync: bool) -> Result<()> {
+        inner.check_writable()?;
+        let _shared = self.gate.read();
+        for r in &self.rules {
+            let wm = r.watermark.load(Ordering::Acquire);
+            if wm == i64::MIN {
+                continue; // nothing rolled yet
+            }
+            let regions = late_regions(&batch, &r.rule.prefix, wm);
+            if !regions.is_empty() {
+                r.mark(&regions)?;
+            }
+        }
+        inner.commit_log(batch, force_sync)
+    }
+
+    pub(super) fn close(&self) -> Result<()> {
+        let mut first = Ok(());
+        for r in &self.rules {
+            let closed = r.child.close();
+            if first.is_ok() {
+                first = closed;
+            }
+        }
+        first
+    }
+
+    /// Closes the rollups and marks them shut down: reads through a `Rollup` fail
+    /// with `Closed`, and each directory lock goes with this engine.
+    pub(super) fn shutdown(&self) -> Result<()> {
+        let result = self.close();
+        for r in &self.rules {
+            r.child.inner.closed.store(true, Ordering::Release);
+            r.child.inner.stop_events();
+        }
+        result
+    }
+
+    /// Moves read-only rollups to the writer's present.
+    pub(super) fn catch_up(&self) -> Result<()> {
+        self.rules.iter().try_for_each(|r| r.child.catch_up())
+    }
+
+    /// Puts each rollup in `dest/rollups/<name>` (a checkpoint's directory).
+    pub(super) fn copy_into(&self, dest: &Path, backup: bool) -> Result<()> {
+        for r in &self.rules {
+            let to = rollup_dir(dest, &r.rule.name);
+            match backup {
+                false => r.child.checkpoint(&to)?,
+                true => r.child.backup_to(&to)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RuleState {
+    /// Writes a dirty mark of `regions`, durably.
+    fn mark(&self, regions: &[Region]) -> Result<()> {
+        let id = self.next_mark.fetch_add(1, Ordering::Relaxed);
+        let mut key = DIRTY_PREFIX.to_vec();
+        key.extend_from_slice(&id.to_be_bytes());
+        let mut b = WriteBatch::new();
+        b.put_permanent(Record::new(key, RESERVED_TS, encode_regions(regions)));
+        self.child.write_owned(b, &WriteOptions { sync: true })
+    }
+}
+
+/// What `batch` changes below `watermark` under `prefix`: one region per key put or
+/// deleted (its least and greatest ts), and each range delete's, cut to the prefix.
+fn late_regions(batch: &LogBatch, prefix: &[u8], watermark: i64) -> Vec<Region> {
+    let mut keys: BTreeMap<&[u8], (i64, i64)> = BTreeMap::new();
+    fn note<'a>(keys: &mut BTreeMap<&'a [u8], (i64, i64)>, key: &'a [u8], ts: i64) {
+        let e = keys.entry(key).or_insert((ts, ts));
+        *e = (e.0.min(ts), e.1.max(ts));
+    }
+    let mut out = Vec::new();
+    for op in &batch.ops {
+        let (key, ts) = match op {
+            Op::Points(p) => {
+                for i in 0..p.len() {
+                    let (key, ts) = (p.key(i), p.ts[i]);
+                    if ts < watermark && key.starts_with(prefix) {
+                        note(&mut keys, key, ts);
+                    }
+                }
+                continue;
+            }
+            Op::Put(r) | Op::Num(r) => (r.key.as_slice(), r.ts),
+            Op::Delete { key, ts } => (key.as_slice(), *ts),
+            Op::DeleteRange {
+                start,
+                end,
+                ts_lo,
+                ts_hi,
+            } => {
+                if *ts_lo < watermark {
+                    let region = Region {
+                        start: start.clone(),
+                        end: (!end.is_empty()).then(|| end.clone()),
+                        ts_lo: *ts_lo,
+                        ts_hi: (*ts_hi).min(watermark - 1),
+                    };
+                    out.extend(region.within(prefix));
+                }
+                continue;
+            }
+        };
+        if ts < watermark && key.starts_with(prefix) {
+            note(&mut keys, key, ts);
+        }
+    }
+    out.extend(keys.into_iter().map(|(k, (lo, hi))| Region::key(k, lo, hi)));
+    out
+}
+
+/// Checks that the rollup was made by the same rule (prefix, step, functions), and
+/// records the rule in a new one.
+fn check_definition(child: &Engine, rule: &RollupRule, read_only: bool) -> Result<()> {
+    let want = rule.definition();
+    match child.get_bytes(RULE_KEY, RESERVED_TS, &ReadOptions::default())? {
+        Some(r) if r.value == want.as_bytes() => Ok(()),
+        Some(r) => Err(Error::invalid(format!(
+            "Tuning::rollups: the rule {:?} is now {want}, but its rollup in {} was made by {}; give the changed rule a new name (or delete that directory)",
+            rule.name,
+            child.data_dir().display(),
+            String::from_utf8_lossy(&r.value)
+        ))),
+        None if read_only => Ok(()),
+        None => {
+            let mut b = WriteBatch::new();
+            b.put_permanent(Record::new(RULE_KEY, RESERVED_TS, want.into_bytes()));
+            child.write_owned(b, &WriteOptions { sync: true })
+        }
+    }
+}
+
+/// The watermark persisted in a rollup (`i64::MIN` when none: nothing rolled).
+pub(super) fn read_watermark(child: &Engine) -> Result<i64> {
+    let r = child.get_bytes(WATERMARK_KEY, RESERVED_TS, &ReadOptions::default())?;
+    match r.map(|r| <[u8; 8]>::try_from(r.value.as_slice())) {
+        None => Ok(i64::MIN),
+        Some(Ok(b)) => Ok(i64::from_le_bytes(b)),
+        Some(Err(_)) => Err(Error::corruption(
+            child.data_dir().display(),
+            0,
+            "the rollup's watermark record is not 8 bytes",
+        )),
+    }
+}
+
+/// The id of the newest dirty mark in a rollup.
+fn last_mark(child: &Engine) -> Result<Option<u64>> {
+    let q = Query {
+        bounds: Bounds::prefix(DIRTY_PREFIX),
+        limit: Some(1),
+    }
+    .reverse();
+    Ok(child.query(q)?.first().and_then(|r| {
+        let id = r.key.get(DIRTY_PREFIX.len()..)?;
+        Some(u64::from_be_bytes(id.try_into().ok()?))
+    }))
+}
+
+/// Every dirty mark in a rollup: its key and regions.
+pub(super) fn dirty_marks(child: &Engine) -> Result<Vec<(Vec<u8>, Vec<Region>)>> {
+    let q = Query {
+        bounds: Bounds::prefix(DIRTY_PREFIX),
+        limit: None,
+    };
+    child
+        .query(q)?
+        .into_iter()
+        .map(|r| Ok((r.key, crate::rollup::decode_regions(&r.value)?)))
+        .collect()
+}
+
+impl Inner {
+    /// The rollups, or `NotFound` naming `name` when no rule has it.
+    pub(super) fn rollup_state(&self, name: &str) -> Result<&RuleState> {
+        let rules = self.rollups.as_ref().map_or(&[][..], |r| &r.rules);
+        rules.iter().find(|r| r.rule.name == name).ok_or_else(|| {
+            let names: Vec<&str> = rules.iter().map(|r| r.rule.name.as_str()).collect();
+            Error::NotFound(format!(
+                "no rollup named {name:?} (Tuning::rollups has {names:?}{})",
+                if self.read_only {
+                    "; read-only, a rollup its writer has not created yet is left out"
+                } else {
+                    ""
+                }
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Record;
+
+    /// `write_points`' columns are checked point by point, as `Num` records are.
+    #[test]
+    fn late_points_in_columns_make_regions() {
+        let mut p = crate::wal::Points::with_capacity(4, 20);
+        p.push(b"cpu.a", 5, i64::MAX, 1.0);
+        p.push(b"cpu.a", 2, i64::MAX, 1.0);
+        p.push(b"cpu.b", 50, i64::MAX, 1.0); // not late
+        p.push(b"mem.a", 1, i64::MAX, 1.0); // not under the prefix
+        let batch = LogBatch {
+            ops: vec![Op::Points(p)],
+        };
+        assert_eq!(
+            late_regions(&batch, b"cpu.", 10),
+            vec![Region::key(b"cpu.a", 2, 5)]
+        );
+    }
+
+    #[test]
+    fn late_writes_make_regions() {
+        let mut batch = LogBatch::default();
+        batch.ops.push(Op::Put(Record::new("cpu.a", 5, vec![])));
+        batch.ops.push(Op::Put(Record::new("cpu.a", 1, vec![])));
+        batch.ops.push(Op::Put(Record::new("cpu.b", 50, vec![]))); // not late
+        batch.ops.push(Op::Put(Record::new("mem.a", 1, vec![]))); // not under prefix
+        batch.ops.push(Op::Delete {
+            key: b"cpu.c".to_vec(),
+            ts: 9,
+        });
+        batch.ops.push(Op::DeleteRange {
+            start: Vec::new(),
+            end: Vec::new(),
+            ts_lo: 0,
+            ts_hi: 100,
+        });
+        batch.ops.push(Op::DeleteRange {
+            start: b"a".to_vec(),
+            end: b"b".to_vec(),
+            ts_lo: 0,
+            ts_hi: 100,
+        });
+        let r = late_regions(&batch, b"cpu.", 10);
+        assert_eq!(
+            r,
+            vec![
+                Region {
+                    start: b"cpu.".to_vec(),
+                    end: Some(b"cpu/".to_vec()),
+                    ts_lo: 0,
+                    ts_hi: 9
+                },
+                Region::key(b"cpu.a", 1, 5),
+                Region::key(b"cpu.c", 9, 9),
+            ]
+        );
+        assert!(late_regions(&batch, b"cpu.", 0).is_empty());
+    }
+}

@@ -1,0 +1,322 @@
+//! One roll pass (docs/numeric.md, "Rollups"): for each rule, the buckets that came
+//! due since the last pass are folded from a snapshot of the raw data and written to
+//! the rule's rollup, the dirty buckets are re-rolled, and then the new watermark is
+//! persisted with the dirty marks handled deleted, in one write. Plus the upkeep of
+//! the rollups (flush, retention, compaction, GC) in each maintenance round.
+//!
+//! A crash anywhere in a pass is harmless: the points a pass writes before its
+//! watermark are idempotent (re-rolling a bucket writes the same ones), the points at
+//! or above the persisted watermark are deleted before the next pass writes there
+//! (`unclean`), and a dirty mark is deleted only with the watermark write.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+use parking_lot::MutexGuard;
+
+use super::points::bucket_of;
+use super::rollup::{dirty_marks, Rollups, RuleState};
+use super::{Engine, Inner, WriteBatch, WriteOptions};
+use crate::error::{Error, Result};
+use crate::point::{Agg, Point, Summary};
+use crate::range::{prefix_successor, Bounds, KeyEnd, Query};
+use crate::record::{Record, MAX_KEY_LEN};
+use crate::rollup::{Region, RollupRule, FIRST_ROLLED_KEY, RESERVED_TS, WATERMARK_KEY};
+use crate::util::now_micros;
+use crate::version;
+
+/// Rolled points per write to a rollup.
+const CHUNK: usize = 4096;
+
+/// A dirty region holding at most this many rolled buckets has those that no raw
+/// point is left for deleted one by one; a larger one is cleared with a range
+/// tombstone per function before it is rolled again. (Late writes touch a few
+/// buckets each: point deletes keep range tombstones from piling up in the rollup.)
+const POINT_DELETES: usize = 4096;
+
+/// Rolled buckets, as `(raw key, start)`.
+type BucketSet = BTreeSet<(Vec<u8>, i64)>;
+
+/// The watermark a rule reaches at `now`: the end of the last bucket that ended at
+/// or before `now - delay`.
+fn due(now: i64, rule: &RollupRule) -> i64 {
+    let t = now.saturating_sub(rule.delay) as i128;
+    let end = t.div_euclid(rule.step as i128) * rule.step as i128;
+    end.max(i64::MIN as i128) as i64
+}
+
+/// What a pass does for one rule, decided under the gate.
+struct Work {
+    rolled: i64,
+    target: i64,
+    marks: Vec<(Vec<u8>, Vec<Region>)>,
+}
+
+impl Rollups {
+    /// A pass over every rule, under `rolling` (the guard proves it is held).
+    pub(super) fn roll(&self, inner: &Inner, _rolling: &MutexGuard<'_, ()>) -> Result<()> {
+        let now = now_micros();
+        let (snap, work) = {
+            let _exclusive = self.gate.write();
+            let mut work = Vec::with_capacity(self.rules.len());
+            for r in &self.rules {
+                let rolled = r.rolled.load(Ordering::Acquire);
+                let target = due(now, &r.rule)
+                    .max(rolled)
+                    .max(r.watermark.load(Ordering::Acquire));
+                let marks = dirty_marks(&r.child)?;
+                r.watermark.fetch_max(target, Ordering::AcqRel);
+                work.push(Work {
+                    rolled,
+                    target,
+                    marks,
+                });
+            }
+            (inner.snapshot(), work)
+        };
+        let mut result = Ok(());
+        for (r, w) in self.rules.iter().zip(work) {
+            if let Err(e) = r.roll(inner, &snap, w) {
+                r.unclean.store(true, Ordering::Release);
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+        }
+        result
+    }
+
+    /// A maintenance round's share: a pass (unless a checkpoint or `run_rollups`
+    /// holds `rolling`: the next round does it), then each rollup's upkeep.
+    pub(super) fn maintain(&self, inner: &Inner, gc: bool) -> Result<()> {
+        if let Some(g) = self.rolling.try_lock() {
+            self.roll(inner, &g)?;
+        }
+        for r in &self.rules {
+            r.child.inner.upkeep(gc)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the rolled points of one rule to its rollup, in chunks.
+struct Out<'a> {
+    child: &'a Engine,
+    rule: &'a RollupRule,
+    batch: WriteBatch,
+    failed: Option<Error>,
+    /// While a dirty region is rolled again: its rolled buckets `(raw key, start)`
+    /// not rolled again (yet), to delete after.
+    gone: Option<BucketSet>,
+}
+
+impl Out<'_> {
+    /// Adds the rolled points of `key`'s bucket at `start`; false (stop) after a
+    /// failed write. A raw key too long to prefix with a function name is left out.
+    fn push(&mut self, key: &[u8], start: i64, s: &Summary) -> bool {
+        if key.len() + "count:".len() > MAX_KEY_LEN {
+            return true;
+        }
+        for &f in &self.rule.functions {
+            let k = RollupRule::rolled_key(f, key);
+            self.batch.put_point(Point::new(k, start, s.get(f)));
+        }
+        if let Some(gone) = &mut self.gone {
+            gone.remove(&(key.to_vec(), start));
+        }
+        if self.batch.len() >= CHUNK {
+            if let Err(e) = self.flush() {
+                self.failed = Some(e);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let b = std::mem::take(&mut self.batch);
+        self.child.write_owned(b, &WriteOptions::default())
+    }
+
+    /// Rolls the raw points of `bounds` (from bucket boundaries) out of `snap`.
+    fn roll(&mut self, inner: &Inner, snap: &version::Snapshot, bounds: Bounds) -> Result<()> {
+        let q = Query {
+            bounds,
+            limit: None,
+        };
+        inner.series_buckets(snap, q, self.rule.step, &mut |key, start, s| {
+            self.push(&key, start, &s)
+        })?;
+        match self.failed.take() {
+            Some(e) => Err(e),
+            None => self.flush(),
+        }
+    }
+}
+
+impl RuleState {
+    fn roll(&self, inner: &Inner, snap: &version::Snapshot, w: Work) -> Result<()> {
+        let child = &*self.child;
+        let rule = &self.rule;
+        let mut out = Out {
+            child,
+            rule,
+            batch: WriteBatch::new(),
+            failed: None,
+            gone: None,
+        };
+        if self.unclean.load(Ordering::Acquire) {
+            clear_from(child, w.rolled)?;
+        }
+        // Dirty buckets below the watermark: their rolled points deleted, then
+        // rolled again from what raw data is left.
+        for region in w.marks.iter().flat_map(|(_, rs)| rs) {
+            let Some(region) = region.within(&rule.prefix) else {
+                continue;
+            };
+            if w.rolled == i64::MIN {
+                break;
+            }
+            let lo = bucket_of(region.ts_lo, rule.step).0;
+            let hi = bucket_of(region.ts_hi, rule.step).1.min(w.rolled - 1);
+            if lo > hi {
+                continue;
+            }
+            let bounds = Bounds {
+                start: region.start.clone(),
+                end: region
+                    .end
+                    .clone()
+                    .map_or(KeyEnd::Unbounded, KeyEnd::Excluded),
+                ..Bounds::all()
+            }
+            .with_time(lo, hi);
+            match rolled_buckets(child, rule, &region, lo, hi)? {
+                Some(existing) => {
+                    out.gone = Some(existing);
+                    out.roll(inner, snap, bounds)?;
+                    let mut deletes = WriteBatch::new();
+                    for (key, start) in out.gone.take().unwrap_or_default() {
+                        for &f in &rule.functions {
+                            deletes.delete(RollupRule::rolled_key(f, &key), start);
+                        }
+                    }
+                    child.write_owned(deletes, &WriteOptions::default())?;
+                }
+                None => {
+                    let mut deletes = WriteBatch::new();
+                    for &f in &rule.functions {
+                        let (start, end) = rolled_range(f, &region);
+                        deletes.delete_time_range(start, end, lo, hi);
+                    }
+                    child.write_owned(deletes, &WriteOptions::default())?;
+                    out.roll(inner, snap, bounds)?;
+                }
+            }
+        }
+        // The buckets that came due.
+        if w.target > w.rolled {
+            let bounds = Bounds::prefix(&rule.prefix).with_time(w.rolled, w.target - 1);
+            out.roll(inner, snap, bounds)?;
+        }
+        // The new watermark, and the marks handled gone, in one write.
+        if w.target > w.rolled || !w.marks.is_empty() {
+            let mut b = WriteBatch::new();
+            b.put_permanent(Record::new(
+                WATERMARK_KEY,
+                RESERVED_TS,
+                w.target.to_le_bytes().to_vec(),
+            ));
+            for (key, _) in &w.marks {
+                b.delete(key.clone(), RESERVED_TS);
+            }
+            child.write_owned(b, &WriteOptions::default())?;
+        }
+        self.rolled.store(w.target, Ordering::Release);
+        self.unclean.store(false, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// The keys `[start, end)` of `f`'s rolled series of the raw keys of `region`.
+fn rolled_range(f: Agg, region: &Region) -> (Vec<u8>, Vec<u8>) {
+    let start = RollupRule::rolled_key(f, &region.start);
+    let end = match &region.end {
+        Some(e) => RollupRule::rolled_key(f, e),
+        None => prefix_successor(&RollupRule::rolled_key(f, b""))
+            .expect("a function name is not all 0xff"),
+    };
+    (start, end)
+}
+
+/// The rolled buckets `(raw key, start)` of `region` between `lo` and `hi`, from
+/// the first function's points (every bucket has each function's, written in one
+/// batch); `None` when there are more than `POINT_DELETES`.
+fn rolled_buckets(
+    child: &Engine,
+    rule: &RollupRule,
+    region: &Region,
+    lo: i64,
+    hi: i64,
+) -> Result<Option<BucketSet>> {
+    let f = rule.functions[0];
+    let (start, end) = rolled_range(f, region);
+    let bounds = Bounds {
+        start,
+        end: KeyEnd::Excluded(end),
+        ..Bounds::all()
+    }
+    .with_time(lo, hi);
+    let found = child.query(Query {
+        bounds,
+        limit: Some(POINT_DELETES + 1),
+    })?;
+    if found.len() > POINT_DELETES {
+        return Ok(None);
+    }
+    let skip = f.name().len() + 1;
+    Ok(Some(
+        found
+            .into_iter()
+            .map(|r| (r.key[skip..].to_vec(), r.ts))
+            .collect(),
+    ))
+}
+
+/// Deletes the rolled points at or above `from` (left by a pass that did not
+/// finish), when there are any.
+fn clear_from(child: &Engine, from: i64) -> Result<()> {
+    let bounds = Bounds {
+        start: FIRST_ROLLED_KEY.to_vec(),
+        ..Bounds::all()
+    }
+    .with_time(from, i64::MAX);
+    let any = child.query(Query {
+        bounds,
+        limit: Some(1),
+    })?;
+    if any.is_empty() {
+        return Ok(());
+    }
+    child.delete_region(FIRST_ROLLED_KEY.to_vec(), None, from, i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::point::Agg;
+
+    #[test]
+    fn a_bucket_is_due_once_its_end_plus_delay_has_passed() {
+        let r = RollupRule::new("a", 10, &[Agg::Max]);
+        assert_eq!(due(100, &r), 90); // [90, 100) ends at 100 > 100 - 10
+        assert_eq!(due(109, &r), 90);
+        assert_eq!(due(110, &r), 100);
+        assert_eq!(due(5, &r.clone().delay(0)), 0);
+        assert_eq!(due(-5, &r.clone().delay(0)), -10);
+        assert_eq!(due(i64::MIN, &r), i64::MIN);
+    }
+}

@@ -1,0 +1,131 @@
+//! Kill -9 loop for rollups. A child process (this test binary, run again) opens a
+//! database with the rule "1m" and background maintenance every few milliseconds
+//! (so passes run in the background too), then writes forever: points, most of them
+//! late (below the watermark), deletes and time-range deletes, with `run_rollups` and
+//! flushes among them. The parent SIGKILLs it at a random moment, reopens the
+//! database, runs a pass and checks that every rolled bucket below the watermark is
+//! the fold of the raw points the database holds, and that no rolled point lies at
+//! or above it: whatever the kill interrupted (a dirty mark written before its raw
+//! write, a pass's chunks before its watermark), one pass after the reopen makes the
+//! rollup agree with the raw data. `FLOWDB_ROLLUP_CRASH_CYCLES` (default 10); the
+//! seed is printed.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::rollups::{check, open, rule, tuning, Model, STEP};
+use flowdb::{Config, Engine, Point, Query, SyncMode};
+
+/// The child: runs only when the parent sets FLOWDB_ROLLUP_CRASH_DIR.
+#[test]
+fn rollup_crash_child() {
+    let Ok(dir) = std::env::var("FLOWDB_ROLLUP_CRASH_DIR") else {
+        return;
+    };
+    let seed: u64 = std::env::var("FLOWDB_ROLLUP_CRASH_SEED")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let base: i64 = std::env::var("FLOWDB_ROLLUP_CRASH_BASE")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let config = Config {
+        auto_background: true,
+        flush_interval_ms: 5,
+        wal_sync_mode: if rng.bool() {
+            SyncMode::Always
+        } else {
+            SyncMode::IntervalMs(20)
+        },
+        ..common::small_config(Path::new(&dir))
+    };
+    let e = Engine::open_with(config, tuning(vec![rule()])).unwrap();
+    let key = |rng: &mut fastrand::Rng| format!("cpu.h{}", rng.u8(..4));
+    loop {
+        match rng.u8(..20) {
+            0 => e.run_rollups().unwrap(),
+            1 => e.flush().unwrap(),
+            2 => {
+                let ts = base + rng.i64(0..60 * STEP);
+                e.delete_batch(&[(key(&mut rng), ts - ts.rem_euclid(1_000_000))])
+                    .unwrap();
+            }
+            3 => {
+                let lo = base + rng.i64(0..60 * STEP);
+                e.delete_time_range("cpu.h1", "cpu.h3", lo, lo + rng.i64(0..3 * STEP))
+                    .unwrap();
+            }
+            _ => {
+                let pts: Vec<Point> = (0..rng.usize(1..30))
+                    .map(|_| {
+                        let ts = base + rng.i64(0..3600) * 1_000_000;
+                        Point::new(key(&mut rng), ts, rng.i32(-500..500) as f64)
+                    })
+                    .collect();
+                e.write_points(&pts).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn kill_9_leaves_rollups_that_one_pass_makes_agree_with_the_raw_points() {
+    let cycles: usize = std::env::var("FLOWDB_ROLLUP_CRASH_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let mut rng = common::rng("kill_9_leaves_rollups_that_one_pass_makes_agree");
+    let dir = tempfile::tempdir().unwrap();
+    // An hour of points, three hours ago: all of it rolls, and most writes are late.
+    let now = flowdb::now_micros();
+    let base = now - now.rem_euclid(STEP) - 3 * 3_600_000_000;
+    let mut rolled_points = 0;
+    for cycle in 0..cycles {
+        let stderr = dir.path().join(format!("child-{cycle}.stderr"));
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "rollup_crash_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("FLOWDB_ROLLUP_CRASH_DIR", dir.path().join("db"))
+            .env("FLOWDB_ROLLUP_CRASH_SEED", rng.u64(..).to_string())
+            .env("FLOWDB_ROLLUP_CRASH_BASE", base.to_string())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.u64(50..500)));
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        let err = std::fs::read_to_string(&stderr).unwrap();
+        assert!(
+            status.code().is_none() && !err.contains("panicked"),
+            "cycle {cycle}: the child failed ({status}):\n{err}"
+        );
+        let e = open(&dir.path().join("db"), &tuning(vec![rule()]));
+        e.run_rollups().unwrap();
+        let raw: Model = e
+            .query(Query::prefix("cpu."))
+            .unwrap()
+            .into_iter()
+            .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
+            .collect();
+        check(&e, &raw, &format!("cycle {cycle}"));
+        rolled_points = e
+            .rollup("1m")
+            .unwrap()
+            .query(Query::prefix(""))
+            .unwrap()
+            .len();
+        e.shutdown().unwrap();
+    }
+    println!("{cycles} cycles; {rolled_points} rolled points at the end");
+    assert!(rolled_points > 0, "the children wrote and rolled something");
+}
