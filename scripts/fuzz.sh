@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # cargo-fuzz (libFuzzer, nightly) over every target in fuzz/:
 #   scripts/fuzz.sh [seconds per target] [target...]   (default 60 s, all targets)
+# FLOWDB_FUZZ_DEV=1 builds the targets without optimizations (cargo fuzz --dev): a
+# build about twice as fast for a smoke pass (CI's), fuzzing several times slower.
 # The corpus starts from the harnesses' seeds and grows in fuzz/corpus (not in git).
 # A crasher is copied to fuzz/regressions/<target>/, which is in git:
 # tests/fuzz_corpus.rs then runs it on every `cargo test`.
@@ -18,7 +20,7 @@ status=0
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     echo "== fuzz $t for ${secs}s"
-    if ! cargo +nightly fuzz run "$t" "corpus/$t" -- -max_total_time="$secs" \
+    if ! cargo +nightly fuzz run ${FLOWDB_FUZZ_DEV:+--dev} "$t" "corpus/$t" -- -max_total_time="$secs" \
             -rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 2>"artifacts/$t.log"; then
         status=1
         mkdir -p "regressions/$t"

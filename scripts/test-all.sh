@@ -62,13 +62,15 @@ python3 -m pip install --quiet duckdb
 FLOWDB_REQUIRE_DUCKDB=1 cargo test --quiet --features cli --test export
 
 step "benchmark smoke pass (small sizes; results are checked, not timed)"
-cargo run --release --quiet --example flowdb-bench -- --series 50 --points 200
-cargo run --release --quiet --example jsondb-bench -- --docs 2000
+# In the test profile, with the features the test suite built: its build is reused
+# (a release build of its own took a minute of CI).
+cargo run --profile test --features cli --quiet --example flowdb-bench -- --series 50 --points 200
+cargo run --profile test --features cli --quiet --example jsondb-bench -- --docs 2000
 
 step "reliability: cargo-fuzz smoke pass (5 s per target) and ThreadSanitizer"
 # Both need a nightly toolchain; each prints SKIPPED where this machine has none.
 if cargo +nightly --version >/dev/null 2>&1; then
-  bash scripts/fuzz.sh 5
+  FLOWDB_FUZZ_DEV=1 bash scripts/fuzz.sh 5   # unoptimized: half the build time
 else
   echo "SKIPPED: cargo-fuzz needs a nightly toolchain"
 fi
