@@ -63,8 +63,10 @@ FLOWDB_REQUIRE_DUCKDB=1 cargo test --quiet --features cli --test export
 
 step "benchmark smoke pass (small sizes; results are checked, not timed)"
 # In the test profile, with the features the test suite built: its build is reused
-# (a release build of its own took a minute of CI).
-cargo run --profile test --features cli --quiet --example flowdb-bench -- --series 50 --points 200
+# (a release build of its own took a minute of CI). Its C API run loads the library
+# the CMake build made (FLOWDB_LIB), as a C program would.
+FLOWDB_LIB="$PWD/build/lib/libflowdb.so" \
+  cargo run --profile test --features cli --quiet --example flowdb-bench -- --series 50 --points 200
 cargo run --profile test --features cli --quiet --example jsondb-bench -- --docs 2000
 
 step "reliability: cargo-fuzz smoke pass (5 s per target) and ThreadSanitizer"
