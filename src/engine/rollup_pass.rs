@@ -40,9 +40,7 @@ type BucketSet = BTreeSet<(Vec<u8>, i64)>;
 /// The watermark a rule reaches at `now`: the end of the last bucket that ended at
 /// or before `now - delay`.
 fn due(now: i64, rule: &RollupRule) -> i64 {
-    let t = now.saturating_sub(rule.delay) as i128;
-    let end = t.div_euclid(rule.step as i128) * rule.step as i128;
-    end.max(i64::MIN as i128) as i64
+    bucket_of(now.saturating_sub(rule.delay), rule.step).0
 }
 
 /// What a pass does for one rule, decided under the gate.
@@ -103,7 +101,7 @@ impl Rollups {
 struct Out<'a> {
     child: &'a Engine,
     rule: &'a RollupRule,
-    batch: WriteBatch,
+    batch: Vec<Point>,
     failed: Option<Error>,
     /// While a dirty region is rolled again: its rolled buckets `(raw key, start)`
     /// not rolled again (yet), to delete after.
@@ -119,7 +117,7 @@ impl Out<'_> {
         }
         for &f in &self.rule.functions {
             let k = RollupRule::rolled_key(f, key);
-            self.batch.put_point(Point::new(k, start, s.get(f)));
+            self.batch.push(Point::new(k, start, s.get(f)));
         }
         if let Some(gone) = &mut self.gone {
             gone.remove(&(key.to_vec(), start));
@@ -137,8 +135,8 @@ impl Out<'_> {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let b = std::mem::take(&mut self.batch);
-        self.child.write_owned(b, &WriteOptions::default())
+        let points = std::mem::take(&mut self.batch);
+        self.child.write_points(&points)
     }
 
     /// Rolls the raw points of `bounds` (from bucket boundaries) out of `snap`.
@@ -164,7 +162,7 @@ impl RuleState {
         let mut out = Out {
             child,
             rule,
-            batch: WriteBatch::new(),
+            batch: Vec::new(),
             failed: None,
             gone: None,
         };
