@@ -10,6 +10,7 @@ use super::snapshot::Snapshot;
 use super::{Engine, Inner};
 use crate::entry::Kind;
 use crate::error::{Error, Result};
+use crate::iterator::lent_merge::Offer;
 use crate::point::{Agg, Bucket, Group, GroupBy, Point, Summary};
 use crate::range::Query;
 use crate::version;
@@ -129,7 +130,7 @@ impl Inner {
         }
         let values = |get: &dyn Fn(Agg) -> f64| functions.iter().map(|&f| get(f)).collect();
         let read = if group == GroupBy::Series {
-            self.series_buckets(snap, query, step, &mut |key, start, s| {
+            self.series_buckets(snap, query, (step, functions), &mut |key, start, s| {
                 out.push(Bucket {
                     key,
                     start,
@@ -140,14 +141,15 @@ impl Inner {
         } else {
             // Groups gather buckets from many series: all are read, then ordered.
             let mut groups: BTreeMap<(Vec<u8>, i64), Group> = BTreeMap::new();
-            let read = self.series_buckets(snap, query, step, &mut |key, start, s| {
-                let at = (group.group(&key).to_vec(), start);
-                match groups.get_mut(&at) {
-                    Some(g) => g.add(&s, reverse),
-                    None => drop(groups.insert(at, Group::of(&s))),
-                }
-                true
-            })?;
+            let read =
+                self.series_buckets(snap, query, (step, functions), &mut |key, start, s| {
+                    let at = (group.group(&key).to_vec(), start);
+                    match groups.get_mut(&at) {
+                        Some(g) => g.add(&s, reverse),
+                        None => drop(groups.insert(at, Group::of(&s))),
+                    }
+                    true
+                })?;
             let bucket = |((key, start), g): ((Vec<u8>, i64), Group)| Bucket {
                 key,
                 start,
@@ -164,22 +166,27 @@ impl Inner {
         Ok(out)
     }
 
-    /// Hands each series' buckets to `sink` in the query's order; returns the
-    /// number of points read. A table block of one series' points that one bucket
-    /// covers whole is folded from its index entry's statistics, not read.
+    /// Hands each series' buckets to `sink` in the query's order, their summaries
+    /// good for `functions`; returns the number of points read. A table block of one
+    /// series' points that one bucket covers whole is folded from its index entry's
+    /// statistics, not read; other blocks of one series' points are read as columns.
     pub(super) fn series_buckets(
         &self,
         snap: &version::Snapshot,
         query: Query,
-        step: i64,
+        (step, functions): (i64, &[Agg]),
         sink: &mut Sink<'_>,
     ) -> Result<u64> {
+        let increase = functions
+            .iter()
+            .any(|f| matches!(f, Agg::Increase | Agg::Rate));
         let fold = RefCell::new(Fold {
             step,
             open: None,
             start: 0,
             end: -1,
             from_index: 0,
+            increase,
             sink,
         });
         let read = self.visit_entries_at(
@@ -199,7 +206,7 @@ impl Inner {
                 };
                 Ok(fold.borrow_mut().point(key, ts, f64::from_le_bytes(bytes)))
             },
-            Some(&mut |key, s| fold.borrow_mut().block(key, s)),
+            Some(&mut |key, offer| fold.borrow_mut().offered(key, offer)),
         )?;
         let fold = fold.into_inner();
         self.stats
@@ -220,6 +227,8 @@ struct Fold<'s, 'a> {
     end: i64,
     /// The points folded from block statistics.
     from_index: u64,
+    /// Whether a function needs the counter increase (`Summary::extend`).
+    increase: bool,
     sink: &'s mut Sink<'a>,
 }
 
@@ -237,6 +246,43 @@ impl Fold<'_, '_> {
             }
             _ => self.open_bucket(key, Summary::of(ts, v)),
         }
+    }
+
+    /// Takes a block offered by the read: its points always, its summary when one
+    /// bucket covers them all (`None` otherwise: its points are offered next);
+    /// `Some(false)` when the sink stopped.
+    fn offered(&mut self, key: &[u8], offer: Offer<'_>) -> Option<bool> {
+        match offer {
+            Offer::Whole(s) => self.block(key, &s),
+            Offer::Points(ts, vals) => Some(self.points(key, ts, vals)),
+        }
+    }
+
+    /// Adds one series' points in ts order, bucket by bucket: each bucket's share is
+    /// found by its end and pushed in one loop; false when the sink stopped.
+    fn points(&mut self, key: &[u8], ts: &[i64], vals: &[f64]) -> bool {
+        let mut i = 0;
+        while i < ts.len() {
+            if ts[i] < self.start || ts[i] > self.end {
+                (self.start, self.end) = bucket_of(ts[i], self.step);
+            }
+            let end = self.end;
+            let n = ts[i..].iter().take_while(|&&t| t <= end).count();
+            let (t, v) = (&ts[i..i + n], &vals[i..i + n]);
+            i += n;
+            let (skip, sum) = match &mut self.open {
+                Some((k, s, sum)) if *s == self.start && k.as_slice() == key => (0, sum),
+                _ => {
+                    if !self.open_bucket(key, Summary::of(t[0], v[0])) {
+                        return false;
+                    }
+                    let (_, _, sum) = self.open.as_mut().expect("bucket just opened");
+                    (1, sum)
+                }
+            };
+            sum.extend(&t[skip..], &v[skip..], self.increase);
+        }
+        true
     }
 
     /// Adds a block's points when one bucket covers them all (`None` otherwise: the

@@ -145,7 +145,9 @@ impl Out<'_> {
             bounds,
             limit: None,
         };
-        inner.series_buckets(snap, q, self.rule.step, &mut |key, start, s| {
+        let functions = self.rule.functions.clone();
+        let step = (self.rule.step, &functions[..]);
+        inner.series_buckets(snap, q, step, &mut |key, start, s| {
             self.push(&key, start, &s)
         })?;
         match self.failed.take() {

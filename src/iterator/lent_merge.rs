@@ -106,16 +106,26 @@ impl Cur {
     }
 }
 
-/// A whole block of one series' points offered to a reader, as its key and the
-/// summary of its points: `None` declines it (its points are then handed one by
-/// one), `Some(going)` takes it (`going: false` ends the read).
-pub(crate) type Blocks<'a> = dyn FnMut(&[u8], &Summary) -> Option<bool> + 'a;
+/// A block of one series' points offered to a reader: its key, and its summary
+/// ([`Offer::Whole`]) or its points ([`Offer::Points`]). `None` declines it (its
+/// points are then handed one by one, or offered as points), `Some(going)` takes it
+/// (`going: false` ends the read).
+pub(crate) type Blocks<'a> = dyn FnMut(&[u8], Offer<'_>) -> Option<bool> + 'a;
 
-/// Offers the block of index entry `m` to `blocks` when all its points are live;
-/// counts what a taken block held in `taken`.
+/// What [`Blocks`] is offered of a block.
+pub(crate) enum Offer<'a> {
+    /// All its points, as their summary (the block's statistics).
+    Whole(Summary),
+    /// Its points within the read's bounds: timestamps and values.
+    Points(&'a [i64], &'a [f64]),
+}
+
+/// Offers the block of index entry `m` (or its `points`) to `blocks` when all its
+/// points are live; counts the points a taken offer held in `taken`.
 fn offer_whole(
     key: &[u8],
     m: &BlockMeta,
+    points: Option<(&[i64], &[f64])>,
     now: &dyn Fn() -> i64,
     blocks: &mut Blocks<'_>,
     taken: &mut u64,
@@ -126,10 +136,14 @@ fn offer_whole(
     if !live(Kind::Num, stats.min_expire, now) {
         return Offered::Declined;
     }
-    match blocks(key, &stats.summary(m)) {
+    let (offer, count) = match points {
+        None => (Offer::Whole(stats.summary(m)), u64::from(m.entries)),
+        Some((ts, vals)) => (Offer::Points(ts, vals), ts.len() as u64),
+    };
+    match blocks(key, offer) {
         None => Offered::Declined,
         Some(going) => {
-            *taken += u64::from(m.entries);
+            *taken += count;
             match going {
                 true => Offered::Taken,
                 false => Offered::Stop,
@@ -140,9 +154,9 @@ fn offer_whole(
 
 /// Hands the newest live version of each `(key, ts)` of `sources` (forward) to
 /// `f` as `(key, ts, kind, value)` until it returns false; returns how many were
-/// handed. With `blocks`, a table block holding only one series' points, within
-/// the bounds and with nothing of another source among them, is offered whole
-/// first ([`Blocks`]); a taken block's points count as handed.
+/// handed. With `blocks`, a table block holding only one series' points, some
+/// within the bounds, and with nothing of another source among them, is offered
+/// first, whole or as points ([`Blocks`]); a taken block's points count as handed.
 pub(crate) fn visit(
     sources: Vec<Source>,
     now: &dyn Fn() -> i64,
@@ -165,7 +179,9 @@ pub(crate) fn visit(
             let going = match blocks.as_deref_mut() {
                 Some(blocks) => {
                     let mut offer =
-                        |key: &[u8], m: &BlockMeta| offer_whole(key, m, now, blocks, &mut taken);
+                        |key: &[u8], m: &BlockMeta, points: Option<(&[i64], &[f64])>| {
+                            offer_whole(key, m, points, now, blocks, &mut taken)
+                        };
                     c.visit_lent(&mut entry, Some(&mut offer))?
                 }
                 None => c.visit_lent(&mut entry, None)?,
@@ -221,14 +237,15 @@ pub(crate) fn visit(
                     let (before, rest) = curs.split_at_mut(i);
                     let (me, after) = rest.split_first_mut().expect("source i");
                     let others = || before.iter().chain(after.iter()).filter_map(Cur::current);
-                    let mut offer = |key: &[u8], m: &BlockMeta| {
-                        if others()
-                            .any(|h| !cmp_key_ts(&m.last_key, m.last_ts, h.key, h.ts).is_lt())
-                        {
-                            return Offered::Declined;
-                        }
-                        offer_whole(key, m, now, blocks, &mut taken)
-                    };
+                    let mut offer =
+                        |key: &[u8], m: &BlockMeta, points: Option<(&[i64], &[f64])>| {
+                            if others()
+                                .any(|h| !cmp_key_ts(&m.last_key, m.last_ts, h.key, h.ts).is_lt())
+                            {
+                                return Offered::Declined;
+                            }
+                            offer_whole(key, m, points, now, blocks, &mut taken)
+                        };
                     me.step(Some(&mut offer))?
                 }
                 _ => curs[i].step(None)?,

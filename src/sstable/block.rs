@@ -215,7 +215,14 @@ impl Block {
         get_u32_at(&self.data, self.restarts_at + 4 * i).unwrap_or(u32::MAX) as usize
     }
 
-    fn corrupt(&self, what: &str) -> Error {
+    /// The entries' bytes and the restart offsets in them, ascending (for readers
+    /// of one entry shape: columns.rs).
+    pub(crate) fn entries(&self) -> (&[u8], impl Iterator<Item = usize> + '_) {
+        let restarts = (0..self.num_restarts).map(|i| self.restart(i));
+        (&self.data[..self.restarts_at], restarts)
+    }
+
+    pub(crate) fn corrupt(&self, what: &str) -> Error {
         Error::corruption(
             &self.origin,
             self.offset,

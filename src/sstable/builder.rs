@@ -27,11 +27,6 @@ use crate::point::Summary;
 /// blocks (series-shaped); document-shaped tables would gain little for the memory.
 pub(crate) const MIN_BLOCKS_PER_KEY: u64 = 4;
 
-/// How many times `block_size` a block holding numeric points may take unpacked:
-/// packed (packed.rs), it takes a tenth of that or less on disk, and a block's index
-/// entry and framing cost per block, not per point.
-const NUMERIC_BLOCK_FACTOR: usize = 4;
-
 /// How tables are cut and compressed.
 #[derive(Clone, Debug)]
 pub(crate) struct TableOptions {
@@ -113,6 +108,11 @@ impl BlockAcc {
     }
 
     /// The finished block's statistics, if it has them; leaves `Empty`.
+    /// True while the block holds only numeric points of one key.
+    fn is_points(&self) -> bool {
+        matches!(self, BlockAcc::Points { .. })
+    }
+
     fn take(&mut self) -> Option<Box<BlockStats>> {
         match std::mem::take(self) {
             BlockAcc::Points { s, min_expire } => Some(Box::new(BlockStats {
@@ -183,6 +183,16 @@ impl TableBuilder {
     }
 
     pub(crate) fn add(&mut self, e: &Entry) -> Result<()> {
+        // A block of one series' points ends where the next series begins once it
+        // holds a quarter of `block_size`: it keeps its statistics, and aggregation
+        // reads it as columns (columns.rs) rather than entry by entry. Smaller
+        // series share blocks, so a block per series does not swell the index.
+        if self.last_key != e.key
+            && self.stats.is_points()
+            && self.block.estimated_size() >= self.opts.block_size / 4
+        {
+            self.finish_block()?;
+        }
         if self.last_key != e.key || self.props.entries == 0 {
             self.bloom.add(&e.key);
             self.last_key.clear();
@@ -219,11 +229,12 @@ impl TableBuilder {
         m.last_ts = e.ts;
         m.entries += 1;
         self.block.add(e);
-        let limit = match self.block.has_numbers() {
-            true => self.opts.block_size * NUMERIC_BLOCK_FACTOR,
-            false => self.opts.block_size,
-        };
-        if self.block.estimated_size() >= limit {
+        // A block of points is cut at `block_size` unpacked too (about 500 points
+        // at 8 KiB), though packed it takes a tenth of that: a point read that misses
+        // the cache unpacks the whole block. Blocks of four times the size saved
+        // 0.06-0.16 bytes a point on disk and made such reads 1.5-2 times slower
+        // (docs/benchmarks.md, "Numeric series").
+        if self.block.estimated_size() >= self.opts.block_size {
             self.finish_block()?;
         }
         Ok(())

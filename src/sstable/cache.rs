@@ -109,6 +109,22 @@ impl BlockCache {
         }
     }
 
+    /// The cached block `(table, block)`, if it is cached (counted as a hit or a
+    /// miss).
+    pub(crate) fn get(&self, table: u64, block: u32) -> Option<Arc<Block>> {
+        let item = self.cache.as_ref().and_then(|c| c.get(&(table, block)));
+        match item {
+            Some(Cached::Block(b)) => {
+                self.hits.fetch_add(1, Relaxed);
+                Some(b)
+            }
+            _ => {
+                self.misses.fetch_add(1, Relaxed);
+                None
+            }
+        }
+    }
+
     /// The cached index partition `(table, partition)`, or `load()`'s, kept when
     /// `fill`.
     pub(crate) fn get_or_load_index(

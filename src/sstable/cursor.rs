@@ -10,14 +10,15 @@ use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
 use super::block::{BlockIter, Decoded, Lent, Raw};
+use super::columns::Columns;
 use super::props::BlockMeta;
-use super::reader::{BlockPlan, PartSlot, Table};
+use super::reader::{BlockPlan, Fetched, PartSlot, Table};
 
 /// An entry lent from its block: key, ts, kind, expiry and value.
 pub(crate) type LentEntry<'a> = (&'a [u8], i64, Kind, i64, &'a [u8]);
 
-/// What a reader did with a whole block offered to it: a block holding only numeric
-/// points of one key, all within the cursor's bounds, before the cursor reads it
+/// What a reader did with a block offered to it: a block holding only numeric
+/// points of one key, some within the cursor's bounds, before the cursor reads it
 /// ([`TableCursor::next_lent_offering`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Offered {
@@ -29,8 +30,11 @@ pub(crate) enum Offered {
     Stop,
 }
 
-/// Offered each whole block: its key and index entry (with its statistics).
-pub(crate) type BlockOffer<'a> = dyn FnMut(&[u8], &BlockMeta) -> Offered + 'a;
+/// Offered each such block, by its key and index entry (with its statistics): first,
+/// when all its points are within bounds, as the entry alone (`None`); then, if
+/// declined, as its points within bounds in columns, `(ts, values)`.
+pub(crate) type BlockOffer<'a> =
+    dyn FnMut(&[u8], &BlockMeta, Option<(&[i64], &[f64])>) -> Offered + 'a;
 
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
 pub(crate) struct TableCursor {
@@ -53,6 +57,8 @@ pub(crate) struct TableCursor {
     raw: Option<Raw>,
     /// A block offer ended the read (`Offered::Stop`).
     halted: bool,
+    /// The points of the block offered last, as columns.
+    cols: Columns,
 }
 
 impl TableCursor {
@@ -74,6 +80,7 @@ impl TableCursor {
             back: None,
             raw: None,
             halted: false,
+            cols: Columns::default(),
         }
     }
 
@@ -127,23 +134,48 @@ impl TableCursor {
         self.halted
     }
 
-    /// Offers block `n` to `offer` when it holds only numeric points of one key, all
-    /// within bounds; true when taken (the cursor then skips it).
+    /// Offers block `n` to `offer` when it holds only numeric points of one key and
+    /// some of them within bounds: its index entry when all are, then its points in
+    /// bounds as columns; true when taken (the cursor then skips it).
     fn offer_block(&mut self, n: u32, offer: &mut BlockOffer<'_>) -> Result<bool> {
         let m = self
             .table
             .block_meta(n as usize, &mut self.part, &self.opts)?;
         let b = &*self.bounds;
         let key = &m.first_key[..];
-        if m.stats.is_none()
-            || b.key_before_start(key)
-            || b.key_past_end(key)
-            || m.first_ts < b.ts_floor(key)
-            || m.last_ts > b.ts_hi
-        {
+        if m.stats.is_none() || b.key_before_start(key) || b.key_past_end(key) {
             return Ok(false);
         }
-        let offered = offer(key, m);
+        let (lo, hi) = (b.ts_floor(key), b.ts_hi);
+        // Wholly outside the time bounds: reading entries seeks past it.
+        if m.last_ts < lo || m.first_ts > hi {
+            return Ok(false);
+        }
+        let mut offered = match m.first_ts >= lo && m.last_ts <= hi {
+            true => offer(key, m, None),
+            false => Offered::Declined,
+        };
+        if offered == Offered::Declined {
+            let block = self
+                .table
+                .read_block_or_packed(n, &mut self.part, &self.opts)?;
+            let m = self
+                .table
+                .block_meta(n as usize, &mut self.part, &self.opts)?;
+            let key = &m.first_key[..];
+            let shaped = match block {
+                Fetched::Block(b) => self.cols.load(&b, key, lo, hi)?,
+                Fetched::Packed(p, at) => {
+                    let origin = (&self.table.name()[..], at);
+                    self.cols.load_packed(&p, origin, key, lo, hi)?
+                }
+            };
+            if !shaped {
+                return Ok(false);
+            }
+            let points = (&self.cols.ts[..], &self.cols.vals[..]);
+            offered = offer(&m.first_key, m, Some(points));
+        }
         if offered != Offered::Declined {
             self.next_block += 1;
             self.started = true;

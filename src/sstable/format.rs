@@ -152,32 +152,61 @@ pub(crate) fn read_block(
     h: BlockHandle,
     verify: bool,
 ) -> Result<Vec<u8>> {
+    match read_payload(file, name, h, verify)? {
+        Payload::Standard(raw) => Ok(raw),
+        Payload::Packed(packed) => super::packed::unpack(&packed, name, h.offset),
+    }
+}
+
+/// A data block as read: a standard block's bytes, or a packed block's payload
+/// (packed.rs), out of zstd but not unpacked.
+pub(crate) enum Payload {
+    Standard(Vec<u8>),
+    Packed(Vec<u8>),
+}
+
+/// Reads and checks the block at `h`, and takes it out of zstd.
+pub(crate) fn read_payload(
+    file: &dyn FsFile,
+    name: &str,
+    h: BlockHandle,
+    verify: bool,
+) -> Result<Payload> {
     let mut buf = vec![0u8; h.len as usize + TRAILER];
     file.read_exact_at(&mut buf, h.offset)
         .ctx(|| format!("reading block at offset {} of {name}", h.offset))?;
     if verify {
         check_framed(&buf, name, h.offset)?;
     }
-    unframe(buf, name, h.offset)
+    payload(buf, name, h.offset)
 }
 
 /// The payload of `framed` (a whole block read from `offset` of `name`),
-/// decompressed; its checksum is not checked here.
-pub(crate) fn unframe(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Vec<u8>> {
+/// decompressed and unpacked; its checksum is not checked here.
+pub(crate) fn unframe(framed: Vec<u8>, name: &str, offset: u64) -> Result<Vec<u8>> {
+    match payload(framed, name, offset)? {
+        Payload::Standard(raw) => Ok(raw),
+        Payload::Packed(packed) => super::packed::unpack(&packed, name, offset),
+    }
+}
+
+fn payload(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Payload> {
     let payload_len = framed.len().saturating_sub(TRAILER);
     let kind = framed.get(payload_len).copied().unwrap_or(NONE);
     framed.truncate(payload_len);
-    match kind {
-        NONE => Ok(framed),
-        ZSTD => unzstd(&framed, name, offset),
-        PACKED => super::packed::unpack(&framed, name, offset),
-        PACKED_ZSTD => super::packed::unpack(&unzstd(&framed, name, offset)?, name, offset),
-        k => Err(Error::corruption(
-            name,
-            offset,
-            format!("unknown block compression {k}"),
-        )),
-    }
+    Ok(match kind {
+        NONE => Payload::Standard(framed),
+        ZSTD => Payload::Standard(unzstd(&framed, name, offset)?),
+        PACKED => Payload::Packed(framed),
+        PACKED_ZSTD => Payload::Packed(unzstd(&framed, name, offset)?),
+        k => {
+            return Err(Error::corruption(
+                name,
+                offset,
+                format!("unknown block compression {k}"),
+            ))
+        }
+    })
 }
 
 /// The bytes the zstd payload `framed` holds.

@@ -166,18 +166,57 @@ pub(crate) fn pack(raw: Vec<u8>, interval: usize) -> Result<Option<Vec<u8>>> {
 /// The standard block `packed` (a packed block read from `offset` of `name`) stands
 /// for.
 pub(crate) fn unpack(packed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> {
-    let bad =
-        |what: &str| Error::corruption(name, offset, format!("malformed packed block: {what}"));
-    let mut d = Decoder::new(packed);
-    let interval = d
+    let mut b = BlockBuilder::new(interval(packed, name, offset)?);
+    walk(packed, name, offset, |item| {
+        match item {
+            Item::Entry(key, ts, kind, exp, value) => b.add_parts(key, ts, kind, exp, value),
+            Item::Run(key, ts, vals, expiry) => b.add_run(key, ts, vals, expiry),
+        }
+        true
+    })?;
+    if b.is_empty() {
+        return Err(malformed(name, offset, "length"));
+    }
+    Ok(b.finish())
+}
+
+/// An item of a packed block, its key and values lent: an entry (key, ts, kind,
+/// `expire_at`, value), or a run of points (key, timestamps, values, and the
+/// expiry offset of each, `None` for never).
+pub(crate) enum Item<'a> {
+    Entry(&'a [u8], i64, Kind, i64, &'a [u8]),
+    Run(&'a [u8], &'a [i64], &'a [f64], Option<i64>),
+}
+
+fn malformed(name: &str, offset: u64, what: &str) -> Error {
+    Error::corruption(name, offset, format!("malformed packed block: {what}"))
+}
+
+/// The restart interval the standard block of `packed` is built with.
+fn interval(packed: &[u8], name: &str, offset: u64) -> Result<usize> {
+    Decoder::new(packed)
         .varint_usize()
         .filter(|n| (1..=MAX_INTERVAL).contains(n))
-        .ok_or_else(|| bad("restart interval"))?;
+        .ok_or_else(|| malformed(name, offset, "restart interval"))
+}
+
+/// Hands the items of `packed` (a packed block read from `offset` of `name`) to
+/// `f` in order, until it returns false (`Ok(false)`); a malformed block is a
+/// `Corruption` error, found at the latest when the walk reaches it.
+pub(crate) fn walk(
+    packed: &[u8],
+    name: &str,
+    offset: u64,
+    mut f: impl FnMut(Item<'_>) -> bool,
+) -> Result<bool> {
+    let bad = |what: &str| malformed(name, offset, what);
+    let mut d = Decoder::new(packed);
+    interval(packed, name, offset)?;
+    d.varint();
     let items = d
         .varint_usize()
         .filter(|n| *n <= packed.len())
         .ok_or_else(|| bad("item count"))?;
-    let mut b = BlockBuilder::new(interval);
     let (mut key, mut prev_ts) = (Vec::new(), 0i64);
     let (mut ts, mut vals) = (Vec::new(), Vec::new());
     for _ in 0..items {
@@ -189,7 +228,7 @@ pub(crate) fn unpack(packed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> 
         }
         key.truncate(shared);
         key.extend_from_slice(suffix);
-        match tag {
+        let going = match tag {
             0 => {
                 let t = prev_ts.wrapping_add(d.varint_i64().ok_or_else(|| bad("ts"))?);
                 prev_ts = t;
@@ -203,7 +242,13 @@ pub(crate) fn unpack(packed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> 
                     Kind::Num => d.take(8),
                     Kind::Delete => Some(&[][..]),
                 };
-                b.add_parts(&key, t, kind, exp, value.ok_or_else(|| bad("value"))?);
+                f(Item::Entry(
+                    &key,
+                    t,
+                    kind,
+                    exp,
+                    value.ok_or_else(|| bad("value"))?,
+                ))
             }
             1 | 2 => {
                 let expiry = match tag {
@@ -215,16 +260,19 @@ pub(crate) fn unpack(packed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> 
                 if ts.len() < 2 || ts.windows(2).any(|w| w[0] >= w[1]) {
                     return Err(bad("run timestamps not increasing"));
                 }
-                b.add_run(&key, &ts, &vals, expiry);
                 prev_ts = ts[ts.len() - 1];
+                f(Item::Run(&key, &ts, &vals, expiry))
             }
             _ => return Err(bad("item tag")),
+        };
+        if !going {
+            return Ok(false);
         }
     }
-    if !d.is_empty() || b.is_empty() {
+    if !d.is_empty() {
         return Err(bad("length"));
     }
-    Ok(b.finish())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -20,11 +20,18 @@ pub(crate) use super::context::{BlockPlan, IndexBudget, TableContext, TableMeta}
 
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
-use super::format::{read_block, Footer};
+use super::format::{read_block, read_payload, Footer, Payload};
 use super::index::BlockIndex;
 use super::props::{
     decode_index, decode_key_map, decode_range_dels, BlockMeta, FenceKey, TableProps,
 };
+
+/// A data block from [`Table::read_block_or_packed`]: a standard block (cached), or
+/// a packed block's payload and its offset in the file.
+pub(crate) enum Fetched {
+    Block(Arc<Block>),
+    Packed(Vec<u8>, u64),
+}
 
 pub(crate) struct Table {
     pub meta: TableMeta,
@@ -379,6 +386,34 @@ impl Table {
     ) -> Result<Arc<Block>> {
         let handle = self.block_meta(i as usize, slot, opts)?.handle;
         self.read_block_at(i, handle, opts)
+    }
+
+    /// Block `i` as the cache holds it; when it is not cached, as read: a packed
+    /// block as its payload, neither unpacked nor cached (aggregation decodes its
+    /// runs into columns, and a long aggregation does not evict what other reads
+    /// cached), any other parsed and cached as `read_block` would.
+    pub(crate) fn read_block_or_packed(
+        &self,
+        i: u32,
+        slot: &mut PartSlot,
+        opts: &ReadOptions,
+    ) -> Result<Fetched> {
+        if let Some(b) = self.ctx.cache.get(self.meta.id, i) {
+            return Ok(Fetched::Block(b));
+        }
+        let handle = self.block_meta(i as usize, slot, opts)?.handle;
+        let file = self.file.as_ref();
+        match read_payload(file, &self.name, handle, opts.verify_checksums)? {
+            Payload::Packed(p) => Ok(Fetched::Packed(p, handle.offset)),
+            Payload::Standard(raw) => {
+                let load = || Block::parse(raw, self.name.clone(), handle.offset);
+                let b = self
+                    .ctx
+                    .cache
+                    .get_or_load(self.meta.id, i, opts.fill_cache, load)?;
+                Ok(Fetched::Block(b))
+            }
+        }
     }
 
     fn read_block_at(
