@@ -12,6 +12,7 @@ use crate::range::{Bounds, KeyEnd};
 use super::block::{BlockIter, Decoded, Lent, Raw};
 use super::columns::Columns;
 use super::props::BlockMeta;
+use super::readahead::ReadAhead;
 use super::reader::{BlockPlan, Fetched, PartSlot, Table};
 
 /// An entry lent from its block: key, ts, kind, expiry and value.
@@ -59,6 +60,8 @@ pub(crate) struct TableCursor {
     halted: bool,
     /// The points of the block offered last, as columns.
     cols: Columns,
+    /// Bytes read ahead for blocks offered as columns.
+    ahead: ReadAhead,
 }
 
 impl TableCursor {
@@ -81,6 +84,7 @@ impl TableCursor {
             raw: None,
             halted: false,
             cols: Columns::default(),
+            ahead: ReadAhead::default(),
         }
     }
 
@@ -156,9 +160,9 @@ impl TableCursor {
             false => Offered::Declined,
         };
         if offered == Offered::Declined {
-            let block = self
-                .table
-                .read_block_or_packed(n, &mut self.part, &self.opts)?;
+            let block =
+                self.table
+                    .read_block_or_packed(n, &mut self.part, &self.opts, &mut self.ahead)?;
             let m = self
                 .table
                 .block_meta(n as usize, &mut self.part, &self.opts)?;

@@ -190,7 +190,9 @@ pub(crate) fn unframe(framed: Vec<u8>, name: &str, offset: u64) -> Result<Vec<u8
     }
 }
 
-fn payload(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Payload> {
+/// The payload of `framed` (a whole block read from `offset` of `name`), out of
+/// zstd; its checksum is not checked here.
+pub(crate) fn payload(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Payload> {
     let payload_len = framed.len().saturating_sub(TRAILER);
     let kind = framed.get(payload_len).copied().unwrap_or(NONE);
     framed.truncate(payload_len);

@@ -19,6 +19,7 @@ pub(crate) mod index;
 pub(crate) mod packed;
 pub(crate) mod plan;
 pub(crate) mod props;
+pub(crate) mod readahead;
 pub(crate) mod reader;
 pub(crate) mod series;
 #[cfg(test)]

@@ -20,11 +20,12 @@ pub(crate) use super::context::{BlockPlan, IndexBudget, TableContext, TableMeta}
 
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
-use super::format::{read_block, read_payload, Footer, Payload};
+use super::format::{block_end, check_framed, payload, read_block, BlockHandle, Footer, Payload};
 use super::index::BlockIndex;
 use super::props::{
     decode_index, decode_key_map, decode_range_dels, BlockMeta, FenceKey, TableProps,
 };
+use super::readahead::ReadAhead;
 
 /// A data block from [`Table::read_block_or_packed`]: a standard block (cached), or
 /// a packed block's payload and its offset in the file.
@@ -388,25 +389,31 @@ impl Table {
         self.read_block_at(i, handle, opts)
     }
 
-    /// Block `i` as the cache holds it; when it is not cached, as read: a packed
-    /// block as its payload, neither unpacked nor cached (aggregation decodes its
-    /// runs into columns, and a long aggregation does not evict what other reads
-    /// cached), any other parsed and cached as `read_block` would.
+    /// Block `i` as the cache holds it; when it is not cached, as read (through
+    /// `ahead`): a packed block as its payload, neither unpacked nor cached
+    /// (aggregation decodes its runs into columns, and a long aggregation does not
+    /// evict what other reads cached), any other parsed and cached as `read_block`
+    /// would.
     pub(crate) fn read_block_or_packed(
         &self,
         i: u32,
         slot: &mut PartSlot,
         opts: &ReadOptions,
+        ahead: &mut ReadAhead,
     ) -> Result<Fetched> {
         if let Some(b) = self.ctx.cache.get(self.meta.id, i) {
             return Ok(Fetched::Block(b));
         }
-        let handle = self.block_meta(i as usize, slot, opts)?.handle;
-        let file = self.file.as_ref();
-        match read_payload(file, &self.name, handle, opts.verify_checksums)? {
-            Payload::Packed(p) => Ok(Fetched::Packed(p, handle.offset)),
+        let h = self.block_meta(i as usize, slot, opts)?.handle;
+        let extent = |limit| self.extent(i as usize, h, limit, slot, opts);
+        let framed = ahead.framed(self.file.as_ref(), &self.name, (i, h), extent)?;
+        if opts.verify_checksums {
+            check_framed(framed, &self.name, h.offset)?;
+        }
+        match payload(framed.to_vec(), &self.name, h.offset)? {
+            Payload::Packed(p) => Ok(Fetched::Packed(p, h.offset)),
             Payload::Standard(raw) => {
-                let load = || Block::parse(raw, self.name.clone(), handle.offset);
+                let load = || Block::parse(raw, self.name.clone(), h.offset);
                 let b = self
                     .ctx
                     .cache
@@ -414,6 +421,28 @@ impl Table {
                 Ok(Fetched::Block(b))
             }
         }
+    }
+
+    /// The end of the last block from `i` (at `h`) on, in `i`'s index partition,
+    /// that ends within `limit` bytes of `h.offset`.
+    fn extent(
+        &self,
+        i: usize,
+        h: BlockHandle,
+        limit: u64,
+        slot: &mut PartSlot,
+        opts: &ReadOptions,
+    ) -> Result<u64> {
+        let last = self.index.start(self.index.partition_of(i) + 1);
+        let mut end = block_end(&h);
+        for j in i + 1..last {
+            let e = block_end(&self.block_meta(j, slot, opts)?.handle);
+            if e - h.offset > limit {
+                break;
+            }
+            end = e;
+        }
+        Ok(end)
     }
 
     fn read_block_at(
