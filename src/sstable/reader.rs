@@ -389,11 +389,11 @@ impl Table {
         self.read_block_at(i, handle, opts)
     }
 
-    /// Block `i` as the cache holds it; when it is not cached, as read (through
-    /// `ahead`): a packed block as its payload, neither unpacked nor cached
-    /// (aggregation decodes its runs into columns, and a long aggregation does not
-    /// evict what other reads cached), any other parsed and cached as `read_block`
-    /// would.
+    /// Block `i` for a walk that may stream (`ahead`, readahead.rs): as the cache
+    /// holds it; when it is not cached and the walk streams, as read ahead from the
+    /// file, a packed block as its payload, neither unpacked nor cached
+    /// (aggregation decodes its runs into columns); otherwise as `read_block`
+    /// reads it (and caches it).
     pub(crate) fn read_block_or_packed(
         &self,
         i: u32,
@@ -401,12 +401,15 @@ impl Table {
         opts: &ReadOptions,
         ahead: &mut ReadAhead,
     ) -> Result<Fetched> {
+        if !ahead.streaming(i) {
+            return Ok(Fetched::Block(self.read_block(i, slot, opts)?));
+        }
         if let Some(b) = self.ctx.cache.get(self.meta.id, i) {
             return Ok(Fetched::Block(b));
         }
         let h = self.block_meta(i as usize, slot, opts)?.handle;
         let extent = |limit| self.extent(i as usize, h, limit, slot, opts);
-        let framed = ahead.framed(self.file.as_ref(), &self.name, (i, h), extent)?;
+        let framed = ahead.framed(self.file.as_ref(), &self.name, h, extent)?;
         if opts.verify_checksums {
             check_framed(framed, &self.name, h.offset)?;
         }
