@@ -11,7 +11,7 @@ use super::{Engine, Inner};
 use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::iterator::lent_merge::Offer;
-use crate::point::{Agg, Bucket, Group, GroupBy, Point, Summary};
+use crate::point::{Agg, Bucket, Group, GroupBy, Needs, Point, Summary};
 use crate::range::Query;
 use crate::version;
 
@@ -177,16 +177,14 @@ impl Inner {
         (step, functions): (i64, &[Agg]),
         sink: &mut Sink<'_>,
     ) -> Result<u64> {
-        let increase = functions
-            .iter()
-            .any(|f| matches!(f, Agg::Increase | Agg::Rate));
+        let needs = Needs::of(functions);
         let fold = RefCell::new(Fold {
             step,
             open: None,
             start: 0,
             end: -1,
             from_index: 0,
-            increase,
+            needs,
             sink,
         });
         let read = self.visit_entries_at(
@@ -227,8 +225,8 @@ struct Fold<'s, 'a> {
     end: i64,
     /// The points folded from block statistics.
     from_index: u64,
-    /// Whether a function needs the counter increase (`Summary::extend`).
-    increase: bool,
+    /// What the functions read of a summary (`Summary::extend`).
+    needs: Needs,
     sink: &'s mut Sink<'a>,
 }
 
@@ -280,7 +278,7 @@ impl Fold<'_, '_> {
                     (1, sum)
                 }
             };
-            sum.extend(&t[skip..], &v[skip..], self.increase);
+            sum.extend(&t[skip..], &v[skip..], self.needs);
         }
         true
     }

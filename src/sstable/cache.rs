@@ -125,6 +125,22 @@ impl BlockCache {
         }
     }
 
+    /// True when `bytes` more fit in the cache with an eighth of it to spare, so
+    /// nothing is evicted for them (a long aggregation fills a cache that has room
+    /// and leaves a full one alone: readahead.rs).
+    pub(crate) fn has_room(&self, bytes: u64) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| c.weight() + bytes <= c.capacity() / 8 * 7)
+    }
+
+    /// Keeps `b` as block `(table, block)`.
+    pub(crate) fn insert(&self, table: u64, block: u32, b: &Arc<Block>) {
+        if let Some(c) = &self.cache {
+            c.insert((table, block), Cached::Block(b.clone()));
+        }
+    }
+
     /// The cached index partition `(table, partition)`, or `load()`'s, kept when
     /// `fill`.
     pub(crate) fn get_or_load_index(

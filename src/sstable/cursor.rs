@@ -177,8 +177,7 @@ impl TableCursor {
             if !shaped {
                 return Ok(false);
             }
-            let points = (&self.cols.ts[..], &self.cols.vals[..]);
-            offered = offer(&m.first_key, m, Some(points));
+            offered = offer(&m.first_key, m, Some(self.cols.points()));
         }
         if offered != Offered::Declined {
             self.next_block += 1;

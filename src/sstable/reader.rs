@@ -27,6 +27,11 @@ use super::props::{
 };
 use super::readahead::ReadAhead;
 
+/// The room a streaming walk wants in the cache before it caches a block it
+/// unpacked (an unpacked block of points takes up to `block_size`, 8 KiB by
+/// default, and a little more).
+const ROOM_FOR_BLOCK: u64 = 64 << 10;
+
 /// A data block from [`Table::read_block_or_packed`]: a standard block (cached), or
 /// a packed block's payload and its offset in the file.
 pub(crate) enum Fetched {
@@ -391,9 +396,10 @@ impl Table {
 
     /// Block `i` for a walk that may stream (`ahead`, readahead.rs): as the cache
     /// holds it; when it is not cached and the walk streams, as read ahead from the
-    /// file, a packed block as its payload, neither unpacked nor cached
-    /// (aggregation decodes its runs into columns); otherwise as `read_block`
-    /// reads it (and caches it).
+    /// file, and then a packed block, while the cache has room, unpacked and cached,
+    /// and once it is full, as its payload, neither unpacked nor cached (aggregation
+    /// decodes its runs into columns); otherwise as `read_block` reads it (and
+    /// caches it).
     pub(crate) fn read_block_or_packed(
         &self,
         i: u32,
@@ -413,7 +419,15 @@ impl Table {
         if opts.verify_checksums {
             check_framed(framed, &self.name, h.offset)?;
         }
+        let cache = &self.ctx.cache;
         match payload(framed.to_vec(), &self.name, h.offset)? {
+            // A cache with room takes the block, so the next walk finds it.
+            Payload::Packed(p) if opts.fill_cache && cache.has_room(ROOM_FOR_BLOCK) => {
+                let raw = super::packed::unpack(&p, &self.name, h.offset)?;
+                let b = Arc::new(Block::parse(raw, self.name.clone(), h.offset)?);
+                cache.insert(self.meta.id, i, &b);
+                Ok(Fetched::Block(b))
+            }
             Payload::Packed(p) => Ok(Fetched::Packed(p, h.offset)),
             Payload::Standard(raw) => {
                 let load = || Block::parse(raw, self.name.clone(), h.offset);
