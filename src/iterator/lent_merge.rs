@@ -17,7 +17,7 @@ use crate::entry::{cmp_key_ts, live, Entry, Kind};
 use crate::error::Result;
 use crate::memtable::MemCursor;
 use crate::point::Summary;
-use crate::sstable::cursor::{BlockOffer, LentEntry, Offered, TableCursor};
+use crate::sstable::cursor::{Ask, BlockOffer, LentEntry, Offered, TableCursor};
 use crate::sstable::props::BlockMeta;
 
 use super::merge::Source;
@@ -120,25 +120,27 @@ pub(crate) enum Offer<'a> {
     Points(&'a [i64], &'a [f64]),
 }
 
-/// Offers the block of index entry `m` (or its `points`) to `blocks` when all its
-/// points are live; counts the points a taken offer held in `taken`.
+/// Offers the block of index entry `m` to `blocks` as `ask` says, when all its
+/// points are live (else refuses it); counts the points a taken offer held in
+/// `taken`.
 fn offer_whole(
     key: &[u8],
     m: &BlockMeta,
-    points: Option<(&[i64], &[f64])>,
+    ask: Ask<'_>,
     now: &dyn Fn() -> i64,
     blocks: &mut Blocks<'_>,
     taken: &mut u64,
 ) -> Offered {
     let Some(stats) = &m.stats else {
-        return Offered::Declined;
+        return Offered::Refused;
     };
     if !live(Kind::Num, stats.min_expire, now) {
-        return Offered::Declined;
+        return Offered::Refused;
     }
-    let (offer, count) = match points {
-        None => (Offer::Whole(stats.summary(m)), u64::from(m.entries)),
-        Some((ts, vals)) => (Offer::Points(ts, vals), ts.len() as u64),
+    let (offer, count) = match ask {
+        Ask::Check => return Offered::Declined,
+        Ask::Whole => (Offer::Whole(stats.summary(m)), u64::from(m.entries)),
+        Ask::Points(ts, vals) => (Offer::Points(ts, vals), ts.len() as u64),
     };
     match blocks(key, offer) {
         None => Offered::Declined,
@@ -178,10 +180,9 @@ pub(crate) fn visit(
             };
             let going = match blocks.as_deref_mut() {
                 Some(blocks) => {
-                    let mut offer =
-                        |key: &[u8], m: &BlockMeta, points: Option<(&[i64], &[f64])>| {
-                            offer_whole(key, m, points, now, blocks, &mut taken)
-                        };
+                    let mut offer = |key: &[u8], m: &BlockMeta, ask: Ask<'_>| {
+                        offer_whole(key, m, ask, now, blocks, &mut taken)
+                    };
                     c.visit_lent(&mut entry, Some(&mut offer))?
                 }
                 None => c.visit_lent(&mut entry, None)?,
@@ -237,15 +238,14 @@ pub(crate) fn visit(
                     let (before, rest) = curs.split_at_mut(i);
                     let (me, after) = rest.split_first_mut().expect("source i");
                     let others = || before.iter().chain(after.iter()).filter_map(Cur::current);
-                    let mut offer =
-                        |key: &[u8], m: &BlockMeta, points: Option<(&[i64], &[f64])>| {
-                            if others()
-                                .any(|h| !cmp_key_ts(&m.last_key, m.last_ts, h.key, h.ts).is_lt())
-                            {
-                                return Offered::Declined;
-                            }
-                            offer_whole(key, m, points, now, blocks, &mut taken)
-                        };
+                    let mut offer = |key: &[u8], m: &BlockMeta, ask: Ask<'_>| {
+                        if others()
+                            .any(|h| !cmp_key_ts(&m.last_key, m.last_ts, h.key, h.ts).is_lt())
+                        {
+                            return Offered::Refused;
+                        }
+                        offer_whole(key, m, ask, now, blocks, &mut taken)
+                    };
                     me.step(Some(&mut offer))?
                 }
                 _ => curs[i].step(None)?,

@@ -107,12 +107,12 @@ impl BlockAcc {
         };
     }
 
-    /// The finished block's statistics, if it has them; leaves `Empty`.
     /// True while the block holds only numeric points of one key.
     fn is_points(&self) -> bool {
         matches!(self, BlockAcc::Points { .. })
     }
 
+    /// The finished block's statistics, if it has them; leaves `Empty`.
     fn take(&mut self) -> Option<Box<BlockStats>> {
         match std::mem::take(self) {
             BlockAcc::Points { s, min_expire } => Some(Box::new(BlockStats {

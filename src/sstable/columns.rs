@@ -18,8 +18,9 @@ use crate::util::coding::{put_varint, unzigzag};
 /// The points of a block in `(ts, value)` columns; reused from block to block.
 #[derive(Default)]
 pub(crate) struct Columns {
-    /// The first `n` of each hold the points; the buffers only grow, so a block's
-    /// points are written in place (pushes took a quarter of the loop).
+    /// The first `n` of each hold the points. `load` writes them in place into
+    /// buffers it only grows (pushes took a quarter of its loop); `load_packed`
+    /// appends them.
     ts: Vec<i64>,
     vals: Vec<f64>,
     n: usize,

@@ -23,19 +23,32 @@ pub(crate) type LentEntry<'a> = (&'a [u8], i64, Kind, i64, &'a [u8]);
 /// ([`TableCursor::next_lent_offering`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Offered {
-    /// Not taken: the cursor reads the block's entries.
+    /// Not taken as offered; its points may be.
     Declined,
+    /// Not taken, nor would its points be (another source's entry among them, a
+    /// point expired): the cursor reads its entries, without loading it as columns.
+    Refused,
     /// Taken whole: the cursor skips the block.
     Taken,
     /// Taken, and the read ends there.
     Stop,
 }
 
-/// Offered each such block, by its key and index entry (with its statistics): first,
-/// when all its points are within bounds, as the entry alone (`None`); then, if
-/// declined, as its points within bounds in columns, `(ts, values)`.
-pub(crate) type BlockOffer<'a> =
-    dyn FnMut(&[u8], &BlockMeta, Option<(&[i64], &[f64])>) -> Offered + 'a;
+/// How a block is offered ([`BlockOffer`]).
+pub(crate) enum Ask<'a> {
+    /// Whether its points would be taken, before they are loaded: never taken, the
+    /// answer is `Declined` (yes) or `Refused`.
+    Check,
+    /// As its index entry alone (all its points are within bounds).
+    Whole,
+    /// As its points within bounds, in columns: timestamps and values.
+    Points(&'a [i64], &'a [f64]),
+}
+
+/// Offered each such block, by its key and index entry (with its statistics): first
+/// `Whole` when all its points are within bounds, else `Check`; then, unless taken or
+/// refused, as `Points`.
+pub(crate) type BlockOffer<'a> = dyn FnMut(&[u8], &BlockMeta, Ask<'_>) -> Offered + 'a;
 
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
 pub(crate) struct TableCursor {
@@ -155,10 +168,8 @@ impl TableCursor {
         if m.last_ts < lo || m.first_ts > hi {
             return Ok(false);
         }
-        let mut offered = match m.first_ts >= lo && m.last_ts <= hi {
-            true => offer(key, m, None),
-            false => Offered::Declined,
-        };
+        let whole = m.first_ts >= lo && m.last_ts <= hi;
+        let mut offered = offer(key, m, if whole { Ask::Whole } else { Ask::Check });
         if offered == Offered::Declined {
             let block =
                 self.table
@@ -177,9 +188,11 @@ impl TableCursor {
             if !shaped {
                 return Ok(false);
             }
-            offered = offer(&m.first_key, m, Some(self.cols.points()));
+            let (ts, vals) = self.cols.points();
+            offered = offer(&m.first_key, m, Ask::Points(ts, vals));
         }
-        if offered != Offered::Declined {
+        let taken = matches!(offered, Offered::Taken | Offered::Stop);
+        if taken {
             self.next_block += 1;
             self.started = true;
         }
@@ -187,7 +200,17 @@ impl TableCursor {
             self.halted = true;
             self.blocks = BlockPlan::Span(0..0);
         }
-        Ok(offered != Offered::Declined)
+        Ok(taken)
+    }
+
+    /// Ends the walk: no block is left to read, and the buffers of the column
+    /// reads are freed (a run's cursors live until the whole read ends).
+    fn end(&mut self) -> Option<Raw> {
+        self.blocks = BlockPlan::Span(0..0);
+        self.iter = None;
+        self.cols = Columns::default();
+        self.ahead = ReadAhead::default();
+        None
     }
 
     #[inline(always)]
@@ -201,7 +224,7 @@ impl TableCursor {
                 Some(it) => it,
                 None => {
                     let Some(n) = self.blocks.get(self.next_block) else {
-                        return Ok(None);
+                        return Ok(self.end());
                     };
                     if let Some(offer) = offer.as_deref_mut() {
                         if self.offer_block(n, offer)? {
@@ -226,9 +249,7 @@ impl TableCursor {
             };
             let (key, ts) = (it.key(), it.ts());
             if b.key_past_end(key) {
-                self.blocks = BlockPlan::Span(0..0);
-                self.iter = None;
-                return Ok(None);
+                return Ok(self.end());
             }
             let lo = b.ts_floor(key);
             if ts < lo {
@@ -238,9 +259,7 @@ impl TableCursor {
             }
             if ts > b.ts_hi {
                 if matches!(&b.end, KeyEnd::Included(k) if k.as_slice() == key) {
-                    self.blocks = BlockPlan::Span(0..0);
-                    self.iter = None;
-                    return Ok(None);
+                    return Ok(self.end());
                 }
                 let mut next = key.to_vec();
                 next.push(0);

@@ -104,7 +104,8 @@ fn frame_as(
 
 /// The end of the block at `h`: its payload, then its trailer.
 pub(crate) fn block_end(h: &BlockHandle) -> u64 {
-    h.offset + h.len as u64 + TRAILER as u64
+    // Saturating: a damaged index's offset near 2^64 fails the read, not the sum.
+    h.offset.saturating_add(h.len as u64 + TRAILER as u64)
 }
 
 /// Checks the checksum of `framed`, a whole block (payload and trailer) read from

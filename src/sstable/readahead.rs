@@ -10,7 +10,7 @@
 //! aggregation's time.
 
 use super::format::{block_end, BlockHandle};
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::fs::FsFile;
 
 /// The first read ahead, and the largest.
@@ -60,7 +60,16 @@ impl ReadAhead {
         if !held {
             self.size = (self.size * 2).clamp(FIRST, MAX);
             let to = extent(self.size)?.max(end);
-            self.buf.resize((to - h.offset) as usize, 0);
+            // A damaged index's handle: an error, not a huge buffer or a panic (one
+            // `fstat` per read ahead, not per block).
+            let size = file.len().ctx(|| format!("reading the size of {name}"))?;
+            let len = usize::try_from(to - h.offset)
+                .ok()
+                .filter(|_| to <= size && end != u64::MAX)
+                .ok_or_else(|| {
+                    Error::corruption(name, h.offset, "block handle past the end of the file")
+                })?;
+            self.buf.resize(len, 0);
             file.read_exact_at(&mut self.buf, h.offset)
                 .ctx(|| format!("reading blocks at offsets {}..{to} of {name}", h.offset))?;
             self.start = h.offset;
@@ -150,6 +159,17 @@ mod tests {
             let h = handles[i];
             let got = ahead.framed(&file, "t", h, |l| extent(i, l)).unwrap();
             assert!(got.iter().zip(h.offset..).all(|(&b, o)| b == o as u8));
+        }
+    }
+
+    #[test]
+    fn damaged_handles_are_errors() {
+        let file = Mem(vec![0; 1000], AtomicUsize::new(0));
+        let mut ahead = ReadAhead::default();
+        for (offset, len) in [(u64::MAX - 2, 10), (900, 500), (u64::MAX / 2, u32::MAX)] {
+            let h = BlockHandle { offset, len };
+            assert!(ahead.framed(&file, "t", h, |_| Ok(u64::MAX)).is_err());
+            assert!(ahead.framed(&file, "t", h, |_| Ok(0)).is_err());
         }
     }
 }

@@ -419,25 +419,19 @@ impl Table {
         if opts.verify_checksums {
             check_framed(framed, &self.name, h.offset)?;
         }
+        // A cache with room takes the block, so the next walk finds it.
         let cache = &self.ctx.cache;
-        match payload(framed.to_vec(), &self.name, h.offset)? {
-            // A cache with room takes the block, so the next walk finds it.
-            Payload::Packed(p) if opts.fill_cache && cache.has_room(ROOM_FOR_BLOCK) => {
-                let raw = super::packed::unpack(&p, &self.name, h.offset)?;
-                let b = Arc::new(Block::parse(raw, self.name.clone(), h.offset)?);
-                cache.insert(self.meta.id, i, &b);
-                Ok(Fetched::Block(b))
-            }
-            Payload::Packed(p) => Ok(Fetched::Packed(p, h.offset)),
-            Payload::Standard(raw) => {
-                let load = || Block::parse(raw, self.name.clone(), h.offset);
-                let b = self
-                    .ctx
-                    .cache
-                    .get_or_load(self.meta.id, i, opts.fill_cache, load)?;
-                Ok(Fetched::Block(b))
-            }
+        let keep = opts.fill_cache && cache.has_room(ROOM_FOR_BLOCK);
+        let raw = match payload(framed.to_vec(), &self.name, h.offset)? {
+            Payload::Packed(p) if !keep => return Ok(Fetched::Packed(p, h.offset)),
+            Payload::Packed(p) => super::packed::unpack(&p, &self.name, h.offset)?,
+            Payload::Standard(raw) => raw,
+        };
+        let b = Arc::new(Block::parse(raw, self.name.clone(), h.offset)?);
+        if keep {
+            cache.insert(self.meta.id, i, &b);
         }
+        Ok(Fetched::Block(b))
     }
 
     /// The end of the last block from `i` (at `h`) on, in `i`'s index partition,
@@ -454,7 +448,8 @@ impl Table {
         let mut end = block_end(&h);
         for j in i + 1..last {
             let e = block_end(&self.block_meta(j, slot, opts)?.handle);
-            if e - h.offset > limit {
+            // Blocks out of order (a damaged index) end the stretch too.
+            if e < end || e - h.offset > limit {
                 break;
             }
             end = e;
