@@ -24,6 +24,8 @@ pub(crate) struct Columns {
     ts: Vec<i64>,
     vals: Vec<f64>,
     n: usize,
+    /// The restart offsets of the block being read.
+    restarts: Vec<usize>,
 }
 
 impl Columns {
@@ -33,7 +35,7 @@ impl Columns {
     /// would not, so the caller reads it entry by entry instead.
     pub(crate) fn load(&mut self, block: &Block, key: &[u8], lo: i64, hi: i64) -> Result<bool> {
         self.n = 0;
-        let (data, mut restarts) = block.entries();
+        let (data, restarts) = block.entries();
         // An entry between restarts shares the whole key: `shared` is the key's
         // length and the suffix empty, two bytes compared at once for most keys.
         let mut between = Vec::with_capacity(12);
@@ -45,10 +47,24 @@ impl Columns {
             self.ts.resize(most, 0);
             self.vals.resize(most, 0.0);
         }
+        self.restarts.clear();
+        self.restarts.extend(restarts);
+        // When `lo` falls inside the block (an hour of a series reads half a block),
+        // start at the last restart at or before it: every entry before that is
+        // older than `lo`.
+        let before = |r: &usize| restart_ts(data, *r).is_some_and(|t| t <= lo);
+        let from = match self.restarts.get(1).is_some_and(before) {
+            true => self.restarts.partition_point(before) - 1,
+            false => 0,
+        };
+        let mut restarts = self.restarts[from..].iter().copied();
         let (ts_out, vals_out) = (&mut self.ts[..most], &mut self.vals[..most]);
         let mut n = 0;
         let mut next_restart = restarts.next().unwrap_or(usize::MAX);
-        let (mut at, mut ts) = (0usize, 0i64);
+        let (mut at, mut ts) = (next_restart.min(data.len()), 0i64);
+        if from == 0 {
+            at = 0;
+        }
         let bad = |what| block.corrupt(what);
         while at < data.len() {
             if at == next_restart {
@@ -147,6 +163,14 @@ impl Columns {
     pub(crate) fn points(&self) -> (&[i64], &[f64]) {
         (&self.ts[..self.n], &self.vals[..self.n])
     }
+}
+
+/// The ts of the entry at restart offset `at` (its whole key, then its ts from 0).
+fn restart_ts(data: &[u8], mut at: usize) -> Option<i64> {
+    let _shared = varint(data, &mut at)?;
+    let len = usize::try_from(varint(data, &mut at)?).ok()?;
+    at = at.checked_add(len)?;
+    Some(unzigzag(varint(data, &mut at)?))
 }
 
 /// Whether `data[at..]` begins with `pat`: as one two-byte compare for a key
