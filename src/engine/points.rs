@@ -130,7 +130,7 @@ impl Inner {
         }
         let values = |get: &dyn Fn(Agg) -> f64| functions.iter().map(|&f| get(f)).collect();
         let read = if group == GroupBy::Series {
-            self.series_buckets(snap, query, (step, functions), &mut |key, start, s| {
+            self.series_buckets(snap, query, step, functions, &mut |key, start, s| {
                 out.push(Bucket {
                     key,
                     start,
@@ -142,7 +142,7 @@ impl Inner {
             // Groups gather buckets from many series: all are read, then ordered.
             let mut groups: BTreeMap<(Vec<u8>, i64), Group> = BTreeMap::new();
             let read =
-                self.series_buckets(snap, query, (step, functions), &mut |key, start, s| {
+                self.series_buckets(snap, query, step, functions, &mut |key, start, s| {
                     let at = (group.group(&key).to_vec(), start);
                     match groups.get_mut(&at) {
                         Some(g) => g.add(&s, reverse),
@@ -174,7 +174,8 @@ impl Inner {
         &self,
         snap: &version::Snapshot,
         query: Query,
-        (step, functions): (i64, &[Agg]),
+        step: i64,
+        functions: &[Agg],
         sink: &mut Sink<'_>,
     ) -> Result<u64> {
         let needs = Needs::of(functions);

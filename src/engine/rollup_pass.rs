@@ -145,9 +145,8 @@ impl Out<'_> {
             bounds,
             limit: None,
         };
-        let functions = self.rule.functions.clone();
-        let step = (self.rule.step, &functions[..]);
-        inner.series_buckets(snap, q, step, &mut |key, start, s| {
+        let rule = self.rule;
+        inner.series_buckets(snap, q, rule.step, &rule.functions, &mut |key, start, s| {
             self.push(&key, start, &s)
         })?;
         match self.failed.take() {

@@ -123,7 +123,7 @@ pub(crate) enum Offer<'a> {
 /// Offers the block of index entry `m` to `blocks` as `ask` says, when all its
 /// points are live (else refuses it); counts the points a taken offer held in
 /// `taken`.
-fn offer_whole(
+fn offer_to(
     key: &[u8],
     m: &BlockMeta,
     ask: Ask<'_>,
@@ -181,7 +181,7 @@ pub(crate) fn visit(
             let going = match blocks.as_deref_mut() {
                 Some(blocks) => {
                     let mut offer = |key: &[u8], m: &BlockMeta, ask: Ask<'_>| {
-                        offer_whole(key, m, ask, now, blocks, &mut taken)
+                        offer_to(key, m, ask, now, blocks, &mut taken)
                     };
                     c.visit_lent(&mut entry, Some(&mut offer))?
                 }
@@ -244,7 +244,7 @@ pub(crate) fn visit(
                         {
                             return Offered::Refused;
                         }
-                        offer_whole(key, m, ask, now, blocks, &mut taken)
+                        offer_to(key, m, ask, now, blocks, &mut taken)
                     };
                     me.step(Some(&mut offer))?
                 }

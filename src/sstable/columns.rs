@@ -13,7 +13,7 @@ use super::block::{kind_of_byte, Block};
 use super::packed::{walk, Item};
 use crate::entry::Kind;
 use crate::error::Result;
-use crate::util::coding::{put_varint, unzigzag};
+use crate::util::coding::{put_varint, unzigzag, varint_at as varint};
 
 /// The points of a block in `(ts, value)` columns; reused from block to block.
 #[derive(Default)]
@@ -181,40 +181,6 @@ fn matches_at(data: &[u8], at: usize, pat: &[u8]) -> bool {
         (&[a, b], Some(&[x, y])) => (a, b) == (x, y),
         _ => data.get(at..at + pat.len()) == Some(pat),
     }
-}
-
-/// The varint at `data[*at..]`, moving `at` past it; inlined into the loop above (the
-/// shared decoder's out-of-line path for varints of two bytes and more took a third
-/// of the loop: a point's ts delta in microseconds takes three or four). With eight
-/// bytes to read, one load finds where it ends.
-#[inline(always)]
-fn varint(data: &[u8], at: &mut usize) -> Option<u64> {
-    if let Some(word) = data.get(*at..*at + 8) {
-        let w = u64::from_le_bytes(word.try_into().ok()?);
-        let ends = !w & 0x8080_8080_8080_8080;
-        if ends != 0 {
-            let len = (ends.trailing_zeros() / 8 + 1) as usize;
-            let mut v = 0u64;
-            for i in 0..len {
-                v |= ((w >> (8 * i)) & 0x7f) << (7 * i);
-            }
-            *at += len;
-            return Some(v);
-        }
-    }
-    let mut v = 0u64;
-    for i in 0..10 {
-        let b = *data.get(*at + i)?;
-        v |= u64::from(b & 0x7f) << (7 * i);
-        if b < 0x80 {
-            if i == 9 && b > 1 {
-                return None;
-            }
-            *at += i + 1;
-            return Some(v);
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -153,10 +153,7 @@ pub(crate) fn read_block(
     h: BlockHandle,
     verify: bool,
 ) -> Result<Vec<u8>> {
-    match read_payload(file, name, h, verify)? {
-        Payload::Standard(raw) => Ok(raw),
-        Payload::Packed(packed) => super::packed::unpack(&packed, name, h.offset),
-    }
+    read_payload(file, name, h, verify)?.unpacked(name, h.offset)
 }
 
 /// A data block as read: a standard block's bytes, or a packed block's payload
@@ -164,6 +161,17 @@ pub(crate) fn read_block(
 pub(crate) enum Payload {
     Standard(Vec<u8>),
     Packed(Vec<u8>),
+}
+
+impl Payload {
+    /// The standard block's bytes: a packed payload unpacked (read from `offset` of
+    /// `name`).
+    pub(crate) fn unpacked(self, name: &str, offset: u64) -> Result<Vec<u8>> {
+        match self {
+            Payload::Standard(raw) => Ok(raw),
+            Payload::Packed(packed) => super::packed::unpack(&packed, name, offset),
+        }
+    }
 }
 
 /// Reads and checks the block at `h`, and takes it out of zstd.
@@ -185,10 +193,7 @@ pub(crate) fn read_payload(
 /// The payload of `framed` (a whole block read from `offset` of `name`),
 /// decompressed and unpacked; its checksum is not checked here.
 pub(crate) fn unframe(framed: Vec<u8>, name: &str, offset: u64) -> Result<Vec<u8>> {
-    match payload(framed, name, offset)? {
-        Payload::Standard(raw) => Ok(raw),
-        Payload::Packed(packed) => super::packed::unpack(&packed, name, offset),
-    }
+    payload(framed, name, offset)?.unpacked(name, offset)
 }
 
 /// The payload of `framed` (a whole block read from `offset` of `name`), out of

@@ -166,7 +166,7 @@ pub(crate) fn pack(raw: Vec<u8>, interval: usize) -> Result<Option<Vec<u8>>> {
 /// The standard block `packed` (a packed block read from `offset` of `name`) stands
 /// for.
 pub(crate) fn unpack(packed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> {
-    let mut b = BlockBuilder::new(interval(packed, name, offset)?);
+    let mut b = BlockBuilder::new(interval(&mut Decoder::new(packed), name, offset)?);
     walk(packed, name, offset, |item| {
         match item {
             Item::Entry(key, ts, kind, exp, value) => b.add_parts(key, ts, kind, exp, value),
@@ -192,10 +192,10 @@ fn malformed(name: &str, offset: u64, what: &str) -> Error {
     Error::corruption(name, offset, format!("malformed packed block: {what}"))
 }
 
-/// The restart interval the standard block of `packed` is built with.
-fn interval(packed: &[u8], name: &str, offset: u64) -> Result<usize> {
-    Decoder::new(packed)
-        .varint_usize()
+/// The restart interval the standard block of a packed block is built with: its
+/// first field, at `d`.
+fn interval(d: &mut Decoder<'_>, name: &str, offset: u64) -> Result<usize> {
+    d.varint_usize()
         .filter(|n| (1..=MAX_INTERVAL).contains(n))
         .ok_or_else(|| malformed(name, offset, "restart interval"))
 }
@@ -211,8 +211,7 @@ pub(crate) fn walk(
 ) -> Result<bool> {
     let bad = |what: &str| malformed(name, offset, what);
     let mut d = Decoder::new(packed);
-    interval(packed, name, offset)?;
-    d.varint();
+    interval(&mut d, name, offset)?;
     let items = d
         .varint_usize()
         .filter(|n| *n <= packed.len())

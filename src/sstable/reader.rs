@@ -424,8 +424,7 @@ impl Table {
         let keep = opts.fill_cache && cache.has_room(ROOM_FOR_BLOCK);
         let raw = match payload(framed.to_vec(), &self.name, h.offset)? {
             Payload::Packed(p) if !keep => return Ok(Fetched::Packed(p, h.offset)),
-            Payload::Packed(p) => super::packed::unpack(&p, &self.name, h.offset)?,
-            Payload::Standard(raw) => raw,
+            other => other.unpacked(&self.name, h.offset)?,
         };
         let b = Arc::new(Block::parse(raw, self.name.clone(), h.offset)?);
         if keep {
