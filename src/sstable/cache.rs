@@ -14,6 +14,7 @@ use quick_cache::Weighter;
 
 use super::block::Block;
 use super::bloom::Bloom;
+use super::index::IndexPart;
 use super::props::BlockMeta;
 use crate::error::{Error, Result};
 
@@ -22,7 +23,7 @@ use crate::error::{Error, Result};
 #[derive(Clone)]
 enum Cached {
     Block(Arc<Block>),
-    Index(Arc<Vec<BlockMeta>>),
+    Index(Arc<IndexPart>),
     Filter(Arc<Bloom>),
 }
 
@@ -39,15 +40,10 @@ impl Weighter<(u64, u32), Cached> for Weight {
     fn weight(&self, _key: &(u64, u32), item: &Cached) -> u64 {
         (match item {
             Cached::Block(b) => b.memory(),
-            Cached::Index(p) => index_memory(p),
+            Cached::Index(p) => p.memory(),
             Cached::Filter(f) => f.memory() + 64,
         }) as u64
     }
-}
-
-/// The memory a decoded index partition takes.
-pub(crate) fn index_memory(p: &[BlockMeta]) -> usize {
-    p.iter().map(BlockMeta::memory).sum::<usize>() + 64
 }
 
 pub(crate) struct BlockCache {
@@ -149,9 +145,9 @@ impl BlockCache {
         partition: u32,
         fill: bool,
         load: impl FnOnce() -> Result<Vec<BlockMeta>>,
-    ) -> Result<Arc<Vec<BlockMeta>>> {
+    ) -> Result<Arc<IndexPart>> {
         match self.get_or_load_item((table, INDEX_KEY_BIT | partition), fill, || {
-            Ok(Cached::Index(Arc::new(load()?)))
+            Ok(Cached::Index(Arc::new(IndexPart::new(load()?))))
         })? {
             Cached::Index(p) => Ok(p),
             _ => Err(Error::Internal(format!(

@@ -18,13 +18,48 @@ use crate::util::key_order;
 
 use super::props::{BlockMeta, FenceKey};
 
+/// A decoded index partition: its blocks' entries, and their last timestamps again as
+/// one compact column. A point read binary-searches one key's blocks by time; over
+/// the entries (about 128 bytes each) every probe is a cache miss once a database's
+/// index outgrows the CPU caches, over the column (8 bytes a block) a few lines hold
+/// the whole search (docs/design.md, "Reads").
+pub(crate) struct IndexPart {
+    metas: Vec<BlockMeta>,
+    last_ts: Box<[i64]>,
+}
+
+impl IndexPart {
+    pub(crate) fn new(metas: Vec<BlockMeta>) -> IndexPart {
+        let last_ts = metas.iter().map(|m| m.last_ts).collect();
+        IndexPart { metas, last_ts }
+    }
+
+    /// The last timestamps of blocks `lo..hi` of this partition.
+    pub(crate) fn last_ts(&self, lo: usize, hi: usize) -> &[i64] {
+        &self.last_ts[lo..hi]
+    }
+
+    /// The memory it takes.
+    pub(crate) fn memory(&self) -> usize {
+        self.metas.iter().map(BlockMeta::memory).sum::<usize>() + 8 * self.last_ts.len() + 64
+    }
+}
+
+impl std::ops::Deref for IndexPart {
+    type Target = [BlockMeta];
+
+    fn deref(&self) -> &[BlockMeta] {
+        &self.metas
+    }
+}
+
 pub(crate) struct BlockIndex {
     /// One entry per partition; its `entries` is the partition's block count.
     top: Vec<BlockMeta>,
     /// The first block number of each partition, then the total block count.
     starts: Vec<u32>,
     /// Format 1: the whole index, which is the only partition.
-    whole: Option<Arc<Vec<BlockMeta>>>,
+    whole: Option<Arc<IndexPart>>,
 }
 
 impl BlockIndex {
@@ -36,7 +71,7 @@ impl BlockIndex {
         BlockIndex {
             top: vec![summary],
             starts: vec![0, blocks.len() as u32],
-            whole: Some(Arc::new(blocks)),
+            whole: Some(Arc::new(IndexPart::new(blocks))),
         }
     }
 
@@ -71,7 +106,7 @@ impl BlockIndex {
     }
 
     /// The whole index, held (format 1 only; format 2 reads partitions on demand).
-    pub(crate) fn whole_index(&self) -> Option<&Arc<Vec<BlockMeta>>> {
+    pub(crate) fn whole_index(&self) -> Option<&Arc<IndexPart>> {
         self.whole.as_ref()
     }
 
@@ -132,10 +167,7 @@ impl BlockIndex {
     /// Memory held by the table for its index (partitions in the cache not counted).
     pub(crate) fn memory(&self) -> usize {
         let top: usize = self.top.iter().map(BlockMeta::memory).sum();
-        let whole = self
-            .whole
-            .as_ref()
-            .map_or(0, |w| w.iter().map(BlockMeta::memory).sum());
+        let whole = self.whole.as_ref().map_or(0, |w| w.memory());
         top + whole + 4 * self.starts.len()
     }
 }

@@ -21,7 +21,7 @@ pub(crate) use super::context::{BlockPlan, IndexBudget, TableContext, TableMeta}
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
 use super::format::{block_end, check_framed, payload, read_block, BlockHandle, Footer, Payload};
-use super::index::BlockIndex;
+use super::index::{BlockIndex, IndexPart};
 use super::props::{
     decode_index, decode_key_map, decode_range_dels, BlockMeta, FenceKey, TableProps,
 };
@@ -47,7 +47,7 @@ pub(crate) struct Table {
     pub(super) index: BlockIndex,
     /// Index partitions kept after their first read, while the index budget has room
     /// (format 2; what they charged is added to `pinned_bytes`).
-    pinned: Vec<std::sync::OnceLock<Arc<Vec<BlockMeta>>>>,
+    pinned: Vec<std::sync::OnceLock<Arc<IndexPart>>>,
     pinned_bytes: AtomicUsize,
     /// The key map (series-shaped format 2 tables): read at the first lookup, kept
     /// while the index budget has room (`None`: no map, or no room for it).
@@ -74,7 +74,7 @@ type KeyMap = std::collections::HashMap<FenceKey, (u32, u32), ahash::RandomState
 /// A loaded index partition: `metas[0]` is block number `base` (format 1's whole
 /// index has base 0 and holds every block).
 pub(crate) struct Part {
-    metas: Arc<Vec<BlockMeta>>,
+    metas: Arc<IndexPart>,
     base: usize,
 }
 
@@ -82,6 +82,11 @@ impl Part {
     /// The entries of blocks `lo..hi` (all within this partition).
     pub(super) fn blocks(&self, lo: usize, hi: usize) -> &[BlockMeta] {
         &self.metas[lo - self.base..hi - self.base]
+    }
+
+    /// The last timestamps of blocks `lo..hi` (all within this partition).
+    fn last_ts(&self, lo: usize, hi: usize) -> &[i64] {
+        self.metas.last_ts(lo - self.base, hi - self.base)
     }
 
     fn holds(&self, b: usize) -> bool {
@@ -302,7 +307,7 @@ impl Table {
         )?;
         // Kept by the table from now on when the budget has room: later lookups then
         // skip the cache. Beyond the budget, partitions live in the cache only.
-        let bytes = super::cache::index_memory(&metas);
+        let bytes = metas.memory();
         if self.ctx.budget.try_charge(bytes) {
             if self.pinned[p].set(metas.clone()).is_ok() {
                 self.pinned_bytes.fetch_add(bytes, Relaxed);
@@ -498,7 +503,9 @@ impl Table {
 
     /// `search` for a key the key map places in blocks `lo..=hi`: every block of the
     /// key but its last ends with the key itself (it goes on into the next), so only
-    /// their last ts need comparing; the last is compared in full.
+    /// their last ts need comparing; the last is compared in full. The top level
+    /// picks the one partition to search (a partition before `hi`'s ends with such a
+    /// block), and its column of last timestamps is searched, not its entries.
     fn search_mapped(
         &self,
         key: &[u8],
@@ -507,17 +514,17 @@ impl Table {
         slot: &mut PartSlot,
         opts: &ReadOptions,
     ) -> Result<usize> {
-        let (mut a, mut b) = (lo, hi);
-        while a < b {
-            let mid = a + (b - a) / 2;
-            if self.block_meta(mid, slot, opts)?.last_ts < ts {
-                a = mid + 1;
-            } else {
-                b = mid;
-            }
-        }
-        if a == hi {
-            let m = self.block_meta(hi, slot, opts)?;
+        let (pa, pb) = (self.index.partition_of(lo), self.index.partition_of(hi));
+        let p = pa + self.index.top()[pa..pb].partition_point(|m| m.last_ts < ts);
+        let first = lo.max(self.index.start(p));
+        // Blocks `first..by_ts` are compared by ts alone: up to `hi` (excluded) in
+        // `hi`'s partition, the whole rest of the partition in an earlier one.
+        let by_ts = hi.min(self.index.start(p + 1));
+        let part = self.part_holding(first, p, slot, opts)?;
+        let a = first + part.last_ts(first, by_ts).partition_point(|t| *t < ts);
+        // (`hi` is in the part unless a damaged top level chose a partition too early.)
+        if a == hi && part.holds(hi) {
+            let m = part.meta(hi);
             if cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt() {
                 return Ok(hi + 1);
             }
