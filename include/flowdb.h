@@ -276,6 +276,25 @@ typedef enum flowdb_sync_mode_t {
 } flowdb_sync_mode_t;
 
 /*
+ How data blocks of records are compressed (`flowdb_options_set_block_compression`).
+ */
+typedef enum flowdb_compression_t {
+  /*
+   Stored as they are: the most disk, no decompression.
+   */
+  FLOWDB_COMPRESSION_NONE = 0,
+  /*
+   zstd at the zstd level: the smallest files; reads that miss the cache are slower.
+   */
+  FLOWDB_COMPRESSION_ZSTD = 1,
+  /*
+   LZ4 (the default): larger files than zstd's; a read that misses the block cache
+   decompresses its block about three times faster.
+   */
+  FLOWDB_COMPRESSION_LZ4 = 2,
+} flowdb_compression_t;
+
+/*
  An owned list of aggregated buckets, in `(key, start)` order (descending for a
  reverse range). Views from `flowdb_buckets_at` stay valid until
  `flowdb_buckets_free`, which must be called exactly once. Immutable, so it may be
@@ -2845,7 +2864,18 @@ enum flowdb_status_t flowdb_snapshot_series(const struct flowdb_snapshot_t *snap
 void flowdb_snapshot_free(struct flowdb_snapshot_t *snap);
 
 /*
- zstd level for table blocks (default -1; -7..=-1 or 1..=19).
+ How data blocks of records are compressed: a `flowdb_compression_t` (default
+ `FLOWDB_COMPRESSION_LZ4`). Index, filter and other metadata blocks, and blocks of
+ numeric points, are always zstd. Tables written under one setting stay readable
+ under any other. Another value is `FLOWDB_INVALID_ARGUMENT`.
+ */
+enum flowdb_status_t flowdb_options_set_block_compression(struct flowdb_options_t *opts,
+                                                          int32_t compression,
+                                                          struct flowdb_error_t **err);
+
+/*
+ zstd level for metadata blocks, blocks of numeric points, and data blocks under
+ `FLOWDB_COMPRESSION_ZSTD` (default -1; -7..=-1 or 1..=19).
  */
 enum flowdb_status_t flowdb_options_set_zstd_level(struct flowdb_options_t *opts,
                                                    int32_t level,

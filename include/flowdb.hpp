@@ -198,6 +198,7 @@ public:
     Options &wal_segment_size_mb(uint64_t v) { return set(flowdb_options_set_wal_segment_size_mb(p_, v, &err_)); }
     Options &compaction_threshold(uint64_t v) { return set(flowdb_options_set_compaction_threshold(p_, v, &err_)); }
     // Tuning beyond the configuration (Rust's Tuning), checked at open.
+    Options &block_compression(flowdb_compression_t c) { return set(flowdb_options_set_block_compression(p_, c, &err_)); }
     Options &zstd_level(int32_t v) { return set(flowdb_options_set_zstd_level(p_, v, &err_)); }
     Options &block_restart_interval(uint64_t v) { return set(flowdb_options_set_block_restart_interval(p_, v, &err_)); }
     Options &index_partition_blocks(uint64_t v) { return set(flowdb_options_set_index_partition_blocks(p_, v, &err_)); }

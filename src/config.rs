@@ -224,7 +224,13 @@ impl Default for ReadOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Tuning {
-    /// zstd level for table blocks (default -1; -7..=-1 or 1..=19). The fast (negative)
+    /// How data blocks of records are compressed (default `Lz4`; `Zstd` uses
+    /// `zstd_level`). Index, filter and other metadata blocks, and blocks of numeric
+    /// points, are always zstd. Tables written with one setting stay readable under
+    /// any other (docs/design.md, "Decisions").
+    pub block_compression: BlockCompression,
+    /// zstd level for metadata blocks, blocks of points, and data blocks when
+    /// `block_compression` is `Zstd` (default -1; -7..=-1 or 1..=19). The fast (negative)
     /// levels store literals without Huffman coding: blocks decompress faster (point
     /// reads that miss the cache) for somewhat larger files (docs/benchmarks.md).
     pub zstd_level: i32,
@@ -264,9 +270,25 @@ pub struct Tuning {
     pub rollups: Vec<crate::rollup::RollupRule>,
 }
 
+/// How data blocks of records are compressed (`Tuning::block_compression`): the
+/// trade between disk bytes and the time a read that misses the block cache spends
+/// decompressing (docs/design.md, "Compression").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BlockCompression {
+    /// Stored as they are: the most disk, no decompression.
+    None,
+    /// zstd at `Tuning::zstd_level`: the smallest files (a fifth smaller than LZ4's
+    /// on the benchmark's records); a read that misses the cache is slower.
+    Zstd,
+    /// LZ4 (the default): blocks decompress about three times faster than zstd's.
+    #[default]
+    Lz4,
+}
+
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
+            block_compression: BlockCompression::Lz4,
             zstd_level: -1,
             block_restart_interval: 16,
             index_partition_blocks: 128,

@@ -54,7 +54,7 @@ pub mod stats {
     pub use crate::engine::{EngineStats, StatField, StatValue};
 }
 
-pub use config::{Config, ReadOptions, SyncMode, Tuning};
+pub use config::{BlockCompression, Config, ReadOptions, SyncMode, Tuning};
 pub use engine::{
     Engine, EngineStats, Event, EventListener, MaintenanceHandle, Rollup, SeriesInfo, Snapshot,
     WriteBatch, WriteOptions,

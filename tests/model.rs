@@ -240,9 +240,17 @@ impl Harness {
         }
     }
 
-    fn open(&self) -> Engine {
+    /// Opens the database, its data blocks compressed by a codec chosen at random
+    /// (so tables of every codec are read, merged and rewritten together).
+    fn open(&mut self) -> Engine {
         let fs = std::sync::Arc::new(flowdb::fs::OsFs);
-        Engine::open_on(fs, self.config.clone(), self.tuning.clone()).unwrap()
+        let mut tuning = self.tuning.clone();
+        tuning.block_compression = [
+            flowdb::BlockCompression::Zstd,
+            flowdb::BlockCompression::Lz4,
+            flowdb::BlockCompression::None,
+        ][self.rng.usize(..3)];
+        Engine::open_on(fs, self.config.clone(), tuning).unwrap()
     }
 
     /// A `WriteBatch` of puts (own expiry, TTL, permanent), deletes and range deletes,

@@ -25,6 +25,18 @@ const (
 	SyncInterval SyncMode = 1
 )
 
+// Compression says how data blocks of records are compressed (Options.BlockCompression).
+// Index, filter and other metadata blocks, and blocks of numeric points, are always
+// zstd; tables written under one setting stay readable under any other.
+type Compression int32
+
+const (
+	CompressionDefault Compression = iota // the default: LZ4
+	CompressionNone                       // stored as they are: the most disk, no decompression
+	CompressionZstd                       // zstd at ZstdLevel: the smallest files; reads that miss the cache are slower
+	CompressionLZ4                        // LZ4: files about a fifth larger than zstd's; blocks decompress about three times faster
+)
+
 // Options are the engine's configuration; zero values mean the library defaults.
 type Options struct {
 	DefaultTTLSecs       uint64 // 0: records never expire by default
@@ -45,12 +57,13 @@ type Options struct {
 	SyncIntervalMs       uint64 // for SyncInterval (default 1000)
 
 	// Tuning beyond the configuration (Rust's Tuning); 0 means the default.
-	ZstdLevel            int32  // zstd level for table blocks (default -1; -7..-1 or 1..19)
-	BlockRestartInterval uint64 // entries between full keys in a block (default 16)
-	IndexPartitionBlocks uint64 // data blocks per index partition (default 128)
-	TargetTableBytes     uint64 // where flush and compaction cut tables (default 64 MiB)
-	RetentionMaxAgeSecs  uint64 // retention by age: records with a TS older than this go (0: no limit)
-	RetentionMaxBytes    uint64 // retention by size: past this many table bytes the oldest data goes (0: no limit)
+	BlockCompression     Compression // how data blocks of records are compressed (default CompressionLZ4)
+	ZstdLevel            int32       // zstd level for metadata, numeric and CompressionZstd blocks (default -1; -7..-1 or 1..19)
+	BlockRestartInterval uint64      // entries between full keys in a block (default 16)
+	IndexPartitionBlocks uint64      // data blocks per index partition (default 128)
+	TargetTableBytes     uint64      // where flush and compaction cut tables (default 64 MiB)
+	RetentionMaxAgeSecs  uint64      // retention by age: records with a TS older than this go (0: no limit)
+	RetentionMaxBytes    uint64      // retention by size: past this many table bytes the oldest data goes (0: no limit)
 
 	// MetricsLabels are constant labels put on every sample of MetricsText, in this
 	// order (e.g. {Name: "db", Value: "sensors"}), so that several databases in one
@@ -105,6 +118,9 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	}
 	for _, r := range o.Rollups {
 		errs = append(errs, set(addRollup(p, r, &cerr)))
+	}
+	if o.BlockCompression != CompressionDefault {
+		errs = append(errs, set(C.flowdb_options_set_block_compression(p, C.int32_t(o.BlockCompression-1), &cerr)))
 	}
 	if o.ZstdLevel != 0 {
 		errs = append(errs, set(C.flowdb_options_set_zstd_level(p, C.int32_t(o.ZstdLevel), &cerr)))

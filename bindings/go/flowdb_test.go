@@ -186,6 +186,44 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// Block compression: a value that is no Compression is named at open; tables
+// written with LZ4 read back whole when reopened with zstd.
+func TestBlockCompression(t *testing.T) {
+	if _, err := Open(t.TempDir(), &Options{BlockCompression: Compression(9)}); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "block compression") {
+		t.Fatalf("bad compression: %v", err)
+	}
+	dir := t.TempDir()
+	e, err := Open(dir, &Options{NoAutoBackground: true, BlockCompression: CompressionLZ4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []Record
+	for i := 0; i < 3000; i++ {
+		recs = append(recs, Record{Key: []byte(fmt.Sprintf("s%02d", i%30)), TS: int64(i),
+			Value: []byte(fmt.Sprintf("reading=%d;unit=celsius", i*7))})
+	}
+	if err := e.WriteBatch(recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	e, err = Open(dir, &Options{NoAutoBackground: true, BlockCompression: CompressionZstd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	got, err := e.Query(Prefix([]byte("s")))
+	if err != nil || len(got) != 3000 {
+		t.Fatalf("query: %d %v", len(got), err)
+	}
+	r, err := e.Get([]byte("s07"), 2977)
+	if err != nil || r == nil || string(r.Value) != "reading=20839;unit=celsius" {
+		t.Fatalf("get: %+v %v", r, err)
+	}
+}
+
 // Tuning: a bad value is named at open; small tables make a full compaction write
 // several, read back whole.
 func TestTuning(t *testing.T) {

@@ -260,6 +260,7 @@ pub(super) fn new_inner(
         restart_interval: tuning.block_restart_interval,
         bloom_bits_per_key: config.bloom_bits(),
         zstd_level: tuning.zstd_level,
+        compression: tuning.block_compression,
         partition_blocks: tuning.index_partition_blocks,
         format_version: crate::sstable::format::FORMAT_VERSION,
     };

@@ -14,13 +14,16 @@ use crate::fs::{Appender, FileSystem, OpenMode};
 
 use super::block::BlockBuilder;
 use super::bloom::BloomBuilder;
+use super::codec::{Codec, Compressors};
 use super::format::{
-    frame_block, frame_packed, BlockHandle, Footer, NUMERIC_FORMAT_VERSION, TRAILER,
+    frame_block, frame_packed, BlockHandle, Footer, LZ4_FORMAT_VERSION, NUMERIC_FORMAT_VERSION,
+    TRAILER,
 };
 use super::props::{
     encode_index, encode_key_map, encode_range_dels, BlockMeta, BlockStats, FenceKey, TableProps,
 };
 use super::series::SeriesBuilder;
+use crate::config::BlockCompression;
 use crate::point::Summary;
 
 /// A table gets a key map only when it has at most one fence key per this many
@@ -34,10 +37,13 @@ pub(crate) struct TableOptions {
     pub restart_interval: usize,
     pub bloom_bits_per_key: usize,
     pub zstd_level: i32,
+    /// How data blocks of records are compressed (metadata and blocks of points: zstd).
+    pub compression: BlockCompression,
     /// Data blocks per index partition (format 2).
     pub partition_blocks: usize,
     /// The table format written: 2 (partitioned index), or 1 (one whole index block;
-    /// written only by tests that check old tables stay readable).
+    /// written only by tests that check old tables stay readable, without LZ4 or
+    /// numeric points, whose formats 3 and 4 extend format 2).
     pub format_version: u32,
 }
 
@@ -47,7 +53,9 @@ pub(crate) struct TableBuilder {
     out: BufWriter<Appender>,
     offset: u64,
     opts: TableOptions,
-    zstd: zstd::bulk::Compressor<'static>,
+    compressors: Compressors,
+    /// Whether a block was written with LZ4 (the footer then says format 4).
+    lz4: bool,
     block: BlockBuilder,
     cur: Option<BlockMeta>,
     /// The current index partition's entries (format 1: every block's).
@@ -145,8 +153,7 @@ impl TableBuilder {
         let file = fs
             .open(&path, OpenMode::Truncate)
             .ctx(|| format!("creating table {}", path.display()))?;
-        let zstd =
-            zstd::bulk::Compressor::new(opts.zstd_level).ctx(|| "creating a zstd compressor")?;
+        let compressors = Compressors::new(opts.zstd_level, opts.compression)?;
         Ok(TableBuilder {
             fs: fs.clone(),
             path,
@@ -155,7 +162,8 @@ impl TableBuilder {
             block: BlockBuilder::new(opts.restart_interval),
             bloom: BloomBuilder::new(opts.bloom_bits_per_key),
             opts,
-            zstd,
+            compressors,
+            lz4: false,
             cur: None,
             metas: Vec::new(),
             top: Vec::new(),
@@ -245,16 +253,24 @@ impl TableBuilder {
         self.range_dels.push(t);
     }
 
-    fn write_block(&mut self, raw: &[u8], compress: bool) -> Result<BlockHandle> {
+    /// Writes a block compressed with `codec` (`None`: as it is).
+    fn write_block(&mut self, raw: &[u8], codec: Option<Codec>) -> Result<BlockHandle> {
         self.scratch.clear();
-        frame_block(raw, compress.then_some(&mut self.zstd), &mut self.scratch)?;
+        let used = frame_block(raw, codec, &mut self.compressors, &mut self.scratch)?;
+        self.lz4 |= used == Some(Codec::Lz4);
         self.write_framed()
+    }
+
+    /// Writes a metadata block, compressed with zstd when `compress`.
+    fn write_meta(&mut self, raw: &[u8], compress: bool) -> Result<BlockHandle> {
+        self.write_block(raw, compress.then_some(Codec::Zstd))
     }
 
     /// Writes a data block's packed form (packed.rs).
     fn write_packed(&mut self, packed: &[u8]) -> Result<BlockHandle> {
         self.scratch.clear();
-        frame_packed(packed, Some(&mut self.zstd), &mut self.scratch)?;
+        let used = frame_packed(packed, &mut self.compressors, &mut self.scratch)?;
+        self.lz4 |= used == Some(Codec::Lz4);
         self.write_framed()
     }
 
@@ -280,12 +296,13 @@ impl TableBuilder {
         let (numbers, interval) = (self.block.has_numbers(), self.opts.restart_interval);
         let raw = self.block.finish();
         self.raw_bytes += raw.len() as u64;
+        let codec = self.compressors.data_codec();
         m.handle = match numbers {
             true => match super::packed::pack(raw.clone(), interval)? {
                 Some(packed) => self.write_packed(&packed)?,
-                None => self.write_block(&raw, true)?,
+                None => self.write_block(&raw, codec)?,
             },
-            false => self.write_block(&raw, true)?,
+            false => self.write_block(&raw, codec)?,
         };
         self.note_spans(&m);
         self.metas.push(m);
@@ -329,7 +346,7 @@ impl TableBuilder {
             return Ok(());
         };
         let encoded = encode_index(&self.metas);
-        entry.handle = self.write_block(&encoded, true)?;
+        entry.handle = self.write_meta(&encoded, true)?;
         self.top.push(entry);
         self.metas.clear();
         Ok(())
@@ -355,7 +372,7 @@ impl TableBuilder {
             self.finish_partition()?;
             let spans = self.spans.take().unwrap_or_default();
             if !spans.is_empty() && spans.len() as u64 <= self.blocks / MIN_BLOCKS_PER_KEY {
-                self.props.key_map = Some(self.write_block(&encode_key_map(&spans), true)?);
+                self.props.key_map = Some(self.write_meta(&encode_key_map(&spans), true)?);
             }
             encode_index(&self.top)
         } else {
@@ -363,20 +380,21 @@ impl TableBuilder {
         };
         if self.props.entries > self.props.deletes {
             let series = std::mem::take(&mut self.series).finish();
-            self.props.series = Some(self.write_block(&series, true)?);
+            self.props.series = Some(self.write_meta(&series, true)?);
         }
         let range_dels = encode_range_dels(&self.range_dels);
         let bloom = self.bloom.finish();
         let props = self.props.encode();
         let footer = Footer {
-            version: match self.has_numbers {
-                true => self.opts.format_version.max(NUMERIC_FORMAT_VERSION),
-                false => self.opts.format_version,
+            version: match (self.lz4, self.has_numbers) {
+                (true, _) => self.opts.format_version.max(LZ4_FORMAT_VERSION),
+                (false, true) => self.opts.format_version.max(NUMERIC_FORMAT_VERSION),
+                (false, false) => self.opts.format_version,
             },
-            range_dels: self.write_block(&range_dels, false)?,
-            bloom: self.write_block(&bloom, false)?,
-            index: self.write_block(&index, true)?,
-            props: self.write_block(&props, false)?,
+            range_dels: self.write_meta(&range_dels, false)?,
+            bloom: self.write_meta(&bloom, false)?,
+            index: self.write_meta(&index, true)?,
+            props: self.write_meta(&props, false)?,
         };
         let path = self.path.clone();
         self.out

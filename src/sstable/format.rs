@@ -2,9 +2,10 @@
 //!
 //! ## Format
 //! A block on disk is `payload`, then a 5-byte trailer: `compression: u8` (0 none,
-//! 1 zstd, 2 numeric-packed, 3 numeric-packed then zstd) and `crc32: u32 LE` over
-//! payload and compression byte. A zstd payload is `raw_len: varint` followed by one
-//! zstd frame. A numeric-packed payload is a data block's packed form (packed.rs),
+//! 1 zstd, 2 numeric-packed, 3 numeric-packed then zstd, 4 LZ4, 5 numeric-packed then
+//! LZ4) and `crc32: u32 LE` over payload and compression byte. A compressed payload is
+//! `raw_len: varint` followed by one zstd frame or one LZ4 block (codec.rs). A
+//! numeric-packed payload is a data block's packed form (packed.rs),
 //! unpacked when read. The crc is checked before anything is decompressed.
 //!
 //! The footer is the last 64 bytes: four block handles (`offset: u64 LE, len: u32 LE`
@@ -13,10 +14,11 @@
 //! 60 bytes before it. Version 1's index handle points at the whole block index;
 //! version 2's at the top level of a partitioned one (docs/format.md).
 
+use super::codec::{decompress, Codec, Compressors};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::FsFile;
 use crate::util::checksum::{crc32, crc32_two};
-use crate::util::coding::{get_u32_at, put_u32, put_u64, put_varint, Decoder};
+use crate::util::coding::{get_u32_at, put_u32, put_u64, Decoder};
 
 pub(crate) const TRAILER: usize = 5;
 pub(crate) const FOOTER_LEN: usize = 64;
@@ -28,12 +30,17 @@ pub(crate) const FORMAT_VERSION: u32 = 2;
 /// their entry kinds (block.rs). Written only then, so a database without numbers
 /// stays readable by releases that know format 2 alone.
 pub(crate) const NUMERIC_FORMAT_VERSION: u32 = 3;
+/// The format of a table with LZ4-compressed blocks (compression 4 or 5): format 3
+/// with those two compression bytes more. Written only then, as format 3 is.
+pub(crate) const LZ4_FORMAT_VERSION: u32 = 4;
 /// The oldest table format read.
 pub(crate) const MIN_FORMAT_VERSION: u32 = 1;
 const NONE: u8 = 0;
 const ZSTD: u8 = 1;
 const PACKED: u8 = 2;
 const PACKED_ZSTD: u8 = 3;
+const LZ4: u8 = 4;
+const PACKED_LZ4: u8 = 5;
 
 /// Where a block is: offset of its payload and payload length (trailer excluded).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,50 +63,59 @@ impl BlockHandle {
     }
 }
 
-/// Frames `raw` for disk, compressing it when that saves at least an eighth.
+/// Frames `raw` for disk, compressed with `codec` (`None`: as it is) when that saves
+/// at least an eighth; returns the codec used.
 pub(crate) fn frame_block(
     raw: &[u8],
-    zstd: Option<&mut zstd::bulk::Compressor<'_>>,
+    codec: Option<Codec>,
+    c: &mut Compressors,
     out: &mut Vec<u8>,
-) -> Result<()> {
-    frame_as(raw, false, zstd, out)
+) -> Result<Option<Codec>> {
+    frame_as(raw, false, codec, c, out)
 }
 
-/// Frames the packed form of a data block (packed.rs), compressing it when that
-/// saves at least an eighth.
+/// Frames the packed form of a data block (packed.rs), compressed with zstd when that
+/// saves at least an eighth (LZ4 finds little in bit-packed columns).
 pub(crate) fn frame_packed(
     packed: &[u8],
-    zstd: Option<&mut zstd::bulk::Compressor<'_>>,
+    c: &mut Compressors,
     out: &mut Vec<u8>,
-) -> Result<()> {
-    frame_as(packed, true, zstd, out)
+) -> Result<Option<Codec>> {
+    frame_as(packed, true, Some(Codec::Zstd), c, out)
 }
 
 fn frame_as(
     raw: &[u8],
     packed: bool,
-    zstd: Option<&mut zstd::bulk::Compressor<'_>>,
+    codec: Option<Codec>,
+    c: &mut Compressors,
     out: &mut Vec<u8>,
-) -> Result<()> {
+) -> Result<Option<Codec>> {
     let start = out.len();
-    let mut kind = if packed { PACKED } else { NONE };
-    if let Some(c) = zstd {
-        let compressed = c
-            .compress(raw)
-            .map_err(|e| Error::Internal(format!("zstd compression failed: {e}")))?;
-        if compressed.len() + 10 < raw.len() - raw.len() / 8 {
-            put_varint(out, raw.len() as u64);
-            out.extend_from_slice(&compressed);
-            kind = if packed { PACKED_ZSTD } else { ZSTD };
-        }
-    }
-    if kind == NONE || kind == PACKED {
+    let compressed = match codec {
+        Some(codec) => c.compress(codec, raw, out)?.then_some(codec),
+        None => None,
+    };
+    if compressed.is_none() {
         out.extend_from_slice(raw);
     }
+    let kind = kind_of(packed, compressed);
     let crc = crc32_two(&out[start..], &[kind]);
     out.push(kind);
     put_u32(out, crc);
-    Ok(())
+    Ok(compressed)
+}
+
+/// The compression byte of a block: packed or not, and its codec.
+fn kind_of(packed: bool, codec: Option<Codec>) -> u8 {
+    match (packed, codec) {
+        (false, None) => NONE,
+        (false, Some(Codec::Zstd)) => ZSTD,
+        (true, None) => PACKED,
+        (true, Some(Codec::Zstd)) => PACKED_ZSTD,
+        (false, Some(Codec::Lz4)) => LZ4,
+        (true, Some(Codec::Lz4)) => PACKED_LZ4,
+    }
 }
 
 /// The end of the block at `h`: its payload, then its trailer.
@@ -157,7 +173,7 @@ pub(crate) fn read_block(
 }
 
 /// A data block as read: a standard block's bytes, or a packed block's payload
-/// (packed.rs), out of zstd but not unpacked.
+/// (packed.rs), decompressed but not unpacked.
 pub(crate) enum Payload {
     Standard(Vec<u8>),
     Packed(Vec<u8>),
@@ -174,7 +190,7 @@ impl Payload {
     }
 }
 
-/// Reads and checks the block at `h`, and takes it out of zstd.
+/// Reads and checks the block at `h`, and decompresses it.
 pub(crate) fn read_payload(
     file: &dyn FsFile,
     name: &str,
@@ -196,17 +212,19 @@ pub(crate) fn unframe(framed: Vec<u8>, name: &str, offset: u64) -> Result<Vec<u8
     payload(framed, name, offset)?.unpacked(name, offset)
 }
 
-/// The payload of `framed` (a whole block read from `offset` of `name`), out of
-/// zstd; its checksum is not checked here.
+/// The payload of `framed` (a whole block read from `offset` of `name`),
+/// decompressed; its checksum is not checked here.
 pub(crate) fn payload(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Payload> {
     let payload_len = framed.len().saturating_sub(TRAILER);
     let kind = framed.get(payload_len).copied().unwrap_or(NONE);
     framed.truncate(payload_len);
-    Ok(match kind {
-        NONE => Payload::Standard(framed),
-        ZSTD => Payload::Standard(unzstd(&framed, name, offset)?),
-        PACKED => Payload::Packed(framed),
-        PACKED_ZSTD => Payload::Packed(unzstd(&framed, name, offset)?),
+    let (packed, codec) = match kind {
+        NONE => (false, None),
+        ZSTD => (false, Some(Codec::Zstd)),
+        PACKED => (true, None),
+        PACKED_ZSTD => (true, Some(Codec::Zstd)),
+        LZ4 => (false, Some(Codec::Lz4)),
+        PACKED_LZ4 => (true, Some(Codec::Lz4)),
         k => {
             return Err(Error::corruption(
                 name,
@@ -214,39 +232,14 @@ pub(crate) fn payload(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Pa
                 format!("unknown block compression {k}"),
             ))
         }
-    })
-}
-
-/// The bytes the zstd payload `framed` holds.
-fn unzstd(framed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> {
-    let mut d = Decoder::new(framed);
-    let bad = || Error::corruption(name, offset, "block does not decompress");
-    let raw_len = d.varint_usize().filter(|n| *n <= 1 << 30).ok_or_else(bad)?;
-    let frame = &framed[d.pos()..];
-    let out = decompress(frame, raw_len).map_err(|_| bad())?;
-    if out.len() != raw_len {
-        return Err(bad());
-    }
-    Ok(out)
-}
-
-thread_local! {
-    /// One zstd decompression context per thread: creating one per block costs more
-    /// than decompressing the block.
-    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-fn decompress(frame: &[u8], raw_len: usize) -> std::io::Result<Vec<u8>> {
-    DECOMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(zstd::bulk::Decompressor::new()?);
-        }
-        match slot.as_mut() {
-            Some(d) => d.decompress(frame, raw_len),
-            None => zstd::bulk::decompress(frame, raw_len),
-        }
+    };
+    let bytes = match codec {
+        Some(codec) => decompress(codec, &framed, name, offset)?,
+        None => framed,
+    };
+    Ok(match packed {
+        true => Payload::Packed(bytes),
+        false => Payload::Standard(bytes),
     })
 }
 
@@ -305,7 +298,7 @@ impl Footer {
         if d.u64() != Some(MAGIC) {
             return Err(Error::corruption(name, at, "bad magic: not a flowdb table"));
         }
-        if !(MIN_FORMAT_VERSION..=NUMERIC_FORMAT_VERSION).contains(&version) {
+        if !(MIN_FORMAT_VERSION..=LZ4_FORMAT_VERSION).contains(&version) {
             return Err(Error::corruption(
                 name,
                 at,

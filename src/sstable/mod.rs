@@ -11,6 +11,7 @@ pub(crate) mod bloom;
 pub(crate) mod builder;
 pub(crate) mod cache;
 pub(crate) mod check;
+pub(crate) mod codec;
 pub(crate) mod columns;
 pub(crate) mod context;
 pub(crate) mod cursor;

@@ -431,6 +431,44 @@ static void test_batch_and_snapshot(const char *dir) {
 
 /* Tuning: a bad value is named at open; small tables make a full compaction write a
  * run of several tables, read back whole. */
+/* Block compression: a value that is not a flowdb_compression_t is refused; tables
+ * written with LZ4 read back whole when the database is reopened with zstd. */
+static void test_block_compression(const char *dir) {
+    flowdb_options_t *o = flowdb_options_new();
+    flowdb_error_t *err = NULL;
+    CHECK(flowdb_options_set_block_compression(o, 7, &err) == FLOWDB_INVALID_ARGUMENT);
+    CHECK(err && strstr(flowdb_error_message(err), "block compression 7") != NULL);
+    flowdb_error_free(err);
+    OK(flowdb_options_set_data_dir(o, dir, NULL));
+    OK(flowdb_options_set_auto_background(o, false, NULL));
+    OK(flowdb_options_set_block_compression(o, FLOWDB_COMPRESSION_LZ4, NULL));
+    flowdb_engine_t *e = NULL;
+    OK(flowdb_engine_open(o, &e, NULL));
+    char key[32], value[64];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof key, "s%02d", i % 30);
+        snprintf(value, sizeof value, "reading=%d;unit=celsius;site=north", i * 7);
+        flowdb_record_view_t r = rec(key, i, value);
+        OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+    }
+    OK(flowdb_engine_flush(e, NULL));
+    flowdb_engine_free(e);
+    OK(flowdb_options_set_block_compression(o, FLOWDB_COMPRESSION_ZSTD, NULL));
+    OK(flowdb_engine_open(o, &e, NULL));
+    flowdb_options_free(o);
+    flowdb_records_t *list = NULL;
+    OK(flowdb_engine_query_by_prefix(e, (const uint8_t *)"s", 1, &list, NULL));
+    CHECK(flowdb_records_len(list) == 3000);
+    flowdb_records_free(list);
+    OK(flowdb_engine_last_n(e, (const uint8_t *)"s07", 3, 1, &list, NULL));
+    flowdb_record_view_t v;
+    OK(flowdb_records_at(list, 0, &v, NULL));
+    CHECK(v.ts == 2977 && v.value_len == strlen("reading=20839;unit=celsius;site=north"));
+    CHECK(memcmp(v.value, "reading=20839;unit=celsius;site=north", v.value_len) == 0);
+    flowdb_records_free(list);
+    flowdb_engine_free(e);
+}
+
 static void test_tuning(const char *dir) {
     flowdb_options_t *o = flowdb_options_new();
     OK(flowdb_options_set_data_dir(o, dir, NULL));
@@ -1208,6 +1246,8 @@ int main(void) {
     test_zero_initialised_record(d4);
     test_batch_and_snapshot(d5);
     test_tuning(d6);
+    snprintf(d6, sizeof d6, "%s/compression", base);
+    test_block_compression(d6);
     test_delete_by_time(d7);
     test_retention(d8, d9);
     test_newest_first_seek_series(d10);

@@ -106,6 +106,24 @@ int main() {
     }
     opts.memtable_size_mb(4);
     {
+        // Block compression: LZ4 tables read back whole under zstd.
+        {
+            flowdb::Options lz4;
+            lz4.data_dir(std::string(base) + "/lz4").auto_background(false).block_compression(FLOWDB_COMPRESSION_LZ4);
+            {
+                flowdb::Engine db = flowdb::Engine::open(lz4);
+                std::vector<flowdb::Record> recs;
+                for (int i = 0; i < 3000; i++)
+                    recs.push_back({"s" + std::to_string(i % 30), i, FLOWDB_NEVER_EXPIRES,
+                                    "reading=" + std::to_string(i * 7) + ";unit=celsius"});
+                db.write_batch(recs);
+                db.flush();
+            }
+            lz4.block_compression(FLOWDB_COMPRESSION_ZSTD);
+            flowdb::Engine db = flowdb::Engine::open(lz4);
+            auto got = db.get("s7", 2977);
+            CHECK(got && got->value == "reading=20839;unit=celsius");
+        }
         // Tuning: a bad value is named at open; small tables make a full compaction
         // write several.
         flowdb::Options tuned;

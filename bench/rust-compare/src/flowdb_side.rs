@@ -24,7 +24,8 @@ fn drain(engine: &Engine, range: ScanRange, t: &mut Tally) {
 impl Store for Flowdb {
     fn open(dir: &Path) -> Self {
         // For experiments: FLOWDB_BLOCK_SIZE (Config::block_size),
-        // FLOWDB_TARGET_TABLE_BYTES and FLOWDB_ZSTD_LEVEL (Tuning).
+        // FLOWDB_TARGET_TABLE_BYTES, FLOWDB_ZSTD_LEVEL and FLOWDB_BLOCK_COMPRESSION
+        // (none, zstd or lz4) (Tuning).
         let env = |name: &str| std::env::var(name).ok();
         let config = Config {
             data_dir: dir.to_path_buf(),
@@ -36,6 +37,13 @@ impl Store for Flowdb {
         let mut tuning = flowdb::Tuning::default();
         if let Some(v) = env("FLOWDB_TARGET_TABLE_BYTES").and_then(|v| v.parse().ok()) {
             tuning.target_table_bytes = v;
+        }
+        match env("FLOWDB_BLOCK_COMPRESSION").as_deref() {
+            Some("none") => tuning.block_compression = flowdb::BlockCompression::None,
+            Some("zstd") => tuning.block_compression = flowdb::BlockCompression::Zstd,
+            Some("lz4") => tuning.block_compression = flowdb::BlockCompression::Lz4,
+            Some(other) => panic!("FLOWDB_BLOCK_COMPRESSION={other}: none, zstd or lz4"),
+            None => {}
         }
         if let Some(v) = env("FLOWDB_ZSTD_LEVEL").and_then(|v| v.parse().ok()) {
             tuning.zstd_level = v;

@@ -7,8 +7,52 @@ use std::ffi::c_char;
 
 use super::error::{cstr, flowdb_error_t, flowdb_status_t};
 use super::options::{fit, flowdb_options_t, with_options};
+use flowdb::error::Error;
+use flowdb::BlockCompression;
 
-/// zstd level for table blocks (default -1; -7..=-1 or 1..=19).
+/// How data blocks of records are compressed (`flowdb_options_set_block_compression`).
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum flowdb_compression_t {
+    /// Stored as they are: the most disk, no decompression.
+    FLOWDB_COMPRESSION_NONE = 0,
+    /// zstd at the zstd level: the smallest files; reads that miss the cache are slower.
+    FLOWDB_COMPRESSION_ZSTD = 1,
+    /// LZ4 (the default): larger files than zstd's; a read that misses the block cache
+    /// decompresses its block about three times faster.
+    FLOWDB_COMPRESSION_LZ4 = 2,
+}
+
+/// How data blocks of records are compressed: a `flowdb_compression_t` (default
+/// `FLOWDB_COMPRESSION_LZ4`). Index, filter and other metadata blocks, and blocks of
+/// numeric points, are always zstd. Tables written under one setting stay readable
+/// under any other. Another value is `FLOWDB_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_set_block_compression(
+    opts: *mut flowdb_options_t,
+    compression: i32,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            o.tuning.block_compression = match compression {
+                0 => BlockCompression::None,
+                1 => BlockCompression::Zstd,
+                2 => BlockCompression::Lz4,
+                other => {
+                    return Err(Error::invalid(format!(
+                        "block compression {other} is not a flowdb_compression_t"
+                    )))
+                }
+            };
+            Ok(())
+        })
+    }
+}
+
+/// zstd level for metadata blocks, blocks of numeric points, and data blocks under
+/// `FLOWDB_COMPRESSION_ZSTD` (default -1; -7..=-1 or 1..=19).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_options_set_zstd_level(
     opts: *mut flowdb_options_t,
