@@ -5,6 +5,7 @@
 use std::ops::Range;
 
 use crate::config::ReadOptions;
+use crate::entry::cmp_key_ts;
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 use crate::util::key_order;
@@ -53,15 +54,51 @@ impl Table {
         Ok(lo + n)
     }
 
+    /// For bounds over one key that the key map knows: the blocks that may hold its
+    /// records from `ts_lo` to `ts_hi`, by two searches of the key's blocks by ts (as
+    /// `get` searches them), not a check of each block of the key. `None` for other
+    /// bounds.
+    fn one_series_span(&self, b: &Bounds, opts: &ReadOptions) -> Result<Option<Range<usize>>> {
+        let key = b.start.as_slice();
+        if !matches!(&b.end, KeyEnd::Included(e) if e.as_slice() == key) {
+            return Ok(None);
+        }
+        let Some((lo, hi)) = self.mapped(key)? else {
+            return Ok(None);
+        };
+        let mut slot = None;
+        // The first block ending at or after (key, ts_lo), and the first from there
+        // ending at or after (key, ts_hi): the last needed, unless it starts after it.
+        let first = self.search_mapped(key, b.ts_lo, (lo, hi), &mut slot, opts)?;
+        if first > hi {
+            return Ok(Some(0..0));
+        }
+        let last = self
+            .search_mapped(key, b.ts_hi, (first, hi), &mut slot, opts)?
+            .min(hi);
+        let m = self.block_meta(last, &mut slot, opts)?;
+        let end = match cmp_key_ts(&m.first_key, m.first_ts, key, b.ts_hi).is_gt() {
+            true => last,
+            false => last + 1,
+        };
+        Ok(Some(first..end.max(first)))
+    }
+
     /// The blocks a scan over `b` must read, ascending: the key span, pruned by time
-    /// through each partition's ts range and then each block's. When every ts of the
-    /// table is inside the window, the span is kept whole.
+    /// through each partition's ts range and then each block's (for one mapped key,
+    /// `one_series_span`). When every ts of the table is inside the window, the span
+    /// is kept whole.
     pub(crate) fn plan(&self, b: &Bounds, opts: &ReadOptions) -> Result<BlockPlan> {
         if b.is_empty() || b.ts_lo > self.props.max_ts || b.ts_hi < self.props.min_ts {
             return Ok(BlockPlan::Span(0..0));
         }
-        let span = self.key_span(b, opts)?;
         let whole_table_in_window = b.ts_lo <= self.props.min_ts && self.props.max_ts <= b.ts_hi;
+        if b.time_restricted() && !whole_table_in_window {
+            if let Some(r) = self.one_series_span(b, opts)? {
+                return Ok(BlockPlan::Span(r.start as u32..r.end as u32));
+            }
+        }
+        let span = self.key_span(b, opts)?;
         if !b.time_restricted() || whole_table_in_window || span.is_empty() {
             return Ok(BlockPlan::Span(span.start as u32..span.end as u32));
         }

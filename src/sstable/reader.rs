@@ -506,7 +506,7 @@ impl Table {
     /// their last ts need comparing; the last is compared in full. The top level
     /// picks the one partition to search (a partition before `hi`'s ends with such a
     /// block), and its column of last timestamps is searched, not its entries.
-    fn search_mapped(
+    pub(super) fn search_mapped(
         &self,
         key: &[u8],
         ts: i64,
