@@ -3,6 +3,9 @@
 
 #include "bench.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 void fl_check(flowdb_status_t st, flowdb_error_t *err, const char *what) {
     if (st != FLOWDB_OK) die("flowdb", what, err ? flowdb_error_message(err) : flowdb_status_str(st));
 }
@@ -14,5 +17,13 @@ flowdb_options_t *fl_options(const char *dir, int synced, size_t cache_mb) {
     fl_check(flowdb_options_set_sync_mode(o, synced ? FLOWDB_SYNC_ALWAYS : FLOWDB_SYNC_INTERVAL, 1000, &err), err,
              "sync mode");
     fl_check(flowdb_options_set_block_cache_capacity_mb(o, cache_mb, &err), err, "cache");
+    /* For experiments: FLOWDB_BLOCK_COMPRESSION=none|zstd|lz4 (the default: lz4). */
+    const char *c = getenv("FLOWDB_BLOCK_COMPRESSION");
+    if (c) {
+        int v = strcmp(c, "none") == 0 ? FLOWDB_COMPRESSION_NONE
+                : strcmp(c, "zstd") == 0 ? FLOWDB_COMPRESSION_ZSTD
+                : strcmp(c, "lz4") == 0 ? FLOWDB_COMPRESSION_LZ4 : -1;
+        fl_check(flowdb_options_set_block_compression(o, v, &err), err, "FLOWDB_BLOCK_COMPRESSION");
+    }
     return o;
 }
