@@ -54,6 +54,20 @@ impl Table {
         Ok(lo + n)
     }
 
+    /// Whether the table's key range meets the bounds' (no I/O: a run's table, or a
+    /// table of another window, often holds none of a one-series read's key).
+    fn meets_keys(&self, b: &Bounds) -> bool {
+        let Some((first, last)) = self.key_range() else {
+            return false;
+        };
+        key_order::compare(&b.start, last).is_le()
+            && match &b.end {
+                KeyEnd::Unbounded => true,
+                KeyEnd::Included(e) => key_order::compare(e, first).is_ge(),
+                KeyEnd::Excluded(e) => key_order::compare(e, first).is_gt(),
+            }
+    }
+
     /// For bounds over one key that the key map knows: the blocks that may hold its
     /// records from `ts_lo` to `ts_hi`, by two searches of the key's blocks by ts (as
     /// `get` searches them), not a check of each block of the key. `None` for other
@@ -89,7 +103,11 @@ impl Table {
     /// `one_series_span`). When every ts of the table is inside the window, the span
     /// is kept whole.
     pub(crate) fn plan(&self, b: &Bounds, opts: &ReadOptions) -> Result<BlockPlan> {
-        if b.is_empty() || b.ts_lo > self.props.max_ts || b.ts_hi < self.props.min_ts {
+        if b.is_empty()
+            || b.ts_lo > self.props.max_ts
+            || b.ts_hi < self.props.min_ts
+            || !self.meets_keys(b)
+        {
             return Ok(BlockPlan::Span(0..0));
         }
         let whole_table_in_window = b.ts_lo <= self.props.min_ts && self.props.max_ts <= b.ts_hi;
