@@ -277,8 +277,8 @@ pub struct Tuning {
 pub enum BlockCompression {
     /// Stored as they are: the most disk, no decompression.
     None,
-    /// zstd at `Tuning::zstd_level`: the smallest files (a fifth smaller than LZ4's
-    /// on the benchmark's records); a read that misses the cache is slower.
+    /// zstd at `Tuning::zstd_level`: the smallest files (LZ4's are about a fifth
+    /// larger on the benchmark's records); a read that misses the cache is slower.
     Zstd,
     /// LZ4 (the default): blocks decompress about three times faster than zstd's.
     #[default]

@@ -10,6 +10,7 @@ import "C"
 import (
 	"errors"
 	"runtime"
+	"strconv"
 	"sync"
 	"unsafe"
 )
@@ -119,8 +120,12 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	for _, r := range o.Rollups {
 		errs = append(errs, set(addRollup(p, r, &cerr)))
 	}
-	if o.BlockCompression != CompressionDefault {
+	switch o.BlockCompression {
+	case CompressionDefault:
+	case CompressionNone, CompressionZstd, CompressionLZ4:
 		errs = append(errs, set(C.flowdb_options_set_block_compression(p, C.int32_t(o.BlockCompression-1), &cerr)))
+	default:
+		errs = append(errs, newError(CodeInvalidArgument, "invalid argument: Options.BlockCompression: block compression "+strconv.Itoa(int(o.BlockCompression))+" is not a Compression"))
 	}
 	if o.ZstdLevel != 0 {
 		errs = append(errs, set(C.flowdb_options_set_zstd_level(p, C.int32_t(o.ZstdLevel), &cerr)))

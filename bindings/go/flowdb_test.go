@@ -189,7 +189,7 @@ func TestErrors(t *testing.T) {
 // Block compression: a value that is no Compression is named at open; tables
 // written with LZ4 read back whole when reopened with zstd.
 func TestBlockCompression(t *testing.T) {
-	if _, err := Open(t.TempDir(), &Options{BlockCompression: Compression(9)}); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "block compression") {
+	if _, err := Open(t.TempDir(), &Options{BlockCompression: Compression(9)}); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "block compression 9 is not a Compression") {
 		t.Fatalf("bad compression: %v", err)
 	}
 	dir := t.TempDir()

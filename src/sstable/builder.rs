@@ -153,6 +153,10 @@ impl TableBuilder {
         let file = fs
             .open(&path, OpenMode::Truncate)
             .ctx(|| format!("creating table {}", path.display()))?;
+        debug_assert!(
+            opts.format_version >= 2 || opts.compression != BlockCompression::Lz4,
+            "LZ4 blocks make a table format 4, which has a partitioned index"
+        );
         let compressors = Compressors::new(opts.zstd_level, opts.compression)?;
         Ok(TableBuilder {
             fs: fs.clone(),

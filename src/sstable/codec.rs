@@ -111,6 +111,11 @@ pub(crate) fn decompress(codec: Codec, framed: &[u8], name: &str, offset: u64) -
 /// The `raw_len` bytes the LZ4 block `body` holds, or `None` when it does not
 /// decompress to exactly that many.
 fn unlz4(body: &[u8], raw_len: usize) -> Option<Vec<u8>> {
+    // LZ4 expands at most 255 to 1: a longer claim is damage, refused before the
+    // buffer is allocated.
+    if raw_len > body.len().saturating_mul(255).saturating_add(16) {
+        return None;
+    }
     let src_len = i32::try_from(body.len()).ok()?;
     let mut out: Vec<u8> = Vec::with_capacity(raw_len);
     // SAFETY: `body` is readable for `src_len` bytes and `out` has room for `raw_len`

@@ -429,8 +429,6 @@ static void test_batch_and_snapshot(const char *dir) {
     flowdb_snapshot_free(NULL);
 }
 
-/* Tuning: a bad value is named at open; small tables make a full compaction write a
- * run of several tables, read back whole. */
 /* Block compression: a value that is not a flowdb_compression_t is refused; tables
  * written with LZ4 read back whole when the database is reopened with zstd. */
 static void test_block_compression(const char *dir) {
@@ -469,6 +467,8 @@ static void test_block_compression(const char *dir) {
     flowdb_engine_free(e);
 }
 
+/* Tuning: a bad value is named at open; small tables make a full compaction write a
+ * run of several tables, read back whole. */
 static void test_tuning(const char *dir) {
     flowdb_options_t *o = flowdb_options_new();
     OK(flowdb_options_set_data_dir(o, dir, NULL));
