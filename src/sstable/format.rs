@@ -106,16 +106,22 @@ fn frame_as(
     Ok(compressed)
 }
 
+/// Each compression byte: whether the payload is packed, and its codec.
+const KINDS: [(u8, bool, Option<Codec>); 6] = [
+    (NONE, false, None),
+    (ZSTD, false, Some(Codec::Zstd)),
+    (PACKED, true, None),
+    (PACKED_ZSTD, true, Some(Codec::Zstd)),
+    (LZ4, false, Some(Codec::Lz4)),
+    (PACKED_LZ4, true, Some(Codec::Lz4)),
+];
+
 /// The compression byte of a block: packed or not, and its codec.
 fn kind_of(packed: bool, codec: Option<Codec>) -> u8 {
-    match (packed, codec) {
-        (false, None) => NONE,
-        (false, Some(Codec::Zstd)) => ZSTD,
-        (true, None) => PACKED,
-        (true, Some(Codec::Zstd)) => PACKED_ZSTD,
-        (false, Some(Codec::Lz4)) => LZ4,
-        (true, Some(Codec::Lz4)) => PACKED_LZ4,
-    }
+    KINDS
+        .iter()
+        .find(|(_, p, c)| (*p, *c) == (packed, codec))
+        .map_or(NONE, |(k, _, _)| *k)
 }
 
 /// The end of the block at `h`: its payload, then its trailer.
@@ -218,20 +224,12 @@ pub(crate) fn payload(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Pa
     let payload_len = framed.len().saturating_sub(TRAILER);
     let kind = framed.get(payload_len).copied().unwrap_or(NONE);
     framed.truncate(payload_len);
-    let (packed, codec) = match kind {
-        NONE => (false, None),
-        ZSTD => (false, Some(Codec::Zstd)),
-        PACKED => (true, None),
-        PACKED_ZSTD => (true, Some(Codec::Zstd)),
-        LZ4 => (false, Some(Codec::Lz4)),
-        PACKED_LZ4 => (true, Some(Codec::Lz4)),
-        k => {
-            return Err(Error::corruption(
-                name,
-                offset,
-                format!("unknown block compression {k}"),
-            ))
-        }
+    let Some(&(_, packed, codec)) = KINDS.iter().find(|(k, _, _)| *k == kind) else {
+        return Err(Error::corruption(
+            name,
+            offset,
+            format!("unknown block compression {kind}"),
+        ));
     };
     let bytes = match codec {
         Some(codec) => decompress(codec, &framed, name, offset)?,
