@@ -120,7 +120,10 @@ fn table_series(t: &Arc<Table>, prefix: &[u8], from: &[u8]) -> Result<SeriesIter
     while let Some(e) = cursor.next_entry()? {
         series.add(&e);
     }
-    Ok(SeriesIter::new(series.finish()).expect("a block just encoded"))
+    let data = series
+        .finish()
+        .expect("a builder that does not judge always finishes");
+    Ok(SeriesIter::new(data).expect("a block just encoded"))
 }
 
 /// The merge of every source's summaries under `prefix`, after `after`.

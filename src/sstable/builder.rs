@@ -176,7 +176,7 @@ impl TableBuilder {
             last_key: Vec::new(),
             props: TableProps::default(),
             range_dels: Vec::new(),
-            series: SeriesBuilder::default(),
+            series: SeriesBuilder::for_table(),
             scratch: Vec::new(),
             raw_bytes: 0,
             has_numbers: false,
@@ -383,8 +383,9 @@ impl TableBuilder {
             encode_index(&self.metas)
         };
         if self.props.entries > self.props.deletes {
-            let series = std::mem::take(&mut self.series).finish();
-            self.props.series = Some(self.write_meta(&series, true)?);
+            if let Some(series) = std::mem::take(&mut self.series).finish() {
+                self.props.series = Some(self.write_meta(&series, true)?);
+            }
         }
         let range_dels = encode_range_dels(&self.range_dels);
         let bloom = self.bloom.finish();
