@@ -66,3 +66,43 @@ fn point_and_latest_reads_find_exactly_what_was_written() {
     }
     e.shutdown().unwrap();
 }
+
+/// Series listing over a document-shaped table (one record a key, 6,000 keys: no
+/// series block, so the table is read whole) and over the same keys once each has
+/// three points (a series block again): the same keys, counts and ts ranges.
+#[test]
+fn series_listing_reads_document_shaped_tables_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(common::small_config(dir.path())).unwrap();
+    let key = |k: usize| format!("doc.{k:05}");
+    let n = 6_000;
+    let batch: Vec<Record> = (0..n)
+        .map(|k| Record::new(key(k), 100, value(k, 0)))
+        .collect();
+    e.write_batch(&batch).unwrap();
+    e.flush().unwrap();
+    let list = e.series("doc.").unwrap();
+    assert_eq!(list.len(), n);
+    assert!(list
+        .iter()
+        .enumerate()
+        .all(|(k, s)| s.key == key(k).as_bytes()
+            && s.points == 1
+            && (s.first_ts, s.last_ts) == (100, 100)));
+    let page = e.series_page(b"doc.", key(4_999).as_bytes(), 3).unwrap();
+    let keys: Vec<&[u8]> = page.iter().map(|s| s.key.as_slice()).collect();
+    assert_eq!(keys, [&b"doc.05000"[..], b"doc.05001", b"doc.05002"]);
+    for ts in [200, 300] {
+        let batch: Vec<Record> = (0..n)
+            .map(|k| Record::new(key(k), ts, value(k, 1)))
+            .collect();
+        e.write_batch(&batch).unwrap();
+    }
+    e.flush().unwrap();
+    e.trigger_compaction().unwrap();
+    let list = e.series("doc.").unwrap();
+    assert_eq!(list.len(), n);
+    assert!(list
+        .iter()
+        .all(|s| s.points == 3 && (s.first_ts, s.last_ts) == (100, 300)));
+}
