@@ -254,8 +254,13 @@ impl Loop {
             opened => opened.and_then(|r| ops::state_of(&r)),
         }
         .unwrap_or_else(|e| panic!("{}: read-only open: {e}", what(0)));
-        let db = open_db(self.dir.path(), self.mode);
-        let stored = ops::state_of(db.engine()).unwrap();
+        // What recovery recovered, read before JsonDB's open writes its catalog: a
+        // child killed within its first JsonDB open left none, which this open then
+        // creates (the read-only instance, opened before it, rightly has none).
+        let engine = Engine::open(config(self.dir.path(), self.mode)).unwrap();
+        let stored = ops::state_of(&engine).unwrap();
+        let db = JsonDB::from_engine(engine).unwrap();
+        docs::ensure_store(&db).unwrap();
         assert!(
             read_only == stored,
             "{}: the read-only instance saw another state than recovery: {}",

@@ -286,8 +286,10 @@ func TestEventListener(t *testing.T) {
 	if err := e.SetEventListener(r.listen); !errors.Is(err, ErrClosed) {
 		t.Fatalf("SetEventListener after Close: %v", err)
 	}
-	if LiveHandles() != before {
-		t.Fatalf("live handles %d, want %d", LiveHandles(), before)
+	// At most as many as before: another test's dropped handle may be reclaimed by
+	// the garbage collector meanwhile (CI saw 0 against 1), never one more.
+	if LiveHandles() > before {
+		t.Fatalf("live handles %d, want at most %d", LiveHandles(), before)
 	}
 }
 
