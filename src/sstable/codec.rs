@@ -22,7 +22,8 @@ const MAX_RAW: usize = 1 << 30;
 /// configured `BlockCompression` for the other data blocks.
 pub(crate) struct Compressors {
     zstd: zstd::bulk::Compressor<'static>,
-    data: BlockCompression,
+    /// The codec of data blocks of records (`None`: stored as they are).
+    data: Option<Codec>,
     scratch: Vec<u8>,
 }
 
@@ -30,18 +31,18 @@ impl Compressors {
     pub(crate) fn new(zstd_level: i32, data: BlockCompression) -> Result<Self> {
         Ok(Compressors {
             zstd: zstd::bulk::Compressor::new(zstd_level).ctx(|| "creating a zstd compressor")?,
-            data,
+            data: match data {
+                BlockCompression::None => None,
+                BlockCompression::Zstd => Some(Codec::Zstd),
+                BlockCompression::Lz4 => Some(Codec::Lz4),
+            },
             scratch: Vec::new(),
         })
     }
 
     /// The codec data blocks of records are written with (`None`: stored as they are).
     pub(crate) fn data_codec(&self) -> Option<Codec> {
-        match self.data {
-            BlockCompression::None => None,
-            BlockCompression::Zstd => Some(Codec::Zstd),
-            BlockCompression::Lz4 => Some(Codec::Lz4),
-        }
+        self.data
     }
 
     /// Appends `raw` compressed with `codec` (its length first) to `out` and returns

@@ -5,7 +5,6 @@
 use std::ops::Range;
 
 use crate::config::ReadOptions;
-use crate::entry::cmp_key_ts;
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 use crate::util::key_order;
@@ -91,7 +90,7 @@ impl Table {
             .search_mapped(key, b.ts_hi, (first, hi), &mut slot, opts)?
             .min(hi);
         let m = self.block_meta(last, &mut slot, opts)?;
-        let end = match cmp_key_ts(&m.first_key, m.first_ts, key, b.ts_hi).is_gt() {
+        let end = match m.starts_after(key, b.ts_hi) {
             true => last,
             false => last + 1,
         };

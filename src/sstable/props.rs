@@ -107,6 +107,11 @@ impl BlockMeta {
         heap(&self.first_key) + heap(&self.last_key) + std::mem::size_of::<Self>() + stats
     }
 
+    /// Whether the block's first entry comes after `(key, ts)` (so it cannot hold it).
+    pub(crate) fn starts_after(&self, key: &[u8], ts: i64) -> bool {
+        crate::entry::cmp_key_ts(&self.first_key, self.first_ts, key, ts).is_gt()
+    }
+
     pub(crate) fn overlaps_time(&self, lo: i64, hi: i64) -> bool {
         self.min_ts <= hi && self.max_ts >= lo
     }

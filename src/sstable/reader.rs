@@ -549,7 +549,7 @@ impl Table {
             return Ok(None);
         }
         let m = self.block_meta(b, &mut slot, opts)?;
-        if cmp_key_ts(&m.first_key, m.first_ts, key, ts).is_gt() {
+        if m.starts_after(key, ts) {
             return Ok(None);
         }
         let handle = m.handle;
