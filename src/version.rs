@@ -208,21 +208,18 @@ impl Snapshot {
 
     /// The live record of `key` with the greatest ts (see [`Snapshot::newest`]).
     pub(crate) fn latest(&self, key: &[u8], opts: &ReadOptions) -> Result<Option<Entry>> {
-        Ok(self.newest(key, 1, opts)?.pop())
+        let mut out = None;
+        self.newest_with(key, 1, opts, &mut |ts, expire_at, value| {
+            out = Some(Entry::put(key, ts, expire_at, value))
+        })?;
+        Ok(out)
     }
 
     /// Up to `n` live records of `key`, greatest ts first (see `newest_with`).
     pub(crate) fn newest(&self, key: &[u8], n: usize, opts: &ReadOptions) -> Result<Vec<Entry>> {
         let mut out = Vec::with_capacity(n.min(1024));
         self.newest_with(key, n, opts, &mut |ts, expire_at, value| {
-            out.push(Entry {
-                key: key.to_vec(),
-                ts,
-                seq: 0,
-                kind: crate::entry::Kind::Put,
-                expire_at,
-                value: value.to_vec(),
-            })
+            out.push(Entry::put(key, ts, expire_at, value))
         })?;
         Ok(out)
     }
@@ -244,12 +241,16 @@ impl Snapshot {
         if n == 0 {
             return Ok(taken);
         }
-        let mut walks: Vec<LatestWalk> = self
-            .sv
-            .memtables()
-            .map(|m| LatestWalk::Mem(m.clone(), None))
-            .collect();
-        let mut heads: Vec<Option<Head>> = Vec::with_capacity(walks.len());
+        // Room for the memtables and a few tables, so the walk seldom grows its lists.
+        let room = self.sv.memtables().count() + 4;
+        let mut walks: Vec<LatestWalk> = Vec::with_capacity(room);
+        walks.extend(
+            self.sv
+                .memtables()
+                .filter(|m| !m.is_empty())
+                .map(|m| LatestWalk::Mem(m.clone(), None)),
+        );
+        let mut heads: Vec<Option<Head>> = Vec::with_capacity(room);
         for w in walks.iter_mut() {
             heads.push(w.next(key, self.seq)?);
         }
@@ -279,7 +280,7 @@ impl Snapshot {
                 let mut part = None;
                 if let Some(last) = t.last_block_of_key(key, &mut part, opts)? {
                     let walk = KeyWalk::new(t.clone(), key, last, part, *opts);
-                    let mut w = LatestWalk::Table(Box::new(walk));
+                    let mut w = LatestWalk::Table(walk);
                     heads.push(w.next(key, self.seq)?);
                     walks.push(w);
                 }
@@ -375,13 +376,13 @@ impl HeadValue {
     }
 }
 
-enum LatestWalk {
+enum LatestWalk<'k> {
     /// A memtable and the ts the walk has passed (exclusive bound).
     Mem(Arc<Memtable>, Option<i64>),
-    Table(Box<KeyWalk>),
+    Table(KeyWalk<'k>),
 }
 
-impl LatestWalk {
+impl LatestWalk<'_> {
     fn next(&mut self, key: &[u8], snap: u64) -> Result<Option<Head>> {
         match self {
             LatestWalk::Mem(m, below) => {

@@ -375,21 +375,27 @@ impl BlockIter {
         &self.block.data[raw.value_at..raw.value_at + raw.value_len]
     }
 
-    /// The full key and ts at restart `r` (left in `key`/`ts`).
-    fn restart_key(&mut self, r: usize) -> Result<()> {
-        self.at_restart(r);
-        self.decode()?
-            .ok_or_else(|| self.block.corrupt("empty restart"))?;
-        Ok(())
+    /// The full key and ts of restart `r`'s first entry, read where they lie (an
+    /// entry at a restart shares no prefix with the one before, and its ts is whole).
+    #[inline]
+    fn restart_key(&self, r: usize) -> Result<(&[u8], i64)> {
+        let b = &*self.block;
+        let mut d = Decoder::at(&b.data[..b.restarts_at], b.restart(r));
+        if d.varint_usize() != Some(0) {
+            return Err(b.corrupt("restart entry shares a prefix"));
+        }
+        let key = d.bytes().ok_or_else(|| b.corrupt("key"))?;
+        let ts = d.varint_i64().ok_or_else(|| b.corrupt("ts"))?;
+        Ok((key, ts))
     }
 
     /// The last restart whose first entry is `< (key, ts)` (or 0).
-    fn restart_before(&mut self, key: &[u8], ts: i64) -> Result<usize> {
+    fn restart_before(&self, key: &[u8], ts: i64) -> Result<usize> {
         let (mut lo, mut hi) = (0usize, self.block.num_restarts);
         while hi - lo > 1 {
             let mid = (lo + hi) / 2;
-            self.restart_key(mid)?;
-            if cmp_key_ts(&self.key, self.ts, key, ts) == Ordering::Less {
+            let (k, t) = self.restart_key(mid)?;
+            if cmp_key_ts(k, t, key, ts) == Ordering::Less {
                 lo = mid;
             } else {
                 hi = mid;
@@ -420,32 +426,30 @@ impl BlockIter {
 
     /// The restart interval where `key`'s entries end: the last restart whose first
     /// entry is before `(key, i64::MAX)` (where a backward walk over the key starts).
-    pub(crate) fn last_interval_of(&mut self, key: &[u8]) -> Result<usize> {
+    pub(crate) fn last_interval_of(&self, key: &[u8]) -> Result<usize> {
         self.restart_before(key, i64::MAX)
     }
 
     /// The entries of `key` in restart interval `r` (from restart `r` to the next;
     /// for the `last` interval of the key, on until the key ends, as an entry
     /// `(key, i64::MAX)` may begin the next interval), ascending, decoded but not
-    /// built; and whether the key's entries may go on in interval `r - 1` (the
-    /// interval starts with `key` and is not the first). A
-    /// backward walk over one key decodes interval after interval from the end, so
-    /// reading its last `n` points decodes about `n` entries, not the block's.
+    /// built, into `out` (cleared first: a walk reuses one buffer); and whether the
+    /// key's entries may go on in interval `r - 1` (the interval starts with `key`
+    /// and is not the first). A backward walk over one key decodes interval after
+    /// interval from the end, so reading its last `n` points decodes about `n`
+    /// entries, not the block's.
     pub(crate) fn key_in_interval(
         &mut self,
         key: &[u8],
         r: usize,
         last: bool,
-    ) -> Result<(Decoded, bool)> {
+        out: &mut Vec<(i64, Raw)>,
+    ) -> Result<bool> {
         self.at_restart(r);
+        out.clear();
         let end = match r + 1 < self.block.num_restarts && !last {
             true => self.block.restart(r + 1),
             false => self.block.restarts_at,
-        };
-        let mut out = Decoded {
-            block: self.block.clone(),
-            keys: key.to_vec(),
-            items: Vec::with_capacity(16),
         };
         let mut starts_with_key = None;
         while self.next_off < end {
@@ -453,12 +457,17 @@ impl BlockIter {
             let is_key = self.key == key;
             starts_with_key.get_or_insert(is_key);
             if is_key {
-                out.items.push((0, key.len(), self.ts, raw));
-            } else if !out.items.is_empty() {
+                out.push((self.ts, raw));
+            } else if !out.is_empty() {
                 break; // past the key
             }
         }
-        Ok((out, r > 0 && starts_with_key == Some(true)))
+        Ok(r > 0 && starts_with_key == Some(true))
+    }
+
+    /// The block this iterator reads.
+    pub(crate) fn block(&self) -> &Arc<Block> {
+        &self.block
     }
 
     /// The entries from here on while `keep(key, ts)` holds, decoded but not built:
@@ -516,23 +525,21 @@ pub(crate) struct Lent {
 }
 
 impl Lent {
+    /// The value of an entry `raw` decoded from `block`.
+    pub(crate) fn of(block: &Arc<Block>, raw: &Raw) -> Lent {
+        Lent {
+            block: block.clone(),
+            at: raw.value_at,
+            len: raw.value_len,
+        }
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.block.data[self.at..self.at + self.len]
     }
 }
 
 impl Decoded {
-    /// The last entry's ts, kind, expiry and value, the value lent from the block.
-    pub(crate) fn pop_lent(&mut self) -> Option<(i64, Kind, i64, Lent)> {
-        let (_, _, ts, raw) = self.items.pop()?;
-        let value = Lent {
-            block: self.block.clone(),
-            at: raw.value_at,
-            len: raw.value_len,
-        };
-        Some((ts, raw.kind, raw.expire_at, value))
-    }
-
     /// The last entry, built (with sequence 0).
     pub(crate) fn pop(&mut self) -> Option<Entry> {
         let (at, len, ts, raw) = self.items.pop()?;
@@ -620,12 +627,13 @@ mod tests {
             let mut r = it.last_interval_of(k.as_bytes()).unwrap();
             let mut back = Vec::new();
             let mut last = true;
+            let mut items = Vec::new();
             loop {
-                let (mut d, more) = it.key_in_interval(k.as_bytes(), r, last).unwrap();
+                let more = it
+                    .key_in_interval(k.as_bytes(), r, last, &mut items)
+                    .unwrap();
                 last = false;
-                while let Some(e) = d.pop() {
-                    back.push(e.ts);
-                }
+                back.extend(items.iter().rev().map(|&(ts, _)| ts));
                 if !more {
                     break;
                 }

@@ -9,7 +9,7 @@ use crate::entry::{Entry, Kind};
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
-use super::block::{BlockIter, Decoded, Lent, Raw};
+use super::block::{Block, BlockIter, Decoded, Lent, Raw};
 use super::columns::Columns;
 use super::props::BlockMeta;
 use super::readahead::ReadAhead;
@@ -339,13 +339,16 @@ impl TableCursor {
 /// Walks one key's entries in a table from the greatest ts down: block by block from
 /// the last that can hold the key, and in each block one restart interval at a time
 /// from the end, so the first step decodes at most an interval (usually all
-/// `get_latest` needs) and `last_n` decodes about `n` entries.
-pub(crate) struct KeyWalk {
+/// `get_latest` needs) and `last_n` decodes about `n` entries. Allocates nothing
+/// past its first interval (the key is borrowed, the interval's buffer reused).
+pub(crate) struct KeyWalk<'k> {
     table: Arc<Table>,
-    key: Vec<u8>,
+    key: &'k [u8],
     opts: ReadOptions,
-    /// The entries of the interval decoded last, taken from the end.
-    buf: Option<Decoded>,
+    /// The entries of the interval decoded last (ts and where each lies in `from`),
+    /// taken from the end.
+    buf: Vec<(i64, Raw)>,
+    from: Option<Arc<Block>>,
     /// The block being walked, the interval to decode next in it (and whether it is
     /// the key's last in the block), and whether earlier blocks may hold more of the
     /// key.
@@ -355,7 +358,7 @@ pub(crate) struct KeyWalk {
     next_block: Option<usize>,
 }
 
-impl KeyWalk {
+impl<'k> KeyWalk<'k> {
     /// The sequence of every version the walk returns.
     pub(crate) fn seq(&self) -> u64 {
         self.table.meta.min_seq
@@ -366,16 +369,17 @@ impl KeyWalk {
     /// `part` is the slot `last_block_of_key` used (it holds `last`'s partition).
     pub(crate) fn new(
         table: Arc<Table>,
-        key: &[u8],
+        key: &'k [u8],
         last: usize,
         part: PartSlot,
         opts: ReadOptions,
     ) -> Self {
         KeyWalk {
             table,
-            key: key.to_vec(),
+            key,
             opts,
-            buf: None,
+            buf: Vec::with_capacity(16), // an interval's entries (the usual restart interval)
+            from: None,
             block: None,
             part,
             next_block: Some(last),
@@ -386,14 +390,14 @@ impl KeyWalk {
     /// block (its sequence is the table's: `seq`).
     pub(crate) fn next_desc(&mut self) -> Result<Option<(i64, Kind, i64, Lent)>> {
         loop {
-            if let Some(e) = self.buf.as_mut().and_then(Decoded::pop_lent) {
-                return Ok(Some(e));
+            if let (Some((ts, raw)), Some(from)) = (self.buf.pop(), &self.from) {
+                return Ok(Some((ts, raw.kind, raw.expire_at, Lent::of(from, &raw))));
             }
             // The next interval back in this block, or the last of the block before.
             if let Some((it, r, last, earlier)) = &mut self.block {
-                let (entries, more) = it.key_in_interval(&self.key, *r, *last)?;
+                let more = it.key_in_interval(self.key, *r, *last, &mut self.buf)?;
                 *last = false;
-                self.buf = Some(entries);
+                self.from = Some(it.block().clone());
                 match more {
                     true => *r -= 1,
                     false => {
@@ -412,11 +416,11 @@ impl KeyWalk {
             };
             match self
                 .table
-                .key_block(&self.key, b, &mut self.part, &self.opts)?
+                .key_block(self.key, b, &mut self.part, &self.opts)?
             {
                 Some((block, earlier)) => {
-                    let mut it = BlockIter::new(block);
-                    let r = it.last_interval_of(&self.key)?;
+                    let it = BlockIter::new(block);
+                    let r = it.last_interval_of(self.key)?;
                     self.block = Some((it, r, true, earlier));
                 }
                 None => return Ok(None),
