@@ -45,6 +45,48 @@ impl IndexPart {
     }
 }
 
+/// `col.partition_point(|t| *t < ts)` for an ascending column of timestamps, found
+/// from where a straight line through the column's ends puts `ts`: one key's blocks
+/// usually hold points at a steady rate, so the guess lands at or next to the answer
+/// and a search touches one or two cache lines where a binary search over a
+/// partition's 128 blocks touches five or six (each a miss once the index outgrows
+/// the CPU caches). Galloping out from the guess keeps the worst case logarithmic.
+/// On a column that is not ascending (damage) it returns some index in `0..=len`.
+pub(crate) fn ts_partition_point(col: &[i64], ts: i64) -> usize {
+    let n = col.len();
+    if n < 8 {
+        return col.partition_point(|t| *t < ts);
+    }
+    let (first, last) = (col[0], col[n - 1]);
+    if ts <= first {
+        return 0;
+    }
+    if ts > last {
+        return n;
+    }
+    // Here col[0] < ts <= col[n - 1]: find lo < hi with col[lo] < ts <= col[hi].
+    let guess = ((ts as i128 - first as i128) * (n as i128 - 1) / (last as i128 - first as i128))
+        .clamp(0, n as i128 - 1) as usize;
+    let (mut lo, mut hi) = (0, n - 1);
+    let mut step = 1;
+    if col[guess] < ts {
+        lo = guess;
+        while lo + step < n - 1 && col[lo + step] < ts {
+            lo += step;
+            step *= 2;
+        }
+        hi = hi.min(lo + step);
+    } else {
+        hi = guess;
+        while hi > step && col[hi - step] >= ts {
+            hi -= step;
+            step *= 2;
+        }
+        lo = lo.max(hi.saturating_sub(step));
+    }
+    lo + 1 + col[lo + 1..hi].partition_point(|t| *t < ts)
+}
+
 impl std::ops::Deref for IndexPart {
     type Target = [BlockMeta];
 
@@ -56,6 +98,8 @@ impl std::ops::Deref for IndexPart {
 pub(crate) struct BlockIndex {
     /// One entry per partition; its `entries` is the partition's block count.
     top: Vec<BlockMeta>,
+    /// The top level's last timestamps as one column (as `IndexPart`'s).
+    top_last_ts: Box<[i64]>,
     /// The first block number of each partition, then the total block count.
     starts: Vec<u32>,
     /// Format 1: the whole index, which is the only partition.
@@ -69,6 +113,7 @@ impl BlockIndex {
             return BlockIndex::empty();
         };
         BlockIndex {
+            top_last_ts: Box::new([summary.last_ts]),
             top: vec![summary],
             starts: vec![0, blocks.len() as u32],
             whole: Some(Arc::new(IndexPart::new(blocks))),
@@ -91,6 +136,7 @@ impl BlockIndex {
         }
         starts.push(n);
         Some(BlockIndex {
+            top_last_ts: top.iter().map(|m| m.last_ts).collect(),
             top,
             starts,
             whole: None,
@@ -100,6 +146,7 @@ impl BlockIndex {
     fn empty() -> BlockIndex {
         BlockIndex {
             top: Vec::new(),
+            top_last_ts: Box::new([]),
             starts: vec![0],
             whole: None,
         }
@@ -122,6 +169,11 @@ impl BlockIndex {
     /// The top level: one entry per partition.
     pub(crate) fn top(&self) -> &[BlockMeta] {
         &self.top
+    }
+
+    /// The last timestamps of partitions `a..b`.
+    pub(crate) fn top_last_ts(&self, a: usize, b: usize) -> &[i64] {
+        &self.top_last_ts[a..b]
     }
 
     /// The number of data blocks.
@@ -168,6 +220,44 @@ impl BlockIndex {
     pub(crate) fn memory(&self) -> usize {
         let top: usize = self.top.iter().map(BlockMeta::memory).sum();
         let whole = self.whole.as_ref().map_or(0, |w| w.memory());
-        top + whole + 4 * self.starts.len()
+        top + whole + 4 * self.starts.len() + 8 * self.top_last_ts.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ts_partition_point;
+
+    /// The guided search answers as a binary search does, on steady, irregular,
+    /// repeating and extreme columns, and stays in bounds on unsorted ones.
+    #[test]
+    fn ts_partition_point_matches_a_binary_search() {
+        let mut rng = crate::util::test_rng("ts_partition_point_matches_a_binary_search");
+        for round in 0..3000 {
+            let n = rng.usize(0..300);
+            let mut col: Vec<i64> = match round % 4 {
+                0 => (0..n).map(|i| 1_000 + 10 * i as i64).collect(),
+                1 => (0..n).map(|_| rng.i64(-50..50)).collect(),
+                2 => (0..n).map(|_| rng.i64(..)).collect(),
+                _ => (0..n).map(|_| rng.i64(0..4) * 1_000_000).collect(),
+            };
+            let sorted = round % 10 != 9;
+            if sorted {
+                col.sort_unstable();
+            }
+            let probes = col
+                .iter()
+                .flat_map(|&t| [t.saturating_sub(1), t, t.saturating_add(1)])
+                .chain([i64::MIN, i64::MAX, 0, rng.i64(..)])
+                .collect::<Vec<_>>();
+            for ts in probes {
+                let got = ts_partition_point(&col, ts);
+                if sorted {
+                    assert_eq!(got, col.partition_point(|t| *t < ts), "{col:?} {ts}");
+                } else {
+                    assert!(got <= col.len());
+                }
+            }
+        }
     }
 }

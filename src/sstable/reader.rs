@@ -21,7 +21,7 @@ pub(crate) use super::context::{BlockPlan, IndexBudget, TableContext, TableMeta}
 use super::block::{Block, BlockIter};
 use super::bloom::Bloom;
 use super::format::{block_end, check_framed, payload, read_block, BlockHandle, Footer, Payload};
-use super::index::{BlockIndex, IndexPart};
+use super::index::{ts_partition_point, BlockIndex, IndexPart};
 use super::props::{
     decode_index, decode_key_map, decode_range_dels, BlockMeta, FenceKey, TableProps,
 };
@@ -515,13 +515,13 @@ impl Table {
         opts: &ReadOptions,
     ) -> Result<usize> {
         let (pa, pb) = (self.index.partition_of(lo), self.index.partition_of(hi));
-        let p = pa + self.index.top()[pa..pb].partition_point(|m| m.last_ts < ts);
+        let p = pa + ts_partition_point(self.index.top_last_ts(pa, pb), ts);
         let first = lo.max(self.index.start(p));
         // Blocks `first..by_ts` are compared by ts alone: up to `hi` (excluded) in
         // `hi`'s partition, the whole rest of the partition in an earlier one.
         let by_ts = hi.min(self.index.start(p + 1));
         let part = self.part_holding(first, p, slot, opts)?;
-        let a = first + part.last_ts(first, by_ts).partition_point(|t| *t < ts);
+        let a = first + ts_partition_point(part.last_ts(first, by_ts), ts);
         // (`hi` is in the part unless a damaged top level chose a partition too early.)
         if a == hi && part.holds(hi) {
             let m = part.meta(hi);
