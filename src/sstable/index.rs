@@ -18,20 +18,54 @@ use crate::util::key_order;
 
 use super::props::{BlockMeta, FenceKey};
 
-/// A decoded index partition: its blocks' entries, and their last timestamps again as
-/// one compact column. A point read binary-searches one key's blocks by time; over
+/// A decoded index partition: its blocks' entries, and what searches read of them
+/// again as compact columns. A lookup binary-searches a partition's 128 blocks; over
 /// the entries (about 128 bytes each) every probe is a cache miss once a database's
-/// index outgrows the CPU caches, over the column (8 bytes a block) a few lines hold
-/// the whole search (docs/design.md, "Reads").
+/// index outgrows the CPU caches, over a column of 8 bytes a block a few lines hold
+/// the whole search (docs/design.md, "Reads"). Two columns:
+/// - the blocks' last timestamps, for a key whose blocks the key map names (only
+///   their ts differ);
+/// - the 8 bytes of each block's last key that follow the prefix all of them share
+///   (big-endian, zero-padded), for any other key: they order the blocks as the keys
+///   do, and only blocks whose 8 bytes tie with the key's are compared in full.
 pub(crate) struct IndexPart {
     metas: Vec<BlockMeta>,
     last_ts: Box<[i64]>,
+    prefix: Box<[u8]>,
+    key_col: Box<[u64]>,
+}
+
+/// The first 8 bytes of `k`, big-endian, zero-padded: a strictly smaller value means a
+/// strictly smaller key.
+fn chunk(k: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = k.len().min(8);
+    b[..n].copy_from_slice(&k[..n]);
+    u64::from_be_bytes(b)
 }
 
 impl IndexPart {
     pub(crate) fn new(metas: Vec<BlockMeta>) -> IndexPart {
         let last_ts = metas.iter().map(|m| m.last_ts).collect();
-        IndexPart { metas, last_ts }
+        let mut prefix: &[u8] = metas.first().map_or(&[], |m| &m.last_key);
+        for m in &metas {
+            let same = prefix
+                .iter()
+                .zip(m.last_key.iter())
+                .take_while(|(a, b)| a == b);
+            prefix = &prefix[..same.count()];
+        }
+        let prefix: Box<[u8]> = prefix.into();
+        let key_col = metas
+            .iter()
+            .map(|m| chunk(&m.last_key[prefix.len()..]))
+            .collect();
+        IndexPart {
+            metas,
+            last_ts,
+            prefix,
+            key_col,
+        }
     }
 
     /// The last timestamps of blocks `lo..hi` of this partition.
@@ -39,9 +73,41 @@ impl IndexPart {
         &self.last_ts[lo..hi]
     }
 
+    /// The first block of this partition whose last entry is `>= (key, ts)` (its
+    /// length when none is): the key column's binary search, an entry read only
+    /// where its 8 bytes tie with the key's.
+    pub(crate) fn search(&self, key: &[u8], ts: i64) -> usize {
+        let p = &*self.prefix;
+        if !key.starts_with(p) {
+            // Every last key starts with `p`, so `key` falls before all or after all.
+            return if key < p { 0 } else { self.metas.len() };
+        }
+        let c = chunk(&key[p.len()..]);
+        let (mut lo, mut hi) = (0, self.metas.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let before = match self.key_col[mid].cmp(&c) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => {
+                    let m = &self.metas[mid];
+                    cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt()
+                }
+            };
+            match before {
+                true => lo = mid + 1,
+                false => hi = mid,
+            }
+        }
+        lo
+    }
+
     /// The memory it takes.
     pub(crate) fn memory(&self) -> usize {
-        self.metas.iter().map(BlockMeta::memory).sum::<usize>() + 8 * self.last_ts.len() + 64
+        self.metas.iter().map(BlockMeta::memory).sum::<usize>()
+            + 16 * self.last_ts.len()
+            + self.prefix.len()
+            + 64
     }
 }
 
@@ -226,7 +292,58 @@ impl BlockIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::ts_partition_point;
+    use super::{cmp_key_ts, ts_partition_point, BlockMeta, IndexPart};
+    use crate::sstable::format::BlockHandle;
+
+    fn meta(last_key: &[u8], last_ts: i64) -> BlockMeta {
+        BlockMeta {
+            first_key: last_key.into(),
+            first_ts: last_ts,
+            last_key: last_key.into(),
+            last_ts,
+            handle: BlockHandle { offset: 0, len: 0 },
+            min_ts: last_ts,
+            max_ts: last_ts,
+            entries: 1,
+            stats: None,
+        }
+    }
+
+    /// A partition's key search answers as a binary search over its entries does:
+    /// keys sharing long prefixes, keys that are prefixes of others, zero bytes
+    /// (which the column's padding ties with), one key over many blocks, and keys
+    /// outside the partition on either side.
+    #[test]
+    fn partition_key_search_matches_a_binary_search() {
+        let mut rng = crate::util::test_rng("partition_key_search_matches_a_binary_search");
+        let alphabet: [&[u8]; 4] = [b"series.", b"\0", b"a", b"\xff"];
+        let mut key = |rng: &mut fastrand::Rng| {
+            let mut k = b"cpu.host-".to_vec();
+            for _ in 0..rng.usize(0..5) {
+                k.extend_from_slice(alphabet[rng.usize(0..4)]);
+            }
+            if rng.bool() {
+                k.extend_from_slice(format!("{:06}", rng.u32(0..200)).as_bytes());
+            }
+            k
+        };
+        for _ in 0..400 {
+            let n = rng.usize(0..140);
+            let mut entries: Vec<(Vec<u8>, i64)> =
+                (0..n).map(|_| (key(&mut rng), rng.i64(-3..3))).collect();
+            entries.sort();
+            let metas: Vec<BlockMeta> = entries.iter().map(|(k, t)| meta(k, *t)).collect();
+            let part = IndexPart::new(metas.clone());
+            let mut probes: Vec<(Vec<u8>, i64)> = entries.clone();
+            probes.extend((0..50).map(|_| (key(&mut rng), rng.i64(-4..4))));
+            probes.extend([(Vec::new(), 0), (b"cpu".to_vec(), 0), (b"z".to_vec(), 0)]);
+            for (k, t) in probes {
+                let want =
+                    metas.partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, &k, t).is_lt());
+                assert_eq!(part.search(&k, t), want, "{k:?} {t}");
+            }
+        }
+    }
 
     /// The guided search answers as a binary search does, on steady, irregular,
     /// repeating and extreme columns, and stays in bounds on unsorted ones.

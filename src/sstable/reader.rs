@@ -494,11 +494,9 @@ impl Table {
             return Ok(self.index.len());
         }
         let (lo, hi) = (self.index.start(p), self.index.start(p + 1));
-        let at = self
-            .part_holding(lo, p, slot, opts)?
-            .blocks(lo, hi)
-            .partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt());
-        Ok(lo + at)
+        let part = self.part_holding(lo, p, slot, opts)?;
+        // (A damaged top level may name a partition of another length: stay in it.)
+        Ok(lo + part.metas.search(key, ts).min(hi - lo))
     }
 
     /// `search` for a key the key map places in blocks `lo..=hi`: every block of the
