@@ -317,7 +317,7 @@ mod tests {
     fn partition_key_search_matches_a_binary_search() {
         let mut rng = crate::util::test_rng("partition_key_search_matches_a_binary_search");
         let alphabet: [&[u8]; 4] = [b"series.", b"\0", b"a", b"\xff"];
-        let mut key = |rng: &mut fastrand::Rng| {
+        let key = |rng: &mut fastrand::Rng| {
             let mut k = b"cpu.host-".to_vec();
             for _ in 0..rng.usize(0..5) {
                 k.extend_from_slice(alphabet[rng.usize(0..4)]);
