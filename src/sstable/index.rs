@@ -31,8 +31,66 @@ use super::props::{BlockMeta, FenceKey};
 pub(crate) struct IndexPart {
     metas: Vec<BlockMeta>,
     last_ts: Box<[i64]>,
+    last_keys: KeyColumn,
+}
+
+/// The last keys of a run of index entries as a search reads them: the prefix all
+/// share, and the 8 bytes of each that follow it (big-endian, zero-padded).
+struct KeyColumn {
     prefix: Box<[u8]>,
-    key_col: Box<[u64]>,
+    chunks: Box<[u64]>,
+}
+
+impl KeyColumn {
+    fn new(metas: &[BlockMeta]) -> KeyColumn {
+        let mut prefix: &[u8] = metas.first().map_or(&[], |m| &m.last_key);
+        for m in metas {
+            let same = prefix
+                .iter()
+                .zip(m.last_key.iter())
+                .take_while(|(a, b)| a == b);
+            prefix = &prefix[..same.count()];
+        }
+        let prefix: Box<[u8]> = prefix.into();
+        let chunks = metas
+            .iter()
+            .map(|m| chunk(&m.last_key[prefix.len()..]))
+            .collect();
+        KeyColumn { prefix, chunks }
+    }
+
+    /// The first of `metas` (the entries this column was made from) whose last entry
+    /// is `>= (key, ts)` (`metas.len()` when none is): a binary search over the
+    /// column, an entry read only where its 8 bytes tie with the key's.
+    fn search(&self, metas: &[BlockMeta], key: &[u8], ts: i64) -> usize {
+        let p = &*self.prefix;
+        if !key.starts_with(p) {
+            // Every last key starts with `p`, so `key` falls before all or after all.
+            return if key < p { 0 } else { metas.len() };
+        }
+        let c = chunk(&key[p.len()..]);
+        let (mut lo, mut hi) = (0, metas.len().min(self.chunks.len()));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let before = match self.chunks[mid].cmp(&c) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => {
+                    let m = &metas[mid];
+                    cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt()
+                }
+            };
+            match before {
+                true => lo = mid + 1,
+                false => hi = mid,
+            }
+        }
+        lo
+    }
+
+    fn memory(&self) -> usize {
+        self.prefix.len() + 8 * self.chunks.len()
+    }
 }
 
 /// The first 8 bytes of `k`, big-endian, zero-padded: a strictly smaller value means a
@@ -47,24 +105,11 @@ fn chunk(k: &[u8]) -> u64 {
 impl IndexPart {
     pub(crate) fn new(metas: Vec<BlockMeta>) -> IndexPart {
         let last_ts = metas.iter().map(|m| m.last_ts).collect();
-        let mut prefix: &[u8] = metas.first().map_or(&[], |m| &m.last_key);
-        for m in &metas {
-            let same = prefix
-                .iter()
-                .zip(m.last_key.iter())
-                .take_while(|(a, b)| a == b);
-            prefix = &prefix[..same.count()];
-        }
-        let prefix: Box<[u8]> = prefix.into();
-        let key_col = metas
-            .iter()
-            .map(|m| chunk(&m.last_key[prefix.len()..]))
-            .collect();
+        let last_keys = KeyColumn::new(&metas);
         IndexPart {
             metas,
             last_ts,
-            prefix,
-            key_col,
+            last_keys,
         }
     }
 
@@ -74,39 +119,16 @@ impl IndexPart {
     }
 
     /// The first block of this partition whose last entry is `>= (key, ts)` (its
-    /// length when none is): the key column's binary search, an entry read only
-    /// where its 8 bytes tie with the key's.
+    /// length when none is).
     pub(crate) fn search(&self, key: &[u8], ts: i64) -> usize {
-        let p = &*self.prefix;
-        if !key.starts_with(p) {
-            // Every last key starts with `p`, so `key` falls before all or after all.
-            return if key < p { 0 } else { self.metas.len() };
-        }
-        let c = chunk(&key[p.len()..]);
-        let (mut lo, mut hi) = (0, self.metas.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let before = match self.key_col[mid].cmp(&c) {
-                std::cmp::Ordering::Less => true,
-                std::cmp::Ordering::Greater => false,
-                std::cmp::Ordering::Equal => {
-                    let m = &self.metas[mid];
-                    cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt()
-                }
-            };
-            match before {
-                true => lo = mid + 1,
-                false => hi = mid,
-            }
-        }
-        lo
+        self.last_keys.search(&self.metas, key, ts)
     }
 
     /// The memory it takes.
     pub(crate) fn memory(&self) -> usize {
         self.metas.iter().map(BlockMeta::memory).sum::<usize>()
-            + 16 * self.last_ts.len()
-            + self.prefix.len()
+            + 8 * self.last_ts.len()
+            + self.last_keys.memory()
             + 64
     }
 }
@@ -164,8 +186,9 @@ impl std::ops::Deref for IndexPart {
 pub(crate) struct BlockIndex {
     /// One entry per partition; its `entries` is the partition's block count.
     top: Vec<BlockMeta>,
-    /// The top level's last timestamps as one column (as `IndexPart`'s).
+    /// The top level's last timestamps and last keys as columns (as `IndexPart`'s).
     top_last_ts: Box<[i64]>,
+    top_keys: KeyColumn,
     /// The first block number of each partition, then the total block count.
     starts: Vec<u32>,
     /// Format 1: the whole index, which is the only partition.
@@ -180,6 +203,7 @@ impl BlockIndex {
         };
         BlockIndex {
             top_last_ts: Box::new([summary.last_ts]),
+            top_keys: KeyColumn::new(std::slice::from_ref(&summary)),
             top: vec![summary],
             starts: vec![0, blocks.len() as u32],
             whole: Some(Arc::new(IndexPart::new(blocks))),
@@ -203,6 +227,7 @@ impl BlockIndex {
         starts.push(n);
         Some(BlockIndex {
             top_last_ts: top.iter().map(|m| m.last_ts).collect(),
+            top_keys: KeyColumn::new(&top),
             top,
             starts,
             whole: None,
@@ -213,6 +238,7 @@ impl BlockIndex {
         BlockIndex {
             top: Vec::new(),
             top_last_ts: Box::new([]),
+            top_keys: KeyColumn::new(&[]),
             starts: vec![0],
             whole: None,
         }
@@ -260,8 +286,7 @@ impl BlockIndex {
     /// The first partition whose last entry is `>= (key, ts)`; `top().len()` when
     /// none is.
     pub(crate) fn partition_at_or_after(&self, key: &[u8], ts: i64) -> usize {
-        self.top
-            .partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt())
+        self.top_keys.search(&self.top, key, ts)
     }
 
     /// The number of partitions whose first key is `<= end` (or `< end` when not
@@ -286,13 +311,13 @@ impl BlockIndex {
     pub(crate) fn memory(&self) -> usize {
         let top: usize = self.top.iter().map(BlockMeta::memory).sum();
         let whole = self.whole.as_ref().map_or(0, |w| w.memory());
-        top + whole + 4 * self.starts.len() + 8 * self.top_last_ts.len()
+        top + whole + 4 * self.starts.len() + 8 * self.top_last_ts.len() + self.top_keys.memory()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{cmp_key_ts, ts_partition_point, BlockMeta, IndexPart};
+    use super::{cmp_key_ts, ts_partition_point, BlockIndex, BlockMeta, IndexPart};
     use crate::sstable::format::BlockHandle;
 
     fn meta(last_key: &[u8], last_ts: i64) -> BlockMeta {
@@ -309,7 +334,7 @@ mod tests {
         }
     }
 
-    /// A partition's key search answers as a binary search over its entries does:
+    /// A partition's key search (and the top level's) answers as a binary search over its entries does:
     /// keys sharing long prefixes, keys that are prefixes of others, zero bytes
     /// (which the column's padding ties with), one key over many blocks, and keys
     /// outside the partition on either side.
@@ -334,6 +359,8 @@ mod tests {
             entries.sort();
             let metas: Vec<BlockMeta> = entries.iter().map(|(k, t)| meta(k, *t)).collect();
             let part = IndexPart::new(metas.clone());
+            // The same entries as a top level (one block a partition).
+            let top = BlockIndex::partitioned(metas.clone()).unwrap();
             let mut probes: Vec<(Vec<u8>, i64)> = entries.clone();
             probes.extend((0..50).map(|_| (key(&mut rng), rng.i64(-4..4))));
             probes.extend([(Vec::new(), 0), (b"cpu".to_vec(), 0), (b"z".to_vec(), 0)]);
@@ -341,6 +368,7 @@ mod tests {
                 let want =
                     metas.partition_point(|m| cmp_key_ts(&m.last_key, m.last_ts, &k, t).is_lt());
                 assert_eq!(part.search(&k, t), want, "{k:?} {t}");
+                assert_eq!(top.partition_at_or_after(&k, t), want, "top: {k:?} {t}");
             }
         }
     }
