@@ -381,8 +381,10 @@ impl BlockIter {
     fn restart_key(&self, r: usize) -> Result<(&[u8], i64)> {
         let b = &*self.block;
         let mut d = Decoder::at(&b.data[..b.restarts_at], b.restart(r));
-        if d.varint_usize() != Some(0) {
-            return Err(b.corrupt("restart entry shares a prefix"));
+        match d.varint_usize() {
+            Some(0) => {}
+            Some(_) => return Err(b.corrupt("restart entry shares a prefix")),
+            None => return Err(b.corrupt("empty restart")),
         }
         let key = d.bytes().ok_or_else(|| b.corrupt("key"))?;
         let ts = d.varint_i64().ok_or_else(|| b.corrupt("ts"))?;

@@ -339,8 +339,9 @@ impl TableCursor {
 /// Walks one key's entries in a table from the greatest ts down: block by block from
 /// the last that can hold the key, and in each block one restart interval at a time
 /// from the end, so the first step decodes at most an interval (usually all
-/// `get_latest` needs) and `last_n` decodes about `n` entries. Allocates nothing
-/// past its first interval (the key is borrowed, the interval's buffer reused).
+/// `get_latest` needs) and `last_n` decodes about `n` entries. The key is borrowed
+/// and one buffer takes every interval's entries, so stepping from interval to
+/// interval allocates nothing.
 pub(crate) struct KeyWalk<'k> {
     table: Arc<Table>,
     key: &'k [u8],
@@ -395,9 +396,17 @@ impl<'k> KeyWalk<'k> {
             }
             // The next interval back in this block, or the last of the block before.
             if let Some((it, r, last, earlier)) = &mut self.block {
-                let more = it.key_in_interval(self.key, *r, *last, &mut self.buf)?;
-                *last = false;
+                // `buf` and `from` change together: a failed decode leaves no
+                // entries to lend from the wrong block.
                 self.from = Some(it.block().clone());
+                let more = match it.key_in_interval(self.key, *r, *last, &mut self.buf) {
+                    Ok(more) => more,
+                    Err(e) => {
+                        self.buf.clear();
+                        return Err(e);
+                    }
+                };
+                *last = false;
                 match more {
                     true => *r -= 1,
                     false => {

@@ -113,6 +113,12 @@ impl IndexPart {
         }
     }
 
+    /// About the memory a partition of `entries` blocks takes once decoded (its
+    /// entries and columns; fence keys past 24 bytes not counted).
+    pub(crate) fn estimate(entries: usize) -> usize {
+        entries * (std::mem::size_of::<BlockMeta>() + 16) + 64
+    }
+
     /// The last timestamps of blocks `lo..hi` of this partition.
     pub(crate) fn last_ts(&self, lo: usize, hi: usize) -> &[i64] {
         &self.last_ts[lo..hi]
@@ -137,8 +143,8 @@ impl IndexPart {
 /// from where a straight line through the column's ends puts `ts`: one key's blocks
 /// usually hold points at a steady rate, so the guess lands at or next to the answer
 /// and a search touches one or two cache lines where a binary search over a
-/// partition's 128 blocks touches five or six (each a miss once the index outgrows
-/// the CPU caches). Galloping out from the guess keeps the worst case logarithmic.
+/// partition's 128 blocks makes seven probes on five or six lines (each a miss once
+/// the index outgrows the CPU caches). Galloping out from the guess keeps the worst case logarithmic.
 /// On a column that is not ascending (damage) it returns some index in `0..=len`.
 pub(crate) fn ts_partition_point(col: &[i64], ts: i64) -> usize {
     let n = col.len();

@@ -285,7 +285,7 @@ impl Table {
             Error::Internal(format!("index partition {p} out of range in {}", self.name))
         })?;
         // A partition the table will keep skips the cache (it would be held twice).
-        let estimate = top.entries as usize * std::mem::size_of::<BlockMeta>();
+        let estimate = IndexPart::estimate(top.entries as usize);
         let pin = self.ctx.budget.has_room(estimate);
         let metas = self.ctx.cache.get_or_load_index(
             self.meta.id,
@@ -495,8 +495,8 @@ impl Table {
         }
         let (lo, hi) = (self.index.start(p), self.index.start(p + 1));
         let part = self.part_holding(lo, p, slot, opts)?;
-        // (A damaged top level may name a partition of another length: stay in it.)
-        Ok(lo + part.metas.search(key, ts).min(hi - lo))
+        // (The part holding block `lo` is partition `p`, so its base is `lo`.)
+        Ok((part.base + part.metas.search(key, ts)).clamp(lo, hi))
     }
 
     /// `search` for a key the key map places in blocks `lo..=hi`: every block of the

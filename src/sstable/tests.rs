@@ -111,7 +111,8 @@ fn scan(t: &Arc<Table>, b: Bounds) -> Vec<(Vec<u8>, i64)> {
     out
 }
 
-fn latest_walk(t: &Arc<Table>, key: &[u8]) -> Vec<i64> {
+/// A key's versions as a backward walk lends them: ts and value, newest first.
+fn latest_walk(t: &Arc<Table>, key: &[u8]) -> Vec<(i64, Vec<u8>)> {
     let mut part = None;
     let Some(last) = t
         .last_block_of_key(key, &mut part, &ReadOptions::default())
@@ -121,8 +122,8 @@ fn latest_walk(t: &Arc<Table>, key: &[u8]) -> Vec<i64> {
     };
     let mut w = KeyWalk::new(t.clone(), key, last, part, ReadOptions::default());
     let mut out = Vec::new();
-    while let Some((ts, ..)) = w.next_desc().unwrap() {
-        out.push(ts);
+    while let Some((ts, _, _, value)) = w.next_desc().unwrap() {
+        out.push((ts, value.bytes().to_vec()));
     }
     out
 }
@@ -177,10 +178,10 @@ fn partitioned_and_whole_indexes_read_like_the_model() {
                 .step_by(50)
                 .chain([&b"k999".to_vec(), &b"a".to_vec()])
             {
-                let want: Vec<i64> = m
+                let want: Vec<(i64, Vec<u8>)> = m
                     .range((k.clone(), i64::MIN)..=(k.clone(), i64::MAX))
                     .rev()
-                    .map(|((_, ts), _)| *ts)
+                    .map(|((_, ts), e)| (*ts, e.value.clone()))
                     .collect();
                 assert_eq!(latest_walk(&t, k), want, "{what}: walk of {k:?}");
             }
