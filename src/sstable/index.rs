@@ -18,8 +18,8 @@ use crate::util::key_order;
 
 use super::props::{BlockMeta, FenceKey};
 
-/// A decoded index partition: its blocks' entries, and what searches read of them
-/// again as compact columns. A lookup binary-searches a partition's 128 blocks; over
+/// A decoded index partition (or a table's top level: one entry a partition): its
+/// entries, and what searches read of them again as compact columns. A lookup binary-searches a partition's 128 blocks; over
 /// the entries (about 128 bytes each) every probe is a cache miss once a database's
 /// index outgrows the CPU caches, over a column of 8 bytes a block a few lines hold
 /// the whole search (docs/design.md, "Reads"). Two columns:
@@ -191,10 +191,8 @@ impl std::ops::Deref for IndexPart {
 
 pub(crate) struct BlockIndex {
     /// One entry per partition; its `entries` is the partition's block count.
-    top: Vec<BlockMeta>,
-    /// The top level's last timestamps and last keys as columns (as `IndexPart`'s).
-    top_last_ts: Box<[i64]>,
-    top_keys: KeyColumn,
+    /// With the same search columns as a partition.
+    top: IndexPart,
     /// The first block number of each partition, then the total block count.
     starts: Vec<u32>,
     /// Format 1: the whole index, which is the only partition.
@@ -208,9 +206,7 @@ impl BlockIndex {
             return BlockIndex::empty();
         };
         BlockIndex {
-            top_last_ts: Box::new([summary.last_ts]),
-            top_keys: KeyColumn::new(std::slice::from_ref(&summary)),
-            top: vec![summary],
+            top: IndexPart::new(vec![summary]),
             starts: vec![0, blocks.len() as u32],
             whole: Some(Arc::new(IndexPart::new(blocks))),
         }
@@ -232,9 +228,7 @@ impl BlockIndex {
         }
         starts.push(n);
         Some(BlockIndex {
-            top_last_ts: top.iter().map(|m| m.last_ts).collect(),
-            top_keys: KeyColumn::new(&top),
-            top,
+            top: IndexPart::new(top),
             starts,
             whole: None,
         })
@@ -242,9 +236,7 @@ impl BlockIndex {
 
     fn empty() -> BlockIndex {
         BlockIndex {
-            top: Vec::new(),
-            top_last_ts: Box::new([]),
-            top_keys: KeyColumn::new(&[]),
+            top: IndexPart::new(Vec::new()),
             starts: vec![0],
             whole: None,
         }
@@ -271,7 +263,7 @@ impl BlockIndex {
 
     /// The last timestamps of partitions `a..b`.
     pub(crate) fn top_last_ts(&self, a: usize, b: usize) -> &[i64] {
-        &self.top_last_ts[a..b]
+        self.top.last_ts(a, b)
     }
 
     /// The number of data blocks.
@@ -292,7 +284,7 @@ impl BlockIndex {
     /// The first partition whose last entry is `>= (key, ts)`; `top().len()` when
     /// none is.
     pub(crate) fn partition_at_or_after(&self, key: &[u8], ts: i64) -> usize {
-        self.top_keys.search(&self.top, key, ts)
+        self.top.search(key, ts)
     }
 
     /// The number of partitions whose first key is `<= end` (or `< end` when not
@@ -315,9 +307,9 @@ impl BlockIndex {
 
     /// Memory held by the table for its index (partitions in the cache not counted).
     pub(crate) fn memory(&self) -> usize {
-        let top: usize = self.top.iter().map(BlockMeta::memory).sum();
+        let top = self.top.memory();
         let whole = self.whole.as_ref().map_or(0, |w| w.memory());
-        top + whole + 4 * self.starts.len() + 8 * self.top_last_ts.len() + self.top_keys.memory()
+        top + whole + 4 * self.starts.len()
     }
 }
 

@@ -56,15 +56,8 @@ impl Table {
     /// Whether the table's key range meets the bounds' (no I/O: a run's table, or a
     /// table of another window, often holds none of a one-series read's key).
     fn meets_keys(&self, b: &Bounds) -> bool {
-        let Some((first, last)) = self.key_range() else {
-            return false;
-        };
-        key_order::compare(&b.start, last).is_le()
-            && match &b.end {
-                KeyEnd::Unbounded => true,
-                KeyEnd::Included(e) => key_order::compare(e, first).is_ge(),
-                KeyEnd::Excluded(e) => key_order::compare(e, first).is_gt(),
-            }
+        self.key_range()
+            .is_some_and(|(first, last)| !b.key_before_start(last) && !b.key_past_end(first))
     }
 
     /// For bounds over one key that the key map knows: the blocks that may hold its
