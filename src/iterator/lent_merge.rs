@@ -8,7 +8,9 @@
 //! for the smallest current `(key, ts)` instead of keeping a heap: the comparisons
 //! read the keys where they lie. Of equal `(key, ts)`, the version with the highest
 //! sequence wins (memtable versions carry theirs; a table's entries take the table's
-//! smallest), as in `MergeIter`; the others are stepped past.
+//! smallest), as in `MergeIter`; the others are stepped past. Once one source is
+//! below all others, it is stepped alone while it stays below the smallest of them
+//! (a [`run`]): the data of tables written one after another lies mostly in such runs.
 
 use std::cmp::Ordering;
 use std::collections::VecDeque;
@@ -230,6 +232,16 @@ pub(crate) fn visit(
                 return Ok(handed + taken);
             }
         }
+        if tied.len() == 1 && blocks.is_none() && live_curs.len() > 1 {
+            // A run: while the best source stays below every other source's
+            // current entry, it is the only one to step and compare.
+            match run(&mut curs, best, &live_curs, now, &mut f, &mut handed)? {
+                Run::Stopped => return Ok(handed + taken),
+                Run::Ended => live_curs.retain(|&x| x != best),
+                Run::Reached => {}
+            }
+            continue;
+        }
         for &i in &tied {
             let on = match blocks.as_deref_mut() {
                 // A block may be taken whole only when every other source's next
@@ -259,4 +271,63 @@ pub(crate) fn visit(
         }
     }
     Ok(handed + taken)
+}
+
+/// How a [`run`] ended.
+enum Run {
+    /// `f` stopped the read.
+    Stopped,
+    /// The source has no entry left.
+    Ended,
+    /// Its entry is no longer below every other source's: the merge chooses again.
+    Reached,
+}
+
+/// Steps source `best`, whose entry was just handed out, and hands out its entries
+/// while each stays below the smallest `(key, ts)` among the other live sources
+/// (which do not move meanwhile): one comparison a step instead of one per source.
+/// Index ranges of a few tables written in key order are long runs of one table.
+fn run<F>(
+    curs: &mut [Cur],
+    best: usize,
+    live_curs: &[usize],
+    now: &dyn Fn() -> i64,
+    f: &mut F,
+    handed: &mut u64,
+) -> Result<Run>
+where
+    F: FnMut(&[u8], i64, Kind, &[u8]) -> Result<bool>,
+{
+    let (before, rest) = curs.split_at_mut(best);
+    let (me, after) = rest.split_first_mut().expect("source best");
+    let mut next: Option<At<'_>> = None;
+    for &i in live_curs.iter().filter(|&&i| i != best) {
+        let other = match i < best {
+            true => &before[i],
+            false => &after[i - best - 1],
+        };
+        let a = other.current().expect("live source");
+        if next
+            .as_ref()
+            .map_or(true, |n| cmp_key_ts(a.key, a.ts, n.key, n.ts).is_lt())
+        {
+            next = Some(a);
+        }
+    }
+    let next = next.expect("another live source");
+    loop {
+        if !me.step(None)? {
+            return Ok(Run::Ended);
+        }
+        let at = me.current().expect("a source that stepped");
+        if !cmp_key_ts(at.key, at.ts, next.key, next.ts).is_lt() {
+            return Ok(Run::Reached);
+        }
+        if live(at.kind, at.expire_at, now) {
+            *handed += 1;
+            if !f(at.key, at.ts, at.kind, at.value)? {
+                return Ok(Run::Stopped);
+            }
+        }
+    }
 }
