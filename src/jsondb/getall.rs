@@ -31,7 +31,11 @@ fn limit_of(count: Option<usize>) -> usize {
     }
 }
 
+#[inline]
 pub(crate) fn decode_key(b: &[u8]) -> Result<Value> {
+    if let Some(v) = key::decode_number(b) {
+        return Ok(v);
+    }
     key::decode(b)
         .map(|(v, _)| v)
         .ok_or_else(|| Error::Internal("undecodable stored key".into()))
