@@ -15,7 +15,7 @@
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
-use crate::entry::{cmp_key_ts, live, Entry, Kind};
+use crate::entry::{cmp_key_ts, live, Kind};
 use crate::error::Result;
 use crate::memtable::MemCursor;
 use crate::point::Summary;
@@ -36,7 +36,8 @@ struct At<'a> {
 
 /// One source and the entry it is on.
 enum Cur {
-    Mem(MemCursor, Option<Entry>),
+    /// A memtable: its versions lent from the cursor's chunk buffer.
+    Mem(MemCursor),
     /// A table or a run's tables in key order; the front one is on the entry.
     Tables(VecDeque<TableCursor>),
 }
@@ -44,7 +45,7 @@ enum Cur {
 impl Cur {
     fn new(s: Source) -> Cur {
         match s {
-            Source::Mem(c) => Cur::Mem(c, None),
+            Source::Mem(c) => Cur::Mem(c),
             Source::Table(c) => Cur::Tables(VecDeque::from([c])),
             Source::Run(run) => Cur::Tables(run),
         }
@@ -55,10 +56,7 @@ impl Cur {
     /// comes to whole first.
     fn step(&mut self, mut offer: Option<&mut BlockOffer<'_>>) -> Result<bool> {
         match self {
-            Cur::Mem(c, cur) => {
-                *cur = c.next_entry();
-                Ok(cur.is_some())
-            }
+            Cur::Mem(c) => Ok(c.next_lent()),
             Cur::Tables(run) => {
                 while let Some(c) = run.front_mut() {
                     let on = match offer.as_deref_mut() {
@@ -83,14 +81,17 @@ impl Cur {
     /// The current entry.
     fn current(&self) -> Option<At<'_>> {
         match self {
-            Cur::Mem(_, Some(e)) => Some(At {
-                key: &e.key,
-                ts: e.ts,
-                seq: e.seq,
-                kind: e.kind,
-                expire_at: e.expire_at,
-                value: &e.value,
-            }),
+            Cur::Mem(c) => {
+                let (key, ts, seq, kind, expire_at, value) = c.lent()?;
+                Some(At {
+                    key,
+                    ts,
+                    seq,
+                    kind,
+                    expire_at,
+                    value,
+                })
+            }
             Cur::Tables(run) => {
                 let c = run.front()?;
                 let (key, ts, kind, expire_at, value) = c.lent()?;
@@ -103,7 +104,6 @@ impl Cur {
                     value,
                 })
             }
-            _ => None,
         }
     }
 }

@@ -34,7 +34,34 @@ pub(crate) struct MemCursor {
     buf: VecDeque<Entry>,
     /// Entries the next refill copies.
     chunk: usize,
+    /// What `next_lent` steps through: a chunk of versions, keys and values in one
+    /// buffer, reused from chunk to chunk.
+    lent: LentChunk,
 }
+
+/// A chunk of versions copied under one read lock for `next_lent`: keys and values
+/// in `bytes`, the rest in `spans`; `at` is the span `lent` returns.
+#[derive(Default)]
+struct LentChunk {
+    bytes: Vec<u8>,
+    spans: Vec<Span>,
+    at: Option<usize>,
+}
+
+/// One version in a [`LentChunk`]: its key is `bytes[key..value]`, its value
+/// `bytes[value..end]`.
+struct Span {
+    key: usize,
+    value: usize,
+    end: usize,
+    ts: i64,
+    seq: u64,
+    kind: Kind,
+    expire_at: i64,
+}
+
+/// A version as `MemCursor::lent` lends it: key, ts, sequence, kind, expiry, value.
+pub(crate) type LentVersion<'a> = (&'a [u8], i64, u64, Kind, i64, &'a [u8]);
 
 impl MemCursor {
     pub(crate) fn new(mem: Arc<Memtable>, bounds: Arc<Bounds>, snap: u64) -> Self {
@@ -52,7 +79,55 @@ impl MemCursor {
             resume,
             buf: VecDeque::new(),
             chunk: FIRST_CHUNK,
+            lent: LentChunk::default(),
         }
+    }
+
+    /// `next_entry` without building the entry: moves to the next version (false
+    /// past the last), which [`lent`](Self::lent) lends until the next step. Each
+    /// refill copies a chunk into one reused buffer, so stepping allocates nothing
+    /// once the buffer has grown to a chunk. Not to be mixed with `next_entry`.
+    pub(crate) fn next_lent(&mut self) -> bool {
+        let next = self.lent.at.map_or(0, |i| i + 1);
+        if next < self.lent.spans.len() {
+            self.lent.at = Some(next);
+            return true;
+        }
+        let mut chunk = std::mem::take(&mut self.lent);
+        chunk.bytes.clear();
+        chunk.spans.clear();
+        self.walk(|key, ts, seq, v| {
+            let k = chunk.bytes.len();
+            chunk.bytes.extend_from_slice(key);
+            let at = chunk.bytes.len();
+            chunk.bytes.extend_from_slice(&v.value);
+            chunk.spans.push(Span {
+                key: k,
+                value: at,
+                end: chunk.bytes.len(),
+                ts,
+                seq,
+                kind: v.kind,
+                expire_at: v.expire_at,
+            });
+        });
+        chunk.at = (!chunk.spans.is_empty()).then_some(0);
+        self.lent = chunk;
+        self.lent.at.is_some()
+    }
+
+    /// The version `next_lent` moved to.
+    pub(crate) fn lent(&self) -> Option<LentVersion<'_>> {
+        let s = &self.lent.spans[self.lent.at?];
+        let b = &self.lent.bytes;
+        Some((
+            &b[s.key..s.value],
+            s.ts,
+            s.seq,
+            s.kind,
+            s.expire_at,
+            &b[s.value..s.end],
+        ))
     }
 
     pub(crate) fn next_entry(&mut self) -> Option<Entry> {

@@ -386,8 +386,9 @@ mod tests {
         assert_eq!(seen, expected);
     }
 
-    /// `visit` lends exactly the live records the cursor yields, for random entries
-    /// (puts, deletes, expired puts, several versions), snapshots, bounds and stops.
+    /// `visit` lends exactly the live records the cursor yields, and `next_lent` every
+    /// version `next_entry` yields, for random entries (puts, deletes, expired puts,
+    /// several versions), snapshots, bounds and stops.
     #[test]
     fn visit_lends_what_the_cursor_yields() {
         let mut rng = crate::util::test_rng("visit_lends_what_the_cursor_yields");
@@ -430,6 +431,17 @@ mod tests {
                 let mut cursor = MemCursor::new(m.clone(), bounds, snap);
                 std::iter::from_fn(move || cursor.next_entry()).collect::<Vec<_>>()
             };
+            // The lending step lends what the owning one returns.
+            let mut cursor = MemCursor::new(m.clone(), bounds.clone(), snap);
+            let mut lent = Vec::new();
+            while cursor.next_lent() {
+                let (key, ts, seq, kind, expire_at, value) = cursor.lent().unwrap();
+                let mut e = put(std::str::from_utf8(key).unwrap(), ts, seq, "");
+                (e.kind, e.expire_at, e.value) = (kind, expire_at, value.to_vec());
+                lent.push(e);
+            }
+            assert!(cursor.lent().is_none() && !cursor.next_lent());
+            assert_eq!(lent, all(bounds.clone()), "lent, snap {snap}");
             // Backwards: the same newest versions in the opposite order (a key's
             // versions of one ts are met oldest first there, chunks cut anywhere).
             let mut forward = all(bounds.clone());
