@@ -291,7 +291,7 @@ impl TableCursor {
             let Some(it) = &self.iter else {
                 break;
             };
-            if !f((it.key(), it.ts(), raw.kind(), raw.expire_at, it.value(&raw)))? {
+            if !f((it.key(), it.ts(), raw.kind, raw.expire_at, it.value(&raw)))? {
                 return Ok(false);
             }
         }
@@ -304,7 +304,7 @@ impl TableCursor {
     pub(crate) fn lent(&self) -> Option<LentEntry<'_>> {
         match (&self.iter, &self.raw) {
             (Some(it), Some(raw)) => {
-                Some((it.key(), it.ts(), raw.kind(), raw.expire_at, it.value(raw)))
+                Some((it.key(), it.ts(), raw.kind, raw.expire_at, it.value(raw)))
             }
             _ => None,
         }
@@ -392,7 +392,7 @@ impl<'k> KeyWalk<'k> {
     pub(crate) fn next_desc(&mut self) -> Result<Option<(i64, Kind, i64, Lent)>> {
         loop {
             if let (Some((ts, raw)), Some(from)) = (self.buf.pop(), &self.from) {
-                return Ok(Some((ts, raw.kind(), raw.expire_at, Lent::of(from, &raw))));
+                return Ok(Some((ts, raw.kind, raw.expire_at, Lent::of(from, &raw))));
             }
             // The next interval back in this block, or the last of the block before.
             if let Some((it, r, last, earlier)) = &mut self.block {

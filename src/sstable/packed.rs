@@ -132,7 +132,7 @@ pub(crate) fn pack(raw: Vec<u8>, interval: usize) -> Result<Option<Vec<u8>>> {
     while let Some(raw) = it.next_raw()? {
         let (key, ts, value) = (it.key(), it.ts(), it.value(&raw));
         let expiry = (raw.expire_at != i64::MAX).then(|| raw.expire_at.wrapping_sub(ts));
-        if raw.kind() == Kind::Num {
+        if raw.kind == Kind::Num {
             let joins = run.key.as_slice() == key
                 && run.expiry == expiry
                 && run.ts.last().is_some_and(|&t| t < ts);
@@ -150,7 +150,7 @@ pub(crate) fn pack(raw: Vec<u8>, interval: usize) -> Result<Option<Vec<u8>>> {
             continue;
         }
         p.flush(&mut run, &mut scratch);
-        p.entry(key, ts, raw.kind(), raw.expire_at, value);
+        p.entry(key, ts, raw.kind, raw.expire_at, value);
     }
     p.flush(&mut run, &mut scratch);
     if p.runs == 0 {
