@@ -11,7 +11,7 @@ mod writer;
 
 pub(crate) use batch::{Op, Points, WriteBatch};
 pub(crate) use reader::{replay_segment, TornTail};
-pub(crate) use writer::{frame_record, sync_dir, WalWriter};
+pub(crate) use writer::{frame_record, sync_dir, WalWriter, RECORD_HEADER};
 
 use std::path::{Path, PathBuf};
 

@@ -120,9 +120,7 @@ mod tests {
             let b = WriteBatch {
                 ops: vec![Op::Put(Record::new(format!("k{i}"), i as i64, vec![7; 20]))],
             };
-            let mut payload = Vec::new();
-            b.encode(i as u64 + 1, &mut payload);
-            frame_record(&mut out, &payload);
+            frame_record(&mut out, |buf| b.encode(i as u64 + 1, buf));
             ends.push(out.len());
         }
         (out, ends)

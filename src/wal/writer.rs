@@ -14,12 +14,17 @@ use crate::util::checksum::crc32_two;
 
 pub(crate) const RECORD_HEADER: usize = 8;
 
-/// Frames `payload` as one log record appended to `out`.
-pub(crate) fn frame_record(out: &mut Vec<u8>, payload: &[u8]) {
-    let len = (payload.len() as u32).to_le_bytes();
-    out.extend_from_slice(&crc32_two(&len, payload).to_le_bytes());
-    out.extend_from_slice(&len);
-    out.extend_from_slice(payload);
+/// Appends one log record to `out` whose payload `write` appends: the payload is
+/// written in place after room for the header, which is filled in afterwards (no
+/// copy of the payload from a buffer of its own).
+pub(crate) fn frame_record(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    let at = out.len();
+    out.extend_from_slice(&[0; RECORD_HEADER]);
+    write(out);
+    let len = ((out.len() - at - RECORD_HEADER) as u32).to_le_bytes();
+    let crc = crc32_two(&len, &out[at + RECORD_HEADER..]).to_le_bytes();
+    out[at..at + 4].copy_from_slice(&crc);
+    out[at + 4..at + RECORD_HEADER].copy_from_slice(&len);
 }
 
 pub(crate) struct WalWriter {
