@@ -12,8 +12,8 @@ use std::cmp::Ordering;
 /// What an entry says about its `(key, ts)`.
 ///
 /// A word, not a byte: the structs that carry a kind (`Entry`, the block iterator's
-/// `Raw`, the walks' heads) have a word-aligned field after it, so this costs no
-/// space, and it leaves no seven-byte hole behind the kind. rustc copied such holes
+/// `Raw`, the walks' heads) were padded to 8 bytes around it already, so this costs
+/// no space, and it leaves no seven-byte hole behind the kind. rustc copied such holes
 /// with overlapping 4-byte moves wherever a `Result<Option<..>>` holding one was
 /// passed up, and each copy cost a store-forwarding stall (~15 cycles) per record:
 /// ~40% of a table scan's loop (docs/design.md, "Reads").

@@ -225,12 +225,14 @@ fn visit_over_a_sole_table_skips_what_a_scan_skips() {
 /// runs: one source stepped alone while it stays below the others) hands out what a
 /// scan returns: writes in runs of ascending keys, each run flushed to its own table,
 /// with overwrites of the same `(key, ts)` in later tables and the memtable, deletes
-/// and records that have expired; visitors that stop early. Seed printed.
+/// and records that have expired; visitors that stop early. The first rounds are
+/// merged into a run of several small tables (a source that moves from table to
+/// table) under the later rounds' tables. Seed printed.
 #[test]
 fn visit_over_many_sources_matches_the_scan() {
     let mut rng = common::rng("visit_over_many_sources_matches_the_scan");
     let dir = tempfile::tempdir().unwrap();
-    let e = open(dir.path());
+    let e = common::open_tiny(common::small_config(dir.path()));
     let base = common::base_ts();
     let key = |i: usize| format!("k{i:04}");
     for round in 0..6 {
@@ -242,7 +244,11 @@ fn visit_over_many_sources_matches_the_scan() {
             match rng.u8(0..10) {
                 0 => b.delete(key(i), ts),
                 1 => b.put(Record::new(key(i), ts, vec![round]).with_expire_at(base)),
-                _ => b.put_permanent(Record::new(key(i), ts, format!("{round}.{i}").into_bytes())),
+                _ => b.put_permanent(Record::new(
+                    key(i),
+                    ts,
+                    format!("{round}.{i:040}").into_bytes(),
+                )),
             };
         }
         for _ in 0..10 {
@@ -253,7 +259,12 @@ fn visit_over_many_sources_matches_the_scan() {
         if round < 5 {
             e.flush().unwrap();
         }
+        if round == 2 {
+            e.trigger_compaction().unwrap();
+        }
     }
+    let tables = e.stats().sstable_count;
+    assert!(tables > 5, "a run of tables and three more: {tables}");
     let snap = e.snapshot();
     for _ in 0..40 {
         let (a, z) = (rng.usize(0..700), rng.usize(0..700));

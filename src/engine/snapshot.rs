@@ -145,7 +145,8 @@ impl Snapshot {
     /// Hands each live record in `range` to `f` as borrowed `(key, ts, value)`, in
     /// `(key, ts)` order, until `f` returns `Ok(false)`; no record is copied out when
     /// the data is in memory. `expect` is how many records the caller expects to take
-    /// (a hint that sizes the first read; `usize::MAX` when unknown).
+    /// (a hint that sizes the first read from a memtable: 0 when unknown, which
+    /// starts small; `usize::MAX` when it will take all).
     pub fn visit(
         &self,
         range: ScanRange,

@@ -202,6 +202,9 @@ pub(crate) fn visit(
         }
     }
     let mut tied: Vec<usize> = Vec::with_capacity(curs.len());
+    // The source that won the last choice: a run starts when one wins twice in a
+    // row, so finely interleaved sources do not pay for runs that end at once.
+    let mut last_best = None;
     while !live_curs.is_empty() {
         // The smallest (key, ts); of equal ones the highest sequence.
         tied.clear();
@@ -232,7 +235,8 @@ pub(crate) fn visit(
                 return Ok(handed + taken);
             }
         }
-        if tied.len() == 1 && blocks.is_none() && live_curs.len() > 1 {
+        let won_again = last_best.replace(best) == Some(best);
+        if tied.len() == 1 && blocks.is_none() && won_again {
             // A run: while the best source stays below every other source's
             // current entry, it is the only one to step and compare.
             match run(&mut curs, best, &live_curs, now, &mut f, &mut handed)? {
@@ -283,10 +287,11 @@ enum Run {
     Reached,
 }
 
-/// Steps source `best`, whose entry was just handed out, and hands out its entries
-/// while each stays below the smallest `(key, ts)` among the other live sources
-/// (which do not move meanwhile): one comparison a step instead of one per source.
-/// Index ranges of a few tables written in key order are long runs of one table.
+/// Steps source `best`, whose entry was just handed out (or skipped, when not live),
+/// and hands out its entries while each stays below the smallest `(key, ts)` among
+/// the other live sources (which do not move meanwhile), to its end when no other
+/// is left: one comparison a step instead of one per source. Sources whose key
+/// ranges do not interleave (tables of ascending ids) are read in long runs.
 fn run<F>(
     curs: &mut [Cur],
     best: usize,
@@ -314,13 +319,15 @@ where
             next = Some(a);
         }
     }
-    let next = next.expect("another live source");
     loop {
         if !me.step(None)? {
             return Ok(Run::Ended);
         }
         let at = me.current().expect("a source that stepped");
-        if !cmp_key_ts(at.key, at.ts, next.key, next.ts).is_lt() {
+        if next
+            .as_ref()
+            .is_some_and(|n| !cmp_key_ts(at.key, at.ts, n.key, n.ts).is_lt())
+        {
             return Ok(Run::Reached);
         }
         if live(at.kind, at.expire_at, now) {

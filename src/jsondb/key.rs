@@ -166,11 +166,7 @@ pub(crate) fn decode(b: &[u8]) -> Option<(Value, usize)> {
         TAG_NULL => Some((Value::Null, 1)),
         TAG_FALSE => Some((Value::Bool(false), 1)),
         TAG_TRUE => Some((Value::Bool(true), 1)),
-        TAG_NUMBER => {
-            let bytes: [u8; 8] = b.get(1..9)?.try_into().ok()?;
-            let f = decode_f64(bytes);
-            Some((number_value(f)?, 9))
-        }
+        TAG_NUMBER => Some((decode_number(b)?, 9)),
         TAG_STRING => {
             let mut units = Vec::new();
             let mut i = 1;
@@ -440,6 +436,18 @@ mod tests {
         assert_eq!(encode(&json!(-0.0)).unwrap(), encode(&json!(0)).unwrap());
         assert_eq!(decode(&encode(&json!(42)).unwrap()).unwrap().0, json!(42));
         assert_eq!(decode(&encode(&json!(1.5)).unwrap()).unwrap().0, json!(1.5));
+        // NaN and the infinities are no keys; -0.0 reads back as 0.
+        for (f, want) in [
+            (f64::NAN, None),
+            (f64::INFINITY, None),
+            (f64::NEG_INFINITY, None),
+            (-0.0, Some(json!(0))),
+        ] {
+            let mut b = vec![TAG_NUMBER];
+            b.extend_from_slice(&encode_f64(f));
+            assert_eq!(decode_number(&b), want, "{f}");
+            assert_eq!(decode(&b).map(|(v, _)| v), want, "{f}");
+        }
     }
 
     /// `skip` measures what `decode` reads, and `decode_number` reads what `decode`

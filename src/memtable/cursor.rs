@@ -63,6 +63,45 @@ struct Span {
 /// A version as `MemCursor::lent` lends it: key, ts, sequence, kind, expiry, value.
 pub(crate) type LentVersion<'a> = (&'a [u8], i64, u64, Kind, i64, &'a [u8]);
 
+impl LentChunk {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.spans.clear();
+        self.at = None;
+    }
+
+    /// Copies a version in.
+    fn push(&mut self, key: &[u8], ts: i64, seq: u64, v: &MemValue) {
+        let k = self.bytes.len();
+        self.bytes.extend_from_slice(key);
+        let value = self.bytes.len();
+        self.bytes.extend_from_slice(&v.value);
+        self.spans.push(Span {
+            key: k,
+            value,
+            end: self.bytes.len(),
+            ts,
+            seq,
+            kind: v.kind,
+            expire_at: v.expire_at,
+        });
+    }
+
+    /// Version `i`.
+    fn version(&self, i: usize) -> Option<LentVersion<'_>> {
+        let s = self.spans.get(i)?;
+        let b = &self.bytes;
+        Some((
+            &b[s.key..s.value],
+            s.ts,
+            s.seq,
+            s.kind,
+            s.expire_at,
+            &b[s.value..s.end],
+        ))
+    }
+}
+
 impl MemCursor {
     pub(crate) fn new(mem: Arc<Memtable>, bounds: Arc<Bounds>, snap: u64) -> Self {
         let resume = Some((
@@ -93,24 +132,10 @@ impl MemCursor {
             self.lent.at = Some(next);
             return true;
         }
+        debug_assert!(self.buf.is_empty(), "next_lent after next_entry");
         let mut chunk = std::mem::take(&mut self.lent);
-        chunk.bytes.clear();
-        chunk.spans.clear();
-        self.walk(|key, ts, seq, v| {
-            let k = chunk.bytes.len();
-            chunk.bytes.extend_from_slice(key);
-            let at = chunk.bytes.len();
-            chunk.bytes.extend_from_slice(&v.value);
-            chunk.spans.push(Span {
-                key: k,
-                value: at,
-                end: chunk.bytes.len(),
-                ts,
-                seq,
-                kind: v.kind,
-                expire_at: v.expire_at,
-            });
-        });
+        chunk.clear();
+        self.walk(|key, ts, seq, v| chunk.push(key, ts, seq, v));
         chunk.at = (!chunk.spans.is_empty()).then_some(0);
         self.lent = chunk;
         self.lent.at.is_some()
@@ -118,16 +143,7 @@ impl MemCursor {
 
     /// The version `next_lent` moved to.
     pub(crate) fn lent(&self) -> Option<LentVersion<'_>> {
-        let s = &self.lent.spans[self.lent.at?];
-        let b = &self.lent.bytes;
-        Some((
-            &b[s.key..s.value],
-            s.ts,
-            s.seq,
-            s.kind,
-            s.expire_at,
-            &b[s.value..s.end],
-        ))
+        self.lent.version(self.lent.at?)
     }
 
     pub(crate) fn next_entry(&mut self) -> Option<Entry> {
@@ -138,6 +154,8 @@ impl MemCursor {
     }
 
     fn refill(&mut self) {
+        // The two steps share `resume`: mixed, one would skip the other's chunk.
+        debug_assert!(self.lent.spans.is_empty(), "next_entry after next_lent");
         let mut buf = std::mem::take(&mut self.buf);
         self.walk(|key, ts, seq, v| buf.push_back(to_entry(key, ts, seq, v)));
         self.buf = buf;
@@ -261,25 +279,23 @@ impl MemCursor {
         };
         // Room for a chunk of keys of up to ~40 bytes with short values (index
         // entries): a limit query's one chunk fills it without regrowing.
-        let mut bytes: Vec<u8> = Vec::with_capacity((self.chunk * 48).max(512));
-        // (key start, value start, value end) in `bytes`, the ts and the kind.
-        let mut spans: Vec<(usize, usize, usize, i64, Kind)> = Vec::with_capacity(self.chunk);
+        let mut chunk = LentChunk {
+            bytes: Vec::with_capacity((self.chunk * 48).max(512)),
+            spans: Vec::with_capacity(self.chunk),
+            at: None,
+        };
         let mut handed = 0;
         while self.resume.is_some() {
-            bytes.clear();
-            spans.clear();
-            self.walk(|key, ts, _, v| {
+            chunk.clear();
+            self.walk(|key, ts, seq, v| {
                 if live(v.kind, v.expire_at, now) {
-                    let k = bytes.len();
-                    bytes.extend_from_slice(key);
-                    let at = bytes.len();
-                    bytes.extend_from_slice(&v.value);
-                    spans.push((k, at, bytes.len(), ts, v.kind));
+                    chunk.push(key, ts, seq, v);
                 }
             });
-            for &(k, at, end, ts, kind) in &spans {
+            for i in 0..chunk.spans.len() {
+                let (key, ts, _, kind, _, value) = chunk.version(i).expect("a span");
                 handed += 1;
-                if !f(&bytes[k..at], ts, kind, &bytes[at..end])? {
+                if !f(key, ts, kind, value)? {
                     return Ok(handed);
                 }
             }

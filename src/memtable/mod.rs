@@ -431,17 +431,29 @@ mod tests {
                 let mut cursor = MemCursor::new(m.clone(), bounds, snap);
                 std::iter::from_fn(move || cursor.next_entry()).collect::<Vec<_>>()
             };
-            // The lending step lends what the owning one returns.
-            let mut cursor = MemCursor::new(m.clone(), bounds.clone(), snap);
-            let mut lent = Vec::new();
-            while cursor.next_lent() {
-                let (key, ts, seq, kind, expire_at, value) = cursor.lent().unwrap();
-                let mut e = put(std::str::from_utf8(key).unwrap(), ts, seq, "");
-                (e.kind, e.expire_at, e.value) = (kind, expire_at, value.to_vec());
-                lent.push(e);
-            }
-            assert!(cursor.lent().is_none() && !cursor.next_lent());
-            assert_eq!(lent, all(bounds.clone()), "lent, snap {snap}");
+            // The lending step lends what the owning one returns, both ways.
+            let lent = |bounds: Arc<Bounds>| {
+                let mut cursor = MemCursor::new(m.clone(), bounds, snap);
+                let mut lent = Vec::new();
+                while cursor.next_lent() {
+                    let (key, ts, seq, kind, expire_at, value) = cursor.lent().unwrap();
+                    let mut e = put(std::str::from_utf8(key).unwrap(), ts, seq, "");
+                    (e.kind, e.expire_at, e.value) = (kind, expire_at, value.to_vec());
+                    lent.push(e);
+                }
+                assert!(cursor.lent().is_none() && !cursor.next_lent());
+                lent
+            };
+            assert_eq!(
+                lent(bounds.clone()),
+                all(bounds.clone()),
+                "lent, snap {snap}"
+            );
+            assert_eq!(
+                lent(back.clone()),
+                all(back.clone()),
+                "lent back, snap {snap}"
+            );
             // Backwards: the same newest versions in the opposite order (a key's
             // versions of one ts are met oldest first there, chunks cut anywhere).
             let mut forward = all(bounds.clone());
