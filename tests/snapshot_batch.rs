@@ -14,6 +14,28 @@ fn open(dir: &std::path::Path) -> Engine {
     Engine::open(common::small_config(dir)).unwrap()
 }
 
+type Got = Vec<(Vec<u8>, i64, Vec<u8>)>;
+
+/// What a scan of `range` returns: key, ts and value.
+fn scanned(snap: &flowdb::Snapshot, range: &ScanRange) -> Got {
+    snap.scan(range.clone())
+        .unwrap()
+        .map(|r| r.unwrap())
+        .map(|r| (r.key, r.ts, r.value))
+        .collect()
+}
+
+/// What `visit` lends of `range`, to a visitor that stops after `stop` records.
+fn visited(snap: &flowdb::Snapshot, range: &ScanRange, stop: usize) -> Got {
+    let mut got = Vec::new();
+    snap.visit(range.clone(), 0, &mut |k, ts, v| {
+        got.push((k.to_vec(), ts, v.to_vec()));
+        Ok(got.len() < stop)
+    })
+    .unwrap();
+    got
+}
+
 fn keys_ts(recs: &[Record]) -> Vec<(String, i64)> {
     recs.iter()
         .map(|r| (r.key_str().into_owned(), r.ts))
@@ -204,18 +226,8 @@ fn visit_over_a_sole_table_skips_what_a_scan_skips() {
         ScanRange::time_range(now + 100, now + 200),
     ];
     for range in ranges {
-        let want: Vec<(Vec<u8>, i64, Vec<u8>)> = snap
-            .scan(range.clone())
-            .unwrap()
-            .map(|r| r.unwrap())
-            .map(|r| (r.key, r.ts, r.value))
-            .collect();
-        let mut got = Vec::new();
-        snap.visit(range.clone(), 0, &mut |k, ts, v| {
-            got.push((k.to_vec(), ts, v.to_vec()));
-            Ok(true)
-        })
-        .unwrap();
+        let want = scanned(&snap, &range);
+        let got = visited(&snap, &range, usize::MAX);
         assert!(!want.is_empty(), "{range:?}");
         assert_eq!(got, want, "{range:?}");
     }
@@ -269,19 +281,9 @@ fn visit_over_many_sources_matches_the_scan() {
     for _ in 0..40 {
         let (a, z) = (rng.usize(0..700), rng.usize(0..700));
         let range = ScanRange::key_range(key(a.min(z)), key(a.max(z)));
-        let want: Vec<(Vec<u8>, i64, Vec<u8>)> = snap
-            .scan(range.clone())
-            .unwrap()
-            .map(|r| r.unwrap())
-            .map(|r| (r.key, r.ts, r.value))
-            .collect();
+        let want = scanned(&snap, &range);
         let stop = rng.usize(0..want.len() + 2);
-        let mut got = Vec::new();
-        snap.visit(range.clone(), 0, &mut |k, ts, v| {
-            got.push((k.to_vec(), ts, v.to_vec()));
-            Ok(got.len() < stop)
-        })
-        .unwrap();
+        let got = visited(&snap, &range, stop);
         let n = stop.clamp(1, want.len().max(1)).min(want.len());
         assert_eq!(got, want[..n], "{range:?}, stopping after {stop}");
     }
