@@ -251,7 +251,7 @@ fn visit_over_many_sources_matches_the_scan() {
         let mut b = WriteBatch::new();
         // A run of ascending keys from a random place, and a few strays.
         let from = rng.usize(0..400);
-        for i in from..from + rng.usize(50..300) {
+        for i in from..from + rng.usize(150..300) {
             let ts = base + rng.i64(0..3);
             match rng.u8(0..10) {
                 0 => b.delete(key(i), ts),
@@ -275,8 +275,12 @@ fn visit_over_many_sources_matches_the_scan() {
             e.trigger_compaction().unwrap();
         }
     }
+    // Rounds 3 and 4 are a table each; the merge of rounds 0 to 2 is the rest.
     let tables = e.stats().sstable_count;
-    assert!(tables > 5, "a run of tables and three more: {tables}");
+    assert!(
+        tables >= 4,
+        "a run of several tables under two more: {tables}"
+    );
     let snap = e.snapshot();
     for _ in 0..40 {
         let (a, z) = (rng.usize(0..700), rng.usize(0..700));

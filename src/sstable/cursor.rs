@@ -388,8 +388,21 @@ impl<'k> KeyWalk<'k> {
     }
 
     /// The next version back: its ts, kind and expiry, and its value lent from the
-    /// block (its sequence is the table's: `seq`).
+    /// block (its sequence is the table's: `seq`). The common step, an entry of the
+    /// interval decoded already, is inlined into the caller: returned from a call,
+    /// the version came back through memory written in 8-byte stores and copied in
+    /// 16-byte loads, a store-forwarding stall per version (docs/design.md, "Reads").
+    #[inline]
     pub(crate) fn next_desc(&mut self) -> Result<Option<(i64, Kind, i64, Lent)>> {
+        if let (Some((ts, raw)), Some(from)) = (self.buf.pop(), &self.from) {
+            return Ok(Some((ts, raw.kind, raw.expire_at, Lent::of(from, &raw))));
+        }
+        self.next_desc_decoding()
+    }
+
+    /// `next_desc` once the decoded interval is used up: decodes the next one back.
+    #[inline(never)]
+    fn next_desc_decoding(&mut self) -> Result<Option<(i64, Kind, i64, Lent)>> {
         loop {
             if let (Some((ts, raw)), Some(from)) = (self.buf.pop(), &self.from) {
                 return Ok(Some((ts, raw.kind, raw.expire_at, Lent::of(from, &raw))));
