@@ -8,9 +8,10 @@
 //! for the smallest current `(key, ts)` instead of keeping a heap: the comparisons
 //! read the keys where they lie. Of equal `(key, ts)`, the version with the highest
 //! sequence wins (memtable versions carry theirs; a table's entries take the table's
-//! smallest), as in `MergeIter`; the others are stepped past. Once one source is
-//! below all others, it is stepped alone while it stays below the smallest of them
-//! (a [`run`]): the data of tables written one after another lies mostly in such runs.
+//! smallest), as in `MergeIter`; the others are stepped past. Once one source wins
+//! the choice twice in a row, it is stepped alone while it stays below the smallest
+//! of the others (a [`run`]): sources whose key ranges do not interleave are read
+//! mostly in such runs.
 
 use std::cmp::Ordering;
 use std::collections::VecDeque;
