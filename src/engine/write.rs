@@ -137,20 +137,21 @@ impl Inner {
         let mut wal = self.wal.lock();
         self.make_room(&mut wal)?;
         let mut seq = self.visible_seq.load(Ordering::Acquire);
+        let (records, bytes) = group.iter().fold((0, 0), |(n, size), (_, b, _)| {
+            (n + b.len(), size + b.payload_bytes())
+        });
         // The group's records, encoded in place into one buffer sized for them
         // (grown from empty it was reallocated a dozen times a commit).
-        let room = |b: &WriteBatch| b.payload_bytes() + 4 * b.len() + 16 + RECORD_HEADER;
-        let mut framed = Vec::with_capacity(group.iter().map(|(_, b, _)| room(b)).sum());
+        let room = bytes + 4 * records + (16 + RECORD_HEADER) * group.len();
+        let mut framed = Vec::with_capacity(room);
         let mut numbered = Vec::with_capacity(group.len());
         let mut sync = self.config.wal_sync_mode == SyncMode::Always;
-        let (mut records, mut bytes) = (0u64, 0u64);
         for (_, batch, force_sync) in group {
             sync |= force_sync;
             frame_record(&mut framed, |buf| batch.encode(seq + 1, buf));
-            records += batch.len() as u64;
-            bytes += batch.payload_bytes() as u64;
-            numbered.push((seq + 1, batch));
-            seq += numbered.last().map_or(0, |(_, b)| b.len() as u64);
+            let first = seq + 1;
+            seq += batch.len() as u64;
+            numbered.push((first, batch));
         }
         if !sync {
             if let SyncMode::IntervalMs(ms) = self.config.wal_sync_mode {
@@ -169,7 +170,7 @@ impl Inner {
             self.visible_seq.store(seq, Ordering::Release);
             return Err(e);
         }
-        let mut entries = Vec::with_capacity(records as usize);
+        let mut entries = Vec::with_capacity(records);
         let mut range_dels = Vec::new();
         let mut points = Vec::new();
         for (first, batch) in numbered {
@@ -184,8 +185,10 @@ impl Inner {
         self.visible_seq.store(seq, Ordering::Release);
         self.stats
             .records_written
-            .fetch_add(records, Ordering::Relaxed);
-        self.stats.bytes_written.fetch_add(bytes, Ordering::Relaxed);
+            .fetch_add(records as u64, Ordering::Relaxed);
+        self.stats
+            .bytes_written
+            .fetch_add(bytes as u64, Ordering::Relaxed);
         Ok(())
     }
 
