@@ -1,14 +1,14 @@
 //! [`MemCursor`]: a lazy cursor over one memtable within bounds at one snapshot,
-//! forwards or (`Bounds::reverse`) backwards, refilling a small buffer per read lock;
-//! and `visit`, which lends records from a reused buffer instead.
+//! forwards or (`Bounds::reverse`) backwards, copying a chunk of versions into one
+//! reused buffer per read lock and lending them from there (`next_lent`) or building
+//! entries of them (`next_entry`); and `visit`, which lends live records.
 
 use std::cmp::Reverse;
-use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use super::{live, to_entry, MemValue, Memtable};
-use crate::entry::{Entry, Kind};
+use super::{live, MemValue, Memtable};
+use crate::entry::{Entry, Found, Kind};
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
@@ -31,10 +31,9 @@ pub(crate) struct MemCursor {
     /// for `bounds.start` (not copied: a short scan never needs a key of its own);
     /// backwards, the key `None` is the end bound and the ts the greatest to read.
     resume: Option<(Option<Vec<u8>>, i64)>,
-    buf: VecDeque<Entry>,
     /// Entries the next refill copies.
     chunk: usize,
-    /// What `next_lent` steps through: a chunk of versions, keys and values in one
+    /// What the cursor steps through: a chunk of versions, keys and values in one
     /// buffer, reused from chunk to chunk.
     lent: LentChunk,
 }
@@ -116,23 +115,20 @@ impl MemCursor {
             bounds,
             snap,
             resume,
-            buf: VecDeque::new(),
             chunk: FIRST_CHUNK,
             lent: LentChunk::default(),
         }
     }
 
-    /// `next_entry` without building the entry: moves to the next version (false
-    /// past the last), which [`lent`](Self::lent) lends until the next step. Each
-    /// refill copies a chunk into one reused buffer, so stepping allocates nothing
-    /// once the buffer has grown to a chunk. Not to be mixed with `next_entry`.
+    /// Moves to the next version (false past the last), which [`lent`](Self::lent)
+    /// lends until the next step. Each refill copies a chunk into one reused buffer,
+    /// so stepping allocates nothing once the buffer has grown to a chunk.
     pub(crate) fn next_lent(&mut self) -> bool {
         let next = self.lent.at.map_or(0, |i| i + 1);
         if next < self.lent.spans.len() {
             self.lent.at = Some(next);
             return true;
         }
-        debug_assert!(self.buf.is_empty(), "next_lent after next_entry");
         let mut chunk = std::mem::take(&mut self.lent);
         chunk.clear();
         self.walk(|key, ts, seq, v| chunk.push(key, ts, seq, v));
@@ -146,19 +142,19 @@ impl MemCursor {
         self.lent.version(self.lent.at?)
     }
 
+    /// The next version, built: `next_lent`'s, with its key and value copied.
     pub(crate) fn next_entry(&mut self) -> Option<Entry> {
-        if self.buf.is_empty() {
-            self.refill();
+        if !self.next_lent() {
+            return None;
         }
-        self.buf.pop_front()
-    }
-
-    fn refill(&mut self) {
-        // The two steps share `resume`: mixed, one would skip the other's chunk.
-        debug_assert!(self.lent.spans.is_empty(), "next_entry after next_lent");
-        let mut buf = std::mem::take(&mut self.buf);
-        self.walk(|key, ts, seq, v| buf.push_back(to_entry(key, ts, seq, v)));
-        self.buf = buf;
+        let (key, ts, seq, kind, expire_at, value) = self.lent()?;
+        let found = Found {
+            seq,
+            kind,
+            expire_at,
+            value: value.to_vec(),
+        };
+        Some(found.into_entry(key, ts))
     }
 
     /// Hands the next chunk of `(key, ts)` groups' newest visible versions to `emit`,

@@ -78,10 +78,6 @@ fn add_version<'m>(
     }
 }
 
-fn to_entry(key: &[u8], ts: i64, seq: u64, v: &MemValue) -> Entry {
-    found(seq, v).map(<[u8]>::to_vec).into_entry(key, ts)
-}
-
 impl Memtable {
     pub(crate) fn new(first_segment: u64) -> Self {
         Memtable {
