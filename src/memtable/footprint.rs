@@ -4,9 +4,10 @@
 //!
 //! A heap block costs what glibc's malloc hands out for the request: the request plus
 //! an 8-byte header, rounded up to 16, at least 32 bytes (other allocators are close).
-//! Structures that grow by doubling are charged their capacity as it grows: a run's
-//! `Vec` exactly, the hash table at its average fill. B-tree entries are charged their
-//! node's size over its average fill.
+//! The arena (slots, their keys, values, short runs) is charged the blocks it
+//! reserved, exactly. Outside it, structures that grow by doubling are charged their
+//! capacity as it grows: a long run's block exactly, the hash table at its average
+//! fill. B-tree entries are charged their node's size over its average fill.
 
 use std::mem::size_of;
 
@@ -20,16 +21,7 @@ pub(super) fn heap(n: usize) -> usize {
     }
 }
 
-/// A value's own heap block: values up to 16 bytes are stored inline.
-pub(super) fn value(len: usize) -> usize {
-    if len <= 16 {
-        0
-    } else {
-        heap(len)
-    }
-}
-
-/// A key's own heap block: keys up to 32 bytes are stored inline.
+/// A B-tree key's own heap block: keys up to 32 bytes are stored inline.
 fn key(len: usize) -> usize {
     if len <= 32 {
         0
@@ -47,17 +39,12 @@ pub(super) fn btree_entry(entry: usize) -> usize {
     heap(NODE_ENTRIES * entry + 16) * 3 / (2 * NODE_ENTRIES)
 }
 
-/// A new key of `len` bytes whose slot (key and versions) is `slot` bytes: the slot's
-/// block, the key's own blocks (the slot and the ordered map each keep a copy), the
-/// ordered map's entry (key and pointer) and the hash table's (hash and pointer, in a
-/// table between 7/16 and 7/8 full: 3/2 of 16 bytes on average).
-pub(super) fn new_key(len: usize, slot: usize) -> usize {
-    heap(slot) + 2 * key(len) + btree_entry(size_of::<Key>() + 8) + 16 * 3 / 2
-}
-
-/// A `Vec` of `cap` elements of `elem` bytes.
-pub(super) fn vec(cap: usize, elem: usize) -> usize {
-    heap(cap * elem)
+/// A new key of `len` bytes, outside the arena (which holds its slot and the slot's
+/// copy of the key): the ordered map's own copy of the key, its entry (key and
+/// pointer) and the hash table's (hash and pointer, in a table between 7/16 and 7/8
+/// full: 3/2 of 16 bytes on average).
+pub(super) fn new_key(len: usize) -> usize {
+    key(len) + btree_entry(size_of::<Key>() + 8) + 16 * 3 / 2
 }
 
 #[cfg(test)]
@@ -71,7 +58,7 @@ mod tests {
         assert_eq!(heap(24), 32);
         assert_eq!(heap(25), 48);
         assert_eq!(heap(100), 112);
-        assert_eq!(value(16), 0);
-        assert_eq!(value(17), 32);
+        assert_eq!(key(32), 0);
+        assert_eq!(key(33), 48);
     }
 }

@@ -4,9 +4,9 @@
 //! A JsonDB memtable holds hundreds of thousands of keys (every document and every
 //! index entry). A B-tree lookup among them walks about seven nodes, most of them
 //! cache misses; a hash lookup costs about one. So each key's slot (its key and its
-//! value) is allocated once, and both the B-tree (key → slot) and a hash table (hash →
-//! slot) point at it. Slots never move and are freed only with the map: a memtable
-//! only grows until it is dropped whole.
+//! value) is made once, in the map's arena (`arena`), and both the B-tree (key →
+//! slot) and a hash table (hash → slot) point at it. Slots never move and go with the
+//! map: a memtable only grows until it is dropped whole.
 //!
 //! The hash table keeps each key's hash beside its pointer, so growing it rehashes
 //! without reading the slots, and it is split in `SHARDS` tables by the hash's top
@@ -14,16 +14,18 @@
 //! to grow, under the write lock, while readers waited. The hasher is seeded per map
 //! (ahash's random state), so keys cannot be chosen to collide.
 
+use std::alloc::Layout;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::ptr::NonNull;
 
 use hashbrown::HashTable;
 
+use super::arena::{Arena, MemBytes};
 use crate::util::key_order::{Key, KeyRef};
 
 struct Slot<V> {
-    key: Key,
+    key: MemBytes,
     value: V,
 }
 
@@ -35,9 +37,11 @@ pub(crate) struct KeyMap<V> {
     order: BTreeMap<Key, NonNull<Slot<V>>>,
     hashed: [Shard<V>; SHARDS],
     state: ahash::RandomState,
+    /// The slots, their keys and what the values keep there; dropped after them.
+    arena: Arena,
 }
 
-// SAFETY: the slots are owned by the map (allocated in `entry`, freed in `drop`), and
+// SAFETY: the slots are owned by the map (made in `upsert`, dropped in `drop`), and
 // reached only through `&self` (shared) or `&mut self` (exclusive) methods, as if the
 // map held them by value.
 unsafe impl<V: Send> Send for KeyMap<V> {}
@@ -45,15 +49,18 @@ unsafe impl<V: Send> Send for KeyMap<V> {}
 unsafe impl<V: Sync> Sync for KeyMap<V> {}
 
 impl<V> KeyMap<V> {
-    /// Bytes of one key's slot (its key and value), allocated once per key.
-    pub(crate) const SLOT: usize = std::mem::size_of::<Slot<V>>();
-
     pub(crate) fn new() -> Self {
         KeyMap {
             order: BTreeMap::new(),
             hashed: std::array::from_fn(|_| HashTable::new()),
             state: ahash::RandomState::new(),
+            arena: Arena::new(),
         }
+    }
+
+    /// Bytes the arena reserved (slots, their keys, what values keep there).
+    pub(crate) fn arena_bytes(&self) -> usize {
+        self.arena.reserved()
     }
 
     fn hash(&self, key: &[u8]) -> u64 {
@@ -79,30 +86,32 @@ impl<V> KeyMap<V> {
             .map(|p| unsafe { &(*p.as_ptr()).value })
     }
 
-    /// The value of `key`, made by `make` if the key is new (a borrowed key is
-    /// copied only then).
-    pub(crate) fn entry<K: AsRef<[u8]> + Into<Vec<u8>>>(
+    /// Updates the value of `key` with `update`, or makes it with `make` when the key
+    /// is new (a borrowed key is copied only then); each may keep bytes in the arena.
+    /// Returns `update`'s result, or for a new key `new_key(key length)`.
+    pub(crate) fn upsert<K: AsRef<[u8]> + Into<Vec<u8>>, R>(
         &mut self,
         key: K,
-        make: impl FnOnce() -> V,
-    ) -> &mut V {
+        make: impl FnOnce(&mut Arena) -> V,
+        update: impl FnOnce(&mut V, &mut Arena) -> R,
+        new_key: impl FnOnce(usize) -> R,
+    ) -> R {
         let h = self.hash(key.as_ref());
-        let p = match self.find(h, key.as_ref()) {
-            Some(p) => p,
-            None => {
-                let key = Key::new(key.into());
-                let slot = Box::new(Slot {
-                    key: key.clone(),
-                    value: make(),
-                });
-                let p = NonNull::from(Box::leak(slot));
-                self.order.insert(key, p);
-                self.hashed[Self::shard(h)].insert_unique(h, (h, p), |(hh, _)| *hh);
-                p
-            }
+        if let Some(p) = self.find(h, key.as_ref()) {
+            // SAFETY: `&mut self` makes this the only reference to any slot.
+            return update(unsafe { &mut (*p.as_ptr()).value }, &mut self.arena);
+        }
+        let len = key.as_ref().len();
+        let slot = Slot {
+            key: self.arena.bytes(key.as_ref()),
+            value: make(&mut self.arena),
         };
-        // SAFETY: `&mut self` makes this the only reference to any slot.
-        unsafe { &mut (*p.as_ptr()).value }
+        let p = self.arena.alloc(Layout::new::<Slot<V>>()).cast::<Slot<V>>();
+        // SAFETY: a fresh arena allocation with `Slot<V>`'s layout.
+        unsafe { p.as_ptr().write(slot) };
+        self.order.insert(Key::new(key.into()), p);
+        self.hashed[Self::shard(h)].insert_unique(h, (h, p), |(hh, _)| *hh);
+        new_key(len)
     }
 
     /// Keys `>= from` in order, with their values.
@@ -136,11 +145,17 @@ impl<V> KeyMap<V> {
 }
 
 impl<V> Drop for KeyMap<V> {
+    /// Drops the values in their slots (the arena then frees the memory).
     fn drop(&mut self) {
-        self.hashed.iter_mut().for_each(HashTable::clear);
-        for (_, p) in std::mem::take(&mut self.order) {
-            // SAFETY: each slot was leaked from a Box in `entry` and is freed once.
-            drop(unsafe { Box::from_raw(p.as_ptr()) });
+        for shard in &mut self.hashed {
+            if std::mem::needs_drop::<V>() {
+                for (_, p) in shard.iter() {
+                    // SAFETY: each slot is in exactly one shard, written in
+                    // `upsert`, and dropped once, here.
+                    unsafe { std::ptr::drop_in_place(p.as_ptr()) };
+                }
+            }
+            shard.clear();
         }
     }
 }
@@ -164,7 +179,7 @@ mod tests {
         };
         for i in 0..20_000u64 {
             let k = key(&mut rng);
-            map.entry(k.clone(), Vec::new).push(i);
+            map.upsert(k.clone(), |_| vec![i], |v, _| v.push(i), |_| ());
             model.entry(k).or_default().push(i);
             if i % 97 == 0 {
                 let probe = key(&mut rng);

@@ -11,6 +11,7 @@
 //! only from the group-commit leader (one at a time); readers take the read lock briefly
 //! per chunk and never hold it between calls, so a slow scan does not block writers.
 
+mod arena;
 mod cursor;
 mod footprint;
 mod keys;
@@ -20,22 +21,20 @@ use std::cmp::Reverse;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use parking_lot::RwLock;
-use smallvec::SmallVec;
 
 use crate::entry::{live, Entry, Found, Kind, RangeTombstone};
 use crate::wal::Points;
+use arena::{Arena, MemBytes};
 pub(crate) use cursor::MemCursor;
 use keys::KeyMap;
 use versions::Versions;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct MemValue {
     kind: Kind,
     expire_at: i64,
-    /// Values up to 16 bytes (index entries, JsonDB's unique-index primary keys,
-    /// tombstones) live inline, in the 24 bytes a `Vec` would take: no allocation,
-    /// and no cache miss to read them.
-    value: SmallVec<[u8; 16]>,
+    /// Inline up to 16 bytes, else in the memtable's arena.
+    value: MemBytes,
 }
 
 pub(crate) struct Memtable {
@@ -61,21 +60,25 @@ fn found(seq: u64, v: &MemValue) -> Found<&[u8]> {
     }
 }
 
-/// Adds version `vkey` of a key of `key_len` bytes, whose versions `entry` finds
-/// (or makes, with the version, when the key is new); the bytes it added.
-fn add_version<'m>(
-    key_len: usize,
+/// Adds version `vkey` (`kind`, `expire_at`, `value`) of `key` to `map`; returns the
+/// bytes it added outside the arena (the arena's own growth is measured apart).
+fn add_version<K: AsRef<[u8]> + Into<Vec<u8>>>(
+    map: &mut KeyMap<Versions>,
+    key: K,
     vkey: versions::VKey,
-    v: MemValue,
-    entry: impl FnOnce(&mut dyn FnMut() -> Versions) -> &'m mut Versions,
+    (kind, expire_at, value): (Kind, i64, &[u8]),
 ) -> isize {
-    let own = footprint::value(v.value.len());
-    let mut fresh = Some(v);
-    let versions = entry(&mut || Versions::One(vkey, fresh.take().expect("made once")));
-    match fresh {
-        Some(v) => versions.insert(vkey, v),
-        None => (footprint::new_key(key_len, KeyMap::<Versions>::SLOT) + own) as isize,
-    }
+    let version = |arena: &mut Arena| MemValue {
+        kind,
+        expire_at,
+        value: arena.bytes(value),
+    };
+    map.upsert(
+        key,
+        |arena| Versions::One(vkey, version(arena)),
+        |versions, arena| versions.insert(vkey, version(arena), arena),
+        |len| footprint::new_key(len) as isize,
+    )
 }
 
 impl Memtable {
@@ -135,22 +138,15 @@ impl Memtable {
         let n = entries.len();
         let (mut lo, mut hi) = (u64::MAX, 0);
         let mut map = self.map.write();
+        let arena_before = map.arena_bytes();
         for e in entries {
             lo = lo.min(e.seq);
             hi = hi.max(e.seq);
-            let v = MemValue {
-                kind: e.kind,
-                expire_at: e.expire_at,
-                value: if e.value.len() <= 16 {
-                    SmallVec::from_slice(&e.value)
-                } else {
-                    SmallVec::from_vec(e.value)
-                },
-            };
             let vkey = (e.ts, Reverse(e.seq));
-            let key_len = e.key.len();
-            added += add_version(key_len, vkey, v, |make| map.entry(e.key, make));
+            let v = (e.kind, e.expire_at, &e.value[..]);
+            added += add_version(&mut map, e.key, vkey, v);
         }
+        added += (map.arena_bytes() - arena_before) as isize;
         drop(map);
         self.charge(n, lo, hi, added);
     }
@@ -165,22 +161,19 @@ impl Memtable {
         let mut n = 0;
         let (mut lo, mut hi) = (u64::MAX, 0);
         let mut map = self.map.write();
+        let arena_before = map.arena_bytes();
         for (first, p) in points {
             for i in 0..p.len() {
                 let seq = first + i as u64;
                 lo = lo.min(seq);
                 hi = hi.max(seq);
-                let v = MemValue {
-                    kind: Kind::Num,
-                    expire_at: p.expire_at[i],
-                    value: SmallVec::from_slice(&p.values[i].to_le_bytes()),
-                };
-                let key = p.key(i);
-                let vkey = (p.ts[i], Reverse(seq));
-                added += add_version(key.len(), vkey, v, |make| map.entry(key, make));
+                let value = p.values[i].to_le_bytes();
+                let v = (Kind::Num, p.expire_at[i], &value[..]);
+                added += add_version(&mut map, p.key(i), (p.ts[i], Reverse(seq)), v);
             }
             n += p.len();
         }
+        added += (map.arena_bytes() - arena_before) as isize;
         drop(map);
         if n > 0 {
             self.charge(n, lo, hi, added);

@@ -2,18 +2,23 @@
 //!
 //! Three shapes, for the three ways keys are written:
 //! - **One**: most keys of a document store hold one version, kept inline.
-//! - **Run**: a time series appends its points in time order. A sorted `Vec` takes
-//!   each at its end, and holds a version in its 56 bytes (plus the `Vec`'s growth
-//!   room, 25% on average). A B-tree filled in ascending order leaves its nodes about
-//!   half full: 109 bytes a version, measured, so a memtable of time series took ~40%
-//!   more memory than it accounted.
+//! - **Run**: a time series appends its points in time order. A sorted array takes
+//!   each at its end, and holds a version in its 56 bytes (plus growth room, 25% on
+//!   average). While short (up to 16 versions) the array lives in the memtable's
+//!   arena (`arena`), where outgrown copies stay until the memtable goes; longer
+//!   ones take a block of their own, freed as they grow. A B-tree filled in
+//!   ascending order leaves its nodes about half full: 109 bytes a version,
+//!   measured, so a memtable of time series took ~40% more memory than it accounted.
 //! - **Tree**: a key written out of order. A run takes an out-of-order version by
 //!   inserting it in place while it is short; past `RUN_MAX_SHIFT` versions it becomes
 //!   a B-tree, so late data never moves a long run again and again.
 
+use std::alloc::Layout;
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
+use std::ptr::NonNull;
 
+use super::arena::Arena;
 use super::{footprint, MemValue};
 
 /// A version's place among one key's versions: `(ts, Reverse(seq))` ascending, so
@@ -26,7 +31,7 @@ const RUN_MAX_SHIFT: usize = 64;
 #[derive(Debug)]
 pub(super) enum Versions {
     One(VKey, MemValue),
-    Run(Vec<(VKey, MemValue)>),
+    Run(Run),
     Tree(BTreeMap<VKey, MemValue>),
 }
 
@@ -63,64 +68,164 @@ fn pairs(run: &[(VKey, MemValue)]) -> impl DoubleEndedIterator<Item = Item<'_>> 
     run.iter().map(|(k, v)| (k, v))
 }
 
+type RunEntry = (VKey, MemValue);
+
 /// One version in a run.
-const RUN_ENTRY: usize = std::mem::size_of::<(VKey, MemValue)>();
+const RUN_ENTRY: usize = std::mem::size_of::<RunEntry>();
+
+/// The most versions a run holds in the arena; a longer one has a block of its own.
+const ARENA_RUN: usize = 16;
+
+/// A sorted array of versions: `len` of `cap` in use, in the arena while `cap <=
+/// ARENA_RUN`, else in a block of its own (freed on growth and on drop).
+pub(super) struct Run {
+    ptr: NonNull<RunEntry>,
+    len: usize,
+    cap: usize,
+}
+
+// SAFETY: a run owns its versions (they are `Copy` and point only into the arena,
+// which outlives the run), as a `Vec` would.
+unsafe impl Send for Run {}
+// SAFETY: as for Send.
+unsafe impl Sync for Run {}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl Run {
+    /// A run of two versions, in order.
+    fn of_two(arena: &mut Arena, a: RunEntry, b: RunEntry) -> Run {
+        let mut run = Run {
+            ptr: NonNull::dangling(),
+            len: 0,
+            cap: 0,
+        };
+        run.push(arena, a);
+        run.push(arena, b);
+        run
+    }
+
+    fn as_slice(&self) -> &[RunEntry] {
+        // SAFETY: the first `len` entries are initialized, in a live allocation.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [RunEntry] {
+        // SAFETY: as in `as_slice`, and `&mut self` is the only access.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    fn own_block(&self) -> bool {
+        self.cap > ARENA_RUN
+    }
+
+    /// Bytes of its block of its own (none while it lives in the arena).
+    fn heap_bytes(&self) -> usize {
+        match self.own_block() {
+            true => footprint::heap(self.cap * RUN_ENTRY),
+            false => 0,
+        }
+    }
+
+    fn push(&mut self, arena: &mut Arena, e: RunEntry) {
+        self.insert(arena, self.len, e);
+    }
+
+    /// Inserts `e` at `i`, moving the versions after it up.
+    fn insert(&mut self, arena: &mut Arena, i: usize, e: RunEntry) {
+        if self.len == self.cap {
+            self.grow(arena);
+        }
+        // SAFETY: `len < cap`, so entries `i..len` move up by one within the array,
+        // and slot `i` is then free to write.
+        unsafe {
+            let p = self.ptr.as_ptr().add(i);
+            std::ptr::copy(p, p.add(1), self.len - i);
+            p.write(e);
+        }
+        self.len += 1;
+    }
+
+    fn grow(&mut self, arena: &mut Arena) {
+        let cap = (self.cap * 2).max(2);
+        let layout = Layout::array::<RunEntry>(cap).expect("run layout");
+        let ptr = match cap > ARENA_RUN {
+            // SAFETY: the layout's size is not zero.
+            true => match NonNull::new(unsafe { std::alloc::alloc(layout) }) {
+                Some(p) => p.cast(),
+                None => std::alloc::handle_alloc_error(layout),
+            },
+            false => arena.alloc(layout).cast(),
+        };
+        // SAFETY: both arrays hold at least `len` entries and do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr(), ptr.as_ptr(), self.len) };
+        self.free();
+        (self.ptr, self.cap) = (ptr, cap);
+    }
+
+    /// Frees the block of its own, if it has one (arena arrays go with the arena).
+    fn free(&mut self) {
+        if self.own_block() {
+            let layout = Layout::array::<RunEntry>(self.cap).expect("run layout");
+            // SAFETY: allocated in `grow` with this layout; the caller replaces or
+            // forgets the pointer.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr().cast(), layout) };
+        }
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        self.free();
+    }
+}
 
 impl Versions {
-    /// Adds or replaces the version at `k`; returns the change in the bytes these
-    /// versions hold from the allocator (`footprint`), `v`'s own block included.
-    pub(super) fn insert(&mut self, k: VKey, v: MemValue) -> isize {
-        let own = footprint::value(v.value.len()) as isize;
+    /// Adds or replaces the version at `k` (its value already in `arena`); returns the
+    /// change in the bytes these versions hold from the allocator outside the arena
+    /// (`footprint`): a long run's block, a tree's nodes.
+    pub(super) fn insert(&mut self, k: VKey, v: MemValue, arena: &mut Arena) -> isize {
         let before = self.structure_bytes();
-        let replaced = match self {
-            Versions::One(k0, v0) if *k0 == k => Some(std::mem::replace(v0, v)),
-            Versions::One(..) => {
-                let Versions::One(k0, v0) = std::mem::replace(self, Versions::Run(Vec::new()))
-                else {
-                    return 0;
-                };
-                let run = if k0 < k {
-                    vec![(k0, v0), (k, v)]
-                } else {
-                    vec![(k, v), (k0, v0)]
-                };
-                *self = Versions::Run(run);
-                None
+        match self {
+            Versions::One(k0, v0) if *k0 == k => *v0 = v,
+            Versions::One(k0, v0) => {
+                let (a, b) = ((*k0, *v0), (k, v));
+                let (a, b) = if a.0 < b.0 { (a, b) } else { (b, a) };
+                *self = Versions::Run(Run::of_two(arena, a, b));
             }
             Versions::Run(run) => {
-                if run.last().is_some_and(|(last, _)| *last < k) {
-                    run.push((k, v));
-                    None
+                if run.as_slice().last().is_some_and(|(last, _)| *last < k) {
+                    run.push(arena, (k, v));
                 } else {
-                    match run.binary_search_by(|(x, _)| x.cmp(&k)) {
-                        Ok(i) => Some(std::mem::replace(&mut run[i].1, v)),
-                        Err(i) if run.len() <= RUN_MAX_SHIFT => {
-                            run.insert(i, (k, v));
-                            None
-                        }
+                    match run.as_slice().binary_search_by(|(x, _)| x.cmp(&k)) {
+                        Ok(i) => run.as_mut_slice()[i].1 = v,
+                        Err(i) if run.len <= RUN_MAX_SHIFT => run.insert(arena, i, (k, v)),
                         Err(_) => {
                             let mut tree: BTreeMap<VKey, MemValue> =
-                                std::mem::take(run).into_iter().collect();
+                                run.as_slice().iter().copied().collect();
                             tree.insert(k, v);
                             *self = Versions::Tree(tree);
-                            None
                         }
                     }
                 }
             }
-            Versions::Tree(m) => m.insert(k, v),
-        };
-        let freed = replaced.map_or(0, |old| footprint::value(old.value.len())) as isize;
-        own - freed + self.structure_bytes() as isize - before as isize
+            Versions::Tree(m) => {
+                m.insert(k, v);
+            }
+        }
+        self.structure_bytes() as isize - before as isize
     }
 
-    /// The blocks of the structure holding the versions (not their values' own):
-    /// nothing for one version (it lives in the key's slot), a run's `Vec` by its
+    /// The blocks outside the arena holding the versions: a long run's by its
     /// capacity, a tree's entries at its nodes' average fill.
     fn structure_bytes(&self) -> usize {
         match self {
             Versions::One(..) => 0,
-            Versions::Run(run) => footprint::vec(run.capacity(), RUN_ENTRY),
+            Versions::Run(run) => run.heap_bytes(),
             Versions::Tree(m) => m.len() * footprint::btree_entry(RUN_ENTRY),
         }
     }
@@ -130,6 +235,7 @@ impl Versions {
         match self {
             Versions::One(k, v) => Either::A((*k >= from).then_some((k, v)).into_iter()),
             Versions::Run(run) => {
+                let run = run.as_slice();
                 let i = run.partition_point(|(x, _)| *x < from);
                 Either::B(Either::A(pairs(&run[i..])))
             }
@@ -144,6 +250,7 @@ impl Versions {
                 Either::A(below.map_or(true, |b| *k < b).then_some((k, v)).into_iter())
             }
             Versions::Run(run) => {
+                let run = run.as_slice();
                 let j = below.map_or(run.len(), |b| run.partition_point(|(x, _)| *x < b));
                 Either::B(Either::A(pairs(&run[..j])))
             }
@@ -160,11 +267,16 @@ mod tests {
     use super::*;
     use crate::entry::Kind;
 
-    fn value(n: u64) -> MemValue {
+    /// A version whose value is `n`, padded past the inline limit when `long`.
+    fn value(arena: &mut Arena, n: u64, long: bool) -> MemValue {
+        let mut bytes = n.to_be_bytes().to_vec();
+        if long {
+            bytes.resize(40, b'x');
+        }
         MemValue {
             kind: Kind::Put,
             expire_at: 0,
-            value: smallvec::SmallVec::from_slice(&n.to_be_bytes()),
+            value: arena.bytes(&bytes),
         }
     }
 
@@ -176,7 +288,9 @@ mod tests {
         for round in 0..200 {
             let mut model: BTreeMap<VKey, u64> = BTreeMap::new();
             let first = (rng.i64(0..50), Reverse(rng.u64(0..4)));
-            let mut vs = Versions::One(first, value(0));
+            let mut arena = Arena::new();
+            let long = rng.bool();
+            let mut vs = Versions::One(first, value(&mut arena, 0, long));
             model.insert(first, 0);
             let late = rng.u8(..4); // how often a version arrives out of order
             let mut ts = first.0;
@@ -187,7 +301,7 @@ mod tests {
                     ts += rng.i64(0..3);
                     (ts, Reverse(rng.u64(0..4)))
                 };
-                vs.insert(k, value(n));
+                vs.insert(k, value(&mut arena, n, long), &mut arena);
                 model.insert(k, n);
             }
             // Walked forwards or backwards (`rev`), the versions match the model's.
@@ -195,7 +309,7 @@ mod tests {
                          rev: bool,
                          model: Vec<(&VKey, &u64)>,
                          what: String| {
-                let number = |v: &MemValue| u64::from_be_bytes(v.value[..].try_into().unwrap());
+                let number = |v: &MemValue| u64::from_be_bytes(v.value[..8].try_into().unwrap());
                 let mut want: Vec<(VKey, u64)> = model.into_iter().map(|(k, v)| (*k, *v)).collect();
                 let got: Vec<(VKey, u64)> = if rev {
                     want.reverse();
