@@ -21,15 +21,6 @@ pub(super) fn heap(n: usize) -> usize {
     }
 }
 
-/// A B-tree key's own heap block: keys up to 32 bytes are stored inline.
-fn key(len: usize) -> usize {
-    if len <= 32 {
-        0
-    } else {
-        heap(len)
-    }
-}
-
 /// Entries a B-tree node holds (std's `B = 6`: 2B - 1).
 const NODE_ENTRIES: usize = 11;
 
@@ -39,12 +30,17 @@ pub(super) fn btree_entry(entry: usize) -> usize {
     heap(NODE_ENTRIES * entry + 16) * 3 / (2 * NODE_ENTRIES)
 }
 
-/// A new key of `len` bytes, outside the arena (which holds its slot and the slot's
-/// copy of the key): the ordered map's own copy of the key, its entry (key and
+/// A new key outside the arena (which holds its slot and the slot's copy of the
+/// key): the ordered map's own copy of the key (`key`; inline up to 32 bytes, else a
+/// block, which keeps the caller's `Vec` and its capacity), its entry (key and
 /// pointer) and the hash table's (hash and pointer, in a table between 7/16 and 7/8
 /// full: 3/2 of 16 bytes on average).
-pub(super) fn new_key(len: usize) -> usize {
-    key(len) + btree_entry(size_of::<Key>() + 8) + 16 * 3 / 2
+pub(super) fn new_key(key: &Key) -> usize {
+    let own = match key.0.spilled() {
+        true => heap(key.0.capacity()),
+        false => 0,
+    };
+    own + btree_entry(size_of::<Key>() + 8) + 16 * 3 / 2
 }
 
 #[cfg(test)]
@@ -58,7 +54,10 @@ mod tests {
         assert_eq!(heap(24), 32);
         assert_eq!(heap(25), 48);
         assert_eq!(heap(100), 112);
-        assert_eq!(key(32), 0);
-        assert_eq!(key(33), 48);
+        let entry = btree_entry(size_of::<Key>() + 8) + 24;
+        assert_eq!(new_key(&Key::new(vec![b'k'; 32])), entry);
+        let mut long = Vec::with_capacity(100);
+        long.resize(33, b'k');
+        assert_eq!(new_key(&Key::new(long)), heap(100) + entry);
     }
 }

@@ -58,9 +58,9 @@ impl<V> KeyMap<V> {
         }
     }
 
-    /// Bytes the arena reserved (slots, their keys, what values keep there).
+    /// Bytes the arena holds (slots, their keys, what values keep there).
     pub(crate) fn arena_bytes(&self) -> usize {
-        self.arena.reserved()
+        self.arena.used()
     }
 
     fn hash(&self, key: &[u8]) -> u64 {
@@ -87,31 +87,34 @@ impl<V> KeyMap<V> {
     }
 
     /// Updates the value of `key` with `update`, or makes it with `make` when the key
-    /// is new (a borrowed key is copied only then); each may keep bytes in the arena.
-    /// Returns `update`'s result, or for a new key `new_key(key length)`.
+    /// is new (only then is the key copied: into the slot and the B-tree); each may
+    /// keep bytes in the arena, in the value only. Returns `update`'s result, or for a
+    /// new key `new_key` of the B-tree's copy of it.
     pub(crate) fn upsert<K: AsRef<[u8]> + Into<Vec<u8>>, R>(
         &mut self,
         key: K,
         make: impl FnOnce(&mut Arena) -> V,
         update: impl FnOnce(&mut V, &mut Arena) -> R,
-        new_key: impl FnOnce(usize) -> R,
+        new_key: impl FnOnce(&Key) -> R,
     ) -> R {
         let h = self.hash(key.as_ref());
         if let Some(p) = self.find(h, key.as_ref()) {
             // SAFETY: `&mut self` makes this the only reference to any slot.
             return update(unsafe { &mut (*p.as_ptr()).value }, &mut self.arena);
         }
-        let len = key.as_ref().len();
         let slot = Slot {
-            key: self.arena.bytes(key.as_ref()),
+            // SAFETY: the slot lives in this map, dropped before its arena.
+            key: unsafe { self.arena.bytes(key.as_ref()) },
             value: make(&mut self.arena),
         };
         let p = self.arena.alloc(Layout::new::<Slot<V>>()).cast::<Slot<V>>();
         // SAFETY: a fresh arena allocation with `Slot<V>`'s layout.
         unsafe { p.as_ptr().write(slot) };
-        self.order.insert(Key::new(key.into()), p);
+        let key = Key::new(key.into());
+        let added = new_key(&key);
+        self.order.insert(key, p);
         self.hashed[Self::shard(h)].insert_unique(h, (h, p), |(hh, _)| *hh);
-        new_key(len)
+        added
     }
 
     /// Keys `>= from` in order, with their values.

@@ -71,13 +71,14 @@ fn add_version<K: AsRef<[u8]> + Into<Vec<u8>>>(
     let version = |arena: &mut Arena| MemValue {
         kind,
         expire_at,
-        value: arena.bytes(value),
+        // SAFETY: the version goes into `map`, dropped before its arena.
+        value: unsafe { arena.bytes(value) },
     };
     map.upsert(
         key,
         |arena| Versions::One(vkey, version(arena)),
         |versions, arena| versions.insert(vkey, version(arena), arena),
-        |len| footprint::new_key(len) as isize,
+        |key| footprint::new_key(key) as isize,
     )
 }
 
