@@ -47,7 +47,31 @@ pub(crate) struct Entry {
     pub value: Vec<u8>,
 }
 
+/// An entry's parts borrowed where they lie (a memtable's chunk, a table's block):
+/// what lending reads and the table writer pass instead of building an [`Entry`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EntryRef<'a> {
+    pub key: &'a [u8],
+    pub ts: i64,
+    pub seq: u64,
+    pub kind: Kind,
+    pub expire_at: i64,
+    pub value: &'a [u8],
+}
+
 impl Entry {
+    /// This entry's parts, borrowed.
+    pub(crate) fn as_ref(&self) -> EntryRef<'_> {
+        EntryRef {
+            key: &self.key,
+            ts: self.ts,
+            seq: self.seq,
+            kind: self.kind,
+            expire_at: self.expire_at,
+            value: &self.value,
+        }
+    }
+
     /// A put of `(key, ts)` (with sequence 0), key and value copied: how a read hands
     /// out a version it found.
     pub(crate) fn put(key: &[u8], ts: i64, expire_at: i64, value: &[u8]) -> Entry {

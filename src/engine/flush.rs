@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::events::Event;
 use super::output::OutputRun;
 use super::Inner;
-use crate::entry::RangeTombstones;
+use crate::entry::{EntryRef, RangeTombstones};
 use crate::error::{IoContext, Result};
 use crate::manifest::ManifestState;
 use crate::memtable::MemCursor;
@@ -57,8 +57,8 @@ impl Inner {
         let older = &sv.version.tables;
         let mut range_dels = RangeTombstones::default();
         range_dels.extend(mem.range_tombstones(u64::MAX));
-        // Streamed through a cursor (a few entries copied at a time): a flush used to
-        // copy the whole memtable first, holding it twice in memory.
+        // Streamed through a cursor (a chunk of versions copied at a time, lent from
+        // there): a flush used to copy the whole memtable first, holding it twice.
         let mut entries = MemCursor::new(mem.clone(), Arc::new(Bounds::all()), u64::MAX);
         let (min_seq, max_seq) = mem.seq_range();
         let run = OutputRun {
@@ -67,7 +67,21 @@ impl Inner {
             max_seq,
         };
         let (tables, expired) = self.write_output(
-            || Ok(entries.next_entry()),
+            |sink| {
+                while entries.next_lent() {
+                    let (key, ts, seq, kind, expire_at, value) =
+                        entries.lent().expect("a version after next_lent");
+                    sink(EntryRef {
+                        key,
+                        ts,
+                        seq,
+                        kind,
+                        expire_at,
+                        value,
+                    })?;
+                }
+                Ok(())
+            },
             range_dels,
             &RangeTombstones::default(),
             older,

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use super::Inner;
-use crate::entry::{Entry, Kind, RangeTombstones};
+use crate::entry::{EntryRef, Kind, RangeTombstones};
 use crate::error::Result;
 use crate::sstable::builder::TableBuilder;
 use crate::sstable::reader::{Table, TableMeta};
@@ -18,16 +18,21 @@ use crate::util::now_micros;
 /// data being written. A tombstone is kept only while an older table may still hold
 /// the key; an expired record is dropped, or turned into a tombstone when an older
 /// version could otherwise reappear. `expired` counts the expired records dropped.
-pub(crate) fn retain(e: Entry, now: i64, older: &[Arc<Table>], expired: &mut u64) -> Option<Entry> {
-    let shadows = |e: &Entry| older.iter().any(|t| t.may_hold(&e.key, e.ts));
+pub(crate) fn retain<'a>(
+    e: EntryRef<'a>,
+    now: i64,
+    older: &[Arc<Table>],
+    expired: &mut u64,
+) -> Option<EntryRef<'a>> {
+    let shadows = |e: &EntryRef<'_>| older.iter().any(|t| t.may_hold(e.key, e.ts));
     match e.kind {
         Kind::Delete => shadows(&e).then_some(e),
         Kind::Put | Kind::Num if e.expire_at <= now => {
             *expired += 1;
-            shadows(&e).then(|| Entry {
+            shadows(&e).then_some(EntryRef {
                 kind: Kind::Delete,
                 expire_at: i64::MAX,
-                value: Vec::new(),
+                value: &[],
                 ..e
             })
         }
@@ -55,21 +60,24 @@ struct Outputs<'a> {
 }
 
 impl Outputs<'_> {
-    /// The builder `e` goes to: the current one, or a new table once the current one
-    /// is full (at a new key; at any entry past twice the target).
-    fn builder_for(&mut self, e: &Entry) -> Result<&mut TableBuilder> {
+    /// The builder an entry of `key` goes to: the current one, or a new table once
+    /// the current one is full (at a new key; at any entry past twice the target).
+    fn builder_for(&mut self, key: &[u8]) -> Result<&mut TableBuilder> {
         let target = self.inner.target_table_bytes;
+        let new_key = self.last_key != key;
         if let Some((_, b)) = &self.current {
             let size = b.written();
-            if size >= target.saturating_mul(2) || (size >= target && e.key != self.last_key) {
+            if size >= target.saturating_mul(2) || (size >= target && new_key) {
                 self.finish_current()?;
             }
         }
         if self.current.is_none() {
             self.start_table()?;
         }
-        self.last_key.clear();
-        self.last_key.extend_from_slice(&e.key);
+        if new_key {
+            self.last_key.clear();
+            self.last_key.extend_from_slice(key);
+        }
         Ok(&mut self.current.as_mut().expect("set above").1)
     }
 
@@ -167,16 +175,17 @@ impl Inner {
         }
     }
 
-    /// Writes a run of tables from newest versions in order: what `range_dels` (the
-    /// inputs' own range tombstones) or `newer` (newer ones, applied but not written)
-    /// hide is skipped, the rest goes through [`retain`], and `range_dels` are kept
-    /// (in the run's first table) while older tables remain. A new table starts once
-    /// the current one reaches `target_table_bytes`. Returns the tables (none when
+    /// Writes a run of tables from newest versions in order, which `each` hands to
+    /// the sink it is given, lent (no entry built): what `range_dels` (the inputs'
+    /// own range tombstones) or `newer` (newer ones, applied but not written) hide is
+    /// skipped, the rest goes through [`retain`], and `range_dels` are kept (in the
+    /// run's first table) while older tables remain. A new table starts once the
+    /// current one reaches `target_table_bytes`. Returns the tables (none when
     /// nothing was left) and the expired records dropped; after an error no output
     /// is left behind.
     pub(crate) fn write_output(
         &self,
-        mut next: impl FnMut() -> Result<Option<Entry>>,
+        each: impl FnOnce(&mut dyn FnMut(EntryRef<'_>) -> Result<()>) -> Result<()>,
         range_dels: RangeTombstones,
         newer: &RangeTombstones,
         older: &[Arc<Table>],
@@ -192,14 +201,15 @@ impl Inner {
             last_key: Vec::new(),
         };
         let mut expired = 0;
-        while let Some(e) = next()? {
-            if range_dels.hides(&e.key, e.ts, e.seq) || newer.hides(&e.key, e.ts, e.seq) {
-                continue;
+        each(&mut |e: EntryRef<'_>| {
+            if range_dels.hides(e.key, e.ts, e.seq) || newer.hides(e.key, e.ts, e.seq) {
+                return Ok(());
             }
             if let Some(e) = retain(e, now, older, &mut expired) {
-                out.builder_for(&e)?.add(&e)?;
+                out.builder_for(e.key)?.add_ref(e)?;
             }
-        }
+            Ok(())
+        })?;
         Ok((out.finish()?, expired))
     }
 }

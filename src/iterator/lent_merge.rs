@@ -16,7 +16,7 @@
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
-use crate::entry::{cmp_key_ts, live, Kind};
+use crate::entry::{cmp_key_ts, live, EntryRef, Kind};
 use crate::error::Result;
 use crate::memtable::MemCursor;
 use crate::point::Summary;
@@ -26,14 +26,7 @@ use crate::sstable::props::BlockMeta;
 use super::merge::Source;
 
 /// A source's current entry, borrowed where it lies.
-struct At<'a> {
-    key: &'a [u8],
-    ts: i64,
-    seq: u64,
-    kind: Kind,
-    expire_at: i64,
-    value: &'a [u8],
-}
+type At<'a> = EntryRef<'a>;
 
 /// One source and the entry it is on.
 enum Cur {
@@ -166,6 +159,37 @@ pub(crate) fn visit(
     sources: Vec<Source>,
     now: &dyn Fn() -> i64,
     mut f: impl FnMut(&[u8], i64, Kind, &[u8]) -> Result<bool>,
+    blocks: Option<&mut Blocks<'_>>,
+) -> Result<u64> {
+    let live = |e: &At<'_>| live(e.kind, e.expire_at, now);
+    merge(
+        sources,
+        &live,
+        now,
+        |e| f(e.key, e.ts, e.kind, e.value),
+        blocks,
+    )
+}
+
+/// Hands the newest version of each `(key, ts)` of `sources` (forward) to `f`,
+/// whatever it is (tombstones, expired records: a merge writing tables decides):
+/// what a compaction writes from, with no entry built.
+pub(crate) fn each_newest(
+    sources: Vec<Source>,
+    mut f: impl FnMut(EntryRef<'_>) -> Result<()>,
+) -> Result<()> {
+    let never = || i64::MIN;
+    merge(sources, &|_| true, &never, |e| f(e).map(|()| true), None)?;
+    Ok(())
+}
+
+/// The merge under [`visit`] and [`each_newest`]: the newest version of each
+/// `(key, ts)` that `keep` keeps, to `f` until it returns false; how many.
+fn merge(
+    sources: Vec<Source>,
+    keep: &dyn Fn(&At<'_>) -> bool,
+    now: &dyn Fn() -> i64,
+    mut f: impl FnMut(At<'_>) -> Result<bool>,
     mut blocks: Option<&mut Blocks<'_>>,
 ) -> Result<u64> {
     let mut curs: Vec<Cur> = sources.into_iter().map(Cur::new).collect();
@@ -174,12 +198,21 @@ pub(crate) fn visit(
     if let [Cur::Tables(run)] = &mut curs[..] {
         // One table or run holds one version per (key, ts): no comparing.
         for c in run.iter_mut() {
+            let seq = c.seq();
             let mut entry = |(key, ts, kind, expire_at, value): LentEntry<'_>| {
-                if !live(kind, expire_at, now) {
+                let e = At {
+                    key,
+                    ts,
+                    seq,
+                    kind,
+                    expire_at,
+                    value,
+                };
+                if !keep(&e) {
                     return Ok(true);
                 }
                 handed += 1;
-                f(key, ts, kind, value)
+                f(e)
             };
             let going = match blocks.as_deref_mut() {
                 Some(blocks) => {
@@ -230,9 +263,9 @@ pub(crate) fn visit(
             }
         }
         let at = curs[best].current().expect("live source");
-        if live(at.kind, at.expire_at, now) {
+        if keep(&at) {
             handed += 1;
-            if !f(at.key, at.ts, at.kind, at.value)? {
+            if !f(at)? {
                 return Ok(handed + taken);
             }
         }
@@ -240,7 +273,7 @@ pub(crate) fn visit(
         if tied.len() == 1 && blocks.is_none() && won_again {
             // A run: while the best source stays below every other source's
             // current entry, it is the only one to step and compare.
-            match run(&mut curs, best, &live_curs, now, &mut f, &mut handed)? {
+            match run(&mut curs, best, &live_curs, keep, &mut f, &mut handed)? {
                 Run::Stopped => return Ok(handed + taken),
                 Run::Ended => live_curs.retain(|&x| x != best),
                 Run::Reached => {}
@@ -297,12 +330,12 @@ fn run<F>(
     curs: &mut [Cur],
     best: usize,
     live_curs: &[usize],
-    now: &dyn Fn() -> i64,
+    keep: &dyn Fn(&At<'_>) -> bool,
     f: &mut F,
     handed: &mut u64,
 ) -> Result<Run>
 where
-    F: FnMut(&[u8], i64, Kind, &[u8]) -> Result<bool>,
+    F: FnMut(At<'_>) -> Result<bool>,
 {
     let (before, rest) = curs.split_at_mut(best);
     let (me, after) = rest.split_first_mut().expect("source best");
@@ -331,9 +364,9 @@ where
         {
             return Ok(Run::Reached);
         }
-        if live(at.kind, at.expire_at, now) {
+        if keep(&at) {
             *handed += 1;
-            if !f(at.key, at.ts, at.kind, at.value)? {
+            if !f(at)? {
                 return Ok(Run::Stopped);
             }
         }

@@ -78,6 +78,7 @@ impl BlockBuilder {
         self.buf.len() + 4 * self.restarts.len() + 4
     }
 
+    #[cfg(test)]
     pub(crate) fn add(&mut self, e: &Entry) {
         self.add_parts(&e.key, e.ts, e.kind, e.expire_at, &e.value);
     }

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::entry::{Entry, Kind, RangeTombstone};
+use crate::entry::{EntryRef, Kind, RangeTombstone};
 use crate::error::{IoContext, Result};
 use crate::fs::{Appender, FileSystem, OpenMode};
 
@@ -94,8 +94,8 @@ enum BlockAcc {
 
 impl BlockAcc {
     /// Adds `e`, the next entry of the block whose first key is `first_key`.
-    fn add(&mut self, e: &Entry, first_key: &[u8]) {
-        let v = match (e.kind, <[u8; 8]>::try_from(e.value.as_slice())) {
+    fn add(&mut self, e: EntryRef<'_>, first_key: &[u8]) {
+        let v = match (e.kind, <[u8; 8]>::try_from(e.value)) {
             (Kind::Num, Ok(b)) => Some(f64::from_le_bytes(b)),
             _ => None,
         };
@@ -194,7 +194,14 @@ impl TableBuilder {
         self.offset
     }
 
-    pub(crate) fn add(&mut self, e: &Entry) -> Result<()> {
+    #[cfg(test)]
+    pub(crate) fn add(&mut self, e: &crate::entry::Entry) -> Result<()> {
+        self.add_ref(e.as_ref())
+    }
+
+    /// [`add`](Self::add) of an entry's borrowed parts (its sequence is not
+    /// stored: it takes the table's).
+    pub(crate) fn add_ref(&mut self, e: EntryRef<'_>) -> Result<()> {
         // A block of one series' points ends where the next series begins once it
         // holds a quarter of `block_size`: it keeps its statistics, and aggregation
         // reads it as columns (columns.rs) rather than entry by entry. Smaller
@@ -206,11 +213,11 @@ impl TableBuilder {
             self.finish_block()?;
         }
         if self.last_key != e.key || self.props.entries == 0 {
-            self.bloom.add(&e.key);
+            self.bloom.add(e.key);
             self.last_key.clear();
-            self.last_key.extend_from_slice(&e.key);
+            self.last_key.extend_from_slice(e.key);
         }
-        self.series.add(e);
+        self.series.add_ref(e);
         let p = &mut self.props;
         p.entries += 1;
         p.min_ts = p.min_ts.min(e.ts);
@@ -225,7 +232,7 @@ impl TableBuilder {
             p.max_expire = p.max_expire.max(e.expire_at);
         }
         let m = self.cur.get_or_insert_with(|| BlockMeta {
-            first_key: FenceKey::from_slice(&e.key),
+            first_key: FenceKey::from_slice(e.key),
             first_ts: e.ts,
             last_key: FenceKey::new(),
             last_ts: e.ts,
@@ -240,7 +247,8 @@ impl TableBuilder {
         m.max_ts = m.max_ts.max(e.ts);
         m.last_ts = e.ts;
         m.entries += 1;
-        self.block.add(e);
+        self.block
+            .add_parts(e.key, e.ts, e.kind, e.expire_at, e.value);
         // A block of points is cut at `block_size` unpacked too (about 500 points
         // at 8 KiB), though packed it takes a tenth of that: a point read that misses
         // the cache unpacks the whole block. Blocks of four times the size saved

@@ -225,7 +225,7 @@ pub(crate) fn decode_index_handles(data: &[u8]) -> Option<Vec<BlockHandle>> {
 }
 
 /// An index entry as encoded, its keys borrowed.
-struct EntryRef<'a> {
+struct IndexEntryRef<'a> {
     first_key: &'a [u8],
     first_ts: i64,
     last_key: &'a [u8],
@@ -238,12 +238,15 @@ struct EntryRef<'a> {
 
 /// Each entry of an encoded index through `f`, and the decoder left after them (at
 /// the blocks' statistics, if any); `None` when malformed.
-fn decode_index_as<T>(data: &[u8], f: impl Fn(EntryRef<'_>) -> T) -> Option<(Vec<T>, Decoder<'_>)> {
+fn decode_index_as<T>(
+    data: &[u8],
+    f: impl Fn(IndexEntryRef<'_>) -> T,
+) -> Option<(Vec<T>, Decoder<'_>)> {
     let mut d = Decoder::new(data);
     let n = d.varint_usize()?;
     let mut out = Vec::with_capacity(n.min(data.len()));
     for _ in 0..n {
-        out.push(f(EntryRef {
+        out.push(f(IndexEntryRef {
             first_key: d.bytes()?,
             first_ts: d.varint_i64()?,
             last_key: d.bytes()?,

@@ -8,7 +8,7 @@
 //! counted), `first_ts: zigzag varint`, `last_ts - first_ts: varint`. A key whose
 //! entries are all deletes has no summary.
 
-use crate::entry::{Entry, Kind};
+use crate::entry::{Entry, EntryRef, Kind};
 use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
 
 /// One series (a distinct key) as the metadata describes it
@@ -67,6 +67,11 @@ impl SeriesBuilder {
     }
 
     pub(crate) fn add(&mut self, e: &Entry) {
+        self.add_ref(e.as_ref());
+    }
+
+    /// [`add`](Self::add) of an entry's borrowed parts.
+    pub(crate) fn add_ref(&mut self, e: EntryRef<'_>) {
         if e.kind == Kind::Delete || self.abandoned {
             return;
         }
@@ -78,7 +83,7 @@ impl SeriesBuilder {
             _ => {
                 self.flush();
                 self.cur = Some(SeriesInfo {
-                    key: e.key.clone(),
+                    key: e.key.to_vec(),
                     points: 1,
                     first_ts: e.ts,
                     last_ts: e.ts,
