@@ -273,12 +273,50 @@ mod tests {
     use crate::memtable::MemCursor;
     use crate::range::Bounds;
     use crate::sstable::cursor::TableCursor;
-    use crate::{Config, Engine, Record, Tuning, WriteBatch, WriteOptions};
+    use crate::version::SuperVersion;
+    use crate::{Config, Engine, Point, Record, Tuning, WriteBatch, WriteOptions};
+
+    /// Every newest version of `sv`'s sources, from `each_newest` (lending), after
+    /// checking that the owning merge yields the same, version for version.
+    fn newest(sv: &SuperVersion) -> Vec<Entry> {
+        let sources = || {
+            let bounds = Arc::new(Bounds::all());
+            let opts = ReadOptions::default();
+            let mut s: Vec<Source> = sv
+                .memtables()
+                .map(|m| Source::Mem(MemCursor::new(m.clone(), bounds.clone(), u64::MAX)))
+                .collect();
+            s.extend(Source::tables(&sv.version.tables, false, |t| {
+                TableCursor::new(t.clone(), bounds.clone(), opts)
+            }));
+            s
+        };
+        let mut owned = MergeIter::new(sources(), false);
+        let mut want = Vec::new();
+        while let Some(x) = owned.next_newest().unwrap() {
+            want.push(x);
+        }
+        let mut got = Vec::new();
+        each_newest(sources(), |x| {
+            let mut e = Entry::put(x.key, x.ts, x.expire_at, x.value);
+            (e.seq, e.kind) = (x.seq, x.kind);
+            got.push(e);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "version {i}");
+        }
+        got
+    }
 
     /// What a compaction writes from (`each_newest`, lending) is what the owning
     /// merge yields, version for version: over a run of small tables, tables above
-    /// it and two memtables, with the same `(key, ts)` in several sources, deletes
-    /// and expired records (kept: the merge's writer decides). Seed printed.
+    /// it and two memtables, with the same `(key, ts)` in several sources, deletes,
+    /// expired records (kept: the merge's writer decides) and numeric points; then
+    /// over the one run a full compaction leaves (one source, read without
+    /// comparing), which holds exactly the live records it was given. Seed printed.
     #[test]
     fn each_newest_is_the_owning_merge() {
         let mut rng = crate::util::test_rng("each_newest_is_the_owning_merge");
@@ -306,6 +344,10 @@ mod tests {
                 };
             }
             e.write(&b, &WriteOptions::default()).unwrap();
+            let points: Vec<Point> = (0..rng.i64(0..100))
+                .map(|i| Point::new(format!("n{}", rng.u8(0..3)), base + i, rng.f64()))
+                .collect();
+            e.write_points(&points).unwrap();
             match round {
                 0..=3 => e.flush().unwrap(),
                 5 => e.inner.freeze(&mut e.inner.wal.lock()).unwrap(),
@@ -318,39 +360,20 @@ mod tests {
         let sv = e.inner.current();
         let sizes: Vec<u64> = sv.version.tables.iter().map(|t| t.meta.size).collect();
         assert!(sizes.len() >= 3, "a run and tables above it: {sizes:?}");
-        let sources = || {
-            let bounds = Arc::new(Bounds::all());
-            let opts = ReadOptions::default();
-            let mut s: Vec<Source> = sv
-                .memtables()
-                .map(|m| Source::Mem(MemCursor::new(m.clone(), bounds.clone(), u64::MAX)))
-                .collect();
-            s.extend(Source::tables(&sv.version.tables, false, |t| {
-                TableCursor::new(t.clone(), bounds.clone(), opts)
-            }));
-            s
+        let before = newest(&sv);
+        assert!(before.iter().any(|x| x.kind == Kind::Delete));
+        assert!(before.iter().any(|x| x.kind == Kind::Num));
+        e.flush().unwrap();
+        e.trigger_compaction().unwrap();
+        let sv = e.inner.current();
+        assert!(sv.memtables().all(|m| m.is_empty()));
+        assert!(sv.version.tables.len() > 1, "a run of several tables");
+        let live = |v: Vec<Entry>| -> Vec<(Vec<u8>, i64, Kind, Vec<u8>)> {
+            v.into_iter()
+                .filter(|x| x.is_live(base))
+                .map(|x| (x.key, x.ts, x.kind, x.value))
+                .collect()
         };
-        let mut owned = MergeIter::new(sources(), false);
-        let mut want = Vec::new();
-        while let Some(x) = owned.next_newest().unwrap() {
-            want.push(x);
-        }
-        let mut got = Vec::new();
-        each_newest(sources(), |x| {
-            got.push(Entry {
-                key: x.key.to_vec(),
-                value: x.value.to_vec(),
-                ..Entry::put(&[], x.ts, x.expire_at, &[])
-            });
-            let last = got.last_mut().expect("pushed");
-            (last.seq, last.kind) = (x.seq, x.kind);
-            Ok(())
-        })
-        .unwrap();
-        assert!(want.iter().any(|x| x.kind == Kind::Delete));
-        assert_eq!(got.len(), want.len());
-        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(g, w, "version {i}");
-        }
+        assert_eq!(live(newest(&sv)), live(before));
     }
 }

@@ -1,8 +1,10 @@
 //! A forward merge that lends: the newest version of each `(key, ts)` across
 //! memtable and table sources, handed to a visitor as borrowed key and value, with
 //! no record built for what comes from a table (its key is read in the block
-//! iterator's buffer, its value in the block). `Snapshot::visit` uses it when no
-//! range tombstone applies; `MergeIter` stays the owning merge under `ScanIterator`.
+//! iterator's buffer, its value in the block). `Snapshot::visit` uses it ([`visit`],
+//! live records) when no range tombstone applies, and flush's and compaction's table
+//! writer ([`each_newest`], every newest version, tombstones and expired records
+//! included); `MergeIter` stays the owning merge under `ScanIterator`.
 //!
 //! Sources are few (a memtable or two, a handful of runs), so each step scans them
 //! for the smallest current `(key, ts)` instead of keeping a heap: the comparisons
@@ -164,7 +166,7 @@ pub(crate) fn visit(
     let live = |e: &At<'_>| live(e.kind, e.expire_at, now);
     merge(
         sources,
-        &live,
+        live,
         now,
         |e| f(e.key, e.ts, e.kind, e.value),
         blocks,
@@ -178,8 +180,9 @@ pub(crate) fn each_newest(
     sources: Vec<Source>,
     mut f: impl FnMut(EntryRef<'_>) -> Result<()>,
 ) -> Result<()> {
+    // The clock is read only for block offers, and a merge writing tables takes none.
     let never = || i64::MIN;
-    merge(sources, &|_| true, &never, |e| f(e).map(|()| true), None)?;
+    merge(sources, |_| true, &never, |e| f(e).map(|()| true), None)?;
     Ok(())
 }
 
@@ -187,7 +190,7 @@ pub(crate) fn each_newest(
 /// `(key, ts)` that `keep` keeps, to `f` until it returns false; how many.
 fn merge(
     sources: Vec<Source>,
-    keep: &dyn Fn(&At<'_>) -> bool,
+    keep: impl Fn(&At<'_>) -> bool,
     now: &dyn Fn() -> i64,
     mut f: impl FnMut(At<'_>) -> Result<bool>,
     mut blocks: Option<&mut Blocks<'_>>,
@@ -273,7 +276,7 @@ fn merge(
         if tied.len() == 1 && blocks.is_none() && won_again {
             // A run: while the best source stays below every other source's
             // current entry, it is the only one to step and compare.
-            match run(&mut curs, best, &live_curs, keep, &mut f, &mut handed)? {
+            match run(&mut curs, best, &live_curs, &keep, &mut f, &mut handed)? {
                 Run::Stopped => return Ok(handed + taken),
                 Run::Ended => live_curs.retain(|&x| x != best),
                 Run::Reached => {}
@@ -321,20 +324,22 @@ enum Run {
     Reached,
 }
 
-/// Steps source `best`, whose entry was just handed out (or skipped, when not live),
+/// Steps source `best`, whose entry was just handed out (or skipped, when `keep`
+/// dropped it),
 /// and hands out its entries while each stays below the smallest `(key, ts)` among
 /// the other live sources (which do not move meanwhile), to its end when no other
 /// is left: one comparison a step instead of one per source. Sources whose key
 /// ranges do not interleave (tables of ascending ids) are read in long runs.
-fn run<F>(
+fn run<K, F>(
     curs: &mut [Cur],
     best: usize,
     live_curs: &[usize],
-    keep: &dyn Fn(&At<'_>) -> bool,
+    keep: &K,
     f: &mut F,
     handed: &mut u64,
 ) -> Result<Run>
 where
+    K: Fn(&At<'_>) -> bool,
     F: FnMut(At<'_>) -> Result<bool>,
 {
     let (before, rest) = curs.split_at_mut(best);

@@ -1,6 +1,8 @@
 //! Merges several ordered sources into one stream holding, for each `(key, ts)`, only
-//! its newest version (highest sequence), in ascending or (reverse) descending order. Tombstones and expired entries are passed
-//! through: readers filter them, compaction decides what to keep.
+//! its newest version (highest sequence), in ascending or (reverse) descending order,
+//! as owned entries: under `ScanIterator`, backward reads and reads under a range
+//! tombstone. Tombstones and expired entries are passed through for the reader to
+//! filter. (Forward lending reads, flush and compaction use `lent_merge`.)
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};

@@ -199,8 +199,8 @@ impl TableBuilder {
         self.add_ref(e.as_ref())
     }
 
-    /// [`add`](Self::add) of an entry's borrowed parts (its sequence is not
-    /// stored: it takes the table's).
+    /// Adds the next entry, given by its borrowed parts, in `(key, ts)` order (its
+    /// sequence is not stored: it takes the table's).
     pub(crate) fn add_ref(&mut self, e: EntryRef<'_>) -> Result<()> {
         // A block of one series' points ends where the next series begins once it
         // holds a quarter of `block_size`: it keeps its statistics, and aggregation
