@@ -59,6 +59,25 @@ pub(crate) struct EntryRef<'a> {
     pub value: &'a [u8],
 }
 
+impl<'a> EntryRef<'a> {
+    /// A table entry as a table cursor lends it (key, ts, kind, expiry, value), with
+    /// the table's sequence.
+    #[inline]
+    pub(crate) fn in_table(
+        (key, ts, kind, expire_at, value): (&'a [u8], i64, Kind, i64, &'a [u8]),
+        seq: u64,
+    ) -> Self {
+        EntryRef {
+            key,
+            ts,
+            seq,
+            kind,
+            expire_at,
+            value,
+        }
+    }
+}
+
 impl Entry {
     /// This entry's parts, borrowed.
     pub(crate) fn as_ref(&self) -> EntryRef<'_> {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::events::Event;
 use super::output::OutputRun;
 use super::Inner;
-use crate::entry::{EntryRef, RangeTombstones};
+use crate::entry::RangeTombstones;
 use crate::error::{IoContext, Result};
 use crate::manifest::ManifestState;
 use crate::memtable::MemCursor;
@@ -69,16 +69,7 @@ impl Inner {
         let (tables, expired) = self.write_output(
             |sink| {
                 while entries.next_lent() {
-                    let (key, ts, seq, kind, expire_at, value) =
-                        entries.lent().expect("a version after next_lent");
-                    sink(EntryRef {
-                        key,
-                        ts,
-                        seq,
-                        kind,
-                        expire_at,
-                        value,
-                    })?;
+                    sink(entries.lent().expect("a version after next_lent"))?;
                 }
                 Ok(())
             },

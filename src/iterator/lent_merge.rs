@@ -77,28 +77,10 @@ impl Cur {
     /// The current entry.
     fn current(&self) -> Option<At<'_>> {
         match self {
-            Cur::Mem(c) => {
-                let (key, ts, seq, kind, expire_at, value) = c.lent()?;
-                Some(At {
-                    key,
-                    ts,
-                    seq,
-                    kind,
-                    expire_at,
-                    value,
-                })
-            }
+            Cur::Mem(c) => c.lent(),
             Cur::Tables(run) => {
                 let c = run.front()?;
-                let (key, ts, kind, expire_at, value) = c.lent()?;
-                Some(At {
-                    key,
-                    ts,
-                    seq: c.seq(),
-                    kind,
-                    expire_at,
-                    value,
-                })
+                Some(At::in_table(c.lent()?, c.seq()))
             }
         }
     }
@@ -202,15 +184,8 @@ fn merge(
         // One table or run holds one version per (key, ts): no comparing.
         for c in run.iter_mut() {
             let seq = c.seq();
-            let mut entry = |(key, ts, kind, expire_at, value): LentEntry<'_>| {
-                let e = At {
-                    key,
-                    ts,
-                    seq,
-                    kind,
-                    expire_at,
-                    value,
-                };
+            let mut entry = |lent: LentEntry<'_>| {
+                let e = At::in_table(lent, seq);
                 if !keep(&e) {
                     return Ok(true);
                 }

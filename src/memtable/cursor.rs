@@ -8,7 +8,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::{live, MemValue, Memtable};
-use crate::entry::{Entry, Found, Kind};
+use crate::entry::{Entry, EntryRef, Found, Kind};
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
@@ -59,9 +59,6 @@ struct Span {
     expire_at: i64,
 }
 
-/// A version as `MemCursor::lent` lends it: key, ts, sequence, kind, expiry, value.
-pub(crate) type LentVersion<'a> = (&'a [u8], i64, u64, Kind, i64, &'a [u8]);
-
 impl LentChunk {
     fn clear(&mut self) {
         self.bytes.clear();
@@ -87,17 +84,17 @@ impl LentChunk {
     }
 
     /// Version `i`.
-    fn version(&self, i: usize) -> Option<LentVersion<'_>> {
+    fn version(&self, i: usize) -> Option<EntryRef<'_>> {
         let s = self.spans.get(i)?;
         let b = &self.bytes;
-        Some((
-            &b[s.key..s.value],
-            s.ts,
-            s.seq,
-            s.kind,
-            s.expire_at,
-            &b[s.value..s.end],
-        ))
+        Some(EntryRef {
+            key: &b[s.key..s.value],
+            ts: s.ts,
+            seq: s.seq,
+            kind: s.kind,
+            expire_at: s.expire_at,
+            value: &b[s.value..s.end],
+        })
     }
 }
 
@@ -138,7 +135,7 @@ impl MemCursor {
     }
 
     /// The version `next_lent` moved to.
-    pub(crate) fn lent(&self) -> Option<LentVersion<'_>> {
+    pub(crate) fn lent(&self) -> Option<EntryRef<'_>> {
         self.lent.version(self.lent.at?)
     }
 
@@ -147,14 +144,14 @@ impl MemCursor {
         if !self.next_lent() {
             return None;
         }
-        let (key, ts, seq, kind, expire_at, value) = self.lent()?;
+        let v = self.lent()?;
         let found = Found {
-            seq,
-            kind,
-            expire_at,
-            value: value.to_vec(),
+            seq: v.seq,
+            kind: v.kind,
+            expire_at: v.expire_at,
+            value: v.value.to_vec(),
         };
-        Some(found.into_entry(key, ts))
+        Some(found.into_entry(v.key, v.ts))
     }
 
     /// Hands the next chunk of `(key, ts)` groups' newest visible versions to `emit`,
@@ -289,7 +286,13 @@ impl MemCursor {
                 }
             });
             for i in 0..chunk.spans.len() {
-                let (key, ts, _, kind, _, value) = chunk.version(i).expect("a span");
+                let EntryRef {
+                    key,
+                    ts,
+                    kind,
+                    value,
+                    ..
+                } = chunk.version(i).expect("a span");
                 handed += 1;
                 if !f(key, ts, kind, value)? {
                     return Ok(handed);

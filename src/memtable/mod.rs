@@ -426,7 +426,14 @@ mod tests {
                 let mut cursor = MemCursor::new(m.clone(), bounds, snap);
                 let mut lent = Vec::new();
                 while cursor.next_lent() {
-                    let (key, ts, seq, kind, expire_at, value) = cursor.lent().unwrap();
+                    let crate::entry::EntryRef {
+                        key,
+                        ts,
+                        seq,
+                        kind,
+                        expire_at,
+                        value,
+                    } = cursor.lent().unwrap();
                     let mut e = put(std::str::from_utf8(key).unwrap(), ts, seq, "");
                     (e.kind, e.expire_at, e.value) = (kind, expire_at, value.to_vec());
                     lent.push(e);
