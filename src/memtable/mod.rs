@@ -426,16 +426,9 @@ mod tests {
                 let mut cursor = MemCursor::new(m.clone(), bounds, snap);
                 let mut lent = Vec::new();
                 while cursor.next_lent() {
-                    let crate::entry::EntryRef {
-                        key,
-                        ts,
-                        seq,
-                        kind,
-                        expire_at,
-                        value,
-                    } = cursor.lent().unwrap();
-                    let mut e = put(std::str::from_utf8(key).unwrap(), ts, seq, "");
-                    (e.kind, e.expire_at, e.value) = (kind, expire_at, value.to_vec());
+                    let v = cursor.lent().unwrap();
+                    let mut e = put(std::str::from_utf8(v.key).unwrap(), v.ts, v.seq, "");
+                    (e.kind, e.expire_at, e.value) = (v.kind, v.expire_at, v.value.to_vec());
                     lent.push(e);
                 }
                 assert!(cursor.lent().is_none() && !cursor.next_lent());
