@@ -76,6 +76,18 @@ impl<'a> EntryRef<'a> {
             value,
         }
     }
+
+    /// The entry, its key and value copied.
+    pub(crate) fn to_entry(self) -> Entry {
+        Entry {
+            key: self.key.to_vec(),
+            ts: self.ts,
+            seq: self.seq,
+            kind: self.kind,
+            expire_at: self.expire_at,
+            value: self.value.to_vec(),
+        }
+    }
 }
 
 impl Entry {

@@ -298,9 +298,7 @@ mod tests {
         }
         let mut got = Vec::new();
         each_newest(sources(), |x| {
-            let mut e = Entry::put(x.key, x.ts, x.expire_at, x.value);
-            (e.seq, e.kind) = (x.seq, x.kind);
-            got.push(e);
+            got.push(x.to_entry());
             Ok(())
         })
         .unwrap();

@@ -83,7 +83,7 @@ impl Arena {
             return self.reserve(Layout::from_size_align(size, ALIGN).expect("layout"));
         }
         let mut pad = self.next.align_offset(layout.align());
-        if self.next.is_null() || pad + size > self.left {
+        if pad + size > self.left {
             // The tail given up stays counted in `used`.
             let len = self.chunk;
             self.chunk = (self.chunk * 2).min(MAX_CHUNK);

@@ -8,7 +8,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::{live, MemValue, Memtable};
-use crate::entry::{Entry, EntryRef, Found, Kind};
+use crate::entry::{Entry, EntryRef, Kind};
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
@@ -144,14 +144,7 @@ impl MemCursor {
         if !self.next_lent() {
             return None;
         }
-        let v = self.lent()?;
-        let found = Found {
-            seq: v.seq,
-            kind: v.kind,
-            expire_at: v.expire_at,
-            value: v.value.to_vec(),
-        };
-        Some(found.into_entry(v.key, v.ts))
+        self.lent().map(EntryRef::to_entry)
     }
 
     /// Hands the next chunk of `(key, ts)` groups' newest visible versions to `emit`,
