@@ -291,25 +291,41 @@ impl Snapshot {
             // One source left with a head and no table that could join before it
             // runs past the next table's greatest ts: drain it without the choice.
             // Hands `h` to `f` when it is visible; true once `n` are taken.
-            let mut take = |h: &Head| {
-                if self.shows(key, h.ts, h.seq, live(h.kind, h.expire_at, || self.now())) {
-                    f(h.ts, h.expire_at, h.value.bytes());
+            let mut take = |ts: i64, seq: u64, kind: Kind, expire_at: i64, value: &[u8]| {
+                if self.shows(key, ts, seq, live(kind, expire_at, || self.now())) {
+                    f(ts, expire_at, value);
                     taken += 1;
                 }
                 taken == n
+            };
+            let take_head = |take: &mut dyn FnMut(i64, u64, Kind, i64, &[u8]) -> bool, h: &Head| {
+                take(h.ts, h.seq, h.kind, h.expire_at, h.value.bytes())
             };
             let alone = heads.iter().filter(|h| h.is_some()).count() == 1;
             if alone {
                 let joins_at = unread.peek().map_or(i64::MIN, |t| t.props.max_ts);
                 while let Some(h) = heads[winner].as_ref().filter(|h| h.ts > joins_at) {
-                    if take(h) {
+                    if take_head(&mut take, h) {
                         return Ok(taken);
+                    }
+                    // A table's versions are taken where they lie in its block.
+                    if let LatestWalk::Table(w) = &mut walks[winner] {
+                        let seq = w.seq();
+                        let mut each = |ts, kind, expire_at, value: &[u8]| {
+                            take(ts, seq, kind, expire_at, value)
+                        };
+                        if w.drain_desc(joins_at, &mut each)? {
+                            return Ok(taken);
+                        }
                     }
                     heads[winner] = walks[winner].next(key, self.seq)?;
                 }
                 continue;
             }
-            if heads[winner].as_ref().is_some_and(&mut take) {
+            if heads[winner]
+                .as_ref()
+                .is_some_and(|h| take_head(&mut take, h))
+            {
                 break;
             }
             // This ts is settled (taken, or not visible): every source steps past it.

@@ -527,6 +527,13 @@ pub(crate) struct Lent {
     len: usize,
 }
 
+impl Raw {
+    /// The value of this entry, decoded from `block`.
+    pub(crate) fn value<'b>(&self, block: &'b Block) -> &'b [u8] {
+        &block.data[self.value_at..self.value_at + self.value_len]
+    }
+}
+
 impl Lent {
     /// The value of an entry `raw` decoded from `block`.
     pub(crate) fn of(block: &Arc<Block>, raw: &Raw) -> Lent {

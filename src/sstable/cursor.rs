@@ -407,46 +407,82 @@ impl<'k> KeyWalk<'k> {
             if let (Some((ts, raw)), Some(from)) = (self.buf.pop(), &self.from) {
                 return Ok(Some((ts, raw.kind, raw.expire_at, Lent::of(from, &raw))));
             }
-            // The next interval back in this block, or the last of the block before.
-            if let Some((it, r, last, earlier)) = &mut self.block {
-                // `buf` and `from` change together: a failed decode leaves no
-                // entries to lend from the wrong block.
-                self.from = Some(it.block().clone());
-                let more = match it.key_in_interval(self.key, *r, *last, &mut self.buf) {
-                    Ok(more) => more,
-                    Err(e) => {
-                        self.buf.clear();
-                        return Err(e);
-                    }
-                };
-                *last = false;
-                match more {
-                    true => *r -= 1,
-                    false => {
-                        if *earlier {
-                            self.next_block = self.next_block.map(|b| b - 1);
-                        } else {
-                            self.next_block = None;
-                        }
-                        self.block = None;
-                    }
-                }
-                continue;
-            }
-            let Some(b) = self.next_block else {
+            if !self.decode_back()? {
                 return Ok(None);
-            };
-            match self
-                .table
-                .key_block(self.key, b, &mut self.part, &self.opts)?
-            {
-                Some((block, earlier)) => {
-                    let it = BlockIter::new(block);
-                    let r = it.last_interval_of(self.key)?;
-                    self.block = Some((it, r, true, earlier));
-                }
-                None => return Ok(None),
             }
+        }
+    }
+
+    /// Hands `f` each version back from here as `(ts, kind, expire_at, value)`, the
+    /// value where it lies in its block, while its ts is above `above`, until `f`
+    /// returns true (then true: the walk goes on after that version). False once a
+    /// version at or below `above` is next (left for `next_desc`) or the walk ends.
+    /// No version is copied out: a walk left alone drains this way.
+    pub(crate) fn drain_desc(
+        &mut self,
+        above: i64,
+        f: &mut dyn FnMut(i64, Kind, i64, &[u8]) -> bool,
+    ) -> Result<bool> {
+        loop {
+            if let Some(from) = &self.from {
+                while let Some(&(ts, raw)) = self.buf.last() {
+                    if ts <= above {
+                        return Ok(false);
+                    }
+                    self.buf.pop();
+                    if f(ts, raw.kind, raw.expire_at, raw.value(from)) {
+                        return Ok(true);
+                    }
+                }
+            }
+            if !self.decode_back()? {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Decodes the key's next interval back into `buf` (the next in this block, or
+    /// the last of the block before); false when the walk has no more.
+    fn decode_back(&mut self) -> Result<bool> {
+        if let Some((it, r, last, earlier)) = &mut self.block {
+            // `buf` and `from` change together: a failed decode leaves no
+            // entries to lend from the wrong block.
+            self.from = Some(it.block().clone());
+            let more = match it.key_in_interval(self.key, *r, *last, &mut self.buf) {
+                Ok(more) => more,
+                Err(e) => {
+                    self.buf.clear();
+                    return Err(e);
+                }
+            };
+            *last = false;
+            match more {
+                true => *r -= 1,
+                false => {
+                    if *earlier {
+                        self.next_block = self.next_block.map(|b| b - 1);
+                    } else {
+                        self.next_block = None;
+                    }
+                    self.block = None;
+                }
+            }
+            return Ok(true);
+        }
+        let Some(b) = self.next_block else {
+            return Ok(false);
+        };
+        match self
+            .table
+            .key_block(self.key, b, &mut self.part, &self.opts)?
+        {
+            Some((block, earlier)) => {
+                let it = BlockIter::new(block);
+                let r = it.last_interval_of(self.key)?;
+                self.block = Some((it, r, true, earlier));
+                Ok(true)
+            }
+            None => Ok(false),
         }
     }
 }
