@@ -115,7 +115,7 @@ fn a_batch_applies_in_order_all_or_nothing() {
     let mut b = WriteBatch::new();
     b.delete_range("old.", "old/")
         .put(Record::new("s", now, b"1".to_vec())) // the default TTL: 60 s
-        .put(Record::new("s", now + 1, b"2".to_vec()).with_expire_at(now + 5_000_000))
+        .put(Record::new("s", now + 1, b"2".to_vec()).with_expire_at(now + 30_000_000))
         .put_ttl(Record::new("s", now + 2, b"3".to_vec()), 3600)
         .put_permanent(Record::new("s", now + 3, b"4".to_vec()))
         .put(Record::new("t", now, b"gone".to_vec()))
@@ -133,7 +133,7 @@ fn a_batch_applies_in_order_all_or_nothing() {
         exp,
         [
             now + 60_000_000,
-            now + 5_000_000,
+            now + 30_000_000,
             now + 2 + 3_600_000_000,
             NEVER_EXPIRES
         ]

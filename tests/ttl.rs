@@ -39,12 +39,14 @@ fn ttl_precedence_batch_then_own_then_default_then_never() {
         e2.get("k", now).unwrap().unwrap().expire_at,
         now + 3_600_000_000
     );
-    // The default TTL applies to records without their own expiry: ts + 1s.
-    e2.write_batch(&[Record::new("d", now, b"v".to_vec())])
+    // The default TTL applies to records without their own expiry: ts + 1s (a ts a
+    // minute ahead, so the record is still live when read back on a slow machine).
+    let later = now + 60_000_000;
+    e2.write_batch(&[Record::new("d", later, b"v".to_vec())])
         .unwrap();
     assert_eq!(
-        e2.get("d", now).unwrap().unwrap().expire_at,
-        now + 1_000_000
+        e2.get("d", later).unwrap().unwrap().expire_at,
+        later + 1_000_000
     );
     // No TTL anywhere: never expires.
     let e3 = open(tempfile::tempdir().unwrap().path(), None);
@@ -104,7 +106,9 @@ fn gc_purges_and_counts_and_drops_wholly_expired_tables_without_rewrite() {
     let e = open(dir.path(), None);
     let now = flowdb::now_micros();
     // An old table whose records all expire, then a newer live one.
-    let soon = now + 200_000;
+    // Two seconds: the writes and flushes below must come before it, however busy
+    // the machine.
+    let soon = now + 2_000_000;
     let old: Vec<Record> = (0..500)
         .map(|i| {
             Record::new(format!("s{i:03}"), now - 10_000_000 + i, vec![1; 50]).with_expire_at(soon)
