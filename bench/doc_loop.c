@@ -2,7 +2,7 @@
  * document workload, for profiling it alone and for comparing two builds of
  * libflowdb by switching LD_LIBRARY_PATH between runs (docs/benchmarks.md).
  *
- *   flowdb-doc-loop flowdb|sqlite get|email|age|city|city1 ITERATIONS [--docs N] [--dir D]
+ *   flowdb-doc-loop flowdb|sqlite get|email|age|ids|city|city1 ITERATIONS [--docs N] [--dir D]
  *
  * city1 is the city query with LIMIT 1, which with city (LIMIT 20) splits a query's
  * cost into a fixed part and a part per document. */
@@ -23,10 +23,13 @@ static void one(const doc_backend *b, doc_store *s, const char *w, int64_t docs,
     } else if (!strcmp(w, "age")) {
         int lo = 18 + (int)lcg_below(rng, 50);
         b->age_range(s, lo, lo + 6, 20, t); /* half-open: ages lo ..= lo + 5 */
+    } else if (!strcmp(w, "ids")) {
+        int lo = 18 + (int)lcg_below(rng, 55);
+        b->age_keys(s, lo, lo + 5, t); /* ages lo ..= lo + 5, as flowdb-compare asks */
     } else if (!strcmp(w, "city") || !strcmp(w, "city1")) {
         b->city_by_age(s, DOC_CITIES[lcg_below(rng, 8)], w[4] ? 1 : 20, t);
     } else {
-        die("arguments", "workload", "one of get, email, age, city, city1");
+        die("arguments", "workload", "one of get, email, age, ids, city, city1");
     }
 }
 
