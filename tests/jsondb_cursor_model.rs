@@ -174,6 +174,17 @@ fn check_reads(tx: &Transaction<'_>, docs: &Docs, rng: &mut fastrand::Rng, what:
                 tx.count_by_index("s", i, &range).unwrap(),
             ),
         };
+        let text = match index {
+            None => tx.get_all_keys_json("s", &range, count).unwrap(),
+            Some(i) => tx
+                .get_all_keys_by_index_json("s", i, &range, count)
+                .unwrap(),
+        };
+        assert_eq!(
+            text,
+            serde_json::to_string(&keys).unwrap(),
+            "{ctx}: get_all_keys_json"
+        );
         assert_eq!(n, asc.len(), "{ctx}: count");
         assert_eq!(keys.len(), asc_n.len(), "{ctx}: get_all_keys");
         for (k, w) in keys.iter().zip(&asc_n) {

@@ -159,6 +159,28 @@ pub(crate) fn decode_number(b: &[u8]) -> Option<Value> {
     }
 }
 
+/// Writes the key at the front of `b` as JSON text, as serde_json writes the value
+/// `decode` gives (a number, the commonest primary key, without building a `Value`);
+/// `None` for bytes `decode` refuses.
+#[inline]
+pub(crate) fn write_json(b: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let written = match b {
+        [TAG_NUMBER, rest @ ..] => {
+            let f = decode_f64(rest.get(..8)?.try_into().ok()?);
+            // As `number_value` decides: whole numbers JSON can hold exactly as integers.
+            if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
+                serde_json::to_writer(&mut *out, &(f as i64))
+            } else if f.is_finite() {
+                serde_json::to_writer(&mut *out, &f)
+            } else {
+                return None;
+            }
+        }
+        _ => serde_json::to_writer(&mut *out, &decode(b)?.0),
+    };
+    written.ok()
+}
+
 /// Decodes one key from the front of `b`; returns it and the bytes it took.
 pub(crate) fn decode(b: &[u8]) -> Option<(Value, usize)> {
     let tag = *b.first()?;
@@ -263,6 +285,48 @@ mod tests {
         let mut enc: Vec<Vec<u8>> = keys.iter().map(|k| encode(k).unwrap()).collect();
         enc.sort();
         enc.iter().map(|e| decode(e).unwrap().0).collect()
+    }
+
+    /// `write_json` writes what serde_json writes of the decoded key, for keys of
+    /// every type and numbers at the integer/fraction edges.
+    #[test]
+    fn write_json_is_the_decoded_keys_json() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut keys = vec![
+            json!(0),
+            json!(-0.0),
+            json!(1.5),
+            json!(-1.5),
+            json!(9_007_199_254_740_991i64),
+            json!(9.007_199_254_740_992e15),
+            json!(-9.007_199_254_740_992e15),
+            json!(1e300),
+            json!(5e-324),
+            json!(-123456789),
+            json!(""),
+            json!("quote \" backslash \\ nul \u{0} tab \t é 𝄞"),
+            json!(true),
+            json!(null),
+            json!([]),
+            json!([1, "a", [2.5, []], false]),
+        ];
+        keys.extend(
+            (0..2000)
+                .map(|_| json!(f64::from_bits(rng.u64(..))))
+                .filter(|k| !k.is_null()),
+        );
+        keys.extend((0..2000).map(|_| json!(rng.i64(..) >> rng.u32(0..64))));
+        for k in keys {
+            let enc = encode(&k).unwrap();
+            let mut out = Vec::new();
+            write_json(&enc, &mut out).unwrap();
+            let want = serde_json::to_string(&decode(&enc).unwrap().0).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{k}");
+        }
+        // What `decode` refuses, `write_json` refuses.
+        for bad in [&[TAG_NUMBER, 0][..], &[0x99], &[TAG_STRING, 0x41]] {
+            assert!(decode(bad).is_none() && write_json(bad, &mut Vec::new()).is_none());
+        }
     }
 
     #[test]

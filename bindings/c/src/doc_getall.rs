@@ -212,9 +212,9 @@ pub(crate) unsafe fn get_all_keys(
         src.read(
             d,
             out,
-            |tx, s, r| tx.get_all_keys(s, r, count),
-            |tx, s, i, r| tx.get_all_keys_by_index(s, i, r, count),
-            |o, keys| put_string(o, to_json(&keys)?, "out"),
+            |tx, s, r| tx.get_all_keys_json(s, r, count),
+            |tx, s, i, r| tx.get_all_keys_by_index_json(s, i, r, count),
+            |o, keys| put_string(o, keys, "out"),
         )
     }
 }
