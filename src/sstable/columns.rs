@@ -36,6 +36,9 @@ impl Columns {
     pub(crate) fn load(&mut self, block: &Block, key: &[u8], lo: i64, hi: i64) -> Result<bool> {
         self.n = 0;
         let (data, restarts) = block.entries();
+        for at in (0..AHEAD.min(data.len())).step_by(64) {
+            prefetch(data[at..].as_ptr());
+        }
         // An entry between restarts shares the whole key: `shared` is the key's
         // length and the suffix empty, two bytes compared at once for most keys.
         let mut between = Vec::with_capacity(12);
@@ -228,15 +231,7 @@ fn uniform(
     let mut last = (0u64, 0i64);
     while *at + stride <= end {
         let e = &data[*at..*at + stride];
-        // The block is seldom in the CPU's caches (a day of 1,000 series is 90 MiB
-        // of blocks), and the hardware's prefetch does not keep up: ask for the
-        // bytes about 50 entries ahead (a day's aggregation 13–16% faster).
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint, which never faults, whatever the address.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(e.as_ptr().wrapping_add(768) as *const i8);
-        }
+        prefetch(e.as_ptr().wrapping_add(AHEAD));
         let w = u64::from_le_bytes(e[2..10].try_into().unwrap_or_default());
         if e[..2] != between || w & mask & HIGH != cont || e[2 + len] != NUM_BYTE {
             return Uniform::Other;
@@ -267,6 +262,26 @@ fn uniform(
         *at += stride;
     }
     Uniform::Other
+}
+
+/// How far ahead of the entry being read its block's bytes are asked for (about 50
+/// entries). The blocks are seldom in the CPU's caches (a day of 1,000 series is 90
+/// MiB of blocks) and the hardware's prefetch does not keep up: with the first
+/// `AHEAD` bytes asked for as a block is entered and these, a day's aggregation is
+/// 25–45% faster.
+const AHEAD: usize = 768;
+
+/// Asks for the cache line at `p` (a hint: any address, even past the block).
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// The kind byte of a point that does not expire (block.rs's `kind_byte`).
