@@ -298,14 +298,11 @@ impl Snapshot {
                 }
                 taken == n
             };
-            let take_head = |take: &mut dyn FnMut(i64, u64, Kind, i64, &[u8]) -> bool, h: &Head| {
-                take(h.ts, h.seq, h.kind, h.expire_at, h.value.bytes())
-            };
             let alone = heads.iter().filter(|h| h.is_some()).count() == 1;
             if alone {
                 let joins_at = unread.peek().map_or(i64::MIN, |t| t.props.max_ts);
                 while let Some(h) = heads[winner].as_ref().filter(|h| h.ts > joins_at) {
-                    if take_head(&mut take, h) {
+                    if take(h.ts, h.seq, h.kind, h.expire_at, h.value.bytes()) {
                         return Ok(taken);
                     }
                     // A table's versions are taken where they lie in its block.
@@ -324,7 +321,7 @@ impl Snapshot {
             }
             if heads[winner]
                 .as_ref()
-                .is_some_and(|h| take_head(&mut take, h))
+                .is_some_and(|h| take(h.ts, h.seq, h.kind, h.expire_at, h.value.bytes()))
             {
                 break;
             }

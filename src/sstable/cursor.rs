@@ -336,6 +336,10 @@ impl TableCursor {
     }
 }
 
+/// Where [`KeyWalk::drain_desc`] hands versions: `(ts, kind, expire_at, value)`,
+/// returning true to stop.
+pub(crate) type VersionSink<'f> = dyn FnMut(i64, Kind, i64, &[u8]) -> bool + 'f;
+
 /// Walks one key's entries in a table from the greatest ts down: block by block from
 /// the last that can hold the key, and in each block one restart interval at a time
 /// from the end, so the first step decodes at most an interval (usually all
@@ -418,11 +422,7 @@ impl<'k> KeyWalk<'k> {
     /// returns true (then true: the walk goes on after that version). False once a
     /// version at or below `above` is next (left for `next_desc`) or the walk ends.
     /// No version is copied out: a walk left alone drains this way.
-    pub(crate) fn drain_desc(
-        &mut self,
-        above: i64,
-        f: &mut dyn FnMut(i64, Kind, i64, &[u8]) -> bool,
-    ) -> Result<bool> {
+    pub(crate) fn drain_desc(&mut self, above: i64, f: &mut VersionSink<'_>) -> Result<bool> {
         loop {
             if let Some(from) = &self.from {
                 while let Some(&(ts, raw)) = self.buf.last() {
