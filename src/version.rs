@@ -288,9 +288,8 @@ impl Snapshot {
             let Some((ts, _, winner)) = best(&heads) else {
                 break;
             };
-            // One source left with a head and no table that could join before it
-            // runs past the next table's greatest ts: drain it without the choice.
-            // Hands `h` to `f` when it is visible; true once `n` are taken.
+            // Hands a version (by its parts) to `f` when it is visible; true once `n`
+            // are taken.
             let mut take = |ts: i64, seq: u64, kind: Kind, expire_at: i64, value: &[u8]| {
                 if self.shows(key, ts, seq, live(kind, expire_at, || self.now())) {
                     f(ts, expire_at, value);
@@ -300,8 +299,12 @@ impl Snapshot {
             };
             let alone = heads.iter().filter(|h| h.is_some()).count() == 1;
             if alone {
-                let joins_at = unread.peek().map_or(i64::MIN, |t| t.props.max_ts);
-                while let Some(h) = heads[winner].as_ref().filter(|h| h.ts > joins_at) {
+                // One source left with a head: drain it without the choice until it
+                // runs past the greatest ts of the next table that could join (none
+                // left: to its end, a version at i64::MIN included).
+                let joins_at = unread.peek().map(|t| t.props.max_ts);
+                let before_joins = |h: &&Head| joins_at.map_or(true, |j| h.ts > j);
+                while let Some(h) = heads[winner].as_ref().filter(before_joins) {
                     if take(h.ts, h.seq, h.kind, h.expire_at, h.value.bytes()) {
                         return Ok(taken);
                     }
@@ -311,7 +314,9 @@ impl Snapshot {
                         let mut each = |ts, kind, expire_at, value: &[u8]| {
                             take(ts, seq, kind, expire_at, value)
                         };
-                        if w.drain_desc(joins_at, &mut each)? {
+                        // (A version at i64::MIN is left to the next head.)
+                        let above = joins_at.unwrap_or(i64::MIN);
+                        if w.drain_desc(above, &mut each)? {
                             return Ok(taken);
                         }
                     }

@@ -20,7 +20,7 @@ use crate::util::coding::{get_u32_at, put_bytes, put_u32, put_varint, put_varint
 
 /// An entry's kind byte (the module docs' list, which packed blocks share): its kind,
 /// and whether it carries an expiry (a delete never does).
-pub(crate) fn kind_byte(kind: Kind, expiring: bool) -> u8 {
+pub(crate) const fn kind_byte(kind: Kind, expiring: bool) -> u8 {
     match (kind, expiring) {
         (Kind::Put, false) => 0,
         (Kind::Put, true) => 1,

@@ -9,7 +9,7 @@
 //! ts delta, kind 3 or 4 and the value's 8 bytes. Anything else, and the block is
 //! left to the cursor.
 
-use super::block::{kind_of_byte, Block};
+use super::block::{kind_byte, kind_of_byte, Block};
 use super::packed::{walk, Item};
 use crate::entry::Kind;
 use crate::error::Result;
@@ -192,7 +192,8 @@ enum Uniform {
 }
 
 /// Reads the run of entries from `at` (an entry between restarts) up to `end` (the
-/// next restart, or an entry too short for the stride) that share one shape: the
+/// next restart; it stops earlier where fewer than a stride's bytes remain, or at an
+/// entry of another shape) that share one shape: the
 /// whole key shared (`between`), a ts delta of the same varint length as the
 /// first's, no expiry, the value's 8 bytes. Each
 /// entry's start is then `at` plus a fixed stride, so the loads of one entry do not
@@ -284,8 +285,8 @@ fn prefetch(p: *const u8) {
     let _ = p;
 }
 
-/// The kind byte of a point that does not expire (block.rs's `kind_byte`).
-const NUM_BYTE: u8 = 3;
+/// The kind byte of a point that does not expire.
+const NUM_BYTE: u8 = kind_byte(Kind::Num, false);
 
 /// The ts of the entry at restart offset `at` (its whole key, then its ts from 0).
 fn restart_ts(data: &[u8], mut at: usize) -> Option<i64> {
@@ -354,7 +355,8 @@ mod tests {
                             rng.i64(1..1 << bits)
                         }
                         (true, 0) => rng.i64(1..1 << 45),
-                        (true, 1..=3) => step + rng.i64(-3..=3),
+                        // (Never back in time: a series' points only go up.)
+                        (true, 1..=3) => (step + rng.i64(-3..=3)).max(1),
                         (true, _) => step,
                     };
                     t

@@ -482,7 +482,10 @@ impl<'k> KeyWalk<'k> {
                 self.block = Some((it, r, true, earlier));
                 Ok(true)
             }
-            None => Ok(false),
+            None => {
+                self.next_block = None; // the walk is over: not looked up again
+                Ok(false)
+            }
         }
     }
 }
