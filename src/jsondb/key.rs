@@ -167,9 +167,8 @@ pub(crate) fn write_json(b: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let written = match b {
         [TAG_NUMBER, rest @ ..] => {
             let f = decode_f64(rest.get(..8)?.try_into().ok()?);
-            // As `number_value` decides: whole numbers JSON can hold exactly as integers.
-            if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
-                serde_json::to_writer(&mut *out, &(f as i64))
+            if let Some(i) = exact_integer(f) {
+                serde_json::to_writer(&mut *out, &i)
             } else if f.is_finite() {
                 serde_json::to_writer(&mut *out, &f)
             } else {
@@ -262,9 +261,15 @@ pub(crate) fn skip(b: &[u8]) -> Option<usize> {
 
 /// A JSON number for `f`: an integer when it is one (so keys read back as written).
 #[inline]
+/// `f` as an integer when it is a whole number JSON holds exactly as one (|f| < 2^53):
+/// keys read back as `1`, not `1.0`.
+fn exact_integer(f: f64) -> Option<i64> {
+    (f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15).then_some(f as i64)
+}
+
 fn number_value(f: f64) -> Option<Value> {
-    if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
-        Some(Value::from(f as i64))
+    if let Some(i) = exact_integer(f) {
+        Some(Value::from(i))
     } else {
         serde_json::Number::from_f64(f).map(Value::Number)
     }

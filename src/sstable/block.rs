@@ -336,7 +336,7 @@ impl BlockIter {
             seq: 0,
             kind: raw.kind,
             expire_at: raw.expire_at,
-            value: self.block.data[raw.value_at..raw.value_at + raw.value_len].to_vec(),
+            value: raw.value(&self.block).to_vec(),
         }
     }
 
@@ -373,7 +373,7 @@ impl BlockIter {
 
     /// The value of an entry `next_raw` returned, where it lies in the block.
     pub(crate) fn value(&self, raw: &Raw) -> &[u8] {
-        &self.block.data[raw.value_at..raw.value_at + raw.value_len]
+        raw.value(&self.block)
     }
 
     /// The full key and ts of restart `r`'s first entry, read where they lie (an
@@ -559,7 +559,7 @@ impl Decoded {
             seq: 0,
             kind: raw.kind,
             expire_at: raw.expire_at,
-            value: self.block.data[raw.value_at..raw.value_at + raw.value_len].to_vec(),
+            value: raw.value(&self.block).to_vec(),
         })
     }
 
