@@ -329,7 +329,8 @@ impl Summary {
             Agg::Last => self.last,
             Agg::Increase => self.increase,
             Agg::Rate => {
-                let secs = (self.last_ts as i128 - self.first_ts as i128) as f64 / 1e6;
+                // last_ts >= first_ts: the difference fits a u64 exactly.
+                let secs = self.last_ts.wrapping_sub(self.first_ts) as u64 as f64 / 1e6;
                 self.increase / secs
             }
         }

@@ -719,12 +719,20 @@ impl Harness {
             GroupBy::UpToLast(b'.'),
         ][self.rng.usize(..4)];
         let want = points::fold(self.points_of(&mine, p), step, &fs, group, reverse, limit);
-        let got = match group {
-            GroupBy::Series if self.rng.bool() => self.engine().aggregate(q.clone(), step, &fs),
-            _ => self.engine().aggregate_by(q.clone(), step, &fs, group),
+        // The owned and the lending forms alike.
+        let got = match (group, self.rng.u8(..3)) {
+            (GroupBy::Series, 0) => self.engine().aggregate(q.clone(), step, &fs).unwrap(),
+            (_, 1) => points::lent(|f| {
+                self.engine()
+                    .aggregate_by_with(q.clone(), step, &fs, group, f)
+            }),
+            _ => self
+                .engine()
+                .aggregate_by(q.clone(), step, &fs, group)
+                .unwrap(),
         };
         let what = format!("{q:?} step {step} {group:?}");
-        points::assert_buckets(&got.unwrap(), &want, &fs, &what);
+        points::assert_buckets(&got, &want, &fs, &what);
     }
 
     /// A scan, and a `Snapshot`, keep the view of their creation across writes,
@@ -807,6 +815,8 @@ impl Harness {
         );
         let got_agg = snap.aggregate(Query::prefix(p), step, &fs).unwrap();
         points::assert_buckets(&got_agg, &want_agg, &fs, "snapshot aggregate");
+        let lent = points::lent(|f| snap.aggregate_with(Query::prefix(p), step, &fs, f));
+        points::assert_buckets(&lent, &want_agg, &fs, "snapshot aggregate_with");
         self.nums.remove(&(k.clone().into_bytes(), ts));
         self.model
             .insert((k.into_bytes(), ts), (i64::MAX, b"later".to_vec()));

@@ -247,6 +247,24 @@ fn rolled_series_read_like_any_series() {
         .aggregate_by(Query::prefix("count:"), hour, &[Agg::Sum], GroupBy::All)
         .unwrap();
     assert_eq!(sums.iter().map(|b| b.values[0]).sum::<f64>(), 150.0 * 60.0);
+    // The lending forms lend the same buckets.
+    let mut lent = Vec::new();
+    let n = r
+        .aggregate_with(Query::prefix("max:cpu."), hour, &[Agg::Max], |k, s, v| {
+            lent.push((k.to_vec(), s, v.to_vec()))
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+    let owned: Vec<_> = from_rollup
+        .into_iter()
+        .map(|b| (b.key, b.start, b.values))
+        .collect();
+    assert_eq!(lent, owned);
+    let mut total = 0.0;
+    let q = Query::prefix("count:");
+    r.aggregate_by_with(q, hour, &[Agg::Sum], GroupBy::All, |_, _, v| total += v[0])
+        .unwrap();
+    assert_eq!(total, 150.0 * 60.0);
     assert_eq!(
         r.get("min:cpu.a", STEP).unwrap().unwrap().as_f64(),
         Some(60.0)

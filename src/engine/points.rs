@@ -61,6 +61,46 @@ impl Engine {
         self.inner
             .aggregate_at(&self.inner.snapshot(), query, step, functions, group)
     }
+
+    /// [`aggregate`](Self::aggregate) lending each bucket instead of returning it:
+    /// `f(key, start, values)` for each bucket in turn, as it is made, the key and
+    /// values lent from buffers reused from bucket to bucket, so nothing is
+    /// allocated per bucket. Returns how many buckets `f` was given.
+    ///
+    /// ```no_run
+    /// use flowdb::{Agg, Config, Engine, Query};
+    /// let engine = Engine::open(Config::new("./data"))?;
+    /// let hour = Query::key_time_range("temp.kitchen", "temp.kitchen", 0, 3_599_999_999);
+    /// let mut hottest = f64::NEG_INFINITY;
+    /// engine.aggregate_with(hour, 60_000_000, &[Agg::Max], |_key, _start, v| {
+    ///     hottest = hottest.max(v[0]);
+    /// })?;
+    /// # Ok::<(), flowdb::Error>(())
+    /// ```
+    pub fn aggregate_with(
+        &self,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+        mut f: impl FnMut(&[u8], i64, &[f64]),
+    ) -> Result<usize> {
+        self.aggregate_by_with(query, step, functions, GroupBy::Series, &mut f)
+    }
+
+    /// [`aggregate_by`](Self::aggregate_by) lending each bucket, as
+    /// [`aggregate_with`](Self::aggregate_with) does.
+    pub fn aggregate_by_with(
+        &self,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+        group: GroupBy,
+        mut f: impl FnMut(&[u8], i64, &[f64]),
+    ) -> Result<usize> {
+        let snap = self.inner.snapshot();
+        self.inner
+            .aggregate_lent(&snap, query, step, functions, group, &mut f)
+    }
 }
 
 impl Snapshot {
@@ -79,6 +119,30 @@ impl Snapshot {
     ) -> Result<Vec<Bucket>> {
         self.engine()?
             .aggregate_at(self.view(), query, step, functions, group)
+    }
+
+    /// [`Engine::aggregate_with`] as of the snapshot.
+    pub fn aggregate_with(
+        &self,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+        mut f: impl FnMut(&[u8], i64, &[f64]),
+    ) -> Result<usize> {
+        self.aggregate_by_with(query, step, functions, GroupBy::Series, &mut f)
+    }
+
+    /// [`Engine::aggregate_by_with`] as of the snapshot.
+    pub fn aggregate_by_with(
+        &self,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+        group: GroupBy,
+        mut f: impl FnMut(&[u8], i64, &[f64]),
+    ) -> Result<usize> {
+        self.engine()?
+            .aggregate_lent(self.view(), query, step, functions, group, &mut f)
     }
 }
 
@@ -107,8 +171,11 @@ fn check(step: i64, functions: &[Agg]) -> Result<()> {
     Ok(())
 }
 
+/// What `aggregate_lent` lends each bucket to: key, start, values.
+type Lend<'a> = dyn FnMut(&[u8], i64, &[f64]) + 'a;
+
 /// What the per-series buckets go to: `false` stops the read.
-type Sink<'a> = dyn FnMut(Vec<u8>, i64, Summary) -> bool + 'a;
+type Sink<'a> = dyn FnMut(&[u8], i64, Summary) -> bool + 'a;
 
 impl Inner {
     pub(crate) fn aggregate_at(
@@ -119,51 +186,77 @@ impl Inner {
         functions: &[Agg],
         group: GroupBy,
     ) -> Result<Vec<Bucket>> {
+        let mut out = Vec::new();
+        let mut keep = |key: &[u8], start, values: &[f64]| {
+            out.push(Bucket {
+                key: key.to_vec(),
+                start,
+                values: values.to_vec(),
+            })
+        };
+        self.aggregate_lent(snap, query, step, functions, group, &mut keep)?;
+        Ok(out)
+    }
+
+    /// The buckets of [`aggregate_at`](Self::aggregate_at) lent to `f` (key, start,
+    /// values) as they are made; returns how many.
+    pub(crate) fn aggregate_lent(
+        &self,
+        snap: &version::Snapshot,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+        group: GroupBy,
+        f: &mut Lend<'_>,
+    ) -> Result<usize> {
         self.check_open()?;
         check(step, functions)?;
         let started = Instant::now();
         let limit = query.limit.unwrap_or(usize::MAX);
         let reverse = query.bounds.reverse;
-        let mut out = Vec::new();
         if query.bounds.is_empty() || limit == 0 {
-            return Ok(out);
+            return Ok(0);
         }
-        let values = |get: &dyn Fn(Agg) -> f64| functions.iter().map(|&f| get(f)).collect();
+        // One bucket's results, rewritten for each.
+        let mut values = vec![0.0; functions.len()];
+        let mut lend = |key: &[u8], start, get: &dyn Fn(Agg) -> f64| {
+            for (v, &fun) in values.iter_mut().zip(functions) {
+                *v = get(fun);
+            }
+            f(key, start, &values);
+        };
+        let mut lent = 0;
         let read = if group == GroupBy::Series {
             self.series_buckets(snap, query, step, functions, &mut |key, start, s| {
-                out.push(Bucket {
-                    key,
-                    start,
-                    values: values(&|f| s.get(f)),
-                });
-                out.len() < limit
+                lend(key, start, &|f| s.get(f));
+                lent += 1;
+                lent < limit
             })?
         } else {
             // Groups gather buckets from many series: all are read, then ordered.
             let mut groups: BTreeMap<(Vec<u8>, i64), Group> = BTreeMap::new();
             let read =
                 self.series_buckets(snap, query, step, functions, &mut |key, start, s| {
-                    let at = (group.group(&key).to_vec(), start);
+                    let at = (group.group(key).to_vec(), start);
                     match groups.get_mut(&at) {
                         Some(g) => g.add(&s, reverse),
                         None => drop(groups.insert(at, Group::of(&s))),
                     }
                     true
                 })?;
-            let bucket = |((key, start), g): ((Vec<u8>, i64), Group)| Bucket {
-                key,
-                start,
-                values: values(&|f| g.get(f)),
+            let ordered: Box<dyn Iterator<Item = _>> = match reverse {
+                false => Box::new(groups.iter()),
+                true => Box::new(groups.iter().rev()),
             };
-            match reverse {
-                false => out.extend(groups.into_iter().take(limit).map(bucket)),
-                true => out.extend(groups.into_iter().rev().take(limit).map(bucket)),
+            for ((key, start), g) in ordered.take(limit) {
+                lend(key, *start, &|f| g.get(f));
+                lent += 1;
             }
             read
         };
         self.stats.add_records_read(read);
         self.stats.time_query(started);
-        Ok(out)
+        Ok(lent)
     }
 
     /// Hands each series' buckets to `sink` in the query's order, their summaries
@@ -182,6 +275,7 @@ impl Inner {
         let fold = RefCell::new(Fold {
             step,
             open: None,
+            key: Vec::new(),
             start: 0,
             end: -1,
             from_index: 0,
@@ -219,8 +313,10 @@ impl Inner {
 /// One series' buckets being folded, point by point or block by block.
 struct Fold<'s, 'a> {
     step: i64,
-    /// The open bucket: its series, start and summary so far.
-    open: Option<(Vec<u8>, i64, Summary)>,
+    /// The open bucket: its start and summary so far; its series is `key`.
+    open: Option<(i64, Summary)>,
+    /// The open bucket's series (a buffer reused from bucket to bucket).
+    key: Vec<u8>,
     /// The open bucket's ts range, `[start, end]`: a point in it needs no division.
     start: i64,
     end: i64,
@@ -239,7 +335,7 @@ impl Fold<'_, '_> {
             (self.start, self.end) = bucket_of(ts, self.step);
         }
         match &mut self.open {
-            Some((k, s, sum)) if *s == self.start && k.as_slice() == key => {
+            Some((s, sum)) if *s == self.start && self.key == key => {
                 sum.push(ts, v);
                 true
             }
@@ -270,12 +366,12 @@ impl Fold<'_, '_> {
             let (t, v) = (&ts[i..i + n], &vals[i..i + n]);
             i += n;
             let (skip, sum) = match &mut self.open {
-                Some((k, s, sum)) if *s == self.start && k.as_slice() == key => (0, sum),
+                Some((s, sum)) if *s == self.start && self.key == key => (0, sum),
                 _ => {
                     if !self.open_bucket(key, Summary::of(t[0], v[0])) {
                         return false;
                     }
-                    let (_, _, sum) = self.open.as_mut().expect("bucket just opened");
+                    let (_, sum) = self.open.as_mut().expect("bucket just opened");
                     (1, sum)
                 }
             };
@@ -294,7 +390,7 @@ impl Fold<'_, '_> {
         (self.start, self.end) = (lo, hi);
         self.from_index += s.count;
         match &mut self.open {
-            Some((k, at, sum)) if *at == lo && k.as_slice() == key => {
+            Some((at, sum)) if *at == lo && self.key == key => {
                 sum.append(s);
                 Some(true)
             }
@@ -305,19 +401,23 @@ impl Fold<'_, '_> {
     /// Starts the bucket at `self.start` of `key` with `s`, handing the open one to
     /// the sink; false when the sink stopped the read.
     fn open_bucket(&mut self, key: &[u8], s: Summary) -> bool {
-        if let Some((k, at, sum)) = self.open.replace((key.to_vec(), self.start, s)) {
-            if !(self.sink)(k, at, sum) {
+        if let Some((at, sum)) = self.open.replace((self.start, s)) {
+            if !(self.sink)(&self.key, at, sum) {
                 self.open = None;
                 return false;
             }
+        }
+        if self.key != key {
+            self.key.clear();
+            self.key.extend_from_slice(key);
         }
         true
     }
 
     /// Hands the last open bucket to the sink.
     fn finish(self) {
-        if let Some((key, start, s)) = self.open {
-            (self.sink)(key, start, s);
+        if let Some((start, s)) = self.open {
+            (self.sink)(&self.key, start, s);
         }
     }
 }

@@ -147,7 +147,7 @@ impl Out<'_> {
         };
         let rule = self.rule;
         inner.series_buckets(snap, q, rule.step, &rule.functions, &mut |key, start, s| {
-            self.push(&key, start, &s)
+            self.push(key, start, &s)
         })?;
         match self.failed.take() {
             Some(e) => Err(e),

@@ -185,6 +185,34 @@ impl Rollup {
         self.engine()?.aggregate_by(q, step, functions, group)
     }
 
+    /// [`Engine::aggregate_with`] on the rollup.
+    pub fn aggregate_with(
+        &self,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+        mut f: impl FnMut(&[u8], i64, &[f64]),
+    ) -> Result<usize> {
+        self.aggregate_by_with(query, step, functions, GroupBy::Series, &mut f)
+    }
+
+    /// [`Engine::aggregate_by_with`] on the rollup.
+    pub fn aggregate_by_with(
+        &self,
+        query: Query,
+        step: i64,
+        functions: &[Agg],
+        group: GroupBy,
+        f: impl FnMut(&[u8], i64, &[f64]),
+    ) -> Result<usize> {
+        let q = Query {
+            bounds: visible(query.bounds),
+            ..query
+        };
+        self.engine()?
+            .aggregate_by_with(q, step, functions, group, f)
+    }
+
     /// [`Engine::series`] on the rollup: its rolled series under `prefix`.
     pub fn series(&self, prefix: &str) -> Result<Vec<SeriesInfo>> {
         self.series_page(prefix.as_bytes(), b"", usize::MAX)

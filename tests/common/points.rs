@@ -18,6 +18,25 @@ pub fn value(rng: &mut fastrand::Rng) -> f64 {
     }
 }
 
+/// The buckets a lending `aggregate_with` form gives, collected; its returned
+/// count must be theirs.
+#[allow(dead_code)]
+pub fn lent(
+    read: impl FnOnce(&mut dyn FnMut(&[u8], i64, &[f64])) -> flowdb::Result<usize>,
+) -> Vec<Bucket> {
+    let mut out = Vec::new();
+    let n = read(&mut |key, start, values| {
+        out.push(Bucket {
+            key: key.to_vec(),
+            start,
+            values: values.to_vec(),
+        })
+    })
+    .unwrap();
+    assert_eq!(n, out.len(), "the count aggregate_with returns");
+    out
+}
+
 /// The bucket of `step` holding `ts` (what the engine documents).
 pub fn bucket_start(ts: i64, step: i64) -> i64 {
     let s = (ts as i128).div_euclid(step as i128) * step as i128;
