@@ -223,6 +223,12 @@ impl Block {
         (&self.data[..self.restarts_at], restarts)
     }
 
+    /// The bytes of the restart offsets (the block's trailer but its count).
+    pub(crate) fn restart_bytes(&self) -> &[u8] {
+        let end = (self.restarts_at + 4 * self.num_restarts).min(self.data.len());
+        &self.data[self.restarts_at.min(end)..end]
+    }
+
     pub(crate) fn corrupt(&self, what: &str) -> Error {
         Error::corruption(
             &self.origin,

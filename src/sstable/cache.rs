@@ -121,6 +121,18 @@ impl BlockCache {
         }
     }
 
+    /// [`get`](Self::get) for a block asked for ahead of its read: a hit is counted,
+    /// an absence is not (the read that follows counts its miss).
+    pub(crate) fn get_ahead(&self, table: u64, block: u32) -> Option<Arc<Block>> {
+        match self.cache.as_ref().and_then(|c| c.get(&(table, block))) {
+            Some(Cached::Block(b)) => {
+                self.hits.fetch_add(1, Relaxed);
+                Some(b)
+            }
+            _ => None,
+        }
+    }
+
     /// True when `bytes` more fit in the cache with an eighth of it to spare, so
     /// nothing is evicted for them (a long aggregation fills a cache that has room
     /// and leaves a full one alone: readahead.rs).

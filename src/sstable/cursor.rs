@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
 use super::block::{Block, BlockIter, Decoded, Lent, Raw};
-use super::columns::Columns;
+use super::columns::{warm, Columns};
 use super::props::BlockMeta;
 use super::readahead::ReadAhead;
 use super::reader::{BlockPlan, Fetched, PartSlot, Table};
@@ -75,6 +75,9 @@ pub(crate) struct TableCursor {
     cols: Columns,
     /// Bytes read ahead for blocks offered as columns.
     ahead: ReadAhead,
+    /// The cached block after the one being read as columns, found and asked for
+    /// ahead of its turn (`hold_next`).
+    held: Option<(u32, Arc<Block>)>,
 }
 
 impl TableCursor {
@@ -98,6 +101,7 @@ impl TableCursor {
             halted: false,
             cols: Columns::default(),
             ahead: ReadAhead::default(),
+            held: None,
         }
     }
 
@@ -171,9 +175,19 @@ impl TableCursor {
         let whole = m.first_ts >= lo && m.last_ts <= hi;
         let mut offered = offer(key, m, if whole { Ask::Whole } else { Ask::Check });
         if offered == Offered::Declined {
-            let block =
-                self.table
-                    .read_block_or_packed(n, &mut self.part, &self.opts, &mut self.ahead)?;
+            let block = match self.held.take() {
+                Some((i, b)) if i == n => {
+                    self.ahead.streaming(n);
+                    Fetched::Block(b)
+                }
+                _ => self.table.read_block_or_packed(
+                    n,
+                    &mut self.part,
+                    &self.opts,
+                    &mut self.ahead,
+                )?,
+            };
+            self.hold_next(hi)?;
             let m = self
                 .table
                 .block_meta(n as usize, &mut self.part, &self.opts)?;
@@ -203,6 +217,28 @@ impl TableCursor {
         Ok(taken)
     }
 
+    /// Finds the block after the one being read as columns in the cache and asks
+    /// for its first bytes, when it may be read as columns too (one series' points
+    /// from before `hi`): the misses of finding it and of its first bytes then
+    /// overlap this block's reading (a day's aggregation reads a thousand series'
+    /// blocks, most of them outside the CPU's caches).
+    fn hold_next(&mut self, hi: i64) -> Result<()> {
+        let Some(next) = self.blocks.get(self.next_block + 1) else {
+            return Ok(());
+        };
+        let m = self
+            .table
+            .block_meta(next as usize, &mut self.part, &self.opts)?;
+        if m.stats.is_none() || m.first_ts > hi || self.bounds.key_past_end(&m.first_key) {
+            return Ok(());
+        }
+        if let Some(b) = self.table.cached_ahead(next) {
+            warm(&b);
+            self.held = Some((next, b));
+        }
+        Ok(())
+    }
+
     /// Ends the walk: no block is left to read, and the buffers of the column
     /// reads are freed (a run's cursors live until the whole read ends).
     fn end(&mut self) -> Option<Raw> {
@@ -210,6 +246,7 @@ impl TableCursor {
         self.iter = None;
         self.cols = Columns::default();
         self.ahead = ReadAhead::default();
+        self.held = None;
         None
     }
 

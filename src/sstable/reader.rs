@@ -388,6 +388,12 @@ impl Table {
         Ok((handles.len() as u64, bytes))
     }
 
+    /// Data block `i` when the cache holds it, asked for ahead of its read (only a
+    /// hit is counted: the read that follows counts a miss).
+    pub(crate) fn cached_ahead(&self, i: u32) -> Option<Arc<Block>> {
+        self.ctx.cache.get_ahead(self.meta.id, i)
+    }
+
     /// Data block `i`, its index entry found through `slot`.
     pub(crate) fn read_block(
         &self,
