@@ -19,7 +19,7 @@ use super::range::{flowdb_range_t, the_range};
 use super::records::{flowdb_record_view_t, write_expiry};
 use super::snapshot::{flowdb_snapshot_t, with_snapshot};
 use flowdb::error::{Error, Result};
-use flowdb::{Agg, Bucket, GroupBy, Point, Query};
+use flowdb::{Agg, GroupBy, Point, Query};
 
 /// A numeric point as C passes it in: the key is a `(pointer, length)` byte string,
 /// `ts` and `expire_at` are microseconds since the Unix epoch, `value` is stored as
@@ -115,9 +115,32 @@ pub struct flowdb_bucket_view_t {
 /// reverse range). Views from `flowdb_buckets_at` stay valid until
 /// `flowdb_buckets_free`, which must be called exactly once. Immutable, so it may be
 /// read from several threads.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct flowdb_buckets_t {
-    buckets: Vec<Bucket>,
+    /// The buckets' keys one after another, a series' key once for its run of
+    /// buckets (three allocations for the whole list, not two per bucket).
+    keys: Vec<u8>,
+    /// Per bucket: where its key begins in `keys`, its length, its start.
+    heads: Vec<(usize, usize, i64)>,
+    /// The buckets' values, `n_values` each.
+    values: Vec<f64>,
+    n_values: usize,
+}
+
+impl flowdb_buckets_t {
+    /// Appends a bucket lent by the engine.
+    fn push(&mut self, key: &[u8], start: i64, values: &[f64]) {
+        let at = match self.heads.last() {
+            Some(&(at, len, _)) if self.keys[at..at + len] == *key => at,
+            _ => {
+                self.keys.extend_from_slice(key);
+                self.keys.len() - key.len()
+            }
+        };
+        self.heads.push((at, key.len(), start));
+        self.values.extend_from_slice(values);
+        self.n_values = values.len();
+    }
 }
 
 /// The function a C `flowdb_agg_t` number names; `what` names it in the error.
@@ -212,7 +235,7 @@ pub(crate) unsafe fn buckets_out(
     n_functions: usize,
     group: Option<*const flowdb_group_t>,
     out: *mut *mut flowdb_buckets_t,
-    run: impl FnOnce(Query, &[Agg], GroupBy) -> Result<Vec<Bucket>>,
+    run: impl FnOnce(Query, &[Agg], GroupBy, &mut dyn FnMut(&[u8], i64, &[f64])) -> Result<usize>,
 ) -> Result<()> {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     let (query, fs, g) = unsafe {
@@ -227,9 +250,11 @@ pub(crate) unsafe fn buckets_out(
     if out.is_null() {
         return Err(null("out"));
     }
-    let list = Box::into_raw(Box::new(flowdb_buckets_t {
-        buckets: run(query, &fs, g)?,
-    }));
+    let mut list = flowdb_buckets_t::default();
+    run(query, &fs, g, &mut |key, start, values| {
+        list.push(key, start, values)
+    })?;
+    let list = Box::into_raw(Box::new(list));
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     unsafe { put(out, list, "out") }
 }
@@ -351,8 +376,8 @@ pub unsafe extern "C" fn flowdb_engine_aggregate(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        buckets_out(r, functions, n_functions, None, out, |q, fs, _| {
-            with_engine(engine, |e| e.aggregate(q, step, fs))
+        buckets_out(r, functions, n_functions, None, out, |q, fs, _, f| {
+            with_engine(engine, |e| e.aggregate_with(q, step, fs, f))
         })
     })
 }
@@ -374,9 +399,14 @@ pub unsafe extern "C" fn flowdb_engine_aggregate_by(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        buckets_out(r, functions, n_functions, Some(group), out, |q, fs, g| {
-            with_engine(engine, |e| e.aggregate_by(q, step, fs, g))
-        })
+        buckets_out(
+            r,
+            functions,
+            n_functions,
+            Some(group),
+            out,
+            |q, fs, g, f| with_engine(engine, |e| e.aggregate_by_with(q, step, fs, g, f)),
+        )
     })
 }
 
@@ -394,8 +424,8 @@ pub unsafe extern "C" fn flowdb_snapshot_aggregate(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_snapshot(snap)?;
-        buckets_out(r, functions, n_functions, None, out, |q, fs, _| {
-            s.aggregate(q, step, fs)
+        buckets_out(r, functions, n_functions, None, out, |q, fs, _, f| {
+            s.aggregate_with(q, step, fs, f)
         })
     })
 }
@@ -415,9 +445,14 @@ pub unsafe extern "C" fn flowdb_snapshot_aggregate_by(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let s = with_snapshot(snap)?;
-        buckets_out(r, functions, n_functions, Some(group), out, |q, fs, g| {
-            s.aggregate_by(q, step, fs, g)
-        })
+        buckets_out(
+            r,
+            functions,
+            n_functions,
+            Some(group),
+            out,
+            |q, fs, g, f| s.aggregate_by_with(q, step, fs, g, f),
+        )
     })
 }
 
@@ -426,7 +461,7 @@ pub unsafe extern "C" fn flowdb_snapshot_aggregate_by(
 pub unsafe extern "C" fn flowdb_buckets_len(list: *const flowdb_buckets_t) -> usize {
     no_unwind(0, || {
         // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-        unsafe { list.as_ref() }.map_or(0, |l| l.buckets.len())
+        unsafe { list.as_ref() }.map_or(0, |l| l.heads.len())
     })
 }
 
@@ -443,18 +478,19 @@ pub unsafe extern "C" fn flowdb_buckets_at(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let l = list.as_ref().ok_or_else(|| null("list"))?;
-        let b = l.buckets.get(i).ok_or_else(|| {
+        let &(at, key_len, start) = l.heads.get(i).ok_or_else(|| {
             Error::invalid(format!(
                 "index {i} is past the {} buckets of the list",
-                l.buckets.len()
+                l.heads.len()
             ))
         })?;
+        let values = &l.values[i * l.n_values..(i + 1) * l.n_values];
         let v = flowdb_bucket_view_t {
-            key: b.key.as_ptr(),
-            key_len: b.key.len(),
-            start: b.start,
-            values: b.values.as_ptr(),
-            n_values: b.values.len(),
+            key: l.keys[at..].as_ptr(),
+            key_len,
+            start,
+            values: values.as_ptr(),
+            n_values: values.len(),
         };
         put(out, v, "out")
     })

@@ -158,8 +158,10 @@ pub unsafe extern "C" fn flowdb_engine_rollup_aggregate(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        buckets_out(r, functions, n_functions, None, out, |q, fs, _| {
-            with_engine(engine, |e| rollup_of(e, name)?.aggregate(q, step, fs))
+        buckets_out(r, functions, n_functions, None, out, |q, fs, _, f| {
+            with_engine(engine, |e| {
+                rollup_of(e, name)?.aggregate_with(q, step, fs, f)
+            })
         })
     })
 }
@@ -179,8 +181,17 @@ pub unsafe extern "C" fn flowdb_engine_rollup_aggregate_by(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        buckets_out(r, functions, n_functions, Some(group), out, |q, fs, g| {
-            with_engine(engine, |e| rollup_of(e, name)?.aggregate_by(q, step, fs, g))
-        })
+        buckets_out(
+            r,
+            functions,
+            n_functions,
+            Some(group),
+            out,
+            |q, fs, g, f| {
+                let r =
+                    |e: &flowdb::Engine| rollup_of(e, name)?.aggregate_by_with(q, step, fs, g, f);
+                with_engine(engine, r)
+            },
+        )
     })
 }
