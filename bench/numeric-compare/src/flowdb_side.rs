@@ -132,6 +132,15 @@ pub fn points(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, sync: Syn
     digest("hour", &dg);
     let (qps, dg) = timed(&plan.hour, plan.hour.len(), |&(s, t0), dg: &mut Digest| {
         let k = &d.keys[s];
+        let q = Query::key_time_range(k, k, t0, t0 + HOUR - 1);
+        let lend = |_: &[u8], start, v: &[f64]| dg.add(start, v[0]);
+        engine.aggregate_with(q, MINUTE, &[Agg::Max], lend).expect("aggregate_with");
+    });
+    let c = cache_after(&engine, "hour_lent", c);
+    metric("hour_lent_qps", qps);
+    digest("hour_lent", &dg);
+    let (qps, dg) = timed(&plan.hour, plan.hour.len(), |&(s, t0), dg: &mut Digest| {
+        let k = &d.keys[s];
         let range = ScanRange::key_time_range(k, k, t0, t0 + HOUR - 1);
         let mut out: Vec<(i64, f64)> = Vec::new();
         for r in engine.scan(range).expect("flowdb: scan") {
@@ -196,6 +205,15 @@ fn all_series(engine: &Engine, plan: &Plan, step: i64, name: &str, c: (f64, f64)
     let c = cache_after(engine, name, c);
     metric(&format!("{name}_qps"), qps);
     digest(name, &dg);
+    let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
+        let q = Query::time_range(t0, t0 + DAY - 1);
+        let lend = |_: &[u8], start, v: &[f64]| dg.add(start, v[0]);
+        engine.aggregate_with(q, step, &[Agg::Max], lend).expect("aggregate_with");
+    });
+    let lent = format!("{name}_lent");
+    let c = cache_after(engine, &lent, c);
+    metric(&format!("{lent}_qps"), qps);
+    digest(&lent, &dg);
     let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
         let range = ScanRange::time_range(t0, t0 + DAY - 1);
         let mut out: Vec<(Vec<u8>, i64, f64)> = Vec::new();

@@ -79,12 +79,19 @@ fn compare_digests(runs: &HashMap<&str, Run>, workload: &str, round: usize) -> u
     let groups: [&[(&str, &str)]; 5] = [
         &[
             ("flowdb", "hour"),
+            ("flowdb", "hour_lent"),
             ("flowdb", "hour_fold"),
             ("sqlite", "hour"),
         ],
-        &[("flowdb", "day"), ("flowdb", "day_fold"), ("sqlite", "day")],
+        &[
+            ("flowdb", "day"),
+            ("flowdb", "day_lent"),
+            ("flowdb", "day_fold"),
+            ("sqlite", "day"),
+        ],
         &[
             ("flowdb", "daily"),
+            ("flowdb", "daily_lent"),
             ("flowdb", "daily_fold"),
             ("sqlite", "daily"),
         ],
@@ -256,8 +263,10 @@ pub fn drive(o: &Options) -> i32 {
                 let shown: Vec<String> = [
                     ("ingest_pps", "ingest"),
                     ("hour_qps", "1-h"),
+                    ("hour_lent_qps", "1-h lent"),
                     ("hour_fold_qps", "1-h fold"),
                     ("day_qps", "day"),
+                    ("day_lent_qps", "day lent"),
                     ("day_fold_qps", "day fold"),
                     ("daily_qps", "daily"),
                     ("daily_fold_qps", "daily fold"),
@@ -442,9 +451,23 @@ fn print_tables(o: &Options, workload: &str, rounds: &[HashMap<&str, Run>]) {
         10.0,
     );
     self_row(
+        "1 h of one series: `aggregate_with` (buckets lent) / `scan` + fold",
+        "queries/s",
+        m("flowdb", "hour_lent_qps"),
+        m("flowdb", "hour_fold_qps"),
+        10.0,
+    );
+    self_row(
         "1 day of all series: `aggregate` / `scan` + fold",
         "queries/s",
         day,
+        m("flowdb", "day_fold_qps"),
+        10.0,
+    );
+    self_row(
+        "1 day of all series: `aggregate_with` (buckets lent) / `scan` + fold",
+        "queries/s",
+        m("flowdb", "day_lent_qps"),
         m("flowdb", "day_fold_qps"),
         10.0,
     );
