@@ -238,3 +238,73 @@ fn newer_versions_deletes_and_expired_points_keep_blocks_read() {
     while c.engine.trigger_compaction().unwrap() {}
     c.check(Query::prefix("s.b"), series("s.b"), step, GroupBy::Series);
 }
+
+/// Blocks read as columns take the next block from the cache ahead of its turn
+/// (`TableCursor::hold_next`), within an index partition: with partitions of two
+/// blocks and of the default size, and in both lending forms, the buckets are the
+/// model's, and a warm read counts one cache hit per block it reads, as a scan of
+/// the same points does, and no miss.
+#[test]
+fn column_reads_holding_the_next_block_count_and_fold_as_a_scan() {
+    let mut two = flowdb::Tuning::default();
+    two.index_partition_blocks = 2;
+    for tuning in [flowdb::Tuning::default(), two] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = common::small_config(dir.path());
+        config.block_cache_capacity_mb = 8;
+        let engine = Engine::open_with(config, tuning.clone()).unwrap();
+        let mut rng = common::rng("column_reads_holding_the_next_block");
+        let base = common::base_ts() / SEC * SEC;
+        let mut model = Vec::new();
+        for key in ["h.a", "h.b"] {
+            let pts: Vec<Point> = (0..6_000)
+                .map(|i| Point::new(key, base + i * SEC, points::value(&mut rng)))
+                .collect();
+            engine.write_points(&pts).unwrap();
+            model.extend(pts.iter().map(|p| (p.key.clone(), p.ts, p.value)));
+        }
+        engine.flush().unwrap();
+        while engine.trigger_compaction().unwrap() {}
+        let (lo, hi) = (base + 500 * SEC + 3, base + 5_000 * SEC);
+        let q = Query::prefix_time_range("h.", lo, hi);
+        let fs = [Agg::Count, Agg::Max, Agg::Last];
+        let live = model
+            .iter()
+            .filter(|(_, ts, _)| (lo..=hi).contains(ts))
+            .map(|(k, ts, v)| (k.as_slice(), *ts, *v));
+        // 7-second buckets: no block is covered whole, every one is read as columns.
+        let step = 7 * SEC;
+        let want = points::fold(live, step, &fs, GroupBy::Series, false, usize::MAX);
+        // The cache's counters (metrics only: EngineStats keeps the published shape).
+        let counts = || {
+            let text = engine.metrics_text();
+            let get = |name: &str| -> u64 {
+                let line = text.lines().find_map(|l| l.strip_prefix(name));
+                line.and_then(|v| v.trim().parse().ok()).expect(name)
+            };
+            (
+                get("flowdb_block_cache_hits_total"),
+                get("flowdb_block_cache_misses_total"),
+            )
+        };
+        let lent = || points::lent(|f| engine.aggregate_with(q.clone(), step, &fs, f));
+        points::assert_buckets(&lent(), &want, &fs, "cold");
+        let before = counts();
+        points::assert_buckets(&lent(), &want, &fs, "warm");
+        let after = counts();
+        let snap = engine.snapshot();
+        let by = points::lent(|f| snap.aggregate_by_with(q.clone(), step, &fs, GroupBy::Series, f));
+        points::assert_buckets(&by, &want, &fs, "snapshot");
+        let scan_before = counts();
+        let n = engine.query(q.clone()).unwrap().len();
+        let scan_after = counts();
+        assert_eq!(n, want.iter().map(|b| b.values[0] as usize).sum::<usize>());
+        assert_eq!(after.1, before.1, "{tuning:?}: a warm read misses nothing");
+        assert_eq!(
+            after.0 - before.0,
+            scan_after.0 - scan_before.0,
+            "{tuning:?}: hits of the column read and of a scan"
+        );
+        assert!(after.0 - before.0 > 20, "{tuning:?}: blocks read");
+    }
+}

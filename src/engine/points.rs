@@ -63,9 +63,10 @@ impl Engine {
     }
 
     /// [`aggregate`](Self::aggregate) lending each bucket instead of returning it:
-    /// `f(key, start, values)` for each bucket in turn, as it is made, the key and
-    /// values lent from buffers reused from bucket to bucket, so nothing is
-    /// allocated per bucket. Returns how many buckets `f` was given.
+    /// `f(key, start, values)` for each bucket in turn, as the read finishes it, the
+    /// key and values lent from buffers reused from bucket to bucket, so nothing is
+    /// allocated per bucket. Returns how many buckets `f` was given; on an error,
+    /// `f` may have been given some already.
     ///
     /// ```no_run
     /// use flowdb::{Agg, Config, Engine, Query};
@@ -88,7 +89,9 @@ impl Engine {
     }
 
     /// [`aggregate_by`](Self::aggregate_by) lending each bucket, as
-    /// [`aggregate_with`](Self::aggregate_with) does.
+    /// [`aggregate_with`](Self::aggregate_with) does. Grouped buckets are gathered
+    /// in memory (a key per group and bucket) and lent once the read is done;
+    /// `GroupBy::Series` lends them as the read goes.
     pub fn aggregate_by_with(
         &self,
         query: Query,

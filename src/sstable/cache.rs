@@ -121,16 +121,19 @@ impl BlockCache {
         }
     }
 
-    /// [`get`](Self::get) for a block asked for ahead of its read: a hit is counted,
-    /// an absence is not (the read that follows counts its miss).
+    /// [`get`](Self::get) for a block asked for ahead of its read, counted as
+    /// nothing: the reader counts the hit ([`count_hit`](Self::count_hit)) if it
+    /// reads the block, and a read that does not find it counts the miss.
     pub(crate) fn get_ahead(&self, table: u64, block: u32) -> Option<Arc<Block>> {
         match self.cache.as_ref().and_then(|c| c.get(&(table, block))) {
-            Some(Cached::Block(b)) => {
-                self.hits.fetch_add(1, Relaxed);
-                Some(b)
-            }
+            Some(Cached::Block(b)) => Some(b),
             _ => None,
         }
+    }
+
+    /// Counts a hit for a block found by [`get_ahead`](Self::get_ahead) and read.
+    pub(crate) fn count_hit(&self) {
+        self.hits.fetch_add(1, Relaxed);
     }
 
     /// True when `bytes` more fit in the cache with an eighth of it to spare, so

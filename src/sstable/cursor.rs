@@ -178,6 +178,7 @@ impl TableCursor {
             let block = match self.held.take() {
                 Some((i, b)) if i == n => {
                     self.ahead.streaming(n);
+                    self.table.counted_read();
                     Fetched::Block(b)
                 }
                 _ => self.table.read_block_or_packed(
@@ -187,7 +188,7 @@ impl TableCursor {
                     &mut self.ahead,
                 )?,
             };
-            self.hold_next(hi)?;
+            self.hold_next(n, hi);
             let m = self
                 .table
                 .block_meta(n as usize, &mut self.part, &self.opts)?;
@@ -217,26 +218,33 @@ impl TableCursor {
         Ok(taken)
     }
 
-    /// Finds the block after the one being read as columns in the cache and asks
-    /// for its first bytes, when it may be read as columns too (one series' points
-    /// from before `hi`): the misses of finding it and of its first bytes then
-    /// overlap this block's reading (a day's aggregation reads a thousand series'
-    /// blocks, most of them outside the CPU's caches).
-    fn hold_next(&mut self, hi: i64) -> Result<()> {
+    /// Finds the block after `n`, the one being read as columns, in the cache and
+    /// asks for its first bytes, when it may be read as columns too (one series'
+    /// points from before `hi`, in `n`'s index partition): the misses of finding it
+    /// and of its first bytes then overlap this block's reading (a day's
+    /// aggregation reads a thousand series' blocks, most of them outside the CPU's
+    /// caches). A hint: a failure leaves the block to be read in its turn.
+    fn hold_next(&mut self, n: u32, hi: i64) {
         let Some(next) = self.blocks.get(self.next_block + 1) else {
-            return Ok(());
+            return;
         };
-        let m = self
+        if !self.table.same_partition(next, n) {
+            return;
+        }
+        let Ok(m) = self
             .table
-            .block_meta(next as usize, &mut self.part, &self.opts)?;
+            .block_meta(next as usize, &mut self.part, &self.opts)
+        else {
+            return;
+        };
         if m.stats.is_none() || m.first_ts > hi || self.bounds.key_past_end(&m.first_key) {
-            return Ok(());
+            return;
         }
-        if let Some(b) = self.table.cached_ahead(next) {
-            warm(&b);
-            self.held = Some((next, b));
-        }
-        Ok(())
+        let Some(b) = self.table.cached_ahead(next) else {
+            return;
+        };
+        warm(&b);
+        self.held = Some((next, b));
     }
 
     /// Ends the walk: no block is left to read, and the buffers of the column

@@ -388,10 +388,22 @@ impl Table {
         Ok((handles.len() as u64, bytes))
     }
 
-    /// Data block `i` when the cache holds it, asked for ahead of its read (only a
-    /// hit is counted: the read that follows counts a miss).
+    /// Whether blocks `a` and `b` are in one index partition (finding one's index
+    /// entry after the other's loads no partition).
+    pub(crate) fn same_partition(&self, a: u32, b: u32) -> bool {
+        let part = |b: u32| self.index.partition_of(b as usize);
+        (a.max(b) as usize) < self.index.len() && part(a) == part(b)
+    }
+
+    /// Data block `i` when the cache holds it, asked for ahead of its read: counted
+    /// as a hit once read ([`counted_read`](Self::counted_read)).
     pub(crate) fn cached_ahead(&self, i: u32) -> Option<Arc<Block>> {
         self.ctx.cache.get_ahead(self.meta.id, i)
+    }
+
+    /// Notes that a block found by [`cached_ahead`](Self::cached_ahead) was read.
+    pub(crate) fn counted_read(&self) {
+        self.ctx.cache.count_hit();
     }
 
     /// Data block `i`, its index entry found through `slot`.
