@@ -269,6 +269,7 @@ pub fn drive(o: &Options) -> i32 {
                     ("day_lent_qps", "day lent"),
                     ("day_fold_qps", "day fold"),
                     ("daily_qps", "daily"),
+                    ("daily_lent_qps", "daily lent"),
                     ("daily_fold_qps", "daily fold"),
                     ("get_ops", "get"),
                     ("series_scan_pps", "scan"),
@@ -475,6 +476,13 @@ fn print_tables(o: &Options, workload: &str, rounds: &[HashMap<&str, Run>]) {
         "1 day of all series, 1-day buckets: `aggregate` / `scan` + fold",
         "queries/s",
         daily,
+        m("flowdb", "daily_fold_qps"),
+        0.0,
+    );
+    self_row(
+        "1 day of all series, 1-day buckets: `aggregate_with` / `scan` + fold",
+        "queries/s",
+        m("flowdb", "daily_lent_qps"),
         m("flowdb", "daily_fold_qps"),
         0.0,
     );

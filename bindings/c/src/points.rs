@@ -118,7 +118,8 @@ pub struct flowdb_bucket_view_t {
 #[derive(Debug, Default)]
 pub struct flowdb_buckets_t {
     /// The buckets' keys one after another, a series' key once for its run of
-    /// buckets (three allocations for the whole list, not two per bucket).
+    /// buckets (three growing buffers for the whole list, not two allocations per
+    /// bucket).
     keys: Vec<u8>,
     /// Per bucket: where its key begins in `keys`, its length, its start.
     heads: Vec<(usize, usize, i64)>,
