@@ -365,7 +365,9 @@ impl Fold<'_, '_> {
                 (self.start, self.end) = bucket_of(ts[i], self.step);
             }
             let end = self.end;
-            let n = ts[i..].iter().take_while(|&&t| t <= end).count();
+            // A block's points ascend by ts: the bucket's share ends where a binary
+            // search finds `end` (a compare per point was two fifths of the fold).
+            let n = ts[i..].partition_point(|&t| t <= end);
             let (t, v) = (&ts[i..i + n], &vals[i..i + n]);
             i += n;
             let (skip, sum) = match &mut self.open {
