@@ -15,7 +15,8 @@ use crate::entry::Kind;
 use crate::error::Result;
 use crate::util::coding::{put_varint, unzigzag, varint_at as varint};
 
-/// The points of a block in `(ts, value)` columns; reused from block to block.
+/// The points of a block in `(ts, value)` columns; reused from block to block, and
+/// its buffers from read to read on a thread (`SPARE`).
 #[derive(Default)]
 pub(crate) struct Columns {
     /// The first `n` of each hold the points. `load` writes them in place into
@@ -26,23 +27,84 @@ pub(crate) struct Columns {
     n: usize,
     /// The restart offsets of the block being read.
     restarts: Vec<usize>,
+    /// The bytes an entry between restarts begins with (`load`).
+    between: Vec<u8>,
+}
+
+/// The buffers of `Columns`, kept for the thread's next read.
+type Buffers = (Vec<i64>, Vec<f64>, Vec<usize>, Vec<u8>);
+
+/// Buffers kept larger than this many points are freed, not kept.
+const SPARE_MOST: usize = 1 << 16;
+
+thread_local! {
+    /// The buffers of the thread's last column read: each aggregation makes a table
+    /// cursor, whose first block would otherwise allocate and zero them (an hour of
+    /// one series reads one or two blocks).
+    static SPARE: std::cell::Cell<Option<Buffers>> = const { std::cell::Cell::new(None) };
+}
+
+impl Drop for Columns {
+    fn drop(&mut self) {
+        if self.ts.capacity() == 0 || self.ts.capacity() > SPARE_MOST {
+            return;
+        }
+        let bufs = (
+            std::mem::take(&mut self.ts),
+            std::mem::take(&mut self.vals),
+            std::mem::take(&mut self.restarts),
+            std::mem::take(&mut self.between),
+        );
+        // (After the thread's locals are gone, the buffers are just freed.)
+        let _ = SPARE.try_with(|s| s.set(Some(bufs)));
+    }
 }
 
 impl Columns {
     /// Replaces the columns with the points of `block` whose ts is in `lo..=hi`.
     /// False (the columns then hold nothing usable) when the block holds an entry
     /// that is not a numeric point of `key`: its index entry's statistics said it
-    /// would not, so the caller reads it entry by entry instead.
-    pub(crate) fn load(&mut self, block: &Block, key: &[u8], lo: i64, hi: i64) -> Result<bool> {
+    /// would not, so the caller reads it entry by entry instead. `span` is the
+    /// block's first and last ts as its index entry has them (a hint for where `lo`
+    /// lies).
+    pub(crate) fn load(
+        &mut self,
+        block: &Block,
+        key: &[u8],
+        (lo, hi): (i64, i64),
+        span: (i64, i64),
+    ) -> Result<bool> {
         self.n = 0;
         warm(block);
-        let (data, restarts) = block.entries();
+        if self.ts.capacity() == 0 {
+            if let Some((ts, vals, restarts, between)) = SPARE.try_with(|s| s.take()).ok().flatten()
+            {
+                (self.ts, self.vals, self.restarts, self.between) = (ts, vals, restarts, between);
+            }
+        }
         // An entry between restarts shares the whole key: `shared` is the key's
         // length and the suffix empty, two bytes compared at once for most keys.
-        let mut between = Vec::with_capacity(12);
+        let mut between = std::mem::take(&mut self.between);
+        between.clear();
         put_varint(&mut between, key.len() as u64);
         between.push(0);
         let between_pair = <[u8; 2]>::try_from(&between[..]).ok();
+        let read = self.load_with(block, key, (lo, hi), span, &between, between_pair);
+        self.between = between;
+        read
+    }
+
+    /// [`load`](Self::load) once the bytes between restarts are known.
+    fn load_with(
+        &mut self,
+        block: &Block,
+        key: &[u8],
+        (lo, hi): (i64, i64),
+        span: (i64, i64),
+        between: &[u8],
+        between_pair: Option<[u8; 2]>,
+    ) -> Result<bool> {
+        let (data, restarts) = block.entries();
         // An entry takes at least 12 bytes.
         let most = data.len() / 12;
         if self.ts.len() < most {
@@ -54,11 +116,7 @@ impl Columns {
         // When `lo` falls inside the block (an hour of a series reads half a block),
         // start at the last restart at or before it: every entry before that is
         // older than `lo`.
-        let before = |r: &usize| restart_ts(data, *r).is_some_and(|t| t <= lo);
-        let from = match self.restarts.get(1).is_some_and(before) {
-            true => self.restarts.partition_point(before) - 1,
-            false => 0,
-        };
+        let from = first_restart(&self.restarts, data, lo, span);
         let mut restarts = self.restarts[from..].iter().copied();
         let (ts_out, vals_out) = (&mut self.ts[..most], &mut self.vals[..most]);
         let mut n = 0;
@@ -82,7 +140,7 @@ impl Columns {
                 }
                 at += suffix.len();
                 ts = 0;
-            } else if matches_at(data, at, &between) {
+            } else if matches_at(data, at, between) {
                 if let Some(pair) = between_pair {
                     let (start, out) = (at, (&mut *ts_out, &mut *vals_out, &mut n));
                     match uniform(data, &mut at, next_restart, pair, &mut ts, (lo, hi), out) {
@@ -176,6 +234,33 @@ impl Columns {
     pub(crate) fn points(&self) -> (&[i64], &[f64]) {
         (&self.ts[..self.n], &self.vals[..self.n])
     }
+}
+
+/// The restart to read from for points at or after `lo`: the last one at or before
+/// it (0 when none is). Its place is guessed from where `lo` lies in the block's
+/// `span` of ts and checked against its neighbours (for points at a regular interval,
+/// two restarts read); a binary search when the guess is two restarts off or more.
+/// Each restart's ts read is a wait on memory (a binary search's five were 9% of an
+/// hour's aggregation).
+fn first_restart(restarts: &[usize], data: &[u8], lo: i64, (first, last): (i64, i64)) -> usize {
+    let n = restarts.len();
+    let before = |r: &usize| restart_ts(data, *r).is_some_and(|t| t <= lo);
+    if n < 2 {
+        return 0;
+    }
+    let at = (lo as i128 - first as i128) as f64 / (last as i128 - first as i128).max(1) as f64;
+    let guess = ((at * n as f64) as usize).min(n - 1);
+    let mut r = guess;
+    for _ in 0..2 {
+        if r > 0 && !before(&restarts[r]) {
+            r -= 1;
+        } else if r + 1 < n && before(&restarts[r + 1]) {
+            r += 1;
+        } else {
+            return r;
+        }
+    }
+    restarts.partition_point(before).max(1) - 1
 }
 
 /// How [`uniform`] stopped.
@@ -386,9 +471,15 @@ mod tests {
                     (a.min(z), a.max(z))
                 }
             };
+            // The index entry's span of ts, or a wrong one: a hint, never a rule.
+            let span = match rng.u8(..4) {
+                0 => (rng.i64(..), rng.i64(..)),
+                1 => (ts[n - 1], ts[0]),
+                _ => (ts[0], ts[n - 1]),
+            };
             let parse = || Block::parse(raw.clone(), Arc::from("t"), 0).unwrap();
             let mut got = Columns::default();
-            assert!(got.load(&parse(), key, lo, hi).unwrap());
+            assert!(got.load(&parse(), key, (lo, hi), span).unwrap());
             let want = read(parse(), lo, hi);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(got.points().0, want.points().0);
@@ -402,7 +493,9 @@ mod tests {
                 assert_eq!(bits(from_runs.points().1), bits(got.points().1));
             }
             // Another key's block is not read as this one's.
-            assert!(!got.load(&parse(), b"cpu.host-7.user", lo, hi).unwrap());
+            assert!(!got
+                .load(&parse(), b"cpu.host-7.user", (lo, hi), span)
+                .unwrap());
             if let Some(p) = &packed {
                 let other = b"cpu.host-7.user";
                 assert!(!got.load_packed(p, ("t", 0), other, lo, hi).unwrap());
@@ -412,8 +505,44 @@ mod tests {
                 let mut bad = raw[..cut].to_vec();
                 bad.extend_from_slice(&raw[raw.len() - 8..]);
                 if let Ok(bl) = Block::parse(bad, Arc::from("t"), 0) {
-                    let _ = got.load(&bl, key, lo, hi);
+                    let _ = got.load(&bl, key, (lo, hi), span);
                 }
+            }
+        }
+    }
+
+    /// Whatever span it is given, `first_restart` finds the last restart at or
+    /// before `lo` (0 when none is), as a binary search does.
+    #[test]
+    fn the_first_restart_is_found_from_any_span() {
+        let mut rng = crate::util::test_rng("the_first_restart_is_found_from_any_span");
+        for _ in 0..300 {
+            let n = rng.usize(1..400);
+            let mut t = rng.i64(-1 << 40..1 << 40);
+            let ts: Vec<i64> = (0..n)
+                .map(|_| {
+                    t += [10, rng.i64(1..100), rng.i64(1..1 << 30)][rng.usize(..3)];
+                    t
+                })
+                .collect();
+            let mut b = BlockBuilder::new([1, 4, 16][rng.usize(..3)]);
+            b.add_run(b"k", &ts, &vec![0.0; n], None);
+            let block = block(&mut b);
+            let (data, restarts) = block.entries();
+            let restarts: Vec<usize> = restarts.collect();
+            let lo = ts[rng.usize(..n)] + rng.i64(-20..20);
+            let before = |r: &usize| restart_ts(data, *r).is_some_and(|t| t <= lo);
+            let want = restarts.partition_point(before).max(1) - 1;
+            for span in [
+                (ts[0], ts[n - 1]),
+                (ts[n - 1], ts[0]),
+                (rng.i64(..), rng.i64(..)),
+            ] {
+                assert_eq!(
+                    first_restart(&restarts, data, lo, span),
+                    want,
+                    "{span:?} {lo}"
+                );
             }
         }
     }
@@ -434,7 +563,9 @@ mod tests {
         let mut b = BlockBuilder::new(16);
         b.add(&num("a", 1));
         b.add(&num("b", 1));
-        assert!(!c.load(&block(&mut b), b"a", i64::MIN, i64::MAX).unwrap());
+        assert!(!c
+            .load(&block(&mut b), b"a", (i64::MIN, i64::MAX), (1, 3))
+            .unwrap());
         // A record of bytes, and a delete, among the points.
         for odd in [
             entry("a", 2, Kind::Put, vec![1; 8]),
@@ -443,11 +574,15 @@ mod tests {
             b.add(&num("a", 1));
             b.add(&odd);
             b.add(&num("a", 3));
-            assert!(!c.load(&block(&mut b), b"a", i64::MIN, i64::MAX).unwrap());
+            assert!(!c
+                .load(&block(&mut b), b"a", (i64::MIN, i64::MAX), (1, 3))
+                .unwrap());
         }
         b.add(&num("a", 1));
         b.add(&num("a", 3));
-        assert!(c.load(&block(&mut b), b"a", i64::MIN, i64::MAX).unwrap());
+        assert!(c
+            .load(&block(&mut b), b"a", (i64::MIN, i64::MAX), (1, 3))
+            .unwrap());
         assert_eq!(c.points().0, [1, 3]);
         // Packed: a run of one series then another's.
         for (key, ts) in [("a", 0..10), ("b", 0..10)] {

@@ -194,7 +194,7 @@ impl TableCursor {
                 .block_meta(n as usize, &mut self.part, &self.opts)?;
             let key = &m.first_key[..];
             let shaped = match block {
-                Fetched::Block(b) => self.cols.load(&b, key, lo, hi)?,
+                Fetched::Block(b) => self.cols.load(&b, key, (lo, hi), (m.first_ts, m.last_ts))?,
                 Fetched::Packed(p, at) => {
                     let origin = (&self.table.name()[..], at);
                     self.cols.load_packed(&p, origin, key, lo, hi)?
