@@ -298,3 +298,46 @@ fn retention_by_size_deletes_the_oldest_until_the_tables_fit() {
     );
     check(&e, &m, "after retention by size");
 }
+
+/// A record at ts `i64::MAX` (a "current value" kept at the end of time) does not
+/// turn retention by size into a delete of everything else: its tables are left out
+/// of the count, the newest other data stays, and retention keeps working after.
+#[test]
+fn retention_by_size_leaves_the_end_of_time_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = Model::new();
+    let b = base();
+    {
+        let e = open(dir.path(), common::tiny_partitions());
+        for w in 0..12 {
+            ingest(&e, &mut m, b + w * 10 * SEC, 1);
+            // After each window: the current value at the end of time.
+            let r = Record::new("state", i64::MAX, format!("w{w}").into_bytes());
+            m.insert((r.key.clone(), r.ts), r.value.clone());
+            e.write_batch(&[r]).unwrap();
+            e.flush().unwrap();
+        }
+    }
+    // A limit no table fits: everything goes that may, and no more.
+    let mut t = common::tiny_partitions();
+    t.retention_max_bytes = Some(1);
+    let e = open(dir.path(), t);
+    let cutoff = e.enforce_retention().unwrap().expect("over the limit");
+    assert!(
+        cutoff < b + 12 * 10 * SEC,
+        "cutoff {cutoff}: the newest data would go"
+    );
+    m.retain(|(_, ts), _| *ts >= cutoff);
+    assert!(m.contains_key(&(b"state".to_vec(), i64::MAX)));
+    assert!(
+        m.keys().any(|(_, ts)| *ts == b + 119 * SEC),
+        "the newest second kept"
+    );
+    check(&e, &m, "after retention by size");
+    // More data over the limit: retention still moves.
+    ingest(&e, &mut m, b + 120 * SEC, 6);
+    let next = e.enforce_retention().unwrap();
+    assert!(next.is_some_and(|c| c > cutoff), "{next:?} after {cutoff}");
+    m.retain(|(_, ts), _| *ts >= next.unwrap());
+    check(&e, &m, "after a second retention by size");
+}

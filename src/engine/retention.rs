@@ -174,9 +174,7 @@ impl Inner {
         let tables = &sv.version.tables;
         let mut cutoff = i64::MIN;
         if let Some(age) = r.max_age_micros {
-            let step = (age / 64).max(1_000_000);
-            let c = now_micros().saturating_sub(age);
-            cutoff = c - c.rem_euclid(step);
+            cutoff = age_cutoff(now_micros(), age);
         }
         if let Some(max) = r.max_bytes {
             cutoff = cutoff.max(size_cutoff(tables, max));
@@ -200,15 +198,28 @@ impl Inner {
     }
 }
 
+/// The cutoff for data older than `age` at `now`, in steps of 1/64 of the age (at
+/// least a second); `i64::MIN` (nothing) where the step would pass the start of time.
+fn age_cutoff(now: i64, age: i64) -> i64 {
+    let step = (age / 64).max(1_000_000);
+    let c = now.saturating_sub(age);
+    c.checked_sub(c.rem_euclid(step)).unwrap_or(i64::MIN)
+}
+
 /// The cutoff that brings `tables` within `max` bytes by dropping the tables of the
 /// oldest data (smallest greatest ts) first, never the one with the newest data;
-/// `i64::MIN` when they fit.
+/// `i64::MIN` when they fit. A table holding a record at ts `i64::MAX` is left out:
+/// no cutoff covers it (a cutoff of `i64::MAX` would delete all else and end
+/// retention), and it would take the place of the newest data.
 fn size_cutoff(tables: &[Arc<Table>], max: u64) -> i64 {
     let mut total: u64 = tables.iter().map(|t| t.meta.size).sum();
     if total <= max {
         return i64::MIN;
     }
-    let mut by_age: Vec<&Arc<Table>> = tables.iter().filter(|t| t.props.entries > 0).collect();
+    let mut by_age: Vec<&Arc<Table>> = tables
+        .iter()
+        .filter(|t| t.props.entries > 0 && t.props.max_ts < i64::MAX)
+        .collect();
     by_age.sort_by_key(|t| t.props.max_ts);
     let mut cutoff = i64::MIN;
     for t in by_age.iter().take(by_age.len().saturating_sub(1)) {
@@ -216,7 +227,7 @@ fn size_cutoff(tables: &[Arc<Table>], max: u64) -> i64 {
             break;
         }
         total -= t.meta.size;
-        cutoff = t.props.max_ts.saturating_add(1);
+        cutoff = t.props.max_ts + 1;
     }
     cutoff
 }
@@ -235,5 +246,25 @@ impl Engine {
             self.inner.drop_dead_tables(&deleting)?;
         }
         Ok(cutoff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age_cutoff;
+
+    #[test]
+    fn age_cutoffs_step_and_stop_at_the_start_of_time() {
+        let (hour, sec) = (3_600_000_000, 1_000_000);
+        // Steps of 1/64 of the age, at least a second.
+        assert_eq!(age_cutoff(10 * hour, hour), 9 * hour);
+        assert_eq!(age_cutoff(10 * hour + 1, hour), 9 * hour);
+        assert_eq!(age_cutoff(100 * sec + 5, 10 * sec), 90 * sec);
+        // The largest age (u64::MAX seconds, clamped) at a clock near 1970, or before:
+        // no overflow, and nothing deleted.
+        for now in [0, 62, -5, i64::MIN, i64::MIN + 1] {
+            assert_eq!(age_cutoff(now, i64::MAX), i64::MIN, "now {now}");
+        }
+        assert!(age_cutoff(i64::MAX, i64::MAX) < 64);
     }
 }
