@@ -208,9 +208,10 @@ fn age_cutoff(now: i64, age: i64) -> i64 {
 
 /// The cutoff that brings `tables` within `max` bytes by dropping the tables of the
 /// oldest data (smallest greatest ts) first, never the one with the newest data;
-/// `i64::MIN` when they fit. A table holding a record at ts `i64::MAX` is left out:
-/// no cutoff covers it (a cutoff of `i64::MAX` would delete all else and end
-/// retention), and it would take the place of the newest data.
+/// `i64::MIN` when they fit. A table holding a record at ts `i64::MAX` is never
+/// chosen, though its bytes count: no cutoff covers it (a cutoff of `i64::MAX` would
+/// delete all else and end retention), and it would take the place of the newest
+/// data.
 fn size_cutoff(tables: &[Arc<Table>], max: u64) -> i64 {
     let mut total: u64 = tables.iter().map(|t| t.meta.size).sum();
     if total <= max {

@@ -248,7 +248,8 @@ impl TableCursor {
     }
 
     /// Ends the walk: no block is left to read, and the buffers of the column
-    /// reads are freed (a run's cursors live until the whole read ends).
+    /// reads go back to the thread's spare (a run's cursors live until the whole
+    /// read ends).
     fn end(&mut self) -> Option<Raw> {
         self.blocks = BlockPlan::Span(0..0);
         self.iter = None;
