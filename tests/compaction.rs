@@ -210,6 +210,23 @@ fn merges_cut_their_output_into_tables_of_the_target_size() {
     }
     assert!(calls >= 1);
     check(&e, &m);
+    // A time-range delete still in the memtable (in no table) is applied by one
+    // more call, which drops the records it hides from the tables; then nothing.
+    let (lo, hi) = {
+        let mut ts = m.keys().filter(|(k, _)| k == b"cpu.000").map(|(_, t)| *t);
+        (ts.next().unwrap(), ts.nth(5).unwrap())
+    };
+    e.delete_time_range("cpu.000", "cpu.001", lo, hi).unwrap();
+    m.retain(|(k, ts), _| !(k == b"cpu.000" && (lo..=hi).contains(ts)));
+    check(&e, &m);
+    let before = files(dir.path());
+    assert!(
+        e.trigger_compaction().unwrap(),
+        "a fresh tombstone: worth a rewrite"
+    );
+    assert_ne!(files(dir.path()), before, "the tables were rewritten");
+    assert!(!e.trigger_compaction().unwrap(), "and then nothing");
+    check(&e, &m);
 }
 
 #[test]

@@ -190,18 +190,27 @@ impl Inner {
             t.props.deletes > 0 || !t.range_dels.is_empty() || t.props.min_expire <= now
         };
         // One final run already (what this leaves, cut into tables by size):
-        // rewritten again only to drop what it still holds. (Counting tables
+        // rewritten again only to drop what it still holds, or what a range
+        // tombstone written since the last full compaction may hide (one still in a
+        // memtable is in no table, so it is counted once). (Counting tables
         // instead, a database over `target_table_bytes` was rewritten whole at
         // every call.)
+        let tombstones = deleting.newest_seq();
+        let fresh = tombstones > self.compacted_tombstones.load(Relaxed);
         let worth_it = match crate::version::run_ranges(&tables).as_slice() {
             [] => false,
-            [r] => tables[r.start].meta.level != FINAL || tables[r.clone()].iter().any(droppable),
+            [r] => {
+                tables[r.start].meta.level != FINAL
+                    || fresh
+                    || tables[r.clone()].iter().any(droppable)
+            }
             _ => true,
         };
         if !worth_it {
             return Ok(false);
         }
         self.rewrite_run(0..tables.len(), FINAL, &deleting)?;
+        self.compacted_tombstones.fetch_max(tombstones, Relaxed);
         Ok(true)
     }
 

@@ -103,6 +103,9 @@ pub(crate) struct Inner {
     /// The event listener's queue and thread, when one is set.
     events: events::Events,
     compaction_lock: Mutex<()>,
+    /// The newest range tombstone (by seq) a full compaction has applied
+    /// (`compact_all`): a newer one makes another worth running.
+    compacted_tombstones: std::sync::atomic::AtomicU64,
     patch_lock: Mutex<()>,
     stats: Arc<Stats>,
     closed: AtomicBool,

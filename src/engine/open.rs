@@ -296,6 +296,7 @@ pub(super) fn new_inner(
         health: Default::default(),
         events: Default::default(),
         compaction_lock: Mutex::new(()),
+        compacted_tombstones: std::sync::atomic::AtomicU64::new(0),
         patch_lock: Mutex::new(()),
         stats,
         closed: AtomicBool::new(false),

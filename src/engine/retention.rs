@@ -84,6 +84,11 @@ impl Engine {
 pub(super) struct Deleting(Vec<RangeTombstone>);
 
 impl Deleting {
+    /// The greatest seq of the tombstones (0 when there are none).
+    pub(super) fn newest_seq(&self) -> u64 {
+        self.0.iter().map(|t| t.seq).max().unwrap_or(0)
+    }
+
     /// True when `t` can go without a rewrite: a tombstone newer than all of it
     /// covers its whole key and time range, and it has no range tombstones of its
     /// own (those may hide data beyond it).
