@@ -108,17 +108,12 @@ impl BlockCache {
     /// The cached block `(table, block)`, if it is cached (counted as a hit or a
     /// miss).
     pub(crate) fn get(&self, table: u64, block: u32) -> Option<Arc<Block>> {
-        let item = self.cache.as_ref().and_then(|c| c.get(&(table, block)));
-        match item {
-            Some(Cached::Block(b)) => {
-                self.hits.fetch_add(1, Relaxed);
-                Some(b)
-            }
-            _ => {
-                self.misses.fetch_add(1, Relaxed);
-                None
-            }
+        let found = self.get_ahead(table, block);
+        match found {
+            Some(_) => self.count_hit(),
+            None => drop(self.misses.fetch_add(1, Relaxed)),
         }
+        found
     }
 
     /// [`get`](Self::get) for a block asked for ahead of its read, counted as

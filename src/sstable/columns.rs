@@ -75,7 +75,6 @@ impl Columns {
         span: (i64, i64),
     ) -> Result<bool> {
         self.n = 0;
-        warm(block);
         if self.ts.capacity() == 0 {
             if let Some((ts, vals, restarts, between)) = SPARE.try_with(|s| s.take()).ok().flatten()
             {
@@ -358,8 +357,8 @@ fn uniform(
 const AHEAD: usize = 768;
 
 /// Asks for the first `AHEAD` bytes of `block` and its restart offsets, the first
-/// of its bytes [`Columns::load`] reads: as it is entered, or ahead of that
-/// (`TableCursor` asks for the next block's while it reads one).
+/// of its bytes [`Columns::load`] reads: `TableCursor` asks for them as it fetches a
+/// block to load, or for the next block's while it reads one.
 pub(crate) fn warm(block: &Block) {
     let (data, _) = block.entries();
     for at in (0..AHEAD.min(data.len())).step_by(64) {

@@ -181,12 +181,16 @@ impl TableCursor {
                     self.table.counted_read();
                     Fetched::Block(b)
                 }
-                _ => self.table.read_block_or_packed(
-                    n,
-                    &mut self.part,
-                    &self.opts,
-                    &mut self.ahead,
-                )?,
+                _ => {
+                    let (part, opts) = (&mut self.part, &self.opts);
+                    let fetched =
+                        self.table
+                            .read_block_or_packed(n, part, opts, &mut self.ahead)?;
+                    if let Fetched::Block(b) = &fetched {
+                        warm(b);
+                    }
+                    fetched
+                }
             };
             self.hold_next(n, hi, whole);
             let m = self
