@@ -696,7 +696,9 @@ typedef struct flowdb_bucket_view_t {
  not be read when `value_len` is 0), and the `user` pointer given to the walk.
  Return true for the next record, false to stop (the callback is not called again).
  It must not unwind into flowdb (no C++ exception, no longjmp), and must not shut
- down, close or free the engine or snapshot being walked.
+ down, close or free the engine or snapshot being walked (the shutdown would wait
+ for the walk); it may call other functions on them (reads, writes), and a
+ shutdown called from another thread meanwhile waits for the walk to end.
  */
 typedef bool (*flowdb_last_n_visit_fn)(int64_t ts,
                                        const uint8_t *value,

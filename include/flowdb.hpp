@@ -722,7 +722,8 @@ public:
     std::vector<Record> last_n(std::string_view key, uint64_t n) const {
         return detail::records([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_snapshot_last_n(p_, detail::bytes(key), key.size(), n, o, e); }).to_vector();
     }
-    /// Engine::last_n_with as of the snapshot.
+    /// Engine::last_n_with as of the snapshot (the same rules for f; it must not
+    /// destroy this snapshot either).
     template <class F>
     uint64_t last_n_with(std::string_view key, uint64_t n, F &&f) const {
         return detail::visit(f, [&](flowdb_last_n_visit_fn cb, void *u, uint64_t *h, flowdb_error_t **e) {
@@ -971,7 +972,9 @@ public:
     /// live records of key, newest first, `value` (a std::string_view) valid only during
     /// the call. f returns void, or bool: false stops the calls (the walk still reads up
     /// to n records). Returns how many records f was given. An exception from f stops
-    /// the calls and is rethrown once the walk has returned.
+    /// the calls and is rethrown once the walk has returned. f may read and write
+    /// through this engine; it must not shut it down or destroy it (the shutdown
+    /// would wait for the walk that is running f).
     template <class F>
     uint64_t last_n_with(std::string_view key, uint64_t n, F &&f) const {
         return detail::visit(f, [&](flowdb_last_n_visit_fn cb, void *u, uint64_t *h, flowdb_error_t **e) {

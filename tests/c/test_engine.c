@@ -1158,6 +1158,48 @@ static void test_last_n_visit(const char *dir) {
     flowdb_engine_free(e);
 }
 
+/* A last_n_visit callback that reads the same engine while another thread's shutdown
+ * waits for the walk to end: the nested read answers (OK or CLOSED), the walk
+ * finishes, then the shutdown. (The handle's lock once let a waiting shutdown block
+ * the nested read, and the walk never ended: alarm turns such a hang into a failure.) */
+struct nested {
+    flowdb_engine_t *e;
+    volatile int shutting_down;
+    int nested_status;
+};
+static void *shut_down(void *arg) {
+    struct nested *n = arg;
+    n->shutting_down = 1;
+    CHECK(flowdb_engine_shutdown(n->e, NULL) == FLOWDB_OK);
+    return NULL;
+}
+static bool visit_nested(int64_t ts, const uint8_t *value, size_t value_len, void *user) {
+    (void)ts, (void)value, (void)value_len;
+    struct nested *n = user;
+    while (!n->shutting_down) usleep(1000);
+    usleep(200000); /* the shutdown is waiting for the handle by now */
+    flowdb_records_t *l = NULL;
+    n->nested_status = flowdb_engine_get_latest(n->e, (const uint8_t *)"nv", 2, &l, NULL);
+    flowdb_records_free(l);
+    return false;
+}
+static void test_visit_calls_back_during_shutdown(const char *dir) {
+    struct nested n = {open_engine(dir, false), 0, -1};
+    flowdb_record_view_t r = rec("nv", 1, "one");
+    OK(flowdb_engine_write_batch(n.e, &r, 1, NULL));
+    pthread_t t;
+    alarm(60);
+    CHECK(pthread_create(&t, NULL, shut_down, &n) == 0);
+    uint64_t handed = 0;
+    OK(flowdb_engine_last_n_visit(n.e, (const uint8_t *)"nv", 2, 1, visit_nested, &n, &handed, NULL));
+    pthread_join(t, NULL);
+    alarm(0);
+    CHECK(handed == 1 && n.nested_status == FLOWDB_OK);
+    /* After the shutdown: CLOSED, the callback not called. */
+    CHECK(flowdb_engine_last_n_visit(n.e, (const uint8_t *)"nv", 2, 1, visit_nested, &n, &handed, NULL) == FLOWDB_CLOSED);
+    flowdb_engine_free(n.e);
+}
+
 /* Checks that every sample line (not # HELP/# TYPE) of `text` begins its labels with
  * `labels` (e.g. "{db=\"a\""); returns the number of sample lines. */
 static int labelled_samples(const char *text, const char *labels) {
@@ -1252,6 +1294,8 @@ int main(void) {
     test_retention(d8, d9);
     test_newest_first_seek_series(d10);
     test_last_n_visit(d11);
+    snprintf(d11, sizeof d11, "%s/visit-nested", base);
+    test_visit_calls_back_during_shutdown(d11);
     snprintf(d1, sizeof d1, "%s/labels-a", base);
     snprintf(d2, sizeof d2, "%s/labels-b", base);
     test_metrics_labels(d1, d2);

@@ -194,6 +194,12 @@ int main() {
         got.clear();
         CHECK(db.last_n_with("lv", 1, keep) == 1);
         CHECK(got.size() == 1 && got[0].first == 201 && got[0].second == "later");
+        // The callable may read and write through the engine being walked.
+        CHECK(db.last_n_with("lv", 2, [&](int64_t ts, std::string_view) {
+            db.write_batch({{"lw", ts, FLOWDB_NEVER_EXPIRES, "copied"}});
+            return db.get_latest("lv").has_value();
+        }) == 2);
+        CHECK(db.get("lw", 201).has_value() && db.get("lw", 200).has_value());
         seen.clear();
         CHECK(snap.last_n_with("lv", 10, [&](int64_t ts, std::string_view) { seen.push_back(ts); return seen.size() < 2; }) == 2);
         CHECK((seen == std::vector<int64_t>{200, 199}));

@@ -40,7 +40,10 @@ pub(crate) unsafe fn with_engine<T>(
 ) -> Result<T> {
     // SAFETY: NULL or a live handle from flowdb_engine_open (documented).
     let h = unsafe { h.as_ref() }.ok_or_else(|| null("engine"))?;
-    let g = h.engine.read();
+    // Recursive: a callback run inside `f` (a last_n visit) may call the engine
+    // again through this handle; a plain read lock would queue that call behind a
+    // shutdown waiting for `f` to end, and neither would.
+    let g = h.engine.read_recursive();
     let e = g
         .as_ref()
         .ok_or_else(|| Error::Closed("the engine was shut down".into()))?;

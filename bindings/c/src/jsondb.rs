@@ -34,7 +34,9 @@ pub(crate) unsafe fn with_db<T>(
 ) -> Result<T> {
     // SAFETY: NULL or a live handle.
     let h = unsafe { h.as_ref() }.ok_or_else(|| null("db"))?;
-    let g = h.db.read();
+    // Recursive, as `engine::with_engine` (a call made from inside `f` must not
+    // queue behind a waiting shutdown).
+    let g = h.db.read_recursive();
     let db = g
         .as_ref()
         .ok_or_else(|| Error::Closed("the database was shut down".into()))?;
