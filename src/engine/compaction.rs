@@ -48,13 +48,23 @@ fn wholly_expired(tables: &[Arc<Table>], i: usize, now: i64) -> bool {
 }
 
 impl Inner {
-    /// Replaces tables `run` of the current version by their merge at `level`,
-    /// applying the newer of `deleting`; returns the expired records dropped.
-    fn rewrite_run(&self, run: Range<usize>, level: u32, deleting: &Deleting) -> Result<u64> {
+    /// Replaces `tables[run]` by their merge at `level`, applying the newer of
+    /// `deleting`; returns the expired records dropped. `tables` is the list the run
+    /// was chosen from, read under the compaction lock: since then only flushes can
+    /// have changed the current list, and they add tables at its front, so the run's
+    /// tables are still a contiguous stretch with the same older tables after it.
+    /// (Positions in a list read again here would shift with each such flush, and a
+    /// merge of the shifted stretch could cut a run apart from its tombstones.)
+    fn rewrite_run(
+        &self,
+        tables: &[Arc<Table>],
+        run: Range<usize>,
+        level: u32,
+        deleting: &Deleting,
+    ) -> Result<u64> {
         let started = std::time::Instant::now();
-        let v = self.current().version.clone();
-        let inputs: Vec<Arc<Table>> = v.tables[run.clone()].to_vec();
-        let older = &v.tables[run.end..];
+        let inputs: Vec<Arc<Table>> = tables[run.clone()].to_vec();
+        let older = &tables[run.end..];
         let opts = ReadOptions {
             fill_cache: false,
             verify_checksums: true,
@@ -167,12 +177,12 @@ impl Inner {
                 .iter()
                 .any(|t| deleting.trims_table(t))
         }) {
-            self.rewrite_run(r.tables.clone(), r.level, &deleting)?;
+            self.rewrite_run(&tables, r.tables.clone(), r.level, &deleting)?;
             return Ok(true);
         }
         match self.policy.pick(&runs) {
             Some((run, level)) => {
-                self.rewrite_run(run, level, &deleting)?;
+                self.rewrite_run(&tables, run, level, &deleting)?;
                 Ok(true)
             }
             None => Ok(false),
@@ -209,7 +219,7 @@ impl Inner {
         if !worth_it {
             return Ok(false);
         }
-        self.rewrite_run(0..tables.len(), FINAL, &deleting)?;
+        self.rewrite_run(&tables, 0..tables.len(), FINAL, &deleting)?;
         self.compacted_tombstones.fetch_max(tombstones, Relaxed);
         Ok(true)
     }
@@ -231,7 +241,7 @@ impl Inner {
         for t in candidates {
             let tables = self.current().version.tables.clone();
             if let Some(i) = tables.iter().position(|x| Arc::ptr_eq(x, &t)) {
-                purged += self.rewrite_run(i..i + 1, t.meta.level, &deleting)?;
+                purged += self.rewrite_run(&tables, i..i + 1, t.meta.level, &deleting)?;
             }
         }
         self.stats.gc_runs.fetch_add(1, Relaxed);
@@ -284,6 +294,7 @@ impl Engine {
 mod tests {
     use std::sync::Arc;
 
+    use super::FINAL;
     use crate::config::ReadOptions;
     use crate::entry::{Entry, Kind};
     use crate::iterator::lent_merge::each_newest;
@@ -391,5 +402,68 @@ mod tests {
                 .collect()
         };
         assert_eq!(live(newest(&sv)), live(before));
+    }
+
+    /// A flush between choosing a merge and running it (a writer flushing for room,
+    /// or `Engine::flush` on another thread) adds a table at the front of the list:
+    /// the merge still takes the tables it chose, whole runs with their tombstones.
+    /// Here a full compaction's run of several tables, a table with a range
+    /// tombstone over part of it, then a flush after the choice: nothing deleted
+    /// comes back, nothing else is lost, before and after reopening. (Positions
+    /// read again after the flush merged the flushed table, the tombstone's table
+    /// and the run but its last table, whose records the tombstone then no longer
+    /// hid.)
+    #[test]
+    fn a_flush_after_the_choice_does_not_shift_the_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            let config = Config {
+                auto_background: false,
+                block_size: 1024,
+                ..Config::new(dir.path())
+            };
+            let tuning = Tuning {
+                target_table_bytes: 1024,
+                ..Tuning::default()
+            };
+            Engine::open_with(config, tuning).unwrap()
+        };
+        let e = open();
+        let records: Vec<Record> = (0..400)
+            .map(|i: u64| {
+                // Values that do not compress, so the run is cut into several tables.
+                let v = (0..40u64)
+                    .map(|j| ((i * 40 + j).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8);
+                Record::new(format!("k{i:04}"), 50, v.collect::<Vec<u8>>())
+            })
+            .collect();
+        e.write_batch(&records).unwrap();
+        e.flush().unwrap();
+        e.trigger_compaction().unwrap();
+        let run = e.inner.current().version.tables.len();
+        assert!(run >= 4, "a run of several tables: {run}");
+        // The tombstone hides the run's last keys (in its last tables).
+        e.delete_time_range("k0300", "k0400", 0, 100).unwrap();
+        e.flush().unwrap();
+        let tables = e.inner.current().version.tables.clone();
+        let deleting = e.inner.deleting_tombstones().unwrap();
+        e.write_batch(&[Record::new("z", 1, vec![1])]).unwrap();
+        e.flush().unwrap();
+        e.inner
+            .rewrite_run(&tables, 0..tables.len(), FINAL, &deleting)
+            .unwrap();
+        let check = |e: &Engine| {
+            for i in [0, 150, 299] {
+                assert!(e.get(&format!("k{i:04}"), 50).unwrap().is_some(), "k{i:04}");
+            }
+            for i in [300, 350, 399] {
+                assert!(e.get(&format!("k{i:04}"), 50).unwrap().is_none(), "k{i:04}");
+            }
+            assert!(e.get("z", 1).unwrap().is_some());
+            assert_eq!(e.scan(crate::ScanRange::all()).unwrap().count(), 301);
+        };
+        check(&e);
+        drop(e);
+        check(&open());
     }
 }
