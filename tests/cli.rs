@@ -430,6 +430,22 @@ fn checkpoint_backup_and_compact() {
     );
     assert_eq!(tables(&db), 1);
     assert_eq!(flowdb(&["scan", p(&db)]).ok().stdout, all);
+    let again = flowdb(&["compact", p(&db)]).ok().text();
+    assert!(again.contains("nothing to compact"), "{again}");
+    // Records that expired in a compacted database: GC's, reported.
+    let e = Engine::open(Config::new(&db)).unwrap();
+    let soon = flowdb::now_micros() + 50_000;
+    let recs: Vec<Record> = (0..20)
+        .map(|i| Record::new(format!("x{i}"), 1, vec![2]).with_expire_at(soon))
+        .collect();
+    e.write_batch(&recs).unwrap();
+    e.flush().unwrap();
+    assert!(e.trigger_compaction().unwrap());
+    e.shutdown().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let out = flowdb(&["compact", p(&db)]).ok().text();
+    assert!(out.contains("20 expired records purged"), "{out}");
+    assert_eq!(flowdb(&["scan", p(&db)]).ok().stdout, all);
     let missing = flowdb(&["compact", p(&t.path().join("nope"))]);
     assert_eq!(missing.status, 1);
     assert!(!t.path().join("nope").exists());

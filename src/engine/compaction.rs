@@ -195,16 +195,16 @@ impl Inner {
         let deleting = self.deleting_tombstones()?;
         self.drop_dead_tables(&deleting)?;
         let tables = self.current().version.tables.clone();
-        let now = now_micros();
-        let droppable = |t: &Arc<Table>| {
-            t.props.deletes > 0 || !t.range_dels.is_empty() || t.props.min_expire <= now
-        };
+        let droppable = |t: &Arc<Table>| t.props.deletes > 0 || !t.range_dels.is_empty();
         // One final run already (what this leaves, cut into tables by size):
-        // rewritten again only to drop what it still holds, or what a range
-        // tombstone written since the last full compaction may hide (one still in a
-        // memtable is in no table, so it is counted once). (Counting tables
-        // instead, a database over `target_table_bytes` was rewritten whole at
-        // every call.)
+        // rewritten again only to drop the tombstones it still holds, or what a
+        // range tombstone written since the last full compaction may hide (one
+        // still in a memtable is in no table, so it is counted once). (Counting
+        // tables instead, a database over `target_table_bytes` was rewritten whole
+        // at every call.) Records that expired since are GC's (`trigger_gc`): with
+        // expiries spread over time, some expire during every rewrite, and
+        // `while trigger_compaction()? {}` rewrote the database until the last one
+        // had.
         let tombstones = deleting.newest_seq();
         let fresh = tombstones > self.compacted_tombstones.load(Relaxed);
         let worth_it = match crate::version::run_ranges(&tables).as_slice() {
@@ -268,8 +268,11 @@ impl Engine {
     /// Merges every table into one run (cut into tables of about
     /// `Tuning::target_table_bytes`), dropping overwritten versions, tombstones that
     /// hide nothing and expired records. Returns whether anything was rewritten:
-    /// false when the tables are one run already with nothing to drop, so
-    /// `while engine.trigger_compaction()? {}` ends. Background compaction leaves the
+    /// false when the tables are one run already with no tombstones to drop, so
+    /// `while engine.trigger_compaction()? {}` ends. Records that expired in a
+    /// database that is one run already are left to `trigger_gc` (and background
+    /// GC), which rewrites just the tables holding them; a table whose records
+    /// have all expired is deleted either way. Background compaction leaves the
     /// result alone; see docs/design.md.
     pub fn trigger_compaction(&self) -> Result<bool> {
         self.inner.check_owner()?;

@@ -182,10 +182,12 @@ pub fn compact(dir: &Path) -> Result<(), Failure> {
     let started = Instant::now();
     let steps = engine.flush().and_then(|()| {
         let before = layout(&engine)?;
+        // Records that expired in tables compaction leaves alone are GC's.
         let rewrote = engine.trigger_compaction()?;
-        Ok((before, rewrote, layout(&engine)?))
+        let purged = engine.trigger_gc()?;
+        Ok((before, rewrote || purged > 0, purged, layout(&engine)?))
     });
-    let ((n0, b0), rewrote, (n1, b1)) = match steps {
+    let ((n0, b0), rewrote, purged, (n1, b1)) = match steps {
         Ok(s) => s,
         Err(e) => {
             let _ = engine.shutdown();
@@ -199,13 +201,21 @@ pub fn compact(dir: &Path) -> Result<(), Failure> {
     open::shut_down(engine)?;
     if rewrote {
         println!(
-            "compacted {} in {:.3} s: {n0} table{} ({} bytes) -> {n1} table{} ({} bytes)",
+            "compacted {} in {:.3} s: {n0} table{} ({} bytes) -> {n1} table{} ({} bytes){}",
             dir.display(),
             took.as_secs_f64(),
             plural(n0),
             thousands(b0),
             plural(n1),
-            thousands(b1)
+            thousands(b1),
+            match purged {
+                0 => String::new(),
+                n => format!(
+                    ", {} expired record{} purged",
+                    thousands(n),
+                    plural(n as usize)
+                ),
+            }
         );
     } else {
         println!(
