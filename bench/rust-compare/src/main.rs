@@ -15,6 +15,9 @@
 //!   `metric  NAME  VALUE`  (write_amplification, settle_s, disk_bytes_per_record,
 //!   peak_rss_mib)
 //! Ingest, flush + compaction and disk bytes always run; --workloads picks the reads.
+//! RUST_COMPARE_OPS_SCALE=F runs F times as many reads (a longer phase to profile);
+//! RUST_COMPARE_REUSE=1 keeps the database in --dir at the end, and reads one an
+//! earlier run left there without an ingest (two builds' reads on the same files).
 
 mod flowdb_side;
 mod rocksdb_side;
@@ -110,8 +113,14 @@ fn main() {
         usage("at least 4 series and 10 points");
     }
     let only = |w: &str| chosen.as_ref().is_none_or(|c| c.iter().any(|x| x == w));
-    // Operation counts are the 1M-record run's, scaled down for smaller runs.
-    let scale = ((series * points) as f64 / 1e6).min(1.0);
+    // Operation counts are the 1M-record run's, scaled down for smaller runs;
+    // RUST_COMPARE_OPS_SCALE multiplies them (longer phases to profile).
+    let extra = std::env::var("RUST_COMPARE_OPS_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|f| *f > 0.0)
+        .unwrap_or(1.0);
+    let scale = ((series * points) as f64 / 1e6).min(1.0) * extra;
     let p = Params {
         series,
         points,
@@ -135,6 +144,8 @@ fn main() {
         }
         _ => usage("--system flowdb or --system rocksdb"),
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("RUST_COMPARE_REUSE").is_none_or(|v| v != "1") {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     println!("metric\tpeak_rss_mib\t{:.1}", peak_rss_mib());
 }

@@ -245,23 +245,31 @@ pub fn run_retention<S: Store>(dir: &Path, p: &Params) {
 
 /// Runs every workload on a fresh store in `dir`, printing one line for each.
 pub fn run<S: Store>(dir: &Path, p: &Params, only: &dyn Fn(&str) -> bool) {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).expect("create data dir");
+    // RUST_COMPARE_REUSE=1 reads a database an earlier run of the same size left in
+    // `dir` (for comparing two builds' reads on the same files): no ingest.
+    let reuse = std::env::var_os("RUST_COMPARE_REUSE").is_some_and(|v| v == "1")
+        && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    if !reuse {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).expect("create data dir");
+    }
     // Series names are the caller's before timing (bench's make_keys); the second
     // half are series never written, for the absent-key reads.
     let keys: Vec<String> = (0..2 * p.series).map(series_name).collect();
     let total = p.series * p.points;
 
     let mut s = S::open(dir);
-    // Ingest: every point of every series in time order, batches of 100. The whole
-    // loop is timed: values, records and write calls.
-    let t = Instant::now();
-    ingest(&mut s, p, &keys);
-    workload("ingest", total, t.elapsed().as_secs_f64(), Tally::default());
-    println!("metric	write_amplification	{:.3}", s.write_amplification());
-    let t = Instant::now();
-    s.settle();
-    println!("metric\tsettle_s\t{:.6}", t.elapsed().as_secs_f64());
+    if !reuse {
+        // Ingest: every point of every series in time order, batches of 100. The
+        // whole loop is timed: values, records and write calls.
+        let t = Instant::now();
+        ingest(&mut s, p, &keys);
+        workload("ingest", total, t.elapsed().as_secs_f64(), Tally::default());
+        println!("metric	write_amplification	{:.3}", s.write_amplification());
+        let t = Instant::now();
+        s.settle();
+        println!("metric\tsettle_s\t{:.6}", t.elapsed().as_secs_f64());
+    }
 
     let mut rng = Lcg(42);
     let (series, points) = (p.series, p.points);
