@@ -308,6 +308,20 @@ mod tests {
     use crate::version::SuperVersion;
     use crate::{Config, Engine, Point, Record, Tuning, WriteBatch, WriteOptions};
 
+    /// An engine without background work, with 1 KiB blocks and tables cut at 1 KiB.
+    fn small_tables(dir: &std::path::Path) -> Engine {
+        let config = Config {
+            auto_background: false,
+            block_size: 1024,
+            ..Config::new(dir)
+        };
+        let tuning = Tuning {
+            target_table_bytes: 1024,
+            ..Tuning::default()
+        };
+        Engine::open_with(config, tuning).unwrap()
+    }
+
     /// Every newest version of `sv`'s sources, from `each_newest` (lending), after
     /// checking that the owning merge yields the same, version for version.
     fn newest(sv: &SuperVersion) -> Vec<Entry> {
@@ -351,16 +365,7 @@ mod tests {
     fn each_newest_is_the_owning_merge() {
         let mut rng = crate::util::test_rng("each_newest_is_the_owning_merge");
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            auto_background: false,
-            block_size: 1024,
-            ..Config::new(dir.path())
-        };
-        let tuning = Tuning {
-            target_table_bytes: 1024,
-            ..Tuning::default()
-        };
-        let e = Engine::open_with(config, tuning).unwrap();
+        let e = small_tables(dir.path());
         let base = crate::util::now_micros();
         for round in 0..7u8 {
             let mut b = WriteBatch::new();
@@ -419,18 +424,7 @@ mod tests {
     #[test]
     fn a_flush_after_the_choice_does_not_shift_the_merge() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || {
-            let config = Config {
-                auto_background: false,
-                block_size: 1024,
-                ..Config::new(dir.path())
-            };
-            let tuning = Tuning {
-                target_table_bytes: 1024,
-                ..Tuning::default()
-            };
-            Engine::open_with(config, tuning).unwrap()
-        };
+        let open = || small_tables(dir.path());
         let e = open();
         let records: Vec<Record> = (0..400)
             .map(|i: u64| {
