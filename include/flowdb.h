@@ -1701,7 +1701,8 @@ enum flowdb_status_t flowdb_cursor_value(const struct flowdb_cursor_t *cursor,
 /*
  Moves the cursor to its next entry (IndexedDB's `continue()`); `*has_entry` is
  false once it is past its last. A cursor past its end stays there (`*has_entry`
- false again).
+ false again, even after its transaction wrote beyond where it stopped; Rust's
+ `continue_` calls this an error, as IndexedDB does).
  */
 enum flowdb_status_t flowdb_cursor_continue(struct flowdb_cursor_t *cursor,
                                             bool *has_entry,

@@ -354,3 +354,32 @@ fn cursors_see_writes_of_their_transaction_made_elsewhere() {
         ]
     );
 }
+
+/// §dom-idbcursor-continue: continuing a cursor that is past its end is an
+/// InvalidStateError (idbcursor_continue_invalid.htm), also after its transaction
+/// wrote a record beyond where it stopped (it once read on from there and came back).
+#[test]
+fn continuing_past_the_end_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let db = db(d.path());
+    let mut tx = db.transaction(&["s"], TransactionMode::ReadWrite).unwrap();
+    let mut c = tx
+        .open_detached_cursor("s", None, &r(1, 3), Direction::Next, false)
+        .unwrap();
+    while c.continue_in(&tx).unwrap() {}
+    assert_eq!(code(c.continue_in(&tx)), StatusCode::InvalidArgument);
+    tx.put("s", json!({"id": 2.5, "name": "late"})).unwrap();
+    assert_eq!(code(c.continue_in(&tx)), StatusCode::InvalidArgument);
+    assert_eq!(c.key(), None);
+    // An empty range: past its end from the start.
+    let mut empty = tx
+        .open_detached_cursor("s", None, &r(10, 20), Direction::Next, false)
+        .unwrap();
+    assert_eq!(code(empty.continue_in(&tx)), StatusCode::InvalidArgument);
+    drop(tx);
+    let mut owned = db
+        .open_cursor("s", None, &KeyRange::all(), Direction::Prev, true)
+        .unwrap();
+    while owned.continue_().unwrap() {}
+    assert_eq!(code(owned.continue_()), StatusCode::InvalidArgument);
+}

@@ -242,6 +242,11 @@ impl DetachedCursor {
     /// `Cursor::continue_` on `tx`.
     pub fn continue_in(&mut self, tx: &Transaction<'_>) -> Result<bool> {
         self.check(tx)?;
+        // (Without this, a write after the end made the cursor read on from where
+        // it stopped, and come back.)
+        if self.current.is_none() {
+            return Err(state_error("continue: the cursor is past its end"));
+        }
         self.step(tx)
     }
 

@@ -230,6 +230,18 @@ static void writes(flowdb_jsondb_t *db) {
     OK(flowdb_jsondb_get_all_keys(db, "users", all, 0, &s, NULL));
     CHECK(eq_free(s, "[3,4,5]"));
 
+    /* Past its end, it stays there after its transaction writes beyond it. */
+    t = begin(db, FLOWDB_READ_WRITE_TXN);
+    OK(flowdb_txn_open_cursor(t, "users", all, FLOWDB_NEXT, &c, NULL));
+    walk(c, keys, sizeof keys);
+    OK(flowdb_txn_put(t, "users", J("{\"id\":9,\"age\":90}"), NULL, NULL));
+    on = true;
+    OK(flowdb_cursor_continue(c, &on, NULL));
+    CHECK(!on && key_is(c, NULL));
+    flowdb_cursor_free(c);
+    OK(flowdb_txn_abort(t, NULL));
+    flowdb_txn_free(t);
+
     /* Aborted: the cursor's writes go with it; freed before its transaction. */
     t = begin(db, FLOWDB_READ_WRITE_TXN);
     OK(flowdb_txn_open_cursor(t, "users", all, FLOWDB_NEXT, &c, NULL));

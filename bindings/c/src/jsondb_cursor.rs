@@ -274,7 +274,8 @@ unsafe fn step(
 
 /// Moves the cursor to its next entry (IndexedDB's `continue()`); `*has_entry` is
 /// false once it is past its last. A cursor past its end stays there (`*has_entry`
-/// false again).
+/// false again, even after its transaction wrote beyond where it stopped; Rust's
+/// `continue_` calls this an error, as IndexedDB does).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_cursor_continue(
     cursor: *mut flowdb_cursor_t,
@@ -283,7 +284,12 @@ pub unsafe extern "C" fn flowdb_cursor_continue(
 ) -> flowdb_status_t {
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
-        step(cursor, has_entry, |c, t| c.continue_in(t))
+        step(cursor, has_entry, |c, t| {
+            match c.key().is_none() && t.is_active() {
+                true => Ok(false),
+                false => c.continue_in(t),
+            }
+        })
     })
 }
 
