@@ -127,6 +127,39 @@ fn a_failed_upgrade_changes_nothing() {
     assert_eq!(db.get_store("a").unwrap().indexes.len(), 1);
 }
 
+/// idbobjectstore_createIndex (WPT, "unique index on existing duplicates"): an
+/// index whose build fails (a unique index over duplicates) is not created, also
+/// when the upgrade goes on after the error and commits: no empty "unique" index
+/// left that would then take duplicates.
+#[test]
+fn a_failed_index_build_leaves_no_index() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = || common::small_config(d.path());
+    let db = JsonDB::open_with_version(cfg(), 1, |_, _, up| {
+        up.create_object_store("a", "id")?;
+        up.put("a", json!({"id": 1, "e": "x"}))?;
+        up.put("a", json!({"id": 2, "e": "x"}))?;
+        Ok(())
+    })
+    .unwrap();
+    drop(db);
+    let db = JsonDB::open_with_version(cfg(), 2, |_, _, up| {
+        let failed = up.create_index_with("a", &IndexSchema::new("e", "e").unique(true));
+        assert_eq!(failed.unwrap_err().code(), StatusCode::Constraint);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(db.version(), 2);
+    assert!(db.get_store("a").unwrap().indexes.is_empty());
+    // Outside an upgrade too.
+    let failed = db.create_index_with("a", &IndexSchema::new("e", "e").unique(true));
+    assert_eq!(failed.unwrap_err().code(), StatusCode::Constraint);
+    assert!(db.get_store("a").unwrap().indexes.is_empty());
+    drop(db);
+    let db = JsonDB::open(cfg()).unwrap();
+    assert!(db.get_store("a").unwrap().indexes.is_empty());
+}
+
 /// idbobjectstore-rename-store and idbindex-rename (WPT): renames keep the data and
 /// the indexes; a name in use is a ConstraintError, an unknown one NotFoundError;
 /// a store deleted and created again in one upgrade starts empty

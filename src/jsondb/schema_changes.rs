@@ -260,7 +260,7 @@ impl Transaction<'_> {
             s.indexes.push(idx.clone());
             s.clone()
         };
-        self.run(true, &[store], |r| {
+        let built = self.run(true, &[store], |r| {
             let mut docs = Vec::new();
             r.store_range(store, &KeyRange::all(), &mut |pk, bytes| {
                 docs.push((pk.to_vec(), doc::parse(bytes)?));
@@ -270,7 +270,15 @@ impl Transaction<'_> {
                 r.update_index(&entry, &idx, &pk, None, Some(&doc))?;
             }
             Ok(())
-        })
+        });
+        if built.is_err() {
+            // The entries went with the failed build; the definition goes too (an
+            // upgrade may go on after the error, and commit).
+            if let Some(s) = self.catalog_mut().stores.get_mut(store) {
+                s.indexes.retain(|i| i.id != id);
+            }
+        }
+        built
     }
 
     pub(crate) fn delete_index_in(&mut self, store: &str, name: &str) -> Result<()> {
