@@ -237,3 +237,38 @@ fn schema_calls_inside_an_upgrade_are_busy() {
     db.create_object_store("x", "id").unwrap(); // the lock was released
     assert_eq!(db.version(), 1);
 }
+
+/// The upgrade's transaction commits when the upgrade returns (IndexedDB's
+/// versionchange transaction, with the new schema and version together): a
+/// commit inside it is `InvalidArgument` and writes nothing, and the upgrade goes
+/// on to commit everything at once. (It once wrote the documents without the
+/// schema, and the upgrade then failed.)
+#[test]
+fn an_upgrade_transaction_cannot_commit_inside() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = || common::small_config(d.path());
+    let db = JsonDB::open_with_version(cfg(), 1, |_, _, up| {
+        up.create_object_store("a", "id")?;
+        up.put("a", json!({"id": 1}))?;
+        Ok(())
+    })
+    .unwrap();
+    drop(db);
+    let db = JsonDB::open_with_version(cfg(), 2, |_, _, up| {
+        up.delete_object_store("a")?;
+        up.create_object_store("b", "id")?;
+        up.put("b", json!({"id": 2}))?;
+        let err = up.commit_in_place().unwrap_err();
+        assert_eq!(err.code(), StatusCode::InvalidArgument);
+        assert!(up.is_active());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(db.version(), 2);
+    assert_eq!(db.store_names(), vec!["b"]);
+    assert_eq!(db.count("b").unwrap(), 1);
+    drop(db);
+    let db = JsonDB::open(cfg()).unwrap();
+    assert_eq!((db.version(), db.store_names()), (2, vec!["b".to_string()]));
+    assert_eq!(db.count("b").unwrap(), 1);
+}

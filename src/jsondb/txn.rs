@@ -413,7 +413,16 @@ impl<'db> Transaction<'db> {
     }
 
     /// `commit` without consuming the handle; later calls are `TransactionInactive`.
+    /// An upgrade's transaction (`UpgradeTx`) commits when the upgrade returns, with
+    /// its schema and version: committing it inside is `InvalidArgument`, and it
+    /// stays active.
     pub fn commit_in_place(&mut self) -> Result<()> {
+        if self.every_store {
+            // (Its documents would be written without the schema they belong to.)
+            return Err(Error::invalid(
+                "an upgrade's transaction commits when the upgrade returns, not inside it",
+            ));
+        }
         self.commit_then(|| ())
     }
 
