@@ -383,3 +383,52 @@ fn continuing_past_the_end_is_an_error() {
     while owned.continue_().unwrap() {}
     assert_eq!(code(owned.continue_()), StatusCode::InvalidArgument);
 }
+
+/// §cursor-iteration, prevunique: each step goes to a key below the current one,
+/// also after the transaction adds an entry of the current key with a lower primary
+/// key (idbcursor-direction-index.any.js; it was once reached, and the key shown
+/// twice).
+#[test]
+fn prev_unique_moves_below_the_key_after_a_write() {
+    let d = tempfile::tempdir().unwrap();
+    let db = JsonDB::open(common::small_config(d.path())).unwrap();
+    db.create_store(&StoreSchema::new("s", "id").index(IndexSchema::new("tag", "tag")))
+        .unwrap();
+    db.put("s", json!({"id": 2, "tag": "a"})).unwrap();
+    db.put("s", json!({"id": 5, "tag": "b"})).unwrap();
+    let mut tx = db.transaction(&["s"], TransactionMode::ReadWrite).unwrap();
+    let mut c = tx
+        .open_detached_cursor(
+            "s",
+            Some("tag"),
+            &KeyRange::all(),
+            Direction::PrevUnique,
+            false,
+        )
+        .unwrap();
+    assert_eq!(
+        (c.key(), c.primary_key()),
+        (Some(&json!("b")), Some(&json!(5)))
+    );
+    tx.put("s", json!({"id": 1, "tag": "b"})).unwrap();
+    assert!(c.continue_in(&tx).unwrap());
+    assert_eq!(
+        (c.key(), c.primary_key()),
+        (Some(&json!("a")), Some(&json!(2)))
+    );
+    assert!(!c.continue_in(&tx).unwrap());
+    // A fresh prevunique cursor sees the key's lowest primary key now.
+    let c = tx
+        .open_detached_cursor(
+            "s",
+            Some("tag"),
+            &KeyRange::all(),
+            Direction::PrevUnique,
+            false,
+        )
+        .unwrap();
+    assert_eq!(
+        (c.key(), c.primary_key()),
+        (Some(&json!("b")), Some(&json!(1)))
+    );
+}

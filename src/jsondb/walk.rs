@@ -183,11 +183,21 @@ pub(crate) fn resume_after(hit: &Hit<'_>, dir: Direction) -> Vec<u8> {
             s
         }
         Direction::NextUnique => {
-            let key_end = hit.key.as_ptr() as usize - hit_ekey.as_ptr() as usize + hit.key.len();
-            prefix_successor(&hit_ekey[..key_end]).unwrap_or_else(|| vec![0xff; key_end + 1])
+            prefix_successor(key_part(hit)).unwrap_or_else(|| vec![0xff; key_part(hit).len() + 1])
         }
-        // Backwards the entry itself is the exclusive end: for PrevUnique it is the
-        // lowest entry of its key, so every other entry of the key lies above it.
-        Direction::Prev | Direction::PrevUnique => hit_ekey.to_vec(),
+        // Backwards the entry itself is the exclusive end.
+        Direction::Prev => hit_ekey.to_vec(),
+        // PrevUnique skips the whole key: its entries all lie above the key's
+        // encoding (a pk follows it), entries of lower keys below. (The entry
+        // itself, the key's lowest when read, let an entry of the same key with a
+        // lower pk, written by the transaction since, be reached again.)
+        Direction::PrevUnique => key_part(hit).to_vec(),
     }
+}
+
+/// The leading part of `hit`'s entry key up to the end of its (index) key: what
+/// every entry of that key starts with.
+fn key_part<'h>(hit: &Hit<'h>) -> &'h [u8] {
+    let key_end = hit.key.as_ptr() as usize - hit.ekey.as_ptr() as usize + hit.key.len();
+    &hit.ekey[..key_end]
 }
