@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -18,10 +17,15 @@ import (
 // Documents and keys are JSON (json.RawMessage); PutValue/GetInto marshal Go values.
 // Close it when done.
 type JSONDB struct {
-	mu       sync.RWMutex
-	h        *C.flowdb_jsondb_t
-	events   *listener    // SetEventListener's (events.go)
-	upgrades atomic.Int32 // UpgradeTo calls under way (upgrade.go)
+	mu     sync.RWMutex
+	h      *C.flowdb_jsondb_t
+	events *listener // SetEventListener's (events.go)
+	// upMu orders UpgradeTo's start against Close: neither waits for the other
+	// while holding mu (an upgrade func calling the database while Close waited for
+	// mu would queue behind it, and neither would end).
+	upMu     sync.Mutex
+	upgrades int // UpgradeTo calls under way (upgrade.go), under upMu
+	closing  int // Close calls under way, under upMu
 	cleanup  runtime.Cleanup
 }
 
@@ -69,10 +73,19 @@ func (db *JSONDB) handle(f func(h *C.flowdb_jsondb_t) error) error {
 // an upgrade runs (the database stays open). The event listener is removed first
 // (Close waits for its last call), and set again when Close fails.
 func (db *JSONDB) Close() error {
-	if db.upgrades.Load() > 0 {
+	db.upMu.Lock()
+	if db.upgrades > 0 {
+		db.upMu.Unlock()
 		// Not waiting for it: its func may be using the database.
 		return newError(CodeBusy, "busy: an upgrade of the database is under way")
 	}
+	db.closing++
+	db.upMu.Unlock()
+	defer func() {
+		db.upMu.Lock()
+		db.closing--
+		db.upMu.Unlock()
+	}()
 	// Before db.mu is locked: the listener's last call may be using the database.
 	db.events.mu.Lock()
 	defer db.events.mu.Unlock()

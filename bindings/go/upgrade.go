@@ -127,13 +127,23 @@ func OpenJSONDBWithVersion(dir string, opts *Options, version uint64, upgrade Up
 
 // UpgradeTo is OpenJSONDBWithVersion's step on an open database: it brings it to
 // version, calling upgrade when the stored version is lower (after the transactions
-// under way; Close meanwhile is ErrBusy). The same version does nothing; a lower one,
-// or 0, is ErrInvalidArgument. upgrade must make its changes through its Upgrade: the
+// under way; Close meanwhile is ErrBusy, and so is UpgradeTo while a Close runs).
+// The same version does nothing; a lower one, or 0, is ErrInvalidArgument. upgrade must make its changes through its Upgrade: the
 // database's own schema methods fail with ErrBusy during it, and its transactions
 // wait for it.
 func (db *JSONDB) UpgradeTo(version uint64, upgrade UpgradeFunc) error {
-	db.upgrades.Add(1)
-	defer db.upgrades.Add(-1)
+	db.upMu.Lock()
+	if db.closing > 0 {
+		db.upMu.Unlock()
+		return newError(CodeBusy, "busy: the database is being closed")
+	}
+	db.upgrades++
+	db.upMu.Unlock()
+	defer func() {
+		db.upMu.Lock()
+		db.upgrades--
+		db.upMu.Unlock()
+	}()
 	return upgrading(upgrade, func(call C.uintptr_t) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_go_upgrade_to(h, C.uint64_t(version), call, c)

@@ -3,13 +3,17 @@ package flowdb
 // Out-of-line keys (PutWithKey, AddWithKey, key paths "[]" and `["a"]`) and schema
 // versions: OpenJSONDBWithVersion, UpgradeTo and Version with an UpgradeFunc making
 // schema changes, renames and a migration; its error or panic aborting the upgrade;
-// an Upgrade kept past its func; versions lower than the stored one.
+// an Upgrade kept past its func; versions lower than the stored one; UpgradeTo and
+// Close racing.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func raw(s string) json.RawMessage { return json.RawMessage(s) }
@@ -264,4 +268,55 @@ func TestSchemaVersions(t *testing.T) {
 	if v, _ := db.Version(); v != 0 {
 		t.Fatalf("version after an aborted open: %d", v)
 	}
+}
+
+// Close and UpgradeTo racing: an upgrade func that calls the database while a Close
+// waits for it used to hang both (the func's read lock queued behind Close's write
+// lock). Here Close is under way (waiting for the event listener's last call) when
+// UpgradeTo starts: UpgradeTo is ErrBusy at once, and Close then completes.
+func TestUpgradeToWhileClosing(t *testing.T) {
+	db, err := OpenJSONDB(t.TempDir(), &Options{NoAutoBackground: true})
+	mustOK(t, err)
+	mustOK(t, db.CreateObjectStore("s", "id"))
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free()
+	mustOK(t, db.SetEventListener(func(e Event) {
+		if e.Kind == EventFlush {
+			<-release
+		}
+	}))
+	_, err = db.Put("s", raw(`{"id":1}`))
+	mustOK(t, err)
+	flushed := make(chan error, 1)
+	go func() { flushed <- db.EngineFlush(context.Background()) }()
+	time.Sleep(100 * time.Millisecond) // the listener holds its flush call
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	time.Sleep(100 * time.Millisecond) // Close waits for that call
+	upgraded := make(chan error, 1)
+	go func() {
+		upgraded <- db.UpgradeTo(2, func(*Upgrade, uint64, uint64) error {
+			free()
+			time.Sleep(100 * time.Millisecond) // Close reaches its write lock
+			_, err := db.Version()
+			return err
+		})
+	}()
+	wait := func(what string, c chan error) error {
+		select {
+		case err := <-c:
+			return err
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s did not return: a deadlock", what)
+			return nil
+		}
+	}
+	if err := wait("UpgradeTo", upgraded); !errors.Is(err, ErrBusy) {
+		t.Errorf("UpgradeTo while closing: %v, want ErrBusy", err)
+	}
+	free()
+	mustOK(t, wait("Close", closed))
+	mustOK(t, wait("EngineFlush", flushed))
 }
