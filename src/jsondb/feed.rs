@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::getall::decode_key;
-use super::layout::TS;
+use super::layout::{feed_head_key, TS};
 use super::range::KeyRange;
 use super::schema::Catalog;
 use super::JsonDB;
@@ -192,6 +192,7 @@ impl Feed {
         let retention = self.retention.lock().as_micros().min(i64::MAX as u128) as i64;
         let expire_at = (now as i64).saturating_add(retention.max(1));
         batch.put(Record::new(log_key(seq), TS, bytes).with_expire_at(expire_at));
+        batch.put_permanent(Record::new(feed_head_key(), TS, seq.to_be_bytes().to_vec()));
         write(batch)?;
         st.last = seq;
         let subs = &mut st.subscribers;
@@ -297,13 +298,28 @@ impl Feed {
     }
 }
 
-/// The sequence number of the newest logged commit (0: none).
+/// The sequence number of the newest commit (0: none): from the permanent head
+/// record, or the newest log record for a database written before it was kept.
+/// (From the log alone, a database reopened once every record had expired numbered
+/// from 0 again: its next record named 0 as its predecessor, and a resume from
+/// before the gap missed the expired changes without an error.)
 fn logged_last(engine: &Engine) -> Result<u64> {
+    let read = ReadOptions::default();
+    let head = match engine.get_bytes(&feed_head_key(), TS, &read)? {
+        Some(r) => r
+            .value
+            .as_slice()
+            .try_into()
+            .map(u64::from_be_bytes)
+            .map_err(|_| Error::corruption("JsonDB change-log head", 0, "not 8 bytes"))?,
+        None => 0,
+    };
     let range = ScanRange::prefix_bytes(&log_prefix()).reverse().limit(1);
-    match engine.scan_opt(range, &ReadOptions::default())?.next() {
-        Some(r) => seq_of(&r?.key),
-        None => Ok(0),
-    }
+    let logged = match engine.scan_opt(range, &read)?.next() {
+        Some(r) => seq_of(&r?.key)?,
+        None => 0,
+    };
+    Ok(head.max(logged))
 }
 
 fn gap(seq: u64, oldest: u64) -> Error {

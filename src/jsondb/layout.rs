@@ -2,7 +2,8 @@
 //!
 //! ## Format (engine keys)
 //! `0x00 "catalog"`: the catalog as JSON. `0x00 "gen" store_id`: the store's key
-//! generator, a u64 BE. `0x01 store_id key`: a document (JSON bytes), `key` being the
+//! generator, a u64 BE. `0x00 "feed"`: the newest commit's change-log sequence
+//! number, a u64 BE (permanent, so a gap is still found once its records expired). `0x01 store_id key`: a document (JSON bytes), `key` being the
 //! encoded primary key. `0x02 store_id index_id ikey key`: an entry of a non-unique
 //! index (empty value); `0x02 store_id index_id ikey`: an entry of a unique index,
 //! whose value is the encoded primary key (one entry per index key, so the uniqueness
@@ -22,6 +23,11 @@ pub(crate) fn generator_key(store: u32) -> Vec<u8> {
     let mut k = b"\x00gen".to_vec();
     k.extend_from_slice(&store.to_be_bytes());
     k
+}
+
+/// The newest commit's sequence number, kept permanently (the log records expire).
+pub(crate) fn feed_head_key() -> Vec<u8> {
+    b"\x00feed".to_vec()
 }
 
 pub(crate) fn doc_prefix(store: u32) -> Vec<u8> {
