@@ -75,7 +75,9 @@ const subscriptionPoll = 100 * time.Millisecond
 // or once the database was closed and every change it committed was delivered (Err
 // tells which). Undelivered changes wait in the subscription, however many. It does
 // not keep the database open. Close it when done (one dropped unclosed is stopped by
-// the garbage collector).
+// the garbage collector). Keep the *Subscription reachable while C is read (a
+// `defer sub.Close()` does): holding C alone does not, and once the Subscription is
+// collected C closes as if it had been closed.
 type Subscription struct {
 	C       <-chan Change
 	feed    *feed
