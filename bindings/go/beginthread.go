@@ -11,9 +11,13 @@ package flowdb
 // own thread, locked to it for the check and the C call, when that one is clean (the
 // usual case, which costs one more cgo call); otherwise onCleanThread looks for one.
 //
+// One-call operations of a JSONDB (Put, Get, Count, ...; the library runs each as a
+// transaction of its own) move to a clean thread the same way while any transaction
+// begun here is open (JSONDB.handle).
+//
 // One consequence: a goroutine that holds a transaction and begins an overlapping one
-// waits (the transaction timeout, or until its context is done), where a C or Rust
-// thread would get ErrBusy at once.
+// (or makes an overlapping one-call request) waits (the transaction timeout, or until
+// its context is done), where a C or Rust thread would get ErrBusy at once.
 
 /*
 #include <pthread.h>
@@ -27,11 +31,26 @@ import "C"
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 var txnThreads struct {
 	mu     sync.Mutex
 	openOn map[uintptr]int // OS thread -> open transactions begun on it
+	open   atomic.Int64    // open transactions begun, on any thread
+}
+
+// onThreadWithoutTxn runs f on the calling goroutine's thread while no transaction
+// begun here is open (one atomic load), otherwise on a clean thread: for a one-call
+// operation, which the library runs as a transaction of its own and would refuse at
+// once with ErrBusy on a thread holding an overlapping transaction of another
+// goroutine.
+func onThreadWithoutTxn(f func()) {
+	if txnThreads.open.Load() == 0 {
+		f()
+		return
+	}
+	onCleanThread(func(uintptr) { f() })
 }
 
 // beginResult is a begun transaction (nil t: none) and what to call when it is
@@ -85,6 +104,7 @@ func threadOpened(id uintptr) {
 		txnThreads.openOn = map[uintptr]int{}
 	}
 	txnThreads.openOn[id]++
+	txnThreads.open.Add(1)
 	txnThreads.mu.Unlock()
 }
 
@@ -93,5 +113,6 @@ func threadClosed(id uintptr) {
 	if txnThreads.openOn[id]--; txnThreads.openOn[id] <= 0 {
 		delete(txnThreads.openOn, id)
 	}
+	txnThreads.open.Add(-1)
 	txnThreads.mu.Unlock()
 }

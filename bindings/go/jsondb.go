@@ -66,7 +66,9 @@ func (db *JSONDB) handle(f func(h *C.flowdb_jsondb_t) error) error {
 	if db.h == nil {
 		return newError(CodeClosed, "closed: the database was closed")
 	}
-	return f(db.h)
+	var err error
+	onThreadWithoutTxn(func() { err = f(db.h) }) // (beginthread.go)
+	return err
 }
 
 // Close shuts the database down. Idempotent. ErrBusy while transactions are open or

@@ -223,3 +223,60 @@ func TestBeginWaitsWhicheverThreadItRunsOn(t *testing.T) {
 	}
 	waitHandles(t, base)
 }
+
+// The same for one-call operations (Put, Get, Count, ...: each a transaction of its
+// own in the library): one running on an OS thread where another goroutine began a
+// transaction it still holds waits for it, where it used to get ErrBusy at once.
+func TestOneCallOperationsWaitWhicheverThreadTheyRunOn(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	db := openWaitDB(t)
+	const n = 8
+	stores := make([]string, n)
+	for i := range stores {
+		stores[i] = fmt.Sprintf("s%d", i)
+		if err := db.CreateObjectStore(stores[i], "id"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var holders []*Txn
+	for _, s := range stores {
+		tx, err := db.Transaction(context.Background(), []string{s}, true)
+		if err != nil {
+			t.Fatalf("holder of %s: %v", s, err)
+		}
+		holders = append(holders, tx)
+	}
+	errc := make(chan error, n)
+	for _, s := range stores {
+		go func() {
+			_, err := db.Put(s, json.RawMessage(`{"id":2}`))
+			if err == nil {
+				var c int
+				c, err = db.Count(s)
+				if err == nil && c != 2 {
+					err = fmt.Errorf("%s: %d documents after the holder", s, c)
+				}
+			}
+			errc <- err
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-errc:
+		t.Fatalf("a one-call operation did not wait for the holder: %v", err)
+	default:
+	}
+	for i, tx := range holders {
+		if _, err := tx.Put(stores[i], json.RawMessage(`{"id":1}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := errors.Join(tx.Commit(), tx.Close()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range stores {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
