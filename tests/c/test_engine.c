@@ -1164,11 +1164,12 @@ static void test_last_n_visit(const char *dir) {
  * the nested read, and the walk never ended: alarm turns such a hang into a failure.) */
 struct nested {
     flowdb_engine_t *e;
-    volatile int shutting_down;
+    volatile int walking, shutting_down;
     int nested_status;
 };
 static void *shut_down(void *arg) {
     struct nested *n = arg;
+    while (!n->walking) usleep(1000); /* the walk holds the handle first */
     n->shutting_down = 1;
     CHECK(flowdb_engine_shutdown(n->e, NULL) == FLOWDB_OK);
     return NULL;
@@ -1176,6 +1177,7 @@ static void *shut_down(void *arg) {
 static bool visit_nested(int64_t ts, const uint8_t *value, size_t value_len, void *user) {
     (void)ts, (void)value, (void)value_len;
     struct nested *n = user;
+    n->walking = 1;
     while (!n->shutting_down) usleep(1000);
     usleep(200000); /* the shutdown is waiting for the handle by now */
     flowdb_records_t *l = NULL;
@@ -1184,7 +1186,7 @@ static bool visit_nested(int64_t ts, const uint8_t *value, size_t value_len, voi
     return false;
 }
 static void test_visit_calls_back_during_shutdown(const char *dir) {
-    struct nested n = {open_engine(dir, false), 0, -1};
+    struct nested n = {open_engine(dir, false), 0, 0, -1};
     flowdb_record_view_t r = rec("nv", 1, "one");
     OK(flowdb_engine_write_batch(n.e, &r, 1, NULL));
     pthread_t t;
