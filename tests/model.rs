@@ -180,16 +180,29 @@ impl Harness {
                     .get(&(k.clone().into_bytes(), ts))
                     .filter(|(exp, _)| *exp > now)
                     .cloned();
-                let r = self
-                    .engine()
-                    .patch_record(&k, ts, Some(b"patched".to_vec()), None);
+                // A new value (the record becomes bytes), or a new TTL alone (an
+                // hour past now: a point stays a point).
+                let ttl_only = self.rng.bool();
+                let ttl = (now.saturating_sub(ts).max(0) / 1_000_000) as u64 + 3_600;
+                let r = match ttl_only {
+                    true => self.engine().patch_record(&k, ts, None, Some(ttl)),
+                    false => self
+                        .engine()
+                        .patch_record(&k, ts, Some(b"patched".to_vec()), None),
+                };
                 match live {
-                    Some((exp, _)) => {
+                    Some((exp, old)) => {
                         let r = r.unwrap();
-                        assert_eq!((r.expire_at, r.value.as_slice()), (exp, &b"patched"[..]));
-                        self.nums.remove(&(k.clone().into_bytes(), ts));
-                        self.model
-                            .insert((k.into_bytes(), ts), (exp, b"patched".to_vec()));
+                        let at = (k.into_bytes(), ts);
+                        let (exp, value) = match ttl_only {
+                            true => (flowdb::expiry_from_ttl(ts, ttl), old),
+                            false => {
+                                self.nums.remove(&at);
+                                (exp, b"patched".to_vec())
+                            }
+                        };
+                        assert_eq!((r.expire_at, &r.value), (exp, &value));
+                        self.model.insert(at, (exp, value));
                     }
                     None => assert!(matches!(r, Err(flowdb::Error::NotFound(_))), "{r:?}"),
                 }

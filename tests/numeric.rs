@@ -432,3 +432,34 @@ fn series_of_points_are_packed_and_read_back_exactly() {
     check(&e, "reopened");
     e.shutdown().unwrap();
 }
+
+/// `patch_record` with a new TTL alone keeps a numeric point a point: aggregation
+/// still counts it, a scan still marks it, in memory and after a flush (it was read
+/// as a plain record and written back as bytes). A new value makes it bytes, as the
+/// docs say (only the point-writing calls write numbers).
+#[test]
+fn patching_a_points_ttl_keeps_it_a_point() {
+    let d = tempfile::tempdir().unwrap();
+    let e = open(d.path());
+    let t = flowdb::now_micros();
+    e.write_points(&[Point::new("k", t, 2.5), Point::new("k", t + 1, 4.0)])
+        .unwrap();
+    let count = |e: &Engine| {
+        let b = e
+            .aggregate(Query::prefix("k"), 60_000_000, &[Agg::Count])
+            .unwrap();
+        b.iter().map(|b| b.values[0]).sum::<f64>()
+    };
+    let patched = e.patch_record("k", t, None, Some(3600)).unwrap();
+    assert_eq!(patched.expire_at, flowdb::expiry_from_ttl(t, 3600));
+    assert_eq!(patched.value, 2.5f64.to_le_bytes().to_vec());
+    assert_eq!(count(&e), 2.0);
+    e.flush().unwrap();
+    assert_eq!(count(&e), 2.0);
+    let mut it = e.scan(ScanRange::prefix("k")).unwrap();
+    assert!(it.next().unwrap().is_ok() && it.is_point());
+    drop(it);
+    e.patch_record("k", t + 1, Some(b"text".to_vec()), None)
+        .unwrap();
+    assert_eq!(count(&e), 1.0);
+}

@@ -14,6 +14,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::{Engine, Inner, WalState};
 use crate::config::SyncMode;
+use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::record::{expiry_from_ttl, validate_key, validate_value, Record, NEVER_EXPIRES};
@@ -363,7 +364,9 @@ impl Engine {
     /// Replaces the value and/or the TTL (`expire_at = ts + ttl`) of a live record;
     /// `None` keeps that field. Returns the record as stored. A missing or expired
     /// record is `NotFound`. Patches are serialized with each other, not with plain
-    /// writes to the same record (last write wins).
+    /// writes to the same record (last write wins). A numeric point patched with a
+    /// new TTL alone stays a point; a new value makes it a byte record (only the
+    /// point-writing calls write numbers).
     pub fn patch_record(
         &self,
         key: &str,
@@ -383,25 +386,31 @@ impl Engine {
         new_ttl_secs: Option<u64>,
     ) -> Result<Record> {
         let _g = self.inner.patch_lock.lock();
-        let Some(mut r) = self.get_bytes(key, ts, &crate::config::ReadOptions::default())? else {
+        self.inner.check_open()?;
+        let snap = self.inner.snapshot();
+        let Some(e) = snap.get(key, ts, &crate::config::ReadOptions::default())? else {
             return Err(Error::NotFound(format!(
                 "no live record at key {:?}, ts {ts}",
                 String::from_utf8_lossy(key)
             )));
         };
+        // (Read as a plain record, a point patched with a TTL alone was written back
+        // as bytes, and left aggregation and rollups.)
+        let mut numeric = e.kind == Kind::Num;
+        let mut r = e.into_record();
         if let Some(v) = new_value {
             validate_value(key, &v)?;
             r.value = v;
+            numeric = false;
         }
         if let Some(t) = new_ttl_secs {
             r.expire_at = expiry_from_ttl(ts, t);
         }
-        self.inner.commit(
-            WriteBatch {
-                ops: vec![Op::Put(r.clone())],
-            },
-            false,
-        )?;
+        let op = match numeric {
+            true => Op::Num(r.clone()),
+            false => Op::Put(r.clone()),
+        };
+        self.inner.commit(WriteBatch { ops: vec![op] }, false)?;
         Ok(r)
     }
 }
