@@ -92,11 +92,32 @@ impl RollupRule {
     /// What a rollup's points depend on: the prefix, the step and the functions
     /// (not `keep_secs` or `delay`, which may change). Stored in the rollup, so a
     /// rule changed under the same name is refused rather than mixed with the old.
+    /// A prefix that is not UTF-8 is written as `bytes:` and hex, so that two such
+    /// prefixes never read alike (written lossily, `0xfe` and `0xff` both read as
+    /// U+FFFD and a changed rule was taken for the old one).
     pub(crate) fn definition(&self) -> String {
+        let prefix = match std::str::from_utf8(&self.prefix) {
+            Ok(text) => format!("{text:?}"),
+            Err(_) => {
+                let hex: String = self.prefix.iter().map(|b| format!("{b:02x}")).collect();
+                format!("bytes:{hex}")
+            }
+        };
+        self.definition_with(prefix)
+    }
+
+    /// The definition as rollups made before the exact form stored it (the prefix
+    /// written lossily); `None` when the prefix is UTF-8 (then it is the same).
+    pub(crate) fn lossy_definition(&self) -> Option<String> {
+        std::str::from_utf8(&self.prefix)
+            .is_err()
+            .then(|| self.definition_with(format!("{:?}", String::from_utf8_lossy(&self.prefix))))
+    }
+
+    fn definition_with(&self, prefix: String) -> String {
         let fns: Vec<&str> = self.functions.iter().map(|f| f.name()).collect();
         format!(
-            "prefix={:?} step={} functions={}",
-            String::from_utf8_lossy(&self.prefix),
+            "prefix={prefix} step={} functions={}",
             self.step,
             fns.join(",")
         )
@@ -273,6 +294,25 @@ mod tests {
 
     fn err(rules: &[RollupRule]) -> String {
         validate_rules(rules).unwrap_err().to_string()
+    }
+
+    /// A UTF-8 prefix is written as before (rollups made earlier still match);
+    /// two prefixes that are not UTF-8 are told apart, and their old lossy form
+    /// (which could not) is offered for migration.
+    #[test]
+    fn definitions_tell_binary_prefixes_apart() {
+        let r = |p: Vec<u8>| RollupRule::new("r", 60, &[Agg::Max]).prefix(p);
+        let text = r(b"cpu.".to_vec());
+        assert_eq!(text.definition(), "prefix=\"cpu.\" step=60 functions=max");
+        assert_eq!(text.lossy_definition(), None);
+        let (fe, ff) = (r(vec![b'a', 0xfe]), r(vec![b'a', 0xff]));
+        assert_eq!(ff.definition(), "prefix=bytes:61ff step=60 functions=max");
+        assert_ne!(fe.definition(), ff.definition());
+        assert_eq!(fe.lossy_definition(), ff.lossy_definition());
+        assert_eq!(
+            ff.lossy_definition().unwrap(),
+            "prefix=\"a\u{fffd}\" step=60 functions=max"
+        );
     }
 
     #[test]

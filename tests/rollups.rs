@@ -434,6 +434,17 @@ fn a_rule_changed_under_the_same_name_is_refused() {
         &tuning(vec![RollupRule::new("1m-max", STEP, &[Agg::Max])]),
     );
     e.shutdown().unwrap();
+    // Prefixes that are not UTF-8 are told apart (both once read as U+FFFD).
+    let binary = |p: u8| RollupRule::new("bin", STEP, &[Agg::Max]).prefix(vec![p]);
+    open(dir.path(), &tuning(vec![binary(0xff)]))
+        .shutdown()
+        .unwrap();
+    open(dir.path(), &tuning(vec![binary(0xff)]))
+        .shutdown()
+        .unwrap();
+    let err = Engine::open_with(common::small_config(dir.path()), tuning(vec![binary(0xfe)]))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
 }
 
 /// Writers of late points and deletes race passes: after a last pass, every rolled

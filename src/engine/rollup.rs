@@ -240,8 +240,20 @@ fn late_regions(batch: &LogBatch, prefix: &[u8], watermark: i64) -> Vec<Region> 
 /// records the rule in a new one.
 fn check_definition(child: &Engine, rule: &RollupRule, read_only: bool) -> Result<()> {
     let want = rule.definition();
+    let lossy = rule.lossy_definition();
+    let store = |definition: String| {
+        let mut b = WriteBatch::new();
+        b.put_permanent(Record::new(RULE_KEY, RESERVED_TS, definition.into_bytes()));
+        child.write_owned(b, &WriteOptions { sync: true })
+    };
     match child.get_bytes(RULE_KEY, RESERVED_TS, &ReadOptions::default())? {
         Some(r) if r.value == want.as_bytes() => Ok(()),
+        // Made before the exact form: taken as this rule (the lossy form cannot
+        // tell), and stored exactly from now on.
+        Some(r) if lossy.as_deref().is_some_and(|l| r.value == l.as_bytes()) => match read_only {
+            true => Ok(()),
+            false => store(want),
+        },
         Some(r) => Err(Error::invalid(format!(
             "Tuning::rollups: the rule {:?} is now {want}, but its rollup in {} was made by {}; give the changed rule a new name (or delete that directory)",
             rule.name,
@@ -249,11 +261,7 @@ fn check_definition(child: &Engine, rule: &RollupRule, read_only: bool) -> Resul
             String::from_utf8_lossy(&r.value)
         ))),
         None if read_only => Ok(()),
-        None => {
-            let mut b = WriteBatch::new();
-            b.put_permanent(Record::new(RULE_KEY, RESERVED_TS, want.into_bytes()));
-            child.write_owned(b, &WriteOptions { sync: true })
-        }
+        None => store(want),
     }
 }
 
