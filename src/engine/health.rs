@@ -92,10 +92,11 @@ impl Engine {
         if !self.inner.has_background_error() {
             return Ok(());
         }
+        // Every memtable, the active one too: a failed log sync may have cut
+        // acknowledged writes from the log, leaving them in memory only.
         let retried = (|| -> Result<()> {
             self.inner.sync_wal()?;
-            while self.inner.flush_oldest()? {}
-            Ok(())
+            self.inner.flush_all()
         })();
         match retried {
             Ok(()) => {

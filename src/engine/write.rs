@@ -159,8 +159,10 @@ impl Inner {
                 sync = wal.last_sync.elapsed().as_millis() as u64 >= ms;
             }
         }
+        // Where this group starts: records before it were acknowledged.
+        let acknowledged = wal.writer.size();
         let logged = wal.writer.append(&framed).and_then(|()| match sync {
-            true => self.sync_locked(&mut wal),
+            true => self.sync_locked(&mut wal, acknowledged),
             false => Ok(()),
         });
         if let Err(e) = logged {
@@ -193,10 +195,12 @@ impl Inner {
         Ok(())
     }
 
-    fn sync_locked(&self, wal: &mut WalState) -> Result<()> {
+    /// Syncs the current segment; on failure cuts it back (`abandon_unsynced`), the
+    /// records before offset `acknowledged` being ones already acknowledged.
+    fn sync_locked(&self, wal: &mut WalState, acknowledged: u64) -> Result<()> {
         if let Err(e) = wal.writer.sync() {
             // The OS may have dropped the dirty pages: nothing more may follow them.
-            Self::abandon_unsynced(wal);
+            self.abandon_unsynced(wal, acknowledged, &e);
             return Err(e);
         }
         wal.synced = (wal.writer.number(), wal.writer.size());
@@ -206,12 +210,27 @@ impl Inner {
     }
 
     /// After a failed fsync of the current segment: cut it back to what was synced.
-    fn abandon_unsynced(wal: &mut WalState) {
+    /// When that cuts off records already acknowledged (written under `IntervalMs`
+    /// since the last sync, before offset `acknowledged`), they are in the memtable
+    /// alone: writes stop (a background error) until `resume` has flushed them to a
+    /// table, so that no later write can survive a crash they would not. (Writes
+    /// going on used to leave them lost at the next kill while later ones came back.)
+    fn abandon_unsynced(&self, wal: &mut WalState, acknowledged: u64, cause: &Error) {
         let synced = match wal.synced {
             (n, len) if n == wal.writer.number() => len,
             _ => 0,
         };
         wal.writer.abandon_unsynced(synced);
+        if synced < acknowledged {
+            self.note_background_error(Error::Io {
+                context: format!(
+                    "a failed log sync ({cause}) cut off {} bytes of acknowledged writes, \
+                     now in memory only; resume() writes them to a table",
+                    acknowledged - synced
+                ),
+                source: std::io::Error::other("log sync failed"),
+            });
+        }
     }
 
     /// Makes everything written so far durable (the `IntervalMs` tick, `close`).
@@ -228,13 +247,15 @@ impl Inner {
         let synced = handle.sync();
         let mut wal = self.wal.lock();
         if let Err(source) = synced {
-            if wal.writer.number() == position.0 {
-                Self::abandon_unsynced(&mut wal);
-            }
-            return Err(Error::Io {
+            let e = Error::Io {
                 context: "syncing the WAL".into(),
                 source,
-            });
+            };
+            if wal.writer.number() == position.0 {
+                // Everything written up to `position` was acknowledged.
+                self.abandon_unsynced(&mut wal, position.1, &e);
+            }
+            return Err(e);
         }
         if wal.synced.0 < position.0 || (wal.synced.0 == position.0 && wal.synced.1 < position.1) {
             wal.synced = position;
@@ -276,6 +297,14 @@ impl Inner {
     /// Syncs the current log segment and goes on in a new one (a full segment, a
     /// broken one, a checkpoint).
     pub(super) fn rotate(&self, wal: &mut WalState) -> Result<()> {
+        if !wal.writer.is_broken() {
+            // Synced here as any group is, so that a failure cuts the segment back
+            // and stops writes (`abandon_unsynced`): retried by the next rotation
+            // instead, the fsync could report success after the kernel had dropped
+            // the pages it failed to write. Everything in the segment is acknowledged.
+            let size = wal.writer.size();
+            self.sync_locked(wal, size)?;
+        }
         let n = self.new_file_number();
         wal.writer.rotate(n, true)?;
         wal.synced = (n, 0);
