@@ -104,7 +104,11 @@ impl Inner {
             true => self.fill_from_disk(&tmp, how),
         }
         .and_then(|()| match &rolling {
-            Some((r, _)) => r.copy_into(&tmp, how == Files::Copy),
+            // (`rollups/`, made in `tmp` after `fill` synced it: synced again.)
+            Some((r, _)) => r.copy_into(&tmp, how == Files::Copy).and_then(|()| {
+                fs.sync_dir(&tmp)
+                    .ctx(|| format!("syncing directory {}", tmp.display()))
+            }),
             None => Ok(()),
         });
         drop(rolling);

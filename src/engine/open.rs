@@ -45,7 +45,14 @@ fn prepare_dir(fs: &dyn FileSystem, config: &Config) -> Result<()> {
         )));
     }
     fs.create_dir_all(dir)
-        .ctx(|| format!("creating data directory {}", dir.display()))
+        .ctx(|| format!("creating data directory {}", dir.display()))?;
+    // The new directory's entry made durable, so that writes acknowledged as synced
+    // do not vanish with it at a power loss. Best effort: a parent the process may
+    // write in but not open for reading must not make the open fail.
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let _ = fs.sync_dir(parent);
+    }
+    Ok(())
 }
 
 /// Segment and table numbers found in the directory.
