@@ -52,6 +52,27 @@ fn flowdb<S: AsRef<OsStr>>(args: &[S]) -> Out {
     }
 }
 
+/// `flowdb` with `input` on a pipe as its standard input.
+fn flowdb_piped(args: &[&str], input: &[u8]) -> Out {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowdb"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run flowdb");
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(input); // (it may exit before reading)
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait for flowdb");
+    Out {
+        status: out.status.code().expect("exited"),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -171,6 +192,31 @@ fn a_malformed_line_loads_nothing_and_skip_bad_loads_the_rest() {
     assert!(e.contains("line 6: the key is empty"), "{e}");
     assert_eq!(flowdb(&["dump", p(&db)]).ok().stdout, before);
 
+    // A pipe cannot be read twice (check, then load): refused without --skip-bad
+    // (it once loaded nothing and succeeded), read once with it.
+    let csv = std::fs::read(&f).unwrap();
+    for input in [&b"key,ts,value\npiped.1,1,x\n"[..], &csv] {
+        let piped = flowdb_piped(&["load", p(&db), "/dev/stdin", "--format", "csv"], input);
+        assert_eq!(piped.status, 1);
+        assert!(
+            piped.stderr.contains("not a regular file"),
+            "{}",
+            piped.stderr
+        );
+    }
+    assert_eq!(flowdb(&["dump", p(&db)]).ok().stdout, before);
+    let docs = t.path().join("docs");
+    let piped = flowdb_piped(
+        &["docs", p(&docs), "import", "users", "/dev/stdin"],
+        b"{}\n",
+    );
+    assert_eq!(piped.status, 1);
+    assert!(
+        piped.stderr.contains("not a regular file"),
+        "{}",
+        piped.stderr
+    );
+
     let skip = flowdb(&["load", p(&db), p(&f), "--skip-bad"]).ok();
     assert!(skip.stderr.contains("loaded 3 records"), "{}", skip.stderr);
     assert!(
@@ -179,6 +225,23 @@ fn a_malformed_line_loads_nothing_and_skip_bad_loads_the_rest() {
         skip.stderr
     );
     assert!(skip.stderr.contains("line 3: ts"), "{}", skip.stderr);
+    let again = flowdb_piped(
+        &[
+            "load",
+            p(&db),
+            "/dev/stdin",
+            "--format",
+            "csv",
+            "--skip-bad",
+        ],
+        &csv,
+    );
+    assert_eq!(again.status, 0, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("loaded 3 records"),
+        "{}",
+        again.stderr
+    );
     let keys = flowdb(&["series", p(&db), "new.", "--json"]).ok();
     let keys: Vec<Value> = serde_json::from_slice(&keys.stdout).unwrap();
     let keys: Vec<&str> = keys.iter().map(|s| s["key"].as_str().unwrap()).collect();

@@ -151,6 +151,7 @@ fn import(
 }
 
 pub fn run(dir: &Path, o: &Options<'_>, ui: Ui) -> Result<(), Failure> {
+    crate::load::readable_twice(o.file, o.skip_bad)?;
     let size = std::fs::metadata(o.file)
         .context(|| o.file.display().to_string())?
         .len();

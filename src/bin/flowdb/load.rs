@@ -55,6 +55,22 @@ impl BadLines {
     }
 }
 
+/// Refuses an input that cannot be read twice (a pipe, a terminal: the check pass
+/// would drain it and the load pass find nothing) unless `--skip-bad` makes the
+/// command read it once. (A pipe once loaded nothing and the command succeeded.)
+pub fn readable_twice(file: &Path, skip_bad: bool) -> Result<(), Failure> {
+    let meta = std::fs::metadata(file).context(|| file.display().to_string())?;
+    if skip_bad || meta.is_file() {
+        return Ok(());
+    }
+    Err(Failure::new(format!(
+        "{} is not a regular file (a pipe?): without --skip-bad every line is checked \
+         before any is written, which reads the input twice; save it to a file first, \
+         or pass --skip-bad to read it once (malformed lines then skipped and listed)",
+        file.display()
+    )))
+}
+
 /// The format of `file`: as given, or from its extension.
 fn input_format(given: Option<InputFormat>, file: &Path) -> Result<InputFormat, Failure> {
     if let Some(f) = given {
@@ -271,6 +287,7 @@ fn resume_point(through: u64, skip: u64) -> String {
 
 pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
     let format = input_format(a.format, &a.file)?;
+    readable_twice(&a.file, a.skip_bad)?;
     let size = std::fs::metadata(&a.file)
         .context(|| format!("{}", a.file.display()))?
         .len();
@@ -317,6 +334,19 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
         .join()
         .unwrap_or_else(|_| Err(Failure::new("the parsing thread panicked")));
     let failed = match (written, parsed) {
+        (Ok(()), Ok(bad)) if bad.count > 0 && !a.skip_bad => {
+            // The check found none: the file changed between the two passes.
+            progress.abandon();
+            open::shut_down(engine)?;
+            return Err(Failure::new(format!(
+                "{name} changed while it was loaded: {} malformed line{} the check did \
+                 not find were skipped, the other {} records loaded",
+                thousands(bad.count),
+                if bad.count == 1 { "" } else { "s" },
+                thousands(loaded.records)
+            ))
+            .with_details(bad.details()));
+        }
         (Ok(()), Ok(bad)) => {
             progress.finish("loaded");
             open::shut_down(engine)?;
