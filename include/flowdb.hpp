@@ -86,6 +86,12 @@ Status attempt(F &&f) noexcept {
         s.code = e.code();
         s.message = e.what();
         return s;
+    } catch (const std::exception &e) {
+        // Not flowdb's: the message kept (FLOWDB_INTERNAL: no code of ours fits).
+        Status s;
+        s.code = FLOWDB_INTERNAL;
+        s.message = e.what();
+        return s;
     } catch (...) {
         Status s;
         s.code = FLOWDB_INTERNAL;
@@ -257,11 +263,13 @@ public:
     /// Newest first: descending (key, ts) order, the greatest key first, each key's
     /// points newest first (on = false: ascending again, the default).
     Range &reverse(bool on = true) & { return set(flowdb_range_set_reverse(p_, on, &err_)); }
-    Range &&reverse(bool on = true) && { return std::move(reverse(on)); }
+    // (By value on a temporary: a Range&& bound to `const auto &r = ...limit(1);`
+    // would outlive the temporary it names.)
+    Range reverse(bool on = true) && { return std::move(reverse(on)); }
     /// At most n records, the first n in the read's order (0: none); a Scan's limit
     /// counts again from each seek. UINT64_MAX: no limit (the default).
     Range &limit(uint64_t n) & { return set(flowdb_range_set_limit(p_, n, &err_)); }
-    Range &&limit(uint64_t n) && { return std::move(limit(n)); }
+    Range limit(uint64_t n) && { return std::move(limit(n)); }
     ~Range() { flowdb_range_free(p_); }
     Range(Range &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
     Range &operator=(Range &&o) noexcept { std::swap(p_, o.p_); return *this; }
@@ -401,7 +409,9 @@ public:
         using pointer = const RecordView *;
 
         /// What it++ returns: the record it was on, copied (the step invalidates the
-        /// view), so that *it++ is safe.
+        /// view), so that *it++ reads it within one expression: the RecordView it
+        /// gives lives until the end of that expression (a `RecordView v = *it++;`
+        /// names freed memory on the next line; copy it with to_record()).
         class postfix {
         public:
             RecordView operator*() const { return RecordView{r_.key, r_.ts, r_.expire_at, r_.value}; }
@@ -1549,7 +1559,7 @@ public:
         detail::check(flowdb_txn_put_auto(t_, store.c_str(), doc.data(), doc.size(), &key, &err), err);
         return detail::take(key);
     }
-    std::optional<std::string> get(const std::string &store, std::string_view key) {
+    std::optional<std::string> get(const std::string &store, std::string_view key) const {
         char *out = nullptr;
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_txn_get(t_, store.c_str(), key.data(), key.size(), &out, &err), err);
@@ -1559,19 +1569,19 @@ public:
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_txn_delete(t_, store.c_str(), key.data(), key.size(), &err), err);
     }
-    size_t count(const std::string &store) {
+    size_t count(const std::string &store) const {
         size_t n = 0;
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_txn_count(t_, store.c_str(), &n, &err), err);
         return n;
     }
-    std::string scan(const std::string &store) {
+    std::string scan(const std::string &store) const {
         char *out = nullptr;
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_txn_scan(t_, store.c_str(), &out, &err), err);
         return detail::take(out);
     }
-    std::string get_by_index(const std::string &store, const std::string &index, std::string_view value) {
+    std::string get_by_index(const std::string &store, const std::string &index, std::string_view value) const {
         char *out = nullptr;
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_txn_get_by_index(t_, store.c_str(), index.c_str(), value.data(), value.size(), &out, &err), err);

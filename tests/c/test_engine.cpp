@@ -252,6 +252,12 @@ int main() {
             if (++n == 1) break;  // stopped early: the scan is freed by its destructor
         }
         CHECK(n == 1);
+        {
+            // A builder chained on a temporary and bound to a reference: the
+            // reference owns the range (a Range&& once named a destroyed temporary).
+            const auto &r = flowdb::Range::prefix("cpu.").reverse().limit(2);
+            CHECK(db.query(r).size() == 2);
+        }
         db.delete_batch({{"cpu.a", 1}});
         db.delete_range("mem.", "mem/");
         CHECK(db.query(flowdb::Range::all()).size() == 2);

@@ -351,11 +351,20 @@ int main() {
         CHECK(code_of([&] { t.put("users", R"({"id":9})"); }) == FLOWDB_TRANSACTION_INACTIVE);
         CHECK(db.count("users") == 2 && db.get("users", "8"));
         flowdb::Transaction ro = db.transaction({"users"}, false);
+        {
+            // The reads of a transaction are const.
+            const flowdb::Transaction &view = ro;
+            CHECK(view.get("users", "8") && view.count("users") == 2);
+            CHECK(view.scan("users").find("\"id\":8") != std::string::npos);
+        }
         CHECK(code_of([&] { ro.put("users", R"({"id":9})"); }) == FLOWDB_READ_ONLY);
         CHECK(code_of([&] { db.shutdown(); }) == FLOWDB_BUSY);  // transactions are open
         flowdb::Status st = flowdb::attempt([&] { db.put("nope", "{}"); });
         CHECK(!st.ok() && st.code == FLOWDB_NOT_FOUND && st.message.find("nope") != std::string::npos);
         CHECK(flowdb::attempt([&] { db.engine_flush(); }).ok());
+        // Another exception keeps its message.
+        st = flowdb::attempt([] { throw std::runtime_error("from the caller"); });
+        CHECK(!st.ok() && st.code == FLOWDB_INTERNAL && st.message == "from the caller");
         CHECK(db.engine_stats().total_flushes >= 1);
         CHECK(db.engine_metrics_text().find("flowdb_flushes_total") != std::string::npos);
         ro = flowdb::Transaction(nullptr);  // freed: the database may shut down
