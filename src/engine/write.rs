@@ -136,6 +136,9 @@ impl Inner {
 
     fn write_group(&self, group: Vec<(u64, WriteBatch, bool)>) -> Result<()> {
         let mut wal = self.wal.lock();
+        // Again under the log's lock: batches queued before a failed sync set the
+        // background error must not follow the acknowledged writes it cut off.
+        self.check_writable()?;
         self.make_room(&mut wal)?;
         let mut seq = self.visible_seq.load(Ordering::Acquire);
         let (records, bytes) = group.iter().fold((0, 0), |(n, size), (_, b, _)| {
@@ -297,16 +300,28 @@ impl Inner {
     /// Syncs the current log segment and goes on in a new one (a full segment, a
     /// broken one, a checkpoint).
     pub(super) fn rotate(&self, wal: &mut WalState) -> Result<()> {
+        // Everything in the segment is acknowledged (a failed group was cut off).
+        let size = wal.writer.size();
         if !wal.writer.is_broken() {
             // Synced here as any group is, so that a failure cuts the segment back
             // and stops writes (`abandon_unsynced`): retried by the next rotation
             // instead, the fsync could report success after the kernel had dropped
-            // the pages it failed to write. Everything in the segment is acknowledged.
-            let size = wal.writer.size();
+            // the pages it failed to write.
             self.sync_locked(wal, size)?;
         }
         let n = self.new_file_number();
-        wal.writer.rotate(n, true)?;
+        if let Err(e) = wal.writer.rotate(n, true) {
+            // A broken segment's cut (its first fsync since the break) failed: the
+            // same as a failed sync for what it held unsynced.
+            let synced = match wal.synced {
+                (m, len) if m == wal.writer.number() => len,
+                _ => 0,
+            };
+            if wal.writer.is_broken() && synced < size {
+                self.note_background_error(e.duplicate());
+            }
+            return Err(e);
+        }
         wal.synced = (n, 0);
         Ok(())
     }
@@ -416,8 +431,12 @@ impl Engine {
     ) -> Result<Record> {
         let _g = self.inner.patch_lock.lock();
         self.inner.check_open()?;
-        let snap = self.inner.snapshot();
-        let Some(e) = snap.get(key, ts, &crate::config::ReadOptions::default())? else {
+        let (snap, started) = (self.inner.snapshot(), Instant::now());
+        let found = snap.get(key, ts, &crate::config::ReadOptions::default())?;
+        // Counted and timed as the read it is (as `get` would).
+        self.inner.stats.add_records_read(found.is_some() as u64);
+        self.inner.stats.time_query(started);
+        let Some(e) = found else {
             return Err(Error::NotFound(format!(
                 "no live record at key {:?}, ts {ts}",
                 String::from_utf8_lossy(key)

@@ -128,14 +128,13 @@ impl WalWriter {
         self.file.clone()
     }
 
-    /// Syncs this segment and continues in a new one numbered `next`. A broken
+    /// Continues in a new segment numbered `next`; the caller has synced this one
+    /// (`Inner::rotate`, which handles a failure as any failed sync). A broken
     /// segment is first cut back to its last whole (or, after a failed sync, synced)
     /// record; if that fails, so does the rotation, and the write that needed it.
     pub(crate) fn rotate(&mut self, next: u64, durable: bool) -> Result<()> {
         if self.broken {
             self.cut()?;
-        } else {
-            self.sync()?;
         }
         *self = WalWriter::create(&self.fs.clone(), &self.dir.clone(), next, durable)?;
         Ok(())
