@@ -51,7 +51,8 @@ impl Inner {
     /// Replaces `tables[run]` by their merge at `level`, applying the newer of
     /// `deleting`; returns the expired records dropped. `tables` is the list the run
     /// was chosen from, read under the compaction lock: since then only flushes can
-    /// have changed the current list, and they add tables at its front, so the run's
+    /// have changed the current list (every other change of it, dropping tables
+    /// included, holds that lock), and they add tables at its front, so the run's
     /// tables are still a contiguous stretch with the same older tables after it.
     /// (Positions in a list read again here would shift with each such flush, and a
     /// merge of the shifted stretch could cut a run apart from its tombstones.)
@@ -134,7 +135,7 @@ impl Inner {
 
     /// Deletes, without rewriting them, every table whose records have all expired
     /// and every table a range tombstone wholly covers (`retention`); returns their
-    /// records.
+    /// records. The caller holds the compaction lock.
     pub(super) fn drop_dead_tables(&self, covered: &Deleting) -> Result<u64> {
         let now = now_micros();
         let tables = self.current().version.tables.clone();

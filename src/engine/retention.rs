@@ -248,6 +248,9 @@ impl Engine {
         self.inner.check_owner()?;
         let cutoff = self.inner.enforce_retention()?;
         if cutoff.is_some() {
+            // Under the compaction lock, as every change of the table list but a
+            // flush's (a merge chooses its tables under it: compaction.rs).
+            let _c = self.inner.compaction_lock.lock();
             let deleting = self.inner.deleting_tombstones()?;
             self.inner.drop_dead_tables(&deleting)?;
         }
