@@ -40,14 +40,41 @@ pub(crate) unsafe fn with_engine<T>(
 ) -> Result<T> {
     // SAFETY: NULL or a live handle from flowdb_engine_open (documented).
     let h = unsafe { h.as_ref() }.ok_or_else(|| null("engine"))?;
-    // Recursive: a callback run inside `f` (a last_n visit) may call the engine
-    // again through this handle; a plain read lock would queue that call behind a
-    // shutdown waiting for `f` to end, and neither would.
-    let g = h.engine.read_recursive();
+    let g = match in_callback() {
+        // A C callback running inside a call (a last_n visit) may call the engine
+        // again through this handle: a plain read lock would queue that call behind
+        // a shutdown waiting for the outer call to end, and neither would.
+        true => h.engine.read_recursive(),
+        // Otherwise a plain one: a waiting shutdown is not starved by new readers.
+        false => h.engine.read(),
+    };
     let e = g
         .as_ref()
         .ok_or_else(|| Error::Closed("the engine was shut down".into()))?;
     f(e)
+}
+
+thread_local! {
+    /// How many C callbacks this thread is running from inside a flowdb call.
+    static CALLBACKS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether this thread is inside a C callback that a flowdb call is running.
+pub(crate) fn in_callback() -> bool {
+    CALLBACKS.with(|c| c.get() > 0)
+}
+
+/// Runs `f`, a call of a C callback from inside a flowdb call (see `with_engine`).
+pub(crate) fn calling_back<R>(f: impl FnOnce() -> R) -> R {
+    struct Leave;
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            CALLBACKS.with(|c| c.set(c.get() - 1));
+        }
+    }
+    CALLBACKS.with(|c| c.set(c.get() + 1));
+    let _leave = Leave;
+    f()
 }
 
 /// A handle for `engine`.

@@ -34,9 +34,11 @@ pub(crate) unsafe fn with_db<T>(
 ) -> Result<T> {
     // SAFETY: NULL or a live handle.
     let h = unsafe { h.as_ref() }.ok_or_else(|| null("db"))?;
-    // Recursive, as `engine::with_engine` (a call made from inside `f` must not
-    // queue behind a waiting shutdown).
-    let g = h.db.read_recursive();
+    // Recursive only from a C callback, as `engine::with_engine` (an upgrade's).
+    let g = match super::engine::in_callback() {
+        true => h.db.read_recursive(),
+        false => h.db.read(),
+    };
     let db = g
         .as_ref()
         .ok_or_else(|| Error::Closed("the database was shut down".into()))?;

@@ -59,7 +59,9 @@ pub(crate) unsafe fn visit_out(
             // SAFETY: a function of the callback's type from the C caller (checked not
             // NULL above), given `value.len()` readable bytes at `value` for the call and
             // the caller's own `user` pointer, uninterpreted.
-            going = unsafe { callback(ts, value.as_ptr(), value.len(), user) };
+            going = super::engine::calling_back(|| unsafe {
+                callback(ts, value.as_ptr(), value.len(), user)
+            });
         }
     })?;
     if !handed_out.is_null() {

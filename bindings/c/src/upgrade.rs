@@ -215,7 +215,7 @@ unsafe fn upgrade(
         let lending = Lending::new(up);
         // SAFETY: a function of the callback's type from the C caller (checked not
         // NULL), given a handle valid for the call and the caller's own `user`.
-        let rc = unsafe { f(lending.handle(), old, new, user) };
+        let rc = super::engine::calling_back(|| unsafe { f(lending.handle(), old, new, user) });
         let failed = lending.end();
         if rc == 0 {
             return Ok(());
