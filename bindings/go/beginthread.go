@@ -46,6 +46,10 @@ var txnThreads struct {
 // once with ErrBusy on a thread holding an overlapping transaction of another
 // goroutine.
 func onThreadWithoutTxn(f func()) {
+	// Locked first: no transaction can then begin on this thread between the check
+	// and the call (its goroutine would have to run here).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if txnThreads.open.Load() == 0 {
 		f()
 		return
