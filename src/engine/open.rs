@@ -44,12 +44,23 @@ fn prepare_dir(fs: &dyn FileSystem, config: &Config) -> Result<()> {
             dir.display()
         )));
     }
+    // The directories this creates (`dir` and any missing ancestors), deepest first.
+    let created: Vec<&Path> = dir
+        .ancestors()
+        .filter(|d| !d.as_os_str().is_empty())
+        .take_while(|d| fs.is_dir(d).is_none())
+        .collect();
     fs.create_dir_all(dir)
         .ctx(|| format!("creating data directory {}", dir.display()))?;
-    // The new directory's entry made durable, so that writes acknowledged as synced
-    // do not vanish with it at a power loss. Best effort: a parent the process may
-    // write in but not open for reading must not make the open fail.
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+    // Each new directory's entry made durable in its parent, so that writes
+    // acknowledged as synced do not vanish with it at a power loss. Best effort: a
+    // parent the process may write in but not open for reading must not make the
+    // open fail.
+    for d in created {
+        let parent = match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
         let _ = fs.sync_dir(parent);
     }
     Ok(())
