@@ -497,15 +497,24 @@ fn checkpoint_backup_and_compact() {
     assert!(again.contains("nothing to compact"), "{again}");
     // Records that expired in a compacted database: GC's, reported.
     let e = Engine::open(Config::new(&db)).unwrap();
-    let soon = flowdb::now_micros() + 50_000;
+    // (Far enough ahead that the write, flush and compaction finish before it on
+    // a busy machine: the compaction must not drop them itself.)
+    let soon = flowdb::now_micros() + 1_000_000;
     let recs: Vec<Record> = (0..20)
         .map(|i| Record::new(format!("x{i}"), 1, vec![2]).with_expire_at(soon))
         .collect();
     e.write_batch(&recs).unwrap();
     e.flush().unwrap();
     assert!(e.trigger_compaction().unwrap());
+    assert_eq!(
+        e.scan(flowdb::ScanRange::prefix("x")).unwrap().count(),
+        20,
+        "compacted before they expired"
+    );
     e.shutdown().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    while flowdb::now_micros() <= soon + 50_000 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let out = flowdb(&["compact", p(&db)]).ok().text();
     assert!(out.contains("20 expired records purged"), "{out}");
     assert_eq!(flowdb(&["scan", p(&db)]).ok().stdout, all);

@@ -1159,8 +1159,8 @@ static void test_last_n_visit(const char *dir) {
 }
 
 /* A last_n_visit callback that reads the same engine while another thread's shutdown
- * waits for the walk to end: the nested read answers (OK or CLOSED), the walk
- * finishes, then the shutdown. (The handle's lock once let a waiting shutdown block
+ * waits for the walk to end: the nested read answers (OK: the engine is still
+ * open), the walk finishes, then the shutdown. (The handle's lock once let a waiting shutdown block
  * the nested read, and the walk never ended: alarm turns such a hang into a failure.) */
 struct nested {
     flowdb_engine_t *e;
