@@ -292,55 +292,42 @@ fn after_a_failed_log_fsync_a_torn_power_loss_still_opens() {
 }
 
 /// Under `IntervalMs`, a write acknowledged without a sync and then cut from the
-/// log by a failed sync (here of a later synced write; the interval tick's takes the
-/// same path) is in the memtable alone: writes stop until `resume`, which writes it
-/// to a table, so a kill after later writes never loses it while they survive (it
-/// once did: the writes went on, and the next kill lost W1 but kept W3).
-#[test]
-fn acknowledged_writes_a_failed_sync_cut_from_the_log_survive_a_kill() {
-    let fs = FaultFs::new();
-    let e = open(&fs, SyncMode::IntervalMs(1_000_000)).unwrap();
-    e.write_batch(&[Record::new("w1", 1, b"a".to_vec())])
-        .unwrap();
-    fs.inject(fault(FsOp::Sync, ".log", 1, Injected::Io));
-    let failed = e.write_batch_sync(vec![Record::new("w2", 2, b"b".to_vec())]);
-    assert!(is_io(&failed), "{failed:?}");
-    assert!(e.get("w1", 1).unwrap().is_some(), "still read from memory");
-    // Writes stop until resume() has written w1 to a table.
-    let refused = e.write_batch_sync(vec![Record::new("w3", 3, b"c".to_vec())]);
-    assert!(is_io(&refused), "{refused:?}");
-    assert!(e.background_error().is_some());
-    e.resume().unwrap();
-    e.write_batch_sync(vec![Record::new("w3", 3, b"c".to_vec())])
-        .unwrap();
-    drop(e);
-    let fs = fs.restart(CrashMode::Kill);
-    let e = open(&fs, SyncMode::IntervalMs(1_000_000)).unwrap();
-    assert!(e.get("w3", 3).unwrap().is_some());
-    assert!(e.get("w1", 1).unwrap().is_some(), "w1 lost");
-    assert_eq!(e.get("w2", 2).unwrap(), None, "the failed write");
-}
-
-/// The same when the failed sync is the one of a log rotation (a flush freezing the
-/// memtable): the segment is cut back and writes stop until `resume`, rather than
-/// the next rotation retrying the fsync (which can report success after the kernel
+/// log by a failed sync is in the memtable alone: writes stop until `resume`, which
+/// writes it to a table, so a kill after later writes never loses it while they
+/// survive (it once did: the writes went on, and the next kill lost W1 but kept
+/// W3). The failed sync is a later synced write's (the interval tick's takes the
+/// same path), or a log rotation's (a flush freezing the memtable: it is not left
+/// for the next rotation to retry, which can report success after the kernel
 /// dropped the pages the failed one could not write).
 #[test]
-fn a_failed_sync_at_a_rotation_stops_writes_until_resume() {
-    let fs = FaultFs::new();
-    let e = open(&fs, SyncMode::IntervalMs(1_000_000)).unwrap();
-    e.write_batch(&[Record::new("w1", 1, b"a".to_vec())])
-        .unwrap();
-    fs.inject(fault(FsOp::Sync, ".log", 1, Injected::Io));
-    assert!(is_io(&e.flush()));
-    assert!(e.background_error().is_some());
-    let refused = e.write_batch(&[Record::new("w3", 3, b"c".to_vec())]);
-    assert!(is_io(&refused), "{refused:?}");
-    e.resume().unwrap();
-    e.write_batch_sync(vec![Record::new("w3", 3, b"c".to_vec())])
-        .unwrap();
-    drop(e);
-    let fs = fs.restart(CrashMode::Kill);
-    let e = open(&fs, SyncMode::IntervalMs(1_000_000)).unwrap();
-    assert!(e.get("w1", 1).unwrap().is_some() && e.get("w3", 3).unwrap().is_some());
+fn acknowledged_writes_a_failed_sync_cut_from_the_log_survive_a_kill() {
+    for at_rotation in [false, true] {
+        let fs = FaultFs::new();
+        let e = open(&fs, SyncMode::IntervalMs(1_000_000)).unwrap();
+        e.write_batch(&[Record::new("w1", 1, b"a".to_vec())])
+            .unwrap();
+        fs.inject(fault(FsOp::Sync, ".log", 1, Injected::Io));
+        let failed = match at_rotation {
+            false => e.write_batch_sync(vec![Record::new("w2", 2, b"b".to_vec())]),
+            true => e.flush(),
+        };
+        assert!(is_io(&failed), "{failed:?}");
+        assert!(e.get("w1", 1).unwrap().is_some(), "still read from memory");
+        // Writes stop until resume() has written w1 to a table.
+        let refused = e.write_batch(&[Record::new("w3", 3, b"c".to_vec())]);
+        assert!(is_io(&refused), "{refused:?}");
+        assert!(e.background_error().is_some());
+        e.resume().unwrap();
+        e.write_batch_sync(vec![Record::new("w3", 3, b"c".to_vec())])
+            .unwrap();
+        drop(e);
+        let fs = fs.restart(CrashMode::Kill);
+        let e = open(&fs, SyncMode::IntervalMs(1_000_000)).unwrap();
+        assert!(e.get("w3", 3).unwrap().is_some(), "rotation {at_rotation}");
+        assert!(
+            e.get("w1", 1).unwrap().is_some(),
+            "rotation {at_rotation}: w1 lost"
+        );
+        assert_eq!(e.get("w2", 2).unwrap(), None, "the failed write");
+    }
 }

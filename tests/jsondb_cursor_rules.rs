@@ -397,38 +397,23 @@ fn prev_unique_moves_below_the_key_after_a_write() {
     db.put("s", json!({"id": 2, "tag": "a"})).unwrap();
     db.put("s", json!({"id": 5, "tag": "b"})).unwrap();
     let mut tx = db.transaction(&["s"], TransactionMode::ReadWrite).unwrap();
-    let mut c = tx
-        .open_detached_cursor(
+    let open = |tx: &flowdb::jsondb::Transaction<'_>| {
+        tx.open_detached_cursor(
             "s",
             Some("tag"),
             &KeyRange::all(),
             Direction::PrevUnique,
             false,
         )
-        .unwrap();
-    assert_eq!(
-        (c.key(), c.primary_key()),
-        (Some(&json!("b")), Some(&json!(5)))
-    );
+        .unwrap()
+    };
+    let at = |c: &flowdb::jsondb::DetachedCursor| (c.key().cloned(), c.primary_key().cloned());
+    let mut c = open(&tx);
+    assert_eq!(at(&c), (Some(json!("b")), Some(json!(5))));
     tx.put("s", json!({"id": 1, "tag": "b"})).unwrap();
     assert!(c.continue_in(&tx).unwrap());
-    assert_eq!(
-        (c.key(), c.primary_key()),
-        (Some(&json!("a")), Some(&json!(2)))
-    );
+    assert_eq!(at(&c), (Some(json!("a")), Some(json!(2))));
     assert!(!c.continue_in(&tx).unwrap());
     // A fresh prevunique cursor sees the key's lowest primary key now.
-    let c = tx
-        .open_detached_cursor(
-            "s",
-            Some("tag"),
-            &KeyRange::all(),
-            Direction::PrevUnique,
-            false,
-        )
-        .unwrap();
-    assert_eq!(
-        (c.key(), c.primary_key()),
-        (Some(&json!("b")), Some(&json!(1)))
-    );
+    assert_eq!(at(&open(&tx)), (Some(json!("b")), Some(json!(1))));
 }

@@ -158,14 +158,8 @@ func TestTransactionBeginCancelRace(t *testing.T) {
 	}
 }
 
-// Goroutines are not threads: with one P, the goroutines below run on few OS threads,
-// so begins meet threads where another goroutine holds a transaction. Each begin must
-// still wait for its overlapping transaction (the C scheduler's "this thread holds an
-// overlapping transaction" ErrBusy must never reach a goroutine that does not).
-func TestBeginWaitsWhicheverThreadItRunsOn(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	db := openWaitDB(t)
-	const n = 8
+// makeStores creates stores s0..s{n-1} of key path "id".
+func makeStores(t *testing.T, db *JSONDB, n int) []string {
 	stores := make([]string, n)
 	for i := range stores {
 		stores[i] = fmt.Sprintf("s%d", i)
@@ -173,7 +167,12 @@ func TestBeginWaitsWhicheverThreadItRunsOn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	base := LiveHandles()
+	return stores
+}
+
+// holdStores begins a read-write transaction on each store (on this goroutine's
+// threads), for other goroutines to wait on.
+func holdStores(t *testing.T, db *JSONDB, stores []string) []*Txn {
 	var holders []*Txn
 	for _, s := range stores {
 		tx, err := db.Transaction(context.Background(), []string{s}, true)
@@ -182,7 +181,45 @@ func TestBeginWaitsWhicheverThreadItRunsOn(t *testing.T) {
 		}
 		holders = append(holders, tx)
 	}
-	errc := make(chan error, 2*n)
+	return holders
+}
+
+// releaseHolders checks that no waiter (one result in errc each) finished while the
+// holders held their stores, then writes {"id":1} in each and commits it, and then
+// fails on any waiter's error.
+func releaseHolders(t *testing.T, waiters string, stores []string, holders []*Txn, errc chan error) {
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-errc:
+		t.Fatalf("%s did not wait for the holder: %v", waiters, err)
+	default:
+	}
+	for i, tx := range holders {
+		if _, err := tx.Put(stores[i], json.RawMessage(`{"id":1}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := errors.Join(tx.Commit(), tx.Close()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range stores {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Goroutines are not threads: with one P, the goroutines below run on few OS threads,
+// so begins meet threads where another goroutine holds a transaction. Each begin must
+// still wait for its overlapping transaction (the C scheduler's "this thread holds an
+// overlapping transaction" ErrBusy must never reach a goroutine that does not).
+func TestBeginWaitsWhicheverThreadItRunsOn(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	db := openWaitDB(t)
+	stores := makeStores(t, db, 8)
+	base := LiveHandles()
+	holders := holdStores(t, db, stores)
+	errc := make(chan error, 2*len(stores))
 	for i, s := range stores {
 		ctx := context.Background()
 		if i%2 == 1 {
@@ -197,25 +234,7 @@ func TestBeginWaitsWhicheverThreadItRunsOn(t *testing.T) {
 			errc <- err
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
-	select {
-	case err := <-errc:
-		t.Fatalf("a begin did not wait for the holder: %v", err)
-	default:
-	}
-	for i, tx := range holders {
-		if _, err := tx.Put(stores[i], json.RawMessage(`{"id":1}`)); err != nil {
-			t.Fatal(err)
-		}
-		if err := errors.Join(tx.Commit(), tx.Close()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range stores {
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
-	}
+	releaseHolders(t, "a begin", stores, holders, errc)
 	for _, s := range stores {
 		if c, err := db.Count(s); err != nil || c != 2 {
 			t.Fatalf("%s: %d documents, %v", s, c, err)
@@ -230,23 +249,9 @@ func TestBeginWaitsWhicheverThreadItRunsOn(t *testing.T) {
 func TestOneCallOperationsWaitWhicheverThreadTheyRunOn(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	db := openWaitDB(t)
-	const n = 8
-	stores := make([]string, n)
-	for i := range stores {
-		stores[i] = fmt.Sprintf("s%d", i)
-		if err := db.CreateObjectStore(stores[i], "id"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var holders []*Txn
-	for _, s := range stores {
-		tx, err := db.Transaction(context.Background(), []string{s}, true)
-		if err != nil {
-			t.Fatalf("holder of %s: %v", s, err)
-		}
-		holders = append(holders, tx)
-	}
-	errc := make(chan error, n)
+	stores := makeStores(t, db, 8)
+	holders := holdStores(t, db, stores)
+	errc := make(chan error, len(stores))
 	for _, s := range stores {
 		go func() {
 			_, err := db.Put(s, json.RawMessage(`{"id":2}`))
@@ -260,23 +265,5 @@ func TestOneCallOperationsWaitWhicheverThreadTheyRunOn(t *testing.T) {
 			errc <- err
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
-	select {
-	case err := <-errc:
-		t.Fatalf("a one-call operation did not wait for the holder: %v", err)
-	default:
-	}
-	for i, tx := range holders {
-		if _, err := tx.Put(stores[i], json.RawMessage(`{"id":1}`)); err != nil {
-			t.Fatal(err)
-		}
-		if err := errors.Join(tx.Commit(), tx.Close()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range stores {
-		if err := <-errc; err != nil {
-			t.Fatal(err)
-		}
-	}
+	releaseHolders(t, "a one-call operation", stores, holders, errc)
 }
