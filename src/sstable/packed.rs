@@ -25,7 +25,7 @@ use std::sync::Arc;
 use super::block::{kind_byte, kind_of_byte, Block, BlockBuilder, BlockIter};
 use crate::entry::Kind;
 use crate::error::{Error, Result};
-use crate::numeric::{decode_run_into, encode_run_with, Choice, TsCodec};
+use crate::numeric::{decode_run_into, encode_run_with, Choice, TsCodec, MAX_RUN_POINTS};
 use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
 
 /// The fewest points worth a run: below it, entries cost less than a run's header.
@@ -133,9 +133,13 @@ pub(crate) fn pack(raw: Vec<u8>, interval: usize) -> Result<Option<Vec<u8>>> {
         let (key, ts, value) = (it.key(), it.ts(), it.value(&raw));
         let expiry = (raw.expire_at != i64::MAX).then(|| raw.expire_at.wrapping_sub(ts));
         if raw.kind == Kind::Num {
+            // (A run holds at most MAX_RUN_POINTS: a denser series in a big block,
+            // `Config::block_size` of a MiB or more, goes on in a new run of its key;
+            // unsplit, writing the table panicked.)
             let joins = run.key.as_slice() == key
                 && run.expiry == expiry
-                && run.ts.last().is_some_and(|&t| t < ts);
+                && run.ts.last().is_some_and(|&t| t < ts)
+                && run.ts.len() < MAX_RUN_POINTS;
             if !joins {
                 p.flush(&mut run, &mut scratch);
                 run.key.clear();
@@ -288,6 +292,22 @@ mod tests {
             expire_at,
             value,
         }
+    }
+
+    /// A series with more points in one block than a run holds is packed as several
+    /// runs of its key, and unpacks to the same block (packing it once panicked).
+    #[test]
+    fn a_series_longer_than_a_run_is_packed_as_several() {
+        let mut b = BlockBuilder::new(16);
+        let n = MAX_RUN_POINTS as i64 + 5_000;
+        for i in 0..n {
+            let v = (i as f64 * 0.5).to_le_bytes().to_vec();
+            b.add(&entry("k", i * 15_000_000, Kind::Num, i64::MAX, v));
+        }
+        let raw = b.finish();
+        let packed = pack(raw.clone(), 16).unwrap().expect("packed");
+        assert!(packed.len() < raw.len() / 4);
+        assert_eq!(unpack(&packed, "t", 0).unwrap(), raw);
     }
 
     /// A random block: runs of points (with and without expiry, some short), bytes,
