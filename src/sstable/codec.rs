@@ -15,8 +15,12 @@ pub(crate) enum Codec {
     Lz4,
 }
 
-/// The largest block a payload may claim to decompress to.
-const MAX_RAW: usize = 1 << 30;
+/// The largest block a payload may claim to decompress to: the largest
+/// `Config::block_size` (1 GiB) plus the entry that may end a block past it (a
+/// 64 MiB value, a 64 KiB key). (It was 1 GiB: a full block of a table written with
+/// the largest block size was refused as damaged at every read.) Below 2^31, which
+/// LZ4's lengths need.
+const MAX_RAW: usize = (1 << 30) + (1 << 27);
 
 /// A table writer's compressors: zstd for metadata and blocks of points, and the
 /// configured `BlockCompression` for the other data blocks.
@@ -162,6 +166,17 @@ fn unzstd(frame: &[u8], raw_len: usize) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every block a table can hold decompresses: the largest block size plus one
+    /// entry of the largest key and value (with its few header bytes) is within
+    /// the bound, which fits LZ4's i32 lengths.
+    #[test]
+    fn the_bound_covers_the_largest_block() {
+        use crate::record::{MAX_KEY_LEN, MAX_VALUE_LEN};
+        let largest_block = (1usize << 30) + MAX_VALUE_LEN + MAX_KEY_LEN + 64;
+        assert!(largest_block <= MAX_RAW);
+        assert!(i32::try_from(MAX_RAW).is_ok());
+    }
 
     #[test]
     fn both_codecs_round_trip_and_refuse_damage() {
