@@ -69,6 +69,17 @@ pub(crate) struct WalState {
     last_sync: Instant,
 }
 
+impl WalState {
+    /// How much of the current segment is synced (0 when the last sync was of an
+    /// earlier one).
+    fn synced_len(&self) -> u64 {
+        match self.synced {
+            (n, len) if n == self.writer.number() => len,
+            _ => 0,
+        }
+    }
+}
+
 pub(crate) struct Inner {
     config: Config,
     dir: PathBuf,

@@ -180,12 +180,23 @@ impl Inner {
         ts: i64,
         opts: &ReadOptions,
     ) -> Result<Option<Record>> {
+        Ok(self.entry_at(snap, key, ts, opts)?.map(|e| e.into_record()))
+    }
+
+    /// `get_at` with the entry's kind (a point or bytes), counted and timed alike.
+    pub(crate) fn entry_at(
+        &self,
+        snap: &version::Snapshot,
+        key: &[u8],
+        ts: i64,
+        opts: &ReadOptions,
+    ) -> Result<Option<crate::entry::Entry>> {
         self.check_open()?;
         let started = Instant::now();
-        let r = snap.get(key, ts, opts)?.map(|e| e.into_record());
-        self.stats.add_records_read(r.is_some() as u64);
+        let e = snap.get(key, ts, opts)?;
+        self.stats.add_records_read(e.is_some() as u64);
         self.stats.time_query(started);
-        Ok(r)
+        Ok(e)
     }
 
     pub(crate) fn newest_at(

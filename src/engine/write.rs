@@ -219,10 +219,7 @@ impl Inner {
     /// table, so that no later write can survive a crash they would not. (Writes
     /// going on used to leave them lost at the next kill while later ones came back.)
     fn abandon_unsynced(&self, wal: &mut WalState, acknowledged: u64, cause: &Error) {
-        let synced = match wal.synced {
-            (n, len) if n == wal.writer.number() => len,
-            _ => 0,
-        };
+        let synced = wal.synced_len();
         wal.writer.abandon_unsynced(synced);
         if synced < acknowledged {
             self.note_background_error(Error::Io {
@@ -313,11 +310,7 @@ impl Inner {
         if let Err(e) = wal.writer.rotate(n, true) {
             // A broken segment's cut (its first fsync since the break) failed: the
             // same as a failed sync for what it held unsynced.
-            let synced = match wal.synced {
-                (m, len) if m == wal.writer.number() => len,
-                _ => 0,
-            };
-            if wal.writer.is_broken() && synced < size {
+            if wal.writer.is_broken() && wal.synced_len() < size {
                 self.note_background_error(e.duplicate());
             }
             return Err(e);
@@ -430,13 +423,9 @@ impl Engine {
         new_ttl_secs: Option<u64>,
     ) -> Result<Record> {
         let _g = self.inner.patch_lock.lock();
-        self.inner.check_open()?;
-        let (snap, started) = (self.inner.snapshot(), Instant::now());
-        let found = snap.get(key, ts, &crate::config::ReadOptions::default())?;
-        // Counted and timed as the read it is (as `get` would).
-        self.inner.stats.add_records_read(found.is_some() as u64);
-        self.inner.stats.time_query(started);
-        let Some(e) = found else {
+        let snap = self.inner.snapshot();
+        let opts = crate::config::ReadOptions::default();
+        let Some(e) = self.inner.entry_at(&snap, key, ts, &opts)? else {
             return Err(Error::NotFound(format!(
                 "no live record at key {:?}, ts {ts}",
                 String::from_utf8_lossy(key)
