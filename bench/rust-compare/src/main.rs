@@ -121,11 +121,13 @@ fn main() {
         .filter(|f| *f > 0.0)
         .unwrap_or(1.0);
     let scale = ((series * points) as f64 / 1e6).min(1.0) * extra;
+    let reuse = std::env::var_os("RUST_COMPARE_REUSE").is_some_and(|v| v == "1");
     let p = Params {
         series,
         points,
         scattered,
         scale,
+        reuse,
     };
     match system.as_deref() {
         Some("flowdb") => {
@@ -144,7 +146,7 @@ fn main() {
         }
         _ => usage("--system flowdb or --system rocksdb"),
     }
-    if std::env::var_os("RUST_COMPARE_REUSE").is_none_or(|v| v != "1") {
+    if !reuse {
         let _ = std::fs::remove_dir_all(&dir);
     }
     println!("metric\tpeak_rss_mib\t{:.1}", peak_rss_mib());

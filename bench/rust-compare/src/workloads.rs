@@ -139,6 +139,8 @@ pub struct Params {
     pub scattered: bool,
     /// Operation counts are the full-size (1M-record) ones times this.
     pub scale: f64,
+    /// RUST_COMPARE_REUSE=1: read a database an earlier run left, keep this one.
+    pub reuse: bool,
 }
 
 impl Params {
@@ -247,8 +249,7 @@ pub fn run_retention<S: Store>(dir: &Path, p: &Params) {
 pub fn run<S: Store>(dir: &Path, p: &Params, only: &dyn Fn(&str) -> bool) {
     // RUST_COMPARE_REUSE=1 reads a database an earlier run of the same size left in
     // `dir` (for comparing two builds' reads on the same files): no ingest.
-    let reuse = std::env::var_os("RUST_COMPARE_REUSE").is_some_and(|v| v == "1")
-        && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    let reuse = p.reuse && std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
     if !reuse {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).expect("create data dir");
