@@ -20,7 +20,7 @@ pub(crate) enum Codec {
 /// 64 MiB value, a 64 KiB key). (It was 1 GiB: a full block of a table written with
 /// the largest block size was refused as damaged at every read.) Below 2^31, which
 /// LZ4's lengths need.
-const MAX_RAW: usize = (1 << 30) + (1 << 27);
+pub(crate) const MAX_RAW: usize = (1 << 30) + (1 << 27);
 
 /// A table writer's compressors: zstd for metadata and blocks of points, and the
 /// configured `BlockCompression` for the other data blocks.

@@ -23,6 +23,7 @@
 use std::sync::Arc;
 
 use super::block::{kind_byte, kind_of_byte, Block, BlockBuilder, BlockIter};
+use super::codec::MAX_RAW;
 use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::numeric::{decode_run_into, encode_run_with, Choice, TsCodec, MAX_RUN_POINTS};
@@ -168,16 +169,30 @@ pub(crate) fn pack(raw: Vec<u8>, interval: usize) -> Result<Option<Vec<u8>>> {
 }
 
 /// The standard block `packed` (a packed block read from `offset` of `name`) stands
-/// for.
+/// for. A block that would unpack past `MAX_RAW` (the largest block a table holds)
+/// is malformed: prefix compression lets a small payload ask for a huge block (a long
+/// key written out at every restart), and reading it must not allocate gigabytes.
 pub(crate) fn unpack(packed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> {
+    unpack_within(packed, name, offset, MAX_RAW)
+}
+
+/// `unpack`, refusing a block whose standard form exceeds `limit` bytes.
+fn unpack_within(packed: &[u8], name: &str, offset: u64, limit: usize) -> Result<Vec<u8>> {
     let mut b = BlockBuilder::new(interval(&mut Decoder::new(packed), name, offset)?);
-    walk(packed, name, offset, |item| {
+    let within = walk(packed, name, offset, |item| {
         match item {
             Item::Entry(key, ts, kind, exp, value) => b.add_parts(key, ts, kind, exp, value),
             Item::Run(key, ts, vals, expiry) => b.add_run(key, ts, vals, expiry),
         }
-        true
+        b.estimated_size() <= limit
     })?;
+    if !within {
+        return Err(malformed(
+            name,
+            offset,
+            "unpacks past the largest block size",
+        ));
+    }
     if b.is_empty() {
         return Err(malformed(name, offset, "length"));
     }
@@ -402,6 +417,33 @@ mod tests {
             "{} bytes for 1000 points ({} unpacked)",
             packed.len(),
             raw.len()
+        );
+    }
+
+    /// A small payload that prefix compression makes huge (a long key written out at
+    /// every restart of interval 1) is refused past the limit, not allocated.
+    #[test]
+    fn a_block_that_unpacks_past_the_limit_is_malformed() {
+        let key = vec![b'k'; 1000];
+        let mut p = Vec::new();
+        put_varint(&mut p, 1);
+        put_varint(&mut p, 100);
+        for i in 0..100u8 {
+            p.push(0);
+            let shared = if i == 0 { 0 } else { key.len() - 1 };
+            put_varint(&mut p, shared as u64);
+            put_bytes(&mut p, &key[shared..]);
+            put_varint_i64(&mut p, 1);
+            p.push(kind_byte(Kind::Put, false));
+            put_bytes(&mut p, &[]);
+        }
+        assert!(p.len() < 1_000 + 100 * 10);
+        let whole = unpack(&p, "t", 0).unwrap();
+        assert!(whole.len() > 100_000, "{} bytes", whole.len());
+        let err = unpack_within(&p, "t", 0, 50_000).unwrap_err();
+        assert!(
+            err.to_string().contains("past the largest block size"),
+            "{err}"
         );
     }
 }
