@@ -85,6 +85,52 @@ fn subscribers_get_committed_changes_in_order() {
     assert_eq!(db.last_change_seq(), got[3].seq);
 }
 
+/// A document put and deleted again in one transaction was never committed: no
+/// change for it. One that was committed before is reported deleted, and one
+/// whose store the transaction cleared is covered by the clear.
+#[test]
+fn a_document_created_and_deleted_in_one_transaction_is_no_change() {
+    let d = tempfile::tempdir().unwrap();
+    let db = open(d.path());
+    db.put("a", json!({"id": 1})).unwrap();
+    db.put("b", json!({"id": 5})).unwrap();
+    let before = db.last_change_seq();
+    let sub = db.subscribe(&["a", "b"], None).unwrap();
+
+    let mut tx = db.transaction(&["a"], TransactionMode::ReadWrite).unwrap();
+    tx.put("a", json!({"id": 2})).unwrap();
+    tx.delete("a", &json!(2)).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(sub.try_recv(), None, "nothing committed changed");
+    assert_eq!(db.last_change_seq(), before);
+    assert!(db.changes_since(before).unwrap().is_empty());
+
+    let mut tx = db
+        .transaction(&["a", "b"], TransactionMode::ReadWrite)
+        .unwrap();
+    tx.put("a", json!({"id": 1, "v": 2})).unwrap();
+    tx.delete("a", &json!(1)).unwrap(); // committed before: a delete
+    tx.put("a", json!({"id": 3})).unwrap();
+    tx.delete("a", &json!(3)).unwrap(); // never committed
+    tx.clear("b").unwrap();
+    tx.put("b", json!({"id": 5})).unwrap();
+    tx.delete("b", &json!(5)).unwrap(); // the clear covers it
+    tx.commit().unwrap();
+    let got: Vec<_> = std::iter::from_fn(|| sub.try_recv())
+        .map(|c| brief(&c))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            // Clears first: they are applied first.
+            ("b".into(), Value::Null, ChangeKind::Clear),
+            ("a".into(), json!(1), ChangeKind::Delete),
+        ]
+    );
+    assert_eq!(db.get("a", &json!(1)).unwrap(), None);
+    assert_eq!(db.get("b", &json!(5)).unwrap(), None);
+}
+
 #[test]
 fn changes_since_resumes_after_a_reopen() {
     let d = tempfile::tempdir().unwrap();

@@ -21,7 +21,7 @@ use super::schema::Catalog;
 use super::JsonDB;
 use crate::engine::{Snapshot, WriteBatch, WriteOptions};
 use crate::error::{Error, Result};
-use crate::Record;
+use crate::{ReadOptions, Record};
 
 /// What a transaction may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -435,8 +435,8 @@ impl<'db> Transaction<'db> {
             ));
         }
         let mut batch = WriteBatch::with_capacity(self.range_dels.len() + self.overlay.len());
-        for (start, end) in std::mem::take(&mut self.range_dels) {
-            batch.delete_range(start, end);
+        for (start, end) in &self.range_dels {
+            batch.delete_range(start.clone(), end.clone());
         }
         let mut changes: Vec<Pending> = std::mem::take(&mut self.cleared)
             .into_iter()
@@ -444,13 +444,27 @@ impl<'db> Transaction<'db> {
             .collect();
         for (key, v) in std::mem::take(&mut self.overlay) {
             if let Some(change) = doc_change(&key, v.is_some()) {
-                changes.push(change);
+                // A document put and deleted again in this transaction was never
+                // committed: its delete is no change (the feed would report one).
+                let change_made = match v.is_some() {
+                    true => Ok(true),
+                    false => self.committed(&key),
+                };
+                match change_made {
+                    Ok(true) => changes.push(change),
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.finish();
+                        return Err(e);
+                    }
+                }
             }
             match v {
                 Some(value) => batch.put_permanent(Record::new(key, TS, value)),
                 None => batch.delete(key, TS),
             };
         }
+        self.range_dels.clear();
         let engine = &self.db.engine;
         let result = if batch.is_empty() {
             Ok(())
@@ -464,6 +478,17 @@ impl<'db> Transaction<'db> {
         }
         self.finish();
         result
+    }
+
+    /// Whether `key` is in the committed state this transaction sees: in its
+    /// snapshot, and not in a range it deleted whole.
+    fn committed(&self, key: &[u8]) -> Result<bool> {
+        let deleted = (self.range_dels.iter()).any(|(s, e)| key >= &s[..] && key < &e[..]);
+        Ok(!deleted
+            && self
+                .snap
+                .get_with(key, TS, &ReadOptions::default(), |_| ())?
+                .is_some())
     }
 
     /// Marks `store` cleared (for the change feed).
