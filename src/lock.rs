@@ -8,13 +8,16 @@ use std::path::Path;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::FileSystem;
 
+/// The lock file's name in a data directory.
+pub(crate) const LOCK_FILE: &str = "LOCK";
+
 pub(crate) struct DirLock {
     _guard: Box<dyn Send + Sync>,
 }
 
 impl DirLock {
     pub(crate) fn acquire(fs: &dyn FileSystem, dir: &Path) -> Result<DirLock> {
-        let path = dir.join("LOCK");
+        let path = dir.join(LOCK_FILE);
         match fs
             .lock(&path)
             .ctx(|| format!("locking {}", path.display()))?

@@ -120,11 +120,48 @@ fn the_destination_must_not_exist_and_a_stale_temp_dir_is_cleared() {
     let dest = tmp.path().join("cp2");
     std::fs::create_dir(tmp.path().join("cp2.tmp")).unwrap();
     std::fs::write(tmp.path().join("cp2.tmp/000001.sst"), b"half").unwrap();
+    // A symbolic link in it is removed, not followed into what it points to.
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("precious"), b"keep").unwrap();
+    std::os::unix::fs::symlink(&outside, tmp.path().join("cp2.tmp/rollups")).unwrap();
     e.checkpoint(&dest).unwrap();
     assert!(!tmp.path().join("cp2.tmp").exists());
     assert_eq!(value(&open(&dest), 1), Some(b"v".to_vec()));
+    assert_eq!(std::fs::read(outside.join("precious")).unwrap(), b"keep");
     // An engine whose directory lock went with shutdown is not asked: shutdown takes
     // the engine. A closed handle in C or Go refuses (their tests).
+}
+
+/// Two checkpoints to one destination at once: the second finds the first's temporary
+/// directory locked and fails, clearing nothing (it once cleared the first's files,
+/// which could then commit a checkpoint missing log segments). The lock is the one
+/// of the database the copy becomes, so a database open there stands in for a
+/// checkpoint being written.
+#[test]
+fn a_second_checkpoint_to_the_same_place_meanwhile_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = open(&tmp.path().join("db"));
+    e.write_batch(&[Record::new("k", 1, b"v".to_vec())])
+        .unwrap();
+    let dest = tmp.path().join("cp");
+    let first = open(&tmp.path().join("cp.tmp"));
+    first
+        .write_batch(&[Record::new("first", 1, b"x".to_vec())])
+        .unwrap();
+    first.flush().unwrap();
+    let err = e.checkpoint(&dest).unwrap_err();
+    assert!(matches!(err, Error::Locked(_)), "{err}");
+    assert!(err.to_string().contains("another checkpoint"), "{err}");
+    assert!(!dest.exists());
+    assert_eq!(value(&first, 1), None);
+    assert!(first.get("first", 1).unwrap().is_some(), "nothing cleared");
+    drop(first);
+    // Once it is gone, the temporary directory is stale and cleared.
+    e.checkpoint(&dest).unwrap();
+    let copy = open(&dest);
+    assert_eq!(value(&copy, 1), Some(b"v".to_vec()));
+    assert_eq!(copy.get("first", 1).unwrap(), None);
 }
 
 /// A checkpoint shares the tables' and log segments' files (hard links); a backup

@@ -19,7 +19,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::ops::{self, Op, State};
-use flowdb::fs::{CrashMode, FaultFs};
+use flowdb::fs::{CrashMode, FaultFs, FileSystem};
 use flowdb::{Engine, Error, Record, SyncMode};
 
 fn open(fs: &FaultFs) -> flowdb::Result<Engine> {
@@ -220,6 +220,32 @@ fn overwritten_byte_runs_are_reported_or_harmless() {
             check(&fs, &path, &states, torn, &what);
         }
     }
+}
+
+/// A database whose MANIFEST is gone (damage, a partial restore) is refused, not
+/// opened as a new one (which deleted its tables as orphans): every file stays.
+#[test]
+fn a_lost_manifest_is_refused_and_nothing_is_deleted() {
+    let (base, states) = build("corruption_lost_manifest");
+    let manifest = Path::new("/db/MANIFEST");
+    let saved = base.contents(manifest).unwrap();
+    let fs = base.restart(CrashMode::Kill);
+    let before = fs.files();
+    fs.remove(manifest).unwrap();
+    let err = open(&fs).unwrap_err();
+    assert!(matches!(err, Error::Corruption { .. }), "{err}");
+    assert!(err.to_string().contains("MANIFEST"), "{err}");
+    assert!(err.to_string().contains("table(s)"), "{err}");
+    let mut after = fs.files();
+    after.push(manifest.to_path_buf());
+    after.sort();
+    let mut before = before;
+    before.sort();
+    assert_eq!(after, before, "nothing deleted");
+    // With it back, the database is whole.
+    fs.set_contents(manifest, saved);
+    let e = open(&fs).unwrap();
+    assert_eq!(ops::state_of(&e).unwrap(), states[states.len() - 1]);
 }
 
 #[test]

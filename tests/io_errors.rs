@@ -8,7 +8,7 @@
 mod common;
 
 use common::ops::{self, Op};
-use flowdb::fs::{CrashMode, Fault, FaultFs, Injected, Op as FsOp};
+use flowdb::fs::{CrashMode, Fault, FaultFs, FileSystem, Injected, Op as FsOp};
 use flowdb::{Engine, Error, Record, SyncMode};
 
 fn open(fs: &FaultFs, mode: SyncMode) -> flowdb::Result<Engine> {
@@ -330,4 +330,34 @@ fn acknowledged_writes_a_failed_sync_cut_from_the_log_survive_a_kill() {
         );
         assert_eq!(e.get("w2", 2).unwrap(), None, "the failed write");
     }
+}
+
+/// A checkpoint while writes are stopped by a failed log sync would copy a log that
+/// lacks acknowledged writes (they are in the memtable alone until `resume`): it is
+/// refused, and after `resume` it holds them.
+#[test]
+fn a_checkpoint_waits_for_resume_after_a_failed_log_sync() {
+    let fs = FaultFs::new();
+    let e = open(&fs, SyncMode::IntervalMs(1_000_000)).unwrap();
+    e.write_batch(&[Record::new("w1", 1, b"a".to_vec())])
+        .unwrap();
+    fs.inject(fault(FsOp::Sync, ".log", 1, Injected::Io));
+    let failed = e.write_batch_sync(vec![Record::new("w2", 2, b"b".to_vec())]);
+    assert!(is_io(&failed), "{failed:?}");
+    let refused = e.checkpoint("/cp").unwrap_err();
+    assert!(refused.to_string().contains("resume()"), "{refused}");
+    assert_eq!(fs.is_dir(std::path::Path::new("/cp")), None);
+    e.resume().unwrap();
+    e.checkpoint("/cp").unwrap();
+    let config = flowdb::Config {
+        wal_sync_mode: SyncMode::IntervalMs(1_000_000),
+        ..common::small_config(std::path::Path::new("/cp"))
+    };
+    let copy = Engine::open_on(
+        std::sync::Arc::new(fs.clone()),
+        config,
+        flowdb::Tuning::default(),
+    )
+    .unwrap();
+    assert!(copy.get("w1", 1).unwrap().is_some(), "w1 in the checkpoint");
 }

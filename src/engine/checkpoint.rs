@@ -22,7 +22,8 @@ use std::sync::Arc;
 use super::flush::log_number;
 use super::{Engine, Inner};
 use crate::error::{Error, IoContext, Result};
-use crate::fs::{FileSystem, OpenMode};
+use crate::fs::{FileSystem, FsFile, OpenMode};
+use crate::lock::{DirLock, LOCK_FILE};
 use crate::manifest::ManifestState;
 use crate::sstable::table_path;
 use crate::version::SuperVersion;
@@ -77,6 +78,11 @@ impl Inner {
 
     fn copy_database(&self, dest: &Path, how: Files) -> Result<()> {
         self.check_open()?;
+        if !self.read_only {
+            // After a failed log sync the acknowledged writes past the cut live only
+            // in the memtables until `resume` flushes them: a copy now misses them.
+            self.check_writable()?;
+        }
         let fs = self.fs().as_ref();
         if fs.is_dir(dest).is_some() {
             return Err(Error::invalid(format!(
@@ -89,12 +95,22 @@ impl Inner {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        fs.create_dir_all(&parent)
+        crate::fs::create_dir_all_synced(fs, &parent)
             .ctx(|| format!("creating {}", parent.display()))?;
         let tmp = temp_dir(dest);
-        remove_stale(fs, &tmp)?;
         fs.create_dir_all(&tmp)
             .ctx(|| format!("creating {}", tmp.display()))?;
+        // The lock of the database the copy becomes, taken in `tmp` first: a second
+        // checkpoint to `dest` meanwhile must not clear or commit this one's files.
+        let _lock = DirLock::acquire(fs, &tmp).map_err(|e| match e {
+            Error::Locked(_) => Error::Locked(format!(
+                "another checkpoint to {} is being written ({} is locked)",
+                dest.display(),
+                tmp.display()
+            )),
+            other => other,
+        })?;
+        clear_stale(fs, &tmp)?;
         // No roll pass between this copy and the rollups': a late write's dirty
         // mark then reaches the rollups' copy whenever the write reaches this one
         // (docs/numeric.md, "Rollups").
@@ -146,23 +162,33 @@ impl Inner {
 
     /// For a read-only instance, whose writer may be another process: a copy of what
     /// the writer has on disk now (at least the instance's view, maybe more), taken
-    /// as a read-only load is: the manifest read before and after, and the whole copy
-    /// taken again when it changed or a file it named went away meanwhile. Tables are
-    /// placed as in `fill`; log segments are always copied (the last may be the one
-    /// the writer appends to: a copy ends where the writer was, a record it was
-    /// writing is a torn tail that the copy's recovery cuts).
+    /// as a read-only load is: the manifest read before and after, and the attempt
+    /// taken again when it changed or a file it named went away meanwhile. An attempt
+    /// is cheap whatever the database's size: the tables it names are linked or
+    /// opened (a table never changes, and an open one stays readable after the writer
+    /// deletes it), and only the log segments are copied in it; the tables' contents
+    /// are copied from the open files once an attempt held. Log segments are always
+    /// copied (the last may be the one the writer appends to: a copy ends where the
+    /// writer was, a record it was writing is a torn tail that the copy's recovery
+    /// cuts).
     fn fill_from_disk(&self, tmp: &Path, how: Files) -> Result<()> {
         let fs = self.fs().as_ref();
         for _ in 0..super::read_only::ATTEMPTS {
-            match self.fill_once_from_disk(tmp, how) {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
+            match self.pin_from_disk(tmp, how) {
+                Ok(Some((state, opened))) => {
+                    for (id, file) in opened {
+                        copy_from(fs, &*file, &table_path(&self.dir, id), &table_path(tmp, id))?;
+                    }
+                    state.store(fs, tmp)?;
+                    return fs
+                        .sync_dir(tmp)
+                        .ctx(|| format!("syncing directory {}", tmp.display()));
+                }
+                Ok(None) => {}
                 Err(e) if super::read_only::missing(&e) => {}
                 Err(e) => return Err(e),
             }
-            remove_stale(fs, tmp)?;
-            fs.create_dir_all(tmp)
-                .ctx(|| format!("creating {}", tmp.display()))?;
+            clear_stale(fs, tmp)?;
         }
         Err(Error::Busy(format!(
             "the writer of {} kept changing it while it was copied; try again",
@@ -170,17 +196,25 @@ impl Inner {
         )))
     }
 
-    /// One attempt of `fill_from_disk`: false when the writer changed the database.
-    fn fill_once_from_disk(&self, tmp: &Path, how: Files) -> Result<bool> {
+    /// One attempt of `fill_from_disk`: the manifest to write and the tables still
+    /// to copy (open), or `None` when the writer changed the database meanwhile.
+    #[allow(clippy::type_complexity)]
+    fn pin_from_disk(
+        &self,
+        tmp: &Path,
+        how: Files,
+    ) -> Result<Option<(ManifestState, Vec<(u64, Arc<dyn FsFile>)>)>> {
         let fs = self.fs().as_ref();
         let before = super::read_only::manifest(fs, &self.dir)?;
+        let mut opened = Vec::new();
         for t in &before.tables {
-            place(
-                fs,
-                &table_path(&self.dir, t.id),
-                &table_path(tmp, t.id),
-                how,
-            )?;
+            let (from, to) = (table_path(&self.dir, t.id), table_path(tmp, t.id));
+            if how == Files::Link && fs.hard_link(&from, &to).is_ok() {
+                continue;
+            }
+            let file =
+                (fs.open(&from, OpenMode::Read)).ctx(|| format!("opening {}", from.display()))?;
+            opened.push((t.id, file));
         }
         let mut next_file = before.next_file;
         for n in self.segments_from(before.log_number, u64::MAX)? {
@@ -188,16 +222,15 @@ impl Inner {
             next_file = next_file.max(n + 1);
         }
         if super::read_only::manifest(fs, &self.dir)? != before {
-            return Ok(false);
+            return Ok(None);
         }
-        ManifestState {
-            next_file,
-            ..before
-        }
-        .store(fs, tmp)?;
-        fs.sync_dir(tmp)
-            .ctx(|| format!("syncing directory {}", tmp.display()))?;
-        Ok(true)
+        Ok(Some((
+            ManifestState {
+                next_file,
+                ..before
+            },
+            opened,
+        )))
     }
 
     /// The log segments numbered `first..last` in the directory, in order.
@@ -223,21 +256,40 @@ fn temp_dir(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
-/// Removes what an interrupted checkpoint left at `tmp` (its files and the
-/// directories of its rollups, then itself).
-fn remove_stale(fs: &dyn FileSystem, tmp: &Path) -> Result<()> {
-    if fs.is_dir(tmp) != Some(true) {
-        return Ok(());
-    }
+/// Removes what an interrupted checkpoint left in `tmp` (its files and the
+/// directories of its rollups), all but the lock the caller holds there.
+fn clear_stale(fs: &dyn FileSystem, tmp: &Path) -> Result<()> {
     for name in fs.list(tmp).ctx(|| format!("listing {}", tmp.display()))? {
-        let p = tmp.join(name);
-        match fs.is_dir(&p) {
-            Some(true) => remove_stale(fs, &p)?,
-            _ => fs.remove(&p).ctx(|| format!("removing {}", p.display()))?,
+        if name != LOCK_FILE {
+            remove_tree(fs, &tmp.join(name))?;
         }
     }
+    Ok(())
+}
+
+/// Removes this checkpoint's `tmp` after a failure: the lock last, so that a second
+/// checkpoint to the same destination cannot start in `tmp` while files of this one
+/// are still being removed there.
+fn remove_stale(fs: &dyn FileSystem, tmp: &Path) -> Result<()> {
+    clear_stale(fs, tmp)?;
+    let _ = fs.remove(&tmp.join(LOCK_FILE));
     fs.remove_dir(tmp)
         .ctx(|| format!("removing {}", tmp.display()))
+}
+
+/// Removes the file or directory tree at `p`. A name that unlinks is removed as it
+/// is (a symbolic link is never followed into what it points to).
+fn remove_tree(fs: &dyn FileSystem, p: &Path) -> Result<()> {
+    if fs.remove(p).is_ok() {
+        return Ok(());
+    }
+    if fs.is_dir(p) != Some(true) {
+        return fs.remove(p).ctx(|| format!("removing {}", p.display()));
+    }
+    for name in fs.list(p).ctx(|| format!("listing {}", p.display()))? {
+        remove_tree(fs, &p.join(name))?;
+    }
+    fs.remove_dir(p).ctx(|| format!("removing {}", p.display()))
 }
 
 /// Puts the file `from`, which never changes again, at `to`: a hard link when
@@ -251,10 +303,15 @@ fn place(fs: &dyn FileSystem, from: &Path, to: &Path, how: Files) -> Result<()> 
 
 /// Copies `from` to the new file `to`, and syncs it.
 fn copy_file(fs: &dyn FileSystem, from: &Path, to: &Path) -> Result<()> {
-    const CHUNK: u64 = 1 << 20;
     let src = fs
         .open(from, OpenMode::Read)
         .ctx(|| format!("opening {}", from.display()))?;
+    copy_from(fs, &*src, from, to)
+}
+
+/// Copies the open file `src` (named `from`) to the new file `to`, and syncs it.
+fn copy_from(fs: &dyn FileSystem, src: &dyn FsFile, from: &Path, to: &Path) -> Result<()> {
+    const CHUNK: u64 = 1 << 20;
     let len = src.len().ctx(|| format!("reading {}", from.display()))?;
     let dst = fs
         .open(to, OpenMode::CreateNew)

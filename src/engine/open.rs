@@ -15,7 +15,7 @@ use super::write::CommitQueue;
 use super::{Inner, WalState};
 use crate::config::{Config, Tuning};
 use crate::error::{Error, IoContext, Result};
-use crate::fs::FileSystem;
+use crate::fs::{FileSystem, OpenMode};
 use crate::lock::DirLock;
 use crate::manifest::ManifestState;
 use crate::memtable::Memtable;
@@ -44,26 +44,8 @@ fn prepare_dir(fs: &dyn FileSystem, config: &Config) -> Result<()> {
             dir.display()
         )));
     }
-    // The directories this creates (`dir` and any missing ancestors), deepest first.
-    let created: Vec<&Path> = dir
-        .ancestors()
-        .filter(|d| !d.as_os_str().is_empty())
-        .take_while(|d| fs.is_dir(d).is_none())
-        .collect();
-    fs.create_dir_all(dir)
-        .ctx(|| format!("creating data directory {}", dir.display()))?;
-    // Each new directory's entry made durable in its parent, so that writes
-    // acknowledged as synced do not vanish with it at a power loss. Best effort: a
-    // parent the process may write in but not open for reading must not make the
-    // open fail.
-    for d in created {
-        let parent = match d.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let _ = fs.sync_dir(parent);
-    }
-    Ok(())
+    crate::fs::create_dir_all_synced(fs, dir)
+        .ctx(|| format!("creating data directory {}", dir.display()))
 }
 
 /// Segment and table numbers found in the directory.
@@ -90,6 +72,9 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, config: Config, tuning: Tuning) -> R
     let dir = config.data_dir.clone();
     let lock = DirLock::acquire(fs.as_ref(), &dir)?;
     let (state, fresh) = load_manifest(fs.as_ref(), &dir)?;
+    if fresh {
+        refuse_lost_manifest(fs.as_ref(), &dir)?;
+    }
     let ctx = table_context(&fs, &config);
     let tables = open_tables(&ctx, &state)?;
     let files = remove_leftovers(fs.as_ref(), &dir, &state)?;
@@ -131,6 +116,34 @@ fn load_manifest(fs: &dyn FileSystem, dir: &Path) -> Result<(ManifestState, bool
         ..ManifestState::default()
     });
     Ok((state, fresh))
+}
+
+/// A database gets its manifest when it is created, before any table or record: a
+/// directory without one but with tables or a log holding records lost it (damage
+/// or a partial restore). Opening it as new would delete its tables as orphans, so
+/// it is refused.
+fn refuse_lost_manifest(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    let (segments, tables) = list_files(fs, dir)?;
+    let mut written = 0;
+    for n in &segments {
+        let p = segment_path(dir, *n);
+        let len = (fs.open(&p, OpenMode::Read).and_then(|f| f.len()))
+            .ctx(|| format!("reading {}", p.display()))?;
+        written += usize::from(len > 0);
+    }
+    if tables.is_empty() && written == 0 {
+        return Ok(());
+    }
+    Err(Error::corruption(
+        dir.join("MANIFEST").display(),
+        0,
+        format!(
+            "missing, but the directory holds {} table(s) and {written} log segment(s) \
+             with records: refusing to open it as a new database (which would delete \
+             them); restore the MANIFEST or the whole directory from a backup",
+            tables.len()
+        ),
+    ))
 }
 
 pub(super) fn table_context(fs: &Arc<dyn FileSystem>, config: &Config) -> Arc<TableContext> {

@@ -96,6 +96,28 @@ pub trait FileSystem: Send + Sync {
     }
 }
 
+/// Creates `dir` and any missing ancestors, and makes each new directory's entry
+/// durable in its parent, so that files synced inside it do not vanish with it at a
+/// power loss. The parents' syncs are best effort: a parent the process may write in
+/// but not open for reading must not make the call fail.
+pub(crate) fn create_dir_all_synced(fs: &dyn FileSystem, dir: &Path) -> io::Result<()> {
+    // The directories this creates, deepest first.
+    let created: Vec<&Path> = dir
+        .ancestors()
+        .filter(|d| !d.as_os_str().is_empty())
+        .take_while(|d| fs.is_dir(d).is_none())
+        .collect();
+    fs.create_dir_all(dir)?;
+    for d in created {
+        let parent = match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let _ = fs.sync_dir(parent);
+    }
+    Ok(())
+}
+
 /// `std::io::Write` over a file's appends (for buffered writers).
 pub(crate) struct Appender(pub Arc<dyn FsFile>);
 
