@@ -269,7 +269,8 @@ macro_rules! read_options {
                 }
             }
 
-            /// This range restricted to `ts_start <= ts <= ts_end`.
+            /// This range with its time window set to `ts_start <= ts <= ts_end`
+            /// (replacing the one it had, not narrowing it).
             pub fn with_time_range(mut self, ts_start: i64, ts_end: i64) -> Self {
                 self.bounds = self.bounds.with_time(ts_start, ts_end);
                 self

@@ -482,6 +482,14 @@ fn options_are_checked() {
             },
             "zstd level 99",
         ),
+        (
+            {
+                let mut o = ExportOptions::default();
+                o.compression = Compression::Zstd(0);
+                o
+            },
+            "zstd level 0 is out of range",
+        ),
     ] {
         let err = RecordWriter::new(&mut out, &o).unwrap_err();
         assert!(matches!(err, flowdb::Error::InvalidArgument(_)), "{err:?}");

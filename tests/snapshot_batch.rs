@@ -99,6 +99,8 @@ fn a_snapshot_is_unaffected_by_later_writes_flushes_and_compactions() {
     drop(snap);
     e.shutdown().unwrap();
     assert_eq!(now.get("k00", 0).unwrap_err().code(), StatusCode::Closed);
+    let lent = now.get_with(b"k00", 0, &flowdb::ReadOptions::default(), |v| v.to_vec());
+    assert_eq!(lent.unwrap_err().code(), StatusCode::Closed);
 }
 
 #[test]

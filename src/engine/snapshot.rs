@@ -168,6 +168,11 @@ impl Snapshot {
         opts: &ReadOptions,
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>> {
+        // As every read of a snapshot: `Closed` once the engine was shut down (a
+        // load, not an upgrade: this is the documents' hot path).
+        if self.inner.strong_count() == 0 {
+            return self.engine().map(|_| None);
+        }
         self.snap.with_value(key, ts, opts, f)
     }
 }

@@ -109,7 +109,9 @@ impl ScanIterator {
     /// its beginning; one beyond the range ends it. The scan still reads the
     /// snapshot it was created on, and its `limit` counts again from the seek (a
     /// page of at most `limit` records per seek). Seeking a scan of an empty range
-    /// (or `limit(0)`) leaves it empty.
+    /// (or `limit(0)`) leaves it empty. A seek brings back a scan that had ended:
+    /// the one exception to its `FusedIterator` promise (which holds between seeks),
+    /// so do not seek through a `std::iter::Fuse` of it.
     pub fn seek(&mut self, key: impl AsRef<[u8]>, ts: i64) {
         let Some(reopen) = &self.reopen else {
             return;

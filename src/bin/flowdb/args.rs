@@ -275,7 +275,7 @@ pub struct ParquetArgs {
     /// Page compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
     pub compression: CompressionArg,
-    /// The zstd level with --compression zstd (1..=22; negative levels are faster).
+    /// The zstd level with --compression zstd (1..=22; negative levels down to -131072 are faster).
     #[arg(
         long,
         value_name = "L",

@@ -83,6 +83,15 @@ fn to_file(
             .context(|| format!("syncing {}", tmp.display()))?;
         std::fs::rename(&tmp, out)
             .context(|| format!("renaming {} to {}", tmp.display(), out.display()))?;
+        // The new name made durable too (best effort: a directory the process may
+        // write in but not open for reading).
+        let dir = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
         Ok(stats)
     });
     if done.is_err() {

@@ -154,7 +154,8 @@ pub enum Compression {
     /// Snappy: what DuckDB, Spark and pyarrow write by default, and what the oldest
     /// readers understand.
     Snappy,
-    /// Zstandard at this level (1..=22; negative levels are faster). The default
+    /// Zstandard at this level (1..=22; negative levels down to -131072 are faster;
+    /// 0 is refused). The default
     /// is level 1: on flowdb's benchmark set files 2.4x smaller than snappy's, for
     /// about the same speed (bench/export.sh, docs/cli.md).
     Zstd(i32),
@@ -237,9 +238,15 @@ fn codec(c: Compression) -> Result<Codec> {
     Ok(match c {
         Compression::None => Codec::UNCOMPRESSED,
         Compression::Snappy => Codec::SNAPPY,
+        // (0 would be zstd's default level, 3, written down as 0: refused.)
+        Compression::Zstd(0) => {
+            return Err(Error::invalid(
+                "zstd level 0 is out of range (1..=22, or a fast level -131072..=-1)",
+            ))
+        }
         Compression::Zstd(level) => Codec::ZSTD(ZstdLevel::try_new(level).map_err(|_| {
             Error::invalid(format!(
-                "zstd level {level} is out of range (1..=22, or a negative fast level)"
+                "zstd level {level} is out of range (1..=22, or a fast level -131072..=-1)"
             ))
         })?),
     })

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use super::chunk::{BytesEncoder, File, Layout, Order, Packed, Pipeline};
+use super::chunk::{BytesEncoder, File, Layout, Packed, Pipeline};
 use super::{ExportOptions, ExportStats, Group, Next, PROGRESS_EVERY};
 use crate::error::{Error, Result};
 use crate::jsondb::JsonDB;
@@ -38,13 +38,11 @@ impl<W: Write + Send> std::fmt::Debug for DocWriter<W> {
 }
 
 impl<W: Write + Send> DocWriter<W> {
-    /// A writer into `out`, declaring no row order; `store` is recorded in the
-    /// file's metadata (`flowdb.store`).
+    /// A writer into `out`; `store` is recorded in the file's metadata
+    /// (`flowdb.store`). It declares no row order: the rows of a store come in
+    /// IndexedDB key order (numbers by value, then strings, ...), which is not the
+    /// byte order Parquet compares the `key` column's JSON text in (`10` < `9`).
     pub fn new(out: W, store: &str, opts: &ExportOptions) -> Result<Self> {
-        Self::open(out, store, opts, None)
-    }
-
-    fn open(out: W, store: &str, opts: &ExportOptions, order: Option<Order>) -> Result<Self> {
         let file = File::new(
             out,
             opts,
@@ -52,7 +50,7 @@ impl<W: Write + Send> DocWriter<W> {
                 schema: SCHEMA,
                 dictionary: &[],
                 no_statistics: &["doc"],
-                sorted: order.map(|o| (1, o)),
+                sorted: None,
                 metadata: vec![
                     ("flowdb.version", env!("CARGO_PKG_VERSION").to_string()),
                     ("flowdb.source", "jsondb".to_string()),
@@ -115,7 +113,8 @@ impl<W: Write + Send> DocWriter<W> {
 }
 
 /// Writes every document of `store` in `db` to `out` as Parquet: one row per
-/// document in primary-key order (declared as the file's sort order), `key` the
+/// document in primary-key order (not declared as a sort order: see
+/// [`DocWriter::new`]), `key` the
 /// primary key as JSON text, `doc` the document as stored. One engine snapshot:
 /// the store as of one moment, committed transactions only. Streams (memory about
 /// one row group). `NotFound` when there is no such store.
@@ -138,7 +137,7 @@ pub fn export_store_with<W: Write + Send>(
 ) -> Result<ExportStats> {
     db.get_store(store)
         .ok_or_else(|| Error::NotFound(format!("object store {store:?}")))?;
-    let mut w = DocWriter::open(out, store, opts, Some(Order::Ascending))?;
+    let mut w = DocWriter::new(out, store, opts)?;
     db.visit_store(store, |key, doc| {
         let text = std::str::from_utf8(doc).map_err(|e| {
             Error::Internal(format!(
@@ -155,4 +154,35 @@ pub fn export_store_with<W: Write + Send>(
     let stats = w.finish()?;
     progress(&stats);
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use ::parquet::file::reader::{FileReader, SerializedFileReader};
+    use serde_json::json;
+
+    use super::*;
+    use crate::jsondb::StoreSchema;
+    use crate::Config;
+
+    /// Keys 9 and 10 come in that order, but their JSON text sorts `"10"` first:
+    /// a declared ascending `key` would mislead readers that trust it (DataFusion
+    /// skips sorts by it). No order is declared.
+    #[test]
+    fn a_store_export_declares_no_row_order() {
+        let t = tempfile::tempdir().unwrap();
+        let db = JsonDB::open(Config::new(t.path().join("docs"))).unwrap();
+        db.create_store(&StoreSchema::new("s", "id")).unwrap();
+        for id in [9, 10] {
+            db.put("s", json!({ "id": id })).unwrap();
+        }
+        let mut out = Vec::new();
+        export_store(&db, "s", &mut out, &ExportOptions::default()).unwrap();
+        let file = SerializedFileReader::new(bytes::Bytes::from(out)).unwrap();
+        let groups = file.metadata().row_groups();
+        assert!(!groups.is_empty());
+        for g in groups {
+            assert_eq!(g.sorting_columns(), None);
+        }
+    }
 }
