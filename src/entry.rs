@@ -92,6 +92,7 @@ impl<'a> EntryRef<'a> {
 
 impl Entry {
     /// This entry's parts, borrowed.
+    #[cfg(test)]
     pub(crate) fn as_ref(&self) -> EntryRef<'_> {
         EntryRef {
             key: &self.key,

@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use super::{Engine, Inner, Snapshot};
 use crate::config::ReadOptions;
-use crate::entry::RangeTombstone;
+use crate::entry::{Kind, RangeTombstone};
 use crate::error::{Error, Result};
 use crate::range::Bounds;
 use crate::sstable::cursor::TableCursor;
 use crate::sstable::reader::Table;
-use crate::sstable::series::{SeriesBuilder, SeriesInfo, SeriesIter};
+use crate::sstable::series::{SeriesInfo, SeriesIter};
 use crate::version;
 use std::sync::Arc;
 
@@ -62,7 +62,50 @@ enum Feed {
     Mem(std::vec::IntoIter<SeriesInfo>),
     /// The run's tables still to read, and the one being read with the sequence its
     /// entries carry.
-    Run(VecDeque<Arc<Table>>, Option<(SeriesIter, u64, Arc<str>)>),
+    Run(VecDeque<Arc<Table>>, Option<(TableSeries, u64, Arc<str>)>),
+}
+
+/// One table's summaries: from its series block, or, for a table without one
+/// (written before series blocks, or document-shaped), from its entries, a key at
+/// a time as the listing asks (a page reads about as many keys as it lists).
+enum TableSeries {
+    Block(SeriesIter),
+    Entries(Box<TableCursor>, Option<SeriesInfo>),
+}
+
+impl TableSeries {
+    fn next(&mut self, name: &Arc<str>) -> Result<Option<SeriesInfo>> {
+        match self {
+            TableSeries::Block(it) => it
+                .next_summary()
+                .map_err(|()| Error::corruption(name, 0, "malformed series block")),
+            TableSeries::Entries(cursor, cur) => {
+                while let Some(e) = cursor.next_entry()? {
+                    if e.kind == Kind::Delete {
+                        continue;
+                    }
+                    match cur {
+                        Some(c) if c.key == e.key => {
+                            c.points += 1;
+                            c.last_ts = e.ts;
+                        }
+                        _ => {
+                            let new = SeriesInfo {
+                                key: e.key,
+                                points: 1,
+                                first_ts: e.ts,
+                                last_ts: e.ts,
+                            };
+                            if let Some(done) = cur.replace(new) {
+                                return Ok(Some(done));
+                            }
+                        }
+                    }
+                }
+                Ok(cur.take())
+            }
+        }
+    }
 }
 
 impl Feed {
@@ -71,10 +114,7 @@ impl Feed {
             Feed::Mem(it) => Ok(it.next().map(|s| (s, None))),
             Feed::Run(left, current) => loop {
                 if let Some((it, seq, name)) = current {
-                    let next = it
-                        .next_summary()
-                        .map_err(|()| Error::corruption(name, 0, "malformed series block"))?;
-                    if let Some(s) = next {
+                    if let Some(s) = it.next(name)? {
                         return Ok(Some((s, Some(*seq))));
                     }
                 }
@@ -107,23 +147,16 @@ impl Inner {
     }
 }
 
-/// `t`'s series block; for a table written before series blocks existed, the
-/// summaries of its keys `>= from` under `prefix`, from its entries.
-fn table_series(t: &Arc<Table>, prefix: &[u8], from: &[u8]) -> Result<SeriesIter> {
+/// `t`'s series block; for a table without one, its entries `>= from` under
+/// `prefix`, summed a key at a time.
+fn table_series(t: &Arc<Table>, prefix: &[u8], from: &[u8]) -> Result<TableSeries> {
     if let Some(it) = t.series()? {
-        return Ok(it);
+        return Ok(TableSeries::Block(it));
     }
     let mut bounds = Bounds::prefix(prefix);
     bounds.start = from.to_vec();
-    let mut cursor = TableCursor::new(t.clone(), Arc::new(bounds), ReadOptions::default());
-    let mut series = SeriesBuilder::default();
-    while let Some(e) = cursor.next_entry()? {
-        series.add(&e);
-    }
-    let data = series
-        .finish()
-        .expect("a builder that does not judge always finishes");
-    Ok(SeriesIter::new(data).expect("a block just encoded"))
+    let cursor = TableCursor::new(t.clone(), Arc::new(bounds), ReadOptions::default());
+    Ok(TableSeries::Entries(Box::new(cursor), None))
 }
 
 /// The merge of every source's summaries under `prefix`, after `after`.

@@ -8,7 +8,9 @@
 //! counted), `first_ts: zigzag varint`, `last_ts - first_ts: varint`. A key whose
 //! entries are all deletes has no summary.
 
-use crate::entry::{Entry, EntryRef, Kind};
+#[cfg(test)]
+use crate::entry::Entry;
+use crate::entry::{EntryRef, Kind};
 use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
 
 /// One series (a distinct key) as the metadata describes it
@@ -38,8 +40,8 @@ impl SeriesInfo {
 /// Keys summed before a table may be judged document-shaped.
 const JUDGE_AFTER_KEYS: u64 = 4096;
 
-/// Builds the series block from a table's entries, in order (or, `default()`, the
-/// summaries of entries read from a table without one).
+/// Builds the series block from a table's entries, in order (`default()`: one that
+/// never gives up, for tests).
 #[derive(Default)]
 pub(crate) struct SeriesBuilder {
     cur: Option<SeriesInfo>,
@@ -57,8 +59,8 @@ impl SeriesBuilder {
     /// a key (documents, index entries, change logs: one version a key) gets no series
     /// block: its summary would be about as large as its keys, built in memory while
     /// the table is written (1M documents: ~150 MiB more peak RSS, docs/benchmarks.md),
-    /// for a listing nobody asks of it. `series` reads such a table whole, as it reads
-    /// a table from before series blocks.
+    /// for a listing nobody asks of it. `series` sums such a table's entries a key at
+    /// a time as it lists them, as for a table from before series blocks.
     pub(crate) fn for_table() -> Self {
         SeriesBuilder {
             judging: true,
@@ -66,6 +68,7 @@ impl SeriesBuilder {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn add(&mut self, e: &Entry) {
         self.add_ref(e.as_ref());
     }
