@@ -501,9 +501,9 @@ fn late_writes_racing_passes_leave_consistent_rollups() {
     check(&e, &model, "after the race");
 }
 
-/// A dirty region with few rolled buckets loses those left without raw points one
-/// by one; one with more than 4096 is cleared by range and rolled again. Both leave
-/// the rollup the fold of the raw points.
+/// A dirty region with few rolled buckets and one with thousands lose those left
+/// without raw points, and keep the others: both leave the rollup the fold of the
+/// raw points.
 #[test]
 fn small_and_large_dirty_regions_are_both_rolled_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -543,4 +543,61 @@ fn small_and_large_dirty_regions_are_both_rolled_again() {
     check(&e, &raw(&e), "large regions");
     assert_eq!(rolled(&e, "1m").len(), (minutes - minutes / 2) as usize);
     e.shutdown().unwrap();
+}
+
+/// A large dirty region is rolled again by overwriting its buckets, deleting only
+/// those with no raw point left, in the same writes: a pass that fails half way
+/// leaves every bucket there, old or new (a large region was once cleared by a
+/// range delete first, and a failed write after it left buckets missing until the
+/// next pass; readers saw them missing during every such pass).
+#[test]
+fn a_large_region_is_never_cleared_while_rolled_again() {
+    use flowdb::fs::{Fault, FaultFs, Injected, Op};
+    let fs = FaultFs::new();
+    let open = |fs: &FaultFs| {
+        let config = common::small_config(std::path::Path::new("/db"));
+        Engine::open_on(
+            std::sync::Arc::new(fs.clone()),
+            config,
+            tuning(vec![rule()]),
+        )
+        .unwrap()
+    };
+    let e = open(&fs);
+    let minutes = 6000;
+    let pts: Vec<Point> = (0..minutes)
+        .map(|m| Point::new("cpu.a", m * STEP, m as f64))
+        .collect();
+    e.write_points(&pts).unwrap();
+    e.run_rollups().unwrap();
+    assert_eq!(rolled(&e, "1m").len(), minutes as usize);
+    // A late point in every bucket: one dirty region of 6,000 buckets.
+    let late: Vec<Point> = (0..minutes)
+        .map(|m| Point::new("cpu.a", m * STEP + 7, -1.0))
+        .collect();
+    e.write_points(&late).unwrap();
+    // The pass's first write to the rollup goes through, the next fails.
+    fs.inject(Fault {
+        op: Some(Op::Append),
+        name: "rollups".into(),
+        skip: 1,
+        times: u64::MAX,
+        error: Injected::Io,
+    });
+    assert!(e.run_rollups().is_err());
+    assert_eq!(
+        rolled(&e, "1m").len(),
+        minutes as usize,
+        "every bucket is still there"
+    );
+    fs.clear_faults();
+    e.resume().unwrap();
+    e.run_rollups().unwrap();
+    let raw: Model = e
+        .query(Query::prefix("cpu."))
+        .unwrap()
+        .into_iter()
+        .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
+        .collect();
+    check(&e, &raw, "after the failed pass");
 }

@@ -9,7 +9,6 @@
 //! or above the persisted watermark are deleted before the next pass writes there
 //! (`unclean`), and a dirty mark is deleted only with the watermark write.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
 use parking_lot::MutexGuard;
@@ -19,23 +18,15 @@ use super::rollup::{dirty_marks, Rollups, RuleState};
 use super::{Engine, Inner, WriteBatch, WriteOptions};
 use crate::error::{Error, Result};
 use crate::point::{Agg, Point, Summary};
-use crate::range::{prefix_successor, Bounds, KeyEnd, Query};
+use crate::range::{prefix_successor, Bounds, KeyEnd, Query, ScanRange};
 use crate::record::{Record, MAX_KEY_LEN};
 use crate::rollup::{Region, RollupRule, FIRST_ROLLED_KEY, RESERVED_TS, WATERMARK_KEY};
 use crate::util::now_micros;
 use crate::version;
+use crate::ScanIterator;
 
-/// Rolled points per write to a rollup.
+/// Rolled points (and deletes of leftovers) per write to a rollup.
 const CHUNK: usize = 4096;
-
-/// A dirty region holding at most this many rolled buckets has those that no raw
-/// point is left for deleted one by one; a larger one is cleared with a range
-/// tombstone per function before it is rolled again. (Late writes touch a few
-/// buckets each: point deletes keep range tombstones from piling up in the rollup.)
-const POINT_DELETES: usize = 4096;
-
-/// Rolled buckets, as `(raw key, start)`.
-type BucketSet = BTreeSet<(Vec<u8>, i64)>;
 
 /// The watermark a rule reaches at `now`: the end of the last bucket that ended at
 /// or before `now - delay`.
@@ -101,11 +92,131 @@ impl Rollups {
 struct Out<'a> {
     child: &'a Engine,
     rule: &'a RollupRule,
-    batch: Vec<Point>,
+    batch: WriteBatch,
+    pending: usize,
     failed: Option<Error>,
-    /// While a dirty region is rolled again: its rolled buckets `(raw key, start)`
-    /// not rolled again (yet), to delete after.
-    gone: Option<BucketSet>,
+    /// While a dirty region is rolled again: its rolled buckets as they were, to
+    /// delete those not rolled again.
+    leftovers: Option<Leftovers>,
+}
+
+/// A dirty region's rolled buckets `(raw key, start)` as they were before it is
+/// rolled again, in order (a scan of the rollup from before the pass's writes, of
+/// the first function's points: every bucket has each function's). The roll hands
+/// out its buckets in the same order, so a walk beside it finds those no raw point
+/// is left for, and they are deleted in the same writes as the new points: readers
+/// never see the region cleared, and memory stays one bucket whatever its size.
+/// Keys with no bucket left are deleted by one key × time range per stretch of them
+/// (a delete of whole series leaves a few range tombstones, not one per bucket);
+/// buckets gone from a key that keeps others, one by one (late writes leave no range
+/// tombstones behind).
+struct Leftovers {
+    scan: ScanIterator,
+    /// The length of the function's prefix on the rolled keys.
+    skip: usize,
+    next: Option<(Vec<u8>, i64)>,
+    /// The region's time span (bucket starts).
+    lo: i64,
+    hi: i64,
+    /// The last key the roll handed out a bucket of.
+    rolled: Option<Vec<u8>>,
+    /// The first and last of the keys met since then with no bucket left.
+    gone: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Leftovers {
+    fn open(child: &Engine, rule: &RollupRule, region: &Region, lo: i64, hi: i64) -> Result<Self> {
+        let f = rule.functions[0];
+        let (start, end) = rolled_range(f, region);
+        let bounds = Bounds {
+            start,
+            end: KeyEnd::Excluded(end),
+            ..Bounds::all()
+        }
+        .with_time(lo, hi);
+        let mut l = Leftovers {
+            scan: child.scan(ScanRange {
+                bounds,
+                limit: None,
+            })?,
+            skip: f.name().len() + 1,
+            next: None,
+            lo,
+            hi,
+            rolled: None,
+            gone: None,
+        };
+        l.advance()?;
+        Ok(l)
+    }
+
+    fn advance(&mut self) -> Result<()> {
+        self.next = match self.scan.next() {
+            Some(r) => {
+                let mut r = r?;
+                r.key.drain(..self.skip);
+                Some((r.key, r.ts))
+            }
+            None => None,
+        };
+        Ok(())
+    }
+
+    /// Moves past the bucket `(key, start)` the roll hands out next (`None`: the
+    /// roll ended), deleting (in `out`) the buckets before it; returns the deletes.
+    fn up_to(
+        &mut self,
+        upto: Option<(&[u8], i64)>,
+        rule: &RollupRule,
+        out: &mut WriteBatch,
+    ) -> Result<usize> {
+        let mut deleted = 0;
+        while let Some((k, t)) = self.next.take() {
+            let at = (k.as_slice(), t);
+            match upto {
+                Some(u) if at > u => {
+                    self.next = Some((k, t));
+                    break;
+                }
+                Some(u) if at == u => {}
+                _ if self.rolled.as_ref() == Some(&k) || upto.is_some_and(|u| u.0 == k) => {
+                    for &f in &rule.functions {
+                        out.delete(RollupRule::rolled_key(f, &k), t);
+                    }
+                    deleted += rule.functions.len();
+                }
+                _ => match &mut self.gone {
+                    Some((_, last)) => *last = k,
+                    None => self.gone = Some((k.clone(), k)),
+                },
+            }
+            self.advance()?;
+        }
+        // Past the stretch of gone keys: at a new rolled key, or at the end.
+        let next_key = upto.map(|u| u.0);
+        if next_key.is_none() || next_key != self.rolled.as_deref() {
+            deleted += self.close_gone(rule, out);
+            self.rolled = next_key.map(<[u8]>::to_vec);
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes the stretch of keys with no bucket left: a key × time range a function.
+    fn close_gone(&mut self, rule: &RollupRule, out: &mut WriteBatch) -> usize {
+        let Some((first, last)) = self.gone.take() else {
+            return 0;
+        };
+        let past_last = [&last[..], &[0]].concat();
+        for &f in &rule.functions {
+            out.delete_time_range(
+                RollupRule::rolled_key(f, &first),
+                RollupRule::rolled_key(f, &past_last),
+                self.lo,
+                self.hi,
+            );
+        }
+        rule.functions.len()
+    }
 }
 
 impl Out<'_> {
@@ -115,14 +226,21 @@ impl Out<'_> {
         if key.len() + "count:".len() > MAX_KEY_LEN {
             return true;
         }
+        if let Some(l) = &mut self.leftovers {
+            match l.up_to(Some((key, start)), self.rule, &mut self.batch) {
+                Ok(n) => self.pending += n,
+                Err(e) => {
+                    self.failed = Some(e);
+                    return false;
+                }
+            }
+        }
         for &f in &self.rule.functions {
             let k = RollupRule::rolled_key(f, key);
-            self.batch.push(Point::new(k, start, s.get(f)));
+            self.batch.put_point(Point::new(k, start, s.get(f)));
         }
-        if let Some(gone) = &mut self.gone {
-            gone.remove(&(key.to_vec(), start));
-        }
-        if self.batch.len() >= CHUNK {
+        self.pending += self.rule.functions.len();
+        if self.pending >= CHUNK {
             if let Err(e) = self.flush() {
                 self.failed = Some(e);
                 return false;
@@ -132,14 +250,16 @@ impl Out<'_> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        if self.batch.is_empty() {
+        if self.pending == 0 {
             return Ok(());
         }
-        let points = std::mem::take(&mut self.batch);
-        self.child.write_points(&points)
+        self.pending = 0;
+        let batch = std::mem::take(&mut self.batch);
+        self.child.write_owned(batch, &WriteOptions::default())
     }
 
-    /// Rolls the raw points of `bounds` (from bucket boundaries) out of `snap`.
+    /// Rolls the raw points of `bounds` (from bucket boundaries) out of `snap`, and
+    /// deletes the leftovers it did not roll again.
     fn roll(&mut self, inner: &Inner, snap: &version::Snapshot, bounds: Bounds) -> Result<()> {
         let q = Query {
             bounds,
@@ -149,10 +269,13 @@ impl Out<'_> {
         inner.series_buckets(snap, q, rule.step, &rule.functions, &mut |key, start, s| {
             self.push(key, start, &s)
         })?;
-        match self.failed.take() {
-            Some(e) => Err(e),
-            None => self.flush(),
+        if let Some(e) = self.failed.take() {
+            return Err(e);
         }
+        if let Some(mut l) = self.leftovers.take() {
+            self.pending += l.up_to(None, rule, &mut self.batch)?;
+        }
+        self.flush()
     }
 }
 
@@ -163,15 +286,16 @@ impl RuleState {
         let mut out = Out {
             child,
             rule,
-            batch: Vec::new(),
+            batch: WriteBatch::new(),
+            pending: 0,
             failed: None,
-            gone: None,
+            leftovers: None,
         };
         if self.unclean.load(Ordering::Acquire) {
             clear_from(child, w.rolled)?;
         }
-        // Dirty buckets below the watermark: their rolled points deleted, then
-        // rolled again from what raw data is left.
+        // Dirty buckets below the watermark: rolled again from what raw data is
+        // left, and those with none left deleted, in the same writes.
         for region in w.marks.iter().flat_map(|(_, rs)| rs) {
             let Some(region) = region.within(&rule.prefix) else {
                 continue;
@@ -193,28 +317,8 @@ impl RuleState {
                 ..Bounds::all()
             }
             .with_time(lo, hi);
-            match rolled_buckets(child, rule, &region, lo, hi)? {
-                Some(existing) => {
-                    out.gone = Some(existing);
-                    out.roll(inner, snap, bounds)?;
-                    let mut deletes = WriteBatch::new();
-                    for (key, start) in out.gone.take().unwrap_or_default() {
-                        for &f in &rule.functions {
-                            deletes.delete(RollupRule::rolled_key(f, &key), start);
-                        }
-                    }
-                    child.write_owned(deletes, &WriteOptions::default())?;
-                }
-                None => {
-                    let mut deletes = WriteBatch::new();
-                    for &f in &rule.functions {
-                        let (start, end) = rolled_range(f, &region);
-                        deletes.delete_time_range(start, end, lo, hi);
-                    }
-                    child.write_owned(deletes, &WriteOptions::default())?;
-                    out.roll(inner, snap, bounds)?;
-                }
-            }
+            out.leftovers = Some(Leftovers::open(child, rule, &region, lo, hi)?);
+            out.roll(inner, snap, bounds)?;
         }
         // The buckets that came due.
         if w.target > w.rolled {
@@ -249,40 +353,6 @@ fn rolled_range(f: Agg, region: &Region) -> (Vec<u8>, Vec<u8>) {
             .expect("a function name is not all 0xff"),
     };
     (start, end)
-}
-
-/// The rolled buckets `(raw key, start)` of `region` between `lo` and `hi`, from
-/// the first function's points (every bucket has each function's, written in one
-/// batch); `None` when there are more than `POINT_DELETES`.
-fn rolled_buckets(
-    child: &Engine,
-    rule: &RollupRule,
-    region: &Region,
-    lo: i64,
-    hi: i64,
-) -> Result<Option<BucketSet>> {
-    let f = rule.functions[0];
-    let (start, end) = rolled_range(f, region);
-    let bounds = Bounds {
-        start,
-        end: KeyEnd::Excluded(end),
-        ..Bounds::all()
-    }
-    .with_time(lo, hi);
-    let found = child.query(Query {
-        bounds,
-        limit: Some(POINT_DELETES + 1),
-    })?;
-    if found.len() > POINT_DELETES {
-        return Ok(None);
-    }
-    let skip = f.name().len() + 1;
-    Ok(Some(
-        found
-            .into_iter()
-            .map(|r| (r.key[skip..].to_vec(), r.ts))
-            .collect(),
-    ))
 }
 
 /// Deletes the rolled points at or above `from` (left by a pass that did not
