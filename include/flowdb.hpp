@@ -2,13 +2,17 @@
 //
 // Move-only RAII classes own the C handles (Options, Engine, Scan, RecordList, JsonDB,
 // Transaction, Cursor, Query, KeyRange). JSON documents and keys are JSON text (std::string).
+// Names (stores, indexes, fields, paths) go to C as NUL-terminated strings: one holding
+// a NUL byte throws FLOWDB_INVALID_ARGUMENT. Builders (Options, WriteBatch, Query,
+// Range) chain on named objects and on temporaries (returned by value).
 // Failures throw flowdb::Error, which carries the flowdb_status_t. The non-throwing
 // form: flowdb::attempt([&] { ... }) runs any calls and returns a flowdb::Status
 // (Engine::try_open and Engine::try_write_batch are direct forms of the common ones).
 // Keys and values are byte strings passed as std::string_view. Lookups return
 // std::optional. A Scan is iterated with range-for (newest first when its Range is
 // reverse()); the RecordView it yields borrows from the scan and is valid until the
-// next step (or a seek). Scans and record lists are ranges for the standard library
+// scan reads the next record (or seeks); iterators step lazily (a loop stopped after n
+// steps, as std::views::take(n), leaves the rest to the next loop). Scans and record lists are ranges for the standard library
 // and C++20's std::ranges (their iterators model std::input_iterator; a RecordList's
 // std::forward_iterator). A JsonDB Cursor (from a Transaction, or JsonDB::open_cursor)
 // is iterated with range-for too, yielding owned CursorEntry values, and moved with
@@ -55,15 +59,22 @@
 
 namespace flowdb {
 
-/// A failed call: its status code and message.
+/// A failed call: its status code and message. what() is the message after the
+/// code's name ("LOCKED: locked: ..."); message() is the message alone, as a Status
+/// (a try_ form, attempt()) holds it.
 class Error : public std::runtime_error {
 public:
     Error(flowdb_status_t code, const std::string &message)
-        : std::runtime_error(std::string(flowdb_status_str(static_cast<int32_t>(code))) + ": " + message), code_(code) {}
+        : std::runtime_error(std::string(name(code)) + ": " + message), code_(code),
+          prefix_(std::char_traits<char>::length(name(code)) + 2) {}
     flowdb_status_t code() const noexcept { return code_; }
+    /// The message without the code's name (the end of what(), valid as long as it).
+    const char *message() const noexcept { return std::runtime_error::what() + prefix_; }
 
 private:
+    static const char *name(flowdb_status_t code) noexcept { return flowdb_status_str(static_cast<int32_t>(code)); }
     flowdb_status_t code_;
+    size_t prefix_;  // "<name>: " in what(): no string of its own, so copies cannot throw
 };
 
 /// The outcome of a non-throwing call.
@@ -74,43 +85,57 @@ struct Status {
     explicit operator bool() const noexcept { return ok(); }
 };
 
+namespace detail {
+// Sets a Status's message without throwing: when the copy cannot be allocated the
+// message stays empty (the code is kept).
+inline void set_message(Status &s, const char *message) noexcept {
+    try {
+        s.message = message;
+    } catch (...) {
+    }
+}
+}  // namespace detail
+
 /// Runs `f` (any flowdb calls) and reports a flowdb::Error as a Status instead of
-/// throwing it.
+/// throwing it: its code and message() (the message a try_ form gives).
 template <class F>
 Status attempt(F &&f) noexcept {
+    Status s;
     try {
         f();
-        return Status{};
     } catch (const Error &e) {
-        Status s;
         s.code = e.code();
-        s.message = e.what();
-        return s;
+        detail::set_message(s, e.message());
     } catch (const std::exception &e) {
         // Not flowdb's: the message kept (FLOWDB_INTERNAL: no code of ours fits).
-        Status s;
         s.code = FLOWDB_INTERNAL;
-        s.message = e.what();
-        return s;
+        detail::set_message(s, e.what());
     } catch (...) {
-        Status s;
         s.code = FLOWDB_INTERNAL;
-        s.message = "unexpected exception";
-        return s;
+        detail::set_message(s, "unexpected exception");
     }
+    return s;
 }
 
 namespace detail {
+// Frees what the library returned with F (a flowdb_*_free) as a unique_ptr's deleter.
+// The unique_ptr takes it before anything is copied out of it, so that a copy that
+// throws (std::bad_alloc) leaks nothing.
+template <auto F>
+struct Free {
+    template <class T>
+    void operator()(T *p) const noexcept { F(p); }
+};
+using OwnedError = std::unique_ptr<flowdb_error_t, Free<flowdb_error_free>>;
+using OwnedString = std::unique_ptr<char, Free<flowdb_string_free>>;
+
 // `err` is taken by reference: in `check(f(&err), err)` the argument order is
 // unspecified, so a by-value `err` could be read before `f` sets it.
 inline Status status(flowdb_status_t code, flowdb_error_t *&err) {
+    OwnedError owned(std::exchange(err, nullptr));
     Status s;
     s.code = code;
-    if (code != FLOWDB_OK) {
-        s.message = flowdb_error_message(err);
-        flowdb_error_free(err);
-        err = nullptr;
-    }
+    if (code != FLOWDB_OK) s.message = flowdb_error_message(owned.get());
     return s;
 }
 inline void check(flowdb_status_t code, flowdb_error_t *&err) {
@@ -118,6 +143,20 @@ inline void check(flowdb_status_t code, flowdb_error_t *&err) {
     if (!s.ok()) throw Error(s.code, s.message);
 }
 inline const uint8_t *bytes(std::string_view s) { return reinterpret_cast<const uint8_t *>(s.data()); }
+// `s` as the NUL-terminated string C reads (a name, a path, a key path): one holding a
+// NUL byte would be cut short there, so it throws FLOWDB_INVALID_ARGUMENT naming
+// `what` (the parameter) instead.
+inline const char *c_str(const std::string &s, const char *what) {
+    if (s.find('\0') != std::string::npos) throw Error(FLOWDB_INVALID_ARGUMENT, std::string(what) + " holds a NUL byte");
+    return s.c_str();
+}
+// The strings of `v` as C strings (each checked by c_str), for a `const char *const *`.
+inline std::vector<const char *> c_strs(const std::vector<std::string> &v, const char *what) {
+    std::vector<const char *> out;
+    out.reserve(v.size());
+    for (const auto &s : v) out.push_back(c_str(s, what));
+    return out;
+}
 // A value read as a number (flowdb_record_as_f64): nullopt unless it is 8 bytes.
 inline std::optional<double> as_f64(std::string_view value) noexcept {
     flowdb_record_view_t v{nullptr, 0, 0, 0, bytes(value), value.size()};
@@ -162,13 +201,17 @@ enum class Agg : int32_t;
 /// keyed "<function>:<raw key>" in <data dir>/rollups/<name>/, `keep_secs` seconds (0:
 /// forever), rolled `delay` microseconds after each bucket's end (default one step).
 /// Checked at open: a bad rule throws FLOWDB_INVALID_ARGUMENT naming it.
-/// `RollupRule("1m", 60'000'000, {Agg::max}).with_prefix("cpu.").with_keep_secs(86400)`.
+/// `RollupRule("1m", 60'000'000, {Agg::max}).with_prefix("cpu.").with_keep_secs(86400)`
+/// (the with_ builders return a named rule by reference, a temporary by value).
 struct RollupRule {
     RollupRule(std::string name_, int64_t step_, std::vector<Agg> functions_)
         : name(std::move(name_)), step(step_), functions(std::move(functions_)) {}
-    RollupRule &with_prefix(std::string p) { prefix = std::move(p); return *this; }
-    RollupRule &with_keep_secs(uint64_t secs) { keep_secs = secs; return *this; }
-    RollupRule &with_delay(int64_t d) { delay = d; return *this; }
+    RollupRule &with_prefix(std::string p) & { prefix = std::move(p); return *this; }
+    RollupRule with_prefix(std::string p) && { return std::move(with_prefix(std::move(p))); }
+    RollupRule &with_keep_secs(uint64_t secs) & { keep_secs = secs; return *this; }
+    RollupRule with_keep_secs(uint64_t secs) && { return std::move(with_keep_secs(secs)); }
+    RollupRule &with_delay(int64_t d) & { delay = d; return *this; }
+    RollupRule with_delay(int64_t d) && { return std::move(with_delay(d)); }
 
     std::string name;
     int64_t step = 0;
@@ -178,7 +221,10 @@ struct RollupRule {
     std::optional<int64_t> delay;
 };
 
-/// Options for Engine::open (every Config field; defaults as in the C API).
+/// Options for Engine::open (every Config field; defaults as in the C API). The
+/// setters chain: on a named Options each returns a reference to it; on a temporary
+/// it returns the Options itself (moved), so that `const auto &o =
+/// Options().data_dir(d).auto_background(false);` owns what it names.
 class Options {
 public:
     Options() : p_(flowdb_options_new()) {}
@@ -188,51 +234,79 @@ public:
     Options(const Options &) = delete;
     Options &operator=(const Options &) = delete;
 
-    Options &data_dir(const std::string &dir) { return set(flowdb_options_set_data_dir(p_, dir.c_str(), &err_)); }
-    Options &default_ttl_secs(std::optional<uint64_t> ttl) { return set(flowdb_options_set_default_ttl_secs(p_, ttl.has_value(), ttl.value_or(0), &err_)); }
-    Options &sync_always() { return set(flowdb_options_set_sync_mode(p_, FLOWDB_SYNC_ALWAYS, 0, &err_)); }
-    Options &sync_interval_ms(uint64_t ms) { return set(flowdb_options_set_sync_mode(p_, FLOWDB_SYNC_INTERVAL, ms, &err_)); }
-    Options &gc_interval_secs(uint64_t v) { return set(flowdb_options_set_gc_interval_secs(p_, v, &err_)); }
-    Options &memtable_size_mb(uint64_t v) { return set(flowdb_options_set_memtable_size_mb(p_, v, &err_)); }
-    Options &max_frozen_memtables(uint64_t v) { return set(flowdb_options_set_max_frozen_memtables(p_, v, &err_)); }
-    Options &block_size(uint64_t v) { return set(flowdb_options_set_block_size(p_, v, &err_)); }
-    Options &flush_interval_ms(uint64_t v) { return set(flowdb_options_set_flush_interval_ms(p_, v, &err_)); }
-    Options &time_bucket_secs(uint64_t v) { return set(flowdb_options_set_time_bucket_secs(p_, v, &err_)); }
-    Options &index_memory_budget_mb(uint64_t v) { return set(flowdb_options_set_index_memory_budget_mb(p_, v, &err_)); }
-    Options &block_cache_capacity_mb(uint64_t v) { return set(flowdb_options_set_block_cache_capacity_mb(p_, v, &err_)); }
-    Options &bloom_bits_per_key(uint64_t v) { return set(flowdb_options_set_bloom_bits_per_key(p_, v, &err_)); }
-    Options &wal_segment_size_mb(uint64_t v) { return set(flowdb_options_set_wal_segment_size_mb(p_, v, &err_)); }
-    Options &compaction_threshold(uint64_t v) { return set(flowdb_options_set_compaction_threshold(p_, v, &err_)); }
+    Options &data_dir(const std::string &dir) & { return set(flowdb_options_set_data_dir(p_, detail::c_str(dir, "data_dir"), &err_)); }
+    Options data_dir(const std::string &dir) && { return std::move(data_dir(dir)); }
+    Options &default_ttl_secs(std::optional<uint64_t> ttl) & { return set(flowdb_options_set_default_ttl_secs(p_, ttl.has_value(), ttl.value_or(0), &err_)); }
+    Options default_ttl_secs(std::optional<uint64_t> ttl) && { return std::move(default_ttl_secs(ttl)); }
+    Options &sync_always() & { return set(flowdb_options_set_sync_mode(p_, FLOWDB_SYNC_ALWAYS, 0, &err_)); }
+    Options sync_always() && { return std::move(sync_always()); }
+    Options &sync_interval_ms(uint64_t ms) & { return set(flowdb_options_set_sync_mode(p_, FLOWDB_SYNC_INTERVAL, ms, &err_)); }
+    Options sync_interval_ms(uint64_t ms) && { return std::move(sync_interval_ms(ms)); }
+    Options &gc_interval_secs(uint64_t v) & { return set(flowdb_options_set_gc_interval_secs(p_, v, &err_)); }
+    Options gc_interval_secs(uint64_t v) && { return std::move(gc_interval_secs(v)); }
+    Options &memtable_size_mb(uint64_t v) & { return set(flowdb_options_set_memtable_size_mb(p_, v, &err_)); }
+    Options memtable_size_mb(uint64_t v) && { return std::move(memtable_size_mb(v)); }
+    Options &max_frozen_memtables(uint64_t v) & { return set(flowdb_options_set_max_frozen_memtables(p_, v, &err_)); }
+    Options max_frozen_memtables(uint64_t v) && { return std::move(max_frozen_memtables(v)); }
+    Options &block_size(uint64_t v) & { return set(flowdb_options_set_block_size(p_, v, &err_)); }
+    Options block_size(uint64_t v) && { return std::move(block_size(v)); }
+    Options &flush_interval_ms(uint64_t v) & { return set(flowdb_options_set_flush_interval_ms(p_, v, &err_)); }
+    Options flush_interval_ms(uint64_t v) && { return std::move(flush_interval_ms(v)); }
+    Options &time_bucket_secs(uint64_t v) & { return set(flowdb_options_set_time_bucket_secs(p_, v, &err_)); }
+    Options time_bucket_secs(uint64_t v) && { return std::move(time_bucket_secs(v)); }
+    Options &index_memory_budget_mb(uint64_t v) & { return set(flowdb_options_set_index_memory_budget_mb(p_, v, &err_)); }
+    Options index_memory_budget_mb(uint64_t v) && { return std::move(index_memory_budget_mb(v)); }
+    Options &block_cache_capacity_mb(uint64_t v) & { return set(flowdb_options_set_block_cache_capacity_mb(p_, v, &err_)); }
+    Options block_cache_capacity_mb(uint64_t v) && { return std::move(block_cache_capacity_mb(v)); }
+    Options &bloom_bits_per_key(uint64_t v) & { return set(flowdb_options_set_bloom_bits_per_key(p_, v, &err_)); }
+    Options bloom_bits_per_key(uint64_t v) && { return std::move(bloom_bits_per_key(v)); }
+    Options &wal_segment_size_mb(uint64_t v) & { return set(flowdb_options_set_wal_segment_size_mb(p_, v, &err_)); }
+    Options wal_segment_size_mb(uint64_t v) && { return std::move(wal_segment_size_mb(v)); }
+    Options &compaction_threshold(uint64_t v) & { return set(flowdb_options_set_compaction_threshold(p_, v, &err_)); }
+    Options compaction_threshold(uint64_t v) && { return std::move(compaction_threshold(v)); }
     // Tuning beyond the configuration (Rust's Tuning), checked at open.
-    Options &block_compression(flowdb_compression_t c) { return set(flowdb_options_set_block_compression(p_, c, &err_)); }
-    Options &zstd_level(int32_t v) { return set(flowdb_options_set_zstd_level(p_, v, &err_)); }
-    Options &block_restart_interval(uint64_t v) { return set(flowdb_options_set_block_restart_interval(p_, v, &err_)); }
-    Options &index_partition_blocks(uint64_t v) { return set(flowdb_options_set_index_partition_blocks(p_, v, &err_)); }
-    Options &target_table_bytes(uint64_t v) { return set(flowdb_options_set_target_table_bytes(p_, v, &err_)); }
+    Options &block_compression(flowdb_compression_t c) & { return set(flowdb_options_set_block_compression(p_, c, &err_)); }
+    Options block_compression(flowdb_compression_t c) && { return std::move(block_compression(c)); }
+    Options &zstd_level(int32_t v) & { return set(flowdb_options_set_zstd_level(p_, v, &err_)); }
+    Options zstd_level(int32_t v) && { return std::move(zstd_level(v)); }
+    Options &block_restart_interval(uint64_t v) & { return set(flowdb_options_set_block_restart_interval(p_, v, &err_)); }
+    Options block_restart_interval(uint64_t v) && { return std::move(block_restart_interval(v)); }
+    Options &index_partition_blocks(uint64_t v) & { return set(flowdb_options_set_index_partition_blocks(p_, v, &err_)); }
+    Options index_partition_blocks(uint64_t v) && { return std::move(index_partition_blocks(v)); }
+    Options &target_table_bytes(uint64_t v) & { return set(flowdb_options_set_target_table_bytes(p_, v, &err_)); }
+    Options target_table_bytes(uint64_t v) && { return std::move(target_table_bytes(v)); }
     /// Retention by age: records with a ts more than `secs` seconds before now are
     /// deleted by maintenance (or Engine::enforce_retention). 0: no limit (the default).
-    Options &retention_max_age_secs(uint64_t secs) { return set(flowdb_options_set_retention_max_age_secs(p_, secs, &err_)); }
+    Options &retention_max_age_secs(uint64_t secs) & { return set(flowdb_options_set_retention_max_age_secs(p_, secs, &err_)); }
+    Options retention_max_age_secs(uint64_t secs) && { return std::move(retention_max_age_secs(secs)); }
     /// Retention by size: past `bytes` of tables, the oldest data is deleted until they
     /// fit. 0: no limit (the default).
-    Options &retention_max_bytes(uint64_t bytes) { return set(flowdb_options_set_retention_max_bytes(p_, bytes, &err_)); }
+    Options &retention_max_bytes(uint64_t bytes) & { return set(flowdb_options_set_retention_max_bytes(p_, bytes, &err_)); }
+    Options retention_max_bytes(uint64_t bytes) && { return std::move(retention_max_bytes(bytes)); }
     /// A constant label on every metrics sample (`name="value"`), to tell several
     /// databases in one process apart; the name is checked at open (see
     /// flowdb_options_add_metrics_label). Labels accumulate until clear_metrics_labels().
-    Options &metrics_label(const std::string &name, const std::string &value) {
-        return set(flowdb_options_add_metrics_label(p_, name.c_str(), value.c_str(), &err_));
+    Options &metrics_label(const std::string &name, const std::string &value) & {
+        return set(flowdb_options_add_metrics_label(p_, detail::c_str(name, "name"), detail::c_str(value, "value"), &err_));
     }
-    Options &clear_metrics_labels() { return set(flowdb_options_clear_metrics_labels(p_, &err_)); }
+    Options metrics_label(const std::string &name, const std::string &value) && { return std::move(metrics_label(name, value)); }
+    Options &clear_metrics_labels() & { return set(flowdb_options_clear_metrics_labels(p_, &err_)); }
+    Options clear_metrics_labels() && { return std::move(clear_metrics_labels()); }
     /// Adds a downsampling rule (see RollupRule); rules accumulate until clear_rollups().
-    Options &rollup(const RollupRule &r) {
+    Options &rollup(const RollupRule &r) & {
         std::vector<int32_t> fs;
         for (Agg a : r.functions) fs.push_back(static_cast<int32_t>(a));
-        flowdb_rollup_rule_t c{r.name.c_str(), detail::bytes(r.prefix), r.prefix.size(), r.step,
+        flowdb_rollup_rule_t c{detail::c_str(r.name, "name"), detail::bytes(r.prefix), r.prefix.size(), r.step,
                                fs.data(), fs.size(), r.keep_secs, r.delay.value_or(-1)};
         return set(flowdb_options_add_rollup(p_, &c, &err_));
     }
-    Options &clear_rollups() { return set(flowdb_options_clear_rollups(p_, &err_)); }
-    Options &create_if_missing(bool v) { return set(flowdb_options_set_create_if_missing(p_, v, &err_)); }
-    Options &auto_background(bool v) { return set(flowdb_options_set_auto_background(p_, v, &err_)); }
+    Options rollup(const RollupRule &r) && { return std::move(rollup(r)); }
+    Options &clear_rollups() & { return set(flowdb_options_clear_rollups(p_, &err_)); }
+    Options clear_rollups() && { return std::move(clear_rollups()); }
+    Options &create_if_missing(bool v) & { return set(flowdb_options_set_create_if_missing(p_, v, &err_)); }
+    Options create_if_missing(bool v) && { return std::move(create_if_missing(v)); }
+    Options &auto_background(bool v) & { return set(flowdb_options_set_auto_background(p_, v, &err_)); }
+    Options auto_background(bool v) && { return std::move(auto_background(v)); }
 
     const flowdb_options_t *get() const noexcept { return p_; }
 
@@ -351,32 +425,43 @@ private:
 
 /// A lazy scan over a snapshot, in its range's order (newest first for a reverse()
 /// range); iterate with range-for. seek() moves it; a range-for after a seek reads on
-/// from the new position.
+/// from the new position. A range-for (or an iterator) steps past a record only when
+/// it is incremented, and reads the next one when it is next looked at (compared with
+/// the end or dereferenced): a loop that stops after n steps, as `scan |
+/// std::views::take(n)` does, leaves the next record to whatever reads the scan next (a
+/// range-for, next()), and so does a loop left by break (the record it stopped at
+/// comes again). begin() reads nothing.
 class Scan {
 public:
     explicit Scan(flowdb_iter_t *it) : it_(it) {}
     ~Scan() { flowdb_iter_free(it_); }
-    Scan(Scan &&o) noexcept : it_(std::exchange(o.it_, nullptr)) {}
-    Scan &operator=(Scan &&o) noexcept { std::swap(it_, o.it_); return *this; }
+    Scan(Scan &&o) noexcept
+        : it_(std::exchange(o.it_, nullptr)), cur_(std::exchange(o.cur_, std::nullopt)), held_(std::exchange(o.held_, false)) {}
+    Scan &operator=(Scan &&o) noexcept {
+        std::swap(it_, o.it_);
+        std::swap(cur_, o.cur_);
+        std::swap(held_, o.held_);
+        return *this;
+    }
     Scan(const Scan &) = delete;
     Scan &operator=(const Scan &) = delete;
 
-    /// The next record (borrowed until the next call), or nullopt at the end.
+    /// The next record (borrowed until the next call), or nullopt at the end: the one
+    /// a stopped range-for looked at without stepping past it, else a new one.
     std::optional<RecordView> next() {
-        bool has = false;
-        flowdb_error_t *err = nullptr;
-        detail::check(flowdb_iter_next(it_, &has, &err), err);
-        if (!has) return std::nullopt;
-        flowdb_record_view_t v;
-        detail::check(flowdb_iter_record(it_, &v, &err), err);
-        return view_of(v);
+        if (held_) {
+            held_ = false;
+            return cur_;
+        }
+        return read();
     }
 
-    /// Whether the record the last next() (or range-for step) read was written as a
-    /// numeric point (Engine::write_points, WriteBatch::put_point): its value is then a
-    /// double's 8 bytes, little-endian (RecordView::as_f64 reads it). An 8-byte value
-    /// written as bytes is no point. False before the first record, at the end, and
-    /// after a seek until the next step. In a range-for, name the Scan to ask it:
+    /// Whether the record the scan is on (the last one next() returned or a range-for
+    /// looked at) was written as a numeric point (Engine::write_points,
+    /// WriteBatch::put_point): its value is then a double's 8 bytes, little-endian
+    /// (RecordView::as_f64 reads it). An 8-byte value written as bytes is no point.
+    /// False before the first record, at the end, and after a seek until the next
+    /// read. In a range-for, name the Scan to ask it:
     /// `auto s = db.scan(r); for (const RecordView &v : s) if (s.is_point()) ...`.
     bool is_point() const {
         bool point = false;
@@ -391,14 +476,18 @@ public:
     /// one beyond it ends it; the range's limit counts again from here; the scan keeps
     /// its snapshot. Also revives a scan that ended. Views from before are invalid.
     void seek(std::string_view key, int64_t ts) {
+        held_ = false;
+        cur_.reset();
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_iter_seek(it_, detail::bytes(key), key.size(), ts, &err), err);
     }
 
-    /// An input iterator (std::input_iterator in C++20): single pass, each step reads
-    /// the next record, and *it (a view into the scan) is valid until the next step.
-    /// end() is the default-constructed iterator; in C++20 an iterator also compares
-    /// with std::default_sentinel (equal at the end).
+    /// An input iterator (std::input_iterator in C++20): single pass; ++it steps past
+    /// the record it is on, and the next is read when it is looked at (*it, it->,
+    /// comparing with the end). *it (a view into the scan) is valid until the scan
+    /// reads the next record. Iterators of one scan share its position. end() is the
+    /// default-constructed iterator; in C++20 an iterator also compares with
+    /// std::default_sentinel (equal at the end).
     class iterator {
     public:
         using iterator_category = std::input_iterator_tag;
@@ -423,35 +512,61 @@ public:
         };
 
         iterator() = default;
-        explicit iterator(Scan *s) : scan_(s) { ++*this; }
-        reference operator*() const { return *cur_; }
-        pointer operator->() const { return &*cur_; }
+        explicit iterator(Scan *s) : scan_(s) {}
+        reference operator*() const { return *scan_->peek(); }
+        pointer operator->() const { return &*scan_->peek(); }
+        /// Steps past the record it is on (reading it first when nothing looked at it
+        /// yet); reads nothing after it.
         iterator &operator++() {
-            cur_ = scan_->next();
-            if (!cur_) scan_ = nullptr;
+            scan_->peek();
+            scan_->held_ = false;
             return *this;
         }
         postfix operator++(int) {
-            postfix old(cur_->to_record());
+            postfix old(scan_->peek()->to_record());
             ++*this;
             return old;
         }
-        friend bool operator==(const iterator &a, const iterator &b) noexcept { return a.scan_ == b.scan_; }
-        friend bool operator!=(const iterator &a, const iterator &b) noexcept { return !(a == b); }
+        // Not noexcept: comparing an iterator with the end reads its record.
+        friend bool operator==(const iterator &a, const iterator &b) {
+            bool a_end = a.at_end(), b_end = b.at_end();
+            return (a_end || b_end) ? a_end == b_end : a.scan_ == b.scan_;
+        }
+        friend bool operator!=(const iterator &a, const iterator &b) { return !(a == b); }
 #if __cplusplus >= 202002L
-        friend bool operator==(const iterator &a, std::default_sentinel_t) noexcept { return a.scan_ == nullptr; }
+        friend bool operator==(const iterator &a, std::default_sentinel_t) { return a.at_end(); }
 #endif
 
     private:
+        bool at_end() const { return !scan_ || !scan_->peek(); }
         Scan *scan_ = nullptr;
-        std::optional<RecordView> cur_;
     };
-    /// Reads the first record (from where the scan is: after a seek, the new position).
+    /// An iterator on the record the scan is on: the one a stopped range-for looked at
+    /// last, else the next (after a seek, from the new position). Reads nothing itself.
     iterator begin() { return iterator(this); }
     iterator end() { return iterator(); }
 
 private:
+    std::optional<RecordView> read() {
+        bool has = false;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_iter_next(it_, &has, &err), err);
+        if (!has) return std::nullopt;
+        flowdb_record_view_t v;
+        detail::check(flowdb_iter_record(it_, &v, &err), err);
+        return view_of(v);
+    }
+    // The record iterators are on (nullopt: the end), read when none is held.
+    const std::optional<RecordView> &peek() {
+        if (!held_) {
+            cur_ = read();
+            held_ = true;
+        }
+        return cur_;
+    }
     flowdb_iter_t *it_;
+    std::optional<RecordView> cur_;  // the record read last, when held_
+    bool held_ = false;              // cur_ is looked at, not yet stepped past
 };
 
 namespace detail {
@@ -526,10 +641,7 @@ std::vector<SeriesInfo> series(F &&f) {
     flowdb_series_t *out = nullptr;
     flowdb_error_t *err = nullptr;
     check(f(&out, &err), err);
-    struct Free {
-        flowdb_series_t *p;
-        ~Free() { flowdb_series_free(p); }
-    } owner{out};
+    std::unique_ptr<flowdb_series_t, Free<flowdb_series_free>> owner(out);
     std::vector<SeriesInfo> v;
     size_t n = flowdb_series_len(out);
     v.reserve(n);
@@ -577,10 +689,9 @@ inline const char *to_string(Agg a) noexcept {
 /// The function named `name` (as to_string spells it); throws FLOWDB_INVALID_ARGUMENT
 /// for another name.
 inline Agg agg_from_name(const std::string &name) {
-    if (name.find('\0') != std::string::npos) throw Error(FLOWDB_INVALID_ARGUMENT, "an aggregate function name holds a NUL byte");
     int32_t a = 0;
     flowdb_error_t *err = nullptr;
-    detail::check(flowdb_agg_from_name(name.c_str(), &a, &err), err);
+    detail::check(flowdb_agg_from_name(detail::c_str(name, "an aggregate function name"), &a, &err), err);
     return static_cast<Agg>(a);
 }
 
@@ -627,10 +738,7 @@ std::vector<Bucket> buckets(const std::vector<Agg> &functions, F &&f) {
     flowdb_buckets_t *out = nullptr;
     flowdb_error_t *err = nullptr;
     check(f(fs.data(), fs.size(), &out, &err), err);
-    struct Free {
-        flowdb_buckets_t *p;
-        ~Free() { flowdb_buckets_free(p); }
-    } owner{out};
+    std::unique_ptr<flowdb_buckets_t, Free<flowdb_buckets_free>> owner(out);
     std::vector<Bucket> v;
     size_t n = flowdb_buckets_len(out);
     v.reserve(n);
@@ -646,7 +754,8 @@ std::vector<Bucket> buckets(const std::vector<Agg> &functions, F &&f) {
 
 /// Puts, deletes, range deletes and deletes by time applied atomically by Engine::write (all or
 /// none, also across a crash). Each call copies what it is given; reusable after
-/// clear(). Not thread-safe.
+/// clear(). Not thread-safe. The calls chain as Options' setters do (a reference to a
+/// named batch, a temporary batch itself, moved).
 class WriteBatch {
 public:
     WriteBatch() : p_(flowdb_write_batch_new()) {}
@@ -657,45 +766,56 @@ public:
     WriteBatch &operator=(const WriteBatch &) = delete;
 
     /// A put; the record keeps its expire_at (0 or FLOWDB_NEVER_EXPIRES: the default TTL).
-    WriteBatch &put(const Record &r) { return step([&](flowdb_error_t **e) { auto v = detail::view(r); return flowdb_write_batch_put(p_, &v, e); }); }
+    WriteBatch &put(const Record &r) & { return step([&](flowdb_error_t **e) { auto v = detail::view(r); return flowdb_write_batch_put(p_, &v, e); }); }
+    WriteBatch put(const Record &r) && { return std::move(put(r)); }
     /// A put expiring ttl_secs seconds after its ts.
-    WriteBatch &put_ttl(const Record &r, uint64_t ttl_secs) {
+    WriteBatch &put_ttl(const Record &r, uint64_t ttl_secs) & {
         return step([&](flowdb_error_t **e) { auto v = detail::view(r); return flowdb_write_batch_put_ttl(p_, &v, ttl_secs, e); });
     }
+    WriteBatch put_ttl(const Record &r, uint64_t ttl_secs) && { return std::move(put_ttl(r, ttl_secs)); }
     /// A put of a numeric point; it keeps its expire_at (0 or FLOWDB_NEVER_EXPIRES: the
     /// default TTL).
-    WriteBatch &put_point(const Point &p) {
+    WriteBatch &put_point(const Point &p) & {
         return step([&](flowdb_error_t **e) { auto v = detail::view(p); return flowdb_write_batch_put_point(p_, &v, e); });
     }
+    WriteBatch put_point(const Point &p) && { return std::move(put_point(p)); }
     /// A put of a numeric point expiring ttl_secs seconds after its ts.
-    WriteBatch &put_point_ttl(const Point &p, uint64_t ttl_secs) {
+    WriteBatch &put_point_ttl(const Point &p, uint64_t ttl_secs) & {
         return step([&](flowdb_error_t **e) { auto v = detail::view(p); return flowdb_write_batch_put_point_ttl(p_, &v, ttl_secs, e); });
     }
+    WriteBatch put_point_ttl(const Point &p, uint64_t ttl_secs) && { return std::move(put_point_ttl(p, ttl_secs)); }
     /// A delete of the record (key, ts).
-    WriteBatch &remove(std::string_view key, int64_t ts) {
+    WriteBatch &remove(std::string_view key, int64_t ts) & {
         return step([&](flowdb_error_t **e) { return flowdb_write_batch_delete(p_, detail::bytes(key), key.size(), ts, e); });
     }
+    WriteBatch remove(std::string_view key, int64_t ts) && { return std::move(remove(key, ts)); }
     /// A delete of start <= key < end (half-open).
-    WriteBatch &delete_range(std::string_view start, std::string_view end) {
+    WriteBatch &delete_range(std::string_view start, std::string_view end) & {
         return step([&](flowdb_error_t **e) {
             return flowdb_write_batch_delete_range(p_, detail::bytes(start), start.size(), detail::bytes(end), end.size(), e);
         });
     }
+    WriteBatch delete_range(std::string_view start, std::string_view end) && { return std::move(delete_range(start, end)); }
     /// A delete of start <= key < end (half-open) and ts_start <= ts <= ts_end
     /// (inclusive); a reversed range makes Engine::write throw FLOWDB_INVALID_ARGUMENT.
-    WriteBatch &delete_time_range(std::string_view start, std::string_view end, int64_t ts_start, int64_t ts_end) {
+    WriteBatch &delete_time_range(std::string_view start, std::string_view end, int64_t ts_start, int64_t ts_end) & {
         return step([&](flowdb_error_t **e) {
             return flowdb_write_batch_delete_time_range(p_, detail::bytes(start), start.size(), detail::bytes(end), end.size(), ts_start, ts_end, e);
         });
     }
+    WriteBatch delete_time_range(std::string_view start, std::string_view end, int64_t ts_start, int64_t ts_end) && {
+        return std::move(delete_time_range(start, end, ts_start, ts_end));
+    }
     /// A delete of every record whose ts is below `ts` (INT64_MIN: nothing, and no operation).
-    WriteBatch &delete_before(int64_t ts) {
+    WriteBatch &delete_before(int64_t ts) & {
         return step([&](flowdb_error_t **e) { return flowdb_write_batch_delete_before(p_, ts, e); });
     }
+    WriteBatch delete_before(int64_t ts) && { return std::move(delete_before(ts)); }
     /// A delete of every record whose key begins with prefix and whose ts is below `ts`.
-    WriteBatch &delete_prefix_before(std::string_view prefix, int64_t ts) {
+    WriteBatch &delete_prefix_before(std::string_view prefix, int64_t ts) & {
         return step([&](flowdb_error_t **e) { return flowdb_write_batch_delete_prefix_before(p_, detail::bytes(prefix), prefix.size(), ts, e); });
     }
+    WriteBatch delete_prefix_before(std::string_view prefix, int64_t ts) && { return std::move(delete_prefix_before(prefix, ts)); }
     size_t size() const noexcept { return flowdb_write_batch_count(p_); }
     bool empty() const noexcept { return size() == 0; }
     void clear() noexcept { flowdb_write_batch_clear(p_); }
@@ -856,10 +976,9 @@ void drop_listener(SetListener<H> set, const H *h, const std::unique_ptr<Listene
 }
 // A background error the library returned (NULL: none), copied and freed.
 inline std::optional<Error> take_error(flowdb_error_t *e) {
+    OwnedError owned(e);
     if (!e) return std::nullopt;
-    Error out(flowdb_error_code(e), flowdb_error_message(e));
-    flowdb_error_free(e);
-    return out;
+    return Error(flowdb_error_code(e), flowdb_error_message(e));
 }
 }  // namespace detail
 
@@ -1028,25 +1147,27 @@ public:
     int64_t rollup_watermark(const std::string &name) const {
         int64_t wm = 0;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_engine_rollup_watermark(h_, name.c_str(), &wm, &err), err);
+        detail::check(flowdb_engine_rollup_watermark(h_, detail::c_str(name, "name"), &wm, &err), err);
         return wm;
     }
     /// The rolled points of the rollup `name` in r (keys "<function>:<raw key>", ts the
     /// bucket's start; Record::as_f64() reads the value).
     std::vector<Record> rollup_query(const std::string &name, const Range &r) const {
-        return list([&](flowdb_records_t **o, flowdb_error_t **e) { return flowdb_engine_rollup_query(h_, name.c_str(), r.get(), o, e); }).to_vector();
+        return list([&](flowdb_records_t **o, flowdb_error_t **e) {
+            return flowdb_engine_rollup_query(h_, detail::c_str(name, "name"), r.get(), o, e);
+        }).to_vector();
     }
     /// aggregate() on the rollup `name`: Range::prefix("max:cpu."), an hour and
     /// Agg::max give the maximum per hour from the rolled maxima.
     std::vector<Bucket> rollup_aggregate(const std::string &name, const Range &r, int64_t step, const std::vector<Agg> &functions) const {
         return detail::buckets(functions, [&](const int32_t *f, size_t n, flowdb_buckets_t **o, flowdb_error_t **e) {
-            return flowdb_engine_rollup_aggregate(h_, name.c_str(), r.get(), step, f, n, o, e);
+            return flowdb_engine_rollup_aggregate(h_, detail::c_str(name, "name"), r.get(), step, f, n, o, e);
         });
     }
     /// aggregate_by() on the rollup `name`.
     std::vector<Bucket> rollup_aggregate_by(const std::string &name, const Range &r, int64_t step, const std::vector<Agg> &functions, const GroupBy &group) const {
         return detail::buckets(functions, [&](const int32_t *f, size_t n, flowdb_buckets_t **o, flowdb_error_t **e) {
-            return flowdb_engine_rollup_aggregate_by(h_, name.c_str(), r.get(), step, f, n, group.get(), o, e);
+            return flowdb_engine_rollup_aggregate_by(h_, detail::c_str(name, "name"), r.get(), step, f, n, group.get(), o, e);
         });
     }
     /// The series (distinct keys) beginning with prefix (empty: all), in key order,
@@ -1125,9 +1246,8 @@ public:
         size_t len = 0;
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_engine_metrics_text(h_, &text, &len, &err), err);
-        std::string out(text, len);
-        flowdb_string_free(text);
-        return out;
+        detail::OwnedString owned(text);
+        return std::string(text, len);
     }
 
     /// Writes a consistent copy of the database as of now into dest, a directory that
@@ -1137,12 +1257,12 @@ public:
     /// is not changed.)
     void checkpoint(const std::string &dest) const {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_engine_checkpoint(h_, dest.c_str(), &err), err);
+        detail::check(flowdb_engine_checkpoint(h_, detail::c_str(dest, "dest"), &err), err);
     }
     /// checkpoint(), copying every file (no hard links): a backup for another disk.
     void backup_to(const std::string &dest) const {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_engine_backup_to(h_, dest.c_str(), &err), err);
+        detail::check(flowdb_engine_backup_to(h_, detail::c_str(dest, "dest"), &err), err);
     }
     /// For an engine from open_read_only(): moves it to the writer's present (new
     /// reads see what the writer wrote since). On a writing engine it does nothing.
@@ -1201,9 +1321,8 @@ private:
 namespace detail {
 // Takes ownership of a string the library returned.
 inline std::string take(char *s) {
-    std::string out = s ? std::string(s) : std::string();
-    flowdb_string_free(s);
-    return out;
+    OwnedString owned(s);
+    return s ? std::string(s) : std::string();
 }
 inline std::optional<std::string> take_optional(char *s) {
     if (!s) return std::nullopt;
@@ -1261,7 +1380,12 @@ struct CursorEntry {
 /// on its first entry when opened. Move it with continue_() (`continue` is a keyword),
 /// continue_to(), continue_primary_key() and advance() (each returns whether it is
 /// still on an entry); write through it with update() and remove(). Iterate it with
-/// range-for: from the entry it is on to its end, yielding CursorEntry values.
+/// range-for: from the entry it is on to its end, yielding CursorEntry values. A
+/// range-for's step moves the cursor only when the next entry is looked at, so a loop
+/// that stops (break, or after n steps as `cursor | std::views::take(n)` does) leaves
+/// it on the last entry it yielded: key(), update() and remove() act on that one, and
+/// the next range-for starts after it when the loop stepped past it (an explicit move
+/// made meanwhile replaces that pending step) or at it after a break.
 /// It lives within its transaction: once that is committed, aborted or destroyed,
 /// every call throws FLOWDB_TRANSACTION_INACTIVE (destroying the Cursor is still
 /// fine, before or after the Transaction). One from JsonDB::open_cursor holds a
@@ -1270,8 +1394,12 @@ class Cursor {
 public:
     explicit Cursor(flowdb_cursor_t *c) : c_(c) {}
     ~Cursor() { flowdb_cursor_free(c_); }
-    Cursor(Cursor &&o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
-    Cursor &operator=(Cursor &&o) noexcept { std::swap(c_, o.c_); return *this; }
+    Cursor(Cursor &&o) noexcept : c_(std::exchange(o.c_, nullptr)), stepped_(std::exchange(o.stepped_, false)) {}
+    Cursor &operator=(Cursor &&o) noexcept {
+        std::swap(c_, o.c_);
+        std::swap(stepped_, o.stepped_);
+        return *this;
+    }
     Cursor(const Cursor &) = delete;
     Cursor &operator=(const Cursor &) = delete;
 
@@ -1322,7 +1450,8 @@ public:
     }
 
     /// An input iterator (std::input_iterator in C++20) over the entries from the one
-    /// the cursor is on: each step continues the cursor. end() is the
+    /// the cursor is on: ++it steps past the entry, and the cursor continues when the
+    /// next one is looked at (*it, it->, comparing with the end). end() is the
     /// default-constructed iterator (in C++20 std::default_sentinel compares too).
     class iterator {
     public:
@@ -1345,34 +1474,48 @@ public:
         };
 
         iterator() = default;
-        explicit iterator(Cursor *c) : cursor_(c) { load(); }
-        reference operator*() const { return *cur_; }
-        pointer operator->() const { return &*cur_; }
+        explicit iterator(Cursor *c) : cursor_(c) {}
+        reference operator*() const { return *load(); }
+        pointer operator->() const { return load(); }
+        /// Steps past the entry it is on; the cursor stays on it until the next
+        /// entry is looked at.
         iterator &operator++() {
-            cursor_->continue_();
-            load();
+            cursor_->settle();
+            cursor_->stepped_ = true;
+            cur_.reset();
             return *this;
         }
         postfix operator++(int) {
-            postfix old(*cur_);
+            postfix old(*load());
             ++*this;
             return old;
         }
-        friend bool operator==(const iterator &a, const iterator &b) noexcept { return a.cursor_ == b.cursor_; }
-        friend bool operator!=(const iterator &a, const iterator &b) noexcept { return !(a == b); }
+        // Not noexcept: comparing an iterator with the end reads its entry.
+        friend bool operator==(const iterator &a, const iterator &b) {
+            bool a_end = a.at_end(), b_end = b.at_end();
+            return (a_end || b_end) ? a_end == b_end : a.cursor_ == b.cursor_;
+        }
+        friend bool operator!=(const iterator &a, const iterator &b) { return !(a == b); }
 #if __cplusplus >= 202002L
-        friend bool operator==(const iterator &a, std::default_sentinel_t) noexcept { return a.cursor_ == nullptr; }
+        friend bool operator==(const iterator &a, std::default_sentinel_t) { return a.at_end(); }
 #endif
 
     private:
-        void load() {
-            cur_ = cursor_->entry();
-            if (!cur_) cursor_ = nullptr;
+        // The entry the cursor is on (after the pending step), read once; nullptr
+        // past its end.
+        const CursorEntry *load() const {
+            if (!cur_) {
+                cursor_->settle();
+                cur_ = cursor_->entry();
+            }
+            return cur_ ? &*cur_ : nullptr;
         }
+        bool at_end() const { return !cursor_ || !load(); }
         Cursor *cursor_ = nullptr;
-        std::optional<CursorEntry> cur_;
+        mutable std::optional<CursorEntry> cur_;
     };
-    /// The entry the cursor is on now.
+    /// An iterator on the entry the cursor is on, or after it when a range-for
+    /// stepped past it (see the class). Moves and reads nothing itself.
     iterator begin() { return iterator(this); }
     iterator end() { return iterator(); }
     const flowdb_cursor_t *get() const noexcept { return c_; }
@@ -1385,14 +1528,21 @@ private:
         detail::check(f(c_, &out, &err), err);
         return detail::take_optional(out);
     }
+    // A move: it replaces a pending range-for step.
     template <class F>
     bool step(F &&f) {
         bool on = false;
         flowdb_error_t *err = nullptr;
         detail::check(f(&on, &err), err);
+        stepped_ = false;
         return on;
     }
+    // Makes the pending range-for step, if any.
+    void settle() {
+        if (stepped_) step([&](bool *on, flowdb_error_t **e) { return flowdb_cursor_continue(c_, on, e); });
+    }
     flowdb_cursor_t *c_;
+    bool stepped_ = false;  // a range-for stepped past the entry it is on
 };
 
 namespace detail {
@@ -1463,74 +1613,84 @@ public:
     /// Stores doc as a new document (IndexedDB's add); a document with its key already
     /// there throws FLOWDB_CONSTRAINT. Returns the key (JSON).
     std::string add(const std::string &store, std::string_view doc) {
-        return text([&](char **o, flowdb_error_t **e) { return F::add(h(), store.c_str(), doc.data(), doc.size(), o, e); });
+        return text([&](char **o, flowdb_error_t **e) { return F::add(h(), detail::c_str(store, "store"), doc.data(), doc.size(), o, e); });
     }
     /// Stores doc (any JSON value) under key (JSON) in a store without a key path
     /// (out-of-line keys: key path "[]"), replacing a document with that key
     /// (IndexedDB's put(value, key)); returns the key. On a store with a key path it
     /// throws FLOWDB_DATA.
     std::string put_with_key(const std::string &store, std::string_view doc, std::string_view key) {
-        return text([&](char **o, flowdb_error_t **e) { return F::put_with_key(h(), store.c_str(), doc.data(), doc.size(), key.data(), key.size(), o, e); });
+        return text([&](char **o, flowdb_error_t **e) {
+            return F::put_with_key(h(), detail::c_str(store, "store"), doc.data(), doc.size(), key.data(), key.size(), o, e);
+        });
     }
     /// put_with_key that inserts only (IndexedDB's add(value, key)): a document under
     /// key already there throws FLOWDB_CONSTRAINT.
     std::string add_with_key(const std::string &store, std::string_view doc, std::string_view key) {
-        return text([&](char **o, flowdb_error_t **e) { return F::add_with_key(h(), store.c_str(), doc.data(), doc.size(), key.data(), key.size(), o, e); });
+        return text([&](char **o, flowdb_error_t **e) {
+            return F::add_with_key(h(), detail::c_str(store, "store"), doc.data(), doc.size(), key.data(), key.size(), o, e);
+        });
     }
     /// Deletes every document whose primary key is in r (IndexedDB's delete(range)).
     void delete_range(const std::string &store, const KeyRange &r) {
         flowdb_error_t *err = nullptr;
-        check(F::delete_range(h(), store.c_str(), r.get(), &err), err);
+        check(F::delete_range(h(), detail::c_str(store, "store"), r.get(), &err), err);
     }
     /// Deletes every document of store; its key generator keeps its next key.
     void clear(const std::string &store) {
         flowdb_error_t *err = nullptr;
-        check(F::clear(h(), store.c_str(), &err), err);
+        check(F::clear(h(), detail::c_str(store, "store"), &err), err);
     }
     /// Documents whose primary key is in r, ascending, at most count (0: all): a JSON array.
     std::string get_all(const std::string &store, const KeyRange &r, size_t count = 0) const {
-        return text([&](char **o, flowdb_error_t **e) { return F::get_all(h(), store.c_str(), r.get(), count, o, e); });
+        return text([&](char **o, flowdb_error_t **e) { return F::get_all(h(), detail::c_str(store, "store"), r.get(), count, o, e); });
     }
     /// Primary keys in r, ascending, at most count (0: all): a JSON array.
     std::string get_all_keys(const std::string &store, const KeyRange &r, size_t count = 0) const {
-        return text([&](char **o, flowdb_error_t **e) { return F::get_all_keys(h(), store.c_str(), r.get(), count, o, e); });
+        return text([&](char **o, flowdb_error_t **e) { return F::get_all_keys(h(), detail::c_str(store, "store"), r.get(), count, o, e); });
     }
     /// Documents with their keys in dir order, at most count (0: all): a JSON array of
     /// {"key","primary_key","value"} (IndexedDB's getAllRecords).
     std::string get_all_records(const std::string &store, const KeyRange &r, size_t count = 0, flowdb_direction_t dir = FLOWDB_NEXT) const {
-        return text([&](char **o, flowdb_error_t **e) { return F::get_all_records(h(), store.c_str(), r.get(), count, dir, o, e); });
+        return text([&](char **o, flowdb_error_t **e) { return F::get_all_records(h(), detail::c_str(store, "store"), r.get(), count, dir, o, e); });
     }
     /// The lowest primary key in r, or nullopt.
     std::optional<std::string> get_key(const std::string &store, const KeyRange &r) const {
-        return optional_text([&](char **o, flowdb_error_t **e) { return F::get_key(h(), store.c_str(), r.get(), o, e); });
+        return optional_text([&](char **o, flowdb_error_t **e) { return F::get_key(h(), detail::c_str(store, "store"), r.get(), o, e); });
     }
     /// How many documents have a primary key in r.
     size_t count_range(const std::string &store, const KeyRange &r) const {
         size_t n = 0;
         flowdb_error_t *err = nullptr;
-        check(F::count_range(h(), store.c_str(), r.get(), &n, &err), err);
+        check(F::count_range(h(), detail::c_str(store, "store"), r.get(), &n, &err), err);
         return n;
     }
     /// Documents of the index entries with a key in r, in (index key, primary key)
     /// order, at most count (0: all): a JSON array.
     std::string get_all_by_index(const std::string &store, const std::string &index, const KeyRange &r, size_t count = 0) const {
-        return text([&](char **o, flowdb_error_t **e) { return F::get_all_by_index(h(), store.c_str(), index.c_str(), r.get(), count, o, e); });
+        return text([&](char **o, flowdb_error_t **e) {
+            return F::get_all_by_index(h(), detail::c_str(store, "store"), detail::c_str(index, "index"), r.get(), count, o, e);
+        });
     }
     /// Primary keys of the index entries with a key in r, at most count (0: all).
     std::string get_all_keys_by_index(const std::string &store, const std::string &index, const KeyRange &r, size_t count = 0) const {
-        return text([&](char **o, flowdb_error_t **e) { return F::get_all_keys_by_index(h(), store.c_str(), index.c_str(), r.get(), count, o, e); });
+        return text([&](char **o, flowdb_error_t **e) {
+            return F::get_all_keys_by_index(h(), detail::c_str(store, "store"), detail::c_str(index, "index"), r.get(), count, o, e);
+        });
     }
     /// Index keys, primary keys and documents of the index entries with a key in r, in
     /// dir order, at most count (0: all): {"key","primary_key","value"} objects.
     std::string get_all_records_by_index(const std::string &store, const std::string &index, const KeyRange &r, size_t count = 0,
                                          flowdb_direction_t dir = FLOWDB_NEXT) const {
         return text([&](char **o, flowdb_error_t **e) {
-            return F::get_all_records_by_index(h(), store.c_str(), index.c_str(), r.get(), count, dir, o, e);
+            return F::get_all_records_by_index(h(), detail::c_str(store, "store"), detail::c_str(index, "index"), r.get(), count, dir, o, e);
         });
     }
     /// The primary key of the first index entry with a key in r, or nullopt.
     std::optional<std::string> get_key_by_index(const std::string &store, const std::string &index, const KeyRange &r) const {
-        return optional_text([&](char **o, flowdb_error_t **e) { return F::get_key_by_index(h(), store.c_str(), index.c_str(), r.get(), o, e); });
+        return optional_text([&](char **o, flowdb_error_t **e) {
+            return F::get_key_by_index(h(), detail::c_str(store, "store"), detail::c_str(index, "index"), r.get(), o, e);
+        });
     }
 };
 }  // namespace detail
@@ -1550,41 +1710,41 @@ public:
     std::string put(const std::string &store, std::string_view doc) {
         char *key = nullptr;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_txn_put(t_, store.c_str(), doc.data(), doc.size(), &key, &err), err);
+        detail::check(flowdb_txn_put(t_, detail::c_str(store, "store"), doc.data(), doc.size(), &key, &err), err);
         return detail::take(key);
     }
     std::string put_auto(const std::string &store, std::string_view doc) {
         char *key = nullptr;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_txn_put_auto(t_, store.c_str(), doc.data(), doc.size(), &key, &err), err);
+        detail::check(flowdb_txn_put_auto(t_, detail::c_str(store, "store"), doc.data(), doc.size(), &key, &err), err);
         return detail::take(key);
     }
     std::optional<std::string> get(const std::string &store, std::string_view key) const {
         char *out = nullptr;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_txn_get(t_, store.c_str(), key.data(), key.size(), &out, &err), err);
+        detail::check(flowdb_txn_get(t_, detail::c_str(store, "store"), key.data(), key.size(), &out, &err), err);
         return detail::take_optional(out);
     }
     void remove(const std::string &store, std::string_view key) {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_txn_delete(t_, store.c_str(), key.data(), key.size(), &err), err);
+        detail::check(flowdb_txn_delete(t_, detail::c_str(store, "store"), key.data(), key.size(), &err), err);
     }
     size_t count(const std::string &store) const {
         size_t n = 0;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_txn_count(t_, store.c_str(), &n, &err), err);
+        detail::check(flowdb_txn_count(t_, detail::c_str(store, "store"), &n, &err), err);
         return n;
     }
     std::string scan(const std::string &store) const {
         char *out = nullptr;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_txn_scan(t_, store.c_str(), &out, &err), err);
+        detail::check(flowdb_txn_scan(t_, detail::c_str(store, "store"), &out, &err), err);
         return detail::take(out);
     }
     std::string get_by_index(const std::string &store, const std::string &index, std::string_view value) const {
         char *out = nullptr;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_txn_get_by_index(t_, store.c_str(), index.c_str(), value.data(), value.size(), &out, &err), err);
+        detail::check(flowdb_txn_get_by_index(t_, detail::c_str(store, "store"), detail::c_str(index, "index"), value.data(), value.size(), &out, &err), err);
         return detail::take(out);
     }
     void commit() {
@@ -1598,21 +1758,23 @@ public:
     /// A cursor over the documents of store with a primary key in r, in dir order
     /// (IndexedDB's openCursor); it may outlive the transaction, unusable then.
     Cursor open_cursor(const std::string &store, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) {
-        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) { return flowdb_txn_open_cursor(t_, store.c_str(), r.get(), dir, o, e); });
+        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) { return flowdb_txn_open_cursor(t_, detail::c_str(store, "store"), r.get(), dir, o, e); });
     }
     /// open_cursor without documents (openKeyCursor): it cannot update or remove.
     Cursor open_key_cursor(const std::string &store, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) {
-        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) { return flowdb_txn_open_key_cursor(t_, store.c_str(), r.get(), dir, o, e); });
+        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) { return flowdb_txn_open_key_cursor(t_, detail::c_str(store, "store"), r.get(), dir, o, e); });
     }
     /// A cursor over the entries of index with a key in r, in dir order (its key is
     /// the index key).
     Cursor open_index_cursor(const std::string &store, const std::string &index, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) {
-        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) { return flowdb_txn_open_index_cursor(t_, store.c_str(), index.c_str(), r.get(), dir, o, e); });
+        return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) {
+            return flowdb_txn_open_index_cursor(t_, detail::c_str(store, "store"), detail::c_str(index, "index"), r.get(), dir, o, e);
+        });
     }
     /// open_index_cursor without documents.
     Cursor open_index_key_cursor(const std::string &store, const std::string &index, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) {
         return cursor([&](flowdb_cursor_t **o, flowdb_error_t **e) {
-            return flowdb_txn_open_index_key_cursor(t_, store.c_str(), index.c_str(), r.get(), dir, o, e);
+            return flowdb_txn_open_index_key_cursor(t_, detail::c_str(store, "store"), detail::c_str(index, "index"), r.get(), dir, o, e);
         });
     }
     flowdb_txn_t *get() const noexcept { return t_; }
@@ -1643,34 +1805,35 @@ public:
 
     /// JsonDB::create_object_store in the upgrade (key paths in any form; "[]": none).
     void create_object_store(const std::string &name, const std::string &key_path) {
-        call([&](flowdb_error_t **e) { return flowdb_upgrade_create_object_store(up_, name.c_str(), key_path.c_str(), e); });
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_create_object_store(up_, detail::c_str(name, "name"), detail::c_str(key_path, "key_path"), e); });
     }
     /// JsonDB::create_store (a JSON description) in the upgrade.
     void create_store(std::string_view schema_json) {
         call([&](flowdb_error_t **e) { return flowdb_upgrade_create_store(up_, schema_json.data(), schema_json.size(), e); });
     }
     void delete_object_store(const std::string &name) {
-        call([&](flowdb_error_t **e) { return flowdb_upgrade_delete_object_store(up_, name.c_str(), e); });
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_delete_object_store(up_, detail::c_str(name, "name"), e); });
     }
     /// JsonDB::create_index in the upgrade: the documents stored so far are indexed.
     void create_index(const std::string &store, const std::string &name, const std::vector<std::string> &key_paths, bool unique = false,
                       bool multi_entry = false) {
-        std::vector<const char *> ps;
-        for (const auto &p : key_paths) ps.push_back(p.c_str());
+        std::vector<const char *> ps = detail::c_strs(key_paths, "key_paths");
         call([&](flowdb_error_t **e) {
-            return flowdb_upgrade_create_index_with(up_, store.c_str(), name.c_str(), ps.data(), ps.size(), unique, multi_entry, e);
+            return flowdb_upgrade_create_index_with(up_, detail::c_str(store, "store"), detail::c_str(name, "name"), ps.data(), ps.size(), unique, multi_entry, e);
         });
     }
     void delete_index(const std::string &store, const std::string &name) {
-        call([&](flowdb_error_t **e) { return flowdb_upgrade_delete_index(up_, store.c_str(), name.c_str(), e); });
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_delete_index(up_, detail::c_str(store, "store"), detail::c_str(name, "name"), e); });
     }
     /// Renames a store; no data is rewritten (FLOWDB_CONSTRAINT when `to` exists).
     void rename_store(const std::string &from, const std::string &to) {
-        call([&](flowdb_error_t **e) { return flowdb_upgrade_rename_store(up_, from.c_str(), to.c_str(), e); });
+        call([&](flowdb_error_t **e) { return flowdb_upgrade_rename_store(up_, detail::c_str(from, "from"), detail::c_str(to, "to"), e); });
     }
     /// Renames an index of store.
     void rename_index(const std::string &store, const std::string &from, const std::string &to) {
-        call([&](flowdb_error_t **e) { return flowdb_upgrade_rename_index(up_, store.c_str(), from.c_str(), to.c_str(), e); });
+        call([&](flowdb_error_t **e) {
+            return flowdb_upgrade_rename_index(up_, detail::c_str(store, "store"), detail::c_str(from, "from"), detail::c_str(to, "to"), e);
+        });
     }
     flowdb_upgrade_t *upgrade_handle() const noexcept { return up_; }
 
@@ -1788,29 +1951,39 @@ private:
 
 class JsonDB;
 
-/// A query (built fluently, run with collect); results are a JSON array.
+/// A query (built fluently, run with collect); results are a JSON array. The
+/// builders chain as Options' setters do: on a named Query each returns a reference
+/// to it, on a temporary (`db.query("users").where_eq(...)`) the Query itself, moved.
 class Query {
 public:
-    explicit Query(const std::string &store) : q_(flowdb_query_new(store.c_str())) {}
+    explicit Query(const std::string &store) : q_(flowdb_query_new(detail::c_str(store, "store"))) {}
     ~Query() { flowdb_query_free(q_); }
     Query(Query &&o) noexcept : q_(std::exchange(o.q_, nullptr)) {}
     Query &operator=(Query &&o) noexcept { std::swap(q_, o.q_); return *this; }
     Query(const Query &) = delete;
     Query &operator=(const Query &) = delete;
 
-    Query &where_eq(const std::string &field, std::string_view value) {
-        return step(flowdb_query_where_eq(q_, field.c_str(), value.data(), value.size(), &err_));
+    Query &where_eq(const std::string &field, std::string_view value) & {
+        return step(flowdb_query_where_eq(q_, detail::c_str(field, "field"), value.data(), value.size(), &err_));
     }
+    Query where_eq(const std::string &field, std::string_view value) && { return std::move(where_eq(field, value)); }
     /// start <= field < end (half-open).
-    Query &where_range(const std::string &field, std::string_view start, std::string_view end) {
-        return step(flowdb_query_where_range(q_, field.c_str(), start.data(), start.size(), end.data(), end.size(), &err_));
+    Query &where_range(const std::string &field, std::string_view start, std::string_view end) & {
+        return step(flowdb_query_where_range(q_, detail::c_str(field, "field"), start.data(), start.size(), end.data(), end.size(), &err_));
     }
-    Query &where_in(const std::string &field, std::string_view values_array) {
-        return step(flowdb_query_where_in(q_, field.c_str(), values_array.data(), values_array.size(), &err_));
+    Query where_range(const std::string &field, std::string_view start, std::string_view end) && { return std::move(where_range(field, start, end)); }
+    Query &where_in(const std::string &field, std::string_view values_array) & {
+        return step(flowdb_query_where_in(q_, detail::c_str(field, "field"), values_array.data(), values_array.size(), &err_));
     }
-    Query &order_by(const std::string &field, bool descending = false) { return step(flowdb_query_order_by(q_, field.c_str(), descending, &err_)); }
-    Query &limit(size_t n) { return step(flowdb_query_limit(q_, n, &err_)); }
-    Query &offset(size_t n) { return step(flowdb_query_offset(q_, n, &err_)); }
+    Query where_in(const std::string &field, std::string_view values_array) && { return std::move(where_in(field, values_array)); }
+    Query &order_by(const std::string &field, bool descending = false) & {
+        return step(flowdb_query_order_by(q_, detail::c_str(field, "field"), descending, &err_));
+    }
+    Query order_by(const std::string &field, bool descending = false) && { return std::move(order_by(field, descending)); }
+    Query &limit(size_t n) & { return step(flowdb_query_limit(q_, n, &err_)); }
+    Query limit(size_t n) && { return std::move(limit(n)); }
+    Query &offset(size_t n) & { return step(flowdb_query_offset(q_, n, &err_)); }
+    Query offset(size_t n) && { return std::move(offset(n)); }
     /// Runs the query (a read: the query stays usable).
     std::string collect(const JsonDB &db) const;
 
@@ -1882,7 +2055,7 @@ public:
 
     void create_object_store(const std::string &name, const std::string &key_path) {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_create_object_store(h_, name.c_str(), key_path.c_str(), &err), err);
+        detail::check(flowdb_jsondb_create_object_store(h_, detail::c_str(name, "name"), detail::c_str(key_path, "key_path"), &err), err);
     }
     /// `{"name", "keyPath", "autoIncrement", "indexes": [{"name", "keyPath", "unique", "multiEntry"}]}`
     void create_store(std::string_view schema_json) {
@@ -1890,80 +2063,85 @@ public:
         detail::check(flowdb_jsondb_create_store(h_, schema_json.data(), schema_json.size(), &err), err);
     }
     void create_index(const std::string &store, const std::string &name, const std::vector<std::string> &key_paths, bool unique = false, bool multi_entry = false) {
-        std::vector<const char *> ps;
-        for (const auto &p : key_paths) ps.push_back(p.c_str());
+        std::vector<const char *> ps = detail::c_strs(key_paths, "key_paths");
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_create_index_with(h_, store.c_str(), name.c_str(), ps.data(), ps.size(), unique, multi_entry, &err), err);
+        detail::check(flowdb_jsondb_create_index_with(h_, detail::c_str(store, "store"), detail::c_str(name, "name"), ps.data(), ps.size(), unique,
+                                                      multi_entry, &err),
+                      err);
     }
     void delete_index(const std::string &store, const std::string &name) {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_delete_index(h_, store.c_str(), name.c_str(), &err), err);
+        detail::check(flowdb_jsondb_delete_index(h_, detail::c_str(store, "store"), detail::c_str(name, "name"), &err), err);
     }
     void delete_object_store(const std::string &name) {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_delete_object_store(h_, name.c_str(), &err), err);
+        detail::check(flowdb_jsondb_delete_object_store(h_, detail::c_str(name, "name"), &err), err);
     }
     /// The store names as a JSON array, sorted by UTF-16 code unit (IndexedDB's order).
     std::string store_names() const { return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_store_names(h_, o, e); }); }
     std::optional<std::string> get_store(const std::string &name) const {
         char *out = nullptr;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_get_store(h_, name.c_str(), &out, &err), err);
+        detail::check(flowdb_jsondb_get_store(h_, detail::c_str(name, "name"), &out, &err), err);
         return detail::take_optional(out);
     }
 
     std::string put(const std::string &store, std::string_view doc) {
-        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_put(h_, store.c_str(), doc.data(), doc.size(), o, e); });
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_put(h_, detail::c_str(store, "store"), doc.data(), doc.size(), o, e); });
     }
     std::string put_auto(const std::string &store, std::string_view doc) {
-        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_put_auto(h_, store.c_str(), doc.data(), doc.size(), o, e); });
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_put_auto(h_, detail::c_str(store, "store"), doc.data(), doc.size(), o, e); });
     }
     std::optional<std::string> get(const std::string &store, std::string_view key) const {
         char *out = nullptr;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_get(h_, store.c_str(), key.data(), key.size(), &out, &err), err);
+        detail::check(flowdb_jsondb_get(h_, detail::c_str(store, "store"), key.data(), key.size(), &out, &err), err);
         return detail::take_optional(out);
     }
     void remove(const std::string &store, std::string_view key) {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_delete(h_, store.c_str(), key.data(), key.size(), &err), err);
+        detail::check(flowdb_jsondb_delete(h_, detail::c_str(store, "store"), key.data(), key.size(), &err), err);
     }
     size_t count(const std::string &store) const {
         size_t n = 0;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_count(h_, store.c_str(), &n, &err), err);
+        detail::check(flowdb_jsondb_count(h_, detail::c_str(store, "store"), &n, &err), err);
         return n;
     }
     std::string scan(const std::string &store) const {
-        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_scan(h_, store.c_str(), o, e); });
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_scan(h_, detail::c_str(store, "store"), o, e); });
     }
     std::string get_by_index(const std::string &store, const std::string &index, std::string_view value) const {
-        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_get_by_index(h_, store.c_str(), index.c_str(), value.data(), value.size(), o, e); });
+        return text([&](char **o, flowdb_error_t **e) {
+            return flowdb_jsondb_get_by_index(h_, detail::c_str(store, "store"), detail::c_str(index, "index"), value.data(), value.size(), o, e);
+        });
     }
     /// start <= index key < end (half-open, as the Rust API); see flowdb_jsondb_range_by_index.
     std::string range_by_index(const std::string &store, const std::string &index, std::string_view start, std::string_view end) const {
         return text([&](char **o, flowdb_error_t **e) {
-            return flowdb_jsondb_range_by_index(h_, store.c_str(), index.c_str(), start.data(), start.size(), end.data(), end.size(), o, e);
+            return flowdb_jsondb_range_by_index(h_, detail::c_str(store, "store"), detail::c_str(index, "index"), start.data(), start.size(), end.data(),
+                                                end.size(), o, e);
         });
     }
     std::string index_query(const std::string &store, const std::string &index, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) const {
-        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_index_query(h_, store.c_str(), index.c_str(), r.get(), dir, o, e); });
+        return text([&](char **o, flowdb_error_t **e) {
+            return flowdb_jsondb_index_query(h_, detail::c_str(store, "store"), detail::c_str(index, "index"), r.get(), dir, o, e);
+        });
     }
     /// Documents whose primary key is in r, in dir order (a JSON array).
     std::string get_range(const std::string &store, const KeyRange &r, flowdb_direction_t dir = FLOWDB_NEXT) const {
-        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_get_range(h_, store.c_str(), r.get(), dir, o, e); });
+        return text([&](char **o, flowdb_error_t **e) { return flowdb_jsondb_get_range(h_, detail::c_str(store, "store"), r.get(), dir, o, e); });
     }
     /// How many entries of index have a key in r.
     size_t count_by_index(const std::string &store, const std::string &index, const KeyRange &r) const {
         size_t n = 0;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_count_by_index(h_, store.c_str(), index.c_str(), r.get(), &n, &err), err);
+        detail::check(flowdb_jsondb_count_by_index(h_, detail::c_str(store, "store"), detail::c_str(index, "index"), r.get(), &n, &err), err);
         return n;
     }
     /// A transaction over `stores` (at least one: none throws FLOWDB_INVALID_ARGUMENT).
     Transaction transaction(const std::vector<std::string> &stores, bool read_write) {
-        std::vector<const char *> ss;
-        for (const auto &s : stores) ss.push_back(s.c_str());
+        std::vector<const char *> ss = detail::c_strs(stores, "stores");
         flowdb_txn_t *t = nullptr;
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_jsondb_transaction(h_, ss.data(), ss.size(), read_write ? FLOWDB_READ_WRITE_TXN : FLOWDB_READ_ONLY_TXN, &t, &err), err);
@@ -1977,7 +2155,8 @@ public:
                        bool key_only = false) const {
         flowdb_cursor_t *c = nullptr;
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_open_cursor(h_, store.c_str(), index ? index->c_str() : nullptr, r.get(), dir, key_only, &c, &err), err);
+        const char *idx = index ? detail::c_str(*index, "index") : nullptr;
+        detail::check(flowdb_jsondb_open_cursor(h_, detail::c_str(store, "store"), idx, r.get(), dir, key_only, &c, &err), err);
         return Cursor(c);
     }
     Query query(const std::string &store) const { return Query(store); }
@@ -2014,12 +2193,12 @@ public:
     /// transactions whole or not at all).
     void checkpoint(const std::string &dest) const {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_checkpoint(h_, dest.c_str(), &err), err);
+        detail::check(flowdb_jsondb_checkpoint(h_, detail::c_str(dest, "dest"), &err), err);
     }
     /// Engine::backup_to for a document database.
     void backup_to(const std::string &dest) const {
         flowdb_error_t *err = nullptr;
-        detail::check(flowdb_jsondb_backup_to(h_, dest.c_str(), &err), err);
+        detail::check(flowdb_jsondb_backup_to(h_, detail::c_str(dest, "dest"), &err), err);
     }
     /// Engine::catch_up for a database from open_read_only() (its schema too).
     void catch_up() {
@@ -2047,7 +2226,9 @@ public:
     void clear_event_listener() { set_event_listener(nullptr); }
     /// The changes of `stores` as they commit, from the next commit on.
     Subscription subscribe(const std::vector<std::string> &stores) const { return subscription(nullptr, stores, nullptr); }
-    /// subscribe, for documents whose primary key is in r (clears always come).
+    /// subscribe, for documents whose primary key is in r (clears always come). A
+    /// moved-from r throws FLOWDB_INVALID_ARGUMENT, as in every other request (the C
+    /// call would take its NULL for every key).
     Subscription subscribe(const std::vector<std::string> &stores, const KeyRange &r) const { return subscription(nullptr, stores, &r); }
     /// subscribe, delivering first the logged changes after sequence number `since`,
     /// then the live ones; FLOWDB_NOT_FOUND when those changes expired from the log.
@@ -2072,9 +2253,10 @@ public:
 
 private:
     explicit JsonDB(flowdb_jsondb_t *h) : h_(h) {}
+    // r: nullptr for every key; a KeyRange without a handle (moved from) is refused.
     Subscription subscription(const uint64_t *since, const std::vector<std::string> &stores, const KeyRange *r) const {
-        std::vector<const char *> ss;
-        for (const auto &s : stores) ss.push_back(s.c_str());
+        if (r && !r->get()) throw Error(FLOWDB_INVALID_ARGUMENT, "range is NULL (a moved-from KeyRange)");
+        std::vector<const char *> ss = detail::c_strs(stores, "stores");
         flowdb_subscription_t *sub = nullptr;
         flowdb_error_t *err = nullptr;
         const flowdb_key_range_t *kr = r ? r->get() : nullptr;

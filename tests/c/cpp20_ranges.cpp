@@ -89,6 +89,17 @@ int main() {
         for (const auto &kt : reader.scan(flowdb::Range::all().reverse()) | std::views::filter(odd) | std::views::take(3) | std::views::transform(key_ts))
             got.push_back(kt);
         CHECK((got == Keys{{"k.d", 1}, {"k.c", 3}, {"k.c", 1}}));
+        // views::take stops without stepping the scan past a record it did not yield:
+        // a second take over the same scan goes on from the fourth record.
+        flowdb::Scan twice = reader.scan(flowdb::Range::keys("k.a", "k.b"));
+        got.clear();
+        for (const RecordView &v : twice | std::views::take(3)) got.push_back(key_ts(v));
+        for (const RecordView &v : twice | std::views::take(3)) got.push_back(key_ts(v));
+        CHECK((got == Keys{{"k.a", 1}, {"k.a", 2}, {"k.a", 3}, {"k.a", 4}, {"k.b", 1}, {"k.b", 2}}));
+        CHECK(std::ranges::distance(twice) == 2 && twice.begin() == std::default_sentinel);
+        // Looking at a scan steps past nothing: a test for emptiness, then a whole walk.
+        flowdb::Scan peeked = reader.scan(flowdb::Range::keys("k.a", "k.a"));
+        CHECK(peeked.begin() != peeked.end() && peeked.begin() != std::default_sentinel && std::ranges::distance(peeked) == 4);
         // Range algorithms over a whole scan.
         size_t bytes = 0;
         std::ranges::for_each(reader.scan(flowdb::Range::prefix("k.b")), [&](const RecordView &v) { bytes += v.value.size(); });
@@ -142,6 +153,14 @@ int main() {
         auto pks = c | std::views::transform([](const flowdb::CursorEntry &e) { return e.primary_key; });
         CHECK(std::ranges::equal(pks, std::vector<std::string>{"1", "3"}));
         CHECK(c.begin() == std::default_sentinel);
+        // views::take(1) leaves the cursor on the entry it yielded; the next take
+        // goes on from the one after it.
+        flowdb::Cursor t = docs.open_cursor("p", std::nullopt, flowdb::KeyRange::all());
+        std::vector<std::string> seen;
+        for (const auto &e : t | std::views::take(1)) seen.push_back(e.primary_key);
+        CHECK(t.primary_key() == "1");
+        for (const auto &e : t | std::views::take(1)) seen.push_back(e.primary_key);
+        CHECK(t.primary_key() == "2" && (seen == std::vector<std::string>{"1", "2"}));
     }
     std::string cmd = std::string("rm -rf '") + base + "'";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", base);

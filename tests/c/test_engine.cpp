@@ -1,7 +1,9 @@
 // C++ wrapper tests: RAII, exceptions with codes, the non-throwing form, optional
 // lookups, range-for scans (to the end and stopped early, newest first, after seeks),
 // limits, series listings, moves, every read through a const Engine, sync and the
-// deprecated close, metrics labels.
+// deprecated close, metrics labels; builders chained on temporaries, scans stepped
+// lazily (a loop stopped after n steps, as std::views::take does), names holding a
+// NUL byte refused, the messages of attempt() and of the try_ forms alike.
 #include "flowdb.hpp"
 
 #include <chrono>
@@ -10,7 +12,10 @@
 #include <cstdlib>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 static int failures = 0, checks = 0;
 #define CHECK(c)                                                                          \
@@ -88,6 +93,129 @@ static bool series_are(const std::vector<flowdb::SeriesInfo> &got, std::initiali
         if (s.key != k || s.points != 10 || s.first_ts != 1 || s.last_ts != 10) return false;
     }
     return true;
+}
+
+// A builder called on a temporary returns it by value (moved), so that a reference
+// bound to the chain (`const auto &o = Options().data_dir(d);`) owns it; called on a
+// named object it returns a reference to it, as before.
+#define BUILDER(T, call)                                                                  \
+    static_assert(std::is_same_v<decltype(std::declval<T>().call), T> &&                \
+                      std::is_same_v<decltype(std::declval<T &>().call), T &>,          \
+                  #T "::" #call)
+using flowdb::Options;
+using flowdb::WriteBatch;
+using flowdb::RollupRule;
+BUILDER(Options, data_dir("d"));
+BUILDER(Options, default_ttl_secs(1));
+BUILDER(Options, sync_always());
+BUILDER(Options, sync_interval_ms(1));
+BUILDER(Options, gc_interval_secs(1));
+BUILDER(Options, memtable_size_mb(1));
+BUILDER(Options, max_frozen_memtables(1));
+BUILDER(Options, block_size(1));
+BUILDER(Options, flush_interval_ms(1));
+BUILDER(Options, time_bucket_secs(1));
+BUILDER(Options, index_memory_budget_mb(1));
+BUILDER(Options, block_cache_capacity_mb(1));
+BUILDER(Options, bloom_bits_per_key(1));
+BUILDER(Options, wal_segment_size_mb(1));
+BUILDER(Options, compaction_threshold(1));
+BUILDER(Options, block_compression(FLOWDB_COMPRESSION_LZ4));
+BUILDER(Options, zstd_level(1));
+BUILDER(Options, block_restart_interval(1));
+BUILDER(Options, index_partition_blocks(1));
+BUILDER(Options, target_table_bytes(1));
+BUILDER(Options, retention_max_age_secs(1));
+BUILDER(Options, retention_max_bytes(1));
+BUILDER(Options, metrics_label("n", "v"));
+BUILDER(Options, clear_metrics_labels());
+BUILDER(Options, rollup(std::declval<const RollupRule &>()));
+BUILDER(Options, clear_rollups());
+BUILDER(Options, create_if_missing(true));
+BUILDER(Options, auto_background(true));
+BUILDER(WriteBatch, put(std::declval<const flowdb::Record &>()));
+BUILDER(WriteBatch, put_ttl(std::declval<const flowdb::Record &>(), 1));
+BUILDER(WriteBatch, put_point(std::declval<const flowdb::Point &>()));
+BUILDER(WriteBatch, put_point_ttl(std::declval<const flowdb::Point &>(), 1));
+BUILDER(WriteBatch, remove("k", 1));
+BUILDER(WriteBatch, delete_range("a", "b"));
+BUILDER(WriteBatch, delete_time_range("a", "b", 1, 2));
+BUILDER(WriteBatch, delete_before(1));
+BUILDER(WriteBatch, delete_prefix_before("a", 1));
+BUILDER(RollupRule, with_prefix("p"));
+BUILDER(RollupRule, with_keep_secs(1));
+BUILDER(RollupRule, with_delay(1));
+BUILDER(flowdb::Range, reverse());
+BUILDER(flowdb::Range, limit(1));
+
+// The ts of the records a loop reads from a scan, stepping it at most n times and
+// stopping without looking further, as `s | std::views::take(n)` does.
+static std::vector<int64_t> take(flowdb::Scan &s, int n) {
+    std::vector<int64_t> got;
+    auto it = s.begin();
+    for (int i = 0; i < n && it != s.end(); i++, ++it) got.push_back(it->ts);
+    return got;
+}
+using Stamps = std::vector<int64_t>;
+
+// Builders chained on temporaries and bound to references (the chain's object lives
+// as long as the reference); scans stepped lazily; names holding a NUL byte.
+static void temporaries_lazy_scans_and_nul(const std::string &base) {
+    const auto &o = flowdb::Options().data_dir(base + "/chained").auto_background(false);
+    flowdb::Engine db = flowdb::Engine::open(o);
+    const auto &b = flowdb::WriteBatch().put({"c", 1, 0, "one"}).put({"c", 2, 0, "two"}).remove("c", 1);
+    CHECK(b.size() == 3);
+    db.write(b);
+    CHECK(stamps(db, "c") == std::set<int64_t>{2});
+
+    // A scan of ts 1..6: a loop stepping it three times and stopping leaves the fourth
+    // record to the next loop (the step reads nothing; the next look at it does).
+    points(db, {"lazy"}, 1, 6);
+    flowdb::Scan s = db.scan(flowdb::Range::prefix("lazy"));
+    CHECK(take(s, 3) == (Stamps{1, 2, 3}));
+    CHECK(take(s, 3) == (Stamps{4, 5, 6}));
+    CHECK(take(s, 3).empty());
+    // begin() reads nothing, and looking (comparing, dereferencing) steps past nothing.
+    s.seek("lazy", 0);
+    s.begin();
+    CHECK(s.begin() != s.end() && s.begin()->ts == 1);
+    auto first = s.begin(), again = s.begin();
+    CHECK(first->ts == 1 && again->ts == 1 && first == again);
+    CHECK(take(s, 6) == (Stamps{1, 2, 3, 4, 5, 6}));
+    // next() goes on where the loop stopped; a loop stopped by break (not stepped past
+    // its record) hands that record to what reads next.
+    s.seek("lazy", 0);
+    CHECK(take(s, 2) == (Stamps{1, 2}) && s.next()->ts == 3);
+    for (const auto &v : s)
+        if (v.ts == 5) break;
+    CHECK(s.next()->ts == 5);
+    CHECK(take(s, 3) == (Stamps{6}) && !s.next());
+
+    // Names handed to C as NUL-terminated strings: one holding a NUL byte is refused
+    // (FLOWDB_INVALID_ARGUMENT naming it), not cut short at the NUL.
+    auto refused = [](auto &&f, const char *what) {
+        try {
+            f();
+        } catch (const flowdb::Error &e) {
+            std::string m = e.what();
+            if (e.code() == FLOWDB_INVALID_ARGUMENT && m.find(what) != std::string::npos && m.find("NUL") != std::string::npos) return true;
+            std::fprintf(stderr, "  threw %s\n", e.what());
+        }
+        return false;
+    };
+    const std::string cut = base + "/cp";
+    CHECK(refused([&] { db.checkpoint(cut + std::string("\0x", 2)); }, "dest"));
+    CHECK(refused([&] { db.backup_to(cut + std::string("\0x", 2)); }, "dest"));
+    CHECK(access(cut.c_str(), F_OK) != 0);  // nothing written at the cut name
+    CHECK(refused([&] { db.rollup_watermark(std::string("1m\0x", 4)); }, "name"));
+    CHECK(refused([&] { db.rollup_query(std::string("1m\0x", 4), flowdb::Range::all()); }, "name"));
+    flowdb::Options n;
+    CHECK(refused([&] { n.data_dir(cut + std::string("\0x", 2)); }, "data_dir"));
+    CHECK(refused([&] { n.metrics_label(std::string("db\0x", 4), "v"); }, "name"));
+    CHECK(refused([&] { n.metrics_label("db", std::string("v\0x", 3)); }, "value"));
+    CHECK(refused([&] { n.rollup(flowdb::RollupRule(std::string("1m\0x", 4), 60, {flowdb::Agg::max})); }, "name"));
+    CHECK(refused([&] { flowdb::agg_from_name(std::string("sum\0", 4)); }, "name"));
+    db.shutdown();
 }
 
 int main() {
@@ -229,6 +357,18 @@ int main() {
         std::optional<flowdb::Engine> second;
         flowdb::Status s = flowdb::Engine::try_open(opts, second);
         CHECK(!s.ok() && s.code == FLOWDB_LOCKED && !second.has_value());
+        // The same failure through attempt() and as an Error: the same message, which
+        // what() prefixes with the code's name.
+        flowdb::Status by_attempt = flowdb::attempt([&] { flowdb::Engine::open(opts); });
+        CHECK(by_attempt.code == s.code && by_attempt.message == s.message && s.message.find("lock") != std::string::npos);
+        try {
+            flowdb::Engine::open(opts);
+            CHECK(false);
+        } catch (const flowdb::Error &e) {
+            CHECK(e.code() == FLOWDB_LOCKED && e.message() == s.message && std::string(e.what()) == "LOCKED: " + s.message);
+            const flowdb::Error copy = e;
+            CHECK(copy.message() == s.message);
+        }
         db.write_batch({{"cpu.a", 1, FLOWDB_NEVER_EXPIRES, "1"}, {"cpu.a", 2, FLOWDB_NEVER_EXPIRES, "2"}, {"cpu.b", 1, FLOWDB_NEVER_EXPIRES, std::string("\0x", 2)}});
         db.write_batch_sync({{"mem.a", 5, FLOWDB_NEVER_EXPIRES, "m"}});
         db.write_batch_ttl({{"old", 1, FLOWDB_NEVER_EXPIRES, "gone"}}, 1);
@@ -581,6 +721,7 @@ int main() {
             CHECK(e.code() == FLOWDB_INVALID_ARGUMENT && std::string(e.what()).find("\"__db\" begins with") != std::string::npos);
         }
     }
+    temporaries_lazy_scans_and_nul(base);
     flowdb::Engine again = flowdb::Engine::open(opts);
     CHECK(again.get("cpu.b", 1)->value == "new");
     std::string cmd = std::string("rm -rf '") + base + "'";

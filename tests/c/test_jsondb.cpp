@@ -3,7 +3,10 @@
 // every read through a const JsonDB, sync and the deprecated close, metrics labels;
 // the key-range reads (get_all, ...), add, delete_range, clear, and cursors;
 // out-of-line keys, schema versions (open_with_version / upgrade_to with a lambda,
-// an exception aborting the upgrade) and the change feed (Subscription).
+// an exception aborting the upgrade) and the change feed (Subscription); query
+// builders chained on a temporary, cursors stepped lazily (a loop stopped after n
+// steps leaves the cursor on its last entry), names holding a NUL byte refused, a
+// moved-from KeyRange refused by subscribe.
 #include "flowdb.hpp"
 
 #include <algorithm>
@@ -12,7 +15,9 @@
 #include <stdexcept>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 static int failures = 0, checks = 0;
@@ -21,6 +26,19 @@ static int failures = 0, checks = 0;
         checks++;                                                                         \
         if (!(c)) { failures++; std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); } \
     } while (0)
+
+// A Query builder called on a temporary returns it by value (moved); on a named
+// Query, a reference to it.
+#define BUILDER(call)                                                                    \
+    static_assert(std::is_same_v<decltype(std::declval<flowdb::Query>().call), flowdb::Query> && \
+                      std::is_same_v<decltype(std::declval<flowdb::Query &>().call), flowdb::Query &>, \
+                  #call)
+BUILDER(where_eq("f", "1"));
+BUILDER(where_range("f", "1", "2"));
+BUILDER(where_in("f", "[1]"));
+BUILDER(order_by("f"));
+BUILDER(limit(1));
+BUILDER(offset(1));
 
 template <class F>
 static flowdb_status_t code_of(F &&f) {
@@ -112,6 +130,44 @@ static void ranges_and_cursors(const std::string &dir) {
         CHECK(t.get_all("users", all) == "[]");
     }
     CHECK(db.count_range("users", all) == 3);
+
+    // A cursor steps when the next entry is looked at: a loop that stops after two
+    // steps (as std::views::take(2) does) leaves it on the second entry, which
+    // update() and remove() act on; the next loop goes on from the third, unless
+    // the cursor was moved meanwhile (the move replaces the loop's pending step).
+    {
+        flowdb::Transaction t = db.transaction({"users"}, true);
+        flowdb::Cursor c = t.open_cursor("users", all);
+        std::string got;
+        {
+            auto it = c.begin();
+            for (int i = 0; i < 2 && it != c.end(); i++, ++it) got += it->key + "|";
+        }
+        CHECK(got == "1|2|" && c.key() == "2");
+        CHECK(c.update(R"({"age":22,"id":2})") == "2");
+        CHECK(keys_of(c) == "3|");
+        flowdb::Cursor d = t.open_cursor("users", all);
+        d.begin();  // begin() moves nothing
+        {
+            auto it = d.begin();
+            ++it;
+        }
+        CHECK(d.key() == "1" && d.begin()->key == "2" && d.key() == "2");
+        flowdb::Cursor m = t.open_cursor("users", all);
+        {
+            auto it = m.begin();
+            ++it;
+        }
+        CHECK(m.continue_() && m.key() == "2" && keys_of(m) == "2|3|");
+        m = t.open_cursor("users", all);
+        for (const auto &e : m)
+            if (e.key == "2") break;  // not stepped past: still on it
+        CHECK(m.key() == "2");
+        m.remove();
+        CHECK(t.get_all_keys("users", all) == "[1,3]");
+        // destroyed uncommitted: aborted
+    }
+    CHECK(db.get_all("users", all) == "[" + D1 + "," + D2 + "," + D3 + "]");
 
     // Cursors on a transaction: range-for, moves, writes.
     {
@@ -286,6 +342,14 @@ static void versions_and_feed(const std::string &dir) {
         db.set_change_retention(std::chrono::hours(1));
         CHECK(code_of([&] { db.subscribe({"nope"}); }) == FLOWDB_NOT_FOUND);
         CHECK(code_of([&] { db.subscribe({}); }) == FLOWDB_INVALID_ARGUMENT);
+        // A moved-from KeyRange is refused (in C, NULL would mean every key), as by
+        // the other requests.
+        flowdb::KeyRange moved = flowdb::KeyRange::only("1");
+        flowdb::KeyRange taken = std::move(moved);
+        CHECK(code_of([&] { db.subscribe({"notes"}, moved); }) == FLOWDB_INVALID_ARGUMENT);
+        CHECK(code_of([&] { db.subscribe_since(first - 1, {"notes"}, moved); }) == FLOWDB_INVALID_ARGUMENT);
+        CHECK(code_of([&] { db.get_all("notes", moved); }) == FLOWDB_INVALID_ARGUMENT);
+        CHECK(code_of([&] { db.subscribe({"notes"}, taken); }) == FLOWDB_OK);
         db.shutdown();  // subscriptions do not hold the database
         CHECK(code_of([&] { all.next(1s); }) == FLOWDB_CLOSED);
         CHECK(code_of([&] { db.version(); }) == FLOWDB_CLOSED);
@@ -336,6 +400,52 @@ int main() {
         CHECK(desc.find("b@x") < desc.find("a@x"));
         const flowdb::Query by_email = std::move(db.query("users").where_eq("email", R"("b@x")"));
         CHECK(by_email.collect(db) == by_email.collect(db) && by_email.collect(db).find("\"id\":5") != std::string::npos);
+        {
+            // A chain on a temporary bound to a reference: the reference owns the query.
+            const auto &q5 = db.query("users").where_eq("email", R"("b@x")").limit(1);
+            CHECK(q5.collect(db).find("\"id\":5") != std::string::npos);
+            flowdb::Query named("users");
+            flowdb::Query &same = named.where_in("age", "[30]").order_by("age");  // named: a reference
+            CHECK(&same == &named && named.collect(db).find("\"id\":5") != std::string::npos);
+        }
+        {
+            // Names handed to C as NUL-terminated strings: one holding a NUL byte is
+            // refused (FLOWDB_INVALID_ARGUMENT naming it), not cut short at the NUL.
+            auto refused = [](auto &&f, const char *what) {
+                try {
+                    f();
+                } catch (const flowdb::Error &e) {
+                    std::string m = e.what();
+                    if (e.code() == FLOWDB_INVALID_ARGUMENT && m.find(what) != std::string::npos && m.find("NUL") != std::string::npos) return true;
+                    std::fprintf(stderr, "  threw %s\n", e.what());
+                }
+                return false;
+            };
+            const std::string users("users\0evil", 10), age("age\0x", 5);
+            const size_t before = db.count("users");
+            CHECK(refused([&] { db.put(users, R"({"id":40})"); }, "store"));
+            CHECK(refused([&] { db.put_auto(users, R"({"id":40})"); }, "store"));
+            CHECK(refused([&] { db.add(users, R"({"id":40})"); }, "store"));
+            CHECK(db.count("users") == before && !db.get("users", "40"));
+            CHECK(refused([&] { db.count(users); }, "store"));
+            CHECK(refused([&] { db.get_all(users, flowdb::KeyRange::all()); }, "store"));
+            CHECK(refused([&] { db.get_by_index("users", age, "30"); }, "index"));
+            CHECK(refused([&] { db.open_cursor("users", age, flowdb::KeyRange::all()); }, "index"));
+            CHECK(refused([&] { db.query(users); }, "store"));
+            CHECK(refused([&] { db.query("users").where_eq(age, "30"); }, "field"));
+            CHECK(refused([&] { db.transaction({"users", users}, false); }, "stores"));
+            CHECK(refused([&] { db.subscribe({users}); }, "stores"));
+            CHECK(refused([&] { db.create_object_store(users, "id"); }, "name"));
+            CHECK(refused([&] { db.create_object_store("s2", std::string("id\0x", 4)); }, "key_path"));
+            CHECK(refused([&] { db.create_index("users", age, {"age"}); }, "name"));
+            CHECK(refused([&] { db.create_index("users", "age2", {age}); }, "key_paths"));
+            CHECK(refused([&] { db.checkpoint(std::string(base) + "/cp" + std::string("\0x", 2)); }, "dest"));
+            CHECK(db.store_names() == R"(["plain","users"])" && db.count_by_index("users", "age", flowdb::KeyRange::all()) == 2);
+            flowdb::Transaction t = db.transaction({"users"}, true);
+            CHECK(refused([&] { t.put(users, R"({"id":40})"); }, "store"));
+            CHECK(refused([&] { t.get_by_index("users", age, "30"); }, "index"));
+            CHECK(refused([&] { t.open_index_cursor("users", age, flowdb::KeyRange::all()); }, "index"));
+        }
         {
             flowdb::Transaction t = db.transaction({"users"}, true);
             t.put("users", R"({"id":7,"email":"c@x"})");
