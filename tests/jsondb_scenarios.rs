@@ -676,3 +676,131 @@ fn an_index_repeating_a_key_path_serves_only_the_fields_it_covers() {
         .unwrap();
     assert_eq!(got, scanned);
 }
+
+/// A document nested deeper than a stored document can be read back (127 levels of
+/// arrays and objects, the limit of the JSON parser reads use, as the C API's and
+/// the CLI's input parsers) is refused with `Data`: stored, it could not be read,
+/// replaced or deleted again, and queries over its store failed.
+#[test]
+fn documents_nested_too_deep_to_read_back_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.create_store(&StoreSchema::new("s", "id")).unwrap();
+    let nested = |levels: usize| {
+        let mut v = json!(0);
+        for _ in 0..levels {
+            v = json!([v]);
+        }
+        v
+    };
+    // The document object is a level: 126 arrays inside it is 127 in all.
+    let deepest = json!({"id": 1, "d": nested(126)});
+    db.put("s", deepest.clone()).unwrap();
+    assert_eq!(db.get("s", &json!(1)).unwrap(), Some(deepest));
+    let err = db.put("s", json!({"id": 2, "d": nested(127)})).unwrap_err();
+    assert_eq!(err.code(), StatusCode::Data, "{err}");
+    assert!(err.to_string().contains("127 levels"), "{err}");
+    assert_eq!(db.get("s", &json!(2)).unwrap(), None);
+    // Replacing the readable one with a too deep one is refused; it stays.
+    let err = db.put("s", json!({"id": 1, "d": nested(127)})).unwrap_err();
+    assert_eq!(err.code(), StatusCode::Data, "{err}");
+    db.delete("s", &json!(1)).unwrap();
+    assert_eq!(db.count("s").unwrap(), 0);
+}
+
+/// Replacing a document whose multi-entry array is large moves exactly the entries
+/// that changed (the old and new keys are compared by binary search: an array of n
+/// values once cost n² comparisons per put).
+#[test]
+fn a_large_multi_entry_array_is_updated_entry_by_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.create_store(
+        &StoreSchema::new("s", "id")
+            .index(IndexSchema::new("tags", "tags").multi_entry(true))
+            .index(
+                IndexSchema::new("utags", "u")
+                    .multi_entry(true)
+                    .unique(true),
+            ),
+    )
+    .unwrap();
+    let n = 20_000;
+    let tags: Vec<i64> = (0..n).collect();
+    db.put("s", json!({"id": 1, "tags": tags, "u": tags}))
+        .unwrap();
+    // Half kept, half replaced (and repeated values, which count once).
+    let next: Vec<i64> = (n / 2..n + n / 2).chain(n..n + 10).collect();
+    db.put("s", json!({"id": 1, "tags": next, "u": next}))
+        .unwrap();
+    let all = KeyRange::all();
+    assert_eq!(db.count_by_index("s", "tags", &all).unwrap(), n as usize);
+    assert_eq!(db.count_by_index("s", "utags", &all).unwrap(), n as usize);
+    let gone = KeyRange::bound(&json!(0), &json!(n / 2), false, true).unwrap();
+    assert_eq!(db.count_by_index("s", "tags", &gone).unwrap(), 0);
+    // A second document may take the freed unique values, not the kept ones.
+    db.put("s", json!({"id": 2, "u": [0, 1]})).unwrap();
+    let err = db.put("s", json!({"id": 3, "u": [n]})).unwrap_err();
+    assert_eq!(err.code(), StatusCode::Constraint, "{err}");
+}
+
+/// Keys are doubles, as in IndexedDB: an integer a double cannot hold exactly
+/// (beyond 2^53) is refused as a key with `Data`, where it was rounded (two
+/// snowflake-style ids became one key: the second document replaced the first). Up
+/// to 2^53 integers are exact and read back as written. A document whose indexed
+/// field holds such an integer is stored, without that index entry (an invalid index
+/// key, as IndexedDB skips one).
+#[test]
+fn integer_keys_beyond_two_to_the_53_are_refused_not_rounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    db.create_store(&StoreSchema::new("t", "id").index(IndexSchema::new("ext", "ext")))
+        .unwrap();
+    let big = json!(1_234_567_890_123_456_789u64);
+    let err = db.put("t", json!({"id": big, "v": "a"})).unwrap_err();
+    assert_eq!(err.code(), StatusCode::Data, "{err}");
+    assert!(err.to_string().contains("2^53"), "{err}");
+    let err = db
+        .put("t", json!({"id": -9_007_199_254_740_993i64}))
+        .unwrap_err();
+    assert_eq!(err.code(), StatusCode::Data, "{err}");
+    assert_eq!(db.get("t", &big).unwrap_err().code(), StatusCode::Data);
+    // The largest exact integers are keys, and read back as the integers written.
+    for id in [
+        json!(9_007_199_254_740_992u64),
+        json!(-9_007_199_254_740_992i64),
+    ] {
+        db.put("t", json!({"id": id.clone(), "ext": 1})).unwrap();
+        let keys = db
+            .get_all_keys("t", &KeyRange::only(&id).unwrap(), None)
+            .unwrap();
+        assert_eq!(keys, vec![id]);
+    }
+    // An indexed field holding one: stored, not in the index; asking for it is Data.
+    db.put("t", json!({"id": 5, "ext": big})).unwrap();
+    assert!(db.get("t", &json!(5)).unwrap().is_some());
+    assert_eq!(db.count_by_index("t", "ext", &KeyRange::all()).unwrap(), 2);
+    let err = db.query("t").where_eq("ext", big).collect().unwrap_err();
+    assert_eq!(err.code(), StatusCode::Data, "{err}");
+}
+
+/// An index whose key path is a one-path array (`["a"]`, keys `[a]`) does not serve
+/// a filter on a field written `["a"]`: the planned query and a scan agree.
+#[test]
+fn a_one_path_array_index_does_not_serve_a_field_of_that_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path());
+    let one = flowdb::jsondb::KeyPath::Array(vec!["a".into()]);
+    db.create_store(&StoreSchema::new("s", "id").index(IndexSchema::with_key_path("one", &one)))
+        .unwrap();
+    db.put("s", json!({"id": 1, "a": 7})).unwrap();
+    db.put("s", json!({"id": 2, "a": 8})).unwrap();
+    for v in [json!(7), json!([7])] {
+        let planned = db.query("s").where_eq("[\"a\"]", v.clone()).collect();
+        let scanned = db.query("s").where_eq("[\"a\"]", v).scan_only().collect();
+        match (planned, scanned) {
+            (Ok(p), Ok(s)) => assert_eq!(p, s),
+            (p, s) => assert_eq!(p.is_err(), s.is_err(), "{p:?} / {s:?}"),
+        }
+    }
+}

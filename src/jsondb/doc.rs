@@ -22,6 +22,37 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Value> {
         .map_err(|e| Error::Internal(format!("stored document is not JSON: {e}")))
 }
 
+/// The deepest nesting of arrays and objects a stored document may have: what
+/// `parse` reads back (serde_json's recursion limit, 128, counts the outermost level
+/// too). The C API and the CLI parse their input with the same limit.
+pub(crate) const MAX_DEPTH: usize = 127;
+
+/// Refuses a document nested deeper than [`MAX_DEPTH`]: stored, it could not be read,
+/// replaced or deleted again (each reads it first).
+pub(crate) fn check_depth(doc: &Value) -> Result<()> {
+    let nested = |v: &Value| matches!(v, Value::Array(_) | Value::Object(_));
+    // The containers still to look into, with their depth (scalars never enter).
+    let mut stack: Vec<(&Value, usize)> = Vec::new();
+    if nested(doc) {
+        stack.push((doc, 1));
+    }
+    while let Some((v, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            return Err(Error::Data(format!(
+                "the document nests arrays and objects more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        match v {
+            Value::Array(a) => stack.extend(a.iter().filter(|c| nested(c)).map(|c| (c, depth + 1))),
+            Value::Object(o) => {
+                stack.extend(o.values().filter(|c| nested(c)).map(|c| (c, depth + 1)))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for serde_json::Value {}

@@ -35,12 +35,33 @@ const END: u8 = 0x00;
 pub(crate) fn validate(v: &Value) -> Result<()> {
     match v {
         Value::Null | Value::Bool(_) => Ok(()),
-        Value::Number(n) if n.as_f64().is_some() => Ok(()),
+        Value::Number(n) => number_key(n).map(|_| ()),
         Value::String(_) => Ok(()),
         Value::Array(items) => items.iter().try_for_each(validate),
         other => Err(Error::Data(format!(
             "{} is not a valid key (keys are null, booleans, numbers, strings and arrays of keys)",
             describe(other)
+        ))),
+    }
+}
+
+/// The largest integer a key holds exactly: keys are doubles, as IndexedDB's.
+const MAX_EXACT: u64 = 1 << 53;
+
+/// The double a number key stands for. An integer a double cannot hold exactly
+/// (|n| > 2^53) is refused: rounded, two such keys would be one (a second document
+/// replacing the first, a unique index reporting a duplicate).
+fn number_key(n: &serde_json::Number) -> Result<f64> {
+    let exact = match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => u <= MAX_EXACT,
+        (None, Some(i)) => i.unsigned_abs() <= MAX_EXACT,
+        _ => true, // a float: a double already
+    };
+    match n.as_f64() {
+        Some(f) if exact => Ok(f),
+        _ => Err(Error::Data(format!(
+            "{n} is not a valid key: keys are doubles (as in IndexedDB), which hold \
+             integers exactly only up to 2^53 in size; store larger ones as strings"
         ))),
     }
 }
@@ -62,9 +83,7 @@ pub(crate) fn encode_into(v: &Value, out: &mut Vec<u8>) -> Result<()> {
         Value::Bool(false) => out.push(TAG_FALSE),
         Value::Bool(true) => out.push(TAG_TRUE),
         Value::Number(n) => {
-            let f = n
-                .as_f64()
-                .ok_or_else(|| Error::Data(format!("{n} is not a valid key")))?;
+            let f = number_key(n)?;
             out.reserve(9);
             out.push(TAG_NUMBER);
             out.extend_from_slice(&encode_f64(f));
@@ -261,10 +280,10 @@ pub(crate) fn skip(b: &[u8]) -> Option<usize> {
 
 /// A JSON number for `f`: an integer when it is one (so keys read back as written).
 #[inline]
-/// `f` as an integer when it is a whole number JSON holds exactly as one (|f| < 2^53):
-/// keys read back as `1`, not `1.0`.
+/// `f` as an integer when it is a whole number a key may be written as (|f| <= 2^53,
+/// `number_key`): keys read back as `1`, not `1.0`.
 fn exact_integer(f: f64) -> Option<i64> {
-    (f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15).then_some(f as i64)
+    (f.fract() == 0.0 && f.abs() <= MAX_EXACT as f64).then_some(f as i64)
 }
 
 fn number_value(f: f64) -> Option<Value> {
@@ -320,7 +339,9 @@ mod tests {
                 .map(|_| json!(f64::from_bits(rng.u64(..))))
                 .filter(|k| !k.is_null()),
         );
-        keys.extend((0..2000).map(|_| json!(rng.i64(..) >> rng.u32(0..64))));
+        // Integers keys may be (|i| <= 2^53: a shift of at least 10).
+        keys.extend((0..2000).map(|_| json!(rng.i64(..) >> rng.u32(10..64))));
+        keys.extend([json!(1u64 << 53), json!(-(1i64 << 53))]);
         for k in keys {
             let enc = encode(&k).unwrap();
             let mut out = Vec::new();

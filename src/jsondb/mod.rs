@@ -298,12 +298,15 @@ impl JsonDB {
         self.read_one(store, |tx| tx.get_range(store, range, dir))
     }
 
-    /// Documents whose `index` key equals `value`, in primary-key order.
+    /// Documents whose `index` key equals `value`, in (index key, primary key) order:
+    /// primary-key order for an exact key; on a compound index a shorter key matches
+    /// as a prefix (see [`Transaction::get_by_index`]).
     pub fn get_by_index(&self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
         self.read_one(store, |tx| tx.get_by_index(store, index, value))
     }
 
-    /// Documents with `start <= index key <= end`, in (index key, primary key) order.
+    /// Documents with `start <= index key < end` (half-open, as the published crate),
+    /// in (index key, primary key) order.
     pub fn range_by_index(
         &self,
         store: &str,

@@ -281,6 +281,7 @@ impl Request<'_> {
             }
         };
         let pk = key::encode(&key)?;
+        super::doc::check_depth(&doc)?;
         let old = self.doc_by_pk(s, &pk)?;
         if no_overwrite && old.is_some() {
             return Err(Error::Constraint(format!(
@@ -305,11 +306,15 @@ impl Request<'_> {
         old: Option<&Value>,
         new: Option<&Value>,
     ) -> Result<()> {
+        // Both sorted and distinct (index_keys): membership by binary search, so a
+        // multi-entry array of n values costs n log n, not n².
         let old_keys = old.map(|d| index_keys(&idx.def, d)).unwrap_or_default();
         let new_keys = new.map(|d| index_keys(&idx.def, d)).unwrap_or_default();
+        let in_old = |k: &&Vec<u8>| old_keys.binary_search(k).is_ok();
+        let in_new = |k: &&Vec<u8>| new_keys.binary_search(k).is_ok();
         let unique = idx.def.unique;
         if unique {
-            for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+            for k in new_keys.iter().filter(|k| !in_old(k)) {
                 let (entry, _) = index_entry(s.id, idx.id, true, k, pk);
                 if self.read(&entry)?.is_some_and(|holder| holder != pk) {
                     let shown = key::decode(k)
@@ -322,10 +327,10 @@ impl Request<'_> {
                 }
             }
         }
-        for k in old_keys.iter().filter(|k| !new_keys.contains(k)) {
+        for k in old_keys.iter().filter(|k| !in_new(k)) {
             self.write(index_entry(s.id, idx.id, unique, k, pk).0, None);
         }
-        for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
+        for k in new_keys.iter().filter(|k| !in_old(k)) {
             let (entry, value) = index_entry(s.id, idx.id, unique, k, pk);
             self.write(entry, Some(value));
         }

@@ -309,9 +309,10 @@ impl<'db> Transaction<'db> {
         })
     }
 
-    /// Documents whose index key equals `value`, in primary-key order. On a compound
-    /// index a key with fewer components (a scalar `"NYC"`, or `["NYC"]`) matches
-    /// every entry that starts with it.
+    /// Documents whose index key equals `value`, in (index key, primary key) order
+    /// (primary-key order for an exact key). On a compound index a key with fewer
+    /// components (a scalar `"NYC"`, or `["NYC"]`) matches every entry that starts
+    /// with it.
     pub fn get_by_index(&self, store: &str, index: &str, value: &Value) -> Result<Vec<Value>> {
         self.get_by_index_as(store, index, value)
     }

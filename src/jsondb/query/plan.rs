@@ -120,7 +120,12 @@ pub(super) fn choose<'p>(
 fn single_index<'s>(s: &'s StoreEntry, field: &str) -> Option<&'s IndexEntry> {
     s.indexes
         .iter()
-        .find(|i| !i.def.multi_entry && i.def.key_paths.len() == 1 && i.def.key_paths[0] == field)
+        // (A one-path array key path, stored as `["a"]`, keys by `[a]`: not the field
+        // named `["a"]`.)
+        .find(|i| {
+            let p = &i.def.key_paths;
+            !i.def.multi_entry && p.len() == 1 && p[0] == field && !p[0].starts_with('[')
+        })
 }
 
 /// `CompoundPrefix` for `order_by(g)`, when an index's key paths are the equality
