@@ -904,3 +904,30 @@ fn load_numbers_and_aggregate_them() {
     );
     e.shutdown().unwrap();
 }
+
+/// `docs import` into a store without a key path inside its documents (out-of-line
+/// keys from a key generator) takes any JSON value as a document, not objects only.
+#[test]
+fn docs_import_takes_any_json_value_where_keys_are_out_of_line() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("docs");
+    let d = p(&db);
+    flowdb(&[
+        "docs",
+        d,
+        "create-store",
+        "notes",
+        "--key-path",
+        "[]",
+        "--auto-increment",
+    ])
+    .ok();
+    let f = t.path().join("notes.jsonl");
+    std::fs::write(&f, "\"hello\"\n42\n[1,2]\n{\"a\":1}\n").unwrap();
+    flowdb(&["docs", d, "import", "notes", p(&f)]).ok();
+    let got = flowdb(&["docs", d, "get", "notes", "3"]).ok();
+    assert_eq!(got.text().trim(), "[1,2]");
+    let stores = flowdb(&["docs", d, "stores", "--json", "--count"]).ok();
+    let v: Value = serde_json::from_slice(&stores.stdout).unwrap();
+    assert_eq!(v[0]["count"], 4);
+}

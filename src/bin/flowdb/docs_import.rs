@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use flowdb::jsondb::{JsonDB, Transaction, TransactionMode};
+use flowdb::jsondb::{JsonDB, KeyPath, Transaction, TransactionMode};
 use serde_json::Value;
 
 use crate::docs::shut_down;
@@ -164,7 +164,10 @@ pub fn run(dir: &Path, o: &Options<'_>, ui: Ui) -> Result<(), Failure> {
             dir.display()
         )));
     };
-    let object_only = !def.key_path.is_empty();
+    // Only a key path inside the document needs an object: with the empty path (the
+    // value is its own key) or none (out-of-line keys) any JSON value is a document.
+    let object_only =
+        !def.key_path.is_empty() && !matches!(KeyPath::parse(&def.key_path), Ok(KeyPath::None));
     if !o.skip_bad {
         let bad = match check(o, object_only) {
             Ok(b) => b,
