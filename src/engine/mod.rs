@@ -28,6 +28,7 @@ mod rollup_read;
 mod series;
 mod snapshot;
 pub(crate) mod stats;
+mod wal_sync;
 mod write;
 
 use std::path::PathBuf;

@@ -61,6 +61,24 @@ impl Drop for LeaderGuard<'_> {
 /// Most batches one group takes, to bound a leader's latency.
 const MAX_GROUP: usize = 512;
 
+/// The largest batch (by `payload_bytes`, within a fifth of its encoded size) the
+/// log takes: a batch is one log record, whose length field is 32 bits.
+const MAX_BATCH_BYTES: usize = 3 << 30;
+const _: () = assert!(MAX_BATCH_BYTES / 4 * 5 < u32::MAX as usize);
+
+/// Refuses a batch too large for one log record (framed, its length would wrap: the
+/// batch acknowledged, then lost at replay).
+fn check_batch_size(size: usize) -> Result<()> {
+    if size <= MAX_BATCH_BYTES {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "a batch of about {} MiB is larger than one log record holds (3 GiB); split it \
+         into smaller batches",
+        size >> 20
+    )))
+}
+
 impl Inner {
     /// Validates records and applies TTL precedence (batch TTL, the record's own
     /// expiry, the default TTL, never). The whole batch is rejected on any bad record.
@@ -102,6 +120,7 @@ impl Inner {
         if batch.ops.is_empty() {
             return Ok(());
         }
+        check_batch_size(batch.payload_bytes())?;
         let started = Instant::now();
         let mut q = self.queue.state.lock();
         let ticket = q.next_ticket;
@@ -195,73 +214,6 @@ impl Inner {
         self.stats
             .bytes_written
             .fetch_add(bytes as u64, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Syncs the current segment; on failure cuts it back (`abandon_unsynced`), the
-    /// records before offset `acknowledged` being ones already acknowledged.
-    fn sync_locked(&self, wal: &mut WalState, acknowledged: u64) -> Result<()> {
-        if let Err(e) = wal.writer.sync() {
-            // The OS may have dropped the dirty pages: nothing more may follow them.
-            self.abandon_unsynced(wal, acknowledged, &e);
-            return Err(e);
-        }
-        wal.synced = (wal.writer.number(), wal.writer.size());
-        wal.last_sync = Instant::now();
-        self.stats.wal_syncs.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// After a failed fsync of the current segment: cut it back to what was synced.
-    /// When that cuts off records already acknowledged (written under `IntervalMs`
-    /// since the last sync, before offset `acknowledged`), they are in the memtable
-    /// alone: writes stop (a background error) until `resume` has flushed them to a
-    /// table, so that no later write can survive a crash they would not. (Writes
-    /// going on used to leave them lost at the next kill while later ones came back.)
-    fn abandon_unsynced(&self, wal: &mut WalState, acknowledged: u64, cause: &Error) {
-        let synced = wal.synced_len();
-        wal.writer.abandon_unsynced(synced);
-        if synced < acknowledged {
-            self.note_background_error(Error::Io {
-                context: format!(
-                    "a failed log sync ({cause}) cut off {} bytes of acknowledged writes, \
-                     now in memory only; resume() writes them to a table",
-                    acknowledged - synced
-                ),
-                source: std::io::Error::other("log sync failed"),
-            });
-        }
-    }
-
-    /// Makes everything written so far durable (the `IntervalMs` tick, `close`).
-    pub(crate) fn sync_wal(&self) -> Result<()> {
-        let (handle, position) = {
-            let wal = self.wal.lock();
-            let position = (wal.writer.number(), wal.writer.size());
-            if wal.synced == position {
-                return Ok(());
-            }
-            (wal.writer.sync_handle(), position)
-        };
-        // fdatasync outside the lock, so writers are not held up by it.
-        let synced = handle.sync();
-        let mut wal = self.wal.lock();
-        if let Err(source) = synced {
-            let e = Error::Io {
-                context: "syncing the WAL".into(),
-                source,
-            };
-            if wal.writer.number() == position.0 {
-                // Everything written up to `position` was acknowledged.
-                self.abandon_unsynced(&mut wal, position.1, &e);
-            }
-            return Err(e);
-        }
-        if wal.synced.0 < position.0 || (wal.synced.0 == position.0 && wal.synced.1 < position.1) {
-            wal.synced = position;
-        }
-        wal.last_sync = Instant::now();
-        self.stats.wal_syncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -449,5 +401,21 @@ impl Engine {
         };
         self.inner.commit(WriteBatch { ops: vec![op] }, false)?;
         Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch is one log record with a 32-bit length: past 3 GiB (the estimate is
+    /// within a fifth of the encoded size) it is refused before it is logged. (A
+    /// real one would need gigabytes of memory in a test.)
+    #[test]
+    fn a_batch_larger_than_a_log_record_is_refused() {
+        assert!(check_batch_size(MAX_BATCH_BYTES).is_ok());
+        let err = check_batch_size(MAX_BATCH_BYTES + 1).unwrap_err();
+        assert_eq!(err.code(), crate::StatusCode::InvalidArgument);
+        assert!(err.to_string().contains("split it"), "{err}");
     }
 }
