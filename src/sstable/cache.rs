@@ -147,6 +147,16 @@ impl BlockCache {
         }
     }
 
+    /// Keeps `part` as index partition `(table, partition)`.
+    pub(crate) fn insert_index(&self, table: u64, partition: u32, part: &Arc<IndexPart>) {
+        if let Some(c) = &self.cache {
+            c.insert(
+                (table, INDEX_KEY_BIT | partition),
+                Cached::Index(part.clone()),
+            );
+        }
+    }
+
     /// The cached index partition `(table, partition)`, or `load()`'s, kept when
     /// `fill`.
     pub(crate) fn get_or_load_index(

@@ -314,6 +314,11 @@ impl Table {
             } else {
                 self.ctx.budget.release(bytes);
             }
+        } else if pin && opts.fill_cache {
+            // The estimate fit, the partition did not (statistics and long keys are
+            // beyond the estimate): cached after all, or it would be read from disk
+            // at every lookup, neither pinned nor cached.
+            self.ctx.cache.insert_index(self.meta.id, p as u32, &metas);
         }
         Ok(Part {
             metas,
@@ -560,7 +565,12 @@ impl Table {
         let (b, starts_with_key) = match self.mapped(key)? {
             Some((lo, hi)) => {
                 let b = self.search_mapped(key, ts, (lo, hi), &mut slot, opts)?;
-                (b, lo < b && b <= hi)
+                if b > hi {
+                    // Past the key's last entry here (its next block starts with a
+                    // greater key: no need to read its partition to learn so).
+                    return Ok(None);
+                }
+                (b, lo < b)
             }
             None if !self.may_contain(key) => return Ok(None),
             None => (self.search(key, ts, &mut slot, opts)?, false),

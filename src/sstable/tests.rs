@@ -288,3 +288,56 @@ fn verify_finds_a_flipped_byte_anywhere() {
         }
     }
 }
+
+/// A partition the budget seemed to have room for by its estimate but not by its
+/// real size (blocks of points carry statistics the estimate leaves out) is cached:
+/// it was once neither pinned nor cached, read from disk at every lookup.
+#[test]
+fn a_partition_that_does_not_fit_after_all_is_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let context = |budget: usize| {
+        Arc::new(TableContext {
+            fs: Arc::new(OsFs) as Arc<dyn FileSystem>,
+            dir: dir.path().to_path_buf(),
+            cache: Arc::new(BlockCache::new(1 << 20)),
+            budget: Arc::new(IndexBudget::new(budget)),
+        })
+    };
+    let mut m = Model::new();
+    for k in 0..4 {
+        let key = format!("s{k}").into_bytes();
+        for ts in 0..600i64 {
+            let value = ((ts % 17) as f64 * 0.25).to_le_bytes().to_vec();
+            let e = Entry {
+                key: key.clone(),
+                ts: ts * 10,
+                seq: 0,
+                kind: Kind::Num,
+                expire_at: i64::MAX,
+                value,
+            };
+            m.insert((key.clone(), ts * 10), e);
+        }
+    }
+    let t = write(&context(usize::MAX), 1, &m, 2, 8);
+    let meta = t.meta;
+    drop(t);
+    // What the table charges besides partitions (its top level, filter and key
+    // map), then room for one partition by its estimate.
+    let probe = context(usize::MAX);
+    let t = Table::open(&probe, meta).unwrap();
+    assert!(t.mapped(b"s1").unwrap().is_some(), "a key map");
+    let opened = probe.budget.used();
+    drop(t);
+    let ctx = context(opened + super::index::IndexPart::estimate(8) + 16);
+    let t = Table::open(&ctx, meta).unwrap();
+    let ro = ReadOptions::default();
+    assert!(t.get(b"s1", 3000, &ro).unwrap().is_some());
+    let after_first = ctx.cache.counts();
+    assert!(t.get(b"s1", 3000, &ro).unwrap().is_some());
+    let after_second = ctx.cache.counts();
+    assert_eq!(
+        after_second.1, after_first.1,
+        "the second lookup missed the cache (hits, misses: {after_first:?} -> {after_second:?})"
+    );
+}
