@@ -278,7 +278,7 @@ fn skip_lines_resumes_a_load() {
     std::fs::write(&f, "key,ts,value\nk,1,a\nk,2,b\nk,3,c\nk,4,d\n").unwrap();
     flowdb(&["load", p(&db), p(&f), "--skip-lines", "3"]).ok();
     let got = flowdb(&["scan", p(&db), "--format", "csv"]).ok().text();
-    assert_eq!(got, "key,ts,value,expire_at\nk,3,c,\nk,4,d,\n");
+    assert_eq!(got, "key,ts,value,expire_at,point\nk,3,c,,\nk,4,d,,\n");
 }
 
 #[test]
@@ -299,8 +299,8 @@ fn scan_ranges_in_every_format() {
     let csv = flowdb(&["scan", d, "--from", "2", "--to", "3", "--format", "csv"]).ok();
     assert_eq!(
         csv.text(),
-        "key,ts,value,expire_at\na.1,2,a.1@2,\na.1,3,a.1@3,\na.2,2,a.2@2,\na.2,3,a.2@3,\n\
-         b.1,2,b.1@2,\nb.1,3,b.1@3,\n"
+        "key,ts,value,expire_at,point\na.1,2,a.1@2,,\na.1,3,a.1@3,,\na.2,2,a.2@2,,\na.2,3,a.2@3,,\n\
+         b.1,2,b.1@2,,\nb.1,3,b.1@3,,\n"
     );
     let keys = flowdb(&[
         "scan",
@@ -358,7 +358,7 @@ fn get_latest_and_at_a_ts_and_series() {
         "{\"key\":\"a.2\",\"ts\":5,\"value\":\"a.2@5\"}\n"
     );
     let at = flowdb(&["get", d, "a.2", "3", "--format", "csv"]).ok();
-    assert_eq!(at.text(), "key,ts,value,expire_at\na.2,3,a.2@3,\n");
+    assert_eq!(at.text(), "key,ts,value,expire_at,point\na.2,3,a.2@3,,\n");
     let none = flowdb(&["get", d, "a.2", "9"]);
     assert_eq!(none.status, 1);
     assert!(none.stderr.contains("no record with key \"a.2\" at ts 9"));
@@ -930,4 +930,118 @@ fn docs_import_takes_any_json_value_where_keys_are_out_of_line() {
     let stores = flowdb(&["docs", d, "stores", "--json", "--count"]).ok();
     let v: Value = serde_json::from_slice(&stores.stdout).unwrap();
     assert_eq!(v[0]["count"], 4);
+}
+
+/// Negative timestamps and negative JSON keys are values, not flags (`--from -10`,
+/// `get d a -5`, `docs get s -1`): clap once refused them as unknown arguments.
+#[test]
+fn negative_timestamps_and_keys_are_values_not_flags() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("d");
+    write_db(
+        &d,
+        &[
+            Record::new("a", -5, b"x".to_vec()),
+            Record::new("a", 1, b"y".to_vec()),
+        ],
+    );
+    let scan = flowdb(&["scan", p(&d), "--from", "-10", "--to", "-1"]).ok();
+    assert_eq!(scan.text().lines().count(), 1, "{}", scan.text());
+    assert!(flowdb(&["get", p(&d), "a", "-5"])
+        .ok()
+        .text()
+        .contains("\"ts\":-5"));
+    let x = t.path().join("x");
+    let x = p(&x);
+    flowdb(&["docs", x, "create-store", "s", "--key-path", "id"]).ok();
+    flowdb(&["docs", x, "create-index", "s", "by_v", "v"]).ok();
+    flowdb(&["docs", x, "put", "s", r#"{"id":-1,"v":-3}"#]).ok();
+    assert!(flowdb(&["docs", x, "get", "s", "-1"])
+        .ok()
+        .text()
+        .contains("\"v\":-3"));
+    let q = flowdb(&[
+        "docs", x, "query", "s", "by_v", "--from", "-5", "--to", "-2",
+    ])
+    .ok();
+    assert_eq!(q.text().lines().count(), 1, "{}", q.text());
+    flowdb(&["docs", x, "delete", "s", "-1"]).ok();
+    assert_eq!(flowdb(&["docs", x, "get", "s", "-1"]).status, 1);
+}
+
+/// Output files are written whole or not at all: `docs export -o` of a store that
+/// is not there leaves the file as it was (it once emptied it), and `dump -o` into
+/// a directory path fails without a partial file.
+#[test]
+fn failed_exports_leave_their_output_file_alone() {
+    let t = tempfile::tempdir().unwrap();
+    let x = t.path().join("x");
+    let x = p(&x);
+    flowdb(&["docs", x, "create-store", "s", "--key-path", "id"]).ok();
+    let f = t.path().join("u.jsonl");
+    std::fs::write(&f, "keep\n").unwrap();
+    let no = flowdb(&["docs", x, "export", "nosuch", "-o", p(&f)]);
+    assert_eq!(no.status, 1, "{}", no.stderr);
+    assert!(no.stderr.contains("nosuch"), "{}", no.stderr);
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "keep\n");
+    flowdb(&["docs", x, "put", "s", r#"{"id":1}"#]).ok();
+    flowdb(&["docs", x, "export", "s", "-o", p(&f)]).ok();
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "{\"id\":1}\n");
+    let d = t.path().join("d");
+    write_db(&d, &[Record::new("a", 1, b"x".to_vec())]);
+    let dump = t.path().join("dump.jsonl");
+    flowdb(&["dump", p(&d), "-o", p(&dump)]).ok();
+    assert!(std::fs::read_to_string(&dump)
+        .unwrap()
+        .contains("\"key\":\"a\""));
+    let leftovers: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("flowdb-export"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A write command that writes nothing creates nothing: a `load` of a file with
+/// only bad lines, and a `docs put` into a directory that does not exist (a typo),
+/// leave no database behind.
+#[test]
+fn write_commands_that_write_nothing_create_no_database() {
+    let t = tempfile::tempdir().unwrap();
+    let bad = t.path().join("bad.csv");
+    std::fs::write(&bad, "key,ts,value\na,notatime,x\n").unwrap();
+    let new = t.path().join("new");
+    let no = flowdb(&["load", p(&new), p(&bad)]);
+    assert_eq!(no.status, 1, "{}", no.stderr);
+    assert!(!new.exists(), "load created {}", new.display());
+    let typo = t.path().join("typo");
+    let no = flowdb(&["docs", p(&typo), "put", "users", r#"{"id":1}"#]);
+    assert_ne!(no.status, 0);
+    assert!(no.stderr.contains("does not exist"), "{}", no.stderr);
+    assert!(!typo.exists());
+}
+
+/// Numeric points survive a CSV round trip (`scan --format csv` marks them in a
+/// `point` column, `load` reads it): aggregating the copy gives the same buckets.
+#[test]
+fn points_survive_a_csv_round_trip() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("src.csv");
+    std::fs::write(
+        &src,
+        "key,ts,value\ncpu,1000000,1.5\ncpu,2000000,-2\ncpu,3000000,4\n",
+    )
+    .unwrap();
+    let nd = t.path().join("nd");
+    flowdb(&["load", p(&nd), p(&src), "--numbers"]).ok();
+    let csv = flowdb(&["scan", p(&nd), "--format", "csv"]).ok();
+    assert!(csv.text().starts_with("key,ts,value,expire_at,point\n"));
+    let copy = t.path().join("copy.csv");
+    std::fs::write(&copy, &csv.stdout).unwrap();
+    let nd2 = t.path().join("nd2");
+    flowdb(&["load", p(&nd2), p(&copy)]).ok();
+    let a = flowdb(&["aggregate", p(&nd), "--step", "1h"]).ok();
+    let b = flowdb(&["aggregate", p(&nd2), "--step", "1h"]).ok();
+    assert_eq!(a.text(), b.text());
+    assert_eq!(b.text().lines().count(), 2, "{}", b.text());
 }

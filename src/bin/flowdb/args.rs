@@ -78,6 +78,7 @@ pub enum Command {
         /// The key.
         key: String,
         /// The timestamp (microseconds or RFC 3339); without it, the latest point.
+        #[arg(allow_negative_numbers = true)]
         ts: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Jsonl)]
@@ -179,8 +180,9 @@ pub enum Command {
 /// Output formats of records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Columns key,ts,value,expire_at (expire_at empty when the record never
-    /// expires); fields are raw bytes, quoted where needed.
+    /// Columns key,ts,value,expire_at,point (expire_at empty when the record never
+    /// expires, point true for a numeric point); fields are raw bytes, quoted where
+    /// needed.
     Csv,
     /// One JSON object a line, the `dump` format.
     Jsonl,
@@ -210,10 +212,10 @@ pub struct RangeArgs {
     #[arg(long, value_name = "KEY")]
     pub to_key: Option<String>,
     /// Points with ts >= T (microseconds or RFC 3339).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
     pub from: Option<String>,
     /// Points with ts <= T (microseconds or RFC 3339).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", allow_negative_numbers = true)]
     pub to: Option<String>,
 }
 
@@ -381,6 +383,7 @@ pub enum DocsCommand {
         store: String,
         /// The primary key as JSON (42, "abc", [1,"a"]); text that is not JSON is
         /// taken as a string.
+        #[arg(allow_hyphen_values = true)]
         key: String,
     },
     /// Store a document (replacing the one with its key); prints its key.
@@ -395,6 +398,7 @@ pub enum DocsCommand {
         /// The object store.
         store: String,
         /// The primary key as JSON (text that is not JSON is taken as a string).
+        #[arg(allow_hyphen_values = true)]
         key: String,
     },
     /// Documents by an index: equal to a key, or in a key range (both ends included).
@@ -408,13 +412,13 @@ pub enum DocsCommand {
         index: String,
         /// Index key equal to this JSON value (on a compound index, a shorter key
         /// matches every entry it begins).
-        #[arg(long, value_name = "JSON", conflicts_with_all = ["from", "to"])]
+        #[arg(long, value_name = "JSON", conflicts_with_all = ["from", "to"], allow_hyphen_values = true)]
         eq: Option<String>,
         /// Index key >= this JSON value.
-        #[arg(long, value_name = "JSON")]
+        #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
         from: Option<String>,
         /// Index key <= this JSON value.
-        #[arg(long, value_name = "JSON")]
+        #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
         to: Option<String>,
         /// Descending index order.
         #[arg(long)]

@@ -4,7 +4,6 @@
 //! as JSON lines, compact, one document a line (or, for `export --format parquet`,
 //! as a Parquet file: `export.rs`).
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -29,12 +28,18 @@ pub fn shut_down(db: JsonDB, dir: &Path) -> Result<(), Failure> {
 }
 
 /// Runs `f` on the read-write database, then shuts it down (also after a failure).
+/// Only `create-store` makes a database; the other writes need a store in an
+/// existing one (a mistyped directory is an error, not a new empty database).
 fn writing<T>(
     dir: &Path,
     cmd: &str,
     f: impl FnOnce(&JsonDB) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    let db = open::docs_read_write(dir, Writer::Create(cmd))?;
+    let how = match cmd {
+        "docs create-store" => Writer::Create(cmd),
+        _ => Writer::Existing(cmd, "the JsonDB method"),
+    };
+    let db = open::docs_read_write(dir, how)?;
     let out = f(&db);
     let closed = shut_down(db, dir);
     let out = out?;
@@ -255,19 +260,43 @@ fn stores(dir: &Path, as_json: bool, count: bool) -> Result<(), Failure> {
 
 fn export(dir: &Path, store: &str, output: Option<&Path>, ui: Ui) -> Result<(), Failure> {
     let db = open::docs_read_only(dir)?;
-    let (mut out, name): (Box<dyn Write>, String) = match output {
-        Some(p) => {
-            let f = File::create(p).context(|| format!("creating {}", p.display()))?;
-            (
-                Box::new(BufWriter::with_capacity(1 << 16, f)),
-                p.display().to_string(),
-            )
-        }
-        None => (Box::new(stdout()), "stdout".to_string()),
-    };
+    // Before any output is made: an export of a store that is not there must leave
+    // an existing file alone.
+    if db.get_store(store).is_none() {
+        return Err(Failure::new(format!(
+            "no object store {store:?} in {}",
+            dir.display()
+        )));
+    }
     let mut progress = Progress::new(ui, "export", "documents", None);
-    // One snapshot: the store as of one moment, streamed (each document written as
-    // its stored text, not parsed), so memory does not grow with the store.
+    let n = match output {
+        Some(p) => crate::export::to_file(p, |f| {
+            let name = p.display().to_string();
+            export_to(
+                &db,
+                store,
+                &mut BufWriter::with_capacity(1 << 16, f),
+                &name,
+                &mut progress,
+            )
+        })?,
+        None => export_to(&db, store, &mut stdout(), "stdout", &mut progress)?,
+    };
+    progress.set(n, None);
+    progress.finish("exported");
+    Ok(())
+}
+
+/// The documents of `store` as JSON lines into `out` (named `name` in errors): one
+/// snapshot, the store as of one moment, streamed (each document written as its
+/// stored text, not parsed), so memory does not grow with the store. The count.
+fn export_to(
+    db: &JsonDB,
+    store: &str,
+    out: &mut dyn Write,
+    name: &str,
+    progress: &mut Progress,
+) -> Result<u64, Failure> {
     let mut n = 0u64;
     let mut failed = None;
     db.visit_store(store, |_, doc| {
@@ -283,10 +312,8 @@ fn export(dir: &Path, store: &str, output: Option<&Path>, ui: Ui) -> Result<(), 
         Ok(true)
     })?;
     if let Some(e) = failed {
-        return Err(output_error(e, &name));
+        return Err(output_error(e, name));
     }
-    out.flush().map_err(|e| output_error(e, &name))?;
-    progress.set(n, None);
-    progress.finish("exported");
-    Ok(())
+    out.flush().map_err(|e| output_error(e, name))?;
+    Ok(n)
 }

@@ -155,7 +155,8 @@ pub fn run(dir: &Path, o: &Options<'_>, ui: Ui) -> Result<(), Failure> {
     let size = std::fs::metadata(o.file)
         .context(|| o.file.display().to_string())?
         .len();
-    let db = open::docs_read_write(dir, Writer::Create("docs import"))?;
+    // (The store must exist: so must the database.)
+    let db = open::docs_read_write(dir, Writer::Existing("docs import", "JsonDB::put"))?;
     let Some(def) = db.get_store(o.store) else {
         shut_down(db, dir)?;
         return Err(Failure::new(format!(

@@ -65,11 +65,12 @@ fn temporary(out: &Path) -> PathBuf {
     out.with_file_name(format!(".{name}.flowdb-export-{}", std::process::id()))
 }
 
-/// Runs `write` into a temporary file, then makes it `out`.
-fn to_file(
+/// Runs `write` into a temporary file, then makes it `out` (also for `dump -o` and
+/// `docs export -o`): a failure leaves `out` as it was, never half written.
+pub(crate) fn to_file<T>(
     out: &Path,
-    write: impl FnOnce(&File) -> Result<ExportStats, Failure>,
-) -> Result<ExportStats, Failure> {
+    write: impl FnOnce(&File) -> Result<T, Failure>,
+) -> Result<T, Failure> {
     if out.is_dir() {
         return Err(Failure::new(format!(
             "{} is a directory; name the file to write",

@@ -4,6 +4,7 @@
 //! line until a good record is turned into a `Record` to write.
 //!
 //! CSV: a header naming the columns `key`, `ts`, `value` and optionally `expire_at`
+//! and `point`
 //! (any order; `key_b64`/`value_b64` instead of `key`/`value` for base64 fields);
 //! fields are raw bytes, quoted as CSV quotes. JSON lines: the dump format,
 //! `{"key":..,"ts":..,"value":..[,"expire_at":..]}` with `key_b64`/`value_b64` for
@@ -105,6 +106,8 @@ struct Columns {
     ts: usize,
     value: (usize, bool),
     expire_at: Option<usize>,
+    /// `point`: `true` marks a numeric point (its value a number's 8 bytes).
+    point: Option<usize>,
     count: usize,
     names: String,
 }
@@ -124,13 +127,13 @@ fn header(reader: &mut csv::Reader<BufReader<File>>, name: &str) -> Result<Colum
     let bad = |why: String| {
         Failure::new(format!(
             "{name}: line 1: {why} (the header names the columns key, ts, value and \
-             optionally expire_at; key_b64/value_b64 for base64)"
+             optionally expire_at and point; key_b64/value_b64 for base64)"
         ))
     };
     if head.is_empty() || (head.len() == 1 && head[0].is_empty()) {
         return Err(bad("no header".into()));
     }
-    let (mut key, mut ts, mut value, mut expire_at) = (None, None, None, None);
+    let (mut key, mut ts, mut value, mut expire_at, mut point) = (None, None, None, None, None);
     for (i, col) in head.iter().enumerate() {
         let col = String::from_utf8_lossy(col);
         // A byte order mark some editors put first.
@@ -142,6 +145,7 @@ fn header(reader: &mut csv::Reader<BufReader<File>>, name: &str) -> Result<Colum
             "value_b64" => &mut value,
             "ts" => &mut ts,
             "expire_at" => &mut expire_at,
+            "point" => &mut point,
             other => return Err(bad(format!("unknown column {other:?}"))),
         };
         if slot.is_some() {
@@ -156,6 +160,7 @@ fn header(reader: &mut csv::Reader<BufReader<File>>, name: &str) -> Result<Colum
         ts: need(ts, "ts")?.0,
         value: need(value, "value")?,
         expire_at: expire_at.map(|c| c.0),
+        point: point.map(|c| c.0),
         count: head.len(),
         names: head
             .iter()
@@ -221,12 +226,29 @@ fn parse_csv<'a>(r: &'a csv::ByteRecord, c: &Columns) -> Result<Parsed<'a>, Stri
         None | Some(b"") => NEVER_EXPIRES,
         Some(t) => crate::time::parse_bytes(t).map_err(|e| format!("expire_at: {e}"))?,
     };
+    let point = match c.point.map(|i| &r[i]) {
+        None | Some(b"") | Some(b"false") => false,
+        Some(b"true") => true,
+        Some(other) => {
+            return Err(format!(
+                "point: {:?} is neither true, false nor empty",
+                String::from_utf8_lossy(other)
+            ))
+        }
+    };
+    let value = bytes(c.value, "value")?;
+    if point && value.len() != 8 {
+        return Err(format!(
+            "a point's value is a number's 8 bytes, not {} bytes",
+            value.len()
+        ));
+    }
     Ok(Parsed {
         key: bytes(c.key, "key")?,
         ts,
         expire_at,
-        value: bytes(c.value, "value")?,
-        point: false,
+        value,
+        point,
     })
 }
 

@@ -291,18 +291,28 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
     let size = std::fs::metadata(&a.file)
         .context(|| format!("{}", a.file.display()))?
         .len();
-    let engine = open::read_write(&a.dir, Writer::Create("load"))?;
+    // An existing database is opened first (a locked one fails at once, before the
+    // check pass reads the whole file); a new one only once the check passed, so a
+    // load that loads nothing leaves no database behind.
+    let early = match a.dir.exists() {
+        true => Some(open::read_write(&a.dir, Writer::Create("load"))?),
+        false => None,
+    };
     let name = a.file.display().to_string();
     if !a.skip_bad {
         let bad = match check(&a.file, format, a.skip_lines, a.numbers, ui) {
             Ok(bad) => bad,
             Err(f) => {
-                let _ = engine.shutdown();
+                if let Some(engine) = early {
+                    let _ = engine.shutdown();
+                }
                 return Err(f);
             }
         };
         if bad.count > 0 {
-            open::shut_down(engine)?;
+            if let Some(engine) = early {
+                open::shut_down(engine)?;
+            }
             return Err(Failure::new(format!(
                 "{name}: {} malformed line{}; nothing was loaded (--skip-bad loads the \
                  other lines)",
@@ -312,6 +322,10 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
             .with_details(bad.details()));
         }
     }
+    let engine = match early {
+        Some(engine) => engine,
+        None => open::read_write(&a.dir, Writer::Create("load"))?,
+    };
     let src = match Source::open(&a.file, format) {
         Ok(s) => s,
         Err(f) => {

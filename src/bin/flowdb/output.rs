@@ -3,9 +3,9 @@
 //! JSON lines: `{"key":..,"ts":..,"value":..}`, `"expire_at"` added only when the
 //! record expires and `"point":true` when it is a numeric point (docs/numeric.md); a key or value that is not UTF-8 is written as `"key_b64"` /
 //! `"value_b64"` (standard base64), so the line is always valid JSON and `load` reads
-//! the bytes back exactly. CSV: `key,ts,value,expire_at`, fields as their raw bytes
-//! (quoted when needed: `load` reads them back exactly), expire_at empty when the
-//! record never expires.
+//! the bytes back exactly. CSV: `key,ts,value,expire_at,point`, fields as their raw
+//! bytes (quoted when needed: `load` reads them back exactly), expire_at empty when
+//! the record never expires, point `true` for a numeric point.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -113,7 +113,7 @@ impl<W: Write> RecordOut<W> {
             Format::Jsonl => RecordOut::Jsonl(out, Vec::with_capacity(1 << 16)),
             Format::Csv => {
                 let mut w = csv::WriterBuilder::new().from_writer(out);
-                w.write_record(["key", "ts", "value", "expire_at"])
+                w.write_record(["key", "ts", "value", "expire_at", "point"])
                     .map_err(csv_io)?;
                 RecordOut::Csv(Box::new(w))
             }
@@ -139,7 +139,8 @@ impl<W: Write> RecordOut<W> {
                 } else {
                     r.expire_at.to_string()
                 };
-                let row: [&[u8]; 4] = [&r.key, ts.as_bytes(), &r.value, expire.as_bytes()];
+                let mark: &[u8] = if point { b"true" } else { b"" };
+                let row: [&[u8]; 5] = [&r.key, ts.as_bytes(), &r.value, expire.as_bytes(), mark];
                 w.write_record(row).map_err(csv_io)
             }
             RecordOut::Table(out, held, widths) => {

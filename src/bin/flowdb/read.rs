@@ -1,7 +1,6 @@
 //! The record readers: `scan`, `get`, `series` and `dump`. Each opens the database
 //! read-only and streams what it reads to stdout (or `-o FILE`).
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -194,21 +193,39 @@ pub fn dump(
     ui: Ui,
 ) -> Result<(), Failure> {
     let engine = open::read_only(dir)?;
-    let (mut out, name): (Box<dyn Write>, String) = match output {
-        Some(p) => {
-            let f = File::create(p).context(|| format!("creating {}", p.display()))?;
-            (
-                Box::new(BufWriter::with_capacity(1 << 16, f)),
-                p.display().to_string(),
-            )
-        }
-        None => (Box::new(stdout()), "stdout".to_string()),
-    };
     let range = match prefix {
         Some(p) => ScanRange::prefix_bytes(p.as_bytes()),
         None => ScanRange::all(),
     };
     let mut progress = Progress::new(ui, "dump", "records", None);
+    let n = match output {
+        Some(p) => crate::export::to_file(p, |f| {
+            let name = p.display().to_string();
+            dump_to(
+                &engine,
+                dir,
+                range,
+                &mut BufWriter::with_capacity(1 << 16, f),
+                &name,
+                &mut progress,
+            )
+        })?,
+        None => dump_to(&engine, dir, range, &mut stdout(), "stdout", &mut progress)?,
+    };
+    progress.set(n, None);
+    progress.finish("dumped");
+    Ok(())
+}
+
+/// `dump`'s lines of `range` into `out` (named `name` in errors); the count.
+fn dump_to(
+    engine: &flowdb::Engine,
+    dir: &Path,
+    range: ScanRange,
+    out: &mut dyn Write,
+    name: &str,
+    progress: &mut Progress,
+) -> Result<u64, Failure> {
     let mut buf = Vec::with_capacity(1 << 16);
     let mut n = 0u64;
     let mut records = engine.scan(range)?;
@@ -217,16 +234,14 @@ pub fn dump(
         json_line(&mut buf, &r, records.is_point());
         n += 1;
         if buf.len() >= 1 << 16 {
-            out.write_all(&buf).map_err(|e| output_error(e, &name))?;
+            out.write_all(&buf).map_err(|e| output_error(e, name))?;
             buf.clear();
         }
         if n & 0xffff == 0 {
             progress.set(n, None);
         }
     }
-    out.write_all(&buf).map_err(|e| output_error(e, &name))?;
-    out.flush().map_err(|e| output_error(e, &name))?;
-    progress.set(n, None);
-    progress.finish("dumped");
-    Ok(())
+    out.write_all(&buf).map_err(|e| output_error(e, name))?;
+    out.flush().map_err(|e| output_error(e, name))?;
+    Ok(n)
 }
