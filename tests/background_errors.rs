@@ -249,3 +249,95 @@ fn a_listener_setting_listeners_while_it_is_removed_does_not_hang() {
     e.set_event_listener(None).unwrap(); // waits for it
     assert_eq!(*refused.lock(), Some(true));
 }
+
+/// A file system that panics once when the maintenance thread creates a table:
+/// a bug in a background round, as it would show.
+struct PanicOnce {
+    fs: FaultFs,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl flowdb::fs::FileSystem for PanicOnce {
+    fn is_dir(&self, path: &Path) -> Option<bool> {
+        self.fs.is_dir(path)
+    }
+    fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+        self.fs.create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        self.fs.list(dir)
+    }
+    fn open(
+        &self,
+        path: &Path,
+        mode: flowdb::fs::OpenMode,
+    ) -> std::io::Result<Arc<dyn flowdb::fs::FsFile>> {
+        let maintenance = std::thread::current().name() == Some("flowdb-maintenance");
+        if maintenance
+            && path.extension().is_some_and(|x| x == "sst")
+            && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            panic!("injected: a bug in a background round");
+        }
+        self.fs.open(path, mode)
+    }
+    fn remove(&self, path: &Path) -> std::io::Result<()> {
+        self.fs.remove(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.fs.rename(from, to)
+    }
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        self.fs.sync_dir(dir)
+    }
+    fn remove_dir(&self, dir: &Path) -> std::io::Result<()> {
+        self.fs.remove_dir(dir)
+    }
+    fn lock(&self, path: &Path) -> std::io::Result<Option<Box<dyn Send + Sync>>> {
+        self.fs.lock(path)
+    }
+}
+
+/// A panic in a maintenance round is caught and reported as a background error;
+/// maintenance goes on (the frozen memtable is flushed by a later round). It once
+/// ended the thread silently: nothing flushed, synced or merged in the background
+/// again.
+#[test]
+fn a_panic_in_a_maintenance_round_is_reported_and_maintenance_goes_on() {
+    use flowdb::fs::FileSystem;
+    let fs = Arc::new(PanicOnce {
+        fs: FaultFs::new(),
+        armed: true.into(),
+    });
+    assert!(fs.is_dir(Path::new("/nowhere")).is_none());
+    let config = Config {
+        auto_background: true,
+        flush_interval_ms: 5,
+        wal_sync_mode: SyncMode::Always,
+        ..common::small_config(Path::new("/db"))
+    };
+    let e = Engine::open_on(fs.clone(), config, common::tiny_partitions()).unwrap();
+    // A little over one memtable (1 MiB): one freeze, no writer flushes itself.
+    let batch: Vec<Record> = (0..700).map(record).collect();
+    e.write_batch(&batch).unwrap();
+    e.write_batch(&[record(700)]).unwrap(); // finds the memtable full: freezes it
+    let errors = |e: &Engine| -> u64 {
+        let text = e.metrics_text();
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("flowdb_background_errors_total"));
+        line.and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (e.stats().sstable_count == 0 || errors(&e) == 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        !fs.armed.load(std::sync::atomic::Ordering::SeqCst),
+        "the panic ran"
+    );
+    assert!(errors(&e) >= 1, "the panic was reported");
+    assert!(e.stats().sstable_count >= 1, "a later round flushed");
+    assert!(e.background_error().is_none(), "writes go on");
+    e.write_batch(&[record(1)]).unwrap();
+}

@@ -601,3 +601,49 @@ fn a_large_region_is_never_cleared_while_rolled_again() {
         .collect();
     check(&e, &raw, "after the failed pass");
 }
+
+/// A rollup is an engine of its own: a failed sync of its log (a late write's dirty
+/// mark) stops its writes. The engine's `background_error` shows it, and `resume`
+/// clears it (it once stood until a reopen: late writes and passes kept failing).
+#[test]
+fn resume_clears_a_rollups_own_background_error() {
+    use flowdb::fs::{Fault, FaultFs, Injected, Op};
+    let fs = FaultFs::new();
+    let config = flowdb::Config {
+        wal_sync_mode: flowdb::SyncMode::IntervalMs(1_000_000),
+        auto_background: false,
+        ..common::small_config(std::path::Path::new("/db"))
+    };
+    let e = Engine::open_on(
+        std::sync::Arc::new(fs.clone()),
+        config,
+        tuning(vec![rule()]),
+    )
+    .unwrap();
+    let pts: Vec<Point> = (0..10)
+        .map(|m| Point::new("cpu.a", m * STEP, m as f64))
+        .collect();
+    e.write_points(&pts).unwrap();
+    e.run_rollups().unwrap();
+    fs.inject(Fault {
+        op: Some(Op::Sync),
+        name: "rollups".into(),
+        skip: 0,
+        times: 1,
+        error: Injected::Io,
+    });
+    assert!(e.write_points(&[Point::new("cpu.a", 5, 1.0)]).is_err());
+    assert!(e.background_error().is_some(), "the rollup's error shows");
+    fs.clear_faults();
+    e.resume().unwrap();
+    assert!(e.background_error().is_none());
+    e.write_points(&[Point::new("cpu.a", 6, 2.0)]).unwrap();
+    e.run_rollups().unwrap();
+    let raw: Model = e
+        .query(Query::prefix("cpu."))
+        .unwrap()
+        .into_iter()
+        .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
+        .collect();
+    check(&e, &raw, "after resume");
+}

@@ -74,21 +74,39 @@ impl Engine {
     /// writes fail (with an error of the same kind naming it) and reads go on; see
     /// [`Engine::resume`].
     pub fn background_error(&self) -> Option<Error> {
-        self.inner
+        let own = self
+            .inner
             .health
             .error
             .lock()
             .as_ref()
-            .map(Error::duplicate)
+            .map(Error::duplicate);
+        // A rollup's (each is an engine of its own, with its own log): its writes
+        // (rolled points, dirty marks of late writes) stop too.
+        own.or_else(|| self.rollup_engines().find_map(Engine::background_error))
+    }
+
+    /// The engines of the rollups (none without rules).
+    fn rollup_engines(&self) -> impl Iterator<Item = &Engine> {
+        self.inner
+            .rollups
+            .iter()
+            .flat_map(|r| r.rules.iter().map(|s| &*s.child))
     }
 
     /// After a background error, once its cause is fixed (disk space freed): retries
     /// the work that must succeed before writes may go on — syncing the log and
     /// flushing every memtable — and, when it does, clears the error. When it fails
     /// again the error stands (the new one) and is returned. Does nothing when no
-    /// background error stands.
+    /// background error stands. The rollups' engines (`Tuning::rollups`) are
+    /// resumed first: their errors count as the engine's (`background_error`).
     pub fn resume(&self) -> Result<()> {
         self.inner.check_open()?;
+        // The rollups' first: each is an engine of its own, whose error would stop
+        // the next roll pass (and late writes) again.
+        for child in self.rollup_engines() {
+            child.resume()?;
+        }
         if !self.inner.has_background_error() {
             return Ok(());
         }

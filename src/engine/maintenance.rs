@@ -19,7 +19,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::{Engine, Inner};
 use crate::config::SyncMode;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Default)]
 struct SignalState {
@@ -154,12 +154,34 @@ fn run(weak: Weak<Inner>, worker: Arc<Worker>) {
         if inner.has_background_error() {
             continue;
         }
-        if let Err(e) = inner.maintenance_round(&mut last_gc) {
+        // A panic in a round (a bug) is caught and reported as a background error
+        // (counted, an event): uncaught, it ended maintenance silently, leaving
+        // frozen memtables, syncs, merges and retention to nobody.
+        let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inner.maintenance_round(&mut last_gc)
+        }));
+        let failed = match round {
+            Ok(result) => result.err(),
+            Err(panic) => Some(Error::Internal(format!(
+                "a maintenance round panicked: {}",
+                panic_message(panic.as_ref())
+            ))),
+        };
+        if let Some(e) = failed {
             inner.note_background_error(e);
         }
     }
     if let Some(inner) = weak.upgrade() {
         inner.background_running.store(false, Ordering::Release);
+    }
+}
+
+/// The text a panic was raised with, when it was a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => s,
+        (_, Some(s)) => s,
+        _ => "(no message)",
     }
 }
 
