@@ -209,7 +209,8 @@ struct seen {
     uint64_t flush_tables, flush_bytes, compaction_in, compaction_out;
     int bad_fields;                  /* a field the kind does not use was set */
     const flowdb_engine_t *engine;   /* when set: the listener calls flowdb */
-    int engine_calls_ok;
+    const flowdb_jsondb_t *jsondb;   /* the same, on a document database */
+    int engine_calls_ok, jsondb_calls;
 };
 
 static void count_event(const flowdb_event_t *ev, void *user) {
@@ -239,6 +240,15 @@ static void count_event(const flowdb_event_t *ev, void *user) {
         memset(&st, 0, sizeof st);
         st.struct_size = sizeof st;
         if (flowdb_engine_stats(s->engine, &st, NULL) == FLOWDB_OK) s->engine_calls_ok++;
+    }
+    if (s->jsondb != NULL) {
+        flowdb_stats_t st;
+        memset(&st, 0, sizeof st);
+        st.struct_size = sizeof st;
+        flowdb_status_t rc = flowdb_jsondb_engine_stats(s->jsondb, &st, NULL);
+        if (rc == FLOWDB_OK || rc == FLOWDB_CLOSED) s->jsondb_calls++;
+        /* Shutting down from inside a callback would wait for itself: refused. */
+        if (flowdb_jsondb_shutdown(s->jsondb, NULL) != FLOWDB_BUSY) s->bad_fields++;
     }
 }
 
@@ -387,7 +397,16 @@ static void test_jsondb(const char *base) {
     OK(flowdb_jsondb_put(db, "users", J("{\"id\":5}"), NULL, NULL));
     OK(flowdb_jsondb_engine_flush(db, NULL));
     CHECK(s.flush == 1);
-    OK(flowdb_jsondb_shutdown(db, NULL));
+    /* A listener that calls flowdb with the database while it shuts down: the
+     * shutdown waits for the listener without holding the handle (it once held it,
+     * and both hung), and the listener's call gets OK or CLOSED. */
+    struct seen calls;
+    memset(&calls, 0, sizeof calls);
+    calls.jsondb = db;
+    OK(flowdb_jsondb_set_event_listener(db, count_event, &calls, NULL));
+    OK(flowdb_jsondb_put(db, "users", J("{\"id\":6}"), NULL, NULL));
+    OK(flowdb_jsondb_shutdown(db, NULL)); /* flushes: one more event */
+    CHECK(calls.flush == 1 && calls.jsondb_calls == 1 && calls.bad_fields == 0);
     FAILS(FLOWDB_CLOSED, flowdb_jsondb_checkpoint(db, cp, &err));
     FAILS(FLOWDB_CLOSED, flowdb_jsondb_catch_up(db, &err));
     FAILS(FLOWDB_CLOSED, flowdb_jsondb_resume(db, &err));

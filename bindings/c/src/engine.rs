@@ -64,6 +64,19 @@ pub(crate) fn in_callback() -> bool {
     CALLBACKS.with(|c| c.get() > 0)
 }
 
+/// Shutting down from inside a callback (an event listener, a `last_n_visit`
+/// visitor, an upgrade) would wait for the callback itself: refused.
+pub(crate) fn refuse_in_callback() -> Result<()> {
+    match in_callback() {
+        true => Err(Error::Busy(
+            "a shutdown from inside a flowdb callback would wait for that callback: \
+             shut down after it returns"
+                .into(),
+        )),
+        false => Ok(()),
+    }
+}
+
 /// Runs `f`, a call of a C callback from inside a flowdb call (see `with_engine`).
 pub(crate) fn calling_back<R>(f: impl FnOnce() -> R) -> R {
     struct Leave;
@@ -143,6 +156,7 @@ pub unsafe extern "C" fn flowdb_engine_shutdown(
     guard(err, || {
         // SAFETY: NULL or a live handle.
         let h = unsafe { engine.as_ref() }.ok_or_else(|| null("engine"))?;
+        refuse_in_callback()?;
         let taken = h.engine.write().take();
         match taken {
             Some(e) => e.shutdown(),

@@ -111,8 +111,10 @@ impl Listener {
         if let Some(m) = &message {
             ev.message = m.as_ptr();
         }
+        // A callback: its calls into flowdb take the handle's lock recursively, so a
+        // shutdown waiting for the lock (and for this call) cannot block them.
         // SAFETY: the listener's contract (above); `ev` and `message` outlive the call.
-        unsafe { (self.f)(&ev, self.user) }
+        crate::engine::calling_back(|| unsafe { (self.f)(&ev, self.user) })
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::doc_requests as docs;
-use super::engine::flowdb_engine_t;
+use super::engine::{flowdb_engine_t, refuse_in_callback};
 use super::error::{
     cstr, flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_new, put_string,
 };
@@ -122,19 +122,25 @@ pub unsafe extern "C" fn flowdb_jsondb_shutdown(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let h = db.as_ref().ok_or_else(|| null("db"))?;
-        let mut g = h.db.write();
-        let arc = g
-            .take()
-            .ok_or_else(|| Error::Closed("the database was already shut down".into()))?;
-        match Arc::try_unwrap(arc) {
-            Ok(d) => d.shutdown(),
-            Err(arc) => {
-                *g = Some(arc);
-                Err(Error::Busy(
-                    "transactions are still open: free them before shutdown".into(),
-                ))
+        refuse_in_callback()?;
+        let d = {
+            let mut g = h.db.write();
+            let arc = g
+                .take()
+                .ok_or_else(|| Error::Closed("the database was already shut down".into()))?;
+            match Arc::try_unwrap(arc) {
+                Ok(d) => d,
+                Err(arc) => {
+                    *g = Some(arc);
+                    return Err(Error::Busy(
+                        "transactions are still open: free them before shutdown".into(),
+                    ));
+                }
             }
-        }
+        };
+        // Without the handle's lock: the shutdown waits for the event listener's
+        // last call, which may call flowdb with this handle (it gets CLOSED).
+        d.shutdown()
     })
 }
 
