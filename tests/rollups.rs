@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::rollups::{check, open, rolled, rule, tuning, Model, FUNCTIONS, STEP};
+use common::rollups::{check, open, raw_points, rolled, rule, tuning, Model, FUNCTIONS, STEP};
 use flowdb::{
     Agg, Config, Engine, Error, GroupBy, Point, Query, Record, RollupRule, ScanRange, Tuning,
 };
@@ -492,12 +492,7 @@ fn late_writes_racing_passes_leave_consistent_rollups() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     roller.join().unwrap();
     e.run_rollups().unwrap();
-    let model: Model = e
-        .query(Query::prefix("cpu."))
-        .unwrap()
-        .into_iter()
-        .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
-        .collect();
+    let model: Model = raw_points(&e);
     check(&e, &model, "after the race");
 }
 
@@ -520,27 +515,20 @@ fn small_and_large_dirty_regions_are_both_rolled_again() {
     e.write_points(&pts).unwrap();
     e.run_rollups().unwrap();
     assert_eq!(rolled(&e, "1m").len(), 2 * minutes as usize);
-    let raw = |e: &Engine| -> Model {
-        e.query(Query::prefix("cpu."))
-            .unwrap()
-            .into_iter()
-            .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
-            .collect()
-    };
     // Small: three buckets of cpu.a emptied, one changed.
     e.delete_time_range("cpu.a", "cpu.b", 10 * STEP, 12 * STEP)
         .unwrap();
     e.write_points(&[Point::new("cpu.a", 20 * STEP + 5, 1e6)])
         .unwrap();
     e.run_rollups().unwrap();
-    check(&e, &raw(&e), "small regions");
+    check(&e, &raw_points(&e), "small regions");
     assert_eq!(rolled(&e, "1m").len(), 2 * minutes as usize - 3);
     // Large: every bucket of cpu.b, and half of cpu.a's.
     e.delete_range("cpu.b", "cpu.c").unwrap();
     e.delete_time_range("cpu.a", "cpu.b", 0, minutes / 2 * STEP - 1)
         .unwrap();
     e.run_rollups().unwrap();
-    check(&e, &raw(&e), "large regions");
+    check(&e, &raw_points(&e), "large regions");
     assert_eq!(rolled(&e, "1m").len(), (minutes - minutes / 2) as usize);
     e.shutdown().unwrap();
 }
@@ -593,12 +581,7 @@ fn a_large_region_is_never_cleared_while_rolled_again() {
     fs.clear_faults();
     e.resume().unwrap();
     e.run_rollups().unwrap();
-    let raw: Model = e
-        .query(Query::prefix("cpu."))
-        .unwrap()
-        .into_iter()
-        .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
-        .collect();
+    let raw: Model = raw_points(&e);
     check(&e, &raw, "after the failed pass");
 }
 
@@ -639,11 +622,6 @@ fn resume_clears_a_rollups_own_background_error() {
     assert!(e.background_error().is_none());
     e.write_points(&[Point::new("cpu.a", 6, 2.0)]).unwrap();
     e.run_rollups().unwrap();
-    let raw: Model = e
-        .query(Query::prefix("cpu."))
-        .unwrap()
-        .into_iter()
-        .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
-        .collect();
+    let raw: Model = raw_points(&e);
     check(&e, &raw, "after resume");
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::rollups::{check, open, rule, tuning, Model, STEP};
+use common::rollups::{check, open, raw_points, rule, tuning, Model, STEP};
 use flowdb::{Config, Engine, Point, Query, SyncMode};
 
 /// The child: runs only when the parent sets FLOWDB_ROLLUP_CRASH_DIR.
@@ -111,12 +111,7 @@ fn kill_9_leaves_rollups_that_one_pass_makes_agree_with_the_raw_points() {
         );
         let e = open(&dir.path().join("db"), &tuning(vec![rule()]));
         e.run_rollups().unwrap();
-        let raw: Model = e
-            .query(Query::prefix("cpu."))
-            .unwrap()
-            .into_iter()
-            .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
-            .collect();
+        let raw: Model = raw_points(&e);
         check(&e, &raw, &format!("cycle {cycle}"));
         rolled_points = e
             .rollup("1m")

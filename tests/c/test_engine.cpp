@@ -5,6 +5,7 @@
 // lazily (a loop stopped after n steps, as std::views::take does), names holding a
 // NUL byte refused, the messages of attempt() and of the try_ forms alike.
 #include "flowdb.hpp"
+#include "refused.hpp"
 
 #include <chrono>
 #include <climits>
@@ -193,28 +194,18 @@ static void temporaries_lazy_scans_and_nul(const std::string &base) {
 
     // Names handed to C as NUL-terminated strings: one holding a NUL byte is refused
     // (FLOWDB_INVALID_ARGUMENT naming it), not cut short at the NUL.
-    auto refused = [](auto &&f, const char *what) {
-        try {
-            f();
-        } catch (const flowdb::Error &e) {
-            std::string m = e.what();
-            if (e.code() == FLOWDB_INVALID_ARGUMENT && m.find(what) != std::string::npos && m.find("NUL") != std::string::npos) return true;
-            std::fprintf(stderr, "  threw %s\n", e.what());
-        }
-        return false;
-    };
     const std::string cut = base + "/cp";
-    CHECK(refused([&] { db.checkpoint(cut + std::string("\0x", 2)); }, "dest"));
-    CHECK(refused([&] { db.backup_to(cut + std::string("\0x", 2)); }, "dest"));
+    CHECK(refused_nul([&] { db.checkpoint(cut + std::string("\0x", 2)); }, "dest"));
+    CHECK(refused_nul([&] { db.backup_to(cut + std::string("\0x", 2)); }, "dest"));
     CHECK(access(cut.c_str(), F_OK) != 0);  // nothing written at the cut name
-    CHECK(refused([&] { db.rollup_watermark(std::string("1m\0x", 4)); }, "name"));
-    CHECK(refused([&] { db.rollup_query(std::string("1m\0x", 4), flowdb::Range::all()); }, "name"));
+    CHECK(refused_nul([&] { db.rollup_watermark(std::string("1m\0x", 4)); }, "name"));
+    CHECK(refused_nul([&] { db.rollup_query(std::string("1m\0x", 4), flowdb::Range::all()); }, "name"));
     flowdb::Options n;
-    CHECK(refused([&] { n.data_dir(cut + std::string("\0x", 2)); }, "data_dir"));
-    CHECK(refused([&] { n.metrics_label(std::string("db\0x", 4), "v"); }, "name"));
-    CHECK(refused([&] { n.metrics_label("db", std::string("v\0x", 3)); }, "value"));
-    CHECK(refused([&] { n.rollup(flowdb::RollupRule(std::string("1m\0x", 4), 60, {flowdb::Agg::max})); }, "name"));
-    CHECK(refused([&] { flowdb::agg_from_name(std::string("sum\0", 4)); }, "name"));
+    CHECK(refused_nul([&] { n.data_dir(cut + std::string("\0x", 2)); }, "data_dir"));
+    CHECK(refused_nul([&] { n.metrics_label(std::string("db\0x", 4), "v"); }, "name"));
+    CHECK(refused_nul([&] { n.metrics_label("db", std::string("v\0x", 3)); }, "value"));
+    CHECK(refused_nul([&] { n.rollup(flowdb::RollupRule(std::string("1m\0x", 4), 60, {flowdb::Agg::max})); }, "name"));
+    CHECK(refused_nul([&] { flowdb::agg_from_name(std::string("sum\0", 4)); }, "name"));
     db.shutdown();
 }
 

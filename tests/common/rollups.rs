@@ -30,6 +30,16 @@ pub fn rule() -> RollupRule {
         .delay(0)
 }
 
+/// The raw points under `cpu.` as the engine holds them: the model a rollup is
+/// checked against when the test's own model is not kept.
+pub fn raw_points(e: &Engine) -> Model {
+    e.query(Query::prefix("cpu."))
+        .unwrap()
+        .into_iter()
+        .map(|r| ((r.key.clone(), r.ts), r.as_f64().unwrap()))
+        .collect()
+}
+
 pub fn open(dir: &Path, t: &Tuning) -> Engine {
     Engine::open_with(super::small_config(dir), t.clone()).unwrap()
 }
