@@ -13,17 +13,19 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::MutexGuard;
 
+use super::batch::points_log;
 use super::points::bucket_of;
 use super::rollup::{dirty_marks, Rollups, RuleState};
+use super::rollup_leftovers::Leftovers;
 use super::{Engine, Inner, WriteBatch, WriteOptions};
 use crate::error::{Error, Result};
 use crate::point::{Agg, Point, Summary};
-use crate::range::{prefix_successor, Bounds, KeyEnd, Query, ScanRange};
+use crate::range::{prefix_successor, Bounds, KeyEnd, Query};
 use crate::record::{Record, MAX_KEY_LEN};
 use crate::rollup::{Region, RollupRule, FIRST_ROLLED_KEY, RESERVED_TS, WATERMARK_KEY};
 use crate::util::now_micros;
 use crate::version;
-use crate::ScanIterator;
+use crate::wal::{Op, WriteBatch as LogBatch};
 
 /// Rolled points (and deletes of leftovers) per write to a rollup.
 const CHUNK: usize = 4096;
@@ -88,135 +90,18 @@ impl Rollups {
     }
 }
 
-/// Writes the rolled points of one rule to its rollup, in chunks.
+/// Writes the rolled points of one rule to its rollup, in chunks: the points in
+/// columns (as `write_points`), with the deletes of leftovers in the same writes.
 struct Out<'a> {
     child: &'a Engine,
     rule: &'a RollupRule,
-    batch: WriteBatch,
-    pending: usize,
+    points: Vec<Point>,
+    /// Deletes of buckets no raw point is left for (logged before the points).
+    deletes: Vec<Op>,
     failed: Option<Error>,
     /// While a dirty region is rolled again: its rolled buckets as they were, to
     /// delete those not rolled again.
     leftovers: Option<Leftovers>,
-}
-
-/// A dirty region's rolled buckets `(raw key, start)` as they were before it is
-/// rolled again, in order (a scan of the rollup from before the pass's writes, of
-/// the first function's points: every bucket has each function's). The roll hands
-/// out its buckets in the same order, so a walk beside it finds those no raw point
-/// is left for, and they are deleted in the same writes as the new points: readers
-/// never see the region cleared, and memory stays one bucket whatever its size.
-/// Keys with no bucket left are deleted by one key × time range per stretch of them
-/// (a delete of whole series leaves a few range tombstones, not one per bucket);
-/// buckets gone from a key that keeps others, one by one (late writes leave no range
-/// tombstones behind).
-struct Leftovers {
-    scan: ScanIterator,
-    /// The length of the function's prefix on the rolled keys.
-    skip: usize,
-    next: Option<(Vec<u8>, i64)>,
-    /// The region's time span (bucket starts).
-    lo: i64,
-    hi: i64,
-    /// The last key the roll handed out a bucket of.
-    rolled: Option<Vec<u8>>,
-    /// The first and last of the keys met since then with no bucket left.
-    gone: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-impl Leftovers {
-    fn open(child: &Engine, rule: &RollupRule, region: &Region, lo: i64, hi: i64) -> Result<Self> {
-        let f = rule.functions[0];
-        let (start, end) = rolled_range(f, region);
-        let bounds = Bounds {
-            start,
-            end: KeyEnd::Excluded(end),
-            ..Bounds::all()
-        }
-        .with_time(lo, hi);
-        let mut l = Leftovers {
-            scan: child.scan(ScanRange {
-                bounds,
-                limit: None,
-            })?,
-            skip: f.name().len() + 1,
-            next: None,
-            lo,
-            hi,
-            rolled: None,
-            gone: None,
-        };
-        l.advance()?;
-        Ok(l)
-    }
-
-    fn advance(&mut self) -> Result<()> {
-        self.next = match self.scan.next() {
-            Some(r) => {
-                let mut r = r?;
-                r.key.drain(..self.skip);
-                Some((r.key, r.ts))
-            }
-            None => None,
-        };
-        Ok(())
-    }
-
-    /// Moves past the bucket `(key, start)` the roll hands out next (`None`: the
-    /// roll ended), deleting (in `out`) the buckets before it; returns the deletes.
-    fn up_to(
-        &mut self,
-        upto: Option<(&[u8], i64)>,
-        rule: &RollupRule,
-        out: &mut WriteBatch,
-    ) -> Result<usize> {
-        let mut deleted = 0;
-        while let Some((k, t)) = self.next.take() {
-            let at = (k.as_slice(), t);
-            match upto {
-                Some(u) if at > u => {
-                    self.next = Some((k, t));
-                    break;
-                }
-                Some(u) if at == u => {}
-                _ if self.rolled.as_ref() == Some(&k) || upto.is_some_and(|u| u.0 == k) => {
-                    for &f in &rule.functions {
-                        out.delete(RollupRule::rolled_key(f, &k), t);
-                    }
-                    deleted += rule.functions.len();
-                }
-                _ => match &mut self.gone {
-                    Some((_, last)) => *last = k,
-                    None => self.gone = Some((k.clone(), k)),
-                },
-            }
-            self.advance()?;
-        }
-        // Past the stretch of gone keys: at a new rolled key, or at the end.
-        let next_key = upto.map(|u| u.0);
-        if next_key.is_none() || next_key != self.rolled.as_deref() {
-            deleted += self.close_gone(rule, out);
-            self.rolled = next_key.map(<[u8]>::to_vec);
-        }
-        Ok(deleted)
-    }
-
-    /// Deletes the stretch of keys with no bucket left: a key × time range a function.
-    fn close_gone(&mut self, rule: &RollupRule, out: &mut WriteBatch) -> usize {
-        let Some((first, last)) = self.gone.take() else {
-            return 0;
-        };
-        let past_last = [&last[..], &[0]].concat();
-        for &f in &rule.functions {
-            out.delete_time_range(
-                RollupRule::rolled_key(f, &first),
-                RollupRule::rolled_key(f, &past_last),
-                self.lo,
-                self.hi,
-            );
-        }
-        rule.functions.len()
-    }
 }
 
 impl Out<'_> {
@@ -227,20 +112,16 @@ impl Out<'_> {
             return true;
         }
         if let Some(l) = &mut self.leftovers {
-            match l.up_to(Some((key, start)), self.rule, &mut self.batch) {
-                Ok(n) => self.pending += n,
-                Err(e) => {
-                    self.failed = Some(e);
-                    return false;
-                }
+            if let Err(e) = l.up_to(Some((key, start)), self.rule, &mut self.deletes) {
+                self.failed = Some(e);
+                return false;
             }
         }
         for &f in &self.rule.functions {
             let k = RollupRule::rolled_key(f, key);
-            self.batch.put_point(Point::new(k, start, s.get(f)));
+            self.points.push(Point::new(k, start, s.get(f)));
         }
-        self.pending += self.rule.functions.len();
-        if self.pending >= CHUNK {
+        if self.points.len() + self.deletes.len() >= CHUNK {
             if let Err(e) = self.flush() {
                 self.failed = Some(e);
                 return false;
@@ -250,12 +131,20 @@ impl Out<'_> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        if self.pending == 0 {
+        if self.points.is_empty() && self.deletes.is_empty() {
             return Ok(());
         }
-        self.pending = 0;
-        let batch = std::mem::take(&mut self.batch);
-        self.child.write_owned(batch, &WriteOptions::default())
+        // Deletes first: none covers a point of the same write (they are of buckets
+        // not rolled again), and were one to, the later point would stand.
+        let mut log = LogBatch {
+            ops: std::mem::take(&mut self.deletes),
+        };
+        if !self.points.is_empty() {
+            let ttl = self.child.inner.config.default_ttl_secs;
+            log.ops.extend(points_log(&self.points, ttl)?.ops);
+            self.points.clear();
+        }
+        self.child.inner.commit(log, false)
     }
 
     /// Rolls the raw points of `bounds` (from bucket boundaries) out of `snap`, and
@@ -273,7 +162,7 @@ impl Out<'_> {
             return Err(e);
         }
         if let Some(mut l) = self.leftovers.take() {
-            self.pending += l.up_to(None, rule, &mut self.batch)?;
+            l.up_to(None, rule, &mut self.deletes)?;
         }
         self.flush()
     }
@@ -286,8 +175,8 @@ impl RuleState {
         let mut out = Out {
             child,
             rule,
-            batch: WriteBatch::new(),
-            pending: 0,
+            points: Vec::new(),
+            deletes: Vec::new(),
             failed: None,
             leftovers: None,
         };
@@ -345,7 +234,7 @@ impl RuleState {
 }
 
 /// The keys `[start, end)` of `f`'s rolled series of the raw keys of `region`.
-fn rolled_range(f: Agg, region: &Region) -> (Vec<u8>, Vec<u8>) {
+pub(super) fn rolled_range(f: Agg, region: &Region) -> (Vec<u8>, Vec<u8>) {
     let start = RollupRule::rolled_key(f, &region.start);
     let end = match &region.end {
         Some(e) => RollupRule::rolled_key(f, e),
