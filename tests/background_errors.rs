@@ -87,6 +87,23 @@ fn a_failed_background_flush_stops_writes_until_resume() {
         .unwrap();
     assert!(counted >= 1.0, "flowdb_background_errors_total {counted}");
 
+    // A checkpoint meanwhile is whole: the log still holds every acknowledged write
+    // (only a failed log sync, which cuts it, refuses one).
+    e.checkpoint("/cp").unwrap();
+    let copy = Engine::open_on(
+        Arc::new(fs.clone()),
+        common::small_config(Path::new("/cp")),
+        flowdb::Tuning::default(),
+    )
+    .unwrap();
+    for i in [0, acked / 2, acked - 1] {
+        assert_eq!(
+            copy.get(&format!("k{}", i % 7), i).unwrap(),
+            Some(record(i))
+        );
+    }
+    drop(copy);
+
     // While the cause stands, resume fails and the error stays.
     assert!(e.resume().is_err());
     assert!(e.background_error().is_some());

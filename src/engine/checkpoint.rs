@@ -78,10 +78,15 @@ impl Inner {
 
     fn copy_database(&self, dest: &Path, how: Files) -> Result<()> {
         self.check_open()?;
-        if !self.read_only {
+        if self.health.log_cut.load(Ordering::Acquire) {
             // After a failed log sync the acknowledged writes past the cut live only
             // in the memtables until `resume` flushes them: a copy now misses them.
-            self.check_writable()?;
+            // (Other background errors leave the log whole: the copy is complete.)
+            return Err(Error::Busy(
+                "a failed log sync left acknowledged writes in memory only: call \
+                 resume() (which writes them to a table) before a checkpoint"
+                    .into(),
+            ));
         }
         let fs = self.fs().as_ref();
         if fs.is_dir(dest).is_some() {

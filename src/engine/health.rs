@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 #[derive(Default)]
 pub(crate) struct Health {
     error: Mutex<Option<Error>>,
+    /// A failed log sync cut acknowledged writes from the log: they are in the
+    /// memtables alone until `resume` flushes them (a checkpoint would miss them).
+    pub(crate) log_cut: std::sync::atomic::AtomicBool,
 }
 
 /// Whether `e`, met in background work, is one that stops writes: what a retry
@@ -119,6 +122,7 @@ impl Engine {
         match retried {
             Ok(()) => {
                 *self.inner.health.error.lock() = None;
+                self.inner.health.log_cut.store(false, Ordering::Release);
                 self.inner.emit(|| Event::Resumed);
                 self.inner.wake_maintenance();
                 Ok(())

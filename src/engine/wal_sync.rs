@@ -45,15 +45,22 @@ impl Inner {
         let synced = wal.synced_len();
         wal.writer.abandon_unsynced(synced);
         if synced < acknowledged {
-            self.note_background_error(Error::Io {
-                context: format!(
-                    "a failed log sync ({cause}) cut off {} bytes of acknowledged writes, \
-                     now in memory only; resume() writes them to a table",
-                    acknowledged - synced
-                ),
-                source: std::io::Error::other("log sync failed"),
-            });
+            self.note_log_cut(format!(
+                "a failed log sync ({cause}) cut off {} bytes of acknowledged writes, now \
+                 in memory only; resume() writes them to a table",
+                acknowledged - synced
+            ));
         }
+    }
+
+    /// Acknowledged writes are in the memtables alone: writes (and checkpoints) stop
+    /// until `resume()` has flushed them.
+    fn note_log_cut(&self, context: String) {
+        self.health.log_cut.store(true, Ordering::Release);
+        self.note_background_error(Error::Io {
+            context,
+            source: std::io::Error::other("log sync failed"),
+        });
     }
 
     /// Makes everything written so far durable (the `IntervalMs` tick, `close`).
@@ -105,15 +112,12 @@ impl Inner {
                 // success, maybe for pages this failure lost: the acknowledged writes
                 // past `before` may be in memory alone. Writes stop until `resume()`
                 // has flushed every memtable.
-                self.note_background_error(Error::Io {
-                    context: format!(
-                        "a failed log sync ({e}) may have lost {} bytes of acknowledged \
-                         writes of a rotated segment, now in memory only; resume() writes \
-                         them to a table",
-                        position.1 - before
-                    ),
-                    source: std::io::Error::other("log sync failed"),
-                });
+                self.note_log_cut(format!(
+                    "a failed log sync ({e}) may have lost {} bytes of acknowledged writes \
+                     of a rotated segment, now in memory only; resume() writes them to a \
+                     table",
+                    position.1 - before
+                ));
             }
             return Err(e);
         }
