@@ -970,8 +970,9 @@ fn negative_timestamps_and_keys_are_values_not_flags() {
 }
 
 /// Output files are written whole or not at all: `docs export -o` of a store that
-/// is not there leaves the file as it was (it once emptied it), and `dump -o` into
-/// a directory path fails without a partial file.
+/// is not there leaves the file as it was (it once emptied it), a `dump -o` leaves
+/// no temporary file, and `dump -o` naming a directory fails. A FIFO is written
+/// into, not replaced (a reader on it gets the dump).
 #[test]
 fn failed_exports_leave_their_output_file_alone() {
     let t = tempfile::tempdir().unwrap();
@@ -1000,6 +1001,20 @@ fn failed_exports_leave_their_output_file_alone() {
         .filter(|e| e.file_name().to_string_lossy().contains("flowdb-export"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    let no = flowdb(&["dump", p(&d), "-o", p(t.path())]);
+    assert_eq!(no.status, 1, "{}", no.stderr);
+    assert!(no.stderr.contains("is a directory"), "{}", no.stderr);
+    let fifo = t.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    flowdb(&["dump", p(&d), "-o", p(&fifo)]).ok();
+    assert!(reader.join().unwrap().contains("\"key\":\"a\""));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
 }
 
 /// A write command that writes nothing creates nothing: a `load` of a file with
@@ -1044,4 +1059,13 @@ fn points_survive_a_csv_round_trip() {
     let b = flowdb(&["aggregate", p(&nd2), "--step", "1h"]).ok();
     assert_eq!(a.text(), b.text());
     assert_eq!(b.text().lines().count(), 2, "{}", b.text());
+    // `get` marks a point too.
+    let got = flowdb(&["get", p(&nd2), "cpu", "2000000", "--format", "csv"]).ok();
+    assert!(
+        got.text().lines().nth(1).unwrap().ends_with(",true"),
+        "{}",
+        got.text()
+    );
+    let got = flowdb(&["get", p(&nd2), "cpu"]).ok();
+    assert!(got.text().contains("\"point\":true"), "{}", got.text());
 }

@@ -75,7 +75,9 @@ impl Engine {
     /// The background error that stopped writes, if one stands: an I/O error or
     /// corruption met by a background flush, compaction or log sync. While it stands
     /// writes fail (with an error of the same kind naming it) and reads go on; see
-    /// [`Engine::resume`].
+    /// [`Engine::resume`]. With rollups, a rollup's own error is reported when the
+    /// engine has none: while it stands, the rollup's writes fail (roll passes, and
+    /// late writes, which mark it dirty).
     pub fn background_error(&self) -> Option<Error> {
         let own = self
             .inner

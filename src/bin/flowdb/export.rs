@@ -66,16 +66,29 @@ fn temporary(out: &Path) -> PathBuf {
 }
 
 /// Runs `write` into a temporary file, then makes it `out` (also for `dump -o` and
-/// `docs export -o`): a failure leaves `out` as it was, never half written.
+/// `docs export -o`): a failure leaves `out` as it was, never half written. An `out`
+/// that exists and is not a regular file (a FIFO, `/dev/stdout`, a process
+/// substitution's `/dev/fd/N`) is written directly: replacing it would break the
+/// pipe (or, as root, replace a device node).
 pub(crate) fn to_file<T>(
     out: &Path,
     write: impl FnOnce(&File) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
-    if out.is_dir() {
-        return Err(Failure::new(format!(
-            "{} is a directory; name the file to write",
-            out.display()
-        )));
+    match std::fs::metadata(out) {
+        Ok(m) if m.is_dir() => {
+            return Err(Failure::new(format!(
+                "{} is a directory; name the file to write",
+                out.display()
+            )))
+        }
+        Ok(m) if !m.is_file() => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(out)
+                .context(|| format!("opening {}", out.display()))?;
+            return write(&file);
+        }
+        _ => {}
     }
     let tmp = temporary(out);
     let file = File::create(&tmp).context(|| format!("creating {}", tmp.display()))?;

@@ -45,7 +45,7 @@ pub fn docs_read_only(dir: &Path) -> Result<JsonDB, Failure> {
 /// What a command that writes needs from the directory.
 #[derive(Clone, Copy, Debug)]
 pub enum Writer<'a> {
-    /// Creates the database when missing (`load`, `docs put`); `.0` names the
+    /// Creates the database when missing (`load`, `docs create-store`); `.0` names the
     /// command for the message when the directory is locked.
     Create(&'a str),
     /// An existing database only; `.0` names the command, `.1` the API call to make

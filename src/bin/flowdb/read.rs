@@ -91,9 +91,12 @@ pub fn get(dir: &Path, key: &str, ts: Option<&str>, format: Format) -> Result<()
             None => format!("no record with key {key:?}"),
         }));
     };
+    // Whether it is a numeric point: `get` does not tell, a scan of it does (so the
+    // output marks it, as `scan`'s, and loads back as a point).
+    let mut one = engine.scan(ScanRange::key_time_range(key, key, r.ts, r.ts))?;
+    let point = matches!(one.next(), Some(Ok(_))) && one.is_point();
     let mut out = RecordOut::new(format, stdout()).map_err(|e| output_error(e, "stdout"))?;
-    // A point read this way is not marked: `get` does not tell (scan does).
-    out.write(&r, false)
+    out.write(&r, point)
         .map_err(|e| output_error(e, "stdout"))?;
     out.finish().map_err(|e| output_error(e, "stdout"))
 }
