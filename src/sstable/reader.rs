@@ -287,11 +287,13 @@ impl Table {
         // A partition the table will keep skips the cache (it would be held twice).
         let estimate = IndexPart::estimate(top.entries as usize);
         let pin = self.ctx.budget.has_room(estimate);
+        let mut loaded = false;
         let metas = self.ctx.cache.get_or_load_index(
             self.meta.id,
             p as u32,
             opts.fill_cache && !pin,
             || {
+                loaded = true;
                 let raw = read_block(self.file.as_ref(), &self.name, top.handle, true)
                     .map_err(|e| in_block(e, "index partition"))?;
                 decode_index(&raw)
@@ -314,10 +316,11 @@ impl Table {
             } else {
                 self.ctx.budget.release(bytes);
             }
-        } else if pin && opts.fill_cache {
+        } else if loaded && pin && opts.fill_cache {
             // The estimate fit, the partition did not (statistics and long keys are
             // beyond the estimate): cached after all, or it would be read from disk
-            // at every lookup, neither pinned nor cached.
+            // at every lookup, neither pinned nor cached. (Only when read from disk:
+            // a cached one is there already.)
             self.ctx.cache.insert_index(self.meta.id, p as u32, &metas);
         }
         Ok(Part {
