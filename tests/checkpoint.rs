@@ -291,6 +291,45 @@ fn a_crash_at_any_step_leaves_no_checkpoint_or_a_complete_one() {
     }
 }
 
+/// A backup from a read-only instance whose attempt finds a table gone (the writer
+/// merged it away meanwhile) tries again, keeping the tables it placed (a table
+/// never changes: placing one again would find it there) and clearing the
+/// part-copied one: the copy holds the whole state. (Every attempt once copied every
+/// table again, and a large database beside a busy writer never finished.)
+#[test]
+fn a_read_only_backup_that_finds_a_table_gone_tries_again() {
+    use flowdb::fs::{Fault, Injected, Op as FsOp};
+    let fs = FaultFs::new();
+    let (e, model) = workload(&fs);
+    e.flush().unwrap();
+    let tables: Vec<String> = fs
+        .files()
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .filter(|p| p.starts_with("/db/") && p.ends_with(".sst"))
+        .collect();
+    assert!(tables.len() >= 2, "{tables:?}");
+    let reader = Engine::open_read_only_on(
+        Arc::new(fs.clone()),
+        common::small_config(Path::new("/db")),
+        Tuning::default(),
+    )
+    .unwrap();
+    // The last table's copy fails after its opening, as if it were deleted: the
+    // first attempt leaves the others placed and that one part-copied.
+    fs.inject(Fault {
+        op: Some(FsOp::Read),
+        name: tables[tables.len() - 1].clone(),
+        skip: 1,
+        times: 1,
+        error: Injected::NotFound,
+    });
+    reader.backup_to("/bk").unwrap();
+    let copy = open_copy(&fs, "/bk").unwrap();
+    let got = ops::state_of(&copy).unwrap();
+    assert!(got == model, "{}", ops::diff(&model, &got));
+}
+
 /// A JsonDB checkpoint taken between transactions holds every committed one and its
 /// indexes; the schema comes with it.
 #[test]

@@ -15,6 +15,7 @@
 //!    crash before the rename leaves no `<dest>` (a stale `<dest>.tmp` is cleared by
 //!    the next checkpoint to `<dest>`); after it, a complete checkpoint.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -168,21 +169,24 @@ impl Inner {
     /// For a read-only instance, whose writer may be another process: a copy of what
     /// the writer has on disk now (at least the instance's view, maybe more), taken
     /// as a read-only load is: the manifest read before and after, and the attempt
-    /// taken again when it changed or a file it named went away meanwhile. An attempt
-    /// is cheap whatever the database's size: the tables it names are linked or
-    /// opened (a table never changes, and an open one stays readable after the writer
-    /// deletes it), and only the log segments are copied in it; the tables' contents
-    /// are copied from the open files once an attempt held. Log segments are always
-    /// copied (the last may be the one the writer appends to: a copy ends where the
-    /// writer was, a record it was writing is a torn tail that the copy's recovery
-    /// cuts).
+    /// taken again when it changed or a file it named went away meanwhile. Tables
+    /// are placed as in `fill`, each once over all attempts (a table never changes):
+    /// an attempt after a flush or merge of the writer places only the new ones, so
+    /// a long copy beside a busy writer converges. Log segments are copied by every
+    /// attempt, always copied (the last may be the one the writer appends to: a copy
+    /// ends where the writer was, a record it was writing is a torn tail that the
+    /// copy's recovery cuts).
     fn fill_from_disk(&self, tmp: &Path, how: Files) -> Result<()> {
         let fs = self.fs().as_ref();
+        let mut placed = HashSet::new();
         for _ in 0..super::read_only::ATTEMPTS {
-            match self.pin_from_disk(tmp, how) {
-                Ok(Some((state, opened))) => {
-                    for (id, file) in opened {
-                        copy_from(fs, &*file, &table_path(&self.dir, id), &table_path(tmp, id))?;
+            match self.attempt_from_disk(tmp, how, &mut placed) {
+                Ok(Some(state)) => {
+                    // Tables of earlier attempts that the writer merged away since.
+                    let named: HashSet<u64> = state.tables.iter().map(|t| t.id).collect();
+                    for id in placed.difference(&named) {
+                        let p = table_path(tmp, *id);
+                        fs.remove(&p).ctx(|| format!("removing {}", p.display()))?;
                     }
                     state.store(fs, tmp)?;
                     return fs
@@ -193,7 +197,13 @@ impl Inner {
                 Err(e) if super::read_only::missing(&e) => {}
                 Err(e) => return Err(e),
             }
-            clear_stale(fs, tmp)?;
+            // The next attempt copies the log again.
+            for name in fs.list(tmp).ctx(|| format!("listing {}", tmp.display()))? {
+                if parse_segment_name(&name).is_some() {
+                    let p = tmp.join(name);
+                    fs.remove(&p).ctx(|| format!("removing {}", p.display()))?;
+                }
+            }
         }
         Err(Error::Busy(format!(
             "the writer of {} kept changing it while it was copied; try again",
@@ -201,25 +211,26 @@ impl Inner {
         )))
     }
 
-    /// One attempt of `fill_from_disk`: the manifest to write and the tables still
-    /// to copy (open), or `None` when the writer changed the database meanwhile.
-    #[allow(clippy::type_complexity)]
-    fn pin_from_disk(
+    /// One attempt of `fill_from_disk`: the manifest to write, or `None` when the
+    /// writer changed the database meanwhile. `placed`: the tables in `tmp` already.
+    fn attempt_from_disk(
         &self,
         tmp: &Path,
         how: Files,
-    ) -> Result<Option<(ManifestState, Vec<(u64, Arc<dyn FsFile>)>)>> {
+        placed: &mut HashSet<u64>,
+    ) -> Result<Option<ManifestState>> {
         let fs = self.fs().as_ref();
         let before = super::read_only::manifest(fs, &self.dir)?;
-        let mut opened = Vec::new();
         for t in &before.tables {
-            let (from, to) = (table_path(&self.dir, t.id), table_path(tmp, t.id));
-            if how == Files::Link && fs.hard_link(&from, &to).is_ok() {
+            if placed.contains(&t.id) {
                 continue;
             }
-            let file =
-                (fs.open(&from, OpenMode::Read)).ctx(|| format!("opening {}", from.display()))?;
-            opened.push((t.id, file));
+            let (from, to) = (table_path(&self.dir, t.id), table_path(tmp, t.id));
+            if let Err(e) = place(fs, &from, &to, how) {
+                let _ = fs.remove(&to); // a part of a copy (the writer deleted it)
+                return Err(e);
+            }
+            placed.insert(t.id);
         }
         let mut next_file = before.next_file;
         for n in self.segments_from(before.log_number, u64::MAX)? {
@@ -229,13 +240,10 @@ impl Inner {
         if super::read_only::manifest(fs, &self.dir)? != before {
             return Ok(None);
         }
-        Ok(Some((
-            ManifestState {
-                next_file,
-                ..before
-            },
-            opened,
-        )))
+        Ok(Some(ManifestState {
+            next_file,
+            ..before
+        }))
     }
 
     /// The log segments numbered `first..last` in the directory, in order.

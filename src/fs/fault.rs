@@ -43,6 +43,8 @@ pub enum Injected {
     Io,
     /// ENOSPC.
     NoSpace,
+    /// ENOENT: the file went away (another process deleted it).
+    NotFound,
 }
 
 impl Injected {
@@ -50,6 +52,7 @@ impl Injected {
         io::Error::from_raw_os_error(match self {
             Injected::Io => libc::EIO,
             Injected::NoSpace => libc::ENOSPC,
+            Injected::NotFound => libc::ENOENT,
         })
     }
 }
