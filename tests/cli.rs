@@ -930,6 +930,30 @@ fn docs_import_takes_any_json_value_where_keys_are_out_of_line() {
     let stores = flowdb(&["docs", d, "stores", "--json", "--count"]).ok();
     let v: Value = serde_json::from_slice(&stores.stdout).unwrap();
     assert_eq!(v[0]["count"], 4);
+    // Exported, each document goes with its key (the documents do not hold them),
+    // and imports back under it: with a generator or without one. (The keys were
+    // once left out, and an import renumbered the documents.)
+    flowdb(&["docs", d, "delete", "notes", "1"]).ok();
+    let out = t.path().join("notes-out.jsonl");
+    flowdb(&["docs", d, "export", "notes", "-o", p(&out)]).ok();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("{\"key\":2,\"doc\":42}\n"), "{text}");
+    for auto in [true, false] {
+        let db2 = t.path().join(format!("docs-{auto}"));
+        let d2 = p(&db2);
+        let mut create = vec!["docs", d2, "create-store", "notes", "--key-path", "[]"];
+        if auto {
+            create.push("--auto-increment");
+        }
+        flowdb(&create).ok();
+        flowdb(&["docs", d2, "import", "notes", p(&out)]).ok();
+        for k in ["2", "3", "4"] {
+            let a = flowdb(&["docs", d, "get", "notes", k]).ok();
+            let b = flowdb(&["docs", d2, "get", "notes", k]).ok();
+            assert_eq!(a.text(), b.text(), "key {k}");
+        }
+        assert_eq!(flowdb(&["docs", d2, "get", "notes", "1"]).status, 1);
+    }
 }
 
 /// Negative timestamps and negative JSON keys are values, not flags (`--from -10`,

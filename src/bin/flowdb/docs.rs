@@ -7,7 +7,7 @@
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use flowdb::jsondb::{Direction, IndexSchema, JsonDB, KeyRange, StoreSchema};
+use flowdb::jsondb::{Direction, IndexSchema, JsonDB, KeyPath, KeyRange, StoreSchema};
 use serde_json::{json, Value};
 
 use crate::args::{DocsCommand, DocsFormat};
@@ -268,19 +268,19 @@ fn export(dir: &Path, store: &str, output: Option<&Path>, ui: Ui) -> Result<(), 
             dir.display()
         )));
     }
+    // A store with out-of-line keys: each document's key beside it, or an import
+    // could not put it back under its key.
+    let keyed = db
+        .get_store(store)
+        .is_some_and(|d| matches!(KeyPath::parse(&d.key_path), Ok(KeyPath::None)));
     let mut progress = Progress::new(ui, "export", "documents", None);
     let n = match output {
         Some(p) => crate::export::to_file(p, |f| {
             let name = p.display().to_string();
-            export_to(
-                &db,
-                store,
-                &mut BufWriter::with_capacity(1 << 16, f),
-                &name,
-                &mut progress,
-            )
+            let out = &mut BufWriter::with_capacity(1 << 16, f);
+            export_to(&db, store, keyed, out, &name, &mut progress)
         })?,
-        None => export_to(&db, store, &mut stdout(), "stdout", &mut progress)?,
+        None => export_to(&db, store, keyed, &mut stdout(), "stdout", &mut progress)?,
     };
     progress.set(n, None);
     progress.finish("exported");
@@ -289,18 +289,30 @@ fn export(dir: &Path, store: &str, output: Option<&Path>, ui: Ui) -> Result<(), 
 
 /// The documents of `store` as JSON lines into `out` (named `name` in errors): one
 /// snapshot, the store as of one moment, streamed (each document written as its
-/// stored text, not parsed), so memory does not grow with the store. The count.
+/// stored text, not parsed), so memory does not grow with the store; `keyed`: each
+/// as `{"key":K,"doc":D}`. The count.
 fn export_to(
     db: &JsonDB,
     store: &str,
+    keyed: bool,
     out: &mut dyn Write,
     name: &str,
     progress: &mut Progress,
 ) -> Result<u64, Failure> {
     let mut n = 0u64;
     let mut failed = None;
-    db.visit_store(store, |_, doc| {
-        let written = out.write_all(doc).and_then(|()| out.write_all(b"\n"));
+    db.visit_store(store, |key, doc| {
+        let written = match keyed {
+            false => out.write_all(doc),
+            true => (|| {
+                out.write_all(b"{\"key\":")?;
+                serde_json::to_writer(&mut *out, key)?;
+                out.write_all(b",\"doc\":")?;
+                out.write_all(doc)?;
+                out.write_all(b"}")
+            })(),
+        }
+        .and_then(|()| out.write_all(b"\n"));
         if let Err(e) = written {
             failed = Some(e);
             return Ok(false);

@@ -31,15 +31,33 @@ pub struct Options<'a> {
     pub skip_lines: u64,
 }
 
-/// One line as a document.
-fn parse_doc(text: &[u8], object_only: bool) -> Result<Value, String> {
+/// How a store takes its documents from lines.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// Its key path is inside the document: a line is an object.
+    Object,
+    /// The empty key path (the value is its own key): any JSON value.
+    Any,
+    /// Out-of-line keys: `{"key": K, "doc": D}` (what `docs export` writes for such
+    /// a store), or with a key generator also any other value, a document.
+    Keyed,
+}
+
+/// One line as a document, with its key when the line gives one.
+fn parse_doc(text: &[u8], shape: Shape) -> Result<(Option<Value>, Value), String> {
     let v: Value = serde_json::from_slice(text).map_err(|e| format!("not JSON: {e}"))?;
-    if object_only && !v.is_object() {
-        return Err(
-            "not a JSON object (a document of a store with a key path is an object)".into(),
-        );
+    match (shape, v) {
+        (Shape::Object, v) if !v.is_object() => {
+            Err("not a JSON object (a document of a store with a key path is an object)".into())
+        }
+        (Shape::Keyed, Value::Object(mut o))
+            if o.len() == 2 && o.contains_key("key") && o.contains_key("doc") =>
+        {
+            let doc = o.remove("doc").unwrap_or_default();
+            Ok((o.remove("key"), doc))
+        }
+        (_, v) => Ok((None, v)),
     }
-    Ok(v)
 }
 
 fn open_lines(path: &Path) -> Result<Lines, Failure> {
@@ -48,14 +66,14 @@ fn open_lines(path: &Path) -> Result<Lines, Failure> {
 }
 
 /// The first pass: every malformed line.
-fn check(o: &Options<'_>, object_only: bool) -> Result<BadLines, Failure> {
+fn check(o: &Options<'_>, shape: Shape) -> Result<BadLines, Failure> {
     let mut lines = open_lines(o.file)?;
     let mut bad = BadLines::default();
     while let Some((line, text)) = lines.next_line()? {
         if line <= o.skip_lines {
             continue;
         }
-        if let Err(why) = parse_doc(text, object_only) {
+        if let Err(why) = parse_doc(text, shape) {
             bad.add(line, why);
         }
     }
@@ -86,7 +104,7 @@ fn commit(tx: Transaction<'_>, first: u64, last: u64) -> Result<(), Failure> {
 fn import(
     db: &JsonDB,
     o: &Options<'_>,
-    object_only: bool,
+    shape: Shape,
     progress: &mut Progress,
     bad: &mut BadLines,
     through: &mut u64,
@@ -98,7 +116,7 @@ fn import(
         if line <= o.skip_lines {
             continue;
         }
-        let doc = match parse_doc(text, object_only) {
+        let (key, doc) = match parse_doc(text, shape) {
             Ok(d) => d,
             Err(why) if o.skip_bad => {
                 bad.add(line, why);
@@ -115,7 +133,11 @@ fn import(
             Some(t) => t,
             None => tx.insert(db.transaction(&[o.store], TransactionMode::ReadWrite)?),
         };
-        match t.put(o.store, doc) {
+        let put = match &key {
+            Some(k) => t.put_with_key(o.store, doc, k),
+            None => t.put(o.store, doc),
+        };
+        match put {
             Ok(_) => {
                 pending += 1;
                 last_line = line;
@@ -166,11 +188,15 @@ pub fn run(dir: &Path, o: &Options<'_>, ui: Ui) -> Result<(), Failure> {
         )));
     };
     // Only a key path inside the document needs an object: with the empty path (the
-    // value is its own key) or none (out-of-line keys) any JSON value is a document.
-    let object_only =
-        !def.key_path.is_empty() && !matches!(KeyPath::parse(&def.key_path), Ok(KeyPath::None));
+    // value is its own key) any JSON value is a document; with none (out-of-line
+    // keys) a line gives its key beside it, or its store generates one.
+    let shape = match KeyPath::parse(&def.key_path) {
+        Ok(KeyPath::None) => Shape::Keyed,
+        _ if def.key_path.is_empty() => Shape::Any,
+        _ => Shape::Object,
+    };
     if !o.skip_bad {
-        let bad = match check(o, object_only) {
+        let bad = match check(o, shape) {
             Ok(b) => b,
             Err(f) => {
                 let _ = db.shutdown();
@@ -192,7 +218,7 @@ pub fn run(dir: &Path, o: &Options<'_>, ui: Ui) -> Result<(), Failure> {
     let mut progress = Progress::new(ui, "import", "documents", Some(size));
     let mut bad = BadLines::default();
     let mut through = o.skip_lines;
-    let result = import(&db, o, object_only, &mut progress, &mut bad, &mut through);
+    let result = import(&db, o, shape, &mut progress, &mut bad, &mut through);
     match result {
         Ok(_) => {
             progress.finish("imported");
