@@ -358,3 +358,47 @@ fn a_panic_in_a_maintenance_round_is_reported_and_maintenance_goes_on() {
     assert!(e.background_error().is_none(), "writes go on");
     e.write_batch(&[record(1)]).unwrap();
 }
+
+/// A failed log sync of the maintenance tick is one background error: counted once
+/// and reported by one event (it was noted where the log was cut, then again by the
+/// round that returned it).
+#[test]
+fn a_failed_tick_sync_is_counted_once() {
+    let fs = FaultFs::new();
+    let config = Config {
+        auto_background: true,
+        flush_interval_ms: 5,
+        wal_sync_mode: SyncMode::IntervalMs(5),
+        ..common::small_config(Path::new("/db"))
+    };
+    let e = Engine::open_on(Arc::new(fs.clone()), config, common::tiny_partitions()).unwrap();
+    let seen = listen(&e);
+    fs.inject(Fault {
+        op: Some(FsOp::Sync),
+        name: ".log".into(),
+        skip: 0,
+        times: 1,
+        error: Injected::Io,
+    });
+    e.write_batch(&[record(1)]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while e.background_error().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(e.background_error().is_some());
+    std::thread::sleep(Duration::from_millis(100));
+    let counted: f64 = e
+        .metrics_text()
+        .lines()
+        .find(|l| l.starts_with("flowdb_background_errors_total"))
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+        .unwrap();
+    assert_eq!(counted, 1.0);
+    e.set_event_listener(None).unwrap();
+    let errors = seen
+        .lock()
+        .iter()
+        .filter(|ev| matches!(ev, Event::BackgroundError { .. }))
+        .count();
+    assert_eq!(errors, 1);
+}

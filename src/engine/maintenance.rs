@@ -167,7 +167,9 @@ fn run(weak: Weak<Inner>, worker: Arc<Worker>) {
                 panic_message(panic.as_ref())
             ))),
         };
-        if let Some(e) = failed {
+        // (An error that now stands was noted where it arose, as a failed log sync
+        // is when it cuts the log: not counted, nor reported, twice.)
+        if let Some(e) = failed.filter(|_| !inner.has_background_error()) {
             inner.note_background_error(e);
         }
     }
