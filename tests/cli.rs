@@ -1093,3 +1093,45 @@ fn points_survive_a_csv_round_trip() {
     let got = flowdb(&["get", p(&nd2), "cpu"]).ok();
     assert!(got.text().contains("\"point\":true"), "{}", got.text());
 }
+
+/// `aggregate` streams its buckets and names a key that is not UTF-8 by `key_b64`
+/// in JSON lines (it printed U+FFFD, so distinct keys could look alike) and by its
+/// raw bytes in CSV.
+#[test]
+fn aggregate_names_binary_keys_exactly() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("d");
+    {
+        let e = flowdb::Engine::open(flowdb::Config::new(&d)).unwrap();
+        let pts: Vec<flowdb::Point> = [b"\xfex".to_vec(), b"\xffx".to_vec()]
+            .into_iter()
+            .flat_map(|k| {
+                (0..3).map(move |i| flowdb::Point::new(k.clone(), i * 1_000_000, i as f64))
+            })
+            .collect();
+        e.write_points(&pts).unwrap();
+        e.shutdown().unwrap();
+    }
+    let j = flowdb(&["aggregate", p(&d), "--step", "1h", "--format", "jsonl"])
+        .ok()
+        .text();
+    let lines: Vec<&str> = j.lines().collect();
+    assert_eq!(lines.len(), 2, "{j}");
+    assert!(
+        lines[0].starts_with("{\"key_b64\":\"/ng=\""),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("{\"key_b64\":\"/3g=\""),
+        "{}",
+        lines[1]
+    );
+    let c = flowdb(&["aggregate", p(&d), "--step", "1h", "--format", "csv"]).ok();
+    assert!(c.stdout.starts_with(b"key,start,"), "{}", c.text());
+    assert!(
+        c.stdout.windows(3).any(|w| w == b"\n\xfex"),
+        "{:?}",
+        c.stdout
+    );
+}

@@ -3,13 +3,13 @@
 
 use std::io::{self, BufWriter, Write};
 
-use flowdb::{Agg, Bucket, GroupBy, Query};
+use flowdb::{Agg, GroupBy, Query};
 
 use crate::args::{AggregateArgs, Format};
 use crate::fail::{output_error, Failure};
 use crate::open;
-use crate::output::{json_str, printable};
-use crate::read::key_time_range;
+use crate::output::printable;
+use crate::read::{key_field, key_time_range};
 
 /// Microseconds in a duration such as `90s`, `5m`, `1h`, `1d`, `250ms`, `10us`, or a
 /// plain number of microseconds.
@@ -93,11 +93,20 @@ pub fn run(a: &AggregateArgs) -> Result<(), Failure> {
         None => a.dir.clone(),
     };
     let engine = open::read_only(&dir)?;
-    let buckets = engine.aggregate_by(query, step, &functions, group)?;
-    let mut out = BufWriter::new(io::stdout().lock());
-    write(&mut out, a.format, &functions, &buckets)
-        .and_then(|()| out.flush())
-        .map_err(|e| output_error(e, "stdout"))
+    // Streamed: each bucket written as the read lends it (per series as the read
+    // goes; grouped ones once gathered), never the whole result held as text.
+    let mut rows = Rows::new(BufWriter::new(io::stdout().lock()), a.format, &functions)
+        .map_err(|e| output_error(e, "stdout"))?;
+    let mut failed = None;
+    engine.aggregate_by_with(query, step, &functions, group, |key, start, values| {
+        if failed.is_none() {
+            failed = rows.write(key, start, values).err();
+        }
+    })?;
+    match failed {
+        Some(e) => Err(output_error(e, "stdout")),
+        None => rows.finish().map_err(|e| output_error(e, "stdout")),
+    }
 }
 
 /// A value as JSON: a number, or `null` for NaN and the infinities (JSON has none).
@@ -108,62 +117,105 @@ fn json_number(v: f64) -> String {
     }
 }
 
-fn write(out: &mut impl Write, format: Format, fs: &[Agg], buckets: &[Bucket]) -> io::Result<()> {
-    let key = |b: &Bucket| String::from_utf8_lossy(&b.key).into_owned();
-    match format {
-        Format::Jsonl => {
-            let mut line = Vec::new();
-            for b in buckets {
+/// Buckets written as rows of one format: JSON lines (a key that is not UTF-8 as
+/// `key_b64`), CSV (raw key bytes, quoted as CSV quotes), or a table for reading.
+struct Rows<'f, W: Write> {
+    format: Format,
+    fs: &'f [Agg],
+    line: Vec<u8>,
+    csv: Option<csv::Writer<W>>,
+    out: Option<W>,
+}
+
+impl<'f, W: Write> Rows<'f, W> {
+    /// Starts the output (a header for CSV and the table).
+    fn new(mut out: W, format: Format, fs: &'f [Agg]) -> io::Result<Self> {
+        let mut csv = None;
+        match format {
+            Format::Jsonl => {}
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                let head = ["key", "start"]
+                    .into_iter()
+                    .chain(fs.iter().map(|f| f.name()));
+                w.write_record(head).map_err(io::Error::other)?;
+                csv = Some(w);
+                return Ok(Rows {
+                    format,
+                    fs,
+                    line: Vec::new(),
+                    csv,
+                    out: None,
+                });
+            }
+            Format::Table => {
+                write!(out, "{:<24} {:<27}", "KEY", "START")?;
+                for f in fs {
+                    write!(out, " {:>14}", f.name().to_uppercase())?;
+                }
+                writeln!(out)?;
+            }
+        }
+        Ok(Rows {
+            format,
+            fs,
+            line: Vec::new(),
+            csv,
+            out: Some(out),
+        })
+    }
+
+    fn write(&mut self, key: &[u8], start: i64, values: &[f64]) -> io::Result<()> {
+        if let Some(w) = &mut self.csv {
+            let mut row: Vec<Vec<u8>> = vec![key.to_vec(), start.to_string().into_bytes()];
+            row.extend(values.iter().map(|v| v.to_string().into_bytes()));
+            return w.write_record(&row).map_err(io::Error::other);
+        }
+        let Some(out) = &mut self.out else {
+            return Ok(());
+        };
+        match self.format {
+            Format::Table => {
+                let at = crate::time::format(start).unwrap_or_else(|| start.to_string());
+                write!(out, "{:<24} {:<27}", printable(key, 24), at)?;
+                for v in values {
+                    let v = format!("{v:.6}");
+                    write!(
+                        out,
+                        " {:>14}",
+                        v.trim_end_matches('0').trim_end_matches('.')
+                    )?;
+                }
+                writeln!(out)
+            }
+            _ => {
+                let line = &mut self.line;
                 line.clear();
-                line.extend_from_slice(b"{\"key\":");
-                json_str(&mut line, &key(b));
-                line.extend_from_slice(format!(",\"start\":{}", b.start).as_bytes());
-                for (f, v) in fs.iter().zip(&b.values) {
+                line.push(b'{');
+                key_field(line, key);
+                line.extend_from_slice(format!(",\"start\":{start}").as_bytes());
+                for (f, v) in self.fs.iter().zip(values) {
                     line.extend_from_slice(
                         format!(",\"{}\":{}", f.name(), json_number(*v)).as_bytes(),
                     );
                 }
                 line.extend_from_slice(b"}\n");
-                out.write_all(&line)?;
-            }
-        }
-        Format::Csv => {
-            let names: Vec<&str> = fs.iter().map(|f| f.name()).collect();
-            writeln!(out, "key,start,{}", names.join(","))?;
-            let mut w = csv::Writer::from_writer(Vec::new());
-            for b in buckets {
-                let mut row = vec![key(b), b.start.to_string()];
-                row.extend(b.values.iter().map(|v| v.to_string()));
-                w.write_record(&row).map_err(io::Error::other)?;
-            }
-            out.write_all(
-                &w.into_inner()
-                    .map_err(|e| io::Error::other(e.to_string()))?,
-            )?;
-        }
-        Format::Table => {
-            write!(out, "{:<24} {:<27}", "KEY", "START")?;
-            for f in fs {
-                write!(out, " {:>14}", f.name().to_uppercase())?;
-            }
-            writeln!(out)?;
-            for b in buckets {
-                let start = crate::time::format(b.start).unwrap_or_else(|| b.start.to_string());
-                write!(out, "{:<24} {:<27}", printable(&b.key, 24), start)?;
-                for v in &b.values {
-                    write!(
-                        out,
-                        " {:>14}",
-                        format!("{v:.6}")
-                            .trim_end_matches('0')
-                            .trim_end_matches('.')
-                    )?;
-                }
-                writeln!(out)?;
+                out.write_all(line)
             }
         }
     }
-    Ok(())
+
+    fn finish(self) -> io::Result<()> {
+        if let Some(w) = self.csv {
+            w.into_inner()
+                .map_err(|e| io::Error::other(e.to_string()))?
+                .flush()?;
+        }
+        if let Some(mut out) = self.out {
+            out.flush()?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
