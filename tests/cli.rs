@@ -469,11 +469,12 @@ fn checkpoint_backup_and_compact() {
     e.shutdown().unwrap();
     let all = flowdb(&["scan", p(&db)]).ok().stdout;
     let (cp, bk) = (t.path().join("cp"), t.path().join("bk"));
-    assert!(flowdb(&["checkpoint", p(&db), p(&cp)])
-        .ok()
-        .text()
-        .contains("written to"));
-    flowdb(&["backup", p(&db), p(&bk)]).ok();
+    // The summary goes to stderr (silenced by -q); stdout stays for data.
+    let cp_out = flowdb(&["checkpoint", p(&db), p(&cp)]).ok();
+    assert!(cp_out.stderr.contains("written to"), "{}", cp_out.stderr);
+    assert!(cp_out.stdout.is_empty());
+    let quiet = flowdb(&["-q", "backup", p(&db), p(&bk)]).ok();
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
     assert_eq!(flowdb(&["scan", p(&cp)]).ok().stdout, all);
     assert_eq!(flowdb(&["scan", p(&bk)]).ok().stdout, all);
     let again = flowdb(&["checkpoint", p(&db), p(&cp)]);
@@ -486,14 +487,14 @@ fn checkpoint_backup_and_compact() {
         v["tables"].as_array().unwrap().len()
     };
     assert_eq!(tables(&db), 3);
-    let out = flowdb(&["compact", p(&db)]).ok().text();
+    let out = flowdb(&["compact", p(&db)]).ok().stderr;
     assert!(
         out.contains("compacted") && out.contains("3 tables"),
         "{out}"
     );
     assert_eq!(tables(&db), 1);
     assert_eq!(flowdb(&["scan", p(&db)]).ok().stdout, all);
-    let again = flowdb(&["compact", p(&db)]).ok().text();
+    let again = flowdb(&["compact", p(&db)]).ok().stderr;
     assert!(again.contains("nothing to compact"), "{again}");
     // Records that expired in a compacted database: GC's, reported.
     let e = Engine::open(Config::new(&db)).unwrap();
@@ -515,7 +516,7 @@ fn checkpoint_backup_and_compact() {
     while flowdb::now_micros() <= soon + 50_000 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let out = flowdb(&["compact", p(&db)]).ok().text();
+    let out = flowdb(&["compact", p(&db)]).ok().stderr;
     assert!(out.contains("20 expired records purged"), "{out}");
     assert_eq!(flowdb(&["scan", p(&db)]).ok().stdout, all);
     let missing = flowdb(&["compact", p(&t.path().join("nope"))]);
@@ -563,7 +564,7 @@ fn verify_checkpoint_and_backup_take_the_rollups_along() {
     assert_eq!(hourly(&db), "key,start,max,count\nmax:cpu.a,0,299,5\n");
     for cmd in ["checkpoint", "backup"] {
         let dest = t.path().join(cmd);
-        let out = flowdb(&[cmd, p(&db), p(&dest)]).ok().text();
+        let out = flowdb(&[cmd, p(&db), p(&dest)]).ok().stderr;
         assert!(out.contains("with its rollup \"1m\""), "{out}");
         assert_eq!(hourly(&dest), hourly(&db), "{cmd}");
     }

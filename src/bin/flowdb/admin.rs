@@ -110,7 +110,7 @@ fn verify_one(dir: &Path, ui: Ui) -> u8 {
 /// read-only, so this works beside a writer in another process: the copy is of what
 /// that writer has on disk (docs/design.md, "Checkpoints and backups"), and the
 /// source is left untouched.
-pub fn copy(dir: &Path, dest: &Path, backup: bool) -> Result<(), Failure> {
+pub fn copy(dir: &Path, dest: &Path, backup: bool, ui: Ui) -> Result<(), Failure> {
     let cmd = if backup { "backup" } else { "checkpoint" };
     if dest.exists() {
         return Err(Failure::new(format!(
@@ -132,12 +132,14 @@ pub fn copy(dir: &Path, dest: &Path, backup: bool) -> Result<(), Failure> {
             dest.display()
         ))
     })?;
-    println!(
-        "{cmd} of {} written to {} in {:.3} s",
-        dir.display(),
-        dest.display(),
-        started.elapsed().as_secs_f64()
-    );
+    if !ui.quiet {
+        eprintln!(
+            "{cmd} of {} written to {} in {:.3} s",
+            dir.display(),
+            dest.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
     // The rollups, each a database of its own, after the raw data (a writer running
     // passes meanwhile may put a rollup's copy a pass ahead: docs/cli.md).
     for (name, path) in rollups(dir) {
@@ -154,7 +156,9 @@ pub fn copy(dir: &Path, dest: &Path, backup: bool) -> Result<(), Failure> {
                 to.display()
             ))
         })?;
-        println!("  with its rollup {name:?}");
+        if !ui.quiet {
+            eprintln!("  with its rollup {name:?}");
+        }
     }
     Ok(())
 }
@@ -174,7 +178,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// `flowdb compact`: the memtables flushed, a full compaction, then shutdown.
-pub fn compact(dir: &Path) -> Result<(), Failure> {
+pub fn compact(dir: &Path, ui: Ui) -> Result<(), Failure> {
     let engine = open::read_write(
         dir,
         Writer::Existing("compact", "Engine::trigger_compaction"),
@@ -200,30 +204,34 @@ pub fn compact(dir: &Path) -> Result<(), Failure> {
     let took = started.elapsed();
     open::shut_down(engine)?;
     if rewrote {
-        println!(
-            "compacted {} in {:.3} s: {n0} table{} ({} bytes) -> {n1} table{} ({} bytes){}",
-            dir.display(),
-            took.as_secs_f64(),
-            plural(n0),
-            thousands(b0),
-            plural(n1),
-            thousands(b1),
-            match purged {
-                0 => String::new(),
-                n => format!(
-                    ", {} expired record{} purged",
-                    thousands(n),
-                    plural(n as usize)
-                ),
-            }
-        );
+        if !ui.quiet {
+            eprintln!(
+                "compacted {} in {:.3} s: {n0} table{} ({} bytes) -> {n1} table{} ({} bytes){}",
+                dir.display(),
+                took.as_secs_f64(),
+                plural(n0),
+                thousands(b0),
+                plural(n1),
+                thousands(b1),
+                match purged {
+                    0 => String::new(),
+                    n => format!(
+                        ", {} expired record{} purged",
+                        thousands(n),
+                        plural(n as usize)
+                    ),
+                }
+            );
+        }
     } else {
-        println!(
-            "{}: nothing to compact ({n1} table{}, {} bytes)",
-            dir.display(),
-            plural(n1),
-            thousands(b1)
-        );
+        if !ui.quiet {
+            eprintln!(
+                "{}: nothing to compact ({n1} table{}, {} bytes)",
+                dir.display(),
+                plural(n1),
+                thousands(b1)
+            );
+        }
     }
     Ok(())
 }

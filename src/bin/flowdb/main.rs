@@ -65,9 +65,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         } => read::dump(&dir, prefix.as_deref(), output.as_deref(), ui).map(|()| 0),
         Command::Export(a) => export::records(&a, ui).map(|()| 0),
         Command::Verify { dir } => Ok(admin::verify(&dir, ui)),
-        Command::Checkpoint { dir, dest } => admin::copy(&dir, &dest, false).map(|()| 0),
-        Command::Backup { dir, dest } => admin::copy(&dir, &dest, true).map(|()| 0),
-        Command::Compact { dir } => admin::compact(&dir).map(|()| 0),
+        Command::Checkpoint { dir, dest } => admin::copy(&dir, &dest, false, ui).map(|()| 0),
+        Command::Backup { dir, dest } => admin::copy(&dir, &dest, true, ui).map(|()| 0),
+        Command::Compact { dir } => admin::compact(&dir, ui).map(|()| 0),
         Command::Docs { dir, command } => docs::run(&dir, command, ui).map(|()| 0),
     }
 }
