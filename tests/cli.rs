@@ -1040,6 +1040,21 @@ fn failed_exports_leave_their_output_file_alone() {
     assert!(reader.join().unwrap().contains("\"key\":\"a\""));
     use std::os::unix::fs::FileTypeExt;
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    // A symbolic link (as /dev/stdout is) is written through, not replaced.
+    let target = t.path().join("target.jsonl");
+    std::fs::write(&target, "old old old old old old old old old old old\n").unwrap();
+    let link = t.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    flowdb(&["dump", p(&d), "-o", p(&link)]).ok();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let got = std::fs::read_to_string(&target).unwrap();
+    assert!(
+        got.starts_with("{\"key\":\"a\"") && !got.contains("old"),
+        "{got}"
+    );
 }
 
 /// A write command that writes nothing creates nothing: a `load` of a file with

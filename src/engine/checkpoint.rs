@@ -64,6 +64,9 @@ impl Inner {
     fn capture(&self) -> Result<(Capture, WalPin<'_>)> {
         let mut wal = self.wal.lock();
         self.rotate(&mut wal)?;
+        // Again under the log lock (a cut is noted under it): a sync may have failed
+        // since `copy_database` looked.
+        self.refuse_after_log_cut()?;
         let _g = self.install.lock();
         self.wal_pins.fetch_add(1, Ordering::SeqCst);
         let sv = self.current();
@@ -77,18 +80,23 @@ impl Inner {
         Ok((capture, WalPin(self)))
     }
 
-    fn copy_database(&self, dest: &Path, how: Files) -> Result<()> {
-        self.check_open()?;
-        if self.health.log_cut.load(Ordering::Acquire) {
-            // After a failed log sync the acknowledged writes past the cut live only
-            // in the memtables until `resume` flushes them: a copy now misses them.
-            // (Other background errors leave the log whole: the copy is complete.)
-            return Err(Error::Busy(
+    /// After a failed log sync the acknowledged writes past the cut live only in the
+    /// memtables until `resume` flushes them: a copy now would miss them. (Other
+    /// background errors leave the log whole: a copy then is complete.)
+    fn refuse_after_log_cut(&self) -> Result<()> {
+        match self.health.log_cut.load(Ordering::Acquire) {
+            true => Err(Error::Busy(
                 "a failed log sync left acknowledged writes in memory only: call \
                  resume() (which writes them to a table) before a checkpoint"
                     .into(),
-            ));
+            )),
+            false => Ok(()),
         }
+    }
+
+    fn copy_database(&self, dest: &Path, how: Files) -> Result<()> {
+        self.check_open()?;
+        self.refuse_after_log_cut()?;
         let fs = self.fs().as_ref();
         if fs.is_dir(dest).is_some() {
             return Err(Error::invalid(format!(

@@ -154,6 +154,7 @@ fn run(weak: Weak<Inner>, worker: Arc<Worker>) {
         if inner.has_background_error() {
             continue;
         }
+        let noted = inner.stats.background_errors.load(Ordering::Relaxed);
         // A panic in a round (a bug) is caught and reported as a background error
         // (counted, an event): uncaught, it ended maintenance silently, leaving
         // frozen memtables, syncs, merges and retention to nobody.
@@ -167,9 +168,10 @@ fn run(weak: Weak<Inner>, worker: Arc<Worker>) {
                 panic_message(panic.as_ref())
             ))),
         };
-        // (An error that now stands was noted where it arose, as a failed log sync
-        // is when it cuts the log: not counted, nor reported, twice.)
-        if let Some(e) = failed.filter(|_| !inner.has_background_error()) {
+        // (A failed log sync is noted where it cuts the log: an error that stands
+        // now and was noted during this round is not counted, nor reported, twice.)
+        let noted_now = inner.stats.background_errors.load(Ordering::Relaxed) != noted;
+        if let Some(e) = failed.filter(|_| !(noted_now && inner.has_background_error())) {
             inner.note_background_error(e);
         }
     }

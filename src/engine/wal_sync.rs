@@ -55,7 +55,7 @@ impl Inner {
 
     /// Acknowledged writes are in the memtables alone: writes (and checkpoints) stop
     /// until `resume()` has flushed them.
-    fn note_log_cut(&self, context: String) {
+    pub(super) fn note_log_cut(&self, context: String) {
         self.health.log_cut.store(true, Ordering::Release);
         self.note_background_error(Error::Io {
             context,

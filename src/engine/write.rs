@@ -263,7 +263,11 @@ impl Inner {
             // A broken segment's cut (its first fsync since the break) failed: the
             // same as a failed sync for what it held unsynced.
             if wal.writer.is_broken() && wal.synced_len() < size {
-                self.note_background_error(e.duplicate());
+                self.note_log_cut(format!(
+                    "cutting a broken log segment failed ({e}): {} bytes of acknowledged \
+                     writes are in memory only; resume() writes them to a table",
+                    size - wal.synced_len()
+                ));
             }
             return Err(e);
         }

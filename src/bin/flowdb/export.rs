@@ -67,13 +67,16 @@ fn temporary(out: &Path) -> PathBuf {
 
 /// Runs `write` into a temporary file, then makes it `out` (also for `dump -o` and
 /// `docs export -o`): a failure leaves `out` as it was, never half written. An `out`
-/// that exists and is not a regular file (a FIFO, `/dev/stdout`, a process
-/// substitution's `/dev/fd/N`) is written directly: replacing it would break the
-/// pipe (or, as root, replace a device node).
+/// that exists and is not a regular file (a FIFO, a device), or is a symbolic link
+/// (`/dev/stdout`, a process substitution's `/dev/fd/N`), is written directly:
+/// replacing it would break the pipe or the link (or, as root, a device node).
 pub(crate) fn to_file<T>(
     out: &Path,
     write: impl FnOnce(&File) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
+    // A symbolic link (`/dev/stdout`, `/dev/fd/N`, or one a user made) is written
+    // through, whatever it points to: renaming over it would replace the link.
+    let link = std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink());
     match std::fs::metadata(out) {
         Ok(m) if m.is_dir() => {
             return Err(Failure::new(format!(
@@ -81,9 +84,10 @@ pub(crate) fn to_file<T>(
                 out.display()
             )))
         }
-        Ok(m) if !m.is_file() => {
+        Ok(m) if link || !m.is_file() => {
             let file = std::fs::OpenOptions::new()
                 .write(true)
+                .truncate(m.is_file())
                 .open(out)
                 .context(|| format!("opening {}", out.display()))?;
             return write(&file);
