@@ -436,19 +436,24 @@ public:
     explicit Scan(flowdb_iter_t *it) : it_(it) {}
     ~Scan() { flowdb_iter_free(it_); }
     Scan(Scan &&o) noexcept
-        : it_(std::exchange(o.it_, nullptr)), cur_(std::exchange(o.cur_, std::nullopt)), held_(std::exchange(o.held_, false)) {}
+        : it_(std::exchange(o.it_, nullptr)), cur_(std::exchange(o.cur_, std::nullopt)), held_(std::exchange(o.held_, false)),
+          moves_(o.moves_) {}
     Scan &operator=(Scan &&o) noexcept {
         std::swap(it_, o.it_);
         std::swap(cur_, o.cur_);
         std::swap(held_, o.held_);
+        std::swap(moves_, o.moves_);
         return *this;
     }
     Scan(const Scan &) = delete;
     Scan &operator=(const Scan &) = delete;
 
     /// The next record (borrowed until the next call), or nullopt at the end: the one
-    /// a stopped range-for looked at without stepping past it, else a new one.
+    /// a stopped range-for looked at without stepping past it, else a new one. Inside
+    /// a range-for over this scan, that is the record the loop is on, and the loop
+    /// goes on after it (an explicit move replaces the loop's step).
     std::optional<RecordView> next() {
+        ++moves_;
         if (held_) {
             held_ = false;
             return cur_;
@@ -475,9 +480,12 @@ public:
     /// reverse scan at or before it. A position before the range restarts the scan,
     /// one beyond it ends it; the range's limit counts again from here; the scan keeps
     /// its snapshot. Also revives a scan that ended. Views from before are invalid.
+    /// Inside a range-for over this scan, the loop goes on from the new position (the
+    /// seek replaces the loop's step: a skip scan of the first point of each key).
     void seek(std::string_view key, int64_t ts) {
         held_ = false;
         cur_.reset();
+        ++moves_;
         flowdb_error_t *err = nullptr;
         detail::check(flowdb_iter_seek(it_, detail::bytes(key), key.size(), ts, &err), err);
     }
@@ -512,12 +520,17 @@ public:
         };
 
         iterator() = default;
-        explicit iterator(Scan *s) : scan_(s) {}
-        reference operator*() const { return *scan_->peek(); }
-        pointer operator->() const { return &*scan_->peek(); }
+        explicit iterator(Scan *s) : scan_(s), seen_(s->moves_) {}
+        reference operator*() const { return *look(); }
+        pointer operator->() const { return &*look(); }
         /// Steps past the record it is on (reading it first when nothing looked at it
-        /// yet); reads nothing after it.
+        /// yet); reads nothing after it. After a seek() or next() of the scan since it
+        /// looked, it does nothing: that move was the step.
         iterator &operator++() {
+            if (scan_->moves_ != seen_) {
+                seen_ = scan_->moves_;
+                return *this;
+            }
             scan_->peek();
             scan_->held_ = false;
             return *this;
@@ -538,8 +551,14 @@ public:
 #endif
 
     private:
-        bool at_end() const { return !scan_ || !scan_->peek(); }
+        bool at_end() const { return !scan_ || !look(); }
+        // The scan's record, noting which of its moves the iterator has seen.
+        const std::optional<RecordView> &look() const {
+            seen_ = scan_->moves_;
+            return scan_->peek();
+        }
         Scan *scan_ = nullptr;
+        mutable uint64_t seen_ = 0;  // the scan's moves_ when this last looked
     };
     /// An iterator on the record the scan is on: the one a stopped range-for looked at
     /// last, else the next (after a seek, from the new position). Reads nothing itself.
@@ -567,6 +586,7 @@ private:
     flowdb_iter_t *it_;
     std::optional<RecordView> cur_;  // the record read last, when held_
     bool held_ = false;              // cur_ is looked at, not yet stepped past
+    uint64_t moves_ = 0;             // explicit moves (seek, next): each replaces a loop's step
 };
 
 namespace detail {
