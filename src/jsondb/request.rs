@@ -82,7 +82,7 @@ impl Request<'_> {
     }
 
     /// Whether `k` lies in a range this transaction deleted whole.
-    fn deleted(&self, k: &[u8]) -> bool {
+    pub(crate) fn deleted(&self, k: &[u8]) -> bool {
         self.dels
             .iter()
             .any(|(s, e)| k >= s.as_slice() && k < e.as_slice())

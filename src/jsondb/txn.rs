@@ -484,8 +484,7 @@ impl<'db> Transaction<'db> {
     /// Whether `key` is in the committed state this transaction sees: in its
     /// snapshot, and not in a range it deleted whole.
     fn committed(&self, key: &[u8]) -> Result<bool> {
-        let deleted = (self.range_dels.iter()).any(|(s, e)| key >= &s[..] && key < &e[..]);
-        Ok(!deleted
+        Ok(!self.request().deleted(key)
             && self
                 .snap
                 .get_with(key, TS, &ReadOptions::default(), |_| ())?
