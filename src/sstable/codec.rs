@@ -150,7 +150,17 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
+/// The `raw_len` bytes the zstd `frame` holds. The frame's header states its size
+/// (flowdb's writers always write it); a claim it does not confirm is damage, refused
+/// before a buffer of `raw_len` bytes is allocated (with checksums off, a damaged
+/// length could otherwise ask for a gigabyte, and a refused allocation aborts).
 fn unzstd(frame: &[u8], raw_len: usize) -> std::io::Result<Vec<u8>> {
+    if !zstd_frame_states(frame, raw_len) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "zstd frame size differs from the block's length",
+        ));
+    }
     DECOMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
@@ -161,6 +171,11 @@ fn unzstd(frame: &[u8], raw_len: usize) -> std::io::Result<Vec<u8>> {
             None => zstd::bulk::decompress(frame, raw_len),
         }
     })
+}
+
+/// Whether `frame`'s header states a content size of exactly `raw_len` bytes.
+fn zstd_frame_states(frame: &[u8], raw_len: usize) -> bool {
+    matches!(zstd::zstd_safe::get_frame_content_size(frame), Ok(Some(n)) if n == raw_len as u64)
 }
 
 #[cfg(test)]
@@ -204,6 +219,30 @@ mod tests {
                 assert_eq!(v.len(), raw.len(), "{codec:?}");
             }
         }
+    }
+
+    /// A zstd payload whose length claim (up to MAX_RAW) differs from the size its
+    /// frame states is refused by the header check, before a buffer of the claimed
+    /// size is allocated; the frames flowdb writes state their size.
+    #[test]
+    fn a_zstd_length_claim_the_frame_does_not_state_is_refused_first() {
+        let raw = vec![3u8; 4096];
+        let mut c = Compressors::new(3, BlockCompression::Zstd).unwrap();
+        let mut out = Vec::new();
+        assert!(c.compress(Codec::Zstd, &raw, &mut out).unwrap());
+        let body = &out[2..]; // 4096 is a two-byte varint
+        assert!(zstd_frame_states(body, raw.len()));
+        for claim in [raw.len() - 1, raw.len() + 1, MAX_RAW] {
+            assert!(!zstd_frame_states(body, claim), "{claim}");
+            let mut framed = Vec::new();
+            put_varint(&mut framed, claim as u64);
+            framed.extend_from_slice(body);
+            assert!(decompress(Codec::Zstd, &framed, "t", 0).is_err(), "{claim}");
+        }
+        // A frame whose header flags were damaged does not confirm the claim.
+        let mut no_size = body.to_vec();
+        no_size[4] &= 0x3f;
+        assert!(!zstd_frame_states(&no_size, raw.len()));
     }
 
     #[test]
