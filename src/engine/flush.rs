@@ -49,6 +49,7 @@ impl Inner {
     /// Flushes the oldest frozen memtable; false when there is none.
     pub(crate) fn flush_oldest(&self) -> Result<bool> {
         let _f = self.flush_lock.lock();
+        self.check_not_torn()?;
         let sv = self.current();
         let Some(mem) = sv.frozen.last().cloned() else {
             return Ok(false);

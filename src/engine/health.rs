@@ -20,7 +20,17 @@ pub(crate) struct Health {
     /// A failed log sync cut acknowledged writes from the log: they are in the
     /// memtables alone until `resume` flushes them (a checkpoint would miss them).
     pub(crate) log_cut: std::sync::atomic::AtomicBool,
+    /// A write leader panicked after its group reached the log: the memtable may hold
+    /// part of the group. Writes and flushes stop for good (`resume` cannot clear
+    /// it); reopening replays the whole group from the log.
+    reopen_required: std::sync::atomic::AtomicBool,
 }
+
+/// What a write, a flush or `resume` gets once a reopen is required.
+const REOPEN_REQUIRED: &str = "a write failed after its batch reached the log (the write \
+                               leader panicked), so the memtable may hold part of it: \
+                               writes and flushes stop until the database is reopened, \
+                               which replays the batch whole from the log";
 
 /// Whether `e`, met in background work, is one that stops writes: what a retry
 /// cannot be expected to cure by itself (I/O errors, corruption).
@@ -46,10 +56,33 @@ impl Inner {
     /// Ok unless a background error stands (or the engine was shut down).
     pub(crate) fn check_writable(&self) -> Result<()> {
         self.check_owner()?;
+        self.check_not_torn()?;
         match &*self.health.error.lock() {
             None => Ok(()),
             Some(cause) => Err(refusal(cause)),
         }
+    }
+
+    /// Err once a reopen is required (`require_reopen`): a flush would make part of
+    /// a failed batch durable, and the log's copy of it would then be deleted.
+    pub(crate) fn check_not_torn(&self) -> Result<()> {
+        match self.health.reopen_required.load(Ordering::Acquire) {
+            false => Ok(()),
+            true => Err(Error::Internal(REOPEN_REQUIRED.into())),
+        }
+    }
+
+    /// Called while a write leader unwinds after its group reached the log: stops
+    /// writes and flushes until the database is reopened. (Given to later writes, the
+    /// group's sequence numbers would be used twice, which replay cannot order.)
+    pub(crate) fn require_reopen(&self) {
+        self.health.reopen_required.store(true, Ordering::Release);
+        self.stats.background_errors.fetch_add(1, Ordering::Relaxed);
+        self.emit(|| Event::BackgroundError {
+            error: REOPEN_REQUIRED.into(),
+            stops_writes: true,
+        });
+        *self.health.error.lock() = Some(Error::Internal(REOPEN_REQUIRED.into()));
     }
 
     pub(crate) fn has_background_error(&self) -> bool {
@@ -112,6 +145,7 @@ impl Engine {
         for child in self.rollup_engines() {
             child.resume()?;
         }
+        self.inner.check_not_torn()?;
         if !self.inner.has_background_error() {
             return Ok(());
         }

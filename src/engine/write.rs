@@ -58,6 +58,19 @@ impl Drop for LeaderGuard<'_> {
     }
 }
 
+/// Armed while a group is logged and applied: a panic there (the group in the log,
+/// perhaps half in the memtable, its sequence numbers not published) requires a
+/// reopen (`Inner::require_reopen`).
+struct TornOnUnwind<'a>(&'a Inner);
+
+impl Drop for TornOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.require_reopen();
+        }
+    }
+}
+
 /// Most batches one group takes, to bound a leader's latency.
 const MAX_GROUP: usize = 512;
 
@@ -181,6 +194,8 @@ impl Inner {
                 sync = wal.last_sync.elapsed().as_millis() as u64 >= ms;
             }
         }
+        // From here the group may be in the log: a panic stops writes until a reopen.
+        let _torn = TornOnUnwind(self);
         // Where this group starts: records before it were acknowledged.
         let acknowledged = wal.writer.size();
         let logged = wal.writer.append(&framed).and_then(|()| match sync {

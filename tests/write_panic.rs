@@ -1,0 +1,139 @@
+//! A write leader that panics after its group reached the log (here: in the log's
+//! fsync, through a file system that panics on demand). The group may be half in the
+//! memtable and its sequence numbers are unpublished: later writes must not be given
+//! them (replay could not order the two), and a flush must not make the half durable.
+//! Pass: writes, flushes and `resume` refuse with a message saying to reopen; after
+//! a reopen the log brings the group back whole and writes go on.
+
+mod common;
+
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use flowdb::fs::{FaultFs, FileSystem, FsFile, OpenMode};
+use flowdb::{Config, Engine, Error, Record, SyncMode};
+
+/// A file system whose log files panic in `sync` while `armed`.
+struct PanickyFs {
+    inner: FaultFs,
+    armed: Arc<AtomicBool>,
+}
+
+struct PanickyFile {
+    inner: Arc<dyn FsFile>,
+    armed: Arc<AtomicBool>,
+}
+
+impl FsFile for PanickyFile {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.inner.read_exact_at(buf, offset)
+    }
+    fn append(&self, data: &[u8]) -> io::Result<()> {
+        self.inner.append(data)
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn sync(&self) -> io::Result<()> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            panic!("injected: the log's fsync panics");
+        }
+        self.inner.sync()
+    }
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+}
+
+impl FileSystem for PanickyFs {
+    fn is_dir(&self, path: &Path) -> Option<bool> {
+        self.inner.is_dir(path)
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.inner.create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        self.inner.list(dir)
+    }
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn FsFile>> {
+        let f = self.inner.open(path, mode)?;
+        let is_log = path.extension().is_some_and(|x| x == "log");
+        Ok(match is_log {
+            true => Arc::new(PanickyFile {
+                inner: f,
+                armed: self.armed.clone(),
+            }),
+            false => f,
+        })
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+    fn lock(&self, path: &Path) -> io::Result<Option<Box<dyn Send + Sync>>> {
+        self.inner.lock(path)
+    }
+}
+
+fn open(fs: &FaultFs, armed: &Arc<AtomicBool>) -> Engine {
+    let config = Config {
+        wal_sync_mode: SyncMode::Always,
+        ..common::small_config(&PathBuf::from("/db"))
+    };
+    let fs = PanickyFs {
+        inner: fs.clone(),
+        armed: armed.clone(),
+    };
+    Engine::open_on(Arc::new(fs), config, common::tiny_partitions()).unwrap()
+}
+
+fn says_reopen(r: flowdb::Result<()>) -> bool {
+    matches!(&r, Err(Error::Internal(m)) if m.contains("reopened"))
+}
+
+#[test]
+fn a_leader_panic_after_logging_stops_writes_and_flushes_until_reopen() {
+    let fs = FaultFs::new();
+    let armed = Arc::new(AtomicBool::new(false));
+    let e = open(&fs, &armed);
+    e.write_batch(&[Record::new("k", 1, b"first".to_vec())])
+        .unwrap();
+    armed.store(true, Ordering::SeqCst);
+    let group = vec![
+        Record::new("k", 2, b"torn".to_vec()),
+        Record::new("m", 2, b"torn".to_vec()),
+    ];
+    let panicked = catch_unwind(AssertUnwindSafe(|| e.write_batch(&group)));
+    assert!(panicked.is_err(), "the leader's caller sees the panic");
+
+    // The group's sequence numbers are not published, and no later write gets them.
+    assert_eq!(e.get("k", 2).unwrap(), None);
+    let later = [Record::new("k", 2, b"later".to_vec())];
+    assert!(
+        says_reopen(e.write_batch(&later)),
+        "a later write is refused"
+    );
+    assert!(says_reopen(e.flush()), "a flush is refused");
+    assert!(says_reopen(e.resume()), "resume cannot clear it");
+    assert!(e.background_error().is_some());
+    assert_eq!(e.get("k", 1).unwrap().unwrap().value, b"first");
+    // Shutdown cannot flush (it says so) but releases the directory.
+    assert!(e.shutdown().is_err());
+
+    // Reopened, the log brings the group back whole; writes go on.
+    let e = open(&fs, &armed);
+    assert_eq!(e.get("k", 2).unwrap().unwrap().value, b"torn");
+    assert_eq!(e.get("m", 2).unwrap().unwrap().value, b"torn");
+    e.write_batch(&later).unwrap();
+    e.flush().unwrap();
+    assert_eq!(e.get("k", 2).unwrap().unwrap().value, b"later");
+    e.shutdown().unwrap();
+}
