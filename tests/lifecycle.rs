@@ -172,3 +172,51 @@ fn shutdown_joins_maintenance_whose_handle_the_caller_still_holds() {
         again.shutdown().unwrap();
     }
 }
+
+#[test]
+fn drop_joins_maintenance_whose_handle_the_caller_still_holds() {
+    use common::hook_fs::{is_log, HookFs};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc, Mutex};
+
+    // The round's log sync is held until `release` fires: dropping the engine then
+    // must wait for the round (whose thread holds the engine, and so its directory
+    // lock) to end, so that the directory is free the moment the drop returns.
+    let fs = flowdb::fs::FaultFs::new();
+    let hold = Arc::new(AtomicBool::new(false));
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let (release, released) = mpsc::channel::<()>();
+    let (entered_tx, released) = (Mutex::new(entered_tx), Mutex::new(released));
+    let h = hold.clone();
+    let hook_fs = Arc::new(HookFs {
+        inner: fs.clone(),
+        on_sync: Arc::new(move |path| {
+            if is_log(path) && h.swap(false, Ordering::SeqCst) {
+                entered_tx.lock().unwrap().send(()).unwrap();
+                released.lock().unwrap().recv().unwrap();
+            }
+        }),
+    });
+    let config = Config {
+        wal_sync_mode: SyncMode::IntervalMs(1),
+        auto_background: false,
+        ..common::small_config(std::path::Path::new("/db"))
+    };
+    let e = Engine::open_on(hook_fs.clone(), config.clone(), common::tiny_partitions()).unwrap();
+    e.write_batch(&records(10, 1)).unwrap();
+    hold.store(true, Ordering::SeqCst);
+    let handle = e.spawn_background_maintenance().expect("none runs yet");
+    entered.recv().unwrap(); // the round is in the log's sync
+    let opener = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        release.send(()).unwrap();
+    });
+    drop(e);
+    let again = Engine::open_on(hook_fs, config, common::tiny_partitions())
+        .expect("the directory is free once the drop returned");
+    assert_eq!(again.get("k00009", 9).unwrap().unwrap().value, vec![1; 100]);
+    assert!(format!("{handle:?}").contains("running: false"), "{handle:?}");
+    handle.stop();
+    opener.join().unwrap();
+    again.shutdown().unwrap();
+}

@@ -7,90 +7,28 @@
 
 mod common;
 
-use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use flowdb::fs::{FaultFs, FileSystem, FsFile, OpenMode};
+use common::hook_fs::{is_log, HookFs};
+use flowdb::fs::FaultFs;
 use flowdb::{Config, Engine, Error, Record, SyncMode};
-
-/// A file system whose log files panic in `sync` while `armed`.
-struct PanickyFs {
-    inner: FaultFs,
-    armed: Arc<AtomicBool>,
-}
-
-struct PanickyFile {
-    inner: Arc<dyn FsFile>,
-    armed: Arc<AtomicBool>,
-}
-
-impl FsFile for PanickyFile {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.inner.read_exact_at(buf, offset)
-    }
-    fn append(&self, data: &[u8]) -> io::Result<()> {
-        self.inner.append(data)
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn sync(&self) -> io::Result<()> {
-        if self.armed.swap(false, Ordering::SeqCst) {
-            panic!("injected: the log's fsync panics");
-        }
-        self.inner.sync()
-    }
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
-    }
-}
-
-impl FileSystem for PanickyFs {
-    fn is_dir(&self, path: &Path) -> Option<bool> {
-        self.inner.is_dir(path)
-    }
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(dir)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.inner.list(dir)
-    }
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn FsFile>> {
-        let f = self.inner.open(path, mode)?;
-        let is_log = path.extension().is_some_and(|x| x == "log");
-        Ok(match is_log {
-            true => Arc::new(PanickyFile {
-                inner: f,
-                armed: self.armed.clone(),
-            }),
-            false => f,
-        })
-    }
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.inner.sync_dir(dir)
-    }
-    fn lock(&self, path: &Path) -> io::Result<Option<Box<dyn Send + Sync>>> {
-        self.inner.lock(path)
-    }
-}
 
 fn open(fs: &FaultFs, armed: &Arc<AtomicBool>) -> Engine {
     let config = Config {
         wal_sync_mode: SyncMode::Always,
         ..common::small_config(&PathBuf::from("/db"))
     };
-    let fs = PanickyFs {
+    let armed = armed.clone();
+    let fs = HookFs {
         inner: fs.clone(),
-        armed: armed.clone(),
+        on_sync: Arc::new(move |path| {
+            if is_log(path) && armed.swap(false, Ordering::SeqCst) {
+                panic!("injected: the log's fsync panics");
+            }
+        }),
     };
     Engine::open_on(Arc::new(fs), config, common::tiny_partitions()).unwrap()
 }

@@ -285,6 +285,11 @@ impl Drop for Engine {
         if let Some(h) = self.auto_background.get_mut().take() {
             h.stop();
         }
+        // Threads of handles the caller still holds too: a round under way holds the
+        // engine (and its directory lock) until it ends, so without the join a
+        // reopen right after the drop could find the directory locked.
+        self.inner.stop_all_maintenance();
+        self.inner.join_all_maintenance();
         self.inner.stop_events();
     }
 }

@@ -48,6 +48,7 @@ pub fn base_ts() -> i64 {
     flowdb::now_micros() - 3_600_000_000
 }
 pub mod docs;
+pub mod hook_fs;
 pub mod ops;
 pub mod points;
 pub mod rollups;
