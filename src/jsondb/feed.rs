@@ -15,7 +15,7 @@
 //! Within one commit, its clears come first (they are applied first), then the
 //! other changes by store (in creation order) and key, not in the order the
 //! transaction made them: a commit is one atomic step. A document created and
-//! deleted by one transaction is no change (txn.rs checks the snapshot).
+//! deleted by one transaction is no change (txn/commit.rs checks the snapshot).
 //!
 //! Commits that change documents are numbered and written one at a time (a mutex
 //! around numbering and the engine write), which is what keeps the log, the
