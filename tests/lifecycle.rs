@@ -215,7 +215,10 @@ fn drop_joins_maintenance_whose_handle_the_caller_still_holds() {
     let again = Engine::open_on(hook_fs, config, common::tiny_partitions())
         .expect("the directory is free once the drop returned");
     assert_eq!(again.get("k00009", 9).unwrap().unwrap().value, vec![1; 100]);
-    assert!(format!("{handle:?}").contains("running: false"), "{handle:?}");
+    assert!(
+        format!("{handle:?}").contains("running: false"),
+        "{handle:?}"
+    );
     handle.stop();
     opener.join().unwrap();
     again.shutdown().unwrap();

@@ -1,5 +1,6 @@
 //! Recovery: a WAL cut at every byte of its last batches recovers exactly the batches
-//! before it (and new writes never follow the torn bytes); damage in a table gives a
+//! before it (and new writes never follow the torn bytes); damage in synced log bytes
+//! is corruption, a hole in unsynced ones a torn tail; damage in a table gives a
 //! `Corruption` error naming file and offset, never wrong data and never a panic.
 
 mod common;
@@ -83,11 +84,12 @@ fn wal_cut_at_every_byte_of_the_last_batches() {
 }
 
 #[test]
-fn wal_damage_before_the_tail_is_corruption_at_open() {
+fn wal_damage_in_synced_bytes_is_corruption_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let e = Engine::open(common::small_config(dir.path())).unwrap();
     for b in 0..4 {
-        e.write_batch(&batch(b)).unwrap();
+        // Synced: each later group's mark states the bytes before it durable.
+        e.write_batch_sync(batch(b)).unwrap();
     }
     drop(e);
     let seg = wal_segments(dir.path()).pop().unwrap();
@@ -101,6 +103,54 @@ fn wal_damage_before_the_tail_is_corruption_at_open() {
         matches!(&err, Error::Corruption { file, .. } if file.contains("wal-")),
         "{err}"
     );
+}
+
+/// Pages of a file may reach the disk in any order before its fsync: after a power
+/// loss, unsynced log bytes can be a hole with whole records after it. The log's sync
+/// marks say what was synced, so such a hole is a torn tail (cut, the later unsynced
+/// records with it) while damage in synced bytes stays corruption.
+#[test]
+fn a_hole_in_unsynced_log_bytes_is_a_torn_tail_damage_in_synced_bytes_is_not() {
+    let config = |dir: &Path| flowdb::Config {
+        wal_sync_mode: flowdb::SyncMode::IntervalMs(3_600_000),
+        auto_background: false,
+        ..common::small_config(dir)
+    };
+    let src = tempfile::tempdir().unwrap();
+    let e = Engine::open(config(src.path())).unwrap();
+    e.write_batch_sync(batch(0)).unwrap(); // synced
+    let seg = wal_segments(src.path()).pop().unwrap();
+    let synced = std::fs::metadata(&seg).unwrap().len() as usize;
+    for b in 1..4 {
+        e.write_batch(&batch(b)).unwrap(); // not synced: the first states batch 0's
+    }
+    drop(e);
+    let whole = std::fs::read(&seg).unwrap();
+    let scan = |dir: &Path| -> flowdb::Result<Vec<i64>> {
+        let e = Engine::open(config(dir))?;
+        let got = e.scan(ScanRange::prefix("k0"))?.map(|r| r.unwrap().ts);
+        Ok(got.collect())
+    };
+    // A hole in batch 1 (past its mark), batches 2 and 3 whole after it.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(src.path(), dir.path());
+    let mut data = whole.clone();
+    data[synced + 40..synced + 60].fill(0);
+    std::fs::write(dir.path().join(seg.file_name().unwrap()), &data).unwrap();
+    assert_eq!(scan(dir.path()).unwrap(), vec![0]);
+    // New writes go on after the cut.
+    let e = Engine::open(config(dir.path())).unwrap();
+    e.write_batch_sync(batch(9)).unwrap();
+    drop(e);
+    assert_eq!(scan(dir.path()).unwrap(), vec![0, 9]);
+    // Damage in batch 0, which batch 1's mark states synced: corruption.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(src.path(), dir.path());
+    let mut data = whole;
+    data[20] ^= 0x40;
+    std::fs::write(dir.path().join(seg.file_name().unwrap()), &data).unwrap();
+    let err = scan(dir.path()).err().unwrap();
+    assert!(matches!(&err, Error::Corruption { .. }), "{err}");
 }
 
 fn expected() -> Vec<Record> {

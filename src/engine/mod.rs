@@ -68,6 +68,8 @@ pub(crate) struct WalState {
     writer: WalWriter,
     /// `(segment, size)` last made durable by fdatasync.
     synced: (u64, u64),
+    /// `(segment, size)` the last sync mark in the log states synced (wal/marker.rs).
+    marked: (u64, u64),
     last_sync: Instant,
 }
 
@@ -79,6 +81,16 @@ impl WalState {
             (n, len) if n == self.writer.number() => len,
             _ => 0,
         }
+    }
+
+    /// The synced length of the current segment a group should state at its front (a
+    /// sync mark) because no mark states it yet.
+    fn mark_due(&self) -> Option<u64> {
+        let marked = match self.marked {
+            (n, len) if n == self.writer.number() => len,
+            _ => 0,
+        };
+        Some(self.synced_len()).filter(|&s| s > marked)
     }
 }
 

@@ -318,6 +318,7 @@ pub(super) fn new_inner(
         wal: Mutex::new(WalState {
             writer: log.writer,
             synced: (log.segment, 0),
+            marked: (log.segment, 0),
             last_sync: Instant::now(),
         }),
         queue: CommitQueue::default(),

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::record::{expiry_from_ttl, validate_key, validate_value, Record, NEVER_EXPIRES};
 use crate::version::SuperVersion;
-use crate::wal::{frame_record, Op, WriteBatch, RECORD_HEADER};
+use crate::wal::{encode_mark, frame_record, Op, WriteBatch, RECORD_HEADER};
 
 #[derive(Default)]
 struct QueueState {
@@ -178,8 +178,14 @@ impl Inner {
         });
         // The group's records, encoded in place into one buffer sized for them
         // (grown from empty it was reallocated a dozen times a commit).
-        let room = bytes + 4 * records + (16 + RECORD_HEADER) * group.len();
+        let room = bytes + 4 * records + (16 + RECORD_HEADER) * (group.len() + 2);
         let mut framed = Vec::with_capacity(room);
+        // What the syncs since the last mark made durable, stated first, so that
+        // recovery can tell damage in synced bytes from a torn tail (wal/marker.rs).
+        let mark = wal.mark_due();
+        if let Some(synced) = mark {
+            frame_record(&mut framed, |buf| encode_mark(synced, buf));
+        }
         let mut numbered = Vec::with_capacity(group.len());
         let mut sync = self.config.wal_sync_mode == SyncMode::Always;
         for (_, batch, force_sync) in group {
@@ -202,6 +208,9 @@ impl Inner {
             true => self.sync_locked(&mut wal, acknowledged),
             false => Ok(()),
         });
+        if let (Ok(()), Some(synced)) = (&logged, mark) {
+            wal.marked = (wal.writer.number(), synced);
+        }
         if let Err(e) = logged {
             // The group is not applied, but its records may be in the log (a failed
             // fsync, a short write) and come back at replay. Its sequence numbers are

@@ -6,10 +6,12 @@
 //! memtables are all flushed are deleted. Byte layout: docs/format.md, "WAL".
 
 mod batch;
+mod marker;
 mod reader;
 mod writer;
 
 pub(crate) use batch::{Op, Points, WriteBatch};
+pub(crate) use marker::encode_mark;
 pub(crate) use reader::{replay_segment, TornTail};
 pub(crate) use writer::{frame_record, sync_dir, WalWriter, RECORD_HEADER};
 

@@ -1,15 +1,22 @@
 //! Replays a log segment at open.
 //!
 //! A record that is short or fails its crc is a *torn tail* when it is in the last
-//! segment and no valid record follows it anywhere after: the crash happened while it
-//! was written. The segment is cut there and the dropped bytes reported (a read-only
-//! instance leaves it: the writer may be writing that record now). Any other bad
-//! record is a `Corruption` error naming the file and offset: data before the tail is
-//! never skipped silently.
+//! segment and no later sync mark (marker.rs) states the bytes it lies in synced: the
+//! crash came before they were durable, and pages may reach the disk in any order
+//! before an fsync, so whole records may follow the damage. The segment is cut there
+//! (the records after it go too: they were written later and never synced) and the
+//! dropped bytes reported (a read-only instance leaves it: the writer may be writing
+//! that record now). Damage in synced bytes, or anywhere in a segment that is not the
+//! last (each was synced whole before the next began), is a `Corruption` error naming
+//! the file and offset: data is never skipped silently.
+//!
+//! (Segments written before sync marks have none: damage in their last segment is a
+//! torn tail wherever it is, as SQLite's and RocksDB's default recovery treat it.)
 
 use std::path::Path;
 
 use super::batch::WriteBatch;
+use super::marker::decode_mark;
 use super::writer::RECORD_HEADER;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileSystem, OpenMode};
@@ -44,6 +51,24 @@ pub(crate) enum TornTail {
     Keep,
 }
 
+/// Whether a sync mark after `pos` states the segment synced past `pos`.
+/// (Searched byte by byte past damage, record by record past whole records.)
+fn synced_past(data: &[u8], pos: usize) -> bool {
+    let mut p = pos + 1;
+    while p < data.len() {
+        match valid_record_at(data, p) {
+            Some(payload) => {
+                if decode_mark(&data[payload.clone()]).is_some_and(|n| n > pos as u64) {
+                    return true;
+                }
+                p = payload.end;
+            }
+            None => p += 1,
+        }
+    }
+    false
+}
+
 pub(crate) fn replay_segment(
     fs: &dyn FileSystem,
     path: &Path,
@@ -60,6 +85,10 @@ pub(crate) fn replay_segment(
         match valid_record_at(&data, pos) {
             Some(payload) => {
                 let end = payload.end;
+                if decode_mark(&data[payload.clone()]).is_some() {
+                    pos = end;
+                    continue;
+                }
                 let batch = WriteBatch::decode(&data[payload]).ok_or_else(|| {
                     Error::corruption(
                         &name,
@@ -71,13 +100,11 @@ pub(crate) fn replay_segment(
                 pos = end;
             }
             None => {
-                let later_valid =
-                    (pos + 1..data.len()).any(|p| valid_record_at(&data, p).is_some());
-                if !is_last || later_valid {
+                if !is_last || synced_past(&data, pos) {
                     return Err(Error::corruption(
                         &name,
                         pos as u64,
-                        "WAL record is damaged (bad length or crc) and is not a torn tail",
+                        "WAL record is damaged (bad length or crc) in bytes that were synced",
                     ));
                 }
                 let torn = (data.len() - pos) as u64;
@@ -143,11 +170,30 @@ mod tests {
         }
     }
 
+    /// `segment(3)` with a sync mark stating `synced` bytes durable after record `at`.
+    fn marked_segment(at: usize, synced: usize) -> (Vec<u8>, Vec<usize>) {
+        let (data, ends) = segment(3);
+        let mut out = data[..ends[at]].to_vec();
+        super::super::writer::frame_record(&mut out, |buf| {
+            super::super::marker::encode_mark(synced as u64, buf)
+        });
+        let shift = out.len() - ends[at];
+        out.extend_from_slice(&data[ends[at]..]);
+        let ends = ends
+            .iter()
+            .enumerate()
+            .map(|(i, e)| if i > at { e + shift } else { *e })
+            .collect();
+        (out, ends)
+    }
+
     #[test]
-    fn damage_before_the_tail_is_corruption() {
+    fn damage_in_bytes_a_later_mark_states_synced_is_corruption() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wal-000001.log");
-        let (mut data, ends) = segment(3);
+        // Records 0 and 1 synced, so stated by a mark after record 1: damage in
+        // record 1 is corruption...
+        let (mut data, ends) = marked_segment(1, segment(3).1[1]);
         data[ends[0] + 10] ^= 1;
         std::fs::write(&path, &data).unwrap();
         let e = replay_segment(&crate::fs::OsFs, &path, true, TornTail::Cut)
@@ -157,6 +203,46 @@ mod tests {
             matches!(e, Error::Corruption { offset, .. } if offset == ends[0] as u64),
             "{e}"
         );
+        // ...and damage in record 2, past what the mark states, a torn tail: it and
+        // whatever follows it are cut, the mark is no batch.
+        let (mut data, ends) = marked_segment(1, segment(3).1[1]);
+        data[ends[1] + 30] ^= 1; // inside record 2, after the mark
+        std::fs::write(&path, &data).unwrap();
+        let r = replay_segment(&crate::fs::OsFs, &path, true, TornTail::Cut).unwrap();
+        assert_eq!(r.batches.len(), 2);
+        assert!(r.torn_bytes > 0);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len() as usize,
+            ends[1] + 25
+        );
+    }
+
+    /// Pages may reach the disk in any order before an fsync: after a power loss, an
+    /// unsynced record can be a hole (zeros) with whole records after it. Without a
+    /// mark stating those bytes synced it is a torn tail, not corruption.
+    #[test]
+    fn a_hole_in_unsynced_bytes_before_whole_records_is_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal-000001.log");
+        let (mut data, ends) = segment(3);
+        data[ends[0]..ends[1]].fill(0);
+        std::fs::write(&path, &data).unwrap();
+        let r = replay_segment(&crate::fs::OsFs, &path, true, TornTail::Cut).unwrap();
+        assert_eq!(r.batches.len(), 1);
+        assert_eq!(r.torn_bytes as usize, data.len() - ends[0]);
+        assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, ends[0]);
+        // A mark stating only record 0 synced changes nothing.
+        let (mut data, ends) = marked_segment(2, segment(3).1[0]);
+        data[ends[0]..ends[1]].fill(0);
+        std::fs::write(&path, &data).unwrap();
+        let r = replay_segment(&crate::fs::OsFs, &path, true, TornTail::Cut).unwrap();
+        assert_eq!(r.batches.len(), 1);
+    }
+
+    #[test]
+    fn damage_before_the_tail_of_a_segment_not_the_last_is_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal-000001.log");
         // Garbage or zeros after the last record are a torn tail.
         let (mut data, _) = segment(2);
         data.extend_from_slice(&[0u8; 100]);
