@@ -17,8 +17,8 @@ enum Hold<'t, 'db> {
     Owned(Box<Transaction<'db>>),
 }
 
-/// A cursor with its transaction: see the module docs. Move it with
-/// [`continue_`](Cursor::continue_) and friends; read the entry it is on with
+/// A cursor with its transaction (how cursors work: [`DetachedCursor`]). Move it
+/// with [`continue_`](Cursor::continue_) and friends; read the entry it is on with
 /// [`key`](Cursor::key), [`primary_key`](Cursor::primary_key) and
 /// [`value`](Cursor::value), which are `None` once it has moved past its last entry.
 pub struct Cursor<'t, 'db> {
