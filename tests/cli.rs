@@ -4,7 +4,8 @@
 //! and --skip-lines; scan, get, series and stats in each output format; verify on a
 //! sound and a damaged database; checkpoint, backup and compact; the read commands
 //! beside a writer holding the directory (read-only opens take no lock) and a clear
-//! failure for commands that need it; the JsonDB commands.
+//! failure for commands that need it; the JsonDB commands; keys named in base64; a
+//! streamed `docs query`; loads and imports of nothing creating nothing.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -1150,4 +1151,496 @@ fn aggregate_names_binary_keys_exactly() {
         "{:?}",
         c.stdout
     );
+}
+
+/// Keys that are not UTF-8 are named in base64, as the output shows them (`key_b64`):
+/// `get --key-b64`, and `--prefix-b64`, `--from-key-b64` and `--to-key-b64` beside
+/// `--prefix`, `--from-key` and `--to-key` on `scan`, `series`, `dump`, `aggregate`
+/// and `export`. A key `dump` or `series --json` printed feeds back as printed; a text
+/// key that looks like base64 is still itself (nothing is sniffed); bad base64 is a
+/// usage error naming its option. (Such keys could be listed, never named.)
+#[test]
+fn binary_keys_are_named_in_base64() {
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("db");
+    {
+        let e = Engine::open(Config::new(&db)).unwrap();
+        e.write_batch(&[
+            Record::new(vec![0xff, 0x00, b'k'], 1, b"one".to_vec()),
+            Record::new(vec![0xff, 0x00, b'k'], 2, b"two".to_vec()),
+            Record::new(vec![0xff, 0x01], 1, b"other".to_vec()),
+            // The text of the first key's base64: a key of its own.
+            Record::new("/wBr", 1, b"text".to_vec()),
+            Record::new("cpu", 1, b"c".to_vec()),
+        ])
+        .unwrap();
+        let pts: Vec<flowdb::Point> = (0..3)
+            .map(|i| flowdb::Point::new(vec![0xfe, b'p'], i * 1_000_000, i as f64))
+            .collect();
+        e.write_points(&pts).unwrap();
+        e.shutdown().unwrap();
+    }
+    let d = p(&db);
+
+    // What `series --json` and `dump` print feeds back.
+    let listed = flowdb(&["series", d, "--json"]).ok();
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let b64: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["key_b64"].as_str())
+        .collect();
+    assert_eq!(b64, ["/nA=", "/wBr", "/wE="]);
+    let got = flowdb(&["get", d, "--key-b64", b64[1]]).ok();
+    assert_eq!(
+        got.text(),
+        "{\"key_b64\":\"/wBr\",\"ts\":2,\"value\":\"two\"}\n"
+    );
+    let at = flowdb(&["get", d, "--key-b64", "/wBr", "1", "--format", "csv"]).ok();
+    assert_eq!(
+        at.stdout,
+        b"key,ts,value,expire_at,point\n\xff\x00k,1,one,,\n"
+    );
+    let at = flowdb(&["get", d, "1", "--key-b64", "/wE="]).ok();
+    assert!(at.text().contains("\"value\":\"other\""), "{}", at.text());
+    // Unpadded base64 is taken too.
+    flowdb(&["get", d, "--key-b64", "/wE"]).ok();
+    let point = flowdb(&["get", d, "--key-b64", "/nA="]).ok();
+    assert!(point.text().contains("\"point\":true"), "{}", point.text());
+    // The text key /wBr is itself.
+    let text = flowdb(&["get", d, "/wBr"]).ok();
+    assert_eq!(
+        text.text(),
+        "{\"key\":\"/wBr\",\"ts\":1,\"value\":\"text\"}\n"
+    );
+    let none = flowdb(&["get", d, "--key-b64", "/wBr", "9"]);
+    assert_eq!(none.status, 1);
+    assert!(
+        none.stderr
+            .contains(r#"no record with key "\xff\x00k" (base64 "/wBr") at ts 9"#),
+        "{}",
+        none.stderr
+    );
+
+    // Prefixes and key ranges.
+    let scan = flowdb(&["scan", d, "--prefix-b64", "/w=="]).ok();
+    assert_eq!(
+        scan.lines(),
+        [
+            r#"{"key_b64":"/wBr","ts":1,"value":"one"}"#,
+            r#"{"key_b64":"/wBr","ts":2,"value":"two"}"#,
+            r#"{"key_b64":"/wE=","ts":1,"value":"other"}"#,
+        ]
+    );
+    let range = flowdb(&["scan", d, "--from-key-b64", "/wA=", "--to-key-b64", "/wBr"]).ok();
+    assert_eq!(range.lines().len(), 2, "{}", range.text());
+    // Text and base64 ends mixed: "cpu" ..= [ff 00] holds cpu and the points of [fe p].
+    let mixed = flowdb(&["scan", d, "--from-key", "cpu", "--to-key-b64", "/wA="]).ok();
+    let lines = mixed.lines();
+    assert_eq!(lines.len(), 4, "{}", mixed.text());
+    assert_eq!(lines[0], r#"{"key":"cpu","ts":1,"value":"c"}"#);
+    assert!(lines[1..]
+        .iter()
+        .all(|l| l.starts_with(r#"{"key_b64":"/nA=""#)));
+    let open_end = flowdb(&["scan", d, "--from-key-b64", "/wE="]).ok();
+    assert_eq!(open_end.lines().len(), 1, "{}", open_end.text());
+    let dump = flowdb(&["dump", d, "--prefix-b64", "/wA="]).ok();
+    assert_eq!(dump.lines().len(), 2, "{}", dump.text());
+    let series = flowdb(&["series", d, "--prefix-b64", "/w==", "--json"]).ok();
+    let series: Value = serde_json::from_slice(&series.stdout).unwrap();
+    assert_eq!(series.as_array().unwrap().len(), 2, "{series}");
+    let no_series = flowdb(&["series", d, "--prefix-b64", "gA=="]).ok();
+    assert!(
+        no_series
+            .stderr
+            .contains(r#"no series under "\x80" (base64 "gA==")"#),
+        "{}",
+        no_series.stderr
+    );
+    let agg = flowdb(&[
+        "aggregate",
+        d,
+        "--prefix-b64",
+        "/nA=",
+        "--step",
+        "1h",
+        "--format",
+        "jsonl",
+    ])
+    .ok();
+    assert_eq!(agg.lines().len(), 1, "{}", agg.text());
+    assert!(agg.lines()[0].starts_with("{\"key_b64\":\"/nA=\""));
+    let out = t.path().join("out.parquet");
+    let export = flowdb(&[
+        "export",
+        d,
+        p(&out),
+        "--prefix-b64",
+        "/w==",
+        "--binary-keys",
+    ])
+    .ok();
+    assert!(export.stderr.contains(": 3 rows"), "{}", export.stderr);
+
+    // Bad base64 and conflicting forms are usage errors.
+    for (args, names) in [
+        (vec!["get", d, "--key-b64", "!!"], "--key-b64"),
+        (vec!["scan", d, "--from-key-b64", "/w?"], "--from-key-b64"),
+        (vec!["scan", d, "--to-key-b64", "a"], "--to-key-b64"),
+        (vec!["dump", d, "--prefix-b64", "*"], "--prefix-b64"),
+        (vec!["series", d, "--prefix-b64", "%"], "--prefix-b64"),
+        (
+            vec!["aggregate", d, "--step", "1h", "--prefix-b64", "-"],
+            "--prefix-b64",
+        ),
+    ] {
+        let bad = flowdb(&args);
+        assert_eq!(bad.status, 2, "{args:?}: {}", bad.stderr);
+        assert!(
+            bad.stderr.contains(names) && bad.stderr.contains("base64"),
+            "{args:?}: {}",
+            bad.stderr
+        );
+    }
+    for args in [
+        vec!["get", d],
+        vec!["get", d, "cpu", "--key-b64", "/w==", "1"],
+        vec!["scan", d, "--prefix-b64", "/w==", "--from-key", "a"],
+        vec!["scan", d, "--prefix", "a", "--to-key-b64", "/w=="],
+        vec!["scan", d, "--from-key", "a", "--from-key-b64", "YQ=="],
+        vec!["dump", d, "--prefix", "a", "--prefix-b64", "YQ=="],
+        vec!["series", d, "a", "--prefix-b64", "YQ=="],
+    ] {
+        let bad = flowdb(&args);
+        assert_eq!(bad.status, 2, "{args:?}: {}", bad.stderr);
+    }
+}
+
+/// The primary key or index value of a `docs` command line: JSON, else a string.
+fn json_arg(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// `docs query` prints what the collected reads gave before it streamed
+/// (`JsonDB::get_by_index`, turned round for --reverse, or `JsonDB::index_query`, cut
+/// by --limit), line for line: on plain, compound, unique and multi-entry indexes,
+/// with prefixes of compound keys (a scalar, shorter arrays, the empty one), numbers
+/// written two ways, empty results, and the same errors.
+#[test]
+fn docs_query_prints_what_the_collected_reads_gave() {
+    use flowdb::jsondb::{Direction, KeyRange};
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("docs");
+    let d = p(&db);
+    flowdb(&["docs", d, "create-store", "people", "--key-path", "id"]).ok();
+    for (name, path, flag) in [
+        ("by_city", "city", None),
+        ("by_city_age", "city,age", None),
+        ("email", "email", Some("--unique")),
+        ("tags", "tags", Some("--multi-entry")),
+    ] {
+        let mut args = vec!["docs", d, "create-index", "people", name, path];
+        args.extend(flag);
+        flowdb(&args).ok();
+    }
+    let f = t.path().join("people.jsonl");
+    std::fs::write(
+        &f,
+        r#"{"id":1,"city":"Oslo","age":30,"email":"a@x","tags":["red","blue"],"z":1.50,"n":"é\u0001"}
+{"id":2,"city":"Oslo","age":30.0,"email":"b@x","tags":["blue"]}
+{"id":3,"city":"Oslo","age":25,"email":"c@x","tags":[]}
+{"id":"k4","city":"Osl","age":40,"email":"d@x"}
+{"id":5,"city":"Oslo ","age":30,"email":"e@x","tags":"red"}
+{"id":6,"city":"Rome","age":30,"email":"f@x","tags":["red","red"]}
+{"id":[7,"a"],"city":["Oslo"],"age":1,"email":"g@x"}
+{"id":8,"city":"Oslo","age":[30],"email":"h@x"}
+{"id":9,"city":"Oslo","email":"i@x"}
+{"id":10,"city":"Rome","age":-1e3,"email":"j@x","big":12345678901234567890}
+{"id":11,"city":"Oslo","age":"30","email":"k@x"}
+"#,
+    )
+    .unwrap();
+    flowdb(&["docs", d, "import", "people", p(&f)]).ok();
+    let reference = JsonDB::open_read_only(Config::new(&db)).unwrap();
+    // (index, --eq, --from, --to, --reverse, --limit)
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        bool,
+        Option<usize>,
+    );
+    let mut cases: Vec<Case<'_>> = Vec::new();
+    for eq in [
+        "Oslo",
+        "[\"Oslo\"]",
+        "[\"Oslo\",30]",
+        "[\"Oslo\",30.0]",
+        "[\"Oslo\",30,1]",
+        "Osl",
+        "Rome",
+        "[]",
+        "[[\"Oslo\"]]",
+        "Nowhere",
+        "{\"a\":1}",
+        "[{\"a\":1}]",
+        "12345678901234567890",
+    ] {
+        for index in ["by_city", "by_city_age"] {
+            for reverse in [false, true] {
+                for limit in [None, Some(0), Some(2)] {
+                    cases.push((index, Some(eq), None, None, reverse, limit));
+                }
+            }
+        }
+    }
+    for eq in ["c@x", "zz"] {
+        cases.push(("email", Some(eq), None, None, false, None));
+        cases.push(("email", Some(eq), None, None, true, None));
+    }
+    for reverse in [false, true] {
+        cases.push(("tags", Some("red"), None, None, reverse, None));
+        for index in ["by_city", "by_city_age", "email", "tags", "nosuch"] {
+            cases.push((index, None, None, None, reverse, None));
+            cases.push((index, None, None, None, reverse, Some(3)));
+        }
+        for (from, to) in [
+            (Some("P"), None),
+            (None, Some("Osl")),
+            (Some("Oslo"), Some("Oslo")),
+            (Some("Rome"), Some("Oslo")),
+            (Some("{}"), None),
+        ] {
+            cases.push(("by_city", None, from, to, reverse, None));
+        }
+        cases.push((
+            "by_city_age",
+            None,
+            Some("[\"Oslo\",26]"),
+            Some("[\"Oslo\",30]"),
+            reverse,
+            Some(1),
+        ));
+        cases.push(("email", None, Some("b@x"), Some("e@x"), reverse, Some(2)));
+        cases.push(("nosuch", Some("1"), None, None, reverse, None));
+    }
+    for (index, eq, from, to, reverse, limit) in cases {
+        let mut args = vec!["docs", d, "query", "people", index];
+        let limit_text = limit.map(|n| n.to_string());
+        for (flag, v) in [("--eq", eq), ("--from", from), ("--to", to)] {
+            if let Some(v) = v {
+                args.extend([flag, v]);
+            }
+        }
+        if reverse {
+            args.push("--reverse");
+        }
+        if let Some(n) = &limit_text {
+            args.extend(["--limit", n.as_str()]);
+        }
+        let read = match eq {
+            Some(v) => reference
+                .get_by_index("people", index, &json_arg(v))
+                .map(|mut docs| {
+                    if reverse {
+                        docs.reverse();
+                    }
+                    docs
+                }),
+            None => {
+                let (lo, hi) = (from.map(json_arg), to.map(json_arg));
+                let range = match (&lo, &hi) {
+                    (Some(l), Some(h)) => KeyRange::bound(l, h, false, false),
+                    (Some(l), None) => KeyRange::lower_bound(l, false),
+                    (None, Some(h)) => KeyRange::upper_bound(h, false),
+                    (None, None) => Ok(KeyRange::all()),
+                };
+                let dir = if reverse {
+                    Direction::Prev
+                } else {
+                    Direction::Next
+                };
+                range.and_then(|r| reference.index_query("people", index, &r, dir))
+            }
+        };
+        let got = flowdb(&args);
+        match read {
+            Ok(mut docs) => {
+                if let Some(n) = limit {
+                    docs.truncate(n);
+                }
+                let want: String = docs
+                    .iter()
+                    .map(|doc| serde_json::to_string(doc).unwrap() + "\n")
+                    .collect();
+                assert_eq!(
+                    (got.status, got.text()),
+                    (0, want),
+                    "{args:?}: {}",
+                    got.stderr
+                );
+            }
+            Err(e) => {
+                assert_eq!(got.status, 1, "{args:?}: {}", got.text());
+                assert_eq!(got.stderr, format!("flowdb: {e}\n"), "{args:?}");
+                assert!(got.stdout.is_empty(), "{args:?}");
+            }
+        }
+    }
+}
+
+/// `docs query` streams: its first document is out while the others are still
+/// unread, so memory does not grow with the result. (It collected every document
+/// before printing one: a query of 48 MB of documents held them all.) Measured as the
+/// peak RSS (VmHWM) of the process when its first line has arrived and its stdout
+/// pipe is full; then every document must still come.
+#[cfg(target_os = "linux")]
+#[test]
+fn docs_query_streams_its_documents() {
+    use flowdb::jsondb::{IndexSchema, StoreSchema, TransactionMode};
+    use std::io::{BufRead, BufReader};
+    const DOCS: usize = 3000;
+    const PAD: usize = 16 << 10;
+    let t = tempfile::tempdir().unwrap();
+    let db = t.path().join("docs");
+    {
+        let w = JsonDB::open(Config::new(&db)).unwrap();
+        w.create_store(&StoreSchema::new("big", "id")).unwrap();
+        w.create_index_with("big", &IndexSchema::new("by_g", "g"))
+            .unwrap();
+        let mut rng = fastrand::Rng::with_seed(11);
+        for chunk in 0..DOCS / 100 {
+            let mut tx = w.transaction(&["big"], TransactionMode::ReadWrite).unwrap();
+            for i in 0..100 {
+                let pad: String = (0..PAD).map(|_| rng.alphanumeric()).collect();
+                let doc = serde_json::json!({"id": chunk * 100 + i, "g": 1, "pad": pad});
+                tx.put("big", doc).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        w.shutdown().unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowdb"))
+        .args(["docs", p(&db), "query", "big", "by_g", "--eq", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run flowdb");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("{\"g\":1,\"id\":0,"), "{}", &line[..40]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    let mut n = 1;
+    while {
+        line.clear();
+        out.read_line(&mut line).unwrap() > 0
+    } {
+        n += 1;
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(n, DOCS);
+    let data_mb = (DOCS * PAD) >> 20;
+    eprintln!(
+        "docs query: peak RSS {} MiB at its first line, of {data_mb} MiB of documents",
+        peak_kb >> 10
+    );
+    // Collected, the documents alone are more than their size in memory (126 MiB of
+    // peak RSS here); streamed, the peak is about 24 MiB.
+    assert!(
+        peak_kb >> 10 < data_mb as u64,
+        "peak RSS {} MiB at the first line: the documents were collected",
+        peak_kb >> 10
+    );
+}
+
+/// A `load` with nothing to write creates nothing: no directory for a missing
+/// database (an empty file, a CSV header alone, only bad lines with --skip-bad,
+/// every line skipped), no database in an empty directory. It says so on stderr and
+/// succeeds, as a load of no records always did; an existing database is left as it
+/// was. `docs import` of an empty file writes nothing (its store must exist, so it
+/// never creates a database) and says so too.
+#[test]
+fn load_and_import_of_nothing_create_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let f = t.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        f
+    };
+    let empty = file("empty.jsonl", "");
+    let header = file("header.csv", "key,ts,value\n");
+    let bad = file("bad.csv", "key,ts,value\na,notatime,x\n");
+    let two = file("two.csv", "key,ts,value\na,1,x\nb,2,y\n");
+    let new = t.path().join("new");
+    for args in [
+        vec!["load", p(&new), p(&empty)],
+        vec!["load", p(&new), p(&header)],
+        vec!["load", p(&new), p(&empty), "--skip-bad"],
+        vec!["load", p(&new), p(&bad), "--skip-bad"],
+        vec!["load", p(&new), p(&two), "--skip-lines", "3"],
+        vec!["load", p(&new), p(&two), "--skip-lines", "3", "-q"],
+    ] {
+        let out = flowdb(&args).ok();
+        assert!(!new.exists(), "{args:?} created {}", new.display());
+        assert!(
+            out.stderr.contains("no records to load") && out.stderr.contains("was not created"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    let bad_out = flowdb(&["load", p(&new), p(&bad), "--skip-bad"]).ok();
+    assert!(
+        bad_out.stderr.contains("skipped 1 malformed line"),
+        "{}",
+        bad_out.stderr
+    );
+
+    // An empty directory gets no database in it.
+    let dir = t.path().join("dir");
+    std::fs::create_dir(&dir).unwrap();
+    let out = flowdb(&["load", p(&dir), p(&header)]).ok();
+    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+
+    // An existing database: nothing changes, and it is said.
+    let db = t.path().join("db");
+    small_db(&db);
+    let before = flowdb(&["dump", p(&db)]).ok().stdout;
+    let out = flowdb(&["load", p(&db), p(&empty)]).ok();
+    assert!(out.stderr.contains("no records to load"), "{}", out.stderr);
+    assert_eq!(flowdb(&["dump", p(&db)]).ok().stdout, before);
+
+    // docs import: a missing database is an error and stays missing; an empty file
+    // into a store imports nothing.
+    let docs = t.path().join("docs");
+    let no = flowdb(&["docs", p(&docs), "import", "users", p(&empty)]);
+    assert_eq!(no.status, 1, "{}", no.stderr);
+    assert!(!docs.exists());
+    flowdb(&[
+        "docs",
+        p(&docs),
+        "create-store",
+        "users",
+        "--key-path",
+        "id",
+    ])
+    .ok();
+    let none = flowdb(&["docs", p(&docs), "import", "users", p(&empty)]).ok();
+    assert!(
+        none.stderr.contains("no documents to import"),
+        "{}",
+        none.stderr
+    );
+    let stores = flowdb(&["docs", p(&docs), "stores", "--json", "--count"]).ok();
+    let v: Value = serde_json::from_slice(&stores.stdout).unwrap();
+    assert_eq!(v[0]["count"], 0);
 }

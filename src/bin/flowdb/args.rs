@@ -5,12 +5,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::keys::{parse_b64, KeyBytes};
+
 const EXAMPLES: &str = "\
 Examples:
   flowdb load ./data points.csv                  CSV with a header key,ts,value[,expire_at]
   flowdb scan ./data --prefix cpu. --reverse --limit 10 --format table
   flowdb scan ./data --from 2024-05-01T00:00:00Z --to 2024-05-02T00:00:00Z --format csv
   flowdb get ./data cpu.host-1                   the latest point
+  flowdb get ./data --key-b64 /wBr               a key that is not UTF-8 (as dump prints it)
   flowdb load ./data temps.csv --numbers         values as numeric points
   flowdb aggregate ./data --prefix temp. --step 1h --fn min,max,avg
   flowdb dump ./data -o backup.jsonl && flowdb load ./copy backup.jsonl
@@ -31,6 +34,10 @@ docs/cli.md describes every command and format.";
 /// Timestamps are microseconds since the Unix epoch; where a command takes one, an
 /// RFC 3339 time (2024-05-01T12:00:00Z, 2024-05-01T14:00:00.5+02:00) or a date
 /// (2024-05-01, midnight UTC) is accepted too.
+///
+/// Keys are bytes. One that is not UTF-8 is given in standard base64, as the output
+/// shows it (key_b64): each key, prefix or key range option has a -b64 twin
+/// (--key-b64, --prefix-b64, --from-key-b64, --to-key-b64).
 ///
 /// Exit status: 0 on success, 1 on failure (a message on stderr names what was
 /// wrong), 2 for a usage error; `verify` has its own (0 sound, 1 damaged, 2 could not
@@ -71,15 +78,20 @@ pub enum Command {
     Scan(ScanArgs),
     /// One record: the latest point of KEY, or the one at TS.
     ///
-    /// Exit status 1 (and a message) when there is none.
+    /// Exit status 1 (and a message) when there is none. A key that is not UTF-8 is
+    /// given as --key-b64 B64 instead of KEY (`get DIR --key-b64 B64 [TS]`).
     Get {
         /// The database directory.
         dir: PathBuf,
-        /// The key.
-        key: String,
+        /// The key (left out with --key-b64: the argument after DIR is then TS).
+        #[arg(required_unless_present = "key_b64", allow_negative_numbers = true)]
+        key: Option<String>,
         /// The timestamp (microseconds or RFC 3339); without it, the latest point.
-        #[arg(allow_negative_numbers = true)]
+        #[arg(allow_negative_numbers = true, conflicts_with = "key_b64")]
         ts: Option<String>,
+        /// The key in standard base64 (as key_b64 in the output), instead of KEY.
+        #[arg(long, value_name = "B64", value_parser = parse_b64)]
+        key_b64: Option<KeyBytes>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Jsonl)]
         format: Format,
@@ -92,7 +104,11 @@ pub enum Command {
         /// The database directory.
         dir: PathBuf,
         /// Only keys beginning with this (default: every key).
+        #[arg(conflicts_with = "prefix_b64")]
         prefix: Option<String>,
+        /// PREFIX in standard base64 (for a prefix that is not UTF-8).
+        #[arg(long, value_name = "B64", value_parser = parse_b64)]
+        prefix_b64: Option<KeyBytes>,
         /// A JSON array instead of a table.
         #[arg(long)]
         json: bool,
@@ -119,8 +135,11 @@ pub enum Command {
         /// The database directory.
         dir: PathBuf,
         /// Only keys beginning with this.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "prefix_b64")]
         prefix: Option<String>,
+        /// --prefix in standard base64 (for a prefix that is not UTF-8).
+        #[arg(long, value_name = "B64", value_parser = parse_b64)]
+        prefix_b64: Option<KeyBytes>,
         /// Write to FILE instead of stdout.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -199,18 +218,29 @@ pub enum InputFormat {
     Jsonl,
 }
 
-/// The key and time range of `scan` and `export`.
+/// The key and time range of `scan`, `aggregate` and `export`. Each key option has a
+/// `-b64` twin taking the key in base64 (`keys.rs`).
 #[derive(Debug, Args)]
 pub struct RangeArgs {
     /// Only keys beginning with this.
-    #[arg(long, conflicts_with_all = ["from_key", "to_key"])]
+    #[arg(long, conflicts_with_all = ["prefix_b64", "from_key", "to_key", "from_key_b64", "to_key_b64"])]
     pub prefix: Option<String>,
+    /// --prefix in standard base64 (for a prefix that is not UTF-8).
+    #[arg(long, value_name = "B64", value_parser = parse_b64,
+          conflicts_with_all = ["from_key", "to_key", "from_key_b64", "to_key_b64"])]
+    pub prefix_b64: Option<KeyBytes>,
     /// Keys >= this (with --to-key: a key range, both ends included).
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", conflicts_with = "from_key_b64")]
     pub from_key: Option<String>,
+    /// --from-key in standard base64 (for a key that is not UTF-8).
+    #[arg(long, value_name = "B64", value_parser = parse_b64)]
+    pub from_key_b64: Option<KeyBytes>,
     /// Keys <= this.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", conflicts_with = "to_key_b64")]
     pub to_key: Option<String>,
+    /// --to-key in standard base64 (for a key that is not UTF-8).
+    #[arg(long, value_name = "B64", value_parser = parse_b64)]
+    pub to_key_b64: Option<KeyBytes>,
     /// Points with ts >= T (microseconds or RFC 3339).
     #[arg(long, value_name = "T", allow_negative_numbers = true)]
     pub from: Option<String>,

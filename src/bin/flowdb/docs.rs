@@ -7,7 +7,10 @@
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use flowdb::jsondb::{Direction, IndexSchema, JsonDB, KeyPath, KeyRange, StoreSchema};
+use flowdb::jsondb::{
+    encode_key, Direction, IndexSchema, JsonDB, KeyPath, KeyRange, StoreSchema, Transaction,
+    TransactionMode,
+};
 use serde_json::{json, Value};
 
 use crate::args::{DocsCommand, DocsFormat};
@@ -97,34 +100,19 @@ pub fn run(dir: &Path, cmd: DocsCommand, ui: Ui) -> Result<(), Failure> {
             limit,
         } => {
             let db = open::docs_read_only(dir)?;
-            let mut docs = match (eq, from, to) {
-                (Some(v), _, _) => {
-                    let mut d = db.get_by_index(&store, &index, &key_arg(&v))?;
-                    if reverse {
-                        d.reverse();
-                    }
-                    d
-                }
-                (None, from, to) => {
+            let range = match eq {
+                Some(v) => Lookup::Eq(key_arg(&v)),
+                None => {
                     let (lo, hi) = (from.as_deref().map(key_arg), to.as_deref().map(key_arg));
-                    let range = match (&lo, &hi) {
+                    Lookup::Range(match (&lo, &hi) {
                         (Some(l), Some(h)) => KeyRange::bound(l, h, false, false)?,
                         (Some(l), None) => KeyRange::lower_bound(l, false)?,
                         (None, Some(h)) => KeyRange::upper_bound(h, false)?,
                         (None, None) => KeyRange::all(),
-                    };
-                    let dir = if reverse {
-                        Direction::Prev
-                    } else {
-                        Direction::Next
-                    };
-                    db.index_query(&store, &index, &range, dir)?
+                    })
                 }
             };
-            if let Some(n) = limit {
-                docs.truncate(n);
-            }
-            print_docs(&docs)
+            query(&db, &store, &index, range, reverse, limit)
         }
         DocsCommand::Import {
             store,
@@ -188,6 +176,124 @@ pub fn run(dir: &Path, cmd: DocsCommand, ui: Ui) -> Result<(), Failure> {
             Ok(db.create_index_with(&store, &schema.unique(unique).multi_entry(multi_entry))?)
         }),
     }
+}
+
+/// What `docs query` reads of an index.
+enum Lookup {
+    /// Index keys equal to this (`--eq`), as `JsonDB::get_by_index` takes it.
+    Eq(Value),
+    /// Index keys in this range (`--from`/`--to`, or all).
+    Range(KeyRange),
+}
+
+/// `docs query`: the documents of an index lookup, streamed: a cursor in one
+/// read-only transaction reads them a batch at a time, and each is printed as it
+/// comes, so memory does not grow with the result (they were collected first, then
+/// printed). The documents, their order and their lines are those
+/// `JsonDB::get_by_index` (turned round for `--reverse`) and `JsonDB::index_query`
+/// give; `--limit` stops the reading.
+fn query(
+    db: &JsonDB,
+    store: &str,
+    index: &str,
+    lookup: Lookup,
+    reverse: bool,
+    limit: Option<usize>,
+) -> Result<(), Failure> {
+    let dir = match reverse {
+        false => Direction::Next,
+        true => Direction::Prev,
+    };
+    let mut tx = db.transaction(&[store], TransactionMode::ReadOnly)?;
+    let (range, begins) = match lookup {
+        Lookup::Range(r) => (r, None),
+        Lookup::Eq(v) => eq_range(db, &mut tx, store, index, &v, reverse)?,
+    };
+    let mut cursor = tx.open_index_cursor(store, index, &range, dir)?;
+    let mut out = stdout();
+    let mut n = 0usize;
+    while limit.map_or(true, |l| n < l) {
+        let Some(key) = cursor.key() else {
+            break; // past the last
+        };
+        if let Some(b) = &begins {
+            if !encode_key(key)?.starts_with(b) {
+                break;
+            }
+        }
+        let Some(doc) = cursor.value()? else {
+            break;
+        };
+        serde_json::to_writer(&mut out, &doc)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| output_error(e, "stdout"))?;
+        n += 1;
+        if !cursor.continue_()? {
+            break;
+        }
+    }
+    out.flush().map_err(|e| output_error(e, "stdout"))
+}
+
+/// The range of `--eq value` on `index` (`get_by_index`'s): the one key `value`, or,
+/// on a compound index, every key beginning with the components `value` gives when
+/// it has fewer (a scalar is one). Such a prefix is no `KeyRange` of the public API:
+/// forwards, the range starts at the prefix (an array sorts before every longer one
+/// it begins) and the walk stops at the first key whose encoding does not begin
+/// with the prefix's (returned); backwards, a first walk over the keys alone finds
+/// the last key that begins so, which closes the range.
+fn eq_range(
+    db: &JsonDB,
+    tx: &mut Transaction<'_>,
+    store: &str,
+    index: &str,
+    value: &Value,
+    reverse: bool,
+) -> Result<(KeyRange, Option<Vec<u8>>), Failure> {
+    let arity = db.get_store(store).and_then(|s| {
+        let i = s.indexes.iter().find(|i| i.name == index)?;
+        Some(i.key_paths.len())
+    });
+    let Some(arity) = arity else {
+        // No such index: the library's own error, as the lookup gave it.
+        tx.open_index_key_cursor(store, index, &KeyRange::all(), Direction::Next)?;
+        return Err(Failure::new(format!(
+            "no index {index:?} in store {store:?}"
+        )));
+    };
+    let parts = match value {
+        _ if arity < 2 => return Ok((KeyRange::only(value)?, None)),
+        Value::Array(parts) if parts.len() >= arity => {
+            return Ok((KeyRange::only(value)?, None));
+        }
+        Value::Array(parts) => parts.clone(),
+        scalar => vec![scalar.clone()],
+    };
+    let first = Value::Array(parts);
+    let from = KeyRange::lower_bound(&first, false)?;
+    let mut begins = encode_key(&first)?;
+    begins.pop(); // the array's end byte
+    if !reverse {
+        return Ok((from, Some(begins)));
+    }
+    let mut last = None;
+    let mut keys = tx.open_index_key_cursor(store, index, &from, Direction::Next)?;
+    while let Some(key) = keys.key() {
+        if !encode_key(key)?.starts_with(&begins) {
+            break;
+        }
+        last = Some(key.clone());
+        if !keys.continue_()? {
+            break;
+        }
+    }
+    // Nothing begins so: the empty range [first, first) of the same lookup.
+    let range = match &last {
+        Some(last) => KeyRange::bound(&first, last, false, false)?,
+        None => KeyRange::bound(&first, &first, false, true)?,
+    };
+    Ok((range, None))
 }
 
 fn stores(dir: &Path, as_json: bool, count: bool) -> Result<(), Failure> {

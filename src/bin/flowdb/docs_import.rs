@@ -220,8 +220,12 @@ pub fn run(dir: &Path, o: &Options<'_>, ui: Ui) -> Result<(), Failure> {
     let mut through = o.skip_lines;
     let result = import(&db, o, shape, &mut progress, &mut bad, &mut through);
     match result {
-        Ok(_) => {
-            progress.finish("imported");
+        Ok(imported) => {
+            if imported == 0 {
+                progress.abandon(); // (the line below says it)
+            } else {
+                progress.finish("imported");
+            }
             shut_down(db, dir)?;
             if bad.count > 0 {
                 eprintln!(
@@ -233,6 +237,18 @@ pub fn run(dir: &Path, o: &Options<'_>, ui: Ui) -> Result<(), Failure> {
                 for d in bad.details() {
                     eprintln!("  {d}");
                 }
+            }
+            if imported == 0 {
+                // As `load` says it (exit status 0 all the same).
+                let past = match o.skip_lines {
+                    0 => String::new(),
+                    n => format!(" past line {n}"),
+                };
+                eprintln!(
+                    "flowdb import: no documents to import in {}{past}; store {:?} is as it was",
+                    o.file.display(),
+                    o.store
+                );
             }
             Ok(())
         }

@@ -7,7 +7,9 @@
 //! default `SyncMode::Always`, durable when it returns). A write that fails (a full
 //! disk) stops the load with the resume point: every record on lines 1..N is loaded,
 //! and `--skip-lines N` loads the rest. With `--numbers`, values are decimal text
-//! written as numeric points (`WriteBatch::put_point`).
+//! written as numeric points (`WriteBatch::put_point`). A new database is created
+//! only when the first batch is written: a load with no records to write (an empty
+//! file, only malformed lines) creates nothing, says so, and succeeds.
 
 use std::path::Path;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -239,20 +241,37 @@ struct Loaded {
     through: u64,
 }
 
+/// Why the load pass stopped early.
+enum Stop {
+    /// The database could not be opened (created) for the first batch.
+    Open(Failure),
+    /// A write failed.
+    Write(flowdb::Error),
+}
+
 /// Writes every batch from `rx`, handing its buffers back through `spare`; stops at
 /// the first failed write. The records are handed over (`write_batch_owned`), not
 /// copied again; a batch holding points goes as a `WriteBatch` of puts and points.
+/// Without an `engine` (no database yet) the first batch opens one, creating it:
+/// when no batch comes, none is made.
 fn write(
-    engine: &Engine,
+    engine: &mut Option<Engine>,
+    dir: &Path,
     rx: Receiver<Batch>,
     spare: Sender<Batch>,
     progress: &mut Progress,
     loaded: &mut Loaded,
-) -> Result<(), flowdb::Error> {
+) -> Result<(), Stop> {
     for b in rx {
+        let engine = match engine {
+            Some(e) => e,
+            None => {
+                engine.insert(open::read_write(dir, Writer::Create("load")).map_err(Stop::Open)?)
+            }
+        };
         let n = b.items.len() as u64;
         match b.items.iter().any(|i| i.4) {
-            false => engine.write_batch_owned(b.records())?,
+            false => engine.write_batch_owned(b.records()).map_err(Stop::Write)?,
             true => {
                 let mut batch = WriteBatch::with_capacity(b.items.len());
                 for (r, item) in b.records().into_iter().zip(&b.items) {
@@ -264,7 +283,9 @@ fn write(
                         _ => batch.put(r),
                     };
                 }
-                engine.write_owned(batch, &WriteOptions::default())?
+                engine
+                    .write_owned(batch, &WriteOptions::default())
+                    .map_err(Stop::Write)?
             }
         }
         loaded.records += n;
@@ -285,6 +306,38 @@ fn resume_point(through: u64, skip: u64) -> String {
     }
 }
 
+/// Whether `dir` exists with something in it (a database, perhaps locked): an empty
+/// directory holds neither a database nor a lock, so it is treated as a new one.
+fn holds_files(dir: &Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_some(),
+        // Not a directory, or not readable: opening it says what is wrong.
+        Err(_) => dir.exists(),
+    }
+}
+
+/// The stderr line of a load that had no records to write (exit status 0, as any
+/// load of no records): what became of the directory. `opened`: an existing
+/// database was opened (and shut down, unchanged).
+fn nothing_loaded(a: &LoadArgs, opened: bool) {
+    let past = match a.skip_lines {
+        0 => String::new(),
+        n => format!(" past line {n}"),
+    };
+    let dir = a.dir.display();
+    let what = if opened {
+        format!("{dir} is as it was")
+    } else if a.dir.exists() {
+        format!("nothing was written to {dir}")
+    } else {
+        format!("{dir} was not created")
+    };
+    eprintln!(
+        "flowdb load: no records to load in {}{past}; {what}",
+        a.file.display()
+    );
+}
+
 pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
     let format = input_format(a.format, &a.file)?;
     readable_twice(&a.file, a.skip_bad)?;
@@ -292,12 +345,14 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
         .context(|| format!("{}", a.file.display()))?
         .len();
     // An existing database is opened first (a locked one fails at once, before the
-    // check pass reads the whole file); a new one only once the check passed, so a
-    // load that loads nothing leaves no database behind.
-    let early = match a.dir.exists() {
+    // check pass reads the whole file); a new one only when the first batch is
+    // ready to write, so a load that writes nothing (malformed lines, or no records
+    // at all) leaves no database behind, not even an empty one.
+    let early = match holds_files(&a.dir) {
         true => Some(open::read_write(&a.dir, Writer::Create("load"))?),
         false => None,
     };
+    let opened = early.is_some();
     let name = a.file.display().to_string();
     if !a.skip_bad {
         let bad = match check(&a.file, format, a.skip_lines, a.numbers, ui) {
@@ -322,14 +377,13 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
             .with_details(bad.details()));
         }
     }
-    let engine = match early {
-        Some(engine) => engine,
-        None => open::read_write(&a.dir, Writer::Create("load"))?,
-    };
+    let mut engine = early;
     let src = match Source::open(&a.file, format) {
         Ok(s) => s,
         Err(f) => {
-            let _ = engine.shutdown();
+            if let Some(engine) = engine {
+                let _ = engine.shutdown();
+            }
             return Err(f);
         }
     };
@@ -343,7 +397,14 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
         records: 0,
         through: skip,
     };
-    let written = write(&engine, rx, spare_tx, &mut progress, &mut loaded);
+    let written = write(
+        &mut engine,
+        &a.dir,
+        rx,
+        spare_tx,
+        &mut progress,
+        &mut loaded,
+    );
     let parsed = parser
         .join()
         .unwrap_or_else(|_| Err(Failure::new("the parsing thread panicked")));
@@ -351,7 +412,9 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
         (Ok(()), Ok(bad)) if bad.count > 0 && !a.skip_bad => {
             // The check found none: the file changed between the two passes.
             progress.abandon();
-            open::shut_down(engine)?;
+            if let Some(engine) = engine {
+                open::shut_down(engine)?;
+            }
             return Err(Failure::new(format!(
                 "{name} changed while it was loaded: {} malformed line{} the check did \
                  not find were skipped, the other {} records loaded",
@@ -362,8 +425,14 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
             .with_details(bad.details()));
         }
         (Ok(()), Ok(bad)) => {
-            progress.finish("loaded");
-            open::shut_down(engine)?;
+            if loaded.records == 0 {
+                progress.abandon(); // (`nothing_loaded` says it)
+            } else {
+                progress.finish("loaded");
+            }
+            if let Some(engine) = engine {
+                open::shut_down(engine)?;
+            }
             if bad.count > 0 {
                 eprintln!(
                     "flowdb load: skipped {} malformed line{} of {name}:",
@@ -374,19 +443,25 @@ pub fn run(a: &LoadArgs, ui: Ui) -> Result<(), Failure> {
                     eprintln!("  {d}");
                 }
             }
+            if loaded.records == 0 {
+                nothing_loaded(a, opened);
+            }
             return Ok(());
         }
-        (Err(e), _) => Failure::new(format!(
+        (Err(Stop::Write(e)), _) => Failure::new(format!(
             "writing to {} failed after {} records: {e}",
             a.dir.display(),
             thousands(loaded.records)
         )),
+        (Err(Stop::Open(f)), _) => f,
         (Ok(()), Err(f)) => f,
     };
     progress.abandon();
     let mut details = vec![resume_point(loaded.through, skip)];
-    if let Err(e) = engine.shutdown() {
-        details.push(format!("shutting the database down failed too: {e}"));
+    if let Some(engine) = engine {
+        if let Err(e) = engine.shutdown() {
+            details.push(format!("shutting the database down failed too: {e}"));
+        }
     }
     Err(failed.with_details(details))
 }

@@ -3,9 +3,10 @@
 //! One module per concern: `args` (the command line), `fail` (errors and exit
 //! statuses), `open` (opening databases read-only or read-write), `time` (RFC 3339),
 //! `progress` (stderr progress), `output` (record output formats), `input` (record
-//! input: CSV and JSON lines parsing), `load` (the loader), and one module per command
-//! family: `read` (scan, get, series, dump), `aggregate`, `stats`, `admin` (verify, checkpoint,
-//! backup, compact), `export` (Parquet files) and `docs`/`docs_import` (JsonDB).
+//! input: CSV and JSON lines parsing), `keys` (keys as text or base64), `load` (the
+//! loader), and one module per command family: `read` (scan, get, series, dump),
+//! `aggregate`, `stats`, `admin` (verify, checkpoint, backup, compact), `export`
+//! (Parquet files) and `docs`/`docs_import` (JsonDB).
 
 mod admin;
 mod aggregate;
@@ -15,6 +16,7 @@ mod docs_import;
 mod export;
 mod fail;
 mod input;
+mod keys;
 mod load;
 mod open;
 mod output;
@@ -51,18 +53,37 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             dir,
             key,
             ts,
+            key_b64,
             format,
-        } => read::get(&dir, &key, ts.as_deref(), format).map(|()| 0),
-        Command::Series { dir, prefix, json } => {
-            read::series(&dir, prefix.as_deref().unwrap_or(""), json).map(|()| 0)
+        } => {
+            // With --key-b64 the one argument after DIR is TS (clap fills KEY first,
+            // and refuses a second one); without it clap requires KEY.
+            let (key, ts) = match key_b64 {
+                Some(k) => (k.0, key),
+                None => (key.unwrap_or_default().into_bytes(), ts),
+            };
+            read::get(&dir, &key, ts.as_deref(), format).map(|()| 0)
+        }
+        Command::Series {
+            dir,
+            prefix,
+            prefix_b64,
+            json,
+        } => {
+            let prefix = keys::either(prefix.as_deref(), prefix_b64.as_ref());
+            read::series(&dir, prefix.unwrap_or(b""), json).map(|()| 0)
         }
         Command::Load(a) => load::run(&a, ui).map(|()| 0),
         Command::Aggregate(a) => aggregate::run(&a).map(|()| 0),
         Command::Dump {
             dir,
             prefix,
+            prefix_b64,
             output,
-        } => read::dump(&dir, prefix.as_deref(), output.as_deref(), ui).map(|()| 0),
+        } => {
+            let prefix = keys::either(prefix.as_deref(), prefix_b64.as_ref());
+            read::dump(&dir, prefix, output.as_deref(), ui).map(|()| 0)
+        }
         Command::Export(a) => export::records(&a, ui).map(|()| 0),
         Command::Verify { dir } => Ok(admin::verify(&dir, ui)),
         Command::Checkpoint { dir, dest } => admin::copy(&dir, &dest, false, ui).map(|()| 0),

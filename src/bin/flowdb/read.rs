@@ -4,10 +4,11 @@
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use flowdb::{Engine, ScanRange};
+use flowdb::{Engine, ReadOptions, ScanRange};
 
 use crate::args::{Format, RangeArgs, ScanArgs};
 use crate::fail::{output_error, Context, Failure};
+use crate::keys::{either, shown};
 use crate::open;
 use crate::output::{json_line, json_str, printable, RecordOut};
 use crate::progress::Progress;
@@ -38,16 +39,19 @@ fn range(a: &ScanArgs) -> Result<ScanRange, Failure> {
     Ok(r)
 }
 
-/// A range from `--prefix`, or `--from-key`/`--to-key`, and `--from`/`--to`, as
-/// `scan` and `export` take them.
+/// A range from `--prefix`, or `--from-key`/`--to-key` (each as text or its `-b64`
+/// twin), and `--from`/`--to`, as `scan`, `aggregate` and `export` take them.
 pub fn key_time_range(a: &RangeArgs) -> Result<ScanRange, Failure> {
-    let mut r = match (&a.prefix, &a.from_key, &a.to_key) {
-        (Some(p), _, _) => ScanRange::prefix_bytes(p.as_bytes()),
+    let prefix = either(a.prefix.as_deref(), a.prefix_b64.as_ref());
+    let from = either(a.from_key.as_deref(), a.from_key_b64.as_ref());
+    let to = either(a.to_key.as_deref(), a.to_key_b64.as_ref());
+    let mut r = match (prefix, from, to) {
+        (Some(p), _, _) => ScanRange::prefix_bytes(p),
         (None, None, None) => ScanRange::all(),
         (None, from, to) => {
-            let start = from.as_deref().unwrap_or("").as_bytes();
+            let start = from.unwrap_or(b"");
             let end = match to {
-                Some(t) => t.as_bytes().to_vec(),
+                Some(t) => t.to_vec(),
                 None => past_every_key(),
             };
             ScanRange::key_range_bytes(start, &end)
@@ -78,22 +82,22 @@ pub fn scan(a: &ScanArgs) -> Result<(), Failure> {
     out.finish().map_err(|e| output_error(e, "stdout"))
 }
 
-pub fn get(dir: &Path, key: &str, ts: Option<&str>, format: Format) -> Result<(), Failure> {
+pub fn get(dir: &Path, key: &[u8], ts: Option<&str>, format: Format) -> Result<(), Failure> {
     let at = ts.map(|t| time_arg(Some(t), "TS", 0)).transpose()?;
     let engine = open::read_only(dir)?;
     let found = match at {
-        Some(ts) => engine.get(key, ts)?,
-        None => engine.get_latest(key)?,
+        Some(ts) => engine.get_bytes(key, ts, &ReadOptions::default())?,
+        None => engine.get_latest_bytes(key)?,
     };
     let Some(r) = found else {
         return Err(Failure::new(match at {
-            Some(ts) => format!("no record with key {key:?} at ts {ts}"),
-            None => format!("no record with key {key:?}"),
+            Some(ts) => format!("no record with key {} at ts {ts}", shown(key)),
+            None => format!("no record with key {}", shown(key)),
         }));
     };
     // Whether it is a numeric point: `get` does not tell, a scan of it does (so the
     // output marks it, as `scan`'s, and loads back as a point).
-    let mut one = engine.scan(ScanRange::key_time_range(key, key, r.ts, r.ts))?;
+    let mut one = engine.scan(ScanRange::key_range_bytes(key, key).with_time_range(r.ts, r.ts))?;
     let point = matches!(one.next(), Some(Ok(_))) && one.is_point();
     let mut out = RecordOut::new(format, stdout()).map_err(|e| output_error(e, "stdout"))?;
     out.write(&r, point)
@@ -106,12 +110,12 @@ const SERIES_PAGE: usize = 10_000;
 
 fn each_series(
     engine: &Engine,
-    prefix: &str,
+    prefix: &[u8],
     mut f: impl FnMut(&flowdb::SeriesInfo) -> io::Result<()>,
 ) -> Result<(), Failure> {
     let mut after: Vec<u8> = Vec::new();
     loop {
-        let page = engine.series_page(prefix.as_bytes(), &after, SERIES_PAGE)?;
+        let page = engine.series_page(prefix, &after, SERIES_PAGE)?;
         for s in &page {
             f(s).map_err(|e| output_error(e, "stdout"))?;
         }
@@ -122,7 +126,7 @@ fn each_series(
     }
 }
 
-pub fn series(dir: &Path, prefix: &str, json: bool) -> Result<(), Failure> {
+pub fn series(dir: &Path, prefix: &[u8], json: bool) -> Result<(), Failure> {
     let engine = open::read_only(dir)?;
     let mut out = stdout();
     let mut n = 0u64;
@@ -167,7 +171,7 @@ pub fn series(dir: &Path, prefix: &str, json: bool) -> Result<(), Failure> {
             )
         })?;
         if n == 0 {
-            eprintln!("flowdb series: no series under {prefix:?}");
+            eprintln!("flowdb series: no series under {}", shown(prefix));
         }
     }
     out.flush().map_err(|e| output_error(e, "stdout"))
@@ -191,13 +195,13 @@ pub fn key_field(buf: &mut Vec<u8>, key: &[u8]) {
 
 pub fn dump(
     dir: &Path,
-    prefix: Option<&str>,
+    prefix: Option<&[u8]>,
     output: Option<&Path>,
     ui: Ui,
 ) -> Result<(), Failure> {
     let engine = open::read_only(dir)?;
     let range = match prefix {
-        Some(p) => ScanRange::prefix_bytes(p.as_bytes()),
+        Some(p) => ScanRange::prefix_bytes(p),
         None => ScanRange::all(),
     };
     let mut progress = Progress::new(ui, "dump", "records", None);
