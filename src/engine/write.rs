@@ -21,9 +21,13 @@ use crate::record::{expiry_from_ttl, validate_key, validate_value, Record, NEVER
 use crate::version::SuperVersion;
 use crate::wal::{encode_mark, frame_record, Op, WriteBatch, RECORD_HEADER};
 
+/// A queued batch: its ticket, the batch, whether it must be synced, and its
+/// `payload_bytes` (counted once, when it is queued).
+type Queued = (u64, WriteBatch, bool, usize);
+
 #[derive(Default)]
 struct QueueState {
-    pending: VecDeque<(u64, WriteBatch, bool)>,
+    pending: VecDeque<Queued>,
     results: HashMap<u64, Result<()>>,
     leader_active: bool,
     next_ticket: u64,
@@ -133,12 +137,13 @@ impl Inner {
         if batch.ops.is_empty() {
             return Ok(());
         }
-        check_batch_size(batch.payload_bytes())?;
+        let size = batch.payload_bytes();
+        check_batch_size(size)?;
         let started = Instant::now();
         let mut q = self.queue.state.lock();
         let ticket = q.next_ticket;
         q.next_ticket += 1;
-        q.pending.push_back((ticket, batch, force_sync));
+        q.pending.push_back((ticket, batch, force_sync, size));
         let result = loop {
             if let Some(r) = q.results.remove(&ticket) {
                 break r;
@@ -166,15 +171,15 @@ impl Inner {
         result
     }
 
-    fn write_group(&self, group: Vec<(u64, WriteBatch, bool)>) -> Result<()> {
+    fn write_group(&self, group: Vec<Queued>) -> Result<()> {
         let mut wal = self.wal.lock();
         // Again under the log's lock: batches queued before a failed sync set the
         // background error must not follow the acknowledged writes it cut off.
         self.check_writable()?;
         self.make_room(&mut wal)?;
         let mut seq = self.visible_seq.load(Ordering::Acquire);
-        let (records, bytes) = group.iter().fold((0, 0), |(n, size), (_, b, _)| {
-            (n + b.len(), size + b.payload_bytes())
+        let (records, bytes) = group.iter().fold((0, 0), |(n, size), (_, b, _, bytes)| {
+            (n + b.len(), size + bytes)
         });
         // The group's records, encoded in place into one buffer sized for them
         // (grown from empty it was reallocated a dozen times a commit).
@@ -188,7 +193,7 @@ impl Inner {
         }
         let mut numbered = Vec::with_capacity(group.len());
         let mut sync = self.config.wal_sync_mode == SyncMode::Always;
-        for (_, batch, force_sync) in group {
+        for (_, batch, force_sync, _) in group {
             sync |= force_sync;
             frame_record(&mut framed, |buf| batch.encode(seq + 1, buf));
             let first = seq + 1;
