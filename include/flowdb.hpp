@@ -1405,7 +1405,10 @@ struct CursorEntry {
 /// that stops (break, or after n steps as `cursor | std::views::take(n)` does) leaves
 /// it on the last entry it yielded: key(), update() and remove() act on that one, and
 /// the next range-for starts after it when the loop stepped past it (an explicit move
-/// made meanwhile replaces that pending step) or at it after a break.
+/// made meanwhile replaces that pending step) or at it after a break. "Yielded" counts
+/// every entry an algorithm looked at, not only those it passed on: after
+/// `cursor | std::views::take_while(pred)` ends because `pred` failed, the cursor is on
+/// the entry `pred` rejected; after `std::ranges::find_if`, on the entry found.
 /// It lives within its transaction: once that is committed, aborted or destroyed,
 /// every call throws FLOWDB_TRANSACTION_INACTIVE (destroying the Cursor is still
 /// fine, before or after the Transaction). One from JsonDB::open_cursor holds a

@@ -161,6 +161,15 @@ int main() {
         CHECK(t.primary_key() == "1");
         for (const auto &e : t | std::views::take(1)) seen.push_back(e.primary_key);
         CHECK(t.primary_key() == "2" && (seen == std::vector<std::string>{"1", "2"}));
+        // take_while leaves it on the entry its test rejected; find_if on the one found.
+        flowdb::Cursor w = docs.open_cursor("p", std::nullopt, flowdb::KeyRange::all());
+        auto young = [](const flowdb::CursorEntry &e) { return e.primary_key != "2"; };
+        std::vector<std::string> taken;
+        for (const auto &e : w | std::views::take_while(young)) taken.push_back(e.primary_key);
+        CHECK((taken == std::vector<std::string>{"1"}) && w.primary_key() == "2");
+        flowdb::Cursor f = docs.open_cursor("p", std::nullopt, flowdb::KeyRange::all());
+        auto third = std::ranges::find_if(f, [](const flowdb::CursorEntry &e) { return e.primary_key == "3"; });
+        CHECK(third != f.end() && f.primary_key() == "3");
     }
     std::string cmd = std::string("rm -rf '") + base + "'";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", base);
