@@ -1361,7 +1361,8 @@ enum flowdb_status_t flowdb_engine_scan_prefix_time_range(const struct flowdb_en
 
 /*
  Moves to the next record: `*has_record` is true while there is one (then read it
- with `flowdb_iter_record`), false at the end. An error ends the scan.
+ with `flowdb_iter_record`), false at the end. An error ends the scan, and there is
+ no current record after it.
  */
 enum flowdb_status_t flowdb_iter_next(struct flowdb_iter_t *it,
                                       bool *has_record,
@@ -1424,7 +1425,13 @@ enum flowdb_status_t flowdb_jsondb_open(const struct flowdb_options_t *opts,
 
 /*
  The document layer on an open engine. The engine moves into it: the engine handle
- answers `FLOWDB_CLOSED` afterwards (free it as usual).
+ answers `FLOWDB_CLOSED` afterwards (free it as usual). The engine's event
+ listener, if one was set, is removed (its last call has returned when this
+ returns: its `user` may be freed with the engine handle); set one on the database
+ with `flowdb_jsondb_set_event_listener`. When this fails (`FLOWDB_CORRUPTION`: a
+ damaged schema) the engine stays in its handle, open, its listener kept.
+ Errors: `FLOWDB_BUSY` from inside a flowdb callback (it would wait for that
+ callback), `FLOWDB_CLOSED`, `FLOWDB_CORRUPTION`, `FLOWDB_IO`.
  */
 enum flowdb_status_t flowdb_jsondb_from_engine(const struct flowdb_engine_t *engine,
                                                struct flowdb_jsondb_t **out,

@@ -155,8 +155,18 @@ impl JsonDB {
 
     /// The document layer on an open engine (its schema is read from the engine).
     pub fn from_engine(engine: Engine) -> Result<Self> {
-        let catalog = stored_catalog(&engine)?;
-        let feed = Arc::new(feed::Feed::open(&engine)?);
+        JsonDB::try_from_engine(engine).map_err(|(e, _)| e)
+    }
+
+    /// As [`JsonDB::from_engine`], but a failure (a damaged schema: `Corruption`)
+    /// hands the engine back with the error, still open.
+    pub fn try_from_engine(engine: Engine) -> std::result::Result<Self, (Error, Engine)> {
+        let read = stored_catalog(&engine).and_then(|c| Ok((c, feed::Feed::open(&engine)?)));
+        let (catalog, feed) = match read {
+            Ok(parts) => parts,
+            Err(e) => return Err((e, engine)),
+        };
+        let feed = Arc::new(feed);
         Ok(JsonDB {
             feed,
             engine,

@@ -244,6 +244,25 @@ int main(void) {
     flowdb_jsondb_free(db);
     flowdb_engine_t *e = NULL;
     OK(flowdb_engine_open(o, &e, NULL));
+    {
+        /* A failed move (a damaged schema) leaves the engine in its handle, open;
+         * it used to be dropped, its handle closed. */
+        flowdb_records_t *old = NULL;
+        flowdb_range_t *cat = flowdb_range_prefix((const uint8_t *)"\0catalog", 8);
+        OK(flowdb_engine_query(e, cat, &old, NULL));
+        flowdb_range_free(cat);
+        CHECK(flowdb_records_len(old) > 0);
+        flowdb_record_view_t was;
+        OK(flowdb_records_at(old, flowdb_records_len(old) - 1, &was, NULL));
+        flowdb_record_view_t bad = was;
+        bad.value = (const uint8_t *)"x";
+        bad.value_len = 1;
+        OK(flowdb_engine_write_batch(e, &bad, 1, NULL));
+        flowdb_jsondb_t *none = NULL;
+        CHECK(flowdb_jsondb_from_engine(e, &none, NULL) == FLOWDB_CORRUPTION && none == NULL);
+        OK(flowdb_engine_write_batch(e, &was, 1, NULL)); /* the schema back, through e */
+        flowdb_records_free(old);
+    }
     OK(flowdb_jsondb_from_engine(e, &db, NULL));
     CHECK(flowdb_engine_flush(e, NULL) == FLOWDB_CLOSED); /* the engine moved into the db */
     flowdb_engine_free(e);

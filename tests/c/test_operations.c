@@ -210,7 +210,8 @@ struct seen {
     int bad_fields;                  /* a field the kind does not use was set */
     const flowdb_engine_t *engine;   /* when set: the listener calls flowdb */
     const flowdb_jsondb_t *jsondb;   /* the same, on a document database */
-    int engine_calls_ok, jsondb_calls;
+    int engine_calls_ok, engine_calls_closed, jsondb_calls;
+    unsigned sleep_us;               /* slept before each call (0: none) */
 };
 
 static void count_event(const flowdb_event_t *ev, void *user) {
@@ -239,7 +240,10 @@ static void count_event(const flowdb_event_t *ev, void *user) {
         flowdb_stats_t st;
         memset(&st, 0, sizeof st);
         st.struct_size = sizeof st;
-        if (flowdb_engine_stats(s->engine, &st, NULL) == FLOWDB_OK) s->engine_calls_ok++;
+        if (s->sleep_us) usleep(s->sleep_us);
+        flowdb_status_t rc = flowdb_engine_stats(s->engine, &st, NULL);
+        if (rc == FLOWDB_OK) s->engine_calls_ok++;
+        if (rc == FLOWDB_CLOSED) s->engine_calls_closed++;
     }
     if (s->jsondb != NULL) {
         flowdb_stats_t st;
@@ -321,6 +325,52 @@ static void test_event_listener(const char *base) {
     flowdb_engine_free(f);
     CHECK(heap->flush == 2 && heap->compaction == 1);
     free(heap);
+
+    /* A listener calling the handle while flowdb_engine_free runs finds it closed:
+     * the engine is taken out of the handle before it is dropped (the listener's
+     * calls used to reach an engine being dropped). Each call sleeps first, so the
+     * queued events are delivered while free waits for them. */
+    char dir3[512];
+    path(dir3, sizeof dir3, base, "events-free-calls");
+    flowdb_engine_t *g = open_engine(dir3);
+    struct seen *slow = calloc(1, sizeof *slow);
+    slow->engine = g;
+    slow->sleep_us = 200000;
+    OK(flowdb_engine_set_event_listener(g, count_event, slow, NULL));
+    flush_twice_and_compact(g, 1);
+    flowdb_engine_free(g);
+    CHECK(slow->flush == 2 && slow->compaction == 1);
+    /* (The first call may come before free, on a slow machine.) */
+    CHECK(slow->engine_calls_closed >= 2 && slow->engine_calls_ok + slow->engine_calls_closed == 3);
+    free(slow);
+}
+
+/* flowdb_jsondb_from_engine removes the engine's listener: its user data belongs
+ * with the engine handle and may be freed with it (it used to go on being called on
+ * the database's flushes: a use after free). A listener is set on the database. */
+static void test_listener_and_from_engine(const char *base) {
+    char dir[512];
+    path(dir, sizeof dir, base, "events-into-docs");
+    flowdb_engine_t *e = open_engine(dir);
+    struct seen *heap = calloc(1, sizeof *heap);
+    OK(flowdb_engine_set_event_listener(e, count_event, heap, NULL));
+    put(e, "m", 1, "a");
+    OK(flowdb_engine_flush(e, NULL));
+    flowdb_jsondb_t *db = NULL;
+    OK(flowdb_jsondb_from_engine(e, &db, NULL));
+    CHECK(heap->flush == 1);
+    flowdb_engine_free(e);
+    free(heap);
+    struct seen s;
+    memset(&s, 0, sizeof s);
+    OK(flowdb_jsondb_create_object_store(db, "users", "id", NULL));
+    OK(flowdb_jsondb_put(db, "users", J("{\"id\":1}"), NULL, NULL));
+    OK(flowdb_jsondb_engine_flush(db, NULL)); /* no call on the freed user data */
+    OK(flowdb_jsondb_set_event_listener(db, count_event, &s, NULL));
+    OK(flowdb_jsondb_put(db, "users", J("{\"id\":2}"), NULL, NULL));
+    OK(flowdb_jsondb_engine_flush(db, NULL));
+    flowdb_jsondb_free(db); /* removes the listener first */
+    CHECK(s.flush == 1);
 }
 
 /* The document database's forms of every call above. */
@@ -443,6 +493,7 @@ int main(void) {
     test_read_only(base);
     test_health(base);
     test_event_listener(base);
+    test_listener_and_from_engine(base);
     test_jsondb(base);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);

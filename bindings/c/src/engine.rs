@@ -64,15 +64,15 @@ pub(crate) fn in_callback() -> bool {
     CALLBACKS.with(|c| c.get() > 0)
 }
 
-/// Shutting down from inside a callback (an event listener, a `last_n_visit`
-/// visitor, an upgrade) would wait for the callback itself: refused.
-pub(crate) fn refuse_in_callback() -> Result<()> {
+/// Shutting down (or moving the engine out of its handle) from inside a callback (an
+/// event listener, a `last_n_visit` visitor, an upgrade) would wait for the callback
+/// itself: refused. `what` names the call, as the message's subject.
+pub(crate) fn refuse_in_callback(what: &str) -> Result<()> {
     match in_callback() {
-        true => Err(Error::Busy(
-            "a shutdown from inside a flowdb callback would wait for that callback: \
-             shut down after it returns"
-                .into(),
-        )),
+        true => Err(Error::Busy(format!(
+            "{what} from inside a flowdb callback would wait for that callback: call it \
+             after the callback returns"
+        ))),
         false => Ok(()),
     }
 }
@@ -97,12 +97,23 @@ pub(crate) fn engine_handle(engine: Engine) -> flowdb_engine_t {
     }
 }
 
-/// Moves the engine out of its handle (which then answers `FLOWDB_CLOSED`).
-pub(crate) unsafe fn take_engine(h: *const flowdb_engine_t) -> Result<Engine> {
+/// Moves the engine out of its handle (which then answers `FLOWDB_CLOSED`) into what
+/// `into` makes of it; when that fails, the engine goes back into the handle, still
+/// open, and the error is returned. The handle's lock is not held while `into` runs:
+/// a listener calling the handle meanwhile gets `FLOWDB_CLOSED`, not a deadlock.
+pub(crate) unsafe fn move_engine<T>(
+    h: *const flowdb_engine_t,
+    into: impl FnOnce(Engine) -> std::result::Result<T, (Error, Engine)>,
+) -> Result<T> {
     // SAFETY: NULL or a live handle.
     let h = unsafe { h.as_ref() }.ok_or_else(|| null("engine"))?;
+    refuse_in_callback("moving the engine into a database")?;
     let taken = h.engine.write().take();
-    taken.ok_or_else(|| Error::Closed("the engine was shut down or moved".into()))
+    let e = taken.ok_or_else(|| Error::Closed("the engine was shut down or moved".into()))?;
+    into(e).map_err(|(err, e)| {
+        *h.engine.write() = Some(e);
+        err
+    })
 }
 
 /// Opens (or creates) the database described by `opts` into `*out`.
@@ -156,7 +167,7 @@ pub unsafe extern "C" fn flowdb_engine_shutdown(
     guard(err, || {
         // SAFETY: NULL or a live handle.
         let h = unsafe { engine.as_ref() }.ok_or_else(|| null("engine"))?;
-        refuse_in_callback()?;
+        refuse_in_callback("a shutdown")?;
         let taken = h.engine.write().take();
         match taken {
             Some(e) => e.shutdown(),
@@ -170,8 +181,17 @@ pub unsafe extern "C" fn flowdb_engine_shutdown(
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_engine_free(engine: *mut flowdb_engine_t) {
     if !engine.is_null() {
-        // SAFETY: made by flowdb_engine_open, freed once.
-        no_unwind((), || drop(unsafe { Box::from_raw(engine) }));
+        no_unwind((), || {
+            // The engine first, out of the handle under its lock: its drop waits for
+            // the event listener's last call, and a listener calling the handle
+            // meanwhile must find it closed (`FLOWDB_CLOSED`), not an engine being
+            // dropped. The handle's memory goes once nothing can call through it.
+            // SAFETY: made by flowdb_engine_open, live until the Box::from_raw below.
+            let taken = unsafe { &*engine }.engine.write().take();
+            drop(taken);
+            // SAFETY: made by flowdb_engine_open, freed once.
+            drop(unsafe { Box::from_raw(engine) })
+        });
     }
 }
 

@@ -111,7 +111,8 @@ pub unsafe extern "C" fn flowdb_engine_scan_prefix_time_range(
 }
 
 /// Moves to the next record: `*has_record` is true while there is one (then read it
-/// with `flowdb_iter_record`), false at the end. An error ends the scan.
+/// with `flowdb_iter_record`), false at the end. An error ends the scan, and there is
+/// no current record after it.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_iter_next(
     it: *mut flowdb_iter_t,
@@ -124,6 +125,9 @@ pub unsafe extern "C" fn flowdb_iter_next(
         if has_record.is_null() {
             return Err(null("has_record"));
         }
+        // Cleared first: after a failed step there is no current record (the one
+        // before it stayed current, readable as if the step had not been taken).
+        i.current = None;
         i.current = i.it.next().transpose()?;
         *has_record = i.current.is_some();
         Ok(())

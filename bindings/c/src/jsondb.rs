@@ -67,7 +67,13 @@ pub unsafe extern "C" fn flowdb_jsondb_open(
 }
 
 /// The document layer on an open engine. The engine moves into it: the engine handle
-/// answers `FLOWDB_CLOSED` afterwards (free it as usual).
+/// answers `FLOWDB_CLOSED` afterwards (free it as usual). The engine's event
+/// listener, if one was set, is removed (its last call has returned when this
+/// returns: its `user` may be freed with the engine handle); set one on the database
+/// with `flowdb_jsondb_set_event_listener`. When this fails (`FLOWDB_CORRUPTION`: a
+/// damaged schema) the engine stays in its handle, open, its listener kept.
+/// Errors: `FLOWDB_BUSY` from inside a flowdb callback (it would wait for that
+/// callback), `FLOWDB_CLOSED`, `FLOWDB_CORRUPTION`, `FLOWDB_IO`.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_jsondb_from_engine(
     engine: *const flowdb_engine_t,
@@ -79,8 +85,10 @@ pub unsafe extern "C" fn flowdb_jsondb_from_engine(
         if out.is_null() {
             return Err(null("out"));
         }
-        let e = super::engine::take_engine(engine)?;
-        put_new(out, handle(JsonDB::from_engine(e)?), "out")
+        let db = super::engine::move_engine(engine, JsonDB::try_from_engine)?;
+        // The listener's `user` belongs with the engine handle (freed after it).
+        db.engine().set_event_listener(None)?;
+        put_new(out, handle(db), "out")
     })
 }
 
@@ -122,7 +130,7 @@ pub unsafe extern "C" fn flowdb_jsondb_shutdown(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let h = db.as_ref().ok_or_else(|| null("db"))?;
-        refuse_in_callback()?;
+        refuse_in_callback("a shutdown")?;
         let d = {
             let mut g = h.db.write();
             let arc = g
