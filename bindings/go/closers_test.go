@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -197,4 +199,46 @@ func TestMaintenanceCallsCheckTheContext(t *testing.T) {
 	if err := db.EngineFlush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A shutdown that fails with anything but ErrBusy has taken the database out of the
+// C handle all the same: Close frees the handle, and a second Close is nil.
+func TestJSONDBCloseAfterFailedShutdownFrees(t *testing.T) {
+	start := LiveHandles()
+	dir := t.TempDir()
+	db, err := OpenJSONDB(dir, &Options{NoAutoBackground: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateObjectStore("s", "id"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Put("s", json.RawMessage(`{"id":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	// The listener goes with the handle (not set again as after ErrBusy).
+	if err := db.SetEventListener(func(Event) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); !errors.Is(err, ErrIO) {
+		t.Fatalf("Close without its directory: %v, want ErrIO", err)
+	}
+	if LiveHandles() != start {
+		t.Fatalf("after the failed Close: live handles %d, want %d", LiveHandles(), start)
+	}
+	for i := range 2 {
+		if err := db.Close(); err != nil {
+			t.Fatalf("Close %d after the failed one: %v", i+2, err)
+		}
+	}
+	if _, err := db.Count("s"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Count after Close: %v", err)
+	}
+	if LiveHandles() != start {
+		t.Fatalf("live handles %d, want %d", LiveHandles(), start)
+	}
+	runtime.KeepAlive(db)
 }

@@ -79,19 +79,17 @@ type Options struct {
 // MetricsLabel is one constant label of an engine's metrics.
 type MetricsLabel struct{ Name, Value string }
 
-func cstr(s string) *C.char { return C.CString(s) }
-
 // options builds C options for dir and o (freed by the caller).
 func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	if o == nil {
 		o = &Options{}
 	}
 	p := C.flowdb_options_new()
-	d := cstr(dir)
-	defer C.free(unsafe.Pointer(d))
 	var cerr *C.flowdb_error_t
 	set := func(st uint32) error { return check(st, cerr) }
-	errs := []error{set(C.flowdb_options_set_data_dir(p, d, &cerr))}
+	errs := []error{withStr([]string{"dir"}, []string{dir}, func(d []*C.char) error {
+		return set(C.flowdb_options_set_data_dir(p, d[0], &cerr))
+	})}
 	u := func(v uint64, f func(uint64) uint32) {
 		if v != 0 {
 			errs = append(errs, set(f(v)))
@@ -111,14 +109,14 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	u(o.TargetTableBytes, func(v uint64) uint32 { return C.flowdb_options_set_target_table_bytes(p, C.uint64_t(v), &cerr) })
 	u(o.RetentionMaxAgeSecs, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_age_secs(p, C.uint64_t(v), &cerr) })
 	u(o.RetentionMaxBytes, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_bytes(p, C.uint64_t(v), &cerr) })
-	for _, l := range o.MetricsLabels {
-		n, v := cstr(l.Name), cstr(l.Value)
-		errs = append(errs, set(C.flowdb_options_add_metrics_label(p, n, v, &cerr)))
-		C.free(unsafe.Pointer(n))
-		C.free(unsafe.Pointer(v))
+	for i, l := range o.MetricsLabels {
+		arg := "Options.MetricsLabels[" + strconv.Itoa(i) + "]"
+		errs = append(errs, withStr([]string{arg + ".Name", arg + ".Value"}, []string{l.Name, l.Value}, func(nv []*C.char) error {
+			return set(C.flowdb_options_add_metrics_label(p, nv[0], nv[1], &cerr))
+		}))
 	}
-	for _, r := range o.Rollups {
-		errs = append(errs, set(addRollup(p, r, &cerr)))
+	for i, r := range o.Rollups {
+		errs = append(errs, addRollup(p, i, r))
 	}
 	switch o.BlockCompression {
 	case CompressionDefault:

@@ -212,7 +212,7 @@ func (db *JSONDB) subscribe(stores []string, r IndexRange,
 	}
 	defer C.flowdb_key_range_free(kr)
 	var s *C.flowdb_subscription_t
-	err = withCArray(stores, func(ss **C.char, n C.size_t) error {
+	err = withCArray("stores", stores, func(ss **C.char, n C.size_t) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 { return f(h, ss, n, kr, &s, c) })
 	})
 	if err != nil {

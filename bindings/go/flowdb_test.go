@@ -3,6 +3,8 @@ package flowdb
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -327,4 +329,55 @@ func TestConcurrentGoroutines(t *testing.T) {
 	if got, _ := e.Query(Prefix([]byte("g"))); len(got) != 800 {
 		t.Fatalf("%d records", len(got))
 	}
+}
+
+// A NUL byte in a path or name would end it for C ("dir\x00x" would be "dir"): such
+// strings are refused with ErrInvalidArgument naming the argument, and nothing is done.
+func TestEngineStringsWithNULAreRefused(t *testing.T) {
+	refused := func(what string, err error, arg string) {
+		t.Helper()
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), arg) || !strings.Contains(err.Error(), "NUL") {
+			t.Fatalf("%s: %v, want ErrInvalidArgument naming %s and the NUL", what, err, arg)
+		}
+	}
+	absent := func(what, path string) {
+		t.Helper()
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s wrote %s (the path before the NUL): %v", what, path, err)
+		}
+	}
+	base := t.TempDir()
+	live := LiveHandles()
+	_, err := Open(filepath.Join(base, "db")+"\x00x", &Options{NoAutoBackground: true})
+	refused("Open", err, "dir")
+	absent("Open", filepath.Join(base, "db"))
+	_, err = OpenReadOnly(filepath.Join(base, "db")+"\x00x", nil)
+	refused("OpenReadOnly", err, "dir")
+	dir := filepath.Join(base, "ok")
+	_, err = Open(dir, &Options{NoAutoBackground: true, MetricsLabels: []MetricsLabel{{Name: "db\x00x", Value: "a"}}})
+	refused("Options.MetricsLabels name", err, "Name")
+	_, err = Open(dir, &Options{NoAutoBackground: true, MetricsLabels: []MetricsLabel{{Name: "db", Value: "a\x00b"}}})
+	refused("Options.MetricsLabels value", err, "Value")
+	_, err = Open(dir, &Options{NoAutoBackground: true, Rollups: []RollupRule{{Name: "1m\x00x", Step: minute, Functions: []Agg{AggMax}}}})
+	refused("Options.Rollups name", err, "Name")
+	absent("Open with a bad option", dir)
+	if LiveHandles() != live {
+		t.Fatalf("live handles %d, want %d", LiveHandles(), live)
+	}
+
+	e := rollupEngine(t, dir)
+	defer e.Close()
+	if err := e.WritePoints([]Point{pt("cpu.a", 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.RollupWatermark("1m\x00x")
+	refused("RollupWatermark", err, "name")
+	_, err = e.RollupQuery("1m\x00x", All())
+	refused("RollupQuery", err, "name")
+	_, err = e.RollupAggregate("1m\x00x", All(), minute, AggMax)
+	refused("RollupAggregate", err, "name")
+	refused("Checkpoint", e.Checkpoint(filepath.Join(base, "cp")+"\x00x"), "dir")
+	absent("Checkpoint", filepath.Join(base, "cp"))
+	refused("BackupTo", e.BackupTo(filepath.Join(base, "bk")+"\x00x"), "dir")
+	absent("BackupTo", filepath.Join(base, "bk"))
 }

@@ -8,7 +8,10 @@ import "C"
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -71,9 +74,11 @@ func (db *JSONDB) handle(f func(h *C.flowdb_jsondb_t) error) error {
 	return err
 }
 
-// Close shuts the database down. Idempotent. ErrBusy while transactions are open or
-// an upgrade runs (the database stays open). The event listener is removed first
-// (Close waits for its last call), and set again when Close fails.
+// Close shuts the database down and frees it. Idempotent. ErrBusy while transactions
+// are open or an upgrade runs: only then does the database stay open. Any other error
+// (ErrIO from the last flush, say) is returned once the database is closed all the
+// same and its handle freed: a second Close returns nil. The event listener is
+// removed first (Close waits for its last call), and set again after ErrBusy.
 func (db *JSONDB) Close() error {
 	db.upMu.Lock()
 	if db.upgrades > 0 {
@@ -93,12 +98,16 @@ func (db *JSONDB) Close() error {
 	defer db.events.mu.Unlock()
 	listening := db.events.h != 0 && db.listen(0) == nil
 	err := db.shutdown()
-	if err != nil && listening {
+	if listening && errors.Is(err, ErrBusy) {
 		_ = db.listen(C.uintptr_t(db.events.h))
 	}
 	return err
 }
 
+// shutdown shuts the database down and frees the handle, unless the shutdown is
+// ErrBusy: only then does the database stay open (the C shutdown took nothing).
+// Any other error has taken the database out of the handle all the same (as C's
+// flowdb_jsondb_shutdown does), so the handle is freed and the error returned.
 func (db *JSONDB) shutdown() error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -106,7 +115,8 @@ func (db *JSONDB) shutdown() error {
 		return nil
 	}
 	var cerr *C.flowdb_error_t
-	if err := check(C.flowdb_jsondb_shutdown(db.h, &cerr), cerr); err != nil {
+	err := check(C.flowdb_jsondb_shutdown(db.h, &cerr), cerr)
+	if errors.Is(err, ErrBusy) {
 		return err
 	}
 	db.cleanup.Stop()
@@ -114,11 +124,30 @@ func (db *JSONDB) shutdown() error {
 	liveHandles.Add(-1)
 	db.h = nil
 	db.events.drop()
+	return err
+}
+
+// noNUL refuses s, the argument name, when it holds a NUL byte: C would take that
+// for the end of the string and read a shorter one ("users\x00x" as "users").
+func noNUL(name, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return newError(CodeInvalidArgument, fmt.Sprintf("invalid argument: %s %q holds a NUL byte", name, s))
+	}
 	return nil
 }
 
-// withStr passes Go strings to C as NUL-terminated copies.
-func withStr(ss []string, f func(ps []*C.char) error) error {
+// withStr passes Go strings to C as NUL-terminated copies; names[i] is the name of
+// ss[i], the argument it came from, for the ErrInvalidArgument of one holding a NUL
+// byte (nothing is passed then). An empty name is a string passed with its length
+// (C reads that many bytes, a NUL is no end there): it is not checked.
+func withStr(names, ss []string, f func(ps []*C.char) error) error {
+	for i, s := range ss {
+		if names[i] != "" {
+			if err := noNUL(names[i], s); err != nil {
+				return err
+			}
+		}
+	}
 	ps := make([]*C.char, len(ss))
 	for i, s := range ss {
 		ps[i] = C.CString(s)
@@ -132,9 +161,14 @@ func withStr(ss []string, f func(ps []*C.char) error) error {
 }
 
 // withCArray passes Go strings to C as an array of NUL-terminated copies, in C memory
-// (a pointer to Go memory holding pointers may not be passed to C).
-func withCArray(ss []string, f func(arr **C.char, n C.size_t) error) error {
-	return withStr(ss, func(p []*C.char) error {
+// (a pointer to Go memory holding pointers may not be passed to C); name is the
+// argument's, for the error of a string holding a NUL byte (withStr).
+func withCArray(name string, ss []string, f func(arr **C.char, n C.size_t) error) error {
+	names := make([]string, len(ss))
+	for i := range ss {
+		names[i] = fmt.Sprintf("%s[%d]", name, i)
+	}
+	return withStr(names, ss, func(p []*C.char) error {
 		arr := (**C.char)(C.malloc(C.size_t(len(p)+1) * C.size_t(unsafe.Sizeof(uintptr(0)))))
 		defer C.free(unsafe.Pointer(arr))
 		copy(unsafe.Slice(arr, len(p)+1), p)
@@ -184,7 +218,7 @@ func (db *JSONDB) text(f func(h *C.flowdb_jsondb_t, out **C.char, cerr **C.flowd
 // path (`["a","b"]`: the key is the array of their values); or "[]" for none:
 // out-of-line keys, given beside each document (PutWithKey, AddWithKey) or generated.
 func (db *JSONDB) CreateObjectStore(name, keyPath string) error {
-	return withStr([]string{name, keyPath}, func(p []*C.char) error {
+	return withStr([]string{"name", "keyPath"}, []string{name, keyPath}, func(p []*C.char) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_jsondb_create_object_store(h, p[0], p[1], c)
 		})
@@ -207,8 +241,8 @@ func (db *JSONDB) CreateStore(schema json.RawMessage) error {
 // be in any form (CreateObjectStore): `["a"]` is an array key path, keying {"a":1} by
 // [1] where "a" keys it by 1.
 func (db *JSONDB) CreateIndex(store, name string, keyPaths []string, unique, multiEntry bool) error {
-	return withStr([]string{store, name}, func(p []*C.char) error {
-		return withCArray(keyPaths, func(paths **C.char, n C.size_t) error {
+	return withStr([]string{"store", "name"}, []string{store, name}, func(p []*C.char) error {
+		return withCArray("keyPaths", keyPaths, func(paths **C.char, n C.size_t) error {
 			return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 				return C.flowdb_jsondb_create_index_with(h, p[0], p[1], paths, n, C.bool(unique), C.bool(multiEntry), c)
 			})
@@ -218,7 +252,7 @@ func (db *JSONDB) CreateIndex(store, name string, keyPaths []string, unique, mul
 
 // DeleteIndex deletes an index and its entries.
 func (db *JSONDB) DeleteIndex(store, name string) error {
-	return withStr([]string{store, name}, func(p []*C.char) error {
+	return withStr([]string{"store", "name"}, []string{store, name}, func(p []*C.char) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_jsondb_delete_index(h, p[0], p[1], c)
 		})
@@ -227,7 +261,7 @@ func (db *JSONDB) DeleteIndex(store, name string) error {
 
 // DeleteObjectStore deletes a store with its documents and indexes.
 func (db *JSONDB) DeleteObjectStore(name string) error {
-	return withStr([]string{name}, func(p []*C.char) error {
+	return withStr([]string{"name"}, []string{name}, func(p []*C.char) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_jsondb_delete_object_store(h, p[0], c)
 		})
@@ -268,7 +302,7 @@ func (db *JSONDB) PutValue(store string, v any) (json.RawMessage, error) {
 
 func (db *JSONDB) put(store string, doc json.RawMessage, auto bool) (json.RawMessage, error) {
 	var key json.RawMessage
-	err := withStr([]string{store}, func(p []*C.char) error {
+	err := withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(doc)
 		defer free()
 		var e error
@@ -286,7 +320,7 @@ func (db *JSONDB) put(store string, doc json.RawMessage, auto bool) (json.RawMes
 // Get returns the document with key (JSON), or nil when there is none.
 func (db *JSONDB) Get(store string, key json.RawMessage) (json.RawMessage, error) {
 	var doc json.RawMessage
-	err := withStr([]string{store}, func(p []*C.char) error {
+	err := withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(key)
 		defer free()
 		var e error
@@ -309,7 +343,7 @@ func (db *JSONDB) GetInto(store string, key json.RawMessage, v any) (bool, error
 
 // Delete deletes the document with key (absent: nothing happens).
 func (db *JSONDB) Delete(store string, key json.RawMessage) error {
-	return withStr([]string{store}, func(p []*C.char) error {
+	return withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(key)
 		defer free()
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
@@ -321,7 +355,7 @@ func (db *JSONDB) Delete(store string, key json.RawMessage) error {
 // Count is the number of documents in store.
 func (db *JSONDB) Count(store string) (int, error) {
 	var n C.size_t
-	err := withStr([]string{store}, func(p []*C.char) error {
+	err := withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 { return C.flowdb_jsondb_count(h, p[0], &n, c) })
 	})
 	return int(n), err
@@ -338,7 +372,7 @@ func docs(j json.RawMessage, err error) ([]json.RawMessage, error) {
 // Scan returns every document in primary-key order.
 func (db *JSONDB) Scan(store string) ([]json.RawMessage, error) {
 	var j json.RawMessage
-	err := withStr([]string{store}, func(p []*C.char) error {
+	err := withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		var e error
 		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_jsondb_scan(h, p[0], o, c)
@@ -353,7 +387,7 @@ func (db *JSONDB) Scan(store string) ([]json.RawMessage, error) {
 // entry that starts with it; null, false and true are keys too.
 func (db *JSONDB) GetByIndex(store, index string, value json.RawMessage) ([]json.RawMessage, error) {
 	var j json.RawMessage
-	err := withStr([]string{store, index}, func(p []*C.char) error {
+	err := withStr([]string{"store", "index"}, []string{store, index}, func(p []*C.char) error {
 		v, n, free := jsonArg(value)
 		defer free()
 		var e error
@@ -368,7 +402,7 @@ func (db *JSONDB) GetByIndex(store, index string, value json.RawMessage) ([]json
 // RangeByIndex returns the documents with start <= index key < end (half-open).
 func (db *JSONDB) RangeByIndex(store, index string, start, end json.RawMessage) ([]json.RawMessage, error) {
 	var j json.RawMessage
-	err := withStr([]string{store, index}, func(p []*C.char) error {
+	err := withStr([]string{"store", "index"}, []string{store, index}, func(p []*C.char) error {
 		a, an, fa := jsonArg(start)
 		defer fa()
 		b, bn, fb := jsonArg(end)
@@ -399,7 +433,7 @@ type StoreDef struct {
 // GetStore returns a store's definition, or nil when there is no such store.
 func (db *JSONDB) GetStore(name string) (*StoreDef, error) {
 	var j json.RawMessage
-	err := withStr([]string{name}, func(p []*C.char) error {
+	err := withStr([]string{"name"}, []string{name}, func(p []*C.char) error {
 		var e error
 		j, e = db.text(func(h *C.flowdb_jsondb_t, o **C.char, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_jsondb_get_store(h, p[0], o, c)

@@ -3,6 +3,9 @@ package flowdb
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -195,5 +198,127 @@ func TestJSONDBNameOrderAndEmptyScope(t *testing.T) {
 	}
 	if tx, err := db.Transaction(t.Context(), nil, false); !errors.Is(err, ErrInvalidArgument) || tx != nil {
 		t.Fatalf("empty scope: %v %v", tx, err)
+	}
+}
+
+// A NUL byte in a name would end it for C ("users\x00x" would be "users"): such
+// names are refused with ErrInvalidArgument naming the argument, and nothing is done.
+func TestJSONDBNamesWithNULAreRefused(t *testing.T) {
+	db, err := openTestJSONDB(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateObjectStore("users", "id"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateIndex("users", "email", []string{"email"}, false, false); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(what string, err error, arg string) {
+		t.Helper()
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), arg) || !strings.Contains(err.Error(), "NUL") {
+			t.Fatalf("%s: %v, want ErrInvalidArgument naming %s and the NUL", what, err, arg)
+		}
+	}
+	_, err = db.Put("users\x00x", json.RawMessage(`{"id":1}`))
+	refused("Put", err, "store")
+	if n, err := db.Count("users"); err != nil || n != 0 {
+		t.Fatalf("Put wrote to the store before the NUL: count %d %v", n, err)
+	}
+	_, err = db.Count("users\x00x")
+	refused("Count", err, "store")
+	refused("CreateObjectStore", db.CreateObjectStore("other\x00", "id"), "name")
+	refused("CreateObjectStore key path", db.CreateObjectStore("other", "id\x00x"), "keyPath")
+	refused("CreateIndex", db.CreateIndex("users", "age", []string{"age\x00x"}, false, false), "keyPaths")
+	refused("DeleteIndex", db.DeleteIndex("users", "email\x00x"), "name")
+	refused("DeleteObjectStore", db.DeleteObjectStore("users\x00x"), "name")
+	_, err = db.GetByIndex("users", "email\x00x", json.RawMessage(`"a"`))
+	refused("GetByIndex", err, "index")
+	_, err = db.Query("users").WhereEq("id\x00x", json.RawMessage(`1`)).Collect(db)
+	refused("Query field", err, "field")
+	_, err = db.Query("users\x00x").Collect(db)
+	refused("Query store", err, "store")
+	_, err = db.Transaction(t.Context(), []string{"users\x00x"}, true)
+	refused("Transaction", err, "stores")
+	if names, err := db.StoreNames(); err != nil || len(names) != 1 {
+		t.Fatalf("stores %v %v", names, err)
+	}
+	if ds, err := db.GetByIndex("users", "email", json.RawMessage(`"a"`)); err != nil || len(ds) != 0 {
+		t.Fatalf("index: %v %v", ds, err)
+	}
+	tx, err := db.Transaction(t.Context(), []string{"users"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	_, err = tx.Put("users\x00x", json.RawMessage(`{"id":1}`))
+	refused("Txn.Put", err, "store")
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Count("users"); err != nil || n != 0 {
+		t.Fatalf("Txn.Put wrote: count %d %v", n, err)
+	}
+	// A data directory with a NUL is refused too: "dir\x00x" would open "dir".
+	dir := t.TempDir()
+	_, err = OpenJSONDB(filepath.Join(dir, "db")+"\x00x", &Options{NoAutoBackground: true})
+	refused("OpenJSONDB", err, "dir")
+	if _, err := os.Stat(filepath.Join(dir, "db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("OpenJSONDB made the directory before the NUL: %v", err)
+	}
+	refused("Checkpoint", db.Checkpoint(filepath.Join(dir, "cp")+"\x00x"), "dir")
+	if _, err := os.Stat(filepath.Join(dir, "cp")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Checkpoint wrote the directory before the NUL: %v", err)
+	}
+}
+
+// Negative counts and durations are refused, not wrapped to huge unsigned ones:
+// Query.Limit and Offset when the query is collected, as Range.Limit does.
+func TestNegativeQueryLimitOffsetAndTimeout(t *testing.T) {
+	db, err := openTestJSONDB(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateObjectStore("s", "id"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if _, err := db.PutValue("s", map[string]int{"id": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, q := range map[string]*Query{
+		"limit -1":  db.Query("s").Limit(-1),
+		"offset -1": db.Query("s").Offset(-1),
+	} {
+		got, err := q.Collect(db)
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "negative") {
+			t.Fatalf("%s: %v %v, want ErrInvalidArgument", name, got, err)
+		}
+	}
+	if got, err := db.Query("s").Offset(1).Limit(1).Collect(db); err != nil || len(got) != 1 {
+		t.Fatalf("offset 1 limit 1: %v %v", got, err)
+	}
+	err = db.SetTransactionTimeout(-time.Second)
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "negative") {
+		t.Fatalf("negative timeout: %v, want ErrInvalidArgument", err)
+	}
+	if err := db.SetTransactionTimeout(0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// flowdb_query_new's NULL (a store name that is not UTF-8) is an error naming the
+// store, not "query is NULL" from the first step.
+func TestQueryOfANonUTF8StoreNamesIt(t *testing.T) {
+	db, err := openTestJSONDB(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []*Query{db.Query("\xff"), db.Query("\xff").WhereEq("id", json.RawMessage(`1`)).Limit(1)} {
+		_, err := q.Collect(db)
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "store") || strings.Contains(err.Error(), "NULL") {
+			t.Fatalf("query of store \"\\xff\": %v, want ErrInvalidArgument naming the store", err)
+		}
 	}
 }

@@ -86,7 +86,7 @@ func rangeText[H any](run func(func(H, **C.char, **C.flowdb_error_t) uint32) (js
 	}
 	defer C.flowdb_key_range_free(kr)
 	var j json.RawMessage
-	err = withStr([]string{store, index}, func(p []*C.char) error {
+	err = withStr([]string{"store", "index"}, []string{store, index}, func(p []*C.char) error {
 		var e error
 		j, e = run(func(h H, o **C.char, c **C.flowdb_error_t) uint32 { return f(h, p[0], p[1], kr, n, o, c) })
 		return e

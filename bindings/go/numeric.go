@@ -146,7 +146,7 @@ func ParseAgg(name string) (Agg, error) {
 		return 0, newError(CodeInvalidArgument, fmt.Sprintf("invalid argument: %q is not an aggregate function", name))
 	}
 	var a C.int32_t
-	err := withStr([]string{name}, func(s []*C.char) error {
+	err := withStr([]string{"name"}, []string{name}, func(s []*C.char) error {
 		var cerr *C.flowdb_error_t
 		return check(C.flowdb_agg_from_name(s[0], &a, &cerr), cerr)
 	})

@@ -11,15 +11,12 @@ package flowdb
 */
 import "C"
 
-import (
-	"context"
-	"unsafe"
-)
+import "context"
 
+// withDir passes dir, the argument of that name, to C (ErrInvalidArgument when it
+// holds a NUL byte, as withStr).
 func withDir(dir string, f func(d *C.char) error) error {
-	d := cstr(dir)
-	defer C.free(unsafe.Pointer(d))
-	return f(d)
+	return withStr([]string{"dir"}, []string{dir}, func(d []*C.char) error { return f(d[0]) })
 }
 
 // Checkpoint writes a consistent copy of the database as of one moment into dir, a

@@ -9,7 +9,10 @@ package flowdb
 */
 import "C"
 
-import "unsafe"
+import (
+	"strconv"
+	"unsafe"
+)
 
 // RollupRule is a downsampling rule (Options.Rollups): every Step microseconds, the
 // points of each series whose key begins with Prefix (empty: every series) are folded
@@ -28,11 +31,17 @@ type RollupRule struct {
 	Delay     *int64
 }
 
-// addRollup adds r to the C options p (its strings and arrays copied to C memory
-// for the call).
-func addRollup(p *C.flowdb_options_t, r RollupRule, cerr **C.flowdb_error_t) uint32 {
-	name := cstr(r.Name)
-	defer C.free(unsafe.Pointer(name))
+// addRollup adds r, Options.Rollups[i], to the C options p (its strings and arrays
+// copied to C memory for the call).
+func addRollup(p *C.flowdb_options_t, i int, r RollupRule) error {
+	return withStr([]string{"Options.Rollups[" + strconv.Itoa(i) + "].Name"}, []string{r.Name}, func(name []*C.char) error {
+		var cerr *C.flowdb_error_t
+		return check(addRollupNamed(p, name[0], r, &cerr), cerr)
+	})
+}
+
+// addRollupNamed is addRollup with the rule's name in C form.
+func addRollupNamed(p *C.flowdb_options_t, name *C.char, r RollupRule, cerr **C.flowdb_error_t) uint32 {
 	var rule C.flowdb_rollup_rule_t
 	rule.name = name
 	if len(r.Prefix) > 0 {
@@ -72,29 +81,35 @@ func (e *Engine) RunRollups() error {
 // RollupWatermark is the rollup name's watermark: every bucket ending at or before
 // it is rolled (math.MinInt64: none yet). An unknown name is ErrNotFound.
 func (e *Engine) RollupWatermark(name string) (int64, error) {
-	n := cstr(name)
-	defer C.free(unsafe.Pointer(n))
 	var wm C.int64_t
-	err := e.handle(func(h *C.flowdb_engine_t) error {
-		var cerr *C.flowdb_error_t
-		return check(C.flowdb_engine_rollup_watermark(h, n, &wm, &cerr), cerr)
+	err := withName(name, func(n *C.char) error {
+		return e.handle(func(h *C.flowdb_engine_t) error {
+			var cerr *C.flowdb_error_t
+			return check(C.flowdb_engine_rollup_watermark(h, n, &wm, &cerr), cerr)
+		})
 	})
 	return int64(wm), err
+}
+
+// withName passes a rollup's name, the argument name, to C (ErrInvalidArgument when
+// it holds a NUL byte, as withStr).
+func withName(name string, f func(n *C.char) error) error {
+	return withStr([]string{"name"}, []string{name}, func(n []*C.char) error { return f(n[0]) })
 }
 
 // RollupQuery returns the rolled points of the rollup name in r (as Query: its
 // order and limit apply), keyed "<function>:<raw key>" at each bucket's start;
 // Record.Float64 reads each value.
 func (e *Engine) RollupQuery(name string, r Range) ([]Record, error) {
-	n := cstr(name)
-	defer C.free(unsafe.Pointer(n))
 	var recs []Record
-	err := withRange(r, func(cr *C.flowdb_range_t) error {
-		var err error
-		recs, err = e.list(func(h *C.flowdb_engine_t, o **C.flowdb_records_t, c **C.flowdb_error_t) uint32 {
-			return C.flowdb_engine_rollup_query(h, n, cr, o, c)
+	err := withName(name, func(n *C.char) error {
+		return withRange(r, func(cr *C.flowdb_range_t) error {
+			var err error
+			recs, err = e.list(func(h *C.flowdb_engine_t, o **C.flowdb_records_t, c **C.flowdb_error_t) uint32 {
+				return C.flowdb_engine_rollup_query(h, n, cr, o, c)
+			})
+			return err
 		})
-		return err
 	})
 	return recs, err
 }
@@ -107,18 +122,18 @@ func (e *Engine) RollupAggregate(name string, r Range, step int64, functions ...
 
 // RollupAggregateBy is AggregateBy on the rollup name.
 func (e *Engine) RollupAggregateBy(name string, r Range, step int64, group GroupBy, functions ...Agg) ([]Bucket, error) {
-	n := cstr(name)
-	defer C.free(unsafe.Pointer(n))
 	var out []Bucket
-	err := aggregateArgs(r, functions, group, func(cr *C.flowdb_range_t, fs *C.int32_t, nf C.size_t, g *C.flowdb_group_t) error {
-		return e.handle(func(h *C.flowdb_engine_t) error {
-			var list *C.flowdb_buckets_t
-			var cerr *C.flowdb_error_t
-			if err := check(C.flowdb_engine_rollup_aggregate_by(h, n, cr, C.int64_t(step), fs, nf, g, &list, &cerr), cerr); err != nil {
-				return err
-			}
-			out = goBuckets(list)
-			return nil
+	err := withName(name, func(n *C.char) error {
+		return aggregateArgs(r, functions, group, func(cr *C.flowdb_range_t, fs *C.int32_t, nf C.size_t, g *C.flowdb_group_t) error {
+			return e.handle(func(h *C.flowdb_engine_t) error {
+				var list *C.flowdb_buckets_t
+				var cerr *C.flowdb_error_t
+				if err := check(C.flowdb_engine_rollup_aggregate_by(h, n, cr, C.int64_t(step), fs, nf, g, &list, &cerr), cerr); err != nil {
+					return err
+				}
+				out = goBuckets(list)
+				return nil
+			})
 		})
 	})
 	return out, err

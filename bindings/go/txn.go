@@ -12,6 +12,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -88,7 +89,7 @@ func (db *JSONDB) Transaction(ctx context.Context, stores []string, readWrite bo
 // transaction is returned.
 func (db *JSONDB) begin(stores []string, readWrite bool, state *atomic.Int32, delivered func()) (*C.flowdb_txn_t, error) {
 	var t *C.flowdb_txn_t
-	err := withCArray(stores, func(arr **C.char, n C.size_t) error {
+	err := withCArray("stores", stores, func(arr **C.char, n C.size_t) error {
 		mode := C.enum_flowdb_txn_mode_t(C.FLOWDB_READ_ONLY_TXN)
 		if readWrite {
 			mode = C.FLOWDB_READ_WRITE_TXN
@@ -122,8 +123,11 @@ func newTxn(t *C.flowdb_txn_t, release func()) *Txn {
 }
 
 // SetTransactionTimeout sets how long a transaction waits for overlapping ones
-// before ErrBusy.
+// before ErrBusy. A negative d is ErrInvalidArgument.
 func (db *JSONDB) SetTransactionTimeout(d time.Duration) error {
+	if d < 0 {
+		return newError(CodeInvalidArgument, fmt.Sprintf("invalid argument: transaction timeout %v is negative", d))
+	}
 	return db.simple(func(h *C.flowdb_jsondb_t, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_jsondb_set_transaction_timeout_ms(h, C.uint64_t(d.Milliseconds()), c)
 	})
@@ -161,7 +165,7 @@ func (tx *Txn) PutAuto(store string, doc json.RawMessage) (json.RawMessage, erro
 
 func (tx *Txn) put(store string, doc json.RawMessage, auto bool) (json.RawMessage, error) {
 	var key json.RawMessage
-	err := withStr([]string{store}, func(p []*C.char) error {
+	err := withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(doc)
 		defer free()
 		var e error
@@ -179,7 +183,7 @@ func (tx *Txn) put(store string, doc json.RawMessage, auto bool) (json.RawMessag
 // Get returns the document the transaction sees (nil when none).
 func (tx *Txn) Get(store string, key json.RawMessage) (json.RawMessage, error) {
 	var doc json.RawMessage
-	err := withStr([]string{store}, func(p []*C.char) error {
+	err := withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(key)
 		defer free()
 		var e error
@@ -193,7 +197,7 @@ func (tx *Txn) Get(store string, key json.RawMessage) (json.RawMessage, error) {
 
 // Delete deletes the document with key in the transaction.
 func (tx *Txn) Delete(store string, key json.RawMessage) error {
-	return withStr([]string{store}, func(p []*C.char) error {
+	return withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		j, n, free := jsonArg(key)
 		defer free()
 		return tx.call(func(t *C.flowdb_txn_t, c **C.flowdb_error_t) uint32 { return C.flowdb_txn_delete(t, p[0], j, n, c) })
@@ -203,7 +207,7 @@ func (tx *Txn) Delete(store string, key json.RawMessage) error {
 // Count is the number of documents the transaction sees.
 func (tx *Txn) Count(store string) (int, error) {
 	var n C.size_t
-	err := withStr([]string{store}, func(p []*C.char) error {
+	err := withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		return tx.call(func(t *C.flowdb_txn_t, c **C.flowdb_error_t) uint32 { return C.flowdb_txn_count(t, p[0], &n, c) })
 	})
 	return int(n), err
@@ -212,7 +216,7 @@ func (tx *Txn) Count(store string) (int, error) {
 // Scan returns every document the transaction sees.
 func (tx *Txn) Scan(store string) ([]json.RawMessage, error) {
 	var j json.RawMessage
-	err := withStr([]string{store}, func(p []*C.char) error {
+	err := withStr([]string{"store"}, []string{store}, func(p []*C.char) error {
 		var e error
 		j, e = tx.text(func(t *C.flowdb_txn_t, o **C.char, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_txn_scan(t, p[0], o, c)
@@ -225,7 +229,7 @@ func (tx *Txn) Scan(store string) ([]json.RawMessage, error) {
 // GetByIndex returns the documents whose index key equals value.
 func (tx *Txn) GetByIndex(store, index string, value json.RawMessage) ([]json.RawMessage, error) {
 	var j json.RawMessage
-	err := withStr([]string{store, index}, func(p []*C.char) error {
+	err := withStr([]string{"store", "index"}, []string{store, index}, func(p []*C.char) error {
 		v, n, free := jsonArg(value)
 		defer free()
 		var e error
@@ -240,7 +244,7 @@ func (tx *Txn) GetByIndex(store, index string, value json.RawMessage) ([]json.Ra
 // RangeByIndex returns the documents with start <= index key < end (half-open).
 func (tx *Txn) RangeByIndex(store, index string, start, end json.RawMessage) ([]json.RawMessage, error) {
 	var j json.RawMessage
-	err := withStr([]string{store, index}, func(p []*C.char) error {
+	err := withStr([]string{"store", "index"}, []string{store, index}, func(p []*C.char) error {
 		a, an, fa := jsonArg(start)
 		defer fa()
 		b, bn, fb := jsonArg(end)

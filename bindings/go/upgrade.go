@@ -167,9 +167,10 @@ func (up *Upgrade) OldVersion() uint64 { return up.oldVersion }
 // NewVersion is the version being opened.
 func (up *Upgrade) NewVersion() uint64 { return up.newVersion }
 
-// schema runs a schema change on the upgrade with strs in C form.
-func (up *Upgrade) schema(strs []string, f func(p []*C.char, c **C.flowdb_error_t) uint32) error {
-	return withStr(strs, func(p []*C.char) error {
+// schema runs a schema change on the upgrade with strs in C form (names: the
+// arguments they came from, as for withStr).
+func (up *Upgrade) schema(names, strs []string, f func(p []*C.char, c **C.flowdb_error_t) uint32) error {
+	return withStr(names, strs, func(p []*C.char) error {
 		var cerr *C.flowdb_error_t
 		return check(f(p, &cerr), cerr)
 	})
@@ -177,7 +178,7 @@ func (up *Upgrade) schema(strs []string, f func(p []*C.char, c **C.flowdb_error_
 
 // CreateObjectStore is JSONDB.CreateObjectStore in the upgrade.
 func (up *Upgrade) CreateObjectStore(name, keyPath string) error {
-	return up.schema([]string{name, keyPath}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
+	return up.schema([]string{"name", "keyPath"}, []string{name, keyPath}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_upgrade_create_object_store(up.up, p[0], p[1], c)
 	})
 }
@@ -186,14 +187,14 @@ func (up *Upgrade) CreateObjectStore(name, keyPath string) error {
 func (up *Upgrade) CreateStore(schema json.RawMessage) error {
 	j, n, free := jsonArg(schema)
 	defer free()
-	return up.schema(nil, func(_ []*C.char, c **C.flowdb_error_t) uint32 {
+	return up.schema(nil, nil, func(_ []*C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_upgrade_create_store(up.up, j, n, c)
 	})
 }
 
 // DeleteObjectStore is JSONDB.DeleteObjectStore in the upgrade.
 func (up *Upgrade) DeleteObjectStore(name string) error {
-	return up.schema([]string{name}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
+	return up.schema([]string{"name"}, []string{name}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_upgrade_delete_object_store(up.up, p[0], c)
 	})
 }
@@ -201,8 +202,8 @@ func (up *Upgrade) DeleteObjectStore(name string) error {
 // CreateIndex is JSONDB.CreateIndex in the upgrade: the documents stored so far,
 // those the upgrade wrote included, are indexed.
 func (up *Upgrade) CreateIndex(store, name string, keyPaths []string, unique, multiEntry bool) error {
-	return withCArray(keyPaths, func(paths **C.char, n C.size_t) error {
-		return up.schema([]string{store, name}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
+	return withCArray("keyPaths", keyPaths, func(paths **C.char, n C.size_t) error {
+		return up.schema([]string{"store", "name"}, []string{store, name}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
 			return C.flowdb_upgrade_create_index_with(up.up, p[0], p[1], paths, n, C.bool(unique), C.bool(multiEntry), c)
 		})
 	})
@@ -210,7 +211,7 @@ func (up *Upgrade) CreateIndex(store, name string, keyPaths []string, unique, mu
 
 // DeleteIndex is JSONDB.DeleteIndex in the upgrade.
 func (up *Upgrade) DeleteIndex(store, name string) error {
-	return up.schema([]string{store, name}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
+	return up.schema([]string{"store", "name"}, []string{store, name}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_upgrade_delete_index(up.up, p[0], p[1], c)
 	})
 }
@@ -218,14 +219,14 @@ func (up *Upgrade) DeleteIndex(store, name string) error {
 // RenameStore renames a store (IndexedDB's store.name = to); no data is rewritten.
 // An unknown store is ErrNotFound; a name in use, ErrConstraint.
 func (up *Upgrade) RenameStore(from, to string) error {
-	return up.schema([]string{from, to}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
+	return up.schema([]string{"from", "to"}, []string{from, to}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_upgrade_rename_store(up.up, p[0], p[1], c)
 	})
 }
 
 // RenameIndex renames an index of store (IndexedDB's index.name = to).
 func (up *Upgrade) RenameIndex(store, from, to string) error {
-	return up.schema([]string{store, from, to}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
+	return up.schema([]string{"store", "from", "to"}, []string{store, from, to}, func(p []*C.char, c **C.flowdb_error_t) uint32 {
 		return C.flowdb_upgrade_rename_index(up.up, p[0], p[1], p[2], c)
 	})
 }
