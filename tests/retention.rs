@@ -299,6 +299,71 @@ fn retention_by_size_deletes_the_oldest_until_the_tables_fit() {
     check(&e, &m, "after retention by size");
 }
 
+/// Tables of one merged run share their greatest ts (a run is cut by key): one byte
+/// over the limit used to credit one table and cut past them all, the newest data
+/// included. The cutoff stays below the newest ts, and what it trims (the tables
+/// span all of time) brings the tables within the limit in a few steps.
+#[test]
+fn retention_by_size_over_one_merged_run_keeps_the_newest_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut m, b) = (Model::new(), base());
+    let newest = b + 119 * SEC;
+    let full = {
+        let e = open(dir.path(), common::tiny_partitions());
+        ingest(&e, &mut m, b, 12);
+        e.trigger_compaction().unwrap();
+        let t = e.tables().unwrap();
+        assert!(t.len() >= 2 && t.iter().all(|t| t.max_ts == newest), "{t:?}");
+        t.iter().map(|t| t.bytes).sum::<u64>()
+    };
+    for limit in [full - 1, full / 2] {
+        let mut t = common::tiny_partitions();
+        t.retention_max_bytes = Some(limit);
+        let e = open(dir.path(), t);
+        let mut last = i64::MIN;
+        for round in 0..80 {
+            let Some(cutoff) = e.enforce_retention().unwrap() else {
+                break;
+            };
+            assert!(cutoff > last && cutoff <= newest, "round {round}: cutoff {cutoff}");
+            last = cutoff;
+            while e.run_compactions().unwrap() > 0 {}
+        }
+        assert!(last > i64::MIN, "limit {limit}: nothing deleted");
+        m.retain(|(_, ts), _| *ts >= last);
+        assert!(m.keys().any(|(_, ts)| *ts == newest), "the newest second kept");
+        check(&e, &m, &format!("after retention by size to {limit}"));
+        let after = e.stats().sstable_bytes;
+        assert!(after <= limit, "{after} bytes of tables, limit {limit}");
+    }
+}
+
+/// A flush that carries a range tombstone keeps it in a table of its run; once a later
+/// cutoff covers that table whole, it still goes (rewritten: the older tombstone is
+/// dominated by the newer one) instead of staying on disk for good.
+#[test]
+fn a_wholly_deleted_table_holding_an_older_delete_is_reclaimed() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path(), common::tiny_partitions());
+    let (mut m, b) = (Model::new(), base());
+    ingest(&e, &mut m, b, 1);
+    e.delete_before(b + 5 * SEC).unwrap(); // flushed with window 1's first table
+    m.retain(|(_, ts), _| *ts >= b + 5 * SEC);
+    ingest(&e, &mut m, b + 10 * SEC, 3);
+    let cutoff = b + 20 * SEC; // windows 0 and 1, whole
+    e.delete_before(cutoff).unwrap();
+    m.retain(|(_, ts), _| *ts >= cutoff);
+    while e.run_compactions().unwrap() > 0 {}
+    let dead: Vec<_> = e
+        .tables()
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.entries > 0 && t.max_ts < cutoff)
+        .collect();
+    assert!(dead.is_empty(), "never reclaimed: {dead:?}");
+    check(&e, &m, "after");
+}
+
 /// A record at ts `i64::MAX` (a "current value" kept at the end of time) does not
 /// turn retention by size into a delete of everything else: its tables are left out
 /// of the count, the newest other data stays, and retention keeps working after.

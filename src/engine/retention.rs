@@ -105,18 +105,24 @@ impl Deleting {
     /// True when a newer tombstone covers `t`'s whole key range and the oldest part
     /// of its time range, but not all of it (retention cutting through a window):
     /// rewriting `t` leaves a table whose ts range the tombstone no longer meets, so
-    /// one rewrite per cut suffices. (Deletes of part of a table's keys, or of the
-    /// middle of its time, wait for the next merge that includes it.)
+    /// one rewrite per cut suffices. Also when it covers all of it but `t` holds
+    /// range tombstones of its own (which `covers_table` will not drop unread): the
+    /// rewrite keeps only those still hiding something, often none. (It was left
+    /// for good: a table per retention step, whose bytes then pushed retention by
+    /// size past newer data. Deletes of part of a table's keys, or of the middle of
+    /// its time, wait for the next merge that includes it.)
     pub(super) fn trims_table(&self, t: &Table) -> bool {
         let Some((first, last)) = t.key_range() else {
             return false;
         };
         let (lo, hi) = (t.props.min_ts, t.props.max_ts);
+        let holds_deletes = !t.range_dels.is_empty();
         t.props.entries > 0
-            && self
-                .0
-                .iter()
-                .any(|d| d.seq > t.meta.max_seq && d.contains(first, last, lo, lo) && d.ts_hi < hi)
+            && self.0.iter().any(|d| {
+                d.seq > t.meta.max_seq
+                    && d.contains(first, last, lo, lo)
+                    && (d.ts_hi < hi || holds_deletes)
+            })
     }
 
     /// The tombstones newer than `seq`, for a merge of tables up to `seq` to apply.
@@ -211,31 +217,69 @@ fn age_cutoff(now: i64, age: i64) -> i64 {
     c.checked_sub(c.rem_euclid(step)).unwrap_or(i64::MIN)
 }
 
-/// The cutoff that brings `tables` within `max` bytes by dropping the tables of the
-/// oldest data (smallest greatest ts) first, never the one with the newest data;
-/// `i64::MIN` when they fit. A table holding a record at ts `i64::MAX` is never
-/// chosen, though its bytes count: no cutoff covers it (a cutoff of `i64::MAX` would
-/// delete all else and end retention), and it would take the place of the newest
-/// data.
+/// The cutoff that brings `tables` within `max` bytes by deleting the oldest data
+/// (by `ts`) first, never the newest ts; `i64::MIN` when they fit. A table holding
+/// a record at ts `i64::MAX` is left out (no cutoff covers it, and a cutoff of
+/// `i64::MAX` would delete all else and end retention), though its bytes count.
+///
+/// First, whole tables: the smallest cutoff at a table's greatest ts + 1 whose
+/// wholly covered tables free enough (time windows then go as files, without a
+/// rewrite). Tables that share the newest greatest ts are never wholly covered:
+/// only tables all older than the newest data go this way. (Crediting one table
+/// per step used to let a cutoff pass the newest data of tables cut by key, which
+/// share their greatest ts: one byte over the limit could delete everything.)
+/// Else, when the data's tables span time together (one merged run), the cutoff
+/// where the tables' bytes below it, counted as if spread evenly over each table's
+/// ts range, make up the excess; on a grid of 1/64 of the data's ts span so that
+/// trimming goes in a few rewrites, not one per tick; at most the newest ts.
 fn size_cutoff(tables: &[Arc<Table>], max: u64) -> i64 {
-    let mut total: u64 = tables.iter().map(|t| t.meta.size).sum();
+    let total: u64 = tables.iter().map(|t| t.meta.size).sum();
     if total <= max {
         return i64::MIN;
     }
-    let mut by_age: Vec<&Arc<Table>> = tables
+    let excess = total - max;
+    let mut live: Vec<&Arc<Table>> = tables
         .iter()
         .filter(|t| t.props.entries > 0 && t.props.max_ts < i64::MAX)
         .collect();
-    by_age.sort_by_key(|t| t.props.max_ts);
-    let mut cutoff = i64::MIN;
-    for t in by_age.iter().take(by_age.len().saturating_sub(1)) {
-        if total <= max {
-            break;
+    let Some(newest) = live.iter().map(|t| t.props.max_ts).max() else {
+        return i64::MIN;
+    };
+    live.sort_by_key(|t| t.props.max_ts);
+    let mut freed = 0u64;
+    for (i, t) in live.iter().enumerate() {
+        freed += t.meta.size;
+        let last_of_its_ts = live
+            .get(i + 1)
+            .map_or(true, |n| n.props.max_ts > t.props.max_ts);
+        if t.props.max_ts < newest && last_of_its_ts && freed >= excess {
+            return t.props.max_ts + 1;
         }
-        total -= t.meta.size;
-        cutoff = t.props.max_ts + 1;
     }
-    cutoff
+    let oldest = live.iter().map(|t| t.props.min_ts).min().unwrap_or(newest);
+    let below = |c: i64| -> f64 {
+        live.iter()
+            .map(|t| {
+                let (lo, hi) = (t.props.min_ts as i128, t.props.max_ts as i128);
+                let share = ((c as i128 - lo) as f64 / (hi - lo + 1) as f64).clamp(0.0, 1.0);
+                share * t.meta.size as f64
+            })
+            .sum()
+    };
+    let span = newest as i128 - oldest as i128;
+    let step = (span / 64).max(1);
+    // The first grid point (`oldest + k * step`, k ≥ 1) whose estimate makes up the
+    // excess; the newest ts when none does.
+    let (mut lo, mut hi) = (1i128, span.div_euclid(step) + 1);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let c = (oldest as i128 + mid * step).min(newest as i128) as i64;
+        match below(c) >= excess as f64 {
+            true => hi = mid,
+            false => lo = mid + 1,
+        }
+    }
+    (oldest as i128 + lo * step).min(newest as i128) as i64
 }
 
 impl Engine {
