@@ -131,8 +131,49 @@ pub fn verify_dir(dir: impl AsRef<Path>) -> Result<VerifyReport> {
 /// of the log segments it still needs. Damage is reported, not returned as an
 /// error; an error means the check itself could not run (no manifest, an
 /// unreadable directory).
+///
+/// A writer may go on meanwhile: a table merged away or a log segment flushed and
+/// deleted after the manifest was read is no damage. When a file the manifest named
+/// is gone and the manifest has changed since, the check starts again from the new
+/// one (up to 5 times; then the report stands as it is).
 pub fn verify_dir_on(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VerifyReport> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let (report, used) = verify_once(&fs, dir)?;
+        let Some(used) = used.filter(|_| attempts < 5) else {
+            return Ok(report);
+        };
+        let now = ManifestState::load(fs.as_ref(), dir).ok().flatten();
+        if now.as_ref().map(Files::of) == Some(used) {
+            return Ok(report);
+        }
+    }
+}
+
+/// The files a manifest names: its tables and the first log segment it needs.
+#[derive(PartialEq)]
+struct Files(Vec<u64>, u64);
+
+impl Files {
+    fn of(state: &ManifestState) -> Files {
+        Files(
+            state.tables.iter().map(|t| t.id).collect(),
+            state.log_number,
+        )
+    }
+}
+
+/// Whether `e` says a file is not there.
+fn vanished(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// One check of `dir` (`verify_dir_on`), with the files of the manifest it used
+/// when a file it named was gone (`None` otherwise: the report stands).
+fn verify_once(fs: &Arc<dyn FileSystem>, dir: &Path) -> Result<(VerifyReport, Option<Files>)> {
     let manifest_path = dir.join(crate::manifest::FILE);
+    let mut gone = false;
     let state = match ManifestState::load(fs.as_ref(), dir) {
         Ok(Some(s)) => s,
         Ok(None) => {
@@ -144,12 +185,12 @@ pub fn verify_dir_on(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VerifyReport
         Err(e @ Error::Corruption { .. }) => {
             let mut report = VerifyReport::default();
             report.damage.push(damage(e, &manifest_path));
-            return Ok(report);
+            return Ok((report, None));
         }
         Err(e) => return Err(e),
     };
     let ctx = Arc::new(TableContext {
-        fs: fs.clone(),
+        fs: Arc::clone(fs),
         dir: dir.to_path_buf(),
         cache: Arc::new(BlockCache::new(0)),
         budget: Arc::new(IndexBudget::new(usize::MAX)),
@@ -162,7 +203,10 @@ pub fn verify_dir_on(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VerifyReport
                 report.blocks += blocks;
                 report.table_bytes += bytes;
             }
-            Err(e) => report.damage.push(damage(e, &table_path(dir, meta.id))),
+            Err(e) => {
+                gone |= vanished(&e);
+                report.damage.push(damage(e, &table_path(dir, meta.id)))
+            }
         }
     }
     let mut segments: Vec<u64> = fs
@@ -189,8 +233,11 @@ pub fn verify_dir_on(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<VerifyReport
                     .and_then(|f| f.len())
                     .unwrap_or(0);
             }
-            Err(e) => report.damage.push(damage(e, &path)),
+            Err(e) => {
+                gone |= vanished(&e);
+                report.damage.push(damage(e, &path))
+            }
         }
     }
-    Ok(report)
+    Ok((report, gone.then(|| Files::of(&state))))
 }

@@ -188,15 +188,15 @@ fn drop_joins_maintenance_whose_handle_the_caller_still_holds() {
     let (release, released) = mpsc::channel::<()>();
     let (entered_tx, released) = (Mutex::new(entered_tx), Mutex::new(released));
     let h = hold.clone();
-    let hook_fs = Arc::new(HookFs {
-        inner: fs.clone(),
-        on_sync: Arc::new(move |path| {
+    let hook_fs = Arc::new(HookFs::on_sync(
+        &fs,
+        Arc::new(move |path| {
             if is_log(path) && h.swap(false, Ordering::SeqCst) {
                 entered_tx.lock().unwrap().send(()).unwrap();
                 released.lock().unwrap().recv().unwrap();
             }
         }),
-    });
+    ));
     let config = Config {
         wal_sync_mode: SyncMode::IntervalMs(1),
         auto_background: false,

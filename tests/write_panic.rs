@@ -22,14 +22,14 @@ fn open(fs: &FaultFs, armed: &Arc<AtomicBool>) -> Engine {
         ..common::small_config(&PathBuf::from("/db"))
     };
     let armed = armed.clone();
-    let fs = HookFs {
-        inner: fs.clone(),
-        on_sync: Arc::new(move |path| {
+    let fs = HookFs::on_sync(
+        fs,
+        Arc::new(move |path| {
             if is_log(path) && armed.swap(false, Ordering::SeqCst) {
                 panic!("injected: the log's fsync panics");
             }
         }),
-    };
+    );
     Engine::open_on(Arc::new(fs), config, common::tiny_partitions()).unwrap()
 }
 

@@ -1,5 +1,6 @@
-//! A file system over `FaultFs` that calls a test's hook before each file `sync`, with
-//! the file's path: to panic there, or to hold a background round at a known point.
+//! A file system over `FaultFs` that calls a test's hooks with a file's path: before
+//! each file `sync` (to panic there, or to hold a background round at a known point)
+//! and after each whole-file `read` (to change the database under a reader).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,28 @@ pub type SyncHook = Arc<dyn Fn(&Path) + Send + Sync>;
 pub struct HookFs {
     pub inner: FaultFs,
     pub on_sync: SyncHook,
+    /// Called after `FileSystem::read` of a file has read it.
+    pub on_read: SyncHook,
+}
+
+impl HookFs {
+    /// Hooks before each `sync` only.
+    pub fn on_sync(inner: &FaultFs, on_sync: SyncHook) -> HookFs {
+        HookFs {
+            inner: inner.clone(),
+            on_sync,
+            on_read: Arc::new(|_| {}),
+        }
+    }
+
+    /// Hooks after each whole-file `read` only.
+    pub fn on_read(inner: &FaultFs, on_read: SyncHook) -> HookFs {
+        HookFs {
+            inner: inner.clone(),
+            on_sync: Arc::new(|_| {}),
+            on_read,
+        }
+    }
 }
 
 struct HookFile {
@@ -68,6 +91,11 @@ impl FileSystem for HookFs {
     }
     fn lock(&self, path: &Path) -> io::Result<Option<Box<dyn Send + Sync>>> {
         self.inner.lock(path)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let data = self.inner.read(path)?;
+        (self.on_read)(path);
+        Ok(data)
     }
 }
 
