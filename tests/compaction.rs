@@ -312,3 +312,42 @@ fn a_series_longer_than_a_table_is_cut_between_its_points_and_reads_whole() {
     );
     check_latest(&e, &m);
 }
+
+/// A flush holding only a range tombstone writes a table of no records. It used to
+/// sit in a window of its own, never merged, and to keep the runs on either side of
+/// it, of one window, from merging with each other; it joins its neighbours' window.
+#[test]
+fn a_table_of_only_range_tombstones_is_merged_with_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path(), 1 << 20);
+    let base = common::base_ts().div_euclid(10 * SEC) * 10 * SEC;
+    let mut m = Model::new();
+    let put = |m: &mut Model, key: &str, ts: i64| {
+        m.insert((key.as_bytes().to_vec(), ts), b"v".to_vec());
+        e.write_batch(&[Record::new(key, ts, b"v".to_vec())]).unwrap();
+        e.flush().unwrap();
+    };
+    put(&mut m, "k", base);
+    // A delete over the keys of the table before, at times it does not hold: the
+    // flush keeps the tombstone (an older table meets its key range) in a table of
+    // its own.
+    e.delete_time_range("k", "l", base - 5 * SEC, base - SEC).unwrap();
+    e.flush().unwrap();
+    assert!(
+        e.tables().unwrap().iter().any(|t| t.entries == 0),
+        "a table of only the tombstone: {:?}",
+        e.tables().unwrap()
+    );
+    put(&mut m, "k", base + SEC);
+    // Later windows close window 0; the scheduled merges run after each flush.
+    for w in 1..6 {
+        put(&mut m, "k", base + w * 10 * SEC);
+        while e.run_compactions().unwrap() > 0 {}
+    }
+    let tables = e.tables().unwrap();
+    assert!(tables.iter().all(|t| t.entries > 0), "{tables:?}");
+    let window0 = tables.iter().filter(|t| t.max_ts < base + 10 * SEC).count();
+    // (A closed window's merge leaves out its largest run when it is at an end.)
+    assert!(window0 <= 2, "window 0 merged: {tables:?}");
+    check(&e, &m);
+}

@@ -51,7 +51,7 @@ impl Policy {
     /// The runs of `tables` (newest first). Neighbours with the same sequence range
     /// and level came from one flush or merge; a run's window is its newest table's.
     pub(crate) fn runs(&self, tables: &[Arc<Table>]) -> Vec<Run> {
-        crate::version::run_ranges(tables)
+        let mut runs: Vec<Run> = crate::version::run_ranges(tables)
             .into_iter()
             .map(|r| {
                 let members = &tables[r.clone()];
@@ -68,7 +68,28 @@ impl Policy {
                     tables: r,
                 }
             })
-            .collect()
+            .collect();
+        // A run of only range tombstones joins the window of its newer neighbour (or,
+        // the newest run, its older one): left in a window of its own, it was never
+        // merged (a closed window of one run) and it kept the runs on either side of
+        // it, of one window, from merging with each other.
+        for i in 0..runs.len() {
+            if runs[i].window == i64::MIN {
+                let newer = runs[..i]
+                    .iter()
+                    .rev()
+                    .map(|r| r.window)
+                    .find(|&w| w != i64::MIN);
+                let older = || {
+                    runs[i + 1..]
+                        .iter()
+                        .map(|r| r.window)
+                        .find(|&w| w != i64::MIN)
+                };
+                runs[i].window = newer.or_else(older).unwrap_or(i64::MIN);
+            }
+        }
+        runs
     }
 
     /// The next merge: the tables it takes (a contiguous range) and its output level,
