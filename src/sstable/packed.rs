@@ -178,11 +178,22 @@ pub(crate) fn unpack(packed: &[u8], name: &str, offset: u64) -> Result<Vec<u8>> 
 
 /// `unpack`, refusing a block whose standard form exceeds `limit` bytes.
 fn unpack_within(packed: &[u8], name: &str, offset: u64, limit: usize) -> Result<Vec<u8>> {
-    let mut b = BlockBuilder::new(interval(&mut Decoder::new(packed), name, offset)?);
+    let every = interval(&mut Decoder::new(packed), name, offset)?;
+    let mut b = BlockBuilder::new(every);
     let within = walk(packed, name, offset, |item| {
         match item {
             Item::Entry(key, ts, kind, exp, value) => b.add_parts(key, ts, kind, exp, value),
-            Item::Run(key, ts, vals, expiry) => b.add_run(key, ts, vals, expiry),
+            Item::Run(key, ts, vals, expiry) => {
+                // Checked before the run is built: a run of many points under a long
+                // key, restarting often, could ask for gigabytes in one call.
+                if b.estimated_size()
+                    .saturating_add(run_floor(key.len(), ts.len(), every))
+                    > limit
+                {
+                    return false;
+                }
+                b.add_run(key, ts, vals, expiry)
+            }
         }
         b.estimated_size() <= limit
     })?;
@@ -197,6 +208,16 @@ fn unpack_within(packed: &[u8], name: &str, offset: u64, limit: usize) -> Result
         return Err(malformed(name, offset, "length"));
     }
     Ok(b.finish())
+}
+
+/// The fewest bytes a run of `points` points under a key of `key_len` bytes takes in
+/// a standard block restarting every `every` entries: each point's 8-byte value,
+/// and the whole key at each restart.
+fn run_floor(key_len: usize, points: usize, every: usize) -> usize {
+    let restarts = points.div_ceil(every.max(1));
+    points
+        .saturating_mul(8)
+        .saturating_add(restarts.saturating_mul(key_len))
 }
 
 /// An item of a packed block, its key and values lent: an entry (key, ts, kind,
@@ -445,5 +466,33 @@ mod tests {
             err.to_string().contains("past the largest block size"),
             "{err}"
         );
+    }
+
+    /// A run is bounded before it is built: 65,536 points under a 60 KB key at
+    /// interval 1 (a payload of ~62 KB) would be ~3.9 GB unpacked, written in one
+    /// call before the size was checked.
+    #[test]
+    fn a_run_that_would_unpack_past_the_limit_is_refused_before_it_is_built() {
+        let key = vec![b'k'; 60_000];
+        let ts: Vec<i64> = (0..65_536).collect();
+        let mut p = Vec::new();
+        put_varint(&mut p, 1);
+        put_varint(&mut p, 1);
+        p.push(1);
+        put_varint(&mut p, 0);
+        put_bytes(&mut p, &key);
+        put_bytes(
+            &mut p,
+            &crate::numeric::encode_run(&ts, &vec![0.0; ts.len()]),
+        );
+        assert!(p.len() < 70_000, "{} bytes", p.len());
+        assert!(run_floor(key.len(), ts.len(), 1) > 3_000_000_000);
+        for limit in [50_000, MAX_RAW] {
+            let err = unpack_within(&p, "t", 0, limit).unwrap_err();
+            assert!(
+                err.to_string().contains("past the largest block size"),
+                "{err}"
+            );
+        }
     }
 }
