@@ -1,0 +1,245 @@
+//! Reading a data block forward: decoding its entries one by one (allocating
+//! nothing), and what a read keeps of them unbuilt (`Raw`, `Decoded`, `Lent`).
+
+use std::sync::Arc;
+
+use crate::entry::{Entry, Kind};
+use crate::error::Result;
+use crate::util::coding::Decoder;
+
+use super::{kind_of_byte, Block, BlockIter, Decoded, Lent, Raw};
+
+impl BlockIter {
+    pub(crate) fn new(block: Arc<Block>) -> Self {
+        BlockIter {
+            block,
+            next_off: 0,
+            next_restart: 0,
+            key: Vec::new(),
+            ts: 0,
+            pending: None,
+        }
+    }
+
+    /// Decodes the entry at `next_off` into `key`/`ts`, if there is one.
+    #[inline(always)]
+    pub(super) fn decode(&mut self) -> Result<Option<Raw>> {
+        let b = &*self.block;
+        if self.next_off >= b.restarts_at {
+            return Ok(None);
+        }
+        if self.next_restart < b.num_restarts && self.next_off == b.restart(self.next_restart) {
+            self.key.clear();
+            self.ts = 0;
+            self.next_restart += 1;
+        }
+        let mut d = Decoder::at(&b.data[..b.restarts_at], self.next_off);
+        let shared = d.varint_usize().ok_or_else(|| b.corrupt("shared length"))?;
+        let suffix = d.bytes().ok_or_else(|| b.corrupt("key"))?;
+        if shared > self.key.len() {
+            return Err(b.corrupt("shared length past previous key"));
+        }
+        self.key.truncate(shared);
+        self.key.extend_from_slice(suffix);
+        self.ts = self
+            .ts
+            .wrapping_add(d.varint_i64().ok_or_else(|| b.corrupt("ts"))?);
+        let (kind, expiring) = d
+            .u8()
+            .and_then(kind_of_byte)
+            .ok_or_else(|| b.corrupt("kind"))?;
+        let expire_at = if expiring {
+            let delta = d.varint_i64().ok_or_else(|| b.corrupt("expiry"))?;
+            self.ts.wrapping_add(delta)
+        } else {
+            i64::MAX
+        };
+        let len = match kind {
+            Kind::Put => d.varint_usize().ok_or_else(|| b.corrupt("value length"))?,
+            Kind::Num => 8,
+            Kind::Delete => 0,
+        };
+        let value_at = d.pos();
+        d.take(len).ok_or_else(|| b.corrupt("value"))?;
+        let value_len = len;
+        self.next_off = d.pos();
+        Ok(Some(Raw {
+            kind,
+            expire_at,
+            value_at,
+            value_len,
+        }))
+    }
+
+    /// The entry `raw` was decoded from (with sequence 0), built: key and value copied.
+    pub(crate) fn build(&self, raw: Raw) -> Entry {
+        self.entry(self.key.clone(), self.ts, raw)
+    }
+
+    fn entry(&self, key: Vec<u8>, ts: i64, raw: Raw) -> Entry {
+        Entry {
+            key,
+            ts,
+            seq: 0,
+            kind: raw.kind,
+            expire_at: raw.expire_at,
+            value: raw.value(&self.block).to_vec(),
+        }
+    }
+
+    pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>> {
+        let raw = match self.pending.take() {
+            Some(raw) => raw,
+            None => match self.decode()? {
+                Some(raw) => raw,
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(self.build(raw)))
+    }
+
+    /// The next entry, not built: its key and ts are `key()`/`ts()` until the next
+    /// step, its value `value(&raw)` (lent from the block).
+    #[inline(always)]
+    pub(crate) fn next_raw(&mut self) -> Result<Option<Raw>> {
+        match self.pending.take() {
+            Some(raw) => Ok(Some(raw)),
+            None => self.decode(),
+        }
+    }
+
+    /// The key of the entry `next_raw` returned last.
+    pub(crate) fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// The ts of the entry `next_raw` returned last.
+    pub(crate) fn ts(&self) -> i64 {
+        self.ts
+    }
+
+    /// The value of an entry `next_raw` returned, where it lies in the block.
+    pub(crate) fn value(&self, raw: &Raw) -> &[u8] {
+        raw.value(&self.block)
+    }
+
+    /// The block this iterator reads.
+    pub(crate) fn block(&self) -> &Arc<Block> {
+        &self.block
+    }
+
+    /// The entries from here on while `keep(key, ts)` holds, decoded but not built:
+    /// their keys gathered in one buffer (a run of one key's entries stores it once),
+    /// their values left in the block. An `Entry` is built only when taken
+    /// (`Decoded::pop`), so a backward read that stops early allocates nothing for the
+    /// entries it does not return.
+    pub(crate) fn collect_while(
+        &mut self,
+        mut keep: impl FnMut(&[u8], i64) -> bool,
+    ) -> Result<Decoded> {
+        let mut out = Decoded {
+            block: self.block.clone(),
+            keys: Vec::new(),
+            items: Vec::new(),
+        };
+        loop {
+            let raw = match self.pending.take() {
+                Some(raw) => raw,
+                None => match self.decode()? {
+                    Some(raw) => raw,
+                    None => break,
+                },
+            };
+            if !keep(&self.key, self.ts) {
+                break;
+            }
+            let span = match out.items.last() {
+                Some(&(at, len, _, _)) if out.keys[at..at + len] == self.key[..] => (at, len),
+                _ => {
+                    out.keys.extend_from_slice(&self.key);
+                    (out.keys.len() - self.key.len(), self.key.len())
+                }
+            };
+            out.items.push((span.0, span.1, self.ts, raw));
+        }
+        Ok(out)
+    }
+}
+
+impl Raw {
+    /// The value of this entry, decoded from `block`.
+    pub(crate) fn value<'b>(&self, block: &'b Block) -> &'b [u8] {
+        &block.data[self.value_at..self.value_at + self.value_len]
+    }
+}
+
+impl Lent {
+    /// The value of an entry `raw` decoded from `block`.
+    pub(crate) fn of(block: &Arc<Block>, raw: &Raw) -> Lent {
+        Lent {
+            block: block.clone(),
+            at: raw.value_at,
+            len: raw.value_len,
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.block.data[self.at..self.at + self.len]
+    }
+}
+
+impl Decoded {
+    /// The last entry, built (with sequence 0).
+    pub(crate) fn pop(&mut self) -> Option<Entry> {
+        let (at, len, ts, raw) = self.items.pop()?;
+        Some(Entry {
+            key: self.keys[at..at + len].to_vec(),
+            ts,
+            seq: 0,
+            kind: raw.kind,
+            expire_at: raw.expire_at,
+            value: raw.value(&self.block).to_vec(),
+        })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Keeps only the entries `keep(key, ts)` accepts.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&[u8], i64) -> bool) {
+        let keys = &self.keys;
+        self.items
+            .retain(|&(at, len, ts, _)| keep(&keys[at..at + len], ts));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sstable::block::test_support::{build, entry};
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let es: Vec<_> = (0..20)
+            .map(|i| entry("key", i, Kind::Put, i64::MAX))
+            .collect();
+        let good = build(&es).data.clone();
+        for i in 0..good.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut d = good.clone();
+                d[i] ^= bit;
+                if let Ok(b) = Block::parse(d, Arc::from("t"), 0) {
+                    let mut it = BlockIter::new(Arc::new(b));
+                    let _ = it.seek(b"key", 5);
+                    for _ in 0..40 {
+                        if !matches!(it.next_entry(), Ok(Some(_))) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

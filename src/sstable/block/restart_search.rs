@@ -1,0 +1,176 @@
+//! Seeking in a data block through its restart points (a binary search, then a short
+//! decode), and one key's entries restart interval by interval from the end.
+
+use std::cmp::Ordering;
+
+use crate::entry::cmp_key_ts;
+use crate::error::Result;
+use crate::util::coding::Decoder;
+
+#[cfg(test)]
+use super::Decoded;
+use super::{BlockIter, Raw};
+
+impl BlockIter {
+    fn at_restart(&mut self, r: usize) {
+        self.next_off = self.block.restart(r);
+        self.next_restart = r;
+        self.key.clear();
+        self.ts = 0;
+        self.pending = None;
+    }
+
+    /// The full key and ts of restart `r`'s first entry, read where they lie (an
+    /// entry at a restart shares no prefix with the one before, and its ts is whole).
+    #[inline]
+    fn restart_key(&self, r: usize) -> Result<(&[u8], i64)> {
+        let b = &*self.block;
+        let mut d = Decoder::at(&b.data[..b.restarts_at], b.restart(r));
+        match d.varint_usize() {
+            Some(0) => {}
+            Some(_) => return Err(b.corrupt("restart entry shares a prefix")),
+            None => return Err(b.corrupt("empty restart")),
+        }
+        let key = d.bytes().ok_or_else(|| b.corrupt("key"))?;
+        let ts = d.varint_i64().ok_or_else(|| b.corrupt("ts"))?;
+        Ok((key, ts))
+    }
+
+    /// The last restart whose first entry is `< (key, ts)` (or 0).
+    fn restart_before(&self, key: &[u8], ts: i64) -> Result<usize> {
+        let (mut lo, mut hi) = (0usize, self.block.num_restarts);
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            let (k, t) = self.restart_key(mid)?;
+            if cmp_key_ts(k, t, key, ts) == Ordering::Less {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
+    /// Positions so that the next entry is the first `>= (key, ts)`.
+    pub(crate) fn seek(&mut self, key: &[u8], ts: i64) -> Result<()> {
+        let r = self.restart_before(key, ts)?;
+        self.at_restart(r);
+        while let Some(raw) = self.decode()? {
+            if cmp_key_ts(&self.key, self.ts, key, ts) != Ordering::Less {
+                self.pending = Some(raw);
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Every entry of `key` in the block, ascending, decoded but not yet built.
+    #[cfg(test)]
+    pub(crate) fn collect_key(&mut self, key: &[u8]) -> Result<Decoded> {
+        self.seek(key, i64::MIN)?;
+        self.collect_while(|k, _| k == key)
+    }
+
+    /// The restart interval where `key`'s entries end: the last restart whose first
+    /// entry is before `(key, i64::MAX)` (where a backward walk over the key starts).
+    pub(crate) fn last_interval_of(&self, key: &[u8]) -> Result<usize> {
+        self.restart_before(key, i64::MAX)
+    }
+
+    /// The entries of `key` in restart interval `r` (from restart `r` to the next;
+    /// for the `last` interval of the key, on until the key ends, as an entry
+    /// `(key, i64::MAX)` may begin the next interval), ascending, decoded but not
+    /// built, into `out` (cleared first: a walk reuses one buffer); and whether the
+    /// key's entries may go on in interval `r - 1` (the interval starts with `key`
+    /// and is not the first). A backward walk over one key decodes interval after
+    /// interval from the end, so reading its last `n` points decodes about `n`
+    /// entries, not the block's.
+    pub(crate) fn key_in_interval(
+        &mut self,
+        key: &[u8],
+        r: usize,
+        last: bool,
+        out: &mut Vec<(i64, Raw)>,
+    ) -> Result<bool> {
+        self.at_restart(r);
+        out.clear();
+        let end = match r + 1 < self.block.num_restarts && !last {
+            true => self.block.restart(r + 1),
+            false => self.block.restarts_at,
+        };
+        let mut starts_with_key = None;
+        while self.next_off < end {
+            let Some(raw) = self.decode()? else { break };
+            let is_key = self.key == key;
+            starts_with_key.get_or_insert(is_key);
+            if is_key {
+                out.push((self.ts, raw));
+            } else if !out.is_empty() {
+                break; // past the key
+            }
+        }
+        Ok(r > 0 && starts_with_key == Some(true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use crate::entry::Kind;
+    use crate::sstable::block::test_support::{build, entry};
+    use crate::sstable::block::BlockIter;
+
+    #[test]
+    fn round_trip_and_seek() {
+        let mut es = Vec::new();
+        for k in ["a", "ab", "abc", "b"] {
+            for ts in [i64::MIN, -3, 0, 7, i64::MAX] {
+                let kind = if ts == 0 { Kind::Delete } else { Kind::Put };
+                let exp = if ts == 7 { i64::MIN } else { i64::MAX };
+                es.push(entry(k, ts, kind, exp));
+            }
+        }
+        let block = build(&es);
+        let mut it = BlockIter::new(block.clone());
+        let mut got = Vec::new();
+        while let Some(e) = it.next_entry().unwrap() {
+            got.push(e);
+        }
+        assert_eq!(got, es);
+        for (i, e) in es.iter().enumerate() {
+            let mut it = BlockIter::new(block.clone());
+            it.seek(&e.key, e.ts).unwrap();
+            assert_eq!(it.next_entry().unwrap().as_ref(), Some(e), "seek {i}");
+        }
+        let mut it = BlockIter::new(block.clone());
+        it.seek(b"c", 0).unwrap();
+        assert!(it.next_entry().unwrap().is_none());
+        let mut it = BlockIter::new(block.clone());
+        assert_eq!(it.collect_key(b"ab").unwrap().len(), 5);
+        // Walking a key backwards interval by interval (restarts every 4 entries)
+        // meets its entries exactly once each, newest first.
+        for k in ["a", "ab", "abc", "b", "aa"] {
+            let mut it = BlockIter::new(block.clone());
+            let mut r = it.last_interval_of(k.as_bytes()).unwrap();
+            let mut back = Vec::new();
+            let mut last = true;
+            let mut items = Vec::new();
+            loop {
+                let more = it
+                    .key_in_interval(k.as_bytes(), r, last, &mut items)
+                    .unwrap();
+                last = false;
+                back.extend(items.iter().rev().map(|&(ts, _)| ts));
+                if !more {
+                    break;
+                }
+                r -= 1;
+            }
+            let want: Vec<i64> = match k {
+                "aa" => vec![],
+                _ => vec![i64::MAX, 7, 0, -3, i64::MIN],
+            };
+            assert_eq!(back, want, "{k}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! `KeyWalk`: one key's versions in a table, newest first, for `get_latest` and
+//! `last_n`, decoding a restart interval at a time from the end.
+
+use std::sync::Arc;
+
+use crate::config::ReadOptions;
+use crate::entry::Kind;
+use crate::error::Result;
+use crate::sstable::block::{BlockIter, Lent};
+use crate::sstable::reader::{PartSlot, Table};
+
+use super::KeyWalk;
+
+/// Where [`KeyWalk::drain_desc`] hands versions: `(ts, kind, expire_at, value)`,
+/// returning true to stop.
+pub(crate) type VersionSink<'f> = dyn FnMut(i64, Kind, i64, &[u8]) -> bool + 'f;
+
+impl<'k> KeyWalk<'k> {
+    /// The sequence of every version the walk returns.
+    pub(crate) fn seq(&self) -> u64 {
+        self.table.meta.min_seq
+    }
+
+    /// A walk from `last`, the table's last block that can hold `key`
+    /// (`Table::last_block_of_key`).
+    /// `part` is the slot `last_block_of_key` used (it holds `last`'s partition).
+    pub(crate) fn new(
+        table: Arc<Table>,
+        key: &'k [u8],
+        last: usize,
+        part: PartSlot,
+        opts: ReadOptions,
+    ) -> Self {
+        KeyWalk {
+            table,
+            key,
+            opts,
+            buf: Vec::with_capacity(16), // an interval's entries (the usual restart interval)
+            from: None,
+            block: None,
+            part,
+            next_block: Some(last),
+        }
+    }
+
+    /// The next version back: its ts, kind and expiry, and its value lent from the
+    /// block (its sequence is the table's: `seq`). The common step, an entry of the
+    /// interval decoded already, is inlined into the caller: returned from a call,
+    /// the version came back through memory written in 8-byte stores and copied in
+    /// 16-byte loads, a store-forwarding stall per version (docs/design.md, "Reads").
+    #[inline]
+    pub(crate) fn next_desc(&mut self) -> Result<Option<(i64, Kind, i64, Lent)>> {
+        if let (Some((ts, raw)), Some(from)) = (self.buf.pop(), &self.from) {
+            return Ok(Some((ts, raw.kind, raw.expire_at, Lent::of(from, &raw))));
+        }
+        self.next_desc_decoding()
+    }
+
+    /// `next_desc` once the decoded interval is used up: decodes the next one back.
+    #[inline(never)]
+    fn next_desc_decoding(&mut self) -> Result<Option<(i64, Kind, i64, Lent)>> {
+        loop {
+            if let (Some((ts, raw)), Some(from)) = (self.buf.pop(), &self.from) {
+                return Ok(Some((ts, raw.kind, raw.expire_at, Lent::of(from, &raw))));
+            }
+            if !self.decode_back()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Hands `f` each version back from here as `(ts, kind, expire_at, value)`, the
+    /// value where it lies in its block, while its ts is above `above`, until `f`
+    /// returns true (then true: the walk goes on after that version). False once a
+    /// version at or below `above` is next (left for `next_desc`) or the walk ends.
+    /// No version is copied out: a walk left alone drains this way.
+    pub(crate) fn drain_desc(&mut self, above: i64, f: &mut VersionSink<'_>) -> Result<bool> {
+        loop {
+            if let Some(from) = &self.from {
+                while let Some(&(ts, raw)) = self.buf.last() {
+                    if ts <= above {
+                        return Ok(false);
+                    }
+                    self.buf.pop();
+                    if f(ts, raw.kind, raw.expire_at, raw.value(from)) {
+                        return Ok(true);
+                    }
+                }
+            }
+            if !self.decode_back()? {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Decodes the key's next interval back into `buf` (the next in this block, or
+    /// the last of the block before); false when the walk has no more.
+    fn decode_back(&mut self) -> Result<bool> {
+        if let Some((it, r, last, earlier)) = &mut self.block {
+            // `buf` and `from` change together: a failed decode leaves no
+            // entries to lend from the wrong block.
+            self.from = Some(it.block().clone());
+            let more = match it.key_in_interval(self.key, *r, *last, &mut self.buf) {
+                Ok(more) => more,
+                Err(e) => {
+                    self.buf.clear();
+                    return Err(e);
+                }
+            };
+            *last = false;
+            match more {
+                true => *r -= 1,
+                false => {
+                    if *earlier {
+                        self.next_block = self.next_block.map(|b| b - 1);
+                    } else {
+                        self.next_block = None;
+                    }
+                    self.block = None;
+                }
+            }
+            return Ok(true);
+        }
+        let Some(b) = self.next_block else {
+            return Ok(false);
+        };
+        match self
+            .table
+            .key_block(self.key, b, &mut self.part, &self.opts)?
+        {
+            Some((block, earlier)) => {
+                let it = BlockIter::new(block);
+                let r = it.last_interval_of(self.key)?;
+                self.block = Some((it, r, true, earlier));
+                Ok(true)
+            }
+            None => {
+                self.next_block = None; // the walk is over: not looked up again
+                Ok(false)
+            }
+        }
+    }
+}

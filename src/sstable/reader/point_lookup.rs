@@ -1,0 +1,139 @@
+//! Point lookups in a table: `get` of one `(key, ts)` (bloom or key map, then one
+//! block), and the blocks a backward walk over one key's versions reads.
+
+use std::sync::Arc;
+
+use crate::config::ReadOptions;
+use crate::entry::Entry;
+use crate::error::Result;
+use crate::sstable::block::{Block, BlockIter};
+use crate::sstable::bloom::Bloom;
+use crate::sstable::format::read_block;
+
+use super::{in_block, Filter, PartSlot, Table};
+
+impl Table {
+    /// Whether the bloom filter allows `key`. A filter that cannot be read allows
+    /// every key (the lookup then reads the index and blocks, which report errors).
+    fn may_contain(&self, key: &[u8]) -> bool {
+        match &self.bloom {
+            Filter::Pinned(b) => b.may_contain(key),
+            Filter::Paged(h) => self
+                .ctx
+                .cache
+                .get_or_load_filter(self.meta.id, || {
+                    read_block(self.file.as_ref(), &self.name, *h, true)
+                        .map(Bloom::new)
+                        .map_err(|e| in_block(e, "bloom block"))
+                })
+                .map_or(true, |b| b.may_contain(key)),
+        }
+    }
+
+    /// This table's version of `(key, ts)`, with the table's sequence.
+    pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
+        // Outside the table's ts or key range: nothing to read (a time-windowed
+        // database has many tables, and most miss a given ts).
+        if !self.covers(key, ts) {
+            return Ok(None);
+        }
+        let mut slot = None;
+        // A mapped key's blocks after its first start with the key itself.
+        let (b, starts_with_key) = match self.mapped(key)? {
+            Some((lo, hi)) => {
+                let b = self.search_mapped(key, ts, (lo, hi), &mut slot, opts)?;
+                if b > hi {
+                    // Past the key's last entry here (its next block starts with a
+                    // greater key: no need to read its partition to learn so).
+                    return Ok(None);
+                }
+                (b, lo < b)
+            }
+            None if !self.may_contain(key) => return Ok(None),
+            None => (self.search(key, ts, &mut slot, opts)?, false),
+        };
+        if b >= self.index.len() {
+            return Ok(None);
+        }
+        let m = self.block_meta(b, &mut slot, opts)?;
+        // (Comparing the ts alone spares reading the block's first key, a cache miss
+        // once the index outgrows the CPU caches.)
+        let after = match starts_with_key {
+            true => m.first_ts > ts,
+            false => m.starts_after(key, ts),
+        };
+        if after {
+            return Ok(None);
+        }
+        let handle = m.handle;
+        let mut it = BlockIter::new(self.read_block_at(b as u32, handle, opts)?);
+        it.seek(key, ts)?;
+        Ok(it
+            .next_entry()?
+            .filter(|e| e.key == key && e.ts == ts)
+            .map(|mut e| {
+                e.seq = self.meta.min_seq;
+                e
+            }))
+    }
+
+    /// Block `b` when it may hold `key`, and whether earlier blocks may hold more of
+    /// it (the block starts with `key`): for walking one key backwards.
+    pub(crate) fn key_block(
+        &self,
+        key: &[u8],
+        b: usize,
+        slot: &mut PartSlot,
+        opts: &ReadOptions,
+    ) -> Result<Option<(Arc<Block>, bool)>> {
+        let m = self.block_meta(b, slot, opts)?;
+        if m.first_key.as_slice() > key || m.last_key.as_slice() < key {
+            return Ok(None);
+        }
+        let (handle, more) = (m.handle, b > 0 && m.first_key.as_slice() == key);
+        Ok(Some((self.read_block_at(b as u32, handle, opts)?, more)))
+    }
+
+    /// The last block that can hold `key`, if any: where a reverse walk starts.
+    pub(crate) fn last_block_of_key(
+        &self,
+        key: &[u8],
+        slot: &mut PartSlot,
+        opts: &ReadOptions,
+    ) -> Result<Option<usize>> {
+        if let Some((_, hi)) = self.mapped(key)? {
+            return Ok(Some(hi));
+        }
+        if !self.may_contain(key) {
+            return Ok(None);
+        }
+        // The first block ending after every entry of `key`, or the last block.
+        let Some(last) = self.index.len().checked_sub(1) else {
+            return Ok(None);
+        };
+        let b = self.search(key, i64::MAX, slot, opts)?.min(last);
+        if self.block_meta(b, slot, opts)?.first_key.as_slice() <= key {
+            return Ok(Some(b));
+        }
+        match b.checked_sub(1) {
+            Some(p) if self.block_meta(p, slot, opts)?.last_key.as_slice() == key => Ok(Some(p)),
+            _ => Ok(None),
+        }
+    }
+
+    /// True when this table may hold a version of `(key, ts)` (used to decide
+    /// whether dropping a newer tombstone or expired record would uncover it).
+    pub(crate) fn may_hold(&self, key: &[u8], ts: i64) -> bool {
+        self.covers(key, ts) && self.may_contain(key)
+    }
+
+    /// Whether `(key, ts)` lies within the table's key and ts ranges (no I/O).
+    fn covers(&self, key: &[u8], ts: i64) -> bool {
+        self.props.entries > 0
+            && self.props.min_ts <= ts
+            && ts <= self.props.max_ts
+            && self
+                .key_range()
+                .is_some_and(|(first, last)| first <= key && key <= last)
+    }
+}
