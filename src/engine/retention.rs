@@ -110,7 +110,8 @@ impl Deleting {
     /// rewrite keeps only those still hiding something, often none. (It was left
     /// for good: a table per retention step, whose bytes then pushed retention by
     /// size past newer data. Deletes of part of a table's keys, or of the middle of
-    /// its time, wait for the next merge that includes it.)
+    /// its time, wait for the next merge that includes it: none comes for a closed
+    /// window's final run but `trigger_compaction`, docs/design.md.)
     pub(super) fn trims_table(&self, t: &Table) -> bool {
         let Some((first, last)) = t.key_range() else {
             return false;
