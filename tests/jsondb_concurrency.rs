@@ -66,3 +66,88 @@ fn readers_never_see_a_torn_transaction() {
         .sum();
     assert_eq!(total, 100);
 }
+
+/// Waiting never deadlocks a thread on itself, however the wait is reached, and no
+/// timeout setting makes a begin panic or leave the store blocked.
+mod waits {
+    use super::common;
+    use flowdb::jsondb::{JsonDB, TransactionMode};
+    use flowdb::StatusCode;
+    use serde_json::json;
+    use std::time::{Duration, Instant};
+
+    fn db(dir: &std::path::Path, timeout: Duration) -> JsonDB {
+        let db = JsonDB::open(common::small_config(dir)).unwrap();
+        db.create_object_store("s", "id").unwrap();
+        db.put("s", json!({"id": 1})).unwrap();
+        db.set_transaction_timeout(timeout);
+        db
+    }
+
+    /// `Duration::MAX` is "wait as long as it takes": adding it to the clock
+    /// panicked, and the panicking begin's entry blocked the store until a reopen.
+    #[test]
+    fn the_largest_timeout_waits_without_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path(), Duration::MAX);
+        let t1 = db.transaction(&["s"], TransactionMode::ReadWrite).unwrap();
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| db.put("s", json!({"id": 2})));
+            std::thread::sleep(Duration::from_millis(100));
+            drop(t1);
+            assert!(writer.join().unwrap().is_ok());
+        });
+        db.put("s", json!({"id": 3})).unwrap();
+    }
+
+    /// This thread holds a read-only transaction; another thread's writer waits for
+    /// it; this thread's next read would wait behind the writer: `Busy` at once (it
+    /// waited out the whole timeout, and then the writer failed too).
+    #[test]
+    fn a_wait_through_another_threads_writer_is_busy_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path(), Duration::from_secs(10));
+        let t1 = db.transaction(&["s"], TransactionMode::ReadOnly).unwrap();
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| db.put("s", json!({"id": 2})));
+            std::thread::sleep(Duration::from_millis(200));
+            let started = Instant::now();
+            let err = db.get("s", &json!(1)).unwrap_err();
+            assert_eq!(err.code(), StatusCode::Busy, "{err}");
+            assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+            drop(t1);
+            assert!(writer.join().unwrap().is_ok());
+        });
+    }
+
+    /// A schema change holds the schema lock while it waits for this thread's
+    /// transaction: this thread's own schema change is `Busy` at once (it waited
+    /// without limit on the lock), and the first one goes on once the transaction ends.
+    #[test]
+    fn a_schema_change_waiting_for_this_thread_is_not_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path(), Duration::from_secs(10));
+        let t1 = db.transaction(&["s"], TransactionMode::ReadOnly).unwrap();
+        std::thread::scope(|s| {
+            let index = s.spawn(|| db.create_index_on("s", "by_n", "n", false));
+            std::thread::sleep(Duration::from_millis(200));
+            let started = Instant::now();
+            let err = db.create_object_store("z", "id").unwrap_err();
+            assert_eq!(err.code(), StatusCode::Busy, "{err}");
+            assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+            drop(t1);
+            assert!(index.join().unwrap().is_ok());
+        });
+        db.create_object_store("z", "id").unwrap();
+    }
+
+    /// An unknown store in the scope is `NotFound` before any wait (it was `Busy`).
+    #[test]
+    fn an_unknown_store_is_not_found_not_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path(), Duration::from_secs(10));
+        let _t1 = db.transaction(&["s"], TransactionMode::ReadWrite).unwrap();
+        let err = db.transaction(&["s", "zz"], TransactionMode::ReadOnly).unwrap_err();
+        assert_eq!(err.code(), StatusCode::NotFound, "{err}");
+    }
+}

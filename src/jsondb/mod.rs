@@ -29,7 +29,7 @@ mod walk;
 mod writes;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
 use serde::de::DeserializeOwned;
@@ -396,7 +396,29 @@ impl JsonDB {
                     .into(),
             ));
         }
-        let held = self.schema_lock.lock();
+        // A schema change holds the lock while it waits for the transactions on its
+        // store: a thread holding one of those would wait for it for ever, so it gets
+        // `Busy` at once (the scheduler's own rule), and nobody waits past the
+        // transaction timeout. (It used to wait without a limit.)
+        let deadline = Instant::now().checked_add(self.scheduler.timeout());
+        let held = loop {
+            if let Some(held) = self.schema_lock.try_lock_for(Duration::from_millis(5)) {
+                break held;
+            }
+            let holder = *self.schema_owner.lock();
+            if holder.is_some_and(|h| self.scheduler.waits_for(h, me)) {
+                return Err(Error::Busy(
+                    "a schema change waits for a transaction this thread holds: finish \
+                     that transaction first"
+                        .into(),
+                ));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::Busy(
+                    "another schema change did not finish in time".into(),
+                ));
+            }
+        };
         *self.schema_owner.lock() = Some(me);
         Ok(SchemaGuard {
             _held: held,

@@ -4,8 +4,10 @@
 //! time in creation order, and read-only ones run alongside each other.
 //!
 //! Waiting never blocks forever: past the timeout the begin fails with `Busy`, and a
-//! thread that already holds a conflicting transaction gets `Busy` at once instead of
-//! deadlocking on itself.
+//! thread that already holds a transaction it would wait for — directly, or through a
+//! chain of transactions waiting for each other — gets `Busy` at once instead of
+//! deadlocking on itself. (A transaction counts as its creating thread's: one moved
+//! to another thread still does, docs/jsondb.md.)
 
 use std::sync::Arc;
 use std::thread::ThreadId;
@@ -79,9 +81,18 @@ impl Scheduler {
                 st.entries[pos].started = true;
                 return Ok(id);
             }
-            let own = blockers.iter().any(|e| e.started && e.thread == me);
-            let until = *deadline.get_or_insert_with(|| Instant::now() + *self.timeout.lock());
-            let timed_out = !own && self.cv.wait_until(&mut st, until).timed_out();
+            let own = waits_for_own(&st.entries, &blockers, me);
+            // (A timeout too long to add to the clock waits without end.)
+            let until =
+                *deadline.get_or_insert_with(|| Instant::now().checked_add(*self.timeout.lock()));
+            let timed_out = !own
+                && match until {
+                    Some(t) => self.cv.wait_until(&mut st, t).timed_out(),
+                    None => {
+                        self.cv.wait(&mut st);
+                        false
+                    }
+                };
             if own || timed_out {
                 st.entries.retain(|e| e.id != id);
                 self.cv.notify_all();
@@ -99,9 +110,57 @@ impl Scheduler {
         }
     }
 
+    /// The transaction timeout.
+    pub(crate) fn timeout(&self) -> Duration {
+        *self.timeout.lock()
+    }
+
+    /// Whether a transaction `waiter` is waiting to begin waits, directly or through
+    /// a chain, for a started transaction of `holder`.
+    pub(crate) fn waits_for(&self, waiter: ThreadId, holder: ThreadId) -> bool {
+        let st = self.state.lock();
+        st.entries.iter().enumerate().any(|(pos, e)| {
+            if e.started || e.thread != waiter {
+                return false;
+            }
+            let blockers: Vec<&Entry> = st.entries[..pos]
+                .iter()
+                .filter(|x| x.conflicts(&e.scope, e.write))
+                .collect();
+            waits_for_own(&st.entries, &blockers, holder)
+        })
+    }
+
     pub(crate) fn end(&self, id: u64) {
         let mut st = self.state.lock();
         st.entries.retain(|e| e.id != id);
         self.cv.notify_all();
     }
+}
+
+/// Whether waiting for `blockers` would wait for a started transaction of `me`:
+/// one of them is, or one not started yet waits (through the transactions before
+/// it that it conflicts with) for one that is.
+fn waits_for_own(entries: &[Entry], blockers: &[&Entry], me: ThreadId) -> bool {
+    let mut seen: Vec<u64> = Vec::new();
+    let mut todo: Vec<&Entry> = blockers.to_vec();
+    while let Some(e) = todo.pop() {
+        if seen.contains(&e.id) {
+            continue;
+        }
+        seen.push(e.id);
+        if e.started {
+            if e.thread == me {
+                return true;
+            }
+            continue;
+        }
+        let pos = entries.iter().position(|x| x.id == e.id).unwrap_or(0);
+        todo.extend(
+            entries[..pos]
+                .iter()
+                .filter(|x| x.conflicts(&e.scope, e.write)),
+        );
+    }
+    false
 }

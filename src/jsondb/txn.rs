@@ -76,6 +76,15 @@ impl<'db> Transaction<'db> {
         scope.dedup();
         let scope: Arc<[String]> = scope.into();
         let write = mode == TransactionMode::ReadWrite;
+        // An unknown store is `NotFound` before the wait (it was `Busy` when the wait
+        // timed out first); checked again once started (a schema change may come
+        // in between).
+        {
+            let catalog = db.catalog.read().clone();
+            for s in scope.iter() {
+                catalog.store(s)?;
+            }
+        }
         let ticket = db.scheduler.begin(&scope, write)?;
         let catalog = db.catalog.read().clone();
         for s in scope.iter() {
