@@ -324,14 +324,16 @@ fn a_table_of_only_range_tombstones_is_merged_with_its_window() {
     let mut m = Model::new();
     let put = |m: &mut Model, key: &str, ts: i64| {
         m.insert((key.as_bytes().to_vec(), ts), b"v".to_vec());
-        e.write_batch(&[Record::new(key, ts, b"v".to_vec())]).unwrap();
+        e.write_batch(&[Record::new(key, ts, b"v".to_vec())])
+            .unwrap();
         e.flush().unwrap();
     };
     put(&mut m, "k", base);
     // A delete over the keys of the table before, at times it does not hold: the
     // flush keeps the tombstone (an older table meets its key range) in a table of
     // its own.
-    e.delete_time_range("k", "l", base - 5 * SEC, base - SEC).unwrap();
+    e.delete_time_range("k", "l", base - 5 * SEC, base - SEC)
+        .unwrap();
     e.flush().unwrap();
     assert!(
         e.tables().unwrap().iter().any(|t| t.entries == 0),

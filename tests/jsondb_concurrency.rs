@@ -114,7 +114,11 @@ mod waits {
             let started = Instant::now();
             let err = db.get("s", &json!(1)).unwrap_err();
             assert_eq!(err.code(), StatusCode::Busy, "{err}");
-            assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "waited {:?}",
+                started.elapsed()
+            );
             drop(t1);
             assert!(writer.join().unwrap().is_ok());
         });
@@ -134,7 +138,11 @@ mod waits {
             let started = Instant::now();
             let err = db.create_object_store("z", "id").unwrap_err();
             assert_eq!(err.code(), StatusCode::Busy, "{err}");
-            assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "waited {:?}",
+                started.elapsed()
+            );
             drop(t1);
             assert!(index.join().unwrap().is_ok());
         });
@@ -147,7 +155,9 @@ mod waits {
         let dir = tempfile::tempdir().unwrap();
         let db = db(dir.path(), Duration::from_secs(10));
         let _t1 = db.transaction(&["s"], TransactionMode::ReadWrite).unwrap();
-        let err = db.transaction(&["s", "zz"], TransactionMode::ReadOnly).unwrap_err();
+        let err = db
+            .transaction(&["s", "zz"], TransactionMode::ReadOnly)
+            .unwrap_err();
         assert_eq!(err.code(), StatusCode::NotFound, "{err}");
     }
 }

@@ -313,7 +313,10 @@ fn retention_by_size_over_one_merged_run_keeps_the_newest_data() {
         ingest(&e, &mut m, b, 12);
         e.trigger_compaction().unwrap();
         let t = e.tables().unwrap();
-        assert!(t.len() >= 2 && t.iter().all(|t| t.max_ts == newest), "{t:?}");
+        assert!(
+            t.len() >= 2 && t.iter().all(|t| t.max_ts == newest),
+            "{t:?}"
+        );
         t.iter().map(|t| t.bytes).sum::<u64>()
     };
     for limit in [full - 1, full / 2] {
@@ -325,13 +328,19 @@ fn retention_by_size_over_one_merged_run_keeps_the_newest_data() {
             let Some(cutoff) = e.enforce_retention().unwrap() else {
                 break;
             };
-            assert!(cutoff > last && cutoff <= newest, "round {round}: cutoff {cutoff}");
+            assert!(
+                cutoff > last && cutoff <= newest,
+                "round {round}: cutoff {cutoff}"
+            );
             last = cutoff;
             while e.run_compactions().unwrap() > 0 {}
         }
         assert!(last > i64::MIN, "limit {limit}: nothing deleted");
         m.retain(|(_, ts), _| *ts >= last);
-        assert!(m.keys().any(|(_, ts)| *ts == newest), "the newest second kept");
+        assert!(
+            m.keys().any(|(_, ts)| *ts == newest),
+            "the newest second kept"
+        );
         check(&e, &m, &format!("after retention by size to {limit}"));
         let after = e.stats().sstable_bytes;
         assert!(after <= limit, "{after} bytes of tables, limit {limit}");
