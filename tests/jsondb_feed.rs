@@ -294,3 +294,224 @@ fn concurrent_writers_neither_lose_nor_repeat() {
         assert_eq!(stored, replayed, "{store}");
     }
 }
+
+/// A renamed store's changes follow it (IndexedDB's rename keeps the store, and
+/// the feed identifies stores by id): the logged ones resume under its new name,
+/// its old name is unknown, and a live subscription made under the old name keeps
+/// receiving. Changes report the store's current name, the logged ones included.
+/// (The feed once kept the name only: after a rename the backlog under the new
+/// name lacked the changes logged before it, and the live subscription went quiet.)
+#[test]
+fn a_renamed_store_keeps_its_changes_in_the_feed() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = || common::small_config(d.path());
+    let db = JsonDB::open_with_version(cfg(), 1, |_, _, up| {
+        up.create_object_store("users", "id")?;
+        up.create_object_store("other", "id")
+    })
+    .unwrap();
+    let since = db.last_change_seq();
+    let sub = db.subscribe(&["users"], None).unwrap();
+    db.put("users", json!({"id": 1})).unwrap();
+    db.put("other", json!({"id": 7})).unwrap();
+    db.upgrade_to(2, |_, _, up| up.rename_store("users", "people"))
+        .unwrap();
+    db.put("people", json!({"id": 2})).unwrap();
+
+    let people = |c: &Change| brief(c);
+    let expected = vec![
+        ("people".to_string(), json!(1), ChangeKind::Put),
+        ("people".to_string(), json!(2), ChangeKind::Put),
+    ];
+    let resumed = db.subscribe_since(Some(since), &["people"], None).unwrap();
+    let got: Vec<_> = std::iter::from_fn(|| resumed.try_recv())
+        .map(|c| people(&c))
+        .collect();
+    assert_eq!(got, expected, "the backlog follows the store");
+    assert_eq!(
+        db.subscribe_since(Some(since), &["users"], None)
+            .unwrap_err()
+            .code(),
+        StatusCode::NotFound,
+        "the old name is gone"
+    );
+    let live: Vec<_> = std::iter::from_fn(|| sub.try_recv())
+        .map(|c| people(&c))
+        .collect();
+    assert_eq!(
+        live,
+        vec![
+            ("users".to_string(), json!(1), ChangeKind::Put),
+            ("people".to_string(), json!(2), ChangeKind::Put),
+        ],
+        "the live subscription keeps receiving, under the current name"
+    );
+    let logged: Vec<_> = db
+        .changes_since(since)
+        .unwrap()
+        .iter()
+        .map(brief)
+        .filter(|c| c.0 != "other")
+        .collect();
+    assert_eq!(logged, expected, "logged changes report the current name");
+
+    // Across a reopen, and a store created under the old name is another store.
+    drop(sub);
+    drop(resumed);
+    db.shutdown().unwrap();
+    let db = JsonDB::open_with_version(cfg(), 3, |_, _, up| up.create_object_store("users", "id"))
+        .unwrap();
+    db.put("users", json!({"id": 9})).unwrap();
+    let resumed = db.subscribe_since(Some(since), &["people"], None).unwrap();
+    let got: Vec<_> = std::iter::from_fn(|| resumed.try_recv())
+        .map(|c| people(&c))
+        .collect();
+    assert_eq!(got, expected);
+    let users = db.subscribe_since(Some(since), &["users"], None).unwrap();
+    let got: Vec<_> = std::iter::from_fn(|| users.try_recv())
+        .map(|c| brief(&c))
+        .collect();
+    assert_eq!(got, vec![("users".to_string(), json!(9), ChangeKind::Put)]);
+}
+
+/// A change log written before store ids were logged (records of `(store, key,
+/// kind)` only) still reads: its changes are matched by the name they were
+/// logged under.
+#[test]
+fn a_log_written_before_store_ids_still_reads() {
+    let d = tempfile::tempdir().unwrap();
+    let db = open(d.path());
+    // The previous format: `0x03 seq` → `{prev, changes: [[store, key, kind]]}`,
+    // and the head `0x00 "feed"` → seq.
+    let seq = flowdb::now_micros() as u64;
+    let mut batch = flowdb::WriteBatch::new();
+    let mut key = vec![0x03];
+    key.extend_from_slice(&seq.to_be_bytes());
+    let value = br#"{"prev":0,"changes":[["a",1,"Put"],["b",5,"Delete"]]}"#.to_vec();
+    batch.put(flowdb::Record::new(key, 0, value).with_expire_at(i64::MAX));
+    batch.put_permanent(flowdb::Record::new(
+        b"\x00feed".to_vec(),
+        0,
+        seq.to_be_bytes().to_vec(),
+    ));
+    db.engine()
+        .write(&batch, &flowdb::WriteOptions::default())
+        .unwrap();
+    db.shutdown().unwrap();
+
+    let db = open(d.path());
+    assert_eq!(db.last_change_seq(), seq);
+    db.put("a", json!({"id": 2})).unwrap();
+    let all: Vec<_> = db.changes_since(0).unwrap().iter().map(brief).collect();
+    assert_eq!(
+        all,
+        vec![
+            ("a".into(), json!(1), ChangeKind::Put),
+            ("b".into(), json!(5), ChangeKind::Delete),
+            ("a".into(), json!(2), ChangeKind::Put),
+        ]
+    );
+    let sub = db.subscribe_since(Some(0), &["a"], None).unwrap();
+    let keys: Vec<Value> = std::iter::from_fn(|| sub.try_recv())
+        .map(|c| c.key)
+        .collect();
+    assert_eq!(keys, vec![json!(1), json!(2)]);
+}
+
+/// The newest log records expiring (the retention shortened after older ones were
+/// written) is a gap too: `NotFound`, not the older changes without the newer.
+#[test]
+fn expired_newest_changes_are_an_error_not_a_gap() {
+    let d = tempfile::tempdir().unwrap();
+    let db = open(d.path());
+    db.put("a", json!({"id": 1})).unwrap();
+    let first = db.last_change_seq();
+    db.set_change_retention(Duration::from_micros(1));
+    db.put("a", json!({"id": 2})).unwrap();
+    let second = db.last_change_seq();
+    std::thread::sleep(Duration::from_millis(5));
+    for since in [0, first] {
+        let err = db.changes_since(since).unwrap_err();
+        assert_eq!(err.code(), StatusCode::NotFound, "{since}: {err}");
+        assert!(err.to_string().contains("no longer"), "{err}");
+        assert_eq!(
+            db.subscribe_since(Some(since), &["a"], None)
+                .unwrap_err()
+                .code(),
+            StatusCode::NotFound
+        );
+    }
+    assert!(db.changes_since(second).unwrap().is_empty());
+}
+
+/// A resume point this log never had (a sequence number from a newer copy of the
+/// database, before an older checkpoint was restored, or from commits lost at a
+/// crash) is `NotFound`, not an empty answer and then only the later changes.
+#[test]
+fn a_resume_point_this_log_never_had_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let db = open(d.path());
+    db.put("a", json!({"id": 1})).unwrap();
+    let s1 = db.last_change_seq();
+    let ck = d.path().join("ck");
+    db.checkpoint(&ck).unwrap();
+    db.put("a", json!({"id": 2})).unwrap();
+    let s2 = db.last_change_seq();
+    db.shutdown().unwrap();
+
+    let db = JsonDB::open(common::small_config(&ck)).unwrap();
+    assert_eq!(db.last_change_seq(), s1);
+    let unknown = |db: &JsonDB| {
+        let err = db.changes_since(s2).unwrap_err();
+        assert_eq!(err.code(), StatusCode::NotFound, "{err}");
+        assert!(err.to_string().contains("not in this database"), "{err}");
+        assert_eq!(
+            db.subscribe_since(Some(s2), &["a"], None)
+                .unwrap_err()
+                .code(),
+            StatusCode::NotFound
+        );
+    };
+    unknown(&db);
+    db.put("a", json!({"id": 3})).unwrap();
+    assert!(db.last_change_seq() > s2);
+    unknown(&db);
+    // A sequence number between two commits is none either.
+    assert_eq!(
+        db.changes_since(s1 + 1).unwrap_err().code(),
+        StatusCode::NotFound
+    );
+    let after: Vec<Value> = db
+        .changes_since(s1)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.key)
+        .collect();
+    assert_eq!(after, vec![json!(3)]);
+}
+
+/// `clear` is one `Clear` change, also when a transaction clears a store twice.
+#[test]
+fn clearing_twice_in_one_transaction_is_one_clear() {
+    let d = tempfile::tempdir().unwrap();
+    let db = open(d.path());
+    db.put("a", json!({"id": 1})).unwrap();
+    let since = db.last_change_seq();
+    let sub = db.subscribe(&["a"], None).unwrap();
+    let mut tx = db.transaction(&["a"], TransactionMode::ReadWrite).unwrap();
+    tx.clear("a").unwrap();
+    tx.put("a", json!({"id": 2})).unwrap();
+    tx.clear("a").unwrap();
+    tx.put("a", json!({"id": 3})).unwrap();
+    tx.commit().unwrap();
+    let expected = vec![
+        ("a".to_string(), Value::Null, ChangeKind::Clear),
+        ("a".to_string(), json!(3), ChangeKind::Put),
+    ];
+    let got: Vec<_> = std::iter::from_fn(|| sub.try_recv())
+        .map(|c| brief(&c))
+        .collect();
+    assert_eq!(got, expected);
+    let logged: Vec<_> = db.changes_since(since).unwrap().iter().map(brief).collect();
+    assert_eq!(logged, expected);
+}

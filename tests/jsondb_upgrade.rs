@@ -272,3 +272,41 @@ fn an_upgrade_transaction_cannot_commit_inside() {
     assert_eq!((db.version(), db.store_names()), (2, vec!["b".to_string()]));
     assert_eq!(db.count("b").unwrap(), 1);
 }
+
+/// IndexedDB's schema methods throw (`TransactionInactiveError`/`InvalidStateError`)
+/// once the upgrade's transaction has ended: so does every schema method of
+/// `UpgradeTx` after `abort_in_place`, as its requests do, and nothing is created.
+/// (They once went on changing the aborted transaction's schema and returned Ok.)
+#[test]
+fn schema_methods_of_an_ended_upgrade_are_inactive() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = || common::small_config(d.path());
+    let err = JsonDB::open_with_version(cfg(), 1, |_, _, up| {
+        up.create_store(&StoreSchema::new("a", "id").index(IndexSchema::new("i", "n")))?;
+        up.abort_in_place();
+        let inactive = |what: &str, r: flowdb::Result<()>| {
+            let err = r.expect_err(what);
+            assert_eq!(err.code(), StatusCode::TransactionInactive, "{what}: {err}");
+        };
+        inactive("put", up.put("a", json!({"id": 1})).map(|_| ()));
+        inactive("create_object_store", up.create_object_store("x", "id"));
+        inactive(
+            "create_store",
+            up.create_store(&StoreSchema::new("y", "id")),
+        );
+        inactive("delete_object_store", up.delete_object_store("a"));
+        inactive(
+            "create_index_with",
+            up.create_index_with("a", &IndexSchema::new("j", "m")),
+        );
+        inactive("delete_index", up.delete_index("a", "i"));
+        inactive("rename_store", up.rename_store("a", "b"));
+        inactive("rename_index", up.rename_index("a", "i", "k"));
+        Ok(())
+    })
+    .unwrap_err();
+    assert_eq!(err.code(), StatusCode::TransactionInactive);
+    let db = JsonDB::open(cfg()).unwrap();
+    assert_eq!(db.version(), 0);
+    assert!(db.store_names().is_empty());
+}

@@ -20,8 +20,22 @@
 //! Commits that change documents are numbered and written one at a time (a mutex
 //! around numbering and the engine write), which is what keeps the log, the
 //! sequence and the delivery in one order.
+//!
+//! Stores are identified by their catalog id, which a rename keeps and which is
+//! never given to another store: subscribers hold the ids of the stores they named,
+//! and each logged change carries its store's id beside the name it had then. A
+//! change reports its store's current name — live ones the name at commit, logged
+//! ones the name when read (the logged name for a store deleted since) — so a
+//! store's changes follow it through renames. Records written before ids were
+//! logged have only names: their changes belong to the store that has that name
+//! when they are read.
+//!
+//! A resume point is checked against the log: the first record after it must name
+//! it as its predecessor (else the point was never a commit of this log: an older
+//! copy restored, commits lost at a crash), each later record the one before, and
+//! the last one read must be the newest commit (else the newest records expired).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -68,8 +82,13 @@ pub struct Change {
 struct LogRecord {
     /// The sequence number of the commit before (0 for none).
     prev: u64,
-    /// `(store, key, kind)` per change.
+    /// `(store, key, kind)` per change, the store by the name it had then.
     changes: Vec<(String, Value, ChangeKind)>,
+    /// The store's id per change, in the order of `changes`. Records written
+    /// before ids were logged have none (their changes are matched by name); a
+    /// reader that predates the field ignores it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    store_ids: Vec<u32>,
 }
 
 fn log_prefix() -> Vec<u8> {
@@ -84,14 +103,17 @@ fn log_key(seq: u64) -> Vec<u8> {
 
 struct Subscriber {
     id: u64,
-    stores: BTreeSet<String>,
+    /// The ids of its stores (they survive renames, and are never reused).
+    stores: BTreeSet<u32>,
     range: Option<KeyRange>,
     tx: Sender<Change>,
 }
 
 impl Subscriber {
-    fn wants(&self, c: &Change) -> bool {
-        self.stores.contains(&c.store)
+    /// Whether it wants `c`, a change to the store with id `store` (`None`: a
+    /// store that no longer exists, of a record written before ids were logged).
+    fn wants(&self, store: Option<u32>, c: &Change) -> bool {
+        store.is_some_and(|s| self.stores.contains(&s))
             && match (&self.range, c.kind) {
                 (Some(r), ChangeKind::Put | ChangeKind::Delete) => {
                     r.includes(&c.key).unwrap_or(false)
@@ -163,6 +185,7 @@ impl Feed {
         // once per store, not per change, and no map is built per commit.
         let mut named: Option<(u32, Option<&str>)> = None;
         let mut changes = Vec::with_capacity(pending.len());
+        let mut store_ids = Vec::with_capacity(pending.len());
         for (store, key, kind) in pending {
             let name = match named {
                 Some((id, name)) if id == store => name,
@@ -184,12 +207,17 @@ impl Feed {
                 _ => decode_key(&key)?,
             };
             changes.push((name.to_string(), key, kind));
+            store_ids.push(store);
         }
         let mut st = self.state.lock();
         let prev = st.last;
         let now = crate::now_micros().max(0) as u64;
         let seq = (prev + 1).max(now);
-        let record = LogRecord { prev, changes };
+        let record = LogRecord {
+            prev,
+            changes,
+            store_ids,
+        };
         let bytes = serde_json::to_vec(&record).map_err(|e| Error::Internal(e.to_string()))?;
         let retention = self.retention.lock().as_micros().min(i64::MAX as u128) as i64;
         let expire_at = (now as i64).saturating_add(retention.max(1));
@@ -198,7 +226,7 @@ impl Feed {
         write(batch)?;
         st.last = seq;
         let subs = &mut st.subscribers;
-        for (store, key, kind) in record.changes {
+        for ((store, key, kind), id) in record.changes.into_iter().zip(record.store_ids) {
             let c = Change {
                 seq,
                 store,
@@ -206,26 +234,50 @@ impl Feed {
                 kind,
             };
             // A subscriber whose receiver is gone is dropped here.
-            subs.retain(|s| !s.wants(&c) || s.tx.send(c.clone()).is_ok());
+            subs.retain(|s| !s.wants(Some(id), &c) || s.tx.send(c.clone()).is_ok());
         }
         Ok(())
     }
 
-    /// The committed changes after `seq`, in commit order, read from the log.
-    /// `NotFound` when changes after `seq` have expired from the log.
-    pub(crate) fn changes_since(&self, engine: &Engine, seq: u64) -> Result<Vec<Change>> {
-        self.read_since(engine, seq, self.last_seq())
+    /// The committed changes after `seq`, in commit order, read from the log, each
+    /// under its store's name in `catalog`. `NotFound` when changes after `seq`
+    /// have expired from the log, or `seq` was never a commit of this database.
+    pub(crate) fn changes_since(
+        &self,
+        engine: &Engine,
+        catalog: &Catalog,
+        seq: u64,
+    ) -> Result<Vec<Change>> {
+        let changes = self.read_since(engine, catalog, seq, self.last_seq())?;
+        Ok(changes.into_iter().map(|(_, c)| c).collect())
     }
 
-    fn read_since(&self, engine: &Engine, seq: u64, upto: u64) -> Result<Vec<Change>> {
+    /// The logged changes of the commits after `seq` up to `upto` (the newest
+    /// commit), each with its store's id when the store exists (`None` for one
+    /// deleted since), named as `catalog` names it now.
+    fn read_since(
+        &self,
+        engine: &Engine,
+        catalog: &Catalog,
+        seq: u64,
+        upto: u64,
+    ) -> Result<Vec<(Option<u32>, Change)>> {
         let mut out = Vec::new();
-        if seq >= upto {
+        if seq > upto {
+            return Err(unknown(seq, upto));
+        }
+        if seq == upto {
             return Ok(out);
         }
+        let names: HashMap<u32, &str> = catalog
+            .stores
+            .values()
+            .map(|s| (s.id, s.name.as_str()))
+            .collect();
         let start = log_key(seq.saturating_add(1));
         let end = prefix_successor(&log_prefix()).unwrap_or_else(|| vec![0x04]);
         let range = ScanRange::key_range_half_open(start, end).with_time_range(TS, TS);
-        let mut first = true;
+        // The last commit whose changes are in `out` (`seq` before the first).
         let mut last_seen = seq;
         for r in engine.scan_opt(range, &ReadOptions::default())? {
             let r = r?;
@@ -235,21 +287,58 @@ impl Feed {
             }
             let rec: LogRecord = serde_json::from_slice(&r.value)
                 .map_err(|e| Error::corruption("JsonDB change log", 0, e.to_string()))?;
-            // Each record names its predecessor: one missing (expired) is a gap.
+            // Each record names its predecessor, which must be the record read
+            // before it (for the first one, `seq` itself).
             if rec.prev > last_seen {
-                return Err(gap(last_seen, rec.prev));
+                // The records between expired.
+                return Err(gap(seq, rec.prev));
             }
-            first = false;
+            if rec.prev < last_seen {
+                return Err(match last_seen == seq {
+                    // The commit after `seq` follows an earlier one: `seq` was
+                    // never a commit here.
+                    true => unknown(seq, upto),
+                    false => Error::NotFound(format!(
+                        "the change log does not continue after sequence {last_seen} (the next record, {at}, follows {}): changes after {seq} cannot be resumed",
+                        rec.prev
+                    )),
+                });
+            }
+            if !rec.store_ids.is_empty() && rec.store_ids.len() != rec.changes.len() {
+                return Err(Error::corruption(
+                    "JsonDB change log",
+                    0,
+                    format!(
+                        "record {at} has {} store ids for {} changes",
+                        rec.store_ids.len(),
+                        rec.changes.len()
+                    ),
+                ));
+            }
             last_seen = at;
-            out.extend(rec.changes.into_iter().map(|(store, key, kind)| Change {
-                seq: at,
-                store,
-                key,
-                kind,
-            }));
+            for (i, (name, key, kind)) in rec.changes.into_iter().enumerate() {
+                // By the logged id; a record written before ids were logged, by
+                // the store that has the logged name now.
+                let id = match rec.store_ids.get(i) {
+                    Some(id) => names.contains_key(id).then_some(*id),
+                    None => catalog.stores.get(&name).map(|s| s.id),
+                };
+                // The current name (the logged one for a store deleted since).
+                let store = match id.and_then(|id| names.get(&id)) {
+                    Some(&current) if current != name => current.to_string(),
+                    _ => name,
+                };
+                let c = Change {
+                    seq: at,
+                    store,
+                    key,
+                    kind,
+                };
+                out.push((id, c));
+            }
         }
-        if first {
-            // Nothing is logged after `seq`, yet commits were: they expired.
+        if last_seen < upto {
+            // The newest records (all of them, when none was read) expired.
             return Err(gap(seq, upto));
         }
         Ok(out)
@@ -257,10 +346,12 @@ impl Feed {
 
     /// A subscription to the changes of `stores` (and keys in `range`), from the
     /// next commit on, or from after `since` (the logged changes first).
+    /// `stores` are ids, and `catalog` names the logged changes.
     pub(crate) fn subscribe(
         self: &Arc<Self>,
         engine: &Engine,
-        stores: &[&str],
+        catalog: &Catalog,
+        stores: BTreeSet<u32>,
         range: Option<KeyRange>,
         since: Option<u64>,
     ) -> Result<Subscription> {
@@ -270,15 +361,15 @@ impl Feed {
         let (tx, rx) = mpsc::channel();
         let sub = Subscriber {
             id: 0,
-            stores: stores.iter().map(|s| s.to_string()).collect(),
+            stores,
             range,
             tx,
         };
         // Under the lock no commit can slip between the backlog and the live feed.
         let mut st = self.state.lock();
         if let Some(seq) = since {
-            for c in self.read_since(engine, seq, st.last)? {
-                if sub.wants(&c) {
+            for (store, c) in self.read_since(engine, catalog, seq, st.last)? {
+                if sub.wants(store, &c) {
                     let _ = sub.tx.send(c);
                 }
             }
@@ -327,6 +418,13 @@ fn logged_last(engine: &Engine) -> Result<u64> {
 fn gap(seq: u64, oldest: u64) -> Error {
     Error::NotFound(format!(
         "changes after sequence {seq} are no longer in the change log (it keeps them for the change retention); the oldest it can resume from is {oldest}"
+    ))
+}
+
+/// A resume point that was never a commit of this database.
+fn unknown(seq: u64, last: u64) -> Error {
+    Error::NotFound(format!(
+        "sequence {seq} is not in this database's change log: no commit of it has that number (it may come from a newer copy of the database, before an older checkpoint or backup was restored, or from commits lost at a crash; a read-only instance may not have caught up); its last commit is {last}"
     ))
 }
 
@@ -395,15 +493,20 @@ impl Iterator for Subscription {
 
 impl JsonDB {
     /// Changes of `stores` (documents whose key is in `range`, when given) as they
-    /// commit, from the next commit on. An unknown store is `NotFound`.
+    /// commit, from the next commit on. An unknown store is `NotFound`. A store is
+    /// followed through renames (its changes come under its new name); a store
+    /// deleted has no more changes, and one created later under its name is another
+    /// store.
     pub fn subscribe(&self, stores: &[&str], range: Option<&KeyRange>) -> Result<Subscription> {
         self.subscribe_since(None, stores, range)
     }
 
     /// `subscribe`, delivering first the logged changes after `since` (a sequence
     /// number from an earlier `Change`, or `last_change_seq`), then the live ones,
-    /// with none missed or repeated between the two. `NotFound` when changes after
-    /// `since` have expired from the log.
+    /// with none missed or repeated between the two. The stores are followed
+    /// through renames: their logged changes come under their current names.
+    /// `NotFound` when changes after `since` have expired from the log, or `since`
+    /// was never a commit of this database.
     pub fn subscribe_since(
         &self,
         since: Option<u64>,
@@ -411,18 +514,22 @@ impl JsonDB {
         range: Option<&KeyRange>,
     ) -> Result<Subscription> {
         let catalog = self.catalog.read().clone();
+        let mut ids = BTreeSet::new();
         for s in stores {
-            catalog.store(s)?;
+            ids.insert(catalog.store(s)?.id);
         }
         self.feed
-            .subscribe(&self.engine, stores, range.cloned(), since)
+            .subscribe(&self.engine, &catalog, ids, range.cloned(), since)
     }
 
     /// Every committed change after sequence `since`, in commit order, from the
-    /// change log (to resume after a restart from a persisted sequence). `NotFound`
-    /// when changes after `since` have expired from the log.
+    /// change log (to resume after a restart from a persisted sequence), each under
+    /// its store's current name. `NotFound` when changes after `since` have expired
+    /// from the log, or `since` was never a commit of this database (an older copy
+    /// restored, commits lost at a crash).
     pub fn changes_since(&self, since: u64) -> Result<Vec<Change>> {
-        self.feed.changes_since(&self.engine, since)
+        let catalog = self.catalog.read().clone();
+        self.feed.changes_since(&self.engine, &catalog, since)
     }
 
     /// The sequence number of the last commit that changed documents (0: none).

@@ -8,8 +8,9 @@
 //! index (empty value); `0x02 store_id index_id ikey`: an entry of a unique index,
 //! whose value is the encoded primary key (one entry per index key, so the uniqueness
 //! check and unique lookups are point reads). `0x03 seq`: the change-log record of
-//! the commit numbered `seq` (u64 BE; JSON `{prev, changes}`, expiring after the
-//! change retention: feed.rs). Ids are u32 big-endian, so a store's
+//! the commit numbered `seq` (u64 BE; JSON `{prev, changes, store_ids}`, the ids
+//! written since 2026-12-02; expiring after the change retention: feed.rs). Ids are
+//! u32 big-endian, so a store's
 //! documents, and an index's entries in (index key, primary key) order, are each one
 //! contiguous byte range.
 

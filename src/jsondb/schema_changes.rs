@@ -140,8 +140,22 @@ impl JsonDB {
 
 /// Schema changes as steps of a transaction: each changes the transaction's own
 /// catalog and stages the data it concerns (index entries built, ranges deleted);
-/// the caller commits the catalog with them (`JsonDB::commit_catalog`).
+/// the caller commits the catalog with them (`JsonDB::commit_catalog`). Each checks
+/// first that the transaction is active: an upgrade's may have been ended inside
+/// the upgrade (`abort_in_place`), and IndexedDB's schema methods then throw
+/// `TransactionInactiveError`, as its requests do.
 impl Transaction<'_> {
+    /// `TransactionInactive` once the transaction has committed or aborted.
+    pub(crate) fn check_active(&self) -> Result<()> {
+        if self.is_active() {
+            return Ok(());
+        }
+        Err(Error::TransactionInactive(
+            "the transaction has already committed or aborted: no schema change is possible in it"
+                .into(),
+        ))
+    }
+
     /// `create_store`; `key_path_only`: an existing store is the same when its key
     /// path is (`create_object_store` names nothing else).
     ///
@@ -155,6 +169,7 @@ impl Transaction<'_> {
         schema: &StoreSchema,
         key_path_only: bool,
     ) -> Result<()> {
+        self.check_active()?;
         let key_path = KeyPath::parse(&schema.key_path)?;
         let canonical;
         let schema = match key_path.to_text() {
@@ -220,6 +235,7 @@ impl Transaction<'_> {
     }
 
     pub(crate) fn delete_store_in(&mut self, name: &str) -> Result<()> {
+        self.check_active()?;
         let s = self
             .catalog_mut()
             .stores
@@ -237,6 +253,7 @@ impl Transaction<'_> {
     }
 
     pub(crate) fn create_index_in(&mut self, store: &str, schema: &IndexSchema) -> Result<()> {
+        self.check_active()?;
         let def = schema.def();
         let s = self.catalog().store(store)?;
         if let Some(old) = s.indexes.iter().find(|i| i.def.name == schema.name) {
@@ -282,6 +299,7 @@ impl Transaction<'_> {
     }
 
     pub(crate) fn delete_index_in(&mut self, store: &str, name: &str) -> Result<()> {
+        self.check_active()?;
         let s = self
             .catalog_mut()
             .stores

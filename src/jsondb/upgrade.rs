@@ -15,7 +15,9 @@ use crate::{Config, Tuning};
 
 /// The transaction an upgrade runs in. Schema changes are made here (they see each
 /// other at once and commit together); every [`Transaction`] request works too
-/// (through `Deref`), on every store, the new ones included.
+/// (through `Deref`), on every store, the new ones included. Once the transaction
+/// has ended (`abort_in_place`), schema changes are `TransactionInactive`, as its
+/// requests are.
 pub struct UpgradeTx<'db> {
     tx: Transaction<'db>,
     old: u64,
@@ -83,7 +85,10 @@ impl UpgradeTx<'_> {
 
     /// Renames a store; its documents and indexes stay as they are (no data is
     /// rewritten). An unknown store is `NotFound`; a name in use, `Constraint`.
+    /// The change feed follows the store: subscriptions to it go on, and its logged
+    /// changes resume under the new name (feed.rs).
     pub fn rename_store(&mut self, from: &str, to: &str) -> Result<()> {
+        self.tx.check_active()?;
         let cat = self.tx.catalog();
         cat.store(from)?;
         if from == to {
@@ -104,6 +109,7 @@ impl UpgradeTx<'_> {
     /// Renames an index of `store`; its entries stay as they are. An unknown store
     /// or index is `NotFound`; a name in use on the store, `Constraint`.
     pub fn rename_index(&mut self, store: &str, from: &str, to: &str) -> Result<()> {
+        self.tx.check_active()?;
         let s = self.tx.catalog().store(store)?;
         s.index(from)?;
         if from == to {

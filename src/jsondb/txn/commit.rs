@@ -97,9 +97,13 @@ impl Transaction<'_> {
                 .is_some())
     }
 
-    /// Marks `store` cleared (for the change feed).
+    /// Marks `store` cleared (for the change feed): once, however often the
+    /// transaction clears it (a clear is one `Clear` change; what was written
+    /// between two clears is gone with the second, from the overlay).
     pub(crate) fn note_cleared(&mut self, store: u32) {
-        self.cleared.push(store);
+        if !self.cleared.contains(&store) {
+            self.cleared.push(store);
+        }
     }
 
     /// `abort` without consuming the handle.
