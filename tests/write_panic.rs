@@ -75,3 +75,31 @@ fn a_leader_panic_after_logging_stops_writes_and_flushes_until_reopen() {
     assert_eq!(e.get("k", 2).unwrap().unwrap().value, b"later");
     e.shutdown().unwrap();
 }
+
+/// A write made from a destructor while an unrelated panic unwinds (an audit record
+/// written by a guard) is an ordinary write: it used to count as a leader that
+/// panicked, and stopped writes until a reopen.
+#[test]
+fn a_write_from_a_destructor_during_an_unrelated_panic_is_ordinary() {
+    struct AuditOnDrop<'a>(&'a Engine);
+    impl Drop for AuditOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0
+                .write_batch(&[Record::new("audit", 1, b"x".to_vec())])
+                .unwrap();
+        }
+    }
+    let fs = FaultFs::new();
+    let armed = Arc::new(AtomicBool::new(false));
+    let e = open(&fs, &armed);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let _g = AuditOnDrop(&e);
+        panic!("unrelated");
+    }));
+    assert!(r.is_err());
+    assert!(e.background_error().is_none());
+    e.write_batch(&[Record::new("k", 2, b"y".to_vec())])
+        .unwrap();
+    assert_eq!(e.get("audit", 1).unwrap().unwrap().value, b"x");
+    e.shutdown().unwrap();
+}

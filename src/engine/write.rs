@@ -64,13 +64,27 @@ impl Drop for LeaderGuard<'_> {
 
 /// Armed while a group is logged and applied: a panic there (the group in the log,
 /// perhaps half in the memtable, its sequence numbers not published) requires a
-/// reopen (`Inner::require_reopen`).
-struct TornOnUnwind<'a>(&'a Inner);
+/// reopen (`Inner::require_reopen`). Whether the thread was unwinding already when
+/// it was armed is kept: a write made from a destructor during an unrelated panic
+/// is not one that panicked.
+struct TornOnUnwind<'a> {
+    inner: &'a Inner,
+    unwinding_before: bool,
+}
+
+impl<'a> TornOnUnwind<'a> {
+    fn arm(inner: &'a Inner) -> Self {
+        TornOnUnwind {
+            inner,
+            unwinding_before: std::thread::panicking(),
+        }
+    }
+}
 
 impl Drop for TornOnUnwind<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.require_reopen();
+        if std::thread::panicking() && !self.unwinding_before {
+            self.inner.require_reopen();
         }
     }
 }
@@ -206,7 +220,7 @@ impl Inner {
             }
         }
         // From here the group may be in the log: a panic stops writes until a reopen.
-        let _torn = TornOnUnwind(self);
+        let _torn = TornOnUnwind::arm(self);
         // Where this group starts: records before it were acknowledged.
         let acknowledged = wal.writer.size();
         let logged = wal.writer.append(&framed).and_then(|()| match sync {
