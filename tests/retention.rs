@@ -347,6 +347,29 @@ fn retention_by_size_over_one_merged_run_keeps_the_newest_data() {
     }
 }
 
+/// The same with a newer flush after the merged run (so the run's tables are no
+/// longer the newest), and with the run's tables ending a second apart: crediting
+/// whole tables alone cut past the whole run there too.
+#[test]
+fn retention_by_size_never_cuts_past_tables_it_did_not_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut m, b) = (Model::new(), base());
+    let full = {
+        let e = open(dir.path(), common::tiny_partitions());
+        ingest(&e, &mut m, b, 12);
+        e.trigger_compaction().unwrap();
+        ingest(&e, &mut m, b + 120 * SEC, 1); // one newer flush
+        e.tables().unwrap().iter().map(|t| t.bytes).sum::<u64>()
+    };
+    let mut t = common::tiny_partitions();
+    t.retention_max_bytes = Some(full - 1);
+    let e = open(dir.path(), t);
+    let cutoff = e.enforce_retention().unwrap().expect("over the limit");
+    assert!(cutoff <= b + 20 * SEC, "cut at {} s", (cutoff - b) / SEC);
+    m.retain(|(_, ts), _| *ts >= cutoff);
+    check(&e, &m, "after a byte over the limit");
+}
+
 /// A flush that carries a range tombstone keeps it in a table of its run; once a later
 /// cutoff covers that table whole, it still goes (rewritten: the older tombstone is
 /// dominated by the newer one) instead of staying on disk for good.

@@ -223,40 +223,28 @@ fn age_cutoff(now: i64, age: i64) -> i64 {
 /// a record at ts `i64::MAX` is left out (no cutoff covers it, and a cutoff of
 /// `i64::MAX` would delete all else and end retention), though its bytes count.
 ///
-/// First, whole tables: the smallest cutoff at a table's greatest ts + 1 whose
-/// wholly covered tables free enough (time windows then go as files, without a
-/// rewrite). Tables that share the newest greatest ts are never wholly covered:
-/// only tables all older than the newest data go this way. (Crediting one table
-/// per step used to let a cutoff pass the newest data of tables cut by key, which
-/// share their greatest ts: one byte over the limit could delete everything.)
-/// Else, when the data's tables span time together (one merged run), the cutoff
-/// where the tables' bytes below it, counted as if spread evenly over each table's
-/// ts range, make up the excess; on a grid of 1/64 of the data's ts span so that
-/// trimming goes in a few rewrites, not one per tick; at most the newest ts.
+/// What a cutoff frees is estimated over every table it reaches: a table wholly
+/// below it counts whole, one it cuts through by the share of its ts range below
+/// it (its data taken as spread evenly). The cutoff is the smallest candidate whose
+/// estimate makes up the excess: a table's greatest ts + 1 (time windows then go as
+/// files, without a rewrite) or a point of a grid of 1/64 of the data's ts span
+/// (so a merged run spanning all of time is trimmed in a few rewrites, not one per
+/// tick); at most the newest ts. (Crediting whole tables alone let a cutoff pass
+/// the data of every table spanning that time: one byte over the limit could
+/// delete nearly everything.)
 fn size_cutoff(tables: &[Arc<Table>], max: u64) -> i64 {
     let total: u64 = tables.iter().map(|t| t.meta.size).sum();
     if total <= max {
         return i64::MIN;
     }
-    let excess = total - max;
-    let mut live: Vec<&Arc<Table>> = tables
+    let excess = (total - max) as f64;
+    let live: Vec<&Arc<Table>> = tables
         .iter()
         .filter(|t| t.props.entries > 0 && t.props.max_ts < i64::MAX)
         .collect();
     let Some(newest) = live.iter().map(|t| t.props.max_ts).max() else {
         return i64::MIN;
     };
-    live.sort_by_key(|t| t.props.max_ts);
-    let mut freed = 0u64;
-    for (i, t) in live.iter().enumerate() {
-        freed += t.meta.size;
-        let last_of_its_ts = live
-            .get(i + 1)
-            .map_or(true, |n| n.props.max_ts > t.props.max_ts);
-        if t.props.max_ts < newest && last_of_its_ts && freed >= excess {
-            return t.props.max_ts + 1;
-        }
-    }
     let oldest = live.iter().map(|t| t.props.min_ts).min().unwrap_or(newest);
     let below = |c: i64| -> f64 {
         live.iter()
@@ -269,18 +257,21 @@ fn size_cutoff(tables: &[Arc<Table>], max: u64) -> i64 {
     };
     let span = newest as i128 - oldest as i128;
     let step = (span / 64).max(1);
-    // The first grid point (`oldest + k * step`, k ≥ 1) whose estimate makes up the
-    // excess; the newest ts when none does.
-    let (mut lo, mut hi) = (1i128, span.div_euclid(step) + 1);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let c = (oldest as i128 + mid * step).min(newest as i128) as i64;
-        match below(c) >= excess as f64 {
-            true => hi = mid,
-            false => lo = mid + 1,
-        }
-    }
-    (oldest as i128 + lo * step).min(newest as i128) as i64
+    let mut candidates: Vec<i64> = (1..=span.div_euclid(step) + 1)
+        .map(|k| (oldest as i128 + k * step).min(newest as i128) as i64)
+        .chain(
+            live.iter()
+                .map(|t| t.props.max_ts)
+                .filter(|&m| m < newest)
+                .map(|m| m + 1),
+        )
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    // The estimate grows with the cutoff: the first candidate that makes up the
+    // excess (the newest ts when none does).
+    let first = candidates.partition_point(|&c| below(c) < excess);
+    candidates.get(first).copied().unwrap_or(newest)
 }
 
 impl Engine {
