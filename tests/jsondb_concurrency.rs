@@ -161,3 +161,33 @@ mod waits {
         assert_eq!(err.code(), StatusCode::NotFound, "{err}");
     }
 }
+
+/// Many writers queued on one store drain at once when the holder commits: the
+/// wait-chain check runs at every wake-up of every waiter, and must stay cheap (a
+/// walk of every chain per wake-up made 300 waiters take about 9 s to drain, 400
+/// tens of seconds). The transaction timeout (5 s) is what would fail it.
+#[test]
+fn many_queued_writers_all_start() {
+    use flowdb::jsondb::{JsonDB, TransactionMode};
+    use serde_json::json;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let db = JsonDB::open(common::small_config(dir.path())).unwrap();
+    db.create_object_store("s", "id").unwrap();
+    db.set_transaction_timeout(Duration::from_secs(5));
+    let t1 = db.transaction(&["s"], TransactionMode::ReadWrite).unwrap();
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..300)
+            .map(|i| {
+                let db = &db;
+                s.spawn(move || db.put("s", json!({"id": i})))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        t1.commit().unwrap();
+        for w in writers {
+            w.join().unwrap().unwrap();
+        }
+    });
+    assert_eq!(db.count("s").unwrap(), 300);
+}

@@ -141,14 +141,15 @@ impl Scheduler {
 /// Whether waiting for `blockers` would wait for a started transaction of `me`:
 /// one of them is, or one not started yet waits (through the transactions before
 /// it that it conflicts with) for one that is.
+/// (Run at every wake-up of every waiter: nothing is walked unless `me` holds a
+/// started transaction, and each entry is visited once.)
 fn waits_for_own(entries: &[Entry], blockers: &[&Entry], me: ThreadId) -> bool {
-    let mut seen: Vec<u64> = Vec::new();
+    if !entries.iter().any(|e| e.started && e.thread == me) {
+        return false;
+    }
+    let mut seen: std::collections::HashSet<u64> = blockers.iter().map(|e| e.id).collect();
     let mut todo: Vec<&Entry> = blockers.to_vec();
     while let Some(e) = todo.pop() {
-        if seen.contains(&e.id) {
-            continue;
-        }
-        seen.push(e.id);
         if e.started {
             if e.thread == me {
                 return true;
@@ -156,11 +157,11 @@ fn waits_for_own(entries: &[Entry], blockers: &[&Entry], me: ThreadId) -> bool {
             continue;
         }
         let pos = entries.iter().position(|x| x.id == e.id).unwrap_or(0);
-        todo.extend(
-            entries[..pos]
-                .iter()
-                .filter(|x| x.conflicts(&e.scope, e.write)),
-        );
+        for x in &entries[..pos] {
+            if x.conflicts(&e.scope, e.write) && seen.insert(x.id) {
+                todo.push(x);
+            }
+        }
     }
     false
 }
