@@ -193,6 +193,11 @@ pub(crate) const WATERMARK_KEY: &[u8] = b"\0watermark";
 pub(crate) const RULE_KEY: &[u8] = b"\0rule";
 /// Dirty marks: `DIRTY_PREFIX` + a big-endian id; the value is a list of regions.
 pub(crate) const DIRTY_PREFIX: &[u8] = b"\0dirty.";
+/// The key of the raw floor record (docs/numeric.md, "History"): the greatest cutoff
+/// of raw retention a pass has seen, 8 bytes LE, then the sequence number of that
+/// pass's snapshot of the raw data, 8 bytes LE (retention's deletes up to it are
+/// counted). Absent: no cutoff seen.
+pub(crate) const FLOOR_KEY: &[u8] = b"\0floor";
 /// Every key above the reserved ones is below this; rolled keys are above it.
 pub(crate) const FIRST_ROLLED_KEY: &[u8] = b"\x01";
 /// The ts of reserved records.
@@ -206,10 +211,15 @@ pub(crate) struct Region {
     pub end: Option<Vec<u8>>,
     pub ts_lo: i64,
     pub ts_hi: i64,
+    /// Everything in the region was deleted (a range delete), rather than some of
+    /// its records written or deleted: a bucket of rolled history (docs/numeric.md,
+    /// "History") it covers whole goes with it.
+    pub deleted: bool,
 }
 
 impl Region {
-    /// The region of the one key `key`.
+    /// The region of the one key `key` (written to, or deleted from, point by
+    /// point).
     pub(crate) fn key(key: &[u8], ts_lo: i64, ts_hi: i64) -> Region {
         let mut end = key.to_vec();
         end.push(0);
@@ -218,6 +228,7 @@ impl Region {
             end: Some(end),
             ts_lo,
             ts_hi,
+            deleted: false,
         }
     }
 
@@ -242,17 +253,25 @@ impl Region {
     }
 }
 
-/// The value of a dirty mark: its regions.
+/// In a region's tag byte: it has an end (else its keys have no bound).
+const HAS_END: u8 = 1;
+/// In a region's tag byte: `Region::deleted` (marks written before it was kept are
+/// read as regions written to: history they cover in part or whole stays).
+const DELETED: u8 = 2;
+
+/// The value of a dirty mark: its regions, each its start, a tag byte (`HAS_END`,
+/// `DELETED`), its end when it has one, and its least and greatest ts.
 pub(crate) fn encode_regions(regions: &[Region]) -> Vec<u8> {
     let mut out = Vec::new();
     for r in regions {
         put_bytes(&mut out, &r.start);
+        let deleted = if r.deleted { DELETED } else { 0 };
         match &r.end {
             Some(e) => {
-                out.push(1);
+                out.push(HAS_END | deleted);
                 put_bytes(&mut out, e);
             }
-            None => out.push(0),
+            None => out.push(deleted),
         }
         put_varint_i64(&mut out, r.ts_lo);
         put_varint_i64(&mut out, r.ts_hi);
@@ -271,10 +290,13 @@ pub(crate) fn decode_regions(value: &[u8]) -> Result<Vec<Region>> {
     let mut out = Vec::new();
     while !d.is_empty() {
         let start = d.bytes().ok_or_else(bad)?.to_vec();
-        let end = match d.u8().ok_or_else(bad)? {
+        let tag = d.u8().ok_or_else(bad)?;
+        if tag & !(HAS_END | DELETED) != 0 {
+            return Err(bad());
+        }
+        let end = match tag & HAS_END {
             0 => None,
-            1 => Some(d.bytes().ok_or_else(bad)?.to_vec()),
-            _ => return Err(bad()),
+            _ => Some(d.bytes().ok_or_else(bad)?.to_vec()),
         };
         let ts_lo = d.varint_i64().ok_or_else(bad)?;
         let ts_hi = d.varint_i64().ok_or_else(bad)?;
@@ -283,6 +305,7 @@ pub(crate) fn decode_regions(value: &[u8]) -> Result<Vec<Region>> {
             end,
             ts_lo,
             ts_hi,
+            deleted: tag & DELETED != 0,
         });
     }
     Ok(out)
@@ -361,10 +384,25 @@ mod tests {
                 end: None,
                 ts_lo: i64::MIN,
                 ts_hi: i64::MAX,
+                deleted: true,
+            },
+            Region {
+                deleted: true,
+                ..Region::key(b"cpu.b", 1, 2)
             },
         ];
         assert_eq!(decode_regions(&encode_regions(&rs)).unwrap(), rs);
         assert!(decode_regions(&[1, 2, 3]).is_err());
+        // A mark written before `deleted` was kept: tags 0 and 1.
+        let mut old = Vec::new();
+        put_bytes(&mut old, b"cpu.a");
+        old.push(1);
+        put_bytes(&mut old, b"cpu.a\0");
+        put_varint_i64(&mut old, -5);
+        put_varint_i64(&mut old, 7);
+        assert_eq!(decode_regions(&old).unwrap(), rs[..1]);
+        old[6] = 4; // an unknown tag bit
+        assert!(decode_regions(&old).is_err());
         let all = &rs[1];
         assert_eq!(
             all.within(b"cpu."),

@@ -4,7 +4,8 @@
 //! maintained by its maintenance rounds; [`Rollup`] reads it.
 //!
 //! Here: opening the children, the write hook that marks rolled buckets dirty when a
-//! raw write comes late (before the raw write commits), and what is stored in a
+//! raw write comes late (before the raw write commits), the raw floor below which
+//! rolled buckets are history (docs/numeric.md, "History"), and what is stored in a
 //! rollup besides its points. The rolling itself is in `rollup_pass.rs`, the read
 //! handle in `rollup_read.rs`.
 //!
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::points::bucket_of;
 use super::{Engine, Inner, WriteBatch, WriteOptions};
 use crate::config::{Config, ReadOptions, Tuning};
 use crate::error::{Error, Result};
@@ -29,8 +31,10 @@ use crate::fs::FileSystem;
 use crate::range::{Bounds, Query};
 use crate::record::Record;
 use crate::rollup::{
-    encode_regions, Region, RollupRule, DIRTY_PREFIX, RESERVED_TS, RULE_KEY, WATERMARK_KEY,
+    encode_regions, Region, RollupRule, DIRTY_PREFIX, FLOOR_KEY, RESERVED_TS, RULE_KEY,
+    WATERMARK_KEY,
 };
+use crate::util::now_micros;
 use crate::wal::{Op, WriteBatch as LogBatch};
 
 /// The directory of the rule `name`'s rollup under the data directory `dir`.
@@ -51,8 +55,49 @@ pub(super) struct RuleState {
     /// Rolled points may lie at or above `rolled` (a pass that failed, or a crash
     /// in one before this open): the next pass deletes them first.
     pub(super) unclean: AtomicBool,
+    /// The greatest cutoff of raw retention the passes have seen, as persisted
+    /// (`FLOOR_KEY`; `i64::MIN`: none), and the sequence number of the raw data up
+    /// to which retention's deletes are counted in it. Only passes change them.
+    pub(super) retention_floor: AtomicI64,
+    pub(super) floor_seq: AtomicU64,
+    /// What of the raw data's limits the floor follows.
+    pub(super) raw: RawLimits,
     /// The id of the next dirty mark.
     next_mark: AtomicU64,
+}
+
+/// What removes raw points without a user's delete, for the raw floor.
+#[derive(Clone, Copy)]
+pub(super) struct RawLimits {
+    /// `Tuning::retention_max_age_secs` or `retention_max_bytes` is set: its cutoffs
+    /// raise the floor.
+    pub(super) retention: bool,
+    /// `Config::default_ttl_secs`, in microseconds: points written with it are
+    /// expired once `now - ttl` passes their ts.
+    pub(super) ttl: Option<i64>,
+}
+
+impl RuleState {
+    /// The first bucket start at or after the raw floor, given the retention floor
+    /// `retention` (rolled buckets before it are history, docs/numeric.md):
+    /// `i64::MIN` when there is no floor.
+    pub(super) fn open_from(&self, retention: i64, now: impl FnOnce() -> i64) -> i64 {
+        let ttl = self.raw.ttl.map_or(i64::MIN, |t| {
+            // A point at `ts` with the default TTL is expired once `ts + ttl <= now`.
+            now().saturating_sub(t).saturating_add(1)
+        });
+        first_start_from(retention.max(ttl), self.rule.step)
+    }
+}
+
+/// The first bucket start of `step` at or after `ts` (`i64::MAX` when past the last).
+pub(super) fn first_start_from(ts: i64, step: i64) -> i64 {
+    let (start, last) = bucket_of(ts, step);
+    if start == ts {
+        start
+    } else {
+        last.saturating_add(1)
+    }
 }
 
 /// Every rule's rollup of an engine.
@@ -75,6 +120,13 @@ impl Rollups {
             return Ok(None);
         }
         let mut rules = Vec::with_capacity(tuning.rollups.len());
+        let raw = RawLimits {
+            retention: tuning.retention_max_age_secs.is_some()
+                || tuning.retention_max_bytes.is_some(),
+            ttl: config
+                .default_ttl_secs
+                .map(|s| i64::try_from(s.saturating_mul(1_000_000)).unwrap_or(i64::MAX)),
+        };
         for rule in &tuning.rollups {
             let dir = rollup_dir(&config.data_dir, &rule.name);
             let child_config = Config {
@@ -101,6 +153,7 @@ impl Rollups {
             };
             check_definition(&child, rule, read_only)?;
             let rolled = read_watermark(&child)?;
+            let (floor, floor_seq) = read_floor(&child)?;
             let next_mark = last_mark(&child)?.map_or(0, |id| id + 1);
             rules.push(RuleState {
                 rule: rule.clone(),
@@ -108,6 +161,9 @@ impl Rollups {
                 watermark: AtomicI64::new(rolled),
                 rolled: AtomicI64::new(rolled),
                 unclean: AtomicBool::new(true),
+                retention_floor: AtomicI64::new(floor),
+                floor_seq: AtomicU64::new(floor_seq),
+                raw,
                 next_mark: AtomicU64::new(next_mark),
             });
         }
@@ -128,7 +184,9 @@ impl Rollups {
             if wm == i64::MIN {
                 continue; // nothing rolled yet
             }
-            let regions = late_regions(&batch, &r.rule.prefix, wm);
+            // The floor only rises: a pass finds at least this history.
+            let open_from = r.open_from(r.retention_floor.load(Ordering::Acquire), now_micros);
+            let regions = late_regions(&batch, &r.rule, wm, open_from);
             if !regions.is_empty() {
                 r.mark(&regions)?;
             }
@@ -188,22 +246,29 @@ impl RuleState {
     }
 }
 
-/// What `batch` changes below `watermark` under `prefix`: one region per key put or
-/// deleted (its least and greatest ts), and each range delete's, cut to the prefix.
-fn late_regions(batch: &LogBatch, prefix: &[u8], watermark: i64) -> Vec<Region> {
-    let mut keys: BTreeMap<&[u8], (i64, i64)> = BTreeMap::new();
-    fn note<'a>(keys: &mut BTreeMap<&'a [u8], (i64, i64)>, key: &'a [u8], ts: i64) {
-        let e = keys.entry(key).or_insert((ts, ts));
-        *e = (e.0.min(ts), e.1.max(ts));
-    }
+/// What `batch` changes below `watermark` under the rule's prefix: per key put or
+/// deleted, one region per run of consecutive buckets its ts fall in (so that a
+/// bucket between two late points is not rolled again: its raw points may have
+/// expired), but none for buckets starting before `open_from` (history: a late write
+/// there changes nothing rolled); and each range delete's region (`deleted`), cut to
+/// the prefix.
+fn late_regions(
+    batch: &LogBatch,
+    rule: &RollupRule,
+    watermark: i64,
+    open_from: i64,
+) -> Vec<Region> {
+    let prefix = rule.prefix.as_slice();
+    let mut keys: BTreeMap<&[u8], Vec<i64>> = BTreeMap::new();
+    let late = |key: &[u8], ts: i64| ts < watermark && ts >= open_from && key.starts_with(prefix);
     let mut out = Vec::new();
     for op in &batch.ops {
         let (key, ts) = match op {
             Op::Points(p) => {
                 for i in 0..p.len() {
                     let (key, ts) = (p.key(i), p.ts[i]);
-                    if ts < watermark && key.starts_with(prefix) {
-                        note(&mut keys, key, ts);
+                    if late(key, ts) {
+                        keys.entry(key).or_default().push(ts);
                     }
                 }
                 continue;
@@ -216,23 +281,48 @@ fn late_regions(batch: &LogBatch, prefix: &[u8], watermark: i64) -> Vec<Region> 
                 ts_lo,
                 ts_hi,
             } => {
+                // As deleted (not cut at the watermark: a pass rolls again only
+                // below its own, and tells retention's deletes from a user's by
+                // their regions: `retention_floor` in rollup_pass.rs).
                 if *ts_lo < watermark {
                     let region = Region {
                         start: start.clone(),
                         end: (!end.is_empty()).then(|| end.clone()),
                         ts_lo: *ts_lo,
-                        ts_hi: (*ts_hi).min(watermark - 1),
+                        ts_hi: *ts_hi,
+                        deleted: true,
                     };
                     out.extend(region.within(prefix));
                 }
                 continue;
             }
         };
-        if ts < watermark && key.starts_with(prefix) {
-            note(&mut keys, key, ts);
+        if late(key, ts) {
+            keys.entry(key).or_default().push(ts);
         }
     }
-    out.extend(keys.into_iter().map(|(k, (lo, hi))| Region::key(k, lo, hi)));
+    for (key, mut ts) in keys {
+        ts.sort_unstable();
+        // The open run: its least and greatest ts, and the last ts of its last bucket.
+        let mut run: Option<(i64, i64, i64)> = None;
+        for t in ts {
+            match &mut run {
+                Some((_, hi, end)) if t <= end.saturating_add(rule.step) => {
+                    *hi = t;
+                    *end = bucket_of(t, rule.step).1;
+                }
+                _ => {
+                    if let Some((lo, hi, _)) = run.take() {
+                        out.push(Region::key(key, lo, hi));
+                    }
+                    run = Some((t, t, bucket_of(t, rule.step).1));
+                }
+            }
+        }
+        if let Some((lo, hi, _)) = run {
+            out.push(Region::key(key, lo, hi));
+        }
+    }
     out
 }
 
@@ -277,6 +367,33 @@ pub(super) fn read_watermark(child: &Engine) -> Result<i64> {
             "the rollup's watermark record is not 8 bytes",
         )),
     }
+}
+
+/// The raw floor record of a rollup: the retention floor and the raw sequence
+/// number it counts up to (`(i64::MIN, 0)` when none).
+pub(super) fn read_floor(child: &Engine) -> Result<(i64, u64)> {
+    let r = child.get_bytes(FLOOR_KEY, RESERVED_TS, &ReadOptions::default())?;
+    let Some(r) = r else {
+        return Ok((i64::MIN, 0));
+    };
+    match <[u8; 16]>::try_from(r.value.as_slice()) {
+        Ok(b) => Ok((
+            i64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
+            u64::from_le_bytes(b[8..].try_into().expect("8 bytes")),
+        )),
+        Err(_) => Err(Error::corruption(
+            child.data_dir().display(),
+            0,
+            "the rollup's raw floor record is not 16 bytes",
+        )),
+    }
+}
+
+/// The value of the raw floor record.
+pub(super) fn floor_value(floor: i64, seq: u64) -> Vec<u8> {
+    let mut v = floor.to_le_bytes().to_vec();
+    v.extend_from_slice(&seq.to_le_bytes());
+    v
 }
 
 /// The id of the newest dirty mark in a rollup.
@@ -326,7 +443,13 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::point::Agg;
     use crate::record::Record;
+
+    /// The rule of these tests: buckets of 10 under `cpu.`.
+    fn rule() -> RollupRule {
+        RollupRule::new("r", 10, &[Agg::Max]).prefix("cpu.")
+    }
 
     /// `write_points`' columns are checked point by point, as `Num` records are.
     #[test]
@@ -340,7 +463,7 @@ mod tests {
             ops: vec![Op::Points(p)],
         };
         assert_eq!(
-            late_regions(&batch, b"cpu.", 10),
+            late_regions(&batch, &rule(), 10, i64::MIN),
             vec![Region::key(b"cpu.a", 2, 5)]
         );
     }
@@ -368,7 +491,7 @@ mod tests {
             ts_lo: 0,
             ts_hi: 100,
         });
-        let r = late_regions(&batch, b"cpu.", 10);
+        let r = late_regions(&batch, &rule(), 10, i64::MIN);
         assert_eq!(
             r,
             vec![
@@ -376,12 +499,70 @@ mod tests {
                     start: b"cpu.".to_vec(),
                     end: Some(b"cpu/".to_vec()),
                     ts_lo: 0,
-                    ts_hi: 9
+                    ts_hi: 100, // a pass rolls again below its own watermark
+                    deleted: true,
                 },
                 Region::key(b"cpu.a", 1, 5),
                 Region::key(b"cpu.c", 9, 9),
             ]
         );
-        assert!(late_regions(&batch, b"cpu.", 0).is_empty());
+        assert!(late_regions(&batch, &rule(), 0, i64::MIN).is_empty());
+    }
+
+    /// A key's late points make one region per run of consecutive buckets (the
+    /// buckets between runs are not rolled again); none in history (before
+    /// `open_from`), where range deletes still make theirs.
+    #[test]
+    fn late_points_make_a_region_per_run_of_buckets() {
+        let mut p = crate::wal::Points::with_capacity(8, 40);
+        for ts in [3, 14, 27, 29, 61, 95, 48] {
+            p.push(b"cpu.a", ts, i64::MAX, 1.0);
+        }
+        p.push(b"cpu.b", -1, i64::MAX, 1.0);
+        let mut batch = LogBatch {
+            ops: vec![Op::Points(p)],
+        };
+        let r = late_regions(&batch, &rule(), 100, i64::MIN);
+        assert_eq!(
+            r,
+            vec![
+                Region::key(b"cpu.a", 3, 29), // buckets 0, 10, 20
+                Region::key(b"cpu.a", 48, 48),
+                Region::key(b"cpu.a", 61, 61),
+                Region::key(b"cpu.a", 95, 95),
+                Region::key(b"cpu.b", -1, -1),
+            ]
+        );
+        batch.ops.push(Op::DeleteRange {
+            start: b"cpu.a".to_vec(),
+            end: b"cpu.b".to_vec(),
+            ts_lo: 0,
+            ts_hi: 5,
+        });
+        let r = late_regions(&batch, &rule(), 100, 40);
+        assert_eq!(
+            r,
+            vec![
+                Region {
+                    start: b"cpu.a".to_vec(),
+                    end: Some(b"cpu.b".to_vec()),
+                    ts_lo: 0,
+                    ts_hi: 5,
+                    deleted: true,
+                },
+                Region::key(b"cpu.a", 48, 48),
+                Region::key(b"cpu.a", 61, 61),
+                Region::key(b"cpu.a", 95, 95),
+            ]
+        );
+    }
+
+    #[test]
+    fn first_bucket_starts_from_a_floor() {
+        assert_eq!(first_start_from(i64::MIN, 10), i64::MIN);
+        assert_eq!(first_start_from(20, 10), 20);
+        assert_eq!(first_start_from(21, 10), 30);
+        assert_eq!(first_start_from(-9, 10), 0);
+        assert_eq!(first_start_from(i64::MAX, 10), i64::MAX);
     }
 }

@@ -122,12 +122,6 @@ impl Leftovers {
         rule: &RollupRule,
         out: &mut Vec<Op>,
     ) -> Result<()> {
-        // A bucket the pass writes ends a rectangle it would fall in.
-        if let (Some(r), Some((_, t))) = (&self.rect, upto) {
-            if (r.lo..=r.hi).contains(&t) {
-                self.close_rect(rule, out);
-            }
-        }
         let mut run: Option<Run> = None;
         while let Some((k, t)) = self.next.take() {
             let at = (k.as_slice(), t);
@@ -177,6 +171,17 @@ impl Leftovers {
         }
         if let Some(r) = run {
             self.close_run(r, rule, out);
+        }
+        // A bucket the pass writes ends a rectangle it would fall in: checked here,
+        // after the runs this call closed (the last key's trailing run may have just
+        // made or widened the rectangle over `t`), for its range delete, written
+        // later, must not reach the keys after, `upto`'s among them, across `t`.
+        // (Rectangles are only made from runs of keys up to `upto`'s, whose runs end
+        // before `t`: once checked here, no later one covers this bucket.)
+        if let (Some(r), Some((_, t))) = (&self.rect, upto) {
+            if (r.lo..=r.hi).contains(&t) {
+                self.close_rect(rule, out);
+            }
         }
         // Past the stretch of gone keys: at a new rolled key, or at the end.
         let next_key = upto.map(|u| u.0);
@@ -272,12 +277,20 @@ mod tests {
 
     /// A rollup of 50 keys with buckets 0..100 of each function.
     fn child(dir: &std::path::Path) -> Engine {
+        child_with(dir, |_| 0..100)
+    }
+
+    /// A rollup of 50 keys `cpu.k000`.., key `k` with the buckets `minutes(k)`.
+    fn child_with(
+        dir: &std::path::Path,
+        minutes: impl Fn(usize) -> std::ops::Range<i64>,
+    ) -> Engine {
         let e = Engine::open(Config::new(dir)).unwrap();
         let mut pts = Vec::new();
         for k in 0..50 {
             for f in FUNCTIONS {
                 let key = RollupRule::rolled_key(f, format!("cpu.k{k:03}").as_bytes());
-                pts.extend((0..100).map(|m| Point::new(key.clone(), m * STEP, 1.0)));
+                pts.extend(minutes(k).map(|m| Point::new(key.clone(), m * STEP, 1.0)));
             }
         }
         e.write_points(&pts).unwrap();
@@ -322,6 +335,7 @@ mod tests {
             end: Some(b"cpu/".to_vec()),
             ts_lo: 10 * STEP + 5,
             ts_hi: 89 * STEP + 5,
+            deleted: true,
         };
         let span = (10 * STEP, 89 * STEP);
         let key = |k: usize| format!("cpu.k{k:03}").into_bytes();
@@ -341,18 +355,6 @@ mod tests {
         let ops = walk(&e, &region, span, &kept);
         let rs = ranges(&ops);
         assert_eq!(rs.len(), 4 * FUNCTIONS.len(), "{rs:?}");
-        let covers_none = |rs: &[(Vec<u8>, Vec<u8>, i64, i64)], kept: &[(Vec<u8>, i64)]| {
-            for (start, end, lo, hi) in rs {
-                for (k, t) in kept {
-                    let rolled = RollupRule::rolled_key(Agg::Max, k);
-                    let inside = rolled >= *start && rolled < *end && (lo..=hi).contains(&t);
-                    assert!(
-                        !inside,
-                        "{start:?}..{end:?} @ {lo}..={hi} covers {k:?} @ {t}"
-                    );
-                }
-            }
-        };
         covers_none(&rs, &kept);
         // k025 keeps every bucket (no run of its own): the rectangle of the keys
         // before it must not reach over it to the keys after.
@@ -365,6 +367,47 @@ mod tests {
         let rs = ranges(&walk(&e, &region, span, &kept));
         assert_eq!(rs.len(), 2 * FUNCTIONS.len(), "{rs:?}");
         covers_none(&rs, &kept);
+    }
+
+    /// A key's trailing run of gone buckets, consumed as the next key's bucket is
+    /// handed out, makes a rectangle over that bucket's start (and the keys after
+    /// lost the same span: it would grow over the bucket). The rectangle is closed
+    /// before the bucket is written; none covers it.
+    #[test]
+    fn a_rectangle_made_past_a_written_bucket_does_not_grow_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // k001 has one rolled bucket, 89, which it keeps; every other key keeps
+        // bucket 10 and loses 11..=89.
+        let e = child_with(dir.path(), |k| if k == 1 { 89..90 } else { 0..100 });
+        let region = Region {
+            start: b"cpu.".to_vec(),
+            end: Some(b"cpu/".to_vec()),
+            ts_lo: 10 * STEP,
+            ts_hi: 89 * STEP,
+            deleted: true,
+        };
+        let key = |k: usize| format!("cpu.k{k:03}").into_bytes();
+        let kept: Vec<(Vec<u8>, i64)> = (0..50)
+            .map(|k| (key(k), if k == 1 { 89 * STEP } else { 10 * STEP }))
+            .collect();
+        let rs = ranges(&walk(&e, &region, (10 * STEP, 89 * STEP), &kept));
+        covers_none(&rs, &kept);
+        // k000's rectangle, closed at k001's bucket, and one of k002..=k049.
+        assert_eq!(rs.len(), 2 * FUNCTIONS.len(), "{rs:?}");
+    }
+
+    /// Checks that no range of `rs` covers a bucket of `kept`.
+    fn covers_none(rs: &[(Vec<u8>, Vec<u8>, i64, i64)], kept: &[(Vec<u8>, i64)]) {
+        for (start, end, lo, hi) in rs {
+            for (k, t) in kept {
+                let rolled = RollupRule::rolled_key(Agg::Max, k);
+                let inside = rolled >= *start && rolled < *end && (lo..=hi).contains(&t);
+                assert!(
+                    !inside,
+                    "{start:?}..{end:?} @ {lo}..={hi} covers {k:?} @ {t}"
+                );
+            }
+        }
     }
 
     /// A few gone buckets (a point delete emptying a bucket, a short run) go one by

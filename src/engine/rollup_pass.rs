@@ -8,6 +8,13 @@
 //! watermark are idempotent (re-rolling a bucket writes the same ones), the points at
 //! or above the persisted watermark are deleted before the next pass writes there
 //! (`unclean`), and a dirty mark is deleted only with the watermark write.
+//!
+//! Rolled buckets before the raw floor are history (docs/numeric.md, "History"):
+//! some of their raw points may be gone by retention or TTL, so a pass never rolls
+//! them again; only a range delete covering one whole deletes it. Retention commits
+//! its cutoffs without the late check (`commit_log`), so a pass learns them from the
+//! raw data: a delete of every key from the start of time that is new since the last
+//! pass and was not marked dirty (a user's `delete_before` is) is retention's.
 
 use std::sync::atomic::Ordering;
 
@@ -15,14 +22,14 @@ use parking_lot::MutexGuard;
 
 use super::batch::points_log;
 use super::points::bucket_of;
-use super::rollup::{dirty_marks, Rollups, RuleState};
+use super::rollup::{dirty_marks, first_start_from, floor_value, Rollups, RuleState};
 use super::rollup_leftovers::Leftovers;
 use super::{Engine, Inner, WriteBatch, WriteOptions};
 use crate::error::{Error, Result};
 use crate::point::{Agg, Point, Summary};
 use crate::range::{prefix_successor, Bounds, KeyEnd, Query};
 use crate::record::{Record, MAX_KEY_LEN};
-use crate::rollup::{Region, RollupRule, FIRST_ROLLED_KEY, RESERVED_TS, WATERMARK_KEY};
+use crate::rollup::{Region, RollupRule, FIRST_ROLLED_KEY, FLOOR_KEY, RESERVED_TS, WATERMARK_KEY};
 use crate::util::now_micros;
 use crate::version;
 use crate::wal::{Op, WriteBatch as LogBatch};
@@ -41,6 +48,8 @@ struct Work {
     rolled: i64,
     target: i64,
     marks: Vec<(Vec<u8>, Vec<Region>)>,
+    /// The pass's clock (the TTL's part of the raw floor).
+    now: i64,
 }
 
 impl Rollups {
@@ -61,6 +70,7 @@ impl Rollups {
                     rolled,
                     target,
                     marks,
+                    now,
                 });
             }
             (inner.snapshot(), work)
@@ -183,8 +193,11 @@ impl RuleState {
         if self.unclean.load(Ordering::Acquire) {
             clear_from(child, w.rolled)?;
         }
+        let (floor, floor_seq) = self.retention_floor(snap, &w);
+        let open_from = self.open_from(floor, || w.now);
         // Dirty buckets below the watermark: rolled again from what raw data is
-        // left, and those with none left deleted, in the same writes.
+        // left, and those with none left deleted, in the same writes; but history
+        // (before `open_from`) only loses the buckets a range delete covers whole.
         for region in w.marks.iter().flat_map(|(_, rs)| rs) {
             let Some(region) = region.within(&rule.prefix) else {
                 continue;
@@ -194,6 +207,14 @@ impl RuleState {
             }
             let lo = bucket_of(region.ts_lo, rule.step).0;
             let hi = bucket_of(region.ts_hi, rule.step).1.min(w.rolled - 1);
+            if lo > hi {
+                continue;
+            }
+            if lo < open_from && region.deleted {
+                let history = (lo, hi.min(open_from - 1));
+                delete_whole(child, rule, &region, history, &mut out.deletes)?;
+            }
+            let lo = lo.max(open_from);
             if lo > hi {
                 continue;
             }
@@ -209,28 +230,132 @@ impl RuleState {
             out.leftovers = Some(Leftovers::open(child, rule, &region, lo, hi)?);
             out.roll(inner, snap, bounds)?;
         }
+        // The deletes of history, when no roll followed them.
+        out.flush()?;
         // The buckets that came due.
         if w.target > w.rolled {
             let bounds = Bounds::prefix(&rule.prefix).with_time(w.rolled, w.target - 1);
             out.roll(inner, snap, bounds)?;
         }
-        // The new watermark, and the marks handled gone, in one write.
-        if w.target > w.rolled || !w.marks.is_empty() {
+        // The new watermark, the retention floor, and the marks handled gone, in one
+        // write.
+        let floor_rose = floor > self.retention_floor.load(Ordering::Acquire);
+        if w.target > w.rolled || !w.marks.is_empty() || floor_rose {
             let mut b = WriteBatch::new();
             b.put_permanent(Record::new(
                 WATERMARK_KEY,
                 RESERVED_TS,
                 w.target.to_le_bytes().to_vec(),
             ));
+            b.put_permanent(Record::new(
+                FLOOR_KEY,
+                RESERVED_TS,
+                floor_value(floor, floor_seq),
+            ));
             for (key, _) in &w.marks {
                 b.delete(key.clone(), RESERVED_TS);
             }
             child.write_owned(b, &WriteOptions::default())?;
+            self.retention_floor.store(floor, Ordering::Release);
+            self.floor_seq.store(floor_seq, Ordering::Release);
         }
         self.rolled.store(w.target, Ordering::Release);
         self.unclean.store(false, Ordering::Release);
         Ok(())
     }
+}
+
+impl RuleState {
+    /// The retention floor as of `snap`, and the raw sequence number up to which
+    /// retention's deletes are counted in it: the persisted floor, raised by each
+    /// delete of every key from the start of time newer than that number that no
+    /// mark of this pass has as a range delete (a user's `delete_before` has one:
+    /// its mark is written before it commits, and the first pass whose snapshot holds
+    /// it reads the mark). Before the first pass nothing is rolled: retention's
+    /// deletes until then make no history.
+    fn retention_floor(&self, snap: &version::Snapshot, w: &Work) -> (i64, u64) {
+        let floor = self.retention_floor.load(Ordering::Acquire);
+        let seen = self.floor_seq.load(Ordering::Acquire);
+        let whole = Region {
+            start: Vec::new(),
+            end: None,
+            ts_lo: i64::MIN,
+            ts_hi: i64::MIN,
+            deleted: true,
+        }
+        .within(&self.rule.prefix);
+        let Some(whole) = whole.filter(|_| self.raw.retention && w.rolled != i64::MIN) else {
+            return (floor, snap.seq);
+        };
+        if seen >= snap.seq {
+            // Nothing new (or raw writes after `seen` were lost in a crash: their
+            // numbers are given again, and counted from here).
+            return (floor, snap.seq);
+        }
+        let marked = |ts_hi: i64| {
+            w.marks.iter().flat_map(|(_, rs)| rs).any(|r| {
+                r.deleted
+                    && (r.ts_lo, r.ts_hi) == (i64::MIN, ts_hi)
+                    && (&r.start, &r.end) == (&whole.start, &whole.end)
+            })
+        };
+        let cutoffs = snap.range_tombstones().into_vec().into_iter().filter(|t| {
+            t.seq > seen && t.start.is_empty() && t.end.is_empty() && t.ts_lo == i64::MIN
+        });
+        let floor = cutoffs
+            .filter(|t| !marked(t.ts_hi))
+            .fold(floor, |f, t| f.max(t.ts_hi.saturating_add(1)));
+        (floor, snap.seq)
+    }
+}
+
+/// Deletes the rolled buckets of `region`'s keys starting in `lo..=hi` (history)
+/// that the range delete `region` covers whole, when there are any: a range delete
+/// a function. Those it covers in part are left as rolled.
+fn delete_whole(
+    child: &Engine,
+    rule: &RollupRule,
+    region: &Region,
+    (lo, hi): (i64, i64),
+    out: &mut Vec<Op>,
+) -> Result<()> {
+    let first = first_start_from(region.ts_lo, rule.step);
+    let (start, end) = bucket_of(region.ts_hi, rule.step);
+    let last = match end == region.ts_hi {
+        true => start,
+        false => match start.checked_sub(rule.step) {
+            Some(s) => s,
+            None => return Ok(()),
+        },
+    };
+    let (lo, hi) = (first.max(lo), last.min(hi));
+    if lo > hi {
+        return Ok(());
+    }
+    let (start, end) = rolled_range(rule.functions[0], region);
+    let bounds = Bounds {
+        start,
+        end: KeyEnd::Excluded(end),
+        ..Bounds::all()
+    }
+    .with_time(lo, hi);
+    let any = child.query(Query {
+        bounds,
+        limit: Some(1),
+    })?;
+    if any.is_empty() {
+        return Ok(());
+    }
+    for &f in &rule.functions {
+        let (start, end) = rolled_range(f, region);
+        out.push(Op::DeleteRange {
+            start,
+            end,
+            ts_lo: lo,
+            ts_hi: hi,
+        });
+    }
+    Ok(())
 }
 
 /// The keys `[start, end)` of `f`'s rolled series of the raw keys of `region`.
