@@ -20,6 +20,15 @@ fn open(dir: &std::path::Path) -> JsonDB {
     db
 }
 
+/// The keys of the changes after `seq`, in order.
+fn keys_since(db: &JsonDB, seq: u64) -> Vec<Value> {
+    db.changes_since(seq)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.key)
+        .collect()
+}
+
 fn brief(c: &Change) -> (String, Value, ChangeKind) {
     (c.store.clone(), c.key.clone(), c.kind)
 }
@@ -146,12 +155,7 @@ fn changes_since_resumes_after_a_reopen() {
 
     let db = open(d.path());
     assert_eq!(db.last_change_seq(), last, "the sequence is read back");
-    let rest: Vec<Value> = db
-        .changes_since(mid)
-        .unwrap()
-        .into_iter()
-        .map(|c| c.key)
-        .collect();
+    let rest = keys_since(&db, mid);
     assert_eq!(rest, vec![json!(3), json!(4)]);
     assert!(db.changes_since(last).unwrap().is_empty());
     db.put("b", json!({"id": 7})).unwrap();
@@ -223,12 +227,7 @@ fn a_gap_is_found_after_a_reopen_once_the_log_expired() {
         db.changes_since(first).unwrap_err().code(),
         StatusCode::NotFound
     );
-    let after: Vec<Value> = db
-        .changes_since(second)
-        .unwrap()
-        .into_iter()
-        .map(|c| c.key)
-        .collect();
+    let after = keys_since(&db, second);
     assert_eq!(after, vec![json!(3)]);
 }
 
@@ -481,12 +480,7 @@ fn a_resume_point_this_log_never_had_is_an_error() {
         db.changes_since(s1 + 1).unwrap_err().code(),
         StatusCode::NotFound
     );
-    let after: Vec<Value> = db
-        .changes_since(s1)
-        .unwrap()
-        .into_iter()
-        .map(|c| c.key)
-        .collect();
+    let after = keys_since(&db, s1);
     assert_eq!(after, vec![json!(3)]);
 }
 

@@ -339,11 +339,7 @@ fn delete_whole(
         ..Bounds::all()
     }
     .with_time(lo, hi);
-    let any = child.query(Query {
-        bounds,
-        limit: Some(1),
-    })?;
-    if any.is_empty() {
+    if !holds_any(child, bounds)? {
         return Ok(());
     }
     for &f in &rule.functions {
@@ -377,14 +373,19 @@ fn clear_from(child: &Engine, from: i64) -> Result<()> {
         ..Bounds::all()
     }
     .with_time(from, i64::MAX);
-    let any = child.query(Query {
-        bounds,
-        limit: Some(1),
-    })?;
-    if any.is_empty() {
+    if !holds_any(child, bounds)? {
         return Ok(());
     }
     child.delete_region(FIRST_ROLLED_KEY.to_vec(), None, from, i64::MAX)
+}
+
+/// Whether the rollup holds a bucket in `bounds` (one read, stopping at the first).
+fn holds_any(child: &Engine, bounds: Bounds) -> Result<bool> {
+    let first = child.query(Query {
+        bounds,
+        limit: Some(1),
+    })?;
+    Ok(!first.is_empty())
 }
 
 #[cfg(test)]
