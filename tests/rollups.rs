@@ -244,6 +244,38 @@ fn late_points_leave_buckets_whose_raw_points_expired_as_rolled() {
     assert_eq!(now_rolled[9].values[0], 61.0, "the late point is rolled in");
     assert_eq!(now_rolled[9].values[3], 1000.0);
     e.shutdown().unwrap();
+    // Reopened without the TTL: the floor a pass saw is kept, so bucket 0 (its raw
+    // points expired) is still history, not rolled again from a late point alone.
+    let e = Engine::open_with(common::small_config(dir.path()), tuning(vec![rule()])).unwrap();
+    e.write_points(&[Point::new("cpu.a", from + 40 * s, -1.0)])
+        .unwrap();
+    e.run_rollups().unwrap();
+    assert_eq!(rolled(&e, "1m")[0], got[0], "the floor did not go back");
+    e.shutdown().unwrap();
+}
+
+/// Retention hands its cutoff to the rollups before it deletes: the floor holds
+/// even when the raw delete is flushed (or the engine reopened) before the next
+/// pass, which then has no tombstone to learn it from.
+#[test]
+fn the_retention_floor_holds_when_the_delete_is_flushed_before_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = tuning(vec![rule()]);
+    t.retention_max_age_secs = Some(3600);
+    let e = open(dir.path(), &t);
+    let from = minute_start(flowdb::now_micros() - 3 * 3_600_000_000);
+    minutes_of_points(&e, from, 10);
+    e.run_rollups().unwrap();
+    let got = rolled(&e, "1m");
+    assert!(e.enforce_retention().unwrap().is_some());
+    e.flush().unwrap();
+    e.shutdown().unwrap();
+    let e = open(dir.path(), &t);
+    e.write_points(&[Point::new("cpu.a", from + 30 * 1_000_000, 1000.0)])
+        .unwrap();
+    e.run_rollups().unwrap();
+    assert_eq!(rolled(&e, "1m"), got, "history stays as rolled");
+    e.shutdown().unwrap();
 }
 
 #[test]

@@ -201,6 +201,11 @@ impl Inner {
         if !below {
             return Ok(None);
         }
+        // The rollups keep what they rolled of the data about to go (a late write
+        // must not re-roll it from what is left): told first, durably.
+        if let Some(rollups) = &self.rollups {
+            rollups.raise_floor(cutoff)?;
+        }
         let op = range_delete(Vec::new(), None, i64::MIN, cutoff - 1)?.expect("all keys");
         // Not `commit`: retention dirties no rolled bucket (docs/numeric.md).
         self.commit_log(LogBatch { ops: vec![op] }, false)?;

@@ -55,11 +55,10 @@ pub(super) struct RuleState {
     /// Rolled points may lie at or above `rolled` (a pass that failed, or a crash
     /// in one before this open): the next pass deletes them first.
     pub(super) unclean: AtomicBool,
-    /// The greatest cutoff of raw retention the passes have seen, as persisted
-    /// (`FLOOR_KEY`; `i64::MIN`: none), and the sequence number of the raw data up
-    /// to which retention's deletes are counted in it. Only passes change them.
-    pub(super) retention_floor: AtomicI64,
-    pub(super) floor_seq: AtomicU64,
+    /// The raw floor as persisted (`FLOOR_KEY`; `i64::MIN`: none): the greatest of
+    /// raw retention's cutoffs (handed over by `raise_floor` before they delete
+    /// anything) and of the default TTL's `now - ttl` seen by a pass. Only rises.
+    pub(super) floor: AtomicI64,
     /// What of the raw data's limits the floor follows.
     pub(super) raw: RawLimits,
     /// The id of the next dirty mark.
@@ -69,24 +68,26 @@ pub(super) struct RuleState {
 /// What removes raw points without a user's delete, for the raw floor.
 #[derive(Clone, Copy)]
 pub(super) struct RawLimits {
-    /// `Tuning::retention_max_age_secs` or `retention_max_bytes` is set: its cutoffs
-    /// raise the floor.
-    pub(super) retention: bool,
     /// `Config::default_ttl_secs`, in microseconds: points written with it are
     /// expired once `now - ttl` passes their ts.
     pub(super) ttl: Option<i64>,
 }
 
 impl RuleState {
-    /// The first bucket start at or after the raw floor, given the retention floor
-    /// `retention` (rolled buckets before it are history, docs/numeric.md):
-    /// `i64::MIN` when there is no floor.
-    pub(super) fn open_from(&self, retention: i64, now: impl FnOnce() -> i64) -> i64 {
-        let ttl = self.raw.ttl.map_or(i64::MIN, |t| {
-            // A point at `ts` with the default TTL is expired once `ts + ttl <= now`.
-            now().saturating_sub(t).saturating_add(1)
-        });
-        first_start_from(retention.max(ttl), self.rule.step)
+    /// The raw floor at `now`: the persisted one, or the default TTL's when higher
+    /// (a point at `ts` with the default TTL is expired once `ts + ttl <= now`).
+    pub(super) fn floor_at(&self, now: i64) -> i64 {
+        let ttl = self
+            .raw
+            .ttl
+            .map_or(i64::MIN, |t| now.saturating_sub(t).saturating_add(1));
+        self.floor.load(Ordering::Acquire).max(ttl)
+    }
+
+    /// The first bucket start at or after the raw floor at `now` (rolled buckets
+    /// before it are history, docs/numeric.md): `i64::MIN` when there is no floor.
+    pub(super) fn open_from(&self, now: i64) -> i64 {
+        first_start_from(self.floor_at(now), self.rule.step)
     }
 }
 
@@ -121,8 +122,6 @@ impl Rollups {
         }
         let mut rules = Vec::with_capacity(tuning.rollups.len());
         let raw = RawLimits {
-            retention: tuning.retention_max_age_secs.is_some()
-                || tuning.retention_max_bytes.is_some(),
             ttl: config
                 .default_ttl_secs
                 .map(|s| i64::try_from(s.saturating_mul(1_000_000)).unwrap_or(i64::MAX)),
@@ -153,7 +152,7 @@ impl Rollups {
             };
             check_definition(&child, rule, read_only)?;
             let rolled = read_watermark(&child)?;
-            let (floor, floor_seq) = read_floor(&child)?;
+            let floor = read_floor(&child)?;
             let next_mark = last_mark(&child)?.map_or(0, |id| id + 1);
             rules.push(RuleState {
                 rule: rule.clone(),
@@ -161,8 +160,7 @@ impl Rollups {
                 watermark: AtomicI64::new(rolled),
                 rolled: AtomicI64::new(rolled),
                 unclean: AtomicBool::new(true),
-                retention_floor: AtomicI64::new(floor),
-                floor_seq: AtomicU64::new(floor_seq),
+                floor: AtomicI64::new(floor),
                 raw,
                 next_mark: AtomicU64::new(next_mark),
             });
@@ -185,7 +183,7 @@ impl Rollups {
                 continue; // nothing rolled yet
             }
             // The floor only rises: a pass finds at least this history.
-            let open_from = r.open_from(r.retention_floor.load(Ordering::Acquire), now_micros);
+            let open_from = r.open_from(now_micros());
             let regions = late_regions(&batch, &r.rule, wm, open_from);
             if !regions.is_empty() {
                 r.mark(&regions)?;
@@ -282,8 +280,7 @@ fn late_regions(
                 ts_hi,
             } => {
                 // As deleted (not cut at the watermark: a pass rolls again only
-                // below its own, and tells retention's deletes from a user's by
-                // their regions: `retention_floor` in rollup_pass.rs).
+                // below its own).
                 if *ts_lo < watermark {
                     let region = Region {
                         start: start.clone(),
@@ -303,28 +300,34 @@ fn late_regions(
     }
     for (key, mut ts) in keys {
         ts.sort_unstable();
-        // The open run: its least and greatest ts, and the last ts of its last bucket.
-        let mut run: Option<(i64, i64, i64)> = None;
+        // The runs of consecutive buckets: each its least and greatest ts, and the
+        // last ts of its last bucket.
+        let mut runs: Vec<(i64, i64, i64)> = Vec::new();
         for t in ts {
-            match &mut run {
+            match runs.last_mut() {
                 Some((_, hi, end)) if t <= end.saturating_add(rule.step) => {
                     *hi = t;
                     *end = bucket_of(t, rule.step).1;
                 }
-                _ => {
-                    if let Some((lo, hi, _)) = run.take() {
-                        out.push(Region::key(key, lo, hi));
-                    }
-                    run = Some((t, t, bucket_of(t, rule.step).1));
-                }
+                _ => runs.push((t, t, bucket_of(t, rule.step).1)),
             }
         }
-        if let Some((lo, hi, _)) = run {
-            out.push(Region::key(key, lo, hi));
+        match runs.len() {
+            // A sparse backfill: one region over all its runs (above the floor the
+            // raw data holds what was rolled, so re-rolling the gaps changes
+            // nothing), not a mark growing with its points.
+            n if n > MAX_RUNS_PER_KEY => {
+                out.push(Region::key(key, runs[0].0, runs[n - 1].1));
+            }
+            _ => out.extend(runs.iter().map(|&(lo, hi, _)| Region::key(key, lo, hi))),
         }
     }
     out
 }
+
+/// The most regions one key of a late batch gets in a dirty mark (one per run of
+/// consecutive buckets it touches); past it, one over them all.
+const MAX_RUNS_PER_KEY: usize = 64;
 
 /// Checks that the rollup was made by the same rule (prefix, step, functions), and
 /// records the rule in a new one.
@@ -369,31 +372,43 @@ pub(super) fn read_watermark(child: &Engine) -> Result<i64> {
     }
 }
 
-/// The raw floor record of a rollup: the retention floor and the raw sequence
-/// number it counts up to (`(i64::MIN, 0)` when none).
-pub(super) fn read_floor(child: &Engine) -> Result<(i64, u64)> {
+/// The raw floor record of a rollup (`i64::MIN` when none).
+pub(super) fn read_floor(child: &Engine) -> Result<i64> {
     let r = child.get_bytes(FLOOR_KEY, RESERVED_TS, &ReadOptions::default())?;
     let Some(r) = r else {
-        return Ok((i64::MIN, 0));
+        return Ok(i64::MIN);
     };
-    match <[u8; 16]>::try_from(r.value.as_slice()) {
-        Ok(b) => Ok((
-            i64::from_le_bytes(b[..8].try_into().expect("8 bytes")),
-            u64::from_le_bytes(b[8..].try_into().expect("8 bytes")),
-        )),
+    match <[u8; 8]>::try_from(r.value.as_slice()) {
+        Ok(b) => Ok(i64::from_le_bytes(b)),
         Err(_) => Err(Error::corruption(
             child.data_dir().display(),
             0,
-            "the rollup's raw floor record is not 16 bytes",
+            "the rollup's raw floor record is not 8 bytes",
         )),
     }
 }
 
 /// The value of the raw floor record.
-pub(super) fn floor_value(floor: i64, seq: u64) -> Vec<u8> {
-    let mut v = floor.to_le_bytes().to_vec();
-    v.extend_from_slice(&seq.to_le_bytes());
-    v
+pub(super) fn floor_value(floor: i64) -> Vec<u8> {
+    floor.to_le_bytes().to_vec()
+}
+
+impl Rollups {
+    /// Raw retention is about to delete every point before `cutoff`: each rule's
+    /// floor rises to it first, durably, so that the buckets it leaves without raw
+    /// points are history a late write cannot wipe (docs/numeric.md, "History").
+    pub(super) fn raise_floor(&self, cutoff: i64) -> Result<()> {
+        for r in &self.rules {
+            if cutoff <= r.floor.load(Ordering::Acquire) {
+                continue;
+            }
+            let mut b = WriteBatch::new();
+            b.put_permanent(Record::new(FLOOR_KEY, RESERVED_TS, floor_value(cutoff)));
+            r.child.write_owned(b, &WriteOptions { sync: true })?;
+            r.floor.fetch_max(cutoff, Ordering::AcqRel);
+        }
+        Ok(())
+    }
 }
 
 /// The id of the newest dirty mark in a rollup.
@@ -507,6 +522,23 @@ mod tests {
             ]
         );
         assert!(late_regions(&batch, &rule(), 0, i64::MIN).is_empty());
+    }
+
+    /// A sparse backfill (more runs of buckets than `MAX_RUNS_PER_KEY`) makes one
+    /// region over them all: a mark does not grow with the batch's points (a
+    /// region each overflowed the 64 MiB value limit at ~2 million points).
+    #[test]
+    fn a_sparse_backfill_makes_one_region_per_key() {
+        let n = MAX_RUNS_PER_KEY as i64 + 1;
+        let mut p = crate::wal::Points::with_capacity(n as usize, 6 * n as usize);
+        for i in 0..n {
+            p.push(b"cpu.a", i * 20, i64::MAX, 1.0); // every other bucket
+        }
+        let batch = LogBatch {
+            ops: vec![Op::Points(p)],
+        };
+        let r = late_regions(&batch, &rule(), i64::MAX, i64::MIN);
+        assert_eq!(r, vec![Region::key(b"cpu.a", 0, (n - 1) * 20)]);
     }
 
     /// A key's late points make one region per run of consecutive buckets (the

@@ -11,10 +11,8 @@
 //!
 //! Rolled buckets before the raw floor are history (docs/numeric.md, "History"):
 //! some of their raw points may be gone by retention or TTL, so a pass never rolls
-//! them again; only a range delete covering one whole deletes it. Retention commits
-//! its cutoffs without the late check (`commit_log`), so a pass learns them from the
-//! raw data: a delete of every key from the start of time that is new since the last
-//! pass and was not marked dirty (a user's `delete_before` is) is retention's.
+//! them again; only a range delete covering one whole deletes it. Retention hands
+//! each cutoff to the rollups before it deletes anything (`Rollups::raise_floor`).
 
 use std::sync::atomic::Ordering;
 
@@ -193,8 +191,11 @@ impl RuleState {
         if self.unclean.load(Ordering::Acquire) {
             clear_from(child, w.rolled)?;
         }
-        let (floor, floor_seq) = self.retention_floor(snap, &w);
-        let open_from = self.open_from(floor, || w.now);
+        // The floor as of this pass (retention's cutoffs, the default TTL's): kept
+        // with the watermark so that it never goes back (a TTL raised, a clock set
+        // back).
+        let floor = self.floor_at(w.now);
+        let open_from = first_start_from(floor, rule.step);
         // Dirty buckets below the watermark: rolled again from what raw data is
         // left, and those with none left deleted, in the same writes; but history
         // (before `open_from`) only loses the buckets a range delete covers whole.
@@ -239,7 +240,7 @@ impl RuleState {
         }
         // The new watermark, the retention floor, and the marks handled gone, in one
         // write.
-        let floor_rose = floor > self.retention_floor.load(Ordering::Acquire);
+        let floor_rose = floor > self.floor.load(Ordering::Acquire);
         if w.target > w.rolled || !w.marks.is_empty() || floor_rose {
             let mut b = WriteBatch::new();
             b.put_permanent(Record::new(
@@ -247,65 +248,16 @@ impl RuleState {
                 RESERVED_TS,
                 w.target.to_le_bytes().to_vec(),
             ));
-            b.put_permanent(Record::new(
-                FLOOR_KEY,
-                RESERVED_TS,
-                floor_value(floor, floor_seq),
-            ));
+            b.put_permanent(Record::new(FLOOR_KEY, RESERVED_TS, floor_value(floor)));
             for (key, _) in &w.marks {
                 b.delete(key.clone(), RESERVED_TS);
             }
             child.write_owned(b, &WriteOptions::default())?;
-            self.retention_floor.store(floor, Ordering::Release);
-            self.floor_seq.store(floor_seq, Ordering::Release);
+            self.floor.fetch_max(floor, Ordering::AcqRel);
         }
         self.rolled.store(w.target, Ordering::Release);
         self.unclean.store(false, Ordering::Release);
         Ok(())
-    }
-}
-
-impl RuleState {
-    /// The retention floor as of `snap`, and the raw sequence number up to which
-    /// retention's deletes are counted in it: the persisted floor, raised by each
-    /// delete of every key from the start of time newer than that number that no
-    /// mark of this pass has as a range delete (a user's `delete_before` has one:
-    /// its mark is written before it commits, and the first pass whose snapshot holds
-    /// it reads the mark). Before the first pass nothing is rolled: retention's
-    /// deletes until then make no history.
-    fn retention_floor(&self, snap: &version::Snapshot, w: &Work) -> (i64, u64) {
-        let floor = self.retention_floor.load(Ordering::Acquire);
-        let seen = self.floor_seq.load(Ordering::Acquire);
-        let whole = Region {
-            start: Vec::new(),
-            end: None,
-            ts_lo: i64::MIN,
-            ts_hi: i64::MIN,
-            deleted: true,
-        }
-        .within(&self.rule.prefix);
-        let Some(whole) = whole.filter(|_| self.raw.retention && w.rolled != i64::MIN) else {
-            return (floor, snap.seq);
-        };
-        if seen >= snap.seq {
-            // Nothing new (or raw writes after `seen` were lost in a crash: their
-            // numbers are given again, and counted from here).
-            return (floor, snap.seq);
-        }
-        let marked = |ts_hi: i64| {
-            w.marks.iter().flat_map(|(_, rs)| rs).any(|r| {
-                r.deleted
-                    && (r.ts_lo, r.ts_hi) == (i64::MIN, ts_hi)
-                    && (&r.start, &r.end) == (&whole.start, &whole.end)
-            })
-        };
-        let cutoffs = snap.range_tombstones().into_vec().into_iter().filter(|t| {
-            t.seq > seen && t.start.is_empty() && t.end.is_empty() && t.ts_lo == i64::MIN
-        });
-        let floor = cutoffs
-            .filter(|t| !marked(t.ts_hi))
-            .fold(floor, |f, t| f.max(t.ts_hi.saturating_add(1)));
-        (floor, snap.seq)
     }
 }
 
