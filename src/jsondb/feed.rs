@@ -293,16 +293,14 @@ impl Feed {
                 // The records between expired.
                 return Err(gap(seq, rec.prev));
             }
-            if rec.prev < last_seen {
-                return Err(match last_seen == seq {
-                    // The commit after `seq` follows an earlier one: `seq` was
-                    // never a commit here.
-                    true => unknown(seq, upto),
-                    false => Error::NotFound(format!(
-                        "the change log does not continue after sequence {last_seen} (the next record, {at}, follows {}): changes after {seq} cannot be resumed",
-                        rec.prev
-                    )),
-                });
+            // (The first commit after `seq` may follow an earlier one: `seq` lies
+            // between two commits, as `first - 1` does, and nothing was missed
+            // that this log knows of.)
+            if rec.prev < last_seen && last_seen != seq {
+                return Err(Error::NotFound(format!(
+                    "the change log does not continue after sequence {last_seen} (the next record, {at}, follows {}): changes after {seq} cannot be resumed",
+                    rec.prev
+                )));
             }
             if !rec.store_ids.is_empty() && rec.store_ids.len() != rec.changes.len() {
                 return Err(Error::corruption(
