@@ -23,6 +23,7 @@ mod read;
 mod read_only;
 mod retention;
 mod rollup;
+mod rollup_late;
 mod rollup_leftovers;
 mod rollup_pass;
 mod rollup_read;
