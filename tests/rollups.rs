@@ -125,15 +125,23 @@ fn minute_start(ts: i64) -> i64 {
     ts - ts.rem_euclid(STEP)
 }
 
-#[test]
-fn raw_retention_deletes_raw_points_not_rolled_ones() {
-    let dir = tempfile::tempdir().unwrap();
+/// An engine with the rule and an hour of raw retention, holding 10 minutes of
+/// points from three hours ago, rolled (retention not enforced yet); its tuning and
+/// the first minute.
+fn rolled_under_an_hour_of_retention(dir: &std::path::Path) -> (Engine, flowdb::Tuning, i64) {
     let mut t = tuning(vec![rule()]);
     t.retention_max_age_secs = Some(3600);
-    let e = open(dir.path(), &t);
+    let e = open(dir, &t);
     let from = minute_start(flowdb::now_micros() - 3 * 3_600_000_000);
     minutes_of_points(&e, from, 10);
     e.run_rollups().unwrap();
+    (e, t, from)
+}
+
+#[test]
+fn raw_retention_deletes_raw_points_not_rolled_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (e, t, from) = rolled_under_an_hour_of_retention(dir.path());
     assert_eq!(rolled(&e, "1m").len(), 10);
     assert!(e.enforce_retention().unwrap().is_some());
     assert!(
@@ -260,12 +268,7 @@ fn late_points_leave_buckets_whose_raw_points_expired_as_rolled() {
 #[test]
 fn the_retention_floor_holds_when_the_delete_is_flushed_before_a_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let mut t = tuning(vec![rule()]);
-    t.retention_max_age_secs = Some(3600);
-    let e = open(dir.path(), &t);
-    let from = minute_start(flowdb::now_micros() - 3 * 3_600_000_000);
-    minutes_of_points(&e, from, 10);
-    e.run_rollups().unwrap();
+    let (e, t, from) = rolled_under_an_hour_of_retention(dir.path());
     let got = rolled(&e, "1m");
     assert!(e.enforce_retention().unwrap().is_some());
     e.flush().unwrap();
