@@ -78,20 +78,22 @@ impl WalState {
     /// How much of the current segment is synced (0 when the last sync was of an
     /// earlier one).
     fn synced_len(&self) -> u64 {
-        match self.synced {
-            (n, len) if n == self.writer.number() => len,
-            _ => 0,
-        }
+        self.in_current(self.synced)
     }
 
     /// The synced length of the current segment a group should state at its front (a
     /// sync mark) because no mark states it yet.
     fn mark_due(&self) -> Option<u64> {
-        let marked = match self.marked {
-            (n, len) if n == self.writer.number() => len,
-            _ => 0,
-        };
-        Some(self.synced_len()).filter(|&s| s > marked)
+        Some(self.synced_len()).filter(|&s| s > self.in_current(self.marked))
+    }
+
+    /// The length of a `(segment, length)` pair in the current segment (0 when it is
+    /// of an earlier one).
+    fn in_current(&self, (segment, len): (u64, u64)) -> u64 {
+        match segment == self.writer.number() {
+            true => len,
+            false => 0,
+        }
     }
 }
 
