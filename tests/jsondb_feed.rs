@@ -8,7 +8,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use flowdb::jsondb::{Change, ChangeKind, JsonDB, KeyRange, StoreSchema, TransactionMode};
+use flowdb::jsondb::{
+    Change, ChangeKind, JsonDB, KeyRange, StoreSchema, Subscription, TransactionMode,
+};
 use flowdb::StatusCode;
 use serde_json::{json, Value};
 
@@ -31,6 +33,13 @@ fn keys_since(db: &JsonDB, seq: u64) -> Vec<Value> {
 
 fn brief(c: &Change) -> (String, Value, ChangeKind) {
     (c.store.clone(), c.key.clone(), c.kind)
+}
+
+/// What `sub` has received so far, each change in brief.
+fn received(sub: &Subscription) -> Vec<(String, Value, ChangeKind)> {
+    std::iter::from_fn(|| sub.try_recv())
+        .map(|c| brief(&c))
+        .collect()
 }
 
 #[test]
@@ -79,9 +88,7 @@ fn subscribers_get_committed_changes_in_order() {
         "one transaction, one sequence number"
     );
     assert!(got[1].seq < got[2].seq && got[2].seq < got[3].seq);
-    let ranged: Vec<_> = std::iter::from_fn(|| ranged.try_recv())
-        .map(|c| brief(&c))
-        .collect();
+    let ranged = received(&ranged);
     assert_eq!(
         ranged,
         vec![
@@ -125,9 +132,7 @@ fn a_document_created_and_deleted_in_one_transaction_is_no_change() {
     tx.put("b", json!({"id": 5})).unwrap();
     tx.delete("b", &json!(5)).unwrap(); // the clear covers it
     tx.commit().unwrap();
-    let got: Vec<_> = std::iter::from_fn(|| sub.try_recv())
-        .map(|c| brief(&c))
-        .collect();
+    let got = received(&sub);
     assert_eq!(
         got,
         vec![
@@ -317,15 +322,12 @@ fn a_renamed_store_keeps_its_changes_in_the_feed() {
         .unwrap();
     db.put("people", json!({"id": 2})).unwrap();
 
-    let people = |c: &Change| brief(c);
     let expected = vec![
         ("people".to_string(), json!(1), ChangeKind::Put),
         ("people".to_string(), json!(2), ChangeKind::Put),
     ];
     let resumed = db.subscribe_since(Some(since), &["people"], None).unwrap();
-    let got: Vec<_> = std::iter::from_fn(|| resumed.try_recv())
-        .map(|c| people(&c))
-        .collect();
+    let got = received(&resumed);
     assert_eq!(got, expected, "the backlog follows the store");
     assert_eq!(
         db.subscribe_since(Some(since), &["users"], None)
@@ -334,9 +336,7 @@ fn a_renamed_store_keeps_its_changes_in_the_feed() {
         StatusCode::NotFound,
         "the old name is gone"
     );
-    let live: Vec<_> = std::iter::from_fn(|| sub.try_recv())
-        .map(|c| people(&c))
-        .collect();
+    let live = received(&sub);
     assert_eq!(
         live,
         vec![
@@ -362,14 +362,10 @@ fn a_renamed_store_keeps_its_changes_in_the_feed() {
         .unwrap();
     db.put("users", json!({"id": 9})).unwrap();
     let resumed = db.subscribe_since(Some(since), &["people"], None).unwrap();
-    let got: Vec<_> = std::iter::from_fn(|| resumed.try_recv())
-        .map(|c| people(&c))
-        .collect();
+    let got = received(&resumed);
     assert_eq!(got, expected);
     let users = db.subscribe_since(Some(since), &["users"], None).unwrap();
-    let got: Vec<_> = std::iter::from_fn(|| users.try_recv())
-        .map(|c| brief(&c))
-        .collect();
+    let got = received(&users);
     assert_eq!(got, vec![("users".to_string(), json!(9), ChangeKind::Put)]);
 }
 
@@ -499,9 +495,7 @@ fn clearing_twice_in_one_transaction_is_one_clear() {
         ("a".to_string(), Value::Null, ChangeKind::Clear),
         ("a".to_string(), json!(3), ChangeKind::Put),
     ];
-    let got: Vec<_> = std::iter::from_fn(|| sub.try_recv())
-        .map(|c| brief(&c))
-        .collect();
+    let got = received(&sub);
     assert_eq!(got, expected);
     let logged: Vec<_> = db.changes_since(since).unwrap().iter().map(brief).collect();
     assert_eq!(logged, expected);
