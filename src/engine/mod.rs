@@ -251,14 +251,7 @@ impl Engine {
     pub fn shutdown(self) -> Result<()> {
         let result = self.close();
         self.inner.closed.store(true, Ordering::Release);
-        if let Some(h) = self.auto_background.lock().take() {
-            h.stop();
-        }
-        self.inner.stop_all_maintenance();
-        // A maintenance thread holds the engine (and so its directory lock) while it
-        // works: joined, the threads of handles the caller still holds included, so
-        // that the lock is released when this returns.
-        self.inner.join_all_maintenance();
+        self.end_maintenance();
         // The rollups close once no pass runs; their locks go with this engine.
         let result = match &self.inner.rollups {
             Some(r) => result.and(r.shutdown()),
@@ -295,16 +288,23 @@ impl Engine {
     }
 }
 
-impl Drop for Engine {
-    fn drop(&mut self) {
-        if let Some(h) = self.auto_background.get_mut().take() {
+impl Engine {
+    /// Stops every maintenance thread and waits for it: a thread holds the engine
+    /// (and so its directory lock) while it works, so they are joined, the threads
+    /// of handles the caller still holds included, for the lock to be released when
+    /// `shutdown` or the drop returns.
+    fn end_maintenance(&self) {
+        if let Some(h) = self.auto_background.lock().take() {
             h.stop();
         }
-        // Threads of handles the caller still holds too: a round under way holds the
-        // engine (and its directory lock) until it ends, so without the join a
-        // reopen right after the drop could find the directory locked.
         self.inner.stop_all_maintenance();
         self.inner.join_all_maintenance();
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.end_maintenance();
         self.inner.stop_events();
     }
 }

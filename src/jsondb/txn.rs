@@ -79,11 +79,8 @@ impl<'db> Transaction<'db> {
         // An unknown store is `NotFound` before the wait (it was `Busy` when the wait
         // timed out first); checked again once started (a schema change may come
         // in between).
-        {
-            let catalog = db.catalog.read().clone();
-            for s in scope.iter() {
-                catalog.store(s)?;
-            }
+        for s in scope.iter() {
+            db.catalog.read().store(s)?;
         }
         let ticket = db.scheduler.begin(&scope, write)?;
         let catalog = db.catalog.read().clone();
