@@ -36,18 +36,37 @@ fn batch(b: i64) -> Vec<Record> {
         .collect()
 }
 
-#[test]
-fn wal_cut_at_every_byte_of_the_last_batches() {
+/// Where a segment's records end: at the first record header of zeros (under
+/// `SyncMode::Always` the writer writes zeros ahead of its records), or the end.
+fn records_end(data: &[u8]) -> usize {
+    let mut pos = 0;
+    while pos + 8 <= data.len() && data[pos..pos + 8] != [0; 8] {
+        pos += 8 + u32::from_le_bytes(data[pos + 4..pos + 8].try_into().unwrap()) as usize;
+    }
+    pos
+}
+
+/// A segment cut at every byte of its last batches recovers the batches before the
+/// cut. With `zeros`, the bytes past the cut are zeros to the file's old end (a group
+/// torn over the zeros written ahead under `SyncMode::Always`); otherwise the file
+/// ends there.
+fn cut_at_every_byte(mode: flowdb::SyncMode, zeros: bool) {
+    let config = |dir: &Path| flowdb::Config {
+        wal_sync_mode: mode,
+        ..common::small_config(dir)
+    };
     let src = tempfile::tempdir().unwrap();
-    let e = Engine::open(common::small_config(src.path())).unwrap();
-    // ends[b]: the segment's length once batch b is in it.
+    let e = Engine::open(config(src.path())).unwrap();
+    // ends[b]: where the segment's records end once batch b is in it.
     let mut ends = Vec::new();
     for b in 0..5 {
         e.write_batch(&batch(b)).unwrap();
         let seg = wal_segments(src.path()).pop().unwrap();
-        ends.push(std::fs::metadata(&seg).unwrap().len());
+        ends.push(records_end(&std::fs::read(&seg).unwrap()));
     }
     let seg = wal_segments(src.path()).pop().unwrap();
+    let whole = std::fs::read(&seg).unwrap();
+    assert_eq!(zeros, whole.len() > ends[4], "zeros written ahead");
     let full = ends[4];
     drop(e);
     // Every byte of the last three batches.
@@ -55,11 +74,14 @@ fn wal_cut_at_every_byte_of_the_last_batches() {
         let want = ends.iter().filter(|end| **end <= cut).count() as i64;
         let dir = tempfile::tempdir().unwrap();
         copy_dir(src.path(), dir.path());
-        let seg = dir.path().join(seg.file_name().unwrap());
-        let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
-        f.set_len(cut).unwrap();
-        drop(f);
-        let e = Engine::open(common::small_config(dir.path())).unwrap();
+        let mut data = whole.clone();
+        if zeros {
+            data[cut..].fill(0);
+        } else {
+            data.truncate(cut);
+        }
+        std::fs::write(dir.path().join(seg.file_name().unwrap()), &data).unwrap();
+        let e = Engine::open(config(dir.path())).unwrap();
         let got: Vec<i64> = e
             .scan(ScanRange::prefix("k0"))
             .unwrap()
@@ -74,13 +96,55 @@ fn wal_cut_at_every_byte_of_the_last_batches() {
         // New writes go on, and survive another reopen.
         e.write_batch(&batch(100)).unwrap();
         drop(e);
-        let e = Engine::open(common::small_config(dir.path())).unwrap();
+        let e = Engine::open(config(dir.path())).unwrap();
         assert_eq!(
             e.scan(ScanRange::all()).unwrap().count(),
             3 * want as usize + 3,
             "cut at {cut}"
         );
     }
+}
+
+#[test]
+fn wal_cut_at_every_byte_of_the_last_batches() {
+    cut_at_every_byte(flowdb::SyncMode::IntervalMs(50), false);
+}
+
+#[test]
+fn wal_torn_at_every_byte_over_the_zeros_written_ahead() {
+    cut_at_every_byte(flowdb::SyncMode::Always, true);
+}
+
+/// Under `SyncMode::Always` the live segment has zeros written ahead of its records:
+/// a copy taken while the engine runs (as a kill leaves it) opens whole with nothing
+/// counted torn, and a closed engine's log ends at its last record.
+#[test]
+fn zeros_written_ahead_end_the_log_and_a_closed_log_has_none() {
+    let config = |dir: &Path| flowdb::Config {
+        wal_sync_mode: flowdb::SyncMode::Always,
+        ..common::small_config(dir)
+    };
+    let src = tempfile::tempdir().unwrap();
+    let e = Engine::open(config(src.path())).unwrap();
+    for b in 0..5 {
+        e.write_batch(&batch(b)).unwrap();
+    }
+    let killed = tempfile::tempdir().unwrap();
+    copy_dir(src.path(), killed.path());
+    drop(e);
+    let seg = wal_segments(src.path()).pop().unwrap();
+    let data = std::fs::read(&seg).unwrap();
+    assert_eq!(records_end(&data), data.len(), "cut when closed");
+    let seg = killed.path().join(seg.file_name().unwrap());
+    assert!(std::fs::metadata(&seg).unwrap().len() > data.len() as u64);
+    let e = Engine::open(config(killed.path())).unwrap();
+    assert_eq!(e.scan(ScanRange::all()).unwrap().count(), 15);
+    let metrics = e.metrics_text();
+    assert!(
+        metrics.contains("flowdb_wal_torn_tail_bytes_total 0\n"),
+        "{metrics}"
+    );
+    assert_eq!(std::fs::metadata(&seg).unwrap().len(), data.len() as u64);
 }
 
 #[test]

@@ -316,7 +316,11 @@ pub(super) fn new_inner(
         visible_seq: AtomicU64::new(log.last_seq),
         next_file: AtomicU64::new(log.next_file),
         wal: Mutex::new(WalState {
-            writer: log.writer,
+            writer: {
+                let mut w = log.writer;
+                w.prefill(config.wal_sync_mode == crate::SyncMode::Always);
+                w
+            },
             synced: (log.segment, 0),
             marked: (log.segment, 0),
             last_sync: Instant::now(),

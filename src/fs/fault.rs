@@ -1,7 +1,8 @@
 //! An in-memory file system for reliability tests: it tracks what was made durable,
 //! and it can fail operations or crash.
 //!
-//! - **Durability model.** A file's contents are durable up to its last `sync`; a name
+//! - **Durability model.** A file's contents are durable up to its last `sync` (bytes
+//!   overwritten or cut since then may come back as they were before); a name
 //!   (created, renamed or removed) is durable after the next `sync_dir`. Name changes
 //!   since then are kept in order, so a crash can keep any prefix of them, as a
 //!   journaling file system does.
@@ -110,6 +111,7 @@ impl FaultFs {
             synced: data.len(),
             data,
             cut_from: None,
+            overwritten: false,
         };
     }
 
@@ -165,16 +167,36 @@ impl FsFile for FaultFile {
         Ok(())
     }
 
+    fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        let mut s = self.fs.state.lock();
+        if data.is_empty() {
+            // Writes nothing (the engine asks whether positioned writes work).
+            return if s.crashed { Err(crashed()) } else { Ok(()) };
+        }
+        let at = offset as usize;
+        let grows = (at + data.len()).saturating_sub(s.nodes[self.id].data.len());
+        let room = match s.capacity {
+            Some(cap) => cap.saturating_sub(s.used()) as usize,
+            None => usize::MAX,
+        };
+        let (part, err) = match s.step(Op::Append, &self.path) {
+            // A short write: part of the data lands before the error.
+            Err(e) if !s.crashed => (data.len() / 2, Some(e)),
+            Err(e) => return Err(e),
+            Ok(()) if grows > room => (
+                data.len().saturating_sub(grows - room),
+                Some(Injected::NoSpace.error()),
+            ),
+            Ok(()) => (data.len(), None),
+        };
+        s.nodes[self.id].overwrite(at, &data[..part]);
+        err.map_or(Ok(()), Err)
+    }
+
     fn set_len(&self, len: u64) -> io::Result<()> {
         let mut s = self.fs.state.lock();
         s.step(Op::SetLen, &self.path)?;
-        let node = &mut s.nodes[self.id];
-        let len = len as usize;
-        if len < node.synced && node.cut_from.is_none() {
-            node.cut_from = Some(node.data[..node.synced].to_vec());
-            node.synced = len;
-        }
-        node.data.resize(len, 0);
+        s.nodes[self.id].cut(len as usize);
         Ok(())
     }
 
@@ -184,6 +206,7 @@ impl FsFile for FaultFile {
         let node = &mut s.nodes[self.id];
         node.synced = node.data.len();
         node.cut_from = None;
+        node.overwritten = false;
         Ok(())
     }
 

@@ -6,8 +6,10 @@
 //! it.
 //!
 //! The engine keeps one data directory, so paths are always `dir/name`. Writes are
-//! appends (logs, tables, the manifest's temporary file); a file is read with
-//! positioned reads or whole.
+//! appends (logs, tables, the manifest's temporary file), except that a log segment
+//! written under `SyncMode::Always` is filled with zeros ahead of its records, which
+//! then overwrite them ([`FsFile::write_at`]); a file is read with positioned reads or
+//! whole.
 
 #[cfg(feature = "fault-injection")]
 mod fault;
@@ -28,7 +30,7 @@ pub enum OpenMode {
     Read,
     /// An existing file, for reading, appending and `set_len`.
     Write,
-    /// A new file for appending; fails when it exists.
+    /// A new file for appending and positioned writes; fails when it exists.
     CreateNew,
     /// A file for appending, created or emptied.
     Truncate,
@@ -40,6 +42,18 @@ pub trait FsFile: Send + Sync {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
     /// Appends all of `data` at the end of the file.
     fn append(&self, data: &[u8]) -> io::Result<()>;
+    /// Writes all of `data` at `offset` (a positioned write; past the end, the gap
+    /// reads as zeros). The engine uses it only on files opened with
+    /// [`OpenMode::CreateNew`], and only when a write of no bytes at offset 0
+    /// succeeds: file systems without positioned writes keep this default, which
+    /// refuses, and the engine appends instead.
+    fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        let _ = (data, offset);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this file system has no positioned writes",
+        ))
+    }
     /// Cuts (or extends with zeros) the file to `len` bytes.
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// Makes the file's contents durable (fdatasync). Its name is durable only after

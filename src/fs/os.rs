@@ -1,7 +1,7 @@
 //! The real file system: `std::fs` with positioned reads, fdatasync and `flock`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
@@ -13,12 +13,12 @@ use super::{FileSystem, FsFile, OpenMode};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsFs;
 
-/// An open file. A log segment is opened with `O_APPEND`, so an append is one plain
-/// write(2). Other files cannot be (`O_APPEND` does not combine with `O_TRUNC`, and a
-/// file opened to be cut must not be): their appends are positioned writes at the end.
+/// An open file. Appends are positioned writes at the end: no file is opened with
+/// `O_APPEND`, which Linux lets override a positioned write's offset (and which does
+/// not combine with `O_TRUNC`). The log writer, which knows its end, writes with
+/// [`FsFile::write_at`], one pwrite(2) a group.
 struct OsFile {
     file: File,
-    o_append: bool,
 }
 
 impl FsFile for OsFile {
@@ -27,11 +27,12 @@ impl FsFile for OsFile {
     }
 
     fn append(&self, data: &[u8]) -> io::Result<()> {
-        if self.o_append {
-            return (&self.file).write_all(data);
-        }
         let end = self.file.metadata()?.len();
         self.file.write_all_at(data, end)
+    }
+
+    fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        self.file.write_all_at(data, offset)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
@@ -71,12 +72,11 @@ impl FileSystem for OsFs {
         match mode {
             OpenMode::Read => o.read(true),
             OpenMode::Write => o.read(true).write(true),
-            OpenMode::CreateNew => o.read(true).append(true).create_new(true),
+            OpenMode::CreateNew => o.read(true).write(true).create_new(true),
             OpenMode::Truncate => o.read(true).write(true).create(true).truncate(true),
         };
         Ok(Arc::new(OsFile {
             file: o.open(path)?,
-            o_append: mode == OpenMode::CreateNew,
         }))
     }
 

@@ -12,6 +12,10 @@
 //!
 //! (Segments written before sync marks have none: damage in their last segment is a
 //! torn tail wherever it is, as SQLite's and RocksDB's default recovery treat it.)
+//!
+//! The last segment may end in zeros written ahead of its records (writer.rs,
+//! `WalWriter::prefill`): the log ends at the first zero bytes that run to the end of
+//! the file, which are cut off like a torn tail but not counted as one.
 
 use std::path::Path;
 
@@ -100,14 +104,17 @@ pub(crate) fn replay_segment(
                 pos = end;
             }
             None => {
-                if !is_last || synced_past(&data, pos) {
+                // Zeros to the end: the records end here (writer.rs writes zeros
+                // ahead under `SyncMode::Always`), or a torn tail that left zeros.
+                let zeros = data[pos..].iter().all(|&b| b == 0);
+                if !is_last || (!zeros && synced_past(&data, pos)) {
                     return Err(Error::corruption(
                         &name,
                         pos as u64,
                         "WAL record is damaged (bad length or crc) in bytes that were synced",
                     ));
                 }
-                let torn = (data.len() - pos) as u64;
+                let torn = if zeros { 0 } else { (data.len() - pos) as u64 };
                 if tail == TornTail::Keep {
                     return Ok(Replayed {
                         batches,
@@ -243,18 +250,18 @@ mod tests {
     fn damage_before_the_tail_of_a_segment_not_the_last_is_corruption() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wal-000001.log");
-        // Garbage or zeros after the last record are a torn tail.
-        let (mut data, _) = segment(2);
-        data.extend_from_slice(&[0u8; 100]);
-        std::fs::write(&path, &data).unwrap();
-        assert_eq!(
-            replay_segment(&crate::fs::OsFs, &path, true, TornTail::Cut)
-                .unwrap()
-                .torn_bytes,
-            100
-        );
-        // ...but not in a segment that is not the last.
-        std::fs::write(&path, &data).unwrap();
-        assert!(replay_segment(&crate::fs::OsFs, &path, false, TornTail::Cut).is_err());
+        // Garbage after the last record is a torn tail; zeros to the end are where
+        // the log ends (zeros written ahead), cut but not counted.
+        for (tail, torn) in [([0u8; 100], 0), ([5u8; 100], 100)] {
+            let (mut data, ends) = segment(2);
+            data.extend_from_slice(&tail);
+            std::fs::write(&path, &data).unwrap();
+            let r = replay_segment(&crate::fs::OsFs, &path, true, TornTail::Cut).unwrap();
+            assert_eq!((r.batches.len(), r.torn_bytes), (2, torn));
+            assert_eq!(std::fs::metadata(&path).unwrap().len() as usize, ends[1]);
+            // ...but either is corruption in a segment that is not the last.
+            std::fs::write(&path, &data).unwrap();
+            assert!(replay_segment(&crate::fs::OsFs, &path, false, TornTail::Cut).is_err());
+        }
     }
 }

@@ -78,6 +78,7 @@ impl FaultFs {
                     synced: data.len(),
                     data,
                     cut_from: None,
+                    overwritten: false,
                 });
                 next.nodes.len() - 1
             });
@@ -98,20 +99,30 @@ fn durable_data(node: &Node) -> Vec<u8> {
 }
 
 fn torn_data(node: &Node, rng: &mut Rng) -> Vec<u8> {
-    if node.cut_from.is_some() {
-        // The cut, or the contents from before it.
-        return if rng.below(2) == 0 {
-            durable_data(node)
-        } else {
-            node.data.clone()
-        };
-    }
     let extra = node.data.len() - node.synced;
     let keep = node.synced + rng.below(extra + 1);
     let mut data = node.data[..keep].to_vec();
-    if keep > node.synced && rng.below(3) == 0 {
-        // The last sector or so of what reached the disk is not what was written.
-        let bad = 1 + rng.below((keep - node.synced).min(512));
+    if let Some(old) = &node.cut_from {
+        if !node.overwritten || rng.below(3) == 0 {
+            // The cut, or the contents from before it.
+            return if rng.below(2) == 0 {
+                old.clone()
+            } else {
+                node.data.clone()
+            };
+        }
+        // A prefix of what was written since the sync, over what was there before.
+        data.extend_from_slice(old.get(keep..).unwrap_or_default());
+        return damage_tail(data, keep, node.synced, rng);
+    }
+    damage_tail(data, keep, node.synced, rng)
+}
+
+/// Now and then, the last sector or so of what reached the disk (`data[synced..keep]`)
+/// is not what was written.
+fn damage_tail(mut data: Vec<u8>, keep: usize, synced: usize, rng: &mut Rng) -> Vec<u8> {
+    if keep > synced && rng.below(3) == 0 {
+        let bad = 1 + rng.below((keep - synced).min(512));
         let zeros = rng.below(2) == 0;
         for b in &mut data[keep - bad..] {
             *b = if zeros { 0 } else { rng.below(256) as u8 };

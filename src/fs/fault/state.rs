@@ -13,8 +13,42 @@ pub(super) struct Node {
     pub(super) data: Vec<u8>,
     /// `data[..synced]` is durable,
     pub(super) synced: usize,
-    /// unless a cut went below it: then the durable contents are these.
+    /// unless a cut or an overwrite went below it: then the durable contents are these,
     pub(super) cut_from: Option<Vec<u8>>,
+    /// and whether bytes were overwritten (a power loss may keep any prefix of them).
+    pub(super) overwritten: bool,
+}
+
+impl Node {
+    /// Keeps the durable contents before a change at `at` that goes below `synced`;
+    /// `data[..synced]` stays what they hold there.
+    fn unsync_from(&mut self, at: usize) {
+        if at < self.synced {
+            if self.cut_from.is_none() {
+                self.cut_from = Some(self.data[..self.synced].to_vec());
+            }
+            self.synced = at;
+        }
+    }
+
+    /// Cuts (or extends with zeros) the contents to `len` bytes.
+    pub(super) fn cut(&mut self, len: usize) {
+        self.unsync_from(len);
+        self.data.resize(len, 0);
+    }
+
+    /// Writes `bytes` at `at` (a gap past the end reads as zeros).
+    pub(super) fn overwrite(&mut self, at: usize, bytes: &[u8]) {
+        if at < self.data.len() {
+            self.unsync_from(at);
+            self.overwritten |= self.cut_from.is_some();
+        }
+        let end = at + bytes.len();
+        if self.data.len() < end {
+            self.data.resize(end, 0);
+        }
+        self.data[at..end].copy_from_slice(bytes);
+    }
 }
 
 #[derive(Clone, Debug)]
