@@ -184,9 +184,16 @@ impl Inner {
     /// attempt, always copied (the last may be the one the writer appends to: a copy
     /// ends where the writer was, a record it was writing is a torn tail that the
     /// copy's recovery cuts).
+    ///
+    /// Under `SyncMode::Always` the writer writes groups over zeros written ahead, so
+    /// a copy of its live segment can catch a later group but not the one before it
+    /// (a read copies page by page): a copy whose log shows damage was caught so, and
+    /// the attempt is taken again; damage still there after every attempt is
+    /// reported as the `Corruption` it is.
     fn fill_from_disk(&self, tmp: &Path, how: Files) -> Result<()> {
         let fs = self.fs().as_ref();
         let mut placed = HashSet::new();
+        let mut damaged = None;
         for _ in 0..super::read_only::ATTEMPTS {
             match self.attempt_from_disk(tmp, how, &mut placed) {
                 Ok(Some(state)) => {
@@ -203,6 +210,7 @@ impl Inner {
                 }
                 Ok(None) => {}
                 Err(e) if super::read_only::missing(&e) => {}
+                Err(e @ Error::Corruption { .. }) => damaged = Some(e),
                 Err(e) => return Err(e),
             }
             // The next attempt copies the log again.
@@ -213,10 +221,12 @@ impl Inner {
                 }
             }
         }
-        Err(Error::Busy(format!(
-            "the writer of {} kept changing it while it was copied; try again",
-            self.dir.display()
-        )))
+        Err(damaged.unwrap_or_else(|| {
+            Error::Busy(format!(
+                "the writer of {} kept changing it while it was copied; try again",
+                self.dir.display()
+            ))
+        }))
     }
 
     /// One attempt of `fill_from_disk`: the manifest to write, or `None` when the
@@ -241,8 +251,11 @@ impl Inner {
             placed.insert(t.id);
         }
         let mut next_file = before.next_file;
-        for n in self.segments_from(before.log_number, u64::MAX)? {
-            copy_file(fs, &segment_path(&self.dir, n), &segment_path(tmp, n))?;
+        let segments = self.segments_from(before.log_number, u64::MAX)?;
+        for (i, &n) in segments.iter().enumerate() {
+            copy_segment(fs, &segment_path(&self.dir, n), &segment_path(tmp, n), {
+                i + 1 == segments.len()
+            })?;
             next_file = next_file.max(n + 1);
         }
         if super::read_only::manifest(fs, &self.dir)? != before {
@@ -320,6 +333,22 @@ fn place(fs: &dyn FileSystem, from: &Path, to: &Path, how: Files) -> Result<()> 
         return Ok(());
     }
     copy_file(fs, from, to)
+}
+
+/// Copies the log segment `from` (one read: the writer may be writing it, and may
+/// cut zeros off its end) to the new file `to`, and syncs it; a `Corruption` error
+/// when what was read is not a whole log segment (the last may end torn).
+fn copy_segment(fs: &dyn FileSystem, from: &Path, to: &Path, is_last: bool) -> Result<()> {
+    let data = fs
+        .read(from)
+        .ctx(|| format!("reading {}", from.display()))?;
+    crate::wal::check_segment(&data, &from.display().to_string(), is_last)?;
+    let dst = fs
+        .open(to, OpenMode::CreateNew)
+        .ctx(|| format!("creating {}", to.display()))?;
+    dst.append(&data)
+        .and_then(|()| dst.sync())
+        .ctx(|| format!("writing {}", to.display()))
 }
 
 /// Copies `from` to the new file `to`, and syncs it.

@@ -179,14 +179,13 @@ impl FsFile for FaultFile {
             Some(cap) => cap.saturating_sub(s.used()) as usize,
             None => usize::MAX,
         };
+        // What fits: the file grows by at most `room` (a gap before `at` included).
+        let fits = data.len().saturating_sub(grows.saturating_sub(room));
         let (part, err) = match s.step(Op::Append, &self.path) {
             // A short write: part of the data lands before the error.
-            Err(e) if !s.crashed => (data.len() / 2, Some(e)),
+            Err(e) if !s.crashed => ((data.len() / 2).min(fits), Some(e)),
             Err(e) => return Err(e),
-            Ok(()) if grows > room => (
-                data.len().saturating_sub(grows - room),
-                Some(Injected::NoSpace.error()),
-            ),
+            Ok(()) if fits < data.len() => (fits, Some(Injected::NoSpace.error())),
             Ok(()) => (data.len(), None),
         };
         s.nodes[self.id].overwrite(at, &data[..part]);

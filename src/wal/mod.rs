@@ -12,7 +12,7 @@ mod writer;
 
 pub(crate) use batch::{Op, Points, WriteBatch};
 pub(crate) use marker::encode_mark;
-pub(crate) use reader::{replay_segment, TornTail};
+pub(crate) use reader::{check_segment, replay_segment, TornTail};
 pub(crate) use writer::{frame_record, sync_dir, WalWriter, RECORD_HEADER};
 
 use std::path::{Path, PathBuf};

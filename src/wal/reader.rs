@@ -15,7 +15,10 @@
 //!
 //! The last segment may end in zeros written ahead of its records (writer.rs,
 //! `WalWriter::prefill`): the log ends at the first zero bytes that run to the end of
-//! the file, which are cut off like a torn tail but not counted as one.
+//! the file, which are cut off like a torn tail but not counted as one. The engine
+//! that owns the log syncs its last segment at open whether or not it cut anything (a
+//! dropped writer's cut of its zeros was not synced). A reader beside a live writer
+//! reads damage in the last segment again before it counts (see `replay_segment`).
 
 use std::path::Path;
 
@@ -79,65 +82,89 @@ pub(crate) fn replay_segment(
     is_last: bool,
     tail: TornTail,
 ) -> Result<Replayed> {
-    let data = fs
-        .read(path)
-        .ctx(|| format!("reading WAL segment {}", path.display()))?;
     let name = path.display();
-    let mut batches = Vec::new();
-    let mut pos = 0usize;
-    while pos < data.len() {
-        match valid_record_at(&data, pos) {
-            Some(payload) => {
-                let end = payload.end;
-                if decode_mark(&data[payload.clone()]).is_some() {
-                    pos = end;
-                    continue;
-                }
-                let batch = WriteBatch::decode(&data[payload]).ok_or_else(|| {
-                    Error::corruption(
-                        &name,
-                        pos as u64,
-                        "WAL record has a valid crc but a malformed batch",
-                    )
-                })?;
-                batches.push(batch);
-                pos = end;
-            }
-            None => {
-                // Zeros to the end: the records end here (writer.rs writes zeros
-                // ahead under `SyncMode::Always`), or a torn tail that left zeros.
-                let zeros = data[pos..].iter().all(|&b| b == 0);
-                if !is_last || (!zeros && synced_past(&data, pos)) {
-                    return Err(Error::corruption(
-                        &name,
-                        pos as u64,
-                        "WAL record is damaged (bad length or crc) in bytes that were synced",
-                    ));
-                }
-                let torn = if zeros { 0 } else { (data.len() - pos) as u64 };
-                if tail == TornTail::Keep {
-                    return Ok(Replayed {
-                        batches,
-                        torn_bytes: torn,
-                    });
-                }
-                let f = fs
-                    .open(path, OpenMode::Write)
-                    .ctx(|| format!("opening {name} to cut a torn tail"))?;
-                f.set_len(pos as u64)
-                    .ctx(|| format!("cutting torn tail of {name}"))?;
-                f.sync().ctx(|| format!("syncing {name}"))?;
-                return Ok(Replayed {
-                    batches,
-                    torn_bytes: torn,
-                });
-            }
+    let read = || {
+        fs.read(path)
+            .ctx(|| format!("reading WAL segment {}", path.display()))
+    };
+    let mut data = read()?;
+    let mut parsed = parse(&data, &name.to_string(), is_last);
+    // A reader beside a live writer (`Keep`) can read its last segment while a group
+    // lands in the zeros written ahead: a read(2) copies page by page, so it may see
+    // a later group (whose mark states earlier bytes synced) but not the one before
+    // it. Damage that a second read does not show again was such a group.
+    for _ in 0..3 {
+        if !(tail == TornTail::Keep && is_last && parsed.is_err()) {
+            break;
         }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        data = read()?;
+        parsed = parse(&data, &name.to_string(), is_last);
+    }
+    let (batches, end) = parsed?;
+    let whole = end == data.len();
+    // Zeros to the end: the records end there (writer.rs writes zeros ahead under
+    // `SyncMode::Always`), or a torn tail that left zeros.
+    let torn = if data[end..].iter().all(|&b| b == 0) {
+        0
+    } else {
+        (data.len() - end) as u64
+    };
+    if tail == TornTail::Cut && is_last {
+        // Synced even when nothing is cut: an earlier writer's cut of its zeros
+        // (`WalWriter`'s drop) is not, and the log goes on in a new segment.
+        let f = fs
+            .open(path, OpenMode::Write)
+            .ctx(|| format!("opening {name} to cut a torn tail"))?;
+        if !whole {
+            f.set_len(end as u64)
+                .ctx(|| format!("cutting torn tail of {name}"))?;
+        }
+        f.sync().ctx(|| format!("syncing {name}"))?;
     }
     Ok(Replayed {
         batches,
-        torn_bytes: 0,
+        torn_bytes: torn,
     })
+}
+
+/// Whether `data` is a log segment: a `Corruption` error naming `name` when damage
+/// lies where it cannot be a torn tail (`is_last`: it may end torn).
+pub(crate) fn check_segment(data: &[u8], name: &str, is_last: bool) -> Result<()> {
+    parse(data, name, is_last).map(drop)
+}
+
+/// The batches of a segment's bytes and where its whole records end; an error when
+/// damage lies where it cannot be a torn tail.
+fn parse(data: &[u8], name: &str, is_last: bool) -> Result<(Vec<(u64, WriteBatch)>, usize)> {
+    let mut batches = Vec::new();
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let Some(payload) = valid_record_at(data, pos) else {
+            let zeros = data[pos..].iter().all(|&b| b == 0);
+            if !is_last || (!zeros && synced_past(data, pos)) {
+                return Err(Error::corruption(
+                    name,
+                    pos as u64,
+                    "WAL record is damaged (bad length or crc) in bytes that were synced",
+                ));
+            }
+            return Ok((batches, pos));
+        };
+        let end = payload.end;
+        if decode_mark(&data[payload.clone()]).is_none() {
+            let batch = WriteBatch::decode(&data[payload]).ok_or_else(|| {
+                Error::corruption(
+                    name,
+                    pos as u64,
+                    "WAL record has a valid crc but a malformed batch",
+                )
+            })?;
+            batches.push(batch);
+        }
+        pos = end;
+    }
+    Ok((batches, pos))
 }
 
 #[cfg(test)]

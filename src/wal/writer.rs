@@ -39,8 +39,11 @@ pub(crate) struct WalWriter {
     size: u64,
     /// Where the file ends: past `size` when zeros were written ahead.
     filled: u64,
-    /// Whether to write zeros ahead of the records (see [`WalWriter::prefill`]).
+    /// Whether to write zeros ahead of the records in this segment (see
+    /// [`WalWriter::prefill`]): off for the rest of it after zeros failed to fit,
     prefill: bool,
+    /// and whether the next segment is to.
+    prefill_wanted: bool,
     /// A failed append may have left a partial record; the next write starts a new segment.
     broken: bool,
 }
@@ -68,6 +71,7 @@ impl WalWriter {
             size: 0,
             filled: 0,
             prefill: false,
+            prefill_wanted: false,
             broken: false,
         })
     }
@@ -83,6 +87,7 @@ impl WalWriter {
             size: 0,
             filled: 0,
             prefill: false,
+            prefill_wanted: false,
             broken: false,
         }
     }
@@ -98,6 +103,7 @@ impl WalWriter {
     /// when the log moves on, when the writer is dropped, and at the next open. A file
     /// system without positioned writes ([`FsFile::write_at`]) appends instead.
     pub(crate) fn prefill(&mut self, on: bool) {
+        self.prefill_wanted = on;
         self.prefill = on && self.file.write_at(&[], self.size).is_ok();
     }
 
@@ -154,20 +160,31 @@ impl WalWriter {
     }
 
     /// Writes `framed` at the records' end, first writing zeros past it when it would
-    /// reach past the zeros written so far.
+    /// reach past the zeros written so far. When the zeros do not fit (a nearly full
+    /// disk), they are cut off again and this segment goes on without them.
     fn write_ahead(&mut self, framed: &[u8]) -> std::io::Result<()> {
-        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
         let end = self.size + framed.len() as u64;
         if end > self.filled {
-            let mut at = end;
-            while at < end + PREFILL {
-                let n = (end + PREFILL - at).min(ZEROS.len() as u64);
-                self.file.write_at(&ZEROS[..n as usize], at)?;
-                at += n;
+            match self.write_zeros(end, end + PREFILL) {
+                Ok(()) => self.filled = end + PREFILL,
+                Err(_) => {
+                    self.file.set_len(self.size)?;
+                    self.filled = self.size;
+                    self.prefill = false;
+                }
             }
-            self.filled = at;
         }
         self.file.write_at(framed, self.size)
+    }
+
+    fn write_zeros(&self, mut at: u64, to: u64) -> std::io::Result<()> {
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        while at < to {
+            let n = (to - at).min(ZEROS.len() as u64);
+            self.file.write_at(&ZEROS[..n as usize], at)?;
+            at += n;
+        }
+        Ok(())
     }
 
     pub(crate) fn sync(&mut self) -> Result<()> {
@@ -196,8 +213,11 @@ impl WalWriter {
                 return Err(e);
             }
         }
-        let mut fresh = WalWriter::create(&self.fs.clone(), &self.dir.clone(), next, durable)?;
-        fresh.prefill(self.prefill);
+        // A failure leaves this segment broken: no group may follow a new segment's
+        // file (the next rotation tries again, past it).
+        let mut fresh = WalWriter::create(&self.fs.clone(), &self.dir.clone(), next, durable)
+            .inspect_err(|_| self.broken = true)?;
+        fresh.prefill(self.prefill_wanted);
         *self = fresh;
         Ok(())
     }

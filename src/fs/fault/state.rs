@@ -39,6 +39,9 @@ impl Node {
 
     /// Writes `bytes` at `at` (a gap past the end reads as zeros).
     pub(super) fn overwrite(&mut self, at: usize, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
         if at < self.data.len() {
             self.unsync_from(at);
             self.overwritten |= self.cut_from.is_some();
