@@ -164,7 +164,10 @@ impl WalWriter {
     /// disk), they are cut off again and this segment goes on without them.
     fn write_ahead(&mut self, framed: &[u8]) -> std::io::Result<()> {
         let end = self.size + framed.len() as u64;
-        if end > self.filled {
+        // A group of a quarter of the zeros or more is written past them as is: its
+        // sync's commit of the new size costs little beside its data, and zeros
+        // written for every such group would double what its sync writes.
+        if end > self.filled && (framed.len() as u64) < PREFILL / 4 {
             match self.write_zeros(end, end + PREFILL) {
                 Ok(()) => self.filled = end + PREFILL,
                 Err(_) => {
@@ -338,15 +341,28 @@ mod tests {
         let fs: Arc<dyn FileSystem> = Arc::new(OsFs);
         let mut w = WalWriter::create(&fs, dir.path(), 1, false).unwrap();
         w.prefill(true);
-        let big: Vec<u8> = (1..=3)
-            .flat_map(|_| vec![1u8; PREFILL as usize / 2])
-            .collect();
         w.append(&record(1)).unwrap();
-        w.append(&big).unwrap(); // not a record: only lengths are checked here
+        // Not records: only lengths are checked here. The sixth reaches past the
+        // zeros written after the first record.
+        for _ in 0..6 {
+            w.append(&vec![1u8; 200_000]).unwrap();
+        }
         assert_eq!(file_len(dir.path(), 1), w.size() + PREFILL);
         let on_disk = std::fs::read(segment_path(dir.path(), 1)).unwrap();
         assert_eq!(&on_disk[..record(1).len()], &record(1)[..]);
         assert!(on_disk[w.size() as usize..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_large_group_is_written_without_zeros_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs: Arc<dyn FileSystem> = Arc::new(OsFs);
+        let mut w = WalWriter::create(&fs, dir.path(), 1, false).unwrap();
+        w.prefill(true);
+        w.append(&vec![1u8; PREFILL as usize / 4]).unwrap();
+        assert_eq!(file_len(dir.path(), 1), w.size());
+        w.append(&record(1)).unwrap();
+        assert_eq!(file_len(dir.path(), 1), w.size() + PREFILL);
     }
 
     #[test]
