@@ -18,6 +18,7 @@ mod maintenance;
 mod open;
 mod output;
 mod points;
+mod points_api;
 mod policy;
 mod read;
 mod read_only;
