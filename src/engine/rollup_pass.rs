@@ -4,10 +4,11 @@
 //! persisted with the dirty marks handled deleted, in one write. Plus the upkeep of
 //! the rollups (flush, retention, compaction, GC) in each maintenance round.
 //!
-//! A crash anywhere in a pass is harmless: the points a pass writes before its
-//! watermark are idempotent (re-rolling a bucket writes the same ones), the points at
-//! or above the persisted watermark are deleted before the next pass writes there
-//! (`unclean`), and a dirty mark is deleted only with the watermark write.
+//! A pass syncs the raw log before it writes: the points it rolls are durable before
+//! their buckets. A crash anywhere in a pass is harmless: the points a pass writes
+//! before its watermark are idempotent (re-rolling a bucket writes the same ones), the
+//! points at or above the persisted watermark are deleted before the next pass writes
+//! there (`unclean`), and a dirty mark is deleted only with the watermark write.
 //!
 //! Rolled buckets before the raw floor are history (docs/numeric.md, "History"):
 //! some of their raw points may be gone by retention or TTL, so a pass never rolls
@@ -73,6 +74,11 @@ impl Rollups {
             }
             (inner.snapshot(), work)
         };
+        // The raw points the pass reads are made durable before anything rolled from
+        // them is written: the rollup's log is synced on its own clock (under
+        // `IntervalMs`), maybe before the raw log, and a power loss between the two
+        // would keep buckets of raw points it lost. (Under `Always` nothing is left.)
+        inner.sync_wal()?;
         let mut result = Ok(());
         for (r, w) in self.rules.iter().zip(work) {
             if let Err(e) = r.roll(inner, &snap, w) {
