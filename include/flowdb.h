@@ -441,15 +441,6 @@ typedef struct flowdb_record_view_t {
 } flowdb_record_view_t;
 
 /*
- A `(key, ts)` pair, for `flowdb_engine_delete_batch`.
- */
-typedef struct flowdb_key_ts_t {
-  const uint8_t *key;
-  size_t key_len;
-  int64_t ts;
-} flowdb_key_ts_t;
-
-/*
  Counters, gauges and latency percentiles (microseconds). Set `struct_size` to
  `sizeof(flowdb_stats_t)` before the call: a caller built against an older, smaller
  struct gets only the fields it knows.
@@ -596,6 +587,15 @@ typedef struct flowdb_stats_t {
    */
   uint64_t total_points_aggregated_from_index;
 } flowdb_stats_t;
+
+/*
+ A `(key, ts)` pair, for `flowdb_engine_delete_batch`.
+ */
+typedef struct flowdb_key_ts_t {
+  const uint8_t *key;
+  size_t key_len;
+  int64_t ts;
+} flowdb_key_ts_t;
 
 /*
  One committed change, as `flowdb_subscription_next` lends it: its strings belong to
@@ -957,6 +957,83 @@ enum flowdb_status_t flowdb_engine_shutdown(const struct flowdb_engine_t *engine
 void flowdb_engine_free(struct flowdb_engine_t *engine);
 
 /*
+ Fills `*out` (see `flowdb_stats_t` on `struct_size`).
+ */
+enum flowdb_status_t flowdb_engine_stats(const struct flowdb_engine_t *engine,
+                                         struct flowdb_stats_t *out,
+                                         struct flowdb_error_t **err);
+
+/*
+ The metrics in the Prometheus text format, NUL-terminated, in `*out` (free with
+ `flowdb_string_free`); `*len` (may be NULL) receives its length.
+ */
+enum flowdb_status_t flowdb_engine_metrics_text(const struct flowdb_engine_t *engine,
+                                                char **out,
+                                                size_t *len,
+                                                struct flowdb_error_t **err);
+
+/*
+ Flushes every memtable to tables.
+ */
+enum flowdb_status_t flowdb_engine_flush(const struct flowdb_engine_t *engine,
+                                         struct flowdb_error_t **err);
+
+/*
+ Merges every table into one run (cut into tables of about 64 MiB), which
+ background compaction then leaves alone; `*compacted` (may be NULL) tells whether
+ anything was rewritten.
+ */
+enum flowdb_status_t flowdb_engine_trigger_compaction(const struct flowdb_engine_t *engine,
+                                                      bool *compacted,
+                                                      struct flowdb_error_t **err);
+
+/*
+ Runs the merges background maintenance would run (the time-window policy), until
+ none is due; `*steps` (may be NULL) receives how many steps did something. For
+ applications that open with auto_background off and schedule maintenance
+ themselves.
+ */
+enum flowdb_status_t flowdb_engine_run_compactions(const struct flowdb_engine_t *engine,
+                                                   uint64_t *steps,
+                                                   struct flowdb_error_t **err);
+
+/*
+ Enforces the retention limits (`flowdb_options_set_retention_max_age_secs`,
+ `flowdb_options_set_retention_max_bytes`) now, as background maintenance does
+ every tick: writes the delete-before they call for and deletes the tables it
+ wholly covers. `*has_cutoff` (may be NULL) receives whether a cutoff was written,
+ and `*cutoff` (may be NULL) the cutoff: every record with `ts < *cutoff` is gone
+ (`INT64_MIN` when nothing was due, or no limit is set). For applications that
+ open with auto_background off. Errors: `FLOWDB_CLOSED` after shutdown,
+ `FLOWDB_IO`.
+ */
+enum flowdb_status_t flowdb_engine_enforce_retention(const struct flowdb_engine_t *engine,
+                                                     bool *has_cutoff,
+                                                     int64_t *cutoff,
+                                                     struct flowdb_error_t **err);
+
+/*
+ Purges expired records now; `*purged` (may be NULL) receives how many.
+ */
+enum flowdb_status_t flowdb_engine_trigger_gc(const struct flowdb_engine_t *engine,
+                                              uint64_t *purged,
+                                              struct flowdb_error_t **err);
+
+/*
+ Starts background maintenance; `*out` receives its handle, or NULL when it
+ already runs (as it does after open with auto_background). Stop it with
+ `flowdb_maintenance_stop`.
+ */
+enum flowdb_status_t flowdb_engine_spawn_background_maintenance(const struct flowdb_engine_t *engine,
+                                                                struct flowdb_maintenance_t **out,
+                                                                struct flowdb_error_t **err);
+
+/*
+ Stops the thread, waits for it, and frees the handle. NULL does nothing.
+ */
+void flowdb_maintenance_stop(struct flowdb_maintenance_t *m);
+
+/*
  Writes `n` records atomically (all or none, also across a crash). Records keep
  their own `expire_at`; else the default TTL applies. Nothing is written when any
  record is invalid (`FLOWDB_INVALID_ARGUMENT` names it).
@@ -1071,83 +1148,6 @@ enum flowdb_status_t flowdb_engine_patch_record(const struct flowdb_engine_t *en
                                                 bool set_ttl,
                                                 uint64_t ttl_secs,
                                                 struct flowdb_records_t **out,
-                                                struct flowdb_error_t **err);
-
-/*
- Flushes every memtable to tables.
- */
-enum flowdb_status_t flowdb_engine_flush(const struct flowdb_engine_t *engine,
-                                         struct flowdb_error_t **err);
-
-/*
- Merges every table into one run (cut into tables of about 64 MiB), which
- background compaction then leaves alone; `*compacted` (may be NULL) tells whether
- anything was rewritten.
- */
-enum flowdb_status_t flowdb_engine_trigger_compaction(const struct flowdb_engine_t *engine,
-                                                      bool *compacted,
-                                                      struct flowdb_error_t **err);
-
-/*
- Runs the merges background maintenance would run (the time-window policy), until
- none is due; `*steps` (may be NULL) receives how many steps did something. For
- applications that open with auto_background off and schedule maintenance
- themselves.
- */
-enum flowdb_status_t flowdb_engine_run_compactions(const struct flowdb_engine_t *engine,
-                                                   uint64_t *steps,
-                                                   struct flowdb_error_t **err);
-
-/*
- Enforces the retention limits (`flowdb_options_set_retention_max_age_secs`,
- `flowdb_options_set_retention_max_bytes`) now, as background maintenance does
- every tick: writes the delete-before they call for and deletes the tables it
- wholly covers. `*has_cutoff` (may be NULL) receives whether a cutoff was written,
- and `*cutoff` (may be NULL) the cutoff: every record with `ts < *cutoff` is gone
- (`INT64_MIN` when nothing was due, or no limit is set). For applications that
- open with auto_background off. Errors: `FLOWDB_CLOSED` after shutdown,
- `FLOWDB_IO`.
- */
-enum flowdb_status_t flowdb_engine_enforce_retention(const struct flowdb_engine_t *engine,
-                                                     bool *has_cutoff,
-                                                     int64_t *cutoff,
-                                                     struct flowdb_error_t **err);
-
-/*
- Purges expired records now; `*purged` (may be NULL) receives how many.
- */
-enum flowdb_status_t flowdb_engine_trigger_gc(const struct flowdb_engine_t *engine,
-                                              uint64_t *purged,
-                                              struct flowdb_error_t **err);
-
-/*
- Starts background maintenance; `*out` receives its handle, or NULL when it
- already runs (as it does after open with auto_background). Stop it with
- `flowdb_maintenance_stop`.
- */
-enum flowdb_status_t flowdb_engine_spawn_background_maintenance(const struct flowdb_engine_t *engine,
-                                                                struct flowdb_maintenance_t **out,
-                                                                struct flowdb_error_t **err);
-
-/*
- Stops the thread, waits for it, and frees the handle. NULL does nothing.
- */
-void flowdb_maintenance_stop(struct flowdb_maintenance_t *m);
-
-/*
- Fills `*out` (see `flowdb_stats_t` on `struct_size`).
- */
-enum flowdb_status_t flowdb_engine_stats(const struct flowdb_engine_t *engine,
-                                         struct flowdb_stats_t *out,
-                                         struct flowdb_error_t **err);
-
-/*
- The metrics in the Prometheus text format, NUL-terminated, in `*out` (free with
- `flowdb_string_free`); `*len` (may be NULL) receives its length.
- */
-enum flowdb_status_t flowdb_engine_metrics_text(const struct flowdb_engine_t *engine,
-                                                char **out,
-                                                size_t *len,
                                                 struct flowdb_error_t **err);
 
 /*
@@ -2315,6 +2315,23 @@ enum flowdb_status_t flowdb_snapshot_aggregate_by(const struct flowdb_snapshot_t
                                                   struct flowdb_error_t **err);
 
 /*
+ The name of the aggregate function `agg` (a `flowdb_agg_t`) as the CLI and every
+ binding spell it (`"count"`, `"sum"`, `"min"`, `"max"`, `"avg"`, `"first"`,
+ `"last"`, `"increase"`, `"rate"`): a static string, or NULL for a number that is
+ no `flowdb_agg_t`.
+ */
+const char *flowdb_agg_name(int32_t agg);
+
+/*
+ The aggregate function named `name` (NUL-terminated, spelled as
+ `flowdb_agg_name` spells it, lower case), as its `flowdb_agg_t` number in `*out`.
+ An unknown name is `FLOWDB_INVALID_ARGUMENT` naming it.
+ */
+enum flowdb_status_t flowdb_agg_from_name(const char *name,
+                                          int32_t *out,
+                                          struct flowdb_error_t **err);
+
+/*
  The number of buckets in a list (0 for NULL).
  */
 size_t flowdb_buckets_len(const struct flowdb_buckets_t *list);
@@ -2334,23 +2351,6 @@ enum flowdb_status_t flowdb_buckets_at(const struct flowdb_buckets_t *list,
  as for every `_free`); NULL does nothing.
  */
 void flowdb_buckets_free(struct flowdb_buckets_t *list);
-
-/*
- The name of the aggregate function `agg` (a `flowdb_agg_t`) as the CLI and every
- binding spell it (`"count"`, `"sum"`, `"min"`, `"max"`, `"avg"`, `"first"`,
- `"last"`, `"increase"`, `"rate"`): a static string, or NULL for a number that is
- no `flowdb_agg_t`.
- */
-const char *flowdb_agg_name(int32_t agg);
-
-/*
- The aggregate function named `name` (NUL-terminated, spelled as
- `flowdb_agg_name` spells it, lower case), as its `flowdb_agg_t` number in `*out`.
- An unknown name is `FLOWDB_INVALID_ARGUMENT` naming it.
- */
-enum flowdb_status_t flowdb_agg_from_name(const char *name,
-                                          int32_t *out,
-                                          struct flowdb_error_t **err);
 
 /*
  A new query over `store` (NUL-terminated UTF-8); NULL when `store` is NULL or not
