@@ -292,6 +292,14 @@ mod tests {
         out
     }
 
+    /// A writer of segment 1 in `dir` on the real file system.
+    fn segment_one(dir: &Path, prefill: bool) -> (Arc<dyn FileSystem>, WalWriter) {
+        let fs: Arc<dyn FileSystem> = Arc::new(OsFs);
+        let mut w = WalWriter::create(&fs, dir, 1, false).unwrap();
+        w.prefill(prefill);
+        (fs, w)
+    }
+
     fn file_len(dir: &Path, n: u64) -> u64 {
         std::fs::metadata(segment_path(dir, n)).unwrap().len()
     }
@@ -299,9 +307,7 @@ mod tests {
     #[test]
     fn zeros_written_ahead_end_the_log_and_are_cut_when_it_moves_on() {
         let dir = tempfile::tempdir().unwrap();
-        let fs: Arc<dyn FileSystem> = Arc::new(OsFs);
-        let mut w = WalWriter::create(&fs, dir.path(), 1, false).unwrap();
-        w.prefill(true);
+        let (fs, mut w) = segment_one(dir.path(), true);
         for seq in 1..=3 {
             w.append(&record(seq)).unwrap();
         }
@@ -338,9 +344,7 @@ mod tests {
     #[test]
     fn a_group_past_the_zeros_written_gets_more_zeros_after_it() {
         let dir = tempfile::tempdir().unwrap();
-        let fs: Arc<dyn FileSystem> = Arc::new(OsFs);
-        let mut w = WalWriter::create(&fs, dir.path(), 1, false).unwrap();
-        w.prefill(true);
+        let (_, mut w) = segment_one(dir.path(), true);
         w.append(&record(1)).unwrap();
         // Not records: only lengths are checked here. The sixth reaches past the
         // zeros written after the first record.
@@ -356,9 +360,7 @@ mod tests {
     #[test]
     fn a_large_group_is_written_without_zeros_after_it() {
         let dir = tempfile::tempdir().unwrap();
-        let fs: Arc<dyn FileSystem> = Arc::new(OsFs);
-        let mut w = WalWriter::create(&fs, dir.path(), 1, false).unwrap();
-        w.prefill(true);
+        let (_, mut w) = segment_one(dir.path(), true);
         w.append(&vec![1u8; PREFILL as usize / 4]).unwrap();
         assert_eq!(file_len(dir.path(), 1), w.size());
         w.append(&record(1)).unwrap();
@@ -368,8 +370,7 @@ mod tests {
     #[test]
     fn without_prefill_the_file_ends_at_the_records() {
         let dir = tempfile::tempdir().unwrap();
-        let fs: Arc<dyn FileSystem> = Arc::new(OsFs);
-        let mut w = WalWriter::create(&fs, dir.path(), 1, false).unwrap();
+        let (_, mut w) = segment_one(dir.path(), false);
         w.append(&record(1)).unwrap();
         assert_eq!(file_len(dir.path(), 1), w.size());
     }
