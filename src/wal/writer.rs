@@ -44,6 +44,9 @@ pub(crate) struct WalWriter {
     prefill: bool,
     /// and whether the next segment is to.
     prefill_wanted: bool,
+    /// Whether the file takes positioned writes (one pwrite(2) a group, where an
+    /// append at the end would ask for the file's length first).
+    positioned: bool,
     /// A failed append may have left a partial record; the next write starts a new segment.
     broken: bool,
 }
@@ -72,6 +75,7 @@ impl WalWriter {
             filled: 0,
             prefill: false,
             prefill_wanted: false,
+            positioned: false,
             broken: false,
         })
     }
@@ -88,6 +92,7 @@ impl WalWriter {
             filled: 0,
             prefill: false,
             prefill_wanted: false,
+            positioned: false,
             broken: false,
         }
     }
@@ -104,7 +109,8 @@ impl WalWriter {
     /// system without positioned writes ([`FsFile::write_at`]) appends instead.
     pub(crate) fn prefill(&mut self, on: bool) {
         self.prefill_wanted = on;
-        self.prefill = on && self.file.write_at(&[], self.size).is_ok();
+        self.positioned = self.file.write_at(&[], self.size).is_ok();
+        self.prefill = on && self.positioned;
     }
 
     pub(crate) fn number(&self) -> u64 {
@@ -144,6 +150,8 @@ impl WalWriter {
     pub(crate) fn append(&mut self, framed: &[u8]) -> Result<()> {
         let written = if self.prefill {
             self.write_ahead(framed)
+        } else if self.positioned {
+            self.file.write_at(framed, self.size)
         } else {
             self.file.append(framed)
         };
