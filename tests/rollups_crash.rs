@@ -161,3 +161,34 @@ fn a_pass_makes_the_raw_points_it_rolled_durable() {
         drop(e);
     }
 }
+
+/// After a failed log sync, acknowledged raw points live in memory only until
+/// `resume` writes them to a table: a pass would roll buckets a power loss could
+/// keep without them, so it is refused until then.
+#[test]
+fn a_pass_waits_for_resume_after_a_failed_log_sync() {
+    use flowdb::fs::{Fault, FaultFs, Injected, Op};
+    use std::sync::Arc;
+    let fs = FaultFs::new();
+    let config = Config {
+        wal_sync_mode: SyncMode::IntervalMs(3_600_000),
+        ..common::small_config(Path::new("/db"))
+    };
+    let e = Engine::open_on(Arc::new(fs.clone()), config, tuning(vec![rule()])).unwrap();
+    let base = flowdb::now_micros() / STEP * STEP - 10 * STEP;
+    e.write_points(&[Point::new("cpu.a", base, 1.0)]).unwrap();
+    fs.inject(Fault {
+        op: Some(Op::Sync),
+        name: "/db/wal-".into(),
+        skip: 0,
+        times: 1,
+        error: Injected::Io,
+    });
+    let synced = vec![flowdb::Record::new("other", base, b"x".to_vec())];
+    assert!(e.write_batch_sync(synced).is_err());
+    let refused = e.run_rollups().unwrap_err();
+    assert!(refused.to_string().contains("resume()"), "{refused}");
+    e.resume().unwrap();
+    e.run_rollups().unwrap();
+    check(&e, &raw_points(&e), "after resume");
+}

@@ -66,7 +66,7 @@ impl Inner {
         self.rotate(&mut wal)?;
         // Again under the log lock (a cut is noted under it): a sync may have failed
         // since `copy_database` looked.
-        self.refuse_after_log_cut()?;
+        self.refuse_after_log_cut("a checkpoint")?;
         let _g = self.install.lock();
         self.wal_pins.fetch_add(1, Ordering::SeqCst);
         let sv = self.current();
@@ -83,20 +83,19 @@ impl Inner {
     /// After a failed log sync the acknowledged writes past the cut live only in the
     /// memtables until `resume` flushes them: a copy now would miss them. (Other
     /// background errors leave the log whole: a copy then is complete.)
-    fn refuse_after_log_cut(&self) -> Result<()> {
+    pub(super) fn refuse_after_log_cut(&self, what: &str) -> Result<()> {
         match self.health.log_cut.load(Ordering::Acquire) {
-            true => Err(Error::Busy(
+            true => Err(Error::Busy(format!(
                 "a failed log sync left acknowledged writes in memory only: call \
-                 resume() (which writes them to a table) before a checkpoint"
-                    .into(),
-            )),
+                 resume() (which writes them to a table) before {what}"
+            ))),
             false => Ok(()),
         }
     }
 
     fn copy_database(&self, dest: &Path, how: Files) -> Result<()> {
         self.check_open()?;
-        self.refuse_after_log_cut()?;
+        self.refuse_after_log_cut("a checkpoint")?;
         let fs = self.fs().as_ref();
         if fs.is_dir(dest).is_some() {
             return Err(Error::invalid(format!(
@@ -189,7 +188,7 @@ impl Inner {
     /// a copy of its live segment can catch a later group but not the one before it
     /// (a read copies page by page): a copy whose log shows damage was caught so, and
     /// the attempt is taken again; damage still there after every attempt is
-    /// reported as the `Corruption` it is.
+    /// reported as the `Corruption` it is (when the last attempt found it).
     fn fill_from_disk(&self, tmp: &Path, how: Files) -> Result<()> {
         let fs = self.fs().as_ref();
         let mut placed = HashSet::new();
@@ -208,8 +207,8 @@ impl Inner {
                         .sync_dir(tmp)
                         .ctx(|| format!("syncing directory {}", tmp.display()));
                 }
-                Ok(None) => {}
-                Err(e) if super::read_only::missing(&e) => {}
+                Ok(None) => damaged = None,
+                Err(e) if super::read_only::missing(&e) => damaged = None,
                 Err(e @ Error::Corruption { .. }) => damaged = Some(e),
                 Err(e) => return Err(e),
             }

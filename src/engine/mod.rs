@@ -101,8 +101,6 @@ impl WalState {
 pub(crate) struct Inner {
     config: Config,
     dir: PathBuf,
-    /// The directory lock; `None` for a read-only instance, which takes none.
-    _lock: Option<DirLock>,
     /// A read-only instance (`Engine::open_read_only`): writes nothing, ever.
     read_only: bool,
     table_ctx: Arc<TableContext>,
@@ -143,6 +141,10 @@ pub(crate) struct Inner {
     workers: Mutex<Vec<Weak<Worker>>>,
     /// The downsampling rollups of `Tuning::rollups`; `None` without rules.
     rollups: Option<rollup::Rollups>,
+    /// The directory lock; `None` for a read-only instance, which takes none. Last,
+    /// so that it is released after every other field is dropped (the log writer's
+    /// drop cuts its zeros: no other opener may have the directory before).
+    _lock: Option<DirLock>,
 }
 
 /// An open flowdb database: the time-series LSM engine.

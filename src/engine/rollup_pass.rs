@@ -54,6 +54,9 @@ struct Work {
 impl Rollups {
     /// A pass over every rule, under `rolling` (the guard proves it is held).
     pub(super) fn roll(&self, inner: &Inner, _rolling: &MutexGuard<'_, ()>) -> Result<()> {
+        // After a failed log sync, acknowledged raw points live in memory only until
+        // `resume` writes them to a table: no pass may roll them before that.
+        inner.refuse_after_log_cut("a rollup pass")?;
         let now = now_micros();
         let (snap, work) = {
             let _exclusive = self.gate.write();

@@ -5,11 +5,11 @@
 //! operation or simulate a crash or power loss at any step; the reliability tests use
 //! it.
 //!
-//! The engine keeps one data directory, so paths are always `dir/name`. Writes are
-//! appends (logs, tables, the manifest's temporary file), except that a log segment
-//! written under `SyncMode::Always` is filled with zeros ahead of its records, which
-//! then overwrite them ([`FsFile::write_at`]); a file is read with positioned reads or
-//! whole.
+//! The engine keeps one data directory, so paths are always `dir/name`. Files are
+//! written at their end: tables and the manifest's temporary file by appends, log
+//! segments by positioned writes at the records' end ([`FsFile::write_at`]), which
+//! under `SyncMode::Always` land over zeros written ahead of them; a file is read
+//! with positioned reads or whole.
 
 #[cfg(feature = "fault-injection")]
 mod fault;

@@ -33,7 +33,8 @@ use crate::util::coding::get_u32_at;
 pub(crate) struct Replayed {
     /// `(first_seq, batch)` in log order.
     pub batches: Vec<(u64, WriteBatch)>,
-    /// Bytes of a torn tail that were cut off (0 when the segment was whole).
+    /// Bytes of a torn tail that were cut off (0 when the segment was whole or ended
+    /// in zeros).
     pub torn_bytes: u64,
 }
 
@@ -111,11 +112,18 @@ pub(crate) fn replay_segment(
         (data.len() - end) as u64
     };
     if tail == TornTail::Cut && is_last {
-        // Synced even when nothing is cut: an earlier writer's cut of its zeros
-        // (`WalWriter`'s drop) is not, and the log goes on in a new segment.
+        // Synced even when nothing is cut (through a read-only handle then, so a
+        // segment file without write permission still opens): an earlier writer's
+        // cut of its zeros (`WalWriter`'s drop) is not, and the log goes on in a new
+        // segment.
+        let mode = if whole {
+            OpenMode::Read
+        } else {
+            OpenMode::Write
+        };
         let f = fs
-            .open(path, OpenMode::Write)
-            .ctx(|| format!("opening {name} to cut a torn tail"))?;
+            .open(path, mode)
+            .ctx(|| format!("opening {name} to end it at its last record"))?;
         if !whole {
             f.set_len(end as u64)
                 .ctx(|| format!("cutting torn tail of {name}"))?;

@@ -3,7 +3,8 @@
 //! ## Format (one log record)
 //! `crc32: u32 LE` over the next two fields, `len: u32 LE`, `payload: len bytes`
 //! (a [`WriteBatch`](super::WriteBatch)). Several batches of one commit group are
-//! several records written by one write(2) call.
+//! several records written by one pwrite(2) call (under `SyncMode::Always`, over
+//! zeros written ahead: see [`WalWriter::prefill`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -145,8 +146,9 @@ impl WalWriter {
         self.broken
     }
 
-    /// Appends framed records with one write(2); on failure the segment is cut back
-    /// to its last whole record (best effort) and marked broken.
+    /// Writes framed records at the records' end with one pwrite(2) (after zeros, when
+    /// they are due); on failure the segment is cut back to its last whole record
+    /// (best effort) and marked broken.
     pub(crate) fn append(&mut self, framed: &[u8]) -> Result<()> {
         let written = if self.prefill {
             self.write_ahead(framed)
@@ -178,11 +180,12 @@ impl WalWriter {
         if end > self.filled && (framed.len() as u64) < PREFILL / 4 {
             match self.write_zeros(end, end + PREFILL) {
                 Ok(()) => self.filled = end + PREFILL,
-                Err(_) => {
+                Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => {
                     self.file.set_len(self.size)?;
                     self.filled = self.size;
                     self.prefill = false;
                 }
+                Err(e) => return Err(e),
             }
         }
         self.file.write_at(framed, self.size)

@@ -51,6 +51,9 @@ impl FsFile for HookFile {
     fn append(&self, data: &[u8]) -> io::Result<()> {
         self.inner.append(data)
     }
+    fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        self.inner.write_at(data, offset)
+    }
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.inner.set_len(len)
     }
