@@ -13,6 +13,8 @@
 
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use crate::entry::cmp_key_ts;
 use crate::util::key_order;
 
@@ -35,9 +37,11 @@ pub(crate) struct IndexPart {
 }
 
 /// The last keys of a run of index entries as a search reads them: the prefix all
-/// share, and the 8 bytes of each that follow it (big-endian, zero-padded).
+/// share, and the 8 bytes of each that follow it (big-endian, zero-padded). A prefix
+/// of up to 32 bytes is held in the column itself, next to the pointer to the
+/// chunks, so that a search does not wait on memory for it first.
 struct KeyColumn {
-    prefix: Box<[u8]>,
+    prefix: SmallVec<[u8; 32]>,
     chunks: Box<[u64]>,
 }
 
@@ -51,7 +55,7 @@ impl KeyColumn {
                 .take_while(|(a, b)| a == b);
             prefix = &prefix[..same.count()];
         }
-        let prefix: Box<[u8]> = prefix.into();
+        let prefix = SmallVec::from_slice(prefix);
         let chunks = metas
             .iter()
             .map(|m| chunk(&m.last_key[prefix.len()..]))
