@@ -127,6 +127,28 @@ struct FaultFile {
     path: PathBuf,
 }
 
+impl FaultFile {
+    /// Writes `data` at `at` (the end, for an append), one `Append` step: an injected
+    /// fault lands part of it first, as a short write does, and the file grows by at
+    /// most what the capacity leaves (a gap before `at` included), then `ENOSPC`.
+    fn write(&self, s: &mut State, data: &[u8], at: usize) -> io::Result<()> {
+        let grows = (at + data.len()).saturating_sub(s.nodes[self.id].data.len());
+        let room = match s.capacity {
+            Some(cap) => cap.saturating_sub(s.used()) as usize,
+            None => usize::MAX,
+        };
+        let fits = data.len().saturating_sub(grows.saturating_sub(room));
+        let (part, err) = match s.step(Op::Append, &self.path) {
+            Err(e) if !s.crashed => ((data.len() / 2).min(fits), Some(e)),
+            Err(e) => return Err(e),
+            Ok(()) if fits < data.len() => (fits, Some(Injected::NoSpace.error())),
+            Ok(()) => (data.len(), None),
+        };
+        s.nodes[self.id].overwrite(at, &data[..part]);
+        err.map_or(Ok(()), Err)
+    }
+}
+
 impl FsFile for FaultFile {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         let mut s = self.fs.state.lock();
@@ -147,24 +169,8 @@ impl FsFile for FaultFile {
 
     fn append(&self, data: &[u8]) -> io::Result<()> {
         let mut s = self.fs.state.lock();
-        let room = match s.capacity {
-            Some(cap) => cap.saturating_sub(s.used()) as usize,
-            None => usize::MAX,
-        };
-        if let Err(e) = s.step(Op::Append, &self.path) {
-            if !s.crashed {
-                // A short write: part of the data lands before the error.
-                let part = (data.len() / 2).min(room);
-                s.nodes[self.id].data.extend_from_slice(&data[..part]);
-            }
-            return Err(e);
-        }
-        if data.len() > room {
-            s.nodes[self.id].data.extend_from_slice(&data[..room]);
-            return Err(Injected::NoSpace.error());
-        }
-        s.nodes[self.id].data.extend_from_slice(data);
-        Ok(())
+        let end = s.nodes[self.id].data.len();
+        self.write(&mut s, data, end)
     }
 
     fn write_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
@@ -173,23 +179,7 @@ impl FsFile for FaultFile {
             // Writes nothing (the engine asks whether positioned writes work).
             return if s.crashed { Err(crashed()) } else { Ok(()) };
         }
-        let at = offset as usize;
-        let grows = (at + data.len()).saturating_sub(s.nodes[self.id].data.len());
-        let room = match s.capacity {
-            Some(cap) => cap.saturating_sub(s.used()) as usize,
-            None => usize::MAX,
-        };
-        // What fits: the file grows by at most `room` (a gap before `at` included).
-        let fits = data.len().saturating_sub(grows.saturating_sub(room));
-        let (part, err) = match s.step(Op::Append, &self.path) {
-            // A short write: part of the data lands before the error.
-            Err(e) if !s.crashed => ((data.len() / 2).min(fits), Some(e)),
-            Err(e) => return Err(e),
-            Ok(()) if fits < data.len() => (fits, Some(Injected::NoSpace.error())),
-            Ok(()) => (data.len(), None),
-        };
-        s.nodes[self.id].overwrite(at, &data[..part]);
-        err.map_or(Ok(()), Err)
+        self.write(&mut s, data, offset as usize)
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {

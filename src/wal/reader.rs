@@ -83,13 +83,13 @@ pub(crate) fn replay_segment(
     is_last: bool,
     tail: TornTail,
 ) -> Result<Replayed> {
-    let name = path.display();
+    let name = path.display().to_string();
     let read = || {
         fs.read(path)
             .ctx(|| format!("reading WAL segment {}", path.display()))
     };
     let mut data = read()?;
-    let mut parsed = parse(&data, &name.to_string(), is_last);
+    let mut parsed = parse(&data, &name, is_last);
     // A reader beside a live writer (`Keep`) can read its last segment while a group
     // lands in the zeros written ahead: a read(2) copies page by page, so it may see
     // a later group (whose mark states earlier bytes synced) but not the one before
@@ -100,17 +100,10 @@ pub(crate) fn replay_segment(
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
         data = read()?;
-        parsed = parse(&data, &name.to_string(), is_last);
+        parsed = parse(&data, &name, is_last);
     }
-    let (batches, end) = parsed?;
+    let Parsed { batches, end, torn } = parsed?;
     let whole = end == data.len();
-    // Zeros to the end: the records end there (writer.rs writes zeros ahead under
-    // `SyncMode::Always`), or a torn tail that left zeros.
-    let torn = if data[end..].iter().all(|&b| b == 0) {
-        0
-    } else {
-        (data.len() - end) as u64
-    };
     if tail == TornTail::Cut && is_last {
         // Synced even when nothing is cut (through a read-only handle then, so a
         // segment file without write permission still opens): an earlier writer's
@@ -142,9 +135,20 @@ pub(crate) fn check_segment(data: &[u8], name: &str, is_last: bool) -> Result<()
     parse(data, name, is_last).map(drop)
 }
 
-/// The batches of a segment's bytes and where its whole records end; an error when
-/// damage lies where it cannot be a torn tail.
-fn parse(data: &[u8], name: &str, is_last: bool) -> Result<(Vec<(u64, WriteBatch)>, usize)> {
+/// What a segment's bytes hold.
+struct Parsed {
+    batches: Vec<(u64, WriteBatch)>,
+    /// Where its whole records end,
+    end: usize,
+    /// and how many bytes after them are a torn tail: 0 when there are none, or only
+    /// zeros to the end (where the records end: writer.rs writes zeros ahead under
+    /// `SyncMode::Always`; or a torn tail that left zeros).
+    torn: u64,
+}
+
+/// A segment's bytes, parsed; an error when damage lies where it cannot be a torn
+/// tail.
+fn parse(data: &[u8], name: &str, is_last: bool) -> Result<Parsed> {
     let mut batches = Vec::new();
     let mut pos = 0usize;
     while pos < data.len() {
@@ -157,7 +161,12 @@ fn parse(data: &[u8], name: &str, is_last: bool) -> Result<(Vec<(u64, WriteBatch
                     "WAL record is damaged (bad length or crc) in bytes that were synced",
                 ));
             }
-            return Ok((batches, pos));
+            let torn = if zeros { 0 } else { (data.len() - pos) as u64 };
+            return Ok(Parsed {
+                batches,
+                end: pos,
+                torn,
+            });
         };
         let end = payload.end;
         if decode_mark(&data[payload.clone()]).is_none() {
@@ -172,7 +181,11 @@ fn parse(data: &[u8], name: &str, is_last: bool) -> Result<(Vec<(u64, WriteBatch
         }
         pos = end;
     }
-    Ok((batches, pos))
+    Ok(Parsed {
+        batches,
+        end: pos,
+        torn: 0,
+    })
 }
 
 #[cfg(test)]

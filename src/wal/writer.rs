@@ -150,13 +150,13 @@ impl WalWriter {
     /// they are due); on failure the segment is cut back to its last whole record
     /// (best effort) and marked broken.
     pub(crate) fn append(&mut self, framed: &[u8]) -> Result<()> {
-        let written = if self.prefill {
-            self.write_ahead(framed)
-        } else if self.positioned {
-            self.file.write_at(framed, self.size)
-        } else {
-            self.file.append(framed)
-        };
+        let written = self.zeros_ahead(framed.len() as u64).and_then(|()| {
+            if self.positioned {
+                self.file.write_at(framed, self.size)
+            } else {
+                self.file.append(framed)
+            }
+        });
         if let Err(e) = written {
             self.broken = true;
             if self.file.set_len(self.size).is_ok() {
@@ -169,26 +169,28 @@ impl WalWriter {
         Ok(())
     }
 
-    /// Writes `framed` at the records' end, first writing zeros past it when it would
-    /// reach past the zeros written so far. When the zeros do not fit (a nearly full
-    /// disk), they are cut off again and this segment goes on without them.
-    fn write_ahead(&mut self, framed: &[u8]) -> std::io::Result<()> {
-        let end = self.size + framed.len() as u64;
+    /// When prefilling and a group of `len` bytes would reach past the zeros written
+    /// so far: writes [`PREFILL`] more zeros past where it will end. When they do not
+    /// fit (a nearly full disk), they are cut off again and this segment goes on
+    /// without them.
+    fn zeros_ahead(&mut self, len: u64) -> std::io::Result<()> {
+        let end = self.size + len;
         // A group of a quarter of the zeros or more is written past them as is: its
         // sync's commit of the new size costs little beside its data, and zeros
         // written for every such group would double what its sync writes.
-        if end > self.filled && (framed.len() as u64) < PREFILL / 4 {
-            match self.write_zeros(end, end + PREFILL) {
-                Ok(()) => self.filled = end + PREFILL,
-                Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => {
-                    self.file.set_len(self.size)?;
-                    self.filled = self.size;
-                    self.prefill = false;
-                }
-                Err(e) => return Err(e),
-            }
+        if !self.prefill || end <= self.filled || len >= PREFILL / 4 {
+            return Ok(());
         }
-        self.file.write_at(framed, self.size)
+        match self.write_zeros(end, end + PREFILL) {
+            Ok(()) => self.filled = end + PREFILL,
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => {
+                self.file.set_len(self.size)?;
+                self.filled = self.size;
+                self.prefill = false;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 
     fn write_zeros(&self, mut at: u64, to: u64) -> std::io::Result<()> {
