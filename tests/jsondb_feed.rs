@@ -36,6 +36,23 @@ fn brief(c: &Change) -> (String, Value, ChangeKind) {
 }
 
 /// What `sub` has received so far, each change in brief.
+/// The keys a subscription has received so far.
+fn received_keys(sub: &Subscription) -> Vec<Value> {
+    std::iter::from_fn(|| sub.try_recv())
+        .map(|c| c.key)
+        .collect()
+}
+
+/// Resuming at `since` is refused, by `changes_since` (`NotFound`, its message
+/// saying `says`) and by `subscribe_since` alike.
+fn refused(db: &JsonDB, since: u64, says: &str) {
+    let err = db.changes_since(since).unwrap_err();
+    assert_eq!(err.code(), StatusCode::NotFound, "{since}: {err}");
+    assert!(err.to_string().contains(says), "{err}");
+    let sub = db.subscribe_since(Some(since), &["a"], None);
+    assert_eq!(sub.unwrap_err().code(), StatusCode::NotFound);
+}
+
 fn received(sub: &Subscription) -> Vec<(String, Value, ChangeKind)> {
     std::iter::from_fn(|| sub.try_recv())
         .map(|c| brief(&c))
@@ -171,10 +188,10 @@ fn changes_since_resumes_after_a_reopen() {
     // subscribe_since: the logged changes after `mid`, then live ones, no seam.
     let sub = db.subscribe_since(Some(mid), &["a", "b"], None).unwrap();
     db.put("a", json!({"id": 8})).unwrap();
-    let keys: Vec<Value> = std::iter::from_fn(|| sub.try_recv())
-        .map(|c| c.key)
-        .collect();
-    assert_eq!(keys, vec![json!(3), json!(4), json!(7), json!(8)]);
+    assert_eq!(
+        received_keys(&sub),
+        vec![json!(3), json!(4), json!(7), json!(8)]
+    );
 }
 
 #[test]
@@ -190,15 +207,7 @@ fn expired_changes_are_an_error_not_a_gap() {
     db.set_change_retention(Duration::from_secs(3600));
     db.put("a", json!({"id": 4})).unwrap();
     // From `first` on, the changes to 2 and 3 expired: resuming there must fail...
-    let err = db.changes_since(first).unwrap_err();
-    assert_eq!(err.code(), StatusCode::NotFound, "{err}");
-    assert!(err.to_string().contains("no longer"), "{err}");
-    assert_eq!(
-        db.subscribe_since(Some(first), &["a"], None)
-            .unwrap_err()
-            .code(),
-        StatusCode::NotFound
-    );
+    refused(&db, first, "no longer");
     // ...and from the last expired commit on it works.
     let all_but = db.changes_since(0).unwrap_err();
     assert_eq!(all_but.code(), StatusCode::NotFound);
@@ -407,10 +416,7 @@ fn a_log_written_before_store_ids_still_reads() {
         ]
     );
     let sub = db.subscribe_since(Some(0), &["a"], None).unwrap();
-    let keys: Vec<Value> = std::iter::from_fn(|| sub.try_recv())
-        .map(|c| c.key)
-        .collect();
-    assert_eq!(keys, vec![json!(1), json!(2)]);
+    assert_eq!(received_keys(&sub), vec![json!(1), json!(2)]);
 }
 
 /// The newest log records expiring (the retention shortened after older ones were
@@ -426,15 +432,7 @@ fn expired_newest_changes_are_an_error_not_a_gap() {
     let second = db.last_change_seq();
     std::thread::sleep(Duration::from_millis(5));
     for since in [0, first] {
-        let err = db.changes_since(since).unwrap_err();
-        assert_eq!(err.code(), StatusCode::NotFound, "{since}: {err}");
-        assert!(err.to_string().contains("no longer"), "{err}");
-        assert_eq!(
-            db.subscribe_since(Some(since), &["a"], None)
-                .unwrap_err()
-                .code(),
-            StatusCode::NotFound
-        );
+        refused(&db, since, "no longer");
     }
     assert!(db.changes_since(second).unwrap().is_empty());
 }
@@ -456,17 +454,7 @@ fn a_resume_point_this_log_never_had_is_an_error() {
 
     let db = JsonDB::open(common::small_config(&ck)).unwrap();
     assert_eq!(db.last_change_seq(), s1);
-    let unknown = |db: &JsonDB| {
-        let err = db.changes_since(s2).unwrap_err();
-        assert_eq!(err.code(), StatusCode::NotFound, "{err}");
-        assert!(err.to_string().contains("not in this database"), "{err}");
-        assert_eq!(
-            db.subscribe_since(Some(s2), &["a"], None)
-                .unwrap_err()
-                .code(),
-            StatusCode::NotFound
-        );
-    };
+    let unknown = |db: &JsonDB| refused(db, s2, "not in this database");
     unknown(&db);
     // A point between two commits reads the commits after it (`first - 1` is how
     // a reader asks for a log from its first commit): once this copy has a newer

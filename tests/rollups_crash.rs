@@ -125,6 +125,21 @@ fn kill_9_leaves_rollups_that_one_pass_makes_agree_with_the_raw_points() {
     assert!(rolled_points > 0, "the children wrote and rolled something");
 }
 
+/// The rule "1m" on the in-memory file system at `/db`, syncing the log once an hour.
+fn open_on_faults(fs: &flowdb::fs::FaultFs) -> Engine {
+    let config = Config {
+        wal_sync_mode: SyncMode::IntervalMs(3_600_000),
+        ..common::small_config(Path::new("/db"))
+    };
+    let fs = std::sync::Arc::new(fs.clone());
+    Engine::open_on(fs, config, tuning(vec![rule()])).unwrap()
+}
+
+/// The start of the minute ten minutes ago: points there are due for a pass.
+fn ten_minutes_ago() -> i64 {
+    flowdb::now_micros() / STEP * STEP - 10 * STEP
+}
+
 /// Under `IntervalMs` a pass makes the raw points it read durable before it writes
 /// what it rolled from them, so a power loss never keeps rolled buckets of raw points
 /// it lost (the rollup's log is synced on its own clock, maybe before the raw one):
@@ -133,28 +148,20 @@ fn kill_9_leaves_rollups_that_one_pass_makes_agree_with_the_raw_points() {
 #[test]
 fn a_pass_makes_the_raw_points_it_rolled_durable() {
     use flowdb::fs::{CrashMode, FaultFs};
-    use std::sync::Arc;
-    let open_on = |fs: &FaultFs| {
-        let config = Config {
-            wal_sync_mode: SyncMode::IntervalMs(3_600_000),
-            ..common::small_config(Path::new("/db"))
-        };
-        Engine::open_on(Arc::new(fs.clone()), config, tuning(vec![rule()])).unwrap()
-    };
-    let base = flowdb::now_micros() / STEP * STEP - 10 * STEP;
+    let base = ten_minutes_ago();
     for (seed, mode) in (0..20u64)
         .map(CrashMode::PowerLossTorn)
         .chain([CrashMode::PowerLoss])
         .enumerate()
     {
         let fs = FaultFs::new();
-        let e = open_on(&fs);
+        let e = open_on_faults(&fs);
         let points: Vec<Point> = (0..30)
             .map(|i| Point::new("cpu.a", base + i * 10_000_000, i as f64))
             .collect();
         e.write_points(&points).unwrap();
         e.run_rollups().unwrap();
-        let e2 = open_on(&fs.restart(mode));
+        let e2 = open_on_faults(&fs.restart(mode));
         assert_eq!(raw_points(&e2).len(), 30, "{seed}: raw points kept");
         e2.run_rollups().unwrap();
         check(&e2, &raw_points(&e2), &format!("{seed}"));
@@ -168,14 +175,9 @@ fn a_pass_makes_the_raw_points_it_rolled_durable() {
 #[test]
 fn a_pass_waits_for_resume_after_a_failed_log_sync() {
     use flowdb::fs::{Fault, FaultFs, Injected, Op};
-    use std::sync::Arc;
     let fs = FaultFs::new();
-    let config = Config {
-        wal_sync_mode: SyncMode::IntervalMs(3_600_000),
-        ..common::small_config(Path::new("/db"))
-    };
-    let e = Engine::open_on(Arc::new(fs.clone()), config, tuning(vec![rule()])).unwrap();
-    let base = flowdb::now_micros() / STEP * STEP - 10 * STEP;
+    let e = open_on_faults(&fs);
+    let base = ten_minutes_ago();
     e.write_points(&[Point::new("cpu.a", base, 1.0)]).unwrap();
     fs.inject(Fault {
         op: Some(Op::Sync),
