@@ -2,9 +2,20 @@
 //! `get_latest` and absent-key lookups skip tables that cannot hold the key.
 //!
 //! ## Format
-//! `bits: n bytes`, then `probes: u8`. Probe `i` tests bit `(h1 + i * h2) mod (8n)`
-//! where `h1`/`h2` are the low/high halves of `hash64(key)`. An empty filter (0 bits
-//! per key) matches everything.
+//! Two layouts, told apart by the last byte:
+//! - **Lines** (written since 2026-12-02): `lines × 64 bytes`, then `128 + probes`.
+//!   A key's probes all fall in one 64-byte line, so a lookup waits for one cache
+//!   miss, not one per probe (RocksDB's "cache-local" filters). The line is
+//!   `(hi * lines) >> 32` with `hi` the high half of `hash64(key)`; probe `i` tests
+//!   bit `(a + i * b) mod 512` of it, with `a` bits 0–8 of the hash and `b` bits 9–17
+//!   with the lowest set (odd, so the probes differ).
+//! - **Spread** (written before): `bits: n bytes`, then `probes: u8` (1–30). Probe `i`
+//!   tests bit `(h1 + i * h2) mod (8n)` where `h1`/`h2` are the low/high halves of
+//!   `hash64(key)`.
+//!
+//! An empty filter (0 bits per key), or a last byte of neither kind, matches
+//! everything: flowdb versions that knew only the spread layout read a lines filter
+//! so (probes above 30), and still find every key.
 
 use crate::util::hash64;
 
@@ -28,14 +39,34 @@ impl BloomBuilder {
         }
     }
 
+    /// The filter block, in the lines layout.
     pub(crate) fn finish(&self) -> Vec<u8> {
         if self.bits_per_key == 0 {
             return Vec::new();
         }
+        let lines = (self.hashes.len() * self.bits_per_key)
+            .div_ceil(LINE_BITS)
+            .max(1);
+        let probes = probes_for(self.bits_per_key);
+        let mut bits = vec![0u8; lines * LINE_BYTES + 1];
+        for &h in &self.hashes {
+            let line = &mut bits[line_of(h, lines) * LINE_BYTES..][..LINE_BYTES];
+            for bit in line_bits(h, probes) {
+                line[bit / 8] |= 1 << (bit % 8);
+            }
+        }
+        bits[lines * LINE_BYTES] = LINES_FLAG | probes;
+        bits
+    }
+
+    /// The filter block in the spread layout, as flowdb wrote it before 2026-12-02
+    /// (tests read such filters).
+    #[cfg(test)]
+    fn finish_spread(&self) -> Vec<u8> {
         let nbits = (self.hashes.len() * self.bits_per_key).max(64);
         let nbytes = nbits.div_ceil(8);
         let nbits = nbytes * 8;
-        let probes = ((self.bits_per_key as f64) * 0.69).round().clamp(1.0, 30.0) as u8;
+        let probes = probes_for(self.bits_per_key);
         let mut bits = vec![0u8; nbytes + 1];
         for h in &self.hashes {
             for bit in probe_bits(*h, probes, nbits) {
@@ -45,6 +76,29 @@ impl BloomBuilder {
         bits[nbytes] = probes;
         bits
     }
+}
+
+/// Bits and bytes in a line of the lines layout: one cache line.
+const LINE_BITS: usize = 512;
+const LINE_BYTES: usize = LINE_BITS / 8;
+/// The last byte's flag for the lines layout (the spread layout's is at most 30).
+const LINES_FLAG: u8 = 0x80;
+
+/// Probes for `bits_per_key` (ln 2 bits a probe, as for any bloom filter).
+fn probes_for(bits_per_key: usize) -> u8 {
+    ((bits_per_key as f64) * 0.69).round().clamp(1.0, 30.0) as u8
+}
+
+/// The line of `lines` a hash falls in: its high half scaled to `0..lines`.
+fn line_of(h: u64, lines: usize) -> usize {
+    (((h >> 32) * lines as u64) >> 32) as usize
+}
+
+/// The bits of its line a hash probes: `(a + i * b) mod 512`.
+fn line_bits(h: u64, probes: u8) -> impl Iterator<Item = usize> {
+    let a = h as usize & (LINE_BITS - 1);
+    let b = (h as usize >> 9) & (LINE_BITS - 1) | 1;
+    (0..probes as usize).map(move |i| (a + i * b) & (LINE_BITS - 1))
 }
 
 /// The bits `(h1 + i * h2) mod nbits` for `i` in `0..probes`. No term overflows
@@ -65,30 +119,73 @@ fn probe_bits(h: u64, probes: u8, nbits: usize) -> impl Iterator<Item = usize> {
     })
 }
 
-pub(crate) struct Bloom {
-    data: Vec<u8>,
+/// One cache line of a filter in the lines layout, aligned as one.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; LINE_BYTES]);
+
+/// A filter read from its block.
+pub(crate) struct Bloom(Layout);
+
+enum Layout {
+    /// The lines layout, copied into aligned lines (a line read is one cache miss).
+    Lines { lines: Vec<Line>, probes: u8 },
+    /// The spread layout as read: bits, then the probe count.
+    Spread(Vec<u8>),
+    /// No filter (empty, or a layout not known): every key may be there.
+    All,
 }
 
 impl Bloom {
     pub(crate) fn new(data: Vec<u8>) -> Self {
-        Bloom { data }
+        Bloom(Layout::of(data))
     }
 
     pub(crate) fn memory(&self) -> usize {
-        self.data.len()
+        match &self.0 {
+            Layout::Lines { lines, .. } => lines.len() * LINE_BYTES,
+            Layout::Spread(data) => data.len(),
+            Layout::All => 0,
+        }
     }
 
     pub(crate) fn may_contain(&self, key: &[u8]) -> bool {
-        if self.data.len() < 2 {
-            return true;
+        match &self.0 {
+            Layout::Lines { lines, probes } => {
+                let h = hash64(key);
+                let line = &lines[line_of(h, lines.len())].0;
+                line_bits(h, *probes).all(|bit| line[bit / 8] & (1 << (bit % 8)) != 0)
+            }
+            Layout::Spread(data) => {
+                let nbytes = data.len() - 1;
+                probe_bits(hash64(key), data[nbytes], nbytes * 8)
+                    .all(|bit| data[bit / 8] & (1 << (bit % 8)) != 0)
+            }
+            Layout::All => true,
         }
-        let nbytes = self.data.len() - 1;
-        let probes = self.data[nbytes];
-        if probes == 0 || probes > 30 {
-            return true;
+    }
+}
+
+impl Layout {
+    fn of(data: Vec<u8>) -> Self {
+        let Some((&last, bits)) = data.split_last() else {
+            return Layout::All;
+        };
+        if last & LINES_FLAG != 0 {
+            let probes = last & !LINES_FLAG;
+            if probes == 0 || probes > 30 || bits.is_empty() || bits.len() % LINE_BYTES != 0 {
+                return Layout::All;
+            }
+            let lines = bits
+                .chunks_exact(LINE_BYTES)
+                .map(|c| Line(c.try_into().unwrap_or([0xff; LINE_BYTES])))
+                .collect();
+            return Layout::Lines { lines, probes };
         }
-        probe_bits(hash64(key), probes, nbytes * 8)
-            .all(|bit| self.data[bit / 8] & (1 << (bit % 8)) != 0)
+        if last == 0 || last > 30 || bits.is_empty() {
+            return Layout::All;
+        }
+        Layout::Spread(data)
     }
 }
 
@@ -112,18 +209,82 @@ mod tests {
         }
     }
 
-    #[test]
-    fn no_false_negatives_few_false_positives() {
-        let mut b = BloomBuilder::new(10);
-        for i in 0..10_000 {
-            b.add(format!("key{i}").as_bytes());
-        }
-        let f = Bloom::new(b.finish());
-        assert!((0..10_000).all(|i| f.may_contain(format!("key{i}").as_bytes())));
-        let fp = (0..10_000)
+    /// The share of `n` absent keys the filter lets through.
+    fn false_positives(f: &Bloom, n: usize) -> f64 {
+        let fp = (0..n)
             .filter(|i| f.may_contain(format!("other{i}").as_bytes()))
             .count();
-        assert!(fp < 300, "false positives {fp}");
+        fp as f64 / n as f64
+    }
+
+    fn built(keys: usize, bits_per_key: usize) -> BloomBuilder {
+        let mut b = BloomBuilder::new(bits_per_key);
+        for i in 0..keys {
+            b.add(format!("key{i}").as_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn no_false_negatives_few_false_positives() {
+        for keys in [1, 7, 100, 10_000] {
+            let f = Bloom::new(built(keys, 10).finish());
+            assert!(matches!(f.0, Layout::Lines { .. }));
+            assert!((0..keys).all(|i| f.may_contain(format!("key{i}").as_bytes())));
+        }
+        // About 1% at 10 bits per key for a filter of whole-range probes; one line
+        // each costs a little more.
+        let fp = false_positives(&Bloom::new(built(100_000, 10).finish()), 100_000);
+        assert!(fp < 0.02, "false positives {fp}");
         assert!(Bloom::new(BloomBuilder::new(0).finish()).may_contain(b"x"));
+    }
+
+    #[test]
+    fn a_keys_probes_are_the_documented_bits_of_one_line() {
+        let b = built(1_000, 10);
+        let data = b.finish();
+        let lines = (data.len() - 1) / 64;
+        assert_eq!(data.len() % 64, 1);
+        assert_eq!(data[data.len() - 1], 0x80 | 7);
+        for h in &b.hashes {
+            let line = (((h >> 32) * lines as u64) >> 32) as usize;
+            let (a, step) = (h & 511, (h >> 9) & 511 | 1);
+            for i in 0..7u64 {
+                let bit = line * 512 + ((a + i * step) & 511) as usize;
+                assert!(data[bit / 8] & (1 << (bit % 8)) != 0, "bit {bit}");
+            }
+        }
+    }
+
+    #[test]
+    fn filters_of_the_spread_layout_are_still_read() {
+        let b = built(10_000, 10);
+        let f = Bloom::new(b.finish_spread());
+        assert!(matches!(f.0, Layout::Spread(_)));
+        assert!((0..10_000).all(|i| f.may_contain(format!("key{i}").as_bytes())));
+        assert!(false_positives(&f, 10_000) < 0.03);
+    }
+
+    #[test]
+    fn filters_not_understood_match_every_key() {
+        let lines = built(1_000, 10).finish();
+        let mut short_line = lines.clone();
+        short_line.remove(0);
+        let mut no_probes = lines.clone();
+        *no_probes.last_mut().unwrap() = 0x80;
+        let mut many_probes = lines;
+        *many_probes.last_mut().unwrap() = 0x80 | 31;
+        for data in [
+            vec![],
+            vec![7],
+            vec![0xff; 10],
+            short_line,
+            no_probes,
+            many_probes,
+        ] {
+            let f = Bloom::new(data);
+            assert!(matches!(f.0, Layout::All));
+            assert!(f.may_contain(b"anything"));
+        }
     }
 }
