@@ -3,6 +3,12 @@
  * libflowdb by switching LD_LIBRARY_PATH between runs (docs/benchmarks.md).
  *
  *   flowdb-doc-loop flowdb|sqlite get|email|age|ids|city|city1 ITERATIONS [--docs N] [--dir D]
+ *                   [--reuse]
+ *
+ * --reuse: when D holds the documents a run with --reuse loaded (its marker file
+ * D.loaded names the count), reopen them instead of loading again, so two builds
+ * read the same files (fresh loads leave tables laid out differently, from run to
+ * run, by the compactions' timing).
  *
  * city1 is the city query with LIMIT 1, which with city (LIMIT 20) splits a query's
  * cost into a fixed part and a part per document. */
@@ -40,21 +46,43 @@ int main(int argc, char **argv) {
     const char *w = argv[2], *dir = "doc-loop-data";
     long iters = atol(argv[3]);
     int64_t docs = 100000;
-    for (int i = 4; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--docs")) docs = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
+    int reuse = 0;
+    for (int i = 4; i < argc; i++) {
+        if (!strcmp(argv[i], "--reuse")) reuse = 1;
+        else if (i + 1 >= argc) die("arguments", argv[i], "a value after it");
+        else if (!strcmp(argv[i], "--docs")) docs = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--dir")) dir = argv[++i];
+        else die("arguments", argv[i], "--docs, --dir or --reuse");
     }
     if (iters <= 0 || docs <= 0) die("arguments", "ITERATIONS/--docs", "positive numbers");
-    fresh_dir(dir);
+    char marker[4096];
+    snprintf(marker, sizeof marker, "%s.loaded", dir);
+    long long loaded = -1;
+    FILE *m = reuse ? fopen(marker, "r") : NULL;
+    if (m) {
+        if (fscanf(m, "%lld", &loaded) != 1) loaded = -1;
+        fclose(m);
+    }
+    int fresh = loaded != (long long)docs;
+    if (fresh) {
+        remove(marker);
+        fresh_dir(dir);
+    }
     doc_store *s = b->open(dir, 0);
-    double load = put_docs(b, s, 0, (size_t)docs, 100);
+    double load = fresh ? put_docs(b, s, 0, (size_t)docs, 100) : 0;
+    if (fresh && reuse) {
+        m = fopen(marker, "w");
+        if (!m) die("marker", marker, "could not be written");
+        fprintf(m, "%lld\n", (long long)docs);
+        fclose(m);
+    }
     tally t = {0, 0};
     uint64_t rng = 12345;
     double t0 = now_secs();
     for (long i = 0; i < iters; i++) one(b, s, w, docs, &rng, &t);
     double took = now_secs() - t0;
     printf("%s %s: %.0f ops/s (load %.0f docs/s; tally %llu/%llu)\n", b->name, w, (double)iters / took,
-           (double)docs / load, (unsigned long long)t.count, (unsigned long long)t.sum);
+           fresh ? (double)docs / load : 0.0, (unsigned long long)t.count, (unsigned long long)t.sum);
     b->close(s);
     return 0;
 }

@@ -158,8 +158,8 @@ impl Snapshot {
 
     /// `f` of the live version at `(key, ts)`, if there is one: the first source holding
     /// the key decides. A memtable lends the value in place (under its read lock, see
-    /// `Memtable::peek`), so `f` must not read this snapshot again; a table's read is
-    /// handed over owned.
+    /// `Memtable::peek`), so `f` must not read this snapshot again; a table lends it
+    /// from its block.
     fn with_found<R>(
         &self,
         key: &[u8],
@@ -180,8 +180,8 @@ impl Snapshot {
             }
         }
         for t in self.sv.version.tables_for(key) {
-            if let Some(e) = t.get(key, ts, opts)? {
-                return Ok(call(Found::from(e).map(Cow::Owned)));
+            if let Some(r) = t.find(key, ts, opts, |v| call(v.map(Cow::Borrowed)))? {
+                return Ok(r);
             }
         }
         Ok(None)

@@ -87,6 +87,7 @@ impl BlockIter {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn next_entry(&mut self) -> Result<Option<Entry>> {
         let raw = match self.pending.take() {
             Some(raw) => raw,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::ReadOptions;
-use crate::entry::Entry;
+use crate::entry::Found;
 use crate::error::Result;
 use crate::sstable::block::{Block, BlockIter};
 use crate::sstable::bloom::Bloom;
@@ -30,8 +30,27 @@ impl Table {
         }
     }
 
-    /// This table's version of `(key, ts)`, with the table's sequence.
-    pub(crate) fn get(&self, key: &[u8], ts: i64, opts: &ReadOptions) -> Result<Option<Entry>> {
+    /// This table's version of `(key, ts)`, with the table's sequence, owned.
+    #[cfg(test)]
+    pub(crate) fn get(
+        &self,
+        key: &[u8],
+        ts: i64,
+        opts: &ReadOptions,
+    ) -> Result<Option<crate::entry::Entry>> {
+        self.find(key, ts, opts, |f| f.map(<[u8]>::to_vec).into_entry(key, ts))
+    }
+
+    /// `f` of this table's version of `(key, ts)` (with the table's sequence), its
+    /// value lent from the block: nothing is copied (a document read copied each
+    /// document twice and allocated its key and value).
+    pub(crate) fn find<R>(
+        &self,
+        key: &[u8],
+        ts: i64,
+        opts: &ReadOptions,
+        f: impl FnOnce(Found<&[u8]>) -> R,
+    ) -> Result<Option<R>> {
         // Outside the table's ts or key range: nothing to read (a time-windowed
         // database has many tables, and most miss a given ts).
         if !self.covers(key, ts) {
@@ -68,13 +87,18 @@ impl Table {
         let handle = m.handle;
         let mut it = BlockIter::new(self.read_block_at(b as u32, handle, opts)?);
         it.seek(key, ts)?;
-        Ok(it
-            .next_entry()?
-            .filter(|e| e.key == key && e.ts == ts)
-            .map(|mut e| {
-                e.seq = self.meta.min_seq;
-                e
-            }))
+        let Some(raw) = it.next_raw()? else {
+            return Ok(None);
+        };
+        if it.key() != key || it.ts() != ts {
+            return Ok(None);
+        }
+        Ok(Some(f(Found {
+            seq: self.meta.min_seq,
+            kind: raw.kind,
+            expire_at: raw.expire_at,
+            value: it.value(&raw),
+        })))
     }
 
     /// Block `b` when it may hold `key`, and whether earlier blocks may hold more of
