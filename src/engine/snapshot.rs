@@ -157,7 +157,7 @@ impl Snapshot {
     }
 
     /// `f` of the value of the live record at `(key, ts)`, lent where it lies (a
-    /// memtable's value under its read lock, a table's value as read): nothing is
+    /// memtable's value under its read lock, a table's value in its block): nothing is
     /// copied unless `f` copies it. `f` must not read through the engine again. A
     /// building block for layers on the engine (JsonDB reads its documents so); it is
     /// not counted in the read statistics.
