@@ -6,9 +6,13 @@
  *                   [--reuse]
  *
  * --reuse: when D holds the documents a run with --reuse loaded (its marker file
- * D.loaded names the count), reopen them instead of loading again, so two builds
- * read the same files (fresh loads leave tables laid out differently, from run to
- * run, by the compactions' timing).
+ * D.loaded names the system and the count), reopen them instead of loading again,
+ * so repeated runs read the same files (fresh loads leave tables laid out
+ * differently, from run to run, by the compactions' timing). The run that loads
+ * measures right after its load (its output gives the load's rate; later runs give
+ * 0). To compare two builds of libflowdb, give each a directory it loaded itself
+ * when their table formats differ (an older build reads newer bloom filters as no
+ * filter at all).
  *
  * city1 is the city query with LIMIT 1, which with city (LIMIT 20) splits a query's
  * cost into a fixed part and a part per document. */
@@ -40,7 +44,8 @@ static void one(const doc_backend *b, doc_store *s, const char *w, int64_t docs,
 }
 
 int main(int argc, char **argv) {
-    if (argc < 4) die("arguments", "usage", "flowdb-doc-loop flowdb|sqlite WORKLOAD ITERATIONS [--docs N] [--dir D]");
+    if (argc < 4)
+        die("arguments", "usage", "flowdb-doc-loop flowdb|sqlite WORKLOAD ITERATIONS [--docs N] [--dir D] [--reuse]");
     const doc_backend *b = !strcmp(argv[1], "flowdb") ? &flowdb_docs : !strcmp(argv[1], "sqlite") ? &sqlite_docs : NULL;
     if (!b) die("arguments", "system", "flowdb or sqlite");
     const char *w = argv[2], *dir = "doc-loop-data";
@@ -49,7 +54,7 @@ int main(int argc, char **argv) {
     int reuse = 0;
     for (int i = 4; i < argc; i++) {
         if (!strcmp(argv[i], "--reuse")) reuse = 1;
-        else if (i + 1 >= argc) die("arguments", argv[i], "a value after it");
+        else if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) die("arguments", argv[i], "a value after it");
         else if (!strcmp(argv[i], "--docs")) docs = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--dir")) dir = argv[++i];
         else die("arguments", argv[i], "--docs, --dir or --reuse");
@@ -58,12 +63,13 @@ int main(int argc, char **argv) {
     char marker[4096];
     snprintf(marker, sizeof marker, "%s.loaded", dir);
     long long loaded = -1;
+    char system[16] = "";
     FILE *m = reuse ? fopen(marker, "r") : NULL;
     if (m) {
-        if (fscanf(m, "%lld", &loaded) != 1) loaded = -1;
+        if (fscanf(m, "%15s %lld", system, &loaded) != 2) loaded = -1;
         fclose(m);
     }
-    int fresh = loaded != (long long)docs;
+    int fresh = loaded != (long long)docs || strcmp(system, b->name) != 0;
     if (fresh) {
         remove(marker);
         fresh_dir(dir);
@@ -73,7 +79,7 @@ int main(int argc, char **argv) {
     if (fresh && reuse) {
         m = fopen(marker, "w");
         if (!m) die("marker", marker, "could not be written");
-        fprintf(m, "%lld\n", (long long)docs);
+        fprintf(m, "%s %lld\n", b->name, (long long)docs);
         fclose(m);
     }
     tally t = {0, 0};

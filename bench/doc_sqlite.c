@@ -16,12 +16,12 @@ struct doc_store {
 };
 
 static const char *SCHEMA =
-    "CREATE TABLE users(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);"
-    "CREATE UNIQUE INDEX users_email ON users(json_extract(doc, '$.email'));"
-    "CREATE INDEX users_age ON users(json_extract(doc, '$.age'));"
-    "CREATE INDEX users_city_age ON users(json_extract(doc, '$.city'), json_extract(doc, '$.age'));"
-    "CREATE TABLE user_tags(id INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(id, tag)) WITHOUT ROWID;"
-    "CREATE INDEX user_tags_tag ON user_tags(tag, id);";
+    "CREATE TABLE IF NOT EXISTS users(id INTEGER PRIMARY KEY, doc TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS users_email ON users(json_extract(doc, '$.email'));"
+    "CREATE INDEX IF NOT EXISTS users_age ON users(json_extract(doc, '$.age'));"
+    "CREATE INDEX IF NOT EXISTS users_city_age ON users(json_extract(doc, '$.city'), json_extract(doc, '$.age'));"
+    "CREATE TABLE IF NOT EXISTS user_tags(id INTEGER NOT NULL, tag TEXT NOT NULL, PRIMARY KEY(id, tag)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS user_tags_tag ON user_tags(tag, id);";
 
 static doc_store *q_open(const char *dir, int synced) {
     doc_store *s = calloc(1, sizeof *s);
