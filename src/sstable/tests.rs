@@ -128,6 +128,56 @@ fn latest_walk(t: &Arc<Table>, key: &[u8]) -> Vec<(i64, Vec<u8>)> {
     out
 }
 
+/// A backward walk that starts in a block ending with its key starts at the block's
+/// last restart without searching; every version must still come back, in order,
+/// wherever the restarts fall, also when the last restart's first entry is
+/// `(key, i64::MAX)` (a restart before it holds the key's other versions).
+#[test]
+fn walks_from_blocks_ending_with_the_key_read_every_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Arc::new(TableContext {
+        fs: Arc::new(OsFs) as Arc<dyn FileSystem>,
+        dir: dir.path().to_path_buf(),
+        cache: Arc::new(BlockCache::new(1 << 20)),
+        budget: Arc::new(IndexBudget::new(usize::MAX)),
+    });
+    let put = |key: &[u8], ts: i64| Entry {
+        key: key.to_vec(),
+        ts,
+        seq: 0,
+        kind: Kind::Put,
+        expire_at: i64::MAX,
+        value: vec![ts as u8; 5],
+    };
+    let mut id = 100;
+    for before in 0..5 {
+        for n in 1..14 {
+            for max in [false, true] {
+                let mut m = Model::new();
+                for ts in 0..before {
+                    m.insert((b"a".to_vec(), ts), put(b"a", ts));
+                }
+                for ts in (0..n).chain(max.then_some(i64::MAX)) {
+                    m.insert((b"k".to_vec(), ts), put(b"k", ts));
+                }
+                for (version, partition) in [(1, 1), (2, 1), (2, 128)] {
+                    id += 1;
+                    let t = write(&ctx, id, &m, version, partition);
+                    for k in [&b"a"[..], b"k"] {
+                        let want: Vec<(i64, Vec<u8>)> = m
+                            .range((k.to_vec(), i64::MIN)..=(k.to_vec(), i64::MAX))
+                            .rev()
+                            .map(|((_, ts), e)| (*ts, e.value.clone()))
+                            .collect();
+                        let what = format!("{before} before, {n} of k, max {max}, {version}");
+                        assert_eq!(latest_walk(&t, k), want, "{what}: walk of {k:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn partitioned_and_whole_indexes_read_like_the_model() {
     let mut rng = crate::util::test_rng("partitioned_and_whole_indexes_read_like_the_model");

@@ -71,6 +71,13 @@ impl BlockIter {
         self.collect_while(|k, _| k == key)
     }
 
+    /// The block's last restart interval: where the entries of a key the block ends
+    /// with end (when its first entry is `(key, i64::MAX)`, the key's versions go
+    /// on in the interval before, as `key_in_interval` reports).
+    pub(crate) fn last_restart(&self) -> usize {
+        self.block.num_restarts - 1
+    }
+
     /// The restart interval where `key`'s entries end: the last restart whose first
     /// entry is before `(key, i64::MAX)` (where a backward walk over the key starts).
     pub(crate) fn last_interval_of(&self, key: &[u8]) -> Result<usize> {

@@ -128,10 +128,16 @@ impl<'k> KeyWalk<'k> {
             .table
             .key_block(self.key, b, &mut self.part, &self.opts)?
         {
-            Some((block, earlier)) => {
-                let it = BlockIter::new(block);
-                let r = it.last_interval_of(self.key)?;
-                self.block = Some((it, r, true, earlier));
+            Some(kb) => {
+                let it = BlockIter::new(kb.block);
+                // A block ending with the key (most of a series' blocks): its last
+                // interval, without a binary search over the restarts, each probe
+                // a cache miss (a fifth of `get_latest` at 20M records).
+                let r = match kb.ends_with_key {
+                    true => it.last_restart(),
+                    false => it.last_interval_of(self.key)?,
+                };
+                self.block = Some((it, r, true, kb.earlier));
                 Ok(true)
             }
             None => {

@@ -12,6 +12,16 @@ use crate::sstable::format::read_block;
 
 use super::{in_block, Filter, PartSlot, Table};
 
+/// A block of one key's backward walk ([`Table::key_block`]).
+pub(crate) struct KeyBlock {
+    pub block: Arc<Block>,
+    /// The block starts with the key: earlier blocks may hold more of it.
+    pub earlier: bool,
+    /// The block's last entry is the key's: its last restart interval holds the
+    /// key's newest versions, no search needed.
+    pub ends_with_key: bool,
+}
+
 impl Table {
     /// Whether the bloom filter allows `key`. A filter that cannot be read allows
     /// every key (the lookup then reads the index and blocks, which report errors).
@@ -101,21 +111,27 @@ impl Table {
         })))
     }
 
-    /// Block `b` when it may hold `key`, and whether earlier blocks may hold more of
-    /// it (the block starts with `key`): for walking one key backwards.
+    /// Block `b` when it may hold `key`, whether earlier blocks may hold more of it
+    /// (the block starts with `key`), and whether the block ends with it: for
+    /// walking one key backwards.
     pub(crate) fn key_block(
         &self,
         key: &[u8],
         b: usize,
         slot: &mut PartSlot,
         opts: &ReadOptions,
-    ) -> Result<Option<(Arc<Block>, bool)>> {
+    ) -> Result<Option<KeyBlock>> {
         let m = self.block_meta(b, slot, opts)?;
         if m.first_key.as_slice() > key || m.last_key.as_slice() < key {
             return Ok(None);
         }
-        let (handle, more) = (m.handle, b > 0 && m.first_key.as_slice() == key);
-        Ok(Some((self.read_block_at(b as u32, handle, opts)?, more)))
+        let (handle, earlier) = (m.handle, b > 0 && m.first_key.as_slice() == key);
+        let ends_with_key = m.last_key.as_slice() == key;
+        Ok(Some(KeyBlock {
+            block: self.read_block_at(b as u32, handle, opts)?,
+            earlier,
+            ends_with_key,
+        }))
     }
 
     /// The last block that can hold `key`, if any: where a reverse walk starts.
