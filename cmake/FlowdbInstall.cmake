@@ -7,6 +7,9 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(FILES include/flowdb.h include/flowdb.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development)
+# The parts flowdb.hpp includes (include/flowdb/*.hpp), into <includedir>/flowdb.
+install(DIRECTORY include/flowdb/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/flowdb COMPONENT development
+  FILES_MATCHING PATTERN "*.hpp")
 # The links are installed as links.
 install(FILES ${FLOWDB_SHARED} ${FLOWDB_LIB_DIR}/${FLOWDB_SONAME}
   DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime)

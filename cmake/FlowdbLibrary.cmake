@@ -154,7 +154,8 @@ set_target_properties(flowdb_static PROPERTIES
 add_dependencies(flowdb_static flowdb_cargo)
 add_library(flowdb::flowdb_static ALIAS flowdb_static)
 
-# The header-only C++17 wrapper (include/flowdb.hpp) over the shared library.
+# The header-only C++17 wrapper (include/flowdb.hpp and its parts in include/flowdb/)
+# over the shared library.
 add_library(flowdb_cpp INTERFACE)
 target_link_libraries(flowdb_cpp INTERFACE flowdb::flowdb)
 target_compile_features(flowdb_cpp INTERFACE cxx_std_17)

@@ -20,6 +20,12 @@ for f in "$lib/pkgconfig/flowdb.pc" "$lib/pkgconfig/flowdb-static.pc" "$lib/cmak
          "$work/p/include/flowdb.h" "$work/p/include/flowdb.hpp"; do
   [ -f "$f" ] || fail "not installed: $f"
 done
+# The parts of the C++ wrapper: each one the installed flowdb.hpp includes.
+parts=$(grep -o '"flowdb/[a-z_]*\.hpp"' "$work/p/include/flowdb.hpp" | tr -d '"')
+[ -n "$parts" ] || fail "flowdb.hpp includes no parts"
+for part in $parts; do
+  [ -f "$work/p/include/$part" ] || fail "not installed: $work/p/include/$part"
+done
 [ ! -e "$lib/libflowdb.so.$version.debug" ] || fail "the debug info is installed by default"
 for f in "$lib/libflowdb.so.$version" "$lib/libflowdb.a"; do
   ! readelf -S -W "$f" | grep -q ' \.debug_info ' || fail "$f carries debug info"
