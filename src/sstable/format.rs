@@ -196,6 +196,13 @@ pub(crate) enum Payload {
 }
 
 impl Payload {
+    fn of(bytes: Vec<u8>, packed: bool) -> Payload {
+        match packed {
+            true => Payload::Packed(bytes),
+            false => Payload::Standard(bytes),
+        }
+    }
+
     /// The standard block's bytes: a packed payload unpacked (read from `offset` of
     /// `name`).
     pub(crate) fn unpacked(self, name: &str, offset: u64) -> Result<Vec<u8>> {
@@ -206,6 +213,16 @@ impl Payload {
     }
 }
 
+/// Framed blocks up to this size are read into the thread's reused buffer
+/// (`FRAMED`); larger ones (a big table's filter or top-level index) into their own.
+const KEEP_FRAMED: usize = 256 << 10;
+
+thread_local! {
+    /// The thread's buffer for framed blocks as read, before they are decompressed:
+    /// a point read that misses the cache allocated, zeroed and freed one per block.
+    static FRAMED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Reads and checks the block at `h`, and decompresses it.
 pub(crate) fn read_payload(
     file: &dyn FsFile,
@@ -213,12 +230,33 @@ pub(crate) fn read_payload(
     h: BlockHandle,
     verify: bool,
 ) -> Result<Payload> {
-    let mut buf = vec![0u8; h.len as usize + TRAILER];
-    file.read_exact_at(&mut buf, h.offset)
-        .ctx(|| format!("reading block at offset {} of {name}", h.offset))?;
-    if verify {
-        check_framed(&buf, name, h.offset)?;
+    let n = h.len as usize + TRAILER;
+    let read = |framed: &mut [u8]| -> Result<()> {
+        file.read_exact_at(framed, h.offset)
+            .ctx(|| format!("reading block at offset {} of {name}", h.offset))?;
+        if verify {
+            check_framed(framed, name, h.offset)?;
+        }
+        Ok(())
+    };
+    if n <= KEEP_FRAMED {
+        let scratch = FRAMED.try_with(|cell| {
+            // (Taken, not borrowed: a file system that read a block from within a
+            // read would find the buffer gone and use its own.)
+            let mut buf = cell.take();
+            if buf.len() < n {
+                buf.resize(n, 0);
+            }
+            let got = read(&mut buf[..n]).and_then(|()| payload_of(&buf[..n], name, h.offset));
+            cell.replace(buf);
+            got
+        });
+        if let Ok(got) = scratch {
+            return got;
+        }
     }
+    let mut buf = vec![0u8; n];
+    read(&mut buf)?;
     payload(buf, name, h.offset)
 }
 
@@ -229,26 +267,45 @@ pub(crate) fn unframe(framed: Vec<u8>, name: &str, offset: u64) -> Result<Vec<u8
 }
 
 /// The payload of `framed` (a whole block read from `offset` of `name`),
-/// decompressed; its checksum is not checked here.
+/// decompressed; its checksum is not checked here. An uncompressed payload is
+/// `framed` itself, cut to length.
 pub(crate) fn payload(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Payload> {
+    let (payload_len, packed, codec) = frame_kind(&framed, name, offset)?;
+    let bytes = match codec {
+        Some(codec) => decompress(codec, &framed[..payload_len], name, offset)?,
+        None => {
+            framed.truncate(payload_len);
+            framed
+        }
+    };
+    Ok(Payload::of(bytes, packed))
+}
+
+/// [`payload`] of a block lent (read ahead, or in the thread's buffer): an
+/// uncompressed payload is copied out.
+pub(crate) fn payload_of(framed: &[u8], name: &str, offset: u64) -> Result<Payload> {
+    let (payload_len, packed, codec) = frame_kind(framed, name, offset)?;
+    let body = &framed[..payload_len];
+    let bytes = match codec {
+        Some(codec) => decompress(codec, body, name, offset)?,
+        None => body.to_vec(),
+    };
+    Ok(Payload::of(bytes, packed))
+}
+
+/// A framed block's payload length, and whether its payload is packed and how it is
+/// compressed (from its compression byte).
+fn frame_kind(framed: &[u8], name: &str, offset: u64) -> Result<(usize, bool, Option<Codec>)> {
     let payload_len = framed.len().saturating_sub(TRAILER);
     let kind = framed.get(payload_len).copied().unwrap_or(NONE);
-    framed.truncate(payload_len);
-    let Some(&(_, packed, codec)) = KINDS.iter().find(|(k, _, _)| *k == kind) else {
-        return Err(Error::corruption(
+    match KINDS.iter().find(|(k, _, _)| *k == kind) {
+        Some(&(_, packed, codec)) => Ok((payload_len, packed, codec)),
+        None => Err(Error::corruption(
             name,
             offset,
             format!("unknown block compression {kind}"),
-        ));
-    };
-    let bytes = match codec {
-        Some(codec) => decompress(codec, &framed, name, offset)?,
-        None => framed,
-    };
-    Ok(match packed {
-        true => Payload::Packed(bytes),
-        false => Payload::Standard(bytes),
-    })
+        )),
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::config::ReadOptions;
 use crate::error::Result;
 use crate::sstable::block::Block;
-use crate::sstable::format::{block_end, check_framed, payload, read_block, BlockHandle, Payload};
+use crate::sstable::format::{
+    block_end, check_framed, payload_of, read_block, BlockHandle, Payload,
+};
 use crate::sstable::readahead::ReadAhead;
 
 use super::{Fetched, PartSlot, Table};
@@ -67,7 +69,7 @@ impl Table {
         // A cache with room takes the block, so the next walk finds it.
         let cache = &self.ctx.cache;
         let keep = opts.fill_cache && cache.has_room(ROOM_FOR_BLOCK);
-        let raw = match payload(framed.to_vec(), &self.name, h.offset)? {
+        let raw = match payload_of(framed, &self.name, h.offset)? {
             Payload::Packed(p) if !keep => return Ok(Fetched::Packed(p, h.offset)),
             other => other.unpacked(&self.name, h.offset)?,
         };
