@@ -38,7 +38,10 @@ pub enum OpenMode {
 
 /// An open file.
 pub trait FsFile: Send + Sync {
-    /// Fills `buf` from `offset`; a short file is an `UnexpectedEof` error.
+    /// Fills all of `buf` from `offset`, or fails; a short file is an
+    /// `UnexpectedEof` error. `buf` may hold bytes of an earlier read (readers reuse
+    /// their buffers): returning `Ok` with any of it unfilled hands those bytes on as
+    /// this read's.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
     /// Appends all of `data` at the end of the file.
     fn append(&self, data: &[u8]) -> io::Result<()>;

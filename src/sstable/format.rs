@@ -214,8 +214,9 @@ impl Payload {
 }
 
 /// Framed blocks up to this size are read into the thread's reused buffer
-/// (`FRAMED`); larger ones (a big table's filter or top-level index) into their own.
-const KEEP_FRAMED: usize = 256 << 10;
+/// (`FRAMED`, so at most this much is kept per thread that reads tables); larger
+/// ones (a big table's filter or top-level index) into their own.
+const KEEP_FRAMED: usize = 64 << 10;
 
 thread_local! {
     /// The thread's buffer for framed blocks as read, before they are decompressed:
@@ -245,6 +246,7 @@ pub(crate) fn read_payload(
             // read would find the buffer gone and use its own.)
             let mut buf = cell.take();
             if buf.len() < n {
+                buf.reserve_exact(n - buf.len());
                 buf.resize(n, 0);
             }
             let got = read(&mut buf[..n]).and_then(|()| payload_of(&buf[..n], name, h.offset));

@@ -69,9 +69,13 @@ impl ReadAhead {
                 .ok_or_else(|| {
                     Error::corruption(name, h.offset, "block handle past the end of the file")
                 })?;
+            // Nothing is held until the read succeeds (a failed one leaves no bytes
+            // marked as another offset's).
+            self.buf.clear();
             self.buf.resize(len, 0);
             file.read_exact_at(&mut self.buf, h.offset)
-                .ctx(|| format!("reading blocks at offsets {}..{to} of {name}", h.offset))?;
+                .ctx(|| format!("reading blocks at offsets {}..{to} of {name}", h.offset))
+                .inspect_err(|_| self.buf.clear())?;
             self.start = h.offset;
         }
         let at = (h.offset - self.start) as usize;
@@ -160,6 +164,50 @@ mod tests {
             let got = ahead.framed(&file, "t", h, |l| extent(i, l)).unwrap();
             assert!(got.iter().zip(h.offset..).all(|(&b, o)| b == o as u8));
         }
+    }
+
+    /// A read that fails leaves nothing held: a later block within the failed
+    /// read's span is read again, not served from a buffer holding other bytes.
+    #[test]
+    fn a_failed_read_holds_nothing() {
+        struct Failing(Mem, std::sync::atomic::AtomicBool);
+        impl FsFile for Failing {
+            fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+                match self.1.load(Relaxed) {
+                    true => Err(io::ErrorKind::Other.into()),
+                    false => self.0.read_exact_at(buf, offset),
+                }
+            }
+            fn append(&self, _: &[u8]) -> io::Result<()> {
+                unreachable!()
+            }
+            fn set_len(&self, _: u64) -> io::Result<()> {
+                unreachable!()
+            }
+            fn sync(&self) -> io::Result<()> {
+                Ok(())
+            }
+            fn len(&self) -> io::Result<u64> {
+                self.0.len()
+            }
+        }
+        let bytes = (0..4000u64).map(|o| o as u8 | 1).collect();
+        let file = Failing(Mem(bytes, AtomicUsize::new(0)), Default::default());
+        let at = |offset, len| BlockHandle { offset, len };
+        let mut ahead = ReadAhead::default();
+        let first = at(0, 100);
+        ahead
+            .framed(&file, "t", first, |_| Ok(block_end(&first)))
+            .unwrap();
+        file.1.store(true, Relaxed);
+        let far = at(1000, 100);
+        assert!(ahead.framed(&file, "t", far, |_| Ok(3000)).is_err());
+        file.1.store(false, Relaxed);
+        let inside = at(200, 100);
+        let got = ahead
+            .framed(&file, "t", inside, |_| Ok(block_end(&inside)))
+            .unwrap();
+        assert!(got.iter().zip(200u64..).all(|(&b, o)| b == o as u8 | 1));
     }
 
     #[test]
