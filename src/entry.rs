@@ -181,17 +181,6 @@ impl Found {
     }
 }
 
-impl From<Entry> for Found {
-    fn from(e: Entry) -> Self {
-        Found {
-            seq: e.seq,
-            kind: e.kind,
-            expire_at: e.expire_at,
-            value: e.value,
-        }
-    }
-}
-
 /// `(key, ts)` order, the order of every result.
 pub(crate) fn cmp_key_ts(ak: &[u8], ats: i64, bk: &[u8], bts: i64) -> Ordering {
     crate::util::key_order::compare(ak, bk).then(ats.cmp(&bts))

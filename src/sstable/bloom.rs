@@ -15,8 +15,9 @@
 //!   `hash64(key)`.
 //!
 //! An empty filter (0 bits per key), a last byte of neither kind, or a lines filter
-//! whose size is not whole lines, matches everything: flowdb versions that knew only the spread layout read a lines filter
-//! so (probes above 30), and still find every key.
+//! whose size is not whole lines, matches everything: flowdb versions that knew only
+//! the spread layout read a lines filter so (probes above 30), and still find every
+//! key.
 
 use crate::util::hash64;
 
@@ -53,7 +54,7 @@ impl BloomBuilder {
         for &h in &self.hashes {
             let line = &mut bits[line_of(h, lines) * LINE_BYTES..][..LINE_BYTES];
             for bit in line_bits(h, probes) {
-                line[bit / 8] |= 1 << (bit % 8);
+                set_bit(line, bit);
             }
         }
         bits[lines * LINE_BYTES] = LINES_FLAG | probes;
@@ -71,7 +72,7 @@ impl BloomBuilder {
         let mut bits = vec![0u8; nbytes + 1];
         for h in &self.hashes {
             for bit in probe_bits(*h, probes, nbits) {
-                bits[bit / 8] |= 1 << (bit % 8);
+                set_bit(&mut bits, bit);
             }
         }
         bits[nbytes] = probes;
@@ -84,6 +85,15 @@ const LINE_BITS: usize = 512;
 const LINE_BYTES: usize = LINE_BITS / 8;
 /// The last byte's flag for the lines layout (the spread layout's is at most 30).
 const LINES_FLAG: u8 = 0x80;
+
+/// Bit `bit` of `bits`, least significant first in each byte (both layouts).
+fn set_bit(bits: &mut [u8], bit: usize) {
+    bits[bit / 8] |= 1 << (bit % 8);
+}
+
+fn has_bit(bits: &[u8], bit: usize) -> bool {
+    bits[bit / 8] & (1 << (bit % 8)) != 0
+}
 
 /// Probes for `bits_per_key` (ln 2 bits a probe, as for any bloom filter).
 fn probes_for(bits_per_key: usize) -> u8 {
@@ -165,12 +175,11 @@ impl Bloom {
             Layout::Lines { lines, probes } => {
                 let h = hash64(key);
                 let line = &lines[line_of(h, lines.len())].0;
-                line_bits(h, *probes).all(|bit| line[bit / 8] & (1 << (bit % 8)) != 0)
+                line_bits(h, *probes).all(|bit| has_bit(line, bit))
             }
             Layout::Spread(data) => {
                 let nbytes = data.len() - 1;
-                probe_bits(hash64(key), data[nbytes], nbytes * 8)
-                    .all(|bit| data[bit / 8] & (1 << (bit % 8)) != 0)
+                probe_bits(hash64(key), data[nbytes], nbytes * 8).all(|bit| has_bit(data, bit))
             }
             Layout::All => true,
         }

@@ -14,6 +14,8 @@
 //! 60 bytes before it. Version 1's index handle points at the whole block index;
 //! version 2's at the top level of a partitioned one (docs/format.md).
 
+use std::borrow::Cow;
+
 use super::codec::{decompress, Codec, Compressors};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::FsFile;
@@ -196,13 +198,6 @@ pub(crate) enum Payload {
 }
 
 impl Payload {
-    fn of(bytes: Vec<u8>, packed: bool) -> Payload {
-        match packed {
-            true => Payload::Packed(bytes),
-            false => Payload::Standard(bytes),
-        }
-    }
-
     /// The standard block's bytes: a packed payload unpacked (read from `offset` of
     /// `name`).
     pub(crate) fn unpacked(self, name: &str, offset: u64) -> Result<Vec<u8>> {
@@ -271,43 +266,39 @@ pub(crate) fn unframe(framed: Vec<u8>, name: &str, offset: u64) -> Result<Vec<u8
 /// The payload of `framed` (a whole block read from `offset` of `name`),
 /// decompressed; its checksum is not checked here. An uncompressed payload is
 /// `framed` itself, cut to length.
-pub(crate) fn payload(mut framed: Vec<u8>, name: &str, offset: u64) -> Result<Payload> {
-    let (payload_len, packed, codec) = frame_kind(&framed, name, offset)?;
-    let bytes = match codec {
-        Some(codec) => decompress(codec, &framed[..payload_len], name, offset)?,
-        None => {
-            framed.truncate(payload_len);
-            framed
-        }
-    };
-    Ok(Payload::of(bytes, packed))
+pub(crate) fn payload(framed: Vec<u8>, name: &str, offset: u64) -> Result<Payload> {
+    payload_in(Cow::Owned(framed), name, offset)
 }
 
 /// [`payload`] of a block lent (read ahead, or in the thread's buffer): an
 /// uncompressed payload is copied out.
 pub(crate) fn payload_of(framed: &[u8], name: &str, offset: u64) -> Result<Payload> {
-    let (payload_len, packed, codec) = frame_kind(framed, name, offset)?;
-    let body = &framed[..payload_len];
-    let bytes = match codec {
-        Some(codec) => decompress(codec, body, name, offset)?,
-        None => body.to_vec(),
-    };
-    Ok(Payload::of(bytes, packed))
+    payload_in(Cow::Borrowed(framed), name, offset)
 }
 
-/// A framed block's payload length, and whether its payload is packed and how it is
-/// compressed (from its compression byte).
-fn frame_kind(framed: &[u8], name: &str, offset: u64) -> Result<(usize, bool, Option<Codec>)> {
+/// [`payload`] of a block owned or lent.
+fn payload_in(framed: Cow<'_, [u8]>, name: &str, offset: u64) -> Result<Payload> {
     let payload_len = framed.len().saturating_sub(TRAILER);
     let kind = framed.get(payload_len).copied().unwrap_or(NONE);
-    match KINDS.iter().find(|(k, _, _)| *k == kind) {
-        Some(&(_, packed, codec)) => Ok((payload_len, packed, codec)),
-        None => Err(Error::corruption(
+    let Some(&(_, packed, codec)) = KINDS.iter().find(|(k, _, _)| *k == kind) else {
+        return Err(Error::corruption(
             name,
             offset,
             format!("unknown block compression {kind}"),
-        )),
-    }
+        ));
+    };
+    let bytes = match (codec, framed) {
+        (Some(codec), framed) => decompress(codec, &framed[..payload_len], name, offset)?,
+        (None, Cow::Owned(mut framed)) => {
+            framed.truncate(payload_len);
+            framed
+        }
+        (None, Cow::Borrowed(framed)) => framed[..payload_len].to_vec(),
+    };
+    Ok(match packed {
+        true => Payload::Packed(bytes),
+        false => Payload::Standard(bytes),
+    })
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -86,16 +86,25 @@ impl ReadAhead {
 #[cfg(test)]
 mod tests {
     use std::io;
-    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
     use super::*;
     use crate::sstable::format::TRAILER;
 
-    /// A file in memory that counts its reads.
-    struct Mem(Vec<u8>, AtomicUsize);
+    /// A file in memory that counts its reads, and fails them while `failing`.
+    struct Mem(Vec<u8>, AtomicUsize, AtomicBool);
+
+    impl Mem {
+        fn new(bytes: Vec<u8>) -> Mem {
+            Mem(bytes, AtomicUsize::new(0), AtomicBool::new(false))
+        }
+    }
 
     impl FsFile for Mem {
         fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+            if self.2.load(Relaxed) {
+                return Err(io::ErrorKind::Other.into());
+            }
             self.1.fetch_add(1, Relaxed);
             let at = offset as usize;
             let src = self
@@ -133,7 +142,7 @@ mod tests {
             });
             len += u64::from(n) + TRAILER as u64;
         }
-        let file = Mem((0..len).map(|o| o as u8).collect(), AtomicUsize::new(0));
+        let file = Mem::new((0..len).map(|o| o as u8).collect());
         let extent = |i: usize, limit: u64| {
             let start = handles[i].offset;
             let ends = handles[i..].iter().map(block_end);
@@ -170,39 +179,18 @@ mod tests {
     /// read's span is read again, not served from a buffer holding other bytes.
     #[test]
     fn a_failed_read_holds_nothing() {
-        struct Failing(Mem, std::sync::atomic::AtomicBool);
-        impl FsFile for Failing {
-            fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-                match self.1.load(Relaxed) {
-                    true => Err(io::ErrorKind::Other.into()),
-                    false => self.0.read_exact_at(buf, offset),
-                }
-            }
-            fn append(&self, _: &[u8]) -> io::Result<()> {
-                unreachable!()
-            }
-            fn set_len(&self, _: u64) -> io::Result<()> {
-                unreachable!()
-            }
-            fn sync(&self) -> io::Result<()> {
-                Ok(())
-            }
-            fn len(&self) -> io::Result<u64> {
-                self.0.len()
-            }
-        }
         let bytes = (0..4000u64).map(|o| o as u8 | 1).collect();
-        let file = Failing(Mem(bytes, AtomicUsize::new(0)), Default::default());
+        let file = Mem::new(bytes);
         let at = |offset, len| BlockHandle { offset, len };
         let mut ahead = ReadAhead::default();
         let first = at(0, 100);
         ahead
             .framed(&file, "t", first, |_| Ok(block_end(&first)))
             .unwrap();
-        file.1.store(true, Relaxed);
+        file.2.store(true, Relaxed);
         let far = at(1000, 100);
         assert!(ahead.framed(&file, "t", far, |_| Ok(3000)).is_err());
-        file.1.store(false, Relaxed);
+        file.2.store(false, Relaxed);
         let inside = at(200, 100);
         let got = ahead
             .framed(&file, "t", inside, |_| Ok(block_end(&inside)))
@@ -212,7 +200,7 @@ mod tests {
 
     #[test]
     fn damaged_handles_are_errors() {
-        let file = Mem(vec![0; 1000], AtomicUsize::new(0));
+        let file = Mem::new(vec![0; 1000]);
         let mut ahead = ReadAhead::default();
         for (offset, len) in [(u64::MAX - 2, 10), (900, 500), (u64::MAX / 2, u32::MAX)] {
             let h = BlockHandle { offset, len };
