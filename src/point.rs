@@ -187,6 +187,9 @@ pub(crate) struct Needs {
     pub min: bool,
     pub max: bool,
     pub increase: bool,
+    /// `first` or `last` is asked for (they are always kept; this says whether a
+    /// summary without them, a block's hour part, will do).
+    pub ends: bool,
 }
 
 impl Needs {
@@ -196,6 +199,7 @@ impl Needs {
         min: true,
         max: true,
         increase: true,
+        ends: true,
     };
 
     /// What `functions` read, of one series or of groups of series.
@@ -206,7 +210,14 @@ impl Needs {
             min: any(&[Agg::Min]),
             max: any(&[Agg::Max]),
             increase: any(&[Agg::Increase, Agg::Rate]),
+            ends: any(&[Agg::First, Agg::Last]),
         }
+    }
+
+    /// Whether count, sum, min and max alone answer the functions: then a block's
+    /// hour parts, which keep no first and last point, can stand for its points.
+    pub(crate) fn order_free(&self) -> bool {
+        !self.increase && !self.ends
     }
 }
 

@@ -57,27 +57,39 @@ impl Case {
         group: GroupBy,
         limit: usize,
     ) -> u64 {
+        self.check_with(query, keep, step, group, limit, &Agg::ALL)
+    }
+
+    /// `check_limited` of `functions`.
+    fn check_with(
+        &self,
+        query: Query,
+        keep: impl Fn(&[u8], i64) -> bool,
+        step: i64,
+        group: GroupBy,
+        limit: usize,
+        functions: &[Agg],
+    ) -> u64 {
         let query = match limit {
             usize::MAX => query,
             n => query.limit(n),
         };
-        let functions = Agg::ALL;
         let now = flowdb::now_micros();
         let live = self
             .model
             .iter()
             .filter(|((k, ts), (exp, _))| *exp > now && keep(k, *ts))
             .map(|((k, ts), (_, v))| (k.as_slice(), *ts, *v));
-        let want = points::fold(live, step, &functions, group, false, limit);
+        let want = points::fold(live, step, functions, group, false, limit);
         let before = self.points_from_index();
         let got = self
             .engine
-            .aggregate_by(query.clone(), step, &functions, group)
+            .aggregate_by(query.clone(), step, functions, group)
             .unwrap();
         points::assert_buckets(
             &got,
             &want,
-            &functions,
+            functions,
             &format!("{query:?} step {step} {group:?}"),
         );
         self.points_from_index() - before
@@ -306,5 +318,113 @@ fn column_reads_holding_the_next_block_count_and_fold_as_a_scan() {
             "{tuning:?}: hits of the column read and of a scan"
         );
         assert!(after.0 - before.0 > 20, "{tuning:?}: blocks read");
+    }
+}
+
+/// Points 8-22 s apart in blocks of the default size (about 500 points, two or three
+/// clock hours): each block keeps its hours' count, sum, min and max, and buckets of
+/// whole hours fold them when the functions need no first or last point (or counter
+/// increase); otherwise, and for buckets that cut hours, the blocks are read. One
+/// series has gaps of 70-200 minutes, so some blocks skip hours and some span more
+/// than four (those keep no parts).
+#[test]
+fn hour_parts_answer_whole_hour_buckets() {
+    let mut rng = common::rng("hour_parts_answer_whole_hour_buckets");
+    let dir = tempfile::tempdir().unwrap();
+    let config = flowdb::Config {
+        data_dir: dir.path().to_path_buf(),
+        auto_background: false,
+        ..flowdb::Config::default()
+    };
+    let mut c = Case {
+        engine: Engine::open(config).unwrap(),
+        model: Model::new(),
+        _dir: dir,
+    };
+    // A day boundary falls among the points: the day buckets then need parts too.
+    let base = common::base_ts() / (86_400 * SEC) * (86_400 * SEC) - 86_400 * SEC - 5 * 3600 * SEC;
+    for key in ["h.a", "h.b"] {
+        let mut ts = base + rng.i64(0..3600 * SEC);
+        let mut pts = Vec::new();
+        for _ in 0..12_000 {
+            ts += rng.i64(8 * SEC..=22 * SEC);
+            if key == "h.b" && rng.u16(..600) == 0 {
+                ts += rng.i64(70 * 60 * SEC..=200 * 60 * SEC);
+            }
+            pts.push(Point::new(key, ts, points::value(&mut rng)));
+        }
+        for chunk in pts.chunks(1000) {
+            c.write(chunk);
+        }
+    }
+    c.engine.flush().unwrap();
+    while c.engine.trigger_compaction().unwrap() {}
+    let total = c.model.len() as u64;
+    let order_free = [Agg::Count, Agg::Sum, Agg::Min, Agg::Max, Agg::Avg];
+    let q = || Query::prefix("h.");
+    for group in [GroupBy::Series, GroupBy::All] {
+        for step in [3600 * SEC, 3 * 3600 * SEC, 86_400 * SEC] {
+            let parts = c.check_with(q(), all, step, group, usize::MAX, &order_free);
+            let whole = c.check_with(q(), all, step, group, usize::MAX, &Agg::ALL);
+            // All but blocks over four hours, or too small for parts, and the
+            // series' last blocks.
+            assert!(
+                parts > total * 8 / 10,
+                "step {step}: {parts} of {total} points from the index"
+            );
+            assert!(
+                whole < parts,
+                "step {step}: {whole} whole, {parts} with parts"
+            );
+            for f in order_free {
+                c.check_with(
+                    q(),
+                    all,
+                    step,
+                    group,
+                    usize::MAX,
+                    &[f, Agg::First][..1 + rng.usize(..2)],
+                );
+            }
+        }
+        // Buckets that cut hours (90 minutes) take a block's parts only when each
+        // part lies in one bucket (an hour between two others, then no point).
+        let cut = c.check_with(q(), all, 90 * 60 * SEC, group, usize::MAX, &order_free);
+        let whole = c.check_with(q(), all, 90 * 60 * SEC, group, usize::MAX, &Agg::ALL);
+        assert!(
+            cut >= whole && cut < total / 2,
+            "90-minute buckets: {cut}, {whole}"
+        );
+    }
+    // Bounds and limits inside the parts' buckets.
+    let (lo, hi) = (base + 7 * 3600 * SEC + 11, base + 40 * 3600 * SEC);
+    let inside = move |_: &[u8], ts: i64| (lo..=hi).contains(&ts);
+    let q = Query::prefix_time_range("h.", lo, hi);
+    let used = c.check_with(
+        q.clone(),
+        inside,
+        3600 * SEC,
+        GroupBy::Series,
+        usize::MAX,
+        &order_free,
+    );
+    assert!(used > 0);
+    for limit in [1, 5, 40] {
+        c.check_with(
+            q.clone(),
+            inside,
+            3600 * SEC,
+            GroupBy::Series,
+            limit,
+            &order_free,
+        );
+        c.check_with(
+            q.clone(),
+            inside,
+            3600 * SEC,
+            GroupBy::All,
+            limit,
+            &[Agg::Max],
+        );
     }
 }

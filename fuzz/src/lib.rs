@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 
 use flowdb::fs::{CrashMode, FaultFs};
 use flowdb::jsondb::{Direction, IndexSchema, JsonDB, KeyRange, StoreSchema};
-use flowdb::{Config, Engine, ReadOptions, Record, ScanRange, SyncMode, Tuning};
+use flowdb::{Agg, Config, Engine, Point, Query, ReadOptions, Record, ScanRange, SyncMode, Tuning};
 use serde_json::{json, Value};
 
 const DIR: &str = "/db";
@@ -58,7 +58,14 @@ fn read_all(e: &Engine) {
     }
     let _ = e.query_time_range(i64::MIN, i64::MAX);
     let _ = e.query_by_prefix("k");
+    // From block statistics and hour parts where they answer, else from points.
+    for functions in [&[Agg::Max, Agg::Sum][..], &Agg::ALL] {
+        let _ = e.aggregate(Query::prefix("n"), HOUR, functions);
+    }
 }
+
+/// An hour in ts units.
+const HOUR: i64 = 3_600_000_000;
 
 pub fn wal(data: &[u8]) {
     let fs = FaultFs::new();
@@ -88,6 +95,14 @@ fn base() -> &'static FaultFs {
                 .map(|i| Record::new(format!("k{:02}", i % 20), i + round * 100, vec![b'v'; 30]))
                 .collect();
             e.write_batch(&batch).unwrap();
+            if round == 0 {
+                // A series 15 s apart over three hours: blocks with statistics,
+                // some with hour parts.
+                let points: Vec<Point> = (0..720i64)
+                    .map(|i| Point::new("n", i * 15_000_000, (i % 97) as f64 / 4.0))
+                    .collect();
+                e.write_points(&points).unwrap();
+            }
             if round == 1 {
                 e.delete_range("k05", "k08").unwrap();
             }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::iterator::lent_merge::Offer;
 use crate::point::{Agg, Bucket, Group, GroupBy, Needs, Summary};
 use crate::range::Query;
+use crate::sstable::block_stats::Parts;
 use crate::version;
 
 /// The bucket of `step` holding `ts`, as its first and last ts: it starts at the
@@ -237,7 +238,7 @@ impl Fold<'_, '_> {
     /// `Some(false)` when the sink stopped.
     fn offered(&mut self, key: &[u8], offer: Offer<'_>) -> Option<bool> {
         match offer {
-            Offer::Whole(s) => self.block(key, &s),
+            Offer::Whole(s, parts) => self.block(key, &s, parts),
             Offer::Points(ts, vals) => Some(self.points(key, ts, vals)),
         }
     }
@@ -274,22 +275,46 @@ impl Fold<'_, '_> {
         true
     }
 
-    /// Adds a block's points when one bucket covers them all (`None` otherwise: the
-    /// block is then read point by point); `Some(false)` when the sink stopped.
-    fn block(&mut self, key: &[u8], s: &Summary) -> Option<bool> {
-        let (lo, hi) = bucket_of(s.first_ts, self.step);
-        if s.last_ts > hi {
+    /// Adds a block's points when one bucket covers them all, or when each of its
+    /// hour parts lies in one bucket and the functions need no first or last point
+    /// (`None` otherwise: the block is then read point by point); `Some(false)` when
+    /// the sink stopped.
+    fn block(&mut self, key: &[u8], s: &Summary, parts: Parts<'_>) -> Option<bool> {
+        if self.covered(s) {
+            return Some(self.summary(key, s));
+        }
+        if parts.is_empty() || !self.needs.order_free() {
             return None;
         }
+        if !parts.summaries().all(|p| self.covered(&p)) {
+            return None;
+        }
+        for p in parts.summaries() {
+            if !self.summary(key, &p) {
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+
+    /// Whether one bucket holds all of `s`'s points.
+    fn covered(&self, s: &Summary) -> bool {
+        s.last_ts <= bucket_of(s.first_ts, self.step).1
+    }
+
+    /// Adds `s`, the summary of points of `key` that one bucket covers, after those
+    /// added before; false when the sink stopped.
+    fn summary(&mut self, key: &[u8], s: &Summary) -> bool {
+        let (lo, hi) = bucket_of(s.first_ts, self.step);
         (self.start, self.end) = (lo, hi);
         self.from_index += s.count;
         let current = self.key == key;
         match &mut self.open {
             Some((at, sum)) if *at == lo && current => {
                 sum.append(s);
-                Some(true)
+                true
             }
-            _ => Some(self.open_bucket(key, *s, current)),
+            _ => self.open_bucket(key, *s, current),
         }
     }
 

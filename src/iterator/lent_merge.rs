@@ -22,6 +22,7 @@ use crate::entry::{cmp_key_ts, live, EntryRef, Kind};
 use crate::error::Result;
 use crate::memtable::MemCursor;
 use crate::point::Summary;
+use crate::sstable::block_stats::Parts;
 use crate::sstable::cursor::{Ask, BlockOffer, LentEntry, Offered, TableCursor};
 use crate::sstable::props::BlockMeta;
 
@@ -94,8 +95,9 @@ pub(crate) type Blocks<'a> = dyn FnMut(&[u8], Offer<'_>) -> Option<bool> + 'a;
 
 /// What [`Blocks`] is offered of a block.
 pub(crate) enum Offer<'a> {
-    /// All its points, as their summary (the block's statistics).
-    Whole(Summary),
+    /// All its points, as their summary (the block's statistics), and as the
+    /// summaries of their clock hours when it keeps them (block_stats.rs).
+    Whole(Summary, Parts<'a>),
     /// Its points within the read's bounds: timestamps and values.
     Points(&'a [i64], &'a [f64]),
 }
@@ -119,7 +121,10 @@ fn offer_to(
     }
     let (offer, count) = match ask {
         Ask::Check => return Offered::Declined,
-        Ask::Whole => (Offer::Whole(stats.summary(m)), u64::from(m.entries)),
+        Ask::Whole => (
+            Offer::Whole(stats.summary(m), stats.parts(m)),
+            u64::from(m.entries),
+        ),
         Ask::Points(ts, vals) => (Offer::Points(ts, vals), ts.len() as u64),
     };
     match blocks(key, offer) {

@@ -30,7 +30,7 @@
 //! `bits: u64` (little-endian), then the integer stream of all `n` to the end.
 
 use super::{ints, Malformed};
-use crate::util::coding::{put_varint, Decoder};
+use crate::util::coding::{put_u64, put_varint, unzigzag, zigzag, Decoder};
 
 pub(crate) const MAX_EXPONENT: usize = 18;
 
@@ -201,6 +201,80 @@ pub(crate) fn decode(buf: &[u8], out: &mut [f64]) -> Result<(), Malformed> {
     Ok(())
 }
 
+/// A scalar's head with these low six bits marks a raw value.
+const RAW: u64 = 31;
+/// The head's bit saying a bit difference follows.
+const NEAR: u64 = 32;
+
+/// Appends one value on its own (a block's sum or maximum, in a table's index), in
+/// the cheapest of three forms, each giving the value back bit for bit:
+/// - a decimal `n / 10^e` (as the run codec's, `|n| < 2^51`): the varint
+///   `zigzag(n) << 6 | e`, 1 to 4 bytes for readings such as 0, 21.5 or 4567;
+/// - a double a few units in the last place from one (a sum of decimals, with its
+///   rounding): `zigzag(n) << 6 | 32 | e`, then `zigzag(bits(v) - bits(n / 10^e))`
+///   (varints, the difference wrapping as i64);
+/// - anything else: the varint 31 and its raw `bits: u64` (9 bytes).
+pub(crate) fn put_scalar(buf: &mut Vec<u8>, v: f64) {
+    let mut best: Option<(usize, u64, u64)> = None;
+    for (e, &p) in POW10.iter().enumerate() {
+        let x = v * p;
+        if x.abs().partial_cmp(&LIMIT) != Some(std::cmp::Ordering::Less) {
+            break;
+        }
+        let n = ((x + ROUNDER) - ROUNDER) as i64;
+        let diff = v.to_bits().wrapping_sub((n as f64 / p).to_bits()) as i64;
+        let head = zigzag(n) << 6 | e as u64;
+        let (head, bytes) = match diff {
+            0 => (head, varint_len(head)),
+            _ => (head | NEAR, varint_len(head) + varint_len(zigzag(diff))),
+        };
+        if best.map_or(true, |(b, _, _)| bytes < b) {
+            best = Some((bytes, head, zigzag(diff)));
+        }
+        if diff == 0 {
+            break;
+        }
+    }
+    match best {
+        Some((bytes, head, diff)) if bytes < 9 => {
+            put_varint(buf, head);
+            if head & NEAR != 0 {
+                put_varint(buf, diff);
+            }
+        }
+        _ => {
+            put_varint(buf, RAW);
+            put_u64(buf, v.to_bits());
+        }
+    }
+}
+
+/// Reads a value [`put_scalar`] wrote; `None` when malformed.
+pub(crate) fn scalar(d: &mut Decoder<'_>) -> Option<f64> {
+    let head = d.varint()?;
+    if head == RAW {
+        return Some(f64::from_bits(d.u64()?));
+    }
+    let p = *POW10.get((head & 31) as usize)?;
+    let n = unzigzag(head >> 6);
+    if n.unsigned_abs() >= 1 << 51 {
+        return None;
+    }
+    let base = (n as f64 / p).to_bits();
+    match head & NEAR {
+        0 => Some(f64::from_bits(base)),
+        _ => {
+            let diff = unzigzag(d.varint()?);
+            (diff != 0).then(|| f64::from_bits(base.wrapping_add(diff as u64)))
+        }
+    }
+}
+
+/// The bytes of `v` as a varint.
+fn varint_len(v: u64) -> usize {
+    (64 - v.leading_zeros() as usize).max(1).div_ceil(7)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +360,64 @@ mod tests {
             let mut b = buf.clone();
             b[i / 8] ^= 1 << (i % 8);
             let _ = decode(&b, &mut out);
+        }
+    }
+
+    #[test]
+    fn scalars_are_short_and_exact() {
+        let mut rng = crate::util::test_rng("scalars");
+        let mut vals = vec![
+            0.0,
+            -0.0,
+            21.5,
+            4567.0,
+            -0.25,
+            1e15,
+            0.1 + 0.2,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+            1e300,
+            f64::from_bits(0x7ff8_dead_beef_0001),
+        ];
+        vals.extend((0..2000).map(|_| match rng.u8(..3) {
+            0 => f64::from_bits(rng.u64(..)),
+            1 => rng.i64(-1 << 40..1 << 40) as f64 / POW10[rng.usize(..=MAX_EXPONENT)],
+            _ => rng.f64() * 100.0,
+        }));
+        for v in vals {
+            let mut buf = Vec::new();
+            put_scalar(&mut buf, v);
+            let mut d = Decoder::new(&buf);
+            let back = scalar(&mut d).unwrap_or_else(|| panic!("{v:e} did not decode"));
+            assert_eq!(back.to_bits(), v.to_bits(), "{v:e}");
+            assert!(d.is_empty(), "{v:e}: bytes left");
+            assert!(buf.len() <= 9, "{v:e}: {} bytes", buf.len());
+        }
+        // 0.1 added 1,000 times: 99.9999999999986, 99 units in the last place from 100.
+        let sum = (0..1000).fold(0.0, |s, _| s + 0.1);
+        for (v, bytes) in [
+            (0.0, 1),
+            (21.5, 3),
+            (45.67, 3),
+            (4567.0, 3),
+            (0.1 + 0.2, 3),
+            (sum, 4),
+        ] {
+            let mut buf = Vec::new();
+            put_scalar(&mut buf, v);
+            assert_eq!(buf.len(), bytes, "{v}");
+        }
+        // Malformed: exponent over 18, truncated raw bits, an integer of 2^52.
+        let mut big = Vec::new();
+        put_varint(&mut big, zigzag(1 << 52) << 6);
+        // A difference of zero, written as one.
+        let zero = [NEAR as u8 | 2, 0];
+        for bad in [&[19u8][..], &[31, 1, 2], &big, &zero[..]] {
+            assert_eq!(scalar(&mut Decoder::new(bad)), None, "{bad:?}");
         }
     }
 }

@@ -42,6 +42,7 @@ mod tests;
 mod timestamps;
 mod xor;
 
+pub(crate) use decimal::{put_scalar, scalar};
 pub use run::{
     decode_run, decode_run_i64, decode_run_into, decode_timestamps_into, decode_values_into,
     encode_run, encode_run_i64, encode_run_with, read_header, Choice, RunHeader, ValueCodec,

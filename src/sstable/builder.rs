@@ -13,14 +13,15 @@ use crate::error::{IoContext, Result};
 use crate::fs::{Appender, FileSystem, OpenMode};
 
 use super::block::BlockBuilder;
+use super::block_stats::{BlockStats, PartsAcc};
 use super::bloom::BloomBuilder;
 use super::codec::{Codec, Compressors};
 use super::format::{
     frame_block, frame_packed, BlockHandle, Footer, LZ4_FORMAT_VERSION, NUMERIC_FORMAT_VERSION,
-    TRAILER,
+    STATS_FORMAT_VERSION, TRAILER,
 };
 use super::props::{
-    encode_index, encode_key_map, encode_range_dels, BlockMeta, BlockStats, FenceKey, TableProps,
+    encode_index, encode_key_map, encode_range_dels, BlockMeta, FenceKey, TableProps,
 };
 use super::series::SeriesBuilder;
 use crate::config::BlockCompression;
@@ -76,6 +77,8 @@ pub(crate) struct TableBuilder {
     raw_bytes: u64,
     /// Whether a numeric point was added: the table is then written as format 3.
     has_numbers: bool,
+    /// Some block has statistics: the table is then written as format 5.
+    has_stats: bool,
     /// The current block's statistics, while it holds only points of one key.
     stats: BlockAcc,
 }
@@ -87,7 +90,11 @@ enum BlockAcc {
     #[default]
     Empty,
     /// Only numeric points of one key so far.
-    Points { s: Summary, min_expire: i64 },
+    Points {
+        s: Summary,
+        min_expire: i64,
+        parts: PartsAcc,
+    },
     /// Something else: the block gets no statistics.
     Other,
 }
@@ -100,15 +107,29 @@ impl BlockAcc {
             _ => None,
         };
         *self = match (std::mem::take(self), v) {
-            (BlockAcc::Empty, Some(v)) => BlockAcc::Points {
-                s: Summary::of(e.ts, v),
-                min_expire: e.expire_at,
-            },
-            (BlockAcc::Points { mut s, min_expire }, Some(v)) if e.key == first_key => {
+            (BlockAcc::Empty, Some(v)) => {
+                let mut parts = PartsAcc::default();
+                parts.push(e.ts, v);
+                BlockAcc::Points {
+                    s: Summary::of(e.ts, v),
+                    min_expire: e.expire_at,
+                    parts,
+                }
+            }
+            (
+                BlockAcc::Points {
+                    mut s,
+                    min_expire,
+                    mut parts,
+                },
+                Some(v),
+            ) if e.key == first_key => {
                 s.push(e.ts, v);
+                parts.push(e.ts, v);
                 BlockAcc::Points {
                     s,
                     min_expire: min_expire.min(e.expire_at),
+                    parts,
                 }
             }
             _ => BlockAcc::Other,
@@ -123,7 +144,11 @@ impl BlockAcc {
     /// The finished block's statistics, if it has them; leaves `Empty`.
     fn take(&mut self) -> Option<Box<BlockStats>> {
         match std::mem::take(self) {
-            BlockAcc::Points { s, min_expire } => Some(Box::new(BlockStats {
+            BlockAcc::Points {
+                s,
+                min_expire,
+                mut parts,
+            } => Some(Box::new(BlockStats {
                 sum: s.sum,
                 min: s.min,
                 max: s.max,
@@ -131,6 +156,7 @@ impl BlockAcc {
                 last: s.last,
                 increase: s.increase,
                 min_expire,
+                parts: parts.take(s.count),
             })),
             _ => None,
         }
@@ -180,6 +206,7 @@ impl TableBuilder {
             scratch: Vec::new(),
             raw_bytes: 0,
             has_numbers: false,
+            has_stats: false,
             stats: BlockAcc::Empty,
         })
     }
@@ -305,6 +332,7 @@ impl TableBuilder {
         };
         m.last_key = FenceKey::from_slice(&self.last_key);
         m.stats = self.stats.take();
+        self.has_stats |= m.stats.is_some();
         let (numbers, interval) = (self.block.has_numbers(), self.opts.restart_interval);
         let raw = self.block.finish();
         self.raw_bytes += raw.len() as u64;
@@ -400,6 +428,7 @@ impl TableBuilder {
         let props = self.props.encode();
         let footer = Footer {
             version: match (self.lz4, self.has_numbers) {
+                _ if self.has_stats => self.opts.format_version.max(STATS_FORMAT_VERSION),
                 (true, _) => self.opts.format_version.max(LZ4_FORMAT_VERSION),
                 (false, true) => self.opts.format_version.max(NUMERIC_FORMAT_VERSION),
                 (false, false) => self.opts.format_version,

@@ -35,6 +35,10 @@ pub(crate) const NUMERIC_FORMAT_VERSION: u32 = 3;
 /// The format of a table with LZ4-compressed blocks (compression 4 or 5): format 3
 /// with those two compression bytes more. Written only then, as format 3 is.
 pub(crate) const LZ4_FORMAT_VERSION: u32 = 4;
+/// The format of a table with block statistics (blocks of numeric points of one
+/// series): format 4 with their values written short and hour parts beside them
+/// (block_stats.rs). Written only then.
+pub(crate) const STATS_FORMAT_VERSION: u32 = 5;
 /// The oldest table format read.
 pub(crate) const MIN_FORMAT_VERSION: u32 = 1;
 const NONE: u8 = 0;
@@ -356,7 +360,7 @@ impl Footer {
         if d.u64() != Some(MAGIC) {
             return Err(Error::corruption(name, at, "bad magic: not a flowdb table"));
         }
-        if !(MIN_FORMAT_VERSION..=LZ4_FORMAT_VERSION).contains(&version) {
+        if !(MIN_FORMAT_VERSION..=STATS_FORMAT_VERSION).contains(&version) {
             return Err(Error::corruption(
                 name,
                 at,

@@ -7,6 +7,7 @@
 //! docs/format.md, "Table".
 
 pub(crate) mod block;
+pub(crate) mod block_stats;
 pub(crate) mod bloom;
 pub(crate) mod builder;
 pub(crate) mod cache;

@@ -6,10 +6,7 @@
 //! `first_ts`, `last_key: bytes`, `last_ts`, `offset: varint`, `len: varint`,
 //! `min_ts`, `max_ts` (timestamps as zigzag varints), `entries: varint`. Then, only
 //! when some block holds nothing but numeric points of one key (format 3 tables),
-//! their statistics: `count: varint`, then each as `block: varint` (its place in this
-//! index block), `flags: u8` (1: some point expires, and `min_expire` follows as a
-//! zigzag varint) and `sum`, `min`, `max`, `first`, `last`, `increase` (f64, 8 bytes
-//! little-endian each) — [`BlockStats`].
+//! their statistics (block_stats.rs).
 //! Properties block: `entries`, `deletes` (varints), `min_ts`, `max_ts`,
 //! `min_expire`, `max_expire` (zigzag varints; expiry over puts only, `i64::MAX` /
 //! `i64::MIN` when there are none), then optionally the key map's handle and the
@@ -20,9 +17,9 @@
 //! in the same order (absent: all of time).
 
 use crate::entry::RangeTombstone;
-use crate::point::Summary;
-use crate::util::coding::{put_bytes, put_u64, put_varint, put_varint_i64, Decoder};
+use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
 
+use super::block_stats::{decode_stats, encode_stats, BlockStats};
 use super::format::BlockHandle;
 
 /// A block's first or last key: inline up to 24 bytes (most series and document
@@ -43,67 +40,13 @@ pub(crate) struct BlockMeta {
     pub stats: Option<Box<BlockStats>>,
 }
 
-/// The statistics of a block holding only numeric points of one key, `entries` of
-/// them from `first_ts` to `last_ts` (its index entry's): what an aggregate needs of
-/// the block when one of its buckets covers it whole, without reading it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct BlockStats {
-    pub sum: f64,
-    pub min: f64,
-    pub max: f64,
-    pub first: f64,
-    pub last: f64,
-    /// The counter increase from `first` to `last` (resets counted).
-    pub increase: f64,
-    /// The earliest expiry of its points (`i64::MAX`: none expires).
-    pub min_expire: i64,
-}
-
-impl BlockStats {
-    /// The summary of the points of the block whose index entry is `m`.
-    pub(crate) fn summary(&self, m: &BlockMeta) -> Summary {
-        Summary {
-            count: u64::from(m.entries),
-            sum: self.sum,
-            min: self.min,
-            max: self.max,
-            first_ts: m.first_ts,
-            first: self.first,
-            last_ts: m.last_ts,
-            last: self.last,
-            increase: self.increase,
-        }
-    }
-
-    fn values(&self) -> [f64; 6] {
-        [
-            self.sum,
-            self.min,
-            self.max,
-            self.first,
-            self.last,
-            self.increase,
-        ]
-    }
-}
-
-/// Bit for bit: NaN payloads and signed zeros are kept and compared.
-impl PartialEq for BlockStats {
-    fn eq(&self, o: &Self) -> bool {
-        let bits = |s: &Self| s.values().map(f64::to_bits);
-        bits(self) == bits(o) && self.min_expire == o.min_expire
-    }
-}
-
-impl Eq for BlockStats {}
-
 impl BlockMeta {
     pub(crate) fn memory(&self) -> usize {
         let heap = |k: &FenceKey| if k.spilled() { k.len() } else { 0 };
         let stats = self
             .stats
             .as_ref()
-            .map_or(0, |_| std::mem::size_of::<BlockStats>());
+            .map_or(0, |s| std::mem::size_of::<BlockStats>() + s.heap());
         heap(&self.first_key) + heap(&self.last_key) + std::mem::size_of::<Self>() + stats
     }
 
@@ -149,30 +92,12 @@ pub(crate) fn encode_index(metas: &[BlockMeta]) -> Vec<u8> {
         put_varint_i64(&mut buf, m.max_ts);
         put_varint(&mut buf, m.entries as u64);
     }
-    let with_stats = metas.iter().filter(|m| m.stats.is_some()).count();
-    if with_stats > 0 {
-        put_varint(&mut buf, with_stats as u64);
-        for (i, s) in metas
-            .iter()
-            .enumerate()
-            .filter_map(|(i, m)| Some((i, m.stats.as_deref()?)))
-        {
-            put_varint(&mut buf, i as u64);
-            let expires = s.min_expire != i64::MAX;
-            buf.push(expires as u8);
-            if expires {
-                put_varint_i64(&mut buf, s.min_expire);
-            }
-            for v in s.values() {
-                put_u64(&mut buf, v.to_bits());
-            }
-        }
-    }
+    encode_stats(&mut buf, metas);
     buf
 }
 
 pub(crate) fn decode_index(data: &[u8]) -> Option<Vec<BlockMeta>> {
-    let (mut metas, mut d) = decode_index_as(data, |e| BlockMeta {
+    let (mut metas, d) = decode_index_as(data, |e| BlockMeta {
         first_key: FenceKey::from_slice(e.first_key),
         first_ts: e.first_ts,
         last_key: FenceKey::from_slice(e.last_key),
@@ -183,39 +108,8 @@ pub(crate) fn decode_index(data: &[u8]) -> Option<Vec<BlockMeta>> {
         entries: e.entries,
         stats: None,
     })?;
-    if d.is_empty() {
-        return Some(metas);
-    }
-    let n = d.varint_usize()?;
-    let mut prev = None;
-    for _ in 0..n {
-        let i = d.varint_usize()?;
-        // In increasing block order, each once.
-        if prev.is_some_and(|p| i <= p) {
-            return None;
-        }
-        prev = Some(i);
-        let min_expire = match d.u8()? {
-            0 => i64::MAX,
-            1 => d.varint_i64()?,
-            _ => return None,
-        };
-        let mut v = [0f64; 6];
-        for x in &mut v {
-            *x = f64::from_bits(d.u64()?);
-        }
-        let [sum, min, max, first, last, increase] = v;
-        metas.get_mut(i)?.stats = Some(Box::new(BlockStats {
-            sum,
-            min,
-            max,
-            first,
-            last,
-            increase,
-            min_expire,
-        }));
-    }
-    d.is_empty().then_some(metas)
+    decode_stats(d, &mut metas)?;
+    Some(metas)
 }
 
 /// Only the block handles of an encoded index (for `verify`, which reads nothing
@@ -445,6 +339,7 @@ mod tests {
             last: -2.25,
             increase: 3.0,
             min_expire,
+            parts: None,
         };
         let mut metas = vec![m.clone(), m.clone(), m.clone()];
         metas[0].stats = Some(Box::new(stats(i64::MAX)));

@@ -1,0 +1,569 @@
+//! The statistics of a block holding only numeric points of one key, kept in its
+//! index entry: what an aggregate needs of the block when its buckets cover it,
+//! without reading it.
+//!
+//! Besides the whole block's summary ([`BlockStats`]), a block whose points fall in
+//! two to four clock hours (ts divided by [`HOUR`], aligned to ts 0, as buckets are)
+//! keeps the count, sum, min and max of each hour's share ([`HourPart`]). A block of
+//! points a few seconds apart spans one to three hours, so a bucket of an hour (or a
+//! day, or any whole number of hours) never covers it whole: without the parts, the
+//! hourly maximum of a day of a thousand series read every block.
+//!
+//! ## Format
+//! After an index block's entries (props.rs), only when some block has them:
+//! - statistics: `count: varint`, then each as `block: varint` (its place in this
+//!   index block, increasing), `flags: u8` (1: some point expires, and `min_expire`
+//!   follows as a zigzag varint; 2: the values are scalars) and `sum`, `min`,
+//!   `max`, `first`, `last`, `increase`: scalars (`numeric::put_scalar`: a decimal
+//!   in 1 to 4 bytes as a rule, else 9) in format 5 tables, f64 bits (8 bytes
+//!   little-endian) in formats 3 and 4;
+//! - then, only when some block has hour parts (format 5 tables), the parts: `count:
+//!   varint`, then each block as `block: varint` (increasing, a block with
+//!   statistics), `n: varint` (2 to [`MOST_PARTS`]), and `n` parts, each `hour:
+//!   varint` (its hour less the one before, at least 1; not written for the first,
+//!   whose hour is that of the block's first ts), `count: varint` (at least 1; not
+//!   written for the last, which has the rest of the block's entries), `sum`, `min`,
+//!   `max` (scalars). The last part's hour is that of the block's last ts.
+
+use super::props::BlockMeta;
+use crate::numeric::{put_scalar, scalar};
+use crate::point::Summary;
+use crate::util::coding::{put_varint, put_varint_i64, Decoder};
+
+/// Statistics flags: some point expires (`min_expire` follows)...
+const EXPIRES: u8 = 1;
+/// ... and the values are scalars (`numeric::put_scalar`; format 5), not raw bits.
+const SCALARS: u8 = 2;
+
+/// An hour in ts units (microseconds): the span of an [`HourPart`].
+pub(crate) const HOUR: i64 = 3_600_000_000;
+
+/// A block keeps hour parts when its points fall in at most this many hours...
+pub(crate) const MOST_PARTS: usize = 4;
+
+/// ... and it holds at least this many points a part: 12 to 30 bytes a part then
+/// cost at most about 0.2 bytes a point (points 10-15 s apart: about 0.05).
+pub(crate) const PART_POINTS: u64 = 128;
+
+/// The statistics of a block holding only numeric points of one key, `entries` of
+/// them from `first_ts` to `last_ts` (its index entry's).
+#[derive(Clone, Debug)]
+pub(crate) struct BlockStats {
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    pub first: f64,
+    pub last: f64,
+    /// The counter increase from `first` to `last` (resets counted).
+    pub increase: f64,
+    /// The earliest expiry of its points (`i64::MAX`: none expires).
+    pub min_expire: i64,
+    /// Each clock hour's share of the points, in ts order, when they fall in two to
+    /// `MOST_PARTS` hours (and number at least `PART_POINTS` a part).
+    pub parts: Option<Box<[HourPart]>>,
+}
+
+/// The points of a block within one clock hour: `count` of them, with their sum,
+/// min and max (summed in ts order, as a fold of the points does).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HourPart {
+    /// `ts.div_euclid(HOUR)` of its points.
+    pub hour: i64,
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl BlockStats {
+    /// The summary of the points of the block whose index entry is `m`.
+    pub(crate) fn summary(&self, m: &BlockMeta) -> Summary {
+        Summary {
+            count: u64::from(m.entries),
+            sum: self.sum,
+            min: self.min,
+            max: self.max,
+            first_ts: m.first_ts,
+            first: self.first,
+            last_ts: m.last_ts,
+            last: self.last,
+            increase: self.increase,
+        }
+    }
+
+    /// The block's hour parts (none when it has none), for the block of index entry
+    /// `m`.
+    pub(crate) fn parts<'a>(&'a self, m: &BlockMeta) -> Parts<'a> {
+        Parts {
+            parts: self.parts.as_deref().unwrap_or(&[]),
+            first_ts: m.first_ts,
+            last_ts: m.last_ts,
+        }
+    }
+
+    /// Heap bytes beyond the struct itself.
+    pub(crate) fn heap(&self) -> usize {
+        self.parts
+            .as_ref()
+            .map_or(0, |p| std::mem::size_of_val(&p[..]))
+    }
+
+    fn values(&self) -> [f64; 6] {
+        [
+            self.sum,
+            self.min,
+            self.max,
+            self.first,
+            self.last,
+            self.increase,
+        ]
+    }
+}
+
+/// Bit for bit: NaN payloads and signed zeros are kept and compared.
+impl PartialEq for BlockStats {
+    fn eq(&self, o: &Self) -> bool {
+        let bits = |s: &Self| s.values().map(f64::to_bits);
+        let part = |p: &HourPart| (p.hour, p.count, [p.sum, p.min, p.max].map(f64::to_bits));
+        let parts = |s: &Self| {
+            s.parts
+                .as_ref()
+                .map(|ps| ps.iter().map(part).collect::<Vec<_>>())
+        };
+        bits(self) == bits(o) && self.min_expire == o.min_expire && parts(self) == parts(o)
+    }
+}
+
+impl Eq for BlockStats {}
+
+/// A block's hour parts with its ts range ([`BlockStats::parts`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Parts<'a> {
+    parts: &'a [HourPart],
+    first_ts: i64,
+    last_ts: i64,
+}
+
+impl Parts<'_> {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// Each part as a summary of count, sum, min and max, its ts range the part of
+    /// the block's within its hour (its points lie in it; its first and last points
+    /// are not kept: `first`, `last` and `increase` are NaN).
+    pub(crate) fn summaries(&self) -> impl Iterator<Item = Summary> + '_ {
+        self.parts.iter().map(|p| {
+            let (start, end) = hour_span(p.hour);
+            Summary {
+                count: p.count,
+                sum: p.sum,
+                min: p.min,
+                max: p.max,
+                first_ts: start.max(self.first_ts),
+                first: f64::NAN,
+                last_ts: end.min(self.last_ts),
+                last: f64::NAN,
+                increase: f64::NAN,
+            }
+        })
+    }
+}
+
+/// The first and last ts of `hour`, clamped to the i64 range (the hours at its ends
+/// are partly outside it).
+fn hour_span(hour: i64) -> (i64, i64) {
+    let start = i128::from(hour) * i128::from(HOUR);
+    let clamp = |t: i128| t.clamp(i64::MIN.into(), i64::MAX.into()) as i64;
+    (clamp(start), clamp(start + i128::from(HOUR) - 1))
+}
+
+/// Builds a block's hour parts point by point (the table builder's).
+#[derive(Default)]
+pub(crate) struct PartsAcc {
+    parts: Vec<HourPart>,
+    /// The last ts of the current part's hour.
+    end: i64,
+    /// The points fell in more than `MOST_PARTS` hours.
+    over: bool,
+}
+
+impl PartsAcc {
+    /// Adds the next point of the block, in ts order.
+    #[inline]
+    pub(crate) fn push(&mut self, ts: i64, v: f64) {
+        if self.over {
+            return;
+        }
+        if let Some(p) = self.parts.last_mut().filter(|_| ts <= self.end) {
+            p.count += 1;
+            p.sum += v;
+            p.min = p.min.min(v);
+            p.max = p.max.max(v);
+        } else if self.parts.len() == MOST_PARTS {
+            self.over = true;
+        } else {
+            let hour = ts.div_euclid(HOUR);
+            self.end = hour_span(hour).1;
+            self.parts.push(HourPart {
+                hour,
+                count: 1,
+                sum: v,
+                min: v,
+                max: v,
+            });
+        }
+    }
+
+    /// The parts to keep for a block of `count` points, if any; leaves it empty.
+    pub(crate) fn take(&mut self, count: u64) -> Option<Box<[HourPart]>> {
+        let acc = std::mem::take(self);
+        let n = acc.parts.len() as u64;
+        (!acc.over && n >= 2 && count >= PART_POINTS * n).then(|| acc.parts.into_boxed_slice())
+    }
+}
+
+/// Appends the statistics sections of `metas` (none when no block has statistics).
+pub(crate) fn encode_stats(buf: &mut Vec<u8>, metas: &[BlockMeta]) {
+    let with = |f: fn(&BlockStats) -> bool| {
+        metas
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, m)| Some((i, m.stats.as_deref().filter(|s| f(s))?)))
+    };
+    let with_stats = with(|_| true).count();
+    if with_stats == 0 {
+        return;
+    }
+    put_varint(buf, with_stats as u64);
+    for (i, s) in with(|_| true) {
+        put_varint(buf, i as u64);
+        let expires = s.min_expire != i64::MAX;
+        buf.push(SCALARS | expires as u8);
+        if expires {
+            put_varint_i64(buf, s.min_expire);
+        }
+        for v in s.values() {
+            put_scalar(buf, v);
+        }
+    }
+    let with_parts = with(|s| s.parts.is_some()).count();
+    if with_parts == 0 {
+        return;
+    }
+    put_varint(buf, with_parts as u64);
+    for (i, s) in with(|s| s.parts.is_some()) {
+        let parts = s.parts.as_deref().unwrap_or(&[]);
+        put_varint(buf, i as u64);
+        put_varint(buf, parts.len() as u64);
+        let mut prev = parts.first().map_or(0, |p| p.hour);
+        for (k, p) in parts.iter().enumerate() {
+            // The first part's hour is its first ts's; the last part's count is what
+            // the others leave of the block's.
+            if k > 0 {
+                put_varint(buf, p.hour.wrapping_sub(prev) as u64);
+            }
+            prev = p.hour;
+            if k + 1 < parts.len() {
+                put_varint(buf, p.count);
+            }
+            for v in [p.sum, p.min, p.max] {
+                put_scalar(buf, v);
+            }
+        }
+    }
+}
+
+/// Reads the statistics sections left in `d` into `metas`; `None` when malformed.
+pub(crate) fn decode_stats(mut d: Decoder<'_>, metas: &mut [BlockMeta]) -> Option<()> {
+    if d.is_empty() {
+        return Some(());
+    }
+    let n = d.varint_usize()?;
+    let mut prev = None;
+    for _ in 0..n {
+        let i = next_block(&mut d, &mut prev)?;
+        let flags = d.u8()?;
+        if flags & !(SCALARS | EXPIRES) != 0 {
+            return None;
+        }
+        let min_expire = match flags & EXPIRES {
+            0 => i64::MAX,
+            _ => d.varint_i64()?,
+        };
+        let mut v = [0f64; 6];
+        for x in &mut v {
+            *x = match flags & SCALARS {
+                0 => f64::from_bits(d.u64()?),
+                _ => scalar(&mut d)?,
+            };
+        }
+        let [sum, min, max, first, last, increase] = v;
+        metas.get_mut(i)?.stats = Some(Box::new(BlockStats {
+            sum,
+            min,
+            max,
+            first,
+            last,
+            increase,
+            min_expire,
+            parts: None,
+        }));
+    }
+    if d.is_empty() {
+        return Some(());
+    }
+    // (The encoder writes the section only for some parts.)
+    let n = d.varint_usize().filter(|&n| n > 0)?;
+    let mut prev = None;
+    for _ in 0..n {
+        let i = next_block(&mut d, &mut prev)?;
+        let m = metas.get_mut(i)?;
+        let parts = decode_parts(&mut d, m)?;
+        m.stats.as_mut()?.parts = Some(parts);
+    }
+    d.is_empty().then_some(())
+}
+
+/// The next block number of a section, increasing (`prev`: the one before).
+fn next_block(d: &mut Decoder<'_>, prev: &mut Option<usize>) -> Option<usize> {
+    let i = d.varint_usize()?;
+    if prev.is_some_and(|p| i <= p) {
+        return None;
+    }
+    *prev = Some(i);
+    Some(i)
+}
+
+/// One block's parts, checked against its index entry `m`: two to `MOST_PARTS`,
+/// increasing hours from its first ts's to its last ts's, each of at least one of
+/// its entries.
+fn decode_parts(d: &mut Decoder<'_>, m: &BlockMeta) -> Option<Box<[HourPart]>> {
+    let n = d.varint_usize()?;
+    if !(2..=MOST_PARTS).contains(&n) {
+        return None;
+    }
+    let mut parts = Vec::with_capacity(n);
+    let (mut hour, mut total) = (m.first_ts.div_euclid(HOUR), 0u64);
+    for k in 0..n {
+        if k > 0 {
+            let step = i64::try_from(d.varint()?).ok().filter(|&s| s > 0)?;
+            hour = hour.checked_add(step)?;
+        }
+        let count = match k + 1 < n {
+            true => d.varint()?,
+            false => u64::from(m.entries).checked_sub(total)?,
+        };
+        if count == 0 {
+            return None;
+        }
+        total = total.checked_add(count)?;
+        let mut v = [0f64; 3];
+        for x in &mut v {
+            *x = scalar(d)?;
+        }
+        let [sum, min, max] = v;
+        parts.push(HourPart {
+            hour,
+            count,
+            sum,
+            min,
+            max,
+        });
+    }
+    let fits = hour == m.last_ts.div_euclid(HOUR);
+    fits.then(|| parts.into_boxed_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sstable::format::BlockHandle;
+    use crate::sstable::props::{decode_index, encode_index, FenceKey};
+
+    /// The parts of points at `ts` (values 0, 1, 2, ...), kept for `count` points.
+    fn parts_of(ts: &[i64]) -> Option<Box<[HourPart]>> {
+        let mut acc = PartsAcc::default();
+        for (i, &t) in ts.iter().enumerate() {
+            acc.push(t, i as f64);
+        }
+        acc.take(ts.len() as u64)
+    }
+
+    #[test]
+    fn parts_split_points_at_clock_hours() {
+        let mut rng = crate::util::test_rng("parts_split_points_at_clock_hours");
+        for _ in 0..500 {
+            let start = match rng.u8(..4) {
+                0 => i64::MIN,
+                1 => i64::MAX - 3 * HOUR,
+                _ => rng.i64(-1_000 * HOUR..1_000 * HOUR),
+            };
+            let n = rng.usize(1..1500);
+            let mut ts = Vec::with_capacity(n);
+            let mut t = start;
+            for _ in 0..n {
+                ts.push(t);
+                t = t.saturating_add(rng.i64(0..HOUR / 200));
+            }
+            let mut want: Vec<(i64, Vec<f64>)> = Vec::new();
+            for (i, &t) in ts.iter().enumerate() {
+                let h = t.div_euclid(HOUR);
+                match want.last_mut() {
+                    Some((wh, vs)) if *wh == h => vs.push(i as f64),
+                    _ => want.push((h, vec![i as f64])),
+                }
+            }
+            let kept = (2..=MOST_PARTS).contains(&want.len())
+                && n as u64 >= PART_POINTS * want.len() as u64;
+            match parts_of(&ts) {
+                None => assert!(!kept, "{} hours, {n} points: parts expected", want.len()),
+                Some(parts) => {
+                    assert!(kept, "{} hours, {n} points: no parts expected", want.len());
+                    assert_eq!(parts.len(), want.len());
+                    for (p, (h, vs)) in parts.iter().zip(&want) {
+                        assert_eq!((p.hour, p.count), (*h, vs.len() as u64));
+                        assert_eq!(p.sum, vs.iter().sum::<f64>());
+                        assert_eq!(p.min, vs[0]);
+                        assert_eq!(p.max, *vs.last().unwrap());
+                    }
+                }
+            }
+        }
+    }
+
+    fn meta(
+        first_ts: i64,
+        last_ts: i64,
+        entries: u32,
+        parts: Option<Box<[HourPart]>>,
+    ) -> BlockMeta {
+        BlockMeta {
+            first_key: FenceKey::from_slice(b"k"),
+            first_ts,
+            last_key: FenceKey::from_slice(b"k"),
+            last_ts,
+            handle: BlockHandle { offset: 0, len: 9 },
+            min_ts: first_ts,
+            max_ts: last_ts,
+            entries,
+            stats: Some(Box::new(BlockStats {
+                sum: 1.0,
+                min: -0.0,
+                max: f64::from_bits(0x7ff8_0000_0000_0abc),
+                first: 2.0,
+                last: 3.0,
+                increase: 4.0,
+                min_expire: i64::MAX,
+                parts,
+            })),
+        }
+    }
+
+    fn part(hour: i64, count: u64) -> HourPart {
+        HourPart {
+            hour,
+            count,
+            sum: count as f64,
+            min: -0.0,
+            max: f64::NAN,
+        }
+    }
+
+    #[test]
+    fn statistics_of_format_4_tables_read_as_raw_bits() {
+        let want = meta(-5, 9, 3, None);
+        let mut bare = want.clone();
+        bare.stats = None;
+        let mut old = encode_index(std::slice::from_ref(&bare));
+        // One block with statistics: block 0, flags 1 (expires; not scalars).
+        put_varint(&mut old, 1);
+        put_varint(&mut old, 0);
+        old.push(EXPIRES);
+        put_varint_i64(&mut old, -7);
+        let s = want.stats.as_deref().unwrap();
+        for v in s.values() {
+            old.extend_from_slice(&v.to_bits().to_le_bytes());
+        }
+        let mut want = want;
+        want.stats.as_mut().unwrap().min_expire = -7;
+        assert_eq!(decode_index(&old), Some(vec![want]));
+        let short = encode_index(&[meta(-5, 9, 3, None)]);
+        assert!(
+            short.len() < old.len() - 20,
+            "scalars: {} bytes",
+            short.len()
+        );
+        // An unknown flag is refused.
+        let at = encode_index(std::slice::from_ref(&bare)).len() + 2;
+        old[at] |= 4;
+        assert_eq!(decode_index(&old), None);
+    }
+
+    #[test]
+    fn parts_round_trip_and_are_checked() {
+        let good = |parts: Vec<HourPart>| Some(parts.into_boxed_slice());
+        let h = -3;
+        let (first, last) = (h * HOUR + 5, (h + 2) * HOUR + 7);
+        let metas = vec![
+            meta(first, last, 300, good(vec![part(h, 100), part(h + 2, 200)])),
+            meta(first, last, 300, None),
+            meta(
+                first,
+                last,
+                300,
+                good(vec![part(h, 1), part(h + 1, 1), part(h + 2, 298)]),
+            ),
+        ];
+        let encoded = encode_index(&metas);
+        assert_eq!(decode_index(&encoded), Some(metas.clone()));
+        // Bad parts, each written as the encoder writes them: refused.
+        for (what, parts) in [
+            ("one part", vec![part(h, 300)]),
+            ("five parts", (0..5).map(|i| part(h + i, 60)).collect()),
+            (
+                "counts over the entries",
+                vec![part(h, 300), part(h + 2, 1)],
+            ),
+            (
+                "a part of no points",
+                vec![part(h, 0), part(h + 1, 100), part(h + 2, 200)],
+            ),
+            (
+                "not ending at the last ts's hour",
+                vec![part(h, 100), part(h + 1, 200)],
+            ),
+            (
+                "not starting at the first ts's hour",
+                vec![part(h - 1, 100), part(h + 2, 200)],
+            ),
+            (
+                "hours out of order",
+                vec![part(h, 100), part(h + 2, 100), part(h + 2, 100)],
+            ),
+        ] {
+            let bad = encode_index(&[meta(first, last, 300, good(parts))]);
+            assert_eq!(decode_index(&bad), None, "{what}");
+        }
+        // Parts of a block without statistics, or trailing bytes.
+        let one = metas[..1].to_vec();
+        let with = encode_index(&one);
+        let mut two = vec![one[0].clone(), one[0].clone()];
+        two[0].stats = None;
+        two[1].stats.as_mut().unwrap().parts = None;
+        let without = encode_index(&two[1..]);
+        let section = &with[without.len()..];
+        // Block 1's statistics, then the parts of block 0.
+        let orphan = [&encode_index(&two)[..], section].concat();
+        assert_eq!(decode_index(&orphan), None, "parts without statistics");
+        two[0] = one[0].clone();
+        two[0].stats.as_mut().unwrap().parts = None;
+        assert!(decode_index(&[&encode_index(&two)[..], section].concat()).is_some());
+        assert_eq!(
+            decode_index(&[&without[..], &[0]].concat()),
+            None,
+            "no parts"
+        );
+        assert_eq!(decode_index(&[&with[..], &[0]].concat()), None, "trailing");
+    }
+}
