@@ -59,7 +59,7 @@ pub(crate) struct BlockStats {
     /// The earliest expiry of its points (`i64::MAX`: none expires).
     pub min_expire: i64,
     /// Each clock hour's share of the points, in ts order, when they fall in two to
-    /// `MOST_PARTS` hours (and number at least `PART_POINTS` a part).
+    /// `MOST_PARTS` hours (and number at least `PART_POINTS` a part on average).
     pub parts: Option<Box<[HourPart]>>,
 }
 
@@ -254,22 +254,41 @@ pub(crate) fn encode_stats(buf: &mut Vec<u8>, metas: &[BlockMeta]) {
     put_varint(buf, with_parts as u64);
     for (i, s) in with(|s| s.parts.is_some()) {
         let parts = s.parts.as_deref().unwrap_or(&[]);
+        // What the decoder derives from the block's entry (decode_parts).
+        let m = &metas[i];
+        debug_assert_eq!(
+            parts.first().map(|p| p.hour),
+            Some(m.first_ts.div_euclid(HOUR))
+        );
+        debug_assert_eq!(
+            parts.last().map(|p| p.hour),
+            Some(m.last_ts.div_euclid(HOUR))
+        );
+        debug_assert_eq!(
+            parts.iter().map(|p| p.count).sum::<u64>(),
+            u64::from(m.entries)
+        );
         put_varint(buf, i as u64);
-        put_varint(buf, parts.len() as u64);
-        let mut prev = parts.first().map_or(0, |p| p.hour);
-        for (k, p) in parts.iter().enumerate() {
-            // The first part's hour is its first ts's; the last part's count is what
-            // the others leave of the block's.
-            if k > 0 {
-                put_varint(buf, p.hour.wrapping_sub(prev) as u64);
-            }
-            prev = p.hour;
-            if k + 1 < parts.len() {
-                put_varint(buf, p.count);
-            }
-            for v in [p.sum, p.min, p.max] {
-                put_scalar(buf, v);
-            }
+        encode_parts(buf, parts);
+    }
+}
+
+/// Appends one block's parts (after its number).
+fn encode_parts(buf: &mut Vec<u8>, parts: &[HourPart]) {
+    put_varint(buf, parts.len() as u64);
+    let mut prev = parts.first().map_or(0, |p| p.hour);
+    for (k, p) in parts.iter().enumerate() {
+        // The first part's hour is its first ts's; the last part's count is what
+        // the others leave of the block's.
+        if k > 0 {
+            put_varint(buf, p.hour.wrapping_sub(prev) as u64);
+        }
+        prev = p.hour;
+        if k + 1 < parts.len() {
+            put_varint(buf, p.count);
+        }
+        for v in [p.sum, p.min, p.max] {
+            put_scalar(buf, v);
         }
     }
 }
@@ -542,7 +561,11 @@ mod tests {
                 vec![part(h, 100), part(h + 2, 100), part(h + 2, 100)],
             ),
         ] {
-            let bad = encode_index(&[meta(first, last, 300, good(parts))]);
+            // Written as the encoder writes parts, past its checks.
+            let mut bad = encode_index(&[meta(first, last, 300, None)]);
+            put_varint(&mut bad, 1);
+            put_varint(&mut bad, 0);
+            encode_parts(&mut bad, &parts);
             assert_eq!(decode_index(&bad), None, "{what}");
         }
         // Parts of a block without statistics, or trailing bytes.

@@ -5,7 +5,7 @@
 //! Index block (zstd): `count: varint`, then per data block `first_key: bytes`,
 //! `first_ts`, `last_key: bytes`, `last_ts`, `offset: varint`, `len: varint`,
 //! `min_ts`, `max_ts` (timestamps as zigzag varints), `entries: varint`. Then, only
-//! when some block holds nothing but numeric points of one key (format 3 tables),
+//! when some block holds nothing but numeric points of one key (format 3 and later),
 //! their statistics (block_stats.rs).
 //! Properties block: `entries`, `deletes` (varints), `min_ts`, `max_ts`,
 //! `min_expire`, `max_expire` (zigzag varints; expiry over puts only, `i64::MAX` /
