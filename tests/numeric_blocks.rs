@@ -46,21 +46,10 @@ impl Case {
         step: i64,
         group: GroupBy,
     ) -> u64 {
-        self.check_limited(query, keep, step, group, usize::MAX)
+        self.check_with(query, keep, step, group, usize::MAX, &Agg::ALL)
     }
 
-    fn check_limited(
-        &self,
-        query: Query,
-        keep: impl Fn(&[u8], i64) -> bool,
-        step: i64,
-        group: GroupBy,
-        limit: usize,
-    ) -> u64 {
-        self.check_with(query, keep, step, group, limit, &Agg::ALL)
-    }
-
-    /// `check_limited` of `functions`.
+    /// [`check`](Self::check) of `functions`, with a limit (`usize::MAX`: none).
     fn check_with(
         &self,
         query: Query,
@@ -176,8 +165,22 @@ fn buckets_covering_whole_blocks_fold_their_statistics() {
         3600 * SEC,
         GroupBy::Series,
     );
-    c.check_limited(Query::prefix("s."), all, 3600 * SEC, GroupBy::Series, 3);
-    c.check_limited(Query::prefix("s."), all, 3600 * SEC, GroupBy::All, 7);
+    c.check_with(
+        Query::prefix("s."),
+        all,
+        3600 * SEC,
+        GroupBy::Series,
+        3,
+        &Agg::ALL,
+    );
+    c.check_with(
+        Query::prefix("s."),
+        all,
+        3600 * SEC,
+        GroupBy::All,
+        7,
+        &Agg::ALL,
+    );
 }
 
 #[test]
