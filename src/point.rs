@@ -129,6 +129,18 @@ impl Agg {
     }
 }
 
+/// The bucket of `step` holding `ts`, as its first and last ts: it starts at the
+/// greatest multiple of `step` at or below `ts`; both are clamped to the `i64` range.
+/// Aggregation's buckets, and the clock hours of block statistics' hour parts.
+pub(crate) fn bucket_of(ts: i64, step: i64) -> (i64, i64) {
+    let lo = ts.div_euclid(step) as i128 * step as i128;
+    let hi = lo + step as i128 - 1;
+    (
+        lo.max(i64::MIN as i128) as i64,
+        hi.min(i64::MAX as i128) as i64,
+    )
+}
+
 /// One series' points in one time bucket, aggregated: `values[i]` is the `i`-th
 /// function asked for. The bucket holds the points with
 /// `start <= ts < start + step`; `start` is a multiple of `step` (buckets are

@@ -13,21 +13,11 @@ use super::Inner;
 use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::iterator::lent_merge::Offer;
+pub(super) use crate::point::bucket_of;
 use crate::point::{Agg, Bucket, Group, GroupBy, Needs, Summary};
 use crate::range::Query;
 use crate::sstable::block_stats::Parts;
 use crate::version;
-
-/// The bucket of `step` holding `ts`, as its first and last ts: it starts at the
-/// greatest multiple of `step` at or below `ts`; both are clamped to the `i64` range.
-pub(super) fn bucket_of(ts: i64, step: i64) -> (i64, i64) {
-    let lo = ts.div_euclid(step) as i128 * step as i128;
-    let hi = lo + step as i128 - 1;
-    (
-        lo.max(i64::MIN as i128) as i64,
-        hi.min(i64::MAX as i128) as i64,
-    )
-}
 
 fn check(step: i64, functions: &[Agg]) -> Result<()> {
     if step <= 0 {

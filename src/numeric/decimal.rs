@@ -46,15 +46,21 @@ const ROUNDER: f64 = 6_755_399_441_055_744.0;
 
 const WHAT: &str = "decimal values";
 
-/// `v` as an integer at scale `p = 10^e`, if it round-trips exactly.
+/// `v * p` rounded to the nearest integer, if it is below 2^51 in magnitude.
 #[inline]
-fn to_int(v: f64, p: f64) -> Option<i64> {
+fn round_at(v: f64, p: f64) -> Option<i64> {
     let x = v * p;
     // NaN and infinities fail this too.
     if x.abs().partial_cmp(&LIMIT) != Some(std::cmp::Ordering::Less) {
         return None;
     }
-    let n = ((x + ROUNDER) - ROUNDER) as i64;
+    Some(((x + ROUNDER) - ROUNDER) as i64)
+}
+
+/// `v` as an integer at scale `p = 10^e`, if it round-trips exactly.
+#[inline]
+fn to_int(v: f64, p: f64) -> Option<i64> {
+    let n = round_at(v, p)?;
     ((n as f64 / p).to_bits() == v.to_bits()).then_some(n)
 }
 
@@ -217,11 +223,7 @@ const NEAR: u64 = 32;
 pub(crate) fn put_scalar(buf: &mut Vec<u8>, v: f64) {
     let mut best: Option<(usize, u64, u64)> = None;
     for (e, &p) in POW10.iter().enumerate() {
-        let x = v * p;
-        if x.abs().partial_cmp(&LIMIT) != Some(std::cmp::Ordering::Less) {
-            break;
-        }
-        let n = ((x + ROUNDER) - ROUNDER) as i64;
+        let Some(n) = round_at(v, p) else { break };
         let diff = v.to_bits().wrapping_sub((n as f64 / p).to_bits()) as i64;
         let head = zigzag(n) << 6 | e as u64;
         let (head, bytes) = match diff {

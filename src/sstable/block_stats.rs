@@ -27,7 +27,7 @@
 
 use super::props::BlockMeta;
 use crate::numeric::{put_scalar, scalar};
-use crate::point::Summary;
+use crate::point::{bucket_of, Summary};
 use crate::util::coding::{put_varint, put_varint_i64, Decoder};
 
 /// Statistics flags: some point expires (`min_expire` follows)...
@@ -154,7 +154,8 @@ impl Parts<'_> {
     /// are not kept: `first`, `last` and `increase` are NaN).
     pub(crate) fn summaries(&self) -> impl Iterator<Item = Summary> + '_ {
         self.parts.iter().map(|p| {
-            let (start, end) = hour_span(p.hour);
+            // (`hour * HOUR` saturates only below i64::MIN, inside the hour.)
+            let (start, end) = bucket_of(p.hour.saturating_mul(HOUR), HOUR);
             Summary {
                 count: p.count,
                 sum: p.sum,
@@ -168,14 +169,6 @@ impl Parts<'_> {
             }
         })
     }
-}
-
-/// The first and last ts of `hour`, clamped to the i64 range (the hours at its ends
-/// are partly outside it).
-fn hour_span(hour: i64) -> (i64, i64) {
-    let start = i128::from(hour) * i128::from(HOUR);
-    let clamp = |t: i128| t.clamp(i64::MIN.into(), i64::MAX.into()) as i64;
-    (clamp(start), clamp(start + i128::from(HOUR) - 1))
 }
 
 /// Builds a block's hour parts point by point (the table builder's).
@@ -204,7 +197,7 @@ impl PartsAcc {
             self.over = true;
         } else {
             let hour = ts.div_euclid(HOUR);
-            self.end = hour_span(hour).1;
+            self.end = bucket_of(ts, HOUR).1;
             self.parts.push(HourPart {
                 hour,
                 count: 1,
