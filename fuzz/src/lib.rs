@@ -84,7 +84,8 @@ pub fn wal(data: &[u8]) {
 }
 
 /// A small database with two tables (one with a range tombstone), its manifest and
-/// a log: the base the `table` and `manifest` targets damage.
+/// a log (records and points): the base the `table`, `manifest` and `wal` targets
+/// damage.
 fn base() -> &'static FaultFs {
     static BASE: OnceLock<FaultFs> = OnceLock::new();
     BASE.get_or_init(|| {
@@ -110,6 +111,11 @@ fn base() -> &'static FaultFs {
         }
         e.write_batch(&[Record::new("tail", 1, b"t".to_vec())])
             .unwrap();
+        // Points in the log too (one operation of several, keys sharing prefixes).
+        let points: Vec<Point> = (0..6i64)
+            .map(|i| Point::new(format!("p.{}", i % 3), i / 3, i as f64 - 2.5))
+            .collect();
+        e.write_points(&points).unwrap();
         drop(e);
         fs.restart(CrashMode::Kill)
     })

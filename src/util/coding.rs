@@ -98,6 +98,11 @@ impl<'a> Decoder<'a> {
         self.pos >= self.buf.len()
     }
 
+    /// The bytes left to read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
     #[inline]
     pub(crate) fn varint(&mut self) -> Option<u64> {
         // Most varints in blocks are one byte (lengths, shared prefixes, ts deltas).

@@ -11,8 +11,14 @@
 //! records with `ts_lo <= ts <= ts_hi`). A range delete over all of time is written
 //! as `2`;
 //! `4` numeric point: `key: bytes`, `ts`, `expire_at` (zigzag varints), then the
-//! `f64`'s 8 bytes (little-endian).
-//! `bytes` is a varint length followed by the bytes.
+//! `f64`'s 8 bytes (little-endian);
+//! `5` numeric points (`Op::Points`, since 2026-12-03): `n: varint`, then per point
+//! `shared: varint` (the leading bytes of the previous point's key it shares; 0 for
+//! the first), `suffix: bytes` (the rest of its key), `ts` and `expire_at` as zigzag
+//! varints of the difference from the previous point's (from 0 for the first;
+//! wrapping), then the `f64`'s 8 bytes. One operation, `n` sequence numbers.
+//! `bytes` is a varint length followed by the bytes. `count` is the number of
+//! operations as written (a `5` counts once).
 
 use crate::entry::{Entry, Kind, RangeTombstone};
 use crate::record::Record;
@@ -23,9 +29,11 @@ pub(crate) enum Op {
     Put(Record),
     /// A numeric point: a put whose value is an `f64`'s 8 bytes (little-endian).
     Num(Record),
-    /// Numeric points in columns (`Engine::write_points`): one operation, and one
-    /// sequence number, per point. Logged as one `4` record each, so replay reads
-    /// them back as `Num`.
+    /// Numeric points in columns (`Engine::write_points`): one sequence number per
+    /// point. Logged as one `5` operation, each key by what it shares with the one
+    /// before and each ts and expiry by its difference (a batch of 1,000 points of
+    /// `node.h0001.…` keys at one ts takes 14 bytes a point, not 53: the synced
+    /// ingest waits on fewer bytes).
     Points(Points),
     Delete {
         key: Vec<u8>,
@@ -71,10 +79,68 @@ impl Points {
 
     pub(crate) fn push(&mut self, key: &[u8], ts: i64, expire_at: i64, value: f64) {
         self.keys.extend_from_slice(key);
+        self.push_rest(ts, expire_at, value.to_bits());
+    }
+
+    /// Adds a point whose key is the last point's first `shared` bytes and then
+    /// `suffix` (as the log writes it); `None` when there are not that many.
+    fn push_shared(
+        &mut self,
+        (shared, suffix): (usize, &[u8]),
+        ts: i64,
+        expire_at: i64,
+        bits: u64,
+    ) -> Option<()> {
+        let n = self.len();
+        let start = n.checked_sub(2).map_or(0, |i| self.ends[i]);
+        let end = start
+            .checked_add(shared)
+            .filter(|&e| e <= self.keys.len())?;
+        self.keys.extend_from_within(start..end);
+        self.keys.extend_from_slice(suffix);
+        self.push_rest(ts, expire_at, bits);
+        Some(())
+    }
+
+    fn push_rest(&mut self, ts: i64, expire_at: i64, bits: u64) {
         self.ends.push(self.keys.len());
         self.ts.push(ts);
         self.expire_at.push(expire_at);
-        self.values.push(value.to_bits());
+        self.values.push(bits);
+    }
+
+    /// Writes the points as the log's `5` operation.
+    fn encode(&self, buf: &mut Vec<u8>) {
+        buf.push(5);
+        put_varint(buf, self.len() as u64);
+        let (mut key, mut ts, mut expire_at): (&[u8], i64, i64) = (&[], 0, 0);
+        for i in 0..self.len() {
+            let k = self.key(i);
+            let shared = k.iter().zip(key).take_while(|(a, b)| a == b).count();
+            put_varint(buf, shared as u64);
+            put_bytes(buf, &k[shared..]);
+            put_varint_i64(buf, self.ts[i].wrapping_sub(ts));
+            put_varint_i64(buf, self.expire_at[i].wrapping_sub(expire_at));
+            buf.extend_from_slice(&self.values[i].to_le_bytes());
+            (key, ts, expire_at) = (k, self.ts[i], self.expire_at[i]);
+        }
+    }
+
+    /// Reads a `5` operation after its tag; `None` when malformed.
+    fn decode(d: &mut Decoder<'_>) -> Option<Points> {
+        let n = d.varint_usize()?;
+        // A point takes at least 12 bytes: no more room than the payload could hold.
+        let mut p = Points::with_capacity(n.min(d.remaining() / 12), 0);
+        let (mut ts, mut expire_at) = (0i64, 0i64);
+        for _ in 0..n {
+            let shared = d.varint_usize()?;
+            let suffix = d.bytes()?;
+            ts = ts.wrapping_add(d.varint_i64()?);
+            expire_at = expire_at.wrapping_add(d.varint_i64()?);
+            let bits = d.u64()?;
+            p.push_shared((shared, suffix), ts, expire_at, bits)?;
+        }
+        Some(p)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -118,7 +184,7 @@ impl WriteBatch {
 
     pub(crate) fn encode(&self, first_seq: u64, buf: &mut Vec<u8>) {
         put_u64(buf, first_seq);
-        put_varint(buf, self.len() as u64);
+        put_varint(buf, self.ops.len() as u64);
         let num = |buf: &mut Vec<u8>, key: &[u8], ts: i64, expire_at: i64, value: &[u8]| {
             buf.push(4);
             put_bytes(buf, key);
@@ -128,12 +194,7 @@ impl WriteBatch {
         };
         for op in &self.ops {
             match op {
-                Op::Points(p) => {
-                    for i in 0..p.len() {
-                        let value = p.values[i].to_le_bytes();
-                        num(buf, p.key(i), p.ts[i], p.expire_at[i], &value);
-                    }
-                }
+                Op::Points(p) => p.encode(buf),
                 Op::Put(r) => {
                     buf.push(0);
                     put_bytes(buf, &r.key);
@@ -192,6 +253,7 @@ impl WriteBatch {
                     expire_at: d.varint_i64()?,
                     value: d.take(8)?.to_vec(),
                 }),
+                5 => Op::Points(Points::decode(&mut d)?),
                 1 => Op::Delete {
                     key: d.bytes()?.to_vec(),
                     ts: d.varint_i64()?,
@@ -329,43 +391,112 @@ mod tests {
         assert_eq!(rs[0].seq, 44);
     }
 
-    /// Points in columns are logged as numeric points, one operation (and sequence
-    /// number) each, and read back as such.
+    /// Points in columns are logged as one `5` operation and read back as such, one
+    /// sequence number a point; their entries are those of the same points logged
+    /// as `4` records one by one (the form logs held before `5`).
     #[test]
-    fn points_log_as_numeric_records() {
+    fn points_log_as_one_operation() {
         let mut p = Points::with_capacity(2, 4);
         p.push(b"ab", 5, 77, -0.0);
         p.push(b"c", -1, i64::MAX, f64::from_bits(0x7ff0_0000_0000_0001));
-        let b = WriteBatch {
+        let around = |op: Op| WriteBatch {
             ops: vec![
                 Op::Delete {
                     key: b"d".to_vec(),
                     ts: 1,
                 },
-                Op::Points(p.clone()),
+                op,
                 Op::Delete {
                     key: b"e".to_vec(),
                     ts: 2,
                 },
             ],
         };
+        let b = around(Op::Points(p.clone()));
         assert_eq!(b.len(), 4);
         let mut buf = Vec::new();
         b.encode(10, &mut buf);
         let (first, read) = WriteBatch::decode(&buf).unwrap();
         assert_eq!((first, read.len()), (10, 4));
-        assert_eq!(
-            read.ops[1],
-            Op::Num(Record::new("ab", 5, (-0.0f64).to_le_bytes().to_vec()).with_expire_at(77))
-        );
+        assert_eq!(read, b);
         let (es, _, points) = b.clone().into_parts(10);
         assert_eq!((es[0].seq, es[1].seq), (10, 13));
-        assert_eq!(points, vec![(11, p)]);
-        // The entries' form of both batches is the same, sequence numbers included.
+        assert_eq!(points, vec![(11, p.clone())]);
+        // A log of the same points as `4` records reads back to the same entries,
+        // sequence numbers included.
+        let mut old = around(Op::Delete {
+            key: b"d".to_vec(),
+            ts: 1,
+        });
+        old.ops.splice(
+            1..2,
+            (0..p.len()).map(|i| {
+                let value = p.values[i].to_le_bytes().to_vec();
+                Op::Num(Record::new(p.key(i), p.ts[i], value).with_expire_at(p.expire_at[i]))
+            }),
+        );
+        let mut old_buf = Vec::new();
+        old.encode(10, &mut old_buf);
+        let (_, old_read) = WriteBatch::decode(&old_buf).unwrap();
+        assert!(matches!(old_read.ops[1], Op::Num(_)), "{old_read:?}");
         let sorted = |(mut es, rs): (Vec<Entry>, Vec<RangeTombstone>)| {
             es.sort_by_key(|e| e.seq);
             (es, rs)
         };
-        assert_eq!(sorted(b.into_entries(10)), sorted(read.into_entries(10)));
+        assert_eq!(
+            sorted(read.into_entries(10)),
+            sorted(old_read.into_entries(10))
+        );
+    }
+
+    /// Random points (keys sharing prefixes or not, ts and expiries anywhere in
+    /// i64, NaN payloads) come back bit for bit; every cut of the payload, and a
+    /// shared length past the previous key, is malformed rather than misread.
+    #[test]
+    fn points_round_trip_and_refuse_damage() {
+        let mut rng = crate::util::test_rng("points_round_trip_and_refuse_damage");
+        let edge = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+        for _ in 0..300 {
+            let n = rng.usize(0..40);
+            let mut p = Points::with_capacity(n, 0);
+            let mut key = b"node.h0001.cpu".to_vec();
+            for _ in 0..n {
+                match rng.u8(..4) {
+                    0 => key.truncate(rng.usize(..=key.len())),
+                    1 => key = (0..rng.usize(1..20)).map(|_| rng.u8(..)).collect(),
+                    _ => {}
+                }
+                key.push(rng.u8(..));
+                let mut i64_any = || match rng.bool() {
+                    true => edge[rng.usize(..edge.len())],
+                    false => rng.i64(..),
+                };
+                let (ts, expire_at) = (i64_any(), i64_any());
+                p.push(&key, ts, expire_at, f64::from_bits(rng.u64(..)));
+            }
+            let b = WriteBatch {
+                ops: vec![Op::Points(p)],
+            };
+            let mut buf = Vec::new();
+            b.encode(7, &mut buf);
+            assert_eq!(WriteBatch::decode(&buf), Some((7, b.clone())));
+            let cut = rng.usize(0..buf.len());
+            assert_eq!(WriteBatch::decode(&buf[..cut]), None, "cut at {cut}");
+        }
+        // Two points: the second says it shares 3 bytes of a 2-byte key.
+        let mut buf = Vec::new();
+        put_u64(&mut buf, 1);
+        buf.extend_from_slice(&[1, 5, 2, 0, 2, b'a', b'b', 0, 0]);
+        buf.extend_from_slice(&[0; 8]);
+        let good = buf.len();
+        buf.extend_from_slice(&[3, 0, 0, 0]);
+        buf.extend_from_slice(&[0; 8]);
+        assert_eq!(WriteBatch::decode(&buf), None);
+        buf[good] = 2;
+        let (_, read) = WriteBatch::decode(&buf).unwrap();
+        let Op::Points(p) = &read.ops[0] else {
+            panic!("not points: {read:?}")
+        };
+        assert_eq!((p.key(0), p.key(1)), (&b"ab"[..], &b"ab"[..]));
     }
 }
