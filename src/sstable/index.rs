@@ -16,6 +16,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use crate::entry::cmp_key_ts;
+use crate::util::coding::shared_prefix;
 use crate::util::key_order;
 
 use super::props::{BlockMeta, FenceKey};
@@ -49,11 +50,7 @@ impl KeyColumn {
     fn new(metas: &[BlockMeta]) -> KeyColumn {
         let mut prefix: &[u8] = metas.first().map_or(&[], |m| &m.last_key);
         for m in metas {
-            let same = prefix
-                .iter()
-                .zip(m.last_key.iter())
-                .take_while(|(a, b)| a == b);
-            prefix = &prefix[..same.count()];
+            prefix = &prefix[..shared_prefix(prefix, &m.last_key)];
         }
         let prefix = SmallVec::from_slice(prefix);
         let chunks = metas

@@ -27,7 +27,7 @@ use super::codec::MAX_RAW;
 use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::numeric::{decode_run_into, encode_run_with, Choice, TsCodec, MAX_RUN_POINTS};
-use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
+use crate::util::coding::{put_bytes, put_varint, put_varint_i64, shared_prefix, Decoder};
 
 /// The fewest points worth a run: below it, entries cost less than a run's header.
 const MIN_RUN: usize = 4;
@@ -54,12 +54,7 @@ struct Packer {
 
 impl Packer {
     fn key(&mut self, key: &[u8]) {
-        let shared = self
-            .prev_key
-            .iter()
-            .zip(key)
-            .take_while(|(a, b)| a == b)
-            .count();
+        let shared = shared_prefix(&self.prev_key, key);
         put_varint(&mut self.out, shared as u64);
         put_bytes(&mut self.out, &key[shared..]);
         self.prev_key.clear();

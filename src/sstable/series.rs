@@ -11,7 +11,7 @@
 #[cfg(test)]
 use crate::entry::Entry;
 use crate::entry::{EntryRef, Kind};
-use crate::util::coding::{put_bytes, put_varint, put_varint_i64, Decoder};
+use crate::util::coding::{put_bytes, put_varint, put_varint_i64, shared_prefix, Decoder};
 
 /// One series (a distinct key) as the metadata describes it
 /// ([`Engine::series`](crate::Engine::series)). `points` is an estimate: it counts
@@ -99,12 +99,7 @@ impl SeriesBuilder {
         let Some(c) = self.cur.take() else {
             return;
         };
-        let shared = c
-            .key
-            .iter()
-            .zip(&self.prev_key)
-            .take_while(|(a, b)| a == b)
-            .count();
+        let shared = shared_prefix(&c.key, &self.prev_key);
         put_varint(&mut self.buf, shared as u64);
         put_bytes(&mut self.buf, &c.key[shared..]);
         put_varint(&mut self.buf, c.points);

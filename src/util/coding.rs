@@ -3,6 +3,7 @@
 //! Decoding never panics: a short or malformed input yields `None`, which callers
 //! turn into a `Corruption` error naming the file and offset.
 
+#[inline]
 pub(crate) fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         buf.push((v as u8) | 0x80);
@@ -11,6 +12,7 @@ pub(crate) fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
     buf.push(v as u8);
 }
 
+#[inline]
 pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
@@ -19,6 +21,7 @@ pub(crate) fn unzigzag(v: u64) -> i64 {
     ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
+#[inline]
 pub(crate) fn put_varint_i64(buf: &mut Vec<u8>, v: i64) {
     put_varint(buf, zigzag(v));
 }
@@ -31,9 +34,32 @@ pub(crate) fn put_u64(buf: &mut Vec<u8>, v: u64) {
     buf.extend_from_slice(&v.to_le_bytes());
 }
 
+#[inline]
 pub(crate) fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
     put_varint(buf, b.len() as u64);
     buf.extend_from_slice(b);
+}
+
+/// How many leading bytes `a` and `b` share (the prefix a key is written after).
+/// Eight bytes at a time: the first that differs is the lowest set byte of the
+/// words' xor.
+#[inline]
+pub(crate) fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or_default());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = word(a, i) ^ word(b, i);
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// The varint at `buf[*at..]`, moving `at` past it; `None` when cut short or over
@@ -161,6 +187,23 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `shared_prefix` is the byte-by-byte count, at every length and place of the
+    /// first difference.
+    #[test]
+    fn shared_prefix_counts_bytes() {
+        let mut rng = crate::util::test_rng("shared_prefix_counts_bytes");
+        for _ in 0..5000 {
+            let a: Vec<u8> = (0..rng.usize(0..40)).map(|_| rng.u8(..4)).collect();
+            let mut b = a[..rng.usize(0..=a.len())].to_vec();
+            if rng.bool() {
+                b.extend((0..rng.usize(0..20)).map(|_| rng.u8(..4)));
+            }
+            let naive = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            assert_eq!(shared_prefix(&a, &b), naive, "{a:?} {b:?}");
+            assert_eq!(shared_prefix(&b, &a), naive, "{b:?} {a:?}");
+        }
+    }
 
     #[test]
     fn varints_round_trip() {

@@ -22,7 +22,7 @@
 
 use crate::entry::{Entry, Kind, RangeTombstone};
 use crate::record::Record;
-use crate::util::coding::{put_bytes, put_u64, put_varint, put_varint_i64, Decoder};
+use crate::util::coding::{put_bytes, put_u64, put_varint, put_varint_i64, shared_prefix, Decoder};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -116,7 +116,7 @@ impl Points {
         let (mut key, mut ts, mut expire_at): (&[u8], i64, i64) = (&[], 0, 0);
         for i in 0..self.len() {
             let k = self.key(i);
-            let shared = k.iter().zip(key).take_while(|(a, b)| a == b).count();
+            let shared = shared_prefix(k, key);
             put_varint(buf, shared as u64);
             put_bytes(buf, &k[shared..]);
             put_varint_i64(buf, self.ts[i].wrapping_sub(ts));

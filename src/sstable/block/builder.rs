@@ -4,7 +4,7 @@
 #[cfg(test)]
 use crate::entry::Entry;
 use crate::entry::Kind;
-use crate::util::coding::{put_bytes, put_u32, put_varint, put_varint_i64};
+use crate::util::coding::{put_bytes, put_u32, put_varint, put_varint_i64, shared_prefix};
 
 use super::{kind_byte, BlockBuilder};
 
@@ -52,11 +52,7 @@ impl BlockBuilder {
             self.last_ts = 0;
             0
         } else {
-            self.last_key
-                .iter()
-                .zip(key)
-                .take_while(|(a, b)| a == b)
-                .count()
+            shared_prefix(&self.last_key, key)
         };
         put_varint(&mut self.buf, shared as u64);
         put_bytes(&mut self.buf, &key[shared..]);
