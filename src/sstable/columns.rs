@@ -14,6 +14,7 @@ use super::packed::{walk, Item};
 use crate::entry::Kind;
 use crate::error::Result;
 use crate::util::coding::{put_varint, unzigzag, varint_at as varint};
+use crate::util::search::{interval_guess, partition_point_near};
 
 /// The points of a block in `(ts, value)` columns; reused from block to block, and
 /// its buffers from read to read on a thread (`SPARE`).
@@ -237,31 +238,17 @@ impl Columns {
 
 /// The restart to read from for points at or after `lo`: the last one at or before
 /// it (0 when none is, or when the span puts `lo` at or before the block's first
-/// ts). Its place is guessed from where `lo` lies in the block's
-/// `span` of ts and checked against its neighbours (for points at a regular interval,
-/// two restarts read); a binary search when the guess is two restarts off or more.
-/// Each restart's ts read is a wait on memory (a binary search's five were 9% of an
-/// hour's aggregation).
-fn first_restart(restarts: &[usize], data: &[u8], lo: i64, (first, last): (i64, i64)) -> usize {
+/// ts). Searched from where `lo` lies in the block's `span` of ts (for points at a
+/// regular interval, two restarts read): each restart's ts read is a wait on memory
+/// (a binary search's five were 9% of an hour's aggregation).
+fn first_restart(restarts: &[usize], data: &[u8], lo: i64, span: (i64, i64)) -> usize {
     let n = restarts.len();
-    let before = |r: &usize| restart_ts(data, *r).is_some_and(|t| t <= lo);
     // From the block's start (always right; a day's query enters most blocks so).
-    if n < 2 || lo <= first {
+    if n < 2 || lo <= span.0 {
         return 0;
     }
-    let at = (lo as i128 - first as i128) as f64 / (last as i128 - first as i128).max(1) as f64;
-    let guess = ((at * n as f64) as usize).min(n - 1);
-    let mut r = guess;
-    for _ in 0..2 {
-        if r > 0 && !before(&restarts[r]) {
-            r -= 1;
-        } else if r + 1 < n && before(&restarts[r + 1]) {
-            r += 1;
-        } else {
-            return r;
-        }
-    }
-    restarts.partition_point(before).max(1) - 1
+    let before = |r: usize| restart_ts(data, restarts[r]).is_some_and(|t| t <= lo);
+    partition_point_near(n, interval_guess(n, lo, span) + 1, before).max(1) - 1
 }
 
 /// How [`uniform`] stopped.

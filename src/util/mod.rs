@@ -5,6 +5,7 @@ pub(crate) mod checksum;
 pub(crate) mod coding;
 pub(crate) mod histogram;
 pub(crate) mod key_order;
+pub(crate) mod search;
 
 /// A seeded RNG for a randomized unit test: the seed comes from `FLOWDB_SEED` or the
 /// clock and is printed, so a failure can be replayed. (`tests/common::rng` is the

@@ -95,8 +95,11 @@ impl Table {
             return Ok(None);
         }
         let handle = m.handle;
+        // A block with statistics holds one key's points alone: its restart is
+        // searched from where `ts` lies in its span (a 2,000-point block has 125).
+        let span = m.stats.is_some().then_some((m.first_ts, m.last_ts));
         let mut it = BlockIter::new(self.read_block_at(b as u32, handle, opts)?);
-        it.seek(key, ts)?;
+        it.seek_in_span(key, ts, span)?;
         let Some(raw) = it.next_raw()? else {
             return Ok(None);
         };
