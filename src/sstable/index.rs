@@ -18,6 +18,7 @@ use smallvec::SmallVec;
 use crate::entry::cmp_key_ts;
 use crate::util::coding::shared_prefix;
 use crate::util::key_order;
+use crate::util::search::{interval_guess, partition_point_near};
 
 use super::props::{BlockMeta, FenceKey};
 
@@ -145,8 +146,9 @@ impl IndexPart {
 /// usually hold points at a steady rate, so the guess lands at or next to the answer
 /// and a search touches one or two cache lines where a binary search over a
 /// partition's 128 blocks makes seven probes on five or six lines (each a miss once
-/// the index outgrows the CPU caches). Galloping out from the guess keeps the worst case logarithmic.
-/// On a column that is not ascending (damage) it returns some index in `0..=len`.
+/// the index outgrows the CPU caches). Galloping out from the guess
+/// ([`partition_point_near`]) keeps the worst case logarithmic. On a column that is
+/// not ascending (damage) it returns some index in `0..=len`.
 pub(crate) fn ts_partition_point(col: &[i64], ts: i64) -> usize {
     let n = col.len();
     if n < 8 {
@@ -159,27 +161,7 @@ pub(crate) fn ts_partition_point(col: &[i64], ts: i64) -> usize {
     if ts > last {
         return n;
     }
-    // Here col[0] < ts <= col[n - 1]: find lo < hi with col[lo] < ts <= col[hi].
-    let guess = ((ts as i128 - first as i128) * (n as i128 - 1) / (last as i128 - first as i128))
-        .clamp(0, n as i128 - 1) as usize;
-    let (mut lo, mut hi) = (0, n - 1);
-    let mut step = 1;
-    if col[guess] < ts {
-        lo = guess;
-        while lo + step < n - 1 && col[lo + step] < ts {
-            lo += step;
-            step *= 2;
-        }
-        hi = hi.min(lo + step);
-    } else {
-        hi = guess;
-        while hi > step && col[hi - step] >= ts {
-            hi -= step;
-            step *= 2;
-        }
-        lo = lo.max(hi.saturating_sub(step));
-    }
-    lo + 1 + col[lo + 1..hi].partition_point(|t| *t < ts)
+    partition_point_near(n, interval_guess(n, ts, (first, last)), |i| col[i] < ts)
 }
 
 impl std::ops::Deref for IndexPart {

@@ -1,6 +1,8 @@
 //! A partition point found from a guess of where it lies: the few reads near a good
-//! guess instead of a binary search's many, each of which may wait on memory (a
-//! block's restart points, read by where a ts lies in the block's span).
+//! guess instead of a binary search's many, each of which may wait on memory. One
+//! series' points come at a steady rate, so where a ts lies between two known ends
+//! says where to look: among an index partition's blocks (their last ts), among a
+//! block's restart points (its first and last ts).
 
 /// The index of the first of `0..n` for which `pred` is false, `pred` being true
 /// then false over `0..n` (as [`slice::partition_point`]), searched outwards from
