@@ -39,9 +39,17 @@ pub(crate) struct KeyMap<V> {
     state: ahash::RandomState,
     /// The slots, their keys and what the values keep there; dropped after them.
     arena: Arena,
+    /// The slot the `n`th key of the last batch went to ([`upsert_nth`](Self::upsert_nth)):
+    /// a scrape writes the same series in the same order batch after batch, so the
+    /// `n`th key's slot is known before its hash, and can be asked for ahead. At
+    /// most `MEMO_MOST` pointers (512 KiB), not counted in the memtable's size.
+    memo: Vec<NonNull<Slot<V>>>,
 }
 
-// SAFETY: the slots are owned by the map (made in `upsert`, dropped in `drop`), and
+/// Positions of a batch past this are not remembered.
+const MEMO_MOST: usize = 1 << 16;
+
+// SAFETY: the slots are owned by the map (made in `upsert_slot`, dropped in `drop`), and
 // reached only through `&self` (shared) or `&mut self` (exclusive) methods, as if the
 // map held them by value.
 unsafe impl<V: Send> Send for KeyMap<V> {}
@@ -55,6 +63,7 @@ impl<V> KeyMap<V> {
             hashed: std::array::from_fn(|_| HashTable::new()),
             state: ahash::RandomState::new(),
             arena: Arena::new(),
+            memo: Vec::new(),
         }
     }
 
@@ -89,18 +98,69 @@ impl<V> KeyMap<V> {
     /// Updates the value of `key` with `update`, or makes it with `make` when the key
     /// is new (only then is the key copied: into the slot and the B-tree); each may
     /// keep bytes in the arena, in the value only. Returns `update`'s result, or for a
-    /// new key `new_key` of the B-tree's copy of it.
-    pub(crate) fn upsert<K: AsRef<[u8]> + Into<Vec<u8>>, R>(
+    /// new key `new_key` of the B-tree's copy of it. `nth`: the key is the `nth` of
+    /// a batch (counted from 0 in the order written), and is tried first in the slot
+    /// the last batch's `nth` key went to.
+    pub(crate) fn upsert_nth<K: AsRef<[u8]> + Into<Vec<u8>>, R>(
         &mut self,
+        nth: usize,
         key: K,
         make: impl FnOnce(&mut Arena) -> V,
         update: impl FnOnce(&mut V, &mut Arena) -> R,
         new_key: impl FnOnce(&Key) -> R,
     ) -> R {
+        if let Some(&p) = self.memo.get(nth) {
+            // SAFETY: the memo holds live slots of this map, and `&mut self` makes
+            // this the only reference to any.
+            if unsafe { &p.as_ref().key[..] } == key.as_ref() {
+                return update(unsafe { &mut (*p.as_ptr()).value }, &mut self.arena);
+            }
+        }
+        let (r, p) = self.upsert_slot(key, make, update, new_key);
+        let len = self.memo.len();
+        match self.memo.get_mut(nth) {
+            Some(m) => *m = p,
+            None if nth == len && nth < MEMO_MOST => self.memo.push(p),
+            None => {}
+        }
+        r
+    }
+
+    /// Asks for the slot the last batch's `nth` key went to (a hint, read by
+    /// [`upsert_nth`](Self::upsert_nth) some keys later).
+    #[inline]
+    pub(crate) fn prefetch_nth(&self, nth: usize) {
+        if let Some(p) = self.memo.get(nth) {
+            crate::util::prefetch(p.as_ptr().cast());
+        }
+    }
+
+    /// Asks for the key bytes in the slot the last batch's `nth` key went to, and
+    /// hands its value to `ahead` to ask for what it points to: call it once the
+    /// slot itself has arrived ([`prefetch_nth`](Self::prefetch_nth) earlier).
+    #[inline]
+    pub(crate) fn prefetch_in_nth(&self, nth: usize, ahead: impl FnOnce(&V)) {
+        if let Some(p) = self.memo.get(nth) {
+            // SAFETY: a live slot; `&self` excludes writers.
+            let slot = unsafe { p.as_ref() };
+            crate::util::prefetch(slot.key[..].as_ptr());
+            ahead(&slot.value);
+        }
+    }
+
+    /// `upsert_nth` without the memo, and the key's slot.
+    fn upsert_slot<K: AsRef<[u8]> + Into<Vec<u8>>, R>(
+        &mut self,
+        key: K,
+        make: impl FnOnce(&mut Arena) -> V,
+        update: impl FnOnce(&mut V, &mut Arena) -> R,
+        new_key: impl FnOnce(&Key) -> R,
+    ) -> (R, NonNull<Slot<V>>) {
         let h = self.hash(key.as_ref());
         if let Some(p) = self.find(h, key.as_ref()) {
             // SAFETY: `&mut self` makes this the only reference to any slot.
-            return update(unsafe { &mut (*p.as_ptr()).value }, &mut self.arena);
+            let r = update(unsafe { &mut (*p.as_ptr()).value }, &mut self.arena);
+            return (r, p);
         }
         let slot = Slot {
             // SAFETY: the slot lives in this map, dropped before its arena.
@@ -114,7 +174,7 @@ impl<V> KeyMap<V> {
         let added = new_key(&key);
         self.order.insert(key, p);
         self.hashed[Self::shard(h)].insert_unique(h, (h, p), |(hh, _)| *hh);
-        added
+        (added, p)
     }
 
     /// Keys `>= from` in order, with their values.
@@ -154,7 +214,7 @@ impl<V> Drop for KeyMap<V> {
             if std::mem::needs_drop::<V>() {
                 for (_, p) in shard.iter() {
                     // SAFETY: each slot is in exactly one shard, written in
-                    // `upsert`, and dropped once, here.
+                    // `upsert_slot`, and dropped once, here.
                     unsafe { std::ptr::drop_in_place(p.as_ptr()) };
                 }
             }
@@ -167,8 +227,9 @@ impl<V> Drop for KeyMap<V> {
 mod tests {
     use super::*;
 
-    /// Against a BTreeMap model: random keys with shared prefixes, lookups of present
-    /// and absent keys, and ordered walks from random points (seed logged).
+    /// Against a BTreeMap model: random keys with shared prefixes, written in batches
+    /// whose order the memo of `upsert_nth` mostly knows, lookups of present and
+    /// absent keys, and ordered walks from random points (seed logged).
     #[test]
     fn behaves_as_an_ordered_map() {
         let mut rng = crate::util::test_rng("behaves_as_an_ordered_map");
@@ -180,9 +241,24 @@ mod tests {
                 .map(|_| *rng.choice(&[0u8, 1, 0x7f, 0xff]).unwrap())
                 .collect()
         };
+        // Batches of keys written mostly in the order of the batch before (the
+        // memo of `upsert_nth` right), sometimes not (wrong), and new keys.
+        let mut batch: Vec<Vec<u8>> = (0..50).map(|_| key(&mut rng)).collect();
         for i in 0..20_000u64 {
-            let k = key(&mut rng);
-            map.upsert(k.clone(), |_| vec![i], |v, _| v.push(i), |_| ());
+            let nth = (i % 50) as usize;
+            if nth == 0 {
+                for _ in 0..rng.usize(0..4) {
+                    let (a, b) = (rng.usize(..50), rng.usize(..50));
+                    batch.swap(a, b);
+                }
+                for _ in 0..rng.usize(0..3) {
+                    batch[rng.usize(..50)] = key(&mut rng);
+                }
+            }
+            let k = batch[nth].clone();
+            map.prefetch_nth(nth + 2);
+            map.prefetch_in_nth(nth + 1, |_| ());
+            map.upsert_nth(nth, k.clone(), |_| vec![i], |v, _| v.push(i), |_| ());
             model.entry(k).or_default().push(i);
             if i % 97 == 0 {
                 let probe = key(&mut rng);

@@ -231,6 +231,20 @@ impl Versions {
         }
     }
 
+    /// Asks for the newest version of a run, which a version added after it reads
+    /// and writes beside (a hint).
+    #[inline]
+    pub(super) fn prefetch_tail(&self) {
+        if let Versions::Run(run) = self {
+            crate::util::prefetch(
+                run.ptr
+                    .as_ptr()
+                    .wrapping_add(run.len.saturating_sub(1))
+                    .cast(),
+            );
+        }
+    }
+
     /// Versions `>= from`, ascending.
     pub(super) fn from(&self, from: VKey) -> impl DoubleEndedIterator<Item = Item<'_>> {
         match self {

@@ -14,6 +14,7 @@ use super::packed::{walk, Item};
 use crate::entry::Kind;
 use crate::error::Result;
 use crate::util::coding::{put_varint, unzigzag, varint_at as varint};
+use crate::util::prefetch;
 use crate::util::search::{interval_guess, partition_point_near};
 
 /// The points of a block in `(ts, value)` columns; reused from block to block, and
@@ -355,19 +356,6 @@ pub(crate) fn warm(block: &Block) {
     for at in (0..restarts.len()).step_by(64) {
         prefetch(restarts[at..].as_ptr());
     }
-}
-
-/// Asks for the cache line at `p` (a hint: any address, even past the block).
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults, whatever the address.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// The kind byte of a point that does not expire.

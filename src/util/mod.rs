@@ -7,6 +7,20 @@ pub(crate) mod histogram;
 pub(crate) mod key_order;
 pub(crate) mod search;
 
+/// Asks for the cache line at `p`, to be read soon (a hint: any address, even one
+/// past an allocation, is allowed).
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// A seeded RNG for a randomized unit test: the seed comes from `FLOWDB_SEED` or the
 /// clock and is printed, so a failure can be replayed. (`tests/common::rng` is the
 /// same for the integration tests, which cannot reach this.)
