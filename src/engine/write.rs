@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::record::{expiry_from_ttl, validate_key, validate_value, Record, NEVER_EXPIRES};
 use crate::version::SuperVersion;
+use crate::wal::MAX_BATCH_BYTES;
 use crate::wal::{encode_mark, frame_record, Op, WriteBatch, RECORD_HEADER};
 
 /// A queued batch: its ticket, the batch, whether it must be synced, and its
@@ -91,11 +92,6 @@ impl Drop for TornOnUnwind<'_> {
 
 /// Most batches one group takes, to bound a leader's latency.
 const MAX_GROUP: usize = 512;
-
-/// The largest batch (by `payload_bytes`, within a fifth of its encoded size) the
-/// log takes: a batch is one log record, whose length field is 32 bits.
-const MAX_BATCH_BYTES: usize = 3 << 30;
-const _: () = assert!(MAX_BATCH_BYTES / 4 * 5 < u32::MAX as usize);
 
 /// Refuses a batch too large for one log record (framed, its length would wrap: the
 /// batch acknowledged, then lost at replay).

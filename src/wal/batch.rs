@@ -21,8 +21,14 @@
 //! operations as written (a `5` counts once).
 
 use crate::entry::{Entry, Kind, RangeTombstone};
-use crate::record::Record;
+use crate::record::{Record, MAX_KEY_LEN};
 use crate::util::coding::{put_bytes, put_u64, put_varint, put_varint_i64, shared_prefix, Decoder};
+
+/// The largest batch (by `payload_bytes`, at least its encoded size less a fifth) the
+/// log takes: a batch is one log record, whose length field is 32 bits. Decoding
+/// holds a record to it too, so no record makes replay allocate more.
+pub(crate) const MAX_BATCH_BYTES: usize = 3 << 30;
+const _: () = assert!(MAX_BATCH_BYTES / 4 * 5 < u32::MAX as usize);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -83,14 +89,19 @@ impl Points {
     }
 
     /// Adds a point whose key is the last point's first `shared` bytes and then
-    /// `suffix` (as the log writes it); `None` when there are not that many.
+    /// `suffix` (as the log writes it); `None` when there are not that many, or the
+    /// key is not one a write takes (empty, over `MAX_KEY_LEN`), or the keys together
+    /// would pass `keys_most` bytes.
     fn push_shared(
         &mut self,
         (shared, suffix): (usize, &[u8]),
-        ts: i64,
-        expire_at: i64,
-        bits: u64,
+        (ts, expire_at, bits): (i64, i64, u64),
+        keys_most: usize,
     ) -> Option<()> {
+        let len = shared.checked_add(suffix.len())?;
+        if len == 0 || len > MAX_KEY_LEN || self.keys.len() + len > keys_most {
+            return None;
+        }
         let n = self.len();
         let start = n.checked_sub(2).map_or(0, |i| self.ends[i]);
         let end = start
@@ -126,8 +137,11 @@ impl Points {
         }
     }
 
-    /// Reads a `5` operation after its tag; `None` when malformed.
-    fn decode(d: &mut Decoder<'_>) -> Option<Points> {
+    /// Reads a `5` operation after its tag; `None` when malformed, or when its keys
+    /// would take more than `keys_most` bytes (`MAX_BATCH_BYTES` for the log: a key
+    /// written as a few bytes can repeat one of 64 KiB, and a record must not ask
+    /// replay for more memory than a batch the engine accepts).
+    fn decode(d: &mut Decoder<'_>, keys_most: usize) -> Option<Points> {
         let n = d.varint_usize()?;
         // A point takes at least 12 bytes: no more room than the payload could hold.
         let mut p = Points::with_capacity(n.min(d.remaining() / 12), 0);
@@ -138,7 +152,7 @@ impl Points {
             ts = ts.wrapping_add(d.varint_i64()?);
             expire_at = expire_at.wrapping_add(d.varint_i64()?);
             let bits = d.u64()?;
-            p.push_shared((shared, suffix), ts, expire_at, bits)?;
+            p.push_shared((shared, suffix), (ts, expire_at, bits), keys_most)?;
         }
         Some(p)
     }
@@ -253,7 +267,7 @@ impl WriteBatch {
                     expire_at: d.varint_i64()?,
                     value: d.take(8)?.to_vec(),
                 }),
-                5 => Op::Points(Points::decode(&mut d)?),
+                5 => Op::Points(Points::decode(&mut d, MAX_BATCH_BYTES)?),
                 1 => Op::Delete {
                     key: d.bytes()?.to_vec(),
                     ts: d.varint_i64()?,
@@ -356,147 +370,4 @@ fn entry(r: Record, seq: u64, kind: Kind) -> Entry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trip() {
-        let b = WriteBatch {
-            ops: vec![
-                Op::Put(Record::new("k", -5, b"v".to_vec()).with_expire_at(99)),
-                Op::Delete {
-                    key: b"d".to_vec(),
-                    ts: i64::MIN,
-                },
-                Op::DeleteRange {
-                    start: b"a".to_vec(),
-                    end: b"b".to_vec(),
-                    ts_lo: i64::MIN,
-                    ts_hi: i64::MAX,
-                },
-                Op::DeleteRange {
-                    start: b"c".to_vec(),
-                    end: Vec::new(),
-                    ts_lo: -7,
-                    ts_hi: 40,
-                },
-            ],
-        };
-        let mut buf = Vec::new();
-        b.encode(42, &mut buf);
-        assert_eq!(WriteBatch::decode(&buf), Some((42, b.clone())));
-        assert_eq!(WriteBatch::decode(&buf[..buf.len() - 1]), None);
-        let (es, rs) = b.into_entries(42);
-        assert_eq!(es[1].seq, 43);
-        assert_eq!(rs[0].seq, 44);
-    }
-
-    /// Points in columns are logged as one `5` operation and read back as such, one
-    /// sequence number a point; their entries are those of the same points logged
-    /// as `4` records one by one (the form logs held before `5`).
-    #[test]
-    fn points_log_as_one_operation() {
-        let mut p = Points::with_capacity(2, 4);
-        p.push(b"ab", 5, 77, -0.0);
-        p.push(b"c", -1, i64::MAX, f64::from_bits(0x7ff0_0000_0000_0001));
-        let around = |op: Op| WriteBatch {
-            ops: vec![
-                Op::Delete {
-                    key: b"d".to_vec(),
-                    ts: 1,
-                },
-                op,
-                Op::Delete {
-                    key: b"e".to_vec(),
-                    ts: 2,
-                },
-            ],
-        };
-        let b = around(Op::Points(p.clone()));
-        assert_eq!(b.len(), 4);
-        let mut buf = Vec::new();
-        b.encode(10, &mut buf);
-        let (first, read) = WriteBatch::decode(&buf).unwrap();
-        assert_eq!((first, read.len()), (10, 4));
-        assert_eq!(read, b);
-        let (es, _, points) = b.clone().into_parts(10);
-        assert_eq!((es[0].seq, es[1].seq), (10, 13));
-        assert_eq!(points, vec![(11, p.clone())]);
-        // A log of the same points as `4` records reads back to the same entries,
-        // sequence numbers included.
-        let mut old = around(Op::Delete {
-            key: b"d".to_vec(),
-            ts: 1,
-        });
-        old.ops.splice(
-            1..2,
-            (0..p.len()).map(|i| {
-                let value = p.values[i].to_le_bytes().to_vec();
-                Op::Num(Record::new(p.key(i), p.ts[i], value).with_expire_at(p.expire_at[i]))
-            }),
-        );
-        let mut old_buf = Vec::new();
-        old.encode(10, &mut old_buf);
-        let (_, old_read) = WriteBatch::decode(&old_buf).unwrap();
-        assert!(matches!(old_read.ops[1], Op::Num(_)), "{old_read:?}");
-        let sorted = |(mut es, rs): (Vec<Entry>, Vec<RangeTombstone>)| {
-            es.sort_by_key(|e| e.seq);
-            (es, rs)
-        };
-        assert_eq!(
-            sorted(read.into_entries(10)),
-            sorted(old_read.into_entries(10))
-        );
-    }
-
-    /// Random points (keys sharing prefixes or not, ts and expiries anywhere in
-    /// i64, NaN payloads) come back bit for bit; every cut of the payload, and a
-    /// shared length past the previous key, is malformed rather than misread.
-    #[test]
-    fn points_round_trip_and_refuse_damage() {
-        let mut rng = crate::util::test_rng("points_round_trip_and_refuse_damage");
-        let edge = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
-        for _ in 0..300 {
-            let n = rng.usize(0..40);
-            let mut p = Points::with_capacity(n, 0);
-            let mut key = b"node.h0001.cpu".to_vec();
-            for _ in 0..n {
-                match rng.u8(..4) {
-                    0 => key.truncate(rng.usize(..=key.len())),
-                    1 => key = (0..rng.usize(1..20)).map(|_| rng.u8(..)).collect(),
-                    _ => {}
-                }
-                key.push(rng.u8(..));
-                let mut i64_any = || match rng.bool() {
-                    true => edge[rng.usize(..edge.len())],
-                    false => rng.i64(..),
-                };
-                let (ts, expire_at) = (i64_any(), i64_any());
-                p.push(&key, ts, expire_at, f64::from_bits(rng.u64(..)));
-            }
-            let b = WriteBatch {
-                ops: vec![Op::Points(p)],
-            };
-            let mut buf = Vec::new();
-            b.encode(7, &mut buf);
-            assert_eq!(WriteBatch::decode(&buf), Some((7, b.clone())));
-            let cut = rng.usize(0..buf.len());
-            assert_eq!(WriteBatch::decode(&buf[..cut]), None, "cut at {cut}");
-        }
-        // Two points: the second says it shares 3 bytes of a 2-byte key.
-        let mut buf = Vec::new();
-        put_u64(&mut buf, 1);
-        buf.extend_from_slice(&[1, 5, 2, 0, 2, b'a', b'b', 0, 0]);
-        buf.extend_from_slice(&[0; 8]);
-        let good = buf.len();
-        buf.extend_from_slice(&[3, 0, 0, 0]);
-        buf.extend_from_slice(&[0; 8]);
-        assert_eq!(WriteBatch::decode(&buf), None);
-        buf[good] = 2;
-        let (_, read) = WriteBatch::decode(&buf).unwrap();
-        let Op::Points(p) = &read.ops[0] else {
-            panic!("not points: {read:?}")
-        };
-        assert_eq!((p.key(0), p.key(1)), (&b"ab"[..], &b"ab"[..]));
-    }
-}
+mod tests;

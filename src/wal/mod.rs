@@ -10,7 +10,7 @@ mod marker;
 mod reader;
 mod writer;
 
-pub(crate) use batch::{Op, Points, WriteBatch};
+pub(crate) use batch::{Op, Points, WriteBatch, MAX_BATCH_BYTES};
 pub(crate) use marker::encode_mark;
 pub(crate) use reader::{check_segment, replay_segment, TornTail};
 pub(crate) use writer::{frame_record, sync_dir, WalWriter, RECORD_HEADER};
