@@ -18,7 +18,7 @@ use smallvec::SmallVec;
 use crate::entry::cmp_key_ts;
 use crate::util::coding::shared_prefix;
 use crate::util::key_order;
-use crate::util::search::{interval_guess, partition_point_near};
+use crate::util::search::{interval_guess, partition_point, partition_point_near};
 
 use super::props::{BlockMeta, FenceKey};
 
@@ -71,23 +71,16 @@ impl KeyColumn {
             return if key < p { 0 } else { metas.len() };
         }
         let c = chunk(&key[p.len()..]);
-        let (mut lo, mut hi) = (0, metas.len().min(self.chunks.len()));
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let before = match self.chunks[mid].cmp(&c) {
+        partition_point(metas.len().min(self.chunks.len()), |i| {
+            match self.chunks[i].cmp(&c) {
                 std::cmp::Ordering::Less => true,
                 std::cmp::Ordering::Greater => false,
                 std::cmp::Ordering::Equal => {
-                    let m = &metas[mid];
+                    let m = &metas[i];
                     cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt()
                 }
-            };
-            match before {
-                true => lo = mid + 1,
-                false => hi = mid,
             }
-        }
-        lo
+        })
     }
 
     fn memory(&self) -> usize {

@@ -46,7 +46,8 @@ pub(crate) fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
 #[inline]
 pub(crate) fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
-    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or_default());
+    // `i + 8 <= n` below: the slice is 8 bytes.
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap());
     let mut i = 0;
     while i + 8 <= n {
         let x = word(a, i) ^ word(b, i);
@@ -202,6 +203,17 @@ mod tests {
             let naive = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
             assert_eq!(shared_prefix(&a, &b), naive, "{a:?} {b:?}");
             assert_eq!(shared_prefix(&b, &a), naive, "{b:?} {a:?}");
+        }
+        // Any byte values, and one bit flipped at each place: the first differing
+        // byte is found whichever bit of it differs.
+        let a: Vec<u8> = (0..=255).collect();
+        assert_eq!(shared_prefix(&a, &a), 256);
+        for at in 0..a.len() {
+            for bit in 0..8 {
+                let mut b = a.clone();
+                b[at] ^= 1 << bit;
+                assert_eq!(shared_prefix(&a, &b), at, "byte {at} bit {bit}");
+            }
         }
     }
 

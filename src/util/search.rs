@@ -68,12 +68,13 @@ pub(crate) fn partition_point(n: usize, mut pred: impl FnMut(usize) -> bool) -> 
 
 /// Where `ts` lies among `n` restart intervals of a block whose entries are one
 /// key's with ts from `first` to `last`: the interval holding it if the points
-/// are evenly spaced (a guess for [`partition_point_near`]).
+/// are evenly spaced (a guess for [`partition_point_near`]). A span that is empty
+/// or reversed says nothing: 0.
 pub(crate) fn interval_guess(n: usize, ts: i64, (first, last): (i64, i64)) -> usize {
-    if n == 0 || ts <= first {
+    if n == 0 || ts <= first || last <= first {
         return 0;
     }
-    let at = (ts as i128 - first as i128) as f64 / (last as i128 - first as i128).max(1) as f64;
+    let at = (ts as i128 - first as i128) as f64 / (last as i128 - first as i128) as f64;
     ((at * n as f64) as usize).min(n - 1)
 }
 
@@ -118,5 +119,26 @@ mod tests {
         assert_eq!(interval_guess(4, i64::MAX, (i64::MIN, i64::MAX)), 3);
         assert_eq!(interval_guess(0, 7, (0, 100)), 0);
         assert_eq!(interval_guess(3, 7, (7, 7)), 0);
+        assert_eq!(interval_guess(3, 9, (7, 7)), 0, "empty span");
+        assert_eq!(interval_guess(5, 50, (100, 0)), 0, "reversed span");
+        assert_eq!(interval_guess(10, 100, (0, 100)), 9, "ts at the end");
+        assert_eq!(interval_guess(1, 60, (0, 100)), 0, "one interval");
+    }
+
+    /// A `pred` that is not true-then-false (a damaged block) gets no panic and no
+    /// call outside `0..n`, and some answer in `0..=n`.
+    #[test]
+    fn near_survives_a_non_monotone_pred() {
+        let mut rng = crate::util::test_rng("near_survives_a_non_monotone_pred");
+        for _ in 0..3000 {
+            let n = rng.usize(0..70);
+            let bits: Vec<bool> = (0..n).map(|_| rng.bool()).collect();
+            let guess = rng.usize(0..n + 5);
+            let got = partition_point_near(n, guess, |i| {
+                assert!(i < n, "pred({i}) of {n}");
+                bits[i]
+            });
+            assert!(got <= n, "{got} of {n}");
+        }
     }
 }

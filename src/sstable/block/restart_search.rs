@@ -1,5 +1,6 @@
-//! Seeking in a data block through its restart points (a binary search, then a short
-//! decode), and one key's entries restart interval by interval from the end.
+//! Seeking in a data block through its restart points (a search among them, binary
+//! or galloping from where a ts lies in the block's span, then a short decode), and
+//! one key's entries restart interval by interval from the end.
 
 use std::cmp::Ordering;
 
@@ -43,11 +44,12 @@ impl BlockIter {
     fn restart_before(&self, key: &[u8], ts: i64, span: Option<(i64, i64)>) -> Result<usize> {
         let mut err = None;
         // Whether restart `r + 1` is before: restart 0 is the answer when none is,
-        // so it is never read.
-        let before = |r: usize| match self.restart_key(r + 1) {
-            Ok((k, t)) => cmp_key_ts(k, t, key, ts) == Ordering::Less,
-            Err(e) => {
-                err.get_or_insert(e);
+        // so it is never read. After an error, no more are read.
+        let before = |r: usize| match err.is_none().then(|| self.restart_key(r + 1)) {
+            None => false,
+            Some(Ok((k, t))) => cmp_key_ts(k, t, key, ts) == Ordering::Less,
+            Some(Err(e)) => {
+                err = Some(e);
                 false
             }
         };
