@@ -113,6 +113,7 @@ impl<V> KeyMap<V> {
             // SAFETY: the memo holds live slots of this map, and `&mut self` makes
             // this the only reference to any.
             if unsafe { &p.as_ref().key[..] } == key.as_ref() {
+                // SAFETY: as above.
                 return update(unsafe { &mut (*p.as_ptr()).value }, &mut self.arena);
             }
         }

@@ -46,8 +46,9 @@ pub(crate) fn put_bytes(buf: &mut Vec<u8>, b: &[u8]) {
 #[inline]
 pub(crate) fn shared_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
-    // `i + 8 <= n` below: the slice is 8 bytes.
-    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap());
+    let word = |s: &[u8], i: usize| {
+        u64::from_le_bytes(s[i..i + 8].try_into().expect("`i + 8 <= n`: 8 bytes"))
+    };
     let mut i = 0;
     while i + 8 <= n {
         let x = word(a, i) ^ word(b, i);
