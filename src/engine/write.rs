@@ -19,8 +19,7 @@ use crate::error::{Error, Result};
 use crate::memtable::Memtable;
 use crate::record::{expiry_from_ttl, validate_key, validate_value, Record, NEVER_EXPIRES};
 use crate::version::SuperVersion;
-use crate::wal::MAX_BATCH_BYTES;
-use crate::wal::{encode_mark, frame_record, Op, WriteBatch, RECORD_HEADER};
+use crate::wal::{encode_mark, frame_record, Op, WriteBatch, MAX_BATCH_BYTES, RECORD_HEADER};
 
 /// A queued batch: its ticket, the batch, whether it must be synced, and its
 /// `payload_bytes` (counted once, when it is queued).
