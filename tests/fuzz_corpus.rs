@@ -91,3 +91,19 @@ fn fuzz_harnesses_over_corpus_crashers_and_mutations() {
         );
     }
 }
+
+/// The `wal` harness replays what it is given: its seed (the base database's log:
+/// a record and six points logged as one operation) comes back through the open,
+/// and an empty log loses exactly those.
+#[test]
+fn the_wal_harness_replays_its_input() {
+    let seeds = harness::seeds("wal");
+    assert_eq!(seeds.len(), 1, "the base database has one log segment");
+    let (_fs, e) = harness::recover_log(&seeds[0]).expect("the seed log recovers");
+    assert!(e.get("tail", 1).unwrap().is_some(), "the logged record");
+    let p = e.get("p.2", 1).unwrap().expect("a logged point");
+    assert_eq!(p.value, 2.5f64.to_le_bytes());
+    let (_fs, e) = harness::recover_log(&[]).expect("an empty log recovers");
+    assert!(e.get("tail", 1).unwrap().is_none());
+    assert!(e.get("k00", 100).unwrap().is_some(), "the tables are kept");
+}

@@ -3,7 +3,8 @@
 //! error is an answer. Used by the cargo-fuzz targets in `fuzz_targets/` and, on
 //! stable, by `tests/fuzz_corpus.rs` over the corpus and past crashers.
 //!
-//! - `wal`: the bytes are a log segment to recover.
+//! - `wal`: the bytes replace the live log segment of a small database, which is
+//!   then recovered, read, written and reopened.
 //! - `table`, `manifest`: the bytes replace a table or the manifest of a small
 //!   database, which is then opened, read and compacted.
 //! - `json_doc`: the bytes are a JSON document (and key) for a store with a unique,
@@ -18,7 +19,6 @@
 //!   read as points, which every codec must round-trip bit for bit.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use flowdb::fs::{CrashMode, FaultFs};
@@ -68,9 +68,9 @@ fn read_all(e: &Engine) {
 const HOUR: i64 = 3_600_000_000;
 
 pub fn wal(data: &[u8]) {
-    let fs = FaultFs::new();
-    fs.set_contents(&Path::new(DIR).join("wal-000001.log"), data.to_vec());
-    let Ok(e) = open(&fs) else { return };
+    let Some((fs, e)) = recover_log(data) else {
+        return;
+    };
     read_all(&e);
     // Recovered: writes go on, and survive a restart.
     e.write_batch(&[Record::new("after", 1, b"x".to_vec())])
@@ -121,7 +121,18 @@ fn base() -> &'static FaultFs {
     })
 }
 
-fn replace_and_read(name_ends: &str, data: &[u8]) {
+/// The base database with `data` as its live log segment, opened (so the log is
+/// replayed: a log in a directory without a manifest would be a new database's and
+/// never read); `None` when the open refused it.
+pub fn recover_log(data: &[u8]) -> Option<(FaultFs, Engine)> {
+    let fs = replaced(".log", data);
+    let e = open(&fs).ok()?;
+    Some((fs, e))
+}
+
+/// The base database, after a kill, with its file ending in `name_ends` replaced by
+/// `data`.
+fn replaced(name_ends: &str, data: &[u8]) -> FaultFs {
     let fs = base().restart(CrashMode::Kill);
     let Some(path) = fs
         .files()
@@ -131,6 +142,11 @@ fn replace_and_read(name_ends: &str, data: &[u8]) {
         panic!("the base database has no {name_ends}");
     };
     fs.set_contents(&path, data.to_vec());
+    fs
+}
+
+fn replace_and_read(name_ends: &str, data: &[u8]) {
+    let fs = replaced(name_ends, data);
     let Ok(e) = open(&fs) else { return };
     read_all(&e);
     let _ = e.trigger_compaction();
