@@ -7,6 +7,9 @@
 //!   then recovered, read, written and reopened.
 //! - `table`, `manifest`: the bytes replace a table or the manifest of a small
 //!   database, which is then opened, read and compacted.
+//!
+//!   For these three, half of the inputs have their checksums recomputed first
+//!   (`repair.rs`), so damaged bytes reach the decoders behind the checksums.
 //! - `json_doc`: the bytes are a JSON document (and key) for a store with a unique,
 //!   a compound and a multi-entry index; what is stored must read back the same.
 //! - `jsondb_stored`: the bytes are planted as raw stored keys and values of JsonDB
@@ -25,6 +28,9 @@ use flowdb::fs::{CrashMode, FaultFs};
 use flowdb::jsondb::{Direction, IndexSchema, JsonDB, KeyRange, StoreSchema};
 use flowdb::{Agg, Config, Engine, Point, Query, ReadOptions, Record, ScanRange, SyncMode, Tuning};
 use serde_json::{json, Value};
+
+#[path = "repair.rs"]
+pub mod repair;
 
 const DIR: &str = "/db";
 
@@ -68,7 +74,11 @@ fn read_all(e: &Engine) {
 const HOUR: i64 = 3_600_000_000;
 
 pub fn wal(data: &[u8]) {
-    let Some((fs, e)) = recover_log(data) else {
+    let mut data = data.to_vec();
+    if repair::wanted(&data) {
+        repair::log(&mut data);
+    }
+    let Ok((fs, e)) = recover_log(&data) else {
         return;
     };
     read_all(&e);
@@ -123,11 +133,16 @@ fn base() -> &'static FaultFs {
 
 /// The base database with `data` as its live log segment, opened (so the log is
 /// replayed: a log in a directory without a manifest would be a new database's and
-/// never read); `None` when the open refused it.
-pub fn recover_log(data: &[u8]) -> Option<(FaultFs, Engine)> {
+/// never read); the error when the open refused it.
+pub fn recover_log(data: &[u8]) -> flowdb::Result<(FaultFs, Engine)> {
     let fs = replaced(".log", data);
-    let e = open(&fs).ok()?;
-    Some((fs, e))
+    let e = open(&fs)?;
+    Ok((fs, e))
+}
+
+/// `data`, a log segment, with the checksum of each whole record recomputed.
+pub fn repair_log(data: &mut [u8]) {
+    repair::log(data);
 }
 
 /// The base database, after a kill, with its file ending in `name_ends` replaced by
@@ -185,11 +200,37 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
 }
 
 pub fn table(data: &[u8]) {
-    replace_and_read(".sst", data);
+    let mut data = data.to_vec();
+    if repair::wanted(&data) {
+        repair_table(&mut data);
+    }
+    replace_and_read(".sst", &data);
+}
+
+/// `data`, a table, with its checksums recomputed: the footer's, and the blocks'
+/// when it is as long as one of the base database's tables (where its blocks lie).
+pub fn repair_table(data: &mut [u8]) {
+    static FRAMES: OnceLock<Vec<(usize, Vec<(usize, usize)>)>> = OnceLock::new();
+    let frames = FRAMES.get_or_init(|| {
+        seeds("table")
+            .iter()
+            .map(|t| (t.len(), repair::frames(t)))
+            .collect()
+    });
+    repair::table(data, frames);
+}
+
+/// The base database with `data` in place of its file ending in `name_ends`, opened.
+pub fn open_replaced(name_ends: &str, data: &[u8]) -> flowdb::Result<Engine> {
+    open(&replaced(name_ends, data))
 }
 
 pub fn manifest(data: &[u8]) {
-    replace_and_read("MANIFEST", data);
+    let mut data = data.to_vec();
+    if repair::wanted(&data) {
+        repair::manifest(&mut data);
+    }
+    replace_and_read("MANIFEST", &data);
 }
 
 fn store_schema() -> StoreSchema {
