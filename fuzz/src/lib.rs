@@ -210,7 +210,7 @@ pub fn table(data: &[u8]) {
 /// `data`, a table, with its checksums recomputed: the footer's, and the blocks'
 /// when it is as long as one of the base database's tables (where its blocks lie).
 pub fn repair_table(data: &mut [u8]) {
-    static FRAMES: OnceLock<Vec<(usize, Vec<(usize, usize)>)>> = OnceLock::new();
+    static FRAMES: OnceLock<Vec<(usize, repair::Frames)>> = OnceLock::new();
     let frames = FRAMES.get_or_init(|| {
         seeds("table")
             .iter()

@@ -56,10 +56,13 @@ pub fn manifest(data: &mut [u8]) {
 /// The footer's length; its crc32 (of the 60 bytes before) ends the table.
 const FOOTER: usize = 64;
 
+/// A table's blocks, as [`frames`] finds them.
+pub type Frames = Vec<(usize, usize)>;
+
 /// Where the blocks of an undamaged table lie: `(start, end)` of each block's payload
 /// and compression byte, the crc32 of which follows at `end`. Found by trying each
 /// end in turn, as the blocks lie end to end from the start to the footer.
-pub fn frames(table: &[u8]) -> Vec<(usize, usize)> {
+pub fn frames(table: &[u8]) -> Frames {
     let body = table.len().saturating_sub(FOOTER);
     let mut out = Vec::new();
     let mut start = 0;
@@ -81,7 +84,7 @@ pub fn frames(table: &[u8]) -> Vec<(usize, usize)> {
 
 /// A table: its footer's crc recomputed, and when it is as long as one of `originals`
 /// (lengths and their [`frames`]), the crc of each of that table's blocks.
-pub fn table(data: &mut [u8], originals: &[(usize, Vec<(usize, usize)>)]) {
+pub fn table(data: &mut [u8], originals: &[(usize, Frames)]) {
     let len = data.len();
     if let Some((_, frames)) = originals.iter().find(|(n, _)| *n == len) {
         for &(start, end) in frames {
