@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 use crate::config::ReadOptions;
 use crate::entry::{live, Entry, Found, Kind, RangeTombstone, RangeTombstones};
 use crate::error::Result;
+use crate::record::Record;
 use crate::iterator::merge::{MergeIter, Source};
 use crate::memtable::{MemCursor, Memtable};
 use crate::range::Bounds;
@@ -215,11 +216,17 @@ impl Snapshot {
         Ok(out)
     }
 
-    /// Up to `n` live records of `key`, greatest ts first (see `newest_with`).
-    pub(crate) fn newest(&self, key: &[u8], n: usize, opts: &ReadOptions) -> Result<Vec<Entry>> {
+    /// Up to `n` live records of `key`, greatest ts first (see `newest_with`), made
+    /// as records straight away (not entries converted after: that pass copied each).
+    pub(crate) fn newest(&self, key: &[u8], n: usize, opts: &ReadOptions) -> Result<Vec<Record>> {
         let mut out = Vec::with_capacity(n.min(1024));
         self.newest_with(key, n, opts, &mut |ts, expire_at, value| {
-            out.push(Entry::put(key, ts, expire_at, value))
+            out.push(Record {
+                key: key.to_vec(),
+                ts,
+                expire_at,
+                value: value.to_vec(),
+            })
         })?;
         Ok(out)
     }

@@ -212,11 +212,7 @@ impl Inner {
     ) -> Result<Vec<Record>> {
         self.check_open()?;
         let started = Instant::now();
-        let out: Vec<Record> = snap
-            .newest(key, n, &ReadOptions::default())?
-            .into_iter()
-            .map(|e| e.into_record())
-            .collect();
+        let out = snap.newest(key, n, &ReadOptions::default())?;
         self.stats.add_records_read(out.len() as u64);
         self.stats.time_query(started);
         Ok(out)
