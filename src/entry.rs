@@ -104,19 +104,6 @@ impl Entry {
         }
     }
 
-    /// A put of `(key, ts)` (with sequence 0), key and value copied: how a read hands
-    /// out a version it found.
-    pub(crate) fn put(key: &[u8], ts: i64, expire_at: i64, value: &[u8]) -> Entry {
-        Entry {
-            key: key.to_vec(),
-            ts,
-            seq: 0,
-            kind: Kind::Put,
-            expire_at,
-            value: value.to_vec(),
-        }
-    }
-
     pub(crate) fn is_live(&self, now: i64) -> bool {
         self.is_live_at(|| now)
     }

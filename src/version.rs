@@ -208,25 +208,19 @@ impl Snapshot {
     }
 
     /// The live record of `key` with the greatest ts (see [`Snapshot::newest`]).
-    pub(crate) fn latest(&self, key: &[u8], opts: &ReadOptions) -> Result<Option<Entry>> {
+    pub(crate) fn latest(&self, key: &[u8], opts: &ReadOptions) -> Result<Option<Record>> {
         let mut out = None;
         self.newest_with(key, 1, opts, &mut |ts, expire_at, value| {
-            out = Some(Entry::put(key, ts, expire_at, value))
+            out = Some(found(key, ts, expire_at, value))
         })?;
         Ok(out)
     }
 
-    /// Up to `n` live records of `key`, greatest ts first (see `newest_with`), made
-    /// as records straight away (not entries converted after: that pass copied each).
+    /// Up to `n` live records of `key`, greatest ts first (see `newest_with`).
     pub(crate) fn newest(&self, key: &[u8], n: usize, opts: &ReadOptions) -> Result<Vec<Record>> {
         let mut out = Vec::with_capacity(n.min(1024));
         self.newest_with(key, n, opts, &mut |ts, expire_at, value| {
-            out.push(Record {
-                key: key.to_vec(),
-                ts,
-                expire_at,
-                value: value.to_vec(),
-            })
+            out.push(found(key, ts, expire_at, value))
         })?;
         Ok(out)
     }
@@ -436,4 +430,9 @@ impl LatestWalk<'_> {
             }
         }
     }
+}
+
+/// A version a read found, handed out as a record: key and value copied.
+fn found(key: &[u8], ts: i64, expire_at: i64, value: &[u8]) -> Record {
+    Record::new(key, ts, value.to_vec()).with_expire_at(expire_at)
 }

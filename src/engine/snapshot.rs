@@ -236,9 +236,7 @@ impl Inner {
     pub(crate) fn latest_at(&self, snap: &version::Snapshot, key: &[u8]) -> Result<Option<Record>> {
         self.check_open()?;
         let started = Instant::now();
-        let r = snap
-            .latest(key, &ReadOptions::default())?
-            .map(|e| e.into_record());
+        let r = snap.latest(key, &ReadOptions::default())?;
         self.stats.add_records_read(r.is_some() as u64);
         self.stats.time_query(started);
         Ok(r)
