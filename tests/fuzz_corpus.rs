@@ -185,23 +185,13 @@ fn the_table_harness_takes_damage_past_the_checksums() {
 #[test]
 fn the_wal_harness_takes_damage_past_the_checksums() {
     let seed = harness::seeds("wal").remove(0);
-    // The records' payloads: `crc32: u32`, `len: u32`, then `len` bytes.
-    let mut payloads = Vec::new();
-    let mut pos = 0;
-    while pos + 8 <= seed.len() {
-        let len = u32::from_le_bytes(seed[pos + 4..pos + 8].try_into().unwrap()) as usize;
-        if len == 0 || pos + 8 + len > seed.len() {
-            break;
-        }
-        payloads.push(pos + 8..pos + 8 + len);
-        pos += 8 + len;
-    }
+    let payloads = harness::repair::log_records(&seed);
     assert!(payloads.len() >= 2, "a record and the points' record");
     let (mut malformed, mut replayed) = (0, 0);
     for at in payloads.into_iter().flatten() {
         let mut damaged = seed.clone();
         damaged[at] ^= 0xa5;
-        harness::repair_log(&mut damaged);
+        harness::repair::log(&mut damaged);
         match harness::recover_log(&damaged) {
             Ok(_) => replayed += 1,
             Err(err) => {

@@ -140,11 +140,6 @@ pub fn recover_log(data: &[u8]) -> flowdb::Result<(FaultFs, Engine)> {
     Ok((fs, e))
 }
 
-/// `data`, a log segment, with the checksum of each whole record recomputed.
-pub fn repair_log(data: &mut [u8]) {
-    repair::log(data);
-}
-
 /// The base database, after a kill, with its file ending in `name_ends` replaced by
 /// `data`.
 fn replaced(name_ends: &str, data: &[u8]) -> FaultFs {

@@ -8,6 +8,8 @@
 //! Half of the inputs are repaired (`wanted`), so the checks of damaged checksums
 //! (torn log tails, refused blocks) stay fuzzed too.
 
+use std::ops::Range;
+
 use crc32fast::Hasher;
 
 /// Whether an input is repaired: the low bit of its own crc, so about half are, and
@@ -25,22 +27,28 @@ fn put_crc(data: &mut [u8], at: usize, crc: u32) {
     data[at..at + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
-/// A WAL segment, records of `crc32: u32` (over the next two fields), `len: u32`,
-/// `payload`: each whole record's crc recomputed, up to the first record that is not
-/// whole or is empty (the zeros a log is extended with stay zeros, not records).
-pub fn log(data: &mut [u8]) {
+/// The payloads of a WAL segment's records, each record `crc32: u32` (over the next
+/// two fields), `len: u32`, `payload`: up to the first record that is not whole or is
+/// empty (the zeros a log is extended with are not records).
+pub fn log_records(data: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
     let mut pos = 0;
     while let Some(len) = u32_at(data, pos + 4) {
         let start = pos + 8;
-        let end = match start.checked_add(len as usize) {
-            Some(end) if len > 0 && end <= data.len() => end,
+        match start.checked_add(len as usize) {
+            Some(end) if len > 0 && end <= data.len() => out.push(start..end),
             _ => break,
-        };
-        let mut h = Hasher::new();
-        h.update(&data[pos + 4..start]);
-        h.update(&data[start..end]);
-        put_crc(data, pos, h.finalize());
-        pos = end;
+        }
+        pos = start + len as usize;
+    }
+    out
+}
+
+/// A WAL segment with each whole record's crc recomputed ([`log_records`]).
+pub fn log(data: &mut [u8]) {
+    for r in log_records(data) {
+        let crc = crc32fast::hash(&data[r.start - 4..r.end]);
+        put_crc(data, r.start - 8, crc);
     }
 }
 
