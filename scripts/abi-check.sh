@@ -228,7 +228,9 @@ def abi_form(value):
     return re.sub(r"\b_Bool\b", "bool", value)
 
 def fields(value):
-    return [f for f in value.strip("{} ").split("; ") if f] if value.startswith("{") else None
+    # The last field keeps its ';' after the split: stripped, so that a field added
+    # after it compares the old last field as it is.
+    return [f.rstrip(";") for f in value.strip("{} ").split("; ") if f] if value.startswith("{") else None
 
 def compatible(key, old, new):
     if abi_form(old) == abi_form(new):
