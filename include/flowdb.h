@@ -586,6 +586,10 @@ typedef struct flowdb_stats_t {
    Numeric points `aggregate` folded from their blocks' statistics in table indexes, without reading the blocks.
    */
   uint64_t total_points_aggregated_from_index;
+  /*
+   Merges that range reads asked for, of runs they read together (part of `total_compaction_runs`).
+   */
+  uint64_t total_read_merges;
 } flowdb_stats_t;
 
 /*

@@ -8,6 +8,8 @@
 //! put, has not expired, and no range tombstone with a higher sequence covers it.
 
 use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
 use crate::config::ReadOptions;
@@ -33,7 +35,40 @@ pub(crate) struct Version {
     by_max_ts: Vec<usize>,
     /// The runs of `tables` (tables one flush or merge wrote: disjoint keys, in key
     /// order), as ranges of positions, newest first.
-    runs: Vec<std::ops::Range<usize>>,
+    runs: Vec<Range<usize>>,
+    /// The merge reads would have (the compaction policy's choice, when any) and
+    /// what they have charged for it: see [`ReadMerge`].
+    read_merge: Option<ReadMerge>,
+    read_charge: AtomicU64,
+}
+
+/// Neighbouring runs whose merge range reads would gain from (docs/design.md,
+/// "Merges for reads"): a range read that merges `k >= 2` of them charges `k - 1`
+/// to the version, and background compaction merges them once the charges reach
+/// [`ReadMerge::due_at`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ReadMerge {
+    /// Their tables' positions (whole runs).
+    pub tables: Range<usize>,
+    /// The output run's level.
+    pub level: u32,
+    /// Their tables' bytes on disk.
+    pub bytes: u64,
+}
+
+impl ReadMerge {
+    /// Bytes of tables one charge pays for. A range read's extra source (a table
+    /// cursor set up, sought and merged) cost 1-2 us in document queries, and a
+    /// merge rewrote about 45 MB of tables a second (docs/benchmarks.md, "Merges for
+    /// reads"): a charge is worth about 50-100 bytes of merging, so at 64 the reads
+    /// have paid for the merge about once before it runs, as LevelDB's seek
+    /// compaction waits out a file's `allowed_seeks`.
+    const BYTES_PER_CHARGE: u64 = 64;
+
+    /// The charges at which the merge is due.
+    pub(crate) fn due_at(&self) -> u64 {
+        (self.bytes / Self::BYTES_PER_CHARGE).max(1)
+    }
 }
 
 impl Version {
@@ -47,7 +82,21 @@ impl Version {
             range_dels,
             by_max_ts,
             runs,
+            read_merge: None,
+            read_charge: AtomicU64::new(0),
         }
+    }
+
+    /// The version with `merge` as the merge reads would have (whole runs of it).
+    pub(crate) fn with_read_merge(mut self, merge: Option<ReadMerge>) -> Self {
+        self.read_merge = merge;
+        self
+    }
+
+    /// The merge reads asked for, when they have charged enough for it.
+    pub(crate) fn read_merge_due(&self) -> Option<&ReadMerge> {
+        let m = self.read_merge.as_ref()?;
+        (self.read_charge.load(Relaxed) >= m.due_at()).then_some(m)
     }
 
     /// The tables that may hold `key`, newest first: in each run, those whose key
@@ -93,8 +142,8 @@ fn live_tombstones(tables: &[Arc<Table>]) -> Vec<RangeTombstone> {
 
 /// The runs of `tables` (newest first) as ranges of positions: neighbours written by
 /// one flush or merge (`TableMeta::same_run`), in key order.
-pub(crate) fn run_ranges(tables: &[Arc<Table>]) -> Vec<std::ops::Range<usize>> {
-    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+pub(crate) fn run_ranges(tables: &[Arc<Table>]) -> Vec<Range<usize>> {
+    let mut runs: Vec<Range<usize>> = Vec::new();
     for (i, t) in tables.iter().enumerate() {
         match runs.last_mut() {
             Some(r) if tables[r.start].meta.same_run(&t.meta) => r.end = i + 1,
@@ -362,11 +411,23 @@ impl Snapshot {
             .map(|m| Source::Mem(MemCursor::new(m.clone(), bounds.clone(), self.seq)))
             .collect();
         // A table with no block in bounds has nothing to add; a run's tables make one
-        // source.
-        let tables = &self.sv.version.tables;
-        sources.extend(Source::tables(tables, bounds.reverse, |t| {
-            TableCursor::new(t.clone(), bounds.clone(), *opts)
-        }));
+        // source. The runs a merge for reads would take are read apart, to count
+        // them: whole runs, so the sources and their order are the same.
+        let v = &self.sv.version;
+        let merging = v.read_merge.as_ref().map_or(0..0, |m| m.tables.clone());
+        let mut add = |tables: &[Arc<Table>]| {
+            let before = sources.len();
+            sources.extend(Source::tables(tables, bounds.reverse, |t| {
+                TableCursor::new(t.clone(), bounds.clone(), *opts)
+            }));
+            sources.len() - before
+        };
+        add(&v.tables[..merging.start]);
+        let read = add(&v.tables[merging.clone()]);
+        add(&v.tables[merging.end..]);
+        if read >= 2 {
+            v.read_charge.fetch_add(read as u64 - 1, Relaxed);
+        }
         MergeIter::new(sources, bounds.reverse)
     }
 }

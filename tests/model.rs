@@ -39,6 +39,8 @@ struct Harness {
     /// The greatest retention cutoff enforced: rolled buckets from before it keep
     /// what retention deleted (rollups outlive raw data), so they are not compared.
     retention_cutoff: i64,
+    /// Merges for reads done by the engines closed so far.
+    read_merges: u64,
 }
 
 /// The rollup rule of the model run: 7-second buckets of the keys under "a".
@@ -226,10 +228,12 @@ impl Harness {
                 self.engine().trigger_gc().unwrap();
             }
             91..=93 => {
+                self.read_merges += self.engine().stats().total_read_merges;
                 self.engine.take().unwrap().shutdown().unwrap();
                 self.engine = Some(self.open());
             }
             94..=96 => {
+                self.read_merges += self.engine().stats().total_read_merges;
                 drop(self.engine.take());
                 self.engine = Some(self.open());
             }
@@ -245,6 +249,7 @@ impl Harness {
                 // A checkpoint is the database as of now: the run goes on in the copy.
                 let dest = self.config.data_dir.join(format!("checkpoint-{i}"));
                 self.engine().checkpoint(&dest).unwrap();
+                self.read_merges += self.engine().stats().total_read_merges;
                 self.engine.take().unwrap().shutdown().unwrap();
                 self.config.data_dir = dest;
                 self.engine = Some(self.open());
@@ -866,6 +871,7 @@ fn run(test: &str, steps: usize, background: bool) {
         base: common::base_ts(),
         clock: 0,
         retention_cutoff: i64::MIN,
+        read_merges: 0,
     };
     h.engine = Some(h.open());
     for i in 0..steps {
@@ -881,6 +887,8 @@ fn run(test: &str, steps: usize, background: bool) {
         .map(|r| r.unwrap())
         .collect();
     assert_eq!(all, h.live(now));
+    h.read_merges += h.engine().stats().total_read_merges;
+    println!("{test}: {} merges for reads", h.read_merges);
     h.engine.take().unwrap().shutdown().unwrap();
     drop(h.dir);
 }

@@ -381,3 +381,40 @@ func TestEngineStringsWithNULAreRefused(t *testing.T) {
 	refused("BackupTo", e.BackupTo(filepath.Join(base, "bk")+"\x00x"), "dir")
 	absent("BackupTo", filepath.Join(base, "bk"))
 }
+
+// Scans that merge three runs of one window charge for it; once they have paid
+// (the runs' bytes / 64 charges, docs/design.md "Merges for reads"), RunCompactions
+// merges them into one, which Stats counts, and every record reads back.
+func TestRangeReadsMergeTheRunsTheyRead(t *testing.T) {
+	e := open(t)
+	keys := []string{"cpu.a", "cpu.b", "cpu.c", "cpu.d"}
+	for f := 0; f < 3; f++ {
+		var batch []Record
+		for _, k := range keys {
+			batch = append(batch, rec(k, int64(f+1), strings.Repeat("v", 64)))
+		}
+		mustOK(t, e.WriteBatch(batch))
+		mustOK(t, e.Flush(t.Context()))
+	}
+	st, err := e.Stats()
+	mustOK(t, err)
+	due := st.SSTableBytes / 64
+	for i := uint64(0); i*2 < due+2; i++ {
+		got, err := e.Query(All())
+		mustOK(t, err)
+		if len(got) != 12 {
+			t.Fatalf("query: %d records, want 12", len(got))
+		}
+	}
+	if n, err := e.RunCompactions(t.Context()); err != nil || n != 1 {
+		t.Fatalf("RunCompactions: %d, %v; want 1", n, err)
+	}
+	st, err = e.Stats()
+	mustOK(t, err)
+	if st.TotalReadMerges != 1 || st.SSTableCount != 1 {
+		t.Fatalf("%d merges for reads, %d tables; want 1 and 1", st.TotalReadMerges, st.SSTableCount)
+	}
+	if got, _ := e.Query(All()); len(got) != 12 {
+		t.Fatalf("after the merge: %d records, want 12", len(got))
+	}
+}

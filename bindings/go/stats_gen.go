@@ -113,6 +113,9 @@ type Stats struct {
 
 	// TotalPointsAggregatedFromIndex: Numeric points `aggregate` folded from their blocks' statistics in table indexes, without reading the blocks.
 	TotalPointsAggregatedFromIndex uint64
+
+	// TotalReadMerges: Merges that range reads asked for, of runs they read together (part of `total_compaction_runs`).
+	TotalReadMerges uint64
 }
 
 func statsFromC(s *C.flowdb_stats_t) (st Stats) {
@@ -150,5 +153,6 @@ func statsFromC(s *C.flowdb_stats_t) (st Stats) {
 	st.TotalRetentionDeletes = uint64(s.total_retention_deletes)
 	st.TotalTablesDeleted = uint64(s.total_tables_deleted)
 	st.TotalPointsAggregatedFromIndex = uint64(s.total_points_aggregated_from_index)
+	st.TotalReadMerges = uint64(s.total_read_merges)
 	return st
 }

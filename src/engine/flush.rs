@@ -15,7 +15,7 @@ use crate::error::{IoContext, Result};
 use crate::manifest::ManifestState;
 use crate::memtable::MemCursor;
 use crate::range::Bounds;
-use crate::version::{SuperVersion, Version};
+use crate::version::SuperVersion;
 use crate::wal::{parse_segment_name, segment_path};
 
 /// The first log segment a memtable of `sv` still needs.
@@ -88,13 +88,15 @@ impl Inner {
                 .cloned()
                 .collect(),
             version: match tables.is_empty() {
-                false => Arc::new(Version::new(
-                    tables
-                        .iter()
-                        .chain(cur.version.tables.iter())
-                        .cloned()
-                        .collect(),
-                )),
+                false => Arc::new(
+                    self.policy.version(
+                        tables
+                            .iter()
+                            .chain(cur.version.tables.iter())
+                            .cloned()
+                            .collect(),
+                    ),
+                ),
                 true => cur.version.clone(),
             },
         })?;

@@ -23,7 +23,7 @@ use crate::sstable::builder::TableOptions;
 use crate::sstable::cache::BlockCache;
 use crate::sstable::reader::{IndexBudget, Table, TableContext};
 use crate::sstable::{parse_table_name, table_path};
-use crate::version::{SuperVersion, Version};
+use crate::version::SuperVersion;
 use crate::wal::{parse_segment_name, replay_segment, segment_path, TornTail, WalWriter};
 
 fn prepare_dir(fs: &dyn FileSystem, config: &Config) -> Result<()> {
@@ -295,6 +295,10 @@ pub(super) fn new_inner(
         partition_blocks: tuning.index_partition_blocks,
         format_version: crate::sstable::format::FORMAT_VERSION,
     };
+    let policy = super::policy::Policy {
+        window: config.time_window_micros(),
+        threshold: config.merge_threshold(),
+    };
     Inner {
         dir: config.data_dir.clone(),
         read_only: lock.is_none(),
@@ -304,14 +308,11 @@ pub(super) fn new_inner(
         target_table_bytes: tuning.target_table_bytes,
         retention: super::retention::Retention::new(tuning),
         metrics_labels: super::stats::render_labels(&tuning.metrics_labels),
-        policy: super::policy::Policy {
-            window: config.time_window_micros(),
-            threshold: config.merge_threshold(),
-        },
+        policy,
         sv: RwLock::new(Arc::new(SuperVersion {
             active: Arc::new(log.active),
             frozen: Vec::new(),
-            version: Arc::new(Version::new(tables)),
+            version: Arc::new(policy.version(tables)),
         })),
         visible_seq: AtomicU64::new(log.last_seq),
         next_file: AtomicU64::new(log.next_file),

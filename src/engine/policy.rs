@@ -18,11 +18,15 @@
 //! Time-ordered ingest is thus rewritten about log_threshold(flushes per window)
 //! times plus at most once, whatever the database's size, and no background merge
 //! spans more than one window.
+//!
+//! Reads may ask for one more merge ([`Policy::for_reads`]): the newest window's
+//! neighbouring unfinished runs, merged once range reads have paid for it.
 
 use std::ops::Range;
 use std::sync::Arc;
 
 use crate::sstable::reader::Table;
+use crate::version::{ReadMerge, Version};
 
 /// The level of a run background compaction leaves alone: a closed window's merged
 /// run, or the output of a full compaction.
@@ -110,6 +114,39 @@ impl Policy {
             i = j;
         }
         None
+    }
+}
+
+impl Policy {
+    /// A version of `tables` (newest first), knowing the merge reads would ask for.
+    pub(crate) fn version(&self, tables: Vec<Arc<Table>>) -> Version {
+        let merge = self.for_reads(&self.runs(&tables));
+        Version::new(tables).with_read_merge(merge)
+    }
+
+    /// The merge range reads would gain from (docs/design.md, "Merges for reads"):
+    /// the longest stretch of neighbouring unfinished runs of the newest window (the
+    /// newest such stretch among equals), when it has two or more, into one run a
+    /// level above the highest of them. Closed windows are left as `pick` leaves
+    /// them: reads over many windows read a run or two of each, which no merge
+    /// within a window reduces.
+    pub(crate) fn for_reads(&self, runs: &[Run]) -> Option<ReadMerge> {
+        let newest = runs.iter().map(|r| r.window).find(|&w| w != i64::MIN)?;
+        let joins = |r: &Run| r.window == newest && r.level != FINAL;
+        let (mut best, mut i) = (0..0, 0);
+        while i < runs.len() {
+            let j = i + runs[i..].iter().take_while(|r| joins(r)).count();
+            if j - i > best.len() {
+                best = i..j;
+            }
+            i = j.max(i + 1);
+        }
+        let stretch = &runs[best];
+        (stretch.len() >= 2).then(|| ReadMerge {
+            tables: stretch[0].tables.start..stretch[stretch.len() - 1].tables.end,
+            level: stretch.iter().map(|r| r.level).max().unwrap_or(0) + 1,
+            bytes: stretch.iter().map(|r| r.bytes).sum(),
+        })
     }
 }
 
@@ -244,5 +281,39 @@ mod tests {
     #[test]
     fn an_empty_list_needs_nothing() {
         assert_eq!(P.pick(&[]), None);
+        assert_eq!(P.for_reads(&[]), None);
+    }
+
+    /// Reads ask for the longest stretch of the newest window's unfinished runs,
+    /// one level above the highest; never a final run, a closed window or one run.
+    #[test]
+    fn reads_ask_for_the_newest_windows_unfinished_runs() {
+        let merge = |tables: Range<usize>, level, runs: u64| ReadMerge {
+            tables,
+            level,
+            bytes: runs << 20,
+        };
+        // Three runs of window 5 (levels 0, 0, 2), then window 4's.
+        let runs = [
+            run(0, 1, 0, 5),
+            run(1, 1, 0, 5),
+            run(2, 1, 2, 5),
+            run(3, 1, 0, 4),
+            run(4, 1, 0, 4),
+        ];
+        assert_eq!(P.for_reads(&runs), Some(merge(0..3, 3, 3)));
+        // A final run splits the window: the longer side is asked for.
+        let runs = [
+            run(0, 1, 0, 5),
+            run(1, 1, FINAL, 5),
+            run(2, 1, 0, 5),
+            run(3, 2, 1, 5),
+        ];
+        assert_eq!(P.for_reads(&runs), Some(merge(2..5, 2, 3)));
+        // One unfinished run in the newest window, or only final ones: nothing.
+        let runs = [run(0, 1, 0, 5), run(1, 1, FINAL, 5), run(2, 1, 0, 4)];
+        assert_eq!(P.for_reads(&runs), None);
+        let runs = [run(0, 3, FINAL, 5), run(3, 1, 0, 4), run(4, 1, 0, 4)];
+        assert_eq!(P.for_reads(&runs), None);
     }
 }

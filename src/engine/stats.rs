@@ -92,6 +92,8 @@ live_stats! {
         tables_deleted => "flowdb_tables_deleted_total";
         /// Numeric points aggregated from their blocks' statistics in table indexes, without reading the blocks.
         points_from_index => "flowdb_aggregate_points_from_index_total";
+        /// Merges of the newest window's runs that range reads asked for (docs/design.md, "Merges for reads").
+        read_merges => "flowdb_read_merges_total";
     }
     summaries {
         /// Latency of write calls.
@@ -294,6 +296,8 @@ engine_stats! { |s, g| {
     total_tables_deleted: u64 = s.tables_deleted.load(Relaxed);
     /// Numeric points `aggregate` folded from their blocks' statistics in table indexes, without reading the blocks.
     total_points_aggregated_from_index: u64 = s.points_from_index.load(Relaxed);
+    /// Merges that range reads asked for, of runs they read together (part of `total_compaction_runs`).
+    total_read_merges: u64 = s.read_merges.load(Relaxed);
 }}
 
 fn compression_ratio(s: &Stats) -> f64 {

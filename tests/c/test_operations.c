@@ -11,7 +11,8 @@
  * A real background error needs a failing disk (ENOSPC, EIO in a background flush):
  * hard to produce from C, so tests/background_errors.rs covers it (writes stopped
  * until resume, the FLOWDB_EVENT_ERROR and FLOWDB_EVENT_RESUMED events) with a fault-
- * injecting file system. Here: the healthy answers, and the calls after shutdown. */
+ * injecting file system. Here: the healthy answers, and the calls after shutdown.
+ * And merges for reads: range reads that pay for merging the runs they read. */
 #include "flowdb.h"
 
 #include <stdio.h>
@@ -486,6 +487,39 @@ static void test_jsondb(const char *base) {
     flowdb_options_free(o);
 }
 
+/* Range reads over three runs of one window pay for their merge (docs/design.md,
+ * "Merges for reads"): once they have charged the runs' bytes / 64, run_compactions
+ * merges them and the stats count it; every record reads back. */
+static void test_read_merges(const char *base) {
+    char dir[512];
+    path(dir, sizeof dir, base, "read-merges");
+    flowdb_engine_t *e = open_engine(dir);
+    const char *keys[4] = {"cpu.a", "cpu.b", "cpu.c", "cpu.d"};
+    for (int f = 0; f < 3; f++) {
+        for (int k = 0; k < 4; k++) put(e, keys[k], f + 1, "a value of some sixty-four bytes, written three times per key..");
+        OK(flowdb_engine_flush(e, NULL));
+    }
+    flowdb_stats_t s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    OK(flowdb_engine_stats(e, &s, NULL));
+    uint64_t due = s.sstable_bytes / 64;
+    for (uint64_t i = 0; i * 2 < due + 2; i++) { /* each query merges three runs: two charges */
+        flowdb_records_t *l = NULL;
+        OK(flowdb_engine_query_by_prefix(e, (const uint8_t *)"cpu.", 4, &l, NULL));
+        CHECK(flowdb_records_len(l) == 12);
+        flowdb_records_free(l);
+    }
+    uint64_t steps = 0;
+    OK(flowdb_engine_run_compactions(e, &steps, NULL));
+    CHECK(steps == 1);
+    OK(flowdb_engine_stats(e, &s, NULL));
+    CHECK(s.total_read_merges == 1 && s.sstable_count == 1);
+    for (int k = 0; k < 4; k++) CHECK(has(e, keys[k], 2, "a value of some sixty-four bytes, written three times per key.."));
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+}
+
 int main(void) {
     char base[] = "/tmp/flowdb-c-operations-XXXXXX";
     if (!mkdtemp(base)) return 2;
@@ -495,6 +529,7 @@ int main(void) {
     test_event_listener(base);
     test_listener_and_from_engine(base);
     test_jsondb(base);
+    test_read_merges(base);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);

@@ -5,7 +5,8 @@
 // Engine or JsonDB, kept at a stable address through moves, removed (after its last
 // call) by clear_event_listener, replacement and the destructor, its exceptions caught
 // before they reach C. A real background error needs a failing disk: the Rust tests
-// (tests/background_errors.rs) cover that with a fault-injecting file system.
+// (tests/background_errors.rs) cover that with a fault-injecting file system. And
+// merges for reads: range reads that pay for merging the runs they read.
 #include "flowdb.hpp"
 
 #include <chrono>
@@ -222,6 +223,23 @@ static void listeners(const std::string &base) {
     }
 }
 
+// Range reads over three runs of one window pay for their merge (docs/design.md,
+// "Merges for reads"): past the runs' bytes / 64 charges, run_compactions merges them.
+static void read_merges(const std::string &base) {
+    flowdb::Engine db = flowdb::Engine::open(options(base + "/read-merges"));
+    const std::string value(64, 'v');
+    for (int64_t f = 1; f <= 3; f++) {
+        db.write_batch({{"cpu.a", f, 0, value}, {"cpu.b", f, 0, value}, {"cpu.c", f, 0, value}});
+        db.flush();
+    }
+    const uint64_t due = db.stats().sstable_bytes / 64;
+    for (uint64_t i = 0; i * 2 < due + 2; i++) CHECK(db.query_by_prefix("cpu.").size() == 9);
+    CHECK(db.run_compactions() == 1);
+    flowdb_stats_t s = db.stats();
+    CHECK(s.total_read_merges == 1 && s.sstable_count == 1);
+    CHECK(has(db, "cpu.b", 2, value) && db.query_by_prefix("cpu.").size() == 9);
+}
+
 int main() {
     char base[] = "/tmp/flowdb-cpp-operations-XXXXXX";
     if (!mkdtemp(base)) return 2;
@@ -230,6 +248,7 @@ int main() {
         read_only(base);
         health(base);
         listeners(base);
+        read_merges(base);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "unexpected exception: %s\n", e.what());
         failures++;

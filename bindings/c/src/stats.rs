@@ -81,6 +81,8 @@ pub struct flowdb_stats_t {
     pub total_tables_deleted: u64,
     /// Numeric points `aggregate` folded from their blocks' statistics in table indexes, without reading the blocks.
     pub total_points_aggregated_from_index: u64,
+    /// Merges that range reads asked for, of runs they read together (part of `total_compaction_runs`).
+    pub total_read_merges: u64,
 }
 
 /// Every field of `s`, in the struct's order.
@@ -130,5 +132,6 @@ pub(crate) fn stats_t(s: &EngineStats) -> flowdb_stats_t {
         total_retention_deletes: u(31),
         total_tables_deleted: u(32),
         total_points_aggregated_from_index: u(33),
+        total_read_merges: u(34),
     }
 }
