@@ -190,9 +190,10 @@ impl Inner {
         // them (docs/design.md, "Merges for reads").
         match version.read_merge_due() {
             Some(m) => {
-                // Its output is not read into the cache: the inputs' blocks stay
-                // there until evicted, and both together raised the peak RSS of
-                // 100,000 documents by a tenth (docs/benchmarks.md).
+                // Like every merge's, its output is not read into the cache
+                // (tried for this one: the inputs' blocks stay cached until
+                // evicted, and both raised the peak RSS of 100,000 documents by a
+                // tenth; docs/benchmarks.md).
                 self.rewrite_run(&tables, m.tables.clone(), m.level, &deleting)?;
                 self.stats.read_merges.fetch_add(1, Relaxed);
                 Ok(true)

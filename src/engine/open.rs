@@ -23,7 +23,7 @@ use crate::sstable::builder::TableOptions;
 use crate::sstable::cache::BlockCache;
 use crate::sstable::reader::{IndexBudget, Table, TableContext};
 use crate::sstable::{parse_table_name, table_path};
-use crate::version::SuperVersion;
+use crate::version::{SuperVersion, Version};
 use crate::wal::{parse_segment_name, replay_segment, segment_path, TornTail, WalWriter};
 
 fn prepare_dir(fs: &dyn FileSystem, config: &Config) -> Result<()> {
@@ -299,6 +299,12 @@ pub(super) fn new_inner(
         window: config.time_window_micros(),
         threshold: config.merge_threshold(),
     };
+    // A read-only instance never merges: its reads charge for nothing (nor do those
+    // after a `catch_up`).
+    let version = match lock.is_none() {
+        true => Version::new(tables),
+        false => policy.version(tables),
+    };
     Inner {
         dir: config.data_dir.clone(),
         read_only: lock.is_none(),
@@ -312,7 +318,7 @@ pub(super) fn new_inner(
         sv: RwLock::new(Arc::new(SuperVersion {
             active: Arc::new(log.active),
             frozen: Vec::new(),
-            version: Arc::new(policy.version(tables)),
+            version: Arc::new(version),
         })),
         visible_seq: AtomicU64::new(log.last_seq),
         next_file: AtomicU64::new(log.next_file),

@@ -288,10 +288,10 @@ mod tests {
     /// one level above the highest; never a final run, a closed window or one run.
     #[test]
     fn reads_ask_for_the_newest_windows_unfinished_runs() {
-        let merge = |tables: Range<usize>, level, runs: u64| ReadMerge {
+        let merge = |tables: Range<usize>, level, mib: u64| ReadMerge {
             tables,
             level,
-            bytes: runs << 20,
+            bytes: mib << 20,
         };
         // Three runs of window 5 (levels 0, 0, 2), then window 4's.
         let runs = [
@@ -310,6 +310,15 @@ mod tests {
             run(3, 2, 1, 5),
         ];
         assert_eq!(P.for_reads(&runs), Some(merge(2..5, 2, 3)));
+        // Two stretches as long: the newest.
+        let runs = [
+            run(0, 1, 0, 5),
+            run(1, 1, 1, 5),
+            run(2, 1, FINAL, 5),
+            run(3, 1, 0, 5),
+            run(4, 1, 0, 5),
+        ];
+        assert_eq!(P.for_reads(&runs), Some(merge(0..2, 2, 2)));
         // One unfinished run in the newest window, or only final ones: nothing.
         let runs = [run(0, 1, 0, 5), run(1, 1, FINAL, 5), run(2, 1, 0, 4)];
         assert_eq!(P.for_reads(&runs), None);
