@@ -2,7 +2,7 @@
  * document workload, for profiling it alone and for comparing two builds of
  * libflowdb by switching LD_LIBRARY_PATH between runs (docs/benchmarks.md).
  *
- *   flowdb-doc-loop flowdb|sqlite get|email|age|ids|city|city1 ITERATIONS [--docs N] [--dir D]
+ *   flowdb-doc-loop flowdb|sqlite get|email|age|ids|city|city1|each ITERATIONS [--docs N] [--dir D]
  *                   [--reuse]
  *
  * --reuse: when D holds the documents a run with --reuse loaded (its marker file
@@ -38,8 +38,10 @@ static void one(const doc_backend *b, doc_store *s, const char *w, int64_t docs,
         b->age_keys(s, lo, lo + 5, t); /* ages lo ..= lo + 5, as flowdb-compare asks */
     } else if (!strcmp(w, "city") || !strcmp(w, "city1")) {
         b->city_by_age(s, DOC_CITIES[lcg_below(rng, 8)], w[4] ? 1 : 20, t);
+    } else if (!strcmp(w, "each")) {
+        b->each_doc(s, t); /* every document through a cursor, one at a time */
     } else {
-        die("arguments", "workload", "one of get, email, age, ids, city, city1");
+        die("arguments", "workload", "one of get, email, age, ids, city, city1, each");
     }
 }
 

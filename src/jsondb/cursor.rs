@@ -134,7 +134,7 @@ impl DetachedCursor {
 
     /// The current document's stored JSON text (`None` for a key cursor).
     pub fn raw_value(&self) -> Option<&[u8]> {
-        self.current.as_ref().and_then(|c| c.entry.doc.as_deref())
+        self.current.as_ref().and_then(|c| c.entry.doc())
     }
 
     /// The current document, in the form `D` ([`Value`], or
@@ -205,7 +205,7 @@ impl DetachedCursor {
                 "continue_primary_key: the cursor is past its end",
             ));
         };
-        let here = (c.entry.key(), c.entry.primary_key.as_slice());
+        let here = (c.entry.key(), c.entry.primary_key());
         let there = (k.as_slice(), pk.as_slice());
         let reverse = is_reverse(self.dir);
         if (!reverse && there <= here) || (reverse && there >= here) {
@@ -256,7 +256,7 @@ impl DetachedCursor {
             return Ok(key);
         }
         match keypath::evaluate_text(&doc, &key_path) {
-            Some(k) if key::encode(&k).ok().as_deref() == Some(&c.entry.primary_key[..]) => {}
+            Some(k) if key::encode(&k).ok().as_deref() == Some(c.entry.primary_key()) => {}
             _ => {
                 return Err(Error::Data(format!(
                 "update: the document's key at {key_path:?} must be the cursor's primary key {}",

@@ -35,16 +35,19 @@ impl DetachedCursor {
             let mut n = 0;
             let done = walk(r, &src, bounds, dir, BATCH, &mut |h| {
                 ahead.push_back(OwnedHit::of(h, !key_only));
-                *resume = Some(resume_after(h, dir));
                 n += 1;
                 Ok(n < BATCH)
             })?;
+            // The next read resumes past the last entry read.
+            if let Some(last) = ahead.back().filter(|_| ahead.len() > first) {
+                *resume = Some(resume_after(&last.hit(), dir));
+            }
             if src.index.is_some() && !key_only {
                 // Documents of index entries, read after the walk (no read inside one).
                 let mut buf = DocBuf::default();
                 for e in ahead.iter_mut().skip(first) {
-                    if r.stored_doc_into(src.store, &e.primary_key, &mut buf)? {
-                        e.doc = Some(std::mem::take(&mut buf.doc));
+                    if r.stored_doc_into(src.store, e.primary_key(), &mut buf)? {
+                        e.set_doc(&buf.doc);
                     }
                 }
             }
@@ -70,7 +73,7 @@ impl DetachedCursor {
                 return Ok(false);
             };
             if let Some((k, pk)) = &self.skip_to {
-                let here = (e.key(), e.primary_key.as_slice());
+                let here = (e.key(), e.primary_key());
                 let target = (k.as_slice(), pk.as_slice());
                 let before = if is_reverse(self.dir) {
                     here > target
@@ -84,7 +87,7 @@ impl DetachedCursor {
             }
             self.current = Some(Current {
                 key: decode_key(e.key())?,
-                primary_key: decode_key(&e.primary_key)?,
+                primary_key: decode_key(e.primary_key())?,
                 entry: e,
             });
             return Ok(true);
