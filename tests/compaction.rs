@@ -74,12 +74,7 @@ fn ingest(e: &Engine, m: &mut Model, windows: i64, late_every: usize, seed: u64)
 }
 
 fn check(e: &Engine, m: &Model) {
-    let got: Model = e
-        .scan(ScanRange::all())
-        .unwrap()
-        .map(|r| r.unwrap())
-        .map(|r| ((r.key, r.ts), r.value))
-        .collect();
+    let got = common::scanned(e);
     assert_eq!(got.len(), m.len());
     assert!(got == *m, "scan differs from the model");
     check_latest(e, m);

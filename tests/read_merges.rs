@@ -45,13 +45,10 @@ fn keys(prefix: &str) -> Vec<String> {
 }
 
 fn check(e: &Engine, m: &Model) {
-    let got: Model = e
-        .scan(ScanRange::all())
-        .unwrap()
-        .map(|r| r.unwrap())
-        .map(|r| ((r.key, r.ts), r.value))
-        .collect();
-    assert!(got == *m, "the database differs from the model");
+    assert!(
+        common::scanned(e) == *m,
+        "the database differs from the model"
+    );
 }
 
 fn read_merges(e: &Engine) -> u64 {

@@ -63,3 +63,14 @@ pub fn open_tiny(config: flowdb::Config) -> flowdb::Engine {
     )
     .unwrap()
 }
+
+/// Every live record as `(key, ts) -> value`, from a scan of everything: what the
+/// tests that keep such a model compare it with.
+#[allow(dead_code)]
+pub fn scanned(e: &flowdb::Engine) -> std::collections::BTreeMap<(Vec<u8>, i64), Vec<u8>> {
+    e.scan(flowdb::ScanRange::all())
+        .unwrap()
+        .map(|r| r.unwrap())
+        .map(|r| ((r.key, r.ts), r.value))
+        .collect()
+}
