@@ -3,7 +3,9 @@
 //! then writes from several threads: three time-series writers (batches, overwrites,
 //! deletes, range deletes, TTL writes, flushes, compactions), each on its own keys,
 //! and one JsonDB writer (transactions putting and deleting documents in a store with
-//! a unique and a plain index). Before each call a writer appends `P thread op` to an
+//! a unique and a plain index); and a reader scanning the writers' keys, whose range
+//! reads pay for merges for reads (docs/design.md), so those are killed too (the
+//! merges it saw are counted in a file beside the oracle). Before each call a writer appends `P thread op` to an
 //! oracle log outside the data directory, and `A thread op` after it succeeds; each
 //! line is one write(2), unbuffered. The parent SIGKILLs the child at a random moment
 //! (a quarter of the time before the child's open has returned, as timed in the
@@ -29,7 +31,7 @@ use std::time::Duration;
 use common::docs::{self, DocTxn, Docs};
 use common::ops::{self, Op};
 use flowdb::jsondb::JsonDB;
-use flowdb::{Config, Engine, SyncMode};
+use flowdb::{Config, Engine, ScanRange, SyncMode};
 
 const TS_WRITERS: usize = 3;
 /// The JsonDB writer's number.
@@ -118,6 +120,20 @@ fn crash_child() {
                 }
             });
         }
+        let reads = Path::new(&var("FLOWDB_CRASH_ORACLE")).with_extension("reads");
+        let db_for_reads = &db;
+        s.spawn(move || {
+            for i in 0u64.. {
+                for w in 0..TS_WRITERS {
+                    let scan = db_for_reads.engine().scan(ScanRange::prefix(prefix(w)));
+                    scan.unwrap().for_each(|r| drop(r.unwrap()));
+                }
+                if i % 8 == 7 {
+                    let merges = db_for_reads.engine().stats().total_read_merges;
+                    std::fs::write(&reads, merges.to_string()).unwrap();
+                }
+            }
+        });
         let (db, oracle) = (&db, &oracle);
         s.spawn(move || {
             for n in starts[JSON].. {
@@ -352,6 +368,8 @@ fn run(mode: &'static str) {
         docs: Docs::new(),
     };
     let mut in_open = 0;
+    // Merges for reads the children had done when last counted (a lower bound).
+    let mut read_merges = 0;
     // How long a child takes from its start to an open database (process start,
     // then open and recovery), as last seen: a quarter of the kills fall within it.
     let mut open_takes = Duration::from_millis(30);
@@ -363,13 +381,17 @@ fn run(mode: &'static str) {
         };
         let (oracle, took) = l.spawn_and_kill(c, kill_after);
         open_takes = took.unwrap_or(open_takes);
+        read_merges += std::fs::read_to_string(oracle.with_extension("reads"))
+            .ok()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
         in_open += usize::from(has_line(&oracle, "S 0 0") && !opened(&oracle));
         l.verify(c, &oracle);
     }
     let ops: usize = l.next.iter().sum();
     println!(
         "crash_{mode}: {cycles} cycles ({in_open} killed while opening), \
-         {ops} ops verified, per writer {:?}",
+         {ops} ops verified, per writer {:?}, {read_merges} merges for reads seen",
         l.next
     );
     assert!(l.next.iter().all(|n| *n > 0), "every writer got work done");
