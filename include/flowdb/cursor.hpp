@@ -59,7 +59,24 @@ public:
     /// The primary key of the entry it is on, or nullopt past its end.
     std::optional<std::string> primary_key() const { return read(flowdb_cursor_primary_key); }
     /// The document it is on (as stored), or nullopt past its end and for a key cursor.
-    std::optional<std::string> value() const { return read(flowdb_cursor_value); }
+    std::optional<std::string> value() const {
+        std::optional<std::string_view> v = value_view();
+        if (!v) return std::nullopt;
+        return std::string(*v);
+    }
+    /// The document it is on, lent where it lies (no copy; flowdb_cursor_value_view):
+    /// valid until the cursor moves, updates or deletes through it, or is destroyed.
+    /// Nullopt past its end and for a key cursor. Not on a temporary Cursor, whose
+    /// view would dangle at once.
+    std::optional<std::string_view> value_view() const & {
+        const char *at = nullptr;
+        size_t len = 0;
+        flowdb_error_t *err = nullptr;
+        detail::check(flowdb_cursor_value_view(c_, &at, &len, &err), err);
+        if (!at) return std::nullopt;
+        return std::string_view(at, len);
+    }
+    std::optional<std::string_view> value_view() const && = delete;
     /// The entry it is on, or nullopt past its end.
     std::optional<CursorEntry> entry() const {
         std::optional<std::string> k = key();

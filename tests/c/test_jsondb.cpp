@@ -41,6 +41,16 @@ BUILDER(order_by("f"));
 BUILDER(limit(1));
 BUILDER(offset(1));
 
+// A cursor's lent document is refused on a temporary Cursor (it would dangle at once).
+template <class T, class = void>
+struct has_value_view : std::false_type {};
+template <class T>
+struct has_value_view<T, std::void_t<decltype(std::declval<T>().value_view())>> : std::true_type {};
+static_assert(has_value_view<flowdb::Cursor &>::value && has_value_view<const flowdb::Cursor &>::value,
+              "value_view on a named Cursor");
+static_assert(!has_value_view<flowdb::Cursor>::value && !has_value_view<flowdb::Cursor &&>::value,
+              "value_view refused on a temporary Cursor");
+
 template <class F>
 static flowdb_status_t code_of(F &&f) {
     try {
@@ -175,13 +185,16 @@ static void ranges_and_cursors(const std::string &dir) {
         flowdb::Transaction t = db.transaction({"users"}, true);
         flowdb::Cursor c = t.open_cursor("users", all);
         CHECK(c.key() == "1" && c.primary_key() == "1" && c.value() == D1);
+        CHECK(c.value_view() == std::string_view(D1));  // lent, not NUL-terminated
         CHECK(keys_of(c) == "1|2|3|");
+        CHECK(!c.value_view());  // past its end
         CHECK(!c.key() && !c.entry() && !c.continue_());  // past its end
         CHECK(code_of([&] { c.advance(1); }) == FLOWDB_INVALID_ARGUMENT);
         flowdb::Cursor prev = t.open_cursor("users", all, FLOWDB_PREV);
         CHECK(keys_of(prev) == "3|2|1|");
         flowdb::Cursor k = t.open_key_cursor("users", KeyRange::lower_bound("2"));
         CHECK(k.entry() && !k.entry()->value && k.entry()->primary_key == "2");
+        CHECK(!k.value_view());  // a key cursor has no document
         CHECK(code_of([&] { k.remove(); }) == FLOWDB_INVALID_ARGUMENT);
         CHECK(code_of([&] { k.update(D2); }) == FLOWDB_INVALID_ARGUMENT);
         flowdb::Cursor idx = t.open_index_cursor("users", "age", all);

@@ -3,7 +3,8 @@
  * delete through a cursor, several cursors on one transaction, cursors on the
  * database (their own read-only transaction), and misuse: a cursor used after its
  * transaction was committed, aborted or freed, freed before or after it, past its
- * end. Built with -Wall -Wextra -Werror; run by ctest (plainly, under ASan + UBSan and
+ * end. Every document is read both copied (flowdb_cursor_value) and lent
+ * (flowdb_cursor_value_view), whose NULL outputs are refused. Built with -Wall -Wextra -Werror; run by ctest (plainly, under ASan + UBSan and
  * under valgrind: no misuse may touch freed memory). */
 #define _DEFAULT_SOURCE
 #include "check.h"
@@ -18,7 +19,15 @@ static int part_is(part_fn part, const flowdb_cursor_t *c, const char *want) {
 }
 #define key_is(c, want) part_is(flowdb_cursor_key, c, want)
 #define pk_is(c, want) part_is(flowdb_cursor_primary_key, c, want)
-#define value_is(c, want) part_is(flowdb_cursor_value, c, want)
+/* The document, copied and lent (flowdb_cursor_value_view: not NUL-terminated). */
+static int view_is(const flowdb_cursor_t *c, const char *want) {
+    const char *v = "unset";
+    size_t n = 99;
+    if (flowdb_cursor_value_view(c, &v, &n, NULL) != FLOWDB_OK) return 0;
+    if (!want) return v == NULL && n == 0;
+    return v != NULL && n == strlen(want) && memcmp(v, want, n) == 0;
+}
+#define value_is(c, want) (part_is(flowdb_cursor_value, c, want) && view_is(c, want))
 
 /* Walks the cursor to its end, appending each key (then "|") to `out`. */
 static void walk(flowdb_cursor_t *c, char *out, size_t cap) {
@@ -58,6 +67,12 @@ static void moves(flowdb_jsondb_t *db) {
     /* Every direction of a store cursor. */
     OK(flowdb_txn_open_cursor(t, "users", all, FLOWDB_NEXT, &c, NULL));
     CHECK(key_is(c, "1") && pk_is(c, "1") && value_is(c, D1));
+    {
+        const char *v = NULL;
+        size_t n = 0;
+        CHECK(flowdb_cursor_value_view(c, NULL, &n, NULL) == FLOWDB_INVALID_ARGUMENT);
+        CHECK(flowdb_cursor_value_view(c, &v, NULL, NULL) == FLOWDB_INVALID_ARGUMENT);
+    }
     walk(c, keys, sizeof keys);
     CHECK(strcmp(keys, "1|2|3|4|5|") == 0);
     /* Past its end: nothing to read; continue stays there; the rest refuse. */
@@ -215,6 +230,10 @@ static void writes(flowdb_jsondb_t *db) {
     on = true;
     CHECK(flowdb_cursor_key(c, &s, NULL) == FLOWDB_TRANSACTION_INACTIVE);
     CHECK(flowdb_cursor_value(c2, &s, NULL) == FLOWDB_TRANSACTION_INACTIVE);
+    const char *view = NULL;
+    size_t view_len = 0;
+    CHECK(flowdb_cursor_value_view(c2, &view, &view_len, NULL) == FLOWDB_TRANSACTION_INACTIVE);
+    CHECK(view == NULL && view_len == 0);
     CHECK(flowdb_cursor_continue(c, &on, NULL) == FLOWDB_TRANSACTION_INACTIVE);
     CHECK(flowdb_cursor_update(c, J(D3), &s, NULL) == FLOWDB_TRANSACTION_INACTIVE);
     CHECK(s == NULL && on);
