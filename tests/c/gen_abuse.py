@@ -122,6 +122,7 @@ VALID = {
     "uint64_t *": "&u64_out",
     "int64_t *": "&i64_out",
     "size_t *": "&usize_out",
+    "const char **": "&lent_out",  # a lent pointer (flowdb_cursor_value_view): nothing to free
     "void *": "&visits",
     "bool": "false",
     "int32_t": "0",
@@ -220,9 +221,9 @@ def call(ret, name, params, null_at):
         if types & ts:
             lines.append("        " + make)
             releases.append(free)
-    lines.append("        flowdb_record_view_t rv_out; flowdb_series_view_t sv_out; flowdb_bucket_view_t bv_out; flowdb_stats_t stats_out; flowdb_change_t change_out; bool bool_out; uint64_t u64_out; int64_t i64_out; size_t usize_out; double f64_out; int32_t i32_out;")
+    lines.append("        flowdb_record_view_t rv_out; flowdb_series_view_t sv_out; flowdb_bucket_view_t bv_out; flowdb_stats_t stats_out; flowdb_change_t change_out; bool bool_out; uint64_t u64_out; int64_t i64_out; size_t usize_out; double f64_out; int32_t i32_out; const char *lent_out;")
     lines.append("        memset(&stats_out, 0, sizeof stats_out); stats_out.struct_size = sizeof stats_out;")
-    lines.append("        (void)rv_out; (void)sv_out; (void)bv_out; (void)change_out; (void)bool_out; (void)u64_out; (void)i64_out; (void)usize_out; (void)f64_out; (void)i32_out;")
+    lines.append("        (void)rv_out; (void)sv_out; (void)bv_out; (void)change_out; (void)bool_out; (void)u64_out; (void)i64_out; (void)usize_out; (void)f64_out; (void)i32_out; (void)lent_out;")
     lines.append("        flowdb_error_t *e = NULL;")
     outs = []
     for i, (t, pname) in enumerate(params):
