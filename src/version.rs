@@ -411,20 +411,18 @@ impl Snapshot {
             .map(|m| Source::Mem(MemCursor::new(m.clone(), bounds.clone(), self.seq)))
             .collect();
         // A table with no block in bounds has nothing to add; a run's tables make one
-        // source. The runs a merge for reads would take are read apart, to count
-        // them: whole runs, so the sources and their order are the same.
+        // source (the version's runs, found once when it was made). Those of the
+        // runs a merge for reads would take are counted.
         let v = &self.sv.version;
         let merging = v.read_merge.as_ref().map_or(0..0, |m| m.tables.clone());
-        let mut add = |tables: &[Arc<Table>]| {
-            let before = sources.len();
-            sources.extend(Source::tables(tables, bounds.reverse, |t| {
-                TableCursor::new(t.clone(), bounds.clone(), *opts)
-            }));
-            sources.len() - before
-        };
-        add(&v.tables[..merging.start]);
-        let read = add(&v.tables[merging.clone()]);
-        add(&v.tables[merging.end..]);
+        let mut read = 0;
+        for r in &v.runs {
+            let cursor = |t: &Arc<Table>| TableCursor::new(t.clone(), bounds.clone(), *opts);
+            if let Some(source) = Source::run(&v.tables[r.clone()], bounds.reverse, cursor) {
+                read += usize::from(merging.start <= r.start && r.end <= merging.end);
+                sources.push(source);
+            }
+        }
         if read >= 2 {
             v.read_charge.fetch_add(read as u64 - 1, Relaxed);
         }

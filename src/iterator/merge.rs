@@ -50,23 +50,29 @@ impl Source {
         reverse: bool,
         cursor: impl Fn(&Arc<Table>) -> TableCursor,
     ) -> Vec<Source> {
-        let mut out = Vec::new();
-        for r in crate::version::run_ranges(tables) {
-            let mut run: VecDeque<TableCursor> = tables[r]
-                .iter()
-                .map(&cursor)
-                .filter(|c| !c.is_empty())
-                .collect();
-            if reverse {
-                run.make_contiguous().reverse();
-            }
-            match run.len() {
-                0 => {}
-                1 => out.extend(run.pop_front().map(Source::Table)),
-                _ => out.push(Source::Run(run)),
-            }
+        crate::version::run_ranges(tables)
+            .into_iter()
+            .filter_map(|r| Source::run(&tables[r], reverse, &cursor))
+            .collect()
+    }
+
+    /// The source of one run's tables (see [`tables`](Self::tables)), or `None`
+    /// when none of them has anything in bounds.
+    pub(crate) fn run(
+        run: &[Arc<Table>],
+        reverse: bool,
+        cursor: impl Fn(&Arc<Table>) -> TableCursor,
+    ) -> Option<Source> {
+        let mut run: VecDeque<TableCursor> =
+            run.iter().map(cursor).filter(|c| !c.is_empty()).collect();
+        if reverse {
+            run.make_contiguous().reverse();
         }
-        out
+        match run.len() {
+            0 => None,
+            1 => run.pop_front().map(Source::Table),
+            _ => Some(Source::Run(run)),
+        }
     }
 }
 
