@@ -115,9 +115,7 @@ impl Policy {
         }
         None
     }
-}
 
-impl Policy {
     /// A version of `tables` (newest first), knowing the merge reads would ask for.
     pub(crate) fn version(&self, tables: Vec<Arc<Table>>) -> Version {
         let merge = self.for_reads(&self.runs(&tables));
@@ -132,16 +130,12 @@ impl Policy {
     /// within a window reduces.
     pub(crate) fn for_reads(&self, runs: &[Run]) -> Option<ReadMerge> {
         let newest = runs.iter().map(|r| r.window).find(|&w| w != i64::MIN)?;
-        let joins = |r: &Run| r.window == newest && r.level != FINAL;
-        let (mut best, mut i) = (0..0, 0);
-        while i < runs.len() {
-            let j = i + runs[i..].iter().take_while(|r| joins(r)).count();
-            if j - i > best.len() {
-                best = i..j;
-            }
-            i = j.max(i + 1);
-        }
-        let stretch = &runs[best];
+        let stretch =
+            runs.split(|r| r.window != newest || r.level == FINAL)
+                .fold(
+                    &runs[..0],
+                    |best, s| if s.len() > best.len() { s } else { best },
+                );
         (stretch.len() >= 2).then(|| ReadMerge {
             tables: stretch[0].tables.start..stretch[stretch.len() - 1].tables.end,
             level: stretch.iter().map(|r| r.level).max().unwrap_or(0) + 1,
