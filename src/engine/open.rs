@@ -299,15 +299,16 @@ pub(super) fn new_inner(
         window: config.time_window_micros(),
         threshold: config.merge_threshold(),
     };
+    let read_only = lock.is_none();
     // A read-only instance never merges: its reads charge for nothing (nor do those
     // after a `catch_up`).
-    let version = match lock.is_none() {
+    let version = match read_only {
         true => Version::new(tables),
         false => policy.version(tables),
     };
     Inner {
         dir: config.data_dir.clone(),
-        read_only: lock.is_none(),
+        read_only,
         _lock: lock,
         table_ctx: ctx,
         table_opts,

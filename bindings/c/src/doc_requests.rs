@@ -232,7 +232,6 @@ pub(crate) unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<RawDoc>) -> Resul
     unsafe { put_text(out, array.into_text()) }
 }
 
-/// Stored JSON text (never holding a NUL byte: JSON escapes control characters).
 /// A stored document's text copied into a new C string in `*out` (NULL for `None`):
 /// one allocation, sized for the NUL, so the C string takes it as it is.
 pub(crate) unsafe fn stored_text(out: *mut *mut c_char, doc: Option<&[u8]>) -> Result<()> {
@@ -248,6 +247,7 @@ pub(crate) unsafe fn stored_text(out: *mut *mut c_char, doc: Option<&[u8]>) -> R
     }
 }
 
+/// Stored JSON text (never holding a NUL byte: JSON escapes control characters).
 pub(crate) unsafe fn put_text(out: *mut *mut c_char, text: Vec<u8>) -> Result<()> {
     let c = CString::new(text)
         .map_err(|_| Error::Internal("a stored document holds a NUL byte".into()))?;
