@@ -85,6 +85,12 @@ impl Harness {
         self.engine.as_ref().unwrap()
     }
 
+    /// The open engine, taken to be closed, its merges for reads counted first.
+    fn take_engine(&mut self) -> Engine {
+        self.read_merges += self.engine().stats().total_read_merges;
+        self.engine.take().unwrap()
+    }
+
     fn key(&mut self) -> String {
         let p = PREFIXES[self.rng.usize(..PREFIXES.len())];
         format!("{p}{}", self.rng.u8(..12))
@@ -228,13 +234,11 @@ impl Harness {
                 self.engine().trigger_gc().unwrap();
             }
             91..=93 => {
-                self.read_merges += self.engine().stats().total_read_merges;
-                self.engine.take().unwrap().shutdown().unwrap();
+                self.take_engine().shutdown().unwrap();
                 self.engine = Some(self.open());
             }
             94..=96 => {
-                self.read_merges += self.engine().stats().total_read_merges;
-                drop(self.engine.take());
+                drop(self.take_engine());
                 self.engine = Some(self.open());
             }
             97 => {
@@ -249,8 +253,7 @@ impl Harness {
                 // A checkpoint is the database as of now: the run goes on in the copy.
                 let dest = self.config.data_dir.join(format!("checkpoint-{i}"));
                 self.engine().checkpoint(&dest).unwrap();
-                self.read_merges += self.engine().stats().total_read_merges;
-                self.engine.take().unwrap().shutdown().unwrap();
+                self.take_engine().shutdown().unwrap();
                 self.config.data_dir = dest;
                 self.engine = Some(self.open());
             }
@@ -887,9 +890,8 @@ fn run(test: &str, steps: usize, background: bool) {
         .map(|r| r.unwrap())
         .collect();
     assert_eq!(all, h.live(now));
-    h.read_merges += h.engine().stats().total_read_merges;
+    h.take_engine().shutdown().unwrap();
     println!("{test}: {} merges for reads", h.read_merges);
-    h.engine.take().unwrap().shutdown().unwrap();
     drop(h.dir);
 }
 
