@@ -1,5 +1,6 @@
 /* Small helpers shared by the backends and the driver. */
 #define _XOPEN_SOURCE 700
+#define _GNU_SOURCE /* memmem */
 #include "util.h"
 
 #include <ftw.h>
@@ -21,17 +22,8 @@ void die(const char *system, const char *what, const char *detail) {
 void tally_docs(tally *t, const char *json, size_t len) {
     static const char ID[] = "\"id\":";
     const char *p = json, *end = json + len;
-    while ((size_t)(end - p) > sizeof ID - 1) {
-        const char *at = NULL;
-        for (const char *q = p; (q = memchr(q, '"', (size_t)(end - q))) != NULL; q++) {
-            if ((size_t)(end - q) < sizeof ID - 1) break;
-            if (memcmp(q, ID, sizeof ID - 1) == 0) {
-                at = q;
-                break;
-            }
-        }
-        if (!at) break;
-        p = at + sizeof ID - 1;
+    while ((p = memmem(p, (size_t)(end - p), ID, sizeof ID - 1)) != NULL) {
+        p += sizeof ID - 1;
         t->count++;
         t->sum += strtoull(p, NULL, 10);
     }
