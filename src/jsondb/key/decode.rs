@@ -108,14 +108,21 @@ pub(crate) fn skip(b: &[u8]) -> Option<usize> {
     }
 }
 
-/// A JSON number for `f`: an integer when it is one (so keys read back as written).
-#[inline]
 /// `f` as an integer when it is a whole number a key may be written as (|f| <= 2^53,
 /// `number_key`): keys read back as `1`, not `1.0`.
+#[inline]
 pub(super) fn exact_integer(f: f64) -> Option<i64> {
-    (f.fract() == 0.0 && f.abs() <= MAX_EXACT as f64).then_some(f as i64)
+    // Within 2^53 of zero the cast to i64 and back is exact just when `f` has no
+    // fraction: two instructions, where `f.fract()` calls libm's `trunc` (4% of a
+    // C query for 10,000 keys).
+    if f.abs() > MAX_EXACT as f64 || f.is_nan() {
+        return None;
+    }
+    let i = f as i64;
+    (i as f64 == f).then_some(i)
 }
 
+/// A JSON number for `f`: an integer when it is one (so keys read back as written).
 fn number_value(f: f64) -> Option<Value> {
     if let Some(i) = exact_integer(f) {
         Some(Value::from(i))
@@ -129,6 +136,28 @@ mod tests {
     use super::*;
     use crate::jsondb::key::encode;
     use serde_json::json;
+
+    /// `exact_integer` takes whole numbers within 2^53 of zero and nothing else, as
+    /// `fract` and a range test did before it (the edges, and random numbers
+    /// around them).
+    #[test]
+    fn exact_integer_is_whole_and_in_range() {
+        let max = MAX_EXACT as f64;
+        let old = |f: f64| (f.fract() == 0.0 && f.abs() <= max).then_some(f as i64);
+        let mut cases = vec![
+            0.0, -0.0, 1.0, -1.0, 0.5, -0.5, max, -max, max + 2.0, -max - 2.0,
+            max - 1.0, 1e300, -1e300, f64::MIN_POSITIVE, f64::NAN, -f64::NAN,
+            f64::INFINITY, f64::NEG_INFINITY, f64::EPSILON, 4503599627370495.5,
+        ];
+        let mut rng = fastrand::Rng::with_seed(53);
+        for _ in 0..10_000 {
+            let whole = rng.i64(-(1 << 54)..(1 << 54)) as f64;
+            cases.extend([whole, whole + rng.f64(), f64::from_bits(rng.u64(..))]);
+        }
+        for f in cases {
+            assert_eq!(exact_integer(f), old(f), "{f:e} ({:#x})", f.to_bits());
+        }
+    }
 
     /// `skip` measures what `decode` reads, and `decode_number` reads what `decode`
     /// reads of a number, on random keys, on every prefix of their encodings and on
