@@ -103,15 +103,26 @@ impl RawDoc {
     }
 }
 
+impl RawDoc {
+    /// A copy of `bytes` with room for one byte more: a C string's NUL, so the C
+    /// API's `CString` takes the text as it is instead of copying it into a larger
+    /// allocation.
+    fn copied(bytes: &[u8]) -> Self {
+        let mut text = Vec::with_capacity(bytes.len() + 1);
+        text.extend_from_slice(bytes);
+        RawDoc(text)
+    }
+}
+
 impl DocForm for RawDoc {
     fn stored(bytes: &[u8]) -> Result<Self> {
-        Ok(RawDoc(bytes.to_vec()))
+        Ok(RawDoc::copied(bytes))
     }
     fn stored_owned(bytes: Vec<u8>) -> Result<Self> {
         Ok(RawDoc(bytes))
     }
     fn parsed(_: Value, bytes: &[u8]) -> Self {
-        RawDoc(bytes.to_vec())
+        RawDoc::copied(bytes)
     }
 }
 
