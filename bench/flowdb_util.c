@@ -25,5 +25,8 @@ flowdb_options_t *fl_options(const char *dir, int synced, size_t cache_mb) {
                 : strcmp(c, "lz4") == 0 ? FLOWDB_COMPRESSION_LZ4 : -1;
         fl_check(flowdb_options_set_block_compression(o, v, &err), err, "FLOWDB_BLOCK_COMPRESSION");
     }
+    /* For experiments: FLOWDB_MEMTABLE_MB=N, the memtable size (the default: 64). */
+    const char *m = getenv("FLOWDB_MEMTABLE_MB");
+    if (m) fl_check(flowdb_options_set_memtable_size_mb(o, (size_t)atoi(m), &err), err, "FLOWDB_MEMTABLE_MB");
     return o;
 }
