@@ -80,6 +80,7 @@ pub(crate) fn index_entry(
 
 /// `(index key, primary key)` of an entry, given its engine key past the index prefix
 /// and its value.
+#[inline]
 pub(crate) fn split_entry<'a>(
     unique: bool,
     rest: &'a [u8],
