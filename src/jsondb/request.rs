@@ -141,7 +141,10 @@ impl Request<'_> {
         if ov.peek().is_none() && self.dels.is_empty() {
             // Nothing of this transaction's in the range (a read-only transaction's
             // case): the engine's records as they come, one call fewer each.
-            return self.snap.visit(range, expect, &mut |k, _, v| f(k, v)).map(drop);
+            return self
+                .snap
+                .visit(range, expect, &mut |k, _, v| f(k, v))
+                .map(drop);
         }
         let before = |ok: &[u8], k: &[u8]| if reverse { ok >= k } else { ok <= k };
         let mut going = true;

@@ -156,9 +156,26 @@ mod tests {
         let max = MAX_EXACT as f64;
         let old = |f: f64| (f.fract() == 0.0 && f.abs() <= max).then_some(f as i64);
         let mut cases = vec![
-            0.0, -0.0, 1.0, -1.0, 0.5, -0.5, max, -max, max + 2.0, -max - 2.0,
-            max - 1.0, 1e300, -1e300, f64::MIN_POSITIVE, f64::NAN, -f64::NAN,
-            f64::INFINITY, f64::NEG_INFINITY, f64::EPSILON, 4503599627370495.5,
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            -0.5,
+            max,
+            -max,
+            max + 2.0,
+            -max - 2.0,
+            max - 1.0,
+            1e300,
+            -1e300,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::EPSILON,
+            4503599627370495.5,
         ];
         let mut rng = fastrand::Rng::with_seed(53);
         for _ in 0..10_000 {
