@@ -172,14 +172,23 @@ pub(crate) struct Snapshot {
     /// The clock for expiry, read when first needed: a point read of records that
     /// never expire (most time series) reads no clock at all.
     now: OnceLock<i64>,
+    /// Whether any range tombstone may hide a version from this snapshot: none in the
+    /// version or its memtables when it was made (later ones are numbered past
+    /// `seq`, so none can), and then no read checks each version it hands out.
+    may_hide: bool,
 }
 
 impl Snapshot {
+    /// The snapshot of `sv` at `seq`, made after `seq` was read: a tombstone
+    /// numbered up to `seq` was in its memtable before `seq` was published.
     pub(crate) fn new(sv: Arc<SuperVersion>, seq: u64) -> Self {
+        let may_hide =
+            !sv.version.range_dels.is_empty() || sv.memtables().any(|m| m.has_range_tombstones());
         Snapshot {
             sv,
             seq,
             now: OnceLock::new(),
+            may_hide,
         }
     }
 
@@ -189,6 +198,10 @@ impl Snapshot {
     }
 
     fn hidden_by_range(&self, key: &[u8], ts: i64, seq: u64) -> bool {
+        self.may_hide && self.hidden_by_any(key, ts, seq)
+    }
+
+    fn hidden_by_any(&self, key: &[u8], ts: i64, seq: u64) -> bool {
         self.sv
             .version
             .range_dels
