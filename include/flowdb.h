@@ -2910,8 +2910,7 @@ enum flowdb_status_t flowdb_options_set_zstd_level(struct flowdb_options_t *opts
                                                    struct flowdb_error_t **err);
 
 /*
- Entries between full keys inside a block, at most (default 16; 1..=1024): an
- entry of a new key starts a restart sooner once the interval holds 512 bytes.
+ Entries between full keys inside a block (default 16; 1..=1024).
  */
 enum flowdb_status_t flowdb_options_set_block_restart_interval(struct flowdb_options_t *opts,
                                                                uint64_t value,

@@ -235,9 +235,7 @@ pub struct Tuning {
     /// levels store literals without Huffman coding: blocks decompress faster (point
     /// reads that miss the cache) for somewhat larger files (docs/benchmarks.md).
     pub zstd_level: i32,
-    /// Entries between full keys inside a block (default 16): at most, since an
-    /// entry of a new key starts a restart sooner once the interval holds 512 bytes
-    /// (docs/format.md, "Data block").
+    /// Entries between full keys inside a block (default 16).
     pub block_restart_interval: usize,
     /// Data blocks per index partition (default 128, 1 ..= 65536): a table's block
     /// index is cut into partitions of this many entries, read through the block cache;

@@ -60,7 +60,7 @@ type Options struct {
 	// Tuning beyond the configuration (Rust's Tuning); 0 means the default.
 	BlockCompression     Compression // how data blocks of records are compressed (default CompressionLZ4)
 	ZstdLevel            int32       // zstd level for metadata, numeric and CompressionZstd blocks (default -1; -7..-1 or 1..19)
-	BlockRestartInterval uint64      // entries between full keys in a block, at most (default 16; sooner at a new key past 512 bytes)
+	BlockRestartInterval uint64      // entries between full keys in a block (default 16)
 	IndexPartitionBlocks uint64      // data blocks per index partition (default 128)
 	TargetTableBytes     uint64      // where flush and compaction cut tables (default 64 MiB)
 	RetentionMaxAgeSecs  uint64      // retention by age: records with a TS older than this go (0: no limit)

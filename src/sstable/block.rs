@@ -56,8 +56,6 @@ pub(crate) struct BlockBuilder {
     restarts: Vec<u32>,
     interval: usize,
     count: usize,
-    /// `count` where the current restart interval began.
-    interval_start: usize,
     last_key: Vec<u8>,
     last_ts: i64,
     /// Whether a numeric point was added (the block may be packed: packed.rs).

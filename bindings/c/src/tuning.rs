@@ -68,8 +68,7 @@ pub unsafe extern "C" fn flowdb_options_set_zstd_level(
     }
 }
 
-/// Entries between full keys inside a block, at most (default 16; 1..=1024): an
-/// entry of a new key starts a restart sooner once the interval holds 512 bytes.
+/// Entries between full keys inside a block (default 16; 1..=1024).
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_options_set_block_restart_interval(
     opts: *mut flowdb_options_t,

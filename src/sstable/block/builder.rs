@@ -8,9 +8,6 @@ use crate::util::coding::{put_bytes, put_u32, put_varint, put_varint_i64, shared
 
 use super::{kind_byte, BlockBuilder};
 
-/// Bytes after which a restart interval ends even short of `interval` entries.
-const RESTART_BYTES: usize = 512;
-
 impl BlockBuilder {
     pub(crate) fn new(interval: usize) -> Self {
         BlockBuilder {
@@ -18,7 +15,6 @@ impl BlockBuilder {
             restarts: Vec::new(),
             interval,
             count: 0,
-            interval_start: 0,
             last_key: Vec::new(),
             last_ts: 0,
             has_numbers: false,
@@ -31,22 +27,6 @@ impl BlockBuilder {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
-    }
-
-    /// Whether the next entry, of `key` when it is a new key, starts a restart
-    /// interval: every `interval` entries, or at a new key once the interval holds
-    /// `RESTART_BYTES`. Documents (a key each, hundreds of bytes) then restart
-    /// every few entries, so a point read decodes a few of them, not up to sixteen;
-    /// a series' versions (one key) keep their prefix compression.
-    fn restart_due(&self, new_key: Option<&[u8]>) -> bool {
-        match self.restarts.last() {
-            None => true,
-            Some(&at) => {
-                self.count - self.interval_start >= self.interval
-                    || (self.buf.len() - at as usize >= RESTART_BYTES
-                        && new_key.is_some_and(|k| k != self.last_key.as_slice()))
-            }
-        }
     }
 
     pub(crate) fn estimated_size(&self) -> usize {
@@ -67,9 +47,8 @@ impl BlockBuilder {
         expire_at: i64,
         value: &[u8],
     ) {
-        let shared = if self.restart_due(Some(key)) {
+        let shared = if self.count % self.interval == 0 {
             self.restarts.push(self.buf.len() as u32);
-            self.interval_start = self.count;
             self.last_ts = 0;
             0
         } else {
@@ -110,9 +89,8 @@ impl BlockBuilder {
         self.buf
             .reserve((ts.len() - 1) * (20 + key.len() / self.interval));
         for (&t, v) in ts.iter().zip(vals).skip(1) {
-            let shared = if self.restart_due(None) {
+            let shared = if self.count % self.interval == 0 {
                 self.restarts.push(self.buf.len() as u32);
-                self.interval_start = self.count;
                 self.last_ts = 0;
                 0
             } else {
@@ -142,7 +120,6 @@ impl BlockBuilder {
         put_u32(&mut out, self.restarts.len() as u32);
         self.restarts.clear();
         self.count = 0;
-        self.interval_start = 0;
         self.last_key.clear();
         self.last_ts = 0;
         self.has_numbers = false;

@@ -149,7 +149,7 @@ impl BlockIter {
 #[cfg(test)]
 mod tests {
 
-    use crate::entry::{Entry, Kind};
+    use crate::entry::Kind;
     use crate::sstable::block::test_support::{build, entry};
     use crate::sstable::block::BlockIter;
 
@@ -190,34 +190,6 @@ mod tests {
                         .unwrap();
                     assert_eq!(it.next_entry().unwrap(), want, "{key}@{want_ts} {span:?}");
                 }
-            }
-        }
-    }
-
-    /// Documents (a key each, hundreds of bytes) restart once an interval holds
-    /// `RESTART_BYTES`; one key's large versions and small entries keep the
-    /// interval of entries. Every entry is found by a seek either way.
-    #[test]
-    fn large_entries_of_new_keys_restart_sooner() {
-        let big = |k: String, ts: i64| Entry {
-            value: vec![b'v'; 300],
-            ..entry(&k, ts, Kind::Put, i64::MAX)
-        };
-        let shapes: [Vec<Entry>; 3] = [
-            (0..40).map(|i| big(format!("doc{i:03}"), 0)).collect(),
-            (0..40).map(|i| big("series".into(), i)).collect(),
-            (0..40)
-                .map(|i| entry(&format!("k{i:03}"), 0, Kind::Put, i64::MAX))
-                .collect(),
-        ];
-        // With interval 4 (`build`): 300-byte documents restart every 2 entries.
-        for (es, restarts) in shapes.iter().zip([20, 10, 10]) {
-            let block = build(es);
-            assert_eq!(block.num_restarts, restarts);
-            for e in es {
-                let mut it = BlockIter::new(block.clone());
-                it.seek(&e.key, e.ts).unwrap();
-                assert_eq!(it.next_entry().unwrap().as_ref(), Some(e));
             }
         }
     }
