@@ -101,9 +101,7 @@ impl RawDoc {
     pub fn parse(&self) -> Result<Value> {
         parse(&self.0)
     }
-}
 
-impl RawDoc {
     /// A copy of `bytes` with room for one byte more: a C string's NUL, so the C
     /// API's `CString` takes the text as it is instead of copying it into a larger
     /// allocation.

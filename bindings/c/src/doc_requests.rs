@@ -232,21 +232,6 @@ pub(crate) unsafe fn docs_out(out: *mut *mut c_char, docs: Vec<RawDoc>) -> Resul
     unsafe { put_text(out, array.into_text()) }
 }
 
-/// A stored document's text copied into a new C string in `*out` (NULL for `None`):
-/// one allocation, sized for the NUL, so the C string takes it as it is.
-pub(crate) unsafe fn stored_text(out: *mut *mut c_char, doc: Option<&[u8]>) -> Result<()> {
-    match doc {
-        Some(doc) => {
-            let mut text = Vec::with_capacity(doc.len() + 1);
-            text.extend_from_slice(doc);
-            // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-            unsafe { put_text(out, text) }
-        }
-        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-        None => unsafe { put(out, std::ptr::null_mut(), "out") },
-    }
-}
-
 /// Stored JSON text (never holding a NUL byte: JSON escapes control characters).
 pub(crate) unsafe fn put_text(out: *mut *mut c_char, text: Vec<u8>) -> Result<()> {
     let c = CString::new(text)

@@ -12,14 +12,14 @@ use std::ffi::c_char;
 use parking_lot::Mutex;
 
 use super::doc_getall::json_or_null;
-use super::doc_requests::{key_result, stored_text};
+use super::doc_requests::{doc_result, key_result};
 use super::error::{
     cstr, flowdb_error_t, flowdb_status_t, guard, json, no_unwind, null, put, put_new,
 };
 use super::jsondb::{direction_of, flowdb_jsondb_t, flowdb_key_range_t, key_range};
 use super::txn::{begin, flowdb_txn_t, in_cell, txn_cell, TxnCell};
 use flowdb::error::{Error, Result};
-use flowdb::jsondb::{DetachedCursor, Transaction, TransactionMode};
+use flowdb::jsondb::{DetachedCursor, RawDoc, Transaction, TransactionMode};
 
 /// A cursor: on one entry (its key, primary key and, unless it is a key cursor, its
 /// document) or past its last. Every call on it, reading the entry included, is
@@ -250,7 +250,8 @@ pub unsafe extern "C" fn flowdb_cursor_value(
             if out.is_null() {
                 return Err(null("out"));
             }
-            stored_text(out, c.raw_value())
+            // (A `RawDoc` is copied with room for the NUL: one allocation.)
+            doc_result(out, c.value_as::<RawDoc>()?)
         })
     })
 }
