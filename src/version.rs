@@ -198,19 +198,17 @@ impl Snapshot {
     }
 
     fn hidden_by_range(&self, key: &[u8], ts: i64, seq: u64) -> bool {
-        self.may_hide && self.hidden_by_any(key, ts, seq)
-    }
-
-    fn hidden_by_any(&self, key: &[u8], ts: i64, seq: u64) -> bool {
-        self.sv
-            .version
-            .range_dels
-            .iter()
-            .any(|t| t.covers(key, ts, seq))
-            || self
+        self.may_hide
+            && (self
                 .sv
-                .memtables()
-                .any(|m| m.range_hides(key, ts, seq, self.seq))
+                .version
+                .range_dels
+                .iter()
+                .any(|t| t.covers(key, ts, seq))
+                || self
+                    .sv
+                    .memtables()
+                    .any(|m| m.range_hides(key, ts, seq, self.seq)))
     }
 
     /// A version of `(key, ts)` numbered `seq` is visible when it is live (a put, not
