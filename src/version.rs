@@ -93,6 +93,11 @@ impl Version {
         self
     }
 
+    /// The runs of `tables`, as ranges of positions, newest first.
+    pub(crate) fn runs(&self) -> &[Range<usize>] {
+        &self.runs
+    }
+
     /// The merge reads asked for, when they have charged enough for it.
     pub(crate) fn read_merge_due(&self) -> Option<&ReadMerge> {
         let m = self.read_merge.as_ref()?;

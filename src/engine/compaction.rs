@@ -171,7 +171,7 @@ impl Inner {
         }
         let version = self.current().version.clone();
         let tables = version.tables.clone();
-        let runs = self.policy.runs(&tables);
+        let runs = self.policy.runs(&version);
         // A run whose oldest part a newer delete cuts off (retention) is rewritten
         // without it, so its space comes back.
         if let Some(r) = runs.iter().find(|r| {

@@ -52,11 +52,14 @@ pub(crate) struct Run {
 }
 
 impl Policy {
-    /// The runs of `tables` (newest first). Neighbours with the same sequence range
-    /// and level came from one flush or merge; a run's window is its newest table's.
-    pub(crate) fn runs(&self, tables: &[Arc<Table>]) -> Vec<Run> {
-        let mut runs: Vec<Run> = crate::version::run_ranges(tables)
-            .into_iter()
+    /// The runs of `version` (newest first), from the run ranges it found when it was
+    /// made (neighbours with the same sequence range and level came from one flush or
+    /// merge); a run's window is its newest table's.
+    pub(crate) fn runs(&self, version: &Version) -> Vec<Run> {
+        let tables = &version.tables;
+        let mut runs: Vec<Run> = version
+            .runs()
+            .iter()
             .map(|r| {
                 let members = &tables[r.clone()];
                 Run {
@@ -69,7 +72,7 @@ impl Policy {
                         .max()
                         .unwrap_or(i64::MIN),
                     bytes: members.iter().map(|t| t.meta.size).sum(),
-                    tables: r,
+                    tables: r.clone(),
                 }
             })
             .collect();
@@ -118,8 +121,9 @@ impl Policy {
 
     /// A version of `tables` (newest first), knowing the merge reads would ask for.
     pub(crate) fn version(&self, tables: Vec<Arc<Table>>) -> Version {
-        let merge = self.for_reads(&self.runs(&tables));
-        Version::new(tables).with_read_merge(merge)
+        let version = Version::new(tables);
+        let merge = self.for_reads(&self.runs(&version));
+        version.with_read_merge(merge)
     }
 
     /// The merge range reads would gain from (docs/design.md, "Merges for reads"):
