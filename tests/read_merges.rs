@@ -99,6 +99,12 @@ impl Case {
             "the database differs from the model"
         );
     }
+
+    /// No merge is due, for reads or otherwise, and none has run for reads.
+    fn assert_nothing_merges(&self) {
+        assert_eq!(self.e.run_compactions().unwrap(), 0);
+        assert_eq!(self.read_merges(), 0);
+    }
 }
 
 fn keys(prefix: &str) -> Vec<String> {
@@ -176,8 +182,7 @@ fn a_flush_starts_the_charges_again() {
         charged - (due - 1) < due_now,
         "the new charges alone are not due"
     );
-    assert_eq!(c.e.run_compactions().unwrap(), 0);
-    assert_eq!(c.read_merges(), 0);
+    c.assert_nothing_merges();
     c.check();
 }
 
@@ -198,8 +203,7 @@ fn reads_that_meet_one_run_and_point_reads_charge_nothing() {
         assert!(c.e.get(k, base + (i % 3) as i64).unwrap().is_some());
         assert!(c.e.get_latest(k).unwrap().is_some());
     }
-    assert_eq!(c.e.run_compactions().unwrap(), 0);
-    assert_eq!(c.read_merges(), 0);
+    c.assert_nothing_merges();
     c.check();
 }
 
@@ -221,8 +225,7 @@ fn runs_of_closed_windows_are_not_merged_for_reads() {
     for i in 0..4 * due as usize {
         assert_eq!(c.scan_count(&ks[i % ks.len()]), 8);
     }
-    assert_eq!(c.e.run_compactions().unwrap(), 0);
-    assert_eq!(c.read_merges(), 0);
+    c.assert_nothing_merges();
     assert_eq!(c.e.stats().sstable_count, tables);
     c.check();
 }
