@@ -90,8 +90,9 @@ impl OwnedHit {
         bytes.extend_from_slice(hit.ekey);
         bytes.extend_from_slice(hit.primary_key);
         let doc_at = doc.map(|d| {
+            let at = bytes.len();
             bytes.extend_from_slice(d);
-            len - d.len()
+            at
         });
         let start = hit.key.as_ptr() as usize - hit.ekey.as_ptr() as usize;
         OwnedHit {
