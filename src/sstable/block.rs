@@ -134,12 +134,25 @@ pub(crate) struct Raw {
     value_len: usize,
 }
 
+/// An entry's key as it is stored: the length it shares with the key before (none
+/// at a restart) and where the rest lies in the block.
+pub(crate) struct Head {
+    /// The entry begins a restart interval (its key and ts are whole).
+    restart: bool,
+    shared: usize,
+    suffix_at: usize,
+    suffix_len: usize,
+}
+
 /// A position in a block, yielding owned entries forward. Decoding allocates
 /// nothing; an `Entry` is built only for what is returned.
 pub(crate) struct BlockIter {
     block: Arc<Block>,
     next_off: usize,
     next_restart: usize,
+    /// Where restart `next_restart` begins (`usize::MAX` past the last): checked at
+    /// every entry decoded, so kept apart from the restart array.
+    next_restart_at: usize,
     key: Vec<u8>,
     ts: i64,
     /// The entry decoded by `seek` and not yet returned.

@@ -8,7 +8,7 @@ use crate::entry::{Entry, Kind};
 use crate::error::Result;
 use crate::util::coding::Decoder;
 
-use super::{kind_of_byte, Block, BlockIter, Decoded, Lent, Raw};
+use super::{kind_of_byte, Block, BlockIter, Decoded, Head, Lent, Raw};
 
 thread_local! {
     /// The key buffer of the thread's last block iterator, for its next one: a point
@@ -21,36 +21,66 @@ impl BlockIter {
     pub(crate) fn new(block: Arc<Block>) -> Self {
         let mut key = SPARE_KEY.with(Cell::take);
         key.clear();
-        BlockIter {
+        let mut it = BlockIter {
             block,
             next_off: 0,
             next_restart: 0,
+            next_restart_at: usize::MAX,
             key,
             ts: 0,
             pending: None,
-        }
+        };
+        it.restart_next(0);
+        it
+    }
+
+    /// Makes restart `r` the next one decoding meets.
+    #[inline(always)]
+    pub(super) fn restart_next(&mut self, r: usize) {
+        self.next_restart = r;
+        self.next_restart_at = match r < self.block.num_restarts {
+            true => self.block.restart(r),
+            false => usize::MAX,
+        };
     }
 
     /// Decodes the entry at `next_off` into `key`/`ts`, if there is one.
     #[inline(always)]
     pub(super) fn decode(&mut self) -> Result<Option<Raw>> {
+        let Some((head, raw)) = self.decode_head()? else {
+            return Ok(None);
+        };
+        if head.restart {
+            self.key.clear();
+        }
+        if head.shared > self.key.len() {
+            return Err(self.block.corrupt("shared length past previous key"));
+        }
+        self.key.truncate(head.shared);
+        self.key
+            .extend_from_slice(&self.block.data[head.suffix_at..head.suffix_at + head.suffix_len]);
+        Ok(Some(raw))
+    }
+
+    /// Decodes the entry at `next_off` all but its key: `ts` is set, the key is left
+    /// as where its suffix lies and how much it shares with the key before (which the
+    /// caller checks and builds, or compares without building: `seek_in_span`).
+    #[inline(always)]
+    pub(super) fn decode_head(&mut self) -> Result<Option<(Head, Raw)>> {
         let b = &*self.block;
         if self.next_off >= b.restarts_at {
             return Ok(None);
         }
-        if self.next_restart < b.num_restarts && self.next_off == b.restart(self.next_restart) {
-            self.key.clear();
+        let restart = self.next_off == self.next_restart_at;
+        if restart {
             self.ts = 0;
-            self.next_restart += 1;
+            self.restart_next(self.next_restart + 1);
         }
+        let b = &*self.block;
         let mut d = Decoder::at(&b.data[..b.restarts_at], self.next_off);
         let shared = d.varint_usize().ok_or_else(|| b.corrupt("shared length"))?;
-        let suffix = d.bytes().ok_or_else(|| b.corrupt("key"))?;
-        if shared > self.key.len() {
-            return Err(b.corrupt("shared length past previous key"));
-        }
-        self.key.truncate(shared);
-        self.key.extend_from_slice(suffix);
+        let suffix_len = d.bytes().ok_or_else(|| b.corrupt("key"))?.len();
+        let suffix_at = d.pos() - suffix_len;
         self.ts = self
             .ts
             .wrapping_add(d.varint_i64().ok_or_else(|| b.corrupt("ts"))?);
@@ -71,14 +101,20 @@ impl BlockIter {
         };
         let value_at = d.pos();
         d.take(len).ok_or_else(|| b.corrupt("value"))?;
-        let value_len = len;
         self.next_off = d.pos();
-        Ok(Some(Raw {
+        let head = Head {
+            restart,
+            shared,
+            suffix_at,
+            suffix_len,
+        };
+        let raw = Raw {
             kind,
             expire_at,
             value_at,
-            value_len,
-        }))
+            value_len: len,
+        };
+        Ok(Some((head, raw)))
     }
 
     /// The entry `raw` was decoded from (with sequence 0), built: key and value copied.
