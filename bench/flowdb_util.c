@@ -28,5 +28,8 @@ flowdb_options_t *fl_options(const char *dir, int synced, size_t cache_mb) {
     /* For experiments: FLOWDB_MEMTABLE_MB=N, the memtable size (the default: 64). */
     const char *m = getenv("FLOWDB_MEMTABLE_MB");
     if (m) fl_check(flowdb_options_set_memtable_size_mb(o, (size_t)atoi(m), &err), err, "FLOWDB_MEMTABLE_MB");
+    /* FLOWDB_BLOCK_SIZE=N, the uncompressed size a data block is cut at (the default: 8192). */
+    const char *bs = getenv("FLOWDB_BLOCK_SIZE");
+    if (bs) fl_check(flowdb_options_set_block_size(o, (size_t)atoi(bs), &err), err, "FLOWDB_BLOCK_SIZE");
     return o;
 }
