@@ -2932,6 +2932,17 @@ enum flowdb_status_t flowdb_options_set_target_table_bytes(struct flowdb_options
                                                            struct flowdb_error_t **err);
 
 /*
+ Charge the memtables' memory to the block cache (default false), as RocksDB's
+ `WriteBufferManager` with `cost_to_cache`: while the memtables hold M bytes the
+ block cache holds at most its capacity less M (never less than an eighth of it),
+ so memtables and cache together stay near `block_cache_capacity_mb`. The metric
+ `flowdb_block_cache_capacity_bytes` shows the capacity in force.
+ */
+enum flowdb_status_t flowdb_options_set_memtables_in_block_cache(struct flowdb_options_t *opts,
+                                                                 bool value,
+                                                                 struct flowdb_error_t **err);
+
+/*
  Retention by age, in seconds: background maintenance (or
  `flowdb_engine_enforce_retention`) deletes every record whose `ts` is more than
  this many seconds before now (ts in microseconds since the epoch, the clock of

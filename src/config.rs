@@ -269,6 +269,12 @@ pub struct Tuning {
     /// never deletes rolled points; a rule's `keep_secs` does. A bad rule is
     /// `InvalidArgument` naming it (`Tuning::rollups[i]`).
     pub rollups: Vec<crate::rollup::RollupRule>,
+    /// Charge the memtables' memory to the block cache (default `false`), as
+    /// RocksDB's `WriteBufferManager` with `cost_to_cache` does: while the active and
+    /// frozen memtables hold M bytes, the cache holds at most
+    /// `block_cache_capacity_mb` less M (never less than an eighth of it), so the two
+    /// together stay near one figure instead of adding up (docs/design.md, "Memory").
+    pub memtables_in_block_cache: bool,
 }
 
 /// How data blocks of records are compressed (`Tuning::block_compression`): the
@@ -298,6 +304,7 @@ impl Default for Tuning {
             retention_max_bytes: None,
             metrics_labels: Vec::new(),
             rollups: Vec::new(),
+            memtables_in_block_cache: false,
         }
     }
 }

@@ -73,3 +73,81 @@ fn metadata_memory_follows_the_budget_not_the_data() {
     );
     e.shutdown().unwrap();
 }
+
+/// `Tuning::memtables_in_block_cache`: the memtables' bytes come off the block
+/// cache's capacity as they grow (never below an eighth of it), the cache evicts
+/// down to it, and the capacity comes back when a flush empties them. Without the
+/// setting the capacity stays as configured.
+#[test]
+fn memtables_charged_to_the_cache_shrink_it_until_flushed() {
+    const MIB: u64 = 1 << 20;
+    for charged in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            block_cache_capacity_mb: 16,
+            memtable_size_mb: 64,
+            ..common::small_config(dir.path())
+        };
+        let mut tuning = flowdb::Tuning::default();
+        tuning.memtables_in_block_cache = charged;
+        let e = Engine::open_with(config, tuning).unwrap();
+        let value = |s: u32, p: i64| format!("{s}@{p}:{}", "x".repeat(200)).into_bytes();
+        let write = |from: i64, to: i64| {
+            for p in from..to {
+                let batch: Vec<Record> = (0..100)
+                    .map(|s| Record::new(format!("s{s:03}"), p, value(s, p)))
+                    .collect();
+                e.write_batch(&batch).unwrap();
+            }
+        };
+        // About 40 MiB of tables, read whole so the cache fills to its capacity.
+        write(0, 2_000);
+        e.flush().unwrap();
+        let read_all = |points: usize| {
+            let mut n = 0;
+            for r in e.scan(ScanRange::all()).unwrap() {
+                r.unwrap();
+                n += 1;
+            }
+            assert_eq!(n, 100 * points);
+        };
+        read_all(2_000);
+        assert_eq!(gauge(&e, "flowdb_block_cache_capacity_bytes"), 16 * MIB);
+        // About 8 MiB more in the memtable: the capacity follows it (in steps of a
+        // MiB), and what the cache holds stays within the capacity.
+        write(2_000, 2_300);
+        let mem = gauge(&e, "flowdb_memtable_bytes");
+        assert!(mem > 4 * MIB, "memtable {mem}");
+        read_all(2_300);
+        let cap = gauge(&e, "flowdb_block_cache_capacity_bytes");
+        let held = gauge(&e, "flowdb_block_cache_bytes");
+        match charged {
+            true => {
+                let want = 16 * MIB - mem;
+                assert!(cap.abs_diff(want) <= MIB, "capacity {cap}, memtables {mem}");
+                assert!(
+                    held <= cap + MIB / 2,
+                    "cache holds {held} over its capacity {cap}"
+                );
+            }
+            false => assert_eq!(cap, 16 * MIB),
+        }
+        // Memtables past the whole cache leave it an eighth.
+        write(2_300, 3_300);
+        let cap = gauge(&e, "flowdb_block_cache_capacity_bytes");
+        match charged {
+            true => assert_eq!(
+                cap,
+                2 * MIB,
+                "memtables {}",
+                gauge(&e, "flowdb_memtable_bytes")
+            ),
+            false => assert_eq!(cap, 16 * MIB),
+        }
+        // A flush empties the memtables: the whole capacity comes back.
+        e.flush().unwrap();
+        assert_eq!(gauge(&e, "flowdb_memtable_bytes"), 0);
+        assert_eq!(gauge(&e, "flowdb_block_cache_capacity_bytes"), 16 * MIB);
+        e.shutdown().unwrap();
+    }
+}

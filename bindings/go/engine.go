@@ -65,6 +65,10 @@ type Options struct {
 	TargetTableBytes     uint64      // where flush and compaction cut tables (default 64 MiB)
 	RetentionMaxAgeSecs  uint64      // retention by age: records with a TS older than this go (0: no limit)
 	RetentionMaxBytes    uint64      // retention by size: past this many table bytes the oldest data goes (0: no limit)
+	// MemtablesInBlockCache charges the memtables' memory to the block cache: while
+	// they hold M bytes the cache holds at most its capacity less M (never less than
+	// an eighth), as RocksDB's WriteBufferManager with cost_to_cache (default false).
+	MemtablesInBlockCache bool
 
 	// MetricsLabels are constant labels put on every sample of MetricsText, in this
 	// order (e.g. {Name: "db", Value: "sensors"}), so that several databases in one
@@ -109,6 +113,9 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	u(o.TargetTableBytes, func(v uint64) uint32 { return C.flowdb_options_set_target_table_bytes(p, C.uint64_t(v), &cerr) })
 	u(o.RetentionMaxAgeSecs, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_age_secs(p, C.uint64_t(v), &cerr) })
 	u(o.RetentionMaxBytes, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_bytes(p, C.uint64_t(v), &cerr) })
+	if o.MemtablesInBlockCache {
+		errs = append(errs, set(C.flowdb_options_set_memtables_in_block_cache(p, true, &cerr)))
+	}
 	for i, l := range o.MetricsLabels {
 		arg := "Options.MetricsLabels[" + strconv.Itoa(i) + "]"
 		errs = append(errs, withStr([]string{arg + ".Name", arg + ".Value"}, []string{l.Name, l.Value}, func(nv []*C.char) error {

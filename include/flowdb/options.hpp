@@ -96,6 +96,11 @@ public:
     Options index_partition_blocks(uint64_t v) && { return std::move(index_partition_blocks(v)); }
     Options &target_table_bytes(uint64_t v) & { return set(flowdb_options_set_target_table_bytes(p_, v, &err_)); }
     Options target_table_bytes(uint64_t v) && { return std::move(target_table_bytes(v)); }
+    /// Charge the memtables' memory to the block cache (default false): while they
+    /// hold M bytes the cache holds at most its capacity less M (never less than an
+    /// eighth), as RocksDB's WriteBufferManager with cost_to_cache.
+    Options &memtables_in_block_cache(bool on) & { return set(flowdb_options_set_memtables_in_block_cache(p_, on, &err_)); }
+    Options memtables_in_block_cache(bool on) && { return std::move(memtables_in_block_cache(on)); }
     /// Retention by age: records with a ts more than `secs` seconds before now are
     /// deleted by maintenance (or Engine::enforce_retention). 0: no limit (the default).
     Options &retention_max_age_secs(uint64_t secs) & { return set(flowdb_options_set_retention_max_age_secs(p_, secs, &err_)); }

@@ -42,8 +42,19 @@ impl Inner {
             }
             .store(self.fs().as_ref(), &self.dir)?;
         }
+        self.charge_memtables(&new);
         *self.sv.write() = Arc::new(new);
         Ok(())
+    }
+
+    /// Charges the memtables of `sv` to the block cache, when
+    /// `Tuning::memtables_in_block_cache` says so: at each write group (as they grow)
+    /// and each new super-version (a memtable frozen, or flushed and gone).
+    pub(super) fn charge_memtables(&self, sv: &SuperVersion) {
+        if self.memtables_in_cache {
+            let bytes: usize = sv.memtables().map(|m| m.approximate_bytes()).sum();
+            self.table_ctx.cache.charge(bytes as u64);
+        }
     }
 
     /// Flushes the oldest frozen memtable; false when there is none.

@@ -109,6 +109,9 @@ pub(crate) struct Inner {
     target_table_bytes: u64,
     /// What background compaction merges (windows and fan-in).
     policy: policy::Policy,
+    /// Whether the memtables' bytes are charged to the block cache
+    /// (`Tuning::memtables_in_block_cache`).
+    memtables_in_cache: bool,
     /// The retention limits background maintenance enforces.
     retention: retention::Retention,
     /// The constant labels of every metrics sample (`Tuning::metrics_labels`),

@@ -316,6 +316,7 @@ pub(super) fn new_inner(
         retention: super::retention::Retention::new(tuning),
         metrics_labels: super::stats::render_labels(&tuning.metrics_labels),
         policy,
+        memtables_in_cache: tuning.memtables_in_block_cache,
         sv: RwLock::new(Arc::new(SuperVersion {
             active: Arc::new(log.active),
             frozen: Vec::new(),

@@ -159,6 +159,7 @@ impl Engine {
             block_cache_hits: hits,
             block_cache_misses: misses,
             block_cache_bytes: cache.used_bytes(),
+            block_cache_capacity_bytes: cache.capacity(),
             index_memory_bytes: self.inner.table_ctx.budget.used(),
         }
     }

@@ -160,6 +160,8 @@ gauges! {
     index_memory_bytes: usize => "gauge" "flowdb_index_memory_bytes";
     /// Bytes held by the block cache.
     block_cache_bytes: u64 => "gauge" "flowdb_block_cache_bytes";
+    /// What the block cache may hold now: its configured capacity, less the memtables when they are charged to it.
+    block_cache_capacity_bytes: u64 => "gauge" "flowdb_block_cache_capacity_bytes";
     /// Block cache hits over lookups.
     block_cache_hit_rate: f64 => "gauge" "flowdb_block_cache_hit_ratio";
 }

@@ -264,6 +264,7 @@ impl Inner {
         }
         loop {
             let sv = self.current();
+            self.charge_memtables(&sv);
             if sv.active.approximate_bytes() < self.config.memtable_bytes() {
                 return Ok(());
             }

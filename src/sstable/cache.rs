@@ -50,7 +50,16 @@ pub(crate) struct BlockCache {
     cache: Option<Cache<(u64, u32), Cached, Weight>>,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// The capacity configured; the cache holds less while memory held elsewhere is
+    /// charged to it (`charge`).
+    capacity: u64,
+    /// The bytes charged to the cache, as last applied to its capacity.
+    charged: AtomicU64,
 }
+
+/// Charges move the cache's capacity in steps of at least this many bytes (each
+/// move locks every shard of the cache).
+const CHARGE_STEP: u64 = 1 << 20;
 
 impl BlockCache {
     pub(crate) fn new(capacity_bytes: usize) -> Self {
@@ -62,7 +71,35 @@ impl BlockCache {
             cache,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            capacity: capacity_bytes as u64,
+            charged: AtomicU64::new(0),
         }
+    }
+
+    /// Charges `bytes` held elsewhere (the memtables, `Tuning::memtables_in_block_cache`)
+    /// to the cache: its capacity becomes the configured one less `bytes`, never below
+    /// an eighth of it (reads keep a working set), evicting blocks to fit. Moves of
+    /// less than a MiB are left for a later charge, except a return to nothing.
+    pub(crate) fn charge(&self, bytes: u64) {
+        let Some(c) = &self.cache else { return };
+        let last = self.charged.load(Relaxed);
+        if bytes.abs_diff(last) < CHARGE_STEP && (bytes != 0 || last == 0) {
+            return;
+        }
+        // Of two threads charging at once, one applies its figure; the other's is
+        // at most a step stale until the next charge.
+        if self
+            .charged
+            .compare_exchange(last, bytes, Relaxed, Relaxed)
+            .is_ok()
+        {
+            c.set_capacity(self.capacity.saturating_sub(bytes).max(self.capacity / 8));
+        }
+    }
+
+    /// The cache's capacity now: the configured one less what is charged to it.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.cache.as_ref().map_or(0, |c| c.capacity())
     }
 
     fn get_or_load_item(

@@ -1271,6 +1271,49 @@ static void test_metrics_labels(const char *dir_a, const char *dir_b) {
 
 /* A scan that meets a damaged block fails, and leaves no current record: the one
  * before the failed step used to stay readable as if it had not been taken. */
+/* The number a metrics line `name value` gives (-1 when missing). */
+static double metric_value(flowdb_engine_t *e, const char *name) {
+    char *text = NULL;
+    OK(flowdb_engine_metrics_text(e, &text, NULL, NULL));
+    char want[128];
+    snprintf(want, sizeof want, "\n%s ", name);
+    const char *at = text ? strstr(text, want) : NULL;
+    double v = at ? strtod(at + strlen(want), NULL) : -1;
+    flowdb_string_free(text);
+    return v;
+}
+
+/* Memtables charged to the block cache: its capacity falls as they fill and comes
+ * back when a flush empties them. */
+static void test_memtables_in_block_cache(const char *dir) {
+    flowdb_options_t *o = flowdb_options_new();
+    OK(flowdb_options_set_data_dir(o, dir, NULL));
+    OK(flowdb_options_set_auto_background(o, false, NULL));
+    OK(flowdb_options_set_block_cache_capacity_mb(o, 16, NULL));
+    OK(flowdb_options_set_memtables_in_block_cache(o, true, NULL));
+    CHECK(flowdb_options_set_memtables_in_block_cache(NULL, true, NULL) == FLOWDB_INVALID_ARGUMENT);
+    flowdb_engine_t *e = NULL;
+    OK(flowdb_engine_open(o, &e, NULL));
+    flowdb_options_free(o);
+    const double mib = 1 << 20;
+    CHECK(metric_value(e, "flowdb_block_cache_capacity_bytes") == 16 * mib);
+    char key[32], value[256];
+    memset(value, 'v', sizeof value - 1);
+    value[sizeof value - 1] = 0;
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof key, "s%03d", i % 100);
+        flowdb_record_view_t r = rec(key, i, value);
+        OK(flowdb_engine_write_batch(e, &r, 1, NULL));
+    }
+    double mem = metric_value(e, "flowdb_memtable_bytes");
+    double cap = metric_value(e, "flowdb_block_cache_capacity_bytes");
+    CHECK(mem > 2 * mib && cap < 16 * mib - mem + mib && cap > 16 * mib - mem - mib);
+    OK(flowdb_engine_flush(e, NULL));
+    CHECK(metric_value(e, "flowdb_block_cache_capacity_bytes") == 16 * mib);
+    OK(flowdb_engine_shutdown(e, NULL));
+    flowdb_engine_free(e);
+}
+
 static void test_iter_error_clears_the_record(const char *dir) {
     flowdb_engine_t *e = open_engine(dir, false);
     char key[32];
@@ -1339,6 +1382,8 @@ int main(void) {
     test_metrics_labels(d1, d2);
     snprintf(d1, sizeof d1, "%s/iter-error", base);
     test_iter_error_clears_the_record(d1);
+    snprintf(d1, sizeof d1, "%s/memtables-in-cache", base);
+    test_memtables_in_block_cache(d1);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", base);

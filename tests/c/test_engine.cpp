@@ -126,6 +126,7 @@ BUILDER(Options, zstd_level(1));
 BUILDER(Options, block_restart_interval(1));
 BUILDER(Options, index_partition_blocks(1));
 BUILDER(Options, target_table_bytes(1));
+BUILDER(Options, memtables_in_block_cache(true));
 BUILDER(Options, retention_max_age_secs(1));
 BUILDER(Options, retention_max_bytes(1));
 BUILDER(Options, metrics_label("n", "v"));
@@ -729,6 +730,26 @@ int main() {
         } catch (const flowdb::Error &e) {
             CHECK(e.code() == FLOWDB_INVALID_ARGUMENT && std::string(e.what()).find("\"__db\" begins with") != std::string::npos);
         }
+    }
+    {
+        // Memtables charged to the block cache: its capacity falls as they fill and
+        // comes back when a flush empties them.
+        flowdb::Options o;
+        o.data_dir(std::string(base) + "/memtables-in-cache").auto_background(false).block_cache_capacity_mb(16).memtables_in_block_cache(true);
+        flowdb::Engine db = flowdb::Engine::open(o);
+        auto metric = [&](const std::string &name) {
+            const std::string text = db.metrics_text(), want = "\n" + name + " ";
+            const size_t at = text.find(want);
+            return at == std::string::npos ? -1.0 : std::stod(text.substr(at + want.size()));
+        };
+        const double mib = 1 << 20;
+        CHECK(metric("flowdb_block_cache_capacity_bytes") == 16 * mib);
+        const std::string value(255, 'v');
+        for (int i = 0; i < 20000; i++) db.write_batch({{"s" + std::to_string(i % 100), i, 0, value}});
+        const double mem = metric("flowdb_memtable_bytes"), cap = metric("flowdb_block_cache_capacity_bytes");
+        CHECK(mem > 2 * mib && cap < 16 * mib - mem + mib && cap > 16 * mib - mem - mib);
+        db.flush();
+        CHECK(metric("flowdb_block_cache_capacity_bytes") == 16 * mib);
     }
     temporaries_lazy_scans_and_nul(base);
     flowdb::Engine again = flowdb::Engine::open(opts);

@@ -117,6 +117,26 @@ pub unsafe extern "C" fn flowdb_options_set_target_table_bytes(
     }
 }
 
+/// Charge the memtables' memory to the block cache (default false), as RocksDB's
+/// `WriteBufferManager` with `cost_to_cache`: while the memtables hold M bytes the
+/// block cache holds at most its capacity less M (never less than an eighth of it),
+/// so memtables and cache together stay near `block_cache_capacity_mb`. The metric
+/// `flowdb_block_cache_capacity_bytes` shows the capacity in force.
+#[no_mangle]
+pub unsafe extern "C" fn flowdb_options_set_memtables_in_block_cache(
+    opts: *mut flowdb_options_t,
+    value: bool,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    unsafe {
+        with_options(opts, err, |o| {
+            o.tuning.memtables_in_block_cache = value;
+            Ok(())
+        })
+    }
+}
+
 /// Retention by age, in seconds: background maintenance (or
 /// `flowdb_engine_enforce_retention`) deletes every record whose `ts` is more than
 /// this many seconds before now (ts in microseconds since the epoch, the clock of
