@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 
 struct doc_store {
     flowdb_jsondb_t *db;
@@ -29,6 +30,15 @@ static doc_store *f_open(const char *dir, int synced) {
 
 static void f_close(doc_store *s) {
     flowdb_error_t *err = NULL;
+    /* For experiments: FLOWDB_METRICS=1 prints the memory gauges at the end. */
+    if (getenv("FLOWDB_METRICS")) {
+        char *text = NULL;
+        fl_check(flowdb_jsondb_engine_metrics_text(s->db, &text, &err), err, "metrics");
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+            if (strstr(line, "_bytes ") && line[0] != '#') fprintf(stderr, "%s\n", line);
+        flowdb_string_free(text);
+        malloc_stats();
+    }
     fl_check(flowdb_jsondb_shutdown(s->db, &err), err, "shutdown");
     flowdb_jsondb_free(s->db);
     free(s);
