@@ -158,7 +158,9 @@ impl BlockIter {
     /// key's entries may go on in interval `r - 1` (the interval starts with `key`
     /// and is not the first). A backward walk over one key decodes interval after
     /// interval from the end, so reading its last `n` points decodes about `n`
-    /// entries, not the block's.
+    /// entries, not the block's. The entries' keys are compared as stored (as
+    /// `seek_in_span` does; one series' entries share the whole key and store none
+    /// of it), not built: the iterator is left at the block's end.
     pub(crate) fn key_in_interval(
         &mut self,
         key: &[u8],
@@ -173,9 +175,28 @@ impl BlockIter {
             false => self.block.restarts_at,
         };
         let mut starts_with_key = None;
+        // How many bytes the last entry's key shares with `key`, and its length.
+        let (mut matched, mut last_len) = (0, 0);
         while self.next_off < end {
-            let Some(raw) = self.decode()? else { break };
-            let is_key = self.key == key;
+            let Some((head, raw)) = self.decode_head()? else {
+                break;
+            };
+            if head.restart {
+                (matched, last_len) = (0, 0);
+            }
+            if head.shared > last_len {
+                return Err(self.block.corrupt("shared length past previous key"));
+            }
+            last_len = head.shared + head.suffix_len;
+            // Sharing more with the last key than it shares with `key`, this one
+            // differs from `key` where that one did.
+            let is_key = head.shared <= matched && {
+                let suffix = &self.block.data[head.suffix_at..head.suffix_at + head.suffix_len];
+                let rest = &key[head.shared..];
+                let same = shared_prefix(suffix, rest);
+                matched = head.shared + same;
+                same == suffix.len() && same == rest.len()
+            };
             starts_with_key.get_or_insert(is_key);
             if is_key {
                 out.push((self.ts, raw));
@@ -183,6 +204,9 @@ impl BlockIter {
                 break; // past the key
             }
         }
+        self.key.clear();
+        self.next_off = self.block.restarts_at;
+        self.pending = None;
         Ok(r > 0 && starts_with_key == Some(true))
     }
 }
@@ -271,6 +295,29 @@ mod tests {
                         .map(|e| (String::from_utf8_lossy(&e.key), e.ts))
                         .collect::<Vec<_>>()
                 );
+                // The key's entries walked back interval by interval from where
+                // they end, as a newest-first read does.
+                let mut it = BlockIter::new(block.clone());
+                let mut r = it.last_interval_of(key.as_bytes()).unwrap();
+                let (mut back, mut items, mut last) = (Vec::new(), Vec::new(), true);
+                loop {
+                    let more = it
+                        .key_in_interval(key.as_bytes(), r, last, &mut items)
+                        .unwrap();
+                    last = false;
+                    back.extend(items.iter().rev().map(|&(ts, _)| ts));
+                    if !more {
+                        break;
+                    }
+                    r -= 1;
+                }
+                let want: Vec<i64> = es
+                    .iter()
+                    .rev()
+                    .filter(|e| e.key == key.as_bytes())
+                    .map(|e| e.ts)
+                    .collect();
+                assert_eq!(back, want, "walk back {key:?}");
             }
         }
     }
