@@ -295,22 +295,8 @@ mod tests {
                         .map(|e| (String::from_utf8_lossy(&e.key), e.ts))
                         .collect::<Vec<_>>()
                 );
-                // The key's entries walked back interval by interval from where
-                // they end, as a newest-first read does.
-                let mut it = BlockIter::new(block.clone());
-                let mut r = it.last_interval_of(key.as_bytes()).unwrap();
-                let (mut back, mut items, mut last) = (Vec::new(), Vec::new(), true);
-                loop {
-                    let more = it
-                        .key_in_interval(key.as_bytes(), r, last, &mut items)
-                        .unwrap();
-                    last = false;
-                    back.extend(items.iter().rev().map(|&(ts, _)| ts));
-                    if !more {
-                        break;
-                    }
-                    r -= 1;
-                }
+                // The key's entries walked back from where they end.
+                let back = walk_back(&block, key.as_bytes());
                 let want: Vec<i64> = es
                     .iter()
                     .rev()
@@ -319,6 +305,23 @@ mod tests {
                     .collect();
                 assert_eq!(back, want, "walk back {key:?}");
             }
+        }
+    }
+
+    /// The ts of `key`'s entries in `block`, walked back interval by interval from
+    /// where they end, as a newest-first read does.
+    fn walk_back(block: &std::sync::Arc<super::super::Block>, key: &[u8]) -> Vec<i64> {
+        let mut it = BlockIter::new(block.clone());
+        let mut r = it.last_interval_of(key).unwrap();
+        let (mut back, mut items, mut last) = (Vec::new(), Vec::new(), true);
+        loop {
+            let more = it.key_in_interval(key, r, last, &mut items).unwrap();
+            last = false;
+            back.extend(items.iter().rev().map(|&(ts, _)| ts));
+            if !more {
+                return back;
+            }
+            r -= 1;
         }
     }
 
@@ -352,22 +355,7 @@ mod tests {
         // Walking a key backwards interval by interval (restarts every 4 entries)
         // meets its entries exactly once each, newest first.
         for k in ["a", "ab", "abc", "b", "aa"] {
-            let mut it = BlockIter::new(block.clone());
-            let mut r = it.last_interval_of(k.as_bytes()).unwrap();
-            let mut back = Vec::new();
-            let mut last = true;
-            let mut items = Vec::new();
-            loop {
-                let more = it
-                    .key_in_interval(k.as_bytes(), r, last, &mut items)
-                    .unwrap();
-                last = false;
-                back.extend(items.iter().rev().map(|&(ts, _)| ts));
-                if !more {
-                    break;
-                }
-                r -= 1;
-            }
+            let back = walk_back(&block, k.as_bytes());
             let want: Vec<i64> = match k {
                 "aa" => vec![],
                 _ => vec![i64::MAX, 7, 0, -3, i64::MIN],
