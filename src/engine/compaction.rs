@@ -207,7 +207,8 @@ impl Inner {
         let _c = self.compaction_lock.lock();
         let deleting = self.deleting_tombstones()?;
         self.drop_dead_tables(&deleting)?;
-        let tables = self.current().version.tables.clone();
+        let version = self.current().version.clone();
+        let tables = &version.tables;
         let droppable = |t: &Arc<Table>| t.props.deletes > 0 || !t.range_dels.is_empty();
         // One final run already (what this leaves, cut into tables by size):
         // rewritten again only to drop the tombstones it still holds, or what a
@@ -220,7 +221,7 @@ impl Inner {
         // had.
         let tombstones = deleting.newest_seq();
         let fresh = tombstones > self.compacted_tombstones.load(Relaxed);
-        let worth_it = match crate::version::run_ranges(&tables).as_slice() {
+        let worth_it = match version.runs() {
             [] => false,
             [r] => {
                 tables[r.start].meta.level != FINAL
@@ -232,7 +233,7 @@ impl Inner {
         if !worth_it {
             return Ok(false);
         }
-        self.rewrite_run(&tables, 0..tables.len(), FINAL, &deleting)?;
+        self.rewrite_run(tables, 0..tables.len(), FINAL, &deleting)?;
         self.compacted_tombstones.fetch_max(tombstones, Relaxed);
         Ok(true)
     }

@@ -185,8 +185,8 @@ fn list(
         .map(|m| Feed::Mem(m.series(prefix, &from, limit, snap.seq).into_iter()))
         .collect();
     let tables = &snap.sv.version.tables;
-    for r in version::run_ranges(tables) {
-        let run: VecDeque<Arc<Table>> = tables[r]
+    for r in snap.sv.version.runs() {
+        let run: VecDeque<Arc<Table>> = tables[r.clone()]
             .iter()
             .filter(|t| t.key_range().is_some_and(|(a, b)| in_range(a, b)))
             .cloned()
