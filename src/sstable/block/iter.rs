@@ -21,17 +21,16 @@ impl BlockIter {
     pub(crate) fn new(block: Arc<Block>) -> Self {
         let mut key = SPARE_KEY.with(Cell::take);
         key.clear();
-        let mut it = BlockIter {
+        BlockIter {
+            // A block's first entry is its first restart (a parsed block has one).
             block,
             next_off: 0,
             next_restart: 0,
-            next_restart_at: usize::MAX,
+            next_restart_at: 0,
             key,
             ts: 0,
             pending: None,
-        };
-        it.restart_next(0);
-        it
+        }
     }
 
     /// Makes restart `r` the next one decoding meets.
