@@ -190,13 +190,16 @@ impl BlockIter {
             last_len = head.shared + head.suffix_len;
             // Sharing more with the last key than it shares with `key`, this one
             // differs from `key` where that one did.
-            let is_key = head.shared <= matched && {
-                let suffix = &self.block.data[head.suffix_at..head.suffix_at + head.suffix_len];
-                let rest = &key[head.shared..];
-                let same = shared_prefix(suffix, rest);
-                matched = head.shared + same;
-                same == suffix.len() && same == rest.len()
-            };
+            // Another version of the key: all of it shared, nothing stored.
+            let again = head.suffix_len == 0 && head.shared == key.len() && matched == key.len();
+            let is_key = again
+                || head.shared <= matched && {
+                    let suffix = &self.block.data[head.suffix_at..head.suffix_at + head.suffix_len];
+                    let rest = &key[head.shared..];
+                    let same = shared_prefix(suffix, rest);
+                    matched = head.shared + same;
+                    same == suffix.len() && same == rest.len()
+                };
             starts_with_key.get_or_insert(is_key);
             if is_key {
                 out.push((self.ts, raw));
