@@ -56,8 +56,7 @@ impl BlockIter {
             return Err(self.block.corrupt("shared length past previous key"));
         }
         self.key.truncate(head.shared);
-        self.key
-            .extend_from_slice(&self.block.data[head.suffix_at..head.suffix_at + head.suffix_len]);
+        self.key.extend_from_slice(head.suffix(&self.block));
         Ok(Some(raw))
     }
 
@@ -66,8 +65,7 @@ impl BlockIter {
     /// caller checks and builds, or compares without building: `seek_in_span`).
     #[inline(always)]
     pub(super) fn decode_head(&mut self) -> Result<Option<(Head, Raw)>> {
-        let b = &*self.block;
-        if self.next_off >= b.restarts_at {
+        if self.next_off >= self.block.restarts_at {
             return Ok(None);
         }
         let restart = self.next_off == self.next_restart_at;
@@ -209,6 +207,14 @@ impl BlockIter {
             out.items.push((span.0, span.1, self.ts, raw));
         }
         Ok(out)
+    }
+}
+
+impl Head {
+    /// The part of the entry's key it stores (past what it shares).
+    #[inline(always)]
+    pub(super) fn suffix<'b>(&self, block: &'b Block) -> &'b [u8] {
+        &block.data[self.suffix_at..self.suffix_at + self.suffix_len]
     }
 }
 

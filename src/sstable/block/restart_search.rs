@@ -11,12 +11,64 @@ use crate::util::search::{interval_guess, partition_point, partition_point_near}
 
 #[cfg(test)]
 use super::Decoded;
-use super::{BlockIter, Raw};
+use super::{Block, BlockIter, Head, Raw};
+
+/// Compares a block's entries, decoded in order, with one key without building
+/// theirs: each stores only the length it shares with the key before and the rest.
+struct StoredKeys<'k> {
+    key: &'k [u8],
+    /// How many bytes the last entry's key shares with `key`.
+    matched: usize,
+    /// The last entry's key length, and its order against `key`.
+    last_len: usize,
+    last: Ordering,
+}
+
+impl<'k> StoredKeys<'k> {
+    fn new(key: &'k [u8]) -> Self {
+        StoredKeys {
+            key,
+            matched: 0,
+            last_len: 0,
+            last: Ordering::Less,
+        }
+    }
+
+    /// The order of the next entry's key (`head`, of `block`) against `key`. An entry
+    /// that stores nothing past the whole last key is that key again (one series'
+    /// versions); one sharing more with the last key than that shares with `key`
+    /// differs from `key` where the last did: both take the last one's order unread.
+    /// Otherwise the entry agrees with `key` as far as it shares, and only its suffix
+    /// is compared.
+    #[inline(always)]
+    fn order(&mut self, head: &Head, block: &Block) -> Result<Ordering> {
+        if head.restart {
+            (self.matched, self.last_len) = (0, 0);
+        }
+        if head.shared > self.last_len {
+            return Err(block.corrupt("shared length past previous key"));
+        }
+        let again = !head.restart && head.suffix_len == 0 && head.shared == self.last_len;
+        self.last_len = head.shared + head.suffix_len;
+        if again || head.shared > self.matched {
+            return Ok(self.last);
+        }
+        let suffix = head.suffix(block);
+        let rest = &self.key[head.shared..];
+        let same = shared_prefix(suffix, rest);
+        self.matched = head.shared + same;
+        self.last = match (suffix.get(same), rest.get(same)) {
+            (Some(a), Some(b)) => a.cmp(b),
+            _ => suffix.len().cmp(&rest.len()),
+        };
+        Ok(self.last)
+    }
+}
 
 impl BlockIter {
     fn at_restart(&mut self, r: usize) {
-        self.next_off = self.block.restart(r);
         self.restart_next(r);
+        self.next_off = self.next_restart_at;
         self.key.clear();
         self.ts = 0;
         self.pending = None;
@@ -94,36 +146,18 @@ impl BlockIter {
         // (exact point reads land on one in 16 times: no whole interval before it).
         let r = self.restart_before(key, ts, true, span)?;
         self.at_restart(r);
-        // The entries are compared with `key` as they are stored, without building
-        // theirs: `matched` is how many bytes the last key shares with `key` (that
-        // key being before it). A key sharing more than that with the last one is
-        // before `key` too, unread; otherwise it equals `key` as far as it shares
-        // and only its suffix is compared. The key found is built once, from `key`
-        // and its suffix (a document read scanned ~8 entries, building each key).
-        let (mut matched, mut last_len) = (0, 0);
+        // The entries are compared with `key` as they are stored (`StoredKeys`); the
+        // key found is built once, from `key` and its suffix (a document read scanned
+        // ~8 entries, building each key).
+        let mut keys = StoredKeys::new(key);
         while let Some((head, raw)) = self.decode_head()? {
-            if head.restart {
-                (matched, last_len) = (0, 0);
-            }
-            if head.shared > last_len {
-                return Err(self.block.corrupt("shared length past previous key"));
-            }
-            last_len = head.shared + head.suffix_len;
-            if head.shared > matched {
-                continue;
-            }
-            let suffix = &self.block.data[head.suffix_at..head.suffix_at + head.suffix_len];
-            let rest = &key[head.shared..];
-            let same = shared_prefix(suffix, rest);
-            matched = head.shared + same;
-            let order = match (suffix.get(same), rest.get(same)) {
-                (Some(a), Some(b)) => a.cmp(b),
-                _ => suffix.len().cmp(&rest.len()),
-            };
+            let order = keys.order(&head, &self.block)?;
             if order.then(self.ts.cmp(&ts)) != Ordering::Less {
+                // Not before `key`: it shares `head.shared` bytes with `key` (the
+                // entries before were before it: see `StoredKeys::order`).
                 self.key.clear();
                 self.key.extend_from_slice(&key[..head.shared]);
-                self.key.extend_from_slice(suffix);
+                self.key.extend_from_slice(head.suffix(&self.block));
                 self.pending = Some(raw);
                 return Ok(());
             }
@@ -175,31 +209,12 @@ impl BlockIter {
             false => self.block.restarts_at,
         };
         let mut starts_with_key = None;
-        // How many bytes the last entry's key shares with `key`, and its length.
-        let (mut matched, mut last_len) = (0, 0);
+        let mut keys = StoredKeys::new(key);
         while self.next_off < end {
             let Some((head, raw)) = self.decode_head()? else {
                 break;
             };
-            if head.restart {
-                (matched, last_len) = (0, 0);
-            }
-            if head.shared > last_len {
-                return Err(self.block.corrupt("shared length past previous key"));
-            }
-            last_len = head.shared + head.suffix_len;
-            // Sharing more with the last key than it shares with `key`, this one
-            // differs from `key` where that one did.
-            // Another version of the key: all of it shared, nothing stored.
-            let again = head.suffix_len == 0 && head.shared == key.len() && matched == key.len();
-            let is_key = again
-                || head.shared <= matched && {
-                    let suffix = &self.block.data[head.suffix_at..head.suffix_at + head.suffix_len];
-                    let rest = &key[head.shared..];
-                    let same = shared_prefix(suffix, rest);
-                    matched = head.shared + same;
-                    same == suffix.len() && same == rest.len()
-                };
+            let is_key = keys.order(&head, &self.block)? == Ordering::Equal;
             starts_with_key.get_or_insert(is_key);
             if is_key {
                 out.push((self.ts, raw));
