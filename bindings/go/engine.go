@@ -113,9 +113,6 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	u(o.TargetTableBytes, func(v uint64) uint32 { return C.flowdb_options_set_target_table_bytes(p, C.uint64_t(v), &cerr) })
 	u(o.RetentionMaxAgeSecs, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_age_secs(p, C.uint64_t(v), &cerr) })
 	u(o.RetentionMaxBytes, func(v uint64) uint32 { return C.flowdb_options_set_retention_max_bytes(p, C.uint64_t(v), &cerr) })
-	if o.MemtablesInBlockCache {
-		errs = append(errs, set(C.flowdb_options_set_memtables_in_block_cache(p, true, &cerr)))
-	}
 	for i, l := range o.MetricsLabels {
 		arg := "Options.MetricsLabels[" + strconv.Itoa(i) + "]"
 		errs = append(errs, withStr([]string{arg + ".Name", arg + ".Value"}, []string{l.Name, l.Value}, func(nv []*C.char) error {
@@ -146,6 +143,7 @@ func options(dir string, o *Options) (*C.flowdb_options_t, error) {
 	}
 	errs = append(errs, set(C.flowdb_options_set_create_if_missing(p, C.bool(!o.NoCreateIfMissing), &cerr)))
 	errs = append(errs, set(C.flowdb_options_set_auto_background(p, C.bool(!o.NoAutoBackground), &cerr)))
+	errs = append(errs, set(C.flowdb_options_set_memtables_in_block_cache(p, C.bool(o.MemtablesInBlockCache), &cerr)))
 	interval := o.SyncIntervalMs
 	if interval == 0 {
 		interval = 1000
