@@ -23,8 +23,6 @@ static inline void tally_value(tally *t, const void *v, size_t n) {
 
 /* A document counts its "id" (each system keeps the document's own JSON text). */
 void tally_docs(tally *t, const char *json, size_t len);
-/* Tallies each number of a JSON array of integers ("[1,2,3]"), as an id. */
-void tally_ids(tally *t, const char *json, size_t len);
 /* Tallies one id. */
 static inline void tally_id(tally *t, int64_t id) {
     t->count++;

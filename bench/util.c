@@ -29,19 +29,6 @@ void tally_docs(tally *t, const char *json, size_t len) {
     }
 }
 
-void tally_ids(tally *t, const char *json, size_t len) {
-    const char *p = json, *end = json + len;
-    while (p < end) {
-        if (*p >= '0' && *p <= '9') {
-            char *after;
-            tally_id(t, strtoll(p, &after, 10));
-            p = after;
-        } else {
-            p++;
-        }
-    }
-}
-
 double now_secs(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

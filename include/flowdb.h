@@ -175,6 +175,18 @@ typedef enum flowdb_event_kind_t {
 } flowdb_event_kind_t;
 
 /*
+ The type of a key (flowdb's key set: IndexedDB's number, string and array keys,
+ plus `null` and booleans).
+ */
+typedef enum flowdb_key_type_t {
+  FLOWDB_KEY_NULL = 0,
+  FLOWDB_KEY_BOOLEAN = 1,
+  FLOWDB_KEY_NUMBER = 2,
+  FLOWDB_KEY_STRING = 3,
+  FLOWDB_KEY_ARRAY = 4,
+} flowdb_key_type_t;
+
+/*
  Iteration order (IndexedDB's cursor directions).
  */
 typedef enum flowdb_direction_t {
@@ -647,6 +659,34 @@ typedef struct flowdb_event_t {
  event at a time, in the order they happened. It may call flowdb.
  */
 typedef void (*flowdb_event_fn)(const struct flowdb_event_t *event, void *user);
+
+/*
+ One key as a key visit hands it out. `kind` says which field holds it: `boolean`
+ for `FLOWDB_KEY_BOOLEAN`, `number` for `FLOWDB_KEY_NUMBER`, and `text` (`len`
+ bytes, NUL-terminated after them) for `FLOWDB_KEY_STRING` (the string as UTF-8) and
+ `FLOWDB_KEY_ARRAY` (the array as JSON text, as `flowdb_*_get_all_keys` writes it).
+ The other fields are zero (`text` NULL). `text` is lent for the call only: copy
+ what you keep.
+ */
+typedef struct flowdb_key_view_t {
+  enum flowdb_key_type_t kind;
+  bool boolean;
+  double number;
+  const char *text;
+  size_t len;
+} flowdb_key_view_t;
+
+/*
+ What `flowdb_jsondb_get_all_keys_visit` and `flowdb_txn_get_all_keys_visit` call
+ with each key, in order: the key (valid only during the call) and the `user`
+ pointer given to the visit. Return true for the next key, false to stop (the
+ callback is not called again). It must not unwind into flowdb (no C++ exception,
+ no longjmp). It may read the database (and, through the database, write other
+ stores); a write to the store being read, a call on the transaction being read,
+ or a shutdown of the database fails with `FLOWDB_BUSY` (each would wait for this
+ read to end).
+ */
+typedef bool (*flowdb_key_visit_fn)(const struct flowdb_key_view_t *key, void *user);
 
 /*
  A numeric point as C passes it in: the key is a `(pointer, length)` byte string,
@@ -1878,6 +1918,25 @@ enum flowdb_status_t flowdb_jsondb_get_all_keys(const struct flowdb_jsondb_t *db
                                                 size_t count,
                                                 char **out,
                                                 struct flowdb_error_t **err);
+
+/*
+ The primary keys of `store` whose key is in `range`, ascending (with `index` not
+ NULL: of that index's entries whose key is in `range`, in index key then primary key
+ order), at most `count` (0: all), handed to `callback` one at a time, typed and in
+ place (`flowdb_key_view_t`: a number as a `double`, a string as UTF-8), until it
+ returns false; the number of calls in `*handed_out` when it is not NULL. The fastest
+ key-only read: no JSON is written or parsed. A read-only transaction of its own. See
+ `flowdb_key_visit_fn` for what the callback may do.
+ */
+enum flowdb_status_t flowdb_jsondb_get_all_keys_visit(const struct flowdb_jsondb_t *db,
+                                                      const char *store,
+                                                      const char *index,
+                                                      const struct flowdb_key_range_t *range,
+                                                      size_t count,
+                                                      flowdb_key_visit_fn callback,
+                                                      void *user,
+                                                      uint64_t *handed_out,
+                                                      struct flowdb_error_t **err);
 
 /*
  Documents with their keys whose primary key is in `range`, in `direction` order, at
@@ -3190,6 +3249,25 @@ enum flowdb_status_t flowdb_txn_get_all_keys(struct flowdb_txn_t *txn,
                                              size_t count,
                                              char **out,
                                              struct flowdb_error_t **err);
+
+/*
+ The primary keys of `store` whose key is in `range`, ascending (with `index` not
+ NULL: of that index's entries whose key is in `range`, in index key then primary key
+ order), at most `count` (0: all), handed to `callback` one at a time, typed and in
+ place (`flowdb_key_view_t`: a number as a `double`, a string as UTF-8), until it
+ returns false; the number of calls in `*handed_out` when it is not NULL. The fastest
+ key-only read: no JSON is written or parsed. As the transaction sees them (its own
+ writes included). See `flowdb_key_visit_fn` for what the callback may do.
+ */
+enum flowdb_status_t flowdb_txn_get_all_keys_visit(struct flowdb_txn_t *txn,
+                                                   const char *store,
+                                                   const char *index,
+                                                   const struct flowdb_key_range_t *range,
+                                                   size_t count,
+                                                   flowdb_key_visit_fn callback,
+                                                   void *user,
+                                                   uint64_t *handed_out,
+                                                   struct flowdb_error_t **err);
 
 /*
  Documents with their keys whose primary key is in `range`, in `direction` order, at

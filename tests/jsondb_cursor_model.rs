@@ -13,8 +13,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use flowdb::jsondb::{
-    encode_key, Direction, DocRecord, IndexSchema, JsonDB, KeyRange, StoreSchema, Transaction,
-    TransactionMode,
+    encode_key, Direction, DocRecord, IndexSchema, JsonDB, KeyRange, KeyRef, StoreSchema,
+    Transaction, TransactionMode,
 };
 use flowdb::StatusCode;
 use serde_json::{json, Value};
@@ -185,6 +185,21 @@ fn check_reads(tx: &Transaction<'_>, docs: &Docs, rng: &mut fastrand::Rng, what:
             serde_json::to_string(&keys).unwrap(),
             "{ctx}: get_all_keys_json"
         );
+        // The lent form hands out the same keys, and stops when told to.
+        let stop = rng.usize(..=asc_n.len() + 1);
+        let mut lent = Vec::new();
+        let mut take = |k: KeyRef<'_>| {
+            lent.push(k.to_value().unwrap());
+            lent.len() < stop
+        };
+        let handed = match index {
+            None => tx.get_all_keys_each("s", &range, count, &mut take),
+            Some(i) => tx.get_all_keys_by_index_each("s", i, &range, count, &mut take),
+        }
+        .unwrap();
+        let want_lent = keys.len().min(stop.max(1));
+        assert_eq!((handed, lent.len()), (want_lent, want_lent), "{ctx}: each");
+        assert_eq!(lent[..], keys[..want_lent], "{ctx}: get_all_keys_each");
         assert_eq!(n, asc.len(), "{ctx}: count");
         assert_eq!(keys.len(), asc_n.len(), "{ctx}: get_all_keys");
         for (k, w) in keys.iter().zip(&asc_n) {

@@ -28,8 +28,9 @@
 // ErrNotFound) (one Err* sentinel per Code) tells the kind.
 //
 // Reads copy what they return into Go memory (LastN's records included). There is no
-// lending form like the C API's flowdb_engine_last_n_visit, which hands each value to
-// a callback in place: a cgo callback per record costs more than the copy it saves.
+// lending form like the C API's flowdb_engine_last_n_visit and
+// flowdb_jsondb_get_all_keys_visit, which hand each value or key to a callback in
+// place: a cgo callback per record costs more than the copy it saves.
 package flowdb
 
 /*

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -101,6 +102,40 @@ inline Status status(flowdb_status_t code, flowdb_error_t *&err) {
 inline void check(flowdb_status_t code, flowdb_error_t *&err) {
     Status s = status(code, err);
     if (!s.ok()) throw Error(s.code, s.message);
+}
+// What a C callback calls (a visit's): f(args...), returning void (go on) or bool
+// (false: stop). An exception from f stops the calls and is kept, to be rethrown once
+// the C call has returned: none unwinds through the library.
+template <class F>
+struct Callee {
+    F &f;
+    std::exception_ptr thrown;
+    template <class... A>
+    bool operator()(A &&...a) noexcept {
+        try {
+            if constexpr (std::is_void_v<std::invoke_result_t<F &, A...>>) {
+                f(std::forward<A>(a)...);
+                return true;
+            } else {
+                return static_cast<bool>(f(std::forward<A>(a)...));
+            }
+        } catch (...) {
+            thrown = std::current_exception();
+            return false;
+        }
+    }
+};
+// Runs `c(user, &handed, &err)`, a C visit whose callback calls a Callee<F> at
+// `user`; rethrows what f threw, else the call's error; returns how many calls f had.
+template <class F, class C>
+uint64_t calling(F &f, C &&c) {
+    Callee<F> callee{f, nullptr};
+    uint64_t handed = 0;
+    flowdb_error_t *err = nullptr;
+    Status s = status(c(static_cast<void *>(&callee), &handed, &err), err);
+    if (callee.thrown) std::rethrow_exception(callee.thrown);
+    if (!s.ok()) throw Error(s.code, s.message);
+    return handed;
 }
 inline const uint8_t *bytes(std::string_view s) { return reinterpret_cast<const uint8_t *>(s.data()); }
 // `s` as the NUL-terminated string C reads (a name, a path, a key path): one holding a

@@ -1,4 +1,5 @@
-// flowdb/keys.hpp: KeyRange, a range over JsonDB keys (JSON text).
+// flowdb/keys.hpp: KeyRange, a range over JsonDB keys (JSON text), and KeyView, a key
+// handed out typed by get_all_keys_each.
 // Part of the C++ wrapper flowdb.hpp, which includes every part.
 #ifndef FLOWDB_KEYS_HPP
 #define FLOWDB_KEYS_HPP
@@ -9,6 +10,13 @@
 #include <utility>
 
 namespace flowdb {
+
+/// A key as get_all_keys_each hands it out, valid during the call only: `kind`
+/// (FLOWDB_KEY_NULL, _BOOLEAN, _NUMBER, _STRING, _ARRAY) says which field holds it:
+/// `boolean`, `number`, or the text (key_text(): a string as UTF-8, an array as JSON).
+using KeyView = flowdb_key_view_t;
+/// The text of a string or array key; empty for the others.
+inline std::string_view key_text(const KeyView &k) { return k.text ? std::string_view(k.text, k.len) : std::string_view(); }
 
 /// A key range over JSON keys (IDBKeyRange); bounds are JSON text.
 class KeyRange {

@@ -15,6 +15,11 @@
 namespace flowdb {
 
 namespace detail {
+// The C callback of a key visit, calling f(key) through a Callee.
+template <class F>
+bool key_call(const flowdb_key_view_t *key, void *user) noexcept {
+    return (*static_cast<Callee<F> *>(user))(*key);
+}
 // A string the library fills in through `f(&out, &err)`.
 template <class F>
 std::string text(F &&f) {
@@ -43,6 +48,7 @@ struct RangeFns<flowdb_txn_t *> {
     static constexpr auto clear = flowdb_txn_clear;
     static constexpr auto get_all = flowdb_txn_get_all;
     static constexpr auto get_all_keys = flowdb_txn_get_all_keys;
+    static constexpr auto get_all_keys_visit = flowdb_txn_get_all_keys_visit;
     static constexpr auto get_all_records = flowdb_txn_get_all_records;
     static constexpr auto get_key = flowdb_txn_get_key;
     static constexpr auto count_range = flowdb_txn_count_range;
@@ -60,6 +66,7 @@ struct RangeFns<const flowdb_jsondb_t *> {
     static constexpr auto clear = flowdb_jsondb_clear;
     static constexpr auto get_all = flowdb_jsondb_get_all;
     static constexpr auto get_all_keys = flowdb_jsondb_get_all_keys;
+    static constexpr auto get_all_keys_visit = flowdb_jsondb_get_all_keys_visit;
     static constexpr auto get_all_records = flowdb_jsondb_get_all_records;
     static constexpr auto get_key = flowdb_jsondb_get_key;
     static constexpr auto count_range = flowdb_jsondb_count_range;
@@ -77,6 +84,12 @@ template <class Self, class H>
 class RangeRequests {
     using F = RangeFns<H>;
     H h() const { return static_cast<const Self *>(this)->get(); }
+    template <class Fn>
+    uint64_t keys_each(const char *store, const char *index, const KeyRange &r, size_t count, Fn &f) const {
+        return detail::calling(f, [&](void *u, uint64_t *handed, flowdb_error_t **e) {
+            return F::get_all_keys_visit(h(), store, index, r.get(), count, &detail::key_call<Fn>, u, handed, e);
+        });
+    }
 
 public:
     /// Stores doc as a new document (IndexedDB's add); a document with its key already
@@ -117,6 +130,20 @@ public:
     /// Primary keys in r, ascending, at most count (0: all): a JSON array.
     std::string get_all_keys(const std::string &store, const KeyRange &r, size_t count = 0) const {
         return text([&](char **o, flowdb_error_t **e) { return F::get_all_keys(h(), detail::c_str(store, "store"), r.get(), count, o, e); });
+    }
+    /// Primary keys in r, ascending, at most count (0: all), handed to f(const KeyView &)
+    /// one at a time where they lie, typed (a number as a double, a string as UTF-8: no
+    /// JSON); f returns void (go on) or bool (false: stop). Returns how many keys f was
+    /// given; an exception from f stops the visit and is rethrown.
+    template <class Fn>
+    uint64_t get_all_keys_each(const std::string &store, const KeyRange &r, size_t count, Fn f) const {
+        return keys_each(detail::c_str(store, "store"), nullptr, r, count, f);
+    }
+    /// get_all_keys_each over the index entries with a key in r, in (index key, primary
+    /// key) order.
+    template <class Fn>
+    uint64_t get_all_keys_by_index_each(const std::string &store, const std::string &index, const KeyRange &r, size_t count, Fn f) const {
+        return keys_each(detail::c_str(store, "store"), detail::c_str(index, "index"), r, count, f);
     }
     /// Documents with their keys in dir order, at most count (0: all): a JSON array of
     /// {"key","primary_key","value"} (IndexedDB's getAllRecords).

@@ -305,40 +305,16 @@ inline std::optional<Record> first(const RecordList &l) {
 inline flowdb_record_view_t view(const Record &r) {
     return flowdb_record_view_t{bytes(r.key), r.key.size(), r.ts, r.expire_at, bytes(r.value), r.value.size()};
 }
-// The C callback of a last_n_visit over a callable f(ts, value) returning void (go on)
-// or bool (false: stop). An exception from f stops the calls and is kept, to be
-// rethrown once the C call has returned: none unwinds through the library.
+// The C callback of a last_n_visit, calling f(ts, value) through a Callee.
 template <class F>
-struct Visitor {
-    F &f;
-    std::exception_ptr thrown;
-    static bool call(int64_t ts, const uint8_t *value, size_t value_len, void *user) noexcept {
-        auto *self = static_cast<Visitor *>(user);
-        try {
-            std::string_view v(reinterpret_cast<const char *>(value), value_len);
-            if constexpr (std::is_void_v<std::invoke_result_t<F &, int64_t, std::string_view>>) {
-                self->f(ts, v);
-                return true;
-            } else {
-                return static_cast<bool>(self->f(ts, v));
-            }
-        } catch (...) {
-            self->thrown = std::current_exception();
-            return false;
-        }
-    }
-};
+bool last_n_call(int64_t ts, const uint8_t *value, size_t value_len, void *user) noexcept {
+    return (*static_cast<Callee<F> *>(user))(ts, std::string_view(reinterpret_cast<const char *>(value), value_len));
+}
 // Runs `c(callback, user, &handed, &err)` (a last_n_visit) with f behind the callback;
 // returns how many records f was given.
 template <class F, class C>
 uint64_t visit(F &f, C &&c) {
-    Visitor<F> v{f, nullptr};
-    uint64_t handed = 0;
-    flowdb_error_t *err = nullptr;
-    Status s = status(c(&Visitor<F>::call, static_cast<void *>(&v), &handed, &err), err);
-    if (v.thrown) std::rethrow_exception(v.thrown);
-    if (!s.ok()) throw Error(s.code, s.message);
-    return handed;
+    return calling(f, [&](void *u, uint64_t *h, flowdb_error_t **e) { return c(&last_n_call<F>, u, h, e); });
 }
 }  // namespace detail
 

@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::doc::DocForm;
-use super::key;
+use super::key::{self, KeyRef};
 use super::range::{Direction, KeyRange};
 use super::request::DocBuf;
 use super::txn::Transaction;
@@ -24,6 +24,10 @@ pub struct DocRecord<D = Value> {
     pub value: D,
 }
 
+fn undecodable() -> Error {
+    Error::Internal("undecodable stored key".into())
+}
+
 fn limit_of(count: Option<usize>) -> usize {
     match count {
         None | Some(0) => usize::MAX,
@@ -36,9 +40,7 @@ pub(crate) fn decode_key(b: &[u8]) -> Result<Value> {
     if let Some(v) = key::decode_number(b) {
         return Ok(v);
     }
-    key::decode(b)
-        .map(|(v, _)| v)
-        .ok_or_else(|| Error::Internal("undecodable stored key".into()))
+    key::decode(b).map(|(v, _)| v).ok_or_else(undecodable)
 }
 
 impl Transaction<'_> {
@@ -89,14 +91,15 @@ impl Transaction<'_> {
     }
 
     /// Primary keys of the entries in `range`, ascending, at most `count`, handed to
-    /// `each` encoded as the walk finds them: no document read, nothing copied.
+    /// `each` encoded as the walk finds them (no document read, nothing copied) until
+    /// it returns false.
     fn primary_keys_each(
         &self,
         store: &str,
         index: Option<&str>,
         range: &KeyRange,
         count: Option<usize>,
-        mut each: impl FnMut(&[u8]) -> Result<()>,
+        mut each: impl FnMut(&[u8]) -> Result<bool>,
     ) -> Result<()> {
         let limit = limit_of(count);
         self.read(&[store], |r| {
@@ -112,9 +115,9 @@ impl Transaction<'_> {
                 Direction::Next,
                 expect,
                 &mut |h| {
-                    each(h.primary_key)?;
+                    let go = each(h.primary_key)?;
                     n += 1;
-                    Ok(n < limit)
+                    Ok(go && n < limit)
                 },
             )?;
             Ok(())
@@ -132,9 +135,26 @@ impl Transaction<'_> {
         let mut keys = Vec::new();
         self.primary_keys_each(store, index, range, count, |k| {
             keys.push(decode_key(k)?);
-            Ok(())
+            Ok(true)
         })?;
         Ok(keys)
+    }
+
+    /// `primary_keys_each` handed out as [`KeyRef`]s; returns how many `each` took.
+    fn primary_keys_lent(
+        &self,
+        store: &str,
+        index: Option<&str>,
+        range: &KeyRange,
+        count: Option<usize>,
+        mut each: impl FnMut(KeyRef<'_>) -> bool,
+    ) -> Result<usize> {
+        let mut n = 0;
+        self.primary_keys_each(store, index, range, count, |k| {
+            n += 1;
+            Ok(each(KeyRef::new(k).ok_or_else(undecodable)?))
+        })?;
+        Ok(n)
     }
 
     /// `primary_keys_each` as one JSON array text, each key written as it comes.
@@ -151,8 +171,8 @@ impl Transaction<'_> {
             if text.len() > 1 {
                 text.push(b',');
             }
-            key::write_json(k, &mut text)
-                .ok_or_else(|| Error::Internal("undecodable stored key".into()))
+            key::write_json(k, &mut text).ok_or_else(undecodable)?;
+            Ok(true)
         })?;
         text.push(b']');
         // serde_json writes UTF-8; checked all the same (about 1% of the call).
@@ -192,6 +212,20 @@ impl Transaction<'_> {
         count: Option<usize>,
     ) -> Result<String> {
         self.primary_keys_json(store, None, range, count)
+    }
+
+    /// [`get_all_keys`](Self::get_all_keys) handed to `each` one at a time where
+    /// they lie ([`KeyRef`]: no value built, nothing copied), until `each` returns
+    /// false; returns how many keys `each` was handed. The fastest key-only read:
+    /// the C API's `flowdb_*_get_all_keys_visit`.
+    pub fn get_all_keys_each(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+        each: impl FnMut(KeyRef<'_>) -> bool,
+    ) -> Result<usize> {
+        self.primary_keys_lent(store, None, range, count, each)
     }
 
     /// Keys and documents together, in `dir` order, at most `count`
@@ -264,6 +298,19 @@ impl Transaction<'_> {
         self.primary_keys_json(store, Some(index), range, count)
     }
 
+    /// [`get_all_keys_by_index`](Self::get_all_keys_by_index) handed to `each` one
+    /// at a time where they lie (as [`get_all_keys_each`](Self::get_all_keys_each)).
+    pub fn get_all_keys_by_index_each(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+        each: impl FnMut(KeyRef<'_>) -> bool,
+    ) -> Result<usize> {
+        self.primary_keys_lent(store, Some(index), range, count, each)
+    }
+
     /// Index keys, primary keys and documents of `index` entries in `range`, in `dir`
     /// order, at most `count` (IndexedDB's `index.getAllRecords`).
     pub fn get_all_records_by_index<D: DocForm>(
@@ -322,6 +369,17 @@ impl JsonDB {
         self.read_one(store, |tx| tx.get_all_keys_json(store, range, count))
     }
 
+    /// [`Transaction::get_all_keys_each`] in a read-only transaction of its own.
+    pub fn get_all_keys_each(
+        &self,
+        store: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+        each: impl FnMut(KeyRef<'_>) -> bool,
+    ) -> Result<usize> {
+        self.read_one(store, |tx| tx.get_all_keys_each(store, range, count, each))
+    }
+
     /// [`Transaction::get_all_records`] in a read-only transaction of its own.
     pub fn get_all_records<D: DocForm>(
         &self,
@@ -378,6 +436,21 @@ impl JsonDB {
     ) -> Result<String> {
         self.read_one(store, |tx| {
             tx.get_all_keys_by_index_json(store, index, range, count)
+        })
+    }
+
+    /// [`Transaction::get_all_keys_by_index_each`] in a read-only transaction of its
+    /// own.
+    pub fn get_all_keys_by_index_each(
+        &self,
+        store: &str,
+        index: &str,
+        range: &KeyRange,
+        count: Option<usize>,
+        each: impl FnMut(KeyRef<'_>) -> bool,
+    ) -> Result<usize> {
+        self.read_one(store, |tx| {
+            tx.get_all_keys_by_index_each(store, index, range, count, each)
         })
     }
 

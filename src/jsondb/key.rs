@@ -23,6 +23,7 @@ mod decode;
 mod encode;
 mod json_text;
 mod valid;
+mod view;
 
 pub(crate) use decode::{decode, decode_number, skip};
 #[cfg(test)]
@@ -30,6 +31,7 @@ pub(crate) use encode::compare;
 pub use encode::encode;
 pub(crate) use json_text::write_json;
 pub(crate) use valid::validate;
+pub use view::{KeyRef, KeyType};
 
 const TAG_NULL: u8 = 0x02;
 const TAG_FALSE: u8 = 0x04;

@@ -41,6 +41,7 @@ pub use doc::{DocArray, DocForm, DocSink, RawDoc};
 pub use feed::{Change, ChangeKind, Subscription, DEFAULT_CHANGE_RETENTION};
 pub use getall::DocRecord;
 pub use key::encode as encode_key;
+pub use key::{KeyRef, KeyType};
 pub use keypath::KeyPath;
 pub use query::{QueryBuilder, SortDir};
 pub use range::{Direction, KeyRange};

@@ -69,6 +69,13 @@ OPTIONAL = {
     ("flowdb_engine_last_n_visit", "handed_out"),
     ("flowdb_snapshot_last_n_visit", "user"),
     ("flowdb_snapshot_last_n_visit", "handed_out"),
+    # A key visit: index NULL reads the store's own keys.
+    ("flowdb_jsondb_get_all_keys_visit", "index"),
+    ("flowdb_jsondb_get_all_keys_visit", "user"),
+    ("flowdb_jsondb_get_all_keys_visit", "handed_out"),
+    ("flowdb_txn_get_all_keys_visit", "index"),
+    ("flowdb_txn_get_all_keys_visit", "user"),
+    ("flowdb_txn_get_all_keys_visit", "handed_out"),
     # An event listener: f NULL removes it; user is the listener's, never read by flowdb.
     ("flowdb_engine_set_event_listener", "f"),
     ("flowdb_engine_set_event_listener", "user"),
@@ -136,7 +143,8 @@ VALID = {
 }
 # Callback typedefs (function pointers, named without a `*`): a valid one, defined in
 # PRELUDE; each is also given NULL in turn, as pointer arguments are.
-CALLBACKS = {"flowdb_last_n_visit_fn": "count_visit", "flowdb_event_fn": "count_event",
+CALLBACKS = {"flowdb_last_n_visit_fn": "count_visit", "flowdb_key_visit_fn": "count_key",
+             "flowdb_event_fn": "count_event",
              "flowdb_upgrade_fn": "declining_upgrade"}
 VALID.update(CALLBACKS)
 NAMED = {"store": '"s"', "index": '"i"', "name": '"i"', "doc": '"{\\"id\\":3}"'}
@@ -335,6 +343,15 @@ static size_t visits, visited_bytes;
 static bool count_visit(int64_t ts, const uint8_t *value, size_t value_len, void *user) {
     (void)ts;
     for (size_t i = 0; i < value_len; i++) visited_bytes += value[i] != 0;
+    if (user) (*(size_t *)user)++;
+    return true;
+}
+
+/* The callback given to every flowdb_key_visit_fn argument: counts its calls in the
+ * size_t at `user` (when not NULL) and reads the key it is lent. */
+static bool count_key(const flowdb_key_view_t *key, void *user) {
+    visited_bytes += (size_t)key->kind + key->boolean + (key->number != 0);
+    for (size_t i = 0; key->text && i <= key->len; i++) visited_bytes += key->text[i] != 0;
     if (user) (*(size_t *)user)++;
     return true;
 }

@@ -123,6 +123,32 @@ static void ranges_and_cursors(const std::string &dir) {
     CHECK(code_of([&] { db.get_all("nope", all); }) == FLOWDB_NOT_FOUND);
     CHECK(code_of([&] { db.get_all_records_by_index("users", "nope", all); }) == FLOWDB_NOT_FOUND);
 
+    // Keys handed out typed, in place: void or bool callables; an exception stops the
+    // visit and comes back out of it.
+    std::string seen;
+    CHECK(db.get_all_keys_each("users", all, 0, [&](const flowdb::KeyView &k) {
+        CHECK(k.kind == FLOWDB_KEY_NUMBER && flowdb::key_text(k).empty());
+        seen += std::to_string(int(k.number)) + ";";
+    }) == 3);
+    CHECK(seen == "1;2;3;");
+    seen.clear();
+    CHECK(db.get_all_keys_by_index_each("users", "age", all, 0, [&](const flowdb::KeyView &k) {
+        seen += std::to_string(int(k.number)) + ";";
+        return k.number != 1;
+    }) == 2);
+    CHECK(seen == "2;1;");
+    CHECK(code_of([&] { db.get_all_keys_each("users", all, 0, [](const flowdb::KeyView &) { throw flowdb::Error(FLOWDB_DATA, "mine"); }); }) ==
+          FLOWDB_DATA);
+    CHECK(code_of([&] { db.get_all_keys_by_index_each("users", "nope", all, 0, [](const flowdb::KeyView &) {}); }) == FLOWDB_NOT_FOUND);
+    db.create_object_store("named", "[]");
+    db.put_with_key("named", "{}", R"("hé")");
+    db.put_with_key("named", "{}", R"([1,"a"])");
+    seen.clear();
+    db.get_all_keys_each("named", all, 0, [&](const flowdb::KeyView &k) {
+        seen += std::to_string(int(k.kind)) + ":" + std::string(flowdb::key_text(k)) + ";";
+    });
+    CHECK(seen == "3:h\xc3\xa9;4:[1,\"a\"];");
+
     // A transaction's: its own writes seen, gone on abort (the destructor).
     {
         flowdb::Transaction t = db.transaction({"users"}, true);
@@ -130,6 +156,8 @@ static void ranges_and_cursors(const std::string &dir) {
         CHECK(t.get_all_keys("users", all) == "[1,2,3,9]");
         t.delete_range("users", KeyRange::bound("1", "2"));
         CHECK(t.get_all_keys("users", all, 0) == "[3,9]");
+        double sum = 0;
+        CHECK(t.get_all_keys_each("users", all, 0, [&](const flowdb::KeyView &k) { sum += k.number; }) == 2 && sum == 12);
         CHECK(t.count_range("users", all) == 2);
         CHECK(t.get_key("users", all) == "3");
         CHECK(t.get_all_by_index("users", "age", KeyRange::lower_bound("40")) == R"([{"age":50,"id":9}])");

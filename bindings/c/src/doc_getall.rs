@@ -16,7 +16,7 @@ use super::doc_requests::{docs_out, put_text, to_json, write_doc, Docs};
 use super::error::{cstr, json, null, put, put_string};
 use super::key_range::{direction_of, flowdb_key_range_t, key_range};
 use flowdb::error::Result;
-use flowdb::jsondb::{Direction, DocRecord, KeyRange, RawDoc, Transaction};
+use flowdb::jsondb::{Direction, DocRecord, KeyRange, KeyRef, RawDoc, Transaction};
 
 /// A request's source and range: the store, its index when the request has one (a
 /// NULL `index` there is `FLOWDB_INVALID_ARGUMENT`), and the key range.
@@ -63,6 +63,22 @@ impl<'a> Source<'a> {
             Some(i) => on_index(tx, s, i, r),
         })?;
         write(out, got)
+    }
+
+    /// The primary keys of the source (a store's, or its index's entries'), at most
+    /// `count` (0: all), handed to `each` where they lie until it returns false;
+    /// returns how many it was handed.
+    pub(crate) fn keys_each(
+        &self,
+        d: &mut impl Docs,
+        count: usize,
+        each: impl FnMut(KeyRef<'_>) -> bool,
+    ) -> Result<usize> {
+        let (s, r, count) = (self.store, self.range, Some(count));
+        d.reading(s, |tx| match self.index {
+            None => tx.get_all_keys_each(s, r, count, each),
+            Some(i) => tx.get_all_keys_by_index_each(s, i, r, count, each),
+        })
     }
 }
 

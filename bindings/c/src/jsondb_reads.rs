@@ -3,12 +3,13 @@
 //! committed before it returns, for a write). The requests are doc_getall.rs's; the
 //! same ones on a transaction are in txn_reads.rs.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use super::doc_getall as getall;
 use super::doc_getall::Source;
 use super::error::{flowdb_error_t, flowdb_status_t, guard};
 use super::jsondb::{flowdb_jsondb_t, flowdb_key_range_t, with_db};
+use super::key_visit::{self, flowdb_key_visit_fn};
 
 /// Stores `doc` (JSON object text) as a new document (IndexedDB's `add`): a document
 /// with the same key already there is `FLOWDB_CONSTRAINT`, and nothing changes. Its
@@ -137,6 +138,35 @@ pub unsafe extern "C" fn flowdb_jsondb_get_all_keys(
     guard(err, || unsafe {
         let src = Source::new(store, None, range)?;
         with_db(db, |x| getall::get_all_keys(&mut &**x, src, count, out))
+    })
+}
+
+/// The primary keys of `store` whose key is in `range`, ascending (with `index` not
+/// NULL: of that index's entries whose key is in `range`, in index key then primary key
+/// order), at most `count` (0: all), handed to `callback` one at a time, typed and in
+/// place (`flowdb_key_view_t`: a number as a `double`, a string as UTF-8), until it
+/// returns false; the number of calls in `*handed_out` when it is not NULL. The fastest
+/// key-only read: no JSON is written or parsed. A read-only transaction of its own. See
+/// `flowdb_key_visit_fn` for what the callback may do.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn flowdb_jsondb_get_all_keys_visit(
+    db: *const flowdb_jsondb_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    callback: flowdb_key_visit_fn,
+    user: *mut c_void,
+    handed_out: *mut u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, (!index.is_null()).then_some(index), range)?;
+        with_db(db, |x| {
+            key_visit::get_all_keys_visit(&mut &**x, src, count, callback, user, handed_out)
+        })
     })
 }
 

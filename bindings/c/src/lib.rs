@@ -82,6 +82,7 @@ pub mod jsondb_cursor;
 pub mod jsondb_reads;
 pub mod jsondb_schema;
 pub mod key_range;
+pub mod key_visit;
 pub mod options;
 pub mod points;
 pub mod points_agg;

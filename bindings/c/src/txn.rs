@@ -78,7 +78,18 @@ fn in_slot<T>(
     cell: &TxnCell,
     f: impl FnOnce(&mut Transaction<'static>, bool) -> Result<T>,
 ) -> Result<T> {
-    let mut slot = cell.lock();
+    let mut slot = match super::engine::in_callback() {
+        // From a callback of a call on this transaction (a key visit), the lock is
+        // the outer call's: waiting for it would wait forever.
+        true => cell.try_lock().ok_or_else(|| {
+            Error::Busy(
+                "a call on a transaction from inside a callback of a call on it would \
+                 wait for that call: make it after the callback returns"
+                    .into(),
+            )
+        })?,
+        false => cell.lock(),
+    };
     match slot.as_mut() {
         Some(Slot::Own(s)) => f(&mut s.txn, false),
         Some(Slot::Lent(l)) => l.run(|up| f(up, true)),

@@ -2,12 +2,13 @@
 //! sees its store (its own writes included). The requests are doc_getall.rs's; the
 //! same ones on the database, each a transaction of its own, are in jsondb_reads.rs.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use super::doc_getall as getall;
 use super::doc_getall::Source;
 use super::error::{flowdb_error_t, flowdb_status_t, guard};
 use super::jsondb::flowdb_key_range_t;
+use super::key_visit::{self, flowdb_key_visit_fn};
 use super::txn::{flowdb_txn_t, with_txn};
 
 /// Stores `doc` (JSON object text) as a new document in the transaction (IndexedDB's
@@ -138,6 +139,35 @@ pub unsafe extern "C" fn flowdb_txn_get_all_keys(
     guard(err, || unsafe {
         let src = Source::new(store, None, range)?;
         with_txn(txn, |t| getall::get_all_keys(t, src, count, out))
+    })
+}
+
+/// The primary keys of `store` whose key is in `range`, ascending (with `index` not
+/// NULL: of that index's entries whose key is in `range`, in index key then primary key
+/// order), at most `count` (0: all), handed to `callback` one at a time, typed and in
+/// place (`flowdb_key_view_t`: a number as a `double`, a string as UTF-8), until it
+/// returns false; the number of calls in `*handed_out` when it is not NULL. The fastest
+/// key-only read: no JSON is written or parsed. As the transaction sees them (its own
+/// writes included). See `flowdb_key_visit_fn` for what the callback may do.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn flowdb_txn_get_all_keys_visit(
+    txn: *mut flowdb_txn_t,
+    store: *const c_char,
+    index: *const c_char,
+    range: *const flowdb_key_range_t,
+    count: usize,
+    callback: flowdb_key_visit_fn,
+    user: *mut c_void,
+    handed_out: *mut u64,
+    err: *mut *mut flowdb_error_t,
+) -> flowdb_status_t {
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
+    guard(err, || unsafe {
+        let src = Source::new(store, (!index.is_null()).then_some(index), range)?;
+        with_txn(txn, |t| {
+            key_visit::get_all_keys_visit(t, src, count, callback, user, handed_out)
+        })
     })
 }
 

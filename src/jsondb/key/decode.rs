@@ -38,29 +38,9 @@ pub(crate) fn decode(b: &[u8]) -> Option<(Value, usize)> {
         TAG_TRUE => Some((Value::Bool(true), 1)),
         TAG_NUMBER => Some((decode_number(b)?, 9)),
         TAG_STRING => {
-            let mut units = Vec::new();
-            let mut i = 1;
-            loop {
-                let c = *b.get(i)?;
-                match c {
-                    END => break,
-                    0x01..=0x7f => {
-                        units.push((c - 1) as u16);
-                        i += 1;
-                    }
-                    0x80..=0xbf => {
-                        let lo = *b.get(i + 1)?;
-                        units.push((((c & 0x3f) as u16) << 8 | lo as u16) + 0x7f);
-                        i += 2;
-                    }
-                    0xc0 => {
-                        units.push(u16::from_be_bytes([*b.get(i + 1)?, *b.get(i + 2)?]));
-                        i += 3;
-                    }
-                    _ => return None,
-                }
-            }
-            Some((Value::String(String::from_utf16(&units).ok()?), i + 1))
+            let mut text = String::new();
+            let n = decode_string(b, &mut text)?;
+            Some((Value::String(text), n))
         }
         TAG_ARRAY => {
             let mut items = Vec::new();
@@ -74,6 +54,42 @@ pub(crate) fn decode(b: &[u8]) -> Option<(Value, usize)> {
         }
         _ => None,
     }
+}
+
+/// Appends the string key at the front of `b` (its tag included) to `out` as
+/// UTF-8; returns the bytes it took. `None` for anything but a well-formed string key
+/// (a lone UTF-16 surrogate included).
+pub(crate) fn decode_string(b: &[u8], out: &mut String) -> Option<usize> {
+    if b.first() != Some(&TAG_STRING) {
+        return None;
+    }
+    let mut units = Vec::new();
+    let mut i = 1;
+    loop {
+        let c = *b.get(i)?;
+        match c {
+            END => break,
+            0x01..=0x7f => {
+                units.push((c - 1) as u16);
+                i += 1;
+            }
+            0x80..=0xbf => {
+                let lo = *b.get(i + 1)?;
+                units.push((((c & 0x3f) as u16) << 8 | lo as u16) + 0x7f);
+                i += 2;
+            }
+            0xc0 => {
+                units.push(u16::from_be_bytes([*b.get(i + 1)?, *b.get(i + 2)?]));
+                i += 3;
+            }
+            _ => return None,
+        }
+    }
+    out.reserve(units.len());
+    for c in char::decode_utf16(units) {
+        out.push(c.ok()?);
+    }
+    Some(i + 1)
 }
 
 /// The length of the key at the front of `b`, without building it: what `decode`
