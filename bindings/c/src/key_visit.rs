@@ -103,7 +103,7 @@ impl flowdb_key_view_t {
 /// `text`; false when `k` does not decode. (Written in place: a view returned by value
 /// is stored in pieces and read back whole, a store-forwarding stall per key that
 /// took a third of the time of a visit of number keys.)
-#[inline]
+#[inline(always)]
 fn fill(v: &mut flowdb_key_view_t, k: KeyRef<'_>, text: &mut Vec<u8>) -> bool {
     use flowdb_key_type_t::*;
     *v = flowdb_key_view_t::NULL;
