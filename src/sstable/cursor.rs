@@ -40,6 +40,10 @@ pub(crate) struct TableCursor {
     part: PartSlot,
     next_block: usize,
     iter: Option<BlockIter>,
+    /// Whether `iter`'s block is the plan's last: only its entries can lie past the
+    /// end bound (every planned block starts at or before the end, so the entries of
+    /// any but the last lie below the next one's first key), so only its are checked.
+    last_block: bool,
     started: bool,
     /// Backwards: the entries in bounds of the block read last, in order (taken
     /// from the end, built only when taken).
@@ -72,6 +76,7 @@ impl TableCursor {
             part: None,
             next_block: 0,
             iter: None,
+            last_block: false,
             started: false,
             back: None,
             raw: None,
@@ -146,8 +151,9 @@ impl TableCursor {
 
     #[inline(always)]
     fn find_lent(&mut self, mut offer: Option<&mut BlockOffer<'_>>) -> Result<Option<Raw>> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
+        // Tested before taken: a take copies the whole `Option` out each entry.
+        if self.failed.is_some() {
+            return Err(self.failed.take().expect("failed"));
         }
         debug_assert!(!self.bounds.reverse);
         loop {
@@ -163,6 +169,7 @@ impl TableCursor {
                         }
                     }
                     self.next_block += 1;
+                    self.last_block = self.blocks.get(self.next_block).is_none();
                     let block = self.table.read_block(n, &mut self.part, &self.opts)?;
                     let mut it = BlockIter::new(block);
                     if !self.started {
@@ -179,7 +186,7 @@ impl TableCursor {
                 continue;
             };
             let (key, ts) = (it.key(), it.ts());
-            if b.key_past_end(key) {
+            if self.last_block && b.key_past_end(key) {
                 return Ok(self.end());
             }
             let lo = b.ts_floor(key);

@@ -146,10 +146,11 @@ impl BlockIter {
     /// step, its value `value(&raw)` (lent from the block).
     #[inline(always)]
     pub(crate) fn next_raw(&mut self) -> Result<Option<Raw>> {
-        match self.pending.take() {
-            Some(raw) => Ok(Some(raw)),
-            None => self.decode(),
+        // Tested before taken: a take copies the whole `Option` out each entry.
+        if self.pending.is_some() {
+            return Ok(self.pending.take());
         }
+        self.decode()
     }
 
     /// The key of the entry `next_raw` returned last.
