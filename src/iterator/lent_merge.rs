@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::memtable::MemCursor;
 use crate::point::Summary;
 use crate::sstable::block_stats::Parts;
-use crate::sstable::cursor::{Ask, BlockOffer, LentEntry, Offered, TableCursor};
+use crate::sstable::cursor::{Ask, Below, BlockOffer, LentEntry, Offered, TableCursor};
 use crate::sstable::props::BlockMeta;
 
 use super::merge::Source;
@@ -337,6 +337,28 @@ where
         {
             next = Some(a);
         }
+    }
+    if let Cur::Tables(tables) = me {
+        // A table's run in the table cursor's own loop (its step inlined), each
+        // table of a run's in turn.
+        let below = next.as_ref().map(|n| (n.key, n.ts));
+        while let Some(c) = tables.front_mut() {
+            let seq = c.seq();
+            let mut each = |lent: LentEntry<'_>| {
+                let at = At::in_table(lent, seq);
+                if !keep(&at) {
+                    return Ok(true);
+                }
+                *handed += 1;
+                f(at)
+            };
+            match c.visit_lent_below(below, &mut each)? {
+                Below::Stopped => return Ok(Run::Stopped),
+                Below::Reached => return Ok(Run::Reached),
+                Below::Ended => drop(tables.pop_front()),
+            }
+        }
+        return Ok(Run::Ended);
     }
     loop {
         if !me.step(None)? {

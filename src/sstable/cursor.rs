@@ -15,7 +15,7 @@ pub(crate) use block_offer::{Ask, BlockOffer, Offered};
 use std::sync::Arc;
 
 use crate::config::ReadOptions;
-use crate::entry::{Entry, Kind};
+use crate::entry::{cmp_key_ts, Entry, Kind};
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
@@ -26,6 +26,16 @@ use super::reader::{BlockPlan, PartSlot, Table};
 
 /// An entry lent from its block: key, ts, kind, expiry and value.
 pub(crate) type LentEntry<'a> = (&'a [u8], i64, Kind, i64, &'a [u8]);
+
+/// How [`TableCursor::visit_lent_below`] ended.
+pub(crate) enum Below {
+    /// The visitor stopped the walk.
+    Stopped,
+    /// No entry is left in bounds.
+    Ended,
+    /// The cursor is on the first entry not below the bound.
+    Reached,
+}
 
 /// Yields the table's entries within bounds, in order, reading only planned blocks.
 pub(crate) struct TableCursor {
@@ -235,6 +245,33 @@ impl TableCursor {
         }
         self.raw = None;
         Ok(!self.halted)
+    }
+
+    /// [`visit_lent`](Self::visit_lent) of the entries below `(key, ts)` of `below`
+    /// (all of them with `None`), a merge's run of one source: at the first entry
+    /// not below, the cursor stays on it ([`lent`](Self::lent)) and the walk returns
+    /// [`Below::Reached`]. Forward bounds, no block offers.
+    pub(crate) fn visit_lent_below(
+        &mut self,
+        below: Option<(&[u8], i64)>,
+        f: &mut dyn FnMut(LentEntry<'_>) -> Result<bool>,
+    ) -> Result<Below> {
+        while let Some(raw) = self.find_lent(None)? {
+            let Some(it) = &self.iter else {
+                break;
+            };
+            let (key, ts) = (it.key(), it.ts());
+            if below.is_some_and(|(k, t)| !cmp_key_ts(key, ts, k, t).is_lt()) {
+                self.raw = Some(raw);
+                return Ok(Below::Reached);
+            }
+            if !f((key, ts, raw.kind, raw.expire_at, it.value(&raw)))? {
+                self.raw = None;
+                return Ok(Below::Stopped);
+            }
+        }
+        self.raw = None;
+        Ok(Below::Ended)
     }
 
     /// The entry `next_lent` moved to: key, ts, kind, expiry and value.
