@@ -31,6 +31,10 @@ flowdb_options_t *fl_options(const char *dir, int synced, size_t cache_mb) {
     /* FLOWDB_BLOCK_SIZE=N, the uncompressed size a data block is cut at (the default: 8192). */
     const char *bs = getenv("FLOWDB_BLOCK_SIZE");
     if (bs) fl_check(flowdb_options_set_block_size(o, (size_t)atoi(bs), &err), err, "FLOWDB_BLOCK_SIZE");
+    /* FLOWDB_RESTART_INTERVAL=N, entries between a data block's restart points (the default: 16). */
+    const char *ri = getenv("FLOWDB_RESTART_INTERVAL");
+    if (ri)
+        fl_check(flowdb_options_set_block_restart_interval(o, (size_t)atoi(ri), &err), err, "FLOWDB_RESTART_INTERVAL");
     /* FLOWDB_MEMTABLES_IN_CACHE=1: memtables charged to the block cache (off by default). */
     const char *mc = getenv("FLOWDB_MEMTABLES_IN_CACHE");
     if (mc && atoi(mc)) fl_check(flowdb_options_set_memtables_in_block_cache(o, true, &err), err, "FLOWDB_MEMTABLES_IN_CACHE");
