@@ -1,5 +1,5 @@
 /* flowdb JsonDB C quickstart: a store with indexes, documents, an index lookup, a
- * query, and a transaction. Usage: flowdb_jsondb_c [DATA_DIR]  (default ./data-docs) */
+ * query, a transaction, and keys read typed. Usage: flowdb_jsondb_c [DATA_DIR]  (default ./data-docs) */
 #include "flowdb.h"
 
 #include <stdio.h>
@@ -12,6 +12,13 @@ static int fail(flowdb_status_t st, flowdb_error_t *err, const char *what) {
     fprintf(stderr, "%s: %s: %s\n", what, flowdb_status_str(st), flowdb_error_message(err));
     flowdb_error_free(err);
     return 1;
+}
+
+/* Each key of a key visit, typed and lent for the call: here the ids, numbers. */
+static bool print_id(const flowdb_key_view_t *key, void *user) {
+    (void)user;
+    if (key->kind == FLOWDB_KEY_NUMBER) printf(" %g", key->number);
+    return true; /* false would stop the visit */
 }
 
 int main(int argc, char **argv) {
@@ -55,6 +62,17 @@ int main(int argc, char **argv) {
     printf("London by age: %s\n", out);
     flowdb_string_free(out);
     flowdb_query_free(q);
+
+    /* The ids of the London users, from the compound index, as numbers (no JSON). */
+    flowdb_key_range_t *london = NULL;
+    if (fail(flowdb_key_range_bound(J("[\"London\"]"), J("[\"London\",[]]"), false, false, &london, &err), err, "range"))
+        return 1;
+    printf("London ids:");
+    uint64_t handed = 0;
+    st = flowdb_jsondb_get_all_keys_visit(db, "users", "city_age", london, 0, print_id, NULL, &handed, &err);
+    flowdb_key_range_free(london);
+    if (fail(st, err, "get_all_keys_visit")) return 1;
+    printf(" (%llu)\n", (unsigned long long)handed);
 
     size_t n = 0;
     flowdb_jsondb_count(db, "users", &n, NULL);

@@ -1,5 +1,5 @@
 // flowdb JsonDB C++ quickstart: a store with indexes, documents in a transaction, an
-// index lookup and a query. Usage: flowdb_jsondb_cpp [DATA_DIR]  (default ./data-docs-cpp)
+// index lookup, a query and keys read typed. Usage: flowdb_jsondb_cpp [DATA_DIR]  (default ./data-docs-cpp)
 #include "flowdb.hpp"
 
 #include <cstdio>
@@ -27,6 +27,11 @@ int main(int argc, char **argv) {
         }
         std::printf("by email: %s\n", db.get_by_index("users", "email", R"("grace@example.com")").c_str());
         std::printf("London by age: %s\n", db.query("users").where_eq("city", R"("London")").order_by("age").collect(db).c_str());
+        // The ids of the London users from the compound index, as numbers (no JSON).
+        std::printf("London ids:");
+        db.get_all_keys_by_index_each("users", "city_age", flowdb::KeyRange::bound(R"(["London"])", R"(["London",[]])"), 0,
+                                      [](const flowdb::KeyView &k) { std::printf(" %g", k.number); });
+        std::printf("\n");
         std::printf("%zu users\n", db.count("users"));
         db.shutdown();
     } catch (const flowdb::Error &e) {

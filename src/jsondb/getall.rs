@@ -218,6 +218,19 @@ impl Transaction<'_> {
     /// they lie ([`KeyRef`]: no value built, nothing copied), until `each` returns
     /// false; returns how many keys `each` was handed. The fastest key-only read:
     /// the C API's `flowdb_*_get_all_keys_visit`.
+    ///
+    /// ```no_run
+    /// use flowdb::jsondb::{IndexSchema, JsonDB, KeyRange, StoreSchema, TransactionMode};
+    /// let db = JsonDB::open(flowdb::Config::new("./docs-data"))?;
+    /// db.create_store(&StoreSchema::new("users", "id").index(IndexSchema::new("age", "age")))?;
+    /// let tx = db.transaction(&["users"], TransactionMode::ReadOnly)?;
+    /// let (mut sum, adults) = (0.0, KeyRange::lower_bound(&serde_json::json!(18), false)?);
+    /// tx.get_all_keys_by_index_each("users", "age", &adults, None, |k| {
+    ///     sum += k.as_f64().unwrap_or(0.0); // an id, read where it lies
+    ///     true // false stops the walk
+    /// })?;
+    /// # Ok::<(), flowdb::Error>(())
+    /// ```
     pub fn get_all_keys_each(
         &self,
         store: &str,
