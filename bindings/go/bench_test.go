@@ -1,6 +1,7 @@
 package flowdb
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -91,4 +92,60 @@ func BenchmarkGet(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// Ids of 10,000 of 100,000 documents from an index, as JSON (GetAllKeysByIndex)
+// and typed (GetAllKeysByIndexTyped), summed so both read every key.
+func BenchmarkGetAllKeysByIndex(b *testing.B) {
+	db, err := OpenJSONDB(b.TempDir(), &Options{SyncMode: SyncInterval, SyncIntervalMs: 1000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateStore(json.RawMessage(`{"name":"users","keyPath":"id","indexes":[{"name":"age","keyPath":"age"}]}`)); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 100_000; i += 100 {
+		tx, err := db.Transaction(b.Context(), []string{"users"}, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := i; j < i+100; j++ {
+			if _, err := tx.Put("users", json.RawMessage(fmt.Sprintf(`{"id":%d,"age":%d}`, j, 18+j*7919%60))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	six := IndexRange{Lower: &KeyBound{Key: json.RawMessage("30")}, Upper: &KeyBound{Key: json.RawMessage("35")}}
+	b.Run("json", func(b *testing.B) {
+		for n := 0; n < b.N; n++ {
+			keys, err := db.GetAllKeysByIndex("users", "age", six, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum := 0.0
+			for _, k := range keys {
+				var f float64
+				if err := json.Unmarshal(k, &f); err != nil {
+					b.Fatal(err)
+				}
+				sum += f
+			}
+		}
+	})
+	b.Run("typed", func(b *testing.B) {
+		for n := 0; n < b.N; n++ {
+			keys, err := db.GetAllKeysByIndexTyped("users", "age", six, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum := 0.0
+			for _, k := range keys {
+				sum += k.Number
+			}
+		}
+	})
 }
