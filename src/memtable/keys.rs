@@ -178,15 +178,24 @@ impl<V> KeyMap<V> {
         (added, p)
     }
 
-    /// Keys `>= from` in order, with their values.
+    /// Keys `>= from` in order, with their values. With `ahead`, the slots of the
+    /// keys to come are asked of memory ahead of their turn ([`Ahead`]): for scans
+    /// that will read many keys (a short one would only pay for keys it never reads).
     pub(crate) fn range_from<'a>(
         &'a self,
         from: &[u8],
+        ahead: bool,
     ) -> impl Iterator<Item = (&'a [u8], &'a V)> + 'a {
-        self.order
-            .range::<KeyRef, _>((Bound::Included(KeyRef::new(from)), Bound::Unbounded))
-            // SAFETY: as in `get`.
-            .map(|(k, p)| (&k[..], unsafe { &(*p.as_ptr()).value }))
+        let order = self
+            .order
+            .range::<KeyRef, _>((Bound::Included(KeyRef::new(from)), Bound::Unbounded));
+        Ahead {
+            order,
+            ring: [None; AHEAD],
+            depth: if ahead { AHEAD } else { 1 },
+            at: 0,
+            primed: false,
+        }
     }
 
     /// Keys up to `to` (included or not; all when unbounded), greatest first, with
@@ -205,6 +214,62 @@ impl<V> KeyMap<V> {
             .rev()
             // SAFETY: as in `get`.
             .map(|(k, p)| (&k[..], unsafe { &(*p.as_ptr()).value }))
+    }
+}
+
+/// How many keys ahead of a scan their slots are asked for.
+const AHEAD: usize = 8;
+
+/// A key and its slot, taken from the order ahead of their turn.
+type Pulled<'a, V> = (&'a Key, NonNull<Slot<V>>);
+
+/// Keys in order with their values, the slot of the key `depth - 1` places on asked
+/// of memory (prefetched) as each is handed out. A slot lies where its key was
+/// written, so keys read in order are slots far apart (an index's entries, written
+/// with their documents): a scan over a memtable waited on memory at each key
+/// (~180 ns a key of an index range, against ~30 ns read from a table's block).
+struct Ahead<'a, V, I> {
+    order: I,
+    ring: [Option<Pulled<'a, V>>; AHEAD],
+    /// How many of the ring are used: 1 asks for nothing ahead.
+    depth: usize,
+    /// The ring's slot handed out next.
+    at: usize,
+    primed: bool,
+}
+
+impl<'a, V: 'a, I> Ahead<'a, V, I>
+where
+    I: Iterator<Item = (&'a Key, &'a NonNull<Slot<V>>)>,
+{
+    fn pull(&mut self) -> Option<Pulled<'a, V>> {
+        let (k, p) = self.order.next()?;
+        if self.depth > 1 {
+            crate::util::prefetch(p.as_ptr().cast());
+        }
+        Some((k, *p))
+    }
+}
+
+impl<'a, V: 'a, I> Iterator for Ahead<'a, V, I>
+where
+    I: Iterator<Item = (&'a Key, &'a NonNull<Slot<V>>)>,
+{
+    type Item = (&'a [u8], &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !self.primed {
+            self.primed = true;
+            for i in 0..self.depth - 1 {
+                self.ring[i] = self.pull();
+            }
+        }
+        let last = (self.at + self.depth - 1) % self.depth;
+        self.ring[last] = self.pull();
+        let (k, p) = self.ring[self.at].take()?;
+        self.at = (self.at + 1) % self.depth;
+        // SAFETY: as in `get`.
+        Some((&k[..], unsafe { &(*p.as_ptr()).value }))
     }
 }
 
@@ -265,7 +330,7 @@ mod tests {
                 let probe = key(&mut rng);
                 assert_eq!(map.get(&probe), model.get(&probe), "{probe:?}");
                 let got: Vec<_> = map
-                    .range_from(&probe)
+                    .range_from(&probe, i % 2 == 0)
                     .take(20)
                     .map(|(k, v)| (k.to_vec(), v.clone()))
                     .collect();
@@ -280,6 +345,7 @@ mod tests {
         for (k, v) in &model {
             assert_eq!(map.get(k), Some(v));
         }
-        assert_eq!(map.range_from(&[]).count(), model.len());
+        assert_eq!(map.range_from(&[], true).count(), model.len());
+        assert_eq!(map.range_from(&[], false).count(), model.len());
     }
 }

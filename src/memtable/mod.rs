@@ -236,7 +236,7 @@ impl Memtable {
     ) -> Vec<crate::sstable::series::SeriesInfo> {
         let map = self.map.read();
         let mut out = Vec::new();
-        for (key, versions) in map.range_from(from.max(prefix)) {
+        for (key, versions) in map.range_from(from.max(prefix), limit > 16) {
             if !key.starts_with(prefix) || out.len() >= limit {
                 break;
             }
