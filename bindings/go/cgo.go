@@ -28,9 +28,10 @@
 // ErrNotFound) (one Err* sentinel per Code) tells the kind.
 //
 // Reads copy what they return into Go memory (LastN's records included). There is no
-// lending form like the C API's flowdb_engine_last_n_visit and
-// flowdb_jsondb_get_all_keys_visit, which hand each value or key to a callback in
-// place: a cgo callback per record costs more than the copy it saves.
+// lending form like the C API's flowdb_engine_last_n_visit, which hands each value to
+// a callback in place: a cgo callback per record costs more than the copy it saves.
+// (GetAllKeysTyped uses flowdb_jsondb_get_all_keys_visit with a callback written in
+// C, which packs the keys into one buffer that Go reads after the call.)
 package flowdb
 
 /*
