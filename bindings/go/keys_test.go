@@ -33,12 +33,7 @@ func described(keys []Key) string {
 
 func TestGetAllKeysTyped(t *testing.T) {
 	db := cursorDB(t)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := func(err error) { t.Helper(); mustOK(t, err) }
 	all := IndexRange{}
 	keys, err := db.GetAllKeysTyped("users", all, 0)
 	must(err)
