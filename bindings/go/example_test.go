@@ -303,11 +303,21 @@ func ExampleCursor_All() {
 		log.Fatal(err)
 	}
 	fmt.Printf("priced 15 or more: %s\n", keys)
+	// The same keys typed: numbers as float64, no JSON to parse.
+	typed, err := db.GetAllKeysByIndexTyped("items", "price", flowdb.IndexRange{Lower: &flowdb.KeyBound{Key: json.RawMessage(`15`)}}, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, k := range typed {
+		fmt.Printf("id %v (a number: %v)\n", k.Number, k.Kind == flowdb.KeyNumber)
+	}
 	// Output:
 	// item 1: price 30
 	// item 2: price 10
 	// item 3: price 20
 	// priced 15 or more: [3 1]
+	// id 3 (a number: true)
+	// id 1 (a number: true)
 }
 
 // Errors print as "flowdb: <message>" and match their kind with errors.Is.
