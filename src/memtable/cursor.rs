@@ -164,11 +164,16 @@ impl MemCursor {
         let mut n = 0;
         // A chunk of 32 or more is a scan that reads on (a limit's first chunk is
         // the limit): the slots of its keys are asked for ahead.
+        // Only the first key can be the start key (the keys are `>= start_key` and
+        // distinct): the others are not compared with it.
+        let mut first = true;
         for (key, versions) in map.range_from(start_key, chunk >= 32) {
             if b.key_past_end(key) {
                 return;
             }
-            let lo = if crate::util::key_order::compare(key, start_key).is_eq() {
+            let at_start = first && crate::util::key_order::compare(key, start_key).is_eq();
+            first = false;
+            let lo = if at_start {
                 start_ts.max(b.ts_lo)
             } else {
                 b.ts_lo
