@@ -217,8 +217,9 @@ impl<V> KeyMap<V> {
     }
 }
 
-/// How many keys ahead of a scan their slots are asked for.
+/// How many keys ahead of a scan their slots are asked for (a power of two).
 const AHEAD: usize = 8;
+const _: () = assert!(AHEAD.is_power_of_two());
 
 /// A key and its slot, taken from the order ahead of their turn.
 type Pulled<'a, V> = (&'a Key, NonNull<Slot<V>>);
@@ -264,10 +265,12 @@ where
                 self.ring[i] = self.pull();
             }
         }
-        let last = (self.at + self.depth - 1) % self.depth;
-        self.ring[last] = self.pull();
+        // `depth` is a power of two (1 or AHEAD): the ring wraps by a mask, not a
+        // division.
+        let mask = self.depth - 1;
+        self.ring[(self.at + mask) & mask] = self.pull();
         let (k, p) = self.ring[self.at].take()?;
-        self.at = (self.at + 1) % self.depth;
+        self.at = (self.at + 1) & mask;
         // SAFETY: as in `get`.
         Some((&k[..], unsafe { &(*p.as_ptr()).value }))
     }
