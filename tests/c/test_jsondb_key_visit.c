@@ -96,8 +96,8 @@ static void index_and_txn(flowdb_jsondb_t *db, flowdb_key_range_t *all) {
 /* What a callback may call from inside a visit. */
 typedef struct {
     flowdb_jsondb_t *db;
-    flowdb_txn_t *txn;
-    flowdb_status_t read, other_store, same_store, same_txn, shutdown;
+    flowdb_txn_t *txn, *other_txn;
+    flowdb_status_t read, other_store, same_store, same_txn, other_txn_read, shutdown;
 } nested_t;
 
 static bool nested(const flowdb_key_view_t *k, void *user) {
@@ -109,6 +109,10 @@ static bool nested(const flowdb_key_view_t *k, void *user) {
     n->other_store = flowdb_jsondb_put(n->db, "k", J("{\"v\":2}"), NULL, NULL);
     n->same_store = flowdb_jsondb_put(n->db, "users", J("{\"age\":1,\"id\":77}"), NULL, NULL);
     if (n->txn) n->same_txn = flowdb_txn_put(n->txn, "users", J("{\"age\":1,\"id\":78}"), NULL, NULL);
+    if (n->other_txn) {
+        size_t count = 0;
+        n->other_txn_read = flowdb_txn_count(n->other_txn, "k", &count, NULL);
+    }
     n->shutdown = flowdb_jsondb_shutdown(n->db, NULL);
     return false;
 }
@@ -116,18 +120,24 @@ static bool nested(const flowdb_key_view_t *k, void *user) {
 static void callbacks(flowdb_jsondb_t *db, flowdb_key_range_t *all) {
     /* "k" has out-of-line keys: a put there without a key is refused as data, which
      * still shows it did not wait. */
-    nested_t n = {db, NULL, 99, 99, 99, 99, 99};
+    nested_t n = {db, NULL, NULL, 99, 99, 99, 99, 99, 99};
     OK(flowdb_jsondb_get_all_keys_visit(db, "users", NULL, all, 0, nested, &n, NULL, NULL));
     CHECK(n.read == FLOWDB_OK);
     CHECK(n.other_store != FLOWDB_BUSY && n.other_store != 99);
     CHECK(n.same_store == FLOWDB_BUSY); /* it would wait for the visit's own read */
     CHECK(n.shutdown == FLOWDB_BUSY);
-    const char *scope[1] = {"users"};
+    /* In a transaction's visit: a call on that transaction is refused, one on another
+     * transaction of the thread's runs. */
+    const char *scope[1] = {"users"}, *kscope[1] = {"k"};
     OK(flowdb_jsondb_transaction(db, scope, 1, FLOWDB_READ_WRITE_TXN, &n.txn, NULL));
+    OK(flowdb_jsondb_transaction(db, kscope, 1, FLOWDB_READ_ONLY_TXN, &n.other_txn, NULL));
     OK(flowdb_txn_get_all_keys_visit(n.txn, "users", NULL, all, 0, nested, &n, NULL, NULL));
     CHECK(n.same_txn == FLOWDB_BUSY);
+    CHECK(n.other_txn_read == FLOWDB_OK);
     OK(flowdb_txn_abort(n.txn, NULL));
     flowdb_txn_free(n.txn);
+    flowdb_txn_free(n.other_txn);
+    n.other_txn = NULL;
     char *s = NULL;
     OK(flowdb_jsondb_get(db, "users", J("77"), &s, NULL));
     CHECK(s == NULL); /* nothing of the refused writes stayed */

@@ -71,6 +71,12 @@ pub(crate) unsafe fn begin(
     })))))
 }
 
+thread_local! {
+    /// The transaction cells this thread holds the lock of (calls inside calls: a
+    /// callback's call on another transaction).
+    static HELD: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Runs `f` on the transaction in `cell`, telling it whether the transaction is an
 /// upgrade's; `FLOWDB_TRANSACTION_INACTIVE` once its handle was freed (or its
 /// upgrade's callback returned).
@@ -78,18 +84,26 @@ fn in_slot<T>(
     cell: &TxnCell,
     f: impl FnOnce(&mut Transaction<'static>, bool) -> Result<T>,
 ) -> Result<T> {
-    let mut slot = match super::engine::in_callback() {
-        // From a callback of a call on this transaction (a key visit), the lock is
-        // the outer call's: waiting for it would wait forever.
-        true => cell.try_lock().ok_or_else(|| {
-            Error::Busy(
-                "a call on a transaction from inside a callback of a call on it would \
-                 wait for that call: make it after the callback returns"
-                    .into(),
-            )
-        })?,
-        false => cell.lock(),
-    };
+    // A call from inside a callback of a call on this same cell (a key visit's) finds
+    // the lock held by its own thread: waiting would wait forever. Another thread's
+    // hold is waited for, as always.
+    let at = Arc::as_ptr(cell) as usize;
+    if HELD.with(|h| h.borrow().contains(&at)) {
+        return Err(Error::Busy(
+            "a call on a transaction from inside a callback of a call on it would wait \
+             for that call: make it after the callback returns"
+                .into(),
+        ));
+    }
+    let mut slot = cell.lock();
+    HELD.with(|h| h.borrow_mut().push(at));
+    struct Release(usize);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            HELD.with(|h| h.borrow_mut().retain(|&c| c != self.0));
+        }
+    }
+    let _release = Release(at);
     match slot.as_mut() {
         Some(Slot::Own(s)) => f(&mut s.txn, false),
         Some(Slot::Lent(l)) => l.run(|up| f(up, true)),
