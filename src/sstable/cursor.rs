@@ -233,18 +233,13 @@ impl TableCursor {
     pub(crate) fn visit_lent(
         &mut self,
         f: &mut dyn FnMut(LentEntry<'_>) -> Result<bool>,
-        mut offer: Option<&mut BlockOffer<'_>>,
+        offer: Option<&mut BlockOffer<'_>>,
     ) -> Result<bool> {
-        while let Some(raw) = self.find_lent(offer.as_deref_mut())? {
-            let Some(it) = &self.iter else {
-                break;
-            };
-            if !f((it.key(), it.ts(), raw.kind, raw.expire_at, it.value(&raw)))? {
-                return Ok(false);
-            }
-        }
-        self.raw = None;
-        Ok(!self.halted)
+        // With no bound, the walk is never `Reached`.
+        Ok(match self.lend(None, f, offer)? {
+            Below::Stopped => false,
+            Below::Ended | Below::Reached => !self.halted,
+        })
     }
 
     /// [`visit_lent`](Self::visit_lent) of the entries below `(key, ts)` of `below`
@@ -256,7 +251,19 @@ impl TableCursor {
         below: Option<(&[u8], i64)>,
         f: &mut dyn FnMut(LentEntry<'_>) -> Result<bool>,
     ) -> Result<Below> {
-        while let Some(raw) = self.find_lent(None)? {
+        self.lend(below, f, None)
+    }
+
+    /// The loop of both visits: entries lent to `f` while below `below` (all with
+    /// `None`), each block offered first with `offer`.
+    #[inline(always)]
+    fn lend(
+        &mut self,
+        below: Option<(&[u8], i64)>,
+        f: &mut dyn FnMut(LentEntry<'_>) -> Result<bool>,
+        mut offer: Option<&mut BlockOffer<'_>>,
+    ) -> Result<Below> {
+        while let Some(raw) = self.find_lent(offer.as_deref_mut())? {
             let Some(it) = &self.iter else {
                 break;
             };
