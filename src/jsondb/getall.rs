@@ -92,7 +92,7 @@ impl Transaction<'_> {
 
     /// Primary keys of the entries in `range`, ascending, at most `count`, handed to
     /// `each` encoded as the walk finds them (no document read, nothing copied) until
-    /// it returns false.
+    /// it returns false; returns how many `each` was handed.
     fn primary_keys_each(
         &self,
         store: &str,
@@ -100,12 +100,12 @@ impl Transaction<'_> {
         range: &KeyRange,
         count: Option<usize>,
         mut each: impl FnMut(&[u8]) -> Result<bool>,
-    ) -> Result<()> {
+    ) -> Result<usize> {
         let limit = limit_of(count);
         self.read(&[store], |r| {
             let src = Source::resolve(r.catalog, store, index)?;
             if limit == 0 {
-                return Ok(());
+                return Ok(0);
             }
             let (expect, mut n) = (limit.min(1024), 0);
             walk(
@@ -120,7 +120,7 @@ impl Transaction<'_> {
                     Ok(go && n < limit)
                 },
             )?;
-            Ok(())
+            Ok(n)
         })
     }
 
@@ -149,12 +149,9 @@ impl Transaction<'_> {
         count: Option<usize>,
         mut each: impl FnMut(KeyRef<'_>) -> bool,
     ) -> Result<usize> {
-        let mut n = 0;
         self.primary_keys_each(store, index, range, count, |k| {
-            n += 1;
             Ok(each(KeyRef::new(k).ok_or_else(undecodable)?))
-        })?;
-        Ok(n)
+        })
     }
 
     /// `primary_keys_each` as one JSON array text, each key written as it comes.
