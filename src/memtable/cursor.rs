@@ -162,11 +162,11 @@ impl MemCursor {
         let b = &*self.bounds;
         let start_key = start_key.as_deref().unwrap_or(&b.start);
         let mut n = 0;
-        // A chunk of 32 or more is a scan that reads on (a limit's first chunk is
-        // the limit): the slots of its keys are asked for ahead.
         // Only the first key can be the start key (the keys are `>= start_key` and
         // distinct): the others are not compared with it.
         let mut first = true;
+        // A chunk of 32 or more is a scan that reads on (a limit's first chunk is
+        // the limit): the slots of its keys are asked for ahead.
         for (key, versions) in map.range_from(start_key, chunk >= 32) {
             if b.key_past_end(key) {
                 return;

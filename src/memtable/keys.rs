@@ -189,13 +189,7 @@ impl<V> KeyMap<V> {
         let order = self
             .order
             .range::<KeyRef, _>((Bound::Included(KeyRef::new(from)), Bound::Unbounded));
-        Ahead {
-            order,
-            ring: [None; AHEAD],
-            depth: if ahead { AHEAD } else { 1 },
-            at: 0,
-            primed: false,
-        }
+        Ahead::new(order, if ahead { AHEAD } else { 1 })
     }
 
     /// Keys up to `to` (included or not; all when unbounded), greatest first, with
@@ -236,13 +230,27 @@ struct Ahead<'a, V, I> {
     depth: usize,
     /// The ring's slot handed out next.
     at: usize,
-    primed: bool,
 }
 
 impl<'a, V: 'a, I> Ahead<'a, V, I>
 where
     I: Iterator<Item = (&'a Key, &'a NonNull<Slot<V>>)>,
 {
+    /// The walk over `order`, its first `depth - 1` keys pulled (and their slots
+    /// asked for) at once.
+    fn new(order: I, depth: usize) -> Self {
+        let mut a = Ahead {
+            order,
+            ring: [None; AHEAD],
+            depth,
+            at: 0,
+        };
+        for i in 0..depth - 1 {
+            a.ring[i] = a.pull();
+        }
+        a
+    }
+
     fn pull(&mut self) -> Option<Pulled<'a, V>> {
         let (k, p) = self.order.next()?;
         if self.depth > 1 {
@@ -259,12 +267,6 @@ where
     type Item = (&'a [u8], &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if !self.primed {
-            self.primed = true;
-            for i in 0..self.depth - 1 {
-                self.ring[i] = self.pull();
-            }
-        }
         // `depth` is a power of two (1 or AHEAD): the ring wraps by a mask, not a
         // division.
         let mask = self.depth - 1;
