@@ -501,7 +501,7 @@ fn checkpoint_backup_and_compact() {
     let e = Engine::open(Config::new(&db)).unwrap();
     // (Far enough ahead that the write, flush and compaction finish before it on
     // a busy machine: the compaction must not drop them itself.)
-    let soon = flowdb::now_micros() + 1_000_000;
+    let soon = flowdb::now_micros() + 4_000_000;
     let recs: Vec<Record> = (0..20)
         .map(|i| Record::new(format!("x{i}"), 1, vec![2]).with_expire_at(soon))
         .collect();

@@ -77,16 +77,26 @@ mod waits {
     use std::time::{Duration, Instant};
 
     /// `f` fails with `Busy` well before the 10-second timeout (at once, not after
-    /// waiting it out).
-    fn busy_at_once(f: impl FnOnce() -> flowdb::Result<()>) {
-        let started = Instant::now();
-        let err = f().unwrap_err();
-        assert_eq!(err.code(), StatusCode::Busy, "{err}");
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "waited {:?}",
-            started.elapsed()
-        );
+    /// waiting it out), once the other thread is queued: until then `f` may succeed
+    /// (it is tried again every 20 ms, for up to 30 s, with the attempt's number),
+    /// so the test does not depend on how soon that thread runs.
+    fn busy_at_once(mut f: impl FnMut(usize) -> flowdb::Result<()>) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for attempt in 0.. {
+            let started = Instant::now();
+            let Err(err) = f(attempt) else {
+                assert!(Instant::now() < deadline, "never Busy");
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            assert_eq!(err.code(), StatusCode::Busy, "{err}");
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "waited {:?}",
+                started.elapsed()
+            );
+            return;
+        }
     }
 
     fn db(dir: &std::path::Path, timeout: Duration) -> JsonDB {
@@ -123,8 +133,7 @@ mod waits {
         let t1 = db.transaction(&["s"], TransactionMode::ReadOnly).unwrap();
         std::thread::scope(|s| {
             let writer = s.spawn(|| db.put("s", json!({"id": 2})));
-            std::thread::sleep(Duration::from_millis(200));
-            busy_at_once(|| db.get("s", &json!(1)).map(|_| ()));
+            busy_at_once(|_| db.get("s", &json!(1)).map(|_| ()));
             drop(t1);
             assert!(writer.join().unwrap().is_ok());
         });
@@ -140,8 +149,8 @@ mod waits {
         let t1 = db.transaction(&["s"], TransactionMode::ReadOnly).unwrap();
         std::thread::scope(|s| {
             let index = s.spawn(|| db.create_index_on("s", "by_n", "n", false));
-            std::thread::sleep(Duration::from_millis(200));
-            busy_at_once(|| db.create_object_store("z", "id"));
+            // (A store of its own for each try: one that exists is not waited for.)
+            busy_at_once(|n| db.create_object_store(&format!("z{n}"), "id"));
             drop(t1);
             assert!(index.join().unwrap().is_ok());
         });

@@ -177,10 +177,12 @@ fn a_reader_follows_a_writer_in_another_process_through_a_kill() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
+    // Until the writer has written more than 100 points (however slowly the
+    // machine runs it), so the kill below comes after those.
     let mut reader = loop {
         assert!(Instant::now() < deadline, "the writer never started");
         match Engine::open_read_only(config(tmp.path())) {
-            Ok(r) if !points(&r, "w").is_empty() => break r,
+            Ok(r) if points(&r, "w").len() > 100 => break r,
             _ => std::thread::sleep(Duration::from_millis(20)),
         }
     };

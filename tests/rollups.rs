@@ -207,15 +207,16 @@ fn late_points_leave_buckets_whose_raw_points_expired_as_rolled() {
     let now = flowdb::now_micros();
     let from = minute_start(now) - 20 * STEP;
     let s = 1_000_000;
-    // The oldest points expire 2 to 3 s from now.
-    let ttl = ((now - from) / s) as u64 + 3;
+    // The oldest points expire 6 to 7 s from now (the open, the writes and the
+    // first pass must come before minutes 1..=8 expire, however busy the machine).
+    let ttl = ((now - from) / s) as u64 + 7;
     let config = Config {
         default_ttl_secs: Some(ttl),
         ..common::small_config(dir.path())
     };
     let e = Engine::open_with(config, tuning(vec![rule()])).unwrap();
     // Before the oldest points expire: the first pass sees them all.
-    let soon = now + 2_000_000;
+    let soon = now + 6_000_000;
     let pts: Vec<Point> = (0..600)
         .map(|i| {
             let p = Point::new("cpu.a", from + i * s, i as f64);

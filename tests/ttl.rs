@@ -80,8 +80,9 @@ fn expired_version_does_not_uncover_an_older_one_after_gc() {
     e.write_batch(&[Record::new("k", 1, b"v1".to_vec())])
         .unwrap();
     e.flush().unwrap();
-    // Overwrite with a version that expires very soon.
-    let soon = flowdb::now_micros() + 200_000;
+    // Overwrite with a version that expires soon, but after its flush however busy
+    // the machine (a flush drops what expired before it: GC would find nothing).
+    let soon = flowdb::now_micros() + 2_000_000;
     e.write_batch(&[Record::new("k", 1, b"v2".to_vec()).with_expire_at(soon)])
         .unwrap();
     e.flush().unwrap();
@@ -106,9 +107,9 @@ fn gc_purges_and_counts_and_drops_wholly_expired_tables_without_rewrite() {
     let e = open(dir.path(), None);
     let now = flowdb::now_micros();
     // An old table whose records all expire, then a newer live one.
-    // Two seconds: the writes and flushes below must come before it, however busy
+    // Five seconds: the writes and flushes below must come before it, however busy
     // the machine.
-    let soon = now + 2_000_000;
+    let soon = now + 5_000_000;
     let old: Vec<Record> = (0..500)
         .map(|i| {
             Record::new(format!("s{i:03}"), now - 10_000_000 + i, vec![1; 50]).with_expire_at(soon)
