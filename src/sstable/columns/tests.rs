@@ -131,12 +131,13 @@ fn the_first_restart_is_found_from_any_span() {
         let before = |r: &usize| restart_ts(data, *r).is_some_and(|t| t <= lo);
         let want = restarts.partition_point(before).max(1) - 1;
         let span = (ts[0], ts[n - 1]);
-        assert_eq!(first_restart(&restarts, data, lo, span), want, "{lo}");
+        let offsets = Restarts(block.restart_bytes());
+        assert_eq!(first_restart(offsets, data, lo, span), want, "{lo}");
         for span in [(ts[n - 1], ts[0]), (rng.i64(..), rng.i64(..))] {
             // A wrong span costs reads, never the answer; one that puts `lo` at or
             // before the block's start reads from restart 0, as documented.
             let want = if lo <= span.0 { 0 } else { want };
-            let got = first_restart(&restarts, data, lo, span);
+            let got = first_restart(offsets, data, lo, span);
             assert_eq!(got, want, "{span:?} {lo}");
         }
     }
@@ -189,4 +190,22 @@ fn blocks_of_other_shapes_are_declined() {
         .unwrap()
         .unwrap();
     assert!(!c.load_packed(&p, ("t", 0), b"a", 0, 100).unwrap());
+}
+
+/// `gather_groups` reads a varint of one to eight bytes as `varint_at` does, its
+/// bytes held little-endian in a word (the rest zero), for values at every length's
+/// edges and between.
+#[test]
+fn gathered_groups_are_the_varint() {
+    let mut rng = crate::util::test_rng("gathered_groups_are_the_varint");
+    let mut values: Vec<u64> = (0..56).flat_map(|b| [(1 << b) - 1, 1 << b]).collect();
+    values.extend((0..5000).map(|_| rng.u64(..1 << 56) >> rng.u32(0..56)));
+    for v in values {
+        let mut bytes = Vec::new();
+        put_varint(&mut bytes, v);
+        assert!(bytes.len() <= 8, "{v}");
+        let mut word = [0u8; 8];
+        word[..bytes.len()].copy_from_slice(&bytes);
+        assert_eq!(gather_groups(u64::from_le_bytes(word)), v, "{v:#x}");
+    }
 }
