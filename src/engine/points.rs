@@ -17,6 +17,7 @@ pub(super) use crate::point::bucket_of;
 use crate::point::{Agg, Bucket, Group, GroupBy, Needs, Summary};
 use crate::range::Query;
 use crate::sstable::block_stats::Parts;
+use crate::util::search::partition_point_near;
 use crate::version;
 
 fn check(step: i64, functions: &[Agg]) -> Result<()> {
@@ -37,7 +38,7 @@ fn check(step: i64, functions: &[Agg]) -> Result<()> {
 type Lend<'a> = dyn FnMut(&[u8], i64, &[f64]) + 'a;
 
 /// What the per-series buckets go to: `false` stops the read.
-type Sink<'a> = dyn FnMut(&[u8], i64, Summary) -> bool + 'a;
+type Sink<'a> = dyn FnMut(&[u8], i64, &Summary) -> bool + 'a;
 
 impl Inner {
     pub(crate) fn aggregate_at(
@@ -101,8 +102,8 @@ impl Inner {
                 self.series_buckets(snap, query, step, functions, &mut |key, start, s| {
                     let at = (group.group(key).to_vec(), start);
                     match groups.get_mut(&at) {
-                        Some(g) => g.add(&s, reverse),
-                        None => drop(groups.insert(at, Group::of(&s))),
+                        Some(g) => g.add(s, reverse),
+                        None => drop(groups.insert(at, Group::of(s))),
                     }
                     true
                 })?;
@@ -239,14 +240,21 @@ impl Fold<'_, '_> {
         // One series' points: the key is compared once, not at each bucket.
         let mut current = self.key == key;
         let mut i = 0;
+        // The last bucket's share: a series' points come at a steady rate, so the
+        // next bucket's is most likely the same.
+        let mut share = 1;
         while i < ts.len() {
             if ts[i] < self.start || ts[i] > self.end {
                 self.enter(ts[i]);
             }
             let end = self.end;
-            // A block's points ascend by ts: the bucket's share ends where a binary
-            // search finds `end` (a compare per point was two fifths of the fold).
-            let n = ts[i..].partition_point(|&t| t <= end);
+            // A block's points ascend by ts: the bucket's share ends where `end`
+            // lies, searched from where the last share says (two compares when it
+            // is the same; a compare per point was two fifths of the fold, a
+            // binary search over the rest of the block a fifth).
+            let rest = &ts[i..];
+            let n = partition_point_near(rest.len(), share, |j| rest[j] <= end);
+            share = n;
             let (t, v) = (&ts[i..i + n], &vals[i..i + n]);
             i += n;
             let (skip, sum) = match &mut self.open {
@@ -312,11 +320,17 @@ impl Fold<'_, '_> {
     /// the sink; false when the sink stopped the read. `current`: `key` is the open
     /// bucket's key already.
     fn open_bucket(&mut self, key: &[u8], s: Summary, current: bool) -> bool {
-        if let Some((at, sum)) = self.open.replace((self.start, s)) {
-            if !(self.sink)(&self.key, at, sum) {
-                self.open = None;
-                return false;
+        // (The open bucket lent to the sink and overwritten in place: moved out and
+        // in, its 80 bytes were copied twice a bucket.)
+        match &mut self.open {
+            Some((at, sum)) => {
+                if !(self.sink)(&self.key, *at, sum) {
+                    self.open = None;
+                    return false;
+                }
+                (*at, *sum) = (self.start, s);
             }
+            None => self.open = Some((self.start, s)),
         }
         if !current {
             self.key.clear();
@@ -327,8 +341,8 @@ impl Fold<'_, '_> {
 
     /// Hands the last open bucket to the sink.
     fn finish(self) {
-        if let Some((start, s)) = self.open {
-            (self.sink)(&self.key, start, s);
+        if let Some((start, s)) = &self.open {
+            (self.sink)(&self.key, *start, s);
         }
     }
 }
@@ -346,7 +360,7 @@ mod tests {
     #[test]
     fn entering_the_next_bucket_is_bucket_of() {
         let mut rng = crate::util::test_rng("entering_the_next_bucket_is_bucket_of");
-        let mut sink = |_: &[u8], _: i64, _: Summary| true;
+        let mut sink = |_: &[u8], _: i64, _: &Summary| true;
         for _ in 0..2000 {
             let step = [1, 7, 60_000_000, 1 << 62, i64::MAX][rng.usize(..5)];
             let mut fold = Fold {

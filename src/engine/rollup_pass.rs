@@ -173,7 +173,7 @@ impl Out<'_> {
         };
         let rule = self.rule;
         inner.series_buckets(snap, q, rule.step, &rule.functions, &mut |key, start, s| {
-            self.push(key, start, &s)
+            self.push(key, start, s)
         })?;
         if let Some(e) = self.failed.take() {
             return Err(e);

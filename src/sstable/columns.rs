@@ -280,15 +280,51 @@ enum Uniform {
 
 /// Reads the run of entries from `at` (an entry between restarts) up to `end` (the
 /// next restart; it stops earlier where fewer than a stride's bytes remain, or at an
-/// entry of another shape) that share one shape: the
-/// whole key shared (`between`), a ts delta of the same varint length as the
-/// first's, no expiry, the value's 8 bytes. Each
-/// entry's start is then `at` plus a fixed stride, so the loads of one entry do not
-/// wait for the previous entry's decoding (the general loop's chain of dependent
-/// loads took about 15 cycles an entry); its shape is checked by a branch the CPU
-/// predicts, and its delta read without a branch. Appends the points within `lo..=hi` to `out` (columns and count).
+/// entry of another shape) that share one shape: the whole key shared (`between`), a
+/// ts delta of the same varint length as the first's, no expiry, the value's 8
+/// bytes. Each entry's start is then `at` plus a fixed stride, so the loads of one
+/// entry do not wait for the previous entry's decoding (the general loop's chain of
+/// dependent loads took about 15 cycles an entry); its shape is checked by a branch
+/// the CPU predicts. Appends the points within `lo..=hi` to `out` (columns and
+/// count).
 #[inline(always)]
 fn uniform(
+    data: &[u8],
+    at: &mut usize,
+    end: usize,
+    between: [u8; 2],
+    ts: &mut i64,
+    bounds: (i64, i64),
+    out: (&mut [i64], &mut [f64], &mut usize),
+) -> Uniform {
+    let end = end.min(data.len());
+    let Some(first) = data.get(*at + 2..*at + 10) else {
+        return Uniform::Other;
+    };
+    let w = u64::from_le_bytes(first.try_into().unwrap_or_default());
+    let ends = !w & HIGH;
+    // The delta's length: each length's loop is its own, its stride and masks
+    // constants (one loop for all was ~10% more instructions an entry).
+    let run = match ends.trailing_zeros() / 8 + 1 {
+        1 => run_of::<1>,
+        2 => run_of::<2>,
+        3 => run_of::<3>,
+        4 => run_of::<4>,
+        5 => run_of::<5>,
+        6 => run_of::<6>,
+        7 => run_of::<7>,
+        8 => run_of::<8>,
+        _ => return Uniform::Other,
+    };
+    run(data, at, end, between, ts, bounds, out)
+}
+
+/// The continuation bits of a word of varint bytes.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// [`uniform`]'s loop for deltas of `LEN` bytes.
+#[inline(always)]
+fn run_of<const LEN: usize>(
     data: &[u8],
     at: &mut usize,
     end: usize,
@@ -297,63 +333,66 @@ fn uniform(
     (lo, hi): (i64, i64),
     (ts_out, vals_out, n): (&mut [i64], &mut [f64], &mut usize),
 ) -> Uniform {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let end = end.min(data.len());
-    let Some(first) = data.get(*at + 2..*at + 10) else {
-        return Uniform::Other;
-    };
-    let w = u64::from_le_bytes(first.try_into().unwrap_or_default());
-    let ends = !w & HIGH;
-    if ends == 0 {
-        return Uniform::Other;
-    }
-    // The delta's length, its bytes' mask, and their continuation bits.
-    let len = (ends.trailing_zeros() / 8 + 1) as usize;
-    let mask = match len {
+    let mask = match LEN {
         8 => u64::MAX,
-        _ => (1u64 << (8 * len)) - 1,
+        _ => (1u64 << (8 * LEN)) - 1,
     };
     let cont = HIGH & (mask >> 8);
-    let stride = 2 + len + 1 + 8;
-    while *at + stride <= end {
-        let e = &data[*at..*at + stride];
+    let stride = 2 + LEN + 1 + 8;
+    // Position, ts and count held in locals, written back once (through the
+    // references, each entry stored and reloaded all three).
+    let (mut a, mut t, mut k) = (*at, *ts, *n);
+    let vals_out = &mut vals_out[..ts_out.len()];
+    let how = loop {
+        let Some(e) = data.get(a..a + stride).filter(|_| a + stride <= end) else {
+            break Uniform::Other;
+        };
         prefetch(e.as_ptr().wrapping_add(AHEAD));
         let w = u64::from_le_bytes(e[2..10].try_into().unwrap_or_default());
-        if e[..2] != between || w & mask & HIGH != cont || e[2 + len] != NUM_BYTE {
-            return Uniform::Other;
+        if e[..2] != between || w & mask & HIGH != cont || e[2 + LEN] != NUM_BYTE {
+            break Uniform::Other;
         }
         // The varint's 7-bit groups gathered (the masked-off bytes add nothing).
-        *ts = ts.wrapping_add(unzigzag(gather_groups(w & mask)));
-        if *ts > hi {
-            return Uniform::PastHi;
+        t = t.wrapping_add(unzigzag(gather_groups::<LEN>(w & mask)));
+        if t > hi {
+            break Uniform::PastHi;
         }
-        if *ts >= lo {
-            if *n == ts_out.len() {
-                return Uniform::Full;
+        if t >= lo {
+            if k == ts_out.len() {
+                break Uniform::Full;
             }
-            ts_out[*n] = *ts;
-            let v: [u8; 8] = e[3 + len..].try_into().unwrap_or_default();
-            vals_out[*n] = f64::from_le_bytes(v);
-            *n += 1;
+            ts_out[k] = t;
+            let v: [u8; 8] = e[3 + LEN..].try_into().unwrap_or_default();
+            vals_out[k] = f64::from_le_bytes(v);
+            k += 1;
         }
-        *at += stride;
-    }
-    Uniform::Other
+        a += stride;
+    };
+    (*at, *ts, *n) = (a, t, k);
+    how
 }
 
-/// The value of a varint of up to eight bytes held little-endian in `x` (its
-/// continuation bits set, the bytes past its end zero): the 7-bit groups moved
-/// together in three steps of pairs, 7 + 7, 14 + 14, 28 + 28 bits. (A loop of eight
-/// shifts, skipped where the delta was the last entry's: the compiler computed it for
-/// every entry and selected, 17% of an hour's aggregation on points with jitter. Kept
-/// out of line and cold, the skip saved 0.5% on points at a regular interval and cost
-/// 2% on jittered ones: every entry now gathers.)
+/// The value of a varint of `LEN` bytes (up to eight) held little-endian in `x`
+/// (its continuation bits set, the bytes past its end zero): the 7-bit groups
+/// moved together in pairs, 7 + 7, 14 + 14, then 28 + 28 bits, as far as `LEN`
+/// needs. (A loop of eight shifts, skipped where the delta was the last entry's:
+/// the compiler computed it for every entry and selected, 17% of an hour's
+/// aggregation on points with jitter. Kept out of line and cold, the skip saved
+/// 0.5% on points at a regular interval and cost 2% on jittered ones: every entry
+/// now gathers.)
 #[inline(always)]
-fn gather_groups(x: u64) -> u64 {
-    let x = x & 0x7f7f_7f7f_7f7f_7f7f;
-    let x = ((x & 0x7f00_7f00_7f00_7f00) >> 1) | (x & 0x007f_007f_007f_007f);
-    let x = ((x & 0x3fff_0000_3fff_0000) >> 2) | (x & 0x0000_3fff_0000_3fff);
-    ((x & 0x0fff_ffff_0000_0000) >> 4) | (x & 0x0000_0000_0fff_ffff)
+fn gather_groups<const LEN: usize>(x: u64) -> u64 {
+    let mut x = x & 0x7f7f_7f7f_7f7f_7f7f;
+    if LEN > 1 {
+        x = ((x & 0x7f00_7f00_7f00_7f00) >> 1) | (x & 0x007f_007f_007f_007f);
+    }
+    if LEN > 2 {
+        x = ((x & 0x3fff_0000_3fff_0000) >> 2) | (x & 0x0000_3fff_0000_3fff);
+    }
+    if LEN > 4 {
+        x = ((x & 0x0fff_ffff_0000_0000) >> 4) | (x & 0x0000_0000_0fff_ffff);
+    }
+    x
 }
 
 /// How far ahead of the entry being read its block's bytes are asked for (about 50

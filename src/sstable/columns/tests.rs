@@ -206,6 +206,17 @@ fn gathered_groups_are_the_varint() {
         assert!(bytes.len() <= 8, "{v}");
         let mut word = [0u8; 8];
         word[..bytes.len()].copy_from_slice(&bytes);
-        assert_eq!(gather_groups(u64::from_le_bytes(word)), v, "{v:#x}");
+        let x = u64::from_le_bytes(word);
+        let got = match bytes.len() {
+            1 => gather_groups::<1>(x),
+            2 => gather_groups::<2>(x),
+            3 => gather_groups::<3>(x),
+            4 => gather_groups::<4>(x),
+            5 => gather_groups::<5>(x),
+            6 => gather_groups::<6>(x),
+            7 => gather_groups::<7>(x),
+            _ => gather_groups::<8>(x),
+        };
+        assert_eq!(got, v, "{v:#x}");
     }
 }
