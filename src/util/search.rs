@@ -8,7 +8,6 @@
 /// then false over `0..n` (as [`slice::partition_point`]), searched outwards from
 /// `guess`: two calls of `pred` when the answer is `guess`, about `2 log2(d)` when
 /// it is `d` away, never more than twice a binary search's.
-#[inline]
 pub(crate) fn partition_point_near(
     n: usize,
     guess: usize,
@@ -54,7 +53,6 @@ pub(crate) fn partition_point_near(
 
 /// [`slice::partition_point`] over `0..n`, by a binary search: `pred` true then
 /// false, the index of its first false (or `n`).
-#[inline]
 pub(crate) fn partition_point(n: usize, mut pred: impl FnMut(usize) -> bool) -> usize {
     let (mut lo, mut hi) = (0, n);
     while lo < hi {
