@@ -229,10 +229,10 @@ fn merges_cut_their_output_into_tables_of_the_target_size() {
 /// after the rewrite that makes the tables one run, although records expire during
 /// and after it (it once rewrote the database at every call until the last had
 /// expired); the expired ones are GC's, and reads never show them. (The never-expiring
-/// half and the ten seconds keep every table partly alive whatever the machine's
-/// load: when all expired before the compaction, as a stalled CI machine once made
-/// happen over the one second this test spanned, there was nothing to compact or
-/// collect.)
+/// half and the ten seconds keep every table partly alive unless the machine stalls
+/// the test for about ten seconds: when all expired before the compaction, as a
+/// stalled CI machine once made happen over the one second this test spanned, there
+/// was nothing to compact or collect.)
 #[test]
 fn trigger_compaction_ends_while_records_keep_expiring() {
     let dir = tempfile::tempdir().unwrap();

@@ -251,7 +251,7 @@ fn first_restart(restarts: Restarts<'_>, data: &[u8], lo: i64, span: (i64, i64))
 /// A block's restart offsets, read where they lie (copying a block's 125 or so into
 /// a `Vec` at each load was a tenth of a short query's time).
 #[derive(Clone, Copy)]
-pub(super) struct Restarts<'a>(pub(super) &'a [u8]);
+struct Restarts<'a>(&'a [u8]);
 
 impl Restarts<'_> {
     fn len(self) -> usize {
@@ -342,7 +342,8 @@ fn run_of<const LEN: usize>(
     // Position, ts and count held in locals, written back once (through the
     // references, each entry stored and reloaded all three).
     let (mut a, mut t, mut k) = (*at, *ts, *n);
-    let vals_out = &mut vals_out[..ts_out.len()];
+    let len = ts_out.len().min(vals_out.len());
+    let (ts_out, vals_out) = (&mut ts_out[..len], &mut vals_out[..len]);
     let how = loop {
         let Some(e) = data.get(a..a + stride).filter(|_| a + stride <= end) else {
             break Uniform::Other;

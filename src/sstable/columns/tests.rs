@@ -199,6 +199,7 @@ fn blocks_of_other_shapes_are_declined() {
 fn gathered_groups_are_the_varint() {
     let mut rng = crate::util::test_rng("gathered_groups_are_the_varint");
     let mut values: Vec<u64> = (0..56).flat_map(|b| [(1 << b) - 1, 1 << b]).collect();
+    values.push((1 << 56) - 1); // the largest of eight bytes
     values.extend((0..5000).map(|_| rng.u64(..1 << 56) >> rng.u32(0..56)));
     for v in values {
         let mut bytes = Vec::new();
