@@ -96,10 +96,8 @@ fn reads(engine: &Engine, d: &Data, plan: &Plan) {
     digest("series_scan", &dg);
 }
 
-/// The data as points: ingest, size, the aggregations (and their scan + fold), reads.
-pub fn points(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, sync: SyncMode) {
-    let engine = open(dir, sync);
-    let t = Instant::now();
+/// Writes the data as points, scrape by scrape, in batches of `BATCH`.
+fn write_points(engine: &Engine, d: &Data) {
     let mut batch = Vec::with_capacity(BATCH);
     for (s, i) in d.in_write_order() {
         batch.push(Point::new(d.keys[s].as_str(), d.ts[s][i], d.vals[s][i]));
@@ -111,6 +109,13 @@ pub fn points(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, sync: Syn
     if !batch.is_empty() {
         engine.write_points(&batch).expect("flowdb: write_points");
     }
+}
+
+/// The data as points: ingest, size, the aggregations (and their scan + fold), reads.
+pub fn points(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, sync: SyncMode) {
+    let engine = open(dir, sync);
+    let t = Instant::now();
+    write_points(&engine, d);
     metric("ingest_pps", d.points() as f64 / t.elapsed().as_secs_f64());
     if sync != SyncMode::Always {
         engine.shutdown().expect("flowdb: shutdown");
@@ -134,7 +139,9 @@ pub fn points(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, sync: Syn
         let k = &d.keys[s];
         let q = Query::key_time_range(k, k, t0, t0 + HOUR - 1);
         let lend = |_: &[u8], start, v: &[f64]| dg.add(start, v[0]);
-        engine.aggregate_with(q, MINUTE, &[Agg::Max], lend).expect("aggregate_with");
+        engine
+            .aggregate_with(q, MINUTE, &[Agg::Max], lend)
+            .expect("aggregate_with");
     });
     let c = cache_after(&engine, "hour_lent", c);
     metric("hour_lent_qps", qps);
@@ -208,7 +215,9 @@ fn all_series(engine: &Engine, plan: &Plan, step: i64, name: &str, c: (f64, f64)
     let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
         let q = Query::time_range(t0, t0 + DAY - 1);
         let lend = |_: &[u8], start, v: &[f64]| dg.add(start, v[0]);
-        engine.aggregate_with(q, step, &[Agg::Max], lend).expect("aggregate_with");
+        engine
+            .aggregate_with(q, step, &[Agg::Max], lend)
+            .expect("aggregate_with");
     });
     let lent = format!("{name}_lent");
     let c = cache_after(engine, &lent, c);
@@ -255,5 +264,44 @@ pub fn bytes(dir: &Path, d: &Data, plan: &Plan) {
     metric("ingest_pps", d.points() as f64 / t.elapsed().as_secs_f64());
     settle(&engine, dir, d.points());
     reads(&engine, d, plan);
+    engine.shutdown().expect("flowdb: shutdown");
+}
+
+/// The aggregations `--spans` runs alone: name, span of the query and bucket step.
+pub const SPANS: [(&str, i64, i64); 4] = [
+    ("hour", HOUR, MINUTE),
+    ("hour-1bucket", HOUR, HOUR),
+    ("minute", MINUTE, MINUTE),
+    ("second", 1_000_000, MINUTE),
+];
+
+/// `--spans`: the points written and settled as for `points`, then only the listed
+/// `aggregate_with` queries (max), each over the hour queries' plan `span_repeat`
+/// times, each list run untimed then timed as every phase is. For counting one
+/// query's instructions (docs/benchmarks.md, "The hour of one series in fewer
+/// instructions"): callgrind with `--toggle-collect='*aggregate_with*'`, and the
+/// difference of two repeat counts.
+pub fn spans(dir: &Path, d: &Data, plan: &Plan, o: &crate::Options) {
+    let engine = open(dir, SyncMode::Always);
+    write_points(&engine, d);
+    settle(&engine, dir, d.points());
+    let many: Vec<_> = (0..o.span_repeat)
+        .flat_map(|_| plan.hour.iter().copied())
+        .collect();
+    for (name, span, step) in SPANS {
+        if !o.spans.iter().any(|s| s == name) {
+            continue;
+        }
+        let (qps, dg) = timed(&many, many.len(), |&(s, t0), dg: &mut Digest| {
+            let k = &d.keys[s];
+            let q = Query::key_time_range(k, k, t0, t0 + span - 1);
+            let lend = |_: &[u8], start, v: &[f64]| dg.add(start, v[0]);
+            engine
+                .aggregate_with(q, step, &[Agg::Max], lend)
+                .expect("aggregate_with");
+        });
+        metric(&format!("span_{name}_qps"), qps);
+        digest(&format!("span_{name}"), &dg);
+    }
     engine.shutdown().expect("flowdb: shutdown");
 }

@@ -46,6 +46,10 @@ pub struct Options {
     pub system: Option<String>,
     /// A child's `--check` dump.
     pub check_out: Option<PathBuf>,
+    /// `--spans`: the flowdb child runs these aggregations alone (see
+    /// `flowdb_side::SPANS`), each over the hour queries' plan `span_repeat` times.
+    pub spans: Vec<String>,
+    pub span_repeat: usize,
 }
 
 fn usage(why: &str) -> ! {
@@ -54,7 +58,8 @@ fn usage(why: &str) -> ! {
         "usage: numeric-compare [--workload node|cpu|cpu2dp[,...]] [--series N] [--hours H] \
          [--rounds R] [--check] [--dir D] [--sqlite-schema without-rowid|rowid] \
          [--hour-queries N] [--day-queries N] [--gets N] [--series-scans N] \
-         [--systems flowdb,flowdb-bytes,flowdb-interval,sqlite]"
+         [--systems flowdb,flowdb-bytes,flowdb-interval,sqlite] \
+         [--system flowdb --spans hour,hour-1bucket,minute,second [--span-repeat R]]"
     );
     std::process::exit(2);
 }
@@ -85,6 +90,8 @@ fn parse() -> Options {
         systems: report::SYSTEMS.iter().map(|s| s.to_string()).collect(),
         system: None,
         check_out: None,
+        spans: Vec::new(),
+        span_repeat: 1,
     };
     let mut i = 0;
     while i < argv.len() {
@@ -142,6 +149,17 @@ fn parse() -> Options {
                 }
             }
             "--system" => o.system = Some(need("a system")),
+            "--spans" => {
+                o.spans = need("a list").split(',').map(str::to_string).collect();
+                if let Some(bad) = o
+                    .spans
+                    .iter()
+                    .find(|s| !flowdb_side::SPANS.iter().any(|(n, ..)| n == s))
+                {
+                    usage(&format!("unknown span {bad}"));
+                }
+            }
+            "--span-repeat" => o.span_repeat = number("--span-repeat", v),
             "--check-out" => o.check_out = Some(PathBuf::from(need("a path"))),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -158,6 +176,7 @@ fn child(o: &Options, system: &str) {
     let _ = std::fs::remove_dir_all(&o.dir);
     let check = o.check_out.as_deref();
     match system {
+        "flowdb" if !o.spans.is_empty() => flowdb_side::spans(&o.dir, &d, &plan, o),
         "flowdb" => flowdb_side::points(&o.dir, &d, &plan, check, flowdb::SyncMode::Always),
         "flowdb-interval" => {
             flowdb_side::points(&o.dir, &d, &plan, None, flowdb::SyncMode::IntervalMs(1000))
