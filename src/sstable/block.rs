@@ -102,11 +102,23 @@ impl Block {
         get_u32_at(&self.data, self.restarts_at + 4 * i).unwrap_or(u32::MAX) as usize
     }
 
-    /// The entries' bytes and the restart offsets in them, ascending (for readers
-    /// of one entry shape: columns.rs).
-    pub(crate) fn entries(&self) -> (&[u8], impl Iterator<Item = usize> + '_) {
-        let restarts = (0..self.num_restarts).map(|i| self.restart(i));
-        (&self.data[..self.restarts_at], restarts)
+    /// The entries' bytes (for readers of one entry shape: columns.rs).
+    pub(crate) fn entries(&self) -> &[u8] {
+        &self.data[..self.restarts_at]
+    }
+
+    /// How many restart points the block has.
+    pub(crate) fn restart_count(&self) -> usize {
+        self.num_restarts
+    }
+
+    /// The offset in `entries()` of restart `i`, ascending in `i`; `usize::MAX`
+    /// past the last.
+    pub(crate) fn restart_offset(&self, i: usize) -> usize {
+        match i < self.num_restarts {
+            true => self.restart(i),
+            false => usize::MAX,
+        }
     }
 
     /// The bytes of the restart offsets (the block's trailer but its count).

@@ -101,8 +101,7 @@ impl Columns {
         between: &[u8],
         between_pair: Option<[u8; 2]>,
     ) -> Result<bool> {
-        let (data, _) = block.entries();
-        let restarts = Restarts(block.restart_bytes());
+        let data = block.entries();
         // An entry takes at least 12 bytes.
         let most = data.len() / 12;
         if self.ts.len() < most {
@@ -112,11 +111,13 @@ impl Columns {
         // When `lo` falls inside the block (an hour of a series reads half a block),
         // start at the last restart at or before it: every entry before that is
         // older than `lo`.
-        let from = first_restart(restarts, data, lo, span);
+        // (The offsets are read where they lie: copying a block's ~125 into a `Vec`
+        // at each load was a tenth of a short query's time.)
+        let from = first_restart(block, lo, span);
         let mut restart = from;
         let (ts_out, vals_out) = (&mut self.ts[..most], &mut self.vals[..most]);
         let mut n = 0;
-        let mut next_restart = restarts.at(restart);
+        let mut next_restart = block.restart_offset(restart);
         let (mut at, mut ts) = (next_restart.min(data.len()), 0i64);
         if from == 0 {
             at = 0;
@@ -125,7 +126,7 @@ impl Columns {
         while at < data.len() {
             if at == next_restart {
                 restart += 1;
-                next_restart = restarts.at(restart);
+                next_restart = block.restart_offset(restart);
                 let shared = varint(data, &mut at).ok_or_else(|| bad("shared length"))?;
                 let len = varint(data, &mut at).ok_or_else(|| bad("key length"))?;
                 let suffix = usize::try_from(len)
@@ -238,33 +239,14 @@ impl Columns {
 /// ts). Searched from where `lo` lies in the block's `span` of ts (for points at a
 /// regular interval, two restarts read): each restart's ts read is a wait on memory
 /// (a binary search's five were 9% of an hour's aggregation).
-fn first_restart(restarts: Restarts<'_>, data: &[u8], lo: i64, span: (i64, i64)) -> usize {
-    let n = restarts.len();
+fn first_restart(block: &Block, lo: i64, span: (i64, i64)) -> usize {
+    let (data, n) = (block.entries(), block.restart_count());
     // From the block's start (always right; a day's query enters most blocks so).
     if n < 2 || lo <= span.0 {
         return 0;
     }
-    let before = |r: usize| restart_ts(data, restarts.at(r)).is_some_and(|t| t <= lo);
+    let before = |r: usize| restart_ts(data, block.restart_offset(r)).is_some_and(|t| t <= lo);
     partition_point_near(n, interval_guess(n, lo, span) + 1, before).max(1) - 1
-}
-
-/// A block's restart offsets, read where they lie (copying a block's 125 or so into
-/// a `Vec` at each load was a tenth of a short query's time).
-#[derive(Clone, Copy)]
-struct Restarts<'a>(&'a [u8]);
-
-impl Restarts<'_> {
-    fn len(self) -> usize {
-        self.0.len() / 4
-    }
-
-    /// The `i`th offset; `usize::MAX` past the last.
-    fn at(self, i: usize) -> usize {
-        match self.0.get(4 * i..4 * i + 4) {
-            Some(b) => u32::from_le_bytes(b.try_into().unwrap_or_default()) as usize,
-            None => usize::MAX,
-        }
-    }
 }
 
 /// How [`uniform`] stopped.
@@ -407,7 +389,7 @@ const AHEAD: usize = 768;
 /// of its bytes [`Columns::load`] reads: `TableCursor` asks for them as it fetches a
 /// block to load, or for the next block's while it reads one.
 pub(crate) fn warm(block: &Block) {
-    let (data, _) = block.entries();
+    let data = block.entries();
     for at in (0..AHEAD.min(data.len())).step_by(64) {
         prefetch(data[at..].as_ptr());
     }

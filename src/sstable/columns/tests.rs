@@ -125,19 +125,20 @@ fn the_first_restart_is_found_from_any_span() {
         let mut b = BlockBuilder::new([1, 4, 16][rng.usize(..3)]);
         b.add_run(b"k", &ts, &vec![0.0; n], None);
         let block = block(&mut b);
-        let (data, restarts) = block.entries();
-        let restarts: Vec<usize> = restarts.collect();
+        let data = block.entries();
+        let restarts: Vec<usize> = (0..block.restart_count())
+            .map(|i| block.restart_offset(i))
+            .collect();
         let lo = ts[rng.usize(..n)] + rng.i64(-20..20);
         let before = |r: &usize| restart_ts(data, *r).is_some_and(|t| t <= lo);
         let want = restarts.partition_point(before).max(1) - 1;
         let span = (ts[0], ts[n - 1]);
-        let offsets = Restarts(block.restart_bytes());
-        assert_eq!(first_restart(offsets, data, lo, span), want, "{lo}");
+        assert_eq!(first_restart(&block, lo, span), want, "{lo}");
         for span in [(ts[n - 1], ts[0]), (rng.i64(..), rng.i64(..))] {
             // A wrong span costs reads, never the answer; one that puts `lo` at or
             // before the block's start reads from restart 0, as documented.
             let want = if lo <= span.0 { 0 } else { want };
-            let got = first_restart(offsets, data, lo, span);
+            let got = first_restart(&block, lo, span);
             assert_eq!(got, want, "{span:?} {lo}");
         }
     }
