@@ -12,7 +12,7 @@ use std::ffi::{c_char, CString};
 
 use parking_lot::RwLock;
 
-use super::error::{flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_cstring};
+use super::error::{flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put_cstring, put_opt};
 use super::options::{flowdb_options_t, open_into};
 use flowdb::engine::Engine;
 use flowdb::error::{Error, Result};
@@ -243,9 +243,7 @@ pub unsafe extern "C" fn flowdb_engine_metrics_text(
             return Err(null("out"));
         }
         let text = with_engine(engine, |e| Ok(e.metrics_text()))?;
-        if !len.is_null() {
-            *len = text.len();
-        }
+        put_opt(len, text.len());
         let c =
             CString::new(text).map_err(|_| Error::Internal("metrics text holds a NUL".into()))?;
         put_cstring(out, c, "out")

@@ -3,7 +3,7 @@
 //! records, and the background maintenance thread (`flowdb_maintenance_t`).
 
 use super::engine::{flowdb_engine_t, with_engine};
-use super::error::{flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put};
+use super::error::{flowdb_error_t, flowdb_status_t, guard, no_unwind, null, put, put_opt};
 use flowdb::engine::MaintenanceHandle;
 
 /// Flushes every memtable to tables.
@@ -28,9 +28,7 @@ pub unsafe extern "C" fn flowdb_engine_trigger_compaction(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let c = with_engine(engine, |e| e.trigger_compaction())?;
-        if !compacted.is_null() {
-            *compacted = c;
-        }
+        put_opt(compacted, c);
         Ok(())
     })
 }
@@ -48,9 +46,7 @@ pub unsafe extern "C" fn flowdb_engine_run_compactions(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let n = with_engine(engine, |e| e.run_compactions())?;
-        if !steps.is_null() {
-            *steps = n;
-        }
+        put_opt(steps, n);
         Ok(())
     })
 }
@@ -73,12 +69,8 @@ pub unsafe extern "C" fn flowdb_engine_enforce_retention(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let c = with_engine(engine, |e| e.enforce_retention())?;
-        if !has_cutoff.is_null() {
-            *has_cutoff = c.is_some();
-        }
-        if !cutoff.is_null() {
-            *cutoff = c.unwrap_or(i64::MIN);
-        }
+        put_opt(has_cutoff, c.is_some());
+        put_opt(cutoff, c.unwrap_or(i64::MIN));
         Ok(())
     })
 }
@@ -93,9 +85,7 @@ pub unsafe extern "C" fn flowdb_engine_trigger_gc(
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
     guard(err, || unsafe {
         let n = with_engine(engine, |e| e.trigger_gc())?;
-        if !purged.is_null() {
-            *purged = n;
-        }
+        put_opt(purged, n);
         Ok(())
     })
 }

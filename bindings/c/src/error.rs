@@ -156,6 +156,15 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Writes `value` through an optional output pointer (documented "may be NULL"):
+/// nothing when it is NULL.
+pub(crate) unsafe fn put_opt<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL, and the caller passes writable storage of type T.
+        unsafe { out.write(value) };
+    }
+}
+
 /// The status code of an error; `FLOWDB_INVALID_ARGUMENT` for NULL.
 #[no_mangle]
 pub unsafe extern "C" fn flowdb_error_code(err: *const flowdb_error_t) -> flowdb_status_t {

@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_void};
 
 use super::doc_getall::Source;
 use super::doc_requests::Docs;
-use super::error::null;
+use super::error::{null, put_opt};
 use flowdb::error::{Error, Result};
 use flowdb::jsondb::{KeyRef, KeyType};
 
@@ -82,10 +82,8 @@ pub(crate) unsafe fn get_all_keys_visit(
     if bad {
         return Err(Error::Internal("undecodable stored key".into()));
     }
-    if !handed_out.is_null() {
-        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-        unsafe { handed_out.write(handed as u64) };
-    }
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid.
+    unsafe { put_opt(handed_out, handed as u64) };
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //! matches keys starting with it (the empty prefix: everything).
 
 use super::engine::{flowdb_engine_t, with_engine};
-use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, null, put};
+use super::error::{bytes, flowdb_error_t, flowdb_status_t, guard, null, put, put_opt};
 use super::range::{flowdb_range_t, the_range};
 use super::records::{flowdb_records_t, RecordList};
 use super::series::{flowdb_series_t, page_args, series_out};
@@ -67,10 +67,8 @@ pub(crate) unsafe fn visit_out(
             }
         })
     })?;
-    if !handed_out.is_null() {
-        // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid, NULL checked.
-        unsafe { handed_out.write(handed) };
-    }
+    // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid.
+    unsafe { put_opt(handed_out, handed) };
     Ok(())
 }
 
