@@ -19,6 +19,7 @@
 
 mod builder;
 mod iter;
+mod repeat;
 mod restart_search;
 
 use std::sync::Arc;

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::util::coding::{shared_prefix, Decoder};
 use crate::util::search::{interval_guess, partition_point, partition_point_near};
 
+use super::repeat::Repeat;
 #[cfg(test)]
 use super::Decoded;
 use super::{Block, BlockIter, Head, Raw};
@@ -210,7 +211,23 @@ impl BlockIter {
         };
         let mut starts_with_key = None;
         let mut keys = StoredKeys::new(key);
+        // The header of the key's entry decoded last, which its next may repeat.
+        let mut repeat: Option<Repeat> = None;
         while self.next_off < end {
+            let start = self.next_off;
+            // (Never at a restart, whose entry holds its key and ts whole.)
+            let again = repeat
+                .as_mut()
+                .filter(|_| start != self.next_restart_at)
+                .and_then(|r| r.next(&self.block, start, end, self.ts));
+            if let Some((_, raw, ts)) = again {
+                // The key again (its whole key shared, nothing stored past it), as
+                // `keys.order` would find, leaving it as it was.
+                (self.next_off, self.ts) = (raw.value_at + raw.value_len, ts);
+                out.push((ts, raw));
+                continue;
+            }
+            let before = self.ts;
             let Some((head, raw)) = self.decode_head()? else {
                 break;
             };
@@ -218,6 +235,8 @@ impl BlockIter {
             starts_with_key.get_or_insert(is_key);
             if is_key {
                 out.push((self.ts, raw));
+                let delta = self.ts.wrapping_sub(before);
+                repeat = Repeat::of(&self.block, start, &head, &raw, delta);
             } else if !out.is_empty() {
                 break; // past the key
             }

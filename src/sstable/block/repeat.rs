@@ -1,0 +1,210 @@
+//! Entries that repeat the header of the entry before: a series at a regular
+//! interval with values of one size stores, between restarts, entries whose bytes up
+//! to the value are the same from one to the next (the whole key shared, the same ts
+//! delta, kind, expiry distance and value length). Such an entry is decoded by one
+//! comparison with its predecessor's header instead of by its four or five varints
+//! (a backward walk's decoding of one key's interval, `key_in_interval`).
+
+use crate::entry::Kind;
+use crate::util::coding::Decoder;
+
+use super::{kind_of_byte, Block, Head, Raw};
+
+/// The header of an entry that shares its whole key with the one before: its bytes
+/// up to the value (at most 16), and what they decode to.
+#[derive(Clone, Copy)]
+pub(super) struct Repeat {
+    /// Where the entry ends: the entry there may repeat it.
+    end: usize,
+    /// The header's bytes (little-endian) and the mask of its length.
+    bytes: u128,
+    mask: u128,
+    /// The header's length, the length of the shared key, the ts delta, the expiry's
+    /// distance from the ts (when it expires), kind and value length.
+    len: usize,
+    shared: usize,
+    delta: i64,
+    expiry: Option<i64>,
+    kind: Kind,
+    value_len: usize,
+}
+
+impl Repeat {
+    /// The header of the entry of `block` from `start` to `raw`'s value, decoded
+    /// already as `head` (its ts delta `delta`), when the next entry may repeat it:
+    /// it shares its whole key and stores none of it, is not at a restart, and its
+    /// header is at most 16 bytes with 16 to read from `start`. Out of line: a
+    /// series' walk takes it once an interval.
+    #[inline(never)]
+    pub(super) fn of(
+        block: &Block,
+        start: usize,
+        head: &Head,
+        raw: &Raw,
+        delta: i64,
+    ) -> Option<Self> {
+        if head.restart || head.suffix_len != 0 {
+            return None;
+        }
+        let len = raw.value_at.checked_sub(start).filter(|&n| n <= 16)?;
+        let bytes = block.data.get(start..start + 16)?;
+        // The expiry's distance, as stored (an expiring entry's may be any i64).
+        let mut d = Decoder::at(&block.data[..raw.value_at], start);
+        let (_shared, _suffix, _delta) = (d.varint()?, d.varint()?, d.varint()?);
+        let (_, expiring) = d.u8().and_then(kind_of_byte)?;
+        let expiry = match expiring {
+            true => Some(d.varint_i64()?),
+            false => None,
+        };
+        let mask = u128::MAX >> (128 - 8 * len);
+        Some(Repeat {
+            end: raw.value_at + raw.value_len,
+            bytes: u128::from_le_bytes(bytes.try_into().ok()?) & mask,
+            mask,
+            len,
+            shared: head.shared,
+            delta,
+            expiry,
+            kind: raw.kind,
+            value_len: raw.value_len,
+        })
+    }
+
+    /// The entry at `start` of `block` (entries end at `limit`), the ts before it
+    /// `ts`, when it is the one after this header's entry and repeats its header
+    /// byte for byte: its head, its raw entry and its ts; the repeat then describes
+    /// it (its successor may repeat it in turn). `None` otherwise: the caller decodes
+    /// it.
+    #[inline(always)]
+    pub(super) fn next(
+        &mut self,
+        block: &Block,
+        start: usize,
+        limit: usize,
+        ts: i64,
+    ) -> Option<(Head, Raw, i64)> {
+        if start != self.end {
+            return None;
+        }
+        let bytes = block.data.get(start..start + 16)?;
+        if u128::from_le_bytes(bytes.try_into().ok()?) & self.mask != self.bytes {
+            return None;
+        }
+        let value_at = start + self.len;
+        let end = value_at + self.value_len;
+        if end > limit {
+            return None;
+        }
+        self.end = end;
+        let ts = ts.wrapping_add(self.delta);
+        let head = Head {
+            restart: false,
+            shared: self.shared,
+            suffix_at: value_at,
+            suffix_len: 0,
+        };
+        let raw = Raw {
+            kind: self.kind,
+            expire_at: self.expiry.map_or(i64::MAX, |e| ts.wrapping_add(e)),
+            value_at,
+            value_len: self.value_len,
+        };
+        Some((head, raw, ts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::{Block, BlockBuilder, BlockIter};
+    use crate::entry::{Entry, Kind};
+
+    /// A key's entries walked back interval by interval (repeated headers decoded by
+    /// one comparison) are the entries a forward read decodes, ts, kind, expiry and
+    /// value, newest first: series at a regular interval (every header repeats) or
+    /// jittered, expiring at a fixed distance or not, values of one size or not,
+    /// tombstones and points among them, and the empty key.
+    #[test]
+    fn repeated_headers_decode_as_the_entries() {
+        let mut rng = crate::util::test_rng("repeated_headers_decode_as_the_entries");
+        for _ in 0..400 {
+            let mut keys: Vec<&str> = ["", "a", "cpu.host-1"]
+                .into_iter()
+                .filter(|_| rng.bool())
+                .collect();
+            if keys.is_empty() {
+                keys.push("");
+            }
+            let mut es = Vec::new();
+            for key in &keys {
+                let step = [1, 1000, 1_000_000, 15_000_000][rng.usize(..4)];
+                let jitter = rng.u8(..3) == 0;
+                let ttl = [None, Some(rng.i64(..)), Some(3600)][rng.usize(..3)];
+                let size = [0, 8, 128, 300][rng.usize(..4)];
+                let mut ts = rng.i64(-1 << 40..1 << 40);
+                for _ in 0..rng.usize(1..80) {
+                    ts += step + if jitter { rng.i64(0..5) } else { 0 };
+                    let kind = match rng.u8(..20) {
+                        0 => Kind::Delete,
+                        1 => Kind::Num,
+                        _ => Kind::Put,
+                    };
+                    let value = match kind {
+                        Kind::Delete => vec![],
+                        Kind::Num => rng.f64().to_le_bytes().to_vec(),
+                        Kind::Put if rng.u8(..10) == 0 => vec![7; rng.usize(0..200)],
+                        Kind::Put => vec![rng.u8(..); size],
+                    };
+                    let expire_at = ttl.map_or(i64::MAX, |t| ts.wrapping_add(t));
+                    let (key, seq) = (key.as_bytes().to_vec(), 0);
+                    es.push(Entry {
+                        key,
+                        ts,
+                        seq,
+                        kind,
+                        expire_at,
+                        value,
+                    });
+                }
+            }
+            let mut b = BlockBuilder::new([1, 4, 16][rng.usize(..3)]);
+            for e in &es {
+                b.add(e);
+            }
+            let block = Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap());
+            // What a forward read decodes (a tombstone keeps no expiry, for one).
+            let mut forward = Vec::new();
+            let mut it = BlockIter::new(block.clone());
+            while let Some(e) = it.next_entry().unwrap() {
+                forward.push(e);
+            }
+            assert_eq!(forward.len(), es.len());
+            for key in &keys {
+                let want: Vec<_> = forward
+                    .iter()
+                    .rev()
+                    .filter(|e| e.key == key.as_bytes())
+                    .map(|e| (e.ts, e.kind, e.expire_at, e.value.clone()))
+                    .collect();
+                let mut it = BlockIter::new(block.clone());
+                let mut r = it.last_interval_of(key.as_bytes()).unwrap();
+                let (mut got, mut items, mut last) = (Vec::new(), Vec::new(), true);
+                loop {
+                    let more = it
+                        .key_in_interval(key.as_bytes(), r, last, &mut items)
+                        .unwrap();
+                    last = false;
+                    got.extend(items.iter().rev().map(|&(ts, raw)| {
+                        (ts, raw.kind, raw.expire_at, raw.value(&block).to_vec())
+                    }));
+                    if !more {
+                        break;
+                    }
+                    r -= 1;
+                }
+                assert_eq!(got, want, "key {key:?}");
+            }
+        }
+    }
+}
