@@ -158,6 +158,9 @@ pub(crate) unsafe fn put<T>(out: *mut T, value: T, what: &str) -> Result<()> {
 
 /// Writes `value` through an optional output pointer (documented "may be NULL"):
 /// nothing when it is NULL.
+///
+/// # Safety
+/// `out` is NULL or points to writable storage of type `T`.
 pub(crate) unsafe fn put_opt<T>(out: *mut T, value: T) {
     if !out.is_null() {
         // SAFETY: non-NULL, and the caller passes writable storage of type T.

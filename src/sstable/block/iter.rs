@@ -295,11 +295,26 @@ mod tests {
                 let mut d = good.clone();
                 d[i] ^= bit;
                 if let Ok(b) = Block::parse(d, Arc::from("t"), 0) {
-                    let mut it = BlockIter::new(Arc::new(b));
+                    let b = Arc::new(b);
+                    let mut it = BlockIter::new(b.clone());
                     let _ = it.seek(b"key", 5);
                     for _ in 0..40 {
                         if !matches!(it.next_entry(), Ok(Some(_))) {
                             break;
+                        }
+                    }
+                    // Walked back (repeated headers decoded by comparison), every
+                    // value handed out lies in the block.
+                    let mut it = BlockIter::new(b.clone());
+                    let mut items = Vec::new();
+                    for r in 0..b.num_restarts {
+                        if it
+                            .key_in_interval(b"key", r, r + 1 == b.num_restarts, &mut items)
+                            .is_ok()
+                        {
+                            for (_, raw) in &items {
+                                let _ = raw.value(&b);
+                            }
                         }
                     }
                 }
