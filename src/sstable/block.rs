@@ -193,7 +193,7 @@ pub(crate) struct Lent {
 mod test_support {
     use std::sync::Arc;
 
-    use super::{Block, BlockBuilder};
+    use super::{Block, BlockBuilder, BlockIter};
     use crate::entry::{Entry, Kind};
 
     pub(super) fn entry(k: &str, ts: i64, kind: Kind, exp: i64) -> Entry {
@@ -217,5 +217,25 @@ mod test_support {
             b.add(e);
         }
         Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap())
+    }
+
+    /// `key`'s entries in `block` walked back interval by interval from where they
+    /// end, as a newest-first read does: ts, kind, expiry and value, newest first.
+    pub(super) fn walk_back(block: &Arc<Block>, key: &[u8]) -> Vec<(i64, Kind, i64, Vec<u8>)> {
+        let mut it = BlockIter::new(block.clone());
+        let mut r = it.last_interval_of(key).unwrap();
+        let (mut got, mut items, mut last) = (Vec::new(), Vec::new(), true);
+        loop {
+            let more = it.key_in_interval(key, r, last, &mut items).unwrap();
+            last = false;
+            let version = |&(ts, raw): &(i64, super::Raw)| {
+                (ts, raw.kind, raw.expire_at, raw.value(block).to_vec())
+            };
+            got.extend(items.iter().rev().map(version));
+            if !more {
+                return got;
+            }
+            r -= 1;
+        }
     }
 }

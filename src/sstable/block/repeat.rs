@@ -120,32 +120,13 @@ impl Repeat {
 mod tests {
     use std::sync::Arc;
 
+    use super::super::test_support::walk_back;
     use super::super::{Block, BlockBuilder, BlockIter};
     use crate::entry::{Entry, Kind};
 
     thread_local! {
         /// Entries decoded from a repeated header on this thread (`Repeat::next`).
         pub(super) static HITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-    }
-
-    /// `key`'s entries in `block` walked back interval by interval, as a
-    /// newest-first read does: ts, kind, expiry and value, newest first.
-    fn walk_back(block: &Arc<Block>, key: &[u8]) -> Vec<(i64, Kind, i64, Vec<u8>)> {
-        let mut it = BlockIter::new(block.clone());
-        let mut r = it.last_interval_of(key).unwrap();
-        let (mut got, mut items, mut last) = (Vec::new(), Vec::new(), true);
-        loop {
-            let more = it.key_in_interval(key, r, last, &mut items).unwrap();
-            last = false;
-            let version = |&(ts, raw): &(i64, super::Raw)| {
-                (ts, raw.kind, raw.expire_at, raw.value(block).to_vec())
-            };
-            got.extend(items.iter().rev().map(version));
-            if !more {
-                return got;
-            }
-            r -= 1;
-        }
     }
 
     /// What a forward read decodes of `block`, `key`'s entries newest first (the

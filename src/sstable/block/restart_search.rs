@@ -348,18 +348,8 @@ mod tests {
     /// The ts of `key`'s entries in `block`, walked back interval by interval from
     /// where they end, as a newest-first read does.
     fn walk_back(block: &std::sync::Arc<super::super::Block>, key: &[u8]) -> Vec<i64> {
-        let mut it = BlockIter::new(block.clone());
-        let mut r = it.last_interval_of(key).unwrap();
-        let (mut back, mut items, mut last) = (Vec::new(), Vec::new(), true);
-        loop {
-            let more = it.key_in_interval(key, r, last, &mut items).unwrap();
-            last = false;
-            back.extend(items.iter().rev().map(|&(ts, _)| ts));
-            if !more {
-                return back;
-            }
-            r -= 1;
-        }
+        let back = crate::sstable::block::test_support::walk_back(block, key);
+        back.into_iter().map(|(ts, ..)| ts).collect()
     }
 
     #[test]
