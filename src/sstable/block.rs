@@ -115,6 +115,7 @@ impl Block {
 
     /// The offset in `entries()` of restart `i`, ascending in `i`; `usize::MAX`
     /// past the last.
+    #[inline]
     pub(crate) fn restart_offset(&self, i: usize) -> usize {
         match i < self.num_restarts {
             true => self.restart(i),

@@ -37,10 +37,7 @@ impl BlockIter {
     #[inline(always)]
     pub(super) fn restart_next(&mut self, r: usize) {
         self.next_restart = r;
-        self.next_restart_at = match r < self.block.num_restarts {
-            true => self.block.restart(r),
-            false => usize::MAX,
-        };
+        self.next_restart_at = self.block.restart_offset(r);
     }
 
     /// Decodes the entry at `next_off` into `key`/`ts`, if there is one.

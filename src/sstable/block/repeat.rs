@@ -20,10 +20,9 @@ pub(super) struct Repeat {
     /// The header's bytes (little-endian) and the mask of its length.
     bytes: u128,
     mask: u128,
-    /// The header's length, the length of the shared key, the ts delta, the expiry's
-    /// distance from the ts (when it expires), kind and value length.
+    /// The header's length, the ts delta, the expiry's distance from the ts (when it
+    /// expires), kind and value length.
     len: usize,
-    shared: usize,
     delta: i64,
     expiry: Option<i64>,
     kind: Kind,
@@ -63,7 +62,6 @@ impl Repeat {
             bytes: u128::from_le_bytes(bytes.try_into().ok()?) & mask,
             mask,
             len,
-            shared: head.shared,
             delta,
             expiry,
             kind: raw.kind,
@@ -73,9 +71,9 @@ impl Repeat {
 
     /// The entry at `start` of `block` (entries end at `limit`), the ts before it
     /// `ts`, when it is the one after this header's entry and repeats its header
-    /// byte for byte: its head, its raw entry and its ts; the repeat then describes
-    /// it (its successor may repeat it in turn). `None` otherwise: the caller decodes
-    /// it.
+    /// byte for byte: its raw entry (its key is the one before) and its ts; the
+    /// repeat then describes it (its successor may repeat it in turn). `None`
+    /// otherwise: the caller decodes it.
     #[inline(always)]
     pub(super) fn next(
         &mut self,
@@ -83,7 +81,7 @@ impl Repeat {
         start: usize,
         limit: usize,
         ts: i64,
-    ) -> Option<(Head, Raw, i64)> {
+    ) -> Option<(Raw, i64)> {
         if start != self.end {
             return None;
         }
@@ -100,19 +98,13 @@ impl Repeat {
         tests::HITS.with(|h| h.set(h.get() + 1));
         self.end = end;
         let ts = ts.wrapping_add(self.delta);
-        let head = Head {
-            restart: false,
-            shared: self.shared,
-            suffix_at: value_at,
-            suffix_len: 0,
-        };
         let raw = Raw {
             kind: self.kind,
             expire_at: self.expiry.map_or(i64::MAX, |e| ts.wrapping_add(e)),
             value_at,
             value_len: self.value_len,
         };
-        Some((head, raw, ts))
+        Some((raw, ts))
     }
 }
 

@@ -220,7 +220,7 @@ impl BlockIter {
                 .as_mut()
                 .filter(|_| start != self.next_restart_at)
                 .and_then(|r| r.next(&self.block, start, end, self.ts));
-            if let Some((_, raw, ts)) = again {
+            if let Some((raw, ts)) = again {
                 // The key again (its whole key shared, nothing stored past it), as
                 // `keys.order` would find, leaving it as it was.
                 (self.next_off, self.ts) = (raw.value_at + raw.value_len, ts);
