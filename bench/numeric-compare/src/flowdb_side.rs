@@ -96,6 +96,15 @@ fn reads(engine: &Engine, d: &Data, plan: &Plan) {
     digest("series_scan", &dg);
 }
 
+/// The maximum per `step` of `q`'s points, each bucket lent (`aggregate_with`) into
+/// the digest.
+fn max_lent(engine: &Engine, q: Query, step: i64, dg: &mut Digest) {
+    let lend = |_: &[u8], start, v: &[f64]| dg.add(start, v[0]);
+    engine
+        .aggregate_with(q, step, &[Agg::Max], lend)
+        .expect("aggregate_with");
+}
+
 /// Writes the data as points, scrape by scrape, in batches of `BATCH`.
 fn write_points(engine: &Engine, d: &Data) {
     let mut batch = Vec::with_capacity(BATCH);
@@ -138,10 +147,7 @@ pub fn points(dir: &Path, d: &Data, plan: &Plan, check: Option<&Path>, sync: Syn
     let (qps, dg) = timed(&plan.hour, plan.hour.len(), |&(s, t0), dg: &mut Digest| {
         let k = &d.keys[s];
         let q = Query::key_time_range(k, k, t0, t0 + HOUR - 1);
-        let lend = |_: &[u8], start, v: &[f64]| dg.add(start, v[0]);
-        engine
-            .aggregate_with(q, MINUTE, &[Agg::Max], lend)
-            .expect("aggregate_with");
+        max_lent(&engine, q, MINUTE, dg);
     });
     let c = cache_after(&engine, "hour_lent", c);
     metric("hour_lent_qps", qps);
@@ -214,10 +220,7 @@ fn all_series(engine: &Engine, plan: &Plan, step: i64, name: &str, c: (f64, f64)
     digest(name, &dg);
     let (qps, dg) = timed(&plan.day, 1, |&t0, dg: &mut Digest| {
         let q = Query::time_range(t0, t0 + DAY - 1);
-        let lend = |_: &[u8], start, v: &[f64]| dg.add(start, v[0]);
-        engine
-            .aggregate_with(q, step, &[Agg::Max], lend)
-            .expect("aggregate_with");
+        max_lent(engine, q, step, dg);
     });
     let lent = format!("{name}_lent");
     let c = cache_after(engine, &lent, c);
@@ -295,10 +298,7 @@ pub fn spans(dir: &Path, d: &Data, plan: &Plan, o: &crate::Options) {
         let (qps, dg) = timed(&many, many.len(), |&(s, t0), dg: &mut Digest| {
             let k = &d.keys[s];
             let q = Query::key_time_range(k, k, t0, t0 + span - 1);
-            let lend = |_: &[u8], start, v: &[f64]| dg.add(start, v[0]);
-            engine
-                .aggregate_with(q, step, &[Agg::Max], lend)
-                .expect("aggregate_with");
+            max_lent(&engine, q, step, dg);
         });
         metric(&format!("span_{name}_qps"), qps);
         digest(&format!("span_{name}"), &dg);
