@@ -124,6 +124,7 @@ impl Entry {
 }
 
 /// A put that has not expired; the time is asked for only when it can expire.
+#[inline(always)]
 pub(crate) fn live(kind: Kind, expire_at: i64, now: impl FnOnce() -> i64) -> bool {
     kind.is_put() && (expire_at == crate::record::NEVER_EXPIRES || expire_at > now())
 }

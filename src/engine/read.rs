@@ -56,14 +56,8 @@ impl Engine {
     /// it lies (a table's block; a memtable's value is copied once), so no record is
     /// allocated. Returns how many `f` was given. As RocksDB's reverse iterator hands
     /// out slices, for readers that only look at the values (sum, plot, forward).
-    pub fn last_n_with(
-        &self,
-        key: &[u8],
-        n: usize,
-        mut f: impl FnMut(i64, &[u8]),
-    ) -> Result<usize> {
-        self.inner
-            .newest_with_at(&self.inner.snapshot(), key, n, &mut f)
+    pub fn last_n_with(&self, key: &[u8], n: usize, f: impl FnMut(i64, &[u8])) -> Result<usize> {
+        self.inner.newest_with_at(&self.inner.snapshot(), key, n, f)
     }
 
     /// Every live record the query matches, in `(key, ts)` order (descending for a

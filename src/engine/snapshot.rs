@@ -117,13 +117,8 @@ impl Snapshot {
     }
 
     /// [`Engine::last_n_with`] as of the snapshot.
-    pub fn last_n_with(
-        &self,
-        key: &[u8],
-        n: usize,
-        mut f: impl FnMut(i64, &[u8]),
-    ) -> Result<usize> {
-        self.engine()?.newest_with_at(&self.snap, key, n, &mut f)
+    pub fn last_n_with(&self, key: &[u8], n: usize, f: impl FnMut(i64, &[u8])) -> Result<usize> {
+        self.engine()?.newest_with_at(&self.snap, key, n, f)
     }
 
     /// Every live record the query matches, in `(key, ts)` order (descending for a
@@ -223,11 +218,11 @@ impl Inner {
         snap: &version::Snapshot,
         key: &[u8],
         n: usize,
-        f: &mut dyn FnMut(i64, &[u8]),
+        mut f: impl FnMut(i64, &[u8]),
     ) -> Result<usize> {
         self.check_open()?;
         let started = Instant::now();
-        let taken = snap.newest_with(key, n, &ReadOptions::default(), &mut |ts, _, v| f(ts, v))?;
+        let taken = snap.newest_with(key, n, &ReadOptions::default(), |ts, _, v| f(ts, v))?;
         self.stats.add_records_read(taken as u64);
         self.stats.time_query(started);
         Ok(taken)

@@ -41,34 +41,54 @@ pub type flowdb_last_n_visit_fn = Option<
     unsafe extern "C" fn(ts: i64, value: *const u8, value_len: usize, user: *mut c_void) -> bool,
 >;
 
-/// Runs a lending walk (`walk` hands each record to the closure it is given) for a C
-/// callback: calls `callback` until it returns false, then lets the walk end without
-/// calling it again (the engine's walk cannot stop early); on success writes the
-/// number of calls to `*handed_out` when it is not NULL.
+/// A C callback and its `user` pointer, handed records by a lending walk: stops
+/// calling `callback` once it returns false (the engine's walk cannot stop early, so
+/// it ends without more calls) and counts the calls.
+pub(crate) struct Visitor {
+    callback: unsafe extern "C" fn(i64, *const u8, usize, *mut c_void) -> bool,
+    user: *mut c_void,
+    handed: u64,
+    going: bool,
+}
+
+impl Visitor {
+    /// Hands one record to the callback, unless it asked to stop. Called from the
+    /// walk's own loop (the walk is generic over its visitor), so it is compiled
+    /// into it.
+    #[inline(always)]
+    pub(crate) fn give(&mut self, ts: i64, value: &[u8]) {
+        if self.going {
+            self.handed += 1;
+            // SAFETY: a function of the callback's type from the C caller (checked
+            // not NULL in `visit_out`), given `value.len()` readable bytes at `value`
+            // for the call and the caller's own `user` pointer, uninterpreted.
+            self.going = unsafe { (self.callback)(ts, value.as_ptr(), value.len(), self.user) };
+        }
+    }
+}
+
+/// Runs a lending walk for a C callback: `walk` hands each record to the visitor's
+/// `give`; on success writes the number of calls to `*handed_out` when it is not
+/// NULL.
 pub(crate) unsafe fn visit_out(
     callback: flowdb_last_n_visit_fn,
     user: *mut c_void,
     handed_out: *mut u64,
-    walk: impl FnOnce(&mut dyn FnMut(i64, &[u8])) -> Result<usize>,
+    walk: impl FnOnce(&mut Visitor) -> Result<usize>,
 ) -> Result<()> {
     let callback = callback.ok_or_else(|| null("callback"))?;
-    let (mut handed, mut going) = (0u64, true);
+    let mut visitor = Visitor {
+        callback,
+        user,
+        handed: 0,
+        going: true,
+    };
     // The whole walk counts as the callback's (the count is per thread, and only the
     // C entry points the callback may call read it): one count, not one per record
     // (7% of a `last_n(key, 100)` through C).
-    super::engine::calling_back(|| {
-        walk(&mut |ts, value| {
-            if going {
-                handed += 1;
-                // SAFETY: a function of the callback's type from the C caller (checked
-                // not NULL above), given `value.len()` readable bytes at `value` for
-                // the call and the caller's own `user` pointer, uninterpreted.
-                going = unsafe { callback(ts, value.as_ptr(), value.len(), user) };
-            }
-        })
-    })?;
+    super::engine::calling_back(|| walk(&mut visitor))?;
     // SAFETY: the C ABI contract (lib.rs, "Safety"): pointers NULL or valid.
-    unsafe { put_opt(handed_out, handed) };
+    unsafe { put_opt(handed_out, visitor.handed) };
     Ok(())
 }
 
@@ -178,8 +198,8 @@ pub unsafe extern "C" fn flowdb_engine_last_n_visit(
     guard(err, || unsafe {
         let k = bytes(key, key_len, "key")?;
         let n = usize::try_from(n).unwrap_or(usize::MAX);
-        visit_out(callback, user, handed_out, |f| {
-            with_engine(engine, |e| e.last_n_with(k, n, f))
+        visit_out(callback, user, handed_out, |v| {
+            with_engine(engine, |e| e.last_n_with(k, n, |ts, val| v.give(ts, val)))
         })
     })
 }

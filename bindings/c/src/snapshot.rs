@@ -127,7 +127,9 @@ pub unsafe extern "C" fn flowdb_snapshot_last_n_visit(
         let s = with_snapshot(snap)?;
         let k = bytes(key, key_len, "key")?;
         let n = usize::try_from(n).unwrap_or(usize::MAX);
-        visit_out(callback, user, handed_out, |f| s.last_n_with(k, n, f))
+        visit_out(callback, user, handed_out, |v| {
+            s.last_n_with(k, n, |ts, val| v.give(ts, val))
+        })
     })
 }
 

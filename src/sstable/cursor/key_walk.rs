@@ -11,10 +11,6 @@ use crate::sstable::reader::{PartSlot, Table};
 
 use super::KeyWalk;
 
-/// Where [`KeyWalk::drain_desc`] hands versions: `(ts, kind, expire_at, value)`,
-/// returning true to stop.
-pub(crate) type VersionSink<'f> = dyn FnMut(i64, Kind, i64, &[u8]) -> bool + 'f;
-
 impl<'k> KeyWalk<'k> {
     /// The sequence of every version the walk returns.
     pub(crate) fn seq(&self) -> u64 {
@@ -73,8 +69,15 @@ impl<'k> KeyWalk<'k> {
     /// value where it lies in its block, while its ts is above `above`, until `f`
     /// returns true (then true: the walk goes on after that version). False once a
     /// version at or below `above` is next (left for `next_desc`) or the walk ends.
-    /// No version is copied out: a walk left alone drains this way.
-    pub(crate) fn drain_desc(&mut self, above: i64, f: &mut VersionSink<'_>) -> Result<bool> {
+    /// No version is copied out: a walk left alone drains this way. Generic over `f`,
+    /// so the reader's visit is compiled into this loop (through `dyn` layers it was
+    /// a third of `last_n`'s instructions).
+    #[inline(always)]
+    pub(crate) fn drain_desc(
+        &mut self,
+        above: i64,
+        mut f: impl FnMut(i64, Kind, i64, &[u8]) -> bool,
+    ) -> Result<bool> {
         loop {
             if let Some(from) = &self.from {
                 while let Some(&(ts, raw)) = self.buf.last() {
