@@ -12,6 +12,8 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
+use smallvec::SmallVec;
+
 use crate::config::ReadOptions;
 use crate::entry::{live, Entry, Found, Kind, RangeTombstone, RangeTombstones};
 use crate::error::Result;
@@ -329,16 +331,16 @@ impl Snapshot {
         if n == 0 {
             return Ok(taken);
         }
-        // Room for the memtables and a few tables, so the walk seldom grows its lists.
-        let room = self.sv.memtables().count() + 4;
-        let mut walks: Vec<LatestWalk> = Vec::with_capacity(room);
+        // On the stack for a memtable and a few tables (allocating the two lists was
+        // about 5% of a `last_n(key, 100)`).
+        let mut walks: SmallVec<[LatestWalk; 4]> = SmallVec::new();
         walks.extend(
             self.sv
                 .memtables()
                 .filter(|m| !m.is_empty())
                 .map(|m| LatestWalk::Mem(m.clone(), None)),
         );
-        let mut heads: Vec<Option<Head>> = Vec::with_capacity(room);
+        let mut heads: SmallVec<[Option<Head>; 4]> = SmallVec::new();
         for w in walks.iter_mut() {
             heads.push(w.next(key, self.seq)?);
         }

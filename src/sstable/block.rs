@@ -21,12 +21,15 @@ mod builder;
 mod iter;
 mod repeat;
 mod restart_search;
+mod stack;
 
 use std::sync::Arc;
 
 use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::util::coding::get_u32_at;
+use repeat::Repeat;
+pub(crate) use stack::Stack;
 
 /// An entry's kind byte (the module docs' list, which packed blocks share): its kind,
 /// and whether it carries an expiry (a delete never does).
@@ -225,14 +228,13 @@ mod test_support {
     pub(super) fn walk_back(block: &Arc<Block>, key: &[u8]) -> Vec<(i64, Kind, i64, Vec<u8>)> {
         let mut it = BlockIter::new(block.clone());
         let mut r = it.last_interval_of(key).unwrap();
-        let (mut got, mut items, mut last) = (Vec::new(), Vec::new(), true);
+        let (mut got, mut items, mut last) = (Vec::new(), super::Stack::default(), true);
         loop {
             let more = it.key_in_interval(key, r, last, &mut items).unwrap();
             last = false;
-            let version = |&(ts, raw): &(i64, super::Raw)| {
-                (ts, raw.kind, raw.expire_at, raw.value(block).to_vec())
-            };
-            got.extend(items.iter().rev().map(version));
+            while let Some((ts, raw)) = items.pop() {
+                got.push((ts, raw.kind, raw.expire_at, raw.value(block).to_vec()));
+            }
             if !more {
                 return got;
             }

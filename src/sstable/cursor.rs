@@ -19,7 +19,7 @@ use crate::entry::{cmp_key_ts, Entry, Kind};
 use crate::error::Result;
 use crate::range::{Bounds, KeyEnd};
 
-use super::block::{Block, BlockIter, Decoded, Raw};
+use super::block::{Block, BlockIter, Decoded, Raw, Stack};
 use super::columns::Columns;
 use super::readahead::ReadAhead;
 use super::reader::{BlockPlan, PartSlot, Table};
@@ -330,7 +330,7 @@ pub(crate) struct KeyWalk<'k> {
     opts: ReadOptions,
     /// The entries of the interval decoded last (ts and where each lies in `from`),
     /// taken from the end.
-    buf: Vec<(i64, Raw)>,
+    buf: Stack,
     from: Option<Arc<Block>>,
     /// The block being walked, the interval to decode next in it (and whether it is
     /// the key's last in the block), and whether earlier blocks may hold more of the

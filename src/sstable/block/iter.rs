@@ -303,13 +303,13 @@ mod tests {
                     // Walked back (repeated headers decoded by comparison), every
                     // value handed out lies in the block.
                     let mut it = BlockIter::new(b.clone());
-                    let mut items = Vec::new();
+                    let mut items = crate::sstable::block::Stack::default();
                     for r in 0..b.num_restarts {
                         if it
                             .key_in_interval(b"key", r, r + 1 == b.num_restarts, &mut items)
                             .is_ok()
                         {
-                            for (_, raw) in &items {
+                            while let Some((_, raw)) = items.pop() {
                                 let _ = raw.value(&b);
                             }
                         }

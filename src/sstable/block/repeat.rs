@@ -9,7 +9,7 @@
 use crate::entry::Kind;
 use crate::util::coding::Decoder;
 
-use super::{kind_of_byte, Block, Head, Raw};
+use super::{kind_of_byte, Block, Head, Raw, Stack};
 
 /// The header of an entry that shares its whole key with the one before: its bytes
 /// up to the value (at most 16), and what they decode to.
@@ -69,42 +69,65 @@ impl Repeat {
         })
     }
 
-    /// The entry at `start` of `block` (entries end at `limit`), the ts before it
-    /// `ts`, when it is the one after this header's entry and repeats its header
-    /// byte for byte: its raw entry (its key is the one before) and its ts; the
-    /// repeat then describes it (its successor may repeat it in turn). `None`
-    /// otherwise: the caller decodes it.
+    /// This header for the entry after the one ending at `end` (a restart entry of
+    /// the same key, whose successor may repeat the header carried from the
+    /// interval after it).
+    pub(super) fn after(mut self, end: usize) -> Self {
+        self.end = end;
+        self
+    }
+
+    /// The entries from `start` of `block` on (each ending by `stop`), the ts
+    /// before them `ts`, when the first is the one after this header's entry and
+    /// they repeat its header byte for byte: put on `out` as one run (their keys are
+    /// the one before), and the offset after them and the last one's ts returned;
+    /// the repeat then describes the last (its successor may repeat it in turn).
+    /// `None` when the entry at `start` does not repeat it: the caller decodes it.
+    /// `stop` must not pass the block's entries or its next restart.
     #[inline(always)]
-    pub(super) fn next(
+    pub(super) fn run(
         &mut self,
         block: &Block,
         start: usize,
-        limit: usize,
+        stop: usize,
         ts: i64,
-    ) -> Option<(Raw, i64)> {
+        out: &mut Stack,
+    ) -> Option<(usize, i64)> {
         if start != self.end {
             return None;
         }
-        let bytes = block.data.get(start..start + 16)?;
-        if u128::from_le_bytes(bytes.try_into().ok()?) & self.mask != self.bytes {
-            return None;
+        let stride = self.len + self.value_len;
+        let (mut at, mut count) = (start, 0usize);
+        while at + stride <= stop {
+            let bytes = block.data.get(at..at + 16).and_then(|b| b.try_into().ok());
+            let Some(bytes) = bytes else {
+                break;
+            };
+            if u128::from_le_bytes(bytes) & self.mask != self.bytes {
+                break;
+            }
+            at += stride;
+            count += 1;
         }
-        let value_at = start + self.len;
-        let end = value_at + self.value_len;
-        if end > limit.min(block.restarts_at) {
+        if count == 0 {
             return None;
         }
         #[cfg(test)]
-        tests::HITS.with(|h| h.set(h.get() + 1));
-        self.end = end;
-        let ts = ts.wrapping_add(self.delta);
-        let raw = Raw {
-            kind: self.kind,
-            expire_at: self.expiry.map_or(i64::MAX, |e| ts.wrapping_add(e)),
+        tests::HITS.with(|h| h.set(h.get() + count as u64));
+        self.end = at;
+        let first = ts.wrapping_add(self.delta);
+        let steps = (self.delta, stride, count);
+        let value_at = start + self.len;
+        out.push_run(
+            first,
             value_at,
-            value_len: self.value_len,
-        };
-        Some((raw, ts))
+            steps,
+            self.kind,
+            self.value_len,
+            self.expiry,
+        );
+        let last = first.wrapping_add(((count - 1) as i64).wrapping_mul(self.delta));
+        Some((at, last))
     }
 }
 
@@ -113,7 +136,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::super::test_support::walk_back;
-    use super::super::{Block, BlockBuilder, BlockIter};
+    use super::super::{Block, BlockBuilder, BlockIter, Stack};
     use crate::entry::{Entry, Kind};
 
     thread_local! {
@@ -221,5 +244,46 @@ mod tests {
         }
         // Most entries of the regular series were decoded from repeated headers.
         assert!(HITS.with(|h| h.get()) > 1000);
+    }
+
+    /// A header carried from another interval (or block) is tried only after the
+    /// key's restart entry: with its end left where an entry of the key before
+    /// begins ("a", the same length and header as "b"'s), that entry would pass for
+    /// one of "b".
+    #[test]
+    fn a_carried_header_waits_for_the_keys_restart() {
+        let put = |key: &str, ts| Entry {
+            key: key.as_bytes().to_vec(),
+            ts,
+            seq: 0,
+            kind: Kind::Put,
+            expire_at: i64::MAX,
+            value: vec![7; 8],
+        };
+        let mut b = BlockBuilder::new(16);
+        for key in ["a", "b"] {
+            for i in 0..24 {
+                b.add(&put(key, 1000 + 10 * i));
+            }
+        }
+        let block = Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap());
+        let fresh = |r: usize, stack: &mut Stack| {
+            let mut it = BlockIter::new(block.clone());
+            it.key_in_interval(b"b", r, r + 1 == block.num_restarts, stack)
+                .unwrap();
+            std::iter::from_fn(|| stack.pop().map(|(ts, raw)| (ts, raw.value_at)))
+                .collect::<Vec<_>>()
+        };
+        let mut stack = Stack::default();
+        fresh(block.num_restarts - 1, &mut stack);
+        let carried = stack.carried.expect("b's entries repeat");
+        for r in 0..block.num_restarts {
+            let want = fresh(r, &mut Stack::default());
+            for at in 0..block.restarts_at {
+                let mut stack = Stack::default();
+                stack.carried = Some(carried.after(at));
+                assert_eq!(fresh(r, &mut stack), want, "interval {r}, carried end {at}");
+            }
+        }
     }
 }

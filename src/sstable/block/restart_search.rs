@@ -9,10 +9,9 @@ use crate::error::Result;
 use crate::util::coding::{shared_prefix, Decoder};
 use crate::util::search::{interval_guess, partition_point, partition_point_near};
 
-use super::repeat::Repeat;
 #[cfg(test)]
 use super::Decoded;
-use super::{Block, BlockIter, Head, Raw};
+use super::{Block, BlockIter, Head, Repeat, Stack};
 
 /// Compares a block's entries, decoded in order, with one key without building
 /// theirs: each stores only the length it shares with the key before and the rest.
@@ -201,7 +200,7 @@ impl BlockIter {
         key: &[u8],
         r: usize,
         last: bool,
-        out: &mut Vec<(i64, Raw)>,
+        out: &mut Stack,
     ) -> Result<bool> {
         self.at_restart(r);
         out.clear();
@@ -209,23 +208,30 @@ impl BlockIter {
             true => self.block.restart(r + 1),
             false => self.block.restarts_at,
         };
+        let end = end.min(self.block.restarts_at);
         let mut starts_with_key = None;
         let mut keys = StoredKeys::new(key);
-        // The header of the key's entry decoded last, which its next may repeat.
-        let mut repeat: Option<Repeat> = None;
+        // The header of the key's entry decoded last, which its next may repeat;
+        // at first the one carried from the interval after this (which the entry
+        // after this interval's restart may repeat), for no entry before the key's.
+        let mut repeat = out.carried.take().map(|r| r.after(usize::MAX));
         while self.next_off < end {
             let start = self.next_off;
-            // (Never at a restart, whose entry holds its key and ts whole.)
-            let again = repeat
-                .as_mut()
-                .filter(|_| start != self.next_restart_at)
-                .and_then(|r| r.next(&self.block, start, end, self.ts));
-            if let Some((raw, ts)) = again {
-                // The key again (its whole key shared, nothing stored past it), as
-                // `keys.order` would find, leaving it as it was.
-                (self.next_off, self.ts) = (raw.value_at + raw.value_len, ts);
-                out.push((ts, raw));
-                continue;
+            // Never at a restart, whose entry holds its key and ts whole; a run of
+            // repeats stops before the next.
+            if start != self.next_restart_at {
+                if let Some(rep) = repeat.as_mut() {
+                    let stop = match self.next_restart_at > start {
+                        true => end.min(self.next_restart_at),
+                        false => end,
+                    };
+                    if let Some(after) = rep.run(&self.block, start, stop, self.ts, out) {
+                        // The key again (its whole key shared, nothing stored past
+                        // it), as `keys.order` would find, leaving it as it was.
+                        (self.next_off, self.ts) = after;
+                        continue;
+                    }
+                }
             }
             let before = self.ts;
             let Some((head, raw)) = self.decode_head()? else {
@@ -234,13 +240,19 @@ impl BlockIter {
             let is_key = keys.order(&head, &self.block)? == Ordering::Equal;
             starts_with_key.get_or_insert(is_key);
             if is_key {
-                out.push((self.ts, raw));
-                let delta = self.ts.wrapping_sub(before);
-                repeat = Repeat::of(&self.block, start, &head, &raw, delta);
+                out.push(self.ts, raw);
+                repeat = match head.restart {
+                    true => repeat.map(|r| r.after(self.next_off)),
+                    false => {
+                        let delta = self.ts.wrapping_sub(before);
+                        Repeat::of(&self.block, start, &head, &raw, delta)
+                    }
+                };
             } else if !out.is_empty() {
                 break; // past the key
             }
         }
+        out.carried = repeat;
         self.key.clear();
         self.next_off = self.block.restarts_at;
         self.pending = None;

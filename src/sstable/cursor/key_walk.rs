@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::config::ReadOptions;
 use crate::entry::Kind;
 use crate::error::Result;
-use crate::sstable::block::{BlockIter, Lent};
+use crate::sstable::block::{BlockIter, Lent, Stack};
 use crate::sstable::reader::{PartSlot, Table};
 
 use super::KeyWalk;
@@ -31,7 +31,7 @@ impl<'k> KeyWalk<'k> {
             table,
             key,
             opts,
-            buf: Vec::with_capacity(16), // an interval's entries (the usual restart interval)
+            buf: Stack::with_capacity(4),
             from: None,
             block: None,
             part,
@@ -80,14 +80,13 @@ impl<'k> KeyWalk<'k> {
     ) -> Result<bool> {
         loop {
             if let Some(from) = &self.from {
-                while let Some(&(ts, raw)) = self.buf.last() {
-                    if ts <= above {
-                        return Ok(false);
-                    }
-                    self.buf.pop();
+                while let Some((ts, raw)) = self.buf.pop_if(|ts| ts > above) {
                     if f(ts, raw.kind, raw.expire_at, raw.value(from)) {
                         return Ok(true);
                     }
+                }
+                if !self.buf.is_empty() {
+                    return Ok(false); // the next version is at or below `above`
                 }
             }
             if !self.decode_back()? {
