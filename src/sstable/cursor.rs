@@ -232,7 +232,7 @@ impl TableCursor {
     /// false too when an offer stopped the walk.
     pub(crate) fn visit_lent(
         &mut self,
-        f: &mut dyn FnMut(LentEntry<'_>) -> Result<bool>,
+        f: &mut impl FnMut(LentEntry<'_>) -> Result<bool>,
         offer: Option<&mut BlockOffer<'_>>,
     ) -> Result<bool> {
         // With no bound, the walk is never `Reached`.
@@ -249,7 +249,7 @@ impl TableCursor {
     pub(crate) fn visit_lent_below(
         &mut self,
         below: Option<(&[u8], i64)>,
-        f: &mut dyn FnMut(LentEntry<'_>) -> Result<bool>,
+        f: &mut impl FnMut(LentEntry<'_>) -> Result<bool>,
     ) -> Result<Below> {
         self.lend(below, f, None)
     }
@@ -260,7 +260,7 @@ impl TableCursor {
     fn lend(
         &mut self,
         below: Option<(&[u8], i64)>,
-        f: &mut dyn FnMut(LentEntry<'_>) -> Result<bool>,
+        f: &mut impl FnMut(LentEntry<'_>) -> Result<bool>,
         mut offer: Option<&mut BlockOffer<'_>>,
     ) -> Result<Below> {
         while let Some(raw) = self.find_lent(offer.as_deref_mut())? {
