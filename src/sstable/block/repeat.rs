@@ -146,6 +146,18 @@ mod tests {
 
     /// What a forward read decodes of `block`, `key`'s entries newest first (the
     /// reference: a tombstone keeps no expiry, for one).
+    /// A put of `key` at `ts` that never expires, its value `len` bytes.
+    fn put(key: &str, ts: i64, len: usize) -> Entry {
+        Entry {
+            key: key.as_bytes().to_vec(),
+            ts,
+            seq: 0,
+            kind: Kind::Put,
+            expire_at: i64::MAX,
+            value: vec![7; len],
+        }
+    }
+
     fn forward(block: &Arc<Block>, key: &[u8]) -> Vec<(i64, Kind, i64, Vec<u8>)> {
         let mut it = BlockIter::new(block.clone());
         let mut all = Vec::new();
@@ -164,17 +176,9 @@ mod tests {
     /// same: the walk of the key's last interval goes on past the next restart.
     #[test]
     fn a_restart_is_never_a_repeat() {
-        let put = |ts| Entry {
-            key: vec![],
-            ts,
-            seq: 0,
-            kind: Kind::Put,
-            expire_at: i64::MAX,
-            value: vec![1; 4],
-        };
         let mut b = BlockBuilder::new(2);
         for ts in [i64::MIN, -1, i64::MAX] {
-            b.add(&put(ts));
+            b.add(&put("", ts, 4));
         }
         let block = Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap());
         assert_eq!(walk_back(&block, b""), forward(&block, b""));
@@ -252,18 +256,10 @@ mod tests {
     /// one of "b".
     #[test]
     fn a_carried_header_waits_for_the_keys_restart() {
-        let put = |key: &str, ts| Entry {
-            key: key.as_bytes().to_vec(),
-            ts,
-            seq: 0,
-            kind: Kind::Put,
-            expire_at: i64::MAX,
-            value: vec![7; 8],
-        };
         let mut b = BlockBuilder::new(16);
         for key in ["a", "b"] {
             for i in 0..24 {
-                b.add(&put(key, 1000 + 10 * i));
+                b.add(&put(key, 1000 + 10 * i, 8));
             }
         }
         let block = Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap());
