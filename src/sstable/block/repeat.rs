@@ -77,6 +77,42 @@ impl Repeat {
         self
     }
 
+    /// The entries from `start` of `block` on (each ending by `stop`), the ts before
+    /// them `ts`, passed while they repeat this header's bytes and their ts stays
+    /// below `below`: the offset and ts after the last passed, `None` when none is
+    /// (a seek decodes from there: `seek_in_span`). `start` must be where this
+    /// header's entry ends, and `stop` must not pass the block's entries or its
+    /// next restart.
+    #[inline(always)]
+    pub(super) fn skip(
+        &self,
+        block: &Block,
+        start: usize,
+        stop: usize,
+        ts: i64,
+        below: i64,
+    ) -> Option<(usize, i64)> {
+        let stride = self.len + self.value_len;
+        let (mut at, mut ts_at) = (start, ts);
+        while at + stride <= stop {
+            let next = ts_at.wrapping_add(self.delta);
+            if next >= below {
+                break;
+            }
+            let bytes = block.data.get(at..at + 16).and_then(|b| b.try_into().ok());
+            let Some(bytes) = bytes else {
+                break;
+            };
+            if u128::from_le_bytes(bytes) & self.mask != self.bytes {
+                break;
+            }
+            (at, ts_at) = (at + stride, next);
+        }
+        #[cfg(test)]
+        tests::HITS.with(|h| h.set(h.get() + ((at - start) / stride.max(1)) as u64));
+        (at != start).then_some((at, ts_at))
+    }
+
     /// The entries from `start` of `block` on (each ending by `stop`), the ts
     /// before them `ts`, when the first is the one after this header's entry and
     /// they repeat its header byte for byte: put on `out` as one run (their keys are
@@ -195,50 +231,7 @@ mod tests {
         let mut rng = crate::util::test_rng("repeated_headers_decode_as_the_entries");
         HITS.with(|h| h.set(0));
         for _ in 0..400 {
-            let mut keys: Vec<&str> = ["", "a", "cpu.host-1"]
-                .into_iter()
-                .filter(|_| rng.bool())
-                .collect();
-            if keys.is_empty() {
-                keys.push("");
-            }
-            let mut es = Vec::new();
-            for key in &keys {
-                let step = [1, 1000, 1_000_000, 15_000_000][rng.usize(..4)];
-                let jitter = rng.u8(..3) == 0;
-                let ttl = [None, Some(rng.i64(..)), Some(3600)][rng.usize(..3)];
-                let size = [0, 8, 128, 300][rng.usize(..4)];
-                let mut ts = rng.i64(-1 << 40..1 << 40);
-                for _ in 0..rng.usize(1..80) {
-                    ts += step + if jitter { rng.i64(0..5) } else { 0 };
-                    let kind = match rng.u8(..20) {
-                        0 => Kind::Delete,
-                        1 => Kind::Num,
-                        _ => Kind::Put,
-                    };
-                    let value = match kind {
-                        Kind::Delete => vec![],
-                        Kind::Num => rng.f64().to_le_bytes().to_vec(),
-                        Kind::Put if rng.u8(..10) == 0 => vec![7; rng.usize(0..200)],
-                        Kind::Put => vec![rng.u8(..); size],
-                    };
-                    let expire_at = ttl.map_or(i64::MAX, |t| ts.wrapping_add(t));
-                    let (key, seq) = (key.as_bytes().to_vec(), 0);
-                    es.push(Entry {
-                        key,
-                        ts,
-                        seq,
-                        kind,
-                        expire_at,
-                        value,
-                    });
-                }
-            }
-            let mut b = BlockBuilder::new([1, 4, 16][rng.usize(..3)]);
-            for e in &es {
-                b.add(e);
-            }
-            let block = Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap());
+            let (keys, es, block) = random_series(&mut rng);
             for key in &keys {
                 let want = forward(&block, key.as_bytes());
                 let stored = es.iter().filter(|e| e.key == key.as_bytes()).count();
@@ -248,6 +241,91 @@ mod tests {
         }
         // Most entries of the regular series were decoded from repeated headers.
         assert!(HITS.with(|h| h.get()) > 1000);
+    }
+
+    /// A seek passes entries that repeat the header before them by comparison
+    /// (`Repeat::skip`) and lands where a walk over the entries would: on the first
+    /// `>= (key, ts)`, for ts at, between, before and after the entries, and keys
+    /// around them.
+    #[test]
+    fn a_seek_passes_repeated_entries_as_a_walk_would() {
+        let mut rng = crate::util::test_rng("a_seek_passes_repeated_entries_as_a_walk_would");
+        HITS.with(|h| h.set(0));
+        for _ in 0..200 {
+            let (keys, es, block) = random_series(&mut rng);
+            for _ in 0..60 {
+                let key = ["", "a", "b", "cpu.host-1", "cpu.host-2"][rng.usize(..5)];
+                let e = &es[rng.usize(..es.len())];
+                let ts = match rng.u8(..4) {
+                    0 => e.ts,
+                    1 => e.ts.wrapping_add(rng.i64(-3..3)),
+                    2 => rng.i64(..),
+                    _ => e.ts.wrapping_add(rng.i64(-20_000_000..20_000_000)),
+                };
+                let at = es.partition_point(|e| (e.key.as_slice(), e.ts) < (key.as_bytes(), ts));
+                let mut it = BlockIter::new(block.clone());
+                it.seek(key.as_bytes(), ts).unwrap();
+                let got = it.next_entry().unwrap();
+                assert_eq!(got.as_ref(), es.get(at), "{key:?}@{ts} in {keys:?}");
+            }
+        }
+        assert!(HITS.with(|h| h.get()) > 1000);
+    }
+
+    /// A block of up to three keys' series: each regular or jittered, at one of
+    /// several steps, expiring or not, values of one size with tombstones, points
+    /// and other sizes among them; restarts every 1, 4 or 16 entries. The keys, the
+    /// entries in order, the block.
+    fn random_series(rng: &mut fastrand::Rng) -> (Vec<&'static str>, Vec<Entry>, Arc<Block>) {
+        let mut keys: Vec<&str> = ["", "a", "cpu.host-1"]
+            .into_iter()
+            .filter(|_| rng.bool())
+            .collect();
+        if keys.is_empty() {
+            keys.push("");
+        }
+        let mut es = Vec::new();
+        for key in &keys {
+            let step = [1, 1000, 1_000_000, 15_000_000][rng.usize(..4)];
+            let jitter = rng.u8(..3) == 0;
+            let ttl = [None, Some(rng.i64(..)), Some(3600)][rng.usize(..3)];
+            let size = [0, 8, 128, 300][rng.usize(..4)];
+            let mut ts = rng.i64(-1 << 40..1 << 40);
+            for _ in 0..rng.usize(1..80) {
+                ts += step + if jitter { rng.i64(0..5) } else { 0 };
+                let kind = match rng.u8(..20) {
+                    0 => Kind::Delete,
+                    1 => Kind::Num,
+                    _ => Kind::Put,
+                };
+                let value = match kind {
+                    Kind::Delete => vec![],
+                    Kind::Num => rng.f64().to_le_bytes().to_vec(),
+                    Kind::Put if rng.u8(..10) == 0 => vec![7; rng.usize(0..200)],
+                    Kind::Put => vec![rng.u8(..); size],
+                };
+                // (A tombstone stores no expiry.)
+                let expire_at = match kind {
+                    Kind::Delete => i64::MAX,
+                    _ => ttl.map_or(i64::MAX, |t| ts.wrapping_add(t)),
+                };
+                let (key, seq) = (key.as_bytes().to_vec(), 0);
+                es.push(Entry {
+                    key,
+                    ts,
+                    seq,
+                    kind,
+                    expire_at,
+                    value,
+                });
+            }
+        }
+        let mut b = BlockBuilder::new([1, 4, 16][rng.usize(..3)]);
+        for e in &es {
+            b.add(e);
+        }
+        let block = Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap());
+        (keys, es, block)
     }
 
     /// A header carried from another interval (or block) is tried only after the

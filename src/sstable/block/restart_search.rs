@@ -150,7 +150,11 @@ impl BlockIter {
         // key found is built once, from `key` and its suffix (a document read scanned
         // ~8 entries, building each key).
         let mut keys = StoredKeys::new(key);
-        while let Some((head, raw)) = self.decode_head()? {
+        loop {
+            let (start, before) = (self.next_off, self.ts);
+            let Some((head, raw)) = self.decode_head()? else {
+                return Ok(());
+            };
             let order = keys.order(&head, &self.block)?;
             if order.then(self.ts.cmp(&ts)) != Ordering::Less {
                 // Not before `key`: it shares `head.shared` bytes with `key` (the
@@ -161,8 +165,23 @@ impl BlockIter {
                 self.pending = Some(raw);
                 return Ok(());
             }
+            // An entry of the key before `ts` that stores none of it (a series'
+            // point past a restart): the entries after it that repeat its header
+            // (block/repeat.rs) are passed by comparison while their ts stays below
+            // `ts`, as this loop would pass them (`keys.order` unchanged by them).
+            if order == Ordering::Equal && !head.restart && head.suffix_len == 0 {
+                let delta = self.ts.wrapping_sub(before);
+                if let Some(rep) = Repeat::of(&self.block, start, &head, &raw, delta) {
+                    let stop = match self.next_restart_at > self.next_off {
+                        true => self.block.restarts_at.min(self.next_restart_at),
+                        false => self.block.restarts_at,
+                    };
+                    if let Some(after) = rep.skip(&self.block, self.next_off, stop, self.ts, ts) {
+                        (self.next_off, self.ts) = after;
+                    }
+                }
+            }
         }
-        Ok(())
     }
 
     /// Every entry of `key` in the block, ascending, decoded but not yet built.
