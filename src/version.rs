@@ -494,6 +494,10 @@ impl HeadValue {
     }
 }
 
+/// One source of a newest-first walk. A table's walk is large (its block iterator
+/// and decoded interval) and kept unboxed: the walks live in a `SmallVec` on the
+/// stack, and a box would cost an allocation per table walked.
+#[allow(clippy::large_enum_variant)]
 enum LatestWalk<'k> {
     /// A memtable and the ts the walk has passed (exclusive bound).
     Mem(Arc<Memtable>, Option<i64>),
