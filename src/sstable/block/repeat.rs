@@ -176,12 +176,10 @@ mod tests {
     use crate::entry::{Entry, Kind};
 
     thread_local! {
-        /// Entries decoded from a repeated header on this thread (`Repeat::next`).
+        /// Entries passed by a repeated header on this thread (`Repeat::run`, `skip`).
         pub(super) static HITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     }
 
-    /// What a forward read decodes of `block`, `key`'s entries newest first (the
-    /// reference: a tombstone keeps no expiry, for one).
     /// A put of `key` at `ts` that never expires, its value `len` bytes.
     fn put(key: &str, ts: i64, len: usize) -> Entry {
         Entry {
@@ -194,6 +192,8 @@ mod tests {
         }
     }
 
+    /// What a forward read decodes of `block`, `key`'s entries newest first (the
+    /// reference: a tombstone keeps no expiry, for one).
     fn forward(block: &Arc<Block>, key: &[u8]) -> Vec<(i64, Kind, i64, Vec<u8>)> {
         let mut it = BlockIter::new(block.clone());
         let mut all = Vec::new();
@@ -219,6 +219,16 @@ mod tests {
         let block = Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap());
         assert_eq!(walk_back(&block, b""), forward(&block, b""));
         assert_eq!(walk_back(&block, b"")[0].0, i64::MAX);
+        // Nor is a restart passed by a seek: at ts -100, -50 | 50 the restart's whole
+        // ts 50 stores the bytes of the delta 50 before it.
+        let mut b = BlockBuilder::new(2);
+        for ts in [-100, -50, 50] {
+            b.add(&put("", ts, 4));
+        }
+        let block = Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap());
+        let mut it = BlockIter::new(block);
+        it.seek(b"", 10).unwrap();
+        assert_eq!(it.next_entry().unwrap().map(|e| e.ts), Some(50));
     }
 
     /// A key's entries walked back interval by interval (repeated headers decoded by

@@ -127,6 +127,19 @@ impl BlockIter {
         }
     }
 
+    /// Where a run of repeated entries from `from` must stop: before the next
+    /// restart (whose entry stores its key and ts whole, and may hold the same bytes
+    /// as a repeated header), or at `end` (at most the block's entries); `from`
+    /// itself when it is a restart (no entry there repeats).
+    fn run_stop(&self, from: usize, end: usize) -> usize {
+        let end = end.min(self.block.restarts_at);
+        match self.next_restart_at {
+            r if r == from => from,
+            r if r > from => end.min(r),
+            _ => end,
+        }
+    }
+
     /// Positions so that the next entry is the first `>= (key, ts)`.
     pub(crate) fn seek(&mut self, key: &[u8], ts: i64) -> Result<()> {
         self.seek_in_span(key, ts, None)
@@ -172,10 +185,7 @@ impl BlockIter {
             if order == Ordering::Equal && !head.restart && head.suffix_len == 0 {
                 let delta = self.ts.wrapping_sub(before);
                 if let Some(rep) = Repeat::of(&self.block, start, &head, &raw, delta) {
-                    let stop = match self.next_restart_at > self.next_off {
-                        true => self.block.restarts_at.min(self.next_restart_at),
-                        false => self.block.restarts_at,
-                    };
+                    let stop = self.run_stop(self.next_off, self.block.restarts_at);
                     if let Some(after) = rep.skip(&self.block, self.next_off, stop, self.ts, ts) {
                         (self.next_off, self.ts) = after;
                     }
@@ -237,19 +247,14 @@ impl BlockIter {
         while self.next_off < end {
             let start = self.next_off;
             // Never at a restart, whose entry holds its key and ts whole; a run of
-            // repeats stops before the next.
-            if start != self.next_restart_at {
-                if let Some(rep) = repeat.as_mut() {
-                    let stop = match self.next_restart_at > start {
-                        true => end.min(self.next_restart_at),
-                        false => end,
-                    };
-                    if let Some(after) = rep.run(&self.block, start, stop, self.ts, out) {
-                        // The key again (its whole key shared, nothing stored past
-                        // it), as `keys.order` would find, leaving it as it was.
-                        (self.next_off, self.ts) = after;
-                        continue;
-                    }
+            // repeats stops before the next (`run_stop`).
+            if let Some(rep) = repeat.as_mut() {
+                let stop = self.run_stop(start, end);
+                if let Some(after) = rep.run(&self.block, start, stop, self.ts, out) {
+                    // The key again (its whole key shared, nothing stored past it),
+                    // as `keys.order` would find, leaving it as it was.
+                    (self.next_off, self.ts) = after;
+                    continue;
                 }
             }
             let before = self.ts;
