@@ -77,6 +77,14 @@ impl Repeat {
         self
     }
 
+    /// Whether the entry at `at` of `block` begins with this header's bytes (one
+    /// masked 16-byte comparison; false with fewer than 16 bytes to read).
+    #[inline(always)]
+    fn repeated_at(&self, block: &Block, at: usize) -> bool {
+        let bytes = block.data.get(at..at + 16).and_then(|b| b.try_into().ok());
+        bytes.is_some_and(|b| u128::from_le_bytes(b) & self.mask == self.bytes)
+    }
+
     /// The entries from `start` of `block` on (each ending by `stop`), the ts before
     /// them `ts`, passed while they repeat this header's bytes and their ts stays
     /// below `below`: the offset and ts after the last passed, `None` when none is
@@ -99,11 +107,7 @@ impl Repeat {
             if next >= below {
                 break;
             }
-            let bytes = block.data.get(at..at + 16).and_then(|b| b.try_into().ok());
-            let Some(bytes) = bytes else {
-                break;
-            };
-            if u128::from_le_bytes(bytes) & self.mask != self.bytes {
+            if !self.repeated_at(block, at) {
                 break;
             }
             (at, ts_at) = (at + stride, next);
@@ -134,14 +138,7 @@ impl Repeat {
         }
         let stride = self.len + self.value_len;
         let (mut at, mut count) = (start, 0usize);
-        while at + stride <= stop {
-            let bytes = block.data.get(at..at + 16).and_then(|b| b.try_into().ok());
-            let Some(bytes) = bytes else {
-                break;
-            };
-            if u128::from_le_bytes(bytes) & self.mask != self.bytes {
-                break;
-            }
+        while at + stride <= stop && self.repeated_at(block, at) {
             at += stride;
             count += 1;
         }
