@@ -55,6 +55,28 @@ pub(crate) struct Hit<'a> {
     pub doc: Option<&'a [u8]>,
 }
 
+impl<'a> Hit<'a> {
+    /// The hit of engine record `(k, v)` of a source whose prefix is `prefix_len`
+    /// bytes long: a store's (`unique_index` None) or an index's.
+    #[inline(always)]
+    fn of(k: &'a [u8], v: &'a [u8], prefix_len: usize, unique_index: Option<bool>) -> Result<Self> {
+        let rest = &k[prefix_len..];
+        let (key, primary_key, doc) = match unique_index {
+            None => (rest, rest, Some(v)),
+            Some(unique) => {
+                let (ik, pk) = split_entry(unique, rest, v)?;
+                (ik, pk, None)
+            }
+        };
+        Ok(Hit {
+            ekey: k,
+            key,
+            primary_key,
+            doc,
+        })
+    }
+}
+
 /// Whether `dir` reads from the greatest key down.
 pub(crate) fn is_reverse(dir: Direction) -> bool {
     matches!(dir, Direction::Prev | Direction::PrevUnique)
@@ -145,8 +167,32 @@ pub(crate) fn walk(
     (start, end): (Vec<u8>, Vec<u8>),
     dir: Direction,
     expect: usize,
-    // Generic, not `dyn`: each caller's closure is inlined into the walk's (a call
-    // fewer per entry).
+    f: &mut impl FnMut(&Hit<'_>) -> Result<bool>,
+) -> Result<bool> {
+    let dedupe = is_unique(dir) && src.index.is_some();
+    if dedupe || start >= end || !req.sees_engine_only(&start, &end) {
+        return walk_layered(req, src, (start, end), dir, expect, f);
+    }
+    let prefix_len = src.prefix().len();
+    let unique_index = src.index.map(|i| i.def.unique);
+    // Every entry handed out, as the engine holds it: one closure a record (about 30
+    // instructions a key fewer than through `range_dir`'s layers, callgrind).
+    let mut stopped = false;
+    req.visit_engine(start, end, is_reverse(dir), expect, |k, v| {
+        stopped = !f(&Hit::of(k, v, prefix_len, unique_index)?)?;
+        Ok(!stopped)
+    })?;
+    Ok(!stopped)
+}
+
+/// `walk` through the request's writes laid over the engine's records, or keeping
+/// one entry per index key (the unique directions).
+fn walk_layered(
+    req: &Request<'_>,
+    src: &Source<'_>,
+    (start, end): (Vec<u8>, Vec<u8>),
+    dir: Direction,
+    expect: usize,
     f: &mut impl FnMut(&Hit<'_>) -> Result<bool>,
 ) -> Result<bool> {
     let prefix_len = src.prefix().len();
@@ -157,20 +203,8 @@ pub(crate) fn walk(
     let mut held: Option<OwnedHit> = None; // PrevUnique: the lowest entry of a key so far
     let mut stopped = false;
     req.range_dir(start, end, reverse, expect, &mut |k, v| {
-        let rest = &k[prefix_len..];
-        let (key, pk, doc) = match unique_index {
-            None => (rest, rest, Some(v)),
-            Some(unique) => {
-                let (ik, pk) = split_entry(unique, rest, v)?;
-                (ik, pk, None)
-            }
-        };
-        let hit = Hit {
-            ekey: k,
-            key,
-            primary_key: pk,
-            doc,
-        };
+        let hit = Hit::of(k, v, prefix_len, unique_index)?;
+        let key = hit.key;
         if !dedupe {
             stopped = !f(&hit)?;
             return Ok(!stopped);
