@@ -128,3 +128,70 @@ fn get_latest_is_for_exactly_that_key() {
     assert!(e.get_latest("bz").unwrap().is_none());
     assert!(e.get_latest("").unwrap().is_none());
 }
+
+/// A forward visit over several runs (the lending merge) hands out every record in
+/// order, whether a run's block ends below the other runs' next record (its entries
+/// then go out uncompared) or holds it (the run stops inside the block): runs of
+/// interleaved keys, of separate stretches, and one of a few keys among the others'.
+#[test]
+fn visits_merge_runs_whose_blocks_interleave_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Engine::open(common::small_config(dir.path())).unwrap();
+    let mut want = std::collections::BTreeMap::new();
+    let runs: [Vec<(usize, i64)>; 3] = [
+        // Even keys 0..200, and a separate stretch 400..500.
+        (0..200)
+            .step_by(2)
+            .chain(400..500)
+            .map(|k| (k, 0))
+            .collect(),
+        // Odd keys 100..300, and 500..600 (after the first run's stretch).
+        (101..300)
+            .step_by(2)
+            .chain(500..600)
+            .map(|k| (k, 1))
+            .collect(),
+        // A few keys inside the others' blocks, two versions apart in ts.
+        [7, 150, 151, 450, 451, 599]
+            .iter()
+            .map(|&k| (k, 2))
+            .collect(),
+    ];
+    for run in runs {
+        let batch: Vec<Record> = run
+            .iter()
+            .map(|&(k, ts)| {
+                let value = format!("value of {k:04} at {ts}").into_bytes();
+                want.insert((format!("k{k:04}"), ts), value.clone());
+                Record::new(format!("k{k:04}"), ts, value)
+            })
+            .collect();
+        e.write_batch(&batch).unwrap();
+        e.flush().unwrap();
+    }
+    let snap = e.snapshot();
+    for (from, to) in [(0, 700), (120, 460), (450, 452)] {
+        let range = ScanRange::key_range(format!("k{from:04}"), format!("k{to:04}"));
+        let mut got = Vec::new();
+        snap.visit(range.clone(), 0, &mut |k, ts, v| {
+            got.push(((String::from_utf8(k.to_vec()).unwrap(), ts), v.to_vec()));
+            Ok(true)
+        })
+        .unwrap();
+        let (lo, hi) = (format!("k{from:04}"), format!("k{to:04}"));
+        let expected: Vec<((String, i64), Vec<u8>)> = want
+            .iter()
+            .filter(|((k, _), _)| *k >= lo && *k <= hi)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(got, expected, "visit of {lo}..={hi}");
+        let scanned: Vec<((String, i64), Vec<u8>)> = e
+            .scan(range)
+            .unwrap()
+            .map(|r| r.unwrap())
+            .map(|r| ((r.key_str().into_owned(), r.ts), r.value))
+            .collect();
+        assert_eq!(scanned, expected, "scan of {lo}..={hi}");
+    }
+}

@@ -263,12 +263,22 @@ impl TableCursor {
         f: &mut impl FnMut(LentEntry<'_>) -> Result<bool>,
         mut offer: Option<&mut BlockOffer<'_>>,
     ) -> Result<Below> {
+        // The block (by its place in the plan) last checked against `below`, and
+        // whether it ends below it: then none of its entries needs comparing (a
+        // merge's run of one table is mostly whole blocks).
+        let (mut checked, mut clear) = (usize::MAX, false);
         while let Some(raw) = self.find_lent(offer.as_deref_mut())? {
+            if let Some((k, t)) = below {
+                if checked != self.next_block {
+                    checked = self.next_block;
+                    clear = self.block_ends_below(k, t);
+                }
+            }
             let Some(it) = &self.iter else {
                 break;
             };
             let (key, ts) = (it.key(), it.ts());
-            if below.is_some_and(|(k, t)| !cmp_key_ts(key, ts, k, t).is_lt()) {
+            if !clear && below.is_some_and(|(k, t)| !cmp_key_ts(key, ts, k, t).is_lt()) {
                 self.raw = Some(raw);
                 return Ok(Below::Reached);
             }
@@ -279,6 +289,23 @@ impl TableCursor {
         }
         self.raw = None;
         Ok(Below::Ended)
+    }
+
+    /// Whether the block being read (the plan's `next_block - 1`th) ends below
+    /// `(key, ts)`: its last entry, as its index entry records it, lies below. False
+    /// when that cannot be told (no block, an index partition that fails to load).
+    #[inline(never)]
+    fn block_ends_below(&mut self, key: &[u8], ts: i64) -> bool {
+        let Some(n) = self
+            .next_block
+            .checked_sub(1)
+            .and_then(|i| self.blocks.get(i))
+        else {
+            return false;
+        };
+        self.table
+            .block_meta(n as usize, &mut self.part, &self.opts)
+            .is_ok_and(|m| cmp_key_ts(&m.last_key, m.last_ts, key, ts).is_lt())
     }
 
     /// The entry `next_lent` moved to: key, ts, kind, expiry and value.
