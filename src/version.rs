@@ -17,7 +17,7 @@ use smallvec::SmallVec;
 use crate::config::ReadOptions;
 use crate::entry::{live, Entry, Found, Kind, RangeTombstone, RangeTombstones};
 use crate::error::Result;
-use crate::iterator::merge::{MergeIter, Source};
+use crate::iterator::merge::{MergeIter, ReadCharge, Source};
 use crate::memtable::{MemCursor, Memtable};
 use crate::range::Bounds;
 use crate::record::Record;
@@ -46,7 +46,9 @@ pub(crate) struct Version {
     /// The merge reads would have (the compaction policy's choice, when any) and
     /// what they have charged for it: see [`ReadMerge`].
     read_merge: Option<ReadMerge>,
-    read_charge: AtomicU64,
+    /// Shared with the range reads over the runs, which charge by their records as
+    /// they end ([`ReadCharge`]).
+    read_charge: Arc<AtomicU64>,
 }
 
 /// Neighbouring runs whose merge range reads would gain from (docs/design.md,
@@ -71,6 +73,13 @@ impl ReadMerge {
     /// have paid for the merge about once before it runs, as LevelDB's seek
     /// compaction waits out a file's `allowed_seeks`.
     const BYTES_PER_CHARGE: u64 = 64;
+
+    /// Records a range read reads over the runs for one more charge per run merged
+    /// beyond the first. A read of 10,000 index entries over three runs took about
+    /// 20 us longer than over one (docs/benchmarks.md, "Long reads charge by the
+    /// record"): ~1 ns a record for each extra run, so a charge (1-2 us) stands for
+    /// about a thousand records.
+    pub(crate) const RECORDS_PER_CHARGE: u64 = 1024;
 
     /// The charges at which the merge is due.
     pub(crate) fn due_at(&self) -> u64 {
@@ -98,7 +107,7 @@ impl Version {
             runs,
             spans,
             read_merge: None,
-            read_charge: AtomicU64::new(0),
+            read_charge: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -463,10 +472,16 @@ impl Snapshot {
                 sources.push(source);
             }
         }
+        let mut merge = MergeIter::new(sources, bounds.reverse);
         if read >= 2 {
             v.read_charge.fetch_add(read as u64 - 1, Relaxed);
+            merge.charge = Some(ReadCharge::new(
+                v.read_charge.clone(),
+                read as u64 - 1,
+                ReadMerge::RECORDS_PER_CHARGE,
+            ));
         }
-        MergeIter::new(sources, bounds.reverse)
+        merge
     }
 }
 

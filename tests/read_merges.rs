@@ -229,3 +229,52 @@ fn runs_of_closed_windows_are_not_merged_for_reads() {
     assert_eq!(c.e.stats().sstable_count, tables);
     c.check();
 }
+
+/// Long range reads charge by the record as well: a read over three runs charges
+/// two at its start and two more for every 1,024 records it read (scans and lending
+/// visits alike), so a few long reads pay for the merge that short ones would take
+/// hundreds of reads to.
+#[test]
+fn long_reads_charge_by_the_record() {
+    let mut c = Case::new("long_reads_charge_by_the_record");
+    let (ks, base) = (keys("mem"), c.base);
+    for f in 0..3 {
+        c.flush(&ks, base + f, 150);
+    }
+    let records = 3 * ks.len() as u64 * 150;
+    let per_read = 2 + 2 * (records / 1024);
+    assert!(
+        per_read > 2,
+        "the reads are long enough to charge by the record"
+    );
+    let due = c.due();
+    let reads = due.div_ceil(per_read);
+    assert!(
+        reads * 2 < due,
+        "by their starts alone, the reads would not be due"
+    );
+    let read = |i: u64| {
+        let range = ScanRange::key_range(ks[0].as_str(), ks[ks.len() - 1].as_str());
+        let n = if i % 2 == 0 {
+            c.e.scan(range).unwrap().count() as u64
+        } else {
+            let mut n = 0;
+            c.e.snapshot()
+                .visit(range, 0, &mut |_, _, _| {
+                    n += 1;
+                    Ok(true)
+                })
+                .unwrap();
+            n
+        };
+        assert_eq!(n, records);
+    };
+    for i in 0..reads - 1 {
+        read(i);
+    }
+    assert_eq!(c.e.run_compactions().unwrap(), 0, "not paid for yet");
+    read(reads - 1);
+    assert_eq!(c.e.run_compactions().unwrap(), 1);
+    assert_eq!(c.read_merges(), 1);
+    c.check();
+}

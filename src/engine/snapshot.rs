@@ -332,7 +332,13 @@ impl Inner {
             }
             Ok(cursor) => MergeIter::new(vec![Source::Mem(cursor)], bounds.reverse),
             Err(merge) if tombstones.is_empty() && !bounds.reverse => match merge.into_sources() {
-                Ok(sources) => return lent_merge::visit(sources, &|| snap.now(), f, blocks),
+                Ok((sources, mut charge)) => {
+                    let read = lent_merge::visit(sources, &|| snap.now(), f, blocks)?;
+                    if let Some(c) = &mut charge {
+                        c.records = read;
+                    }
+                    return Ok(read);
+                }
                 Err(merge) => merge,
             },
             Err(merge) => merge,

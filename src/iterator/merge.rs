@@ -6,6 +6,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use crate::entry::{cmp_key_ts, Entry};
@@ -110,6 +111,42 @@ pub(crate) struct MergeIter {
     started: bool,
     /// Descending `(key, ts)` order (every source yields it so).
     reverse: bool,
+    /// What the read owes the merge for reads, by the records it reads (`None`: it
+    /// merges fewer than two runs of it).
+    pub(crate) charge: Option<ReadCharge>,
+}
+
+/// What a range read over two or more runs of a merge for reads owes for its
+/// records (docs/design.md, "Merges for reads"), beyond the charge its start made:
+/// `extra` (the runs it merges, less one) for every `per` of `records`, added to the
+/// version's charges (a plain shared counter) when it is dropped.
+pub(crate) struct ReadCharge {
+    charges: Arc<AtomicU64>,
+    extra: u64,
+    per: u64,
+    /// The records the read has read so far.
+    pub records: u64,
+}
+
+impl ReadCharge {
+    /// A charge of `extra` a `per` records, into `charges`.
+    pub(crate) fn new(charges: Arc<AtomicU64>, extra: u64, per: u64) -> Self {
+        ReadCharge {
+            charges,
+            extra,
+            per: per.max(1),
+            records: 0,
+        }
+    }
+}
+
+impl Drop for ReadCharge {
+    fn drop(&mut self) {
+        let owed = self.extra * (self.records / self.per);
+        if owed > 0 {
+            self.charges.fetch_add(owed, Relaxed);
+        }
+    }
 }
 
 impl MergeIter {
@@ -121,6 +158,7 @@ impl MergeIter {
             sources,
             started: false,
             reverse,
+            charge: None,
         }
     }
 
@@ -136,11 +174,13 @@ impl MergeIter {
     }
 
     /// The sources, when nothing was read yet (for the lending merge).
-    pub(crate) fn into_sources(self) -> std::result::Result<Vec<Source>, MergeIter> {
+    pub(crate) fn into_sources(
+        self,
+    ) -> std::result::Result<(Vec<Source>, Option<ReadCharge>), MergeIter> {
         if self.started {
             return Err(self);
         }
-        Ok(self.sources)
+        Ok((self.sources, self.charge))
     }
 
     fn pull(&mut self, source: usize) -> Result<()> {
@@ -176,6 +216,9 @@ impl MergeIter {
             let source = next.source;
             self.heap.pop();
             self.pull(source)?;
+        }
+        if let Some(c) = &mut self.charge {
+            c.records += 1;
         }
         Ok(Some(top.entry))
     }
