@@ -223,7 +223,10 @@ impl BlockIter {
     /// interval from the end, so reading its last `n` points decodes about `n`
     /// entries, not the block's. The entries' keys are compared as stored (as
     /// `seek_in_span` does; one series' entries share the whole key and store none
-    /// of it), not built: the iterator is left at the block's end.
+    /// of it), not built: the iterator is left at the block's end. `out.carried` is
+    /// read and replaced: the repeated header of the interval after this one comes
+    /// in (armed only past this interval's restart entry), this interval's goes out
+    /// for the interval before.
     pub(crate) fn key_in_interval(
         &mut self,
         key: &[u8],
