@@ -10,9 +10,8 @@
 //! several cursors in one transaction or a binding that holds one across calls.
 
 mod attached;
+mod batch;
 mod position;
-
-use std::collections::VecDeque;
 
 use serde_json::Value;
 
@@ -23,6 +22,7 @@ use super::range::{Direction, KeyRange};
 use super::txn::Transaction;
 use super::walk::{is_reverse, OwnedHit, Source};
 use crate::error::{Error, Result};
+use batch::Batch;
 
 pub use attached::Cursor;
 
@@ -48,7 +48,7 @@ pub struct DetachedCursor {
     /// Where the next read starts (forwards) or ends (backwards), exclusive of what
     /// was read; `None` before the first read.
     resume: Option<Vec<u8>>,
-    ahead: VecDeque<OwnedHit>,
+    ahead: Batch,
     /// Everything in the bounds past `resume` is in `ahead`.
     drained: bool,
     /// The transaction's write count when `ahead` was read: later writes (through
@@ -97,7 +97,7 @@ impl DetachedCursor {
             prefix,
             bounds,
             resume: None,
-            ahead: VecDeque::new(),
+            ahead: Batch::default(),
             drained: false,
             read_at: tx.writes(),
             skip_to: None,

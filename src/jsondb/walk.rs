@@ -55,6 +55,16 @@ pub(crate) struct Hit<'a> {
     pub doc: Option<&'a [u8]>,
 }
 
+impl Hit<'_> {
+    /// A hit of nothing (the start of a buffer to copy hits into).
+    pub(crate) const EMPTY: Hit<'static> = Hit {
+        ekey: b"",
+        key: b"",
+        primary_key: b"",
+        doc: None,
+    };
+}
+
 impl<'a> Hit<'a> {
     /// The hit of engine record `(k, v)` of a source whose prefix is `prefix_len`
     /// bytes long: a store's (`unique_index` None) or an index's.
@@ -108,21 +118,31 @@ impl OwnedHit {
     pub(crate) fn of(hit: &Hit<'_>, with_doc: bool) -> OwnedHit {
         let doc = hit.doc.filter(|_| with_doc);
         let len = hit.ekey.len() + hit.primary_key.len() + doc.map_or(0, <[u8]>::len);
-        let mut bytes = Vec::with_capacity(len);
+        let mut owned = OwnedHit {
+            bytes: Vec::with_capacity(len),
+            key: 0..0,
+            pk_at: 0,
+            doc_at: None,
+        };
+        owned.set(hit, with_doc);
+        owned
+    }
+
+    /// Makes this `hit`'s copy (its document only when `with_doc`), in the buffer it
+    /// has.
+    pub(crate) fn set(&mut self, hit: &Hit<'_>, with_doc: bool) {
+        let bytes = &mut self.bytes;
+        bytes.clear();
         bytes.extend_from_slice(hit.ekey);
         bytes.extend_from_slice(hit.primary_key);
-        let doc_at = doc.map(|d| {
+        self.doc_at = hit.doc.filter(|_| with_doc).map(|d| {
             let at = bytes.len();
             bytes.extend_from_slice(d);
             at
         });
         let start = hit.key.as_ptr() as usize - hit.ekey.as_ptr() as usize;
-        OwnedHit {
-            key: start..start + hit.key.len(),
-            pk_at: hit.ekey.len(),
-            doc_at,
-            bytes,
-        }
+        self.key = start..start + hit.key.len();
+        self.pk_at = hit.ekey.len();
     }
 
     fn pk_end(&self) -> usize {
@@ -139,13 +159,6 @@ impl OwnedHit {
 
     pub(crate) fn doc(&self) -> Option<&[u8]> {
         self.doc_at.map(|at| &self.bytes[at..])
-    }
-
-    /// Keeps `doc` as the hit's document (an index entry's, read after the walk).
-    pub(crate) fn set_doc(&mut self, doc: &[u8]) {
-        self.bytes.truncate(self.pk_end());
-        self.doc_at = Some(self.bytes.len());
-        self.bytes.extend_from_slice(doc);
     }
 
     pub(crate) fn hit(&self) -> Hit<'_> {
@@ -296,11 +309,27 @@ mod tests {
         };
         let mut owned = OwnedHit::of(&hit, true);
         same(&owned.hit(), Some(b"{\"a\":1}"));
-        owned.set_doc(b"[2]");
-        same(&owned.hit(), Some(b"[2]"));
-        let mut bare = OwnedHit::of(&hit, false);
+        let bare = OwnedHit::of(&hit, false);
         same(&bare.hit(), None);
-        bare.set_doc(b"");
-        same(&bare.hit(), Some(b""));
+        // A copy made again in the same buffer is the new hit alone.
+        let other = b"\x01store\x02k\x00p";
+        owned.set(
+            &Hit {
+                ekey: other,
+                key: &other[7..8],
+                primary_key: b"p",
+                doc: None,
+            },
+            true,
+        );
+        let h = owned.hit();
+        assert_eq!(
+            (h.ekey, h.key, h.primary_key, h.doc),
+            (&other[..], &b"k"[..], &b"p"[..], None)
+        );
+        owned.set(&hit, false);
+        same(&owned.hit(), None);
+        owned.set(&hit, true);
+        same(&owned.hit(), Some(b"{\"a\":1}"));
     }
 }

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::jsondb::getall::decode_key;
 use crate::jsondb::request::DocBuf;
 use crate::jsondb::txn::Transaction;
-use crate::jsondb::walk::{is_reverse, resume_after, walk, OwnedHit, Source};
+use crate::jsondb::walk::{is_reverse, resume_after, walk, Hit, OwnedHit, Source};
 use crate::prefix_successor;
 
 /// How many entries a cursor reads at once.
@@ -34,22 +34,22 @@ impl DetachedCursor {
             let first = ahead.len();
             let mut n = 0;
             let done = walk(r, &src, bounds, dir, BATCH, &mut |h| {
-                ahead.push_back(OwnedHit::of(h, !key_only));
+                ahead.push(h, !key_only);
                 n += 1;
                 Ok(n < BATCH)
             })?;
             // The next read resumes past the last entry read.
-            if let Some(last) = ahead.back().filter(|_| ahead.len() > first) {
-                *resume = Some(resume_after(&last.hit(), dir));
+            if let Some(last) = ahead.last().filter(|_| ahead.len() > first) {
+                *resume = Some(resume_after(&last, dir));
             }
             if src.index.is_some() && !key_only {
                 // Documents of index entries, read after the walk (no read inside one).
                 let mut buf = DocBuf::default();
-                for e in ahead.iter_mut().skip(first) {
-                    if r.stored_doc_into(src.store, e.primary_key(), &mut buf)? {
-                        e.set_doc(&buf.doc);
-                    }
-                }
+                ahead.read_docs(first, &mut Vec::new(), |pk, doc| {
+                    let found = r.stored_doc_into(src.store, pk, &mut buf)?;
+                    std::mem::swap(doc, &mut buf.doc);
+                    Ok(found)
+                })?;
             }
             Ok(done)
         })?;
@@ -64,14 +64,22 @@ impl DetachedCursor {
             // The transaction wrote since the read-ahead: read from here again.
             self.reposition(None);
         }
+        // An entry skipped, whose buffer the next takes.
+        let mut spare = None;
         loop {
             if self.ahead.is_empty() && !self.drained {
                 self.fill(tx)?;
             }
-            let Some(e) = self.ahead.pop_front() else {
+            if self.ahead.is_empty() {
                 self.current = None;
                 return Ok(false);
+            }
+            // The buffer of the entry the cursor was on (or of one skipped), reused.
+            let mut e = match (spare.take(), self.current.take()) {
+                (Some(e), _) | (None, Some(Current { entry: e, .. })) => e,
+                (None, None) => OwnedHit::of(&Hit::EMPTY, false),
             };
+            self.ahead.pop_into(&mut e);
             if let Some((k, pk)) = &self.skip_to {
                 let here = (e.key(), e.primary_key());
                 let target = (k.as_slice(), pk.as_slice());
@@ -81,6 +89,7 @@ impl DetachedCursor {
                     here < target
                 };
                 if before {
+                    spare = Some(e);
                     continue;
                 }
                 self.skip_to = None;
