@@ -378,7 +378,7 @@ impl Snapshot {
                 }
                 let mut part = None;
                 if let Some(last) = t.last_block_of_key(key, &mut part, opts)? {
-                    let walk = KeyWalk::new(t.clone(), key, last, part, *opts);
+                    let walk = KeyWalk::new(t.clone(), key, (last, part), n - taken, *opts);
                     let mut w = LatestWalk::Table(walk);
                     heads.push(w.next(key, self.seq)?);
                     walks.push(w);

@@ -366,4 +366,7 @@ pub(crate) struct KeyWalk<'k> {
     /// The index partition of the block read last.
     part: PartSlot,
     next_block: Option<usize>,
+    /// About how many more versions the reader may take (less those decoded): the
+    /// interval before is prefetched while it is above zero.
+    want: usize,
 }

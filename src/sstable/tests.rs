@@ -125,7 +125,13 @@ fn latest_walk(t: &Arc<Table>, key: &[u8]) -> Vec<(i64, Vec<u8>)> {
     else {
         return Vec::new();
     };
-    let mut w = KeyWalk::new(t.clone(), key, last, part, ReadOptions::default());
+    let mut w = KeyWalk::new(
+        t.clone(),
+        key,
+        (last, part),
+        usize::MAX,
+        ReadOptions::default(),
+    );
     let mut out = Vec::new();
     while let Some((ts, _, _, value)) = w.next_desc().unwrap() {
         out.push((ts, value.bytes().to_vec()));

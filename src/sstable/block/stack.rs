@@ -57,6 +57,11 @@ impl Stack {
         self.items.is_empty()
     }
 
+    /// How many entries are left to take.
+    pub(crate) fn len(&self) -> usize {
+        self.items.iter().map(|i| i.count).sum()
+    }
+
     /// Puts one entry on top.
     #[inline(always)]
     pub(super) fn push(&mut self, ts: i64, raw: Raw) {
