@@ -200,6 +200,56 @@ fn failing_table_reads() {
     workload_under_faults(SyncMode::Always, &[f], "table_reads");
 }
 
+/// A newest-first read over one key's many blocks (in several tables), each block
+/// read from disk, with the n-th table read failing once or from then on: the read
+/// returns every version in order or an I/O error, never fewer or others. (The walk
+/// reads the block before early, while it hands out the one it is in; a failure
+/// there must be met again, and reported, when the walk reaches that block.) Once
+/// the fault is gone the same read returns them all.
+#[test]
+fn newest_first_reads_meet_failing_block_reads() {
+    let fs = FaultFs::new();
+    let recs: Vec<Record> = (0..300)
+        .map(|ts| Record::new("k", ts, vec![ts as u8; 40]))
+        .collect();
+    {
+        let e = open(&fs, SyncMode::Always).unwrap();
+        e.write_batch(&recs).unwrap();
+        e.flush().unwrap();
+    }
+    let want: Vec<(i64, Vec<u8>)> = recs.iter().rev().map(|r| (r.ts, r.value.clone())).collect();
+    let read = |e: &Engine| {
+        let mut got = Vec::new();
+        e.last_n_with(b"k", 300, |ts, v| got.push((ts, v.to_vec())))
+            .map(|n| (n, got))
+    };
+    let mut failed = 0;
+    for times in [1, u64::MAX] {
+        for skip in 0..60 {
+            let e = open(&fs, SyncMode::Always).unwrap(); // a cold block cache
+            fs.inject(Fault {
+                skip,
+                times,
+                ..fault(FsOp::Read, ".sst", 0, Injected::Io)
+            });
+            match read(&e) {
+                Ok((n, got)) => {
+                    assert_eq!(n, 300, "read {skip} failing {times} times");
+                    assert_eq!(got, want, "read {skip} failing {times} times");
+                }
+                Err(err) => {
+                    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+                    failed += 1;
+                }
+            }
+            fs.clear_faults();
+            assert_eq!(read(&e).unwrap(), (300, want.clone()));
+        }
+    }
+    // The faults reached the walk's reads (else the test tested nothing).
+    assert!(failed > 0);
+}
+
 #[test]
 fn a_full_disk_fails_writes_and_keeps_reads_then_recovers() {
     for mode in [SyncMode::Always, SyncMode::IntervalMs(1_000_000)] {

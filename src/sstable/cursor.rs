@@ -363,6 +363,9 @@ pub(crate) struct KeyWalk<'k> {
     /// the key's last in the block), and whether earlier blocks may hold more of the
     /// key.
     block: Option<(BlockIter, usize, bool, bool)>,
+    /// The block before, entered early (its first interval to decode prefetched)
+    /// while the reader wants more than this block's last interval gave.
+    ahead: Option<(BlockIter, usize, bool, bool)>,
     /// The index partition of the block read last.
     part: PartSlot,
     next_block: Option<usize>,

@@ -116,25 +116,28 @@ fn scan(t: &Arc<Table>, b: Bounds) -> Vec<(Vec<u8>, i64)> {
     out
 }
 
-/// A key's versions as a backward walk lends them: ts and value, newest first.
+/// A key's versions as a backward walk lends them: ts and value, newest first. The
+/// same whatever the walk is told its reader wants (which decides only what it reads
+/// ahead: intervals prefetched, the block before entered early).
 fn latest_walk(t: &Arc<Table>, key: &[u8]) -> Vec<(i64, Vec<u8>)> {
-    let mut part = None;
-    let Some(last) = t
-        .last_block_of_key(key, &mut part, &ReadOptions::default())
-        .unwrap()
-    else {
-        return Vec::new();
+    let walk = |want: usize| {
+        let mut part = None;
+        let Some(last) = t
+            .last_block_of_key(key, &mut part, &ReadOptions::default())
+            .unwrap()
+        else {
+            return Vec::new();
+        };
+        let mut w = KeyWalk::new(t.clone(), key, (last, part), want, ReadOptions::default());
+        let mut out = Vec::new();
+        while let Some((ts, _, _, value)) = w.next_desc().unwrap() {
+            out.push((ts, value.bytes().to_vec()));
+        }
+        out
     };
-    let mut w = KeyWalk::new(
-        t.clone(),
-        key,
-        (last, part),
-        usize::MAX,
-        ReadOptions::default(),
-    );
-    let mut out = Vec::new();
-    while let Some((ts, _, _, value)) = w.next_desc().unwrap() {
-        out.push((ts, value.bytes().to_vec()));
+    let out = walk(usize::MAX);
+    for want in [0, 1, 3, 17] {
+        assert_eq!(walk(want), out, "told it wants {want}");
     }
     out
 }

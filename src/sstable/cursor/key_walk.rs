@@ -34,6 +34,7 @@ impl<'k> KeyWalk<'k> {
             buf: Stack::with_capacity(4),
             from: None,
             block: None,
+            ahead: None,
             part,
             next_block: Some(last),
             want,
@@ -99,64 +100,77 @@ impl<'k> KeyWalk<'k> {
     /// Decodes the key's next interval back into `buf` (the next in this block, or
     /// the last of the block before); false when the walk has no more.
     fn decode_back(&mut self) -> Result<bool> {
-        if let Some((it, r, last, earlier)) = &mut self.block {
-            // `buf` and `from` change together: a failed decode leaves no
-            // entries to lend from the wrong block.
-            self.from = Some(it.block().clone());
-            let more = match it.key_in_interval(self.key, *r, *last, &mut self.buf) {
-                Ok(more) => more,
-                Err(e) => {
-                    self.buf.clear();
-                    return Err(e);
-                }
+        let Some((it, r, last, earlier)) = &mut self.block else {
+            let Some(b) = self.next_block else {
+                return Ok(false);
             };
-            *last = false;
-            self.want = self.want.saturating_sub(self.buf.len());
-            match more {
-                true => {
-                    *r -= 1;
-                    // Asked for now, it comes in while this interval is handed out
-                    // (+10% on `last_n(key, 100)`); not when this one is all the
-                    // reader wants (-10% on `get_latest`).
-                    if self.want > 0 {
-                        it.prefetch_interval(*r);
-                    }
-                }
-                false => {
-                    if *earlier {
-                        self.next_block = self.next_block.map(|b| b - 1);
-                    } else {
-                        self.next_block = None;
-                    }
-                    self.block = None;
+            self.block = match self.ahead.take() {
+                Some(entered) => Some(entered),
+                None => self.enter(b)?,
+            };
+            if self.block.is_none() {
+                self.next_block = None; // the walk is over: not looked up again
+            }
+            return Ok(self.block.is_some());
+        };
+        // `buf` and `from` change together: a failed decode leaves no entries to
+        // lend from the wrong block.
+        self.from = Some(it.block().clone());
+        let more = match it.key_in_interval(self.key, *r, *last, &mut self.buf) {
+            Ok(more) => more,
+            Err(e) => {
+                self.buf.clear();
+                return Err(e);
+            }
+        };
+        *last = false;
+        self.want = self.want.saturating_sub(self.buf.len());
+        // Asked for now, the interval (or block) before comes in while this one is
+        // handed out (+30% on `last_n(key, 100)`); not when this one is all the
+        // reader wants (-10% on `get_latest`).
+        match (more, *earlier) {
+            (true, _) => {
+                *r -= 1;
+                if self.want > 0 {
+                    it.prefetch_interval(*r);
                 }
             }
-            return Ok(true);
+            (false, earlier) => {
+                self.block = None;
+                self.next_block = match earlier {
+                    true => self.next_block.map(|b| b - 1),
+                    false => None,
+                };
+                if let Some(b) = self.next_block.filter(|_| self.want > 0) {
+                    // A failed read is left for the walk to meet (and report) there.
+                    if let Ok(Some(entered)) = self.enter(b) {
+                        entered.0.prefetch_interval(entered.1);
+                        self.ahead = Some(entered);
+                    }
+                }
+            }
         }
-        let Some(b) = self.next_block else {
-            return Ok(false);
-        };
-        match self
+        Ok(true)
+    }
+
+    /// Block `b`, if it may hold the key: its iterator, the interval to decode
+    /// first, whether that is the key's last in the block (always), and whether
+    /// earlier blocks may hold more of the key.
+    fn enter(&mut self, b: usize) -> Result<Option<(BlockIter, usize, bool, bool)>> {
+        let Some(kb) = self
             .table
             .key_block(self.key, b, &mut self.part, &self.opts)?
-        {
-            Some(kb) => {
-                let it = BlockIter::new(kb.block);
-                // A block ending with the key (one cut where its series ends): its
-                // last interval, without a binary search over the restarts, each
-                // probe a cache miss (15% of `get_latest` at 20M records, 11.5%
-                // with this).
-                let r = match kb.ends_with_key {
-                    true => it.last_restart(),
-                    false => it.last_interval_of(self.key)?,
-                };
-                self.block = Some((it, r, true, kb.earlier));
-                Ok(true)
-            }
-            None => {
-                self.next_block = None; // the walk is over: not looked up again
-                Ok(false)
-            }
-        }
+        else {
+            return Ok(None);
+        };
+        let it = BlockIter::new(kb.block);
+        // A block ending with the key (one cut where its series ends): its last
+        // interval, without a binary search over the restarts, each probe a cache
+        // miss (15% of `get_latest` at 20M records, 11.5% with this).
+        let r = match kb.ends_with_key {
+            true => it.last_restart(),
+            false => it.last_interval_of(self.key)?,
+        };
+        Ok(Some((it, r, true, kb.earlier)))
     }
 }
