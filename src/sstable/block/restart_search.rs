@@ -66,6 +66,9 @@ impl<'k> StoredKeys<'k> {
 }
 
 impl BlockIter {
+    /// Up to how many restarts (after the first) a search prefetches all of.
+    const PREFETCHED_RESTARTS: usize = 16;
+
     fn at_restart(&mut self, r: usize) {
         self.restart_next(r);
         self.next_off = self.next_restart_at;
@@ -117,6 +120,15 @@ impl BlockIter {
             }
         };
         let n = self.block.num_restarts.saturating_sub(1);
+        // The search's probes wait on each other, each read a cache miss when the
+        // block is not in the CPU's caches: in a block of few restarts, every
+        // restart's entry is asked for at once, so the misses overlap.
+        if n <= Self::PREFETCHED_RESTARTS {
+            for r in 1..=n {
+                let at = self.block.restart(r).min(self.block.restarts_at);
+                crate::util::prefetch(self.block.data.as_ptr().wrapping_add(at));
+            }
+        }
         let r = match span {
             Some(span) => partition_point_near(n, interval_guess(n + 1, ts, span), before),
             None => partition_point(n, before),
