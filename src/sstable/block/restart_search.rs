@@ -67,7 +67,7 @@ impl<'k> StoredKeys<'k> {
 
 impl BlockIter {
     /// Up to how many restarts (after the first) a search prefetches all of.
-    const PREFETCHED_RESTARTS: usize = 16;
+    const PREFETCHED_RESTARTS: usize = 32;
 
     fn at_restart(&mut self, r: usize) {
         self.restart_next(r);
