@@ -7,7 +7,6 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use super::Inner;
 use crate::entry::Kind;
@@ -73,7 +72,7 @@ impl Inner {
     ) -> Result<usize> {
         self.check_open()?;
         check(step, functions)?;
-        let started = Instant::now();
+        let started = self.stats.query_timer();
         let limit = query.limit.unwrap_or(usize::MAX);
         let reverse = query.bounds.reverse;
         if query.bounds.is_empty() || limit == 0 {

@@ -3,7 +3,6 @@
 //! without reading any point (docs/design.md, "Listing series").
 
 use std::collections::VecDeque;
-use std::time::Instant;
 
 use super::{Engine, Inner, Snapshot};
 use crate::config::ReadOptions;
@@ -140,7 +139,7 @@ impl Inner {
         limit: usize,
     ) -> Result<Vec<SeriesInfo>> {
         self.check_open()?;
-        let started = Instant::now();
+        let started = self.stats.query_timer();
         let out = list(snap, prefix, after, limit);
         self.stats.time_query(started);
         out

@@ -18,7 +18,6 @@
 //! implementation of both.
 
 use std::sync::{Arc, Weak};
-use std::time::Instant;
 
 use super::{Engine, Inner};
 use crate::config::ReadOptions;
@@ -192,7 +191,7 @@ impl Inner {
         opts: &ReadOptions,
     ) -> Result<Option<crate::entry::Entry>> {
         self.check_open()?;
-        let started = Instant::now();
+        let started = self.stats.query_timer();
         let e = snap.get(key, ts, opts)?;
         self.stats.add_records_read(e.is_some() as u64);
         self.stats.time_query(started);
@@ -206,7 +205,7 @@ impl Inner {
         n: usize,
     ) -> Result<Vec<Record>> {
         self.check_open()?;
-        let started = Instant::now();
+        let started = self.stats.query_timer();
         let out = snap.newest(key, n, &ReadOptions::default())?;
         self.stats.add_records_read(out.len() as u64);
         self.stats.time_query(started);
@@ -221,7 +220,7 @@ impl Inner {
         mut f: impl FnMut(i64, &[u8]),
     ) -> Result<usize> {
         self.check_open()?;
-        let started = Instant::now();
+        let started = self.stats.query_timer();
         let taken = snap.newest_with(key, n, &ReadOptions::default(), |ts, _, v| f(ts, v))?;
         self.stats.add_records_read(taken as u64);
         self.stats.time_query(started);
@@ -230,7 +229,7 @@ impl Inner {
 
     pub(crate) fn latest_at(&self, snap: &version::Snapshot, key: &[u8]) -> Result<Option<Record>> {
         self.check_open()?;
-        let started = Instant::now();
+        let started = self.stats.query_timer();
         let r = snap.latest(key, &ReadOptions::default())?;
         self.stats.add_records_read(r.is_some() as u64);
         self.stats.time_query(started);
@@ -238,7 +237,7 @@ impl Inner {
     }
 
     pub(crate) fn query_at(&self, snap: &version::Snapshot, query: Query) -> Result<Vec<Record>> {
-        let started = Instant::now();
+        let started = self.stats.query_timer();
         let out = self
             .scan_at(snap, query.into(), &ReadOptions::default())?
             .collect::<Result<Vec<_>>>();

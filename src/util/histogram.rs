@@ -12,6 +12,8 @@ pub(crate) struct Histogram {
     counts: Box<[AtomicU64]>,
     total: AtomicU64,
     sum: AtomicU64,
+    /// Events counted but not measured (`skip`): the histogram is then of a sample.
+    skipped: AtomicU64,
 }
 
 impl Default for Histogram {
@@ -20,6 +22,7 @@ impl Default for Histogram {
             counts: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
             total: AtomicU64::new(0),
             sum: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
         }
     }
 }
@@ -54,12 +57,33 @@ impl Histogram {
         self.sum.fetch_add(v, Relaxed);
     }
 
-    pub(crate) fn count(&self) -> u64 {
+    /// Counts an event that was not measured: the percentiles are of the events
+    /// recorded, `count` of all, and `sum` the recorded ones' scaled to all.
+    pub(crate) fn skip(&self) {
+        self.skipped.fetch_add(1, Relaxed);
+    }
+
+    /// The events recorded (measured).
+    #[cfg(test)]
+    pub(crate) fn recorded(&self) -> u64 {
         self.total.load(Relaxed)
     }
 
+    /// Every event: recorded or skipped.
+    pub(crate) fn count(&self) -> u64 {
+        self.total.load(Relaxed) + self.skipped.load(Relaxed)
+    }
+
+    /// The sum of the recorded values; with events skipped, that sum times
+    /// `count / recorded` (the sample's mean times every event).
     pub(crate) fn sum(&self) -> u64 {
-        self.sum.load(Relaxed)
+        let (sum, recorded) = (self.sum.load(Relaxed), self.total.load(Relaxed));
+        match self.skipped.load(Relaxed) {
+            0 => sum,
+            _ if recorded == 0 => 0,
+            skipped => (sum as u128 * (recorded + skipped) as u128 / recorded as u128)
+                .min(u64::MAX as u128) as u64,
+        }
     }
 
     /// The value at quantile `q` (0..=1); 0 when nothing was recorded. Each bucket is
@@ -120,6 +144,27 @@ mod tests {
         assert!((990..=1130).contains(&p99), "p99 {p99}");
         assert_eq!(h.count(), 1000);
         assert_eq!(Histogram::default().percentile(0.5), 0);
+    }
+
+    /// A sampled histogram: the percentiles are the sample's, the count every
+    /// event's, the sum the sample's scaled to every event.
+    #[test]
+    fn skipped_events_count_but_are_not_measured() {
+        let h = Histogram::default();
+        assert_eq!((h.count(), h.sum()), (0, 0));
+        h.skip();
+        assert_eq!((h.count(), h.sum(), h.percentile(0.5)), (1, 0, 0));
+        for v in 1..=100u64 {
+            h.record(v);
+            for _ in 0..7 {
+                h.skip();
+            }
+        }
+        assert_eq!(h.count(), 801);
+        // The sample's sum, 5050 over 100 events, scaled to 801.
+        assert_eq!(h.sum(), 5050 * 801 / 100);
+        let p50 = h.percentile(0.5);
+        assert!((50..=57).contains(&p50), "p50 {p50}");
     }
 
     #[test]
