@@ -185,3 +185,34 @@ void run_ts(const ts_backend *b, int part, const params *p, results *r) {
     b->close(s);
     free(keys);
 }
+
+double load_ts(const ts_backend *b, ts_store *s, const params *p) {
+    series_key *keys = make_keys(p->series);
+    double rate = ingest(b, s, p, keys);
+    b->settle(s);
+    free(keys);
+    return rate;
+}
+
+double loop_ts(const ts_backend *b, ts_store *s, const params *p, const char *w, size_t n, tally *t) {
+    series_key *keys = make_keys(p->series);
+    uint64_t rng = 12345;
+    size_t last = p->points < 100 ? p->points : 100;
+    int which = !strcmp(w, "get") ? W_GET : !strcmp(w, "latest") ? W_LATEST : !strcmp(w, "last_n") ? W_LAST_N : -1;
+    if (which < 0) die("arguments", "workload", "one of get, latest, last_n");
+    double t0 = now_secs();
+    for (size_t i = 0; i < n; i++) {
+        size_t sr = lcg_below(&rng, p->series);
+        if (which == W_GET) {
+            int64_t ts = T0 + (int64_t)lcg_below(&rng, p->points) * STEP;
+            b->get(s, keys[sr].name, keys[sr].len, ts, t);
+        } else if (which == W_LATEST) {
+            b->latest(s, keys[sr].name, keys[sr].len, t);
+        } else {
+            b->last_n(s, keys[sr].name, keys[sr].len, last, t);
+        }
+    }
+    double rate = (double)n / (now_secs() - t0);
+    free(keys);
+    return rate;
+}

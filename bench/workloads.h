@@ -59,6 +59,13 @@ extern const workload_info ts_workloads[TS_WORKLOADS], doc_workloads[DOC_WORKLOA
 void run_ts(const ts_backend *b, int part, const params *p, results *r);
 void run_docs(const doc_backend *b, int part, const params *p, results *r);
 
+/* For flowdb-ts-loop: loads p's series as flowdb-compare does (every point in time
+ * order, batches of 100, then settle) and returns the records written a second; and
+ * runs one read workload (get, latest or last_n, on random series) n times,
+ * returning its rate a second. */
+double load_ts(const ts_backend *b, ts_store *s, const params *p);
+double loop_ts(const ts_backend *b, ts_store *s, const params *p, const char *w, size_t n, tally *t);
+
 /* The documents' cities, and jsondb-bench's document i as JSON text in `out`. */
 extern const char *const DOC_CITIES[8];
 size_t make_doc(char *out, size_t cap, int64_t i);
