@@ -45,24 +45,6 @@ static void one(const doc_backend *b, doc_store *s, const char *w, int64_t docs,
     }
 }
 
-/* True when the marker file names `system` and `docs`: a --reuse run loaded them. */
-static int loaded_before(const char *marker, const char *system, int64_t docs) {
-    FILE *m = fopen(marker, "r");
-    if (!m) return 0;
-    char named[16] = "";
-    long long count = -1;
-    int same = fscanf(m, "%15s %lld", named, &count) == 2 && count == (long long)docs && !strcmp(named, system);
-    fclose(m);
-    return same;
-}
-
-static void mark_loaded(const char *marker, const char *system, int64_t docs) {
-    FILE *m = fopen(marker, "w");
-    if (!m) die("marker", marker, "could not be written");
-    fprintf(m, "%s %lld\n", system, (long long)docs);
-    fclose(m);
-}
-
 int main(int argc, char **argv) {
     if (argc < 4)
         die("arguments", "usage", "flowdb-doc-loop flowdb|sqlite WORKLOAD ITERATIONS [--docs N] [--dir D] [--reuse]");
@@ -80,16 +62,12 @@ int main(int argc, char **argv) {
         else die("arguments", argv[i], "--docs, --dir or --reuse");
     }
     if (iters <= 0 || docs <= 0) die("arguments", "ITERATIONS/--docs", "positive numbers");
-    char marker[4096];
-    snprintf(marker, sizeof marker, "%s.loaded", dir);
-    int fresh = !(reuse && loaded_before(marker, b->name, docs));
-    if (fresh) {
-        remove(marker);
-        fresh_dir(dir);
-    }
+    char loaded[64];
+    snprintf(loaded, sizeof loaded, "%s %lld", b->name, (long long)docs);
+    int fresh = needs_load(dir, loaded, reuse);
     doc_store *s = b->open(dir, 0);
     double load = fresh ? put_docs(b, s, 0, (size_t)docs, 100) : 0;
-    if (fresh && reuse) mark_loaded(marker, b->name, docs);
+    if (fresh && reuse) mark_loaded(dir, loaded);
     tally t = {0, 0};
     uint64_t rng = 12345;
     double t0 = now_secs();

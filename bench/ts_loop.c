@@ -15,25 +15,6 @@
 #include "util.h"
 #include "workloads.h"
 
-/* True when the marker file names `system` and the shape: a --reuse run loaded them. */
-static int loaded_before(const char *marker, const char *system, const params *p) {
-    FILE *m = fopen(marker, "r");
-    if (!m) return 0;
-    char named[16] = "";
-    unsigned long long series = 0, points = 0;
-    int same = fscanf(m, "%15s %llu %llu", named, &series, &points) == 3 && !strcmp(named, system) &&
-               series == p->series && points == p->points;
-    fclose(m);
-    return same;
-}
-
-static void mark_loaded(const char *marker, const char *system, const params *p) {
-    FILE *m = fopen(marker, "w");
-    if (!m) die("marker", marker, "could not be written");
-    fprintf(m, "%s %llu %llu\n", system, (unsigned long long)p->series, (unsigned long long)p->points);
-    fclose(m);
-}
-
 int main(int argc, char **argv) {
     if (argc < 4)
         die("arguments", "usage",
@@ -57,16 +38,12 @@ int main(int argc, char **argv) {
         else die("arguments", argv[i], "--series, --points, --dir or --reuse");
     }
     if (iters <= 0 || p.series == 0 || p.points == 0) die("arguments", "ITERATIONS/--series/--points", "positive numbers");
-    char marker[4096];
-    snprintf(marker, sizeof marker, "%s.loaded", p.dir);
-    int fresh = !(reuse && loaded_before(marker, b->name, &p));
-    if (fresh) {
-        remove(marker);
-        fresh_dir(p.dir);
-    }
+    char shape[96];
+    snprintf(shape, sizeof shape, "%s %llu %llu", b->name, (unsigned long long)p.series, (unsigned long long)p.points);
+    int fresh = needs_load(p.dir, shape, reuse);
     ts_store *s = b->open(p.dir, 0, p.cache_mb);
     double load = fresh ? load_ts(b, s, &p) : 0;
-    if (fresh && reuse) mark_loaded(marker, b->name, &p);
+    if (fresh && reuse) mark_loaded(p.dir, shape);
     tally t = {0, 0};
     double rate = loop_ts(b, s, &p, w, (size_t)iters, &t);
     printf("%s %s: %.0f ops/s (load %.0f records/s; tally %llu/%llu)\n", b->name, w, rate, load,

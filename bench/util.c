@@ -58,6 +58,32 @@ void fresh_dir(const char *dir) {
     if (mkdir(dir, 0755) != 0) die("driver", "mkdir", dir);
 }
 
+static void marker_path(char *out, size_t cap, const char *dir) { snprintf(out, cap, "%s.loaded", dir); }
+
+int needs_load(const char *dir, const char *load, int reuse) {
+    char marker[4096], line[256] = "";
+    marker_path(marker, sizeof marker, dir);
+    FILE *m = fopen(marker, "r");
+    if (m) {
+        if (!fgets(line, sizeof line, m)) line[0] = 0;
+        fclose(m);
+    }
+    line[strcspn(line, "\n")] = 0;
+    if (reuse && !strcmp(line, load)) return 0;
+    remove(marker);
+    fresh_dir(dir);
+    return 1;
+}
+
+void mark_loaded(const char *dir, const char *load) {
+    char marker[4096];
+    marker_path(marker, sizeof marker, dir);
+    FILE *m = fopen(marker, "w");
+    if (!m) die("marker", marker, "could not be written");
+    fprintf(m, "%s\n", load);
+    fclose(m);
+}
+
 uint64_t lcg_below(uint64_t *state, uint64_t n) {
     *state = *state * 6364136223846793005ull + 1442695040888963407ull;
     return (*state >> 33) % n;
