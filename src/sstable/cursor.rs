@@ -345,6 +345,11 @@ impl TableCursor {
     }
 }
 
+/// A block a `KeyWalk` is in: its iterator, the interval to decode next, whether
+/// that is the key's last in the block, and whether earlier blocks may hold more of
+/// the key.
+type Entered = (BlockIter, usize, bool, bool);
+
 /// Walks one key's entries in a table from the greatest ts down: block by block from
 /// the last that can hold the key, and in each block one restart interval at a time
 /// from the end, so the first step decodes at most an interval (usually all
@@ -359,13 +364,11 @@ pub(crate) struct KeyWalk<'k> {
     /// taken from the end.
     buf: Stack,
     from: Option<Arc<Block>>,
-    /// The block being walked, the interval to decode next in it (and whether it is
-    /// the key's last in the block), and whether earlier blocks may hold more of the
-    /// key.
-    block: Option<(BlockIter, usize, bool, bool)>,
+    /// The block being walked.
+    block: Option<Entered>,
     /// The block before, entered early (its first interval to decode prefetched)
     /// while the reader wants more than this block's last interval gave.
-    ahead: Option<(BlockIter, usize, bool, bool)>,
+    ahead: Option<Entered>,
     /// The index partition of the block read last.
     part: PartSlot,
     next_block: Option<usize>,

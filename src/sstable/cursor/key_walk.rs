@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::sstable::block::{BlockIter, Lent, Stack};
 use crate::sstable::reader::{PartSlot, Table};
 
-use super::KeyWalk;
+use super::{Entered, KeyWalk};
 
 impl<'k> KeyWalk<'k> {
     /// The sequence of every version the walk returns.
@@ -156,7 +156,7 @@ impl<'k> KeyWalk<'k> {
     /// Block `b`, if it may hold the key: its iterator, the interval to decode
     /// first, whether that is the key's last in the block (always), and whether
     /// earlier blocks may hold more of the key.
-    fn enter(&mut self, b: usize) -> Result<Option<(BlockIter, usize, bool, bool)>> {
+    fn enter(&mut self, b: usize) -> Result<Option<Entered>> {
         let Some(kb) = self
             .table
             .key_block(self.key, b, &mut self.part, &self.opts)?
