@@ -272,6 +272,3 @@ impl RangeTombstones {
     }
 }
 
-/// What a lending visit calls for each live record: `(key, ts, value)`, borrowed for
-/// the call; returning `false` stops the visit.
-pub(crate) type Visitor<'a> = dyn FnMut(&[u8], i64, &[u8]) -> crate::error::Result<bool> + 'a;
