@@ -146,10 +146,14 @@ impl<'a> Decoder<'a> {
         varint_at(self.buf, &mut self.pos)
     }
 
+    // Always inlined, as `varint` is: a block's decode loop asks it of every entry,
+    // and in a large caller (a merge with a table's loop inlined) it was left a call.
+    #[inline(always)]
     pub(crate) fn varint_usize(&mut self) -> Option<usize> {
         usize::try_from(self.varint()?).ok()
     }
 
+    #[inline(always)]
     pub(crate) fn varint_i64(&mut self) -> Option<i64> {
         Some(unzigzag(self.varint()?))
     }
