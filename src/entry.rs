@@ -271,4 +271,3 @@ impl RangeTombstones {
         self.list
     }
 }
-

@@ -263,22 +263,31 @@ impl TableCursor {
         f: &mut impl FnMut(LentEntry<'_>) -> Result<bool>,
         mut offer: Option<&mut BlockOffer<'_>>,
     ) -> Result<Below> {
-        // The block (by its place in the plan) last checked against `below`, and
-        // whether it ends below it: then none of its entries needs comparing (a
-        // merge's run of one table is mostly whole blocks).
-        let (mut checked, mut clear) = (usize::MAX, false);
+        // The block (by its place in the plan) last checked against `below`,
+        // whether it ends below it (then none of its entries needs comparing: a
+        // merge's run of one table is mostly whole blocks), and else up to where
+        // its entries surely lie below (`below_until`: only those past it are
+        // compared, one interval's, where a run of index entries ends mid-block).
+        let (mut checked, mut clear, mut safe_to) = (usize::MAX, false, 0);
         while let Some(raw) = self.find_lent(offer.as_deref_mut())? {
             if let Some((k, t)) = below {
                 if checked != self.next_block {
                     checked = self.next_block;
                     clear = self.block_ends_below(k, t);
+                    safe_to = match (&self.iter, clear) {
+                        (Some(it), false) => it.below_until(k, t),
+                        _ => 0,
+                    };
                 }
             }
             let Some(it) = &self.iter else {
                 break;
             };
             let (key, ts) = (it.key(), it.ts());
-            if !clear && below.is_some_and(|(k, t)| !cmp_key_ts(key, ts, k, t).is_lt()) {
+            if !clear
+                && it.decoded_to() > safe_to
+                && below.is_some_and(|(k, t)| !cmp_key_ts(key, ts, k, t).is_lt())
+            {
                 self.raw = Some(raw);
                 return Ok(Below::Reached);
             }

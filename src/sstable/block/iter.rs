@@ -53,7 +53,12 @@ impl BlockIter {
             return Err(self.block.corrupt("shared length past previous key"));
         }
         self.key.truncate(head.shared);
-        append_suffix(&mut self.key, &self.block.data, head.suffix_at, head.suffix_len);
+        append_suffix(
+            &mut self.key,
+            &self.block.data,
+            head.suffix_at,
+            head.suffix_len,
+        );
         Ok(Some(raw))
     }
 
@@ -155,6 +160,11 @@ impl BlockIter {
         &self.key
     }
 
+    /// Where the entry `next_raw` returned last ends in the block.
+    pub(crate) fn decoded_to(&self) -> usize {
+        self.next_off
+    }
+
     /// The ts of the entry `next_raw` returned last.
     pub(crate) fn ts(&self) -> i64 {
         self.ts
@@ -222,7 +232,10 @@ fn append_suffix(key: &mut Vec<u8>, data: &[u8], at: usize, n: usize) {
             // SAFETY: `reserve` made room for 16 bytes past `old`, written here
             // unaligned, of which the first `n <= 16` are kept.
             unsafe {
-                key.as_mut_ptr().add(old).cast::<[u8; 16]>().write_unaligned(*src);
+                key.as_mut_ptr()
+                    .add(old)
+                    .cast::<[u8; 16]>()
+                    .write_unaligned(*src);
                 key.set_len(old + n);
             }
             return;
@@ -303,6 +316,51 @@ impl Drop for BlockIter {
 mod tests {
     use super::*;
     use crate::sstable::block::test_support::{build, entry};
+
+    /// Every entry that ends at or before `below_until(key, ts)` lies below
+    /// `(key, ts)`, and the bound passes most of the entries below (all but the
+    /// last interval's), for targets before, among and past a block's keys.
+    #[test]
+    fn entries_up_to_below_until_are_below() {
+        let mut rng = crate::util::test_rng("entries_up_to_below_until_are_below");
+        let keys = ["a", "b", "b1", "c", "d", "dd"];
+        for _ in 0..100 {
+            let mut es: Vec<_> = (0..rng.usize(1..150))
+                .map(|_| (keys[rng.usize(..keys.len())], rng.i64(0..50)))
+                .collect();
+            es.sort();
+            es.dedup();
+            let es: Vec<_> = es
+                .iter()
+                .map(|&(k, t)| entry(k, t, Kind::Put, i64::MAX))
+                .collect();
+            let block = build(&es);
+            for _ in 0..30 {
+                let (key, ts) = (
+                    ["0", "a", "b", "b0", "c", "dd", "e"][rng.usize(..7)],
+                    rng.i64(-1..52),
+                );
+                let it = BlockIter::new(block.clone());
+                let until = it.below_until(key.as_bytes(), ts);
+                let mut it = BlockIter::new(block.clone());
+                let (mut passed, mut below) = (0, 0);
+                while it.next_raw().unwrap().is_some() {
+                    let lt =
+                        crate::entry::cmp_key_ts(it.key(), it.ts(), key.as_bytes(), ts).is_lt();
+                    below += usize::from(lt);
+                    if it.decoded_to() <= until {
+                        assert!(lt, "{:?}@{} passed for {key}@{ts}", it.key(), it.ts());
+                        passed += 1;
+                    }
+                }
+                // Only the interval where the target falls is left to compare.
+                assert!(
+                    below - passed <= 4,
+                    "{below} below, {passed} passed, {key}@{ts}"
+                );
+            }
+        }
+    }
 
     /// A key suffix comes out as its bytes, whether copied as 16 (the block has 16
     /// from its start) or as itself (the suffix ends within 16 of the data's end, or

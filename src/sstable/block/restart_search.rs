@@ -226,6 +226,17 @@ impl BlockIter {
         self.restart_before(key, i64::MAX, false, None)
     }
 
+    /// The offset up to which every entry of the block lies below `(key, ts)`: the
+    /// start of the last restart whose first entry does (0 when none does, or a
+    /// restart cannot be read). An entry that ends there or before is below, with
+    /// no comparison: a merge's run compares only the entries past it.
+    pub(crate) fn below_until(&self, key: &[u8], ts: i64) -> usize {
+        match self.restart_before(key, ts, false, None) {
+            Ok(r) => self.block.restart_offset(r).min(self.block.restarts_at),
+            Err(_) => 0,
+        }
+    }
+
     /// Asks for the bytes of restart interval `r` (a hint; nothing is read). A walk
     /// back over a key decodes an interval while the one before it comes in: each
     /// interval back starts a new stream the hardware's prefetch has not seen.
