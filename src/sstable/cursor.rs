@@ -384,4 +384,7 @@ pub(crate) struct KeyWalk<'k> {
     /// About how many more versions the reader may take (less those decoded): the
     /// interval before is prefetched while it is above zero.
     want: usize,
+    /// The lines of the interval before still to ask for, a few as each version
+    /// is handed out.
+    pf: std::ops::Range<usize>,
 }

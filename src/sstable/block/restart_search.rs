@@ -241,9 +241,18 @@ impl BlockIter {
     /// back over a key decodes an interval while the one before it comes in: each
     /// interval back starts a new stream the hardware's prefetch has not seen.
     pub(crate) fn prefetch_interval(&self, r: usize) {
+        let lines = self.interval_lines(r);
+        for at in lines.step_by(64) {
+            crate::util::prefetch(at as *const u8);
+        }
+    }
+
+    /// The addresses of the cache lines restart interval `r` lies on, from the
+    /// start of its first line (empty when there is no such interval).
+    pub(crate) fn interval_lines(&self, r: usize) -> std::ops::Range<usize> {
         let b = &self.block;
         if r >= b.num_restarts {
-            return;
+            return 0..0;
         }
         let end = match r + 1 < b.num_restarts {
             true => b.restart(r + 1),
@@ -251,14 +260,10 @@ impl BlockIter {
         };
         let end = end.min(b.restarts_at);
         let Some(bytes) = b.data.get(b.restart(r)..end) else {
-            return;
+            return 0..0;
         };
-        // From the start of the first line to the end of the last.
-        let before = bytes.as_ptr() as usize & 63;
-        let first = bytes.as_ptr().wrapping_sub(before);
-        for off in (0..before + bytes.len()).step_by(64) {
-            crate::util::prefetch(first.wrapping_add(off));
-        }
+        let at = bytes.as_ptr() as usize;
+        (at & !63)..at + bytes.len()
     }
 
     /// The entries of `key` in restart interval `r` (from restart `r` to the next;

