@@ -8,8 +8,25 @@ use std::time::{Duration, Instant};
 
 use flowdb::{Config, Engine, Record, ScanRange, SyncMode};
 
+/// The process's threads that flowdb started (named `flowdb-…`). Not all of the
+/// process's: the test harness starts and ends a thread per test, so counting them
+/// all made the leak check fail by chance when a test began while it waited.
 fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.starts_with("flowdb-"))
+        .count()
+}
+
+/// Held by each test of this file: they run one at a time, so no other test's
+/// engine starts or ends a thread while one counts them.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn records(n: usize, tag: u8) -> Vec<Record> {
@@ -20,6 +37,7 @@ fn records(n: usize, tag: u8) -> Vec<Record> {
 
 #[test]
 fn close_flushes_and_keeps_the_engine_usable() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let e = Engine::open(common::small_config(dir.path())).unwrap();
     e.write_batch(&records(100, 1)).unwrap();
@@ -32,6 +50,7 @@ fn close_flushes_and_keeps_the_engine_usable() {
 
 #[test]
 fn drop_without_shutdown_loses_nothing_and_leaks_no_thread() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     for mode in [SyncMode::Always, SyncMode::IntervalMs(10_000)] {
         let config = Config {
@@ -57,6 +76,7 @@ fn drop_without_shutdown_loses_nothing_and_leaks_no_thread() {
 
 #[test]
 fn background_maintenance_flushes_frozen_memtables_and_compacts() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let e = Engine::open(Config {
         flush_interval_ms: 10,
@@ -93,6 +113,7 @@ fn background_maintenance_flushes_frozen_memtables_and_compacts() {
 
 #[test]
 fn writers_wait_for_flushes_rather_than_fail() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let e = Engine::open(Config {
         max_frozen_memtables: 1,
@@ -112,6 +133,7 @@ fn writers_wait_for_flushes_rather_than_fail() {
 
 #[test]
 fn reopening_does_not_accumulate_wal_segments() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let wal_files = || {
         std::fs::read_dir(dir.path())
@@ -148,6 +170,7 @@ fn reopening_does_not_accumulate_wal_segments() {
 
 #[test]
 fn shutdown_joins_maintenance_whose_handle_the_caller_still_holds() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         flush_interval_ms: 1,
@@ -175,6 +198,7 @@ fn shutdown_joins_maintenance_whose_handle_the_caller_still_holds() {
 
 #[test]
 fn drop_joins_maintenance_whose_handle_the_caller_still_holds() {
+    let _serial = serial();
     use common::hook_fs::{is_log, HookFs};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{mpsc, Arc, Mutex};
