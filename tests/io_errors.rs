@@ -99,7 +99,18 @@ fn workload_under_faults(mode: SyncMode, faults: &[Fault], seed_name: &str) {
         fs.inject(f.clone());
     }
     for i in 0..120 {
-        let op = Op::random(&mut rng, i, base);
+        // Every 30 ops a put and a flush: each writes the log, a table and the
+        // manifest, so every fault below fires whatever the random ops (left to
+        // chance, a run of the manifest cases drew no flush about once in a
+        // thousand and failed "no fault fired").
+        let op = match i % 30 {
+            27 => Op::Put(
+                vec![Record::new("forced", base + i as i64, vec![b'f'; 40])],
+                None,
+            ),
+            28 => Op::Flush,
+            _ => Op::random(&mut rng, i, base),
+        };
         match op.apply(&e) {
             Ok(()) if op.is_commit() => possible.acked(&op),
             Ok(()) => {}
