@@ -19,6 +19,9 @@ use std::time::Duration;
 use common::rollups::{check, open, raw_points, rule, tuning, Model, STEP};
 use flowdb::{Config, Engine, Point, Query, SyncMode};
 
+/// What the child prints once its first operation is done.
+const WROTE: &str = "rollup_crash_child: first write done";
+
 /// The child: runs only when the parent sets FLOWDB_ROLLUP_CRASH_DIR.
 #[test]
 fn rollup_crash_child() {
@@ -46,7 +49,10 @@ fn rollup_crash_child() {
     };
     let e = Engine::open_with(config, tuning(vec![rule()])).unwrap();
     let key = |rng: &mut fastrand::Rng| format!("cpu.h{}", rng.u8(..4));
-    loop {
+    for op in 0u64.. {
+        if op == 1 {
+            eprintln!("{WROTE}"); // the parent times its kill from here
+        }
         match rng.u8(..20) {
             0 => e.run_rollups().unwrap(),
             1 => e.flush().unwrap(),
@@ -101,6 +107,16 @@ fn kill_9_leaves_rollups_that_one_pass_makes_agree_with_the_raw_points() {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
+        // The kill is timed from the child's first write, not from its start: on
+        // a slow machine, a kill timed from the start could land before any write
+        // in every cycle, and nothing would roll.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !std::fs::read_to_string(&stderr).unwrap().contains(WROTE)
+            && std::time::Instant::now() < deadline
+            && child.try_wait().unwrap().is_none()
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         std::thread::sleep(Duration::from_millis(rng.u64(50..500)));
         child.kill().unwrap();
         let status = child.wait().unwrap();
