@@ -249,7 +249,12 @@ impl Loop {
             }
             match clock {
                 Some(t) if t.elapsed() >= kill_after => break,
-                None if started.elapsed() >= Duration::from_secs(60) => break,
+                // Not open after a minute, or gone before its open (reported below).
+                None if started.elapsed() >= Duration::from_secs(60)
+                    || matches!(child.try_wait(), Ok(Some(_))) =>
+                {
+                    break
+                }
                 _ => std::thread::sleep(Duration::from_micros(500)),
             }
         }
