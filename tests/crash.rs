@@ -210,10 +210,12 @@ struct Loop {
 
 impl Loop {
     /// Runs a child and kills it `kill_after` from its start, or with `from_open`
-    /// from when it has opened the database (so a slow machine's open does not eat
-    /// the time meant for writes: timed from the start alone, every kill of a run
-    /// could land before any writer wrote); also returns how long it took to open
-    /// the database, when it got that far.
+    /// from when it has opened the database and every writer with no op verified
+    /// yet has had one acknowledged (so a slow machine's open and first ops do not
+    /// eat the time meant for writes: timed from the start alone, every kill of a
+    /// run could land before some writer wrote, failing "every writer got work
+    /// done" by chance); also returns how long it took to open the database, when
+    /// it got that far.
     fn spawn_and_kill(
         &self,
         cycle: usize,
@@ -239,13 +241,20 @@ impl Loop {
         drop(spawning);
         let started = std::time::Instant::now();
         let mut open_took = None;
-        // What `kill_after` counts from: the start, or the open once seen (a child
-        // that has not opened in a minute is killed anyway).
+        // What `kill_after` counts from: the start, or the open and the first
+        // acknowledged op of each writer that has none verified yet, once seen (a
+        // child that has not got there in a minute is killed anyway).
         let mut clock = (!from_open).then_some(started);
+        let idle: Vec<usize> = (0..=JSON).filter(|w| self.next[*w] == 0).collect();
         loop {
             if open_took.is_none() && opened(&oracle) {
                 open_took = Some(started.elapsed());
-                clock.get_or_insert_with(std::time::Instant::now);
+            }
+            if clock.is_none() && open_took.is_some() {
+                let log = read_oracle(&oracle);
+                if idle.iter().all(|w| log[*w].1.is_some()) {
+                    clock = Some(std::time::Instant::now());
+                }
             }
             match clock {
                 Some(t) if t.elapsed() >= kill_after => break,
@@ -396,12 +405,16 @@ fn run(mode: &'static str) {
     let mut open_takes = Duration::from_millis(30);
     for c in 0..cycles {
         // A quarter of the kills within the open, timed from the start; the rest
-        // 0-370 ms into the writes (30-400 ms from the start, before).
+        // 0-370 ms into the writes (30-400 ms from the start, before), timed from
+        // the open and the first op of each writer with none verified yet. The
+        // last cycle is of the second kind while a writer has none, so that every
+        // writer gets work done whatever the draws and the machine's speed.
         let (kill_after, from_open) = if rng.u8(..4) == 0 {
             (open_takes.mul_f64(rng.f64()), false)
         } else {
             (Duration::from_millis(rng.u64(0..370)), true)
         };
+        let from_open = from_open || (c + 1 == cycles && l.next.contains(&0));
         let (oracle, took) = l.spawn_and_kill(c, kill_after, from_open);
         open_takes = took.unwrap_or(open_takes);
         read_merges += std::fs::read_to_string(oracle.with_extension("reads"))

@@ -19,7 +19,8 @@ use std::time::Duration;
 use common::rollups::{check, open, raw_points, rule, tuning, Model, STEP};
 use flowdb::{Config, Engine, Point, Query, SyncMode};
 
-/// What the child prints once its first operation is done.
+/// What the child prints once its first `write_points` has returned (its points are
+/// then in the log, which a kill does not undo).
 const WROTE: &str = "rollup_crash_child: first write done";
 
 /// The child: runs only when the parent sets FLOWDB_ROLLUP_CRASH_DIR.
@@ -49,10 +50,8 @@ fn rollup_crash_child() {
     };
     let e = Engine::open_with(config, tuning(vec![rule()])).unwrap();
     let key = |rng: &mut fastrand::Rng| format!("cpu.h{}", rng.u8(..4));
-    for op in 0u64.. {
-        if op == 1 {
-            eprintln!("{WROTE}"); // the parent times its kill from here
-        }
+    let mut wrote = false;
+    loop {
         match rng.u8(..20) {
             0 => e.run_rollups().unwrap(),
             1 => e.flush().unwrap(),
@@ -74,6 +73,10 @@ fn rollup_crash_child() {
                     })
                     .collect();
                 e.write_points(&pts).unwrap();
+                if !wrote {
+                    wrote = true;
+                    eprintln!("{WROTE}"); // the parent times its kill from here
+                }
             }
         }
     }
@@ -107,9 +110,10 @@ fn kill_9_leaves_rollups_that_one_pass_makes_agree_with_the_raw_points() {
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
-        // The kill is timed from the child's first write, not from its start: on
-        // a slow machine, a kill timed from the start could land before any write
-        // in every cycle, and nothing would roll.
+        // The kill is timed from the child's first write of points, not from its
+        // start: on a slow machine, a kill timed from the start could land before
+        // any write in every cycle, and nothing would roll. (Each cycle now writes
+        // raw points that the kill cannot undo, and the pass below rolls them.)
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while !std::fs::read_to_string(&stderr).unwrap().contains(WROTE)
             && std::time::Instant::now() < deadline
