@@ -74,13 +74,8 @@ pub(crate) fn varint_at(buf: &[u8], at: &mut usize) -> Option<u64> {
         let w = u64::from_le_bytes(word.try_into().ok()?);
         let ends = !w & 0x8080_8080_8080_8080;
         if ends != 0 {
-            let len = (ends.trailing_zeros() / 8 + 1) as usize;
-            let mut v = 0u64;
-            for i in 0..len {
-                v |= ((w >> (8 * i)) & 0x7f) << (7 * i);
-            }
-            *at += len;
-            return Some(v);
+            *at += (ends.trailing_zeros() / 8 + 1) as usize;
+            return Some(varint_bits(w, ends));
         }
     }
     let rest = buf.get(*at..)?;
@@ -96,6 +91,20 @@ pub(crate) fn varint_at(buf: &[u8], at: &mut usize) -> Option<u64> {
         }
     }
     None
+}
+
+/// The value of the varint in the low bytes of `w`, whose first byte without its
+/// top bit is the lowest set bit of `ends` (`!w & 0x8080..`): the bytes up to it
+/// kept, their 7-bit groups packed together in three steps (pairs, fours, eights),
+/// the same work for every length. A loop over the bytes was ~5 instructions a byte,
+/// 40 for the 8-byte ts at a block's restart (2% of `last_n`).
+#[inline(always)]
+fn varint_bits(w: u64, ends: u64) -> u64 {
+    // All bits up to and including the end byte's top bit (clear in `w`).
+    let x = w & (ends ^ (ends - 1)) & 0x7f7f_7f7f_7f7f_7f7f;
+    let x = (x & 0x007f_007f_007f_007f) | ((x & 0x7f00_7f00_7f00_7f00) >> 1);
+    let x = (x & 0x0000_3fff_0000_3fff) | ((x & 0x3fff_0000_3fff_0000) >> 2);
+    (x & 0x0000_0000_0fff_ffff) | ((x & 0x0fff_ffff_0000_0000) >> 4)
 }
 
 pub(crate) fn get_u32_at(buf: &[u8], at: usize) -> Option<u32> {
