@@ -29,7 +29,7 @@ use crate::entry::Kind;
 use crate::error::{Error, Result};
 use crate::util::coding::get_u32_at;
 use repeat::Repeat;
-pub(crate) use stack::Stack;
+pub(crate) use stack::{Drained, Stack};
 
 /// An entry's kind byte (the module docs' list, which packed blocks share): its kind,
 /// and whether it carries an expiry (a delete never does).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::config::ReadOptions;
 use crate::entry::Kind;
 use crate::error::Result;
-use crate::sstable::block::{BlockIter, Lent, Stack};
+use crate::sstable::block::{BlockIter, Drained, Lent, Stack};
 use crate::sstable::reader::{PartSlot, Table};
 
 use super::{Entered, KeyWalk};
@@ -84,14 +84,15 @@ impl<'k> KeyWalk<'k> {
     ) -> Result<bool> {
         loop {
             if let Some(from) = &self.from {
-                while let Some((ts, raw)) = self.buf.pop_if(|ts| ts > above) {
-                    ask_ahead(&mut self.pf);
-                    if f(ts, raw.kind, raw.expire_at, raw.value(from)) {
-                        return Ok(true);
-                    }
-                }
-                if !self.buf.is_empty() {
-                    return Ok(false); // the next version is at or below `above`
+                let pf = &mut self.pf;
+                let each = |ts, kind, expire_at, value: &[u8]| {
+                    ask_ahead(pf);
+                    f(ts, kind, expire_at, value)
+                };
+                match self.buf.drain(from, above, each) {
+                    Drained::Stopped => return Ok(true),
+                    Drained::Below => return Ok(false), // left for `next_desc`
+                    Drained::Empty => {}
                 }
             }
             if !self.decode_back()? {
