@@ -225,12 +225,28 @@ mod test_support {
 
     /// `key`'s entries in `block` walked back interval by interval from where they
     /// end, as a newest-first read does: ts, kind, expiry and value, newest first.
+    /// A block of the key's entries only is walked as `whole` too, for the same.
     pub(super) fn walk_back(block: &Arc<Block>, key: &[u8]) -> Vec<(i64, Kind, i64, Vec<u8>)> {
+        let got = walk_back_as(block, key, false);
+        let mut it = BlockIter::new(block.clone());
+        let mut only_key = true;
+        while let Some(e) = it.next_entry().unwrap() {
+            only_key &= e.key == key;
+        }
+        if only_key && !got.is_empty() {
+            assert_eq!(walk_back_as(block, key, true), got, "walked as whole");
+        }
+        got
+    }
+
+    fn walk_back_as(block: &Arc<Block>, key: &[u8], whole: bool) -> Vec<(i64, Kind, i64, Vec<u8>)> {
         let mut it = BlockIter::new(block.clone());
         let mut r = it.last_interval_of(key).unwrap();
         let (mut got, mut items, mut last) = (Vec::new(), super::Stack::default(), true);
         loop {
-            let more = it.key_in_interval(key, r, last, &mut items).unwrap();
+            let more = it
+                .key_in_interval(key, r, (last, whole), &mut items)
+                .unwrap();
             last = false;
             while let Some((ts, raw)) = items.pop() {
                 got.push((ts, raw.kind, raw.expire_at, raw.value(block).to_vec()));

@@ -354,10 +354,18 @@ impl TableCursor {
     }
 }
 
-/// A block a `KeyWalk` is in: its iterator, the interval to decode next, whether
-/// that is the key's last in the block, and whether earlier blocks may hold more of
-/// the key.
-type Entered = (BlockIter, usize, bool, bool);
+/// A block a `KeyWalk` is in.
+struct Entered {
+    it: BlockIter,
+    /// The interval to decode next.
+    r: usize,
+    /// Whether that is the key's last in the block.
+    last: bool,
+    /// Whether earlier blocks may hold more of the key.
+    earlier: bool,
+    /// Whether every entry of the block is the key's (its first and last are).
+    whole: bool,
+}
 
 /// Walks one key's entries in a table from the greatest ts down: block by block from
 /// the last that can hold the key, and in each block one restart interval at a time

@@ -407,7 +407,12 @@ mod tests {
                     let mut items = crate::sstable::block::Stack::default();
                     for r in 0..b.num_restarts {
                         if it
-                            .key_in_interval(b"key", r, r + 1 == b.num_restarts, &mut items)
+                            .key_in_interval(
+                                b"key",
+                                r,
+                                (r + 1 == b.num_restarts, false),
+                                &mut items,
+                            )
                             .is_ok()
                         {
                             while let Some((_, raw)) = items.pop() {

@@ -350,7 +350,7 @@ mod tests {
         let block = Arc::new(Block::parse(b.finish(), Arc::from("t"), 0).unwrap());
         let fresh = |r: usize, stack: &mut Stack| {
             let mut it = BlockIter::new(block.clone());
-            it.key_in_interval(b"b", r, r + 1 == block.num_restarts, stack)
+            it.key_in_interval(b"b", r, (r + 1 == block.num_restarts, false), stack)
                 .unwrap();
             std::iter::from_fn(|| stack.pop().map(|(ts, raw)| (ts, raw.value_at)))
                 .collect::<Vec<_>>()

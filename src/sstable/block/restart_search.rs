@@ -278,12 +278,13 @@ impl BlockIter {
     /// of it), not built: the iterator is left at the block's end. `out.carried` is
     /// read and replaced: the repeated header of the interval after this one comes
     /// in (armed only past this interval's restart entry), this interval's goes out
-    /// for the interval before.
+    /// for the interval before. `whole`: every entry of the block is the key's (the
+    /// index says it starts and ends with it), so none is compared with it.
     pub(crate) fn key_in_interval(
         &mut self,
         key: &[u8],
         r: usize,
-        last: bool,
+        (last, whole): (bool, bool),
         out: &mut Stack,
     ) -> Result<bool> {
         self.at_restart(r);
@@ -316,7 +317,7 @@ impl BlockIter {
             let Some((head, raw)) = self.decode_head()? else {
                 break;
             };
-            let is_key = keys.order(&head, &self.block)? == Ordering::Equal;
+            let is_key = whole || keys.order(&head, &self.block)? == Ordering::Equal;
             starts_with_key.get_or_insert(is_key);
             if is_key {
                 out.push(self.ts, raw);

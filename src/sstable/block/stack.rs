@@ -255,9 +255,10 @@ mod tests {
             let mut it = BlockIter::new(block.clone());
             let r = it.last_interval_of(b"k").unwrap();
             let (mut a, mut want) = (Stack::default(), Stack::default());
-            it.key_in_interval(b"k", r, true, &mut a).unwrap();
+            it.key_in_interval(b"k", r, (true, false), &mut a).unwrap();
             let mut it = BlockIter::new(block.clone());
-            it.key_in_interval(b"k", r, true, &mut want).unwrap();
+            it.key_in_interval(b"k", r, (true, false), &mut want)
+                .unwrap();
             let above = rng.i64(ts - 200..ts + 5);
             let stop_after = rng.usize(0..20);
             let mut got = Vec::new();

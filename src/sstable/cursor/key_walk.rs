@@ -104,7 +104,14 @@ impl<'k> KeyWalk<'k> {
     /// Decodes the key's next interval back into `buf` (the next in this block, or
     /// the last of the block before); false when the walk has no more.
     fn decode_back(&mut self) -> Result<bool> {
-        let Some((it, r, last, earlier)) = &mut self.block else {
+        let Some(Entered {
+            it,
+            r,
+            last,
+            earlier,
+            whole,
+        }) = &mut self.block
+        else {
             let Some(b) = self.next_block else {
                 return Ok(false);
             };
@@ -128,7 +135,7 @@ impl<'k> KeyWalk<'k> {
         {
             self.from = Some(it.block().clone());
         }
-        let more = match it.key_in_interval(self.key, *r, *last, &mut self.buf) {
+        let more = match it.key_in_interval(self.key, *r, (*last, *whole), &mut self.buf) {
             Ok(more) => more,
             Err(e) => {
                 self.buf.clear();
@@ -156,7 +163,7 @@ impl<'k> KeyWalk<'k> {
                 if let Some(b) = self.next_block.filter(|_| self.want > 0) {
                     // A failed read is left for the walk to meet (and report) there.
                     if let Ok(Some(entered)) = self.enter(b) {
-                        entered.0.prefetch_interval(entered.1);
+                        entered.it.prefetch_interval(entered.r);
                         self.ahead = Some(entered);
                     }
                 }
@@ -165,9 +172,8 @@ impl<'k> KeyWalk<'k> {
         Ok(true)
     }
 
-    /// Block `b`, if it may hold the key: its iterator, the interval to decode
-    /// first, whether that is the key's last in the block (always), and whether
-    /// earlier blocks may hold more of the key.
+    /// Block `b`, if it may hold the key: its iterator and the interval to decode
+    /// first (the key's last in the block).
     fn enter(&mut self, b: usize) -> Result<Option<Entered>> {
         let Some(kb) = self
             .table
@@ -183,7 +189,13 @@ impl<'k> KeyWalk<'k> {
             true => it.last_restart(),
             false => it.last_interval_of(self.key)?,
         };
-        Ok(Some((it, r, true, kb.earlier)))
+        Ok(Some(Entered {
+            it,
+            r,
+            last: true,
+            earlier: kb.b > 0 && kb.starts_with_key,
+            whole: kb.starts_with_key && kb.ends_with_key,
+        }))
     }
 }
 

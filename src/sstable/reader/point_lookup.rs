@@ -15,8 +15,10 @@ use super::{in_block, Filter, PartSlot, Table};
 /// A block of one key's backward walk ([`Table::key_block`]).
 pub(crate) struct KeyBlock {
     pub block: Arc<Block>,
+    /// The block's number in the table.
+    pub b: usize,
     /// The block starts with the key: earlier blocks may hold more of it.
-    pub earlier: bool,
+    pub starts_with_key: bool,
     /// The block's last entry is the key's: its last restart interval holds the
     /// key's newest versions, no search needed.
     pub ends_with_key: bool,
@@ -114,9 +116,9 @@ impl Table {
         })))
     }
 
-    /// Block `b` when it may hold `key`, whether earlier blocks may hold more of it
-    /// (the block starts with `key`), and whether the block ends with it: for
-    /// walking one key backwards.
+    /// Block `b` when it may hold `key`, whether it starts with `key` (earlier
+    /// blocks may hold more of it) and whether it ends with it: for walking one key
+    /// backwards.
     pub(crate) fn key_block(
         &self,
         key: &[u8],
@@ -128,11 +130,12 @@ impl Table {
         if m.first_key.as_slice() > key || m.last_key.as_slice() < key {
             return Ok(None);
         }
-        let (handle, earlier) = (m.handle, b > 0 && m.first_key.as_slice() == key);
+        let starts_with_key = m.first_key.as_slice() == key;
         let ends_with_key = m.last_key.as_slice() == key;
         Ok(Some(KeyBlock {
-            block: self.read_block_at(b as u32, handle, opts)?,
-            earlier,
+            block: self.read_block_at(b as u32, m.handle, opts)?,
+            b,
+            starts_with_key,
             ends_with_key,
         }))
     }
