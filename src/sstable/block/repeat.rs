@@ -72,9 +72,9 @@ impl Repeat {
     /// This header for the entry after the one ending at `end` (a restart entry of
     /// the same key, whose successor may repeat the header carried from the
     /// interval after it).
-    pub(super) fn after(mut self, end: usize) -> Self {
+    #[inline(always)]
+    pub(super) fn end_at(&mut self, end: usize) {
         self.end = end;
-        self
     }
 
     /// Whether the entry at `at` of `block` begins with this header's bytes (one
@@ -137,8 +137,18 @@ impl Repeat {
             return None;
         }
         let stride = self.len + self.value_len;
+        // Every entry passed ends by `stop` and has 16 bytes to read from its
+        // start: both bounds as one, so the loop reads without a check per entry
+        // (~20 instructions an entry with them, a third of `last_n`'s decoding).
+        let data = &block.data;
+        let bound = stop.checked_sub(stride)?.min(data.len().checked_sub(16)?);
         let (mut at, mut count) = (start, 0usize);
-        while at + stride <= stop && self.repeated_at(block, at) {
+        while at <= bound {
+            // SAFETY: at + 16 <= data.len() (`bound`); an unaligned read of 16 bytes.
+            let bytes = unsafe { data.as_ptr().add(at).cast::<[u8; 16]>().read_unaligned() };
+            if u128::from_le_bytes(bytes) & self.mask != self.bytes {
+                break;
+            }
             at += stride;
             count += 1;
         }
@@ -362,7 +372,9 @@ mod tests {
             let want = fresh(r, &mut Stack::default());
             for at in 0..block.restarts_at {
                 let mut stack = Stack::default();
-                stack.carried = Some(carried.after(at));
+                let mut carried = carried;
+                carried.end_at(at);
+                stack.carried = Some(carried);
                 assert_eq!(fresh(r, &mut stack), want, "interval {r}, carried end {at}");
             }
         }
