@@ -299,7 +299,10 @@ impl BlockIter {
         // The header of the key's entry decoded last, which its next may repeat;
         // at first the one carried from the interval after this (which the entry
         // after this interval's restart may repeat), for no entry before the key's.
-        let mut repeat = out.carried.take().map(|r| r.after(usize::MAX));
+        let mut repeat = out.carried.take();
+        if let Some(r) = repeat.as_mut() {
+            r.end_at(usize::MAX);
+        }
         while self.next_off < end {
             let start = self.next_off;
             // Never at a restart, whose entry holds its key and ts whole; a run of
@@ -321,13 +324,15 @@ impl BlockIter {
             starts_with_key.get_or_insert(is_key);
             if is_key {
                 out.push(self.ts, raw);
-                repeat = match head.restart {
-                    true => repeat.map(|r| r.after(self.next_off)),
-                    false => {
+                // Changed where it lies (moved, its ~100 bytes were 5% of `last_n`).
+                match (head.restart, repeat.as_mut()) {
+                    (true, Some(r)) => r.end_at(self.next_off),
+                    (true, None) => {}
+                    (false, _) => {
                         let delta = self.ts.wrapping_sub(before);
-                        Repeat::of(&self.block, start, &head, &raw, delta)
+                        repeat = Repeat::of(&self.block, start, &head, &raw, delta);
                     }
-                };
+                }
             } else if !out.is_empty() {
                 break; // past the key
             }
