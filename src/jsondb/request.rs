@@ -442,9 +442,15 @@ impl Request<'_> {
         self.stored_doc(s, pk)?.map(D::stored_owned).transpose()
     }
 
-    /// The stored bytes of the document under an encoded primary key.
+    /// The stored bytes of the document under an encoded primary key, with room for
+    /// one byte more: the C binding hands the text out as a C string, its NUL added
+    /// without moving it (`CString::new` on an exact Vec reallocated and copied).
     pub(crate) fn stored_doc(&self, s: &StoreEntry, pk: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.read(&doc_key(s.id, pk))
+        self.read_with(&doc_key(s.id, pk), |v| {
+            let mut text = Vec::with_capacity(v.len() + 1);
+            text.extend_from_slice(v);
+            text
+        })
     }
 
     /// `stored_doc` into `buf.doc` (replacing what it held), for a reader of many
