@@ -71,10 +71,7 @@ impl<'db> Transaction<'db> {
                 "a transaction needs at least one object store name (the scope is empty)",
             ));
         }
-        let mut scope: Vec<String> = stores.iter().map(|s| s.to_string()).collect();
-        scope.sort();
-        scope.dedup();
-        let scope: Arc<[String]> = scope.into();
+        let scope = db.scheduler.scope(stores);
         let write = mode == TransactionMode::ReadWrite;
         // An unknown store is `NotFound` before the wait (it was `Busy` when the wait
         // timed out first); checked again once started (a schema change may come
