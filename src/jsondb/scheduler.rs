@@ -214,7 +214,7 @@ mod tests {
         for i in 0..3 * ONE_STORE_SCOPES {
             let name = format!("s{i}");
             let scope = s.scope(&[name.as_str()]);
-            assert_eq!(&*scope, [name.clone()]);
+            assert_eq!(&*scope, std::slice::from_ref(&name));
             assert!(Arc::ptr_eq(&scope, &s.scope(&[name.as_str()])));
             assert!(s.one_store.lock().len() <= ONE_STORE_SCOPES);
         }
