@@ -329,6 +329,7 @@ impl Snapshot {
     /// walked backwards from the key's newest version; a table only once the versions
     /// found so far are not newer than its greatest ts (tables in `by_max_ts` order),
     /// so with time-windowed tables it reads about one table, not one per window.
+    #[inline(always)]
     pub(crate) fn newest_with(
         &self,
         key: &[u8],

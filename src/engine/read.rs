@@ -56,6 +56,7 @@ impl Engine {
     /// it lies (a table's block; a memtable's value is copied once), so no record is
     /// allocated. Returns how many `f` was given. As RocksDB's reverse iterator hands
     /// out slices, for readers that only look at the values (sum, plot, forward).
+    #[inline(always)]
     pub fn last_n_with(&self, key: &[u8], n: usize, f: impl FnMut(i64, &[u8])) -> Result<usize> {
         self.inner.newest_with_at(&self.inner.snapshot(), key, n, f)
     }

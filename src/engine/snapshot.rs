@@ -214,6 +214,7 @@ impl Inner {
         Ok(out)
     }
 
+    #[inline(always)]
     pub(crate) fn newest_with_at(
         &self,
         snap: &version::Snapshot,

@@ -130,17 +130,15 @@ impl Stack {
         mut f: impl FnMut(i64, Kind, i64, &[u8]) -> bool,
     ) -> Drained {
         while let Some(item) = self.items.last_mut() {
-            let Item {
-                ts,
-                value_at,
-                ts_step,
-                stride,
-                count,
-                kind,
-                value_len,
-                expire,
-                relative,
-            } = *item;
+            let (ts, value_at, stride, count, value_len) = (
+                item.ts,
+                item.value_at,
+                item.stride,
+                item.count,
+                item.value_len,
+            );
+            let (ts_step, kind, expire, relative) =
+                (item.ts_step, item.kind, item.expire, item.relative);
             // The run's values, from the oldest's start to the newest's end: in the
             // block, as `Raw::value` would find each (it panics otherwise too).
             let values = &block.data[value_at..value_at + (count - 1) * stride + value_len];
