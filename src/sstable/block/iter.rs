@@ -382,6 +382,37 @@ mod tests {
         }
     }
 
+    /// A restart array that does not start at 0, or whose offsets do not ascend
+    /// inside the entries, is refused when the block is parsed: forward decoding
+    /// never reads restart 0, so a wrong one would otherwise pass unnoticed, and
+    /// `below_until` (which trusts it) would let a merge's run lend entries past its
+    /// bound without comparing them (found by review, session 38).
+    #[test]
+    fn restart_arrays_out_of_order_are_refused() {
+        let es: Vec<_> = ["b", "c", "d", "e", "f", "g", "h", "i"]
+            .iter()
+            .map(|k| entry(k, 1, Kind::Put, i64::MAX))
+            .collect();
+        let good = build(&es);
+        assert!(good.num_restarts > 1);
+        let at = good.restarts_at;
+        let set = |r: usize, v: usize| {
+            let mut data = good.data.clone();
+            data[at + 4 * r..at + 4 * r + 4].copy_from_slice(&(v as u32).to_le_bytes());
+            Block::parse(data, Arc::from("t"), 0)
+        };
+        let second = good.restart(1);
+        for (r, v) in [(0, at), (0, 1), (1, 0), (1, at), (1, at + 7)] {
+            assert!(set(r, v).is_err(), "restart {r} at {v}");
+        }
+        assert!(set(1, second).is_ok());
+        // On the valid block, every entry ending by `below_until` is below.
+        let until = BlockIter::new(good.clone()).below_until(b"a", 0);
+        let mut it = BlockIter::new(good);
+        it.next_raw().unwrap().unwrap();
+        assert!(it.decoded_to() > until);
+    }
+
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let es: Vec<_> = (0..20)
