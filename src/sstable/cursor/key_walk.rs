@@ -156,6 +156,7 @@ impl<'k> KeyWalk<'k> {
             }
             (false, earlier) => {
                 self.block = None;
+                self.pf = 0..0; // the rest lies in this block, decoded already
                 self.next_block = match earlier {
                     true => self.next_block.map(|b| b - 1),
                     false => None,
