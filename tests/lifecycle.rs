@@ -60,6 +60,13 @@ fn drop_without_shutdown_loses_nothing_and_leaks_no_thread() {
         };
         let before = threads();
         let e = Engine::open(config.clone()).unwrap();
+        // The check below means something only if the engine's threads are counted
+        // (named `flowdb-…`; a new thread names itself as it starts: polled).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while threads() <= before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(threads() > before, "the engine's threads are not counted");
         e.write_batch(&records(1000, 3)).unwrap();
         drop(e);
         let deadline = Instant::now() + Duration::from_secs(10);
