@@ -92,10 +92,9 @@ impl Block {
         // Restart 0 is where the entries begin (forward decoding starts there
         // without reading it), and the others ascend inside the entries: a read
         // that trusts an offset (`below_until`, a seek) never meets garbage.
-        let offsets = data[restarts_at..data.len() - 4].chunks_exact(4);
         let mut before = None;
-        for (i, o) in offsets.enumerate() {
-            let o = u32::from_le_bytes([o[0], o[1], o[2], o[3]]) as usize;
+        for i in 0..n {
+            let o = get_u32_at(&data, restarts_at + 4 * i).ok_or_else(bad)? as usize;
             let fits = match before {
                 None => o == 0,
                 Some(b) => o > b && o < restarts_at,

@@ -194,7 +194,7 @@ impl<'k> KeyWalk<'k> {
             it,
             r,
             last: true,
-            earlier: kb.b > 0 && kb.starts_with_key,
+            earlier: b > 0 && kb.starts_with_key,
             whole: kb.starts_with_key && kb.ends_with_key,
         }))
     }

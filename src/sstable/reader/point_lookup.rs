@@ -15,8 +15,6 @@ use super::{in_block, Filter, PartSlot, Table};
 /// A block of one key's backward walk ([`Table::key_block`]).
 pub(crate) struct KeyBlock {
     pub block: Arc<Block>,
-    /// The block's number in the table.
-    pub b: usize,
     /// The block starts with the key: earlier blocks may hold more of it.
     pub starts_with_key: bool,
     /// The block's last entry is the key's: its last restart interval holds the
@@ -134,7 +132,6 @@ impl Table {
         let ends_with_key = m.last_key.as_slice() == key;
         Ok(Some(KeyBlock {
             block: self.read_block_at(b as u32, m.handle, opts)?,
-            b,
             starts_with_key,
             ends_with_key,
         }))
